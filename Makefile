@@ -1,0 +1,144 @@
+# diskless: every admin and developer action is a make target (CONVENTIONS §12).
+#   make              build every program into build/
+#   make deps         install the Debian packages the project needs (apt-get, idempotent)
+#   make check        unit tests (ASan+UBSan), fuzz-corpus replay, integration tests
+#   make demo         build an image, boot a virtual cluster in a private netns, tear down
+#   make image IMAGE=<name>   build images/<name> into the image store
+#   make fuzz FUZZ=<target> SECONDS=60   run one libFuzzer target (clang)
+#   make bench        benchmarks beside their references -> docs/benchmarks.md
+
+CC      ?= gcc
+SANITIZE ?=
+WERROR  ?=
+IMAGE   ?= tiny
+STORE   ?= /var/lib/diskless
+SECONDS ?= 60
+FUZZ    ?= hostlist
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build/asan
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      = -O1 -g
+else
+BUILD   ?= build
+SANFLAGS =
+OPT      = -O2 -g -D_FORTIFY_SOURCE=2
+endif
+
+include mk/deps.mk
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+       -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+CFLAGS_BASE = -std=gnu17 $(OPT) $(WARN) -fstack-protector-strong -D_GNU_SOURCE -MMD -MP \
+              -Ilib $(SANFLAGS)
+CFLAGS  = $(CFLAGS_BASE) $(DEP_CFLAGS)
+LDFLAGS = $(SANFLAGS)
+
+LIB_SRCS        := $(wildcard lib/*.c)
+BOOTSVC_SRCS    := $(filter-out bootsvc/main.c,$(wildcard bootsvc/*.c))
+NODECTL_SRCS    := $(filter-out nodectl/main.c,$(wildcard nodectl/*.c))
+IMAGEBUILD_SRCS := $(filter-out imagebuild/main.c,$(wildcard imagebuild/*.c))
+INIT_SRCS       := $(wildcard initramfs/*.c)
+INIT_LIB_SRCS   := $(filter-out initramfs/main.c,$(INIT_SRCS))
+UNIT_SRCS       := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS       := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBDL      = $(BUILD)/libdiskless.a
+LIBBOOTSVC = $(BUILD)/libbootsvc.a
+LIBNODECTL = $(BUILD)/libnodectl.a
+LIBIMGB    = $(BUILD)/libimagebuild.a
+LIBINIT    = $(BUILD)/libinit.a
+
+PROGS = $(BUILD)/bootsvc $(BUILD)/nodectl
+ifneq ($(wildcard imagebuild/main.c),)
+PROGS += $(BUILD)/imagebuild
+endif
+ifneq ($(INIT_SRCS),)
+PROGS += $(BUILD)/init
+endif
+
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
+
+.PHONY: all deps check unit-bins fuzz-bins demo image fuzz fuzz-smoke bench clean
+all: $(PROGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBDL): $(call obj,$(LIB_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(LIBBOOTSVC): $(call obj,$(BOOTSVC_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(LIBNODECTL): $(call obj,$(NODECTL_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(LIBIMGB): $(call obj,$(IMAGEBUILD_SRCS))
+	@rm -f $@; ar rcs $@ $^
+# The init's modules minus main(), built like the rest so unit tests and fuzzers reach them.
+$(LIBINIT): $(call obj,$(INIT_LIB_SRCS))
+	@rm -f $@; ar rcs $@ $^
+
+$(BUILD)/bootsvc: $(call obj,bootsvc/main.c) $(LIBBOOTSVC) $(LIBDL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(BOOTSVC_LIBS)
+$(BUILD)/nodectl: $(call obj,nodectl/main.c) $(LIBNODECTL) $(LIBDL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NODECTL_LIBS)
+$(BUILD)/imagebuild: $(call obj,imagebuild/main.c) $(LIBIMGB) $(LIBDL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(IMAGEBUILD_LIBS)
+
+# The node's PID 1: static, libc only (plus lib/sha256.c, which is libc-only), small.
+INIT_CFLAGS = -std=gnu17 -Os -g0 $(WARN) -D_GNU_SOURCE -Ilib -ffunction-sections -fdata-sections
+$(BUILD)/init: $(INIT_SRCS) lib/sha256.c $(wildcard initramfs/*.h)
+	@mkdir -p $(dir $@)
+	gcc $(INIT_CFLAGS) -static -Wl,--gc-sections -s -o $@ $(INIT_SRCS) lib/sha256.c
+
+# Unit tests link every library, so any module can be tested without its main().
+TEST_LIBS = $(LIBBOOTSVC) $(LIBIMGB) $(LIBNODECTL) $(LIBINIT) $(LIBDL)
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(TEST_LINK)
+
+# Fuzz targets: replay.c supplies main() so gcc builds replay the corpus (CONVENTIONS §11).
+$(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/%.c) $(call obj,tests/fuzz/replay.c) $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,tests/fuzz/$*.c) $(call obj,tests/fuzz/replay.c) $(TEST_LIBS) $(TEST_LINK)
+
+unit-bins: $(UNIT_BINS)
+fuzz-bins: $(FUZZ_BINS)
+
+deps:
+	./mk/install-deps.sh
+
+# Unit tests and corpus replay run under ASan+UBSan (build/asan); integration tests use
+# the normal build, as an admin would run it.
+check: deps
+	$(MAKE) all
+	$(MAKE) SANITIZE=1 unit-bins fuzz-bins
+	./tests/run.sh
+
+fuzz: deps
+	./tests/fuzz/run-libfuzzer.sh $(FUZZ) $(SECONDS)
+
+# Every fuzz target for a few seconds each: the CI smoke run.
+fuzz-smoke: deps
+	for t in $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS)); do \
+		./tests/fuzz/run-libfuzzer.sh $$t $(SECONDS) || exit 1; done
+
+demo: deps all
+	./tests/demo.sh
+
+image: deps all
+	$(BUILD)/imagebuild build images/$(IMAGE) --store $(STORE)/images
+
+bench: deps all
+	./bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* key=value logging to stderr, one write() per line (CONVENTIONS §9). */
+#pragma once
+
+#include <stddef.h>
+#include <syslog.h>
+
+#include "macro.h"
+
+/* Longest log line; longer lines are truncated. */
+#define MAX_LOG_LINE 2048
+/* Longest outside string copied into a log line by log_safe(). */
+#define MAX_LOG_VALUE 128
+
+void log_set_level(int level);
+int log_get_level(void);
+/* Parse "debug", "info", "notice", "warning", "err"; -EINVAL otherwise. */
+int log_level_from_string(const char *s);
+
+/* Write "level=<lvl> " + the formatted key=value pairs + "\n" as one write(). */
+void log_kv(int level, const char *fmt, ...) _printf_(2, 3);
+
+#define log_debug(...) log_kv(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_kv(LOG_INFO, __VA_ARGS__)
+#define log_notice(...) log_kv(LOG_NOTICE, __VA_ARGS__)
+#define log_warning(...) log_kv(LOG_WARNING, __VA_ARGS__)
+#define log_err(...) log_kv(LOG_ERR, __VA_ARGS__)
+
+/* Copy an untrusted string for logging into buf: control characters, quotes and
+ * backslashes become '?', length capped at MAX_LOG_VALUE (marked with "..."). Returns buf. */
+const char *log_safe(char *buf, size_t size, const char *s);

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* The iPXE script template renderer. A template is text with {{name}} placeholders;
+ * names are [a-z0-9_.]+; "{{{{" is a literal "{{". Unknown names and unterminated
+ * placeholders are errors naming the line and the name, so a typo in a template never
+ * boots a node with an empty kernel argument. */
+#pragma once
+
+#include <stddef.h>
+
+#include "err.h"
+
+/* Longest template accepted and longest rendering produced. */
+#define MAX_TEMPLATE_SIZE (64 * 1024)
+
+/* Returns the value for name (borrowed, must live until render returns) or NULL if unknown. */
+typedef const char *(*template_lookup_fn)(const char *name, void *userdata);
+
+/* Render tmpl (len bytes, need not be NUL-terminated) into a new malloc'd NUL-terminated
+ * string in *ret (length in *ret_len if not NULL). Errors: -EINVAL (syntax, unknown name;
+ * reterr says "line N: ..."), -E2BIG (output over MAX_TEMPLATE_SIZE), -ENOMEM. */
+int template_render(const char *tmpl, size_t len, template_lookup_fn lookup, void *userdata,
+    char **ret, size_t *ret_len, struct dl_err *reterr);

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Install every Debian package diskless needs to build, test, demo and benchmark.
+# Idempotent: when all are present it changes nothing; otherwise `apt-get update` first.
+set -euo pipefail
+PKGS=(
+  # build
+  gcc make pkg-config clang libclang-rt-14-dev
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev libkmod-dev libcmocka-dev
+  libfreeipmi-dev libipmimonitoring-dev
+  # runtime of bootsvc and imagebuild
+  dnsmasq-base ipxe squashfs-tools debootstrap zstd cpio kmod busybox-static
+  # tests and demo: virtual nodes, BMCs, tools
+  qemu-system-x86 qemu-utils ipxe-qemu ovmf iproute2 curl sqlite3 openipmi freeipmi-tools
+  openssh-client
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# A Debian kernel for the virtual nodes and the test images: downloaded once and unpacked,
+# never installed on this machine (it is not the host's kernel).
+"$(dirname "$0")/fetch-kernel.sh" >/dev/null
