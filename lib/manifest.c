@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/* manifest.json: strict parse, validation, canonical form, content id. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "manifest.h"
+#include "parse.h"
+
+static const char *const role_names[_MANIFEST_ROLE_MAX] = {
+	[MANIFEST_KERNEL] = "kernel",
+	[MANIFEST_INITRD] = "initrd",
+	[MANIFEST_ROOTFS] = "rootfs",
+};
+
+/* Fixed names inside a version directory: never taken from a request or a manifest. */
+static const char *const role_paths[_MANIFEST_ROLE_MAX] = {
+	[MANIFEST_KERNEL] = "vmlinuz",
+	[MANIFEST_INITRD] = "initrd",
+	[MANIFEST_ROOTFS] = "rootfs.squashfs",
+};
+
+static const char *const kind_names[_MANIFEST_KIND_MAX] = {
+	[MANIFEST_KIND_LINUX] = "linux",
+};
+
+/* Sizes are JSON integers: keep them exact in a double for other readers (2^53). */
+#define MAX_FILE_SIZE ((uint64_t)1 << 53)
+
+const char *
+manifest_role_to_string(enum manifest_role r)
+{
+	return r >= 0 && r < _MANIFEST_ROLE_MAX ? role_names[r] : NULL;
+}
+
+enum manifest_role
+manifest_role_from_string(const char *s)
+{
+	for (int i = 0; i < _MANIFEST_ROLE_MAX; i++)
+		if (s && streq(s, role_names[i]))
+			return (enum manifest_role)i;
+	return _MANIFEST_ROLE_INVALID;
+}
+
+const char *
+manifest_role_path(enum manifest_role r)
+{
+	return r >= 0 && r < _MANIFEST_ROLE_MAX ? role_paths[r] : NULL;
+}
+
+const char *
+manifest_kind_to_string(enum manifest_kind k)
+{
+	return k >= 0 && k < _MANIFEST_KIND_MAX ? kind_names[k] : NULL;
+}
+
+enum manifest_kind
+manifest_kind_from_string(const char *s)
+{
+	for (int i = 0; i < _MANIFEST_KIND_MAX; i++)
+		if (s && streq(s, kind_names[i]))
+			return (enum manifest_kind)i;
+	return _MANIFEST_KIND_INVALID;
+}
+
+static bool
+is_printable(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return n <= max;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ", UTC only, so the string sorts as time does. */
+static bool
+built_is_valid(const char *s)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
+
+	if (strlen(s) != sizeof(pat) - 1)
+		return false;
+	for (size_t i = 0; pat[i]; i++) {
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return false;
+	}
+	return true;
+}
+
+/* Release strings like "6.1.0-56-amd64". */
+static bool
+kernel_version_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= MAX_KERNEL_VERSION &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-_~") == n;
+}
+
+/* A relative path under templates/: components of [A-Za-z0-9._@+-], none empty, "." or
+ * "..", so bootsvc can open it beneath the version directory without surprises. */
+static bool
+template_path_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+	const char *p = s;
+
+	if (n == 0 || n > MAX_TEMPLATE_PATH)
+		return false;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-/") != n)
+		return false;
+	for (;;) {
+		size_t len = strcspn(p, "/");
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!p[len])
+			return true;
+		p += len + 1;
+	}
+}
+
+int
+manifest_validate(const struct manifest *m, struct dl_err *reterr)
+{
+	char q[MAX_LOG_VALUE + 1];
+
+	if (!m->name || !image_name_is_valid(m->name))
+		return dl_err_set(reterr, -EINVAL, "manifest: name '%s' is not a valid image name",
+		    log_safe(q, sizeof(q), m->name));
+	if (!manifest_kind_to_string(m->kind))
+		return dl_err_set(reterr, -EINVAL, "manifest: kind %d is unknown", (int)m->kind);
+	if (!built_is_valid(m->built))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: built '%s' is not YYYY-MM-DDTHH:MM:SSZ", log_safe(q, sizeof(q), m->built));
+	if (!sha256_hex_is_valid(m->recipe_sha256))
+		return dl_err_set(reterr, -EINVAL, "manifest: recipe_sha256 '%s' is not 64 hex",
+		    log_safe(q, sizeof(q), m->recipe_sha256));
+	if (!m->kernel_version || !kernel_version_is_valid(m->kernel_version))
+		return dl_err_set(reterr, -EINVAL, "manifest: kernel_version '%s' is not a kernel release",
+		    log_safe(q, sizeof(q), m->kernel_version));
+	if (!m->kernel_banner || !*m->kernel_banner ||
+	    !is_printable(m->kernel_banner, MAX_KERNEL_BANNER))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: kernel_banner '%s' is empty, too long or not printable",
+		    log_safe(q, sizeof(q), m->kernel_banner));
+	if (!m->cmdline || !is_printable(m->cmdline, MAX_MANIFEST_CMDLINE))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: cmdline '%s' is too long or not printable", log_safe(q, sizeof(q), m->cmdline));
+	for (int r = 0; r < _MANIFEST_ROLE_MAX; r++) {
+		if (!sha256_hex_is_valid(m->files[r].sha256))
+			return dl_err_set(reterr, -EINVAL, "manifest: files.%s.sha256 '%s' is not 64 hex",
+			    role_names[r], log_safe(q, sizeof(q), m->files[r].sha256));
+		if (m->files[r].size == 0 || m->files[r].size > MAX_FILE_SIZE)
+			return dl_err_set(reterr, -EINVAL, "manifest: files.%s.size %llu is out of range",
+			    role_names[r], (unsigned long long)m->files[r].size);
+	}
+	if (m->n_templates > MAX_MANIFEST_TEMPLATES)
+		return dl_err_set(reterr, -E2BIG, "manifest: %zu templates, at most %d",
+		    m->n_templates, MAX_MANIFEST_TEMPLATES);
+	for (size_t i = 0; i < m->n_templates; i++) {
+		const struct manifest_template *t = &m->templates[i];
+
+		if (!t->path || !template_path_is_valid(t->path))
+			return dl_err_set(reterr, -EINVAL, "manifest: templates[%zu].path '%s' is invalid",
+			    i, log_safe(q, sizeof(q), t->path));
+		if (!sha256_hex_is_valid(t->sha256))
+			return dl_err_set(reterr, -EINVAL,
+			    "manifest: templates[%zu].sha256 '%s' is not 64 hex", i,
+			    log_safe(q, sizeof(q), t->sha256));
+		if (t->size > MAX_FILE_SIZE)
+			return dl_err_set(reterr, -EINVAL, "manifest: templates[%zu].size is out of range", i);
+		/* Quadratic, but bounded by MAX_MANIFEST_TEMPLATES. */
+		for (size_t j = 0; j < i; j++)
+			if (streq(m->templates[j].path, t->path))
+				return dl_err_set(reterr, -EINVAL,
+				    "manifest: templates path '%s' appears twice",
+				    log_safe(q, sizeof(q), t->path));
+	}
+	return 0;
+}
+
+static int
+copy_hex(char dst[static SHA256_HEX_SIZE], const char *src, const char *field,
+    struct dl_err *reterr)
+{
+	char q[MAX_LOG_VALUE + 1];
+
+	if (!sha256_hex_is_valid(src))
+		return dl_err_set(reterr, -EINVAL, "manifest: %s '%s' is not 64 lowercase hex", field,
+		    log_safe(q, sizeof(q), src));
+	memcpy(dst, src, SHA256_HEX_SIZE);
+	return 0;
+}
+
+static int
+size_from_json(json_int_t v, uint64_t *ret, const char *field, struct dl_err *reterr)
+{
+	if (v < 0 || (uint64_t)v > MAX_FILE_SIZE)
+		return dl_err_set(reterr, -EINVAL, "manifest: %s %lld is out of range", field,
+		    (long long)v);
+	*ret = (uint64_t)v;
+	return 0;
+}
+
+static int
+parse_file(json_t *files, enum manifest_role r, struct manifest_file *f, struct dl_err *reterr)
+{
+	char field[64], q[MAX_LOG_VALUE + 1];
+	const char *path, *sha;
+	json_int_t size;
+	json_error_t je;
+	json_t *o;
+	int rc;
+
+	o = json_object_get(files, role_names[r]);
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:I}", "path", &path, "sha256", &sha,
+	    "size", &size) < 0)
+		return dl_err_set(reterr, -EINVAL, "manifest: files.%s: %s", role_names[r], je.text);
+	if (!streq(path, role_paths[r]))
+		return dl_err_set(reterr, -EINVAL, "manifest: files.%s.path '%s' is not '%s'",
+		    role_names[r], log_safe(q, sizeof(q), path), role_paths[r]);
+	(void)snprintf(field, sizeof(field), "files.%s.sha256", role_names[r]);
+	rc = copy_hex(f->sha256, sha, field, reterr);
+	if (rc < 0)
+		return rc;
+	(void)snprintf(field, sizeof(field), "files.%s.size", role_names[r]);
+	return size_from_json(size, &f->size, field, reterr);
+}
+
+static int
+dup_str(char **dst, const char *s)
+{
+	*dst = strdup(s);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int
+manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *root = NULL;
+	struct manifest m = {};
+	const char *name, *kind, *built, *recipe, *kver, *banner, *cmdline;
+	char q[MAX_LOG_VALUE + 1];
+	json_t *files = NULL, *templates = NULL;
+	json_int_t format;
+	json_error_t je;
+	int rc;
+
+	if (len > MAX_MANIFEST_SIZE)
+		return dl_err_set(reterr, -E2BIG, "manifest: %zu bytes, at most %d", len,
+		    MAX_MANIFEST_SIZE);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return dl_err_set(reterr, -EINVAL, "manifest: line %d column %d: %s", je.line,
+		    je.column, je.text);
+	if (json_unpack_ex(root, &je, JSON_STRICT,
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o}",
+	    "format", &format, "name", &name, "kind", &kind, "built", &built,
+	    "recipe_sha256", &recipe, "kernel_version", &kver, "kernel_banner", &banner,
+	    "cmdline", &cmdline, "files", &files, "templates", &templates) < 0)
+		return dl_err_set(reterr, -EINVAL, "manifest: %s", je.text);
+	if (format != MANIFEST_FORMAT)
+		return dl_err_set(reterr, -EINVAL, "manifest: format %lld is not %d", (long long)format,
+		    MANIFEST_FORMAT);
+	if (!json_is_object(files) || json_object_size(files) != _MANIFEST_ROLE_MAX)
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: files must be an object with exactly kernel, initrd and rootfs");
+	m.kind = manifest_kind_from_string(kind);
+	if (m.kind < 0)
+		return dl_err_set(reterr, -EINVAL, "manifest: kind '%s' is unknown",
+		    log_safe(q, sizeof(q), kind));
+	if (strlen(built) >= sizeof(m.built) || !built_is_valid(built))
+		return dl_err_set(reterr, -EINVAL, "manifest: built '%s' is not YYYY-MM-DDTHH:MM:SSZ",
+		    log_safe(q, sizeof(q), built));
+	strcpy(m.built, built);
+	rc = copy_hex(m.recipe_sha256, recipe, "recipe_sha256", reterr);
+	if (rc < 0)
+		return rc;
+	for (int r = 0; r < _MANIFEST_ROLE_MAX; r++) {
+		rc = parse_file(files, (enum manifest_role)r, &m.files[r], reterr);
+		if (rc < 0)
+			return rc;
+	}
+	if (dup_str(&m.name, name) < 0 || dup_str(&m.kernel_version, kver) < 0 ||
+	    dup_str(&m.kernel_banner, banner) < 0 || dup_str(&m.cmdline, cmdline) < 0) {
+		manifest_done(&m);
+		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+	}
+	if (templates) {
+		size_t n = json_array_size(templates);
+
+		if (!json_is_array(templates)) {
+			manifest_done(&m);
+			return dl_err_set(reterr, -EINVAL, "manifest: templates must be an array");
+		}
+		if (n > MAX_MANIFEST_TEMPLATES) {
+			manifest_done(&m);
+			return dl_err_set(reterr, -E2BIG, "manifest: %zu templates, at most %d", n,
+			    MAX_MANIFEST_TEMPLATES);
+		}
+		m.templates = calloc(n ? n : 1, sizeof(*m.templates));
+		if (!m.templates) {
+			manifest_done(&m);
+			return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct manifest_template *t = &m.templates[i];
+			const char *path, *sha;
+			json_int_t size;
+			char field[64];
+
+			if (json_unpack_ex(json_array_get(templates, i), &je, JSON_STRICT,
+			    "{s:s, s:s, s:I}", "path", &path, "sha256", &sha, "size", &size) < 0) {
+				manifest_done(&m);
+				return dl_err_set(reterr, -EINVAL, "manifest: templates[%zu]: %s", i,
+				    je.text);
+			}
+			m.n_templates = i + 1;
+			(void)snprintf(field, sizeof(field), "templates[%zu].sha256", i);
+			rc = copy_hex(t->sha256, sha, field, reterr);
+			if (rc >= 0) {
+				(void)snprintf(field, sizeof(field), "templates[%zu].size", i);
+				rc = size_from_json(size, &t->size, field, reterr);
+			}
+			if (rc >= 0 && dup_str(&t->path, path) < 0)
+				rc = dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+			if (rc < 0) {
+				manifest_done(&m);
+				return rc;
+			}
+		}
+	}
+	rc = manifest_validate(&m, reterr);
+	if (rc < 0) {
+		manifest_done(&m);
+		return rc;
+	}
+	*ret = m;
+	return 0;
+}
+
+static json_t *
+file_to_json(const char *path, const char *sha, uint64_t size)
+{
+	return json_pack("{s:s, s:s, s:I}", "path", path, "sha256", sha, "size", (json_int_t)size);
+}
+
+int
+manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *root = NULL;
+	json_t *files, *templates = NULL;
+	char *s;
+	int rc;
+
+	rc = manifest_validate(m, reterr);
+	if (rc < 0)
+		return rc;
+	files = json_object();
+	if (!files)
+		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+	for (int r = 0; r < _MANIFEST_ROLE_MAX; r++) {
+		if (json_object_set_new(files, role_names[r],
+		    file_to_json(role_paths[r], m->files[r].sha256, m->files[r].size)) < 0) {
+			json_decref(files);
+			return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+		}
+	}
+	if (m->n_templates) {
+		templates = json_array();
+		for (size_t i = 0; templates && i < m->n_templates; i++) {
+			const struct manifest_template *t = &m->templates[i];
+			if (json_array_append_new(templates, file_to_json(t->path, t->sha256, t->size)) < 0) {
+				json_decref(templates);
+				templates = NULL;
+			}
+		}
+		if (!templates) {
+			json_decref(files);
+			return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+		}
+	}
+	/* "o" steals files and templates, also when json_pack fails. An image without
+	 * templates omits the key, so adding the field later kept old ids stable. */
+	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*}",
+	    "format", MANIFEST_FORMAT, "name", m->name, "kind", kind_names[m->kind],
+	    "built", m->built, "recipe_sha256", m->recipe_sha256,
+	    "kernel_version", m->kernel_version, "kernel_banner", m->kernel_banner,
+	    "cmdline", m->cmdline, "files", files, "templates", templates);
+	if (!root)
+		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!s)
+		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
+	*ret = s;
+	return 0;
+}
+
+int
+manifest_id(const struct manifest *m, char id[static SHA256_HEX_SIZE], struct dl_err *reterr)
+{
+	_cleanup_free_ char *canon = NULL;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	int rc;
+
+	rc = manifest_canonical(m, &canon, reterr);
+	if (rc < 0)
+		return rc;
+	sha256_buf(canon, strlen(canon), d);
+	sha256_to_hex(d, id);
+	return 0;
+}
+
+void
+manifest_done(struct manifest *m)
+{
+	if (!m)
+		return;
+	free(m->name);
+	free(m->kernel_version);
+	free(m->kernel_banner);
+	free(m->cmdline);
+	for (size_t i = 0; i < m->n_templates; i++)
+		free(m->templates[i].path);
+	free(m->templates);
+	memset(m, 0, sizeof(*m));
+}
