@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Parsers for small values that come from outside: numbers, MACs, UUIDs, names, durations.
- * Each consumes the whole string, range-checks, and on error fills reterr naming the value. */
+ * Each consumes the whole string, range-checks, and on error returns -EINVAL (unless said
+ * otherwise) and fills reterr quoting the value; ret is written only on success. */
 #pragma once
 
 #include <stdbool.h>
@@ -45,8 +46,17 @@ bool serial_is_valid(const char *s);
 bool sha256_hex_is_valid(const char *s);
 
 /* Decode %XX and '+' of a URL query value into buf (size bytes incl. NUL). Rejects %00,
- * bad escapes and results that do not fit. */
+ * raw NUL bytes and bad escapes (-EINVAL) and results that do not fit (-E2BIG). */
 int url_decode(const char *s, size_t len, char *buf, size_t size, struct dl_err *reterr);
 
 /* IPv4 dotted quad, strict (no leading zeros surprises, 4 parts each 0..255). */
 int parse_ipv4(const char *s, uint32_t *ret_be, struct dl_err *reterr);
+
+/* Size of a buffer for parse_quote(): MAX_QUOTE_VALUE chars, "..." and the NUL. */
+#define MAX_QUOTE_VALUE 64
+#define QUOTE_BUF_SIZE (MAX_QUOTE_VALUE + 4)
+
+/* Copy untrusted bytes s[0..len) into buf (QUOTE_BUF_SIZE bytes) for quoting in an error
+ * message: control characters, bytes >= 0x80, quotes and backslashes become '?', a NUL
+ * ends the copy, and more than MAX_QUOTE_VALUE chars are cut and marked "...". Returns buf. */
+const char *parse_quote(char buf[static QUOTE_BUF_SIZE], const char *s, size_t len);
