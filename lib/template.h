@@ -11,12 +11,17 @@
 
 /* Longest template accepted and longest rendering produced. */
 #define MAX_TEMPLATE_SIZE (64 * 1024)
+/* Longest placeholder name: our names are short dotted words ("image.kernel"); a longer
+ * one is a typo or garbage, and the cap keeps the lookup key on the stack. */
+#define MAX_TEMPLATE_NAME 64
 
 /* Returns the value for name (borrowed, must live until render returns) or NULL if unknown. */
 typedef const char *(*template_lookup_fn)(const char *name, void *userdata);
 
 /* Render tmpl (len bytes, need not be NUL-terminated) into a new malloc'd NUL-terminated
- * string in *ret (length in *ret_len if not NULL). Errors: -EINVAL (syntax, unknown name;
- * reterr says "line N: ..."), -E2BIG (output over MAX_TEMPLATE_SIZE), -ENOMEM. */
+ * string in *ret (length in *ret_len if not NULL). Values are inserted verbatim (the
+ * caller validates them). Errors: -EINVAL (syntax, unknown name, NUL byte in the template;
+ * reterr says "line N: ..."), -E2BIG (template or output over MAX_TEMPLATE_SIZE), -ENOMEM.
+ * *ret and *ret_len are written only on success. */
 int template_render(const char *tmpl, size_t len, template_lookup_fn lookup, void *userdata,
     char **ret, size_t *ret_len, struct dl_err *reterr);
