@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fsutil.h"
+#include "sha256.h"
+#include "spawn.h"
+
+/* cp -a keeps hard links, xattrs (file capabilities such as ping's) and sparse files,
+ * which a hand-written copy would each have to relearn. */
+#define CP_PATH "/usr/bin/cp"
+/* Copying a rootfs of a few GB on a slow disk: generous, but never unbounded. */
+#define COPY_TIMEOUT_MS (30u * 60 * 1000)
+
+int
+fsutil_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
+    struct dl_err *reterr)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return dl_err_set(reterr, -EINVAL, "%s: not a regular file", path);
+	if ((uint64_t)st.st_size > max)
+		return dl_err_set(reterr, -E2BIG, "%s: larger than %zu bytes", path, max);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*ret = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = got;
+	return 0;
+}
+
+int
+fsutil_write_file(const char *path, const void *data, size_t len, mode_t mode,
+    struct dl_err *reterr)
+{
+	_cleanup_close_ int fd = -1;
+	const char *p = data;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+	/* open() applies the umask; the image's files need exactly mode. */
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+int
+fsutil_mkdir_p(const char *path, mode_t mode, struct dl_err *reterr)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return dl_err_set(reterr, -ENAMETOOLONG, "'%s': bad path length", path);
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return dl_err_set(reterr, negative_errno(), "mkdir %s: %s", buf, strerror(errno));
+		*p = c;
+		if (!c)
+			break;
+	}
+	return 0;
+}
+
+int
+fsutil_copy_file(const char *src, const char *dst, struct dl_err *reterr)
+{
+	_cleanup_close_ int in = -1, out = -1;
+	struct stat st;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", src, strerror(errno));
+	if (fstat(in, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", src, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return dl_err_set(reterr, -EINVAL, "%s: not a regular file", src);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 07777);
+	if (out < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", dst, strerror(errno));
+	for (;;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "copy %s to %s: %s", src, dst,
+			    strerror(errno));
+		if (n == 0)
+			break;
+	}
+	if (fchmod(out, st.st_mode & 07777) < 0 || fsync(out) < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", dst, strerror(errno));
+	return 0;
+}
+
+int
+fsutil_copy_tree(const char *src, const char *dst, struct dl_err *reterr)
+{
+	char from[PATH_MAX];
+	int rc;
+
+	if ((size_t)snprintf(from, sizeof(from), "%s/.", src) >= sizeof(from))
+		return dl_err_set(reterr, -ENAMETOOLONG, "'%s': path too long", src);
+	rc = fsutil_mkdir_p(dst, 0755, reterr);
+	if (rc < 0)
+		return rc;
+	const char *argv[] = { CP_PATH, "-a", "--reflink=auto", "--", from, dst, NULL };
+	struct spawn_opts o = SPAWN_OPTS_DEFAULT;
+	return spawn_run(argv, &o, -1, COPY_TIMEOUT_MS, reterr);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 ? -1 : 0;
+	return unlink(path) < 0 ? -1 : 0;
+}
+
+int
+fsutil_rm_tree(const char *path, struct dl_err *reterr)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 :
+		    dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	/* FTW_MOUNT: a proc or dev mount left in a rootfs by a killed debootstrap must stop
+	 * the walk (rmdir fails, we report it) instead of deleting the host's files. */
+	if (nftw(path, rm_one, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+		return dl_err_set(reterr, negative_errno(), "remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int
+fsutil_sha256_file(const char *path, char hex[static 65], uint64_t *ret_size,
+    struct dl_err *reterr)
+{
+	_cleanup_close_ int fd = -1;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	int rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	rc = sha256_fd(fd, d, ret_size);
+	if (rc < 0)
+		return dl_err_set(reterr, rc, "read %s: %s", path, strerror(-rc));
+	sha256_to_hex(d, hex);
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* The initrd (docs/boot-protocol.md "The initrd"): a newc cpio written with libarchive,
+ * holding our static /init, the resolved modules (decompressed) and their load order. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "kmod.h"
+
+struct initramfs_spec {
+	const char *init;           /* the static init binary (build/init) */
+	const char *kver;           /* modules go under /lib/modules/<kver>/ */
+	const struct kmod_set *mods;
+	bool zstd;                  /* zstd if the kernel can unpack it, else gzip */
+};
+
+/* Write the compressed cpio to out (created or replaced). Every entry has uid 0, gid 0
+ * and mtime 0, so equal inputs give an equal initrd. Errors: -errno with reterr naming
+ * the file or the libarchive message. */
+int initramfs_write(const char *out, const struct initramfs_spec *s, struct dl_err *reterr);
