@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* dl-report: the up-reporter inside the image (docs/boot-protocol.md "The up-reporter"). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nodeconf.h"
+#include "report.h"
+#include "roles.h"
+
+#define DEFAULT_CONF "/etc/diskless/node.conf"
+#define DEFAULT_RECEIPT "/run/diskless/receipt.json"
+/* A boot races the network and bootsvc restarts; a few tries over ~15 s ride that out. */
+#define REPORT_TRIES 5
+
+static void
+err_out(const char *fmt, const char *a, const char *b)
+{
+	char line[600];
+	int n;
+
+	n = snprintf(line, sizeof(line), "dl-report: ");
+	n += snprintf(line + n, sizeof(line) - (size_t)n, fmt, a, b);
+	if (n > 0 && (size_t)n < sizeof(line) - 1) {
+		line[n++] = '\n';
+		(void)init_write_all(STDERR_FILENO, line, (size_t)n);
+	}
+}
+
+static int
+usage(void)
+{
+	err_out("usage: dl-report [--conf FILE] [--receipt FILE] up | phase <phase> [reason]%s%s",
+	    "", "");
+	return 2;
+}
+
+static bool
+phase_is_valid(const char *p)
+{
+	static const char *const phases[] = { "pxe", "loading", "imaging", "up", "failed" };
+	size_t i;
+
+	for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		if (strcmp(p, phases[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+dlreport_main(int argc, char **argv)
+{
+	static char conf_text[MAX_NODE_CONF + 1], receipt[MAX_RECEIPT + 1];
+	const char *conf = DEFAULT_CONF, *receipt_path = DEFAULT_RECEIPT;
+	const char *phase, *reason = NULL, *rj = NULL;
+	struct init_err err = { "" };
+	struct node_conf nc;
+	unsigned backoff = 1000;
+	int i = 1, n, tries, r;
+
+	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+		if (strcmp(argv[i], "--conf") == 0)
+			conf = argv[i + 1];
+		else if (strcmp(argv[i], "--receipt") == 0)
+			receipt_path = argv[i + 1];
+		else
+			return usage();
+	}
+	if (i >= argc)
+		return usage();
+	if (strcmp(argv[i], "up") == 0 && i + 1 == argc) {
+		phase = "up";
+	} else if (strcmp(argv[i], "phase") == 0 && (i + 2 == argc || i + 3 == argc)) {
+		phase = argv[i + 1];
+		reason = i + 2 < argc ? argv[i + 2] : NULL;
+		if (!phase_is_valid(phase)) {
+			err_out("unknown phase '%.40s'%s", phase, "");
+			return 2;
+		}
+		if (strcmp(phase, "failed") == 0 && !reason) {
+			err_out("phase failed needs a reason%s%s", "", "");
+			return 2;
+		}
+	} else {
+		return usage();
+	}
+
+	n = init_read_file(conf, conf_text, MAX_NODE_CONF);
+	if (n < 0) {
+		err_out("%s: %s", conf, strerror(-n));
+		return 1;
+	}
+	if (nodeconf_parse(conf_text, &nc, &err) < 0) {
+		err_out("%s: %s", conf, err.msg);
+		return 1;
+	}
+	if (strcmp(phase, "up") == 0) {
+		n = init_read_file(receipt_path, receipt, MAX_RECEIPT);
+		if (n < 0) {
+			err_out("%s: %s", receipt_path, strerror(-n));
+			return 1;
+		}
+		if (receipt_check(receipt, &err) < 0) {
+			err_out("%s: %s", receipt_path, err.msg);
+			return 1;
+		}
+		rj = receipt;
+	}
+	for (tries = 1;; tries++) {
+		r = report_phase(&nc.server, nc.node, nc.token, phase, reason, rj, &err);
+		if (r == 0)
+			return 0;
+		/* a 4xx is the server's considered answer; repeating will not change it */
+		if (tries >= REPORT_TRIES || strncmp(err.msg, "HTTP 4", 6) == 0)
+			break;
+		init_sleep_ms(backoff);
+		backoff *= 2;
+	}
+	err_out("report %s to %s failed: ", phase, nc.server.host);
+	err_out("%s%s", err.msg, "");
+	return 1;
+}

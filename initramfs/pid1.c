@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/* The init's boot sequence as PID 1 (CONVENTIONS §7): every step either succeeds, or
+ * prints "diskless: FAILED <step>: <reason>" on the console, reports `failed`, and is
+ * retried or ends in a reboot. It never returns and never waits without a bound. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmdline.h"
+#include "fetch.h"
+#include "mount.h"
+#include "net.h"
+#include "overlay.h"
+#include "report.h"
+#include "roles.h"
+#include "sha256.h"
+#include "switchroot.h"
+
+/* Whole fetch/verify/mount sequences before giving up and rebooting: a reboot goes back
+ * through PXE, which may pick another server or a fixed image. */
+#define PID1_MAX_ATTEMPTS 3
+/* Backoff between attempts: 5 s, then 10 s. */
+#define PID1_BACKOFF_MS 5000
+/* Time to read the console before a reboot clears it. */
+#define PID1_REBOOT_DELAY_MS 10000
+/* /proc/version is one line of about 150 bytes. */
+#define MAX_KERNEL_BANNER 512
+
+static struct dl_cmdline cmd;
+static bool have_cmd;
+
+static void
+reap(void)
+{
+	/* orphans re-parented to us; we start no children ourselves */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static void
+report(const char *phase, const char *reason)
+{
+	struct init_err err = { "" };
+	int r;
+
+	if (!have_cmd)
+		return;
+	r = report_phase(&cmd.server, cmd.node, cmd.token, phase, reason, NULL, &err);
+	if (r < 0)
+		init_log("warning: report phase %s to %s: %s, ignoring", phase, cmd.server.host,
+		    err.msg);
+}
+
+__attribute__((noreturn)) static void
+die_reboot(void)
+{
+	init_log("rebooting in %d s", PID1_REBOOT_DELAY_MS / 1000);
+	init_sleep_ms(PID1_REBOOT_DELAY_MS);
+	sync();
+	(void)reboot(RB_AUTOBOOT);
+	/* only reached if reboot(2) itself failed: keep saying so rather than go quiet */
+	for (;;) {
+		init_log("FAILED reboot: %s; power-cycle the node", strerror(errno));
+		init_sleep_ms(60000);
+		reap();
+	}
+}
+
+static void
+fail(const char *step, const char *reason)
+{
+	init_log("FAILED %s: %s", step, reason);
+	report("failed", reason);
+}
+
+/* The receipt: what this node really booted (docs/boot-protocol.md "The receipt"). */
+static int
+write_receipt(const char *rootfs_hex, struct init_err *reterr)
+{
+	char kernel[MAX_KERNEL_BANNER + 1], initrd[SHA256_HEX_SIZE] = "", buf[MAX_RECEIPT];
+	uint8_t d[SHA256_DIGEST_SIZE];
+	int n, fd, r;
+
+	n = init_read_file("/proc/version", kernel, MAX_KERNEL_BANNER);
+	if (n < 0)
+		return init_err_set(reterr, n, "/proc/version: %s", strerror(-n));
+	while (n > 0 && (kernel[n - 1] == '\n' || kernel[n - 1] == ' '))
+		kernel[--n] = '\0';
+	/* present only with retain_initrd on the command line */
+	fd = open("/sys/firmware/initrd", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || sha256_fd(fd, d, NULL) < 0)
+		init_log("warning: cannot hash /sys/firmware/initrd (retain_initrd missing?): %s, "
+		    "receipt has no initrd", strerror(errno));
+	else
+		(void)sha256_to_hex(d, initrd);
+	if (fd >= 0)
+		(void)close(fd);
+	if (initrd[0] && cmd.initrd[0] && strcmp(initrd, cmd.initrd) != 0)
+		init_log("warning: booted initrd %s, dl.initrd says %s", initrd, cmd.initrd);
+	n = receipt_build(buf, sizeof(buf), kernel, initrd, rootfs_hex);
+	if (n < 0)
+		return init_err_set(reterr, n, "receipt too long");
+	fd = open(DL_RUN_DIR "/receipt.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return init_err_set(reterr, -errno, "create receipt: %s", strerror(errno));
+	r = init_write_all(fd, buf, (size_t)n);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		return init_err_set(reterr, r, "write receipt: %s", strerror(-r));
+	return 0;
+}
+
+/* One fetch -> verify -> mount -> overlay -> receipt sequence. *ret_step names the step
+ * that failed. */
+static int
+attempt(const char **ret_step, struct init_err *err)
+{
+	char hex[SHA256_HEX_SIZE];
+	uint8_t *ov = NULL;
+	ssize_t len;
+	int r;
+
+	*ret_step = "fetch rootfs";
+	init_log("fetching %s%s/images/%s/rootfs", cmd.server.host, cmd.server.base, cmd.image);
+	r = fetch_rootfs(&cmd, DL_ROOTFS_FILE, hex, err);
+	if (r < 0)
+		return r;
+	*ret_step = "verify rootfs";
+	if (strcmp(hex, cmd.rootfs) != 0) {
+		init_log("rootfs sha256 %s, expected %s", hex, cmd.rootfs);
+		return init_err_set(err, -EBADMSG, "checksum mismatch");
+	}
+	init_log("rootfs verified: sha256 %s", hex);
+	*ret_step = "mount image";
+	r = mount_image(err);
+	if (r < 0)
+		return r;
+	*ret_step = "fetch overlay";
+	len = fetch_overlay(&cmd, &ov, err);
+	if (len < 0)
+		return (int)len;
+	*ret_step = "apply overlay";
+	r = overlay_apply(DL_NEWROOT, ov, (size_t)len, err);
+	free(ov);
+	if (r < 0)
+		return r;
+	init_log("overlay applied: %d entries", r);
+	*ret_step = "check image";
+	r = switchroot_check(DL_NEWROOT, err);
+	if (r < 0)
+		return r;
+	*ret_step = "receipt";
+	return write_receipt(hex, err);
+}
+
+void
+pid1_main(char **envp)
+{
+	static char cmdline[MAX_CMDLINE + 1];
+	char ifname[32];
+	struct init_err err = { "" };
+	const char *step = "";
+	sigset_t all;
+	int n, i;
+
+	/* PID 1 gets no default signal actions; block them all so nothing interrupts a step
+	 * (CONVENTIONS §7). switchroot_exec() unblocks them for the image's init. */
+	sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+
+	if (mount_api_filesystems(&err) < 0) {
+		fail("mount", err.msg);
+		die_reboot();
+	}
+	init_log("init starting");
+	n = init_read_file("/proc/cmdline", cmdline, MAX_CMDLINE);
+	if (n < 0) {
+		fail("cmdline", strerror(-n));
+		die_reboot();
+	}
+	if (cmdline_parse(cmdline, &cmd, true, &err) < 0) {
+		fail("cmdline", err.msg); /* no server to report to: console only */
+		die_reboot();
+	}
+	have_cmd = true;
+	n = mount_load_modules();
+	init_log("%d modules loaded", n);
+
+	if (net_find_by_mac(cmd.mac, ifname, &err) < 0 ||
+	    net_configure(ifname, cmd.ip_be, cmd.mask_be, cmd.gw_be, &err) < 0) {
+		fail("network", err.msg);
+		die_reboot();
+	}
+	init_log("%s up", ifname);
+	if (sethostname(cmd.hostname, strlen(cmd.hostname)) < 0)
+		init_log("warning: sethostname '%s': %s, ignoring", cmd.hostname, strerror(errno));
+
+	for (i = 1; i <= PID1_MAX_ATTEMPTS; i++) {
+		report("imaging", NULL);
+		if (attempt(&step, &err) == 0)
+			break;
+		fail(step, err.msg);
+		mount_image_teardown();
+		if (i == PID1_MAX_ATTEMPTS) {
+			init_log("giving up after %d attempts", PID1_MAX_ATTEMPTS);
+			die_reboot();
+		}
+		init_log("retrying in %d s (attempt %d of %d)", PID1_BACKOFF_MS * i / 1000, i + 1,
+		    PID1_MAX_ATTEMPTS);
+		init_sleep_ms((unsigned)(PID1_BACKOFF_MS * i));
+		reap();
+	}
+	init_log("switching root to the image");
+	(void)switchroot_exec(DL_NEWROOT, envp, &err);
+	fail("switch_root", err.msg);
+	die_reboot();
+}
