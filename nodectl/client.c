@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "client.h"
+#include "macro.h"
+#include "proto.h"
+
+/* Keys a response may carry (docs/control-protocol.md); anything else means we are not
+ * talking to the daemon we think we are. */
+static const char *const response_keys[] = { "id", "ok", "result", "error", NULL };
+static const char *const error_keys[] = { "code", "message", NULL };
+
+static int64_t
+client_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail for CLOCK_MONOTONIC */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copy s into dst (size bytes), control characters replaced by '?': the text ends up on
+ * the admin's terminal. */
+static void
+client_copy_text(char *dst, size_t size, const char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+}
+
+void
+client_reply_done(struct client_reply *r)
+{
+	if (!r)
+		return;
+	json_decref(r->result);
+	memset(r, 0, sizeof(*r));
+}
+
+struct client *
+client_new_fd(int fd)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		closep(&fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->next_id = 1;
+	c->timeout_ms = CLIENT_TIMEOUT_MS;
+	c->max_line = MAX_RESPONSE_LINE;
+	return c;
+}
+
+struct client *
+client_free(struct client *c)
+{
+	if (!c)
+		return NULL;
+	closep(&c->fd);
+	free(c->buf);
+	free(c);
+	return NULL;
+}
+
+static const char *
+client_connect_hint(int code)
+{
+	switch (-code) {
+	case ENOENT:
+	case ECONNREFUSED:
+		return " (is bootsvc running? --socket or DISKLESS_SOCKET choose another socket)";
+	case EACCES:
+	case EPERM:
+		return " (nodectl needs root or membership of bootsvc's control_group)";
+	default:
+		return "";
+	}
+}
+
+int
+client_connect(const char *path, struct client **ret, struct dl_err *reterr)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct client *c;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return dl_err_set(reterr, -ENAMETOOLONG,
+		    "cannot connect to bootsvc at '%s': a socket path has at most %zu bytes",
+		    path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = negative_errno();
+		return dl_err_set(reterr, r, "cannot create a socket for '%s': %s", path,
+		    strerror(-r));
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = negative_errno();
+		return dl_err_set(reterr, r, "cannot connect to bootsvc at '%s': %s%s", path,
+		    strerror(-r), client_connect_hint(r));
+	}
+	c = client_new_fd(TAKE_FD(fd));
+	if (!c)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	*ret = c;
+	return 0;
+}
+
+/* Wait until fd is ready for events or the deadline passes. */
+static int
+client_wait(struct client *c, short events, int64_t deadline, struct dl_err *reterr)
+{
+	for (;;) {
+		struct pollfd p = { .fd = c->fd, .events = events };
+		int64_t left = deadline - client_now_ms();
+		int n;
+
+		if (left <= 0)
+			return dl_err_set(reterr, -ETIMEDOUT,
+			    "bootsvc did not answer within %d s", c->timeout_ms / 1000);
+		n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR) {
+			int r = negative_errno();
+
+			return dl_err_set(reterr, r, "waiting for bootsvc: %s", strerror(-r));
+		}
+	}
+}
+
+static int
+client_write_all(struct client *c, const char *p, size_t n, int64_t deadline,
+    struct dl_err *reterr)
+{
+	while (n > 0) {
+		ssize_t w;
+		int r = client_wait(c, POLLOUT, deadline, reterr);
+
+		if (r < 0)
+			return r;
+		/* MSG_NOSIGNAL: a daemon that went away is an error to report, not SIGPIPE. */
+		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			r = negative_errno();
+			return dl_err_set(reterr, r, "sending the request to bootsvc: %s",
+			    strerror(-r));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Read until c->buf holds a '\n'; *ret_len is the line's length without it. */
+static int
+client_read_line(struct client *c, int64_t deadline, size_t *ret_len, struct dl_err *reterr)
+{
+	size_t scanned = 0;
+
+	for (;;) {
+		char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned)
+		    : NULL;
+		ssize_t n;
+		int r;
+
+		if (nl) {
+			*ret_len = (size_t)(nl - c->buf);
+			return 0;
+		}
+		scanned = c->len;
+		if (c->len > c->max_line)
+			return dl_err_set(reterr, -EMSGSIZE,
+			    "bootsvc's answer is longer than %zu bytes", c->max_line);
+		if (c->cap - c->len < 4096) {
+			/* Grow geometrically, but never past the cap plus one read. */
+			size_t cap = c->cap ? c->cap * 2 : 64 * 1024;
+			char *p;
+
+			if (cap > c->max_line + 64 * 1024)
+				cap = c->max_line + 64 * 1024;
+			if (cap <= c->cap)
+				cap = c->cap + 64 * 1024;
+			p = realloc(c->buf, cap);
+			if (!p)
+				return dl_err_set(reterr, -ENOMEM, "out of memory reading the answer");
+			c->buf = p;
+			c->cap = cap;
+		}
+		r = client_wait(c, POLLIN, deadline, reterr);
+		if (r < 0)
+			return r;
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			r = negative_errno();
+			return dl_err_set(reterr, r, "reading bootsvc's answer: %s", strerror(-r));
+		}
+		if (n == 0)
+			return dl_err_set(reterr, -ECONNRESET, c->len
+			    ? "bootsvc closed the connection in the middle of its answer"
+			    : "bootsvc closed the connection without answering");
+		c->len += (size_t)n;
+	}
+}
+
+static int
+client_check_keys(const json_t *o, const char *const *allowed, const char *what,
+    struct dl_err *reterr)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, key, v) {
+		bool known = false;
+
+		for (size_t i = 0; allowed[i]; i++)
+			known |= streq(key, allowed[i]);
+		if (!known) {
+			char q[64];
+
+			client_copy_text(q, sizeof(q), key);
+			return dl_err_set(reterr, -EPROTO, "%s has an unknown key '%s'", what, q);
+		}
+	}
+	return 0;
+}
+
+int
+client_parse_response(const char *line, size_t len, int64_t expect_id,
+    struct client_reply *ret, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *o = NULL;
+	json_t *id, *ok, *result, *error, *code, *message;
+	json_error_t jerr;
+	int r;
+
+	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o) {
+		char q[128];
+
+		client_copy_text(q, sizeof(q), jerr.text);
+		return dl_err_set(reterr, -EPROTO, "bootsvc's answer is not JSON: %s at byte %d",
+		    q, jerr.position);
+	}
+	if (!json_is_object(o))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's answer is not a JSON object");
+	r = client_check_keys(o, response_keys, "bootsvc's answer", reterr);
+	if (r < 0)
+		return r;
+
+	ok = json_object_get(o, "ok");
+	if (!json_is_boolean(ok))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's answer has no boolean 'ok'");
+	id = json_object_get(o, "id");
+	if (!id)
+		return dl_err_set(reterr, -EPROTO, "bootsvc's answer has no 'id'");
+	if (json_is_null(id)) {
+		if (json_is_true(ok))
+			return dl_err_set(reterr, -EPROTO,
+			    "bootsvc's answer has id null but says ok");
+	} else if (!json_is_integer(id) || json_integer_value(id) != expect_id) {
+		_cleanup_free_ char *got = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
+		char q[64];
+
+		client_copy_text(q, sizeof(q), got ? got : "?");
+		return dl_err_set(reterr, -EPROTO,
+		    "bootsvc's answer has id %s, the request had id %lld", q,
+		    (long long)expect_id);
+	}
+
+	result = json_object_get(o, "result");
+	error = json_object_get(o, "error");
+	if (json_is_true(ok)) {
+		if (error)
+			return dl_err_set(reterr, -EPROTO,
+			    "bootsvc's answer says ok but carries an error");
+		if (!json_is_object(result))
+			return dl_err_set(reterr, -EPROTO,
+			    "bootsvc's answer says ok but has no result object");
+		memset(ret, 0, sizeof(*ret));
+		ret->ok = true;
+		ret->result = json_incref(result);
+		return 0;
+	}
+
+	if (result)
+		return dl_err_set(reterr, -EPROTO,
+		    "bootsvc's answer says not ok but carries a result");
+	if (!json_is_object(error))
+		return dl_err_set(reterr, -EPROTO,
+		    "bootsvc's answer says not ok but has no error object");
+	r = client_check_keys(error, error_keys, "bootsvc's error", reterr);
+	if (r < 0)
+		return r;
+	code = json_object_get(error, "code");
+	message = json_object_get(error, "message");
+	if (!json_is_string(code) || !json_is_string(message))
+		return dl_err_set(reterr, -EPROTO,
+		    "bootsvc's error lacks a string 'code' or 'message'");
+	memset(ret, 0, sizeof(*ret));
+	client_copy_text(ret->code, sizeof(ret->code), json_string_value(code));
+	client_copy_text(ret->message, sizeof(ret->message), json_string_value(message));
+	return 0;
+}
+
+int
+client_call(struct client *c, const char *verb, const json_t *args,
+    struct client_reply *ret, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *id = NULL;
+	_cleanup_free_ char *req = NULL;
+	int64_t deadline = client_now_ms() + c->timeout_ms;
+	size_t n, linelen = 0;
+	int r;
+
+	id = json_integer(c->next_id);
+	if (!id)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	/* proto_request() steals args; we only borrowed them. */
+	req = proto_request(id, verb, args ? json_incref((json_t *)args) : NULL);
+	if (!req)
+		return dl_err_set(reterr, -ENOMEM, "out of memory building the request");
+	n = strlen(req);
+	if (n > MAX_CONTROL_LINE)
+		return dl_err_set(reterr, -EMSGSIZE,
+		    "the request is %zu bytes, over the control protocol's limit of %d; "
+		    "split it into several commands", n, MAX_CONTROL_LINE);
+
+	r = client_write_all(c, req, n, deadline, reterr);
+	if (r < 0)
+		return r;
+	r = client_read_line(c, deadline, &linelen, reterr);
+	if (r < 0)
+		return r;
+	r = client_parse_response(c->buf, linelen, c->next_id, ret, reterr);
+	/* Drop the line; keep whatever followed it for the next call. */
+	c->len -= linelen + 1;
+	memmove(c->buf, c->buf + linelen + 1, c->len);
+	c->next_id++;
+	return r;
+}

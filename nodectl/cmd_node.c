@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/* nodectl node add|remove|list|show|set: argv -> node.* args, node.* results -> text. */
+#include <errno.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "cmd_args.h"
+#include "format.h"
+#include "hostlist.h"
+#include "macro.h"
+#include "parse.h"
+#include "table.h"
+
+enum {
+	OPT_MAC = CMD_ARGS_OPT_FIRST,
+	OPT_IP,
+	OPT_UUID,
+	OPT_SERIAL,
+	OPT_BMC,
+	OPT_BMC_CREDS,
+	OPT_IMAGE,
+};
+
+/* The per-node lists of node add: option, protocol key, what each name must be, and
+ * what one value is called in a count mismatch message. */
+struct node_list_opt {
+	int opt;
+	const char *name;
+	const char *key;
+	enum cmd_args_kind kind;
+	const char *noun;
+};
+
+static const struct node_list_opt node_list_opts[] = {
+	{ OPT_MAC, "mac", "macs", CMD_ARGS_MAC, "MAC addresses" },
+	{ OPT_IP, "ip", "ips", CMD_ARGS_IPV4, "IP addresses" },
+	{ OPT_UUID, "uuid", "uuids", CMD_ARGS_UUID, "UUIDs" },
+	{ OPT_SERIAL, "serial", "serials", CMD_ARGS_SERIAL, "serial numbers" },
+	{ OPT_BMC, "bmc", "bmcs", CMD_ARGS_ANY, "BMC addresses" },
+};
+
+struct node_args {
+	const char *lists[ELEMENTSOF(node_list_opts)];
+	const char *bmc_creds;
+	const char *image;
+};
+
+static int
+cmd_node_handle(int opt, const char *name, const char *value, void *userdata,
+    struct dl_err *reterr)
+{
+	struct node_args *a = userdata;
+
+	for (size_t i = 0; i < ELEMENTSOF(node_list_opts); i++)
+		if (node_list_opts[i].opt == opt)
+			return cmd_args_once(&a->lists[i], name, value, reterr);
+	switch (opt) {
+	case OPT_BMC_CREDS:
+		return cmd_args_once(&a->bmc_creds, name, value, reterr);
+	case OPT_IMAGE:
+		return cmd_args_once(&a->image, name, value, reterr);
+	default:
+		return dl_err_set(reterr, -EINVAL, "option --%s is not valid here", name);
+	}
+}
+
+static int
+cmd_node_names(json_t *args, const char *cmd, const char *names, struct dl_err *reterr)
+{
+	char what[64];
+	int n, r;
+
+	(void)snprintf(what, sizeof(what), "%s: node names", cmd); /* fits: cmd is ours */
+	n = cmd_args_hostlist(what, names, CMD_ARGS_HOSTNAME, reterr);
+	if (n < 0)
+		return n;
+	r = cmd_args_set_str(args, "names", what, names, reterr);
+	return r < 0 ? r : n;
+}
+
+static int
+cmd_node_image(json_t *args, const char *cmd, const char *image, struct dl_err *reterr)
+{
+	char what[64];
+	int r;
+
+	(void)snprintf(what, sizeof(what), "%s: option --image", cmd);
+	r = cmd_args_image_ref(what, image, reterr);
+	if (r < 0)
+		return r;
+	return cmd_args_set_str(args, "image", what, image, reterr);
+}
+
+int
+cmd_node_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	static const struct option longopts[] = {
+		{ "mac", required_argument, NULL, OPT_MAC },
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "uuid", required_argument, NULL, OPT_UUID },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "bmc", required_argument, NULL, OPT_BMC },
+		{ "bmc-creds", required_argument, NULL, OPT_BMC_CREDS },
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char cmd[] = "node add";
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	struct node_args a = { 0 };
+	const char *operands[1];
+	int r, n, nnodes;
+
+	r = cmd_args_getopt(argc, argv, cmd, longopts, cmd_node_handle, &a, opts, operands, 1,
+	    1, "<hostlist> of node names", &n, reterr);
+	if (r < 0 || opts->help) {
+		*ret_args = NULL;
+		return r;
+	}
+	args = json_object();
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	nnodes = cmd_node_names(args, cmd, operands[0], reterr);
+	if (nnodes < 0)
+		return nnodes;
+
+	/* bootsvc checks the counts too; checking here names the option before anything
+	 * is sent. */
+	if (!a.lists[0])
+		return dl_err_set(reterr, -EINVAL,
+		    "%s: option --mac is required (a hostlist of one MAC per node)", cmd);
+	for (size_t i = 0; i < ELEMENTSOF(node_list_opts); i++) {
+		const struct node_list_opt *o = &node_list_opts[i];
+		char what[64];
+
+		if (!a.lists[i])
+			continue;
+		(void)snprintf(what, sizeof(what), "%s: option --%s", cmd, o->name);
+		n = cmd_args_hostlist(what, a.lists[i], o->kind, reterr);
+		if (n < 0)
+			return n;
+		if (n != nnodes)
+			return dl_err_set(reterr, -EINVAL, "%s: %d %s for %d node%s", what, n,
+			    o->noun, nnodes, nnodes == 1 ? "" : "s");
+		r = cmd_args_set_str(args, o->key, what, a.lists[i], reterr);
+		if (r < 0)
+			return r;
+	}
+	if (a.bmc_creds) {
+		_cleanup_free_ char *path = NULL;
+
+		if (!a.lists[4])
+			return dl_err_set(reterr, -EINVAL,
+			    "%s: option --bmc-creds needs --bmc (the BMCs they log in to)", cmd);
+		r = cmd_args_path_absolute("node add: option --bmc-creds", a.bmc_creds, &path,
+		    reterr);
+		if (r < 0)
+			return r;
+		r = cmd_args_set_str(args, "bmc_creds", "node add: option --bmc-creds", path,
+		    reterr);
+		if (r < 0)
+			return r;
+	}
+	if (a.image) {
+		r = cmd_node_image(args, cmd, a.image, reterr);
+		if (r < 0)
+			return r;
+	}
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+/* node remove|list|set: a hostlist operand (required unless optional) and maybe --image. */
+static int
+cmd_node_parse_names(int argc, char **argv, const char *cmd, bool optional, bool image,
+    struct cmd_opts *opts, json_t **ret_args, struct dl_err *reterr)
+{
+	static const struct option with_image[] = {
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	struct node_args a = { 0 };
+	const char *operands[1];
+	int r, n;
+
+	r = cmd_args_getopt(argc, argv, cmd, image ? with_image : with_image + 1,
+	    cmd_node_handle, &a, opts, operands, optional ? 0 : 1, 1,
+	    "<hostlist> of node names", &n, reterr);
+	if (r < 0 || opts->help) {
+		*ret_args = NULL;
+		return r;
+	}
+	args = json_object();
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	if (n > 0) {
+		r = cmd_node_names(args, cmd, operands[0], reterr);
+		if (r < 0)
+			return r;
+	}
+	if (image) {
+		if (!a.image)
+			return dl_err_set(reterr, -EINVAL,
+			    "%s: nothing to change; give --image NAME[@IDPREFIX]", cmd);
+		r = cmd_node_image(args, cmd, a.image, reterr);
+		if (r < 0)
+			return r;
+	}
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+int
+cmd_node_remove_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_node_parse_names(argc, argv, "node remove", false, false, opts, ret_args,
+	    reterr);
+}
+
+int
+cmd_node_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_node_parse_names(argc, argv, "node list", true, false, opts, ret_args,
+	    reterr);
+}
+
+int
+cmd_node_set_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_node_parse_names(argc, argv, "node set", false, true, opts, ret_args,
+	    reterr);
+}
+
+int
+cmd_node_show_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	static const struct option longopts[] = {
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	const char *operands[1];
+	int r, n;
+
+	r = cmd_args_getopt(argc, argv, "node show", longopts, NULL, NULL, opts, operands, 1, 1,
+	    "<name> of one node", &n, reterr);
+	if (r < 0 || opts->help) {
+		*ret_args = NULL;
+		return r;
+	}
+	/* One name, not a hostlist: "n[01]" is more likely a slip than a wish. */
+	if (!hostname_is_valid(operands[0]))
+		return dl_err_set(reterr, -EINVAL,
+		    "node show: '%.64s' is not one node name (lowercase letters, digits and "
+		    "'-'; for several nodes use node list)", operands[0]);
+	args = json_pack("{s:s}", "name", operands[0]);
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+/* {"<key>": ["n01", ...]} -> "<verb> 4 nodes: n[01-04]" */
+static int
+cmd_node_print_names(FILE *out, const json_t *result, const char *key, const char *verb,
+    struct dl_err *reterr)
+{
+	const json_t *list = json_object_get(result, key), *v;
+	_cleanup_free_ char **names = NULL;
+	_cleanup_free_ char *text = NULL, *safe = NULL;
+	size_t i, n;
+
+	if (!json_is_array(list))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no '%s' list", key);
+	n = json_array_size(list);
+	if (n == 0) {
+		(void)fprintf(out, "%s no nodes\n", verb);
+		return ferror(out) ? -EIO : 0;
+	}
+	names = calloc(n, sizeof(*names));
+	if (!names)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v))
+			return dl_err_set(reterr, -EPROTO,
+			    "bootsvc's '%s' list holds a non-string", key);
+		names[i] = (char *)json_string_value(v);
+	}
+	text = hostlist_compress(names, n);
+	safe = text ? table_sanitize(text) : NULL;
+	if (!safe)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	(void)fprintf(out, "%s %zu node%s: %s\n", verb, n, n == 1 ? "" : "s", safe);
+	return ferror(out) ? -EIO : 0;
+}
+
+int
+cmd_node_add_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
+{
+	return cmd_node_print_names(out, result, "added", "added", reterr);
+}
+
+int
+cmd_node_remove_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	return cmd_node_print_names(out, result, "removed", "removed", reterr);
+}
+
+int
+cmd_node_set_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
+{
+	return cmd_node_print_names(out, result, "updated", "updated", reterr);
+}
+
+int
+cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)
+{
+	static const char *const headers[] = { "NAME", "MAC", "IP", "IMAGE", "PHASE", "AGE",
+		"REASON" };
+	const json_t *nodes = json_object_get(result, "nodes"), *node;
+	struct table *t;
+	size_t i;
+	int r = 0;
+
+	if (!json_is_array(nodes))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'nodes' list");
+	t = table_new(headers, ELEMENTSOF(headers));
+	if (!t)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	table_set_right(t, 5);
+	json_array_foreach(nodes, i, node) {
+		char b[5][FORMAT_BUF];
+		const char *cells[ELEMENTSOF(headers)];
+
+		if (!json_is_object(node)) {
+			r = dl_err_set(reterr, -EPROTO, "bootsvc's node %zu is not an object", i);
+			break;
+		}
+		cells[0] = format_scalar(json_object_get(node, "name"), b[0]);
+		cells[1] = format_scalar(json_object_get(node, "mac"), b[1]);
+		cells[2] = format_scalar(json_object_get(node, "ip"), b[2]);
+		cells[3] = format_scalar(json_object_get(node, "image"), b[3]);
+		cells[4] = json_string_value(json_object_get(node, "phase"));
+		cells[5] = format_age(json_object_get(node, "phase_at"), now, b[4]);
+		cells[6] = json_string_value(json_object_get(node, "reason"));
+		r = table_add_row(t, cells);
+		if (r < 0) {
+			r = dl_err_set(reterr, r, "out of memory");
+			break;
+		}
+	}
+	if (r == 0 && table_print(t, out) < 0)
+		r = -EIO;
+	table_free(t);
+	return r;
+}
+
+/* Keys of a node object in the order "node show" prints them (docs/control-protocol.md). */
+static const char *const node_keys[] = { "name", "mac", "ip", "uuid", "serial", "bmc", "image",
+	"image_id", "phase", "reason", "phase_at" };
+
+int
+cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)
+{
+	static const char *const headers[] = { "PHASE", "AT", "AGE", "REASON" };
+	const json_t *node = json_object_get(result, "node"), *history, *v;
+	size_t nkeys = json_is_object(node) ? json_object_size(node) : 0;
+	_cleanup_free_ struct format_kv *kv = NULL;
+	_cleanup_free_ char (*bufs)[FORMAT_KV_BUF] = NULL;
+	char at[FORMAT_BUF], age[FORMAT_BUF];
+	struct table *t;
+	const char *key;
+	size_t n = 0, i;
+	int r = 0;
+
+	if (!json_is_object(node))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'node' object");
+	kv = calloc(nkeys + ELEMENTSOF(node_keys), sizeof(*kv));
+	bufs = calloc(nkeys + ELEMENTSOF(node_keys), sizeof(*bufs));
+	if (!kv || !bufs)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+
+	for (i = 0; i < ELEMENTSOF(node_keys); i++) {
+		v = json_object_get(node, node_keys[i]);
+		kv[n].key = node_keys[i];
+		if (streq(node_keys[i], "phase_at") && json_is_integer(v)) {
+			(void)snprintf(bufs[n], FORMAT_KV_BUF, "%s (%s ago)", format_time(v, at),
+			    format_age(v, now, age));
+			kv[n].value = bufs[n];
+		} else {
+			kv[n].value = format_scalar(v, bufs[n]);
+		}
+		n++;
+	}
+	/* Keys a newer bootsvc added: shown, so an old nodectl still shows everything. */
+	json_object_foreach((json_t *)node, key, v) {
+		bool known = streq(key, "history");
+
+		for (i = 0; i < ELEMENTSOF(node_keys); i++)
+			known |= streq(key, node_keys[i]);
+		if (known)
+			continue;
+		kv[n].key = key;
+		kv[n].value = format_scalar(v, bufs[n]);
+		n++;
+	}
+	r = format_kv_print(out, kv, n);
+	if (r < 0)
+		return dl_err_set(reterr, r, "cannot write the output");
+
+	history = json_object_get(node, "history");
+	if (!history)
+		return 0;
+	if (!json_is_array(history))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's node history is not a list");
+	t = table_new(headers, ELEMENTSOF(headers));
+	if (!t)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	table_set_right(t, 2);
+	json_array_foreach(history, i, v) {
+		const char *cells[ELEMENTSOF(headers)];
+
+		if (!json_is_object(v)) {
+			r = dl_err_set(reterr, -EPROTO,
+			    "bootsvc's history entry %zu is not an object", i);
+			break;
+		}
+		cells[0] = json_string_value(json_object_get(v, "phase"));
+		cells[1] = format_time(json_object_get(v, "at"), at);
+		cells[2] = format_age(json_object_get(v, "at"), now, age);
+		cells[3] = json_string_value(json_object_get(v, "reason"));
+		r = table_add_row(t, cells);
+		if (r < 0) {
+			r = dl_err_set(reterr, r, "out of memory");
+			break;
+		}
+	}
+	if (r == 0) {
+		(void)fputs("\nhistory:\n", out);
+		if (table_print(t, out) < 0)
+			r = dl_err_set(reterr, -EIO, "cannot write the output");
+	}
+	table_free(t);
+	return r;
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* nodectl: the admin's and the scheduler scripts' client of bootsvc's control socket.
+ * main() parses the global options, finds the command in the table below, lets the
+ * command's parser build the request (cmd_*.c), sends it (client.c) and prints the
+ * result, then maps what happened to the documented exit codes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "cmd_args.h"
+#include "macro.h"
+
+/* Exit codes; docs/nodectl.md and --help document them, scripts rely on them. */
+enum {
+	NODECTL_EXIT_OK = 0,
+	NODECTL_EXIT_DAEMON = 1,      /* bootsvc answered with an error */
+	NODECTL_EXIT_USAGE = 2,       /* bad command line */
+	NODECTL_EXIT_UNREACHABLE = 3, /* no usable answer from bootsvc */
+};
+
+#define DEFAULT_SOCKET "/run/diskless/control.sock"
+
+struct cmd {
+	const char *noun;
+	const char *verb;       /* NULL: a one-word command */
+	const char *proto_verb; /* docs/control-protocol.md */
+	const char *usage;      /* after "nodectl " */
+	cmd_parse_fn parse;
+	cmd_print_fn print;
+};
+
+static const struct cmd cmds[] = {
+	{ "node", "add", "node.add",
+	  "node add <hostlist> --mac <hostlist> [--ip <hostlist>] [--uuid <hostlist>]\n"
+	  "      [--serial <hostlist>] [--bmc <hostlist>] [--bmc-creds FILE]\n"
+	  "      [--image NAME[@IDPREFIX]]",
+	  cmd_node_add_parse, cmd_node_add_print },
+	{ "node", "remove", "node.remove", "node remove <hostlist>",
+	  cmd_node_remove_parse, cmd_node_remove_print },
+	{ "node", "list", "node.list", "node list [<hostlist>]",
+	  cmd_node_list_parse, cmd_node_list_print },
+	{ "node", "show", "node.show", "node show <name>",
+	  cmd_node_show_parse, cmd_node_show_print },
+	{ "node", "set", "node.set", "node set <hostlist> --image NAME[@IDPREFIX]",
+	  cmd_node_set_parse, cmd_node_set_print },
+	{ "image", "list", "image.list", "image list",
+	  cmd_image_list_parse, cmd_image_list_print },
+	{ "image", "show", "image.show", "image show <image>",
+	  cmd_image_show_parse, cmd_image_show_print },
+	{ "image", "add", "image.add", "image add <store-path>",
+	  cmd_image_add_parse, cmd_image_show_print },
+	{ "image", "remove", "image.remove", "image remove <image>",
+	  cmd_image_remove_parse, cmd_image_remove_print },
+	{ "ping", NULL, "ping", "ping", cmd_ping_parse, cmd_ping_print },
+};
+
+static void
+main_usage(FILE *out)
+{
+	(void)fputs("Usage: nodectl [--socket PATH] [--json] <command> [args]\n\nCommands:\n",
+	    out);
+	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
+		(void)fprintf(out, "  %s\n", cmds[i].usage);
+	(void)fputs(
+	    "\n"
+	    "<hostlist> is Slurm syntax: n[001-100,200], 52:54:00:00:00:[01-04]. <image> is a\n"
+	    "name, name@idprefix or a content id.\n"
+	    "\n"
+	    "Options (also accepted after the command):\n"
+	    "  --socket PATH  bootsvc's control socket (default: $DISKLESS_SOCKET, else\n"
+	    "                 " DEFAULT_SOCKET ")\n"
+	    "  --json         print bootsvc's JSON result, for scripts\n"
+	    "  -h, --help     this text; 'nodectl <command> --help' for one command\n"
+	    "\n"
+	    "Exit status:\n"
+	    "  0  success\n"
+	    "  1  bootsvc answered with an error (printed as 'nodectl: <message>')\n"
+	    "  2  usage error: the message names the bad option or value\n"
+	    "  3  no usable answer from bootsvc: cannot connect to the socket (the message\n"
+	    "     says which and why), no answer in time, or an answer outside the protocol\n",
+	    out);
+}
+
+static void
+main_usage_noun(FILE *out, const char *noun)
+{
+	(void)fputs("Usage:\n", out);
+	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
+		if (streq(cmds[i].noun, noun))
+			(void)fprintf(out, "  nodectl %s\n", cmds[i].usage);
+}
+
+static bool
+main_is_noun(const char *s)
+{
+	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
+		if (streq(cmds[i].noun, s))
+			return true;
+	return false;
+}
+
+/* "add, remove, list" for noun's verbs, or the nouns for NULL. */
+static const char *
+main_choices(char *buf, size_t size, const char *noun)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(cmds); i++) {
+		const char *w = noun ? cmds[i].verb : cmds[i].noun;
+
+		if (noun ? !streq(cmds[i].noun, noun) : (i > 0 && streq(cmds[i - 1].noun, w)))
+			continue;
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "", w);
+		if (o >= size)
+			break; /* the table is ours and short; truncation only cuts the hint */
+	}
+	return buf;
+}
+
+/* Find the command in argv[0..argc); *ret_skip is how many words precede the one the
+ * command's parser gets as its argv[0]. */
+static int
+main_find(int argc, char **argv, const struct cmd **ret, int *ret_skip, struct dl_err *reterr)
+{
+	char choices[256];
+
+	if (argc < 1)
+		return dl_err_set(reterr, -EINVAL, "missing command (one of: %s)",
+		    main_choices(choices, sizeof(choices), NULL));
+	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
+		if (!cmds[i].verb && streq(cmds[i].noun, argv[0])) {
+			*ret = &cmds[i];
+			*ret_skip = 0;
+			return 0;
+		}
+	if (!main_is_noun(argv[0]))
+		return dl_err_set(reterr, -EINVAL, "unknown command '%.64s' (one of: %s)", argv[0],
+		    main_choices(choices, sizeof(choices), NULL));
+	if (argc < 2)
+		return dl_err_set(reterr, -EINVAL, "%s: missing verb (one of: %s)", argv[0],
+		    main_choices(choices, sizeof(choices), argv[0]));
+	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
+		if (cmds[i].verb && streq(cmds[i].noun, argv[0]) && streq(cmds[i].verb, argv[1])) {
+			*ret = &cmds[i];
+			*ret_skip = 1;
+			return 0;
+		}
+	return dl_err_set(reterr, -EINVAL, "%s: unknown verb '%.64s' (one of: %s)", argv[0],
+	    argv[1], main_choices(choices, sizeof(choices), argv[0]));
+}
+
+static const char *
+main_socket(const struct cmd_opts *opts)
+{
+	const char *env;
+
+	if (opts->socket)
+		return opts->socket;
+	env = getenv("DISKLESS_SOCKET");
+	return env && env[0] ? env : DEFAULT_SOCKET;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	struct client_reply reply = { 0 };
+	struct cmd_opts opts = { 0 };
+	struct dl_err err = { 0 };
+	const struct cmd *cmd = NULL;
+	struct client *client = NULL;
+	int c, r, skip, rest;
+	char **rargv;
+
+	/* "+": stop at the command; its own options are the command parser's business. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case CMD_ARGS_OPT_HELP:
+			main_usage(stdout);
+			return NODECTL_EXIT_OK;
+		case CMD_ARGS_OPT_JSON:
+			opts.json = true;
+			break;
+		case CMD_ARGS_OPT_SOCKET:
+			opts.socket = optarg;
+			break;
+		case ':':
+			(void)fprintf(stderr, "nodectl: option --socket needs a value\n");
+			return NODECTL_EXIT_USAGE;
+		default:
+			(void)fprintf(stderr, "nodectl: unknown option '%.64s'\n",
+			    argv[optind - 1]);
+			return NODECTL_EXIT_USAGE;
+		}
+	}
+	rest = argc - optind;
+	rargv = argv + optind;
+	if (rest == 2 && main_is_noun(rargv[0]) &&
+	    (streq(rargv[1], "--help") || streq(rargv[1], "-h"))) {
+		main_usage_noun(stdout, rargv[0]);
+		return NODECTL_EXIT_OK;
+	}
+	r = main_find(rest, rargv, &cmd, &skip, &err);
+	if (r < 0) {
+		(void)fprintf(stderr, "nodectl: %s\n", err.msg);
+		return NODECTL_EXIT_USAGE;
+	}
+	r = cmd->parse(rest - skip, rargv + skip, &opts, &args, &err);
+	if (r == -EINVAL) {
+		(void)fprintf(stderr, "nodectl: %s\nTry 'nodectl %s%s%s --help'.\n", err.msg,
+		    cmd->noun, cmd->verb ? " " : "", cmd->verb ? cmd->verb : "");
+		return NODECTL_EXIT_USAGE;
+	}
+	if (r < 0) {
+		(void)fprintf(stderr, "nodectl: %s\n", err.msg);
+		return NODECTL_EXIT_DAEMON;
+	}
+	if (opts.help) {
+		(void)fprintf(stdout, "Usage: nodectl %s\n", cmd->usage);
+		return NODECTL_EXIT_OK;
+	}
+
+	r = client_connect(main_socket(&opts), &client, &err);
+	if (r >= 0) {
+		r = client_call(client, cmd->proto_verb, args, &reply, &err);
+		client = client_free(client);
+	}
+	if (r < 0) {
+		(void)fprintf(stderr, "nodectl: %s\n", err.msg);
+		return NODECTL_EXIT_UNREACHABLE;
+	}
+	if (!reply.ok) {
+		(void)fprintf(stderr, "nodectl: %s\n", reply.message);
+		client_reply_done(&reply);
+		return NODECTL_EXIT_DAEMON;
+	}
+
+	if (opts.json) {
+		r = json_dumpf(reply.result, stdout, JSON_INDENT(2)) < 0 ? -EIO : 0;
+		(void)fputc('\n', stdout);
+	} else {
+		r = cmd->print(stdout, reply.result, time(NULL), &err);
+	}
+	client_reply_done(&reply);
+	if (r == -EPROTO) {
+		(void)fprintf(stderr, "nodectl: unexpected answer from bootsvc: %s\n", err.msg);
+		return NODECTL_EXIT_UNREACHABLE;
+	}
+	if (r < 0 || fflush(stdout) != 0 || ferror(stdout)) {
+		(void)fprintf(stderr, "nodectl: cannot write the output: %s\n",
+		    strerror(r < 0 ? -r : errno ? errno : EIO));
+		return NODECTL_EXIT_DAEMON;
+	}
+	return NODECTL_EXIT_OK;
+}
