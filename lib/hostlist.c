@@ -111,7 +111,7 @@ parse_bound(const struct hl_part *p, size_t *i, uint64_t *ret_v, size_t *ret_len
 		v = v * 10 + (uint64_t)(s[start + n] - '0');
 	}
 	if (n == 0) {
-		if (start >= p->end || s[start] == ',' || s[start] == ']' || s[start] == '-')
+		if (s[start] == ',' || s[start] == ']' || s[start] == '-')
 			return dl_err_set(reterr, -EINVAL,
 			    "hostlist '%s': empty range at offset %zu", part_quote(q, p), start);
 		return dl_err_set(reterr, -EINVAL,
@@ -140,13 +140,16 @@ parse_group(const struct hl_part *p, size_t *i, size_t limit, struct hl_group *g
 		uint64_t lo, hi;
 		unsigned width = 0;
 
+		if (j >= p->end)
+			goto unclosed;
 		r = parse_bound(p, &j, &lo, &lo_len, reterr);
 		if (r < 0)
 			return r;
 		hi = lo;
 		hi_len = lo_len;
 		if (j < p->end && s[j] == '-') {
-			j++;
+			if (++j >= p->end)
+				goto unclosed;
 			r = parse_bound(p, &j, &hi, &hi_len, reterr);
 			if (r < 0)
 				return r;
@@ -171,8 +174,7 @@ parse_group(const struct hl_part *p, size_t *i, size_t limit, struct hl_group *g
 				break;
 		}
 		if (j >= p->end)
-			return dl_err_set(reterr, -EINVAL,
-			    "hostlist '%s': unclosed '[' at offset %zu", part_quote(q, p), open);
+			goto unclosed;
 		if (s[j] == ']')
 			break;
 		if (s[j] != ',') {
@@ -187,6 +189,9 @@ parse_group(const struct hl_part *p, size_t *i, size_t limit, struct hl_group *g
 	}
 	*i = j + 1;
 	return 0;
+unclosed:
+	return dl_err_set(reterr, -EINVAL, "hostlist '%s': unclosed '[' at offset %zu",
+	    part_quote(q, p), open);
 }
 
 /* Split one name into literal text and bracket groups; *ret_count is its expansion size,

@@ -39,5 +39,5 @@ void hostlist_done(struct hostlist *hl);
  * of first appearance of each prefix. Names are grouped by what surrounds their last run
  * of digits; within a group numbers are sorted and duplicates kept, so hostlist_parse()
  * of the result gives the same names (as a multiset) for any names hostlist_parse() can
- * produce. names are borrowed. Returns a malloc'd string ("" for n == 0) or NULL on ENOMEM. */
+ * produce, as long as the result fits MAX_HOSTLIST_LEN. names are borrowed. Returns a malloc'd string ("" for n == 0) or NULL on ENOMEM. */
 char *hostlist_compress(char *const *names, size_t n);
