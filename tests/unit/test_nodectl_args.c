@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* nodectl/cmd_*.c: argv -> request args JSON. Each vector is a command line as an admin
+ * types it (split on spaces) and either the args object bootsvc must receive
+ * (docs/control-protocol.md) or the text the error message must contain. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../nodectl/cmd.h"
+#include "macro.h"
+
+/* Most words in one vector's command line. */
+#define MAX_WORDS 24
+
+struct vector {
+	int line;
+	cmd_parse_fn parse;
+	const char *argv;  /* words separated by single spaces; argv[0] is the verb */
+	const char *want;  /* args as JSON, or NULL when an error is expected */
+	const char *err;   /* substring of the error message */
+};
+
+#define ADD cmd_node_add_parse
+#define SET cmd_node_set_parse
+#define MAC4 "--mac 52:54:00:00:00:[01-04]"
+
+static const struct vector vectors[] = {
+	/* node add: the issue's example, then every option. */
+	{ __LINE__, ADD, "add n[01-04] " MAC4,
+	  "{\"names\":\"n[01-04]\",\"macs\":\"52:54:00:00:00:[01-04]\"}", NULL },
+	{ __LINE__, ADD, "add " MAC4 " n[01-04]", /* operands may follow options */
+	  "{\"names\":\"n[01-04]\",\"macs\":\"52:54:00:00:00:[01-04]\"}", NULL },
+	{ __LINE__, ADD, "add n[01-02] --mac 52:54:00:00:00:01,52-54-00-00-00-0A "
+	  "--ip 10.0.0.[1-2] --uuid 0e1f5a2c-0000-4000-8000-00000000000[1-2] "
+	  "--serial SN[1-2] --bmc bmc-n[01-02].mgmt --bmc-creds /etc/diskless/bmc.creds "
+	  "--image compute@3f2a",
+	  "{\"names\":\"n[01-02]\",\"macs\":\"52:54:00:00:00:01,52-54-00-00-00-0A\","
+	  "\"ips\":\"10.0.0.[1-2]\",\"uuids\":\"0e1f5a2c-0000-4000-8000-00000000000[1-2]\","
+	  "\"serials\":\"SN[1-2]\",\"bmcs\":\"bmc-n[01-02].mgmt\","
+	  "\"bmc_creds\":\"/etc/diskless/bmc.creds\",\"image\":\"compute@3f2a\"}", NULL },
+	{ __LINE__, ADD, "add n1 --mac=52:54:00:00:00:01 --image=compute --json",
+	  "{\"names\":\"n1\",\"macs\":\"52:54:00:00:00:01\",\"image\":\"compute\"}", NULL },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --bmc b1 --bmc-creds //etc/./x//",
+	  "{\"names\":\"n1\",\"macs\":\"52:54:00:00:00:01\",\"bmcs\":\"b1\","
+	  "\"bmc_creds\":\"/etc/x\"}", NULL },
+
+	/* node add: bad input, each message naming the option and the value. */
+	{ __LINE__, ADD, "add", NULL, "node add: missing <hostlist>" },
+	{ __LINE__, ADD, "add n[01-04]", NULL, "option --mac is required" },
+	{ __LINE__, ADD, "add n[01-04] --mac 52:54:00:00:00:[01-03]", NULL,
+	  "option --mac: 3 MAC addresses for 4 nodes" },
+	{ __LINE__, ADD, "add n[01-04] " MAC4 " --ip 10.0.0.[1-5]", NULL,
+	  "option --ip: 5 IP addresses for 4 nodes" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:zz", NULL,
+	  "option --mac: MAC '52:54:00:00:00:zz' is not six hex octets" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --ip 10.0.0.256", NULL,
+	  "option --ip: " },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --uuid 1234", NULL,
+	  "option --uuid: UUID '1234'" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --serial a=b", NULL,
+	  "option --serial: 'a=b' is not a valid serial" },
+	{ __LINE__, ADD, "add n[01-04 " MAC4, NULL, "node add: node names: " },
+	{ __LINE__, ADD, "add N01 --mac 52:54:00:00:00:01", NULL,
+	  "'N01' is not a valid node name" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --frob", NULL,
+	  "node add: unknown option '--frob'" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 -x", NULL,
+	  "node add: unknown option '-x'" },
+	{ __LINE__, ADD, "add n1 --mac", NULL, "option --mac needs a value" },
+	{ __LINE__, ADD, "add n1 --mac --ip 10.0.0.1", NULL,
+	  "option --mac needs a value, got '--ip'" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --mac 52:54:00:00:00:02", NULL,
+	  "option --mac given twice" },
+	{ __LINE__, ADD, "add n1 n2 --mac 52:54:00:00:00:01", NULL,
+	  "unexpected argument 'n2'" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --image Compute", NULL,
+	  "option --image: 'Compute' is not an image name" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --image compute@XYZ", NULL,
+	  "'compute@XYZ'" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --image compute@", NULL,
+	  "'compute@'" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --bmc-creds /x", NULL,
+	  "option --bmc-creds needs --bmc" },
+	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --bmc b1 --bmc-creds=", NULL,
+	  "option --bmc-creds: the path is empty" },
+
+	/* node set */
+	{ __LINE__, SET, "set n01 --image compute",
+	  "{\"names\":\"n01\",\"image\":\"compute\"}", NULL },
+	{ __LINE__, SET, "set n[01-64] --image compute@3f2a9c",
+	  "{\"names\":\"n[01-64]\",\"image\":\"compute@3f2a9c\"}", NULL },
+	{ __LINE__, SET, "set --image compute n01",
+	  "{\"names\":\"n01\",\"image\":\"compute\"}", NULL },
+	{ __LINE__, SET, "set n01", NULL, "node set: nothing to change; give --image" },
+	{ __LINE__, SET, "set --image compute", NULL, "node set: missing <hostlist>" },
+	{ __LINE__, SET, "set n01 --image", NULL, "option --image needs a value" },
+	{ __LINE__, SET, "set n01 --image a/b", NULL, "'a/b' is not an image name" },
+	{ __LINE__, SET, "set n01 --mac 52:54:00:00:00:01", NULL,
+	  "node set: unknown option '--mac" },
+	{ __LINE__, SET, "set n01] --image compute", NULL, "node set: node names: " },
+
+	/* The other commands' operands. */
+	{ __LINE__, cmd_node_remove_parse, "remove n[01-04]", "{\"names\":\"n[01-04]\"}", NULL },
+	{ __LINE__, cmd_node_remove_parse, "remove", NULL, "node remove: missing" },
+	{ __LINE__, cmd_node_list_parse, "list", "{}", NULL },
+	{ __LINE__, cmd_node_list_parse, "list n[1-3] --json", "{\"names\":\"n[1-3]\"}", NULL },
+	{ __LINE__, cmd_node_show_parse, "show n01", "{\"name\":\"n01\"}", NULL },
+	{ __LINE__, cmd_node_show_parse, "show n[01-02]", NULL, "is not one node name" },
+	{ __LINE__, cmd_image_list_parse, "list", "{}", NULL },
+	{ __LINE__, cmd_image_list_parse, "list x", NULL, "unexpected argument 'x'" },
+	{ __LINE__, cmd_image_show_parse, "show compute@3f2a", "{\"image\":\"compute@3f2a\"}",
+	  NULL },
+	{ __LINE__, cmd_image_remove_parse, "remove ../x", NULL,
+	  "image remove: image: '../x' is not an image name" },
+	{ __LINE__, cmd_image_add_parse, "add /var/lib/diskless/images/compute/3f2a/",
+	  "{\"path\":\"/var/lib/diskless/images/compute/3f2a\"}", NULL },
+	{ __LINE__, cmd_ping_parse, "ping", "{}", NULL },
+};
+
+/* Split a vector's command line into a writable argv (getopt permutes it). */
+static int
+split(char *line, char **argv)
+{
+	int argc = 0;
+
+	for (char *save = NULL, *w = strtok_r(line, " ", &save); w;
+	    w = strtok_r(NULL, " ", &save)) {
+		assert_true(argc < MAX_WORDS - 1);
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+static void
+test_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
+		const struct vector *v = &vectors[i];
+		char *line = strdup(v->argv), *argv[MAX_WORDS];
+		struct cmd_opts opts = { 0 };
+		struct dl_err err = { 0 };
+		json_t *args = NULL;
+		int argc = split(line, argv), r;
+
+		r = v->parse(argc, argv, &opts, &args, &err);
+		if (v->want) {
+			json_t *want = json_loads(v->want, JSON_REJECT_DUPLICATES, NULL);
+			char *got = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+			assert_non_null(want);
+			if (r != 0 || !json_equal(args, want))
+				print_error("%s:%d: r=%d err='%s' got %s\n", __FILE__, v->line, r,
+				    err.msg, got ? got : "(null)");
+			_assert_int_equal(r, 0, __FILE__, v->line);
+			_assert_true(json_equal(args, want), "args", __FILE__, v->line);
+			free(got);
+			json_decref(want);
+		} else {
+			if (r != -EINVAL || !strstr(err.msg, v->err))
+				print_error("%s:%d: r=%d err='%s', want -EINVAL and '%s'\n",
+				    __FILE__, v->line, r, err.msg, v->err);
+			_assert_int_equal(r, -EINVAL, __FILE__, v->line);
+			_assert_true(strstr(err.msg, v->err) != NULL, "message", __FILE__,
+			    v->line);
+			_assert_true(args == NULL, "no args on error", __FILE__, v->line);
+		}
+		json_decref(args);
+		free(line);
+	}
+}
+
+static void
+test_common_options(void **state)
+{
+	char a0[] = "list", a1[] = "--socket", a2[] = "/tmp/s", a3[] = "--json", a4[] = "--help";
+	char *argv[] = { a0, a1, a2, a3, NULL };
+	char *help[] = { a0, a4, NULL };
+	struct cmd_opts opts = { 0 };
+	struct dl_err err = { 0 };
+	json_t *args = NULL;
+
+	(void)state;
+	assert_int_equal(cmd_node_list_parse(4, argv, &opts, &args, &err), 0);
+	assert_string_equal(opts.socket, "/tmp/s");
+	assert_true(opts.json);
+	assert_false(opts.help);
+	json_decref(args);
+
+	memset(&opts, 0, sizeof(opts));
+	args = NULL;
+	assert_int_equal(cmd_node_list_parse(2, help, &opts, &args, &err), 0);
+	assert_true(opts.help);
+	assert_null(args);
+}
+
+static void
+test_relative_paths(void **state)
+{
+	char a0[] = "add", a1[] = "./images/compute/v1", cwd[4096];
+	char *argv[] = { a0, a1, NULL };
+	struct cmd_opts opts = { 0 };
+	struct dl_err err = { 0 };
+	json_t *args = NULL;
+	char *want;
+
+	(void)state;
+	/* The daemon has another working directory: nodectl sends paths absolute. */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(cmd_image_add_parse(2, argv, &opts, &args, &err), 0);
+	assert_true(asprintf(&want, "%s/images/compute/v1", streq(cwd, "/") ? "" : cwd) > 0);
+	assert_string_equal(json_string_value(json_object_get(args, "path")), want);
+	free(want);
+	json_decref(args);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_common_options),
+		cmocka_unit_test(test_relative_paths),
+	};
+
+	/* getopt must permute the same way under a POSIXLY_CORRECT environment. */
+	(void)setenv("POSIXLY_CORRECT", "1", 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
