@@ -33,7 +33,16 @@ dl_err_prefix(struct dl_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	(void)snprintf(e->msg, sizeof(e->msg), "%s: %s", head, old);
+	/* Two bounded copies instead of one snprintf, so truncation is explicit. */
+	size_t n = strnlen(head, sizeof(e->msg) - 1);
+	memcpy(e->msg, head, n);
+	if (n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + n, ": ", 2);
+		n += 2;
+	}
+	size_t m = strnlen(old, sizeof(e->msg) - 1 - n);
+	memcpy(e->msg + n, old, m);
+	e->msg[n + m] = '\0';
 	return e->code;
 }
 

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's state, owned by the loop thread. One instance per process. */
+#pragma once
+
+#include <stdint.h>
+
+#include "config.h"
+#include "loop.h"
+#include "store.h"
+
+struct http;
+struct control;
+struct dnsmasq;
+
+enum tmpl_id { TMPL_START, TMPL_LINUX, TMPL_HOLD, TMPL_DISCOVER, TMPL_LOCAL, _TMPL_MAX };
+
+struct templates {
+	char *text[_TMPL_MAX]; /* owned */
+	size_t len[_TMPL_MAX];
+};
+
+/* Counters for /metrics; plain integers because only the loop thread touches them. */
+struct metrics {
+	uint64_t requests[6];  /* by route family, enum http_route */
+	uint64_t responses[6]; /* by status class 1xx..5xx (index 1..5) */
+	uint64_t bytes_sent;
+	uint64_t control_requests, control_errors;
+	uint64_t dnsmasq_restarts;
+	uint64_t phase_reports, phase_rejected;
+};
+
+struct bootsvc {
+	struct config cfg;
+	const char *config_path; /* borrowed from argv, NULL when none */
+	char *const *overrides;  /* borrowed from argv: --key=value list */
+	int n_overrides;
+	struct loop *loop;
+	struct store *store;
+	struct http *http;
+	struct control *control;
+	struct dnsmasq *dnsmasq;
+	struct templates tmpl;
+	struct metrics metrics;
+	char images_dir[MAX_STORE_PATH];
+};

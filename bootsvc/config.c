@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "conf.h"
+#include "config.h"
+#include "log.h"
+#include "parse.h"
+
+void
+config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->state_dir, "/var/lib/diskless");
+	strcpy(c->template_dir, "/usr/share/diskless/ipxe-scripts");
+	strcpy(c->control_socket, "/run/diskless/control.sock");
+	strcpy(c->http_addr, "0.0.0.0");
+	c->http_port = 8080;
+	c->dhcp_mode = DHCP_MODE_RANGE;
+	c->dhcp_lease_s = 3600;
+	c->ipv6_ra = true;
+	strcpy(c->dnsmasq, "/usr/sbin/dnsmasq");
+	strcpy(c->ipxe_dir, "/usr/lib/ipxe");
+	strcpy(c->uefi_binary, "snponly.efi");
+	c->discover = true;
+	c->hold_poll_ms = 10000;
+	c->max_connections = 4096;
+	c->log_level = LOG_INFO;
+}
+
+static int
+set_str(char *dst, size_t size, const char *key, const char *v, struct dl_err *reterr)
+{
+	if (strlen(v) >= size)
+		return dl_err_set(reterr, -EINVAL, "value for '%s' longer than %zu bytes", key,
+		    size - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int
+set_path(char *dst, size_t size, const char *key, const char *v, struct dl_err *reterr)
+{
+	if (v[0] != '/')
+		return dl_err_set(reterr, -EINVAL, "'%s' for %s is not an absolute path", v, key);
+	return set_str(dst, size, key, v, reterr);
+}
+
+static int
+set_ipv4(char *dst, const char *key, const char *v, struct dl_err *reterr)
+{
+	uint32_t a;
+	int r = parse_ipv4(v, &a, reterr);
+
+	if (r < 0)
+		return dl_err_prefix(reterr, "%s", key), r;
+	return set_str(dst, 16, key, v, reterr);
+}
+
+/* "a.b.c.d,e.f.g.h" into two addresses, start <= end. */
+static int
+set_range(char *start, char *end, const char *key, const char *v, struct dl_err *reterr)
+{
+	char a[32], b[32];
+	const char *comma = strchr(v, ',');
+	uint32_t x, y;
+
+	if (!comma || (size_t)(comma - v) >= sizeof(a) || strlen(comma + 1) >= sizeof(b))
+		return dl_err_set(reterr, -EINVAL, "'%s' for %s is not <start-ip>,<end-ip>", v,
+		    key);
+	memcpy(a, v, (size_t)(comma - v));
+	a[comma - v] = '\0';
+	strcpy(b, comma + 1);
+	if (parse_ipv4(a, &x, reterr) < 0 || parse_ipv4(b, &y, reterr) < 0)
+		return dl_err_prefix(reterr, "%s", key), -EINVAL;
+	if (ntohl(x) > ntohl(y))
+		return dl_err_set(reterr, -EINVAL, "%s: start '%s' is after end '%s'", key, a, b);
+	strcpy(start, a);
+	strcpy(end, b);
+	return 0;
+}
+
+static int
+set_bool(bool *dst, const char *key, const char *v, struct dl_err *reterr)
+{
+	int r = parse_bool(v, dst, reterr);
+	return r < 0 ? (dl_err_prefix(reterr, "%s", key), r) : 0;
+}
+
+int
+config_set(struct config *c, const char *key, const char *v, struct dl_err *reterr)
+{
+	uint64_t u;
+	int r;
+
+	if (streq(key, "state_dir"))
+		return set_path(c->state_dir, sizeof(c->state_dir), key, v, reterr);
+	if (streq(key, "template_dir"))
+		return set_path(c->template_dir, sizeof(c->template_dir), key, v, reterr);
+	if (streq(key, "control_socket"))
+		return set_path(c->control_socket, sizeof(c->control_socket), key, v, reterr);
+	if (streq(key, "control_group"))
+		return set_str(c->control_group, sizeof(c->control_group), key, v, reterr);
+	if (streq(key, "http_listen")) {
+		/* address:port */
+		const char *colon = strrchr(v, ':');
+		char addr[32];
+		uint32_t a;
+		if (!colon || (size_t)(colon - v) >= sizeof(addr))
+			return dl_err_set(reterr, -EINVAL, "'%s' for %s is not <ipv4>:<port>", v,
+			    key);
+		memcpy(addr, v, (size_t)(colon - v));
+		addr[colon - v] = '\0';
+		if (parse_ipv4(addr, &a, reterr) < 0)
+			return dl_err_prefix(reterr, "%s", key), -EINVAL;
+		r = parse_u64(colon + 1, 1, 65535, &u, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s port", key), r;
+		strcpy(c->http_addr, addr);
+		c->http_port = (uint16_t)u;
+		return 0;
+	}
+	if (streq(key, "boot_url")) {
+		if (strncmp(v, "http://", 7) != 0 || strlen(v) < 8 || strpbrk(v, " \"'\\{}<>"))
+			return dl_err_set(reterr, -EINVAL, "'%s' for %s is not an http:// URL", v,
+			    key);
+		r = set_str(c->boot_url, sizeof(c->boot_url), key, v, reterr);
+		/* Templates append paths: keep the base without a trailing slash. */
+		if (r == 0 && c->boot_url[strlen(c->boot_url) - 1] == '/')
+			c->boot_url[strlen(c->boot_url) - 1] = '\0';
+		return r;
+	}
+	if (streq(key, "interface")) {
+		if (strlen(v) >= IFNAMSIZ || strpbrk(v, " /,:"))
+			return dl_err_set(reterr, -EINVAL, "'%s' is not an interface name", v);
+		return set_str(c->interface, sizeof(c->interface), key, v, reterr);
+	}
+	if (streq(key, "dhcp_mode")) {
+		if (streq(v, "range"))
+			c->dhcp_mode = DHCP_MODE_RANGE;
+		else if (streq(v, "proxy"))
+			c->dhcp_mode = DHCP_MODE_PROXY;
+		else if (streq(v, "off"))
+			c->dhcp_mode = DHCP_MODE_OFF;
+		else
+			return dl_err_set(reterr, -EINVAL,
+			    "'%s' for dhcp_mode is not one of range, proxy, off", v);
+		return 0;
+	}
+	if (streq(key, "dhcp_range"))
+		return set_range(c->dhcp_range_start, c->dhcp_range_end, key, v, reterr);
+	if (streq(key, "node_ip_range"))
+		return set_range(c->node_ip_start, c->node_ip_end, key, v, reterr);
+	if (streq(key, "proxy_subnet"))
+		return set_ipv4(c->proxy_subnet, key, v, reterr);
+	if (streq(key, "dhcp_lease")) {
+		r = parse_duration_ms(v, &u, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", key), r;
+		if (u < 120000)
+			return dl_err_set(reterr, -EINVAL, "%s '%s' is under dnsmasq's 2 minutes",
+			    key, v);
+		c->dhcp_lease_s = u / 1000;
+		return 0;
+	}
+	if (streq(key, "ipv6_ra"))
+		return set_bool(&c->ipv6_ra, key, v, reterr);
+	if (streq(key, "discover"))
+		return set_bool(&c->discover, key, v, reterr);
+	if (streq(key, "dnsmasq"))
+		return set_path(c->dnsmasq, sizeof(c->dnsmasq), key, v, reterr);
+	if (streq(key, "ipxe_dir"))
+		return set_path(c->ipxe_dir, sizeof(c->ipxe_dir), key, v, reterr);
+	if (streq(key, "uefi_binary")) {
+		if (!streq(v, "snponly.efi") && !streq(v, "ipxe.efi"))
+			return dl_err_set(reterr, -EINVAL,
+			    "'%s' for uefi_binary is not snponly.efi or ipxe.efi", v);
+		return set_str(c->uefi_binary, sizeof(c->uefi_binary), key, v, reterr);
+	}
+	if (streq(key, "hold_poll")) {
+		r = parse_duration_ms(v, &u, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", key), r;
+		if (u < 1000 || u > 3600000)
+			return dl_err_set(reterr, -EINVAL, "%s '%s' is not between 1s and 1h", key,
+			    v);
+		c->hold_poll_ms = u;
+		return 0;
+	}
+	if (streq(key, "max_connections")) {
+		r = parse_u64(v, 16, 1000000, &u, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", key), r;
+		c->max_connections = (unsigned)u;
+		return 0;
+	}
+	if (streq(key, "log_level")) {
+		r = log_level_from_string(v);
+		if (r < 0)
+			return dl_err_set(reterr, -EINVAL,
+			    "'%s' for log_level is not debug, info, notice, warning or err", v);
+		c->log_level = r;
+		return 0;
+	}
+	return dl_err_set(reterr, -EINVAL, "unknown key '%.64s'", key);
+}
+
+static int
+config_item(const char *key, const char *value, void *userdata, struct dl_err *reterr)
+{
+	return config_set(userdata, key, value, reterr);
+}
+
+int
+config_parse_buffer(struct config *c, const char *name, const char *buf, size_t len,
+    struct dl_err *reterr)
+{
+	return conf_parse_buffer(name, buf, len, config_item, c, reterr);
+}
+
+int
+config_parse_file(struct config *c, const char *path, struct dl_err *reterr)
+{
+	return conf_parse_file(path, config_item, c, reterr);
+}
+
+int
+config_validate(const struct config *c, struct dl_err *reterr)
+{
+	if (c->dhcp_mode != DHCP_MODE_OFF) {
+		if (!c->interface[0])
+			return dl_err_set(reterr, -EINVAL,
+			    "dhcp_mode is on but no interface is named (dnsmasq never guesses)");
+		if (!c->boot_url[0])
+			return dl_err_set(reterr, -EINVAL,
+			    "dhcp_mode is on but boot_url (how nodes reach bootsvc) is not set");
+	}
+	if (c->dhcp_mode == DHCP_MODE_RANGE && !c->dhcp_range_start[0])
+		return dl_err_set(reterr, -EINVAL, "dhcp_mode=range needs dhcp_range");
+	if (c->dhcp_mode == DHCP_MODE_PROXY && !c->proxy_subnet[0])
+		return dl_err_set(reterr, -EINVAL, "dhcp_mode=proxy needs proxy_subnet");
+	if (c->dhcp_mode == DHCP_MODE_RANGE && !c->node_ip_start[0])
+		return dl_err_set(reterr, -EINVAL,
+		    "dhcp_mode=range needs node_ip_range (fixed addresses of known nodes)");
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* bootsvc's configuration: defaults, the key=value file, and --key=value overrides.
+ * Every key is documented in docs/bootsvc.conf.md. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define MAX_CONF_PATH 256
+
+enum dhcp_mode {
+	DHCP_MODE_OFF,   /* no dnsmasq at all (another server does everything) */
+	DHCP_MODE_RANGE, /* we are the DHCP server for dhcp_range */
+	DHCP_MODE_PROXY, /* another DHCP server gives addresses; we answer PXE only */
+};
+
+struct config {
+	char state_dir[MAX_CONF_PATH];
+	char template_dir[MAX_CONF_PATH];
+	char control_socket[MAX_CONF_PATH];
+	char control_group[64];
+	char http_addr[16];   /* IPv4 listen address */
+	uint16_t http_port;
+	char boot_url[128];   /* how nodes reach us: http://10.77.0.1:8080 */
+	char interface[16];   /* the only interface dnsmasq serves */
+	enum dhcp_mode dhcp_mode;
+	char dhcp_range_start[16], dhcp_range_end[16];
+	char proxy_subnet[16];
+	uint64_t dhcp_lease_s;
+	char node_ip_start[16], node_ip_end[16]; /* fixed addresses handed to known nodes */
+	bool ipv6_ra;
+	char dnsmasq[MAX_CONF_PATH];
+	char ipxe_dir[MAX_CONF_PATH];
+	char uefi_binary[32];
+	bool discover;
+	uint64_t hold_poll_ms;
+	unsigned max_connections;
+	int log_level;
+};
+
+/* Fill c with the defaults. */
+void config_init(struct config *c);
+
+/* Apply one key=value; -EINVAL with reterr "unknown key 'x'" / "bad value 'v' for key: ...". */
+int config_set(struct config *c, const char *key, const char *value, struct dl_err *reterr);
+
+/* Parse a config file's contents over c (errors are "name:line: ..."). */
+int config_parse_buffer(struct config *c, const char *name, const char *buf, size_t len,
+    struct dl_err *reterr);
+int config_parse_file(struct config *c, const char *path, struct dl_err *reterr);
+
+/* Cross-key checks after everything is applied (ranges inside one subnet, interface set
+ * when DHCP is on, ...). */
+int config_validate(const struct config *c, struct dl_err *reterr);

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* bootsvc: options, config, then the loop (CONVENTIONS §1). */
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bootsvc.h"
+#include "control.h"
+#include "dnsmasq.h"
+#include "http.h"
+#include "log.h"
+#include "nodes.h"
+#include "templates.h"
+#include "version.h"
+
+static void
+usage(void)
+{
+	printf("usage: bootsvc [-c FILE] [--KEY=VALUE ...]\n"
+	       "  -c, --config FILE   key=value configuration (default: none, built-in defaults)\n"
+	       "  --KEY=VALUE         override one configuration key (see docs/bootsvc.conf.md),\n"
+	       "                      e.g. --state_dir=/tmp/dl --interface=br0\n"
+	       "  -V, --version\n");
+}
+
+/* Load config file then overrides into c; errors name file:line or the option. */
+static int
+load_config(struct bootsvc *bs, struct config *c, struct dl_err *err)
+{
+	int r;
+
+	config_init(c);
+	if (bs->config_path && (r = config_parse_file(c, bs->config_path, err)) < 0)
+		return r;
+	for (int i = 0; i < bs->n_overrides; i++) {
+		char key[64];
+		const char *o = bs->overrides[i] + 2, *eq = strchr(o, '=');
+		size_t klen;
+		if (!eq || (klen = (size_t)(eq - o)) == 0 || klen >= sizeof(key))
+			return dl_err_set(err, -EINVAL, "option '%s' is not --KEY=VALUE",
+			    bs->overrides[i]);
+		memcpy(key, o, klen);
+		key[klen] = '\0';
+		for (char *k = key; *k; k++)
+			if (*k == '-')
+				*k = '_';
+		r = config_set(c, key, eq + 1, err);
+		if (r < 0)
+			return dl_err_prefix(err, "option '%s'", bs->overrides[i]), r;
+	}
+	return config_validate(c, err);
+}
+
+static void
+on_quit(struct loop *l, int sig, void *userdata)
+{
+	(void)userdata;
+	log_notice("event=shutdown signal=%d", sig);
+	loop_quit(l, 0);
+}
+
+/* SIGHUP: re-read config (log level and templates take effect; listening addresses and
+ * the DHCP setup need a restart) and re-send every DHCP host entry. */
+static void
+on_reload(struct loop *l, int sig, void *userdata)
+{
+	struct bootsvc *bs = userdata;
+	struct dl_err err = { 0 };
+	struct config c;
+
+	(void)l;
+	(void)sig;
+	if (load_config(bs, &c, &err) < 0) {
+		log_err("event=reload msg=\"%s, keeping the running config\"", err.msg);
+		return;
+	}
+	if (templates_load(&bs->tmpl, c.template_dir, &err) < 0) {
+		log_err("event=reload msg=\"%s, keeping the loaded templates\"", err.msg);
+		return;
+	}
+	log_set_level(c.log_level);
+	bs->cfg.log_level = c.log_level;
+	bs->cfg.hold_poll_ms = c.hold_poll_ms;
+	bs->cfg.discover = c.discover;
+	strcpy(bs->cfg.template_dir, c.template_dir);
+	(void)nodes_sync_dhcp_hosts(bs);
+	dnsmasq_reload_hosts(bs->dnsmasq);
+	log_notice("event=reload msg=\"configuration and templates reloaded\"");
+}
+
+static int
+mkdir_state(const char *dir, struct dl_err *err)
+{
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return dl_err_set(err, negative_errno(), "state_dir '%s': %s", dir,
+		    strerror(errno));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct bootsvc bs = { 0 };
+	struct dl_err err = { 0 };
+	char **overrides;
+	char dbpath[MAX_CONF_PATH + 16];
+	sigset_t mask;
+	int r = 0, n_over = 0;
+
+	overrides = calloc((size_t)argc, sizeof(char *));
+	if (!overrides)
+		return EXIT_FAILURE;
+	/* --KEY=VALUE overrides are taken out before getopt sees argv. */
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '=') &&
+		    strncmp(argv[i], "--config=", 9) != 0) {
+			overrides[n_over++] = argv[i];
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(char *));
+			argc--;
+			i--;
+		}
+	}
+	for (int c; (c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1;) {
+		switch (c) {
+		case 'c':
+			bs.config_path = optarg;
+			break;
+		case 'h':
+			usage();
+			free(overrides);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("bootsvc %s\n", DISKLESS_VERSION);
+			free(overrides);
+			return EXIT_SUCCESS;
+		default:
+			free(overrides);
+			return EXIT_FAILURE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bootsvc: unexpected argument '%s'\n", argv[optind]);
+		free(overrides);
+		return EXIT_FAILURE;
+	}
+	bs.overrides = overrides;
+	bs.n_overrides = n_over;
+	if (load_config(&bs, &bs.cfg, &err) < 0) {
+		fprintf(stderr, "bootsvc: %s\n", err.msg);
+		free(overrides);
+		return EXIT_FAILURE;
+	}
+	log_set_level(bs.cfg.log_level);
+
+	/* Block before any thread or child exists so all inherit the mask; the loop takes
+	 * them through signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((r = mkdir_state(bs.cfg.state_dir, &err)) < 0)
+		goto fail;
+	(void)snprintf(dbpath, sizeof(dbpath), "%s/diskless.db", bs.cfg.state_dir);
+	if ((r = store_open(dbpath, &bs.store, &err)) < 0)
+		goto fail;
+	if ((r = templates_load(&bs.tmpl, bs.cfg.template_dir, &err)) < 0)
+		goto fail;
+	if ((r = loop_new(&bs.loop)) < 0) {
+		dl_err_set(&err, r, "event loop: %s", strerror(-r));
+		goto fail;
+	}
+	if ((r = loop_add_signal(bs.loop, SIGTERM, on_quit, &bs)) < 0 ||
+	    (r = loop_add_signal(bs.loop, SIGINT, on_quit, &bs)) < 0 ||
+	    (r = loop_add_signal(bs.loop, SIGHUP, on_reload, &bs)) < 0) {
+		dl_err_set(&err, r, "signals: %s", strerror(-r));
+		goto fail;
+	}
+	if ((r = http_start(&bs, &bs.http, &err)) < 0)
+		goto fail;
+	if ((r = control_start(&bs, &bs.control, &err)) < 0)
+		goto fail;
+	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
+		if ((r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
+			goto fail;
+		if ((r = nodes_sync_dhcp_hosts(&bs)) < 0) {
+			dl_err_set(&err, r, "writing DHCP host entries: %s", strerror(-r));
+			goto fail;
+		}
+		if ((r = dnsmasq_start(bs.dnsmasq, &err)) < 0)
+			goto fail;
+	}
+	log_notice("event=start version=%s state_dir=%s boot_url=%s", DISKLESS_VERSION,
+	    bs.cfg.state_dir, bs.cfg.boot_url[0] ? bs.cfg.boot_url : "-");
+	r = loop_run(bs.loop);
+	if (r < 0)
+		dl_err_set(&err, r, "event loop: %s", strerror(-r));
+fail:
+	if (r < 0)
+		log_err("event=exit msg=\"%s\"", err.msg);
+	bs.dnsmasq = dnsmasq_free(bs.dnsmasq);
+	bs.control = control_stop(bs.control);
+	bs.http = http_stop(bs.http);
+	bs.loop = loop_free(bs.loop);
+	templates_done(&bs.tmpl);
+	bs.store = store_close(bs.store);
+	free(overrides);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

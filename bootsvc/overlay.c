@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "manifest.h"
+#include "overlay.h"
+#include "template.h"
+
+/* Largest overlay: /etc/hosts of a big cluster plus a few templates. */
+#define MAX_OVERLAY (8 * 1024 * 1024)
+
+static int
+buf_put(struct cpio_buf *b, const void *p, size_t n)
+{
+	if (b->len + n > MAX_OVERLAY)
+		return -E2BIG;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static int
+buf_pad4(struct cpio_buf *b)
+{
+	static const char zeros[4] = { 0 };
+	size_t pad = (4 - (b->len & 3)) & 3;
+	return pad ? buf_put(b, zeros, pad) : 0;
+}
+
+/* newc: "070701" + 13 eight-hex-digit fields, then name + NUL padded to 4, then data
+ * padded to 4 (the kernel's Documentation/driver-api/early-userspace/buffer-format.rst). */
+int
+cpio_add(struct cpio_buf *b, const char *name, unsigned mode, const void *data, size_t len)
+{
+	char hdr[160];
+	size_t nlen = strlen(name) + 1;
+	int r;
+
+	(void)snprintf(hdr, sizeof(hdr),
+	    "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X",
+	    ++b->ino, mode, 0u, 0u, 1u, 0u, len, 0u, 0u, 0u, 0u, nlen, 0u);
+	if ((r = buf_put(b, hdr, 110)) < 0 || (r = buf_put(b, name, nlen)) < 0 ||
+	    (r = buf_pad4(b)) < 0 || (r = buf_put(b, data, len)) < 0 || (r = buf_pad4(b)) < 0)
+		return r;
+	return 0;
+}
+
+int
+cpio_finish(struct cpio_buf *b)
+{
+	b->ino = 0;
+	return cpio_add(b, "TRAILER!!!", 0, NULL, 0);
+}
+
+struct hosts_ctx {
+	struct cpio_buf text;
+	int r;
+};
+
+static int
+hosts_line(const struct node_rec *n, void *userdata)
+{
+	struct hosts_ctx *h = userdata;
+	char line[128];
+	int len;
+
+	if (!n->ip[0])
+		return 0;
+	len = snprintf(line, sizeof(line), "%s\t%s\n", n->ip, n->name);
+	h->r = buf_put(&h->text, line, (size_t)len);
+	return h->r;
+}
+
+struct tvars {
+	const struct node_rec *n;
+	const struct image_rec *img;
+	const char *server;
+};
+
+static const char *
+tvars_lookup(const char *name, void *userdata)
+{
+	struct tvars *v = userdata;
+
+	if (strcmp(name, "node") == 0 || strcmp(name, "hostname") == 0)
+		return v->n->name;
+	if (strcmp(name, "ip") == 0)
+		return v->n->ip;
+	if (strcmp(name, "mac") == 0)
+		return v->n->mac;
+	if (strcmp(name, "server") == 0)
+		return v->server;
+	if (strcmp(name, "image") == 0)
+		return v->img->name;
+	if (strcmp(name, "image_id") == 0)
+		return v->img->id;
+	return NULL;
+}
+
+/* Render every regular file under <image>/templates/ (one level of subdirectories is
+ * walked recursively) into the archive at the same relative path. */
+static int
+add_templates(struct cpio_buf *b, const char *dir, const char *rel, struct tvars *v,
+    int depth, struct dl_err *reterr)
+{
+	_cleanup_free_ char *path = NULL;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 8)
+		return dl_err_set(reterr, -ELOOP, "templates nested deeper than 8 levels");
+	if (asprintf(&path, "%s/%s", dir, rel) < 0)
+		return -ENOMEM;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : dl_err_set(reterr, negative_errno(),
+		    "templates '%s': %s", path, strerror(errno));
+	while (r == 0 && (de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL, *full = NULL, *text = NULL, *out = NULL;
+		struct stat st;
+		size_t len = 0, outlen = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0 ||
+		    asprintf(&full, "%s/%s", dir, sub) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (lstat(full, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			r = cpio_add(b, sub, S_IFDIR | 0755, NULL, 0);
+			if (r == 0)
+				r = add_templates(b, dir, sub, v, depth + 1, reterr);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_size > 1024 * 1024)
+			continue;
+		text = malloc((size_t)st.st_size + 1);
+		_cleanup_close_ int fd = open(full, O_RDONLY | O_CLOEXEC);
+		if (!text || fd < 0) {
+			r = text ? negative_errno() : -ENOMEM;
+			break;
+		}
+		ssize_t got = read(fd, text, (size_t)st.st_size);
+		if (got < 0) {
+			r = negative_errno();
+			break;
+		}
+		len = (size_t)got;
+		r = template_render(text, len, tvars_lookup, v, &out, &outlen, reterr);
+		if (r < 0) {
+			dl_err_prefix(reterr, "template '%s'", sub);
+			break;
+		}
+		r = cpio_add(b, sub, S_IFREG | (st.st_mode & 0777), out, outlen);
+	}
+	closedir(d);
+	return r;
+}
+
+static int
+add_dirs(struct cpio_buf *b)
+{
+	static const char *const dirs[] = { "etc", "etc/diskless" };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(dirs); i++)
+		r = cpio_add(b, dirs[i], S_IFDIR | 0755, NULL, 0);
+	return r;
+}
+
+int
+overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
+    char **ret, size_t *ret_len, struct dl_err *reterr)
+{
+	struct cpio_buf b = { 0 };
+	struct hosts_ctx h = { 0 };
+	struct tvars v = { .n = n, .img = img, .server = bs->cfg.boot_url };
+	char line[1024];
+	int r, len;
+
+	r = add_dirs(&b);
+	if (r < 0)
+		goto fail;
+	len = snprintf(line, sizeof(line), "%s\n", n->name);
+	if ((r = cpio_add(&b, "etc/hostname", S_IFREG | 0644, line, (size_t)len)) < 0)
+		goto fail;
+
+	len = snprintf(line, sizeof(line), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
+	if ((r = buf_put(&h.text, line, (size_t)len)) < 0)
+		goto fail;
+	r = store_node_foreach(bs->store, hosts_line, &h);
+	if (r < 0 || h.r < 0) {
+		r = r < 0 ? r : h.r;
+		goto fail;
+	}
+	if ((r = cpio_add(&b, "etc/hosts", S_IFREG | 0644, h.text.data, h.text.len)) < 0)
+		goto fail;
+
+	/* node.conf holds the token: readable by root only. */
+	len = snprintf(line, sizeof(line),
+	    "server=%s\nnode=%s\ntoken=%s\nimage=%s\nimage_name=%s\nkernel=%s\ninitrd=%s\n"
+	    "rootfs=%s\n", bs->cfg.boot_url, n->name, n->token, img->id, img->name,
+	    img->sha256[MANIFEST_KERNEL], img->sha256[MANIFEST_INITRD],
+	    img->sha256[MANIFEST_ROOTFS]);
+	if ((r = cpio_add(&b, "etc/diskless/node.conf", S_IFREG | 0600, line, (size_t)len)) < 0)
+		goto fail;
+	{
+		char tdir[MAX_STORE_PATH + 16];
+		(void)snprintf(tdir, sizeof(tdir), "%s/templates", img->path);
+		r = add_templates(&b, tdir, "", &v, 0, reterr);
+		if (r < 0)
+			goto fail;
+	}
+	if ((r = cpio_finish(&b)) < 0)
+		goto fail;
+	free(h.text.data);
+	*ret = b.data;
+	*ret_len = b.len;
+	return 0;
+fail:
+	free(h.text.data);
+	free(b.data);
+	if (r == -E2BIG)
+		return dl_err_set(reterr, r, "overlay larger than %d bytes", MAX_OVERLAY);
+	if (!reterr || !reterr->code)
+		dl_err_set(reterr, r, "building overlay: %s", strerror(-r));
+	return r;
+}

@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: MIT */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+/* Each statement is prepared once and reused: the boot path runs a lookup per request. */
+enum stmt_id {
+	S_NODE_INSERT, S_NODE_GET, S_NODE_GET_MAC, S_NODE_GET_IP, S_NODE_DELETE,
+	S_NODE_UPDATE, S_NODE_PHASE, S_HISTORY_ADD, S_NODE_ALL, S_HISTORY, S_IP_USED,
+	S_COUNT_PHASE, S_IMAGE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX,
+	S_IMAGE_DELETE, S_IMAGE_ALL, S_IMAGE_USERS, S_HISTORY_DELETE, _S_MAX
+};
+
+#define NODE_COLS "name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, " \
+	"phase, reason, phase_at, served_image, created"
+#define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
+	"kernel_sha256, kernel_size, initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, " \
+	"added, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
+	"ORDER BY i2.added DESC, i2.id DESC LIMIT 1) = id"
+
+static const char *const stmt_sql[_S_MAX] = {
+	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
+			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
+	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
+	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
+	[S_NODE_DELETE] = "DELETE FROM nodes WHERE name = ?1",
+	[S_NODE_UPDATE] = "UPDATE nodes SET uuid=?2, serial=?3, bmc=?4, bmc_creds=?5, image=?6, "
+			  "image_pin=?7, served_image=?8 WHERE name = ?1",
+	[S_NODE_PHASE] = "UPDATE nodes SET phase=?2, reason=?3, phase_at=?4 WHERE name = ?1",
+	[S_HISTORY_ADD] = "INSERT INTO history (node, phase, reason, at) VALUES (?1,?2,?3,?4)",
+	[S_NODE_ALL] = "SELECT " NODE_COLS " FROM nodes ORDER BY name",
+	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 "
+		      "ORDER BY seq DESC LIMIT ?2",
+	[S_IP_USED] = "SELECT 1 FROM nodes WHERE ip = ?1",
+	[S_COUNT_PHASE] = "SELECT phase, count(*) FROM nodes GROUP BY phase ORDER BY phase",
+	[S_IMAGE_INSERT] = "INSERT INTO images (id, name, kind, path, kernel_version, "
+			   "kernel_banner, built, cmdline, kernel_sha256, kernel_size, "
+			   "initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, added) "
+			   "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+	[S_IMAGE_GET] = "SELECT " IMAGE_COLS " FROM images WHERE id = ?1",
+	[S_IMAGE_CURRENT] = "SELECT " IMAGE_COLS " FROM images WHERE name = ?1 "
+			    "ORDER BY added DESC, id DESC LIMIT 1",
+	[S_IMAGE_PREFIX] = "SELECT " IMAGE_COLS " FROM images WHERE substr(id, 1, length(?1)) = ?1 "
+			   "AND (?2 = '' OR name = ?2) LIMIT 2",
+	[S_IMAGE_DELETE] = "DELETE FROM images WHERE id = ?1",
+	[S_IMAGE_ALL] = "SELECT " IMAGE_COLS " FROM images ORDER BY name, added DESC, id",
+	[S_IMAGE_USERS] = "SELECT count(*) FROM nodes WHERE image_pin = ?1",
+	[S_HISTORY_DELETE] = "DELETE FROM history WHERE node = ?1",
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS nodes ("
+	" name TEXT PRIMARY KEY, mac TEXT NOT NULL UNIQUE, ip TEXT UNIQUE,"
+	" uuid TEXT NOT NULL DEFAULT '', serial TEXT NOT NULL DEFAULT '',"
+	" bmc TEXT NOT NULL DEFAULT '', bmc_creds TEXT NOT NULL DEFAULT '',"
+	" image TEXT NOT NULL DEFAULT '', image_pin TEXT NOT NULL DEFAULT '',"
+	" token TEXT NOT NULL, phase TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
+	" phase_at INTEGER NOT NULL, served_image TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS nodes_uuid ON nodes(uuid) WHERE uuid != '';"
+	"CREATE TABLE IF NOT EXISTS history ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL, phase TEXT NOT NULL,"
+	" reason TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS history_node ON history(node, seq);"
+	"CREATE TABLE IF NOT EXISTS images ("
+	" id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,"
+	" kernel_version TEXT NOT NULL, kernel_banner TEXT NOT NULL, built TEXT NOT NULL,"
+	" cmdline TEXT NOT NULL, kernel_sha256 TEXT NOT NULL, kernel_size INTEGER NOT NULL,"
+	" initrd_sha256 TEXT NOT NULL, initrd_size INTEGER NOT NULL,"
+	" rootfs_sha256 TEXT NOT NULL, rootfs_size INTEGER NOT NULL, added INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS images_name ON images(name, added);"
+	"PRAGMA user_version = 1;";
+
+/* History rows kept per node: enough for an admin to read a node's last few boots. */
+#define MAX_HISTORY_PER_NODE 200
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[_S_MAX];
+};
+
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
+{
+	if (!s->stmts[id]) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		    &s->stmts[id], NULL) != SQLITE_OK) {
+			log_err("event=store_prepare msg=\"%s\"", sqlite3_errmsg(s->db));
+			return NULL;
+		}
+	} else {
+		sqlite3_reset(s->stmts[id]);
+		sqlite3_clear_bindings(s->stmts[id]);
+	}
+	return s->stmts[id];
+}
+
+static void
+reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+}
+
+static void
+copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? strlen((const char *)t) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+int
+store_open(const char *path, struct store **ret, struct dl_err *reterr)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	char *msg = NULL;
+
+	if (!s)
+		return -ENOMEM;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		dl_err_set(reterr, -EIO, "store '%s': %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/* WAL: readers (nodectl-side tools, backups) never block the loop's writes;
+	 * synchronous=NORMAL is durable across a bootsvc crash, which is what we need. */
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		dl_err_set(reterr, -EIO, "store '%s': %s", path, msg ? msg : "schema failed");
+		sqlite3_free(msg);
+		store_close(s);
+		return -EIO;
+	}
+	*ret = s;
+	return 0;
+}
+
+struct store *
+store_close(struct store *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < _S_MAX; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+int
+store_begin(struct store *s)
+{
+	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int
+store_commit(struct store *s)
+{
+	return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+void
+store_rollback(struct store *s)
+{
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* nothing to undo if none */
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+int
+store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr)
+{
+	sqlite3_stmt *st = stmt(s, S_NODE_INSERT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, n->name);
+	bind_text(st, 2, n->mac);
+	bind_text(st, 3, n->ip);
+	bind_text(st, 4, n->uuid);
+	bind_text(st, 5, n->serial);
+	bind_text(st, 6, n->bmc);
+	bind_text(st, 7, n->bmc_creds);
+	bind_text(st, 8, n->image);
+	bind_text(st, 9, n->image_pin);
+	bind_text(st, 10, n->token);
+	bind_text(st, 11, n->phase);
+	bind_text(st, 12, n->reason);
+	sqlite3_bind_int64(st, 13, n->phase_at);
+	bind_text(st, 14, n->served_image);
+	sqlite3_bind_int64(st, 15, n->created);
+	rc = sqlite3_step(st);
+	reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT) {
+		struct node_rec other;
+		if (store_node_get(s, n->name, &other) == 0)
+			return dl_err_set(reterr, -EEXIST, "node '%s' already exists", n->name);
+		if (store_node_get_by_mac(s, n->mac, &other) == 0)
+			return dl_err_set(reterr, -EEXIST, "MAC '%s' already belongs to node '%s'",
+			    n->mac, other.name);
+		if (n->ip[0] && store_node_get_by_ip(s, n->ip, &other) == 0)
+			return dl_err_set(reterr, -EEXIST, "IP '%s' already belongs to node '%s'",
+			    n->ip, other.name);
+		return dl_err_set(reterr, -EEXIST, "node '%s' conflicts with an existing node",
+		    n->name);
+	}
+	return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(s->db));
+}
+
+static void
+node_from_row(sqlite3_stmt *st, struct node_rec *n)
+{
+	memset(n, 0, sizeof(*n));
+	copy_col(n->name, sizeof(n->name), st, 0);
+	copy_col(n->mac, sizeof(n->mac), st, 1);
+	copy_col(n->ip, sizeof(n->ip), st, 2);
+	copy_col(n->uuid, sizeof(n->uuid), st, 3);
+	copy_col(n->serial, sizeof(n->serial), st, 4);
+	copy_col(n->bmc, sizeof(n->bmc), st, 5);
+	copy_col(n->bmc_creds, sizeof(n->bmc_creds), st, 6);
+	copy_col(n->image, sizeof(n->image), st, 7);
+	copy_col(n->image_pin, sizeof(n->image_pin), st, 8);
+	copy_col(n->token, sizeof(n->token), st, 9);
+	copy_col(n->phase, sizeof(n->phase), st, 10);
+	copy_col(n->reason, sizeof(n->reason), st, 11);
+	n->phase_at = sqlite3_column_int64(st, 12);
+	copy_col(n->served_image, sizeof(n->served_image), st, 13);
+	n->created = sqlite3_column_int64(st, 14);
+}
+
+static int
+node_get(struct store *s, enum stmt_id id, const char *key, struct node_rec *ret)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		node_from_row(st, ret);
+	reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int
+store_node_get(struct store *s, const char *name, struct node_rec *ret)
+{
+	return node_get(s, S_NODE_GET, name, ret);
+}
+
+int
+store_node_get_by_mac(struct store *s, const char *mac, struct node_rec *ret)
+{
+	return node_get(s, S_NODE_GET_MAC, mac, ret);
+}
+
+int
+store_node_get_by_ip(struct store *s, const char *ip, struct node_rec *ret)
+{
+	return node_get(s, S_NODE_GET_IP, ip, ret);
+}
+
+static int
+exec_name(struct store *s, enum stmt_id id, const char *name)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_node_delete(struct store *s, const char *name)
+{
+	int r = exec_name(s, S_NODE_DELETE, name);
+
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(s->db) == 0)
+		return -ENOENT;
+	return exec_name(s, S_HISTORY_DELETE, name);
+}
+
+int
+store_node_update(struct store *s, const struct node_rec *n)
+{
+	sqlite3_stmt *st = stmt(s, S_NODE_UPDATE);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, n->name);
+	bind_text(st, 2, n->uuid);
+	bind_text(st, 3, n->serial);
+	bind_text(st, 4, n->bmc);
+	bind_text(st, 5, n->bmc_creds);
+	bind_text(st, 6, n->image);
+	bind_text(st, 7, n->image_pin);
+	bind_text(st, 8, n->served_image);
+	rc = sqlite3_step(st);
+	reset(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int
+store_node_set_phase(struct store *s, const char *name, const char *phase, const char *reason,
+    int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, S_NODE_PHASE);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, name);
+	bind_text(st, 2, phase);
+	bind_text(st, 3, reason);
+	sqlite3_bind_int64(st, 4, at);
+	rc = sqlite3_step(st);
+	reset(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	if (sqlite3_changes(s->db) == 0)
+		return -ENOENT;
+	st = stmt(s, S_HISTORY_ADD);
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, name);
+	bind_text(st, 2, phase);
+	bind_text(st, 3, reason);
+	sqlite3_bind_int64(st, 4, at);
+	rc = sqlite3_step(st);
+	reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_node_foreach(struct store *s, store_node_fn fn, void *userdata)
+{
+	sqlite3_stmt *st;
+	struct node_rec n;
+	int rc, r = 0;
+
+	/* A private statement: fn may call back into the store. */
+	if (sqlite3_prepare_v2(s->db, stmt_sql[S_NODE_ALL], -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		node_from_row(st, &n);
+		r = fn(&n, userdata);
+		if (r < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_node_history(struct store *s, const char *name, struct phase_event *ret, size_t max,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = stmt(s, S_HISTORY);
+	size_t n = 0;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, name);
+	sqlite3_bind_int64(st, 2, (int64_t)(max < MAX_HISTORY_PER_NODE ? max :
+	    MAX_HISTORY_PER_NODE));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+		copy_col(ret[n].phase, sizeof(ret[n].phase), st, 0);
+		copy_col(ret[n].reason, sizeof(ret[n].reason), st, 1);
+		ret[n].at = sqlite3_column_int64(st, 2);
+		n++;
+	}
+	reset(st);
+	*ret_n = n;
+	return 0;
+}
+
+bool
+store_ip_used(struct store *s, const char *ip)
+{
+	sqlite3_stmt *st = stmt(s, S_IP_USED);
+	int rc;
+
+	if (!st)
+		return true; /* claim it is taken: never hand out an address twice */
+	bind_text(st, 1, ip);
+	rc = sqlite3_step(st);
+	reset(st);
+	return rc != SQLITE_DONE;
+}
+
+int
+store_node_count_by_phase(struct store *s, store_count_fn fn, void *userdata)
+{
+	sqlite3_stmt *st = stmt(s, S_COUNT_PHASE);
+
+	if (!st)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+		    userdata);
+	reset(st);
+	return 0;
+}
+
+int
+store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr)
+{
+	sqlite3_stmt *st = stmt(s, S_IMAGE_INSERT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, i->id);
+	bind_text(st, 2, i->name);
+	bind_text(st, 3, i->kind);
+	bind_text(st, 4, i->path);
+	bind_text(st, 5, i->kernel_version);
+	bind_text(st, 6, i->kernel_banner);
+	bind_text(st, 7, i->built);
+	bind_text(st, 8, i->cmdline);
+	for (int k = 0; k < 3; k++) {
+		bind_text(st, 9 + 2 * k, i->sha256[k]);
+		sqlite3_bind_int64(st, 10 + 2 * k, (int64_t)i->size[k]);
+	}
+	sqlite3_bind_int64(st, 15, i->added);
+	rc = sqlite3_step(st);
+	reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return dl_err_set(reterr, -EEXIST, "image version '%s' is already registered",
+		    i->id);
+	if (rc != SQLITE_DONE)
+		return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(s->db));
+	return 0;
+}
+
+static void
+image_from_row(sqlite3_stmt *st, struct image_rec *i)
+{
+	memset(i, 0, sizeof(*i));
+	copy_col(i->id, sizeof(i->id), st, 0);
+	copy_col(i->name, sizeof(i->name), st, 1);
+	copy_col(i->kind, sizeof(i->kind), st, 2);
+	copy_col(i->path, sizeof(i->path), st, 3);
+	copy_col(i->kernel_version, sizeof(i->kernel_version), st, 4);
+	copy_col(i->kernel_banner, sizeof(i->kernel_banner), st, 5);
+	copy_col(i->built, sizeof(i->built), st, 6);
+	copy_col(i->cmdline, sizeof(i->cmdline), st, 7);
+	for (int k = 0; k < 3; k++) {
+		copy_col(i->sha256[k], sizeof(i->sha256[k]), st, 8 + 2 * k);
+		i->size[k] = (uint64_t)sqlite3_column_int64(st, 9 + 2 * k);
+	}
+	i->added = sqlite3_column_int64(st, 14);
+	i->current = sqlite3_column_int(st, 15) != 0;
+}
+
+static int
+image_get(struct store *s, enum stmt_id id, const char *key, struct image_rec *ret)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		image_from_row(st, ret);
+	reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int
+store_image_get(struct store *s, const char *id, struct image_rec *ret)
+{
+	return image_get(s, S_IMAGE_GET, id, ret);
+}
+
+int
+store_image_current(struct store *s, const char *name, struct image_rec *ret)
+{
+	return image_get(s, S_IMAGE_CURRENT, name, ret);
+}
+
+int
+store_image_resolve(struct store *s, const char *ref, struct image_rec *ret,
+    struct dl_err *reterr)
+{
+	char name[MAX_NODE_NAME] = "";
+	const char *at = strchr(ref, '@'), *prefix = NULL;
+	sqlite3_stmt *st;
+	int rc, rows = 0;
+
+	if (!at) {
+		if (sha256_hex_is_valid(ref) && store_image_get(s, ref, ret) == 0)
+			return 0;
+		if (store_image_current(s, ref, ret) == 0)
+			return 0;
+		return dl_err_set(reterr, -ENOENT, "no image '%s'", ref);
+	}
+	if ((size_t)(at - ref) >= sizeof(name))
+		return dl_err_set(reterr, -EINVAL, "image name in '%s' is too long", ref);
+	memcpy(name, ref, (size_t)(at - ref));
+	name[at - ref] = '\0';
+	prefix = at + 1;
+	if (strlen(prefix) < 4 || strlen(prefix) > 64 || strspn(prefix, "0123456789abcdef") !=
+	    strlen(prefix))
+		return dl_err_set(reterr, -EINVAL,
+		    "version '%s' is not 4 to 64 lowercase hex digits of an image id", prefix);
+	st = stmt(s, S_IMAGE_PREFIX);
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, prefix);
+	bind_text(st, 2, name);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rows++ == 0)
+			image_from_row(st, ret);
+	}
+	reset(st);
+	if (rows == 0)
+		return dl_err_set(reterr, -ENOENT, "no version '%s' of image '%s'", prefix, name);
+	if (rows > 1)
+		return dl_err_set(reterr, -EINVAL, "version '%s' of image '%s' is ambiguous",
+		    prefix, name);
+	return 0;
+}
+
+int
+store_image_delete(struct store *s, const char *id)
+{
+	int r = exec_name(s, S_IMAGE_DELETE, id);
+
+	if (r < 0)
+		return r;
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int
+store_image_foreach(struct store *s, store_image_fn fn, void *userdata)
+{
+	sqlite3_stmt *st;
+	struct image_rec i;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, stmt_sql[S_IMAGE_ALL], -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		image_from_row(st, &i);
+		r = fn(&i, userdata);
+		if (r < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int64_t
+store_image_users(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = stmt(s, S_IMAGE_USERS);
+	int64_t n = -EIO;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	reset(st);
+	return n;
+}

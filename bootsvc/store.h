@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* The node store: nodes, image versions and boot-phase history, in SQLite (WAL).
+ * All SQL lives in store.c. Only the loop thread uses the store (CONVENTIONS §6). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "parse.h"
+#include "sha256.h"
+
+#define MAX_NODE_NAME 64
+#define MAX_REASON 256
+#define MAX_STORE_PATH 512
+#define MAX_CMDLINE 1024
+#define MAX_BANNER 256
+#define MAX_SERIAL 65
+#define MAX_BMC 64
+
+struct store;
+
+struct node_rec {
+	char name[MAX_NODE_NAME];
+	char mac[MAC_STR_LEN];
+	char ip[16];         /* fixed address ("" when dynamic) */
+	char uuid[UUID_STR_LEN];
+	char serial[MAX_SERIAL];
+	char bmc[MAX_BMC];
+	char bmc_creds[MAX_STORE_PATH];
+	char image[MAX_NODE_NAME];         /* requested image name, "" = none */
+	char image_pin[SHA256_HEX_SIZE];   /* pinned version id, "" = newest of image */
+	char token[SHA256_HEX_SIZE];       /* per-node secret, 64 hex */
+	char phase[16];
+	char reason[MAX_REASON];
+	int64_t phase_at;                  /* unix seconds */
+	char served_image[SHA256_HEX_SIZE]; /* version in the last script served */
+	int64_t created;
+};
+
+struct image_rec {
+	char id[SHA256_HEX_SIZE];
+	char name[MAX_NODE_NAME];
+	char kind[16];
+	char path[MAX_STORE_PATH];          /* the version directory */
+	char kernel_version[64];
+	char kernel_banner[MAX_BANNER];
+	char built[24];
+	char cmdline[MAX_CMDLINE];
+	char sha256[3][SHA256_HEX_SIZE];    /* by enum manifest_role */
+	uint64_t size[3];
+	int64_t added;
+	bool current;                        /* newest version of its name */
+};
+
+struct phase_event {
+	char phase[16];
+	char reason[MAX_REASON];
+	int64_t at;
+};
+
+/* Open (creating) the SQLite database at path, WAL mode, schema migrated. */
+int store_open(const char *path, struct store **ret, struct dl_err *reterr);
+struct store *store_close(struct store *s);
+
+/* Transactions around multi-row changes (node.add of a hostlist is all or nothing). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* -EEXIST (name, MAC, IP taken: reterr says which) or -EIO. */
+int store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr);
+/* 0 found, -ENOENT not found. */
+int store_node_get(struct store *s, const char *name, struct node_rec *ret);
+int store_node_get_by_mac(struct store *s, const char *mac, struct node_rec *ret);
+int store_node_get_by_ip(struct store *s, const char *ip, struct node_rec *ret);
+int store_node_delete(struct store *s, const char *name);
+/* Rewrite the assignment columns (image, image_pin, served_image, ...) of an existing node. */
+int store_node_update(struct store *s, const struct node_rec *n);
+/* Set phase + reason and append to the history. */
+int store_node_set_phase(struct store *s, const char *name, const char *phase,
+    const char *reason, int64_t at);
+/* Call fn for each node in name order; stops early if fn returns < 0. */
+typedef int (*store_node_fn)(const struct node_rec *n, void *userdata);
+int store_node_foreach(struct store *s, store_node_fn fn, void *userdata);
+int store_node_history(struct store *s, const char *name, struct phase_event *ret, size_t max,
+    size_t *ret_n);
+/* Is ip used by any node? */
+bool store_ip_used(struct store *s, const char *ip);
+/* Counts of nodes per phase: fn(phase, count). */
+typedef void (*store_count_fn)(const char *phase, int64_t count, void *userdata);
+int store_node_count_by_phase(struct store *s, store_count_fn fn, void *userdata);
+
+int store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr);
+int store_image_get(struct store *s, const char *id, struct image_rec *ret);
+/* Newest version (by added, then id) of a name. */
+int store_image_current(struct store *s, const char *name, struct image_rec *ret);
+/* Resolve "name", "name@idprefix" or a full id. -ENOENT, or -EINVAL for an ambiguous prefix. */
+int store_image_resolve(struct store *s, const char *ref, struct image_rec *ret,
+    struct dl_err *reterr);
+int store_image_delete(struct store *s, const char *id);
+typedef int (*store_image_fn)(const struct image_rec *i, void *userdata);
+int store_image_foreach(struct store *s, store_image_fn fn, void *userdata);
+/* Number of nodes whose pin or served image is id (removal refuses while > 0). */
+int64_t store_image_users(struct store *s, const char *id);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+
+/* Config files are small; the cap keeps a mistaken path (a disk image) from being read. */
+#define MAX_CONF_FILE (1024 * 1024)
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+int
+conf_parse_buffer(const char *name, const char *buf, size_t len, conf_item_fn fn,
+    void *userdata, struct dl_err *reterr)
+{
+	char line[MAX_CONF_LINE + 1];
+	size_t pos = 0;
+	unsigned lineno = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		char *key, *val, *eq, *end;
+		int r;
+
+		lineno++;
+		if (n > MAX_CONF_LINE)
+			return dl_err_set(reterr, -E2BIG, "%s:%u: line longer than %d bytes", name,
+			    lineno, MAX_CONF_LINE);
+		memcpy(line, buf + pos, n);
+		line[n] = '\0';
+		pos += n + (nl ? 1 : 0);
+		if (memchr(line, '\0', n))
+			return dl_err_set(reterr, -EINVAL, "%s:%u: NUL byte in line", name, lineno);
+
+		key = line;
+		while (is_blank(*key))
+			key++;
+		if (*key == '\0' || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq)
+			return dl_err_set(reterr, -EINVAL, "%s:%u: expected key=value", name,
+			    lineno);
+		end = eq;
+		while (end > key && is_blank(end[-1]))
+			end--;
+		*end = '\0';
+		if (*key == '\0')
+			return dl_err_set(reterr, -EINVAL, "%s:%u: empty key", name, lineno);
+		val = eq + 1;
+		while (is_blank(*val))
+			val++;
+		end = val + strlen(val);
+		while (end > val && is_blank(end[-1]))
+			end--;
+		*end = '\0';
+		for (const char *c = key; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+			    *c == '.' || *c == '-'))
+				return dl_err_set(reterr, -EINVAL,
+				    "%s:%u: bad character in key (keys are [a-z0-9_.-])", name,
+				    lineno);
+		r = fn(key, val, userdata, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s:%u", name, lineno), r;
+	}
+	return 0;
+}
+
+int
+conf_parse_file(const char *path, conf_item_fn fn, void *userdata, struct dl_err *reterr)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return dl_err_set(reterr, -EINVAL, "%s: not a regular file", path);
+	if (st.st_size > MAX_CONF_FILE)
+		return dl_err_set(reterr, -E2BIG, "%s: larger than %d bytes", path,
+		    MAX_CONF_FILE);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "%s: %s", path,
+			    strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return conf_parse_buffer(path, buf, got, fn, userdata, reterr);
+}
