@@ -245,9 +245,16 @@ tail_format(const struct spawn_tail *t, char *out, size_t room)
 	}
 	while (end > start && (t->buf[end - 1] == '\n' || t->buf[end - 1] == '\r'))
 		end--;
-	/* Keep the end: the last lines say why a tool failed. */
-	while (end - start > (room - 1) / 2)
-		start++;
+	/* Keep the end, in whole lines: the last lines say why a tool failed. A line that
+	 * alone is too long is cut at its front. */
+	if (end - start > (room - 1) / 2) {
+		const char *nl;
+
+		start = end - (room - 1) / 2;
+		nl = memchr(t->buf + start, '\n', end - start);
+		if (nl)
+			start = (size_t)(nl - t->buf) + 1;
+	}
 	for (size_t i = start; i < end && o + 3 < room; i++) {
 		unsigned char c = (unsigned char)t->buf[i];
 
