@@ -10,6 +10,9 @@
 const char *
 format_scalar(const json_t *v, char buf[static FORMAT_BUF])
 {
+	/* json_typeof() dereferences; a missing key is the common case here. */
+	if (!v)
+		return NULL;
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return json_string_value(v);

@@ -36,7 +36,8 @@ static const struct {
 	  "node 'n1x': MAC 'zz' is not six hex octets" },
 	/* The daemon could not read our line (too long, not JSON): id null, still ours. */
 	{ __LINE__, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"E2BIG\","
-	  "\"message\":\"line longer than 65536 bytes\"}}", 0, 0, "line longer than 65536 bytes" },
+	  "\"message\":\"line longer than 65536 bytes\"}}", 0, 0,
+	  "line longer than 65536 bytes" },
 	/* Control characters from the daemon never reach the terminal. */
 	{ __LINE__, "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"EINVAL\","
 	  "\"message\":\"bad \\u001b[2J name\"}}", 0, 0, "bad ?[2J name" },

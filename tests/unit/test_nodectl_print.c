@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* nodectl/cmd_*.c printers: daemon results (shaped as docs/control-protocol.md says)
+ * -> the text an admin sees, with the clock injected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../nodectl/cmd.h"
+#include "macro.h"
+
+/* 2024-05-01T12:00:03Z */
+#define NOW 1714564803
+
+static const struct {
+	int line;
+	cmd_print_fn print;
+	const char *result;
+	int want_r;
+	const char *want; /* output, or a substring of the error */
+} vectors[] = {
+	{ __LINE__, cmd_node_list_print,
+	  "{\"nodes\":[{\"name\":\"n01\",\"mac\":\"52:54:00:00:00:01\",\"ip\":\"10.0.0.1\","
+	  "\"uuid\":null,\"serial\":null,\"bmc\":null,\"image\":\"compute\",\"image_id\":\"3f2a\","
+	  "\"phase\":\"up\",\"reason\":null,\"phase_at\":1714564503},"
+	  "{\"name\":\"n02\",\"mac\":\"52:54:00:00:00:02\",\"ip\":null,\"image\":null,"
+	  "\"phase\":\"failed\",\"reason\":\"no image assigned\",\"phase_at\":1714560000}]}",
+	  0,
+	  "NAME  MAC                IP        IMAGE    PHASE   AGE  REASON\n"
+	  "n01   52:54:00:00:00:01  10.0.0.1  compute  up       5m  -\n"
+	  "n02   52:54:00:00:00:02  -         -        failed  80m  no image assigned\n" },
+	{ __LINE__, cmd_node_list_print, "{\"nodes\":[]}", 0,
+	  "NAME  MAC  IP  IMAGE  PHASE  AGE  REASON\n" },
+	{ __LINE__, cmd_node_list_print, "{}", -EPROTO, "no 'nodes' list" },
+	{ __LINE__, cmd_node_list_print, "{\"nodes\":[1]}", -EPROTO, "node 0 is not an object" },
+	{ __LINE__, cmd_node_show_print,
+	  "{\"node\":{\"name\":\"n01\",\"mac\":\"52:54:00:00:00:01\",\"phase\":\"up\","
+	  "\"phase_at\":1714564503,\"rack\":\"r1\",\"history\":["
+	  "{\"phase\":\"pxe\",\"reason\":null,\"at\":1714564403},"
+	  "{\"phase\":\"up\",\"reason\":null,\"at\":1714564503}]}}",
+	  0,
+	  "name:     n01\n"
+	  "mac:      52:54:00:00:00:01\n"
+	  "ip:       -\n"
+	  "uuid:     -\n"
+	  "serial:   -\n"
+	  "bmc:      -\n"
+	  "image:    -\n"
+	  "image_id: -\n"
+	  "phase:    up\n"
+	  "reason:   -\n"
+	  "phase_at: 2024-05-01T11:55:03Z (5m ago)\n"
+	  "rack:     r1\n"
+	  "\n"
+	  "history:\n"
+	  "PHASE  AT                    AGE  REASON\n"
+	  "pxe    2024-05-01T11:53:23Z   6m  -\n"
+	  "up     2024-05-01T11:55:03Z   5m  -\n" },
+	{ __LINE__, cmd_node_show_print, "{\"node\":{\"history\":{}}}", -EPROTO,
+	  "history is not a list" },
+	{ __LINE__, cmd_node_add_print, "{\"added\":[\"n01\",\"n02\",\"n03\",\"n04\"]}", 0,
+	  "added 4 nodes: n[01-04]\n" },
+	{ __LINE__, cmd_node_remove_print, "{\"removed\":[]}", 0, "removed no nodes\n" },
+	{ __LINE__, cmd_node_set_print, "{\"updated\":[\"n01\",7]}", -EPROTO, "non-string" },
+	{ __LINE__, cmd_image_list_print,
+	  "{\"images\":[{\"id\":\"3f2a9c0d11e2ffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+	  "\"name\":\"compute\",\"kind\":\"linux\",\"kernel_version\":\"6.1.0-18-amd64\","
+	  "\"built\":1714564803,\"size\":734003200,\"current\":true}]}",
+	  0,
+	  "NAME     ID            KIND   KERNEL          BUILT                 SIZE  CURRENT\n"
+	  "compute  3f2a9c0d11e2  linux  6.1.0-18-amd64  2024-05-01T12:00:03Z  700M  yes\n" },
+	{ __LINE__, cmd_image_show_print,
+	  "{\"image\":{\"id\":\"3f2a\",\"name\":\"compute\",\"size\":2048,\"current\":false}}", 0,
+	  "name:           compute\n"
+	  "id:             3f2a\n"
+	  "kind:           -\n"
+	  "kernel_version: -\n"
+	  "built:          -\n"
+	  "size:           2048 (2.0K)\n"
+	  "current:        no\n" },
+	{ __LINE__, cmd_image_remove_print, "{\"removed\":\"3f2a\"}", 0, "removed image 3f2a\n" },
+	{ __LINE__, cmd_ping_print, "{\"version\":\"0.1\"}", 0, "bootsvc 0.1 is answering\n" },
+	{ __LINE__, cmd_ping_print, "{}", -EPROTO, "no 'version'" },
+};
+
+static void
+test_print(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
+		json_t *result = json_loads(vectors[i].result, JSON_REJECT_DUPLICATES, NULL);
+		struct dl_err err = { 0 };
+		char *buf = NULL;
+		size_t size = 0;
+		FILE *f = open_memstream(&buf, &size);
+		int r, line = vectors[i].line;
+
+		_assert_true(result != NULL, "vector is JSON", __FILE__, line);
+		r = vectors[i].print(f, result, NOW, &err);
+		(void)fclose(f);
+		if (r != vectors[i].want_r)
+			print_error("%s:%d: r=%d err='%s'\n", __FILE__, line, r, err.msg);
+		_assert_int_equal(r, vectors[i].want_r, __FILE__, line);
+		if (r == 0) {
+			if (!streq(buf, vectors[i].want))
+				print_error("%s:%d: got\n%s---\nwant\n%s---\n", __FILE__, line, buf,
+				    vectors[i].want);
+			_assert_true(streq(buf, vectors[i].want), "output", __FILE__, line);
+		} else {
+			_assert_true(strstr(err.msg, vectors[i].want) != NULL, "message", __FILE__,
+			    line);
+		}
+		free(buf);
+		json_decref(result);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_print),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
