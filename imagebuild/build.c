@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "aptsrc.h"
+#include "build.h"
+#include "fsutil.h"
+#include "initramfs.h"
+#include "kernel.h"
+#include "kmod.h"
+#include "log.h"
+#include "manifest.h"
+#include "recipe.h"
+#include "recipehash.h"
+#include "rootfs.h"
+#include "squashfs.h"
+#include "store.h"
+
+enum step {
+	STEP_RECIPE, STEP_ROOTFS, STEP_KERNEL, STEP_OVERLAY, STEP_REPORTER, STEP_SQUASHFS,
+	STEP_INITRD, STEP_TEMPLATES, STEP_MANIFEST, _STEP_MAX,
+};
+
+static const char *const step_names[_STEP_MAX] = {
+	[STEP_RECIPE] = "recipe", [STEP_ROOTFS] = "rootfs", [STEP_KERNEL] = "kernel",
+	[STEP_OVERLAY] = "overlay", [STEP_REPORTER] = "reporter", [STEP_SQUASHFS] = "squashfs",
+	[STEP_INITRD] = "initrd", [STEP_TEMPLATES] = "templates", [STEP_MANIFEST] = "publish",
+};
+
+struct build {
+	const struct build_opts *o;
+	struct recipe r;
+	struct kernel k;
+	struct kmod_set mods;
+	struct manifest m;
+	char *work, *rootfs, *log, *tmp, *mirror;
+	time_t t0;
+};
+
+static void
+step_show(const struct build *b, enum step s, const char *what)
+{
+	(void)fprintf(stderr, "imagebuild: [%d/%d] %-9s %s (%lds)\n", (int)s + 1, _STEP_MAX,
+	    step_names[s], what, (long)(time(NULL) - b->t0));
+}
+
+/* Every failure names its step; the tool and output come from tool_run's message. */
+static int
+step_fail(enum step s, int rc, struct dl_err *reterr)
+{
+	(void)dl_err_prefix(reterr, "step %s failed", step_names[s]);
+	return rc;
+}
+
+static char *
+path_join(const char *a, const char *b)
+{
+	char *s;
+
+	return asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
+}
+
+/* Templates: regular files under the recipe's templates dir, copied into the version and
+ * listed in the manifest in byte order of their paths. */
+static struct manifest *tpl_m;
+static const char *tpl_root;
+static const char *tpl_dst;
+static struct dl_err *tpl_err;
+
+static int
+tpl_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	struct manifest_template *t;
+	const char *rel = path + strlen(tpl_root) + 1;
+	_cleanup_free_ char *dst = NULL;
+	int rc;
+
+	(void)ftw;
+	if (flag == FTW_D || flag == FTW_DP)
+		return 0;
+	if (flag != FTW_F || !S_ISREG(st->st_mode))
+		return dl_err_set(tpl_err, -EINVAL, "template '%s' is not a regular file", path);
+	if (tpl_m->n_templates >= MAX_MANIFEST_TEMPLATES)
+		return dl_err_set(tpl_err, -E2BIG, "more than %d templates", MAX_MANIFEST_TEMPLATES);
+	t = reallocarray(tpl_m->templates, tpl_m->n_templates + 1, sizeof(*t));
+	if (!t)
+		return dl_err_set(tpl_err, -ENOMEM, "out of memory");
+	tpl_m->templates = t;
+	t = &t[tpl_m->n_templates];
+	memset(t, 0, sizeof(*t));
+	t->path = strdup(rel);
+	dst = path_join(tpl_dst, rel);
+	if (!t->path || !dst) {
+		free(t->path);
+		return dl_err_set(tpl_err, -ENOMEM, "out of memory");
+	}
+	tpl_m->n_templates++;
+	{
+		_cleanup_free_ char *dir = strdup(dst);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		if (!dir)
+			return dl_err_set(tpl_err, -ENOMEM, "out of memory");
+		if (slash)
+			*slash = '\0';
+		rc = fsutil_mkdir_p(dir, 0755, tpl_err);
+	}
+	if (rc >= 0)
+		rc = fsutil_copy_file(path, dst, tpl_err);
+	if (rc >= 0)
+		rc = fsutil_sha256_file(dst, t->sha256, &t->size, tpl_err);
+	return rc;
+}
+
+static int
+tpl_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct manifest_template *)a)->path,
+	    ((const struct manifest_template *)b)->path);
+}
+
+static int
+copy_templates(struct build *b, struct dl_err *reterr)
+{
+	_cleanup_free_ char *src = NULL, *dst = NULL;
+	struct stat st;
+	int rc;
+
+	src = b->r.templates[0] == '/' ? strdup(b->r.templates) : path_join(b->r.dir, b->r.templates);
+	dst = path_join(b->tmp, "templates");
+	if (!src || !dst)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	if (stat(src, &st) < 0 && errno == ENOENT)
+		return 0;
+	tpl_m = &b->m;
+	tpl_root = src;
+	tpl_dst = dst;
+	tpl_err = reterr;
+	/* nftw returns our callback's -errno unchanged; -1 is its own failure. */
+	rc = nftw(src, tpl_one, 32, FTW_PHYS);
+	if (rc == -1)
+		return dl_err_set(reterr, negative_errno(), "%s: %s", src, strerror(errno));
+	if (rc < 0)
+		return rc;
+	qsort(b->m.templates, b->m.n_templates, sizeof(*b->m.templates), tpl_cmp);
+	return 0;
+}
+
+static int
+hash_role(struct build *b, enum manifest_role role, struct dl_err *reterr)
+{
+	_cleanup_free_ char *p = path_join(b->tmp, manifest_role_path(role));
+
+	if (!p)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	return fsutil_sha256_file(p, b->m.files[role].sha256, &b->m.files[role].size, reterr);
+}
+
+static int
+choose_kernel(struct build *b, struct dl_err *reterr, enum build_exit *ex)
+{
+	_cleanup_free_ char *tree = NULL;
+	int rc;
+
+	if (b->r.base == RECIPE_BASE_DEBOOTSTRAP && !recipe_kernel_is_path(&b->r))
+		return kernel_find(b->rootfs, &b->k, reterr);
+	if (recipe_kernel_is_path(&b->r))
+		tree = b->r.kernel[0] == '/' ? strdup(b->r.kernel) : path_join(b->r.dir, b->r.kernel);
+	else
+		tree = strdup(b->o->kernel_dir);
+	if (!tree)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	rc = kernel_find(tree, &b->k, reterr);
+	if (rc == -ENOENT) {
+		*ex = BUILD_EXIT_PREREQ;
+		(void)dl_err_prefix(reterr, "kernel tree '%s' (run mk/fetch-kernel.sh or make deps)",
+		    tree);
+	}
+	return rc;
+}
+
+static void
+build_done(struct build *b, bool keep_work)
+{
+	if (b->tmp)
+		(void)fsutil_rm_tree(b->tmp, NULL); /* a leftover .tmp-* is ignored by readers */
+	if (b->work && !keep_work)
+		(void)fsutil_rm_tree(b->work, NULL); /* as above: scratch space only */
+	else if (b->work)
+		(void)fprintf(stderr, "imagebuild: work directory kept for inspection: %s\n", b->work);
+	free(b->work);
+	free(b->rootfs);
+	free(b->log);
+	free(b->tmp);
+	free(b->mirror);
+	recipe_done(&b->r);
+	kernel_done(&b->k);
+	kmod_set_done(&b->mods);
+	manifest_done(&b->m);
+}
+
+static int
+build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, struct dl_err *reterr)
+{
+	const struct build_opts *o = b->o;
+	char recipe_hash[SHA256_HEX_SIZE], old_id[SHA256_HEX_SIZE], old_recipe[SHA256_HEX_SIZE];
+	int rc;
+
+	/* 1. recipe */
+	*ex = BUILD_EXIT_USAGE;
+	rc = recipe_load(o->recipe_dir, &b->r, reterr);
+	if (rc < 0)
+		return rc;
+	step_show(b, STEP_RECIPE, o->recipe_dir);
+	*ex = BUILD_EXIT_PREREQ;
+	if (access(o->init, R_OK) < 0)
+		return dl_err_set(reterr, -ENOENT,
+		    "the node init '%s' is missing: build it with 'make build/init' (initramfs/), or pass --init",
+		    o->init);
+	*ex = BUILD_EXIT_FAILED;
+	rc = recipehash_compute(&b->r, o->init, recipe_hash, reterr);
+	if (rc < 0)
+		return step_fail(STEP_RECIPE, rc, reterr);
+	rc = store_find_latest(o->store, b->r.name, old_id, old_recipe, reterr);
+	if (rc < 0)
+		return step_fail(STEP_RECIPE, rc, reterr);
+	if (rc > 0 && streq(old_recipe, recipe_hash) && !o->force) {
+		(void)fprintf(stderr,
+		    "imagebuild: image '%s' is up to date (recipe %.12s unchanged), not rebuilt; --force rebuilds\n",
+		    b->r.name, recipe_hash);
+		memcpy(ret->id, old_id, sizeof(ret->id));
+		ret->up_to_date = true;
+		*ex = BUILD_EXIT_OK;
+		return 0;
+	}
+	if (b->r.base == RECIPE_BASE_DEBOOTSTRAP) {
+		if (b->r.mirror)
+			b->mirror = strdup(b->r.mirror);
+		else if ((rc = aptsrc_default_mirror(o->etc_apt, b->r.suite, &b->mirror, reterr)) < 0)
+			return step_fail(STEP_RECIPE, rc, reterr);
+		if (!b->mirror)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+	}
+
+	/* 2. rootfs, in a scratch dir */
+	rc = fsutil_mkdir_p(o->work, 0755, reterr);
+	if (rc < 0)
+		return step_fail(STEP_ROOTFS, rc, reterr);
+	if (asprintf(&b->work, "%s/imagebuild-%s-XXXXXX", o->work, b->r.name) < 0)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	if (!mkdtemp(b->work)) {
+		free(b->work);
+		b->work = NULL;
+		return step_fail(STEP_ROOTFS, dl_err_set(reterr, negative_errno(), "mkdtemp in %s: %s",
+		    o->work, strerror(errno)), reterr);
+	}
+	b->rootfs = path_join(b->work, "rootfs");
+	b->log = path_join(b->work, "build.log");
+	if (!b->rootfs || !b->log)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	if (mkdir(b->rootfs, 0755) < 0)
+		return step_fail(STEP_ROOTFS, dl_err_set(reterr, negative_errno(), "mkdir %s: %s",
+		    b->rootfs, strerror(errno)), reterr);
+	{
+		char what[PATH_MAX + 64];
+		(void)snprintf(what, sizeof(what), "base=%s%s%s (log %s)",
+		    recipe_base_to_string(b->r.base), b->mirror ? " mirror=" : "",
+		    b->mirror ? b->mirror : "", b->log);
+		step_show(b, STEP_ROOTFS, what);
+	}
+	struct rootfs_ctx rc_ctx = { .rootfs = b->rootfs, .workdir = b->work, .log = b->log,
+		.mirror = b->mirror };
+	rc = rootfs_create(&b->r, &rc_ctx, reterr);
+	if (rc < 0)
+		return step_fail(STEP_ROOTFS, rc, reterr);
+
+	/* 3. kernel and the initrd's modules */
+	rc = choose_kernel(b, reterr, ex);
+	if (rc < 0)
+		return step_fail(STEP_KERNEL, rc, reterr);
+	*ex = BUILD_EXIT_FAILED;
+	step_show(b, STEP_KERNEL, b->k.kver);
+	{
+		static const char *const nics[] = { KMOD_NIC_MODULES };
+		static const char *const root[] = { KMOD_ROOT_MODULES };
+
+		rc = kmod_resolve(b->k.moddir, nics, ELEMENTSOF(nics), true, &b->mods, reterr);
+		if (rc >= 0)
+			rc = kmod_resolve(b->k.moddir, root, ELEMENTSOF(root), false, &b->mods, reterr);
+		if (rc >= 0)
+			rc = kmod_resolve(b->k.moddir, (const char *const *)b->r.modules.v,
+			    b->r.modules.n, false, &b->mods, reterr);
+		if (rc < 0)
+			return step_fail(STEP_KERNEL, rc, reterr);
+	}
+	if (b->r.base != RECIPE_BASE_DEBOOTSTRAP && b->r.base != RECIPE_BASE_BUSYBOX) {
+		rc = rootfs_install_modules(b->rootfs, b->k.moddir, b->k.kver, reterr);
+		if (rc < 0)
+			return step_fail(STEP_KERNEL, rc, reterr);
+	}
+
+	/* 4. overlay, 5. reporter */
+	step_show(b, STEP_OVERLAY, b->r.overlay);
+	rc = rootfs_apply_overlay(&b->r, b->rootfs, reterr);
+	if (rc < 0)
+		return step_fail(STEP_OVERLAY, rc, reterr);
+	step_show(b, STEP_REPORTER, "/usr/lib/diskless/dl-report");
+	rc = rootfs_install_reporter(b->rootfs, o->init, reterr);
+	if (rc < 0)
+		return step_fail(STEP_REPORTER, rc, reterr);
+
+	/* 6. squashfs, into the temporary version dir */
+	rc = store_mktemp(o->store, &b->tmp, reterr);
+	if (rc < 0)
+		return step_fail(STEP_SQUASHFS, rc, reterr);
+	step_show(b, STEP_SQUASHFS, "mksquashfs -comp zstd");
+	{
+		_cleanup_free_ char *out = path_join(b->tmp, manifest_role_path(MANIFEST_ROOTFS));
+		if (!out)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		rc = squashfs_make(b->rootfs, out, b->log, reterr);
+		if (rc < 0)
+			return step_fail(STEP_SQUASHFS, rc, reterr);
+	}
+
+	/* 7. kernel file and initrd */
+	{
+		_cleanup_free_ char *kout = path_join(b->tmp, manifest_role_path(MANIFEST_KERNEL));
+		_cleanup_free_ char *iout = path_join(b->tmp, manifest_role_path(MANIFEST_INITRD));
+		char what[128];
+		struct initramfs_spec spec = { .init = o->init, .kver = b->k.kver, .mods = &b->mods,
+			.zstd = b->k.rd_zstd };
+
+		if (!kout || !iout)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		(void)snprintf(what, sizeof(what), "%zu modules, %s", b->mods.n,
+		    spec.zstd ? "zstd" : "gzip");
+		step_show(b, STEP_INITRD, what);
+		rc = fsutil_copy_file(b->k.vmlinuz, kout, reterr);
+		if (rc >= 0)
+			rc = initramfs_write(iout, &spec, reterr);
+		if (rc < 0)
+			return step_fail(STEP_INITRD, rc, reterr);
+	}
+
+	/* 8. templates */
+	step_show(b, STEP_TEMPLATES, b->r.templates);
+	rc = copy_templates(b, reterr);
+	if (rc < 0)
+		return step_fail(STEP_TEMPLATES, rc, reterr);
+
+	/* 9. manifest and publish */
+	{
+		_cleanup_free_ char *canon = NULL, *mpath = NULL;
+		time_t now = time(NULL);
+		struct tm tm;
+
+		b->m.name = strdup(b->r.name);
+		b->m.kind = MANIFEST_KIND_LINUX;
+		b->m.kernel_version = strdup(b->k.kver);
+		b->m.kernel_banner = strdup(b->k.banner);
+		b->m.cmdline = strdup(b->r.cmdline);
+		if (!b->m.name || !b->m.kernel_version || !b->m.kernel_banner || !b->m.cmdline ||
+		    !gmtime_r(&now, &tm))
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		(void)strftime(b->m.built, sizeof(b->m.built), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		memcpy(b->m.recipe_sha256, recipe_hash, sizeof(recipe_hash));
+		for (int role = 0; role < _MANIFEST_ROLE_MAX; role++) {
+			rc = hash_role(b, (enum manifest_role)role, reterr);
+			if (rc < 0)
+				return step_fail(STEP_MANIFEST, rc, reterr);
+		}
+		rc = manifest_canonical(&b->m, &canon, reterr);
+		if (rc >= 0)
+			rc = manifest_id(&b->m, ret->id, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
+		/* The file is the canonical form itself, so `sha256sum manifest.json` is the id. */
+		mpath = path_join(b->tmp, "manifest.json");
+		if (!mpath)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		rc = fsutil_write_file(mpath, canon, strlen(canon), 0644, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
+		step_show(b, STEP_MANIFEST, ret->id);
+		rc = store_publish(o->store, b->tmp, ret->id, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
+		if (rc > 0)
+			(void)fprintf(stderr, "imagebuild: version %s already existed, kept as is\n",
+			    ret->id);
+		free(b->tmp);
+		b->tmp = NULL;
+	}
+	*ex = BUILD_EXIT_OK;
+	return 0;
+}
+
+int
+build_run(const struct build_opts *o, struct build_result *ret, enum build_exit *ret_exit,
+    struct dl_err *reterr)
+{
+	struct build b = { .o = o, .t0 = time(NULL) };
+	enum build_exit ex = BUILD_EXIT_FAILED;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	rc = build_steps(&b, ret, &ex, reterr);
+	build_done(&b, rc < 0);
+	*ret_exit = rc < 0 ? ex : BUILD_EXIT_OK;
+	return rc;
+}
