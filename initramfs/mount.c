@@ -95,6 +95,8 @@ mount_load_modules(void)
 	return loaded;
 }
 
+/* Returns the open loop device fd: with autoclear, closing the last fd before the mount
+ * holds the device would detach it again, so the caller closes it after mounting. */
 static int
 loop_attach(const char *file, char *ret_dev, size_t size, struct init_err *reterr)
 {
@@ -134,8 +136,7 @@ loop_attach(const char *file, char *ret_dev, size_t size, struct init_err *reter
 		}
 		init_sleep_ms(100);
 	}
-	(void)close(lfd); /* autoclear: the mount keeps the device bound */
-	r = 0;
+	r = lfd;
 out_close_ctl:
 	(void)close(ctl);
 out_close_file:
@@ -147,12 +148,13 @@ int
 mount_image(struct init_err *reterr)
 {
 	char dev[32];
-	int r;
+	int lfd, r;
 
-	r = loop_attach(DL_ROOTFS_FILE, dev, sizeof(dev), reterr);
-	if (r < 0)
-		return r;
+	lfd = loop_attach(DL_ROOTFS_FILE, dev, sizeof(dev), reterr);
+	if (lfd < 0)
+		return lfd;
 	r = mount_one(dev, DL_LOWER_DIR, "squashfs", MS_RDONLY | MS_NODEV, NULL, reterr);
+	(void)close(lfd); /* the mount holds the device now; autoclear frees it at umount */
 	if (r < 0)
 		return r;
 	/* upper and work must be on one file system; a separate tmpfs lets a retry drop it */
