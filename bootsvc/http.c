@@ -193,11 +193,11 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	(void)inet_pton(AF_INET, bs->cfg.http_addr, &sa.sin_addr); /* validated by config */
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME,
 	    bs->cfg.http_port, NULL, NULL, on_request, bs,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_LIMIT, bs->cfg.max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, bs,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
 	    MHD_OPTION_END);
 	if (!h->d) {
