@@ -113,9 +113,10 @@ make_debootstrap(const struct recipe *r, const struct rootfs_ctx *c, struct dl_e
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	if (asprintf(&variant, "--variant=%s", r->variant) < 0)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	const char *argv[] = { DEBOOTSTRAP, variant, include, "--", r->suite, c->rootfs, c->mirror,
+	const char *argv[] = { DEBOOTSTRAP, variant, include, r->suite, c->rootfs, c->mirror,
 		NULL };
-	/* INITRD=No makes the kernel package's initramfs-tools hook skip building an
+	/* No "--" before the suite: debootstrap rejects it; suite and variant were checked
+	 * not to start with a dash (recipe.c). INITRD=No makes the kernel package's initramfs-tools hook skip building an
 	 * initramfs in the image: it would never be booted (ours is) and costs ~30 s. */
 	const char *env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive",
 		"INITRD=No", "LC_ALL=C", NULL };

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* imagebuild/recipe.c: image.conf as documented in docs/images.md, good and bad. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../imagebuild/recipe.h"
+
+static void
+test_tiny(void **state)
+{
+	static const char conf[] = "# comment\n\nname = tiny\nbase=busybox\n"
+	    "cmdline = console=ttyS0 quiet panic=10\nmodules = e1000e, virtio_blk\n";
+	struct recipe r;
+	struct dl_err e = {};
+
+	(void)state;
+	assert_int_equal(recipe_parse("image.conf", conf, strlen(conf), &r, &e), 0);
+	assert_string_equal(r.name, "tiny");
+	assert_int_equal(r.base, RECIPE_BASE_BUSYBOX);
+	assert_string_equal(r.cmdline, "console=ttyS0 quiet panic=10");
+	assert_int_equal(r.modules.n, 2);
+	assert_string_equal(r.modules.v[1], "virtio_blk");
+	assert_string_equal(r.overlay, "overlay");
+	assert_null(r.suite); /* debootstrap defaults stay out of other bases */
+	recipe_done(&r);
+}
+
+static void
+test_debootstrap(void **state)
+{
+	static const char conf[] = "name=compute\nbase=debootstrap\npackages = systemd openssh-server\n"
+	    "packages=linux-image-amd64\nmirror=http://deb.debian.org/debian\n";
+	struct recipe r;
+	struct dl_err e = {};
+
+	(void)state;
+	assert_int_equal(recipe_parse("image.conf", conf, strlen(conf), &r, &e), 0);
+	assert_int_equal(r.packages.n, 3);
+	assert_string_equal(r.packages.v[2], "linux-image-amd64");
+	assert_string_equal(r.suite, "bookworm");
+	assert_string_equal(r.variant, "minbase");
+	assert_string_equal(r.cmdline, "console=ttyS0 quiet");
+	assert_false(recipe_kernel_is_path(&r));
+	recipe_done(&r);
+}
+
+/* Bad recipes and what the message must say (with the line where there is one). */
+static const struct {
+	const char *conf;
+	const char *msg;
+} bad[] = {
+	{ "name=x1\nbase=busybox\nflavour=vanilla\n", "image.conf:3: unknown key 'flavour'" },
+	{ "name=x1\nname=x2\nbase=busybox\n", "image.conf:2: duplicate key 'name'" },
+	{ "base=busybox\n", "missing key 'name'" },
+	{ "name=x1\n", "missing key 'base'" },
+	{ "name=X1\nbase=busybox\n", "image.conf:1: name: invalid value 'X1'" },
+	{ "name=x1\nbase=rpm\n", "image.conf:2: base: 'rpm'" },
+	{ "name=x1\nbase=busybox\nsuite=bookworm\n", "'suite' applies only to base=debootstrap" },
+	{ "name=x1\nbase=tarball\n", "base=tarball needs 'source'" },
+	{ "name=x1\nbase=busybox\nsource=x.tar\n", "'source' does not apply" },
+	{ "name=x1\nbase=directory\nsource=/srv/root\npackages=vim\n", "'packages' applies only" },
+	{ "name=x1\nbase=debootstrap\npackages=ok -rf\n", "packages: '-rf' is not a valid name" },
+	{ "name=x1\nbase=debootstrap\nsuite=--foreign\n", "suite: invalid value '--foreign'" },
+	{ "name=x1\nbase=debootstrap\nmirror=ftp://x\n", "mirror: invalid value 'ftp://x'" },
+	{ "name=x1\nbase=busybox\nkernel=linux-image-amd64\n", "kernel: a package name needs base=debootstrap" },
+	{ "name=x1\nbase=busybox\nmodules=a/b\n", "modules: 'a/b' is not a valid name" },
+	{ "name=x1\nbase=busybox\njust words\n", "image.conf:3: expected key=value" },
+	{ "name=x1\nbase=busybox\nName=x\n", "image.conf:3: bad character in key" },
+};
+
+static void
+test_bad(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct recipe r = {};
+		struct dl_err e = {};
+		int rc = recipe_parse("image.conf", bad[i].conf, strlen(bad[i].conf), &r, &e);
+
+		if (rc >= 0 || !strstr(e.msg, bad[i].msg))
+			print_error("bad[%zu]: rc=%d msg='%s', want '%s'\n", i, rc, e.msg, bad[i].msg);
+		assert_true(rc < 0);
+		assert_non_null(strstr(e.msg, bad[i].msg));
+		assert_null(r.name);
+	}
+}
+
+static void
+test_nul(void **state)
+{
+	static const char conf[] = "name=x1\0\nbase=busybox\n";
+	struct recipe r;
+	struct dl_err e = {};
+
+	(void)state;
+	assert_true(recipe_parse("image.conf", conf, sizeof(conf) - 1, &r, &e) < 0);
+	assert_non_null(strstr(e.msg, "NUL"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tiny),
+		cmocka_unit_test(test_debootstrap),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_nul),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
