@@ -57,6 +57,10 @@ cpio_name_check(const char *name)
 
 	if (!*name || *name == '/')
 		return -EINVAL;
+	for (p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -EINVAL; /* a name is also a log line and a console line */
+	p = name;
 	while (*p) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
@@ -130,7 +134,8 @@ cpio_walk(const uint8_t *buf, size_t len, cpio_entry_fn fn, void *userdata,
 		init_sanitize(q, sizeof(q), name, strlen(name));
 		if (cpio_name_check(name) < 0)
 			return init_err_set(reterr, -EINVAL,
-			    "overlay member '%s': name must be relative, without '..', '.' or '//'", q);
+			    "overlay member '%s': name must be relative, without '..', '.', '//' or "
+			    "control characters", q);
 		if (++count > MAX_CPIO_ENTRIES)
 			return init_err_set(reterr, -EINVAL, "overlay has more than %d members",
 			    MAX_CPIO_ENTRIES);

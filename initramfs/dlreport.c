@@ -101,7 +101,7 @@ dlreport_main(int argc, char **argv)
 			err_out("%s: %s", receipt_path, strerror(-n));
 			return 1;
 		}
-		if (receipt_check(receipt, &err) < 0) {
+		if (report_receipt_check(receipt, &err) < 0) {
 			err_out("%s: %s", receipt_path, err.msg);
 			return 1;
 		}

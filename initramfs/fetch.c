@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
-#include "http.h"
+#include "httpc.h"
 #include "sha256.h"
 
 /* Read size per syscall: large enough that the per-call cost disappears next to TCP. */
@@ -54,14 +54,14 @@ fetch_once(const struct dl_cmdline *c, struct dl_state *s, const char *path,
     struct init_err *reterr)
 {
 	char upath[128];
-	struct http_conn conn = { .fd = -1 };
-	struct http_req req = { .method = "GET", .path = upath, .token = c->token,
+	struct httpc_conn conn = { .fd = -1 };
+	struct httpc_req req = { .method = "GET", .path = upath, .token = c->token,
 		.range_from = s->have };
 	uint64_t next_progress;
 	int r;
 
 	(void)snprintf(upath, sizeof(upath), "/images/%s/rootfs", c->image);
-	r = http_begin(&conn, &c->server, &req, reterr);
+	r = httpc_begin(&conn, &c->server, &req, reterr);
 	if (r < 0)
 		goto out_close;
 	if (conn.resp.status == 200) {
@@ -106,7 +106,7 @@ fetch_once(const struct dl_cmdline *c, struct dl_state *s, const char *path,
 
 	next_progress = s->have + FETCH_PROGRESS_STEP;
 	while (s->have < (uint64_t)s->total) {
-		ssize_t n = http_read(&conn, s->chunk, FETCH_CHUNK, reterr);
+		ssize_t n = httpc_read(&conn, s->chunk, FETCH_CHUNK, reterr);
 
 		if (n < 0) {
 			r = (int)n;
@@ -137,7 +137,7 @@ fetch_once(const struct dl_cmdline *c, struct dl_state *s, const char *path,
 	    init_err_set(reterr, -ECONNRESET, "transfer ended at byte %llu of %lld",
 	    (unsigned long long)s->have, (long long)s->total);
 out_close:
-	http_close(&conn);
+	httpc_close(&conn);
 	return r;
 }
 
@@ -189,13 +189,13 @@ ssize_t
 fetch_overlay(const struct dl_cmdline *c, uint8_t **ret_buf, struct init_err *reterr)
 {
 	char upath[128];
-	struct http_conn conn = { .fd = -1 };
-	struct http_req req = { .method = "GET", .path = upath, .token = c->token };
+	struct httpc_conn conn = { .fd = -1 };
+	struct httpc_req req = { .method = "GET", .path = upath, .token = c->token };
 	char *buf = NULL;
 	ssize_t r;
 
 	(void)snprintf(upath, sizeof(upath), "/api/v1/nodes/%s/overlay", c->node);
-	r = http_begin(&conn, &c->server, &req, reterr);
+	r = httpc_begin(&conn, &c->server, &req, reterr);
 	if (r < 0)
 		goto out_close;
 	if (conn.resp.status != 200) {
@@ -203,10 +203,10 @@ fetch_overlay(const struct dl_cmdline *c, uint8_t **ret_buf, struct init_err *re
 		    conn.resp.status);
 		goto out_close;
 	}
-	r = http_read_all(&conn, MAX_OVERLAY_SIZE, &buf, reterr);
+	r = httpc_read_all(&conn, MAX_OVERLAY_SIZE, &buf, reterr);
 	if (r >= 0)
 		*ret_buf = (uint8_t *)buf;
 out_close:
-	http_close(&conn);
+	httpc_close(&conn);
 	return r;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP client over a plain TCP socket; see http.h. */
+/* HTTP client over a plain TCP socket; see httpc.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "httpc.h"
 
 /* The request head: method, path, Host, token, Range and type fit easily. */
 #define MAX_REQ_HEAD 1024
@@ -70,7 +70,7 @@ io_errno(int e)
 }
 
 int
-http_begin(struct http_conn *c, const struct http_server *srv, const struct http_req *req,
+httpc_begin(struct httpc_conn *c, const struct http_server *srv, const struct httpc_req *req,
     struct init_err *reterr)
 {
 	char head[MAX_REQ_HEAD];
@@ -135,7 +135,7 @@ http_begin(struct http_conn *c, const struct http_server *srv, const struct http
 }
 
 ssize_t
-http_read(struct http_conn *c, void *buf, size_t n, struct init_err *reterr)
+httpc_read(struct httpc_conn *c, void *buf, size_t n, struct init_err *reterr)
 {
 	ssize_t got;
 
@@ -168,7 +168,7 @@ http_read(struct http_conn *c, void *buf, size_t n, struct init_err *reterr)
 }
 
 ssize_t
-http_read_all(struct http_conn *c, size_t max, char **ret_buf, struct init_err *reterr)
+httpc_read_all(struct httpc_conn *c, size_t max, char **ret_buf, struct init_err *reterr)
 {
 	size_t len = 0, cap = 4096;
 	char *buf, *nb;
@@ -194,7 +194,7 @@ http_read_all(struct http_conn *c, size_t max, char **ret_buf, struct init_err *
 			buf = nb;
 			cap *= 2;
 		}
-		n = http_read(c, buf + len, cap - len - 1, reterr);
+		n = httpc_read(c, buf + len, cap - len - 1, reterr);
 		if (n < 0)
 			goto out_free_buf;
 		if (n == 0)
@@ -214,7 +214,7 @@ out_free_buf:
 }
 
 void
-http_close(struct http_conn *c)
+httpc_close(struct httpc_conn *c)
 {
 	if (c->fd >= 0)
 		(void)close(c->fd); /* a socket we only read from: nothing to learn */

@@ -16,7 +16,7 @@
 /* A stalled transfer (no byte for this long) is cut and resumed by the caller. */
 #define HTTP_IO_TIMEOUT_MS 15000
 
-struct http_conn {
+struct httpc_conn {
 	int fd;
 	struct http_resp resp;
 	char buf[MAX_HTTP_HEAD];
@@ -24,7 +24,7 @@ struct http_conn {
 	int64_t body_left;           /* -1: until EOF (no Content-Length) */
 };
 
-struct http_req {
+struct httpc_req {
 	const char *method;          /* "GET", "POST" */
 	const char *path;            /* absolute path, already safe for a request line */
 	const char *token;           /* Bearer token or NULL */
@@ -35,19 +35,19 @@ struct http_req {
 };
 
 /* Connect to srv, send req and read the response head into c->resp. On success c->fd is
- * open and the body can be read with http_read(); close with http_close() in every case.
+ * open and the body can be read with httpc_read(); close with httpc_close() in every case.
  * Returns 0, -ETIMEDOUT, -ECONNREFUSED and other connect/send errors, -EPROTO on a
  * malformed head or a chunked body (bootsvc sends Content-Length), with reterr set. */
-int http_begin(struct http_conn *c, const struct http_server *srv, const struct http_req *req,
+int httpc_begin(struct httpc_conn *c, const struct http_server *srv, const struct httpc_req *req,
     struct init_err *reterr);
 
 /* Read up to n body bytes. Returns the count, 0 at the end of the body, or -errno:
  * -ECONNRESET when the peer closed before Content-Length bytes, -ETIMEDOUT on a stall. */
-ssize_t http_read(struct http_conn *c, void *buf, size_t n, struct init_err *reterr);
+ssize_t httpc_read(struct httpc_conn *c, void *buf, size_t n, struct init_err *reterr);
 
 /* Read the whole body (at most max bytes) into a malloc()ed buffer, NUL-terminated.
  * *ret_buf is owned by the caller. Returns the length or -errno (-EFBIG beyond max). */
-ssize_t http_read_all(struct http_conn *c, size_t max, char **ret_buf, struct init_err *reterr);
+ssize_t httpc_read_all(struct httpc_conn *c, size_t max, char **ret_buf, struct init_err *reterr);
 
 /* Close the connection; safe to call twice and on a never-begun conn (fd -1). */
-void http_close(struct http_conn *c);
+void httpc_close(struct httpc_conn *c);

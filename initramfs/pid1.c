@@ -107,7 +107,7 @@ write_receipt(const char *rootfs_hex, struct init_err *reterr)
 	}
 	if (fd >= 0)
 		(void)close(fd);
-	n = receipt_build(buf, sizeof(buf), kernel, initrd, rootfs_hex);
+	n = report_receipt_build(buf, sizeof(buf), kernel, initrd, rootfs_hex);
 	if (n < 0)
 		return init_err_set(reterr, n, "receipt too long");
 	fd = open(DL_RUN_DIR "/receipt.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

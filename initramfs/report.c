@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "httpc.h"
 #include "report.h"
 
 /* An error answer is {"error": {"code", "message"}}; we only quote its start. */
@@ -18,8 +18,8 @@ report_phase(const struct http_server *srv, const char *node, const char *token,
     const char *phase, const char *reason, const char *receipt_json, struct init_err *reterr)
 {
 	char body[MAX_REPORT_BODY], path[128], q[160];
-	struct http_conn c = { .fd = -1 };
-	struct http_req req = { .method = "POST", .path = path, .token = token,
+	struct httpc_conn c = { .fd = -1 };
+	struct httpc_req req = { .method = "POST", .path = path, .token = token,
 		.content_type = "application/json", .body = body };
 	char *answer = NULL;
 	size_t n;
@@ -50,7 +50,7 @@ report_phase(const struct http_server *srv, const char *node, const char *token,
 	body[n] = '\0';
 	req.body_len = n;
 
-	r = http_begin(&c, srv, &req, reterr);
+	r = httpc_begin(&c, srv, &req, reterr);
 	if (r < 0)
 		goto out_close;
 	if (c.resp.status / 100 == 2) {
@@ -58,19 +58,19 @@ report_phase(const struct http_server *srv, const char *node, const char *token,
 		goto out_close;
 	}
 	q[0] = '\0';
-	if (http_read_all(&c, MAX_ERR_BODY, &answer, NULL) > 0)
+	if (httpc_read_all(&c, MAX_ERR_BODY, &answer, NULL) > 0)
 		init_sanitize(q, sizeof(q), answer, strlen(answer));
 	r = init_err_set(reterr, -EPROTO, "HTTP %d %s", c.resp.status, q);
 	free(answer);
 out_close:
-	http_close(&c);
+	httpc_close(&c);
 	return r;
 out_nospc:
 	return init_err_set(reterr, -ENOSPC, "report body too long");
 }
 
 int
-receipt_build(char *buf, size_t size, const char *kernel, const char *initrd, const char *rootfs)
+report_receipt_build(char *buf, size_t size, const char *kernel, const char *initrd, const char *rootfs)
 {
 	const char *names[] = { "{\"kernel\":", ",\"initrd\":", ",\"rootfs\":" };
 	const char *vals[] = { kernel, initrd, rootfs };
@@ -98,7 +98,7 @@ receipt_build(char *buf, size_t size, const char *kernel, const char *initrd, co
 }
 
 int
-receipt_check(char *s, struct init_err *reterr)
+report_receipt_check(char *s, struct init_err *reterr)
 {
 	size_t len = strlen(s), i;
 

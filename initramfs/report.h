@@ -9,18 +9,18 @@
 #define MAX_RECEIPT 1024
 
 /* POST {"phase": phase[, "reason": reason][, "receipt": receipt_json]} with the node's
- * Bearer token. receipt_json is a JSON object the caller vouches for (receipt_build() or
- * receipt_check()). Returns 0 on a 2xx answer; otherwise -errno (-EPROTO for a non-2xx,
+ * Bearer token. receipt_json is a JSON object the caller vouches for (report_receipt_build() or
+ * report_receipt_check()). Returns 0 on a 2xx answer; otherwise -errno (-EPROTO for a non-2xx,
  * with the status and the server's message in reterr). */
 int report_phase(const struct http_server *srv, const char *node, const char *token,
     const char *phase, const char *reason, const char *receipt_json, struct init_err *reterr);
 
 /* Format {"kernel": ..., "initrd": ..., "rootfs": ...} into buf (JSON-escaped).
  * Returns the length or -ENOSPC. */
-int receipt_build(char *buf, size_t size, const char *kernel, const char *initrd,
+int report_receipt_build(char *buf, size_t size, const char *kernel, const char *initrd,
     const char *rootfs);
 
-/* Check that s looks like the object receipt_build() writes: starts with '{', ends with
+/* Check that s looks like the object report_receipt_build() writes: starts with '{', ends with
  * '}' (after trailing whitespace, which is cut), no control characters, fits MAX_RECEIPT.
  * It is sent as-is, so this keeps a damaged file from breaking the request body. */
-int receipt_check(char *s, struct init_err *reterr);
+int report_receipt_check(char *s, struct init_err *reterr);
