@@ -50,16 +50,14 @@ mkdir_p(const char *path, mode_t mode)
 	return chmod(buf, mode) < 0 ? negative_errno() : 0;
 }
 
-/* Write path atomically (temp + rename) with mode 0644. */
+/* Write path atomically with mode 0644: written as tmp, then renamed. tmp must not be in
+ * the hostsdir, or dnsmasq's inotify reads the half-done file too. */
 static int
-write_file(const char *path, const char *data, size_t len)
+write_file_via(const char *path, const char *tmp, const char *data, size_t len)
 {
-	char tmp[MAX_STORE_PATH + 64];
 	_cleanup_close_ int fd = -1;
 	size_t off = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return negative_errno();
@@ -80,6 +78,16 @@ write_file(const char *path, const char *data, size_t len)
 		return r;
 	}
 	return 0;
+}
+
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+	char tmp[MAX_STORE_PATH + 96];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	return write_file_via(path, tmp, data, len);
 }
 
 static int
@@ -162,7 +170,6 @@ write_conf(struct dnsmasq *d)
 	sb_printf(&b, "dhcp-hostsdir=%s\n", d->hosts);
 	sb_printf(&b, "enable-tftp\n");
 	sb_printf(&b, "tftp-root=%s/tftp\n", d->dir);
-	sb_printf(&b, "tftp-secure\n");
 	sb_printf(&b, "no-ping\n");
 	sb_printf(&b, "dhcp-match=set:ipxe,175\n");
 	sb_printf(&b, "dhcp-match=set:efi64,option:client-arch,7\n");
@@ -362,17 +369,18 @@ dnsmasq_free(struct dnsmasq *d)
 int
 dnsmasq_host_write(struct dnsmasq *d, const struct node_rec *n)
 {
-	char path[MAX_STORE_PATH + 128], line[160];
+	char path[MAX_STORE_PATH + 128], tmp[MAX_STORE_PATH + 128], line[160];
 	int len;
 
 	if (!d)
 		return 0;
 	(void)snprintf(path, sizeof(path), "%s/%s", d->hosts, n->name);
+	(void)snprintf(tmp, sizeof(tmp), "%s/.host-%s.tmp", d->dir, n->name);
 	if (n->ip[0])
 		len = snprintf(line, sizeof(line), "%s,%s,%s\n", n->mac, n->ip, n->name);
 	else
 		len = snprintf(line, sizeof(line), "%s,%s\n", n->mac, n->name);
-	return write_file(path, line, (size_t)len);
+	return write_file_via(path, tmp, line, (size_t)len);
 }
 
 void
