@@ -19,6 +19,12 @@ ifeq ($(SANITIZE),1)
 BUILD   ?= build/asan
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT      = -O1 -g
+else ifeq ($(SANITIZE),fuzz)
+# clang + libFuzzer: objects instrumented once, each target linked with the fuzzer main.
+CC       = clang
+BUILD   ?= build/fuzz-clang
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      = -O1 -g
 else
 BUILD   ?= build
 SANFLAGS =
@@ -33,7 +39,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 CFLAGS_BASE = -std=gnu17 $(OPT) $(WARN) -fstack-protector-strong -D_GNU_SOURCE -MMD -MP \
-              -Ilib $(SANFLAGS)
+              -iquote lib $(SANFLAGS)
 CFLAGS  = $(CFLAGS_BASE) $(DEP_CFLAGS)
 LDFLAGS = $(SANFLAGS)
 
@@ -92,7 +98,7 @@ $(BUILD)/imagebuild: $(call obj,imagebuild/main.c) $(LIBIMGB) $(LIBDL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(IMAGEBUILD_LIBS)
 
 # The node's PID 1: static, libc only (plus lib/sha256.c, which is libc-only), small.
-INIT_CFLAGS = -std=gnu17 -Os -g0 $(WARN) -D_GNU_SOURCE -Ilib -ffunction-sections -fdata-sections
+INIT_CFLAGS = -std=gnu17 -Os -g0 $(WARN) -D_GNU_SOURCE -iquote lib -ffunction-sections -fdata-sections
 $(BUILD)/init: $(INIT_SRCS) lib/sha256.c $(wildcard initramfs/*.h)
 	@mkdir -p $(dir $@)
 	gcc $(INIT_CFLAGS) -static -Wl,--gc-sections -s -o $@ $(INIT_SRCS) lib/sha256.c
@@ -107,6 +113,11 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(TEST_LIBS)
 $(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/%.c) $(call obj,tests/fuzz/replay.c) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,tests/fuzz/$*.c) $(call obj,tests/fuzz/replay.c) $(TEST_LIBS) $(TEST_LINK)
+
+# libFuzzer binaries (SANITIZE=fuzz): tests/fuzz/run-libfuzzer.sh builds and runs them.
+$(BUILD)/fuzz/libfuzzer_%: $(call obj,tests/fuzz/%.c) $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(TEST_LIBS) $(TEST_LINK)
 
 unit-bins: $(UNIT_BINS)
 fuzz-bins: $(FUZZ_BINS)
@@ -130,7 +141,7 @@ fuzz-smoke: deps
 		./tests/fuzz/run-libfuzzer.sh $$t $(SECONDS) || exit 1; done
 
 demo: deps all
-	./tests/demo.sh
+	./mk/demo.sh
 
 image: deps all
 	$(BUILD)/imagebuild build images/$(IMAGE) --store $(STORE)/images

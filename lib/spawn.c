@@ -15,12 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* lib/ is on the -iquote path only, so <spawn.h> is POSIX's and "spawn.h" is ours. */
+#include <spawn.h>
+
 #include "spawn.h"
-/* POSIX <spawn.h>: the Makefile's -Ilib makes <spawn.h> find lib/spawn.h first, and
- * #include_next misbehaves when lib/spawn.h is reached by a relative "spawn.h" include.
- * XXX: drop this once lib is on the -iquote path instead of -I (Debian 12: glibc puts
- * spawn.h here for every architecture). */
-#include "/usr/include/spawn.h"
 
 /* Between SIGTERM and SIGKILL on a deadline: long enough for a tool to remove its temp
  * files, short enough that a wedged mksquashfs does not hold a build for long. */

@@ -32,6 +32,13 @@ if [[ -z ${TESTS:-} ]]; then
     name=${r##*/replay_fuzz_}
     run "fuzz-replay/$name" "$r" "tests/fuzz/corpus/$name"
   done
+  # Each libFuzzer target briefly (clang build), so new inputs are tried on every run.
+  if [[ ${FUZZ_SECONDS:-5} != 0 ]]; then
+    for f in tests/fuzz/fuzz_*.c; do
+      name=${f#tests/fuzz/fuzz_}; name=${name%.c}
+      run "fuzz-run/$name" ./tests/fuzz/run-libfuzzer.sh "$name" "${FUZZ_SECONDS:-5}"
+    done
+  fi
 fi
 for t in tests/integ/${TESTS:-*}.sh; do
   [[ -x $t ]] && run "integ/$(basename "$t" .sh)" "$t"

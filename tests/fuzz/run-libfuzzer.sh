@@ -1,7 +1,7 @@
 #!/bin/bash
 # Run one libFuzzer target: tests/fuzz/run-libfuzzer.sh <name> <seconds>
 # Builds tests/fuzz/fuzz_<name>.c with clang -fsanitize=fuzzer,address,undefined against
-# every non-main source of lib/, bootsvc/, imagebuild/ and initramfs/ into build/fuzz-clang/,
+# every non-main source of lib/, bootsvc/, imagebuild/ and initramfs/ (make SANITIZE=fuzz),
 # fuzzes a temp copy of tests/fuzz/corpus/<name> (so the committed corpus only grows by
 # crashers) with tests/fuzz/<name>.dict if present, and copies crash-*/leak-*/timeout-*
 # files into the corpus. Exit 1 on any finding.
@@ -20,18 +20,9 @@ bin=$out/fuzz_$name
 command -v clang >/dev/null || { echo "run-libfuzzer: clang not found (apt-get install clang)" >&2; exit 2; }
 mkdir -p "$out" "$corpus"
 
-srcs=(lib/*.c)
-for d in bootsvc imagebuild initramfs; do
-  for f in "$d"/*.c; do
-    [[ -e $f && $(basename "$f") != main.c ]] && srcs+=("$f")
-  done
-done
-# shellcheck disable=SC2046 # pkg-config output is a list of words
-clang -std=gnu17 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Ilib \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  $(pkg-config --cflags libmicrohttpd jansson sqlite3 libarchive libkmod) \
-  -o "$bin" "$src" "${srcs[@]}" \
-  $(pkg-config --libs libmicrohttpd jansson sqlite3 libarchive libkmod) -lpthread
+# Instrumented objects are built once by make (SANITIZE=fuzz) and shared by all targets.
+make -s SANITIZE=fuzz "$out/fuzz/libfuzzer_fuzz_$name" >&2
+bin=$out/fuzz/libfuzzer_fuzz_$name
 
 work=$(mktemp -d /tmp/fuzz-"$name".XXXXXX)
 trap 'rm -rf "$work"' EXIT

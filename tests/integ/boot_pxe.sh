@@ -10,11 +10,9 @@ dl_require qemu-system-x86_64 curl python3 ip
 dl_setup pxe 71
 
 # --- an image: the tiny (busybox) recipe, built by imagebuild into this test's store
-"$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" --work "$DL_W" \
-    >"$DL_W/imagebuild.log" 2>&1 || fail "imagebuild tiny"
-IMG=$(ls -d "$DL_W"/store/*/ | head -1)
-IMG=${IMG%/}
-ID=$(basename "$IMG")
+out=$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" --work "$DL_W" \
+    2>"$DL_W/imagebuild.log") || fail "imagebuild tiny"
+read -r ID IMG <<<"$(tail -n 1 <<<"$out")"
 pass "built tiny as $ID"
 
 dl_bootsvc_start
@@ -105,11 +103,13 @@ dl_wait 15 "dnsmasq restarted" bash -c "[[ \$(cat '$DL_W/state/dnsmasq/dnsmasq.p
 pass "dnsmasq restarted by bootsvc"
 kill "$DL_QEMU_n01"
 ip -n "$DL_NS" link del n01
-dl_nodectl node list n01 >/dev/null
-# n01 boots again from scratch through the new dnsmasq
-python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update nodes set phase=\"off\" where name=\"n01\""); c.commit()' "$DL_W/state/diskless.db"
+ups() { dl_nodectl --json node show n01 | python3 -c \
+    'import json,sys; print(sum(h["phase"] == "up" for h in json.load(sys.stdin)["node"]["history"]))'; }
+before=$(ups)
+# n01 boots again from scratch (DHCP included) through the new dnsmasq
 dl_qemu n01 bios 52:54:00:71:00:01
-dl_wait 300 "n01 up again" dl_phase_is n01 up
+up_again() { (( $(ups) > before )); }
+dl_wait 300 "n01 up again" up_again
 pass "n01 boots again after dnsmasq was killed"
 dl_nodectl node list
 echo "PASS"
