@@ -33,7 +33,7 @@ static const struct {
 	[KEY_IMAGE] = { "dl.image", true },
 	[KEY_ROOTFS] = { "dl.rootfs", true },
 	[KEY_ROOTFS_SIZE] = { "dl.rootfs_size", false },
-	[KEY_INITRD] = { "dl.initrd", false },
+	[KEY_INITRD] = { "dl.initrd_id", false },
 	[KEY_MAC] = { "dl.mac", true },
 	[KEY_IP] = { "ip", true },
 };

@@ -34,7 +34,7 @@ struct dl_cmdline {
 	char image[HEX256_SIZE];
 	char rootfs[HEX256_SIZE];
 	uint64_t rootfs_size;              /* 0 when dl.rootfs_size was not given */
-	char initrd[HEX256_SIZE];          /* "" when dl.initrd was not given */
+	char initrd[HEX256_SIZE];          /* "" when dl.initrd_id was not given */
 	uint8_t mac[6];
 	/* ip=client:server:gw:mask:host:dev:autoconf (only static "off"/"none" is supported) */
 	uint32_t ip_be, gw_be, mask_be;    /* gw 0 = no default route */

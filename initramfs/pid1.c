@@ -93,16 +93,16 @@ write_receipt(const char *rootfs_hex, struct init_err *reterr)
 		kernel[--n] = '\0';
 	/* /sys/firmware/initrd exists only with retain_initrd AND a kernel that exposes it
 	 * (added after 6.1: Debian 12's kernel keeps the bytes but has no file for them).
-	 * Without it the initrd cannot be measured, so the receipt carries dl.initrd and the
+	 * Without it the initrd cannot be measured, so the receipt carries dl.initrd_id and the
 	 * console says so; XXX(#3): the lead decides on a measurable initrd id. */
 	fd = open("/sys/firmware/initrd", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && sha256_fd(fd, d, NULL) == 0) {
 		(void)sha256_to_hex(d, initrd);
 		if (cmd.initrd[0] && strcmp(initrd, cmd.initrd) != 0)
-			init_log("warning: booted initrd %s, dl.initrd says %s", initrd, cmd.initrd);
+			init_log("warning: booted initrd %s, dl.initrd_id says %s", initrd, cmd.initrd);
 	} else {
 		init_log("warning: /sys/firmware/initrd: %s; initrd not measurable on this kernel, "
-		    "receipt repeats dl.initrd", strerror(errno));
+		    "receipt repeats dl.initrd_id", strerror(errno));
 		memcpy(initrd, cmd.initrd, sizeof(initrd));
 	}
 	if (fd >= 0)

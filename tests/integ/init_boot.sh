@@ -127,7 +127,7 @@ boot() { # case -> console log in $W/console.<case>
 	[[ $c == cut ]] && touch "$www/images/$id/cut-once"
 	local append="console=ttyS0 panic=-1 dl.server=http://$SRV:$PORT dl.node=n01"
 	append+=" dl.token=$TOKEN dl.image=$id dl.rootfs=$ROOTFS_SHA dl.rootfs_size=$ROOTFS_SIZE"
-	append+=" dl.initrd=$INITRD_SHA dl.mac=$MAC ip=$NODE_IP::$SRV:255.255.255.0:n01::off"
+	append+=" dl.initrd_id=$INITRD_SHA dl.mac=$MAC ip=$NODE_IP::$SRV:255.255.255.0:n01::off"
 	append+=" retain_initrd dl.future_key=1"
 	local t0=$SECONDS
 	ip netns exec "$NS" timeout 240 qemu-system-x86_64 -accel tcg -m 768 -nographic -no-reboot \

@@ -32,7 +32,7 @@ test_full(void **state)
 	int r;
 
 	(void)state;
-	r = cmdline_parse(BASE "dl.rootfs_size=123456 dl.initrd=" SHA_C IP " retain_initrd\n", &c,
+	r = cmdline_parse(BASE "dl.rootfs_size=123456 dl.initrd_id=" SHA_C IP " retain_initrd\n", &c,
 	    false, &e);
 	assert_int_equal(r, 0);
 	assert_int_equal(c.server.addr_be, htonl(0x0a4d0001));
@@ -88,9 +88,9 @@ static const struct {
 	{ __LINE__, BASE IP " dl.rootfs_size=-5", "not a byte count" },
 	{ __LINE__, BASE IP " dl.rootfs_size=100", "not a byte count" }, /* < one block */
 	{ __LINE__, BASE IP " dl.rootfs_size=99999999999999999999999", "not a byte count" },
-	{ __LINE__, BASE IP " dl.initrd=ABC", "dl.initrd='ABC': not a sha256" },
-	{ __LINE__, BASE IP " dl.initrd=" SHA_A "0", "not a sha256" },
-	{ __LINE__, BASE IP " dl.initrd=" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	{ __LINE__, BASE IP " dl.initrd_id=ABC", "dl.initrd_id='ABC': not a sha256" },
+	{ __LINE__, BASE IP " dl.initrd_id=" SHA_A "0", "not a sha256" },
+	{ __LINE__, BASE IP " dl.initrd_id=" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 	  "not a sha256" }, /* uppercase: ids are lowercase everywhere */
 	{ __LINE__, BASE IP " dl.future", "dl.* option without '=value'" },
 	{ __LINE__, BASE IP " dl.x=\"a b\"", "quotes are not allowed" },
