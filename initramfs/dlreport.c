@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* dl-report: the up-reporter inside the image (docs/boot-protocol.md "The up-reporter"). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,25 +15,30 @@
 /* A boot races the network and bootsvc restarts; a few tries over ~15 s ride that out. */
 #define REPORT_TRIES 5
 
-static void
-err_out(const char *fmt, const char *a, const char *b)
+static void _init_printf_(1, 2)
+err_out(const char *fmt, ...)
 {
 	char line[600];
+	va_list ap;
 	int n;
 
-	n = snprintf(line, sizeof(line), "dl-report: ");
-	n += snprintf(line + n, sizeof(line) - (size_t)n, fmt, a, b);
-	if (n > 0 && (size_t)n < sizeof(line) - 1) {
-		line[n++] = '\n';
-		(void)init_write_all(STDERR_FILENO, line, (size_t)n);
-	}
+	memcpy(line, "dl-report: ", 11);
+	va_start(ap, fmt);
+	n = vsnprintf(line + 11, sizeof(line) - 12, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n += 11;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)init_write_all(STDERR_FILENO, line, (size_t)n);
 }
 
 static int
 usage(void)
 {
-	err_out("usage: dl-report [--conf FILE] [--receipt FILE] up | phase <phase> [reason]%s%s",
-	    "", "");
+	err_out("usage: dl-report [--conf FILE] [--receipt FILE] up | phase <phase> [reason]");
 	return 2;
 }
 
@@ -75,11 +81,11 @@ dlreport_main(int argc, char **argv)
 		phase = argv[i + 1];
 		reason = i + 2 < argc ? argv[i + 2] : NULL;
 		if (!phase_is_valid(phase)) {
-			err_out("unknown phase '%.40s'%s", phase, "");
+			err_out("unknown phase '%.40s' (pxe, loading, imaging, up, failed)", phase);
 			return 2;
 		}
 		if (strcmp(phase, "failed") == 0 && !reason) {
-			err_out("phase failed needs a reason%s%s", "", "");
+			err_out("phase failed needs a reason");
 			return 2;
 		}
 	} else {
@@ -117,7 +123,6 @@ dlreport_main(int argc, char **argv)
 		init_sleep_ms(backoff);
 		backoff *= 2;
 	}
-	err_out("report %s to %s failed: ", phase, nc.server.host);
-	err_out("%s%s", err.msg, "");
+	err_out("report %s to %s failed after %d tries: %s", phase, nc.server.host, tries, err.msg);
 	return 1;
 }
