@@ -35,8 +35,10 @@ static const char BUSYBOX_INIT[] =
 	"mount -t proc proc /proc 2>/dev/null\n"
 	"mount -t sysfs sysfs /sys 2>/dev/null\n"
 	"mount -t devtmpfs devtmpfs /dev 2>/dev/null\n"
-	"mountpoint -q /run || mount -t tmpfs -o mode=0755 tmpfs /run\n"
-	"mountpoint -q /tmp || mount -t tmpfs -o mode=1777 tmpfs /tmp\n"
+	/* Debian's busybox has no mountpoint applet; /run usually arrives from the
+	 * initramfs with the boot receipt in it and must not be covered. */
+	"grep -q ' /run ' /proc/mounts || mount -t tmpfs -o mode=0755 tmpfs /run\n"
+	"grep -q ' /tmp ' /proc/mounts || mount -t tmpfs -o mode=1777 tmpfs /tmp\n"
 	"[ -s /etc/hostname ] && hostname -F /etc/hostname\n"
 	"echo\n"
 	"echo \"=== diskless image '$(cat /etc/diskless/image-name 2>/dev/null)' up on node $(hostname) ===\"\n"
