@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* bootsvc/receipt.c: a node's boot receipt against the image version it was served.
+ * BANNER is the real kernel_version string of Debian 12's vmlinuz-6.1.0-56-amd64 bzImage
+ * header (setup header field at 0x20e, read from /var/cache/diskless/kernel); PROC is
+ * the /proc/version that kernel prints: init/version-timestamp.c's linux_proc_banner, i.e.
+ * "Linux version " UTS_RELEASE " (" LINUX_COMPILE_BY "@" LINUX_COMPILE_HOST ") ("
+ * LINUX_COMPILER ") " UTS_VERSION "\n", with the compiler string of Debian's gcc-12. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../bootsvc/receipt.h"
+#include "manifest.h"
+
+#define BANNER "6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC " \
+	"Debian 6.1.192-2 (2026-11-16)"
+#define PROC "Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) " \
+	"(gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP " \
+	"PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)\n"
+#define KSHA "1111111111111111111111111111111111111111111111111111111111111111"
+#define ISHA "2222222222222222222222222222222222222222222222222222222222222222"
+#define RSHA "3333333333333333333333333333333333333333333333333333333333333333"
+#define XSHA "abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd"
+
+static const struct {
+	int line;
+	const char *banner, *sha, *reported;
+	bool want;
+} kernel_vectors[] = {
+	{ __LINE__, BANNER, KSHA, PROC, true },
+	{ __LINE__, BANNER, KSHA, PROC "  ", true }, /* trailing blanks after the newline */
+	{ __LINE__, BANNER, KSHA, "Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) "
+	    "(gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP "
+	    "PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)", true }, /* no newline */
+	{ __LINE__, BANNER, KSHA, BANNER, true }, /* the banner itself */
+	{ __LINE__, BANNER, KSHA, KSHA, true },   /* a measured kernel hash */
+	{ __LINE__, "", KSHA, KSHA, true },
+	{ __LINE__, BANNER, KSHA, XSHA, false },
+	{ __LINE__, BANNER, NULL, KSHA, false },
+	{ __LINE__, NULL, NULL, PROC, false },
+	{ __LINE__, BANNER, KSHA, NULL, false },
+	{ __LINE__, BANNER, KSHA, "", false },
+	/* another build of the same release: the tail from '#' differs */
+	{ __LINE__, BANNER, KSHA, "Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) "
+	    "(gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-1 "
+	    "(2026-11-01)\n", false },
+	/* another release with the same tail */
+	{ __LINE__, BANNER, KSHA, "Linux version 6.1.0-55-amd64 (debian-kernel@lists.debian.org) "
+	    "(gcc-12) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)\n", false },
+	/* a release that only starts with the expected one */
+	{ __LINE__, BANNER, KSHA, "Linux version 6.1.0-56-amd64-rt (x) (gcc) #1 SMP "
+	    "PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)\n", false },
+	{ __LINE__, BANNER, KSHA, "Linux version 6.1.0-56-amd64", false }, /* no build tail */
+	{ __LINE__, BANNER, KSHA, "Linux version 6.1.0-56-amd64 #1 SMP PREEMPT_DYNAMIC Debian "
+	    "6.1.192-2 (2026-11-16) extra\n", false },
+	{ __LINE__, "6.1.0-56-amd64", KSHA, PROC, false }, /* a banner without '#' */
+	{ __LINE__, BANNER, KSHA, "Linux version ", false },
+};
+
+static void
+test_kernel_matches(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(kernel_vectors); i++) {
+		bool got = receipt_kernel_matches(kernel_vectors[i].banner, kernel_vectors[i].sha,
+		    kernel_vectors[i].reported);
+
+		if (got != kernel_vectors[i].want)
+			print_error("%s:%d: got %d\n", __FILE__, kernel_vectors[i].line, got);
+		_assert_int_equal(got, kernel_vectors[i].want, __FILE__, kernel_vectors[i].line);
+	}
+}
+
+static const struct {
+	int line;
+	const char *kernel, *initrd, *rootfs;
+	const char *err; /* NULL: matches */
+} check_vectors[] = {
+	{ __LINE__, PROC, ISHA, RSHA, NULL },
+	{ __LINE__, KSHA, ISHA, RSHA, NULL },
+	{ __LINE__, PROC, ISHA, XSHA, "booted rootfs abcdefabcdefabcd, expected 3333333333333333" },
+	{ __LINE__, PROC, ISHA, NULL, "booted rootfs (none), expected 3333333333333333" },
+	{ __LINE__, PROC, ISHA, "", "booted rootfs (none), expected" },
+	{ __LINE__, PROC, XSHA, RSHA, "booted initrd abcdefabcdefabcd, expected 2222222222222222" },
+	{ __LINE__, PROC, NULL, RSHA, "booted initrd (none)" },
+	{ __LINE__, XSHA, ISHA, RSHA, "booted kernel '" XSHA "', expected '6.1.0-56-amd64" },
+	{ __LINE__, NULL, ISHA, RSHA, "booted kernel '(none)'" },
+	/* every field wrong: rootfs is named first (it is what the node runs) */
+	{ __LINE__, XSHA, XSHA, XSHA, "booted rootfs" },
+};
+
+static void
+test_check(void **state)
+{
+	struct image_rec img = { 0 };
+
+	(void)state;
+	strcpy(img.kernel_banner, BANNER);
+	strcpy(img.sha256[MANIFEST_KERNEL], KSHA);
+	strcpy(img.sha256[MANIFEST_INITRD], ISHA);
+	strcpy(img.sha256[MANIFEST_ROOTFS], RSHA);
+	for (size_t i = 0; i < ELEMENTSOF(check_vectors); i++) {
+		char buf[256] = "";
+		int line = check_vectors[i].line;
+		bool ok = receipt_check(&img, check_vectors[i].kernel, check_vectors[i].initrd,
+		    check_vectors[i].rootfs, buf, sizeof(buf));
+
+		if (ok != !check_vectors[i].err ||
+		    (check_vectors[i].err && !strstr(buf, check_vectors[i].err)))
+			print_error("%s:%d: ok=%d reason='%s'\n", __FILE__, line, ok, buf);
+		_assert_int_equal(ok, !check_vectors[i].err, __FILE__, line);
+		if (check_vectors[i].err)
+			_assert_true(strstr(buf, check_vectors[i].err) != NULL, "reason", __FILE__,
+			    line);
+	}
+	/* a small buffer truncates, never overflows */
+	{
+		char small[8];
+
+		assert_false(receipt_check(&img, PROC, ISHA, XSHA, small, sizeof(small)));
+		assert_string_equal(small, "booted ");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kernel_matches),
+		cmocka_unit_test(test_check),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
