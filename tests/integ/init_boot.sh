@@ -170,7 +170,7 @@ for c in $CASES; do
 		con good "\"initrd\":\"$INITRD_SHA\",\"rootfs\":\"$ROOTFS_SHA\"}" ||
 		    fail "good: receipt initrd/rootfs fields do not match what was served"
 		if con good "initrd not measurable on this kernel"; then
-			pass "good: receipt has kernel banner, rootfs sha256, and dl.initrd (kernel $KVER has no /sys/firmware/initrd: not measured)"
+			pass "good: receipt has kernel banner, rootfs sha256, and dl.initrd_id (kernel $KVER has no /sys/firmware/initrd: not measured)"
 		else
 			pass "good: receipt has kernel banner, initrd sha256 measured from /sys/firmware/initrd, rootfs sha256"
 		fi
