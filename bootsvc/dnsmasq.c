@@ -8,6 +8,7 @@
 
 #include "dnsmasq.h"
 #include "log.h"
+#include "parse.h"
 #include "spawn.h"
 
 /* Restart backoff: 1 s doubling to 30 s; a child that ran a minute resets it. */
@@ -302,6 +303,55 @@ dnsmasq_restart(struct loop *l, void *userdata)
 	}
 }
 
+/* A dnsmasq left by a previous bootsvc that was killed with SIGKILL (a child cannot be
+ * tied to its parent's death through posix_spawn) still holds the DHCP and TFTP ports.
+ * It is ours if its command line names our config file; end it before starting anew. */
+static void
+kill_stale(struct dnsmasq *d)
+{
+	char path[MAX_STORE_PATH + 64], buf[64], cmd[MAX_STORE_PATH + 128];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	uint64_t pid_u;
+	pid_t pid;
+
+	(void)snprintf(path, sizeof(path), "%s/dnsmasq.pid", d->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (parse_u64(buf, 2, INT32_MAX, &pid_u, NULL) < 0)
+		return;
+	pid = (pid_t)pid_u;
+	(void)snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	closep(&fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	if (n <= 0)
+		return;
+	cmd[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	if (!strstr(cmd, d->conf))
+		return;
+	log_warning("event=dnsmasq_stale pid=%d msg=\"a previous run's dnsmasq is still up, "
+		    "ending it\"", (int)pid);
+	(void)kill(pid, SIGTERM);
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	(void)kill(pid, SIGKILL);
+	/* Not our child: nothing to reap; give the kernel a moment to free the ports. */
+	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+}
+
 int
 dnsmasq_start(struct dnsmasq *d, struct dl_err *reterr)
 {
@@ -311,6 +361,7 @@ dnsmasq_start(struct dnsmasq *d, struct dl_err *reterr)
 	int r, n;
 
 	(void)snprintf(conf_arg, sizeof(conf_arg), "--conf-file=%s", d->conf);
+	kill_stale(d);
 	r = spawn_start(argv, &o, &d->pid, reterr);
 	if (r < 0)
 		return r;

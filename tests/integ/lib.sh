@@ -84,7 +84,10 @@ dhcp_range = $DL_NET.100,$DL_NET.199
 node_ip_range = $DL_NET.10,$DL_NET.99
 hold_poll = 2s
 EOC
-	dl_ns "$BUILD/bootsvc" -c "$DL_W/bootsvc.conf" "$@" >>"$DL_W/bootsvc.log" 2>&1 &
+	# ip netns exec execs the program, so $! is bootsvc itself (a shell function in the
+	# background would leave an orphan when only the subshell is killed).
+	ip netns exec "$DL_NS" "$BUILD/bootsvc" -c "$DL_W/bootsvc.conf" "$@" \
+	    >>"$DL_W/bootsvc.log" 2>&1 &
 	DL_BOOTSVC_PID=$!
 	DL_PIDS+=("$DL_BOOTSVC_PID")
 	dl_wait 10 "bootsvc answers" dl_nodectl ping
@@ -132,7 +135,7 @@ dl_qemu() {
 	else
 		args+=(-device "virtio-net-pci,netdev=n0,mac=$mac")
 	fi
-	dl_ns qemu-system-x86_64 "${args[@]}" >"$DL_W/$name.log" 2>&1 </dev/null &
+	ip netns exec "$DL_NS" qemu-system-x86_64 "${args[@]}" >"$DL_W/$name.log" 2>&1 </dev/null &
 	DL_PIDS+=("$!")
 	eval "DL_QEMU_${name//-/_}=$!"
 }
