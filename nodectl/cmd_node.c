@@ -275,6 +275,7 @@ cmd_node_print_names(FILE *out, const json_t *result, const char *key, const cha
 	const json_t *list = json_object_get(result, key), *v;
 	_cleanup_free_ char **names = NULL;
 	_cleanup_free_ char *text = NULL, *safe = NULL;
+	const char *id;
 	size_t i, n;
 
 	if (!json_is_array(list))
@@ -297,7 +298,12 @@ cmd_node_print_names(FILE *out, const json_t *result, const char *key, const cha
 	safe = text ? table_sanitize(text) : NULL;
 	if (!safe)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	(void)fprintf(out, "%s %zu node%s: %s\n", verb, n, n == 1 ? "" : "s", safe);
+	(void)fprintf(out, "%s %zu node%s: %s", verb, n, n == 1 ? "" : "s", safe);
+	/* node.set also says which image version the names now boot. */
+	id = json_string_value(json_object_get(result, "image_id"));
+	if (id && id[0] && strspn(id, "0123456789abcdef") == strlen(id))
+		(void)fprintf(out, " (image %.12s)", id);
+	(void)fputc('\n', out);
 	return ferror(out) ? -EIO : 0;
 }
 

@@ -39,7 +39,8 @@ format_time(const json_t *v, char buf[static FORMAT_BUF])
 
 	if (json_is_string(v))
 		return json_string_value(v);
-	if (!json_is_integer(v))
+	/* bootsvc sends 0 for "never" (a node that has not reported a phase yet). */
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
 		return NULL;
 	t = (time_t)json_integer_value(v);
 	if (!gmtime_r(&t, &tm) || strftime(buf, FORMAT_BUF, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -52,8 +53,8 @@ format_age(const json_t *v, time_t now, char buf[static FORMAT_BUF])
 {
 	json_int_t at, d;
 
-	if (!json_is_integer(v))
-		return NULL;
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return NULL; /* 0 is "never", see format_time() */
 	at = json_integer_value(v);
 	/* A clock step on either host can put phase_at ahead of now. */
 	d = at >= (json_int_t)now ? 0 : (json_int_t)now - at;

@@ -16,10 +16,12 @@
 /* A string (returned borrowed from v), integer, real or boolean ("yes"/"no") as text. */
 const char *format_scalar(const json_t *v, char buf[static FORMAT_BUF]);
 
-/* Unix seconds as UTC ISO 8601 "2024-05-01T12:00:03Z"; a string passes through. */
+/* Unix seconds as UTC ISO 8601 "2024-05-01T12:00:03Z"; a string passes through; 0 (and
+ * anything before it) means "never" and gives NULL. */
 const char *format_time(const json_t *v, char buf[static FORMAT_BUF]);
 
-/* Time since Unix seconds v: "42s", "17m", "5h", "12d" (a time ahead of now is "0s"). */
+/* Time since Unix seconds v: "42s", "17m", "5h", "12d" (a time ahead of now is "0s";
+ * 0 is "never": NULL). */
 const char *format_age(const json_t *v, time_t now, char buf[static FORMAT_BUF]);
 
 /* A byte count in IEC units: "512B", "1.5K", "3.2G". */

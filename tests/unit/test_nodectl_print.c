@@ -33,6 +33,15 @@ static const struct {
 	  "NAME  MAC                IP        IMAGE    PHASE   AGE  REASON\n"
 	  "n01   52:54:00:00:00:01  10.0.0.1  compute  up       5m  -\n"
 	  "n02   52:54:00:00:00:02  -         -        failed  80m  no image assigned\n" },
+	/* What bootsvc sends for a node that never reported: "" fields, phase_at 0. */
+	{ __LINE__, cmd_node_list_print,
+	  "{\"nodes\":[{\"name\":\"n03\",\"mac\":\"52:54:00:00:00:03\",\"ip\":\"\","
+	  "\"image\":\"\",\"phase\":\"new\",\"reason\":\"\",\"phase_at\":0}]}", 0,
+	  "NAME  MAC                IP  IMAGE  PHASE  AGE  REASON\n"
+	  "n03   52:54:00:00:00:03  -   -      new      -  -\n" },
+	{ __LINE__, cmd_node_set_print,
+	  "{\"updated\":[\"n01\",\"n02\"],\"image_id\":\"3f2a9c0d11e2aaaa\"}", 0,
+	  "updated 2 nodes: n[01-02] (image 3f2a9c0d11e2)\n" },
 	{ __LINE__, cmd_node_list_print, "{\"nodes\":[]}", 0,
 	  "NAME  MAC  IP  IMAGE  PHASE  AGE  REASON\n" },
 	{ __LINE__, cmd_node_list_print, "{}", -EPROTO, "no 'nodes' list" },
