@@ -404,13 +404,33 @@ int
 rootfs_install_modules(const char *rootfs, const char *moddir, const char *kver,
     struct dl_err *reterr)
 {
-	char p[PATH_MAX];
+	char lib[PATH_MAX], p[PATH_MAX];
+	struct stat st;
 	int rc;
 
-	rc = pathf(p, sizeof(p), reterr, "%s/lib/modules/%s", rootfs, kver);
+	/* Never follow a symlink of the image here: an absolute "lib -> /usr/lib" would
+	 * resolve on the build machine. A merged-/usr image gets its modules in usr/lib. */
+	rc = pathf(lib, sizeof(lib), reterr, "%s/lib", rootfs);
 	if (rc < 0)
 		return rc;
-	if (access(p, F_OK) == 0)
+	if (lstat(lib, &st) == 0 && S_ISLNK(st.st_mode)) {
+		rc = pathf(lib, sizeof(lib), reterr, "%s/usr/lib", rootfs);
+		if (rc < 0)
+			return rc;
+		if (lstat(lib, &st) < 0 || !S_ISDIR(st.st_mode))
+			return dl_err_set(reterr, -ENOTDIR,
+			    "%s/lib is a symlink and usr/lib is not a directory: cannot place modules",
+			    rootfs);
+	}
+	rc = pathf(p, sizeof(p), reterr, "%s/modules", lib);
+	if (rc < 0)
+		return rc;
+	if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+		return dl_err_set(reterr, -ENOTDIR, "%s is not a directory", p);
+	rc = pathf(p, sizeof(p), reterr, "%s/modules/%s", lib, kver);
+	if (rc < 0)
+		return rc;
+	if (lstat(p, &st) == 0)
 		return 0;
 	return fsutil_copy_tree(moddir, p, reterr);
 }
