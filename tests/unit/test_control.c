@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: MIT */
+/* control_handle_line end to end (docs/control-protocol.md): a struct bootsvc whose store
+ * is a SQLite file in a temp dir, no dnsmasq and no loop. Requests are written from the
+ * protocol document; responses are parsed and checked field by field. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "../../bootsvc/control.h"
+#include "log.h"
+#include "proto.h"
+#include "manifest.h"
+#include "version.h"
+
+struct fixture {
+	char dir[64];
+	struct bootsvc bs;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dl_err e = { 0 };
+	char path[128];
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/test_control.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	config_init(&f->bs.cfg);
+	if (config_set(&f->bs.cfg, "node_ip_range", "10.0.0.10,10.0.0.19", &e) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/state.db", f->dir);
+	if (store_open(path, &f->bs.store, &e) < 0)
+		return -1;
+	log_set_level(LOG_ERR);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	store_close(f->bs.store);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	(void)!system(cmd);
+	free(f);
+	return 0;
+}
+
+/* Send one line; the answer must be exactly one '\n'-terminated JSON object. */
+static json_t *
+call_at(const char *file, int line, struct bootsvc *bs, const char *req)
+{
+	char *out = control_handle_line(bs, req, strlen(req));
+	json_error_t jerr;
+	json_t *o;
+	size_t n;
+
+	_assert_true(out != NULL, "a response", file, line);
+	n = strlen(out);
+	_assert_true(n > 0 && out[n - 1] == '\n' && !memchr(out, '\n', n - 1),
+	    "one line, newline-terminated", file, line);
+	o = json_loadb(out, n - 1, 0, &jerr);
+	if (!o)
+		print_error("%s:%d: response is not JSON: %s\n", file, line, out);
+	_assert_true(o != NULL && json_is_object(o), "response is an object", file, line);
+	free(out);
+	return o;
+}
+
+/* Expect ok:true; returns the result (borrowed from *resp, which the caller frees). */
+static json_t *
+check_ok_at(const char *file, int line, struct bootsvc *bs, const char *req, json_t **resp)
+{
+	json_t *o = call_at(file, line, bs, req);
+
+	if (!json_is_true(json_object_get(o, "ok"))) {
+		char *s = json_dumps(o, JSON_COMPACT);
+		print_error("%s:%d: %s\n -> %s\n", file, line, req, s);
+		free(s);
+	}
+	_assert_true(json_is_true(json_object_get(o, "ok")), "ok", file, line);
+	_assert_true(json_is_object(json_object_get(o, "result")), "result", file, line);
+	*resp = o;
+	return json_object_get(o, "result");
+}
+
+static void
+check_err_at(const char *file, int line, struct bootsvc *bs, const char *req, const char *code,
+    const char *msg, const char *id)
+{
+	json_t *o = call_at(file, line, bs, req);
+	json_t *err = json_object_get(o, "error");
+	const char *c = json_string_value(json_object_get(err, "code"));
+	const char *m = json_string_value(json_object_get(err, "message"));
+	char *idtext = json_dumps(json_object_get(o, "id"), JSON_ENCODE_ANY | JSON_COMPACT);
+
+	if (!json_is_false(json_object_get(o, "ok")) || !c || strcmp(c, code) != 0 || !m ||
+	    !strstr(m, msg) || (id && (!idtext || strcmp(idtext, id) != 0))) {
+		char *s = json_dumps(o, JSON_COMPACT);
+		print_error("%s:%d: %s\n -> %s\n want %s '%s' id %s\n", file, line, req, s, code,
+		    msg, id ? id : "-");
+		free(s);
+	}
+	_assert_true(json_is_false(json_object_get(o, "ok")), "ok false", file, line);
+	_assert_true(c && strcmp(c, code) == 0, "code", file, line);
+	_assert_true(m && strstr(m, msg) != NULL, "message", file, line);
+	if (id)
+		_assert_string_equal(idtext, id, file, line);
+	free(idtext);
+	json_decref(o);
+}
+
+#define check_ok(bs, req, resp) check_ok_at(__FILE__, __LINE__, (bs), (req), (resp))
+#define check_err(bs, req, code, msg) check_err_at(__FILE__, __LINE__, (bs), (req), (code), (msg), NULL)
+#define check_err_id(bs, req, code, msg, id) \
+	check_err_at(__FILE__, __LINE__, (bs), (req), (code), (msg), (id))
+
+/* The names node.list returns, comma-joined. */
+static void
+list_names_at(const char *file, int line, struct bootsvc *bs, const char *want)
+{
+	json_t *resp, *res = check_ok_at(file, line, bs, "{\"id\":1,\"verb\":\"node.list\"}", &resp);
+	json_t *nodes = json_object_get(res, "nodes"), *n;
+	char got[1024] = "";
+	size_t i;
+
+	json_array_foreach(nodes, i, n) {
+		if (i)
+			strcat(got, ",");
+		strncat(got, json_string_value(json_object_get(n, "name")), 64);
+	}
+	if (strcmp(got, want) != 0)
+		print_error("%s:%d: nodes '%s', want '%s'\n", file, line, got, want);
+	_assert_string_equal(got, want, file, line);
+	json_decref(resp);
+}
+#define list_names(bs, want) list_names_at(__FILE__, __LINE__, (bs), (want))
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "(missing)";
+}
+
+static void
+test_ping(void **state)
+{
+	struct fixture *f = *state;
+	json_t *resp, *res;
+
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"ping\"}", &resp);
+	assert_string_equal(str(res, "version"), DISKLESS_VERSION);
+	assert_int_equal(json_integer_value(json_object_get(resp, "id")), 1);
+	json_decref(resp);
+	res = check_ok(&f->bs, "{\"id\":\"s-1\",\"verb\":\"ping\",\"args\":{}}", &resp);
+	assert_string_equal(str(resp, "id"), "s-1");
+	json_decref(resp);
+	check_err_id(&f->bs, "{\"id\":2,\"verb\":\"ping\",\"args\":{\"x\":1}}", "EINVAL",
+	    "unknown argument 'x'", "2");
+}
+
+/* Protocol-level errors: the id is echoed when it could be read, else null. */
+static const struct {
+	int line;
+	const char *req, *code, *msg, *id;
+} proto_vectors[] = {
+	{ __LINE__, "{\"id\":5,\"verb\":\"node.frob\"}", "EINVAL", "unknown verb 'node.frob'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"\"}", "EINVAL", "bad verb length", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"ping\"", "EINVAL", "malformed JSON", "null" },
+	{ __LINE__, "not json", "EINVAL", "malformed JSON", "null" },
+	{ __LINE__, "[]", "EINVAL", "not a JSON object", "null" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"ping\",\"extra\":1}", "EINVAL", "unknown request key 'extra'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"node.list\",\"args\":{\"colour\":\"red\"}}", "EINVAL",
+	    "unknown argument 'colour'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"node.add\",\"args\":{\"names\":\"n1\",\"macs\":\"52:54:00:00:00:01\",\"ipz\":\"x\"}}",
+	    "EINVAL", "unknown argument 'ipz'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"image.list\",\"args\":{\"all\":true}}", "EINVAL", "unknown argument 'all'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"node.show\",\"args\":{\"name\":7}}", "EINVAL", "argument 'name' must be a string", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"node.show\"}", "ENOENT", "missing argument 'name'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"node.show\",\"args\":{\"name\":\"nx\"}}", "ENOENT", "no node 'nx'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"node.remove\",\"args\":{\"names\":\"nx\"}}", "ENOENT", "no node 'nx'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"image.show\",\"args\":{\"image\":\"nosuch\"}}", "ENOENT", "no image 'nosuch'", "5" },
+	{ __LINE__, "{\"id\":5,\"verb\":\"image.remove\",\"args\":{\"image\":\"nosuch\"}}", "ENOENT", "no image 'nosuch'", "5" },
+};
+
+static void
+test_protocol_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < ELEMENTSOF(proto_vectors); i++)
+		check_err_at(__FILE__, proto_vectors[i].line, &f->bs, proto_vectors[i].req,
+		    proto_vectors[i].code, proto_vectors[i].msg, proto_vectors[i].id);
+	/* an oversized line is refused before it is parsed */
+	{
+		size_t n = MAX_CONTROL_LINE + 10;
+		char *big = malloc(n + 1);
+		char *out;
+
+		assert_non_null(big);
+		memset(big, ' ', n);
+		big[n] = '\0';
+		out = control_handle_line(&f->bs, big, n);
+		assert_non_null(out);
+		assert_non_null(strstr(out, "\"E2BIG\""));
+		assert_non_null(strstr(out, "\"id\":null"));
+		free(out);
+		free(big);
+	}
+}
+
+static void
+test_node_add(void **state)
+{
+	struct fixture *f = *state;
+	json_t *resp, *res, *n;
+	size_t i;
+
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[01-04]\","
+	    "\"macs\":\"52:54:00:00:00:[01-04]\"}}", &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "added")), 4);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(res, "added"), 3)),
+	    "n04");
+	json_decref(resp);
+	/* explicit addresses, MACs in another case and separator are normalised */
+	res = check_ok(&f->bs, "{\"id\":2,\"verb\":\"node.add\",\"args\":{\"names\":\"c[1-2]\","
+	    "\"macs\":\"52-54-00-00-01-0A,52-54-00-00-01-0B\",\"ips\":\"10.0.1.[1-2]\","
+	    "\"uuids\":\"5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5e,5D6E7F80-1A2B-4C3D-8E9F-0A1B2C3D4E5F\",\"serials\":\"SN[1-2]\","
+	    "\"bmcs\":\"10.0.2.[1-2]\",\"bmc_creds\":\"/etc/diskless/bmc.creds\"}}", &resp);
+	json_decref(resp);
+
+	res = check_ok(&f->bs, "{\"id\":3,\"verb\":\"node.list\"}", &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 6);
+	json_array_foreach(json_object_get(res, "nodes"), i, n) {
+		static const char *const want[][3] = {
+			{ "c1", "52:54:00:00:01:0a", "10.0.1.1" },
+			{ "c2", "52:54:00:00:01:0b", "10.0.1.2" },
+			{ "n01", "52:54:00:00:00:01", "10.0.0.10" }, /* lowest free of node_ip_range */
+			{ "n02", "52:54:00:00:00:02", "10.0.0.11" },
+			{ "n03", "52:54:00:00:00:03", "10.0.0.12" },
+			{ "n04", "52:54:00:00:00:04", "10.0.0.13" },
+		};
+
+		assert_string_equal(str(n, "name"), want[i][0]);
+		assert_string_equal(str(n, "mac"), want[i][1]);
+		assert_string_equal(str(n, "ip"), want[i][2]);
+		assert_string_equal(str(n, "phase"), "new");
+		assert_true(json_is_integer(json_object_get(n, "phase_at")));
+		assert_null(json_object_get(n, "token")); /* the secret never leaves */
+	}
+	json_decref(resp);
+	res = check_ok(&f->bs, "{\"id\":4,\"verb\":\"node.show\",\"args\":{\"name\":\"c2\"}}", &resp);
+	n = json_object_get(res, "node");
+	assert_string_equal(str(n, "uuid"), "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
+	assert_string_equal(str(n, "serial"), "SN2");
+	assert_string_equal(str(n, "bmc"), "10.0.2.2");
+	assert_string_equal(str(n, "bmc_creds"), "/etc/diskless/bmc.creds");
+	assert_int_equal(json_array_size(json_object_get(n, "history")), 0);
+	assert_null(json_object_get(n, "token"));
+	json_decref(resp);
+}
+
+/* node.add failures: each names what is wrong and adds nothing at all. */
+static const struct {
+	int line;
+	const char *args, *code, *msg;
+} add_err_vectors[] = {
+	{ __LINE__, "{\"names\":\"x[1-3]\",\"macs\":\"52:54:00:00:02:[01-02]\"}", "EINVAL", "macs: 2 values for 3 nodes" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:[01-02]\",\"ips\":\"10.0.3.1\"}", "EINVAL", "ips: 1 values for 2 nodes" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:[01-02]\",\"uuids\":\"a,b,c\"}", "EINVAL", "uuids: 3 values for 2 nodes" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:01,zz:54:00:00:02:02\"}", "EINVAL",
+	    "node 'x2': MAC 'zz:54:00:00:02:02' is not six hex octets" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:[01-02]\",\"ips\":\"10.0.3.1,10.0.3.256\"}", "EINVAL",
+	    "node 'x2': IPv4 address '10.0.3.256'" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:[01-02]\",\"uuids\":\"5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f,nope\"}", "EINVAL",
+	    "node 'x2': " },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:[01-02]\",\"serials\":\"ok,a&b\"}", "EINVAL",
+	    "node 'x2': serial 'a&b' is not valid" },
+	{ __LINE__, "{\"names\":\"x1,X2\",\"macs\":\"52:54:00:00:02:[01-02]\"}", "EINVAL", "node name 'X2' is not a hostname" },
+	{ __LINE__, "{\"names\":\"x[1-\",\"macs\":\"52:54:00:00:02:01\"}", "EINVAL", "names: " },
+	{ __LINE__, "{\"names\":\"x1\"}", "ENOENT", "missing argument 'macs'" },
+	{ __LINE__, "{\"macs\":\"52:54:00:00:02:01\"}", "ENOENT", "missing argument 'names'" },
+	{ __LINE__, "{\"names\":\"x1\",\"macs\":\"52:54:00:00:02:01\",\"bmc_creds\":\"creds\"}", "EINVAL",
+	    "bmc_creds 'creds' is not an absolute path" },
+	{ __LINE__, "{\"names\":\"x1\",\"macs\":\"52:54:00:00:02:01\",\"image\":\"nosuch\"}", "ENOENT", "no image 'nosuch'" },
+	/* conflicts with the nodes already there (n01..n02 below) */
+	{ __LINE__, "{\"names\":\"x1,n02,x3\",\"macs\":\"52:54:00:00:02:[01-03]\"}", "EEXIST", "node 'n02' already exists" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:01,52:54:00:00:00:01\"}", "EEXIST",
+	    "MAC '52:54:00:00:00:01' already belongs to node 'n01'" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:[01-02]\",\"ips\":\"10.0.3.1,10.0.0.10\"}", "EEXIST",
+	    "IP '10.0.0.10' already belongs to node 'n01'" },
+	/* a duplicate inside one request */
+	{ __LINE__, "{\"names\":\"x1,x1\",\"macs\":\"52:54:00:00:02:[01-02]\"}", "EEXIST", "node 'x1' already exists" },
+	{ __LINE__, "{\"names\":\"x[1-2]\",\"macs\":\"52:54:00:00:02:01,52:54:00:00:02:01\"}", "EEXIST",
+	    "MAC '52:54:00:00:02:01' already belongs to node 'x1'" },
+	/* node_ip_range is 10 addresses, two taken: 9 more do not fit */
+	{ __LINE__, "{\"names\":\"x[1-9]\",\"macs\":\"52:54:00:00:02:[01-09]\"}", "ENOSPC",
+	    "node_ip_range 10.0.0.10-10.0.0.19 has no free address" },
+};
+
+static void
+test_node_add_errors(void **state)
+{
+	struct fixture *f = *state;
+	json_t *resp;
+
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[01-02]\","
+	    "\"macs\":\"52:54:00:00:00:[01-02]\"}}", &resp);
+	json_decref(resp);
+	for (size_t i = 0; i < ELEMENTSOF(add_err_vectors); i++) {
+		char req[1024];
+
+		snprintf(req, sizeof(req), "{\"id\":9,\"verb\":\"node.add\",\"args\":%s}",
+		    add_err_vectors[i].args);
+		check_err_at(__FILE__, add_err_vectors[i].line, &f->bs, req, add_err_vectors[i].code,
+		    add_err_vectors[i].msg, "9");
+		/* all or nothing: the store holds exactly what it held before */
+		list_names_at(__FILE__, add_err_vectors[i].line, &f->bs, "n01,n02");
+	}
+	/* addresses of rolled-back nodes were not consumed */
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n03\","
+	    "\"macs\":\"52:54:00:00:00:03\"}}", &resp);
+	json_decref(resp);
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n03\"}}", &resp);
+	assert_string_equal(str(json_object_get(json_object_get(resp, "result"), "node"), "ip"),
+	    "10.0.0.12");
+	json_decref(resp);
+}
+
+static void
+test_node_list_show_remove(void **state)
+{
+	struct fixture *f = *state;
+	json_t *resp, *res, *h;
+
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-5]\","
+	    "\"macs\":\"52:54:00:00:00:[01-05]\"}}", &resp);
+	json_decref(resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n[2-3],n9\"}}",
+	    &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 2);
+	json_decref(resp);
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n[\"}}", "EINVAL",
+	    "names: ");
+
+	/* history, newest first */
+	assert_int_equal(store_node_set_phase(f->bs.store, "n1", "pxe", "", 100), 0);
+	assert_int_equal(store_node_set_phase(f->bs.store, "n1", "failed", "no rootfs", 101), 0);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}", &resp);
+	assert_string_equal(str(json_object_get(res, "node"), "phase"), "failed");
+	assert_string_equal(str(json_object_get(res, "node"), "reason"), "no rootfs");
+	h = json_object_get(json_object_get(res, "node"), "history");
+	assert_int_equal(json_array_size(h), 2);
+	assert_string_equal(str(json_array_get(h, 0), "phase"), "failed");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 1), "at")), 100);
+	json_decref(resp);
+
+	/* remove is all or nothing too */
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.remove\",\"args\":{\"names\":\"n[4-6]\"}}", "ENOENT",
+	    "no node 'n6'");
+	list_names(&f->bs, "n1,n2,n3,n4,n5");
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.remove\",\"args\":{\"names\":\"n[4-5]\"}}",
+	    &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "removed")), 2);
+	json_decref(resp);
+	list_names(&f->bs, "n1,n2,n3");
+	/* the name, MAC and address can be used again */
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n5\","
+	    "\"macs\":\"52:54:00:00:00:05\"}}", &resp);
+	json_decref(resp);
+	list_names(&f->bs, "n1,n2,n3,n5");
+}
+
+/* Make a valid image version directory under dir; returns its id in id. */
+static void
+make_image(const char *dir, const char *name, char id[static SHA256_HEX_SIZE], char *path,
+    size_t path_size)
+{
+	static const char *const files[] = { "vmlinuz", "initrd", "rootfs.squashfs" };
+	char m[2048], tmp[256], p[512];
+	struct manifest man = { 0 };
+	struct dl_err e = { 0 };
+	FILE *fp;
+
+	snprintf(m, sizeof(m),
+	    "{\"format\":1,\"name\":\"%s\",\"kind\":\"linux\",\"built\":\"2026-11-25T03:00:00Z\","
+	    "\"recipe_sha256\":\"%064d\",\"kernel_version\":\"6.1.0-56-amd64\","
+	    "\"kernel_banner\":\"6.1.0-56-amd64 (x) #1 SMP\",\"cmdline\":\"console=ttyS0\","
+	    "\"files\":{\"kernel\":{\"path\":\"vmlinuz\",\"sha256\":\"%064d\",\"size\":1},"
+	    "\"initrd\":{\"path\":\"initrd\",\"sha256\":\"%064d\",\"size\":2},"
+	    "\"rootfs\":{\"path\":\"rootfs.squashfs\",\"sha256\":\"%064d\",\"size\":3}}}",
+	    name, 1, 2, 3, 4);
+	assert_int_equal(manifest_parse(m, strlen(m), &man, &e), 0);
+	assert_int_equal(manifest_id(&man, id, &e), 0);
+	manifest_done(&man);
+	snprintf(tmp, sizeof(tmp), "%s/%s", dir, id);
+	assert_int_equal(mkdir(tmp, 0755), 0);
+	snprintf(p, sizeof(p), "%s/manifest.json", tmp);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs(m, fp);
+	fclose(fp);
+	for (int k = 0; k < 3; k++) {
+		snprintf(p, sizeof(p), "%s/%s", tmp, files[k]);
+		fp = fopen(p, "w");
+		assert_non_null(fp);
+		fwrite("xyz", 1, (size_t)k + 1, fp);
+		fclose(fp);
+	}
+	snprintf(path, path_size, "%s", tmp);
+}
+
+static void
+test_images(void **state)
+{
+	struct fixture *f = *state;
+	char id[SHA256_HEX_SIZE], path[256], req[1024], p[512];
+	json_t *resp, *res;
+
+	make_image(f->dir, "compute", id, path, sizeof(path));
+	/* errors first */
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"/nonexistent/dir\"}}",
+	    "ENOENT", "path '/nonexistent/dir': No such file or directory");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"rel/dir\"}}", "EINVAL",
+	    "path 'rel/dir' is not absolute");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\"}", "ENOENT", "missing argument 'path'");
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
+	    f->dir);
+	check_err(&f->bs, req, "ENOENT", "manifest.json': No such file");
+	/* a version directory under another name is not ours */
+	snprintf(p, sizeof(p), "%s/renamed", f->dir);
+	assert_int_equal(rename(path, p), 0);
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}", p);
+	check_err(&f->bs, req, "EINVAL", "is not an image version: its manifest's id is");
+	assert_int_equal(rename(p, path), 0);
+	/* a file of the wrong size */
+	snprintf(p, sizeof(p), "%s/initrd", path);
+	assert_int_equal(truncate(p, 5), 0);
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
+	    path);
+	check_err(&f->bs, req, "EINVAL", "initrd' is missing or not 2 bytes");
+	assert_int_equal(truncate(p, 2), 0);
+
+	res = check_ok(&f->bs, req, &resp);
+	assert_string_equal(str(json_object_get(res, "image"), "id"), id);
+	assert_string_equal(str(json_object_get(res, "image"), "name"), "compute");
+	assert_true(json_is_true(json_object_get(json_object_get(res, "image"), "current")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "image"), "size")), 6);
+	json_decref(resp);
+	check_err(&f->bs, req, "EEXIST", "is already registered");
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"image.list\"}", &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "images")), 1);
+	json_decref(resp);
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.show\",\"args\":{\"image\":\"compute@%.8s\"}}",
+	    id);
+	res = check_ok(&f->bs, req, &resp);
+	assert_string_equal(str(json_object_get(res, "image"), "id"), id);
+	json_decref(resp);
+
+	/* node.set: name follows the newest, name@prefix pins */
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-2]\","
+	    "\"macs\":\"52:54:00:00:00:[01-02]\",\"image\":\"compute\"}}", &resp);
+	json_decref(resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}", &resp);
+	assert_string_equal(str(json_object_get(res, "node"), "image_id"), id);
+	json_decref(resp);
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n[1-3]\",\"image\":\"compute\"}}",
+	    "ENOENT", "no node 'n3'");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"other\"}}",
+	    "ENOENT", "no image 'other'");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"compute@zz\"}}",
+	    "EINVAL", "version 'zz'");
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\","
+	    "\"image\":\"compute@%.6s\"}}", id);
+	res = check_ok(&f->bs, req, &resp);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(res, "updated"), 0)), "n1");
+	json_decref(resp);
+	/* a pinned version cannot be removed */
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.remove\",\"args\":{\"image\":\"%s\"}}", id);
+	check_err(&f->bs, req, "EBUSY", "is pinned by 1 node(s)");
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"compute\"}}",
+	    &resp);
+	json_decref(resp);
+	res = check_ok(&f->bs, req, &resp);
+	assert_string_equal(str(res, "removed"), id);
+	json_decref(resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"image.list\"}", &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "images")), 0);
+	json_decref(resp);
+	/* the nodes now have no image to boot */
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n2\"}}", &resp);
+	assert_string_equal(str(json_object_get(res, "node"), "image_id"), "");
+	json_decref(resp);
+}
+
+/* CONVENTIONS §8: a string from outside is sanitised before it is logged. A request whose
+ * argument name carries a newline must not forge a second log line. */
+static void
+test_log_injection(void **state)
+{
+	struct fixture *f = *state;
+	static const char req[] = "{\"id\":1,\"verb\":\"ping\",\"args\":"
+				  "{\"x\\nlevel=err event=forged\":1}}";
+	char logpath[128], buf[4096] = "";
+	int saved, fd;
+	ssize_t n;
+	char *out;
+	size_t lines = 0;
+
+	snprintf(logpath, sizeof(logpath), "%s/log", f->dir);
+	fd = open(logpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(STDERR_FILENO);
+	log_set_level(LOG_INFO);
+	dup2(fd, STDERR_FILENO);
+	out = control_handle_line(&f->bs, req, strlen(req));
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	log_set_level(LOG_ERR);
+	free(out);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	if (lines != 1)
+		print_error("BUG: control_handle_line logs the client's text raw (%zu lines):\n%s",
+		    lines, buf);
+	assert_int_equal(lines, 1);
+	assert_null(strstr(buf, "\nlevel=err event=forged"));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_ping),
+		T(test_protocol_errors),
+		T(test_node_add),
+		T(test_node_add_errors),
+		T(test_node_list_show_remove),
+		T(test_images),
+		T(test_log_injection),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
