@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Out-of-band power control of one node's BMC: IPMI 2.0 / RMCP+ through libfreeipmi.
+ * Blocking calls, for worker threads only (CONVENTIONS §6): nothing here touches loop
+ * state, and each call opens and closes its own session. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum power_op {
+	POWER_STATUS,
+	POWER_ON,
+	POWER_OFF,
+	POWER_CYCLE,
+	POWER_RESET,
+	_POWER_OP_MAX,
+	_POWER_OP_INVALID = -EINVAL,
+};
+
+/* Longest BMC user name and password IPMI 2.0 allows (IPMI 2.0 §13.31: 16 and 20). */
+#define MAX_BMC_USER 16
+#define MAX_BMC_PASS 20
+
+/* Where and how to reach one BMC. A job owns a copy (the password never lives longer
+ * than the job, and is never logged or returned by the API). */
+struct bmc_target {
+	char host[64];      /* IPv4 address or name */
+	uint16_t port;      /* 623 */
+	char user[MAX_BMC_USER + 1];
+	char pass[MAX_BMC_PASS + 1];
+	uint8_t cipher;     /* cipher suite id, 3 by default */
+	unsigned timeout_ms; /* session timeout: how long an unreachable BMC takes to fail */
+	bool pxe_first;     /* before ON/CYCLE/RESET: set next boot device to PXE */
+};
+
+const char *power_op_to_string(enum power_op op);
+enum power_op power_op_from_string(const char *s);
+
+/* Run op against t. POWER_STATUS sets *ret_on; others set it to the state requested.
+ * Errors: -ETIMEDOUT (no answer: unreachable), -EACCES (credentials), -EIO (the BMC
+ * answered with an error), -ENOTSUP; reterr says which host and what failed. */
+int power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
+    struct dl_err *reterr);
+
+/* Load BMC credentials from a root-only key=value file: `user=`, `password=`, optional
+ * `cipher=` (0..14; ipmi_sim has no suite 17). One file per node or per group: several
+ * nodes may name the same file as their bmc_creds. The file must be owned by root and
+ * not accessible to group or others (else -EPERM naming the file). Fills user, pass and
+ * cipher of t; never puts the password into reterr. */
+int bmc_creds_load(const char *path, struct bmc_target *t, struct dl_err *reterr);
