@@ -10,11 +10,13 @@ enum stmt_id {
 	S_NODE_INSERT, S_NODE_GET, S_NODE_GET_MAC, S_NODE_GET_IP, S_NODE_DELETE,
 	S_NODE_UPDATE, S_NODE_PHASE, S_HISTORY_ADD, S_NODE_ALL, S_HISTORY, S_IP_USED,
 	S_COUNT_PHASE, S_IMAGE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX,
-	S_IMAGE_DELETE, S_IMAGE_ALL, S_IMAGE_USERS, S_HISTORY_DELETE, _S_MAX
+	S_IMAGE_DELETE, S_IMAGE_ALL, S_IMAGE_USERS, S_HISTORY_DELETE, S_NODE_CTRL,
+	S_EVENT_ADD, S_EVENTS_SINCE, S_EVENT_LAST, _S_MAX
 };
 
 #define NODE_COLS "name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, " \
-	"phase, reason, phase_at, served_image, created"
+	"phase, reason, phase_at, served_image, created, want_power, hold, hold_reason, " \
+	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error"
 #define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
 	"kernel_sha256, kernel_size, initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, " \
 	"added, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
@@ -22,7 +24,8 @@ enum stmt_id {
 
 static const char *const stmt_sql[_S_MAX] = {
 	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
-			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
+			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26)",
 	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
 	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
 	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
@@ -30,9 +33,18 @@ static const char *const stmt_sql[_S_MAX] = {
 	[S_NODE_UPDATE] = "UPDATE nodes SET uuid=?2, serial=?3, bmc=?4, bmc_creds=?5, image=?6, "
 			  "image_pin=?7, served_image=?8 WHERE name = ?1",
 	[S_NODE_PHASE] = "UPDATE nodes SET phase=?2, reason=?3, phase_at=?4 WHERE name = ?1",
-	[S_HISTORY_ADD] = "INSERT INTO history (node, phase, reason, at) VALUES (?1,?2,?3,?4)",
+	[S_HISTORY_ADD] = "INSERT INTO history (node, kind, phase, reason, at) "
+			  "VALUES (?1,'phase',?2,?3,?4)",
+	[S_EVENT_ADD] = "INSERT INTO history (node, kind, phase, reason, at) "
+			"VALUES (?1,'action',?2,?3,?4)",
+	[S_EVENTS_SINCE] = "SELECT seq, node, kind, phase, reason, at FROM history WHERE seq > ?1 "
+			   "ORDER BY seq LIMIT ?2",
+	[S_EVENT_LAST] = "SELECT coalesce(max(seq), 0) FROM history",
+	[S_NODE_CTRL] = "UPDATE nodes SET want_power=?2, hold=?3, hold_reason=?4, booted_image=?5, "
+			"power=?6, op=?7, op_at_ms=?8, attempts=?9, retry_at_ms=?10, bmc_state=?11, "
+			"last_error=?12 WHERE name = ?1",
 	[S_NODE_ALL] = "SELECT " NODE_COLS " FROM nodes ORDER BY name",
-	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 "
+	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 AND kind = 'phase' "
 		      "ORDER BY seq DESC LIMIT ?2",
 	[S_IP_USED] = "SELECT 1 FROM nodes WHERE ip = ?1",
 	[S_COUNT_PHASE] = "SELECT phase, count(*) FROM nodes GROUP BY phase ORDER BY phase",
@@ -59,10 +71,16 @@ static const char schema[] =
 	" image TEXT NOT NULL DEFAULT '', image_pin TEXT NOT NULL DEFAULT '',"
 	" token TEXT NOT NULL, phase TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
 	" phase_at INTEGER NOT NULL, served_image TEXT NOT NULL DEFAULT '',"
-	" created INTEGER NOT NULL);"
+	" created INTEGER NOT NULL, want_power TEXT NOT NULL DEFAULT '',"
+	" hold INTEGER NOT NULL DEFAULT 0, hold_reason TEXT NOT NULL DEFAULT '',"
+	" booted_image TEXT NOT NULL DEFAULT '', power TEXT NOT NULL DEFAULT '',"
+	" op TEXT NOT NULL DEFAULT '', op_at_ms INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0, retry_at_ms INTEGER NOT NULL DEFAULT 0,"
+	" bmc_state TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS nodes_uuid ON nodes(uuid) WHERE uuid != '';"
 	"CREATE TABLE IF NOT EXISTS history ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL, phase TEXT NOT NULL,"
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL,"
+	" kind TEXT NOT NULL DEFAULT 'phase', phase TEXT NOT NULL,"
 	" reason TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS history_node ON history(node, seq);"
 	"CREATE TABLE IF NOT EXISTS images ("
@@ -206,6 +224,17 @@ store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *rete
 	sqlite3_bind_int64(st, 13, n->phase_at);
 	bind_text(st, 14, n->served_image);
 	sqlite3_bind_int64(st, 15, n->created);
+	bind_text(st, 16, n->want_power);
+	sqlite3_bind_int(st, 17, n->hold);
+	bind_text(st, 18, n->hold_reason);
+	bind_text(st, 19, n->booted_image);
+	bind_text(st, 20, n->power);
+	bind_text(st, 21, n->op);
+	sqlite3_bind_int64(st, 22, n->op_at_ms);
+	sqlite3_bind_int(st, 23, n->attempts);
+	sqlite3_bind_int64(st, 24, n->retry_at_ms);
+	bind_text(st, 25, n->bmc_state);
+	bind_text(st, 26, n->last_error);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc == SQLITE_DONE)
@@ -245,6 +274,17 @@ node_from_row(sqlite3_stmt *st, struct node_rec *n)
 	n->phase_at = sqlite3_column_int64(st, 12);
 	copy_col(n->served_image, sizeof(n->served_image), st, 13);
 	n->created = sqlite3_column_int64(st, 14);
+	copy_col(n->want_power, sizeof(n->want_power), st, 15);
+	n->hold = sqlite3_column_int(st, 16) != 0;
+	copy_col(n->hold_reason, sizeof(n->hold_reason), st, 17);
+	copy_col(n->booted_image, sizeof(n->booted_image), st, 18);
+	copy_col(n->power, sizeof(n->power), st, 19);
+	copy_col(n->op, sizeof(n->op), st, 20);
+	n->op_at_ms = sqlite3_column_int64(st, 21);
+	n->attempts = sqlite3_column_int(st, 22);
+	n->retry_at_ms = sqlite3_column_int64(st, 23);
+	copy_col(n->bmc_state, sizeof(n->bmc_state), st, 24);
+	copy_col(n->last_error, sizeof(n->last_error), st, 25);
 }
 
 static int
@@ -328,6 +368,96 @@ store_node_update(struct store *s, const struct node_rec *n)
 	if (rc != SQLITE_DONE)
 		return -EIO;
 	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int
+store_node_update_ctrl(struct store *s, const struct node_rec *n)
+{
+	sqlite3_stmt *st = stmt(s, S_NODE_CTRL);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, n->name);
+	bind_text(st, 2, n->want_power);
+	sqlite3_bind_int(st, 3, n->hold);
+	bind_text(st, 4, n->hold_reason);
+	bind_text(st, 5, n->booted_image);
+	bind_text(st, 6, n->power);
+	bind_text(st, 7, n->op);
+	sqlite3_bind_int64(st, 8, n->op_at_ms);
+	sqlite3_bind_int(st, 9, n->attempts);
+	sqlite3_bind_int64(st, 10, n->retry_at_ms);
+	bind_text(st, 11, n->bmc_state);
+	bind_text(st, 12, n->last_error);
+	rc = sqlite3_step(st);
+	reset(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int
+store_event_add(struct store *s, const char *node, const char *what, const char *reason,
+    int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, S_EVENT_ADD);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, node);
+	bind_text(st, 2, what);
+	bind_text(st, 3, reason);
+	sqlite3_bind_int64(st, 4, at);
+	rc = sqlite3_step(st);
+	reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_events_since(struct store *s, int64_t since, size_t max, store_event_fn fn,
+    void *userdata)
+{
+	sqlite3_stmt *st;
+	struct event_rec e;
+	int rc, r = 0;
+
+	/* Private statement: fn may write to the store. */
+	if (sqlite3_prepare_v2(s->db, stmt_sql[S_EVENTS_SINCE], -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.seq = sqlite3_column_int64(st, 0);
+		copy_col(e.node, sizeof(e.node), st, 1);
+		copy_col(e.kind, sizeof(e.kind), st, 2);
+		copy_col(e.what, sizeof(e.what), st, 3);
+		copy_col(e.reason, sizeof(e.reason), st, 4);
+		e.at = sqlite3_column_int64(st, 5);
+		r = fn(&e, userdata);
+		if (r < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int64_t
+store_event_last_seq(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, S_EVENT_LAST);
+	int64_t v = 0;
+
+	if (!st)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	reset(st);
+	return v;
 }
 
 int

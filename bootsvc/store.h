@@ -36,6 +36,29 @@ struct node_rec {
 	int64_t phase_at;                  /* unix seconds */
 	char served_image[SHA256_HEX_SIZE]; /* version in the last script served */
 	int64_t created;
+	/* Desired state, written by admins and schedulers (control verbs) before anything
+	 * acts on it; the controller drives the observed state below toward it. */
+	char want_power[8];                 /* "" unmanaged, "on", "off" */
+	bool hold;                          /* admin hold: the controller leaves it alone */
+	char hold_reason[MAX_REASON];
+	/* Observed state and the controller's own bookkeeping (ctrl_fsm.h). */
+	char booted_image[SHA256_HEX_SIZE]; /* version its receipt proved it booted */
+	char power[8];                      /* "", "on", "off" as the BMC last said */
+	char op[16];                        /* "", "booting", "power-off", "failed" */
+	int64_t op_at_ms;                   /* unix ms the op started */
+	int attempts;                       /* boot attempts of the current op */
+	int64_t retry_at_ms;                /* no BMC action before this (backoff) */
+	char bmc_state[16];                 /* "", "ok", "unreachable" */
+	char last_error[MAX_REASON];
+};
+
+struct event_rec {
+	int64_t seq;
+	char node[MAX_NODE_NAME];
+	char kind[16];   /* "phase" or "action" */
+	char what[24];   /* the phase, or the action (power-on, power-cycle, ...) */
+	char reason[MAX_REASON];
+	int64_t at;      /* unix seconds */
 };
 
 struct image_rec {
@@ -77,6 +100,17 @@ int store_node_get_by_ip(struct store *s, const char *ip, struct node_rec *ret);
 int store_node_delete(struct store *s, const char *name);
 /* Rewrite the assignment columns (image, image_pin, served_image, ...) of an existing node. */
 int store_node_update(struct store *s, const struct node_rec *n);
+/* Rewrite the desired-state and controller columns of an existing node. */
+int store_node_update_ctrl(struct store *s, const struct node_rec *n);
+/* Append an event (kind "action") to the history without changing the phase. */
+int store_event_add(struct store *s, const char *node, const char *what, const char *reason,
+    int64_t at);
+/* Events with seq > since, in order, at most max; fn per event. */
+typedef int (*store_event_fn)(const struct event_rec *e, void *userdata);
+int store_events_since(struct store *s, int64_t since, size_t max, store_event_fn fn,
+    void *userdata);
+/* The newest event's seq (0 when none). */
+int64_t store_event_last_seq(struct store *s);
 /* Set phase + reason and append to the history. */
 int store_node_set_phase(struct store *s, const char *name, const char *phase,
     const char *reason, int64_t at);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* The worker pool: blocking work (IPMI exchanges, later libvirt calls) runs on a few
+ * threads and posts its result back to the loop through one eventfd (CONVENTIONS §6).
+ * Jobs are self-contained: the loop hands a job over at submit and gets it back, with
+ * the worker's result in it, in done() on the loop thread. */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "loop.h"
+
+struct work;
+struct job;
+
+/* Runs on a worker thread: may block, must not touch loop state. */
+typedef void (*job_run_fn)(struct job *j);
+/* Runs on the loop thread after run(); owns j and must free it. */
+typedef void (*job_done_fn)(struct job *j);
+
+struct job {
+	job_run_fn run;
+	job_done_fn done;
+	atomic_bool cancelled; /* set by the loop; run() checks it between steps */
+	struct job *next;      /* the pool's queue link */
+};
+
+/* Start n threads with a queue of at most max_queue jobs. */
+int work_new(struct loop *l, unsigned n, unsigned max_queue, struct work **ret);
+/* Stop the threads (jobs still queued are completed as cancelled) and free. */
+struct work *work_free(struct work *w);
+
+/* Queue j. -EAGAIN when the queue is full (callers answer 503 / retry later). */
+int work_submit(struct work *w, struct job *j);
+
+/* Jobs queued or running: for metrics and back-pressure. */
+unsigned work_pending(const struct work *w);
