@@ -84,8 +84,11 @@ phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct
 			    "reported up but was never served an image");
 		} else if (!receipt_check(&img, kernel, initrd, rootfs, why, sizeof(why))) {
 			(void)nodes_set_phase(bs, n->name, "failed", why);
-		} else
+		} else {
+			strcpy(n->booted_image, img.id);
+			(void)store_node_update_ctrl(bs->store, n);
 			(void)nodes_set_phase(bs, n->name, "up", "");
+		}
 	} else
 		(void)nodes_set_phase(bs, n->name, phase, reason ? reason : "");
 	ret = http_respond(c, r, 204, NULL, "", 0);

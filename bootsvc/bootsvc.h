@@ -11,6 +11,7 @@
 struct http;
 struct control;
 struct dnsmasq;
+struct controller;
 
 enum tmpl_id { TMPL_START, TMPL_LINUX, TMPL_HOLD, TMPL_DISCOVER, TMPL_LOCAL, _TMPL_MAX };
 
@@ -39,6 +40,7 @@ struct bootsvc {
 	struct http *http;
 	struct control *control;
 	struct dnsmasq *dnsmasq;
+	struct controller *controller;
 	struct templates tmpl;
 	struct metrics metrics;
 	char images_dir[MAX_STORE_PATH];

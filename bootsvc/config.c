@@ -27,6 +27,47 @@ config_init(struct config *c)
 	c->hold_poll_ms = 10000;
 	c->max_connections = 4096;
 	c->log_level = LOG_INFO;
+	c->bmc_timeout_ms = 5000;
+	c->power_on_rate = 10;
+	c->ipmi_concurrency = 64;
+	c->ipmi_workers = 16;
+	c->power_poll_ms = 30000;
+	c->timeout_pxe_ms = 180000;
+	c->timeout_loading_ms = 120000;
+	c->timeout_imaging_ms = 180000;
+	c->timeout_up_ms = 600000;
+	c->boot_attempts = 3;
+	c->retry_backoff_ms = 5000;
+}
+
+/* A duration key with bounds; the value goes to *dst in ms. */
+static int
+set_duration(uint64_t *dst, const char *key, const char *v, uint64_t min_ms, uint64_t max_ms,
+    struct dl_err *reterr)
+{
+	uint64_t u;
+	int r = parse_duration_ms(v, &u, reterr);
+
+	if (r < 0)
+		return dl_err_prefix(reterr, "%s", key), r;
+	if (u < min_ms || u > max_ms)
+		return dl_err_set(reterr, -EINVAL, "%s '%s' is not between %llu ms and %llu ms", key,
+		    v, (unsigned long long)min_ms, (unsigned long long)max_ms);
+	*dst = u;
+	return 0;
+}
+
+static int
+set_uint(unsigned *dst, const char *key, const char *v, uint64_t min, uint64_t max,
+    struct dl_err *reterr)
+{
+	uint64_t u;
+	int r = parse_u64(v, min, max, &u, reterr);
+
+	if (r < 0)
+		return dl_err_prefix(reterr, "%s", key), r;
+	*dst = (unsigned)u;
+	return 0;
 }
 
 static int
@@ -203,6 +244,44 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		c->log_level = r;
 		return 0;
 	}
+	if (streq(key, "bmc_timeout"))
+		return set_duration(&c->bmc_timeout_ms, key, v, 100, 120000, reterr);
+	if (streq(key, "power_on_rate")) {
+		/* per second, with up to one decimal: "0.5" is one power-on every 2 s */
+		uint64_t whole, tenth = 0;
+		char buf[32];
+		const char *dot = strchr(v, '.');
+		if (strlen(v) >= sizeof(buf))
+			return dl_err_set(reterr, -EINVAL, "power_on_rate '%s' is too long", v);
+		strcpy(buf, v);
+		if (dot)
+			buf[dot - v] = '\0';
+		if (parse_u64(buf, 0, 100000, &whole, reterr) < 0 ||
+		    (dot && (strlen(dot + 1) != 1 || parse_u64(dot + 1, 0, 9, &tenth, reterr) < 0)))
+			return dl_err_set(reterr, -EINVAL,
+			    "power_on_rate '%s' is not a number of power-ons per second (e.g. 10 or 0.5)",
+			    v);
+		c->power_on_rate = (double)whole + (double)tenth / 10.0;
+		return 0;
+	}
+	if (streq(key, "ipmi_concurrency"))
+		return set_uint(&c->ipmi_concurrency, key, v, 1, 4096, reterr);
+	if (streq(key, "ipmi_workers"))
+		return set_uint(&c->ipmi_workers, key, v, 1, 256, reterr);
+	if (streq(key, "power_poll"))
+		return set_duration(&c->power_poll_ms, key, v, 1000, 86400000, reterr);
+	if (streq(key, "timeout_pxe"))
+		return set_duration(&c->timeout_pxe_ms, key, v, 1000, 86400000, reterr);
+	if (streq(key, "timeout_loading"))
+		return set_duration(&c->timeout_loading_ms, key, v, 1000, 86400000, reterr);
+	if (streq(key, "timeout_imaging"))
+		return set_duration(&c->timeout_imaging_ms, key, v, 1000, 86400000, reterr);
+	if (streq(key, "timeout_up"))
+		return set_duration(&c->timeout_up_ms, key, v, 1000, 86400000, reterr);
+	if (streq(key, "boot_attempts"))
+		return set_uint(&c->boot_attempts, key, v, 1, 100, reterr);
+	if (streq(key, "retry_backoff"))
+		return set_duration(&c->retry_backoff_ms, key, v, 0, 3600000, reterr);
 	return dl_err_set(reterr, -EINVAL, "unknown key '%.64s'", key);
 }
 

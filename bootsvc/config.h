@@ -38,6 +38,18 @@ struct config {
 	uint64_t hold_poll_ms;
 	unsigned max_connections;
 	int log_level;
+	/* The controller (issue #4). */
+	uint64_t bmc_timeout_ms;      /* an unreachable BMC fails after this */
+	double power_on_rate;         /* power-ons (and cycles) per second, 0 = unlimited */
+	unsigned ipmi_concurrency;    /* BMC operations in flight at once */
+	unsigned ipmi_workers;        /* worker threads for BMC operations */
+	uint64_t power_poll_ms;       /* observed power is polled this often */
+	uint64_t timeout_pxe_ms;      /* power-on to the node's first script */
+	uint64_t timeout_loading_ms;  /* script to kernel fetch */
+	uint64_t timeout_imaging_ms;  /* kernel fetch to the init's first report */
+	uint64_t timeout_up_ms;       /* init's first report to up */
+	unsigned boot_attempts;       /* boots tried before a node is failed */
+	uint64_t retry_backoff_ms;    /* first retry delay, doubled per attempt */
 };
 
 /* Fill c with the defaults. */
@@ -51,6 +63,6 @@ int config_parse_buffer(struct config *c, const char *name, const char *buf, siz
     struct dl_err *reterr);
 int config_parse_file(struct config *c, const char *path, struct dl_err *reterr);
 
-/* Cross-key checks after everything is applied (ranges inside one subnet, interface set
- * when DHCP is on, ...). */
+/* Cross-key checks after everything is applied (an interface, boot_url and ranges when
+ * DHCP is on). */
 int config_validate(const struct config *c, struct dl_err *reterr);

@@ -17,6 +17,9 @@
 
 struct client {
 	struct control *ctl;
+	uint64_t id;
+	bool subscribed;
+	int64_t last_seq;      /* events sent up to here */
 	int fd;
 	uid_t uid;
 	char in[MAX_CONTROL_LINE + 1];
@@ -27,8 +30,14 @@ struct client {
 	struct client *next;
 };
 
+/* The request being dispatched, so control_defer() can refer back to it. */
+static json_t *current_req_id;
+
 struct control {
 	struct bootsvc *bs;
+	uint64_t next_client_id;
+	struct client *current;  /* the client whose request is being dispatched */
+	int64_t flush_timer;
 	int fd;
 	gid_t gid; /* control_group's gid, or (gid_t)-1 */
 	struct client *clients;
@@ -56,7 +65,8 @@ static const struct control_verb misc_verbs[] = {
 static control_verb_fn
 find_verb(const char *name)
 {
-	const struct control_verb *tables[] = { misc_verbs, ctl_node_verbs, ctl_image_verbs };
+	const struct control_verb *tables[] = { misc_verbs, ctl_node_verbs, ctl_image_verbs,
+		ctl_ctrl_verbs };
 
 	for (size_t t = 0; t < ELEMENTSOF(tables); t++)
 		for (const struct control_verb *v = tables[t]; v->name; v++)
@@ -81,16 +91,27 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 		fn = find_verb(req.verb);
 		if (!fn)
 			r = dl_err_set(&err, -EINVAL, "unknown verb '%s'", req.verb);
-		else
+		else {
+			current_req_id = req.id;
 			r = fn(bs, req.args, &result, &err);
+			current_req_id = NULL;
+		}
+	}
+	if (r == CONTROL_DEFERRED) {
+		log_info("event=control verb=%s ok=deferred", req.verb);
+		proto_req_done(&req);
+		return NULL;
 	}
 	if (r < 0) {
 		bs->metrics.control_errors++;
 		if (!err.msg[0])
 			dl_err_set(&err, r, "%s", strerror(-r));
 		out = proto_error(req.id, r, err.msg);
+		/* The message may quote what the client sent: clean it before logging. */
+		char safe[MAX_LOG_VALUE + 1];
 		log_info("event=control verb=%s ok=0 err=%s msg=\"%s\"",
-		    req.verb[0] ? req.verb : "-", dl_errno_name(r), err.msg);
+		    req.verb[0] ? req.verb : "-", dl_errno_name(r), log_safe(safe, sizeof(safe),
+		    err.msg));
 	} else {
 		out = proto_ok(req.id, result);
 		log_info("event=control verb=%s ok=1", req.verb);
@@ -100,6 +121,130 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 }
 
 static void client_free(struct client *cl);
+static int client_queue(struct client *cl, const char *s);
+static int client_flush(struct client *cl);
+
+
+struct control_pending {
+	uint64_t client_id;
+	json_t *id;
+};
+
+static struct client *
+client_by_id(struct control *ctl, uint64_t id)
+{
+	for (struct client *c = ctl->clients; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+struct control_pending *
+control_defer(struct bootsvc *bs)
+{
+	struct control_pending *p;
+
+	if (!bs->control || !bs->control->current)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->client_id = bs->control->current->id;
+	p->id = json_incref(current_req_id ? current_req_id : json_null());
+	return p;
+}
+
+void
+control_complete(struct bootsvc *bs, struct control_pending *p, json_t *result, int code,
+    const char *message)
+{
+	struct client *cl;
+	char *line;
+
+	if (!p) {
+		json_decref(result);
+		return;
+	}
+	line = code < 0 ? proto_error(p->id, code, message) : proto_ok(p->id, result);
+	if (code < 0)
+		json_decref(result);
+	cl = bs->control ? client_by_id(bs->control, p->client_id) : NULL;
+	if (cl && line && client_queue(cl, line) == 0)
+		(void)client_flush(cl);
+	free(line);
+	json_decref(p->id);
+	free(p);
+}
+
+int
+control_subscribe(struct bootsvc *bs, int64_t since)
+{
+	if (!bs->control || !bs->control->current)
+		return -ENOTSUP;
+	bs->control->current->subscribed = true;
+	bs->control->current->last_seq = since;
+	control_events_notify(bs);
+	return 0;
+}
+
+/* Events per flush and client: a subscriber far behind catches up over several rounds
+ * instead of one huge buffer. */
+#define MAX_EVENTS_PER_FLUSH 1000
+
+static int
+send_event(const struct event_rec *e, void *userdata)
+{
+	struct client *cl = userdata;
+	json_t *o = json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:I}}", "event", "seq", (json_int_t)e->seq,
+	    "node", e->node, "kind", e->kind, strcmp(e->kind, "phase") == 0 ? "phase" : "action",
+	    e->what, "reason", e->reason, "at", (json_int_t)e->at);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int r = -ENOMEM;
+
+	json_decref(o);
+	if (s) {
+		r = client_queue(cl, s);
+		if (r == 0)
+			r = client_queue(cl, "\n");
+		free(s);
+	}
+	if (r == 0)
+		cl->last_seq = e->seq;
+	return r;
+}
+
+static void
+events_flush(struct loop *l, void *userdata)
+{
+	struct control *ctl = userdata;
+	bool more = false;
+
+	(void)l;
+	ctl->flush_timer = 0;
+	for (struct client *cl = ctl->clients; cl; cl = cl->next) {
+		int64_t before;
+		if (!cl->subscribed)
+			continue;
+		before = cl->last_seq;
+		(void)store_events_since(ctl->bs->store, cl->last_seq, MAX_EVENTS_PER_FLUSH,
+		    send_event, cl);
+		if (cl->last_seq - before >= MAX_EVENTS_PER_FLUSH)
+			more = true;
+		(void)client_flush(cl);
+	}
+	if (more)
+		control_events_notify(ctl->bs);
+}
+
+void
+control_events_notify(struct bootsvc *bs)
+{
+	struct control *ctl = bs->control;
+
+	if (!ctl || ctl->flush_timer > 0)
+		return;
+	ctl->flush_timer = loop_add_timer(bs->loop, loop_now_ms(), events_flush, ctl);
+}
 
 static void
 client_update_events(struct client *cl)
@@ -171,8 +316,14 @@ client_process(struct client *cl)
 		if (cl->discarding) {
 			/* The tail of an oversized line ends here: the client may go on. */
 			cl->discarding = false;
-		} else if (len > 0)
-			respond(cl, control_handle_line(bs, cl->in + start, len));
+		} else if (len > 0) {
+			char *out;
+			cl->ctl->current = cl;
+			out = control_handle_line(bs, cl->in + start, len);
+			cl->ctl->current = NULL;
+			if (out)
+				respond(cl, out);
+		}
 		start += len + 1;
 	}
 	memmove(cl->in, cl->in + start, cl->in_len - start);
@@ -276,6 +427,7 @@ on_accept(struct loop *l, int fd, uint32_t events, void *userdata)
 			continue;
 		}
 		cl->ctl = ctl;
+		cl->id = ++ctl->next_client_id;
 		cl->fd = cfd;
 		cl->uid = uid;
 		if (loop_add_fd(l, cfd, EPOLLIN | EPOLLRDHUP, on_client, cl) < 0) {
@@ -377,6 +529,8 @@ control_stop(struct control *ctl)
 		return NULL;
 	while (ctl->clients)
 		client_free(ctl->clients);
+	if (ctl->flush_timer > 0)
+		loop_cancel_timer(ctl->bs->loop, ctl->flush_timer);
 	loop_del_fd(ctl->bs->loop, ctl->fd);
 	close(ctl->fd);
 	(void)unlink(ctl->bs->cfg.control_socket);

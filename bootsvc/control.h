@@ -24,6 +24,29 @@ struct control_verb {
 extern const struct control_verb ctl_node_verbs[];
 extern const struct control_verb ctl_image_verbs[];
 
-/* Dispatch one request line and return the response line (malloc'd, '\n'-terminated).
- * Exposed for the fuzz target and tests. */
+/* The verbs of ctl_ctrl.c (provision, power, hold, release, events). */
+extern const struct control_verb ctl_ctrl_verbs[];
+
+/* Dispatch one request line and return the response line (malloc'd, '\n'-terminated),
+ * or NULL when the verb deferred its answer. Exposed for the fuzz target and tests. */
 char *control_handle_line(struct bootsvc *bs, const char *line, size_t len);
+
+/* A verb handler returns this (> 0) after control_defer() to answer later. */
+#define CONTROL_DEFERRED 1
+
+/* An answer owed to a client: refers to the client by id, so a client that went away
+ * meanwhile is simply not answered. */
+struct control_pending;
+
+/* Only from inside a verb handler: take the request's id for a later answer. NULL when
+ * the request did not come from a socket client (tests, fuzzing) or on ENOMEM. */
+struct control_pending *control_defer(struct bootsvc *bs);
+/* Answer it (steals result; or error when code < 0) and free pending. */
+void control_complete(struct bootsvc *bs, struct control_pending *p, json_t *result, int code,
+    const char *message);
+
+/* Only from inside a verb handler: stream events with seq > since to this client as
+ * {"event": {...}} lines after its answer. -ENOTSUP outside a socket client. */
+int control_subscribe(struct bootsvc *bs, int64_t since);
+/* New events were stored: send them to subscribers (coalesced on the loop). */
+void control_events_notify(struct bootsvc *bs);

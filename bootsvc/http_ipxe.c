@@ -92,6 +92,12 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 
 	if (strcmp(n->phase, "discovered") == 0 && !n->image[0])
 		return render(bs, c, r, TMPL_DISCOVER, &v);
+	if (n->hold) {
+		(void)snprintf(reason, sizeof(reason), "admin hold: %s",
+		    script_safe(safe, sizeof(safe), n->hold_reason));
+		vars_add(&v, "reason", reason);
+		return render(bs, c, r, TMPL_HOLD, &v);
+	}
 	rc = nodes_boot_image(bs, n, &img);
 	if (rc < 0) {
 		if (n->image[0])

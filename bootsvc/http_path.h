@@ -40,7 +40,8 @@ struct boot_query {
 };
 
 /* Validate the values of the mac, uuid and serial query arguments (each may be NULL or
- * empty: iPXE expands an unset setting to ""). At least one must identify the node.
+ * empty: iPXE expands an unset setting to ""). The MAC is required: it names the node
+ * (discovered nodes are d-<mac>); UUID and serial are recorded.
  * -EINVAL with reterr naming the argument and value. */
 int boot_query_parse(const char *mac, const char *uuid, const char *serial,
     struct boot_query *ret, struct dl_err *reterr);

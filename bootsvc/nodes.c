@@ -4,6 +4,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "control.h"
+#include "controller.h"
 #include "dnsmasq.h"
 #include "log.h"
 #include "nodes.h"
@@ -70,6 +72,8 @@ nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const c
 		    log_safe(safe, sizeof(safe), reason));
 	else
 		log_notice("event=node_phase node=%s phase=%s", name, phase);
+	control_events_notify(bs);
+	controller_kick(bs->controller);
 	return 0;
 }
 

@@ -15,6 +15,8 @@
 static int
 buf_put(struct cpio_buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0; /* p may be NULL then, and memcpy(.., NULL, 0) is undefined */
 	if (b->len + n > MAX_OVERLAY)
 		return -E2BIG;
 	if (b->len + n > b->cap) {

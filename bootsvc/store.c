@@ -59,7 +59,7 @@ static const char *const stmt_sql[_S_MAX] = {
 			   "AND (?2 = '' OR name = ?2) LIMIT 2",
 	[S_IMAGE_DELETE] = "DELETE FROM images WHERE id = ?1",
 	[S_IMAGE_ALL] = "SELECT " IMAGE_COLS " FROM images ORDER BY name, added DESC, id",
-	[S_IMAGE_USERS] = "SELECT count(*) FROM nodes WHERE image_pin = ?1",
+	[S_IMAGE_USERS] = "SELECT count(*) FROM nodes WHERE image_pin = ?1 OR served_image = ?1",
 	[S_HISTORY_DELETE] = "DELETE FROM history WHERE node = ?1",
 };
 
@@ -660,6 +660,8 @@ store_image_resolve(struct store *s, const char *ref, struct image_rec *ret,
 			return 0;
 		return dl_err_set(reterr, -ENOENT, "no image '%s'", ref);
 	}
+	if (at == ref)
+		return dl_err_set(reterr, -EINVAL, "'%s' has no image name before '@'", ref);
 	if ((size_t)(at - ref) >= sizeof(name))
 		return dl_err_set(reterr, -EINVAL, "image name in '%s' is too long", ref);
 	memcpy(name, ref, (size_t)(at - ref));

@@ -135,5 +135,5 @@ int store_image_resolve(struct store *s, const char *ref, struct image_rec *ret,
 int store_image_delete(struct store *s, const char *id);
 typedef int (*store_image_fn)(const struct image_rec *i, void *userdata);
 int store_image_foreach(struct store *s, store_image_fn fn, void *userdata);
-/* Number of nodes whose pin or served image is id (removal refuses while > 0). */
+/* Number of nodes pinned to id or last served it (removal refuses while > 0). */
 int64_t store_image_users(struct store *s, const char *id);

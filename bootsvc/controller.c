@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "control.h"
+#include "controller.h"
+#include "ctrl_fsm.h"
+#include "log.h"
+#include "nodes.h"
+#include "work.h"
+
+/* Node names with a BMC job in flight; a small open table is enough because the
+ * concurrency cap bounds it. */
+#define MAX_BUSY 1024
+
+struct controller {
+	struct bootsvc *bs;
+	struct work *work;
+	struct ctrl_policy policy;
+	int64_t tick_timer;
+	int64_t next_wake_ms;   /* earliest wake a decision asked for */
+	char busy[MAX_BUSY][MAX_NODE_NAME];
+	unsigned n_busy;
+	/* Power-on rate limit: a token bucket refilled at rate per second. */
+	double tokens;
+	int64_t tokens_at_ms;
+	int64_t last_poll_ms;
+	bool stopping;
+};
+
+struct power_job {
+	struct job job;
+	struct controller *c;
+	char node[MAX_NODE_NAME];
+	struct bmc_target target;   /* a copy: the password lives only as long as the job */
+	enum power_op op;
+	bool managed;               /* a reconcile action (vs. an imperative verb) */
+	char prev_op[16];           /* the node's op before this action, for a failed BMC */
+	int prev_attempts;
+	int r;
+	bool on;
+	struct dl_err err;
+	controller_power_cb cb;
+	void *userdata;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+is_busy(struct controller *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_busy; i++)
+		if (strcmp(c->busy[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void
+set_busy(struct controller *c, const char *name, bool busy)
+{
+	for (unsigned i = 0; i < c->n_busy; i++)
+		if (strcmp(c->busy[i], name) == 0) {
+			if (!busy)
+				memcpy(c->busy[i], c->busy[--c->n_busy], MAX_NODE_NAME);
+			return;
+		}
+	if (busy && c->n_busy < MAX_BUSY)
+		strcpy(c->busy[c->n_busy++], name);
+}
+
+int
+controller_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
+    struct dl_err *reterr)
+{
+	struct bmc_target t = { .port = 623, .cipher = 3 };
+	const char *colon;
+	int r;
+
+	if (!n->bmc[0])
+		return dl_err_set(reterr, -EINVAL, "node '%s' has no BMC", n->name);
+	if (!n->bmc_creds[0])
+		return dl_err_set(reterr, -EINVAL, "node '%s' has no BMC credentials file",
+		    n->name);
+	colon = strchr(n->bmc, ':');
+	if (colon) {
+		uint64_t port;
+		if ((size_t)(colon - n->bmc) >= sizeof(t.host) ||
+		    parse_u64(colon + 1, 1, 65535, &port, reterr) < 0)
+			return dl_err_set(reterr, -EINVAL, "node '%s': bad BMC address '%s'",
+			    n->name, n->bmc);
+		memcpy(t.host, n->bmc, (size_t)(colon - n->bmc));
+		t.port = (uint16_t)port;
+	} else
+		(void)snprintf(t.host, sizeof(t.host), "%s", n->bmc);
+	r = bmc_creds_load(n->bmc_creds, &t, reterr);
+	if (r < 0)
+		return r;
+	t.timeout_ms = (unsigned)bs->cfg.bmc_timeout_ms;
+	*ret = t;
+	return 0;
+}
+
+static void
+job_run(struct job *j)
+{
+	struct power_job *pj = (struct power_job *)j;
+
+	pj->r = power_ipmi_run(&pj->target, pj->op, &pj->on, &pj->err);
+}
+
+static void
+clear_secret(struct power_job *pj)
+{
+	/* explicit_bzero: the compiler may not drop it as a dead store. */
+	explicit_bzero(pj->target.pass, sizeof(pj->target.pass));
+}
+
+static void
+job_done(struct job *j)
+{
+	struct power_job *pj = (struct power_job *)j;
+	struct controller *c = pj->c;
+	struct bootsvc *bs = c->bs;
+	struct node_rec n;
+	char safe[MAX_LOG_VALUE + 1];
+	bool cancelled = atomic_load(&j->cancelled);
+
+	clear_secret(pj);
+	set_busy(c, pj->node, false);
+	if (cancelled) {
+		pj->r = -ECANCELED;
+		dl_err_set(&pj->err, -ECANCELED, "cancelled at shutdown");
+	}
+	if (store_node_get(bs->store, pj->node, &n) == 0 && !cancelled) {
+		if (pj->r == 0) {
+			if (strcmp(n.bmc_state, "ok") != 0)
+				log_notice("event=bmc_ok node=%s", n.name);
+			strcpy(n.bmc_state, "ok");
+			n.last_error[0] = '\0';
+			if (pj->op == POWER_STATUS || pj->op == POWER_ON || pj->op == POWER_OFF ||
+			    pj->op == POWER_CYCLE)
+				strcpy(n.power, pj->on ? "on" : "off");
+			if (pj->op == POWER_OFF && strcmp(n.phase, "off") != 0)
+				(void)nodes_set_phase(bs, n.name, "off", "");
+			else if (pj->op == POWER_STATUS && !pj->on && strcmp(n.op, "booting") != 0 &&
+			    strcmp(n.phase, "off") != 0 && strcmp(n.phase, "discovered") != 0 &&
+			    strcmp(n.phase, "new") != 0)
+				(void)nodes_set_phase(bs, n.name, "off", "seen off by the BMC");
+			else if (strcmp(n.phase, "bmc-unreachable") == 0)
+				(void)nodes_set_phase(bs, n.name, n.power[0] == 'o' &&
+				    n.power[1] == 'f' ? "off" : "pxe", "BMC answers again");
+		} else {
+			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", pj->err.msg);
+			if (pj->r == -ETIMEDOUT || pj->r == -EHOSTUNREACH ||
+			    pj->r == -ECONNREFUSED) {
+				if (strcmp(n.bmc_state, "unreachable") != 0 ||
+				    strcmp(n.phase, "bmc-unreachable") != 0)
+					(void)nodes_set_phase(bs, n.name, "bmc-unreachable",
+					    pj->err.msg);
+				strcpy(n.bmc_state, "unreachable");
+			}
+			log_warning("event=bmc_error node=%s op=%s err=%s msg=\"%s\", will retry",
+			    n.name, power_op_to_string(pj->op), dl_errno_name(pj->r),
+			    log_safe(safe, sizeof(safe), pj->err.msg));
+			if (pj->managed) {
+				/* The action did not happen: undo the intent, back off. */
+				snprintf(n.op, sizeof(n.op), "%s", pj->prev_op);
+				n.attempts = pj->prev_attempts;
+				n.retry_at_ms = now_ms() + c->policy.backoff_ms;
+			}
+		}
+		(void)store_node_update_ctrl(bs->store, &n);
+	}
+	if (pj->cb)
+		pj->cb(bs, pj->node, pj->op, pj->r, pj->on, pj->err.msg, pj->userdata);
+	control_events_notify(bs);
+	free(pj);
+	controller_kick(c);
+}
+
+static int
+submit(struct controller *c, const struct node_rec *n, enum power_op op, bool pxe,
+    bool managed, const char *prev_op, int prev_attempts, controller_power_cb cb,
+    void *userdata, struct dl_err *reterr)
+{
+	struct power_job *pj = calloc(1, sizeof(*pj));
+	int r;
+
+	if (!pj)
+		return -ENOMEM;
+	r = controller_target(c->bs, n, &pj->target, reterr);
+	if (r < 0) {
+		free(pj);
+		return r;
+	}
+	pj->target.pxe_first = pxe;
+	pj->job.run = job_run;
+	pj->job.done = job_done;
+	pj->c = c;
+	pj->op = op;
+	pj->managed = managed;
+	pj->cb = cb;
+	pj->userdata = userdata;
+	pj->prev_attempts = prev_attempts;
+	(void)snprintf(pj->prev_op, sizeof(pj->prev_op), "%s", prev_op);
+	strcpy(pj->node, n->name);
+	r = work_submit(c->work, &pj->job);
+	if (r < 0) {
+		clear_secret(pj);
+		free(pj);
+		return dl_err_set(reterr, r, "BMC job queue is full, try again");
+	}
+	set_busy(c, n->name, true);
+	return 0;
+}
+
+int
+controller_power(struct controller *c, const char *node, enum power_op op,
+    controller_power_cb cb, void *userdata, struct dl_err *reterr)
+{
+	struct node_rec n;
+
+	if (store_node_get(c->bs->store, node, &n) < 0)
+		return dl_err_set(reterr, -ENOENT, "no node '%s'", node);
+	if (is_busy(c, node) && op != POWER_STATUS)
+		return dl_err_set(reterr, -EBUSY, "node '%s' has a BMC operation in flight",
+		    node);
+	if (op != POWER_STATUS)
+		(void)store_event_add(c->bs->store, node, power_op_to_string(op),
+		    "requested by an admin", (int64_t)time(NULL));
+	return submit(c, &n, op, op == POWER_ON || op == POWER_CYCLE || op == POWER_RESET,
+	    false, n.op, n.attempts, cb, userdata, reterr);
+}
+
+/* Token bucket for power-on and cycle: spares the circuits in a boot storm. */
+static bool
+take_power_token(struct controller *c, int64_t now)
+{
+	double rate = c->bs->cfg.power_on_rate;
+
+	if (rate <= 0)
+		return true;
+	c->tokens += (double)(now - c->tokens_at_ms) / 1000.0 * rate;
+	if (c->tokens > rate)
+		c->tokens = rate; /* burst of at most one second's worth */
+	c->tokens_at_ms = now;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
+static enum ctrl_phase
+phase_of(const char *s)
+{
+	if (strcmp(s, "bmc-unreachable") == 0)
+		return CP_NONE;
+	return ctrl_phase_from_string(s);
+}
+
+struct tick_ctx {
+	struct controller *c;
+	int64_t now;
+	unsigned inflight_cap;
+	bool poll;
+};
+
+static void
+apply(struct controller *c, struct node_rec *n, const struct ctrl_decision *d,
+    struct tick_ctx *t)
+{
+	struct bootsvc *bs = c->bs;
+	struct dl_err err = { 0 };
+	char prev_op[16];
+	int prev_attempts = n->attempts;
+	enum power_op op;
+	int r;
+
+	(void)snprintf(prev_op, sizeof(prev_op), "%s", n->op);
+	if (d->wake_at_ms && (c->next_wake_ms == 0 || d->wake_at_ms < c->next_wake_ms))
+		c->next_wake_ms = d->wake_at_ms;
+	switch (d->act) {
+	case CA_NONE:
+		return;
+	case CA_DONE:
+		strcpy(n->op, ctrl_op_name(d->op));
+		n->attempts = d->attempts;
+		(void)store_node_update_ctrl(bs->store, n);
+		(void)store_event_add(bs->store, n->name, "done", d->reason, (int64_t)time(NULL));
+		log_notice("event=ctrl_done node=%s msg=\"%s\"", n->name, d->reason);
+		return;
+	case CA_FAIL:
+		strcpy(n->op, ctrl_op_name(d->op));
+		(void)snprintf(n->last_error, sizeof(n->last_error), "%s", d->reason);
+		(void)store_node_update_ctrl(bs->store, n);
+		(void)nodes_set_phase(bs, n->name, "failed", d->reason);
+		return;
+	case CA_POWER_ON:
+	case CA_POWER_CYCLE:
+	case CA_POWER_OFF:
+		break;
+	default:
+		return;
+	}
+	if (work_pending(c->work) >= t->inflight_cap) {
+		c->next_wake_ms = t->now + 200;
+		return;
+	}
+	if (d->act != CA_POWER_OFF && !take_power_token(c, t->now)) {
+		c->next_wake_ms = t->now + 200;
+		return;
+	}
+	op = d->act == CA_POWER_ON ? POWER_ON : d->act == CA_POWER_CYCLE ? POWER_CYCLE :
+	    POWER_OFF;
+	/* Intent first (CONVENTIONS, DESIGN "desired state"): the op and its start are in
+	 * the store before the BMC is asked, so a crash now does not make us act twice. */
+	strcpy(n->op, ctrl_op_name(d->op));
+	n->op_at_ms = d->op_at_ms;
+	n->attempts = d->attempts;
+	n->retry_at_ms = 0;
+	(void)store_node_update_ctrl(bs->store, n);
+	(void)store_event_add(bs->store, n->name, ctrl_act_name(d->act), d->reason,
+	    (int64_t)time(NULL));
+	if (op != POWER_OFF)
+		(void)nodes_set_phase(bs, n->name, "powering-on", d->reason);
+	log_notice("event=ctrl_action node=%s action=%s attempt=%d msg=\"%s\"", n->name,
+	    ctrl_act_name(d->act), n->attempts, d->reason);
+	r = submit(c, n, op, op != POWER_OFF, true, prev_op, prev_attempts, NULL, NULL, &err);
+	if (r < 0) {
+		log_err("event=ctrl_action node=%s msg=\"%s\"", n->name, err.msg);
+		(void)snprintf(n->op, sizeof(n->op), "%s", prev_op);
+		n->attempts = prev_attempts;
+		n->retry_at_ms = t->now + c->policy.backoff_ms;
+		(void)snprintf(n->last_error, sizeof(n->last_error), "%.250s", err.msg);
+		(void)store_node_update_ctrl(bs->store, n);
+	}
+}
+
+static int
+tick_node(const struct node_rec *rec, void *userdata)
+{
+	struct tick_ctx *t = userdata;
+	struct controller *c = t->c;
+	struct node_rec n = *rec;
+	struct image_rec img;
+	struct ctrl_node in = { 0 };
+	struct ctrl_decision d;
+
+	if (!n.want_power[0] || !n.bmc[0])
+		return 0;
+	in.want = strcmp(n.want_power, "on") == 0 ? CW_ON : CW_OFF;
+	in.hold = n.hold;
+	in.has_bmc = n.bmc[0] && n.bmc_creds[0];
+	in.bmc_busy = is_busy(c, n.name);
+	in.target_set = nodes_boot_image(c->bs, &n, &img) == 0;
+	in.booted_is_target = in.target_set && strcmp(n.booted_image, img.id) == 0;
+	in.phase = phase_of(n.phase);
+	/* Phases are stored in seconds: compare at that grain with the op start. */
+	in.phase_at_ms = n.phase_at * 1000;
+	in.power = strcmp(n.power, "on") == 0 ? CPOW_ON : strcmp(n.power, "off") == 0 ?
+	    CPOW_OFF : CPOW_UNKNOWN;
+	in.op = ctrl_op_from_string(n.op);
+	in.op_at_ms = n.op_at_ms / 1000 * 1000;
+	in.attempts = n.attempts;
+	in.retry_at_ms = n.retry_at_ms;
+	d = ctrl_decide(&in, &c->policy, t->now);
+	apply(c, &n, &d, t);
+	/* Observed power is polled at an interval (and after every action). */
+	if (t->poll && !is_busy(c, n.name) && work_pending(c->work) < t->inflight_cap) {
+		struct dl_err err = { 0 };
+		(void)submit(c, &n, POWER_STATUS, false, false, n.op, n.attempts, NULL, NULL,
+		    &err);
+	}
+	return 0;
+}
+
+static void
+tick(struct loop *l, void *userdata)
+{
+	struct controller *c = userdata;
+	struct tick_ctx t = { .c = c, .now = now_ms(),
+		.inflight_cap = c->bs->cfg.ipmi_concurrency };
+	int64_t next;
+
+	(void)l;
+	c->tick_timer = 0;
+	c->next_wake_ms = 0;
+	if (t.now - c->last_poll_ms >= (int64_t)c->bs->cfg.power_poll_ms) {
+		t.poll = true;
+		c->last_poll_ms = t.now;
+	}
+	(void)store_node_foreach(c->bs->store, tick_node, &t);
+	control_events_notify(c->bs);
+	/* Level-triggered: decide again at least once a second, sooner if asked. */
+	next = loop_now_ms() + 1000;
+	if (c->next_wake_ms && c->next_wake_ms - t.now < 1000)
+		next = loop_now_ms() + (c->next_wake_ms > t.now ? (uint64_t)(c->next_wake_ms - t.now) :
+		    0);
+	c->tick_timer = loop_add_timer(c->bs->loop, (uint64_t)next, tick, c);
+}
+
+void
+controller_kick(struct controller *c)
+{
+	if (!c || c->stopping)
+		return;
+	if (c->tick_timer > 0)
+		loop_cancel_timer(c->bs->loop, c->tick_timer);
+	c->tick_timer = loop_add_timer(c->bs->loop, loop_now_ms() + 10, tick, c);
+}
+
+int
+controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reterr)
+{
+	struct controller *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->bs = bs;
+	ctrl_policy_default(&c->policy);
+	c->policy.timeout_ms[CP_NONE] = c->policy.timeout_ms[CP_POWERING] =
+	    (int64_t)bs->cfg.timeout_pxe_ms;
+	c->policy.timeout_ms[CP_PXE] = (int64_t)bs->cfg.timeout_loading_ms;
+	c->policy.timeout_ms[CP_LOADING] = (int64_t)bs->cfg.timeout_imaging_ms;
+	c->policy.timeout_ms[CP_IMAGING] = (int64_t)bs->cfg.timeout_up_ms;
+	c->policy.timeout_ms[CP_UP] = (int64_t)bs->cfg.timeout_pxe_ms;
+	c->policy.max_attempts = (int)bs->cfg.boot_attempts;
+	c->policy.backoff_ms = (int64_t)bs->cfg.retry_backoff_ms;
+	c->tokens_at_ms = now_ms();
+	c->tokens = bs->cfg.power_on_rate;
+	r = work_new(bs->loop, bs->cfg.ipmi_workers, 4096, &c->work);
+	if (r < 0) {
+		free(c);
+		return dl_err_set(reterr, r, "worker pool: %s", strerror(-r));
+	}
+	*ret = c;
+	controller_kick(c);
+	return 0;
+}
+
+struct controller *
+controller_free(struct controller *c)
+{
+	if (!c)
+		return NULL;
+	c->stopping = true;
+	if (c->tick_timer > 0)
+		loop_cancel_timer(c->bs->loop, c->tick_timer);
+	c->work = work_free(c->work);
+	free(c);
+	return NULL;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* The controller: drives each managed node's observed state toward its desired state
+ * (ctrl_fsm.h decides; this file gathers inputs, persists intent, and runs BMC jobs on
+ * the worker pool with a concurrency cap and a power-on rate limit). Level-triggered:
+ * it re-reads the store every tick, so after a restart it simply reconciles again. */
+#pragma once
+
+#include "bootsvc.h"
+#include "power.h"
+
+struct controller;
+
+int controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reterr);
+struct controller *controller_free(struct controller *c);
+
+/* Something changed (a phase, a desired state): decide again soon. */
+void controller_kick(struct controller *c);
+
+/* Callback for an imperative BMC operation started by a verb. */
+typedef void (*controller_power_cb)(struct bootsvc *bs, const char *node, enum power_op op,
+    int r, bool on, const char *message, void *userdata);
+
+/* Run op on node's BMC now (cycle, reset, status, or on/off of an unmanaged node),
+ * outside the reconcile loop; cb is called on the loop thread when done. -ENOENT no
+ * node, -EINVAL no BMC, -EAGAIN queue full. */
+int controller_power(struct controller *c, const char *node, enum power_op op,
+    controller_power_cb cb, void *userdata, struct dl_err *reterr);
+
+/* Build a node's BMC target from the store and its credentials file (exposed for the
+ * verbs: "status" of many nodes validates them all before queueing). */
+int controller_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
+    struct dl_err *reterr);
