@@ -24,11 +24,22 @@ ctl_node_to_json(struct bootsvc *bs, const struct node_rec *n)
 	if (nodes_boot_image(bs, n, &img) == 0)
 		image_id = img.id;
 	/* bmc_creds is a path, never the secret itself; still, only the path is shown. */
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}",
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}",
 	    "name", n->name, "mac", n->mac, "ip", n->ip, "uuid", n->uuid, "serial", n->serial,
 	    "bmc", n->bmc, "image", n->image_pin[0] ? n->image_pin : n->image, "image_id",
 	    image_id, "served_image", n->served_image, "phase", n->phase, "reason", n->reason,
 	    "phase_at", (json_int_t)n->phase_at, "image_name", n->image);
+	json_t *ctrl = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "want_power",
+	    n->want_power, "hold", n->hold, "hold_reason", n->hold_reason, "booted_image",
+	    n->booted_image, "power", n->power, "op", n->op, "attempts", n->attempts, "bmc_state",
+	    n->bmc_state, "last_error", n->last_error);
+
+	if (!o || !ctrl || json_object_update(o, ctrl) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(ctrl);
+	return o;
 }
 
 /* Expand an optional hostlist argument; its count must be want (or it is absent). */
