@@ -157,13 +157,22 @@ ctrl_decide(const struct ctrl_node *n, const struct ctrl_policy *p, int64_t now)
 		int64_t since = fresh ? n->phase_at_ms : n->op_at_ms;
 		char why[96];
 
+		/* A node in a reboot loop keeps reporting pxe and never stays long in one
+		 * phase: the whole boot has a deadline too, the sum of the phase timeouts. */
+		int64_t total = p->timeout_ms[CP_POWERING] + p->timeout_ms[CP_PXE] +
+		    p->timeout_ms[CP_LOADING] + p->timeout_ms[CP_IMAGING];
+
 		if (ph == CP_FAILED)
 			(void)snprintf(why, sizeof(why), "boot failed");
 		else if (now - since >= p->timeout_ms[ph])
 			(void)snprintf(why, sizeof(why), "timed out in phase %s",
 			    ctrl_phase_name(ph));
+		else if (now - n->op_at_ms >= total)
+			(void)snprintf(why, sizeof(why), "timed out booting, last in phase %s",
+			    ctrl_phase_name(ph));
 		else {
-			d.wake_at_ms = since + p->timeout_ms[ph];
+			int64_t w = since + p->timeout_ms[ph];
+			d.wake_at_ms = w < n->op_at_ms + total ? w : n->op_at_ms + total;
 			return d;
 		}
 		if (n->attempts >= p->max_attempts) {

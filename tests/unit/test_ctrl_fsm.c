@@ -67,6 +67,10 @@ static const struct {
 	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 900 * S, .phase = CP_LOADING,
 	    .phase_at_ms = T - 181 * S, .attempts = 3 }, T, CA_FAIL, COP_FAILED, 3,
 	    "timed out in phase loading after 3 attempts" },
+	/* a reboot loop: fresh phases, but the whole boot is over its deadline */
+	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 1081 * S, .phase = CP_PXE,
+	    .phase_at_ms = T - 5 * S, .attempts = 1 }, T, CA_POWER_CYCLE, COP_BOOTING, 2,
+	    "timed out booting, last in phase pxe" },
 	/* a reported failure: backoff, then retry; at the limit, fail */
 	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 60 * S, .phase = CP_FAILED,
 	    .phase_at_ms = T - 1 * S, .attempts = 1 }, T, CA_NONE, COP_BOOTING, 1, NULL },
