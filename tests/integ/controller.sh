@@ -78,7 +78,7 @@ pass "n01 n02 power-cycled once and up on B with receipts for B; n03 n04 untouch
 
 # --- crash safety: kill -9 bootsvc mid-way through a reimage
 dl_nodectl provision 'n[03-04]' --image "tiny@${B:0:12}" >/dev/null || fail "provision n03 n04"
-midway() { [[ $(dl_phase n03) == @(pxe|loading|imaging) || $(dl_phase n04) == @(pxe|loading|imaging) ]]; }
+midway() { [[ $(dl_phase n03) =~ ^(pxe|loading|imaging)$ || $(dl_phase n04) =~ ^(pxe|loading|imaging)$ ]]; }
 dl_wait 120 "n03 or n04 mid-boot" midway
 kill -9 "$DL_BOOTSVC_PID"
 wait "$DL_BOOTSVC_PID" 2>/dev/null || true
