@@ -5,8 +5,7 @@
 # node on the test bridge (b01 BIOS, b02 UEFI). Checked for both tools on both BMCs:
 # status off; on with next boot PXE (the console shows the firmware's PXE); status on;
 # cycle starts a new qemu (power count 2); hard reset reboots inside the same qemu; off
-# stops it. Then for powerctl: User-privilege credentials read status but cannot power on,
-# wrong password -> EACCES, a world-readable credentials file -> EPERM, and a SIGSTOPped
+# stops it. Then for powerctl: User-privilege credentials read status, wrong password -> EACCES, a world-readable credentials file -> EPERM, and a SIGSTOPped
 # BMC -> ETIMEDOUT after about the session timeout, working again after SIGCONT.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
@@ -119,20 +118,18 @@ power_sequence ipmipower b01
 power_sequence powerctl b02
 
 # --- privileges and credentials (powerctl only: these are our code's decisions)
+# ipmi_sim grants any privilege up to the channel's limit whatever the user's own limit
+# (checked: ipmipower -u viewer --on works), so only the read side is testable here.
 out=$(dl_ns "$POWERCTL" "$DL_W/b01-viewer.creds" 10.73.0.21 status) && [[ $out == *": off" ]] ||
     fail "viewer (User privilege) cannot read status: $out"
-out=$(dl_ns "$POWERCTL" "$DL_W/b01-viewer.creds" 10.73.0.21 on 2>&1) &&
-    fail "viewer (User privilege) powered b01 on"
-[[ $out == *error=EACCES* ]] || fail "viewer power on: want EACCES, got: $out"
-[[ -z $(dl_bmc_qemu_pid b01) ]] || fail "b01 runs after a refused power on"
-pass "User-privilege credentials read status but power on is refused: $out"
+pass "User-privilege credentials read status: $out"
 
 (umask 077; sed 's/^password=.*/password=wrong-password/' "$DL_W/b01.creds" >"$DL_W/bad.creds")
 out=$(dl_ns "$POWERCTL" "$DL_W/bad.creds" 10.73.0.21 status 2>&1) && fail "wrong password accepted"
 [[ $out == *error=EACCES* ]] || fail "wrong password: want EACCES, got: $out"
 [[ $out != *wrong-password* ]] || fail "the password leaked into the error: $out"
 out2=$(dl_ns ipmipower -D LAN_2_0 -I 3 -W opensesspriv -u admin -p wrong-password \
-    -h 10.73.0.21 --stat 2>&1)
+    -h 10.73.0.21 --stat 2>&1) || true
 [[ $out2 == *"password invalid"* ]] || fail "ipmipower with a wrong password: $out2"
 pass "wrong password: powerctl $out; ipmipower: $out2"
 
@@ -148,7 +145,7 @@ kill -STOP "$pid"
 t0=$(date +%s%N)
 out=$(pc b02 status --timeout 2000 2>&1) && { kill -CONT "$pid"; fail "stopped BMC answered: $out"; }
 ms=$((($(date +%s%N) - t0) / 1000000))
-ref=$(ipp b02 --stat --session-timeout=2000)
+ref=$(ipp b02 --stat --session-timeout=2000) || true
 kill -CONT "$pid"
 [[ $out == *error=ETIMEDOUT* ]] || fail "stopped BMC: want ETIMEDOUT, got: $out"
 ((ms >= 1500 && ms <= 5000)) || fail "stopped BMC: failed after $ms ms, want about 2000"
@@ -161,4 +158,12 @@ for n in b01 b02; do
 	[[ $(dl_bmc_power_count "$n") == 4 ]] || fail "$n power count $(dl_bmc_power_count "$n"), want 4"
 done
 pass "power counts exactly 4 per node: no extra power-on anywhere"
+
+# --- cycle of a node that is off: power_ipmi_run powers it on (and sets PXE first)
+out=$(pc b01 cycle --pxe) || fail "powerctl cycle --pxe of off b01: $out"
+dl_wait 15 "b01 on after cycle from off" state_is powerctl b01 on
+[[ $(dl_bmc_power_count b01) == 5 && $(dl_bmc_booted_from b01) == pxe ]] ||
+    fail "b01 after cycle from off: count $(dl_bmc_power_count b01), boot $(dl_bmc_booted_from b01)"
+out=$(pc b01 off) || fail "powerctl off b01: $out"
+pass "cycle --pxe of an off node powers it on once, from PXE"
 echo "PASS"
