@@ -160,6 +160,9 @@ manifest_validate(const struct manifest *m, struct dl_err *reterr)
 			return dl_err_set(reterr, -EINVAL, "manifest: files.%s.size %llu is out of range",
 			    role_names[r], (unsigned long long)m->files[r].size);
 	}
+	if (m->initrd_tree[0] && !sha256_hex_is_valid(m->initrd_tree))
+		return dl_err_set(reterr, -EINVAL, "manifest: initrd_tree '%s' is not 64 hex",
+		    log_safe(q, sizeof(q), m->initrd_tree));
 	if (m->n_templates > MAX_MANIFEST_TEMPLATES)
 		return dl_err_set(reterr, -E2BIG, "manifest: %zu templates, at most %d",
 		    m->n_templates, MAX_MANIFEST_TEMPLATES);
@@ -247,7 +250,7 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	struct manifest m = {};
 	const char *name, *kind, *built, *recipe, *kver, *banner, *cmdline;
 	char q[MAX_LOG_VALUE + 1];
-	json_t *files = NULL, *templates = NULL;
+	json_t *files = NULL, *templates = NULL, *tree = NULL;
 	json_int_t format;
 	json_error_t je;
 	int rc;
@@ -260,10 +263,11 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 		return dl_err_set(reterr, -EINVAL, "manifest: line %d column %d: %s", je.line,
 		    je.column, je.text);
 	if (json_unpack_ex(root, &je, JSON_STRICT,
-	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o}",
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o, s?o}",
 	    "format", &format, "name", &name, "kind", &kind, "built", &built,
 	    "recipe_sha256", &recipe, "kernel_version", &kver, "kernel_banner", &banner,
-	    "cmdline", &cmdline, "files", &files, "templates", &templates) < 0)
+	    "cmdline", &cmdline, "files", &files, "templates", &templates,
+	    "initrd_tree", &tree) < 0)
 		return dl_err_set(reterr, -EINVAL, "manifest: %s", je.text);
 	if (format != MANIFEST_FORMAT)
 		return dl_err_set(reterr, -EINVAL, "manifest: format %lld is not %d", (long long)format,
@@ -282,6 +286,14 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	rc = copy_hex(m.recipe_sha256, recipe, "recipe_sha256", reterr);
 	if (rc < 0)
 		return rc;
+	/* Optional, but when present it must be a real hash: "" would read as absent. */
+	if (tree) {
+		if (!json_is_string(tree))
+			return dl_err_set(reterr, -EINVAL, "manifest: initrd_tree must be a string");
+		rc = copy_hex(m.initrd_tree, json_string_value(tree), "initrd_tree", reterr);
+		if (rc < 0)
+			return rc;
+	}
 	for (int r = 0; r < _MANIFEST_ROLE_MAX; r++) {
 		rc = parse_file(files, (enum manifest_role)r, &m.files[r], reterr);
 		if (rc < 0)
@@ -387,12 +399,14 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 		}
 	}
 	/* "o" steals files and templates, also when json_pack fails. An image without
-	 * templates omits the key, so adding the field later kept old ids stable. */
-	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*}",
+	 * templates or initrd_tree omits the key, so adding the field later kept old ids
+	 * stable. */
+	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*}",
 	    "format", MANIFEST_FORMAT, "name", m->name, "kind", kind_names[m->kind],
 	    "built", m->built, "recipe_sha256", m->recipe_sha256,
 	    "kernel_version", m->kernel_version, "kernel_banner", m->kernel_banner,
-	    "cmdline", m->cmdline, "files", files, "templates", templates);
+	    "cmdline", m->cmdline, "files", files, "templates", templates,
+	    "initrd_tree", m->initrd_tree[0] ? m->initrd_tree : NULL);
 	if (!root)
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);

@@ -61,6 +61,9 @@ struct manifest {
 	char *kernel_banner;  /* owned */
 	char *cmdline;        /* owned; may be "" */
 	struct manifest_file files[_MANIFEST_ROLE_MAX];
+	/* The initrd tree hash (docs/boot-protocol.md "The initrd tree hash"): what the node's
+	 * init measures and reports. "" when absent (manifests written before it existed). */
+	char initrd_tree[SHA256_HEX_SIZE];
 	struct manifest_template *templates; /* owned array */
 	size_t n_templates;
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lib/manifest.c: the canonical form and content id of docs/boot-protocol.md, and the
  * strict parser's rejections. Vectors are written here by hand from that document. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #define HB H("b")
 #define HC H("c")
 #define HD H("d")
+#define HE H("e")
 
 /* A valid manifest, pretty-printed and in a key order unlike the canonical one. */
 #define GOOD_FILES                                                                           \
@@ -31,6 +33,7 @@
 static const char good[] = GOOD_HEAD GOOD_FILES "}";
 static const char good_tpl[] = GOOD_HEAD GOOD_FILES
 	", \"templates\": [{\"path\": \"etc/motd\", \"sha256\": \"" HA "\", \"size\": 12}]}";
+static const char good_tree[] = GOOD_HEAD GOOD_FILES ", \"initrd_tree\": \"" HE "\"}";
 
 /* The canonical form of `good`: sorted keys, no whitespace (checked byte for byte). */
 static const char good_canonical[] =
@@ -67,6 +70,48 @@ test_canonical(void **state)
 	assert_string_equal(id, id2);
 	manifest_done(&m2);
 	free(canon);
+	manifest_done(&m);
+}
+
+/* initrd_tree is optional: present, it sits in the canonical form in key order and
+ * changes the id; absent (good), the id is what it was before the field existed. */
+static const char good_tree_canonical[] =
+	"{\"built\":\"2026-11-25T03:00:00Z\",\"cmdline\":\"console=ttyS0 quiet\",\"files\":{"
+	"\"initrd\":{\"path\":\"initrd\",\"sha256\":\"" HB "\",\"size\":200},"
+	"\"kernel\":{\"path\":\"vmlinuz\",\"sha256\":\"" HA "\",\"size\":100},"
+	"\"rootfs\":{\"path\":\"rootfs.squashfs\",\"sha256\":\"" HC "\",\"size\":300}},"
+	"\"format\":1,\"initrd_tree\":\"" HE "\",\"kernel_banner\":\"6.1.0-56-amd64 (x) #1 SMP\","
+	"\"kernel_version\":\"6.1.0-56-amd64\",\"kind\":\"linux\",\"name\":\"compute\","
+	"\"recipe_sha256\":\"" HD "\"}";
+
+static void
+test_initrd_tree(void **state)
+{
+	struct manifest m, m2;
+	struct dl_err e = {};
+	char *canon = NULL, id[SHA256_HEX_SIZE], id2[SHA256_HEX_SIZE], id_old[SHA256_HEX_SIZE];
+
+	(void)state;
+	assert_int_equal(manifest_parse(good_tree, strlen(good_tree), &m, &e), 0);
+	assert_string_equal(m.initrd_tree, HE);
+	assert_int_equal(manifest_canonical(&m, &canon, &e), 0);
+	assert_string_equal(canon, good_tree_canonical);
+	assert_int_equal(manifest_id(&m, id, &e), 0);
+	assert_int_equal(manifest_parse(canon, strlen(canon), &m2, &e), 0);
+	assert_int_equal(manifest_id(&m2, id2, &e), 0);
+	assert_string_equal(id, id2);
+	manifest_done(&m2);
+	free(canon);
+	manifest_done(&m);
+
+	assert_int_equal(manifest_parse(good, strlen(good), &m, &e), 0);
+	assert_string_equal(m.initrd_tree, "");
+	assert_int_equal(manifest_id(&m, id_old, &e), 0);
+	assert_string_not_equal(id, id_old);
+	/* A struct built in code is validated the same way. */
+	memcpy(m.initrd_tree, H("E"), SHA256_HEX_SIZE);
+	assert_int_equal(manifest_canonical(&m, &canon, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "initrd_tree"));
 	manifest_done(&m);
 }
 
@@ -134,6 +179,13 @@ static const struct {
 	{ GOOD_HEAD GOOD_FILES ", \"templates\": [{\"path\": \"a\", \"sha256\": \"" HA "\", \"size\": 1},"
 	  "{\"path\": \"a\", \"sha256\": \"" HA "\", \"size\": 1}]}", "appears twice" },
 	{ GOOD_HEAD GOOD_FILES ", \"templates\": {}}", "templates" },
+	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": \"\"}", "initrd_tree ''" },
+	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": \"" H("E") "\"}", "initrd_tree" },
+	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": \"" HE "0\"}", "initrd_tree" },
+	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": 1}", "initrd_tree" },
+	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": null}", "initrd_tree" },
+	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": \"" HE "\", \"initrd_tree\": \"" HE "\"}",
+	  "duplicate" },
 };
 
 static void
@@ -168,6 +220,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_canonical),
+		cmocka_unit_test(test_initrd_tree),
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_roles),
