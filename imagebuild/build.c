@@ -341,7 +341,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		step_show(b, STEP_INITRD, what);
 		rc = fsutil_copy_file(b->k.vmlinuz, kout, reterr);
 		if (rc >= 0)
-			rc = initramfs_write(iout, &spec, reterr);
+			rc = initramfs_write(iout, &spec, b->m.initrd_tree, reterr);
 		if (rc < 0)
 			return step_fail(STEP_INITRD, rc, reterr);
 	}

@@ -9,6 +9,7 @@
 
 #include "fsutil.h"
 #include "initramfs.h"
+#include "initrd_tree.h"
 
 /* The largest module file accepted (amdgpu, the biggest in-tree module, is ~15 MB). */
 #define MAX_MODULE_SIZE (64u * 1024 * 1024)
@@ -35,9 +36,11 @@ ar_err(struct archive *a, const char *what, struct dl_err *reterr)
 	return dl_err_set(reterr, -EIO, "initrd: %s: %s", what, archive_error_string(a));
 }
 
+/* Write one member and record it in tree, so the tree hash covers exactly what the
+ * archive holds, byte for byte and mode for mode. */
 static int
-add_entry(struct archive *a, const char *path, mode_t mode, dev_t rdev, const void *data,
-    size_t len, struct dl_err *reterr)
+add_entry(struct archive *a, struct initrd_tree *tree, const char *path, mode_t mode,
+    dev_t rdev, const void *data, size_t len, struct dl_err *reterr)
 {
 	struct archive_entry *e = archive_entry_new();
 	int rc = 0;
@@ -58,6 +61,8 @@ add_entry(struct archive *a, const char *path, mode_t mode, dev_t rdev, const vo
 	else if (S_ISREG(mode) && len && archive_write_data(a, data, len) != (la_ssize_t)len)
 		rc = ar_err(a, path, reterr);
 	archive_entry_free(e);
+	if (rc == 0)
+		rc = initrd_tree_add(tree, path, mode, data, S_ISREG(mode) ? len : 0, reterr);
 	return rc;
 }
 
@@ -123,8 +128,8 @@ module_dest(const char *kver, const char *rel)
 
 /* Emit every parent directory of path not emitted yet (cpio needs them before files). */
 static int
-add_parents(struct archive *a, const char *path, char ***dirs, size_t *n_dirs,
-    struct dl_err *reterr)
+add_parents(struct archive *a, struct initrd_tree *tree, const char *path, char ***dirs,
+    size_t *n_dirs, struct dl_err *reterr)
 {
 	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
 		_cleanup_free_ char *d = strndup(path, (size_t)(p - path));
@@ -138,7 +143,7 @@ add_parents(struct archive *a, const char *path, char ***dirs, size_t *n_dirs,
 			seen = streq((*dirs)[i], d);
 		if (seen)
 			continue;
-		rc = add_entry(a, d, S_IFDIR | 0755, 0, NULL, 0, reterr);
+		rc = add_entry(a, tree, d, S_IFDIR | 0755, 0, NULL, 0, reterr);
 		if (rc < 0)
 			return rc;
 		nd = reallocarray(*dirs, *n_dirs + 1, sizeof(*nd));
@@ -151,11 +156,13 @@ add_parents(struct archive *a, const char *path, char ***dirs, size_t *n_dirs,
 }
 
 int
-initramfs_write(const char *out, const struct initramfs_spec *s, struct dl_err *reterr)
+initramfs_write(const char *out, const struct initramfs_spec *s,
+    char ret_tree[static SHA256_HEX_SIZE], struct dl_err *reterr)
 {
 	static const char *const base_dirs[] = { "dev", "proc", "sys", "run", "newroot", "tmp" };
 	_cleanup_(archive_write_freep) struct archive *a = NULL;
 	_cleanup_free_ char *init = NULL, *list = NULL;
+	struct initrd_tree tree = {};
 	char **dirs = NULL;
 	size_t n_dirs = 0, init_len, list_len = 0;
 	int rc;
@@ -185,15 +192,15 @@ initramfs_write(const char *out, const struct initramfs_spec *s, struct dl_err *
 		return ar_err(a, out, reterr);
 
 	for (size_t i = 0; i < ELEMENTSOF(base_dirs); i++) {
-		rc = add_entry(a, base_dirs[i], S_IFDIR | 0755, 0, NULL, 0, reterr);
+		rc = add_entry(a, &tree, base_dirs[i], S_IFDIR | 0755, 0, NULL, 0, reterr);
 		if (rc < 0)
 			goto out_dirs;
 	}
 	/* The kernel opens /dev/console for PID 1 before anything mounts devtmpfs. */
-	rc = add_entry(a, "dev/console", S_IFCHR | 0600, makedev(5, 1), NULL, 0, reterr);
+	rc = add_entry(a, &tree, "dev/console", S_IFCHR | 0600, makedev(5, 1), NULL, 0, reterr);
 	if (rc < 0)
 		goto out_dirs;
-	rc = add_entry(a, "init", S_IFREG | 0755, 0, init, init_len, reterr);
+	rc = add_entry(a, &tree, "init", S_IFREG | 0755, 0, init, init_len, reterr);
 	if (rc < 0)
 		goto out_dirs;
 	for (size_t i = 0; i < s->mods->n; i++) {
@@ -205,13 +212,13 @@ initramfs_write(const char *out, const struct initramfs_spec *s, struct dl_err *
 			rc = dl_err_set(reterr, -ENOMEM, "out of memory");
 			goto out_dirs;
 		}
-		rc = add_parents(a, dest, &dirs, &n_dirs, reterr);
+		rc = add_parents(a, &tree, dest, &dirs, &n_dirs, reterr);
 		if (rc < 0)
 			goto out_dirs;
 		rc = read_module(s->mods->m[i].path, &data, &len, reterr);
 		if (rc < 0)
 			goto out_dirs;
-		rc = add_entry(a, dest, S_IFREG | 0644, 0, data, len, reterr);
+		rc = add_entry(a, &tree, dest, S_IFREG | 0644, 0, data, len, reterr);
 		if (rc < 0)
 			goto out_dirs;
 		w = snprintf(list + list_len, MAX_MODULE_LIST - list_len, "/%s\n", dest);
@@ -222,18 +229,19 @@ initramfs_write(const char *out, const struct initramfs_spec *s, struct dl_err *
 		}
 		list_len += (size_t)w;
 	}
-	rc = add_parents(a, "etc/diskless/modules", &dirs, &n_dirs, reterr);
+	rc = add_parents(a, &tree, "etc/diskless/modules", &dirs, &n_dirs, reterr);
 	if (rc < 0)
 		goto out_dirs;
-	rc = add_entry(a, "etc/diskless/modules", S_IFREG | 0644, 0, list, list_len, reterr);
+	rc = add_entry(a, &tree, "etc/diskless/modules", S_IFREG | 0644, 0, list, list_len, reterr);
 	if (rc < 0)
 		goto out_dirs;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		rc = ar_err(a, out, reterr);
 		goto out_dirs;
 	}
-	rc = 0;
+	rc = initrd_tree_hash(&tree, ret_tree, reterr);
 out_dirs:
+	initrd_tree_done(&tree);
 	for (size_t i = 0; i < n_dirs; i++)
 		free(dirs[i]);
 	free(dirs);

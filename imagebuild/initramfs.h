@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "kmod.h"
+#include "sha256.h"
 
 struct initramfs_spec {
 	const char *init;           /* the static init binary (build/init) */
@@ -16,6 +17,8 @@ struct initramfs_spec {
 };
 
 /* Write the compressed cpio to out (created or replaced). Every entry has uid 0, gid 0
- * and mtime 0, so equal inputs give an equal initrd. Errors: -errno with reterr naming
- * the file or the libarchive message. */
-int initramfs_write(const char *out, const struct initramfs_spec *s, struct dl_err *reterr);
+ * and mtime 0, so equal inputs give an equal initrd. On success ret_tree gets the initrd
+ * tree hash of the entries written (initrd_tree.h), for the manifest's initrd_tree.
+ * Errors: -errno with reterr naming the file or the libarchive message. */
+int initramfs_write(const char *out, const struct initramfs_spec *s,
+    char ret_tree[static SHA256_HEX_SIZE], struct dl_err *reterr);

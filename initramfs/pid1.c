@@ -20,6 +20,7 @@
 #include "roles.h"
 #include "sha256.h"
 #include "switchroot.h"
+#include "treehash.h"
 
 /* Whole fetch/verify/mount sequences before giving up and rebooting: a reboot goes back
  * through PXE, which may pick another server or a fixed image. */
@@ -78,12 +79,14 @@ fail(const char *step, const char *reason)
 	report("failed", reason);
 }
 
-/* The receipt: what this node really booted (docs/boot-protocol.md "The receipt"). */
+/* The receipt: what this node really booted (docs/boot-protocol.md "The receipt"). The
+ * initrd is measured as its tree hash over "/" ("The initrd tree hash"): the archive's
+ * own bytes are gone once unpacked (6.1 has no /sys/firmware/initrd), the files are not,
+ * and the image manifest's initrd_tree is the same digest computed by imagebuild. */
 static int
 write_receipt(const char *rootfs_hex, struct init_err *reterr)
 {
-	char kernel[MAX_KERNEL_BANNER + 1], initrd[SHA256_HEX_SIZE] = "", buf[MAX_RECEIPT];
-	uint8_t d[SHA256_DIGEST_SIZE];
+	char kernel[MAX_KERNEL_BANNER + 1], initrd[SHA256_HEX_SIZE], buf[MAX_RECEIPT];
 	int n, fd, r;
 
 	n = init_read_file("/proc/version", kernel, MAX_KERNEL_BANNER);
@@ -91,22 +94,10 @@ write_receipt(const char *rootfs_hex, struct init_err *reterr)
 		return init_err_set(reterr, n, "/proc/version: %s", strerror(-n));
 	while (n > 0 && (kernel[n - 1] == '\n' || kernel[n - 1] == ' '))
 		kernel[--n] = '\0';
-	/* /sys/firmware/initrd exists only with retain_initrd AND a kernel that exposes it
-	 * (added after 6.1: Debian 12's kernel keeps the bytes but has no file for them).
-	 * Without it the initrd cannot be measured, so the receipt carries dl.initrd_id and the
-	 * console says so; XXX(#3): the lead decides on a measurable initrd id. */
-	fd = open("/sys/firmware/initrd", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && sha256_fd(fd, d, NULL) == 0) {
-		(void)sha256_to_hex(d, initrd);
-		if (cmd.initrd[0] && strcmp(initrd, cmd.initrd) != 0)
-			init_log("warning: booted initrd %s, dl.initrd_id says %s", initrd, cmd.initrd);
-	} else {
-		init_log("warning: /sys/firmware/initrd: %s; initrd not measurable on this kernel, "
-		    "receipt repeats dl.initrd_id", strerror(errno));
-		memcpy(initrd, cmd.initrd, sizeof(initrd));
-	}
-	if (fd >= 0)
-		(void)close(fd);
+	r = treehash_compute("/", initrd, reterr);
+	if (r < 0)
+		return r;
+	init_log("initrd tree hash %s", initrd);
 	n = report_receipt_build(buf, sizeof(buf), kernel, initrd, rootfs_hex);
 	if (n < 0)
 		return init_err_set(reterr, n, "receipt too long");

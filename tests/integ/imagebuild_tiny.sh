@@ -1,9 +1,10 @@
 #!/bin/bash
 # Build images/tiny into a temp store and check the contract of docs/boot-protocol.md:
 # version dir named by the content id (= sha256 of manifest.json), the fixed files with
-# the sizes and hashes the manifest lists, an initrd holding /init and its module list;
-# an unchanged recipe is not rebuilt, --force rebuilds into a second version; a recipe
-# with an unknown key and one with a missing package fail naming it.
+# the sizes and hashes the manifest lists, an initrd holding /init and its module list,
+# initrd_tree matching the initrd's contents; an unchanged recipe is not rebuilt,
+# --force rebuilds into a second version; a recipe with an unknown key and one with a
+# missing package fail naming it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IB=${IMAGEBUILD:-build/imagebuild}
@@ -47,6 +48,14 @@ grep -n virtio_ring "$T/ird/etc/diskless/modules" | cut -d: -f1 >"$T/a"
 grep -n 'virtio_net.ko' "$T/ird/etc/diskless/modules" | cut -d: -f1 >"$T/b"
 (($(cat "$T/a") < $(cat "$T/b"))) || fail "virtio_ring not before virtio_net"
 for m in loop squashfs overlay; do grep -q "/$m.ko$" "$T/ird/etc/diskless/modules" || fail "no $m"; done
+# initrd_tree: the manifest's tree hash is the one an independent implementation
+# (tests/integ/initrd_tree.py) computes over the archive and over the unpacked tree
+tree=$(python3 -c "import json;print(json.load(open('$path/manifest.json'))['initrd_tree'])")
+[[ $tree =~ ^[0-9a-f]{64}$ ]] || fail "manifest initrd_tree '$tree' is not 64 hex"
+[[ $(zstd -dc "$path/initrd" | tests/integ/initrd_tree.py --cpio -) == "$tree" ]] ||
+  fail "initrd_tree $tree is not the tree hash of the initrd archive"
+[[ $(tests/integ/initrd_tree.py --dir "$T/ird") == "$tree" ]] ||
+  fail "initrd_tree $tree is not the tree hash of the unpacked initrd"
 # rootfs: reporter, init script, overlay file
 unsquashfs -d "$T/sq" "$path/rootfs.squashfs" >/dev/null || fail "unsquashfs"
 cmp -s "$T/sq/usr/lib/diskless/dl-report" build/init || fail "dl-report is not build/init"

@@ -1,9 +1,11 @@
 #!/bin/bash
-# Boot the Debian kernel in qemu (TCG) with an initrd holding only build/init and the
-# modules it needs, against a stand-in HTTP server (tests/integ/init_server.py, used until
-# bootsvc lands), inside a private network namespace. Cases:
+# Boot the Debian kernel in qemu (TCG) with the initrd imagebuild writes for images/tiny
+# (build/init and the modules it needs), against a stand-in HTTP server
+# (tests/integ/init_server.py, used until bootsvc lands), inside a private network
+# namespace. Cases:
 #   good  - the node reaches the image's /sbin/init: hostname from ip=, overlay applied,
-#           server saw imaging and then up (sent by dl-report) with the receipt file content
+#           server saw imaging and then up (sent by dl-report) with the receipt file content;
+#           the receipt's initrd is the init's tree hash, equal to the manifest's initrd_tree
 #   flip  - rootfs with one flipped byte: server gets failed/"checksum mismatch", no mount
 #   cut   - the first rootfs transfer is cut half way: init resumes with Range and boots
 # CASES="good cut" narrows the run. Exit 0 = every check passed.
@@ -15,10 +17,11 @@ CASES=${CASES:-good flip cut}
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
 [[ $(id -u) == 0 ]] || fail "needs root (network namespace, tap device)"
-for t in qemu-system-x86_64 mksquashfs busybox cpio python3 ip modprobe; do
+for t in qemu-system-x86_64 mksquashfs busybox cpio python3 ip zstd; do
 	command -v $t >/dev/null || fail "missing tool: $t"
 done
-make -s build/init >/dev/null || fail "make build/init"
+IB=${IMAGEBUILD:-build/imagebuild}
+make -s build/init "$IB" >/dev/null || fail "make build/init $IB"
 KROOT=$("$REPO/mk/fetch-kernel.sh")
 KVER=$(ls "$KROOT/lib/modules" | head -1)
 
@@ -37,22 +40,19 @@ trap cleanup EXIT
 SRV=10.99.0.1 PORT=8080 NODE_IP=10.99.0.50 MAC=52:54:00:12:34:01
 TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
-# --- initrd: /init plus the modules, listed in load order (dependencies first), as
-# imagebuild writes it (docs/boot-protocol.md "The initrd")
-I=$W/initrd.d
-mkdir -p "$I"/{proc,sys,dev,run,newroot,etc/diskless}
-cp build/init "$I/init"
-mknod "$I/dev/console" c 5 1
-for m in virtio_pci virtio_net loop squashfs overlay; do
-	modprobe -d "$KROOT" -S "$KVER" --show-depends $m | awk '$1=="insmod"{print $2}'
-done | awk '!seen[$0]++' | while read -r ko; do
-	rel=${ko#"$KROOT"}
-	mkdir -p "$I$(dirname "$rel")"
-	cp "$ko" "$I$rel"
-	echo "$rel"
-done > "$I/etc/diskless/modules"
-(cd "$I" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9) > "$W/initrd"
+# --- initrd: the one imagebuild writes for images/tiny (same kernel tree: /init, the
+# modules in load order), so the receipt can be held against that manifest's initrd_tree
+# (docs/boot-protocol.md "The initrd tree hash"); dl.initrd_id stays the file's sha256
+"$IB" build images/tiny --store "$W/store" --work "$W/ibwork" >"$W/imagebuild.out" \
+    2>"$W/imagebuild.log" || { cat "$W/imagebuild.log"; fail "imagebuild tiny"; }
+read -r _ IMG <<<"$(tail -n 1 "$W/imagebuild.out")"
+cp "$IMG/initrd" "$W/initrd"
 INITRD_SHA=$(sha256sum "$W/initrd" | cut -d' ' -f1)
+INITRD_TREE=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['initrd_tree'])" \
+    "$IMG/manifest.json")
+[[ $INITRD_TREE =~ ^[0-9a-f]{64}$ ]] || fail "manifest has no initrd_tree"
+[[ $(zstd -dc "$W/initrd" | tests/integ/initrd_tree.py --cpio -) == "$INITRD_TREE" ]] ||
+    fail "manifest initrd_tree is not the tree hash of its initrd (tests/integ/initrd_tree.py)"
 
 # --- the image: busybox root whose /sbin/init prints what the test checks, reports up
 # through dl-report (as the busybox image recipe does) and powers off
@@ -167,16 +167,14 @@ for c in $CASES; do
 		con good "NODECONF-MODE 600" || fail "good: overlay file mode not kept"
 		pass "good: overlay keeps file modes (node.conf 0600)"
 		con good "RECEIPT {\"kernel\":\"Linux version $KVER" || fail "good: receipt kernel field"
-		con good "\"initrd\":\"$INITRD_SHA\",\"rootfs\":\"$ROOTFS_SHA\"}" ||
-		    fail "good: receipt initrd/rootfs fields do not match what was served"
-		if con good "initrd not measurable on this kernel"; then
-			pass "good: receipt has kernel banner, rootfs sha256, and dl.initrd_id (kernel $KVER has no /sys/firmware/initrd: not measured)"
-		else
-			pass "good: receipt has kernel banner, initrd sha256 measured from /sys/firmware/initrd, rootfs sha256"
-		fi
+		con good "initrd tree hash $INITRD_TREE" || fail "good: init's tree hash is not the manifest's initrd_tree $INITRD_TREE"
+		con good "\"initrd\":\"$INITRD_TREE\",\"rootfs\":\"$ROOTFS_SHA\"}" ||
+		    fail "good: receipt initrd/rootfs fields do not match the manifest's initrd_tree and the rootfs served"
+		[[ $INITRD_TREE != "$INITRD_SHA" ]] || fail "good: tree hash equals the file hash?"
+		pass "good: receipt has kernel banner, initrd tree hash measured by the init (= manifest initrd_tree, not dl.initrd_id), rootfs sha256"
 		con good DLREPORT-OK || fail "good: dl-report up failed"
 		phase good "[p['phase'] for p in P] == ['imaging', 'up']" || fail "good: phases were $(cat "$W/phases.good")"
-		phase good "P[1]['receipt'] == {'kernel': P[1]['receipt']['kernel'], 'initrd': '$INITRD_SHA', 'rootfs': '$ROOTFS_SHA'} and P[1]['receipt']['kernel'].startswith('Linux version $KVER')" ||
+		phase good "P[1]['receipt'] == {'kernel': P[1]['receipt']['kernel'], 'initrd': '$INITRD_TREE', 'rootfs': '$ROOTFS_SHA'} and P[1]['receipt']['kernel'].startswith('Linux version $KVER')" ||
 		    fail "good: up receipt mismatch: $(cat "$W/phases.good")"
 		pass "good: server saw imaging, then up with the receipt file's content"
 		;;
@@ -203,5 +201,5 @@ for c in $CASES; do
 		;;
 	esac
 done
-echo "initrd: $(stat -c %s "$W/initrd") bytes gzip ($(du -sb "$I" | cut -f1) unpacked), init binary $(stat -c %s build/init) bytes"
+echo "initrd: $(stat -c %s "$W/initrd") bytes zstd ($(zstd -dc "$W/initrd" | wc -c) unpacked), init binary $(stat -c %s build/init) bytes"
 echo "all init_boot cases passed: $CASES"
