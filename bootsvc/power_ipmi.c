@@ -276,6 +276,11 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 
 		snprintf(what_open, sizeof(what_open), "power %s: open session",
 		    power_op_to_string(op));
+		/* While opening, a system error is a failed sendto()/recvfrom() on the
+		 * session's UDP socket: no route to the BMC, which is "unreachable" too. */
+		if (ipmi_ctx_errnum(ctx) == IPMI_ERR_SYSTEM_ERROR)
+			return dl_err_set(reterr, -ETIMEDOUT, "BMC '%s': %s: unreachable (%s)",
+			    t->host, what_open, ipmi_ctx_errormsg(ctx));
 		return fail_step(reterr, t->host, what_open, ctx, NULL, timeout_ms);
 	}
 
