@@ -16,6 +16,12 @@
 static const char *const response_keys[] = { "id", "ok", "result", "error", NULL };
 static const char *const error_keys[] = { "code", "message", NULL };
 
+/* An event read by client_call() and kept for client_next_event(). */
+struct client_queued {
+	struct client_queued *next;
+	struct client_event ev;
+};
+
 static int64_t
 client_now_ms(void)
 {
@@ -62,7 +68,17 @@ client_new_fd(int fd)
 	c->next_id = 1;
 	c->timeout_ms = CLIENT_TIMEOUT_MS;
 	c->max_line = MAX_RESPONSE_LINE;
+	c->wake_fd = -1;
 	return c;
+}
+
+void
+client_event_done(struct client_event *e)
+{
+	if (!e)
+		return;
+	json_decref(e->raw);
+	memset(e, 0, sizeof(*e));
 }
 
 struct client *
@@ -72,6 +88,13 @@ client_free(struct client *c)
 		return NULL;
 	closep(&c->fd);
 	free(c->buf);
+	while (c->queue_head) {
+		struct client_queued *q = c->queue_head;
+
+		c->queue_head = q->next;
+		client_event_done(&q->ev);
+		free(q);
+	}
 	free(c);
 	return NULL;
 }
@@ -123,22 +146,28 @@ client_connect(const char *path, struct client **ret, struct dl_err *reterr)
 	return 0;
 }
 
-/* Wait until fd is ready for events or the deadline passes. */
+/* Wait until fd is ready for events or the deadline passes; a deadline already passed
+ * still looks once, so a zero timeout means "only what is ready now". */
 static int
 client_wait(struct client *c, short events, int64_t deadline, struct dl_err *reterr)
 {
 	for (;;) {
-		struct pollfd p = { .fd = c->fd, .events = events };
+		struct pollfd p[2] = { { .fd = c->fd, .events = events },
+			{ .fd = c->wake_fd, .events = POLLIN } };
 		int64_t left = deadline - client_now_ms();
 		int n;
 
-		if (left <= 0)
-			return dl_err_set(reterr, -ETIMEDOUT,
-			    "bootsvc did not answer within %d s", c->timeout_ms / 1000);
-		n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (left < 0)
+			left = 0;
+		n = poll(p, c->wake_fd >= 0 ? 2 : 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0 && c->wake_fd >= 0 && p[1].revents)
+			return dl_err_set(reterr, -EINTR, "interrupted");
 		if (n > 0)
 			return 0;
-		if (n < 0 && errno != EINTR) {
+		if (n == 0)
+			return dl_err_set(reterr, -ETIMEDOUT,
+			    "bootsvc did not answer within %d s", c->timeout_ms / 1000);
+		if (errno != EINTR) {
 			int r = negative_errno();
 
 			return dl_err_set(reterr, r, "waiting for bootsvc: %s", strerror(-r));
@@ -246,14 +275,12 @@ client_check_keys(const json_t *o, const char *const *allowed, const char *what,
 	return 0;
 }
 
-int
-client_parse_response(const char *line, size_t len, int64_t expect_id,
-    struct client_reply *ret, struct dl_err *reterr)
+/* One line as a JSON object: both envelopes are objects. */
+static int
+client_load_line(const char *line, size_t len, json_t **ret, struct dl_err *reterr)
 {
-	_cleanup_(json_decrefp) json_t *o = NULL;
-	json_t *id, *ok, *result, *error, *code, *message;
 	json_error_t jerr;
-	int r;
+	json_t *o;
 
 	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o) {
@@ -263,8 +290,97 @@ client_parse_response(const char *line, size_t len, int64_t expect_id,
 		return dl_err_set(reterr, -EPROTO, "bootsvc's answer is not JSON: %s at byte %d",
 		    q, jerr.position);
 	}
-	if (!json_is_object(o))
+	if (!json_is_object(o)) {
+		json_decref(o);
 		return dl_err_set(reterr, -EPROTO, "bootsvc's answer is not a JSON object");
+	}
+	*ret = o;
+	return 0;
+}
+
+/* Copy string member key of o into dst; absent is "" unless required. A string longer
+ * than size is cut when cut is set, else it is -EPROTO. */
+static int
+client_event_str(const json_t *o, const char *key, bool required, bool cut, char *dst,
+    size_t size, struct dl_err *reterr)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v && !required) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (!json_is_string(v))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's event has no string '%s'", key);
+	if (!cut && json_string_length(v) >= size)
+		return dl_err_set(reterr, -EPROTO,
+		    "bootsvc's event has a '%s' longer than %zu bytes", key, size - 1);
+	client_copy_text(dst, size, json_string_value(v));
+	return 0;
+}
+
+static int
+client_event_from_json(const json_t *o, struct client_event *ret, struct dl_err *reterr)
+{
+	struct client_event e = { 0 };
+	const json_t *ev, *seq, *at;
+	const char *key;
+	json_t *v;
+	int r;
+
+	/* The envelope is exactly {"event": {...}}, as strict as a response's. */
+	json_object_foreach((json_t *)o, key, v)
+		if (!streq(key, "event"))
+			return dl_err_set(reterr, -EPROTO,
+			    "bootsvc's event line has a key besides 'event'");
+	ev = json_object_get(o, "event");
+	if (!json_is_object(ev))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's event is not an object");
+	seq = json_object_get(ev, "seq");
+	if (!json_is_integer(seq) || json_integer_value(seq) < 0)
+		return dl_err_set(reterr, -EPROTO, "bootsvc's event has no seq >= 0");
+	e.seq = json_integer_value(seq);
+	at = json_object_get(ev, "at");
+	if (at && !json_is_integer(at))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's event %lld has a non-integer 'at'",
+		    (long long)e.seq);
+	e.at = at ? json_integer_value(at) : 0;
+	if ((r = client_event_str(ev, "node", true, false, e.node, sizeof(e.node), reterr)) < 0 ||
+	    (r = client_event_str(ev, "kind", true, false, e.kind, sizeof(e.kind), reterr)) < 0 ||
+	    (r = client_event_str(ev, "reason", false, true, e.reason, sizeof(e.reason),
+	    reterr)) < 0)
+		return r;
+	/* "phase" events carry "phase"; every other kind carries "action". */
+	key = streq(e.kind, "phase") ? "phase" : "action";
+	if ((r = client_event_str(ev, key, true, true, e.what, sizeof(e.what), reterr)) < 0)
+		return r;
+	e.raw = json_incref((json_t *)ev);
+	*ret = e;
+	return 0;
+}
+
+int
+client_parse_event(const char *line, size_t len, struct client_event *ret,
+    struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *o = NULL;
+	int r;
+
+	r = client_load_line(line, len, &o, reterr);
+	if (r < 0)
+		return r;
+	if (!json_object_get(o, "event"))
+		return -ENOMSG;
+	return client_event_from_json(o, ret, reterr);
+}
+
+static int
+client_response_from_json(const json_t *o, int64_t expect_id, struct client_reply *ret,
+    struct dl_err *reterr)
+{
+	json_t *id, *ok, *result, *error, *code, *message;
+	int r;
+
 	r = client_check_keys(o, response_keys, "bootsvc's answer", reterr);
 	if (r < 0)
 		return r;
@@ -325,13 +441,106 @@ client_parse_response(const char *line, size_t len, int64_t expect_id,
 }
 
 int
+client_parse_response(const char *line, size_t len, int64_t expect_id,
+    struct client_reply *ret, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *o = NULL;
+	int r;
+
+	r = client_load_line(line, len, &o, reterr);
+	if (r < 0)
+		return r;
+	return client_response_from_json(o, expect_id, ret, reterr);
+}
+
+/* Drop the first line (linelen bytes and its '\n'); keep what followed for later. */
+static void
+client_drop_line(struct client *c, size_t linelen)
+{
+	c->len -= linelen + 1;
+	memmove(c->buf, c->buf + linelen + 1, c->len);
+}
+
+static int
+client_queue_event(struct client *c, struct client_event *e, struct dl_err *reterr)
+{
+	struct client_queued *q;
+
+	if (c->queued >= MAX_QUEUED_EVENTS)
+		return dl_err_set(reterr, -ENOBUFS,
+		    "bootsvc sent over %d events while nodectl waited for one answer",
+		    MAX_QUEUED_EVENTS);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	q->ev = *e;
+	memset(e, 0, sizeof(*e));
+	if (c->queue_tail)
+		c->queue_tail->next = q;
+	else
+		c->queue_head = q;
+	c->queue_tail = q;
+	c->queued++;
+	return 0;
+}
+
+/* Read one line and parse it as an event or as the response to expect_id (< 0: no
+ * request outstanding, so a response is an error). Returns 1 with *ret_ev, 0 with
+ * *ret_reply, or -errno. */
+static int
+client_read_message(struct client *c, int64_t deadline, int64_t expect_id,
+    struct client_event *ret_ev, struct client_reply *ret_reply, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *o = NULL;
+	size_t linelen = 0;
+	int r;
+
+	r = client_read_line(c, deadline, &linelen, reterr);
+	if (r < 0)
+		return r;
+	r = client_load_line(c->buf, linelen, &o, reterr);
+	client_drop_line(c, linelen);
+	if (r < 0)
+		return r;
+	if (json_object_get(o, "event")) {
+		r = client_event_from_json(o, ret_ev, reterr);
+		return r < 0 ? r : 1;
+	}
+	if (expect_id < 0)
+		return dl_err_set(reterr, -EPROTO,
+		    "bootsvc sent a response where only events were expected");
+	return client_response_from_json(o, expect_id, ret_reply, reterr);
+}
+
+int
+client_next_event(struct client *c, int timeout_ms, struct client_event *ret,
+    struct dl_err *reterr)
+{
+	int64_t deadline = client_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	struct client_queued *q = c->queue_head;
+	int r;
+
+	if (q) {
+		c->queue_head = q->next;
+		if (!c->queue_head)
+			c->queue_tail = NULL;
+		c->queued--;
+		*ret = q->ev;
+		free(q);
+		return 0;
+	}
+	r = client_read_message(c, deadline, -1, ret, NULL, reterr);
+	return r < 0 ? r : 0;
+}
+
+int
 client_call(struct client *c, const char *verb, const json_t *args,
     struct client_reply *ret, struct dl_err *reterr)
 {
 	_cleanup_(json_decrefp) json_t *id = NULL;
 	_cleanup_free_ char *req = NULL;
 	int64_t deadline = client_now_ms() + c->timeout_ms;
-	size_t n, linelen = 0;
+	size_t n;
 	int r;
 
 	id = json_integer(c->next_id);
@@ -350,13 +559,19 @@ client_call(struct client *c, const char *verb, const json_t *args,
 	r = client_write_all(c, req, n, deadline, reterr);
 	if (r < 0)
 		return r;
-	r = client_read_line(c, deadline, &linelen, reterr);
-	if (r < 0)
-		return r;
-	r = client_parse_response(c->buf, linelen, c->next_id, ret, reterr);
-	/* Drop the line; keep whatever followed it for the next call. */
-	c->len -= linelen + 1;
-	memmove(c->buf, c->buf + linelen + 1, c->len);
+	/* On a subscribed connection events may come before the response: keep them for
+	 * client_next_event(), in order. */
+	for (;;) {
+		struct client_event ev = { 0 };
+
+		r = client_read_message(c, deadline, c->next_id, &ev, ret, reterr);
+		if (r != 1)
+			break;
+		r = client_queue_event(c, &ev, reterr);
+		client_event_done(&ev);
+		if (r < 0)
+			break;
+	}
 	c->next_id++;
 	return r;
 }

@@ -7,27 +7,54 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "err.h"
 
-/* Options every command accepts, before or after the noun and verb. */
+struct client;
+
+/* Exit codes; docs/nodectl.md and --help document them, scripts rely on them. */
+enum {
+	NODECTL_EXIT_OK = 0,
+	NODECTL_EXIT_DAEMON = 1,      /* bootsvc answered with an error; or a node failed */
+	NODECTL_EXIT_USAGE = 2,       /* bad command line */
+	NODECTL_EXIT_UNREACHABLE = 3, /* no usable answer from bootsvc */
+	NODECTL_EXIT_TIMEOUT = 4,     /* provision --wait: not every node done in time */
+	NODECTL_EXIT_INTERRUPTED = 130, /* provision --wait stopped by SIGINT (128 + 2) */
+};
+
+/* Options every command accepts, before or after the noun and verb, and the client-side
+ * options of the commands that follow the event stream. */
 struct cmd_opts {
 	const char *socket; /* borrowed from argv; NULL: DISKLESS_SOCKET or the default */
 	bool json;          /* print the daemon's result as JSON */
 	bool help;          /* print the command's usage and do nothing else */
+	bool follow;        /* the command's follow function runs it (events, --wait) */
+	uint64_t timeout_ms; /* provision --wait: give up after this long */
 };
+
+/* Printers return this (> 0) when they printed the result but it reports that some
+ * nodes failed (power status with BMC errors): nodectl exits 1. */
+#define CMD_PRINT_PARTIAL 1
 
 /* argv[0] is the verb (or the noun for one-word commands); getopt_long state is reset.
  * Returns 0 and *ret_args (new reference; caller decrefs), or -EINVAL with reterr naming
  * the option and value, or -ENOMEM. With --help: 0, opts->help set, *ret_args NULL. */
 typedef int (*cmd_parse_fn)(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
-/* Print result (borrowed) for people; now is the wall clock for ages. Returns 0, -EPROTO
- * with reterr when the result lacks what the protocol promises, or -EIO/-ENOMEM. */
+/* Print result (borrowed) for people; now is the wall clock for ages. Returns 0,
+ * CMD_PRINT_PARTIAL, -EPROTO with reterr when the result lacks what the protocol
+ * promises, or -EIO/-ENOMEM. */
 typedef int (*cmd_print_fn)(FILE *out, const json_t *result, time_t now,
     struct dl_err *reterr);
+/* Run a command that reads the event stream (opts->follow) on connection c (borrowed;
+ * its wake_fd ends waits on SIGINT): send verb with args (borrowed), follow, print to
+ * out. Returns an exit code (NODECTL_EXIT_*; bootsvc's errors are printed to stderr by
+ * the function), or -errno with reterr when bootsvc gave no usable answer (exit 3). */
+typedef int (*cmd_follow_fn)(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr);
 
 int cmd_node_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
@@ -61,3 +88,35 @@ int cmd_image_remove_print(FILE *out, const json_t *result, time_t now, struct d
 int cmd_ping_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_ping_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+
+/* provision, power, hold, release (cmd_ctrl.c). */
+int cmd_provision_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_provision_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+/* provision --wait: provision, then the progress of the nodes (wait.c). */
+int cmd_provision_follow(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr);
+int cmd_power_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_power_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_hold_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_hold_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_release_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_release_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+
+/* events (cmd_events.c). */
+int cmd_events_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_events_follow(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr);
+
+/* Whether result's "nodes" list holds an object with an "error" (power cycle, reset,
+ * status: a BMC that failed). */
+bool cmd_result_has_errors(const json_t *result);
+
+/* Shared by the printers of node-name lists: {"<key>": ["n01", ...]} ->
+ * "<verb> 4 nodes: n[01-04]" (plus " (image <id>)" when result has an image_id). */
+int cmd_print_names(FILE *out, const json_t *result, const char *key, const char *verb,
+    struct dl_err *reterr);

@@ -267,9 +267,8 @@ cmd_node_show_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	return 0;
 }
 
-/* {"<key>": ["n01", ...]} -> "<verb> 4 nodes: n[01-04]" */
-static int
-cmd_node_print_names(FILE *out, const json_t *result, const char *key, const char *verb,
+int
+cmd_print_names(FILE *out, const json_t *result, const char *key, const char *verb,
     struct dl_err *reterr)
 {
 	const json_t *list = json_object_get(result, key), *v;
@@ -310,27 +309,81 @@ cmd_node_print_names(FILE *out, const json_t *result, const char *key, const cha
 int
 cmd_node_add_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
 {
-	return cmd_node_print_names(out, result, "added", "added", reterr);
+	return cmd_print_names(out, result, "added", "added", reterr);
 }
 
 int
 cmd_node_remove_print(FILE *out, const json_t *result, _unused_ time_t now,
     struct dl_err *reterr)
 {
-	return cmd_node_print_names(out, result, "removed", "removed", reterr);
+	return cmd_print_names(out, result, "removed", "removed", reterr);
 }
 
 int
 cmd_node_set_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
 {
-	return cmd_node_print_names(out, result, "updated", "updated", reterr);
+	return cmd_print_names(out, result, "updated", "updated", reterr);
+}
+
+/* The controller's view of a node in one word for node list: "hold" when held, else its
+ * operation with the attempt count ("booting(2)", "failed", "power-off"), else NULL ("-":
+ * the controller has nothing to do, the PHASE column tells the rest). */
+static const char *
+cmd_node_state(const json_t *node, char buf[static FORMAT_BUF])
+{
+	const char *op = json_string_value(json_object_get(node, "op"));
+	const json_t *attempts = json_object_get(node, "attempts");
+
+	if (json_is_true(json_object_get(node, "hold")))
+		return "hold";
+	if (!op || !op[0])
+		return NULL;
+	if (streq(op, "booting") && json_is_integer(attempts) && json_integer_value(attempts) > 0) {
+		(void)snprintf(buf, FORMAT_BUF, "%.32s(%" JSON_INTEGER_FORMAT ")", op,
+		    json_integer_value(attempts));
+		return buf;
+	}
+	return op;
+}
+
+/* The most useful reason for node list: the hold's while held, the controller's last
+ * error when it gave up and the phase says nothing, else the phase's. */
+static const char *
+cmd_node_reason(const json_t *node)
+{
+	const char *reason = json_string_value(json_object_get(node, "reason"));
+	const char *op = json_string_value(json_object_get(node, "op"));
+	const char *hold = json_string_value(json_object_get(node, "hold_reason"));
+	const char *last = json_string_value(json_object_get(node, "last_error"));
+
+	if (json_is_true(json_object_get(node, "hold")) && hold && hold[0])
+		return hold;
+	if ((!reason || !reason[0]) && op && streq(op, "failed") && last && last[0])
+		return last;
+	return reason;
+}
+
+/* A node pinned to a version (provision) has its content id as "image" and the name as
+ * "image_name": show "compute@3f2a9c0d11e2", as wide as a name and still exact enough. */
+static const char *
+cmd_node_image_cell(const json_t *node, char buf[static FORMAT_BUF])
+{
+	const char *image = json_string_value(json_object_get(node, "image"));
+	const char *name = json_string_value(json_object_get(node, "image_name"));
+
+	if (image && strlen(image) == 64 && strspn(image, "0123456789abcdef") == 64 && name &&
+	    name[0]) {
+		(void)snprintf(buf, FORMAT_BUF, "%.40s@%.12s", name, image);
+		return buf;
+	}
+	return format_scalar(json_object_get(node, "image"), buf);
 }
 
 int
 cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)
 {
-	static const char *const headers[] = { "NAME", "MAC", "IP", "IMAGE", "PHASE", "AGE",
-		"REASON" };
+	static const char *const headers[] = { "NAME", "MAC", "IP", "IMAGE", "POWER", "PHASE",
+		"STATE", "AGE", "REASON" };
 	const json_t *nodes = json_object_get(result, "nodes"), *node;
 	struct table *t;
 	size_t i;
@@ -341,9 +394,9 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 	t = table_new(headers, ELEMENTSOF(headers));
 	if (!t)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	table_set_right(t, 5);
+	table_set_right(t, 7);
 	json_array_foreach(nodes, i, node) {
-		char b[5][FORMAT_BUF];
+		char b[6][FORMAT_BUF];
 		const char *cells[ELEMENTSOF(headers)];
 
 		if (!json_is_object(node)) {
@@ -353,10 +406,12 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 		cells[0] = format_scalar(json_object_get(node, "name"), b[0]);
 		cells[1] = format_scalar(json_object_get(node, "mac"), b[1]);
 		cells[2] = format_scalar(json_object_get(node, "ip"), b[2]);
-		cells[3] = format_scalar(json_object_get(node, "image"), b[3]);
-		cells[4] = json_string_value(json_object_get(node, "phase"));
-		cells[5] = format_age(json_object_get(node, "phase_at"), now, b[4]);
-		cells[6] = json_string_value(json_object_get(node, "reason"));
+		cells[3] = cmd_node_image_cell(node, b[3]);
+		cells[4] = json_string_value(json_object_get(node, "power"));
+		cells[5] = json_string_value(json_object_get(node, "phase"));
+		cells[6] = cmd_node_state(node, b[5]);
+		cells[7] = format_age(json_object_get(node, "phase_at"), now, b[4]);
+		cells[8] = cmd_node_reason(node);
 		r = table_add_row(t, cells);
 		if (r < 0) {
 			r = dl_err_set(reterr, r, "out of memory");
@@ -371,7 +426,8 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 
 /* Keys of a node object in the order "node show" prints them (docs/control-protocol.md). */
 static const char *const node_keys[] = { "name", "mac", "ip", "uuid", "serial", "bmc", "image",
-	"image_id", "phase", "reason", "phase_at" };
+	"image_id", "phase", "reason", "phase_at", "want_power", "power", "op", "attempts",
+	"bmc_state", "last_error", "hold", "hold_reason", "booted_image" };
 
 int
 cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)

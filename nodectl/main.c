@@ -4,22 +4,16 @@
  * command's parser build the request (cmd_*.c), sends it (client.c) and prints the
  * result, then maps what happened to the documented exit codes. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 
 #include "client.h"
 #include "cmd.h"
 #include "cmd_args.h"
 #include "macro.h"
-
-/* Exit codes; docs/nodectl.md and --help document them, scripts rely on them. */
-enum {
-	NODECTL_EXIT_OK = 0,
-	NODECTL_EXIT_DAEMON = 1,      /* bootsvc answered with an error */
-	NODECTL_EXIT_USAGE = 2,       /* bad command line */
-	NODECTL_EXIT_UNREACHABLE = 3, /* no usable answer from bootsvc */
-};
 
 #define DEFAULT_SOCKET "/run/diskless/control.sock"
 
@@ -30,6 +24,7 @@ struct cmd {
 	const char *usage;      /* after "nodectl " */
 	cmd_parse_fn parse;
 	cmd_print_fn print;
+	cmd_follow_fn follow;   /* runs the command when its parser sets opts->follow */
 };
 
 static const struct cmd cmds[] = {
@@ -37,24 +32,35 @@ static const struct cmd cmds[] = {
 	  "node add <hostlist> --mac <hostlist> [--ip <hostlist>] [--uuid <hostlist>]\n"
 	  "      [--serial <hostlist>] [--bmc <hostlist>] [--bmc-creds FILE]\n"
 	  "      [--image NAME[@IDPREFIX]]",
-	  cmd_node_add_parse, cmd_node_add_print },
+	  cmd_node_add_parse, cmd_node_add_print, NULL },
 	{ "node", "remove", "node.remove", "node remove <hostlist>",
-	  cmd_node_remove_parse, cmd_node_remove_print },
+	  cmd_node_remove_parse, cmd_node_remove_print, NULL },
 	{ "node", "list", "node.list", "node list [<hostlist>]",
-	  cmd_node_list_parse, cmd_node_list_print },
+	  cmd_node_list_parse, cmd_node_list_print, NULL },
 	{ "node", "show", "node.show", "node show <name>",
-	  cmd_node_show_parse, cmd_node_show_print },
+	  cmd_node_show_parse, cmd_node_show_print, NULL },
 	{ "node", "set", "node.set", "node set <hostlist> --image NAME[@IDPREFIX]",
-	  cmd_node_set_parse, cmd_node_set_print },
+	  cmd_node_set_parse, cmd_node_set_print, NULL },
 	{ "image", "list", "image.list", "image list",
-	  cmd_image_list_parse, cmd_image_list_print },
+	  cmd_image_list_parse, cmd_image_list_print, NULL },
 	{ "image", "show", "image.show", "image show <image>",
-	  cmd_image_show_parse, cmd_image_show_print },
+	  cmd_image_show_parse, cmd_image_show_print, NULL },
 	{ "image", "add", "image.add", "image add <store-path>",
-	  cmd_image_add_parse, cmd_image_show_print },
+	  cmd_image_add_parse, cmd_image_show_print, NULL },
 	{ "image", "remove", "image.remove", "image remove <image>",
-	  cmd_image_remove_parse, cmd_image_remove_print },
-	{ "ping", NULL, "ping", "ping", cmd_ping_parse, cmd_ping_print },
+	  cmd_image_remove_parse, cmd_image_remove_print, NULL },
+	{ "provision", NULL, "provision",
+	  "provision <hostlist> --image NAME[@IDPREFIX] [--force] [--wait [--timeout 20m]]",
+	  cmd_provision_parse, cmd_provision_print, cmd_provision_follow },
+	{ "power", NULL, "power", "power <on|off|cycle|reset|status> <hostlist>",
+	  cmd_power_parse, cmd_power_print, NULL },
+	{ "hold", NULL, "hold", "hold <hostlist> [--reason TEXT]",
+	  cmd_hold_parse, cmd_hold_print, NULL },
+	{ "release", NULL, "release", "release <hostlist>",
+	  cmd_release_parse, cmd_release_print, NULL },
+	{ "events", NULL, "events", "events [--since SEQ]",
+	  cmd_events_parse, NULL, cmd_events_follow },
+	{ "ping", NULL, "ping", "ping", cmd_ping_parse, cmd_ping_print, NULL },
 };
 
 static void
@@ -72,15 +78,21 @@ main_usage(FILE *out)
 	    "Options (also accepted after the command):\n"
 	    "  --socket PATH  bootsvc's control socket (default: $DISKLESS_SOCKET, else\n"
 	    "                 " DEFAULT_SOCKET ")\n"
-	    "  --json         print bootsvc's JSON result, for scripts\n"
+	    "  --json         print bootsvc's JSON result, for scripts (events: the raw\n"
+	    "                 event objects, one per line)\n"
 	    "  -h, --help     this text; 'nodectl <command> --help' for one command\n"
 	    "\n"
 	    "Exit status:\n"
-	    "  0  success\n"
-	    "  1  bootsvc answered with an error (printed as 'nodectl: <message>')\n"
-	    "  2  usage error: the message names the bad option or value\n"
-	    "  3  no usable answer from bootsvc: cannot connect to the socket (the message\n"
-	    "     says which and why), no answer in time, or an answer outside the protocol\n",
+	    "  0    success\n"
+	    "  1    bootsvc answered with an error (printed as 'nodectl: <message>');\n"
+	    "       power: some BMC failed; provision --wait: some node failed (listed)\n"
+	    "  2    usage error: the message names the bad option or value\n"
+	    "  3    no usable answer from bootsvc: cannot connect to the socket (the message\n"
+	    "       says which and why), no answer in time, or an answer outside the protocol\n"
+	    "  4    provision --wait: --timeout (default 20m) passed before every node was\n"
+	    "       up on the image or failed\n"
+	    "  130  provision --wait interrupted by SIGINT (bootsvc goes on provisioning)\n"
+	    "'events' follows the stream until SIGINT and then exits 0.\n",
 	    out);
 }
 
@@ -151,6 +163,22 @@ main_find(int argc, char **argv, const struct cmd **ret, int *ret_skip, struct d
 		}
 	return dl_err_set(reterr, -EINVAL, "%s: unknown verb '%.64s' (one of: %s)", argv[0],
 	    argv[1], main_choices(choices, sizeof(choices), argv[0]));
+}
+
+/* Follow commands end on SIGINT/SIGTERM cleanly (events exits 0, provision --wait says
+ * what is still going on): the signals are blocked and read from a signalfd that the
+ * client polls beside the socket, so no handler runs in the middle of a line. */
+static int
+main_signalfd(void)
+{
+	sigset_t mask;
+
+	(void)sigemptyset(&mask);
+	(void)sigaddset(&mask, SIGINT);
+	(void)sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return negative_errno();
+	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
 static const char *
@@ -230,6 +258,27 @@ main(int argc, char **argv)
 	}
 
 	r = client_connect(main_socket(&opts), &client, &err);
+	if (r >= 0 && opts.follow && cmd->follow) {
+		_cleanup_close_ int sfd = main_signalfd();
+
+		if (sfd < 0) {
+			(void)fprintf(stderr, "nodectl: cannot watch for SIGINT: %s\n",
+			    strerror(-sfd));
+			client = client_free(client);
+			return NODECTL_EXIT_DAEMON;
+		}
+		client->wake_fd = sfd;
+		r = cmd->follow(client, cmd->proto_verb, args, &opts, stdout, &err);
+		client = client_free(client);
+		if (r >= 0)
+			return r;
+		if (r == -EPROTO)
+			(void)fprintf(stderr, "nodectl: unexpected answer from bootsvc: %s\n",
+			    err.msg);
+		else
+			(void)fprintf(stderr, "nodectl: %s\n", err.msg);
+		return r == -ENOMEM ? NODECTL_EXIT_DAEMON : NODECTL_EXIT_UNREACHABLE;
+	}
 	if (r >= 0) {
 		r = client_call(client, cmd->proto_verb, args, &reply, &err);
 		client = client_free(client);
@@ -247,6 +296,9 @@ main(int argc, char **argv)
 	if (opts.json) {
 		r = json_dumpf(reply.result, stdout, JSON_INDENT(2)) < 0 ? -EIO : 0;
 		(void)fputc('\n', stdout);
+		/* Scripts get the same exit status as people: 1 when a node's BMC failed. */
+		if (r == 0 && cmd_result_has_errors(reply.result))
+			r = CMD_PRINT_PARTIAL;
 	} else {
 		r = cmd->print(stdout, reply.result, time(NULL), &err);
 	}
@@ -260,5 +312,5 @@ main(int argc, char **argv)
 		    strerror(r < 0 ? -r : errno ? errno : EIO));
 		return NODECTL_EXIT_DAEMON;
 	}
-	return NODECTL_EXIT_OK;
+	return r == CMD_PRINT_PARTIAL ? NODECTL_EXIT_DAEMON : NODECTL_EXIT_OK;
 }

@@ -11,7 +11,7 @@
  * never hides data; --json is there for exact values) and pushes the rest of its row
  * right, so one long REASON or path cannot widen every row of a 10,000-node list. */
 #define MAX_TABLE_COL_WIDTH 48
-/* Most columns one table has; nodectl's widest has 7. */
+/* Most columns one table has; nodectl's widest (node list) has 9. */
 #define MAX_TABLE_COLS 16
 
 struct table;

@@ -28,6 +28,11 @@ struct vector {
 
 #define ADD cmd_node_add_parse
 #define SET cmd_node_set_parse
+#define PROV cmd_provision_parse
+#define POWER cmd_power_parse
+#define HOLD cmd_hold_parse
+#define REL cmd_release_parse
+#define EVENTS cmd_events_parse
 #define MAC4 "--mac 52:54:00:00:00:[01-04]"
 
 static const struct vector vectors[] = {
@@ -104,6 +109,58 @@ static const struct vector vectors[] = {
 	{ __LINE__, SET, "set n01 --mac 52:54:00:00:00:01", NULL,
 	  "node set: unknown option '--mac" },
 	{ __LINE__, SET, "set n01] --image compute", NULL, "node set: node names: " },
+
+	/* provision: the example, --force, and client-side options not sent. */
+	{ __LINE__, PROV, "provision n[01-16] --image compute --wait",
+	  "{\"names\":\"n[01-16]\",\"image\":\"compute\"}", NULL },
+	{ __LINE__, PROV, "provision --image compute@3f2a n1 --force --wait --timeout 90s",
+	  "{\"names\":\"n1\",\"image\":\"compute@3f2a\",\"force\":true}", NULL },
+	{ __LINE__, PROV, "provision n1", NULL, "provision: option --image is required" },
+	{ __LINE__, PROV, "provision --image compute", NULL, "provision: missing <hostlist>" },
+	{ __LINE__, PROV, "provision n1 --image Compute", NULL,
+	  "option --image: 'Compute' is not an image name" },
+	{ __LINE__, PROV, "provision n1 --image compute --timeout 5m", NULL,
+	  "option --timeout needs --wait" },
+	{ __LINE__, PROV, "provision n1 --image compute --wait --timeout 5x", NULL,
+	  "provision: option --timeout: duration '5x' has an unknown unit" },
+	{ __LINE__, PROV, "provision n1 --image compute --wait --timeout 0s", NULL,
+	  "option --timeout: duration '0s' is not in 1ms..7d" },
+	{ __LINE__, PROV, "provision n1 --image compute --wait --timeout 8d", NULL,
+	  "is not in 1ms..7d" },
+	{ __LINE__, PROV, "provision n1 --image a --image b", NULL, "option --image given twice" },
+	{ __LINE__, PROV, "provision N1 --image compute", NULL, "'N1' is not a valid node name" },
+	{ __LINE__, PROV, "provision n1 --image compute --force=yes", NULL,
+	  "unknown option '--force=yes'" },
+
+	/* power: action first, then the hostlist. */
+	{ __LINE__, POWER, "power status n[01-04]",
+	  "{\"names\":\"n[01-04]\",\"action\":\"status\"}", NULL },
+	{ __LINE__, POWER, "power cycle n1", "{\"names\":\"n1\",\"action\":\"cycle\"}", NULL },
+	{ __LINE__, POWER, "power off n1 --json", "{\"names\":\"n1\",\"action\":\"off\"}", NULL },
+	{ __LINE__, POWER, "power n1 on", NULL, "power: 'n1' is not an action" },
+	{ __LINE__, POWER, "power boot n1", NULL, "'boot' is not an action (one of on, off" },
+	{ __LINE__, POWER, "power on", NULL, "power: missing <on|off|cycle|reset|status>" },
+	{ __LINE__, POWER, "power on n1 n2", NULL, "power: unexpected argument 'n2'" },
+	{ __LINE__, POWER, "power on n[01-", NULL, "power: node names: " },
+	{ __LINE__, POWER, "power on n1 --force", NULL, "power: unknown option '--force'" },
+
+	/* hold, release */
+	{ __LINE__, HOLD, "hold n[01-02] --reason rack-3",
+	  "{\"names\":\"n[01-02]\",\"reason\":\"rack-3\"}", NULL },
+	{ __LINE__, HOLD, "hold n1", "{\"names\":\"n1\"}", NULL },
+	{ __LINE__, HOLD, "hold n1 --reason", NULL, "option --reason needs a value" },
+	{ __LINE__, HOLD, "hold --reason x", NULL, "hold: missing <hostlist>" },
+	{ __LINE__, HOLD, "hold n1 --reason a --reason b", NULL, "option --reason given twice" },
+	{ __LINE__, REL, "release n[01-02]", "{\"names\":\"n[01-02]\"}", NULL },
+	{ __LINE__, REL, "release n1 --reason x", NULL, "release: unknown option '--reason'" },
+
+	/* events */
+	{ __LINE__, EVENTS, "events", "{}", NULL },
+	{ __LINE__, EVENTS, "events --since 42 --json", "{\"since\":42}", NULL },
+	{ __LINE__, EVENTS, "events --since 0", "{\"since\":0}", NULL },
+	{ __LINE__, EVENTS, "events --since -1", NULL, "events: option --since (an event seq)" },
+	{ __LINE__, EVENTS, "events --since 1x", NULL, "option --since" },
+	{ __LINE__, EVENTS, "events n1", NULL, "events: unexpected argument 'n1'" },
 
 	/* The other commands' operands. */
 	{ __LINE__, cmd_node_remove_parse, "remove n[01-04]", "{\"names\":\"n[01-04]\"}", NULL },
@@ -221,11 +278,44 @@ test_relative_paths(void **state)
 	json_decref(args);
 }
 
+/* provision --wait and events are followed by the client: the parsers say so in opts and
+ * keep --timeout out of the request. */
+static void
+test_follow_options(void **state)
+{
+	char a0[] = "provision", a1[] = "n1", a2[] = "--image", a3[] = "compute", a4[] = "--wait",
+	     a5[] = "--timeout", a6[] = "90s", e0[] = "events";
+	char *wait[] = { a0, a1, a2, a3, a4, a5, a6, NULL };
+	char *nowait[] = { a0, a1, a2, a3, NULL };
+	char *events[] = { e0, NULL };
+	struct cmd_opts opts = { 0 };
+	struct dl_err err = { 0 };
+	json_t *args = NULL;
+
+	(void)state;
+	assert_int_equal(cmd_provision_parse(7, wait, &opts, &args, &err), 0);
+	assert_true(opts.follow);
+	assert_int_equal(opts.timeout_ms, 90000);
+	json_decref(args);
+
+	memset(&opts, 0, sizeof(opts));
+	assert_int_equal(cmd_provision_parse(4, nowait, &opts, &args, &err), 0);
+	assert_false(opts.follow);
+	assert_int_equal(opts.timeout_ms, 20 * 60 * 1000); /* the documented default */
+	json_decref(args);
+
+	memset(&opts, 0, sizeof(opts));
+	assert_int_equal(cmd_events_parse(1, events, &opts, &args, &err), 0);
+	assert_true(opts.follow);
+	json_decref(args);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_follow_options),
 		cmocka_unit_test(test_common_options),
 		cmocka_unit_test(test_relative_paths),
 	};

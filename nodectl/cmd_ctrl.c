@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/* nodectl provision|power|hold|release: the controller's verbs. argv -> args of
+ * provision, power, hold, release; their results -> text. provision --wait is followed in
+ * wait.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "cmd_args.h"
+#include "format.h"
+#include "macro.h"
+#include "parse.h"
+#include "table.h"
+
+enum {
+	OPT_IMAGE = CMD_ARGS_OPT_FIRST,
+	OPT_FORCE,
+	OPT_WAIT,
+	OPT_TIMEOUT,
+	OPT_REASON,
+};
+
+/* How long provision --wait waits by default: a boot storm of a few hundred nodes with
+ * the controller's retries (three attempts, each up to the phase timeouts of minutes)
+ * fits; a script that needs longer says so with --timeout. */
+#define DEFAULT_WAIT_TIMEOUT_MS (20 * 60 * 1000)
+/* Longest --timeout: a week, far past any provision, and well inside poll()'s int. */
+#define MAX_WAIT_TIMEOUT_MS (7ULL * 24 * 3600 * 1000)
+/* Longest hold reason bootsvc keeps (bootsvc/store.h MAX_REASON - 1). */
+#define MAX_HOLD_REASON 255
+
+/* Power actions, as the protocol spells them. */
+static const char *const power_actions[] = { "on", "off", "cycle", "reset", "status" };
+
+struct ctrl_args {
+	const char *image;
+	const char *timeout;
+	const char *reason;
+	bool force;
+	bool wait;
+};
+
+static int
+cmd_ctrl_handle(int opt, const char *name, const char *value, void *userdata,
+    struct dl_err *reterr)
+{
+	struct ctrl_args *a = userdata;
+
+	switch (opt) {
+	case OPT_IMAGE:
+		return cmd_args_once(&a->image, name, value, reterr);
+	case OPT_TIMEOUT:
+		return cmd_args_once(&a->timeout, name, value, reterr);
+	case OPT_REASON:
+		return cmd_args_once(&a->reason, name, value, reterr);
+	case OPT_FORCE:
+		a->force = true;
+		return 0;
+	case OPT_WAIT:
+		a->wait = true;
+		return 0;
+	default:
+		return dl_err_set(reterr, -EINVAL, "option --%s is not valid here", name);
+	}
+}
+
+/* Validate the node-name hostlist and put it in args as "names". */
+static int
+cmd_ctrl_names(json_t *args, const char *cmd, const char *names, struct dl_err *reterr)
+{
+	char what[64];
+	int n;
+
+	(void)snprintf(what, sizeof(what), "%s: node names", cmd); /* fits: cmd is ours */
+	n = cmd_args_hostlist(what, names, CMD_ARGS_HOSTNAME, reterr);
+	if (n < 0)
+		return n;
+	return cmd_args_set_str(args, "names", what, names, reterr);
+}
+
+int
+cmd_provision_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	static const struct option longopts[] = {
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char cmd[] = "provision";
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	struct ctrl_args a = { 0 };
+	const char *operands[1];
+	uint64_t timeout_ms = DEFAULT_WAIT_TIMEOUT_MS;
+	int r, n;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, cmd, longopts, cmd_ctrl_handle, &a, opts, operands, 1,
+	    1, "<hostlist> of node names", &n, reterr);
+	if (r < 0 || opts->help)
+		return r;
+	if (!a.image)
+		return dl_err_set(reterr, -EINVAL,
+		    "%s: option --image is required (NAME or NAME@IDPREFIX)", cmd);
+	if (a.timeout && !a.wait)
+		return dl_err_set(reterr, -EINVAL,
+		    "%s: option --timeout needs --wait (without it nothing is waited for)", cmd);
+	if (a.timeout) {
+		r = parse_duration_ms(a.timeout, &timeout_ms, reterr);
+		if (r == 0 && (timeout_ms == 0 || timeout_ms > MAX_WAIT_TIMEOUT_MS))
+			r = dl_err_set(reterr, -EINVAL, "duration '%.32s' is not in 1ms..7d",
+			    a.timeout);
+		if (r < 0) {
+			(void)dl_err_prefix(reterr, "%s: option --timeout", cmd);
+			return r;
+		}
+	}
+	args = json_object();
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	r = cmd_ctrl_names(args, cmd, operands[0], reterr);
+	if (r < 0)
+		return r;
+	r = cmd_args_image_ref("provision: option --image", a.image, reterr);
+	if (r < 0)
+		return r;
+	r = cmd_args_set_str(args, "image", "provision: option --image", a.image, reterr);
+	if (r < 0)
+		return r;
+	if (a.force && json_object_set_new(args, "force", json_true()) < 0)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	opts->follow = a.wait;
+	opts->timeout_ms = timeout_ms;
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+int
+cmd_provision_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	const char *image = json_string_value(json_object_get(result, "image"));
+	_cleanup_free_ char *safe = NULL;
+	char verb[128];
+
+	if (!image)
+		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'image'");
+	safe = table_sanitize(image);
+	if (!safe)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	(void)snprintf(verb, sizeof(verb), "provisioning %.64s on", safe);
+	return cmd_print_names(out, result, "nodes", verb, reterr);
+}
+
+int
+cmd_power_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	static const struct option longopts[] = {
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char cmd[] = "power";
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	const char *operands[2];
+	bool known = false;
+	int r, n;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, cmd, longopts, NULL, NULL, opts, operands, 2, 2,
+	    "<on|off|cycle|reset|status> <hostlist>", &n, reterr);
+	if (r < 0 || opts->help)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(power_actions); i++)
+		known |= streq(operands[0], power_actions[i]);
+	if (!known) {
+		char q[QUOTE_BUF_SIZE];
+
+		return dl_err_set(reterr, -EINVAL,
+		    "%s: '%s' is not an action (one of on, off, cycle, reset, status; the "
+		    "action comes before the hostlist)", cmd,
+		    parse_quote(q, operands[0], strlen(operands[0])));
+	}
+	args = json_object();
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	r = cmd_ctrl_names(args, cmd, operands[1], reterr);
+	if (r < 0)
+		return r;
+	if (json_object_set_new(args, "action", json_string(operands[0])) < 0)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+bool
+cmd_result_has_errors(const json_t *result)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "nodes"), i, v)
+		if (json_object_get(v, "error"))
+			return true;
+	return false;
+}
+
+static int
+cmd_power_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+	const char *nx = json_string_value(json_object_get(x, "name"));
+	const char *ny = json_string_value(json_object_get(y, "name"));
+
+	return strcmp(nx ? nx : "", ny ? ny : "");
+}
+
+int
+cmd_power_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
+{
+	static const char *const headers[] = { "NAME", "POWER", "ERROR" };
+	const json_t *nodes = json_object_get(result, "nodes"), *want, *v;
+	_cleanup_free_ const json_t **rows = NULL;
+	struct table *t;
+	bool failed = false;
+	size_t i, n;
+	int r = 0;
+
+	/* on/off: the desired state was written; the controller acts on it. */
+	want = json_object_get(result, "want");
+	if (json_is_string(want)) {
+		char verb[64];
+
+		(void)snprintf(verb, sizeof(verb), "desired power %s for",
+		    streq(json_string_value(want), "on") ? "on" : "off");
+		return cmd_print_names(out, result, "nodes", verb, reterr);
+	}
+	if (!json_is_array(nodes))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'nodes' list");
+	n = json_array_size(nodes);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	json_array_foreach(nodes, i, v) {
+		if (!json_is_object(v))
+			return dl_err_set(reterr, -EPROTO, "bootsvc's node %zu is not an object", i);
+		rows[i] = v;
+	}
+	/* bootsvc lists them as the BMCs answered; people look them up by name. */
+	qsort(rows, n, sizeof(*rows), cmd_power_cmp);
+	t = table_new(headers, ELEMENTSOF(headers));
+	if (!t)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const char *code = json_string_value(json_object_get(rows[i], "error"));
+		const char *msg = json_string_value(json_object_get(rows[i], "message"));
+		char err[MAX_ERR_MSG];
+		const char *cells[ELEMENTSOF(headers)];
+
+		cells[0] = json_string_value(json_object_get(rows[i], "name"));
+		cells[1] = json_string_value(json_object_get(rows[i], "power"));
+		cells[2] = NULL;
+		if (code || msg) {
+			failed = true;
+			(void)snprintf(err, sizeof(err), "%s%s%s", code ? code : "",
+			    code && msg && msg[0] ? ": " : "", msg ? msg : "");
+			cells[2] = err;
+		}
+		r = table_add_row(t, cells);
+		if (r < 0) {
+			r = dl_err_set(reterr, r, "out of memory");
+			break;
+		}
+	}
+	if (r == 0 && table_print(t, out) < 0)
+		r = dl_err_set(reterr, -EIO, "cannot write the output");
+	table_free(t);
+	return r < 0 ? r : failed ? CMD_PRINT_PARTIAL : 0;
+}
+
+static int
+cmd_hold_release_parse(int argc, char **argv, const char *cmd, bool hold,
+    struct cmd_opts *opts, json_t **ret_args, struct dl_err *reterr)
+{
+	static const struct option with_reason[] = {
+		{ "reason", required_argument, NULL, OPT_REASON },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	struct ctrl_args a = { 0 };
+	const char *operands[1];
+	int r, n;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, cmd, hold ? with_reason : with_reason + 1,
+	    cmd_ctrl_handle, &a, opts, operands, 1, 1, "<hostlist> of node names", &n, reterr);
+	if (r < 0 || opts->help)
+		return r;
+	args = json_object();
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	r = cmd_ctrl_names(args, cmd, operands[0], reterr);
+	if (r < 0)
+		return r;
+	if (a.reason) {
+		if (!a.reason[0])
+			return dl_err_set(reterr, -EINVAL,
+			    "%s: option --reason is empty (leave it out for the default)", cmd);
+		if (strlen(a.reason) > MAX_HOLD_REASON)
+			return dl_err_set(reterr, -EINVAL,
+			    "%s: option --reason is %zu bytes, at most %d", cmd, strlen(a.reason),
+			    MAX_HOLD_REASON);
+		r = cmd_args_set_str(args, "reason", "hold: option --reason", a.reason, reterr);
+		if (r < 0)
+			return r;
+	}
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+int
+cmd_hold_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_hold_release_parse(argc, argv, "hold", true, opts, ret_args, reterr);
+}
+
+int
+cmd_release_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_hold_release_parse(argc, argv, "release", false, opts, ret_args, reterr);
+}
+
+int
+cmd_hold_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
+{
+	return cmd_print_names(out, result, "nodes", "held", reterr);
+}
+
+int
+cmd_release_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	return cmd_print_names(out, result, "nodes", "released", reterr);
+}
