@@ -68,11 +68,15 @@ ifneq ($(INIT_SRCS),)
 PROGS += $(BUILD)/init
 endif
 
+# Small programs the integration tests drive (powerctl: our IPMI code from the shell).
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS  = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
 
 .PHONY: all deps check unit-bins fuzz-bins demo image fuzz fuzz-smoke bench clean
-all: $(PROGS)
+all: $(PROGS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -96,6 +100,10 @@ $(BUILD)/nodectl: $(call obj,nodectl/main.c) $(LIBNODECTL) $(LIBDL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NODECTL_LIBS)
 $(BUILD)/imagebuild: $(call obj,imagebuild/main.c) $(LIBIMGB) $(LIBDL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(IMAGEBUILD_LIBS)
+
+$(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBBOOTSVC) $(LIBDL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBBOOTSVC) $(LIBDL) $(BOOTSVC_LIBS)
 
 # The node's PID 1: static, libc only (plus lib/sha256.c, which is libc-only), small.
 INIT_CFLAGS = -std=gnu17 -Os -g0 $(WARN) -D_GNU_SOURCE -iquote lib -ffunction-sections -fdata-sections

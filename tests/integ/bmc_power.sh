@@ -13,15 +13,8 @@ dl_require qemu-system-x86_64 ipmi_sim sdrcomp ipmipower ipmi-config ip gcc pkg-
 dl_setup bmc 73
 
 # powerctl: the Makefile's build when it has one, else built here from the same libraries
-# XXX(#4): drop the fallback once the Makefile builds tests/tools/powerctl.c
 POWERCTL=$BUILD/tools/powerctl
-if [[ ! -x $POWERCTL ]]; then
-	[[ -f $BUILD/libbootsvc.a && -f $BUILD/libdiskless.a ]] || fail "run make first"
-	POWERCTL=$DL_W/powerctl
-	gcc -std=gnu17 -O2 -Wall -D_GNU_SOURCE -iquote "$REPO/lib" -o "$POWERCTL" \
-	    "$REPO/tests/tools/powerctl.c" "$BUILD/libbootsvc.a" "$BUILD/libdiskless.a" \
-	    $(pkg-config --libs libfreeipmi) || fail "building powerctl"
-fi
+[[ -x $POWERCTL ]] || fail "missing $POWERCTL: run make"
 
 dl_bmc b01 10.73.0.21 52:54:00:73:00:01 bios 256
 dl_bmc b02 10.73.0.22 52:54:00:73:00:02 uefi 256
