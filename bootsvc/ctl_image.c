@@ -143,6 +143,8 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		strcpy(img.sha256[k], m.files[k].sha256);
 		img.size[k] = m.files[k].size;
 	}
+	/* "" for a manifest from before the tree hash: receipt_check falls back to sha256 */
+	memcpy(img.initrd_tree, m.initrd_tree, sizeof(img.initrd_tree));
 	strcpy(img.id, id);
 	(void)snprintf(img.name, sizeof(img.name), "%s", m.name);
 	(void)snprintf(img.kind, sizeof(img.kind), "%s", manifest_kind_to_string(m.kind));

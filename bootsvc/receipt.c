@@ -50,6 +50,7 @@ bool
 receipt_check(const struct image_rec *img, const char *kernel, const char *initrd,
     const char *rootfs, char *buf, size_t size)
 {
+	const char *want_initrd;
 	char a[17], b[17];
 
 	if (!rootfs || strcmp(rootfs, img->sha256[MANIFEST_ROOTFS]) != 0) {
@@ -58,9 +59,13 @@ receipt_check(const struct image_rec *img, const char *kernel, const char *initr
 		(void)snprintf(buf, size, "booted rootfs %s, expected %s", a, b);
 		return false;
 	}
-	if (!initrd || strcmp(initrd, img->sha256[MANIFEST_INITRD]) != 0) {
+	/* The init reports the initrd tree hash (docs/boot-protocol.md "The initrd tree
+	 * hash"). An image whose manifest predates it has none; the older init in that
+	 * image's initrd reports the initrd file's sha256 instead. */
+	want_initrd = img->initrd_tree[0] ? img->initrd_tree : img->sha256[MANIFEST_INITRD];
+	if (!initrd || strcmp(initrd, want_initrd) != 0) {
 		short_id(initrd, a);
-		short_id(img->sha256[MANIFEST_INITRD], b);
+		short_id(want_initrd, b);
 		(void)snprintf(buf, size, "booted initrd %s, expected %s", a, b);
 		return false;
 	}

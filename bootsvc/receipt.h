@@ -14,7 +14,8 @@
  * build tail from '#' agree: the banner has no compiler part, /proc/version has. */
 bool receipt_kernel_matches(const char *banner, const char *sha256, const char *reported);
 
-/* Compare a receipt with img. Returns true if all match; else false with a reason
- * "booted <role> <x>, expected <y>" in buf. */
+/* Compare a receipt with img. initrd is held against img->initrd_tree, or against the
+ * initrd file's sha256 when the image has no tree hash. Returns true if all match; else
+ * false with a reason "booted <role> <x>, expected <y>" in buf. */
 bool receipt_check(const struct image_rec *img, const char *kernel, const char *initrd,
     const char *rootfs, char *buf, size_t size);

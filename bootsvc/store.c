@@ -19,7 +19,7 @@ enum stmt_id {
 	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error"
 #define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
 	"kernel_sha256, kernel_size, initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, " \
-	"added, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
+	"added, initrd_tree, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
 	"ORDER BY i2.added DESC, i2.id DESC LIMIT 1) = id"
 
 static const char *const stmt_sql[_S_MAX] = {
@@ -50,8 +50,8 @@ static const char *const stmt_sql[_S_MAX] = {
 	[S_COUNT_PHASE] = "SELECT phase, count(*) FROM nodes GROUP BY phase ORDER BY phase",
 	[S_IMAGE_INSERT] = "INSERT INTO images (id, name, kind, path, kernel_version, "
 			   "kernel_banner, built, cmdline, kernel_sha256, kernel_size, "
-			   "initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, added) "
-			   "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+			   "initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, added, initrd_tree) "
+			   "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
 	[S_IMAGE_GET] = "SELECT " IMAGE_COLS " FROM images WHERE id = ?1",
 	[S_IMAGE_CURRENT] = "SELECT " IMAGE_COLS " FROM images WHERE name = ?1 "
 			    "ORDER BY added DESC, id DESC LIMIT 1",
@@ -88,7 +88,8 @@ static const char schema[] =
 	" kernel_version TEXT NOT NULL, kernel_banner TEXT NOT NULL, built TEXT NOT NULL,"
 	" cmdline TEXT NOT NULL, kernel_sha256 TEXT NOT NULL, kernel_size INTEGER NOT NULL,"
 	" initrd_sha256 TEXT NOT NULL, initrd_size INTEGER NOT NULL,"
-	" rootfs_sha256 TEXT NOT NULL, rootfs_size INTEGER NOT NULL, added INTEGER NOT NULL);"
+	" rootfs_sha256 TEXT NOT NULL, rootfs_size INTEGER NOT NULL, added INTEGER NOT NULL,"
+	" initrd_tree TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS images_name ON images(name, added);"
 	"PRAGMA user_version = 1;";
 
@@ -157,6 +158,17 @@ store_open(const char *path, struct store **ret, struct dl_err *reterr)
 	    "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		dl_err_set(reterr, -EIO, "store '%s': %s", path, msg ? msg : "schema failed");
+		sqlite3_free(msg);
+		store_close(s);
+		return -EIO;
+	}
+	/* Stores made before initrd_tree: CREATE TABLE IF NOT EXISTS kept their old images
+	 * table, so add the column ('' = compare the initrd's sha256, as before). */
+	if (sqlite3_exec(s->db, "SELECT initrd_tree FROM images LIMIT 0", NULL, NULL, NULL) !=
+	    SQLITE_OK && sqlite3_exec(s->db, "ALTER TABLE images ADD COLUMN initrd_tree TEXT "
+	    "NOT NULL DEFAULT ''", NULL, NULL, &msg) != SQLITE_OK) {
+		dl_err_set(reterr, -EIO, "store '%s': add initrd_tree: %s", path,
+		    msg ? msg : "failed");
 		sqlite3_free(msg);
 		store_close(s);
 		return -EIO;
@@ -586,6 +598,7 @@ store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *re
 		sqlite3_bind_int64(st, 10 + 2 * k, (int64_t)i->size[k]);
 	}
 	sqlite3_bind_int64(st, 15, i->added);
+	bind_text(st, 16, i->initrd_tree);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -613,7 +626,8 @@ image_from_row(sqlite3_stmt *st, struct image_rec *i)
 		i->size[k] = (uint64_t)sqlite3_column_int64(st, 9 + 2 * k);
 	}
 	i->added = sqlite3_column_int64(st, 14);
-	i->current = sqlite3_column_int(st, 15) != 0;
+	copy_col(i->initrd_tree, sizeof(i->initrd_tree), st, 15);
+	i->current = sqlite3_column_int(st, 16) != 0;
 }
 
 static int

@@ -71,6 +71,7 @@ struct image_rec {
 	char built[24];
 	char cmdline[MAX_CMDLINE];
 	char sha256[3][SHA256_HEX_SIZE];    /* by enum manifest_role */
+	char initrd_tree[SHA256_HEX_SIZE];  /* manifest initrd_tree; "" for older manifests */
 	uint64_t size[3];
 	int64_t added;
 	bool current;                        /* newest version of its name */

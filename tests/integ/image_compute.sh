@@ -27,9 +27,9 @@ for f in usr/lib/diskless/dl-report etc/systemd/system/diskless-up.service \
 done
 grep -q 'squashfs-root/var/cache/apt/archives/.*\.deb$' "$T/list" && fail "downloaded .debs left in the image"
 grep -q "squashfs-root/boot/initrd.img" "$T/list" && fail "Debian's initramfs left in the image"
-unsquashfs -d "$T/sq" "$path/rootfs.squashfs" etc/machine-id sbin/init >/dev/null
+unsquashfs -d "$T/sq" "$path/rootfs.squashfs" etc/machine-id usr/sbin/init >/dev/null
 [[ ! -s $T/sq/etc/machine-id ]] || fail "machine-id not emptied"
-[[ $(readlink "$T/sq/sbin/init") == *systemd* ]] || fail "/sbin/init is not systemd"
+[[ $(readlink "$T/sq/usr/sbin/init") == *systemd* ]] || fail "/sbin/init is not systemd" # merged /usr
 cmp -s "$path/vmlinuz" <(unsquashfs -cat "$path/rootfs.squashfs" "boot/vmlinuz-$kver") ||
   fail "vmlinuz is not the image's own kernel"
 
