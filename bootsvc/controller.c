@@ -141,8 +141,11 @@ job_done(struct job *j)
 	}
 	if (store_node_get(bs->store, pj->node, &n) == 0 && !cancelled) {
 		if (pj->r == 0) {
-			if (strcmp(n.bmc_state, "ok") != 0)
+			if (strcmp(n.bmc_state, "unreachable") == 0) {
 				log_notice("event=bmc_ok node=%s", n.name);
+				(void)store_event_add(bs->store, n.name, "bmc-ok",
+				    "the BMC answers again", (int64_t)time(NULL));
+			}
 			strcpy(n.bmc_state, "ok");
 			n.last_error[0] = '\0';
 			if (pj->op == POWER_STATUS || pj->op == POWER_ON || pj->op == POWER_OFF ||
@@ -154,17 +157,15 @@ job_done(struct job *j)
 			    strcmp(n.phase, "off") != 0 && strcmp(n.phase, "discovered") != 0 &&
 			    strcmp(n.phase, "new") != 0)
 				(void)nodes_set_phase(bs, n.name, "off", "seen off by the BMC");
-			else if (strcmp(n.phase, "bmc-unreachable") == 0)
-				(void)nodes_set_phase(bs, n.name, n.power[0] == 'o' &&
-				    n.power[1] == 'f' ? "off" : "pxe", "BMC answers again");
 		} else {
 			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", pj->err.msg);
 			if (pj->r == -ETIMEDOUT || pj->r == -EHOSTUNREACH ||
 			    pj->r == -ECONNREFUSED) {
-				if (strcmp(n.bmc_state, "unreachable") != 0 ||
-				    strcmp(n.phase, "bmc-unreachable") != 0)
-					(void)nodes_set_phase(bs, n.name, "bmc-unreachable",
-					    pj->err.msg);
+				/* Reachability is not a boot phase: the node keeps its phase
+				 * and the state shows as bmc-unreachable (one event per change). */
+				if (strcmp(n.bmc_state, "unreachable") != 0)
+					(void)store_event_add(bs->store, n.name, "bmc-unreachable",
+					    pj->err.msg, (int64_t)time(NULL));
 				strcpy(n.bmc_state, "unreachable");
 			}
 			log_warning("event=bmc_error node=%s op=%s err=%s msg=\"%s\", will retry",
@@ -233,9 +234,12 @@ controller_power(struct controller *c, const char *node, enum power_op op,
 	if (is_busy(c, node) && op != POWER_STATUS)
 		return dl_err_set(reterr, -EBUSY, "node '%s' has a BMC operation in flight",
 		    node);
-	if (op != POWER_STATUS)
-		(void)store_event_add(c->bs->store, node, power_op_to_string(op),
-		    "requested by an admin", (int64_t)time(NULL));
+	if (op != POWER_STATUS) {
+		char what[24];
+		(void)snprintf(what, sizeof(what), "power-%s", power_op_to_string(op));
+		(void)store_event_add(c->bs->store, node, what, "requested by an admin",
+		    (int64_t)time(NULL));
+	}
 	return submit(c, &n, op, op == POWER_ON || op == POWER_CYCLE || op == POWER_RESET,
 	    false, n.op, n.attempts, cb, userdata, reterr);
 }
@@ -258,13 +262,6 @@ take_power_token(struct controller *c, int64_t now)
 	return true;
 }
 
-static enum ctrl_phase
-phase_of(const char *s)
-{
-	if (strcmp(s, "bmc-unreachable") == 0)
-		return CP_NONE;
-	return ctrl_phase_from_string(s);
-}
 
 struct tick_ctx {
 	struct controller *c;
@@ -301,6 +298,8 @@ apply(struct controller *c, struct node_rec *n, const struct ctrl_decision *d,
 		strcpy(n->op, ctrl_op_name(d->op));
 		(void)snprintf(n->last_error, sizeof(n->last_error), "%s", d->reason);
 		(void)store_node_update_ctrl(bs->store, n);
+		/* An event of its own: a node's own failed report is retried, this is final. */
+		(void)store_event_add(bs->store, n->name, "fail", d->reason, (int64_t)time(NULL));
 		(void)nodes_set_phase(bs, n->name, "failed", d->reason);
 		return;
 	case CA_POWER_ON:
@@ -362,7 +361,7 @@ tick_node(const struct node_rec *rec, void *userdata)
 	in.bmc_busy = is_busy(c, n.name);
 	in.target_set = nodes_boot_image(c->bs, &n, &img) == 0;
 	in.booted_is_target = in.target_set && strcmp(n.booted_image, img.id) == 0;
-	in.phase = phase_of(n.phase);
+	in.phase = ctrl_phase_from_string(n.phase);
 	/* Phases are stored in seconds: compare at that grain with the op start. */
 	in.phase_at_ms = n.phase_at * 1000;
 	in.power = strcmp(n.power, "on") == 0 ? CPOW_ON : strcmp(n.power, "off") == 0 ?

@@ -70,6 +70,11 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 			    "node '%s' has no BMC (add it with --bmc and --bmc-creds)", n.name);
 			goto out;
 		}
+		if (n.hold) {
+			r = dl_err_set(reterr, -EBUSY, "node '%s' is held (%s): release it first",
+			    n.name, n.hold_reason);
+			goto out;
+		}
 	}
 	seq = store_event_last_seq(bs->store);
 	if ((r = store_begin(bs->store)) < 0)

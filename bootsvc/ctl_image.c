@@ -70,7 +70,7 @@ image_show(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *
 static int
 read_manifest(const char *dir, char **ret, size_t *ret_len, struct dl_err *reterr)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 16];
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
@@ -131,7 +131,7 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	/* Sizes are checked here; hashes are checked by the node that boots it (and a
 	 * full hash of a large rootfs would stall the loop). */
 	for (int k = 0; k < _MANIFEST_ROLE_MAX; k++) {
-		char f[PATH_MAX];
+		char f[PATH_MAX + 32];
 		struct stat st;
 		(void)snprintf(f, sizeof(f), "%s/%s", real, manifest_role_path(k));
 		if (stat(f, &st) < 0 || !S_ISREG(st.st_mode) ||

@@ -24,9 +24,9 @@ ctl_node_to_json(struct bootsvc *bs, const struct node_rec *n)
 	if (nodes_boot_image(bs, n, &img) == 0)
 		image_id = img.id;
 	/* bmc_creds is a path, never the secret itself; still, only the path is shown. */
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}",
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}",
 	    "name", n->name, "mac", n->mac, "ip", n->ip, "uuid", n->uuid, "serial", n->serial,
-	    "bmc", n->bmc, "image", n->image_pin[0] ? n->image_pin : n->image, "image_id",
+	    "bmc", n->bmc, "image", n->image, "image_pin", n->image_pin, "image_id",
 	    image_id, "served_image", n->served_image, "phase", n->phase, "reason", n->reason,
 	    "phase_at", (json_int_t)n->phase_at, "image_name", n->image);
 	json_t *ctrl = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "want_power",

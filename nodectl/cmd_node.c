@@ -334,8 +334,13 @@ cmd_node_state(const json_t *node, char buf[static FORMAT_BUF])
 	const char *op = json_string_value(json_object_get(node, "op"));
 	const json_t *attempts = json_object_get(node, "attempts");
 
+	const char *bmc = json_string_value(json_object_get(node, "bmc_state"));
+
 	if (json_is_true(json_object_get(node, "hold")))
 		return "hold";
+	/* An unreachable BMC matters more than the op it holds up. */
+	if (bmc && streq(bmc, "unreachable"))
+		return "bmc-unreachable";
 	if (!op || !op[0])
 		return NULL;
 	if (streq(op, "booting") && json_is_integer(attempts) && json_integer_value(attempts) > 0) {
@@ -363,17 +368,16 @@ cmd_node_reason(const json_t *node)
 	return reason;
 }
 
-/* A node pinned to a version (provision) has its content id as "image" and the name as
- * "image_name": show "compute@3f2a9c0d11e2", as wide as a name and still exact enough. */
+/* A node pinned to a version (provision) has "image_pin" beside its "image" name: show
+ * "compute@3f2a9c0d11e2", as wide as a name and still exact enough. */
 static const char *
 cmd_node_image_cell(const json_t *node, char buf[static FORMAT_BUF])
 {
-	const char *image = json_string_value(json_object_get(node, "image"));
-	const char *name = json_string_value(json_object_get(node, "image_name"));
+	const char *name = json_string_value(json_object_get(node, "image"));
+	const char *pin = json_string_value(json_object_get(node, "image_pin"));
 
-	if (image && strlen(image) == 64 && strspn(image, "0123456789abcdef") == 64 && name &&
-	    name[0]) {
-		(void)snprintf(buf, FORMAT_BUF, "%.40s@%.12s", name, image);
+	if (pin && strlen(pin) == 64 && name && name[0]) {
+		(void)snprintf(buf, FORMAT_BUF, "%.40s@%.12s", name, pin);
 		return buf;
 	}
 	return format_scalar(json_object_get(node, "image"), buf);

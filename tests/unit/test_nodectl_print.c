@@ -37,8 +37,9 @@ static const struct {
 	 * reason, a boot's attempt count, a failure's last error when the phase has none. */
 	{ __LINE__, cmd_node_list_print,
 	  "{\"nodes\":[{\"name\":\"n01\",\"mac\":\"52:54:00:00:00:01\",\"ip\":\"\","
-	  "\"image\":\"3f2a9c0d11e2ffffffffffffffffffffffffffffffffffffffffffffffffffff\","
-	  "\"image_name\":\"compute\",\"phase\":\"pxe\",\"reason\":\"\",\"phase_at\":1714564800,"
+	  "\"image\":\"compute\","
+	  "\"image_pin\":\"3f2a9c0d11e2ffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+	  "\"phase\":\"pxe\",\"reason\":\"\",\"phase_at\":1714564800,"
 	  "\"power\":\"on\",\"op\":\"booting\",\"attempts\":2,\"hold\":false},"
 	  "{\"name\":\"n02\",\"mac\":\"52:54:00:00:00:02\",\"image\":\"compute\",\"phase\":\"off\","
 	  "\"reason\":\"\",\"phase_at\":1714564000,\"power\":\"off\",\"op\":\"\",\"attempts\":0,"
