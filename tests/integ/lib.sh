@@ -118,6 +118,11 @@ dl_phase() {
 	    'import json,sys; print(json.load(sys.stdin)["nodes"][0]["phase"])'
 }
 dl_phase_is() { [[ $(dl_phase "$1") == "$2" ]]; }
+# dl_field NODE KEY: one field of the node's object in `nodectl node list --json`.
+dl_field() {
+	dl_nodectl --json node list "$1" | python3 -c \
+	    'import json,sys; print(json.load(sys.stdin)["nodes"][0][sys.argv[1]])' "$2"
+}
 
 # dl_qemu NAME bios|uefi MAC [MEM]: a diskless qemu node network-booting on tap NAME,
 # console in $DL_W/NAME.log. BIOS: SeaBIOS + the NIC's iPXE ROM. UEFI: OVMF's own PXE
