@@ -126,12 +126,32 @@ test_check(void **state)
 	}
 }
 
+/* An image with an initrd tree hash (docs/boot-protocol.md "The initrd tree hash")
+ * wants that hash in the receipt, not the initrd file's sha256. */
+static void
+test_initrd_tree(void **state)
+{
+	struct image_rec img = { 0 };
+	char buf[256] = "";
+
+	(void)state;
+	strcpy(img.kernel_banner, BANNER);
+	strcpy(img.sha256[MANIFEST_KERNEL], KSHA);
+	strcpy(img.sha256[MANIFEST_INITRD], ISHA);
+	strcpy(img.sha256[MANIFEST_ROOTFS], RSHA);
+	strcpy(img.initrd_tree, XSHA);
+	assert_true(receipt_check(&img, PROC, XSHA, RSHA, buf, sizeof(buf)));
+	assert_false(receipt_check(&img, PROC, ISHA, RSHA, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "booted initrd 2222222222222222, expected abcdefabcdefabcd"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kernel_matches),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_initrd_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
