@@ -38,6 +38,91 @@ config_init(struct config *c)
 	c->timeout_up_ms = 600000;
 	c->boot_attempts = 3;
 	c->retry_backoff_ms = 5000;
+	c->on_risky = HA_NOTIFY;
+	c->on_doomed = HA_DRAIN | HA_POWEROFF | HA_NOTIFY | HA_EVACUATE;
+	c->health_poll_ms = 60000;
+}
+
+const struct job_class *
+config_class(const struct config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_classes; i++)
+		if (strcmp(c->classes[i].name, name) == 0)
+			return &c->classes[i];
+	return NULL;
+}
+
+/* "mpi risky=no": a class name ([a-z0-9_-]) and its options. */
+static int
+add_class(struct config *c, const char *v, struct dl_err *reterr)
+{
+	struct job_class jc = { 0 };
+	char buf[128], *save = NULL, *tok;
+	bool first = true;
+
+	if (strlen(v) >= sizeof(buf))
+		return dl_err_set(reterr, -EINVAL, "class '%.64s...' is too long", v);
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (first) {
+			if (strlen(tok) >= sizeof(jc.name) || strspn(tok,
+			    "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(tok))
+				return dl_err_set(reterr, -EINVAL,
+				    "class name '%s' is not [a-z0-9_-], at most 31 chars", tok);
+			strcpy(jc.name, tok);
+			first = false;
+		} else if (strncmp(tok, "risky=", 6) == 0) {
+			if (parse_bool(tok + 6, &jc.allow_risky, reterr) < 0)
+				return dl_err_prefix(reterr, "class '%s'", jc.name), -EINVAL;
+		} else
+			return dl_err_set(reterr, -EINVAL,
+			    "class '%s': unknown option '%s' (expected risky=yes|no)", jc.name, tok);
+	}
+	if (first)
+		return dl_err_set(reterr, -EINVAL, "class needs a name");
+	for (unsigned i = 0; i < c->n_classes; i++)
+		if (strcmp(c->classes[i].name, jc.name) == 0) {
+			c->classes[i] = jc; /* a later line (or --class) redefines it */
+			return 0;
+		}
+	if (c->n_classes == MAX_CLASSES)
+		return dl_err_set(reterr, -E2BIG, "more than %d classes", MAX_CLASSES);
+	c->classes[c->n_classes++] = jc;
+	return 0;
+}
+
+/* "drain,poweroff,notify,evacuate" or "none". */
+static int
+set_actions(unsigned *dst, const char *key, const char *v, struct dl_err *reterr)
+{
+	static const struct { const char *name; unsigned bit; } names[] = {
+		{ "drain", HA_DRAIN }, { "poweroff", HA_POWEROFF }, { "notify", HA_NOTIFY },
+		{ "evacuate", HA_EVACUATE },
+	};
+	char buf[128], *save = NULL, *tok;
+	unsigned bits = 0;
+
+	if (strcmp(v, "none") == 0) {
+		*dst = 0;
+		return 0;
+	}
+	if (strlen(v) >= sizeof(buf))
+		return dl_err_set(reterr, -EINVAL, "%s: value too long", key);
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		bool found = false;
+		for (size_t i = 0; i < ELEMENTSOF(names); i++)
+			if (strcmp(tok, names[i].name) == 0) {
+				bits |= names[i].bit;
+				found = true;
+			}
+		if (!found)
+			return dl_err_set(reterr, -EINVAL,
+			    "%s: unknown action '%s' (drain, poweroff, notify, evacuate or none)", key,
+			    tok);
+	}
+	*dst = bits;
+	return 0;
 }
 
 /* A duration key with bounds; the value goes to *dst in ms. */
@@ -243,6 +328,32 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 			    "'%s' for log_level is not debug, info, notice, warning or err", v);
 		c->log_level = r;
 		return 0;
+	}
+	if (streq(key, "class"))
+		return add_class(c, v, reterr);
+	if (streq(key, "health_rule")) {
+		/* Checked by the health rule parser when the controller starts. */
+		if (strlen(v) >= MAX_RULE_TEXT)
+			return dl_err_set(reterr, -EINVAL, "health_rule longer than %d chars",
+			    MAX_RULE_TEXT - 1);
+		if (c->n_health_rules == MAX_HEALTH_RULES)
+			return dl_err_set(reterr, -E2BIG, "more than %d health rules",
+			    MAX_HEALTH_RULES);
+		strcpy(c->health_rules[c->n_health_rules++], v);
+		return 0;
+	}
+	if (streq(key, "on_risky"))
+		return set_actions(&c->on_risky, key, v, reterr);
+	if (streq(key, "on_doomed"))
+		return set_actions(&c->on_doomed, key, v, reterr);
+	if (streq(key, "notify_hook"))
+		return set_path(c->notify_hook, sizeof(c->notify_hook), key, v, reterr);
+	if (streq(key, "health_poll")) {
+		if (streq(v, "off")) {
+			c->health_poll_ms = 0;
+			return 0;
+		}
+		return set_duration(&c->health_poll_ms, key, v, 1000, 86400000, reterr);
 	}
 	if (streq(key, "bmc_timeout"))
 		return set_duration(&c->bmc_timeout_ms, key, v, 100, 120000, reterr);

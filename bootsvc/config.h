@@ -9,6 +9,23 @@
 #include "err.h"
 
 #define MAX_CONF_PATH 256
+/* Job classes and health rules an admin names in the config; small fixed tables. */
+#define MAX_CLASSES 16
+#define MAX_HEALTH_RULES 32
+#define MAX_RULE_TEXT 160
+
+struct job_class {
+	char name[32];
+	bool allow_risky; /* may this class use risky nodes (doomed never) */
+};
+
+/* What happens to a node whose health turns risky or doomed. */
+enum health_action_bits {
+	HA_DRAIN = 1 << 0,    /* no new allocations */
+	HA_POWEROFF = 1 << 1, /* desired power off (and out of its allocation) */
+	HA_NOTIFY = 1 << 2,   /* run notify_hook NODE HEALTH REASONS */
+	HA_EVACUATE = 1 << 3, /* hypervisor nodes: evacuate VMs (recorded until the VM layer) */
+};
 
 enum dhcp_mode {
 	DHCP_MODE_OFF,   /* no dnsmasq at all (another server does everything) */
@@ -50,7 +67,19 @@ struct config {
 	uint64_t timeout_up_ms;       /* init's first report to up */
 	unsigned boot_attempts;       /* boots tried before a node is failed */
 	uint64_t retry_backoff_ms;    /* first retry delay, doubled per attempt */
+	/* Health and allocation (issue #5). */
+	struct job_class classes[MAX_CLASSES];
+	unsigned n_classes;
+	char health_rules[MAX_HEALTH_RULES][MAX_RULE_TEXT];
+	unsigned n_health_rules;
+	unsigned on_risky;            /* enum health_action_bits */
+	unsigned on_doomed;
+	char notify_hook[MAX_CONF_PATH];
+	uint64_t health_poll_ms;      /* 0 = health is not read */
 };
+
+/* The class named name, or NULL. */
+const struct job_class *config_class(const struct config *c, const char *name);
 
 /* Fill c with the defaults. */
 void config_init(struct config *c);

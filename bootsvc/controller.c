@@ -263,6 +263,49 @@ take_power_token(struct controller *c, int64_t now)
 }
 
 
+/* A node of an allocation failed for good: route around it (issue #5). Another eligible
+ * node takes its place in the same job; the failed one leaves the allocation and, being
+ * failed, is not chosen again until an admin releases it. */
+static void
+replace_in_allocation(struct controller *c, struct node_rec *n)
+{
+	struct bootsvc *bs = c->bs;
+	const struct job_class *jc = config_class(&bs->cfg, n->alloc_class);
+	struct image_rec img;
+	struct dl_err err = { 0 };
+	size_t tiers[3] = { 0 };
+	char job[MAX_NODE_NAME], cls[32];
+	json_t *chosen = json_array();
+	int r;
+
+	strcpy(job, n->alloc_job);
+	strcpy(cls, n->alloc_class);
+	n->alloc_job[0] = n->alloc_class[0] = '\0';
+	(void)store_node_update_ctrl(bs->store, n);
+	if (!chosen || nodes_boot_image(bs, n, &img) < 0) {
+		json_decref(chosen);
+		return;
+	}
+	r = ctl_alloc_assign(bs, job, cls, jc ? jc->allow_risky : false, &img, 1, chosen,
+	    tiers, &err);
+	if (r < 0) {
+		log_warning("event=alloc_replace job=%s node=%s msg=\"no replacement: %s\"", job,
+		    n->name, err.msg);
+		(void)store_event_add(bs->store, n->name, "alloc-lost", err.msg,
+		    (int64_t)time(NULL));
+	} else {
+		char why[128];
+		(void)snprintf(why, sizeof(why), "job %s: replaced by %s", job,
+		    json_string_value(json_array_get(chosen, 0)));
+		(void)store_event_add(bs->store, n->name, "alloc-replace", why,
+		    (int64_t)time(NULL));
+		log_notice("event=alloc_replace job=%s failed=%s replacement=%s", job, n->name,
+		    json_string_value(json_array_get(chosen, 0)));
+	}
+	json_decref(chosen);
+	controller_kick(c);
+}
+
 struct tick_ctx {
 	struct controller *c;
 	int64_t now;
@@ -301,6 +344,8 @@ apply(struct controller *c, struct node_rec *n, const struct ctrl_decision *d,
 		/* An event of its own: a node's own failed report is retried, this is final. */
 		(void)store_event_add(bs->store, n->name, "fail", d->reason, (int64_t)time(NULL));
 		(void)nodes_set_phase(bs, n->name, "failed", d->reason);
+		if (n->alloc_job[0])
+			replace_in_allocation(c, n);
 		return;
 	case CA_POWER_ON:
 	case CA_POWER_CYCLE:

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "control.h"
 #include "controller.h"
 #include "hostlist.h"
@@ -236,36 +237,56 @@ out:
 	return r;
 }
 
+/* Nodes named by "names", or by "job" (the nodes of an allocation). */
+static int
+nodes_of_job(struct bootsvc *bs, const char *job, struct hostlist *ret);
+
 static int
 hold_release(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr,
     bool hold)
 {
 	static const char *const allowed_hold[] = { "names", "reason", NULL };
-	static const char *const allowed_release[] = { "names", NULL };
+	static const char *const allowed_release[] = { "names", "job", NULL };
 	struct hostlist hl = { 0 };
-	const char *reason = NULL;
+	const char *reason = NULL, *job = NULL;
 	int r;
 
 	if ((r = proto_args_check(args, hold ? allowed_hold : allowed_release, reterr)) < 0 ||
-	    (r = proto_arg_str(args, "reason", false, MAX_REASON - 1, &reason, reterr)) < 0)
+	    (r = proto_arg_str(args, "reason", false, MAX_REASON - 1, &reason, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "job", false, MAX_NODE_NAME - 1, &job, reterr)) < 0)
 		return r;
-	if ((r = existing(bs, args, &hl, reterr)) < 0)
+	if (job && json_object_get(args, "names"))
+		return dl_err_set(reterr, -EINVAL, "give either names or job, not both");
+	if (job) {
+		if ((r = nodes_of_job(bs, job, &hl)) < 0)
+			return r;
+		if (hl.n == 0)
+			return dl_err_set(reterr, -ENOENT, "no allocation '%s'", job);
+	} else if ((r = existing(bs, args, &hl, reterr)) < 0)
 		return r;
 	for (size_t i = 0; i < hl.n; i++) {
 		struct node_rec n;
 		(void)store_node_get(bs->store, hl.names[i], &n);
-		n.hold = hold;
-		(void)snprintf(n.hold_reason, sizeof(n.hold_reason), "%s",
-		    hold ? (reason ? reason : "held by an admin") : "");
-		if (!hold && strcmp(n.op, "failed") == 0) {
-			/* Release also clears a failure: the controller tries again. */
-			n.op[0] = '\0';
-			n.attempts = 0;
+		if (hold) {
+			n.hold = true;
+			(void)snprintf(n.hold_reason, sizeof(n.hold_reason), "%s",
+			    reason ? reason : "held by an admin");
+		} else {
+			/* Release gives the node back to the idle pool: no hold, no allocation,
+			 * no failed op (the controller tries again). */
+			n.hold = false;
+			n.hold_reason[0] = '\0';
+			n.alloc_job[0] = '\0';
+			n.alloc_class[0] = '\0';
+			if (strcmp(n.op, "failed") == 0) {
+				n.op[0] = '\0';
+				n.attempts = 0;
+			}
 		}
 		n.retry_at_ms = 0;
 		(void)store_node_update_ctrl(bs->store, &n);
 		(void)store_event_add(bs->store, n.name, hold ? "hold" : "release",
-		    hold ? n.hold_reason : "", (int64_t)time(NULL));
+		    hold ? n.hold_reason : job ? job : "", (int64_t)time(NULL));
 	}
 	controller_kick(bs->controller);
 	control_events_notify(bs);
@@ -308,7 +329,213 @@ events(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *rete
 	return *ret ? 0 : -ENOMEM;
 }
 
+struct job_ctx {
+	const char *job;
+	struct hostlist *hl;
+	int r;
+};
+
+static int
+job_member(const struct node_rec *n, void *userdata)
+{
+	struct job_ctx *j = userdata;
+	char **names;
+
+	if (strcmp(n->alloc_job, j->job) != 0)
+		return 0;
+	names = reallocarray(j->hl->names, j->hl->n + 1, sizeof(char *));
+	if (!names)
+		return -ENOMEM;
+	j->hl->names = names;
+	if (!(names[j->hl->n] = strdup(n->name)))
+		return -ENOMEM;
+	j->hl->n++;
+	return 0;
+}
+
+static int
+nodes_of_job(struct bootsvc *bs, const char *job, struct hostlist *ret)
+{
+	struct job_ctx j = { .job = job, .hl = ret };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = store_node_foreach(bs->store, job_member, &j);
+	if (r < 0)
+		hostlist_done(ret);
+	return r;
+}
+
+/* Every node, with what the allocator needs to know about it. */
+struct pool {
+	struct bootsvc *bs;
+	const char *target;   /* the requested version id */
+	struct alloc_node *an;
+	char (*names)[MAX_NODE_NAME];
+	size_t n, cap;
+};
+
+static int
+pool_add(const struct node_rec *n, void *userdata)
+{
+	struct pool *p = userdata;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct alloc_node *an = reallocarray(p->an, cap, sizeof(*an));
+		if (!an)
+			return -ENOMEM;
+		p->an = an;
+		char (*names)[MAX_NODE_NAME] = reallocarray(p->names, cap, MAX_NODE_NAME);
+		if (!names)
+			return -ENOMEM;
+		p->names = names;
+		p->cap = cap;
+	}
+	strcpy(p->names[p->n], n->name);
+	p->an[p->n] = (struct alloc_node){
+		.name = NULL, /* set after the array stops moving */
+		.usable = n->bmc[0] && n->bmc_creds[0] && !n->hold && !n->alloc_job[0] &&
+		    strcmp(n->op, "failed") != 0 && strcmp(n->bmc_state, "unreachable") != 0 &&
+		    !nodes_drained(p->bs, n),
+		.health = strcmp(n->health, "doomed") == 0 ? AH_DOOMED :
+		    strcmp(n->health, "risky") == 0 ? AH_RISKY : AH_OK,
+		.up_on_target = strcmp(n->phase, "up") == 0 && strcmp(n->booted_image, p->target) == 0,
+		.powered_on = strcmp(n->power, "on") == 0,
+	};
+	p->n++;
+	return 0;
+}
+
+/* Choose count nodes for job and write the allocation (desired state) for them. Used by
+ * allocate and by the controller to replace a node that failed. */
+int
+ctl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name, bool allow_risky,
+    const struct image_rec *img, size_t count, json_t *chosen, size_t tiers[static 3],
+    struct dl_err *reterr)
+{
+	struct pool p = { .bs = bs, .target = img->id };
+	struct alloc_request req = { .count = count, .allow_risky = allow_risky,
+		.class_name = class_name };
+	struct alloc_choice *ch = NULL;
+	int r;
+
+	r = store_node_foreach(bs->store, pool_add, &p);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < p.n; i++)
+		p.an[i].name = p.names[i];
+	ch = calloc(count ? count : 1, sizeof(*ch));
+	if (!ch) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = alloc_choose(p.an, p.n, &req, ch, reterr)) < 0)
+		goto out;
+	for (size_t i = 0; i < count; i++) {
+		struct node_rec n;
+		char why[128];
+		(void)store_node_get(bs->store, p.names[ch[i].index], &n);
+		strcpy(n.image, img->name);
+		strcpy(n.image_pin, img->id);
+		(void)store_node_update(bs->store, &n);
+		(void)snprintf(n.alloc_job, sizeof(n.alloc_job), "%s", job);
+		(void)snprintf(n.alloc_class, sizeof(n.alloc_class), "%s", class_name);
+		strcpy(n.want_power, "on");
+		n.attempts = 0;
+		n.retry_at_ms = 0;
+		(void)store_node_update_ctrl(bs->store, &n);
+		(void)snprintf(why, sizeof(why), "job %s class %s: %s %s@%.12s", job, class_name,
+		    ch[i].tier == TIER_REUSE ? "reuse, already up on" : ch[i].tier == TIER_REIMAGE ?
+		    "reimage to" : "power on into", img->name, img->id);
+		(void)store_event_add(bs->store, n.name, "allocate", why, (int64_t)time(NULL));
+		tiers[ch[i].tier]++;
+		if (chosen)
+			json_array_append_new(chosen, json_string(n.name));
+	}
+out:
+	free(ch);
+	free(p.an);
+	free(p.names);
+	return r;
+}
+
+static int
+allocate(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "count", "image", "class", "job", NULL };
+	const char *image, *class_name, *job;
+	const struct job_class *jc;
+	struct image_rec img;
+	json_t *count = json_object_get(args, "count"), *chosen;
+	size_t tiers[3] = { 0 };
+	char jobbuf[MAX_NODE_NAME];
+	int64_t seq;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "image", true, 200, &image, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "class", false, 31, &class_name, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "job", false, MAX_NODE_NAME - 1, &job, reterr)) < 0)
+		return r;
+	if (!json_is_integer(count) || json_integer_value(count) < 1 ||
+	    json_integer_value(count) > MAX_HOSTLIST_NAMES)
+		return dl_err_set(reterr, -EINVAL, "'count' must be an integer from 1 to %d",
+		    MAX_HOSTLIST_NAMES);
+	if (!class_name)
+		class_name = "default";
+	jc = config_class(&bs->cfg, class_name);
+	if (!jc && strcmp(class_name, "default") != 0)
+		return dl_err_set(reterr, -ENOENT, "no job class '%s' in the config", class_name);
+	if ((r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
+		return r;
+	if (job) {
+		struct hostlist hl;
+		if (!hostname_is_valid(job))
+			return dl_err_set(reterr, -EINVAL, "job id '%s' is not [a-z0-9-]", job);
+		if ((r = nodes_of_job(bs, job, &hl)) < 0)
+			return r;
+		size_t existing_n = hl.n;
+		hostlist_done(&hl);
+		if (existing_n)
+			return dl_err_set(reterr, -EEXIST, "allocation '%s' already holds %zu nodes",
+			    job, existing_n);
+	} else {
+		(void)snprintf(jobbuf, sizeof(jobbuf), "a%lld",
+		    (long long)store_event_last_seq(bs->store) + 1);
+		job = jobbuf;
+	}
+	seq = store_event_last_seq(bs->store);
+	chosen = json_array();
+	if (!chosen || (r = store_begin(bs->store)) < 0) {
+		json_decref(chosen);
+		return r < 0 ? r : -ENOMEM;
+	}
+	r = ctl_alloc_assign(bs, job, class_name, jc ? jc->allow_risky : false, &img,
+	    (size_t)json_integer_value(count), chosen, tiers, reterr);
+	if (r < 0) {
+		store_rollback(bs->store);
+		json_decref(chosen);
+		return r;
+	}
+	if ((r = store_commit(bs->store)) < 0) {
+		json_decref(chosen);
+		return r;
+	}
+	log_notice("event=allocate job=%s class=%s count=%lld image=%s reuse=%zu reimage=%zu "
+		   "power_on=%zu", job, class_name, (long long)json_integer_value(count), img.name,
+	    tiers[TIER_REUSE], tiers[TIER_REIMAGE], tiers[TIER_POWER_ON]);
+	controller_kick(bs->controller);
+	control_events_notify(bs);
+	*ret = json_pack("{s:s,s:s,s:o,s:s,s:s,s:I,s:{s:I,s:I,s:I}}", "job", job, "class",
+	    class_name, "nodes", chosen, "image", img.name, "image_id", img.id, "seq",
+	    (json_int_t)seq, "tiers", "reuse", (json_int_t)tiers[TIER_REUSE], "reimage",
+	    (json_int_t)tiers[TIER_REIMAGE], "power_on", (json_int_t)tiers[TIER_POWER_ON]);
+	return *ret ? 0 : -ENOMEM;
+}
+
 const struct control_verb ctl_ctrl_verbs[] = {
+	{ "allocate", allocate },
 	{ "provision", provision },
 	{ "power", power },
 	{ "hold", hold },

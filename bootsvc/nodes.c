@@ -156,3 +156,13 @@ nodes_sync_dhcp_hosts(struct bootsvc *bs)
 		return 0;
 	return store_node_foreach(bs->store, sync_one, bs);
 }
+
+bool
+nodes_drained(struct bootsvc *bs, const struct node_rec *n)
+{
+	if (strcmp(n->health, "doomed") == 0)
+		return (bs->cfg.on_doomed & HA_DRAIN) != 0;
+	if (strcmp(n->health, "risky") == 0)
+		return (bs->cfg.on_risky & HA_DRAIN) != 0;
+	return false;
+}

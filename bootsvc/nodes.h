@@ -28,5 +28,8 @@ int nodes_alloc_ip(struct bootsvc *bs, char ret[static 16], struct dl_err *reter
  * discovered. */
 int nodes_discover(struct bootsvc *bs, const struct boot_query *q, struct node_rec *ret);
 
+/* Is n drained by its health (the configured action for its health includes drain)? */
+bool nodes_drained(struct bootsvc *bs, const struct node_rec *n);
+
 /* Rewrite every node's dnsmasq host entry (after a start or a reload). */
 int nodes_sync_dhcp_hosts(struct bootsvc *bs);

@@ -16,7 +16,8 @@ enum stmt_id {
 
 #define NODE_COLS "name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, " \
 	"phase, reason, phase_at, served_image, created, want_power, hold, hold_reason, " \
-	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error"
+	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error, " \
+	"alloc_job, alloc_class, health, health_reasons, health_state, sel_last"
 #define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
 	"kernel_sha256, kernel_size, initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, " \
 	"added, initrd_tree, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
@@ -25,7 +26,7 @@ enum stmt_id {
 static const char *const stmt_sql[_S_MAX] = {
 	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
 			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26)",
+			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32)",
 	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
 	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
 	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
@@ -42,7 +43,8 @@ static const char *const stmt_sql[_S_MAX] = {
 	[S_EVENT_LAST] = "SELECT coalesce(max(seq), 0) FROM history",
 	[S_NODE_CTRL] = "UPDATE nodes SET want_power=?2, hold=?3, hold_reason=?4, booted_image=?5, "
 			"power=?6, op=?7, op_at_ms=?8, attempts=?9, retry_at_ms=?10, bmc_state=?11, "
-			"last_error=?12 WHERE name = ?1",
+			"last_error=?12, alloc_job=?13, alloc_class=?14, health=?15, "
+			"health_reasons=?16, health_state=?17, sel_last=?18 WHERE name = ?1",
 	[S_NODE_ALL] = "SELECT " NODE_COLS " FROM nodes ORDER BY name",
 	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 AND kind = 'phase' "
 		      "ORDER BY seq DESC LIMIT ?2",
@@ -76,7 +78,10 @@ static const char schema[] =
 	" booted_image TEXT NOT NULL DEFAULT '', power TEXT NOT NULL DEFAULT '',"
 	" op TEXT NOT NULL DEFAULT '', op_at_ms INTEGER NOT NULL DEFAULT 0,"
 	" attempts INTEGER NOT NULL DEFAULT 0, retry_at_ms INTEGER NOT NULL DEFAULT 0,"
-	" bmc_state TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '');"
+	" bmc_state TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '',"
+	" alloc_job TEXT NOT NULL DEFAULT '', alloc_class TEXT NOT NULL DEFAULT '',"
+	" health TEXT NOT NULL DEFAULT 'ok', health_reasons TEXT NOT NULL DEFAULT '',"
+	" health_state TEXT NOT NULL DEFAULT '', sel_last INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS nodes_uuid ON nodes(uuid) WHERE uuid != '';"
 	"CREATE TABLE IF NOT EXISTS history ("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL,"
@@ -247,6 +252,12 @@ store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *rete
 	sqlite3_bind_int64(st, 24, n->retry_at_ms);
 	bind_text(st, 25, n->bmc_state);
 	bind_text(st, 26, n->last_error);
+	bind_text(st, 27, n->alloc_job);
+	bind_text(st, 28, n->alloc_class);
+	bind_text(st, 29, n->health[0] ? n->health : "ok");
+	bind_text(st, 30, n->health_reasons);
+	bind_text(st, 31, n->health_state);
+	sqlite3_bind_int64(st, 32, n->sel_last);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc == SQLITE_DONE)
@@ -297,6 +308,12 @@ node_from_row(sqlite3_stmt *st, struct node_rec *n)
 	n->retry_at_ms = sqlite3_column_int64(st, 23);
 	copy_col(n->bmc_state, sizeof(n->bmc_state), st, 24);
 	copy_col(n->last_error, sizeof(n->last_error), st, 25);
+	copy_col(n->alloc_job, sizeof(n->alloc_job), st, 26);
+	copy_col(n->alloc_class, sizeof(n->alloc_class), st, 27);
+	copy_col(n->health, sizeof(n->health), st, 28);
+	copy_col(n->health_reasons, sizeof(n->health_reasons), st, 29);
+	copy_col(n->health_state, sizeof(n->health_state), st, 30);
+	n->sel_last = sqlite3_column_int64(st, 31);
 }
 
 static int
@@ -402,6 +419,12 @@ store_node_update_ctrl(struct store *s, const struct node_rec *n)
 	sqlite3_bind_int64(st, 10, n->retry_at_ms);
 	bind_text(st, 11, n->bmc_state);
 	bind_text(st, 12, n->last_error);
+	bind_text(st, 13, n->alloc_job);
+	bind_text(st, 14, n->alloc_class);
+	bind_text(st, 15, n->health[0] ? n->health : "ok");
+	bind_text(st, 16, n->health_reasons);
+	bind_text(st, 17, n->health_state);
+	sqlite3_bind_int64(st, 18, n->sel_last);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc != SQLITE_DONE)

@@ -50,6 +50,13 @@ struct node_rec {
 	int64_t retry_at_ms;                /* no BMC action before this (backoff) */
 	char bmc_state[16];                 /* "", "ok", "unreachable" */
 	char last_error[MAX_REASON];
+	/* Allocation and health (issue #5). */
+	char alloc_job[MAX_NODE_NAME];      /* the allocation holding it, "" = idle */
+	char alloc_class[32];
+	char health[8];                     /* "ok", "risky", "doomed" */
+	char health_reasons[MAX_REASON];
+	char health_state[2048];            /* the rules' memory (recent SEL events), JSON */
+	int64_t sel_last;                   /* last SEL record id read */
 };
 
 struct event_rec {
