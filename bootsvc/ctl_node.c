@@ -29,10 +29,12 @@ ctl_node_to_json(struct bootsvc *bs, const struct node_rec *n)
 	    "bmc", n->bmc, "image", n->image, "image_pin", n->image_pin, "image_id",
 	    image_id, "served_image", n->served_image, "phase", n->phase, "reason", n->reason,
 	    "phase_at", (json_int_t)n->phase_at, "image_name", n->image);
-	json_t *ctrl = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "want_power",
-	    n->want_power, "hold", n->hold, "hold_reason", n->hold_reason, "booted_image",
-	    n->booted_image, "power", n->power, "op", n->op, "attempts", n->attempts, "bmc_state",
-	    n->bmc_state, "last_error", n->last_error);
+	json_t *ctrl = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b}",
+	    "want_power", n->want_power, "hold", n->hold, "hold_reason", n->hold_reason,
+	    "booted_image", n->booted_image, "power", n->power, "op", n->op, "attempts",
+	    n->attempts, "bmc_state", n->bmc_state, "last_error", n->last_error, "job",
+	    n->alloc_job, "class", n->alloc_class, "health", n->health[0] ? n->health : "ok",
+	    "health_reasons", n->health_reasons, "drained", nodes_drained(bs, n));
 
 	if (!o || !ctrl || json_object_update(o, ctrl) < 0) {
 		json_decref(o);
