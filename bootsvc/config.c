@@ -336,9 +336,9 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		if (strlen(v) >= MAX_RULE_TEXT)
 			return dl_err_set(reterr, -EINVAL, "health_rule longer than %d chars",
 			    MAX_RULE_TEXT - 1);
-		if (c->n_health_rules == MAX_HEALTH_RULES)
+		if (c->n_health_rules == MAX_CONF_HEALTH_RULES)
 			return dl_err_set(reterr, -E2BIG, "more than %d health rules",
-			    MAX_HEALTH_RULES);
+			    MAX_CONF_HEALTH_RULES);
 		strcpy(c->health_rules[c->n_health_rules++], v);
 		return 0;
 	}

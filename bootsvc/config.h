@@ -11,7 +11,7 @@
 #define MAX_CONF_PATH 256
 /* Job classes and health rules an admin names in the config; small fixed tables. */
 #define MAX_CLASSES 16
-#define MAX_HEALTH_RULES 32
+#define MAX_CONF_HEALTH_RULES 32
 #define MAX_RULE_TEXT 160
 
 struct job_class {
@@ -70,7 +70,7 @@ struct config {
 	/* Health and allocation (issue #5). */
 	struct job_class classes[MAX_CLASSES];
 	unsigned n_classes;
-	char health_rules[MAX_HEALTH_RULES][MAX_RULE_TEXT];
+	char health_rules[MAX_CONF_HEALTH_RULES][MAX_RULE_TEXT];
 	unsigned n_health_rules;
 	unsigned on_risky;            /* enum health_action_bits */
 	unsigned on_doomed;

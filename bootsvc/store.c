@@ -17,7 +17,7 @@ enum stmt_id {
 #define NODE_COLS "name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, " \
 	"phase, reason, phase_at, served_image, created, want_power, hold, hold_reason, " \
 	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error, " \
-	"alloc_job, alloc_class, health, health_reasons, health_state, sel_last"
+	"alloc_job, alloc_class, health, health_reasons, sel_last"
 #define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
 	"kernel_sha256, kernel_size, initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, " \
 	"added, initrd_tree, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
@@ -26,7 +26,7 @@ enum stmt_id {
 static const char *const stmt_sql[_S_MAX] = {
 	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
 			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32)",
+			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31)",
 	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
 	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
 	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
@@ -44,7 +44,7 @@ static const char *const stmt_sql[_S_MAX] = {
 	[S_NODE_CTRL] = "UPDATE nodes SET want_power=?2, hold=?3, hold_reason=?4, booted_image=?5, "
 			"power=?6, op=?7, op_at_ms=?8, attempts=?9, retry_at_ms=?10, bmc_state=?11, "
 			"last_error=?12, alloc_job=?13, alloc_class=?14, health=?15, "
-			"health_reasons=?16, health_state=?17, sel_last=?18 WHERE name = ?1",
+			"health_reasons=?16, sel_last=?17 WHERE name = ?1",
 	[S_NODE_ALL] = "SELECT " NODE_COLS " FROM nodes ORDER BY name",
 	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 AND kind = 'phase' "
 		      "ORDER BY seq DESC LIMIT ?2",
@@ -256,8 +256,7 @@ store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *rete
 	bind_text(st, 28, n->alloc_class);
 	bind_text(st, 29, n->health[0] ? n->health : "ok");
 	bind_text(st, 30, n->health_reasons);
-	bind_text(st, 31, n->health_state);
-	sqlite3_bind_int64(st, 32, n->sel_last);
+	sqlite3_bind_int64(st, 31, n->sel_last);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc == SQLITE_DONE)
@@ -312,8 +311,7 @@ node_from_row(sqlite3_stmt *st, struct node_rec *n)
 	copy_col(n->alloc_class, sizeof(n->alloc_class), st, 27);
 	copy_col(n->health, sizeof(n->health), st, 28);
 	copy_col(n->health_reasons, sizeof(n->health_reasons), st, 29);
-	copy_col(n->health_state, sizeof(n->health_state), st, 30);
-	n->sel_last = sqlite3_column_int64(st, 31);
+	n->sel_last = sqlite3_column_int64(st, 30);
 }
 
 static int
@@ -423,13 +421,49 @@ store_node_update_ctrl(struct store *s, const struct node_rec *n)
 	bind_text(st, 14, n->alloc_class);
 	bind_text(st, 15, n->health[0] ? n->health : "ok");
 	bind_text(st, 16, n->health_reasons);
-	bind_text(st, 17, n->health_state);
-	sqlite3_bind_int64(st, 18, n->sel_last);
+	sqlite3_bind_int64(st, 17, n->sel_last);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc != SQLITE_DONE)
 		return -EIO;
 	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int
+store_node_health_state_get(struct store *s, const char *name, char **ret)
+{
+	sqlite3_stmt *st;
+	int rc, r = -ENOENT;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT health_state FROM nodes WHERE name = ?1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		*ret = strdup(t ? (const char *)t : "");
+		r = *ret ? 0 : -ENOMEM;
+	} else if (rc != SQLITE_DONE)
+		r = -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_node_health_state_set(struct store *s, const char *name, const char *json)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE nodes SET health_state = ?2 WHERE name = ?1", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -EIO;
+	bind_text(st, 1, name);
+	bind_text(st, 2, json);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int

@@ -55,7 +55,6 @@ struct node_rec {
 	char alloc_class[32];
 	char health[8];                     /* "ok", "risky", "doomed" */
 	char health_reasons[MAX_REASON];
-	char health_state[2048];            /* the rules' memory (recent SEL events), JSON */
 	int64_t sel_last;                   /* last SEL record id read */
 };
 
@@ -108,6 +107,11 @@ int store_node_get_by_ip(struct store *s, const char *ip, struct node_rec *ret);
 int store_node_delete(struct store *s, const char *name);
 /* Rewrite the assignment columns (image, image_pin, served_image, ...) of an existing node. */
 int store_node_update(struct store *s, const struct node_rec *n);
+/* The health rules' memory of a node (recent SEL events, JSON): kept apart from node_rec
+ * because it can be tens of KiB. get: a new malloc'd string ("" when none). */
+int store_node_health_state_get(struct store *s, const char *name, char **ret);
+int store_node_health_state_set(struct store *s, const char *name, const char *json);
+
 /* Rewrite the desired-state and controller columns of an existing node. */
 int store_node_update_ctrl(struct store *s, const struct node_rec *n);
 /* Append an event (kind "action") to the history without changing the phase. */
