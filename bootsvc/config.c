@@ -5,6 +5,7 @@
 
 #include "conf.h"
 #include "config.h"
+#include "health_rules.h"
 #include "log.h"
 #include "parse.h"
 
@@ -332,7 +333,9 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 	if (streq(key, "class"))
 		return add_class(c, v, reterr);
 	if (streq(key, "health_rule")) {
-		/* Checked by the health rule parser when the controller starts. */
+		struct health_rule hr;
+		if (health_rule_parse(v, &hr, reterr) < 0)
+			return dl_err_prefix(reterr, "health_rule"), -EINVAL;
 		if (strlen(v) >= MAX_RULE_TEXT)
 			return dl_err_set(reterr, -EINVAL, "health_rule longer than %d chars",
 			    MAX_RULE_TEXT - 1);

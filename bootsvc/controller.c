@@ -3,9 +3,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include "control.h"
 #include "controller.h"
 #include "ctrl_fsm.h"
+#include "health.h"
+#include "health_rules.h"
+#include "spawn.h"
 #include "log.h"
 #include "nodes.h"
 #include "work.h"
@@ -27,6 +34,23 @@ struct controller {
 	int64_t tokens_at_ms;
 	int64_t last_poll_ms;
 	bool stopping;
+	/* Health (issue #5): rules from the config, one read per node per health_poll. */
+	struct health_rules rules;
+	int64_t last_health_ms;
+	char health_busy[MAX_BUSY][MAX_NODE_NAME];
+	unsigned n_health_busy;
+};
+
+struct health_job {
+	struct job job;
+	struct controller *c;
+	char node[MAX_NODE_NAME];
+	struct bmc_target target;
+	char sdr_dir[MAX_STORE_PATH + 80];
+	uint32_t sel_after;
+	struct health_reading reading;
+	int r;
+	struct dl_err err;
 };
 
 struct power_job {
@@ -179,6 +203,10 @@ job_done(struct job *j)
 			}
 		}
 		(void)store_node_update_ctrl(bs->store, &n);
+		/* A job waits for its nodes: route around one whose BMC does not answer. */
+		if (pj->r < 0 && pj->managed && n.alloc_job[0] &&
+		    strcmp(n.bmc_state, "unreachable") == 0)
+			replace_in_allocation(c, &n);
 	}
 	if (pj->cb)
 		pj->cb(bs, pj->node, pj->op, pj->r, pj->on, pj->err.msg, pj->userdata);
@@ -263,6 +291,216 @@ take_power_token(struct controller *c, int64_t now)
 }
 
 
+static bool
+health_busy(struct controller *c, const char *name, int set)
+{
+	for (unsigned i = 0; i < c->n_health_busy; i++)
+		if (strcmp(c->health_busy[i], name) == 0) {
+			if (set == 0)
+				memcpy(c->health_busy[i], c->health_busy[--c->n_health_busy],
+				    MAX_NODE_NAME);
+			return true;
+		}
+	if (set == 1 && c->n_health_busy < MAX_BUSY)
+		strcpy(c->health_busy[c->n_health_busy++], name);
+	return false;
+}
+
+static void
+hook_exit(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	siginfo_t si = { 0 };
+
+	(void)events;
+	(void)userdata;
+	if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	if (si.si_code != CLD_EXITED || si.si_status != 0)
+		log_warning("event=notify_hook pid=%d msg=\"hook %s %d\"", (int)si.si_pid,
+		    si.si_code == CLD_EXITED ? "exited" : "killed by signal", si.si_status);
+	loop_del_fd(l, fd);
+	close(fd);
+}
+
+/* notify: the admin's hook, exec'd with argv (no shell): HOOK NODE HEALTH REASONS. Not
+ * waited for on the loop; its pidfd reaps it. */
+static void
+run_hook(struct controller *c, const char *node, const char *health, const char *reasons)
+{
+	const char *argv[] = { c->bs->cfg.notify_hook, node, health, reasons, NULL };
+	struct spawn_opts o = SPAWN_OPTS_DEFAULT;
+	struct dl_err err = { 0 };
+	pid_t pid;
+	int fd;
+
+	if (!c->bs->cfg.notify_hook[0])
+		return;
+	if (spawn_start(argv, &o, &pid, &err) < 0) {
+		log_err("event=notify_hook node=%s msg=\"%s\"", node, err.msg);
+		return;
+	}
+	fd = spawn_pidfd(pid);
+	if (fd < 0 || loop_add_fd(c->bs->loop, fd, EPOLLIN, hook_exit, NULL) < 0) {
+		if (fd >= 0)
+			close(fd);
+		(void)waitpid(pid, NULL, 0); /* rare: a blocking reap beats a zombie */
+	}
+}
+
+static void replace_in_allocation(struct controller *c, struct node_rec *n);
+
+/* The configured actions for a node that just turned risky or doomed. */
+static void
+health_actions(struct controller *c, struct node_rec *n, unsigned actions)
+{
+	struct bootsvc *bs = c->bs;
+	int64_t now = (int64_t)time(NULL);
+
+	if (actions & HA_DRAIN)
+		(void)store_event_add(bs->store, n->name, "drain", n->health_reasons, now);
+	if (actions & HA_EVACUATE)
+		/* XXX(#5): hypervisor nodes evacuate once the VM layer lands; recorded now. */
+		(void)store_event_add(bs->store, n->name, "evacuate",
+		    "recorded: no VM layer yet", now);
+	if (actions & HA_POWEROFF) {
+		strcpy(n->want_power, "off");
+		n->op[0] = '\0';
+		(void)store_node_update_ctrl(bs->store, n);
+		(void)store_event_add(bs->store, n->name, "want-off", n->health_reasons, now);
+		if (n->alloc_job[0])
+			replace_in_allocation(c, n);
+	}
+	if (actions & HA_NOTIFY)
+		run_hook(c, n->name, n->health, n->health_reasons);
+}
+
+static void
+health_job_run(struct job *j)
+{
+	struct health_job *hj = (struct health_job *)j;
+
+	hj->r = health_read(&hj->target, hj->sdr_dir, hj->sel_after, &hj->reading, &hj->err);
+}
+
+static void
+health_job_done(struct job *j)
+{
+	struct health_job *hj = (struct health_job *)j;
+	struct controller *c = hj->c;
+	struct bootsvc *bs = c->bs;
+	struct health_state st;
+	struct health_verdict v;
+	struct node_rec n;
+	_cleanup_free_ char *json = NULL, *out = NULL;
+	char reasons[MAX_REASON] = "";
+	struct dl_err err = { 0 };
+	int64_t now = (int64_t)time(NULL);
+
+	explicit_bzero(hj->target.pass, sizeof(hj->target.pass));
+	(void)health_busy(c, hj->node, 0);
+	health_state_init(&st);
+	if (atomic_load(&j->cancelled) || hj->r < 0 || store_node_get(bs->store, hj->node, &n) < 0) {
+		if (hj->r < 0 && !atomic_load(&j->cancelled))
+			log_debug("event=health_read node=%s err=%s", hj->node, dl_errno_name(hj->r));
+		goto out;
+	}
+	if (store_node_health_state_get(bs->store, n.name, &json) == 0 && json[0] &&
+	    health_state_from_json(json, &st, &err) < 0)
+		log_warning("event=health_state node=%s msg=\"%s, starting afresh\"", n.name,
+		    err.msg);
+	if (health_state_update(&st, &hj->reading, now) < 0 ||
+	    health_eval(&c->rules, &st, now, &v) < 0)
+		goto out;
+	for (size_t i = 0; i < v.n_reasons; i++) {
+		size_t len = strlen(reasons);
+		(void)snprintf(reasons + len, sizeof(reasons) - len, "%s%s", i ? "; " : "",
+		    v.reason[i]);
+	}
+	if (health_state_to_json(&st, &out) == 0)
+		(void)store_node_health_state_set(bs->store, n.name, out);
+	n.sel_last = st.sel_last_id;
+	if (strcmp(n.health, health_to_string(v.health)) != 0 ||
+	    strcmp(n.health_reasons, reasons) != 0) {
+		bool worse = v.health > health_from_string(n.health[0] ? n.health : "ok");
+		strcpy(n.health, health_to_string(v.health));
+		(void)snprintf(n.health_reasons, sizeof(n.health_reasons), "%s", reasons);
+		(void)store_node_update_ctrl(bs->store, &n);
+		(void)store_event_add(bs->store, n.name, "health", reasons[0] ? reasons : "ok", now);
+		log_notice("event=node_health node=%s health=%s reasons=\"%s\"", n.name, n.health,
+		    reasons);
+		if (worse)
+			health_actions(c, &n, v.health == HEALTH_DOOMED ? bs->cfg.on_doomed :
+			    v.health == HEALTH_RISKY ? bs->cfg.on_risky : 0);
+		control_events_notify(bs);
+	} else
+		(void)store_node_update_ctrl(bs->store, &n);
+out:
+	health_state_done(&st);
+	health_reading_done(&hj->reading);
+	free(hj);
+}
+
+static void
+submit_health(struct controller *c, const struct node_rec *n)
+{
+	struct health_job *hj = calloc(1, sizeof(*hj));
+	struct dl_err err = { 0 };
+
+	if (!hj)
+		return;
+	if (controller_target(c->bs, n, &hj->target, &err) < 0) {
+		free(hj);
+		return;
+	}
+	/* The SDR cache is keyed by host (lab pitfall 6): one directory per node. */
+	(void)snprintf(hj->sdr_dir, sizeof(hj->sdr_dir), "%s/sdr/%s", c->bs->cfg.state_dir,
+	    n->name);
+	{
+		char parent[MAX_STORE_PATH + 16];
+		(void)snprintf(parent, sizeof(parent), "%s/sdr", c->bs->cfg.state_dir);
+		(void)mkdir(parent, 0700);
+		(void)mkdir(hj->sdr_dir, 0700);
+	}
+	hj->sel_after = (uint32_t)n->sel_last;
+	hj->job.run = health_job_run;
+	hj->job.done = health_job_done;
+	hj->c = c;
+	strcpy(hj->node, n->name);
+	if (work_submit(c->work, &hj->job) < 0) {
+		explicit_bzero(hj->target.pass, sizeof(hj->target.pass));
+		free(hj);
+		return;
+	}
+	(void)health_busy(c, n->name, 1);
+}
+
+int
+controller_health_clear(struct controller *c, const char *name)
+{
+	struct bootsvc *bs = c->bs;
+	struct health_state st;
+	struct node_rec n;
+	_cleanup_free_ char *json = NULL, *out = NULL;
+	int r;
+
+	if ((r = store_node_get(bs->store, name, &n)) < 0)
+		return r;
+	health_state_init(&st);
+	if (store_node_health_state_get(bs->store, name, &json) == 0 && json[0])
+		(void)health_state_from_json(json, &st, NULL);
+	health_clear(&st);
+	if (health_state_to_json(&st, &out) == 0)
+		(void)store_node_health_state_set(bs->store, name, out);
+	health_state_done(&st);
+	strcpy(n.health, "ok");
+	n.health_reasons[0] = '\0';
+	(void)store_node_update_ctrl(bs->store, &n);
+	(void)store_event_add(bs->store, name, "health", "cleared by an admin",
+	    (int64_t)time(NULL));
+	control_events_notify(bs);
+	return 0;
+}
+
 /* A node of an allocation failed for good: route around it (issue #5). Another eligible
  * node takes its place in the same job; the failed one leaves the allocation and, being
  * failed, is not chosen again until an admin releases it. */
@@ -311,6 +549,7 @@ struct tick_ctx {
 	int64_t now;
 	unsigned inflight_cap;
 	bool poll;
+	bool health;
 };
 
 static void
@@ -398,8 +637,15 @@ tick_node(const struct node_rec *rec, void *userdata)
 	struct ctrl_node in = { 0 };
 	struct ctrl_decision d;
 
-	if (!n.want_power[0] || !n.bmc[0])
+	if (!n.bmc[0] || !n.bmc_creds[0])
 		return 0;
+	/* Health is read for every node with a BMC, managed or not. */
+	if (!n.want_power[0]) {
+		if (t->health && !health_busy(c, n.name, -1) &&
+		    work_pending(c->work) < t->inflight_cap)
+			submit_health(c, &n);
+		return 0;
+	}
 	in.want = strcmp(n.want_power, "on") == 0 ? CW_ON : CW_OFF;
 	in.hold = n.hold;
 	in.has_bmc = n.bmc[0] && n.bmc_creds[0];
@@ -417,6 +663,8 @@ tick_node(const struct node_rec *rec, void *userdata)
 	in.retry_at_ms = n.retry_at_ms;
 	d = ctrl_decide(&in, &c->policy, t->now);
 	apply(c, &n, &d, t);
+	if (t->health && !health_busy(c, n.name, -1) && work_pending(c->work) < t->inflight_cap)
+		submit_health(c, &n);
 	/* Observed power is polled at an interval (and after every action). */
 	if (t->poll && !is_busy(c, n.name) && work_pending(c->work) < t->inflight_cap) {
 		struct dl_err err = { 0 };
@@ -440,6 +688,11 @@ tick(struct loop *l, void *userdata)
 	if (t.now - c->last_poll_ms >= (int64_t)c->bs->cfg.power_poll_ms) {
 		t.poll = true;
 		c->last_poll_ms = t.now;
+	}
+	if (c->bs->cfg.health_poll_ms &&
+	    t.now - c->last_health_ms >= (int64_t)c->bs->cfg.health_poll_ms) {
+		t.health = true;
+		c->last_health_ms = t.now;
 	}
 	(void)store_node_foreach(c->bs->store, tick_node, &t);
 	control_events_notify(c->bs);
@@ -479,6 +732,16 @@ controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reter
 	c->policy.timeout_ms[CP_UP] = (int64_t)bs->cfg.timeout_pxe_ms;
 	c->policy.max_attempts = (int)bs->cfg.boot_attempts;
 	c->policy.backoff_ms = (int64_t)bs->cfg.retry_backoff_ms;
+	/* Rules: the configured ones, else the built-in defaults (docs/health.md). */
+	if (bs->cfg.n_health_rules == 0)
+		health_rules_init_default(&c->rules);
+	for (unsigned i = 0; i < bs->cfg.n_health_rules; i++) {
+		r = health_rules_add(&c->rules, bs->cfg.health_rules[i], reterr);
+		if (r < 0) {
+			free(c);
+			return dl_err_prefix(reterr, "health_rule '%s'", bs->cfg.health_rules[i]), r;
+		}
+	}
 	c->tokens_at_ms = now_ms();
 	c->tokens = bs->cfg.power_on_rate;
 	r = work_new(bs->loop, bs->cfg.ipmi_workers, 4096, &c->work);

@@ -26,6 +26,9 @@ typedef void (*controller_power_cb)(struct bootsvc *bs, const char *node, enum p
 int controller_power(struct controller *c, const char *node, enum power_op op,
     controller_power_cb cb, void *userdata, struct dl_err *reterr);
 
+/* Forget a node's health history and verdict (doomed is sticky until this). */
+int controller_health_clear(struct controller *c, const char *name);
+
 /* Build a node's BMC target from the store and its credentials file (exposed for the
  * verbs: "status" of many nodes validates them all before queueing). */
 int controller_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,

@@ -534,7 +534,25 @@ allocate(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	return *ret ? 0 : -ENOMEM;
 }
 
+static int
+health_clear_verb(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "names", NULL };
+	struct hostlist hl = { 0 };
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = existing(bs, args, &hl, reterr)) < 0)
+		return r;
+	for (size_t i = 0; i < hl.n; i++)
+		(void)controller_health_clear(bs->controller, hl.names[i]);
+	*ret = json_pack("{s:o}", "nodes", names_json(&hl));
+	hostlist_done(&hl);
+	return *ret ? 0 : -ENOMEM;
+}
+
 const struct control_verb ctl_ctrl_verbs[] = {
+	{ "health.clear", health_clear_verb },
 	{ "allocate", allocate },
 	{ "provision", provision },
 	{ "power", power },
