@@ -69,6 +69,8 @@ struct power_job {
 	void *userdata;
 };
 
+static void replace_in_allocation(struct controller *c, struct node_rec *n);
+
 static int64_t
 now_ms(void)
 {
@@ -347,7 +349,6 @@ run_hook(struct controller *c, const char *node, const char *health, const char 
 	}
 }
 
-static void replace_in_allocation(struct controller *c, struct node_rec *n);
 
 /* The configured actions for a node that just turned risky or doomed. */
 static void
