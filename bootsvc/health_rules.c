@@ -55,14 +55,15 @@ static const char *const sel_class_table[_HEALTH_SEL_CLASS_MAX] = {
 	[HEALTH_SEL_OTHER] = "other",
 };
 
-/* How a class reads in a reason: "risky: 12 correctable ECC in 24h". */
-static const char *const sel_class_text[_HEALTH_SEL_CLASS_MAX] = {
-	[HEALTH_SEL_ECC_CORRECTABLE] = "correctable ECC",
-	[HEALTH_SEL_ECC_UNCORRECTABLE] = "uncorrectable ECC",
-	[HEALTH_SEL_OVER_TEMPERATURE] = "over-temperature events",
-	[HEALTH_SEL_FAN] = "fan failures",
-	[HEALTH_SEL_POWER_SUPPLY] = "power supply failures",
-	[HEALTH_SEL_OTHER] = "other SEL events",
+/* How a class reads in a reason, singular and plural: "risky: 12 correctable ECC in 24h",
+ * "risky: 1 fan failure in 24h". */
+static const char *const sel_class_text[_HEALTH_SEL_CLASS_MAX][2] = {
+	[HEALTH_SEL_ECC_CORRECTABLE] = { "correctable ECC", "correctable ECC" },
+	[HEALTH_SEL_ECC_UNCORRECTABLE] = { "uncorrectable ECC", "uncorrectable ECC" },
+	[HEALTH_SEL_OVER_TEMPERATURE] = { "over-temperature event", "over-temperature events" },
+	[HEALTH_SEL_FAN] = { "fan failure", "fan failures" },
+	[HEALTH_SEL_POWER_SUPPLY] = { "power supply failure", "power supply failures" },
+	[HEALTH_SEL_OTHER] = { "other SEL event", "other SEL events" },
 };
 
 /* IPMI 2.0 Table 42-3, named as in FreeIPMI's ipmi-sensors --sensor-types, lower case with
@@ -391,8 +392,15 @@ parse_name(const struct word *w, unsigned n, char ret[static MAX_HEALTH_NAME + 1
 		s++;
 		len -= 2;
 	}
-	if (len == 0 || len > MAX_HEALTH_NAME)
-		return rule_fail(reterr, w, n, "a sensor name of 1 to 32 characters");
+	if (len == 0)
+		return dl_err_set(reterr, -EINVAL, "health rule: the sensor name (word %u) is empty",
+		    n);
+	if (len > MAX_HEALTH_NAME) {
+		/* quote the name alone: parse_quote() shows quotes as '?' */
+		struct word inner = { .s = s, .len = len };
+
+		return rule_fail(reterr, &inner, n, "a sensor name of 1 to 32 characters");
+	}
 	for (size_t i = 0; i < len; i++)
 		if (s[i] == '"')
 			return rule_fail(reterr, w, n,
@@ -905,6 +913,17 @@ sensor_reason(const struct health_rule *r, const struct health_sensor *s,
 	(void)n;
 }
 
+/* Is "doomed: <what>" among v's reasons? */
+static bool
+doomed_says(const struct health_verdict *v, const char *what)
+{
+	for (size_t i = 0; i < v->n_reasons; i++)
+		if (strncmp(v->reason[i], "doomed: ", strlen("doomed: ")) == 0 &&
+		    streq(v->reason[i] + strlen("doomed: "), what))
+			return true;
+	return false;
+}
+
 int
 health_eval(const struct health_rules *rs, struct health_state *st, int64_t now,
     struct health_verdict *ret)
@@ -941,7 +960,8 @@ health_eval(const struct health_rules *rs, struct health_state *st, int64_t now,
 				continue;
 			window_format(r, window);
 			snprintf(text, sizeof(text), "%s: %zu %s in %s",
-			    health_to_string(r->verdict), k, sel_class_text[r->sel_class], window);
+			    health_to_string(r->verdict), k, sel_class_text[r->sel_class][k != 1],
+			    window);
 			reasons_add(list, n, omitted, text);
 			continue;
 		}
@@ -975,8 +995,13 @@ health_eval(const struct health_rules *rs, struct health_state *st, int64_t now,
 	} else if (n_risky > 0) {
 		v.health = HEALTH_RISKY;
 	}
-	for (size_t i = 0; i < n_risky; i++)
+	for (size_t i = 0; i < n_risky; i++) {
+		/* "risky: CPU Temp upper critical" says nothing "doomed: CPU Temp upper
+		 * critical" did not (a warning rule and a critical rule on one sensor) */
+		if (v.health == HEALTH_DOOMED && doomed_says(&v, risky[i] + strlen("risky: ")))
+			continue;
 		reasons_add(v.reason, &v.n_reasons, &v.n_reasons_omitted, risky[i]);
+	}
 	v.n_reasons_omitted += omitted_risky;
 	*ret = v;
 	return 0;

@@ -1,0 +1,153 @@
+#!/bin/bash
+# Issue #5 item 1 against simulated BMCs (lib_bmc.sh: CPU Temp, Fan1, DIMM ECC sensors and
+# a SEL): bootsvc's health code (health_read + the health rules, through
+# tests/tools/healthctl with the built-in default rules) reads what faults injected on the
+# ipmi_sim console do, cross-checked with FreeIPMI's ipmi-sensors and ipmi-sel. Nodes stay
+# off: sensors and SEL work without them.
+#   h01: nominal sensors, health ok; CPU Temp 90 (> UC 85) -> sensor Critical, doomed
+#        naming CPU Temp; back to 40 -> still doomed (sticky) until --clear, then ok.
+#   h02: 12 correctable ECC SEL records -> risky "12 correctable ECC in 24h"; --since and
+#        the state file return only new records; one uncorrectable ECC -> doomed; a toggle
+#        of the DIMM ECC sensor bit logs a correctable assertion and deassertion.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_bmc.sh"
+dl_require ipmi_sim sdrcomp ipmi-sensors ipmi-sel ip
+dl_setup health 77
+
+HEALTHCTL=$BUILD/tools/healthctl
+[[ -x $HEALTHCTL ]] || fail "missing $HEALTHCTL: run make"
+
+dl_bmc h01 10.77.0.21 52:54:00:77:00:01 bios 256
+dl_bmc h02 10.77.0.22 52:54:00:77:00:02 bios 256
+pass "BMCs h01 at 10.77.0.21 and h02 at 10.77.0.22 listening, nodes off"
+
+mkdir -p "$DL_W/sdr"
+hc() { dl_ns "$HEALTHCTL" "$DL_W/$1.creds" "$(dl_bmc_ip "$1")" --sdr "$DL_W/sdr" "${@:2}"; }
+fi_args() { echo -D LAN_2_0 -I 3 -W opensesspriv -u admin -p "$(dl_bmc_pass "$1")" -h "$(dl_bmc_ip "$1")"; }
+# shellcheck disable=SC2046
+ref_sensors() { dl_ns ipmi-sensors $(fi_args "$1") --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-sensor-state; }
+# shellcheck disable=SC2046
+ref_sel() { dl_ns ipmi-sel $(fi_args "$1") --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-event-state; }
+mkdir -p "$DL_W/sdr-ref"
+# field KEY LINE: the value of KEY=... in a healthctl line (quoted or bare)
+field() { sed -n "s/.* $1=\"\([^\"]*\)\".*/\1/p; t; s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+sensor_line() { grep "^sensor name=\"$1\"" <<<"$2" || true; }
+
+# --- nominal
+out=$(hc h01) || fail "healthctl h01: $out"
+for s in "CPU Temp" "Fan1" "DIMM ECC"; do
+	l=$(sensor_line "$s" "$out")
+	[[ -n $l ]] || fail "h01: no sensor '$s' in: $out"
+	[[ $(field state "$l") == Nominal ]] || fail "h01: $s not Nominal: $l"
+done
+l=$(sensor_line "CPU Temp" "$out")
+[[ $(field reading "$l") == 40.00 && $(field units "$l") == C && $(field type "$l") == temperature ]] ||
+    fail "h01: CPU Temp reading: $l"
+l=$(sensor_line Fan1 "$out")
+[[ $(field reading "$l") == 4800.00 && $(field units "$l") == RPM ]] || fail "h01: Fan1 reading: $l"
+grep -qx 'health=ok' <<<"$out" || fail "h01 nominal: not ok: $out"
+ref=$(ref_sensors h01) || fail "ipmi-sensors h01: $ref"
+grep -q 'CPU Temp.*Nominal' <<<"$ref" || fail "ipmi-sensors disagrees: $ref"
+pass "h01 nominal: CPU Temp 40 C, Fan1 4800 RPM, DIMM ECC Nominal, health ok (ipmi-sensors agrees)"
+
+# --- over-temperature on h01: CPU Temp 90 > UC 85, with events
+dl_bmc_cmd h01 "sensor_set_value 0x20 0 1 90 1" >/dev/null || fail "inject CPU Temp 90 on h01"
+out=$(hc h01 --state "$DL_W/h01.state") || fail "healthctl h01: $out"
+l=$(sensor_line "CPU Temp" "$out")
+[[ $(field state "$l") == Critical && $(field reading "$l") == 90.00 ]] || fail "h01: CPU Temp not Critical at 90: $l"
+[[ $(field condition "$l") == "upper critical" ]] || fail "h01: CPU Temp condition: $l"
+grep -qx 'health=doomed' <<<"$out" || fail "h01 at 90 C: not doomed: $out"
+grep -qx 'reason="doomed: CPU Temp upper critical"' <<<"$out" || fail "h01: no CPU Temp reason: $out"
+grep -q '^sel .*sensor="CPU Temp".*class=over_temperature.*dir=assertion' <<<"$out" ||
+    fail "h01: no over_temperature SEL record: $out"
+ref=$(ref_sensors h01)
+grep -q 'CPU Temp.*Critical' <<<"$ref" || fail "ipmi-sensors disagrees: $ref"
+pass "h01 CPU Temp 90: Critical 'upper critical', $(grep -c '^sel ' <<<"$out") SEL records, health doomed: $(grep '^reason' <<<"$out" | tr '\n' ' ')"
+
+# back to nominal: doomed is sticky (state file), --clear releases it
+dl_bmc_cmd h01 "sensor_set_value 0x20 0 1 40 1" >/dev/null || fail "CPU Temp back to 40 on h01"
+out=$(hc h01 --state "$DL_W/h01.state") || fail "healthctl h01: $out"
+[[ $(field state "$(sensor_line "CPU Temp" "$out")") == Nominal ]] || fail "h01: CPU Temp not back to Nominal: $out"
+grep -qx 'health=doomed' <<<"$out" || fail "h01: doomed did not stick after recovery: $out"
+grep -qx 'reason="doomed: CPU Temp upper critical"' <<<"$out" || fail "h01: sticky reason lost: $out"
+grep -q '"doomed":{' "$DL_W/h01.state" || fail "h01: state file lacks the latch: $(cat "$DL_W/h01.state")"
+out=$(hc h01 --state "$DL_W/h01.state" --clear) || fail "healthctl --clear h01: $out"
+grep -qx 'health=ok' <<<"$out" || fail "h01 after --clear: not ok: $out"
+pass "h01 back to 40 C: still doomed (sticky, persisted), ok after --clear"
+
+# --- correctable ECC burst on h02: 12 SEL records (memory, sensor 3, offset 0)
+out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
+grep -qx 'health=ok' <<<"$out" || fail "h02 before faults: not ok: $out"
+last0=$(field sel_last_id "$(grep '^sel_last_id' <<<"$out")")
+cmds=()
+for i in $(seq 12); do cmds+=("sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 0x6f 0x00 0xff 0xff"); done
+dl_bmc_cmd h02 "${cmds[@]}" >/dev/null || fail "sel_add correctable ECC on h02"
+out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
+n=$(grep -c '^sel .*class=ecc_correctable' <<<"$out" || true)
+[[ $n == 12 ]] || fail "h02: $n correctable ECC SEL records, want 12: $out"
+grep -qx 'health=risky' <<<"$out" || fail "h02 after 12 correctable: not risky: $out"
+grep -qx 'reason="risky: 12 correctable ECC in 24h"' <<<"$out" || fail "h02: reason lacks the count: $out"
+last1=$(field sel_last_id "$(grep '^sel_last_id' <<<"$out")")
+ref=$(ref_sel h02)
+[[ $(grep -c 'Correctable memory error' <<<"$ref") == 12 ]] || fail "ipmi-sel does not show 12 correctable: $ref"
+pass "h02 12 correctable ECC: risky '12 correctable ECC in 24h' (ipmi-sel agrees), SEL ids $last0 -> $last1"
+
+# --since and the state file: nothing new -> no sel lines, still risky from the state
+out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
+! grep -q '^sel ' <<<"$out" || fail "h02: old records returned again: $out"
+grep -qx 'reason="risky: 12 correctable ECC in 24h"' <<<"$out" || fail "h02: state lost the events: $out"
+out=$(hc h02 --since "$last1") || fail "healthctl --since h02: $out"
+! grep -q '^sel ' <<<"$out" || fail "h02 --since $last1 returned records: $out"
+grep -qx 'health=ok' <<<"$out" || fail "h02 --since without state: not ok: $out"
+out=$(hc h02 --since $((last1 - 3))) || fail "healthctl --since h02: $out"
+[[ $(grep -c '^sel ' <<<"$out") == 3 ]] || fail "h02 --since $((last1 - 3)): want 3 records: $out"
+ids=$(grep '^sel ' <<<"$out" | sed 's/^sel id=\([0-9]*\).*/\1/' | tr '\n' ' ')
+[[ $ids == "$((last1 - 2)) $((last1 - 1)) $last1 " ]] || fail "h02 --since ids: $ids"
+pass "--since $last1 returns nothing, --since $((last1 - 3)) returns ids $ids; the state file remembers the burst"
+
+# --- uncorrectable ECC on h02 -> doomed
+dl_bmc_cmd h02 "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 0x6f 0x01 0xff 0xff" >/dev/null ||
+    fail "sel_add uncorrectable ECC on h02"
+out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
+[[ $(grep -c '^sel ' <<<"$out") == 1 ]] || fail "h02: want exactly the one new record: $out"
+grep -q "^sel .*class=ecc_uncorrectable" <<<"$out" ||
+    fail "h02: uncorrectable record not classified: $out"
+grep -qx 'health=doomed' <<<"$out" || fail "h02 after uncorrectable: not doomed: $out"
+grep -qx 'reason="doomed: 1 uncorrectable ECC in 30d"' <<<"$out" || fail "h02: doomed reason: $out"
+grep -qx 'reason="risky: 12 correctable ECC in 24h"' <<<"$out" || fail "h02: risky reason gone: $out"
+pass "h02 uncorrectable ECC: doomed: $(grep '^reason' <<<"$out" | tr '\n' ' ')"
+
+# --- the DIMM ECC sensor bit toggled with events: assertion then deassertion in the SEL
+dl_bmc_cmd h02 "sensor_set_bit 0x20 0 3 0 1 1" >/dev/null || fail "assert correctable on h02"
+out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
+l=$(sensor_line "DIMM ECC" "$out")
+[[ $(field state "$l") == Warning ]] || fail "h02: DIMM ECC not Warning after the bit: $l"
+grep -q '^sel .*sensor="DIMM ECC".*class=ecc_correctable.*dir=assertion' <<<"$out" ||
+    fail "h02: no correctable assertion record: $out"
+dl_bmc_cmd h02 "sensor_set_bit 0x20 0 3 0 0 1" >/dev/null || fail "deassert correctable on h02"
+out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
+grep -q '^sel .*sensor="DIMM ECC".*dir=deassertion' <<<"$out" || fail "h02: no deassertion record: $out"
+[[ $(field state "$(sensor_line "DIMM ECC" "$out")") == Nominal ]] || fail "h02: DIMM ECC not Nominal again: $out"
+grep -qx 'reason="risky: 13 correctable ECC in 24h"' <<<"$out" ||
+    fail "h02: the deassertion counted, or the assertion did not: $out"
+pass "DIMM ECC bit toggle: Warning + assertion, then Nominal + deassertion (not counted): 13 correctable"
+
+# --- a cleared SEL: ids start again below the state's last id; the new record is not missed
+# shellcheck disable=SC2046
+dl_ns ipmi-sel $(fi_args h01) --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --clear >/dev/null ||
+    fail "ipmi-sel --clear on h01"
+dl_bmc_cmd h01 "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 0x6f 0x00 0xff 0xff" >/dev/null ||
+    fail "sel_add after clear on h01"
+out=$(hc h01 --state "$DL_W/h01.state") || fail "healthctl h01: $out"
+[[ $(grep -c '^sel .*class=ecc_correctable' <<<"$out") == 1 ]] || fail "h01 after SEL clear: record missed: $out"
+pass "h01 SEL cleared and one record added: returned ($(grep '^sel_last_id' <<<"$out"))"
+
+# --- errors: wrong password is EACCES without the password; an unknown rule is a usage error
+(umask 077; sed 's/^password=.*/password=wrong-password/' "$DL_W/h01.creds" >"$DL_W/bad.creds")
+out=$(dl_ns "$HEALTHCTL" "$DL_W/bad.creds" 10.77.0.21 --sdr "$DL_W/sdr" 2>&1) && fail "wrong password accepted"
+[[ $out == *error=EACCES* && $out != *wrong-password* ]] || fail "wrong password: $out"
+pass "wrong password: $out"
+out=$(hc h01 --rule 'risky ecc_corectable >= 10 in 24h' 2>&1) && fail "bad rule accepted"
+[[ $out == *"'ecc_corectable' (word 2)"* ]] || fail "bad rule message: $out"
+pass "bad rule refused naming the word: $out"
+echo "PASS"
