@@ -335,7 +335,7 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 	if (streq(key, "health_rule")) {
 		struct health_rule hr;
 		if (health_rule_parse(v, &hr, reterr) < 0)
-			return dl_err_prefix(reterr, "health_rule"), -EINVAL;
+			return -EINVAL; /* the parser names the rule and the word */
 		if (strlen(v) >= MAX_RULE_TEXT)
 			return dl_err_set(reterr, -EINVAL, "health_rule longer than %d chars",
 			    MAX_RULE_TEXT - 1);
