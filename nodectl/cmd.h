@@ -32,7 +32,7 @@ struct cmd_opts {
 	bool json;          /* print the daemon's result as JSON */
 	bool help;          /* print the command's usage and do nothing else */
 	bool follow;        /* the command's follow function runs it (events, --wait) */
-	uint64_t timeout_ms; /* provision --wait: give up after this long */
+	uint64_t timeout_ms; /* provision|allocate --wait: give up after this long */
 };
 
 /* Printers return this (> 0) when they printed the result but it reports that some
@@ -105,6 +105,34 @@ int cmd_hold_print(FILE *out, const json_t *result, time_t now, struct dl_err *r
 int cmd_release_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_release_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+
+/* allocate (cmd_ctrl.c): count nodes of an image for a job. */
+int cmd_allocate_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+/* "job a12: allocated 8 nodes: n[01-08] -> compute@3f2a9c0d11e2 (class mpi)" and the
+ * tiers line "tiers: reuse 5, reimage 2, power-on 1". */
+int cmd_allocate_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+/* allocate --wait: allocate, then follow the job's members until all are up (wait.c). */
+int cmd_allocate_follow(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr);
+
+/* health [clear] (cmd_health.c). health sends node.list; its printers show the nodes
+ * with a BMC (all nodes with --all). */
+int cmd_health_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_health_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+/* health --json: {"nodes": [the node objects shown]}. */
+int cmd_health_print_json(FILE *out, const json_t *result, time_t now,
+    struct dl_err *reterr);
+int cmd_health_clear_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_health_clear_print(FILE *out, const json_t *result, time_t now,
+    struct dl_err *reterr);
+
+/* The controller's view of a node (borrowed) in one word, for node list and health:
+ * "hold" when held, "bmc-unreachable", else its operation with the attempt count
+ * ("booting(2)", "failed", "power-off"), else NULL ("-": nothing to do). May use buf. */
+const char *cmd_node_state(const json_t *node, char buf[static 64]);
 
 /* events (cmd_events.c). */
 int cmd_events_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,

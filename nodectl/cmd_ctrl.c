@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* nodectl provision|power|hold|release: the controller's verbs. argv -> args of
- * provision, power, hold, release; their results -> text. provision --wait is followed in
- * wait.c. */
+/* nodectl provision|power|hold|release|allocate: the controller's verbs. argv -> args of
+ * provision, power, hold, release, allocate; their results -> text. provision --wait and
+ * allocate --wait are followed in wait.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "cmd_args.h"
 #include "format.h"
+#include "hostlist.h"
 #include "macro.h"
 #include "parse.h"
 #include "table.h"
@@ -19,6 +20,9 @@ enum {
 	OPT_WAIT,
 	OPT_TIMEOUT,
 	OPT_REASON,
+	OPT_COUNT,
+	OPT_CLASS,
+	OPT_JOB,
 };
 
 /* How long provision --wait waits by default: a boot storm of a few hundred nodes with
@@ -29,6 +33,8 @@ enum {
 #define MAX_WAIT_TIMEOUT_MS (7ULL * 24 * 3600 * 1000)
 /* Longest hold reason bootsvc keeps (bootsvc/store.h MAX_REASON - 1). */
 #define MAX_HOLD_REASON 255
+/* Longest job class name bootsvc accepts (the "class" arg of allocate: 31 bytes). */
+#define MAX_CLASS_NAME 31
 
 /* Power actions, as the protocol spells them. */
 static const char *const power_actions[] = { "on", "off", "cycle", "reset", "status" };
@@ -37,6 +43,9 @@ struct ctrl_args {
 	const char *image;
 	const char *timeout;
 	const char *reason;
+	const char *count;
+	const char *class_name;
+	const char *job;
 	bool force;
 	bool wait;
 };
@@ -54,6 +63,12 @@ cmd_ctrl_handle(int opt, const char *name, const char *value, void *userdata,
 		return cmd_args_once(&a->timeout, name, value, reterr);
 	case OPT_REASON:
 		return cmd_args_once(&a->reason, name, value, reterr);
+	case OPT_COUNT:
+		return cmd_args_once(&a->count, name, value, reterr);
+	case OPT_CLASS:
+		return cmd_args_once(&a->class_name, name, value, reterr);
+	case OPT_JOB:
+		return cmd_args_once(&a->job, name, value, reterr);
 	case OPT_FORCE:
 		a->force = true;
 		return 0;
@@ -77,6 +92,40 @@ cmd_ctrl_names(json_t *args, const char *cmd, const char *names, struct dl_err *
 	if (n < 0)
 		return n;
 	return cmd_args_set_str(args, "names", what, names, reterr);
+}
+
+/* --wait and --timeout: the timeout in *timeout_ms (left at its default without one). */
+static int
+cmd_ctrl_timeout(const char *cmd, const struct ctrl_args *a, uint64_t *timeout_ms,
+    struct dl_err *reterr)
+{
+	int r;
+
+	if (a->timeout && !a->wait)
+		return dl_err_set(reterr, -EINVAL,
+		    "%s: option --timeout needs --wait (without it nothing is waited for)", cmd);
+	if (!a->timeout)
+		return 0;
+	r = parse_duration_ms(a->timeout, timeout_ms, reterr);
+	if (r == 0 && (*timeout_ms == 0 || *timeout_ms > MAX_WAIT_TIMEOUT_MS))
+		r = dl_err_set(reterr, -EINVAL, "duration '%.32s' is not in 1ms..7d", a->timeout);
+	if (r < 0)
+		(void)dl_err_prefix(reterr, "%s: option --timeout", cmd);
+	return r;
+}
+
+/* A job id as bootsvc makes and takes them: an RFC 1123 label ("a1234", "slurm-8812"). */
+static int
+cmd_ctrl_job(json_t *args, const char *cmd, const char *job, struct dl_err *reterr)
+{
+	if (!hostname_is_valid(job)) {
+		char q[QUOTE_BUF_SIZE];
+
+		return dl_err_set(reterr, -EINVAL, "%s: option --job: '%s' is not a job id "
+		    "(lowercase letters, digits and '-', at most %d)", cmd,
+		    parse_quote(q, job, strlen(job)), MAX_HOSTNAME);
+	}
+	return cmd_args_set_str(args, "job", "option --job", job, reterr);
 }
 
 int
@@ -106,19 +155,9 @@ cmd_provision_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	if (!a.image)
 		return dl_err_set(reterr, -EINVAL,
 		    "%s: option --image is required (NAME or NAME@IDPREFIX)", cmd);
-	if (a.timeout && !a.wait)
-		return dl_err_set(reterr, -EINVAL,
-		    "%s: option --timeout needs --wait (without it nothing is waited for)", cmd);
-	if (a.timeout) {
-		r = parse_duration_ms(a.timeout, &timeout_ms, reterr);
-		if (r == 0 && (timeout_ms == 0 || timeout_ms > MAX_WAIT_TIMEOUT_MS))
-			r = dl_err_set(reterr, -EINVAL, "duration '%.32s' is not in 1ms..7d",
-			    a.timeout);
-		if (r < 0) {
-			(void)dl_err_prefix(reterr, "%s: option --timeout", cmd);
-			return r;
-		}
-	}
+	r = cmd_ctrl_timeout(cmd, &a, &timeout_ms, reterr);
+	if (r < 0)
+		return r;
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
@@ -291,20 +330,29 @@ cmd_hold_release_parse(int argc, char **argv, const char *cmd, bool hold,
 		CMD_ARGS_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct option with_job[] = {
+		{ "job", required_argument, NULL, OPT_JOB },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	_cleanup_(json_decrefp) json_t *args = NULL;
 	struct ctrl_args a = { 0 };
 	const char *operands[1];
 	int r, n;
 
 	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, hold ? with_reason : with_reason + 1,
-	    cmd_ctrl_handle, &a, opts, operands, 1, 1, "<hostlist> of node names", &n, reterr);
+	r = cmd_args_getopt(argc, argv, cmd, hold ? with_reason : with_job, cmd_ctrl_handle,
+	    &a, opts, operands, hold ? 1 : 0, 1, "<hostlist> of node names", &n, reterr);
 	if (r < 0 || opts->help)
 		return r;
+	if (!hold && (n > 0) == (a.job != NULL))
+		return dl_err_set(reterr, -EINVAL, n ? "%s: give a <hostlist> or --job, not both" :
+		    "%s: missing <hostlist> of node names (or --job ID)", cmd);
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = cmd_ctrl_names(args, cmd, operands[0], reterr);
+	r = a.job ? cmd_ctrl_job(args, cmd, a.job, reterr) :
+	    cmd_ctrl_names(args, cmd, operands[0], reterr);
 	if (r < 0)
 		return r;
 	if (a.reason) {
@@ -348,4 +396,135 @@ cmd_release_print(FILE *out, const json_t *result, _unused_ time_t now,
     struct dl_err *reterr)
 {
 	return cmd_print_names(out, result, "nodes", "released", reterr);
+}
+
+int
+cmd_allocate_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	static const struct option longopts[] = {
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "class", required_argument, NULL, OPT_CLASS },
+		{ "job", required_argument, NULL, OPT_JOB },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char cmd[] = "allocate";
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	struct ctrl_args a = { 0 };
+	const char *operands[1];
+	uint64_t timeout_ms = DEFAULT_WAIT_TIMEOUT_MS, count;
+	int r, n;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, cmd, longopts, cmd_ctrl_handle, &a, opts, operands, 0,
+	    0, "", &n, reterr);
+	if (r < 0 || opts->help)
+		return r;
+	if (!a.count)
+		return dl_err_set(reterr, -EINVAL, "%s: option --count is required (how many "
+		    "nodes)", cmd);
+	if (!a.image)
+		return dl_err_set(reterr, -EINVAL,
+		    "%s: option --image is required (NAME or NAME@IDPREFIX)", cmd);
+	r = parse_u64(a.count, 1, MAX_HOSTLIST_NAMES, &count, reterr);
+	if (r < 0) {
+		(void)dl_err_prefix(reterr, "%s: option --count", cmd);
+		return r;
+	}
+	r = cmd_ctrl_timeout(cmd, &a, &timeout_ms, reterr);
+	if (r < 0)
+		return r;
+	args = json_object();
+	if (!args || json_object_set_new(args, "count", json_integer((json_int_t)count)) < 0)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	r = cmd_args_image_ref("allocate: option --image", a.image, reterr);
+	if (r < 0)
+		return r;
+	r = cmd_args_set_str(args, "image", "allocate: option --image", a.image, reterr);
+	if (r < 0)
+		return r;
+	if (a.class_name) {
+		/* bootsvc's config names classes [a-z0-9_-]; say so here, not after a trip. */
+		size_t len = strlen(a.class_name);
+
+		if (len == 0 || len > MAX_CLASS_NAME ||
+		    strspn(a.class_name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len) {
+			char q[QUOTE_BUF_SIZE];
+
+			return dl_err_set(reterr, -EINVAL, "%s: option --class: '%s' is not a job "
+			    "class name ([a-z0-9_-], 1 to %d)", cmd,
+			    parse_quote(q, a.class_name, len), MAX_CLASS_NAME);
+		}
+		r = cmd_args_set_str(args, "class", "allocate: option --class", a.class_name,
+		    reterr);
+		if (r < 0)
+			return r;
+	}
+	if (a.job) {
+		r = cmd_ctrl_job(args, cmd, a.job, reterr);
+		if (r < 0)
+			return r;
+	}
+	opts->follow = a.wait;
+	opts->timeout_ms = timeout_ms;
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+int
+cmd_allocate_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	const json_t *nodes = json_object_get(result, "nodes"), *tiers, *v;
+	const char *job = json_string_value(json_object_get(result, "job"));
+	const char *image = json_string_value(json_object_get(result, "image"));
+	const char *id = json_string_value(json_object_get(result, "image_id"));
+	const char *cls = json_string_value(json_object_get(result, "class"));
+	_cleanup_free_ char **names = NULL;
+	_cleanup_free_ char *list = NULL, *line = NULL;
+	json_int_t t[3];
+	size_t i, n;
+
+	tiers = json_object_get(result, "tiers");
+	if (!job || !image || !id || !json_is_array(nodes) || !json_is_object(tiers))
+		return dl_err_set(reterr, -EPROTO,
+		    "bootsvc's allocate result lacks job, image, image_id, nodes or tiers");
+	n = json_array_size(nodes);
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!names)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	json_array_foreach(nodes, i, v) {
+		names[i] = (char *)json_string_value(v);
+		if (!names[i])
+			return dl_err_set(reterr, -EPROTO, "bootsvc's node %zu is not a name", i);
+	}
+	list = n ? hostlist_compress(names, n) : strdup("-");
+	for (i = 0; i < 3; i++) {
+		static const char *const keys[] = { "reuse", "reimage", "power_on" };
+
+		t[i] = json_integer_value(json_object_get(tiers, keys[i]));
+	}
+	/* The tiers say what it costs: reuse is immediate, reimage a reboot, power-on a
+	 * cold boot (docs/control-protocol.md, allocate). */
+	if (!list || asprintf(&line, "job %s: allocated %zu node%s: %s -> %.64s@%.12s "
+	    "(class %.32s)", job, n, n == 1 ? "" : "s", list, image, id,
+	    cls ? cls : "default") < 0) {
+		line = NULL;
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	}
+	{
+		_cleanup_free_ char *safe = table_sanitize(line);
+
+		if (!safe)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		if (fprintf(out, "%s\ntiers: reuse %" JSON_INTEGER_FORMAT ", reimage %"
+		    JSON_INTEGER_FORMAT ", power-on %" JSON_INTEGER_FORMAT "\n", safe, t[0], t[1],
+		    t[2]) < 0)
+			return dl_err_set(reterr, -EIO, "cannot write the output");
+	}
+	return 0;
 }

@@ -325,10 +325,7 @@ cmd_node_set_print(FILE *out, const json_t *result, _unused_ time_t now, struct 
 	return cmd_print_names(out, result, "updated", "updated", reterr);
 }
 
-/* The controller's view of a node in one word for node list: "hold" when held, else its
- * operation with the attempt count ("booting(2)", "failed", "power-off"), else NULL ("-":
- * the controller has nothing to do, the PHASE column tells the rest). */
-static const char *
+const char *
 cmd_node_state(const json_t *node, char buf[static FORMAT_BUF])
 {
 	const char *op = json_string_value(json_object_get(node, "op"));
@@ -383,39 +380,67 @@ cmd_node_image_cell(const json_t *node, char buf[static FORMAT_BUF])
 	return format_scalar(json_object_get(node, "image"), buf);
 }
 
+/* node list's columns; JOB and HEALTH only when some node has one to show. */
+enum {
+	COL_NAME, COL_MAC, COL_IP, COL_IMAGE, COL_POWER, COL_PHASE, COL_STATE, COL_JOB,
+	COL_HEALTH, COL_AGE, COL_REASON, _COL_MAX,
+};
+
 int
 cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)
 {
-	static const char *const headers[] = { "NAME", "MAC", "IP", "IMAGE", "POWER", "PHASE",
-		"STATE", "AGE", "REASON" };
+	static const char *const all_headers[_COL_MAX] = { "NAME", "MAC", "IP", "IMAGE",
+		"POWER", "PHASE", "STATE", "JOB", "HEALTH", "AGE", "REASON" };
 	const json_t *nodes = json_object_get(result, "nodes"), *node;
+	const char *headers[_COL_MAX];
+	bool show[_COL_MAX];
+	size_t ncols = 0;
 	struct table *t;
 	size_t i;
 	int r = 0;
 
 	if (!json_is_array(nodes))
 		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'nodes' list");
-	t = table_new(headers, ELEMENTSOF(headers));
+	/* An idle cluster of healthy nodes keeps the narrow table people know. */
+	for (i = 0; i < _COL_MAX; i++)
+		show[i] = i != COL_JOB && i != COL_HEALTH;
+	json_array_foreach(nodes, i, node) {
+		const char *job = json_string_value(json_object_get(node, "job"));
+		const char *health = json_string_value(json_object_get(node, "health"));
+
+		show[COL_JOB] |= job && job[0];
+		show[COL_HEALTH] |= health && health[0] && !streq(health, "ok");
+	}
+	for (i = 0; i < _COL_MAX; i++)
+		if (show[i])
+			headers[ncols++] = all_headers[i];
+	t = table_new(headers, ncols);
 	if (!t)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	table_set_right(t, 7);
+	table_set_right(t, ncols - 2); /* AGE */
 	json_array_foreach(nodes, i, node) {
-		char b[6][FORMAT_BUF];
-		const char *cells[ELEMENTSOF(headers)];
+		char b[7][FORMAT_BUF];
+		const char *all[_COL_MAX], *cells[_COL_MAX];
+		size_t c = 0;
 
 		if (!json_is_object(node)) {
 			r = dl_err_set(reterr, -EPROTO, "bootsvc's node %zu is not an object", i);
 			break;
 		}
-		cells[0] = format_scalar(json_object_get(node, "name"), b[0]);
-		cells[1] = format_scalar(json_object_get(node, "mac"), b[1]);
-		cells[2] = format_scalar(json_object_get(node, "ip"), b[2]);
-		cells[3] = cmd_node_image_cell(node, b[3]);
-		cells[4] = json_string_value(json_object_get(node, "power"));
-		cells[5] = json_string_value(json_object_get(node, "phase"));
-		cells[6] = cmd_node_state(node, b[5]);
-		cells[7] = format_age(json_object_get(node, "phase_at"), now, b[4]);
-		cells[8] = cmd_node_reason(node);
+		all[COL_NAME] = format_scalar(json_object_get(node, "name"), b[0]);
+		all[COL_MAC] = format_scalar(json_object_get(node, "mac"), b[1]);
+		all[COL_IP] = format_scalar(json_object_get(node, "ip"), b[2]);
+		all[COL_IMAGE] = cmd_node_image_cell(node, b[3]);
+		all[COL_POWER] = json_string_value(json_object_get(node, "power"));
+		all[COL_PHASE] = json_string_value(json_object_get(node, "phase"));
+		all[COL_STATE] = cmd_node_state(node, b[5]);
+		all[COL_JOB] = format_scalar(json_object_get(node, "job"), b[6]);
+		all[COL_HEALTH] = json_string_value(json_object_get(node, "health"));
+		all[COL_AGE] = format_age(json_object_get(node, "phase_at"), now, b[4]);
+		all[COL_REASON] = cmd_node_reason(node);
+		for (size_t k = 0; k < _COL_MAX; k++)
+			if (show[k])
+				cells[c++] = all[k];
 		r = table_add_row(t, cells);
 		if (r < 0) {
 			r = dl_err_set(reterr, r, "out of memory");

@@ -25,6 +25,7 @@ struct cmd {
 	cmd_parse_fn parse;
 	cmd_print_fn print;
 	cmd_follow_fn follow;   /* runs the command when its parser sets opts->follow */
+	cmd_print_fn print_json; /* --json; NULL: bootsvc's result as it is */
 };
 
 static const struct cmd cmds[] = {
@@ -32,35 +33,43 @@ static const struct cmd cmds[] = {
 	  "node add <hostlist> --mac <hostlist> [--ip <hostlist>] [--uuid <hostlist>]\n"
 	  "      [--serial <hostlist>] [--bmc <hostlist>] [--bmc-creds FILE]\n"
 	  "      [--image NAME[@IDPREFIX]]",
-	  cmd_node_add_parse, cmd_node_add_print, NULL },
+	  cmd_node_add_parse, cmd_node_add_print, NULL, NULL },
 	{ "node", "remove", "node.remove", "node remove <hostlist>",
-	  cmd_node_remove_parse, cmd_node_remove_print, NULL },
+	  cmd_node_remove_parse, cmd_node_remove_print, NULL, NULL },
 	{ "node", "list", "node.list", "node list [<hostlist>]",
-	  cmd_node_list_parse, cmd_node_list_print, NULL },
+	  cmd_node_list_parse, cmd_node_list_print, NULL, NULL },
 	{ "node", "show", "node.show", "node show <name>",
-	  cmd_node_show_parse, cmd_node_show_print, NULL },
+	  cmd_node_show_parse, cmd_node_show_print, NULL, NULL },
 	{ "node", "set", "node.set", "node set <hostlist> --image NAME[@IDPREFIX]",
-	  cmd_node_set_parse, cmd_node_set_print, NULL },
+	  cmd_node_set_parse, cmd_node_set_print, NULL, NULL },
 	{ "image", "list", "image.list", "image list",
-	  cmd_image_list_parse, cmd_image_list_print, NULL },
+	  cmd_image_list_parse, cmd_image_list_print, NULL, NULL },
 	{ "image", "show", "image.show", "image show <image>",
-	  cmd_image_show_parse, cmd_image_show_print, NULL },
+	  cmd_image_show_parse, cmd_image_show_print, NULL, NULL },
 	{ "image", "add", "image.add", "image add <store-path>",
-	  cmd_image_add_parse, cmd_image_show_print, NULL },
+	  cmd_image_add_parse, cmd_image_show_print, NULL, NULL },
 	{ "image", "remove", "image.remove", "image remove <image>",
-	  cmd_image_remove_parse, cmd_image_remove_print, NULL },
+	  cmd_image_remove_parse, cmd_image_remove_print, NULL, NULL },
 	{ "provision", NULL, "provision",
 	  "provision <hostlist> --image NAME[@IDPREFIX] [--force] [--wait [--timeout 20m]]",
-	  cmd_provision_parse, cmd_provision_print, cmd_provision_follow },
+	  cmd_provision_parse, cmd_provision_print, cmd_provision_follow, NULL },
 	{ "power", NULL, "power", "power <on|off|cycle|reset|status> <hostlist>",
-	  cmd_power_parse, cmd_power_print, NULL },
+	  cmd_power_parse, cmd_power_print, NULL, NULL },
 	{ "hold", NULL, "hold", "hold <hostlist> [--reason TEXT]",
-	  cmd_hold_parse, cmd_hold_print, NULL },
-	{ "release", NULL, "release", "release <hostlist>",
-	  cmd_release_parse, cmd_release_print, NULL },
+	  cmd_hold_parse, cmd_hold_print, NULL, NULL },
+	{ "release", NULL, "release", "release <hostlist> | release --job ID",
+	  cmd_release_parse, cmd_release_print, NULL, NULL },
+	{ "allocate", NULL, "allocate",
+	  "allocate --count N --image NAME[@IDPREFIX] [--class C] [--job ID]\n"
+	  "      [--wait [--timeout 20m]]",
+	  cmd_allocate_parse, cmd_allocate_print, cmd_allocate_follow, NULL },
+	{ "health", NULL, "node.list", "health [<hostlist>] [--all]",
+	  cmd_health_parse, cmd_health_print, NULL, cmd_health_print_json },
+	{ "health", "clear", "health.clear", "health clear <hostlist>",
+	  cmd_health_clear_parse, cmd_health_clear_print, NULL, NULL },
 	{ "events", NULL, "events", "events [--since SEQ]",
-	  cmd_events_parse, NULL, cmd_events_follow },
-	{ "ping", NULL, "ping", "ping", cmd_ping_parse, cmd_ping_print, NULL },
+	  cmd_events_parse, NULL, cmd_events_follow, NULL },
+	{ "ping", NULL, "ping", "ping", cmd_ping_parse, cmd_ping_print, NULL, NULL },
 };
 
 static void
@@ -85,13 +94,16 @@ main_usage(FILE *out)
 	    "Exit status:\n"
 	    "  0    success\n"
 	    "  1    bootsvc answered with an error (printed as 'nodectl: <message>');\n"
-	    "       power: some BMC failed; provision --wait: some node failed (listed)\n"
+	    "       power: some BMC failed; provision --wait: some node failed (listed);\n"
+	    "       allocate: no capacity (ENOSPC, the message says why); allocate --wait:\n"
+	    "       the job could not be completed (a node failed and none replaced it)\n"
 	    "  2    usage error: the message names the bad option or value\n"
 	    "  3    no usable answer from bootsvc: cannot connect to the socket (the message\n"
 	    "       says which and why), no answer in time, or an answer outside the protocol\n"
-	    "  4    provision --wait: --timeout (default 20m) passed before every node was\n"
-	    "       up on the image or failed\n"
-	    "  130  provision --wait interrupted by SIGINT (bootsvc goes on provisioning)\n"
+	    "  4    provision|allocate --wait: --timeout (default 20m) passed before every\n"
+	    "       node was up on the image or failed\n"
+	    "  130  --wait interrupted by SIGINT (bootsvc goes on provisioning)\n"
+	    "allocate --wait prints the job's nodes as a hostlist on its last line.\n"
 	    "'events' follows the stream until SIGINT and then exits 0.\n",
 	    out);
 }
@@ -143,6 +155,13 @@ main_find(int argc, char **argv, const struct cmd **ret, int *ret_skip, struct d
 	if (argc < 1)
 		return dl_err_set(reterr, -EINVAL, "missing command (one of: %s)",
 		    main_choices(choices, sizeof(choices), NULL));
+	/* "health clear n01" is the verb clear; "health n01" the one-word command. */
+	for (size_t i = 0; argc >= 2 && i < ELEMENTSOF(cmds); i++)
+		if (cmds[i].verb && streq(cmds[i].noun, argv[0]) && streq(cmds[i].verb, argv[1])) {
+			*ret = &cmds[i];
+			*ret_skip = 1;
+			return 0;
+		}
 	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
 		if (!cmds[i].verb && streq(cmds[i].noun, argv[0])) {
 			*ret = &cmds[i];
@@ -293,7 +312,9 @@ main(int argc, char **argv)
 		return NODECTL_EXIT_DAEMON;
 	}
 
-	if (opts.json) {
+	if (opts.json && cmd->print_json) {
+		r = cmd->print_json(stdout, reply.result, time(NULL), &err);
+	} else if (opts.json) {
 		r = json_dumpf(reply.result, stdout, JSON_INDENT(2)) < 0 ? -EIO : 0;
 		(void)fputc('\n', stdout);
 		/* Scripts get the same exit status as people: 1 when a node's BMC failed. */

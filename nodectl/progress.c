@@ -16,12 +16,15 @@ static const char *const bucket_names[_PROGRESS_MAX] = {
 	[PROGRESS_UP] = "up",
 	[PROGRESS_FAILED] = "failed",
 	[PROGRESS_BMC] = "bmc-unreachable",
+	[PROGRESS_REPLACED] = "replaced",
 };
 
 /* The order of the progress line: the boot's phases as they happen, then the outcome;
- * waiting and bmc-unreachable only when some node is there. */
+ * then waiting, bmc-unreachable and replaced, only when some node is there. */
 static const enum progress_bucket line_order[] = { PROGRESS_POWERING, PROGRESS_PXE,
 	PROGRESS_LOADING, PROGRESS_IMAGING, PROGRESS_UP, PROGRESS_FAILED };
+static const enum progress_bucket line_extra[] = { PROGRESS_WAITING, PROGRESS_BMC,
+	PROGRESS_REPLACED };
 
 const char *
 progress_bucket_name(enum progress_bucket b)
@@ -87,10 +90,48 @@ progress_find(struct progress *p, const char *name)
 	return bsearch(&key, p->nodes, p->n, sizeof(*p->nodes), progress_cmp);
 }
 
-static bool
-progress_is_done(const struct progress_node *pn)
+bool
+progress_node_is_done(const struct progress_node *pn)
 {
-	return pn->bucket == PROGRESS_UP || pn->bucket == PROGRESS_FAILED;
+	return pn->bucket == PROGRESS_UP || pn->bucket == PROGRESS_FAILED ||
+	    pn->bucket == PROGRESS_REPLACED;
+}
+
+int
+progress_set_job(struct progress *p, const char *job)
+{
+	if (!job[0] || strlen(job) >= sizeof(p->job))
+		return -EINVAL;
+	strcpy(p->job, job);
+	return 0;
+}
+
+int
+progress_add(struct progress *p, const char *name, struct progress_node **ret_node)
+{
+	struct progress_node *pn = progress_find(p, name), *nodes;
+	size_t i;
+
+	if (pn) {
+		*ret_node = pn;
+		return 0;
+	}
+	if (strlen(name) >= sizeof(pn->name))
+		return -EINVAL;
+	nodes = reallocarray(p->nodes, p->n + 1, sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	p->nodes = nodes;
+	for (i = p->n; i > 0 && strcmp(nodes[i - 1].name, name) > 0; i--)
+		;
+	memmove(nodes + i + 1, nodes + i, (p->n - i) * sizeof(*nodes));
+	memset(&nodes[i], 0, sizeof(nodes[i]));
+	strcpy(nodes[i].name, name);
+	nodes[i].bucket = PROGRESS_WAITING;
+	p->n++;
+	p->count[PROGRESS_WAITING]++;
+	*ret_node = &nodes[i];
+	return 0;
 }
 
 static void
@@ -137,16 +178,80 @@ progress_copy(char *dst, size_t size, const char *s)
 	(void)snprintf(dst, size, "%s", s ? s : "");
 }
 
+/* reason names our job: "job <id>" followed by the end, ' ' or ':'. */
+static bool
+progress_reason_is_job(const struct progress *p, const char *reason)
+{
+	size_t n = strlen(p->job);
+
+	return strncmp(reason, "job ", 4) == 0 && strncmp(reason + 4, p->job, n) == 0 &&
+	    (reason[4 + n] == '\0' || reason[4 + n] == ' ' || reason[4 + n] == ':');
+}
+
+/* A job-mode action event: membership changes. */
+static enum progress_change
+progress_job_event(struct progress *p, const struct client_event *e,
+    struct progress_node **ret_node)
+{
+	struct progress_node *pn = progress_find(p, e->node);
+
+	if (streq(e->what, "allocate") && progress_reason_is_job(p, e->reason)) {
+		bool joined = !pn || pn->bucket == PROGRESS_REPLACED;
+
+		if (!pn && progress_add(p, e->node, &pn) < 0)
+			return PROGRESS_NONE; /* overlong name (or ENOMEM): node.list tells */
+		if (pn->bucket == PROGRESS_REPLACED) {
+			progress_copy(pn->reason, sizeof(pn->reason), "");
+			progress_move(p, pn, PROGRESS_WAITING);
+		}
+		/* Where it stands (maybe up on the image already: reuse) only node.list says. */
+		progress_set_check(p, pn, true);
+		*ret_node = pn;
+		return joined ? PROGRESS_JOINED : PROGRESS_CHECK;
+	}
+	*ret_node = pn;
+	if (!pn)
+		return PROGRESS_NONE;
+	if (streq(e->what, "alloc-replace") && progress_reason_is_job(p, e->reason) &&
+	    pn->bucket != PROGRESS_REPLACED) {
+		progress_copy(pn->reason, sizeof(pn->reason), e->reason);
+		progress_set_check(p, pn, false);
+		progress_move(p, pn, PROGRESS_REPLACED);
+		return PROGRESS_LEFT;
+	}
+	/* XXX(#5): alloc-lost's reason does not name the job; a tracked node is ours. */
+	if (streq(e->what, "alloc-lost") && pn->bucket != PROGRESS_FAILED &&
+	    pn->bucket != PROGRESS_UP) {
+		char why[MAX_EVENT_REASON];
+
+		(void)snprintf(why, sizeof(why), "not replaced: %.200s", e->reason);
+		progress_copy(pn->reason, sizeof(pn->reason), why);
+		progress_set_check(p, pn, false);
+		progress_move(p, pn, PROGRESS_FAILED);
+		return PROGRESS_NEW_FAILED;
+	}
+	return PROGRESS_NONE;
+}
+
 enum progress_change
 progress_event(struct progress *p, const struct client_event *e,
     struct progress_node **ret_node)
 {
-	struct progress_node *pn = progress_find(p, e->node);
+	struct progress_node *pn;
 	bool check;
 
+	if (p->job[0] && streq(e->kind, "action")) {
+		enum progress_change ch = progress_job_event(p, e, &pn);
+
+		if (ret_node)
+			*ret_node = pn;
+		if (ch != PROGRESS_NONE)
+			return ch;
+	}
+	pn = progress_find(p, e->node);
 	if (ret_node)
 		*ret_node = pn;
-	if (!pn || progress_is_done(pn))
+	if (!pn || progress_node_is_done(pn))
 		return PROGRESS_NONE;
 	if (!streq(e->kind, "phase")) {
 		/* The controller's "done" follows the node's up on the desired image. */
@@ -173,7 +278,9 @@ progress_node(struct progress *p, const json_t *node, struct progress_node **ret
 	const char *booted = json_string_value(json_object_get(node, "booted_image"));
 	const char *reason = json_string_value(json_object_get(node, "reason"));
 	const char *last = json_string_value(json_object_get(node, "last_error"));
+	const char *job = json_string_value(json_object_get(node, "job"));
 	struct progress_node *pn = name ? progress_find(p, name) : NULL;
+	enum progress_change joined = PROGRESS_NONE;
 	enum progress_bucket b;
 	bool moved;
 
@@ -182,7 +289,28 @@ progress_node(struct progress *p, const json_t *node, struct progress_node **ret
 	if (!pn)
 		return PROGRESS_NONE;
 	progress_set_check(p, pn, false);
-	if (progress_is_done(pn))
+	if (p->job[0] && job) {
+		bool member = streq(job, p->job);
+
+		if (!member && pn->bucket != PROGRESS_REPLACED) {
+			/* Replaced; a node that failed in the job stays failed (the job is
+			 * short of it, unless a replacement joins and comes up). */
+			if (pn->bucket == PROGRESS_FAILED)
+				return PROGRESS_NONE;
+			progress_copy(pn->reason, sizeof(pn->reason),
+			    op && streq(op, "failed") && last && last[0] ? last : "left the job");
+			progress_move(p, pn, PROGRESS_REPLACED);
+			return PROGRESS_LEFT;
+		}
+		if (!member)
+			return PROGRESS_NONE;
+		if (pn->bucket == PROGRESS_REPLACED) {
+			progress_copy(pn->reason, sizeof(pn->reason), "");
+			progress_move(p, pn, PROGRESS_WAITING);
+			joined = PROGRESS_JOINED;
+		}
+	}
+	if (progress_node_is_done(pn))
 		return PROGRESS_NONE;
 	phase = phase ? phase : "";
 	if (streq(phase, "up") && booted && streq(booted, p->image_id)) {
@@ -203,13 +331,72 @@ progress_node(struct progress *p, const json_t *node, struct progress_node **ret
 	progress_copy(pn->phase, sizeof(pn->phase), phase);
 	progress_copy(pn->reason, sizeof(pn->reason), reason);
 	progress_move(p, pn, b);
-	return moved ? PROGRESS_MOVED : PROGRESS_NONE;
+	return joined ? joined : moved ? PROGRESS_MOVED : PROGRESS_NONE;
+}
+
+int
+progress_members(struct progress *p, const json_t *nodes, progress_change_fn fn,
+    void *userdata)
+{
+	_cleanup_free_ bool *listed = NULL;
+	const json_t *node;
+	size_t i;
+
+	if (!p->job[0] || !json_is_array(nodes))
+		return -EINVAL;
+	/* New members first: the array moves as nodes are added. */
+	json_array_foreach(nodes, i, node) {
+		const char *name = json_string_value(json_object_get(node, "name"));
+		const char *job = json_string_value(json_object_get(node, "job"));
+		struct progress_node *pn;
+		int r;
+
+		if (!name || !job || !streq(job, p->job) || progress_find(p, name))
+			continue;
+		r = progress_add(p, name, &pn);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0 && fn)
+			fn(userdata, pn, PROGRESS_JOINED);
+	}
+	listed = calloc(p->n ? p->n : 1, sizeof(*listed));
+	if (!listed)
+		return -ENOMEM;
+	json_array_foreach(nodes, i, node) {
+		struct progress_node *pn;
+		enum progress_change ch = progress_node(p, node, &pn);
+
+		if (pn)
+			listed[pn - p->nodes] = true;
+		if (pn && ch != PROGRESS_NONE && fn)
+			fn(userdata, pn, ch);
+	}
+	for (i = 0; i < p->n; i++) {
+		struct progress_node *pn = &p->nodes[i];
+
+		if (listed[i] || pn->bucket == PROGRESS_REPLACED || pn->bucket == PROGRESS_FAILED)
+			continue;
+		progress_set_check(p, pn, false);
+		progress_copy(pn->reason, sizeof(pn->reason), "no longer known to bootsvc");
+		progress_move(p, pn, PROGRESS_REPLACED);
+		if (fn)
+			fn(userdata, pn, PROGRESS_LEFT);
+	}
+	return 0;
 }
 
 bool
 progress_finished(const struct progress *p)
 {
-	return p->count[PROGRESS_UP] + p->count[PROGRESS_FAILED] == p->n;
+	return p->count[PROGRESS_UP] + p->count[PROGRESS_FAILED] +
+	    p->count[PROGRESS_REPLACED] == p->n;
+}
+
+bool
+progress_job_complete(const struct progress *p, size_t want)
+{
+	return progress_finished(p) && p->count[PROGRESS_FAILED] == 0 &&
+	    p->count[PROGRESS_UP] >= want;
 }
 
 void
@@ -220,9 +407,9 @@ progress_format(const struct progress *p, char *buf, size_t size)
 	if (size == 0)
 		return;
 	buf[0] = '\0';
-	for (size_t i = 0; i < ELEMENTSOF(line_order) + 2; i++) {
+	for (size_t i = 0; i < ELEMENTSOF(line_order) + ELEMENTSOF(line_extra); i++) {
 		enum progress_bucket b = i < ELEMENTSOF(line_order) ? line_order[i] :
-		    i == ELEMENTSOF(line_order) ? PROGRESS_WAITING : PROGRESS_BMC;
+		    line_extra[i - ELEMENTSOF(line_order)];
 		int w;
 
 		if (i >= ELEMENTSOF(line_order) && p->count[b] == 0)

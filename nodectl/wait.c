@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* nodectl provision --wait: send provision, subscribe to the events since the seq it
- * returned, and follow the nodes until each is up on the provisioned image or failed,
- * with a progress line redrawn on a terminal (one line per event elsewhere). An "up"
- * event does not say which image booted, so up, failed and done events are confirmed
- * with node.list (progress.c keeps the accounting). */
+/* nodectl provision --wait and allocate --wait: send the verb, subscribe to the events
+ * since the seq it returned, and follow the nodes until each is up on the image or
+ * failed, with a progress line redrawn on a terminal (one line per event elsewhere). An
+ * "up" event does not say which image booted, so up, failed and done events are
+ * confirmed with node.list (progress.c keeps the accounting). allocate follows the job's
+ * membership, not a fixed set: the controller replaces a member that failed. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ struct wait {
 	int64_t start_ms;
 	char label[240];        /* "n[01-16] -> compute@3f2a9c0d11e2" */
 	char image[128];        /* "compute@3f2a9c0d11e2" */
+	bool alloc;             /* allocate --wait: follow the job's membership */
+	size_t want;            /* allocate: how many nodes the job asked for */
 	struct progress p;
 };
 
@@ -126,6 +129,79 @@ wait_announce_failed(struct wait *w, const struct progress_node *pn)
 	(void)fflush(w->out);
 }
 
+/* Say what changed where people look: failures, and the job's membership. */
+static void
+wait_announce(struct wait *w, const struct progress_node *pn, enum progress_change ch)
+{
+	_cleanup_free_ char *reason = NULL;
+
+	if (!pn)
+		return;
+	if (ch == PROGRESS_NEW_FAILED) {
+		wait_announce_failed(w, pn);
+		return;
+	}
+	if (w->json || (ch != PROGRESS_JOINED && ch != PROGRESS_LEFT))
+		return;
+	reason = table_sanitize(pn->reason);
+	wait_undraw(w);
+	if (ch == PROGRESS_JOINED)
+		(void)fprintf(w->out, "%s joined job %s\n", pn->name, w->p.job);
+	else
+		(void)fprintf(w->out, "%s left job %s: %s\n", pn->name, w->p.job,
+		    reason && reason[0] ? reason : "replaced");
+	(void)fflush(w->out);
+}
+
+static void
+wait_member_change(void *userdata, const struct progress_node *pn, enum progress_change ch)
+{
+	wait_announce(userdata, pn, ch);
+}
+
+/* allocate: node.list of every node, the job's members taken from their "job". */
+static int
+wait_check_members(struct wait *w, bool first, struct dl_err *reterr)
+{
+	struct client_reply reply = { 0 };
+	const json_t *nodes, *node;
+	size_t i;
+	int r;
+
+	r = client_call(w->c, "node.list", NULL, &reply, reterr);
+	if (r < 0)
+		return r;
+	if (!reply.ok) {
+		wait_undraw(w);
+		(void)fprintf(stderr, "nodectl: node.list: %s\n", reply.message);
+		client_reply_done(&reply);
+		return NODECTL_EXIT_DAEMON;
+	}
+	nodes = json_object_get(reply.result, "nodes");
+	r = progress_members(&w->p, nodes, wait_member_change, w);
+	if (r == -EINVAL)
+		r = dl_err_set(reterr, -EPROTO, "bootsvc's node.list result has no 'nodes'");
+	else if (r < 0)
+		r = dl_err_set(reterr, r, "out of memory");
+	if (!first || r < 0) {
+		client_reply_done(&reply);
+		return r;
+	}
+	json_array_foreach(nodes, i, node) {
+		const char *name = json_string_value(json_object_get(node, "name"));
+		const char *job = json_string_value(json_object_get(node, "job"));
+
+		if (name && job && streq(job, w->p.job) &&
+		    json_is_true(json_object_get(node, "hold"))) {
+			wait_undraw(w);
+			(void)fprintf(stderr, "nodectl: warning: %s is held, nothing happens to it "
+			    "until 'nodectl release %s'\n", name, name);
+		}
+	}
+	client_reply_done(&reply);
+	return r;
+}
+
 /* node.list for the nodes marked for a check (all pending ones when all is set), and
  * apply what it says. Returns 0, an exit code > 0 (bootsvc refused), or -errno. */
 static int
@@ -139,14 +215,16 @@ wait_check(struct wait *w, bool all, bool first, struct dl_err *reterr)
 	size_t n = 0, i;
 	int r;
 
+	/* allocate: the full list finds members the event stream did not announce. */
+	if (w->alloc && all)
+		return wait_check_members(w, first, reterr);
 	names = calloc(w->p.n, sizeof(*names));
 	if (!names)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	for (i = 0; i < w->p.n; i++) {
 		const struct progress_node *pn = &w->p.nodes[i];
 
-		if (pn->check || (all && pn->bucket != PROGRESS_UP &&
-		    pn->bucket != PROGRESS_FAILED))
+		if (pn->check || (all && !progress_node_is_done(pn)))
 			names[n++] = (char *)pn->name;
 	}
 	if (n == 0)
@@ -176,8 +254,7 @@ wait_check(struct wait *w, bool all, bool first, struct dl_err *reterr)
 	json_array_foreach(nodes, i, node) {
 		struct progress_node *pn;
 
-		if (progress_node(&w->p, node, &pn) == PROGRESS_NEW_FAILED)
-			wait_announce_failed(w, pn);
+		wait_announce(w, pn, progress_node(&w->p, node, &pn));
 		/* The controller leaves a held node alone: say so, rather than let the
 		 * admin wait for the timeout to find out. */
 		if (first && pn && json_is_true(json_object_get(node, "hold"))) {
@@ -200,8 +277,10 @@ static void
 wait_event(struct wait *w, const struct client_event *ev)
 {
 	struct progress_node *pn;
+	enum progress_change ch = progress_event(&w->p, ev, &pn);
 
-	(void)progress_event(&w->p, ev, &pn);
+	if (ch == PROGRESS_JOINED || ch == PROGRESS_LEFT || ch == PROGRESS_NEW_FAILED)
+		wait_announce(w, pn, ch);
 	if (!pn || w->tty || w->json)
 		return;
 	(void)cmd_events_print_line(w->out, ev, false);
@@ -222,7 +301,7 @@ wait_print_nodes(struct wait *w, bool pending, enum progress_bucket b)
 		const struct progress_node *pn = &w->p.nodes[i];
 		const char *cells[] = { pn->name, pn->phase, pn->reason };
 
-		if (pending ? pn->bucket != PROGRESS_UP && pn->bucket != PROGRESS_FAILED :
+		if (pending ? !progress_node_is_done(pn) :
 		    pn->bucket == b)
 			r = table_add_row(t, cells);
 	}
@@ -241,7 +320,7 @@ wait_json_names(const struct wait *w, bool pending, enum progress_bucket b, bool
 		const struct progress_node *pn = &w->p.nodes[i];
 		json_t *v;
 
-		if (pending ? pn->bucket == PROGRESS_UP || pn->bucket == PROGRESS_FAILED :
+		if (pending ? progress_node_is_done(pn) :
 		    pn->bucket != b)
 			continue;
 		v = detail ? json_pack("{s:s,s:s,s:s}", "name", pn->name, "phase", pn->phase,
@@ -254,6 +333,21 @@ wait_json_names(const struct wait *w, bool pending, enum progress_bucket b, bool
 	return a;
 }
 
+/* The up nodes as a hostlist, for allocate's last line. NULL on ENOMEM. */
+static char *
+wait_up_hostlist(const struct wait *w)
+{
+	_cleanup_free_ char **names = calloc(w->p.n ? w->p.n : 1, sizeof(char *));
+	size_t n = 0;
+
+	if (!names)
+		return NULL;
+	for (size_t i = 0; i < w->p.n; i++)
+		if (w->p.nodes[i].bucket == PROGRESS_UP)
+			names[n++] = (char *)w->p.nodes[i].name;
+	return n ? hostlist_compress(names, n) : strdup("");
+}
+
 /* The final word: summary and tables, or one JSON object. Returns the exit code. */
 static int
 wait_finish(struct wait *w, int code)
@@ -261,10 +355,19 @@ wait_finish(struct wait *w, int code)
 	static const char *const outcome[] = { [NODECTL_EXIT_OK] = "up",
 		[NODECTL_EXIT_DAEMON] = "failed", [NODECTL_EXIT_TIMEOUT] = "timeout" };
 	size_t up = w->p.count[PROGRESS_UP], failed = w->p.count[PROGRESS_FAILED];
+	size_t replaced = w->p.count[PROGRESS_REPLACED], members = w->p.n - replaced;
+	_cleanup_free_ char *uplist = NULL;
 	char elapsed[32];
 	int r = 0;
 
 	wait_took(w, elapsed);
+	if (w->alloc) {
+		uplist = wait_up_hostlist(w);
+		if (!uplist) {
+			(void)fprintf(stderr, "nodectl: out of memory\n");
+			return NODECTL_EXIT_DAEMON;
+		}
+	}
 	if (w->json) {
 		json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o}", "result",
 		    code < (int)ELEMENTSOF(outcome) && outcome[code] ? outcome[code] : "?",
@@ -273,6 +376,13 @@ wait_finish(struct wait *w, int code)
 		    "failed", wait_json_names(w, false, PROGRESS_FAILED, true),
 		    "pending", wait_json_names(w, true, 0, true));
 
+		if (o && w->alloc && (json_object_set_new(o, "job", json_string(w->p.job)) < 0 ||
+		    json_object_set_new(o, "nodes", json_string(uplist)) < 0 ||
+		    json_object_set_new(o, "replaced",
+		    wait_json_names(w, false, PROGRESS_REPLACED, true)) < 0)) {
+			json_decref(o);
+			o = NULL;
+		}
 		r = o && json_dumpf(o, w->out, JSON_INDENT(2)) == 0 ? 0 : -EIO;
 		(void)fputc('\n', w->out);
 		json_decref(o);
@@ -281,24 +391,38 @@ wait_finish(struct wait *w, int code)
 		if (w->drawn)
 			(void)fputc('\n', w->out);
 		w->drawn = false;
-		if (code == NODECTL_EXIT_OK)
+		if (code == NODECTL_EXIT_OK && w->alloc)
+			(void)fprintf(w->out, "all %zu node%s of job %s up on %s after %s\n", up,
+			    up == 1 ? "" : "s", w->p.job, w->image, elapsed);
+		else if (code == NODECTL_EXIT_OK)
 			(void)fprintf(w->out, "all %zu node%s up on %s after %s\n", up,
 			    up == 1 ? "" : "s", w->image, elapsed);
 		else if (code == NODECTL_EXIT_TIMEOUT)
 			(void)fprintf(w->out, "timed out after %s: %zu of %zu nodes not done\n",
-			    elapsed, w->p.n - up - failed, w->p.n);
+			    elapsed, members - up - failed, members);
+		else if (w->alloc)
+			(void)fprintf(w->out, "job %s could not be completed: %zu of %zu nodes up "
+			    "on %s, %zu failed without a replacement\n", w->p.job, up, w->want,
+			    w->image, failed);
 		else
 			(void)fprintf(w->out, "%zu of %zu node%s failed, %zu up on %s\n", failed,
 			    w->p.n, w->p.n == 1 ? "" : "s", up, w->image);
 		if (failed) {
-			if (code == NODECTL_EXIT_TIMEOUT)
+			if (code == NODECTL_EXIT_TIMEOUT || w->alloc)
 				(void)fputs("failed:\n", w->out);
 			r = wait_print_nodes(w, false, PROGRESS_FAILED);
+		}
+		if (r == 0 && replaced) {
+			(void)fputs("replaced:\n", w->out);
+			r = wait_print_nodes(w, false, PROGRESS_REPLACED);
 		}
 		if (r == 0 && code == NODECTL_EXIT_TIMEOUT) {
 			(void)fputs("not done:\n", w->out);
 			r = wait_print_nodes(w, true, 0);
 		}
+		/* Scripts read the job's nodes from the last line. */
+		if (r == 0 && w->alloc && code == NODECTL_EXIT_OK)
+			(void)fprintf(w->out, "%s\n", uplist);
 	}
 	if (r < 0 || fflush(w->out) != 0 || ferror(w->out)) {
 		(void)fprintf(stderr, "nodectl: cannot write the output\n");
@@ -307,7 +431,7 @@ wait_finish(struct wait *w, int code)
 	return code;
 }
 
-/* Send provision and set up the accounting from its result. */
+/* Send provision or allocate and set up the accounting from its result. */
 static int
 wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_err *reterr)
 {
@@ -337,7 +461,7 @@ wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_e
 	    strspn(id, "0123456789abcdef") != strlen(id)) {
 		client_reply_done(&reply);
 		return dl_err_set(reterr, -EPROTO,
-		    "bootsvc's provision result lacks nodes, image, image_id or seq");
+		    "bootsvc's %s result lacks nodes, image, image_id or seq", verb);
 	}
 	r = 0;
 	names = calloc(n, sizeof(*names));
@@ -346,8 +470,8 @@ wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_e
 	for (i = 0; r == 0 && i < n; i++) {
 		names[i] = json_string_value(json_array_get(nodes, i));
 		if (!names[i])
-			r = dl_err_set(reterr, -EPROTO, "bootsvc's provision result has a "
-			    "non-string node");
+			r = dl_err_set(reterr, -EPROTO, "bootsvc's %s result has a "
+			    "non-string node", verb);
 	}
 	if (r == 0) {
 		r = progress_init(&w->p, names, n, id);
@@ -355,6 +479,13 @@ wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_e
 			r = dl_err_set(reterr, r == -ENOMEM ? r : -EPROTO,
 			    r == -ENOMEM ? "out of memory" : "bootsvc's provision result has an "
 			    "overlong node name or image id");
+	}
+	if (r == 0 && w->alloc) {
+		const char *job = json_string_value(json_object_get(reply.result, "job"));
+
+		if (!job || progress_set_job(&w->p, job) < 0)
+			r = dl_err_set(reterr, -EPROTO, "bootsvc's allocate result lacks a job id");
+		w->want = w->p.n;
 	}
 	if (r == 0) {
 		list = hostlist_compress((char *const *)names, n);
@@ -365,11 +496,14 @@ wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_e
 	if (r == 0) {
 		(void)snprintf(w->image, sizeof(w->image), "%.64s@%.12s", safe, id);
 		(void)snprintf(w->label, sizeof(w->label), "%.100s -> %s", list, w->image);
-		if (!w->json)
+		if (!w->json && w->alloc)
+			r = cmd_allocate_print(w->out, reply.result, 0, reterr);
+		else if (!w->json)
 			(void)fprintf(w->out, "provisioning %zu node%s: %s\n", w->p.n,
 			    w->p.n == 1 ? "" : "s", w->label);
 		/* Subscribe from the seq provision saw last: no transition is missed. */
-		sub = json_pack("{s:O}", "since", v);
+		if (r == 0)
+			sub = json_pack("{s:O}", "since", v);
 	}
 	client_reply_done(&reply);
 	if (r < 0)
@@ -391,11 +525,12 @@ wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_e
 	return 0;
 }
 
-int
-cmd_provision_follow(struct client *c, const char *verb, const json_t *args,
-    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr)
+static int
+wait_run(struct client *c, const char *verb, const json_t *args, const struct cmd_opts *opts,
+    FILE *out, bool alloc, struct dl_err *reterr)
 {
-	struct wait w = { .c = c, .out = out, .json = opts->json, .width = DEFAULT_TTY_WIDTH };
+	struct wait w = { .c = c, .out = out, .json = opts->json, .width = DEFAULT_TTY_WIDTH,
+		.alloc = alloc };
 	struct winsize ws;
 	int64_t deadline, next_recheck;
 	int r;
@@ -441,7 +576,10 @@ cmd_provision_follow(struct client *c, const char *verb, const json_t *args,
 			next_recheck = wait_now_ms() + WAIT_RECHECK_MS;
 		}
 	}
-	if (r == 0)
+	if (r == 0 && alloc)
+		r = wait_finish(&w, progress_job_complete(&w.p, w.want) ? NODECTL_EXIT_OK :
+		    NODECTL_EXIT_DAEMON);
+	else if (r == 0)
 		r = wait_finish(&w, w.p.count[PROGRESS_FAILED] ? NODECTL_EXIT_DAEMON :
 		    NODECTL_EXIT_OK);
 out:
@@ -450,6 +588,9 @@ out:
 		(void)fflush(out);
 		(void)fprintf(stderr, "nodectl: stopped waiting; bootsvc goes on provisioning "
 		    "('nodectl node list' shows where the nodes are)\n");
+		if (alloc && w.p.job[0])
+			(void)fprintf(stderr, "nodectl: job %s keeps its nodes until 'nodectl "
+			    "release --job %s'\n", w.p.job, w.p.job);
 		r = NODECTL_EXIT_INTERRUPTED;
 	} else if (r < 0) {
 		wait_undraw(&w);
@@ -457,4 +598,18 @@ out:
 	}
 	progress_done(&w.p);
 	return r;
+}
+
+int
+cmd_provision_follow(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr)
+{
+	return wait_run(c, verb, args, opts, out, false, reterr);
+}
+
+int
+cmd_allocate_follow(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr)
+{
+	return wait_run(c, verb, args, opts, out, true, reterr);
 }
