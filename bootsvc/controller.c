@@ -530,8 +530,9 @@ replace_in_allocation(struct controller *c, struct node_rec *n)
 	if (r < 0) {
 		log_warning("event=alloc_replace job=%s node=%s msg=\"no replacement: %s\"", job,
 		    n->name, err.msg);
-		(void)store_event_add(bs->store, n->name, "alloc-lost", err.msg,
-		    (int64_t)time(NULL));
+		char why[MAX_REASON];
+		(void)snprintf(why, sizeof(why), "job %s: no replacement: %.200s", job, err.msg);
+		(void)store_event_add(bs->store, n->name, "alloc-lost", why, (int64_t)time(NULL));
 	} else {
 		char why[128];
 		(void)snprintf(why, sizeof(why), "job %s: replaced by %s", job,
@@ -542,6 +543,7 @@ replace_in_allocation(struct controller *c, struct node_rec *n)
 		    json_string_value(json_array_get(chosen, 0)));
 	}
 	json_decref(chosen);
+	control_events_notify(bs);
 	controller_kick(c);
 }
 
