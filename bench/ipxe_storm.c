@@ -1,0 +1,338 @@
+/* ipxe_storm: N simulated iPXE clients at once, each replaying the fetch sequence of one
+ * network boot: its script, then the kernel, the initrd and the rootfs, one HTTP/1.0-style
+ * connection per file as iPXE and the init open them. One thread, one epoll set; bodies are
+ * discarded in the kernel with recv(MSG_TRUNC), so the client costs little CPU next to the
+ * server it measures (bench/run.sh, docs/benchmarks.md).
+ *
+ *   ipxe_storm -a ADDR -p PORT -n CLIENTS -s SCRIPT_FMT [-M MACPREFIX] [-t SECONDS] PATH...
+ *
+ * SCRIPT_FMT is the script's path with one %s for the client's MAC: MACPREFIX (four octets,
+ * default 52:54:00:01) then the client index i as %02d:%02d of i / 100 and i % 100, the
+ * MACs `nodectl node add --mac 52:54:00:01:[00-99]:[00-99]` registered; PATH... the files. Prints
+ * one line of key=value: clients, ok, failed, bytes, wall_s, mib_s, script_p50_ms,
+ * script_p99_ms. Exits 1 if a client failed or the deadline passed.
+ *
+ * A fetch counts only if the status is 200 and exactly Content-Length bytes arrived. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The storm rows go to 1000 clients; more would need a bigger fd limit than Debian's. */
+#define MAX_CLIENTS 20000
+/* Paths after the script: kernel, initrd, rootfs, and a little room. */
+#define MAX_PATHS 8
+/* Response header bytes we parse; a longer header is a failure. */
+#define MAX_HEADER 8192
+
+struct client {
+	int fd;
+	int step;              /* 0 = script, 1.. = paths[step - 1] */
+	char req[512];
+	size_t req_len, req_off;
+	char hdr[MAX_HEADER];
+	size_t hdr_len;
+	bool in_body;
+	long long body_left;
+	double t_start;
+	bool done, failed;
+};
+
+static const char *arg_addr = "127.0.0.1";
+static int arg_port = 8080;
+static int arg_clients = 50;
+static const char *arg_script = "/ipxe/boot?mac=%s";
+static const char *arg_macpfx = "52:54:00:01";
+static double arg_timeout = 600;
+static const char *paths[MAX_PATHS];
+static int npaths;
+
+static struct sockaddr_in sa;
+static int ep;
+static unsigned long long total_bytes;
+static double *script_ms;
+static int nscript;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+client_start(struct client *c, int idx)
+{
+	char mac[32], path[256];
+	const char *p;
+
+	if (c->step == 0) {
+		/* decimal digits are hex digits too: nodectl's hostlists count in decimal */
+		(void)snprintf(mac, sizeof(mac), "%s:%02d:%02d", arg_macpfx, (idx / 100) % 100,
+		    idx % 100);
+		(void)snprintf(path, sizeof(path), arg_script, mac);
+		p = path;
+	} else {
+		p = paths[c->step - 1];
+	}
+	c->req_len = (size_t)snprintf(c->req, sizeof(c->req),
+	    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: iPXE/1.21.1\r\nConnection: close\r\n\r\n",
+	    p, arg_addr);
+	c->req_off = 0;
+	c->hdr_len = 0;
+	c->in_body = false;
+	c->body_left = -1;
+	c->t_start = now();
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		int r = -errno;
+		close(c->fd);
+		c->fd = -1;
+		return r;
+	}
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.u32 = (uint32_t)idx };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+/* This fetch is over: next one, or the client is done. */
+static void
+client_next(struct client *c, int idx, bool ok)
+{
+	(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	if (!ok) {
+		c->failed = c->done = true;
+		return;
+	}
+	if (c->step == 0)
+		script_ms[nscript++] = (now() - c->t_start) * 1000.0;
+	if (++c->step > npaths) {
+		c->done = true;
+		return;
+	}
+	if (client_start(c, idx) < 0)
+		c->failed = c->done = true;
+}
+
+/* Parse the status line and Content-Length once the header is complete. */
+static int
+client_header(struct client *c, size_t *ret_body_in_hdr)
+{
+	char *end = memmem(c->hdr, c->hdr_len, "\r\n\r\n", 4);
+	if (!end)
+		return c->hdr_len >= sizeof(c->hdr) ? -EMSGSIZE : 0;
+	size_t hlen = (size_t)(end - c->hdr) + 4;
+	if (c->hdr_len < 12 || memcmp(c->hdr + 9, "200", 3) != 0)
+		return -EPROTO;
+	c->body_left = -1;
+	for (char *l = c->hdr; l < end; ) {
+		char *nl = memmem(l, (size_t)(end - l) + 2, "\r\n", 2);
+		if (!nl)
+			break;
+		if ((size_t)(nl - l) > 15 && strncasecmp(l, "content-length:", 15) == 0) {
+			char tmp[32];
+			size_t n = (size_t)(nl - l) - 15;
+			if (n >= sizeof(tmp))
+				return -EPROTO;
+			memcpy(tmp, l + 15, n);
+			tmp[n] = '\0';
+			char *e;
+			c->body_left = strtoll(tmp, &e, 10);
+			while (*e == ' ')
+				e++;
+			if (*e || c->body_left < 0)
+				return -EPROTO;
+		}
+		l = nl + 2;
+	}
+	if (c->body_left < 0)
+		return -EPROTO;
+	c->in_body = true;
+	*ret_body_in_hdr = c->hdr_len - hlen;
+	return 1;
+}
+
+static void
+client_event(struct client *c, int idx, uint32_t events)
+{
+	if (c->req_off < c->req_len) {
+		if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
+			client_next(c, idx, false);
+			return;
+		}
+		if (!(events & EPOLLOUT))
+			return;
+		ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN)
+				client_next(c, idx, false);
+			return;
+		}
+		c->req_off += (size_t)n;
+		if (c->req_off == c->req_len) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)idx };
+			(void)epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+		}
+		return;
+	}
+	for (;;) {
+		ssize_t n;
+		if (!c->in_body) {
+			n = recv(c->fd, c->hdr + c->hdr_len, sizeof(c->hdr) - c->hdr_len, 0);
+			if (n > 0) {
+				size_t extra = 0;
+				c->hdr_len += (size_t)n;
+				total_bytes += (unsigned long long)n;
+				int r = client_header(c, &extra);
+				if (r < 0) {
+					client_next(c, idx, false);
+					return;
+				}
+				if (r > 0) {
+					c->body_left -= (long long)extra;
+					if (c->body_left <= 0) {
+						client_next(c, idx, c->body_left == 0);
+						return;
+					}
+				}
+				continue;
+			}
+		} else {
+			/* MSG_TRUNC on TCP: the kernel drops the bytes without copying them. */
+			size_t want = c->body_left > (1 << 30) ? (1 << 30) : (size_t)c->body_left;
+			n = recv(c->fd, NULL, want, MSG_TRUNC);
+			if (n > 0) {
+				total_bytes += (unsigned long long)n;
+				c->body_left -= n;
+				if (c->body_left == 0) {
+					client_next(c, idx, true);
+					return;
+				}
+				continue;
+			}
+		}
+		if (n == 0) {
+			client_next(c, idx, false); /* closed early */
+			return;
+		}
+		if (errno != EAGAIN)
+			client_next(c, idx, false);
+		return;
+	}
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: ipxe_storm -a ADDR -p PORT -n CLIENTS -s SCRIPT_FMT [-M MACPREFIX] "
+	    "[-t SECONDS] PATH...\n");
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "a:p:n:s:M:t:")) != -1) {
+		char *e;
+		switch (opt) {
+		case 'a': arg_addr = optarg; break;
+		case 'p': arg_port = (int)strtol(optarg, &e, 10); if (*e) return usage(); break;
+		case 'n': arg_clients = (int)strtol(optarg, &e, 10); if (*e) return usage(); break;
+		case 's': arg_script = optarg; break;
+		case 'M': arg_macpfx = optarg; break;
+		case 't': arg_timeout = strtod(optarg, &e); if (*e) return usage(); break;
+		default: return usage();
+		}
+	}
+	if (arg_clients < 1 || arg_clients > MAX_CLIENTS || arg_clients > 10000 || argc - optind > MAX_PATHS)
+		return usage();
+	for (int i = optind; i < argc; i++)
+		paths[npaths++] = argv[i];
+
+	struct rlimit rl = { .rlim_cur = 65536, .rlim_max = 65536 };
+	(void)setrlimit(RLIMIT_NOFILE, &rl); /* best effort: 1000 clients fit the default too */
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)arg_port);
+	if (inet_pton(AF_INET, arg_addr, &sa.sin_addr) != 1) {
+		fprintf(stderr, "ipxe_storm: address '%s' is not a dotted quad\n", arg_addr);
+		return 2;
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	struct client *cl = calloc((size_t)arg_clients, sizeof(*cl));
+	script_ms = calloc((size_t)arg_clients, sizeof(*script_ms));
+	struct epoll_event *evs = calloc(1024, sizeof(*evs));
+	if (ep < 0 || !cl || !script_ms || !evs) {
+		fprintf(stderr, "ipxe_storm: out of memory or fds\n");
+		return 1;
+	}
+	double t0 = now();
+	int left = arg_clients;
+	for (int i = 0; i < arg_clients; i++) {
+		cl[i].fd = -1;
+		if (client_start(&cl[i], i) < 0) {
+			cl[i].failed = cl[i].done = true;
+			left--;
+		}
+	}
+	bool timed_out = false;
+	while (left > 0) {
+		double rem = arg_timeout - (now() - t0);
+		if (rem <= 0) {
+			timed_out = true;
+			break;
+		}
+		int n = epoll_wait(ep, evs, 1024, rem > 1 ? 1000 : (int)(rem * 1000) + 1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int k = 0; k < n; k++) {
+			int idx = (int)evs[k].data.u32;
+			if (cl[idx].done)
+				continue;
+			client_event(&cl[idx], idx, evs[k].events);
+			if (cl[idx].done)
+				left--;
+		}
+	}
+	double wall = now() - t0;
+	int ok = 0, failed = 0;
+	for (int i = 0; i < arg_clients; i++) {
+		if (cl[i].done && !cl[i].failed)
+			ok++;
+		else
+			failed++;
+	}
+	qsort(script_ms, (size_t)nscript, sizeof(*script_ms), cmp_double);
+	double p50 = nscript ? script_ms[(nscript - 1) * 50 / 100] : -1;
+	double p99 = nscript ? script_ms[(nscript - 1) * 99 / 100] : -1;
+	printf("clients=%d ok=%d failed=%d timed_out=%d bytes=%llu wall_s=%.3f mib_s=%.1f "
+	    "script_p50_ms=%.2f script_p99_ms=%.2f\n", arg_clients, ok, failed, timed_out,
+	    total_bytes, wall, total_bytes / wall / 1048576.0, p50, p99);
+	return failed ? 1 : 0;
+}

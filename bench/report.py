@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""bench/report.py RESULTS [DOC]: the table of one bench/run.sh run, printed; with DOC, also
+docs/benchmarks.md rewritten from it (figures, machine, date, the command of each row).
+RESULTS holds key=value lines written by run.sh's put()."""
+import sys
+
+res = {}
+for line in open(sys.argv[1]):
+    k, _, v = line.rstrip("\n").partition("=")
+    if k:
+        res[k] = v
+quick = res.get("mode") == "quick"
+
+
+def g(k, d="n/a"):
+    v = res.get(k, "")
+    return v if v not in ("", "nan") else d
+
+
+def num(k):
+    try:
+        return float(res[k])
+    except (KeyError, ValueError):
+        return None
+
+
+def verdict(ok):
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+rows = []  # (benchmark, ours, reference, ratio, goal, verdict)
+for n in sorted({int(k.split("_")[1]) for k in res if k.startswith("storm_") and k.endswith("_ratio")}):
+    r, bp, np_ = num(f"storm_{n}_ratio"), num(f"storm_{n}_bootsvc_p99_ms"), num(f"storm_{n}_nginx_p99_ms")
+    ok = None if r is None or bp is None else (r >= 1.0 and bp <= np_)
+    rows.append((f"boot storm N={n}: throughput; p99 script latency",
+                  f"{g(f'storm_{n}_bootsvc_mib_s')} MiB/s; {g(f'storm_{n}_bootsvc_p99_ms')} ms",
+                  f"{g(f'storm_{n}_nginx_mib_s')} MiB/s; {g(f'storm_{n}_nginx_p99_ms')} ms",
+                  f"{g(f'storm_{n}_ratio')}x", ">= 1.0x; p99 <= nginx", verdict(ok)))
+r = num("script_ratio")
+rows.append(("per-node script, 10,000 nodes (wrk -c64)", f"{g('script_bootsvc_req_s')} req/s",
+             f"{g('script_nginx_req_s')} req/s", f"{g('script_ratio')}x", ">= 0.8x",
+             verdict(None if r is None else r >= 0.8)))
+r = num("power_ratio")
+rows.append((f"power status, {g('power_bmcs', '')} BMCs, {g('power_stopped', '')} stopped",
+             f"{g('power_nodectl_s')} s", f"{g('power_ipmipower_s')} s", f"{g('power_ratio')}x",
+             "<= 1.0x", verdict(None if r is None else r <= 1.0)))
+r = num("build_ratio")
+rows.append((f"image build, {g('build_image')}", f"{g('build_imagebuild_s')} s",
+             f"{g('build_mksquashfs_s')} s", f"{g('build_ratio')}x", "<= 1.05x",
+             verdict(None if r is None else r <= 1.05)))
+r = num("boot_ratio")
+rows.append(("power-on to up, qemu TCG", f"{g('boot_ours_s')} s", f"{g('boot_live_s')} s",
+             f"{g('boot_ratio')}x", "<= 0.5x", verdict(None if r is None else r <= 0.5)))
+r = num("initrd_ratio")
+rows.append(("initramfs size", f"{g('initrd_ours_b')} B", f"{g('initrd_live_b')} B",
+             f"{g('initrd_ratio')}x", "<= 0.2x", verdict(None if r is None else r <= 0.2)))
+hwm, storm = num("rss_hwm_kib"), num("rss_storm_max_kib")
+rows.append(("bootsvc memory, 10,000 nodes (max RSS during storm / VmHWM incl. node add)",
+             f"{g('rss_storm_max_kib')} KiB / {g('rss_hwm_kib')} KiB", "-", "-", "<= 64 MiB",
+             verdict(None if storm is None else storm <= 65536)))
+rows.append((f"allocate count={g('alloc_count', '64')}, 1,000 nodes (p50 / p99)",
+             f"{g('alloc_p50_ms')} ms / {g('alloc_p99_ms')} ms", "-", "-", "report", "reported"))
+
+hdr = ("benchmark", "ours", "reference", "ratio", "goal", "verdict")
+table = ["| " + " | ".join(hdr) + " |", "| " + " | ".join("---" for _ in hdr) + " |"]
+table += ["| " + " | ".join(row) + " |" for row in rows]
+print("\n".join(table))
+for k in sorted(res):
+    if k.endswith("_errors"):
+        print(f"errors: {k}: {res[k]}")
+
+if len(sys.argv) < 3:
+    sys.exit(0)
+
+doc = open(__file__.replace("report.py", "benchmarks.md.in")).read()
+fields = dict(res)
+fields["table"] = "\n".join(table)
+fields["errors"] = "\n".join(f"- `{k}`: {res[k]}" for k in sorted(res) if k.endswith("_errors")) or "none"
+fields["raw"] = "\n".join(f"{k}={v}" for k, v in res.items())
+
+
+class Missing(dict):
+    def __missing__(self, k):
+        return "n/a"
+
+
+open(sys.argv[2], "w").write(doc.format_map(Missing(fields)))
+print(f"wrote {sys.argv[2]}")

@@ -1,0 +1,432 @@
+#!/bin/bash
+# make bench: each diskless benchmark beside its reference in the same run (issue #6),
+# references interleaved with ours (A B A B), medians of the rounds. Prints a table and
+# rewrites docs/benchmarks.md. `./bench/run.sh --quick` (or BENCH_QUICK=1) runs small N in
+# a few minutes, for CI. Everything runs inside one network namespace this script makes
+# (tests/integ/lib.sh), every process it starts is ended by pid on exit (lib.sh and
+# lib_bmc.sh traps), every load generator has a deadline.
+#
+# Rows: ROWS="storm script power build boot alloc" ./bench/run.sh runs a subset (memory is
+# measured during the storm). KEEP=1 keeps the work dir with every log. DOC=path writes the
+# doc elsewhere (a quick run does not rewrite docs/benchmarks.md unless DOC is given).
+QUICK=${BENCH_QUICK:-}
+[[ ${1:-} == --quick ]] && QUICK=1
+ROWS=${ROWS:-storm script power build boot alloc}
+
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/integ/lib.sh"
+source "$REPO/tests/integ/lib_bmc.sh"
+set +e # one row failing must not lose the others: rows record their own errors
+
+dl_require ip ipmi_sim sdrcomp ipmipower mksquashfs unsquashfs sqlite3 python3 gcc curl \
+    qemu-system-x86_64
+# Bench-only Debian packages (the project's own come from make deps).
+bench_pkgs=(nginx-light wrk)
+missing=()
+for p in "${bench_pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "bench: installing ${missing[*]}"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends "${missing[@]}"; } >/dev/null || fail "apt-get install ${missing[*]}"
+fi
+STORM=$BUILD/bench/ipxe_storm
+mkdir -p "$BUILD/bench"
+if [[ ! -x $STORM || $REPO/bench/ipxe_storm.c -nt $STORM ]]; then
+	gcc -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -o "$STORM" "$REPO/bench/ipxe_storm.c" ||
+	    fail "building bench/ipxe_storm.c"
+fi
+
+if [[ -n $QUICK ]]; then
+	STORM_NS=(20 50); declare -A STORM_ROUNDS=(); ROUNDS=2; WRK_S=3; BMC_N=20; BMC_STOP=2; ALLOC_ITERS=30; NODES=10000
+	BUILD_IMAGE=tiny
+else
+	# N=1000 moves 180 GB per round with compute: one round each side (docs/benchmarks.md)
+	STORM_NS=(50 200 1000); declare -A STORM_ROUNDS=([200]=2 [1000]=1); ROUNDS=3; WRK_S=8; BMC_N=200; BMC_STOP=10; ALLOC_ITERS=200
+	NODES=10000; BUILD_IMAGE=compute
+fi
+BMC_TIMEOUT_MS=2000
+ALLOC_COUNT=64
+
+dl_setup bench 91
+trap _dl_bmc_exit EXIT # lib_bmc: our BMC process groups first, then lib.sh's cleanup
+W=$DL_W
+RES=$W/results
+: > "$RES"
+T_START=$(date +%s)
+
+now() { date +%s.%N; }
+dt() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan";
+    else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
+# put KEY VALUE: one result; the doc is generated from these
+put() { echo "$1=$2" >> "$RES"; echo "  $1 = $2"; }
+get() { awk -F= -v k="$1" '$1 == k { v = substr($0, length(k) + 2) } END { print v }' "$RES"; }
+note() { echo "bench: $*"; }
+kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+# ------------------------------------------------------------------ the image under test
+# images/compute from the image store if it was built (make image IMAGE=compute); else
+# images/tiny, built here into a bench store.
+IMG_DIR=
+pick_image() {
+	local m
+	for m in $(ls -t /var/lib/diskless/images/*/manifest.json 2>/dev/null); do
+		if python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["name"] != "compute")' "$m"; then
+			IMG_DIR=$(dirname "$m"); return 0
+		fi
+	done
+	note "no images/compute in /var/lib/diskless/images: building images/tiny into $W/store"
+	"$BUILD/imagebuild" build "$REPO/images/tiny" --store "$W/store" --work "$W" \
+	    >"$W/imagebuild-tiny.log" 2>&1 || fail "imagebuild images/tiny (see $W/imagebuild-tiny.log)"
+	IMG_DIR=$(dirname "$(ls -t "$W"/store/*/manifest.json | head -1)")
+}
+pick_image
+IMG_ID=$(basename "$IMG_DIR")
+IMG_NAME=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$IMG_DIR/manifest.json")
+fsize() { stat -c %s "$1"; }
+put image "$IMG_NAME@${IMG_ID:0:12}"
+put image_sizes "kernel $(fsize "$IMG_DIR/vmlinuz") B, initrd $(fsize "$IMG_DIR/initrd") B, rootfs $(fsize "$IMG_DIR/rootfs.squashfs") B"
+
+# ------------------------------------------------------------------ bootsvc with NODES nodes
+DL_SOCK=$W/control.sock
+dl_bootsvc_start --dhcp-mode=off --http-listen=127.0.0.1:8080 --boot-url=http://127.0.0.1:8080 \
+    --node-ip-range=10.90.0.1,10.90.255.254 \
+    --log-level=warning --bmc-timeout=$((BMC_TIMEOUT_MS / 1000))s --power-poll=1h
+BOOTSVC_PID=$DL_BOOTSVC_PID
+dl_nodectl image add "$IMG_DIR" >/dev/null || fail "nodectl image add $IMG_DIR"
+T0=$(now)
+# 10,000 MACs 52:54:00:01:00:00 .. 52:54:00:01:99:99 (decimal digits are hex digits)
+dl_nodectl node add "b[00001-$NODES]" --mac '52:54:00:01:[00-99]:[00-99]' --image "$IMG_NAME" \
+    >/dev/null || fail "nodectl node add b[00001-$NODES]"
+put nodes_add_s "$(dt "$T0")"
+dl_nodectl node list >/dev/null
+
+# nginx beside it: the same files, static, plus one rendered script as a static file
+mkdir -p "$W/www" "$W/nginx"
+ln -s "$IMG_DIR/vmlinuz" "$W/www/kernel"
+ln -s "$IMG_DIR/initrd" "$W/www/initrd"
+ln -s "$IMG_DIR/rootfs.squashfs" "$W/www/rootfs"
+dl_ns curl -sf 'http://127.0.0.1:8080/ipxe/boot?mac=52:54:00:01:00:00' > "$W/www/boot.ipxe" ||
+    fail "bootsvc did not render the script of b00001"
+grep -q "^kernel " "$W/www/boot.ipxe" || fail "b00001's script has no kernel line: $(head -3 "$W/www/boot.ipxe")"
+cat > "$W/nginx.conf" <<EOF
+# written by bench/run.sh: Debian's nginx, tuned for static files
+user root;
+worker_processes auto;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $W/nginx.pid;
+error_log $W/nginx-error.log warn;
+events { worker_connections 16384; }
+http {
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	access_log off;
+	keepalive_timeout 65;
+	keepalive_requests 100000;
+	default_type application/octet-stream;
+	open_file_cache max=100;
+	client_body_temp_path $W/nginx/body;
+	proxy_temp_path $W/nginx/proxy;
+	fastcgi_temp_path $W/nginx/fastcgi;
+	uwsgi_temp_path $W/nginx/uwsgi;
+	scgi_temp_path $W/nginx/scgi;
+	server {
+		listen 127.0.0.1:8081 backlog=4096;
+		root $W/www;
+		location / { }
+	}
+}
+EOF
+ip netns exec "$DL_NS" nginx -p "$W/nginx/" -c "$W/nginx.conf" -e "$W/nginx-error.log" >>"$W/nginx.log" 2>&1 &
+NGINX_PID=$!
+DL_PIDS+=("$NGINX_PID")
+dl_wait 10 "nginx answers" dl_ns curl -sf -o /dev/null http://127.0.0.1:8081/boot.ipxe
+sleep 0.5
+put nginx_workers "$(ps -o pid= --ppid "$NGINX_PID" | wc -l)"
+
+row_on() { [[ " $ROWS " == *" $1 "* ]]; }
+
+# ------------------------------------------------------------------ 1+6: boot storm, memory
+# Per N and round: nginx then bootsvc. bootsvc's VmRSS is sampled every 0.2 s meanwhile.
+rss_sampler() {
+	while kill -0 "$BOOTSVC_PID" 2>/dev/null; do
+		awk '/^VmRSS/ { print $2 }' "/proc/$BOOTSVC_PID/status" >> "$W/rss.samples"
+		sleep 0.2
+	done
+}
+# cpu_ticks PID...: user+system clock ticks of these processes (100 per second)
+cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+storm_once() { # PORT N SCRIPT_FMT PATH...
+	local port=$1 n=$2 fmt=$3
+	shift 3
+	dl_ns timeout 900 "$STORM" -a 127.0.0.1 -p "$port" -n "$n" -s "$fmt" -t 600 "$@"
+}
+if row_on storm; then
+	note "boot storm: N = ${STORM_NS[*]}, $ROUNDS rounds each, nginx and bootsvc interleaved"
+	put rss_idle_kib "$(awk '/^VmRSS/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
+	rss_sampler &
+	RSS_PID=$!
+	DL_PIDS+=("$RSS_PID")
+	for n in "${STORM_NS[@]}"; do
+		ng_tp=() ng_p99=() bs_tp=() bs_p99=() errs= ng_cpu=0 bs_cpu=0 ng_b=0 bs_b=0
+		NGINX_ALL=("$NGINX_PID" $(pgrep -P "$NGINX_PID"))
+		for r in $(seq "${STORM_ROUNDS[$n]:-$ROUNDS}"); do
+			c0=$(cpu_ticks "${NGINX_ALL[@]}")
+			out=$(storm_once 8081 "$n" /boot.ipxe /kernel /initrd /rootfs) || errs+=" nginx:[$out]"
+			ng_cpu=$((ng_cpu + $(cpu_ticks "${NGINX_ALL[@]}") - c0)); ng_b=$((ng_b + $(kv "$out" bytes)))
+			echo "  nginx   N=$n round $r: $out"
+			ng_tp+=("$(kv "$out" mib_s)"); ng_p99+=("$(kv "$out" script_p99_ms)")
+			c0=$(cpu_ticks "$BOOTSVC_PID")
+			out=$(storm_once 8080 "$n" '/ipxe/boot?mac=%s' "/images/$IMG_ID/kernel" \
+			    "/images/$IMG_ID/initrd" "/images/$IMG_ID/rootfs") || errs+=" bootsvc:[$out]"
+			bs_cpu=$((bs_cpu + $(cpu_ticks "$BOOTSVC_PID") - c0)); bs_b=$((bs_b + $(kv "$out" bytes)))
+			echo "  bootsvc N=$n round $r: $out"
+			bs_tp+=("$(kv "$out" mib_s)"); bs_p99+=("$(kv "$out" script_p99_ms)")
+		done
+		put "storm_${n}_rounds" "${STORM_ROUNDS[$n]:-$ROUNDS}"
+		# server CPU seconds per GiB served: what limits a single-threaded server
+		put "storm_${n}_nginx_cpu_s_gib" "$(awk -v t=$ng_cpu -v b=$ng_b 'BEGIN { printf "%.2f", t / 100 / (b / 2^30) }')"
+		put "storm_${n}_bootsvc_cpu_s_gib" "$(awk -v t=$bs_cpu -v b=$bs_b 'BEGIN { printf "%.2f", t / 100 / (b / 2^30) }')"
+		put "storm_${n}_nginx_mib_s" "$(median "${ng_tp[@]}")"
+		put "storm_${n}_bootsvc_mib_s" "$(median "${bs_tp[@]}")"
+		put "storm_${n}_nginx_p99_ms" "$(median "${ng_p99[@]}")"
+		put "storm_${n}_bootsvc_p99_ms" "$(median "${bs_p99[@]}")"
+		put "storm_${n}_ratio" "$(ratio "$(get "storm_${n}_bootsvc_mib_s")" "$(get "storm_${n}_nginx_mib_s")")"
+		[[ -n $errs ]] && put "storm_${n}_errors" "$(tr '\n' ' ' <<<"$errs" | cut -c1-400)"
+	done
+	kill "$RSS_PID" 2>/dev/null
+	wait "$RSS_PID" 2>/dev/null
+	put rss_storm_max_kib "$(sort -n "$W/rss.samples" | tail -1)"
+	put rss_hwm_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
+fi
+
+# ------------------------------------------------------------------ 2: per-node scripts
+wrk_once() { # URL [wrk args]: prints "req_s non2xx"
+	local url=$1 out
+	shift
+	out=$(dl_ns timeout $((WRK_S + 30)) wrk -t2 -c64 -d"${WRK_S}s" "$@" "$url" 2>&1)
+	echo "$out" >> "$W/wrk.log"
+	echo "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out") $(awk '/Non-2xx/ { print $NF }' <<<"$out")"
+}
+if row_on script; then
+	note "per-node scripts: wrk -t2 -c64 -d${WRK_S}s, random MACs of $NODES nodes vs one static script"
+	ng=() bs=() bad=
+	for r in $(seq "$ROUNDS"); do
+		read -r v e < <(wrk_once http://127.0.0.1:8081/boot.ipxe)
+		echo "  nginx   round $r: $v req/s"; ng+=("$v"); [[ -n $e ]] && bad+=" nginx non-2xx $e"
+		read -r v e < <(NODES=$NODES wrk_once http://127.0.0.1:8080 -s "$REPO/bench/random_mac.lua")
+		echo "  bootsvc round $r: $v req/s"; bs+=("$v"); [[ -n $e ]] && bad+=" bootsvc non-2xx $e"
+	done
+	put script_nginx_req_s "$(median "${ng[@]}")"
+	put script_bootsvc_req_s "$(median "${bs[@]}")"
+	put script_ratio "$(ratio "$(get script_bootsvc_req_s)" "$(get script_nginx_req_s)")"
+	[[ -n $bad ]] && put script_errors "$bad"
+	put rss_after_script_kib "$(awk '/^VmRSS/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
+	put rss_hwm_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
+fi
+
+# ------------------------------------------------------------------ 3: power status fan-out
+# BMC_N ipmi_sim on 10.231.1.1..N/32 (namespace lo), "power" = a sleep process as in the
+# lab's BENCH mode, one shared password; BMC_STOP of them SIGSTOPped. lib_bmc.sh's emulator
+# file and its process-group cleanup (DL_BMC_PGIDS) are reused.
+if row_on power; then
+	note "power status: $BMC_N ipmi_sim BMCs, $BMC_STOP stopped, timeout ${BMC_TIMEOUT_MS} ms"
+	_dl_bmc_emu
+	BMC_PASS=bench-$RANDOM
+	(umask 077; printf 'user=admin\npassword=%s\ncipher=3\n' "$BMC_PASS" > "$W/bmc.creds")
+	mkdir -p "$W/bmcs"
+	T0=$(now)
+	BMC_PIDS=()
+	for i in $(seq "$BMC_N"); do
+		d=$W/bmcs/$i
+		mkdir -p "$d/state"
+		ip -n "$DL_NS" addr add "10.231.1.$i/32" dev lo
+		cat > "$d/lan.conf" <<EOF
+name "pw$i"
+set_working_mc 0x20
+  startlan 1
+    addr 10.231.1.$i 623
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  serial 15 127.0.0.1 $((12000 + i)) codec VM
+  startcmd "sleep 1000000"
+  startnow $( ((i % 2)) && echo true || echo false)
+  poweroff_wait 10
+  kill_wait 5
+  user 2 true "admin" "$BMC_PASS" admin 10 md5
+EOF
+		(cd "$d" && exec setsid ip netns exec "$DL_NS" ipmi_sim -n -c "$d/lan.conf" \
+		    -f "$W/bmc.emu" -s "$d/state" </dev/null >>"$d/log" 2>&1) &
+		DL_BMC_PGIDS+=("$!")
+		BMC_PIDS+=("$!")
+	done
+	bmcs_up() { (($(dl_ns ss -Hlun 'sport = :623' | wc -l) >= BMC_N)); }
+	dl_wait 60 "$BMC_N BMCs listening" bmcs_up
+	put bmc_start_s "$(dt "$T0")"
+	if ((BMC_N <= 100)); then macs="52:54:00:02:00:[00-$(printf %02d $((BMC_N - 1)))]"
+	else macs="52:54:00:02:[00-$(printf %02d $((BMC_N / 100 - 1)))]:[00-99]"; fi
+	dl_nodectl node add "pw[001-$(printf %03d "$BMC_N")]" --mac "$macs" \
+	    --bmc "10.231.1.[1-$BMC_N]" --bmc-creds "$W/bmc.creds" >/dev/null ||
+	    fail "nodectl node add pw[...] with BMCs"
+	# every (N / STOP)th BMC stops answering
+	step=$((BMC_N / BMC_STOP))
+	for ((k = step; k <= BMC_N; k += step)); do kill -STOP "${BMC_PIDS[k - 1]}"; done
+	put power_bmcs "$BMC_N"
+	put power_stopped "$BMC_STOP"
+	HOSTS_NODES="pw[001-$(printf %03d "$BMC_N")]"
+	HOSTS_BMCS="10.231.1.[1-$BMC_N]"
+	ip_t=() bs_t=() bad=
+	for r in $(seq "$ROUNDS"); do
+		T0=$(now)
+		out=$(dl_ns timeout 120 ipmipower -D LAN_2_0 -I 3 -u admin -p "$BMC_PASS" -W opensesspriv \
+		    --session-timeout=$BMC_TIMEOUT_MS --stat -h "$HOSTS_BMCS" 2>&1)
+		t=$(dt "$T0"); ip_t+=("$t")
+		nok=$(grep -cE ': (on|off)$' <<<"$out")
+		echo "  ipmipower round $r: $t s, $nok answered"
+		((nok == BMC_N - BMC_STOP)) || bad+=" ipmipower answered $nok"
+		T0=$(now)
+		out=$(timeout 120 "$BUILD/nodectl" --socket "$DL_SOCK" power status "$HOSTS_NODES" 2>&1)
+		t=$(dt "$T0"); bs_t+=("$t")
+		nok=$(grep -cE '^pw[0-9]+ +(on|off)' <<<"$out")
+		echo "  nodectl   round $r: $t s, $nok answered"
+		((nok == BMC_N - BMC_STOP)) || bad+=" nodectl answered $nok [$(tail -2 <<<"$out" | tr '\n' ' ')]"
+	done
+	put power_ipmipower_s "$(median "${ip_t[@]}")"
+	put power_nodectl_s "$(median "${bs_t[@]}")"
+	put power_ratio "$(ratio "$(get power_nodectl_s)" "$(get power_ipmipower_s)")"
+	[[ -n $bad ]] && put power_errors "$bad"
+	dl_bmc_cleanup
+fi
+dl_bootsvc_stop
+
+# ------------------------------------------------------------------ 7: allocation latency
+# A second bootsvc with 1,000 nodes with BMCs (addresses nobody answers: no BMC is touched
+# for the decision; power_on_rate=0.1 keeps the controller's follow-up power-ons to a
+# trickle). Observations are written into its store while it is stopped: a third up on
+# the image, a third up on another version, a third off; every 25th node risky.
+if row_on alloc; then
+	note "allocation: $ALLOC_ITERS x allocate count=$ALLOC_COUNT against 1,000 nodes"
+	DL_SOCK=$W/alloc.sock
+	ALLOC_ARGS=(--state-dir="$W/alloc-state" --control-socket="$DL_SOCK" --dhcp-mode=off
+		--http-listen=127.0.0.1:8090 --node-ip-range=10.90.0.1,10.90.255.254 --power-on-rate=0.1 --power-poll=1h --log-level=warning)
+	mkdir -p "$W/alloc-state"
+	[[ -f $W/bmc.creds ]] || (umask 077; printf 'user=admin\npassword=x\ncipher=3\n' > "$W/bmc.creds")
+	dl_bootsvc_start "${ALLOC_ARGS[@]}"
+	dl_nodectl image add "$IMG_DIR" >/dev/null
+	dl_nodectl node add 'a[0001-1000]' --mac '52:54:00:03:[00-09]:[00-99]' \
+	    --bmc '10.232.[1-10].[1-100]' --bmc-creds "$W/bmc.creds" >/dev/null ||
+	    fail "nodectl node add a[0001-1000]"
+	dl_bootsvc_stop
+	sqlite3 "$W/alloc-state/diskless.db" <<EOF || fail "writing simulated observations"
+UPDATE nodes SET phase = 'up', power = 'on', image = '$IMG_NAME', booted_image = '$IMG_ID'
+    WHERE CAST(substr(name, 2) AS INTEGER) <= 333;
+UPDATE nodes SET phase = 'up', power = 'on', image = '$IMG_NAME', booted_image = '$(printf '0%.0s' {1..64})'
+    WHERE CAST(substr(name, 2) AS INTEGER) BETWEEN 334 AND 666;
+UPDATE nodes SET phase = 'off', power = 'off' WHERE CAST(substr(name, 2) AS INTEGER) > 666;
+UPDATE nodes SET health = 'risky', health_reasons = 'bench: simulated correctable ECC'
+    WHERE CAST(substr(name, 2) AS INTEGER) % 25 = 0;
+EOF
+	dl_bootsvc_start "${ALLOC_ARGS[@]}"
+	python3 - "$DL_SOCK" "$ALLOC_ITERS" "$ALLOC_COUNT" "$IMG_NAME" > "$W/alloc.out" <<'EOF'
+# allocate + release over one control connection; allocate's round trip is timed
+import json, socket, sys, time
+path, iters, count, image = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(30); f = s.makefile("rb")
+def call(i, verb, args):
+    s.sendall((json.dumps({"id": i, "verb": verb, "args": args}) + "\n").encode())
+    while True:
+        m = json.loads(f.readline())
+        if m.get("id") == i:
+            return m
+lat, tiers, errs = [], {"reuse": 0, "reimage": 0, "power_on": 0}, 0
+for i in range(iters):
+    t0 = time.perf_counter()
+    m = call(2 * i, "allocate", {"count": count, "image": image, "job": "bench%d" % i})
+    lat.append((time.perf_counter() - t0) * 1000)
+    if not m.get("ok"):
+        errs += 1; print("error", m.get("error"), file=sys.stderr); continue
+    for k in tiers: tiers[k] += m["result"]["tiers"][k]
+    call(2 * i + 1, "release", {"job": "bench%d" % i})
+lat.sort()
+pick = lambda q: lat[min(len(lat) - 1, int(q * (len(lat) - 1) + 0.5))]
+print("p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d reuse=%d reimage=%d power_on=%d" % (
+    pick(0.5), pick(0.99), lat[-1], errs, tiers["reuse"], tiers["reimage"], tiers["power_on"]))
+EOF
+	out=$(cat "$W/alloc.out")
+	echo "  $out"
+	put alloc_count "$ALLOC_COUNT"
+	put alloc_p50_ms "$(kv "$out" p50_ms)"
+	put alloc_p99_ms "$(kv "$out" p99_ms)"
+	put alloc_detail "$out"
+	dl_bootsvc_stop
+	DL_SOCK=$W/control.sock
+fi
+
+# ------------------------------------------------------------------ 4: image build
+# The rootfs "already debootstrapped" is the image's own rootfs, unsquashed; the recipe
+# is a directory-base copy of images/$BUILD_IMAGE (same cmdline, same overlay).
+if row_on build; then
+	ib=$W/ib
+	mkdir -p "$ib/recipe" "$ib/work"
+	src_dir=$IMG_DIR
+	if [[ $BUILD_IMAGE == tiny && $IMG_NAME != tiny ]]; then
+		"$BUILD/imagebuild" build "$REPO/images/tiny" --store "$ib/tinystore" --work "$ib/work" \
+		    >"$W/imagebuild-tiny.log" 2>&1 || fail "imagebuild images/tiny"
+		src_dir=$(dirname "$(ls "$ib"/tinystore/*/manifest.json | head -1)")
+	fi
+	src_name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$src_dir/manifest.json")
+	note "image build: $src_name rootfs ($(fsize "$src_dir/rootfs.squashfs") B squashed), imagebuild vs mksquashfs"
+	unsquashfs -q -n -d "$ib/rootfs" "$src_dir/rootfs.squashfs" >/dev/null || fail "unsquashfs"
+	cp -a "$REPO/images/$src_name/overlay" "$ib/recipe/overlay" 2>/dev/null || mkdir -p "$ib/recipe/overlay"
+	{
+		echo "name = bench-$src_name"
+		echo "base = directory"
+		echo "source = $ib/rootfs"
+		grep -E '^(cmdline|modules) *=' "$REPO/images/$src_name/image.conf"
+	} > "$ib/recipe/image.conf"
+	ib_t=() sq_t=()
+	for r in $(seq 2); do
+		rm -rf "$ib/x.squashfs"; sync
+		T0=$(now)
+		mksquashfs "$ib/rootfs" "$ib/x.squashfs" -comp zstd -noappend -no-progress >"$W/mksquashfs.log" 2>&1 ||
+		    put build_errors "mksquashfs failed"
+		sq_t+=("$(dt "$T0")")
+		echo "  mksquashfs round $r: ${sq_t[-1]} s"
+		rm -rf "$ib/store"; sync
+		T0=$(now)
+		"$BUILD/imagebuild" build "$ib/recipe" --store "$ib/store" --work "$ib/work" --force \
+		    >"$W/imagebuild-bench.log" 2>&1 || put build_errors "imagebuild failed: $(tail -3 "$W/imagebuild-bench.log" | tr '\n' ' ')"
+		ib_t+=("$(dt "$T0")")
+		echo "  imagebuild round $r: ${ib_t[-1]} s"
+	done
+	put build_image "$src_name ($(du -sm "$ib/rootfs" | cut -f1) MiB unpacked)"
+	put build_mksquashfs_s "$(median "${sq_t[@]}")"
+	put build_imagebuild_s "$(median "${ib_t[@]}")"
+	put build_ratio "$(ratio "$(get build_imagebuild_s)" "$(get build_mksquashfs_s)")"
+	put build_steps "$(grep -oE '\[[0-9]/[0-9]+\] [a-z]+[^(]*\([0-9.]+s\)' "$W/imagebuild-bench.log" | tr '\n' ';' | cut -c1-300)"
+	rm -rf "$ib/rootfs" "$ib/store" "$ib/x.squashfs" "$ib/work"
+fi
+
+# ------------------------------------------------------------------ 5: power-on to up
+if row_on boot; then
+	source "$REPO/bench/boot_row.sh"
+	boot_row
+fi
+
+# ------------------------------------------------------------------ table and doc
+put machine "$(nproc) CPUs ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -r)"
+put date "$(date -u +%Y-%m-%dT%H:%MZ)"
+put duration_s "$(($(date +%s) - T_START))"
+put mode "$([[ -n $QUICK ]] && echo quick || echo full)"
+DOC=${DOC:-}
+[[ -z $DOC && -z $QUICK ]] && DOC=$REPO/docs/benchmarks.md
+python3 "$REPO/bench/report.py" "$RES" ${DOC:+"$DOC"}
