@@ -531,7 +531,7 @@ replace_in_allocation(struct controller *c, struct node_rec *n)
 		log_warning("event=alloc_replace job=%s node=%s msg=\"no replacement: %s\"", job,
 		    n->name, err.msg);
 		char why[MAX_REASON];
-		(void)snprintf(why, sizeof(why), "job %s: no replacement: %.200s", job, err.msg);
+		(void)snprintf(why, sizeof(why), "job %.63s: no replacement: %.150s", job, err.msg);
 		(void)store_event_add(bs->store, n->name, "alloc-lost", why, (int64_t)time(NULL));
 	} else {
 		char why[128];
