@@ -6,6 +6,7 @@
 #include "conf.h"
 #include "config.h"
 #include "health_rules.h"
+#include "hostlist.h"
 #include "log.h"
 #include "parse.h"
 
@@ -42,6 +43,11 @@ config_init(struct config *c)
 	c->on_risky = HA_NOTIFY;
 	c->on_doomed = HA_DRAIN | HA_POWEROFF | HA_NOTIFY | HA_EVACUATE;
 	c->health_poll_ms = 60000;
+	c->idle_poweroff_ms = 600000;
+	c->watts_on = 250;
+	c->watts_off = 8;
+	c->watts_booting = 300;
+	c->energy_interval_ms = 30000;
 }
 
 const struct job_class *
@@ -89,6 +95,77 @@ add_class(struct config *c, const char *v, struct dl_err *reterr)
 	if (c->n_classes == MAX_CLASSES)
 		return dl_err_set(reterr, -E2BIG, "more than %d classes", MAX_CLASSES);
 	c->classes[c->n_classes++] = jc;
+	return 0;
+}
+
+static bool
+is_name(const char *s, size_t max)
+{
+	return s[0] && strlen(s) < max &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s);
+}
+
+/* "compute=4": keep 4 idle nodes on image compute warm; a later line for the same image
+ * redefines it, =0 drops it. */
+static int
+add_warm(struct config *c, const char *v, struct dl_err *reterr)
+{
+	const char *eq = strrchr(v, '=');
+	struct warm_spare w = { 0 };
+	uint64_t n;
+
+	if (!eq || (size_t)(eq - v) >= sizeof(w.image))
+		return dl_err_set(reterr, -EINVAL, "warm '%.64s' is not <image>=<count>", v);
+	memcpy(w.image, v, (size_t)(eq - v));
+	if (!is_name(w.image, sizeof(w.image)))
+		return dl_err_set(reterr, -EINVAL, "warm: image name '%s' is not [a-z0-9_.-]",
+		    w.image);
+	if (parse_u64(eq + 1, 0, 100000, &n, reterr) < 0)
+		return dl_err_prefix(reterr, "warm '%s'", w.image), -EINVAL;
+	w.count = (unsigned)n;
+	for (unsigned i = 0; i < c->n_warm; i++)
+		if (strcmp(c->warm[i].image, w.image) == 0) {
+			c->warm[i] = w;
+			return 0;
+		}
+	if (c->n_warm == MAX_CONF_WARM)
+		return dl_err_set(reterr, -E2BIG, "more than %d warm lines", MAX_CONF_WARM);
+	c->warm[c->n_warm++] = w;
+	return 0;
+}
+
+/* "rack1:n[01-08]=2": at least 2 of the hostlist n[01-08] stay on. */
+static int
+add_min_on(struct config *c, const char *v, struct dl_err *reterr)
+{
+	const char *colon = strchr(v, ':'), *eq = strrchr(v, '=');
+	struct min_on_floor f = { 0 };
+	struct hostlist hl;
+	uint64_t n;
+
+	if (!colon || !eq || eq < colon || colon == v || eq == colon + 1)
+		return dl_err_set(reterr, -EINVAL, "min_on '%.64s' is not <group>:<hostlist>=<count>",
+		    v);
+	if ((size_t)(colon - v) >= sizeof(f.group) || (size_t)(eq - colon - 1) >= sizeof(f.hosts))
+		return dl_err_set(reterr, -EINVAL, "min_on '%.64s': group or hostlist too long", v);
+	memcpy(f.group, v, (size_t)(colon - v));
+	memcpy(f.hosts, colon + 1, (size_t)(eq - colon - 1));
+	if (!is_name(f.group, sizeof(f.group)))
+		return dl_err_set(reterr, -EINVAL, "min_on: group '%s' is not [a-z0-9_.-]", f.group);
+	if (hostlist_parse(f.hosts, &hl, reterr) < 0)
+		return dl_err_prefix(reterr, "min_on '%s'", f.group), -EINVAL;
+	hostlist_done(&hl);
+	if (parse_u64(eq + 1, 0, 100000, &n, reterr) < 0)
+		return dl_err_prefix(reterr, "min_on '%s'", f.group), -EINVAL;
+	f.count = (unsigned)n;
+	for (unsigned i = 0; i < c->n_min_on; i++)
+		if (strcmp(c->min_on[i].group, f.group) == 0) {
+			c->min_on[i] = f;
+			return 0;
+		}
+	if (c->n_min_on == MAX_CONF_FLOORS)
+		return dl_err_set(reterr, -E2BIG, "more than %d min_on groups", MAX_CONF_FLOORS);
+	c->min_on[c->n_min_on++] = f;
 	return 0;
 }
 
@@ -358,6 +435,25 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		}
 		return set_duration(&c->health_poll_ms, key, v, 1000, 86400000, reterr);
 	}
+	if (streq(key, "idle_poweroff")) {
+		if (streq(v, "off")) {
+			c->idle_poweroff_ms = 0;
+			return 0;
+		}
+		return set_duration(&c->idle_poweroff_ms, key, v, 1000, 30 * 86400000ULL, reterr);
+	}
+	if (streq(key, "warm"))
+		return add_warm(c, v, reterr);
+	if (streq(key, "min_on"))
+		return add_min_on(c, v, reterr);
+	if (streq(key, "watts_on"))
+		return set_uint(&c->watts_on, key, v, 1, 100000, reterr);
+	if (streq(key, "watts_off"))
+		return set_uint(&c->watts_off, key, v, 0, 100000, reterr);
+	if (streq(key, "watts_booting"))
+		return set_uint(&c->watts_booting, key, v, 1, 100000, reterr);
+	if (streq(key, "energy_interval"))
+		return set_duration(&c->energy_interval_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_timeout"))
 		return set_duration(&c->bmc_timeout_ms, key, v, 100, 120000, reterr);
 	if (streq(key, "power_on_rate")) {

@@ -13,6 +13,23 @@
 #define MAX_CLASSES 16
 #define MAX_CONF_HEALTH_RULES 32
 #define MAX_RULE_TEXT 160
+/* Green policy (issue #7): warm spares per image and floors per group, small tables an
+ * admin writes by hand; 32 floors match green.h's bit mask. */
+#define MAX_CONF_WARM 32
+#define MAX_CONF_FLOORS 32
+#define MAX_FLOOR_HOSTS 256
+
+struct warm_spare {
+	char image[64];
+	unsigned count;
+};
+
+/* min_on = GROUP:HOSTLIST=N */
+struct min_on_floor {
+	char group[32];
+	char hosts[MAX_FLOOR_HOSTS]; /* a hostlist: n[01-08] */
+	unsigned count;
+};
 
 struct job_class {
 	char name[32];
@@ -76,6 +93,14 @@ struct config {
 	unsigned on_doomed;
 	char notify_hook[MAX_CONF_PATH];
 	uint64_t health_poll_ms;      /* 0 = health is not read */
+	/* Green policy and energy (issue #7). */
+	uint64_t idle_poweroff_ms;    /* idle longer than this: power off; 0 = never */
+	struct warm_spare warm[MAX_CONF_WARM];
+	unsigned n_warm;
+	struct min_on_floor min_on[MAX_CONF_FLOORS];
+	unsigned n_min_on;
+	unsigned watts_on, watts_off, watts_booting; /* model when the BMC reports no draw */
+	uint64_t energy_interval_ms;  /* energy is accounted and stored this often */
 };
 
 /* The class named name, or NULL. */

@@ -11,13 +11,14 @@ enum stmt_id {
 	S_NODE_UPDATE, S_NODE_PHASE, S_HISTORY_ADD, S_NODE_ALL, S_HISTORY, S_IP_USED,
 	S_COUNT_PHASE, S_IMAGE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX,
 	S_IMAGE_DELETE, S_IMAGE_ALL, S_IMAGE_USERS, S_HISTORY_DELETE, S_NODE_CTRL,
-	S_EVENT_ADD, S_EVENTS_SINCE, S_EVENT_LAST, _S_MAX
+	S_EVENT_ADD, S_EVENTS_SINCE, S_EVENT_LAST, S_ENERGY_GET, S_ENERGY_PUT,
+	S_ENERGY_IMAGE_ADD, S_ENERGY_DELETE, _S_MAX
 };
 
 #define NODE_COLS "name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, " \
 	"phase, reason, phase_at, served_image, created, want_power, hold, hold_reason, " \
 	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error, " \
-	"alloc_job, alloc_class, health, health_reasons, sel_last"
+	"alloc_job, alloc_class, health, health_reasons, sel_last, idle_since_ms"
 #define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
 	"kernel_sha256, kernel_size, initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, " \
 	"added, initrd_tree, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
@@ -26,7 +27,7 @@ enum stmt_id {
 static const char *const stmt_sql[_S_MAX] = {
 	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
 			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31)",
+			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32)",
 	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
 	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
 	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
@@ -44,7 +45,7 @@ static const char *const stmt_sql[_S_MAX] = {
 	[S_NODE_CTRL] = "UPDATE nodes SET want_power=?2, hold=?3, hold_reason=?4, booted_image=?5, "
 			"power=?6, op=?7, op_at_ms=?8, attempts=?9, retry_at_ms=?10, bmc_state=?11, "
 			"last_error=?12, alloc_job=?13, alloc_class=?14, health=?15, "
-			"health_reasons=?16, sel_last=?17 WHERE name = ?1",
+			"health_reasons=?16, sel_last=?17, idle_since_ms=?18 WHERE name = ?1",
 	[S_NODE_ALL] = "SELECT " NODE_COLS " FROM nodes ORDER BY name",
 	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 AND kind = 'phase' "
 		      "ORDER BY seq DESC LIMIT ?2",
@@ -63,6 +64,14 @@ static const char *const stmt_sql[_S_MAX] = {
 	[S_IMAGE_ALL] = "SELECT " IMAGE_COLS " FROM images ORDER BY name, added DESC, id",
 	[S_IMAGE_USERS] = "SELECT count(*) FROM nodes WHERE image_pin = ?1 OR served_image = ?1",
 	[S_HISTORY_DELETE] = "DELETE FROM history WHERE node = ?1",
+	[S_ENERGY_GET] = "SELECT node, at_ms, on_mj, off_mj, saved_mj, baseline_w, last_w "
+			 "FROM energy WHERE node = ?1",
+	[S_ENERGY_PUT] = "INSERT OR REPLACE INTO energy (node, at_ms, on_mj, off_mj, saved_mj, "
+			 "baseline_w, last_w) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+	[S_ENERGY_IMAGE_ADD] = "INSERT INTO energy_image (image, on_mj, off_mj, saved_mj) "
+			       "VALUES (?1,?2,?3,?4) ON CONFLICT(image) DO UPDATE SET "
+			       "on_mj = on_mj + ?2, off_mj = off_mj + ?3, saved_mj = saved_mj + ?4",
+	[S_ENERGY_DELETE] = "DELETE FROM energy WHERE node = ?1",
 };
 
 static const char schema[] =
@@ -81,7 +90,8 @@ static const char schema[] =
 	" bmc_state TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '',"
 	" alloc_job TEXT NOT NULL DEFAULT '', alloc_class TEXT NOT NULL DEFAULT '',"
 	" health TEXT NOT NULL DEFAULT 'ok', health_reasons TEXT NOT NULL DEFAULT '',"
-	" health_state TEXT NOT NULL DEFAULT '', sel_last INTEGER NOT NULL DEFAULT 0);"
+	" health_state TEXT NOT NULL DEFAULT '', sel_last INTEGER NOT NULL DEFAULT 0,"
+	" idle_since_ms INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS nodes_uuid ON nodes(uuid) WHERE uuid != '';"
 	"CREATE TABLE IF NOT EXISTS history ("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL,"
@@ -96,6 +106,15 @@ static const char schema[] =
 	" rootfs_sha256 TEXT NOT NULL, rootfs_size INTEGER NOT NULL, added INTEGER NOT NULL,"
 	" initrd_tree TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS images_name ON images(name, added);"
+	/* Energy (issue #7): kept apart from nodes, so a restart keeps totals and the
+	 * controller's node writes never race the accounting's. */
+	"CREATE TABLE IF NOT EXISTS energy ("
+	" node TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, on_mj INTEGER NOT NULL,"
+	" off_mj INTEGER NOT NULL, saved_mj INTEGER NOT NULL,"
+	" baseline_w INTEGER NOT NULL DEFAULT 0, last_w INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS energy_image ("
+	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
+	" saved_mj INTEGER NOT NULL);"
 	"PRAGMA user_version = 1;";
 
 /* History rows kept per node: enough for an admin to read a node's last few boots. */
@@ -173,6 +192,16 @@ store_open(const char *path, struct store **ret, struct dl_err *reterr)
 	    SQLITE_OK && sqlite3_exec(s->db, "ALTER TABLE images ADD COLUMN initrd_tree TEXT "
 	    "NOT NULL DEFAULT ''", NULL, NULL, &msg) != SQLITE_OK) {
 		dl_err_set(reterr, -EIO, "store '%s': add initrd_tree: %s", path,
+		    msg ? msg : "failed");
+		sqlite3_free(msg);
+		store_close(s);
+		return -EIO;
+	}
+	/* Stores made before the green policy (issue #7): the idle clock starts at 0. */
+	if (sqlite3_exec(s->db, "SELECT idle_since_ms FROM nodes LIMIT 0", NULL, NULL, NULL) !=
+	    SQLITE_OK && sqlite3_exec(s->db, "ALTER TABLE nodes ADD COLUMN idle_since_ms INTEGER "
+	    "NOT NULL DEFAULT 0", NULL, NULL, &msg) != SQLITE_OK) {
+		dl_err_set(reterr, -EIO, "store '%s': add idle_since_ms: %s", path,
 		    msg ? msg : "failed");
 		sqlite3_free(msg);
 		store_close(s);
@@ -257,6 +286,7 @@ store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *rete
 	bind_text(st, 29, n->health[0] ? n->health : "ok");
 	bind_text(st, 30, n->health_reasons);
 	sqlite3_bind_int64(st, 31, n->sel_last);
+	sqlite3_bind_int64(st, 32, n->idle_since_ms);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc == SQLITE_DONE)
@@ -312,6 +342,7 @@ node_from_row(sqlite3_stmt *st, struct node_rec *n)
 	copy_col(n->health, sizeof(n->health), st, 28);
 	copy_col(n->health_reasons, sizeof(n->health_reasons), st, 29);
 	n->sel_last = sqlite3_column_int64(st, 30);
+	n->idle_since_ms = sqlite3_column_int64(st, 31);
 }
 
 static int
@@ -371,6 +402,8 @@ store_node_delete(struct store *s, const char *name)
 		return r;
 	if (sqlite3_changes(s->db) == 0)
 		return -ENOENT;
+	if ((r = exec_name(s, S_ENERGY_DELETE, name)) < 0)
+		return r;
 	return exec_name(s, S_HISTORY_DELETE, name);
 }
 
@@ -422,6 +455,7 @@ store_node_update_ctrl(struct store *s, const struct node_rec *n)
 	bind_text(st, 15, n->health[0] ? n->health : "ok");
 	bind_text(st, 16, n->health_reasons);
 	sqlite3_bind_int64(st, 17, n->sel_last);
+	sqlite3_bind_int64(st, 18, n->idle_since_ms);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc != SQLITE_DONE)
@@ -804,4 +838,105 @@ store_image_users(struct store *s, const char *id)
 		n = sqlite3_column_int64(st, 0);
 	reset(st);
 	return n;
+}
+
+static void
+energy_from_row(sqlite3_stmt *st, struct energy_rec *e)
+{
+	memset(e, 0, sizeof(*e));
+	copy_col(e->name, sizeof(e->name), st, 0);
+	e->at_ms = sqlite3_column_int64(st, 1);
+	e->on_mj = sqlite3_column_int64(st, 2);
+	e->off_mj = sqlite3_column_int64(st, 3);
+	e->saved_mj = sqlite3_column_int64(st, 4);
+	e->baseline_w = (unsigned)sqlite3_column_int(st, 5);
+	e->last_w = (unsigned)sqlite3_column_int(st, 6);
+}
+
+int
+store_energy_get(struct store *s, const char *node, struct energy_rec *ret)
+{
+	sqlite3_stmt *st = stmt(s, S_ENERGY_GET);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, node);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		energy_from_row(st, ret);
+	reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int
+store_energy_put(struct store *s, const struct energy_rec *e)
+{
+	sqlite3_stmt *st = stmt(s, S_ENERGY_PUT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, e->name);
+	sqlite3_bind_int64(st, 2, e->at_ms);
+	sqlite3_bind_int64(st, 3, e->on_mj);
+	sqlite3_bind_int64(st, 4, e->off_mj);
+	sqlite3_bind_int64(st, 5, e->saved_mj);
+	sqlite3_bind_int(st, 6, (int)e->baseline_w);
+	sqlite3_bind_int(st, 7, (int)e->last_w);
+	rc = sqlite3_step(st);
+	reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_energy_image_add(struct store *s, const char *image, int64_t on_mj, int64_t off_mj,
+    int64_t saved_mj)
+{
+	sqlite3_stmt *st = stmt(s, S_ENERGY_IMAGE_ADD);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, image);
+	sqlite3_bind_int64(st, 2, on_mj);
+	sqlite3_bind_int64(st, 3, off_mj);
+	sqlite3_bind_int64(st, 4, saved_mj);
+	rc = sqlite3_step(st);
+	reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int
+energy_foreach(struct store *s, const char *sql, store_energy_fn fn, void *userdata)
+{
+	sqlite3_stmt *st;
+	struct energy_rec e;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		energy_from_row(st, &e);
+		if ((r = fn(&e, userdata)) < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_energy_foreach(struct store *s, store_energy_fn fn, void *userdata)
+{
+	return energy_foreach(s, "SELECT node, at_ms, on_mj, off_mj, saved_mj, baseline_w, "
+	    "last_w FROM energy ORDER BY node", fn, userdata);
+}
+
+int
+store_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata)
+{
+	return energy_foreach(s, "SELECT image, 0, on_mj, off_mj, saved_mj, 0, 0 "
+	    "FROM energy_image ORDER BY image", fn, userdata);
 }

@@ -56,6 +56,17 @@ struct node_rec {
 	char health[8];                     /* "ok", "risky", "doomed" */
 	char health_reasons[MAX_REASON];
 	int64_t sel_last;                   /* last SEL record id read */
+	/* Green policy (issue #7): when it became up and unallocated, 0 = not idle. */
+	int64_t idle_since_ms;
+};
+
+/* A node's energy totals (issue #7), or an image's (name = the image, at_ms unused). */
+struct energy_rec {
+	char name[MAX_NODE_NAME];
+	int64_t at_ms;        /* accounted up to here (unix ms) */
+	int64_t on_mj, off_mj, saved_mj;
+	unsigned baseline_w;  /* last measured draw while on, 0 = none */
+	unsigned last_w;      /* last measured draw, 0 = the model is used */
 };
 
 struct event_rec {
@@ -136,6 +147,16 @@ bool store_ip_used(struct store *s, const char *ip);
 /* Counts of nodes per phase: fn(phase, count). */
 typedef void (*store_count_fn)(const char *phase, int64_t count, void *userdata);
 int store_node_count_by_phase(struct store *s, store_count_fn fn, void *userdata);
+
+/* Energy totals: per node (a row per node, replaced) and per image (added to). get:
+ * -ENOENT when the node has none yet. foreach: fn per row in name order. */
+int store_energy_get(struct store *s, const char *node, struct energy_rec *ret);
+int store_energy_put(struct store *s, const struct energy_rec *e);
+int store_energy_image_add(struct store *s, const char *image, int64_t on_mj, int64_t off_mj,
+    int64_t saved_mj);
+typedef int (*store_energy_fn)(const struct energy_rec *e, void *userdata);
+int store_energy_foreach(struct store *s, store_energy_fn fn, void *userdata);
+int store_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata);
 
 int store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr);
 int store_image_get(struct store *s, const char *id, struct image_rec *ret);
