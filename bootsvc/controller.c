@@ -10,8 +10,11 @@
 #include "control.h"
 #include "controller.h"
 #include "ctrl_fsm.h"
+#include "energy.h"
+#include "green.h"
 #include "health.h"
 #include "health_rules.h"
+#include "hostlist.h"
 #include "spawn.h"
 #include "log.h"
 #include "nodes.h"
@@ -20,6 +23,8 @@
 /* Node names with a BMC job in flight; a small open table is enough because the
  * concurrency cap bounds it. */
 #define MAX_BUSY 1024
+/* Live scheduler hints: one per image, and a site has a handful of images. */
+#define MAX_HINTS 64
 
 struct controller {
 	struct bootsvc *bs;
@@ -39,6 +44,19 @@ struct controller {
 	int64_t last_health_ms;
 	char health_busy[MAX_BUSY][MAX_NODE_NAME];
 	unsigned n_health_busy;
+	/* Green policy (issue #7): hints in memory (a scheduler re-sends them; they live
+	 * minutes), floors expanded once, and the per-tick inputs of green_decide(). */
+	struct green_hint hints[MAX_HINTS];
+	size_t n_hints;
+	struct green_spare spares[MAX_CONF_WARM];
+	struct green_floor floors[MAX_CONF_FLOORS];
+	struct hostlist floor_hosts[MAX_CONF_FLOORS];
+	struct green_node *gn;
+	char (*gnames)[MAX_NODE_NAME];
+	char (*gimages)[MAX_NODE_NAME];
+	size_t n_gn, cap_gn;
+	bool gn_oom;
+	int64_t last_energy_ms;
 };
 
 struct health_job {
@@ -283,8 +301,10 @@ take_power_token(struct controller *c, int64_t now)
 	if (rate <= 0)
 		return true;
 	c->tokens += (double)(now - c->tokens_at_ms) / 1000.0 * rate;
-	if (c->tokens > rate)
-		c->tokens = rate; /* burst of at most one second's worth */
+	/* A burst of at most one second's worth, and at least one power-on: with a rate
+	 * under 1/s the bucket would otherwise never hold a whole token. */
+	if (c->tokens > (rate > 1.0 ? rate : 1.0))
+		c->tokens = rate > 1.0 ? rate : 1.0;
 	c->tokens_at_ms = now;
 	if (c->tokens < 1.0)
 		return false;
@@ -630,6 +650,256 @@ apply(struct controller *c, struct node_rec *n, const struct ctrl_decision *d,
 	}
 }
 
+/* Green policy inputs (issue #7). A node is idle when it is up on its image for nobody
+ * with nothing in flight; its idle clock starts then and stops when it is allocated or
+ * boots again. */
+static bool
+node_is_idle(const struct node_rec *n, bool booted_is_target)
+{
+	return strcmp(n->want_power, "on") == 0 && strcmp(n->phase, "up") == 0 &&
+	    booted_is_target && !n->alloc_job[0] && !n->hold && !n->op[0];
+}
+
+static enum green_state
+green_state_of(struct controller *c, const struct node_rec *n, bool idle)
+{
+	bool free_node = !n->alloc_job[0] && !n->hold && strcmp(n->op, "failed") != 0 &&
+	    strcmp(n->bmc_state, "unreachable") != 0 && strcmp(n->health, "doomed") != 0 &&
+	    !is_busy(c, n->name);
+
+	if (idle)
+		return GS_IDLE;
+	if (!free_node)
+		return GS_BUSY;
+	if (strcmp(n->want_power, "on") == 0 && strcmp(n->op, "booting") == 0)
+		return GS_BOOTING;
+	if (strcmp(n->want_power, "off") == 0 && !nodes_drained(c->bs, n))
+		return GS_OFF;
+	return GS_BUSY;
+}
+
+static void
+green_add(struct controller *c, const struct node_rec *n, bool idle)
+{
+	struct green_node *g;
+
+	if (c->n_gn == c->cap_gn) {
+		size_t cap = c->cap_gn ? c->cap_gn * 2 : 64;
+		struct green_node *gn = reallocarray(c->gn, cap, sizeof(*gn));
+		if (gn)
+			c->gn = gn;
+		char (*names)[MAX_NODE_NAME] = gn ? reallocarray(c->gnames, cap, MAX_NODE_NAME) :
+		    NULL;
+		if (names)
+			c->gnames = names;
+		char (*images)[MAX_NODE_NAME] = names ? reallocarray(c->gimages, cap,
+		    MAX_NODE_NAME) : NULL;
+		if (!images) {
+			c->gn_oom = true; /* decide nothing this tick rather than half */
+			return;
+		}
+		c->gimages = images;
+		c->cap_gn = cap;
+	}
+	g = &c->gn[c->n_gn];
+	strcpy(c->gnames[c->n_gn], n->name);
+	strcpy(c->gimages[c->n_gn], n->image);
+	*g = (struct green_node){
+		.state = green_state_of(c, n, idle),
+		.on = strcmp(n->power, "on") == 0 || strcmp(n->want_power, "on") == 0,
+		.idle_since_ms = n->idle_since_ms,
+	};
+	for (unsigned f = 0; f < c->bs->cfg.n_min_on; f++)
+		for (size_t k = 0; k < c->floor_hosts[f].n; k++)
+			if (strcmp(c->floor_hosts[f].names[k], n->name) == 0) {
+				g->floors |= UINT32_C(1) << f;
+				break;
+			}
+	c->n_gn++;
+}
+
+/* Carry out one green decision on the node as it is now (the tick's view may be stale
+ * by a verb that ran in between: then the decision is dropped). */
+static void
+green_apply(struct controller *c, const struct green_decision *d, const char *name)
+{
+	struct bootsvc *bs = c->bs;
+	struct node_rec n;
+	struct image_rec img;
+	int64_t now = (int64_t)time(NULL);
+
+	if (store_node_get(bs->store, name, &n) < 0 || n.alloc_job[0] || n.hold)
+		return;
+	if (d->act == GA_POWER_OFF) {
+		if (strcmp(n.want_power, "on") != 0 || n.op[0])
+			return;
+		strcpy(n.want_power, "off");
+		n.idle_since_ms = 0;
+		n.retry_at_ms = 0;
+	} else {
+		if (strcmp(n.want_power, "off") != 0)
+			return;
+		if (strcmp(n.image, d->image) != 0) {
+			/* A hint for another image provisions the node to it, as provision
+			 * does: the newest version, pinned. */
+			if (store_image_current(bs->store, d->image, &img) < 0)
+				return;
+			strcpy(n.image, img.name);
+			strcpy(n.image_pin, img.id);
+			(void)store_node_update(bs->store, &n);
+		}
+		strcpy(n.want_power, "on");
+		if (strcmp(n.op, "power-off") == 0)
+			n.op[0] = '\0';
+		n.attempts = 0;
+		n.retry_at_ms = 0;
+	}
+	(void)store_node_update_ctrl(bs->store, &n);
+	(void)store_event_add(bs->store, n.name, green_act_name(d->act), d->reason, now);
+	log_notice("event=green node=%s action=%s image=%s msg=\"%s\"", n.name,
+	    green_act_name(d->act), d->act == GA_POWER_ON ? d->image : n.image, d->reason);
+}
+
+static void
+green_run(struct controller *c, int64_t now)
+{
+	struct config *cfg = &c->bs->cfg;
+	struct green_policy p = { .idle_ms = (int64_t)cfg->idle_poweroff_ms,
+		.spares = c->spares, .n_spares = cfg->n_warm, .hints = c->hints,
+		.n_hints = c->n_hints, .floors = c->floors, .n_floors = cfg->n_min_on };
+	struct green_decision *d;
+	size_t n = 0;
+	int64_t wake = 0;
+
+	/* Expired hints go: they never act again. */
+	for (size_t i = 0; i < c->n_hints;)
+		if (c->hints[i].until_ms <= now)
+			c->hints[i] = c->hints[--c->n_hints];
+		else
+			i++;
+	if (c->gn_oom || c->n_gn == 0)
+		return;
+	for (size_t i = 0; i < c->n_gn; i++) {
+		c->gn[i].name = c->gnames[i];
+		c->gn[i].image = c->gimages[i];
+	}
+	d = calloc(c->n_gn, sizeof(*d));
+	if (!d || green_decide(c->gn, c->n_gn, &p, now, d, &n, &wake) < 0) {
+		free(d);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		green_apply(c, &d[i], c->gnames[d[i].node]);
+	if (n)
+		controller_kick(c);
+	else if (wake && (c->next_wake_ms == 0 || wake < c->next_wake_ms))
+		c->next_wake_ms = wake;
+	free(d);
+}
+
+int
+controller_expect(struct controller *c, const char *image, unsigned count, int64_t within_ms)
+{
+	int64_t until = now_ms() + within_ms;
+	size_t i;
+
+	for (i = 0; i < c->n_hints; i++)
+		if (strcmp(c->hints[i].image, image) == 0)
+			break;
+	if (count == 0) {
+		if (i < c->n_hints)
+			c->hints[i] = c->hints[--c->n_hints];
+		return 0;
+	}
+	if (i == c->n_hints) {
+		if (c->n_hints == MAX_HINTS)
+			return -E2BIG;
+		c->n_hints++;
+	}
+	(void)snprintf(c->hints[i].image, sizeof(c->hints[i].image), "%s", image);
+	c->hints[i].count = count;
+	c->hints[i].until_ms = until;
+	controller_kick(c);
+	return 0;
+}
+
+size_t
+controller_hints(struct controller *c, const struct green_hint **ret)
+{
+	*ret = c->hints;
+	return c->n_hints;
+}
+
+/* Energy (issue #7): each node's state since the last pass, at its measured or modelled
+ * draw, added to its totals and its image's, in one transaction per pass. */
+static enum energy_state
+energy_state_of(const struct node_rec *n)
+{
+	static const char *const booting[] = { "powering-on", "pxe", "loading", "imaging" };
+
+	if (strcmp(n->power, "off") == 0 || strcmp(n->phase, "off") == 0)
+		return ES_OFF;
+	if (strcmp(n->op, "booting") == 0)
+		return ES_BOOTING;
+	for (size_t i = 0; i < ELEMENTSOF(booting); i++)
+		if (strcmp(n->phase, booting[i]) == 0)
+			return ES_BOOTING;
+	if (strcmp(n->power, "on") == 0 || strcmp(n->phase, "up") == 0)
+		return ES_ON;
+	return ES_UNKNOWN;
+}
+
+struct energy_ctx {
+	struct controller *c;
+	struct energy_model model;
+	int64_t now;
+};
+
+static int
+energy_node(const struct node_rec *n, void *userdata)
+{
+	struct energy_ctx *e = userdata;
+	struct store *st = e->c->bs->store;
+	struct energy_totals d = { 0 };
+	struct energy_rec rec;
+	enum energy_state s = energy_state_of(n);
+
+	if (store_energy_get(st, n->name, &rec) < 0) {
+		memset(&rec, 0, sizeof(rec));
+		strcpy(rec.name, n->name);
+		rec.at_ms = e->now; /* the clock starts now */
+	}
+	(void)energy_add(&d, &e->model, s, s == ES_OFF ? 0 : rec.last_w, rec.baseline_w,
+	    e->now - rec.at_ms);
+	rec.on_mj += d.on_mj;
+	rec.off_mj += d.off_mj;
+	rec.saved_mj += d.saved_mj;
+	rec.at_ms = e->now;
+	(void)store_energy_put(st, &rec);
+	if (d.on_mj || d.off_mj || d.saved_mj)
+		(void)store_energy_image_add(st, n->image[0] ? n->image : "(none)", d.on_mj,
+		    d.off_mj, d.saved_mj);
+	return 0;
+}
+
+static void
+energy_run(struct controller *c, int64_t now)
+{
+	struct energy_ctx e = { .c = c, .now = now, .model = { .watts = {
+		[ES_ON] = c->bs->cfg.watts_on, [ES_OFF] = c->bs->cfg.watts_off,
+		[ES_BOOTING] = c->bs->cfg.watts_booting } } };
+
+	if (store_begin(c->bs->store) < 0)
+		return;
+	if (store_node_foreach(c->bs->store, energy_node, &e) < 0) {
+		store_rollback(c->bs->store);
+		log_warning("event=energy msg=\"accounting pass failed, will retry\"");
+		return;
+	}
+	if (store_commit(c->bs->store) < 0)
+		store_rollback(c->bs->store);
+}
+
 static int
 tick_node(const struct node_rec *rec, void *userdata)
 {
@@ -666,6 +936,16 @@ tick_node(const struct node_rec *rec, void *userdata)
 	in.retry_at_ms = n.retry_at_ms;
 	d = ctrl_decide(&in, &c->policy, t->now);
 	apply(c, &n, &d, t);
+	/* The idle clock (issue #7): started when the node turns up-and-free, stopped when
+	 * it is allocated or boots; persisted so a restart keeps counting from then. */
+	{
+		bool idle = node_is_idle(&n, in.booted_is_target);
+		if (idle != (n.idle_since_ms != 0)) {
+			n.idle_since_ms = idle ? t->now : 0;
+			(void)store_node_update_ctrl(c->bs->store, &n);
+		}
+		green_add(c, &n, idle);
+	}
 	if (t->health && !health_busy(c, n.name, -1) && work_pending(c->work) < t->inflight_cap)
 		submit_health(c, &n);
 	/* Observed power is polled at an interval (and after every action). */
@@ -697,7 +977,14 @@ tick(struct loop *l, void *userdata)
 		t.health = true;
 		c->last_health_ms = t.now;
 	}
+	c->n_gn = 0;
+	c->gn_oom = false;
 	(void)store_node_foreach(c->bs->store, tick_node, &t);
+	green_run(c, t.now);
+	if (t.now - c->last_energy_ms >= (int64_t)c->bs->cfg.energy_interval_ms) {
+		c->last_energy_ms = t.now;
+		energy_run(c, t.now);
+	}
 	control_events_notify(c->bs);
 	/* Level-triggered: decide again at least once a second, sooner if asked. */
 	next = loop_now_ms() + 1000;
@@ -745,6 +1032,22 @@ controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reter
 			return dl_err_prefix(reterr, "health_rule '%s'", bs->cfg.health_rules[i]), r;
 		}
 	}
+	for (unsigned i = 0; i < bs->cfg.n_warm; i++) {
+		(void)snprintf(c->spares[i].image, sizeof(c->spares[i].image), "%s",
+		    bs->cfg.warm[i].image);
+		c->spares[i].count = bs->cfg.warm[i].count;
+	}
+	for (unsigned i = 0; i < bs->cfg.n_min_on; i++) {
+		(void)snprintf(c->floors[i].name, sizeof(c->floors[i].name), "%s",
+		    bs->cfg.min_on[i].group);
+		c->floors[i].count = bs->cfg.min_on[i].count;
+		r = hostlist_parse(bs->cfg.min_on[i].hosts, &c->floor_hosts[i], reterr);
+		if (r < 0) {
+			dl_err_prefix(reterr, "min_on '%s'", bs->cfg.min_on[i].group);
+			controller_free(c);
+			return r;
+		}
+	}
 	c->tokens_at_ms = now_ms();
 	c->tokens = bs->cfg.power_on_rate;
 	r = work_new(bs->loop, bs->cfg.ipmi_workers, 4096, &c->work);
@@ -766,6 +1069,11 @@ controller_free(struct controller *c)
 	if (c->tick_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
 	c->work = work_free(c->work);
+	for (unsigned i = 0; i < MAX_CONF_FLOORS; i++)
+		hostlist_done(&c->floor_hosts[i]);
+	free(c->gn);
+	free(c->gnames);
+	free(c->gimages);
 	free(c);
 	return NULL;
 }

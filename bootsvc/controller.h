@@ -6,6 +6,7 @@
 #pragma once
 
 #include "bootsvc.h"
+#include "green.h"
 #include "power.h"
 
 struct controller;
@@ -28,6 +29,16 @@ int controller_power(struct controller *c, const char *node, enum power_op op,
 
 /* Forget a node's health history and verdict (doomed is sticky until this). */
 int controller_health_clear(struct controller *c, const char *name);
+
+/* A scheduler's hint (issue #7): count nodes on image will be wanted within within_ms.
+ * Until then idle nodes on image are held and off ones powered on to make up count.
+ * Replaces an earlier hint for the same image; count 0 withdraws it. -E2BIG when
+ * MAX_HINTS images have live hints. */
+int controller_expect(struct controller *c, const char *image, unsigned count,
+    int64_t within_ms);
+
+/* The live hints (borrowed, valid until the next call into the controller). */
+size_t controller_hints(struct controller *c, const struct green_hint **ret);
 
 /* Build a node's BMC target from the store and its credentials file (exposed for the
  * verbs: "status" of many nodes validates them all before queueing). */

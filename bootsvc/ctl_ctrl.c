@@ -8,9 +8,11 @@
 #include "alloc.h"
 #include "control.h"
 #include "controller.h"
+#include "energy.h"
 #include "hostlist.h"
 #include "log.h"
 #include "nodes.h"
+#include "parse.h"
 #include "proto.h"
 
 /* Expand names; every one must exist. */
@@ -551,7 +553,132 @@ health_clear_verb(struct bootsvc *bs, const json_t *args, json_t **ret, struct d
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* expect {image, count, within}: a scheduler's hint (issue #7). The reply lists every
+ * live hint, so a scheduler sees what the controller is holding nodes for. */
+static int
+expect(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "image", "count", "within", NULL };
+	json_t *count = json_object_get(args, "count"), *hints;
+	const struct green_hint *h;
+	const char *image, *within;
+	struct image_rec img;
+	uint64_t within_ms;
+	size_t n;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "image", true, MAX_NODE_NAME - 1, &image, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "within", true, 32, &within, reterr)) < 0)
+		return r;
+	if (!json_is_integer(count) || json_integer_value(count) < 0 ||
+	    json_integer_value(count) > MAX_HOSTLIST_NAMES)
+		return dl_err_set(reterr, -EINVAL, "'count' must be an integer from 0 to %d",
+		    MAX_HOSTLIST_NAMES);
+	if ((r = parse_duration_ms(within, &within_ms, reterr)) < 0)
+		return dl_err_prefix(reterr, "within"), r;
+	/* A day is far beyond any queue's foresight; longer is a typo. */
+	if (within_ms < 1000 || within_ms > 86400000)
+		return dl_err_set(reterr, -EINVAL, "within '%s' is not between 1s and 24h", within);
+	if ((r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
+		return r;
+	r = controller_expect(bs->controller, img.name, (unsigned)json_integer_value(count),
+	    (int64_t)within_ms);
+	if (r < 0)
+		return dl_err_set(reterr, r, "too many live hints: let some expire");
+	log_notice("event=expect image=%s count=%lld within_ms=%llu", img.name,
+	    (long long)json_integer_value(count), (unsigned long long)within_ms);
+	if (!(hints = json_array()))
+		return -ENOMEM;
+	n = controller_hints(bs->controller, &h);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(hints, json_pack("{s:s,s:i,s:I}", "image", h[i].image,
+		    "count", (int)h[i].count, "until", (json_int_t)(h[i].until_ms / 1000)));
+	*ret = json_pack("{s:s,s:I,s:o}", "image", img.name, "count",
+	    (json_int_t)json_integer_value(count), "hints", hints);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static json_t *
+energy_json(const struct energy_rec *e, const char *key)
+{
+	return json_pack("{s:s,s:f,s:f,s:f,s:s}", key, e->name, "on_kwh", energy_kwh(e->on_mj),
+	    "off_kwh", energy_kwh(e->off_mj), "saved_kwh", energy_kwh(e->saved_mj), "source",
+	    e->last_w ? "bmc" : "model");
+}
+
+struct energy_list {
+	const struct hostlist *only; /* NULL: every node */
+	json_t *arr;
+	struct energy_rec total;
+};
+
+static int
+energy_one(const struct energy_rec *e, void *userdata)
+{
+	struct energy_list *l = userdata;
+	bool want = !l->only;
+
+	for (size_t i = 0; !want && i < l->only->n; i++)
+		want = strcmp(l->only->names[i], e->name) == 0;
+	if (!want)
+		return 0;
+	l->total.on_mj += e->on_mj;
+	l->total.off_mj += e->off_mj;
+	l->total.saved_mj += e->saved_mj;
+	return json_array_append_new(l->arr, energy_json(e, "name")) < 0 ? -ENOMEM : 0;
+}
+
+static int
+energy_image_one(const struct energy_rec *e, void *userdata)
+{
+	json_t *arr = userdata;
+	json_t *o = energy_json(e, "image");
+
+	if (o)
+		json_object_del(o, "source");
+	return json_array_append_new(arr, o) < 0 ? -ENOMEM : 0;
+}
+
+/* energy {names?}: kWh on, off and saved per node (the named ones, else all), per image,
+ * and the total of the nodes listed. */
+static int
+energy(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "names", NULL };
+	struct hostlist hl = { 0 };
+	struct energy_list l = { 0 };
+	json_t *images = NULL, *total;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0)
+		return r;
+	if (json_object_get(args, "names") && (r = existing(bs, args, &hl, reterr)) < 0)
+		return r;
+	l.only = json_object_get(args, "names") ? &hl : NULL;
+	strcpy(l.total.name, "total");
+	r = -ENOMEM;
+	if (!(l.arr = json_array()) || !(images = json_array()))
+		goto out;
+	if ((r = store_energy_foreach(bs->store, energy_one, &l)) < 0 ||
+	    (r = store_energy_image_foreach(bs->store, energy_image_one, images)) < 0)
+		goto out;
+	total = energy_json(&l.total, "name");
+	if (total)
+		json_object_del(total, "source");
+	*ret = json_pack("{s:o,s:o,s:o?}", "nodes", l.arr, "images", images, "total", total);
+	l.arr = images = NULL;
+	r = *ret ? 0 : -ENOMEM;
+out:
+	json_decref(l.arr);
+	json_decref(images);
+	hostlist_done(&hl);
+	return r;
+}
+
 const struct control_verb ctl_ctrl_verbs[] = {
+	{ "expect", expect },
+	{ "energy", energy },
 	{ "health.clear", health_clear_verb },
 	{ "allocate", allocate },
 	{ "provision", provision },

@@ -36,7 +36,9 @@ ctl_node_to_json(struct bootsvc *bs, const struct node_rec *n)
 	    n->alloc_job, "class", n->alloc_class, "health", n->health[0] ? n->health : "ok",
 	    "health_reasons", n->health_reasons, "drained", nodes_drained(bs, n));
 
-	if (!o || !ctrl || json_object_update(o, ctrl) < 0) {
+	if (!o || !ctrl || json_object_update(o, ctrl) < 0 ||
+	    /* issue #7: when the green policy's idle clock started (unix s, 0 = not idle) */
+	    json_object_set_new(o, "idle_since", json_integer(n->idle_since_ms / 1000)) < 0) {
 		json_decref(o);
 		o = NULL;
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dnsmasq.h"
+#include "energy.h"
 #include "http_internal.h"
 
 struct mbuf {
@@ -49,6 +50,28 @@ phase_count(const char *phase, int64_t count, void *userdata)
 	put(userdata, "diskless_nodes{phase=\"%s\"} %lld\n", phase, (long long)count);
 }
 
+/* Energy per image (issue #7): images are few, nodes may be thousands, so the series are
+ * labelled by image and node figures stay with the energy verb. */
+static int
+energy_image(const struct energy_rec *e, void *userdata)
+{
+	struct mbuf *b = userdata;
+
+	put(b, "diskless_energy_kwh_total{state=\"on\",image=\"%s\"} %.6f\n", e->name,
+	    energy_kwh(e->on_mj));
+	put(b, "diskless_energy_kwh_total{state=\"off\",image=\"%s\"} %.6f\n", e->name,
+	    energy_kwh(e->off_mj));
+	return 0;
+}
+
+static int
+energy_saved(const struct energy_rec *e, void *userdata)
+{
+	put(userdata, "diskless_energy_saved_kwh_total{image=\"%s\"} %.6f\n", e->name,
+	    energy_kwh(e->saved_mj));
+	return 0;
+}
+
 enum MHD_Result
 http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 {
@@ -87,6 +110,13 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	put(&b, "# TYPE diskless_dnsmasq_restarts_total counter\n");
 	put(&b, "diskless_dnsmasq_restarts_total %llu\n", (unsigned long long)m->dnsmasq_restarts);
 	put(&b, "diskless_dnsmasq_up %d\n", dnsmasq_pid(bs->dnsmasq) > 0);
+	put(&b, "# HELP diskless_energy_kwh_total Energy drawn by nodes, by power state and image.\n");
+	put(&b, "# TYPE diskless_energy_kwh_total counter\n");
+	(void)store_energy_image_foreach(bs->store, energy_image, &b);
+	put(&b, "# HELP diskless_energy_saved_kwh_total Energy saved versus always-on, by image.\n");
+	/* A gauge: a boot costs more than staying on, so saved can go down. */
+	put(&b, "# TYPE diskless_energy_saved_kwh_total gauge\n");
+	(void)store_energy_image_foreach(bs->store, energy_saved, &b);
 	if (b.oom) {
 		free(b.s);
 		return MHD_NO;
