@@ -54,6 +54,15 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%s", c->ipxe_dir);
 	else if (streq(field, "uefi_binary"))
 		snprintf(buf, size, "%s", c->uefi_binary);
+	else if (streq(field, "idle_poweroff_ms"))
+		snprintf(buf, size, "%" PRIu64, c->idle_poweroff_ms);
+	else if (streq(field, "warm"))
+		snprintf(buf, size, "%u:%s=%u", c->n_warm, c->warm[0].image, c->warm[0].count);
+	else if (streq(field, "min_on"))
+		snprintf(buf, size, "%u:%s:%s=%u", c->n_min_on, c->min_on[0].group,
+		    c->min_on[0].hosts, c->min_on[0].count);
+	else if (streq(field, "watts_off"))
+		snprintf(buf, size, "%u", c->watts_off);
 	else if (streq(field, "hold_poll_ms"))
 		snprintf(buf, size, "%" PRIu64, c->hold_poll_ms);
 	else if (streq(field, "max_connections"))
@@ -189,6 +198,20 @@ static const struct {
 	{ __LINE__, "log_level", "err", "log_level", "3", NULL },
 	{ __LINE__, "log_level", "verbose", NULL, NULL, "'verbose' for log_level is not" },
 	{ __LINE__, "log_level", "DEBUG", NULL, NULL, "'DEBUG' for log_level" },
+	/* green policy and energy (issue #7) */
+	{ __LINE__, "idle_poweroff", "20s", "idle_poweroff_ms", "20000", NULL },
+	{ __LINE__, "idle_poweroff", "off", "idle_poweroff_ms", "0", NULL },
+	{ __LINE__, "idle_poweroff", "0s", NULL, NULL, "idle_poweroff '0s' is not between" },
+	{ __LINE__, "warm", "compute=4", "warm", "1:compute=4", NULL },
+	{ __LINE__, "warm", "compute", NULL, NULL, "warm 'compute' is not <image>=<count>" },
+	{ __LINE__, "warm", "Compute=4", NULL, NULL, "image name 'Compute'" },
+	{ __LINE__, "warm", "compute=many", NULL, NULL, "warm 'compute'" },
+	{ __LINE__, "min_on", "rack1:n[01-08]=2", "min_on", "1:rack1:n[01-08]=2", NULL },
+	{ __LINE__, "min_on", "rack1=2", NULL, NULL, "min_on 'rack1=2' is not <group>:<hostlist>=<count>" },
+	{ __LINE__, "min_on", "rack1:n[08-01]=2", NULL, NULL, "min_on 'rack1'" },
+	{ __LINE__, "min_on", "rack1:n[01-08]=-1", NULL, NULL, "min_on 'rack1'" },
+	{ __LINE__, "watts_off", "0", "watts_off", "0", NULL },
+	{ __LINE__, "watts_on", "0", NULL, NULL, "watts_on" },
 	/* unknown keys */
 	{ __LINE__, "http_port", "8080", NULL, NULL, "unknown key 'http_port'" },
 	{ __LINE__, "", "x", NULL, NULL, "unknown key ''" },
