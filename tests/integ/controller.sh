@@ -25,8 +25,9 @@ read -r H _ <<<"$(build "$REPO/tests/data/images/hang")"
 [[ -n $A && -n $B && -n $H && $A != "$B" ]] || fail "image builds"
 pass "images: tiny A=${A:0:12} B=${B:0:12}, hang=${H:0:12}"
 
-CTRL_OPTS=(--power_poll=5s --bmc_timeout=3s --timeout_pxe=90s --timeout_loading=60s
-	--timeout_imaging=25s --timeout_up=120s --boot_attempts=2 --retry_backoff=2s
+# Timeouts leave room for four TCG nodes booting at once on two busy cores.
+CTRL_OPTS=(--power_poll=5s --bmc_timeout=3s --timeout_pxe=120s --timeout_loading=90s
+	--timeout_imaging=90s --timeout_up=180s --boot_attempts=2 --retry_backoff=2s
 	--power_on_rate=2)
 dl_bootsvc_start "${CTRL_OPTS[@]}"
 for v in "$DL_W"/store/*/; do dl_nodectl image add "${v%/}" >/dev/null || fail "image add $v"; done
@@ -107,7 +108,7 @@ pass "after SIGCONT n01 recovered and is up on A"
 # --- a boot that never reports: timeouts, retries, failed with the stuck phase
 dl_nodectl provision n04 --image hang >/dev/null || fail "provision hang"
 reason() { dl_field "$1" reason; }
-dl_wait 300 "n04 failed" dl_phase_is n04 failed
+dl_wait 420 "n04 failed" dl_phase_is n04 failed
 [[ $(reason n04) == *"timed out in phase loading after 2 attempts"* ]] || fail "n04 reason '$(reason n04)'"
 pass "hanging boot: failed with '$(reason n04)'"
 

@@ -28,8 +28,8 @@ cat >"$DL_W/hook.sh" <<EOH
 echo "\$1 \$2 \$3" >>"$DL_W/hook.out"
 EOH
 chmod 755 "$DL_W/hook.sh"
-dl_bootsvc_start --power_poll=5s --bmc_timeout=3s --health_poll=2s --timeout_pxe=40s \
-    --timeout_loading=60s --timeout_imaging=30s --timeout_up=120s --boot_attempts=1 \
+dl_bootsvc_start --power_poll=5s --bmc_timeout=3s --health_poll=2s --timeout_pxe=60s \
+    --timeout_loading=90s --timeout_imaging=90s --timeout_up=180s --boot_attempts=1 \
     --power_on_rate=2 "--class=mpi risky=no" "--class=grid risky=yes" \
     --on_risky=notify --on_doomed=drain,poweroff,notify --notify_hook="$DL_W/hook.sh" \
     "--health_rule=risky ecc_correctable >= 3 in 24h" \
