@@ -663,17 +663,18 @@ node_is_idle(const struct node_rec *n, bool booted_is_target)
 static enum green_state
 green_state_of(struct controller *c, const struct node_rec *n, bool idle)
 {
-	bool free_node = !n->alloc_job[0] && !n->hold && strcmp(n->op, "failed") != 0 &&
-	    strcmp(n->bmc_state, "unreachable") != 0 && strcmp(n->health, "doomed") != 0 &&
-	    !is_busy(c, n->name);
-
 	if (idle)
 		return GS_IDLE;
-	if (!free_node)
+	if (n->alloc_job[0] || n->hold || strcmp(n->op, "failed") == 0)
 		return GS_BUSY;
-	if (strcmp(n->want_power, "on") == 0 && strcmp(n->op, "booting") == 0)
+	/* Wanted on for nobody and not up yet: booting, or waiting for its power-on token
+	 * or a BMC answer (counting it stops a hint from powering on a second node
+	 * meanwhile). */
+	if (strcmp(n->want_power, "on") == 0)
 		return GS_BOOTING;
-	if (strcmp(n->want_power, "off") == 0 && !nodes_drained(c->bs, n))
+	/* Only nodes that can come up are candidates for a power-on. */
+	if (strcmp(n->want_power, "off") == 0 && strcmp(n->bmc_state, "unreachable") != 0 &&
+	    strcmp(n->health, "doomed") != 0 && !nodes_drained(c->bs, n))
 		return GS_OFF;
 	return GS_BUSY;
 }
