@@ -39,8 +39,9 @@ archive_write_freep(struct archive **a)
 		(void)archive_write_free(*a);
 }
 
-/* Normalise a member name: strip "./" and leading '/', refuse "..", "." and empty parts.
- * Writes into buf; returns false for a name we must not touch. */
+/* Normalise a member name: strip "./" and leading '/', drop "." and empty parts, refuse
+ * "..". Writes into buf; returns false for a name we must not touch. The root itself
+ * ("./", what `tar -C dir .` writes first) gives "": callers skip it. */
 static bool
 member_name(const char *name, char *buf, size_t size)
 {
@@ -75,7 +76,7 @@ member_name(const char *name, char *buf, size_t size)
 		p++;
 	}
 	buf[o] = '\0';
-	return o > 0;
+	return true;
 }
 
 /* openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a whiteout must never reach outside the
@@ -267,6 +268,8 @@ extract(const char *layer, struct dl_err *reterr)
 		if (!member_name(archive_entry_pathname(e), name, sizeof(name)))
 			return dl_err_set(reterr, -EINVAL, "%s: member '%s' escapes the rootfs", layer,
 			    log_safe(q, sizeof(q), archive_entry_pathname(e)));
+		if (!name[0])
+			continue; /* the root: it exists already, with the mode we gave it */
 		base = strrchr(name, '/');
 		base = base ? base + 1 : name;
 		if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0)
@@ -275,7 +278,7 @@ extract(const char *layer, struct dl_err *reterr)
 		link = archive_entry_hardlink(e);
 		if (link) {
 			char lname[PATH_MAX];
-			if (!member_name(link, lname, sizeof(lname)))
+			if (!member_name(link, lname, sizeof(lname)) || !lname[0])
 				return dl_err_set(reterr, -EINVAL, "%s: hard link '%s' escapes the rootfs",
 				    layer, log_safe(q, sizeof(q), link));
 			archive_entry_set_hardlink(e, lname);
@@ -455,7 +458,7 @@ import_docker(const char *rootfs, const char *dir, struct dl_err *reterr)
 		const char *l = json_string_value(json_array_get(layers, i));
 		char name[PATH_MAX], lp[PATH_MAX];
 
-		if (!l || !member_name(l, name, sizeof(name)))
+		if (!l || !member_name(l, name, sizeof(name)) || !name[0])
 			return dl_err_set(reterr, -EINVAL, "%s: Layers[%zu] '%s' is not a relative path",
 			    path, i, log_safe(q, sizeof(q), l));
 		rc = join(lp, sizeof(lp), dir, name, reterr);

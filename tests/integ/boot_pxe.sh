@@ -111,5 +111,30 @@ dl_qemu n01 bios 52:54:00:71:00:01
 up_again() { (( $(ups) > before )); }
 dl_wait 300 "n01 up again" up_again
 pass "n01 boots again after dnsmasq was killed"
+# --- metrics, reload, authorisation, bad config
+m=$(dl_ns curl -s "$DL_URL/metrics")
+grep -q '^diskless_nodes{phase="up"} 2$' <<<"$m" || fail "metrics lack 2 nodes up: $(grep diskless_nodes <<<"$m")"
+grep -q '^diskless_dnsmasq_restarts_total 1$' <<<"$m" || fail "metrics lack the dnsmasq restart"
+grep -q '^diskless_api_auth_failures_total 2$' <<<"$m" || fail "metrics lack the 2 refused reports"
+pass "/metrics: nodes by phase, dnsmasq restarts, refused reports"
+kill -HUP "$DL_BOOTSVC_PID"
+dl_wait 10 "SIGHUP reload" grep -q 'event=reload msg="configuration and templates reloaded"' "$DL_W/bootsvc.log"
+dl_nodectl ping >/dev/null || fail "bootsvc gone after SIGHUP"
+pass "SIGHUP reloads configuration and templates"
+set +e
+setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/nodectl" --socket "$DL_SOCK" ping \
+    >"$DL_W/nobody.out" 2>&1
+rc=$?
+set -e
+[[ $rc == 3 ]] || fail "an unprivileged nodectl got exit $rc: $(cat "$DL_W/nobody.out")"
+pass "the control socket refuses an unprivileged user ($(head -1 "$DL_W/nobody.out"))"
+printf 'state_dir = /tmp\nflavour = vanilla\n' >"$DL_W/bad.conf"
+set +e
+"$BUILD/bootsvc" -c "$DL_W/bad.conf" >"$DL_W/bad.out" 2>&1
+rc=$?
+set -e
+[[ $rc != 0 ]] && grep -q "bad.conf:2: unknown key 'flavour'" "$DL_W/bad.out" ||
+    fail "bad config: exit $rc, '$(cat "$DL_W/bad.out")'"
+pass "a bad config stops start-up with '$(cat "$DL_W/bad.out")'"
 dl_nodectl node list
 echo "PASS"
