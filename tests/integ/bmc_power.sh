@@ -93,7 +93,7 @@ power_sequence() {
 	else out=$(ipp "$n" --reset); [[ $out == *": ok" ]] || fail "ipmipower --reset $n: $out"; fi
 	# The BMC acks before its chassis_control program has finished the reset.
 	reset_seen() { [[ $(dl_bmc_reset_count "$n") == $((r0 + 1)) ]]; }
-	dl_wait 15 "$n: reset reaches qemu" reset_seen
+	dl_wait 60 "$n: reset reaches qemu" reset_seen
 	dl_wait 120 "$n firmware restarts after reset" more_banners "$n" "$b0"
 	[[ $(dl_bmc_qemu_pid "$n") == "$q0" ]] || fail "$n: reset replaced qemu $q0"
 	[[ $(dl_bmc_power_count "$n") == $((c0 + 2)) ]] || fail "$n: reset counted as power-on"
