@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* A growing text buffer for generated files and responses (dnsmasq.conf, /metrics). An
+ * allocation failure is sticky (oom) so callers check once at the end. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+struct strbuf {
+	char *s;     /* owned, NUL-terminated once anything was written */
+	size_t len, cap;
+	bool oom;
+};
+
+/* Append formatted text; on ENOMEM sets b->oom and appends nothing more. */
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
+/* Free the text and reset b. */
+void strbuf_done(struct strbuf *b);
