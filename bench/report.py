@@ -66,7 +66,7 @@ table = ["| " + " | ".join(hdr) + " |", "| " + " | ".join("---" for _ in hdr) + 
 table += ["| " + " | ".join(row) + " |" for row in rows]
 print("\n".join(table))
 for k in sorted(res):
-    if k.endswith("_errors"):
+    if k.endswith(("_errors", "_note")):
         print(f"errors: {k}: {res[k]}")
 
 if len(sys.argv) < 3:
@@ -75,7 +75,7 @@ if len(sys.argv) < 3:
 doc = open(__file__.replace("report.py", "benchmarks.md.in")).read()
 fields = dict(res)
 fields["table"] = "\n".join(table)
-fields["errors"] = "\n".join(f"- `{k}`: {res[k]}" for k in sorted(res) if k.endswith("_errors")) or "none"
+fields["errors"] = "\n".join(f"- `{k}`: {res[k]}" for k in sorted(res) if k.endswith(("_errors", "_note"))) or "none"
 fields["raw"] = "\n".join(f"{k}={v}" for k, v in res.items())
 
 

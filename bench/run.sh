@@ -8,9 +8,10 @@
 #
 # Rows: ROWS="storm script power build boot alloc" ./bench/run.sh runs a subset (memory is
 # measured during the storm). KEEP=1 keeps the work dir with every log. DOC=path writes the
-# doc elsewhere (a quick run does not rewrite docs/benchmarks.md unless DOC is given).
+# doc elsewhere (only a full run of all rows rewrites docs/benchmarks.md unless DOC is given).
 QUICK=${BENCH_QUICK:-}
 [[ ${1:-} == --quick ]] && QUICK=1
+ROWS_GIVEN=${ROWS:-}
 ROWS=${ROWS:-storm script power build boot alloc}
 
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integ/lib.sh"
@@ -387,10 +388,23 @@ if row_on build; then
 	note "image build: $src_name rootfs ($(fsize "$src_dir/rootfs.squashfs") B squashed), imagebuild vs mksquashfs"
 	unsquashfs -q -n -d "$ib/rootfs" "$src_dir/rootfs.squashfs" >/dev/null || fail "unsquashfs"
 	cp -a "$REPO/images/$src_name/overlay" "$ib/recipe/overlay" 2>/dev/null || mkdir -p "$ib/recipe/overlay"
+	# Both sides must squash the same tree: imagebuild copies the kernel tree's modules into
+	# a directory rootfs that lacks them. compute carries its own kernel (use the rootfs as
+	# the kernel tree); tiny gets the cache kernel's modules before either side runs.
+	kdir=
+	if compgen -G "$ib/rootfs/boot/vmlinuz-*" >/dev/null; then
+		kdir=$ib/rootfs
+	else
+		kk=/var/cache/diskless/kernel/kroot
+		kv=$(ls "$kk/lib/modules" | head -1)
+		mkdir -p "$ib/rootfs/lib/modules"
+		[[ -d $ib/rootfs/lib/modules/$kv ]] || cp -a "$kk/lib/modules/$kv" "$ib/rootfs/lib/modules/"
+	fi
 	{
 		echo "name = bench-$src_name"
 		echo "base = directory"
 		echo "source = $ib/rootfs"
+		[[ -n $kdir ]] && echo "kernel = $kdir"
 		grep -E '^(cmdline|modules) *=' "$REPO/images/$src_name/image.conf"
 	} > "$ib/recipe/image.conf"
 	ib_t=() sq_t=()
@@ -423,10 +437,11 @@ if row_on boot; then
 fi
 
 # ------------------------------------------------------------------ table and doc
-put machine "$(nproc) CPUs ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -r)"
+put machine "$(nproc) CPUs ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)"
 put date "$(date -u +%Y-%m-%dT%H:%MZ)"
 put duration_s "$(($(date +%s) - T_START))"
 put mode "$([[ -n $QUICK ]] && echo quick || echo full)"
 DOC=${DOC:-}
-[[ -z $DOC && -z $QUICK ]] && DOC=$REPO/docs/benchmarks.md
+# only a full run of every row rewrites the doc
+[[ -z $DOC && -z $QUICK && -z ${ROWS_GIVEN:-} ]] && DOC=$REPO/docs/benchmarks.md
 python3 "$REPO/bench/report.py" "$RES" ${DOC:+"$DOC"}
