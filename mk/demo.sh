@@ -1,12 +1,14 @@
 #!/bin/bash
 # make demo: build the compute image, start bootsvc (and its dnsmasq) in a throwaway
-# network namespace, PXE-boot two qemu nodes into it (one BIOS, one UEFI), show
+# network namespace with two qemu nodes behind simulated BMCs (ipmi_sim), both off; bootsvc
+# powers them on through IPMI and provisions them (one BIOS, one UEFI PXE boot); show
 # `nodectl node list` with both up, then tear everything down.
 # Uses the integration tests' harness so the demo and the tests cannot drift apart.
 source "$(dirname "$0")/../tests/integ/lib.sh"
+source "$(dirname "$0")/../tests/integ/lib_bmc.sh"
 STORE=${STORE:-/var/lib/diskless}
 IMAGE=${IMAGE:-compute}
-dl_require qemu-system-x86_64 python3 ip
+dl_require qemu-system-x86_64 python3 ip ipmi_sim
 t0=$SECONDS
 
 echo "== building image '$IMAGE' (an unchanged recipe is not rebuilt)"
@@ -19,18 +21,16 @@ dl_setup demo 72
 echo "== bootsvc in namespace $DL_NS, boot URL $DL_URL"
 dl_bootsvc_start
 dl_nodectl image add "$IMG"
-dl_nodectl node add 'n[01-02]' --mac '52:54:00:72:00:[01-02]' --image "$IMAGE"
-dl_nodectl image list
-echo "== powering on n01 (BIOS PXE) and n02 (UEFI PXE), qemu TCG"
-dl_qemu n01 bios 52:54:00:72:00:01 2048
-dl_qemu n02 uefi 52:54:00:72:00:02 2048
-both_up() { dl_phase_is n01 up && dl_phase_is n02 up; }
-end=$((SECONDS + 540))
-while ! both_up; do
-	((SECONDS < end)) || fail "nodes not up within 9 minutes"
-	printf '  %3ds  n01=%-10s n02=%-10s\n' $((SECONDS - t0)) "$(dl_phase n01)" "$(dl_phase n02)"
-	sleep 10
+dl_bmc n01 10.72.0.21 52:54:00:72:00:01 bios 2048
+dl_bmc n02 10.72.0.22 52:54:00:72:00:02 uefi 2048
+for i in 1 2; do
+	dl_nodectl node add n0$i --mac 52:54:00:72:00:0$i --bmc 10.72.0.2$i \
+	    --bmc-creds "$DL_W/n0$i.creds" || fail "node add n0$i"
 done
+dl_nodectl image list
+dl_nodectl node list
+echo "== nodes are off; bootsvc powers them on through IPMI (boot device PXE) and provisions"
+dl_nodectl provision 'n[01-02]' --image "$IMAGE" --wait --timeout 9m || fail "provision"
 echo "== both nodes up after $((SECONDS - t0)) s"
 dl_nodectl node list
 for n in n01 n02; do
