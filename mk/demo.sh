@@ -34,6 +34,7 @@ dl_nodectl provision 'n[01-02]' --image "$IMAGE" --wait --timeout 9m || fail "pr
 echo "== both nodes up after $((SECONDS - t0)) s"
 dl_nodectl node list
 for n in n01 n02; do
-	dl_console_has $n "$n login:|hostname=$n" && echo "$n console shows its hostname"
+	dl_wait 60 "$n login prompt" dl_console_has $n "$n login:|hostname=$n"
+	echo "$n console shows its hostname: $(tr -d '\r' <"$DL_W/$n.log" | grep -a -m1 -oE "$n login:")"
 done
 echo "== tearing down"
