@@ -110,15 +110,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	if (sel == 3) {
-		size_t skip = size < 8 ? size : 8;
+		size_t head = size < 8 ? size : 8;
 
-		s = malloc(size - skip + 1);
+		s = malloc(size - head + 1);
 		if (!s)
 			return 0;
-		memcpy(s, data + skip, size - skip);
-		s[size - skip] = '\0';
-		check_range(data, skip, s);
-		check_range(data, skip, NULL);
+		memcpy(s, data + head, size - head);
+		s[size - head] = '\0';
+		check_range(data, head, s);
+		check_range(data, head, NULL);
 		free(s);
 		return 0;
 	}
