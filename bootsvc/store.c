@@ -247,6 +247,32 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
 }
 
+/* The desired-state and controller columns, in NODE_COLS order from want_power on:
+ * bound from parameter `first` by both the insert and the controller's update. */
+static void
+bind_ctrl(sqlite3_stmt *st, int first, const struct node_rec *n)
+{
+	int i = first;
+
+	bind_text(st, i++, n->want_power);
+	sqlite3_bind_int(st, i++, n->hold);
+	bind_text(st, i++, n->hold_reason);
+	bind_text(st, i++, n->booted_image);
+	bind_text(st, i++, n->power);
+	bind_text(st, i++, n->op);
+	sqlite3_bind_int64(st, i++, n->op_at_ms);
+	sqlite3_bind_int(st, i++, n->attempts);
+	sqlite3_bind_int64(st, i++, n->retry_at_ms);
+	bind_text(st, i++, n->bmc_state);
+	bind_text(st, i++, n->last_error);
+	bind_text(st, i++, n->alloc_job);
+	bind_text(st, i++, n->alloc_class);
+	bind_text(st, i++, n->health[0] ? n->health : "ok");
+	bind_text(st, i++, n->health_reasons);
+	sqlite3_bind_int64(st, i++, n->sel_last);
+	sqlite3_bind_int64(st, i, n->idle_since_ms);
+}
+
 int
 store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr)
 {
@@ -270,23 +296,7 @@ store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *rete
 	sqlite3_bind_int64(st, 13, n->phase_at);
 	bind_text(st, 14, n->served_image);
 	sqlite3_bind_int64(st, 15, n->created);
-	bind_text(st, 16, n->want_power);
-	sqlite3_bind_int(st, 17, n->hold);
-	bind_text(st, 18, n->hold_reason);
-	bind_text(st, 19, n->booted_image);
-	bind_text(st, 20, n->power);
-	bind_text(st, 21, n->op);
-	sqlite3_bind_int64(st, 22, n->op_at_ms);
-	sqlite3_bind_int(st, 23, n->attempts);
-	sqlite3_bind_int64(st, 24, n->retry_at_ms);
-	bind_text(st, 25, n->bmc_state);
-	bind_text(st, 26, n->last_error);
-	bind_text(st, 27, n->alloc_job);
-	bind_text(st, 28, n->alloc_class);
-	bind_text(st, 29, n->health[0] ? n->health : "ok");
-	bind_text(st, 30, n->health_reasons);
-	sqlite3_bind_int64(st, 31, n->sel_last);
-	sqlite3_bind_int64(st, 32, n->idle_since_ms);
+	bind_ctrl(st, 16, n);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc == SQLITE_DONE)
@@ -439,23 +449,7 @@ store_node_update_ctrl(struct store *s, const struct node_rec *n)
 	if (!st)
 		return -EIO;
 	bind_text(st, 1, n->name);
-	bind_text(st, 2, n->want_power);
-	sqlite3_bind_int(st, 3, n->hold);
-	bind_text(st, 4, n->hold_reason);
-	bind_text(st, 5, n->booted_image);
-	bind_text(st, 6, n->power);
-	bind_text(st, 7, n->op);
-	sqlite3_bind_int64(st, 8, n->op_at_ms);
-	sqlite3_bind_int(st, 9, n->attempts);
-	sqlite3_bind_int64(st, 10, n->retry_at_ms);
-	bind_text(st, 11, n->bmc_state);
-	bind_text(st, 12, n->last_error);
-	bind_text(st, 13, n->alloc_job);
-	bind_text(st, 14, n->alloc_class);
-	bind_text(st, 15, n->health[0] ? n->health : "ok");
-	bind_text(st, 16, n->health_reasons);
-	sqlite3_bind_int64(st, 17, n->sel_last);
-	sqlite3_bind_int64(st, 18, n->idle_since_ms);
+	bind_ctrl(st, 2, n);
 	rc = sqlite3_step(st);
 	reset(st);
 	if (rc != SQLITE_DONE)
