@@ -195,7 +195,10 @@ job_done(struct job *j)
 			if (pj->op == POWER_STATUS || pj->op == POWER_ON || pj->op == POWER_OFF ||
 			    pj->op == POWER_CYCLE)
 				strcpy(n.power, pj->on ? "on" : "off");
-			if (pj->op == POWER_OFF && strcmp(n.phase, "off") != 0)
+			/* The off half of a reboot keeps its powering-on phase: the FSM
+			 * powers the node on next. */
+			if (pj->op == POWER_OFF && strcmp(n.phase, "off") != 0 &&
+			    strcmp(n.op, "booting") != 0)
 				(void)nodes_set_phase(bs, n.name, "off", "");
 			else if (pj->op == POWER_STATUS && !pj->on && strcmp(n.op, "booting") != 0 &&
 			    strcmp(n.phase, "off") != 0 && strcmp(n.phase, "discovered") != 0 &&
@@ -292,7 +295,7 @@ controller_power(struct controller *c, const char *node, enum power_op op,
 	    false, n.op, n.attempts, cb, userdata, reterr);
 }
 
-/* Token bucket for power-on and cycle: spares the circuits in a boot storm. */
+/* Token bucket for power-ons (a reboot's too): spares the circuits in a boot storm. */
 static bool
 take_power_token(struct controller *c, int64_t now)
 {
@@ -620,12 +623,12 @@ apply(struct controller *c, struct node_rec *n, const struct ctrl_decision *d,
 		c->next_wake_ms = t->now + 200;
 		return;
 	}
-	if (d->act != CA_POWER_OFF && !take_power_token(c, t->now)) {
+	if (d->act == CA_POWER_ON && !take_power_token(c, t->now)) {
 		c->next_wake_ms = t->now + 200;
 		return;
 	}
-	op = d->act == CA_POWER_ON ? POWER_ON : d->act == CA_POWER_CYCLE ? POWER_CYCLE :
-	    POWER_OFF;
+	/* A reboot's first step is a power-off (ctrl_fsm.h says why). */
+	op = d->act == CA_POWER_ON ? POWER_ON : POWER_OFF;
 	/* Intent first (CONVENTIONS, DESIGN "desired state"): the op and its start are in
 	 * the store before the BMC is asked, so a crash now does not make us act twice. */
 	strcpy(n->op, ctrl_op_name(d->op));
@@ -635,7 +638,7 @@ apply(struct controller *c, struct node_rec *n, const struct ctrl_decision *d,
 	(void)store_node_update_ctrl(bs->store, n);
 	(void)store_event_add(bs->store, n->name, ctrl_act_name(d->act), d->reason,
 	    (int64_t)time(NULL));
-	if (op != POWER_OFF)
+	if (d->act != CA_POWER_OFF && strcmp(n->phase, "powering-on") != 0)
 		(void)nodes_set_phase(bs, n->name, "powering-on", d->reason);
 	log_notice("event=ctrl_action node=%s action=%s attempt=%d msg=\"%s\"", n->name,
 	    ctrl_act_name(d->act), n->attempts, d->reason);

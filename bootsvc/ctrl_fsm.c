@@ -170,7 +170,14 @@ ctrl_decide(const struct ctrl_node *n, const struct ctrl_policy *p, int64_t now)
 		else if (now - n->op_at_ms >= total)
 			(void)snprintf(why, sizeof(why), "timed out booting, last in phase %s",
 			    ctrl_phase_name(ph));
-		else {
+		else if (ph == CP_POWERING && n->power == CPOW_OFF) {
+			/* The off half of a reboot is done (or a power-on did not take):
+			 * power on, within the same attempt and its deadline. */
+			d.act = CA_POWER_ON;
+			(void)snprintf(d.reason, sizeof(d.reason), "off: power on (attempt %d)",
+			    n->attempts);
+			return d;
+		} else {
 			int64_t w = since + p->timeout_ms[ph];
 			d.wake_at_ms = w < n->op_at_ms + total ? w : n->op_at_ms + total;
 			return d;

@@ -8,7 +8,13 @@
  * image is driven until its receipt proves it booted that image (phase up, booted ==
  * target). The controller acts only when it is idle for that node; an action starts an
  * op ("booting", "power-off") whose start time is persisted before the BMC is asked, so
- * after a crash the restarted controller waits on the op instead of acting twice. */
+ * after a crash the restarted controller waits on the op instead of acting twice.
+ *
+ * A reboot is two idempotent steps, as Ironic does it: power off, and once the BMC reads
+ * the node off, power on. A chassis "power cycle" is not idempotent: when its answer is
+ * slow (a busy BMC, a node slow to stop) the request is retransmitted or retried after a
+ * timeout, and a BMC that executes the copy restarts the node twice. Off twice is off,
+ * on twice is on. */
 #pragma once
 
 #include <stdbool.h>
@@ -56,7 +62,7 @@ struct ctrl_policy {
 enum ctrl_act {
 	CA_NONE,
 	CA_POWER_ON,    /* boot device PXE, then power on */
-	CA_POWER_CYCLE, /* boot device PXE, then power cycle (on if it was off) */
+	CA_POWER_CYCLE, /* power off; CA_POWER_ON follows once the BMC reads off */
 	CA_POWER_OFF,
 	CA_FAIL,        /* give up: mark failed with reason */
 	CA_DONE,        /* converged: op finished */

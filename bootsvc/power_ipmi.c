@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <freeipmi/freeipmi.h>
 
@@ -207,6 +208,38 @@ chassis_control(ipmi_ctx_t ctx, const char *host, unsigned timeout_ms, uint8_t c
 	return 0;
 }
 
+/* Power down and poll the chassis status until it reads off: a BMC may answer the
+ * command before the power has actually dropped, and powering up before then is a
+ * no-op on many BMCs. Bounded by the session timeout. */
+static int
+chassis_power_off_confirmed(ipmi_ctx_t ctx, const char *host, unsigned timeout_ms,
+    struct dl_err *reterr)
+{
+	struct timespec t0, now, pause = { .tv_nsec = 100 * 1000 * 1000 };
+	bool on = true;
+	int r;
+
+	r = chassis_control(ctx, host, timeout_ms, IPMI_CHASSIS_CONTROL_POWER_DOWN,
+	    "power cycle: power off", reterr);
+	if (r < 0)
+		return r;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		r = chassis_power_is_on(ctx, host, timeout_ms, &on, reterr);
+		if (r < 0)
+			return r;
+		if (!on)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >=
+		    (long)timeout_ms)
+			return dl_err_set(reterr, -ETIMEDOUT,
+			    "BMC '%s': power cycle: still on %u ms after power off", host,
+			    timeout_ms);
+		nanosleep(&pause, NULL);
+	}
+}
+
 int
 power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
     struct dl_err *reterr)
@@ -303,9 +336,30 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 		what = "power on";
 		break;
 	case POWER_CYCLE:
-		control = IPMI_CHASSIS_CONTROL_POWER_CYCLE;
-		what = "power cycle";
-		break;
+		/* Not the chassis "power cycle" command: off, confirmed off, then on, as
+		 * Ironic reboots. Each step is idempotent, so a request the BMC got twice
+		 * (libfreeipmi retransmits when an answer is slow, and ipmi_sim, like many
+		 * BMCs, executes the copy) cannot cycle the node twice; a bootsvc killed
+		 * between the steps leaves a node that is off, which reconcile powers on. */
+		if (t->pxe_first) {
+			r = boot_flags_set_pxe(ctx, t->host, timeout_ms, reterr);
+			if (r < 0)
+				return r;
+		}
+		r = chassis_power_is_on(ctx, t->host, timeout_ms, &on, reterr);
+		if (r < 0)
+			return r;
+		if (on) {
+			r = chassis_power_off_confirmed(ctx, t->host, timeout_ms, reterr);
+			if (r < 0)
+				return r;
+		}
+		r = chassis_control(ctx, t->host, timeout_ms, IPMI_CHASSIS_CONTROL_POWER_UP,
+		    on ? "power cycle: power on" : "power cycle (off: power on)", reterr);
+		if (r < 0)
+			return r;
+		*ret_on = true;
+		return 0;
 	case POWER_RESET:
 		control = IPMI_CHASSIS_CONTROL_HARD_RESET;
 		what = "hard reset";

@@ -19,6 +19,8 @@ run() { # name cmd...
     pass=$((pass + 1)); echo "PASS $name ($((SECONDS - t0)) s)"
   else
     fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name ($((SECONDS - t0)) s)"
+    # The assertion first: the tail below is mostly the logs the test dumps on failure.
+    grep -m 3 '^FAIL' "$log" | sed 's/^/    > /'
     tail -n 40 "$log" | sed 's/^/    | /'
   fi
 }

@@ -301,6 +301,9 @@ get)
 		esac
 	done ;;
 set)
+	# a BMC slow once (a test writes seconds to $d/slow): it answers the next request
+	# later than the client's retransmission interval, so that request arrives twice
+	if [[ -s $d/slow ]]; then s=$(cat "$d/slow"); rm -f "$d/slow"; sleep "$s"; fi
 	while (($# >= 2)); do
 		case $1 in
 		power) if [[ $2 == 1 ]]; then power_on; else power_off; fi ;;

@@ -6,6 +6,7 @@
  * are ms from an arbitrary epoch T; policy is ctrl_policy_default(). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -57,6 +58,25 @@ static const struct {
 	    .phase_at_ms = T - 30 * S, .attempts = 1 }, T, CA_NONE, COP_BOOTING, 1, NULL },
 	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 400 * S, .phase = CP_IMAGING,
 	    .phase_at_ms = T - 300 * S, .attempts = 1 }, T, CA_NONE, COP_BOOTING, 1, NULL },
+	/* a reboot is power-off, then power-on once the BMC reads off, in the same attempt */
+	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 5 * S, .phase = CP_POWERING,
+	    .phase_at_ms = T - 5 * S, .attempts = 1, .power = CPOW_OFF }, T, CA_POWER_ON,
+	    COP_BOOTING, 1, "off: power on (attempt 1)" },
+	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 5 * S, .phase = CP_POWERING,
+	    .phase_at_ms = T - 5 * S, .attempts = 2, .power = CPOW_ON }, T, CA_NONE,
+	    COP_BOOTING, 2, NULL },                                   /* on: wait for pxe */
+	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 5 * S, .phase = CP_POWERING,
+	    .phase_at_ms = T - 5 * S, .attempts = 1, .power = CPOW_OFF, .bmc_busy = true }, T,
+	    CA_NONE, COP_BOOTING, 1, NULL },                          /* power-on in flight */
+	/* a node that reported a phase and then went off is a boot problem, not a reboot
+	 * step: the phase timeout retries it (and counts the attempt) */
+	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 50 * S, .phase = CP_PXE,
+	    .phase_at_ms = T - 30 * S, .attempts = 1, .power = CPOW_OFF }, T, CA_NONE,
+	    COP_BOOTING, 1, NULL },
+	/* the powering-on deadline holds even while the node reads off */
+	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 181 * S, .phase = CP_POWERING,
+	    .phase_at_ms = T - 181 * S, .attempts = 1, .power = CPOW_OFF }, T, CA_POWER_ON,
+	    COP_BOOTING, 2, "timed out in phase powering-on: retry 2 of 3" },
 	/* timeouts: retried with the stuck phase named */
 	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 181 * S, .phase_at_ms = T - 999 * S,
 	    .phase = CP_UP, .attempts = 1 }, T, CA_POWER_CYCLE, COP_BOOTING, 2,
@@ -115,10 +135,16 @@ test_table(void **state)
 			    ctrl_act_name(d.act), ctrl_op_name(d.op), d.attempts, d.reason,
 			    ctrl_act_name(rows[i].act), ctrl_op_name(rows[i].op), rows[i].attempts,
 			    rows[i].reason ? rows[i].reason : "");
-		/* An action always starts its op now: that is what is persisted first. */
-		if ((d.act == CA_POWER_ON || d.act == CA_POWER_CYCLE || d.act == CA_POWER_OFF) &&
-		    d.op_at_ms != rows[i].now)
+		/* An action that starts an op (or an attempt) starts it now: that is what is
+		 * persisted first. The power-on after a reboot's power-off continues its op. */
+		bool acts = d.act == CA_POWER_ON || d.act == CA_POWER_CYCLE ||
+		    d.act == CA_POWER_OFF;
+		bool starts = d.op != rows[i].n.op || d.attempts != rows[i].n.attempts ||
+		    d.act == CA_POWER_OFF;
+		if (acts && starts && d.op_at_ms != rows[i].now)
 			fail_msg("%s:%d: action without op_at = now", __FILE__, rows[i].line);
+		if (acts && !starts && d.op_at_ms != rows[i].n.op_at_ms)
+			fail_msg("%s:%d: a continued op moved its op_at", __FILE__, rows[i].line);
 	}
 }
 
