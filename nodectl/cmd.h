@@ -116,6 +116,14 @@ int cmd_allocate_print(FILE *out, const json_t *result, time_t now, struct dl_er
 int cmd_allocate_follow(struct client *c, const char *verb, const json_t *args,
     const struct cmd_opts *opts, FILE *out, struct dl_err *reterr);
 
+/* energy [<hostlist>] and expect --image --count --within (cmd_green.c). */
+int cmd_energy_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_energy_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_expect_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_expect_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+
 /* health [clear] (cmd_health.c). health sends node.list; its printers show the nodes
  * with a BMC (all nodes with --all). */
 int cmd_health_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,

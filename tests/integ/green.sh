@@ -87,8 +87,8 @@ sleep 20
 pass "the warm spare $warm is still up 20 s later"
 
 # --- an expect hint for two powers one back on and provisions it
-out=$(verb expect '{"image": "tiny", "count": 2, "within": "5m"}') || fail "expect: $out"
-[[ $out == *'"until"'* ]] || fail "expect reply: $out"
+out=$(dl_nodectl expect --image tiny --count 2 --within 5m) || fail "nodectl expect: $out"
+[[ $out == "expecting 2 nodes on tiny"*"tiny "*" 2 "* ]] || fail "nodectl expect: $out"
 green_on() { [[ -n $(events green-on) ]]; }
 dl_wait 30 "a green-on event" green_on
 sleep 5
@@ -130,6 +130,12 @@ print("total on %.6f off %.6f saved %.6f kWh" % (t["on_kwh"], t["off_kwh"], t["s
 one=$(verb energy '{"names": "n01"}') || fail "energy n01: $one"
 [[ $(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["nodes"]))' "$one") == 1 ]] ||
     fail "energy n01: $one"
+# the admin's view: one row per node, the image, the total; kWh printed to 3 decimals
+table=$(dl_nodectl energy) || fail "nodectl energy: $table"
+echo "$table"
+[[ $(grep -c '^n0[1-3] ' <<<"$table") == 3 && $table == *"image:tiny "* &&
+   $(tail -n 1 <<<"$table") == total* ]] || fail "nodectl energy table: $table"
+[[ $(dl_nodectl energy n01 | grep -c '^n0') == 1 ]] || fail "nodectl energy n01"
 m=$(dl_ns python3 -c 'import urllib.request; print(urllib.request.urlopen("'"$DL_URL"'/metrics").read().decode())')
 grep -q '^diskless_energy_kwh_total{state="off",image="tiny"} 0\.0*[1-9]' <<<"$m" ||
     fail "metrics: $(grep energy <<<"$m")"

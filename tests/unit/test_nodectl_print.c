@@ -151,6 +151,35 @@ static const struct {
 	{ __LINE__, cmd_hold_print, "{\"nodes\":[\"n01\"]}", 0, "held 1 node: n01\n" },
 	{ __LINE__, cmd_release_print, "{\"nodes\":[\"n01\",\"n02\",\"n03\"]}", 0,
 	  "released 3 nodes: n[01-03]\n" },
+	/* expect: the hint, then every live hint with its deadline */
+	{ __LINE__, cmd_expect_print,
+	  "{\"image\":\"compute\",\"count\":16,\"hints\":[{\"image\":\"compute\","
+	  "\"count\":16,\"until\":1714565103},{\"image\":\"tiny\",\"count\":2,"
+	  "\"until\":1714564833}]}", 0,
+	  "expecting 16 nodes on compute\n"
+	  "IMAGE    COUNT  UNTIL\n"
+	  "compute  16     2024-05-01T12:05:03Z\n"
+	  "tiny     2      2024-05-01T12:00:33Z\n" },
+	{ __LINE__, cmd_expect_print, "{\"image\":\"compute\",\"count\":0,\"hints\":[]}", 0,
+	  "hint for compute withdrawn\n" },
+	{ __LINE__, cmd_expect_print, "{\"image\":\"compute\"}", -EPROTO, "lacks image" },
+	/* energy: nodes, then images, then the total, kWh right-aligned */
+	{ __LINE__, cmd_energy_print,
+	  "{\"nodes\":[{\"name\":\"n01\",\"on_kwh\":1.25,\"off_kwh\":0.0125,"
+	  "\"saved_kwh\":0.5,\"source\":\"bmc\"},{\"name\":\"n02\",\"on_kwh\":12.5,"
+	  "\"off_kwh\":0,\"saved_kwh\":0,\"source\":\"model\"}],"
+	  "\"images\":[{\"image\":\"compute\",\"on_kwh\":13.75,\"off_kwh\":0.0125,"
+	  "\"saved_kwh\":0.5}],"
+	  "\"total\":{\"name\":\"total\",\"on_kwh\":13.75,\"off_kwh\":0.0125,"
+	  "\"saved_kwh\":0.5}}", 0,
+	  "NAME           ON_KWH  OFF_KWH  SAVED_KWH  SOURCE\n"
+	  "n01             1.250    0.013      0.500  bmc\n"
+	  "n02            12.500    0.000      0.000  model\n"
+	  "image:compute  13.750    0.013      0.500  -\n"
+	  "total          13.750    0.013      0.500  -\n" },
+	{ __LINE__, cmd_energy_print, "{\"nodes\":[{\"name\":\"n01\"}],\"images\":[],"
+	  "\"total\":{}}", -EPROTO, "energy entry 'n01' has no 'on_kwh'" },
+	{ __LINE__, cmd_energy_print, "{\"nodes\":[]}", -EPROTO, "lacks nodes, images or total" },
 };
 
 static void
