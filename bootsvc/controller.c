@@ -406,6 +406,30 @@ health_job_run(struct job *j)
 	hj->r = health_read(&hj->target, hj->sdr_dir, hj->sel_after, &hj->reading, &hj->err);
 }
 
+/* The BMC's power reading (0: it has none) becomes the node's measured draw, which the
+ * energy pass uses instead of the wattage model while the node is on; read while on, it
+ * is also the baseline that "saved" compares an off node against. */
+static void
+health_power_store(struct controller *c, const struct node_rec *n, unsigned watts)
+{
+	struct energy_rec rec;
+	bool on = strcmp(n->power, "on") == 0;
+
+	if (store_energy_get(c->bs->store, n->name, &rec) < 0) {
+		if (!watts)
+			return;
+		memset(&rec, 0, sizeof(rec));
+		(void)snprintf(rec.name, sizeof(rec.name), "%s", n->name);
+		rec.at_ms = now_ms(); /* the energy clock starts now */
+	}
+	if (rec.last_w == watts && (!on || !watts || rec.baseline_w == watts))
+		return;
+	rec.last_w = watts;
+	if (on && watts)
+		rec.baseline_w = watts;
+	(void)store_energy_put(c->bs->store, &rec);
+}
+
 static void
 health_job_done(struct job *j)
 {
@@ -432,6 +456,7 @@ health_job_done(struct job *j)
 	    health_state_from_json(json, &st, &err) < 0)
 		log_warning("event=health_state node=%s msg=\"%s, starting afresh\"", n.name,
 		    err.msg);
+	health_power_store(c, &n, health_power_watts(&hj->reading));
 	if (health_state_update(&st, &hj->reading, now) < 0 ||
 	    health_eval(&c->rules, &st, now, &v) < 0)
 		goto out;

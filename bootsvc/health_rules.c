@@ -1236,3 +1236,18 @@ health_state_from_json(const char *json, struct health_state *ret, struct dl_err
 	*ret = st;
 	return 0;
 }
+
+unsigned
+health_power_watts(const struct health_reading *r)
+{
+	double best = 0;
+
+	for (size_t i = 0; i < r->n_sensors; i++) {
+		const struct health_sensor *s = &r->sensors[i];
+
+		if (s->has_reading && strcmp(s->units, "W") == 0 && s->reading > best &&
+		    s->reading <= 100000.0)
+			best = s->reading;
+	}
+	return (unsigned)(best + 0.5);
+}

@@ -128,6 +128,15 @@ int health_rules_add(struct health_rules *rs, const char *text, struct dl_err *r
 
 /* Names. to_string returns a static string, or NULL for an out-of-range value;
  * from_string returns the value or _X_INVALID (-EINVAL). */
+/* The node's power draw from one read, in whole watts: the largest reading among the
+ * threshold sensors in watts ("Pwr Consumption", "Total Power", a PSU's input power).
+ * The largest, not the sum: a BMC that reports a total beside per-PSU inputs would be
+ * counted twice, and one that reports only per-PSU inputs of a redundant pair draws on
+ * the whole mostly through one. 0 when the BMC reports no power sensor (the energy
+ * accounting then uses the configured wattage model), when the reading is not positive,
+ * or beyond 100 kW (a misread, not a node). */
+unsigned health_power_watts(const struct health_reading *r);
+
 const char *health_to_string(enum health h);                      /* "ok", "risky", "doomed" */
 enum health health_from_string(const char *s);
 const char *health_sensor_state_to_string(enum health_sensor_state s); /* "Nominal", ... */

@@ -57,6 +57,12 @@ tiers=$(dl_nodectl --json allocate --count 1 --image "tiny@${A:0:12}" --class mp
 dl_nodectl release --job j1 >/dev/null && dl_nodectl release --job j2 >/dev/null || fail "release"
 pass "allocations of idle nodes already on A reimaged none (power-ons $after)"
 
+# --- energy from the BMC: each BMC's "Pwr Consumption" sensor reads 120 W, so the
+# accounting uses the measurement, not the wattage model
+from_bmc() { [[ $(dl_nodectl energy | awk '$1 ~ /^n0[1-4]$/ && $5 == "bmc"' | wc -l) == 4 ]]; }
+dl_wait 30 "energy measured by the BMCs" from_bmc
+pass "energy source of n[01-04] is the BMC's power reading"
+
 # --- health from the BMCs
 dl_bmc_cmd n01 "sensor_set_value 0x20 0 1 90 1"            # CPU Temp 90 C > UC 85
 for k in 1 2 3 4; do                                       # correctable ECC x4

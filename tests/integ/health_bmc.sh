@@ -46,6 +46,9 @@ l=$(sensor_line "CPU Temp" "$out")
 l=$(sensor_line Fan1 "$out")
 [[ $(field reading "$l") == 4800.00 && $(field units "$l") == RPM ]] || fail "h01: Fan1 reading: $l"
 grep -qx 'health=ok' <<<"$out" || fail "h01 nominal: not ok: $out"
+l=$(sensor_line "Pwr Consumption" "$out")
+[[ $(field reading "$l") == 120.00 && $(field units "$l") == W ]] || fail "h01: power reading: $l"
+grep -qx 'power_watts=120' <<<"$out" || fail "h01: power draw not 120 W: $out"
 ref=$(ref_sensors h01) || fail "ipmi-sensors h01: $ref"
 grep -q 'CPU Temp.*Nominal' <<<"$ref" || fail "ipmi-sensors disagrees: $ref"
 pass "h01 nominal: CPU Temp 40 C, Fan1 4800 RPM, DIMM ECC Nominal, health ok (ipmi-sensors agrees)"

@@ -59,9 +59,10 @@ _dl_bmc_exit() {
 
 _dl_bmc_dir() { echo "$DL_W/bmc-$1"; }
 
-# The emulated BMC (mc 0x20) with a SEL and three sensors for health tests: 1 CPU Temp
-# (threshold, raw = degrees C, UNC 75 UC 85 UNR 95), 2 Fan1 (RPM = raw * 60, LNC 1800
-# LC 1200), 3 DIMM ECC (memory, offset 0 correctable, 1 uncorrectable). Same as the lab's
+# The emulated BMC (mc 0x20) with a SEL and four sensors for health and energy tests:
+# 1 CPU Temp (threshold, raw = degrees C, UNC 75 UC 85 UNR 95), 2 Fan1 (RPM = raw * 60,
+# LNC 1800 LC 1200), 3 DIMM ECC (memory, offset 0 correctable, 1 uncorrectable), 4 Pwr
+# Consumption (watts = raw * 2, 120 W; no thresholds). Sensors 1-3 as in the lab's
 # ipmi-bmc.sh; SDRs must be added before sensor_add reads them (lab doc).
 _dl_bmc_emu() {
 	[[ -f $DL_W/bmc.emu ]] && return 0
@@ -226,6 +227,37 @@ sdr type 2
 	event1_state_ret	true
 	id_string		"DIMM ECC"
 endsdr
+sdr type 1
+	sensor_owner_id		0x20
+	sensor_owner_lun	0
+	channel_number		0
+	sensor_number		4
+	entity_id		power_supply
+	entity_instance		1
+	init_scanning		true
+	init_sensor_type	true
+	default_sensor_scan_on	true
+	sensor_type		Power_Supply
+	event_reading_type_code	1
+	analog_data_format	unsigned
+	rate_unit		none
+	modifier_unit		none
+	percentage		false
+	base_unit		Watts
+	modifier_unit_code	unspecified
+	linearization		linear
+	m			2
+	tolerance		0
+	b			0
+	accuracy		1
+	accuracy_exp		0
+	sensor_direction	input
+	r_exp			0
+	b_exp			0
+	sensor_maximum		255
+	sensor_minimum		0
+	id_string		"Pwr Consumption"
+endsdr
 EOF
 	# -8: 8-bit ASCII names (sdrcomp packs all-upper-case names as 6-bit otherwise)
 	sdrcomp -r -8 -o "$DL_W/bmc.bsdr" "$DL_W/bmc.sdrs" || fail "sdrcomp of the BMC's SDRs"
@@ -242,6 +274,8 @@ EOF
 		echo 'sensor_add 0x20 0 2 0x04 0x01'
 		echo 'sensor_set_value 0x20 0 2 80 0'
 		echo 'sensor_add 0x20 0 3 0x0c 0x6f'
+		echo 'sensor_add 0x20 0 4 0x08 0x01'
+		echo 'sensor_set_value 0x20 0 4 60 0'
 		echo 'mc_enable 0x20'
 	} > "$DL_W/bmc.emu"
 }

@@ -120,6 +120,7 @@ print_reading(const struct health_reading *rd)
 		    health_sensor_state_to_string(e->severity),
 		    e->assertion ? "assertion" : "deassertion", e->event);
 	}
+	printf("power_watts=%u\n", health_power_watts(rd));
 	printf("sel_last_id=%u sel_new=%zu sel_reset=%s\n", (unsigned)rd->sel_last_id, rd->n_sel,
 	    rd->sel_reset ? "yes" : "no");
 }

@@ -714,6 +714,33 @@ test_json_too_many_events(void **state)
 	free(json);
 }
 
+/* The power draw for energy accounting: the largest watts reading, rounded; sensors in
+ * other units, without a reading, or absurd are ignored. */
+static void
+test_power_watts(void **state)
+{
+	struct health_sensor s[] = {
+		{ .name = "CPU Temp", .has_reading = true, .reading = 400, .units = "C" },
+		{ .name = "PSU1 Input", .has_reading = true, .reading = 151.6, .units = "W" },
+		{ .name = "Pwr Consumption", .has_reading = true, .reading = 289.4, .units = "W" },
+		{ .name = "PSU2 Input", .has_reading = false, .reading = 900, .units = "W" },
+		{ .name = "Broken", .has_reading = true, .reading = 1e9, .units = "W" },
+	};
+	struct health_reading r = { .sensors = s, .n_sensors = 5 };
+
+	(void)state;
+	assert_int_equal(health_power_watts(&r), 289);
+	r.n_sensors = 2;
+	assert_int_equal(health_power_watts(&r), 152);
+	r.n_sensors = 1;
+	assert_int_equal(health_power_watts(&r), 0); /* no power sensor: the model */
+	s[1].reading = -3;
+	r.sensors = &s[1];
+	assert_int_equal(health_power_watts(&r), 0);
+	r.n_sensors = 0;
+	assert_int_equal(health_power_watts(&r), 0);
+}
+
 int
 main(void)
 {
@@ -728,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_event_cap),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_power_watts),
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_json_too_many_events),
