@@ -428,6 +428,8 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_actions(&c->on_doomed, key, v, reterr);
 	if (streq(key, "notify_hook"))
 		return set_path(c->notify_hook, sizeof(c->notify_hook), key, v, reterr);
+	if (streq(key, "site_overlay"))
+		return set_path(c->site_overlay, sizeof(c->site_overlay), key, v, reterr);
 	if (streq(key, "health_poll")) {
 		if (streq(v, "off")) {
 			c->health_poll_ms = 0;

@@ -92,6 +92,9 @@ struct config {
 	unsigned on_risky;            /* enum health_action_bits */
 	unsigned on_doomed;
 	char notify_hook[MAX_CONF_PATH];
+	/* Site files for every node's overlay (docs/bootsvc.conf.md): slurm.conf, the munge
+	 * key... read at each overlay request; "" = none. */
+	char site_overlay[MAX_CONF_PATH];
 	uint64_t health_poll_ms;      /* 0 = health is not read */
 	/* Green policy and energy (issue #7). */
 	uint64_t idle_poweroff_ms;    /* idle longer than this: power off; 0 = never */

@@ -176,6 +176,101 @@ add_templates(struct cpio_buf *b, const char *dir, const char *rel, struct tvars
 	return r;
 }
 
+/* Largest site file: config files and keys, not data. */
+#define MAX_SITE_FILE (1024 * 1024)
+
+/* One site file at dir/rel: opened without following a symlink, checked on the fd. */
+static int
+add_site_file(struct cpio_buf *b, const char *full, const char *rel, struct dl_err *reterr)
+{
+	_cleanup_free_ char *data = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t got = 0;
+
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "site overlay '%s': %s", full,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return 0; /* replaced by something else since the lstat: skip it, as then */
+	if (st.st_size > MAX_SITE_FILE)
+		return dl_err_set(reterr, -EFBIG, "site overlay '%s': larger than %d bytes",
+		    full, MAX_SITE_FILE);
+	data = malloc((size_t)st.st_size + 1);
+	if (!data)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "site overlay '%s': %s", full,
+			    strerror(errno));
+		if (n == 0)
+			break; /* shrank meanwhile: send what is there */
+		got += (size_t)n;
+	}
+	return cpio_add(b, rel, S_IFREG | (st.st_mode & 0777), data, got);
+}
+
+static int
+add_site_dir(struct cpio_buf *b, const char *dir, const char *rel, int depth,
+    struct dl_err *reterr)
+{
+	_cleanup_free_ char *path = NULL;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 8)
+		return dl_err_set(reterr, -ELOOP, "site overlay nested deeper than 8 levels");
+	if (asprintf(&path, "%s%s%s", dir, *rel ? "/" : "", rel) < 0)
+		return -ENOMEM;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT && depth == 0 ? 0 : dl_err_set(reterr, negative_errno(),
+		    "site overlay '%s': %s", path, strerror(errno));
+	while (r == 0 && (de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL, *full = NULL;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0 ||
+		    asprintf(&full, "%s/%s", dir, sub) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (lstat(full, &st) < 0)
+			continue; /* removed meanwhile */
+		if (S_ISDIR(st.st_mode)) {
+			r = add_site_dir(b, dir, sub, depth + 1, reterr);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[1024];
+			ssize_t n = readlink(full, target, sizeof(target));
+
+			if (n <= 0 || (size_t)n >= sizeof(target)) {
+				r = dl_err_set(reterr, n < 0 ? negative_errno() : -ENAMETOOLONG,
+				    "site overlay '%s': bad symlink", full);
+				break;
+			}
+			r = cpio_add(b, sub, S_IFLNK | 0777, target, (size_t)n);
+		} else if (S_ISREG(st.st_mode)) {
+			r = add_site_file(b, full, sub, reterr);
+		}
+		/* sockets, fifos, devices: nothing a node should get from a config dir */
+	}
+	closedir(d);
+	return r;
+}
+
+int
+overlay_add_site(struct cpio_buf *b, const char *dir, struct dl_err *reterr)
+{
+	return add_site_dir(b, dir, "", 0, reterr);
+}
+
 static int
 add_dirs(struct cpio_buf *b)
 {
@@ -199,6 +294,10 @@ overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_r
 
 	r = add_dirs(&b);
 	if (r < 0)
+		goto fail;
+	/* Site files first: what bootsvc writes for the node (hostname, hosts, node.conf) and
+	 * the image's templates come later and win, since the init replaces earlier members. */
+	if (bs->cfg.site_overlay[0] && (r = overlay_add_site(&b, bs->cfg.site_overlay, reterr)) < 0)
 		goto fail;
 	len = snprintf(line, sizeof(line), "%s\n", n->name);
 	if ((r = cpio_add(&b, "etc/hostname", S_IFREG | 0644, line, (size_t)len)) < 0)

@@ -19,3 +19,9 @@ struct cpio_buf {
 };
 int cpio_add(struct cpio_buf *b, const char *name, unsigned mode, const void *data, size_t len);
 int cpio_finish(struct cpio_buf *b);
+
+/* Append every regular file and symlink under dir (the site_overlay key) at its path
+ * relative to dir, permission bits kept, owner root; directories are not sent (the init
+ * creates missing ones 0755, existing ones keep their owner and mode). A missing dir
+ * adds nothing. Exposed for tests. */
+int overlay_add_site(struct cpio_buf *b, const char *dir, struct dl_err *reterr);

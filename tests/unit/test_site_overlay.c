@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* bootsvc/overlay.c overlay_add_site (the site_overlay key, docs/bootsvc.conf.md): every
+ * regular file and symlink under the directory, at its relative path, permission bits
+ * kept and owner root; no directory entries; a missing directory adds nothing; a file
+ * too large is an error naming it. The archive is parsed back as newc. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../bootsvc/overlay.h"
+
+struct entry {
+	char name[256];
+	unsigned mode, uid, gid, size;
+	const char *data;
+};
+
+static unsigned
+hex8(const char *p)
+{
+	char s[9];
+
+	memcpy(s, p, 8);
+	s[8] = '\0';
+	return (unsigned)strtoul(s, NULL, 16);
+}
+
+/* Parse the archive (trailer excluded) into entries; returns the count. */
+static size_t
+parse(const struct cpio_buf *b, struct entry *ret, size_t max)
+{
+	size_t off = 0, n = 0;
+
+	for (;;) {
+		struct entry e = { 0 };
+		unsigned namesize;
+
+		assert_true(off + 110 <= b->len);
+		assert_memory_equal(b->data + off, "070701", 6);
+		e.mode = hex8(b->data + off + 14);
+		e.uid = hex8(b->data + off + 22);
+		e.gid = hex8(b->data + off + 30);
+		e.size = hex8(b->data + off + 54);
+		namesize = hex8(b->data + off + 94);
+		off += 110;
+		assert_true(namesize >= 1 && namesize <= sizeof(e.name) && off + namesize <= b->len);
+		memcpy(e.name, b->data + off, namesize);
+		off = (off + namesize + 3) & ~(size_t)3;
+		assert_true(off + e.size <= b->len);
+		e.data = b->data + off;
+		off = (off + e.size + 3) & ~(size_t)3;
+		if (strcmp(e.name, "TRAILER!!!") == 0)
+			break;
+		assert_true(n < max);
+		ret[n++] = e;
+	}
+	assert_int_equal(off, b->len);
+	return n;
+}
+
+static const struct entry *
+find(const struct entry *e, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(e[i].name, name) == 0)
+			return &e[i];
+	return NULL;
+}
+
+static void
+write_file(const char *dir, const char *rel, const char *text, mode_t mode)
+{
+	char path[512];
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+static void
+sub(char *out, size_t size, const char *dir, const char *rel)
+{
+	(void)snprintf(out, size, "%s/%s", dir, rel);
+}
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[600];
+
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_site_tree(void **state)
+{
+	char dir[] = "/tmp/dl-test-site.XXXXXX", p[512];
+	struct cpio_buf b = { 0 };
+	struct dl_err err = { 0 };
+	struct entry e[16];
+	const struct entry *x;
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sub(p, sizeof(p), dir, "etc");
+	assert_int_equal(mkdir(p, 0755), 0);
+	sub(p, sizeof(p), dir, "etc/slurm");
+	assert_int_equal(mkdir(p, 0700), 0);
+	sub(p, sizeof(p), dir, "etc/munge");
+	assert_int_equal(mkdir(p, 0700), 0);
+	write_file(dir, "etc/slurm/slurm.conf", "ClusterName=dl\n", 0644);
+	write_file(dir, "etc/munge/munge.key", "secret-key-bytes", 0400);
+	write_file(dir, "etc/slurm/empty", "", 0640);
+	write_file(dir, ".hidden", "dot files are sent too\n", 0600);
+	sub(p, sizeof(p), dir, "etc/slurm/link");
+	assert_int_equal(symlink("slurm.conf", p), 0);
+	sub(p, sizeof(p), dir, "fifo");
+	assert_int_equal(mkfifo(p, 0644), 0); /* skipped: not a file */
+
+	assert_int_equal(overlay_add_site(&b, dir, &err), 0);
+	assert_int_equal(cpio_finish(&b), 0);
+	n = parse(&b, e, 16);
+	assert_int_equal(n, 5); /* 4 files + 1 symlink, no directories, no fifo */
+	for (size_t i = 0; i < n; i++) {
+		assert_false(S_ISDIR(e[i].mode));
+		assert_int_equal(e[i].uid, 0);
+		assert_int_equal(e[i].gid, 0);
+		assert_true(e[i].name[0] != '/');
+	}
+	x = find(e, n, "etc/slurm/slurm.conf");
+	assert_non_null(x);
+	assert_int_equal(x->mode, S_IFREG | 0644);
+	assert_int_equal(x->size, strlen("ClusterName=dl\n"));
+	assert_memory_equal(x->data, "ClusterName=dl\n", x->size);
+	x = find(e, n, "etc/munge/munge.key");
+	assert_non_null(x);
+	assert_int_equal(x->mode, S_IFREG | 0400); /* a key stays unreadable to others */
+	assert_memory_equal(x->data, "secret-key-bytes", 16);
+	x = find(e, n, "etc/slurm/empty");
+	assert_non_null(x);
+	assert_int_equal(x->mode, S_IFREG | 0640);
+	assert_int_equal(x->size, 0);
+	x = find(e, n, "etc/slurm/link");
+	assert_non_null(x);
+	assert_int_equal(x->mode, S_IFLNK | 0777);
+	assert_int_equal(x->size, strlen("slurm.conf"));
+	assert_memory_equal(x->data, "slurm.conf", x->size);
+	assert_non_null(find(e, n, ".hidden"));
+	free(b.data);
+	rm_rf(dir);
+}
+
+/* A site overlay that is not there (yet) adds nothing and is no error. */
+static void
+test_site_missing(void **state)
+{
+	struct cpio_buf b = { 0 };
+	struct dl_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(overlay_add_site(&b, "/nonexistent/dl-site-overlay", &err), 0);
+	assert_int_equal(b.len, 0);
+	free(b.data);
+}
+
+/* A file over the 1 MiB cap: an error naming it, not a silently missing file. */
+static void
+test_site_too_large(void **state)
+{
+	char dir[] = "/tmp/dl-test-site.XXXXXX", p[512];
+	struct cpio_buf b = { 0 };
+	struct dl_err err = { 0 };
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sub(p, sizeof(p), dir, "big");
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1024 * 1024 + 1), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(overlay_add_site(&b, dir, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "big"));
+	free(b.data);
+	rm_rf(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_site_tree),
+		cmocka_unit_test(test_site_missing),
+		cmocka_unit_test(test_site_too_large),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
