@@ -12,6 +12,8 @@ PKGS=(
   # tests and demo: virtual nodes, BMCs, tools
   qemu-system-x86 qemu-utils ipxe-qemu ovmf iproute2 curl sqlite3 openipmi freeipmi-tools
   openssh-client
+  # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
+  slurmctld slurmd slurm-client munge
 )
 missing=()
 for p in "${PKGS[@]}"; do
