@@ -32,7 +32,7 @@ config_init(struct config *c)
 	c->bmc_timeout_ms = 5000;
 	c->power_on_rate = 10;
 	c->ipmi_concurrency = 64;
-	c->ipmi_workers = 16;
+	c->ipmi_workers = 0; /* as many as ipmi_concurrency */
 	c->power_poll_ms = 30000;
 	c->timeout_pxe_ms = 180000;
 	c->timeout_loading_ms = 120000;
@@ -479,7 +479,7 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 	if (streq(key, "ipmi_concurrency"))
 		return set_uint(&c->ipmi_concurrency, key, v, 1, 4096, reterr);
 	if (streq(key, "ipmi_workers"))
-		return set_uint(&c->ipmi_workers, key, v, 1, 256, reterr);
+		return set_uint(&c->ipmi_workers, key, v, 0, 256, reterr);
 	if (streq(key, "power_poll"))
 		return set_duration(&c->power_poll_ms, key, v, 1000, 86400000, reterr);
 	if (streq(key, "timeout_pxe"))

@@ -76,7 +76,7 @@ struct config {
 	uint64_t bmc_timeout_ms;      /* an unreachable BMC fails after this */
 	double power_on_rate;         /* power-ons (and cycles) per second, 0 = unlimited */
 	unsigned ipmi_concurrency;    /* BMC operations in flight at once */
-	unsigned ipmi_workers;        /* worker threads for BMC operations */
+	unsigned ipmi_workers;        /* worker threads for BMC operations; 0: ipmi_concurrency */
 	uint64_t power_poll_ms;       /* observed power is polled this often */
 	uint64_t timeout_pxe_ms;      /* power-on to the node's first script */
 	uint64_t timeout_loading_ms;  /* script to kernel fetch */

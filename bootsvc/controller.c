@@ -1037,6 +1037,7 @@ int
 controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reterr)
 {
 	struct controller *c = calloc(1, sizeof(*c));
+	unsigned workers;
 	int r;
 
 	if (!c)
@@ -1079,7 +1080,12 @@ controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reter
 	}
 	c->tokens_at_ms = now_ms();
 	c->tokens = bs->cfg.power_on_rate;
-	r = work_new(bs->loop, bs->cfg.ipmi_workers, 4096, &c->work);
+	/* A BMC session blocks its thread for up to bmc_timeout, so a stopped BMC must not
+	 * wait for a thread held by another stopped one: by default one thread per operation
+	 * in flight (docs/benchmarks.md, power status). */
+	workers = bs->cfg.ipmi_workers ? bs->cfg.ipmi_workers :
+	    bs->cfg.ipmi_concurrency < 256 ? bs->cfg.ipmi_concurrency : 256;
+	r = work_new(bs->loop, workers, 4096, &c->work);
 	if (r < 0) {
 		free(c);
 		return dl_err_set(reterr, r, "worker pool: %s", strerror(-r));

@@ -199,6 +199,11 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, bs,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
+	    /* main() ignores SIGPIPE. Without being told, MHD assumes a write to a closed
+	     * socket could kill us and sends fd responses with pread()+send() instead of
+	     * sendfile(): every image byte copied through user space (the boot-storm
+	     * profile in docs/benchmarks.md). */
+	    MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
 	    MHD_OPTION_END);
 	if (!h->d) {
 		free(h);

@@ -127,7 +127,11 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 		strcpy(n->served_image, img.id);
 		(void)store_node_update(bs->store, n);
 	}
-	(void)nodes_set_phase(bs, n->name, "pxe", "");
+	/* Only a change is written: iPXE retrying its script (a failed fetch, a boot loop)
+	 * keeps the phase and its start, so the pxe timeout counts from the first request,
+	 * and the request path does no store write (docs/benchmarks.md, per-node scripts). */
+	if (strcmp(n->phase, "pxe") != 0)
+		(void)nodes_set_phase(bs, n->name, "pxe", "");
 	return render(bs, c, r, TMPL_LINUX, &v);
 }
 

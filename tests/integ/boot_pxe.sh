@@ -45,6 +45,18 @@ dl_wait 60 "d03 discovered" dl_phase_is d-525400710003 discovered
 dl_wait 30 "d03 holds" dl_console_has d03 'discovered .* waiting for an admin'
 pass "unknown machine registered as d-525400710003 and holds"
 
+# --- iPXE retrying its script (a failed fetch, a boot loop) keeps the phase: the request
+# path writes to the store only when the phase changes
+dl_nodectl node add r09 --mac 52:54:00:71:00:09 --image tiny >/dev/null || fail "node add r09"
+for i in 1 2 3; do
+	dl_ns curl -sf "$DL_URL/ipxe/boot?mac=52:54:00:71:00:09" | grep -q 'dl.node=r09' ||
+	    fail "script $i of r09"
+done
+pxes=$(dl_nodectl --json node show r09 | python3 -c \
+    'import json,sys; print(sum(h["phase"] == "pxe" for h in json.load(sys.stdin)["node"]["history"]))')
+[[ $pxes == 1 ]] && dl_phase_is r09 pxe || fail "r09: $pxes pxe history rows after 3 fetches, want 1"
+pass "three script fetches of r09: phase pxe, one history row"
+
 # --- attacks on HTTP
 code() { dl_ns curl -s -o /dev/null -w '%{http_code}' --path-as-is "$@"; }
 for p in "/images/../../etc/passwd" "/images/%2e%2e/%2e%2e/etc/passwd" \
