@@ -152,7 +152,9 @@ on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 	(void)l;
 	(void)fd;
 	(void)events;
+	(void)store_batch_begin(h->bs->store);
 	(void)MHD_run(h->d);
+	(void)store_batch_end(h->bs->store);
 }
 
 static int64_t
@@ -163,7 +165,9 @@ on_prepare(struct loop *l, void *userdata)
 
 	(void)l;
 	/* Work MHD left pending (responses queued by our own handlers) runs now. */
+	(void)store_batch_begin(h->bs->store);
 	(void)MHD_run(h->d);
+	(void)store_batch_end(h->bs->store);
 	if (MHD_get_timeout(h->d, &t) == MHD_YES)
 		return t > INT64_MAX ? INT64_MAX : (int64_t)t;
 	return -1;

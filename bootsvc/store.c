@@ -123,6 +123,7 @@ static const char schema[] =
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[_S_MAX];
+	bool batch; /* inside store_batch_begin(): transactions nest as savepoints */
 };
 
 static sqlite3_stmt *
@@ -226,19 +227,50 @@ store_close(struct store *s)
 int
 store_begin(struct store *s)
 {
-	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+	return sqlite3_exec(s->db, s->batch ? "SAVEPOINT tx" : "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
 int
 store_commit(struct store *s)
 {
-	return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+	return sqlite3_exec(s->db, s->batch ? "RELEASE tx" : "COMMIT", NULL, NULL, NULL) ==
+	    SQLITE_OK ? 0 : -EIO;
 }
 
 void
 store_rollback(struct store *s)
 {
-	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* nothing to undo if none */
+	/* nothing to undo if none */
+	(void)sqlite3_exec(s->db, s->batch ? "ROLLBACK TO tx; RELEASE tx" : "ROLLBACK", NULL,
+	    NULL, NULL);
+}
+
+int
+store_batch_begin(struct store *s)
+{
+	if (s->batch)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		log_err("event=store_batch msg=\"begin: %s\"", sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	s->batch = true;
+	return 0;
+}
+
+int
+store_batch_end(struct store *s)
+{
+	if (!s->batch)
+		return 0;
+	s->batch = false;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_err("event=store_batch msg=\"commit: %s\"", sqlite3_errmsg(s->db));
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	return 0;
 }
 
 static void

@@ -105,6 +105,13 @@ int store_open(const char *path, struct store **ret, struct dl_err *reterr);
 struct store *store_close(struct store *s);
 
 /* Transactions around multi-row changes (node.add of a hostlist is all or nothing). */
+/* A batch: one transaction around a burst of short requests (the HTTP requests one
+ * MHD_run() serves), so their reads share one lock and their writes one commit instead
+ * of one each (docs/benchmarks.md, per-node scripts). Inside it store_begin/commit/
+ * rollback nest as a savepoint. Only for work that does not wait on anything: the lock
+ * is held until store_batch_end(). */
+int store_batch_begin(struct store *s);
+int store_batch_end(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);

@@ -470,6 +470,41 @@ test_transactions(void **state)
 	}
 }
 
+/* A batch holds a burst of requests in one transaction: transactions inside nest as
+ * savepoints (a rollback undoes only its own part), nothing is visible to another
+ * connection before the batch ends, everything after. */
+static void
+test_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	struct node_rec n;
+	struct dl_err e = { 0 };
+
+	assert_int_equal(store_open(f->path, &s2, &e), 0);
+	assert_int_equal(store_batch_begin(f->s), 0);
+	assert_int_equal(store_batch_begin(f->s), 0); /* already in one: no-op */
+	check_insert(f->s, node("b1", "52:54:00:00:00:11", "10.0.1.1"), 0, NULL);
+	assert_int_equal(store_begin(f->s), 0);
+	check_insert(f->s, node("b2", "52:54:00:00:00:12", "10.0.1.2"), 0, NULL);
+	store_rollback(f->s);
+	assert_int_equal(store_node_get(f->s, "b2", &n), -ENOENT);
+	assert_int_equal(store_node_get(f->s, "b1", &n), 0); /* the batch's own write stays */
+	assert_int_equal(store_begin(f->s), 0);
+	check_insert(f->s, node("b3", "52:54:00:00:00:13", "10.0.1.3"), 0, NULL);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_node_get(s2, "b1", &n), -ENOENT); /* not before the end */
+	assert_int_equal(store_batch_end(f->s), 0);
+	assert_int_equal(store_batch_end(f->s), 0); /* none open: no-op */
+	assert_int_equal(store_node_get(s2, "b1", &n), 0);
+	assert_int_equal(store_node_get(s2, "b3", &n), 0);
+	assert_int_equal(store_node_get(s2, "b2", &n), -ENOENT);
+	/* outside a batch, transactions are top-level again */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	store_close(s2);
+}
+
 static void
 test_open_errors(void **state)
 {
@@ -496,6 +531,7 @@ main(void)
 		T(test_image_foreach),
 		T(test_image_users),
 		T(test_transactions),
+		T(test_batch),
 		cmocka_unit_test(test_open_errors),
 	};
 
