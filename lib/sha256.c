@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 per FIPS 180-4 §6.2. Written for clarity over speed: the hot user (the init
- * hashing a rootfs) is bounded by the network, not by this loop. */
+/* SHA-256 per FIPS 180-4 §6.2: a plain C compression function, and on x86-64 CPUs with
+ * the SHA extensions (SHA-NI: every AMD Zen, Intel since Ice Lake) the same function in
+ * those instructions, picked at run time. The C one runs at ~110 MB/s here, which made
+ * hashing the rootfs a visible part of imagebuild (docs/benchmarks.md); SHA-NI is ~10x. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHANI_CODE 1
+#endif
 
 #include "sha256.h"
 
@@ -54,6 +63,92 @@ sha256_block(struct sha256_ctx *c, const uint8_t *p)
 	c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
 }
 
+#ifdef HAVE_SHANI_CODE
+/* The message schedule and rounds of §6.2.2 in SHA-NI, four rounds per step. The state
+ * lives as ABEF and CDGH halves, the layout sha256rnds2 works on. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+blocks_shani(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i st0, st1, tmp, msg, w[4], abef, cdgh;
+
+	tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1); /* CDAB */
+	st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B); /* EFGH */
+	st0 = _mm_alignr_epi8(tmp, st1, 8);                                    /* ABEF */
+	st1 = _mm_blend_epi16(st1, tmp, 0xF0);                                 /* CDGH */
+	for (; n > 0; n--, p += 64) {
+		abef = st0;
+		cdgh = st1;
+		for (int g = 0; g < 16; g++) {
+			if (g < 4)
+				w[g] = _mm_shuffle_epi8(
+				    _mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+			else /* W[t] from W[t-16], W[t-15], W[t-7], W[t-2] (§6.2.2 step 1) */
+				w[g & 3] = _mm_sha256msg2_epu32(
+				    _mm_add_epi32(_mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]),
+					_mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4)),
+				    w[(g + 3) & 3]);
+			msg = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&K[4 * g]));
+			st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+			st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+		}
+		st0 = _mm_add_epi32(st0, abef);
+		st1 = _mm_add_epi32(st1, cdgh);
+	}
+	tmp = _mm_shuffle_epi32(st0, 0x1B);       /* FEBA */
+	st1 = _mm_shuffle_epi32(st1, 0xB1);       /* DCHG */
+	st0 = _mm_blend_epi16(tmp, st1, 0xF0);    /* DCBA */
+	st1 = _mm_alignr_epi8(st1, tmp, 8);       /* HGFE */
+	_mm_storeu_si128((__m128i *)&h[0], st0);
+	_mm_storeu_si128((__m128i *)&h[4], st1);
+}
+
+/* 0 unknown, 1 yes, 2 no; a race only repeats the same cpuid. */
+static int shani_state;
+
+static bool
+have_shani(void)
+{
+	int cached = shani_state;
+	unsigned a, b, c, d;
+
+	if (!cached) {
+		bool ok = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSSE3) && (c & bit_SSE4_1) &&
+		    __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+		cached = ok ? 1 : 2;
+		shani_state = cached;
+	}
+	return cached == 1;
+}
+#endif
+
+bool
+sha256_use_portable(bool portable)
+{
+#ifdef HAVE_SHANI_CODE
+	shani_state = 0;
+	if (portable)
+		shani_state = 2;
+	return have_shani();
+#else
+	(void)portable;
+	return false;
+#endif
+}
+
+static void
+blocks(struct sha256_ctx *c, const uint8_t *p, size_t n)
+{
+#ifdef HAVE_SHANI_CODE
+	if (have_shani()) {
+		blocks_shani(c->h, p, n);
+		return;
+	}
+#endif
+	for (; n > 0; n--, p += 64)
+		sha256_block(c, p);
+}
+
 void
 sha256_init(struct sha256_ctx *c)
 {
@@ -81,11 +176,14 @@ sha256_update(struct sha256_ctx *c, const void *data, size_t len)
 		len -= n;
 		if (c->buf_len < 64)
 			return;
-		sha256_block(c, c->buf);
+		blocks(c, c->buf, 1);
 		c->buf_len = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		sha256_block(c, p);
+	if (len >= 64) {
+		blocks(c, p, len / 64);
+		p += len / 64 * 64;
+		len %= 64;
+	}
 	if (len) {
 		memcpy(c->buf, p, len);
 		c->buf_len = len;

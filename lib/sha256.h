@@ -3,6 +3,7 @@
  * must not pull in anything beyond <stdint.h>/<string.h>. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,11 @@ struct sha256_ctx {
 	uint8_t buf[64];
 	size_t buf_len;
 };
+
+/* Use only the portable C compression function (true), or let the CPU decide again
+ * (false). For tests, so both implementations meet the vectors. Returns whether the
+ * SHA-NI one is now in use. Not thread-safe: call before hashing starts. */
+bool sha256_use_portable(bool portable);
 
 void sha256_init(struct sha256_ctx *c);
 void sha256_update(struct sha256_ctx *c, const void *data, size_t len);

@@ -107,5 +107,13 @@ main(void)
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_million_a_fd),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	/* Both compression functions: SHA-NI where the CPU has it, then the portable one
+	 * (the only one where it has not, e.g. a node under qemu TCG). */
+	print_message("sha256: SHA-NI %s\n", sha256_use_portable(false) ? "in use" : "absent");
+	failed = cmocka_run_group_tests_name("sha256 (cpu's best)", tests, NULL, NULL);
+	if (sha256_use_portable(true))
+		return 1; /* could not switch to the portable one */
+	return failed + cmocka_run_group_tests_name("sha256 (portable)", tests, NULL, NULL);
 }
