@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "../../bootsvc/config.h"
 #include "../../bootsvc/overlay.h"
 
 struct entry {
@@ -200,6 +201,23 @@ test_site_too_large(void **state)
 	rm_rf(dir);
 }
 
+/* The key: an absolute path, unset by default. */
+static void
+test_site_config(void **state)
+{
+	struct config c;
+	struct dl_err err = { 0 };
+
+	(void)state;
+	config_init(&c);
+	assert_string_equal(c.site_overlay, "");
+	assert_int_equal(config_set(&c, "site_overlay", "/etc/diskless/site", &err), 0);
+	assert_string_equal(c.site_overlay, "/etc/diskless/site");
+	assert_int_equal(config_set(&c, "site_overlay", "site", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "absolute"));
+	assert_string_equal(c.site_overlay, "/etc/diskless/site");
+}
+
 int
 main(void)
 {
@@ -207,6 +225,7 @@ main(void)
 		cmocka_unit_test(test_site_tree),
 		cmocka_unit_test(test_site_missing),
 		cmocka_unit_test(test_site_too_large),
+		cmocka_unit_test(test_site_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
