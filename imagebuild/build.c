@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -38,6 +39,7 @@ struct build {
 	struct kmod_set mods;
 	struct manifest m;
 	char *work, *rootfs, *log, *tmp, *mirror;
+	bool rootfs_mounted;        /* rootfs is an overlay mount over a directory base */
 	time_t t0;
 };
 
@@ -185,6 +187,10 @@ choose_kernel(struct build *b, struct dl_err *reterr, enum build_exit *ex)
 static void
 build_done(struct build *b, bool keep_work)
 {
+	/* Before any removal: through the mount, rm would reach into the source. */
+	if (b->rootfs_mounted && umount2(b->rootfs, MNT_DETACH) < 0)
+		(void)fprintf(stderr, "imagebuild: umount %s: %s\n", b->rootfs, strerror(errno));
+	b->rootfs_mounted = false;
 	if (b->tmp)
 		(void)fsutil_rm_tree(b->tmp, NULL); /* a leftover .tmp-* is ignored by readers */
 	if (b->work && !keep_work)
@@ -272,7 +278,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		step_show(b, STEP_ROOTFS, what);
 	}
 	struct rootfs_ctx rc_ctx = { .rootfs = b->rootfs, .workdir = b->work, .log = b->log,
-		.mirror = b->mirror };
+		.mirror = b->mirror, .ret_mounted = &b->rootfs_mounted };
 	rc = rootfs_create(&b->r, &rc_ctx, reterr);
 	if (rc < 0)
 		return step_fail(STEP_ROOTFS, rc, reterr);

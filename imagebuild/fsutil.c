@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -101,6 +102,22 @@ fsutil_mkdir_p(const char *path, mode_t mode, struct dl_err *reterr)
 	return 0;
 }
 
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int
 fsutil_copy_file(const char *src, const char *dst, struct dl_err *reterr)
 {
@@ -117,8 +134,25 @@ fsutil_copy_file(const char *src, const char *dst, struct dl_err *reterr)
 	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 07777);
 	if (out < 0)
 		return dl_err_set(reterr, negative_errno(), "%s: %s", dst, strerror(errno));
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+	for (bool ranged = true;;) {
+		ssize_t n;
+
+		if (ranged) {
+			n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+			/* Not between these filesystems (an overlay mount over the source, see
+			 * rootfs.c): copy through a buffer from where it stopped. */
+			if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS ||
+			    errno == EINVAL)) {
+				ranged = false;
+				continue;
+			}
+		} else {
+			char buf[65536];
+
+			n = read(in, buf, sizeof(buf));
+			if (n > 0 && write_all(out, buf, (size_t)n) < 0)
+				n = -1;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

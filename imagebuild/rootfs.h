@@ -3,6 +3,8 @@
  * given what diskless needs inside an image (the up-reporter and its unit). */
 #pragma once
 
+#include <stdbool.h>
+
 #include "err.h"
 #include "recipe.h"
 
@@ -11,6 +13,7 @@ struct rootfs_ctx {
 	const char *workdir; /* scratch space (downloaded debs, unpacked archives) */
 	const char *log;     /* tool output is appended here */
 	const char *mirror;  /* debootstrap mirror, already chosen */
+	bool *ret_mounted;   /* set when rootfs is an overlay mount: the caller unmounts it */
 };
 
 /* Make the base: debootstrap, tarball, oci, directory or busybox. */

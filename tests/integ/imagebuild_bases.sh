@@ -38,7 +38,10 @@ recipe dir directory "$R"
 v=$(build dir) || { cat "$T/dir.err"; fail "directory build"; }
 has "$v" sbin/init && has "$v" bin/busybox && has "$v" usr/lib/diskless/dl-report ||
     fail "directory image lacks its files"
-pass "directory base: $(basename "$v" | cut -c1-12)"
+# imagebuild lays its additions over the source (an overlay mount), never into it
+[[ ! -e $R/usr/lib/diskless/dl-report ]] || fail "the build wrote into the source directory"
+grep -qs " $T/.*rootfs overlay " /proc/mounts && fail "the build left its overlay mounted"
+pass "directory base: $(basename "$v" | cut -c1-12); the source is untouched, nothing left mounted"
 
 # --- tarball
 tar -C "$R" -czf "$T/root.tar.gz" .
