@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -40,6 +41,14 @@ struct build {
 	struct manifest m;
 	char *work, *rootfs, *log, *tmp, *mirror;
 	bool rootfs_mounted;        /* rootfs is an overlay mount over a directory base */
+	/* With --force the recipe hash decides nothing until the manifest: it is computed on
+	 * a thread while the rootfs is made and squashed (both read the same tree, the
+	 * second time from the page cache). */
+	pthread_t hash_thread;
+	bool hash_running;
+	int hash_rc;
+	char hash_hex[SHA256_HEX_SIZE];
+	struct dl_err hash_err;
 	time_t t0;
 };
 
@@ -184,9 +193,38 @@ choose_kernel(struct build *b, struct dl_err *reterr, enum build_exit *ex)
 	return rc;
 }
 
+static void *
+recipe_hash_thread(void *userdata)
+{
+	struct build *b = userdata;
+
+	b->hash_rc = recipehash_compute(&b->r, b->o->init, b->hash_hex, &b->hash_err);
+	return NULL;
+}
+
+/* Wait for the recipe hash thread (if one runs) and take its result. */
+static int
+recipe_hash_join(struct build *b, char hex[static SHA256_HEX_SIZE], struct dl_err *reterr)
+{
+	if (!b->hash_running)
+		return 0;
+	(void)pthread_join(b->hash_thread, NULL);
+	b->hash_running = false;
+	if (b->hash_rc < 0) {
+		if (reterr)
+			*reterr = b->hash_err;
+		return b->hash_rc;
+	}
+	memcpy(hex, b->hash_hex, SHA256_HEX_SIZE);
+	return 0;
+}
+
 static void
 build_done(struct build *b, bool keep_work)
 {
+	char unused[SHA256_HEX_SIZE];
+
+	(void)recipe_hash_join(b, unused, NULL); /* it reads b->r: before recipe_done() */
 	/* Before any removal: through the mount, rm would reach into the source. */
 	if (b->rootfs_mounted && umount2(b->rootfs, MNT_DETACH) < 0)
 		(void)fprintf(stderr, "imagebuild: umount %s: %s\n", b->rootfs, strerror(errno));
@@ -227,12 +265,21 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		    "the node init '%s' is missing: build it with 'make build/init' (initramfs/), or pass --init",
 		    o->init);
 	*ex = BUILD_EXIT_FAILED;
-	rc = recipehash_compute(&b->r, o->init, recipe_hash, reterr);
-	if (rc < 0)
-		return step_fail(STEP_RECIPE, rc, reterr);
-	rc = store_find_latest(o->store, b->r.name, old_id, old_recipe, reterr);
-	if (rc < 0)
-		return step_fail(STEP_RECIPE, rc, reterr);
+	if (o->force) {
+		rc = -pthread_create(&b->hash_thread, NULL, recipe_hash_thread, b);
+		if (rc < 0)
+			return step_fail(STEP_RECIPE, dl_err_set(reterr, rc, "starting the recipe "
+			    "hash: %s", strerror(-rc)), reterr);
+		b->hash_running = true;
+		rc = 0;
+	} else {
+		rc = recipehash_compute(&b->r, o->init, recipe_hash, reterr);
+		if (rc < 0)
+			return step_fail(STEP_RECIPE, rc, reterr);
+		rc = store_find_latest(o->store, b->r.name, old_id, old_recipe, reterr);
+		if (rc < 0)
+			return step_fail(STEP_RECIPE, rc, reterr);
+	}
 	if (rc > 0 && streq(old_recipe, recipe_hash) && !o->force) {
 		(void)fprintf(stderr,
 		    "imagebuild: image '%s' is up to date (recipe %.12s unchanged), not rebuilt; --force rebuilds\n",
@@ -373,6 +420,9 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		    !gmtime_r(&now, &tm))
 			return dl_err_set(reterr, -ENOMEM, "out of memory");
 		(void)strftime(b->m.built, sizeof(b->m.built), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rc = recipe_hash_join(b, recipe_hash, reterr);
+		if (rc < 0)
+			return step_fail(STEP_RECIPE, rc, reterr);
 		memcpy(b->m.recipe_sha256, recipe_hash, sizeof(recipe_hash));
 		for (int role = 0; role < _MANIFEST_ROLE_MAX; role++) {
 			rc = hash_role(b, (enum manifest_role)role, reterr);

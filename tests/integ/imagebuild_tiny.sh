@@ -73,6 +73,9 @@ sleep 1 # "built" has one-second resolution: a new version must differ
 out3=$("$IB" build images/tiny --store "$T/store" --work "$T/work" --force 2>"$T/err3") || fail "--force failed"
 id3=$(tail -n1 <<<"$out3" | cut -d' ' -f1)
 [[ $id3 != "$id" && -d $T/store/$id && -d $T/store/$id3 ]] || fail "--force did not add a second version"
+# --force hashes the recipe on a thread while it builds: the same recipe, the same hash
+rh() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recipe_sha256"])' "$T/store/$1/manifest.json"; }
+[[ $(rh "$id3") == "$(rh "$id")" ]] || fail "--force recorded recipe $(rh "$id3"), the first build $(rh "$id")"
 
 # 4. unknown key: exit 2, message names file, line and key
 mkdir -p "$T/bad1" && printf 'name = bad1\nbase = busybox\nflavour = vanilla\n' >"$T/bad1/image.conf"
