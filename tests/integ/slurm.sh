@@ -1,0 +1,249 @@
+#!/bin/bash
+# Issue #7 item 3 end to end: Slurm's own power saving drives bootsvc (docs/slurm.md).
+# A real munged + slurmctld (in the test's network namespace, UTS hostname "ctl" as
+# SlurmctldHost says, a private /run for munge's socket), bootsvc with its controller,
+# two qemu nodes behind ipmi_sim BMCs booting images/compute, whose slurmd and munged are
+# configured by bootsvc's site overlay (slurm.conf, cgroup.conf, helpers.conf, the key).
+# The power programs are scheduler/slurm-{resume,suspend,resumefail}, as installed.
+#   - the nodes start powered off: idle~ in Slurm, never powered on by a BMC
+#   - srun -N2 -C image_compute hostname: ResumeProgram -> nodectl provision -> bootsvc
+#     -> IPMI power-on -> PXE -> compute -> slurmd registers -> the job prints n1 n2
+#   - idle for SuspendTime: SuspendProgram -> nodectl power off -> BMCs off, idle~
+#   - n1's BMC stopped (SIGSTOP): a batch job resumes n1, bootsvc finds the BMC
+#     unreachable, at ResumeTimeout ResumeFailProgram puts bootsvc's reason on the node
+#     (down, "diskless: ... BMC unreachable"); the job is requeued and runs on n2. After
+#     SIGCONT bootsvc boots n1 and it returns to service with no admin step.
+#   - idle again: both powered off through their BMCs.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_bmc.sh"
+dl_require qemu-system-x86_64 python3 ip ipmi_sim slurmctld munged mungekey srun sbatch \
+	scontrol sinfo unshare nsenter perl
+dl_setup slurm 81
+STORE=${STORE:-/var/lib/diskless}
+cd "$REPO"
+BUILD=$(readlink -f "$BUILD")
+S=$DL_W/slurm
+mkdir -p "$S/bin" "$S/state" "$DL_W/site/etc/slurm" "$DL_W/work"
+
+# Slurm's timers (s). ResumeTimeout covers a compute boot of both nodes at once under TCG
+# on two busy cores (45-90 s seen here, the slower ones beside other heavy jobs), and is
+# how long the failing boot below takes to be noticed; SuspendTime is how long a node
+# idles before it is powered off.
+SUSPEND_TIME=${SUSPEND_TIME:-20}
+RESUME_TIMEOUT=${RESUME_TIMEOUT:-150}
+
+# --- the compute image: reused from the store when the recipe is unchanged
+out=$("$BUILD/imagebuild" build images/compute --store "$STORE/images" --work "$DL_W/work" \
+    2>"$DL_W/imagebuild.err") || { tail -20 "$DL_W/imagebuild.err"; fail "compute build failed"; }
+read -r IMG IMGPATH <<<"$(tail -n1 <<<"$out")"
+pass "compute image ${IMG:0:12} (slurmd + munge)"
+
+# --- site files every node gets through bootsvc's site_overlay (docs/slurm.md)
+mkdir -m 700 "$DL_W/site/etc/munge"
+mungekey -c -k "$DL_W/site/etc/munge/munge.key" -b 1024 || fail "mungekey"
+chmod 400 "$DL_W/site/etc/munge/munge.key"
+cat > "$DL_W/site/etc/slurm/slurm.conf" <<EOF
+# written by tests/integ/slurm.sh; the same file for slurmctld and every node
+ClusterName=dl
+SlurmctldHost=ctl($DL_SRV)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+# a requeued job waits cred_expire (default 120 s) before it may start again
+AuthInfo=cred_expire=30
+CredType=cred/munge
+StateSaveLocation=$S/state
+SlurmctldPidFile=$S/slurmctld.pid
+SlurmctldLogFile=$DL_W/slurmctld.log
+SlurmctldDebug=info
+DebugFlags=Power,NodeFeatures
+# on the nodes: slurmd's log on the serial console, so the test's console log has it
+SlurmdLogFile=/dev/console
+# Debian's packages make /var/lib/slurm/slurmd (the built-in default is /var/spool/slurmd)
+SlurmdSpoolDir=/var/lib/slurm/slurmd
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+SlurmdParameters=config_overrides
+TreeWidth=65533
+MailProg=/bin/true
+PrivateData=cloud
+SuspendProgram=$S/bin/slurm-suspend
+ResumeProgram=$S/bin/slurm-resume
+ResumeFailProgram=$S/bin/slurm-resumefail
+SuspendTime=$SUSPEND_TIME
+SuspendTimeout=20
+ResumeTimeout=$RESUME_TIMEOUT
+SuspendRate=0
+ResumeRate=0
+SlurmctldParameters=idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0
+NodeFeaturesPlugins=node_features/helpers
+NodeName=n[1-2] NodeAddr=$DL_NET.[11-12] CPUs=1 RealMemory=100 State=CLOUD Feature=image_compute
+PartitionName=batch Nodes=n[1-2] Default=YES MaxTime=10 State=UP
+EOF
+echo "CgroupPlugin=cgroup/v1" > "$DL_W/site/etc/slurm/cgroup.conf"
+cat > "$DL_W/site/etc/slurm/helpers.conf" <<EOF
+Feature=image_compute Helper=/usr/lib/diskless/slurm-image-feature
+ExecTime=10
+EOF
+export SLURM_CONF=$DL_W/site/etc/slurm/slurm.conf
+
+# --- the power programs, installed as docs/slurm.md says, with their config beside them
+cp scheduler/slurm-resume scheduler/slurm-suspend scheduler/slurm-resumefail \
+    scheduler/slurm-common.sh "$S/bin/"
+cat > "$S/bin/diskless-slurm.conf" <<EOF
+nodectl = $BUILD/nodectl
+socket = $DL_SOCK
+log = $DL_W/slurm-power.log
+EOF
+
+# --- bootsvc, two nodes behind BMCs, all off
+dl_bootsvc_start --site_overlay="$DL_W/site" --power_poll=2s --bmc_timeout=3s \
+    --health_poll=off --retry_backoff=2s --timeout_pxe=120s --timeout_loading=90s \
+    --timeout_imaging=120s --timeout_up=300s --boot_attempts=2
+dl_nodectl image add "$IMGPATH" >/dev/null || fail "image add"
+for i in 1 2; do
+	dl_bmc n$i "$DL_NET.2$i" "52:54:00:81:00:0$i" bios 1024
+	dl_nodectl node add n$i --mac "52:54:00:81:00:0$i" --ip "$DL_NET.1$i" \
+	    --bmc "$DL_NET.2$i" --bmc-creds "$DL_W/n$i.creds" --image compute >/dev/null ||
+	    fail "node add n$i"
+done
+
+# --- munged and slurmctld: their own UTS (hostname ctl), mount (a private /run, so
+# munge's socket has its default path, the one the nodes use too) and PID namespace
+# inside the test's network namespace. Killing the unshare ends them all, and every
+# power program they started.
+cat > "$S/ctl-init.sh" <<EOF
+hostname ctl
+mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/munge || exit 1
+munged -F --key-file=$DL_W/site/etc/munge/munge.key --pid-file=$S/munged.pid \
+    --log-file=$DL_W/munged.log --seed-file=$S/munge.seed >>$DL_W/munged.log 2>&1 &
+for i in \$(seq 40); do [ -S /run/munge/munge.socket.2 ] && break; sleep 0.25; done
+slurmctld -D -i >>$DL_W/slurmctld.log 2>&1 &
+wait
+EOF
+ip netns exec "$DL_NS" unshare --uts --mount --pid --fork --kill-child --mount-proc \
+    --propagation private bash "$S/ctl-init.sh" >>"$DL_W/slurmctld.log" 2>&1 &
+CTL=$!
+# The unshare parent ignores SIGTERM (lab pitfall): SIGKILL it first thing at exit, which
+# kills its namespace's init and so every process in it; then lib_bmc's and lib.sh's cleanup.
+_slurm_exit() {
+	local rc=$?
+	set +e
+	kill -KILL "$CTL" 2>/dev/null
+	wait "$CTL" 2>/dev/null
+	(exit "$rc")
+	_dl_bmc_exit
+}
+trap _slurm_exit EXIT
+ctl_ns() { ps -o pid= --ppid "$CTL" | tr -d ' ' | head -n 1; }
+ctl_started() { [[ -n $(ctl_ns) ]]; }
+dl_wait 10 "slurmctld's namespace" ctl_started
+CTLNS=$(ctl_ns)
+# C CMD...: a Slurm client inside slurmctld's namespaces (munge socket, hostname)
+C() { nsenter -t "$CTLNS" -n -m -u -- "$@"; }
+ctl_up() { C scontrol ping | grep -q UP; }
+dl_wait 60 "slurmctld answers" ctl_up
+pass "munged and slurmctld up: $(C scontrol --version)"
+
+# Slurm's state of a node (idle~, alloc#, down~...); a node's field of scontrol show node
+st() { C sinfo -h -N -n "$1" -o '%t' | head -n 1; }
+st_is() { [[ $(st "$1") == "$2" ]]; }
+nfield() { C scontrol show node "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+plog() { cat "$DL_W/slurm-power.log" 2>/dev/null; }
+running() { [[ -n $(dl_bmc_qemu_pid "$1") ]]; }
+
+# --- the nodes start powered off
+both_idle_off() { st_is n1 'idle~' && st_is n2 'idle~'; }
+dl_wait 30 "n1 n2 idle~" both_idle_off
+for n in n1 n2; do
+	[[ $(dl_bmc_power_count $n) == 0 ]] && ! running $n || fail "$n was powered on"
+done
+pass "n1 n2 idle~ (powered down) in Slurm, never powered on by their BMCs"
+
+# --- a job asking for image_compute powers them on through ResumeProgram
+t0=$SECONDS
+C timeout $((RESUME_TIMEOUT + 60)) srun -N2 -C image_compute -t 5 hostname >"$DL_W/srun1.out" \
+    2>"$DL_W/srun1.err" || { cat "$DL_W/srun1.err"; plog; fail "srun -N2 -C image_compute"; }
+[[ $(sort "$DL_W/srun1.out" | tr '\n' ' ') == "n1 n2 " ]] || fail "srun printed: $(cat "$DL_W/srun1.out")"
+pass "srun -N2 -C image_compute hostname printed '$(sort "$DL_W/srun1.out" | tr '\n' ' ')'after $((SECONDS - t0)) s"
+plog | grep -q 'prog=slurm-resume .*event=resume nodes=n\[1-2\]' || fail "ResumeProgram: $(plog)"
+plog | grep -q 'event=nodectl rc=0 cmd="provision n\[1-2\] --image compute"' ||
+    fail "ResumeProgram did not provision n[1-2] to compute: $(plog)"
+for n in n1 n2; do
+	[[ $(dl_bmc_power_count $n) == 1 && $(dl_bmc_booted_from $n) == *pxe* ]] ||
+	    fail "$n: $(dl_bmc_power_count $n) power-ons, boot device $(dl_bmc_booted_from $n)"
+	[[ $(dl_field $n booted_image) == "$IMG" ]] || fail "$n booted $(dl_field $n booted_image)"
+	[[ $(nfield $n ActiveFeatures) == image_compute ]] ||
+	    fail "$n ActiveFeatures=$(nfield $n ActiveFeatures)"
+done
+pass "ResumeProgram -> nodectl provision n[1-2] --image compute -> one PXE power-on each; up on ${IMG:0:12}, ActiveFeatures=image_compute"
+
+# --- idle for SuspendTime: SuspendProgram powers them off through their BMCs
+t0=$SECONDS
+both_off() { ! running n1 && ! running n2 && st_is n1 'idle~' && st_is n2 'idle~'; }
+dl_wait $((SUSPEND_TIME + 180)) "n1 n2 powered off and idle~" both_off
+plog | grep -q 'prog=slurm-suspend .*event=nodectl rc=0 cmd="power off n' || fail "SuspendProgram: $(plog)"
+for n in n1 n2; do
+	[[ $(dl_field $n power) == off && $(dl_field $n want_power) == off ]] ||
+	    fail "$n bootsvc power=$(dl_field $n power) want=$(dl_field $n want_power)"
+done
+pass "idle -> SuspendProgram -> nodectl power off: BMCs off, idle~ after $((SECONDS - t0)) s"
+
+# --- a boot that fails: n1's BMC does not answer. Both nodes are off and alike, so Slurm
+# takes the first, n1, for a one-node job.
+kill -STOP "$(dl_bmc_pid n1)"
+n2_ons=$(dl_bmc_power_count n2)
+# (its output file would be on the node: no shared file system here)
+jid=$(C sbatch --parsable -N1 -C image_compute -t 5 -o /dev/null --wrap hostname) ||
+    fail "sbatch"
+resumed_n1() { plog | grep -q "event=resume nodes=n1 "; }
+dl_wait 30 "ResumeProgram for n1" resumed_n1
+unreachable() { [[ $(dl_field n1 bmc_state) == unreachable ]]; }
+dl_wait 120 "bootsvc: n1 bmc-unreachable" unreachable
+n1_down() { [[ $(st n1) == down* ]] && [[ $(nfield n1 Reason) == *diskless* ]]; }
+dl_wait $((RESUME_TIMEOUT + 120)) "n1 down in Slurm with bootsvc's reason" n1_down
+reason=$(C sinfo -h -R -n n1 -o '%E' | head -n 1)
+[[ $reason == *"BMC unreachable"* ]] || fail "n1 reason '$reason'"
+plog | grep -q 'prog=slurm-resumefail .*event=resumefail nodes=n1' || fail "ResumeFailProgram: $(plog)"
+pass "n1's BMC stopped: ResumeFailProgram -> Slurm $(st n1) reason '$reason'"
+
+# the job is requeued and runs on n2; once it is placed there, n1's BMC answers again
+on_n2() { [[ $(C scontrol show job "$jid" | grep -o ' NodeList=[^ ]*') == " NodeList=n2" ]]; }
+dl_wait 180 "job $jid requeued onto n2" on_n2
+kill -CONT "$(dl_bmc_pid n1)"
+# Now two things happen in either order: the job completes on n2, and bootsvc boots n1,
+# whose slurmd registers and which Slurm returns to service; idle for SuspendTime, n1 is
+# then powered off again. Poll both, noting n1 when it is seen back (idle in Slurm, up on
+# compute in bootsvc).
+jfield() { C scontrol show job "$jid" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+job_done() { [[ $(jfield JobState) =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL)$ ]]; }
+n1_seen=
+n1_back() {
+	[[ -n $n1_seen ]] && return 0
+	[[ $(st n1) =~ ^(idle|mix|alloc)$ && $(dl_field n1 phase) == up &&
+	    $(dl_field n1 booted_image) == "$IMG" ]] || return 1
+	n1_seen="$(st n1), reason '$(nfield n1 Reason)', up on ${IMG:0:12}"
+}
+both_done() { n1_back; job_done && [[ -n $n1_seen ]]; }
+dl_wait $((RESUME_TIMEOUT + 180)) "job $jid done and n1 back in service" both_done
+[[ $(jfield JobState) == COMPLETED && $(jfield ExitCode) == 0:0 && $(jfield NodeList) == n2 &&
+    $(jfield Restarts) == 1 ]] ||
+    fail "job $jid: $(C scontrol show job "$jid" | grep -E 'JobState|NodeList|Restarts')"
+(($(dl_bmc_power_count n2) == n2_ons + 1)) || fail "n2 power-ons $(dl_bmc_power_count n2)"
+pass "job $jid requeued and ran on n2 (powered on for it)"
+pass "after SIGCONT bootsvc booted n1 and Slurm returned it to service by itself: $n1_seen"
+
+# --- and once idle, both go off again
+dl_wait $((SUSPEND_TIME + 180)) "n1 n2 powered off and idle~ again" both_off
+pass "idle again: n1 n2 powered off through their BMCs; Slurm: $(C sinfo -h -N -o '%N:%t' | tr '\n' ' ')"
+plog | sed 's/^/    /'
+echo PASS
