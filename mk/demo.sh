@@ -1,40 +1,142 @@
 #!/bin/bash
-# make demo: build the compute image, start bootsvc (and its dnsmasq) in a throwaway
-# network namespace with two qemu nodes behind simulated BMCs (ipmi_sim), both off; bootsvc
-# powers them on through IPMI and provisions them (one BIOS, one UEFI PXE boot); show
-# `nodectl node list` with both up, then tear everything down.
-# Uses the integration tests' harness so the demo and the tests cannot drift apart.
+# make demo: Slurm drives the cluster (issue 7). Build images/compute (slurmd + munge),
+# start bootsvc (and its dnsmasq) in a throwaway network namespace with two qemu nodes
+# (one BIOS, one UEFI PXE boot) behind simulated BMCs (ipmi_sim), both off, and a real
+# munged + slurmctld whose power programs are scheduler/slurm-{resume,suspend,resumefail}.
+# Then: srun -N2 -C image_compute hostname -> ResumeProgram -> nodectl provision -> bootsvc
+# powers the nodes on through IPMI -> they boot compute -> slurmd registers -> the job
+# prints both names; idle for SuspendTime -> SuspendProgram -> nodectl power off -> BMCs
+# off, idle~ in Slurm; nodectl energy; tear everything down.
+# Uses the integration tests' harness (tests/integ/lib*.sh; slurm.sh is the same set-up
+# with assertions) so the demo and the tests cannot drift apart.
+# BUILD (default build/) names the programs; SUSPEND_TIME (default 20 s) the idle time.
+
+# The demo runs in a child so that its last line says how it ended, after the clean-up
+# (lib.sh's EXIT trap ends the shell it runs in).
+if [[ -z ${DL_DEMO_INNER:-} ]]; then
+	DL_DEMO_INNER=1 bash "$0" "$@"
+	rc=$?
+	echo
+	if ((rc == 0)); then
+		echo "== make demo: SUCCESS"
+	else
+		echo "== make demo: FAILED (exit $rc; the reason is the FAIL: line above, logs before it)"
+	fi
+	exit "$rc"
+fi
+
 source "$(dirname "$0")/../tests/integ/lib.sh"
 source "$(dirname "$0")/../tests/integ/lib_bmc.sh"
+source "$(dirname "$0")/../tests/integ/lib_slurm.sh"
 STORE=${STORE:-/var/lib/diskless}
-IMAGE=${IMAGE:-compute}
-dl_require qemu-system-x86_64 python3 ip ipmi_sim
+dl_require qemu-system-x86_64 python3 ip ipmi_sim slurmctld munged mungekey srun sinfo \
+	scontrol unshare nsenter perl stdbuf
+cd "$REPO"
+BUILD=$(readlink -f "$BUILD")
 t0=$SECONDS
+hdr() { printf '\n== [%3d s] %s\n' $((SECONDS - t0)) "$*"; }
+ind() { sed 's/^/    /'; }
 
-echo "== building image '$IMAGE' (an unchanged recipe is not rebuilt)"
+hdr "building image 'compute' (slurmd + munge; an unchanged recipe is not rebuilt)"
 # Progress goes to stderr; the last stdout line is "<id> <version dir>".
-out=$("$BUILD/imagebuild" build "$REPO/images/$IMAGE" --store "$STORE/images") || fail "imagebuild"
-IMG=$(tail -n 1 <<<"$out" | awk '{print $2}')
-[[ -f $IMG/manifest.json ]] || fail "imagebuild printed no version directory"
+out=$("$BUILD/imagebuild" build images/compute --store "$STORE/images") || fail "imagebuild"
+read -r IMG IMGPATH <<<"$(tail -n1 <<<"$out")"
+[[ -f $IMGPATH/manifest.json ]] || fail "imagebuild printed no version directory"
+echo "compute = ${IMG:0:12}"
 
 dl_setup demo 72
-echo "== bootsvc in namespace $DL_NS, boot URL $DL_URL"
-dl_bootsvc_start
-dl_nodectl image add "$IMG"
-dl_bmc n01 10.72.0.21 52:54:00:72:00:01 bios 2048
-dl_bmc n02 10.72.0.22 52:54:00:72:00:02 uefi 2048
-for i in 1 2; do
-	dl_nodectl node add n0$i --mac 52:54:00:72:00:0$i --bmc 10.72.0.2$i \
-	    --bmc-creds "$DL_W/n0$i.creds" || fail "node add n0$i"
+dl_slurm_site
+hdr "bootsvc in namespace $DL_NS, boot URL $DL_URL; two nodes behind BMCs, powered off"
+dl_bootsvc_start "${DL_SLURM_BOOTSVC_ARGS[@]}"
+dl_nodectl image add "$IMGPATH" >/dev/null || fail "image add"
+dl_slurm_node 1 bios 1024
+dl_slurm_node 2 uefi 1024
+dl_nodectl node list | ind
+dl_nodectl power status 'n[1-2]' | ind
+
+hdr "Slurm: munged + slurmctld (hostname ctl) in the same namespace"
+dl_slurm_start
+echo "$(C scontrol --version); power saving in slurm.conf:"
+grep -E '^(ResumeProgram|SuspendProgram|ResumeFailProgram|SuspendTime|ResumeTimeout|NodeName)=' \
+    "$SLURM_CONF" | sed "s|$DL_W|\$W|g" | ind
+both_idle_off() { st_is n1 'idle~' && st_is n2 'idle~'; }
+dl_wait 30 "n1 n2 idle~ in Slurm" both_idle_off
+C sinfo -N -o '%N %P %t %f' | ind
+echo "(idle~ = powered down; Slurm powers them up when a job needs them)"
+
+# --- live progress: bootsvc's events and the power programs' log as they come, and a
+# one-line state of both nodes every 10 s
+stdbuf -oL "$BUILD/nodectl" --socket "$DL_SOCK" events >"$DL_W/events.out" 2>&1 &
+DL_PIDS+=("$!")
+ev_seen=1 pl_seen=0 last_status=-100
+progress() {
+	local n
+	n=$(wc -l <"$DL_W/events.out")
+	if ((n > ev_seen)); then
+		sed -n "$((ev_seen + 1)),${n}p" "$DL_W/events.out" |
+		    awk '{ $1 = ""; printf "    bootsvc event:%s\n", $0 }'
+		ev_seen=$n
+	fi
+	n=$( (plog || true) | wc -l)
+	if ((n > pl_seen)); then
+		# Slurm's power programs: prog, event, the nodectl command, without their output
+		plog | sed -n "$((pl_seen + 1)),${n}p" |
+		    sed -E 's/^[^ ]+ prog=([^ ]+) pid=[0-9]+ /    \1: /; s/ out=".*//'
+		pl_seen=$n
+	fi
+	if ((SECONDS - last_status >= 10)); then
+		last_status=$SECONDS
+		printf '  [%3d s] slurm: n1 %-7s n2 %-7s | bootsvc: %s\n' $((SECONDS - t0)) \
+		    "$(st n1)" "$(st n2)" "$(dl_nodectl --json node list 'n[1-2]' | python3 -c '
+import json, sys
+print("  ".join("%s power %s, %s" % (n["name"], n["power"], n["phase"])
+                for n in json.load(sys.stdin)["nodes"]))')"
+	fi
+}
+progress >/dev/null # the events before the job: node add, and so on
+last_status=-100
+
+hdr "a job: srun -N2 -C image_compute hostname (the nodes are off)"
+C timeout $((RESUME_TIMEOUT + 60)) srun -N2 -C image_compute -t 5 hostname \
+    >"$DL_W/srun.out" 2>"$DL_W/srun.err" &
+SRUN=$!
+DL_PIDS+=("$SRUN")
+tj=$SECONDS
+while kill -0 "$SRUN" 2>/dev/null; do
+	progress
+	sleep 1
 done
-dl_nodectl image list
-dl_nodectl node list
-echo "== nodes are off; bootsvc powers them on through IPMI (boot device PXE) and provisions"
-dl_nodectl provision 'n[01-02]' --image "$IMAGE" --wait --timeout 9m || fail "provision"
-echo "== both nodes up after $((SECONDS - t0)) s"
-dl_nodectl node list
-for n in n01 n02; do
-	dl_wait 60 "$n login prompt" dl_console_has $n "$n login:|hostname=$n"
-	echo "$n console shows its hostname: $(tr -d '\r' <"$DL_W/$n.log" | grep -a -m1 -oE "$n login:")"
+wait "$SRUN" || { cat "$DL_W/srun.err"; fail "srun -N2 -C image_compute hostname"; }
+progress
+got=$(sort "$DL_W/srun.out" | tr '\n' ' ')
+[[ $got == "n1 n2 " ]] || fail "the job printed '$got', not 'n1 n2'"
+hdr "the job's output, $((SECONDS - tj)) s after srun (power-on + PXE + boot + run):"
+sed 's/^/    | /' "$DL_W/srun.out"
+for n in n1 n2; do
+	[[ $(dl_field $n booted_image) == "$IMG" ]] || fail "$n booted $(dl_field $n booted_image)"
+	[[ $(dl_bmc_booted_from $n) == *pxe* ]] || fail "$n powered on from $(dl_bmc_booted_from $n)"
 done
-echo "== tearing down"
+dl_nodectl node list | ind
+C sinfo -N -o '%N %P %t %f' | ind
+
+hdr "no more jobs: after SuspendTime=$SUSPEND_TIME s idle, SuspendProgram powers them off"
+running() { [[ -n $(dl_bmc_qemu_pid "$1") ]]; }
+both_off() { ! running n1 && ! running n2 && st_is n1 'idle~' && st_is n2 'idle~'; }
+ti=$SECONDS
+while ! both_off; do
+	((SECONDS - ti < SUSPEND_TIME + 180)) || fail "n1 n2 not powered off and idle~ after $((SECONDS - ti)) s"
+	progress
+	sleep 1
+done
+progress
+for n in n1 n2; do
+	[[ $(dl_field $n power) == off ]] || fail "$n: bootsvc says power $(dl_field $n power)"
+done
+hdr "both nodes off $((SECONDS - ti)) s after the job ended"
+dl_nodectl power status 'n[1-2]' | ind
+C sinfo -N -o '%N %P %t %f' | ind
+
+hdr "energy accounted by bootsvc (BMC power readings while on)"
+dl_nodectl energy | ind
+
+hdr "done in $((SECONDS - t0)) s; tearing down"
