@@ -13,14 +13,21 @@
 
 # The demo runs in a child so that its last line says how it ended, after the clean-up
 # (lib.sh's EXIT trap ends the shell it runs in).
+# The outer shell passes Ctrl-C (the child, in the background, ignores SIGINT), SIGTERM
+# and SIGHUP on as SIGTERM, on which the child cleans up, and waits for it.
 if [[ -z ${DL_DEMO_INNER:-} ]]; then
-	DL_DEMO_INNER=1 bash "$0" "$@"
-	rc=$?
+	DL_DEMO_INNER=1 bash "$0" "$@" &
+	child=$!
+	trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
+	rc=0
+	wait "$child" || rc=$?
+	while kill -0 "$child" 2>/dev/null; do rc=0; wait "$child" || rc=$?; done
 	echo
 	if ((rc == 0)); then
 		echo "== make demo: SUCCESS"
 	else
-		echo "== make demo: FAILED (exit $rc; the reason is the FAIL: line above, logs before it)"
+		((rc == 130)) && echo "== make demo: INTERRUPTED, cleaned up (exit $rc)" ||
+		    echo "== make demo: FAILED (exit $rc; the reason is the FAIL: line above the logs)"
 	fi
 	exit "$rc"
 fi
@@ -61,7 +68,7 @@ grep -E '^(ResumeProgram|SuspendProgram|ResumeFailProgram|SuspendTime|ResumeTime
     "$SLURM_CONF" | sed "s|$DL_W|\$W|g" | ind
 both_idle_off() { st_is n1 'idle~' && st_is n2 'idle~'; }
 dl_wait 30 "n1 n2 idle~ in Slurm" both_idle_off
-C sinfo -N -o '%N %P %t %f' | ind
+C sinfo -N -o '%N %P %t %b' | ind
 echo "(idle~ = powered down; Slurm powers them up when a job needs them)"
 
 # --- live progress: bootsvc's events and the power programs' log as they come, and a
@@ -71,18 +78,19 @@ DL_PIDS+=("$!")
 ev_seen=1 pl_seen=0 last_status=-100
 progress() {
 	local n
-	n=$(wc -l <"$DL_W/events.out")
-	if ((n > ev_seen)); then
-		sed -n "$((ev_seen + 1)),${n}p" "$DL_W/events.out" |
-		    awk '{ $1 = ""; printf "    bootsvc event:%s\n", $0 }'
-		ev_seen=$n
-	fi
+	# the power programs' lines first: what Slurm asked for, then what bootsvc did
 	n=$( (plog || true) | wc -l)
 	if ((n > pl_seen)); then
 		# Slurm's power programs: prog, event, the nodectl command, without their output
 		plog | sed -n "$((pl_seen + 1)),${n}p" |
 		    sed -E 's/^[^ ]+ prog=([^ ]+) pid=[0-9]+ /    \1: /; s/ out=".*//'
 		pl_seen=$n
+	fi
+	n=$(wc -l <"$DL_W/events.out")
+	if ((n > ev_seen)); then
+		sed -n "$((ev_seen + 1)),${n}p" "$DL_W/events.out" |
+		    awk '{ $1 = ""; printf "    bootsvc event:%s\n", $0 }'
+		ev_seen=$n
 	fi
 	if ((SECONDS - last_status >= 10)); then
 		last_status=$SECONDS
@@ -97,12 +105,15 @@ progress >/dev/null # the events before the job: node add, and so on
 last_status=-100
 
 hdr "a job: srun -N2 -C image_compute hostname (the nodes are off)"
-C timeout $((RESUME_TIMEOUT + 60)) srun -N2 -C image_compute -t 5 hostname \
+# (nsenter, not C: a function in the background would be a subshell, and killing it at
+# clean-up would leave srun behind; nsenter execs srun, which clean-up kills, -9 if need be)
+nsenter -t "$DL_SLURM_CTLNS" -n -m -u -- srun -N2 -C image_compute -t 5 hostname \
     >"$DL_W/srun.out" 2>"$DL_W/srun.err" &
 SRUN=$!
 DL_PIDS+=("$SRUN")
 tj=$SECONDS
 while kill -0 "$SRUN" 2>/dev/null; do
+	((SECONDS - tj < RESUME_TIMEOUT + 60)) || fail "the job did not end within $((SECONDS - tj)) s"
 	progress
 	sleep 1
 done
@@ -111,13 +122,13 @@ progress
 got=$(sort "$DL_W/srun.out" | tr '\n' ' ')
 [[ $got == "n1 n2 " ]] || fail "the job printed '$got', not 'n1 n2'"
 hdr "the job's output, $((SECONDS - tj)) s after srun (power-on + PXE + boot + run):"
-sed 's/^/    | /' "$DL_W/srun.out"
+sort "$DL_W/srun.out" | sed 's/^/    | /'
 for n in n1 n2; do
 	[[ $(dl_field $n booted_image) == "$IMG" ]] || fail "$n booted $(dl_field $n booted_image)"
 	[[ $(dl_bmc_booted_from $n) == *pxe* ]] || fail "$n powered on from $(dl_bmc_booted_from $n)"
 done
 dl_nodectl node list | ind
-C sinfo -N -o '%N %P %t %f' | ind
+C sinfo -N -o '%N %P %t %b' | ind
 
 hdr "no more jobs: after SuspendTime=$SUSPEND_TIME s idle, SuspendProgram powers them off"
 running() { [[ -n $(dl_bmc_qemu_pid "$1") ]]; }
@@ -134,9 +145,9 @@ for n in n1 n2; do
 done
 hdr "both nodes off $((SECONDS - ti)) s after the job ended"
 dl_nodectl power status 'n[1-2]' | ind
-C sinfo -N -o '%N %P %t %f' | ind
+C sinfo -N -o '%N %P %t %b' | ind
 
-hdr "energy accounted by bootsvc (BMC power readings while on)"
+hdr "energy accounted by bootsvc (SOURCE model: the configured wattage; bmc: the BMC's reading)"
 dl_nodectl energy | ind
 
 hdr "done in $((SECONDS - t0)) s; tearing down"
