@@ -465,7 +465,8 @@ build_run(const struct build_opts *o, struct build_result *ret, enum build_exit 
 
 	memset(ret, 0, sizeof(*ret));
 	rc = build_steps(&b, ret, &ex, reterr);
-	build_done(&b, rc < 0);
+	/* A failed build keeps its work dir to look at; an interrupted one does not. */
+	build_done(&b, rc < 0 && rc != -EINTR);
 	*ret_exit = rc < 0 ? ex : BUILD_EXIT_OK;
 	return rc;
 }

@@ -6,11 +6,13 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "build.h"
 #include "log.h"
+#include "spawn.h"
 
 #define DEFAULT_STORE "/var/lib/diskless/images"
 #define DEFAULT_WORK "/var/tmp"
@@ -21,6 +23,18 @@ static const char *arg_work = DEFAULT_WORK;
 static const char *arg_init;
 static const char *arg_kernel_dir;
 static bool arg_force;
+
+static volatile sig_atomic_t got_signal;
+
+/* SIGINT (the terminal) or SIGTERM: the running tool (debootstrap, mksquashfs, ...) is in
+ * its own process group and would not see the signal; spawn ends it, the build unwinds
+ * through its clean-up (overlay unmounted, work dir removed) and we exit 128+signal. */
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+	spawn_interrupt();
+}
 
 static void
 usage(FILE *f)
@@ -120,8 +134,17 @@ main(int argc, char **argv)
 		.recipe_dir = recipe, .store = arg_store, .work = arg_work, .init = arg_init,
 		.kernel_dir = arg_kernel_dir, .etc_apt = "/etc/apt", .force = arg_force,
 	};
+	{
+		struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART */
+
+		(void)sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGINT, &sa, NULL);
+		(void)sigaction(SIGTERM, &sa, NULL);
+	}
 	if (build_run(&o, &res, &ex, &err) < 0) {
 		(void)fprintf(stderr, "imagebuild: %s\n", err.msg);
+		if (got_signal)
+			return 128 + got_signal;
 		log_err("event=image_build msg=\"build failed\" recipe=%s err=%s err_at=%s:%d", recipe,
 		    dl_errno_name(err.code), err.file ? err.file : "?", err.line);
 		return ex;

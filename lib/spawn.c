@@ -276,12 +276,25 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Set from a signal handler (spawn_interrupt()); spawn_run() then ends its child. */
+static volatile sig_atomic_t interrupted;
+
+void
+spawn_interrupt(void)
+{
+	interrupted = 1;
+}
+
 /* Wait until the pidfd is readable (the child exited) or deadline_ms (0: none), reading
- * stderr meanwhile. Returns true if the child exited. */
+ * stderr meanwhile. Returns true if the child exited. With honour_interrupt, a
+ * spawn_interrupt() (whose signal ends poll() with EINTR) also returns false. */
 static bool
-wait_exit(int pidfd, int errfd, struct spawn_tail *t, uint64_t deadline_ms)
+wait_exit(int pidfd, int errfd, struct spawn_tail *t, uint64_t deadline_ms,
+    bool honour_interrupt)
 {
 	for (;;) {
+		if (honour_interrupt && interrupted)
+			return false;
 		struct pollfd pfd[2] = {
 			{ .fd = pidfd, .events = POLLIN },
 			{ .fd = errfd, .events = POLLIN },
@@ -362,11 +375,11 @@ spawn_run(const char *const *argv, const struct spawn_opts *o, int out_fd,
 	}
 	if (timeout_ms)
 		deadline = now_ms() + timeout_ms;
-	if (!wait_exit(pidfd, rfd, t, deadline)) {
+	if (!wait_exit(pidfd, rfd, t, deadline, true)) {
 		/* The child is still unreaped, so its pid (= pgid) cannot have been reused. */
 		sig = SIGTERM;
 		(void)kill(o->new_pgroup ? -pid : pid, SIGTERM);
-		if (!wait_exit(pidfd, rfd, t, now_ms() + SPAWN_KILL_GRACE_MS)) {
+		if (!wait_exit(pidfd, rfd, t, now_ms() + SPAWN_KILL_GRACE_MS, false)) {
 			sig = SIGKILL;
 			(void)kill(o->new_pgroup ? -pid : pid, SIGKILL);
 		}
@@ -375,6 +388,9 @@ spawn_run(const char *const *argv, const struct spawn_opts *o, int out_fd,
 	if (r < 0)
 		return dl_err_set(reterr, r, "%s: waitpid: %s", argv[0], strerror(-r));
 	(void)tail_read(t, rfd); /* what the child wrote just before it exited */
+	if (sig && interrupted)
+		return dl_err_set(reterr, -EINTR, "%s interrupted, ended by %s", argv[0],
+		    sig == SIGTERM ? "SIGTERM" : "SIGKILL");
 	if (sig)
 		return dl_err_set(reterr, -ETIMEDOUT, "%s timed out after %u ms, killed by %s",
 		    argv[0], timeout_ms, sig == SIGTERM ? "SIGTERM" : "SIGKILL");

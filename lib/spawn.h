@@ -36,6 +36,12 @@ int spawn_pidfd(pid_t pid);
  * -EPROTO with reterr "<prog> exited 3: <last stderr lines>" or "killed by SIGKILL";
  * on deadline the process group gets SIGTERM then SIGKILL and -ETIMEDOUT is returned.
  * For tools without an event loop (imagebuild); never call it on bootsvc's loop. */
+/* Async-signal-safe: call it from a SIGINT/SIGTERM handler installed without SA_RESTART.
+ * A spawn_run() waiting now or later ends its child's process group (SIGTERM, then
+ * SIGKILL after a grace period) and returns -EINTR, so the caller unwinds and cleans up:
+ * the child runs in its own process group and would not get the terminal's signal. */
+void spawn_interrupt(void);
+
 int spawn_run(const char *const *argv, const struct spawn_opts *o, int out_fd,
     unsigned timeout_ms, struct dl_err *reterr);
 

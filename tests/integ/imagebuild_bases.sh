@@ -91,4 +91,24 @@ has "$v" etc/removed-file && fail "whiteout ignored: etc/removed-file is in the 
 has "$v" opt/olddir/x && fail "opaque directory ignored: opt/olddir/x is in the image"
 has "$v" opt/olddir/new || fail "layer 2's opt/olddir/new is missing"
 pass "OCI layout base: whiteout and opaque directory applied ($(basename "$v" | cut -c1-12))"
+
+# --- SIGTERM during a step: the tool it runs (in its own process group) is ended too,
+# the overlay is unmounted, the work dir removed, and imagebuild exits 128+15
+mkdir -p "$T/big/opt"
+cp -a "$R/." "$T/big/"
+head -c 300M /dev/urandom >"$T/big/opt/noise" # incompressible: mksquashfs takes seconds
+recipe slow directory "$T/big"
+"$IB" build "$T/slow" --store "$T/store" --work "$T/w" 2>"$T/slow.err" >/dev/null &
+ib=$!
+for _ in $(seq 300); do grep -q 'squashfs  mksquashfs' "$T/slow.err" && break; sleep 0.1; done
+grep -q 'squashfs  mksquashfs' "$T/slow.err" || { kill "$ib"; fail "never reached the squashfs step"; }
+sleep 0.5
+kill -TERM "$ib"
+set +e; wait "$ib"; rc=$?; set -e
+[[ $rc == 143 ]] || { cat "$T/slow.err"; fail "imagebuild exit $rc after SIGTERM, want 143"; }
+grep -q 'interrupted' "$T/slow.err" || { cat "$T/slow.err"; fail "no 'interrupted' message"; }
+pgrep -f "mksquashfs $T/w/" >/dev/null && fail "mksquashfs still runs after imagebuild ended"
+grep -qs " $T/w/" /proc/mounts && fail "the overlay is still mounted"
+[[ -z $(ls -A "$T/w") ]] || fail "work dir left behind: $(ls "$T/w")"
+pass "SIGTERM mid-squashfs: mksquashfs ended, nothing mounted, work dir removed, exit 143"
 echo PASS
