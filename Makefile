@@ -2,7 +2,8 @@
 #   make              build every program into build/
 #   make deps         install the Debian packages the project needs (apt-get, idempotent)
 #   make check        unit tests (ASan+UBSan), fuzz-corpus replay, integration tests
-#   make demo         build an image, boot a virtual cluster in a private netns, tear down
+#   make demo         build an image; a Slurm job powers on and boots a virtual cluster (qemu
+#                     nodes behind simulated BMCs, private netns), runs, powers it off
 #   make image IMAGE=<name>   build images/<name> into the image store
 #   make fuzz FUZZ=<target> SECONDS=60   run one libFuzzer target (clang)
 #   make bench        benchmarks beside their references -> docs/benchmarks.md
