@@ -308,3 +308,17 @@ cmd_args_set_str(json_t *args, const char *key, const char *opt, const char *val
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	return 0;
 }
+
+int
+cmd_args_names(json_t *args, const char *cmd, const char *names, struct dl_err *reterr)
+{
+	char what[64];
+	int n, r;
+
+	(void)snprintf(what, sizeof(what), "%s: node names", cmd); /* fits: cmd is ours */
+	n = cmd_args_hostlist(what, names, CMD_ARGS_HOSTNAME, reterr);
+	if (n < 0)
+		return n;
+	r = cmd_args_set_str(args, "names", what, names, reterr);
+	return r < 0 ? r : n;
+}

@@ -67,6 +67,11 @@ enum cmd_args_kind {
 int cmd_args_hostlist(const char *what, const char *s, enum cmd_args_kind kind,
     struct dl_err *reterr);
 
+/* A hostlist of node names from command cmd ("health"): checked as hostnames and put in
+ * args as "names"; messages say "<cmd>: node names". Returns the number of names, or
+ * -EINVAL/-ENOMEM with reterr. */
+int cmd_args_names(json_t *args, const char *cmd, const char *names, struct dl_err *reterr);
+
 /* An image reference: a name or name@idprefix (1..64 lowercase hex digits); a bare
  * 64-hex id is also a valid name. Returns 0, or -EINVAL naming opt and the value. */
 int cmd_args_image_ref(const char *opt, const char *s, struct dl_err *reterr);

@@ -80,20 +80,6 @@ cmd_ctrl_handle(int opt, const char *name, const char *value, void *userdata,
 	}
 }
 
-/* Validate the node-name hostlist and put it in args as "names". */
-static int
-cmd_ctrl_names(json_t *args, const char *cmd, const char *names, struct dl_err *reterr)
-{
-	char what[64];
-	int n;
-
-	(void)snprintf(what, sizeof(what), "%s: node names", cmd); /* fits: cmd is ours */
-	n = cmd_args_hostlist(what, names, CMD_ARGS_HOSTNAME, reterr);
-	if (n < 0)
-		return n;
-	return cmd_args_set_str(args, "names", what, names, reterr);
-}
-
 /* --wait and --timeout: the timeout in *timeout_ms (left at its default without one). */
 static int
 cmd_ctrl_timeout(const char *cmd, const struct ctrl_args *a, uint64_t *timeout_ms,
@@ -161,7 +147,7 @@ cmd_provision_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = cmd_ctrl_names(args, cmd, operands[0], reterr);
+	r = cmd_args_names(args, cmd, operands[0], reterr);
 	if (r < 0)
 		return r;
 	r = cmd_args_image_ref("provision: option --image", a.image, reterr);
@@ -227,7 +213,7 @@ cmd_power_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = cmd_ctrl_names(args, cmd, operands[1], reterr);
+	r = cmd_args_names(args, cmd, operands[1], reterr);
 	if (r < 0)
 		return r;
 	if (json_object_set_new(args, "action", json_string(operands[0])) < 0)
@@ -352,7 +338,7 @@ cmd_hold_release_parse(int argc, char **argv, const char *cmd, bool hold,
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	r = a.job ? cmd_ctrl_job(args, cmd, a.job, reterr) :
-	    cmd_ctrl_names(args, cmd, operands[0], reterr);
+	    cmd_args_names(args, cmd, operands[0], reterr);
 	if (r < 0)
 		return r;
 	if (a.reason) {

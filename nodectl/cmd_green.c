@@ -159,13 +159,8 @@ cmd_energy_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	if (n > 0) {
-		if ((r = cmd_args_hostlist("energy: node names", operands[0], CMD_ARGS_HOSTNAME,
-		    reterr)) < 0 ||
-		    (r = cmd_args_set_str(args, "names", "energy: node names", operands[0],
-		    reterr)) < 0)
-			return r;
-	}
+	if (n > 0 && (r = cmd_args_names(args, cmd, operands[0], reterr)) < 0)
+		return r;
 	*ret_args = TAKE_PTR(args);
 	return 0;
 }

@@ -53,15 +53,8 @@ cmd_health_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	if (n > 0) {
-		r = cmd_args_hostlist("health: node names", operands[0], CMD_ARGS_HOSTNAME,
-		    reterr);
-		if (r < 0)
-			return r;
-		r = cmd_args_set_str(args, "names", "health: node names", operands[0], reterr);
-		if (r < 0)
-			return r;
-	}
+	if (n > 0 && (r = cmd_args_names(args, cmd, operands[0], reterr)) < 0)
+		return r;
 	*ret_args = TAKE_PTR(args);
 	return 0;
 }
@@ -84,14 +77,10 @@ cmd_health_clear_parse(int argc, char **argv, struct cmd_opts *opts, json_t **re
 	    "<hostlist> of node names", &n, reterr);
 	if (r < 0 || opts->help)
 		return r;
-	r = cmd_args_hostlist("health clear: node names", operands[0], CMD_ARGS_HOSTNAME,
-	    reterr);
-	if (r < 0)
-		return r;
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = cmd_args_set_str(args, "names", "health clear: node names", operands[0], reterr);
+	r = cmd_args_names(args, cmd, operands[0], reterr);
 	if (r < 0)
 		return r;
 	*ret_args = TAKE_PTR(args);

@@ -65,20 +65,6 @@ cmd_node_handle(int opt, const char *name, const char *value, void *userdata,
 }
 
 static int
-cmd_node_names(json_t *args, const char *cmd, const char *names, struct dl_err *reterr)
-{
-	char what[64];
-	int n, r;
-
-	(void)snprintf(what, sizeof(what), "%s: node names", cmd); /* fits: cmd is ours */
-	n = cmd_args_hostlist(what, names, CMD_ARGS_HOSTNAME, reterr);
-	if (n < 0)
-		return n;
-	r = cmd_args_set_str(args, "names", what, names, reterr);
-	return r < 0 ? r : n;
-}
-
-static int
 cmd_node_image(json_t *args, const char *cmd, const char *image, struct dl_err *reterr)
 {
 	char what[64];
@@ -121,7 +107,7 @@ cmd_node_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_ar
 	args = json_object();
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	nnodes = cmd_node_names(args, cmd, operands[0], reterr);
+	nnodes = cmd_args_names(args, cmd, operands[0], reterr);
 	if (nnodes < 0)
 		return nnodes;
 
@@ -197,7 +183,7 @@ cmd_node_parse_names(int argc, char **argv, const char *cmd, bool optional, bool
 	if (!args)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	if (n > 0) {
-		r = cmd_node_names(args, cmd, operands[0], reterr);
+		r = cmd_args_names(args, cmd, operands[0], reterr);
 		if (r < 0)
 			return r;
 	}
