@@ -406,6 +406,19 @@ health_job_run(struct job *j)
 	hj->r = health_read(&hj->target, hj->sdr_dir, hj->sel_after, &hj->reading, &hj->err);
 }
 
+/* The node's energy record, or a fresh one whose clock starts at now. Returns whether
+ * the store had one. */
+static bool
+energy_rec_load(struct store *st, const char *node, int64_t now, struct energy_rec *ret)
+{
+	if (store_energy_get(st, node, ret) == 0)
+		return true;
+	memset(ret, 0, sizeof(*ret));
+	(void)snprintf(ret->name, sizeof(ret->name), "%s", node);
+	ret->at_ms = now;
+	return false;
+}
+
 /* The BMC's power reading (0: it has none) becomes the node's measured draw, which the
  * energy pass uses instead of the wattage model while the node is on; read while on, it
  * is also the baseline that "saved" compares an off node against. */
@@ -415,13 +428,8 @@ health_power_store(struct controller *c, const struct node_rec *n, unsigned watt
 	struct energy_rec rec;
 	bool on = strcmp(n->power, "on") == 0;
 
-	if (store_energy_get(c->bs->store, n->name, &rec) < 0) {
-		if (!watts)
-			return;
-		memset(&rec, 0, sizeof(rec));
-		(void)snprintf(rec.name, sizeof(rec.name), "%s", n->name);
-		rec.at_ms = now_ms(); /* the energy clock starts now */
-	}
+	if (!energy_rec_load(c->bs->store, n->name, now_ms(), &rec) && !watts)
+		return;
 	if (rec.last_w == watts && (!on || !watts || rec.baseline_w == watts))
 		return;
 	rec.last_w = watts;
@@ -893,11 +901,7 @@ energy_node(const struct node_rec *n, void *userdata)
 	struct energy_rec rec;
 	enum energy_state s = energy_state_of(n);
 
-	if (store_energy_get(st, n->name, &rec) < 0) {
-		memset(&rec, 0, sizeof(rec));
-		strcpy(rec.name, n->name);
-		rec.at_ms = e->now; /* the clock starts now */
-	}
+	(void)energy_rec_load(st, n->name, e->now, &rec);
 	(void)energy_add(&d, &e->model, s, s == ES_OFF ? 0 : rec.last_w, rec.baseline_w,
 	    e->now - rec.at_ms);
 	rec.on_mj += d.on_mj;

@@ -144,6 +144,16 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* One MHD_run() as one store batch: the requests it serves share a read lock and a
+ * commit (store.h). */
+static void
+run_mhd(struct http *h)
+{
+	(void)store_batch_begin(h->bs->store);
+	(void)MHD_run(h->d);
+	(void)store_batch_end(h->bs->store);
+}
+
 static void
 on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 {
@@ -152,9 +162,7 @@ on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 	(void)l;
 	(void)fd;
 	(void)events;
-	(void)store_batch_begin(h->bs->store);
-	(void)MHD_run(h->d);
-	(void)store_batch_end(h->bs->store);
+	run_mhd(h);
 }
 
 static int64_t
@@ -165,9 +173,7 @@ on_prepare(struct loop *l, void *userdata)
 
 	(void)l;
 	/* Work MHD left pending (responses queued by our own handlers) runs now. */
-	(void)store_batch_begin(h->bs->store);
-	(void)MHD_run(h->d);
-	(void)store_batch_end(h->bs->store);
+	run_mhd(h);
 	if (MHD_get_timeout(h->d, &t) == MHD_YES)
 		return t > INT64_MAX ? INT64_MAX : (int64_t)t;
 	return -1;
