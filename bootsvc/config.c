@@ -79,8 +79,9 @@ add_class(struct config *c, const char *v, struct dl_err *reterr)
 			strcpy(jc.name, tok);
 			first = false;
 		} else if (strncmp(tok, "risky=", 6) == 0) {
-			if (parse_bool(tok + 6, &jc.allow_risky, reterr) < 0)
-				return dl_err_prefix(reterr, "class '%s'", jc.name), -EINVAL;
+			int r = parse_bool(tok + 6, &jc.allow_risky, reterr);
+			if (r < 0)
+				return dl_err_prefix(reterr, "class '%s'", jc.name), r;
 		} else
 			return dl_err_set(reterr, -EINVAL,
 			    "class '%s': unknown option '%s' (expected risky=yes|no)", jc.name, tok);
@@ -120,8 +121,9 @@ add_warm(struct config *c, const char *v, struct dl_err *reterr)
 	if (!is_name(w.image, sizeof(w.image)))
 		return dl_err_set(reterr, -EINVAL, "warm: image name '%s' is not [a-z0-9_.-]",
 		    w.image);
-	if (parse_u64(eq + 1, 0, 100000, &n, reterr) < 0)
-		return dl_err_prefix(reterr, "warm '%s'", w.image), -EINVAL;
+	int r = parse_u64(eq + 1, 0, 100000, &n, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "warm '%s'", w.image), r;
 	w.count = (unsigned)n;
 	for (unsigned i = 0; i < c->n_warm; i++)
 		if (strcmp(c->warm[i].image, w.image) == 0) {
@@ -152,11 +154,13 @@ add_min_on(struct config *c, const char *v, struct dl_err *reterr)
 	memcpy(f.hosts, colon + 1, (size_t)(eq - colon - 1));
 	if (!is_name(f.group, sizeof(f.group)))
 		return dl_err_set(reterr, -EINVAL, "min_on: group '%s' is not [a-z0-9_.-]", f.group);
-	if (hostlist_parse(f.hosts, &hl, reterr) < 0)
-		return dl_err_prefix(reterr, "min_on '%s'", f.group), -EINVAL;
+	int r = hostlist_parse(f.hosts, &hl, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "min_on '%s'", f.group), r;
 	hostlist_done(&hl);
-	if (parse_u64(eq + 1, 0, 100000, &n, reterr) < 0)
-		return dl_err_prefix(reterr, "min_on '%s'", f.group), -EINVAL;
+	r = parse_u64(eq + 1, 0, 100000, &n, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "min_on '%s'", f.group), r;
 	f.count = (unsigned)n;
 	for (unsigned i = 0; i < c->n_min_on; i++)
 		if (strcmp(c->min_on[i].group, f.group) == 0) {
@@ -269,6 +273,7 @@ set_range(char *start, char *end, const char *key, const char *v, struct dl_err 
 	char a[32], b[32];
 	const char *comma = strchr(v, ',');
 	uint32_t x, y;
+	int r;
 
 	if (!comma || (size_t)(comma - v) >= sizeof(a) || strlen(comma + 1) >= sizeof(b))
 		return dl_err_set(reterr, -EINVAL, "'%s' for %s is not <start-ip>,<end-ip>", v,
@@ -276,8 +281,8 @@ set_range(char *start, char *end, const char *key, const char *v, struct dl_err 
 	memcpy(a, v, (size_t)(comma - v));
 	a[comma - v] = '\0';
 	strcpy(b, comma + 1);
-	if (parse_ipv4(a, &x, reterr) < 0 || parse_ipv4(b, &y, reterr) < 0)
-		return dl_err_prefix(reterr, "%s", key), -EINVAL;
+	if ((r = parse_ipv4(a, &x, reterr)) < 0 || (r = parse_ipv4(b, &y, reterr)) < 0)
+		return dl_err_prefix(reterr, "%s", key), r;
 	if (ntohl(x) > ntohl(y))
 		return dl_err_set(reterr, -EINVAL, "%s: start '%s' is after end '%s'", key, a, b);
 	strcpy(start, a);
@@ -316,8 +321,9 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 			    key);
 		memcpy(addr, v, (size_t)(colon - v));
 		addr[colon - v] = '\0';
-		if (parse_ipv4(addr, &a, reterr) < 0)
-			return dl_err_prefix(reterr, "%s", key), -EINVAL;
+		r = parse_ipv4(addr, &a, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", key), r;
 		r = parse_u64(colon + 1, 1, 65535, &u, reterr);
 		if (r < 0)
 			return dl_err_prefix(reterr, "%s port", key), r;
@@ -411,8 +417,9 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return add_class(c, v, reterr);
 	if (streq(key, "health_rule")) {
 		struct health_rule hr;
-		if (health_rule_parse(v, &hr, reterr) < 0)
-			return -EINVAL; /* the parser names the rule and the word */
+		r = health_rule_parse(v, &hr, reterr);
+		if (r < 0)
+			return r; /* the parser names the rule and the word */
 		if (strlen(v) >= MAX_RULE_TEXT)
 			return dl_err_set(reterr, -EINVAL, "health_rule longer than %d chars",
 			    MAX_RULE_TEXT - 1);

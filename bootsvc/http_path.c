@@ -88,16 +88,17 @@ boot_query_parse(const char *mac, const char *uuid, const char *serial, struct b
     struct dl_err *reterr)
 {
 	struct boot_query q = { 0 };
+	int r;
 
 	if (mac && *mac) {
-		if (parse_mac(mac, &q.mac, reterr) < 0)
-			return dl_err_prefix(reterr, "query argument mac"), -EINVAL;
+		if ((r = parse_mac(mac, &q.mac, reterr)) < 0)
+			return dl_err_prefix(reterr, "query argument mac"), r;
 		mac_to_string(&q.mac, q.mac_str);
 		q.has_mac = true;
 	}
 	if (uuid && *uuid) {
-		if (parse_uuid(uuid, q.uuid, reterr) < 0)
-			return dl_err_prefix(reterr, "query argument uuid"), -EINVAL;
+		if ((r = parse_uuid(uuid, q.uuid, reterr)) < 0)
+			return dl_err_prefix(reterr, "query argument uuid"), r;
 		q.has_uuid = true;
 	}
 	if (serial && *serial) {

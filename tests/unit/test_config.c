@@ -288,7 +288,10 @@ static const struct {
 	{ __LINE__, "inter face=br-pxe\n", 0, -EINVAL, "test.conf:1: bad character in key" },
 	{ __LINE__, "dhcp_mode=proxy # comment\n", 0, -EINVAL,
 	    "test.conf:1: 'proxy # comment' for dhcp_mode" }, /* comments are whole lines only */
-	{ __LINE__, "a=b\0c\n", 6, -EINVAL, "test.conf:1: NUL byte in line" },
+	{ __LINE__, "a=b\0c\n", 6, -EINVAL, "test.conf:1: NUL byte in line" },	/* the hostlist's own code (E2BIG) comes through, not a generic EINVAL */
+	{ __LINE__, "min_on=r:n[1-99999]=1\n", 0, -E2BIG,
+	    "test.conf:1: min_on 'r': hostlist 'n[1-99999]'" },
+	{ __LINE__, "warm=compute=100001\n", 0, -EINVAL, "test.conf:1: warm 'compute': number" },
 };
 
 static void
