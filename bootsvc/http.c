@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "http.h"
 #include "http_internal.h"
 #include "log.h"
+#include "proto.h"
 
 /* Seconds an idle HTTP connection is kept: iPXE reuses one for script, kernel, initrd. */
 #define HTTP_IDLE_TIMEOUT_S 60
@@ -48,10 +50,17 @@ enum MHD_Result
 http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int code,
     const char *message)
 {
-	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", dl_errno_name(code), "message",
-	    message);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char msg[MAX_ERR_MSG];
+	json_t *o;
+	char *s;
 	enum MHD_Result ret;
+
+	/* The message may quote the request's bytes: invalid UTF-8 would fail json_pack
+	 * and leave the client without an answer. */
+	(void)snprintf(msg, sizeof(msg), "%s", message ? message : "");
+	proto_utf8_clean(msg);
+	o = json_pack("{s:{s:s,s:s}}", "error", "code", dl_errno_name(code), "message", msg);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
 	if (!s)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <string.h>
 
 #include "proto.h"
@@ -115,11 +116,68 @@ proto_ok(json_t *id, json_t *result)
 	    result ? result : json_object()));
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if it is not one (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+void
+proto_utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 char *
 proto_error(json_t *id, int code, const char *message)
 {
+	/* Messages quote what a client sent, and jansson's own parse errors quote the bytes
+	 * near the fault, cut anywhere: an invalid UTF-8 byte would make json_pack fail and
+	 * the client get no answer at all. */
+	char msg[MAX_ERR_MSG];
+
+	(void)snprintf(msg, sizeof(msg), "%s", message ? message : "");
+	proto_utf8_clean(msg);
 	return dump_line(json_pack("{s:O?,s:b,s:{s:s,s:s}}", "id", id, "ok", 0, "error", "code",
-	    dl_errno_name(code), "message", message ? message : ""));
+	    dl_errno_name(code), "message", msg));
 }
 
 char *

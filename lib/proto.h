@@ -30,7 +30,10 @@ void proto_req_done(struct proto_req *r);
 /* Build a response line, '\n'-terminated, malloc'd; NULL on ENOMEM.
  * proto_ok steals result (NULL means {}). */
 char *proto_ok(json_t *id, json_t *result);
+/* The message may hold any bytes: invalid UTF-8 is sent as '?'. */
 char *proto_error(json_t *id, int code, const char *message);
+/* Replace each byte of s that is not part of a valid UTF-8 sequence with '?', in place. */
+void proto_utf8_clean(char *s);
 
 /* Build a request line for clients; steals args (NULL means {}). */
 char *proto_request(json_t *id, const char *verb, json_t *args);

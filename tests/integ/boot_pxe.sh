@@ -69,6 +69,12 @@ done
 c=$(code "$DL_URL/images/$(printf '%064d' 0)/kernel")
 [[ $c == 404 ]] || fail "unknown image id answered $c"
 pass "traversal and unknown ids are 404"
+# bytes that are not UTF-8 in a query argument: a 400 whose body is still valid JSON
+body=$(dl_ns curl -s -w '\n%{http_code}' "$DL_URL/ipxe/boot?mac=%C3%28%FF%FE")
+[[ $(tail -n 1 <<<"$body") == 400 ]] || fail "mac=%C3%28%FF%FE answered $(tail -n 1 <<<"$body")"
+head -n 1 <<<"$body" | python3 -c 'import json,sys; assert "mac" in json.load(sys.stdin)["error"]["message"]' ||
+    fail "the 400 for a non-UTF-8 mac is not JSON naming mac: $(head -n 1 <<<"$body" | cat -v)"
+pass "a non-UTF-8 query argument gets a 400 with a JSON error"
 # Range and ETag on the real file
 c=$(code -H 'Range: bytes=0-99' "$DL_URL/images/$ID/kernel")
 [[ $c == 206 ]] || fail "Range request answered $c"
@@ -102,6 +108,9 @@ r = ask(b'{"id": 2, "verb": "no.such"}')
 assert not r["ok"] and "unknown verb" in r["error"]["message"], r
 r = ask(b'{not json')
 assert not r["ok"] and r["id"] is None, r
+# invalid UTF-8 where jansson stops: its error text quotes the cut bytes
+r = ask(b'"usi\\\xde\x8a\x9a\xd3\xdd\xa3\xc2\x89e`\\')
+assert not r["ok"] and "malformed JSON" in r["error"]["message"], r
 r = ask(b'{"id": 3, "verb": "ping"}')
 assert r["ok"] and r["id"] == 3, r
 print("control socket survived")

@@ -151,6 +151,12 @@ test_responses(void **state)
 	/* a message with a newline stays on one line */
 	check_line_at(__FILE__, __LINE__, proto_error(id, -E2BIG, "a\nb"),
 	    "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"E2BIG\",\"message\":\"a\\nb\"}}\n");
+	/* invalid UTF-8 (jansson's parse error quotes the bytes near the fault, cut anywhere)
+	 * still makes a line, each bad byte a '?'; valid multibyte text is kept */
+	check_line_at(__FILE__, __LINE__, proto_error(id, -EINVAL, "near '\"usi\\\xde'"),
+	    "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"EINVAL\",\"message\":\"near '\\\"usi\\\\?'\"}}\n");
+	check_line_at(__FILE__, __LINE__, proto_error(id, -EINVAL, "\xc3\xa9\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82"),
+	    "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"EINVAL\",\"message\":\"\xc3\xa9???????????\"}}\n");
 	check_line_at(__FILE__, __LINE__, proto_request(id, "node.list", NULL),
 	    "{\"id\":7,\"verb\":\"node.list\",\"args\":{}}\n");
 	check_line_at(__FILE__, __LINE__, proto_request(id, "node.show", json_pack("{s:s}", "name", "n1")),
