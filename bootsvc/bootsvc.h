@@ -44,4 +44,5 @@ struct bootsvc {
 	struct templates tmpl;
 	struct metrics metrics;
 	char images_dir[MAX_STORE_PATH];
+	uint32_t ip_hint; /* host order: where nodes_alloc_ip() looks first */
 };

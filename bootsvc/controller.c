@@ -31,6 +31,8 @@ struct controller {
 	struct work *work;
 	struct ctrl_policy policy;
 	int64_t tick_timer;
+	uint64_t tick_due_ms;   /* loop time tick_timer fires at */
+	uint64_t last_tick_ms;  /* loop time the last tick began */
 	int64_t next_wake_ms;   /* earliest wake a decision asked for */
 	char busy[MAX_BUSY][MAX_NODE_NAME];
 	unsigned n_busy;
@@ -1000,6 +1002,7 @@ tick(struct loop *l, void *userdata)
 
 	(void)l;
 	c->tick_timer = 0;
+	c->last_tick_ms = loop_now_ms();
 	c->next_wake_ms = 0;
 	if (t.now - c->last_poll_ms >= (int64_t)c->bs->cfg.power_poll_ms) {
 		t.poll = true;
@@ -1012,7 +1015,7 @@ tick(struct loop *l, void *userdata)
 	}
 	c->n_gn = 0;
 	c->gn_oom = false;
-	(void)store_node_foreach(c->bs->store, tick_node, &t);
+	(void)store_node_foreach_managed(c->bs->store, tick_node, &t);
 	green_run(c, t.now);
 	if (t.now - c->last_energy_ms >= (int64_t)c->bs->cfg.energy_interval_ms) {
 		c->last_energy_ms = t.now;
@@ -1024,17 +1027,39 @@ tick(struct loop *l, void *userdata)
 	if (c->next_wake_ms && c->next_wake_ms - t.now < 1000)
 		next = loop_now_ms() + (c->next_wake_ms > t.now ? (uint64_t)(c->next_wake_ms - t.now) :
 		    0);
+	/* A kick during this tick may have scheduled the next one already: keep the sooner. */
+	if (c->tick_timer > 0) {
+		if (c->tick_due_ms <= (uint64_t)next)
+			return;
+		loop_cancel_timer(c->bs->loop, c->tick_timer);
+	}
+	c->tick_due_ms = (uint64_t)next;
 	c->tick_timer = loop_add_timer(c->bs->loop, (uint64_t)next, tick, c);
 }
+
+/* A kick asks for a tick soon: in 10 ms, so one burst of changes makes one tick, and not
+ * sooner than MIN_TICK_GAP_MS after the last one began, because a tick reads every managed
+ * node and a boot storm kicks on every phase report. A tick already due by then serves
+ * the kick too: a kick never postpones one, so a steady stream of them cannot starve it. */
+#define MIN_TICK_GAP_MS 100
 
 void
 controller_kick(struct controller *c)
 {
+	uint64_t due;
+
 	if (!c || c->stopping)
 		return;
-	if (c->tick_timer > 0)
+	due = loop_now_ms() + 10;
+	if (c->last_tick_ms && due < c->last_tick_ms + MIN_TICK_GAP_MS)
+		due = c->last_tick_ms + MIN_TICK_GAP_MS;
+	if (c->tick_timer > 0) {
+		if (c->tick_due_ms <= due)
+			return;
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
-	c->tick_timer = loop_add_timer(c->bs->loop, loop_now_ms() + 10, tick, c);
+	}
+	c->tick_due_ms = due;
+	c->tick_timer = loop_add_timer(c->bs->loop, due, tick, c);
 }
 
 int

@@ -80,6 +80,7 @@ node_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	const char *s, *creds = NULL, *image = NULL;
 	json_t *added = NULL;
 	bool in_tx = false;
+	uint32_t ip_hint;
 	int r;
 
 	if ((r = proto_args_check(args, allowed, reterr)) < 0)
@@ -106,6 +107,7 @@ node_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	if (image && (r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
 		goto out;
 
+	ip_hint = bs->ip_hint;
 	added = json_array();
 	if (!added || (r = store_begin(bs->store)) < 0) {
 		r = r < 0 ? r : -ENOMEM;
@@ -188,6 +190,7 @@ node_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 out:
 	if (in_tx) {
 		store_rollback(bs->store);
+		bs->ip_hint = ip_hint; /* the rolled-back nodes' addresses are free again */
 		/* Host files written for rolled-back nodes must go too. */
 		for (size_t i = 0; i < json_array_size(added); i++)
 			(void)dnsmasq_host_remove(bs->dnsmasq,

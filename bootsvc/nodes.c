@@ -91,22 +91,29 @@ int
 nodes_alloc_ip(struct bootsvc *bs, char ret[static 16], struct dl_err *reterr)
 {
 	struct in_addr a, b;
+	uint32_t lo, hi, start;
 
 	if (!bs->cfg.node_ip_start[0])
 		return dl_err_set(reterr, -EINVAL,
 		    "no --ip given and node_ip_range is not configured");
 	(void)inet_pton(AF_INET, bs->cfg.node_ip_start, &a); /* validated by config */
 	(void)inet_pton(AF_INET, bs->cfg.node_ip_end, &b);
-	for (uint32_t x = ntohl(a.s_addr); x <= ntohl(b.s_addr); x++) {
+	lo = ntohl(a.s_addr);
+	hi = ntohl(b.s_addr);
+	/* Start after the address given last, wrapping once: adding n[0001-10000] then
+	 * looks at one address per node instead of all the used ones before it. */
+	start = bs->ip_hint >= lo && bs->ip_hint <= hi ? bs->ip_hint : lo;
+	for (uint64_t i = 0; i <= (uint64_t)hi - lo; i++) {
+		uint32_t x = (uint32_t)(lo + ((uint64_t)start - lo + i) % ((uint64_t)hi - lo + 1));
 		struct in_addr c = { .s_addr = htonl(x) };
 		char buf[16];
+
 		inet_ntop(AF_INET, &c, buf, sizeof(buf));
 		if (!store_ip_used(bs->store, buf)) {
 			strcpy(ret, buf);
+			bs->ip_hint = x == hi ? lo : x + 1;
 			return 0;
 		}
-		if (x == UINT32_MAX)
-			break;
 	}
 	return dl_err_set(reterr, -ENOSPC, "node_ip_range %s-%s has no free address",
 	    bs->cfg.node_ip_start, bs->cfg.node_ip_end);

@@ -8,7 +8,7 @@
 /* Each statement is prepared once and reused: the boot path runs a lookup per request. */
 enum stmt_id {
 	S_NODE_INSERT, S_NODE_GET, S_NODE_GET_MAC, S_NODE_GET_IP, S_NODE_DELETE,
-	S_NODE_UPDATE, S_NODE_PHASE, S_HISTORY_ADD, S_NODE_ALL, S_HISTORY, S_IP_USED,
+	S_NODE_UPDATE, S_NODE_PHASE, S_HISTORY_ADD, S_NODE_ALL, S_NODE_MANAGED, S_HISTORY, S_IP_USED,
 	S_COUNT_PHASE, S_IMAGE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX,
 	S_IMAGE_DELETE, S_IMAGE_ALL, S_IMAGE_USERS, S_HISTORY_DELETE, S_NODE_CTRL,
 	S_EVENT_ADD, S_EVENTS_SINCE, S_EVENT_LAST, S_ENERGY_GET, S_ENERGY_PUT,
@@ -47,6 +47,8 @@ static const char *const stmt_sql[_S_MAX] = {
 			"last_error=?12, alloc_job=?13, alloc_class=?14, health=?15, "
 			"health_reasons=?16, sel_last=?17, idle_since_ms=?18 WHERE name = ?1",
 	[S_NODE_ALL] = "SELECT " NODE_COLS " FROM nodes ORDER BY name",
+	[S_NODE_MANAGED] = "SELECT " NODE_COLS " FROM nodes WHERE bmc != '' AND bmc_creds != '' "
+			   "ORDER BY name",
 	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 AND kind = 'phase' "
 		      "ORDER BY seq DESC LIMIT ?2",
 	[S_IP_USED] = "SELECT 1 FROM nodes WHERE ip = ?1",
@@ -182,9 +184,11 @@ store_open(const char *path, struct store **ret, struct dl_err *reterr)
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	/* WAL: readers (nodectl-side tools, backups) never block the loop's writes;
-	 * synchronous=NORMAL is durable across a bootsvc crash, which is what we need. */
+	 * synchronous=NORMAL is durable across a bootsvc crash, which is what we need.
+	 * An 8 MiB page cache holds the whole store of 10,000 nodes (about 2.5 MiB), so a
+	 * script request never reads a page back from the file (the default is 2 MiB). */
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
+	    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192;", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		dl_err_set(reterr, -EIO, "store '%s': %s", path, msg ? msg : "schema failed");
 		sqlite3_free(msg);
@@ -624,15 +628,15 @@ store_node_set_phase(struct store *s, const char *name, const char *phase, const
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int
-store_node_foreach(struct store *s, store_node_fn fn, void *userdata)
+static int
+node_foreach(struct store *s, enum stmt_id id, store_node_fn fn, void *userdata)
 {
 	sqlite3_stmt *st;
 	struct node_rec n;
 	int rc, r = 0;
 
 	/* A private statement: fn may call back into the store. */
-	if (sqlite3_prepare_v2(s->db, stmt_sql[S_NODE_ALL], -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, stmt_sql[id], -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		node_from_row(st, &n);
@@ -644,6 +648,18 @@ store_node_foreach(struct store *s, store_node_fn fn, void *userdata)
 	if (r < 0)
 		return r;
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_node_foreach(struct store *s, store_node_fn fn, void *userdata)
+{
+	return node_foreach(s, S_NODE_ALL, fn, userdata);
+}
+
+int
+store_node_foreach_managed(struct store *s, store_node_fn fn, void *userdata)
+{
+	return node_foreach(s, S_NODE_MANAGED, fn, userdata);
 }
 
 int

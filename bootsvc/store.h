@@ -147,6 +147,9 @@ int store_node_set_phase(struct store *s, const char *name, const char *phase,
 /* Call fn for each node in name order; stops early if fn returns < 0. */
 typedef int (*store_node_fn)(const struct node_rec *n, void *userdata);
 int store_node_foreach(struct store *s, store_node_fn fn, void *userdata);
+/* The same for the nodes the controller can act on: those with a BMC and its credentials.
+ * SQLite skips the others without building their records. */
+int store_node_foreach_managed(struct store *s, store_node_fn fn, void *userdata);
 int store_node_history(struct store *s, const char *name, struct phase_event *ret, size_t max,
     size_t *ret_n);
 /* Is ip used by any node? */
