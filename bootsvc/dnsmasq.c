@@ -148,9 +148,15 @@ write_conf(struct dnsmasq *d)
 		strbuf_printf(&b, "dhcp-option=tag:ipxe,175,b0:01:01\n");
 	} else {
 		/* Another server hands out addresses; we only point firmware at a binary and
-		 * iPXE at its script (RFC 4578 PXE options in proxy offers). */
+		 * iPXE at its script (RFC 4578 PXE options in proxy offers). For x86PC clients
+		 * dnsmasq's proxy offer carries a PXE boot menu, and a BIOS iPXE that sees one
+		 * asks the menu, not dhcp-boot (tests/integ/proxy_dhcp.sh found it answering
+		 * "Nothing to boot"): the script URL must be a menu entry of its own. UEFI
+		 * clients get no menu and take dhcp-boot's file. */
 		strbuf_printf(&b, "dhcp-range=%s,proxy\n", c->proxy_subnet);
 		strbuf_printf(&b, "dhcp-boot=tag:ipxe,%s/ipxe/start\n", c->boot_url);
+		strbuf_printf(&b, "pxe-service=tag:ipxe,x86PC,\"diskless\",%s/ipxe/start\n",
+		    c->boot_url);
 		strbuf_printf(&b, "pxe-service=tag:!ipxe,x86PC,\"diskless\",undionly.kpxe\n");
 		strbuf_printf(&b, "pxe-service=tag:!ipxe,X86-64_EFI,\"diskless\",%s\n",
 		    c->uefi_binary);
