@@ -40,6 +40,7 @@ config_init(struct config *c)
 	c->timeout_up_ms = 600000;
 	c->boot_attempts = 3;
 	c->retry_backoff_ms = 5000;
+	c->failed_retry_ms = 30 * 60000;
 	c->on_risky = HA_NOTIFY;
 	c->on_doomed = HA_DRAIN | HA_POWEROFF | HA_NOTIFY | HA_EVACUATE;
 	c->health_poll_ms = 60000;
@@ -443,6 +444,13 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 			return 0;
 		}
 		return set_duration(&c->health_poll_ms, key, v, 1000, 86400000, reterr);
+	}
+	if (streq(key, "failed_retry")) {
+		if (streq(v, "off")) {
+			c->failed_retry_ms = 0;
+			return 0;
+		}
+		return set_duration(&c->failed_retry_ms, key, v, 1000, 30 * 86400000ULL, reterr);
 	}
 	if (streq(key, "idle_poweroff")) {
 		if (streq(v, "off")) {

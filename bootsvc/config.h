@@ -84,6 +84,7 @@ struct config {
 	uint64_t timeout_up_ms;       /* init's first report to up */
 	unsigned boot_attempts;       /* boots tried before a node is failed */
 	uint64_t retry_backoff_ms;    /* first retry delay, doubled per attempt */
+	uint64_t failed_retry_ms;     /* a failed node boots again after this; 0: never */
 	/* Health and allocation (issue #5). */
 	struct job_class classes[MAX_CLASSES];
 	unsigned n_classes;

@@ -1081,6 +1081,7 @@ controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reter
 	c->policy.timeout_ms[CP_UP] = (int64_t)bs->cfg.timeout_pxe_ms;
 	c->policy.max_attempts = (int)bs->cfg.boot_attempts;
 	c->policy.backoff_ms = (int64_t)bs->cfg.retry_backoff_ms;
+	c->policy.failed_retry_ms = (int64_t)bs->cfg.failed_retry_ms;
 	/* Rules: the configured ones, else the built-in defaults (docs/health.md). */
 	if (bs->cfg.n_health_rules == 0)
 		health_rules_init_default(&c->rules);

@@ -33,6 +33,7 @@ ctrl_policy_default(struct ctrl_policy *p)
 	p->max_attempts = 3;
 	p->backoff_ms = 5000;
 	p->backoff_max_ms = 300000;
+	p->failed_retry_ms = 30 * 60000;
 }
 
 const char *
@@ -140,8 +141,19 @@ ctrl_decide(const struct ctrl_node *n, const struct ctrl_policy *p, int64_t now)
 		}
 		return d;
 	}
-	if (n->op == COP_FAILED)
-		return d; /* terminal until a new provision or release */
+	/* Failed is not for ever: what failed a boot (a switch port, a DHCP or BMC glitch, a
+	 * node that was being repaired) often heals, and a scheduler must not need an admin
+	 * to get its node back (issue #7). After failed_retry the node boots again from the
+	 * first attempt; a new provision or a release tries at once. */
+	if (n->op == COP_FAILED) {
+		if (p->failed_retry_ms <= 0)
+			return d;
+		if (now - n->op_at_ms < p->failed_retry_ms) {
+			d.wake_at_ms = n->op_at_ms + p->failed_retry_ms;
+			return d;
+		}
+		return start_boot(n, now, 1, "failed_retry elapsed: boot again");
+	}
 
 	if (n->op == COP_IDLE || n->op == COP_POWER_OFF) {
 		const char *why = n->phase == CP_UP ? "up on another image: reimage" :
@@ -185,6 +197,7 @@ ctrl_decide(const struct ctrl_node *n, const struct ctrl_policy *p, int64_t now)
 		if (n->attempts >= p->max_attempts) {
 			d.act = CA_FAIL;
 			d.op = COP_FAILED;
+			d.op_at_ms = now; /* failed_retry counts from here */
 			(void)snprintf(d.reason, sizeof(d.reason), "%s after %d attempts", why,
 			    n->attempts);
 			return d;

@@ -57,6 +57,7 @@ struct ctrl_policy {
 	int max_attempts;            /* boots tried before failing the node */
 	int64_t backoff_ms;          /* first retry delay, doubled per attempt */
 	int64_t backoff_max_ms;
+	int64_t failed_retry_ms;     /* a failed node is tried again after this; 0: never */
 };
 
 enum ctrl_act {

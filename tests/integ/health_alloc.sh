@@ -9,7 +9,8 @@
 #     the doomed one
 #   - route around: a chosen node whose boot cannot work (its NIC is off the boot network)
 #     times out, is marked failed with its reason, and another node takes its place: the
-#     allocation still gets its N nodes up
+#     allocation still gets its N nodes up; once its NIC is back, failed_retry boots it
+#     again without an admin and it comes up on its image
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
 dl_require qemu-system-x86_64 python3 ip ipmi_sim
@@ -30,7 +31,7 @@ EOH
 chmod 755 "$DL_W/hook.sh"
 dl_bootsvc_start --power_poll=5s --bmc_timeout=3s --health_poll=2s --timeout_pxe=60s \
     --timeout_loading=90s --timeout_imaging=90s --timeout_up=180s --boot_attempts=1 \
-    --power_on_rate=2 "--class=mpi risky=no" "--class=grid risky=yes" \
+    --power_on_rate=2 --failed_retry=150s "--class=mpi risky=no" "--class=grid risky=yes" \
     --on_risky=notify --on_doomed=drain,poweroff,notify --notify_hook="$DL_W/hook.sh" \
     "--health_rule=risky ecc_correctable >= 3 in 24h" \
     "--health_rule=doomed sensor \"CPU Temp\" critical"
@@ -100,5 +101,13 @@ for n in n02 n04; do up_on $n "$B" || fail "$n not up on B"; done
 dl_phase_is n03 failed || fail "n03 is $(dl_phase n03)"
 [[ $(dl_field n03 reason) == *"timed out in phase powering-on"* ]] || fail "n03 reason: $(dl_field n03 reason)"
 pass "r1: n03 failed ('$(dl_field n03 reason)'), replaced; n02 n04 up on B"
+
+# --- and no admin step afterwards: n03's NIC comes back; after failed_retry bootsvc boots
+# it again from the first attempt, and it comes up on the image it was given
+ip -n "$DL_NS" link set n03 master br0
+dl_wait 420 "n03 up on B again after failed_retry" up_on n03 "$B"
+dl_nodectl node show n03 | grep -q 'failed_retry elapsed' ||
+    fail "n03's history lacks the failed_retry boot: $(dl_nodectl node show n03 | tail -n 12)"
+pass "n03 came back by itself after failed_retry: up on B, no release"
 dl_nodectl node list
 echo PASS

@@ -44,6 +44,8 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%s", c->proxy_subnet);
 	else if (streq(field, "dhcp_lease_s"))
 		snprintf(buf, size, "%" PRIu64, c->dhcp_lease_s);
+	else if (streq(field, "failed_retry_ms"))
+		snprintf(buf, size, "%" PRIu64, c->failed_retry_ms);
 	else if (streq(field, "ipv6_ra"))
 		snprintf(buf, size, "%d", c->ipv6_ra);
 	else if (streq(field, "discover"))
@@ -170,6 +172,10 @@ static const struct {
 	{ __LINE__, "dhcp_lease", "0", NULL, NULL, "dhcp_lease '0'" },
 	{ __LINE__, "dhcp_lease", "1y", NULL, NULL, "dhcp_lease: duration '1y' has an unknown unit" },
 	{ __LINE__, "dhcp_lease", "-5m", NULL, NULL, "dhcp_lease: duration '-5m'" },
+	/* failed_retry: a duration, or off */
+	{ __LINE__, "failed_retry", "10m", "failed_retry_ms", "600000", NULL },
+	{ __LINE__, "failed_retry", "off", "failed_retry_ms", "0", NULL },
+	{ __LINE__, "failed_retry", "soon", NULL, NULL, "failed_retry: duration 'soon'" },
 	/* booleans */
 	{ __LINE__, "ipv6_ra", "no", "ipv6_ra", "0", NULL },
 	{ __LINE__, "ipv6_ra", "TRUE", "ipv6_ra", "1", NULL },

@@ -103,9 +103,14 @@ static const struct {
 	/* a failure from before this op belongs to the previous boot */
 	{ __LINE__, { ON, .op = COP_BOOTING, .op_at_ms = T - 10 * S, .phase = CP_FAILED,
 	    .phase_at_ms = T - 20 * S, .attempts = 1 }, T, CA_NONE, COP_BOOTING, 1, NULL },
-	/* failed is terminal until provision/release clears it */
-	{ __LINE__, { ON, .op = COP_FAILED, .phase = CP_FAILED, .attempts = 3 }, T, CA_NONE,
-	    COP_FAILED, 3, NULL },
+	/* failed waits failed_retry (30 min by default) from the failure, then boots again
+	 * from the first attempt */
+	{ __LINE__, { ON, .op = COP_FAILED, .op_at_ms = T - 29 * 60 * S, .phase = CP_FAILED,
+	    .attempts = 3 }, T, CA_NONE, COP_FAILED, 3, NULL },
+	{ __LINE__, { ON, .op = COP_FAILED, .op_at_ms = T - 30 * 60 * S, .phase = CP_FAILED,
+	    .attempts = 3, .power = CPOW_ON }, T, CA_POWER_CYCLE, COP_BOOTING, 1, "failed_retry" },
+	{ __LINE__, { ON, .op = COP_FAILED, .op_at_ms = T - 31 * 60 * S, .phase = CP_FAILED,
+	    .attempts = 3, .power = CPOW_OFF }, T, CA_POWER_ON, COP_BOOTING, 1, "failed_retry" },
 	/* power off */
 	{ __LINE__, { .want = CW_OFF, .has_bmc = true, .power = CPOW_ON }, T, CA_POWER_OFF,
 	    COP_POWER_OFF, 0, "desired power off" },
@@ -171,12 +176,43 @@ test_no_double_action(void **state)
 	}
 }
 
+/* A failure is stamped with its time, the node then waits failed_retry and asks to be
+ * woken for it; failed_retry=0 (off) keeps it failed for good. */
+static void
+test_failed_retry(void **state)
+{
+	struct ctrl_policy p;
+	struct ctrl_node n = { ON, .op = COP_BOOTING, .op_at_ms = T - 60 * S, .phase = CP_FAILED,
+		.phase_at_ms = T - 6 * S, .attempts = 3, .power = CPOW_ON };
+	struct ctrl_decision d;
+
+	(void)state;
+	ctrl_policy_default(&p);
+	d = ctrl_decide(&n, &p, T);
+	assert_int_equal(d.act, CA_FAIL);
+	assert_int_equal(d.op_at_ms, T);
+	n.op = d.op;
+	n.op_at_ms = d.op_at_ms;
+	d = ctrl_decide(&n, &p, T + S);
+	assert_int_equal(d.act, CA_NONE);
+	assert_int_equal(d.wake_at_ms, T + p.failed_retry_ms);
+	d = ctrl_decide(&n, &p, T + p.failed_retry_ms);
+	assert_int_equal(d.act, CA_POWER_CYCLE);
+	assert_int_equal(d.attempts, 1);
+	p.failed_retry_ms = 0;
+	d = ctrl_decide(&n, &p, T + 365 * 86400 * S);
+	assert_int_equal(d.act, CA_NONE);
+	assert_int_equal(d.op, COP_FAILED);
+	assert_int_equal(d.wake_at_ms, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_no_double_action),
+		cmocka_unit_test(test_failed_retry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
