@@ -58,11 +58,11 @@ verb_ping(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 }
 
 static const struct control_verb misc_verbs[] = {
-	{ "ping", verb_ping },
-	{ NULL, NULL },
+	{ .name = "ping", .fn = verb_ping },
+	{ .name = NULL },
 };
 
-static control_verb_fn
+static const struct control_verb *
 find_verb(const char *name)
 {
 	const struct control_verb *tables[] = { misc_verbs, ctl_node_verbs, ctl_image_verbs,
@@ -71,7 +71,7 @@ find_verb(const char *name)
 	for (size_t t = 0; t < ELEMENTSOF(tables); t++)
 		for (const struct control_verb *v = tables[t]; v->name; v++)
 			if (strcmp(v->name, name) == 0)
-				return v->fn;
+				return v;
 	return NULL;
 }
 
@@ -81,19 +81,21 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 	struct dl_err err = { 0 };
 	struct proto_req req;
 	json_t *result = NULL;
-	control_verb_fn fn;
+	char *text = NULL;
+	const struct control_verb *v;
 	char *out;
 	int r;
 
 	bs->metrics.control_requests++;
 	r = proto_req_parse(line, len, &req, &err);
 	if (r == 0) {
-		fn = find_verb(req.verb);
-		if (!fn)
+		v = find_verb(req.verb);
+		if (!v)
 			r = dl_err_set(&err, -EINVAL, "unknown verb '%s'", req.verb);
 		else {
 			current_req_id = req.id;
-			r = fn(bs, req.args, &result, &err);
+			r = v->text_fn ? v->text_fn(bs, req.args, &text, &err) :
+			    v->fn(bs, req.args, &result, &err);
 			current_req_id = NULL;
 		}
 	}
@@ -113,7 +115,8 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 		    req.verb[0] ? req.verb : "-", dl_errno_name(r), log_safe(safe, sizeof(safe),
 		    err.msg));
 	} else {
-		out = proto_ok(req.id, result);
+		out = text ? proto_ok_text(req.id, text) : proto_ok(req.id, result);
+		free(text);
 		log_info("event=control verb=%s ok=1", req.verb);
 	}
 	proto_req_done(&req);

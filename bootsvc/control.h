@@ -15,9 +15,16 @@ struct control *control_stop(struct control *c);
 typedef int (*control_verb_fn)(struct bootsvc *bs, const json_t *args, json_t **ret_result,
     struct dl_err *reterr);
 
+/* A verb whose result grows with the cluster (node.list of every node) writes it as JSON
+ * text, one node at a time, instead of building one json_t tree of it all: *ret_text is
+ * the result object's JSON (malloc'd). Errors as for control_verb_fn. */
+typedef int (*control_text_verb_fn)(struct bootsvc *bs, const json_t *args, char **ret_text,
+    struct dl_err *reterr);
+
 struct control_verb {
 	const char *name;
 	control_verb_fn fn;
+	control_text_verb_fn text_fn; /* set instead of fn */
 };
 
 /* The verb tables of ctl_node.c and ctl_image.c, NULL-name terminated. */

@@ -677,14 +677,14 @@ out:
 }
 
 const struct control_verb ctl_ctrl_verbs[] = {
-	{ "expect", expect },
-	{ "energy", energy },
-	{ "health.clear", health_clear_verb },
-	{ "allocate", allocate },
-	{ "provision", provision },
-	{ "power", power },
-	{ "hold", hold },
-	{ "release", release },
-	{ "events", events },
-	{ NULL, NULL },
+	{ .name = "expect", .fn = expect },
+	{ .name = "energy", .fn = energy },
+	{ .name = "health.clear", .fn = health_clear_verb },
+	{ .name = "allocate", .fn = allocate },
+	{ .name = "provision", .fn = provision },
+	{ .name = "power", .fn = power },
+	{ .name = "hold", .fn = hold },
+	{ .name = "release", .fn = release },
+	{ .name = "events", .fn = events },
+	{ .name = NULL },
 };

@@ -192,9 +192,9 @@ image_remove(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err
 }
 
 const struct control_verb ctl_image_verbs[] = {
-	{ "image.list", image_list },
-	{ "image.show", image_show },
-	{ "image.add", image_add },
-	{ "image.remove", image_remove },
-	{ NULL, NULL },
+	{ .name = "image.list", .fn = image_list },
+	{ .name = "image.show", .fn = image_show },
+	{ .name = "image.add", .fn = image_add },
+	{ .name = "image.remove", .fn = image_remove },
+	{ .name = NULL },
 };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -164,6 +165,20 @@ proto_utf8_clean(char *s)
 		}
 		p += n;
 	}
+}
+
+char *
+proto_ok_text(json_t *id, const char *result)
+{
+	char *ids = json_dumps(id ? id : json_null(), JSON_COMPACT | JSON_ENCODE_ANY), *line;
+
+	if (!ids)
+		return NULL;
+	/* proto_ok()'s bytes: jansson writes the keys in the order they were packed */
+	if (asprintf(&line, "{\"id\":%s,\"ok\":true,\"result\":%s}\n", ids, result) < 0)
+		line = NULL;
+	free(ids);
+	return line;
 }
 
 char *

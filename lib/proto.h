@@ -30,6 +30,8 @@ void proto_req_done(struct proto_req *r);
 /* Build a response line, '\n'-terminated, malloc'd; NULL on ENOMEM.
  * proto_ok steals result (NULL means {}). */
 char *proto_ok(json_t *id, json_t *result);
+/* proto_ok() for a result already written as JSON text (trusted: not re-parsed). */
+char *proto_ok_text(json_t *id, const char *result);
 /* The message may hold any bytes: invalid UTF-8 is sent as '?'. */
 char *proto_error(json_t *id, int code, const char *message);
 /* Replace each byte of s that is not part of a valid UTF-8 sequence with '?', in place. */

@@ -355,6 +355,20 @@ test_node_list_show_remove(void **state)
 	    &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 2);
 	json_decref(resp);
+	/* a filter in any order lists in name order; an empty match is an empty array */
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n5,n1,n3\"}}",
+	    &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(res, "nodes"), 0), "name")), "n1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(res, "nodes"), 2), "name")), "n5");
+	json_decref(resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"x1\"}}",
+	    &resp);
+	assert_true(json_is_array(json_object_get(res, "nodes")));
+	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 0);
+	json_decref(resp);
 	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n[\"}}", "EINVAL",
 	    "names: ");
 

@@ -142,6 +142,13 @@ test_responses(void **state)
 	check_line_at(__FILE__, __LINE__, proto_ok(id, json_pack("{s:s}", "version", "1")),
 	    "{\"id\":7,\"ok\":true,\"result\":{\"version\":\"1\"}}\n");
 	check_line_at(__FILE__, __LINE__, proto_ok(NULL, NULL), "{\"id\":null,\"ok\":true,\"result\":{}}\n");
+	/* a result written as text gives proto_ok()'s bytes */
+	check_line_at(__FILE__, __LINE__, proto_ok_text(id, "{\"version\":\"1\"}"),
+	    "{\"id\":7,\"ok\":true,\"result\":{\"version\":\"1\"}}\n");
+	check_line_at(__FILE__, __LINE__, proto_ok_text(sid, "{}"),
+	    "{\"id\":\"x\\\"y\",\"ok\":true,\"result\":{}}\n");
+	check_line_at(__FILE__, __LINE__, proto_ok_text(NULL, "{\"nodes\":[]}"),
+	    "{\"id\":null,\"ok\":true,\"result\":{\"nodes\":[]}}\n");
 	check_line_at(__FILE__, __LINE__, proto_ok(json_null(), NULL),
 	    "{\"id\":null,\"ok\":true,\"result\":{}}\n");
 	check_line_at(__FILE__, __LINE__, proto_error(sid, -EINVAL, "node 'n1x': bad"),
