@@ -112,110 +112,20 @@ tvars_lookup(const char *name, void *userdata)
 	return NULL;
 }
 
-/* Render every regular file under <image>/templates/ (one level of subdirectories is
- * walked recursively) into the archive at the same relative path. */
-static int
-add_templates(struct cpio_buf *b, const char *dir, const char *rel, struct tvars *v,
-    int depth, struct dl_err *reterr)
-{
-	_cleanup_free_ char *path = NULL;
-	DIR *d;
-	struct dirent *de;
-	int r = 0;
-
-	if (depth > 8)
-		return dl_err_set(reterr, -ELOOP, "templates nested deeper than 8 levels");
-	if (asprintf(&path, "%s/%s", dir, rel) < 0)
-		return -ENOMEM;
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : dl_err_set(reterr, negative_errno(),
-		    "templates '%s': %s", path, strerror(errno));
-	while (r == 0 && (de = readdir(d))) {
-		_cleanup_free_ char *sub = NULL, *full = NULL, *text = NULL, *out = NULL;
-		struct stat st;
-		size_t len = 0, outlen = 0;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0 ||
-		    asprintf(&full, "%s/%s", dir, sub) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		if (lstat(full, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			r = cpio_add(b, sub, S_IFDIR | 0755, NULL, 0);
-			if (r == 0)
-				r = add_templates(b, dir, sub, v, depth + 1, reterr);
-			continue;
-		}
-		if (!S_ISREG(st.st_mode) || st.st_size > 1024 * 1024)
-			continue;
-		text = malloc((size_t)st.st_size + 1);
-		_cleanup_close_ int fd = open(full, O_RDONLY | O_CLOEXEC);
-		if (!text || fd < 0) {
-			r = text ? negative_errno() : -ENOMEM;
-			break;
-		}
-		ssize_t got = read(fd, text, (size_t)st.st_size);
-		if (got < 0) {
-			r = negative_errno();
-			break;
-		}
-		len = (size_t)got;
-		r = template_render(text, len, tvars_lookup, v, &out, &outlen, reterr);
-		if (r < 0) {
-			dl_err_prefix(reterr, "template '%s'", sub);
-			break;
-		}
-		r = cpio_add(b, sub, S_IFREG | (st.st_mode & 0777), out, outlen);
-	}
-	closedir(d);
-	return r;
-}
-
-/* Largest site file: config files and keys, not data. */
-#define MAX_SITE_FILE (1024 * 1024)
-
-/* One site file at dir/rel: opened without following a symlink, checked on the fd. */
-static int
-add_site_file(struct cpio_buf *b, const char *full, const char *rel, struct dl_err *reterr)
-{
-	_cleanup_free_ char *data = NULL;
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-	size_t got = 0;
-
-	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return dl_err_set(reterr, negative_errno(), "site overlay '%s': %s", full,
-		    strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return 0; /* replaced by something else since the lstat: skip it, as then */
-	if (st.st_size > MAX_SITE_FILE)
-		return dl_err_set(reterr, -EFBIG, "site overlay '%s': larger than %d bytes",
-		    full, MAX_SITE_FILE);
-	data = malloc((size_t)st.st_size + 1);
-	if (!data)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dl_err_set(reterr, negative_errno(), "site overlay '%s': %s", full,
-			    strerror(errno));
-		if (n == 0)
-			break; /* shrank meanwhile: send what is there */
-		got += (size_t)n;
-	}
-	return cpio_add(b, rel, S_IFREG | (st.st_mode & 0777), data, got);
-}
+/* A directory tree walked into the archive at paths relative to its root: the walker
+ * reads the directories, visit() decides what every other entry becomes. */
+struct walk {
+	const char *what; /* for messages: "templates", "site overlay" */
+	const char *root;
+	bool skip_hidden; /* dot files are not templates (editor swap files, .git) */
+	bool add_dirs;    /* put the directories in the archive too */
+	int (*visit)(struct cpio_buf *b, const struct walk *w, const char *full, const char *rel,
+	    const struct stat *st, struct dl_err *reterr);
+	void *userdata;
+};
 
 static int
-add_site_dir(struct cpio_buf *b, const char *dir, const char *rel, int depth,
+walk_tree(struct cpio_buf *b, const struct walk *w, const char *rel, int depth,
     struct dl_err *reterr)
 {
 	_cleanup_free_ char *path = NULL;
@@ -224,51 +134,142 @@ add_site_dir(struct cpio_buf *b, const char *dir, const char *rel, int depth,
 	int r = 0;
 
 	if (depth > 8)
-		return dl_err_set(reterr, -ELOOP, "site overlay nested deeper than 8 levels");
-	if (asprintf(&path, "%s%s%s", dir, *rel ? "/" : "", rel) < 0)
+		return dl_err_set(reterr, -ELOOP, "%s nested deeper than 8 levels", w->what);
+	if (asprintf(&path, "%s%s%s", w->root, *rel ? "/" : "", rel) < 0)
 		return -ENOMEM;
 	d = opendir(path);
-	if (!d)
+	if (!d) /* a missing root adds nothing */
 		return errno == ENOENT && depth == 0 ? 0 : dl_err_set(reterr, negative_errno(),
-		    "site overlay '%s': %s", path, strerror(errno));
+		    "%s '%s': %s", w->what, path, strerror(errno));
 	while (r == 0 && (de = readdir(d))) {
 		_cleanup_free_ char *sub = NULL, *full = NULL;
 		struct stat st;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (w->skip_hidden && de->d_name[0] == '.'))
 			continue;
 		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0 ||
-		    asprintf(&full, "%s/%s", dir, sub) < 0) {
+		    asprintf(&full, "%s/%s", w->root, sub) < 0) {
 			r = -ENOMEM;
 			break;
 		}
 		if (lstat(full, &st) < 0)
 			continue; /* removed meanwhile */
 		if (S_ISDIR(st.st_mode)) {
-			r = add_site_dir(b, dir, sub, depth + 1, reterr);
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[1024];
-			ssize_t n = readlink(full, target, sizeof(target));
-
-			if (n <= 0 || (size_t)n >= sizeof(target)) {
-				r = dl_err_set(reterr, n < 0 ? negative_errno() : -ENAMETOOLONG,
-				    "site overlay '%s': bad symlink", full);
-				break;
-			}
-			r = cpio_add(b, sub, S_IFLNK | 0777, target, (size_t)n);
-		} else if (S_ISREG(st.st_mode)) {
-			r = add_site_file(b, full, sub, reterr);
-		}
-		/* sockets, fifos, devices: nothing a node should get from a config dir */
+			if (w->add_dirs)
+				r = cpio_add(b, sub, S_IFDIR | 0755, NULL, 0);
+			if (r == 0)
+				r = walk_tree(b, w, sub, depth + 1, reterr);
+		} else
+			r = w->visit(b, w, full, sub, &st, reterr);
 	}
 	closedir(d);
 	return r;
 }
 
+/* The whole regular file at full into *ret (NUL-terminated), opened without following a
+ * symlink and checked on the fd: if it is no longer a regular file since the walk's
+ * lstat, *ret stays NULL (skip it, as then). Larger than max: -EFBIG. */
+static int
+read_regular(const struct walk *w, const char *full, size_t max, char **ret, size_t *ret_len,
+    mode_t *ret_mode, struct dl_err *reterr)
+{
+	_cleanup_free_ char *data = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t got = 0;
+
+	*ret = NULL;
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "%s '%s': %s", w->what, full,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if ((uint64_t)st.st_size > max)
+		return dl_err_set(reterr, -EFBIG, "%s '%s': larger than %zu bytes", w->what, full,
+		    max);
+	data = malloc((size_t)st.st_size + 1);
+	if (!data)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "%s '%s': %s", w->what, full,
+			    strerror(errno));
+		if (n == 0)
+			break; /* shrank meanwhile: take what is there */
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	*ret = TAKE_PTR(data);
+	*ret_len = got;
+	*ret_mode = st.st_mode;
+	return 0;
+}
+
+/* Largest template, and largest site file: config files and keys, not data. */
+#define MAX_TEMPLATE (1024 * 1024)
+#define MAX_SITE_FILE (1024 * 1024)
+
+/* A template: a regular file under <image>/templates/, rendered for the node. Other
+ * entries, and files too large to be templates, are not sent. */
+static int
+visit_template(struct cpio_buf *b, const struct walk *w, const char *full, const char *rel,
+    const struct stat *st, struct dl_err *reterr)
+{
+	_cleanup_free_ char *text = NULL, *out = NULL;
+	size_t len = 0, outlen = 0;
+	mode_t mode = 0;
+	int r;
+
+	if (!S_ISREG(st->st_mode) || st->st_size > MAX_TEMPLATE)
+		return 0;
+	r = read_regular(w, full, MAX_TEMPLATE, &text, &len, &mode, reterr);
+	if (r < 0 || !text)
+		return r;
+	r = template_render(text, len, tvars_lookup, w->userdata, &out, &outlen, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "template '%s'", rel), r;
+	return cpio_add(b, rel, S_IFREG | (mode & 0777), out, outlen);
+}
+
+/* A site file as it is (a symlink as a symlink); sockets, fifos and devices are nothing
+ * a node should get from a config dir. */
+static int
+visit_site(struct cpio_buf *b, const struct walk *w, const char *full, const char *rel,
+    const struct stat *st, struct dl_err *reterr)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	mode_t mode = 0;
+	int r;
+
+	if (S_ISLNK(st->st_mode)) {
+		char target[1024];
+		ssize_t n = readlink(full, target, sizeof(target));
+
+		if (n <= 0 || (size_t)n >= sizeof(target))
+			return dl_err_set(reterr, n < 0 ? negative_errno() : -ENAMETOOLONG,
+			    "%s '%s': bad symlink", w->what, full);
+		return cpio_add(b, rel, S_IFLNK | 0777, target, (size_t)n);
+	}
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	r = read_regular(w, full, MAX_SITE_FILE, &data, &len, &mode, reterr);
+	if (r < 0 || !data)
+		return r;
+	return cpio_add(b, rel, S_IFREG | (mode & 0777), data, len);
+}
+
 int
 overlay_add_site(struct cpio_buf *b, const char *dir, struct dl_err *reterr)
 {
-	return add_site_dir(b, dir, "", 0, reterr);
+	const struct walk w = { .what = "site overlay", .root = dir, .visit = visit_site };
+
+	return walk_tree(b, &w, "", 0, reterr);
 }
 
 static int
@@ -325,7 +326,10 @@ overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_r
 	{
 		char tdir[MAX_STORE_PATH + 16];
 		(void)snprintf(tdir, sizeof(tdir), "%s/templates", img->path);
-		r = add_templates(&b, tdir, "", &v, 0, reterr);
+		const struct walk w = { .what = "templates", .root = tdir, .skip_hidden = true,
+			.add_dirs = true, .visit = visit_template, .userdata = &v };
+
+		r = walk_tree(&b, &w, "", 0, reterr);
 		if (r < 0)
 			goto fail;
 	}
