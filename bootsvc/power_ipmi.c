@@ -332,38 +332,9 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 		*ret_on = false;
 		return 0;
 	case POWER_ON:
-		control = IPMI_CHASSIS_CONTROL_POWER_UP;
-		what = "power on";
-		break;
 	case POWER_CYCLE:
-		/* Not the chassis "power cycle" command: off, confirmed off, then on, as
-		 * Ironic reboots. Each step is idempotent, so a request the BMC got twice
-		 * (libfreeipmi retransmits when an answer is slow, and ipmi_sim, like many
-		 * BMCs, executes the copy) cannot cycle the node twice; a bootsvc killed
-		 * between the steps leaves a node that is off, which reconcile powers on. */
-		if (t->pxe_first) {
-			r = boot_flags_set_pxe(ctx, t->host, timeout_ms, reterr);
-			if (r < 0)
-				return r;
-		}
-		r = chassis_power_is_on(ctx, t->host, timeout_ms, &on, reterr);
-		if (r < 0)
-			return r;
-		if (on) {
-			r = chassis_power_off_confirmed(ctx, t->host, timeout_ms, reterr);
-			if (r < 0)
-				return r;
-		}
-		r = chassis_control(ctx, t->host, timeout_ms, IPMI_CHASSIS_CONTROL_POWER_UP,
-		    on ? "power cycle: power on" : "power cycle (off: power on)", reterr);
-		if (r < 0)
-			return r;
-		*ret_on = true;
-		return 0;
 	case POWER_RESET:
-		control = IPMI_CHASSIS_CONTROL_HARD_RESET;
-		what = "hard reset";
-		break;
+		break; /* the node is to boot: below */
 	default:
 		/* NOTREACHED: op was range-checked above */
 		return -EINVAL;
@@ -374,17 +345,33 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 		if (r < 0)
 			return r;
 	}
-	/* IPMI 2.0 §28.3 leaves cycle and reset of a chassis that is off undefined (many
-	 * BMCs do nothing and answer success). The caller asks for a node that boots, so an
-	 * off chassis gets a plain power-up instead, like ipmipower's --on-if-off. */
+	control = IPMI_CHASSIS_CONTROL_POWER_UP;
+	what = "power on";
 	if (op != POWER_ON) {
 		r = chassis_power_is_on(ctx, t->host, timeout_ms, &on, reterr);
 		if (r < 0)
 			return r;
 		if (!on) {
-			control = IPMI_CHASSIS_CONTROL_POWER_UP;
+			/* IPMI 2.0 §28.3 leaves cycle and reset of a chassis that is off
+			 * undefined (many BMCs do nothing and answer success). The caller asks
+			 * for a node that boots, so it gets a plain power-up, like ipmipower's
+			 * --on-if-off. */
 			what = op == POWER_CYCLE ? "power cycle (off: power on)" :
 						   "hard reset (off: power on)";
+		} else if (op == POWER_CYCLE) {
+			/* Not the chassis "power cycle" command: off, confirmed off, then on,
+			 * as Ironic reboots. Each step is idempotent, so a request the BMC got
+			 * twice (libfreeipmi retransmits when an answer is slow, and ipmi_sim,
+			 * like many BMCs, executes the copy) cannot cycle the node twice; a
+			 * bootsvc killed between the steps leaves a node that is off, which
+			 * reconcile powers on. */
+			r = chassis_power_off_confirmed(ctx, t->host, timeout_ms, reterr);
+			if (r < 0)
+				return r;
+			what = "power cycle: power on";
+		} else {
+			control = IPMI_CHASSIS_CONTROL_HARD_RESET;
+			what = "hard reset";
 		}
 	}
 	r = chassis_control(ctx, t->host, timeout_ms, control, what, reterr);
