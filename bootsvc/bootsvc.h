@@ -6,7 +6,7 @@
 
 #include "config.h"
 #include "loop.h"
-#include "store.h"
+#include "store/store.h"
 
 struct http;
 struct control;

@@ -6,13 +6,13 @@
 #include <sys/stat.h>
 
 #include "bootsvc.h"
-#include "control.h"
-#include "controller.h"
-#include "dnsmasq.h"
-#include "http.h"
+#include "control/control.h"
+#include "controller/controller.h"
+#include "dhcp/dnsmasq.h"
+#include "http/http.h"
 #include "log.h"
-#include "nodes.h"
-#include "templates.h"
+#include "boot/nodes.h"
+#include "boot/templates.h"
 #include "version.h"
 
 static void

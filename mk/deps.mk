@@ -11,7 +11,23 @@ $(foreach p,$(PKG_DEBS),$(if $(shell pkg-config --exists $(word 1,$(subst :, ,$(
 endif
 
 pc = $(shell pkg-config $(1) $(2) 2>/dev/null)
-DEP_CFLAGS      = $(call pc,--cflags,libmicrohttpd jansson sqlite3 libarchive libkmod cmocka libfreeipmi libipmimonitoring)
+# Each object gets the cflags of the libraries its directory uses, and no others, so a
+# header of one library cannot leak into a part that does not link it.
+CF_JANSSON := $(call pc,--cflags,jansson)
+CF_MHD     := $(call pc,--cflags,libmicrohttpd)
+CF_SQLITE  := $(call pc,--cflags,sqlite3)
+CF_IPMI    := $(call pc,--cflags,libfreeipmi libipmimonitoring)
+CF_IMGB    := $(call pc,--cflags,libarchive libkmod jansson)
+CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring)
+$(BUILD)/obj/lib/%.o:                  OBJ_CFLAGS = $(CF_JANSSON)
+$(BUILD)/obj/nodectl/%.o:              OBJ_CFLAGS = $(CF_JANSSON)
+$(BUILD)/obj/imagebuild/%.o:           OBJ_CFLAGS = $(CF_IMGB)
+$(BUILD)/obj/bootsvc/%.o:              OBJ_CFLAGS = $(CF_JANSSON)
+$(BUILD)/obj/bootsvc/http/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_MHD)
+$(BUILD)/obj/bootsvc/store/%.o:        OBJ_CFLAGS = $(CF_SQLITE)
+$(BUILD)/obj/bootsvc/bmc/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_IPMI)
+$(BUILD)/obj/tests/%.o:                OBJ_CFLAGS = $(CF_TEST)
+$(BUILD)/obj/bench/%.o:                OBJ_CFLAGS = $(CF_TEST)
 BOOTSVC_LIBS    = $(call pc,--libs,libmicrohttpd jansson sqlite3 libfreeipmi libipmimonitoring) -lpthread
 NODECTL_LIBS    = $(call pc,--libs,jansson)
 IMAGEBUILD_LIBS = $(call pc,--libs,libarchive libkmod jansson)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bootsvc/health_rules.h"
+#include "../../bootsvc/health/health_rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bootsvc/http_path.h"
+#include "../../bootsvc/http/http_path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -28,9 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bootsvc/health.h"
-#include "../../bootsvc/health_rules.h"
-#include "../../bootsvc/power.h"
+#include "../../bootsvc/health/health.h"
+#include "../../bootsvc/health/health_rules.h"
+#include "../../bootsvc/bmc/power.h"
 #include "parse.h"
 
 enum {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bootsvc/power.h"
+#include "../../bootsvc/bmc/power.h"
 #include "parse.h"
 
 enum {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/alloc.h"
+#include "../../bootsvc/controller/alloc.h"
 
 #define U .usable = true
 

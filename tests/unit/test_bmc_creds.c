@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/power.h"
+#include "../../bootsvc/bmc/power.h"
 
 /* The uid Debian gives "nobody": a file owned by it must be refused. */
 #define UID_NOBODY 65534

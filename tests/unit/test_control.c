@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/control.h"
+#include "../../bootsvc/control/control.h"
 #include "log.h"
 #include "proto.h"
 #include "manifest.h"

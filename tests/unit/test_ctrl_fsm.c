@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/ctrl_fsm.h"
+#include "../../bootsvc/controller/ctrl_fsm.h"
 
 #define T 1000000000LL
 #define S 1000LL

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/energy.h"
+#include "../../bootsvc/controller/energy.h"
 
 #define S 1000LL
 #define J 1000LL /* millijoules per joule */

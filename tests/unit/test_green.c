@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/green.h"
+#include "../../bootsvc/controller/green.h"
 
 #define T 1000000000LL
 #define S 1000LL

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/health_rules.h"
+#include "../../bootsvc/health/health_rules.h"
 
 #define T 1764000000LL
 #define H 3600LL

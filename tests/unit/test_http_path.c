@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/http_path.h"
+#include "../../bootsvc/http/http_path.h"
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID63 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/overlay.h"
+#include "../../bootsvc/boot/overlay.h"
 
 struct entry {
 	char name[256];

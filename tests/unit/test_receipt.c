@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/receipt.h"
+#include "../../bootsvc/boot/receipt.h"
 #include "manifest.h"
 
 #define BANNER "6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC " \

@@ -20,8 +20,8 @@
 
 #include "../../bootsvc/bootsvc.h"
 #include "../../bootsvc/config.h"
-#include "../../bootsvc/overlay.h"
-#include "../../bootsvc/store.h"
+#include "../../bootsvc/boot/overlay.h"
+#include "../../bootsvc/store/store.h"
 
 struct entry {
 	char name[256];

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/store.h"
+#include "../../bootsvc/store/store.h"
 #include "manifest.h"
 
 struct fixture {

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* BMC credential files: root-only key=value files naming the IPMI user, password and
+ * cipher suite (CONVENTIONS §15.1: passwords live in files readable by root only). */
+#include <assert.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "parse.h"
+#include "bmc/power.h"
+
+/* A credentials file is three short lines; the cap keeps a wrong path (a log, an image)
+ * from being read into memory that then has to be scrubbed. */
+#define MAX_CREDS_FILE 4096
+
+/* Cipher suite 3 (RAKP-HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128): FreeIPMI's default and
+ * the strongest suite ipmi_sim implements (lab pitfall 2). */
+#define BMC_CIPHER_DEFAULT 3
+/* IPMI 2.0 Table 22-20 defines suites 0..14; 15..17 are later additions that ipmi_sim
+ * lacks. power.h documents 0..14, and libfreeipmi implements only some of them. */
+#define BMC_CIPHER_MAX 14
+
+struct creds {
+	char user[MAX_BMC_USER + 1];
+	char pass[MAX_BMC_PASS + 1];
+	uint8_t cipher;
+	bool have_user, have_pass, have_cipher;
+};
+
+/* The file buffer holds the password: wipe it before it goes back to the allocator. */
+struct secret_buf {
+	char *p;
+	size_t size;
+};
+
+static void
+secret_buf_done(struct secret_buf *b)
+{
+	if (b->p) {
+		explicit_bzero(b->p, b->size);
+		free(b->p);
+	}
+}
+
+static bool
+is_printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+/* The suites of 0..14 that libfreeipmi 1.6 implements (its IPMI_CIPHER_SUITE_ID_SUPPORTED). */
+static bool
+cipher_is_supported(uint64_t id)
+{
+	return id <= 3 || (id >= 6 && id <= 8) || id == 11 || id == 12;
+}
+
+static int
+creds_item(const char *key, const char *value, void *userdata, struct dl_err *reterr)
+{
+	struct creds *c = userdata;
+	size_t n = strlen(value);
+
+	if (streq(key, "user")) {
+		if (c->have_user)
+			return dl_err_set(reterr, -EINVAL, "key 'user' given twice");
+		/* Quoting the user name is fine: it is not a secret, and is checked first. */
+		if (n == 0 || n > MAX_BMC_USER || !is_printable_ascii(value))
+			return dl_err_set(reterr, -EINVAL,
+			    "user must be 1..%d printable ASCII characters", MAX_BMC_USER);
+		memcpy(c->user, value, n + 1);
+		c->have_user = true;
+	} else if (streq(key, "password")) {
+		/* Never quote the value: the message goes to logs and the API. */
+		if (c->have_pass)
+			return dl_err_set(reterr, -EINVAL, "key 'password' given twice");
+		if (n == 0 || n > MAX_BMC_PASS)
+			return dl_err_set(reterr, -EINVAL,
+			    "password must be 1..%d bytes (IPMI 2.0 limit), got %zu", MAX_BMC_PASS,
+			    n);
+		if (!is_printable_ascii(value))
+			return dl_err_set(reterr, -EINVAL,
+			    "password contains a byte outside printable ASCII");
+		memcpy(c->pass, value, n + 1);
+		c->have_pass = true;
+	} else if (streq(key, "cipher")) {
+		uint64_t v;
+		int r;
+
+		if (c->have_cipher)
+			return dl_err_set(reterr, -EINVAL, "key 'cipher' given twice");
+		r = parse_u64(value, 0, BMC_CIPHER_MAX, &v, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "cipher"), r;
+		/* Suites libfreeipmi cannot speak would fail at every session open; say so
+		 * at load time instead. */
+		if (!cipher_is_supported(v))
+			return dl_err_set(reterr, -EINVAL,
+			    "cipher '%s' is not implemented by libfreeipmi (use 0-3, 6-8, 11 or 12)",
+			    value);
+		c->cipher = (uint8_t)v;
+		c->have_cipher = true;
+	} else {
+		return dl_err_set(reterr, -EINVAL,
+		    "unknown key '%s' (expected user, password, cipher)", key);
+	}
+	return 0;
+}
+
+int
+bmc_creds_load(const char *path, struct bmc_target *t, struct dl_err *reterr)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_(secret_buf_done) struct secret_buf buf = { NULL, 0 };
+	struct creds c = { .cipher = BMC_CIPHER_DEFAULT };
+	struct stat st;
+	size_t got = 0;
+	int r;
+
+	assert(path);
+	assert(t);
+
+	/* Check owner and mode on the open fd, not the path, so a file swapped in between
+	 * the check and the read cannot slip past. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "BMC credentials '%s': %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "BMC credentials '%s': %s", path,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return dl_err_set(reterr, -EINVAL, "BMC credentials '%s': not a regular file",
+		    path);
+	if (st.st_uid != 0)
+		return dl_err_set(reterr, -EPERM,
+		    "BMC credentials '%s': owned by uid %u, must be owned by root", path,
+		    (unsigned)st.st_uid);
+	if (st.st_mode & 077)
+		return dl_err_set(reterr, -EPERM,
+		    "BMC credentials '%s': mode %04o gives group or others access (chmod 0600)",
+		    path, (unsigned)(st.st_mode & 07777));
+	if (st.st_size > MAX_CREDS_FILE)
+		return dl_err_set(reterr, -E2BIG, "BMC credentials '%s': larger than %d bytes",
+		    path, MAX_CREDS_FILE);
+
+	buf.size = (size_t)st.st_size + 1;
+	buf.p = malloc(buf.size);
+	if (!buf.p)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf.p + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "BMC credentials '%s': %s",
+			    path, strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+
+	r = conf_parse_buffer(path, buf.p, got, creds_item, &c, reterr);
+	if (r >= 0 && !c.have_user)
+		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'user' key", path);
+	if (r >= 0 && !c.have_pass)
+		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'password' key", path);
+	if (r >= 0) {
+		memcpy(t->user, c.user, sizeof(t->user));
+		memcpy(t->pass, c.pass, sizeof(t->pass));
+		t->cipher = c.cipher;
+		r = 0;
+	}
+	explicit_bzero(&c, sizeof(c));
+	return r;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "control/control.h"
+#include "controller/controller.h"
+#include "dhcp/dnsmasq.h"
+#include "log.h"
+#include "boot/nodes.h"
+
+static const char *const phases[] = {
+	"discovered", "off", "powering-on", "pxe", "loading", "imaging", "up", "failed", "hold",
+	"new", NULL,
+};
+static const char *const reportable[] = { "pxe", "loading", "imaging", "up", "failed", NULL };
+
+static bool
+in_list(const char *const *l, const char *s)
+{
+	for (; *l; l++)
+		if (strcmp(*l, s) == 0)
+			return true;
+	return false;
+}
+
+bool
+phase_is_valid(const char *phase)
+{
+	return in_list(phases, phase);
+}
+
+bool
+phase_is_reportable(const char *phase)
+{
+	return in_list(reportable, phase);
+}
+
+int
+nodes_token_new(char ret[static SHA256_HEX_SIZE])
+{
+	uint8_t b[32];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		got += (size_t)n;
+	}
+	sha256_to_hex(b, ret);
+	return 0;
+}
+
+int
+nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const char *reason)
+{
+	char safe[MAX_LOG_VALUE + 1];
+	int r = store_node_set_phase(bs->store, name, phase, reason ? reason : "",
+	    (int64_t)time(NULL));
+
+	if (r < 0) {
+		log_err("event=node_phase node=%s phase=%s msg=\"store update failed\" err=%s", name,
+		    phase, dl_errno_name(r));
+		return r;
+	}
+	if (reason && *reason)
+		log_notice("event=node_phase node=%s phase=%s reason=\"%s\"", name, phase,
+		    log_safe(safe, sizeof(safe), reason));
+	else
+		log_notice("event=node_phase node=%s phase=%s", name, phase);
+	control_events_notify(bs);
+	controller_kick(bs->controller);
+	return 0;
+}
+
+int
+nodes_boot_image(struct bootsvc *bs, const struct node_rec *n, struct image_rec *ret)
+{
+	if (n->image_pin[0])
+		return store_image_get(bs->store, n->image_pin, ret);
+	if (n->image[0])
+		return store_image_current(bs->store, n->image, ret);
+	return -ENOENT;
+}
+
+int
+nodes_alloc_ip(struct bootsvc *bs, char ret[static 16], struct dl_err *reterr)
+{
+	struct in_addr a, b;
+	uint32_t lo, hi, start;
+
+	if (!bs->cfg.node_ip_start[0])
+		return dl_err_set(reterr, -EINVAL,
+		    "no --ip given and node_ip_range is not configured");
+	(void)inet_pton(AF_INET, bs->cfg.node_ip_start, &a); /* validated by config */
+	(void)inet_pton(AF_INET, bs->cfg.node_ip_end, &b);
+	lo = ntohl(a.s_addr);
+	hi = ntohl(b.s_addr);
+	/* Start after the address given last, wrapping once: adding n[0001-10000] then
+	 * looks at one address per node instead of all the used ones before it. */
+	start = bs->ip_hint >= lo && bs->ip_hint <= hi ? bs->ip_hint : lo;
+	for (uint64_t i = 0; i <= (uint64_t)hi - lo; i++) {
+		uint32_t x = (uint32_t)(lo + ((uint64_t)start - lo + i) % ((uint64_t)hi - lo + 1));
+		struct in_addr c = { .s_addr = htonl(x) };
+		char buf[16];
+
+		inet_ntop(AF_INET, &c, buf, sizeof(buf));
+		if (!store_ip_used(bs->store, buf)) {
+			strcpy(ret, buf);
+			bs->ip_hint = x == hi ? lo : x + 1;
+			return 0;
+		}
+	}
+	return dl_err_set(reterr, -ENOSPC, "node_ip_range %s-%s has no free address",
+	    bs->cfg.node_ip_start, bs->cfg.node_ip_end);
+}
+
+int
+nodes_discover(struct bootsvc *bs, const struct boot_query *q, struct node_rec *ret)
+{
+	struct node_rec n = { 0 };
+	struct dl_err err = { 0 };
+	int r;
+
+	(void)snprintf(n.name, sizeof(n.name), "d-%02x%02x%02x%02x%02x%02x", q->mac.b[0],
+	    q->mac.b[1], q->mac.b[2], q->mac.b[3], q->mac.b[4], q->mac.b[5]);
+	strcpy(n.mac, q->mac_str);
+	strcpy(n.uuid, q->uuid);
+	strcpy(n.serial, q->serial);
+	strcpy(n.phase, "discovered");
+	n.phase_at = n.created = (int64_t)time(NULL);
+	r = nodes_token_new(n.token);
+	if (r < 0)
+		return r;
+	r = store_node_insert(bs->store, &n, &err);
+	if (r < 0) {
+		log_warning("event=node_discover mac=%s msg=\"%s\", ignoring", n.mac, err.msg);
+		return r;
+	}
+	(void)store_node_set_phase(bs->store, n.name, "discovered", "", n.phase_at);
+	log_notice("event=node_discover node=%s mac=%s uuid=%s serial=%s", n.name, n.mac,
+	    n.uuid[0] ? n.uuid : "-", n.serial[0] ? n.serial : "-");
+	*ret = n;
+	return 0;
+}
+
+static int
+sync_one(const struct node_rec *n, void *userdata)
+{
+	struct bootsvc *bs = userdata;
+
+	return dnsmasq_host_write(bs->dnsmasq, n);
+}
+
+int
+nodes_sync_dhcp_hosts(struct bootsvc *bs)
+{
+	if (!bs->dnsmasq)
+		return 0;
+	return store_node_foreach(bs->store, sync_one, bs);
+}
+
+bool
+nodes_drained(struct bootsvc *bs, const struct node_rec *n)
+{
+	if (strcmp(n->health, "doomed") == 0)
+		return (bs->cfg.on_doomed & HA_DRAIN) != 0;
+	if (strcmp(n->health, "risky") == 0)
+		return (bs->cfg.on_risky & HA_DRAIN) != 0;
+	return false;
+}

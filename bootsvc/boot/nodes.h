@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* What bootsvc does to nodes, shared by the control verbs and the HTTP routes:
+ * registration, phases, the image a node boots. */
+#pragma once
+
+#include "bootsvc.h"
+#include "http/http_path.h"
+
+/* Phases a node is in (docs/architecture.md). */
+bool phase_is_valid(const char *phase);
+/* Phases a node may report about itself over HTTP. */
+bool phase_is_reportable(const char *phase);
+
+/* A fresh per-node token: 32 random bytes as 64 hex chars. */
+int nodes_token_new(char ret[static SHA256_HEX_SIZE]);
+
+/* Record a phase change (store + history + one log line). */
+int nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const char *reason);
+
+/* The image version node n boots now: its pin, else the newest of its image name.
+ * -ENOENT when it has none (it holds). */
+int nodes_boot_image(struct bootsvc *bs, const struct node_rec *n, struct image_rec *ret);
+
+/* The lowest free address of node_ip_range into ret; -ENOSPC when all are taken. */
+int nodes_alloc_ip(struct bootsvc *bs, char ret[static 16], struct dl_err *reterr);
+
+/* Register an unknown machine that asked for its script as "d-<mac hex>" in phase
+ * discovered. */
+int nodes_discover(struct bootsvc *bs, const struct boot_query *q, struct node_rec *ret);
+
+/* Is n drained by its health (the configured action for its health includes drain)? */
+bool nodes_drained(struct bootsvc *bs, const struct node_rec *n);
+
+/* Rewrite every node's dnsmasq host entry (after a start or a reload). */
+int nodes_sync_dhcp_hosts(struct bootsvc *bs);

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "manifest.h"
+#include "boot/overlay.h"
+#include "template.h"
+
+/* Largest overlay: /etc/hosts of a big cluster plus a few templates. */
+#define MAX_OVERLAY (8 * 1024 * 1024)
+
+static int
+buf_put(struct cpio_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0; /* p may be NULL then, and memcpy(.., NULL, 0) is undefined */
+	if (b->len + n > MAX_OVERLAY)
+		return -E2BIG;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static int
+buf_pad4(struct cpio_buf *b)
+{
+	static const char zeros[4] = { 0 };
+	size_t pad = (4 - (b->len & 3)) & 3;
+	return pad ? buf_put(b, zeros, pad) : 0;
+}
+
+/* newc: "070701" + 13 eight-hex-digit fields, then name + NUL padded to 4, then data
+ * padded to 4 (the kernel's Documentation/driver-api/early-userspace/buffer-format.rst). */
+int
+cpio_add(struct cpio_buf *b, const char *name, unsigned mode, const void *data, size_t len)
+{
+	char hdr[160];
+	size_t nlen = strlen(name) + 1;
+	int r;
+
+	(void)snprintf(hdr, sizeof(hdr),
+	    "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X",
+	    ++b->ino, mode, 0u, 0u, 1u, 0u, len, 0u, 0u, 0u, 0u, nlen, 0u);
+	if ((r = buf_put(b, hdr, 110)) < 0 || (r = buf_put(b, name, nlen)) < 0 ||
+	    (r = buf_pad4(b)) < 0 || (r = buf_put(b, data, len)) < 0 || (r = buf_pad4(b)) < 0)
+		return r;
+	return 0;
+}
+
+int
+cpio_finish(struct cpio_buf *b)
+{
+	b->ino = 0;
+	return cpio_add(b, "TRAILER!!!", 0, NULL, 0);
+}
+
+struct hosts_ctx {
+	struct cpio_buf text;
+	int r;
+};
+
+static int
+hosts_line(const struct node_rec *n, void *userdata)
+{
+	struct hosts_ctx *h = userdata;
+	char line[128];
+	int len;
+
+	if (!n->ip[0])
+		return 0;
+	len = snprintf(line, sizeof(line), "%s\t%s\n", n->ip, n->name);
+	h->r = buf_put(&h->text, line, (size_t)len);
+	return h->r;
+}
+
+struct tvars {
+	const struct node_rec *n;
+	const struct image_rec *img;
+	const char *server;
+};
+
+static const char *
+tvars_lookup(const char *name, void *userdata)
+{
+	struct tvars *v = userdata;
+
+	if (strcmp(name, "node") == 0 || strcmp(name, "hostname") == 0)
+		return v->n->name;
+	if (strcmp(name, "ip") == 0)
+		return v->n->ip;
+	if (strcmp(name, "mac") == 0)
+		return v->n->mac;
+	if (strcmp(name, "server") == 0)
+		return v->server;
+	if (strcmp(name, "image") == 0)
+		return v->img->name;
+	if (strcmp(name, "image_id") == 0)
+		return v->img->id;
+	return NULL;
+}
+
+/* A directory tree walked into the archive at paths relative to its root: the walker
+ * reads the directories, visit() decides what every other entry becomes. */
+struct walk {
+	const char *what; /* for messages: "templates", "site overlay" */
+	const char *root;
+	bool skip_hidden; /* dot files are not templates (editor swap files, .git) */
+	bool add_dirs;    /* put the directories in the archive too */
+	int (*visit)(struct cpio_buf *b, const struct walk *w, const char *full, const char *rel,
+	    const struct stat *st, struct dl_err *reterr);
+	void *userdata;
+};
+
+static int
+walk_tree(struct cpio_buf *b, const struct walk *w, const char *rel, int depth,
+    struct dl_err *reterr)
+{
+	_cleanup_free_ char *path = NULL;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 8)
+		return dl_err_set(reterr, -ELOOP, "%s nested deeper than 8 levels", w->what);
+	if (asprintf(&path, "%s%s%s", w->root, *rel ? "/" : "", rel) < 0)
+		return -ENOMEM;
+	d = opendir(path);
+	if (!d) /* a missing root adds nothing */
+		return errno == ENOENT && depth == 0 ? 0 : dl_err_set(reterr, negative_errno(),
+		    "%s '%s': %s", w->what, path, strerror(errno));
+	while (r == 0 && (de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL, *full = NULL;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (w->skip_hidden && de->d_name[0] == '.'))
+			continue;
+		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0 ||
+		    asprintf(&full, "%s/%s", w->root, sub) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (lstat(full, &st) < 0)
+			continue; /* removed meanwhile */
+		if (S_ISDIR(st.st_mode)) {
+			if (w->add_dirs)
+				r = cpio_add(b, sub, S_IFDIR | 0755, NULL, 0);
+			if (r == 0)
+				r = walk_tree(b, w, sub, depth + 1, reterr);
+		} else
+			r = w->visit(b, w, full, sub, &st, reterr);
+	}
+	closedir(d);
+	return r;
+}
+
+/* The whole regular file at full into *ret (NUL-terminated), opened without following a
+ * symlink and checked on the fd: if it is no longer a regular file since the walk's
+ * lstat, *ret stays NULL (skip it, as then). Larger than max: -EFBIG. */
+static int
+read_regular(const struct walk *w, const char *full, size_t max, char **ret, size_t *ret_len,
+    mode_t *ret_mode, struct dl_err *reterr)
+{
+	_cleanup_free_ char *data = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t got = 0;
+
+	*ret = NULL;
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "%s '%s': %s", w->what, full,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if ((uint64_t)st.st_size > max)
+		return dl_err_set(reterr, -EFBIG, "%s '%s': larger than %zu bytes", w->what, full,
+		    max);
+	data = malloc((size_t)st.st_size + 1);
+	if (!data)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dl_err_set(reterr, negative_errno(), "%s '%s': %s", w->what, full,
+			    strerror(errno));
+		if (n == 0)
+			break; /* shrank meanwhile: take what is there */
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	*ret = TAKE_PTR(data);
+	*ret_len = got;
+	*ret_mode = st.st_mode;
+	return 0;
+}
+
+/* Largest template, and largest site file: config files and keys, not data. */
+#define MAX_TEMPLATE (1024 * 1024)
+#define MAX_SITE_FILE (1024 * 1024)
+
+/* A template: a regular file under <image>/templates/, rendered for the node. Other
+ * entries, and files too large to be templates, are not sent. */
+static int
+visit_template(struct cpio_buf *b, const struct walk *w, const char *full, const char *rel,
+    const struct stat *st, struct dl_err *reterr)
+{
+	_cleanup_free_ char *text = NULL, *out = NULL;
+	size_t len = 0, outlen = 0;
+	mode_t mode = 0;
+	int r;
+
+	if (!S_ISREG(st->st_mode) || st->st_size > MAX_TEMPLATE)
+		return 0;
+	r = read_regular(w, full, MAX_TEMPLATE, &text, &len, &mode, reterr);
+	if (r < 0 || !text)
+		return r;
+	r = template_render(text, len, tvars_lookup, w->userdata, &out, &outlen, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "template '%s'", rel), r;
+	return cpio_add(b, rel, S_IFREG | (mode & 0777), out, outlen);
+}
+
+/* A site file as it is (a symlink as a symlink); sockets, fifos and devices are nothing
+ * a node should get from a config dir. */
+static int
+visit_site(struct cpio_buf *b, const struct walk *w, const char *full, const char *rel,
+    const struct stat *st, struct dl_err *reterr)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	mode_t mode = 0;
+	int r;
+
+	if (S_ISLNK(st->st_mode)) {
+		char target[1024];
+		ssize_t n = readlink(full, target, sizeof(target));
+
+		if (n <= 0 || (size_t)n >= sizeof(target))
+			return dl_err_set(reterr, n < 0 ? negative_errno() : -ENAMETOOLONG,
+			    "%s '%s': bad symlink", w->what, full);
+		return cpio_add(b, rel, S_IFLNK | 0777, target, (size_t)n);
+	}
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	r = read_regular(w, full, MAX_SITE_FILE, &data, &len, &mode, reterr);
+	if (r < 0 || !data)
+		return r;
+	return cpio_add(b, rel, S_IFREG | (mode & 0777), data, len);
+}
+
+int
+overlay_add_site(struct cpio_buf *b, const char *dir, struct dl_err *reterr)
+{
+	const struct walk w = { .what = "site overlay", .root = dir, .visit = visit_site };
+
+	return walk_tree(b, &w, "", 0, reterr);
+}
+
+static int
+add_dirs(struct cpio_buf *b)
+{
+	static const char *const dirs[] = { "etc", "etc/diskless" };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(dirs); i++)
+		r = cpio_add(b, dirs[i], S_IFDIR | 0755, NULL, 0);
+	return r;
+}
+
+int
+overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
+    char **ret, size_t *ret_len, struct dl_err *reterr)
+{
+	struct cpio_buf b = { 0 };
+	struct hosts_ctx h = { 0 };
+	struct tvars v = { .n = n, .img = img, .server = bs->cfg.boot_url };
+	char line[1024];
+	int r, len;
+
+	r = add_dirs(&b);
+	if (r < 0)
+		goto fail;
+	/* Site files first: what bootsvc writes for the node (hostname, hosts, node.conf) and
+	 * the image's templates come later and win, since the init replaces earlier members. */
+	if (bs->cfg.site_overlay[0] && (r = overlay_add_site(&b, bs->cfg.site_overlay, reterr)) < 0)
+		goto fail;
+	len = snprintf(line, sizeof(line), "%s\n", n->name);
+	if ((r = cpio_add(&b, "etc/hostname", S_IFREG | 0644, line, (size_t)len)) < 0)
+		goto fail;
+
+	len = snprintf(line, sizeof(line), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
+	if ((r = buf_put(&h.text, line, (size_t)len)) < 0)
+		goto fail;
+	r = store_node_foreach(bs->store, hosts_line, &h);
+	if (r < 0 || h.r < 0) {
+		r = r < 0 ? r : h.r;
+		goto fail;
+	}
+	if ((r = cpio_add(&b, "etc/hosts", S_IFREG | 0644, h.text.data, h.text.len)) < 0)
+		goto fail;
+
+	/* node.conf holds the token: readable by root only. */
+	len = snprintf(line, sizeof(line),
+	    "server=%s\nnode=%s\ntoken=%s\nimage=%s\nimage_name=%s\nkernel=%s\ninitrd=%s\n"
+	    "rootfs=%s\n", bs->cfg.boot_url, n->name, n->token, img->id, img->name,
+	    img->sha256[MANIFEST_KERNEL], img->sha256[MANIFEST_INITRD],
+	    img->sha256[MANIFEST_ROOTFS]);
+	if ((r = cpio_add(&b, "etc/diskless/node.conf", S_IFREG | 0600, line, (size_t)len)) < 0)
+		goto fail;
+	{
+		char tdir[MAX_STORE_PATH + 16];
+		(void)snprintf(tdir, sizeof(tdir), "%s/templates", img->path);
+		const struct walk w = { .what = "templates", .root = tdir, .skip_hidden = true,
+			.add_dirs = true, .visit = visit_template, .userdata = &v };
+
+		r = walk_tree(&b, &w, "", 0, reterr);
+		if (r < 0)
+			goto fail;
+	}
+	if ((r = cpio_finish(&b)) < 0)
+		goto fail;
+	free(h.text.data);
+	*ret = b.data;
+	*ret_len = b.len;
+	return 0;
+fail:
+	free(h.text.data);
+	free(b.data);
+	if (r == -E2BIG)
+		return dl_err_set(reterr, r, "overlay larger than %d bytes", MAX_OVERLAY);
+	if (!reterr || !reterr->code)
+		dl_err_set(reterr, r, "building overlay: %s", strerror(-r));
+	return r;
+}

@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: MIT */
+#include <grp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "control/control.h"
+#include "log.h"
+#include "proto.h"
+#include "version.h"
+
+/* Most clients at once: nodectl invocations and a scheduler or two. */
+#define MAX_CONTROL_CLIENTS 128
+/* Largest unsent output per client before we drop it (a reader that stopped reading). */
+#define MAX_CONTROL_OUTBUF (64 * 1024 * 1024)
+
+struct client {
+	struct control *ctl;
+	uint64_t id;
+	bool subscribed;
+	int64_t last_seq;      /* events sent up to here */
+	int fd;
+	uid_t uid;
+	char in[MAX_CONTROL_LINE + 1];
+	size_t in_len;
+	bool discarding; /* skipping the rest of an oversized line */
+	char *out;
+	size_t out_len, out_off;
+	struct client *next;
+};
+
+/* The request being dispatched, so control_defer() can refer back to it. */
+static json_t *current_req_id;
+
+struct control {
+	struct bootsvc *bs;
+	uint64_t next_client_id;
+	struct client *current;  /* the client whose request is being dispatched */
+	int64_t flush_timer;
+	int fd;
+	gid_t gid; /* control_group's gid, or (gid_t)-1 */
+	struct client *clients;
+	size_t n_clients;
+};
+
+static int
+verb_ping(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { NULL };
+	int r = proto_args_check(args, allowed, reterr);
+
+	(void)bs;
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:s}", "version", DISKLESS_VERSION);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static const struct control_verb misc_verbs[] = {
+	{ .name = "ping", .fn = verb_ping },
+	{ .name = NULL },
+};
+
+static const struct control_verb *
+find_verb(const char *name)
+{
+	const struct control_verb *tables[] = { misc_verbs, ctl_node_verbs, ctl_image_verbs,
+		ctl_ctrl_verbs };
+
+	for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+		for (const struct control_verb *v = tables[t]; v->name; v++)
+			if (strcmp(v->name, name) == 0)
+				return v;
+	return NULL;
+}
+
+char *
+control_handle_line(struct bootsvc *bs, const char *line, size_t len)
+{
+	struct dl_err err = { 0 };
+	struct proto_req req;
+	json_t *result = NULL;
+	char *text = NULL;
+	const struct control_verb *v;
+	char *out;
+	int r;
+
+	bs->metrics.control_requests++;
+	r = proto_req_parse(line, len, &req, &err);
+	if (r == 0) {
+		v = find_verb(req.verb);
+		if (!v)
+			r = dl_err_set(&err, -EINVAL, "unknown verb '%s'", req.verb);
+		else {
+			current_req_id = req.id;
+			r = v->text_fn ? v->text_fn(bs, req.args, &text, &err) :
+			    v->fn(bs, req.args, &result, &err);
+			current_req_id = NULL;
+		}
+	}
+	if (r == CONTROL_DEFERRED) {
+		log_info("event=control verb=%s ok=deferred", req.verb);
+		proto_req_done(&req);
+		return NULL;
+	}
+	if (r < 0) {
+		bs->metrics.control_errors++;
+		if (!err.msg[0])
+			dl_err_set(&err, r, "%s", strerror(-r));
+		out = proto_error(req.id, r, err.msg);
+		/* The message may quote what the client sent: clean it before logging. */
+		char safe[MAX_LOG_VALUE + 1];
+		log_info("event=control verb=%s ok=0 err=%s msg=\"%s\"",
+		    req.verb[0] ? req.verb : "-", dl_errno_name(r), log_safe(safe, sizeof(safe),
+		    err.msg));
+	} else {
+		out = text ? proto_ok_text(req.id, text) : proto_ok(req.id, result);
+		free(text);
+		log_info("event=control verb=%s ok=1", req.verb);
+	}
+	proto_req_done(&req);
+	return out;
+}
+
+static void client_free(struct client *cl);
+static int client_queue(struct client *cl, const char *s);
+static int client_flush(struct client *cl);
+
+
+struct control_pending {
+	uint64_t client_id;
+	json_t *id;
+};
+
+static struct client *
+client_by_id(struct control *ctl, uint64_t id)
+{
+	for (struct client *c = ctl->clients; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+struct control_pending *
+control_defer(struct bootsvc *bs)
+{
+	struct control_pending *p;
+
+	if (!bs->control || !bs->control->current)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->client_id = bs->control->current->id;
+	p->id = json_incref(current_req_id ? current_req_id : json_null());
+	return p;
+}
+
+void
+control_complete(struct bootsvc *bs, struct control_pending *p, json_t *result, int code,
+    const char *message)
+{
+	struct client *cl;
+	char *line;
+
+	if (!p) {
+		json_decref(result);
+		return;
+	}
+	line = code < 0 ? proto_error(p->id, code, message) : proto_ok(p->id, result);
+	if (code < 0)
+		json_decref(result);
+	cl = bs->control ? client_by_id(bs->control, p->client_id) : NULL;
+	if (cl && line && client_queue(cl, line) == 0)
+		(void)client_flush(cl);
+	free(line);
+	json_decref(p->id);
+	free(p);
+}
+
+int
+control_subscribe(struct bootsvc *bs, int64_t since)
+{
+	if (!bs->control || !bs->control->current)
+		return -ENOTSUP;
+	bs->control->current->subscribed = true;
+	bs->control->current->last_seq = since;
+	control_events_notify(bs);
+	return 0;
+}
+
+/* Events per flush and client: a subscriber far behind catches up over several rounds
+ * instead of one huge buffer. */
+#define MAX_EVENTS_PER_FLUSH 1000
+
+static int
+send_event(const struct event_rec *e, void *userdata)
+{
+	struct client *cl = userdata;
+	json_t *o = json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:I}}", "event", "seq", (json_int_t)e->seq,
+	    "node", e->node, "kind", e->kind, strcmp(e->kind, "phase") == 0 ? "phase" : "action",
+	    e->what, "reason", e->reason, "at", (json_int_t)e->at);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int r = -ENOMEM;
+
+	json_decref(o);
+	if (s) {
+		r = client_queue(cl, s);
+		if (r == 0)
+			r = client_queue(cl, "\n");
+		free(s);
+	}
+	if (r == 0)
+		cl->last_seq = e->seq;
+	return r;
+}
+
+static void
+events_flush(struct loop *l, void *userdata)
+{
+	struct control *ctl = userdata;
+	bool more = false;
+
+	(void)l;
+	ctl->flush_timer = 0;
+	for (struct client *cl = ctl->clients; cl; cl = cl->next) {
+		int64_t before;
+		if (!cl->subscribed)
+			continue;
+		before = cl->last_seq;
+		(void)store_events_since(ctl->bs->store, cl->last_seq, MAX_EVENTS_PER_FLUSH,
+		    send_event, cl);
+		if (cl->last_seq - before >= MAX_EVENTS_PER_FLUSH)
+			more = true;
+		(void)client_flush(cl);
+	}
+	if (more)
+		control_events_notify(ctl->bs);
+}
+
+void
+control_events_notify(struct bootsvc *bs)
+{
+	struct control *ctl = bs->control;
+
+	if (!ctl || ctl->flush_timer > 0)
+		return;
+	ctl->flush_timer = loop_add_timer(bs->loop, loop_now_ms(), events_flush, ctl);
+}
+
+static void
+client_update_events(struct client *cl)
+{
+	uint32_t ev = EPOLLIN | EPOLLRDHUP;
+
+	if (cl->out_len > cl->out_off)
+		ev |= EPOLLOUT;
+	(void)loop_mod_fd(cl->ctl->bs->loop, cl->fd, ev);
+}
+
+static int
+client_queue(struct client *cl, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (cl->out_off == cl->out_len)
+		cl->out_off = cl->out_len = 0;
+	if (cl->out_len + n > MAX_CONTROL_OUTBUF)
+		return -ENOBUFS;
+	char *o = realloc(cl->out, cl->out_len + n);
+	if (!o)
+		return -ENOMEM;
+	memcpy(o + cl->out_len, s, n);
+	cl->out = o;
+	cl->out_len += n;
+	return 0;
+}
+
+static int
+client_flush(struct client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return negative_errno();
+		}
+		cl->out_off += (size_t)n;
+	}
+	client_update_events(cl);
+	return 0;
+}
+
+static void
+respond(struct client *cl, char *line)
+{
+	if (!line || client_queue(cl, line) < 0)
+		log_warning("event=control msg=\"cannot queue a response, dropping client\"");
+	free(line);
+}
+
+/* Consume complete lines from the input buffer. */
+static void
+client_process(struct client *cl)
+{
+	struct bootsvc *bs = cl->ctl->bs;
+	size_t start = 0;
+
+	for (;;) {
+		char *nl = memchr(cl->in + start, '\n', cl->in_len - start);
+		if (!nl)
+			break;
+		size_t len = (size_t)(nl - (cl->in + start));
+		if (cl->discarding) {
+			/* The tail of an oversized line ends here: the client may go on. */
+			cl->discarding = false;
+		} else if (len > 0) {
+			char *out;
+			cl->ctl->current = cl;
+			out = control_handle_line(bs, cl->in + start, len);
+			cl->ctl->current = NULL;
+			if (out)
+				respond(cl, out);
+		}
+		start += len + 1;
+	}
+	memmove(cl->in, cl->in + start, cl->in_len - start);
+	cl->in_len -= start;
+	if (cl->in_len == MAX_CONTROL_LINE) {
+		/* A line longer than the limit: answer once, then skip to its end. */
+		if (!cl->discarding) {
+			char msg[96];
+			(void)snprintf(msg, sizeof(msg), "request line longer than %d bytes",
+			    MAX_CONTROL_LINE);
+			respond(cl, proto_error(NULL, -E2BIG, msg));
+			bs->metrics.control_errors++;
+			log_warning("event=control msg=\"%s, discarding it\"", msg);
+		}
+		cl->discarding = true;
+		cl->in_len = 0;
+	}
+}
+
+static void
+on_client(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct client *cl = userdata;
+
+	(void)l;
+	if (events & EPOLLIN) {
+		for (;;) {
+			ssize_t n = recv(fd, cl->in + cl->in_len, MAX_CONTROL_LINE - cl->in_len,
+			    MSG_DONTWAIT);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				break;
+			if (n <= 0) {
+				/* EOF: answer what is complete, then close once flushed. */
+				client_process(cl);
+				(void)client_flush(cl);
+				client_free(cl);
+				return;
+			}
+			cl->in_len += (size_t)n;
+			client_process(cl);
+		}
+	}
+	if (client_flush(cl) < 0 || (events & (EPOLLERR | EPOLLHUP))) {
+		client_free(cl);
+		return;
+	}
+}
+
+static bool
+peer_authorized(struct control *ctl, int fd, uid_t *ret_uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t groups[256];
+	socklen_t glen = sizeof(groups);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	*ret_uid = cred.uid;
+	if (cred.uid == 0)
+		return true;
+	if (ctl->gid == (gid_t)-1)
+		return false;
+	if (cred.gid == ctl->gid)
+		return true;
+	/* Supplementary groups of the peer (Linux 4.13+). */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+		for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+			if (groups[i] == ctl->gid)
+				return true;
+	return false;
+}
+
+static void
+on_accept(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct control *ctl = userdata;
+
+	(void)events;
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct client *cl;
+		uid_t uid = (uid_t)-1;
+
+		if (cfd < 0)
+			return;
+		if (!peer_authorized(ctl, cfd, &uid)) {
+			static const char deny[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
+						   "\"EPERM\",\"message\":\"not authorised: root or "
+						   "the control group only\"}}\n";
+			(void)!send(cfd, deny, sizeof(deny) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			log_warning("event=control_denied uid=%d", (int)uid);
+			close(cfd);
+			continue;
+		}
+		if (ctl->n_clients >= MAX_CONTROL_CLIENTS || !(cl = calloc(1, sizeof(*cl)))) {
+			log_warning("event=control msg=\"too many clients, refusing one\"");
+			close(cfd);
+			continue;
+		}
+		cl->ctl = ctl;
+		cl->id = ++ctl->next_client_id;
+		cl->fd = cfd;
+		cl->uid = uid;
+		if (loop_add_fd(l, cfd, EPOLLIN | EPOLLRDHUP, on_client, cl) < 0) {
+			close(cfd);
+			free(cl);
+			continue;
+		}
+		cl->next = ctl->clients;
+		ctl->clients = cl;
+		ctl->n_clients++;
+	}
+}
+
+static void
+client_free(struct client *cl)
+{
+	struct control *ctl = cl->ctl;
+
+	for (struct client **pp = &ctl->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	ctl->n_clients--;
+	loop_del_fd(ctl->bs->loop, cl->fd);
+	close(cl->fd);
+	free(cl->out);
+	free(cl);
+}
+
+int
+control_start(struct bootsvc *bs, struct control **ret, struct dl_err *reterr)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct control *ctl;
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+	int r;
+
+	if (strlen(bs->cfg.control_socket) >= sizeof(sa.sun_path))
+		return dl_err_set(reterr, -ENAMETOOLONG, "control_socket '%s' is too long",
+		    bs->cfg.control_socket);
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return -ENOMEM;
+	ctl->bs = bs;
+	ctl->gid = (gid_t)-1;
+	if (bs->cfg.control_group[0]) {
+		struct group *g = getgrnam(bs->cfg.control_group);
+		if (!g) {
+			free(ctl);
+			return dl_err_set(reterr, -ENOENT, "control_group '%s' does not exist",
+			    bs->cfg.control_group);
+		}
+		ctl->gid = g->gr_gid;
+	}
+	strcpy(sa.sun_path, bs->cfg.control_socket);
+	strcpy(dir, sa.sun_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0755); /* may exist; bind reports real problems */
+	}
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (ctl->fd < 0) {
+		r = negative_errno();
+		free(ctl);
+		return dl_err_set(reterr, r, "control socket: %s", strerror(-r));
+	}
+	(void)unlink(sa.sun_path); /* a stale socket of a previous run */
+	if (bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ctl->fd, 64) < 0) {
+		r = negative_errno();
+		close(ctl->fd);
+		free(ctl);
+		return dl_err_set(reterr, r, "control socket '%s': %s", sa.sun_path,
+		    strerror(-r));
+	}
+	/* Peer credentials decide; the mode only keeps others from connecting at all. */
+	if (ctl->gid != (gid_t)-1) {
+		(void)!chown(sa.sun_path, 0, ctl->gid);
+		(void)chmod(sa.sun_path, 0660);
+	} else
+		(void)chmod(sa.sun_path, 0600);
+	r = loop_add_fd(bs->loop, ctl->fd, EPOLLIN, on_accept, ctl);
+	if (r < 0) {
+		close(ctl->fd);
+		free(ctl);
+		return dl_err_set(reterr, r, "control socket: cannot watch");
+	}
+	log_info("event=control_listen path=%s", sa.sun_path);
+	*ret = ctl;
+	return 0;
+}
+
+struct control *
+control_stop(struct control *ctl)
+{
+	if (!ctl)
+		return NULL;
+	while (ctl->clients)
+		client_free(ctl->clients);
+	if (ctl->flush_timer > 0)
+		loop_cancel_timer(ctl->bs->loop, ctl->flush_timer);
+	loop_del_fd(ctl->bs->loop, ctl->fd);
+	close(ctl->fd);
+	(void)unlink(ctl->bs->cfg.control_socket);
+	free(ctl);
+	return NULL;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* Control verbs on image versions: image.list, image.show, image.add, image.remove. */
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "control/control.h"
+#include "log.h"
+#include "manifest.h"
+#include "proto.h"
+
+static json_t *
+image_to_json(const struct image_rec *i)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:s,s:{s:s,s:s,s:s}}", "id", i->id,
+	    "name", i->name, "kind", i->kind, "kernel_version", i->kernel_version, "built",
+	    i->built, "path", i->path, "size",
+	    (json_int_t)(i->size[0] + i->size[1] + i->size[2]), "current", i->current,
+	    "cmdline", i->cmdline, "sha256", "kernel", i->sha256[MANIFEST_KERNEL], "initrd",
+	    i->sha256[MANIFEST_INITRD], "rootfs", i->sha256[MANIFEST_ROOTFS]);
+}
+
+static int
+list_one(const struct image_rec *i, void *userdata)
+{
+	json_t *o = image_to_json(i);
+
+	if (!o || json_array_append_new(userdata, o) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int
+image_list(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { NULL };
+	json_t *arr;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0)
+		return r;
+	arr = json_array();
+	r = arr ? store_image_foreach(bs->store, list_one, arr) : -ENOMEM;
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = json_pack("{s:o}", "images", arr);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int
+image_show(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "image", NULL };
+	struct image_rec img;
+	const char *ref;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "image", true, 200, &ref, reterr)) < 0 ||
+	    (r = store_image_resolve(bs->store, ref, &img, reterr)) < 0)
+		return r;
+	*ret = json_pack("{s:o}", "image", image_to_json(&img));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int
+read_manifest(const char *dir, char **ret, size_t *ret_len, struct dl_err *reterr)
+{
+	char path[PATH_MAX + 16];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+
+	(void)snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "'%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_MANIFEST_SIZE)
+		return dl_err_set(reterr, -EINVAL, "'%s' is not a manifest file", path);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n != st.st_size)
+		return dl_err_set(reterr, -EIO, "'%s': short read", path);
+	*ret = TAKE_PTR(buf);
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+static int
+image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "path", NULL };
+	_cleanup_free_ char *buf = NULL;
+	struct manifest m = { 0 };
+	struct image_rec img = { 0 };
+	char real[PATH_MAX], id[SHA256_HEX_SIZE];
+	const char *path, *base;
+	size_t len = 0;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "path", true, MAX_STORE_PATH - 1, &path, reterr)) < 0)
+		return r;
+	if (path[0] != '/')
+		return dl_err_set(reterr, -EINVAL, "path '%s' is not absolute", path);
+	if (!realpath(path, real))
+		return dl_err_set(reterr, negative_errno(), "path '%s': %s", path,
+		    strerror(errno));
+	if (strlen(real) >= sizeof(img.path))
+		return dl_err_set(reterr, -ENAMETOOLONG, "path '%s' too long", real);
+	if ((r = read_manifest(real, &buf, &len, reterr)) < 0)
+		return r;
+	if ((r = manifest_parse(buf, len, &m, reterr)) < 0)
+		return dl_err_prefix(reterr, "'%s/manifest.json'", real), r;
+	if ((r = manifest_id(&m, id, reterr)) < 0)
+		goto out;
+	/* A version directory is named by its id: a renamed or edited one is not ours. */
+	base = strrchr(real, '/') + 1;
+	if (strcmp(base, id) != 0) {
+		r = dl_err_set(reterr, -EINVAL,
+		    "'%s' is not an image version: its manifest's id is %s", real, id);
+		goto out;
+	}
+	/* Sizes are checked here; hashes are checked by the node that boots it (and a
+	 * full hash of a large rootfs would stall the loop). */
+	for (int k = 0; k < _MANIFEST_ROLE_MAX; k++) {
+		char f[PATH_MAX + 32];
+		struct stat st;
+		(void)snprintf(f, sizeof(f), "%s/%s", real, manifest_role_path(k));
+		if (stat(f, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_size != m.files[k].size) {
+			r = dl_err_set(reterr, -EINVAL, "'%s' is missing or not %llu bytes", f,
+			    (unsigned long long)m.files[k].size);
+			goto out;
+		}
+		strcpy(img.sha256[k], m.files[k].sha256);
+		img.size[k] = m.files[k].size;
+	}
+	/* "" for a manifest from before the tree hash: receipt_check falls back to sha256 */
+	memcpy(img.initrd_tree, m.initrd_tree, sizeof(img.initrd_tree));
+	strcpy(img.id, id);
+	(void)snprintf(img.name, sizeof(img.name), "%s", m.name);
+	(void)snprintf(img.kind, sizeof(img.kind), "%s", manifest_kind_to_string(m.kind));
+	strcpy(img.path, real);
+	(void)snprintf(img.kernel_version, sizeof(img.kernel_version), "%s", m.kernel_version);
+	(void)snprintf(img.kernel_banner, sizeof(img.kernel_banner), "%s", m.kernel_banner);
+	(void)snprintf(img.built, sizeof(img.built), "%s", m.built);
+	(void)snprintf(img.cmdline, sizeof(img.cmdline), "%s", m.cmdline);
+	img.added = (int64_t)time(NULL);
+	if ((r = store_image_insert(bs->store, &img, reterr)) < 0)
+		goto out;
+	log_notice("event=image_add image=%s id=%s path=%s", img.name, img.id, img.path);
+	if ((r = store_image_get(bs->store, img.id, &img)) < 0)
+		goto out;
+	*ret = json_pack("{s:o}", "image", image_to_json(&img));
+	r = *ret ? 0 : -ENOMEM;
+out:
+	manifest_done(&m);
+	return r;
+}
+
+static int
+image_remove(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "image", NULL };
+	struct image_rec img;
+	const char *ref;
+	int64_t users;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "image", true, 200, &ref, reterr)) < 0 ||
+	    (r = store_image_resolve(bs->store, ref, &img, reterr)) < 0)
+		return r;
+	users = store_image_users(bs->store, img.id);
+	if (users != 0)
+		return dl_err_set(reterr, -EBUSY, "image %s@%.12s is pinned by %lld node(s)",
+		    img.name, img.id, (long long)users);
+	if ((r = store_image_delete(bs->store, img.id)) < 0)
+		return dl_err_set(reterr, r, "removing image %s failed", img.id);
+	/* The files stay: a node booting it right now keeps a consistent image. */
+	log_notice("event=image_remove image=%s id=%s", img.name, img.id);
+	*ret = json_pack("{s:s}", "removed", img.id);
+	return *ret ? 0 : -ENOMEM;
+}
+
+const struct control_verb ctl_image_verbs[] = {
+	{ .name = "image.list", .fn = image_list },
+	{ .name = "image.show", .fn = image_show },
+	{ .name = "image.add", .fn = image_add },
+	{ .name = "image.remove", .fn = image_remove },
+	{ .name = NULL },
+};

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* Health of one node as its BMC reports it (issue #5 item 1): the sensors' current states
+ * and the System Event Log records added since the previous read, through
+ * libipmimonitoring over IPMI 2.0 / RMCP+. health_read() blocks, so it runs on worker
+ * threads only (CONVENTIONS §6); it touches no loop state and logs nothing. What the
+ * readings mean (ok, risky, doomed) is decided by health_rules.h, which does no I/O. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "bmc/power.h"
+
+/* A sensor's state as libipmimonitoring interprets it (the same words ipmi-sensors
+ * prints). Ordered by severity: rules compare with >=. UNKNOWN (no reading, no
+ * interpretation) never matches a rule. */
+enum health_sensor_state {
+	HEALTH_SENSOR_NOMINAL,
+	HEALTH_SENSOR_WARNING,
+	HEALTH_SENSOR_CRITICAL,
+	HEALTH_SENSOR_UNKNOWN,
+	_HEALTH_SENSOR_STATE_MAX,
+	_HEALTH_SENSOR_STATE_INVALID = -EINVAL,
+};
+
+/* What a SEL record is about, for the rate rules (health_sel_classify() decides). */
+enum health_sel_class {
+	HEALTH_SEL_ECC_CORRECTABLE,   /* memory: correctable ECC, ECC logging limit */
+	HEALTH_SEL_ECC_UNCORRECTABLE, /* memory: uncorrectable ECC, parity */
+	HEALTH_SEL_OVER_TEMPERATURE,  /* a temperature above its upper critical threshold,
+				       * CPU thermal trip, memory critical over-temperature */
+	HEALTH_SEL_FAN,               /* a fan below its lower critical threshold, failed, lost
+				       * redundancy */
+	HEALTH_SEL_POWER_SUPPLY,      /* a PSU failed, lost its input, lost redundancy */
+	HEALTH_SEL_OTHER,             /* everything else (non-critical crossings, OEM, ...) */
+	_HEALTH_SEL_CLASS_MAX,
+	_HEALTH_SEL_CLASS_INVALID = -EINVAL,
+};
+
+/* Longest sensor name kept: an SDR ID string is at most 16 bytes (IPMI 2.0 §43.1, Table
+ * 43-1), twice that leaves room for BMCs that prefix entity names. Longer ones are cut. */
+#define MAX_HEALTH_NAME 32
+/* Longest event text kept ("At or Above (>=) Upper Critical Threshold" is 41). */
+#define MAX_HEALTH_TEXT 96
+/* Sensors kept per read: the lab BMC has 3, a two-socket server 60-150. More are dropped
+ * (n_sensors_dropped) rather than letting one BMC's SDR grow a worker's memory. */
+#define MAX_HEALTH_SENSORS 256
+/* New SEL records kept per read, the newest ones: a full SEL is 512-3000 entries on
+ * common BMCs, and the rate rules keep at most MAX_HEALTH_EVENTS per class anyway. */
+#define MAX_HEALTH_SEL_NEW 512
+
+struct health_sensor {
+	char name[MAX_HEALTH_NAME + 1];  /* "CPU Temp"; control characters become '?' */
+	uint8_t type;                    /* IPMI sensor type (IPMI 2.0 Table 42-3): 0x01 temperature */
+	enum health_sensor_state state;
+	bool has_reading;                /* threshold sensors with a numeric reading */
+	double reading;
+	char units[8];                   /* "C", "RPM", "V", ... or "" */
+	char condition[24];              /* threshold sensors out of range: "upper critical",
+					  * "lower non-critical", ...; else "" */
+	char event[MAX_HEALTH_TEXT];     /* libipmimonitoring's texts, joined by "; " */
+};
+
+struct health_sel_entry {
+	uint32_t record_id;
+	uint32_t timestamp;              /* the BMC's clock, seconds since 1970; values below
+					  * 0x20000000 are "post-init" relative times (IPMI 2.0
+					  * §37.1); 0 for records without one */
+	uint8_t sensor_type;             /* IPMI sensor type; 0 for OEM records */
+	uint8_t event_type;              /* event/reading type code: 0x01 threshold, 0x6f sensor-specific */
+	uint8_t offset;                  /* event offset (event data 1, bits 3:0) */
+	bool assertion;                  /* false: a deassertion (the condition went away) */
+	enum health_sel_class cls;
+	enum health_sensor_state severity; /* libipmimonitoring's SEL state */
+	char sensor[MAX_HEALTH_NAME + 1];  /* "" when the SDR has no such sensor */
+	char event[MAX_HEALTH_TEXT];       /* "Correctable ECC", "Upper Critical - going high" */
+};
+
+/* One read of one BMC. Owns its arrays: release with health_reading_done(). */
+struct health_reading {
+	struct health_sensor *sensors;
+	size_t n_sensors;
+	size_t n_sensors_dropped;        /* beyond MAX_HEALTH_SENSORS */
+	struct health_sel_entry *sel;    /* new records, oldest first (SEL order) */
+	size_t n_sel;
+	size_t n_sel_dropped;            /* new records beyond MAX_HEALTH_SEL_NEW (the oldest) */
+	uint32_t sel_last_id;            /* pass as sel_after next time; 0 when the SEL is empty */
+	bool sel_reset;                  /* the SEL's ids went below sel_after (cleared or wrapped):
+					  * every record counted as new */
+};
+
+/* Free r's arrays and zero it; r may be half-filled or already done. */
+void health_reading_done(struct health_reading *r);
+
+/* Read all sensors and the SEL records with a record id above sel_after (0: all) of the
+ * BMC t, on the calling thread (blocks up to about twice t->timeout_ms: one session for
+ * the sensors, one for the SEL). Uses t->host, port, user, pass, cipher and timeout_ms;
+ * pxe_first is ignored. User privilege is enough.
+ *
+ * sdr_cache_dir: the directory where libipmimonitoring caches this BMC's SDR (one file per
+ * host name inside). It is created (mode 0700, last component only) when missing. Use one
+ * directory per daemon state dir: a simulator or BMC replaced under the same host name
+ * makes the cache stale, which libipmimonitoring detects and refreshes by itself.
+ *
+ * SEL record ids: IPMI ids are 16-bit and a BMC hands them out in increasing order until
+ * its SEL is cleared; records with an id above sel_after are new. When every id is below
+ * sel_after the SEL was cleared in between: all records are returned and sel_reset is set.
+ * XXX(#5): a SEL cleared and refilled to the same highest id between two reads is missed.
+ *
+ * On success fills *ret (caller owns it, health_reading_done()) and returns 0. Errors:
+ * -ETIMEDOUT (no answer), -EACCES (credentials or privilege), -ENOTSUP (cipher suite or
+ * IPMI 2.0 unavailable), -EIO (anything else, including the SDR cache directory), -ENOMEM,
+ * -EINVAL (t malformed). reterr names the host and the step; never the password. */
+int health_read(const struct bmc_target *t, const char *sdr_cache_dir, uint32_t sel_after,
+    struct health_reading *ret, struct dl_err *reterr);

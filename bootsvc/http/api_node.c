@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* /api/v1/nodes/<name>/phase (POST) and /overlay (GET): calls a booting node makes,
+ * authenticated by the per-node token bootsvc put in that node's script. */
+#include <jansson.h>
+#include <string.h>
+
+#include "http/http_internal.h"
+#include "log.h"
+#include "boot/nodes.h"
+#include "boot/overlay.h"
+#include "boot/receipt.h"
+
+/* Compare in time independent of where the strings differ: tokens are secrets. */
+static bool
+token_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0 && la > 0;
+}
+
+/* 0 when the request carries n's token; else an error already answered. */
+static int
+authorize(struct MHD_Connection *c, const struct node_rec *n)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (!h || strncmp(h, "Bearer ", 7) != 0)
+		return -EACCES;
+	return token_equal(h + 7, n->token) ? 0 : -EPERM;
+}
+
+static enum MHD_Result
+phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
+{
+	json_error_t jerr;
+	json_t *body, *receipt = NULL;
+	const char *phase = NULL, *reason = NULL, *kernel = NULL, *initrd = NULL, *rootfs = NULL;
+	char why[MAX_REASON], msg[MAX_REASON + 64];
+	struct image_rec img;
+	enum MHD_Result ret;
+
+	if (!r->body)
+		return http_respond_error(c, r, 400, -EINVAL, "empty body: expected JSON");
+	body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body) {
+		(void)snprintf(msg, sizeof(msg), "malformed JSON: %s", jerr.text);
+		return http_respond_error(c, r, 400, -EINVAL, msg);
+	}
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s,s?s,s?o}", "phase", &phase, "reason",
+	    &reason, "receipt", &receipt) < 0) {
+		(void)snprintf(msg, sizeof(msg), "bad report: %s", jerr.text);
+		ret = http_respond_error(c, r, 400, -EINVAL, msg);
+		goto out;
+	}
+	if (!phase_is_reportable(phase)) {
+		ret = http_respond_error(c, r, 400, -EINVAL,
+		    "phase must be one of pxe, loading, imaging, up, failed");
+		goto out;
+	}
+	if (reason && strlen(reason) >= MAX_REASON) {
+		ret = http_respond_error(c, r, 400, -EINVAL, "reason too long");
+		goto out;
+	}
+	if (strcmp(phase, "failed") == 0 && (!reason || !*reason)) {
+		ret = http_respond_error(c, r, 400, -EINVAL, "phase failed needs a reason");
+		goto out;
+	}
+	bs->metrics.phase_reports++;
+	if (strcmp(phase, "up") == 0) {
+		if (!receipt || json_unpack_ex(receipt, &jerr, JSON_STRICT, "{s:s,s:s,s:s}",
+		    "kernel", &kernel, "initrd", &initrd, "rootfs", &rootfs) < 0) {
+			ret = http_respond_error(c, r, 400, -EINVAL,
+			    "phase up needs receipt {kernel, initrd, rootfs}");
+			goto out;
+		}
+		/* Up only if it booted exactly what we served it (issue #3 item 4). */
+		if (!n->served_image[0] || store_image_get(bs->store, n->served_image, &img) < 0) {
+			(void)nodes_set_phase(bs, n->name, "failed",
+			    "reported up but was never served an image");
+		} else if (!receipt_check(&img, kernel, initrd, rootfs, why, sizeof(why))) {
+			(void)nodes_set_phase(bs, n->name, "failed", why);
+		} else {
+			strcpy(n->booted_image, img.id);
+			(void)store_node_update_ctrl(bs->store, n);
+			(void)nodes_set_phase(bs, n->name, "up", "");
+		}
+	} else
+		(void)nodes_set_phase(bs, n->name, phase, reason ? reason : "");
+	ret = http_respond(c, r, 204, NULL, "", 0);
+out:
+	json_decref(body);
+	return ret;
+}
+
+static enum MHD_Result
+overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
+{
+	struct dl_err err = { 0 };
+	struct image_rec img;
+	char *buf = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	if (!n->served_image[0] || store_image_get(bs->store, n->served_image, &img) < 0)
+		return http_respond_error(c, r, 409, -ENOENT, "node was not served an image");
+	rc = overlay_build(bs, n, &img, &buf, &len, &err);
+	if (rc < 0) {
+		log_err("event=overlay node=%s msg=\"%s\"", n->name, err.msg);
+		return http_respond_error(c, r, 500, rc, err.msg);
+	}
+	ret = http_respond(c, r, 200, "application/x-cpio", buf, len);
+	free(buf);
+	return ret;
+}
+
+enum MHD_Result
+api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
+    const char *method)
+{
+	char name[MAX_NODE_NAME], action[16], msg[160];
+	struct node_rec n;
+	int rc;
+
+	if (http_path_node_api(url, name, action) < 0)
+		return http_respond_error(c, r, 404, -ENOENT, "no such API resource");
+	strcpy(r->node, name);
+	if (store_node_get(bs->store, name, &n) < 0)
+		return http_respond_error(c, r, 404, -ENOENT, "unknown node");
+	rc = authorize(c, &n);
+	if (rc < 0) {
+		bs->metrics.phase_rejected++;
+		(void)snprintf(msg, sizeof(msg), rc == -EACCES ? "missing bearer token" :
+		    "token does not belong to node '%s'", name);
+		log_warning("event=api_auth node=%s client=%s msg=\"%s\"", name,
+		    r->client[0] ? r->client : "-", msg);
+		return http_respond_error(c, r, rc == -EACCES ? 401 : 403, rc, msg);
+	}
+	if (strcmp(action, "phase") == 0) {
+		if (strcmp(method, "POST") != 0)
+			return http_respond_error(c, r, 405, -EINVAL, "use POST");
+		return phase_report(bs, c, r, &n);
+	}
+	if (strcmp(action, "overlay") == 0) {
+		if (strcmp(method, "GET") != 0)
+			return http_respond_error(c, r, 405, -EINVAL, "use GET");
+		return overlay(bs, c, r, &n);
+	}
+	return http_respond_error(c, r, 404, -ENOENT, "no such API resource");
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http/http.h"
+#include "http/http_internal.h"
+#include "log.h"
+#include "proto.h"
+
+/* Seconds an idle HTTP connection is kept: iPXE reuses one for script, kernel, initrd. */
+#define HTTP_IDLE_TIMEOUT_S 60
+/* MHD_OPTION_CONNECTION_MEMORY_LIMIT, see http_start() */
+#define HTTP_CONN_MEMORY (16 * 1024)
+
+struct http {
+	struct bootsvc *bs;
+	struct MHD_Daemon *d;
+	int epfd;
+};
+
+enum MHD_Result
+http_queue(struct MHD_Connection *c, struct req *r, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	r->status = status;
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result
+http_respond(struct MHD_Connection *c, struct req *r, unsigned status, const char *content_type,
+    const char *body, size_t len)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+
+	if (!resp)
+		return MHD_NO;
+	if (content_type)
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	r->bytes += len;
+	return http_queue(c, r, status, resp);
+}
+
+enum MHD_Result
+http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int code,
+    const char *message)
+{
+	char msg[MAX_ERR_MSG];
+	json_t *o;
+	char *s;
+	enum MHD_Result ret;
+
+	/* The message may quote the request's bytes: invalid UTF-8 would fail json_pack
+	 * and leave the client without an answer. */
+	(void)snprintf(msg, sizeof(msg), "%s", message ? message : "");
+	proto_utf8_clean(msg);
+	o = json_pack("{s:{s:s,s:s}}", "error", "code", dl_errno_name(code), "message", msg);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (!s)
+		return MHD_NO;
+	ret = http_respond(c, r, status, "application/json", s, strlen(s));
+	free(s);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct bootsvc *bs = cls;
+	struct req *r = *req_cls;
+
+	(void)version;
+	if (!r) {
+		const union MHD_ConnectionInfo *ci;
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->start_ms = loop_now_ms();
+		r->route = http_route_of(url);
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+			    r->client, sizeof(r->client));
+		*req_cls = r;
+		bs->metrics.requests[r->route]++;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		/* Accumulate a body up to the cap; past it, drain and answer 413 at the end. */
+		if (!r->body_too_big && r->body_len + *upload_data_size <= MAX_API_BODY) {
+			char *b = realloc(r->body, r->body_len + *upload_data_size + 1);
+			if (!b)
+				return MHD_NO;
+			memcpy(b + r->body_len, upload_data, *upload_data_size);
+			r->body = b;
+			r->body_len += *upload_data_size;
+			r->body[r->body_len] = '\0';
+		} else
+			r->body_too_big = true;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->body_too_big)
+		return http_respond_error(c, r, 413, -E2BIG, "request body too large");
+
+	switch (r->route) {
+	case ROUTE_IPXE:
+		if (strcmp(method, "GET") != 0)
+			break;
+		return http_ipxe(bs, c, r, url);
+	case ROUTE_IMAGES:
+		return http_images(bs, c, r, url, method);
+	case ROUTE_API:
+		return api_node(bs, c, r, url, method);
+	case ROUTE_METRICS:
+		if (strcmp(method, "GET") != 0)
+			break;
+		return http_metrics(bs, c, r);
+	default:
+		return http_respond_error(c, r, 404, -ENOENT, "no such resource");
+	}
+	return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
+}
+
+/* One log line per request, when MHD is done with it (CONVENTIONS §9). */
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct bootsvc *bs = cls;
+	struct req *r = *req_cls;
+	(void)c;
+	if (!r)
+		return;
+	bs->metrics.bytes_sent += r->bytes;
+	if (r->status >= 100 && r->status < 600)
+		bs->metrics.responses[r->status / 100]++;
+	log_info("event=http_request route=%s status=%u bytes=%llu ms=%llu client=%s%s%s%s",
+	    http_route_name(r->route), r->status, (unsigned long long)r->bytes,
+	    (unsigned long long)(loop_now_ms() - r->start_ms), r->client[0] ? r->client : "-",
+	    r->node[0] ? " node=" : "", r->node, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
+	    " aborted=1");
+	free(r->body);
+	free(r);
+	*req_cls = NULL;
+}
+
+/* One MHD_run() as one store batch: the requests it serves share a read lock and a
+ * commit (store.h). */
+static void
+run_mhd(struct http *h)
+{
+	(void)store_batch_begin(h->bs->store);
+	(void)MHD_run(h->d);
+	(void)store_batch_end(h->bs->store);
+}
+
+static void
+on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct http *h = userdata;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	run_mhd(h);
+}
+
+static int64_t
+on_prepare(struct loop *l, void *userdata)
+{
+	struct http *h = userdata;
+	MHD_UNSIGNED_LONG_LONG t;
+
+	(void)l;
+	/* Work MHD left pending (responses queued by our own handlers) runs now. */
+	run_mhd(h);
+	if (MHD_get_timeout(h->d, &t) == MHD_YES)
+		return t > INT64_MAX ? INT64_MAX : (int64_t)t;
+	return -1;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256], safe[MAX_LOG_VALUE + 1];
+
+	(void)cls;
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_warning("event=http_internal msg=\"%s\"", log_safe(safe, sizeof(safe), msg));
+}
+
+int
+http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(bs->cfg.http_port) };
+	const union MHD_DaemonInfo *info;
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	h->bs = bs;
+	(void)inet_pton(AF_INET, bs->cfg.http_addr, &sa.sin_addr); /* validated by config */
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME,
+	    bs->cfg.http_port, NULL, NULL, on_request, bs,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_CONNECTION_LIMIT, bs->cfg.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, bs,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
+	    /* main() ignores SIGPIPE. Without being told, MHD assumes a write to a closed
+	     * socket could kill us and sends fd responses with pread()+send() instead of
+	     * sendfile(): every image byte copied through user space (the boot-storm
+	     * profile in docs/benchmarks.md). */
+	    MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+	    /* Each connection's request memory, which MHD zeroes on every reuse: our requests
+	     * are a short GET line with a few headers, or a phase report of a few hundred
+	     * bytes (bodies arrive in pieces and on_request keeps them), so MHD's 32 KiB default
+	     * only costs RSS in a storm (1,000 clients held 32 MiB of it). */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_END);
+	if (!h->d) {
+		free(h);
+		return dl_err_set(reterr, -EADDRINUSE, "HTTP: cannot listen on %s:%u",
+		    bs->cfg.http_addr, bs->cfg.http_port);
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	h->epfd = info ? info->epoll_fd : -1;
+	r = h->epfd < 0 ? -EIO : loop_add_fd(bs->loop, h->epfd, EPOLLIN, on_epoll, h);
+	if (r < 0) {
+		MHD_stop_daemon(h->d);
+		free(h);
+		return dl_err_set(reterr, r, "HTTP: cannot watch MHD's epoll fd");
+	}
+	loop_set_prepare(bs->loop, on_prepare, h);
+	log_info("event=http_listen addr=%s port=%u", bs->cfg.http_addr, bs->cfg.http_port);
+	*ret = h;
+	return 0;
+}
+
+struct http *
+http_stop(struct http *h)
+{
+	if (!h)
+		return NULL;
+	loop_del_fd(h->bs->loop, h->epfd);
+	loop_set_prepare(h->bs->loop, NULL, NULL);
+	MHD_stop_daemon(h->d);
+	free(h);
+	return NULL;
+}

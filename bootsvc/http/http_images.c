@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /images/<id>/<role>: an image version's kernel, initrd or rootfs, named by content
+ * id and role only; the file path comes from the store, never from the request. Whole
+ * files go out with sendfile (MHD fd responses); Range, ETag and If-None-Match let the
+ * node's init resume a cut transfer and let caches revalidate. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "http/http_internal.h"
+#include "log.h"
+#include "boot/nodes.h"
+
+/* A node fetching its kernel has moved from pxe to loading; it is known by the fixed
+ * address dnsmasq gave it. */
+static void
+note_loading(struct bootsvc *bs, struct req *r, enum manifest_role role)
+{
+	struct node_rec n;
+
+	if (role != MANIFEST_KERNEL || !r->client[0])
+		return;
+	if (store_node_get_by_ip(bs->store, r->client, &n) < 0)
+		return;
+	strcpy(r->node, n.name);
+	if (strcmp(n.phase, "pxe") == 0)
+		(void)nodes_set_phase(bs, n.name, "loading", "");
+}
+
+enum MHD_Result
+http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
+    const char *method)
+{
+	char id[SHA256_HEX_SIZE], path[MAX_STORE_PATH + 32], etag[SHA256_HEX_SIZE + 2];
+	char crange[96];
+	enum manifest_role role;
+	struct image_rec img;
+	struct MHD_Response *resp;
+	struct stat st;
+	uint64_t start = 0, end = 0, size;
+	int fd, rc;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
+	if (http_path_image(url, id, &role) < 0)
+		return http_respond_error(c, r, 404, -ENOENT,
+		    "not an image file: use /images/<64-hex id>/<kernel|initrd|rootfs>");
+	if (store_image_get(bs->store, id, &img) < 0)
+		return http_respond_error(c, r, 404, -ENOENT, "unknown image id");
+
+	(void)snprintf(path, sizeof(path), "%s/%s", img.path, manifest_role_path(role));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		log_err("event=image_open image=%s file=%s err=%s", id, path,
+		    dl_errno_name(-errno));
+		return http_respond_error(c, r, 500, -EIO, "image file missing on the server");
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
+	}
+	size = (uint64_t)st.st_size;
+	(void)snprintf(etag, sizeof(etag), "\"%s\"", img.sha256[role]);
+	note_loading(bs, r, role);
+
+	if (http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
+		close(fd);
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		if (resp)
+			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+		return http_queue(c, r, 304, resp);
+	}
+
+	rc = http_parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_RANGE), size, &start, &end);
+	if (rc == -ERANGE) {
+		close(fd);
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		(void)snprintf(crange, sizeof(crange), "bytes */%" PRIu64, size);
+		if (resp)
+			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+		return http_queue(c, r, 416, resp);
+	}
+	if (rc == 0) {
+		start = 0;
+		end = size ? size - 1 : 0;
+	}
+	/* MHD takes the fd and closes it when the response is destroyed. */
+	resp = MHD_create_response_from_fd_at_offset64(size ? end - start + 1 : 0, fd,
+	    (uint64_t)start);
+	if (!resp) {
+		close(fd);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/octet-stream");
+	/* Immutable: a version id never names other bytes. */
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    "public, max-age=31536000, immutable");
+	if (strcmp(method, "GET") == 0)
+		r->bytes += size ? end - start + 1 : 0;
+	if (rc == 1) {
+		(void)snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+		    start, end, size);
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+		return http_queue(c, r, 206, resp);
+	}
+	return http_queue(c, r, 200, resp);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by http.c and the route files (http_ipxe.c, http_images.c, api_node.c,
+ * metrics.c): the per-request context and response helpers. */
+#pragma once
+
+#include <microhttpd.h>
+
+#include "bootsvc.h"
+#include "http/http_path.h"
+
+/* Largest request body accepted (phase reports are a few hundred bytes). */
+#define MAX_API_BODY (16 * 1024)
+
+struct req {
+	enum http_route route;
+	uint64_t start_ms;
+	unsigned status;
+	uint64_t bytes;           /* body bytes we queued */
+	char node[MAX_NODE_NAME]; /* for the log line, when known */
+	char client[16];
+	char *body;               /* POST body, owned */
+	size_t body_len;
+	bool body_too_big;
+};
+
+/* Queue a response and record status/bytes in r. Takes ownership of resp. */
+enum MHD_Result http_queue(struct MHD_Connection *c, struct req *r, unsigned status,
+    struct MHD_Response *resp);
+/* Text or JSON body from a buffer we own (copied). */
+enum MHD_Result http_respond(struct MHD_Connection *c, struct req *r, unsigned status,
+    const char *content_type, const char *body, size_t len);
+/* {"error":{"code":..,"message":..}} */
+enum MHD_Result http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status,
+    int code, const char *message);
+
+enum MHD_Result http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
+    const char *url);
+enum MHD_Result http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
+    const char *url, const char *method);
+enum MHD_Result api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
+    const char *url, const char *method);
+enum MHD_Result http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r);

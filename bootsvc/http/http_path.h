@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Parsing of what a request names: the route, an image file by content id and role, a
+ * node API path, the boot query. Strict: anything else is 404/400, so no request can
+ * ever name a file path (issue #2: /images/../../etc/passwd). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "manifest.h"
+#include "parse.h"
+#include "store/store.h"
+
+enum http_route {
+	ROUTE_OTHER,
+	ROUTE_IPXE,    /* /ipxe/start, /ipxe/boot */
+	ROUTE_IMAGES,  /* /images/<id>/<role> */
+	ROUTE_API,     /* /api/v1/... */
+	ROUTE_METRICS, /* /metrics */
+	_ROUTE_MAX,
+};
+
+const char *http_route_name(enum http_route r);
+enum http_route http_route_of(const char *url);
+
+/* "/images/<64 hex>/<kernel|initrd|rootfs>" exactly. -ENOENT for anything else. */
+int http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE],
+    enum manifest_role *ret_role);
+
+/* "/api/v1/nodes/<name>/<action>" with a valid node name and action [a-z]{1,15}. */
+int http_path_node_api(const char *url, char ret_name[static MAX_NODE_NAME],
+    char ret_action[static 16]);
+
+struct boot_query {
+	bool has_mac, has_uuid, has_serial;
+	struct mac_addr mac;
+	char mac_str[MAC_STR_LEN];
+	char uuid[UUID_STR_LEN];
+	char serial[MAX_SERIAL];
+};
+
+/* Validate the values of the mac, uuid and serial query arguments (each may be NULL or
+ * empty: iPXE expands an unset setting to ""). The MAC is required: it names the node
+ * (discovered nodes are d-<mac>); UUID and serial are recorded.
+ * -EINVAL with reterr naming the argument and value. */
+int boot_query_parse(const char *mac, const char *uuid, const char *serial,
+    struct boot_query *ret, struct dl_err *reterr);
+
+/* Parse a Range header against a file of size bytes. Only a single range is honoured
+ * (RFC 9110 §14.2 lets a server ignore others): returns 1 with [*ret_start, *ret_end]
+ * inclusive, 0 when the header should be ignored (absent, multi-range, not bytes=),
+ * -ERANGE when unsatisfiable (416). */
+int http_parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64_t *ret_end);
+
+/* Does an If-None-Match header match etag ("\"<hex>\"")? Handles lists, W/ and '*'. */
+bool http_etag_matches(const char *if_none_match, const char *etag);
