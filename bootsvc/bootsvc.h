@@ -11,7 +11,7 @@
 struct http;
 struct control;
 struct dnsmasq;
-struct controller;
+struct ctrl;
 
 enum tmpl_id { TMPL_START, TMPL_LINUX, TMPL_HOLD, TMPL_DISCOVER, TMPL_LOCAL, _TMPL_MAX };
 
@@ -40,7 +40,7 @@ struct bootsvc {
 	struct http *http;
 	struct control *control;
 	struct dnsmasq *dnsmasq;
-	struct controller *controller;
+	struct ctrl *ctrl;
 	struct templates tmpl;
 	struct metrics metrics;
 	char images_dir[MAX_STORE_PATH];

@@ -7,7 +7,7 @@
 
 #include "bootsvc.h"
 #include "control/control.h"
-#include "controller/controller.h"
+#include "controller/ctrl.h"
 #include "dhcp/dnsmasq.h"
 #include "http/http.h"
 #include "log.h"
@@ -191,7 +191,7 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = control_start(&bs, &bs.control, &err)) < 0)
 		goto fail;
-	if ((r = controller_new(&bs, &bs.controller, &err)) < 0)
+	if ((r = ctrl_new(&bs, &bs.ctrl, &err)) < 0)
 		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
 		if ((r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
@@ -212,7 +212,7 @@ fail:
 	if (r < 0)
 		log_err("event=exit msg=\"%s\"", err.msg);
 	bs.dnsmasq = dnsmasq_free(bs.dnsmasq);
-	bs.controller = controller_free(bs.controller);
+	bs.ctrl = ctrl_free(bs.ctrl);
 	bs.control = control_stop(bs.control);
 	bs.http = http_stop(bs.http);
 	bs.loop = loop_free(bs.loop);

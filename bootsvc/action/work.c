@@ -16,16 +16,16 @@ struct work {
 	unsigned max_queue;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct job *queue_head, *queue_tail; /* to run */
+	struct work_item *queue_head, *queue_tail; /* to run */
 	unsigned queued;
 	unsigned running;
-	struct job *done_head, *done_tail;   /* finished, for the loop */
+	struct work_item *done_head, *done_tail;   /* finished, for the loop */
 	bool stopping;
 	int efd;
 };
 
 static void
-list_append(struct job **head, struct job **tail, struct job *j)
+list_append(struct work_item **head, struct work_item **tail, struct work_item *j)
 {
 	j->next = NULL;
 	if (*tail)
@@ -42,7 +42,7 @@ worker(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		struct job *j;
+		struct work_item *j;
 		bool was_empty;
 
 		while (!w->queue_head && !w->stopping)
@@ -78,7 +78,7 @@ static void
 on_done(struct loop *l, int fd, uint32_t events, void *userdata)
 {
 	struct work *w = userdata;
-	struct job *list;
+	struct work_item *list;
 	uint64_t v;
 
 	(void)l;
@@ -90,7 +90,7 @@ on_done(struct loop *l, int fd, uint32_t events, void *userdata)
 	pthread_mutex_unlock(&w->lock);
 	/* Handled outside the lock: done() may submit new jobs. */
 	while (list) {
-		struct job *j = list;
+		struct work_item *j = list;
 		list = j->next;
 		j->done(j);
 	}
@@ -149,7 +149,7 @@ work_free(struct work *w)
 		return NULL;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
-	for (struct job *j = w->queue_head; j; j = j->next)
+	for (struct work_item *j = w->queue_head; j; j = j->next)
 		atomic_store(&j->cancelled, true);
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
@@ -167,7 +167,7 @@ work_free(struct work *w)
 }
 
 int
-work_submit(struct work *w, struct job *j)
+work_submit(struct work *w, struct work_item *j)
 {
 	pthread_mutex_lock(&w->lock);
 	if (w->queued >= w->max_queue || w->stopping) {

@@ -11,18 +11,18 @@
 #include "loop.h"
 
 struct work;
-struct job;
+struct work_item;
 
 /* Runs on a worker thread: may block, must not touch loop state. */
-typedef void (*job_run_fn)(struct job *j);
+typedef void (*work_run_fn)(struct work_item *j);
 /* Runs on the loop thread after run(); owns j and must free it. */
-typedef void (*job_done_fn)(struct job *j);
+typedef void (*work_done_fn)(struct work_item *j);
 
-struct job {
-	job_run_fn run;
-	job_done_fn done;
+struct work_item {
+	work_run_fn run;
+	work_done_fn done;
 	atomic_bool cancelled; /* set by the loop; run() checks it between steps */
-	struct job *next;      /* the pool's queue link */
+	struct work_item *next;      /* the pool's queue link */
 };
 
 /* Start n threads with a queue of at most max_queue jobs. */
@@ -31,7 +31,7 @@ int work_new(struct loop *l, unsigned n, unsigned max_queue, struct work **ret);
 struct work *work_free(struct work *w);
 
 /* Queue j. -EAGAIN when the queue is full (callers answer 503 / retry later). */
-int work_submit(struct work *w, struct job *j);
+int work_submit(struct work *w, struct work_item *j);
 
 /* Jobs queued or running: for metrics and back-pressure. */
 unsigned work_pending(const struct work *w);

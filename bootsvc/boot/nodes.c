@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "control/control.h"
-#include "controller/controller.h"
+#include "controller/ctrl.h"
 #include "dhcp/dnsmasq.h"
 #include "log.h"
 #include "boot/nodes.h"
@@ -73,7 +73,7 @@ nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const c
 	else
 		log_notice("event=node_phase node=%s phase=%s", name, phase);
 	control_events_notify(bs);
-	controller_kick(bs->controller);
+	ctrl_kick(bs->ctrl);
 	return 0;
 }
 

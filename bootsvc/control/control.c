@@ -65,8 +65,8 @@ static const struct control_verb misc_verbs[] = {
 static const struct control_verb *
 find_verb(const char *name)
 {
-	const struct control_verb *tables[] = { misc_verbs, ctl_node_verbs, ctl_image_verbs,
-		ctl_ctrl_verbs };
+	const struct control_verb *tables[] = { misc_verbs, verbs_node, verbs_image,
+		verbs_ctrl };
 
 	for (size_t t = 0; t < ELEMENTSOF(tables); t++)
 		for (const struct control_verb *v = tables[t]; v->name; v++)

@@ -27,19 +27,19 @@ struct control_verb {
 	control_text_verb_fn text_fn; /* set instead of fn */
 };
 
-/* The verb tables of ctl_node.c and ctl_image.c, NULL-name terminated. */
-extern const struct control_verb ctl_node_verbs[];
-extern const struct control_verb ctl_image_verbs[];
+/* The verb tables of verbs_node.c and verbs_image.c, NULL-name terminated. */
+extern const struct control_verb verbs_node[];
+extern const struct control_verb verbs_image[];
 
-/* The verbs of ctl_ctrl.c (provision, power, hold, release, events). */
-extern const struct control_verb ctl_ctrl_verbs[];
+/* The verbs of verbs_ctrl.c (provision, power, hold, release, events). */
+extern const struct control_verb verbs_ctrl[];
 
 struct image_rec;
 /* Choose count nodes for job (alloc.h) and write their allocation as desired state: the
  * controller then reimages or powers them as needed. Appends chosen names to chosen
  * (may be NULL) and counts per tier (reuse, reimage, power-on) into tiers. Run inside a
  * store transaction. -ENOSPC (reterr says why) when too few nodes qualify. */
-int ctl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name,
+int verbs_ctrl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name,
     bool allow_risky, const struct image_rec *img, size_t count, json_t *chosen,
     size_t tiers[static 3], struct dl_err *reterr);
 

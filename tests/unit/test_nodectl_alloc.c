@@ -2,8 +2,8 @@
 /* nodectl allocate, release --job, health [clear]: argv -> request args, and allocate
  * --wait's accounting of the job's membership (nodec/progress.c in job mode) fed node
  * lists and events shaped as bootsvc makes them: the allocate and alloc-replace events
- * of bootsvc/ctl_ctrl.c ctl_alloc_assign() and bootsvc/controller.c
- * replace_in_allocation(), the node objects of bootsvc/ctl_node.c. */
+ * of bootsvc/verbs_ctrl.c verbs_ctrl_alloc_assign() and bootsvc/controller/ctrl.c
+ * replace_in_allocation(), the node objects of bootsvc/verbs_node.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,7 +203,7 @@ static const struct step replaced[] = {
 	  { 1, 0, 0, 0, 0, 1 }, false, false },
 	{ __LINE__, EVENT, PHASE("n02", "powering-on"), PROGRESS_MOVED, NULL,
 	  { 0, 1, 0, 0, 0, 1 }, false, false },
-	/* The replacement is written first (ctl_alloc_assign), then alloc-replace. */
+	/* The replacement is written first (verbs_ctrl_alloc_assign), then alloc-replace. */
 	{ __LINE__, EVENT, ACTION("n03", "allocate", "job a7 class mpi: power-on compute@3f2a9c0d11e2"),
 	  PROGRESS_JOINED, NULL, { 1, 1, 0, 0, 0, 1 }, false, false },
 	{ __LINE__, EVENT, ACTION("n02", "alloc-replace", "job a7: replaced by n03"),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* nodectl/client.c event lines and nodectl/cmd_events.c: parsing {"event": {...}} lines
- * (shaped as bootsvc/control.c send_event() makes them), responses and events
+ * (shaped as bootsvc/control/control.c send_event() makes them), responses and events
  * interleaved on one subscribed connection, and the human line format. */
 #include <fcntl.h>
 #include <setjmp.h>

@@ -127,7 +127,7 @@ static const struct {
 	{ __LINE__, cmd_ping_print, "{\"version\":\"0.1\"}", 0, "bootsvc 0.1 is answering\n" },
 	{ __LINE__, cmd_ping_print, "{}", -EPROTO, "no 'version'" },
 
-	/* The controller's verbs (bootsvc/ctl_ctrl.c result shapes). */
+	/* The controller's verbs (bootsvc/verbs_ctrl.c result shapes). */
 	{ __LINE__, cmd_provision_print,
 	  "{\"nodes\":[\"n01\",\"n02\"],\"image\":\"compute\","
 	  "\"image_id\":\"3f2a9c0d11e2aaaa\",\"seq\":41}", 0,

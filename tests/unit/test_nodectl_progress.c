@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* nodectl/progress.c: provision --wait's accounting as a pure function. Each scenario is
  * a sequence of steps (an event line as bootsvc sends it, or a node object as node.list
- * returns it, shaped as bootsvc/control.c and bootsvc/ctl_node.c make them) with the
+ * returns it, shaped as bootsvc/control/control.c and bootsvc/verbs_node.c make them) with the
  * change it must report and the counts after it. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -191,7 +191,7 @@ image_remove(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err
 	return *ret ? 0 : -ENOMEM;
 }
 
-const struct control_verb ctl_image_verbs[] = {
+const struct control_verb verbs_image[] = {
 	{ .name = "image.list", .fn = image_list },
 	{ .name = "image.show", .fn = image_show },
 	{ .name = "image.add", .fn = image_add },

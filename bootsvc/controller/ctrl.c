@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 
 #include "control/control.h"
-#include "controller/controller.h"
+#include "controller/ctrl.h"
 #include "controller/ctrl_fsm.h"
 #include "controller/energy.h"
 #include "controller/green.h"
@@ -26,7 +26,7 @@
 /* Live scheduler hints: one per image, and a site has a handful of images. */
 #define MAX_HINTS 64
 
-struct controller {
+struct ctrl {
 	struct bootsvc *bs;
 	struct work *work;
 	struct ctrl_policy policy;
@@ -62,8 +62,8 @@ struct controller {
 };
 
 struct health_job {
-	struct job job;
-	struct controller *c;
+	struct work_item job;
+	struct ctrl *c;
 	char node[MAX_NODE_NAME];
 	struct bmc_target target;
 	char sdr_dir[MAX_STORE_PATH + 80];
@@ -74,8 +74,8 @@ struct health_job {
 };
 
 struct power_job {
-	struct job job;
-	struct controller *c;
+	struct work_item job;
+	struct ctrl *c;
 	char node[MAX_NODE_NAME];
 	struct bmc_target target;   /* a copy: the password lives only as long as the job */
 	enum power_op op;
@@ -85,11 +85,11 @@ struct power_job {
 	int r;
 	bool on;
 	struct dl_err err;
-	controller_power_cb cb;
+	ctrl_power_now_cb cb;
 	void *userdata;
 };
 
-static void replace_in_allocation(struct controller *c, struct node_rec *n);
+static void replace_in_allocation(struct ctrl *c, struct node_rec *n);
 
 static int64_t
 now_ms(void)
@@ -101,7 +101,7 @@ now_ms(void)
 }
 
 static bool
-is_busy(struct controller *c, const char *name)
+is_busy(struct ctrl *c, const char *name)
 {
 	for (unsigned i = 0; i < c->n_busy; i++)
 		if (strcmp(c->busy[i], name) == 0)
@@ -110,7 +110,7 @@ is_busy(struct controller *c, const char *name)
 }
 
 static void
-set_busy(struct controller *c, const char *name, bool busy)
+set_busy(struct ctrl *c, const char *name, bool busy)
 {
 	for (unsigned i = 0; i < c->n_busy; i++)
 		if (strcmp(c->busy[i], name) == 0) {
@@ -123,7 +123,7 @@ set_busy(struct controller *c, const char *name, bool busy)
 }
 
 int
-controller_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
+ctrl_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
     struct dl_err *reterr)
 {
 	struct bmc_target t = { .port = 623, .cipher = 3 };
@@ -155,7 +155,7 @@ controller_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_targe
 }
 
 static void
-job_run(struct job *j)
+job_run(struct work_item *j)
 {
 	struct power_job *pj = (struct power_job *)j;
 
@@ -170,10 +170,10 @@ clear_secret(struct power_job *pj)
 }
 
 static void
-job_done(struct job *j)
+job_done(struct work_item *j)
 {
 	struct power_job *pj = (struct power_job *)j;
-	struct controller *c = pj->c;
+	struct ctrl *c = pj->c;
 	struct bootsvc *bs = c->bs;
 	struct node_rec n;
 	char safe[MAX_LOG_VALUE + 1];
@@ -237,12 +237,12 @@ job_done(struct job *j)
 		pj->cb(bs, pj->node, pj->op, pj->r, pj->on, pj->err.msg, pj->userdata);
 	control_events_notify(bs);
 	free(pj);
-	controller_kick(c);
+	ctrl_kick(c);
 }
 
 static int
-submit(struct controller *c, const struct node_rec *n, enum power_op op, bool pxe,
-    bool managed, const char *prev_op, int prev_attempts, controller_power_cb cb,
+submit(struct ctrl *c, const struct node_rec *n, enum power_op op, bool pxe,
+    bool managed, const char *prev_op, int prev_attempts, ctrl_power_now_cb cb,
     void *userdata, struct dl_err *reterr)
 {
 	struct power_job *pj = calloc(1, sizeof(*pj));
@@ -250,7 +250,7 @@ submit(struct controller *c, const struct node_rec *n, enum power_op op, bool px
 
 	if (!pj)
 		return -ENOMEM;
-	r = controller_target(c->bs, n, &pj->target, reterr);
+	r = ctrl_target(c->bs, n, &pj->target, reterr);
 	if (r < 0) {
 		free(pj);
 		return r;
@@ -277,8 +277,8 @@ submit(struct controller *c, const struct node_rec *n, enum power_op op, bool px
 }
 
 int
-controller_power(struct controller *c, const char *node, enum power_op op,
-    controller_power_cb cb, void *userdata, struct dl_err *reterr)
+ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
+    ctrl_power_now_cb cb, void *userdata, struct dl_err *reterr)
 {
 	struct node_rec n;
 
@@ -299,7 +299,7 @@ controller_power(struct controller *c, const char *node, enum power_op op,
 
 /* Token bucket for power-ons (a reboot's too): spares the circuits in a boot storm. */
 static bool
-take_power_token(struct controller *c, int64_t now)
+take_power_token(struct ctrl *c, int64_t now)
 {
 	double rate = c->bs->cfg.power_on_rate;
 
@@ -319,7 +319,7 @@ take_power_token(struct controller *c, int64_t now)
 
 
 static bool
-health_busy(struct controller *c, const char *name, int set)
+health_busy(struct ctrl *c, const char *name, int set)
 {
 	for (unsigned i = 0; i < c->n_health_busy; i++)
 		if (strcmp(c->health_busy[i], name) == 0) {
@@ -352,7 +352,7 @@ hook_exit(struct loop *l, int fd, uint32_t events, void *userdata)
 /* notify: the admin's hook, exec'd with argv (no shell): HOOK NODE HEALTH REASONS. Not
  * waited for on the loop; its pidfd reaps it. */
 static void
-run_hook(struct controller *c, const char *node, const char *health, const char *reasons)
+run_hook(struct ctrl *c, const char *node, const char *health, const char *reasons)
 {
 	const char *argv[] = { c->bs->cfg.notify_hook, node, health, reasons, NULL };
 	struct spawn_opts o = SPAWN_OPTS_DEFAULT;
@@ -377,7 +377,7 @@ run_hook(struct controller *c, const char *node, const char *health, const char 
 
 /* The configured actions for a node that just turned risky or doomed. */
 static void
-health_actions(struct controller *c, struct node_rec *n, unsigned actions)
+health_actions(struct ctrl *c, struct node_rec *n, unsigned actions)
 {
 	struct bootsvc *bs = c->bs;
 	int64_t now = (int64_t)time(NULL);
@@ -401,7 +401,7 @@ health_actions(struct controller *c, struct node_rec *n, unsigned actions)
 }
 
 static void
-health_job_run(struct job *j)
+health_job_run(struct work_item *j)
 {
 	struct health_job *hj = (struct health_job *)j;
 
@@ -425,7 +425,7 @@ energy_rec_load(struct store *st, const char *node, int64_t now, struct energy_r
  * energy pass uses instead of the wattage model while the node is on; read while on, it
  * is also the baseline that "saved" compares an off node against. */
 static void
-health_power_store(struct controller *c, const struct node_rec *n, unsigned watts)
+health_power_store(struct ctrl *c, const struct node_rec *n, unsigned watts)
 {
 	struct energy_rec rec;
 	bool on = strcmp(n->power, "on") == 0;
@@ -441,10 +441,10 @@ health_power_store(struct controller *c, const struct node_rec *n, unsigned watt
 }
 
 static void
-health_job_done(struct job *j)
+health_job_done(struct work_item *j)
 {
 	struct health_job *hj = (struct health_job *)j;
-	struct controller *c = hj->c;
+	struct ctrl *c = hj->c;
 	struct bootsvc *bs = c->bs;
 	struct health_state st;
 	struct health_verdict v;
@@ -500,14 +500,14 @@ out:
 }
 
 static void
-submit_health(struct controller *c, const struct node_rec *n)
+submit_health(struct ctrl *c, const struct node_rec *n)
 {
 	struct health_job *hj = calloc(1, sizeof(*hj));
 	struct dl_err err = { 0 };
 
 	if (!hj)
 		return;
-	if (controller_target(c->bs, n, &hj->target, &err) < 0) {
+	if (ctrl_target(c->bs, n, &hj->target, &err) < 0) {
 		free(hj);
 		return;
 	}
@@ -534,7 +534,7 @@ submit_health(struct controller *c, const struct node_rec *n)
 }
 
 int
-controller_health_clear(struct controller *c, const char *name)
+ctrl_health_clear(struct ctrl *c, const char *name)
 {
 	struct bootsvc *bs = c->bs;
 	struct health_state st;
@@ -564,7 +564,7 @@ controller_health_clear(struct controller *c, const char *name)
  * node takes its place in the same job; the failed one leaves the allocation and, being
  * failed, is not chosen again until an admin releases it. */
 static void
-replace_in_allocation(struct controller *c, struct node_rec *n)
+replace_in_allocation(struct ctrl *c, struct node_rec *n)
 {
 	struct bootsvc *bs = c->bs;
 	const struct job_class *jc = config_class(&bs->cfg, n->alloc_class);
@@ -583,7 +583,7 @@ replace_in_allocation(struct controller *c, struct node_rec *n)
 		json_decref(chosen);
 		return;
 	}
-	r = ctl_alloc_assign(bs, job, cls, jc ? jc->allow_risky : false, &img, 1, chosen,
+	r = verbs_ctrl_alloc_assign(bs, job, cls, jc ? jc->allow_risky : false, &img, 1, chosen,
 	    tiers, &err);
 	if (r < 0) {
 		log_warning("event=alloc_replace job=%s node=%s msg=\"no replacement: %s\"", job,
@@ -602,11 +602,11 @@ replace_in_allocation(struct controller *c, struct node_rec *n)
 	}
 	json_decref(chosen);
 	control_events_notify(bs);
-	controller_kick(c);
+	ctrl_kick(c);
 }
 
 struct tick_ctx {
-	struct controller *c;
+	struct ctrl *c;
 	int64_t now;
 	unsigned inflight_cap;
 	bool poll;
@@ -614,7 +614,7 @@ struct tick_ctx {
 };
 
 static void
-apply(struct controller *c, struct node_rec *n, const struct ctrl_decision *d,
+apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision *d,
     struct tick_ctx *t)
 {
 	struct bootsvc *bs = c->bs;
@@ -699,7 +699,7 @@ node_is_idle(const struct node_rec *n, bool booted_is_target)
 }
 
 static enum green_state
-green_state_of(struct controller *c, const struct node_rec *n, bool idle)
+green_state_of(struct ctrl *c, const struct node_rec *n, bool idle)
 {
 	if (idle)
 		return GS_IDLE;
@@ -718,7 +718,7 @@ green_state_of(struct controller *c, const struct node_rec *n, bool idle)
 }
 
 static void
-green_add(struct controller *c, const struct node_rec *n, bool idle)
+green_add(struct ctrl *c, const struct node_rec *n, bool idle)
 {
 	struct green_node *g;
 
@@ -760,7 +760,7 @@ green_add(struct controller *c, const struct node_rec *n, bool idle)
 /* Carry out one green decision on the node as it is now (the tick's view may be stale
  * by a verb that ran in between: then the decision is dropped). */
 static void
-green_apply(struct controller *c, const struct green_decision *d, const char *name)
+green_apply(struct ctrl *c, const struct green_decision *d, const char *name)
 {
 	struct bootsvc *bs = c->bs;
 	struct node_rec n;
@@ -800,7 +800,7 @@ green_apply(struct controller *c, const struct green_decision *d, const char *na
 }
 
 static void
-green_run(struct controller *c, int64_t now)
+green_run(struct ctrl *c, int64_t now)
 {
 	struct config *cfg = &c->bs->cfg;
 	struct green_policy p = { .idle_ms = (int64_t)cfg->idle_poweroff_ms,
@@ -830,14 +830,14 @@ green_run(struct controller *c, int64_t now)
 	for (size_t i = 0; i < n; i++)
 		green_apply(c, &d[i], c->gnames[d[i].node]);
 	if (n)
-		controller_kick(c);
+		ctrl_kick(c);
 	else if (wake && (c->next_wake_ms == 0 || wake < c->next_wake_ms))
 		c->next_wake_ms = wake;
 	free(d);
 }
 
 int
-controller_expect(struct controller *c, const char *image, unsigned count, int64_t within_ms)
+ctrl_expect(struct ctrl *c, const char *image, unsigned count, int64_t within_ms)
 {
 	int64_t until = now_ms() + within_ms;
 	size_t i;
@@ -858,12 +858,12 @@ controller_expect(struct controller *c, const char *image, unsigned count, int64
 	(void)snprintf(c->hints[i].image, sizeof(c->hints[i].image), "%s", image);
 	c->hints[i].count = count;
 	c->hints[i].until_ms = until;
-	controller_kick(c);
+	ctrl_kick(c);
 	return 0;
 }
 
 size_t
-controller_hints(struct controller *c, const struct green_hint **ret)
+ctrl_hints(struct ctrl *c, const struct green_hint **ret)
 {
 	*ret = c->hints;
 	return c->n_hints;
@@ -889,7 +889,7 @@ energy_state_of(const struct node_rec *n)
 }
 
 struct energy_ctx {
-	struct controller *c;
+	struct ctrl *c;
 	struct energy_model model;
 	int64_t now;
 };
@@ -918,7 +918,7 @@ energy_node(const struct node_rec *n, void *userdata)
 }
 
 static void
-energy_run(struct controller *c, int64_t now)
+energy_run(struct ctrl *c, int64_t now)
 {
 	struct energy_ctx e = { .c = c, .now = now, .model = { .watts = {
 		[ES_ON] = c->bs->cfg.watts_on, [ES_OFF] = c->bs->cfg.watts_off,
@@ -939,7 +939,7 @@ static int
 tick_node(const struct node_rec *rec, void *userdata)
 {
 	struct tick_ctx *t = userdata;
-	struct controller *c = t->c;
+	struct ctrl *c = t->c;
 	struct node_rec n = *rec;
 	struct image_rec img;
 	struct ctrl_node in = { 0 };
@@ -995,7 +995,7 @@ tick_node(const struct node_rec *rec, void *userdata)
 static void
 tick(struct loop *l, void *userdata)
 {
-	struct controller *c = userdata;
+	struct ctrl *c = userdata;
 	struct tick_ctx t = { .c = c, .now = now_ms(),
 		.inflight_cap = c->bs->cfg.ipmi_concurrency };
 	int64_t next;
@@ -1044,7 +1044,7 @@ tick(struct loop *l, void *userdata)
 #define MIN_TICK_GAP_MS 100
 
 void
-controller_kick(struct controller *c)
+ctrl_kick(struct ctrl *c)
 {
 	uint64_t due;
 
@@ -1063,9 +1063,9 @@ controller_kick(struct controller *c)
 }
 
 int
-controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reterr)
+ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 {
-	struct controller *c = calloc(1, sizeof(*c));
+	struct ctrl *c = calloc(1, sizeof(*c));
 	unsigned workers;
 	int r;
 
@@ -1104,7 +1104,7 @@ controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reter
 		r = hostlist_parse(bs->cfg.min_on[i].hosts, &c->floor_hosts[i], reterr);
 		if (r < 0) {
 			dl_err_prefix(reterr, "min_on '%s'", bs->cfg.min_on[i].group);
-			controller_free(c);
+			ctrl_free(c);
 			return r;
 		}
 	}
@@ -1121,12 +1121,12 @@ controller_new(struct bootsvc *bs, struct controller **ret, struct dl_err *reter
 		return dl_err_set(reterr, r, "worker pool: %s", strerror(-r));
 	}
 	*ret = c;
-	controller_kick(c);
+	ctrl_kick(c);
 	return 0;
 }
 
-struct controller *
-controller_free(struct controller *c)
+struct ctrl *
+ctrl_free(struct ctrl *c)
 {
 	if (!c)
 		return NULL;

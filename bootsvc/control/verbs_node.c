@@ -18,7 +18,7 @@
 
 
 static json_t *
-ctl_node_to_json(struct bootsvc *bs, const struct node_rec *n)
+verbs_node_json(struct bootsvc *bs, const struct node_rec *n)
 {
 	struct image_rec img;
 	const char *image_id = "";
@@ -295,7 +295,7 @@ list_one(const struct node_rec *n, void *userdata)
 
 	if (c->filter && !bsearch(&name, c->filter, c->n_filter, sizeof(*c->filter), cmp_name))
 		return 0;
-	o = ctl_node_to_json(c->bs, n);
+	o = verbs_node_json(c->bs, n);
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!s)
@@ -362,7 +362,7 @@ node_show(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	if (store_node_get(bs->store, name, &n) < 0)
 		return dl_err_set(reterr, -ENOENT, "no node '%s'", name);
 	(void)store_node_history(bs->store, name, hist, ELEMENTSOF(hist), &nh);
-	o = ctl_node_to_json(bs, &n);
+	o = verbs_node_json(bs, &n);
 	h = json_array();
 	if (!o || !h) {
 		json_decref(o);
@@ -429,7 +429,7 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	return r;
 }
 
-const struct control_verb ctl_node_verbs[] = {
+const struct control_verb verbs_node[] = {
 	{ .name = "node.add", .fn = node_add },
 	{ .name = "node.remove", .fn = node_remove },
 	{ .name = "node.list", .text_fn = node_list },

@@ -7,7 +7,7 @@
 
 #include "controller/alloc.h"
 #include "control/control.h"
-#include "controller/controller.h"
+#include "controller/ctrl.h"
 #include "controller/energy.h"
 #include "hostlist.h"
 #include "log.h"
@@ -113,7 +113,7 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		goto out;
 	log_notice("event=provision count=%zu first=%s image=%s image_id=%.12s", hl.n,
 	    hl.names[0], img.name, img.id);
-	controller_kick(bs->controller);
+	ctrl_kick(bs->ctrl);
 	control_events_notify(bs);
 	*ret = json_pack("{s:o,s:s,s:s,s:I}", "nodes", names_json(&hl), "image", img.name,
 	    "image_id", img.id, "seq", (json_int_t)seq);
@@ -181,7 +181,7 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 		struct node_rec n;
 		struct bmc_target t;
 		(void)store_node_get(bs->store, hl.names[i], &n);
-		if ((r = controller_target(bs, &n, &t, reterr)) < 0)
+		if ((r = ctrl_target(bs, &n, &t, reterr)) < 0)
 			goto out;
 		explicit_bzero(t.pass, sizeof(t.pass));
 	}
@@ -203,10 +203,10 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 			 * script); the reconcile loop only boots nodes with an image. */
 			if (op == POWER_ON && nodes_boot_image(bs, &n, &img) < 0 &&
 			    strcmp(n.power, "on") != 0)
-				(void)controller_power(bs->controller, n.name, POWER_ON, NULL, NULL,
+				(void)ctrl_power_now(bs->ctrl, n.name, POWER_ON, NULL, NULL,
 				    NULL);
 		}
-		controller_kick(bs->controller);
+		ctrl_kick(bs->ctrl);
 		control_events_notify(bs);
 		*ret = json_pack("{s:o,s:s}", "nodes", names_json(&hl), "want", action);
 		r = *ret ? 0 : -ENOMEM;
@@ -222,7 +222,7 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 	b->remaining = hl.n + 1; /* +1 held until every job is queued */
 	for (size_t i = 0; i < hl.n; i++) {
 		struct dl_err err = { 0 };
-		if (controller_power(bs->controller, hl.names[i], op, batch_one, b, &err) < 0)
+		if (ctrl_power_now(bs->ctrl, hl.names[i], op, batch_one, b, &err) < 0)
 			batch_one(bs, hl.names[i], op, err.code ? err.code : -EIO, false, err.msg,
 			    b);
 	}
@@ -290,7 +290,7 @@ hold_release(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err
 		(void)store_event_add(bs->store, n.name, hold ? "hold" : "release",
 		    hold ? n.hold_reason : job ? job : "", (int64_t)time(NULL));
 	}
-	controller_kick(bs->controller);
+	ctrl_kick(bs->ctrl);
 	control_events_notify(bs);
 	*ret = json_pack("{s:o}", "nodes", names_json(&hl));
 	hostlist_done(&hl);
@@ -412,7 +412,7 @@ pool_add(const struct node_rec *n, void *userdata)
 /* Choose count nodes for job and write the allocation (desired state) for them. Used by
  * allocate and by the controller to replace a node that failed. */
 int
-ctl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name, bool allow_risky,
+verbs_ctrl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name, bool allow_risky,
     const struct image_rec *img, size_t count, json_t *chosen, size_t tiers[static 3],
     struct dl_err *reterr)
 {
@@ -513,7 +513,7 @@ allocate(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 		json_decref(chosen);
 		return r < 0 ? r : -ENOMEM;
 	}
-	r = ctl_alloc_assign(bs, job, class_name, jc ? jc->allow_risky : false, &img,
+	r = verbs_ctrl_alloc_assign(bs, job, class_name, jc ? jc->allow_risky : false, &img,
 	    (size_t)json_integer_value(count), chosen, tiers, reterr);
 	if (r < 0) {
 		store_rollback(bs->store);
@@ -527,7 +527,7 @@ allocate(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	log_notice("event=allocate job=%s class=%s count=%lld image=%s reuse=%zu reimage=%zu "
 		   "power_on=%zu", job, class_name, (long long)json_integer_value(count), img.name,
 	    tiers[TIER_REUSE], tiers[TIER_REIMAGE], tiers[TIER_POWER_ON]);
-	controller_kick(bs->controller);
+	ctrl_kick(bs->ctrl);
 	control_events_notify(bs);
 	*ret = json_pack("{s:s,s:s,s:o,s:s,s:s,s:I,s:{s:I,s:I,s:I}}", "job", job, "class",
 	    class_name, "nodes", chosen, "image", img.name, "image_id", img.id, "seq",
@@ -547,7 +547,7 @@ health_clear_verb(struct bootsvc *bs, const json_t *args, json_t **ret, struct d
 	    (r = existing(bs, args, &hl, reterr)) < 0)
 		return r;
 	for (size_t i = 0; i < hl.n; i++)
-		(void)controller_health_clear(bs->controller, hl.names[i]);
+		(void)ctrl_health_clear(bs->ctrl, hl.names[i]);
 	*ret = json_pack("{s:o}", "nodes", names_json(&hl));
 	hostlist_done(&hl);
 	return *ret ? 0 : -ENOMEM;
@@ -582,7 +582,7 @@ expect(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *rete
 		return dl_err_set(reterr, -EINVAL, "within '%s' is not between 1s and 24h", within);
 	if ((r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
 		return r;
-	r = controller_expect(bs->controller, img.name, (unsigned)json_integer_value(count),
+	r = ctrl_expect(bs->ctrl, img.name, (unsigned)json_integer_value(count),
 	    (int64_t)within_ms);
 	if (r < 0)
 		return dl_err_set(reterr, r, "too many live hints: let some expire");
@@ -590,7 +590,7 @@ expect(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *rete
 	    (long long)json_integer_value(count), (unsigned long long)within_ms);
 	if (!(hints = json_array()))
 		return -ENOMEM;
-	n = controller_hints(bs->controller, &h);
+	n = ctrl_hints(bs->ctrl, &h);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(hints, json_pack("{s:s,s:i,s:I}", "image", h[i].image,
 		    "count", (int)h[i].count, "until", (json_int_t)(h[i].until_ms / 1000)));
@@ -676,7 +676,7 @@ out:
 	return r;
 }
 
-const struct control_verb ctl_ctrl_verbs[] = {
+const struct control_verb verbs_ctrl[] = {
 	{ .name = "expect", .fn = expect },
 	{ .name = "energy", .fn = energy },
 	{ .name = "health.clear", .fn = health_clear_verb },
