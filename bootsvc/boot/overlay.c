@@ -319,8 +319,8 @@ overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_r
 	len = snprintf(line, sizeof(line),
 	    "server=%s\nnode=%s\ntoken=%s\nimage=%s\nimage_name=%s\nkernel=%s\ninitrd=%s\n"
 	    "rootfs=%s\n", bs->cfg.boot_url, n->name, n->token, img->id, img->name,
-	    img->sha256[MANIFEST_KERNEL], img->sha256[MANIFEST_INITRD],
-	    img->sha256[MANIFEST_ROOTFS]);
+	    image_rec_sha256(img, "kernel"), image_rec_sha256(img, "initrd"),
+	    image_rec_sha256(img, "rootfs"));
 	if ((r = cpio_add(&b, "etc/diskless/node.conf", S_IFREG | 0600, line, (size_t)len)) < 0)
 		goto fail;
 	{

@@ -53,23 +53,23 @@ receipt_check(const struct image_rec *img, const char *kernel, const char *initr
 	const char *want_initrd;
 	char a[17], b[17];
 
-	if (!rootfs || strcmp(rootfs, img->sha256[MANIFEST_ROOTFS]) != 0) {
+	if (!rootfs || strcmp(rootfs, image_rec_sha256(img, "rootfs")) != 0) {
 		short_id(rootfs, a);
-		short_id(img->sha256[MANIFEST_ROOTFS], b);
+		short_id(image_rec_sha256(img, "rootfs"), b);
 		(void)snprintf(buf, size, "booted rootfs %s, expected %s", a, b);
 		return false;
 	}
 	/* The init reports the initrd tree hash (docs/boot-protocol.md "The initrd tree
 	 * hash"). An image whose manifest predates it has none; the older init in that
 	 * image's initrd reports the initrd file's sha256 instead. */
-	want_initrd = img->initrd_tree[0] ? img->initrd_tree : img->sha256[MANIFEST_INITRD];
+	want_initrd = img->initrd_tree[0] ? img->initrd_tree : image_rec_sha256(img, "initrd");
 	if (!initrd || strcmp(initrd, want_initrd) != 0) {
 		short_id(initrd, a);
 		short_id(want_initrd, b);
 		(void)snprintf(buf, size, "booted initrd %s, expected %s", a, b);
 		return false;
 	}
-	if (!receipt_kernel_matches(img->kernel_banner, img->sha256[MANIFEST_KERNEL], kernel)) {
+	if (!receipt_kernel_matches(img->kernel_banner, image_rec_sha256(img, "kernel"), kernel)) {
 		(void)snprintf(buf, size, "booted kernel '%.80s', expected '%.80s'",
 		    kernel ? kernel : "(none)", img->kernel_banner);
 		return false;

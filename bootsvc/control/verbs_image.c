@@ -14,12 +14,23 @@
 static json_t *
 image_to_json(const struct image_rec *i)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:s,s:{s:s,s:s,s:s}}", "id", i->id,
-	    "name", i->name, "kind", i->kind, "kernel_version", i->kernel_version, "built",
-	    i->built, "path", i->path, "size",
-	    (json_int_t)(i->size[0] + i->size[1] + i->size[2]), "current", i->current,
-	    "cmdline", i->cmdline, "sha256", "kernel", i->sha256[MANIFEST_KERNEL], "initrd",
-	    i->sha256[MANIFEST_INITRD], "rootfs", i->sha256[MANIFEST_ROOTFS]);
+	json_t *o, *sha = json_object();
+	uint64_t size = 0;
+
+	if (!sha)
+		return NULL;
+	for (unsigned k = 0; k < i->n_files; k++) {
+		size += i->files[k].size;
+		if (json_object_set_new(sha, i->files[k].role, json_string(i->files[k].sha256)) < 0) {
+			json_decref(sha);
+			return NULL;
+		}
+	}
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:s,s:o}", "id", i->id, "name", i->name,
+	    "kind", i->kind, "kernel_version", i->kernel_version, "built", i->built, "path",
+	    i->path, "size", (json_int_t)size, "current", i->current, "cmdline", i->cmdline,
+	    "sha256", sha);
+	return o;
 }
 
 static int
@@ -140,8 +151,11 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 			    (unsigned long long)m.files[k].size);
 			goto out;
 		}
-		strcpy(img.sha256[k], m.files[k].sha256);
-		img.size[k] = m.files[k].size;
+		if ((r = image_rec_file_set(&img, manifest_role_to_string(k), m.files[k].sha256,
+		    m.files[k].size)) < 0) {
+			r = dl_err_set(reterr, r, "image '%s' has too many files", real);
+			goto out;
+		}
 	}
 	/* "" for a manifest from before the tree hash: receipt_check falls back to sha256 */
 	memcpy(img.initrd_tree, m.initrd_tree, sizeof(img.initrd_tree));

@@ -61,7 +61,7 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
 	}
 	size = (uint64_t)st.st_size;
-	(void)snprintf(etag, sizeof(etag), "\"%s\"", img.sha256[role]);
+	(void)snprintf(etag, sizeof(etag), "\"%s\"", image_rec_sha256(&img, manifest_role_to_string(role)));
 	note_loading(bs, r, role);
 
 	if (http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND,

@@ -111,16 +111,16 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	memcpy(image_short, img.id, 12);
 	image_short[12] = '\0';
 	(void)snprintf(rootfs_size, sizeof(rootfs_size), "%llu",
-	    (unsigned long long)img.size[MANIFEST_ROOTFS]);
+	    (unsigned long long)(image_rec_file(&img, "rootfs") ? image_rec_file(&img, "rootfs")->size : 0));
 	vars_add(&v, "token", n->token);
 	vars_add(&v, "image_id", img.id);
 	vars_add(&v, "image_name", img.name);
 	vars_add(&v, "image_short", image_short);
 	vars_add(&v, "cmdline", img.cmdline);
-	vars_add(&v, "rootfs_sha256", img.sha256[MANIFEST_ROOTFS]);
+	vars_add(&v, "rootfs_sha256", image_rec_sha256(&img, "rootfs"));
 	vars_add(&v, "rootfs_size", rootfs_size);
-	vars_add(&v, "initrd_sha256", img.sha256[MANIFEST_INITRD]);
-	vars_add(&v, "kernel_sha256", img.sha256[MANIFEST_KERNEL]);
+	vars_add(&v, "initrd_sha256", image_rec_sha256(&img, "initrd"));
+	vars_add(&v, "kernel_sha256", image_rec_sha256(&img, "kernel"));
 
 	/* Remember what we served: the node's receipt is checked against it. */
 	if (strcmp(n->served_image, img.id) != 0) {

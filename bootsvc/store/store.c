@@ -714,6 +714,43 @@ store_node_count_by_phase(struct store *s, store_count_fn fn, void *userdata)
 	return 0;
 }
 
+/* The roles the images table has columns for, in column order. */
+static const char *const column_roles[3] = { "kernel", "initrd", "rootfs" };
+
+const struct image_file *
+image_rec_file(const struct image_rec *i, const char *role)
+{
+	for (unsigned k = 0; k < i->n_files; k++)
+		if (strcmp(i->files[k].role, role) == 0)
+			return &i->files[k];
+	return NULL;
+}
+
+const char *
+image_rec_sha256(const struct image_rec *i, const char *role)
+{
+	const struct image_file *f = image_rec_file(i, role);
+	return f ? f->sha256 : "";
+}
+
+int
+image_rec_file_set(struct image_rec *i, const char *role, const char *sha256, uint64_t size)
+{
+	struct image_file *f = (struct image_file *)image_rec_file(i, role);
+
+	if (!role[0] || strlen(role) >= MAX_ROLE_NAME)
+		return -EINVAL;
+	if (!f) {
+		if (i->n_files >= MAX_IMAGE_FILES)
+			return -E2BIG;
+		f = &i->files[i->n_files++];
+		strcpy(f->role, role);
+	}
+	(void)snprintf(f->sha256, sizeof(f->sha256), "%s", sha256);
+	f->size = size;
+	return 0;
+}
+
 int
 store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr)
 {
@@ -731,8 +768,9 @@ store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *re
 	bind_text(st, 7, i->built);
 	bind_text(st, 8, i->cmdline);
 	for (int k = 0; k < 3; k++) {
-		bind_text(st, 9 + 2 * k, i->sha256[k]);
-		sqlite3_bind_int64(st, 10 + 2 * k, (int64_t)i->size[k]);
+		const struct image_file *f = image_rec_file(i, column_roles[k]);
+		bind_text(st, 9 + 2 * k, f ? f->sha256 : "");
+		sqlite3_bind_int64(st, 10 + 2 * k, f ? (int64_t)f->size : 0);
 	}
 	sqlite3_bind_int64(st, 15, i->added);
 	bind_text(st, 16, i->initrd_tree);
@@ -759,8 +797,10 @@ image_from_row(sqlite3_stmt *st, struct image_rec *i)
 	copy_col(i->built, sizeof(i->built), st, 6);
 	copy_col(i->cmdline, sizeof(i->cmdline), st, 7);
 	for (int k = 0; k < 3; k++) {
-		copy_col(i->sha256[k], sizeof(i->sha256[k]), st, 8 + 2 * k);
-		i->size[k] = (uint64_t)sqlite3_column_int64(st, 9 + 2 * k);
+		const char *sha = (const char *)sqlite3_column_text(st, 8 + 2 * k);
+		if (sha && sha[0])
+			(void)image_rec_file_set(i, column_roles[k], sha,
+			    (uint64_t)sqlite3_column_int64(st, 9 + 2 * k));
 	}
 	i->added = sqlite3_column_int64(st, 14);
 	copy_col(i->initrd_tree, sizeof(i->initrd_tree), st, 15);

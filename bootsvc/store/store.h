@@ -78,6 +78,16 @@ struct event_rec {
 	int64_t at;      /* unix seconds */
 };
 
+/* The files of an image version, one per role ("kernel", "rootfs", ...): which roles a
+ * kind has is the kind table's business (boot/kind.h), not the store's. */
+#define MAX_IMAGE_FILES 8
+#define MAX_ROLE_NAME 16
+struct image_file {
+	char role[MAX_ROLE_NAME];
+	char sha256[SHA256_HEX_SIZE];
+	uint64_t size;
+};
+
 struct image_rec {
 	char id[SHA256_HEX_SIZE];
 	char name[MAX_NODE_NAME];
@@ -87,12 +97,21 @@ struct image_rec {
 	char kernel_banner[MAX_BANNER];
 	char built[24];
 	char cmdline[MAX_CMDLINE];
-	char sha256[3][SHA256_HEX_SIZE];    /* by enum manifest_role */
+	struct image_file files[MAX_IMAGE_FILES]; /* its roles, in the order added */
+	unsigned n_files;
 	char initrd_tree[SHA256_HEX_SIZE];  /* manifest initrd_tree; "" for older manifests */
-	uint64_t size[3];
 	int64_t added;
 	bool current;                        /* newest version of its name */
 };
+
+/* The file of role in i; NULL when the image has none. */
+const struct image_file *image_rec_file(const struct image_rec *i, const char *role);
+/* Its sha256, "" when the image has no such role (for rendering and comparing). */
+const char *image_rec_sha256(const struct image_rec *i, const char *role);
+/* Set role's file, adding it if new. -E2BIG past MAX_IMAGE_FILES, -EINVAL for a role
+ * name that is empty or too long. */
+int image_rec_file_set(struct image_rec *i, const char *role, const char *sha256,
+    uint64_t size);
 
 struct phase_event {
 	char phase[16];

@@ -100,9 +100,9 @@ test_check(void **state)
 
 	(void)state;
 	strcpy(img.kernel_banner, BANNER);
-	strcpy(img.sha256[MANIFEST_KERNEL], KSHA);
-	strcpy(img.sha256[MANIFEST_INITRD], ISHA);
-	strcpy(img.sha256[MANIFEST_ROOTFS], RSHA);
+	(void)image_rec_file_set(&img, "kernel", KSHA, 0);
+	(void)image_rec_file_set(&img, "initrd", ISHA, 0);
+	(void)image_rec_file_set(&img, "rootfs", RSHA, 0);
 	for (size_t i = 0; i < ELEMENTSOF(check_vectors); i++) {
 		char buf[256] = "";
 		int line = check_vectors[i].line;
@@ -136,9 +136,9 @@ test_initrd_tree(void **state)
 
 	(void)state;
 	strcpy(img.kernel_banner, BANNER);
-	strcpy(img.sha256[MANIFEST_KERNEL], KSHA);
-	strcpy(img.sha256[MANIFEST_INITRD], ISHA);
-	strcpy(img.sha256[MANIFEST_ROOTFS], RSHA);
+	(void)image_rec_file_set(&img, "kernel", KSHA, 0);
+	(void)image_rec_file_set(&img, "initrd", ISHA, 0);
+	(void)image_rec_file_set(&img, "rootfs", RSHA, 0);
 	strcpy(img.initrd_tree, XSHA);
 	assert_true(receipt_check(&img, PROC, XSHA, RSHA, buf, sizeof(buf)));
 	assert_false(receipt_check(&img, PROC, ISHA, RSHA, buf, sizeof(buf)));

@@ -81,9 +81,11 @@ image(const char *name, const char *id, int64_t added)
 	strcpy(i.kernel_banner, "6.1.0-56-amd64 (x) #1 SMP");
 	strcpy(i.built, "2026-11-25T03:00:00Z");
 	strcpy(i.cmdline, "console=ttyS0");
+	static const char *const roles[3] = { "kernel", "initrd", "rootfs" };
 	for (int k = 0; k < 3; k++) {
-		memset(i.sha256[k], '1' + k, 64);
-		i.size[k] = 100u * (unsigned)(k + 1);
+		char sha[SHA256_HEX_SIZE] = { 0 };
+		memset(sha, '1' + k, 64);
+		assert_int_equal(image_rec_file_set(&i, roles[k], sha, 100u * (unsigned)(k + 1)), 0);
 	}
 	i.added = added;
 	return i;
@@ -338,8 +340,8 @@ test_images(void **state)
 	assert_string_equal(got.name, "compute");
 	assert_string_equal(got.cmdline, "console=ttyS0");
 	assert_string_equal(got.kernel_banner, "6.1.0-56-amd64 (x) #1 SMP");
-	assert_int_equal(got.size[MANIFEST_ROOTFS], 300);
-	assert_int_equal(got.sha256[MANIFEST_INITRD][0], '2');
+	assert_int_equal(image_rec_file(&got, "rootfs")->size, 300);
+	assert_int_equal(image_rec_sha256(&got, "initrd")[0], '2');
 	assert_int_equal(got.added, 100);
 	assert_false(got.current);
 	assert_int_equal(store_image_current(f->s, "compute", &got), 0);
