@@ -1,6 +1,38 @@
 /* SPDX-License-Identifier: MIT */
-/* The node store: nodes, image versions and boot-phase history, in SQLite (WAL).
- * All SQL lives in store.c. Only the loop thread uses the store (CONVENTIONS §6). */
+/* The node store: nodes, image versions, boot-phase history, events and energy totals.
+ *
+ * Callers speak in these operations only; a backend keeps the rows. store.c picks the
+ * backend from what store_open() is given and dispatches to it (store_backend.h);
+ * SQLite (store_sqlite*.c, WAL) is the embedded default and the only one built in.
+ * All SQL lives in the backends. A struct store belongs to the loop thread
+ * (CONVENTIONS §6); other threads read through a struct store_reader of their own.
+ *
+ * The contract every backend meets (tests/unit/test_store*.c check it against SQLite):
+ *
+ * - Errors: -ENOENT for a row that is not there, -EEXIST for a uniqueness conflict,
+ *   -EIO for anything the backend itself failed at. A failed operation leaves an
+ *   enclosing transaction usable: node.add reports a taken MAC and carries on.
+ * - Reads see the latest committed state plus the caller's own uncommitted writes.
+ * - store_begin() opens a transaction; inside a batch or another transaction it opens a
+ *   savepoint instead, so transactions nest to MAX_STORE_TX_DEPTH. Each store_begin()
+ *   that returned 0 is closed by exactly one store_commit() or store_rollback(), which
+ *   close the innermost one. Committing a savepoint folds its writes into the enclosing
+ *   transaction; only the outermost commit makes them durable and visible to readers.
+ *   Rolling back undoes the innermost only. A commit that fails rolls back what it
+ *   would have committed (the transaction is closed either way). With none open,
+ *   store_commit() is -EIO and store_rollback() does nothing. A top-level transaction
+ *   takes the write lock when it begins, so its writes never fail for want of it.
+ * - A batch (store_batch_begin/end) is one outermost transaction around a burst of
+ *   short requests (the HTTP requests one MHD_run() serves), so their reads share one
+ *   snapshot and lock and their writes one commit instead of one each
+ *   (docs/benchmarks.md, per-node scripts). It takes the write lock only at its first
+ *   write; nothing it writes is visible to readers before store_batch_end(). Batches do
+ *   not nest (a second begin is a no-op) and one cannot start inside a transaction.
+ *   Only for work that does not wait on anything: locks are held until the end.
+ * - Every foreach callback may call back into the store, writes included; rows it
+ *   changes may or may not be visited again.
+ * - Readers see committed state only, each call its own snapshot, and never wait for the
+ *   writer's transactions (nor it for them). */
 #pragma once
 
 #include <stdbool.h>
@@ -119,16 +151,24 @@ struct phase_event {
 	int64_t at;
 };
 
-/* Open (creating) the SQLite database at path, WAL mode, schema migrated. */
-int store_open(const char *path, struct store **ret, struct dl_err *reterr);
+/* Transactions nested deeper than this are a caller's bug, not a workload: node.add, a
+ * batch and a savepoint of its own are three. */
+#define MAX_STORE_TX_DEPTH 8
+
+/* Open the store at target, creating it if new. target is a file path or "sqlite:PATH":
+ * SQLite (WAL). "postgresql://..." names a backend not built in: -EPROTONOSUPPORT. -EIO
+ * for a file that cannot be opened or is not a store; reterr says which and names target
+ * (without any password in it).
+ * @ret *ret a new store, owned by the caller: store_close() it. */
+int store_open(const char *target, struct store **ret, struct dl_err *reterr);
+/* Close s (NULL is fine); an open transaction is rolled back. Readers must be closed
+ * first. Returns NULL. */
 struct store *store_close(struct store *s);
 
-/* Transactions around multi-row changes (node.add of a hostlist is all or nothing). */
-/* A batch: one transaction around a burst of short requests (the HTTP requests one
- * MHD_run() serves), so their reads share one lock and their writes one commit instead
- * of one each (docs/benchmarks.md, per-node scripts). Inside it store_begin/commit/
- * rollback nest as a savepoint. Only for work that does not wait on anything: the lock
- * is held until store_batch_end(). */
+/* Transactions and batches: see the contract at the top. store_begin: 0, -EIO, or
+ * -EBUSY nested deeper than MAX_STORE_TX_DEPTH. store_batch_begin: 0 (also when already
+ * in a batch), -EBUSY inside a transaction, -EIO; errors are logged. store_batch_end: 0
+ * (also when none is open) or -EIO, logged, the batch rolled back. */
 int store_batch_begin(struct store *s);
 int store_batch_end(struct store *s);
 int store_begin(struct store *s);
@@ -141,6 +181,7 @@ int store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *
 int store_node_get(struct store *s, const char *name, struct node_rec *ret);
 int store_node_get_by_mac(struct store *s, const char *mac, struct node_rec *ret);
 int store_node_get_by_ip(struct store *s, const char *ip, struct node_rec *ret);
+/* Remove a node with its history and energy rows. 0, -ENOENT, -EIO. */
 int store_node_delete(struct store *s, const char *name);
 /* Rewrite the assignment columns (image, image_pin, served_image, ...) of an existing node. */
 int store_node_update(struct store *s, const struct node_rec *n);
@@ -187,15 +228,41 @@ typedef int (*store_energy_fn)(const struct energy_rec *e, void *userdata);
 int store_energy_foreach(struct store *s, store_energy_fn fn, void *userdata);
 int store_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata);
 
+/* Register a version with all its files (any roles; all or nothing). -EEXIST for an id
+ * already registered, -EIO; reterr says which. */
 int store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr);
+/* 0, -ENOENT, -EIO; ret->files in the order they were inserted. */
 int store_image_get(struct store *s, const char *id, struct image_rec *ret);
 /* Newest version (by added, then id) of a name. */
 int store_image_current(struct store *s, const char *name, struct image_rec *ret);
 /* Resolve "name", "name@idprefix" or a full id. -ENOENT, or -EINVAL for an ambiguous prefix. */
 int store_image_resolve(struct store *s, const char *ref, struct image_rec *ret,
     struct dl_err *reterr);
+/* Remove a version and its file rows (not the files). 0, -ENOENT, -EIO. */
 int store_image_delete(struct store *s, const char *id);
 typedef int (*store_image_fn)(const struct image_rec *i, void *userdata);
 int store_image_foreach(struct store *s, store_image_fn fn, void *userdata);
 /* Number of nodes pinned to id or last served it (removal refuses while > 0). */
 int64_t store_image_users(struct store *s, const char *id);
+
+/* The read path of threads other than the loop (the HTTP handlers, later): a reader is a
+ * read-only handle of its own (for SQLite, its own connection beside the writer's, which
+ * WAL lets read while the loop writes). One reader per thread; a reader is used by one
+ * thread at a time. It sees committed state only (the contract at the top). */
+struct store_reader;
+
+/* Open a reader on s (called on the loop thread; the reader may then move to another).
+ * -ENOTSUP for a store that cannot have readers (an in-memory one), -EIO.
+ * @ret *ret a new reader, owned by the caller: store_reader_close() it before s. */
+int store_reader_open(struct store *s, struct store_reader **ret, struct dl_err *reterr);
+/* Close r (NULL is fine). Returns NULL. */
+struct store_reader *store_reader_close(struct store_reader *r);
+/* As store_node_get, store_node_get_by_mac, store_node_get_by_ip: 0, -ENOENT, -EIO. */
+int store_reader_node_get(struct store_reader *r, const char *name, struct node_rec *ret);
+int store_reader_node_get_by_mac(struct store_reader *r, const char *mac, struct node_rec *ret);
+int store_reader_node_get_by_ip(struct store_reader *r, const char *ip, struct node_rec *ret);
+/* As store_image_get, store_image_current and store_image_resolve. */
+int store_reader_image_get(struct store_reader *r, const char *id, struct image_rec *ret);
+int store_reader_image_current(struct store_reader *r, const char *name, struct image_rec *ret);
+int store_reader_image_resolve(struct store_reader *r, const char *ref, struct image_rec *ret,
+    struct dl_err *reterr);

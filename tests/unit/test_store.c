@@ -520,6 +520,97 @@ test_open_errors(void **state)
 	assert_null(store_close(NULL));
 }
 
+/* Transactions nest as savepoints outside a batch too (store.h): an inner rollback undoes
+ * only its own writes, only the outermost commit is seen by another connection, and the
+ * nesting is bounded. */
+static void
+test_nested_transactions(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	struct node_rec n;
+	struct dl_err e = { 0 };
+	unsigned depth = 0;
+
+	assert_int_equal(store_open(f->path, &s2, &e), 0);
+	assert_int_equal(store_begin(f->s), 0);
+	check_insert(f->s, node("o1", "52:54:00:00:01:01", ""), 0, NULL);
+	assert_int_equal(store_begin(f->s), 0);
+	check_insert(f->s, node("i1", "52:54:00:00:01:02", ""), 0, NULL);
+	store_rollback(f->s);
+	assert_int_equal(store_begin(f->s), 0);
+	check_insert(f->s, node("i2", "52:54:00:00:01:03", ""), 0, NULL);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_node_get(s2, "o1", &n), -ENOENT);
+	assert_int_equal(store_node_get(s2, "i2", &n), -ENOENT);
+	/* a batch cannot start inside a transaction */
+	assert_int_equal(store_batch_begin(f->s), -EBUSY);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_node_get(s2, "o1", &n), 0);
+	assert_int_equal(store_node_get(s2, "i2", &n), 0);
+	assert_int_equal(store_node_get(s2, "i1", &n), -ENOENT);
+
+	/* as deep as MAX_STORE_TX_DEPTH, no deeper; each level closes on its own */
+	while (store_begin(f->s) == 0)
+		depth++;
+	assert_int_equal(depth, MAX_STORE_TX_DEPTH);
+	assert_int_equal(store_begin(f->s), -EBUSY);
+	check_insert(f->s, node("deep", "52:54:00:00:01:04", ""), 0, NULL);
+	while (depth--)
+		assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_commit(f->s), -EIO);
+	assert_int_equal(store_node_get(s2, "deep", &n), 0);
+	store_close(s2);
+}
+
+/* What store_open() takes: a path, sqlite:PATH, sqlite:///abs/path; a PostgreSQL URL is
+ * named as not built in, without the password it carries; anything else with a scheme is
+ * refused by it. */
+static void
+test_open_targets(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		int line;
+		const char *target;
+		int want;
+		const char *msg;
+	} refused[] = {
+		{ __LINE__, "postgresql://bootsvc:s3cret@db.example:5432/diskless",
+		    -EPROTONOSUPPORT, "store 'postgresql://db.example:5432/diskless': the "
+		    "PostgreSQL backend is not built into this bootsvc" },
+		{ __LINE__, "postgres://db.example/diskless", -EPROTONOSUPPORT, "PostgreSQL" },
+		{ __LINE__, "mysql://root:pw@x/y", -EPROTONOSUPPORT,
+		    "store 'mysql://x/y': unknown scheme 'mysql'" },
+		{ __LINE__, "sqlite:", -EINVAL, "no path" },
+	};
+	char target[160];
+	struct store *s = NULL;
+	struct node_rec n;
+	struct dl_err e = { 0 };
+
+	check_insert(f->s, node("t1", "52:54:00:00:02:01", ""), 0, NULL);
+	snprintf(target, sizeof(target), "sqlite:%s", f->path);
+	assert_int_equal(store_open(target, &s, &e), 0);
+	assert_int_equal(store_node_get(s, "t1", &n), 0);
+	store_close(s);
+	snprintf(target, sizeof(target), "sqlite://%s", f->path);
+	assert_int_equal(store_open(target, &s, &e), 0);
+	assert_int_equal(store_node_get(s, "t1", &n), 0);
+	store_close(s);
+
+	for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+		s = NULL;
+		memset(&e, 0, sizeof(e));
+		if (store_open(refused[i].target, &s, &e) != refused[i].want ||
+		    !strstr(e.msg, refused[i].msg) || strstr(e.msg, "s3cret") ||
+		    strstr(e.msg, ":pw@"))
+			fail_msg("%s:%d: '%s': r=%d msg='%s'", __FILE__, refused[i].line,
+			    refused[i].target, e.code, e.msg);
+		assert_null(s);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -534,6 +625,8 @@ main(void)
 		T(test_image_users),
 		T(test_transactions),
 		T(test_batch),
+		T(test_nested_transactions),
+		T(test_open_targets),
 		cmocka_unit_test(test_open_errors),
 	};
 

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite backend's own parts, shared by its files: store_sqlite.c (connections,
+ * transactions, readers, the operation table), store_sqlite_schema.c (the schema and its
+ * migrations), and one file per kind of row: _node.c, _event.c, _image.c, _energy.c. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "store/store_backend.h"
+
+/* Each statement is prepared once per connection and reused: the boot path runs a
+ * lookup per request. Each file keeps the SQL of its own statements. */
+enum sqlite_stmt {
+	/* store_sqlite_node.c */
+	S_NODE_INSERT, S_NODE_GET, S_NODE_GET_MAC, S_NODE_GET_IP, S_NODE_DELETE,
+	S_NODE_UPDATE, S_NODE_PHASE, S_NODE_CTRL, S_NODE_HISTORY_DELETE, S_NODE_ENERGY_DELETE,
+	S_IP_USED, S_COUNT_PHASE, S_HEALTH_STATE_GET, S_HEALTH_STATE_SET,
+	/* store_sqlite_event.c */
+	S_EVENT_ADD, S_EVENT_LAST, S_HISTORY,
+	/* store_sqlite_image.c */
+	S_IMAGE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX, S_IMAGE_DELETE,
+	S_IMAGE_USERS,
+	/* store_sqlite_energy.c */
+	S_ENERGY_GET, S_ENERGY_PUT, S_ENERGY_IMAGE_ADD,
+	_SQLITE_STMT_MAX,
+};
+
+/* One connection: the writer's, or a reader's (read-only, its own thread). */
+struct sqlite_conn {
+	struct store_reader rd; /* this connection as a read view */
+	sqlite3 *db;
+	sqlite3_stmt *stmts[_SQLITE_STMT_MAX];
+};
+
+struct sqlite_store {
+	struct store base;
+	struct sqlite_conn conn;     /* the one writing connection (the loop's) */
+	char path[MAX_STORE_PATH];   /* readers open it again */
+};
+
+static inline struct sqlite_store *
+sqlite_store_of(struct store *s)
+{
+	return store_container_of(s, struct sqlite_store, base);
+}
+
+static inline struct sqlite_conn *
+sqlite_conn_of(struct store_reader *r)
+{
+	return store_container_of(r, struct sqlite_conn, rd);
+}
+
+/* The writer's connection of s. */
+static inline struct sqlite_conn *
+sqlite_writer(struct store *s)
+{
+	return &sqlite_store_of(s)->conn;
+}
+
+/* store_sqlite.c */
+
+/* Statement id of c, prepared from sql on first use, else reset with its bindings
+ * cleared. NULL (logged) if it cannot be prepared. Borrowed: reset it after use. */
+sqlite3_stmt *store_sqlite_stmt(struct sqlite_conn *c, enum sqlite_stmt id, const char *sql);
+/* Column col of the current row into dst, cut to size. */
+void store_sqlite_copy_col(char *dst, size_t size, sqlite3_stmt *st, int col);
+/* Bind v (NULL as ""). */
+void store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* Run statement id with ?1 = key; 0 when it finished, -EIO. */
+int store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char *sql,
+    const char *key);
+
+/* store_sqlite_schema.c */
+
+/* Create what db lacks of the schema (CREATE ... IF NOT EXISTS, columns added since) and
+ * write user_version 1. path is for messages. */
+int store_sqlite_schema_apply(sqlite3 *db, const char *path, struct dl_err *reterr);
+
+/* store_sqlite_node.c */
+int store_sqlite_node_get(struct store_reader *r, enum store_node_key key, const char *value,
+    struct node_rec *ret);
+int store_sqlite_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr);
+int store_sqlite_node_delete(struct store *s, const char *name);
+int store_sqlite_node_update(struct store *s, const struct node_rec *n);
+int store_sqlite_node_update_ctrl(struct store *s, const struct node_rec *n);
+int store_sqlite_node_set_phase(struct store *s, const char *name, const char *phase,
+    const char *reason, int64_t at);
+int store_sqlite_node_health_state_get(struct store *s, const char *name, char **ret);
+int store_sqlite_node_health_state_set(struct store *s, const char *name, const char *json);
+int store_sqlite_node_foreach(struct store *s, enum store_node_set set, store_node_fn fn,
+    void *userdata);
+bool store_sqlite_node_ip_used(struct store *s, const char *ip);
+int store_sqlite_node_count_by_phase(struct store *s, store_count_fn fn, void *userdata);
+
+/* store_sqlite_event.c: the history table, phases and actions. append: one row of kind
+ * ("phase" or "action") on connection c. */
+int store_sqlite_event_append(struct sqlite_conn *c, const char *node, const char *kind,
+    const char *what, const char *reason, int64_t at);
+int store_sqlite_event_add(struct store *s, const char *node, const char *what,
+    const char *reason, int64_t at);
+int store_sqlite_event_since(struct store *s, int64_t since, size_t max, store_event_fn fn,
+    void *userdata);
+int64_t store_sqlite_event_last_seq(struct store *s);
+int store_sqlite_event_history(struct store *s, const char *name, struct phase_event *ret,
+    size_t max, size_t *ret_n);
+
+/* store_sqlite_image.c */
+int store_sqlite_image_get(struct store_reader *r, const char *id, struct image_rec *ret);
+int store_sqlite_image_current(struct store_reader *r, const char *name, struct image_rec *ret);
+int store_sqlite_image_find_prefix(struct store_reader *r, const char *name,
+    const char *prefix, struct image_rec *ret, unsigned *ret_n);
+int store_sqlite_image_insert(struct store *s, const struct image_rec *i,
+    struct dl_err *reterr);
+int store_sqlite_image_delete(struct store *s, const char *id);
+int store_sqlite_image_foreach(struct store *s, store_image_fn fn, void *userdata);
+int64_t store_sqlite_image_users(struct store *s, const char *id);
+
+/* store_sqlite_energy.c */
+int store_sqlite_energy_get(struct store *s, const char *node, struct energy_rec *ret);
+int store_sqlite_energy_put(struct store *s, const struct energy_rec *e);
+int store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on_mj,
+    int64_t off_mj, int64_t saved_mj);
+int store_sqlite_energy_foreach(struct store *s, store_energy_fn fn, void *userdata);
+int store_sqlite_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite backend's energy totals (issue #7): a row per node, replaced at each pass,
+ * and a row per image, added to. */
+#include <string.h>
+
+#include "store/store_sqlite.h"
+
+static const char *const energy_sql[_SQLITE_STMT_MAX] = {
+	[S_ENERGY_GET] = "SELECT node, at_ms, on_mj, off_mj, saved_mj, baseline_w, last_w "
+			 "FROM energy WHERE node = ?1",
+	[S_ENERGY_PUT] = "INSERT OR REPLACE INTO energy (node, at_ms, on_mj, off_mj, saved_mj, "
+			 "baseline_w, last_w) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+	[S_ENERGY_IMAGE_ADD] = "INSERT INTO energy_image (image, on_mj, off_mj, saved_mj) "
+			       "VALUES (?1,?2,?3,?4) ON CONFLICT(image) DO UPDATE SET "
+			       "on_mj = on_mj + ?2, off_mj = off_mj + ?3, saved_mj = saved_mj + ?4",
+};
+
+static sqlite3_stmt *
+stmt(struct sqlite_conn *c, enum sqlite_stmt id)
+{
+	return store_sqlite_stmt(c, id, energy_sql[id]);
+}
+
+static void
+energy_from_row(sqlite3_stmt *st, struct energy_rec *e)
+{
+	memset(e, 0, sizeof(*e));
+	store_sqlite_copy_col(e->name, sizeof(e->name), st, 0);
+	e->at_ms = sqlite3_column_int64(st, 1);
+	e->on_mj = sqlite3_column_int64(st, 2);
+	e->off_mj = sqlite3_column_int64(st, 3);
+	e->saved_mj = sqlite3_column_int64(st, 4);
+	e->baseline_w = (unsigned)sqlite3_column_int(st, 5);
+	e->last_w = (unsigned)sqlite3_column_int(st, 6);
+}
+
+int
+store_sqlite_energy_get(struct store *s, const char *node, struct energy_rec *ret)
+{
+	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_GET);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	store_sqlite_bind_text(st, 1, node);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		energy_from_row(st, ret);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int
+store_sqlite_energy_put(struct store *s, const struct energy_rec *e)
+{
+	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_PUT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	store_sqlite_bind_text(st, 1, e->name);
+	sqlite3_bind_int64(st, 2, e->at_ms);
+	sqlite3_bind_int64(st, 3, e->on_mj);
+	sqlite3_bind_int64(st, 4, e->off_mj);
+	sqlite3_bind_int64(st, 5, e->saved_mj);
+	sqlite3_bind_int(st, 6, (int)e->baseline_w);
+	sqlite3_bind_int(st, 7, (int)e->last_w);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on_mj,
+    int64_t off_mj, int64_t saved_mj)
+{
+	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_IMAGE_ADD);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	store_sqlite_bind_text(st, 1, image);
+	sqlite3_bind_int64(st, 2, on_mj);
+	sqlite3_bind_int64(st, 3, off_mj);
+	sqlite3_bind_int64(st, 4, saved_mj);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* A private statement: fn may call back into the store. */
+static int
+energy_foreach(struct store *s, const char *sql, store_energy_fn fn, void *userdata)
+{
+	sqlite3_stmt *st;
+	struct energy_rec e;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(sqlite_writer(s)->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		energy_from_row(st, &e);
+		if ((r = fn(&e, userdata)) < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_sqlite_energy_foreach(struct store *s, store_energy_fn fn, void *userdata)
+{
+	return energy_foreach(s, "SELECT node, at_ms, on_mj, off_mj, saved_mj, baseline_w, "
+	    "last_w FROM energy ORDER BY node", fn, userdata);
+}
+
+int
+store_sqlite_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata)
+{
+	return energy_foreach(s, "SELECT image, 0, on_mj, off_mj, saved_mj, 0, 0 "
+	    "FROM energy_image ORDER BY image", fn, userdata);
+}
