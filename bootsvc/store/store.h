@@ -155,10 +155,13 @@ struct phase_event {
  * batch and a savepoint of its own are three. */
 #define MAX_STORE_TX_DEPTH 8
 
-/* Open the store at target, creating it if new. target is a file path or "sqlite:PATH":
- * SQLite (WAL). "postgresql://..." names a backend not built in: -EPROTONOSUPPORT. -EIO
- * for a file that cannot be opened or is not a store; reterr says which and names target
- * (without any password in it).
+/* Open the store at target, creating it if new and bringing its schema up to the newest
+ * this build knows (each step logged as event=store_migrate). target is a file path or
+ * "sqlite:PATH": SQLite. "postgresql://..." names a backend not built in: -EPROTONOSUPPORT.
+ * A store whose schema is newer than this build knows is refused untouched with
+ * -ENOTSUP and a message naming both versions; -EIO for a file that cannot be opened,
+ * is not a store or cannot be migrated (the failed step is rolled back). reterr says
+ * which and names target (without any password in it).
  * @ret *ret a new store, owned by the caller: store_close() it. */
 int store_open(const char *target, struct store **ret, struct dl_err *reterr);
 /* Close s (NULL is fine); an open transaction is rolled back. Readers must be closed

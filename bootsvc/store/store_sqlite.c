@@ -113,14 +113,18 @@ store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 	(void)snprintf(ss->path, sizeof(ss->path), "%s", path);
 	if ((r = conn_open(&ss->conn, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    reterr)) < 0 ||
+	    /* The version first: a store from a newer bootsvc must be left as it is. */
+	    (r = store_sqlite_schema_check(ss->conn.db, path, reterr)) < 0 ||
 	    /* WAL: readers (our reader threads, nodectl-side tools, backups) never block the
 	     * loop's writes; synchronous=NORMAL is durable across a bootsvc crash, which is
 	     * what we need. An 8 MiB page cache holds the whole store of 10,000 nodes (about
 	     * 2.5 MiB), so a script request never reads a page back from the file (the
-	     * default is 2 MiB). */
+	     * default is 2 MiB). Foreign keys stay off while the schema changes (SQLite's
+	     * advice for altering tables), on for everything after. */
 	    (r = exec(ss->conn.db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192;", path, reterr)) < 0 ||
-	    (r = store_sqlite_schema_apply(ss->conn.db, path, reterr)) < 0) {
+	    "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192;", path, reterr)) < 0 ||
+	    (r = store_sqlite_schema_upgrade(ss->conn.db, path, reterr)) < 0 ||
+	    (r = exec(ss->conn.db, "PRAGMA foreign_keys=ON;", path, reterr)) < 0) {
 		store_close(&ss->base);
 		return r;
 	}

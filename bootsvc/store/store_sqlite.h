@@ -72,9 +72,18 @@ int store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char
 
 /* store_sqlite_schema.c */
 
-/* Create what db lacks of the schema (CREATE ... IF NOT EXISTS, columns added since) and
- * write user_version 1. path is for messages. */
-int store_sqlite_schema_apply(sqlite3 *db, const char *path, struct dl_err *reterr);
+/* The newest schema version this build knows (PRAGMA user_version). */
+#define STORE_SQLITE_SCHEMA_VERSION 2
+
+/* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
+ * both versions) without writing anything. -EIO for a file that is not a store. path is
+ * for messages. */
+int store_sqlite_schema_check(sqlite3 *db, const char *path, struct dl_err *reterr);
+/* Bring db to the newest version: a new store (version 0) gets the newest schema at
+ * once; an older one each migration in order, each in a transaction of its own that also
+ * sets user_version, logged as event=store_migrate. A failed step is rolled back: the
+ * store stays at the version before it (-EIO). Run with foreign keys off. */
+int store_sqlite_schema_upgrade(sqlite3 *db, const char *path, struct dl_err *reterr);
 
 /* store_sqlite_node.c */
 int store_sqlite_node_get(struct store_reader *r, enum store_node_key key, const char *value,

@@ -1,11 +1,27 @@
 /* SPDX-License-Identifier: MIT */
-/* The SQLite store's schema: created where missing on every open (CREATE ... IF NOT
- * EXISTS), columns added since added to older stores. */
+/* The SQLite store's schema: its version (PRAGMA user_version), the newest schema a new
+ * store gets, and the migrations that bring an older store up to it, one version at a
+ * time, each in a transaction of its own.
+ *
+ * Versions:
+ *   1  every release before this file: user_version was written as 1 and never read.
+ *      Stores made by older builds may lack what those releases added on open.
+ *   2  version 1 completed: the tables, index and columns the release added to older
+ *      stores on every open (energy, images_current, initrd_tree, idle_since_ms).
+ *
+ * A migration, once released, never changes: a store made by that release ran the SQL
+ * that was there. A change to the schema is a new migration plus the same change to
+ * schema_newest; tests/unit/test_store_migrate.c checks both give the same tables. */
+#include <assert.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
+#include "log.h"
 #include "store/store_sqlite.h"
 
-static const char schema[] =
+/* The last release's schema, as it ran it on every open (version 1). */
+static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS nodes ("
 	" name TEXT PRIMARY KEY, mac TEXT NOT NULL UNIQUE, ip TEXT UNIQUE,"
 	" uuid TEXT NOT NULL DEFAULT '', serial TEXT NOT NULL DEFAULT '',"
@@ -36,51 +52,249 @@ static const char schema[] =
 	" initrd_sha256 TEXT NOT NULL, initrd_size INTEGER NOT NULL,"
 	" rootfs_sha256 TEXT NOT NULL, rootfs_size INTEGER NOT NULL, added INTEGER NOT NULL,"
 	" initrd_tree TEXT NOT NULL DEFAULT '');"
-	/* (name, added, id) is the order "the current version of a name" reads in, so that
-	 * query (run on every script request) walks the index instead of sorting in a temp
-	 * b-tree, whose pager was opened and freed per request (docs/benchmarks.md). */
 	"DROP INDEX IF EXISTS images_name;"
 	"CREATE INDEX IF NOT EXISTS images_current ON images(name, added, id);"
-	/* Energy (issue #7): kept apart from nodes, so a restart keeps totals and the
-	 * controller's node writes never race the accounting's. */
 	"CREATE TABLE IF NOT EXISTS energy ("
 	" node TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, on_mj INTEGER NOT NULL,"
 	" off_mj INTEGER NOT NULL, saved_mj INTEGER NOT NULL,"
 	" baseline_w INTEGER NOT NULL DEFAULT 0, last_w INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS energy_image ("
 	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
-	" saved_mj INTEGER NOT NULL);"
-	"PRAGMA user_version = 1;";
+	" saved_mj INTEGER NOT NULL);";
 
+/* What a new store gets: version STORE_SQLITE_SCHEMA_VERSION. */
+static const char schema_newest[] =
+	"CREATE TABLE nodes ("
+	" name TEXT PRIMARY KEY, mac TEXT NOT NULL UNIQUE, ip TEXT UNIQUE,"
+	" uuid TEXT NOT NULL DEFAULT '', serial TEXT NOT NULL DEFAULT '',"
+	" bmc TEXT NOT NULL DEFAULT '', bmc_creds TEXT NOT NULL DEFAULT '',"
+	" image TEXT NOT NULL DEFAULT '', image_pin TEXT NOT NULL DEFAULT '',"
+	" token TEXT NOT NULL, phase TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
+	" phase_at INTEGER NOT NULL, served_image TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL, want_power TEXT NOT NULL DEFAULT '',"
+	" hold INTEGER NOT NULL DEFAULT 0, hold_reason TEXT NOT NULL DEFAULT '',"
+	" booted_image TEXT NOT NULL DEFAULT '', power TEXT NOT NULL DEFAULT '',"
+	" op TEXT NOT NULL DEFAULT '', op_at_ms INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0, retry_at_ms INTEGER NOT NULL DEFAULT 0,"
+	" bmc_state TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '',"
+	" alloc_job TEXT NOT NULL DEFAULT '', alloc_class TEXT NOT NULL DEFAULT '',"
+	" health TEXT NOT NULL DEFAULT 'ok', health_reasons TEXT NOT NULL DEFAULT '',"
+	" health_state TEXT NOT NULL DEFAULT '', sel_last INTEGER NOT NULL DEFAULT 0,"
+	" idle_since_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX nodes_uuid ON nodes(uuid) WHERE uuid != '';"
+	/* Phase changes and controller actions, in seq order: the events verb streams them
+	 * and a subscriber resumes with `since`. */
+	"CREATE TABLE history ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, node TEXT NOT NULL,"
+	" kind TEXT NOT NULL DEFAULT 'phase', phase TEXT NOT NULL,"
+	" reason TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX history_node ON history(node, seq);"
+	"CREATE TABLE images ("
+	" id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,"
+	" kernel_version TEXT NOT NULL, kernel_banner TEXT NOT NULL, built TEXT NOT NULL,"
+	" cmdline TEXT NOT NULL, kernel_sha256 TEXT NOT NULL, kernel_size INTEGER NOT NULL,"
+	" initrd_sha256 TEXT NOT NULL, initrd_size INTEGER NOT NULL,"
+	" rootfs_sha256 TEXT NOT NULL, rootfs_size INTEGER NOT NULL, added INTEGER NOT NULL,"
+	" initrd_tree TEXT NOT NULL DEFAULT '');"
+	/* (name, added, id) is the order "the current version of a name" reads in, so that
+	 * query (run on every script request) walks the index instead of sorting in a temp
+	 * b-tree, whose pager was opened and freed per request (docs/benchmarks.md). */
+	"CREATE INDEX images_current ON images(name, added, id);"
+	/* Energy (issue #7): kept apart from nodes, so a restart keeps totals and the
+	 * controller's node writes never race the accounting's. */
+	"CREATE TABLE energy ("
+	" node TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, on_mj INTEGER NOT NULL,"
+	" off_mj INTEGER NOT NULL, saved_mj INTEGER NOT NULL,"
+	" baseline_w INTEGER NOT NULL DEFAULT 0, last_w INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE energy_image ("
+	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
+	" saved_mj INTEGER NOT NULL);";
+
+/* The helpers below leave "store '<path>': " to the two entry points, which add it. */
 static int
-exec(sqlite3 *db, const char *sql, const char *path, struct dl_err *reterr)
+exec(sqlite3 *db, const char *sql, struct dl_err *reterr)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	dl_err_set(reterr, -EIO, "store '%s': %s", path, msg ? msg : sqlite3_errmsg(db));
+	dl_err_set(reterr, -EIO, "%s", msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -EIO;
 }
 
+/* One integer from a query without parameters; *ret untouched when it has no row. */
+static int
+query_int(sqlite3 *db, const char *sql, int *ret, struct dl_err *reterr)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return dl_err_set(reterr, -EIO, "%s", sqlite3_errmsg(db));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dl_err_set(reterr, -EIO, "%s", sqlite3_errmsg(db));
+	return 0;
+}
+
+static int
+read_version(sqlite3 *db, int *ret, struct dl_err *reterr)
+{
+	*ret = 0;
+	return query_int(db, "PRAGMA user_version", ret, reterr);
+}
+
+static int
+refuse_newer(const char *path, int version, struct dl_err *reterr)
+{
+	return dl_err_set(reterr, -ENOTSUP, "store '%s' has schema version %d, this bootsvc "
+	    "knows up to %d: upgrade bootsvc", path, version, STORE_SQLITE_SCHEMA_VERSION);
+}
+
 int
-store_sqlite_schema_apply(sqlite3 *db, const char *path, struct dl_err *reterr)
+store_sqlite_schema_check(sqlite3 *db, const char *path, struct dl_err *reterr)
+{
+	int version, r;
+
+	if ((r = read_version(db, &version, reterr)) < 0)
+		return dl_err_prefix(reterr, "store '%s'", path);
+	if (version < 0 || version > STORE_SQLITE_SCHEMA_VERSION)
+		return refuse_newer(path, version, reterr);
+	return 0;
+}
+
+static int
+column_add_missing(sqlite3 *db, const char *table, const char *column, const char *decl,
+    struct dl_err *reterr)
+{
+	char sql[256];
+	int found = 0, r;
+
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM pragma_table_info('%s') "
+	    "WHERE name = '%s'", table, column);
+	if ((r = query_int(db, sql, &found, reterr)) < 0 || found)
+		return r;
+	(void)snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl);
+	return exec(db, sql, reterr);
+}
+
+/* 1 -> 2: what the last release did to a store on every open, so that version 2 is one
+ * schema where version 1 was several. CREATE ... IF NOT EXISTS also finishes a store
+ * whose creation stopped part way (version 0 with tables: the release wrote the version
+ * last, outside any transaction). */
+static int
+migrate_release_fixups(sqlite3 *db, struct dl_err *reterr)
 {
 	int r;
 
-	if ((r = exec(db, schema, path, reterr)) < 0)
+	if ((r = exec(db, schema_v1, reterr)) < 0)
 		return r;
-	/* Stores made before initrd_tree: CREATE TABLE IF NOT EXISTS kept their old images
-	 * table, so add the column ('' = compare the initrd's sha256, as before). */
-	if (sqlite3_exec(db, "SELECT initrd_tree FROM images LIMIT 0", NULL, NULL, NULL) !=
-	    SQLITE_OK && (r = exec(db, "ALTER TABLE images ADD COLUMN initrd_tree TEXT "
-	    "NOT NULL DEFAULT ''", path, reterr)) < 0)
-		return dl_err_prefix(reterr, "add initrd_tree");
+	/* Stores made before initrd_tree: '' = compare the initrd's sha256, as before. */
+	if ((r = column_add_missing(db, "images", "initrd_tree", "TEXT NOT NULL DEFAULT ''",
+	    reterr)) < 0)
+		return r;
 	/* Stores made before the green policy (issue #7): the idle clock starts at 0. */
-	if (sqlite3_exec(db, "SELECT idle_since_ms FROM nodes LIMIT 0", NULL, NULL, NULL) !=
-	    SQLITE_OK && (r = exec(db, "ALTER TABLE nodes ADD COLUMN idle_since_ms INTEGER "
-	    "NOT NULL DEFAULT 0", path, reterr)) < 0)
-		return dl_err_prefix(reterr, "add idle_since_ms");
+	return column_add_missing(db, "nodes", "idle_since_ms", "INTEGER NOT NULL DEFAULT 0",
+	    reterr);
+}
+
+struct migration {
+	int from;         /* it makes from + 1 */
+	const char *what; /* for the log */
+	int (*run)(sqlite3 *db, struct dl_err *reterr);
+};
+
+static const struct migration migrations[] = {
+	{ 1, "complete the release's version 1", migrate_release_fixups },
+};
+
+_Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,
+    "one migration per version after 1");
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One step in the open transaction: create the newest schema, or run the migration from
+ * version; then the new version, once foreign keys check. *ret_to: the version it made. */
+static int
+step(sqlite3 *db, int version, int *ret_to, struct dl_err *reterr)
+{
+	char sql[48];
+	int to, tables = 0, bad = 0, r;
+
+	if (version == 0 && (r = query_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'table' AND name = 'nodes'", &tables, reterr)) < 0)
+		return r;
+	if (version == 0 && !tables) {
+		if ((r = exec(db, schema_newest, reterr)) < 0)
+			return dl_err_prefix(reterr, "creating schema version %d",
+			    STORE_SQLITE_SCHEMA_VERSION);
+		to = STORE_SQLITE_SCHEMA_VERSION;
+	} else {
+		const struct migration *m = &migrations[(version ? version : 1) - 1];
+
+		assert(m->from == (version ? version : 1));
+		to = m->from + 1;
+		if ((r = m->run(db, reterr)) < 0)
+			return dl_err_prefix(reterr, "migrating schema version %d to %d (%s)",
+			    m->from, to, m->what);
+	}
+	if ((r = query_int(db, "SELECT count(*) FROM pragma_foreign_key_check", &bad,
+	    reterr)) < 0)
+		return r;
+	if (bad)
+		return dl_err_set(reterr, -EIO, "schema version %d has %d rows whose foreign "
+		    "key points nowhere", to, bad);
+	(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", to);
+	if ((r = exec(db, sql, reterr)) < 0)
+		return r;
+	*ret_to = to;
 	return 0;
+}
+
+int
+store_sqlite_schema_upgrade(sqlite3 *db, const char *path, struct dl_err *reterr)
+{
+	int version, to = 0, r;
+
+	/* Each step reads the version again under the write lock: another bootsvc on the
+	 * same file may have moved it since store_sqlite_schema_check(). */
+	for (;;) {
+		int64_t t0 = mono_ms();
+
+		if ((r = exec(db, "BEGIN IMMEDIATE", reterr)) < 0)
+			return dl_err_prefix(reterr, "store '%s'", path);
+		if ((r = read_version(db, &version, reterr)) < 0)
+			goto fail;
+		if (version < 0 || version > STORE_SQLITE_SCHEMA_VERSION) {
+			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); /* read nothing */
+			return refuse_newer(path, version, reterr);
+		}
+		if (version == STORE_SQLITE_SCHEMA_VERSION)
+			break;
+		if ((r = step(db, version, &to, reterr)) < 0 ||
+		    (r = exec(db, "COMMIT", reterr)) < 0)
+			goto fail;
+		if (version == 0 && to == STORE_SQLITE_SCHEMA_VERSION)
+			log_notice("event=store_create store=%s version=%d", path, to);
+		else
+			log_notice("event=store_migrate store=%s from=%d to=%d ms=%lld", path,
+			    version, to, (long long)(mono_ms() - t0));
+	}
+	if ((r = exec(db, "COMMIT", reterr)) < 0)
+		goto fail;
+	return 0;
+fail:
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); /* the step leaves no trace */
+	return dl_err_prefix(reterr, "store '%s'", path);
 }

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite store's schema versions (bootsvc/store/store_sqlite_schema.c): a store written
+ * by the last release (tests/data/store/v1.db, made by that release's own bootsvc: see the
+ * README beside it) is upgraded to the newest version with every row readable and equal;
+ * opening it again changes nothing; a newer store is refused untouched, naming both
+ * versions; a new store gets the same tables the migrations make. Run from the
+ * repository root (tests/run.sh does). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "store/store_sqlite.h"
+
+#define FIXTURE "tests/data/store/v1.db"
+
+/* What make-v1.sh put in the fixture (its output and README). */
+#define ID_T1 "566ea5c2b81ed89f5a73f127531b4e49dd0a75f37279fa34c58dedcd369e8c04"
+#define ID_T2 "7a3783741fab1fcfed6eaf6fa00610033289283336be76a310ec2101b7bf9f10"
+#define ID_C1 "2e572dbcf0bea170191a257dd0e6cac3979d1c9193a2a3c21acc6ec44ebd976c"
+#define FIXTURE_NODES 7
+#define FIXTURE_IMAGES 3
+#define FIXTURE_EVENTS 10
+#define FIXTURE_ENERGY 7
+#define FIXTURE_ENERGY_IMAGES 2
+
+struct fixture {
+	char dir[64];
+	char path[96];
+};
+
+/* Whole file, malloc'd; *ret_len its size. NULL if it cannot be read. */
+static char *
+slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		buf[n] = '\0';
+		*ret_len = (size_t)n;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *buf;
+	size_t len = 0;
+	FILE *out;
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/test_store_migrate.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/diskless.db", f->dir);
+	if (!(buf = slurp(FIXTURE, &len))) {
+		print_error("cannot read %s: run from the repository root\n", FIXTURE);
+		return -1;
+	}
+	out = fopen(f->path, "wbe");
+	if (!out || fwrite(buf, 1, len, out) != len || fclose(out) != 0) {
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	(void)!system(cmd);
+	free(f);
+	return 0;
+}
+
+/* The fixture (or what became of it) through a plain connection, beside the store. */
+static sqlite3 *
+raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	return db;
+}
+
+static int64_t
+raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void
+raw_exec(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+}
+
+/* Every row of sql as text, one line per row, '|' between columns. malloc'd. */
+static char *
+raw_dump(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+
+	assert_non_null(f);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+			fprintf(f, "%s%s", i ? "|" : "", t ? (const char *)t : "NULL");
+		}
+		fputc('\n', f);
+	}
+	sqlite3_finalize(st);
+	fclose(f);
+	return out;
+}
+
+/* The old image columns, per role, as the release wrote them. */
+struct old_image {
+	char id[SHA256_HEX_SIZE];
+	char sha[3][SHA256_HEX_SIZE];
+	int64_t size[3];
+};
+static const char *const old_roles[3] = { "kernel", "initrd", "rootfs" };
+
+static size_t
+old_images(sqlite3 *db, struct old_image *ret, size_t max)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, kernel_sha256, kernel_size, "
+	    "initrd_sha256, initrd_size, rootfs_sha256, rootfs_size FROM images ORDER BY id", -1,
+	    &st, NULL), SQLITE_OK);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(ret[n].id, sizeof(ret[n].id), "%s", sqlite3_column_text(st, 0));
+		for (int k = 0; k < 3; k++) {
+			snprintf(ret[n].sha[k], sizeof(ret[n].sha[k]), "%s",
+			    sqlite3_column_text(st, 1 + 2 * k));
+			ret[n].size[k] = sqlite3_column_int64(st, 2 + 2 * k);
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Tables the migrations leave as they were: their rows must read back the same. */
+static const char unchanged_sql[] =
+	"SELECT * FROM nodes ORDER BY name;"
+	"SELECT * FROM history ORDER BY seq;"
+	"SELECT * FROM energy ORDER BY node;"
+	"SELECT * FROM energy_image ORDER BY image;"
+	"SELECT id, name, kind, path, kernel_version, kernel_banner, built, cmdline, added, "
+	"initrd_tree FROM images ORDER BY id";
+
+static char *
+raw_dump_unchanged(sqlite3 *db)
+{
+	char *out = NULL, *part;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+	const char *sql = unchanged_sql;
+
+	assert_non_null(f);
+	while (*sql) {
+		char one[512];
+		size_t len = strcspn(sql, ";");
+		snprintf(one, sizeof(one), "%.*s", (int)len, sql);
+		part = raw_dump(db, one);
+		fprintf(f, "-- %s\n%s", one, part);
+		free(part);
+		sql += len + (sql[len] == ';');
+	}
+	fclose(f);
+	return out;
+}
+
+struct events {
+	struct event_rec e[32];
+	size_t n;
+};
+
+static int
+event_one(const struct event_rec *e, void *userdata)
+{
+	struct events *ev = userdata;
+
+	if (ev->n >= ELEMENTSOF(ev->e))
+		return -E2BIG;
+	ev->e[ev->n++] = *e;
+	return 0;
+}
+
+static int
+count_one(const void *rec, void *userdata)
+{
+	(void)rec;
+	(*(size_t *)userdata)++;
+	return 0;
+}
+
+static int
+count_node(const struct node_rec *n, void *userdata)
+{
+	return count_one(n, userdata);
+}
+
+static int
+count_energy(const struct energy_rec *e, void *userdata)
+{
+	return count_one(e, userdata);
+}
+
+static int
+count_image(const struct image_rec *i, void *userdata)
+{
+	return count_one(i, userdata);
+}
+
+/* v1.db opened by this build: every migration runs, every row is still there and reads
+ * back with the same values; image files by role equal the columns. */
+static void
+test_fixture_upgrade(void **state)
+{
+	struct fixture *f = *state;
+	struct old_image old[8];
+	struct events ev = { 0 };
+	struct phase_event hist[8];
+	struct image_rec img;
+	struct node_rec n;
+	struct dl_err e = { 0 };
+	struct store *s;
+	sqlite3 *db = raw_open(f->path);
+	char *before, *after;
+	size_t n_old, count = 0, nh = 0;
+
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	n_old = old_images(db, old, ELEMENTSOF(old));
+	assert_int_equal(n_old, FIXTURE_IMAGES);
+	before = raw_dump_unchanged(db);
+	sqlite3_close(db);
+
+	if (store_open(f->path, &s, &e) < 0)
+		fail_msg("store_open: %s", e.msg);
+
+	/* images: the same versions, each old column pair now the file of its role, in the
+	 * order of the columns */
+	for (size_t i = 0; i < n_old; i++) {
+		assert_int_equal(store_image_get(s, old[i].id, &img), 0);
+		assert_int_equal(img.n_files, 3);
+		for (int k = 0; k < 3; k++) {
+			const struct image_file *file = image_rec_file(&img, old_roles[k]);
+			assert_non_null(file);
+			assert_ptr_equal(file, &img.files[k]);
+			assert_string_equal(file->sha256, old[i].sha[k]);
+			assert_int_equal(file->size, old[i].size[k]);
+		}
+		assert_string_equal(img.kind, "linux");
+	}
+	assert_int_equal(store_image_current(s, "tiny", &img), 0);
+	assert_string_equal(img.id, ID_T2);
+	assert_true(img.current);
+	assert_string_equal(img.kernel_version, "6.1.0-56-amd64");
+	assert_int_equal(img.files[0].size, 14);
+	assert_int_equal(store_image_resolve(s, "tiny@566ea5c2", &img, &e), 0);
+	assert_string_equal(img.id, ID_T1);
+	assert_false(img.current);
+	assert_int_equal(store_image_resolve(s, "compute", &img, &e), 0);
+	assert_string_equal(img.id, ID_C1);
+	assert_int_equal(store_image_foreach(s, count_image, &count), 0);
+	assert_int_equal(count, FIXTURE_IMAGES);
+	assert_int_equal(store_image_users(s, ID_T2), 2);
+
+	/* nodes, their history, events, energy */
+	count = 0;
+	assert_int_equal(store_node_foreach(s, count_node, &count), 0);
+	assert_int_equal(count, FIXTURE_NODES);
+	assert_int_equal(store_node_get_by_mac(s, "52:54:00:77:00:05", &n), 0);
+	assert_string_equal(n.name, "n05");
+	assert_string_equal(n.ip, "10.77.0.55");
+	assert_string_equal(n.serial, "SN-0005");
+	assert_string_equal(n.image_pin, ID_C1);
+	assert_string_equal(n.served_image, ID_C1);
+	assert_string_equal(n.phase, "imaging");
+	assert_int_equal(strlen(n.token), 64);
+	assert_int_equal(store_node_get(s, "d-525400770099", &n), 0);
+	assert_string_equal(n.phase, "discovered");
+	assert_int_equal(store_node_get_by_ip(s, "10.77.0.11", &n), 0);
+	assert_string_equal(n.name, "n02");
+	assert_string_equal(n.reason, "rootfs: sha256 mismatch");
+	assert_int_equal(store_node_history(s, "n02", hist, ELEMENTSOF(hist), &nh), 0);
+	assert_int_equal(nh, 3);
+	assert_string_equal(hist[0].phase, "failed");
+	assert_string_equal(hist[2].phase, "pxe");
+	assert_int_equal(store_events_since(s, 0, 100, event_one, &ev), 0);
+	assert_int_equal(ev.n, FIXTURE_EVENTS);
+	assert_string_equal(ev.e[0].kind, "action");
+	assert_string_equal(ev.e[0].what, "hold");
+	assert_string_equal(ev.e[0].reason, "fixture: held by hand");
+	assert_int_equal(store_event_last_seq(s), FIXTURE_EVENTS);
+	count = 0;
+	assert_int_equal(store_energy_foreach(s, count_energy, &count), 0);
+	assert_int_equal(count, FIXTURE_ENERGY);
+	count = 0;
+	assert_int_equal(store_energy_image_foreach(s, count_energy, &count), 0);
+	assert_int_equal(count, FIXTURE_ENERGY_IMAGES);
+	store_close(s);
+
+	/* the rows of every table are byte for byte what they were */
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), STORE_SQLITE_SCHEMA_VERSION);
+	after = raw_dump_unchanged(db);
+	assert_string_equal(after, before);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_integrity_check "
+	    "WHERE integrity_check != 'ok'"), 0);
+	sqlite3_close(db);
+	free(before);
+	free(after);
+}
+
+/* Opening an upgraded store again migrates nothing and writes nothing. */
+static void
+test_reopen_noop(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct store *s;
+	char *before, *after;
+	size_t len_before = 0, len_after = 0;
+
+	assert_int_equal(store_open(f->path, &s, &e), 0);
+	store_close(s);
+	before = slurp(f->path, &len_before);
+	assert_non_null(before);
+	assert_int_equal(store_open(f->path, &s, &e), 0);
+	store_close(s);
+	after = slurp(f->path, &len_after);
+	assert_non_null(after);
+	assert_int_equal(len_after, len_before);
+	assert_memory_equal(after, before, len_before);
+	free(before);
+	free(after);
+}
+
+/* A store from a newer bootsvc: refused, both versions named, the file left alone. */
+static void
+test_newer_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const int versions[] = { STORE_SQLITE_SCHEMA_VERSION + 1, 57 };
+	struct store *s = NULL;
+	char *before, *after, want[256];
+	size_t len_before = 0, len_after = 0;
+	sqlite3 *db;
+
+	for (size_t i = 0; i < ELEMENTSOF(versions); i++) {
+		struct dl_err e = { 0 };
+		char sql[64];
+
+		db = raw_open(f->path);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", versions[i]);
+		raw_exec(db, sql);
+		sqlite3_close(db);
+		before = slurp(f->path, &len_before);
+		assert_non_null(before);
+
+		assert_int_equal(store_open(f->path, &s, &e), -ENOTSUP);
+		assert_null(s);
+		snprintf(want, sizeof(want), "store '%s' has schema version %d, this bootsvc knows "
+		    "up to %d: upgrade bootsvc", f->path, versions[i], STORE_SQLITE_SCHEMA_VERSION);
+		assert_string_equal(e.msg, want);
+
+		after = slurp(f->path, &len_after);
+		assert_non_null(after);
+		assert_int_equal(len_after, len_before);
+		assert_memory_equal(after, before, len_before);
+		free(before);
+		free(after);
+	}
+}
+
+/* A version-1 store from before the green policy and the energy totals (the release added
+ * those on open): migration 1 -> 2 adds them, with their defaults. */
+static void
+test_older_v1_completed(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct energy_rec en;
+	struct node_rec n;
+	struct store *s;
+	sqlite3 *db = raw_open(f->path);
+
+	raw_exec(db, "ALTER TABLE nodes DROP COLUMN idle_since_ms; DROP TABLE energy;"
+	    "DROP TABLE energy_image; DROP INDEX images_current;"
+	    "CREATE INDEX images_name ON images(name)");
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->path, &s, &e), 0);
+	assert_int_equal(store_node_get(s, "n01", &n), 0);
+	assert_int_equal(n.idle_since_ms, 0);
+	assert_int_equal(store_energy_get(s, "n01", &en), -ENOENT);
+	store_close(s);
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
+	    "('energy', 'energy_image', 'images_current')"), 3);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'images_name'"), 0);
+	sqlite3_close(db);
+}
+
+/* The shape of a store's schema: every table's columns and every index's columns and
+ * definition, whatever order and spelling the statements that made them had. */
+static char *
+schema_shape(const char *path)
+{
+	sqlite3 *db = raw_open(path);
+	char *s = raw_dump(db,
+	    "SELECT m.type, m.name, m.tbl_name, CASE WHEN m.type = 'index' AND m.sql IS NOT NULL "
+	    " THEN m.sql ELSE '' END,"
+	    " (SELECT group_concat(c.cid || ' ' || c.name || ' ' || c.type || ' ' || c.\"notnull\""
+	    "  || ' ' || coalesce(c.dflt_value, '-') || ' ' || c.pk, ', ')"
+	    "  FROM pragma_table_info(m.name) c WHERE m.type = 'table'),"
+	    " (SELECT group_concat(i.seqno || ' ' || i.name, ', ')"
+	    "  FROM pragma_index_info(m.name) i WHERE m.type = 'index'),"
+	    " (SELECT group_concat(k.\"table\" || '.' || k.\"to\" || ' ' || k.on_delete, ', ')"
+	    "  FROM pragma_foreign_key_list(m.name) k WHERE m.type = 'table')"
+	    " FROM sqlite_master m ORDER BY m.type, m.name");
+
+	sqlite3_close(db);
+	return s;
+}
+
+/* A new store and an upgraded one have the same schema: the migrations and schema_newest
+ * describe one thing. */
+static void
+test_new_equals_upgraded(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct store *s;
+	char fresh[128], *a, *b;
+	sqlite3 *db;
+
+	snprintf(fresh, sizeof(fresh), "%s/new.db", f->dir);
+	assert_int_equal(store_open(fresh, &s, &e), 0);
+	store_close(s);
+	assert_int_equal(store_open(f->path, &s, &e), 0);
+	store_close(s);
+	db = raw_open(fresh);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), STORE_SQLITE_SCHEMA_VERSION);
+	sqlite3_close(db);
+	a = schema_shape(fresh);
+	b = schema_shape(f->path);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_fixture_upgrade),
+		T(test_reopen_noop),
+		T(test_newer_refused),
+		T(test_older_v1_completed),
+		T(test_new_equals_upgraded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
