@@ -18,8 +18,8 @@ enum sqlite_stmt {
 	/* store_sqlite_event.c */
 	S_EVENT_ADD, S_EVENT_LAST, S_HISTORY,
 	/* store_sqlite_image.c */
-	S_IMAGE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX, S_IMAGE_DELETE,
-	S_IMAGE_USERS,
+	S_IMAGE_INSERT, S_IMAGE_FILE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX,
+	S_IMAGE_FILES, S_IMAGE_DELETE, S_IMAGE_USERS,
 	/* store_sqlite_energy.c */
 	S_ENERGY_GET, S_ENERGY_PUT, S_ENERGY_IMAGE_ADD,
 	_SQLITE_STMT_MAX,
@@ -73,7 +73,7 @@ int store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 2
+#define STORE_SQLITE_SCHEMA_VERSION 3
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is
@@ -113,7 +113,9 @@ int64_t store_sqlite_event_last_seq(struct store *s);
 int store_sqlite_event_history(struct store *s, const char *name, struct phase_event *ret,
     size_t max, size_t *ret_n);
 
-/* store_sqlite_image.c */
+/* store_sqlite_image.c. The SQL of its statements is exported for the unit test that
+ * checks their query plans (the per-node script path must never sort). */
+extern const char *const store_sqlite_image_sql[_SQLITE_STMT_MAX];
 int store_sqlite_image_get(struct store_reader *r, const char *id, struct image_rec *ret);
 int store_sqlite_image_current(struct store_reader *r, const char *name, struct image_rec *ret);
 int store_sqlite_image_find_prefix(struct store_reader *r, const char *name,

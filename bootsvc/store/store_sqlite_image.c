@@ -1,27 +1,31 @@
 /* SPDX-License-Identifier: MIT */
-/* The SQLite backend's image versions: a row of images per version, its files in the
- * columns of the roles images has (kernel, initrd, rootfs). store_image_get/current run
- * on every per-node script request: their statements are prepared once. */
+/* The SQLite backend's image versions: a row of images per version and a row of
+ * image_files per file, whatever its role. store_image_get/current run on every per-node
+ * script request, so both of their statements are prepared once and read an index in
+ * the order they return (tests/unit/test_store_migrate.c checks the plans). */
 #include <string.h>
 
+#include "log.h"
 #include "store/store_sqlite.h"
 
 /* current: is it the newest version of its name (the same order as S_IMAGE_CURRENT). */
 #define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
-	"kernel_sha256, kernel_size, initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, " \
 	"added, initrd_tree, (SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
 	"ORDER BY i2.added DESC, i2.id DESC LIMIT 1) = id"
 
-static const char *const store_sqlite_image_sql[_SQLITE_STMT_MAX] = {
+const char *const store_sqlite_image_sql[_SQLITE_STMT_MAX] = {
 	[S_IMAGE_INSERT] = "INSERT INTO images (id, name, kind, path, kernel_version, "
-			   "kernel_banner, built, cmdline, kernel_sha256, kernel_size, "
-			   "initrd_sha256, initrd_size, rootfs_sha256, rootfs_size, added, initrd_tree) "
-			   "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+			   "kernel_banner, built, cmdline, added, initrd_tree) "
+			   "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	[S_IMAGE_FILE_INSERT] = "INSERT INTO image_files (image_id, role, pos, sha256, size) "
+				"VALUES (?1,?2,?3,?4,?5)",
 	[S_IMAGE_GET] = "SELECT " IMAGE_COLS " FROM images WHERE id = ?1",
 	[S_IMAGE_CURRENT] = "SELECT " IMAGE_COLS " FROM images WHERE name = ?1 "
 			    "ORDER BY added DESC, id DESC LIMIT 1",
 	[S_IMAGE_PREFIX] = "SELECT " IMAGE_COLS " FROM images WHERE substr(id, 1, length(?1)) = ?1 "
 			   "AND (?2 = '' OR name = ?2) LIMIT 2",
+	[S_IMAGE_FILES] = "SELECT role, sha256, size FROM image_files WHERE image_id = ?1 "
+			  "ORDER BY pos",
 	[S_IMAGE_DELETE] = "DELETE FROM images WHERE id = ?1",
 	[S_IMAGE_USERS] = "SELECT count(*) FROM nodes WHERE image_pin = ?1 OR served_image = ?1",
 };
@@ -36,13 +40,32 @@ stmt(struct sqlite_conn *c, enum sqlite_stmt id)
 	return store_sqlite_stmt(c, id, store_sqlite_image_sql[id]);
 }
 
-/* The roles the images table has columns for, in column order. */
-static const char *const column_roles[3] = { "kernel", "initrd", "rootfs" };
-
-int
-store_sqlite_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr)
+/* Run the prepared insert of one file (bound by the caller) and reset it. */
+static int
+file_insert(struct sqlite_conn *c, const char *id, unsigned pos, const struct image_file *f,
+    struct dl_err *reterr)
 {
-	struct sqlite_conn *c = sqlite_writer(s);
+	sqlite3_stmt *st = stmt(c, S_IMAGE_FILE_INSERT);
+	int rc;
+
+	if (!st)
+		return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(c->db));
+	store_sqlite_bind_text(st, 1, id);
+	store_sqlite_bind_text(st, 2, f->role);
+	sqlite3_bind_int(st, 3, (int)pos);
+	store_sqlite_bind_text(st, 4, f->sha256);
+	sqlite3_bind_int64(st, 5, (int64_t)f->size);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dl_err_set(reterr, -EIO, "store: image '%s' file '%s': %s", id, f->role,
+		    sqlite3_errmsg(c->db));
+	return 0;
+}
+
+static int
+image_row_insert(struct sqlite_conn *c, const struct image_rec *i, struct dl_err *reterr)
+{
 	sqlite3_stmt *st = stmt(c, S_IMAGE_INSERT);
 	int rc;
 
@@ -56,13 +79,8 @@ store_sqlite_image_insert(struct store *s, const struct image_rec *i, struct dl_
 	store_sqlite_bind_text(st, 6, i->kernel_banner);
 	store_sqlite_bind_text(st, 7, i->built);
 	store_sqlite_bind_text(st, 8, i->cmdline);
-	for (int k = 0; k < 3; k++) {
-		const struct image_file *f = image_rec_file(i, column_roles[k]);
-		store_sqlite_bind_text(st, 9 + 2 * k, f ? f->sha256 : "");
-		sqlite3_bind_int64(st, 10 + 2 * k, f ? (int64_t)f->size : 0);
-	}
-	sqlite3_bind_int64(st, 15, i->added);
-	store_sqlite_bind_text(st, 16, i->initrd_tree);
+	sqlite3_bind_int64(st, 9, i->added);
+	store_sqlite_bind_text(st, 10, i->initrd_tree);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -70,6 +88,26 @@ store_sqlite_image_insert(struct store *s, const struct image_rec *i, struct dl_
 	if (rc != SQLITE_DONE)
 		return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(c->db));
 	return 0;
+}
+
+int
+store_sqlite_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr)
+{
+	struct sqlite_conn *c = sqlite_writer(s);
+	int r;
+
+	/* A savepoint of its own, so the version and its files go in together whether or not
+	 * the caller has a transaction open (outside one, it is the transaction). */
+	if (sqlite3_exec(c->db, "SAVEPOINT image_insert", NULL, NULL, NULL) != SQLITE_OK)
+		return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(c->db));
+	r = image_row_insert(c, i, reterr);
+	for (unsigned k = 0; r == 0 && k < i->n_files && k < MAX_IMAGE_FILES; k++)
+		r = file_insert(c, i->id, k, &i->files[k], reterr);
+	if (r < 0)
+		(void)sqlite3_exec(c->db, "ROLLBACK TO image_insert", NULL, NULL, NULL);
+	if (sqlite3_exec(c->db, "RELEASE image_insert", NULL, NULL, NULL) != SQLITE_OK && r == 0)
+		r = dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(c->db));
+	return r;
 }
 
 static void
@@ -84,18 +122,39 @@ image_from_row(sqlite3_stmt *st, struct image_rec *i)
 	store_sqlite_copy_col(i->kernel_banner, sizeof(i->kernel_banner), st, 5);
 	store_sqlite_copy_col(i->built, sizeof(i->built), st, 6);
 	store_sqlite_copy_col(i->cmdline, sizeof(i->cmdline), st, 7);
-	for (int k = 0; k < 3; k++) {
-		const char *sha = (const char *)sqlite3_column_text(st, 8 + 2 * k);
-		if (sha && sha[0])
-			(void)image_rec_file_set(i, column_roles[k], sha,
-			    (uint64_t)sqlite3_column_int64(st, 9 + 2 * k));
-	}
-	i->added = sqlite3_column_int64(st, 14);
-	store_sqlite_copy_col(i->initrd_tree, sizeof(i->initrd_tree), st, 15);
-	i->current = sqlite3_column_int(st, 16) != 0;
+	i->added = sqlite3_column_int64(st, 8);
+	store_sqlite_copy_col(i->initrd_tree, sizeof(i->initrd_tree), st, 9);
+	i->current = sqlite3_column_int(st, 10) != 0;
 }
 
-/* The version statement id finds by key. */
+/* i's files, in the order they were inserted. */
+static int
+files_load(struct sqlite_conn *c, struct image_rec *i)
+{
+	sqlite3_stmt *st = stmt(c, S_IMAGE_FILES);
+	int rc = SQLITE_DONE, r = 0;
+
+	if (!st)
+		return -EIO;
+	store_sqlite_bind_text(st, 1, i->id);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *role = (const char *)sqlite3_column_text(st, 0);
+		const char *sha = (const char *)sqlite3_column_text(st, 1);
+
+		r = image_rec_file_set(i, role ? role : "", sha ? sha : "",
+		    (uint64_t)sqlite3_column_int64(st, 2));
+	}
+	sqlite3_reset(st);
+	if (r < 0) {
+		/* Only a store written by hand has more roles than a record holds. */
+		log_err("event=store_image image_id=%s msg=\"its files do not fit a record\" "
+		    "err=%s", i->id, dl_errno_name(r));
+		return -EIO;
+	}
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The version statement id finds by key, with its files. */
 static int
 image_get(struct sqlite_conn *c, enum sqlite_stmt id, const char *key, struct image_rec *ret)
 {
@@ -109,7 +168,9 @@ image_get(struct sqlite_conn *c, enum sqlite_stmt id, const char *key, struct im
 	if (rc == SQLITE_ROW)
 		image_from_row(st, ret);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	return files_load(c, ret);
 }
 
 int
@@ -145,7 +206,7 @@ store_sqlite_image_find_prefix(struct store_reader *r, const char *name, const c
 	if (rc != SQLITE_DONE)
 		return -EIO;
 	*ret_n = rows;
-	return 0;
+	return rows ? files_load(c, ret) : 0;
 }
 
 int
@@ -155,6 +216,7 @@ store_sqlite_image_delete(struct store *s, const char *id)
 	int r = store_sqlite_exec_key(c, S_IMAGE_DELETE, store_sqlite_image_sql[S_IMAGE_DELETE],
 	    id);
 
+	/* its image_files rows go by ON DELETE CASCADE */
 	if (r < 0)
 		return r;
 	return sqlite3_changes(c->db) ? 0 : -ENOENT;
@@ -172,7 +234,7 @@ store_sqlite_image_foreach(struct store *s, store_image_fn fn, void *userdata)
 		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		image_from_row(st, &i);
-		if ((r = fn(&i, userdata)) < 0)
+		if ((r = files_load(c, &i)) < 0 || (r = fn(&i, userdata)) < 0)
 			break;
 	}
 	sqlite3_finalize(st);

@@ -8,6 +8,8 @@
  *      Stores made by older builds may lack what those releases added on open.
  *   2  version 1 completed: the tables, index and columns the release added to older
  *      stores on every open (energy, images_current, initrd_tree, idle_since_ms).
+ *   3  an image version's files are rows of image_files (any roles), no longer the
+ *      kernel/initrd/rootfs columns of images.
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -92,14 +94,18 @@ static const char schema_newest[] =
 	"CREATE TABLE images ("
 	" id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,"
 	" kernel_version TEXT NOT NULL, kernel_banner TEXT NOT NULL, built TEXT NOT NULL,"
-	" cmdline TEXT NOT NULL, kernel_sha256 TEXT NOT NULL, kernel_size INTEGER NOT NULL,"
-	" initrd_sha256 TEXT NOT NULL, initrd_size INTEGER NOT NULL,"
-	" rootfs_sha256 TEXT NOT NULL, rootfs_size INTEGER NOT NULL, added INTEGER NOT NULL,"
-	" initrd_tree TEXT NOT NULL DEFAULT '');"
+	" cmdline TEXT NOT NULL, added INTEGER NOT NULL, initrd_tree TEXT NOT NULL DEFAULT '');"
 	/* (name, added, id) is the order "the current version of a name" reads in, so that
 	 * query (run on every script request) walks the index instead of sorting in a temp
 	 * b-tree, whose pager was opened and freed per request (docs/benchmarks.md). */
 	"CREATE INDEX images_current ON images(name, added, id);"
+	/* A version's files, any roles (the kind table says which a kind has). pos keeps
+	 * them in the order they were added, and UNIQUE (image_id, pos) is the index that
+	 * reads them in that order without sorting. */
+	"CREATE TABLE image_files ("
+	" image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	" role TEXT NOT NULL, pos INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	" size INTEGER NOT NULL, PRIMARY KEY (image_id, role), UNIQUE (image_id, pos));"
 	/* Energy (issue #7): kept apart from nodes, so a restart keeps totals and the
 	 * controller's node writes never race the accounting's. */
 	"CREATE TABLE energy ("
@@ -202,6 +208,34 @@ migrate_release_fixups(sqlite3 *db, struct dl_err *reterr)
 	    reterr);
 }
 
+/* 2 -> 3: image files as rows. Each non-empty column pair becomes the row of its role, at
+ * the position the columns had; then the columns go (foreign keys are off, so the
+ * rewrite of images cannot cascade into the rows just made; DROP COLUMN needs SQLite
+ * 3.35, Debian 12 has 3.40). */
+static int
+migrate_image_files(sqlite3 *db, struct dl_err *reterr)
+{
+	return exec(db,
+	    "CREATE TABLE image_files ("
+	    " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	    " role TEXT NOT NULL, pos INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	    " size INTEGER NOT NULL, PRIMARY KEY (image_id, role), UNIQUE (image_id, pos));"
+	    "INSERT INTO image_files (image_id, role, pos, sha256, size)"
+	    " SELECT id, 'kernel', 0, kernel_sha256, kernel_size FROM images"
+	    "  WHERE kernel_sha256 != ''"
+	    " UNION ALL SELECT id, 'initrd', 1, initrd_sha256, initrd_size FROM images"
+	    "  WHERE initrd_sha256 != ''"
+	    " UNION ALL SELECT id, 'rootfs', 2, rootfs_sha256, rootfs_size FROM images"
+	    "  WHERE rootfs_sha256 != '';"
+	    "ALTER TABLE images DROP COLUMN kernel_sha256;"
+	    "ALTER TABLE images DROP COLUMN kernel_size;"
+	    "ALTER TABLE images DROP COLUMN initrd_sha256;"
+	    "ALTER TABLE images DROP COLUMN initrd_size;"
+	    "ALTER TABLE images DROP COLUMN rootfs_sha256;"
+	    "ALTER TABLE images DROP COLUMN rootfs_size;",
+	    reterr);
+}
+
 struct migration {
 	int from;         /* it makes from + 1 */
 	const char *what; /* for the log */
@@ -210,6 +244,7 @@ struct migration {
 
 static const struct migration migrations[] = {
 	{ 1, "complete the release's version 1", migrate_release_fixups },
+	{ 2, "image files as rows", migrate_image_files },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,
