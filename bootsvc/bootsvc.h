@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "boot/templates.h"
 #include "config.h"
 #include "loop.h"
 #include "store/store.h"
@@ -12,13 +13,6 @@ struct http;
 struct control;
 struct dnsmasq;
 struct ctrl;
-
-enum tmpl_id { TMPL_START, TMPL_LINUX, TMPL_HOLD, TMPL_DISCOVER, TMPL_LOCAL, _TMPL_MAX };
-
-struct templates {
-	char *text[_TMPL_MAX]; /* owned */
-	size_t len[_TMPL_MAX];
-};
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include "fsutil.h"
 #include "initramfs.h"
 #include "kernel.h"
+#include "kind.h"
 #include "kmod.h"
 #include "log.h"
 #include "manifest.h"
@@ -160,14 +162,41 @@ copy_templates(struct build *b, struct dl_err *reterr)
 	return 0;
 }
 
-static int
-hash_role(struct build *b, enum manifest_role role, struct dl_err *reterr)
+/* The path of role's file in the version being built: the name the kind table gives it
+ * (every role imagebuild writes is one of its kind's, so the row has it). */
+static char *
+role_path(const struct build *b, const char *role)
 {
-	_cleanup_free_ char *p = path_join(b->tmp, manifest_role_path(role));
+	const struct kind_role *r = kind_role(b->m.kind, role);
 
-	if (!p)
-		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	return fsutil_sha256_file(p, b->m.files[role].sha256, &b->m.files[role].size, reterr);
+	assert(r);
+	return path_join(b->tmp, r->file);
+}
+
+/* Hash every file of the kind's roles into the manifest; an optional role whose file the
+ * build did not write is left out. */
+static int
+hash_roles(struct build *b, struct dl_err *reterr)
+{
+	for (size_t i = 0; i < kind_n_roles(b->m.kind); i++) {
+		const struct kind_role *r = &b->m.kind->roles[i];
+		_cleanup_free_ char *p = path_join(b->tmp, r->file);
+		char sha[SHA256_HEX_SIZE];
+		uint64_t size;
+		int rc;
+
+		if (!p)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		if (!(r->flags & KIND_ROLE_REQUIRED) && access(p, F_OK) < 0 && errno == ENOENT)
+			continue;
+		rc = fsutil_sha256_file(p, sha, &size, reterr);
+		if (rc < 0)
+			return rc;
+		rc = manifest_file_set(&b->m, r->name, sha, size);
+		if (rc < 0)
+			return dl_err_set(reterr, rc, "manifest: cannot list role '%s'", r->name);
+	}
+	return 0;
 }
 
 static int
@@ -252,6 +281,11 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 	const struct build_opts *o = b->o;
 	char recipe_hash[SHA256_HEX_SIZE], old_id[SHA256_HEX_SIZE], old_recipe[SHA256_HEX_SIZE];
 	int rc;
+
+	/* Every recipe builds the linux kind: a kind with other files comes with the recipe
+	 * key that asks for it and the steps that write them. */
+	b->m.kind = kind_find("linux");
+	assert(b->m.kind);
 
 	/* 1. recipe */
 	*ex = BUILD_EXIT_USAGE;
@@ -371,7 +405,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		return step_fail(STEP_SQUASHFS, rc, reterr);
 	step_show(b, STEP_SQUASHFS, "mksquashfs -comp zstd");
 	{
-		_cleanup_free_ char *out = path_join(b->tmp, manifest_role_path(MANIFEST_ROOTFS));
+		_cleanup_free_ char *out = role_path(b, "rootfs");
 		if (!out)
 			return dl_err_set(reterr, -ENOMEM, "out of memory");
 		rc = squashfs_make(b->rootfs, out, b->log, reterr);
@@ -381,8 +415,8 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 
 	/* 7. kernel file and initrd */
 	{
-		_cleanup_free_ char *kout = path_join(b->tmp, manifest_role_path(MANIFEST_KERNEL));
-		_cleanup_free_ char *iout = path_join(b->tmp, manifest_role_path(MANIFEST_INITRD));
+		_cleanup_free_ char *kout = role_path(b, "kernel");
+		_cleanup_free_ char *iout = role_path(b, "initrd");
 		char what[128];
 		struct initramfs_spec spec = { .init = o->init, .kver = b->k.kver, .mods = &b->mods,
 			.zstd = b->k.rd_zstd };
@@ -412,7 +446,6 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		struct tm tm;
 
 		b->m.name = strdup(b->r.name);
-		b->m.kind = MANIFEST_KIND_LINUX;
 		b->m.kernel_version = strdup(b->k.kver);
 		b->m.kernel_banner = strdup(b->k.banner);
 		b->m.cmdline = strdup(b->r.cmdline);
@@ -424,11 +457,9 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		if (rc < 0)
 			return step_fail(STEP_RECIPE, rc, reterr);
 		memcpy(b->m.recipe_sha256, recipe_hash, sizeof(recipe_hash));
-		for (int role = 0; role < _MANIFEST_ROLE_MAX; role++) {
-			rc = hash_role(b, (enum manifest_role)role, reterr);
-			if (rc < 0)
-				return step_fail(STEP_MANIFEST, rc, reterr);
-		}
+		rc = hash_roles(b, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
 		rc = manifest_canonical(&b->m, &canon, reterr);
 		if (rc >= 0)
 			rc = manifest_id(&b->m, ret->id, reterr);

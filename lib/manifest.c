@@ -11,60 +11,34 @@
 #include "manifest.h"
 #include "parse.h"
 
-static const char *const role_names[_MANIFEST_ROLE_MAX] = {
-	[MANIFEST_KERNEL] = "kernel",
-	[MANIFEST_INITRD] = "initrd",
-	[MANIFEST_ROOTFS] = "rootfs",
-};
-
-/* Fixed names inside a version directory: never taken from a request or a manifest. */
-static const char *const role_paths[_MANIFEST_ROLE_MAX] = {
-	[MANIFEST_KERNEL] = "vmlinuz",
-	[MANIFEST_INITRD] = "initrd",
-	[MANIFEST_ROOTFS] = "rootfs.squashfs",
-};
-
-static const char *const kind_names[_MANIFEST_KIND_MAX] = {
-	[MANIFEST_KIND_LINUX] = "linux",
-};
-
 /* Sizes are JSON integers: keep them exact in a double for other readers (2^53). */
 #define MAX_FILE_SIZE ((uint64_t)1 << 53)
 
-const char *
-manifest_role_to_string(enum manifest_role r)
+const struct manifest_file *
+manifest_file(const struct manifest *m, const char *role)
 {
-	return r >= 0 && r < _MANIFEST_ROLE_MAX ? role_names[r] : NULL;
+	for (size_t i = 0; role && i < m->n_files && i < MAX_MANIFEST_FILES; i++)
+		if (streq(m->files[i].role, role))
+			return &m->files[i];
+	return NULL;
 }
 
-enum manifest_role
-manifest_role_from_string(const char *s)
+int
+manifest_file_set(struct manifest *m, const char *role, const char *sha256, uint64_t size)
 {
-	for (int i = 0; i < _MANIFEST_ROLE_MAX; i++)
-		if (s && streq(s, role_names[i]))
-			return (enum manifest_role)i;
-	return _MANIFEST_ROLE_INVALID;
-}
+	struct manifest_file *f = (struct manifest_file *)manifest_file(m, role);
 
-const char *
-manifest_role_path(enum manifest_role r)
-{
-	return r >= 0 && r < _MANIFEST_ROLE_MAX ? role_paths[r] : NULL;
-}
-
-const char *
-manifest_kind_to_string(enum manifest_kind k)
-{
-	return k >= 0 && k < _MANIFEST_KIND_MAX ? kind_names[k] : NULL;
-}
-
-enum manifest_kind
-manifest_kind_from_string(const char *s)
-{
-	for (int i = 0; i < _MANIFEST_KIND_MAX; i++)
-		if (s && streq(s, kind_names[i]))
-			return (enum manifest_kind)i;
-	return _MANIFEST_KIND_INVALID;
+	if (!kind_role_name_is_valid(role))
+		return -EINVAL;
+	if (!f) {
+		if (m->n_files >= MAX_MANIFEST_FILES)
+			return -E2BIG;
+		f = &m->files[m->n_files++];
+		strcpy(f->role, role);
+	}
+	(void)snprintf(f->sha256, sizeof(f->sha256), "%s", sha256);
+	f->size = size;
+	return 0;
 }
 
 static bool
@@ -125,16 +99,54 @@ template_path_is_valid(const char *s)
 	}
 }
 
+/* files against the kind: each a role of it, once; every required role present. */
+static int
+validate_files(const struct manifest *m, struct dl_err *reterr)
+{
+	char q[MAX_LOG_VALUE + 1], roles[128];
+
+	if (m->n_files > MAX_MANIFEST_FILES)
+		return dl_err_set(reterr, -E2BIG, "manifest: %zu files, at most %d", m->n_files,
+		    MAX_MANIFEST_FILES);
+	kind_roles_describe(m->kind, roles, sizeof(roles));
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct manifest_file *f = &m->files[i];
+
+		if (!kind_role(m->kind, f->role))
+			return dl_err_set(reterr, -EINVAL,
+			    "manifest: files of a %s image must be %s: '%s' is not one of them",
+			    m->kind->name, roles, log_safe(q, sizeof(q), f->role));
+		if (manifest_file(m, f->role) != f)
+			return dl_err_set(reterr, -EINVAL, "manifest: files.%s appears twice", f->role);
+		if (!sha256_hex_is_valid(f->sha256))
+			return dl_err_set(reterr, -EINVAL, "manifest: files.%s.sha256 '%s' is not 64 hex",
+			    f->role, log_safe(q, sizeof(q), f->sha256));
+		if (f->size == 0 || f->size > MAX_FILE_SIZE)
+			return dl_err_set(reterr, -EINVAL, "manifest: files.%s.size %llu is out of range",
+			    f->role, (unsigned long long)f->size);
+	}
+	for (size_t i = 0; i < kind_n_roles(m->kind); i++) {
+		const struct kind_role *r = &m->kind->roles[i];
+
+		if ((r->flags & KIND_ROLE_REQUIRED) && !manifest_file(m, r->name))
+			return dl_err_set(reterr, -EINVAL,
+			    "manifest: files of a %s image must be %s: '%s' is missing", m->kind->name,
+			    roles, r->name);
+	}
+	return 0;
+}
+
 int
 manifest_validate(const struct manifest *m, struct dl_err *reterr)
 {
 	char q[MAX_LOG_VALUE + 1];
+	int rc;
 
 	if (!m->name || !image_name_is_valid(m->name))
 		return dl_err_set(reterr, -EINVAL, "manifest: name '%s' is not a valid image name",
 		    log_safe(q, sizeof(q), m->name));
-	if (!manifest_kind_to_string(m->kind))
-		return dl_err_set(reterr, -EINVAL, "manifest: kind %d is unknown", (int)m->kind);
+	if (!m->kind)
+		return dl_err_set(reterr, -EINVAL, "manifest: kind is not set");
 	if (!built_is_valid(m->built))
 		return dl_err_set(reterr, -EINVAL,
 		    "manifest: built '%s' is not YYYY-MM-DDTHH:MM:SSZ", log_safe(q, sizeof(q), m->built));
@@ -152,14 +164,9 @@ manifest_validate(const struct manifest *m, struct dl_err *reterr)
 	if (!m->cmdline || !is_printable(m->cmdline, MAX_MANIFEST_CMDLINE))
 		return dl_err_set(reterr, -EINVAL,
 		    "manifest: cmdline '%s' is too long or not printable", log_safe(q, sizeof(q), m->cmdline));
-	for (int r = 0; r < _MANIFEST_ROLE_MAX; r++) {
-		if (!sha256_hex_is_valid(m->files[r].sha256))
-			return dl_err_set(reterr, -EINVAL, "manifest: files.%s.sha256 '%s' is not 64 hex",
-			    role_names[r], log_safe(q, sizeof(q), m->files[r].sha256));
-		if (m->files[r].size == 0 || m->files[r].size > MAX_FILE_SIZE)
-			return dl_err_set(reterr, -EINVAL, "manifest: files.%s.size %llu is out of range",
-			    role_names[r], (unsigned long long)m->files[r].size);
-	}
+	rc = validate_files(m, reterr);
+	if (rc < 0)
+		return rc;
 	if (m->initrd_tree[0] && !sha256_hex_is_valid(m->initrd_tree))
 		return dl_err_set(reterr, -EINVAL, "manifest: initrd_tree '%s' is not 64 hex",
 		    log_safe(q, sizeof(q), m->initrd_tree));
@@ -212,28 +219,66 @@ size_from_json(json_int_t v, uint64_t *ret, const char *field, struct dl_err *re
 }
 
 static int
-parse_file(json_t *files, enum manifest_role r, struct manifest_file *f, struct dl_err *reterr)
+parse_file(json_t *o, const struct kind_role *r, struct manifest_file *f, struct dl_err *reterr)
 {
 	char field[64], q[MAX_LOG_VALUE + 1];
 	const char *path, *sha;
 	json_int_t size;
 	json_error_t je;
-	json_t *o;
 	int rc;
 
-	o = json_object_get(files, role_names[r]);
 	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:I}", "path", &path, "sha256", &sha,
 	    "size", &size) < 0)
-		return dl_err_set(reterr, -EINVAL, "manifest: files.%s: %s", role_names[r], je.text);
-	if (!streq(path, role_paths[r]))
+		return dl_err_set(reterr, -EINVAL, "manifest: files.%s: %s", r->name, je.text);
+	if (!streq(path, r->file))
 		return dl_err_set(reterr, -EINVAL, "manifest: files.%s.path '%s' is not '%s'",
-		    role_names[r], log_safe(q, sizeof(q), path), role_paths[r]);
-	(void)snprintf(field, sizeof(field), "files.%s.sha256", role_names[r]);
+		    r->name, log_safe(q, sizeof(q), path), r->file);
+	strcpy(f->role, r->name);
+	(void)snprintf(field, sizeof(field), "files.%s.sha256", r->name);
 	rc = copy_hex(f->sha256, sha, field, reterr);
 	if (rc < 0)
 		return rc;
-	(void)snprintf(field, sizeof(field), "files.%s.size", role_names[r]);
+	(void)snprintf(field, sizeof(field), "files.%s.size", r->name);
 	return size_from_json(size, &f->size, field, reterr);
+}
+
+/* files: an object of the kind's roles. Parsed in the kind's role order, so the struct
+ * does not depend on the order of the keys in the file. */
+static int
+parse_files(json_t *files, struct manifest *m, struct dl_err *reterr)
+{
+	char q[MAX_LOG_VALUE + 1], roles[128];
+	const char *key;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(files))
+		return dl_err_set(reterr, -EINVAL, "manifest: files must be an object");
+	if (json_object_size(files) > MAX_MANIFEST_FILES)
+		return dl_err_set(reterr, -E2BIG, "manifest: files has %zu entries, at most %d",
+		    json_object_size(files), MAX_MANIFEST_FILES);
+	kind_roles_describe(m->kind, roles, sizeof(roles));
+	json_object_foreach(files, key, v) {
+		if (!kind_role_name_is_valid(key))
+			return dl_err_set(reterr, -EINVAL, "manifest: files key '%s' is not a role name",
+			    log_safe(q, sizeof(q), key));
+		if (!kind_role(m->kind, key))
+			return dl_err_set(reterr, -EINVAL,
+			    "manifest: files of a %s image must be %s: '%s' is not one of them",
+			    m->kind->name, roles, key);
+	}
+	for (size_t i = 0; i < kind_n_roles(m->kind); i++) {
+		const struct kind_role *r = &m->kind->roles[i];
+
+		v = json_object_get(files, r->name);
+		if (!v)
+			continue; /* a missing required role: manifest_validate() names it */
+		rc = parse_file(v, r, &m->files[m->n_files], reterr);
+		if (rc < 0)
+			return rc;
+		m->n_files++;
+	}
+	return 0;
 }
 
 static int
@@ -272,13 +317,11 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	if (format != MANIFEST_FORMAT)
 		return dl_err_set(reterr, -EINVAL, "manifest: format %lld is not %d", (long long)format,
 		    MANIFEST_FORMAT);
-	if (!json_is_object(files) || json_object_size(files) != _MANIFEST_ROLE_MAX)
-		return dl_err_set(reterr, -EINVAL,
-		    "manifest: files must be an object with exactly kernel, initrd and rootfs");
-	m.kind = manifest_kind_from_string(kind);
-	if (m.kind < 0)
-		return dl_err_set(reterr, -EINVAL, "manifest: kind '%s' is unknown",
-		    log_safe(q, sizeof(q), kind));
+	rc = kind_lookup(kind, &m.kind, reterr);
+	if (rc < 0) {
+		(void)dl_err_prefix(reterr, "manifest");
+		return rc;
+	}
 	if (strlen(built) >= sizeof(m.built) || !built_is_valid(built))
 		return dl_err_set(reterr, -EINVAL, "manifest: built '%s' is not YYYY-MM-DDTHH:MM:SSZ",
 		    log_safe(q, sizeof(q), built));
@@ -294,11 +337,9 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 		if (rc < 0)
 			return rc;
 	}
-	for (int r = 0; r < _MANIFEST_ROLE_MAX; r++) {
-		rc = parse_file(files, (enum manifest_role)r, &m.files[r], reterr);
-		if (rc < 0)
-			return rc;
-	}
+	rc = parse_files(files, &m, reterr);
+	if (rc < 0)
+		return rc;
 	if (dup_str(&m.name, name) < 0 || dup_str(&m.kernel_version, kver) < 0 ||
 	    dup_str(&m.kernel_banner, banner) < 0 || dup_str(&m.cmdline, cmdline) < 0) {
 		manifest_done(&m);
@@ -377,9 +418,13 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 	files = json_object();
 	if (!files)
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
-	for (int r = 0; r < _MANIFEST_ROLE_MAX; r++) {
-		if (json_object_set_new(files, role_names[r],
-		    file_to_json(role_paths[r], m->files[r].sha256, m->files[r].size)) < 0) {
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct manifest_file *f = &m->files[i];
+
+		/* The path is the kind's name for the role: the same bytes the fixed names of
+		 * the three linux roles wrote before kinds were a table, so ids stay. */
+		if (json_object_set_new(files, f->role,
+		    file_to_json(kind_role(m->kind, f->role)->file, f->sha256, f->size)) < 0) {
 			json_decref(files);
 			return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 		}
@@ -402,7 +447,7 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 	 * templates or initrd_tree omits the key, so adding the field later kept old ids
 	 * stable. */
 	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*}",
-	    "format", MANIFEST_FORMAT, "name", m->name, "kind", kind_names[m->kind],
+	    "format", MANIFEST_FORMAT, "name", m->name, "kind", m->kind->name,
 	    "built", m->built, "recipe_sha256", m->recipe_sha256,
 	    "kernel_version", m->kernel_version, "kernel_banner", m->kernel_banner,
 	    "cmdline", m->cmdline, "files", files, "templates", templates,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "kind.h"
 #include "sha256.h"
 
 /* A manifest is a few hundred bytes; anything near this is not one of ours. */
@@ -27,21 +28,14 @@
 
 #define MANIFEST_FORMAT 1
 
-enum manifest_role {
-	MANIFEST_KERNEL,
-	MANIFEST_INITRD,
-	MANIFEST_ROOTFS,
-	_MANIFEST_ROLE_MAX,
-	_MANIFEST_ROLE_INVALID = -EINVAL,
-};
+/* Files one version lists: as many as a kind can have (kind.h). */
+#define MAX_MANIFEST_FILES MAX_KIND_ROLES
 
-enum manifest_kind {
-	MANIFEST_KIND_LINUX,
-	_MANIFEST_KIND_MAX,
-	_MANIFEST_KIND_INVALID = -EINVAL,
-};
-
+/* A file of the version: the role its kind gives it ("kernel"), never a path. Its name in
+ * the version directory is the kind's (kind_role()->file), so a manifest cannot point
+ * bootsvc at another file. */
 struct manifest_file {
+	char role[MAX_KIND_ROLE_NAME];
 	char sha256[SHA256_HEX_SIZE];
 	uint64_t size;
 };
@@ -53,14 +47,17 @@ struct manifest_template {
 };
 
 struct manifest {
-	char *name;           /* owned; an image name (parse.h image_name_is_valid) */
-	enum manifest_kind kind;
-	char built[21];       /* "YYYY-MM-DDTHH:MM:SSZ" */
+	char *name;              /* owned; an image name (parse.h image_name_is_valid) */
+	const struct kind *kind; /* borrowed: a row of the kind table (kind.h) */
+	char built[21];          /* "YYYY-MM-DDTHH:MM:SSZ" */
 	char recipe_sha256[SHA256_HEX_SIZE];
-	char *kernel_version; /* owned */
-	char *kernel_banner;  /* owned */
-	char *cmdline;        /* owned; may be "" */
-	struct manifest_file files[_MANIFEST_ROLE_MAX];
+	char *kernel_version;    /* owned */
+	char *kernel_banner;     /* owned */
+	char *cmdline;           /* owned; may be "" */
+	/* The kind's roles this version has, each once, in the kind's role order when
+	 * parsed; every required role of the kind is among them. */
+	struct manifest_file files[MAX_MANIFEST_FILES];
+	size_t n_files;
 	/* The initrd tree hash (docs/boot-protocol.md "The initrd tree hash"): what the node's
 	 * init measures and reports. "" when absent (manifests written before it existed). */
 	char initrd_tree[SHA256_HEX_SIZE];
@@ -68,18 +65,20 @@ struct manifest {
 	size_t n_templates;
 };
 
-/* "kernel", "initrd", "rootfs"; NULL for an invalid role. */
-const char *manifest_role_to_string(enum manifest_role r);
-enum manifest_role manifest_role_from_string(const char *s);
-/* The fixed file name of a role inside a version directory ("vmlinuz", ...). */
-const char *manifest_role_path(enum manifest_role r);
-const char *manifest_kind_to_string(enum manifest_kind k);
-enum manifest_kind manifest_kind_from_string(const char *s);
+/* m's file of role; NULL when it has none. */
+const struct manifest_file *manifest_file(const struct manifest *m, const char *role);
+/* Set role's file in m, adding it if new (for imagebuild, which fills a struct in code;
+ * manifest_validate() checks the role against m->kind). -EINVAL for a role name that
+ * kind_role_name_is_valid() refuses, -E2BIG past MAX_MANIFEST_FILES. */
+int manifest_file_set(struct manifest *m, const char *role, const char *sha256, uint64_t size);
 
 /* Parse len bytes of JSON (need not be NUL-terminated) into *ret. Duplicate keys,
  * unknown keys, a wrong type, a bad hash, path, name or size are all errors; reterr names
- * the field and value. *ret is written only on success; release it with manifest_done().
- * Errors: -EINVAL, -E2BIG (over MAX_MANIFEST_SIZE), -ENOMEM. */
+ * the field and value. The kind must be a row of the kind table ("unknown image kind
+ * 'x'") and files must be exactly its roles: all its required ones, any of its optional
+ * ones, no other (a file a reader would not know what to do with is refused, not
+ * skipped), each at the path the kind gives it. *ret is written only on success;
+ * release it with manifest_done(). Errors: -EINVAL, -E2BIG (over MAX_MANIFEST_SIZE), -ENOMEM. */
 int manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err *reterr);
 
 /* Check a struct built in code (imagebuild) by the same rules as manifest_parse. */

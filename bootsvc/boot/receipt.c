@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "manifest.h"
 #include "boot/receipt.h"
 
 static size_t
@@ -46,33 +45,96 @@ short_id(const char *s, char out[17])
 	(void)snprintf(out, 17, "%.16s", s && *s ? s : "(none)");
 }
 
-bool
-receipt_check(const struct image_rec *img, const char *kernel, const char *initrd,
-    const char *rootfs, char *buf, size_t size)
+void
+receipt_init(struct receipt *r, const struct kind *k)
 {
-	const char *want_initrd;
+	memset(r, 0, sizeof(*r));
+	r->kind = k;
+}
+
+int
+receipt_set(struct receipt *r, const char *field, const char *value)
+{
+	int i = kind_receipt_index(r->kind, field);
+
+	if (i < 0)
+		return i;
+	r->value[i] = value;
+	return 0;
+}
+
+int
+receipt_from_json(const struct kind *k, const json_t *o, struct receipt *ret,
+    struct dl_err *reterr)
+{
+	struct receipt r;
+	size_t n = kind_n_receipt(k);
+	char fields[128];
+
+	receipt_init(&r, k);
+	/* Like a strict unpack of {s:s, ...}: every field a string, no other key. */
+	if (json_is_object(o) && json_object_size(o) == n) {
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			json_t *v = json_object_get(o, k->receipt[i].field);
+
+			if (!json_is_string(v))
+				break;
+			r.value[i] = json_string_value(v);
+		}
+		if (i == n) {
+			*ret = r;
+			return 0;
+		}
+	}
+	kind_receipt_describe(k, fields, sizeof(fields));
+	return dl_err_set(reterr, -EINVAL, "phase up needs receipt {%s}", fields);
+}
+
+/* Hold one reported value against what img says field f should be. */
+static bool
+check_field(const struct image_rec *img, const struct kind_receipt *f, const char *got,
+    char *buf, size_t size)
+{
+	const char *want = image_rec_sha256(img, f->role);
 	char a[17], b[17];
 
-	if (!rootfs || strcmp(rootfs, image_rec_sha256(img, "rootfs")) != 0) {
-		short_id(rootfs, a);
-		short_id(image_rec_sha256(img, "rootfs"), b);
-		(void)snprintf(buf, size, "booted rootfs %s, expected %s", a, b);
+	switch (f->measure) {
+	case KIND_MEASURE_KERNEL:
+		if (receipt_kernel_matches(img->kernel_banner, want, got))
+			return true;
+		(void)snprintf(buf, size, "booted %s '%.80s', expected '%.80s'", f->field,
+		    got ? got : "(none)", img->kernel_banner);
 		return false;
-	}
-	/* The init reports the initrd tree hash (docs/boot-protocol.md "The initrd tree
-	 * hash"). An image whose manifest predates it has none; the older init in that
-	 * image's initrd reports the initrd file's sha256 instead. */
-	want_initrd = img->initrd_tree[0] ? img->initrd_tree : image_rec_sha256(img, "initrd");
-	if (!initrd || strcmp(initrd, want_initrd) != 0) {
-		short_id(initrd, a);
-		short_id(want_initrd, b);
-		(void)snprintf(buf, size, "booted initrd %s, expected %s", a, b);
+	case KIND_MEASURE_INITRD_TREE:
+		/* The init reports the initrd tree hash (docs/boot-protocol.md "The initrd
+		 * tree hash"). An image whose manifest predates it has none; the older init in
+		 * that image's initrd reports the initrd file's sha256 instead. */
+		if (img->initrd_tree[0])
+			want = img->initrd_tree;
+		fallthrough;
+	case KIND_MEASURE_SHA256:
+		/* An image without the file proves nothing, whatever the node says. */
+		if (got && *want && strcmp(got, want) == 0)
+			return true;
+		short_id(got, a);
+		short_id(want, b);
+		(void)snprintf(buf, size, "booted %s %s, expected %s", f->field, a, b);
 		return false;
+	case _KIND_MEASURE_MAX:
+	case _KIND_MEASURE_INVALID:
+		break;
 	}
-	if (!receipt_kernel_matches(img->kernel_banner, image_rec_sha256(img, "kernel"), kernel)) {
-		(void)snprintf(buf, size, "booted kernel '%.80s', expected '%.80s'",
-		    kernel ? kernel : "(none)", img->kernel_banner);
-		return false;
-	}
+	(void)snprintf(buf, size, "receipt field %s cannot be checked", f->field);
+	return false;
+}
+
+bool
+receipt_check(const struct image_rec *img, const struct receipt *r, char *buf, size_t size)
+{
+	for (size_t i = 0; i < kind_n_receipt(r->kind); i++)
+		if (!check_field(img, &r->kind->receipt[i], r->value[i], buf, size))
+			return false;
 	return true;
 }

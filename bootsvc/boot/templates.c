@@ -5,17 +5,30 @@
 
 #include "log.h"
 #include "template.h"
+#include "boot/script_vars.h"
 #include "boot/templates.h"
 
 static const char *const names[_TMPL_MAX] = {
-	[TMPL_START] = "start", [TMPL_LINUX] = "linux", [TMPL_HOLD] = "hold",
-	[TMPL_DISCOVER] = "discover", [TMPL_LOCAL] = "local",
+	[TMPL_START] = "start", [TMPL_HOLD] = "hold", [TMPL_DISCOVER] = "discover",
+	[TMPL_LOCAL] = "local",
 };
 
 const char *
 templates_name(enum tmpl_id id)
 {
 	return id < _TMPL_MAX ? names[id] : NULL;
+}
+
+const struct tmpl *
+templates_fixed(const struct templates *t, enum tmpl_id id)
+{
+	return &t->fixed[id];
+}
+
+const struct tmpl *
+templates_kind(const struct templates *t, const struct kind *k)
+{
+	return &t->kinds[kind_index(k)];
 }
 
 static int
@@ -61,6 +74,28 @@ trial_lookup(const char *name, void *userdata)
 	return "x";
 }
 
+/* Read dir/<name>.ipxe into *t and render it once: with lookup over userdata, or with
+ * every name resolving when lookup is NULL. */
+static int
+load_one(struct tmpl *t, const char *dir, const char *name, template_lookup_fn lookup,
+    void *userdata, struct dl_err *reterr)
+{
+	char path[512], *out = NULL;
+	int r;
+
+	(void)snprintf(path, sizeof(path), "%s/%s.ipxe", dir, name);
+	t->name = name;
+	r = read_file(path, &t->text, &t->len, reterr);
+	if (r < 0)
+		return r;
+	r = template_render(t->text, t->len, lookup ? lookup : trial_lookup, userdata, &out, NULL,
+	    reterr);
+	free(out);
+	if (r < 0)
+		dl_err_prefix(reterr, "template '%s'", path);
+	return r;
+}
+
 int
 templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 {
@@ -68,17 +103,23 @@ templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 	int r = 0;
 
 	for (int i = 0; i < _TMPL_MAX; i++) {
-		char path[512];
-		char *out = NULL;
-
-		(void)snprintf(path, sizeof(path), "%s/%s.ipxe", dir, names[i]);
-		r = read_file(path, &n.text[i], &n.len[i], reterr);
+		r = load_one(&n.fixed[i], dir, names[i], NULL, NULL, reterr);
 		if (r < 0)
 			goto fail;
-		r = template_render(n.text[i], n.len[i], trial_lookup, NULL, &out, NULL, reterr);
-		free(out);
+	}
+	/* Each kind's script with the variables it will get, for a node and image that
+	 * have every role: a name it cannot have is a typo to catch now. */
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind *k = kind_at(i);
+		struct node_rec node = { 0 };
+		struct image_rec img = { 0 };
+		struct script_vars v = { 0 };
+
+		script_vars_node(&v, "x", "x", 0);
+		script_vars_image(&v, k, &node, &img);
+		r = load_one(&n.kinds[i], dir, k->tmpl, script_vars_lookup, &v, reterr);
 		if (r < 0) {
-			dl_err_prefix(reterr, "template '%s'", path);
+			dl_err_prefix(reterr, "kind '%s'", k->name);
 			goto fail;
 		}
 	}
@@ -93,9 +134,9 @@ fail:
 void
 templates_done(struct templates *t)
 {
-	for (int i = 0; i < _TMPL_MAX; i++) {
-		free(t->text[i]);
-		t->text[i] = NULL;
-		t->len[i] = 0;
-	}
+	for (int i = 0; i < _TMPL_MAX; i++)
+		free(t->fixed[i].text);
+	for (size_t i = 0; i < MAX_KINDS; i++)
+		free(t->kinds[i].text);
+	memset(t, 0, sizeof(*t));
 }

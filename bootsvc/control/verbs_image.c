@@ -11,6 +11,11 @@
 #include "manifest.h"
 #include "proto.h"
 
+/* What a manifest may hold fits an image record. */
+_Static_assert(MAX_MANIFEST_FILES <= MAX_IMAGE_FILES, "a kind has more roles than the store keeps");
+_Static_assert(MAX_KIND_ROLE_NAME <= MAX_ROLE_NAME, "a role name longer than the store keeps");
+_Static_assert(MAX_KIND_NAME <= sizeof(((struct image_rec *)0)->kind), "a kind name too long");
+
 static json_t *
 image_to_json(const struct image_rec *i)
 {
@@ -140,19 +145,20 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		goto out;
 	}
 	/* Sizes are checked here; hashes are checked by the node that boots it (and a
-	 * full hash of a large rootfs would stall the loop). */
-	for (int k = 0; k < _MANIFEST_ROLE_MAX; k++) {
+	 * full hash of a large rootfs would stall the loop). The files are the kind's roles
+	 * the manifest lists (manifest_parse held them to the kind), at the kind's names. */
+	for (size_t k = 0; k < m.n_files; k++) {
+		const struct manifest_file *mf = &m.files[k];
 		char f[PATH_MAX + 32];
 		struct stat st;
-		(void)snprintf(f, sizeof(f), "%s/%s", real, manifest_role_path(k));
-		if (stat(f, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size != m.files[k].size) {
+
+		(void)snprintf(f, sizeof(f), "%s/%s", real, kind_role(m.kind, mf->role)->file);
+		if (stat(f, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != mf->size) {
 			r = dl_err_set(reterr, -EINVAL, "'%s' is missing or not %llu bytes", f,
-			    (unsigned long long)m.files[k].size);
+			    (unsigned long long)mf->size);
 			goto out;
 		}
-		if ((r = image_rec_file_set(&img, manifest_role_to_string(k), m.files[k].sha256,
-		    m.files[k].size)) < 0) {
+		if ((r = image_rec_file_set(&img, mf->role, mf->sha256, mf->size)) < 0) {
 			r = dl_err_set(reterr, r, "image '%s' has too many files", real);
 			goto out;
 		}
@@ -161,7 +167,7 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	memcpy(img.initrd_tree, m.initrd_tree, sizeof(img.initrd_tree));
 	strcpy(img.id, id);
 	(void)snprintf(img.name, sizeof(img.name), "%s", m.name);
-	(void)snprintf(img.kind, sizeof(img.kind), "%s", manifest_kind_to_string(m.kind));
+	(void)snprintf(img.kind, sizeof(img.kind), "%s", m.kind->name);
 	strcpy(img.path, real);
 	(void)snprintf(img.kernel_version, sizeof(img.kernel_version), "%s", m.kernel_version);
 	(void)snprintf(img.kernel_banner, sizeof(img.kernel_banner), "%s", m.kernel_banner);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http/http_internal.h"
+#include "kind.h"
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/overlay.h"
@@ -39,7 +40,7 @@ phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct
 {
 	json_error_t jerr;
 	json_t *body, *receipt = NULL;
-	const char *phase = NULL, *reason = NULL, *kernel = NULL, *initrd = NULL, *rootfs = NULL;
+	const char *phase = NULL, *reason = NULL;
 	char why[MAX_REASON], msg[MAX_REASON + 64];
 	struct image_rec img;
 	enum MHD_Result ret;
@@ -72,17 +73,27 @@ phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct
 	}
 	bs->metrics.phase_reports++;
 	if (strcmp(phase, "up") == 0) {
-		if (!receipt || json_unpack_ex(receipt, &jerr, JSON_STRICT, "{s:s,s:s,s:s}",
-		    "kernel", &kernel, "initrd", &initrd, "rootfs", &rootfs) < 0) {
+		/* The receipt holds what the served image's kind says it holds. */
+		bool served = n->served_image[0] &&
+		    store_image_get(bs->store, n->served_image, &img) >= 0;
+		const struct kind *k = served ? kind_find(img.kind) : NULL;
+		struct dl_err err = { 0 };
+		struct receipt rcpt;
+
+		if (k ? receipt_from_json(k, receipt, &rcpt, &err) < 0 : !json_is_object(receipt)) {
 			ret = http_respond_error(c, r, 400, -EINVAL,
-			    "phase up needs receipt {kernel, initrd, rootfs}");
+			    k ? err.msg : "phase up needs a receipt object");
 			goto out;
 		}
 		/* Up only if it booted exactly what we served it (issue #3 item 4). */
-		if (!n->served_image[0] || store_image_get(bs->store, n->served_image, &img) < 0) {
+		if (!served) {
 			(void)nodes_set_phase(bs, n->name, "failed",
 			    "reported up but was never served an image");
-		} else if (!receipt_check(&img, kernel, initrd, rootfs, why, sizeof(why))) {
+		} else if (!k) {
+			(void)snprintf(why, sizeof(why), "served image %.12s has unknown kind",
+			    img.id);
+			(void)nodes_set_phase(bs, n->name, "failed", why);
+		} else if (!receipt_check(&img, &rcpt, why, sizeof(why))) {
 			(void)nodes_set_phase(bs, n->name, "failed", why);
 		} else {
 			strcpy(n->booted_image, img.id);

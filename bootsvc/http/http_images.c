@@ -1,31 +1,65 @@
 /* SPDX-License-Identifier: MIT */
-/* GET /images/<id>/<role>: an image version's kernel, initrd or rootfs, named by content
- * id and role only; the file path comes from the store, never from the request. Whole
- * files go out with sendfile (MHD fd responses); Range, ETag and If-None-Match let the
- * node's init resume a cut transfer and let caches revalidate. */
+/* GET /images/<id>/<role>: a file of an image version (linux: kernel, initrd, rootfs),
+ * named by content id and role only; which roles are served and their file names come
+ * from the version's kind (lib/kind.c), the version directory from the store, never
+ * anything from the request. Whole files go out with sendfile (MHD fd responses); Range,
+ * ETag and If-None-Match let the node's init resume a cut transfer and let caches
+ * revalidate. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "http/http_internal.h"
+#include "kind.h"
 #include "log.h"
 #include "boot/nodes.h"
 
-/* A node fetching its kernel has moved from pxe to loading; it is known by the fixed
- * address dnsmasq gave it. */
+/* A fetch that marks a phase of the kind (linux: the kernel, pxe -> loading) moves the
+ * node on from the phase before it; it is known by the fixed address dnsmasq gave it. */
 static void
-note_loading(struct bootsvc *bs, struct req *r, enum manifest_role role)
+note_fetch(struct bootsvc *bs, struct req *r, const struct kind *k, const char *role)
 {
+	const char *phase = kind_fetch_phase(k, role), *from;
 	struct node_rec n;
 
-	if (role != MANIFEST_KERNEL || !r->client[0])
+	if (!phase || !r->client[0])
 		return;
 	if (store_node_get_by_ip(bs->store, r->client, &n) < 0)
 		return;
 	strcpy(r->node, n.name);
-	if (strcmp(n.phase, "pxe") == 0)
-		(void)nodes_set_phase(bs, n.name, "loading", "");
+	from = kind_phase_prev(k, phase);
+	if (from && strcmp(n.phase, from) == 0)
+		(void)nodes_set_phase(bs, n.name, phase, "");
+}
+
+/* "<kernel|initrd|rootfs>": the roles some kind serves, for the 404 message. */
+static const char *
+roles_hint(char *buf, size_t size)
+{
+	const char *seen[MAX_KINDS * MAX_KIND_ROLES];
+	size_t n = 0, used;
+
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind *k = kind_at(i);
+
+		for (size_t j = 0; j < kind_n_roles(k); j++) {
+			size_t s = 0;
+
+			while (s < n && strcmp(seen[s], k->roles[j].name) != 0)
+				s++;
+			if (s == n && (k->roles[j].flags & KIND_ROLE_SERVED))
+				seen[n++] = k->roles[j].name;
+		}
+	}
+	(void)snprintf(buf, size, "<");
+	for (size_t s = 0; s < n; s++) {
+		used = strlen(buf);
+		(void)snprintf(buf + used, size - used, "%s%s", s ? "|" : "", seen[s]);
+	}
+	used = strlen(buf);
+	(void)snprintf(buf + used, size - used, ">");
+	return buf;
 }
 
 enum MHD_Result
@@ -33,8 +67,10 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
     const char *method)
 {
 	char id[SHA256_HEX_SIZE], path[MAX_STORE_PATH + 32], etag[SHA256_HEX_SIZE + 2];
-	char crange[96];
-	enum manifest_role role;
+	char crange[96], msg[160];
+	const struct kind_role *kr;
+	const struct kind *k;
+	const char *role;
 	struct image_rec img;
 	struct MHD_Response *resp;
 	struct stat st;
@@ -43,13 +79,23 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
-	if (http_path_image(url, id, &role) < 0)
-		return http_respond_error(c, r, 404, -ENOENT,
-		    "not an image file: use /images/<64-hex id>/<kernel|initrd|rootfs>");
+	if (http_path_image(url, id, &role) < 0) {
+		char roles[96];
+
+		(void)snprintf(msg, sizeof(msg), "not an image file: use /images/<64-hex id>/%s",
+		    roles_hint(roles, sizeof(roles)));
+		return http_respond_error(c, r, 404, -ENOENT, msg);
+	}
 	if (store_image_get(bs->store, id, &img) < 0)
 		return http_respond_error(c, r, 404, -ENOENT, "unknown image id");
+	k = kind_find(img.kind);
+	kr = k ? kind_role(k, role) : NULL;
+	if (!kr || !(kr->flags & KIND_ROLE_SERVED) || !image_rec_file(&img, role)) {
+		(void)snprintf(msg, sizeof(msg), "image %.12s has no file '%s' to serve", id, role);
+		return http_respond_error(c, r, 404, -ENOENT, msg);
+	}
 
-	(void)snprintf(path, sizeof(path), "%s/%s", img.path, manifest_role_path(role));
+	(void)snprintf(path, sizeof(path), "%s/%s", img.path, kr->file);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		log_err("event=image_open image=%s file=%s err=%s", id, path,
@@ -61,8 +107,8 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
 	}
 	size = (uint64_t)st.st_size;
-	(void)snprintf(etag, sizeof(etag), "\"%s\"", image_rec_sha256(&img, manifest_role_to_string(role)));
-	note_loading(bs, r, role);
+	(void)snprintf(etag, sizeof(etag), "\"%s\"", image_rec_sha256(&img, role));
+	note_fetch(bs, r, k, role);
 
 	if (http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {

@@ -3,38 +3,12 @@
 #include <string.h>
 
 #include "http/http_internal.h"
+#include "kind.h"
 #include "log.h"
-#include "boot/nodes.h"
 #include "template.h"
+#include "boot/nodes.h"
+#include "boot/script_vars.h"
 #include "boot/templates.h"
-
-/* Template variables for one render. Values are borrowed. */
-struct vars {
-	const char *names[24];
-	const char *values[24];
-	size_t n;
-};
-
-static void
-vars_add(struct vars *v, const char *name, const char *value)
-{
-	if (v->n < ELEMENTSOF(v->names)) {
-		v->names[v->n] = name;
-		v->values[v->n] = value;
-		v->n++;
-	}
-}
-
-static const char *
-vars_lookup(const char *name, void *userdata)
-{
-	struct vars *v = userdata;
-
-	for (size_t i = 0; i < v->n; i++)
-		if (strcmp(v->names[i], name) == 0)
-			return v->values[i];
-	return NULL;
-}
 
 /* Text that lands in an iPXE script must not be able to start a new command or expand
  * a setting: keep a conservative set of characters. */
@@ -54,8 +28,7 @@ script_safe(char *buf, size_t size, const char *s)
 }
 
 static enum MHD_Result
-render(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, enum tmpl_id id,
-    struct vars *v)
+render(struct MHD_Connection *c, struct req *r, const struct tmpl *t, struct script_vars *v)
 {
 	struct dl_err err = { 0 };
 	char *out = NULL;
@@ -63,11 +36,9 @@ render(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, enum tmpl_id
 	enum MHD_Result ret;
 	int rc;
 
-	rc = template_render(bs->tmpl.text[id], bs->tmpl.len[id], vars_lookup, v, &out, &len,
-	    &err);
+	rc = template_render(t->text, t->len, script_vars_lookup, v, &out, &len, &err);
 	if (rc < 0) {
-		log_err("event=template_render template=%s msg=\"%s\"", templates_name(id),
-		    err.msg);
+		log_err("event=template_render template=%s msg=\"%s\"", t->name, err.msg);
 		return http_respond_error(c, r, 500, rc, "cannot render the boot script");
 	}
 	ret = http_respond(c, r, 200, "text/plain", out, len);
@@ -76,27 +47,32 @@ render(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, enum tmpl_id
 }
 
 static enum MHD_Result
+hold(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct script_vars *v,
+    const char *reason)
+{
+	script_vars_add(v, "reason", reason);
+	return render(c, r, templates_fixed(&bs->tmpl, TMPL_HOLD), v);
+}
+
+static enum MHD_Result
 boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
 {
-	char poll[24], image_short[13], rootfs_size[24], reason[MAX_REASON + 64], safe[MAX_REASON];
+	char reason[MAX_REASON + 64], safe[MAX_REASON], kind_safe[MAX_KIND_NAME];
+	const struct kind *k;
+	const char *phase;
 	struct image_rec img;
-	struct vars v = { 0 };
+	struct script_vars v = { 0 };
 	int rc;
 
-	(void)snprintf(poll, sizeof(poll), "%llu",
-	    (unsigned long long)(bs->cfg.hold_poll_ms / 1000));
-	vars_add(&v, "server", bs->cfg.boot_url);
-	vars_add(&v, "node", n->name);
-	vars_add(&v, "poll", poll);
+	script_vars_node(&v, bs->cfg.boot_url, n->name, bs->cfg.hold_poll_ms);
 	strcpy(r->node, n->name);
 
 	if (strcmp(n->phase, "discovered") == 0 && !n->image[0])
-		return render(bs, c, r, TMPL_DISCOVER, &v);
+		return render(c, r, templates_fixed(&bs->tmpl, TMPL_DISCOVER), &v);
 	if (n->hold) {
 		(void)snprintf(reason, sizeof(reason), "admin hold: %s",
 		    script_safe(safe, sizeof(safe), n->hold_reason));
-		vars_add(&v, "reason", reason);
-		return render(bs, c, r, TMPL_HOLD, &v);
+		return hold(bs, c, r, &v, reason);
 	}
 	rc = nodes_boot_image(bs, n, &img);
 	if (rc < 0) {
@@ -105,22 +81,20 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 			    script_safe(safe, sizeof(safe), n->image));
 		else
 			strcpy(reason, "no image assigned");
-		vars_add(&v, "reason", reason);
-		return render(bs, c, r, TMPL_HOLD, &v);
+		return hold(bs, c, r, &v, reason);
 	}
-	memcpy(image_short, img.id, 12);
-	image_short[12] = '\0';
-	(void)snprintf(rootfs_size, sizeof(rootfs_size), "%llu",
-	    (unsigned long long)(image_rec_file(&img, "rootfs") ? image_rec_file(&img, "rootfs")->size : 0));
-	vars_add(&v, "token", n->token);
-	vars_add(&v, "image_id", img.id);
-	vars_add(&v, "image_name", img.name);
-	vars_add(&v, "image_short", image_short);
-	vars_add(&v, "cmdline", img.cmdline);
-	vars_add(&v, "rootfs_sha256", image_rec_sha256(&img, "rootfs"));
-	vars_add(&v, "rootfs_size", rootfs_size);
-	vars_add(&v, "initrd_sha256", image_rec_sha256(&img, "initrd"));
-	vars_add(&v, "kernel_sha256", image_rec_sha256(&img, "kernel"));
+	/* Registration refuses a kind this bootsvc does not know, so only a store written
+	 * by a newer one gets here: the node waits rather than boot something half-known. */
+	k = kind_find(img.kind);
+	if (!k) {
+		log_err("event=boot_script node=%s image=%s msg=\"unknown image kind '%s'\"",
+		    n->name, img.id, log_safe(safe, sizeof(safe), img.kind));
+		(void)snprintf(reason, sizeof(reason), "image %s has unknown kind %s",
+		    script_safe(safe, sizeof(safe), img.name),
+		    script_safe(kind_safe, sizeof(kind_safe), img.kind));
+		return hold(bs, c, r, &v, reason);
+	}
+	script_vars_image(&v, k, n, &img);
 
 	/* Remember what we served: the node's receipt is checked against it. */
 	if (strcmp(n->served_image, img.id) != 0) {
@@ -130,9 +104,10 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	/* Only a change is written: iPXE retrying its script (a failed fetch, a boot loop)
 	 * keeps the phase and its start, so the pxe timeout counts from the first request,
 	 * and the request path does no store write (docs/benchmarks.md, per-node scripts). */
-	if (strcmp(n->phase, "pxe") != 0)
-		(void)nodes_set_phase(bs, n->name, "pxe", "");
-	return render(bs, c, r, TMPL_LINUX, &v);
+	phase = kind_script_phase(k);
+	if (phase && strcmp(n->phase, phase) != 0)
+		(void)nodes_set_phase(bs, n->name, phase, "");
+	return render(c, r, templates_kind(&bs->tmpl, k), &v);
 }
 
 enum MHD_Result
@@ -144,9 +119,9 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 	int rc;
 
 	if (strcmp(url, "/ipxe/start") == 0) {
-		struct vars v = { 0 };
-		vars_add(&v, "server", bs->cfg.boot_url);
-		return render(bs, c, r, TMPL_START, &v);
+		struct script_vars v = { 0 };
+		script_vars_add(&v, "server", bs->cfg.boot_url);
+		return render(c, r, templates_fixed(&bs->tmpl, TMPL_START), &v);
 	}
 	if (strcmp(url, "/ipxe/boot") != 0)
 		return http_respond_error(c, r, 404, -ENOENT, "no such script");

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "http/http_path.h"
+#include "kind.h"
 
 static const char *const route_names[_ROUTE_MAX] = {
 	[ROUTE_OTHER] = "other", [ROUTE_IPXE] = "ipxe", [ROUTE_IMAGES] = "images",
@@ -35,10 +36,9 @@ http_route_of(const char *url)
 }
 
 int
-http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], enum manifest_role *ret_role)
+http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char **ret_role)
 {
-	const char *p, *slash;
-	enum manifest_role role;
+	const char *p, *slash, *role;
 
 	if (!starts_with(url, "/images/"))
 		return -ENOENT;
@@ -49,8 +49,8 @@ http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], enum manif
 	for (const char *c = p; c < slash; c++)
 		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
 			return -ENOENT;
-	role = manifest_role_from_string(slash + 1);
-	if (role < 0)
+	role = kind_any_role(slash + 1);
+	if (!role)
 		return -ENOENT;
 	memcpy(ret_id, p, SHA256_HEX_SIZE - 1);
 	ret_id[SHA256_HEX_SIZE - 1] = '\0';

@@ -7,7 +7,6 @@
 #include <stdbool.h>
 
 #include "err.h"
-#include "manifest.h"
 #include "parse.h"
 #include "store/store.h"
 
@@ -23,9 +22,11 @@ enum http_route {
 const char *http_route_name(enum http_route r);
 enum http_route http_route_of(const char *url);
 
-/* "/images/<64 hex>/<kernel|initrd|rootfs>" exactly. -ENOENT for anything else. */
-int http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE],
-    enum manifest_role *ret_role);
+/* "/images/<64 hex>/<role>" exactly, where role is a role of some kind in the kind table
+ * (kind_any_role(): linux's kernel, initrd, rootfs); whether the image's own kind has it
+ * is for the caller, who knows the image. *ret_role is the table's static copy. -ENOENT
+ * for anything else. */
+int http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char **ret_role);
 
 /* "/api/v1/nodes/<name>/<action>" with a valid node name and action [a-z]{1,15}. */
 int http_path_node_api(const char *url, char ret_name[static MAX_NODE_NAME],

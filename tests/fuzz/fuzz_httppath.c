@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../bootsvc/http/http_path.h"
+#include "kind.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,11 +29,11 @@ static void
 check_image(const char *s)
 {
 	char id[SHA256_HEX_SIZE];
-	enum manifest_role role;
+	const char *role = NULL;
 
 	if (http_path_image(s, id, &role) != 0)
 		return;
-	if (!sha256_hex_is_valid(id) || role < 0 || role >= _MANIFEST_ROLE_MAX ||
+	if (!sha256_hex_is_valid(id) || !role || kind_any_role(role) != role ||
 	    strncmp(s, "/images/", 8) != 0 || strstr(s, "..") || strchr(s + 8 + 65, '/'))
 		abort();
 }

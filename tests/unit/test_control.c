@@ -522,6 +522,42 @@ test_images(void **state)
 	json_decref(resp);
 }
 
+/* image.add reads the kind table (lib/kind.h): a kind it does not know is refused with
+ * its name, and a version is checked for the files its kind's row lists (issue #10). */
+static void
+test_image_kind(void **state)
+{
+	struct fixture *f = *state;
+	char id[SHA256_HEX_SIZE], path[256], req[1024], p[512], m[2048], *k;
+	FILE *fp;
+
+	/* a version of kind 'fooxx' (otherwise a valid linux one) */
+	make_image(f->dir, "compute", id, path, sizeof(path));
+	snprintf(p, sizeof(p), "%s/manifest.json", path);
+	fp = fopen(p, "r");
+	assert_non_null(fp);
+	m[fread(m, 1, sizeof(m) - 1, fp)] = '\0';
+	fclose(fp);
+	k = strstr(m, "\"kind\":\"linux\"");
+	assert_non_null(k);
+	memcpy(k + strlen("\"kind\":\""), "fooxx", 5);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs(m, fp);
+	fclose(fp);
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
+	    path);
+	check_err(&f->bs, req, "EINVAL", "unknown image kind 'fooxx'");
+
+	/* linux: every file its row lists is checked (here the rootfs is gone) */
+	make_image(f->dir, "other", id, path, sizeof(path));
+	snprintf(p, sizeof(p), "%s/rootfs.squashfs", path);
+	assert_int_equal(unlink(p), 0);
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
+	    path);
+	check_err(&f->bs, req, "EINVAL", "rootfs.squashfs' is missing or not 3 bytes");
+}
+
 /* CONVENTIONS §8: a string from outside is sanitised before it is logged. A request whose
  * argument name carries a newline must not forge a second log line. */
 static void
@@ -571,6 +607,7 @@ main(void)
 		T(test_node_add_errors),
 		T(test_node_list_show_remove),
 		T(test_images),
+		T(test_image_kind),
 		T(test_log_injection),
 	};
 

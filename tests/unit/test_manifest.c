@@ -56,7 +56,7 @@ test_canonical(void **state)
 	(void)state;
 	assert_int_equal(manifest_parse(good, strlen(good), &m, &e), 0);
 	assert_string_equal(m.name, "compute");
-	assert_int_equal(m.files[MANIFEST_ROOTFS].size, 300);
+	assert_int_equal(manifest_file(&m, "rootfs")->size, 300);
 	assert_int_equal(manifest_canonical(&m, &canon, &e), 0);
 	assert_string_equal(canon, good_canonical);
 	assert_int_equal(manifest_id(&m, id, &e), 0);
@@ -134,6 +134,174 @@ test_templates(void **state)
 	manifest_done(&m);
 }
 
+/* Ids of versions built before kinds were a table must not move (issue #10): the
+ * manifests imagebuild wrote for images/tiny, as kept in tests/fuzz/corpus/manifest/
+ * (tiny.json, tiny_tree.json), with the ids the parser of that time gave them (each file
+ * is its own canonical form, so the id is also `sha256sum` of the file). */
+static const struct {
+	int line;
+	const char *json;
+	const char *id;
+} frozen[] = {
+	{ __LINE__,
+	    "{\"built\":\"2026-11-25T02:47:48Z\",\"cmdline\":\"console=ttyS0 quiet panic=10\""
+	    ",\"files\":{\"initrd\":{\"path\":\"initrd\",\"sha256\":\"070b5ce262f851fc14a5185"
+	    "92c310c3782e0e3cc90dddf4ad5beb7dd0e4e1c89\",\"size\":2336117},\"kernel\":{\"path"
+	    "\":\"vmlinuz\",\"sha256\":\"26f2e57c99338feaf71c46fa4babdc7e1a6c115943002d109fdb"
+	    "746667104f5f\",\"size\":8247232},\"rootfs\":{\"path\":\"rootfs.squashfs\",\"sha2"
+	    "56\":\"2da2c53f085b06cb1d49c102c47abd0495d3f7d3820c68e4cdbd64c87143eea3\",\"size"
+	    "\":1282048}},\"format\":1,\"kernel_banner\":\"6.1.0-56-amd64 (debian-kernel@list"
+	    "s.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)\",\"kernel_ve"
+	    "rsion\":\"6.1.0-56-amd64\",\"kind\":\"linux\",\"name\":\"tiny\",\"recipe_sha256\""
+	    ":\"2f7695cf1ad8b103b8da59b54dc0d269ec83f57e194653405d8e4fb26deb6ee9\"}",
+	    "17b14777430f42384802b09d218af2ed474f705685be7a741c71aec678315c5d" },
+	{ __LINE__,
+	    "{\"built\":\"2026-11-25T02:47:48Z\",\"cmdline\":\"console=ttyS0 quiet panic=10\""
+	    ",\"files\":{\"initrd\":{\"path\":\"initrd\",\"sha256\":\"070b5ce262f851fc14a5185"
+	    "92c310c3782e0e3cc90dddf4ad5beb7dd0e4e1c89\",\"size\":2336117},\"kernel\":{\"path"
+	    "\":\"vmlinuz\",\"sha256\":\"26f2e57c99338feaf71c46fa4babdc7e1a6c115943002d109fdb"
+	    "746667104f5f\",\"size\":8247232},\"rootfs\":{\"path\":\"rootfs.squashfs\",\"sha2"
+	    "56\":\"2da2c53f085b06cb1d49c102c47abd0495d3f7d3820c68e4cdbd64c87143eea3\",\"size"
+	    "\":1282048}},\"format\":1,\"initrd_tree\":\"5f0c7b1e0a3e2d4c6b8a9f1e2d3c4b5a6978"
+	    "8796a5b4c3d2e1f0a9b8c7d6e5f4\",\"kernel_banner\":\"6.1.0-56-amd64 (debian-kernel"
+	    "@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)\",\"kern"
+	    "el_version\":\"6.1.0-56-amd64\",\"kind\":\"linux\",\"name\":\"tiny\",\"recipe_sh"
+	    "a256\":\"2f7695cf1ad8b103b8da59b54dc0d269ec83f57e194653405d8e4fb26deb6ee9\"}",
+	    "cf03c5c29056e0c23fd3d7059f4c6396f3afe2222be8d06d339cf954b4d8b370" },
+};
+
+static void
+test_frozen_ids(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(frozen) / sizeof(frozen[0]); i++) {
+		struct manifest m;
+		struct dl_err e = {};
+		char *canon = NULL, id[SHA256_HEX_SIZE];
+		int line = frozen[i].line;
+
+		_assert_int_equal(manifest_parse(frozen[i].json, strlen(frozen[i].json), &m, &e), 0,
+		    __FILE__, line);
+		_assert_true(m.kind == kind_find("linux"), "kind", __FILE__, line);
+		_assert_int_equal(m.n_files, 3, __FILE__, line);
+		_assert_int_equal(manifest_canonical(&m, &canon, &e), 0, __FILE__, line);
+		_assert_string_equal(canon, frozen[i].json, __FILE__, line);
+		_assert_int_equal(manifest_id(&m, id, &e), 0, __FILE__, line);
+		_assert_string_equal(id, frozen[i].id, __FILE__, line);
+		free(canon);
+		manifest_done(&m);
+	}
+}
+
+/* files is held to the kind's roles: the linux row's kernel, initrd and rootfs, each at
+ * its fixed path; any other role, a bad role name or too many entries is refused. */
+#define FILE_ENTRY(role, path, h) "\"" role "\": {\"path\": \"" path "\", \"sha256\": \"" h "\", \"size\": 1}"
+#define LINUX_FILES FILE_ENTRY("kernel", "vmlinuz", HA) ", " FILE_ENTRY("initrd", "initrd", HB) \
+	", " FILE_ENTRY("rootfs", "rootfs.squashfs", HC)
+static const struct {
+	int line;
+	const char *files; /* the object's members */
+	const char *msg;   /* NULL: parses */
+} role_vectors[] = {
+	{ __LINE__, LINUX_FILES, NULL },
+	/* key order does not matter */
+	{ __LINE__, FILE_ENTRY("rootfs", "rootfs.squashfs", HC) ", " FILE_ENTRY("kernel", "vmlinuz", HA)
+	    ", " FILE_ENTRY("initrd", "initrd", HB), NULL },
+	/* a role linux does not have: refused, not skipped */
+	{ __LINE__, LINUX_FILES ", " FILE_ENTRY("disk", "disk.img", HD),
+	    "files of a linux image must be exactly kernel, initrd and rootfs: 'disk' is not one of them" },
+	{ __LINE__, LINUX_FILES ", " FILE_ENTRY("manifest", "manifest.json", HD),
+	    "'manifest' is not one of them" },
+	/* a missing required role */
+	{ __LINE__, FILE_ENTRY("kernel", "vmlinuz", HA) ", " FILE_ENTRY("rootfs", "rootfs.squashfs", HC),
+	    "files of a linux image must be exactly kernel, initrd and rootfs: 'initrd' is missing" },
+	{ __LINE__, "", "'kernel' is missing" },
+	/* role names: [a-z][a-z0-9_]*, under 16 bytes */
+	{ __LINE__, LINUX_FILES ", " FILE_ENTRY("Kernel", "vmlinuz", HA), "files key 'Kernel' is not a role name" },
+	{ __LINE__, LINUX_FILES ", " FILE_ENTRY("../kernel", "vmlinuz", HA), "files key '../kernel'" },
+	{ __LINE__, LINUX_FILES ", " FILE_ENTRY("", "vmlinuz", HA), "files key ''" },
+	{ __LINE__, LINUX_FILES ", " FILE_ENTRY("a234567890123456", "x", HA), "files key 'a234567890123456'" },
+	/* the path is the kind's, never the manifest's choice */
+	{ __LINE__, FILE_ENTRY("kernel", "initrd", HA) ", " FILE_ENTRY("initrd", "initrd", HB)
+	    ", " FILE_ENTRY("rootfs", "rootfs.squashfs", HC), "files.kernel.path 'initrd' is not 'vmlinuz'" },
+	/* at most MAX_MANIFEST_FILES entries, before anything else is looked at */
+	{ __LINE__, LINUX_FILES ", " FILE_ENTRY("a", "a", HD) ", " FILE_ENTRY("b", "b", HD) ", "
+	    FILE_ENTRY("c", "c", HD) ", " FILE_ENTRY("d", "d", HD) ", " FILE_ENTRY("e", "e", HD) ", "
+	    FILE_ENTRY("f", "f", HD), "files has 9 entries, at most 8" },
+};
+
+static void
+test_kind_roles(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(role_vectors) / sizeof(role_vectors[0]); i++) {
+		char json[4096];
+		struct manifest m = {};
+		struct dl_err e = {};
+		int line = role_vectors[i].line, r;
+
+		(void)snprintf(json, sizeof(json), "%s\"files\": {%s}}", GOOD_HEAD, role_vectors[i].files);
+		r = manifest_parse(json, strlen(json), &m, &e);
+		if ((r == 0) != !role_vectors[i].msg ||
+		    (role_vectors[i].msg && !strstr(e.msg, role_vectors[i].msg)))
+			print_error("%s:%d: r=%d msg='%s'\n", __FILE__, line, r, e.msg);
+		if (!role_vectors[i].msg) {
+			_assert_int_equal(r, 0, __FILE__, line);
+			/* in the kind's role order, whatever the key order */
+			_assert_int_equal(m.n_files, 3, __FILE__, line);
+			_assert_string_equal(m.files[0].role, "kernel", __FILE__, line);
+			_assert_string_equal(m.files[1].role, "initrd", __FILE__, line);
+			_assert_string_equal(m.files[2].role, "rootfs", __FILE__, line);
+			manifest_done(&m);
+			continue;
+		}
+		_assert_true(r < 0, "refused", __FILE__, line);
+		_assert_true(strstr(e.msg, role_vectors[i].msg) != NULL, "message", __FILE__, line);
+		_assert_true(m.name == NULL, "untouched", __FILE__, line);
+	}
+}
+
+/* A manifest struct built in code (imagebuild) is held to its kind the same way. */
+static void
+test_built_in_code(void **state)
+{
+	struct manifest m;
+	struct dl_err e = {};
+	char *canon = NULL;
+
+	(void)state;
+	assert_int_equal(manifest_parse(good, strlen(good), &m, &e), 0);
+	assert_int_equal(manifest_file_set(&m, "Bad", HA, 1), -EINVAL);
+	assert_int_equal(manifest_file_set(&m, "kernel", HE, 7), 0); /* replaces */
+	assert_int_equal(m.n_files, 3);
+	assert_int_equal(manifest_file(&m, "kernel")->size, 7);
+	assert_null(manifest_file(&m, "disk"));
+	assert_int_equal(manifest_file_set(&m, "disk", HA, 1), 0);
+	assert_int_equal(manifest_canonical(&m, &canon, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "'disk' is not one of them"));
+	m.n_files = 2; /* drops disk and rootfs */
+	assert_int_equal(manifest_canonical(&m, &canon, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "'rootfs' is missing"));
+	m.n_files = 3;
+	memcpy(&m.files[2], &m.files[0], sizeof(m.files[0]));
+	assert_int_equal(manifest_canonical(&m, &canon, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "files.kernel appears twice"));
+	m.kind = NULL;
+	assert_int_equal(manifest_canonical(&m, &canon, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "kind is not set"));
+	assert_null(canon);
+	manifest_done(&m);
+	/* an unknown kind names itself */
+	{
+		char json[4096];
+
+		(void)snprintf(json, sizeof(json), "%s", good);
+		memcpy(strstr(json, "\"linux\""), "\"fooxx\"", 7);
+		assert_int_equal(manifest_parse(json, strlen(json), &m, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, "manifest: unknown image kind 'fooxx'"));
+	}
+}
+
 /* Each bad manifest and a fragment the error message must contain. */
 static const struct {
 	const char *json;
@@ -205,14 +373,17 @@ test_bad(void **state)
 	}
 }
 
+/* The roles of a linux manifest and their file names are the kind table's (lib/kind.h). */
 static void
 test_roles(void **state)
 {
+	const struct kind *linux_kind = kind_find("linux");
+
 	(void)state;
-	assert_string_equal(manifest_role_path(MANIFEST_ROOTFS), "rootfs.squashfs");
-	assert_int_equal(manifest_role_from_string("initrd"), MANIFEST_INITRD);
-	assert_int_equal(manifest_role_from_string("vmlinuz"), _MANIFEST_ROLE_INVALID);
-	assert_null(manifest_role_to_string(_MANIFEST_ROLE_MAX));
+	assert_string_equal(kind_role(linux_kind, "rootfs")->file, "rootfs.squashfs");
+	assert_string_equal(kind_role(linux_kind, "initrd")->name, "initrd");
+	assert_null(kind_role(linux_kind, "vmlinuz"));
+	assert_null(kind_role(linux_kind, NULL));
 }
 
 int
@@ -224,6 +395,9 @@ main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_frozen_ids),
+		cmocka_unit_test(test_kind_roles),
+		cmocka_unit_test(test_built_in_code),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "../../bootsvc/boot/receipt.h"
-#include "manifest.h"
+#include "kind.h"
 
 #define BANNER "6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC " \
 	"Debian 6.1.192-2 (2026-11-16)"
@@ -75,6 +75,20 @@ test_kernel_matches(void **state)
 	}
 }
 
+/* A linux receipt as the node's init writes it: {kernel, initrd, rootfs}. */
+static bool
+receipt_check_linux(const struct image_rec *img, const char *kernel, const char *initrd,
+    const char *rootfs, char *buf, size_t size)
+{
+	struct receipt r;
+
+	receipt_init(&r, kind_find("linux"));
+	assert_int_equal(receipt_set(&r, "kernel", kernel), 0);
+	assert_int_equal(receipt_set(&r, "initrd", initrd), 0);
+	assert_int_equal(receipt_set(&r, "rootfs", rootfs), 0);
+	return receipt_check(img, &r, buf, size);
+}
+
 static const struct {
 	int line;
 	const char *kernel, *initrd, *rootfs;
@@ -106,7 +120,7 @@ test_check(void **state)
 	for (size_t i = 0; i < ELEMENTSOF(check_vectors); i++) {
 		char buf[256] = "";
 		int line = check_vectors[i].line;
-		bool ok = receipt_check(&img, check_vectors[i].kernel, check_vectors[i].initrd,
+		bool ok = receipt_check_linux(&img, check_vectors[i].kernel, check_vectors[i].initrd,
 		    check_vectors[i].rootfs, buf, sizeof(buf));
 
 		if (ok != !check_vectors[i].err ||
@@ -121,7 +135,7 @@ test_check(void **state)
 	{
 		char small[8];
 
-		assert_false(receipt_check(&img, PROC, ISHA, XSHA, small, sizeof(small)));
+		assert_false(receipt_check_linux(&img, PROC, ISHA, XSHA, small, sizeof(small)));
 		assert_string_equal(small, "booted ");
 	}
 }
@@ -140,8 +154,8 @@ test_initrd_tree(void **state)
 	(void)image_rec_file_set(&img, "initrd", ISHA, 0);
 	(void)image_rec_file_set(&img, "rootfs", RSHA, 0);
 	strcpy(img.initrd_tree, XSHA);
-	assert_true(receipt_check(&img, PROC, XSHA, RSHA, buf, sizeof(buf)));
-	assert_false(receipt_check(&img, PROC, ISHA, RSHA, buf, sizeof(buf)));
+	assert_true(receipt_check_linux(&img, PROC, XSHA, RSHA, buf, sizeof(buf)));
+	assert_false(receipt_check_linux(&img, PROC, ISHA, RSHA, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "booted initrd 2222222222222222, expected abcdefabcdefabcd"));
 }
 

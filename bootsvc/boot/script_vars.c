@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/script_vars.h"
+
+void
+script_vars_add(struct script_vars *v, const char *name, const char *value)
+{
+	if (v->n < MAX_SCRIPT_VARS) {
+		v->names[v->n] = name;
+		v->values[v->n] = value;
+		v->n++;
+	}
+}
+
+const char *
+script_vars_lookup(const char *name, void *userdata)
+{
+	const struct script_vars *v = userdata;
+
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->names[i], name) == 0)
+			return v->values[i];
+	return NULL;
+}
+
+void
+script_vars_node(struct script_vars *v, const char *server, const char *node, uint64_t poll_ms)
+{
+	(void)snprintf(v->poll, sizeof(v->poll), "%" PRIu64, poll_ms / 1000);
+	script_vars_add(v, "server", server);
+	script_vars_add(v, "node", node);
+	script_vars_add(v, "poll", v->poll);
+}
+
+void
+script_vars_image(struct script_vars *v, const struct kind *k, const struct node_rec *n,
+    const struct image_rec *img)
+{
+	(void)snprintf(v->image_short, sizeof(v->image_short), "%.12s", img->id);
+	script_vars_add(v, "token", n->token);
+	script_vars_add(v, "image_id", img->id);
+	script_vars_add(v, "image_name", img->name);
+	script_vars_add(v, "image_short", v->image_short);
+	script_vars_add(v, "cmdline", img->cmdline);
+	for (size_t i = 0; i < kind_n_roles(k); i++) {
+		const char *role = k->roles[i].name;
+		const struct image_file *f = image_rec_file(img, role);
+
+		(void)snprintf(v->role_var[i][0], sizeof(v->role_var[i][0]), "%s_sha256", role);
+		(void)snprintf(v->role_var[i][1], sizeof(v->role_var[i][1]), "%s_size", role);
+		(void)snprintf(v->role_size[i], sizeof(v->role_size[i]), "%" PRIu64,
+		    f ? f->size : 0);
+		script_vars_add(v, v->role_var[i][0], image_rec_sha256(img, role));
+		script_vars_add(v, v->role_var[i][1], v->role_size[i]);
+	}
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* The variables an iPXE script is rendered with (ipxe-scripts/, docs/boot-protocol.md):
+ * the node's, and for a kind's script the image version's, with two per role of the kind
+ * (<role>_sha256, <role>_size). http_ipxe.c renders with them; templates.c loads each
+ * kind's template against the same set, so a name the kind's script cannot have fails
+ * at start-up, not at the first boot. Pure: no store, no I/O. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kind.h"
+#include "store/store.h"
+
+/* The node's four, the image's five, two per role. */
+#define MAX_SCRIPT_VARS (9 + 2 * MAX_KIND_ROLES)
+
+struct script_vars {
+	const char *names[MAX_SCRIPT_VARS];  /* borrowed, or in the buffers below */
+	const char *values[MAX_SCRIPT_VARS];
+	size_t n;
+	/* Storage for what is formatted here rather than borrowed. */
+	char poll[24];
+	char image_short[13];
+	char role_var[MAX_KIND_ROLES][2][MAX_KIND_ROLE_NAME + 8];
+	char role_size[MAX_KIND_ROLES][24];
+};
+
+/* Add a variable; name and value are borrowed and must outlive the render. Past
+ * MAX_SCRIPT_VARS the variable is dropped, and the render then fails on its name. */
+void script_vars_add(struct script_vars *v, const char *name, const char *value);
+
+/* A template_lookup_fn (lib/template.h) over userdata, a struct script_vars. */
+const char *script_vars_lookup(const char *name, void *userdata);
+
+/* What every script may use: server (bootsvc's URL), node (its name), poll (seconds
+ * between a waiting node's requests, from poll_ms). Values borrowed. */
+void script_vars_node(struct script_vars *v, const char *server, const char *node,
+    uint64_t poll_ms);
+
+/* What a kind's script adds for node n booting img of kind k: token, image_id,
+ * image_name, image_short, cmdline, and for each role of k <role>_sha256 and
+ * <role>_size ("" and "0" for an optional role the version lacks). Values borrowed from
+ * n and img, which must outlive the render. */
+void script_vars_image(struct script_vars *v, const struct kind *k, const struct node_rec *n,
+    const struct image_rec *img);
