@@ -1115,7 +1115,7 @@ ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 	 * in flight (docs/benchmarks.md, power status). */
 	workers = bs->cfg.ipmi_workers ? bs->cfg.ipmi_workers :
 	    bs->cfg.ipmi_concurrency < 256 ? bs->cfg.ipmi_concurrency : 256;
-	r = work_new(bs->loop, workers, 4096, &c->work);
+	r = work_new(bs->loop, "bmc", workers, 4096, &c->work);
 	if (r < 0) {
 		free(c);
 		return dl_err_set(reterr, r, "worker pool: %s", strerror(-r));
