@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The controller: drives each managed node's observed state toward its desired state
- * (ctrl_fsm.h decides; this file gathers inputs, persists intent, and runs BMC jobs on
- * the worker pool with a concurrency cap and a power-on rate limit). Level-triggered:
- * it re-reads the store every tick, so after a restart it simply reconciles again. */
+ * (ctrl_fsm.h decides; the ctrl*.c files gather inputs, persist intent, and run BMC jobs
+ * with a concurrency cap and a power-on rate limit; ctrl_internal.h has the file map).
+ * Level-triggered: it re-reads the store every tick, so after a restart it simply
+ * reconciles again. */
 #pragma once
 
 #include "bootsvc.h"
@@ -34,7 +35,7 @@ int ctrl_health_clear(struct ctrl *c, const char *name);
  * Until then idle nodes on image are held and off ones powered on to make up count.
  * Replaces an earlier hint for the same image; count 0 withdraws it. -E2BIG when
  * MAX_HINTS images have live hints. */
-int ctrl_expect(struct ctrl *c, const char *image, unsigned count,
+int ctrl_hints_expect(struct ctrl *c, const char *image, unsigned count,
     int64_t within_ms);
 
 /* The live hints (borrowed, valid until the next call into the controller). */
@@ -42,5 +43,5 @@ size_t ctrl_hints(struct ctrl *c, const struct green_hint **ret);
 
 /* Build a node's BMC target from the store and its credentials file (exposed for the
  * verbs: "status" of many nodes validates them all before queueing). */
-int ctrl_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
+int ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
     struct dl_err *reterr);
