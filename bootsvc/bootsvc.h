@@ -12,6 +12,7 @@ struct http;
 struct control;
 struct dnsmasq;
 struct ctrl;
+struct action;
 
 enum tmpl_id { TMPL_START, TMPL_LINUX, TMPL_HOLD, TMPL_DISCOVER, TMPL_LOCAL, _TMPL_MAX };
 
@@ -40,6 +41,7 @@ struct bootsvc {
 	struct http *http;
 	struct control *control;
 	struct dnsmasq *dnsmasq;
+	struct action *action;   /* node actions on worker pools (action/action.h) */
 	struct ctrl *ctrl;
 	struct templates tmpl;
 	struct metrics metrics;

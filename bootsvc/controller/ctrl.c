@@ -2,6 +2,7 @@
 /* The controller's lifecycle and its tick: read every managed node, ask the FSM what to
  * do, and hand the node to power, health, green and energy (ctrl_internal.h says which
  * file does what). */
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 
@@ -56,8 +57,7 @@ tick_node(const struct node_rec *rec, void *userdata)
 	ctrl_green_add(c, &n, in.booted_is_target, t->now);
 	ctrl_health_poll(c, &n, t);
 	/* Observed power is polled at an interval (and after every action). */
-	if (t->poll && !ctrl_power_busy(c, n.name) && work_pending(c->work) < t->inflight_cap)
-		ctrl_power_poll(c, &n);
+	ctrl_power_poll(c, &n, t);
 	return 0;
 }
 
@@ -65,8 +65,7 @@ static void
 tick(struct loop *l, void *userdata)
 {
 	struct ctrl *c = userdata;
-	struct ctrl_tick t = { .c = c, .now = ctrl_now_ms(),
-		.inflight_cap = c->bs->cfg.ipmi_concurrency };
+	struct ctrl_tick t = { .c = c, .now = ctrl_now_ms() };
 	int64_t next;
 
 	(void)l;
@@ -130,10 +129,11 @@ ctrl_kick(struct ctrl *c)
 int
 ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 {
-	struct ctrl *c = calloc(1, sizeof(*c));
-	unsigned workers;
+	struct ctrl *c;
 	int r;
 
+	assert(bs->action);
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->bs = bs;
@@ -152,16 +152,6 @@ ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 		return r;
 	}
 	ctrl_power_init(c);
-	/* A BMC session blocks its thread for up to bmc_timeout, so a stopped BMC must not
-	 * wait for a thread held by another stopped one: by default one thread per operation
-	 * in flight (docs/benchmarks.md, power status). */
-	workers = bs->cfg.ipmi_workers ? bs->cfg.ipmi_workers :
-	    bs->cfg.ipmi_concurrency < 256 ? bs->cfg.ipmi_concurrency : 256;
-	r = work_new(bs->loop, "bmc", workers, 4096, &c->work);
-	if (r < 0) {
-		ctrl_free(c);
-		return dl_err_set(reterr, r, "worker pool: %s", strerror(-r));
-	}
 	*ret = c;
 	ctrl_kick(c);
 	return 0;
@@ -175,7 +165,6 @@ ctrl_free(struct ctrl *c)
 	c->stopping = true;
 	if (c->tick_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
-	c->work = work_free(c->work);
 	ctrl_green_done(c);
 	free(c);
 	return NULL;

@@ -12,7 +12,11 @@
 
 struct ctrl;
 
+/* Start the controller on bs (borrowed; its action path, bs->action, carries the BMC
+ * calls). reterr names a bad health_rule or min_on. */
 int ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr);
+/* Stop and free c (NULL is fine). Free bs->action first: its cancelled actions come
+ * back to c. */
 struct ctrl *ctrl_free(struct ctrl *c);
 
 /* Something changed (a phase, a desired state): decide again soon. */
@@ -23,8 +27,11 @@ typedef void (*ctrl_power_now_cb)(struct bootsvc *bs, const char *node, enum pow
     int r, bool on, const char *message, void *userdata);
 
 /* Run op on node's BMC now (cycle, reset, status, or on/off of an unmanaged node),
- * outside the reconcile loop; cb is called on the loop thread when done. -ENOENT no
- * node, -EINVAL no BMC, -EAGAIN queue full. */
+ * outside the reconcile loop but under the same cap (ipmi_concurrency) as the
+ * controller's own actions: when the cap is reached it waits for a slot, ahead of the
+ * controller. cb is called on the loop thread when done (cb may be NULL), with -ETIMEDOUT
+ * when the BMC call passed its deadline. -ENOENT no node, -EINVAL no BMC, -EBUSY another
+ * change is in flight for node (never for a status), -EAGAIN too many requests wait. */
 int ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
     ctrl_power_now_cb cb, void *userdata, struct dl_err *reterr);
 

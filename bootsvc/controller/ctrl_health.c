@@ -15,49 +15,15 @@
 #include "log.h"
 #include "spawn.h"
 
+/* One health read's payload: what the worker needs, and what it read. */
 struct health_job {
-	struct work_item job;
 	struct ctrl *c;
 	char node[MAX_NODE_NAME];
 	struct bmc_target target;
 	char sdr_dir[MAX_STORE_PATH + 80];
 	uint32_t sel_after;
-	struct health_reading reading;
-	int r;
-	struct dl_err err;
+	struct health_reading reading; /* written by the worker */
 };
-
-int
-ctrl_health_init(struct ctrl *c, struct dl_err *reterr)
-{
-	const struct config *cfg = &c->bs->cfg;
-	int r;
-
-	/* Rules: the configured ones, else the built-in defaults (docs/health.md). */
-	if (cfg->n_health_rules == 0)
-		health_rules_init_default(&c->rules);
-	for (unsigned i = 0; i < cfg->n_health_rules; i++) {
-		r = health_rules_add(&c->rules, cfg->health_rules[i], reterr);
-		if (r < 0)
-			return dl_err_prefix(reterr, "health_rule '%s'", cfg->health_rules[i]), r;
-	}
-	return 0;
-}
-
-static bool
-health_busy(struct ctrl *c, const char *name, int set)
-{
-	for (unsigned i = 0; i < c->n_health_busy; i++)
-		if (strcmp(c->health_busy[i], name) == 0) {
-			if (set == 0)
-				memcpy(c->health_busy[i], c->health_busy[--c->n_health_busy],
-				    MAX_NODE_NAME);
-			return true;
-		}
-	if (set == 1 && c->n_health_busy < MAX_BUSY)
-		strcpy(c->health_busy[c->n_health_busy++], name);
-	return false;
-}
 
 static void
 hook_exit(struct loop *l, int fd, uint32_t events, void *userdata)
@@ -125,18 +91,32 @@ respond(struct ctrl *c, struct node_rec *n, unsigned actions)
 		run_hook(c, n->name, n->health, n->health_reasons);
 }
 
-static void
-job_run(struct work_item *j)
+static int
+job_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
 {
-	struct health_job *hj = (struct health_job *)j;
+	struct health_job *hj = payload;
 
-	hj->r = health_read(&hj->target, hj->sdr_dir, hj->sel_after, &hj->reading, &hj->err);
+	(void)cancelled; /* two library calls that each bound themselves by bmc_timeout */
+	health_reading_done(&hj->reading);
+	return health_read(&hj->target, hj->sdr_dir, hj->sel_after, &hj->reading, reterr);
 }
 
 static void
-job_done(struct work_item *j)
+job_free(void *payload)
 {
-	struct health_job *hj = (struct health_job *)j;
+	struct health_job *hj = payload;
+
+	explicit_bzero(hj->target.pass, sizeof(hj->target.pass));
+	health_reading_done(&hj->reading);
+	free(hj);
+}
+
+/* The reading on the loop: the measured draw, the rules' verdict, the health actions of a
+ * worse one. Nothing else to do for a failed read: the action path logged it. */
+static void
+job_done(void *payload, const struct action_result *res)
+{
+	struct health_job *hj = payload;
 	struct ctrl *c = hj->c;
 	struct bootsvc *bs = c->bs;
 	struct health_state st;
@@ -147,14 +127,9 @@ job_done(struct work_item *j)
 	struct dl_err err = { 0 };
 	int64_t now = (int64_t)time(NULL);
 
-	explicit_bzero(hj->target.pass, sizeof(hj->target.pass));
-	(void)health_busy(c, hj->node, 0);
+	if (res->outcome != ACTION_OK || store_node_get(bs->store, hj->node, &n) < 0)
+		return;
 	health_state_init(&st);
-	if (atomic_load(&j->cancelled) || hj->r < 0 || store_node_get(bs->store, hj->node, &n) < 0) {
-		if (hj->r < 0 && !atomic_load(&j->cancelled))
-			log_debug("event=health_read node=%s err=%s", hj->node, dl_errno_name(hj->r));
-		goto out;
-	}
 	if (store_node_health_state_get(bs->store, n.name, &json) == 0 && json[0] &&
 	    health_state_from_json(json, &st, &err) < 0)
 		log_warning("event=health_state node=%s msg=\"%s, starting afresh\"", n.name,
@@ -188,17 +163,40 @@ job_done(struct work_item *j)
 		(void)store_node_update_ctrl(bs->store, &n);
 out:
 	health_state_done(&st);
-	health_reading_done(&hj->reading);
-	free(hj);
+}
+
+int
+ctrl_health_init(struct ctrl *c, struct dl_err *reterr)
+{
+	const struct config *cfg = &c->bs->cfg;
+	int r;
+
+	/* A poll, every health_poll: a failure is routine (a BMC that does not answer is
+	 * the power path's bmc-unreachable), and the next poll is the retry. */
+	c->health_read = (struct action_type){ .name = "health", .pool = ACTION_POOL_BMC,
+		.res = ACTION_RES_BMC_SENSORS, .routine = true,
+		.deadline_ms = CTRL_BMC_DEADLINE_TIMEOUTS * cfg->bmc_timeout_ms,
+		.run = job_run, .done = job_done, .free = job_free };
+	/* Rules: the configured ones, else the built-in defaults (docs/health.md). */
+	if (cfg->n_health_rules == 0)
+		health_rules_init_default(&c->rules);
+	for (unsigned i = 0; i < cfg->n_health_rules; i++) {
+		r = health_rules_add(&c->rules, cfg->health_rules[i], reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "health_rule '%s'", cfg->health_rules[i]), r;
+	}
+	return 0;
 }
 
 void
 ctrl_health_poll(struct ctrl *c, const struct node_rec *n, const struct ctrl_tick *t)
 {
+	struct action *a = c->bs->action;
 	struct health_job *hj;
 	struct dl_err err = { 0 };
 
-	if (!t->health || health_busy(c, n->name, -1) || work_pending(c->work) >= t->inflight_cap)
+	if (!t->health || action_busy(a, n->name, ACTION_RES_BMC_SENSORS) ||
+	    !action_has_room(a, ACTION_POOL_BMC))
 		return;
 	hj = calloc(1, sizeof(*hj));
 	if (!hj)
@@ -217,16 +215,10 @@ ctrl_health_poll(struct ctrl *c, const struct node_rec *n, const struct ctrl_tic
 		(void)mkdir(hj->sdr_dir, 0700);
 	}
 	hj->sel_after = (uint32_t)n->sel_last;
-	hj->job.run = job_run;
-	hj->job.done = job_done;
 	hj->c = c;
 	strcpy(hj->node, n->name);
-	if (work_submit(c->work, &hj->job) < 0) {
-		explicit_bzero(hj->target.pass, sizeof(hj->target.pass));
-		free(hj);
-		return;
-	}
-	(void)health_busy(c, n->name, 1);
+	if (action_submit(a, n->name, &c->health_read, hj, 0, &err) < 0)
+		job_free(hj);
 }
 
 int

@@ -23,17 +23,13 @@
 #include "controller/green.h"
 #include "health/health_rules.h"
 #include "hostlist.h"
-#include "action/work.h"
+#include "action/action.h"
 
-/* Node names with a BMC job in flight; a small open table is enough because the
- * concurrency cap bounds it. */
-#define MAX_BUSY 1024
 /* Live scheduler hints: one per image, and a site has a handful of images. */
 #define MAX_HINTS 64
 
 struct ctrl {
 	struct bootsvc *bs;
-	struct work *work;
 	struct ctrl_policy policy;
 	bool stopping;
 	/* The tick (ctrl.c). */
@@ -41,19 +37,18 @@ struct ctrl {
 	uint64_t tick_due_ms;   /* loop time tick_timer fires at */
 	uint64_t last_tick_ms;  /* loop time the last tick began */
 	int64_t next_wake_ms;   /* earliest wake a decision asked for */
-	/* Power (ctrl_power.c): jobs in flight, and the power-on rate limit, a token
-	 * bucket refilled at power_on_rate per second. */
-	char busy[MAX_BUSY][MAX_NODE_NAME];
-	unsigned n_busy;
+	/* Power (ctrl_power.c): its action types (a change and a read; deadlines from
+	 * bmc_timeout), and the power-on rate limit, a token bucket refilled at
+	 * power_on_rate per second. */
+	struct action_type power_change, power_read;
 	double tokens;
 	int64_t tokens_at_ms;
 	int64_t last_poll_ms;
 	/* Health (issue #5, ctrl_health.c): rules from the config, one read per node per
 	 * health_poll. */
+	struct action_type health_read;
 	struct health_rules rules;
 	int64_t last_health_ms;
-	char health_busy[MAX_BUSY][MAX_NODE_NAME];
-	unsigned n_health_busy;
 	/* Green policy (issue #7): hints in memory (ctrl_hints.c; a scheduler re-sends them,
 	 * they live minutes), floors expanded once, and the per-tick inputs of
 	 * green_decide() (ctrl_green.c). */
@@ -75,28 +70,34 @@ struct ctrl {
 struct ctrl_tick {
 	struct ctrl *c;
 	int64_t now;            /* wall clock, ms */
-	unsigned inflight_cap;  /* BMC jobs in flight at most */
 	bool poll;              /* power status is due */
 	bool health;            /* a health read is due */
 };
+
+/* BMC calls (power_ipmi_run, health_read) exchange at most about eight messages, each
+ * bounded by the session timeout (bmc_timeout): open the session, boot flags get and
+ * set, status, power down, off confirmed for up to one timeout, power up. One that has
+ * not returned after ten timeouts is stuck, not slow: its action is reported timed out. */
+#define CTRL_BMC_DEADLINE_TIMEOUTS 10
 
 /* ctrl.c: the wall clock in ms (node rows keep wall-clock times). */
 int64_t ctrl_now_ms(void);
 
 /* ctrl_power.c */
 void ctrl_power_init(struct ctrl *c);
-/* Whether a BMC power job for name is in flight. */
+/* Whether a BMC power action (a change or a read) for name is in flight or waiting. */
 bool ctrl_power_busy(struct ctrl *c, const char *name);
-/* Carry out the FSM's decision d for n (intent first, then the BMC job). */
+/* Carry out the FSM's decision d for n (intent first, then the BMC action). */
 void ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision *d,
     struct ctrl_tick *t);
-/* Read n's observed power (the poll that follows every action and power_poll). */
-void ctrl_power_poll(struct ctrl *c, const struct node_rec *n);
+/* Read n's observed power (power_poll) unless a power action is in flight or the cap is
+ * reached: the next tick asks again. */
+void ctrl_power_poll(struct ctrl *c, const struct node_rec *n, const struct ctrl_tick *t);
 
 /* ctrl_health.c */
 /* The rules: the configured ones, else the built-in defaults. reterr names the rule. */
 int ctrl_health_init(struct ctrl *c, struct dl_err *reterr);
-/* Read n's sensors and SEL unless a read is in flight or the cap is reached. */
+/* Read n's sensors and SEL when due, unless a read is in flight or the cap is reached. */
 void ctrl_health_poll(struct ctrl *c, const struct node_rec *n, const struct ctrl_tick *t);
 
 /* ctrl_green.c */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Power: the FSM's decisions carried out (intent persisted first, then the BMC job), the
- * power-on rate limit, status polls, and the imperative power verb's operations. */
+/* Power: the FSM's decisions carried out (intent persisted first, then the BMC action),
+ * the power-on rate limit, status polls, and the imperative power verb's operations. All
+ * go through the action path (action.h) as one of two types on the bmc pool: a change
+ * (on, off, cycle, reset: one at a time per node) and a read (status: beside anything),
+ * so the controller and the verb share the node's busy entry and the pool's cap. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,8 +13,8 @@
 #include "log.h"
 #include "boot/nodes.h"
 
+/* One power action's payload: a copy of what the worker needs, and who to tell. */
 struct power_job {
-	struct work_item job;
 	struct ctrl *c;
 	char node[MAX_NODE_NAME];
 	struct bmc_target target;   /* a copy: the password lives only as long as the job */
@@ -19,9 +22,7 @@ struct power_job {
 	bool managed;               /* a reconcile action (vs. an imperative verb) */
 	char prev_op[16];           /* the node's op before this action, for a failed BMC */
 	int prev_attempts;
-	int r;
-	bool on;
-	struct dl_err err;
+	bool on;                    /* written by the worker */
 	ctrl_power_now_cb cb;
 	void *userdata;
 };
@@ -29,65 +30,57 @@ struct power_job {
 bool
 ctrl_power_busy(struct ctrl *c, const char *name)
 {
-	for (unsigned i = 0; i < c->n_busy; i++)
-		if (strcmp(c->busy[i], name) == 0)
-			return true;
-	return false;
+	return action_busy(c->bs->action, name, ACTION_RES_BMC_POWER);
+}
+
+static int
+power_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
+{
+	struct power_job *pj = payload;
+
+	(void)cancelled; /* one libfreeipmi session: nothing to stop between steps */
+	pj->on = false;
+	return power_ipmi_run(&pj->target, pj->op, &pj->on, reterr);
+}
+
+static const char *
+power_what(const void *payload)
+{
+	static const char *const what[_POWER_OP_MAX] = {
+		[POWER_STATUS] = "power-status", [POWER_ON] = "power-on",
+		[POWER_OFF] = "power-off", [POWER_CYCLE] = "power-cycle",
+		[POWER_RESET] = "power-reset",
+	};
+	const struct power_job *pj = payload;
+
+	return what[pj->op];
 }
 
 static void
-set_busy(struct ctrl *c, const char *name, bool busy)
+power_free(void *payload)
 {
-	for (unsigned i = 0; i < c->n_busy; i++)
-		if (strcmp(c->busy[i], name) == 0) {
-			if (!busy)
-				memcpy(c->busy[i], c->busy[--c->n_busy], MAX_NODE_NAME);
-			return;
-		}
-	if (busy && c->n_busy < MAX_BUSY)
-		strcpy(c->busy[c->n_busy++], name);
-}
+	struct power_job *pj = payload;
 
-void
-ctrl_power_init(struct ctrl *c)
-{
-	c->tokens_at_ms = ctrl_now_ms();
-	c->tokens = c->bs->cfg.power_on_rate;
-}
-
-static void
-job_run(struct work_item *j)
-{
-	struct power_job *pj = (struct power_job *)j;
-
-	pj->r = power_ipmi_run(&pj->target, pj->op, &pj->on, &pj->err);
-}
-
-static void
-clear_secret(struct power_job *pj)
-{
 	/* explicit_bzero: the compiler may not drop it as a dead store. */
 	explicit_bzero(pj->target.pass, sizeof(pj->target.pass));
+	free(pj);
 }
 
+/* The outcome on the loop: the node's observed power and BMC state, the intent undone
+ * when the BMC did not act, the verb's answer. When timed out pj->on is the worker's
+ * still and is not read. */
 static void
-job_done(struct work_item *j)
+power_done(void *payload, const struct action_result *res)
 {
-	struct power_job *pj = (struct power_job *)j;
+	struct power_job *pj = payload;
 	struct ctrl *c = pj->c;
 	struct bootsvc *bs = c->bs;
 	struct node_rec n;
-	char safe[MAX_LOG_VALUE + 1];
-	bool cancelled = atomic_load(&j->cancelled);
+	bool cancelled = res->outcome == ACTION_CANCELLED;
+	bool on = res->outcome == ACTION_OK && pj->on;
 
-	clear_secret(pj);
-	set_busy(c, pj->node, false);
-	if (cancelled) {
-		pj->r = -ECANCELED;
-		dl_err_set(&pj->err, -ECANCELED, "cancelled at shutdown");
-	}
 	if (store_node_get(bs->store, pj->node, &n) == 0 && !cancelled) {
-		if (pj->r == 0) {
+		if (res->r == 0) {
 			if (strcmp(n.bmc_state, "unreachable") == 0) {
 				log_notice("event=bmc_ok node=%s", n.name);
 				(void)store_event_add(bs->store, n.name, "bmc-ok",
@@ -97,30 +90,32 @@ job_done(struct work_item *j)
 			n.last_error[0] = '\0';
 			if (pj->op == POWER_STATUS || pj->op == POWER_ON || pj->op == POWER_OFF ||
 			    pj->op == POWER_CYCLE)
-				strcpy(n.power, pj->on ? "on" : "off");
+				strcpy(n.power, on ? "on" : "off");
 			/* The off half of a reboot keeps its powering-on phase: the FSM
 			 * powers the node on next. */
 			if (pj->op == POWER_OFF && strcmp(n.phase, "off") != 0 &&
 			    strcmp(n.op, "booting") != 0)
 				(void)nodes_set_phase(bs, n.name, "off", "");
-			else if (pj->op == POWER_STATUS && !pj->on && strcmp(n.op, "booting") != 0 &&
+			else if (pj->op == POWER_STATUS && !on && strcmp(n.op, "booting") != 0 &&
 			    strcmp(n.phase, "off") != 0 && strcmp(n.phase, "discovered") != 0 &&
 			    strcmp(n.phase, "new") != 0)
 				(void)nodes_set_phase(bs, n.name, "off", "seen off by the BMC");
 		} else {
-			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", pj->err.msg);
-			if (pj->r == -ETIMEDOUT || pj->r == -EHOSTUNREACH ||
-			    pj->r == -ECONNREFUSED) {
+			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", res->msg);
+			if (res->r == -ETIMEDOUT || res->r == -EHOSTUNREACH ||
+			    res->r == -ECONNREFUSED) {
 				/* Reachability is not a boot phase: the node keeps its phase
-				 * and the state shows as bmc-unreachable (one event per change). */
-				if (strcmp(n.bmc_state, "unreachable") != 0)
+				 * and the state shows as bmc-unreachable (one event per change;
+				 * the action path logged each failure). */
+				if (strcmp(n.bmc_state, "unreachable") != 0) {
+					char safe[MAX_LOG_VALUE + 1];
+					log_warning("event=bmc_unreachable node=%s msg=\"%s\", will "
+					    "retry", n.name, log_safe(safe, sizeof(safe), res->msg));
 					(void)store_event_add(bs->store, n.name, "bmc-unreachable",
-					    pj->err.msg, (int64_t)time(NULL));
+					    res->msg, (int64_t)time(NULL));
+				}
 				strcpy(n.bmc_state, "unreachable");
 			}
-			log_warning("event=bmc_error node=%s op=%s err=%s msg=\"%s\", will retry",
-			    n.name, power_op_to_string(pj->op), dl_errno_name(pj->r),
-			    log_safe(safe, sizeof(safe), pj->err.msg));
 			if (pj->managed) {
 				/* The action did not happen: undo the intent, back off. */
 				snprintf(n.op, sizeof(n.op), "%s", pj->prev_op);
@@ -130,25 +125,52 @@ job_done(struct work_item *j)
 		}
 		(void)store_node_update_ctrl(bs->store, &n);
 		/* A job waits for its nodes: route around one whose BMC does not answer. */
-		if (pj->r < 0 && pj->managed && n.alloc_job[0] &&
+		if (res->r < 0 && pj->managed && n.alloc_job[0] &&
 		    strcmp(n.bmc_state, "unreachable") == 0)
 			ctrl_alloc_replace(c, &n);
 	}
 	if (pj->cb)
-		pj->cb(bs, pj->node, pj->op, pj->r, pj->on, pj->err.msg, pj->userdata);
+		pj->cb(bs, pj->node, pj->op, res->r, on, res->msg, pj->userdata);
 	control_events_notify(bs);
-	free(pj);
 	ctrl_kick(c);
 }
 
+void
+ctrl_power_init(struct ctrl *c)
+{
+	uint64_t deadline = CTRL_BMC_DEADLINE_TIMEOUTS * c->bs->cfg.bmc_timeout_ms;
+
+	/* No retries here: the FSM retries a managed power action with a persisted, doubling
+	 * backoff (a crash does not lose the count), and a verb's caller decides; a second
+	 * layer of retries under it would only delay marking a BMC unreachable. */
+	c->power_change = (struct action_type){ .name = "power", .pool = ACTION_POOL_BMC,
+		.res = ACTION_RES_BMC_POWER, .deadline_ms = deadline, .run = power_run,
+		.done = power_done, .free = power_free, .what = power_what };
+	/* A status read runs beside a change (it sees one side of it) and is polled every
+	 * power_poll: routine, its success no history. */
+	c->power_read = c->power_change;
+	c->power_read.shared = true;
+	c->power_read.routine = true;
+	c->tokens_at_ms = ctrl_now_ms();
+	c->tokens = c->bs->cfg.power_on_rate;
+}
+
+/* Start op on n's BMC. flags: ACTION_WAIT for the verb (its batch answers when all its
+ * nodes are done, so it waits for a slot), 0 for the controller (it checked for room
+ * and decides again next tick). */
 static int
 submit(struct ctrl *c, const struct node_rec *n, enum power_op op, bool pxe,
     bool managed, const char *prev_op, int prev_attempts, ctrl_power_now_cb cb,
-    void *userdata, struct dl_err *reterr)
+    void *userdata, unsigned flags, struct dl_err *reterr)
 {
-	struct power_job *pj = calloc(1, sizeof(*pj));
+	const struct action_type *t = op == POWER_STATUS ? &c->power_read : &c->power_change;
+	struct power_job *pj;
 	int r;
 
+	if (!t->shared && ctrl_power_busy(c, n->name))
+		return dl_err_set(reterr, -EBUSY, "node '%s' has a BMC operation in flight",
+		    n->name);
+	pj = calloc(1, sizeof(*pj));
 	if (!pj)
 		return -ENOMEM;
 	r = ctrl_bmc_target(c->bs, n, &pj->target, reterr);
@@ -157,8 +179,6 @@ submit(struct ctrl *c, const struct node_rec *n, enum power_op op, bool pxe,
 		return r;
 	}
 	pj->target.pxe_first = pxe;
-	pj->job.run = job_run;
-	pj->job.done = job_done;
 	pj->c = c;
 	pj->op = op;
 	pj->managed = managed;
@@ -167,13 +187,13 @@ submit(struct ctrl *c, const struct node_rec *n, enum power_op op, bool pxe,
 	pj->prev_attempts = prev_attempts;
 	(void)snprintf(pj->prev_op, sizeof(pj->prev_op), "%s", prev_op);
 	strcpy(pj->node, n->name);
-	r = work_submit(c->work, &pj->job);
+	r = action_submit(c->bs->action, n->name, t, pj, flags, reterr);
 	if (r < 0) {
-		clear_secret(pj);
-		free(pj);
-		return dl_err_set(reterr, r, "BMC job queue is full, try again");
+		power_free(pj);
+		if (r == -EAGAIN)
+			return dl_err_set(reterr, r, "BMC job queue is full, try again");
+		return r;
 	}
-	set_busy(c, n->name, true);
 	return 0;
 }
 
@@ -182,20 +202,21 @@ ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
     ctrl_power_now_cb cb, void *userdata, struct dl_err *reterr)
 {
 	struct node_rec n;
+	int r;
 
 	if (store_node_get(c->bs->store, node, &n) < 0)
 		return dl_err_set(reterr, -ENOENT, "no node '%s'", node);
-	if (ctrl_power_busy(c, node) && op != POWER_STATUS)
-		return dl_err_set(reterr, -EBUSY, "node '%s' has a BMC operation in flight",
-		    node);
+	r = submit(c, &n, op, op == POWER_ON || op == POWER_CYCLE || op == POWER_RESET,
+	    false, n.op, n.attempts, cb, userdata, ACTION_WAIT, reterr);
+	if (r < 0)
+		return r;
 	if (op != POWER_STATUS) {
 		char what[24];
 		(void)snprintf(what, sizeof(what), "power-%s", power_op_to_string(op));
 		(void)store_event_add(c->bs->store, node, what, "requested by an admin",
 		    (int64_t)time(NULL));
 	}
-	return submit(c, &n, op, op == POWER_ON || op == POWER_CYCLE || op == POWER_RESET,
-	    false, n.op, n.attempts, cb, userdata, reterr);
+	return 0;
 }
 
 /* Token bucket for power-ons (a reboot's too): spares the circuits in a boot storm. */
@@ -259,7 +280,8 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	default:
 		return;
 	}
-	if (work_pending(c->work) >= t->inflight_cap) {
+	/* The cap is shared with the verbs, whose waiting requests go first. */
+	if (!action_has_room(bs->action, ACTION_POOL_BMC)) {
 		c->next_wake_ms = t->now + 200;
 		return;
 	}
@@ -282,7 +304,8 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 		(void)nodes_set_phase(bs, n->name, "powering-on", d->reason);
 	log_notice("event=ctrl_action node=%s action=%s attempt=%d msg=\"%s\"", n->name,
 	    ctrl_act_name(d->act), n->attempts, d->reason);
-	r = submit(c, n, op, op != POWER_OFF, true, prev_op, prev_attempts, NULL, NULL, &err);
+	r = submit(c, n, op, op != POWER_OFF, true, prev_op, prev_attempts, NULL, NULL, 0,
+	    &err);
 	if (r < 0) {
 		log_err("event=ctrl_action node=%s msg=\"%s\"", n->name, err.msg);
 		(void)snprintf(n->op, sizeof(n->op), "%s", prev_op);
@@ -294,9 +317,12 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 }
 
 void
-ctrl_power_poll(struct ctrl *c, const struct node_rec *n)
+ctrl_power_poll(struct ctrl *c, const struct node_rec *n, const struct ctrl_tick *t)
 {
 	struct dl_err err = { 0 };
 
-	(void)submit(c, n, POWER_STATUS, false, false, n->op, n->attempts, NULL, NULL, &err);
+	if (!t->poll || ctrl_power_busy(c, n->name) ||
+	    !action_has_room(c->bs->action, ACTION_POOL_BMC))
+		return;
+	(void)submit(c, n, POWER_STATUS, false, false, n->op, n->attempts, NULL, NULL, 0, &err);
 }
