@@ -304,6 +304,8 @@ act_item_run(struct work_item *j)
 	struct act *x = (struct act *)j;
 
 	x->r = x->type->run(x->payload, &j->cancelled, &x->err);
+	if (x->r > 0)
+		x->r = 0; /* >= 0 is success (CONVENTIONS §4) */
 	if (x->r < 0 && !x->err.msg[0])
 		dl_err_set(&x->err, x->r, "%s failed: %s", x->type->name, strerror(-x->r));
 }
