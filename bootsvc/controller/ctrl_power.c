@@ -66,6 +66,23 @@ power_free(void *payload)
 	free(pj);
 }
 
+/* Reachability is not a boot phase: the node keeps its phase and the state shows as
+ * bmc-unreachable, with one event and one warning per change (the action path logged
+ * each failure). */
+static void
+mark_unreachable(struct bootsvc *bs, struct node_rec *n, const char *msg)
+{
+	char safe[MAX_LOG_VALUE + 1];
+
+	if (strcmp(n->bmc_state, "unreachable") != 0) {
+		log_warning("event=bmc_unreachable node=%s msg=\"%s\", will retry", n->name,
+		    log_safe(safe, sizeof(safe), msg));
+		(void)store_event_add(bs->store, n->name, "bmc-unreachable", msg,
+		    (int64_t)time(NULL));
+	}
+	strcpy(n->bmc_state, "unreachable");
+}
+
 /* The outcome on the loop: the node's observed power and BMC state, the intent undone
  * when the BMC did not act, the verb's answer. When timed out pj->on is the worker's
  * still and is not read. */
@@ -103,19 +120,8 @@ power_done(void *payload, const struct action_result *res)
 		} else {
 			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", res->msg);
 			if (res->r == -ETIMEDOUT || res->r == -EHOSTUNREACH ||
-			    res->r == -ECONNREFUSED) {
-				/* Reachability is not a boot phase: the node keeps its phase
-				 * and the state shows as bmc-unreachable (one event per change;
-				 * the action path logged each failure). */
-				if (strcmp(n.bmc_state, "unreachable") != 0) {
-					char safe[MAX_LOG_VALUE + 1];
-					log_warning("event=bmc_unreachable node=%s msg=\"%s\", will "
-					    "retry", n.name, log_safe(safe, sizeof(safe), res->msg));
-					(void)store_event_add(bs->store, n.name, "bmc-unreachable",
-					    res->msg, (int64_t)time(NULL));
-				}
-				strcpy(n.bmc_state, "unreachable");
-			}
+			    res->r == -ECONNREFUSED)
+				mark_unreachable(bs, &n, res->msg);
 			if (pj->managed) {
 				/* The action did not happen: undo the intent, back off. */
 				snprintf(n.op, sizeof(n.op), "%s", pj->prev_op);
