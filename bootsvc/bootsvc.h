@@ -13,6 +13,7 @@ struct http;
 struct control;
 struct dnsmasq;
 struct ctrl;
+struct action;
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
@@ -34,6 +35,7 @@ struct bootsvc {
 	struct http *http;
 	struct control *control;
 	struct dnsmasq *dnsmasq;
+	struct action *action;   /* node actions on worker pools (action/action.h) */
 	struct ctrl *ctrl;
 	struct templates tmpl;
 	struct metrics metrics;

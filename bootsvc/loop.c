@@ -281,6 +281,8 @@ loop_run(struct loop *l)
 {
 	struct epoll_event evs[MAX_LOOP_EVENTS];
 
+	/* A loop may run again after a quit (tests drive one in steps). */
+	l->quit = false;
 	while (!l->quit) {
 		int n = epoll_wait(l->epfd, evs, (int)ELEMENTSOF(evs), next_timeout(l));
 		if (n < 0) {

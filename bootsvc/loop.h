@@ -35,6 +35,7 @@ int loop_add_signal(struct loop *l, int sig, loop_signal_fn fn, void *userdata);
 
 int loop_set_prepare(struct loop *l, loop_prepare_fn fn, void *userdata);
 
-/* Run until loop_quit(); returns the code given to it. */
+/* Run until loop_quit() (called from a callback); returns the code given to it. A loop
+ * may be run again afterwards. */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l, int code);

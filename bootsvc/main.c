@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "bootsvc.h"
+#include "action/action.h"
 #include "control/control.h"
 #include "controller/ctrl.h"
 #include "dhcp/dnsmasq.h"
@@ -110,6 +111,7 @@ main(int argc, char **argv)
 	};
 	struct bootsvc bs = { 0 };
 	struct dl_err err = { 0 };
+	struct action_pool_conf pools[_ACTION_POOL_MAX];
 	char **overrides;
 	char dbpath[MAX_CONF_PATH + 16];
 	sigset_t mask;
@@ -191,6 +193,9 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = control_start(&bs, &bs.control, &err)) < 0)
 		goto fail;
+	action_pools_conf(&bs.cfg, pools);
+	if ((r = action_new(&bs, pools, _ACTION_POOL_MAX, &bs.action, &err)) < 0)
+		goto fail;
 	if ((r = ctrl_new(&bs, &bs.ctrl, &err)) < 0)
 		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
@@ -212,6 +217,8 @@ fail:
 	if (r < 0)
 		log_err("event=exit msg=\"%s\"", err.msg);
 	bs.dnsmasq = dnsmasq_free(bs.dnsmasq);
+	/* Actions first: the cancelled ones come back to the controller and the verbs. */
+	bs.action = action_free(bs.action);
 	bs.ctrl = ctrl_free(bs.ctrl);
 	bs.control = control_stop(bs.control);
 	bs.http = http_stop(bs.http);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -11,6 +12,7 @@
 
 struct work {
 	struct loop *loop;
+	char name[11];
 	pthread_t *threads;
 	unsigned n_threads;
 	unsigned max_queue;
@@ -57,6 +59,8 @@ worker(void *arg)
 		w->running++;
 		pthread_mutex_unlock(&w->lock);
 
+		atomic_store(&j->started_ms, loop_now_ms());
+
 		if (!atomic_load(&j->cancelled))
 			j->run(j);
 
@@ -97,7 +101,8 @@ on_done(struct loop *l, int fd, uint32_t events, void *userdata)
 }
 
 int
-work_new(struct loop *l, unsigned n, unsigned max_queue, struct work **ret)
+work_new(struct loop *l, const char *name, unsigned n, unsigned max_queue,
+    struct work **ret)
 {
 	struct work *w = calloc(1, sizeof(*w));
 	sigset_t all, old;
@@ -106,6 +111,7 @@ work_new(struct loop *l, unsigned n, unsigned max_queue, struct work **ret)
 	if (!w)
 		return -ENOMEM;
 	w->loop = l;
+	(void)snprintf(w->name, sizeof(w->name), "%s", name);
 	w->max_queue = max_queue;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -122,8 +128,13 @@ work_new(struct loop *l, unsigned n, unsigned max_queue, struct work **ret)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < n; i++) {
+		char tname[16];
 		if ((r = -pthread_create(&w->threads[i], NULL, worker, w)) < 0)
 			break;
+		/* Named threads show which pool a stuck call is in (top -H, gdb). */
+		/* at most 256 threads: three digits */
+		(void)snprintf(tname, sizeof(tname), "%s/%u", w->name, i % 1000u);
+		(void)pthread_setname_np(w->threads[i], tname);
 		w->n_threads++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -175,6 +186,7 @@ work_submit(struct work *w, struct work_item *j)
 		return -EAGAIN;
 	}
 	atomic_store(&j->cancelled, false);
+	atomic_store(&j->started_ms, 0);
 	list_append(&w->queue_head, &w->queue_tail, j);
 	w->queued++;
 	pthread_cond_signal(&w->cond);

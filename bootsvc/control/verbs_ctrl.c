@@ -181,7 +181,7 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 		struct node_rec n;
 		struct bmc_target t;
 		(void)store_node_get(bs->store, hl.names[i], &n);
-		if ((r = ctrl_target(bs, &n, &t, reterr)) < 0)
+		if ((r = ctrl_bmc_target(bs, &n, &t, reterr)) < 0)
 			goto out;
 		explicit_bzero(t.pass, sizeof(t.pass));
 	}
@@ -582,7 +582,7 @@ expect(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *rete
 		return dl_err_set(reterr, -EINVAL, "within '%s' is not between 1s and 24h", within);
 	if ((r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
 		return r;
-	r = ctrl_expect(bs->ctrl, img.name, (unsigned)json_integer_value(count),
+	r = ctrl_hints_expect(bs->ctrl, img.name, (unsigned)json_integer_value(count),
 	    (int64_t)within_ms);
 	if (r < 0)
 		return dl_err_set(reterr, r, "too many live hints: let some expire");

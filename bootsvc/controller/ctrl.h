@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The controller: drives each managed node's observed state toward its desired state
- * (ctrl_fsm.h decides; this file gathers inputs, persists intent, and runs BMC jobs on
- * the worker pool with a concurrency cap and a power-on rate limit). Level-triggered:
- * it re-reads the store every tick, so after a restart it simply reconciles again. */
+ * (ctrl_fsm.h decides; the ctrl*.c files gather inputs, persist intent, and run BMC jobs
+ * with a concurrency cap and a power-on rate limit; ctrl_internal.h has the file map).
+ * Level-triggered: it re-reads the store every tick, so after a restart it simply
+ * reconciles again. */
 #pragma once
 
 #include "bootsvc.h"
@@ -11,7 +12,11 @@
 
 struct ctrl;
 
+/* Start the controller on bs (borrowed; its action path, bs->action, carries the BMC
+ * calls). reterr names a bad health_rule or min_on. */
 int ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr);
+/* Stop and free c (NULL is fine). Free bs->action first: its cancelled actions come
+ * back to c. */
 struct ctrl *ctrl_free(struct ctrl *c);
 
 /* Something changed (a phase, a desired state): decide again soon. */
@@ -22,8 +27,11 @@ typedef void (*ctrl_power_now_cb)(struct bootsvc *bs, const char *node, enum pow
     int r, bool on, const char *message, void *userdata);
 
 /* Run op on node's BMC now (cycle, reset, status, or on/off of an unmanaged node),
- * outside the reconcile loop; cb is called on the loop thread when done. -ENOENT no
- * node, -EINVAL no BMC, -EAGAIN queue full. */
+ * outside the reconcile loop but under the same cap (ipmi_concurrency) as the
+ * controller's own actions: when the cap is reached it waits for a slot, ahead of the
+ * controller. cb is called on the loop thread when done (cb may be NULL), with -ETIMEDOUT
+ * when the BMC call passed its deadline. -ENOENT no node, -EINVAL no BMC, -EBUSY another
+ * change is in flight for node (never for a status), -EAGAIN too many requests wait. */
 int ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
     ctrl_power_now_cb cb, void *userdata, struct dl_err *reterr);
 
@@ -34,7 +42,7 @@ int ctrl_health_clear(struct ctrl *c, const char *name);
  * Until then idle nodes on image are held and off ones powered on to make up count.
  * Replaces an earlier hint for the same image; count 0 withdraws it. -E2BIG when
  * MAX_HINTS images have live hints. */
-int ctrl_expect(struct ctrl *c, const char *image, unsigned count,
+int ctrl_hints_expect(struct ctrl *c, const char *image, unsigned count,
     int64_t within_ms);
 
 /* The live hints (borrowed, valid until the next call into the controller). */
@@ -42,5 +50,5 @@ size_t ctrl_hints(struct ctrl *c, const struct green_hint **ret);
 
 /* Build a node's BMC target from the store and its credentials file (exposed for the
  * verbs: "status" of many nodes validates them all before queueing). */
-int ctrl_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
+int ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
     struct dl_err *reterr);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The controller's decision as a pure function: (a node's desired and observed state,
  * policy, now) -> one action and the node's next bookkeeping. No I/O, no clock, no
- * store: controller.c gathers the inputs and carries the action out, so every
+ * store: ctrl.c and its files gather the inputs and carry the action out, so every
  * transition is unit-tested from a table (tests/unit/test_ctrl_fsm.c).
  *
  * The model, after Ironic's provision states: a node with want_power=on and a target

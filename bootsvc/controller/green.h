@@ -2,7 +2,7 @@
 /* The green policy as a pure function (issue #7): which idle nodes to power off and
  * which off nodes to power on ahead of demand. Inputs are the nodes' states, images and
  * idle times, the warm spares per image, the scheduler's hints and the per-group floors;
- * the output is a list of decisions, each with its reason. No I/O, no clock: controller.c
+ * the output is a list of decisions, each with its reason. No I/O, no clock: ctrl_green.c
  * gathers the inputs once per tick and carries the decisions out, so every rule is
  * tested from a table (tests/unit/test_green.c).
  *

@@ -2,8 +2,8 @@
 /* nodectl allocate, release --job, health [clear]: argv -> request args, and allocate
  * --wait's accounting of the job's membership (nodec/progress.c in job mode) fed node
  * lists and events shaped as bootsvc makes them: the allocate and alloc-replace events
- * of bootsvc/verbs_ctrl.c verbs_ctrl_alloc_assign() and bootsvc/controller/ctrl.c
- * replace_in_allocation(), the node objects of bootsvc/verbs_node.c. */
+ * of bootsvc/control/verbs_ctrl.c verbs_ctrl_alloc_assign() and bootsvc/controller/ctrl_alloc.c
+ * ctrl_alloc_replace(), the node objects of bootsvc/control/verbs_node.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

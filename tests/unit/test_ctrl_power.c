@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* The controller and the imperative power verb share one cap (issue #10): a struct
+ * bootsvc with a real loop, action path and controller, a SQLite store in a temp dir and
+ * nodes whose BMC address answers nothing (127.0.0.1 port 1), so their power actions
+ * fail quickly; the cap is filled by test actions blocked on a gate. Before the action
+ * path, ctrl_power_now() queued its job straight to the worker pool whatever the cap. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "../../bootsvc/action/action.h"
+#include "../../bootsvc/bootsvc.h"
+#include "../../bootsvc/controller/ctrl.h"
+#include "log.h"
+
+/* The cap under test: two BMC actions in flight. */
+#define CAP 2
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+
+static int
+blocker_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
+{
+	(void)payload;
+	(void)cancelled;
+	(void)reterr;
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	return 0;
+}
+
+static void
+blocker_done(void *payload, const struct action_result *res)
+{
+	(void)payload;
+	(void)res;
+}
+
+/* Another user of the bmc pool (a health read, say), holding a slot until the gate. */
+static const struct action_type blocker = { .name = "blocker", .pool = ACTION_POOL_BMC,
+	.res = ACTION_RES_BMC_SENSORS, .routine = true, .deadline_ms = 60000,
+	.run = blocker_run, .done = blocker_done };
+
+static void
+gate(bool open)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_open = open;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+struct fixture {
+	char dir[64];
+	struct bootsvc bs;
+	unsigned max_inflight;
+	/* the verb's answer */
+	bool answered;
+	int answer_r;
+	char answer_msg[256];
+};
+
+static void
+add_node(struct fixture *f, const char *name, const char *mac, const char *want)
+{
+	struct node_rec n = { 0 };
+	struct dl_err e = { 0 };
+
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	snprintf(n.mac, sizeof(n.mac), "%s", mac);
+	memset(n.token, 'a', 64);
+	strcpy(n.phase, "new");
+	n.phase_at = n.created = 1000;
+	strcpy(n.bmc, "127.0.0.1:1");
+	snprintf(n.bmc_creds, sizeof(n.bmc_creds), "%s/bmc.creds", f->dir);
+	assert_int_equal(store_node_insert(f->bs.store, &n, &e), 0);
+	assert_int_equal(store_node_get(f->bs.store, name, &n), 0);
+	snprintf(n.want_power, sizeof(n.want_power), "%s", want);
+	assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct action_pool_conf pools[_ACTION_POOL_MAX];
+	struct dl_err e = { 0 };
+	char path[128];
+	FILE *creds;
+
+	if (!f)
+		return -1;
+	gate(false);
+	strcpy(f->dir, "/tmp/test_ctrl_power.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	config_init(&f->bs.cfg);
+	snprintf(f->bs.cfg.state_dir, sizeof(f->bs.cfg.state_dir), "%s", f->dir);
+	f->bs.cfg.ipmi_concurrency = CAP;
+	f->bs.cfg.bmc_timeout_ms = 200;       /* the dead BMC fails fast */
+	f->bs.cfg.health_poll_ms = 0;         /* no health reads competing for the slots */
+	f->bs.cfg.power_poll_ms = 86400000;   /* one status round, at the first tick */
+	f->bs.cfg.power_on_rate = 0;
+	snprintf(path, sizeof(path), "%s/bmc.creds", f->dir);
+	creds = fopen(path, "we");
+	if (!creds || fputs("user=admin\npassword=secret\n", creds) < 0 || fclose(creds) != 0 ||
+	    chmod(path, 0600) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/state.db", f->dir);
+	if (store_open(path, &f->bs.store, &e) < 0 || loop_new(&f->bs.loop) < 0)
+		return -1;
+	log_set_level(getenv("TEST_DEBUG") ? 7 : -1);
+	action_pools_conf(&f->bs.cfg, pools);
+	if (action_new(&f->bs, pools, _ACTION_POOL_MAX, &f->bs.action, &e) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	gate(true);
+	f->bs.action = action_free(f->bs.action);
+	f->bs.ctrl = ctrl_free(f->bs.ctrl);
+	f->bs.loop = loop_free(f->bs.loop);
+	store_close(f->bs.store);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	(void)!system(cmd);
+	free(f);
+	return 0;
+}
+
+/* Run the loop until pred() holds or ms pass, sampling the bmc pool's in-flight count
+ * every millisecond. */
+struct wait_ctx {
+	struct fixture *f;
+	bool (*pred)(struct fixture *f);
+	uint64_t until;
+};
+
+static void
+poll_cb(struct loop *l, void *userdata)
+{
+	struct wait_ctx *w = userdata;
+	unsigned n = action_inflight(w->f->bs.action, ACTION_POOL_BMC);
+
+	if (n > w->f->max_inflight)
+		w->f->max_inflight = n;
+	if ((w->pred && w->pred(w->f)) || loop_now_ms() >= w->until) {
+		loop_quit(l, 0);
+		return;
+	}
+	(void)loop_add_timer(l, loop_now_ms() + 1, poll_cb, w);
+}
+
+static bool
+run_until(struct fixture *f, bool (*pred)(struct fixture *f), unsigned ms)
+{
+	struct wait_ctx w = { .f = f, .pred = pred, .until = loop_now_ms() + ms };
+
+	(void)loop_add_timer(f->bs.loop, loop_now_ms(), poll_cb, &w);
+	assert_int_equal(loop_run(f->bs.loop), 0);
+	return pred ? pred(f) : true;
+}
+
+static void
+answer(struct bootsvc *bs, const char *node, enum power_op op, int r, bool on,
+    const char *message, void *userdata)
+{
+	struct fixture *f = userdata;
+
+	(void)bs;
+	(void)on;
+	assert_string_equal(node, "v1");
+	assert_int_equal(op, POWER_CYCLE);
+	f->answered = true;
+	f->answer_r = r;
+	(void)snprintf(f->answer_msg, sizeof(f->answer_msg), "%s", message);
+}
+
+static bool
+all_done(struct fixture *f)
+{
+	struct node_rec n;
+
+	return f->answered && store_node_get(f->bs.store, "c1", &n) == 0 &&
+	    n.last_error[0] && action_busy_count(f->bs.action) == 0;
+}
+
+static void
+test_cap_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct node_rec n;
+
+	add_node(f, "v1", "52:54:00:00:00:01", "");   /* unmanaged: the verb's */
+	add_node(f, "c1", "52:54:00:00:00:02", "off"); /* managed: the controller powers it off */
+	/* The cap is full before the controller's first tick. */
+	assert_int_equal(action_submit(f->bs.action, "x1", &blocker, NULL, 0, NULL), 0);
+	assert_int_equal(action_submit(f->bs.action, "x2", &blocker, NULL, 0, NULL), 0);
+	assert_int_equal(ctrl_new(&f->bs, &f->bs.ctrl, &e), 0);
+
+	/* The verb waits for a slot instead of going past the cap, and holds its node. */
+	assert_int_equal(ctrl_power_now(f->bs.ctrl, "v1", POWER_CYCLE, answer, f, &e), 0);
+	assert_int_equal(action_inflight(f->bs.action, ACTION_POOL_BMC), CAP);
+	assert_int_equal(action_waiting(f->bs.action, ACTION_POOL_BMC), 1);
+	assert_true(action_busy(f->bs.action, "v1", ACTION_RES_BMC_POWER));
+	assert_int_equal(ctrl_power_now(f->bs.ctrl, "v1", POWER_RESET, answer, f, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "'v1' has a BMC operation in flight"));
+
+	/* Ticks come and go (a kick's 10 ms, then every second is too slow to wait for:
+	 * 300 ms covers the first); the controller finds no room, so it writes no intent
+	 * for c1 and starts nothing. */
+	(void)run_until(f, NULL, 300);
+	assert_int_equal(store_node_get(f->bs.store, "c1", &n), 0);
+	assert_string_equal(n.op, "");
+	assert_false(action_busy(f->bs.action, "c1", ACTION_RES_BMC_POWER));
+	assert_false(f->answered);
+	assert_int_equal(action_inflight(f->bs.action, ACTION_POOL_BMC), CAP);
+
+	/* Slots free: the verb's cycle goes first, then the controller's power-off; both
+	 * meet the dead BMC. Never more than the cap in flight. */
+	gate(true);
+	assert_true(run_until(f, all_done, 10000));
+	assert_true(f->max_inflight <= CAP);
+	assert_true(f->answer_r < 0);
+	assert_non_null(strstr(f->answer_msg, "127.0.0.1"));
+	assert_int_equal(store_node_get(f->bs.store, "c1", &n), 0);
+	assert_string_equal(n.bmc_state, "unreachable");
+	assert_string_equal(n.op, "");     /* the intent undone: the BMC did not act */
+	assert_true(n.retry_at_ms > 0);    /* and retried after retry_backoff */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cap_shared, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
