@@ -18,7 +18,7 @@
 #include <ipmi_monitoring_bitmasks.h>
 
 #include "health/health.h"
-#include "health/health_rules.h"
+#include "health/sel_class.h"
 
 /* The standard RMCP port (IPMI 2.0 §13.1); as in power_ipmi.c. */
 #define IPMI_PORT_DEFAULT 623

@@ -13,7 +13,8 @@
 #include "controller/energy.h"
 #include "controller/green.h"
 #include "health/health.h"
-#include "health/health_rules.h"
+#include "health/eval.h"
+#include "health/persist.h"
 #include "hostlist.h"
 #include "spawn.h"
 #include "log.h"
@@ -463,7 +464,7 @@ health_job_done(struct work_item *j)
 		goto out;
 	}
 	if (store_node_health_state_get(bs->store, n.name, &json) == 0 && json[0] &&
-	    health_state_from_json(json, &st, &err) < 0)
+	    health_persist_from_json(json, &st, &err) < 0)
 		log_warning("event=health_state node=%s msg=\"%s, starting afresh\"", n.name,
 		    err.msg);
 	health_power_store(c, &n, health_power_watts(&hj->reading));
@@ -475,7 +476,7 @@ health_job_done(struct work_item *j)
 		(void)snprintf(reasons + len, sizeof(reasons) - len, "%s%s", i ? "; " : "",
 		    v.reason[i]);
 	}
-	if (health_state_to_json(&st, &out) == 0)
+	if (health_persist_to_json(&st, &out) == 0)
 		(void)store_node_health_state_set(bs->store, n.name, out);
 	n.sel_last = st.sel_last_id;
 	if (strcmp(n.health, health_to_string(v.health)) != 0 ||
@@ -546,9 +547,9 @@ ctrl_health_clear(struct ctrl *c, const char *name)
 		return r;
 	health_state_init(&st);
 	if (store_node_health_state_get(bs->store, name, &json) == 0 && json[0])
-		(void)health_state_from_json(json, &st, NULL);
-	health_clear(&st);
-	if (health_state_to_json(&st, &out) == 0)
+		(void)health_persist_from_json(json, &st, NULL);
+	health_state_clear(&st);
+	if (health_persist_to_json(&st, &out) == 0)
 		(void)store_node_health_state_set(bs->store, name, out);
 	health_state_done(&st);
 	strcpy(n.health, "ok");
