@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oci.h"
 #include "parse.h"
+#include "readfile.h"
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -362,7 +363,7 @@ load_json(const char *path, json_t **ret, struct dl_err *reterr)
 	size_t len;
 	int rc;
 
-	rc = fsutil_read_file(path, MAX_OCI_JSON, &buf, &len, reterr);
+	rc = read_file(path, MAX_OCI_JSON, READ_FILE_REGULAR, &buf, &len, reterr);
 	if (rc < 0)
 		return rc;
 	*ret = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);

@@ -35,6 +35,7 @@
 #include "../../bootsvc/health/sel_class.h"
 #include "../../bootsvc/bmc/power.h"
 #include "parse.h"
+#include "readfile.h"
 
 enum {
 	HEALTHCTL_EXIT_OK = 0,
@@ -57,21 +58,14 @@ usage(FILE *f)
 static int
 state_load(const char *path, struct health_state *st, struct dl_err *err)
 {
-	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *buf = NULL;
-	size_t n;
+	int r;
 
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 :
-		    dl_err_set(err, -errno, "state file '%s': %s", path, strerror(errno));
-	buf = calloc(1, MAX_HEALTH_STATE_JSON + 2);
-	if (!buf)
-		return -ENOMEM;
-	n = fread(buf, 1, MAX_HEALTH_STATE_JSON + 1, f);
-	if (ferror(f))
-		return dl_err_set(err, -EIO, "state file '%s': read error", path);
-	buf[n] = '\0';
+	r = read_file(path, MAX_HEALTH_STATE_JSON, 0, &buf, NULL, err);
+	if (r == -ENOENT)
+		return 0; /* the first run: a fresh state */
+	if (r < 0)
+		return dl_err_prefix(err, "state file"), r;
 	return health_persist_from_json(buf, st, err);
 }
 
