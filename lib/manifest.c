@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "parse.h"
+#include "relpath.h"
 
 static const char *const role_names[_MANIFEST_ROLE_MAX] = {
 	[MANIFEST_KERNEL] = "kernel",
@@ -109,20 +110,12 @@ static bool
 template_path_is_valid(const char *s)
 {
 	size_t n = strlen(s);
-	const char *p = s;
 
 	if (n == 0 || n > MAX_TEMPLATE_PATH)
 		return false;
 	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-/") != n)
 		return false;
-	for (;;) {
-		size_t len = strcspn(p, "/");
-		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		if (!p[len])
-			return true;
-		p += len + 1;
-	}
+	return relpath_is_plain(s);
 }
 
 int
