@@ -19,30 +19,21 @@
 #include <cmocka.h>
 
 #include "readfile.h"
+#include "tmpdir.h"
 
 /* The uid Debian gives "nobody": a secret owned by it must be refused. */
 #define UID_NOBODY 65534
-
-static char tmpdir[64];
 
 /* A file of len bytes ('a' + i % 26) with mode, owned by uid. */
 static void
 make_file(const char *path, size_t len, mode_t mode, uid_t uid)
 {
 	char *data = malloc(len + 1);
-	int fd;
 
 	assert_non_null(data);
 	for (size_t i = 0; i < len; i++)
 		data[i] = (char)('a' + i % 26);
-	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(fchmod(fd, mode), 0);
-	if (uid != 0)
-		assert_int_equal(fchown(fd, uid, (gid_t)-1), 0);
-	assert_int_equal(close(fd), 0);
+	tmpdir_write(path, data, len, mode, uid);
 	free(data);
 }
 
@@ -259,21 +250,6 @@ test_fd(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_readfile.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return rmdir(tmpdir);
-}
-
 int
 main(void)
 {
@@ -286,5 +262,5 @@ main(void)
 		cmocka_unit_test(test_fd),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
