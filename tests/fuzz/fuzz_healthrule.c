@@ -9,6 +9,7 @@
 
 #include "../../bootsvc/health/persist.h"
 #include "../../bootsvc/health/rule.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,11 +71,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MAX_HEALTH_STATE_JSON)
 		return 0;
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	nl = memchr(s, '\n', size);
 	if (nl) {
 		*nl = '\0';
