@@ -518,16 +518,10 @@ wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_e
 		return r;
 	if (!sub)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = client_call(w->c, "events", sub, &reply, reterr);
+	r = cmd_events_subscribe(w->c, "events", sub, "events", reterr);
 	json_decref(sub);
-	if (r < 0)
+	if (r != 0)
 		return r;
-	if (!reply.ok) {
-		(void)fprintf(stderr, "nodectl: events: %s\n", reply.message);
-		client_reply_done(&reply);
-		return NODECTL_EXIT_DAEMON;
-	}
-	client_reply_done(&reply);
 	if (!w->json && !w->tty)
 		(void)cmd_events_print_header(w->out);
 	return 0;
