@@ -106,13 +106,14 @@ $(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBBOOTSVC) $(LIBDL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBBOOTSVC) $(LIBDL) $(BOOTSVC_LIBS)
 
-# The node's PID 1: static, libc only (plus lib/sha256.c, which is libc-only), small.
-# Built with $(CC) like the rest (never sanitized: it runs as the node's PID 1); the
-# build fails if the result is not static, since a node's initramfs has no loader.
+# The node's PID 1: static, libc only (plus the lib/ files that are libc-only themselves:
+# INIT_FROM_LIB), small. Built with $(CC) like the rest (never sanitized: it runs as the node's
+# PID 1); the build fails if the result is not static, since a node's initramfs has no loader.
 INIT_CFLAGS = -std=gnu17 -Os -g0 $(WARN) -D_GNU_SOURCE -iquote lib -ffunction-sections -fdata-sections
-$(BUILD)/init: $(INIT_SRCS) lib/sha256.c $(wildcard initramfs/*.h)
+INIT_FROM_LIB = lib/sha256.c lib/relpath.c lib/tree_digest.c
+$(BUILD)/init: $(INIT_SRCS) $(INIT_FROM_LIB) $(wildcard initramfs/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(INIT_CFLAGS) -static -Wl,--gc-sections -s -o $@.tmp $(INIT_SRCS) lib/sha256.c
+	$(CC) $(INIT_CFLAGS) -static -Wl,--gc-sections -s -o $@.tmp $(INIT_SRCS) $(INIT_FROM_LIB)
 	@if readelf -lW $@.tmp | grep -q 'INTERP\|DYNAMIC'; then \
 		echo "$@: not a static executable (readelf shows INTERP or DYNAMIC)" >&2; rm -f $@.tmp; exit 1; fi
 	@mv $@.tmp $@

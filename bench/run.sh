@@ -246,18 +246,7 @@ if row_on power; then
 		d=$W/bmcs/$i
 		mkdir -p "$d/state"
 		ip -n "$DL_NS" addr add "10.231.1.$i/32" dev lo
-		cat > "$d/lan.conf" <<EOF
-name "pw$i"
-set_working_mc 0x20
-  startlan 1
-    addr 10.231.1.$i 623
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
+		{ _dl_bmc_lan "pw$i" "10.231.1.$i"; cat <<EOF; } > "$d/lan.conf"
   serial 15 127.0.0.1 $((12000 + i)) codec VM
   startcmd "sleep 1000000"
   startnow $( ((i % 2)) && echo true || echo false)

@@ -5,7 +5,7 @@
 
 #include "conf.h"
 #include "config.h"
-#include "health/health_rules.h"
+#include "health/rule.h"
 #include "hostlist.h"
 #include "log.h"
 #include "parse.h"

@@ -4,6 +4,7 @@
 
 #include "aptsrc.h"
 #include "fsutil.h"
+#include "readfile.h"
 
 /* sources files are small; this bounds a stray large file in sources.list.d. */
 #define MAX_APT_SOURCES (1024 * 1024)
@@ -147,7 +148,7 @@ scan_file(const char *path, bool deb822, const char *suite, char **exact, char *
 	struct dl_err ignored = {};
 
 	/* An unreadable sources file is apt's problem, not ours: skip it. */
-	if (fsutil_read_file(path, MAX_APT_SOURCES, &buf, NULL, &ignored) < 0)
+	if (read_file(path, MAX_APT_SOURCES, READ_FILE_REGULAR, &buf, NULL, &ignored) < 0)
 		return 0;
 	return aptsrc_scan(buf, deb822, suite, exact, main_uri);
 }

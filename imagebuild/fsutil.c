@@ -17,44 +17,6 @@
 #define COPY_TIMEOUT_MS (30u * 60 * 1000)
 
 int
-fsutil_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
-    struct dl_err *reterr)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return dl_err_set(reterr, -EINVAL, "%s: not a regular file", path);
-	if ((uint64_t)st.st_size > max)
-		return dl_err_set(reterr, -E2BIG, "%s: larger than %zu bytes", path, max);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*ret = TAKE_PTR(buf);
-	if (ret_len)
-		*ret_len = got;
-	return 0;
-}
-
-int
 fsutil_write_file(const char *path, const void *data, size_t len, mode_t mode,
     struct dl_err *reterr)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* File-system chores of imagebuild: read/write whole files, copy and remove trees. */
+/* File-system chores of imagebuild: write whole files, copy and remove trees, hash files.
+ * Whole files are read with lib/readfile.h. */
 #pragma once
 
 #include <stddef.h>
@@ -7,10 +8,6 @@
 #include <sys/types.h>
 
 #include "err.h"
-
-/* Read a regular file of at most max bytes into a new NUL-terminated buffer. */
-int fsutil_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
-    struct dl_err *reterr);
 
 /* Create path (mode) with data, fsync'd; an existing file is replaced. */
 int fsutil_write_file(const char *path, const void *data, size_t len, mode_t mode,

@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "initramfs.h"
 #include "initrd_tree.h"
+#include "readfile.h"
 
 /* The largest module file accepted (amdgpu, the biggest in-tree module, is ~15 MB). */
 #define MAX_MODULE_SIZE (64u * 1024 * 1024)
@@ -77,7 +78,7 @@ read_module(const char *path, char **ret, size_t *ret_len, struct dl_err *reterr
 	size_t len = 0, cap = 0;
 
 	if (!strstr(path, ".ko.")) {
-		return fsutil_read_file(path, MAX_MODULE_SIZE, ret, ret_len, reterr);
+		return read_file(path, MAX_MODULE_SIZE, READ_FILE_REGULAR, ret, ret_len, reterr);
 	}
 	a = archive_read_new();
 	if (!a)
@@ -167,7 +168,7 @@ initramfs_write(const char *out, const struct initramfs_spec *s,
 	size_t n_dirs = 0, init_len, list_len = 0;
 	int rc;
 
-	rc = fsutil_read_file(s->init, 16u * 1024 * 1024, &init, &init_len, reterr);
+	rc = read_file(s->init, 16u * 1024 * 1024, READ_FILE_REGULAR, &init, &init_len, reterr);
 	if (rc < 0)
 		return rc;
 	list = calloc(1, MAX_MODULE_LIST);

@@ -9,21 +9,11 @@
 
 #include "err.h"
 #include "sha256.h"
-
-/* Entries one initrd may have: a few hundred modules, their list and /init. */
-#define MAX_INITRD_TREE_ENTRIES 8192
-
-struct initrd_tree_entry {
-	char *path; /* owned; "/init", "/lib/modules/..." */
-	char type;  /* 'f' or 'l' */
-	unsigned mode;
-	uint64_t size;
-	char sha256[SHA256_HEX_SIZE];
-};
+#include "tree_digest.h"
 
 /* Embedded; zero it to start. */
 struct initrd_tree {
-	struct initrd_tree_entry *v; /* owned array */
+	struct tree_digest_entry *v; /* owned array, and each entry's path */
 	size_t n, cap;
 };
 
@@ -32,7 +22,7 @@ struct initrd_tree {
  * the symlink's target. Directories, device nodes, FIFOs and anything under the init's
  * mount points (proc sys dev run newroot tmp) are not part of the digest and are skipped.
  * Errors: -EINVAL for an empty, absolute or "."/".." path, -E2BIG over
- * MAX_INITRD_TREE_ENTRIES, -ENOMEM. */
+ * MAX_TREE_DIGEST_ENTRIES, -ENOMEM. */
 int initrd_tree_add(struct initrd_tree *t, const char *path, mode_t mode, const void *data,
     size_t len, struct dl_err *reterr);
 

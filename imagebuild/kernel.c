@@ -7,6 +7,7 @@
 
 #include "fsutil.h"
 #include "kernel.h"
+#include "readfile.h"
 
 /* x86 boot protocol (Documentation/arch/x86/boot.rst): "HdrS" at 0x202; the u16 at 0x20e
  * points at the version string, relative to 0x200. */
@@ -136,7 +137,8 @@ kernel_find(const char *root, struct kernel *ret, struct dl_err *reterr)
 		struct dl_err ignored = {};
 
 		/* Without a config we cannot know; gzip is what every kernel unpacks. */
-		if (fsutil_read_file(k.config, MAX_KERNEL_CONFIG, &cfg, NULL, &ignored) < 0) {
+		if (read_file(k.config, MAX_KERNEL_CONFIG, READ_FILE_REGULAR, &cfg, NULL,
+		    &ignored) < 0) {
 			free(k.config);
 			k.config = NULL;
 		} else {

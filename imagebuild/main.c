@@ -67,32 +67,26 @@ main(int argc, char **argv)
 	enum build_exit ex;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+s:fw:i:k:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': arg_store = optarg; break;
-		case 'f': arg_force = true; break;
-		case 'w': arg_work = optarg; break;
-		case 'i': arg_init = optarg; break;
-		case 'k': arg_kernel_dir = optarg; break;
-		case 'h': usage(stdout); return EXIT_SUCCESS;
-		default: return BUILD_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc || strcmp(argv[optind], "build") != 0) {
-		(void)fprintf(stderr, "imagebuild: expected the command 'build'%s%s%s\n",
-		    optind < argc ? ", got '" : "", optind < argc ? argv[optind] : "",
-		    optind < argc ? "'" : "");
-		return BUILD_EXIT_USAGE;
-	}
-	optind++;
-	/* Options may also follow the recipe dir, as the Makefile writes them. */
-	const char *recipe = NULL;
+	/* Options may come before the command and around the recipe dir, as the Makefile
+	 * writes them: with "+" getopt stops at each operand, which is taken in order. */
+	const char *command = NULL, *recipe = NULL;
 	while (optind < argc) {
 		c = getopt_long(argc, argv, "+s:fw:i:k:h", opts, NULL);
 		if (c == -1) {
+			if (optind >= argc)
+				break; /* a last "--" */
+			if (!command) {
+				command = argv[optind++];
+				if (strcmp(command, "build") != 0) {
+					(void)fprintf(stderr, "imagebuild: expected the command "
+					    "'build', got '%s'\n", command);
+					return BUILD_EXIT_USAGE;
+				}
+				continue;
+			}
 			if (recipe) {
-				(void)fprintf(stderr, "imagebuild: one recipe dir only, got '%s' and '%s'\n",
-				    recipe, argv[optind]);
+				(void)fprintf(stderr, "imagebuild: one recipe dir only, got '%s' "
+				    "and '%s'\n", recipe, argv[optind]);
 				return BUILD_EXIT_USAGE;
 			}
 			recipe = argv[optind++];
@@ -107,6 +101,10 @@ main(int argc, char **argv)
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		default: return BUILD_EXIT_USAGE;
 		}
+	}
+	if (!command) {
+		(void)fputs("imagebuild: expected the command 'build'\n", stderr);
+		return BUILD_EXIT_USAGE;
 	}
 	if (!recipe) {
 		(void)fputs("imagebuild: build: missing the recipe dir (images/<name>)\n", stderr);

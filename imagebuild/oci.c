@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oci.h"
 #include "parse.h"
+#include "readfile.h"
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -92,6 +93,29 @@ open_beneath(int rootfd, const char *path, int flags)
 	return fd < 0 ? negative_errno() : fd;
 }
 
+static int rm_at(int dfd, const char *name, int depth);
+
+/* Remove every entry of the directory fd (taken over: closed here), each at depth. */
+static int
+rm_children(int fd, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	d = fdopendir(fd);
+	if (!d) {
+		rc = negative_errno();
+		close(fd);
+		return rc;
+	}
+	while (rc == 0 && (de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			rc = rm_at(dirfd(d), de->d_name, depth);
+	closedir(d);
+	return rc;
+}
+
 /* Remove name inside dirfd, recursively, never following symlinks. */
 static int
 rm_at(int dfd, const char *name, int depth)
@@ -104,22 +128,11 @@ rm_at(int dfd, const char *name, int depth)
 		return errno == ENOENT ? 0 : negative_errno();
 	if (S_ISDIR(st.st_mode)) {
 		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d;
-		struct dirent *de;
-		int rc = 0;
+		int rc;
 
 		if (fd < 0)
 			return negative_errno();
-		d = fdopendir(fd);
-		if (!d) {
-			rc = negative_errno();
-			close(fd);
-			return rc;
-		}
-		while (rc == 0 && (de = readdir(d)))
-			if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-				rc = rm_at(dirfd(d), de->d_name, depth + 1);
-		closedir(d);
+		rc = rm_children(fd, depth + 1);
 		if (rc < 0)
 			return rc;
 		return unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
@@ -132,25 +145,12 @@ static int
 empty_dir(int rootfd, const char *dir)
 {
 	int fd = open_beneath(rootfd, dir, O_RDONLY | O_DIRECTORY);
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
 
 	if (fd == -ENOENT || fd == -ENOTDIR)
 		return 0;
 	if (fd < 0)
 		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		rc = negative_errno();
-		close(fd);
-		return rc;
-	}
-	while (rc == 0 && (de = readdir(d)))
-		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-			rc = rm_at(dirfd(d), de->d_name, 0);
-	closedir(d);
-	return rc;
+	return rm_children(fd, 0);
 }
 
 static int
@@ -362,7 +362,7 @@ load_json(const char *path, json_t **ret, struct dl_err *reterr)
 	size_t len;
 	int rc;
 
-	rc = fsutil_read_file(path, MAX_OCI_JSON, &buf, &len, reterr);
+	rc = read_file(path, MAX_OCI_JSON, READ_FILE_REGULAR, &buf, &len, reterr);
 	if (rc < 0)
 		return rc;
 	*ret = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);

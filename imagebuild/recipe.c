@@ -9,6 +9,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "parse.h"
+#include "readfile.h"
 #include "recipe.h"
 
 static const char *const base_names[_RECIPE_BASE_MAX] = {
@@ -338,7 +339,7 @@ recipe_load(const char *dir, struct recipe *ret, struct dl_err *reterr)
 
 	if (asprintf(&path, "%s/image.conf", dir) < 0)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	rc = fsutil_read_file(path, MAX_RECIPE_FILE, &buf, &len, reterr);
+	rc = read_file(path, MAX_RECIPE_FILE, READ_FILE_REGULAR, &buf, &len, reterr);
 	if (rc < 0)
 		return rc;
 	abs = realpath(dir, NULL);

@@ -10,6 +10,7 @@
 
 #include "fsutil.h"
 #include "oci.h"
+#include "readfile.h"
 #include "rootfs.h"
 #include "tool.h"
 
@@ -270,7 +271,7 @@ make_busybox(const struct recipe *r, const struct rootfs_ctx *c, struct dl_err *
 		rc = tool_run(argv, NULL, NULL, listf, SHORT_TIMEOUT_MS, reterr);
 	}
 	if (rc >= 0)
-		rc = fsutil_read_file(listf, MAX_APPLET_LIST, &list, NULL, reterr);
+		rc = read_file(listf, MAX_APPLET_LIST, READ_FILE_REGULAR, &list, NULL, reterr);
 	if (rc < 0)
 		return rc;
 	for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {

@@ -9,6 +9,7 @@
 #include "fsutil.h"
 #include "manifest.h"
 #include "parse.h"
+#include "readfile.h"
 #include "store.h"
 
 int
@@ -58,7 +59,8 @@ store_find_latest(const char *store, const char *name, char id[static SHA256_HEX
 			closedir(d);
 			return dl_err_set(reterr, -ENOMEM, "out of memory");
 		}
-		if (fsutil_read_file(path, MAX_MANIFEST_SIZE, &buf, &len, &ignored) < 0 ||
+		if (read_file(path, MAX_MANIFEST_SIZE, READ_FILE_REGULAR, &buf, &len,
+			&ignored) < 0 ||
 		    manifest_parse(buf, len, &m, &ignored) < 0)
 			continue;
 		/* "built" is fixed-width UTC, so string order is time order; ties go to the

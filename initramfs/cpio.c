@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cpio.h"
+#include "relpath.h"
 
 #define CPIO_HEADER_LEN 110
 #define CPIO_FIELDS 13
@@ -60,21 +61,10 @@ cpio_name_check(const char *name)
 	for (p = name; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return -EINVAL; /* a name is also a log line and a console line */
-	p = name;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-
-		/* empty, "." and ".." components: a name must say plainly where it goes */
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return -EINVAL;
-		if (!slash)
-			break;
-		p = slash + 1;
-		if (!*p)
-			return -EINVAL; /* trailing '/' */
-	}
-	return (size_t)(p - name) + strlen(p) > MAX_CPIO_NAME ? -ENAMETOOLONG : 0;
+	/* empty, "." and ".." components: a name must say plainly where it goes */
+	if (!relpath_is_plain(name))
+		return -EINVAL;
+	return strlen(name) > MAX_CPIO_NAME ? -ENAMETOOLONG : 0;
 }
 
 static size_t

@@ -18,21 +18,11 @@
 static void _init_printf_(1, 2)
 err_out(const char *fmt, ...)
 {
-	char line[600];
 	va_list ap;
-	int n;
 
-	memcpy(line, "dl-report: ", 11);
 	va_start(ap, fmt);
-	n = vsnprintf(line + 11, sizeof(line) - 12, fmt, ap);
+	init_vlog("dl-report: ", 600, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	n += 11;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	(void)init_write_all(STDERR_FILENO, line, (size_t)n);
 }
 
 static int

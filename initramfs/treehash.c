@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* See treehash.h. One record per entry, sorted by path, then hashed as one stream:
- * "<path>\0<f|l>\0<mode, 4 octal>\0<size>\0<sha256 hex>\n". */
+/* See treehash.h. The walk collects the entries; what each contributes, and which count,
+ * is lib/tree_digest.c's, shared with imagebuild, which computes the same digest. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,58 +12,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tree_digest.h"
 #include "treehash.h"
 
-/* The init mounts on these (mount.c, switchroot.c) or may; what is under them at hash
- * time is not the initrd's. Matched on the first path component only. */
-static const char *const excluded[] = { "proc", "sys", "dev", "run", "newroot", "tmp" };
-
-struct record {
-	char *line; /* owned; fields NUL-separated, so strcmp on it compares paths */
-	size_t len; /* the record holds NULs: its length is kept */
-};
-
 struct walk {
-	struct record *v; /* owned array */
+	struct tree_digest_entry *v; /* owned array, and each entry's path */
 	size_t n, cap;
 	struct init_err *err;
 };
-
-static bool
-is_excluded(const char *name)
-{
-	for (size_t i = 0; i < sizeof(excluded) / sizeof(excluded[0]); i++)
-		if (strcmp(name, excluded[i]) == 0)
-			return true;
-	return false;
-}
 
 static int
 add_record(struct walk *w, const char *path, char type, mode_t mode, uint64_t size,
     const uint8_t d[static SHA256_DIGEST_SIZE])
 {
-	char hex[SHA256_HEX_SIZE], *line;
-	int n;
+	struct tree_digest_entry *e;
 
-	if (w->n == MAX_TREE_ENTRIES)
+	if (w->n == MAX_TREE_DIGEST_ENTRIES)
 		return init_err_set(w->err, -E2BIG, "tree hash: more than %d files",
-		    MAX_TREE_ENTRIES);
+		    MAX_TREE_DIGEST_ENTRIES);
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct record *v = reallocarray(w->v, cap, sizeof(*v));
+		struct tree_digest_entry *v = reallocarray(w->v, cap, sizeof(*v));
 
 		if (!v)
 			return init_err_set(w->err, -ENOMEM, "tree hash: out of memory");
 		w->v = v;
 		w->cap = cap;
 	}
-	(void)sha256_to_hex(d, hex);
-	n = asprintf(&line, "%s%c%c%c%04o%c%llu%c%s\n", path, '\0', type, '\0',
-	    (unsigned)(mode & 07777), '\0', (unsigned long long)size, '\0', hex);
-	if (n < 0)
+	e = &w->v[w->n];
+	e->path = strdup(path);
+	if (!e->path)
 		return init_err_set(w->err, -ENOMEM, "tree hash: out of memory");
-	w->v[w->n].line = line;
-	w->v[w->n++].len = (size_t)n;
+	e->type = type;
+	e->mode = (unsigned)(mode & 07777);
+	e->size = size;
+	(void)sha256_to_hex(d, e->sha256);
+	w->n++;
 	return 0;
 }
 
@@ -147,7 +131,7 @@ walk_dir(struct walk *w, int dfd, char path[static PATH_MAX], size_t len, unsign
 		name = de->d_name;
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
-		if (depth == 0 && is_excluded(name))
+		if (depth == 0 && tree_digest_excludes(name))
 			continue;
 		nlen = strlen(name);
 		if (len + 1 + nlen >= PATH_MAX) {
@@ -191,22 +175,12 @@ walk_dir(struct walk *w, int dfd, char path[static PATH_MAX], size_t len, unsign
 	return r;
 }
 
-static int
-cmp_record(const void *a, const void *b)
-{
-	/* Records start with the NUL-terminated path, and paths are unique: strcmp orders
-	 * them bytewise (as unsigned char) by path. */
-	return strcmp(((const struct record *)a)->line, ((const struct record *)b)->line);
-}
-
 int
 treehash_compute(const char *root, char ret_hex[static SHA256_HEX_SIZE],
     struct init_err *reterr)
 {
 	static char path[PATH_MAX]; /* static: PID 1's stack stays small */
 	struct walk w = { .err = reterr };
-	struct sha256_ctx c;
-	uint8_t d[SHA256_DIGEST_SIZE];
 	int fd, r;
 
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -216,16 +190,12 @@ treehash_compute(const char *root, char ret_hex[static SHA256_HEX_SIZE],
 	r = walk_dir(&w, fd, path, 0, 0);
 	if (r < 0)
 		goto out_free;
-	if (w.n)
-		qsort(w.v, w.n, sizeof(*w.v), cmp_record);
-	sha256_init(&c);
-	for (size_t i = 0; i < w.n; i++)
-		sha256_update(&c, w.v[i].line, w.v[i].len);
-	sha256_final(&c, d);
-	(void)sha256_to_hex(d, ret_hex);
+	/* a walk names each path once: EEXIST would be a broken file system */
+	if (tree_digest_compute(w.v, w.n, ret_hex, NULL) < 0)
+		r = init_err_set(reterr, -EEXIST, "tree hash: a path appears twice");
 out_free:
 	for (size_t i = 0; i < w.n; i++)
-		free(w.v[i].line);
+		free(w.v[i].path);
 	free(w.v);
 	return r;
 }

@@ -51,24 +51,34 @@ init_err_prefix(struct init_err *e, int code, const char *fmt, ...)
 }
 
 void
-init_log(const char *fmt, ...)
+init_vlog(const char *prefix, size_t size, const char *fmt, va_list ap)
 {
-	char line[512];
-	va_list ap;
+	char line[MAX_INIT_LINE];
+	size_t plen = strlen(prefix);
 	int n;
 
-	memcpy(line, "diskless: ", 10);
-	va_start(ap, fmt);
-	n = vsnprintf(line + 10, sizeof(line) - 11, fmt, ap);
-	va_end(ap);
+	if (size > sizeof(line))
+		size = sizeof(line);
+	memcpy(line, prefix, plen);
+	n = vsnprintf(line + plen, size - plen - 1, fmt, ap);
 	if (n < 0)
 		return;
-	n += 10;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	n += (int)plen;
+	if ((size_t)n > size - 2)
+		n = (int)size - 2;
 	line[n++] = '\n';
 	/* one write() per line so messages from several processes never interleave (§9) */
 	(void)init_write_all(STDERR_FILENO, line, (size_t)n);
+}
+
+void
+init_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	init_vlog("diskless: ", 512, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Small helpers shared by the init's files: an error message buffer and console output.
- * libc only (CONVENTIONS §1): the init never links lib/ beyond sha256.c. */
+ * libc only (CONVENTIONS §1): the init links only lib/'s libc-only files (the Makefile's
+ * INIT_FROM_LIB: sha256.c, relpath.c, tree_digest.c). */
 #pragma once
 
 #include <stdarg.h>
@@ -23,7 +24,15 @@ int init_err_set(struct init_err *e, int code, const char *fmt, ...) _init_print
 /* Prefix e->msg with "ctx: " (truncating); returns code. */
 int init_err_prefix(struct init_err *e, int code, const char *fmt, ...) _init_printf_(3, 4);
 
-/* One line to stderr (the console for PID 1), prefixed "diskless: ", as a single write(). */
+/* Longest console line init_vlog() writes. */
+#define MAX_INIT_LINE 600
+
+/* One line "<prefix><message>\n" to stderr (the console for PID 1) as a single write(),
+ * cut to size bytes (at most MAX_INIT_LINE; the prefix must leave room). */
+void init_vlog(const char *prefix, size_t size, const char *fmt, va_list ap)
+    _init_printf_(3, 0);
+
+/* One line to stderr, prefixed "diskless: ", at most 512 bytes (init_vlog()). */
 void init_log(const char *fmt, ...) _init_printf_(1, 2);
 
 /* Copy s into dst (size bytes incl. NUL) replacing control and non-ASCII bytes by '?'

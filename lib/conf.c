@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "conf.h"
+#include "readfile.h"
 
 /* Config files are small; the cap keeps a mistaken path (a disk image) from being read. */
 #define MAX_CONF_FILE (1024 * 1024)
@@ -77,34 +76,12 @@ conf_parse_buffer(const char *name, const char *buf, size_t len, conf_item_fn fn
 int
 conf_parse_file(const char *path, conf_item_fn fn, void *userdata, struct dl_err *reterr)
 {
-	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
+	size_t len = 0;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		return dl_err_set(reterr, negative_errno(), "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return dl_err_set(reterr, -EINVAL, "%s: not a regular file", path);
-	if (st.st_size > MAX_CONF_FILE)
-		return dl_err_set(reterr, -E2BIG, "%s: larger than %d bytes", path,
-		    MAX_CONF_FILE);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dl_err_set(reterr, negative_errno(), "%s: %s", path,
-			    strerror(errno));
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return conf_parse_buffer(path, buf, got, fn, userdata, reterr);
+	r = read_file(path, MAX_CONF_FILE, READ_FILE_REGULAR, &buf, &len, reterr);
+	if (r < 0)
+		return r;
+	return conf_parse_buffer(path, buf, len, fn, userdata, reterr);
 }

@@ -10,6 +10,7 @@
 
 #include "hostlist.h"
 #include "parse.h"
+#include "strbuf.h"
 
 /* One bracket group, expanded: at most MAX_HOSTLIST_NAMES numbers. */
 struct hl_group {
@@ -382,36 +383,6 @@ struct hc_entry {
 	size_t idx;       /* position in the input */
 };
 
-struct hc_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void
-buf_add(struct hc_buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 64;
-		char *np;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 static const char *
 entry_suffix(const struct hc_entry *e)
 {
@@ -474,18 +445,18 @@ entry_is_natural(const struct hc_entry *e)
 }
 
 static void
-emit_group(struct hc_buf *b, const struct hc_entry *e, size_t n)
+emit_group(struct strbuf *b, const struct hc_entry *e, size_t n)
 {
 	if (e[0].dig_len == 0 || n == 1) {
 		for (size_t i = 0; i < n; i++) {
 			if (i)
-				buf_add(b, ",", 1);
-			buf_add(b, e[i].name, strlen(e[i].name));
+				strbuf_add(b, ",", 1);
+			strbuf_add(b, e[i].name, strlen(e[i].name));
 		}
 		return;
 	}
-	buf_add(b, e[0].name, e[0].pre_len);
-	buf_add(b, "[", 1);
+	strbuf_add(b, e[0].name, e[0].pre_len);
+	strbuf_add(b, "[", 1);
 	for (size_t i = 0; i < n;) {
 		bool natural = entry_is_natural(&e[i]);
 		size_t j = i;
@@ -496,16 +467,16 @@ emit_group(struct hc_buf *b, const struct hc_entry *e, size_t n)
 		    (natural ? entry_is_natural(&e[j + 1]) : e[j + 1].dig_len == e[i].dig_len))
 			j++;
 		if (i)
-			buf_add(b, ",", 1);
-		buf_add(b, e[i].name + e[i].pre_len, e[i].dig_len);
+			strbuf_add(b, ",", 1);
+		strbuf_add(b, e[i].name + e[i].pre_len, e[i].dig_len);
 		if (j > i) {
-			buf_add(b, "-", 1);
-			buf_add(b, e[j].name + e[j].pre_len, e[j].dig_len);
+			strbuf_add(b, "-", 1);
+			strbuf_add(b, e[j].name + e[j].pre_len, e[j].dig_len);
 		}
 		i = j + 1;
 	}
-	buf_add(b, "]", 1);
-	buf_add(b, entry_suffix(&e[0]), strlen(entry_suffix(&e[0])));
+	strbuf_add(b, "]", 1);
+	strbuf_add(b, entry_suffix(&e[0]), strlen(entry_suffix(&e[0])));
 }
 
 char *
@@ -513,7 +484,7 @@ hostlist_compress(char *const *names, size_t n)
 {
 	_cleanup_free_ struct hc_entry *ent = NULL;
 	_cleanup_free_ struct hc_group *grp = NULL;
-	struct hc_buf b = { 0 };
+	struct strbuf b = { 0 };
 	size_t ngrp = 0;
 
 	if (n == 0)
@@ -549,15 +520,15 @@ hostlist_compress(char *const *names, size_t n)
 			grp[ngrp - 1].idx = ent[i].idx;
 	}
 	qsort(grp, ngrp, sizeof(*grp), group_cmp);
-	buf_add(&b, "", 0);
+	strbuf_add(&b, "", 0);
 	for (size_t g = 0; g < ngrp; g++) {
 		if (g)
-			buf_add(&b, ",", 1);
+			strbuf_add(&b, ",", 1);
 		emit_group(&b, ent + grp[g].first, grp[g].n);
 	}
 	if (b.oom) {
-		free(b.p);
+		strbuf_done(&b);
 		return NULL;
 	}
-	return b.p;
+	return b.s;
 }

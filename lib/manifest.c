@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "parse.h"
+#include "relpath.h"
 
 /* Sizes are JSON integers: keep them exact in a double for other readers (2^53). */
 #define MAX_FILE_SIZE ((uint64_t)1 << 53)
@@ -83,20 +84,12 @@ static bool
 template_path_is_valid(const char *s)
 {
 	size_t n = strlen(s);
-	const char *p = s;
 
 	if (n == 0 || n > MAX_TEMPLATE_PATH)
 		return false;
 	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-/") != n)
 		return false;
-	for (;;) {
-		size_t len = strcspn(p, "/");
-		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		if (!p[len])
-			return true;
-		p += len + 1;
-	}
+	return relpath_is_plain(s);
 }
 
 /* files against the kind: each a role of it, once; every required role present. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "strbuf.h"
 
@@ -35,6 +37,36 @@ strbuf_printf(struct strbuf *b, const char *fmt, ...)
 		b->s = s;
 		b->cap = cap;
 	}
+}
+
+void
+strbuf_add(struct strbuf *b, const void *data, size_t n)
+{
+	if (b->oom)
+		return;
+	if (n >= b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 64;
+		char *s;
+
+		while (cap - b->len <= n) {
+			if (cap > SIZE_MAX / 2) {
+				b->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		s = realloc(b->s, cap);
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+	if (n) /* data may be NULL then, and memcpy(.., NULL, 0) is undefined */
+		memcpy(b->s + b->len, data, n);
+	b->len += n;
+	b->s[b->len] = '\0';
 }
 
 void

@@ -16,5 +16,8 @@ struct strbuf {
 
 /* Append formatted text; on ENOMEM sets b->oom and appends nothing more. */
 void strbuf_printf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
+/* Append n bytes of data (which need not be text) and keep b->s NUL-terminated, also
+ * for n = 0; on ENOMEM sets b->oom and appends nothing more. */
+void strbuf_add(struct strbuf *b, const void *data, size_t n);
 /* Free the text and reset b. */
 void strbuf_done(struct strbuf *b);

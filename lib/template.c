@@ -7,40 +7,17 @@
 #include <string.h>
 
 #include "parse.h"
+#include "strbuf.h"
 #include "template.h"
 
-struct tpl_out {
-	char *p;
-	size_t len, cap;
-};
-
+/* Append to the output, which never grows past MAX_TEMPLATE_SIZE: -E2BIG, -ENOMEM. */
 static int
-out_add(struct tpl_out *o, const char *s, size_t n)
+out_add(struct strbuf *o, const char *s, size_t n)
 {
 	if (n > MAX_TEMPLATE_SIZE - o->len)
 		return -E2BIG;
-	if (o->len + n + 1 > o->cap) {
-		size_t ncap = o->cap ? o->cap : 256;
-		char *np;
-
-		while (ncap < o->len + n + 1)
-			ncap *= 2;
-		np = realloc(o->p, ncap);
-		if (!np)
-			return -ENOMEM;
-		o->p = np;
-		o->cap = ncap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-	return 0;
-}
-
-static void
-out_done(struct tpl_out *o)
-{
-	free(o->p);
+	strbuf_add(o, s, n);
+	return o->oom ? -ENOMEM : 0;
 }
 
 static bool
@@ -62,7 +39,7 @@ int
 template_render(const char *tmpl, size_t len, template_lookup_fn lookup, void *userdata,
     char **ret, size_t *ret_len, struct dl_err *reterr)
 {
-	_cleanup_(out_done) struct tpl_out o = { 0 };
+	_cleanup_(strbuf_done) struct strbuf o = { 0 };
 	unsigned line = 1;
 	size_t i = 0;
 	int r;
@@ -137,6 +114,6 @@ template_render(const char *tmpl, size_t len, template_lookup_fn lookup, void *u
 	}
 	if (ret_len)
 		*ret_len = o.len;
-	*ret = TAKE_PTR(o.p);
+	*ret = TAKE_PTR(o.s);
 	return 0;
 }

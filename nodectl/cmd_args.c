@@ -322,3 +322,47 @@ cmd_args_names(json_t *args, const char *cmd, const char *names, struct dl_err *
 	r = cmd_args_set_str(args, "names", what, names, reterr);
 	return r < 0 ? r : n;
 }
+
+const struct option cmd_args_common_only[] = {
+	CMD_ARGS_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+cmd_args_parse_names(int argc, char **argv, const char *cmd, const struct option *longopts,
+    cmd_args_handle_fn handle, void *userdata, int min_names, struct cmd_opts *opts,
+    json_t **ret_args, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	const char *operands[1];
+	int r, n;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, cmd, longopts, handle, userdata, opts, operands,
+	    min_names, 1, "<hostlist> of node names", &n, reterr);
+	if (r < 0 || opts->help)
+		return r;
+	args = json_object();
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	if (n > 0 && (r = cmd_args_names(args, cmd, operands[0], reterr)) < 0)
+		return r;
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+int
+cmd_args_parse_none(int argc, char **argv, const char *cmd, struct cmd_opts *opts,
+    json_t **ret_args, struct dl_err *reterr)
+{
+	const char *operands[1];
+	int r, n;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, cmd, cmd_args_common_only, NULL, NULL, opts, operands,
+	    0, 0, "", &n, reterr);
+	if (r < 0 || opts->help)
+		return r;
+	*ret_args = json_object();
+	return *ret_args ? 0 : dl_err_set(reterr, -ENOMEM, "out of memory");
+}

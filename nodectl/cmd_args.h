@@ -27,6 +27,9 @@ enum {
 	{ "json", no_argument, NULL, CMD_ARGS_OPT_JSON },               \
 	{ "socket", required_argument, NULL, CMD_ARGS_OPT_SOCKET }
 
+/* The common options alone, for commands with none of their own. */
+extern const struct option cmd_args_common_only[];
+
 /* Most operands a command takes. */
 #define MAX_CMD_OPERANDS 4
 
@@ -87,3 +90,17 @@ int cmd_args_path_absolute(const char *opt, const char *path, char **ret,
  * or -ENOMEM. */
 int cmd_args_set_str(json_t *args, const char *key, const char *opt, const char *value,
     struct dl_err *reterr);
+
+/* The whole parse of a command whose one operand, if any, is a <hostlist> of node names
+ * ("energy", "health clear", "node list"): cmd_args_getopt() with longopts, handle and
+ * userdata, at least min_names (0 or 1) operands, then a new args object in *ret_args
+ * holding "names" when they were given ({} otherwise; the caller may add to it). *ret_args
+ * is NULL on error and with --help. Errors as cmd_args_getopt() and cmd_args_names(). */
+int cmd_args_parse_names(int argc, char **argv, const char *cmd, const struct option *longopts,
+    cmd_args_handle_fn handle, void *userdata, int min_names, struct cmd_opts *opts,
+    json_t **ret_args, struct dl_err *reterr);
+
+/* The whole parse of a command with no operands and no options of its own ("ping",
+ * "image list"): args {}. *ret_args is NULL on error and with --help. */
+int cmd_args_parse_none(int argc, char **argv, const char *cmd, struct cmd_opts *opts,
+    json_t **ret_args, struct dl_err *reterr);

@@ -185,10 +185,6 @@ int
 cmd_power_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	static const struct option longopts[] = {
-		CMD_ARGS_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char cmd[] = "power";
 	_cleanup_(json_decrefp) json_t *args = NULL;
 	const char *operands[2];
@@ -196,8 +192,8 @@ cmd_power_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
 	int r, n;
 
 	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, longopts, NULL, NULL, opts, operands, 2, 2,
-	    "<on|off|cycle|reset|status> <hostlist>", &n, reterr);
+	r = cmd_args_getopt(argc, argv, cmd, cmd_args_common_only, NULL, NULL, opts, operands,
+	    2, 2, "<on|off|cycle|reset|status> <hostlist>", &n, reterr);
 	if (r < 0 || opts->help)
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(power_actions); i++)

@@ -109,23 +109,38 @@ cmd_events_write_failed(void)
 }
 
 int
-cmd_events_follow(struct client *c, const char *verb, const json_t *args,
-    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr)
+cmd_events_subscribe(struct client *c, const char *verb, const json_t *args,
+    const char *label, struct dl_err *reterr)
 {
 	struct client_reply reply = { 0 };
 	int r;
 
 	r = client_call(c, verb, args, &reply, reterr);
-	if (r == -EINTR)
-		return NODECTL_EXIT_OK;
 	if (r < 0)
 		return r;
 	if (!reply.ok) {
-		(void)fprintf(stderr, "nodectl: %s\n", reply.message);
+		if (label)
+			(void)fprintf(stderr, "nodectl: %s: %s\n", label, reply.message);
+		else
+			(void)fprintf(stderr, "nodectl: %s\n", reply.message);
 		client_reply_done(&reply);
 		return NODECTL_EXIT_DAEMON;
 	}
 	client_reply_done(&reply);
+	return 0;
+}
+
+int
+cmd_events_follow(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr)
+{
+	int r;
+
+	r = cmd_events_subscribe(c, verb, args, NULL, reterr);
+	if (r == -EINTR)
+		return NODECTL_EXIT_OK;
+	if (r != 0)
+		return r;
 	if (!opts->json && cmd_events_print_header(out) < 0)
 		return cmd_events_write_failed();
 	for (;;) {

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* The human form of event lines, shared by nodectl events and provision --wait on a
- * non-terminal. */
+/* The events stream as nodectl takes it, shared by nodectl events and provision --wait:
+ * the subscription, and the human form of event lines (on a non-terminal for --wait). */
 #pragma once
 
 #include <stdio.h>
 
 #include "client.h"
+
+/* Send verb (the events verb) with args and take its answer: 0 when the stream is on,
+ * NODECTL_EXIT_DAEMON when bootsvc refused (its message on stderr as "nodectl: <label>:
+ * <message>", or "nodectl: <message>" with label NULL), or -errno from client_call()
+ * (-EINTR: woken). */
+int cmd_events_subscribe(struct client *c, const char *verb, const json_t *args,
+    const char *label, struct dl_err *reterr);
 
 /* "TIME                  NODE          KIND    WHAT             REASON" */
 int cmd_events_print_header(FILE *out);

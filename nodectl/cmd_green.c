@@ -142,27 +142,8 @@ int
 cmd_energy_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	static const struct option longopts[] = {
-		CMD_ARGS_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char cmd[] = "energy";
-	_cleanup_(json_decrefp) json_t *args = NULL;
-	const char *operands[1];
-	int r, n;
-
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, longopts, NULL, NULL, opts, operands, 0, 1,
-	    "<hostlist> of node names", &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
-	args = json_object();
-	if (!args)
-		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	if (n > 0 && (r = cmd_args_names(args, cmd, operands[0], reterr)) < 0)
-		return r;
-	*ret_args = TAKE_PTR(args);
-	return 0;
+	return cmd_args_parse_names(argc, argv, "energy", cmd_args_common_only, NULL, NULL, 0,
+	    opts, ret_args, reterr);
 }
 
 /* One row of the energy table: kWh to three decimals (a node drawing 300 W accrues

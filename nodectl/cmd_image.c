@@ -13,25 +13,11 @@
  * versions of one name apart, and accepted back as name@idprefix. */
 #define IMAGE_ID_SHORT 12
 
-static const struct option common_only[] = {
-	CMD_ARGS_COMMON_OPTIONS,
-	{ NULL, 0, NULL, 0 },
-};
-
 int
 cmd_image_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	const char *operands[1];
-	int r, n;
-
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, "image list", common_only, NULL, NULL, opts, operands,
-	    0, 0, "", &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
-	*ret_args = json_object();
-	return *ret_args ? 0 : dl_err_set(reterr, -ENOMEM, "out of memory");
+	return cmd_args_parse_none(argc, argv, "image list", opts, ret_args, reterr);
 }
 
 /* image show|remove <image> */
@@ -45,8 +31,8 @@ cmd_image_parse_ref(int argc, char **argv, const char *cmd, struct cmd_opts *opt
 	int r, n;
 
 	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, common_only, NULL, NULL, opts, operands, 1, 1,
-	    "<image> (name, name@idprefix or id)", &n, reterr);
+	r = cmd_args_getopt(argc, argv, cmd, cmd_args_common_only, NULL, NULL, opts, operands,
+	    1, 1, "<image> (name, name@idprefix or id)", &n, reterr);
 	if (r < 0 || opts->help)
 		return r;
 	(void)snprintf(what, sizeof(what), "%s: image", cmd); /* fits: cmd is ours */
@@ -87,8 +73,9 @@ cmd_image_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	int r, n;
 
 	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, "image add", common_only, NULL, NULL, opts, operands,
-	    1, 1, "<store-path> (an image version directory with manifest.json)", &n, reterr);
+	r = cmd_args_getopt(argc, argv, "image add", cmd_args_common_only, NULL, NULL, opts,
+	    operands, 1, 1, "<store-path> (an image version directory with manifest.json)", &n,
+	    reterr);
 	if (r < 0 || opts->help)
 		return r;
 	/* bootsvc runs in another working directory: send the path absolute. */

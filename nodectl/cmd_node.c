@@ -169,24 +169,13 @@ cmd_node_parse_names(int argc, char **argv, const char *cmd, bool optional, bool
 	};
 	_cleanup_(json_decrefp) json_t *args = NULL;
 	struct node_args a = { 0 };
-	const char *operands[1];
-	int r, n;
+	int r;
 
-	r = cmd_args_getopt(argc, argv, cmd, image ? with_image : with_image + 1,
-	    cmd_node_handle, &a, opts, operands, optional ? 0 : 1, 1,
-	    "<hostlist> of node names", &n, reterr);
-	if (r < 0 || opts->help) {
-		*ret_args = NULL;
+	r = cmd_args_parse_names(argc, argv, cmd, image ? with_image : with_image + 1,
+	    cmd_node_handle, &a, optional ? 0 : 1, opts, &args, reterr);
+	*ret_args = NULL;
+	if (r < 0 || opts->help)
 		return r;
-	}
-	args = json_object();
-	if (!args)
-		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	if (n > 0) {
-		r = cmd_args_names(args, cmd, operands[0], reterr);
-		if (r < 0)
-			return r;
-	}
 	if (image) {
 		if (!a.image)
 			return dl_err_set(reterr, -EINVAL,
@@ -227,16 +216,12 @@ int
 cmd_node_show_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	static const struct option longopts[] = {
-		CMD_ARGS_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(json_decrefp) json_t *args = NULL;
 	const char *operands[1];
 	int r, n;
 
-	r = cmd_args_getopt(argc, argv, "node show", longopts, NULL, NULL, opts, operands, 1, 1,
-	    "<name> of one node", &n, reterr);
+	r = cmd_args_getopt(argc, argv, "node show", cmd_args_common_only, NULL, NULL, opts,
+	    operands, 1, 1, "<name> of one node", &n, reterr);
 	if (r < 0 || opts->help) {
 		*ret_args = NULL;
 		return r;

@@ -11,20 +11,7 @@ int
 cmd_ping_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	static const struct option longopts[] = {
-		CMD_ARGS_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *operands[1];
-	int r, n;
-
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, "ping", longopts, NULL, NULL, opts, operands, 0, 0, "",
-	    &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
-	*ret_args = json_object();
-	return *ret_args ? 0 : dl_err_set(reterr, -ENOMEM, "out of memory");
+	return cmd_args_parse_none(argc, argv, "ping", opts, ret_args, reterr);
 }
 
 int

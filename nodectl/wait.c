@@ -159,6 +159,26 @@ wait_member_change(void *userdata, const struct progress_node *pn, enum progress
 	wait_announce(userdata, pn, ch);
 }
 
+/* node.list with args (NULL: every node). 0 with *ret filled (the caller releases it),
+ * NODECTL_EXIT_DAEMON when bootsvc refused (said on stderr, below the progress line), or
+ * -errno from client_call(). */
+static int
+wait_node_list(struct wait *w, const json_t *args, struct client_reply *ret,
+    struct dl_err *reterr)
+{
+	int r = client_call(w->c, "node.list", args, ret, reterr);
+
+	if (r < 0)
+		return r;
+	if (!ret->ok) {
+		wait_undraw(w);
+		(void)fprintf(stderr, "nodectl: node.list: %s\n", ret->message);
+		client_reply_done(ret);
+		return NODECTL_EXIT_DAEMON;
+	}
+	return 0;
+}
+
 /* allocate: node.list of every node, the job's members taken from their "job". */
 static int
 wait_check_members(struct wait *w, bool first, struct dl_err *reterr)
@@ -168,15 +188,9 @@ wait_check_members(struct wait *w, bool first, struct dl_err *reterr)
 	size_t i;
 	int r;
 
-	r = client_call(w->c, "node.list", NULL, &reply, reterr);
-	if (r < 0)
+	r = wait_node_list(w, NULL, &reply, reterr);
+	if (r != 0)
 		return r;
-	if (!reply.ok) {
-		wait_undraw(w);
-		(void)fprintf(stderr, "nodectl: node.list: %s\n", reply.message);
-		client_reply_done(&reply);
-		return NODECTL_EXIT_DAEMON;
-	}
 	nodes = json_object_get(reply.result, "nodes");
 	r = progress_members(&w->p, nodes, wait_member_change, w);
 	if (r == -EINVAL)
@@ -237,15 +251,9 @@ wait_check(struct wait *w, bool all, bool first, struct dl_err *reterr)
 		if (!list || json_object_set_new(args, "names", json_string(list)) < 0)
 			return dl_err_set(reterr, -ENOMEM, "out of memory");
 	}
-	r = client_call(w->c, "node.list", args, &reply, reterr);
-	if (r < 0)
+	r = wait_node_list(w, args, &reply, reterr);
+	if (r != 0)
 		return r;
-	if (!reply.ok) {
-		wait_undraw(w);
-		(void)fprintf(stderr, "nodectl: node.list: %s\n", reply.message);
-		client_reply_done(&reply);
-		return NODECTL_EXIT_DAEMON;
-	}
 	nodes = json_object_get(reply.result, "nodes");
 	if (!json_is_array(nodes)) {
 		client_reply_done(&reply);
@@ -510,16 +518,10 @@ wait_provision(struct wait *w, const char *verb, const json_t *args, struct dl_e
 		return r;
 	if (!sub)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = client_call(w->c, "events", sub, &reply, reterr);
+	r = cmd_events_subscribe(w->c, "events", sub, "events", reterr);
 	json_decref(sub);
-	if (r < 0)
+	if (r != 0)
 		return r;
-	if (!reply.ok) {
-		(void)fprintf(stderr, "nodectl: events: %s\n", reply.message);
-		client_reply_done(&reply);
-		return NODECTL_EXIT_DAEMON;
-	}
-	client_reply_done(&reply);
 	if (!w->json && !w->tty)
 		(void)cmd_events_print_header(w->out);
 	return 0;

@@ -2,14 +2,13 @@
 /* BMC credential files: root-only key=value files naming the IPMI user, password and
  * cipher suite (CONVENTIONS §15.1: passwords live in files readable by root only). */
 #include <assert.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "conf.h"
 #include "parse.h"
+#include "readfile.h"
 #include "bmc/power.h"
 
 /* A credentials file is three short lines; the cap keeps a wrong path (a log, an image)
@@ -116,58 +115,23 @@ creds_item(const char *key, const char *value, void *userdata, struct dl_err *re
 int
 bmc_creds_load(const char *path, struct bmc_target *t, struct dl_err *reterr)
 {
-	_cleanup_close_ int fd = -1;
 	_cleanup_(secret_buf_done) struct secret_buf buf = { NULL, 0 };
 	struct creds c = { .cipher = BMC_CIPHER_DEFAULT };
-	struct stat st;
-	size_t got = 0;
+	size_t len = 0;
 	int r;
 
 	assert(path);
 	assert(t);
 
-	/* Check owner and mode on the open fd, not the path, so a file swapped in between
-	 * the check and the read cannot slip past. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return dl_err_set(reterr, negative_errno(), "BMC credentials '%s': %s", path,
-		    strerror(errno));
-	if (fstat(fd, &st) < 0)
-		return dl_err_set(reterr, negative_errno(), "BMC credentials '%s': %s", path,
-		    strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return dl_err_set(reterr, -EINVAL, "BMC credentials '%s': not a regular file",
-		    path);
-	if (st.st_uid != 0)
-		return dl_err_set(reterr, -EPERM,
-		    "BMC credentials '%s': owned by uid %u, must be owned by root", path,
-		    (unsigned)st.st_uid);
-	if (st.st_mode & 077)
-		return dl_err_set(reterr, -EPERM,
-		    "BMC credentials '%s': mode %04o gives group or others access (chmod 0600)",
-		    path, (unsigned)(st.st_mode & 07777));
-	if (st.st_size > MAX_CREDS_FILE)
-		return dl_err_set(reterr, -E2BIG, "BMC credentials '%s': larger than %d bytes",
-		    path, MAX_CREDS_FILE);
+	/* read_file() checks owner and mode on the open fd, not the path, so a file swapped
+	 * in between the check and the read cannot slip past. */
+	r = read_file(path, MAX_CREDS_FILE, READ_FILE_REGULAR | READ_FILE_SECRET, &buf.p, &len,
+	    reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "BMC credentials"), r;
+	buf.size = len + 1; /* what holds data: the bytes and their NUL */
 
-	buf.size = (size_t)st.st_size + 1;
-	buf.p = malloc(buf.size);
-	if (!buf.p)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf.p + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dl_err_set(reterr, negative_errno(), "BMC credentials '%s': %s",
-			    path, strerror(errno));
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-
-	r = conf_parse_buffer(path, buf.p, got, creds_item, &c, reterr);
+	r = conf_parse_buffer(path, buf.p, len, creds_item, &c, reterr);
 	if (r >= 0 && !c.have_user)
 		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'user' key", path);
 	if (r >= 0 && !c.have_pass)

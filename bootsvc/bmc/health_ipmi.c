@@ -18,10 +18,8 @@
 #include <ipmi_monitoring_bitmasks.h>
 
 #include "health/health.h"
-#include "health/health_rules.h"
+#include "health/sel_class.h"
 
-/* The standard RMCP port (IPMI 2.0 §13.1); as in power_ipmi.c. */
-#define IPMI_PORT_DEFAULT 623
 /* As power_ipmi.c: room for the session handshake and one retransmission. */
 #define MIN_TIMEOUT_MS 100
 /* libipmimonitoring's default retransmission interval is 500 ms; with a session timeout
@@ -391,7 +389,7 @@ health_read(const struct bmc_target *t, const char *sdr_cache_dir, uint32_t sel_
 	_cleanup_(monitoring_ctx_freep) ipmi_monitoring_ctx_t c = NULL;
 	_cleanup_(reading_freep) struct health_reading out = { 0 };
 	struct ipmi_monitoring_ipmi_config conf = { 0 };
-	char hostport[sizeof(t->host) + sizeof(":65535")];
+	char hostport[BMC_HOSTPORT_SIZE];
 	char user[sizeof(t->user)], pass[sizeof(t->pass)];
 	unsigned timeout_ms;
 	int r;
@@ -402,26 +400,14 @@ health_read(const struct bmc_target *t, const char *sdr_cache_dir, uint32_t sel_
 	if (strnlen(t->host, sizeof(t->host)) == 0 ||
 	    strnlen(t->host, sizeof(t->host)) == sizeof(t->host))
 		return dl_err_set(reterr, -EINVAL, "health: BMC host is empty or too long");
-	if (strnlen(t->user, sizeof(t->user)) == sizeof(t->user) ||
-	    strnlen(t->pass, sizeof(t->pass)) == sizeof(t->pass))
-		return dl_err_set(reterr, -EINVAL, "BMC '%s': user or password not terminated",
-		    t->host);
+	r = bmc_target_hostport(t, hostport, reterr);
+	if (r < 0)
+		return r;
 	if (!sdr_cache_dir || !sdr_cache_dir[0])
 		return dl_err_set(reterr, -EINVAL, "BMC '%s': no SDR cache directory", t->host);
 	if (t->timeout_ms && t->timeout_ms < MIN_TIMEOUT_MS)
 		return dl_err_set(reterr, -EINVAL, "BMC '%s': timeout %u ms is below %d ms",
 		    t->host, t->timeout_ms, MIN_TIMEOUT_MS);
-
-	/* libfreeipmi (under libipmimonitoring) takes "host:port"; plain names keep 623. The
-	 * SDR cache file is named after this string, so one port per BMC keeps one file. */
-	if (t->port == 0 || t->port == IPMI_PORT_DEFAULT) {
-		snprintf(hostport, sizeof(hostport), "%s", t->host);
-	} else {
-		if (strchr(t->host, ':'))
-			return dl_err_set(reterr, -EINVAL,
-			    "BMC '%s': a host with ':' cannot take a port", t->host);
-		snprintf(hostport, sizeof(hostport), "%s:%u", t->host, (unsigned)t->port);
-	}
 
 	/* The library refuses a missing directory with "insufficient permission" (lab
 	 * pitfall 6), which sends people looking at credentials: create it here. */

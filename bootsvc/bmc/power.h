@@ -35,6 +35,16 @@ struct bmc_target {
 	bool pxe_first;     /* before ON/CYCLE/RESET: set next boot device to PXE */
 };
 
+/* Room for "host:port": the longest host, ':' and five digits. */
+#define BMC_HOSTPORT_SIZE (sizeof(((struct bmc_target *)0)->host) + sizeof(":65535"))
+
+/* The name libfreeipmi is given for t: t->host, or "host:port" for a port other than 623,
+ * into ret. Checks what both IPMI paths need first: user and password NUL-terminated. 0,
+ * or -EINVAL naming the host (a host with ':' cannot take a port). t->host must be
+ * NUL-terminated (callers check it, each with its own message). */
+int bmc_target_hostport(const struct bmc_target *t, char ret[static BMC_HOSTPORT_SIZE],
+    struct dl_err *reterr);
+
 const char *power_op_to_string(enum power_op op);
 enum power_op power_op_from_string(const char *s);
 

@@ -13,8 +13,6 @@
 
 #include "bmc/power.h"
 
-/* The standard RMCP port (IPMI 2.0 §13.1); hostnames then go to libfreeipmi unchanged. */
-#define IPMI_PORT_DEFAULT 623
 /* Below this a session cannot even finish its four-message handshake on a busy host,
  * and libfreeipmi needs room for at least one retransmission inside the timeout. */
 #define MIN_TIMEOUT_MS 100
@@ -245,7 +243,7 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
     struct dl_err *reterr)
 {
 	_cleanup_(ipmi_ctx_freep) ipmi_ctx_t ctx = NULL;
-	char hostport[sizeof(t->host) + sizeof(":65535")];
+	char hostport[BMC_HOSTPORT_SIZE];
 	unsigned session_ms = 0, retransmit_ms = 0, timeout_ms;
 	uint8_t priv, control;
 	const char *what;
@@ -262,20 +260,9 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 	    strnlen(t->host, sizeof(t->host)) == sizeof(t->host))
 		return dl_err_set(reterr, -EINVAL, "power %s: BMC host is empty or too long",
 		    power_op_to_string(op));
-	if (strnlen(t->user, sizeof(t->user)) == sizeof(t->user) ||
-	    strnlen(t->pass, sizeof(t->pass)) == sizeof(t->pass))
-		return dl_err_set(reterr, -EINVAL, "BMC '%s': user or password not terminated",
-		    t->host);
-
-	/* libfreeipmi takes "host:port" in the host name; plain names keep port 623. */
-	if (t->port == 0 || t->port == IPMI_PORT_DEFAULT) {
-		snprintf(hostport, sizeof(hostport), "%s", t->host);
-	} else {
-		if (strchr(t->host, ':'))
-			return dl_err_set(reterr, -EINVAL,
-			    "BMC '%s': a host with ':' cannot take a port", t->host);
-		snprintf(hostport, sizeof(hostport), "%s:%u", t->host, (unsigned)t->port);
-	}
+	r = bmc_target_hostport(t, hostport, reterr);
+	if (r < 0)
+		return r;
 
 	/* 0 keeps libfreeipmi's defaults (20 s session, 1 s retransmission). */
 	timeout_ms = t->timeout_ms ? t->timeout_ms : IPMI_SESSION_TIMEOUT_DEFAULT;

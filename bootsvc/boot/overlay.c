@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "manifest.h"
+#include "readfile.h"
 #include "boot/overlay.h"
 #include "template.h"
 
@@ -174,10 +175,9 @@ static int
 read_regular(const struct walk *w, const char *full, size_t max, char **ret, size_t *ret_len,
     mode_t *ret_mode, struct dl_err *reterr)
 {
-	_cleanup_free_ char *data = NULL;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
-	size_t got = 0;
+	int r;
 
 	*ret = NULL;
 	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -189,23 +189,9 @@ read_regular(const struct walk *w, const char *full, size_t max, char **ret, siz
 	if ((uint64_t)st.st_size > max)
 		return dl_err_set(reterr, -EFBIG, "%s '%s': larger than %zu bytes", w->what, full,
 		    max);
-	data = malloc((size_t)st.st_size + 1);
-	if (!data)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dl_err_set(reterr, negative_errno(), "%s '%s': %s", w->what, full,
-			    strerror(errno));
-		if (n == 0)
-			break; /* shrank meanwhile: take what is there */
-		got += (size_t)n;
-	}
-	data[got] = '\0';
-	*ret = TAKE_PTR(data);
-	*ret_len = got;
+	r = read_file_fd(fd, full, max, 0, ret, ret_len, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "%s", w->what), r;
 	*ret_mode = st.st_mode;
 	return 0;
 }

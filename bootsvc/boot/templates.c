@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "log.h"
+#include "readfile.h"
 #include "template.h"
 #include "boot/script_vars.h"
 #include "boot/templates.h"
@@ -31,40 +30,6 @@ templates_kind(const struct templates *t, const struct kind *k)
 	return &t->kinds[kind_index(k)];
 }
 
-static int
-read_file(const char *path, char **ret, size_t *ret_len, struct dl_err *reterr)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-
-	if (fd < 0)
-		return dl_err_set(reterr, negative_errno(), "template '%s': %s", path,
-		    strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return dl_err_set(reterr, -EINVAL, "template '%s': not a regular file", path);
-	if (st.st_size > MAX_TEMPLATE_SIZE)
-		return dl_err_set(reterr, -E2BIG, "template '%s': larger than %d bytes", path,
-		    MAX_TEMPLATE_SIZE);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return dl_err_set(reterr, -EIO, "template '%s': short read", path);
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*ret = TAKE_PTR(buf);
-	*ret_len = got;
-	return 0;
-}
-
 /* A trial render where every name resolves, so syntax errors surface at load time. */
 static const char *
 trial_lookup(const char *name, void *userdata)
@@ -85,9 +50,11 @@ load_one(struct tmpl *t, const char *dir, const char *name, template_lookup_fn l
 
 	(void)snprintf(path, sizeof(path), "%s/%s.ipxe", dir, name);
 	t->name = name;
-	r = read_file(path, &t->text, &t->len, reterr);
-	if (r < 0)
+	r = read_file(path, MAX_TEMPLATE_SIZE, READ_FILE_REGULAR, &t->text, &t->len, reterr);
+	if (r < 0) {
+		dl_err_prefix(reterr, "template");
 		return r;
+	}
 	r = template_render(t->text, t->len, lookup ? lookup : trial_lookup, userdata, &out, NULL,
 	    reterr);
 	free(out);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Control verbs on image versions: image.list, image.show, image.add, image.remove. */
-#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +9,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "proto.h"
+#include "readfile.h"
 
 /* What a manifest may hold fits an image record. */
 _Static_assert(MAX_MANIFEST_FILES <= MAX_IMAGE_FILES, "a kind has more roles than the store keeps");
@@ -87,26 +87,10 @@ static int
 read_manifest(const char *dir, char **ret, size_t *ret_len, struct dl_err *reterr)
 {
 	char path[PATH_MAX + 16];
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	ssize_t n;
 
 	(void)snprintf(path, sizeof(path), "%s/manifest.json", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return dl_err_set(reterr, negative_errno(), "'%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_MANIFEST_SIZE)
-		return dl_err_set(reterr, -EINVAL, "'%s' is not a manifest file", path);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	n = read(fd, buf, (size_t)st.st_size);
-	if (n != st.st_size)
-		return dl_err_set(reterr, -EIO, "'%s': short read", path);
-	*ret = TAKE_PTR(buf);
-	*ret_len = (size_t)n;
-	return 0;
+	return read_file(path, MAX_MANIFEST_SIZE, READ_FILE_NOFOLLOW | READ_FILE_REGULAR, ret,
+	    ret_len, reterr);
 }
 
 static int

@@ -131,7 +131,7 @@ job_done(void *payload, const struct action_result *res)
 		return;
 	health_state_init(&st);
 	if (store_node_health_state_get(bs->store, n.name, &json) == 0 && json[0] &&
-	    health_state_from_json(json, &st, &err) < 0)
+	    health_persist_from_json(json, &st, &err) < 0)
 		log_warning("event=health_state node=%s msg=\"%s, starting afresh\"", n.name,
 		    err.msg);
 	ctrl_energy_measured(c, &n, health_power_watts(&hj->reading));
@@ -143,7 +143,7 @@ job_done(void *payload, const struct action_result *res)
 		(void)snprintf(reasons + len, sizeof(reasons) - len, "%s%s", i ? "; " : "",
 		    v.reason[i]);
 	}
-	if (health_state_to_json(&st, &out) == 0)
+	if (health_persist_to_json(&st, &out) == 0)
 		(void)store_node_health_state_set(bs->store, n.name, out);
 	n.sel_last = st.sel_last_id;
 	if (strcmp(n.health, health_to_string(v.health)) != 0 ||
@@ -234,9 +234,9 @@ ctrl_health_clear(struct ctrl *c, const char *name)
 		return r;
 	health_state_init(&st);
 	if (store_node_health_state_get(bs->store, name, &json) == 0 && json[0])
-		(void)health_state_from_json(json, &st, NULL);
-	health_clear(&st);
-	if (health_state_to_json(&st, &out) == 0)
+		(void)health_persist_from_json(json, &st, NULL);
+	health_state_clear(&st);
+	if (health_persist_to_json(&st, &out) == 0)
 		(void)store_node_health_state_set(bs->store, name, out);
 	health_state_done(&st);
 	strcpy(n.health, "ok");

@@ -21,7 +21,10 @@
 #include "controller/ctrl_fsm.h"
 #include "controller/energy.h"
 #include "controller/green.h"
-#include "health/health_rules.h"
+#include "health/eval.h"
+#include "health/persist.h"
+#include "health/rule.h"
+#include "health/state.h"
 #include "hostlist.h"
 #include "action/action.h"
 

@@ -8,6 +8,7 @@
 #include "dhcp/dnsmasq.h"
 #include "log.h"
 #include "parse.h"
+#include "readfile.h"
 #include "spawn.h"
 #include "strbuf.h"
 
@@ -91,26 +92,22 @@ write_file(const char *path, const char *data, size_t len)
 	return write_file_via(path, tmp, data, len);
 }
 
+/* iPXE's binaries are up to about 1 MiB (ipxe.efi); the cap keeps a wrong ipxe_dir from
+ * copying a disk image into the TFTP root. */
+#define MAX_IPXE_BINARY (16 * 1024 * 1024)
+
 static int
 copy_file(const char *src, const char *dst)
 {
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
+	size_t len = 0;
+	int r;
 
-	if (in < 0 || fstat(in, &st) < 0)
-		return negative_errno();
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(in, buf + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			return n < 0 ? negative_errno() : -EIO;
-		got += (size_t)n;
-	}
-	return write_file(dst, buf, got);
+	/* the caller's message names src and the errno; read_file()'s would repeat it */
+	r = read_file(src, MAX_IPXE_BINARY, 0, &buf, &len, NULL);
+	if (r < 0)
+		return r;
+	return write_file(dst, buf, len);
 }
 
 /* The generated dnsmasq.conf. Three waits cost ~16 s per boot unless avoided
@@ -271,40 +268,36 @@ dnsmasq_restart(struct loop *l, void *userdata)
 	}
 }
 
+/* A pid file holds one number and a newline. */
+#define MAX_PID_FILE 63
+/* The command line we start dnsmasq with: its path, a few options and our config's path. */
+#define MAX_STALE_CMDLINE (MAX_STORE_PATH + 127)
+
 /* A dnsmasq left by a previous bootsvc that was killed with SIGKILL (a child cannot be
  * tied to its parent's death through posix_spawn) still holds the DHCP and TFTP ports.
  * It is ours if its command line names our config file; end it before starting anew. */
 static void
 kill_stale(struct dnsmasq *d)
 {
-	char path[MAX_STORE_PATH + 64], buf[64], cmd[MAX_STORE_PATH + 128];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
+	char path[MAX_STORE_PATH + 64];
+	_cleanup_free_ char *pidtext = NULL, *cmd = NULL;
+	size_t len = 0;
 	uint64_t pid_u;
 	pid_t pid;
 
+	/* No pid file, or one that is not a pid: nothing of ours is running. */
 	(void)snprintf(path, sizeof(path), "%s/dnsmasq.pid", d->dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_file(path, MAX_PID_FILE, 0, &pidtext, NULL, NULL) < 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (parse_u64(buf, 2, INT32_MAX, &pid_u, NULL) < 0)
+	pidtext[strcspn(pidtext, "\n")] = '\0';
+	if (parse_u64(pidtext, 2, INT32_MAX, &pid_u, NULL) < 0)
 		return;
 	pid = (pid_t)pid_u;
+	/* Ours names our config; a command line longer than ours can be is someone else's. */
 	(void)snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	closep(&fd);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_file(path, MAX_STALE_CMDLINE, 0, &cmd, &len, NULL) < 0 || len == 0)
 		return;
-	n = read(fd, cmd, sizeof(cmd) - 1);
-	if (n <= 0)
-		return;
-	cmd[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
+	for (size_t i = 0; i < len; i++)
 		if (cmd[i] == '\0')
 			cmd[i] = ' ';
 	if (!strstr(cmd, d->conf))

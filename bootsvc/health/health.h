@@ -1,9 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* Health of one node as its BMC reports it (issue #5 item 1): the sensors' current states
  * and the System Event Log records added since the previous read, through
- * libipmimonitoring over IPMI 2.0 / RMCP+. health_read() blocks, so it runs on worker
- * threads only (CONVENTIONS §6); it touches no loop state and logs nothing. What the
- * readings mean (ok, risky, doomed) is decided by health_rules.h, which does no I/O. */
+ * libipmimonitoring over IPMI 2.0 / RMCP+ (bmc/health_ipmi.c). health_read() blocks, so it
+ * runs on worker threads only (CONVENTIONS §6); it touches no loop state and logs nothing.
+ *
+ * What the readings mean is decided by the rest of health/, which does no I/O, no clock
+ * (callers pass `now`), no logging and has no globals; so the loop thread calls it
+ * directly and the unit tests drive it with tables (docs/health.md):
+ *   health.c     the names of this header's enums; a reading's power draw
+ *   sel_class.c  which class a SEL record belongs to
+ *   rule.c       the rule language: parse, format, the defaults
+ *   window.c     a class's event times as a sliding window (private: health_internal.h)
+ *   state.c      one node's memory: events, alerting sensors, the doomed latch
+ *   eval.c       rules x state -> ok, risky or doomed with reasons
+ *   persist.c    the state to and from the JSON the store keeps */
 #pragma once
 
 #include <stdbool.h>
@@ -12,6 +22,15 @@
 
 #include "err.h"
 #include "bmc/power.h"
+
+/* A node's verdict, worst last: callers compare with >. */
+enum health {
+	HEALTH_OK,
+	HEALTH_RISKY,
+	HEALTH_DOOMED,
+	_HEALTH_MAX,
+	_HEALTH_INVALID = -EINVAL,
+};
 
 /* A sensor's state as libipmimonitoring interprets it (the same words ipmi-sensors
  * prints). Ordered by severity: rules compare with >=. UNKNOWN (no reading, no
@@ -50,6 +69,12 @@ enum health_sel_class {
 /* New SEL records kept per read, the newest ones: a full SEL is 512-3000 entries on
  * common BMCs, and the rate rules keep at most MAX_HEALTH_EVENTS per class anyway. */
 #define MAX_HEALTH_SEL_NEW 512
+/* SEL events remembered per node and class, the newest ones: also the largest COUNT a rule
+ * may ask for (a count needs that many events kept). 256 x 8 bytes x 6 classes is the
+ * worst case per node; nodes without events allocate nothing. */
+#define MAX_HEALTH_EVENTS 256
+/* Longest window, and how long any event is remembered. */
+#define MAX_HEALTH_WINDOW_S (90 * 24 * 3600)
 
 struct health_sensor {
 	char name[MAX_HEALTH_NAME + 1];  /* "CPU Temp"; control characters become '?' */
@@ -115,3 +140,22 @@ void health_reading_done(struct health_reading *r);
  * -EINVAL (t malformed). reterr names the host and the step; never the password. */
 int health_read(const struct bmc_target *t, const char *sdr_cache_dir, uint32_t sel_after,
     struct health_reading *ret, struct dl_err *reterr);
+
+/* Names. to_string returns a static string, or NULL for an out-of-range value;
+ * from_string returns the value or _X_INVALID (-EINVAL). */
+const char *health_to_string(enum health h);                      /* "ok", "risky", "doomed" */
+enum health health_from_string(const char *s);
+const char *health_sensor_state_to_string(enum health_sensor_state s); /* "Nominal", ... */
+/* IPMI sensor types (IPMI 2.0 Table 42-3) by rule name: "temperature" = 0x01. Unnamed
+ * types give NULL; from_string returns the type or -EINVAL. */
+const char *health_sensor_type_to_string(unsigned type);
+int health_sensor_type_from_string(const char *s);
+
+/* The node's power draw from one read, in whole watts: the largest reading among the
+ * threshold sensors in watts ("Pwr Consumption", "Total Power", a PSU's input power).
+ * The largest, not the sum: a BMC that reports a total beside per-PSU inputs would be
+ * counted twice, and one that reports only per-PSU inputs of a redundant pair draws on
+ * the whole mostly through one. 0 when the BMC reports no power sensor (the energy
+ * accounting then uses the configured wattage model), when the reading is not positive,
+ * or beyond 100 kW (a misread, not a node). */
+unsigned health_power_watts(const struct health_reading *r);

@@ -8,6 +8,7 @@
 
 #include "../../initramfs/cmdline.h"
 #include "../../initramfs/nodeconf.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,11 +22,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 2 * MAX_CMDLINE)
 		return 0;
-	s = malloc(size);
+	s = fuzz_cstr(data + 1, size - 1);
 	if (!s)
 		return 0;
-	memcpy(s, data + 1, size - 1);
-	s[size - 1] = '\0';
 	if (data[0] & 1) {
 		if (nodeconf_parse(s, &nc, &e) == 0 &&
 		    (!cmdline_hostname_is_valid(nc.node, strlen(nc.node)) || strlen(nc.token) < 16))

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* health_rule_parse() on arbitrary text (config input, issue #5): every failure explains
  * itself, and every accepted rule formats to a canonical text that parses back to the
- * same rule. The input's second line, if any, goes to health_state_from_json(), whose
+ * same rule. The input's second line, if any, goes to health_persist_from_json(), whose
  * successes must serialize and load again. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bootsvc/health/health_rules.h"
+#include "../../bootsvc/health/persist.h"
+#include "../../bootsvc/health/rule.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,16 +47,16 @@ fuzz_state(const char *s)
 	int rc;
 
 	health_state_init(&st);
-	rc = health_state_from_json(s, &st, &e);
+	rc = health_persist_from_json(s, &st, &e);
 	if (rc < 0) {
 		if (e.code != rc && rc != -ENOMEM)
 			abort();
 		health_state_done(&st);
 		return;
 	}
-	if (health_state_to_json(&st, &json) == 0) {
+	if (health_persist_to_json(&st, &json) == 0) {
 		health_state_init(&back);
-		if (health_state_from_json(json, &back, &e) < 0)
+		if (health_persist_from_json(json, &back, &e) < 0)
 			abort();
 		health_state_done(&back);
 		free(json);
@@ -69,11 +71,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MAX_HEALTH_STATE_JSON)
 		return 0;
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	nl = memchr(s, '\n', size);
 	if (nl) {
 		*nl = '\0';

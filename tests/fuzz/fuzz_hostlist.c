@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hostlist.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,11 +38,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MAX_HOSTLIST_LEN + 1)
 		return 0;
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	r = hostlist_parse(s, &hl, &e);
 	free(s);
 	if (r < 0) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../bootsvc/http/http_path.h"
+#include "fuzz_util.h"
 #include "kind.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -113,21 +114,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sel == 3) {
 		size_t head = size < 8 ? size : 8;
 
-		s = malloc(size - head + 1);
+		s = fuzz_cstr(data + head, size - head);
 		if (!s)
 			return 0;
-		memcpy(s, data + head, size - head);
-		s[size - head] = '\0';
 		check_range(data, head, s);
 		check_range(data, head, NULL);
 		free(s);
 		return 0;
 	}
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	switch (sel) {
 	case 0:
 		check_image(s);

@@ -11,6 +11,7 @@
 
 #include "hostlist.h"
 #include "parse.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -190,11 +191,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_url(data + 1, size - 1); /* length-delimited, not a C string */
 		return 0;
 	}
-	s = malloc(size);
+	s = fuzz_cstr(data + 1, size - 1);
 	if (!s)
 		return 0;
-	memcpy(s, data + 1, size - 1);
-	s[size - 1] = '\0';
 	switch (data[0] % FUZZ_PARSE_MAX) {
 	case FUZZ_MAC: fuzz_mac(s); break;
 	case FUZZ_UUID: fuzz_uuid(s); break;

@@ -34,17 +34,7 @@ for v in "$DL_W"/store/*/; do dl_nodectl image add "${v%/}" >/dev/null || fail "
 
 # --- two event subscribers from the very beginning
 for s in 1 2; do
-	python3 - "$DL_SOCK" "$DL_W/events$s.jsonl" <<'EOP' &
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
-f.write(b'{"id": 1, "verb": "events", "args": {"since": 0}}\n'); f.flush()
-out = open(sys.argv[2], "w", buffering=1)
-for line in f:
-    m = json.loads(line)
-    if "event" in m:
-        out.write(json.dumps(m["event"], sort_keys=True) + "\n")
-EOP
-	DL_PIDS+=("$!")
+	dl_events_to "$DL_W/events$s.jsonl"
 done
 
 for i in 1 2 3 4; do

@@ -42,17 +42,7 @@ dl_bootsvc_start --power_poll=2s --bmc_timeout=3s --health_poll=off --timeout_px
 for v in "$DL_W"/store/*/; do dl_nodectl image add "${v%/}" >/dev/null || fail "image add"; done
 # An event subscriber stamping each event's arrival: the history's `at` is whole seconds,
 # too coarse to check a 2 s spacing.
-python3 - "$DL_SOCK" "$DL_W/events.jsonl" <<'EOP' &
-import json, socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
-f.write(b'{"id": 1, "verb": "events", "args": {"since": 0}}\n'); f.flush()
-out = open(sys.argv[2], "w", buffering=1)
-for line in f:
-    m = json.loads(line)
-    if "event" in m:
-        out.write(json.dumps({"t": time.time(), "e": m["event"]}) + "\n")
-EOP
-DL_PIDS+=("$!")
+dl_events_to "$DL_W/events.jsonl" stamped
 for i in 1 2 3; do
 	dl_bmc n0$i 10.79.0.2$i 52:54:00:79:00:0$i bios
 	dl_nodectl node add n0$i --mac 52:54:00:79:00:0$i --bmc 10.79.0.2$i \

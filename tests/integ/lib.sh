@@ -127,6 +127,43 @@ dl_field() {
 	    'import json,sys; print(json.load(sys.stdin)["nodes"][0][sys.argv[1]])' "$2"
 }
 
+# dl_qemu_fw ARRAY NAME bios|uefi MAC: append node NAME's firmware and NIC to the qemu
+# arguments in the array named ARRAY (dl_qemu's and lib_bmc.sh's dl_bmc's). UEFI: OVMF,
+# with its own copy of the variables, and the NIC's option ROM disabled (romfile=) so
+# OVMF's own PXE fetches snponly.efi over TFTP. BIOS: SeaBIOS and the NIC's iPXE ROM.
+dl_qemu_fw() {
+	local -n _dl_qemu_args=$1
+	local name=$2 fw=$3 mac=$4
+	if [[ $fw == uefi ]]; then
+		cp /usr/share/OVMF/OVMF_VARS.fd "$DL_W/$name.vars"
+		_dl_qemu_args+=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd"
+			-drive "if=pflash,format=raw,file=$DL_W/$name.vars"
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
+	else
+		_dl_qemu_args+=(-device "virtio-net-pci,netdev=n0,mac=$mac")
+	fi
+}
+
+# dl_events_to FILE [stamped]: a background subscriber to bootsvc's events from seq 0,
+# one event per line in FILE as JSON with sorted keys; "stamped" writes {"t": arrival
+# time, "e": event} instead (the history's `at` is whole seconds). Ended with the test.
+dl_events_to() {
+	python3 - "$DL_SOCK" "$1" "${2:-}" <<'EOP' &
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+f.write(b'{"id": 1, "verb": "events", "args": {"since": 0}}\n'); f.flush()
+out = open(sys.argv[2], "w", buffering=1)
+for line in f:
+    m = json.loads(line)
+    if "event" in m:
+        if sys.argv[3] == "stamped":
+            out.write(json.dumps({"t": time.time(), "e": m["event"]}) + "\n")
+        else:
+            out.write(json.dumps(m["event"], sort_keys=True) + "\n")
+EOP
+	DL_PIDS+=("$!")
+}
+
 # dl_qemu NAME bios|uefi MAC [MEM]: a diskless qemu node network-booting on tap NAME,
 # console in $DL_W/NAME.log. BIOS: SeaBIOS + the NIC's iPXE ROM. UEFI: OVMF's own PXE
 # with the NIC's option ROM disabled (romfile=), so it fetches snponly.efi over TFTP.
@@ -135,14 +172,7 @@ dl_qemu() {
 	local args=(-accel tcg -m "$mem" -nographic -no-reboot -boot n
 		-netdev "tap,id=n0,ifname=$name,script=no,downscript=no")
 	dl_tap "$name"
-	if [[ $fw == uefi ]]; then
-		cp /usr/share/OVMF/OVMF_VARS.fd "$DL_W/$name.vars"
-		args+=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd"
-			-drive "if=pflash,format=raw,file=$DL_W/$name.vars"
-			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
-	else
-		args+=(-device "virtio-net-pci,netdev=n0,mac=$mac")
-	fi
+	dl_qemu_fw args "$name" "$fw" "$mac"
 	ip netns exec "$DL_NS" qemu-system-x86_64 "${args[@]}" >"$DL_W/$name.log" 2>&1 </dev/null &
 	DL_PIDS+=("$!")
 	eval "DL_QEMU_${name//-/_}=$!"

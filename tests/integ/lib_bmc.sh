@@ -353,6 +353,25 @@ EOC
 	chmod 755 "$d/chassis-control"
 }
 
+# _dl_bmc_lan NAME IP: the start of an ipmi_sim config (lan.conf) for BMC NAME: its LAN
+# channel on IP:623 with the lab's authentication settings (shared/lab/ipmi-bmc.md); the
+# caller appends its power control and users. Also bench/run.sh's.
+_dl_bmc_lan() {
+	cat <<EOF
+name "$1"
+set_working_mc 0x20
+  startlan 1
+    addr $2 623
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+EOF
+}
+
 # dl_bmc NAME IP MAC bios|uefi [MEM]
 dl_bmc() {
 	local name=$1 ip=$2 mac=$3 fw=$4 mem=${5:-768}
@@ -380,14 +399,7 @@ dl_bmc() {
 	args=(qemu-system-x86_64 -accel tcg -m "$mem" -nographic -boot n
 		-monitor "tcp:127.0.0.1:$mon,server=on,wait=off"
 		-netdev "tap,id=n0,ifname=$name,script=no,downscript=no")
-	if [[ $fw == uefi ]]; then
-		cp /usr/share/OVMF/OVMF_VARS.fd "$DL_W/$name.vars"
-		args+=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd"
-			-drive "if=pflash,format=raw,file=$DL_W/$name.vars"
-			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
-	else
-		args+=(-device "virtio-net-pci,netdev=n0,mac=$mac")
-	fi
+	dl_qemu_fw args "$name" "$fw" "$mac"
 	dl_tap "$name"
 	# the console accumulates over power-ons (qemu appends to $d/console); NAME.log
 	# is a link so dl_console_has and dl_cleanup's failure dump find it
@@ -395,18 +407,7 @@ dl_bmc() {
 	ln -sf "$d/console" "$DL_W/$name.log"
 	_dl_bmc_chassis_control "$d" "$mon" "${args[@]}"
 
-	cat > "$d/lan.conf" <<EOF
-name "$name"
-set_working_mc 0x20
-  startlan 1
-    addr $ip 623
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
+	{ _dl_bmc_lan "$name" "$ip"; cat <<EOF; } > "$d/lan.conf"
   chassis_control "$d/chassis-control"
   user 2 true "admin" "$pass" admin 10 md5
   user 3 true "viewer" "$pass" user 10 md5

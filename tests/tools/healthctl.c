@@ -16,7 +16,8 @@
  * Rules: the --rule ones if any, else the built-in defaults. --since reads the SEL records
  * after RECID (default: all, or the state file's last id). --state FILE keeps the node's
  * health state between runs, as the daemon keeps it in its store: read (when the file
- * exists), updated, evaluated and written back as JSON. --clear runs health_clear() first.
+ * exists), updated, evaluated and written back as JSON. --clear runs health_state_clear()
+ * first.
  * Exit 0 when the BMC was read (whatever its health), 1 on failure ("healthctl:
  * error=ENAME msg=..." on stderr), 2 for a bad command line. */
 #include <fcntl.h>
@@ -29,9 +30,12 @@
 #include <unistd.h>
 
 #include "../../bootsvc/health/health.h"
-#include "../../bootsvc/health/health_rules.h"
+#include "../../bootsvc/health/eval.h"
+#include "../../bootsvc/health/persist.h"
+#include "../../bootsvc/health/sel_class.h"
 #include "../../bootsvc/bmc/power.h"
 #include "parse.h"
+#include "readfile.h"
 
 enum {
 	HEALTHCTL_EXIT_OK = 0,
@@ -54,22 +58,15 @@ usage(FILE *f)
 static int
 state_load(const char *path, struct health_state *st, struct dl_err *err)
 {
-	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *buf = NULL;
-	size_t n;
+	int r;
 
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 :
-		    dl_err_set(err, -errno, "state file '%s': %s", path, strerror(errno));
-	buf = calloc(1, MAX_HEALTH_STATE_JSON + 2);
-	if (!buf)
-		return -ENOMEM;
-	n = fread(buf, 1, MAX_HEALTH_STATE_JSON + 1, f);
-	if (ferror(f))
-		return dl_err_set(err, -EIO, "state file '%s': read error", path);
-	buf[n] = '\0';
-	return health_state_from_json(buf, st, err);
+	r = read_file(path, MAX_HEALTH_STATE_JSON, 0, &buf, NULL, err);
+	if (r == -ENOENT)
+		return 0; /* the first run: a fresh state */
+	if (r < 0)
+		return dl_err_prefix(err, "state file"), r;
+	return health_persist_from_json(buf, st, err);
 }
 
 static int
@@ -79,7 +76,7 @@ state_save(const char *path, const struct health_state *st, struct dl_err *err)
 	_cleanup_fclose_ FILE *f = NULL;
 	int r;
 
-	r = health_state_to_json(st, &json);
+	r = health_persist_to_json(st, &json);
 	if (r < 0)
 		return r;
 	if (asprintf(&tmp, "%s.tmp", path) < 0)
@@ -214,7 +211,7 @@ main(int argc, char **argv)
 
 	r = state_path ? state_load(state_path, &st, &err) : 0;
 	if (r >= 0 && clear)
-		health_clear(&st);
+		health_state_clear(&st);
 	if (r >= 0)
 		r = bmc_creds_load(argv[optind], &t, &err);
 	if (r >= 0)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../../bootsvc/bmc/power.h"
+#include "tmpdir.h"
 
 /* The uid Debian gives "nobody": a file owned by it must be refused. */
 #define UID_NOBODY 65534
@@ -24,21 +25,11 @@
 /* Every vector's password contains this, so a leak is one strstr away. */
 #define SECRET "Zq9-secret"
 
-static char tmpdir[64];
-
+/* A credentials file with content, mode and owner. */
 static void
 write_file(const char *path, const char *content, mode_t mode, uid_t uid)
 {
-	int fd;
-
-	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-	assert_int_equal(fchmod(fd, mode), 0);
-	if (uid != 0)
-		assert_int_equal(fchown(fd, uid, (gid_t)-1), 0);
-	assert_int_equal(close(fd), 0);
+	tmpdir_write(path, content, strlen(content), mode, uid);
 }
 
 static const struct {
@@ -231,21 +222,6 @@ test_shared_file(void **state)
 	(void)unlink(path);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_bmc_creds.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return rmdir(tmpdir);
-}
-
 int
 main(void)
 {
@@ -256,5 +232,5 @@ main(void)
 		cmocka_unit_test(test_shared_file),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* bootsvc/health_rules.c: the health rules as pure functions, table-driven (issue #5 item
- * 1): rule parsing and its errors, rates over a sliding window including its boundary,
- * sensors critical versus warning, ties between rules, recovery of risky, doomed sticky
- * until health_clear(), the SEL classification, event times, and the JSON state. Times
- * are seconds from an arbitrary T; vectors are written from the rule syntax in
- * health_rules.h and IPMI 2.0 Tables 42-2/42-3. */
+/* bootsvc/health/ (rule.c, sel_class.c, window.c, state.c, eval.c, persist.c): the health
+ * rules as pure functions, table-driven (issue #5 item 1): rule parsing and its errors,
+ * rates over a sliding window including its boundary, sensors critical versus warning,
+ * ties between rules, recovery of risky, doomed sticky until health_state_clear(), the SEL
+ * classification, event times, and the JSON state. Times are seconds from an arbitrary T;
+ * vectors are written from the rule syntax in rule.h and IPMI 2.0 Tables 42-2/42-3. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,9 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/health/health_rules.h"
+#include "../../bootsvc/health/eval.h"
+#include "../../bootsvc/health/persist.h"
+#include "../../bootsvc/health/sel_class.h"
 
 #define T 1764000000LL
 #define H 3600LL
@@ -420,12 +422,12 @@ test_doomed_sticky(void **state)
 	assert_int_equal(st.doomed_since, T);
 
 	/* the admin clears: the SEL history goes too, else the 30d rule re-dooms at once */
-	health_clear(&st);
+	health_state_clear(&st);
 	health_eval(&rs, &st, T + 41 * D, &v);
 	check_verdict(__LINE__, &v, HEALTH_OK, NULL);
 	/* a sensor still critical dooms again at once */
 	feed(&st, &(struct sensor_spec)CPU_CRIT, 1, HEALTH_SEL_OTHER, 0, 0, T + 42 * D);
-	health_clear(&st);
+	health_state_clear(&st);
 	health_eval(&rs, &st, T + 42 * D, &v);
 	check_verdict(__LINE__, &v, HEALTH_DOOMED, R("doomed: CPU Temp upper critical"));
 	health_state_done(&st);
@@ -604,13 +606,13 @@ test_json_roundtrip(void **state)
 	feed(&st, NULL, 0, HEALTH_SEL_ECC_UNCORRECTABLE, 1, 0, T + 5);
 	health_eval(&rs, &st, T + 5, &v);
 	assert_int_equal(v.health, HEALTH_DOOMED);
-	assert_int_equal(health_state_to_json(&st, &json), 0);
+	assert_int_equal(health_persist_to_json(&st, &json), 0);
 	assert_non_null(strstr(json, "\"sel\":12"));
 	assert_non_null(strstr(json, "\"ecc_uncorrectable\":[1764000005]"));
 
 	health_state_init(&back);
-	assert_int_equal(health_state_from_json(json, &back, &e), 0);
-	assert_int_equal(health_state_to_json(&back, &json2), 0);
+	assert_int_equal(health_persist_from_json(json, &back, &e), 0);
+	assert_int_equal(health_persist_to_json(&back, &json2), 0);
 	assert_string_equal(json, json2);
 	assert_int_equal(back.sel_last_id, 12);
 	assert_true(back.primed && back.doomed);
@@ -624,7 +626,7 @@ test_json_roundtrip(void **state)
 
 	/* an empty state is small */
 	health_state_done(&back);
-	assert_int_equal(health_state_to_json(&back, &json), 0);
+	assert_int_equal(health_persist_to_json(&back, &json), 0);
 	assert_string_equal(json, "{\"ev\":{},\"primed\":false,\"sel\":0,\"v\":1}");
 	free(json);
 	health_state_done(&back);
@@ -679,7 +681,7 @@ test_json_errors(void **state)
 
 		health_state_init(&st);
 		st.sel_last_id = 77; /* untouched on failure */
-		rc = health_state_from_json(json_rows[i].json, &st, &e);
+		rc = health_persist_from_json(json_rows[i].json, &st, &e);
 		if (rc != json_rows[i].rc)
 			fail_msg("line %d: rc %d, want %d (%s)", json_rows[i].line, rc,
 			    json_rows[i].rc, e.msg);
@@ -708,7 +710,7 @@ test_json_too_many_events(void **state)
 		n += (size_t)sprintf(json + n, "%s1", i ? "," : "");
 	sprintf(json + n, "]}}");
 	health_state_init(&st);
-	assert_int_equal(health_state_from_json(json, &st, &e), -E2BIG);
+	assert_int_equal(health_persist_from_json(json, &st, &e), -E2BIG);
 	assert_non_null(strstr(e.msg, "more than 256"));
 	health_state_done(&st);
 	free(json);

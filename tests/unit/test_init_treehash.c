@@ -21,22 +21,7 @@
 
 #include "../../initramfs/treehash.h"
 #include "initrd_tree_vectors.h"
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 ? -1 : 0;
-}
-
-/* Remove a tree this test made; FTW_PHYS so a symlink is removed, not followed. */
-static void
-rm_rf(const char *dir)
-{
-	assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
+#include "tmpdir.h"
 
 /* Create e beneath root. Device nodes need root: where mknod is refused, a regular file
  * stands in (both sit under /dev, which is excluded either way). */

@@ -25,6 +25,7 @@
 #include "../../imagebuild/initrd_tree.h"
 #include "../../initramfs/treehash.h"
 #include "initrd_tree_vectors.h"
+#include "tmpdir.h"
 
 static void
 check_vector(const struct tree_vec_entry *v, size_t n, const char *want, int line)
@@ -92,15 +93,6 @@ test_bad(void **state)
 	assert_non_null(strstr(e.msg, "'/init' appears twice"));
 	assert_string_equal(hex, "untouched");
 	initrd_tree_done(&t);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 ? -1 : 0;
 }
 
 /* Unpack archive into dir as the kernel would (exact modes), minus device nodes, which
@@ -174,9 +166,9 @@ test_write_and_walk(void **state)
 		unpack(out, root);
 		assert_int_equal(treehash_compute(root, walked, &ie), 0);
 		assert_string_equal(walked, built);
-		assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+		rm_rf(root);
 	}
-	assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	rm_rf(dir);
 }
 
 int

@@ -298,7 +298,7 @@ test_templates_load(void **state)
 	/* no linux.ipxe */
 	assert_int_equal(templates_load(&t, dir, &e), -ENOENT);
 	(void)snprintf(want, sizeof(want),
-	    "kind 'linux': template '%s/linux.ipxe': No such file or directory", dir);
+	    "kind 'linux': template: '%s/linux.ipxe': No such file or directory", dir);
 	assert_string_equal(e.msg, want);
 	assert_null(t.fixed[TMPL_START].text); /* t untouched */
 
@@ -322,7 +322,7 @@ test_templates_load(void **state)
 	write_tmpl(dir, "linux", "#!ipxe\n");
 	rm_tmpl(dir, "hold");
 	assert_int_equal(templates_load(&t, dir, &e), -ENOENT);
-	(void)snprintf(want, sizeof(want), "template '%s/hold.ipxe'", dir);
+	(void)snprintf(want, sizeof(want), "template: '%s/hold.ipxe'", dir);
 	assert_non_null(strstr(e.msg, want));
 
 	templates_done(&t);

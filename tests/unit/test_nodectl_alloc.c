@@ -16,8 +16,8 @@
 #include "../../nodectl/cmd.h"
 #include "../../nodectl/progress.h"
 #include "macro.h"
+#include "nodectl_checks.h"
 
-#define MAX_WORDS 24
 #define ID "3f2a9c0d11e2ffffffffffffffffffffffffffffffffffffffffffffffffffff"
 #define OLD "0000000000000000000000000000000000000000000000000000000000000001"
 
@@ -97,59 +97,20 @@ static const struct vector vectors[] = {
 	{ __LINE__, CLEAR, "clear n1 --all", NULL, "unknown option", false, 0 },
 };
 
-static int
-split(char *line, char **argv)
-{
-	int argc = 0;
-
-	for (char *save = NULL, *w = strtok_r(line, " ", &save); w;
-	    w = strtok_r(NULL, " ", &save)) {
-		assert_true(argc < MAX_WORDS - 1);
-		argv[argc++] = w;
-	}
-	argv[argc] = NULL;
-	return argc;
-}
-
 static void
 test_vectors(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
 		const struct vector *v = &vectors[i];
-		char *line = strdup(v->argv), *argv[MAX_WORDS];
-		struct cmd_opts opts = { 0 };
-		struct dl_err err = { 0 };
-		json_t *args = NULL;
-		int argc = split(line, argv), r;
+		struct cmd_opts opts;
 
-		r = v->parse(argc, argv, &opts, &args, &err);
+		check_cmd_vector(__FILE__, v->line, v->parse, v->argv, v->want, v->err, &opts);
 		if (v->want) {
-			json_t *want = json_loads(v->want, JSON_REJECT_DUPLICATES, NULL);
-			char *got = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
-			assert_non_null(want);
-			if (r != 0 || !json_equal(args, want))
-				print_error("%s:%d: r=%d err='%s' got %s\n", __FILE__, v->line, r,
-				    err.msg, got ? got : "(null)");
-			_assert_int_equal(r, 0, __FILE__, v->line);
-			_assert_true(json_equal(args, want), "args", __FILE__, v->line);
 			_assert_int_equal(opts.follow, v->follow, __FILE__, v->line);
 			if (v->parse == ALLOC)
 				_assert_int_equal(opts.timeout_ms, v->timeout_ms, __FILE__, v->line);
-			free(got);
-			json_decref(want);
-		} else {
-			if (r != -EINVAL || !strstr(err.msg, v->err))
-				print_error("%s:%d: r=%d err='%s', want -EINVAL and '%s'\n",
-				    __FILE__, v->line, r, err.msg, v->err);
-			_assert_int_equal(r, -EINVAL, __FILE__, v->line);
-			_assert_true(strstr(err.msg, v->err) != NULL, "message", __FILE__,
-			    v->line);
-			_assert_true(args == NULL, "no args on error", __FILE__, v->line);
 		}
-		json_decref(args);
-		free(line);
 	}
 }
 
@@ -291,13 +252,7 @@ run(const struct step *steps, size_t n, const char *const *names, size_t nnames)
 				    s->want);
 			_assert_int_equal(got, s->want, __FILE__, s->line);
 		}
-		for (int b = 0; b < _PROGRESS_MAX; b++) {
-			if (p.count[b] != s->counts[b])
-				print_error("%s:%d: %s: %zu, want %zu\n", __FILE__, s->line,
-				    progress_bucket_name(b), p.count[b], s->counts[b]);
-			_assert_int_equal(p.count[b], s->counts[b], __FILE__, s->line);
-		}
-		_assert_int_equal(progress_finished(&p), s->finished, __FILE__, s->line);
+		check_progress(__FILE__, s->line, &p, s->counts, s->finished);
 		_assert_int_equal(progress_job_complete(&p, 2), s->complete, __FILE__, s->line);
 	}
 	progress_done(&p);

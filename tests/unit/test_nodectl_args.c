@@ -14,9 +14,7 @@
 
 #include "../../nodectl/cmd.h"
 #include "macro.h"
-
-/* Most words in one vector's command line. */
-#define MAX_WORDS 24
+#include "nodectl_checks.h"
 
 struct vector {
 	int line;
@@ -203,57 +201,15 @@ static const struct vector vectors[] = {
 	{ __LINE__, cmd_energy_parse, "energy --since 3", NULL, "since" },
 };
 
-/* Split a vector's command line into a writable argv (getopt permutes it). */
-static int
-split(char *line, char **argv)
-{
-	int argc = 0;
-
-	for (char *save = NULL, *w = strtok_r(line, " ", &save); w;
-	    w = strtok_r(NULL, " ", &save)) {
-		assert_true(argc < MAX_WORDS - 1);
-		argv[argc++] = w;
-	}
-	argv[argc] = NULL;
-	return argc;
-}
-
 static void
 test_vectors(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
 		const struct vector *v = &vectors[i];
-		char *line = strdup(v->argv), *argv[MAX_WORDS];
-		struct cmd_opts opts = { 0 };
-		struct dl_err err = { 0 };
-		json_t *args = NULL;
-		int argc = split(line, argv), r;
+		struct cmd_opts opts;
 
-		r = v->parse(argc, argv, &opts, &args, &err);
-		if (v->want) {
-			json_t *want = json_loads(v->want, JSON_REJECT_DUPLICATES, NULL);
-			char *got = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
-			assert_non_null(want);
-			if (r != 0 || !json_equal(args, want))
-				print_error("%s:%d: r=%d err='%s' got %s\n", __FILE__, v->line, r,
-				    err.msg, got ? got : "(null)");
-			_assert_int_equal(r, 0, __FILE__, v->line);
-			_assert_true(json_equal(args, want), "args", __FILE__, v->line);
-			free(got);
-			json_decref(want);
-		} else {
-			if (r != -EINVAL || !strstr(err.msg, v->err))
-				print_error("%s:%d: r=%d err='%s', want -EINVAL and '%s'\n",
-				    __FILE__, v->line, r, err.msg, v->err);
-			_assert_int_equal(r, -EINVAL, __FILE__, v->line);
-			_assert_true(strstr(err.msg, v->err) != NULL, "message", __FILE__,
-			    v->line);
-			_assert_true(args == NULL, "no args on error", __FILE__, v->line);
-		}
-		json_decref(args);
-		free(line);
+		check_cmd_vector(__FILE__, v->line, v->parse, v->argv, v->want, v->err, &opts);
 	}
 }
 

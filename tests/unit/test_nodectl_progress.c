@@ -14,6 +14,7 @@
 
 #include "../../nodectl/progress.h"
 #include "macro.h"
+#include "nodectl_checks.h"
 
 #define ID "3f2a9c0d11e2ffffffffffffffffffffffffffffffffffffffffffffffffffff"
 #define OLD "0000000000000000000000000000000000000000000000000000000000000001"
@@ -125,13 +126,7 @@ test_scenario(void **state)
 		if (got != s->want)
 			print_error("%s:%d: change %d, want %d\n", __FILE__, s->line, got, s->want);
 		_assert_int_equal(got, s->want, __FILE__, s->line);
-		for (int b = 0; b < _PROGRESS_MAX; b++) {
-			if (p.count[b] != s->counts[b])
-				print_error("%s:%d: %s: %zu, want %zu\n", __FILE__, s->line,
-				    progress_bucket_name(b), p.count[b], s->counts[b]);
-			_assert_int_equal(p.count[b], s->counts[b], __FILE__, s->line);
-		}
-		_assert_int_equal(progress_finished(&p), s->finished, __FILE__, s->line);
+		check_progress(__FILE__, s->line, &p, s->counts, s->finished);
 	}
 	pn = progress_find(&p, "n02");
 	assert_non_null(pn);
