@@ -7,6 +7,7 @@
 #include "boot/templates.h"
 #include "config.h"
 #include "loop.h"
+#include "notify.h"
 #include "store/store.h"
 
 struct http;
@@ -37,6 +38,7 @@ struct bootsvc {
 	struct dnsmasq *dnsmasq;
 	struct action *action;   /* node actions on worker pools (action/action.h) */
 	struct ctrl *ctrl;
+	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;
 	struct metrics metrics;
 	char images_dir[MAX_STORE_PATH];

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "bootsvc.h"
-#include "control/control.h"
 #include "log.h"
 #include "action/action.h"
 #include "action/busy.h"
@@ -212,7 +211,7 @@ report(struct act *x, enum action_outcome o, int r, const char *msg)
 	}
 	if (history && bs->store) {
 		(void)store_event_add(bs->store, x->node, kind, reason, (int64_t)time(NULL));
-		control_events_notify(bs);
+		notify(&bs->notify, NOTIFY_HISTORY);
 	}
 	x->type->done(x->payload, &res);
 }

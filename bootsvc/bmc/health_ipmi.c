@@ -17,7 +17,7 @@
 #include <ipmi_monitoring.h>
 #include <ipmi_monitoring_bitmasks.h>
 
-#include "health/health.h"
+#include "bmc/health_ipmi.h"
 #include "health/sel_class.h"
 
 /* As power_ipmi.c: room for the session handshake and one retransmission. */

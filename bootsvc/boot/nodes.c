@@ -4,8 +4,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "control/control.h"
-#include "controller/ctrl.h"
 #include "dhcp/dnsmasq.h"
 #include "log.h"
 #include "boot/nodes.h"
@@ -72,8 +70,8 @@ nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const c
 		    log_safe(safe, sizeof(safe), reason));
 	else
 		log_notice("event=node_phase node=%s phase=%s", name, phase);
-	control_events_notify(bs);
-	ctrl_kick(bs->ctrl);
+	notify(&bs->notify, NOTIFY_HISTORY);
+	notify(&bs->notify, NOTIFY_NODE);
 	return 0;
 }
 

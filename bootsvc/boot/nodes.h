@@ -4,7 +4,7 @@
 #pragma once
 
 #include "bootsvc.h"
-#include "http/http_path.h"
+#include "boot/boot_query.h"
 
 /* Phases a node is in (docs/architecture.md). */
 bool phase_is_valid(const char *phase);

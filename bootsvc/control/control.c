@@ -461,6 +461,15 @@ client_free(struct client *cl)
 	free(cl);
 }
 
+/* History rows were appended (boot, the controller, the action path): stream them. */
+static void
+on_history(void *userdata)
+{
+	struct control *ctl = userdata;
+
+	control_events_notify(ctl->bs);
+}
+
 int
 control_start(struct bootsvc *bs, struct control **ret, struct dl_err *reterr)
 {
@@ -520,6 +529,13 @@ control_start(struct bootsvc *bs, struct control **ret, struct dl_err *reterr)
 		free(ctl);
 		return dl_err_set(reterr, r, "control socket: cannot watch");
 	}
+	r = notify_listen(&bs->notify, NOTIFY_HISTORY, on_history, ctl);
+	if (r < 0) {
+		loop_del_fd(bs->loop, ctl->fd);
+		close(ctl->fd);
+		free(ctl);
+		return dl_err_set(reterr, r, "control socket: too many listeners of the history");
+	}
 	log_info("event=control_listen path=%s", sa.sun_path);
 	*ret = ctl;
 	return 0;
@@ -530,6 +546,7 @@ control_stop(struct control *ctl)
 {
 	if (!ctl)
 		return NULL;
+	notify_unlisten(&ctl->bs->notify, NOTIFY_HISTORY, ctl);
 	while (ctl->clients)
 		client_free(ctl->clients);
 	if (ctl->flush_timer > 0)

@@ -34,15 +34,6 @@ extern const struct control_verb verbs_image[];
 /* The verbs of verbs_ctrl.c (provision, power, hold, release, events). */
 extern const struct control_verb verbs_ctrl[];
 
-struct image_rec;
-/* Choose count nodes for job (alloc.h) and write their allocation as desired state: the
- * controller then reimages or powers them as needed. Appends chosen names to chosen
- * (may be NULL) and counts per tier (reuse, reimage, power-on) into tiers. Run inside a
- * store transaction. -ENOSPC (reterr says why) when too few nodes qualify. */
-int verbs_ctrl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name,
-    bool allow_risky, const struct image_rec *img, size_t count, json_t *chosen,
-    size_t tiers[static 3], struct dl_err *reterr);
-
 /* Dispatch one request line and return the response line (malloc'd, '\n'-terminated),
  * or NULL when the verb deferred its answer. Exposed for the fuzz target and tests. */
 char *control_handle_line(struct bootsvc *bs, const char *line, size_t len);

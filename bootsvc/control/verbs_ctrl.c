@@ -240,6 +240,13 @@ out:
 }
 
 /* Nodes named by "names", or by "job" (the nodes of an allocation). */
+/* ctrl_alloc_assign's choice, into the reply's "nodes" array. */
+static void
+append_name(const char *node, void *userdata)
+{
+	(void)json_array_append_new(userdata, json_string(node));
+}
+
 static int
 nodes_of_job(struct bootsvc *bs, const char *job, struct hostlist *ret);
 
@@ -368,100 +375,6 @@ nodes_of_job(struct bootsvc *bs, const char *job, struct hostlist *ret)
 	return r;
 }
 
-/* Every node, with what the allocator needs to know about it. */
-struct pool {
-	struct bootsvc *bs;
-	const char *target;   /* the requested version id */
-	struct alloc_node *an;
-	char (*names)[MAX_NODE_NAME];
-	size_t n, cap;
-};
-
-static int
-pool_add(const struct node_rec *n, void *userdata)
-{
-	struct pool *p = userdata;
-
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct alloc_node *an = reallocarray(p->an, cap, sizeof(*an));
-		if (!an)
-			return -ENOMEM;
-		p->an = an;
-		char (*names)[MAX_NODE_NAME] = reallocarray(p->names, cap, MAX_NODE_NAME);
-		if (!names)
-			return -ENOMEM;
-		p->names = names;
-		p->cap = cap;
-	}
-	strcpy(p->names[p->n], n->name);
-	p->an[p->n] = (struct alloc_node){
-		.name = NULL, /* set after the array stops moving */
-		.usable = n->bmc[0] && n->bmc_creds[0] && !n->hold && !n->alloc_job[0] &&
-		    strcmp(n->op, "failed") != 0 && strcmp(n->bmc_state, "unreachable") != 0 &&
-		    !nodes_drained(p->bs, n),
-		.health = strcmp(n->health, "doomed") == 0 ? AH_DOOMED :
-		    strcmp(n->health, "risky") == 0 ? AH_RISKY : AH_OK,
-		.up_on_target = strcmp(n->phase, "up") == 0 && strcmp(n->booted_image, p->target) == 0,
-		.powered_on = strcmp(n->power, "on") == 0,
-	};
-	p->n++;
-	return 0;
-}
-
-/* Choose count nodes for job and write the allocation (desired state) for them. Used by
- * allocate and by the controller to replace a node that failed. */
-int
-verbs_ctrl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name, bool allow_risky,
-    const struct image_rec *img, size_t count, json_t *chosen, size_t tiers[static 3],
-    struct dl_err *reterr)
-{
-	struct pool p = { .bs = bs, .target = img->id };
-	struct alloc_request req = { .count = count, .allow_risky = allow_risky,
-		.class_name = class_name };
-	struct alloc_choice *ch = NULL;
-	int r;
-
-	r = store_node_foreach(bs->store, pool_add, &p);
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < p.n; i++)
-		p.an[i].name = p.names[i];
-	ch = calloc(count ? count : 1, sizeof(*ch));
-	if (!ch) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if ((r = alloc_choose(p.an, p.n, &req, ch, reterr)) < 0)
-		goto out;
-	for (size_t i = 0; i < count; i++) {
-		struct node_rec n;
-		char why[128];
-		(void)store_node_get(bs->store, p.names[ch[i].index], &n);
-		strcpy(n.image, img->name);
-		strcpy(n.image_pin, img->id);
-		(void)store_node_update(bs->store, &n);
-		(void)snprintf(n.alloc_job, sizeof(n.alloc_job), "%s", job);
-		(void)snprintf(n.alloc_class, sizeof(n.alloc_class), "%s", class_name);
-		strcpy(n.want_power, "on");
-		n.attempts = 0;
-		n.retry_at_ms = 0;
-		(void)store_node_update_ctrl(bs->store, &n);
-		(void)snprintf(why, sizeof(why), "job %s class %s: %s %s@%.12s", job, class_name,
-		    ch[i].tier == TIER_REUSE ? "reuse, already up on" : ch[i].tier == TIER_REIMAGE ?
-		    "reimage to" : "power on into", img->name, img->id);
-		(void)store_event_add(bs->store, n.name, "allocate", why, (int64_t)time(NULL));
-		tiers[ch[i].tier]++;
-		if (chosen)
-			json_array_append_new(chosen, json_string(n.name));
-	}
-out:
-	free(ch);
-	free(p.an);
-	free(p.names);
-	return r;
-}
-
 static int
 allocate(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
 {
@@ -513,8 +426,8 @@ allocate(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 		json_decref(chosen);
 		return r < 0 ? r : -ENOMEM;
 	}
-	r = verbs_ctrl_alloc_assign(bs, job, class_name, jc ? jc->allow_risky : false, &img,
-	    (size_t)json_integer_value(count), chosen, tiers, reterr);
+	r = ctrl_alloc_assign(bs, job, class_name, jc ? jc->allow_risky : false, &img,
+	    (size_t)json_integer_value(count), append_name, chosen, tiers, reterr);
 	if (r < 0) {
 		store_rollback(bs->store);
 		json_decref(chosen);

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "control/control.h"
 #include "controller/ctrl_internal.h"
 #include "log.h"
 #include "boot/nodes.h"
@@ -85,7 +84,7 @@ tick(struct loop *l, void *userdata)
 	(void)store_node_foreach_managed(c->bs->store, tick_node, &t);
 	ctrl_green_run(c, t.now);
 	ctrl_energy_run(c, t.now);
-	control_events_notify(c->bs);
+	notify(&c->bs->notify, NOTIFY_HISTORY);
 	/* Level-triggered: decide again at least once a second, sooner if asked. */
 	next = loop_now_ms() + 1000;
 	if (c->next_wake_ms && c->next_wake_ms - t.now < 1000)
@@ -126,6 +125,13 @@ ctrl_kick(struct ctrl *c)
 	c->tick_timer = loop_add_timer(c->bs->loop, due, tick, c);
 }
 
+/* A phase or desired state changed somewhere (boot/nodes.c, a verb): decide again. */
+static void
+on_node_changed(void *userdata)
+{
+	ctrl_kick(userdata);
+}
+
 int
 ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 {
@@ -152,6 +158,10 @@ ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 		return r;
 	}
 	ctrl_power_init(c);
+	if ((r = notify_listen(&bs->notify, NOTIFY_NODE, on_node_changed, c)) < 0) {
+		ctrl_free(c);
+		return dl_err_set(reterr, r, "controller: too many listeners of node changes");
+	}
 	*ret = c;
 	ctrl_kick(c);
 	return 0;
@@ -163,6 +173,7 @@ ctrl_free(struct ctrl *c)
 	if (!c)
 		return NULL;
 	c->stopping = true;
+	notify_unlisten(&c->bs->notify, NOTIFY_NODE, c);
 	if (c->tick_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
 	ctrl_green_done(c);

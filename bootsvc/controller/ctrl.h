@@ -52,3 +52,15 @@ size_t ctrl_hints(struct ctrl *c, const struct green_hint **ret);
  * verbs: "status" of many nodes validates them all before queueing). */
 int ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
     struct dl_err *reterr);
+
+struct image_rec;
+/* Called with each node ctrl_alloc_assign() chooses. */
+typedef void (*ctrl_alloc_chosen_fn)(const char *node, void *userdata);
+/* Choose count nodes for job (alloc.h) and write their allocation as desired state: the
+ * controller then reimages or powers them as needed. Used by the allocate verb and by the
+ * controller to replace a member that failed. Calls chosen (may be NULL) per node chosen
+ * and counts per tier (reuse, reimage, power-on) into tiers. Run inside a store
+ * transaction. -ENOSPC (reterr says why) when too few nodes qualify. */
+int ctrl_alloc_assign(struct bootsvc *bs, const char *job, const char *class_name,
+    bool allow_risky, const struct image_rec *img, size_t count, ctrl_alloc_chosen_fn chosen,
+    void *userdata, size_t tiers[static 3], struct dl_err *reterr);

@@ -9,9 +9,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "control/control.h"
 #include "controller/ctrl_internal.h"
-#include "health/health.h"
+#include "bmc/health_ipmi.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -158,7 +157,7 @@ job_done(void *payload, const struct action_result *res)
 		if (worse)
 			respond(c, &n, v.health == HEALTH_DOOMED ? bs->cfg.on_doomed :
 			    v.health == HEALTH_RISKY ? bs->cfg.on_risky : 0);
-		control_events_notify(bs);
+		notify(&bs->notify, NOTIFY_HISTORY);
 	} else
 		(void)store_node_update_ctrl(bs->store, &n);
 out:
@@ -244,6 +243,6 @@ ctrl_health_clear(struct ctrl *c, const char *name)
 	(void)store_node_update_ctrl(bs->store, &n);
 	(void)store_event_add(bs->store, name, "health", "cleared by an admin",
 	    (int64_t)time(NULL));
-	control_events_notify(bs);
+	notify(&bs->notify, NOTIFY_HISTORY);
 	return 0;
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "control/control.h"
 #include "controller/ctrl_internal.h"
 #include "log.h"
 #include "boot/nodes.h"
@@ -137,7 +136,7 @@ power_done(void *payload, const struct action_result *res)
 	}
 	if (pj->cb)
 		pj->cb(bs, pj->node, pj->op, res->r, on, res->msg, pj->userdata);
-	control_events_notify(bs);
+	notify(&bs->notify, NOTIFY_HISTORY);
 	ctrl_kick(c);
 }
 

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "parse.h"
+#include "boot/boot_query.h"
 #include "store/store.h"
 
 enum http_route {
@@ -31,14 +32,6 @@ int http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const 
 /* "/api/v1/nodes/<name>/<action>" with a valid node name and action [a-z]{1,15}. */
 int http_path_node_api(const char *url, char ret_name[static MAX_NODE_NAME],
     char ret_action[static 16]);
-
-struct boot_query {
-	bool has_mac, has_uuid, has_serial;
-	struct mac_addr mac;
-	char mac_str[MAC_STR_LEN];
-	char uuid[UUID_STR_LEN];
-	char serial[MAX_SERIAL];
-};
 
 /* Validate the values of the mac, uuid and serial query arguments (each may be NULL or
  * empty: iPXE expands an unset setting to ""). The MAC is required: it names the node

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bootsvc/health/health.h"
+#include "../../bootsvc/bmc/health_ipmi.h"
 #include "../../bootsvc/health/eval.h"
 #include "../../bootsvc/health/persist.h"
 #include "../../bootsvc/health/sel_class.h"
