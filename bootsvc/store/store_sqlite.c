@@ -54,12 +54,18 @@ store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char *sq
     const char *key)
 {
 	sqlite3_stmt *st = store_sqlite_stmt(c, id, sql);
-	int rc;
 
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, key);
-	rc = sqlite3_step(st);
+	return store_sqlite_step_done(st);
+}
+
+int
+store_sqlite_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }

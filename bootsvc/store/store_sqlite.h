@@ -72,6 +72,9 @@ void store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Run statement id with ?1 = key; 0 when it finished, -EIO. */
 int store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char *sql,
     const char *key);
+/* Step a statement of no rows bound by the caller, and reset it: 0 when it finished,
+ * -EIO. */
+int store_sqlite_step_done(sqlite3_stmt *st);
 /* Step an UPDATE or DELETE of c bound by the caller, and reset it: 0 when it changed a
  * row, -ENOENT when none matched, -EIO. */
 int store_sqlite_step_changed(struct sqlite_conn *c, sqlite3_stmt *st);

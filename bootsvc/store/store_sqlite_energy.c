@@ -56,14 +56,11 @@ int
 store_sqlite_energy_put(struct store *s, const struct energy_rec *e)
 {
 	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_PUT);
-	int rc;
 
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_cols(st, 1, e, energy_cols, ELEMENTSOF(energy_cols));
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_sqlite_step_done(st);
 }
 
 int
@@ -71,7 +68,6 @@ store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on_mj,
     int64_t off_mj, int64_t saved_mj)
 {
 	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_IMAGE_ADD);
-	int rc;
 
 	if (!st)
 		return -EIO;
@@ -79,9 +75,7 @@ store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on_mj,
 	sqlite3_bind_int64(st, 2, on_mj);
 	sqlite3_bind_int64(st, 3, off_mj);
 	sqlite3_bind_int64(st, 4, saved_mj);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_sqlite_step_done(st);
 }
 
 /* A private statement: fn may call back into the store. */

@@ -213,15 +213,12 @@ int
 store_sqlite_node_health_state_set(struct store *s, const char *name, const char *json)
 {
 	sqlite3_stmt *st = stmt(sqlite_writer(s), S_HEALTH_STATE_SET);
-	int rc;
 
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, name);
 	store_sqlite_bind_text(st, 2, json);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_sqlite_step_done(st);
 }
 
 int
