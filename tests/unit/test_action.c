@@ -20,6 +20,7 @@
 #include "../../bootsvc/action/action.h"
 #include "../../bootsvc/bootsvc.h"
 #include "log.h"
+#include "store_dir.h"
 
 /* More than ipmi_concurrency's maximum, 4096. */
 #define N_MANY 5000
@@ -62,7 +63,7 @@ struct tpay {
 };
 
 struct fixture {
-	char dir[64];
+	struct store_dir sd; /* bs.store */
 	struct bootsvc bs;
 	struct action *a;
 };
@@ -166,8 +167,6 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct dl_err e = { 0 };
-	char path[128];
 
 	if (!f)
 		return -1;
@@ -178,13 +177,10 @@ setup(void **state)
 	memset(T.by_outcome, 0, sizeof(T.by_outcome));
 	memset(T.kept, 0, sizeof(T.kept));
 	T.freed_saw_cancel = false;
-	strcpy(f->dir, "/tmp/test_action.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
 	config_init(&f->bs.cfg);
-	snprintf(path, sizeof(path), "%s/state.db", f->dir);
-	if (store_open(path, &f->bs.store, &e) < 0 || loop_new(&f->bs.loop) < 0)
+	if (store_dir_open(&f->sd) < 0 || loop_new(&f->bs.loop) < 0)
 		return -1;
+	f->bs.store = f->sd.s;
 	log_set_level(-1); /* the outcomes are checked here, not read */
 	*state = f;
 	return 0;
@@ -194,14 +190,11 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	gate(true);
 	f->a = action_free(f->a);
 	f->bs.loop = loop_free(f->bs.loop);
-	store_close(f->bs.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	(void)!system(cmd);
+	store_dir_remove(&f->sd);
 	free(f);
 	return 0;
 }
