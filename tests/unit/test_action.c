@@ -20,6 +20,7 @@
 #include "../../bootsvc/action/action.h"
 #include "../../bootsvc/bootsvc.h"
 #include "log.h"
+#include "loop_wait.h"
 #include "store_dir.h"
 
 /* More than ipmi_concurrency's maximum, 4096. */
@@ -211,41 +212,17 @@ start(struct fixture *f, unsigned threads0, unsigned cap0, unsigned threads1, un
 	assert_int_equal(action_new(&f->bs, pools, ELEMENTSOF(pools), &f->a, &e), 0);
 }
 
-/* Run the loop until pred() holds or ms pass; returns pred(). */
-struct wait_ctx {
-	struct fixture *f;
-	bool (*pred)(struct fixture *f);
-	uint64_t until;
-};
-
-static void
-poll_cb(struct loop *l, void *userdata)
-{
-	struct wait_ctx *w = userdata;
-
-	if (w->pred(w->f) || loop_now_ms() >= w->until) {
-		loop_quit(l, 0);
-		return;
-	}
-	(void)loop_add_timer(l, loop_now_ms() + 2, poll_cb, w);
-}
-
+/* Run the loop until pred(f) holds or ms pass; returns pred(f). */
 static bool
-run_until(struct fixture *f, bool (*pred)(struct fixture *f), unsigned ms)
+run_until(struct fixture *f, bool (*pred)(void *f), unsigned ms)
 {
-	struct wait_ctx w = { .f = f, .pred = pred, .until = loop_now_ms() + ms };
-
-	if (pred(f))
-		return true;
-	(void)loop_add_timer(f->bs.loop, loop_now_ms() + 1, poll_cb, &w);
-	assert_int_equal(loop_run(f->bs.loop), 0);
-	return pred(f);
+	return loop_wait(f->bs.loop, pred, NULL, f, ms);
 }
 
 static unsigned want_done;
 
 static bool
-done_enough(struct fixture *f)
+done_enough(void *f)
 {
 	(void)f;
 	return T.n_done >= want_done;
@@ -426,7 +403,7 @@ test_shared_reads(void **state)
 }
 
 static bool
-pool1_done(struct fixture *f)
+pool1_done(void *f)
 {
 	(void)f;
 	return T.n_done >= 3;
@@ -467,8 +444,10 @@ test_pools_isolated(void **state)
 }
 
 static bool
-node_free(struct fixture *f)
+node_free(void *arg)
 {
+	struct fixture *f = arg;
+
 	return action_busy_count(f->a) == 0;
 }
 

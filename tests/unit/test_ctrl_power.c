@@ -19,6 +19,7 @@
 #include "../../bootsvc/bootsvc.h"
 #include "../../bootsvc/controller/ctrl.h"
 #include "log.h"
+#include "loop_wait.h"
 #include "store_dir.h"
 
 /* The cap under test: two BMC actions in flight. */
@@ -140,37 +141,23 @@ teardown(void **state)
 	return 0;
 }
 
-/* Run the loop until pred() holds or ms pass, sampling the bmc pool's in-flight count
- * every millisecond. */
-struct wait_ctx {
-	struct fixture *f;
-	bool (*pred)(struct fixture *f);
-	uint64_t until;
-};
-
+/* The bmc pool's in-flight count at its highest so far. */
 static void
-poll_cb(struct loop *l, void *userdata)
+sample_inflight(void *arg)
 {
-	struct wait_ctx *w = userdata;
-	unsigned n = action_inflight(w->f->bs.action, ACTION_POOL_BMC);
+	struct fixture *f = arg;
+	unsigned n = action_inflight(f->bs.action, ACTION_POOL_BMC);
 
-	if (n > w->f->max_inflight)
-		w->f->max_inflight = n;
-	if ((w->pred && w->pred(w->f)) || loop_now_ms() >= w->until) {
-		loop_quit(l, 0);
-		return;
-	}
-	(void)loop_add_timer(l, loop_now_ms() + 1, poll_cb, w);
+	if (n > f->max_inflight)
+		f->max_inflight = n;
 }
 
+/* Run the loop until pred(f) holds (NULL: for all of ms) or ms pass, sampling the bmc
+ * pool's in-flight count every millisecond. */
 static bool
-run_until(struct fixture *f, bool (*pred)(struct fixture *f), unsigned ms)
+run_until(struct fixture *f, bool (*pred)(void *f), unsigned ms)
 {
-	struct wait_ctx w = { .f = f, .pred = pred, .until = loop_now_ms() + ms };
-
-	(void)loop_add_timer(f->bs.loop, loop_now_ms(), poll_cb, &w);
-	assert_int_equal(loop_run(f->bs.loop), 0);
-	return pred ? pred(f) : true;
+	return loop_wait(f->bs.loop, pred, sample_inflight, f, ms);
 }
 
 static void
@@ -189,8 +176,9 @@ answer(struct bootsvc *bs, const char *node, enum power_op op, int r, bool on,
 }
 
 static bool
-all_done(struct fixture *f)
+all_done(void *arg)
 {
+	struct fixture *f = arg;
 	struct node_rec n;
 
 	return f->answered && store_node_get(f->bs.store, "c1", &n) == 0 &&
