@@ -391,6 +391,29 @@ test_upgraded_any_roles(void **state)
 	sqlite3_close(db);
 }
 
+/* The whole of path, which must be readable; *ret_len its size. */
+static char *
+slurp_ok(const char *path, size_t *ret_len)
+{
+	char *buf = slurp(path, ret_len);
+
+	assert_non_null(buf);
+	return buf;
+}
+
+/* path holds the len bytes of before, still; frees before. */
+static void
+assert_unchanged(const char *path, char *before, size_t len)
+{
+	size_t len_after = 0;
+	char *after = slurp_ok(path, &len_after);
+
+	assert_int_equal(len_after, len);
+	assert_memory_equal(after, before, len);
+	free(before);
+	free(after);
+}
+
 /* Opening an upgraded store again migrates nothing and writes nothing. */
 static void
 test_reopen_noop(void **state)
@@ -398,21 +421,15 @@ test_reopen_noop(void **state)
 	struct store_dir *f = *state;
 	struct dl_err e = { 0 };
 	struct store *s;
-	char *before, *after;
-	size_t len_before = 0, len_after = 0;
+	char *before;
+	size_t len_before = 0;
 
 	assert_int_equal(store_open(f->path, &s, &e), 0);
 	store_close(s);
-	before = slurp(f->path, &len_before);
-	assert_non_null(before);
+	before = slurp_ok(f->path, &len_before);
 	assert_int_equal(store_open(f->path, &s, &e), 0);
 	store_close(s);
-	after = slurp(f->path, &len_after);
-	assert_non_null(after);
-	assert_int_equal(len_after, len_before);
-	assert_memory_equal(after, before, len_before);
-	free(before);
-	free(after);
+	assert_unchanged(f->path, before, len_before);
 }
 
 /* A store from a newer bootsvc: refused, both versions named, the file left alone. */
@@ -422,8 +439,8 @@ test_newer_refused(void **state)
 	struct store_dir *f = *state;
 	static const int versions[] = { STORE_SQLITE_SCHEMA_VERSION + 1, 57 };
 	struct store *s = NULL;
-	char *before, *after, want[256];
-	size_t len_before = 0, len_after = 0;
+	char *before, want[256];
+	size_t len_before = 0;
 	sqlite3 *db;
 
 	for (size_t i = 0; i < ELEMENTSOF(versions); i++) {
@@ -434,21 +451,14 @@ test_newer_refused(void **state)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", versions[i]);
 		raw_exec(db, sql);
 		sqlite3_close(db);
-		before = slurp(f->path, &len_before);
-		assert_non_null(before);
+		before = slurp_ok(f->path, &len_before);
 
 		assert_int_equal(store_open(f->path, &s, &e), -ENOTSUP);
 		assert_null(s);
 		snprintf(want, sizeof(want), "store '%s' has schema version %d, this bootsvc knows "
 		    "up to %d: upgrade bootsvc", f->path, versions[i], STORE_SQLITE_SCHEMA_VERSION);
 		assert_string_equal(e.msg, want);
-
-		after = slurp(f->path, &len_after);
-		assert_non_null(after);
-		assert_int_equal(len_after, len_before);
-		assert_memory_equal(after, before, len_before);
-		free(before);
-		free(after);
+		assert_unchanged(f->path, before, len_before);
 	}
 }
 
