@@ -310,6 +310,21 @@ cmd_args_set_str(json_t *args, const char *key, const char *opt, const char *val
 }
 
 int
+cmd_args_new_str(json_t **ret_args, const char *key, const char *opt, const char *value,
+    struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *args = json_object();
+	int r;
+
+	if (!args)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	if ((r = cmd_args_set_str(args, key, opt, value, reterr)) < 0)
+		return r;
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+int
 cmd_args_names(json_t *args, const char *cmd, const char *names, struct dl_err *reterr)
 {
 	char what[64];

@@ -90,6 +90,10 @@ int cmd_args_path_absolute(const char *opt, const char *path, char **ret,
  * or -ENOMEM. */
 int cmd_args_set_str(json_t *args, const char *key, const char *opt, const char *value,
     struct dl_err *reterr);
+/* A new args object holding only key = value (cmd_args_set_str()), in *ret_args (owned
+ * by the caller; written only on success). -EINVAL naming opt or -ENOMEM. */
+int cmd_args_new_str(json_t **ret_args, const char *key, const char *opt, const char *value,
+    struct dl_err *reterr);
 
 /* The whole parse of a command whose one operand, if any, is a <hostlist> of node names
  * ("energy", "health clear", "node list"): cmd_args_getopt() with longopts, handle and

@@ -25,7 +25,6 @@ static int
 cmd_image_parse_ref(int argc, char **argv, const char *cmd, struct cmd_opts *opts,
     json_t **ret_args, struct dl_err *reterr)
 {
-	_cleanup_(json_decrefp) json_t *args = NULL;
 	const char *operands[1];
 	char what[64];
 	int r, n;
@@ -39,14 +38,7 @@ cmd_image_parse_ref(int argc, char **argv, const char *cmd, struct cmd_opts *opt
 	r = cmd_args_image_ref(what, operands[0], reterr);
 	if (r < 0)
 		return r;
-	args = json_object();
-	if (!args)
-		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = cmd_args_set_str(args, "image", what, operands[0], reterr);
-	if (r < 0)
-		return r;
-	*ret_args = TAKE_PTR(args);
-	return 0;
+	return cmd_args_new_str(ret_args, "image", what, operands[0], reterr);
 }
 
 int
@@ -67,7 +59,6 @@ int
 cmd_image_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	_cleanup_(json_decrefp) json_t *args = NULL;
 	_cleanup_free_ char *path = NULL;
 	const char *operands[1];
 	int r, n;
@@ -82,14 +73,7 @@ cmd_image_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	r = cmd_args_path_absolute("image add: path", operands[0], &path, reterr);
 	if (r < 0)
 		return r;
-	args = json_object();
-	if (!args)
-		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	r = cmd_args_set_str(args, "path", "image add: path", path, reterr);
-	if (r < 0)
-		return r;
-	*ret_args = TAKE_PTR(args);
-	return 0;
+	return cmd_args_new_str(ret_args, "path", "image add: path", path, reterr);
 }
 
 int

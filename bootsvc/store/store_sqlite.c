@@ -54,14 +54,90 @@ store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char *sq
     const char *key)
 {
 	sqlite3_stmt *st = store_sqlite_stmt(c, id, sql);
-	int rc;
 
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, key);
-	rc = sqlite3_step(st);
+	return store_sqlite_step_done(st);
+}
+
+int
+store_sqlite_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+store_sqlite_step_changed(struct sqlite_conn *c, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
+void
+store_sqlite_bind_cols(sqlite3_stmt *st, int first, const void *rec,
+    const struct sqlite_col *cols, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct sqlite_col *col = &cols[k];
+		const void *f = (const char *)rec + col->off;
+		int i = first + (int)k;
+
+		switch (col->type) {
+		case SQLITE_COL_TEXT:
+			store_sqlite_bind_text(st, i, col->empty_as && !*(const char *)f ?
+			    col->empty_as : f);
+			break;
+		case SQLITE_COL_BOOL:
+			sqlite3_bind_int(st, i, *(const bool *)f);
+			break;
+		case SQLITE_COL_INT:
+			sqlite3_bind_int(st, i, *(const int *)f);
+			break;
+		case SQLITE_COL_UINT:
+			sqlite3_bind_int(st, i, (int)*(const unsigned *)f);
+			break;
+		case SQLITE_COL_INT64:
+			sqlite3_bind_int64(st, i, *(const int64_t *)f);
+			break;
+		}
+	}
+}
+
+void
+store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec, const struct sqlite_col *cols,
+    size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct sqlite_col *col = &cols[k];
+		void *f = (char *)rec + col->off;
+		int i = first + (int)k;
+
+		switch (col->type) {
+		case SQLITE_COL_TEXT:
+			store_sqlite_copy_col(f, col->size, st, i);
+			break;
+		case SQLITE_COL_BOOL:
+			*(bool *)f = sqlite3_column_int(st, i) != 0;
+			break;
+		case SQLITE_COL_INT:
+			*(int *)f = sqlite3_column_int(st, i);
+			break;
+		case SQLITE_COL_UINT:
+			*(unsigned *)f = (unsigned)sqlite3_column_int(st, i);
+			break;
+		case SQLITE_COL_INT64:
+			*(int64_t *)f = sqlite3_column_int64(st, i);
+			break;
+		}
+	}
 }
 
 /* Open path into c (flags: read-write and create, or read-only). */

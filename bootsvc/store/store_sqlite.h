@@ -5,6 +5,9 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store/store_backend.h"
 
@@ -69,6 +72,46 @@ void store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Run statement id with ?1 = key; 0 when it finished, -EIO. */
 int store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char *sql,
     const char *key);
+/* Step a statement of no rows bound by the caller, and reset it: 0 when it finished,
+ * -EIO. */
+int store_sqlite_step_done(sqlite3_stmt *st);
+/* Step an UPDATE or DELETE of c bound by the caller, and reset it: 0 when it changed a
+ * row, -ENOENT when none matched, -EIO. */
+int store_sqlite_step_changed(struct sqlite_conn *c, sqlite3_stmt *st);
+
+/* How a row struct's field is held: the field's C type picks it (SQLITE_COL). */
+enum sqlite_col_type {
+	SQLITE_COL_TEXT,  /* char[]: NULL is bound as "", a read is cut to the array */
+	SQLITE_COL_BOOL,
+	SQLITE_COL_INT,
+	SQLITE_COL_UINT,
+	SQLITE_COL_INT64,
+};
+
+/* One field of a row struct and the SQL column it is bound to or read from. A row kind's
+ * table lists its fields in the order its SQL names the columns, so one table serves
+ * the insert, the update and the reads of that kind. */
+struct sqlite_col {
+	enum sqlite_col_type type;
+	size_t off;           /* offsetof the field */
+	size_t size;          /* sizeof the field */
+	const char *empty_as; /* TEXT: bound instead of "", NULL = "" */
+};
+
+/* The field of struct type; a field of a type without a column type does not compile. */
+#define SQLITE_COL(type, field) SQLITE_COL_OR(type, field, NULL)
+#define SQLITE_COL_OR(type, field, empty)						\
+	{ _Generic(((type *)0)->field, char *: SQLITE_COL_TEXT, bool: SQLITE_COL_BOOL,	\
+	      int: SQLITE_COL_INT, unsigned: SQLITE_COL_UINT, int64_t: SQLITE_COL_INT64),	\
+	  offsetof(type, field), sizeof(((type *)0)->field), empty }
+
+/* Bind the n fields of rec that cols names to parameters first, first + 1, ... */
+void store_sqlite_bind_cols(sqlite3_stmt *st, int first, const void *rec,
+    const struct sqlite_col *cols, size_t n);
+/* Read columns first, first + 1, ... of the current row into the n fields of rec that
+ * cols names. */
+void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
+    const struct sqlite_col *cols, size_t n);
 
 /* store_sqlite_schema.c */
 

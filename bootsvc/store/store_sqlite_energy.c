@@ -21,17 +21,19 @@ stmt(struct sqlite_conn *c, enum sqlite_stmt id)
 	return store_sqlite_stmt(c, id, energy_sql[id]);
 }
 
+#define ENERGY_COL(field) SQLITE_COL(struct energy_rec, field)
+
+/* The columns of S_ENERGY_GET, S_ENERGY_PUT and the walks, in their order. */
+static const struct sqlite_col energy_cols[] = {
+	ENERGY_COL(name), ENERGY_COL(at_ms), ENERGY_COL(on_mj), ENERGY_COL(off_mj),
+	ENERGY_COL(saved_mj), ENERGY_COL(baseline_w), ENERGY_COL(last_w),
+};
+
 static void
 energy_from_row(sqlite3_stmt *st, struct energy_rec *e)
 {
 	memset(e, 0, sizeof(*e));
-	store_sqlite_copy_col(e->name, sizeof(e->name), st, 0);
-	e->at_ms = sqlite3_column_int64(st, 1);
-	e->on_mj = sqlite3_column_int64(st, 2);
-	e->off_mj = sqlite3_column_int64(st, 3);
-	e->saved_mj = sqlite3_column_int64(st, 4);
-	e->baseline_w = (unsigned)sqlite3_column_int(st, 5);
-	e->last_w = (unsigned)sqlite3_column_int(st, 6);
+	store_sqlite_read_cols(st, 0, e, energy_cols, ELEMENTSOF(energy_cols));
 }
 
 int
@@ -54,20 +56,11 @@ int
 store_sqlite_energy_put(struct store *s, const struct energy_rec *e)
 {
 	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_PUT);
-	int rc;
 
 	if (!st)
 		return -EIO;
-	store_sqlite_bind_text(st, 1, e->name);
-	sqlite3_bind_int64(st, 2, e->at_ms);
-	sqlite3_bind_int64(st, 3, e->on_mj);
-	sqlite3_bind_int64(st, 4, e->off_mj);
-	sqlite3_bind_int64(st, 5, e->saved_mj);
-	sqlite3_bind_int(st, 6, (int)e->baseline_w);
-	sqlite3_bind_int(st, 7, (int)e->last_w);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	store_sqlite_bind_cols(st, 1, e, energy_cols, ELEMENTSOF(energy_cols));
+	return store_sqlite_step_done(st);
 }
 
 int
@@ -75,7 +68,6 @@ store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on_mj,
     int64_t off_mj, int64_t saved_mj)
 {
 	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_IMAGE_ADD);
-	int rc;
 
 	if (!st)
 		return -EIO;
@@ -83,9 +75,7 @@ store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on_mj,
 	sqlite3_bind_int64(st, 2, on_mj);
 	sqlite3_bind_int64(st, 3, off_mj);
 	sqlite3_bind_int64(st, 4, saved_mj);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_sqlite_step_done(st);
 }
 
 /* A private statement: fn may call back into the store. */

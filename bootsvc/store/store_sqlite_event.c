@@ -31,7 +31,6 @@ store_sqlite_event_append(struct sqlite_conn *c, const char *node, const char *k
     const char *what, const char *reason, int64_t at)
 {
 	sqlite3_stmt *st = stmt(c, S_EVENT_ADD);
-	int rc;
 
 	if (!st)
 		return -EIO;
@@ -40,9 +39,7 @@ store_sqlite_event_append(struct sqlite_conn *c, const char *node, const char *k
 	store_sqlite_bind_text(st, 3, what);
 	store_sqlite_bind_text(st, 4, reason);
 	sqlite3_bind_int64(st, 5, at);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_sqlite_step_done(st);
 }
 
 int

@@ -63,6 +63,15 @@ file_insert(struct sqlite_conn *c, const char *id, unsigned pos, const struct im
 	return 0;
 }
 
+#define IMAGE_COL(field) SQLITE_COL(struct image_rec, field)
+
+/* The columns of IMAGE_COLS before current, in S_IMAGE_INSERT's order too. */
+static const struct sqlite_col image_cols[] = {
+	IMAGE_COL(id), IMAGE_COL(name), IMAGE_COL(kind), IMAGE_COL(path),
+	IMAGE_COL(kernel_version), IMAGE_COL(kernel_banner), IMAGE_COL(built),
+	IMAGE_COL(cmdline), IMAGE_COL(added), IMAGE_COL(initrd_tree),
+};
+
 static int
 image_row_insert(struct sqlite_conn *c, const struct image_rec *i, struct dl_err *reterr)
 {
@@ -71,16 +80,7 @@ image_row_insert(struct sqlite_conn *c, const struct image_rec *i, struct dl_err
 
 	if (!st)
 		return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(c->db));
-	store_sqlite_bind_text(st, 1, i->id);
-	store_sqlite_bind_text(st, 2, i->name);
-	store_sqlite_bind_text(st, 3, i->kind);
-	store_sqlite_bind_text(st, 4, i->path);
-	store_sqlite_bind_text(st, 5, i->kernel_version);
-	store_sqlite_bind_text(st, 6, i->kernel_banner);
-	store_sqlite_bind_text(st, 7, i->built);
-	store_sqlite_bind_text(st, 8, i->cmdline);
-	sqlite3_bind_int64(st, 9, i->added);
-	store_sqlite_bind_text(st, 10, i->initrd_tree);
+	store_sqlite_bind_cols(st, 1, i, image_cols, ELEMENTSOF(image_cols));
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -114,17 +114,8 @@ static void
 image_from_row(sqlite3_stmt *st, struct image_rec *i)
 {
 	memset(i, 0, sizeof(*i));
-	store_sqlite_copy_col(i->id, sizeof(i->id), st, 0);
-	store_sqlite_copy_col(i->name, sizeof(i->name), st, 1);
-	store_sqlite_copy_col(i->kind, sizeof(i->kind), st, 2);
-	store_sqlite_copy_col(i->path, sizeof(i->path), st, 3);
-	store_sqlite_copy_col(i->kernel_version, sizeof(i->kernel_version), st, 4);
-	store_sqlite_copy_col(i->kernel_banner, sizeof(i->kernel_banner), st, 5);
-	store_sqlite_copy_col(i->built, sizeof(i->built), st, 6);
-	store_sqlite_copy_col(i->cmdline, sizeof(i->cmdline), st, 7);
-	i->added = sqlite3_column_int64(st, 8);
-	store_sqlite_copy_col(i->initrd_tree, sizeof(i->initrd_tree), st, 9);
-	i->current = sqlite3_column_int(st, 10) != 0;
+	store_sqlite_read_cols(st, 0, i, image_cols, ELEMENTSOF(image_cols));
+	i->current = sqlite3_column_int(st, ELEMENTSOF(image_cols)) != 0;
 }
 
 /* i's files, in the order they were inserted. */

@@ -51,31 +51,35 @@ stmt(struct sqlite_conn *c, enum sqlite_stmt id)
 	return store_sqlite_stmt(c, id, node_sql[id]);
 }
 
-/* The desired-state and controller columns, in NODE_COLS order from want_power on:
- * bound from parameter `first` by both the insert and the controller's update. */
-static void
-bind_ctrl(sqlite3_stmt *st, int first, const struct node_rec *n)
-{
-	int i = first;
+#define NODE_COL(field) SQLITE_COL(struct node_rec, field)
 
-	store_sqlite_bind_text(st, i++, n->want_power);
-	sqlite3_bind_int(st, i++, n->hold);
-	store_sqlite_bind_text(st, i++, n->hold_reason);
-	store_sqlite_bind_text(st, i++, n->booted_image);
-	store_sqlite_bind_text(st, i++, n->power);
-	store_sqlite_bind_text(st, i++, n->op);
-	sqlite3_bind_int64(st, i++, n->op_at_ms);
-	sqlite3_bind_int(st, i++, n->attempts);
-	sqlite3_bind_int64(st, i++, n->retry_at_ms);
-	store_sqlite_bind_text(st, i++, n->bmc_state);
-	store_sqlite_bind_text(st, i++, n->last_error);
-	store_sqlite_bind_text(st, i++, n->alloc_job);
-	store_sqlite_bind_text(st, i++, n->alloc_class);
-	store_sqlite_bind_text(st, i++, n->health[0] ? n->health : "ok");
-	store_sqlite_bind_text(st, i++, n->health_reasons);
-	sqlite3_bind_int64(st, i++, n->sel_last);
-	sqlite3_bind_int64(st, i, n->idle_since_ms);
-}
+/* NODE_COLS up to want_power: what a node is, and where its boot stands. */
+static const struct sqlite_col node_id_cols[] = {
+	NODE_COL(name), NODE_COL(mac), NODE_COL(ip), NODE_COL(uuid), NODE_COL(serial),
+	NODE_COL(bmc), NODE_COL(bmc_creds), NODE_COL(image), NODE_COL(image_pin),
+	NODE_COL(token), NODE_COL(phase), NODE_COL(reason), NODE_COL(phase_at),
+	NODE_COL(served_image), NODE_COL(created),
+};
+
+/* NODE_COLS from want_power on: the desired-state and controller columns, bound by both
+ * the insert and the controller's update. A node not yet judged is stored as "ok". */
+static const struct sqlite_col node_ctrl_cols[] = {
+	NODE_COL(want_power), NODE_COL(hold), NODE_COL(hold_reason), NODE_COL(booted_image),
+	NODE_COL(power), NODE_COL(op), NODE_COL(op_at_ms), NODE_COL(attempts),
+	NODE_COL(retry_at_ms), NODE_COL(bmc_state), NODE_COL(last_error),
+	NODE_COL(alloc_job), NODE_COL(alloc_class),
+	SQLITE_COL_OR(struct node_rec, health, "ok"), NODE_COL(health_reasons),
+	NODE_COL(sel_last), NODE_COL(idle_since_ms),
+};
+
+_Static_assert(ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols) == 32,
+    "NODE_COLS names 32 columns, S_NODE_INSERT binds ?1..?32");
+
+/* S_NODE_UPDATE's parameters: the name, then what an admin may change. */
+static const struct sqlite_col node_update_cols[] = {
+	NODE_COL(name), NODE_COL(uuid), NODE_COL(serial), NODE_COL(bmc), NODE_COL(bmc_creds),
+	NODE_COL(image), NODE_COL(image_pin), NODE_COL(served_image),
+};
 
 int
 store_sqlite_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr)
@@ -86,22 +90,9 @@ store_sqlite_node_insert(struct store *s, const struct node_rec *n, struct dl_er
 
 	if (!st)
 		return -EIO;
-	store_sqlite_bind_text(st, 1, n->name);
-	store_sqlite_bind_text(st, 2, n->mac);
-	store_sqlite_bind_text(st, 3, n->ip);
-	store_sqlite_bind_text(st, 4, n->uuid);
-	store_sqlite_bind_text(st, 5, n->serial);
-	store_sqlite_bind_text(st, 6, n->bmc);
-	store_sqlite_bind_text(st, 7, n->bmc_creds);
-	store_sqlite_bind_text(st, 8, n->image);
-	store_sqlite_bind_text(st, 9, n->image_pin);
-	store_sqlite_bind_text(st, 10, n->token);
-	store_sqlite_bind_text(st, 11, n->phase);
-	store_sqlite_bind_text(st, 12, n->reason);
-	sqlite3_bind_int64(st, 13, n->phase_at);
-	store_sqlite_bind_text(st, 14, n->served_image);
-	sqlite3_bind_int64(st, 15, n->created);
-	bind_ctrl(st, 16, n);
+	store_sqlite_bind_cols(st, 1, n, node_id_cols, ELEMENTSOF(node_id_cols));
+	store_sqlite_bind_cols(st, 1 + ELEMENTSOF(node_id_cols), n, node_ctrl_cols,
+	    ELEMENTSOF(node_ctrl_cols));
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -115,38 +106,9 @@ static void
 node_from_row(sqlite3_stmt *st, struct node_rec *n)
 {
 	memset(n, 0, sizeof(*n));
-	store_sqlite_copy_col(n->name, sizeof(n->name), st, 0);
-	store_sqlite_copy_col(n->mac, sizeof(n->mac), st, 1);
-	store_sqlite_copy_col(n->ip, sizeof(n->ip), st, 2);
-	store_sqlite_copy_col(n->uuid, sizeof(n->uuid), st, 3);
-	store_sqlite_copy_col(n->serial, sizeof(n->serial), st, 4);
-	store_sqlite_copy_col(n->bmc, sizeof(n->bmc), st, 5);
-	store_sqlite_copy_col(n->bmc_creds, sizeof(n->bmc_creds), st, 6);
-	store_sqlite_copy_col(n->image, sizeof(n->image), st, 7);
-	store_sqlite_copy_col(n->image_pin, sizeof(n->image_pin), st, 8);
-	store_sqlite_copy_col(n->token, sizeof(n->token), st, 9);
-	store_sqlite_copy_col(n->phase, sizeof(n->phase), st, 10);
-	store_sqlite_copy_col(n->reason, sizeof(n->reason), st, 11);
-	n->phase_at = sqlite3_column_int64(st, 12);
-	store_sqlite_copy_col(n->served_image, sizeof(n->served_image), st, 13);
-	n->created = sqlite3_column_int64(st, 14);
-	store_sqlite_copy_col(n->want_power, sizeof(n->want_power), st, 15);
-	n->hold = sqlite3_column_int(st, 16) != 0;
-	store_sqlite_copy_col(n->hold_reason, sizeof(n->hold_reason), st, 17);
-	store_sqlite_copy_col(n->booted_image, sizeof(n->booted_image), st, 18);
-	store_sqlite_copy_col(n->power, sizeof(n->power), st, 19);
-	store_sqlite_copy_col(n->op, sizeof(n->op), st, 20);
-	n->op_at_ms = sqlite3_column_int64(st, 21);
-	n->attempts = sqlite3_column_int(st, 22);
-	n->retry_at_ms = sqlite3_column_int64(st, 23);
-	store_sqlite_copy_col(n->bmc_state, sizeof(n->bmc_state), st, 24);
-	store_sqlite_copy_col(n->last_error, sizeof(n->last_error), st, 25);
-	store_sqlite_copy_col(n->alloc_job, sizeof(n->alloc_job), st, 26);
-	store_sqlite_copy_col(n->alloc_class, sizeof(n->alloc_class), st, 27);
-	store_sqlite_copy_col(n->health, sizeof(n->health), st, 28);
-	store_sqlite_copy_col(n->health_reasons, sizeof(n->health_reasons), st, 29);
-	n->sel_last = sqlite3_column_int64(st, 30);
-	n->idle_since_ms = sqlite3_column_int64(st, 31);
+	store_sqlite_read_cols(st, 0, n, node_id_cols, ELEMENTSOF(node_id_cols));
+	store_sqlite_read_cols(st, ELEMENTSOF(node_id_cols), n, node_ctrl_cols,
+	    ELEMENTSOF(node_ctrl_cols));
 }
 
 int
@@ -188,23 +150,11 @@ store_sqlite_node_update(struct store *s, const struct node_rec *n)
 {
 	struct sqlite_conn *c = sqlite_writer(s);
 	sqlite3_stmt *st = stmt(c, S_NODE_UPDATE);
-	int rc;
 
 	if (!st)
 		return -EIO;
-	store_sqlite_bind_text(st, 1, n->name);
-	store_sqlite_bind_text(st, 2, n->uuid);
-	store_sqlite_bind_text(st, 3, n->serial);
-	store_sqlite_bind_text(st, 4, n->bmc);
-	store_sqlite_bind_text(st, 5, n->bmc_creds);
-	store_sqlite_bind_text(st, 6, n->image);
-	store_sqlite_bind_text(st, 7, n->image_pin);
-	store_sqlite_bind_text(st, 8, n->served_image);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return -EIO;
-	return sqlite3_changes(c->db) ? 0 : -ENOENT;
+	store_sqlite_bind_cols(st, 1, n, node_update_cols, ELEMENTSOF(node_update_cols));
+	return store_sqlite_step_changed(c, st);
 }
 
 int
@@ -212,17 +162,12 @@ store_sqlite_node_update_ctrl(struct store *s, const struct node_rec *n)
 {
 	struct sqlite_conn *c = sqlite_writer(s);
 	sqlite3_stmt *st = stmt(c, S_NODE_CTRL);
-	int rc;
 
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, n->name);
-	bind_ctrl(st, 2, n);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return -EIO;
-	return sqlite3_changes(c->db) ? 0 : -ENOENT;
+	store_sqlite_bind_cols(st, 2, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
+	return store_sqlite_step_changed(c, st);
 }
 
 int
@@ -231,7 +176,7 @@ store_sqlite_node_set_phase(struct store *s, const char *name, const char *phase
 {
 	struct sqlite_conn *c = sqlite_writer(s);
 	sqlite3_stmt *st = stmt(c, S_NODE_PHASE);
-	int rc;
+	int r;
 
 	if (!st)
 		return -EIO;
@@ -239,12 +184,8 @@ store_sqlite_node_set_phase(struct store *s, const char *name, const char *phase
 	store_sqlite_bind_text(st, 2, phase);
 	store_sqlite_bind_text(st, 3, reason);
 	sqlite3_bind_int64(st, 4, at);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return -EIO;
-	if (sqlite3_changes(c->db) == 0)
-		return -ENOENT;
+	if ((r = store_sqlite_step_changed(c, st)) < 0)
+		return r;
 	return store_sqlite_event_append(c, name, "phase", phase, reason, at);
 }
 
@@ -272,15 +213,12 @@ int
 store_sqlite_node_health_state_set(struct store *s, const char *name, const char *json)
 {
 	sqlite3_stmt *st = stmt(sqlite_writer(s), S_HEALTH_STATE_SET);
-	int rc;
 
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, name);
 	store_sqlite_bind_text(st, 2, json);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_sqlite_step_done(st);
 }
 
 int

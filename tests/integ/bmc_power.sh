@@ -21,10 +21,7 @@ dl_bmc b02 10.73.0.22 52:54:00:73:00:02 uefi 256
 pass "BMCs b01 (BIOS node) at 10.73.0.21 and b02 (UEFI node) at 10.73.0.22 listening, nodes off"
 
 pc() { dl_ns "$POWERCTL" "$DL_W/$1.creds" "$(dl_bmc_ip "$1")" "${@:2}"; }
-ipp() {
-	dl_ns ipmipower -D LAN_2_0 -I 3 -W opensesspriv -u admin -p "$(dl_bmc_pass "$1")" \
-	    -h "$(dl_bmc_ip "$1")" "${@:2}" 2>&1
-}
+ipp() { dl_bmc_fi ipmipower "$@" 2>&1; }
 # state_is TOOL NAME on|off: the tool reports this power state
 state_is() {
 	local out
@@ -56,8 +53,7 @@ power_sequence() {
 	if [[ $tool == powerctl ]]; then
 		out=$(pc "$n" on --pxe) || fail "powerctl on --pxe $n: $out"
 	else
-		out=$(dl_ns ipmi-config -D LAN_2_0 -I 3 -W opensesspriv \
-		    -u admin -p "$(dl_bmc_pass "$n")" -h "$(dl_bmc_ip "$n")" --category=chassis \
+		out=$(dl_bmc_fi ipmi-config "$n" --category=chassis \
 		    --commit -e "Chassis_Boot_Flags:Boot_Device=PXE" 2>&1) ||
 		    fail "ipmi-config Boot_Device=PXE on $n: $out"
 		out=$(ipp "$n" --on)

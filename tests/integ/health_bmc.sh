@@ -23,11 +23,8 @@ pass "BMCs h01 at 10.77.0.21 and h02 at 10.77.0.22 listening, nodes off"
 
 mkdir -p "$DL_W/sdr"
 hc() { dl_ns "$HEALTHCTL" "$DL_W/$1.creds" "$(dl_bmc_ip "$1")" --sdr "$DL_W/sdr" "${@:2}"; }
-fi_args() { echo -D LAN_2_0 -I 3 -W opensesspriv -u admin -p "$(dl_bmc_pass "$1")" -h "$(dl_bmc_ip "$1")"; }
-# shellcheck disable=SC2046
-ref_sensors() { dl_ns ipmi-sensors $(fi_args "$1") --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-sensor-state; }
-# shellcheck disable=SC2046
-ref_sel() { dl_ns ipmi-sel $(fi_args "$1") --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-event-state; }
+ref_sensors() { dl_bmc_fi ipmi-sensors "$1" --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-sensor-state; }
+ref_sel() { dl_bmc_fi ipmi-sel "$1" --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-event-state; }
 mkdir -p "$DL_W/sdr-ref"
 # field KEY LINE: the value of KEY=... in a healthctl line (quoted or bare)
 field() { sed -n "s/.* $1=\"\([^\"]*\)\".*/\1/p; t; s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -136,8 +133,7 @@ grep -qx 'reason="risky: 13 correctable ECC in 24h"' <<<"$out" ||
 pass "DIMM ECC bit toggle: Warning + assertion, then Nominal + deassertion (not counted): 13 correctable"
 
 # --- a cleared SEL: ids start again below the state's last id; the new record is not missed
-# shellcheck disable=SC2046
-dl_ns ipmi-sel $(fi_args h01) --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --clear >/dev/null ||
+dl_bmc_fi ipmi-sel h01 --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --clear >/dev/null ||
     fail "ipmi-sel --clear on h01"
 dl_bmc_cmd h01 "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 0x6f 0x00 0xff 0xff" >/dev/null ||
     fail "sel_add after clear on h01"

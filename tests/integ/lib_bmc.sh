@@ -436,6 +436,13 @@ EOF
 }
 
 dl_bmc_pid() { cat "$(_dl_bmc_dir "$1")/pid"; }
+# dl_bmc_fi TOOL NAME ARGS...: FreeIPMI's TOOL (ipmipower, ipmi-config, ipmi-sensors, ...)
+# on NAME as admin over IPMI 2.0, cipher 3, with opensesspriv (ipmi_sim's session
+# privilege quirk), in the test netns.
+dl_bmc_fi() {
+	dl_ns "$1" -D LAN_2_0 -I 3 -W opensesspriv -u admin -p "$(dl_bmc_pass "$2")" \
+	    -h "$(dl_bmc_ip "$2")" "${@:3}"
+}
 dl_bmc_pass() { cat "$(_dl_bmc_dir "$1")/pass"; }
 dl_bmc_ip() { cat "$(_dl_bmc_dir "$1")/ip"; }
 dl_bmc_power_count() { local f; f="$(_dl_bmc_dir "$1")/power-ons"; [[ -f $f ]] && wc -l <"$f" || echo 0; }

@@ -20,6 +20,8 @@
 #include "../../bootsvc/action/action.h"
 #include "../../bootsvc/bootsvc.h"
 #include "log.h"
+#include "loop_wait.h"
+#include "store_dir.h"
 
 /* More than ipmi_concurrency's maximum, 4096. */
 #define N_MANY 5000
@@ -62,7 +64,7 @@ struct tpay {
 };
 
 struct fixture {
-	char dir[64];
+	struct store_dir sd; /* bs.store */
 	struct bootsvc bs;
 	struct action *a;
 };
@@ -166,8 +168,6 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct dl_err e = { 0 };
-	char path[128];
 
 	if (!f)
 		return -1;
@@ -178,13 +178,10 @@ setup(void **state)
 	memset(T.by_outcome, 0, sizeof(T.by_outcome));
 	memset(T.kept, 0, sizeof(T.kept));
 	T.freed_saw_cancel = false;
-	strcpy(f->dir, "/tmp/test_action.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
 	config_init(&f->bs.cfg);
-	snprintf(path, sizeof(path), "%s/state.db", f->dir);
-	if (store_open(path, &f->bs.store, &e) < 0 || loop_new(&f->bs.loop) < 0)
+	if (store_dir_open(&f->sd) < 0 || loop_new(&f->bs.loop) < 0)
 		return -1;
+	f->bs.store = f->sd.s;
 	log_set_level(-1); /* the outcomes are checked here, not read */
 	*state = f;
 	return 0;
@@ -194,14 +191,11 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	gate(true);
 	f->a = action_free(f->a);
 	f->bs.loop = loop_free(f->bs.loop);
-	store_close(f->bs.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	(void)!system(cmd);
+	store_dir_remove(&f->sd);
 	free(f);
 	return 0;
 }
@@ -218,41 +212,17 @@ start(struct fixture *f, unsigned threads0, unsigned cap0, unsigned threads1, un
 	assert_int_equal(action_new(&f->bs, pools, ELEMENTSOF(pools), &f->a, &e), 0);
 }
 
-/* Run the loop until pred() holds or ms pass; returns pred(). */
-struct wait_ctx {
-	struct fixture *f;
-	bool (*pred)(struct fixture *f);
-	uint64_t until;
-};
-
-static void
-poll_cb(struct loop *l, void *userdata)
-{
-	struct wait_ctx *w = userdata;
-
-	if (w->pred(w->f) || loop_now_ms() >= w->until) {
-		loop_quit(l, 0);
-		return;
-	}
-	(void)loop_add_timer(l, loop_now_ms() + 2, poll_cb, w);
-}
-
+/* Run the loop until pred(f) holds or ms pass; returns pred(f). */
 static bool
-run_until(struct fixture *f, bool (*pred)(struct fixture *f), unsigned ms)
+run_until(struct fixture *f, bool (*pred)(void *f), unsigned ms)
 {
-	struct wait_ctx w = { .f = f, .pred = pred, .until = loop_now_ms() + ms };
-
-	if (pred(f))
-		return true;
-	(void)loop_add_timer(f->bs.loop, loop_now_ms() + 1, poll_cb, &w);
-	assert_int_equal(loop_run(f->bs.loop), 0);
-	return pred(f);
+	return loop_wait(f->bs.loop, pred, NULL, f, ms);
 }
 
 static unsigned want_done;
 
 static bool
-done_enough(struct fixture *f)
+done_enough(void *f)
 {
 	(void)f;
 	return T.n_done >= want_done;
@@ -433,7 +403,7 @@ test_shared_reads(void **state)
 }
 
 static bool
-pool1_done(struct fixture *f)
+pool1_done(void *f)
 {
 	(void)f;
 	return T.n_done >= 3;
@@ -474,8 +444,10 @@ test_pools_isolated(void **state)
 }
 
 static bool
-node_free(struct fixture *f)
+node_free(void *arg)
 {
+	struct fixture *f = arg;
+
 	return action_busy_count(f->a) == 0;
 }
 

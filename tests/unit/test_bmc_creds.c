@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../../bootsvc/bmc/power.h"
+#include "check_r.h"
 #include "tmpdir.h"
 
 /* The uid Debian gives "nobody": a file owned by it must be refused. */
@@ -125,12 +126,8 @@ test_vectors(void **state)
 		write_file(path, vectors[i].content, vectors[i].mode,
 		    vectors[i].nobody ? UID_NOBODY : 0);
 		r = bmc_creds_load(path, &t, &e);
-		if (r != vectors[i].want_r ||
-		    (vectors[i].want_msg && !strstr(e.msg, vectors[i].want_msg)))
-			print_error("%s:%d: r=%d msg='%s', want r=%d msg containing '%s'\n",
-			    __FILE__, vectors[i].line, r, e.msg, vectors[i].want_r,
-			    vectors[i].want_msg ? vectors[i].want_msg : "");
-		_assert_int_equal(r, vectors[i].want_r, __FILE__, vectors[i].line);
+		check_r_at(__FILE__, vectors[i].line, NULL, r, &e, vectors[i].want_r,
+		    vectors[i].want_msg);
 		/* the target's own fields are never touched */
 		_assert_true(streq(t.host, "10.0.0.1") && t.port == 623 && t.timeout_ms == 1234,
 		    "target untouched", __FILE__, vectors[i].line);

@@ -15,6 +15,7 @@
 #include "../../bootsvc/config.h"
 #include "conf.h"
 #include "log.h"
+#include "check_r.h"
 
 /* Render one field of c as text so vectors can name what they expect. */
 static void
@@ -79,10 +80,7 @@ static void
 check_err_at(const char *file, int line, const char *what, int r, const struct dl_err *e,
     int want_r, const char *want_msg)
 {
-	if (r != want_r || (want_msg && !strstr(e->msg, want_msg)))
-		print_error("%s:%d: %s: r=%d msg='%s', want r=%d msg containing '%s'\n", file, line,
-		    what, r, e->msg, want_r, want_msg ? want_msg : "");
-	_assert_int_equal(r, want_r, file, line);
+	check_r_at(file, line, what, r, e, want_r, want_msg);
 	if (want_msg)
 		_assert_true(strstr(e->msg, want_msg) != NULL, "message", file, line);
 	if (r < 0)

@@ -18,9 +18,10 @@
 #include "proto.h"
 #include "manifest.h"
 #include "version.h"
+#include "store_dir.h"
 
 struct fixture {
-	char dir[64];
+	struct store_dir sd; /* bs.store */
 	struct bootsvc bs;
 };
 
@@ -29,19 +30,14 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct dl_err e = { 0 };
-	char path[128];
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/test_control.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
 	config_init(&f->bs.cfg);
-	if (config_set(&f->bs.cfg, "node_ip_range", "10.0.0.10,10.0.0.19", &e) < 0)
+	if (config_set(&f->bs.cfg, "node_ip_range", "10.0.0.10,10.0.0.19", &e) < 0 ||
+	    store_dir_open(&f->sd) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/state.db", f->dir);
-	if (store_open(path, &f->bs.store, &e) < 0)
-		return -1;
+	f->bs.store = f->sd.s;
 	log_set_level(LOG_ERR);
 	*state = f;
 	return 0;
@@ -51,11 +47,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	store_close(f->bs.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	(void)!system(cmd);
+	store_dir_remove(&f->sd);
 	free(f);
 	return 0;
 }
@@ -446,7 +439,7 @@ test_images(void **state)
 	char id[SHA256_HEX_SIZE], path[256], req[1024], p[512];
 	json_t *resp, *res;
 
-	make_image(f->dir, "compute", id, path, sizeof(path));
+	make_image(f->sd.dir, "compute", id, path, sizeof(path));
 	/* errors first */
 	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"/nonexistent/dir\"}}",
 	    "ENOENT", "path '/nonexistent/dir': No such file or directory");
@@ -454,10 +447,10 @@ test_images(void **state)
 	    "path 'rel/dir' is not absolute");
 	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\"}", "ENOENT", "missing argument 'path'");
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
-	    f->dir);
+	    f->sd.dir);
 	check_err(&f->bs, req, "ENOENT", "manifest.json': No such file");
 	/* a version directory under another name is not ours */
-	snprintf(p, sizeof(p), "%s/renamed", f->dir);
+	snprintf(p, sizeof(p), "%s/renamed", f->sd.dir);
 	assert_int_equal(rename(path, p), 0);
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}", p);
 	check_err(&f->bs, req, "EINVAL", "is not an image version: its manifest's id is");
@@ -532,7 +525,7 @@ test_image_kind(void **state)
 	FILE *fp;
 
 	/* a version of kind 'fooxx' (otherwise a valid linux one) */
-	make_image(f->dir, "compute", id, path, sizeof(path));
+	make_image(f->sd.dir, "compute", id, path, sizeof(path));
 	snprintf(p, sizeof(p), "%s/manifest.json", path);
 	fp = fopen(p, "r");
 	assert_non_null(fp);
@@ -550,7 +543,7 @@ test_image_kind(void **state)
 	check_err(&f->bs, req, "EINVAL", "unknown image kind 'fooxx'");
 
 	/* linux: every file its row lists is checked (here the rootfs is gone) */
-	make_image(f->dir, "other", id, path, sizeof(path));
+	make_image(f->sd.dir, "other", id, path, sizeof(path));
 	snprintf(p, sizeof(p), "%s/rootfs.squashfs", path);
 	assert_int_equal(unlink(p), 0);
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
@@ -572,7 +565,7 @@ test_log_injection(void **state)
 	char *out;
 	size_t lines = 0;
 
-	snprintf(logpath, sizeof(logpath), "%s/log", f->dir);
+	snprintf(logpath, sizeof(logpath), "%s/log", f->sd.dir);
 	fd = open(logpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	saved = dup(STDERR_FILENO);

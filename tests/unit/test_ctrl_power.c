@@ -19,6 +19,8 @@
 #include "../../bootsvc/bootsvc.h"
 #include "../../bootsvc/controller/ctrl.h"
 #include "log.h"
+#include "loop_wait.h"
+#include "store_dir.h"
 
 /* The cap under test: two BMC actions in flight. */
 #define CAP 2
@@ -62,7 +64,7 @@ gate(bool open)
 }
 
 struct fixture {
-	char dir[64];
+	struct store_dir sd; /* bs.store */
 	struct bootsvc bs;
 	unsigned max_inflight;
 	/* the verb's answer */
@@ -83,7 +85,7 @@ add_node(struct fixture *f, const char *name, const char *mac, const char *want)
 	strcpy(n.phase, "new");
 	n.phase_at = n.created = 1000;
 	strcpy(n.bmc, "127.0.0.1:1");
-	snprintf(n.bmc_creds, sizeof(n.bmc_creds), "%s/bmc.creds", f->dir);
+	snprintf(n.bmc_creds, sizeof(n.bmc_creds), "%s/bmc.creds", f->sd.dir);
 	assert_int_equal(store_node_insert(f->bs.store, &n, &e), 0);
 	assert_int_equal(store_node_get(f->bs.store, name, &n), 0);
 	snprintf(n.want_power, sizeof(n.want_power), "%s", want);
@@ -102,23 +104,20 @@ setup(void **state)
 	if (!f)
 		return -1;
 	gate(false);
-	strcpy(f->dir, "/tmp/test_ctrl_power.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (store_dir_open(&f->sd) < 0 || loop_new(&f->bs.loop) < 0)
 		return -1;
+	f->bs.store = f->sd.s;
 	config_init(&f->bs.cfg);
-	snprintf(f->bs.cfg.state_dir, sizeof(f->bs.cfg.state_dir), "%s", f->dir);
+	snprintf(f->bs.cfg.state_dir, sizeof(f->bs.cfg.state_dir), "%s", f->sd.dir);
 	f->bs.cfg.ipmi_concurrency = CAP;
 	f->bs.cfg.bmc_timeout_ms = 200;       /* the dead BMC fails fast */
 	f->bs.cfg.health_poll_ms = 0;         /* no health reads competing for the slots */
 	f->bs.cfg.power_poll_ms = 86400000;   /* one status round, at the first tick */
 	f->bs.cfg.power_on_rate = 0;
-	snprintf(path, sizeof(path), "%s/bmc.creds", f->dir);
+	snprintf(path, sizeof(path), "%s/bmc.creds", f->sd.dir);
 	creds = fopen(path, "we");
 	if (!creds || fputs("user=admin\npassword=secret\n", creds) < 0 || fclose(creds) != 0 ||
 	    chmod(path, 0600) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/state.db", f->dir);
-	if (store_open(path, &f->bs.store, &e) < 0 || loop_new(&f->bs.loop) < 0)
 		return -1;
 	log_set_level(getenv("TEST_DEBUG") ? 7 : -1);
 	action_pools_conf(&f->bs.cfg, pools);
@@ -132,50 +131,33 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	gate(true);
 	f->bs.action = action_free(f->bs.action);
 	f->bs.ctrl = ctrl_free(f->bs.ctrl);
 	f->bs.loop = loop_free(f->bs.loop);
-	store_close(f->bs.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	(void)!system(cmd);
+	store_dir_remove(&f->sd);
 	free(f);
 	return 0;
 }
 
-/* Run the loop until pred() holds or ms pass, sampling the bmc pool's in-flight count
- * every millisecond. */
-struct wait_ctx {
-	struct fixture *f;
-	bool (*pred)(struct fixture *f);
-	uint64_t until;
-};
-
+/* The bmc pool's in-flight count at its highest so far. */
 static void
-poll_cb(struct loop *l, void *userdata)
+sample_inflight(void *arg)
 {
-	struct wait_ctx *w = userdata;
-	unsigned n = action_inflight(w->f->bs.action, ACTION_POOL_BMC);
+	struct fixture *f = arg;
+	unsigned n = action_inflight(f->bs.action, ACTION_POOL_BMC);
 
-	if (n > w->f->max_inflight)
-		w->f->max_inflight = n;
-	if ((w->pred && w->pred(w->f)) || loop_now_ms() >= w->until) {
-		loop_quit(l, 0);
-		return;
-	}
-	(void)loop_add_timer(l, loop_now_ms() + 1, poll_cb, w);
+	if (n > f->max_inflight)
+		f->max_inflight = n;
 }
 
+/* Run the loop until pred(f) holds (NULL: for all of ms) or ms pass, sampling the bmc
+ * pool's in-flight count every millisecond. */
 static bool
-run_until(struct fixture *f, bool (*pred)(struct fixture *f), unsigned ms)
+run_until(struct fixture *f, bool (*pred)(void *f), unsigned ms)
 {
-	struct wait_ctx w = { .f = f, .pred = pred, .until = loop_now_ms() + ms };
-
-	(void)loop_add_timer(f->bs.loop, loop_now_ms(), poll_cb, &w);
-	assert_int_equal(loop_run(f->bs.loop), 0);
-	return pred ? pred(f) : true;
+	return loop_wait(f->bs.loop, pred, sample_inflight, f, ms);
 }
 
 static void
@@ -194,8 +176,9 @@ answer(struct bootsvc *bs, const char *node, enum power_op op, int r, bool on,
 }
 
 static bool
-all_done(struct fixture *f)
+all_done(void *arg)
 {
+	struct fixture *f = arg;
 	struct node_rec n;
 
 	return f->answered && store_node_get(f->bs.store, "c1", &n) == 0 &&

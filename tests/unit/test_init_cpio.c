@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,6 +143,30 @@ test_bad_members(void **state)
 	}
 }
 
+/* a made anew: etc/hostname, then the trailer when with_trailer. */
+static void
+one_file(struct ar *a, bool with_trailer)
+{
+	a->len = 0;
+	add(a, "etc/hostname", 0100644, "n01\n");
+	if (with_trailer)
+		trailer(a);
+}
+
+/* cpio_walk of a fails with -EBADMSG and a message containing msg (NULL: unchecked). */
+static void
+walk_bad_at(const char *file, int line, struct ar *a, const char *msg)
+{
+	struct seen s = { 0 };
+	struct init_err e = { "" };
+
+	_assert_int_equal(cpio_walk(a->buf, a->len, collect, &s, &e), -EBADMSG, file, line);
+	if (msg)
+		_assert_true(strstr(e.msg, msg) != NULL, msg, file, line);
+}
+
+#define walk_bad(a, msg) walk_bad_at(__FILE__, __LINE__, (a), (msg))
+
 static void
 test_damaged(void **state)
 {
@@ -151,8 +176,7 @@ test_damaged(void **state)
 	size_t cut, full;
 
 	(void)state;
-	add(&a, "etc/hostname", 0100644, "n01\n");
-	trailer(&a);
+	one_file(&a, true);
 	full = a.len;
 	/* every truncation fails cleanly, never reads past the end (ASan watches) */
 	for (cut = 0; cut < full; cut++) {
@@ -164,34 +188,24 @@ test_damaged(void **state)
 		free(copy);
 	}
 	/* no trailer */
-	a.len = 0;
-	add(&a, "etc/hostname", 0100644, "n01\n");
-	assert_int_equal(cpio_walk(a.buf, a.len, collect, &s, &e), -EBADMSG);
-	assert_non_null(strstr(e.msg, "no TRAILER!!!"));
+	one_file(&a, false);
+	walk_bad(&a, "no TRAILER!!!");
 	/* old binary cpio magic */
 	memcpy(a.buf, "070707", 6);
-	assert_int_equal(cpio_walk(a.buf, a.len, collect, &s, &e), -EBADMSG);
-	assert_non_null(strstr(e.msg, "bad magic"));
+	walk_bad(&a, "bad magic");
 	/* filesize past the end */
-	a.len = 0;
-	add(&a, "etc/hostname", 0100644, "n01\n");
-	trailer(&a);
+	one_file(&a, true);
 	memcpy(a.buf + 6 + 6 * 8, "7FFFFFFF", 8);
-	assert_int_equal(cpio_walk(a.buf, a.len, collect, &s, &e), -EBADMSG);
-	assert_non_null(strstr(e.msg, "runs past the end"));
+	walk_bad(&a, "runs past the end");
 	/* namesize past the end, and one without the NUL */
-	a.len = 0;
-	add(&a, "etc/hostname", 0100644, "n01\n");
-	trailer(&a);
+	one_file(&a, true);
 	memcpy(a.buf + 6 + 11 * 8, "FFFFFFFF", 8);
-	assert_int_equal(cpio_walk(a.buf, a.len, collect, &s, &e), -EBADMSG);
+	walk_bad(&a, NULL);
 	memcpy(a.buf + 6 + 11 * 8, "00000005", 8); /* "etc/h" without NUL */
-	assert_int_equal(cpio_walk(a.buf, a.len, collect, &s, &e), -EBADMSG);
-	assert_non_null(strstr(e.msg, "not NUL-terminated"));
+	walk_bad(&a, "not NUL-terminated");
 	/* non-hex field */
 	memcpy(a.buf + 6, "0000000G", 8);
-	assert_int_equal(cpio_walk(a.buf, a.len, collect, &s, &e), -EBADMSG);
-	assert_non_null(strstr(e.msg, "non-hex"));
+	walk_bad(&a, "non-hex");
 }
 
 static char *

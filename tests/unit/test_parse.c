@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "check_r.h"
 #include "parse.h"
 
 /* r and the message against the vector: want_r, and want_msg as a substring. */
@@ -16,12 +17,7 @@ static void
 check_result_at(const char *file, int line, const char *what, int r, const struct dl_err *e,
     int want_r, const char *want_msg)
 {
-	bool ok = r == want_r && (!want_msg || strstr(e->msg, want_msg));
-
-	if (!ok)
-		print_error("%s:%d: %s: r=%d msg='%s', want r=%d msg containing '%s'\n", file, line,
-		    what, r, e->msg, want_r, want_msg ? want_msg : "");
-	_assert_int_equal(r, want_r, file, line);
+	check_r_at(file, line, what, r, e, want_r, want_msg);
 	if (want_msg)
 		_assert_true(strstr(e->msg, want_msg) != NULL, "message names the input", file,
 		    line);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "readfile.h"
+#include "check_r.h"
 #include "tmpdir.h"
 
 /* The uid Debian gives "nobody": a secret owned by it must be refused. */
@@ -94,12 +95,8 @@ test_vectors(void **state)
 		make_file(path, vectors[i].size, vectors[i].mode,
 		    vectors[i].nobody ? UID_NOBODY : 0);
 		r = read_file(path, vectors[i].max, vectors[i].flags, &buf, &len, &e);
-		if (r != vectors[i].want_r ||
-		    (vectors[i].want_msg && !strstr(e.msg, vectors[i].want_msg)))
-			print_error("%s:%d: r=%d msg='%s', want r=%d msg containing '%s'\n",
-			    __FILE__, vectors[i].line, r, e.msg, vectors[i].want_r,
-			    vectors[i].want_msg ? vectors[i].want_msg : "");
-		_assert_int_equal(r, vectors[i].want_r, __FILE__, vectors[i].line);
+		check_r_at(__FILE__, vectors[i].line, NULL, r, &e, vectors[i].want_r,
+		    vectors[i].want_msg);
 		if (r == 0) {
 			check_content(buf, len, vectors[i].size, __FILE__, vectors[i].line);
 			free(buf);

@@ -12,46 +12,8 @@
 #include <cmocka.h>
 
 #include "../../bootsvc/store/store.h"
+#include "store_dir.h"
 #include "manifest.h"
-
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *s;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct dl_err e = { 0 };
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/test_store.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-	if (store_open(f->path, &f->s, &e) < 0) {
-		print_error("store_open: %s\n", e.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-
-	store_close(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	(void)!system(cmd);
-	free(f);
-	return 0;
-}
 
 static struct node_rec
 node(const char *name, const char *mac, const char *ip)
@@ -115,7 +77,7 @@ check_insert_at(const char *file, int line, struct store *s, struct node_rec n, 
 static void
 test_nodes(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct node_rec n;
 
 	check_insert(f->s, node("n01", "52:54:00:00:00:01", "10.0.0.11"), 0, NULL);
@@ -176,7 +138,7 @@ test_nodes(void **state)
 static void
 test_phase_history(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct phase_event ev[8];
 	struct node_rec n;
 	size_t nev = 99;
@@ -248,7 +210,7 @@ count_one(const char *phase, int64_t count, void *userdata)
 static void
 test_foreach_count(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct collect c = { 0 };
 	struct counts cnt = { "" };
 
@@ -294,7 +256,7 @@ check_resolve_at(const char *file, int line, struct store *s, const char *ref, i
 static void
 test_images(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct image_rec a1 = image("compute", ID_A1, 100), a2 = image("compute", ID_A2, 200),
 			 a3 = image("compute", ID_A3, 150), b1 = image("tiny", ID_B1, 300), got;
 	struct dl_err e = { 0 };
@@ -382,7 +344,7 @@ img_one(const struct image_rec *i, void *userdata)
 static void
 test_image_foreach(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct image_rec a1 = image("compute", ID_A1, 100), a2 = image("compute", ID_A2, 200),
 			 b1 = image("tiny", ID_B1, 50);
 	struct img_collect c = { 0 };
@@ -403,7 +365,7 @@ test_image_foreach(void **state)
 static void
 test_image_users(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct image_rec a1 = image("compute", ID_A1, 100);
 	struct node_rec n1 = node("n1", "52:54:00:00:00:01", ""),
 			n2 = node("n2", "52:54:00:00:00:02", ""),
@@ -434,7 +396,7 @@ test_image_users(void **state)
 static void
 test_transactions(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct node_rec n;
 	struct dl_err e = { 0 };
 
@@ -478,7 +440,7 @@ test_transactions(void **state)
 static void
 test_batch(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct store *s2;
 	struct node_rec n;
 	struct dl_err e = { 0 };
@@ -526,7 +488,7 @@ test_open_errors(void **state)
 static void
 test_nested_transactions(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct store *s2;
 	struct node_rec n;
 	struct dl_err e = { 0 };
@@ -569,7 +531,7 @@ test_nested_transactions(void **state)
 static void
 test_open_targets(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	static const struct {
 		int line;
 		const char *target;
@@ -611,7 +573,7 @@ test_open_targets(void **state)
 	}
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, store_dir_setup, store_dir_teardown)
 
 int
 main(void)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "store/store_sqlite.h"
+#include "store_dir.h"
 
 #define FIXTURE "tests/data/store/v1.db"
 
@@ -29,11 +30,6 @@
 #define FIXTURE_EVENTS 10
 #define FIXTURE_ENERGY 7
 #define FIXTURE_ENERGY_IMAGES 2
-
-struct fixture {
-	char dir[64];
-	char path[96];
-};
 
 /* Whole file, malloc'd; *ret_len its size. NULL if it cannot be read. */
 static char *
@@ -60,17 +56,15 @@ slurp(const char *path, size_t *ret_len)
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct store_dir *f = calloc(1, sizeof(*f));
 	char *buf;
 	size_t len = 0;
 	FILE *out;
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/test_store_migrate.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (store_dir_make(f) < 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/diskless.db", f->dir);
 	if (!(buf = slurp(FIXTURE, &len))) {
 		print_error("cannot read %s: run from the repository root\n", FIXTURE);
 		return -1;
@@ -88,11 +82,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
+	struct store_dir *f = *state;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	(void)!system(cmd);
+	store_dir_remove(f);
 	free(f);
 	return 0;
 }
@@ -260,7 +252,7 @@ count_image(const struct image_rec *i, void *userdata)
 static void
 test_fixture_upgrade(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct old_image old[8];
 	struct events ev = { 0 };
 	struct phase_event hist[8];
@@ -364,7 +356,7 @@ test_fixture_upgrade(void **state)
 static void
 test_upgraded_any_roles(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	static const char *const roles[] = { "xen", "kernel", "initrd", "rootfs", "dom0.cfg" };
 	struct image_rec img = { 0 }, got;
 	struct dl_err e = { 0 };
@@ -399,39 +391,56 @@ test_upgraded_any_roles(void **state)
 	sqlite3_close(db);
 }
 
+/* The whole of path, which must be readable; *ret_len its size. */
+static char *
+slurp_ok(const char *path, size_t *ret_len)
+{
+	char *buf = slurp(path, ret_len);
+
+	assert_non_null(buf);
+	return buf;
+}
+
+/* path holds the len bytes of before, still; frees before. */
+static void
+assert_unchanged(const char *path, char *before, size_t len)
+{
+	size_t len_after = 0;
+	char *after = slurp_ok(path, &len_after);
+
+	assert_int_equal(len_after, len);
+	assert_memory_equal(after, before, len);
+	free(before);
+	free(after);
+}
+
 /* Opening an upgraded store again migrates nothing and writes nothing. */
 static void
 test_reopen_noop(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct dl_err e = { 0 };
 	struct store *s;
-	char *before, *after;
-	size_t len_before = 0, len_after = 0;
+	char *before;
+	size_t len_before = 0;
 
 	assert_int_equal(store_open(f->path, &s, &e), 0);
 	store_close(s);
-	before = slurp(f->path, &len_before);
-	assert_non_null(before);
+	before = slurp_ok(f->path, &len_before);
 	assert_int_equal(store_open(f->path, &s, &e), 0);
 	store_close(s);
-	after = slurp(f->path, &len_after);
-	assert_non_null(after);
-	assert_int_equal(len_after, len_before);
-	assert_memory_equal(after, before, len_before);
-	free(before);
-	free(after);
+	assert_unchanged(f->path, before, len_before);
 }
 
 /* A store from a newer bootsvc: refused, both versions named, the file left alone. */
 static void
 test_newer_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	static const int versions[] = { STORE_SQLITE_SCHEMA_VERSION + 1, 57 };
 	struct store *s = NULL;
-	char *before, *after, want[256];
-	size_t len_before = 0, len_after = 0;
+	char *before, want[256];
+	size_t len_before = 0;
 	sqlite3 *db;
 
 	for (size_t i = 0; i < ELEMENTSOF(versions); i++) {
@@ -442,21 +451,14 @@ test_newer_refused(void **state)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", versions[i]);
 		raw_exec(db, sql);
 		sqlite3_close(db);
-		before = slurp(f->path, &len_before);
-		assert_non_null(before);
+		before = slurp_ok(f->path, &len_before);
 
 		assert_int_equal(store_open(f->path, &s, &e), -ENOTSUP);
 		assert_null(s);
 		snprintf(want, sizeof(want), "store '%s' has schema version %d, this bootsvc knows "
 		    "up to %d: upgrade bootsvc", f->path, versions[i], STORE_SQLITE_SCHEMA_VERSION);
 		assert_string_equal(e.msg, want);
-
-		after = slurp(f->path, &len_after);
-		assert_non_null(after);
-		assert_int_equal(len_after, len_before);
-		assert_memory_equal(after, before, len_before);
-		free(before);
-		free(after);
+		assert_unchanged(f->path, before, len_before);
 	}
 }
 
@@ -466,7 +468,7 @@ test_newer_refused(void **state)
 static void
 test_failed_migration_rolls_back(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct dl_err e = { 0 };
 	struct store *s = NULL;
 	sqlite3 *db = raw_open(f->path);
@@ -500,7 +502,7 @@ test_failed_migration_rolls_back(void **state)
 static void
 test_older_v1_completed(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct dl_err e = { 0 };
 	struct energy_rec en;
 	struct node_rec n;
@@ -551,7 +553,7 @@ schema_shape(const char *path)
 static void
 test_new_equals_upgraded(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct dl_err e = { 0 };
 	struct store *s;
 	char fresh[128], *a, *b;
@@ -579,7 +581,7 @@ test_new_equals_upgraded(void **state)
 static void
 test_image_read_plans(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	static const enum sqlite_stmt hot[] = { S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_FILES };
 	struct dl_err e = { 0 };
 	struct store *s;

@@ -16,45 +16,7 @@
 #include <cmocka.h>
 
 #include "../../bootsvc/store/store.h"
-
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *s;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct dl_err e = { 0 };
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/test_store_reader.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/diskless.db", f->dir);
-	if (store_open(f->path, &f->s, &e) < 0) {
-		print_error("store_open: %s\n", e.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-
-	store_close(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	(void)!system(cmd);
-	free(f);
-	return 0;
-}
+#include "store_dir.h"
 
 static struct node_rec
 node(unsigned i)
@@ -116,7 +78,7 @@ insert_image(struct store *s, unsigned i)
 static void
 test_reader_sees_committed(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct store_reader *r = NULL;
 	struct image_rec img;
 	struct node_rec n;
@@ -251,7 +213,7 @@ reader_main(void *userdata)
 static void
 test_reader_thread(void **state)
 {
-	struct fixture *f = *state;
+	struct store_dir *f = *state;
 	struct reader_run run = { 0 };
 	struct dl_err e = { 0 };
 	pthread_t t;
@@ -311,7 +273,7 @@ test_reader_memory_store(void **state)
 	store_close(s);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, store_dir_setup, store_dir_teardown)
 
 int
 main(void)
