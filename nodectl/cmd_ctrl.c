@@ -291,15 +291,10 @@ cmd_power_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_
 			    code && msg && msg[0] ? ": " : "", msg ? msg : "");
 			cells[2] = err;
 		}
-		r = table_add_row(t, cells);
-		if (r < 0) {
-			r = dl_err_set(reterr, r, "out of memory");
+		if ((r = table_add_row_err(t, cells, reterr)) < 0)
 			break;
-		}
 	}
-	if (r == 0 && table_print(t, out) < 0)
-		r = dl_err_set(reterr, -EIO, "cannot write the output");
-	table_free(t);
+	r = table_finish(t, r, out, reterr);
 	return r < 0 ? r : failed ? CMD_PRINT_PARTIAL : 0;
 }
 

@@ -95,11 +95,8 @@ cmd_health_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl
 		cells[3] = format_scalar(json_object_get(node, "job"), b[1]);
 		cells[4] = cmd_node_state(node, b[2]);
 		cells[5] = json_string_value(json_object_get(node, "health_reasons"));
-		r = table_add_row(t, cells);
-		if (r < 0) {
-			r = dl_err_set(reterr, r, "out of memory");
+		if ((r = table_add_row_err(t, cells, reterr)) < 0)
 			break;
-		}
 	}
 	if (r == 0 && table_rows(t) == 0 && !arg_health_all) {
 		(void)fputs("no node has a BMC, so no health is read ('nodectl health --all' "

@@ -113,16 +113,10 @@ cmd_image_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 		cells[5] = format_size(json_object_get(img, "size"), b[5]);
 		cells[6] = json_is_boolean(json_object_get(img, "current")) ?
 		    (json_is_true(json_object_get(img, "current")) ? "yes" : "no") : NULL;
-		r = table_add_row(t, cells);
-		if (r < 0) {
-			r = dl_err_set(reterr, r, "out of memory");
+		if ((r = table_add_row_err(t, cells, reterr)) < 0)
 			break;
-		}
 	}
-	if (r == 0 && table_print(t, out) < 0)
-		r = dl_err_set(reterr, -EIO, "cannot write the output");
-	table_free(t);
-	return r;
+	return table_finish(t, r, out, reterr);
 }
 
 /* Keys of an image object in the order "image show" prints them. */

@@ -412,16 +412,10 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 		for (size_t k = 0; k < _COL_MAX; k++)
 			if (show[k])
 				cells[c++] = all[k];
-		r = table_add_row(t, cells);
-		if (r < 0) {
-			r = dl_err_set(reterr, r, "out of memory");
+		if ((r = table_add_row_err(t, cells, reterr)) < 0)
 			break;
-		}
 	}
-	if (r == 0 && table_print(t, out) < 0)
-		r = -EIO;
-	table_free(t);
-	return r;
+	return table_finish(t, r, out, reterr);
 }
 
 /* Keys of a node object in the order "node show" prints them (docs/control-protocol.md). */

@@ -178,3 +178,20 @@ table_print(const struct table *t, FILE *out)
 		table_print_row(t, t->cells + r * t->ncols, out);
 	return ferror(out) ? -EIO : 0;
 }
+
+int
+table_add_row_err(struct table *t, const char *const *cells, struct dl_err *reterr)
+{
+	int r = table_add_row(t, cells);
+
+	return r < 0 ? dl_err_set(reterr, r, "out of memory") : 0;
+}
+
+int
+table_finish(struct table *t, int r, FILE *out, struct dl_err *reterr)
+{
+	if (r == 0 && table_print(t, out) < 0)
+		r = dl_err_set(reterr, -EIO, "cannot write the output");
+	table_free(t);
+	return r;
+}

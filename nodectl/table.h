@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "err.h"
+
 /* Widest a column grows for alignment. A longer cell is still printed whole (a table
  * never hides data; --json is there for exact values) and pushes the rest of its row
  * right, so one long REASON or path cannot widen every row of a 10,000-node list. */
@@ -29,6 +31,13 @@ void table_set_right(struct table *t, size_t col);
  * characters (C0, DEL, C1) in cells become '?', since cell text comes from the daemon and
  * from booting nodes and must not drive the terminal. Returns 0 or -ENOMEM. */
 int table_add_row(struct table *t, const char *const *cells);
+
+/* table_add_row() for a command's printer: -ENOMEM says "out of memory" in reterr. */
+int table_add_row_err(struct table *t, const char *const *cells, struct dl_err *reterr);
+
+/* The end of a command's printer: when r is 0, print t ("cannot write the output" and
+ * -EIO in reterr when out fails); free t either way. Returns r, or the print's error. */
+int table_finish(struct table *t, int r, FILE *out, struct dl_err *reterr);
 
 size_t table_rows(const struct table *t);
 
