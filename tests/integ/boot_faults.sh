@@ -43,8 +43,10 @@ dl_bootsvc_stop
 
 # --- cut: a fresh state, boot_url through the cutting relay on :8081
 rm -rf "$DL_W/state"
-dl_ns python3 "$REPO/tests/integ/cutproxy.py" "$DL_SRV" 8081 "$DL_SRV" 8080 "$DL_W/cut.marker" \
-    >"$DL_W/cutproxy.log" 2>&1 &
+# ip netns exec, not the dl_ns function: $! must be the relay itself, or the cleanup
+# ends a subshell and leaves the relay running after the test.
+ip netns exec "$DL_NS" python3 "$REPO/tests/integ/cutproxy.py" "$DL_SRV" 8081 "$DL_SRV" 8080 \
+    "$DL_W/cut.marker" >"$DL_W/cutproxy.log" 2>&1 &
 DL_PIDS+=("$!")
 dl_bootsvc_start --boot_url="http://$DL_SRV:8081"
 dl_nodectl image add "$IMG" >/dev/null || fail "image add"
