@@ -29,10 +29,24 @@ enum sqlite_stmt {
 };
 
 /* One connection: the writer's, or a reader's (read-only, its own thread). */
+/* The files of image versions a connection has read, by content id. A version's id is
+ * the hash of a manifest that lists its files, so the files of an id never change, on
+ * any server and across a delete and re-add: an entry cannot go stale. The script path
+ * then reads the version's row alone, not its files' rows too (docs/benchmarks.md).
+ * Versions are a handful per site; past the table's size the oldest entry goes. */
+#define SQLITE_FILES_CACHE 32
+struct sqlite_files_cached {
+	char id[SHA256_HEX_SIZE]; /* "" = empty slot */
+	struct image_file files[MAX_IMAGE_FILES];
+	unsigned n_files;
+};
+
 struct sqlite_conn {
 	struct store_reader rd; /* this connection as a read view */
 	sqlite3 *db;
 	sqlite3_stmt *stmts[_SQLITE_STMT_MAX];
+	struct sqlite_files_cached files_cache[SQLITE_FILES_CACHE];
+	unsigned files_cache_next; /* the slot the next miss fills */
 };
 
 struct sqlite_store {

@@ -118,14 +118,40 @@ image_from_row(sqlite3_stmt *st, struct image_rec *i)
 	i->current = sqlite3_column_int(st, ELEMENTSOF(image_cols)) != 0;
 }
 
+static const struct sqlite_files_cached *
+files_cached(const struct sqlite_conn *c, const char *id)
+{
+	for (unsigned k = 0; k < SQLITE_FILES_CACHE; k++)
+		if (strcmp(c->files_cache[k].id, id) == 0)
+			return &c->files_cache[k];
+	return NULL;
+}
+
+static void
+files_cache_put(struct sqlite_conn *c, const struct image_rec *i)
+{
+	struct sqlite_files_cached *e = &c->files_cache[c->files_cache_next];
+
+	c->files_cache_next = (c->files_cache_next + 1) % SQLITE_FILES_CACHE;
+	memcpy(e->id, i->id, sizeof(e->id));
+	memcpy(e->files, i->files, sizeof(e->files));
+	e->n_files = i->n_files;
+}
+
 /* i's files, in the order they were inserted. */
 static int
 files_load(struct sqlite_conn *c, struct image_rec *i)
 {
-	sqlite3_stmt *st = stmt(c, S_IMAGE_FILES);
+	const struct sqlite_files_cached *hit = i->id[0] ? files_cached(c, i->id) : NULL;
+	sqlite3_stmt *st;
 	int rc = SQLITE_DONE, r = 0;
 
-	if (!st)
+	if (hit) {
+		memcpy(i->files, hit->files, sizeof(i->files));
+		i->n_files = hit->n_files;
+		return 0;
+	}
+	if (!(st = stmt(c, S_IMAGE_FILES)))
 		return -EIO;
 	store_sqlite_bind_text(st, 1, i->id);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -142,7 +168,10 @@ files_load(struct sqlite_conn *c, struct image_rec *i)
 		    "err=%s", i->id, dl_errno_name(r));
 		return -EIO;
 	}
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	files_cache_put(c, i);
+	return 0;
 }
 
 /* The version statement id finds by key, with its files. */

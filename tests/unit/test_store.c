@@ -573,6 +573,49 @@ test_open_targets(void **state)
 	}
 }
 
+/* The files of a version are read once per connection and then known by its content id
+ * (store_sqlite.h): every read still finds the version's row, so a removed version is
+ * gone at once, and one re-added under the same id has the same files by definition.
+ * More versions than the table holds are all read right. */
+static void
+test_image_files_by_id(void **state)
+{
+	struct store_dir *f = *state;
+	struct image_rec a1 = image("compute", ID_A1, 100), got;
+	struct dl_err e = { 0 };
+	char id[SHA256_HEX_SIZE];
+
+	assert_int_equal(store_image_insert(f->s, &a1, &e), 0);
+	for (int round = 0; round < 2; round++) { /* a miss, then a hit */
+		assert_int_equal(store_image_get(f->s, ID_A1, &got), 0);
+		assert_int_equal(got.n_files, 3);
+		assert_string_equal(got.files[0].role, "kernel");
+		assert_int_equal(image_rec_file(&got, "rootfs")->size, 300);
+		assert_int_equal(image_rec_sha256(&got, "initrd")[0], '2');
+	}
+	assert_int_equal(store_image_delete(f->s, ID_A1), 0);
+	assert_int_equal(store_image_get(f->s, ID_A1, &got), -ENOENT);
+	assert_int_equal(store_image_current(f->s, "compute", &got), -ENOENT);
+	assert_int_equal(store_image_insert(f->s, &a1, &e), 0);
+	assert_int_equal(store_image_current(f->s, "compute", &got), 0);
+	assert_int_equal(image_rec_file(&got, "kernel")->size, 100);
+
+	/* 40 versions, each with its own rootfs size, read twice round the table */
+	for (int k = 0; k < 40; k++) {
+		struct image_rec v;
+		(void)snprintf(id, sizeof(id), "%064x", k + 1);
+		v = image("many", id, 1000 + k);
+		v.files[2].size = 5000u + (unsigned)k;
+		assert_int_equal(store_image_insert(f->s, &v, &e), 0);
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k < 40; k++) {
+			(void)snprintf(id, sizeof(id), "%064x", k + 1);
+			assert_int_equal(store_image_get(f->s, id, &got), 0);
+			assert_int_equal(image_rec_file(&got, "rootfs")->size, 5000u + (unsigned)k);
+		}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_dir_setup, store_dir_teardown)
 
 int
@@ -585,6 +628,7 @@ main(void)
 		T(test_images),
 		T(test_image_foreach),
 		T(test_image_users),
+		T(test_image_files_by_id),
 		T(test_transactions),
 		T(test_batch),
 		T(test_nested_transactions),
