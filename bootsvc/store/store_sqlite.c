@@ -164,16 +164,27 @@ conn_done(struct sqlite_conn *c)
 	c->db = NULL;
 }
 
-static int
-exec(sqlite3 *db, const char *sql, const char *path, struct dl_err *reterr)
+int
+store_sqlite_exec(sqlite3 *db, const char *sql, struct dl_err *reterr)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	dl_err_set(reterr, -EIO, "store '%s': %s", path, msg ? msg : sqlite3_errmsg(db));
+	dl_err_set(reterr, -EIO, "%s", msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -EIO;
+}
+
+/* store_sqlite_exec() on the store being opened: its path heads the message. */
+static int
+exec(sqlite3 *db, const char *sql, const char *path, struct dl_err *reterr)
+{
+	int r = store_sqlite_exec(db, sql, reterr);
+
+	if (r < 0)
+		dl_err_prefix(reterr, "store '%s'", path);
+	return r;
 }
 
 int

@@ -140,6 +140,8 @@ int store_sqlite_schema_check(sqlite3 *db, const char *path, struct dl_err *rete
  * once; an older one each migration in order, each in a transaction of its own that also
  * sets user_version, logged as event=store_migrate. A failed step is rolled back: the
  * store stays at the version before it (-EIO). Run with foreign keys off. */
+/* Run sql (one or more statements) on db; -EIO with SQLite's message in reterr. */
+int store_sqlite_exec(sqlite3 *db, const char *sql, struct dl_err *reterr);
 int store_sqlite_schema_upgrade(sqlite3 *db, const char *path, struct dl_err *reterr);
 
 /* store_sqlite_node.c */

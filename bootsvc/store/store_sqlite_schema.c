@@ -116,18 +116,8 @@ static const char schema_newest[] =
 	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
 	" saved_mj INTEGER NOT NULL);";
 
-/* The helpers below leave "store '<path>': " to the two entry points, which add it. */
-static int
-exec(sqlite3 *db, const char *sql, struct dl_err *reterr)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	dl_err_set(reterr, -EIO, "%s", msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -EIO;
-}
+/* The helpers below (and store_sqlite_exec) leave "store '<path>': " to the two entry
+ * points, which add it. */
 
 /* One integer from a query without parameters; *ret untouched when it has no row. */
 static int
@@ -185,7 +175,7 @@ column_add_missing(sqlite3 *db, const char *table, const char *column, const cha
 	if ((r = query_int(db, sql, &found, reterr)) < 0 || found)
 		return r;
 	(void)snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl);
-	return exec(db, sql, reterr);
+	return store_sqlite_exec(db, sql, reterr);
 }
 
 /* 1 -> 2: what the last release did to a store on every open, so that version 2 is one
@@ -197,7 +187,7 @@ migrate_release_fixups(sqlite3 *db, struct dl_err *reterr)
 {
 	int r;
 
-	if ((r = exec(db, schema_v1, reterr)) < 0)
+	if ((r = store_sqlite_exec(db, schema_v1, reterr)) < 0)
 		return r;
 	/* Stores made before initrd_tree: '' = compare the initrd's sha256, as before. */
 	if ((r = column_add_missing(db, "images", "initrd_tree", "TEXT NOT NULL DEFAULT ''",
@@ -215,7 +205,7 @@ migrate_release_fixups(sqlite3 *db, struct dl_err *reterr)
 static int
 migrate_image_files(sqlite3 *db, struct dl_err *reterr)
 {
-	return exec(db,
+	return store_sqlite_exec(db,
 	    "CREATE TABLE image_files ("
 	    " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
 	    " role TEXT NOT NULL, pos INTEGER NOT NULL, sha256 TEXT NOT NULL,"
@@ -271,7 +261,7 @@ step(sqlite3 *db, int version, int *ret_to, struct dl_err *reterr)
 	    "type = 'table' AND name = 'nodes'", &tables, reterr)) < 0)
 		return r;
 	if (version == 0 && !tables) {
-		if ((r = exec(db, schema_newest, reterr)) < 0)
+		if ((r = store_sqlite_exec(db, schema_newest, reterr)) < 0)
 			return dl_err_prefix(reterr, "creating schema version %d",
 			    STORE_SQLITE_SCHEMA_VERSION);
 		to = STORE_SQLITE_SCHEMA_VERSION;
@@ -291,7 +281,7 @@ step(sqlite3 *db, int version, int *ret_to, struct dl_err *reterr)
 		return dl_err_set(reterr, -EIO, "schema version %d has %d rows whose foreign "
 		    "key points nowhere", to, bad);
 	(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", to);
-	if ((r = exec(db, sql, reterr)) < 0)
+	if ((r = store_sqlite_exec(db, sql, reterr)) < 0)
 		return r;
 	*ret_to = to;
 	return 0;
@@ -307,7 +297,7 @@ store_sqlite_schema_upgrade(sqlite3 *db, const char *path, struct dl_err *reterr
 	for (;;) {
 		int64_t t0 = mono_ms();
 
-		if ((r = exec(db, "BEGIN IMMEDIATE", reterr)) < 0)
+		if ((r = store_sqlite_exec(db, "BEGIN IMMEDIATE", reterr)) < 0)
 			return dl_err_prefix(reterr, "store '%s'", path);
 		if ((r = read_version(db, &version, reterr)) < 0)
 			goto fail;
@@ -318,7 +308,7 @@ store_sqlite_schema_upgrade(sqlite3 *db, const char *path, struct dl_err *reterr
 		if (version == STORE_SQLITE_SCHEMA_VERSION)
 			break;
 		if ((r = step(db, version, &to, reterr)) < 0 ||
-		    (r = exec(db, "COMMIT", reterr)) < 0)
+		    (r = store_sqlite_exec(db, "COMMIT", reterr)) < 0)
 			goto fail;
 		if (version == 0 && to == STORE_SQLITE_SCHEMA_VERSION)
 			log_notice("event=store_create store=%s version=%d", path, to);
@@ -326,7 +316,7 @@ store_sqlite_schema_upgrade(sqlite3 *db, const char *path, struct dl_err *reterr
 			log_notice("event=store_migrate store=%s from=%d to=%d ms=%lld", path,
 			    version, to, (long long)(mono_ms() - t0));
 	}
-	if ((r = exec(db, "COMMIT", reterr)) < 0)
+	if ((r = store_sqlite_exec(db, "COMMIT", reterr)) < 0)
 		goto fail;
 	return 0;
 fail:
