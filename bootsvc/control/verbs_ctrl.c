@@ -240,13 +240,6 @@ out:
 }
 
 /* Nodes named by "names", or by "job" (the nodes of an allocation). */
-/* ctrl_alloc_assign's choice, into the reply's "nodes" array. */
-static void
-append_name(const char *node, void *userdata)
-{
-	(void)json_array_append_new(userdata, json_string(node));
-}
-
 static int
 nodes_of_job(struct bootsvc *bs, const char *job, struct hostlist *ret);
 
@@ -373,6 +366,13 @@ nodes_of_job(struct bootsvc *bs, const char *job, struct hostlist *ret)
 	if (r < 0)
 		hostlist_done(ret);
 	return r;
+}
+
+/* ctrl_alloc_assign's choice, into the reply's "nodes" array. */
+static void
+append_name(const char *node, void *userdata)
+{
+	(void)json_array_append_new(userdata, json_string(node));
 }
 
 static int
