@@ -367,6 +367,11 @@ control_tls_conn_handshake(struct control_tls_conn *c)
 
 		if (gr == GNUTLS_E_NO_CERTIFICATE_FOUND || gr == GNUTLS_E_CERTIFICATE_REQUIRED)
 			why = "no client certificate";
+		else if (gr == GNUTLS_E_PULL_ERROR || gr == GNUTLS_E_PUSH_ERROR ||
+		    gr == GNUTLS_E_PREMATURE_TERMINATION)
+			why = "the client closed the connection (did it refuse our certificate?)";
+		/* Tell the client why in TLS terms (certificate_required, ...); best effort. */
+		(void)gnutls_alert_send_appropriate(c->s, gr);
 		log_warning("event=control_tls_refused peer=%s why=\"handshake: %s\"", c->peer,
 		    why);
 		return -EPROTO;
