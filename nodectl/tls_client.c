@@ -186,6 +186,8 @@ tls_fail(struct tls_client *t, int gr, const char *server, struct dl_err *reterr
 		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out,
 		    0) < 0)
 			out.data = NULL;
+		while (out.data && out.size > 0 && out.data[out.size - 1] == ' ')
+			out.data[--out.size] = '\0';
 		r = dl_err_set(reterr, -EPERM,
 		    "the certificate of '%s' does not verify against the CA (--ca): %s", server,
 		    out.data ? (const char *)out.data : "unknown reason");

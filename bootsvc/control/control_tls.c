@@ -3,6 +3,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -225,20 +226,62 @@ tls_refuse(struct control_tls_conn *c, const char *why)
 	return -EAGAIN;
 }
 
-/* Copy DN value s into the CN kept for messages: printable ASCII only, cut. */
+/* Copy DN value s into who: printable ASCII only, cut. */
 static void
-tls_set_who(struct control_tls_conn *c, const char *s)
+tls_set_who(char *who, const char *s)
 {
 	size_t i = 0;
 
 	for (; s[i] && i < MAX_TLS_WHO; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		c->who[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
+		who[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
 	}
 	if (s[i])
-		memcpy(c->who + i, "...", 3), i += 3;
-	c->who[i] = '\0';
+		memcpy(who + i, "...", 3), i += 3;
+	who[i] = '\0';
+}
+
+int
+control_tls_cert_role(const void *der, size_t len, enum role *ret_role,
+    char who[static MAX_TLS_WHO + 4], struct dl_err *reterr)
+{
+	char ous[MAX_ROLE_OUS + 1][MAX_DN_VALUE];
+	const char *ou_ptrs[MAX_ROLE_OUS + 1];
+	gnutls_datum_t d = { .data = (unsigned char *)der, .size = (unsigned)len };
+	gnutls_x509_crt_t crt;
+	size_t n_ous = 0, sz;
+	int gr, r;
+
+	who[0] = '\0';
+	if (len > UINT32_MAX)
+		return dl_err_set(reterr, -EACCES, "the certificate is too large");
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	gr = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
+	if (gr < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return dl_err_set(reterr, -EACCES, "the certificate cannot be read: %s",
+		    gnutls_strerror(gr));
+	}
+	sz = sizeof(ous[0]);
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, ous[0], &sz)
+	    == 0)
+		tls_set_who(who, ous[0]);
+	for (unsigned i = 0; n_ous <= MAX_ROLE_OUS; i++) {
+		sz = sizeof(ous[n_ous]);
+		gr = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
+		    i, 0, ous[n_ous], &sz);
+		if (gr == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (gr < 0) /* a value too long for the buffer: no role name is */
+			(void)snprintf(ous[n_ous], sizeof(ous[n_ous]), "(long)");
+		ou_ptrs[n_ous] = ous[n_ous];
+		n_ous++;
+	}
+	gnutls_x509_crt_deinit(crt);
+	r = role_from_ous(ou_ptrs, n_ous, ret_role, reterr);
+	return r;
 }
 
 static const char *
@@ -272,43 +315,17 @@ tls_verify_client(struct control_tls_conn *c)
 {
 	gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
 		.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT };
-	char ous[MAX_ROLE_OUS + 1][MAX_DN_VALUE];
-	const char *ou_ptrs[MAX_ROLE_OUS + 1];
 	const gnutls_datum_t *peers;
-	gnutls_x509_crt_t crt;
 	struct dl_err err = { 0 };
 	unsigned status = 0, n_peers = 0;
 	char why[MAX_ERR_MSG];
-	size_t n_ous = 0, sz;
-	int gr;
+	int gr, r;
 
 	peers = gnutls_certificate_get_peers(c->s, &n_peers);
 	if (!peers || n_peers == 0)
 		return tls_refuse(c, "client certificate refused: none was sent");
-	if (gnutls_x509_crt_init(&crt) < 0)
-		return tls_refuse(c, "out of memory");
-	gr = gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER);
-	if (gr < 0) {
-		gnutls_x509_crt_deinit(crt);
-		return tls_refuse(c, "client certificate refused: it cannot be read");
-	}
-	sz = sizeof(ous[0]);
-	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, ous[0], &sz)
-	    == 0)
-		tls_set_who(c, ous[0]);
-	for (unsigned i = 0; n_ous <= MAX_ROLE_OUS; i++) {
-		sz = sizeof(ous[n_ous]);
-		gr = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
-		    i, 0, ous[n_ous], &sz);
-		if (gr == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-			break;
-		if (gr < 0) /* a value too long for the buffer: no role name is */
-			(void)snprintf(ous[n_ous], sizeof(ous[n_ous]), "(long)");
-		ou_ptrs[n_ous] = ous[n_ous];
-		n_ous++;
-	}
-	gnutls_x509_crt_deinit(crt);
-
+	/* The subject first: the log names whose certificate a refusal was. */
+	r = control_tls_cert_role(peers[0].data, peers[0].size, &c->role, c->who, &err);
 	gr = gnutls_certificate_verify_peers(c->s, &purpose, 1, &status);
 	if (gr < 0) {
 		(void)snprintf(why, sizeof(why), "client certificate refused: %s",
@@ -317,7 +334,7 @@ tls_verify_client(struct control_tls_conn *c)
 	}
 	if (status)
 		return tls_refuse(c, tls_status_why(status, why, sizeof(why)));
-	if (role_from_ous(ou_ptrs, n_ous, &c->role, &err) < 0) {
+	if (r < 0) {
 		(void)dl_err_prefix(&err, "client certificate refused");
 		return tls_refuse(c, err.msg);
 	}

@@ -25,6 +25,13 @@
 struct control_tls;
 struct control_tls_conn;
 
+/* The role a client certificate (DER, len bytes: outside input) names in its subject
+ * (lib/role.h), and its CN cleaned into who (always written, "" when it has none).
+ * Checks nothing else: the chain, dates and purpose are the handshake's. Returns 0,
+ * -EACCES with reterr (unreadable, no role, two roles, an unknown one) or -ENOMEM. */
+int control_tls_cert_role(const void *der, size_t len, enum role *ret_role,
+    char who[static MAX_TLS_WHO + 4], struct dl_err *reterr);
+
 /* Load the server's certificate and key and the CA that client certificates must chain
  * to, and listen on addr:port (IPv4). Returns 0 and *ret, or -errno with reterr naming
  * the file or address and the reason. Run before privileges are dropped: the key is
