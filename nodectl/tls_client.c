@@ -234,7 +234,7 @@ tls_client_connect(const char *server, const char *cert, const char *key,
 	r = tls_tcp_connect(server, deadline, &t->fd, host, sizeof(host), reterr);
 	if (r < 0)
 		goto fail;
-	if (gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0) {
+	if (gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
 		t->s = NULL;
 		r = dl_err_set(reterr, -ENOMEM, "out of memory");
 		goto fail;

@@ -158,7 +158,7 @@ control_tls_conn_new(struct control_tls *t, int fd, const char *peer)
 	c->fd = fd;
 	c->role = _ROLE_INVALID;
 	(void)snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	if (gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NONBLOCK) < 0) {
+	if (gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
 		free(c);
 		return NULL;
 	}
