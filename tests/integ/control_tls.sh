@@ -3,8 +3,8 @@
 #   - bootsvc listens on control_tcp inside its namespace; a scheduler client in ANOTHER
 #     namespace (a veth on the test bridge) with a scheduler certificate provisions a node
 #     behind a simulated BMC over mTLS: the request is accepted, the store has it, and the
-#     node powers on and boots into the image; `power off` from the same client lands in
-#     the store (want_power off)
+#     node powers on and boots into the image; a second provision reimages it (one power
+#     cycle, up on the new image); `power off` from the same client lands in the store
 #   - refused, each with a clear message: no certificate, a certificate of another CA, an
 #     expired one, bootsvc's server certificate used as a client, and a read-only
 #     certificate powering the node off (the node's desired power is unchanged)
@@ -42,15 +42,21 @@ fi
 grep -q 'control_tcp needs control_tls_cert' "$DL_W/notls.out" || fail "no reason: $(cat "$DL_W/notls.out")"
 pass "control_tcp without certificates: bootsvc refuses to start"
 
-read -r IMG _ <<<"$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" \
-    --work "$DL_W" 2>>"$DL_W/imagebuild.log" | tail -n 1)"
-[[ -n $IMG ]] || fail "imagebuild tiny"
+build() { # recipe-dir: prints "<id> <dir>"
+	"$BUILD/imagebuild" build "$1" --store "$DL_W/store" --work "$DL_W" \
+	    2>>"$DL_W/imagebuild.log" | tail -n 1
+}
+read -r IMG _ <<<"$(build "$REPO/images/tiny")"
+read -r IMG2 _ <<<"$(build "$REPO/tests/data/images/tiny-v2")"
+[[ -n $IMG && -n $IMG2 && $IMG != "$IMG2" ]] || fail "imagebuild tiny, tiny-v2"
 
 dl_bootsvc_start --power_poll=5s --bmc_timeout=3s --timeout_pxe=120s --timeout_loading=90s \
     --timeout_imaging=90s --timeout_up=180s --retry_backoff=2s \
     --control_tcp="$DL_SRV:$PORT" --control_tls_cert="$PKI/bootsvc.crt" \
     --control_tls_key="$PKI/bootsvc.key" --control_tls_ca="$PKI/ca.crt"
-dl_nodectl image add "$DL_W/store/$IMG" >/dev/null || fail "image add"
+for v in "$IMG" "$IMG2"; do
+	dl_nodectl image add "$DL_W/store/$v" >/dev/null || fail "image add $v"
+done
 dl_bmc n01 10.93.0.21 52:54:00:93:00:01 bios
 dl_nodectl node add n01 --mac 52:54:00:93:00:01 --bmc 10.93.0.21 \
     --bmc-creds "$DL_W/n01.creds" >/dev/null || fail "node add n01 (Unix socket)"
@@ -97,6 +103,16 @@ up_on() { dl_phase_is n01 up && [[ $(dl_field n01 booted_image) == "$IMG" ]]; }
 dl_wait 300 "n01 up on the image" up_on
 [[ $(dl_bmc_power_count n01) == 1 ]] || fail "n01 powered on $(dl_bmc_power_count n01) times"
 pass "n01 powered on through its BMC and booted the image the scheduler asked for"
+
+# --- and reimages it: one power cycle, up on the second image
+remote c-scheduler provision n01 --image "tiny@${IMG2:0:12}" >/dev/null ||
+    fail "scheduler reimage over mTLS"
+[[ $(dl_field n01 image_id) == "$IMG2" ]] || fail "reimage did not reach the store"
+up_on2() { dl_phase_is n01 up && [[ $(dl_field n01 booted_image) == "$IMG2" ]]; }
+dl_wait 300 "n01 up on the second image" up_on2
+(( $(dl_bmc_power_count n01) + $(dl_bmc_reset_count n01) == 2 )) ||
+    fail "n01: expected one power cycle for the reimage"
+pass "scheduler reimaged n01 over mTLS: power-cycled once, up on the second image"
 remote c-read-only node list n01 | grep -q '^n01 ' || fail "read-only node list"
 pass "read-only: node list over mTLS"
 
