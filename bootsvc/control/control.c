@@ -514,8 +514,9 @@ on_handshake_deadline(struct loop *l, void *userdata)
 
 	(void)l;
 	cl->hs_timer = 0;
-	log_warning("event=control_tls_refused client=%llu why=\"no handshake within %d s\"",
-	    (unsigned long long)cl->id, MAX_TLS_HANDSHAKE_MS / 1000);
+	if (!control_tls_conn_ready(cl->tls))
+		log_warning("event=control_tls_refused peer=%s why=\"no handshake within %d s\"",
+		    control_tls_conn_peer(cl->tls), MAX_TLS_HANDSHAKE_MS / 1000);
 	client_free(cl);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +138,10 @@ control_tls_new(const char *cert, const char *key, const char *ca, const char *a
 		r = dl_err_set(reterr, -EINVAL, "TLS priority: %s", gnutls_strerror(gr));
 		goto fail;
 	}
+	struct stat st;
+	if (stat(key, &st) == 0 && (st.st_mode & 077))
+		log_warning("event=control_tls_key_mode path=%s mode=%04o msg=\"the key is readable "
+		    "by others than its owner: chmod 600 it\"", key, (unsigned)(st.st_mode & 07777));
 	r = tls_listen(addr, port, &t->fd, reterr);
 	if (r < 0)
 		goto fail;
@@ -190,6 +195,12 @@ enum role
 control_tls_conn_role(const struct control_tls_conn *c)
 {
 	return c->role;
+}
+
+const char *
+control_tls_conn_peer(const struct control_tls_conn *c)
+{
+	return c->peer;
 }
 
 const char *

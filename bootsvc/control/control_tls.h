@@ -57,6 +57,8 @@ bool control_tls_conn_ready(const struct control_tls_conn *c);
 enum role control_tls_conn_role(const struct control_tls_conn *c);
 /* The certificate's subject CN, cleaned for messages and logs. */
 const char *control_tls_conn_who(const struct control_tls_conn *c);
+/* The peer's address:port, as given to control_tls_conn_new(). */
+const char *control_tls_conn_peer(const struct control_tls_conn *c);
 /* Must the loop wait for the socket to be writable (the session has bytes to send)? */
 bool control_tls_conn_wants_write(const struct control_tls_conn *c);
 

@@ -105,14 +105,14 @@ dl_wait 300 "n01 up on the image" up_on
 pass "n01 powered on through its BMC and booted the image the scheduler asked for"
 
 # --- and reimages it: one power cycle, up on the second image
-remote c-scheduler provision n01 --image "tiny@${IMG2:0:12}" >/dev/null ||
-    fail "scheduler reimage over mTLS"
-[[ $(dl_field n01 image_id) == "$IMG2" ]] || fail "reimage did not reach the store"
+# (--wait follows the event stream over the same TLS connection)
+remote c-scheduler provision n01 --image "tiny@${IMG2:0:12}" --wait --timeout 5m \
+    >"$DL_W/reimage.out" 2>&1 || { cat "$DL_W/reimage.out"; fail "scheduler reimage over mTLS"; }
 up_on2() { dl_phase_is n01 up && [[ $(dl_field n01 booted_image) == "$IMG2" ]]; }
-dl_wait 300 "n01 up on the second image" up_on2
+up_on2 || fail "provision --wait returned but n01 is not up on the second image"
 (( $(dl_bmc_power_count n01) + $(dl_bmc_reset_count n01) == 2 )) ||
     fail "n01: expected one power cycle for the reimage"
-pass "scheduler reimaged n01 over mTLS: power-cycled once, up on the second image"
+pass "scheduler reimaged n01 over mTLS (provision --wait on the event stream): power-cycled once, up on the second image"
 remote c-read-only node list n01 | grep -q '^n01 ' || fail "read-only node list"
 pass "read-only: node list over mTLS"
 
@@ -160,6 +160,21 @@ for why in "has expired" "not signed by this bootsvc's CA" "not for TLS clients"
 	    fail "bootsvc logged '$why' not exactly once"
 done
 pass "refused with a clear message: read-only power off, expired, another CA, server cert, no cert, wrong --ca"
+
+# --- a TCP client that never starts a handshake is closed at the deadline, not kept
+ip netns exec "$CNS" python3 - "$DL_SRV" "$PORT" >"$DL_W/idle.out" 2>&1 <<'PY' ||
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+t0 = time.monotonic()
+data = s.recv(100)  # b"" once bootsvc closes it
+print("closed after %.1f s, read %r" % (time.monotonic() - t0, data))
+sys.exit(0 if data == b"" else 1)
+PY
+    fail "an idle TCP client was not closed: $(cat "$DL_W/idle.out")"
+echo "  idle TCP client: $(cat "$DL_W/idle.out")"
+grep -q 'why="no handshake within 10 s"' "$DL_W/bootsvc.log" ||
+    fail "bootsvc did not log the handshake deadline"
+pass "a client without a handshake is closed at the handshake deadline"
 
 # --- the scheduler's power lands in the store; the Unix socket is still admin
 remote c-scheduler power off n01 >/dev/null || fail "scheduler power off"
