@@ -171,7 +171,7 @@ tls_fail(struct tls_client *t, int gr, const char *server, struct dl_err *reterr
 	if (gr == GNUTLS_E_FATAL_ALERT_RECEIVED) {
 		gnutls_alert_description_t a = gnutls_alert_get(t->s);
 
-		if (a == GNUTLS_A_CERTIFICATE_REQUIRED || a == GNUTLS_A_HANDSHAKE_FAILURE)
+		if (a == GNUTLS_A_CERTIFICATE_REQUIRED)
 			return dl_err_set(reterr, -EACCES,
 			    "bootsvc at '%s' refused the connection: it requires a client "
 			    "certificate (--cert/--key or cert/key in the client config)", server);

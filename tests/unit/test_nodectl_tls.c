@@ -191,6 +191,73 @@ test_pki_names(void **state)
 	assert_false(tls_pki_name_is_valid("a b"));
 }
 
+/* cmd_tls_main: argv -> files, exit codes, messages naming the option. */
+static void
+test_cmd_tls(void **state)
+{
+	static const struct {
+		int line;
+		const char *argv; /* words; DIR is replaced by the test's directory */
+		int want;
+		const char *err;  /* substring of stderr */
+	} v[] = {
+		{ __LINE__, "tls issue c1 --role admin --dir DIR", NODECTL_EXIT_DAEMON,
+		  "cannot read the CA in" },
+		{ __LINE__, "tls init --dir DIR --days 2", NODECTL_EXIT_OK, NULL },
+		{ __LINE__, "tls init --dir DIR", NODECTL_EXIT_DAEMON, "already holds a CA" },
+		{ __LINE__, "tls issue c1 --role scheduler --dir DIR", NODECTL_EXIT_OK, NULL },
+		{ __LINE__, "tls issue c1 --role scheduler --dir DIR", NODECTL_EXIT_DAEMON,
+		  "already exists" },
+		{ __LINE__, "tls issue s1 --server --san 10.0.0.1 --san boot1 --dir DIR",
+		  NODECTL_EXIT_OK, NULL },
+		{ __LINE__, "tls issue c2 --dir DIR", NODECTL_EXIT_USAGE, "either --role" },
+		{ __LINE__, "tls issue c2 --role admin --server --dir DIR", NODECTL_EXIT_USAGE,
+		  "either --role" },
+		{ __LINE__, "tls issue c2 --role root --dir DIR", NODECTL_EXIT_USAGE,
+		  "'root' is not a role" },
+		{ __LINE__, "tls issue c2 --role admin --san x --dir DIR", NODECTL_EXIT_USAGE,
+		  "--san is for --server" },
+		{ __LINE__, "tls issue c2 --role admin --days 0 --dir DIR", NODECTL_EXIT_USAGE,
+		  "option --days" },
+		{ __LINE__, "tls issue ../c2 --role admin --dir DIR", NODECTL_EXIT_USAGE,
+		  "is not [A-Za-z0-9._-]" },
+		{ __LINE__, "tls issue --role admin --dir DIR", NODECTL_EXIT_USAGE, "missing NAME" },
+		{ __LINE__, "tls issue a b --role admin --dir DIR", NODECTL_EXIT_USAGE,
+		  "unexpected operand 'b'" },
+		{ __LINE__, "tls init --role admin --dir DIR", NODECTL_EXIT_USAGE, "is for tls issue" },
+		{ __LINE__, "tls frob", NODECTL_EXIT_USAGE, "unknown verb 'frob'" },
+		{ __LINE__, "tls init --bogus", NODECTL_EXIT_USAGE, "unknown option '--bogus'" },
+	};
+	char dir[128];
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "%s/cmd", tmpdir);
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		char words[512], *argv[16], *save = NULL, *errbuf = NULL, *outbuf = NULL;
+		size_t errlen = 0, outlen = 0;
+		int argc = 0, r;
+		FILE *err = open_memstream(&errbuf, &errlen);
+		FILE *out = open_memstream(&outbuf, &outlen);
+
+		assert_non_null(err);
+		assert_non_null(out);
+		(void)snprintf(words, sizeof(words), "%s", v[i].argv);
+		for (char *w = strtok_r(words, " ", &save); w && argc < 15;
+		    w = strtok_r(NULL, " ", &save))
+			argv[argc++] = streq(w, "DIR") ? dir : w;
+		argv[argc] = NULL;
+		r = cmd_tls_main(argc, argv, out, err);
+		(void)fclose(err);
+		(void)fclose(out);
+		if (r != v[i].want || (v[i].err && !strstr(errbuf, v[i].err)))
+			fail_msg("line %d: exit %d, want %d; stderr '%s'", v[i].line, r, v[i].want,
+			    errbuf);
+		free(errbuf);
+		free(outbuf);
+	}
+	rm_rf(dir);
+}
+
 /* --- the transport end to end */
 
 struct peer {
@@ -380,6 +447,7 @@ main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_missing_named_conf),
 		cmocka_unit_test(test_pki_names),
+		cmocka_unit_test(test_cmd_tls),
 		cmocka_unit_test(test_transport),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
