@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include "control/control.h"
+#include "control/control_tls.h"
 #include "log.h"
 #include "proto.h"
 #include "version.h"
@@ -22,6 +25,9 @@ struct client {
 	int64_t last_seq;      /* events sent up to here */
 	int fd;
 	uid_t uid;
+	struct control_tls_conn *tls; /* NULL: a Unix socket client */
+	enum role role;               /* what the client may do (lib/role.h) */
+	int64_t hs_timer;             /* TLS: the handshake deadline until it is done */
 	char in[MAX_CONTROL_LINE + 1];
 	size_t in_len;
 	bool discarding; /* skipping the rest of an oversized line */
@@ -40,6 +46,7 @@ struct control {
 	int64_t flush_timer;
 	int fd;
 	gid_t gid; /* control_group's gid, or (gid_t)-1 */
+	struct control_tls *tls; /* control_tcp's listener, or NULL */
 	struct client *clients;
 	size_t n_clients;
 };
@@ -92,6 +99,11 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 		v = find_verb(req.verb);
 		if (!v)
 			r = dl_err_set(&err, -EINVAL, "unknown verb '%s'", req.verb);
+		else if (bs->control && bs->control->current &&
+		    (r = role_check(bs->control->current->role, bs->control->current->tls ?
+		    control_tls_conn_who(bs->control->current->tls) : NULL, req.verb,
+		    &err)) < 0)
+			; /* refused: the message names the role and the verb */
 		else {
 			current_req_id = req.id;
 			r = v->text_fn ? v->text_fn(bs, req.args, &text, &err) :
@@ -254,7 +266,7 @@ client_update_events(struct client *cl)
 {
 	uint32_t ev = EPOLLIN | EPOLLRDHUP;
 
-	if (cl->out_len > cl->out_off)
+	if (cl->out_len > cl->out_off || (cl->tls && control_tls_conn_wants_write(cl->tls)))
 		ev |= EPOLLOUT;
 	(void)loop_mod_fd(cl->ctl->bs->loop, cl->fd, ev);
 }
@@ -277,12 +289,44 @@ client_queue(struct client *cl, const char *s)
 	return 0;
 }
 
+/* The transport: the Unix socket, or the client's TLS session. */
+static ssize_t
+client_send(struct client *cl, const char *p, size_t n)
+{
+	ssize_t r;
+
+	if (cl->tls) {
+		if (!control_tls_conn_ready(cl->tls))
+			return 0; /* nothing goes out before the handshake is done */
+		r = control_tls_conn_send(cl->tls, p, n);
+		if (r < 0)
+			errno = (int)-r;
+		return r < 0 ? -1 : r;
+	}
+	return send(cl->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static ssize_t
+client_recv(struct client *cl, char *p, size_t n)
+{
+	ssize_t r;
+
+	if (cl->tls) {
+		r = control_tls_conn_recv(cl->tls, p, n);
+		if (r < 0)
+			errno = (int)-r;
+		return r < 0 ? -1 : r;
+	}
+	return recv(cl->fd, p, n, MSG_DONTWAIT);
+}
+
 static int
 client_flush(struct client *cl)
 {
 	while (cl->out_off < cl->out_len) {
-		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = client_send(cl, cl->out + cl->out_off, cl->out_len - cl->out_off);
+		if (n == 0)
+			break;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -352,10 +396,27 @@ on_client(struct loop *l, int fd, uint32_t events, void *userdata)
 	struct client *cl = userdata;
 
 	(void)l;
+	(void)fd;
+	if (cl->tls && !control_tls_conn_ready(cl->tls)) {
+		int r = control_tls_conn_handshake(cl->tls);
+
+		if (r == -EAGAIN) {
+			client_update_events(cl);
+			return;
+		}
+		if (r < 0) {
+			client_free(cl);
+			return;
+		}
+		cl->role = control_tls_conn_role(cl->tls);
+		loop_cancel_timer(cl->ctl->bs->loop, cl->hs_timer);
+		cl->hs_timer = 0;
+		events |= EPOLLIN; /* the session may hold a request read with the handshake */
+	}
 	if (events & EPOLLIN) {
 		for (;;) {
-			ssize_t n = recv(fd, cl->in + cl->in_len, MAX_CONTROL_LINE - cl->in_len,
-			    MSG_DONTWAIT);
+			ssize_t n = client_recv(cl, cl->in + cl->in_len,
+			    MAX_CONTROL_LINE - cl->in_len);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && errno == EAGAIN)
@@ -433,7 +494,69 @@ on_accept(struct loop *l, int fd, uint32_t events, void *userdata)
 		cl->id = ++ctl->next_client_id;
 		cl->fd = cfd;
 		cl->uid = uid;
+		cl->role = ROLE_ADMIN; /* root or the control group: as before roles existed */
 		if (loop_add_fd(l, cfd, EPOLLIN | EPOLLRDHUP, on_client, cl) < 0) {
+			close(cfd);
+			free(cl);
+			continue;
+		}
+		cl->next = ctl->clients;
+		ctl->clients = cl;
+		ctl->n_clients++;
+	}
+}
+
+/* A TLS client that has not finished its handshake (or reading its refusal) in time. */
+static void
+on_handshake_deadline(struct loop *l, void *userdata)
+{
+	struct client *cl = userdata;
+
+	(void)l;
+	cl->hs_timer = 0;
+	if (!control_tls_conn_ready(cl->tls))
+		log_warning("event=control_tls_refused peer=%s why=\"no handshake within %d s\"",
+		    control_tls_conn_peer(cl->tls), MAX_TLS_HANDSHAKE_MS / 1000);
+	client_free(cl);
+}
+
+/* control_tcp: every client is a TLS session; its role comes from its certificate. */
+static void
+on_accept_tcp(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct control *ctl = userdata;
+
+	(void)events;
+	for (;;) {
+		struct sockaddr_in sa;
+		socklen_t salen = sizeof(sa);
+		int cfd = accept4(fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		char peer[INET_ADDRSTRLEN + 8];
+		struct client *cl;
+
+		if (cfd < 0)
+			return;
+		(void)snprintf(peer, sizeof(peer), "%s:%u", inet_ntop(AF_INET, &sa.sin_addr,
+		    peer + 8, INET_ADDRSTRLEN) ? peer + 8 : "?", ntohs(sa.sin_port));
+		if (ctl->n_clients >= MAX_CONTROL_CLIENTS || !(cl = calloc(1, sizeof(*cl)))) {
+			log_warning("event=control msg=\"too many clients, refusing one\" peer=%s",
+			    peer);
+			close(cfd);
+			continue;
+		}
+		cl->ctl = ctl;
+		cl->id = ++ctl->next_client_id;
+		cl->fd = cfd;
+		cl->uid = (uid_t)-1;
+		cl->role = _ROLE_INVALID; /* until its certificate says */
+		cl->tls = control_tls_conn_new(ctl->tls, cfd, peer);
+		cl->hs_timer = cl->tls ? loop_add_timer(l, loop_now_ms() + MAX_TLS_HANDSHAKE_MS,
+		    on_handshake_deadline, cl) : -ENOMEM;
+		if (cl->hs_timer < 0 || loop_add_fd(l, cfd, EPOLLIN | EPOLLRDHUP, on_client,
+		    cl) < 0) {
+			if (cl->hs_timer > 0)
+				loop_cancel_timer(l, cl->hs_timer);
+			control_tls_conn_free(cl->tls);
 			close(cfd);
 			free(cl);
 			continue;
@@ -456,6 +579,9 @@ client_free(struct client *cl)
 		}
 	ctl->n_clients--;
 	loop_del_fd(ctl->bs->loop, cl->fd);
+	if (cl->hs_timer > 0)
+		loop_cancel_timer(ctl->bs->loop, cl->hs_timer);
+	cl->tls = control_tls_conn_free(cl->tls);
 	close(cl->fd);
 	free(cl->out);
 	free(cl);
@@ -536,6 +662,25 @@ control_start(struct bootsvc *bs, struct control **ret, struct dl_err *reterr)
 		free(ctl);
 		return dl_err_set(reterr, r, "control socket: too many listeners of the history");
 	}
+	if (bs->cfg.control_tcp_addr[0]) {
+		r = control_tls_new(bs->cfg.control_tls_cert, bs->cfg.control_tls_key,
+		    bs->cfg.control_tls_ca, bs->cfg.control_tcp_addr, bs->cfg.control_tcp_port,
+		    &ctl->tls, reterr);
+		if (r >= 0) {
+			r = loop_add_fd(bs->loop, control_tls_fd(ctl->tls), EPOLLIN, on_accept_tcp,
+			    ctl);
+			if (r < 0)
+				dl_err_set(reterr, r, "control_tcp: cannot watch");
+		}
+		if (r < 0) {
+			ctl->tls = control_tls_free(ctl->tls);
+			notify_unlisten(&bs->notify, NOTIFY_HISTORY, ctl);
+			loop_del_fd(bs->loop, ctl->fd);
+			close(ctl->fd);
+			free(ctl);
+			return r;
+		}
+	}
 	log_info("event=control_listen path=%s", sa.sun_path);
 	*ret = ctl;
 	return 0;
@@ -553,6 +698,10 @@ control_stop(struct control *ctl)
 		loop_cancel_timer(ctl->bs->loop, ctl->flush_timer);
 	loop_del_fd(ctl->bs->loop, ctl->fd);
 	close(ctl->fd);
+	if (ctl->tls) {
+		loop_del_fd(ctl->bs->loop, control_tls_fd(ctl->tls));
+		ctl->tls = control_tls_free(ctl->tls);
+	}
 	(void)unlink(ctl->bs->cfg.control_socket);
 	free(ctl);
 	return NULL;
