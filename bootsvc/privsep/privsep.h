@@ -38,6 +38,10 @@ int privsep_dhcp_status(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restart
  * the NUL; the caller wipes (explicit_bzero) and frees it. */
 int privsep_read_creds(struct privsep *p, const char *path, char **ret, size_t *ret_len,
     struct dl_err *reterr);
+/* A site overlay file the child may not read itself (a munge key, 0400 root), rel
+ * beneath site_overlay; *ret_mode its permission bits. Caller wipes and frees *ret. */
+int privsep_read_site(struct privsep *p, const char *rel, char **ret, size_t *ret_len,
+    unsigned *ret_mode, struct dl_err *reterr);
 /* The content of the config file bootsvc was started with (it may be root-only), for a
  * SIGHUP reload. *ret NUL-terminated, caller frees. */
 int privsep_read_config(struct privsep *p, char **ret, size_t *ret_len, struct dl_err *reterr);

@@ -17,7 +17,7 @@ struct privsep {
 	/* The loop thread asks today; the lock keeps a worker that asks later from
 	 * interleaving its request with the loop's. */
 	pthread_mutex_t lock;
-	uint8_t buf[MAX_PRIVSEP_MSG];
+	uint8_t buf[MAX_PRIVSEP_MSG]; /* an answer: up to a whole file */
 };
 
 struct privsep *
@@ -167,7 +167,7 @@ privsep_dhcp_status(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts,
 /* A FILE answer copied out (NUL-terminated), then the buffer wiped: it may hold a secret. */
 static int
 read_file_reply(struct privsep *p, const struct privsep_msg *req, size_t max, char **ret,
-    size_t *ret_len, struct dl_err *reterr)
+    size_t *ret_len, unsigned *ret_mode, struct dl_err *reterr)
 {
 	struct privsep_msg rep;
 	char *s;
@@ -188,6 +188,8 @@ read_file_reply(struct privsep *p, const struct privsep_msg *req, size_t max, ch
 			s[rep.data_len] = '\0';
 			*ret = s;
 			*ret_len = rep.data_len;
+			if (ret_mode)
+				*ret_mode = rep.mode;
 		}
 	}
 	explicit_bzero(p->buf, sizeof(p->buf));
@@ -202,7 +204,17 @@ privsep_read_creds(struct privsep *p, const char *path, char **ret, size_t *ret_
 	struct privsep_msg req = { .type = PRIVSEP_READ_CREDS, .data = path,
 		.data_len = strlen(path) };
 
-	return read_file_reply(p, &req, MAX_PRIVSEP_FILE, ret, ret_len, reterr);
+	return read_file_reply(p, &req, MAX_PRIVSEP_FILE, ret, ret_len, NULL, reterr);
+}
+
+int
+privsep_read_site(struct privsep *p, const char *rel, char **ret, size_t *ret_len,
+    unsigned *ret_mode, struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = PRIVSEP_READ_SITE, .data = rel,
+		.data_len = strlen(rel) };
+
+	return read_file_reply(p, &req, MAX_PRIVSEP_FILE, ret, ret_len, ret_mode, reterr);
 }
 
 int
@@ -210,5 +222,5 @@ privsep_read_config(struct privsep *p, char **ret, size_t *ret_len, struct dl_er
 {
 	struct privsep_msg req = { .type = PRIVSEP_READ_CONFIG };
 
-	return read_file_reply(p, &req, MAX_PRIVSEP_FILE, ret, ret_len, reterr);
+	return read_file_reply(p, &req, MAX_PRIVSEP_FILE, ret, ret_len, NULL, reterr);
 }

@@ -9,13 +9,15 @@
 /* Fixed payload sizes. */
 #define STATUS_SIZE 16
 #define RC_SIZE 4
+#define MODE_SIZE 4
+#define MAX_MODE 07777
 /* The most negative errno Linux uses (MAX_ERRNO): anything lower is not an errno. */
 #define MIN_RC (-4095)
 
 bool
 privsep_type_is_request(uint32_t type)
 {
-	return type >= PRIVSEP_DHCP_START && type <= PRIVSEP_READ_CONFIG;
+	return type >= PRIVSEP_DHCP_START && type <= PRIVSEP_READ_SITE;
 }
 
 const char *
@@ -27,6 +29,7 @@ privsep_type_name(uint32_t type)
 	case PRIVSEP_DHCP_STATUS: return "dhcp_status";
 	case PRIVSEP_READ_CREDS: return "read_creds";
 	case PRIVSEP_READ_CONFIG: return "read_config";
+	case PRIVSEP_READ_SITE: return "read_site";
 	case PRIVSEP_RESULT: return "result";
 	case PRIVSEP_STATUS: return "status";
 	case PRIVSEP_FILE: return "file";
@@ -72,15 +75,16 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 		plen = 0;
 		break;
 	case PRIVSEP_READ_CREDS:
+	case PRIVSEP_READ_SITE:
 	case PRIVSEP_RESULT:
-		max = m->type == PRIVSEP_READ_CREDS ? MAX_PRIVSEP_PATH - 1 : MAX_PRIVSEP_TEXT;
+		max = m->type == PRIVSEP_RESULT ? MAX_PRIVSEP_TEXT : MAX_PRIVSEP_PATH - 1;
 		if (m->data_len > max)
 			return dl_err_set(reterr, -EMSGSIZE, "privsep %s: %zu bytes, at most %zu",
 			    name, m->data_len, max);
 		if (has_nul(m->data, m->data_len))
 			return dl_err_set(reterr, -EINVAL, "privsep %s: a NUL inside the string",
 			    name);
-		if (m->type == PRIVSEP_READ_CREDS && m->data_len == 0)
+		if (m->type != PRIVSEP_RESULT && m->data_len == 0)
 			return dl_err_set(reterr, -EINVAL, "privsep %s: empty path", name);
 		if (m->type == PRIVSEP_RESULT && (m->rc > 0 || m->rc < MIN_RC))
 			return dl_err_set(reterr, -EINVAL, "privsep %s: rc %d is not 0 or -errno",
@@ -96,7 +100,10 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 		if (m->data_len > MAX_PRIVSEP_FILE)
 			return dl_err_set(reterr, -EMSGSIZE, "privsep %s: %zu bytes, at most %d",
 			    name, m->data_len, MAX_PRIVSEP_FILE);
-		plen = m->data_len;
+		if (m->mode > MAX_MODE)
+			return dl_err_set(reterr, -EINVAL, "privsep %s: mode %o", name,
+			    (unsigned)m->mode);
+		plen = MODE_SIZE + m->data_len;
 		break;
 	default:
 		return dl_err_set(reterr, -EINVAL, "privsep: unknown message type %u",
@@ -113,6 +120,7 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 		p += RC_SIZE;
 		fallthrough;
 	case PRIVSEP_READ_CREDS:
+	case PRIVSEP_READ_SITE:
 		if (m->data_len)
 			memcpy(p, m->data, m->data_len);
 		p[m->data_len] = '\0';
@@ -123,8 +131,9 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 		memcpy(p + 8, &m->restarts, sizeof(m->restarts));
 		break;
 	case PRIVSEP_FILE:
-		if (plen)
-			memcpy(p, m->data, plen);
+		put_u32(p, m->mode);
+		if (m->data_len)
+			memcpy(p + MODE_SIZE, m->data, m->data_len);
 		break;
 	default:
 		break;
@@ -182,6 +191,7 @@ privsep_msg_decode(const uint8_t *buf, size_t len, struct privsep_msg *ret,
 			    name, (unsigned)plen);
 		break;
 	case PRIVSEP_READ_CREDS:
+	case PRIVSEP_READ_SITE:
 		r = decode_string(name, p, plen, MAX_PRIVSEP_PATH - 1, &m.data, &m.data_len,
 		    reterr);
 		if (r < 0)
@@ -212,11 +222,18 @@ privsep_msg_decode(const uint8_t *buf, size_t len, struct privsep_msg *ret,
 		memcpy(&m.restarts, p + 8, sizeof(m.restarts));
 		break;
 	case PRIVSEP_FILE:
-		if (plen > MAX_PRIVSEP_FILE)
+		if (plen < MODE_SIZE)
+			return dl_err_set(reterr, -EBADMSG, "privsep %s: %u payload bytes, want >= %d",
+			    name, (unsigned)plen, MODE_SIZE);
+		if (plen - MODE_SIZE > MAX_PRIVSEP_FILE)
 			return dl_err_set(reterr, -EBADMSG, "privsep %s: %u bytes, at most %d", name,
-			    (unsigned)plen, MAX_PRIVSEP_FILE);
-		m.data = (const char *)p;
-		m.data_len = plen;
+			    (unsigned)(plen - MODE_SIZE), MAX_PRIVSEP_FILE);
+		m.mode = get_u32(p);
+		if (m.mode > MAX_MODE)
+			return dl_err_set(reterr, -EBADMSG, "privsep %s: mode %o", name,
+			    (unsigned)m.mode);
+		m.data = (const char *)p + MODE_SIZE;
+		m.data_len = plen - MODE_SIZE;
 		break;
 	default:
 		return dl_err_set(reterr, -EBADMSG, "privsep: unknown message type %u",

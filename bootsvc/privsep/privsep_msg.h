@@ -20,31 +20,34 @@ enum privsep_type {
 	PRIVSEP_DHCP_STATUS = 3,  /* empty: is dnsmasq up, how often was it restarted */
 	PRIVSEP_READ_CREDS = 4,   /* path, NUL-terminated: a BMC credentials file */
 	PRIVSEP_READ_CONFIG = 5,  /* empty: the config file bootsvc was started with */
+	PRIVSEP_READ_SITE = 6,    /* path beneath site_overlay, NUL-terminated: a site file */
 	/* parent -> child */
 	PRIVSEP_RESULT = 0x81,    /* int32 rc (0 or -errno), then a NUL-terminated message */
 	PRIVSEP_STATUS = 0x82,    /* int32 pid (0: down), uint32 zero, uint64 restarts */
-	PRIVSEP_FILE = 0x83,      /* the file's bytes, 0..MAX_PRIVSEP_FILE */
+	PRIVSEP_FILE = 0x83,      /* uint32 mode (07777 at most), the file's bytes, 0..MAX_PRIVSEP_FILE */
 };
 
 /* Header: type and payload length. */
 #define PRIVSEP_HDR_SIZE 8
-/* A file answered whole: a config file or a credentials file. Config files are a few
- * KiB; 64 KiB stays under a unix socket's default send buffer (net.core.wmem_default,
- * 208 KiB), so one datagram always fits. */
-#define MAX_PRIVSEP_FILE (64 * 1024)
+/* A file answered whole: a config file, a credentials file or a site file (the overlay's
+ * cap, MAX_SITE_FILE in boot/overlay.c). Above a unix socket's default send buffer
+ * (net.core.wmem_default, 208 KiB): the root parent, the only side that sends files,
+ * raises its own with SO_SNDBUFFORCE. */
+#define MAX_PRIVSEP_FILE (1024 * 1024)
 /* A path asked for: the store's and the config's path fields hold at most 256 bytes. */
 #define MAX_PRIVSEP_PATH 256
 /* A result's message: struct dl_err's. */
 #define MAX_PRIVSEP_TEXT (MAX_ERR_MSG - 1)
 /* The largest datagram either side sends or accepts. */
-#define MAX_PRIVSEP_MSG (PRIVSEP_HDR_SIZE + MAX_PRIVSEP_FILE)
+#define MAX_PRIVSEP_MSG (PRIVSEP_HDR_SIZE + 4 + MAX_PRIVSEP_FILE)
 
 struct privsep_msg {
 	enum privsep_type type;
 	int32_t rc;         /* PRIVSEP_RESULT */
 	int32_t pid;        /* PRIVSEP_STATUS */
+	uint32_t mode;      /* PRIVSEP_FILE: the permission bits (07777 at most) */
 	uint64_t restarts;  /* PRIVSEP_STATUS */
-	/* PRIVSEP_READ_CREDS: the path; PRIVSEP_RESULT: the message (both NUL-terminated
+	/* PRIVSEP_READ_CREDS, PRIVSEP_READ_SITE: the path; PRIVSEP_RESULT: the message (both NUL-terminated
 	 * within data_len when decoded); PRIVSEP_FILE: the bytes. Borrowed: encode reads it,
 	 * decode points it into the buffer it was given. */
 	const char *data;

@@ -29,6 +29,7 @@
 enum refusal {
 	REFUSE_BAD_MSG,  /* malformed, unknown type, or an answer type sent to us */
 	REFUSE_CREDS,    /* a credentials path outside the policy or a file that fails it */
+	REFUSE_SITE,     /* a site file path outside site_overlay, or not a regular file */
 	_REFUSE_MAX,
 };
 
@@ -40,7 +41,7 @@ struct parent {
 	int status;         /* the exit status to end with */
 	bool dhcp_started;
 	uint64_t refused[_REFUSE_MAX];
-	uint8_t buf[MAX_PRIVSEP_MSG];
+	uint8_t buf[PRIVSEP_HDR_SIZE + MAX_PRIVSEP_PATH + 1]; /* a request: a path at most */
 	uint8_t out[MAX_PRIVSEP_MSG];
 };
 
@@ -135,6 +136,24 @@ handle(struct parent *p, const struct privsep_msg *req)
 		explicit_bzero(buf, len);
 		free(buf);
 		return;
+	case PRIVSEP_READ_SITE: {
+		unsigned mode = 0;
+
+		r = privsep_site_read(p->bs->cfg.site_overlay, req->data, &buf, &len, &mode, &err);
+		if (r < 0) {
+			refuse(p, REFUSE_SITE, "read_site", &err);
+			reply_result(p, r, err.msg);
+			return;
+		}
+		{
+			struct privsep_msg m = { .type = PRIVSEP_FILE, .mode = mode, .data = buf,
+				.data_len = len };
+			reply(p, &m);
+		}
+		explicit_bzero(buf, len);
+		free(buf);
+		return;
+	}
 	case PRIVSEP_READ_CONFIG:
 		if (!p->bs->config_path) {
 			struct privsep_msg m = { .type = PRIVSEP_FILE };
@@ -246,6 +265,14 @@ privsep_parent_run(struct bootsvc *bs, pid_t child, int fd)
 	p->child = child;
 	p->fd = fd;
 	p->status = EXIT_FAILURE;
+	/* A file answer is one datagram of up to MAX_PRIVSEP_MSG: more than the default send
+	 * buffer allows (the sender's buffer bounds a unix datagram); root may raise it. */
+	{
+		int size = MAX_PRIVSEP_MSG + 4096;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+			log_warning("event=privsep_parent msg=\"SO_SNDBUFFORCE: %s, files over "
+				    "~200 KiB will fail\"", strerror(errno));
+	}
 	p->child_pidfd = spawn_pidfd(child);
 	if ((r = p->child_pidfd) < 0 || (r = loop_new(&bs->loop)) < 0 ||
 	    (r = loop_add_fd(bs->loop, p->child_pidfd, EPOLLIN, on_child_exit, p)) < 0 ||

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -65,4 +66,40 @@ privsep_creds_read(const char *dir, const char *path, char **ret, size_t *ret_le
 		    " (a symlink, or leaves bmc_creds_dir)" : "");
 	return read_file_fd(fd, path, MAX_PRIVSEP_CREDS_FILE, READ_FILE_REGULAR | READ_FILE_SECRET,
 	    ret, ret_len, reterr);
+}
+
+int
+privsep_site_read(const char *dir, const char *rel, char **ret, size_t *ret_len,
+    unsigned *ret_mode, struct dl_err *reterr)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int dfd = -1, fd = -1;
+	struct stat st;
+	int r;
+
+	if (!dir[0])
+		return dl_err_set(reterr, -EACCES, "site file '%s': no site_overlay is configured",
+		    rel);
+	if (strlen(rel) >= MAX_PRIVSEP_PATH || !relpath_is_plain(rel))
+		return dl_err_set(reterr, -EACCES, "site file '%s' is not a plain path under '%s'",
+		    rel, dir);
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return dl_err_set(reterr, negative_errno(), "site_overlay '%s': %s", dir,
+		    strerror(errno));
+	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "site file '%s/%s': %s", dir, rel,
+		    strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "site file '%s/%s': %s", dir, rel,
+		    strerror(errno));
+	r = read_file_fd(fd, rel, MAX_PRIVSEP_FILE, READ_FILE_REGULAR, ret, ret_len, reterr);
+	if (r < 0)
+		return r;
+	*ret_mode = st.st_mode & 07777;
+	return 0;
 }

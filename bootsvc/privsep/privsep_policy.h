@@ -24,3 +24,13 @@ int privsep_creds_path_check(const char *dir, const char *path, const char **ret
  * success; -EACCES, -ENOENT, -ELOOP, -EPERM, -E2BIG, ... with reterr naming the file. */
 int privsep_creds_read(const char *dir, const char *path, char **ret, size_t *ret_len,
     struct dl_err *reterr);
+
+/* Read a site overlay file for the child (docs/bootsvc.conf.md site_overlay): rel is a
+ * plain relative path (relpath_is_plain, shorter than MAX_PRIVSEP_PATH) opened beneath dir
+ * without following any symlink, a regular file of at most MAX_PRIVSEP_FILE bytes. The
+ * overlay serves these files to every node, so unlike credentials they may have any owner
+ * and mode; *ret_mode gets the permission bits. *ret (caller wipes and frees: a munge key)
+ * and *ret_len on success; -EACCES (not plain, no dir), -ENOENT, -ELOOP, -EINVAL (not
+ * regular), -E2BIG, ... with reterr naming the file. */
+int privsep_site_read(const char *dir, const char *rel, char **ret, size_t *ret_len,
+    unsigned *ret_mode, struct dl_err *reterr);

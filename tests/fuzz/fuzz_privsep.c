@@ -33,10 +33,11 @@ check_decode(const uint8_t *data, size_t size)
 	}
 	switch (m.type) {
 	case PRIVSEP_READ_CREDS:
+	case PRIVSEP_READ_SITE:
 	case PRIVSEP_RESULT:
 		if (m.data[m.data_len] != '\0' || strlen(m.data) != m.data_len)
 			abort();
-		if (m.type == PRIVSEP_READ_CREDS &&
+		if (m.type != PRIVSEP_RESULT &&
 		    (m.data_len == 0 || m.data_len >= MAX_PRIVSEP_PATH))
 			abort();
 		if (m.type == PRIVSEP_RESULT && (m.rc > 0 || m.rc < -4095 ||
@@ -48,7 +49,7 @@ check_decode(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case PRIVSEP_FILE:
-		if (m.data_len > MAX_PRIVSEP_FILE)
+		if (m.data_len > MAX_PRIVSEP_FILE || m.mode > 07777)
 			abort();
 		break;
 	default:

@@ -5,7 +5,8 @@
 # ss, then through the doors the parent keeps: a dnsmasq reload after node remove + add
 # (a DHCP client gets the new fixed address), a root-only 0600 BMC credentials file used
 # for a power command against an ipmi_sim BMC, one outside bmc_creds_dir refused, a
-# SIGHUP reload of a root-only config. Last, killing the child ends the parent and dnsmasq.
+# root-only site overlay file (the munge key) in a node's overlay, a SIGHUP reload of a
+# root-only config. Last, killing the child ends the parent and dnsmasq.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
 dl_require ip ss busybox ipmi_sim qemu-system-x86_64
@@ -21,7 +22,16 @@ privsep_exit() {
 }
 trap privsep_exit EXIT
 
-dl_bootsvc_start
+# a site overlay whose key only root may read (as lib_slurm.sh makes the munge key)
+mkdir -p "$DL_W/site/etc/munge"
+(umask 077; echo "site-key-$$" > "$DL_W/site/etc/munge/munge.key")
+chmod 400 "$DL_W/site/etc/munge/munge.key"
+echo "ClusterName=privsep" > "$DL_W/site/etc/slurm.conf"
+out=$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" --work "$DL_W" \
+    2>"$DL_W/imagebuild.log") || fail "imagebuild tiny"
+read -r ID IMG <<<"$(tail -n 1 <<<"$out")"
+
+dl_bootsvc_start --site_overlay="$DL_W/site"
 PARENT=$DL_BOOTSVC_PID
 # status FIELD PID: one field of /proc/PID/status
 status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
@@ -101,6 +111,18 @@ out=$(dl_nodectl power status b2 2>&1) && fail "power status b2 succeeded: $out"
 grep -q 'event=privsep_refused.*request=read_creds.*/etc/shadow' "$DL_W/bootsvc.log" ||
     fail "the parent did not log the refusal"
 pass "/etc/shadow as credentials refused by the parent: $(grep -m 1 -o 'are not a plain path[^"]*' "$DL_W/bootsvc.log")"
+
+# --- a site file only root may read reaches the node's overlay through the parent
+dl_nodectl image add "$IMG" >/dev/null || fail "image add"
+dl_nodectl node add o1 --mac 52:54:00:83:00:41 --image tiny >/dev/null || fail "node add o1"
+TOK=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select token from nodes where name=\"o1\"").fetchone()[0])' "$DL_W/state/diskless.db")
+dl_ns curl -s "$DL_URL/ipxe/boot?mac=52:54:00:83:00:41" >"$DL_W/o1.ipxe" || fail "o1 script"
+c=$(dl_ns curl -s -o "$DL_W/o1.cpio" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+    "$DL_URL/api/v1/nodes/o1/overlay") || fail "overlay request"
+[[ $c == 200 ]] || fail "overlay answered $c: $(cat "$DL_W/o1.cpio")"
+grep -aq "site-key-$$" "$DL_W/o1.cpio" || fail "the root-only site key is not in the overlay"
+grep -aq "ClusterName=privsep" "$DL_W/o1.cpio" || fail "slurm.conf is not in the overlay"
+pass "a 0400 root site file (munge key) reached the overlay through the parent"
 
 # --- SIGHUP with a config only root can read: the parent reads it for the child
 chmod 600 "$DL_W/bootsvc.conf"

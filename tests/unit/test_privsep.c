@@ -47,9 +47,12 @@ test_roundtrip(void **state)
 		    .data_len = MAX_PRIVSEP_TEXT } },
 		{ __LINE__, { .type = PRIVSEP_STATUS, .pid = 0, .restarts = 0 } },
 		{ __LINE__, { .type = PRIVSEP_STATUS, .pid = INT32_MAX, .restarts = UINT64_MAX } },
+		{ __LINE__, { .type = PRIVSEP_READ_SITE, .data = "etc/munge/munge.key",
+		    .data_len = 19 } },
 		{ __LINE__, { .type = PRIVSEP_FILE, .data = NULL, .data_len = 0 } },
-		{ __LINE__, { .type = PRIVSEP_FILE, .data = "a\0b", .data_len = 3 } },
-		{ __LINE__, { .type = PRIVSEP_FILE, .data = big, .data_len = MAX_PRIVSEP_FILE } },
+		{ __LINE__, { .type = PRIVSEP_FILE, .mode = 0400, .data = "a\0b", .data_len = 3 } },
+		{ __LINE__, { .type = PRIVSEP_FILE, .mode = 07777, .data = big,
+		    .data_len = MAX_PRIVSEP_FILE } },
 	};
 
 	(void)state;
@@ -70,13 +73,15 @@ test_roundtrip(void **state)
 		_assert_int_equal(got.type, v[i].m.type, __FILE__, v[i].line);
 		_assert_int_equal(got.rc, v[i].m.rc, __FILE__, v[i].line);
 		_assert_int_equal(got.pid, v[i].m.pid, __FILE__, v[i].line);
+		_assert_int_equal(got.mode, v[i].m.mode, __FILE__, v[i].line);
 		_assert_int_equal(got.restarts, v[i].m.restarts, __FILE__, v[i].line);
 		_assert_int_equal(got.data_len, v[i].m.data_len, __FILE__, v[i].line);
 		if (v[i].m.data_len)
 			_assert_int_equal(memcmp(got.data, v[i].m.data, got.data_len), 0, __FILE__,
 			    v[i].line);
 		/* Strings arrive NUL-terminated, within the datagram. */
-		if (got.type == PRIVSEP_READ_CREDS || got.type == PRIVSEP_RESULT)
+		if (got.type == PRIVSEP_READ_CREDS || got.type == PRIVSEP_READ_SITE ||
+		    got.type == PRIVSEP_RESULT)
 			_assert_int_equal(got.data[got.data_len], '\0', __FILE__, v[i].line);
 	}
 }
@@ -108,7 +113,11 @@ test_encode_refuses(void **state)
 		    sizeof(buf), -EINVAL, "rc -4096" },
 		{ __LINE__, { .type = PRIVSEP_STATUS, .pid = -1 }, sizeof(buf), -EINVAL, "pid -1" },
 		{ __LINE__, { .type = PRIVSEP_FILE, .data = big, .data_len = MAX_PRIVSEP_FILE + 1 },
-		    sizeof(buf), -EMSGSIZE, "at most 65536" },
+		    sizeof(buf), -EMSGSIZE, "at most 1048576" },
+		{ __LINE__, { .type = PRIVSEP_FILE, .mode = 010000 }, sizeof(buf), -EINVAL,
+		    "mode 10000" },
+		{ __LINE__, { .type = PRIVSEP_READ_SITE, .data = "", .data_len = 0 }, sizeof(buf),
+		    -EINVAL, "empty path" },
 		{ __LINE__, { .type = PRIVSEP_FILE, .data = "abc", .data_len = 3 },
 		    PRIVSEP_HDR_SIZE + 2, -EMSGSIZE, "do not fit" },
 		{ __LINE__, { .type = PRIVSEP_DHCP_START }, PRIVSEP_HDR_SIZE - 1, -EMSGSIZE,
@@ -160,7 +169,10 @@ test_decode_refuses(void **state)
 		{ __LINE__, PRIVSEP_DHCP_START, -1, "x", 1, "1 payload bytes, want 0" },
 		{ __LINE__, PRIVSEP_READ_CONFIG, -1, "x", 1, "want 0" },
 		{ __LINE__, 0, -1, "", 0, "unknown message type 0" },
-		{ __LINE__, 6, -1, "", 0, "unknown message type 6" },
+		{ __LINE__, 7, -1, "", 0, "unknown message type 7" },
+		{ __LINE__, PRIVSEP_READ_SITE, -1, "\0", 1, "empty path" },
+		{ __LINE__, PRIVSEP_FILE, -1, "\0\0\0", 3, "want >= 4" },
+		{ __LINE__, PRIVSEP_FILE, -1, "\0\x10\0\0", 4, "mode 10000" },
 		{ __LINE__, 0xffffffff, -1, "", 0, "unknown message type" },
 		{ __LINE__, PRIVSEP_READ_CREDS, -1, "", 0, "not NUL-terminated" },
 		{ __LINE__, PRIVSEP_READ_CREDS, -1, "/etc/x", 6, "not NUL-terminated" },
@@ -191,21 +203,23 @@ test_decode_refuses(void **state)
 	{
 		struct dl_err e = { 0 };
 		struct privsep_msg got;
-		uint32_t t = PRIVSEP_FILE, l = MAX_PRIVSEP_FILE + 1;
+		uint32_t t = PRIVSEP_FILE, l = 4 + MAX_PRIVSEP_FILE + 1;
 
 		check_r_at(__FILE__, __LINE__, "decode", privsep_msg_decode(buf, 7, &got, &e), &e,
 		    -EBADMSG, "shorter than a header");
 		memcpy(buf, &t, 4);
 		memcpy(buf + 4, &l, 4);
-		memset(buf + 8, 'x', l);
+		memset(buf + 8, 0, 4);
+		memset(buf + 12, 'x', l - 4);
 		check_r_at(__FILE__, __LINE__, "decode",
 		    privsep_msg_decode(buf, PRIVSEP_HDR_SIZE + l, &got, &e), &e, -EBADMSG,
-		    "at most 65536");
+		    "at most 1048576");
 	}
 	assert_true(privsep_type_is_request(PRIVSEP_READ_CREDS));
 	assert_false(privsep_type_is_request(PRIVSEP_FILE));
 	assert_false(privsep_type_is_request(0));
-	assert_false(privsep_type_is_request(6));
+	assert_true(privsep_type_is_request(PRIVSEP_READ_SITE));
+	assert_false(privsep_type_is_request(7));
 }
 
 /* Which paths the parent reads as BMC credentials. */
@@ -332,6 +346,58 @@ test_creds_read(void **state)
 	assert_int_equal(rmdir(outside), 0);
 }
 
+/* Site files: any owner and mode (they go to every node), read beneath site_overlay only. */
+static void
+test_site_read(void **state)
+{
+	char dir[128], path[256];
+	const struct {
+		int line;
+		const char *dir, *rel;
+		int want_r;
+		unsigned want_mode;
+		const char *want_msg;
+	} v[] = {
+		{ __LINE__, dir, "etc/munge/munge.key", 0, 0400, NULL },
+		{ __LINE__, dir, "etc/slurm.conf", 0, 0644, NULL },
+		{ __LINE__, dir, "etc/link", -ELOOP, 0, "site file" },
+		{ __LINE__, dir, "etc/../etc/slurm.conf", -EACCES, 0, "not a plain path" },
+		{ __LINE__, dir, "/etc/shadow", -EACCES, 0, "not a plain path" },
+		{ __LINE__, dir, "etc", -EINVAL, 0, "not a regular file" },
+		{ __LINE__, dir, "etc/missing", -ENOENT, 0, "missing" },
+		{ __LINE__, "", "etc/slurm.conf", -EACCES, 0, "no site_overlay" },
+	};
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/site", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc/munge", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/etc/munge/munge.key", dir);
+	tmpdir_write(path, "KEYKEYK", 7, 0400, UID_NOBODY);
+	snprintf(path, sizeof(path), "%s/etc/slurm.conf", dir);
+	tmpdir_write(path, "Cluster", 7, 0644, 0);
+	snprintf(path, sizeof(path), "%s/etc/link", dir);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		struct dl_err e = { 0 };
+		char *got = NULL;
+		size_t len = 0;
+		unsigned mode = 0;
+		int r = privsep_site_read(v[i].dir, v[i].rel, &got, &len, &mode, &e);
+
+		check_r_at(__FILE__, v[i].line, v[i].rel, r, &e, v[i].want_r, v[i].want_msg);
+		if (r == 0) {
+			_assert_int_equal(len, 7, __FILE__, v[i].line);
+			_assert_int_equal(mode, v[i].want_mode, __FILE__, v[i].line);
+		}
+		free(got);
+	}
+	(void)!system("rm -rf /tmp/test_privsep.*/site");
+}
+
 int
 main(void)
 {
@@ -341,6 +407,7 @@ main(void)
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_creds_path_policy),
 		cmocka_unit_test(test_creds_read),
+		cmocka_unit_test(test_site_read),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
