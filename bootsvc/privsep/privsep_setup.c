@@ -60,8 +60,8 @@ privsep_prepare(const struct config *cfg, struct privsep_user *ret, struct dl_er
 	r = getpwnam_r(cfg->user, &pw, pwbuf, sizeof(pwbuf), &pwp);
 	if (r != 0 || !pwp)
 		return dl_err_set(reterr, r ? -r : -ENOENT,
-		    "user '%s' does not exist (make deps or make install create it: adduser "
-		    "--system --group diskless)", cfg->user);
+		    "user '%s' does not exist (mk/add-user.sh %s creates it; make deps creates "
+		    "diskless)", cfg->user, cfg->user);
 	if (pw.pw_uid == 0 || pw.pw_gid == 0)
 		return dl_err_set(reterr, -EINVAL, "user '%s' has uid or gid 0, not unprivileged",
 		    cfg->user);
