@@ -124,6 +124,9 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(TEST_LINK)
 
+# dnsmasq's supervision under injected faults: pidfd_open and loop_add_fd fail on demand.
+$(BUILD)/tests/test_dnsmasq: TEST_LINK += -Wl,--wrap=spawn_pidfd -Wl,--wrap=loop_add_fd
+
 # Fuzz targets: replay.c supplies main() so gcc builds replay the corpus (CONVENTIONS §11).
 $(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/%.c) $(call obj,tests/fuzz/replay.c) $(TEST_LIBS)
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@ struct control;
 struct dnsmasq;
 struct ctrl;
 struct action;
+struct privsep;
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
@@ -37,6 +38,7 @@ struct bootsvc {
 	struct control *control;
 	struct dnsmasq *dnsmasq;
 	struct action *action;   /* node actions on worker pools (action/action.h) */
+	struct privsep *privsep; /* to the root parent; NULL when started unprivileged */
 	struct ctrl *ctrl;
 	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;

@@ -17,6 +17,8 @@ config_init(struct config *c)
 	strcpy(c->state_dir, "/var/lib/diskless");
 	strcpy(c->template_dir, "/usr/share/diskless/ipxe-scripts");
 	strcpy(c->control_socket, "/run/diskless/control.sock");
+	strcpy(c->user, "diskless");
+	strcpy(c->bmc_creds_dir, "/etc/diskless/bmc");
 	strcpy(c->http_addr, "0.0.0.0");
 	c->http_port = 8080;
 	c->dhcp_mode = DHCP_MODE_RANGE;
@@ -336,6 +338,10 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_path(c->template_dir, sizeof(c->template_dir), key, v, reterr);
 	if (streq(key, "control_socket"))
 		return set_path(c->control_socket, sizeof(c->control_socket), key, v, reterr);
+	if (streq(key, "user"))
+		return set_str(c->user, sizeof(c->user), key, v, reterr);
+	if (streq(key, "bmc_creds_dir"))
+		return set_path(c->bmc_creds_dir, sizeof(c->bmc_creds_dir), key, v, reterr);
 	if (streq(key, "control_group"))
 		return set_str(c->control_group, sizeof(c->control_group), key, v, reterr);
 	if (streq(key, "http_listen"))

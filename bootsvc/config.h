@@ -61,6 +61,8 @@ struct config {
 	char control_tls_cert[MAX_CONF_PATH];
 	char control_tls_key[MAX_CONF_PATH];
 	char control_tls_ca[MAX_CONF_PATH];
+	char user[64];        /* started as root: the network-facing process runs as this */
+	char bmc_creds_dir[MAX_CONF_PATH]; /* the only BMC credential files root reads for it */
 	char http_addr[16];   /* IPv4 listen address */
 	uint16_t http_port;
 	char boot_url[128];   /* how nodes reach us: http://10.77.0.1:8080 */

@@ -3,7 +3,9 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bootsvc.h"
 #include "action/action.h"
@@ -14,6 +16,7 @@
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/templates.h"
+#include "privsep/privsep.h"
 #include "version.h"
 
 static void
@@ -33,7 +36,15 @@ load_config(struct bootsvc *bs, struct config *c, struct dl_err *err)
 	int r;
 
 	config_init(c);
-	if (bs->config_path && (r = config_parse_file(c, bs->config_path, err)) < 0)
+	if (bs->config_path && bs->privsep) {
+		/* the file may be readable by root alone: the parent reads it for us */
+		_cleanup_free_ char *buf = NULL;
+		size_t len = 0;
+
+		if ((r = privsep_read_config(bs->privsep, &buf, &len, err)) < 0 ||
+		    (r = config_parse_buffer(c, bs->config_path, buf, len, err)) < 0)
+			return r;
+	} else if (bs->config_path && (r = config_parse_file(c, bs->config_path, err)) < 0)
 		return r;
 	for (int i = 0; i < bs->n_overrides; i++) {
 		char key[64];
@@ -62,8 +73,8 @@ on_quit(struct loop *l, int sig, void *userdata)
 	loop_quit(l, 0);
 }
 
-/* SIGHUP: re-read config (log level and templates take effect; listening addresses and
- * the DHCP setup need a restart) and re-send every DHCP host entry. */
+/* SIGHUP: re-read config (log level and templates take effect; listening addresses, the
+ * DHCP setup, user and bmc_creds_dir need a restart) and re-send every DHCP host entry. */
 static void
 on_reload(struct loop *l, int sig, void *userdata)
 {
@@ -91,6 +102,48 @@ on_reload(struct loop *l, int sig, void *userdata)
 	log_notice("event=reload msg=\"configuration and templates reloaded\"");
 }
 
+/* Started as root: fork the privileged parent off (it never returns here: *ret_exit is
+ * its exit status, and 1 is returned) or, in the child, return 0 with bs->privsep set.
+ * Before the fork, as root: the state dir and store made the user's, dnsmasq's directory
+ * and config written (root's: dnsmasq reads the config as root), its hosts the user's. */
+static int
+privsep_fork(struct bootsvc *bs, struct privsep_user *user, pid_t *ret_parent, int *ret_exit,
+    struct dl_err *err)
+{
+	int sv[2], r;
+	pid_t child, parent = getpid();
+
+	if ((r = privsep_prepare(&bs->cfg, user, err)) < 0)
+		return r;
+	if (bs->cfg.dhcp_mode != DHCP_MODE_OFF &&
+	    ((r = dnsmasq_new(bs, &bs->dnsmasq, err)) < 0 ||
+	    (r = dnsmasq_hosts_chown(bs->dnsmasq, user->uid, user->gid, err)) < 0))
+		return r;
+	/* SEQPACKET: a message is one datagram, never split or merged (privsep_msg.h). */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return dl_err_set(err, negative_errno(), "privsep socketpair: %s", strerror(errno));
+	child = fork();
+	if (child < 0) {
+		r = dl_err_set(err, negative_errno(), "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	if (child > 0) {
+		close(sv[1]);
+		*ret_exit = privsep_parent_run(bs, child, sv[0]);
+		return 1;
+	}
+	close(sv[0]);
+	bs->privsep = privsep_new(sv[1]);
+	if (!bs->privsep)
+		return dl_err_set(err, -ENOMEM, "privsep: out of memory");
+	if (bs->dnsmasq)
+		dnsmasq_use_privsep(bs->dnsmasq, bs->privsep);
+	*ret_parent = parent;
+	return 0;
+}
+
 static int
 mkdir_state(const char *dir, struct dl_err *err)
 {
@@ -112,6 +165,8 @@ main(int argc, char **argv)
 	struct bootsvc bs = { 0 };
 	struct dl_err err = { 0 };
 	struct action_pool_conf pools[_ACTION_POOL_MAX];
+	struct privsep_user user = { 0 };
+	pid_t parent = 0;
 	char **overrides;
 	char dbpath[MAX_CONF_PATH + 16];
 	sigset_t mask;
@@ -172,13 +227,24 @@ main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((r = mkdir_state(bs.cfg.state_dir, &err)) < 0)
-		goto fail;
-	(void)snprintf(dbpath, sizeof(dbpath), "%s/diskless.db", bs.cfg.state_dir);
-	if ((r = store_open(dbpath, &bs.store, &err)) < 0)
-		goto fail;
-	if ((r = templates_load(&bs.tmpl, bs.cfg.template_dir, &err)) < 0)
-		goto fail;
+	/* Root forks a root parent that keeps only what needs root; this process binds the
+	 * listeners and drops before it reads the store or anything from the network. */
+	if (geteuid() == 0) {
+		int status = EXIT_FAILURE;
+
+		r = privsep_fork(&bs, &user, &parent, &status, &err);
+		if (r > 0) {
+			free(overrides);
+			return status;
+		}
+		if (r < 0)
+			goto fail;
+	} else {
+		log_notice("event=start uid=%d msg=\"not started as root: one process, no "
+			   "privilege separation\"", (int)geteuid());
+		if ((r = mkdir_state(bs.cfg.state_dir, &err)) < 0)
+			goto fail;
+	}
 	if ((r = loop_new(&bs.loop)) < 0) {
 		dl_err_set(&err, r, "event loop: %s", strerror(-r));
 		goto fail;
@@ -193,13 +259,26 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = control_start(&bs, &bs.control, &err)) < 0)
 		goto fail;
+	/* Listeners bound (a port below 1024, the socket's group): root is done. Nothing has
+	 * been read from the network or the store yet, and no thread exists. */
+	if (bs.privsep) {
+		if ((r = privsep_drop(&user, parent, &err)) < 0)
+			goto fail;
+		log_notice("event=privsep_drop user=%s uid=%d gid=%d", user.name, (int)user.uid,
+		    (int)user.gid);
+	}
+	(void)snprintf(dbpath, sizeof(dbpath), "%s/diskless.db", bs.cfg.state_dir);
+	if ((r = store_open(dbpath, &bs.store, &err)) < 0)
+		goto fail;
+	if ((r = templates_load(&bs.tmpl, bs.cfg.template_dir, &err)) < 0)
+		goto fail;
 	action_pools_conf(&bs.cfg, pools);
 	if ((r = action_new(&bs, pools, _ACTION_POOL_MAX, &bs.action, &err)) < 0)
 		goto fail;
 	if ((r = ctrl_new(&bs, &bs.ctrl, &err)) < 0)
 		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
-		if ((r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
+		if (!bs.dnsmasq && (r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
 			goto fail;
 		if ((r = nodes_sync_dhcp_hosts(&bs)) < 0) {
 			dl_err_set(&err, r, "writing DHCP host entries: %s", strerror(-r));
@@ -225,6 +304,7 @@ fail:
 	bs.loop = loop_free(bs.loop);
 	templates_done(&bs.tmpl);
 	bs.store = store_close(bs.store);
+	bs.privsep = privsep_free(bs.privsep);
 	free(overrides);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -28,6 +28,8 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The unprivileged user bootsvc drops to when started as root.
+"$(dirname "$0")/add-user.sh" diskless
 # A Debian kernel for the virtual nodes and the test images: downloaded once and unpacked,
 # never installed on this machine (it is not the host's kernel).
 "$(dirname "$0")/fetch-kernel.sh" >/dev/null

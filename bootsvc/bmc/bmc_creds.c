@@ -113,10 +113,33 @@ creds_item(const char *key, const char *value, void *userdata, struct dl_err *re
 }
 
 int
+bmc_creds_parse(const char *name, const char *buf, size_t len, struct bmc_target *t,
+    struct dl_err *reterr)
+{
+	struct creds c = { .cipher = BMC_CIPHER_DEFAULT };
+	int r;
+
+	assert(name);
+	assert(t);
+	r = conf_parse_buffer(name, buf, len, creds_item, &c, reterr);
+	if (r >= 0 && !c.have_user)
+		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'user' key", name);
+	if (r >= 0 && !c.have_pass)
+		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'password' key", name);
+	if (r >= 0) {
+		memcpy(t->user, c.user, sizeof(t->user));
+		memcpy(t->pass, c.pass, sizeof(t->pass));
+		t->cipher = c.cipher;
+		r = 0;
+	}
+	explicit_bzero(&c, sizeof(c));
+	return r;
+}
+
+int
 bmc_creds_load(const char *path, struct bmc_target *t, struct dl_err *reterr)
 {
 	_cleanup_(secret_buf_done) struct secret_buf buf = { NULL, 0 };
-	struct creds c = { .cipher = BMC_CIPHER_DEFAULT };
 	size_t len = 0;
 	int r;
 
@@ -130,18 +153,5 @@ bmc_creds_load(const char *path, struct bmc_target *t, struct dl_err *reterr)
 	if (r < 0)
 		return dl_err_prefix(reterr, "BMC credentials"), r;
 	buf.size = len + 1; /* what holds data: the bytes and their NUL */
-
-	r = conf_parse_buffer(path, buf.p, len, creds_item, &c, reterr);
-	if (r >= 0 && !c.have_user)
-		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'user' key", path);
-	if (r >= 0 && !c.have_pass)
-		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'password' key", path);
-	if (r >= 0) {
-		memcpy(t->user, c.user, sizeof(t->user));
-		memcpy(t->pass, c.pass, sizeof(t->pass));
-		t->cipher = c.cipher;
-		r = 0;
-	}
-	explicit_bzero(&c, sizeof(c));
-	return r;
+	return bmc_creds_parse(path, buf.p, len, t, reterr);
 }

@@ -60,3 +60,8 @@ int power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
  * not accessible to group or others (else -EPERM naming the file). Fills user, pass and
  * cipher of t; never puts the password into reterr. */
 int bmc_creds_load(const char *path, struct bmc_target *t, struct dl_err *reterr);
+/* The parsing half of bmc_creds_load() for a file's content read elsewhere (bootsvc's
+ * privileged parent reads it: privsep/privsep.h); name is for messages. buf is borrowed
+ * (the caller wipes it). */
+int bmc_creds_parse(const char *name, const char *buf, size_t len, struct bmc_target *t,
+    struct dl_err *reterr);

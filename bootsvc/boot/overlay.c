@@ -8,6 +8,7 @@
 #include "manifest.h"
 #include "readfile.h"
 #include "boot/overlay.h"
+#include "privsep/privsep.h"
 #include "template.h"
 
 /* Largest overlay: /etc/hosts of a big cluster plus a few templates. */
@@ -245,15 +246,41 @@ visit_site(struct cpio_buf *b, const struct walk *w, const char *full, const cha
 	if (!S_ISREG(st->st_mode))
 		return 0;
 	r = read_regular(w, full, MAX_SITE_FILE, &data, &len, &mode, reterr);
+	if (r == -EACCES && w->userdata) {
+		/* Unprivileged (privsep): a file only root may read (a munge key, 0400) is read
+		 * by the root parent, beneath the same site_overlay. */
+		unsigned m = 0;
+
+		dl_err_clear(reterr);
+		r = privsep_read_site(w->userdata, rel, &data, &len, &m, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", w->what), r;
+		if (len > MAX_SITE_FILE) {
+			explicit_bzero(data, len);
+			return dl_err_set(reterr, -EFBIG, "%s '%s': larger than %d bytes", w->what,
+			    full, MAX_SITE_FILE);
+		}
+		mode = (mode_t)m;
+	}
 	if (r < 0 || !data)
 		return r;
-	return cpio_add(b, rel, S_IFREG | (mode & 0777), data, len);
+	r = cpio_add(b, rel, S_IFREG | (mode & 0777), data, len);
+	explicit_bzero(data, len); /* may be a key: not left in freed memory */
+	return r;
 }
 
 int
 overlay_add_site(struct cpio_buf *b, const char *dir, struct dl_err *reterr)
 {
-	const struct walk w = { .what = "site overlay", .root = dir, .visit = visit_site };
+	return overlay_add_site_via(b, dir, NULL, reterr);
+}
+
+int
+overlay_add_site_via(struct cpio_buf *b, const char *dir, struct privsep *p,
+    struct dl_err *reterr)
+{
+	const struct walk w = { .what = "site overlay", .root = dir, .visit = visit_site,
+		.userdata = p };
 
 	return walk_tree(b, &w, "", 0, reterr);
 }
@@ -284,7 +311,8 @@ overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_r
 		goto fail;
 	/* Site files first: what bootsvc writes for the node (hostname, hosts, node.conf) and
 	 * the image's templates come later and win, since the init replaces earlier members. */
-	if (bs->cfg.site_overlay[0] && (r = overlay_add_site(&b, bs->cfg.site_overlay, reterr)) < 0)
+	if (bs->cfg.site_overlay[0] &&
+	    (r = overlay_add_site_via(&b, bs->cfg.site_overlay, bs->privsep, reterr)) < 0)
 		goto fail;
 	len = snprintf(line, sizeof(line), "%s\n", n->name);
 	if ((r = cpio_add(&b, "etc/hostname", S_IFREG | 0644, line, (size_t)len)) < 0)

@@ -25,3 +25,8 @@ int cpio_finish(struct cpio_buf *b);
  * creates missing ones 0755, existing ones keep their owner and mode). A missing dir
  * adds nothing. Exposed for tests. */
 int overlay_add_site(struct cpio_buf *b, const char *dir, struct dl_err *reterr);
+/* The same, and a file this process may not read (EACCES) is asked of bootsvc's root
+ * parent through p (privsep.h; NULL: not asked), beneath the same dir. */
+struct privsep;
+int overlay_add_site_via(struct cpio_buf *b, const char *dir, struct privsep *p,
+    struct dl_err *reterr);

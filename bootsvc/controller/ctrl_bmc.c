@@ -3,10 +3,12 @@
  * cipher suite from its root-only credentials file, the session timeout from the config.
  * Read on the loop for every job, so an edited credentials file counts from the next one. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "controller/ctrl.h"
 #include "parse.h"
+#include "privsep/privsep.h"
 
 int
 ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
@@ -32,9 +34,24 @@ ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target 
 		t.port = (uint16_t)port;
 	} else
 		(void)snprintf(t.host, sizeof(t.host), "%s", n->bmc);
-	r = bmc_creds_load(n->bmc_creds, &t, reterr);
-	if (r < 0)
+	if (bs->privsep) {
+		/* root-only files: the privileged parent reads them (bmc_creds_dir), we parse */
+		char *buf = NULL;
+		size_t len = 0;
+
+		r = privsep_read_creds(bs->privsep, n->bmc_creds, &buf, &len, reterr);
+		if (r >= 0) {
+			r = bmc_creds_parse(n->bmc_creds, buf, len, &t, reterr);
+			explicit_bzero(buf, len);
+			free(buf);
+		} else
+			dl_err_prefix(reterr, "node '%s'", n->name);
+	} else
+		r = bmc_creds_load(n->bmc_creds, &t, reterr);
+	if (r < 0) {
+		explicit_bzero(&t, sizeof(t));
 		return r;
+	}
 	t.timeout_ms = (unsigned)bs->cfg.bmc_timeout_ms;
 	*ret = t;
 	return 0;

@@ -8,10 +8,14 @@
 #include "dhcp/dnsmasq.h"
 #include "log.h"
 #include "parse.h"
+#include "privsep/privsep.h"
 #include "readfile.h"
 #include "spawn.h"
 #include "strbuf.h"
 
+/* A dnsmasq left by an earlier run gets SIGTERM, then SIGKILL after this, then this
+ * again to free its ports before ours starts anyway: dnsmasq exits at once on SIGTERM. */
+#define DNSMASQ_STALE_GRACE_MS 2000
 /* Restart backoff: 1 s doubling to 30 s; a child that ran a minute resets it. */
 #define DNSMASQ_BACKOFF_MIN_MS 1000
 #define DNSMASQ_BACKOFF_MAX_MS 30000
@@ -22,8 +26,17 @@ struct dnsmasq {
 	char dir[MAX_STORE_PATH];
 	char conf[MAX_STORE_PATH + 32];
 	char hosts[MAX_STORE_PATH + 32];
+	char hosts_new[MAX_STORE_PATH + 32]; /* where host files are written before the rename */
 	pid_t pid;
 	int pidfd;
+	/* A previous run's dnsmasq being ended before ours starts (kill_stale()). */
+	pid_t stale_pid;
+	int stale_pidfd;
+	int64_t stale_timer;
+	bool stale_killed;
+	/* In bootsvc's unprivileged child: dnsmasq is the root parent's; starting it and
+	 * SIGHUP go through privsep, only the host files are written here. */
+	struct privsep *privsep;
 	uint64_t started_ms;
 	uint64_t backoff_ms;
 	int64_t restart_timer;
@@ -184,13 +197,15 @@ dnsmasq_new(struct bootsvc *bs, struct dnsmasq **ret, struct dl_err *reterr)
 		return -ENOMEM;
 	d->bs = bs;
 	d->pidfd = -1;
+	d->stale_pidfd = -1;
 	d->backoff_ms = DNSMASQ_BACKOFF_MIN_MS;
 	(void)snprintf(d->dir, sizeof(d->dir), "%s/dnsmasq", bs->cfg.state_dir);
 	(void)snprintf(d->conf, sizeof(d->conf), "%s/dnsmasq.conf", d->dir);
 	(void)snprintf(d->hosts, sizeof(d->hosts), "%s/hosts", d->dir);
+	(void)snprintf(d->hosts_new, sizeof(d->hosts_new), "%s/hosts.new", d->dir);
 	(void)snprintf(tftp, sizeof(tftp), "%s/tftp", d->dir);
 	if ((r = mkdir_p(d->dir, 0755)) < 0 || (r = mkdir_p(d->hosts, 0755)) < 0 ||
-	    (r = mkdir_p(tftp, 0755)) < 0) {
+	    (r = mkdir_p(d->hosts_new, 0755)) < 0 || (r = mkdir_p(tftp, 0755)) < 0) {
 		dl_err_set(reterr, r, "dnsmasq state '%s': %s", d->dir, strerror(-r));
 		free(d);
 		return r;
@@ -275,9 +290,9 @@ dnsmasq_restart(struct loop *l, void *userdata)
 
 /* A dnsmasq left by a previous bootsvc that was killed with SIGKILL (a child cannot be
  * tied to its parent's death through posix_spawn) still holds the DHCP and TFTP ports.
- * It is ours if its command line names our config file; end it before starting anew. */
-static void
-kill_stale(struct dnsmasq *d)
+ * It is ours if its command line names our config file: its pid, or 0. */
+static pid_t
+find_stale(struct dnsmasq *d)
 {
 	char path[MAX_STORE_PATH + 64];
 	_cleanup_free_ char *pidtext = NULL, *cmd = NULL;
@@ -288,50 +303,135 @@ kill_stale(struct dnsmasq *d)
 	/* No pid file, or one that is not a pid: nothing of ours is running. */
 	(void)snprintf(path, sizeof(path), "%s/dnsmasq.pid", d->dir);
 	if (read_file(path, MAX_PID_FILE, 0, &pidtext, NULL, NULL) < 0)
-		return;
+		return 0;
 	pidtext[strcspn(pidtext, "\n")] = '\0';
 	if (parse_u64(pidtext, 2, INT32_MAX, &pid_u, NULL) < 0)
-		return;
+		return 0;
 	pid = (pid_t)pid_u;
 	/* Ours names our config; a command line longer than ours can be is someone else's. */
 	(void)snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	if (read_file(path, MAX_STALE_CMDLINE, 0, &cmd, &len, NULL) < 0 || len == 0)
-		return;
+		return 0;
 	for (size_t i = 0; i < len; i++)
 		if (cmd[i] == '\0')
 			cmd[i] = ' ';
-	if (!strstr(cmd, d->conf))
-		return;
-	log_warning("event=dnsmasq_stale pid=%d msg=\"a previous run's dnsmasq is still up, "
-		    "ending it\"", (int)pid);
-	(void)kill(pid, SIGTERM);
-	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
-		usleep(10000);
-	(void)kill(pid, SIGKILL);
-	/* Not our child: nothing to reap; give the kernel a moment to free the ports. */
-	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
-		usleep(10000);
+	return strstr(cmd, d->conf) ? pid : 0;
 }
 
-int
-dnsmasq_start(struct dnsmasq *d, struct dl_err *reterr)
+static int spawn_now(struct dnsmasq *d, struct dl_err *reterr);
+
+static void
+stale_done(struct dnsmasq *d)
+{
+	struct dl_err err = { 0 };
+
+	if (d->stale_pidfd >= 0) {
+		loop_del_fd(d->bs->loop, d->stale_pidfd);
+		close(d->stale_pidfd);
+		d->stale_pidfd = -1;
+	}
+	if (d->stale_timer > 0)
+		loop_cancel_timer(d->bs->loop, d->stale_timer);
+	d->stale_timer = 0;
+	d->stale_pid = 0;
+	if (d->stopping)
+		return;
+	if (spawn_now(d, &err) < 0) {
+		log_err("event=dnsmasq_start msg=\"%s, will retry\"", err.msg);
+		d->restart_timer = loop_add_timer(d->bs->loop, loop_now_ms() + d->backoff_ms,
+		    dnsmasq_restart, d);
+	}
+}
+
+static void
+on_stale_exit(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	(void)l;
+	(void)fd;
+	(void)events;
+	stale_done(userdata);
+}
+
+/* The stale dnsmasq outlived SIGTERM's grace: SIGKILL, and one more grace for the kernel
+ * to free its ports; after that ours starts whatever happened. */
+static void
+on_stale_timeout(struct loop *l, void *userdata)
+{
+	struct dnsmasq *d = userdata;
+
+	d->stale_timer = 0;
+	if (d->stale_killed) {
+		log_warning("event=dnsmasq_stale pid=%d msg=\"still there after SIGKILL, "
+			    "starting anyway\"", (int)d->stale_pid);
+		stale_done(d);
+		return;
+	}
+	(void)kill(d->stale_pid, SIGKILL);
+	d->stale_killed = true;
+	d->stale_timer = loop_add_timer(l, loop_now_ms() + DNSMASQ_STALE_GRACE_MS,
+	    on_stale_timeout, d);
+}
+
+/* Not our child, so no waitid: its pidfd (pidfd_open works for any process) becomes
+ * readable when it exits, and the loop goes on meanwhile (issue #11: this used to
+ * usleep up to 3 s on the loop). 1: ending one, the start follows; 0: none. */
+static int
+kill_stale(struct dnsmasq *d)
+{
+	pid_t pid = find_stale(d);
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	log_warning("event=dnsmasq_stale pid=%d msg=\"a previous run's dnsmasq is still up, "
+		    "ending it\"", (int)pid);
+	fd = spawn_pidfd(pid);
+	if (fd < 0)
+		return 0; /* ESRCH: gone already */
+	if (loop_add_fd(d->bs->loop, fd, EPOLLIN, on_stale_exit, d) < 0) {
+		/* cannot wait for it without blocking: end it hard and start; a port still
+		 * held shows as dnsmasq's own error and the restart backoff */
+		(void)kill(pid, SIGKILL);
+		close(fd);
+		return 0;
+	}
+	d->stale_pid = pid;
+	d->stale_pidfd = fd;
+	d->stale_killed = false;
+	d->stale_timer = loop_add_timer(d->bs->loop, loop_now_ms() + DNSMASQ_STALE_GRACE_MS,
+	    on_stale_timeout, d);
+	(void)kill(pid, SIGTERM);
+	return 1;
+}
+
+/* Start the child now and watch it. A child we cannot watch would run unsupervised (no
+ * restart, not stopped at shutdown: issue #11), so it is ended and the start fails. */
+static int
+spawn_now(struct dnsmasq *d, struct dl_err *reterr)
 {
 	char conf_arg[MAX_STORE_PATH + 64], pidpath[MAX_STORE_PATH + 32], pidbuf[32];
 	const char *argv[] = { d->bs->cfg.dnsmasq, "--keep-in-foreground", conf_arg, NULL };
 	struct spawn_opts o = SPAWN_OPTS_DEFAULT;
-	int r, n;
+	pid_t pid;
+	int r, n, pidfd;
 
 	(void)snprintf(conf_arg, sizeof(conf_arg), "--conf-file=%s", d->conf);
-	kill_stale(d);
-	r = spawn_start(argv, &o, &d->pid, reterr);
+	r = spawn_start(argv, &o, &pid, reterr);
 	if (r < 0)
 		return r;
-	d->pidfd = spawn_pidfd(d->pid);
-	if (d->pidfd < 0)
-		return dl_err_set(reterr, d->pidfd, "pidfd_open(dnsmasq): %s", strerror(-d->pidfd));
-	r = loop_add_fd(d->bs->loop, d->pidfd, EPOLLIN, on_exit_event, d);
-	if (r < 0)
-		return dl_err_set(reterr, r, "watching dnsmasq: %s", strerror(-r));
+	pidfd = spawn_pidfd(pid);
+	if (pidfd < 0) {
+		r = dl_err_set(reterr, pidfd, "pidfd_open(dnsmasq): %s", strerror(-pidfd));
+		goto out_kill;
+	}
+	r = loop_add_fd(d->bs->loop, pidfd, EPOLLIN, on_exit_event, d);
+	if (r < 0) {
+		dl_err_set(reterr, r, "watching dnsmasq: %s", strerror(-r));
+		close(pidfd);
+		goto out_kill;
+	}
+	d->pid = pid;
+	d->pidfd = pidfd;
 	d->started_ms = loop_now_ms();
 	/* For admins and tests: which process is ours. */
 	(void)snprintf(pidpath, sizeof(pidpath), "%s/dnsmasq.pid", d->dir);
@@ -340,12 +440,70 @@ dnsmasq_start(struct dnsmasq *d, struct dl_err *reterr)
 	log_info("event=dnsmasq_start pid=%d interface=%s conf=%s", (int)d->pid,
 	    d->bs->cfg.interface, d->conf);
 	return 0;
+
+out_kill:
+	/* Just started, so SIGKILL ends it at once and the blocking reap is short. */
+	(void)kill(pid, SIGKILL);
+	(void)waitpid(pid, NULL, 0);
+	return r;
+}
+
+int
+dnsmasq_start(struct dnsmasq *d, struct dl_err *reterr)
+{
+	if (d->privsep)
+		return privsep_dhcp_start(d->privsep, reterr);
+	if (d->stale_pid > 0 || d->pid > 0)
+		return 0; /* starting or running */
+	if (kill_stale(d) > 0)
+		return 0;
+	return spawn_now(d, reterr);
+}
+
+void
+dnsmasq_use_privsep(struct dnsmasq *d, struct privsep *p)
+{
+	d->privsep = p;
+}
+
+int
+dnsmasq_hosts_chown(struct dnsmasq *d, uid_t uid, gid_t gid, struct dl_err *reterr)
+{
+	const char *dirs[] = { d->hosts, d->hosts_new };
+
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		if (chown(dirs[i], uid, gid) < 0)
+			return dl_err_set(reterr, negative_errno(), "dnsmasq hosts '%s': %s",
+			    dirs[i], strerror(errno));
+	return 0;
+}
+
+void
+dnsmasq_status(const struct dnsmasq *d, pid_t *ret_pid, uint64_t *ret_restarts)
+{
+	struct dl_err err = { 0 };
+
+	*ret_pid = 0;
+	*ret_restarts = 0;
+	if (!d)
+		return;
+	if (!d->privsep) {
+		*ret_pid = d->pid;
+		*ret_restarts = d->bs->metrics.dnsmasq_restarts;
+		return;
+	}
+	if (privsep_dhcp_status(d->privsep, ret_pid, ret_restarts, &err) < 0)
+		log_warning("event=dnsmasq_status msg=\"%s, reporting it down\"", err.msg);
 }
 
 pid_t
 dnsmasq_pid(const struct dnsmasq *d)
 {
-	return d ? d->pid : 0;
+	pid_t pid;
+	uint64_t restarts;
+
+	dnsmasq_status(d, &pid, &restarts);
+	return pid;
 }
 
 struct dnsmasq *
@@ -356,6 +514,8 @@ dnsmasq_free(struct dnsmasq *d)
 	d->stopping = true;
 	if (d->restart_timer > 0)
 		loop_cancel_timer(d->bs->loop, d->restart_timer);
+	if (d->stale_pid > 0)
+		stale_done(d); /* stopping: it only lets go of the pidfd and the timer */
 	if (d->pid > 0 && d->pidfd >= 0) {
 		siginfo_t si;
 		(void)kill(d->pid, SIGTERM);
@@ -387,7 +547,7 @@ dnsmasq_host_write(struct dnsmasq *d, const struct node_rec *n)
 	if (!d)
 		return 0;
 	(void)snprintf(path, sizeof(path), "%s/%s", d->hosts, n->name);
-	(void)snprintf(tmp, sizeof(tmp), "%s/.host-%s.tmp", d->dir, n->name);
+	(void)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", d->hosts_new, n->name);
 	if (n->ip[0])
 		len = snprintf(line, sizeof(line), "%s,%s,%s\n", n->mac, n->ip, n->name);
 	else
@@ -398,6 +558,13 @@ dnsmasq_host_write(struct dnsmasq *d, const struct node_rec *n)
 void
 dnsmasq_reload_hosts(struct dnsmasq *d)
 {
+	struct dl_err err = { 0 };
+
+	if (d && d->privsep) {
+		if (privsep_dhcp_reload(d->privsep, &err) < 0)
+			log_warning("event=dnsmasq_reload msg=\"%s, ignoring\"", err.msg);
+		return;
+	}
 	if (d && d->pid > 0)
 		(void)kill(d->pid, SIGHUP); /* if it just died, the restart reads the dir anyway */
 }

@@ -8,14 +8,31 @@
 
 #include "bootsvc.h"
 
+struct privsep;
+
 /* Prepare <state>/dnsmasq/{dnsmasq.conf,hosts/,tftp/} from the config. Does not start. */
 int dnsmasq_new(struct bootsvc *bs, struct dnsmasq **ret, struct dl_err *reterr);
 /* Stop the child (SIGTERM, then SIGKILL after a grace period) and free. */
 struct dnsmasq *dnsmasq_free(struct dnsmasq *d);
 
-/* Spawn the child and watch its pidfd on the loop. */
+/* Spawn the child and watch its pidfd on the loop. A dnsmasq of an earlier run that still
+ * holds our config is ended first without blocking the loop (SIGTERM, SIGKILL after a
+ * grace): then this returns 0 and the start follows when it is gone (an error then is
+ * logged and retried with the backoff). A child that cannot be watched (pidfd_open or
+ * loop_add_fd failed) is killed and reaped, and the error returned: nothing runs
+ * unsupervised. A second call while starting or running does nothing. Through privsep
+ * (dnsmasq_use_privsep) this asks the root parent to start it. */
 int dnsmasq_start(struct dnsmasq *d, struct dl_err *reterr);
+/* dnsmasq's pid, 0 when it is down (through privsep: the parent's answer). */
 pid_t dnsmasq_pid(const struct dnsmasq *d);
+/* Its pid (0: down) and how often it was restarted; both 0 for d NULL. */
+void dnsmasq_status(const struct dnsmasq *d, pid_t *ret_pid, uint64_t *ret_restarts);
+
+/* In bootsvc's unprivileged child: d only writes host files; starting dnsmasq and making
+ * it re-read them are asked of the root parent over p (borrowed, outlives d). */
+void dnsmasq_use_privsep(struct dnsmasq *d, struct privsep *p);
+/* Give the host file directories to the unprivileged user (root, before the fork). */
+int dnsmasq_hosts_chown(struct dnsmasq *d, uid_t uid, gid_t gid, struct dl_err *reterr);
 
 /* Write (atomically) the host entry of one node: "mac,ip,name". Nodes without a fixed
  * address get "mac,name". */

@@ -40,6 +40,8 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 {
 	const struct metrics *m = &bs->metrics;
 	struct strbuf b = { 0 };
+	uint64_t dns_restarts;
+	pid_t dns_pid;
 	enum MHD_Result ret;
 
 	strbuf_printf(&b, "# HELP diskless_http_requests_total HTTP requests by route.\n");
@@ -71,8 +73,10 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	strbuf_printf(&b, "diskless_control_errors_total %llu\n", (unsigned long long)m->control_errors);
 	strbuf_printf(&b, "# HELP diskless_dnsmasq_restarts_total Times dnsmasq was restarted.\n");
 	strbuf_printf(&b, "# TYPE diskless_dnsmasq_restarts_total counter\n");
-	strbuf_printf(&b, "diskless_dnsmasq_restarts_total %llu\n", (unsigned long long)m->dnsmasq_restarts);
-	strbuf_printf(&b, "diskless_dnsmasq_up %d\n", dnsmasq_pid(bs->dnsmasq) > 0);
+	/* dnsmasq is the privileged parent's: it knows both (dnsmasq.h) */
+	dnsmasq_status(bs->dnsmasq, &dns_pid, &dns_restarts);
+	strbuf_printf(&b, "diskless_dnsmasq_restarts_total %llu\n", (unsigned long long)dns_restarts);
+	strbuf_printf(&b, "diskless_dnsmasq_up %d\n", dns_pid > 0);
 	strbuf_printf(&b, "# HELP diskless_energy_kwh_total Energy drawn by nodes, by power state and image.\n");
 	strbuf_printf(&b, "# TYPE diskless_energy_kwh_total counter\n");
 	(void)store_energy_image_foreach(bs->store, energy_image, &b);

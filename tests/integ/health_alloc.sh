@@ -29,6 +29,8 @@ cat >"$DL_W/hook.sh" <<EOH
 echo "\$1 \$2 \$3" >>"$DL_W/hook.out"
 EOH
 chmod 755 "$DL_W/hook.sh"
+# bootsvc runs the hook as its unprivileged user (docs/security.md): give it the output file
+install -m 644 -o diskless /dev/null "$DL_W/hook.out"
 dl_bootsvc_start --power_poll=5s --bmc_timeout=3s --health_poll=2s --timeout_pxe=60s \
     --timeout_loading=90s --timeout_imaging=90s --timeout_up=180s --boot_attempts=1 \
     --power_on_rate=2 --failed_retry=150s "--class=mpi risky=no" "--class=grid risky=yes" \

@@ -83,6 +83,9 @@ dhcp_mode = range
 dhcp_range = $DL_NET.100,$DL_NET.199
 node_ip_range = $DL_NET.10,$DL_NET.99
 hold_poll = 2s
+# Root reads BMC credential files for bootsvc's unprivileged process only beneath this
+# directory (docs/security.md "Privilege separation"); lib_bmc.sh writes them into $DL_W.
+bmc_creds_dir = $DL_W
 # Nodes up for nobody stay up unless a test asks for the green policy (tests/integ/green.sh
 # passes --idle_poweroff): slow TCG tests keep nodes idle for longer than the 10m default.
 idle_poweroff = off

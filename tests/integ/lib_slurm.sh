@@ -22,7 +22,9 @@ dl_slurm_site() {
 	S=$DL_W/slurm
 	mkdir -p "$S/bin" "$S/state" "$DL_W/site/etc/slurm"
 	# --- site files every node gets through bootsvc's site_overlay (docs/slurm.md)
-	mkdir -m 700 "$DL_W/site/etc/munge"
+	# the directory is listed by bootsvc's unprivileged process; the key (0400 root) is
+	# read for it by the root parent (docs/slurm.md)
+	mkdir -m 755 "$DL_W/site/etc/munge"
 	mungekey -c -k "$DL_W/site/etc/munge/munge.key" -b 1024 || fail "mungekey"
 	chmod 400 "$DL_W/site/etc/munge/munge.key"
 	cat > "$DL_W/site/etc/slurm/slurm.conf" <<EOF

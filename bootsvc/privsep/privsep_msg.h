@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* The messages between bootsvc's two processes (docs/security.md "Privilege separation"):
+ * the unprivileged child asks, the root parent answers. One message per SOCK_SEQPACKET
+ * datagram: an 8-byte header (type, payload length, both host-order uint32, the peer is
+ * the same binary on the same host) and a payload whose layout the type fixes. Pure: no
+ * I/O, so the codec is unit-tested and fuzzed (tests/fuzz/fuzz_privsep.c). Either side
+ * may be the compromised one, so both decode with the same checks. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum privsep_type {
+	/* child -> parent */
+	PRIVSEP_DHCP_START = 1,   /* empty: host files are written, start dnsmasq */
+	PRIVSEP_DHCP_RELOAD = 2,  /* empty: host files changed, SIGHUP dnsmasq */
+	PRIVSEP_DHCP_STATUS = 3,  /* empty: is dnsmasq up, how often was it restarted */
+	PRIVSEP_READ_CREDS = 4,   /* path, NUL-terminated: a BMC credentials file */
+	PRIVSEP_READ_CONFIG = 5,  /* empty: the config file bootsvc was started with */
+	PRIVSEP_READ_SITE = 6,    /* path beneath site_overlay, NUL-terminated: a site file */
+	/* parent -> child */
+	PRIVSEP_RESULT = 0x81,    /* int32 rc (0 or -errno), then a NUL-terminated message */
+	PRIVSEP_STATUS = 0x82,    /* int32 pid (0: down), uint32 zero, uint64 restarts */
+	PRIVSEP_FILE = 0x83,      /* uint32 mode (07777 at most), the file's bytes, 0..MAX_PRIVSEP_FILE */
+};
+
+/* Header: type and payload length. */
+#define PRIVSEP_HDR_SIZE 8
+/* A file answered whole: a config file, a credentials file or a site file (the overlay's
+ * cap, MAX_SITE_FILE in boot/overlay.c). Above a unix socket's default send buffer
+ * (net.core.wmem_default, 208 KiB): the root parent, the only side that sends files,
+ * raises its own with SO_SNDBUFFORCE. */
+#define MAX_PRIVSEP_FILE (1024 * 1024)
+/* A path asked for: the store's and the config's path fields hold at most 256 bytes. */
+#define MAX_PRIVSEP_PATH 256
+/* A result's message: struct dl_err's. */
+#define MAX_PRIVSEP_TEXT (MAX_ERR_MSG - 1)
+/* The largest datagram either side sends or accepts. */
+#define MAX_PRIVSEP_MSG (PRIVSEP_HDR_SIZE + 4 + MAX_PRIVSEP_FILE)
+
+struct privsep_msg {
+	enum privsep_type type;
+	int32_t rc;         /* PRIVSEP_RESULT */
+	int32_t pid;        /* PRIVSEP_STATUS */
+	uint32_t mode;      /* PRIVSEP_FILE: the permission bits (07777 at most) */
+	uint64_t restarts;  /* PRIVSEP_STATUS */
+	/* PRIVSEP_READ_CREDS, PRIVSEP_READ_SITE: the path; PRIVSEP_RESULT: the message (both NUL-terminated
+	 * within data_len when decoded); PRIVSEP_FILE: the bytes. Borrowed: encode reads it,
+	 * decode points it into the buffer it was given. */
+	const char *data;
+	size_t data_len;    /* without the NUL for strings */
+};
+
+/* True for the types the child sends (the parent accepts only these). */
+bool privsep_type_is_request(uint32_t type);
+/* The name of a type for logs ("read_creds"), or "unknown". */
+const char *privsep_type_name(uint32_t type);
+
+/* Encode m into buf[0..size): header and payload, *ret_len the datagram's size. Strings
+ * are taken up to data_len (which must not exceed their limit) and NUL-terminated here.
+ * -EINVAL (unknown type, a string with a NUL inside, rc positive or below -4095) or
+ * -EMSGSIZE (too long for its type or for buf), reterr naming the type and the length. */
+int privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
+    size_t *ret_len, struct dl_err *reterr);
+
+/* Decode the datagram buf[0..len) into *ret (whose data points into buf). Checks the
+ * header against len exactly, the payload's length against its type, strings for their
+ * one NUL at the end, rc and pid ranges. -EBADMSG naming what was wrong; *ret is written
+ * only on success. */
+int privsep_msg_decode(const uint8_t *buf, size_t len, struct privsep_msg *ret,
+    struct dl_err *reterr);

@@ -1,0 +1,146 @@
+#!/bin/bash
+# Issue 11 point 3, no network parser as root: bootsvc started as root forks a root
+# parent that keeps dnsmasq and the credential files, and a child that holds the HTTP and
+# control listeners as an unprivileged user with no capabilities. Checked from /proc and
+# ss, then through the doors the parent keeps: a dnsmasq reload after node remove + add
+# (a DHCP client gets the new fixed address), a root-only 0600 BMC credentials file used
+# for a power command against an ipmi_sim BMC, one outside bmc_creds_dir refused, a
+# root-only site overlay file (the munge key) in a node's overlay, a SIGHUP reload of a
+# root-only config. Last, killing the child ends the parent and dnsmasq.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_bmc.sh"
+dl_require ip ss busybox ipmi_sim qemu-system-x86_64
+dl_setup privsep 83
+getent passwd diskless >/dev/null || fail "no user diskless (make deps creates it)"
+CLI_NS=dl-privsep-cli-$$
+privsep_exit() {
+	local rc=$?
+	set +e
+	ip netns del "$CLI_NS" 2>/dev/null
+	(exit "$rc")
+	_dl_bmc_exit
+}
+trap privsep_exit EXIT
+
+# a site overlay whose key only root may read (as lib_slurm.sh makes the munge key)
+mkdir -p "$DL_W/site/etc/munge"
+(umask 077; echo "site-key-$$" > "$DL_W/site/etc/munge/munge.key")
+chmod 400 "$DL_W/site/etc/munge/munge.key"
+echo "ClusterName=privsep" > "$DL_W/site/etc/slurm.conf"
+out=$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" --work "$DL_W" \
+    2>"$DL_W/imagebuild.log") || fail "imagebuild tiny"
+read -r ID IMG <<<"$(tail -n 1 <<<"$out")"
+
+dl_bootsvc_start --site_overlay="$DL_W/site"
+PARENT=$DL_BOOTSVC_PID
+# status FIELD PID: one field of /proc/PID/status
+status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
+CHILD=$(dl_ns ss -Hltnp 'sport = :8080' | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+[[ -n $CHILD ]] || fail "nothing listens on :8080: $(dl_ns ss -Hltnp)"
+[[ $CHILD != "$PARENT" ]] || fail "the HTTP listener is the root process $PARENT itself"
+[[ $(awk '$1 == "PPid:" { print $2 }' "/proc/$CHILD/status") == "$PARENT" ]] ||
+    fail "the listener $CHILD is not the child of bootsvc $PARENT"
+echo "parent $PARENT child $CHILD"
+uid=$(status Uid "$CHILD")
+[[ $uid != 0 && $uid == "$(id -u diskless)" ]] || fail "child uid '$uid', want diskless's"
+[[ $(status Gid "$CHILD") == "$(id -g diskless)" ]] || fail "child gid $(status Gid "$CHILD")"
+[[ $(awk '$1 == "Groups:" { print $2 }' "/proc/$CHILD/status") == "" ]] ||
+    fail "child keeps supplementary groups: $(grep Groups "/proc/$CHILD/status")"
+[[ $(status CapEff "$CHILD") == 0000000000000000 ]] || fail "child CapEff $(status CapEff "$CHILD")"
+[[ $(status CapPrm "$CHILD") == 0000000000000000 ]] || fail "child CapPrm $(status CapPrm "$CHILD")"
+[[ $(status NoNewPrivs "$CHILD") == 1 ]] || fail "child NoNewPrivs $(status NoNewPrivs "$CHILD")"
+pass "the HTTP listener ($CHILD) runs as diskless, CapEff 0, NoNewPrivs 1"
+# the control socket is the child's too
+dl_ns ss -Hlxp | grep -F "$DL_SOCK" | grep -q "pid=$CHILD," ||
+    fail "control socket not held by the child: $(dl_ns ss -Hlxp | grep -F "$DL_SOCK")"
+[[ $(status Uid "$PARENT") == 0 ]] || fail "parent is not root"
+if dl_ns ss -Hlntupw | grep -q "pid=$PARENT,"; then
+	fail "the root parent listens on the network: $(dl_ns ss -Hlntupw | grep "pid=$PARENT,")"
+fi
+pass "the parent ($PARENT) is root and listens on no network socket"
+read -r mode owner < <(stat -c '%a %U' "$DL_W/state/diskless.db")
+[[ $mode == 600 && $owner == diskless ]] || fail "store is $mode $owner, want 600 diskless"
+for f in "$DL_W"/state/diskless.db-*; do
+	[[ $(stat -c '%a %U' "$f") == "600 diskless" ]] || fail "$f is $(stat -c '%a %U' "$f")"
+done
+[[ $(stat -c '%U' "$DL_W/state/dnsmasq/dnsmasq.conf") == root ]] ||
+    fail "dnsmasq.conf (read by root) is not root's"
+pass "store files 0600 diskless; dnsmasq's config root's"
+
+# --- DHCP through the parent: a client on the bridge, in a namespace of its own
+MAC=52:54:00:83:00:05
+ip netns add "$CLI_NS"
+ip -n "$DL_NS" link add cli0 type veth peer name eth0 netns "$CLI_NS"
+ip -n "$DL_NS" link set cli0 master br0 up
+ip -n "$CLI_NS" link set eth0 address "$MAC"
+ip -n "$CLI_NS" link set lo up
+ip -n "$CLI_NS" link set eth0 up
+printf '#!/bin/sh\n[ "$1" = bound ] && echo "$ip" > %s/lease\nexit 0\n' "$DL_W" > "$DL_W/udhcpc.sh"
+chmod 755 "$DL_W/udhcpc.sh"
+# dhcp_lease: the address a DHCP exchange gives MAC now
+dhcp_lease() {
+	rm -f "$DL_W/lease"
+	ip netns exec "$CLI_NS" busybox udhcpc -i eth0 -f -q -n -t 5 -T 1 -s "$DL_W/udhcpc.sh" \
+	    >>"$DL_W/udhcpc.log" 2>&1 || return 1
+	cat "$DL_W/lease"
+}
+dl_nodectl node add c1 --mac "$MAC" --ip "$DL_NET.31" >/dev/null || fail "node add c1"
+got=$(dhcp_lease) || fail "no lease for c1: $(tail -n 5 "$DL_W/udhcpc.log")"
+[[ $got == "$DL_NET.31" ]] || fail "c1 got '$got', want $DL_NET.31"
+# remove asks the parent for a SIGHUP (dnsmasq keeps a deleted file's entry until then);
+# the same MAC under another name and address must then get the new one
+dl_nodectl node remove c1 >/dev/null || fail "node remove c1"
+dl_nodectl node add c2 --mac "$MAC" --ip "$DL_NET.32" >/dev/null || fail "node add c2"
+dl_wait 20 "c2's address" bash -c "[[ \$(ip netns exec $CLI_NS busybox udhcpc -i eth0 -f -q -n \
+    -t 3 -T 1 -s $DL_W/udhcpc.sh >/dev/null 2>&1; cat $DL_W/lease) == $DL_NET.32 ]]"
+pass "dnsmasq (root's) re-read the child's host files: $MAC got $DL_NET.31, then $DL_NET.32"
+
+# --- a root-only credentials file, read by the parent for the child
+dl_bmc b1 "$DL_NET.21" 52:54:00:83:00:21 bios 256
+[[ $(stat -c '%a %U' "$DL_W/b1.creds") == "600 root" ]] || fail "b1.creds is not root 0600"
+dl_nodectl node add b1 --mac 52:54:00:83:00:21 --bmc "$DL_NET.21" --bmc-creds "$DL_W/b1.creds" \
+    >/dev/null || fail "node add b1"
+out=$(dl_nodectl power status b1 2>&1) || fail "power status b1: $out"
+[[ $out == *b1*off* ]] || fail "power status b1 did not say off: $out"
+pass "power status reached the BMC with root's 0600 credentials: $(tail -n 1 <<<"$out")"
+# a file outside bmc_creds_dir is not read, whatever the child asks
+dl_nodectl node add b2 --mac 52:54:00:83:00:22 --bmc "$DL_NET.22" --bmc-creds /etc/shadow \
+    >/dev/null || fail "node add b2"
+out=$(dl_nodectl power status b2 2>&1) && fail "power status b2 succeeded: $out"
+[[ $out == *bmc_creds_dir* ]] || fail "credentials outside bmc_creds_dir: want a refusal, got: $out"
+grep -q 'event=privsep_refused.*request=read_creds.*/etc/shadow' "$DL_W/bootsvc.log" ||
+    fail "the parent did not log the refusal"
+pass "/etc/shadow as credentials refused by the parent: $(grep -m 1 -o 'are not a plain path[^"]*' "$DL_W/bootsvc.log")"
+
+# --- a site file only root may read reaches the node's overlay through the parent
+dl_nodectl image add "$IMG" >/dev/null || fail "image add"
+dl_nodectl node add o1 --mac 52:54:00:83:00:41 --image tiny >/dev/null || fail "node add o1"
+TOK=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select token from nodes where name=\"o1\"").fetchone()[0])' "$DL_W/state/diskless.db")
+dl_ns curl -s "$DL_URL/ipxe/boot?mac=52:54:00:83:00:41" >"$DL_W/o1.ipxe" || fail "o1 script"
+c=$(dl_ns curl -s -o "$DL_W/o1.cpio" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+    "$DL_URL/api/v1/nodes/o1/overlay") || fail "overlay request"
+[[ $c == 200 ]] || fail "overlay answered $c: $(cat "$DL_W/o1.cpio")"
+grep -aq "site-key-$$" "$DL_W/o1.cpio" || fail "the root-only site key is not in the overlay"
+grep -aq "ClusterName=privsep" "$DL_W/o1.cpio" || fail "slurm.conf is not in the overlay"
+pass "a 0400 root site file (munge key) reached the overlay through the parent"
+
+# --- SIGHUP with a config only root can read: the parent reads it for the child
+chmod 600 "$DL_W/bootsvc.conf"
+n0=$(grep -c 'event=reload msg="configuration and templates reloaded"' "$DL_W/bootsvc.log" || true)
+echo "log_level = debug" >> "$DL_W/bootsvc.conf"
+kill -HUP "$PARENT"
+dl_wait 10 "reload" bash -c "(( \$(grep -c 'event=reload msg=\"configuration and templates reloaded\"' $DL_W/bootsvc.log) > $n0 ))"
+pass "SIGHUP to the parent reloaded a root-only (0600) config in the child"
+
+# --- the child dies: the parent stops dnsmasq and ends
+DNSMASQ=$(cat "$DL_W/state/dnsmasq/dnsmasq.pid")
+kill -0 "$DNSMASQ" || fail "dnsmasq $DNSMASQ not running"
+kill -9 "$CHILD"
+dl_wait 10 "the parent ends" bash -c "! kill -0 $PARENT 2>/dev/null || grep -q '^State:.*Z' /proc/$PARENT/status"
+rc=0
+wait "$PARENT" || rc=$?
+[[ $rc != 0 ]] || fail "parent exited 0 after its child was killed"
+dl_wait 5 "dnsmasq ends" bash -c "! kill -0 $DNSMASQ 2>/dev/null"
+grep -q 'event=privsep_child_exit.*killed by signal 9' "$DL_W/bootsvc.log" ||
+    fail "the parent did not log the child's death"
+pass "killing the child ended the parent (exit $rc) and dnsmasq"
