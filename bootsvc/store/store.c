@@ -100,6 +100,23 @@ store_begin(struct store *s)
 	return 0;
 }
 
+void
+store_fault_fail_commits(struct store *s, unsigned n)
+{
+	s->fail_commits = n;
+}
+
+/* -EIO when a test asked this commit to fail (store_fault_fail_commits). */
+static int
+fault_commit(struct store *s, struct dl_err *reterr)
+{
+	if (!s->fail_commits)
+		return 0;
+	s->fail_commits--;
+	log_warning("event=store_commit msg=\"failing this commit (fault injection)\"");
+	return dl_err_set(reterr, -EIO, "COMMIT: fault injected");
+}
+
 int
 store_commit(struct store *s)
 {
@@ -111,7 +128,10 @@ store_commit(struct store *s)
 		return -EIO;
 	s->depth--;
 	level = tx_level(s);
-	r = level == 0 ? s->ops->commit(s, &e) : s->ops->release(s, level, &e);
+	if (level > 0)
+		r = s->ops->release(s, level, &e);
+	else if ((r = fault_commit(s, &e)) == 0)
+		r = s->ops->commit(s, &e);
 	if (r < 0) {
 		/* The caller owns the error (it knows what the transaction was for). */
 		log_debug("event=store_commit level=%u msg=\"%s\"", level, e.msg);
@@ -172,7 +192,7 @@ store_batch_end(struct store *s)
 		    "them\"", s->depth);
 		s->depth = 0;
 	}
-	if (s->ops->commit(s, &e) < 0) {
+	if (fault_commit(s, &e) < 0 || s->ops->commit(s, &e) < 0) {
 		log_err("event=store_batch msg=\"commit: %s\"", e.msg);
 		s->ops->rollback(s);
 		return -EIO;

@@ -177,6 +177,11 @@ int store_batch_end(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* Fault injection for tests: the next n outermost commits (a transaction's or a batch's)
+ * fail with -EIO before reaching the backend, leaving the transaction open as a full disk
+ * or a lost lock does, so the contract's rollback runs. Logged at each injected failure;
+ * nothing in bootsvc calls it. */
+void store_fault_fail_commits(struct store *s, unsigned n);
 
 /* -EEXIST (name, MAC, IP taken: reterr says which) or -EIO. */
 int store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr);

@@ -23,6 +23,7 @@ struct store {
 	struct store_reader *rd; /* reads on the writing connection; owned by the backend */
 	unsigned depth;          /* store_begin()s open (store.c keeps the nesting) */
 	bool batch;              /* inside store_batch_begin() */
+	unsigned fail_commits;   /* store_fault_fail_commits(): outermost commits to fail */
 };
 
 enum store_node_key {
