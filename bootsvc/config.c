@@ -26,6 +26,8 @@ config_init(struct config *c)
 	strcpy(c->ipxe_dir, "/usr/lib/ipxe");
 	strcpy(c->uefi_binary, "snponly.efi");
 	c->discover = true;
+	c->discover_max = 256;
+	c->discover_rate = 10;
 	c->hold_poll_ms = 10000;
 	c->max_connections = 4096;
 	c->log_level = LOG_INFO;
@@ -49,6 +51,7 @@ config_init(struct config *c)
 	c->watts_off = 8;
 	c->watts_booting = 300;
 	c->energy_interval_ms = 30000;
+	c->notify_hook_timeout_ms = 30000;
 }
 
 const struct job_class *
@@ -379,6 +382,10 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_bool(&c->ipv6_ra, key, v, reterr);
 	if (streq(key, "discover"))
 		return set_bool(&c->discover, key, v, reterr);
+	if (streq(key, "discover_max"))
+		return set_uint(&c->discover_max, key, v, 1, 100000, reterr);
+	if (streq(key, "discover_rate"))
+		return set_uint(&c->discover_rate, key, v, 1, 6000, reterr);
 	if (streq(key, "dnsmasq"))
 		return set_path(c->dnsmasq, sizeof(c->dnsmasq), key, v, reterr);
 	if (streq(key, "ipxe_dir"))
@@ -436,6 +443,8 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_actions(&c->on_doomed, key, v, reterr);
 	if (streq(key, "notify_hook"))
 		return set_path(c->notify_hook, sizeof(c->notify_hook), key, v, reterr);
+	if (streq(key, "notify_hook_timeout"))
+		return set_duration(&c->notify_hook_timeout_ms, key, v, 100, 3600000, reterr);
 	if (streq(key, "site_overlay"))
 		return set_path(c->site_overlay, sizeof(c->site_overlay), key, v, reterr);
 	if (streq(key, "health_poll")) {

@@ -69,6 +69,8 @@ struct config {
 	char ipxe_dir[MAX_CONF_PATH];
 	char uefi_binary[32];
 	bool discover;
+	unsigned discover_max;        /* nodes in phase discovered before discovery stops */
+	unsigned discover_rate;       /* discoveries a minute per source address */
 	uint64_t hold_poll_ms;
 	unsigned max_connections;
 	int log_level;
@@ -93,6 +95,7 @@ struct config {
 	unsigned on_risky;            /* enum health_action_bits */
 	unsigned on_doomed;
 	char notify_hook[MAX_CONF_PATH];
+	uint64_t notify_hook_timeout_ms; /* a hook still running after this is killed */
 	/* Site files for every node's overlay (docs/bootsvc.conf.md): slurm.conf, the munge
 	 * key... read at each overlay request; "" = none. */
 	char site_overlay[MAX_CONF_PATH];

@@ -143,6 +143,7 @@ ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 	if (!c)
 		return -ENOMEM;
 	c->bs = bs;
+	hooks_init(&c->hooks, bs->loop, (unsigned)bs->cfg.notify_hook_timeout_ms);
 	ctrl_policy_default(&c->policy);
 	c->policy.timeout_ms[CP_NONE] = c->policy.timeout_ms[CP_POWERING] =
 	    (int64_t)bs->cfg.timeout_pxe_ms;
@@ -177,6 +178,7 @@ ctrl_free(struct ctrl *c)
 	if (c->tick_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
 	ctrl_green_done(c);
+	hooks_done(&c->hooks);
 	free(c);
 	return NULL;
 }

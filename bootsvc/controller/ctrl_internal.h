@@ -21,6 +21,7 @@
 #include "controller/ctrl_fsm.h"
 #include "controller/energy.h"
 #include "controller/green.h"
+#include "controller/hook.h"
 #include "health/eval.h"
 #include "health/persist.h"
 #include "health/rule.h"
@@ -67,6 +68,8 @@ struct ctrl {
 	bool gn_oom;
 	/* Energy (ctrl_energy.c). */
 	int64_t last_energy_ms;
+	/* The notify hooks running (hook.h). */
+	struct hooks hooks;
 };
 
 /* One tick's view of the world, the same for every node it visits. */
