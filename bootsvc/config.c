@@ -52,6 +52,8 @@ config_init(struct config *c)
 	c->watts_booting = 300;
 	c->energy_interval_ms = 30000;
 	c->notify_hook_timeout_ms = 30000;
+	c->history_max_per_node = 200;
+	c->history_max_age_ms = 30 * 86400000ULL;
 }
 
 const struct job_class *
@@ -478,6 +480,16 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_uint(&c->watts_off, key, v, 0, 100000, reterr);
 	if (streq(key, "watts_booting"))
 		return set_uint(&c->watts_booting, key, v, 1, 100000, reterr);
+	if (streq(key, "history_max_per_node"))
+		return set_uint(&c->history_max_per_node, key, v, 0, 1000000, reterr);
+	if (streq(key, "history_max_age")) {
+		if (streq(v, "off")) {
+			c->history_max_age_ms = 0;
+			return 0;
+		}
+		return set_duration(&c->history_max_age_ms, key, v, 60000, 3650 * 86400000ULL,
+		    reterr);
+	}
 	if (streq(key, "energy_interval"))
 		return set_duration(&c->energy_interval_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_timeout"))

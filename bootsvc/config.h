@@ -108,6 +108,9 @@ struct config {
 	unsigned n_min_on;
 	unsigned watts_on, watts_off, watts_booting; /* model when the BMC reports no draw */
 	uint64_t energy_interval_ms;  /* energy is accounted and stored this often */
+	/* Retention (docs/store.md). */
+	unsigned history_max_per_node; /* history rows kept per node, 0 = all */
+	uint64_t history_max_age_ms;   /* history rows older than this go, 0 = never */
 };
 
 /* The class named name, or NULL. */

@@ -84,6 +84,7 @@ tick(struct loop *l, void *userdata)
 	(void)store_node_foreach_managed(c->bs->store, tick_node, &t);
 	ctrl_green_run(c, t.now);
 	ctrl_energy_run(c, t.now);
+	ctrl_retention_run(c, t.now);
 	notify(&c->bs->notify, NOTIFY_HISTORY);
 	/* Level-triggered: decide again at least once a second, sooner if asked. */
 	next = loop_now_ms() + 1000;
@@ -159,6 +160,7 @@ ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 		return r;
 	}
 	ctrl_power_init(c);
+	ctrl_retention_init(c);
 	if ((r = notify_listen(&bs->notify, NOTIFY_NODE, on_node_changed, c)) < 0) {
 		ctrl_free(c);
 		return dl_err_set(reterr, r, "controller: too many listeners of node changes");

@@ -68,6 +68,10 @@ struct ctrl {
 	bool gn_oom;
 	/* Energy (ctrl_energy.c). */
 	int64_t last_energy_ms;
+	/* Retention (ctrl_retention.c). */
+	int64_t last_prune_ms, last_checkpoint_ms;
+	bool prune_backlog;     /* the last pass deleted a full batch: another next tick */
+	uint64_t pruned;        /* rows deleted by this run of passes, for its log line */
 	/* The notify hooks running (hook.h). */
 	struct hooks hooks;
 };
@@ -124,6 +128,10 @@ void ctrl_hints_expire(struct ctrl *c, int64_t now);
 /* The accounting pass over every node, in one transaction, once energy_interval has
  * passed since the last. */
 void ctrl_energy_run(struct ctrl *c, int64_t now);
+/* Retention (ctrl_retention.c): init sets the per-node history count; run, every tick,
+ * prunes by age in bounded batches and checkpoints the WAL now and then. */
+void ctrl_retention_init(struct ctrl *c);
+void ctrl_retention_run(struct ctrl *c, int64_t now);
 /* The BMC's power reading of n (0: it has none) as its measured draw. */
 void ctrl_energy_measured(struct ctrl *c, const struct node_rec *n, unsigned watts);
 

@@ -494,3 +494,26 @@ store_reader_image_resolve(struct store_reader *r, const char *ref, struct image
 {
 	return image_resolve(r, ref, ret, reterr);
 }
+
+void
+store_history_keep(struct store *s, unsigned max_per_node)
+{
+	s->ops->history_keep(s, max_per_node);
+}
+
+int
+store_history_prune(struct store *s, int64_t before, unsigned max_rows, size_t *ret_n)
+{
+	*ret_n = 0;
+	if (max_rows == 0)
+		return 0;
+	return s->ops->history_prune(s, before, max_rows, ret_n);
+}
+
+int
+store_checkpoint(struct store *s, int64_t *ret_frames)
+{
+	if (s->depth > 0 || s->batch)
+		return -EBUSY;
+	return s->ops->checkpoint(s, ret_frames);
+}
