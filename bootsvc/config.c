@@ -5,6 +5,7 @@
 
 #include "conf.h"
 #include "config.h"
+#include "controller/energy.h"
 #include "health/rule.h"
 #include "hostlist.h"
 #include "log.h"
@@ -51,6 +52,7 @@ config_init(struct config *c)
 	c->watts_off = 8;
 	c->watts_booting = 300;
 	c->energy_interval_ms = 30000;
+	c->energy_flush_ms = 600000;
 	c->notify_hook_timeout_ms = 30000;
 	c->history_max_per_node = 200;
 	c->history_max_age_ms = 30 * 86400000ULL;
@@ -490,6 +492,8 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_duration(&c->history_max_age_ms, key, v, 60000, 3650 * 86400000ULL,
 		    reterr);
 	}
+	if (streq(key, "energy_flush"))
+		return set_duration(&c->energy_flush_ms, key, v, 1000, MAX_ENERGY_GAP_MS, reterr);
 	if (streq(key, "energy_interval"))
 		return set_duration(&c->energy_interval_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_timeout"))

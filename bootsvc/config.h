@@ -107,7 +107,8 @@ struct config {
 	struct min_on_floor min_on[MAX_CONF_FLOORS];
 	unsigned n_min_on;
 	unsigned watts_on, watts_off, watts_booting; /* model when the BMC reports no draw */
-	uint64_t energy_interval_ms;  /* energy is accounted and stored this often */
+	uint64_t energy_interval_ms;  /* energy is accounted (in memory) this often */
+	uint64_t energy_flush_ms;     /* and written to the store this often */
 	/* Retention (docs/store.md). */
 	unsigned history_max_per_node; /* history rows kept per node, 0 = all */
 	uint64_t history_max_age_ms;   /* history rows older than this go, 0 = never */

@@ -576,6 +576,11 @@ energy(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *rete
 	r = -ENOMEM;
 	if (!(l.arr = json_array()) || !(images = json_array()))
 		goto out;
+	if ((r = ctrl_energy_flush(bs->ctrl)) < 0) {
+		dl_err_set(reterr, r, "energy: the totals accounted since the last write could not "
+		    "be written");
+		goto out;
+	}
 	if ((r = store_energy_foreach(bs->store, energy_one, &l)) < 0 ||
 	    (r = store_energy_image_foreach(bs->store, energy_image_one, images)) < 0)
 		goto out;

@@ -181,6 +181,8 @@ ctrl_free(struct ctrl *c)
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
 	ctrl_green_done(c);
 	hooks_done(&c->hooks);
+	(void)ctrl_energy_flush(c); /* logged */
+	energy_acc_done(&c->energy);
 	free(c);
 	return NULL;
 }
