@@ -53,9 +53,18 @@ discover_rate_take(struct discover_limit *d, const char *addr, unsigned per_min,
 	return DISCOVER_REFUSED_FIRST;
 }
 
-enum discover_verdict
-discover_cap_check(struct discover_limit *d, int64_t discovered, unsigned max)
+bool
+discover_cap_recount(const struct discover_limit *d, int64_t now_ms)
 {
+	return !d->cap_reached || now_ms - d->counted_ms >= DISCOVER_RECOUNT_MS ||
+	    now_ms < d->counted_ms;
+}
+
+enum discover_verdict
+discover_cap_check(struct discover_limit *d, int64_t discovered, unsigned max,
+    int64_t now_ms)
+{
+	d->counted_ms = now_ms;
 	if (discovered < (int64_t)max) {
 		d->cap_reached = false;
 		return DISCOVER_OK;

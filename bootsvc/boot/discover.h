@@ -32,6 +32,7 @@ struct discover_limit {
 	struct discover_src src[MAX_DISCOVER_SOURCES];
 	unsigned n;
 	bool cap_reached;        /* the last cap check refused (the event was written) */
+	int64_t counted_ms;      /* when the cap was last checked against the store */
 	uint64_t refused_rate;   /* requests refused by the rate, since start */
 	uint64_t refused_cap;    /* requests refused by the cap, since start */
 };
@@ -46,6 +47,13 @@ enum discover_verdict {
 enum discover_verdict discover_rate_take(struct discover_limit *d, const char *addr,
     unsigned per_min, int64_t now_ms);
 
+/* While the cap is reached, the store's count is read again at most this often: a flood
+ * of unknown MACs is then refused without a query each. */
+#define DISCOVER_RECOUNT_MS 1000
+
+/* Whether the cap must be checked against the store's count at now_ms (else: refused,
+ * already said so). */
+bool discover_cap_recount(const struct discover_limit *d, int64_t now_ms);
 /* The cap, given how many nodes are discovered now. */
 enum discover_verdict discover_cap_check(struct discover_limit *d, int64_t discovered,
-    unsigned max);
+    unsigned max, int64_t now_ms);

@@ -130,10 +130,9 @@ static int
 discover_allowed(struct bootsvc *bs, const struct boot_query *q, const char *src)
 {
 	char reason[MAX_REASON];
-	int64_t discovered = 0;
+	int64_t discovered = 0, now = (int64_t)loop_now_ms();
 
-	switch (discover_rate_take(&bs->discover, src, bs->cfg.discover_rate,
-	    (int64_t)loop_now_ms())) {
+	switch (discover_rate_take(&bs->discover, src, bs->cfg.discover_rate, now)) {
 	case DISCOVER_OK:
 		break;
 	case DISCOVER_REFUSED_FIRST:
@@ -144,9 +143,13 @@ discover_allowed(struct bootsvc *bs, const struct boot_query *q, const char *src
 	case DISCOVER_REFUSED:
 		return -EAGAIN;
 	}
+	if (!discover_cap_recount(&bs->discover, now)) {
+		bs->discover.refused_cap++;
+		return -ENOSPC;
+	}
 	if (store_node_count_by_phase(bs->store, count_discovered, &discovered) < 0)
 		return -EIO;
-	switch (discover_cap_check(&bs->discover, discovered, bs->cfg.discover_max)) {
+	switch (discover_cap_check(&bs->discover, discovered, bs->cfg.discover_max, now)) {
 	case DISCOVER_OK:
 		return 0;
 	case DISCOVER_REFUSED_FIRST:

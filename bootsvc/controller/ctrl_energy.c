@@ -41,6 +41,8 @@ ctrl_energy_measured(struct ctrl *c, const struct node_rec *n, unsigned watts)
 	(void)store_energy_put(c->bs->store, &rec);
 }
 
+static int flush_at(struct ctrl *c, int64_t now);
+
 void
 ctrl_energy_run(struct ctrl *c, int64_t now)
 {
@@ -56,19 +58,23 @@ ctrl_energy_run(struct ctrl *c, int64_t now)
 			log_warning("event=energy msg=\"accounting pass failed, will retry\"");
 	}
 	if (now - c->last_energy_flush_ms >= (int64_t)cfg->energy_flush_ms)
-		(void)ctrl_energy_flush(c);
+		(void)flush_at(c, now);
+}
+
+static int
+flush_at(struct ctrl *c, int64_t now)
+{
+	int r;
+
+	c->last_energy_flush_ms = now;
+	if ((r = energy_acc_flush(&c->energy, c->bs->store)) < 0)
+		log_warning("event=energy msg=\"writing the totals failed, will retry\" err=%s",
+		    dl_errno_name(r));
+	return r;
 }
 
 int
 ctrl_energy_flush(struct ctrl *c)
 {
-	int r;
-
-	if (!c)
-		return 0;
-	c->last_energy_flush_ms = ctrl_now_ms();
-	if ((r = energy_acc_flush(&c->energy, c->bs->store)) < 0)
-		log_warning("event=energy msg=\"writing the totals failed, will retry\" err=%s",
-		    dl_errno_name(r));
-	return r;
+	return c ? flush_at(c, ctrl_now_ms()) : 0;
 }

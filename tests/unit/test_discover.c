@@ -57,15 +57,20 @@ test_cap(void **state)
 	struct discover_limit d = { 0 };
 
 	(void)state;
-	assert_int_equal(discover_cap_check(&d, 0, 3), DISCOVER_OK);
-	assert_int_equal(discover_cap_check(&d, 2, 3), DISCOVER_OK);
-	assert_int_equal(discover_cap_check(&d, 3, 3), DISCOVER_REFUSED_FIRST);
-	assert_int_equal(discover_cap_check(&d, 3, 3), DISCOVER_REFUSED);
-	assert_int_equal(discover_cap_check(&d, 4, 3), DISCOVER_REFUSED);
+	assert_int_equal(discover_cap_check(&d, 0, 3, 0), DISCOVER_OK);
+	assert_int_equal(discover_cap_check(&d, 2, 3, 0), DISCOVER_OK);
+	assert_int_equal(discover_cap_check(&d, 3, 3, 0), DISCOVER_REFUSED_FIRST);
+	assert_int_equal(discover_cap_check(&d, 3, 3, 0), DISCOVER_REFUSED);
+	assert_int_equal(discover_cap_check(&d, 4, 3, 0), DISCOVER_REFUSED);
 	/* below it again (an admin assigned some), then full again: said again */
-	assert_int_equal(discover_cap_check(&d, 2, 3), DISCOVER_OK);
-	assert_int_equal(discover_cap_check(&d, 3, 3), DISCOVER_REFUSED_FIRST);
+	assert_int_equal(discover_cap_check(&d, 2, 3, 0), DISCOVER_OK);
+	assert_int_equal(discover_cap_check(&d, 3, 3, 0), DISCOVER_REFUSED_FIRST);
 	assert_int_equal(d.refused_cap, 4);
+	/* while refused, the store is counted again once a second only */
+	assert_false(discover_cap_recount(&d, 999));
+	assert_true(discover_cap_recount(&d, 1000));
+	assert_int_equal(discover_cap_check(&d, 2, 3, 1000), DISCOVER_OK);
+	assert_true(discover_cap_recount(&d, 1001));
 }
 
 int
