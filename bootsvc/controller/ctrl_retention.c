@@ -31,6 +31,8 @@ ctrl_retention_run(struct ctrl *c, int64_t now)
 	size_t n = 0;
 	int r;
 
+	/* again each tick: a SIGHUP may have changed it */
+	store_history_keep(c->bs->store, cfg->history_max_per_node);
 	if (cfg->history_max_age_ms &&
 	    (c->prune_backlog || now - c->last_prune_ms >= PRUNE_EVERY_MS)) {
 		c->last_prune_ms = now;
