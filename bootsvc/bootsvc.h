@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "boot/discover.h"
 #include "boot/templates.h"
 #include "config.h"
 #include "loop.h"
@@ -45,4 +46,5 @@ struct bootsvc {
 	struct metrics metrics;
 	char images_dir[MAX_STORE_PATH];
 	uint32_t ip_hint; /* host order: where nodes_alloc_ip() looks first */
+	struct discover_limit discover; /* discovery's bounds (boot/discover.h) */
 };

@@ -5,6 +5,7 @@
 
 #include "conf.h"
 #include "config.h"
+#include "controller/energy.h"
 #include "health/rule.h"
 #include "hostlist.h"
 #include "log.h"
@@ -28,6 +29,8 @@ config_init(struct config *c)
 	strcpy(c->ipxe_dir, "/usr/lib/ipxe");
 	strcpy(c->uefi_binary, "snponly.efi");
 	c->discover = true;
+	c->discover_max = 256;
+	c->discover_rate = 10;
 	c->hold_poll_ms = 10000;
 	c->max_connections = 4096;
 	c->log_level = LOG_INFO;
@@ -51,6 +54,10 @@ config_init(struct config *c)
 	c->watts_off = 8;
 	c->watts_booting = 300;
 	c->energy_interval_ms = 30000;
+	c->energy_flush_ms = 600000;
+	c->notify_hook_timeout_ms = 30000;
+	c->history_max_per_node = 200;
+	c->history_max_age_ms = 30 * 86400000ULL;
 }
 
 const struct job_class *
@@ -401,6 +408,10 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_bool(&c->ipv6_ra, key, v, reterr);
 	if (streq(key, "discover"))
 		return set_bool(&c->discover, key, v, reterr);
+	if (streq(key, "discover_max"))
+		return set_uint(&c->discover_max, key, v, 1, 100000, reterr);
+	if (streq(key, "discover_rate"))
+		return set_uint(&c->discover_rate, key, v, 1, 6000, reterr);
 	if (streq(key, "dnsmasq"))
 		return set_path(c->dnsmasq, sizeof(c->dnsmasq), key, v, reterr);
 	if (streq(key, "ipxe_dir"))
@@ -458,6 +469,8 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_actions(&c->on_doomed, key, v, reterr);
 	if (streq(key, "notify_hook"))
 		return set_path(c->notify_hook, sizeof(c->notify_hook), key, v, reterr);
+	if (streq(key, "notify_hook_timeout"))
+		return set_duration(&c->notify_hook_timeout_ms, key, v, 100, 3600000, reterr);
 	if (streq(key, "site_overlay"))
 		return set_path(c->site_overlay, sizeof(c->site_overlay), key, v, reterr);
 	if (streq(key, "health_poll")) {
@@ -491,6 +504,18 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_uint(&c->watts_off, key, v, 0, 100000, reterr);
 	if (streq(key, "watts_booting"))
 		return set_uint(&c->watts_booting, key, v, 1, 100000, reterr);
+	if (streq(key, "history_max_per_node"))
+		return set_uint(&c->history_max_per_node, key, v, 0, 1000000, reterr);
+	if (streq(key, "history_max_age")) {
+		if (streq(v, "off")) {
+			c->history_max_age_ms = 0;
+			return 0;
+		}
+		return set_duration(&c->history_max_age_ms, key, v, 60000, 3650 * 86400000ULL,
+		    reterr);
+	}
+	if (streq(key, "energy_flush"))
+		return set_duration(&c->energy_flush_ms, key, v, 1000, MAX_ENERGY_GAP_MS, reterr);
 	if (streq(key, "energy_interval"))
 		return set_duration(&c->energy_interval_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_timeout"))

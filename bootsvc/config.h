@@ -77,6 +77,8 @@ struct config {
 	char ipxe_dir[MAX_CONF_PATH];
 	char uefi_binary[32];
 	bool discover;
+	unsigned discover_max;        /* nodes in phase discovered before discovery stops */
+	unsigned discover_rate;       /* discoveries a minute per source address */
 	uint64_t hold_poll_ms;
 	unsigned max_connections;
 	int log_level;
@@ -101,6 +103,7 @@ struct config {
 	unsigned on_risky;            /* enum health_action_bits */
 	unsigned on_doomed;
 	char notify_hook[MAX_CONF_PATH];
+	uint64_t notify_hook_timeout_ms; /* a hook still running after this is killed */
 	/* Site files for every node's overlay (docs/bootsvc.conf.md): slurm.conf, the munge
 	 * key... read at each overlay request; "" = none. */
 	char site_overlay[MAX_CONF_PATH];
@@ -112,7 +115,11 @@ struct config {
 	struct min_on_floor min_on[MAX_CONF_FLOORS];
 	unsigned n_min_on;
 	unsigned watts_on, watts_off, watts_booting; /* model when the BMC reports no draw */
-	uint64_t energy_interval_ms;  /* energy is accounted and stored this often */
+	uint64_t energy_interval_ms;  /* energy is accounted (in memory) this often */
+	uint64_t energy_flush_ms;     /* and written to the store this often */
+	/* Retention (docs/store.md). */
+	unsigned history_max_per_node; /* history rows kept per node, 0 = all */
+	uint64_t history_max_age_ms;   /* history rows older than this go, 0 = never */
 };
 
 /* The class named name, or NULL. */

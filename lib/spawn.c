@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -287,35 +288,52 @@ spawn_interrupt(void)
 
 /* Wait until the pidfd is readable (the child exited) or deadline_ms (0: none), reading
  * stderr meanwhile. Returns true if the child exited. With honour_interrupt, a
- * spawn_interrupt() (whose signal ends poll() with EINTR) also returns false. */
+ * spawn_interrupt() (whose signal ends ppoll() with EINTR) also returns false. SIGINT and
+ * SIGTERM are blocked while the flag is checked and unblocked only inside ppoll(), so a
+ * signal between the check and the wait still ends it (with poll() it was lost, and the
+ * build went on until its child exited by itself). */
 static bool
 wait_exit(int pidfd, int errfd, struct spawn_tail *t, uint64_t deadline_ms,
     bool honour_interrupt)
 {
+	sigset_t block, old;
+	bool exited = false;
+
+	(void)sigemptyset(&block);
+	(void)sigaddset(&block, SIGINT);
+	(void)sigaddset(&block, SIGTERM);
+	(void)pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (;;) {
 		if (honour_interrupt && interrupted)
-			return false;
+			break;
 		struct pollfd pfd[2] = {
 			{ .fd = pidfd, .events = POLLIN },
 			{ .fd = errfd, .events = POLLIN },
 		};
-		int timeout = -1, n;
+		struct timespec ts, *tsp = NULL;
+		int n;
 
 		if (deadline_ms) {
 			uint64_t now = now_ms();
 
 			if (now >= deadline_ms)
-				return false;
-			timeout = deadline_ms - now > INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
+				break;
+			ts.tv_sec = (time_t)((deadline_ms - now) / 1000);
+			ts.tv_nsec = (long)((deadline_ms - now) % 1000) * 1000000;
+			tsp = &ts;
 		}
-		n = poll(pfd, errfd >= 0 ? 2 : 1, timeout);
+		n = ppoll(pfd, errfd >= 0 ? 2 : 1, tsp, &old);
 		if (n < 0)
 			continue; /* EINTR; nothing else can fail with valid fds */
-		if (pfd[0].revents)
-			return true;
+		if (pfd[0].revents) {
+			exited = true;
+			break;
+		}
 		if (errfd >= 0 && pfd[1].revents && !tail_read(t, errfd))
 			errfd = -1; /* EOF: a grandchild may still run; keep waiting on the pidfd */
 	}
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return exited;
 }
 
 static int

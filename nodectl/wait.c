@@ -260,9 +260,12 @@ wait_check(struct wait *w, bool all, bool first, struct dl_err *reterr)
 		return dl_err_set(reterr, -EPROTO, "bootsvc's node.list result has no 'nodes'");
 	}
 	json_array_foreach(nodes, i, node) {
-		struct progress_node *pn;
+		struct progress_node *pn = NULL;
+		/* progress_node() sets pn: call it before pn is read (as one call's two
+		 * arguments their order was unspecified, and clang read pn first) */
+		enum progress_change ch = progress_node(&w->p, node, &pn);
 
-		wait_announce(w, pn, progress_node(&w->p, node, &pn));
+		wait_announce(w, pn, ch);
 		/* The controller leaves a held node alone: say so, rather than let the
 		 * admin wait for the timeout to find out. */
 		if (first && pn && json_is_true(json_object_get(node, "hold"))) {

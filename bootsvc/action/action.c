@@ -93,6 +93,10 @@ action_pools_conf(const struct config *cfg, struct action_pool_conf ret[_ACTION_
 
 	ret[ACTION_POOL_BMC] = (struct action_pool_conf){ .name = "bmc",
 		.threads = bmc_threads, .cap = cfg->ipmi_concurrency };
+	/* Overlays are disk reads and a few MiB of memory each: two threads keep a slow
+	 * disk from holding more, and the cap bounds the memory of those waiting. */
+	ret[ACTION_POOL_OVERLAY] = (struct action_pool_conf){ .name = "overlay",
+		.threads = 2, .cap = MAX_OVERLAY_BUILDS };
 }
 
 static void

@@ -40,6 +40,7 @@ struct action;
  * row in action_pools_conf(). */
 enum action_pool {
 	ACTION_POOL_BMC, /* IPMI sessions: power control and status, sensor and SEL reads */
+	ACTION_POOL_OVERLAY, /* building a node's overlay: site files and templates from disk */
 	_ACTION_POOL_MAX,
 };
 
@@ -49,6 +50,7 @@ enum action_pool {
 enum action_res {
 	ACTION_RES_BMC_POWER,
 	ACTION_RES_BMC_SENSORS,
+	ACTION_RES_OVERLAY,     /* shared: a node may fetch its overlay twice at once */
 	_ACTION_RES_MAX,
 };
 
@@ -121,6 +123,10 @@ struct action_pool_conf {
  * names at most a site's nodes, and the old single pool queued 4096 jobs. Beyond it
  * action_submit() says -EAGAIN, as that pool did. */
 #define MAX_ACTION_WAITING 4096
+
+/* Overlay builds in flight at once (each holds its archive, up to 8 MiB): a boot storm
+ * of this many nodes waits its turn a moment; more are answered 503 and retried. */
+#define MAX_OVERLAY_BUILDS 64
 
 /* action_submit() flags */
 #define ACTION_WAIT (1u << 0) /* queue for a slot rather than -EAGAIN when the cap is reached */

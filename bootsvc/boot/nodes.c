@@ -6,6 +6,7 @@
 
 #include "dhcp/dnsmasq.h"
 #include "log.h"
+#include "loop.h"
 #include "boot/nodes.h"
 
 static const char *const phases[] = {
@@ -117,12 +118,67 @@ nodes_alloc_ip(struct bootsvc *bs, char ret[static 16], struct dl_err *reterr)
 	    bs->cfg.node_ip_start, bs->cfg.node_ip_end);
 }
 
+static void
+count_discovered(const char *phase, int64_t count, void *userdata)
+{
+	if (strcmp(phase, "discovered") == 0)
+		*(int64_t *)userdata = count;
+}
+
+/* The bounds of boot/discover.h: 0, -EAGAIN or -ENOSPC. */
+static int
+discover_allowed(struct bootsvc *bs, const struct boot_query *q, const char *src)
+{
+	char reason[MAX_REASON];
+	int64_t discovered = 0, now = (int64_t)loop_now_ms();
+
+	switch (discover_rate_take(&bs->discover, src, bs->cfg.discover_rate, now)) {
+	case DISCOVER_OK:
+		break;
+	case DISCOVER_REFUSED_FIRST:
+		log_warning("event=node_discover src=%s mac=%s msg=\"more than %u discoveries a "
+		    "minute from this address, refusing until it slows down\"", src[0] ? src : "-",
+		    q->mac_str, bs->cfg.discover_rate);
+		return -EAGAIN;
+	case DISCOVER_REFUSED:
+		return -EAGAIN;
+	}
+	if (!discover_cap_recount(&bs->discover, now)) {
+		bs->discover.refused_cap++;
+		return -ENOSPC;
+	}
+	if (store_node_count_by_phase(bs->store, count_discovered, &discovered) < 0)
+		return -EIO;
+	switch (discover_cap_check(&bs->discover, discovered, bs->cfg.discover_max, now)) {
+	case DISCOVER_OK:
+		return 0;
+	case DISCOVER_REFUSED_FIRST:
+		(void)snprintf(reason, sizeof(reason), "%lld nodes are discovered (discover_max): "
+		    "unknown machines are not registered until some are assigned or removed; "
+		    "first refused: MAC %s from %s", (long long)discovered, q->mac_str,
+		    src[0] ? src : "-");
+		log_warning("event=node_discover src=%s mac=%s msg=\"%s\"", src[0] ? src : "-",
+		    q->mac_str, reason);
+		if (store_event_add(bs->store, "-", "discover-cap", reason,
+		    (int64_t)time(NULL)) == 0)
+			notify(&bs->notify, NOTIFY_HISTORY);
+		return -ENOSPC;
+	case DISCOVER_REFUSED:
+		break;
+	}
+	return -ENOSPC;
+}
+
 int
-nodes_discover(struct bootsvc *bs, const struct boot_query *q, struct node_rec *ret)
+nodes_discover(struct bootsvc *bs, const struct boot_query *q, const char *src,
+    struct node_rec *ret)
 {
 	struct node_rec n = { 0 };
 	struct dl_err err = { 0 };
 	int r;
+
+	if ((r = discover_allowed(bs, q, src ? src : "")) < 0)
+		return r;
 
 	(void)snprintf(n.name, sizeof(n.name), "d-%02x%02x%02x%02x%02x%02x", q->mac.b[0],
 	    q->mac.b[1], q->mac.b[2], q->mac.b[3], q->mac.b[4], q->mac.b[5]);

@@ -24,9 +24,12 @@ int nodes_boot_image(struct bootsvc *bs, const struct node_rec *n, struct image_
 /* The lowest free address of node_ip_range into ret; -ENOSPC when all are taken. */
 int nodes_alloc_ip(struct bootsvc *bs, char ret[static 16], struct dl_err *reterr);
 
-/* Register an unknown machine that asked for its script as "d-<mac hex>" in phase
- * discovered. */
-int nodes_discover(struct bootsvc *bs, const struct boot_query *q, struct node_rec *ret);
+/* Register an unknown machine that asked for its script from address src ("" when not
+ * known) as "d-<mac hex>" in phase discovered, within the bounds of boot/discover.h:
+ * -EAGAIN past src's discover_rate, -ENOSPC with discover_max nodes discovered already
+ * (an event "discover-cap" the first time), each logged once per run of refusals. */
+int nodes_discover(struct bootsvc *bs, const struct boot_query *q, const char *src,
+    struct node_rec *ret);
 
 /* Is n drained by its health (the configured action for its health includes drain)? */
 bool nodes_drained(struct bootsvc *bs, const struct node_rec *n);

@@ -297,27 +297,14 @@ add_dirs(struct cpio_buf *b)
 }
 
 int
-overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
-    char **ret, size_t *ret_len, struct dl_err *reterr)
+overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
+    struct overlay_input *ret, struct dl_err *reterr)
 {
-	struct cpio_buf b = { 0 };
 	struct hosts_ctx h = { 0 };
-	struct tvars v = { .n = n, .img = img, .server = bs->cfg.boot_url };
-	char line[1024];
+	char line[128];
 	int r, len;
 
-	r = add_dirs(&b);
-	if (r < 0)
-		goto fail;
-	/* Site files first: what bootsvc writes for the node (hostname, hosts, node.conf) and
-	 * the image's templates come later and win, since the init replaces earlier members. */
-	if (bs->cfg.site_overlay[0] &&
-	    (r = overlay_add_site_via(&b, bs->cfg.site_overlay, bs->privsep, reterr)) < 0)
-		goto fail;
-	len = snprintf(line, sizeof(line), "%s\n", n->name);
-	if ((r = cpio_add(&b, "etc/hostname", S_IFREG | 0644, line, (size_t)len)) < 0)
-		goto fail;
-
+	memset(ret, 0, sizeof(*ret));
 	len = snprintf(line, sizeof(line), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
 	if ((r = buf_put(&h.text, line, (size_t)len)) < 0)
 		goto fail;
@@ -326,13 +313,58 @@ overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_r
 		r = r < 0 ? r : h.r;
 		goto fail;
 	}
-	if ((r = cpio_add(&b, "etc/hosts", S_IFREG | 0644, h.text.data, h.text.len)) < 0)
+	ret->n = *n;
+	ret->img = *img;
+	(void)snprintf(ret->boot_url, sizeof(ret->boot_url), "%s", bs->cfg.boot_url);
+	(void)snprintf(ret->site_overlay, sizeof(ret->site_overlay), "%s", bs->cfg.site_overlay);
+	ret->privsep = bs->privsep;
+	ret->hosts = h.text.data;
+	ret->hosts_len = h.text.len;
+	return 0;
+fail:
+	free(h.text.data);
+	if (r == -E2BIG)
+		return dl_err_set(reterr, r, "overlay larger than %d bytes", MAX_OVERLAY);
+	return dl_err_set(reterr, r, "building overlay: /etc/hosts: %s", strerror(-r));
+}
+
+void
+overlay_input_done(struct overlay_input *in)
+{
+	free(in->hosts);
+	in->hosts = NULL;
+	in->hosts_len = 0;
+}
+
+int
+overlay_render(const struct overlay_input *in, char **ret, size_t *ret_len,
+    struct dl_err *reterr)
+{
+	const struct node_rec *n = &in->n;
+	const struct image_rec *img = &in->img;
+	struct cpio_buf b = { 0 };
+	struct tvars v = { .n = n, .img = img, .server = in->boot_url };
+	char line[1024];
+	int r, len;
+
+	r = add_dirs(&b);
+	if (r < 0)
+		goto fail;
+	/* Site files first: what bootsvc writes for the node (hostname, hosts, node.conf) and
+	 * the image's templates come later and win, since the init replaces earlier members. */
+	if (in->site_overlay[0] &&
+	    (r = overlay_add_site_via(&b, in->site_overlay, in->privsep, reterr)) < 0)
+		goto fail;
+	len = snprintf(line, sizeof(line), "%s\n", n->name);
+	if ((r = cpio_add(&b, "etc/hostname", S_IFREG | 0644, line, (size_t)len)) < 0)
+		goto fail;
+	if ((r = cpio_add(&b, "etc/hosts", S_IFREG | 0644, in->hosts, in->hosts_len)) < 0)
 		goto fail;
 
 	/* node.conf holds the token: readable by root only. */
 	len = snprintf(line, sizeof(line),
 	    "server=%s\nnode=%s\ntoken=%s\nimage=%s\nimage_name=%s\nkernel=%s\ninitrd=%s\n"
-	    "rootfs=%s\n", bs->cfg.boot_url, n->name, n->token, img->id, img->name,
+	    "rootfs=%s\n", in->boot_url, n->name, n->token, img->id, img->name,
 	    image_rec_sha256(img, "kernel"), image_rec_sha256(img, "initrd"),
 	    image_rec_sha256(img, "rootfs"));
 	if ((r = cpio_add(&b, "etc/diskless/node.conf", S_IFREG | 0600, line, (size_t)len)) < 0)
@@ -349,16 +381,31 @@ overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_r
 	}
 	if ((r = cpio_finish(&b)) < 0)
 		goto fail;
-	free(h.text.data);
 	*ret = b.data;
 	*ret_len = b.len;
 	return 0;
 fail:
-	free(h.text.data);
 	free(b.data);
 	if (r == -E2BIG)
 		return dl_err_set(reterr, r, "overlay larger than %d bytes", MAX_OVERLAY);
 	if (!reterr || !reterr->code)
 		dl_err_set(reterr, r, "building overlay: %s", strerror(-r));
+	return r;
+}
+
+int
+overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
+    char **ret, size_t *ret_len, struct dl_err *reterr)
+{
+	struct overlay_input *in = malloc(sizeof(*in));
+	int r;
+
+	if (!in)
+		return dl_err_set(reterr, -ENOMEM, "building overlay: out of memory");
+	if ((r = overlay_prepare(bs, n, img, in, reterr)) == 0) {
+		r = overlay_render(in, ret, ret_len, reterr);
+		overlay_input_done(in);
+	}
+	free(in);
 	return r;
 }

@@ -6,9 +6,31 @@
 
 #include "bootsvc.h"
 
-/* Build the overlay of node n booting image img into a new malloc'd buffer. */
+/* Build the overlay of node n booting image img into a new malloc'd buffer: prepare then
+ * render, on the calling thread. */
 int overlay_build(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
     char **ret, size_t *ret_len, struct dl_err *reterr);
+
+/* The two halves, so the slow one runs off the loop (api_node.c): prepare, on the loop,
+ * reads what needs the store (the hosts of every node) and copies what needs the config;
+ * render, on any thread, reads the site files and templates from disk and writes the
+ * archive. The input is self-contained: nothing in it points into bs. */
+struct privsep;
+struct overlay_input {
+	struct node_rec n;
+	struct image_rec img;
+	char boot_url[128];
+	char site_overlay[MAX_CONF_PATH];
+	struct privsep *privsep; /* root-only site files are asked of the parent (locked) */
+	char *hosts;        /* /etc/hosts, owned */
+	size_t hosts_len;
+};
+int overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
+    struct overlay_input *ret, struct dl_err *reterr);
+int overlay_render(const struct overlay_input *in, char **ret, size_t *ret_len,
+    struct dl_err *reterr);
+/* Free what prepare allocated (in itself is the caller's). */
+void overlay_input_done(struct overlay_input *in);
 
 /* Append one newc entry (mode: S_IFREG|0644, S_IFDIR|0755...) to a growing buffer;
  * exposed for tests. The trailer is added by cpio_finish. */

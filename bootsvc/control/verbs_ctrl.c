@@ -109,8 +109,10 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		dl_err_set(reterr, r, "provision failed to update the store");
 		goto out;
 	}
-	if ((r = store_commit(bs->store)) < 0)
+	if ((r = store_commit(bs->store)) < 0) {
+		dl_err_set(reterr, r, "provision: the store could not commit, no node was changed");
 		goto out;
+	}
 	log_notice("event=provision count=%zu first=%s image=%s image_id=%.12s", hl.n,
 	    hl.names[0], img.name, img.id);
 	ctrl_kick(bs->ctrl);
@@ -435,7 +437,8 @@ allocate(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	}
 	if ((r = store_commit(bs->store)) < 0) {
 		json_decref(chosen);
-		return r;
+		return dl_err_set(reterr, r, "allocate: the store could not commit, no node was "
+		    "allocated");
 	}
 	log_notice("event=allocate job=%s class=%s count=%lld image=%s reuse=%zu reimage=%zu "
 		   "power_on=%zu", job, class_name, (long long)json_integer_value(count), img.name,
@@ -573,6 +576,11 @@ energy(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *rete
 	r = -ENOMEM;
 	if (!(l.arr = json_array()) || !(images = json_array()))
 		goto out;
+	if ((r = ctrl_energy_flush(bs->ctrl)) < 0) {
+		dl_err_set(reterr, r, "energy: the totals accounted since the last write could not "
+		    "be written");
+		goto out;
+	}
 	if ((r = store_energy_foreach(bs->store, energy_one, &l)) < 0 ||
 	    (r = store_energy_image_foreach(bs->store, energy_image_one, images)) < 0)
 		goto out;

@@ -183,8 +183,11 @@ node_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 		}
 		json_array_append_new(added, json_string(n.name));
 	}
-	if ((r = store_commit(bs->store)) < 0)
+	if ((r = store_commit(bs->store)) < 0) {
+		/* store_commit() rolled it back; out: undoes the rest */
+		dl_err_set(reterr, r, "node.add: the store could not commit, no node was added");
 		goto out;
+	}
 	in_tx = false;
 	log_notice("event=node_add count=%zu first=%s", names.n, names.names[0]);
 	*ret = json_pack("{s:O}", "added", added);
@@ -256,8 +259,11 @@ node_remove(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err 
 		}
 		json_array_append_new(removed, json_string(names.names[i]));
 	}
-	if ((r = store_commit(bs->store)) < 0)
+	if ((r = store_commit(bs->store)) < 0) {
+		dl_err_set(reterr, r, "node.remove: the store could not commit, no node was "
+		    "removed");
 		goto out;
+	}
 	for (size_t i = 0; i < names.n; i++)
 		(void)dnsmasq_host_remove(bs->dnsmasq, names.names[i]);
 	log_notice("event=node_remove count=%zu first=%s", names.n, names.names[0]);
@@ -418,7 +424,9 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	if (r < 0) {
 		store_rollback(bs->store);
 		dl_err_set(reterr, r, "updating nodes failed");
-	} else if ((r = store_commit(bs->store)) == 0) {
+	} else if ((r = store_commit(bs->store)) < 0) {
+		dl_err_set(reterr, r, "node.set: the store could not commit, no node was changed");
+	} else {
 		log_notice("event=node_set count=%zu first=%s image=%s image_id=%.12s", names.n,
 		    names.names[0], img.name, img.id);
 		*ret = json_pack("{s:O,s:s}", "updated", updated, "image_id", img.id);

@@ -84,6 +84,7 @@ tick(struct loop *l, void *userdata)
 	(void)store_node_foreach_managed(c->bs->store, tick_node, &t);
 	ctrl_green_run(c, t.now);
 	ctrl_energy_run(c, t.now);
+	ctrl_retention_run(c, t.now);
 	notify(&c->bs->notify, NOTIFY_HISTORY);
 	/* Level-triggered: decide again at least once a second, sooner if asked. */
 	next = loop_now_ms() + 1000;
@@ -143,6 +144,7 @@ ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 	if (!c)
 		return -ENOMEM;
 	c->bs = bs;
+	hooks_init(&c->hooks, bs->loop, (unsigned)bs->cfg.notify_hook_timeout_ms);
 	ctrl_policy_default(&c->policy);
 	c->policy.timeout_ms[CP_NONE] = c->policy.timeout_ms[CP_POWERING] =
 	    (int64_t)bs->cfg.timeout_pxe_ms;
@@ -158,6 +160,7 @@ ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr)
 		return r;
 	}
 	ctrl_power_init(c);
+	ctrl_retention_init(c);
 	if ((r = notify_listen(&bs->notify, NOTIFY_NODE, on_node_changed, c)) < 0) {
 		ctrl_free(c);
 		return dl_err_set(reterr, r, "controller: too many listeners of node changes");
@@ -177,6 +180,9 @@ ctrl_free(struct ctrl *c)
 	if (c->tick_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
 	ctrl_green_done(c);
+	hooks_done(&c->hooks);
+	(void)ctrl_energy_flush(c); /* logged */
+	energy_acc_done(&c->energy);
 	free(c);
 	return NULL;
 }

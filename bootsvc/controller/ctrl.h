@@ -18,6 +18,9 @@ int ctrl_new(struct bootsvc *bs, struct ctrl **ret, struct dl_err *reterr);
 /* Stop and free c (NULL is fine). Free bs->action first: its cancelled actions come
  * back to c. */
 struct ctrl *ctrl_free(struct ctrl *c);
+/* Write the energy accounted in memory to the store (energy_acc.h), so what the store
+ * says is current: before reading energy totals. 0 (also for c NULL) or the store's. */
+int ctrl_energy_flush(struct ctrl *c);
 
 /* Something changed (a phase, a desired state): decide again soon. */
 void ctrl_kick(struct ctrl *c);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Energy (issue #7): feeding energy.c. Every energy_interval each node's state since the
- * last pass, at its measured or modelled draw, is added to its totals and its image's, in
- * one transaction per pass; the health poll's power reading becomes the measured draw. */
+ * last pass, at its measured or modelled draw, is added to its totals and its image's in
+ * memory (energy_acc.h), written to the store every energy_flush; the health poll's power
+ * reading becomes the measured draw. */
 #include <stdio.h>
 #include <string.h>
 
@@ -40,69 +41,40 @@ ctrl_energy_measured(struct ctrl *c, const struct node_rec *n, unsigned watts)
 	(void)store_energy_put(c->bs->store, &rec);
 }
 
-static enum energy_state
-state_of(const struct node_rec *n)
-{
-	static const char *const booting[] = { "powering-on", "pxe", "loading", "imaging" };
-
-	if (strcmp(n->power, "off") == 0 || strcmp(n->phase, "off") == 0)
-		return ES_OFF;
-	if (strcmp(n->op, "booting") == 0)
-		return ES_BOOTING;
-	for (size_t i = 0; i < ELEMENTSOF(booting); i++)
-		if (strcmp(n->phase, booting[i]) == 0)
-			return ES_BOOTING;
-	if (strcmp(n->power, "on") == 0 || strcmp(n->phase, "up") == 0)
-		return ES_ON;
-	return ES_UNKNOWN;
-}
-
-struct pass {
-	struct ctrl *c;
-	struct energy_model model;
-	int64_t now;
-};
-
-static int
-account_node(const struct node_rec *n, void *userdata)
-{
-	struct pass *e = userdata;
-	struct store *st = e->c->bs->store;
-	struct energy_totals d = { 0 };
-	struct energy_rec rec;
-	enum energy_state s = state_of(n);
-
-	(void)rec_load(st, n->name, e->now, &rec);
-	(void)energy_add(&d, &e->model, s, s == ES_OFF ? 0 : rec.last_w, rec.baseline_w,
-	    e->now - rec.at_ms);
-	rec.on_mj += d.on_mj;
-	rec.off_mj += d.off_mj;
-	rec.saved_mj += d.saved_mj;
-	rec.at_ms = e->now;
-	(void)store_energy_put(st, &rec);
-	if (d.on_mj || d.off_mj || d.saved_mj)
-		(void)store_energy_image_add(st, n->image[0] ? n->image : "(none)", d.on_mj,
-		    d.off_mj, d.saved_mj);
-	return 0;
-}
+static int flush_at(struct ctrl *c, int64_t now);
 
 void
 ctrl_energy_run(struct ctrl *c, int64_t now)
 {
-	struct pass e = { .c = c, .now = now, .model = { .watts = {
-		[ES_ON] = c->bs->cfg.watts_on, [ES_OFF] = c->bs->cfg.watts_off,
-		[ES_BOOTING] = c->bs->cfg.watts_booting } } };
+	const struct config *cfg = &c->bs->cfg;
+	struct energy_model model = { .watts = { [ES_ON] = cfg->watts_on,
+		[ES_OFF] = cfg->watts_off, [ES_BOOTING] = cfg->watts_booting } };
 
-	if (now - c->last_energy_ms < (int64_t)c->bs->cfg.energy_interval_ms)
-		return;
-	c->last_energy_ms = now;
-	if (store_begin(c->bs->store) < 0)
-		return;
-	if (store_node_foreach(c->bs->store, account_node, &e) < 0) {
-		store_rollback(c->bs->store);
-		log_warning("event=energy msg=\"accounting pass failed, will retry\"");
-		return;
+	if (!c->last_energy_flush_ms)
+		c->last_energy_flush_ms = now;
+	if (now - c->last_energy_ms >= (int64_t)cfg->energy_interval_ms) {
+		c->last_energy_ms = now;
+		if (energy_acc_pass(&c->energy, c->bs->store, &model, now) < 0)
+			log_warning("event=energy msg=\"accounting pass failed, will retry\"");
 	}
-	if (store_commit(c->bs->store) < 0)
-		store_rollback(c->bs->store);
+	if (now - c->last_energy_flush_ms >= (int64_t)cfg->energy_flush_ms)
+		(void)flush_at(c, now);
+}
+
+static int
+flush_at(struct ctrl *c, int64_t now)
+{
+	int r;
+
+	c->last_energy_flush_ms = now;
+	if ((r = energy_acc_flush(&c->energy, c->bs->store)) < 0)
+		log_warning("event=energy msg=\"writing the totals failed, will retry\" err=%s",
+		    dl_errno_name(r));
+	return r;
+}
+
+int
+ctrl_energy_flush(struct ctrl *c)
+{
+	return c ? flush_at(c, ctrl_now_ms()) : 0;
 }

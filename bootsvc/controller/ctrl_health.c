@@ -7,12 +7,10 @@
 #include <time.h>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "controller/ctrl_internal.h"
 #include "bmc/health_ipmi.h"
 #include "log.h"
-#include "spawn.h"
 
 /* One health read's payload: what the worker needs, and what it read. */
 struct health_job {
@@ -24,45 +22,16 @@ struct health_job {
 	struct health_reading reading; /* written by the worker */
 };
 
-static void
-hook_exit(struct loop *l, int fd, uint32_t events, void *userdata)
-{
-	siginfo_t si = { 0 };
-
-	(void)events;
-	(void)userdata;
-	if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-		return;
-	if (si.si_code != CLD_EXITED || si.si_status != 0)
-		log_warning("event=notify_hook pid=%d msg=\"hook %s %d\"", (int)si.si_pid,
-		    si.si_code == CLD_EXITED ? "exited" : "killed by signal", si.si_status);
-	loop_del_fd(l, fd);
-	close(fd);
-}
-
-/* notify: the admin's hook, exec'd with argv (no shell): HOOK NODE HEALTH REASONS. Not
- * waited for on the loop; its pidfd reaps it. */
+/* notify: the admin's hook, exec'd with argv (no shell): HOOK NODE HEALTH REASONS, under
+ * notify_hook_timeout (controller/hook.h). */
 static void
 run_hook(struct ctrl *c, const char *node, const char *health, const char *reasons)
 {
 	const char *argv[] = { c->bs->cfg.notify_hook, node, health, reasons, NULL };
-	struct spawn_opts o = SPAWN_OPTS_DEFAULT;
-	struct dl_err err = { 0 };
-	pid_t pid;
-	int fd;
 
 	if (!c->bs->cfg.notify_hook[0])
 		return;
-	if (spawn_start(argv, &o, &pid, &err) < 0) {
-		log_err("event=notify_hook node=%s msg=\"%s\"", node, err.msg);
-		return;
-	}
-	fd = spawn_pidfd(pid);
-	if (fd < 0 || loop_add_fd(c->bs->loop, fd, EPOLLIN, hook_exit, NULL) < 0) {
-		if (fd >= 0)
-			close(fd);
-		(void)waitpid(pid, NULL, 0); /* rare: a blocking reap beats a zombie */
-	}
+	(void)hooks_run(&c->hooks, argv, node); /* logged */
 }
 
 /* The configured actions for a node that just turned risky or doomed. */

@@ -20,7 +20,9 @@
 #include "controller/ctrl.h"
 #include "controller/ctrl_fsm.h"
 #include "controller/energy.h"
+#include "controller/energy_acc.h"
 #include "controller/green.h"
+#include "controller/hook.h"
 #include "health/eval.h"
 #include "health/persist.h"
 #include "health/rule.h"
@@ -65,8 +67,15 @@ struct ctrl {
 	char (*gimages)[MAX_NODE_NAME];
 	size_t n_gn, cap_gn;
 	bool gn_oom;
-	/* Energy (ctrl_energy.c). */
-	int64_t last_energy_ms;
+	/* Energy (ctrl_energy.c): accounted in memory, written every energy_flush. */
+	int64_t last_energy_ms, last_energy_flush_ms;
+	struct energy_acc energy;
+	/* Retention (ctrl_retention.c). */
+	int64_t last_prune_ms, last_checkpoint_ms;
+	bool prune_backlog;     /* the last pass deleted a full batch: another next tick */
+	uint64_t pruned;        /* rows deleted by this run of passes, for its log line */
+	/* The notify hooks running (hook.h). */
+	struct hooks hooks;
 };
 
 /* One tick's view of the world, the same for every node it visits. */
@@ -118,9 +127,13 @@ void ctrl_green_run(struct ctrl *c, int64_t now);
 void ctrl_hints_expire(struct ctrl *c, int64_t now);
 
 /* ctrl_energy.c */
-/* The accounting pass over every node, in one transaction, once energy_interval has
- * passed since the last. */
+/* The accounting pass over every node, in memory, once energy_interval has passed since
+ * the last; the totals are written once energy_flush has passed (ctrl_energy_flush). */
 void ctrl_energy_run(struct ctrl *c, int64_t now);
+/* Retention (ctrl_retention.c): init sets the per-node history count; run, every tick,
+ * prunes by age in bounded batches and checkpoints the WAL now and then. */
+void ctrl_retention_init(struct ctrl *c);
+void ctrl_retention_run(struct ctrl *c, int64_t now);
 /* The BMC's power reading of n (0: it has none) as its measured draw. */
 void ctrl_energy_measured(struct ctrl *c, const struct node_rec *n, unsigned watts);
 

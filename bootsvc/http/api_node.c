@@ -10,6 +10,7 @@
 #include "boot/nodes.h"
 #include "boot/overlay.h"
 #include "boot/receipt.h"
+#include "action/action.h"
 
 /* Compare in time independent of where the strings differ: tokens are secrets. */
 static bool
@@ -108,10 +109,67 @@ out:
 	return ret;
 }
 
+/* An overlay built on the overlay pool (action.h) while its connection waits suspended,
+ * so reading big site files never holds the loop, and other nodes' scripts with it. */
+struct overlay_job {
+	struct overlay_input in;
+	struct MHD_Connection *c;
+	struct req *r;
+	char *buf;   /* written by the worker */
+	size_t len;
+};
+
+/* Deadline of one build: a site directory on a hung NFS mount must not keep its
+ * connection (and a pool thread's slot) forever. */
+#define OVERLAY_DEADLINE_MS 30000
+
+static int
+overlay_job_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
+{
+	struct overlay_job *j = payload;
+
+	(void)cancelled;
+	free(j->buf);
+	j->buf = NULL;
+	return overlay_render(&j->in, &j->buf, &j->len, reterr);
+}
+
+static void
+overlay_job_done(void *payload, const struct action_result *res)
+{
+	struct overlay_job *j = payload;
+
+	if (res->outcome == ACTION_OK) {
+		(void)http_respond(j->c, j->r, 200, "application/x-cpio", j->buf, j->len);
+	} else {
+		log_err("event=overlay node=%s msg=\"%s\"", res->node, res->msg);
+		(void)http_respond_error(j->c, j->r, res->outcome == ACTION_TIMED_OUT ? 504 :
+		    res->outcome == ACTION_CANCELLED ? 503 : 500, res->r, res->msg);
+	}
+	MHD_resume_connection(j->c);
+}
+
+static void
+overlay_job_free(void *payload)
+{
+	struct overlay_job *j = payload;
+
+	overlay_input_done(&j->in);
+	free(j->buf);
+	free(j);
+}
+
+static const struct action_type overlay_type = {
+	.name = "overlay", .pool = ACTION_POOL_OVERLAY, .res = ACTION_RES_OVERLAY,
+	.shared = true, .routine = true, .deadline_ms = OVERLAY_DEADLINE_MS,
+	.run = overlay_job_run, .done = overlay_job_done, .free = overlay_job_free,
+};
+
 static enum MHD_Result
 overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
 {
 	struct dl_err err = { 0 };
+	struct overlay_job *j;
 	struct image_rec img;
 	char *buf = NULL;
 	size_t len = 0;
@@ -120,6 +178,22 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 
 	if (!n->served_image[0] || store_image_get(bs->store, n->served_image, &img) < 0)
 		return http_respond_error(c, r, 409, -ENOENT, "node was not served an image");
+	if (bs->action) {
+		if (!(j = calloc(1, sizeof(*j))))
+			return http_respond_error(c, r, 503, -ENOMEM, "out of memory");
+		j->c = c;
+		j->r = r;
+		if ((rc = overlay_prepare(bs, n, &img, &j->in, &err)) == 0 &&
+		    (rc = action_submit(bs->action, n->name, &overlay_type, j, 0, &err)) == 0) {
+			MHD_suspend_connection(c);
+			return MHD_YES;
+		}
+		overlay_job_free(j);
+		log_err("event=overlay node=%s msg=\"%s\"", n->name, err.msg);
+		return http_respond_error(c, r, rc == -EAGAIN || rc == -ESHUTDOWN ? 503 : 500, rc,
+		    err.msg);
+	}
+	/* No worker pools (tests that run the handlers alone): build it here. */
 	rc = overlay_build(bs, n, &img, &buf, &len, &err);
 	if (rc < 0) {
 		log_err("event=overlay node=%s msg=\"%s\"", n->name, err.msg);

@@ -136,7 +136,9 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 	if (rc == -ENOENT) {
 		if (!bs->cfg.discover)
 			return http_respond_error(c, r, 404, -ENOENT, "unknown node");
-		rc = nodes_discover(bs, &q, &n);
+		rc = nodes_discover(bs, &q, r->client, &n);
+		if (rc == -EAGAIN || rc == -ENOSPC)
+			return http_respond_error(c, r, 503, rc, "discovery refused");
 	}
 	if (rc < 0)
 		return http_respond_error(c, r, 500, rc, "node store failed");

@@ -100,6 +100,23 @@ store_begin(struct store *s)
 	return 0;
 }
 
+void
+store_fault_fail_commits(struct store *s, unsigned n)
+{
+	s->fail_commits = n;
+}
+
+/* -EIO when a test asked this commit to fail (store_fault_fail_commits). */
+static int
+fault_commit(struct store *s, struct dl_err *reterr)
+{
+	if (!s->fail_commits)
+		return 0;
+	s->fail_commits--;
+	log_warning("event=store_commit msg=\"failing this commit (fault injection)\"");
+	return dl_err_set(reterr, -EIO, "COMMIT: fault injected");
+}
+
 int
 store_commit(struct store *s)
 {
@@ -111,7 +128,10 @@ store_commit(struct store *s)
 		return -EIO;
 	s->depth--;
 	level = tx_level(s);
-	r = level == 0 ? s->ops->commit(s, &e) : s->ops->release(s, level, &e);
+	if (level > 0)
+		r = s->ops->release(s, level, &e);
+	else if ((r = fault_commit(s, &e)) == 0)
+		r = s->ops->commit(s, &e);
 	if (r < 0) {
 		/* The caller owns the error (it knows what the transaction was for). */
 		log_debug("event=store_commit level=%u msg=\"%s\"", level, e.msg);
@@ -172,7 +192,7 @@ store_batch_end(struct store *s)
 		    "them\"", s->depth);
 		s->depth = 0;
 	}
-	if (s->ops->commit(s, &e) < 0) {
+	if (fault_commit(s, &e) < 0 || s->ops->commit(s, &e) < 0) {
 		log_err("event=store_batch msg=\"commit: %s\"", e.msg);
 		s->ops->rollback(s);
 		return -EIO;
@@ -473,4 +493,27 @@ store_reader_image_resolve(struct store_reader *r, const char *ref, struct image
     struct dl_err *reterr)
 {
 	return image_resolve(r, ref, ret, reterr);
+}
+
+void
+store_history_keep(struct store *s, unsigned max_per_node)
+{
+	s->ops->history_keep(s, max_per_node);
+}
+
+int
+store_history_prune(struct store *s, int64_t before, unsigned max_rows, size_t *ret_n)
+{
+	*ret_n = 0;
+	if (max_rows == 0)
+		return 0;
+	return s->ops->history_prune(s, before, max_rows, ret_n);
+}
+
+int
+store_checkpoint(struct store *s, int64_t *ret_frames)
+{
+	if (s->depth > 0 || s->batch)
+		return -EBUSY;
+	return s->ops->checkpoint(s, ret_frames);
 }

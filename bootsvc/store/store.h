@@ -177,6 +177,11 @@ int store_batch_end(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* Fault injection for tests: the next n outermost commits (a transaction's or a batch's)
+ * fail with -EIO before reaching the backend, leaving the transaction open as a full disk
+ * or a lost lock does, so the contract's rollback runs. Logged at each injected failure;
+ * nothing in bootsvc calls it. */
+void store_fault_fail_commits(struct store *s, unsigned n);
 
 /* -EEXIST (name, MAC, IP taken: reterr says which) or -EIO. */
 int store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr);
@@ -215,6 +220,22 @@ int store_node_foreach(struct store *s, store_node_fn fn, void *userdata);
 int store_node_foreach_managed(struct store *s, store_node_fn fn, void *userdata);
 int store_node_history(struct store *s, const char *name, struct phase_event *ret, size_t max,
     size_t *ret_n);
+/* Retention of the history (docs/store.md): each append also deletes that node's rows
+ * beyond its newest max_per_node (at most MAX_HISTORY_TRIM per append, so a node's
+ * backlog from before is trimmed over its next appends instead of in one go); 0 keeps
+ * all. Default 0 until set. */
+void store_history_keep(struct store *s, unsigned max_per_node);
+/* Rows an append trims at most: a bounded cost on the path that appends. */
+#define MAX_HISTORY_TRIM 64
+/* Delete history rows with at < before among the max_rows oldest (by seq), so a call
+ * costs max_rows rows at most; *ret_n says how many went: call again (later, from the
+ * loop) while it equals max_rows. 0 or -EIO. */
+int store_history_prune(struct store *s, int64_t before, unsigned max_rows, size_t *ret_n);
+/* Copy the write-ahead log into the database and truncate it, without waiting for
+ * readers: 0, -EBUSY when a reader or writer held part of it back (what could be copied
+ * was; try again later), -EIO. Outside a transaction or batch (-EBUSY inside one).
+ * *ret_frames (may be NULL): frames left in the log (0 once it is truncated). */
+int store_checkpoint(struct store *s, int64_t *ret_frames);
 /* Is ip used by any node? */
 bool store_ip_used(struct store *s, const char *ip);
 /* Counts of nodes per phase: fn(phase, count). */

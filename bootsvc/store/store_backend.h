@@ -23,6 +23,7 @@ struct store {
 	struct store_reader *rd; /* reads on the writing connection; owned by the backend */
 	unsigned depth;          /* store_begin()s open (store.c keeps the nesting) */
 	bool batch;              /* inside store_batch_begin() */
+	unsigned fail_commits;   /* store_fault_fail_commits(): outermost commits to fail */
 };
 
 enum store_node_key {
@@ -92,6 +93,10 @@ struct store_backend {
 	int (*events_since)(struct store *s, int64_t since, size_t max, store_event_fn fn,
 	    void *userdata);
 	int64_t (*event_last_seq)(struct store *s);
+	void (*history_keep)(struct store *s, unsigned max_per_node);
+	int (*history_prune)(struct store *s, int64_t before, unsigned max_rows,
+	    size_t *ret_n);
+	int (*checkpoint)(struct store *s, int64_t *ret_frames);
 
 	/* Energy totals. */
 	int (*energy_get)(struct store *s, const char *node, struct energy_rec *ret);

@@ -288,6 +288,28 @@ sqlite_rollback_to(struct store *s, unsigned level)
 	(void)tx_exec(s, sql, NULL); /* as sqlite_rollback */
 }
 
+/* TRUNCATE with no busy wait: a reader's snapshot makes it copy what it can (as PASSIVE)
+ * and return BUSY instead of stalling the loop for SQLITE_BUSY_MS. */
+static int
+sqlite_checkpoint(struct store *s, int64_t *ret_frames)
+{
+	sqlite3 *db = sqlite_writer(s)->db;
+	int log = 0, done = 0, rc;
+
+	sqlite3_busy_timeout(db, 0);
+	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+	sqlite3_busy_timeout(db, SQLITE_BUSY_MS);
+	if (ret_frames)
+		*ret_frames = log;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return -EBUSY;
+	if (rc != SQLITE_OK) {
+		log_err("event=store_checkpoint msg=\"%s\"", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* A reader: a read-only connection of its own on the same file. WAL lets it read the
  * last commit while the loop writes; each statement is reset after its rows are copied,
  * so no snapshot outlives a call and holds the WAL back from being checkpointed. */
@@ -354,6 +376,9 @@ static const struct store_backend sqlite_ops = {
 	.event_add = store_sqlite_event_add,
 	.events_since = store_sqlite_event_since,
 	.event_last_seq = store_sqlite_event_last_seq,
+	.history_keep = store_sqlite_history_keep,
+	.history_prune = store_sqlite_history_prune,
+	.checkpoint = sqlite_checkpoint,
 	.energy_get = store_sqlite_energy_get,
 	.energy_put = store_sqlite_energy_put,
 	.energy_image_add = store_sqlite_energy_image_add,

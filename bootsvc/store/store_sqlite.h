@@ -19,7 +19,7 @@ enum sqlite_stmt {
 	S_NODE_UPDATE, S_NODE_PHASE, S_NODE_CTRL, S_NODE_HISTORY_DELETE, S_NODE_ENERGY_DELETE,
 	S_IP_USED, S_COUNT_PHASE, S_HEALTH_STATE_GET, S_HEALTH_STATE_SET,
 	/* store_sqlite_event.c */
-	S_EVENT_ADD, S_EVENT_LAST, S_HISTORY,
+	S_EVENT_ADD, S_EVENT_LAST, S_HISTORY, S_HISTORY_TRIM, S_HISTORY_PRUNE,
 	/* store_sqlite_image.c */
 	S_IMAGE_INSERT, S_IMAGE_FILE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX,
 	S_IMAGE_FILES, S_IMAGE_DELETE, S_IMAGE_USERS,
@@ -47,6 +47,7 @@ struct sqlite_conn {
 	sqlite3_stmt *stmts[_SQLITE_STMT_MAX];
 	struct sqlite_files_cached files_cache[SQLITE_FILES_CACHE];
 	unsigned files_cache_next; /* the slot the next miss fills */
+	unsigned history_max;      /* writer: store_history_keep(), 0 = keep all */
 };
 
 struct sqlite_store {
@@ -169,6 +170,10 @@ int store_sqlite_event_add(struct store *s, const char *node, const char *what,
 int store_sqlite_event_since(struct store *s, int64_t since, size_t max, store_event_fn fn,
     void *userdata);
 int64_t store_sqlite_event_last_seq(struct store *s);
+void store_sqlite_history_keep(struct store *s, unsigned max_per_node);
+int store_sqlite_history_prune(struct store *s, int64_t before, unsigned max_rows,
+    size_t *ret_n);
+int store_sqlite_checkpoint(struct store *s, int64_t *ret_frames);
 int store_sqlite_event_history(struct store *s, const char *name, struct phase_event *ret,
     size_t max, size_t *ret_n);
 

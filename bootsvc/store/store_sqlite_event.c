@@ -18,6 +18,16 @@ static const char *const event_sql[_SQLITE_STMT_MAX] = {
 	[S_EVENT_LAST] = "SELECT coalesce(max(seq), 0) FROM history",
 	[S_HISTORY] = "SELECT phase, reason, at FROM history WHERE node = ?1 AND kind = 'phase' "
 		      "ORDER BY seq DESC LIMIT ?2",
+	/* The node's rows older than its newest ?2, the oldest ?3 of them: walks the
+	 * (node, seq) index, never the table. */
+	[S_HISTORY_TRIM] = "DELETE FROM history WHERE seq IN (SELECT seq FROM history "
+			   "WHERE node = ?1 AND seq <= (SELECT seq FROM history WHERE node = ?1 "
+			   "ORDER BY seq DESC LIMIT 1 OFFSET ?2) ORDER BY seq LIMIT ?3)",
+	/* Among the oldest ?2 rows by seq, those older than ?1: looks at ?2 rows at most
+	 * (at grows with seq but for clock steps, so an old row behind a newer one waits
+	 * until that one ages out too). */
+	[S_HISTORY_PRUNE] = "DELETE FROM history WHERE seq IN (SELECT seq FROM (SELECT seq, "
+			    "at FROM history ORDER BY seq LIMIT ?2) WHERE at < ?1)",
 };
 
 static sqlite3_stmt *
@@ -31,6 +41,7 @@ store_sqlite_event_append(struct sqlite_conn *c, const char *node, const char *k
     const char *what, const char *reason, int64_t at)
 {
 	sqlite3_stmt *st = stmt(c, S_EVENT_ADD);
+	int r;
 
 	if (!st)
 		return -EIO;
@@ -39,7 +50,38 @@ store_sqlite_event_append(struct sqlite_conn *c, const char *node, const char *k
 	store_sqlite_bind_text(st, 3, what);
 	store_sqlite_bind_text(st, 4, reason);
 	sqlite3_bind_int64(st, 5, at);
+	if ((r = store_sqlite_step_done(st)) < 0 || !c->history_max)
+		return r;
+	if (!(st = stmt(c, S_HISTORY_TRIM)))
+		return -EIO;
+	store_sqlite_bind_text(st, 1, node);
+	sqlite3_bind_int64(st, 2, (int64_t)c->history_max);
+	sqlite3_bind_int64(st, 3, MAX_HISTORY_TRIM);
 	return store_sqlite_step_done(st);
+}
+
+void
+store_sqlite_history_keep(struct store *s, unsigned max_per_node)
+{
+	sqlite_writer(s)->history_max = max_per_node;
+}
+
+int
+store_sqlite_history_prune(struct store *s, int64_t before, unsigned max_rows,
+    size_t *ret_n)
+{
+	struct sqlite_conn *c = sqlite_writer(s);
+	sqlite3_stmt *st = stmt(c, S_HISTORY_PRUNE);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, (int64_t)max_rows);
+	if ((r = store_sqlite_step_done(st)) < 0)
+		return r;
+	*ret_n = (size_t)sqlite3_changes(c->db);
+	return 0;
 }
 
 int
