@@ -10,6 +10,7 @@
 #include "control/control.h"
 #include "controller/ctrl.h"
 #include "dhcp/dnsmasq.h"
+#include "fdlimit.h"
 #include "http/http.h"
 #include "log.h"
 #include "boot/nodes.h"
@@ -172,6 +173,8 @@ main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if ((r = fdlimit_raise(&bs.cfg, &err)) < 0)
+		goto fail;
 	if ((r = mkdir_state(bs.cfg.state_dir, &err)) < 0)
 		goto fail;
 	(void)snprintf(dbpath, sizeof(dbpath), "%s/diskless.db", bs.cfg.state_dir);
