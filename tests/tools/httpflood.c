@@ -6,7 +6,7 @@
  *
  * Opens N idle connections (connect, then silence) and N trickling ones (a GET request
  * head one byte per --every ms, never finished), from --src and the K-1 addresses after
- * it (round robin), and reopens each one the server closes, for --seconds. Every second
+ * it (round robin), and reopens each one the server closes a second later, for --seconds. Every second
  * it prints "t=S open=N closed_idle=N closed_trickle=N connect_failed=N"; at the end a
  * summary with the longest a trickling connection lived. Exits 0; a bad command line 2. */
 #include <arpa/inet.h>
@@ -38,7 +38,12 @@ struct conn {
 	bool connected;
 	size_t sent;
 	uint64_t opened, next_byte;
+	uint64_t reopen_at; /* closed by the server: open again then */
 };
+
+/* A closed connection is reopened after this: the flood keeps its numbers up without
+ * spinning both ends on accept-and-close (which would starve the test's qemu node). */
+#define REOPEN_MS 1000
 
 static uint64_t
 now_ms(void)
@@ -65,6 +70,7 @@ conn_open(struct conn *c)
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		connect_failed++;
+		c->reopen_at = now_ms() + REOPEN_MS;
 		return;
 	}
 	if (src_first) {
@@ -73,6 +79,7 @@ conn_open(struct conn *c)
 	}
 	if (connect(c->fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS) {
 		connect_failed++;
+		c->reopen_at = now_ms() + REOPEN_MS;
 		close(c->fd);
 		c->fd = -1;
 		return;
@@ -97,6 +104,7 @@ conn_closed(struct conn *c)
 	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
+	c->reopen_at = now_ms() + REOPEN_MS;
 	n_open--;
 }
 
@@ -201,8 +209,8 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			struct conn *c = &conns[i];
 			if (c->fd < 0) {
-				/* Reopen at once: the flood keeps up its pressure. */
-				conn_open(c);
+				if (t >= c->reopen_at)
+					conn_open(c);
 				continue;
 			}
 			if (c->trickle && c->connected && t >= c->next_byte) {
