@@ -29,6 +29,22 @@
 #define CONTROL_LOG_INTERVAL_MS 10000
 #define CONTROL_LOG_BURST 5
 
+/* Why a client is closed: each reason is rate-limited on its own, so a crowd of idle
+ * clients closed at once does not hide the one that stopped reading. */
+enum close_reason {
+	CLOSE_NONE = -1,
+	CLOSE_IDLE,
+	CLOSE_NOT_READING,
+	CLOSE_NO_QUEUE,
+	_CLOSE_MAX,
+};
+
+static const char *const close_msg[_CLOSE_MAX] = {
+	[CLOSE_IDLE] = "idle for control_idle_timeout",
+	[CLOSE_NOT_READING] = "not reading its replies",
+	[CLOSE_NO_QUEUE] = "cannot queue a response",
+};
+
 struct client {
 	struct control *ctl;
 	uint64_t id;
@@ -43,7 +59,7 @@ struct client {
 	bool read_closed;      /* the peer shut down its side: answer what came, then close */
 	unsigned n_deferred;   /* answers owed by control_complete() */
 	uint64_t last_active;  /* ms: last request read or reply byte taken */
-	const char *close_why; /* set: close it after this pass, saying why */
+	enum close_reason close_why; /* not CLOSE_NONE: close it after this pass, saying why */
 	bool kick;             /* serve it in the next pass (an answer came mid-dispatch) */
 	bool mid_line;         /* the bytes sent so far end inside a reply */
 	char *out;
@@ -64,7 +80,7 @@ struct control {
 	struct client *clients;
 	size_t n_clients;
 	int64_t sweep_timer, resume_timer, accept_timer;
-	struct log_ratelimit rl_refuse, rl_accept;
+	struct log_ratelimit rl_refuse, rl_accept, rl_close[_CLOSE_MAX];
 };
 
 static int
@@ -412,8 +428,8 @@ respond(struct client *cl, char *line)
 		r = err ? client_queue(cl, err) : -ENOMEM;
 		free(err);
 	}
-	if (r < 0 && !cl->close_why)
-		cl->close_why = "cannot queue a response";
+	if (r < 0 && cl->close_why == CLOSE_NONE)
+		cl->close_why = CLOSE_NO_QUEUE;
 	free(line);
 }
 
@@ -425,7 +441,7 @@ client_process(struct client *cl)
 	size_t start = 0;
 
 	for (unsigned served = 0; served < MAX_REQUESTS_PER_PASS && client_may_serve(cl) &&
-	     !cl->close_why;) {
+	     cl->close_why == CLOSE_NONE;) {
 		char *nl = memchr(cl->in + start, '\n', cl->in_len - start);
 		if (!nl)
 			break;
@@ -464,10 +480,10 @@ client_process(struct client *cl)
 /* Say why before closing, if the reply stream is at a line boundary (a half-sent reply
  * cannot be followed by a line the client would parse). Best effort: it may not read. */
 static void
-client_close(struct client *cl, const char *why)
+client_close(struct client *cl, enum close_reason reason)
 {
-	static struct log_ratelimit rl = { .interval_ms = CONTROL_LOG_INTERVAL_MS,
-		.burst = CONTROL_LOG_BURST };
+	struct log_ratelimit *rl = &cl->ctl->rl_close[reason];
+	const char *why = close_msg[reason];
 	uint64_t suppressed;
 	char *line;
 
@@ -477,7 +493,7 @@ client_close(struct client *cl, const char *why)
 			(void)!send(cl->fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(line);
 	}
-	if (log_ratelimit_pass(&rl, loop_now_ms(), &suppressed))
+	if (log_ratelimit_pass(rl, loop_now_ms(), &suppressed))
 		log_warning("event=control_drop client=%llu uid=%d unsent=%zu msg=\"%s, "
 		    "closing\" suppressed=%llu", (unsigned long long)cl->id, (int)cl->uid,
 		    client_pending(cl), why, (unsigned long long)suppressed);
@@ -519,11 +535,11 @@ static void
 client_service(struct client *cl)
 {
 	client_process(cl);
-	if (client_flush(cl) < 0 && !cl->close_why) {
+	if (client_flush(cl) < 0 && cl->close_why == CLOSE_NONE) {
 		client_free(cl); /* the peer is gone: nobody to tell */
 		return;
 	}
-	if (cl->close_why) {
+	if (cl->close_why != CLOSE_NONE) {
 		client_close(cl, cl->close_why);
 		return;
 	}
@@ -583,9 +599,9 @@ on_sweep(struct loop *l, void *userdata)
 		if (now - cl->last_active < idle)
 			continue;
 		if (client_pending(cl))
-			client_close(cl, "not reading its replies");
+			client_close(cl, CLOSE_NOT_READING);
 		else if (!cl->subscribed && !cl->n_deferred && !client_has_line(cl))
-			client_close(cl, "idle for control_idle_timeout");
+			client_close(cl, CLOSE_IDLE);
 	}
 	ctl->sweep_timer = loop_add_timer(l, now + CONTROL_SWEEP_MS, on_sweep, ctl);
 }
@@ -691,6 +707,7 @@ on_accept(struct loop *l, int fd, uint32_t events, void *userdata)
 		cl->id = ++ctl->next_client_id;
 		cl->fd = cfd;
 		cl->uid = uid;
+		cl->close_why = CLOSE_NONE;
 		cl->last_active = loop_now_ms();
 		if (loop_add_fd(l, cfd, EPOLLIN | EPOLLRDHUP, on_client, cl) < 0) {
 			close(cfd);
@@ -785,6 +802,8 @@ control_start(struct bootsvc *bs, struct control **ret, struct dl_err *reterr)
 	ctl->rl_refuse = (struct log_ratelimit){ .interval_ms = CONTROL_LOG_INTERVAL_MS,
 		.burst = CONTROL_LOG_BURST };
 	ctl->rl_accept = ctl->rl_refuse;
+	for (size_t i = 0; i < _CLOSE_MAX; i++)
+		ctl->rl_close[i] = ctl->rl_refuse;
 	r = loop_add_fd(bs->loop, ctl->fd, EPOLLIN, on_accept, ctl);
 	if (r < 0) {
 		close(ctl->fd);
