@@ -306,6 +306,32 @@ set_bool(bool *dst, const char *key, const char *v, struct dl_err *reterr)
 	return r < 0 ? (dl_err_prefix(reterr, "%s", key), r) : 0;
 }
 
+/* <ipv4>:<port> into addr (16 bytes) and *port. */
+static int
+set_listen(char addr_out[static 16], uint16_t *port, const char *key, const char *v,
+    struct dl_err *reterr)
+{
+	const char *colon = strrchr(v, ':');
+	char addr[32];
+	uint64_t u;
+	uint32_t a;
+	int r;
+
+	if (!colon || (size_t)(colon - v) >= sizeof(addr))
+		return dl_err_set(reterr, -EINVAL, "'%s' for %s is not <ipv4>:<port>", v, key);
+	memcpy(addr, v, (size_t)(colon - v));
+	addr[colon - v] = '\0';
+	r = parse_ipv4(addr, &a, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "%s", key), r;
+	r = parse_u64(colon + 1, 1, 65535, &u, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "%s port", key), r;
+	strcpy(addr_out, addr);
+	*port = (uint16_t)u;
+	return 0;
+}
+
 int
 config_set(struct config *c, const char *key, const char *v, struct dl_err *reterr)
 {
@@ -320,26 +346,16 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_path(c->control_socket, sizeof(c->control_socket), key, v, reterr);
 	if (streq(key, "control_group"))
 		return set_str(c->control_group, sizeof(c->control_group), key, v, reterr);
-	if (streq(key, "http_listen")) {
-		/* address:port */
-		const char *colon = strrchr(v, ':');
-		char addr[32];
-		uint32_t a;
-		if (!colon || (size_t)(colon - v) >= sizeof(addr))
-			return dl_err_set(reterr, -EINVAL, "'%s' for %s is not <ipv4>:<port>", v,
-			    key);
-		memcpy(addr, v, (size_t)(colon - v));
-		addr[colon - v] = '\0';
-		r = parse_ipv4(addr, &a, reterr);
-		if (r < 0)
-			return dl_err_prefix(reterr, "%s", key), r;
-		r = parse_u64(colon + 1, 1, 65535, &u, reterr);
-		if (r < 0)
-			return dl_err_prefix(reterr, "%s port", key), r;
-		strcpy(c->http_addr, addr);
-		c->http_port = (uint16_t)u;
-		return 0;
-	}
+	if (streq(key, "http_listen"))
+		return set_listen(c->http_addr, &c->http_port, key, v, reterr);
+	if (streq(key, "control_tcp"))
+		return set_listen(c->control_tcp_addr, &c->control_tcp_port, key, v, reterr);
+	if (streq(key, "control_tls_cert"))
+		return set_path(c->control_tls_cert, sizeof(c->control_tls_cert), key, v, reterr);
+	if (streq(key, "control_tls_key"))
+		return set_path(c->control_tls_key, sizeof(c->control_tls_key), key, v, reterr);
+	if (streq(key, "control_tls_ca"))
+		return set_path(c->control_tls_ca, sizeof(c->control_tls_ca), key, v, reterr);
 	if (streq(key, "boot_url")) {
 		if (strncmp(v, "http://", 7) != 0 || strlen(v) < 8 || strpbrk(v, " \"'\\{}<>"))
 			return dl_err_set(reterr, -EINVAL, "'%s' for %s is not an http:// URL", v,
@@ -568,5 +584,11 @@ config_validate(const struct config *c, struct dl_err *reterr)
 	if (c->dhcp_mode == DHCP_MODE_RANGE && !c->node_ip_start[0])
 		return dl_err_set(reterr, -EINVAL,
 		    "dhcp_mode=range needs node_ip_range (fixed addresses of known nodes)");
+	/* There is no plain-TCP mode: remote control is mutual TLS or nothing. */
+	if (c->control_tcp_addr[0] && (!c->control_tls_cert[0] || !c->control_tls_key[0] ||
+	    !c->control_tls_ca[0]))
+		return dl_err_set(reterr, -EINVAL,
+		    "control_tcp needs control_tls_cert, control_tls_key and control_tls_ca "
+		    "(there is no plain-TCP control)");
 	return 0;
 }

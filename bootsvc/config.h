@@ -55,6 +55,12 @@ struct config {
 	char template_dir[MAX_CONF_PATH];
 	char control_socket[MAX_CONF_PATH];
 	char control_group[64];
+	/* Remote control over mutual TLS (control/control_tls.c): off while addr is "". */
+	char control_tcp_addr[16];
+	uint16_t control_tcp_port;
+	char control_tls_cert[MAX_CONF_PATH];
+	char control_tls_key[MAX_CONF_PATH];
+	char control_tls_ca[MAX_CONF_PATH];
 	char http_addr[16];   /* IPv4 listen address */
 	uint16_t http_port;
 	char boot_url[128];   /* how nodes reach us: http://10.77.0.1:8080 */

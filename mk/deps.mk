@@ -2,7 +2,8 @@
 # Debian package to install (or run `make deps`).
 PKG_DEBS := libmicrohttpd:libmicrohttpd-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
             libarchive:libarchive-dev libkmod:libkmod-dev cmocka:libcmocka-dev \
-            libfreeipmi:libfreeipmi-dev libipmimonitoring:libipmimonitoring-dev
+            libfreeipmi:libfreeipmi-dev libipmimonitoring:libipmimonitoring-dev \
+            gnutls:libgnutls28-dev
 
 ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 $(foreach p,$(PKG_DEBS),$(if $(shell pkg-config --exists $(word 1,$(subst :, ,$(p))) && echo y),,\
@@ -17,18 +18,20 @@ CF_JANSSON := $(call pc,--cflags,jansson)
 CF_MHD     := $(call pc,--cflags,libmicrohttpd)
 CF_SQLITE  := $(call pc,--cflags,sqlite3)
 CF_IPMI    := $(call pc,--cflags,libfreeipmi libipmimonitoring)
+CF_GNUTLS  := $(call pc,--cflags,gnutls)
 CF_IMGB    := $(call pc,--cflags,libarchive libkmod jansson)
-CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring)
+CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring gnutls)
 $(BUILD)/obj/lib/%.o:                  OBJ_CFLAGS = $(CF_JANSSON)
-$(BUILD)/obj/nodectl/%.o:              OBJ_CFLAGS = $(CF_JANSSON)
+$(BUILD)/obj/nodectl/%.o:              OBJ_CFLAGS = $(CF_JANSSON) $(CF_GNUTLS)
 $(BUILD)/obj/imagebuild/%.o:           OBJ_CFLAGS = $(CF_IMGB)
 $(BUILD)/obj/bootsvc/%.o:              OBJ_CFLAGS = $(CF_JANSSON)
+$(BUILD)/obj/bootsvc/control/%.o:      OBJ_CFLAGS = $(CF_JANSSON) $(CF_GNUTLS)
 $(BUILD)/obj/bootsvc/http/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_MHD)
 $(BUILD)/obj/bootsvc/store/%.o:        OBJ_CFLAGS = $(CF_SQLITE)
 $(BUILD)/obj/bootsvc/bmc/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_IPMI)
 $(BUILD)/obj/tests/%.o:                OBJ_CFLAGS = $(CF_TEST)
 $(BUILD)/obj/bench/%.o:                OBJ_CFLAGS = $(CF_TEST)
-BOOTSVC_LIBS    = $(call pc,--libs,libmicrohttpd jansson sqlite3 libfreeipmi libipmimonitoring) -lpthread
-NODECTL_LIBS    = $(call pc,--libs,jansson)
+BOOTSVC_LIBS    = $(call pc,--libs,libmicrohttpd jansson sqlite3 libfreeipmi libipmimonitoring gnutls) -lpthread
+NODECTL_LIBS    = $(call pc,--libs,jansson gnutls)
 IMAGEBUILD_LIBS = $(call pc,--libs,libarchive libkmod jansson)
-TEST_LINK       = $(call pc,--libs,libmicrohttpd jansson sqlite3 libarchive libkmod cmocka libfreeipmi libipmimonitoring) -lpthread
+TEST_LINK       = $(call pc,--libs,libmicrohttpd jansson sqlite3 libarchive libkmod cmocka libfreeipmi libipmimonitoring gnutls) -lpthread

@@ -6,7 +6,7 @@ PKGS=(
   # build
   gcc make pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev libkmod-dev libcmocka-dev
-  libfreeipmi-dev libipmimonitoring-dev
+  libfreeipmi-dev libipmimonitoring-dev libgnutls28-dev
   # runtime of bootsvc and imagebuild
   dnsmasq-base ipxe squashfs-tools debootstrap zstd cpio kmod busybox-static
   # tests and demo: virtual nodes, BMCs, tools

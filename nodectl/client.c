@@ -10,6 +10,7 @@
 #include "client.h"
 #include "macro.h"
 #include "proto.h"
+#include "tls_client.h"
 
 /* Keys a response may carry (docs/control-protocol.md); anything else means we are not
  * talking to the daemon we think we are. */
@@ -86,6 +87,10 @@ client_free(struct client *c)
 {
 	if (!c)
 		return NULL;
+	if (c->tls) {
+		c->tls = tls_client_free(c->tls);
+		c->fd = -1;
+	}
 	closep(&c->fd);
 	free(c->buf);
 	while (c->queue_head) {
@@ -146,6 +151,32 @@ client_connect(const char *path, struct client **ret, struct dl_err *reterr)
 	return 0;
 }
 
+int
+client_connect_tls(const char *server, const char *cert, const char *key, const char *ca,
+    struct client **ret, struct dl_err *reterr)
+{
+	struct tls_client *t = NULL;
+	struct client *c;
+	int fd = -1, r;
+
+	r = tls_client_connect(server, cert, key, ca, CLIENT_TIMEOUT_MS, &t, &fd, reterr);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		tls_client_free(t);
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	}
+	c->fd = fd;
+	c->tls = t;
+	c->next_id = 1;
+	c->timeout_ms = CLIENT_TIMEOUT_MS;
+	c->max_line = MAX_RESPONSE_LINE;
+	c->wake_fd = -1;
+	*ret = c;
+	return 0;
+}
+
 /* Wait until fd is ready for events or the deadline passes; a deadline already passed
  * still looks once, so a zero timeout means "only what is ready now". */
 static int
@@ -185,6 +216,16 @@ client_write_all(struct client *c, const char *p, size_t n, int64_t deadline,
 
 		if (r < 0)
 			return r;
+		if (c->tls) {
+			w = tls_client_send(c->tls, p, n, reterr);
+			if (w == -EAGAIN)
+				continue;
+			if (w < 0)
+				return (int)w;
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
 		/* MSG_NOSIGNAL: a daemon that went away is an error to report, not SIGPIPE. */
 		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
@@ -235,10 +276,20 @@ client_read_line(struct client *c, int64_t deadline, size_t *ret_len, struct dl_
 			c->buf = p;
 			c->cap = cap;
 		}
-		r = client_wait(c, POLLIN, deadline, reterr);
-		if (r < 0)
-			return r;
-		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+		/* Bytes the TLS session already decrypted are not seen by poll(). */
+		if (!c->tls || !tls_client_pending(c->tls)) {
+			r = client_wait(c, POLLIN, deadline, reterr);
+			if (r < 0)
+				return r;
+		}
+		if (c->tls) {
+			n = tls_client_recv(c->tls, c->buf + c->len, c->cap - c->len, reterr);
+			if (n == -EAGAIN)
+				continue;
+			if (n < 0)
+				return (int)n;
+		} else
+			n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

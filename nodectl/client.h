@@ -49,9 +49,11 @@ struct client_event {
 void client_event_done(struct client_event *e);
 
 struct client_queued;
+struct tls_client;
 
 struct client {
-	int fd;                 /* owned */
+	int fd;                 /* owned (by tls when that is set) */
+	struct tls_client *tls; /* owned; NULL: the Unix socket */
 	int64_t next_id;        /* id of the next request, from 1 */
 	int timeout_ms;         /* per read/write wait; CLIENT_TIMEOUT_MS by default */
 	size_t max_line;        /* MAX_RESPONSE_LINE by default; tests lower it */
@@ -76,6 +78,12 @@ void client_reply_done(struct client_reply *r);
  * (caller frees with client_free()), or -errno with reterr naming the socket and the
  * reason, with a hint for the usual causes (daemon not running, not in the group). */
 int client_connect(const char *path, struct client **ret, struct dl_err *reterr);
+
+/* Connect to bootsvc's control_tcp at server ("host:port") over mutual TLS with the
+ * client certificate cert and key, verifying the server against ca (PEM paths). Errors
+ * as client_connect(), with the TLS reason in words (tls_client.h). */
+int client_connect_tls(const char *server, const char *cert, const char *key,
+    const char *ca, struct client **ret, struct dl_err *reterr);
 
 /* Wrap an already connected stream fd (taken over, also on failure). NULL on ENOMEM. */
 struct client *client_new_fd(int fd);

@@ -29,6 +29,8 @@ enum {
  * options of the commands that follow the event stream. */
 struct cmd_opts {
 	const char *socket; /* borrowed from argv; NULL: DISKLESS_SOCKET or the default */
+	const char *server; /* --server host:port: control over mutual TLS */
+	const char *cert, *key, *ca; /* --cert/--key/--ca: PEM files for --server */
 	bool json;          /* print the daemon's result as JSON */
 	bool help;          /* print the command's usage and do nothing else */
 	bool follow;        /* the command's follow function runs it (events, --wait) */
@@ -156,3 +158,12 @@ bool cmd_result_has_errors(const json_t *result);
  * "<verb> 4 nodes: n[01-04]" (plus " (image <id>)" when result has an image_id). */
 int cmd_print_names(FILE *out, const json_t *result, const char *key, const char *verb,
     struct dl_err *reterr);
+
+/* tls init | tls issue (cmd_tls.c): the CA and certificates of control_tcp, made
+ * locally (tls_pki.c); no connection to bootsvc. argv[0] is "tls". Returns an exit
+ * code (NODECTL_EXIT_OK, _USAGE, or _DAEMON when a file could not be made). */
+#define CMD_TLS_USAGE_INIT "tls init [--dir DIR] [--days N]"
+#define CMD_TLS_USAGE_ISSUE \
+	"tls issue NAME (--role admin|scheduler|read-only | --server [--san NAME|IP]...)\n" \
+	"      [--days N] [--dir DIR]"
+int cmd_tls_main(int argc, char **argv, FILE *out, FILE *errout);

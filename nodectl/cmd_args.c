@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,13 +89,14 @@ cmd_args_getopt(int argc, char **argv, const char *cmd, const struct option *lon
 		case CMD_ARGS_OPT_JSON:
 			opts->json = true;
 			break;
-		case CMD_ARGS_OPT_SOCKET:
-			if (!optarg[0])
-				return dl_err_set(reterr, -EINVAL, "%s: option --socket is empty",
-				    cmd);
-			opts->socket = optarg;
-			break;
 		default:
+			r = cmd_args_conn_option(opts, c, optarg, reterr);
+			if (r < 0) {
+				(void)dl_err_prefix(reterr, "%s", cmd);
+				return r;
+			}
+			if (r > 0)
+				break;
 			r = handle ? handle(c, cmd_args_long_name(longopts, c), optarg, userdata,
 			    reterr) : dl_err_set(reterr, -EINVAL, "%s: unknown option", cmd);
 			if (r < 0) {
@@ -107,6 +109,33 @@ cmd_args_getopt(int argc, char **argv, const char *cmd, const struct option *lon
 	if (n < min)
 		return dl_err_set(reterr, -EINVAL, "%s: missing %s", cmd, what);
 	*ret_n = n;
+	return 0;
+}
+
+int
+cmd_args_conn_option(struct cmd_opts *opts, int opt, const char *value,
+    struct dl_err *reterr)
+{
+	static const struct {
+		int opt;
+		const char *name;
+		size_t off;
+	} conn[] = {
+		{ CMD_ARGS_OPT_SOCKET, "socket", offsetof(struct cmd_opts, socket) },
+		{ CMD_ARGS_OPT_SERVER, "server", offsetof(struct cmd_opts, server) },
+		{ CMD_ARGS_OPT_CERT, "cert", offsetof(struct cmd_opts, cert) },
+		{ CMD_ARGS_OPT_KEY, "key", offsetof(struct cmd_opts, key) },
+		{ CMD_ARGS_OPT_CA, "ca", offsetof(struct cmd_opts, ca) },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(conn); i++) {
+		if (conn[i].opt != opt)
+			continue;
+		if (!value || !value[0])
+			return dl_err_set(reterr, -EINVAL, "option --%s is empty", conn[i].name);
+		*(const char **)((char *)opts + conn[i].off) = value;
+		return 1;
+	}
 	return 0;
 }
 

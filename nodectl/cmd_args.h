@@ -17,6 +17,10 @@ enum {
 	CMD_ARGS_OPT_HELP = 'h',
 	CMD_ARGS_OPT_JSON = 0x100,
 	CMD_ARGS_OPT_SOCKET,
+	CMD_ARGS_OPT_SERVER,
+	CMD_ARGS_OPT_CERT,
+	CMD_ARGS_OPT_KEY,
+	CMD_ARGS_OPT_CA,
 	CMD_ARGS_OPT_FIRST,
 };
 
@@ -25,7 +29,17 @@ enum {
 #define CMD_ARGS_COMMON_OPTIONS                                         \
 	{ "help", no_argument, NULL, CMD_ARGS_OPT_HELP },               \
 	{ "json", no_argument, NULL, CMD_ARGS_OPT_JSON },               \
-	{ "socket", required_argument, NULL, CMD_ARGS_OPT_SOCKET }
+	{ "socket", required_argument, NULL, CMD_ARGS_OPT_SOCKET },     \
+	{ "server", required_argument, NULL, CMD_ARGS_OPT_SERVER },     \
+	{ "cert", required_argument, NULL, CMD_ARGS_OPT_CERT },         \
+	{ "key", required_argument, NULL, CMD_ARGS_OPT_KEY },           \
+	{ "ca", required_argument, NULL, CMD_ARGS_OPT_CA }
+
+/* Store one of the connection options (--socket, --server, --cert, --key, --ca: opt is
+ * its getopt value) in opts. Returns 1 when opt is one of them, 0 when it is not, or
+ * -EINVAL naming it when the value is empty. */
+int cmd_args_conn_option(struct cmd_opts *opts, int opt, const char *value,
+    struct dl_err *reterr);
 
 /* The common options alone, for commands with none of their own. */
 extern const struct option cmd_args_common_only[];

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "client_conf.h"
 #include "cmd.h"
 #include "cmd_args.h"
 #include "macro.h"
@@ -79,10 +80,11 @@ static const struct cmd cmds[] = {
 static void
 main_usage(FILE *out)
 {
-	(void)fputs("Usage: nodectl [--socket PATH] [--json] <command> [args]\n\nCommands:\n",
-	    out);
+	(void)fputs("Usage: nodectl [--socket PATH | --server HOST:PORT --cert F --key F --ca F]\n"
+	    "               [--json] <command> [args]\n\nCommands:\n", out);
 	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
 		(void)fprintf(out, "  %s\n", cmds[i].usage);
+	(void)fputs("  " CMD_TLS_USAGE_INIT "\n  " CMD_TLS_USAGE_ISSUE "\n", out);
 	(void)fputs(
 	    "\n"
 	    "<hostlist> is Slurm syntax: n[001-100,200], 52:54:00:00:00:[01-04]. <image> is a\n"
@@ -91,6 +93,10 @@ main_usage(FILE *out)
 	    "Options (also accepted after the command):\n"
 	    "  --socket PATH  bootsvc's control socket (default: $DISKLESS_SOCKET, else\n"
 	    "                 " DEFAULT_SOCKET ")\n"
+	    "  --server HOST:PORT  bootsvc's control_tcp, over mutual TLS with the client\n"
+	    "                 certificate --cert, its key --key and the CA --ca (PEM files);\n"
+	    "                 all four may come from the client config ($DISKLESS_CLIENT_CONF,\n"
+	    "                 else " CLIENT_CONF_DEFAULT ": server, cert, key, ca)\n"
 	    "  --json         print bootsvc's JSON result, for scripts (events: the raw\n"
 	    "                 event objects, one per line)\n"
 	    "  -h, --help     this text; 'nodectl <command> --help' for one command\n"
@@ -204,17 +210,6 @@ main_signalfd(void)
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static const char *
-main_socket(const struct cmd_opts *opts)
-{
-	const char *env;
-
-	if (opts->socket)
-		return opts->socket;
-	env = getenv("DISKLESS_SOCKET");
-	return env && env[0] ? env : DEFAULT_SOCKET;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -228,6 +223,7 @@ main(int argc, char **argv)
 	struct dl_err err = { 0 };
 	const struct cmd *cmd = NULL;
 	struct client *client = NULL;
+	struct client_target target;
 	int c, r, skip, rest;
 	char **rargv;
 
@@ -242,10 +238,18 @@ main(int argc, char **argv)
 			opts.json = true;
 			break;
 		case CMD_ARGS_OPT_SOCKET:
-			opts.socket = optarg;
+		case CMD_ARGS_OPT_SERVER:
+		case CMD_ARGS_OPT_CERT:
+		case CMD_ARGS_OPT_KEY:
+		case CMD_ARGS_OPT_CA:
+			if (cmd_args_conn_option(&opts, c, optarg, &err) < 0) {
+				(void)fprintf(stderr, "nodectl: %s\n", err.msg);
+				return NODECTL_EXIT_USAGE;
+			}
 			break;
 		case ':':
-			(void)fprintf(stderr, "nodectl: option --socket needs a value\n");
+			(void)fprintf(stderr, "nodectl: option '%.64s' needs a value\n",
+			    argv[optind - 1]);
 			return NODECTL_EXIT_USAGE;
 		default:
 			(void)fprintf(stderr, "nodectl: unknown option '%.64s'\n",
@@ -255,6 +259,9 @@ main(int argc, char **argv)
 	}
 	rest = argc - optind;
 	rargv = argv + optind;
+	/* tls init|issue make files here and talk to nobody. */
+	if (rest >= 1 && streq(rargv[0], "tls"))
+		return cmd_tls_main(rest, rargv, stdout, stderr);
 	if (rest == 2 && main_is_noun(rargv[0]) &&
 	    (streq(rargv[1], "--help") || streq(rargv[1], "-h"))) {
 		main_usage_noun(stdout, rargv[0]);
@@ -280,7 +287,14 @@ main(int argc, char **argv)
 		return NODECTL_EXIT_OK;
 	}
 
-	r = client_connect(main_socket(&opts), &client, &err);
+	r = client_conf_resolve(&opts, getenv("DISKLESS_SOCKET"), getenv("DISKLESS_CLIENT_CONF"),
+	    DEFAULT_SOCKET, &target, &err);
+	if (r < 0) {
+		(void)fprintf(stderr, "nodectl: %s\n", err.msg);
+		return NODECTL_EXIT_USAGE;
+	}
+	r = target.tls ? client_connect_tls(target.server, target.cert, target.key, target.ca,
+	    &client, &err) : client_connect(target.socket, &client, &err);
 	if (r >= 0 && opts.follow && cmd->follow) {
 		_cleanup_close_ int sfd = main_signalfd();
 

@@ -4,26 +4,38 @@
 # Each test is a program; exit 0 = pass. Output of failing tests is shown; the run ends
 # with "N passed, N failed" alone on a line. TESTS=<glob> runs only the integration tests
 # it names (no unit or fuzz ones), for working on one of them.
+#
+# Integration tests run INTEG_JOBS (default 2) at a time: most of their wall time is
+# waiting (power-save timers, phase timeouts, a BMC's answer), and each makes its own
+# namespaces, bridge subnet and work dir, so two never share anything but the cores. The
+# long ones start first so the two lanes end together.
 set -u
 cd "$(dirname "$0")/.."
 ASAN=build/asan
 LOGDIR=build/test-logs
 mkdir -p "$LOGDIR"
-pass=0 fail=0 failed=()
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-run() { # name cmd...
+RESULTS=$LOGDIR/results
+: >"$RESULTS"
+
+# run NAME CMD...: one test; its verdict goes to $RESULTS, its report is printed whole in
+# one write so two tests finishing together do not interleave their lines.
+run() {
   local name=$1; shift
-  local log=$LOGDIR/${name//\//_}.log t0=$SECONDS
+  local log=$LOGDIR/${name//\//_}.log t0=$SECONDS report
   if "$@" >"$log" 2>&1; then
-    pass=$((pass + 1)); echo "PASS $name ($((SECONDS - t0)) s)"
+    echo "P $name" >>"$RESULTS"
+    report="PASS $name ($((SECONDS - t0)) s)"
   else
-    fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name ($((SECONDS - t0)) s)"
+    echo "F $name" >>"$RESULTS"
     # The assertion first: the tail below is mostly the logs the test dumps on failure.
-    grep -m 3 '^FAIL' "$log" | sed 's/^/    > /'
-    tail -n 40 "$log" | sed 's/^/    | /'
+    report="FAIL $name ($((SECONDS - t0)) s)
+$(grep -m 3 '^FAIL' "$log" | sed 's/^/    > /')
+$(tail -n 40 "$log" | sed 's/^/    | /')"
   fi
+  printf '%s\n' "$report"
 }
 
 if [[ -z ${TESTS:-} ]]; then
@@ -43,9 +55,25 @@ if [[ -z ${TESTS:-} ]]; then
     done
   fi
 fi
+# Longest first (their wall time in a full run, most of it spent waiting).
+LONG_FIRST="slurm controller health_alloc green imagebuild_bases"
+integ=() ordered=()
 for t in tests/integ/${TESTS:-*}.sh; do
-  [[ -x $t ]] && run "integ/$(basename "$t" .sh)" "$t"
+  [[ -x $t ]] && integ+=("$t")
 done
-((fail)) && echo "failed: ${failed[*]}"
+for n in $LONG_FIRST; do
+  for t in "${integ[@]}"; do [[ $(basename "$t" .sh) == "$n" ]] && ordered+=("$t"); done
+done
+for t in "${integ[@]}"; do
+  [[ " $LONG_FIRST " == *" $(basename "$t" .sh) "* ]] || ordered+=("$t")
+done
+for t in "${ordered[@]}"; do
+  while (($(jobs -rp | wc -l) >= ${INTEG_JOBS:-2})); do wait -n; done
+  run "integ/$(basename "$t" .sh)" "$t" &
+done
+wait
+
+pass=$(grep -c '^P ' "$RESULTS") fail=$(grep -c '^F ' "$RESULTS")
+((fail)) && echo "failed: $(sed -n 's/^F //p' "$RESULTS" | tr '\n' ' ')"
 echo "$pass passed, $fail failed"
 ((fail == 0))

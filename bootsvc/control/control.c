@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include "control/control.h"
+#include "control/control_tls.h"
 #include "log.h"
 #include "proto.h"
 #include "version.h"
@@ -53,6 +56,9 @@ struct client {
 	int64_t last_seq;      /* events sent up to here */
 	int fd;
 	uid_t uid;
+	struct control_tls_conn *tls; /* NULL: a Unix socket client */
+	enum role role;               /* what the client may do (lib/role.h) */
+	int64_t hs_timer;             /* TLS: the handshake deadline until it is done */
 	char in[MAX_CONTROL_LINE + 1];
 	size_t in_len;
 	bool discarding; /* skipping the rest of an oversized line */
@@ -77,9 +83,10 @@ struct control {
 	int64_t flush_timer;
 	int fd;
 	gid_t gid; /* control_group's gid, or (gid_t)-1 */
+	struct control_tls *tls; /* control_tcp's listener, or NULL */
 	struct client *clients;
 	size_t n_clients;
-	int64_t sweep_timer, resume_timer, accept_timer;
+	int64_t sweep_timer, resume_timer, accept_timer, accept_timer_tcp;
 	struct log_ratelimit rl_refuse, rl_accept, rl_close[_CLOSE_MAX];
 };
 
@@ -131,6 +138,11 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 		v = find_verb(req.verb);
 		if (!v)
 			r = dl_err_set(&err, -EINVAL, "unknown verb '%s'", req.verb);
+		else if (bs->control && bs->control->current &&
+		    (r = role_check(bs->control->current->role, bs->control->current->tls ?
+		    control_tls_conn_who(bs->control->current->tls) : NULL, req.verb,
+		    &err)) < 0)
+			; /* refused: the message names the role and the verb */
 		else {
 			current_req_id = req.id;
 			r = v->text_fn ? v->text_fn(bs, req.args, &text, &err) :
@@ -325,6 +337,15 @@ client_may_serve(const struct client *cl)
 	return client_pending(cl) < CONTROL_OUT_LOW;
 }
 
+/* Whether the client may send more now: its buffered lines are served, there is room,
+ * and its replies are being read. */
+static bool
+client_may_read(const struct client *cl)
+{
+	return !cl->read_closed && !client_has_line(cl) && cl->in_len < MAX_CONTROL_LINE &&
+	    client_may_serve(cl);
+}
+
 static void
 client_update_events(struct client *cl)
 {
@@ -332,10 +353,9 @@ client_update_events(struct client *cl)
 
 	/* Read more only when the buffered lines are served and there is room: a client's
 	 * unread pipeline stays in its socket, not in our memory. */
-	if (!cl->read_closed && !client_has_line(cl) && cl->in_len < MAX_CONTROL_LINE &&
-	    client_may_serve(cl))
+	if (client_may_read(cl) || (cl->tls && !control_tls_conn_ready(cl->tls)))
 		ev |= EPOLLIN | EPOLLRDHUP;
-	if (client_pending(cl))
+	if (client_pending(cl) || (cl->tls && control_tls_conn_wants_write(cl->tls)))
 		ev |= EPOLLOUT;
 	(void)loop_mod_fd(cl->ctl->bs->loop, cl->fd, ev);
 }
@@ -364,6 +384,37 @@ client_queue(struct client *cl, const char *s)
 	return 0;
 }
 
+/* The transport: the Unix socket, or the client's TLS session. */
+static ssize_t
+client_send(struct client *cl, const char *p, size_t n)
+{
+	ssize_t r;
+
+	if (cl->tls) {
+		if (!control_tls_conn_ready(cl->tls))
+			return 0; /* nothing goes out before the handshake is done */
+		r = control_tls_conn_send(cl->tls, p, n);
+		if (r < 0)
+			errno = (int)-r;
+		return r < 0 ? -1 : r;
+	}
+	return send(cl->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static ssize_t
+client_recv(struct client *cl, char *p, size_t n)
+{
+	ssize_t r;
+
+	if (cl->tls) {
+		r = control_tls_conn_recv(cl->tls, p, n);
+		if (r < 0)
+			errno = (int)-r;
+		return r < 0 ? -1 : r;
+	}
+	return recv(cl->fd, p, n, MSG_DONTWAIT);
+}
+
 /* The write path, the only place that sends to a client. */
 static int
 client_flush(struct client *cl)
@@ -371,8 +422,9 @@ client_flush(struct client *cl)
 	size_t before = client_pending(cl);
 
 	while (cl->out_off < cl->out_len) {
-		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = client_send(cl, cl->out + cl->out_off, cl->out_len - cl->out_off);
+		if (n == 0)
+			break;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -403,8 +455,7 @@ static ssize_t
 client_read(struct client *cl)
 {
 	for (;;) {
-		ssize_t n = recv(cl->fd, cl->in + cl->in_len, MAX_CONTROL_LINE - cl->in_len,
-		    MSG_DONTWAIT);
+		ssize_t n = client_recv(cl, cl->in + cl->in_len, MAX_CONTROL_LINE - cl->in_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -412,6 +463,34 @@ client_read(struct client *cl)
 		cl->in_len += (size_t)n;
 		return n;
 	}
+}
+
+/* A TLS client's session holds decrypted bytes we may read now. */
+static bool
+client_tls_pending(const struct client *cl)
+{
+	return cl->tls && control_tls_conn_ready(cl->tls) && client_may_read(cl) &&
+	    control_tls_conn_pending(cl->tls);
+}
+
+/* One read, if the client may send more now. false when the client is gone (freed). */
+static bool
+client_pull(struct client *cl)
+{
+	ssize_t n;
+
+	if (!client_may_read(cl))
+		return true;
+	n = client_read(cl);
+	if (n == 0)
+		cl->read_closed = true; /* answer what came, then close (shutdown(SHUT_WR)) */
+	else if (n > 0)
+		cl->last_active = loop_now_ms();
+	else if (n != -EAGAIN) {
+		client_free(cl);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -487,10 +566,12 @@ client_close(struct client *cl, enum close_reason reason)
 	uint64_t suppressed;
 	char *line;
 
-	if (!cl->mid_line) {
+	/* A TLS session that may be in the middle of a record must be given the same bytes
+	 * again (GnuTLS), so it is told only when nothing waits. */
+	if (!cl->mid_line && (!cl->tls || !client_pending(cl))) {
 		line = proto_error(NULL, -ECONNABORTED, why);
 		if (line)
-			(void)!send(cl->fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)client_send(cl, line, strlen(line));
 		free(line);
 	}
 	if (log_ratelimit_pass(rl, loop_now_ms(), &suppressed))
@@ -512,6 +593,8 @@ on_resume(struct loop *l, void *userdata)
 		next = cl->next;
 		if (cl->kick || (client_has_line(cl) && client_may_serve(cl))) {
 			cl->kick = false;
+			if (client_tls_pending(cl) && !client_pull(cl))
+				continue;
 			client_service(cl);
 		}
 	}
@@ -548,8 +631,9 @@ client_service(struct client *cl)
 		client_free(cl);
 		return;
 	}
-	/* More lines than one pass serves: the next pass comes after the other fds'. */
-	if (client_has_line(cl) && client_may_serve(cl))
+	/* More lines than one pass serves, or requests GnuTLS decrypted but we did not read
+	 * (no epoll event will tell of those): the next pass comes after the other fds'. */
+	if ((client_has_line(cl) && client_may_serve(cl)) || client_tls_pending(cl))
 		client_kick(cl);
 	client_update_events(cl);
 }
@@ -561,18 +645,24 @@ on_client(struct loop *l, int fd, uint32_t events, void *userdata)
 
 	(void)l;
 	(void)fd;
-	if ((events & (EPOLLIN | EPOLLRDHUP)) && !cl->read_closed && !client_has_line(cl) &&
-	    cl->in_len < MAX_CONTROL_LINE) {
-		ssize_t n = client_read(cl);
-		if (n == 0)
-			cl->read_closed = true; /* answer what came, then close (shutdown(SHUT_WR)) */
-		else if (n > 0)
-			cl->last_active = loop_now_ms();
-		else if (n != -EAGAIN) {
+	if (cl->tls && !control_tls_conn_ready(cl->tls)) {
+		int r = control_tls_conn_handshake(cl->tls);
+
+		if (r == -EAGAIN) {
+			client_update_events(cl);
+			return;
+		}
+		if (r < 0) {
 			client_free(cl);
 			return;
 		}
+		cl->role = control_tls_conn_role(cl->tls);
+		loop_cancel_timer(cl->ctl->bs->loop, cl->hs_timer);
+		cl->hs_timer = 0;
+		events |= EPOLLIN; /* the session may hold a request read with the handshake */
 	}
+	if ((events & (EPOLLIN | EPOLLRDHUP)) && !client_pull(cl))
+		return;
 	if (events & EPOLLERR) {
 		client_free(cl);
 		return;
@@ -640,6 +730,40 @@ on_accept_again(struct loop *l, void *userdata)
 	(void)loop_mod_fd(l, ctl->fd, EPOLLIN);
 }
 
+static void
+on_accept_again_tcp(struct loop *l, void *userdata)
+{
+	struct control *ctl = userdata;
+
+	ctl->accept_timer_tcp = 0;
+	(void)loop_mod_fd(l, control_tls_fd(ctl->tls), EPOLLIN);
+}
+
+/* accept() on listener fd failed with errno. Returns true to try the next one (a
+ * connection that went away), false to stop: nothing more is waiting, or fds or memory
+ * ran out (EMFILE, ENFILE, ENOBUFS, ENOMEM), when the listener, which stays readable
+ * (level-triggered), is not watched for a while rather than spun on. */
+static bool
+accept_failed(struct control *ctl, int fd, int64_t *timer, loop_timer_fn again)
+{
+	struct loop *l = ctl->bs->loop;
+	uint64_t suppressed;
+	int e = errno;
+
+	if (e == EINTR || e == ECONNABORTED)
+		return true;
+	if (e == EAGAIN)
+		return false;
+	if (log_ratelimit_pass(&ctl->rl_accept, loop_now_ms(), &suppressed))
+		log_warning("event=control_accept err=%s msg=\"cannot accept, will retry in %d ms\" "
+		    "suppressed=%llu", dl_errno_name(-e), CONTROL_ACCEPT_BACKOFF_MS,
+		    (unsigned long long)suppressed);
+	(void)loop_mod_fd(l, fd, 0);
+	if (*timer <= 0)
+		*timer = loop_add_timer(l, loop_now_ms() + CONTROL_ACCEPT_BACKOFF_MS, again, ctl);
+	return false;
+}
+
 /* Refuse a connection with one line saying why. */
 static void
 refuse(struct control *ctl, int cfd, uid_t uid, const char *code, const char *why)
@@ -667,23 +791,10 @@ on_accept(struct loop *l, int fd, uint32_t events, void *userdata)
 		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct client *cl;
 		uid_t uid = (uid_t)-1;
-		uint64_t suppressed;
 
 		if (cfd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (accept_failed(ctl, fd, &ctl->accept_timer, on_accept_again))
 				continue;
-			if (errno == EAGAIN)
-				return;
-			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays readable, so stop
-			 * watching it for a while rather than spin. */
-			if (log_ratelimit_pass(&ctl->rl_accept, loop_now_ms(), &suppressed))
-				log_warning("event=control_accept err=%s msg=\"cannot accept, will "
-				    "retry in %d ms\" suppressed=%llu", dl_errno_name(-errno),
-				    CONTROL_ACCEPT_BACKOFF_MS, (unsigned long long)suppressed);
-			(void)loop_mod_fd(l, fd, 0);
-			if (ctl->accept_timer <= 0)
-				ctl->accept_timer = loop_add_timer(l, loop_now_ms() +
-				    CONTROL_ACCEPT_BACKOFF_MS, on_accept_again, ctl);
 			return;
 		}
 		if (!peer_authorized(ctl, cfd, &uid)) {
@@ -709,7 +820,81 @@ on_accept(struct loop *l, int fd, uint32_t events, void *userdata)
 		cl->uid = uid;
 		cl->close_why = CLOSE_NONE;
 		cl->last_active = loop_now_ms();
+		cl->role = ROLE_ADMIN; /* root or the control group: as before roles existed */
 		if (loop_add_fd(l, cfd, EPOLLIN | EPOLLRDHUP, on_client, cl) < 0) {
+			close(cfd);
+			free(cl);
+			continue;
+		}
+		cl->next = ctl->clients;
+		ctl->clients = cl;
+		ctl->n_clients++;
+	}
+}
+
+/* A TLS client that has not finished its handshake (or reading its refusal) in time. */
+static void
+on_handshake_deadline(struct loop *l, void *userdata)
+{
+	struct client *cl = userdata;
+
+	(void)l;
+	cl->hs_timer = 0;
+	if (!control_tls_conn_ready(cl->tls))
+		log_warning("event=control_tls_refused peer=%s why=\"no handshake within %d s\"",
+		    control_tls_conn_peer(cl->tls), MAX_TLS_HANDSHAKE_MS / 1000);
+	client_free(cl);
+}
+
+/* control_tcp: every client is a TLS session; its role comes from its certificate. */
+static void
+on_accept_tcp(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct control *ctl = userdata;
+
+	(void)events;
+	for (;;) {
+		struct sockaddr_in sa;
+		socklen_t salen = sizeof(sa);
+		int cfd = accept4(fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		char peer[INET_ADDRSTRLEN + 8];
+		struct client *cl;
+
+		uint64_t suppressed;
+
+		if (cfd < 0) {
+			if (accept_failed(ctl, fd, &ctl->accept_timer_tcp, on_accept_again_tcp))
+				continue;
+			return;
+		}
+		(void)snprintf(peer, sizeof(peer), "%s:%u", inet_ntop(AF_INET, &sa.sin_addr,
+		    peer + 8, INET_ADDRSTRLEN) ? peer + 8 : "?", ntohs(sa.sin_port));
+		/* Never root: the reserved slots are not for it. No line before the handshake
+		 * (the client speaks TLS), so only the log says why. */
+		if (ctl->n_clients >= CONTROL_MAX_CLIENTS - CONTROL_ROOT_RESERVED ||
+		    !(cl = calloc(1, sizeof(*cl)))) {
+			if (log_ratelimit_pass(&ctl->rl_refuse, loop_now_ms(), &suppressed))
+				log_warning("event=control_denied peer=%s msg=\"too many control "
+				    "clients (the last slots are kept for root)\" suppressed=%llu", peer,
+				    (unsigned long long)suppressed);
+			close(cfd);
+			continue;
+		}
+		cl->ctl = ctl;
+		cl->id = ++ctl->next_client_id;
+		cl->fd = cfd;
+		cl->uid = (uid_t)-1;
+		cl->close_why = CLOSE_NONE;
+		cl->last_active = loop_now_ms();
+		cl->role = _ROLE_INVALID; /* until its certificate says */
+		cl->tls = control_tls_conn_new(ctl->tls, cfd, peer);
+		cl->hs_timer = cl->tls ? loop_add_timer(l, loop_now_ms() + MAX_TLS_HANDSHAKE_MS,
+		    on_handshake_deadline, cl) : -ENOMEM;
+		if (cl->hs_timer < 0 || loop_add_fd(l, cfd, EPOLLIN | EPOLLRDHUP, on_client,
+		    cl) < 0) {
+			if (cl->hs_timer > 0)
+				loop_cancel_timer(l, cl->hs_timer);
+			control_tls_conn_free(cl->tls);
 			close(cfd);
 			free(cl);
 			continue;
@@ -732,6 +917,9 @@ client_free(struct client *cl)
 		}
 	ctl->n_clients--;
 	loop_del_fd(ctl->bs->loop, cl->fd);
+	if (cl->hs_timer > 0)
+		loop_cancel_timer(ctl->bs->loop, cl->hs_timer);
+	cl->tls = control_tls_conn_free(cl->tls);
 	close(cl->fd);
 	free(cl->out);
 	free(cl);
@@ -817,6 +1005,25 @@ control_start(struct bootsvc *bs, struct control **ret, struct dl_err *reterr)
 		free(ctl);
 		return dl_err_set(reterr, r, "control socket: too many listeners of the history");
 	}
+	if (bs->cfg.control_tcp_addr[0]) {
+		r = control_tls_new(bs->cfg.control_tls_cert, bs->cfg.control_tls_key,
+		    bs->cfg.control_tls_ca, bs->cfg.control_tcp_addr, bs->cfg.control_tcp_port,
+		    &ctl->tls, reterr);
+		if (r >= 0) {
+			r = loop_add_fd(bs->loop, control_tls_fd(ctl->tls), EPOLLIN, on_accept_tcp,
+			    ctl);
+			if (r < 0)
+				dl_err_set(reterr, r, "control_tcp: cannot watch");
+		}
+		if (r < 0) {
+			ctl->tls = control_tls_free(ctl->tls);
+			notify_unlisten(&bs->notify, NOTIFY_HISTORY, ctl);
+			loop_del_fd(bs->loop, ctl->fd);
+			close(ctl->fd);
+			free(ctl);
+			return r;
+		}
+	}
 	ctl->sweep_timer = loop_add_timer(bs->loop, loop_now_ms() + CONTROL_SWEEP_MS, on_sweep,
 	    ctl);
 	log_info("event=control_listen path=%s", sa.sun_path);
@@ -840,8 +1047,14 @@ control_stop(struct control *ctl)
 		loop_cancel_timer(ctl->bs->loop, ctl->resume_timer);
 	if (ctl->accept_timer > 0)
 		loop_cancel_timer(ctl->bs->loop, ctl->accept_timer);
+	if (ctl->accept_timer_tcp > 0)
+		loop_cancel_timer(ctl->bs->loop, ctl->accept_timer_tcp);
 	loop_del_fd(ctl->bs->loop, ctl->fd);
 	close(ctl->fd);
+	if (ctl->tls) {
+		loop_del_fd(ctl->bs->loop, control_tls_fd(ctl->tls));
+		ctl->tls = control_tls_free(ctl->tls);
+	}
 	(void)unlink(ctl->bs->cfg.control_socket);
 	free(ctl);
 	return NULL;

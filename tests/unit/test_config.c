@@ -31,6 +31,11 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%s", c->control_group);
 	else if (streq(field, "http"))
 		snprintf(buf, size, "%s:%u", c->http_addr, c->http_port);
+	else if (streq(field, "control_tcp"))
+		snprintf(buf, size, "%s:%u", c->control_tcp_addr, c->control_tcp_port);
+	else if (streq(field, "control_tls"))
+		(void)!snprintf(buf, size, "%.80s %.80s %.80s", c->control_tls_cert,
+		    c->control_tls_key, c->control_tls_ca);
 	else if (streq(field, "boot_url"))
 		snprintf(buf, size, "%s", c->boot_url);
 	else if (streq(field, "interface"))
@@ -117,6 +122,14 @@ static const struct {
 	/* control_group: any name that fits */
 	{ __LINE__, "control_group", "hpcadmin", "control_group", "hpcadmin", NULL },
 	{ __LINE__, "control_group", LONG300, NULL, NULL, "value for 'control_group' longer than 63 bytes" },
+	/* control_tcp: ipv4:port like http_listen; the TLS files are absolute paths */
+	{ __LINE__, "control_tcp", "10.0.0.1:8443", "control_tcp", "10.0.0.1:8443", NULL },
+	{ __LINE__, "control_tcp", "10.0.0.1", NULL, NULL, "'10.0.0.1' for control_tcp is not <ipv4>:<port>" },
+	{ __LINE__, "control_tcp", "10.0.0.1:0", NULL, NULL, "control_tcp port" },
+	{ __LINE__, "control_tls_cert", "/etc/diskless/tls/bootsvc.crt", "control_tls",
+	  "/etc/diskless/tls/bootsvc.crt  ", NULL },
+	{ __LINE__, "control_tls_key", "key.pem", NULL, NULL, "'key.pem' for control_tls_key is not an absolute path" },
+	{ __LINE__, "control_tls_ca", "/ca.crt", "control_tls", "  /ca.crt", NULL },
 	/* http_listen: ipv4:port */
 	{ __LINE__, "http_listen", "10.77.0.1:8081", "http", "10.77.0.1:8081", NULL },
 	{ __LINE__, "http_listen", "0.0.0.0:65535", "http", "0.0.0.0:65535", NULL },
@@ -415,6 +428,13 @@ static const struct {
 	{ __LINE__, "dhcp_mode=proxy\ninterface=br0\nboot_url=http://10.0.0.1:8080\nproxy_subnet=10.0.0.0\n", NULL },
 	{ __LINE__, "dhcp_mode=proxy\nboot_url=http://10.0.0.1:8080\nproxy_subnet=10.0.0.0\n",
 	    "no interface is named" },
+	/* no plain-TCP control: control_tcp needs all three TLS files */
+	{ __LINE__, "dhcp_mode=off\ncontrol_tcp=10.0.0.1:8443\n", "control_tcp needs control_tls_cert" },
+	{ __LINE__, "dhcp_mode=off\ncontrol_tcp=10.0.0.1:8443\ncontrol_tls_cert=/c\ncontrol_tls_key=/k\n",
+	    "there is no plain-TCP control" },
+	{ __LINE__, "dhcp_mode=off\ncontrol_tcp=10.0.0.1:8443\ncontrol_tls_cert=/c\ncontrol_tls_key=/k\n"
+		    "control_tls_ca=/a\n", NULL },
+	{ __LINE__, "dhcp_mode=off\ncontrol_tls_cert=/c\n", NULL }, /* files alone: no listener */
 };
 
 static void
