@@ -17,7 +17,9 @@ dl_require qemu-system-x86_64 curl python3 ip prlimit setpriv
 dl_setup flood 89
 ATK=dl-flood-atk-$$
 PRB=dl-flood-prb-$$
-trap 'rc=$?; ip netns del "$ATK" 2>/dev/null; ip netns del "$PRB" 2>/dev/null; (exit $rc); dl_cleanup' EXIT
+# lib.sh's cleanup also when this test fails: set -e holds in a trap, so it is lifted
+# before (exit $rc) hands the status on to dl_cleanup.
+trap 'rc=$?; set +e; ip netns del "$ATK" 2>/dev/null; ip netns del "$PRB" 2>/dev/null; (exit $rc); dl_cleanup' EXIT
 
 # dl_peer_ns NS IF ADDR...: a namespace on br0 through a veth pair, with these addresses.
 dl_peer_ns() {
@@ -133,6 +135,7 @@ lowest=$(ls "/proc/$DL_BOOTSVC_PID/fd" | sort -n | awk '$1 != NR - 1 { print NR 
 prlimit --pid "$DL_BOOTSVC_PID" --nofile="$lowest:" # soft only: root may lack CAP_SYS_RESOURCE
 dl_nodectl ping >"$DL_W/ping_emfile.out" 2>&1 &
 PING=$!
+DL_PIDS+=("$PING")
 sleep 1
 t0=$(cpu_ticks)
 sleep 3
