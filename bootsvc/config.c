@@ -33,6 +33,14 @@ config_init(struct config *c)
 	c->discover_rate = 10;
 	c->hold_poll_ms = 10000;
 	c->max_connections = 4096;
+	/* A node uses 1-3 at once (iPXE keeps one alive, the init fetches the rootfs); 64
+	 * leaves room for a NAT or a relay in front of a few nodes. */
+	c->http_max_per_ip = 64;
+	/* iPXE sends a whole request in one segment; 10 s is far beyond any honest client
+	 * and short enough that a trickling one cannot hold a slot for long. */
+	c->http_request_timeout_ms = 10000;
+	/* nodectl invocations last seconds; a scheduler reconnects. */
+	c->control_idle_timeout_ms = 300000;
 	c->log_level = LOG_INFO;
 	c->bmc_timeout_ms = 5000;
 	c->power_on_rate = 10;
@@ -439,6 +447,17 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		c->max_connections = (unsigned)u;
 		return 0;
 	}
+	if (streq(key, "http_max_per_ip")) {
+		r = parse_u64(v, 1, 1000000, &u, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", key), r;
+		c->http_max_per_ip = (unsigned)u;
+		return 0;
+	}
+	if (streq(key, "http_request_timeout"))
+		return set_duration(&c->http_request_timeout_ms, key, v, 1000, 600000, reterr);
+	if (streq(key, "control_idle_timeout"))
+		return set_duration(&c->control_idle_timeout_ms, key, v, 1000, 86400000, reterr);
 	if (streq(key, "log_level")) {
 		r = log_level_from_string(v);
 		if (r < 0)

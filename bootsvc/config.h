@@ -81,6 +81,9 @@ struct config {
 	unsigned discover_rate;       /* discoveries a minute per source address */
 	uint64_t hold_poll_ms;
 	unsigned max_connections;
+	unsigned http_max_per_ip;         /* HTTP connections from one address at once */
+	uint64_t http_request_timeout_ms; /* a request's head and body must arrive within */
+	uint64_t control_idle_timeout_ms; /* a control client silent this long is closed */
 	int log_level;
 	/* The controller (issue #4). */
 	uint64_t bmc_timeout_ms;      /* an unreachable BMC fails after this */

@@ -12,6 +12,7 @@
 #include "control/control.h"
 #include "controller/ctrl.h"
 #include "dhcp/dnsmasq.h"
+#include "fdlimit.h"
 #include "http/http.h"
 #include "log.h"
 #include "boot/nodes.h"
@@ -227,6 +228,9 @@ main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before the fork: raising the hard limit needs root, and the child inherits it. */
+	if ((r = fdlimit_raise(&bs.cfg, &err)) < 0)
+		goto fail;
 	/* Root forks a root parent that keeps only what needs root; this process binds the
 	 * listeners and drops before it reads the store or anything from the network. */
 	if (geteuid() == 0) {

@@ -76,6 +76,10 @@ dl_errno_name(int code)
 	case ECONNREFUSED: return "ECONNREFUSED";
 	case ENOSPC: return "ENOSPC";
 	case ECANCELED: return "ECANCELED";
+	case EMFILE: return "EMFILE";
+	case ENFILE: return "ENFILE";
+	case ENOBUFS: return "ENOBUFS";
+	case ECONNABORTED: return "ECONNABORTED";
 	default: return "EUNKNOWN";
 	}
 }

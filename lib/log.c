@@ -76,3 +76,22 @@ log_safe(char *buf, size_t size, const char *s)
 		memcpy(buf + cap - 3, "...", 4);
 	return buf;
 }
+
+bool
+log_ratelimit_pass(struct log_ratelimit *rl, uint64_t now_ms, uint64_t *ret_suppressed)
+{
+	/* A new window on the first call, after interval_ms, or if the clock went back. */
+	if (rl->n == 0 || now_ms < rl->window_start ||
+	    now_ms - rl->window_start >= rl->interval_ms) {
+		rl->window_start = now_ms;
+		rl->n = 0;
+	}
+	if (rl->n >= rl->burst) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->n++;
+	*ret_suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}

@@ -7,6 +7,11 @@
 
 #include "bootsvc.h"
 
+/* Most control clients at once: nodectl invocations and a scheduler or two. The last
+ * CONTROL_ROOT_RESERVED slots are root's, so a full table never locks the admin out. */
+#define CONTROL_MAX_CLIENTS 128
+#define CONTROL_ROOT_RESERVED 4
+
 int control_start(struct bootsvc *bs, struct control **ret, struct dl_err *reterr);
 struct control *control_stop(struct control *c);
 

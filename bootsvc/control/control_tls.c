@@ -407,6 +407,12 @@ control_tls_conn_handshake(struct control_tls_conn *c)
 	return tls_verify_client(c);
 }
 
+bool
+control_tls_conn_pending(const struct control_tls_conn *c)
+{
+	return gnutls_record_check_pending(c->s) > 0;
+}
+
 ssize_t
 control_tls_conn_recv(struct control_tls_conn *c, void *buf, size_t n)
 {

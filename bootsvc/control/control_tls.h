@@ -65,5 +65,8 @@ bool control_tls_conn_wants_write(const struct control_tls_conn *c);
 /* Application data of a ready session: > 0 bytes, 0 at the peer's end, -EAGAIN, or
  * another -errno. A send that returned -EAGAIN must be repeated with the same bytes
  * (at least the same count at the same place of the caller's buffer). */
+/* Does the session hold received application data not yet taken by recv? (A reader
+ * that stops before EAGAIN gets no epoll event for it.) */
+bool control_tls_conn_pending(const struct control_tls_conn *c);
 ssize_t control_tls_conn_recv(struct control_tls_conn *c, void *buf, size_t n);
 ssize_t control_tls_conn_send(struct control_tls_conn *c, const void *buf, size_t n);

@@ -238,3 +238,13 @@ api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char
 	}
 	return http_respond_error(c, r, 404, -ENOENT, "no such API resource");
 }
+
+bool
+api_node_refused(struct bootsvc *bs, struct MHD_Connection *c, const char *url)
+{
+	char name[MAX_NODE_NAME], action[16];
+	struct node_rec n;
+
+	return http_path_node_api(url, name, action) < 0 ||
+	    store_node_get(bs->store, name, &n) < 0 || authorize(c, &n) < 0;
+}

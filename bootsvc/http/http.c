@@ -3,22 +3,139 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http/http.h"
 #include "http/http_internal.h"
 #include "log.h"
 #include "proto.h"
 
-/* Seconds an idle HTTP connection is kept: iPXE reuses one for script, kernel, initrd. */
+/* Seconds an idle HTTP connection is kept: iPXE reuses one for script, kernel, initrd.
+ * An idle timer is reset by every byte, so it bounds only a silent client; a request's
+ * head and body are bounded by http_request_timeout instead (struct conn). */
 #define HTTP_IDLE_TIMEOUT_S 60
 /* MHD_OPTION_CONNECTION_MEMORY_LIMIT, see http_start() */
 #define HTTP_CONN_MEMORY (16 * 1024)
+/* Repeating warnings (MHD's own, requests cut at their deadline): a few lines per
+ * interval, then one line with the count held back. 20,148 lines under a flood before. */
+#define HTTP_LOG_INTERVAL_MS 10000
+#define HTTP_LOG_BURST 5
+
+/* One TCP connection (MHD_OPTION_NOTIFY_CONNECTION). While a request's head or body is
+ * still arriving it sits in http's deadline list, oldest first: the list is ordered by
+ * since, because a connection re-enters at the tail when its next request starts. */
+struct conn {
+	int fd;
+	uint64_t since; /* the request the deadline measures started here */
+	bool waiting;   /* in the deadline list */
+	char client[16];
+	struct conn *prev, *next;
+};
 
 struct http {
 	struct bootsvc *bs;
 	struct MHD_Daemon *d;
 	int epfd;
+	struct conn *head, *tail; /* the deadline list */
+	struct log_ratelimit rl_mhd, rl_deadline;
+	uint64_t n_deadline;
 };
+
+static void
+conn_unwait(struct http *h, struct conn *k)
+{
+	if (!k->waiting)
+		return;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		h->head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		h->tail = k->prev;
+	k->prev = k->next = NULL;
+	k->waiting = false;
+}
+
+/* The connection's next request starts now: its head must be in by the deadline. */
+static void
+conn_wait(struct http *h, struct conn *k)
+{
+	conn_unwait(h, k);
+	k->since = loop_now_ms();
+	k->prev = h->tail;
+	k->next = NULL;
+	if (h->tail)
+		h->tail->next = k;
+	else
+		h->head = k;
+	h->tail = k;
+	k->waiting = true;
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	struct conn *k = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (k) {
+			conn_unwait(h, k);
+			free(k);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return; /* no deadline for this one; MHD's idle timeout still holds */
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	k->fd = ci ? ci->connect_fd : -1;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+		    k->client, sizeof(k->client));
+	*socket_context = k;
+	conn_wait(h, k);
+}
+
+/* Close every connection whose request is not in by its deadline, however it trickles:
+ * shutdown() makes MHD see the end of the stream and close the connection itself.
+ * Returns ms until the next deadline, or -1. */
+static int64_t
+deadlines_run(struct http *h)
+{
+	uint64_t now = loop_now_ms(), limit = h->bs->cfg.http_request_timeout_ms;
+
+	while (h->head && now - h->head->since >= limit) {
+		struct conn *k = h->head;
+		uint64_t suppressed;
+
+		conn_unwait(h, k);
+		if (k->fd >= 0)
+			(void)shutdown(k->fd, SHUT_RDWR);
+		h->n_deadline++;
+		if (log_ratelimit_pass(&h->rl_deadline, now, &suppressed))
+			log_warning("event=http_deadline msg=\"request not complete within %llu ms, "
+			    "closing\" client=%s suppressed=%llu total=%llu",
+			    (unsigned long long)limit, k->client[0] ? k->client : "-",
+			    (unsigned long long)suppressed, (unsigned long long)h->n_deadline);
+	}
+	return h->head ? (int64_t)(h->head->since + limit - now) : -1;
+}
 
 enum MHD_Result
 http_queue(struct MHD_Connection *c, struct req *r, unsigned status, struct MHD_Response *resp)
@@ -72,12 +189,19 @@ http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int
 	return ret;
 }
 
+static bool
+has_body(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
 	struct bootsvc *bs = cls;
 	struct req *r = *req_cls;
+	struct conn *k;
 
 	(void)version;
 	if (!r) {
@@ -93,6 +217,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			    r->client, sizeof(r->client));
 		*req_cls = r;
 		bs->metrics.requests[r->route]++;
+		/* Refuse on the headers, before MHD reads (or asks with 100 Continue for) a body
+		 * nobody authorised: a response queued now makes MHD skip the body and close. */
+		if (r->route == ROUTE_API && has_body(method) && api_node_refused(bs, c, url))
+			return api_node(bs, c, r, url, method);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -110,6 +238,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* The whole request is in: its deadline no longer applies (a slow response is
+	 * bounded by the idle timeout). */
+	if ((k = conn_of(c)))
+		conn_unwait(bs->http, k);
 	if (r->body_too_big)
 		return http_respond_error(c, r, 413, -E2BIG, "request body too large");
 
@@ -139,7 +271,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct bootsvc *bs = cls;
 	struct req *r = *req_cls;
-	(void)c;
+	struct conn *k = conn_of(c);
+
+	/* A kept-alive connection's next request has the same time to arrive. */
+	if (k && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conn_wait(bs->http, k);
 	if (!r)
 		return;
 	bs->metrics.bytes_sent += r->bytes;
@@ -181,23 +317,35 @@ on_prepare(struct loop *l, void *userdata)
 {
 	struct http *h = userdata;
 	MHD_UNSIGNED_LONG_LONG t;
+	int64_t next;
 
 	(void)l;
 	/* Work MHD left pending (responses queued by our own handlers) runs now. */
 	run_mhd(h);
-	if (MHD_get_timeout(h->d, &t) == MHD_YES)
-		return t > INT64_MAX ? INT64_MAX : (int64_t)t;
-	return -1;
+	next = deadlines_run(h);
+	if (MHD_get_timeout(h->d, &t) == MHD_YES) {
+		int64_t m = t > INT64_MAX ? INT64_MAX : (int64_t)t;
+		if (next < 0 || m < next)
+			next = m;
+	}
+	return next;
 }
 
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct http *h = cls;
 	char msg[256], safe[MAX_LOG_VALUE + 1];
+	uint64_t suppressed;
 
-	(void)cls;
+	/* Under a flood MHD says the same few things per connection ("reached connection
+	 * limit", "hit process or system resource limit"). */
+	if (!log_ratelimit_pass(&h->rl_mhd, loop_now_ms(), &suppressed))
+		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_warning("event=http_internal msg=\"%s\"", log_safe(safe, sizeof(safe), msg));
+	msg[strcspn(msg, "\n")] = '\0'; /* MHD ends its messages with one */
+	log_warning("event=http_internal msg=\"%s\" suppressed=%llu",
+	    log_safe(safe, sizeof(safe), msg), (unsigned long long)suppressed);
 }
 
 int
@@ -211,12 +359,19 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	if (!h)
 		return -ENOMEM;
 	h->bs = bs;
+	h->rl_mhd = (struct log_ratelimit){ .interval_ms = HTTP_LOG_INTERVAL_MS,
+		.burst = HTTP_LOG_BURST };
+	h->rl_deadline = h->rl_mhd;
+	/* on_request and on_completed reach h through bs. */
+	bs->http = h;
 	(void)inet_pton(AF_INET, bs->cfg.http_addr, &sa.sin_addr); /* validated by config */
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME,
 	    bs->cfg.http_port, NULL, NULL, on_request, bs,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_LIMIT, bs->cfg.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, bs->cfg.http_max_per_ip,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, bs,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
@@ -232,6 +387,7 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_END);
 	if (!h->d) {
+		bs->http = NULL;
 		free(h);
 		return dl_err_set(reterr, -EADDRINUSE, "HTTP: cannot listen on %s:%u",
 		    bs->cfg.http_addr, bs->cfg.http_port);
@@ -241,6 +397,7 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	r = h->epfd < 0 ? -EIO : loop_add_fd(bs->loop, h->epfd, EPOLLIN, on_epoll, h);
 	if (r < 0) {
 		MHD_stop_daemon(h->d);
+		bs->http = NULL;
 		free(h);
 		return dl_err_set(reterr, r, "HTTP: cannot watch MHD's epoll fd");
 	}

@@ -39,4 +39,8 @@ enum MHD_Result http_images(struct bootsvc *bs, struct MHD_Connection *c, struct
     const char *url, const char *method);
 enum MHD_Result api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url, const char *method);
+/* Whether api_node() would refuse this request on its headers alone (an unknown node, no
+ * or a wrong credential): checked before the body is read, so an unauthenticated client
+ * cannot make us read one (issue 11); api_node() then answers the refusal. */
+bool api_node_refused(struct bootsvc *bs, struct MHD_Connection *c, const char *url);
 enum MHD_Result http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r);
