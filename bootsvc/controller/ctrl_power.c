@@ -303,6 +303,10 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	n->attempts = d->attempts;
 	n->retry_at_ms = 0;
 	(void)store_node_update_ctrl(bs->store, n);
+	/* A boot the controller orders arms the node: its credential, fresh, may be handed
+	 * out once to the boot that follows (boot/trust.h). */
+	if (d->op == COP_BOOTING && d->act != CA_POWER_OFF)
+		(void)nodes_arm(bs, n, "controller", d->reason);
 	(void)store_event_add(bs->store, n->name, ctrl_act_name(d->act), d->reason,
 	    (int64_t)time(NULL));
 	if (d->act != CA_POWER_OFF && strcmp(n->phase, "powering-on") != 0)

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* /api/v1/nodes/<name>/phase (POST) and /overlay (GET): calls a booting node makes,
- * authenticated by the per-node token bootsvc put in that node's script. */
+/* /api/v1/nodes/<name>/credential (GET), /phase (POST) and /overlay (GET): calls a
+ * booting node makes. All are served only to the node's fixed address where it has one;
+ * the credential once per arming (boot/trust.h), the others for the node's current token
+ * (the credential), which rotates every boot. */
 #include <jansson.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/http_internal.h"
 #include "kind.h"
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/overlay.h"
+#include "boot/credential.h"
 #include "boot/receipt.h"
+#include "boot/trust.h"
 
 /* Compare in time independent of where the strings differ: tokens are secrets. */
 static bool
@@ -130,12 +135,75 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 	return ret;
 }
 
+/* An event and a warning for a refused node call. */
+static void
+refused(struct bootsvc *bs, const struct req *r, const struct node_rec *n, const char *what,
+    const char *why)
+{
+	char reason[MAX_REASON];
+
+	(void)snprintf(reason, sizeof(reason), "%s: from %s (registered %s)", why,
+	    r->client[0] ? r->client : "unknown", n->ip[0] ? n->ip : "none");
+	(void)store_event_add(bs->store, n->name, what, reason, (int64_t)time(NULL));
+	notify(&bs->notify, NOTIFY_HISTORY);
+	log_warning("event=%s node=%s client=%s msg=\"%s\"", what, n->name,
+	    r->client[0] ? r->client : "-", why);
+}
+
+static enum MHD_Result
+credential(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n,
+    bool from_registered)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	switch (trust_cred_decide(n->ip[0] != '\0', from_registered, n->armed)) {
+	case TC_SERVE:
+		break;
+	case TC_WRONG_SOURCE:
+		refused(bs, r, n, "cred-refused", "credential asked for from another address");
+		return http_respond_error(c, r, 403, -EPERM,
+		    "this node's credential is handed to its own address only");
+	case TC_NOT_ARMED:
+	default:
+		refused(bs, r, n, "cred-refused", "credential asked for while not armed "
+		    "(handed out already, or no boot armed it)");
+		return http_respond_error(c, r, 403, -EPERM, "node is not armed");
+	}
+	rc = credential_cpio_build(n->token, &buf, &len);
+	if (rc < 0)
+		return http_respond_error(c, r, 500, rc, "cannot build the credential");
+	/* Disarm before answering: if the store cannot record it, nothing is handed out. */
+	if (nodes_disarm(bs, n) < 0) {
+		explicit_bzero(buf, len);
+		free(buf);
+		return http_respond_error(c, r, 500, -EIO, "node store failed");
+	}
+	{
+		char why[96];
+
+		(void)snprintf(why, sizeof(why), "handed out to %s",
+		    r->client[0] ? r->client : "unknown");
+		(void)store_event_add(bs->store, n->name, "credential", why, (int64_t)time(NULL));
+		notify(&bs->notify, NOTIFY_HISTORY);
+		log_notice("event=credential node=%s client=%s", n->name,
+		    r->client[0] ? r->client : "-");
+	}
+	ret = http_respond(c, r, 200, "application/x-cpio", buf, len);
+	explicit_bzero(buf, len);
+	free(buf);
+	return ret;
+}
+
 enum MHD_Result
 api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
     const char *method)
 {
 	char name[MAX_NODE_NAME], action[16], msg[160];
 	struct node_rec n;
+	bool from_registered;
 	int rc;
 
 	if (http_path_node_api(url, name, action) < 0)
@@ -143,6 +211,18 @@ api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char
 	strcpy(r->node, name);
 	if (store_node_get(bs->store, name, &n) < 0)
 		return http_respond_error(c, r, 404, -ENOENT, "unknown node");
+	from_registered = n.ip[0] && strcmp(r->client, n.ip) == 0;
+	if (strcmp(action, "credential") == 0) {
+		if (strcmp(method, "GET") != 0)
+			return http_respond_error(c, r, 405, -EINVAL, "use GET");
+		return credential(bs, c, r, &n, from_registered);
+	}
+	if (!trust_source_ok(n.ip[0] != '\0', from_registered)) {
+		bs->metrics.phase_rejected++;
+		refused(bs, r, &n, "api-refused", "node call from another address");
+		return http_respond_error(c, r, 403, -EPERM,
+		    "this node's calls are taken from its own address only");
+	}
 	rc = authorize(c, &n);
 	if (rc < 0) {
 		bs->metrics.phase_rejected++;
