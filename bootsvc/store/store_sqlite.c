@@ -205,7 +205,7 @@ secure_files(const char *path, struct dl_err *reterr)
 		return 0;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return dl_err_set(reterr, -errno, "store '%s': %s", path, strerror(errno));
+		return dl_err_set(reterr, -EIO, "store '%s': %s", path, strerror(errno));
 	(void)close(fd);
 	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
 		struct stat st;
@@ -214,7 +214,7 @@ secure_files(const char *path, struct dl_err *reterr)
 		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0077) == 0)
 			continue;
 		if (chmod(p, st.st_mode & 0600) < 0)
-			return dl_err_set(reterr, -errno, "store '%s': make it 0600: %s", p,
+			return dl_err_set(reterr, -EIO, "store '%s': make it 0600: %s", p,
 			    strerror(errno));
 		log_notice("event=store_mode path=%s msg=\"was mode %04o, now %04o\"", p,
 		    (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0600));
