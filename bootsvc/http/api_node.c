@@ -217,13 +217,15 @@ api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char
 			return http_respond_error(c, r, 405, -EINVAL, "use GET");
 		return credential(bs, c, r, &n, from_registered);
 	}
-	if (!trust_source_ok(n.ip[0] != '\0', from_registered)) {
+	/* No credential at all: 401 wherever it comes from. With one, the source is checked
+	 * before the token, so a wrong address learns nothing about the token. */
+	rc = authorize(c, &n);
+	if (rc != -EACCES && !trust_source_ok(n.ip[0] != '\0', from_registered)) {
 		bs->metrics.phase_rejected++;
 		refused(bs, r, &n, "api-refused", "node call from another address");
 		return http_respond_error(c, r, 403, -EPERM,
 		    "this node's calls are taken from its own address only");
 	}
-	rc = authorize(c, &n);
 	if (rc < 0) {
 		bs->metrics.phase_rejected++;
 		(void)snprintf(msg, sizeof(msg), rc == -EACCES ? "missing bearer token" :

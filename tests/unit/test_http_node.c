@@ -433,6 +433,7 @@ test_self_reboot_and_credential_once(void **state)
 	(void)snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s\r\n", n.token);
 	(void)snprintf(other, sizeof(other), "Authorization: Bearer %s\r\n", before.token);
 	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/overlay", NULL, NULL), 401);
+	assert_int_equal(http_get(f, ATTACKER, "/api/v1/nodes/n1/overlay", NULL, NULL), 401);
 	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/overlay", other, NULL), 403);
 	assert_int_equal(http_get(f, ATTACKER, "/api/v1/nodes/n1/overlay", bearer, NULL), 403);
 	assert_int_equal(events(f, "n1", "api-refused", "from " ATTACKER), 1);
