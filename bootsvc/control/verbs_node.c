@@ -143,7 +143,10 @@ node_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 				goto out;
 			}
 			strcpy(n.ip, ips.names[i]);
-		} else if (bs->cfg.node_ip_start[0]) {
+		} else if (bs->cfg.node_ip_start[0] && bs->cfg.dhcp_mode == DHCP_MODE_RANGE) {
+			/* Only our own DHCP hands the address out. With another server's (proxy,
+			 * off) an address we made up would not be the node's, and every per-node
+			 * call is checked against it (docs/security.md "The boot network"). */
 			if ((r = nodes_alloc_ip(bs, n.ip, reterr)) < 0)
 				goto out;
 		}

@@ -58,7 +58,12 @@ dl_console_has cut1 'resum' || fail "init console shows no resume"
 grep -q 'route=images status=206' "$DL_W/bootsvc.log" || fail "bootsvc served no 206 range"
 pass "rootfs transfer $(tr -d "\n" <"$DL_W/cut.marker"): resumed with Range, node up"
 
-# --- receipt: a forged up with another rootfs id, using the node's own token
+# --- receipt: a forged up with another rootfs id, using the node's own token, from the
+# node's own address (node calls are taken from there only): cut1's qemu is stopped and
+# the test takes its address
+kill "$DL_QEMU_cut1"
+CUT_IP=$(dl_field cut1 ip)
+ip -n "$DL_NS" addr add "$CUT_IP/24" dev br0
 TOK=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select token from nodes where name=\"cut1\"").fetchone()[0])' "$DL_W/state/diskless.db")
 body=$(python3 - "$IMG/manifest.json" <<'EOP'
 import json, sys
@@ -68,7 +73,7 @@ print(json.dumps({"phase": "up", "receipt": {"kernel": "Linux version 0.0-other 
 EOP
 )
 c=$(dl_ns curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK" \
-    -d "$body" "http://$DL_SRV:8080/api/v1/nodes/cut1/phase")
+    --interface "$CUT_IP" -d "$body" "http://$DL_SRV:8080/api/v1/nodes/cut1/phase")
 [[ $c == 204 ]] || fail "receipt post answered $c"
 dl_phase_is cut1 failed || fail "a mismatched receipt left cut1 $(dl_phase cut1)"
 [[ $(reason cut1) == "booted rootfs 0000000000000000, expected "* ]] || fail "reason '$(reason cut1)'"
