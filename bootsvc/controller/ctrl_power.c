@@ -221,6 +221,13 @@ ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
 		(void)store_event_add(c->bs->store, node, what, "requested by an admin",
 		    (int64_t)time(NULL));
 	}
+	/* A boot an admin ordered through the BMC arms the node like the controller's own
+	 * (boot/trust.h): also one without a fixed address gets its credential. A power-on
+	 * of a node the BMC last read on boots nothing: no arming. */
+	if (op == POWER_CYCLE || op == POWER_RESET ||
+	    (op == POWER_ON && strcmp(n.power, "on") != 0))
+		(void)nodes_arm(c->bs, &n, "admin", "power verb: the boot that follows may "
+		    "take its credential");
 	return 0;
 }
 

@@ -135,21 +135,6 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 	return ret;
 }
 
-/* An event and a warning for a refused node call. */
-static void
-refused(struct bootsvc *bs, const struct req *r, const struct node_rec *n, const char *what,
-    const char *why)
-{
-	char reason[MAX_REASON];
-
-	(void)snprintf(reason, sizeof(reason), "%s: from %s (registered %s)", why,
-	    r->client[0] ? r->client : "unknown", n->ip[0] ? n->ip : "none");
-	(void)store_event_add(bs->store, n->name, what, reason, (int64_t)time(NULL));
-	notify(&bs->notify, NOTIFY_HISTORY);
-	log_warning("event=%s node=%s client=%s msg=\"%s\"", what, n->name,
-	    r->client[0] ? r->client : "-", why);
-}
-
 static enum MHD_Result
 credential(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n,
     bool from_registered)
@@ -163,12 +148,12 @@ credential(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct n
 	case TC_SERVE:
 		break;
 	case TC_WRONG_SOURCE:
-		refused(bs, r, n, "cred-refused", "credential asked for from another address");
+		http_observe(bs, r, n, "cred-refused", "credential asked for from another address");
 		return http_respond_error(c, r, 403, -EPERM,
 		    "this node's credential is handed to its own address only");
 	case TC_NOT_ARMED:
 	default:
-		refused(bs, r, n, "cred-refused", "credential asked for while not armed "
+		http_observe(bs, r, n, "cred-refused", "credential asked for while not armed "
 		    "(handed out already, or no boot armed it)");
 		return http_respond_error(c, r, 403, -EPERM, "node is not armed");
 	}
@@ -222,7 +207,7 @@ api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char
 	rc = authorize(c, &n);
 	if (rc != -EACCES && !trust_source_ok(n.ip[0] != '\0', from_registered)) {
 		bs->metrics.phase_rejected++;
-		refused(bs, r, &n, "api-refused", "node call from another address");
+		http_observe(bs, r, &n, "api-refused", "node call from another address");
 		return http_respond_error(c, r, 403, -EPERM,
 		    "this node's calls are taken from its own address only");
 	}

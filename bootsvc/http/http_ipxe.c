@@ -56,21 +56,6 @@ hold(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct script_
 	return render(c, r, templates_fixed(&bs->tmpl, TMPL_HOLD), v);
 }
 
-/* One event and one log line for a script request that moves nothing or is refused. */
-static void
-observe(struct bootsvc *bs, const struct req *r, const struct node_rec *n, const char *what,
-    const char *why)
-{
-	char reason[MAX_REASON];
-
-	(void)snprintf(reason, sizeof(reason), "%s: from %s (registered %s)", why,
-	    r->client[0] ? r->client : "unknown", n->ip[0] ? n->ip : "none");
-	(void)store_event_add(bs->store, n->name, what, reason, (int64_t)time(NULL));
-	notify(&bs->notify, NOTIFY_HISTORY);
-	log_warning("event=%s node=%s client=%s registered=%s msg=\"%s\"", what, n->name,
-	    r->client[0] ? r->client : "-", n->ip[0] ? n->ip : "-", why);
-}
-
 /* What the script request may do to n (boot/trust.h); carries out the arming and the
  * self-boot op. false when the answer is the hold script (already decided: *ret_why). */
 static bool
@@ -91,7 +76,7 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 	*ret_why = v.why;
 	*ret_set_pxe = v.set_pxe;
 	if (v.event)
-		observe(bs, r, n, v.serve == TS_BOOT ? "self-boot" : "script-observed", v.why);
+		http_observe(bs, r, n, v.serve == TS_BOOT ? "self-boot" : "script-observed", v.why);
 	if (v.serve != TS_BOOT)
 		return false;
 	if (v.arm && nodes_arm(bs, n, in.ctrl_booting ? "controller" : "self", v.why) < 0)
@@ -125,7 +110,7 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	strcpy(r->node, n->name);
 	/* A node with a fixed address is asked for from that address only. */
 	if (!trust_source_ok(n->ip[0] != '\0', strcmp(r->client, n->ip) == 0)) {
-		observe(bs, r, n, "script-refused",
+		http_observe(bs, r, n, "script-refused",
 		    "script asked for from an address other than the node's");
 		return http_respond_error(c, r, 403, -EPERM,
 		    "this node's script is served to its own address only");

@@ -339,6 +339,12 @@ test_script_other_address(void **state)
 	assert_false(after.armed);
 	assert_string_equal(after.token, before.token);
 	assert_int_equal(events(f, "n1", "script-refused", "from " ATTACKER), 1);
+	/* a flood is recorded in a burst of 10, then at a rate (http_observe.c): the history
+	 * stays bounded */
+	for (int i = 0; i < 14; i++)
+		assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC1, NULL, NULL), 403);
+	assert_int_equal(events(f, "n1", "script-refused", "from " ATTACKER), 10);
+	assert_string_equal(get_node(f, "n1").phase, "up");
 	/* the failed node too: no move to pxe */
 	add_node(f, "n3", MAC3, "127.0.0.3", "failed", true);
 	assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC3, NULL, NULL), 403);
