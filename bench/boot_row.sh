@@ -147,8 +147,8 @@ boot_row() {
 		# ours: the kernel line of the script bootsvc renders now (which also moves the node
 		# to pxe, as a real iPXE fetch does), iPXE's variables filled in as DHCP gave them
 		# The node has no fixed address (dhcp_mode=off) and no BMC: an admin arms it for
-		# each boot, and the credential iPXE would load as a second initrd is appended to
-		# a copy of the initrd, at a 4-byte boundary (docs/boot-protocol.md).
+		# each boot, and the credential iPXE would load as a second initrd (a gzip'd cpio)
+		# is appended to a copy of the initrd (docs/boot-protocol.md "The credential").
 		dl_nodectl node arm "$BOOT_HOST" >/dev/null || bad+=" ours round $r: node arm failed"
 		cmd_ours=$(dl_ns curl -sf "http://$DL_SRV:$port/ipxe/boot?mac=$BOOT_MAC" | awk '$1 == "kernel" {
 		    $1 = ""; $2 = ""; sub(/^ +/, ""); sub(/ +\|\|.*$/, ""); print; exit }')
@@ -157,7 +157,6 @@ boot_row() {
 		cmd_ours=${cmd_ours//'${gateway}'/$DL_SRV}
 		cmd_ours=${cmd_ours//'${netmask}'/$mask}
 		cp "$IMG_DIR/initrd" "$W/initrd+cred"
-		head -c $(( (4 - $(fsize "$W/initrd+cred") % 4) % 4 )) /dev/zero >>"$W/initrd+cred"
 		if [[ $cmd_ours != *dl.node=* || $cmd_ours == *'${'* ]]; then
 			bad+=" ours round $r: no usable kernel line from bootsvc's script [$cmd_ours]"
 		elif ! dl_ns curl -sf "http://$DL_SRV:$port/api/v1/nodes/$BOOT_HOST/credential" \

@@ -157,7 +157,17 @@ credential(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct n
 		    "(handed out already, or no boot armed it)");
 		return http_respond_error(c, r, 403, -EPERM, "node is not armed");
 	}
-	rc = credential_cpio_build(n->token, &buf, &len);
+	{
+		char *cpio = NULL;
+		size_t cpio_len = 0;
+
+		rc = credential_cpio_build(n->token, &cpio, &cpio_len);
+		if (rc == 0) {
+			rc = credential_gzip_stored(cpio, cpio_len, &buf, &len);
+			explicit_bzero(cpio, cpio_len);
+			free(cpio);
+		}
+	}
 	if (rc < 0)
 		return http_respond_error(c, r, 500, rc, "cannot build the credential");
 	/* Disarm before answering: if the store cannot record it, nothing is handed out. */
@@ -176,7 +186,7 @@ credential(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct n
 		log_notice("event=credential node=%s client=%s", n->name,
 		    r->client[0] ? r->client : "-");
 	}
-	ret = http_respond(c, r, 200, "application/x-cpio", buf, len);
+	ret = http_respond(c, r, 200, "application/gzip", buf, len);
 	explicit_bzero(buf, len);
 	free(buf);
 	return ret;

@@ -120,17 +120,16 @@ for _ in $(seq 50); do
 done
 
 # --- the boot credential as bootsvc hands it out (docs/boot-protocol.md "The credential"):
-# a cpio with /dl-credential, 0400, that iPXE appends as a second initrd. The kernel takes
-# an uncompressed archive after the compressed one at a 4-byte boundary (iPXE pads so).
+# a gzip-wrapped cpio with /dl-credential, 0400, loaded as a second initrd. Appended right
+# after the image's initrd with no padding, as the EFI stub concatenates initrd= files: a
+# compressed archive is unpacked at any offset (an uncompressed one only at a multiple of 4).
 C=$W/cred.d
 mkdir -p "$C"
 printf 'token=%s\n' "$TOKEN" > "$C/dl-credential"
 chmod 400 "$C/dl-credential"
-(cd "$C" && echo dl-credential | cpio -o -H newc --quiet) > "$W/cred.cpio"
-cp "$W/initrd" "$W/initrd+cred"
-pad=$(( (4 - $(stat -c %s "$W/initrd") % 4) % 4 ))
-head -c "$pad" /dev/zero >> "$W/initrd+cred"
-cat "$W/cred.cpio" >> "$W/initrd+cred"
+(cd "$C" && echo dl-credential | cpio -o -H newc --quiet) | gzip -n -c > "$W/cred.cpio.gz"
+cat "$W/initrd" "$W/cred.cpio.gz" > "$W/initrd+cred"
+echo "initrd is $(stat -c %s "$W/initrd") bytes: the credential starts at offset mod 4 = $(( $(stat -c %s "$W/initrd") % 4 ))"
 
 boot() { # case -> console log in $W/console.<case>
 	local c=$1 id initrd=$W/initrd+cred

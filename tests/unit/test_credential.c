@@ -83,6 +83,42 @@ test_archive(void **state)
 	assert_int_equal(credential_cpio_build(big, &buf, &len), -EINVAL);
 }
 
+/* The gzip wrapper: one member, one stored block, the bytes unchanged, CRC-32 and size
+ * in the trailer (RFC 1952, RFC 1951 §3.2.4). "123456789" has the CRC-32 check value
+ * cbf43926. The kernel's gunzip and gzip(1) read it (tests/integ/init_boot.sh boots one
+ * appended at an odd offset). */
+static void
+test_gzip(void **state)
+{
+	static const uint8_t want[] = {
+		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, /* header: deflate, no flags, Unix */
+		0x01, 9, 0, 0xf6, 0xff,             /* final stored block, LEN 9, NLEN ~9 */
+		'1', '2', '3', '4', '5', '6', '7', '8', '9',
+		0x26, 0x39, 0xf4, 0xcb,             /* CRC-32 LE */
+		9, 0, 0, 0,                         /* ISIZE */
+	};
+	char *out = NULL, *cpio = NULL;
+	size_t len = 0, cpio_len = 0;
+
+	(void)state;
+	assert_int_equal(credential_gzip_stored("123456789", 9, &out, &len), 0);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	free(out);
+	/* empty, and the 64 KiB cap of one stored block */
+	assert_int_equal(credential_gzip_stored("", 0, &out, &len), 0);
+	assert_int_equal(len, 10 + 5 + 8);
+	free(out);
+	assert_int_equal(credential_gzip_stored(want, 0x10000, &out, &len), -E2BIG);
+	/* the credential archive inside: bytes unchanged */
+	assert_int_equal(credential_cpio_build(TOK, &cpio, &cpio_len), 0);
+	assert_int_equal(credential_gzip_stored(cpio, cpio_len, &out, &len), 0);
+	assert_int_equal(len, cpio_len + 23);
+	assert_memory_equal(out + 15, cpio, cpio_len);
+	free(out);
+	free(cpio);
+}
+
 static const struct {
 	int line;
 	const char *s;
@@ -190,6 +226,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_archive),
+		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_take),
 	};
