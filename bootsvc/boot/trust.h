@@ -7,7 +7,8 @@
  * A node's credential is its token. It is handed out once per boot, as a small cpio that
  * iPXE fetches as a second initrd (never on the kernel command line), and only while the
  * node is armed. A node is armed, with a fresh token, by
- *   - a boot the controller orders (ctrl_power.c, before the BMC is asked),
+ *   - a boot the controller orders (ctrl_power.c, at the power-on) or an admin's power
+ *     verb (on, cycle, reset),
  *   - a script request from the node's registered (fixed) address while no controller
  *     boot is in flight: a node without a BMC, or one that rebooted itself,
  *   - an admin (control verb node.arm, `nodectl node arm`).

@@ -311,8 +311,10 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	n->retry_at_ms = 0;
 	(void)store_node_update_ctrl(bs->store, n);
 	/* A boot the controller orders arms the node: its credential, fresh, may be handed
-	 * out once to the boot that follows (boot/trust.h). */
-	if (d->op == COP_BOOTING && d->act != CA_POWER_OFF)
+	 * out once to the boot that follows (boot/trust.h). At the power-on, not at the
+	 * power-off half of a reboot: the node's old OS is gone by then, so none of its
+	 * users can take the new credential, and one taken before is worthless. */
+	if (d->op == COP_BOOTING && d->act == CA_POWER_ON)
 		(void)nodes_arm(bs, n, "controller", d->reason);
 	(void)store_event_add(bs->store, n->name, ctrl_act_name(d->act), d->reason,
 	    (int64_t)time(NULL));
