@@ -45,8 +45,13 @@ dl_bootsvc_stop
 rm -rf "$DL_W/state"
 # ip netns exec, not the dl_ns function: $! must be the relay itself, or the cleanup
 # ends a subshell and leaves the relay running after the test.
+# The relay connects to bootsvc from the node's own address (transparent): node calls are
+# served to a node's fixed address only. bootsvc's answers to node addresses come back to
+# this host (the relay's transparent sockets) instead of going out on br0.
+ip -n "$DL_NS" rule add from "$DL_SRV" ipproto tcp sport 8080 lookup 100
+ip -n "$DL_NS" route add local 0.0.0.0/0 dev lo table 100
 ip netns exec "$DL_NS" python3 "$REPO/tests/integ/cutproxy.py" "$DL_SRV" 8081 "$DL_SRV" 8080 \
-    "$DL_W/cut.marker" >"$DL_W/cutproxy.log" 2>&1 &
+    "$DL_W/cut.marker" transparent >"$DL_W/cutproxy.log" 2>&1 &
 DL_PIDS+=("$!")
 dl_bootsvc_start --boot_url="http://$DL_SRV:8081"
 dl_nodectl image add "$IMG" >/dev/null || fail "image add"
