@@ -146,17 +146,25 @@ boot_row() {
 		BOOT_RUN=$r
 		# ours: the kernel line of the script bootsvc renders now (which also moves the node
 		# to pxe, as a real iPXE fetch does), iPXE's variables filled in as DHCP gave them
+		# The node has no fixed address (dhcp_mode=off) and no BMC: an admin arms it for
+		# each boot, and the credential iPXE would load as a second initrd (a gzip'd cpio)
+		# is appended to a copy of the initrd (docs/boot-protocol.md "The credential").
+		dl_nodectl node arm "$BOOT_HOST" >/dev/null || bad+=" ours round $r: node arm failed"
 		cmd_ours=$(dl_ns curl -sf "http://$DL_SRV:$port/ipxe/boot?mac=$BOOT_MAC" | awk '$1 == "kernel" {
 		    $1 = ""; $2 = ""; sub(/^ +/, ""); sub(/ +\|\|.*$/, ""); print; exit }')
 		cmd_ours=${cmd_ours//'${mac}'/$BOOT_MAC}
 		cmd_ours=${cmd_ours//'${ip}'/$ip}
 		cmd_ours=${cmd_ours//'${gateway}'/$DL_SRV}
 		cmd_ours=${cmd_ours//'${netmask}'/$mask}
-		if [[ $cmd_ours != *dl.token=* || $cmd_ours == *'${'* ]]; then
+		cp "$IMG_DIR/initrd" "$W/initrd+cred"
+		if [[ $cmd_ours != *dl.node=* || $cmd_ours == *'${'* ]]; then
 			bad+=" ours round $r: no usable kernel line from bootsvc's script [$cmd_ours]"
+		elif ! dl_ns curl -sf "http://$DL_SRV:$port/api/v1/nodes/$BOOT_HOST/credential" \
+		    >>"$W/initrd+cred"; then
+			bad+=" ours round $r: bootsvc handed out no credential"
 		else
-			((r == 1)) && put boot_ours_cmdline "$(sed -E 's/dl\.token=[0-9a-f]+/dl.token=<token>/' <<<"$cmd_ours")"
-			boot_once ours "$IMG_DIR/initrd" "$cmd_ours" 'diskless: rootfs verified'
+			((r == 1)) && put boot_ours_cmdline "$cmd_ours"
+			boot_once ours "$W/initrd+cred" "$cmd_ours" 'diskless: rootfs verified'
 			t=$BOOT_T
 			echo "  ours      round $r: $t s, rootfs verified at ${BOOT_M:-?} s (phase $(dl_phase "$BOOT_HOST" 2>/dev/null))"
 			[[ -n $BOOT_M ]] && ours_m+=("$BOOT_M")

@@ -29,7 +29,9 @@ static const struct {
 } keys[_KEY_MAX] = {
 	[KEY_SERVER] = { "dl.server", true },
 	[KEY_NODE] = { "dl.node", true },
-	[KEY_TOKEN] = { "dl.token", true },
+	/* Only for a boot server older than the credential archive (credential.h): the
+	 * command line is readable by every user of the node. */
+	[KEY_TOKEN] = { "dl.token", false },
 	[KEY_IMAGE] = { "dl.image", true },
 	[KEY_ROOTFS] = { "dl.rootfs", true },
 	[KEY_ROOTFS_SIZE] = { "dl.rootfs_size", false },

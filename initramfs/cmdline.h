@@ -30,7 +30,7 @@ struct http_server {
 struct dl_cmdline {
 	struct http_server server;
 	char node[MAX_HOSTNAME_LEN + 1];
-	char token[MAX_TOKEN_LEN + 1];
+	char token[MAX_TOKEN_LEN + 1];     /* "" unless dl.token= (credential.h) */
 	char image[HEX256_SIZE];
 	char rootfs[HEX256_SIZE];
 	uint64_t rootfs_size;              /* 0 when dl.rootfs_size was not given */
@@ -45,7 +45,7 @@ struct dl_cmdline {
 /* Parse a kernel command line (not necessarily NUL-free at the end: a trailing newline is
  * fine) into *ret. Tokens not starting with "dl." or "ip=" belong to others and are skipped;
  * unknown dl.* keys are counted and, when warn is set, logged. A missing required key
- * (server, node, token, image, rootfs, mac, ip), a duplicate key or a malformed value fails
+ * (server, node, image, rootfs, mac, ip; dl.token is optional), a duplicate key or a malformed value fails
  * with -EINVAL and a message naming the key and the (sanitized) value in reterr.
  * *ret is written only on success. */
 int cmdline_parse(const char *s, struct dl_cmdline *ret, bool warn, struct init_err *reterr);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "credential.h"
 #include "fetch.h"
 #include "mount.h"
 #include "net.h"
@@ -183,6 +184,26 @@ pid1_main(char **envp)
 	if (cmdline_parse(cmdline, &cmd, true, &err) < 0) {
 		fail("cmdline", err.msg); /* no server to report to: console only */
 		die_reboot();
+	}
+	/* The credential before anything else: its file leaves the tree at once. */
+	{
+		char token[MAX_TOKEN_LEN + 1];
+		int r = credential_take(CREDENTIAL_FILE, token, &err);
+
+		if (r == 0) {
+			if (cmd.token[0])
+				init_log("warning: dl.token on the kernel command line too; the "
+				    "credential archive's token wins");
+			memcpy(cmd.token, token, sizeof(token));
+			explicit_bzero(token, sizeof(token));
+			init_log("credential taken from the boot server's archive");
+		} else if (r == -ENOENT && cmd.token[0]) {
+			init_log("warning: no credential archive; using dl.token from the kernel "
+			    "command line, which every user of this node can read");
+		} else {
+			fail("credential", err.msg);
+			die_reboot();
+		}
 	}
 	have_cmd = true;
 	n = mount_load_modules();

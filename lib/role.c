@@ -37,6 +37,9 @@ static const struct {
 	{ "node.add", ROLE_ADMIN },
 	{ "node.remove", ROLE_ADMIN },
 	{ "node.set", ROLE_ADMIN },
+	/* Arming makes a node's next credential fetchable without a boot the controller
+	 * ordered: the admin's door for a node with no BMC (docs/security.md). */
+	{ "node.arm", ROLE_ADMIN },
 	{ "image.add", ROLE_ADMIN },
 	{ "image.remove", ROLE_ADMIN },
 };

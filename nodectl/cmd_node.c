@@ -197,6 +197,14 @@ cmd_node_remove_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret
 }
 
 int
+cmd_node_arm_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_node_parse_names(argc, argv, "node arm", false, false, opts, ret_args,
+	    reterr);
+}
+
+int
 cmd_node_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
@@ -288,6 +296,12 @@ cmd_node_remove_print(FILE *out, const json_t *result, _unused_ time_t now,
     struct dl_err *reterr)
 {
 	return cmd_print_names(out, result, "removed", "removed", reterr);
+}
+
+int
+cmd_node_arm_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
+{
+	return cmd_print_names(out, result, "armed", "armed", reterr);
 }
 
 int

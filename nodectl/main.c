@@ -43,6 +43,8 @@ static const struct cmd cmds[] = {
 	  cmd_node_show_parse, cmd_node_show_print, NULL, NULL },
 	{ "node", "set", "node.set", "node set <hostlist> --image NAME[@IDPREFIX]",
 	  cmd_node_set_parse, cmd_node_set_print, NULL, NULL },
+	{ "node", "arm", "node.arm", "node arm <hostlist>",
+	  cmd_node_arm_parse, cmd_node_arm_print, NULL, NULL },
 	{ "image", "list", "image.list", "image list",
 	  cmd_image_list_parse, cmd_image_list_print, NULL, NULL },
 	{ "image", "show", "image.show", "image show <image>",

@@ -55,6 +55,42 @@ nodes_token_new(char ret[static SHA256_HEX_SIZE])
 }
 
 int
+nodes_arm(struct bootsvc *bs, struct node_rec *n, const char *by, const char *why)
+{
+	char token[SHA256_HEX_SIZE], safe[MAX_LOG_VALUE + 1];
+	int r;
+
+	if ((r = nodes_token_new(token)) < 0 ||
+	    (r = store_node_arm(bs->store, n->name, token, true, by)) < 0) {
+		log_err("event=node_arm node=%s by=%s msg=\"cannot arm\" err=%s", n->name, by,
+		    dl_errno_name(r));
+		return r;
+	}
+	memcpy(n->token, token, sizeof(token));
+	n->armed = true;
+	(void)snprintf(n->armed_by, sizeof(n->armed_by), "%s", by);
+	(void)store_event_add(bs->store, n->name, "arm", why, (int64_t)time(NULL));
+	log_notice("event=node_arm node=%s by=%s msg=\"%s\"", n->name, by,
+	    log_safe(safe, sizeof(safe), why));
+	notify(&bs->notify, NOTIFY_HISTORY);
+	return 0;
+}
+
+int
+nodes_disarm(struct bootsvc *bs, struct node_rec *n)
+{
+	int r = store_node_arm(bs->store, n->name, n->token, false, n->armed_by);
+
+	if (r < 0) {
+		log_err("event=node_disarm node=%s msg=\"store update failed\" err=%s", n->name,
+		    dl_errno_name(r));
+		return r;
+	}
+	n->armed = false;
+	return 0;
+}
+
+int
 nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const char *reason)
 {
 	char safe[MAX_LOG_VALUE + 1];

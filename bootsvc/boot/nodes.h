@@ -14,6 +14,12 @@ bool phase_is_reportable(const char *phase);
 /* A fresh per-node token: 32 random bytes as 64 hex chars. */
 int nodes_token_new(char ret[static SHA256_HEX_SIZE]);
 
+/* Arm n (boot/trust.h): a fresh token, handed out once from now on; by ("controller",
+ * "self", "admin") and why go to the store, the history and the log. n is updated. */
+int nodes_arm(struct bootsvc *bs, struct node_rec *n, const char *by, const char *why);
+/* The credential was handed out: n keeps its token, no longer armed. */
+int nodes_disarm(struct bootsvc *bs, struct node_rec *n);
+
 /* Record a phase change (store + history + one log line). */
 int nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const char *reason);
 

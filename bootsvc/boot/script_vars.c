@@ -36,11 +36,9 @@ script_vars_node(struct script_vars *v, const char *server, const char *node, ui
 }
 
 void
-script_vars_image(struct script_vars *v, const struct kind *k, const struct node_rec *n,
-    const struct image_rec *img)
+script_vars_image(struct script_vars *v, const struct kind *k, const struct image_rec *img)
 {
 	(void)snprintf(v->image_short, sizeof(v->image_short), "%.12s", img->id);
-	script_vars_add(v, "token", n->token);
 	script_vars_add(v, "image_id", img->id);
 	script_vars_add(v, "image_name", img->name);
 	script_vars_add(v, "image_short", v->image_short);

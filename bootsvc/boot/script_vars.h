@@ -38,9 +38,9 @@ const char *script_vars_lookup(const char *name, void *userdata);
 void script_vars_node(struct script_vars *v, const char *server, const char *node,
     uint64_t poll_ms);
 
-/* What a kind's script adds for node n booting img of kind k: token, image_id,
- * image_name, image_short, cmdline, and for each role of k <role>_sha256 and
- * <role>_size ("" and "0" for an optional role the version lacks). Values borrowed from
- * n and img, which must outlive the render. */
-void script_vars_image(struct script_vars *v, const struct kind *k, const struct node_rec *n,
+/* What a kind's script adds for a node booting img of kind k: image_id, image_name,
+ * image_short, cmdline, and for each role of k <role>_sha256 and <role>_size ("" and "0"
+ * for an optional role the version lacks). Values borrowed from img, which must outlive
+ * the render. No secret: the node's credential is never in a script (boot/trust.h). */
+void script_vars_image(struct script_vars *v, const struct kind *k,
     const struct image_rec *img);

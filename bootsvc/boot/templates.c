@@ -78,12 +78,11 @@ templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 	 * have every role: a name it cannot have is a typo to catch now. */
 	for (size_t i = 0; i < kind_count(); i++) {
 		const struct kind *k = kind_at(i);
-		struct node_rec node = { 0 };
 		struct image_rec img = { 0 };
 		struct script_vars v = { 0 };
 
 		script_vars_node(&v, "x", "x", 0);
-		script_vars_image(&v, k, &node, &img);
+		script_vars_image(&v, k, &img);
 		r = load_one(&n.kinds[i], dir, k->tmpl, script_vars_lookup, &v, reterr);
 		if (r < 0) {
 			dl_err_prefix(reterr, "kind '%s'", k->name);

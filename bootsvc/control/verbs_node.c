@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Control verbs on nodes: node.add, node.remove, node.list, node.show, node.set. */
+/* Control verbs on nodes: node.add, node.remove, node.list, node.show, node.set,
+ * node.arm. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,7 +41,10 @@ verbs_node_json(struct bootsvc *bs, const struct node_rec *n)
 
 	if (!o || !ctrl || json_object_update(o, ctrl) < 0 ||
 	    /* issue #7: when the green policy's idle clock started (unix s, 0 = not idle) */
-	    json_object_set_new(o, "idle_since", json_integer(n->idle_since_ms / 1000)) < 0) {
+	    json_object_set_new(o, "idle_since", json_integer(n->idle_since_ms / 1000)) < 0 ||
+	    /* issue #11: whether its credential may be handed out, and who armed it */
+	    json_object_set_new(o, "armed", json_boolean(n->armed)) < 0 ||
+	    json_object_set_new(o, "armed_by", json_string(n->armed_by)) < 0) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -139,7 +143,10 @@ node_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 				goto out;
 			}
 			strcpy(n.ip, ips.names[i]);
-		} else if (bs->cfg.node_ip_start[0]) {
+		} else if (bs->cfg.node_ip_start[0] && bs->cfg.dhcp_mode == DHCP_MODE_RANGE) {
+			/* Only our own DHCP hands the address out. With another server's (proxy,
+			 * off) an address we made up would not be the node's, and every per-node
+			 * call is checked against it (docs/security.md "The boot network"). */
 			if ((r = nodes_alloc_ip(bs, n.ip, reterr)) < 0)
 				goto out;
 		}
@@ -437,11 +444,55 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	return r;
 }
 
+/* An admin arms nodes (boot/trust.h): each gets a fresh token that its next boot's
+ * credential fetch may take once. For a node without a fixed address this is the only way
+ * a boot it starts by itself gets a credential; for any node, a way to let a boot
+ * through that neither the controller nor the node's own script request armed. All or
+ * none: the names are checked first, the writes are one transaction. */
+static int
+node_arm(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "names", NULL };
+	struct hostlist names = { 0 };
+	json_t *armed;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = names_existing(bs, args, "names", &names, reterr)) < 0)
+		return r;
+	armed = json_array();
+	if (!armed || (r = store_begin(bs->store)) < 0) {
+		hostlist_done(&names);
+		json_decref(armed);
+		return r < 0 ? r : -ENOMEM;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		struct node_rec n;
+
+		if ((r = store_node_get(bs->store, names.names[i], &n)) < 0 ||
+		    (r = nodes_arm(bs, &n, "admin", "armed by an admin (node.arm)")) < 0)
+			break;
+		json_array_append_new(armed, json_string(n.name));
+	}
+	if (r < 0) {
+		store_rollback(bs->store);
+		dl_err_set(reterr, r, "arming '%s' failed", names.names[json_array_size(armed)]);
+	} else if ((r = store_commit(bs->store)) == 0) {
+		*ret = json_pack("{s:O}", "armed", armed);
+		r = *ret ? 0 : -ENOMEM;
+	} else
+		dl_err_set(reterr, r, "arming nodes failed: the store could not commit");
+	json_decref(armed);
+	hostlist_done(&names);
+	return r;
+}
+
 const struct control_verb verbs_node[] = {
 	{ .name = "node.add", .fn = node_add },
 	{ .name = "node.remove", .fn = node_remove },
 	{ .name = "node.list", .text_fn = node_list },
 	{ .name = "node.show", .fn = node_show },
 	{ .name = "node.set", .fn = node_set },
+	{ .name = "node.arm", .fn = node_arm },
 	{ .name = NULL },
 };

@@ -15,7 +15,7 @@ static const char *const act_names[_CA_MAX] = {
 };
 static const char *const op_names[_COP_MAX] = {
 	[COP_IDLE] = "", [COP_BOOTING] = "booting", [COP_POWER_OFF] = "power-off",
-	[COP_FAILED] = "failed",
+	[COP_FAILED] = "failed", [COP_SELF] = "self-boot",
 };
 
 void
@@ -161,7 +161,7 @@ ctrl_decide(const struct ctrl_node *n, const struct ctrl_policy *p, int64_t now)
 		return start_boot(n, now, 1, why);
 	}
 
-	/* op booting: watch progress. */
+	/* op booting or self-boot: watch progress. */
 	{
 		/* A phase older than the op belongs to the previous boot. */
 		bool fresh = n->phase_at_ms >= n->op_at_ms;

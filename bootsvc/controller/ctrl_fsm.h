@@ -33,7 +33,12 @@ enum ctrl_phase {
 
 enum ctrl_power { CPOW_UNKNOWN, CPOW_ON, CPOW_OFF };
 enum ctrl_want { CW_NONE, CW_ON, CW_OFF };
-enum ctrl_op { COP_IDLE, COP_BOOTING, COP_POWER_OFF, COP_FAILED, _COP_MAX };
+/* COP_SELF: a boot the node started by itself (a panic, an admin's reboot, a node that
+ * failed and came back), seen by its script request from its own address (boot/trust.h).
+ * It is watched like a boot the controller ordered, with the same timeouts, but nothing is
+ * power-cycled to start it: a node already on its way is not cycled again mid-boot. If it
+ * times out, the controller's retry is an ordinary boot. */
+enum ctrl_op { COP_IDLE, COP_BOOTING, COP_POWER_OFF, COP_FAILED, COP_SELF, _COP_MAX };
 
 struct ctrl_node {
 	enum ctrl_want want;

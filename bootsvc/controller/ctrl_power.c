@@ -221,6 +221,13 @@ ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
 		(void)store_event_add(c->bs->store, node, what, "requested by an admin",
 		    (int64_t)time(NULL));
 	}
+	/* A boot an admin ordered through the BMC arms the node like the controller's own
+	 * (boot/trust.h): also one without a fixed address gets its credential. A power-on
+	 * of a node the BMC last read on boots nothing: no arming. */
+	if (op == POWER_CYCLE || op == POWER_RESET ||
+	    (op == POWER_ON && strcmp(n.power, "on") != 0))
+		(void)nodes_arm(c->bs, &n, "admin", "power verb: the boot that follows may "
+		    "take its credential");
 	return 0;
 }
 
@@ -303,6 +310,12 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	n->attempts = d->attempts;
 	n->retry_at_ms = 0;
 	(void)store_node_update_ctrl(bs->store, n);
+	/* A boot the controller orders arms the node: its credential, fresh, may be handed
+	 * out once to the boot that follows (boot/trust.h). At the power-on, not at the
+	 * power-off half of a reboot: the node's old OS is gone by then, so none of its
+	 * users can take the new credential, and one taken before is worthless. */
+	if (d->op == COP_BOOTING && d->act == CA_POWER_ON)
+		(void)nodes_arm(bs, n, "controller", d->reason);
 	(void)store_event_add(bs->store, n->name, ctrl_act_name(d->act), d->reason,
 	    (int64_t)time(NULL));
 	if (d->act != CA_POWER_OFF && strcmp(n->phase, "powering-on") != 0)

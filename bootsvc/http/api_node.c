@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* /api/v1/nodes/<name>/phase (POST) and /overlay (GET): calls a booting node makes,
- * authenticated by the per-node token bootsvc put in that node's script. */
+/* /api/v1/nodes/<name>/credential (GET), /phase (POST) and /overlay (GET): calls a
+ * booting node makes. All are served only to the node's fixed address where it has one;
+ * the credential once per arming (boot/trust.h), the others for the node's current token
+ * (the credential), which rotates every boot. */
 #include <jansson.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/http_internal.h"
 #include "kind.h"
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/overlay.h"
+#include "boot/credential.h"
 #include "boot/receipt.h"
 #include "action/action.h"
+#include "boot/trust.h"
 
 /* Compare in time independent of where the strings differ: tokens are secrets. */
 static bool
@@ -204,12 +209,70 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 	return ret;
 }
 
+static enum MHD_Result
+credential(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n,
+    bool from_registered)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	switch (trust_cred_decide(n->ip[0] != '\0', from_registered, n->armed)) {
+	case TC_SERVE:
+		break;
+	case TC_WRONG_SOURCE:
+		http_observe(bs, r, n, "cred-refused", "credential asked for from another address");
+		return http_respond_error(c, r, 403, -EPERM,
+		    "this node's credential is handed to its own address only");
+	case TC_NOT_ARMED:
+	default:
+		http_observe(bs, r, n, "cred-refused", "credential asked for while not armed "
+		    "(handed out already, or no boot armed it)");
+		return http_respond_error(c, r, 403, -EPERM, "node is not armed");
+	}
+	{
+		char *cpio = NULL;
+		size_t cpio_len = 0;
+
+		rc = credential_cpio_build(n->token, &cpio, &cpio_len);
+		if (rc == 0) {
+			rc = credential_gzip_stored(cpio, cpio_len, &buf, &len);
+			explicit_bzero(cpio, cpio_len);
+			free(cpio);
+		}
+	}
+	if (rc < 0)
+		return http_respond_error(c, r, 500, rc, "cannot build the credential");
+	/* Disarm before answering: if the store cannot record it, nothing is handed out. */
+	if (nodes_disarm(bs, n) < 0) {
+		explicit_bzero(buf, len);
+		free(buf);
+		return http_respond_error(c, r, 500, -EIO, "node store failed");
+	}
+	{
+		char why[96];
+
+		(void)snprintf(why, sizeof(why), "handed out to %s",
+		    r->client[0] ? r->client : "unknown");
+		(void)store_event_add(bs->store, n->name, "credential", why, (int64_t)time(NULL));
+		notify(&bs->notify, NOTIFY_HISTORY);
+		log_notice("event=credential node=%s client=%s", n->name,
+		    r->client[0] ? r->client : "-");
+	}
+	ret = http_respond(c, r, 200, "application/gzip", buf, len);
+	explicit_bzero(buf, len);
+	free(buf);
+	return ret;
+}
+
 enum MHD_Result
 api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
     const char *method)
 {
 	char name[MAX_NODE_NAME], action[16], msg[160];
 	struct node_rec n;
+	bool from_registered;
 	int rc;
 
 	if (http_path_node_api(url, name, action) < 0)
@@ -217,7 +280,21 @@ api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char
 	strcpy(r->node, name);
 	if (store_node_get(bs->store, name, &n) < 0)
 		return http_respond_error(c, r, 404, -ENOENT, "unknown node");
+	from_registered = n.ip[0] && strcmp(r->client, n.ip) == 0;
+	if (strcmp(action, "credential") == 0) {
+		if (strcmp(method, "GET") != 0)
+			return http_respond_error(c, r, 405, -EINVAL, "use GET");
+		return credential(bs, c, r, &n, from_registered);
+	}
+	/* No credential at all: 401 wherever it comes from. With one, the source is checked
+	 * before the token, so a wrong address learns nothing about the token. */
 	rc = authorize(c, &n);
+	if (rc != -EACCES && !trust_source_ok(n.ip[0] != '\0', from_registered)) {
+		bs->metrics.phase_rejected++;
+		http_observe(bs, r, &n, "api-refused", "node call from another address");
+		return http_respond_error(c, r, 403, -EPERM,
+		    "this node's calls are taken from its own address only");
+	}
 	if (rc < 0) {
 		bs->metrics.phase_rejected++;
 		(void)snprintf(msg, sizeof(msg), rc == -EACCES ? "missing bearer token" :

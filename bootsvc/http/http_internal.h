@@ -33,6 +33,12 @@ enum MHD_Result http_respond(struct MHD_Connection *c, struct req *r, unsigned s
 enum MHD_Result http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status,
     int code, const char *message);
 
+/* An event naming the request's source address, and a warning, for a node request that
+ * moves nothing or is refused (issue #11); rate-limited per node and kind
+ * (http_observe.c). */
+void http_observe(struct bootsvc *bs, const struct req *r, const struct node_rec *n,
+    const char *what, const char *why);
+
 enum MHD_Result http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url);
 enum MHD_Result http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,

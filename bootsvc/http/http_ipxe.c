@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /ipxe/start and /ipxe/boot?mac=..&uuid=..&serial=..: the node's iPXE script. */
 #include <string.h>
+#include <time.h>
 
 #include "http/http_internal.h"
 #include "kind.h"
@@ -9,6 +10,7 @@
 #include "boot/nodes.h"
 #include "boot/script_vars.h"
 #include "boot/templates.h"
+#include "boot/trust.h"
 
 /* Text that lands in an iPXE script must not be able to start a new command or expand
  * a setting: keep a conservative set of characters. */
@@ -54,18 +56,65 @@ hold(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct script_
 	return render(c, r, templates_fixed(&bs->tmpl, TMPL_HOLD), v);
 }
 
+/* What the script request may do to n (boot/trust.h); carries out the arming and the
+ * self-boot op. false when the answer is the hold script (already decided: *ret_why). */
+static bool
+trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *ret_set_pxe,
+    const char **ret_why)
+{
+	bool managed = n->bmc[0] && n->bmc_creds[0] && n->want_power[0];
+	struct trust_script_in in = {
+		.fixed_ip = n->ip[0] != '\0',
+		.from_registered = n->ip[0] && strcmp(r->client, n->ip) == 0,
+		.ctrl_booting = strcmp(n->op, "booting") == 0,
+		.op_idle = managed && n->op[0] == '\0',
+		.armed = n->armed,
+		.phase = trust_phase_of(n->phase),
+	};
+	struct trust_script_verdict v = trust_script_decide(&in);
+
+	*ret_why = v.why;
+	*ret_set_pxe = v.set_pxe;
+	if (v.event)
+		http_observe(bs, r, n, v.serve == TS_BOOT ? "self-boot" : "script-observed", v.why);
+	if (v.serve != TS_BOOT)
+		return false;
+	if (v.arm && nodes_arm(bs, n, in.ctrl_booting ? "controller" : "self", v.why) < 0)
+		return false;
+	if (v.self_op) {
+		struct timespec ts;
+
+		/* The op starts before the phase it watches: the FSM takes a phase older than
+		 * its op for the previous boot's (ctrl_fsm.c, both compared in seconds). */
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		strcpy(n->op, "self-boot");
+		n->op_at_ms = (int64_t)ts.tv_sec * 1000;
+		n->attempts = 1;
+		(void)store_node_update_ctrl(bs->store, n);
+	}
+	return true;
+}
+
 static enum MHD_Result
 boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
 {
 	char reason[MAX_REASON + 64], safe[MAX_REASON], kind_safe[MAX_KIND_NAME];
 	const struct kind *k;
-	const char *phase;
+	const char *phase, *why = "";
 	struct image_rec img;
 	struct script_vars v = { 0 };
+	bool set_pxe = false;
 	int rc;
 
 	script_vars_node(&v, bs->cfg.boot_url, n->name, bs->cfg.hold_poll_ms);
 	strcpy(r->node, n->name);
+	/* A node with a fixed address is asked for from that address only. */
+	if (!trust_source_ok(n->ip[0] != '\0', strcmp(r->client, n->ip) == 0)) {
+		http_observe(bs, r, n, "script-refused",
+		    "script asked for from an address other than the node's");
+		return http_respond_error(c, r, 403, -EPERM,
+		    "this node's script is served to its own address only");
+	}
 
 	if (strcmp(n->phase, "discovered") == 0 && !n->image[0])
 		return render(c, r, templates_fixed(&bs->tmpl, TMPL_DISCOVER), &v);
@@ -94,7 +143,9 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 		    script_safe(kind_safe, sizeof(kind_safe), img.kind));
 		return hold(bs, c, r, &v, reason);
 	}
-	script_vars_image(&v, k, n, &img);
+	if (!trust_boot(bs, r, n, &set_pxe, &why))
+		return hold(bs, c, r, &v, why);
+	script_vars_image(&v, k, &img);
 
 	/* Remember what we served: the node's receipt is checked against it. */
 	if (strcmp(n->served_image, img.id) != 0) {
@@ -105,7 +156,7 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	 * keeps the phase and its start, so the pxe timeout counts from the first request,
 	 * and the request path does no store write (docs/benchmarks.md, per-node scripts). */
 	phase = kind_script_phase(k);
-	if (phase && strcmp(n->phase, phase) != 0)
+	if (set_pxe && phase && strcmp(n->phase, phase) != 0)
 		(void)nodes_set_phase(bs, n->name, phase, "");
 	return render(c, r, templates_kind(&bs->tmpl, k), &v);
 }

@@ -256,6 +256,13 @@ store_node_update_ctrl(struct store *s, const struct node_rec *n)
 }
 
 int
+store_node_arm(struct store *s, const char *name, const char *token, bool armed,
+    const char *armed_by)
+{
+	return s->ops->node_arm(s, name, token, armed, armed_by);
+}
+
+int
 store_node_health_state_get(struct store *s, const char *name, char **ret)
 {
 	return s->ops->node_health_state_get(s, name, ret);

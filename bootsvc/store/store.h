@@ -90,6 +90,10 @@ struct node_rec {
 	int64_t sel_last;                   /* last SEL record id read */
 	/* Green policy (issue #7): when it became up and unallocated, 0 = not idle. */
 	int64_t idle_since_ms;
+	/* Credential (issue #11, boot/trust.h): armed while the current token may be
+	 * handed out once; armed_by says what armed it ("controller", "self", "admin"). */
+	bool armed;
+	char armed_by[16];
 };
 
 /* A node's energy totals (issue #7), or an image's (name = the image, at_ms unused). */
@@ -198,6 +202,10 @@ int store_node_update(struct store *s, const struct node_rec *n);
 int store_node_health_state_get(struct store *s, const char *name, char **ret);
 int store_node_health_state_set(struct store *s, const char *name, const char *json);
 
+/* Rewrite the node's credential state (boot/trust.h): its token, whether it is armed
+ * (the token may be handed out once) and by whom. 0, -ENOENT, -EIO. */
+int store_node_arm(struct store *s, const char *name, const char *token, bool armed,
+    const char *armed_by);
 /* Rewrite the desired-state and controller columns of an existing node. */
 int store_node_update_ctrl(struct store *s, const struct node_rec *n);
 /* Append an event (kind "action") to the history without changing the phase. */

@@ -78,6 +78,8 @@ struct store_backend {
 	int (*node_update_ctrl)(struct store *s, const struct node_rec *n);
 	int (*node_set_phase)(struct store *s, const char *name, const char *phase,
 	    const char *reason, int64_t at);
+	int (*node_arm)(struct store *s, const char *name, const char *token, bool armed,
+	    const char *armed_by);
 	int (*node_health_state_get)(struct store *s, const char *name, char **ret);
 	int (*node_health_state_set)(struct store *s, const char *name, const char *json);
 	int (*node_foreach)(struct store *s, enum store_node_set set, store_node_fn fn,

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The SQLite backend: its connections (the loop's writer, and read-only readers for other
  * threads), its transactions, and its table of operations. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store/store_sqlite.h"
@@ -187,6 +191,37 @@ exec(sqlite3 *db, const char *sql, const char *path, struct dl_err *reterr)
 	return r;
 }
 
+/* The store holds every node's token: it and its -wal and -shm are 0600 (issue #11).
+ * SQLite creates -wal and -shm with the main file's mode, so the main file is created
+ * 0600 before SQLite opens it, and any file an older bootsvc left wider is narrowed. */
+static int
+secure_files(const char *path, struct dl_err *reterr)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char p[MAX_STORE_PATH + 16];
+	int fd;
+
+	if (!*path || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return dl_err_set(reterr, -EIO, "store '%s': %s", path, strerror(errno));
+	(void)close(fd);
+	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+		struct stat st;
+
+		(void)snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0077) == 0)
+			continue;
+		if (chmod(p, st.st_mode & 0600) < 0)
+			return dl_err_set(reterr, -EIO, "store '%s': make it 0600: %s", p,
+			    strerror(errno));
+		log_notice("event=store_mode path=%s msg=\"was mode %04o, now %04o\"", p,
+		    (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0600));
+	}
+	return 0;
+}
+
 int
 store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 {
@@ -198,7 +233,8 @@ store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 	ss->base.ops = &sqlite_ops;
 	ss->base.rd = &ss->conn.rd;
 	(void)snprintf(ss->path, sizeof(ss->path), "%s", path);
-	if ((r = conn_open(&ss->conn, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	if ((r = secure_files(path, reterr)) < 0 ||
+	    (r = conn_open(&ss->conn, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    reterr)) < 0 ||
 	    /* The version first: a store from a newer bootsvc must be left as it is. */
 	    (r = store_sqlite_schema_check(ss->conn.db, path, reterr)) < 0 ||
@@ -367,6 +403,7 @@ static const struct store_backend sqlite_ops = {
 	.node_update = store_sqlite_node_update,
 	.node_update_ctrl = store_sqlite_node_update_ctrl,
 	.node_set_phase = store_sqlite_node_set_phase,
+	.node_arm = store_sqlite_node_arm,
 	.node_health_state_get = store_sqlite_node_health_state_get,
 	.node_health_state_set = store_sqlite_node_health_state_set,
 	.node_foreach = store_sqlite_node_foreach,

@@ -16,7 +16,7 @@
 enum sqlite_stmt {
 	/* store_sqlite_node.c */
 	S_NODE_INSERT, S_NODE_GET, S_NODE_GET_MAC, S_NODE_GET_IP, S_NODE_DELETE,
-	S_NODE_UPDATE, S_NODE_PHASE, S_NODE_CTRL, S_NODE_HISTORY_DELETE, S_NODE_ENERGY_DELETE,
+	S_NODE_UPDATE, S_NODE_PHASE, S_NODE_CTRL, S_NODE_ARM, S_NODE_HISTORY_DELETE, S_NODE_ENERGY_DELETE,
 	S_IP_USED, S_COUNT_PHASE, S_HEALTH_STATE_GET, S_HEALTH_STATE_SET,
 	/* store_sqlite_event.c */
 	S_EVENT_ADD, S_EVENT_LAST, S_HISTORY, S_HISTORY_TRIM, S_HISTORY_PRUNE,
@@ -131,7 +131,7 @@ void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 3
+#define STORE_SQLITE_SCHEMA_VERSION 4
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is
@@ -154,6 +154,8 @@ int store_sqlite_node_update(struct store *s, const struct node_rec *n);
 int store_sqlite_node_update_ctrl(struct store *s, const struct node_rec *n);
 int store_sqlite_node_set_phase(struct store *s, const char *name, const char *phase,
     const char *reason, int64_t at);
+int store_sqlite_node_arm(struct store *s, const char *name, const char *token, bool armed,
+    const char *armed_by);
 int store_sqlite_node_health_state_get(struct store *s, const char *name, char **ret);
 int store_sqlite_node_health_state_set(struct store *s, const char *name, const char *json);
 int store_sqlite_node_foreach(struct store *s, enum store_node_set set, store_node_fn fn,

@@ -7,12 +7,12 @@
 #define NODE_COLS "name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, " \
 	"phase, reason, phase_at, served_image, created, want_power, hold, hold_reason, " \
 	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error, " \
-	"alloc_job, alloc_class, health, health_reasons, sel_last, idle_since_ms"
+	"alloc_job, alloc_class, health, health_reasons, sel_last, idle_since_ms, armed, armed_by"
 
 static const char *const node_sql[_SQLITE_STMT_MAX] = {
 	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
 			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32)",
+			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34)",
 	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
 	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
 	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
@@ -26,6 +26,7 @@ static const char *const node_sql[_SQLITE_STMT_MAX] = {
 			"power=?6, op=?7, op_at_ms=?8, attempts=?9, retry_at_ms=?10, bmc_state=?11, "
 			"last_error=?12, alloc_job=?13, alloc_class=?14, health=?15, "
 			"health_reasons=?16, sel_last=?17, idle_since_ms=?18 WHERE name = ?1",
+	[S_NODE_ARM] = "UPDATE nodes SET token=?2, armed=?3, armed_by=?4 WHERE name = ?1",
 	[S_IP_USED] = "SELECT 1 FROM nodes WHERE ip = ?1",
 	[S_COUNT_PHASE] = "SELECT phase, count(*) FROM nodes GROUP BY phase ORDER BY phase",
 	[S_HEALTH_STATE_GET] = "SELECT health_state FROM nodes WHERE name = ?1",
@@ -72,8 +73,15 @@ static const struct sqlite_col node_ctrl_cols[] = {
 	NODE_COL(sel_last), NODE_COL(idle_since_ms),
 };
 
-_Static_assert(ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols) == 32,
-    "NODE_COLS names 32 columns, S_NODE_INSERT binds ?1..?32");
+/* NODE_COLS from armed on: the node's credential state (boot/trust.h), written only by
+ * store_node_arm() after the insert. */
+static const struct sqlite_col node_arm_cols[] = {
+	NODE_COL(armed), NODE_COL(armed_by),
+};
+
+_Static_assert(ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols) +
+    ELEMENTSOF(node_arm_cols) == 34,
+    "NODE_COLS names 34 columns, S_NODE_INSERT binds ?1..?34");
 
 /* S_NODE_UPDATE's parameters: the name, then what an admin may change. */
 static const struct sqlite_col node_update_cols[] = {
@@ -93,6 +101,8 @@ store_sqlite_node_insert(struct store *s, const struct node_rec *n, struct dl_er
 	store_sqlite_bind_cols(st, 1, n, node_id_cols, ELEMENTSOF(node_id_cols));
 	store_sqlite_bind_cols(st, 1 + ELEMENTSOF(node_id_cols), n, node_ctrl_cols,
 	    ELEMENTSOF(node_ctrl_cols));
+	store_sqlite_bind_cols(st, 1 + ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols), n,
+	    node_arm_cols, ELEMENTSOF(node_arm_cols));
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -109,6 +119,8 @@ node_from_row(sqlite3_stmt *st, struct node_rec *n)
 	store_sqlite_read_cols(st, 0, n, node_id_cols, ELEMENTSOF(node_id_cols));
 	store_sqlite_read_cols(st, ELEMENTSOF(node_id_cols), n, node_ctrl_cols,
 	    ELEMENTSOF(node_ctrl_cols));
+	store_sqlite_read_cols(st, ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols), n,
+	    node_arm_cols, ELEMENTSOF(node_arm_cols));
 }
 
 int
@@ -167,6 +179,22 @@ store_sqlite_node_update_ctrl(struct store *s, const struct node_rec *n)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, n->name);
 	store_sqlite_bind_cols(st, 2, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
+	return store_sqlite_step_changed(c, st);
+}
+
+int
+store_sqlite_node_arm(struct store *s, const char *name, const char *token, bool armed,
+    const char *armed_by)
+{
+	struct sqlite_conn *c = sqlite_writer(s);
+	sqlite3_stmt *st = stmt(c, S_NODE_ARM);
+
+	if (!st)
+		return -EIO;
+	store_sqlite_bind_text(st, 1, name);
+	store_sqlite_bind_text(st, 2, token);
+	sqlite3_bind_int(st, 3, armed ? 1 : 0);
+	store_sqlite_bind_text(st, 4, armed_by);
 	return store_sqlite_step_changed(c, st);
 }
 

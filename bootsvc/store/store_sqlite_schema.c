@@ -10,6 +10,7 @@
  *      stores on every open (energy, images_current, initrd_tree, idle_since_ms).
  *   3  an image version's files are rows of image_files (any roles), no longer the
  *      kernel/initrd/rootfs columns of images.
+ *   4  nodes.armed, nodes.armed_by: the one-time credential (boot/trust.h).
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -82,7 +83,8 @@ static const char schema_newest[] =
 	" alloc_job TEXT NOT NULL DEFAULT '', alloc_class TEXT NOT NULL DEFAULT '',"
 	" health TEXT NOT NULL DEFAULT 'ok', health_reasons TEXT NOT NULL DEFAULT '',"
 	" health_state TEXT NOT NULL DEFAULT '', sel_last INTEGER NOT NULL DEFAULT 0,"
-	" idle_since_ms INTEGER NOT NULL DEFAULT 0);"
+	" idle_since_ms INTEGER NOT NULL DEFAULT 0, armed INTEGER NOT NULL DEFAULT 0,"
+	" armed_by TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX nodes_uuid ON nodes(uuid) WHERE uuid != '';"
 	/* Phase changes and controller actions, in seq order: the events verb streams them
 	 * and a subscriber resumes with `since`. */
@@ -226,6 +228,16 @@ migrate_image_files(sqlite3 *db, struct dl_err *reterr)
 	    reterr);
 }
 
+/* 3 -> 4: a node is armed while its current token may be handed out once. */
+static int
+migrate_armed(sqlite3 *db, struct dl_err *reterr)
+{
+	return store_sqlite_exec(db,
+	    "ALTER TABLE nodes ADD COLUMN armed INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE nodes ADD COLUMN armed_by TEXT NOT NULL DEFAULT '';",
+	    reterr);
+}
+
 struct migration {
 	int from;         /* it makes from + 1 */
 	const char *what; /* for the log */
@@ -235,6 +247,7 @@ struct migration {
 static const struct migration migrations[] = {
 	{ 1, "complete the release's version 1", migrate_release_fixups },
 	{ 2, "image files as rows", migrate_image_files },
+	{ 3, "armed credentials", migrate_armed },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,

@@ -45,8 +45,13 @@ dl_bootsvc_stop
 rm -rf "$DL_W/state"
 # ip netns exec, not the dl_ns function: $! must be the relay itself, or the cleanup
 # ends a subshell and leaves the relay running after the test.
+# The relay connects to bootsvc from the node's own address (transparent): node calls are
+# served to a node's fixed address only. bootsvc's answers to node addresses come back to
+# this host (the relay's transparent sockets) instead of going out on br0.
+ip -n "$DL_NS" rule add from "$DL_SRV" ipproto tcp sport 8080 lookup 100
+ip -n "$DL_NS" route add local 0.0.0.0/0 dev lo table 100
 ip netns exec "$DL_NS" python3 "$REPO/tests/integ/cutproxy.py" "$DL_SRV" 8081 "$DL_SRV" 8080 \
-    "$DL_W/cut.marker" >"$DL_W/cutproxy.log" 2>&1 &
+    "$DL_W/cut.marker" transparent >"$DL_W/cutproxy.log" 2>&1 &
 DL_PIDS+=("$!")
 dl_bootsvc_start --boot_url="http://$DL_SRV:8081"
 dl_nodectl image add "$IMG" >/dev/null || fail "image add"
@@ -58,7 +63,12 @@ dl_console_has cut1 'resum' || fail "init console shows no resume"
 grep -q 'route=images status=206' "$DL_W/bootsvc.log" || fail "bootsvc served no 206 range"
 pass "rootfs transfer $(tr -d "\n" <"$DL_W/cut.marker"): resumed with Range, node up"
 
-# --- receipt: a forged up with another rootfs id, using the node's own token
+# --- receipt: a forged up with another rootfs id, using the node's own token, from the
+# node's own address (node calls are taken from there only): cut1's qemu is stopped and
+# the test takes its address
+kill "$DL_QEMU_cut1"
+CUT_IP=$(dl_field cut1 ip)
+ip -n "$DL_NS" addr add "$CUT_IP/24" dev br0
 TOK=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select token from nodes where name=\"cut1\"").fetchone()[0])' "$DL_W/state/diskless.db")
 body=$(python3 - "$IMG/manifest.json" <<'EOP'
 import json, sys
@@ -68,7 +78,7 @@ print(json.dumps({"phase": "up", "receipt": {"kernel": "Linux version 0.0-other 
 EOP
 )
 c=$(dl_ns curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK" \
-    -d "$body" "http://$DL_SRV:8080/api/v1/nodes/cut1/phase")
+    --interface "$CUT_IP" -d "$body" "http://$DL_SRV:8080/api/v1/nodes/cut1/phase")
 [[ $c == 204 ]] || fail "receipt post answered $c"
 dl_phase_is cut1 failed || fail "a mismatched receipt left cut1 $(dl_phase cut1)"
 [[ $(reason cut1) == "booted rootfs 0000000000000000, expected "* ]] || fail "reason '$(reason cut1)'"

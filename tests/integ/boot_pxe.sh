@@ -47,11 +47,17 @@ pass "unknown machine registered as d-525400710003 and holds"
 
 # --- iPXE retrying its script (a failed fetch, a boot loop) keeps the phase: the request
 # path writes to the store only when the phase changes
-dl_nodectl node add r09 --mac 52:54:00:71:00:09 --image tiny >/dev/null || fail "node add r09"
+# (r09's fixed address is one the test gives bootsvc's namespace: scripts are served to a
+# node's own address only, docs/security.md "The boot network")
+ip -n "$DL_NS" addr add "$DL_NET.98/24" dev br0
+dl_nodectl node add r09 --mac 52:54:00:71:00:09 --ip "$DL_NET.98" --image tiny >/dev/null ||
+    fail "node add r09"
 for i in 1 2 3; do
-	dl_ns curl -sf "$DL_URL/ipxe/boot?mac=52:54:00:71:00:09" | grep -q 'dl.node=r09' ||
-	    fail "script $i of r09"
+	dl_ns curl -sf --interface "$DL_NET.98" "$DL_URL/ipxe/boot?mac=52:54:00:71:00:09" |
+	    grep -q 'dl.node=r09' || fail "script $i of r09"
 done
+c=$(dl_ns curl -s -o /dev/null -w '%{http_code}' "$DL_URL/ipxe/boot?mac=52:54:00:71:00:09")
+[[ $c == 403 ]] || fail "r09's script from another address answered $c"
 pxes=$(dl_nodectl --json node show r09 | python3 -c \
     'import json,sys; print(sum(h["phase"] == "pxe" for h in json.load(sys.stdin)["node"]["history"]))')
 [[ $pxes == 1 ]] && dl_phase_is r09 pxe || fail "r09: $pxes pxe history rows after 3 fetches, want 1"

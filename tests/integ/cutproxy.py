@@ -3,10 +3,16 @@
 cuts the first response to a GET of an image's rootfs (without a Range header) after
 half of its body, closing both sides. The node's init must then resume with Range.
 This is test fault injection in front of the real bootsvc, not a stand-in for it.
-usage: cutproxy.py LISTEN_IP LISTEN_PORT TARGET_IP TARGET_PORT MARKER_FILE"""
+With "transparent" it connects to TARGET from the client's own address (IP_TRANSPARENT),
+so bootsvc sees the node's address as it would without the relay (node calls are served
+to a node's fixed address only); the caller routes TARGET's answers to those addresses
+back to the local host (tests/integ/boot_faults.sh).
+usage: cutproxy.py LISTEN_IP LISTEN_PORT TARGET_IP TARGET_PORT MARKER_FILE [transparent]"""
 import socket, sys, threading
 
 listen_ip, listen_port, target_ip, target_port, marker = sys.argv[1:6]
+transparent = len(sys.argv) > 6 and sys.argv[6] == "transparent"
+IP_TRANSPARENT = 19  # <linux/in.h>
 cut_done = threading.Event()
 
 
@@ -27,8 +33,18 @@ def pump(src, dst, limit=None):
     return False
 
 
+def connect_upstream(client):
+    if not transparent:
+        return socket.create_connection((target_ip, int(target_port)))
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+    s.bind((client.getpeername()[0], 0))
+    s.connect((target_ip, int(target_port)))
+    return s
+
+
 def handle(client):
-    upstream = socket.create_connection((target_ip, int(target_port)))
+    upstream = connect_upstream(client)
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = client.recv(65536)

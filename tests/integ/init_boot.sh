@@ -119,19 +119,33 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
+# --- the boot credential as bootsvc hands it out (docs/boot-protocol.md "The credential"):
+# a gzip-wrapped cpio with /dl-credential, 0400, loaded as a second initrd. Appended right
+# after the image's initrd with no padding, as the EFI stub concatenates initrd= files: a
+# compressed archive is unpacked at any offset (an uncompressed one only at a multiple of 4).
+C=$W/cred.d
+mkdir -p "$C"
+printf 'token=%s\n' "$TOKEN" > "$C/dl-credential"
+chmod 400 "$C/dl-credential"
+(cd "$C" && echo dl-credential | cpio -o -H newc --quiet) | gzip -n -c > "$W/cred.cpio.gz"
+cat "$W/initrd" "$W/cred.cpio.gz" > "$W/initrd+cred"
+echo "initrd is $(stat -c %s "$W/initrd") bytes: the credential starts at offset mod 4 = $(( $(stat -c %s "$W/initrd") % 4 ))"
+
 boot() { # case -> console log in $W/console.<case>
-	local c=$1 id
+	local c=$1 id initrd=$W/initrd+cred
 	id=$(id_of "$c")
 	: > "$www/phases.jsonl"
 	: > "$www/requests.log"
 	[[ $c == cut ]] && touch "$www/images/$id/cut-once"
 	local append="console=ttyS0 panic=-1 dl.server=http://$SRV:$PORT dl.node=n01"
-	append+=" dl.token=$TOKEN dl.image=$id dl.rootfs=$ROOTFS_SHA dl.rootfs_size=$ROOTFS_SIZE"
+	# cut: an older server's way, the token on the command line (the init's fallback)
+	[[ $c == cut ]] && { append+=" dl.token=$TOKEN"; initrd=$W/initrd; }
+	append+=" dl.image=$id dl.rootfs=$ROOTFS_SHA dl.rootfs_size=$ROOTFS_SIZE"
 	append+=" dl.initrd_id=$INITRD_SHA dl.mac=$MAC ip=$NODE_IP::$SRV:255.255.255.0:n01::off"
 	append+=" retain_initrd dl.future_key=1"
 	local t0=$SECONDS
 	ip netns exec "$NS" timeout 240 qemu-system-x86_64 -accel tcg -m 768 -nographic -no-reboot \
-	    -kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$W/initrd" -append "$append" \
+	    -kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$initrd" -append "$append" \
 	    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 	    -device virtio-net-pci,netdev=n0,mac=$MAC >"$W/console.$c" 2>&1 &
 	QPID=$!
@@ -172,6 +186,16 @@ for c in $CASES; do
 		    fail "good: receipt initrd/rootfs fields do not match the manifest's initrd_tree and the rootfs served"
 		[[ $INITRD_TREE != "$INITRD_SHA" ]] || fail "good: tree hash equals the file hash?"
 		pass "good: receipt has kernel banner, initrd tree hash measured by the init (= manifest initrd_tree, not dl.initrd_id), rootfs sha256"
+		con good "credential taken from the boot server's archive" ||
+		    fail "good: the init did not take the credential archive"
+		grep -a "Kernel command line:" "$W/console.good.txt" | grep -q . ||
+		    fail "good: no 'Kernel command line:' on the console to check"
+		! grep -a "Kernel command line:" "$W/console.good.txt" | grep -q "$TOKEN" ||
+		    fail "good: the token is on the kernel command line"
+		! grep -a "Kernel command line:" "$W/console.good.txt" | grep -q "dl.token" ||
+		    fail "good: dl.token on the kernel command line"
+		! con good "$TOKEN" || fail "good: the token appears on the console"
+		pass "good: credential from the second initrd, nowhere on the command line or console; receipt's tree hash unchanged by it"
 		con good DLREPORT-OK || fail "good: dl-report up failed"
 		phase good "[p['phase'] for p in P] == ['imaging', 'up']" || fail "good: phases were $(cat "$W/phases.good")"
 		phase good "P[1]['receipt'] == {'kernel': P[1]['receipt']['kernel'], 'initrd': '$INITRD_TREE', 'rootfs': '$ROOTFS_SHA'} and P[1]['receipt']['kernel'].startswith('Linux version $KVER')" ||
@@ -198,6 +222,9 @@ for c in $CASES; do
 		con cut "IMAGE-UP hostname=n01" || fail "cut: image did not come up"
 		[[ $(grep -c "GET /images/.*/rootfs" "$W/requests.cut") == 2 ]] || fail "cut: expected exactly 2 rootfs requests"
 		pass "cut: transfer cut at half, resumed with Range (206), verified and booted"
+		con cut "using dl.token from the kernel command line" ||
+		    fail "cut: no warning for a token on the command line"
+		pass "cut: a token on the command line (older server) still works, with a warning"
 		;;
 	esac
 done

@@ -393,6 +393,51 @@ test_node_list_show_remove(void **state)
 	list_names(&f->bs, "n1,n2,n3,n5");
 }
 
+/* node.arm (issue #11): each named node gets a fresh token it may hand out once; all or
+ * none; node.show says it is armed and by whom. */
+static void
+test_node_arm(void **state)
+{
+	struct fixture *f = *state;
+	struct node_rec before, after, other;
+	json_t *resp, *res, *node;
+
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-3]\","
+	    "\"macs\":\"52:54:00:00:00:[01-03]\"}}", &resp);
+	json_decref(resp);
+	assert_int_equal(store_node_get(f->bs.store, "n1", &before), 0);
+	assert_false(before.armed);
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n[2-4]\"}}",
+	    "ENOENT", "no node 'n4'");
+	assert_int_equal(store_node_get(f->bs.store, "n2", &other), 0);
+	assert_false(other.armed);
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n1\","
+	    "\"x\":1}}", "EINVAL", "x");
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n[1-2]\"}}",
+	    &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "armed")), 2);
+	json_decref(resp);
+	assert_int_equal(store_node_get(f->bs.store, "n1", &after), 0);
+	assert_true(after.armed);
+	assert_string_equal(after.armed_by, "admin");
+	assert_int_equal(strlen(after.token), 64);
+	assert_string_not_equal(after.token, before.token); /* rotated */
+	assert_int_equal(store_node_get(f->bs.store, "n3", &other), 0);
+	assert_false(other.armed);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}",
+	    &resp);
+	node = json_object_get(res, "node");
+	assert_true(json_is_true(json_object_get(node, "armed")));
+	assert_string_equal(str(node, "armed_by"), "admin");
+	/* the token itself is never shown */
+	{
+		char *dump = json_dumps(resp, JSON_COMPACT);
+		assert_null(strstr(dump, after.token));
+		free(dump);
+	}
+	json_decref(resp);
+}
+
 /* Make a valid image version directory under dir; returns its id in id. */
 static void
 make_image(const char *dir, const char *name, char id[static SHA256_HEX_SIZE], char *path,
@@ -599,6 +644,7 @@ main(void)
 		T(test_node_add),
 		T(test_node_add_errors),
 		T(test_node_list_show_remove),
+		T(test_node_arm),
 		T(test_images),
 		T(test_image_kind),
 		T(test_log_injection),

@@ -111,6 +111,27 @@ static const struct {
 	    .attempts = 3, .power = CPOW_ON }, T, CA_POWER_CYCLE, COP_BOOTING, 1, "failed_retry" },
 	{ __LINE__, { ON, .op = COP_FAILED, .op_at_ms = T - 31 * 60 * S, .phase = CP_FAILED,
 	    .attempts = 3, .power = CPOW_OFF }, T, CA_POWER_ON, COP_BOOTING, 1, "failed_retry" },
+	/* a node that rebooted by itself (boot/trust.h: its script from its own address
+	 * started a self-boot op): watched with the boot's timeouts, never power-cycled to
+	 * start it, where the same node with no op would be (issue #11) */
+	{ __LINE__, { ON, .op = COP_SELF, .op_at_ms = T - 2 * S, .phase = CP_PXE,
+	    .phase_at_ms = T - 2 * S, .attempts = 1, .power = CPOW_ON }, T, CA_NONE, COP_SELF, 1,
+	    NULL },
+	{ __LINE__, { ON, .phase = CP_PXE, .phase_at_ms = T - 2 * S, .power = CPOW_ON }, T,
+	    CA_POWER_CYCLE, COP_BOOTING, 1, "not up on the desired image" },
+	{ __LINE__, { ON, .op = COP_SELF, .op_at_ms = T - 100 * S, .phase = CP_IMAGING,
+	    .phase_at_ms = T - 50 * S, .attempts = 1, .power = CPOW_ON }, T, CA_NONE, COP_SELF, 1,
+	    NULL },
+	{ __LINE__, { ON, .op = COP_SELF, .op_at_ms = T - 100 * S, .phase = CP_UP,
+	    .phase_at_ms = T - 5 * S, .booted_is_target = true, .attempts = 1 }, T, CA_DONE,
+	    COP_IDLE, 0, "up on the desired image" },
+	/* ... and if it does not make it, the controller's retry is an ordinary boot */
+	{ __LINE__, { ON, .op = COP_SELF, .op_at_ms = T - 200 * S, .phase = CP_PXE,
+	    .phase_at_ms = T - 121 * S, .attempts = 1, .power = CPOW_ON }, T, CA_POWER_CYCLE,
+	    COP_BOOTING, 2, "timed out in phase pxe: retry 2 of 3" },
+	{ __LINE__, { ON, .op = COP_SELF, .op_at_ms = T - 60 * S, .phase = CP_FAILED,
+	    .phase_at_ms = T - 6 * S, .attempts = 1 }, T, CA_POWER_CYCLE, COP_BOOTING, 2,
+	    "boot failed: retry 2 of 3" },
 	/* power off */
 	{ __LINE__, { .want = CW_OFF, .has_bmc = true, .power = CPOW_ON }, T, CA_POWER_OFF,
 	    COP_POWER_OFF, 0, "desired power off" },

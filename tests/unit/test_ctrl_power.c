@@ -206,6 +206,11 @@ test_cap_shared(void **state)
 	assert_true(action_busy(f->bs.action, "v1", ACTION_RES_BMC_POWER));
 	assert_int_equal(ctrl_power_now(f->bs.ctrl, "v1", POWER_RESET, answer, f, &e), -EBUSY);
 	assert_non_null(strstr(e.msg, "'v1' has a BMC operation in flight"));
+	/* The cycle an admin ordered armed v1 (boot/trust.h): a new token, once */
+	assert_int_equal(store_node_get(f->bs.store, "v1", &n), 0);
+	assert_true(n.armed);
+	assert_string_equal(n.armed_by, "admin");
+	assert_int_not_equal(strspn(n.token, "a"), 64); /* not the token it was added with */
 
 	/* Ticks come and go (a kick's 10 ms, then every second is too slow to wait for:
 	 * 300 ms covers the first); the controller finds no room, so it writes no intent

@@ -305,7 +305,13 @@ test_templates_load(void **state)
 	/* a kind's script may use its roles' variables, and only the ones it gets */
 	write_tmpl(dir, "linux", "#!ipxe\nkernel {{server}}/{{image_id}}/kernel "
 	    "dl.rootfs={{rootfs_sha256}} {{rootfs_size}} {{kernel_size}} {{initrd_sha256}} "
-	    "{{token}} {{node}} {{poll}} {{image_name}}@{{image_short}} {{cmdline}}\n");
+	    "{{node}} {{poll}} {{image_name}}@{{image_short}} {{cmdline}}\n");
+	assert_int_equal(templates_load(&t, dir, &e), 0);
+	/* the token is no script variable: a script never carries the credential */
+	write_tmpl(dir, "linux", "#!ipxe\nkernel dl.token={{token}}\n");
+	assert_int_equal(templates_load(&t, dir, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "token"));
+	write_tmpl(dir, "linux", "#!ipxe\nkernel {{server}}/{{image_id}}/kernel\n");
 	assert_int_equal(templates_load(&t, dir, &e), 0);
 	assert_non_null(templates_kind(&t, kind_find("linux"))->text);
 	assert_string_equal(templates_kind(&t, kind_find("linux"))->name, "linux");
@@ -339,19 +345,21 @@ test_templates_load(void **state)
 #define KSHA "1111111111111111111111111111111111111111111111111111111111111111"
 #define ISHA "2222222222222222222222222222222222222222222222222222222222222222"
 #define RSHA "3333333333333333333333333333333333333333333333333333333333333333"
-#define TOKEN "abababababababababababababababababababababababababababababababab"
 #define SRV "http://10.77.0.1:8080"
 static const char linux_script[] =
 	"#!ipxe\n"
 	"# diskless: boot node n01 into Linux image tiny version " ID ".\n"
-	"# The kernel command line carries everything the init needs (docs/boot-protocol.md),\n"
-	"# including the address iPXE got, so the node needs no second DHCP.\n"
+	"# The kernel command line carries everything the init needs but its credential\n"
+	"# (docs/boot-protocol.md), including the address iPXE got, so the node needs no second\n"
+	"# DHCP. The credential is a second initrd, handed out once per boot: never on the\n"
+	"# command line, which every user of the booted node can read.\n"
 	"echo diskless: n01 booting tiny@0123456789ab\n"
-	"kernel " SRV "/images/" ID "/kernel initrd=initrd console=ttyS0 quiet dl.server=" SRV
-	" dl.node=n01 dl.token=" TOKEN " dl.image=" ID " dl.rootfs=" RSHA
+	"kernel " SRV "/images/" ID "/kernel initrd=initrd initrd=credential console=ttyS0 quiet dl.server=" SRV
+	" dl.node=n01 dl.image=" ID " dl.rootfs=" RSHA
 	" dl.rootfs_size=1282048 dl.initrd_id=" ISHA " dl.mac=${mac}"
 	" ip=${ip}::${gateway}:${netmask}:n01::off retain_initrd || goto failed\n"
 	"initrd --name initrd " SRV "/images/" ID "/initrd || goto failed\n"
+	"initrd --name credential " SRV "/api/v1/nodes/n01/credential || goto failed\n"
 	"boot || goto failed\n"
 	":failed\n"
 	"echo diskless: boot of n01 failed, asking again in 5 s\n"
@@ -362,7 +370,7 @@ static void
 test_linux_script(void **state)
 {
 	const struct kind *k = kind_find("linux");
-	struct node_rec n = { .name = "n01", .token = TOKEN };
+	struct node_rec n = { .name = "n01" };
 	struct image_rec img = { .id = ID, .name = "tiny", .kind = "linux",
 		.cmdline = "console=ttyS0 quiet" };
 	struct templates t = { 0 };
@@ -380,7 +388,7 @@ test_linux_script(void **state)
 	assert_int_equal(image_rec_file_set(&img, "initrd", ISHA, 2336117), 0);
 	assert_int_equal(image_rec_file_set(&img, "rootfs", RSHA, 1282048), 0);
 	script_vars_node(&v, SRV, n.name, 5000);
-	script_vars_image(&v, k, &n, &img);
+	script_vars_image(&v, k, &img);
 	tp = templates_kind(&t, k);
 	assert_int_equal(template_render(tp->text, tp->len, script_vars_lookup, &v, &out, &len,
 	    &e), 0);

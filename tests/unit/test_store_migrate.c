@@ -175,8 +175,14 @@ old_images(sqlite3 *db, struct old_image *ret, size_t max)
 }
 
 /* Tables the migrations leave as they were: their rows must read back the same. */
+/* The nodes columns of version 1: later versions add columns (4: armed, armed_by) and
+ * keep these. */
 static const char unchanged_sql[] =
-	"SELECT * FROM nodes ORDER BY name;"
+	"SELECT name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, phase, "
+	"reason, phase_at, served_image, created, want_power, hold, hold_reason, booted_image, "
+	"power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error, alloc_job, "
+	"alloc_class, health, health_reasons, health_state, sel_last, idle_since_ms "
+	"FROM nodes ORDER BY name;"
 	"SELECT * FROM history ORDER BY seq;"
 	"SELECT * FROM energy ORDER BY node;"
 	"SELECT * FROM energy_image ORDER BY image;"

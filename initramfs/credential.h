@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The node's boot credential (docs/boot-protocol.md "The credential"): iPXE fetches it
+ * from the boot server once per boot as a second initrd, a cpio the kernel unpacks over
+ * the image's initrd, holding CREDENTIAL_FILE ("token=<hex>\n", 0400). It is never on the
+ * kernel command line, which every user of the booted node reads in /proc/cmdline.
+ *
+ * The init takes it first thing: reads it, removes the file (so the initrd tree hash in
+ * the receipt is the image's own, and nothing of it stays in the initramfs), and keeps
+ * the token in memory for its reports and the overlay; the booted system gets it in
+ * /etc/diskless/node.conf (0600, from the overlay). */
+#pragma once
+
+#include "cmdline.h"
+#include "util.h"
+
+/* Where the credential archive puts its file (bootsvc/boot/credential.h agrees). */
+#define CREDENTIAL_FILE "/dl-credential"
+/* "token=" + MAX_TOKEN_LEN hex + newline, with room for a comment line or two. */
+#define MAX_CREDENTIAL 512
+
+/* Parse the credential file's text (len bytes, not NUL-terminated): exactly one
+ * "token=<16..128 lowercase hex>" line, blank lines and '#' comments allowed. */
+int credential_parse(const char *s, size_t len, char ret[static MAX_TOKEN_LEN + 1],
+    struct init_err *reterr);
+
+/* Read the credential at path, remove it whether or not it parses, and parse it into ret.
+ * -ENOENT (reterr set) when there is none. Refuses anything but a regular file of at most
+ * MAX_CREDENTIAL bytes (a symlink is not followed). */
+int credential_take(const char *path, char ret[static MAX_TOKEN_LEN + 1],
+    struct init_err *reterr);

@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: MIT */
+/* The node-facing HTTP routes end to end (http_ipxe.c, api_node.c, http_images.c): a real
+ * bootsvc HTTP server (MHD on the test's loop, a real SQLite store, the shipped
+ * ipxe-scripts/) on 127.0.0.1, driven by a tiny HTTP/1.0 client on a thread of its own.
+ * The whole 127/8 is local, so the client picks its source address: 127.0.0.1 is the
+ * nodes' registered address, 127.0.0.2 an attacker's on the same boot network.
+ *
+ * Issue #11: a script request moves a node only from its own address or in a boot the
+ * controller ordered; a node's credential is handed out once, to its own address, while it
+ * is armed; the overlay and phase reports take only the current credential. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../bootsvc/bootsvc.h"
+#include "../../bootsvc/boot/nodes.h"
+#include "../../bootsvc/http/http.h"
+#include "../../bootsvc/loop.h"
+#include "log.h"
+#include "loop_wait.h"
+#include "store_dir.h"
+
+#define OWN "127.0.0.1"
+#define ATTACKER "127.0.0.2"
+#define MAC1 "52:54:00:11:00:01"
+#define MAC2 "52:54:00:11:00:02"
+#define MAC3 "52:54:00:11:00:03"
+/* A response we read: scripts, a credential, a tiny overlay, a 3-byte image file. */
+#define MAX_RESPONSE (256 * 1024)
+
+struct fixture {
+	struct store_dir sd;
+	struct bootsvc bs;
+	uint16_t port;
+	char image_id[SHA256_HEX_SIZE];
+};
+
+struct exchange {
+	/* in */
+	struct fixture *f;
+	const char *src, *method, *path, *headers, *body;
+	/* out */
+	int status;
+	char *resp;    /* whole response, NUL-terminated */
+	size_t len;
+	const char *payload;
+	size_t payload_len;
+	atomic_bool done;
+};
+
+static void *
+client(void *arg)
+{
+	struct exchange *x = arg;
+	struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
+	char req[2048];
+	int fd, n;
+
+	x->resp = calloc(1, MAX_RESPONSE + 1);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!x->resp || fd < 0)
+		goto out;
+	(void)inet_pton(AF_INET, x->src, &src.sin_addr);
+	(void)inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+	dst.sin_port = htons(x->f->port);
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		goto out_close;
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s%s%s\r\n%s", x->method,
+	    x->path, x->headers ? x->headers : "", x->body ? "Content-Type: application/json\r\n" :
+	    "", "", x->body ? x->body : "");
+	if (x->body) {
+		/* Content-Length goes in the head: rebuild with it */
+		n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%sContent-Type: "
+		    "application/json\r\nContent-Length: %zu\r\n\r\n%s", x->method, x->path,
+		    x->headers ? x->headers : "", strlen(x->body), x->body);
+	}
+	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n)
+		goto out_close;
+	for (;;) {
+		ssize_t got = read(fd, x->resp + x->len, MAX_RESPONSE - x->len);
+		if (got <= 0)
+			break;
+		x->len += (size_t)got;
+	}
+	if (sscanf(x->resp, "HTTP/1.%*d %d", &x->status) != 1)
+		x->status = -1;
+	x->payload = strstr(x->resp, "\r\n\r\n");
+	if (x->payload) {
+		x->payload += 4;
+		x->payload_len = x->len - (size_t)(x->payload - x->resp);
+	}
+out_close:
+	close(fd);
+out:
+	atomic_store(&x->done, true);
+	return NULL;
+}
+
+static bool
+exchange_done(void *arg)
+{
+	return atomic_load(&((struct exchange *)arg)->done);
+}
+
+/* One request from src; the loop serves it while the client thread waits. */
+static void
+exchange_run(struct exchange *x)
+{
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, client, x), 0);
+	assert_true(loop_wait(x->f->bs.loop, exchange_done, NULL, x, 10000));
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static int
+http_get_at(const char *file, int line, struct fixture *f, const char *src, const char *path,
+    const char *headers, struct exchange *ret)
+{
+	struct exchange x = { .f = f, .src = src, .method = "GET", .path = path,
+		.headers = headers };
+
+	exchange_run(&x);
+	_assert_true(x.status > 0, "an HTTP answer", file, line);
+	if (ret)
+		*ret = x;
+	else
+		free(x.resp);
+	return x.status;
+}
+#define http_get(...) http_get_at(__FILE__, __LINE__, __VA_ARGS__)
+
+static int
+http_post(struct fixture *f, const char *src, const char *path, const char *headers,
+    const char *body)
+{
+	struct exchange x = { .f = f, .src = src, .method = "POST", .path = path,
+		.headers = headers, .body = body };
+
+	exchange_run(&x);
+	free(x.resp);
+	return x.status;
+}
+
+static uint16_t
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	(void)inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static void
+write_file(const char *dir, const char *name, const char *data)
+{
+	char p[512];
+	FILE *fp;
+
+	(void)snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fp = fopen(p, "we");
+	assert_non_null(fp);
+	assert_int_equal(fputs(data, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Image "tiny": three files with a made-up id (the routes never hash them). */
+static void
+add_image(struct fixture *f)
+{
+	struct image_rec img = { 0 };
+	struct dl_err e = { 0 };
+
+	memset(f->image_id, '7', SHA256_HEX_SIZE - 1);
+	f->image_id[SHA256_HEX_SIZE - 1] = '\0';
+	strcpy(img.id, f->image_id);
+	strcpy(img.name, "tiny");
+	strcpy(img.kind, "linux");
+	(void)snprintf(img.path, sizeof(img.path), "%s/img", f->sd.dir);
+	assert_int_equal(mkdir(img.path, 0755), 0);
+	write_file(img.path, "vmlinuz", "KERNEL");
+	write_file(img.path, "initrd", "INITRD");
+	write_file(img.path, "rootfs.squashfs", "ROOTFS");
+	strcpy(img.kernel_version, "6.1.0");
+	strcpy(img.built, "2026-12-04T00:00:00Z");
+	strcpy(img.cmdline, "console=ttyS0");
+	assert_int_equal(image_rec_file_set(&img, "kernel",
+	    "1111111111111111111111111111111111111111111111111111111111111111", 6), 0);
+	assert_int_equal(image_rec_file_set(&img, "initrd",
+	    "2222222222222222222222222222222222222222222222222222222222222222", 6), 0);
+	assert_int_equal(image_rec_file_set(&img, "rootfs",
+	    "3333333333333333333333333333333333333333333333333333333333333333", 6), 0);
+	img.added = 1;
+	if (store_image_insert(f->bs.store, &img, &e) < 0)
+		fail_msg("image insert: %s", e.msg);
+}
+
+/* A node of image tiny; managed (BMC, wants on) when managed is set. */
+static void
+add_node(struct fixture *f, const char *name, const char *mac, const char *ip,
+    const char *phase, bool managed)
+{
+	struct node_rec n = { 0 };
+	struct dl_err e = { 0 };
+
+	(void)snprintf(n.name, sizeof(n.name), "%s", name);
+	(void)snprintf(n.mac, sizeof(n.mac), "%s", mac);
+	(void)snprintf(n.ip, sizeof(n.ip), "%s", ip);
+	strcpy(n.image, "tiny");
+	assert_int_equal(nodes_token_new(n.token), 0);
+	(void)snprintf(n.phase, sizeof(n.phase), "%s", phase);
+	n.phase_at = n.created = 1000;
+	if (managed) {
+		strcpy(n.bmc, "10.9.9.9");
+		strcpy(n.bmc_creds, "/nonexistent");
+		strcpy(n.want_power, "on");
+		strcpy(n.power, "on");
+	}
+	if (store_node_insert(f->bs.store, &n, &e) < 0)
+		fail_msg("node insert: %s", e.msg);
+}
+
+static struct node_rec
+get_node(struct fixture *f, const char *name)
+{
+	struct node_rec n;
+
+	assert_int_equal(store_node_get(f->bs.store, name, &n), 0);
+	return n;
+}
+
+struct ev_find {
+	const char *node, *what, *reason;
+	int n;
+};
+
+static int
+ev_one(const struct event_rec *e, void *userdata)
+{
+	struct ev_find *q = userdata;
+
+	if (strcmp(e->node, q->node) == 0 && strcmp(e->what, q->what) == 0 &&
+	    (!q->reason || strstr(e->reason, q->reason)))
+		q->n++;
+	return 0;
+}
+
+/* How many events of node with what (and reason containing reason, if given). */
+static int
+events(struct fixture *f, const char *node, const char *what, const char *reason)
+{
+	struct ev_find q = { .node = node, .what = what, .reason = reason };
+
+	assert_int_equal(store_events_since(f->bs.store, 0, 10000, ev_one, &q), 0);
+	return q.n;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dl_err e = { 0 };
+	char url[64];
+
+	if (!f || store_dir_open(&f->sd) < 0 || loop_new(&f->bs.loop) < 0)
+		return -1;
+	f->bs.store = f->sd.s;
+	config_init(&f->bs.cfg);
+	log_set_level(LOG_ERR);
+	f->port = free_port();
+	strcpy(f->bs.cfg.http_addr, "127.0.0.1");
+	f->bs.cfg.http_port = f->port;
+	f->bs.cfg.discover = false;
+	f->bs.cfg.max_connections = 64;
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%u", f->port);
+	if (config_set(&f->bs.cfg, "boot_url", url, &e) < 0 ||
+	    templates_load(&f->bs.tmpl, "ipxe-scripts", &e) < 0) {
+		print_error("setup: %s\n", e.msg);
+		return -1;
+	}
+	add_image(f);
+	if (http_start(&f->bs, &f->bs.http, &e) < 0) {
+		print_error("http_start: %s\n", e.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	f->bs.http = http_stop(f->bs.http);
+	templates_done(&f->bs.tmpl);
+	f->bs.loop = loop_free(f->bs.loop);
+	store_dir_remove(&f->sd);
+	free(f);
+	return 0;
+}
+
+/* A GET of an up node's script from another address: 403, an event naming the address,
+ * and nothing moves (the controller would have power-cycled it). */
+static void
+test_script_other_address(void **state)
+{
+	struct fixture *f = *state;
+	struct node_rec before, after;
+
+	add_node(f, "n1", MAC1, OWN, "up", true);
+	before = get_node(f, "n1");
+	assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC1, NULL, NULL), 403);
+	after = get_node(f, "n1");
+	assert_string_equal(after.phase, "up");
+	assert_string_equal(after.op, "");
+	assert_false(after.armed);
+	assert_string_equal(after.token, before.token);
+	assert_int_equal(events(f, "n1", "script-refused", "from " ATTACKER), 1);
+	/* a flood is recorded in a burst of 10, then at a rate (http_observe.c): the history
+	 * stays bounded */
+	for (int i = 0; i < 14; i++)
+		assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC1, NULL, NULL), 403);
+	assert_int_equal(events(f, "n1", "script-refused", "from " ATTACKER), 10);
+	assert_string_equal(get_node(f, "n1").phase, "up");
+	/* the failed node too: no move to pxe */
+	add_node(f, "n3", MAC3, "127.0.0.3", "failed", true);
+	assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC3, NULL, NULL), 403);
+	assert_string_equal(get_node(f, "n3").phase, "failed");
+}
+
+/* A node without a fixed address, not armed, not in a controller boot: its script
+ * request is an observation (hold script, event), never a boot. */
+static void
+test_script_no_address_observed(void **state)
+{
+	struct fixture *f = *state;
+	struct exchange x;
+
+	add_node(f, "n2", MAC2, "", "up", true);
+	assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC2, NULL, &x), 200);
+	assert_non_null(strstr(x.payload, "not armed"));
+	assert_null(strstr(x.payload, "credential"));
+	free(x.resp);
+	assert_string_equal(get_node(f, "n2").phase, "up");
+	assert_string_equal(get_node(f, "n2").op, "");
+	assert_false(get_node(f, "n2").armed);
+	assert_int_equal(events(f, "n2", "script-observed", "from " ATTACKER), 1);
+
+	/* an admin arms it: the next script request boots it, through the controller's
+	 * watch (self-boot), not a power cycle */
+	{
+		struct node_rec n = get_node(f, "n2");
+		assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	}
+	assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC2, NULL, &x), 200);
+	assert_non_null(strstr(x.payload, "initrd --name credential"));
+	free(x.resp);
+	assert_string_equal(get_node(f, "n2").phase, "pxe");
+	assert_string_equal(get_node(f, "n2").op, "self-boot");
+}
+
+/* The node reboots itself (its script from its own address while up): armed with a fresh
+ * token, phase pxe, the self-boot op; the script carries no secret. */
+static void
+test_self_reboot_and_credential_once(void **state)
+{
+	struct fixture *f = *state;
+	struct node_rec before, n;
+	struct exchange x;
+	char want[128], bearer[160], other[160];
+
+	add_node(f, "n1", MAC1, OWN, "up", true);
+	before = get_node(f, "n1");
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+	n = get_node(f, "n1");
+	assert_non_null(strstr(x.payload, "initrd --name credential http://127.0.0.1:"));
+	assert_non_null(strstr(x.payload, "/api/v1/nodes/n1/credential"));
+	assert_null(strstr(x.payload, "dl.token"));
+	assert_null(strstr(x.payload, n.token));
+	assert_null(strstr(x.payload, before.token));
+	free(x.resp);
+	assert_string_equal(n.phase, "pxe");
+	assert_string_equal(n.op, "self-boot");
+	assert_true(n.armed);
+	assert_string_equal(n.armed_by, "self");
+	assert_string_not_equal(n.token, before.token);
+	assert_int_equal(events(f, "n1", "self-boot", "from " OWN), 1);
+	/* iPXE asking again before it took the credential: same token */
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, NULL), 200);
+	assert_string_equal(get_node(f, "n1").token, n.token);
+
+	/* the attacker asks for the credential, by name: refused, evented, still armed */
+	assert_int_equal(http_get(f, ATTACKER, "/api/v1/nodes/n1/credential", NULL, NULL), 403);
+	assert_true(get_node(f, "n1").armed);
+	assert_int_equal(events(f, "n1", "cred-refused", "from " ATTACKER), 1);
+	assert_int_equal(http_post(f, OWN, "/api/v1/nodes/n1/credential", NULL, "{}"), 405);
+
+	/* the node takes it: a cpio with token=<current> in dl-credential */
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/credential", NULL, &x), 200);
+	(void)snprintf(want, sizeof(want), "token=%s\n", n.token);
+	assert_non_null(x.payload);
+	assert_true(x.payload_len > 110);
+	/* gzip (stored block: the bytes as they are) around the newc cpio */
+	assert_memory_equal(x.payload, "\x1f\x8b\x08", 3);
+	assert_memory_equal(x.payload + 15, "070701", 6);
+	assert_non_null(memmem(x.payload, x.payload_len, "dl-credential", 13));
+	assert_non_null(memmem(x.payload, x.payload_len, want, strlen(want)));
+	assert_non_null(strstr(x.resp, "application/gzip"));
+	free(x.resp);
+	assert_false(get_node(f, "n1").armed);
+	assert_int_equal(events(f, "n1", "credential", "handed out to " OWN), 1);
+
+	/* a replay, even from the node's address: refused and evented */
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/credential", NULL, NULL), 403);
+	assert_int_equal(events(f, "n1", "cred-refused", "not armed"), 1);
+
+	/* the overlay: the current credential from the node's address only */
+	(void)snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s\r\n", n.token);
+	(void)snprintf(other, sizeof(other), "Authorization: Bearer %s\r\n", before.token);
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/overlay", NULL, NULL), 401);
+	assert_int_equal(http_get(f, ATTACKER, "/api/v1/nodes/n1/overlay", NULL, NULL), 401);
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/overlay", other, NULL), 403);
+	assert_int_equal(http_get(f, ATTACKER, "/api/v1/nodes/n1/overlay", bearer, NULL), 403);
+	assert_int_equal(events(f, "n1", "api-refused", "from " ATTACKER), 1);
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/overlay", bearer, &x), 200);
+	assert_non_null(memmem(x.payload, x.payload_len, "etc/diskless/node.conf", 22));
+	free(x.resp);
+
+	/* phase reports likewise */
+	assert_int_equal(http_post(f, ATTACKER, "/api/v1/nodes/n1/phase", bearer,
+	    "{\"phase\":\"loading\"}"), 403);
+	assert_string_equal(get_node(f, "n1").phase, "pxe");
+	assert_int_equal(http_post(f, OWN, "/api/v1/nodes/n1/phase", other,
+	    "{\"phase\":\"loading\"}"), 403);
+	assert_int_equal(http_post(f, OWN, "/api/v1/nodes/n1/phase", bearer,
+	    "{\"phase\":\"loading\"}"), 204);
+	assert_string_equal(get_node(f, "n1").phase, "loading");
+}
+
+/* A boot the controller ordered (op booting; ctrl_power.c armed the node): the script
+ * moves the phase even for a node without a fixed address; its credential once. */
+static void
+test_controller_boot(void **state)
+{
+	struct fixture *f = *state;
+	struct node_rec n;
+
+	add_node(f, "n2", MAC2, "", "powering-on", true);
+	n = get_node(f, "n2");
+	strcpy(n.op, "booting");
+	n.op_at_ms = 5000;
+	n.attempts = 1;
+	assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+	assert_int_equal(nodes_arm(&f->bs, &n, "controller", "test"), 0);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC2, NULL, NULL), 200);
+	n = get_node(f, "n2");
+	assert_string_equal(n.phase, "pxe");
+	assert_string_equal(n.op, "booting"); /* the controller's op, untouched */
+	assert_true(n.armed);
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n2/credential", NULL, NULL), 200);
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n2/credential", NULL, NULL), 403);
+	/* asking for the script again re-arms nothing: no address to trust */
+	assert_int_equal(http_get(f, ATTACKER, "/ipxe/boot?mac=" MAC2, NULL, NULL), 200);
+	assert_false(get_node(f, "n2").armed);
+	assert_int_equal(http_get(f, ATTACKER, "/api/v1/nodes/n2/credential", NULL, NULL), 403);
+
+	/* unknown names and MACs */
+	assert_int_equal(http_get(f, OWN, "/api/v1/nodes/zz/credential", NULL, NULL), 404);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=52:54:00:99:99:99", NULL, NULL), 404);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=zz", NULL, NULL), 400);
+}
+
+/* http_images.c: files by content id and role, Range, ETag; never by name. */
+static void
+test_images(void **state)
+{
+	struct fixture *f = *state;
+	struct exchange x;
+	char path[160], hdr[128];
+
+	(void)snprintf(path, sizeof(path), "/images/%s/kernel", f->image_id);
+	assert_int_equal(http_get(f, ATTACKER, path, NULL, &x), 200);
+	assert_int_equal(x.payload_len, 6);
+	assert_memory_equal(x.payload, "KERNEL", 6);
+	free(x.resp);
+	assert_int_equal(http_get(f, OWN, path, "Range: bytes=2-3\r\n", &x), 206);
+	assert_int_equal(x.payload_len, 2);
+	assert_memory_equal(x.payload, "RN", 2);
+	free(x.resp);
+	assert_int_equal(http_get(f, OWN, path, "Range: bytes=10-\r\n", NULL), 416);
+	(void)snprintf(hdr, sizeof(hdr), "If-None-Match: \"%s\"\r\n",
+	    "1111111111111111111111111111111111111111111111111111111111111111");
+	assert_int_equal(http_get(f, OWN, path, hdr, NULL), 304);
+	(void)snprintf(path, sizeof(path), "/images/%s/rootfs", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 200);
+	(void)snprintf(path, sizeof(path), "/images/%s/manifest", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 404);
+	assert_int_equal(http_get(f, OWN, "/images/tiny/kernel", NULL, NULL), 404);
+	assert_int_equal(http_get(f, OWN, "/images/"
+	    "8888888888888888888888888888888888888888888888888888888888888888/kernel", NULL, NULL),
+	    404);
+	assert_int_equal(http_post(f, OWN, "/images/x/kernel", NULL, "{}"), 405);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_script_other_address),
+		T(test_script_no_address_observed),
+		T(test_self_reboot_and_credential_once),
+		T(test_controller_boot),
+		T(test_images),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
