@@ -30,7 +30,7 @@ static const struct {
 	{ "provision", SC }, { "power", SC }, { "allocate", SC }, { "release", SC },
 	{ "expect", SC },
 	{ "hold", AD }, { "health.clear", AD }, { "node.add", AD }, { "node.remove", AD },
-	{ "node.set", AD }, { "image.add", AD }, { "image.remove", AD },
+	{ "node.set", AD }, { "node.arm", AD }, { "image.add", AD }, { "image.remove", AD },
 	/* not a verb: admin only (dispatch then says "unknown verb") */
 	{ "frobnicate", AD }, { "", AD }, { "POWER", AD }, { "power ", AD },
 };
