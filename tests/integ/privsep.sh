@@ -114,11 +114,16 @@ pass "/etc/shadow as credentials refused by the parent: $(grep -m 1 -o 'are not 
 
 # --- a site file only root may read reaches the node's overlay through the parent
 dl_nodectl image add "$IMG" >/dev/null || fail "image add"
-dl_nodectl node add o1 --mac 52:54:00:83:00:41 --image tiny >/dev/null || fail "node add o1"
+# (node calls are served to the node's own fixed address: the test asks from it, and reads
+# the token its script request just armed)
+ip -n "$DL_NS" addr add "$DL_NET.95/24" dev br0
+dl_nodectl node add o1 --mac 52:54:00:83:00:41 --ip "$DL_NET.95" --image tiny >/dev/null ||
+    fail "node add o1"
+dl_ns curl -s --interface "$DL_NET.95" "$DL_URL/ipxe/boot?mac=52:54:00:83:00:41" \
+    >"$DL_W/o1.ipxe" || fail "o1 script"
 TOK=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select token from nodes where name=\"o1\"").fetchone()[0])' "$DL_W/state/diskless.db")
-dl_ns curl -s "$DL_URL/ipxe/boot?mac=52:54:00:83:00:41" >"$DL_W/o1.ipxe" || fail "o1 script"
-c=$(dl_ns curl -s -o "$DL_W/o1.cpio" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
-    "$DL_URL/api/v1/nodes/o1/overlay") || fail "overlay request"
+c=$(dl_ns curl -s --interface "$DL_NET.95" -o "$DL_W/o1.cpio" -w '%{http_code}' \
+    -H "Authorization: Bearer $TOK" "$DL_URL/api/v1/nodes/o1/overlay") || fail "overlay request"
 [[ $c == 200 ]] || fail "overlay answered $c: $(cat "$DL_W/o1.cpio")"
 grep -aq "site-key-$$" "$DL_W/o1.cpio" || fail "the root-only site key is not in the overlay"
 grep -aq "ClusterName=privsep" "$DL_W/o1.cpio" || fail "slurm.conf is not in the overlay"
