@@ -126,6 +126,8 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(TEST_LIBS)
 
 # dnsmasq's supervision under injected faults: pidfd_open and loop_add_fd fail on demand.
 $(BUILD)/tests/test_dnsmasq: TEST_LINK += -Wl,--wrap=spawn_pidfd -Wl,--wrap=loop_add_fd
+# spawn_run() with SIGINT raised just before its wait, every run.
+$(BUILD)/tests/test_spawn_race: TEST_LINK += -Wl,--wrap=ppoll -Wl,--wrap=poll
 
 # Fuzz targets: replay.c supplies main() so gcc builds replay the corpus (CONVENTIONS §11).
 $(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/%.c) $(call obj,tests/fuzz/replay.c) $(TEST_LIBS)
