@@ -58,8 +58,8 @@ ulimit -Sn 1024
 dl_bootsvc_start --http_request_timeout=5s --control_group=nogroup --control_idle_timeout=15s
 grep -q 'event=nofile_raised from=1024 to=8576' "$DL_W/bootsvc.log" ||
     fail "bootsvc did not raise RLIMIT_NOFILE: $(grep nofile "$DL_W/bootsvc.log")"
-grep -q '^Max open files  *8576 ' "/proc/$DL_BOOTSVC_PID/limits" ||
-    fail "bootsvc's limit: $(grep 'open files' "/proc/$DL_BOOTSVC_PID/limits")"
+grep -q '^Max open files  *8576 ' "/proc/$DL_BOOTSVC_NET_PID/limits" ||
+    fail "bootsvc's limit: $(grep 'open files' "/proc/$DL_BOOTSVC_NET_PID/limits")"
 pass "started with 1024 fds, bootsvc raised its limit to 8576"
 
 dl_nodectl image add "$IMG" >/dev/null || fail "image add"
@@ -128,11 +128,14 @@ rm -f "$DL_W/big.bin"
 pass "unauthenticated POSTs refused before their bodies were read"
 
 # --- EMFILE: the control listener backs off instead of spinning (before: 96% CPU)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$DL_BOOTSVC_PID/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$DL_BOOTSVC_NET_PID/stat"; }
 sleep 6 # the flood's connections are closed by now
 # The limit is on fd numbers: set it to the lowest free one, so the next fd is refused.
-lowest=$(ls "/proc/$DL_BOOTSVC_PID/fd" | sort -n | awk '$1 != NR - 1 { print NR - 1; f = 1; exit } END { if (!f) print NR }')
-prlimit --pid "$DL_BOOTSVC_PID" --nofile="$lowest:" # soft only: root may lack CAP_SYS_RESOURCE
+lowest=$(ls "/proc/$DL_BOOTSVC_NET_PID/fd" | sort -n | awk '$1 != NR - 1 { print NR - 1; f = 1; exit } END { if (!f) print NR }')
+# As the process's own user: it dropped from root, and root here may lack CAP_SYS_RESOURCE
+# to change another user's limits; its soft limit only, which that user may lower and raise.
+as_bootsvc() { setpriv --reuid="$(id -u diskless)" --regid="$(id -g diskless)" --clear-groups "$@"; }
+as_bootsvc prlimit --pid "$DL_BOOTSVC_NET_PID" --nofile="$lowest:"
 dl_nodectl ping >"$DL_W/ping_emfile.out" 2>&1 &
 PING=$!
 DL_PIDS+=("$PING")
@@ -145,7 +148,7 @@ echo "bootsvc CPU over 3 s with a control client waiting at EMFILE: ${cpu}%"
 grep -q 'event=control_accept err=EMFILE' "$DL_W/bootsvc.log" ||
     fail "no EMFILE from the control listener"
 ((cpu < 50)) || fail "bootsvc used ${cpu}% CPU at EMFILE: spinning"
-prlimit --pid "$DL_BOOTSVC_PID" --nofile=8576:
+as_bootsvc prlimit --pid "$DL_BOOTSVC_NET_PID" --nofile=8576:
 wait "$PING" || fail "the ping waiting at EMFILE failed: $(cat "$DL_W/ping_emfile.out")"
 ip netns exec "$PRB" curl -sf -o /dev/null --max-time 30 "$DL_URL/ipxe/boot?mac=52:54:00:89:00:02" ||
     fail "no script after EMFILE"
@@ -167,7 +170,7 @@ dl_nodectl node add 'c[0000-1999]' --mac '52:54:01:89:[00-19]:[00-99]' \
 ) >"$DL_W/pings.log" 2>&1 &
 PINGS=$!
 DL_PIDS+=("$PINGS")
-python3 - "$DL_SOCK" "$DL_BOOTSVC_PID" >"$DL_W/control_attack.log" 2>&1 <<'EOP' || fail "control socket: $(tail -n 5 "$DL_W/control_attack.log")"
+python3 - "$DL_SOCK" "$DL_BOOTSVC_NET_PID" >"$DL_W/control_attack.log" 2>&1 <<'EOP' || fail "control socket: $(tail -n 5 "$DL_W/control_attack.log")"
 import json, os, select, socket, sys, time
 path, pid = sys.argv[1], sys.argv[2]
 def rss_mb():

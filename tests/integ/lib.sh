@@ -97,6 +97,12 @@ EOC
 	DL_BOOTSVC_PID=$!
 	DL_PIDS+=("$DL_BOOTSVC_PID")
 	dl_wait 10 "bootsvc answers" dl_nodectl ping
+	# Started as root, bootsvc is two processes (docs/security.md): DL_BOOTSVC_PID is the
+	# root parent, DL_BOOTSVC_NET_PID the unprivileged one that holds the listeners, whose
+	# fds, limits, CPU and memory an attack is about.
+	DL_BOOTSVC_NET_PID=$(dl_ns ss -Hltnp 'sport = :8080' | grep -o 'pid=[0-9]*' | head -n 1 |
+	    cut -d= -f2)
+	[[ -n $DL_BOOTSVC_NET_PID ]] || fail "nothing listens on :8080: $(dl_ns ss -Hltnp)"
 }
 
 dl_bootsvc_stop() {
