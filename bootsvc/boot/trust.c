@@ -52,6 +52,15 @@ trust_script_decide(const struct trust_script_in *in)
 		v.why = "controller boot";
 		return v;
 	}
+	if (in->fixed_ip && in->phase == TP_UP && !in->reboot_evidence) {
+		/* Up, and no PXE DHCP exchange from its MAC: the running system asks (a user on
+		 * the node can), not iPXE after a reboot. Arming here would hand that user the
+		 * next credential, and with it the overlay's site secrets. */
+		v.event = true;
+		v.why = "asked for from the node's address while it is up, with no PXE DHCP "
+			"exchange from its MAC: not a reboot";
+		return v;
+	}
 	if (in->fixed_ip) {
 		/* From the node's own address and no controller boot: the node (re)booted
 		 * by itself, or it has no BMC. It boots through, once: the controller

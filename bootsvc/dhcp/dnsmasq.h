@@ -4,6 +4,8 @@
  * backoff when it dies, one dhcp-host file per node in a hostsdir it re-reads itself. */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "bootsvc.h"
@@ -42,3 +44,8 @@ int dnsmasq_host_write(struct dnsmasq *d, const struct node_rec *n);
 int dnsmasq_host_remove(struct dnsmasq *d, const char *name);
 /* Ask dnsmasq to forget entries that changed (SIGHUP re-reads the hostsdir). */
 void dnsmasq_reload_hosts(struct dnsmasq *d);
+
+/* When dnsmasq last saw a PXE DHCP exchange (firmware or iPXE) from mac: unix ms, or -1
+ * for never. The evidence that a node thought up really rebooted; kept only with
+ * dhcp_mode = range, where bootsvc's dnsmasq answers every DHCP of the node. */
+int64_t dnsmasq_pxe_seen_at(const char *state_dir, const char *mac);

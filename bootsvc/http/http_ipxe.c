@@ -11,6 +11,11 @@
 #include "boot/script_vars.h"
 #include "boot/templates.h"
 #include "boot/trust.h"
+#include "dhcp/dnsmasq.h"
+
+/* How old a PXE DHCP exchange may be and still be the evidence of the reboot whose script
+ * request this is: iPXE asks for its script seconds after its DHCP, TCG firmware in tens. */
+#define PXE_SEEN_WITHIN_MS (5 * 60 * 1000)
 
 /* Text that lands in an iPXE script must not be able to start a new command or expand
  * a setting: keep a conservative set of characters. */
@@ -71,8 +76,24 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 		.armed = n->armed,
 		.phase = trust_phase_of(n->phase),
 	};
-	struct trust_script_verdict v = trust_script_decide(&in);
+	int64_t seen;
+	struct timespec now;
 
+	/* A reboot of an up node shows as a PXE DHCP exchange after it came up: one from
+	 * before is its last boot's (a user on the node asks after the node is up), and one
+	 * too old to be this boot's iPXE is no evidence either. Asked of the DHCP server only
+	 * when it is ours (docs/security.md). */
+	if (bs->cfg.dhcp_mode != DHCP_MODE_RANGE || in.phase != TP_UP) {
+		in.reboot_evidence = true;
+	} else {
+		(void)clock_gettime(CLOCK_REALTIME, &now);
+		seen = dnsmasq_pxe_seen_at(bs->cfg.state_dir, n->mac);
+		in.reboot_evidence = seen >= (n->phase_at + 1) * 1000 &&
+		    (int64_t)now.tv_sec * 1000 - seen <= PXE_SEEN_WITHIN_MS;
+	}
+	struct trust_script_verdict v;
+
+	v = trust_script_decide(&in);
 	*ret_why = v.why;
 	*ret_set_pxe = v.set_pxe;
 	if (v.event)

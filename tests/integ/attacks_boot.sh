@@ -80,6 +80,7 @@ pass "attacker's script GET: 403, evented with its address; n01 stayed up, its B
 
 # --- 2. the node's OS reboots itself (not through the BMC)
 before=$(wc -l <"$DL_W/n01.log")
+t0_wall=$(date +%s)
 mon=$DL_BMC_MON_BASE
 dl_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/$mon && printf 'system_reset\n' >&3 && sleep 0.5"
 t0=$SECONDS
@@ -95,6 +96,13 @@ events | grep -a "n01" | grep -a "self-boot" | grep -aq "from $NODE_IP" ||
 TOKEN2=$(token)
 [[ $TOKEN2 != "$TOKEN1" ]] || fail "the credential did not rotate across the reboot"
 pass "n01 rebooted itself: self-boot op, power-cycled 0 times, up again in $((SECONDS - t0)) s, new credential"
+# the evidence it was a reboot, not a user on the running node asking: dnsmasq's record of
+# its PXE DHCP exchange, root's, newer than the boot it rebooted from
+seen=$DL_W/state/dnsmasq/pxe-seen/$MAC
+[[ -f $seen && $(stat -c %U "$seen") == root && $(stat -c %U "$(dirname "$seen")") == root ]] ||
+    fail "no root-owned PXE evidence for n01: $(ls -la "$(dirname "$seen")" 2>&1)"
+(($(stat -c %Y "$seen") >= t0_wall)) || fail "n01's PXE evidence is older than its reboot"
+pass "the reboot was proven by n01's PXE DHCP exchange (dnsmasq's dhcp-script, root's file)"
 
 # --- 3. the attacker asks for the credential
 code=$(att "$DL_URL/api/v1/nodes/n01/credential")

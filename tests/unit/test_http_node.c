@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -294,6 +295,8 @@ setup(void **state)
 	f->bs.cfg.http_port = f->port;
 	f->bs.cfg.discover = false;
 	f->bs.cfg.max_connections = 64;
+	/* dnsmasq's evidence of PXE boots (dnsmasq.c: pxe-seen/<mac>) is looked for here */
+	(void)snprintf(f->bs.cfg.state_dir, sizeof(f->bs.cfg.state_dir), "%s", f->sd.dir);
 	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%u", f->port);
 	if (config_set(&f->bs.cfg, "boot_url", url, &e) < 0 ||
 	    templates_load(&f->bs.tmpl, "ipxe-scripts", &e) < 0) {
@@ -384,6 +387,53 @@ test_script_no_address_observed(void **state)
 
 /* The node reboots itself (its script from its own address while up): armed with a fresh
  * token, phase pxe, the self-boot op; the script carries no secret. */
+/* What dnsmasq's dhcp-script leaves after a PXE DHCP exchange from mac, at unix time at. */
+static void
+pxe_seen(struct fixture *f, const char *mac, time_t at)
+{
+	char path[256];
+	struct timeval tv[2] = { { .tv_sec = at }, { .tv_sec = at } };
+	FILE *fp;
+
+	(void)snprintf(path, sizeof(path), "%s/dnsmasq", f->sd.dir);
+	(void)mkdir(path, 0755);
+	(void)snprintf(path, sizeof(path), "%s/dnsmasq/pxe-seen", f->sd.dir);
+	(void)mkdir(path, 0755);
+	(void)snprintf(path, sizeof(path), "%s/dnsmasq/pxe-seen/%s", f->sd.dir, mac);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(utimes(path, tv), 0);
+}
+
+/* An up node's script asked for from its own address with no PXE DHCP exchange since it
+ * came up: a user on the running node, not a reboot. Nothing armed, nothing moved. */
+static void
+test_up_node_asked_by_its_user(void **state)
+{
+	struct fixture *f = *state;
+	struct node_rec before, n;
+	struct exchange x;
+
+	add_node(f, "n1", MAC1, OWN, "up", true);
+	before = get_node(f, "n1");
+	/* no evidence at all, then one from before it came up (phase_at 1000) */
+	for (int i = 0; i < 2; i++) {
+		if (i == 1)
+			pxe_seen(f, MAC1, 500);
+		assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+		assert_null(strstr(x.payload, "credential"));
+		free(x.resp);
+		n = get_node(f, "n1");
+		assert_string_equal(n.phase, "up");
+		assert_string_equal(n.op, "");
+		assert_false(n.armed);
+		assert_string_equal(n.token, before.token);
+		assert_int_equal(http_get(f, OWN, "/api/v1/nodes/n1/credential", NULL, NULL), 403);
+	}
+	assert_int_equal(events(f, "n1", "script-observed", "not a reboot"), 2);
+}
+
 static void
 test_self_reboot_and_credential_once(void **state)
 {
@@ -394,6 +444,7 @@ test_self_reboot_and_credential_once(void **state)
 
 	add_node(f, "n1", MAC1, OWN, "up", true);
 	before = get_node(f, "n1");
+	pxe_seen(f, MAC1, time(NULL)); /* it PXE-booted after it came up: a real reboot */
 	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
 	n = get_node(f, "n1");
 	assert_non_null(strstr(x.payload, "initrd --name credential http://127.0.0.1:"));
@@ -533,6 +584,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_script_other_address),
 		T(test_script_no_address_observed),
+		T(test_up_node_asked_by_its_user),
 		T(test_self_reboot_and_credential_once),
 		T(test_controller_boot),
 		T(test_images),

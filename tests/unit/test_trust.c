@@ -46,10 +46,21 @@ static const struct {
 	    "controller" },
 	/* the node's own address, no controller boot: it rebooted itself while up. Armed,
 	 * and watched by the controller (self_op), not power-cycled */
-	{ __LINE__, { OWN, .phase = TP_UP, .op_idle = true }, TS_BOOT, 1, 1, 1, 1, "itself" },
-	{ __LINE__, { OWN, .phase = TP_UP, .op_idle = true, .armed = true }, TS_BOOT, 1, 1, 1, 1,
+	{ __LINE__, { OWN, .phase = TP_UP, .op_idle = true, .reboot_evidence = true }, TS_BOOT,
+	    1, 1, 1, 1, "itself" },
+	{ __LINE__, { OWN, .phase = TP_UP, .op_idle = true, .armed = true,
+	    .reboot_evidence = true }, TS_BOOT, 1, 1, 1, 1,
 	    "itself" },                    /* up and armed (an admin): a new boot, a new token */
-	{ __LINE__, { OWN, .phase = TP_UP }, TS_BOOT, 1, 1, 0, 1, "itself" }, /* unmanaged */
+	{ __LINE__, { OWN, .phase = TP_UP, .reboot_evidence = true }, TS_BOOT, 1, 1, 0, 1,
+	    "itself" },                    /* unmanaged */
+	/* ... but without a PXE DHCP exchange since it came up, the running system asks (a
+	 * user on the node): an observation, nothing armed, nothing moved */
+	{ __LINE__, { OWN, .phase = TP_UP, .op_idle = true }, TS_HOLD, 0, 0, 0, 1, "not a reboot" },
+	{ __LINE__, { OWN, .phase = TP_UP }, TS_HOLD, 0, 0, 0, 1, "not a reboot" },
+	{ __LINE__, { OWN, .phase = TP_UP, .armed = true }, TS_HOLD, 0, 0, 0, 1, "not a reboot" },
+	/* the evidence matters only for an up node: a controller boot needs none */
+	{ __LINE__, { OWN, .ctrl_booting = true, .phase = TP_UP, .armed = true }, TS_BOOT, 1, 0,
+	    0, 0, "controller" },
 	/* a failed node booting by itself from its address: armed, evented */
 	{ __LINE__, { OWN, .phase = TP_FAILED }, TS_BOOT, 1, 1, 0, 1, "failed" },
 	/* a node without a BMC (not managed): every boot is its own */
@@ -99,11 +110,11 @@ static void
 test_script_exhaustive(void **state)
 {
 	(void)state;
-	for (unsigned m = 0; m < (1u << 6) * 4; m++) {
+	for (unsigned m = 0; m < (1u << 6) * 4 * 2; m++) {
 		struct trust_script_in in = {
 			.fixed_ip = m & 1, .from_registered = (m & 1) && (m & 2),
 			.ctrl_booting = m & 4, .op_idle = (m & 8) && !(m & 4), .armed = m & 16,
-			.phase = (enum trust_phase)((m >> 6) & 3),
+			.phase = (enum trust_phase)((m >> 6) & 3), .reboot_evidence = m & 256,
 		};
 		struct trust_script_verdict v = trust_script_decide(&in);
 
@@ -120,6 +131,10 @@ test_script_exhaustive(void **state)
 			assert_true(in.op_idle && !in.ctrl_booting);
 		if (v.arm)
 			assert_true(in.from_registered);
+		/* an up node is armed only by the controller or with evidence of a reboot: a
+		 * user on the running node asks from its address too */
+		if (v.arm && in.phase == TP_UP)
+			assert_true(in.ctrl_booting || in.reboot_evidence);
 	}
 }
 
