@@ -7,6 +7,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 DL_PIDS=()
+DL_NETNS=() # namespaces besides DL_NS the test made (an attacker's, a client's): deleted too
 DL_NS=
 DL_W=
 DL_FAILED=0
@@ -36,6 +37,7 @@ dl_cleanup() {
 			tail -n 25 "$f" | tr -d '\r' | cut -c1-300
 		done
 	fi
+	for ns in "${DL_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	[[ -n $DL_NS ]] && ip netns del "$DL_NS" 2>/dev/null
 	if [[ -n ${KEEP:-} ]]; then echo "kept $DL_W"; else [[ -n $DL_W ]] && rm -rf "$DL_W"; fi
 	exit $rc

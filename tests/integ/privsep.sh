@@ -12,15 +12,10 @@ source "$(dirname "$0")/lib_bmc.sh"
 dl_require ip ss busybox ipmi_sim qemu-system-x86_64
 dl_setup privsep 83
 getent passwd diskless >/dev/null || fail "no user diskless (make deps creates it)"
+# (deleted by lib.sh's cleanup: a trap of this file's own would be replaced by lib_bmc.sh's
+# at the first dl_bmc, and the namespace left behind)
 CLI_NS=dl-privsep-cli-$$
-privsep_exit() {
-	local rc=$?
-	set +e
-	ip netns del "$CLI_NS" 2>/dev/null
-	(exit "$rc")
-	_dl_bmc_exit
-}
-trap privsep_exit EXIT
+DL_NETNS+=("$CLI_NS")
 
 # a site overlay whose key only root may read (as lib_slurm.sh makes the munge key)
 mkdir -p "$DL_W/site/etc/munge"
