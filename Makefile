@@ -7,6 +7,8 @@
 #   make image IMAGE=<name>   build images/<name> into the image store
 #   make fuzz FUZZ=<target> SECONDS=60   run one libFuzzer target (clang)
 #   make bench        benchmarks beside their references -> docs/benchmarks.md
+#   make install      programs to $(PREFIX)/sbin and bin, iPXE templates to
+#                     $(PREFIX)/share/diskless, and the system user bootsvc drops to
 
 CC      ?= gcc
 SANITIZE ?=
@@ -76,7 +78,7 @@ TOOL_BINS  = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
 
-.PHONY: all deps check unit-bins fuzz-bins demo image fuzz fuzz-smoke bench clean
+.PHONY: install all deps check unit-bins fuzz-bins demo image fuzz fuzz-smoke bench clean
 all: $(PROGS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -144,6 +146,20 @@ fuzz-bins: $(FUZZ_BINS)
 
 deps:
 	./mk/install-deps.sh
+
+# What bootsvc's defaults expect (template_dir /usr/share/diskless/ipxe-scripts), and the
+# user its network-facing process runs as (docs/security.md). DESTDIR stages a package;
+# the user is then the package's to create (issue 16), not this machine's.
+PREFIX  ?= /usr
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/diskless/ipxe-scripts
+	install -m 0755 $(BUILD)/bootsvc $(DESTDIR)$(PREFIX)/sbin/bootsvc
+	install -m 0755 $(BUILD)/nodectl $(DESTDIR)$(PREFIX)/bin/nodectl
+	install -m 0755 $(BUILD)/imagebuild $(DESTDIR)$(PREFIX)/bin/imagebuild
+	install -m 0644 ipxe-scripts/*.ipxe $(DESTDIR)$(PREFIX)/share/diskless/ipxe-scripts/
+	if [ -z "$(DESTDIR)" ]; then ./mk/add-user.sh; fi
 
 # Unit tests and corpus replay run under ASan+UBSan (build/asan); integration tests use
 # the normal build, as an admin would run it.
