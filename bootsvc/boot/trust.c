@@ -52,13 +52,15 @@ trust_script_decide(const struct trust_script_in *in)
 		v.why = "controller boot";
 		return v;
 	}
-	if (in->fixed_ip && in->phase == TP_UP && !in->reboot_evidence) {
-		/* Up, and no PXE DHCP exchange from its MAC: the running system asks (a user on
-		 * the node can), not iPXE after a reboot. Arming here would hand that user the
-		 * next credential, and with it the overlay's site secrets. */
+	if (in->fixed_ip && (in->phase == TP_UP || in->phase == TP_FAILED) &&
+	    !in->reboot_evidence) {
+		/* Up (or failed: an OS that booted the wrong image may run), and no PXE DHCP
+		 * exchange from its MAC since: the running system asks (a user on the node
+		 * can), not iPXE after a reboot. Arming here would hand that user the next
+		 * credential, and with it the overlay's site secrets. */
 		v.event = true;
-		v.why = "asked for from the node's address while it is up, with no PXE DHCP "
-			"exchange from its MAC: not a reboot";
+		v.why = "asked for from the node's address while it may be running, with no PXE "
+			"DHCP exchange from its MAC since: not a reboot";
 		return v;
 	}
 	if (in->fixed_ip) {

@@ -24,10 +24,11 @@
  *     script, and nothing moves. A node without a fixed address that reboots by itself
  *     therefore waits at the hold script until the controller boots it or an admin arms
  *     it: without an address to check, a script request proves nothing.
- * A request from an up node's own address is a reboot only with evidence of one: a PXE
- * DHCP exchange from its MAC lately (dnsmasq's dhcp-script). A user on the running node can
- * send any HTTP request iPXE sends, from that address, but no DHCP; without the evidence
- * the request is an observation, or that user would be handed the next credential.
+ * A request from an up (or failed) node's own address is a reboot only with evidence of
+ * one: a PXE DHCP exchange from its MAC since its phase began (dnsmasq's dhcp-script). A
+ * user on the running node can send any HTTP request iPXE sends, from that address, but
+ * no DHCP; without the evidence the request is an observation, or that user would be
+ * handed the next credential.
  * A boot that comes from the node's own address while the controller is not booting it is
  * self-initiated: the script request starts the controller's "self-boot" op, which the
  * FSM watches with the boot timeouts instead of power-cycling a node already on its way
@@ -51,9 +52,10 @@ struct trust_script_in {
 	bool op_idle;         /* no controller op at all (not booting, off, failed, self) */
 	bool armed;           /* the current token has not been handed out yet */
 	enum trust_phase phase;
-	/* A PXE DHCP exchange from the node's MAC was seen lately (dnsmasq_pxe_seen), or
-	 * bootsvc cannot see the node's DHCP (proxy or off: docs/security.md). Without it a
-	 * request for an up node's script is the running system's, not a reboot's. */
+	/* A PXE DHCP exchange from the node's MAC since its phase began (dnsmasq's
+	 * pxe-seen), or bootsvc cannot see the node's DHCP (proxy or off: docs/security.md).
+	 * Without it a request for an up or failed node's script is the running system's,
+	 * not a reboot's. */
 	bool reboot_evidence;
 };
 

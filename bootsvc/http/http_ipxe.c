@@ -79,11 +79,12 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 	int64_t seen;
 	struct timespec now;
 
-	/* A reboot of an up node shows as a PXE DHCP exchange after it came up: one from
-	 * before is its last boot's (a user on the node asks after the node is up), and one
+	/* A reboot of an up (or failed) node shows as a PXE DHCP exchange after its phase
+	 * began: one from before is its last boot's (a user on the node asks after), and one
 	 * too old to be this boot's iPXE is no evidence either. Asked of the DHCP server only
 	 * when it is ours (docs/security.md). */
-	if (bs->cfg.dhcp_mode != DHCP_MODE_RANGE || in.phase != TP_UP) {
+	if (bs->cfg.dhcp_mode != DHCP_MODE_RANGE ||
+	    (in.phase != TP_UP && in.phase != TP_FAILED)) {
 		in.reboot_evidence = true;
 	} else {
 		(void)clock_gettime(CLOCK_REALTIME, &now);

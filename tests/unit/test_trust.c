@@ -62,7 +62,10 @@ static const struct {
 	{ __LINE__, { OWN, .ctrl_booting = true, .phase = TP_UP, .armed = true }, TS_BOOT, 1, 0,
 	    0, 0, "controller" },
 	/* a failed node booting by itself from its address: armed, evented */
-	{ __LINE__, { OWN, .phase = TP_FAILED }, TS_BOOT, 1, 1, 0, 1, "failed" },
+	{ __LINE__, { OWN, .phase = TP_FAILED, .reboot_evidence = true }, TS_BOOT, 1, 1, 0, 1,
+	    "failed" },
+	/* ... without a PXE DHCP exchange since it failed: an OS that may run asks */
+	{ __LINE__, { OWN, .phase = TP_FAILED }, TS_HOLD, 0, 0, 0, 1, "not a reboot" },
 	/* a node without a BMC (not managed): every boot is its own */
 	{ __LINE__, { OWN, .phase = TP_IDLE }, TS_BOOT, 1, 1, 0, 0, "address" },
 	/* iPXE retrying its script before it fetched the credential: the token is kept */
@@ -133,7 +136,7 @@ test_script_exhaustive(void **state)
 			assert_true(in.from_registered);
 		/* an up node is armed only by the controller or with evidence of a reboot: a
 		 * user on the running node asks from its address too */
-		if (v.arm && in.phase == TP_UP)
+		if (v.arm && (in.phase == TP_UP || in.phase == TP_FAILED))
 			assert_true(in.ctrl_booting || in.reboot_evidence);
 	}
 }
