@@ -33,6 +33,60 @@ static const struct kind kinds[] = {
 			{ "kernel", "kernel", KIND_MEASURE_KERNEL },
 		},
 	},
+	/* linux plus libvirtd with the qemu driver (images/kvm): the same script, files and
+	 * receipt (the hypervisor is the kernel's KVM, covered by the kernel banner); up
+	 * once libvirtd answers, with the host's facts (docs/vm.md). */
+	{
+		.name = "kvm",
+		.tmpl = "linux",
+		.libvirt = "qemu",
+		.roles = {
+			{ "kernel", "vmlinuz", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+			{ "initrd", "initrd", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+			{ "rootfs", "rootfs.squashfs", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+		},
+		.phases = {
+			{ "pxe", KIND_BY_SCRIPT, NULL },
+			{ "loading", KIND_BY_FETCH, "kernel" },
+			{ "imaging", KIND_BY_INIT, NULL },
+			{ "up", KIND_BY_IMAGE, NULL },
+		},
+		.receipt = {
+			{ "rootfs", "rootfs", KIND_MEASURE_SHA256 },
+			{ "initrd", "initrd", KIND_MEASURE_INITRD_TREE },
+			{ "kernel", "kernel", KIND_MEASURE_KERNEL },
+		},
+	},
+	/* Xen (images/xen): the hypervisor loads the dom0 kernel and our initramfs as
+	 * multiboot modules on BIOS, or xen.efi with a rendered xen.cfg on UEFI; dom0 then
+	 * boots as linux does, and libvirtd's libxl driver makes it a VM host. The
+	 * hypervisor is a file of the version with its own content id; the receipt holds
+	 * what dom0 can know of it. */
+	{
+		.name = "xen",
+		.tmpl = "xen",
+		.libvirt = "xen",
+		.roles = {
+			{ "kernel", "vmlinuz", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+			{ "initrd", "initrd", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+			{ "rootfs", "rootfs.squashfs", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+			/* gunzipped: Debian's iPXE cannot load a gzip image */
+			{ "hypervisor", "xen", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+			{ "hypervisor_efi", "xen.efi", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+		},
+		.phases = {
+			{ "pxe", KIND_BY_SCRIPT, NULL },
+			{ "loading", KIND_BY_FETCH, "kernel" },
+			{ "imaging", KIND_BY_INIT, NULL },
+			{ "up", KIND_BY_IMAGE, NULL },
+		},
+		.receipt = {
+			{ "hypervisor", "hypervisor", KIND_MEASURE_HYPERVISOR },
+			{ "rootfs", "rootfs", KIND_MEASURE_SHA256 },
+			{ "initrd", "initrd", KIND_MEASURE_INITRD_TREE },
+			{ "kernel", "kernel", KIND_MEASURE_KERNEL },
+		},
+	},
 };
 
 _Static_assert(ELEMENTSOF(kinds) <= MAX_KINDS, "the kind table outgrew MAX_KINDS");
@@ -273,6 +327,12 @@ kind_receipt_describe(const struct kind *k, char *buf, size_t size)
 			if (streq(k->receipt[i].role, k->roles[r].name))
 				names[n++] = k->receipt[i].field;
 	put_list(buf, size, names, n, ", ");
+}
+
+bool
+kind_is_vm_host(const struct kind *k)
+{
+	return k && k->libvirt;
 }
 
 const char *

@@ -57,6 +57,9 @@ enum kind_measure {
 	                           * one, the role's file sha256 (docs/boot-protocol.md) */
 	KIND_MEASURE_KERNEL,      /* the kernel banner (/proc/version) or the role's sha256
 	                           * (boot/receipt.h receipt_kernel_matches) */
+	KIND_MEASURE_HYPERVISOR,  /* "<version> <build id>" as the hypervisor tells its dom0
+	                           * (/sys/hypervisor), against the manifest's
+	                           * hypervisor_version and hypervisor_build_id */
 	_KIND_MEASURE_MAX,
 	_KIND_MEASURE_INVALID = -EINVAL,
 };
@@ -85,6 +88,10 @@ struct kind_receipt {
 struct kind {
 	const char *name; /* the manifest's "kind" */
 	const char *tmpl; /* its script: <template_dir>/<tmpl>.ipxe, loaded at start-up */
+	/* A node up on the kind is a VM host: its libvirt driver ("qemu", "xen"), the scheme
+	 * of the URI bootsvc reaches it by (<libvirt>+tls://<address>/system). NULL: not a
+	 * VM host. */
+	const char *libvirt;
 	struct kind_role roles[MAX_KIND_ROLES];
 	struct kind_phase phases[MAX_KIND_PHASES];     /* in the order a boot passes them */
 	struct kind_receipt receipt[MAX_KIND_RECEIPT]; /* checked in this order: the first
@@ -137,3 +144,6 @@ int kind_receipt_index(const struct kind *k, const char *field);
 void kind_receipt_describe(const struct kind *k, char *buf, size_t size);
 
 const char *kind_reporter_to_string(enum kind_reporter r);
+
+/* Is a node up on kind k a VM host (k->libvirt is set)? */
+bool kind_is_vm_host(const struct kind *k);

@@ -43,6 +43,8 @@ script_vars_image(struct script_vars *v, const struct kind *k, const struct imag
 	script_vars_add(v, "image_name", img->name);
 	script_vars_add(v, "image_short", v->image_short);
 	script_vars_add(v, "cmdline", img->cmdline);
+	/* The hypervisor's own command line (xen.ipxe); "" for a kind without one. */
+	script_vars_add(v, "hypervisor_cmdline", "");
 	for (size_t i = 0; i < kind_n_roles(k); i++) {
 		const char *role = k->roles[i].name;
 		const struct image_file *f = image_rec_file(img, role);

@@ -12,8 +12,8 @@
 #include "kind.h"
 #include "store/store.h"
 
-/* The node's four, the image's five, two per role. */
-#define MAX_SCRIPT_VARS (9 + 2 * MAX_KIND_ROLES)
+/* The node's four, the image's six, two per role. */
+#define MAX_SCRIPT_VARS (10 + 2 * MAX_KIND_ROLES)
 
 struct script_vars {
 	const char *names[MAX_SCRIPT_VARS];  /* borrowed, or in the buffers below */

@@ -306,6 +306,12 @@ test_templates_load(void **state)
 	write_tmpl(dir, "linux", "#!ipxe\nkernel {{server}}/{{image_id}}/kernel "
 	    "dl.rootfs={{rootfs_sha256}} {{rootfs_size}} {{kernel_size}} {{initrd_sha256}} "
 	    "{{node}} {{poll}} {{image_name}}@{{image_short}} {{cmdline}}\n");
+	/* no xen.ipxe */
+	assert_int_equal(templates_load(&t, dir, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "kind 'xen'"));
+	/* xen's script gets its hypervisor roles' variables too */
+	write_tmpl(dir, "xen", "#!ipxe\nkernel {{server}}/{{image_id}}/hypervisor "
+	    "{{hypervisor_cmdline}} {{hypervisor_sha256}} {{hypervisor_efi_size}}\n");
 	assert_int_equal(templates_load(&t, dir, &e), 0);
 	/* the token is no script variable: a script never carries the credential */
 	write_tmpl(dir, "linux", "#!ipxe\nkernel dl.token={{token}}\n");
@@ -335,6 +341,7 @@ test_templates_load(void **state)
 	for (int i = 0; i < _TMPL_MAX; i++)
 		rm_tmpl(dir, templates_name((enum tmpl_id)i));
 	rm_tmpl(dir, "linux");
+	rm_tmpl(dir, "xen");
 	assert_int_equal(rmdir(dir), 0);
 }
 

@@ -317,9 +317,9 @@ static const struct {
 	{ "{\"format\": 1, \"name\": \"Compute\", \"kind\": \"linux\", \"built\": \"2026-11-25T03:00:00Z\", "
 	  "\"recipe_sha256\": \"" HD "\", \"kernel_version\": \"6.1\", \"kernel_banner\": \"b\", "
 	  "\"cmdline\": \"\", " GOOD_FILES "}", "name 'Compute'" },
-	{ "{\"format\": 1, \"name\": \"compute\", \"kind\": \"xen\", \"built\": \"2026-11-25T03:00:00Z\", "
+	{ "{\"format\": 1, \"name\": \"compute\", \"kind\": \"windows\", \"built\": \"2026-11-25T03:00:00Z\", "
 	  "\"recipe_sha256\": \"" HD "\", \"kernel_version\": \"6.1\", \"kernel_banner\": \"b\", "
-	  "\"cmdline\": \"\", " GOOD_FILES "}", "kind 'xen'" },
+	  "\"cmdline\": \"\", " GOOD_FILES "}", "kind 'windows'" },
 	{ "{\"format\": 1, \"name\": \"compute\", \"kind\": \"linux\", \"built\": \"yesterday\", "
 	  "\"recipe_sha256\": \"" HD "\", \"kernel_version\": \"6.1\", \"kernel_banner\": \"b\", "
 	  "\"cmdline\": \"\", " GOOD_FILES "}", "built 'yesterday'" },
