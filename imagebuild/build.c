@@ -12,6 +12,7 @@
 #include "aptsrc.h"
 #include "build.h"
 #include "fsutil.h"
+#include "hypervisor.h"
 #include "initramfs.h"
 #include "kernel.h"
 #include "kind.h"
@@ -23,6 +24,7 @@
 #include "rootfs.h"
 #include "squashfs.h"
 #include "store.h"
+#include "vmhost.h"
 
 enum step {
 	STEP_RECIPE, STEP_ROOTFS, STEP_KERNEL, STEP_OVERLAY, STEP_REPORTER, STEP_SQUASHFS,
@@ -282,16 +284,13 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 	char recipe_hash[SHA256_HEX_SIZE], old_id[SHA256_HEX_SIZE], old_recipe[SHA256_HEX_SIZE];
 	int rc;
 
-	/* Every recipe builds the linux kind: a kind with other files comes with the recipe
-	 * key that asks for it and the steps that write them. */
-	b->m.kind = kind_find("linux");
-	assert(b->m.kind);
-
-	/* 1. recipe */
+	/* 1. recipe; its kind (default linux) decides the files and steps */
 	*ex = BUILD_EXIT_USAGE;
 	rc = recipe_load(o->recipe_dir, &b->r, reterr);
 	if (rc < 0)
 		return rc;
+	b->m.kind = b->r.kind;
+	assert(b->m.kind);
 	step_show(b, STEP_RECIPE, o->recipe_dir);
 	*ex = BUILD_EXIT_PREREQ;
 	if (access(o->init, R_OK) < 0)
@@ -396,6 +395,8 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		return step_fail(STEP_OVERLAY, rc, reterr);
 	step_show(b, STEP_REPORTER, "/usr/lib/diskless/dl-report");
 	rc = rootfs_install_reporter(b->rootfs, o->init, reterr);
+	if (rc >= 0 && kind_is_vm_host(b->m.kind))
+		rc = vmhost_install(b->rootfs, &b->r, reterr);
 	if (rc < 0)
 		return step_fail(STEP_REPORTER, rc, reterr);
 
@@ -431,6 +432,26 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 			rc = initramfs_write(iout, &spec, b->m.initrd_tree, reterr);
 		if (rc < 0)
 			return step_fail(STEP_INITRD, rc, reterr);
+	}
+	if (kind_role(b->m.kind, "hypervisor")) {
+		_cleanup_free_ char *xout = role_path(b, "hypervisor");
+		_cleanup_free_ char *eout = role_path(b, "hypervisor_efi");
+		struct hypervisor_info hi;
+		char what[512];
+
+		if (!xout || !eout)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		rc = hypervisor_xen_extract(b->rootfs, xout, eout, &hi, reterr);
+		if (rc < 0)
+			return step_fail(STEP_INITRD, rc, reterr);
+		b->m.hypervisor_version = strdup(hi.version);
+		b->m.hypervisor_build_id = strdup(hi.build_id);
+		if (!b->m.hypervisor_version || !b->m.hypervisor_build_id ||
+		    recipe_hypervisor_cmdline(&b->r, &b->m.hypervisor_cmdline) < 0)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		(void)snprintf(what, sizeof(what), "hypervisor %s %s from %s", hi.version, hi.build_id,
+		    hi.package);
+		step_show(b, STEP_INITRD, what);
 	}
 
 	/* 8. templates */

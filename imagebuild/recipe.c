@@ -67,6 +67,8 @@ recipe_done(struct recipe *r)
 	strv_done(&r->modules);
 	free(r->overlay);
 	free(r->templates);
+	free(r->dom0_mem);
+	free(r->xen_cmdline);
 	free(r->dir);
 	memset(r, 0, sizeof(*r));
 }
@@ -205,9 +207,38 @@ name_is_valid(const char *s)
 	return image_name_is_valid(s);
 }
 
+/* Xen's size syntax for dom0_mem: digits and an optional unit (docs/misc/
+ * xen-command-line: "<size>" is a number with a B, K, M, G or T suffix). */
+static bool
+dom0_mem_is_valid(const char *s)
+{
+	size_t n = strlen(s), d = strspn(s, "0123456789");
+
+	return n >= 1 && n <= MAX_DOM0_MEM && d >= 1 && s[0] != '0' &&
+	    (d == n || (d + 1 == n && strchr("BKMGT", s[d])));
+}
+
+/* A number once, in [min, max]; the message names the key. */
+static int
+set_u64_once(uint64_t *dst, bool *seen, const char *key, const char *value, uint64_t min,
+    uint64_t max, struct dl_err *reterr)
+{
+	int rc;
+
+	if (*seen)
+		return dl_err_set(reterr, -EINVAL, "duplicate key '%s'", key);
+	rc = parse_u64(value, min, max, dst, reterr);
+	if (rc < 0)
+		return dl_err_prefix(reterr, "%s", key);
+	*seen = true;
+	return 0;
+}
+
 struct parse_state {
 	struct recipe *r;
 	char *base;
+	char *kind;
+	bool have_vcpus, have_reserve_mib, have_reserve_cpus;
 };
 
 static int
@@ -250,10 +281,94 @@ recipe_item(const char *key, const char *value, void *userdata, struct dl_err *r
 		return set_once(&r->overlay, key, value, path_is_valid, reterr);
 	if (streq(key, "templates"))
 		return set_once(&r->templates, key, value, path_is_valid, reterr);
+	if (streq(key, "kind")) {
+		int rc = set_once(&st->kind, key, value, printable, reterr);
+		if (rc < 0)
+			return rc;
+		/* What imagebuild knows how to build: each needs its own steps. */
+		if (!streq(value, "linux") && !streq(value, "kvm") && !streq(value, "xen"))
+			return dl_err_set(reterr, -EINVAL, "kind: '%s' is not linux, kvm or xen",
+			    log_safe(q, sizeof(q), value));
+		r->kind = kind_find(value);
+		return r->kind ? 0 : dl_err_set(reterr, -EINVAL, "kind: '%s' is not in the kind table",
+		    log_safe(q, sizeof(q), value));
+	}
+	if (streq(key, "dom0_mem"))
+		return set_once(&r->dom0_mem, key, value, dom0_mem_is_valid, reterr);
+	if (streq(key, "xen_cmdline"))
+		return set_once(&r->xen_cmdline, key, value, printable, reterr);
+	if (streq(key, "dom0_vcpus")) {
+		uint64_t v;
+		int rc = set_u64_once(&v, &st->have_vcpus, key, value, 1, MAX_RECIPE_CPUS, reterr);
+		if (rc >= 0)
+			r->dom0_vcpus = (unsigned)v;
+		return rc;
+	}
+	if (streq(key, "guest_reserve_mib"))
+		return set_u64_once(&r->guest_reserve_mib, &st->have_reserve_mib, key, value, 0,
+		    MAX_RECIPE_RESERVE_MIB, reterr);
+	if (streq(key, "guest_reserve_cpus")) {
+		uint64_t v;
+		int rc = set_u64_once(&v, &st->have_reserve_cpus, key, value, 0, MAX_RECIPE_CPUS,
+		    reterr);
+		if (rc >= 0)
+			r->guest_reserve_cpus = (unsigned)v;
+		return rc;
+	}
 	return dl_err_set(reterr, -EINVAL, "unknown key '%s'", log_safe(q, sizeof(q), key));
 }
 
 /* Keys that only make sense together: caught here, before any slow step runs. */
+static int
+recipe_check_kind(const char *fname, struct recipe *r, const struct parse_state *st,
+    struct dl_err *reterr)
+{
+	bool xen;
+
+	if (!r->kind)
+		r->kind = kind_find("linux");
+	if (!r->kind)
+		return dl_err_set(reterr, -EINVAL, "%s: the kind table has no linux", fname);
+	xen = streq(r->kind->name, "xen");
+	if (!xen && (r->dom0_mem || st->have_vcpus || r->xen_cmdline))
+		return dl_err_set(reterr, -EINVAL, "%s: '%s' applies only to kind=xen, not kind=%s",
+		    fname, r->dom0_mem ? "dom0_mem" : st->have_vcpus ? "dom0_vcpus" : "xen_cmdline",
+		    r->kind->name);
+	if (xen && (!r->dom0_mem || !st->have_vcpus))
+		return dl_err_set(reterr, -EINVAL, "%s: kind=xen needs '%s'", fname,
+		    !r->dom0_mem ? "dom0_mem" : "dom0_vcpus");
+	if (!kind_is_vm_host(r->kind) && (st->have_reserve_mib || st->have_reserve_cpus))
+		return dl_err_set(reterr, -EINVAL,
+		    "%s: '%s' applies only to VM hosts (kind=kvm or xen), not kind=%s", fname,
+		    st->have_reserve_mib ? "guest_reserve_mib" : "guest_reserve_cpus", r->kind->name);
+	if (xen) {
+		_cleanup_free_ char *cmd = NULL;
+
+		if (recipe_hypervisor_cmdline(r, &cmd) < 0)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		if (strlen(cmd) > MAX_RECIPE_VALUE)
+			return dl_err_set(reterr, -E2BIG, "%s: Xen's command line from dom0_mem, "
+			    "dom0_vcpus and xen_cmdline is longer than %d bytes", fname,
+			    MAX_RECIPE_VALUE);
+	}
+	return 0;
+}
+
+int
+recipe_hypervisor_cmdline(const struct recipe *r, char **ret)
+{
+	char *s;
+
+	if (!r->kind || !streq(r->kind->name, "xen") || !r->dom0_mem)
+		return -EINVAL;
+	if (asprintf(&s, "dom0_mem=%s,max:%s dom0_max_vcpus=%u%s%s", r->dom0_mem, r->dom0_mem,
+	    r->dom0_vcpus, r->xen_cmdline && *r->xen_cmdline ? " " : "",
+	    r->xen_cmdline ? r->xen_cmdline : "") < 0)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
 static int
 recipe_check(const char *fname, struct recipe *r, bool have_base, struct dl_err *reterr)
 {
@@ -320,7 +435,10 @@ recipe_parse(const char *fname, const char *buf, size_t len, struct recipe *ret,
 	rc = conf_parse_buffer(fname, buf, len, recipe_item, &st, reterr);
 	if (rc >= 0)
 		rc = recipe_check(fname, &r, st.base != NULL, reterr);
+	if (rc >= 0)
+		rc = recipe_check_kind(fname, &r, &st, reterr);
 	free(st.base);
+	free(st.kind);
 	if (rc < 0) {
 		recipe_done(&r);
 		return rc;

@@ -6,8 +6,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
+#include "kind.h"
 
 /* Packages or modules one recipe may list: a whole Debian desktop is ~2000 packages. */
 #define MAX_RECIPE_LIST 4096
@@ -15,6 +17,12 @@
 #define MAX_RECIPE_FILE (64 * 1024)
 /* Longest single value (a path, a mirror URL, a command line). */
 #define MAX_RECIPE_VALUE 1024
+/* Longest dom0_mem ("1024M", "4G"): Xen's size syntax, digits and a unit. */
+#define MAX_DOM0_MEM 16
+/* dom0_vcpus and guest_reserve_cpus: Xen 4.17's NR_CPUS on amd64 is 4096. */
+#define MAX_RECIPE_CPUS 4096
+/* guest_reserve_mib: 16 TiB, more than any host this runs on. */
+#define MAX_RECIPE_RESERVE_MIB (16ULL * 1024 * 1024)
 
 enum recipe_base {
 	RECIPE_BASE_DEBOOTSTRAP,
@@ -44,6 +52,16 @@ struct recipe {
 	struct strv modules; /* extra initrd modules */
 	char *overlay;       /* default "overlay" */
 	char *templates;     /* default "templates" */
+	const struct kind *kind; /* borrowed, the kind table's row; default linux */
+	/* xen only (required there): Xen's dom0_mem=<m>,max:<m> and dom0_max_vcpus=<n>,
+	 * and more of Xen's own command line (optional). */
+	char *dom0_mem;
+	unsigned dom0_vcpus;
+	char *xen_cmdline;
+	/* VM hosts only (kvm, xen): what the host keeps for itself, taken from what it
+	 * reports free for guests (/etc/diskless/vmhost.conf in the image). */
+	uint64_t guest_reserve_mib;
+	unsigned guest_reserve_cpus;
 	char *dir;           /* recipe_load(): the recipe directory, absolute */
 };
 
@@ -59,6 +77,11 @@ bool recipe_kernel_is_path(const struct recipe *r);
  * Errors: -EINVAL, -E2BIG, -ENOMEM. */
 int recipe_parse(const char *fname, const char *buf, size_t len, struct recipe *ret,
     struct dl_err *reterr);
+
+/* Xen's own command line for a xen recipe: "dom0_mem=<m>,max:<m> dom0_max_vcpus=<n>
+ * [xen_cmdline]" into a new string at *ret (the manifest's hypervisor_cmdline).
+ * -EINVAL for a recipe that is not xen, -ENOMEM. */
+int recipe_hypervisor_cmdline(const struct recipe *r, char **ret);
 
 /* Read <dir>/image.conf and parse it; sets ret->dir to dir made absolute. */
 int recipe_load(const char *dir, struct recipe *ret, struct dl_err *reterr);

@@ -23,6 +23,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((r.base == RECIPE_BASE_TARBALL || r.base == RECIPE_BASE_OCI ||
 	    r.base == RECIPE_BASE_DIRECTORY) != (r.source != NULL))
 		__builtin_trap();
+	if (!r.kind || (streq(r.kind->name, "xen") != (r.dom0_mem != NULL)) ||
+	    (!kind_is_vm_host(r.kind) && (r.guest_reserve_mib || r.guest_reserve_cpus)))
+		__builtin_trap();
 	for (size_t i = 0; i < r.packages.n; i++)
 		if (r.packages.v[i][0] == '-')
 			__builtin_trap();

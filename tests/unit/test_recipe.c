@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* imagebuild/recipe.c: image.conf as documented in docs/images.md, good and bad. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -71,7 +73,53 @@ static const struct {
 	{ "name=x1\nbase=busybox\nmodules=a/b\n", "modules: 'a/b' is not a valid name" },
 	{ "name=x1\nbase=busybox\njust words\n", "image.conf:3: expected key=value" },
 	{ "name=x1\nbase=busybox\nName=x\n", "image.conf:3: bad character in key" },
+	/* kinds and their keys */
+	{ "name=x1\nbase=busybox\nkind=windows\n", "image.conf:3: kind: 'windows' is not linux, kvm or xen" },
+	{ "name=x1\nbase=busybox\nkind=kvm\nkind=kvm\n", "image.conf:4: duplicate key 'kind'" },
+	{ "name=x1\nbase=busybox\nkind=xen\ndom0_vcpus=1\n", "kind=xen needs 'dom0_mem'" },
+	{ "name=x1\nbase=busybox\nkind=xen\ndom0_mem=1G\n", "kind=xen needs 'dom0_vcpus'" },
+	{ "name=x1\nbase=busybox\nkind=kvm\ndom0_mem=1G\n", "'dom0_mem' applies only to kind=xen, not kind=kvm" },
+	{ "name=x1\nbase=busybox\nxen_cmdline=loglvl=all\n", "'xen_cmdline' applies only to kind=xen, not kind=linux" },
+	{ "name=x1\nbase=busybox\nguest_reserve_mib=512\n", "'guest_reserve_mib' applies only to VM hosts" },
+	{ "name=x1\nbase=busybox\nkind=xen\ndom0_mem=1024MB\ndom0_vcpus=1\n", "image.conf:4: dom0_mem: invalid value '1024MB'" },
+	{ "name=x1\nbase=busybox\nkind=xen\ndom0_mem=0M\ndom0_vcpus=1\n", "dom0_mem: invalid value '0M'" },
+	{ "name=x1\nbase=busybox\nkind=xen\ndom0_mem=1G\ndom0_vcpus=0\n", "image.conf:5: dom0_vcpus: number '0' is out of range" },
+	{ "name=x1\nbase=busybox\nkind=xen\ndom0_mem=1G\ndom0_vcpus=-1\n", "dom0_vcpus: '-1' is not an unsigned" },
+	{ "name=x1\nbase=busybox\nkind=kvm\nguest_reserve_cpus=99999\n", "guest_reserve_cpus: number '99999' is out of range" },
+	{ "name=x1\nbase=busybox\nkind=kvm\nguest_reserve_mib=1\nguest_reserve_mib=2\n", "image.conf:5: duplicate key 'guest_reserve_mib'" },
 };
+
+static void
+test_kinds(void **state)
+{
+	static const char xen[] = "name=xen\nbase=debootstrap\nkind = xen\ndom0_mem = 1024M\n"
+	    "dom0_vcpus = 1\nxen_cmdline = console=com1 com1=115200,8n1 loglvl=info\n"
+	    "guest_reserve_mib = 256\nguest_reserve_cpus = 0\n";
+	static const char kvm[] = "name=kvm\nbase=debootstrap\nkind=kvm\n";
+	struct recipe r;
+	struct dl_err e = {};
+	char *cmd = NULL;
+
+	(void)state;
+	assert_int_equal(recipe_parse("image.conf", xen, strlen(xen), &r, &e), 0);
+	assert_string_equal(r.kind->name, "xen");
+	assert_int_equal(r.dom0_vcpus, 1);
+	assert_int_equal(r.guest_reserve_mib, 256);
+	assert_int_equal(recipe_hypervisor_cmdline(&r, &cmd), 0);
+	assert_string_equal(cmd, "dom0_mem=1024M,max:1024M dom0_max_vcpus=1 "
+	    "console=com1 com1=115200,8n1 loglvl=info");
+	free(cmd);
+	recipe_done(&r);
+	assert_int_equal(recipe_parse("image.conf", kvm, strlen(kvm), &r, &e), 0);
+	assert_string_equal(r.kind->name, "kvm");
+	assert_int_equal(r.guest_reserve_mib, 0);
+	assert_int_equal(recipe_hypervisor_cmdline(&r, &cmd), -EINVAL);
+	recipe_done(&r);
+	/* no kind: linux, as every recipe before kinds */
+	assert_int_equal(recipe_parse("image.conf", "name=a1\nbase=busybox\n", 21, &r, &e), 0);
+	assert_string_equal(r.kind->name, "linux");
+	recipe_done(&r);
+}
 
 static void
 test_bad(void **state)
@@ -110,6 +158,7 @@ main(void)
 		cmocka_unit_test(test_debootstrap),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_nul),
+		cmocka_unit_test(test_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
