@@ -20,6 +20,7 @@ enum dl_key {
 	KEY_INITRD,
 	KEY_MAC,
 	KEY_IP,
+	KEY_CRED,
 	_KEY_MAX,
 };
 
@@ -38,6 +39,9 @@ static const struct {
 	[KEY_INITRD] = { "dl.initrd_id", false },
 	[KEY_MAC] = { "dl.mac", true },
 	[KEY_IP] = { "ip", true },
+	/* "fetch": no credential archive beside the initramfs (Xen hands dom0 one initrd):
+	 * the init fetches it itself once the network is up (credential.h). */
+	[KEY_CRED] = { "dl.cred", false },
 };
 
 static int
@@ -275,6 +279,11 @@ set_key(enum dl_key k, const char *v, size_t len, struct dl_cmdline *c, struct i
 		return 0;
 	case KEY_IP:
 		return parse_ip(v, len, c, reterr);
+	case KEY_CRED:
+		if (len != 5 || memcmp(v, "fetch", 5) != 0)
+			return bad(reterr, name, v, len, "the only value is 'fetch'");
+		c->cred_fetch = true;
+		return 0;
 	case _KEY_MAX:
 		break;
 	}

@@ -39,6 +39,7 @@ struct dl_cmdline {
 	/* ip=client:server:gw:mask:host:dev:autoconf (only static "off"/"none" is supported) */
 	uint32_t ip_be, gw_be, mask_be;    /* gw 0 = no default route */
 	char hostname[MAX_HOSTNAME_LEN + 1]; /* from ip=, else dl.node */
+	bool cred_fetch;                   /* dl.cred=fetch: GET the credential (credential.h) */
 	unsigned n_unknown;                /* unknown dl.* keys seen (each warned about) */
 };
 

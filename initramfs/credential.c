@@ -6,7 +6,103 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpio.h"
 #include "credential.h"
+
+/* RFC 1952 §2.3: ID1 ID2 CM FLG MTIME(4) XFL OS; CRC32 and ISIZE after the data. */
+#define GZIP_HEAD 10
+#define GZIP_TAIL 8
+/* RFC 1951 §3.2.4: a stored block is a 3-bit header padded to the byte, LEN, NLEN. */
+#define STORED_HEAD 5
+
+static uint32_t
+crc32_ieee(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+static uint32_t
+get_le(const uint8_t *p, int bytes)
+{
+	uint32_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+struct unwrap_state {
+	char *token;
+	int found;
+};
+
+static int
+unwrap_entry(const struct cpio_entry *e, void *userdata, struct init_err *reterr)
+{
+	struct unwrap_state *st = userdata;
+
+	if (strcmp(e->name, CREDENTIAL_FILE + 1) != 0 || e->type != CPIO_FILE)
+		return init_err_set(reterr, -EINVAL, "credential archive holds something other "
+		    "than the file %s", CREDENTIAL_FILE + 1);
+	if (st->found++)
+		return init_err_set(reterr, -EINVAL, "credential archive holds %s twice",
+		    CREDENTIAL_FILE + 1);
+	return credential_parse((const char *)e->data, e->size, st->token, reterr);
+}
+
+int
+credential_unwrap(const uint8_t *buf, size_t len, char ret[static MAX_TOKEN_LEN + 1],
+    struct init_err *reterr)
+{
+	char token[MAX_TOKEN_LEN + 1];
+	struct unwrap_state st = { .token = token };
+	const uint8_t *data;
+	size_t dlen;
+	int r;
+
+	if (len > MAX_CREDENTIAL_ARCHIVE)
+		return init_err_set(reterr, -EFBIG, "credential archive is larger than %d bytes",
+		    MAX_CREDENTIAL_ARCHIVE);
+	if (len < GZIP_HEAD + STORED_HEAD + GZIP_TAIL || buf[0] != 0x1f || buf[1] != 0x8b ||
+	    buf[2] != 8)
+		return init_err_set(reterr, -EBADMSG, "credential archive is not a gzip member");
+	if (buf[3] != 0)
+		return init_err_set(reterr, -EBADMSG, "credential gzip has optional header fields "
+		    "(FLG 0x%02x)", buf[3]);
+	/* BFINAL 1, BTYPE 00 (stored), the rest of the byte padding */
+	if (buf[GZIP_HEAD] != 0x01)
+		return init_err_set(reterr, -EBADMSG, "credential gzip is not one final stored "
+		    "deflate block (0x%02x)", buf[GZIP_HEAD]);
+	dlen = get_le(buf + GZIP_HEAD + 1, 2);
+	if ((get_le(buf + GZIP_HEAD + 3, 2) ^ 0xffffu) != dlen)
+		return init_err_set(reterr, -EBADMSG, "credential gzip: stored block LEN and "
+		    "NLEN disagree");
+	if (dlen != len - GZIP_HEAD - STORED_HEAD - GZIP_TAIL)
+		return init_err_set(reterr, -EBADMSG, "credential gzip: stored block of %zu bytes "
+		    "in an archive of %zu", dlen, len);
+	data = buf + GZIP_HEAD + STORED_HEAD;
+	if (get_le(data + dlen, 4) != crc32_ieee(data, dlen) || get_le(data + dlen + 4, 4) != dlen)
+		return init_err_set(reterr, -EBADMSG, "credential gzip: CRC-32 or size does not "
+		    "match its data");
+	r = cpio_walk(data, dlen, unwrap_entry, &st, reterr);
+	if (r < 0) {
+		explicit_bzero(token, sizeof(token));
+		return r;
+	}
+	if (!st.found)
+		return init_err_set(reterr, -EINVAL, "credential archive holds no %s",
+		    CREDENTIAL_FILE + 1);
+	memcpy(ret, token, sizeof(token));
+	explicit_bzero(token, sizeof(token));
+	return 0;
+}
 
 static bool
 is_lower_hex(const char *s, size_t len)

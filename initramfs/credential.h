@@ -18,6 +18,21 @@
 /* "token=" + MAX_TOKEN_LEN hex + newline, with room for a comment line or two. */
 #define MAX_CREDENTIAL 512
 
+/* The archive as bootsvc serves it (bootsvc/boot/credential.c), at most this: a cpio of
+ * one short file in a gzip of one stored block is well under 1 KiB; a stored deflate
+ * block holds at most 65535 bytes. */
+#define MAX_CREDENTIAL_ARCHIVE 65536
+
+/* dl.cred=fetch (Xen: dom0 gets one initrd, so the credential cannot be a second one):
+ * unwrap the archive GET /api/v1/nodes/<node>/credential answered (buf, len bytes,
+ * untrusted): a gzip member with no optional header fields (FLG 0) holding exactly one
+ * final stored deflate block (BTYPE 00, LEN = ~NLEN), CRC-32 and ISIZE checked, nothing
+ * after it; inside, a newc cpio (cpio_walk) whose only member is CREDENTIAL_FILE
+ * (without its '/'), a regular file, parsed by credential_parse() into ret.
+ * -EINVAL/-EBADMSG with reterr naming what was wrong; ret written only on success. */
+int credential_unwrap(const uint8_t *buf, size_t len, char ret[static MAX_TOKEN_LEN + 1],
+    struct init_err *reterr);
+
 /* Parse the credential file's text (len bytes, not NUL-terminated): exactly one
  * "token=<16..128 lowercase hex>" line, blank lines and '#' comments allowed. */
 int credential_parse(const char *s, size_t len, char ret[static MAX_TOKEN_LEN + 1],

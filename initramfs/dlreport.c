@@ -28,7 +28,7 @@ err_out(const char *fmt, ...)
 static int
 usage(void)
 {
-	err_out("usage: dl-report [--conf FILE] [--receipt FILE] up | phase <phase> [reason]");
+	err_out("usage: dl-report [--conf FILE] [--receipt FILE] up [--facts FILE] | phase <phase> [reason]");
 	return 2;
 }
 
@@ -47,9 +47,9 @@ phase_is_valid(const char *p)
 int
 dlreport_main(int argc, char **argv)
 {
-	static char conf_text[MAX_NODE_CONF + 1], receipt[MAX_RECEIPT + 1];
+	static char conf_text[MAX_NODE_CONF + 1], receipt[MAX_RECEIPT + 1], facts[MAX_FACTS + 1];
 	const char *conf = DEFAULT_CONF, *receipt_path = DEFAULT_RECEIPT;
-	const char *phase, *reason = NULL, *rj = NULL;
+	const char *phase, *reason = NULL, *rj = NULL, *facts_path = NULL, *fj = NULL;
 	struct init_err err = { "" };
 	struct node_conf nc;
 	unsigned backoff = 1000;
@@ -67,6 +67,10 @@ dlreport_main(int argc, char **argv)
 		return usage();
 	if (strcmp(argv[i], "up") == 0 && i + 1 == argc) {
 		phase = "up";
+	} else if (strcmp(argv[i], "up") == 0 && i + 3 == argc && strcmp(argv[i + 1], "--facts") == 0) {
+		/* a VM host: up with its facts (docs/images.md "VM hosts") */
+		phase = "up";
+		facts_path = argv[i + 2];
 	} else if (strcmp(argv[i], "phase") == 0 && (i + 2 == argc || i + 3 == argc)) {
 		phase = argv[i + 1];
 		reason = i + 2 < argc ? argv[i + 2] : NULL;
@@ -103,8 +107,20 @@ dlreport_main(int argc, char **argv)
 		}
 		rj = receipt;
 	}
+	if (facts_path) {
+		n = init_read_file(facts_path, facts, MAX_FACTS);
+		if (n < 0) {
+			err_out("%s: %s", facts_path, strerror(-n));
+			return 1;
+		}
+		if (report_facts_check(facts, &err) < 0) {
+			err_out("%s: %s", facts_path, err.msg);
+			return 1;
+		}
+		fj = facts;
+	}
 	for (tries = 1;; tries++) {
-		r = report_phase(&nc.server, nc.node, nc.token, phase, reason, rj, &err);
+		r = report_phase_facts(&nc.server, nc.node, nc.token, phase, reason, rj, fj, &err);
 		if (r == 0)
 			return 0;
 		/* a 4xx is the server's considered answer; repeating will not change it */

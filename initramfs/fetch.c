@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "credential.h"
 #include "fetch.h"
 #include "httpc.h"
 #include "sha256.h"
@@ -183,6 +184,39 @@ out_close_fd:
 out_free_chunk:
 	free(s.chunk);
 	return r;
+}
+
+int
+fetch_credential(const struct dl_cmdline *c, char ret[static MAX_TOKEN_LEN + 1],
+    struct init_err *reterr)
+{
+	char upath[128], q[160];
+	struct httpc_conn conn = { .fd = -1 };
+	struct httpc_req req = { .method = "GET", .path = upath };
+	char *buf = NULL;
+	size_t blen = 0;
+	ssize_t r;
+
+	(void)snprintf(upath, sizeof(upath), "/api/v1/nodes/%s/credential", c->node);
+	r = httpc_begin(&conn, &c->server, &req, reterr);
+	if (r < 0)
+		goto out_close;
+	r = httpc_read_all(&conn, MAX_CREDENTIAL_ARCHIVE, &buf, reterr);
+	if (r >= 0)
+		blen = (size_t)r;
+	if (r >= 0 && conn.resp.status != 200) {
+		init_sanitize(q, sizeof(q), buf, (size_t)r);
+		r = init_err_set(reterr, -EPROTO, "GET %s%s: HTTP %d %s", c->server.base, upath,
+		    conn.resp.status, q);
+	} else if (r >= 0) {
+		r = credential_unwrap((const uint8_t *)buf, (size_t)r, ret, reterr);
+	}
+	if (buf)
+		explicit_bzero(buf, blen);
+out_close:
+	free(buf);
+	httpc_close(&conn);
+	return (int)r;
 }
 
 ssize_t

@@ -24,6 +24,12 @@
 int fetch_rootfs(const struct dl_cmdline *c, const char *path, char *ret_hex,
     struct init_err *reterr);
 
+/* dl.cred=fetch: GET <server>/api/v1/nodes/<node>/credential (no token: bootsvc hands it
+ * once per arming to the node's own address) and unwrap it (credential_unwrap) into ret.
+ * A non-200 answer is -EPROTO naming the status and the server's message. */
+int fetch_credential(const struct dl_cmdline *c, char ret[static MAX_TOKEN_LEN + 1],
+    struct init_err *reterr);
+
 /* GET <server>/api/v1/nodes/<node>/overlay with the token into a malloc()ed buffer owned
  * by the caller. Returns the length or -errno. */
 ssize_t fetch_overlay(const struct dl_cmdline *c, uint8_t **ret_buf, struct init_err *reterr);

@@ -14,6 +14,7 @@
 #include "cmdline.h"
 #include "credential.h"
 #include "fetch.h"
+#include "hypervisor.h"
 #include "mount.h"
 #include "net.h"
 #include "overlay.h"
@@ -35,6 +36,23 @@
 
 static struct dl_cmdline cmd;
 static bool have_cmd;
+static bool net_up;
+
+/* Modules, then the NIC of dl.mac with the address of ip=. */
+static int
+bring_up_network(struct init_err *err)
+{
+	char ifname[32];
+	int n = mount_load_modules();
+
+	init_log("%d modules loaded", n);
+	if (net_find_by_mac(cmd.mac, ifname, err) < 0 ||
+	    net_configure(ifname, cmd.ip_be, cmd.mask_be, cmd.gw_be, err) < 0)
+		return -1;
+	init_log("%s up", ifname);
+	net_up = true;
+	return 0;
+}
 
 static void
 reap(void)
@@ -88,6 +106,7 @@ static int
 write_receipt(const char *rootfs_hex, struct init_err *reterr)
 {
 	char kernel[MAX_KERNEL_BANNER + 1], initrd[SHA256_HEX_SIZE], buf[MAX_RECEIPT];
+	char hv[MAX_HYPERVISOR_RECEIPT];
 	int n, fd, r;
 
 	n = init_read_file("/proc/version", kernel, MAX_KERNEL_BANNER);
@@ -99,7 +118,13 @@ write_receipt(const char *rootfs_hex, struct init_err *reterr)
 	if (r < 0)
 		return r;
 	init_log("initrd tree hash %s", initrd);
-	n = report_receipt_build(buf, sizeof(buf), kernel, initrd, rootfs_hex);
+	/* a Xen dom0 also says which hypervisor booted it (hypervisor.h) */
+	r = hypervisor_receipt_measure(hv, sizeof(hv), reterr);
+	if (r < 0)
+		return r;
+	if (hv[0])
+		init_log("hypervisor %s", hv);
+	n = report_receipt_build(buf, sizeof(buf), kernel, initrd, rootfs_hex, hv);
 	if (n < 0)
 		return init_err_set(reterr, n, "receipt too long");
 	fd = open(DL_RUN_DIR "/receipt.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -160,7 +185,6 @@ void
 pid1_main(char **envp)
 {
 	static char cmdline[MAX_CMDLINE + 1];
-	char ifname[32];
 	struct init_err err = { "" };
 	const char *step = "";
 	sigset_t all;
@@ -185,8 +209,31 @@ pid1_main(char **envp)
 		fail("cmdline", err.msg); /* no server to report to: console only */
 		die_reboot();
 	}
+	/* dl.cred=fetch (Xen: one initrd only): the network first, then the credential
+	 * from the boot server; nothing of the image runs before it is here. Without a
+	 * token no report can be made: a failure goes to the console, then a reboot. */
+	if (cmd.cred_fetch) {
+		char token[MAX_TOKEN_LEN + 1];
+
+		if (bring_up_network(&err) < 0) {
+			fail("network", err.msg);
+			die_reboot();
+		}
+		if (fetch_credential(&cmd, token, &err) < 0) {
+			fail("credential", err.msg);
+			die_reboot();
+		}
+		if (cmd.token[0])
+			init_log("warning: dl.token on the kernel command line too; the fetched "
+			    "credential wins");
+		memcpy(cmd.token, token, sizeof(token));
+		explicit_bzero(token, sizeof(token));
+		init_log("credential fetched from the boot server");
+		/* an archive unpacked over the initramfs anyway must not stay in its tree */
+		(void)unlink(CREDENTIAL_FILE);
+	}
 	/* The credential before anything else: its file leaves the tree at once. */
-	{
+	else {
 		char token[MAX_TOKEN_LEN + 1];
 		int r = credential_take(CREDENTIAL_FILE, token, &err);
 
@@ -206,15 +253,10 @@ pid1_main(char **envp)
 		}
 	}
 	have_cmd = true;
-	n = mount_load_modules();
-	init_log("%d modules loaded", n);
-
-	if (net_find_by_mac(cmd.mac, ifname, &err) < 0 ||
-	    net_configure(ifname, cmd.ip_be, cmd.mask_be, cmd.gw_be, &err) < 0) {
+	if (!net_up && bring_up_network(&err) < 0) {
 		fail("network", err.msg);
 		die_reboot();
 	}
-	init_log("%s up", ifname);
 	if (sethostname(cmd.hostname, strlen(cmd.hostname)) < 0)
 		init_log("warning: sethostname '%s': %s, ignoring", cmd.hostname, strerror(errno));
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Phase reports and the receipt; see report.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,20 @@
 
 /* An error answer is {"error": {"code", "message"}}; we only quote its start. */
 #define MAX_ERR_BODY 512
-/* phase + reason + receipt with escaping headroom */
-#define MAX_REPORT_BODY (MAX_RECEIPT + 3 * MAX_INIT_ERR + 128)
+/* phase + reason + receipt + facts with escaping headroom */
+#define MAX_REPORT_BODY (MAX_RECEIPT + MAX_FACTS + 3 * MAX_INIT_ERR + 128)
 
 int
 report_phase(const struct http_server *srv, const char *node, const char *token,
     const char *phase, const char *reason, const char *receipt_json, struct init_err *reterr)
+{
+	return report_phase_facts(srv, node, token, phase, reason, receipt_json, NULL, reterr);
+}
+
+int
+report_phase_facts(const struct http_server *srv, const char *node, const char *token,
+    const char *phase, const char *reason, const char *receipt_json, const char *facts_json,
+    struct init_err *reterr)
 {
 	char body[MAX_REPORT_BODY], path[128], q[160];
 	struct httpc_conn c = { .fd = -1 };
@@ -40,6 +49,12 @@ report_phase(const struct http_server *srv, const char *node, const char *token,
 	}
 	if (receipt_json) {
 		r = snprintf(body + n, sizeof(body) - n, ",\"receipt\":%s", receipt_json);
+		if (r < 0 || (size_t)r >= sizeof(body) - n)
+			goto out_nospc;
+		n += (size_t)r;
+	}
+	if (facts_json) {
+		r = snprintf(body + n, sizeof(body) - n, ",\"facts\":%s", facts_json);
 		if (r < 0 || (size_t)r >= sizeof(body) - n)
 			goto out_nospc;
 		n += (size_t)r;
@@ -70,14 +85,15 @@ out_nospc:
 }
 
 int
-report_receipt_build(char *buf, size_t size, const char *kernel, const char *initrd, const char *rootfs)
+report_receipt_build(char *buf, size_t size, const char *kernel, const char *initrd,
+    const char *rootfs, const char *hypervisor)
 {
-	const char *names[] = { "{\"kernel\":", ",\"initrd\":", ",\"rootfs\":" };
-	const char *vals[] = { kernel, initrd, rootfs };
-	size_t n = 0, i;
+	const char *names[] = { "{\"kernel\":", ",\"initrd\":", ",\"rootfs\":", ",\"hypervisor\":" };
+	const char *vals[] = { kernel, initrd, rootfs, hypervisor };
+	size_t n = 0, i, nf = hypervisor && *hypervisor ? 4 : 3;
 	int r;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < nf; i++) {
 		size_t l = strlen(names[i]);
 
 		if (n + l >= size)
@@ -112,5 +128,180 @@ report_receipt_check(char *s, struct init_err *reterr)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return init_err_set(reterr, -EINVAL, "receipt has a control character at byte %zu",
 			    i);
+	return 0;
+}
+
+/* A small recursive-descent JSON checker: the facts are spliced into the body as they
+ * are, so they must be exactly one well-formed value. */
+struct jcur {
+	const char *p, *end;
+};
+
+static void
+jws(struct jcur *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static bool jvalue(struct jcur *c, int depth);
+
+static bool
+jstring(struct jcur *c)
+{
+	if (c->p >= c->end || *c->p != '"')
+		return false;
+	for (c->p++; c->p < c->end; c->p++) {
+		unsigned char ch = (unsigned char)*c->p;
+
+		if (ch == '"') {
+			c->p++;
+			return true;
+		}
+		if (ch < 0x20)
+			return false;
+		if (ch == '\\') {
+			if (++c->p >= c->end)
+				return false;
+			if (*c->p == 'u') {
+				for (int i = 0; i < 4; i++)
+					if (++c->p >= c->end || !strchr("0123456789abcdefABCDEF", *c->p) ||
+					    *c->p == '\0')
+						return false;
+			} else if (!strchr("\"\\/bfnrt", *c->p) || *c->p == '\0') {
+				return false;
+			}
+		}
+	}
+	return false;
+}
+
+static bool
+jnumber(struct jcur *c)
+{
+	const char *s = c->p;
+
+	if (c->p < c->end && *c->p == '-')
+		c->p++;
+	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+		return false;
+	if (*c->p == '0')
+		c->p++;
+	else
+		while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+			c->p++;
+	if (c->p < c->end && *c->p == '.') {
+		c->p++;
+		if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+			return false;
+		while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+			c->p++;
+	}
+	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+		c->p++;
+		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+			c->p++;
+		if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+			return false;
+		while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+			c->p++;
+	}
+	return c->p > s;
+}
+
+static bool
+jword(struct jcur *c, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n) != 0)
+		return false;
+	c->p += n;
+	return true;
+}
+
+static bool
+jcontainer(struct jcur *c, int depth, char close, bool object)
+{
+	if (depth > MAX_FACTS_DEPTH)
+		return false;
+	c->p++;
+	jws(c);
+	if (c->p < c->end && *c->p == close) {
+		c->p++;
+		return true;
+	}
+	for (;;) {
+		jws(c);
+		if (object) {
+			if (!jstring(c))
+				return false;
+			jws(c);
+			if (c->p >= c->end || *c->p != ':')
+				return false;
+			c->p++;
+		}
+		if (!jvalue(c, depth + 1))
+			return false;
+		jws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		if (c->p < c->end && *c->p == close) {
+			c->p++;
+			return true;
+		}
+		return false;
+	}
+}
+
+static bool
+jvalue(struct jcur *c, int depth)
+{
+	jws(c);
+	if (c->p >= c->end)
+		return false;
+	switch (*c->p) {
+	case '{':
+		return jcontainer(c, depth, '}', true);
+	case '[':
+		return jcontainer(c, depth, ']', false);
+	case '"':
+		return jstring(c);
+	case 't':
+		return jword(c, "true");
+	case 'f':
+		return jword(c, "false");
+	case 'n':
+		return jword(c, "null");
+	default:
+		return jnumber(c);
+	}
+}
+
+int
+report_facts_check(char *s, struct init_err *reterr)
+{
+	size_t len = strlen(s);
+	struct jcur c;
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' ' || s[len - 1] == '\r' ||
+	    s[len - 1] == '\t'))
+		s[--len] = '\0';
+	if (len > MAX_FACTS)
+		return init_err_set(reterr, -EFBIG, "facts are larger than %d bytes", MAX_FACTS);
+	c.p = s;
+	c.end = s + len;
+	jws(&c);
+	if (c.p >= c.end || *c.p != '{')
+		return init_err_set(reterr, -EINVAL, "facts are not a JSON object");
+	if (!jvalue(&c, 0))
+		return init_err_set(reterr, -EINVAL, "facts are not well-formed JSON (at byte %zu)",
+		    (size_t)(c.p - s));
+	jws(&c);
+	if (c.p != c.end)
+		return init_err_set(reterr, -EINVAL, "facts have text after the object (byte %zu)",
+		    (size_t)(c.p - s));
 	return 0;
 }

@@ -221,6 +221,72 @@ test_take(void **state)
 	(void)rmdir(path);
 }
 
+/* dl.cred=fetch: the init unwraps what GET .../credential answers, built here by
+ * bootsvc's own builder; every damaged copy of it is refused with a reason. */
+static void
+test_unwrap(void **state)
+{
+	char *cpio = NULL, *gz = NULL, tok[MAX_TOKEN_LEN + 1];
+	size_t cpio_len = 0, gz_len = 0;
+	struct init_err e = { "" };
+	uint8_t bad[1024];
+
+	(void)state;
+	assert_int_equal(credential_cpio_build(TOK, &cpio, &cpio_len), 0);
+	assert_int_equal(credential_gzip_stored(cpio, cpio_len, &gz, &gz_len), 0);
+	assert_int_equal(credential_unwrap((const uint8_t *)gz, gz_len, tok, &e), 0);
+	assert_string_equal(tok, TOK);
+	assert_true(gz_len <= sizeof(bad));
+
+	/* each single-byte change anywhere is refused, never crashes */
+	for (size_t i = 0; i < gz_len; i++) {
+		memcpy(bad, gz, gz_len);
+		bad[i] ^= 0x01;
+		e.msg[0] = '\0';
+		if (credential_unwrap(bad, gz_len, tok, &e) == 0) {
+			/* only bytes the format does not cover: gzip MTIME/XFL/OS, cpio
+			 * fields the reader does not hold against us (mtime, ino...) */
+			assert_true((i >= 4 && i < 10) || (i >= 15 && i < gz_len - 8));
+		} else {
+			assert_true(e.msg[0] != '\0');
+		}
+	}
+	/* cut short at every length */
+	for (size_t n = 0; n < gz_len; n++)
+		assert_true(credential_unwrap((const uint8_t *)gz, n, tok, &e) < 0);
+	/* a trailing byte */
+	memcpy(bad, gz, gz_len);
+	bad[gz_len] = 0;
+	assert_true(credential_unwrap(bad, gz_len + 1, tok, &e) < 0);
+	/* a FNAME header flag */
+	memcpy(bad, gz, gz_len);
+	bad[3] = 0x08;
+	assert_true(credential_unwrap(bad, gz_len, tok, &e) < 0);
+	assert_non_null(strstr(e.msg, "optional header"));
+	/* a CRC that does not match */
+	memcpy(bad, gz, gz_len);
+	bad[gz_len - 8] ^= 0xff;
+	assert_true(credential_unwrap(bad, gz_len, tok, &e) < 0);
+	assert_non_null(strstr(e.msg, "CRC-32"));
+	free(gz);
+	free(cpio);
+
+	/* an archive with another member than the credential: the name changed */
+	{
+		char *p;
+
+		assert_int_equal(credential_cpio_build(TOK, &cpio, &cpio_len), 0);
+		p = memmem(cpio, cpio_len, "dl-credential", 13);
+		assert_non_null(p);
+		p[12] = 'X';
+		assert_int_equal(credential_gzip_stored(cpio, cpio_len, &gz, &gz_len), 0);
+		assert_true(credential_unwrap((const uint8_t *)gz, gz_len, tok, &e) < 0);
+		assert_non_null(strstr(e.msg, "something other than"));
+		free(gz);
+		free(cpio);
+	}
+}
+
 int
 main(void)
 {
@@ -229,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_unwrap),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
