@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "manifest.h"
 #include "parse.h"
 #include "sha256.h"
 
@@ -47,9 +48,6 @@
 #define MAX_STORE_PATH 512
 #define MAX_CMDLINE 1024
 #define MAX_BANNER 256
-/* A hypervisor's version ("4.17.7") and build id (hex of up to 64 bytes), with NUL. */
-#define MAX_HYPERVISOR_VERSION 64
-#define MAX_HYPERVISOR_BUILD_ID 129
 #define MAX_SERIAL 65
 #define MAX_BMC 64
 
@@ -141,8 +139,8 @@ struct image_rec {
 	char initrd_tree[SHA256_HEX_SIZE];  /* manifest initrd_tree; "" for older manifests */
 	/* A hypervisor image's (kind xen): its version ("4.17.7"), GNU build id (hex) and
 	 * command line, from the manifest; "" for other kinds. */
-	char hypervisor_version[MAX_HYPERVISOR_VERSION];
-	char hypervisor_build_id[MAX_HYPERVISOR_BUILD_ID];
+	char hypervisor_version[MAX_HYPERVISOR_VERSION + 1]; /* manifest.h's bounds */
+	char hypervisor_build_id[MAX_HYPERVISOR_BUILD_ID + 1];
 	char hypervisor_cmdline[MAX_CMDLINE];
 	int64_t added;
 	bool current;                        /* newest version of its name */
