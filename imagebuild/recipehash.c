@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "recipehash.h"
+#include "vmhost.h"
 
 /* Deeper trees than this in an overlay are a symlink loop or a mistake. */
 #define MAX_TREE_DEPTH 64
@@ -152,6 +153,9 @@ recipehash_compute(const struct recipe *r, const char *init_path,
 		rc = feed_path(&c, "source", source, reterr);
 	if (rc >= 0)
 		rc = feed_path(&c, "init", init_path, reterr);
+	/* a VM host's up script is imagebuild's, not the recipe's: a new one is a new image */
+	for (size_t i = 0; rc >= 0 && r->kind && kind_is_vm_host(r->kind) && vmhost_file_text(i); i++)
+		feed_str(&c, "vmhost", vmhost_file_text(i));
 	if (rc < 0)
 		return rc;
 	sha256_final(&c, d);

@@ -38,7 +38,12 @@ static const char VMHOST_UP[] =
 	"i=0\n"
 	"until out=$(virsh -c $local_uri version 2>&1); do\n"
 	"  i=$((i + 1))\n"
-	"  [ $i -lt " STR(VMHOST_LIBVIRT_TRIES) " ] || fail \"libvirtd did not answer on $local_uri after $i tries: $(echo $out | tail -c 200)\"\n"
+	"  if [ $i -ge " STR(VMHOST_LIBVIRT_TRIES) " ]; then\n"
+	"    # what libvirtd said of itself, for whoever reads the console\n"
+	"    journalctl -b -u libvirtd.service -u libvirtd.socket -u libvirtd-tls.socket -n 12 --no-pager -o cat 2>&1 | sed 's/^/vmhost-up: libvirtd: /' >&2\n"
+	"    fail \"libvirtd did not answer on $local_uri after $i tries: $(echo $out | tail -c 200)\"\n"
+	"  fi\n"
+	"  [ $((i % 15)) -ne 0 ] || echo \"vmhost-up: still waiting for libvirtd ($i tries): $(echo $out | tail -c 120)\"\n"
 	"  sleep 2\n"
 	"done\n"
 	"echo \"vmhost-up: libvirtd answered on $local_uri after $i retries\"\n"
@@ -89,6 +94,14 @@ static const char VMHOST_UNIT[] =
 	"\n"
 	"[Install]\n"
 	"WantedBy=multi-user.target\n";
+
+const char *
+vmhost_file_text(size_t i)
+{
+	static const char *const texts[] = { VMHOST_UP, VMHOST_UNIT };
+
+	return i < sizeof(texts) / sizeof(texts[0]) ? texts[i] : NULL;
+}
 
 static int
 write_rel(const char *rootfs, const char *rel, const char *data, mode_t mode,

@@ -15,6 +15,10 @@
  * first start of libvirtd's drivers. */
 #define VMHOST_LIBVIRT_TRIES 90
 
+/* The texts imagebuild writes (script, unit), i = 0, 1, ...; NULL past the last. The
+ * recipe hash covers them for VM-host kinds, so a changed script is a new image. */
+const char *vmhost_file_text(size_t i);
+
 /* Write the three files for recipe r (kind_is_vm_host(r->kind)) into rootfs, enable the
  * unit. -EINVAL for a kind that is not a VM host; file errors name the path. */
 int vmhost_install(const char *rootfs, const struct recipe *r, struct dl_err *reterr);
