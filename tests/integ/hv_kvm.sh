@@ -1,0 +1,128 @@
+#!/bin/bash
+# A KVM VM host (issue 12): build images/kvm (cached in the shared store by its recipe
+# hash), boot a BIOS qemu node into it through bootsvc and dnsmasq; it reports up only
+# once its libvirtd answers, with facts (QEMU, the node's qemu+tls URI, CPUs, memory).
+# From the test's namespace an admin certificate reaches that libvirtd over TLS only
+# (the TCP port is closed, a scheduler's certificate is refused by tls_allowed_dn_list);
+# a tiny guest (the image's kernel + a busybox initrd, 96 MiB) is uploaded into a storage
+# pool and started, and its console shows it running. The guest runs TCG inside a TCG
+# node unless the node's /dev/kvm (qemu64's emulated SVM) makes libvirt offer kvm; the
+# time it takes is logged. bootsvc-side assertions (host list, vm list) go where marked.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_vmhost.sh"
+dl_require qemu-system-x86_64 python3 ip unsquashfs debootstrap virsh busybox cpio
+dl_setup hvkvm 95
+cd "$REPO"
+NODE=h01 MAC=52:54:00:65:00:01 IP=$DL_NET.10
+
+# --- the image
+vh_build kvm
+[[ $(vh_manifest_field kind) == kvm ]] || fail "manifest kind is not kvm"
+unsquashfs -l "$VH_PATH/rootfs.squashfs" >"$DL_W/list"
+for f in usr/lib/diskless/vmhost-up etc/diskless/vmhost.conf \
+  etc/systemd/system/multi-user.target.wants/diskless-vmhost-up.service \
+  etc/systemd/system/sockets.target.wants/libvirtd-tls.socket usr/sbin/libvirtd \
+  usr/bin/qemu-system-x86_64 etc/libvirt/libvirtd.conf; do
+	grep -q "squashfs-root/$f\$" "$DL_W/list" || fail "rootfs lacks $f"
+done
+grep -q "squashfs-root/etc/systemd/system/multi-user.target.wants/diskless-up.service\$" \
+    "$DL_W/list" && fail "diskless-up.service still enabled: up must wait for libvirtd"
+unsquashfs -cat "$VH_PATH/rootfs.squashfs" etc/diskless/vmhost.conf | grep -qx 'driver=qemu' ||
+	fail "vmhost.conf does not name the qemu driver"
+pass "images/kvm $VH_ID has the VM-host unit, libvirtd with TLS socket activation"
+
+# --- TLS files for the node (site overlay) and the admin
+vh_pki "$NODE" "$IP"
+
+# --- boot it
+dl_bootsvc_start --site_overlay="$DL_W/site"
+dl_nodectl image add "$VH_PATH" >/dev/null || fail "image add"
+dl_nodectl node add "$NODE" --mac "$MAC" --ip "$IP" --image kvm >/dev/null || fail "node add"
+t0=$SECONDS
+dl_qemu "$NODE" bios "$MAC" 2048
+dl_wait 900 "$NODE up on kvm" dl_phase_is "$NODE" up
+echo "measured: $NODE power-on to up (libvirtd answering) $((SECONDS - t0)) s"
+booted=$(dl_field "$NODE" booted_image)
+[[ $booted == "$VH_ID" ]] || fail "$NODE booted '$booted', expected $VH_ID"
+dl_wait 30 "facts on the console" dl_console_has "$NODE" 'vmhost-up: facts'
+facts=$(vh_facts "$NODE")
+echo "facts: $facts"
+python3 - "$facts" "$IP" <<'EOP' || fail "facts are not what a kvm host at $IP reports"
+import json, sys
+f = json.loads(sys.argv[1])
+keys = {"hypervisor", "hypervisor_version", "libvirt_version", "uri", "cpus", "memory_mib",
+        "numa_nodes", "guest_cpus", "guest_memory_mib"}
+assert set(f) == keys, set(f) ^ keys
+assert f["hypervisor"] == "QEMU" and f["uri"] == "qemu+tls://%s/system" % sys.argv[2], f
+assert f["hypervisor_version"][0].isdigit() and f["libvirt_version"].startswith("9."), f
+assert f["cpus"] >= 1 and f["numa_nodes"] >= 1 and 1500 < f["memory_mib"] <= 2048, f
+# the recipe keeps 512 MiB and no CPU for the host
+assert f["guest_memory_mib"] == f["memory_mib"] - 512 and f["guest_cpus"] == f["cpus"], f
+EOP
+pass "$NODE up with a matching receipt and facts: $facts"
+# XXX(#12): the lead adds `nodectl host list` assertions here (type QEMU, CPUs, memory).
+
+# --- libvirt over TLS only, certificates are the authentication
+vh_virsh qemu "$IP" version >"$DL_W/version" 2>&1 || { cat "$DL_W/version"; fail "virsh over TLS as admin"; }
+grep -q 'Running hypervisor: QEMU' "$DL_W/version" || fail "no QEMU behind qemu+tls"
+ip netns exec "$DL_NS" timeout 10 bash -c "exec 3<>/dev/tcp/$IP/16509" 2>/dev/null &&
+	fail "libvirtd's plain TCP port 16509 answers"
+"$BUILD/nodectl" tls issue sched --role scheduler --dir "$DL_W/tls" >/dev/null
+mkdir -p "$DL_W/pki-sched"
+cp "$DL_W/pki-admin/cacert.pem" "$DL_W/pki-sched/"
+cp "$DL_W/tls/sched.crt" "$DL_W/pki-sched/clientcert.pem"
+cp "$DL_W/tls/sched.key" "$DL_W/pki-sched/clientkey.pem"
+ip netns exec "$DL_NS" timeout 60 virsh -c "qemu+tls://$IP/system?pkipath=$DL_W/pki-sched" \
+    version >/dev/null 2>&1 && fail "a scheduler certificate (OU=diskless-scheduler) got in"
+pass "libvirtd answers TLS for OU=diskless-admin, refuses OU=diskless-scheduler, no TCP"
+
+# --- a tiny guest inside the node
+vh_guest_initrd "$DL_W/guest-initrd.gz"
+vh_virsh qemu "$IP" pool-define-as guests dir --target /var/lib/libvirt/images >/dev/null
+vh_virsh qemu "$IP" pool-build guests >/dev/null
+vh_virsh qemu "$IP" pool-start guests >/dev/null || fail "pool-start guests"
+for v in vmlinuz:"$VH_PATH/vmlinuz" initrd.gz:"$DL_W/guest-initrd.gz"; do
+	name=${v%%:*} file=${v#*:}
+	vh_virsh qemu "$IP" vol-create-as guests "$name" "$(stat -c %s "$file")" --format raw >/dev/null ||
+		fail "vol-create-as $name"
+	vh_virsh qemu "$IP" vol-upload --pool guests "$name" "$file" || fail "vol-upload $name"
+done
+dtype=qemu
+vh_virsh qemu "$IP" domcapabilities --virttype kvm >/dev/null 2>&1 && dtype=kvm
+echo "guest domain type: $dtype (kvm when the node's /dev/kvm is usable)"
+cat >"$DL_W/g1.xml" <<EOX
+<domain type='$dtype'>
+  <name>g1</name>
+  <memory unit='MiB'>96</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>/var/lib/libvirt/images/vmlinuz</kernel>
+    <initrd>/var/lib/libvirt/images/initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='/var/lib/libvirt/images/g1.console'/></serial>
+    <console type='file'><source path='/var/lib/libvirt/images/g1.console'/></console>
+  </devices>
+</domain>
+EOX
+t0=$SECONDS
+vh_virsh qemu "$IP" create "$DL_W/g1.xml" >/dev/null || fail "virsh create g1"
+echo "measured: virsh create g1 ($dtype) $((SECONDS - t0)) s"
+[[ $(vh_virsh qemu "$IP" domstate g1) == running ]] || fail "g1 is not running"
+guest_up() {
+	vh_virsh qemu "$IP" pool-refresh guests >/dev/null &&
+	    vh_virsh qemu "$IP" vol-download --pool guests g1.console "$DL_W/g1.console" >/dev/null &&
+	    grep -aq 'TICK 2' "$DL_W/g1.console"
+}
+dl_wait 600 "g1 prints GUEST-UP and ticks" guest_up
+echo "measured: g1 ($dtype, 96 MiB, inside a TCG node) create to its third tick $((SECONDS - t0)) s;" \
+    "$(grep -a -m1 GUEST-UP "$DL_W/g1.console" | tr -d '\r')"
+vh_virsh qemu "$IP" list --name | grep -qx g1 || fail "g1 not listed by the node's libvirt"
+pass "guest g1 runs inside $NODE ($dtype) and ticks"
+# XXX(#12): the lead adds `nodectl vm list --host $NODE` showing g1 running here.
+echo "PASS hv_kvm: $VH_ID"
