@@ -4,6 +4,7 @@
 #   make check        unit tests (ASan+UBSan), fuzz-corpus replay, integration tests
 #   make demo         build an image; a Slurm job powers on and boots a virtual cluster (qemu
 #                     nodes behind simulated BMCs, private netns), runs, powers it off
+#   make demo-vm      build images/kvm, boot a hypervisor node, start a guest inside it
 #   make image IMAGE=<name>   build images/<name> into the image store
 #   make fuzz FUZZ=<target> SECONDS=60   run one libFuzzer target (clang)
 #   make bench        benchmarks beside their references -> docs/benchmarks.md
@@ -78,7 +79,7 @@ TOOL_BINS  = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
 
-.PHONY: install all deps check unit-bins fuzz-bins demo image fuzz fuzz-smoke bench clean
+.PHONY: install all deps check unit-bins fuzz-bins demo demo-vm image fuzz fuzz-smoke bench clean
 all: $(PROGS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -188,6 +189,9 @@ fuzz-smoke: deps
 
 demo: deps all
 	./mk/demo.sh
+
+demo-vm: deps all
+	./mk/demo-vm.sh
 
 image: deps all
 	$(BUILD)/imagebuild build images/$(IMAGE) --store $(STORE)/images
