@@ -35,7 +35,7 @@ pass "images/kvm $VH_ID has the VM-host unit, libvirtd with TLS socket activatio
 vh_pki "$NODE" "$IP"
 
 # --- boot it
-dl_bootsvc_start --site_overlay="$DL_W/site"
+dl_bootsvc_start "${VH_BOOTSVC_ARGS[@]}"
 dl_nodectl image add "$VH_PATH" >/dev/null || fail "image add"
 dl_nodectl node add "$NODE" --mac "$MAC" --ip "$IP" --image kvm >/dev/null || fail "node add"
 t0=$SECONDS

@@ -26,10 +26,13 @@ vh_manifest_field() {
 # vh_pki NODE IP...: a CA (nodectl tls init) in $DL_W/tls; an admin client certificate as
 # virsh's pkipath in $DL_W/pki-admin; and, for each NODE with its IP, the node's libvirt
 # server files at libvirt's default paths under $DL_W/site (bootsvc's site_overlay), so
-# the node's libvirtd serves TLS with them. XXX(#12): once bootsvc issues each VM host's
-# certificate into its armed overlay (tls_ca_dir), tests use that instead.
+# the node's libvirtd serves TLS with them. VH_BOOTSVC_ARGS: what dl_bootsvc_start needs
+# for it: the site overlay and, where bootsvc issues each VM host's certificate into its
+# armed overlay itself (tls_ca_dir: those files win over the site's), this CA.
 vh_pki() {
 	local t=$DL_W/tls
+	VH_BOOTSVC_ARGS=(--site_overlay="$DL_W/site")
+	grep -q '`tls_ca_dir`' "$REPO/docs/bootsvc.conf.md" && VH_BOOTSVC_ARGS+=(--tls_ca_dir="$t")
 	"$BUILD/nodectl" tls init --dir "$t" >/dev/null || fail "nodectl tls init"
 	"$BUILD/nodectl" tls issue admin --role admin --dir "$t" >/dev/null || fail "tls issue admin"
 	mkdir -p "$DL_W/pki-admin"
