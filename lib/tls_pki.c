@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
@@ -347,4 +348,315 @@ out:
 	if (ca_key)
 		gnutls_x509_privkey_deinit(ca_key);
 	return r;
+}
+
+struct tls_ca {
+	gnutls_x509_crt_t crt;
+	gnutls_x509_privkey_t key;
+	unsigned char key_id[64]; /* the CA's subject key id, the issued ones' authority id */
+	size_t key_id_len;
+};
+
+struct tls_ca *
+tls_ca_free(struct tls_ca *ca)
+{
+	if (!ca)
+		return NULL;
+	if (ca->crt)
+		gnutls_x509_crt_deinit(ca->crt);
+	if (ca->key)
+		gnutls_x509_privkey_deinit(ca->key);
+	free(ca);
+	return NULL;
+}
+
+int
+tls_ca_new(const char *crt_pem, size_t crt_len, const char *key_pem, size_t key_len,
+    struct tls_ca **ret, struct dl_err *reterr)
+{
+	gnutls_datum_t c = { .data = (unsigned char *)crt_pem, .size = (unsigned)crt_len };
+	gnutls_datum_t k = { .data = (unsigned char *)key_pem, .size = (unsigned)key_len };
+	unsigned char crt_id[64], key_id[64];
+	size_t crt_id_len = sizeof(crt_id), key_id_len = sizeof(key_id);
+	unsigned critical = 0, ca_flag = 0, usage = 0;
+	int pathlen = 0, gr, r;
+	struct tls_ca *ca;
+
+	if (crt_len == 0 || crt_len > MAX_TLS_PEM)
+		return dl_err_set(reterr, crt_len ? -E2BIG : -EINVAL, "CA certificate of %zu "
+		    "bytes: must be 1..%d bytes of PEM", crt_len, MAX_TLS_PEM);
+	if (key_len == 0 || key_len > MAX_TLS_PEM)
+		return dl_err_set(reterr, key_len ? -E2BIG : -EINVAL, "CA key of %zu bytes: must "
+		    "be 1..%d bytes of PEM", key_len, MAX_TLS_PEM);
+	ca = calloc(1, sizeof(*ca));
+	if (!ca)
+		return dl_err_set(reterr, -ENOMEM, "loading the CA: out of memory");
+	if ((gr = gnutls_x509_crt_init(&ca->crt)) < 0 ||
+	    (gr = gnutls_x509_crt_import(ca->crt, &c, GNUTLS_X509_FMT_PEM)) < 0) {
+		r = pki_gnutls(gr, "CA certificate", reterr);
+		goto fail;
+	}
+	/* A traditional or an unencrypted PKCS#8 key: what 'nodectl tls init' and openssl
+	 * write. An encrypted key cannot be used unattended. */
+	if ((gr = gnutls_x509_privkey_init(&ca->key)) < 0 ||
+	    (gr = gnutls_x509_privkey_import2(ca->key, &k, GNUTLS_X509_FMT_PEM, NULL,
+	    GNUTLS_PKCS_PLAIN)) < 0) {
+		r = pki_gnutls(gr, "CA key", reterr);
+		goto fail;
+	}
+	gr = gnutls_x509_crt_get_basic_constraints(ca->crt, &critical, &ca_flag, &pathlen);
+	if (gr < 0 || !ca_flag) {
+		r = dl_err_set(reterr, -EINVAL, "CA certificate: not a CA (no basic constraints "
+		    "CA:TRUE)");
+		goto fail;
+	}
+	gr = gnutls_x509_crt_get_key_usage(ca->crt, &usage, &critical);
+	if (gr >= 0 && !(usage & GNUTLS_KEY_KEY_CERT_SIGN)) {
+		r = dl_err_set(reterr, -EINVAL, "CA certificate: its key usage does not allow "
+		    "signing certificates");
+		goto fail;
+	}
+	if ((gr = gnutls_x509_crt_get_key_id(ca->crt, GNUTLS_KEYID_USE_SHA256, crt_id,
+	    &crt_id_len)) < 0 ||
+	    (gr = gnutls_x509_privkey_get_key_id(ca->key, GNUTLS_KEYID_USE_SHA256, key_id,
+	    &key_id_len)) < 0) {
+		r = pki_gnutls(gr, "CA key id", reterr);
+		goto fail;
+	}
+	if (crt_id_len != key_id_len || memcmp(crt_id, key_id, crt_id_len) != 0) {
+		r = dl_err_set(reterr, -EINVAL, "CA key: not the key of the CA certificate");
+		goto fail;
+	}
+	/* The authority key id of what it issues: the CA's own subject key id when it has
+	 * one (nodectl's has), else the id of its key. */
+	ca->key_id_len = sizeof(ca->key_id);
+	if (gnutls_x509_crt_get_subject_key_id(ca->crt, ca->key_id, &ca->key_id_len, NULL) < 0) {
+		ca->key_id_len = sizeof(ca->key_id);
+		if ((gr = gnutls_x509_crt_get_key_id(ca->crt, GNUTLS_KEYID_USE_SHA1, ca->key_id,
+		    &ca->key_id_len)) < 0) {
+			r = pki_gnutls(gr, "CA key id", reterr);
+			goto fail;
+		}
+	}
+	*ret = ca;
+	return 0;
+fail:
+	tls_ca_free(ca);
+	return r;
+}
+
+/* A CN or OU: 1..MAX_TLS_DN_FIELD printable ASCII bytes. */
+static bool
+dn_field_is_valid(const char *s)
+{
+	size_t n = strnlen(s, MAX_TLS_DN_FIELD + 1);
+
+	if (n == 0 || n > MAX_TLS_DN_FIELD)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* A DNS name: dot-separated labels of [A-Za-z0-9-], 1..63 bytes each, not starting or
+ * ending with '-' (RFC 1123 §2.1), at most MAX_TLS_DNS_NAME bytes in all. */
+static bool
+dns_name_is_valid(const char *s)
+{
+	size_t n = strnlen(s, MAX_TLS_DNS_NAME + 1), label = 0;
+
+	if (n == 0 || n > MAX_TLS_DNS_NAME)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		char ch = s[i];
+
+		if (ch == '.' || ch == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)))
+			return false;
+		label++;
+	}
+	return true;
+}
+
+static int
+issue_check(const struct tls_issue_req *req, struct dl_err *reterr)
+{
+	if (!req->cn || !dn_field_is_valid(req->cn))
+		return dl_err_set(reterr, -EINVAL, "certificate CN '%.80s': must be 1..%d "
+		    "printable ASCII bytes", req->cn ? req->cn : "", MAX_TLS_DN_FIELD);
+	if (req->ou && !dn_field_is_valid(req->ou))
+		return dl_err_set(reterr, -EINVAL, "certificate OU '%.80s': must be 1..%d "
+		    "printable ASCII bytes", req->ou, MAX_TLS_DN_FIELD);
+	if (req->n_dns > MAX_TLS_ISSUE_SANS || req->n_ip > MAX_TLS_ISSUE_SANS)
+		return dl_err_set(reterr, -EINVAL, "certificate '%s': %zu DNS names and %zu "
+		    "addresses, at most %d of each", req->cn, req->n_dns, req->n_ip,
+		    MAX_TLS_ISSUE_SANS);
+	for (size_t i = 0; i < req->n_dns; i++)
+		if (!req->dns[i] || !dns_name_is_valid(req->dns[i]))
+			return dl_err_set(reterr, -EINVAL, "certificate '%s': DNS name '%.80s' is "
+			    "not dot-separated [A-Za-z0-9-] labels of at most %d bytes", req->cn,
+			    req->dns[i] ? req->dns[i] : "", MAX_TLS_DNS_NAME);
+	if (!req->purposes || (req->purposes & ~(unsigned)(TLS_PURPOSE_SERVER | TLS_PURPOSE_CLIENT)))
+		return dl_err_set(reterr, -EINVAL, "certificate '%s': purposes 0x%x: server, "
+		    "client or both", req->cn, req->purposes);
+	if (req->days < 1 || req->days > MAX_TLS_PKI_DAYS)
+		return dl_err_set(reterr, -EINVAL, "certificate '%s': %u days: must be 1..%d",
+		    req->cn, req->days, MAX_TLS_PKI_DAYS);
+	return 0;
+}
+
+static int
+issue_add_ip(gnutls_x509_crt_t crt, const char *cn, const char *ip, struct dl_err *reterr)
+{
+	unsigned char a[16];
+	unsigned len;
+	int gr;
+
+	if (ip && strnlen(ip, 64) < 64 && inet_pton(AF_INET, ip, a) == 1)
+		len = 4;
+	else if (ip && strnlen(ip, 64) < 64 && inet_pton(AF_INET6, ip, a) == 1)
+		len = 16;
+	else
+		return dl_err_set(reterr, -EINVAL, "certificate '%s': address '%.64s' is not "
+		    "IPv4 or IPv6", cn, ip ? ip : "");
+	gr = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, a, len,
+	    GNUTLS_FSAN_APPEND);
+	return gr < 0 ? pki_gnutls(gr, "certificate address", reterr) : 0;
+}
+
+/* Everything of crt but the signature. */
+static int
+issue_fill(const struct tls_ca *ca, const struct tls_issue_req *req, gnutls_x509_crt_t crt,
+    gnutls_x509_privkey_t key, struct dl_err *reterr)
+{
+	time_t now = req->now ? (time_t)req->now : time(NULL);
+	unsigned char serial[16], id[64];
+	size_t idlen = sizeof(id);
+	int gr, r;
+
+	gr = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
+	if (gr < 0)
+		return pki_gnutls(gr, "random serial", reterr);
+	serial[0] &= 0x7f; /* a positive integer */
+	serial[0] |= 0x01; /* and no leading zero octet */
+	if ((gr = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
+	    (gr = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
+	    (gr = gnutls_x509_crt_set_activation_time(crt, now - BACKDATE_S)) < 0 ||
+	    (gr = gnutls_x509_crt_set_expiration_time(crt, now + (time_t)req->days * DAY_S)) < 0 ||
+	    (gr = gnutls_x509_crt_set_key(crt, key)) < 0 ||
+	    (gr = gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA1, id, &idlen)) < 0 ||
+	    (gr = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0 ||
+	    (gr = gnutls_x509_crt_set_authority_key_id(crt, ca->key_id, ca->key_id_len)) < 0 ||
+	    (gr = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
+	    (gr = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
+	    GNUTLS_KEY_KEY_ENCIPHERMENT)) < 0)
+		return pki_gnutls(gr, "certificate", reterr);
+	if (((req->purposes & TLS_PURPOSE_SERVER) &&
+	    (gr = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0) ||
+	    ((req->purposes & TLS_PURPOSE_CLIENT) &&
+	    (gr = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0))
+		return pki_gnutls(gr, "certificate purposes", reterr);
+	if ((gr = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, req->cn,
+	    (unsigned)strlen(req->cn))) < 0 ||
+	    (req->ou && (gr = gnutls_x509_crt_set_dn_by_oid(crt,
+	    GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, req->ou, (unsigned)strlen(req->ou))) < 0))
+		return pki_gnutls(gr, "certificate subject", reterr);
+	for (size_t i = 0; i < req->n_dns; i++) {
+		gr = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, req->dns[i],
+		    (unsigned)strlen(req->dns[i]), GNUTLS_FSAN_APPEND);
+		if (gr < 0)
+			return pki_gnutls(gr, "certificate DNS name", reterr);
+	}
+	for (size_t i = 0; i < req->n_ip; i++)
+		if ((r = issue_add_ip(crt, req->cn, req->ip[i], reterr)) < 0)
+			return r;
+	gr = gnutls_x509_crt_sign2(crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0);
+	return gr < 0 ? pki_gnutls(gr, "signing the certificate", reterr) : 0;
+}
+
+/* A GnuTLS datum into a malloc'd NUL-terminated copy (ours to free with free()); the
+ * datum is wiped and freed. */
+static int
+datum_take(gnutls_datum_t *d, char **ret, size_t *ret_len)
+{
+	char *s = malloc((size_t)d->size + 1);
+
+	if (s) {
+		memcpy(s, d->data, d->size);
+		s[d->size] = '\0';
+		*ret = s;
+		*ret_len = d->size;
+	}
+	explicit_bzero(d->data, d->size);
+	gnutls_free(d->data);
+	d->data = NULL;
+	return s ? 0 : -ENOMEM;
+}
+
+int
+tls_ca_issue(const struct tls_ca *ca, const struct tls_issue_req *req,
+    struct tls_issued *ret, struct dl_err *reterr)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t c = { 0 }, k = { 0 };
+	struct tls_issued out = { 0 };
+	int gr, r;
+
+	assert(ca);
+	r = issue_check(req, reterr);
+	if (r < 0)
+		return r;
+	r = pki_new_key(&key, reterr);
+	if (r < 0)
+		return r;
+	gr = gnutls_x509_crt_init(&crt);
+	if (gr < 0) {
+		r = pki_gnutls(gr, "certificate", reterr);
+		goto out;
+	}
+	r = issue_fill(ca, req, crt, key, reterr);
+	if (r < 0)
+		goto out;
+	if ((gr = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &c)) < 0 ||
+	    (gr = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &k)) < 0) {
+		r = pki_gnutls(gr, "exporting the certificate", reterr);
+		goto out;
+	}
+	if (datum_take(&c, &out.crt, &out.crt_len) < 0 ||
+	    datum_take(&k, &out.key, &out.key_len) < 0) {
+		r = dl_err_set(reterr, -ENOMEM, "certificate '%s': out of memory", req->cn);
+		goto out;
+	}
+	*ret = out;
+	out = (struct tls_issued){ 0 };
+out:
+	if (c.data)
+		gnutls_free(c.data);
+	if (k.data) {
+		explicit_bzero(k.data, k.size);
+		gnutls_free(k.data);
+	}
+	tls_issued_done(&out);
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	gnutls_x509_privkey_deinit(key);
+	return r;
+}
+
+void
+tls_issued_done(struct tls_issued *c)
+{
+	if (c->key)
+		explicit_bzero(c->key, c->key_len);
+	free(c->key);
+	free(c->crt);
+	*c = (struct tls_issued){ 0 };
 }

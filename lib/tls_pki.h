@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "role.h"
@@ -43,3 +44,72 @@ int tls_pki_init(const char *dir, unsigned days, struct dl_err *reterr);
  * the paths written go to ret_crt/ret_key (size bytes each). */
 int tls_pki_issue(const char *dir, const struct tls_pki_req *req, char *ret_crt,
     char *ret_key, size_t size, struct dl_err *reterr);
+
+/* In memory (issue 12): a CA loaded once, and certificates issued from it without
+ * touching disk: bootsvc's libvirt client certificate and each VM host's certificate for
+ * one boot (docs/security.md "Hypervisor TLS"). Keys are ECDSA P-256, certificates X.509
+ * v3 signed with SHA-256, as above. No global state: a struct tls_ca may be used by one
+ * thread at a time; two threads each make their own from the PEM texts. */
+
+/* Largest ca.crt or ca.key accepted: a CA certificate and its key are a few KiB in PEM
+ * (an RSA-4096 key is ~3.3 KiB); more is not a CA file. */
+#define MAX_TLS_PEM 16384
+/* Most DNS names and most IP addresses in one issued certificate: a host's name and
+ * address, with room for aliases. */
+#define MAX_TLS_ISSUE_SANS 8
+/* Longest CN and OU (RFC 5280 ub-common-name and ub-organizational-unit-name: 64). */
+#define MAX_TLS_DN_FIELD 64
+/* Longest DNS name (RFC 1035 §2.3.4: 255 octets on the wire, 253 as text). */
+#define MAX_TLS_DNS_NAME 253
+
+/* Key purposes of an issued certificate (extended key usage), or'ed. */
+enum {
+	TLS_PURPOSE_SERVER = 1 << 0, /* TLS WWW server authentication */
+	TLS_PURPOSE_CLIENT = 1 << 1, /* TLS WWW client authentication */
+};
+
+struct tls_ca;
+
+/* Parse a CA from its certificate and private key, both PEM (ca.crt, ca.key), each at
+ * most MAX_TLS_PEM bytes. The certificate must be a CA (basic constraints CA:TRUE) whose
+ * key usage allows signing certificates, and the key must be the certificate's.
+ * -EINVAL with reterr naming which of the two is wrong and why, -E2BIG, -ENOMEM.
+ * @ret *ret a new CA, owned by the caller: tls_ca_free() it. The inputs are borrowed and
+ * may be wiped as soon as this returns. */
+int tls_ca_new(const char *crt_pem, size_t crt_len, const char *key_pem, size_t key_len,
+    struct tls_ca **ret, struct dl_err *reterr);
+/* Free ca (NULL is fine), its key wiped by GnuTLS. Returns NULL. */
+struct tls_ca *tls_ca_free(struct tls_ca *ca);
+
+struct tls_issue_req {
+	const char *cn;                          /* 1..MAX_TLS_DN_FIELD bytes, printable */
+	const char *ou;                          /* the same, or NULL: none */
+	const char *dns[MAX_TLS_ISSUE_SANS];     /* DNS names: [A-Za-z0-9.-], labels */
+	size_t n_dns;
+	const char *ip[MAX_TLS_ISSUE_SANS];      /* IPv4 or IPv6 addresses as text */
+	size_t n_ip;
+	unsigned purposes;                       /* TLS_PURPOSE_*, at least one */
+	unsigned days;                           /* 1..MAX_TLS_PKI_DAYS */
+	int64_t now;                             /* unix seconds it counts from; 0: now */
+};
+
+/* What tls_ca_issue() makes: both PEM, NUL-terminated (the lengths leave the NUL out).
+ * Owned; the key is a secret: tls_issued_done() wipes it. */
+struct tls_issued {
+	char *crt;
+	size_t crt_len;
+	char *key;
+	size_t key_len;
+};
+
+/* Issue a fresh key and an end-entity certificate for req signed by ca: valid from a few
+ * minutes before req->now (clocks a little behind ours) to req->days after it, a random
+ * serial, the subject and authority key ids, key usage digital signature and key
+ * encipherment (libvirt refuses a critical key usage without either, whatever the key
+ * type), the purposes asked for, subject CN (and OU), the DNS and IP SANs. -EINVAL with
+ * reterr naming the field and value that is wrong, -ENOMEM. ret is written on success
+ * only; the caller owns it (tls_issued_done). */
+int tls_ca_issue(const struct tls_ca *ca, const struct tls_issue_req *req,
+    struct tls_issued *ret, struct dl_err *reterr);
+/* Wipe and free what ret holds; it may be zeroed or half-filled. */
+void tls_issued_done(struct tls_issued *c);
