@@ -63,6 +63,8 @@ load_config(struct bootsvc *bs, struct config *c, struct dl_err *err)
 		if (r < 0)
 			return dl_err_prefix(err, "option '%s'", bs->overrides[i]), r;
 	}
+	if ((r = config_resolve(c, err)) < 0)
+		return r;
 	return config_validate(c, err);
 }
 
