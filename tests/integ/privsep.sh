@@ -6,7 +6,9 @@
 # (a DHCP client gets the new fixed address), a root-only 0600 BMC credentials file used
 # for a power command against an ipmi_sim BMC, one outside bmc_creds_dir refused, a
 # root-only site overlay file (the munge key) in a node's overlay, a SIGHUP reload of a
-# root-only config. Last, killing the child ends the parent and dnsmasq.
+# root-only config; the CA of VM hosts (root's 0600 ca.key in a 0700 directory) read
+# through the parent into the child's libvirt client certificate, again at SIGHUP. Last,
+# killing the child ends the parent and dnsmasq.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
 dl_require ip ss busybox ipmi_sim qemu-system-x86_64
@@ -26,7 +28,11 @@ out=$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" --work
     2>"$DL_W/imagebuild.log") || fail "imagebuild tiny"
 read -r ID IMG <<<"$(tail -n 1 <<<"$out")"
 
-dl_bootsvc_start --site_overlay="$DL_W/site"
+# the CA of VM hosts' certificates as an admin makes it: root's, the directory 0700, so
+# the unprivileged child can read ca.key only through the parent (issue 12)
+"$BUILD/nodectl" tls init --dir "$DL_W/tls" >/dev/null || fail "nodectl tls init"
+
+dl_bootsvc_start --site_overlay="$DL_W/site" --tls_ca_dir="$DL_W/tls"
 PARENT=$DL_BOOTSVC_PID
 # status FIELD PID: one field of /proc/PID/status
 status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
@@ -61,6 +67,29 @@ done
 [[ $(stat -c '%U' "$DL_W/state/dnsmasq/dnsmasq.conf") == root ]] ||
     fail "dnsmasq.conf (read by root) is not root's"
 pass "store files 0600 diskless; dnsmasq's config root's"
+
+# --- the CA read through the parent; bootsvc's libvirt client certificate, the child's
+[[ $(stat -c '%a %U' "$DL_W/tls") == "700 root" && $(stat -c '%a %U' "$DL_W/tls/ca.key") == "600 root" ]] ||
+    fail "the CA is not root-only: $(stat -c '%n %a %U' "$DL_W/tls" "$DL_W/tls/ca.key")"
+if su -s /bin/sh diskless -c "cat '$DL_W/tls/ca.key'" >/dev/null 2>&1; then
+	fail "user diskless can read ca.key itself: the test proves nothing"
+fi
+grep -q "event=tls_ca dir=$DL_W/tls msg=\"CA loaded" "$DL_W/bootsvc.log" ||
+    fail "no CA loaded: $(grep event=tls_ca "$DL_W/bootsvc.log")"
+LV=$DL_W/state/libvirt-pki
+[[ $(stat -c '%a %U' "$LV") == "700 diskless" ]] || fail "$LV is $(stat -c '%a %U' "$LV")"
+[[ $(stat -c '%a %U' "$LV/clientkey.pem") == "600 diskless" ]] ||
+    fail "clientkey.pem is $(stat -c '%a %U' "$LV/clientkey.pem")"
+[[ $(stat -c '%a' "$LV/clientcert.pem") == 644 && $(stat -c '%a' "$LV/cacert.pem") == 644 ]] ||
+    fail "client certificate files: $(stat -c '%n %a' "$LV"/*)"
+cmp -s "$LV/cacert.pem" "$DL_W/tls/ca.crt" || fail "cacert.pem is not the CA"
+out=$(openssl verify -purpose sslclient -CAfile "$DL_W/tls/ca.crt" "$LV/clientcert.pem" 2>&1) ||
+    fail "bootsvc's client certificate does not verify: $out"
+subj=$(openssl x509 -noout -subject -in "$LV/clientcert.pem")
+[[ $subj == *CN*=*bootsvc* && $subj == *OU*=*diskless-libvirt* ]] || fail "client subject: $subj"
+[[ $(openssl pkey -in "$LV/clientkey.pem" -pubout) == "$(openssl x509 -in "$LV/clientcert.pem" -noout -pubkey)" ]] ||
+    fail "clientkey.pem is not clientcert.pem's key"
+pass "root's 0600 ca.key read through the parent; $LV (700 diskless) holds a client certificate it signed ($subj)"
 
 # --- DHCP through the parent: a client on the bridge, in a namespace of its own
 MAC=52:54:00:83:00:05
@@ -128,9 +157,15 @@ pass "a 0400 root site file (munge key) reached the overlay through the parent"
 chmod 600 "$DL_W/bootsvc.conf"
 n0=$(grep -c 'event=reload msg="configuration and templates reloaded"' "$DL_W/bootsvc.log" || true)
 echo "log_level = debug" >> "$DL_W/bootsvc.conf"
+cp "$LV/clientkey.pem" "$DL_W/lv-key-before"
 kill -HUP "$PARENT"
 dl_wait 10 "reload" bash -c "(( \$(grep -c 'event=reload msg=\"configuration and templates reloaded\"' $DL_W/bootsvc.log) > $n0 ))"
 pass "SIGHUP to the parent reloaded a root-only (0600) config in the child"
+# ... and issued a fresh libvirt client key from the CA, through the parent again
+cmp -s "$LV/clientkey.pem" "$DL_W/lv-key-before" && fail "SIGHUP left the same client key"
+openssl verify -purpose sslclient -CAfile "$DL_W/tls/ca.crt" "$LV/clientcert.pem" >/dev/null 2>&1 ||
+    fail "the client certificate after SIGHUP does not verify"
+pass "SIGHUP re-issued bootsvc's libvirt client certificate"
 
 # --- the child dies: the parent stops dnsmasq and ends
 DNSMASQ=$(cat "$DL_W/state/dnsmasq/dnsmasq.pid")
