@@ -28,11 +28,9 @@ out=$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" --work
     2>"$DL_W/imagebuild.log") || fail "imagebuild tiny"
 read -r ID IMG <<<"$(tail -n 1 <<<"$out")"
 
-# the CA of VM hosts' certificates as an admin makes it: root's, the directory 0700, so
-# the unprivileged child can read ca.key only through the parent (issue 12)
-"$BUILD/nodectl" tls init --dir "$DL_W/tls" >/dev/null || fail "nodectl tls init"
-
-dl_bootsvc_start --site_overlay="$DL_W/site" --tls_ca_dir="$DL_W/tls"
+# (dl_bootsvc_start makes the CA of VM hosts' certificates in $DL_W/tls as an admin makes
+# it: root's, the directory 0700, so the child can read ca.key only through the parent)
+dl_bootsvc_start --site_overlay="$DL_W/site"
 PARENT=$DL_BOOTSVC_PID
 # status FIELD PID: one field of /proc/PID/status
 status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
