@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "macro.h"
 #include "tls_pki.h"
 
@@ -485,47 +486,59 @@ dns_name_is_valid(const char *s)
 	return true;
 }
 
+/* Every field of req checked; the values quoted in messages pass through log_safe(). */
 static int
 issue_check(const struct tls_issue_req *req, struct dl_err *reterr)
 {
+	char q[MAX_LOG_VALUE + 8], cn[MAX_LOG_VALUE + 8];
+	unsigned a[4];
+
 	if (!req->cn || !dn_field_is_valid(req->cn))
-		return dl_err_set(reterr, -EINVAL, "certificate CN '%.80s': must be 1..%d "
-		    "printable ASCII bytes", req->cn ? req->cn : "", MAX_TLS_DN_FIELD);
+		return dl_err_set(reterr, -EINVAL, "certificate CN '%s': must be 1..%d "
+		    "printable ASCII bytes", log_safe(q, sizeof(q), req->cn ? req->cn : ""),
+		    MAX_TLS_DN_FIELD);
+	(void)log_safe(cn, sizeof(cn), req->cn);
 	if (req->ou && !dn_field_is_valid(req->ou))
-		return dl_err_set(reterr, -EINVAL, "certificate OU '%.80s': must be 1..%d "
-		    "printable ASCII bytes", req->ou, MAX_TLS_DN_FIELD);
+		return dl_err_set(reterr, -EINVAL, "certificate '%s': OU '%s': must be 1..%d "
+		    "printable ASCII bytes", cn, log_safe(q, sizeof(q), req->ou),
+		    MAX_TLS_DN_FIELD);
 	if (req->n_dns > MAX_TLS_ISSUE_SANS || req->n_ip > MAX_TLS_ISSUE_SANS)
 		return dl_err_set(reterr, -EINVAL, "certificate '%s': %zu DNS names and %zu "
-		    "addresses, at most %d of each", req->cn, req->n_dns, req->n_ip,
+		    "addresses, at most %d of each", cn, req->n_dns, req->n_ip,
 		    MAX_TLS_ISSUE_SANS);
 	for (size_t i = 0; i < req->n_dns; i++)
 		if (!req->dns[i] || !dns_name_is_valid(req->dns[i]))
-			return dl_err_set(reterr, -EINVAL, "certificate '%s': DNS name '%.80s' is "
-			    "not dot-separated [A-Za-z0-9-] labels of at most %d bytes", req->cn,
-			    req->dns[i] ? req->dns[i] : "", MAX_TLS_DNS_NAME);
+			return dl_err_set(reterr, -EINVAL, "certificate '%s': DNS name '%s' is "
+			    "not dot-separated [A-Za-z0-9-] labels of at most %d bytes", cn,
+			    log_safe(q, sizeof(q), req->dns[i] ? req->dns[i] : ""),
+			    MAX_TLS_DNS_NAME);
+	for (size_t i = 0; i < req->n_ip; i++)
+		if (!req->ip[i] || strnlen(req->ip[i], INET6_ADDRSTRLEN) >= INET6_ADDRSTRLEN ||
+		    (inet_pton(AF_INET, req->ip[i], a) != 1 && inet_pton(AF_INET6, req->ip[i], a) != 1))
+			return dl_err_set(reterr, -EINVAL, "certificate '%s': address '%s' is not "
+			    "IPv4 or IPv6", cn, log_safe(q, sizeof(q), req->ip[i] ? req->ip[i] : ""));
 	if (!req->purposes || (req->purposes & ~(unsigned)(TLS_PURPOSE_SERVER | TLS_PURPOSE_CLIENT)))
 		return dl_err_set(reterr, -EINVAL, "certificate '%s': purposes 0x%x: server, "
-		    "client or both", req->cn, req->purposes);
+		    "client or both", cn, req->purposes);
 	if (req->days < 1 || req->days > MAX_TLS_PKI_DAYS)
 		return dl_err_set(reterr, -EINVAL, "certificate '%s': %u days: must be 1..%d",
-		    req->cn, req->days, MAX_TLS_PKI_DAYS);
+		    cn, req->days, MAX_TLS_PKI_DAYS);
 	return 0;
 }
 
+/* An address issue_check() accepted, as a SAN. */
 static int
-issue_add_ip(gnutls_x509_crt_t crt, const char *cn, const char *ip, struct dl_err *reterr)
+issue_add_ip(gnutls_x509_crt_t crt, const char *ip, struct dl_err *reterr)
 {
 	unsigned char a[16];
-	unsigned len;
+	unsigned len = 4;
 	int gr;
 
-	if (ip && strnlen(ip, 64) < 64 && inet_pton(AF_INET, ip, a) == 1)
-		len = 4;
-	else if (ip && strnlen(ip, 64) < 64 && inet_pton(AF_INET6, ip, a) == 1)
+	if (inet_pton(AF_INET, ip, a) != 1) {
+		if (inet_pton(AF_INET6, ip, a) != 1)
+			return dl_err_set(reterr, -EINVAL, "address: not IPv4 or IPv6");
 		len = 16;
-	else
-		return dl_err_set(reterr, -EINVAL, "certificate '%s': address '%.64s' is not "
-		    "IPv4 or IPv6", cn, ip ? ip : "");
+	}
 	gr = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, a, len,
 	    GNUTLS_FSAN_APPEND);
 	return gr < 0 ? pki_gnutls(gr, "certificate address", reterr) : 0;
@@ -575,7 +588,7 @@ issue_fill(const struct tls_ca *ca, const struct tls_issue_req *req, gnutls_x509
 			return pki_gnutls(gr, "certificate DNS name", reterr);
 	}
 	for (size_t i = 0; i < req->n_ip; i++)
-		if ((r = issue_add_ip(crt, req->cn, req->ip[i], reterr)) < 0)
+		if ((r = issue_add_ip(crt, req->ip[i], reterr)) < 0)
 			return r;
 	gr = gnutls_x509_crt_sign2(crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0);
 	return gr < 0 ? pki_gnutls(gr, "signing the certificate", reterr) : 0;

@@ -161,7 +161,7 @@ test_issue_refuses(void **state)
 		{ __LINE__, { .cn = NULL, .purposes = 1, .days = 1 }, "CN ''" },
 		{ __LINE__, { .cn = "", .purposes = 1, .days = 1 }, "CN ''" },
 		{ __LINE__, { .cn = long_cn, .purposes = 1, .days = 1 }, "must be 1..64" },
-		{ __LINE__, { .cn = "a\nb", .purposes = 1, .days = 1 }, "printable" },
+		{ __LINE__, { .cn = "a\nb", .purposes = 1, .days = 1 }, "CN 'a?b': must be 1..64 printable" },
 		{ __LINE__, { .cn = "n1", .ou = "", .purposes = 1, .days = 1 }, "OU ''" },
 		{ __LINE__, { .cn = "n1", .dns = { "" }, .n_dns = 1, .purposes = 1, .days = 1 },
 		    "DNS name ''" },
