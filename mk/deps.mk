@@ -22,6 +22,9 @@ CF_GNUTLS  := $(call pc,--cflags,gnutls)
 CF_IMGB    := $(call pc,--cflags,libarchive libkmod jansson)
 CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring gnutls)
 $(BUILD)/obj/lib/%.o:                  OBJ_CFLAGS = $(CF_JANSSON)
+# The CA code (nodectl tls, and bootsvc's certificates for VM hosts); only programs that
+# link gnutls pull it out of the archive.
+$(BUILD)/obj/lib/tls_pki.o:            OBJ_CFLAGS = $(CF_JANSSON) $(CF_GNUTLS)
 $(BUILD)/obj/nodectl/%.o:              OBJ_CFLAGS = $(CF_JANSSON) $(CF_GNUTLS)
 $(BUILD)/obj/imagebuild/%.o:           OBJ_CFLAGS = $(CF_IMGB)
 $(BUILD)/obj/bootsvc/%.o:              OBJ_CFLAGS = $(CF_JANSSON)
