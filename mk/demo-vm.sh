@@ -47,8 +47,8 @@ vh_build kvm
 echo "kvm = ${VH_ID:0:12}"
 
 hdr "bootsvc in namespace $DL_NS, boot URL $DL_URL; node $NODE ($IP) on kvm"
-vh_pki "$NODE" "$IP"
-dl_bootsvc_start "${VH_BOOTSVC_ARGS[@]}"
+vh_pki
+dl_bootsvc_start
 dl_nodectl image add "$VH_PATH" >/dev/null || fail "image add"
 dl_nodectl node add "$NODE" --mac "$MAC" --ip "$IP" --image kvm >/dev/null || fail "node add"
 dl_qemu "$NODE" bios "$MAC" 2048

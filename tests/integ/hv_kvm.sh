@@ -31,11 +31,11 @@ unsquashfs -cat "$VH_PATH/rootfs.squashfs" etc/diskless/vmhost.conf | grep -qx '
 	fail "vmhost.conf does not name the qemu driver"
 pass "images/kvm $VH_ID has the VM-host unit, libvirtd with TLS socket activation"
 
-# --- TLS files for the node (site overlay) and the admin
-vh_pki "$NODE" "$IP"
+# --- the CA bootsvc issues the node's libvirt certificate from, and an admin's
+vh_pki
 
 # --- boot it
-dl_bootsvc_start "${VH_BOOTSVC_ARGS[@]}"
+dl_bootsvc_start
 dl_nodectl image add "$VH_PATH" >/dev/null || fail "image add"
 dl_nodectl node add "$NODE" --mac "$MAC" --ip "$IP" --image kvm >/dev/null || fail "node add"
 t0=$SECONDS

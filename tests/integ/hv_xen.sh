@@ -36,12 +36,8 @@ unsquashfs -cat "$VH_PATH/rootfs.squashfs" etc/diskless/vmhost.conf | grep -qx '
 pass "images/xen $VH_ID: Xen $ver build id $bid, xen + xen.efi, the recipe's command line"
 
 # --- TLS and bootsvc
-vh_pki "$B" "$BIP" "$U" "$UIP"
-# one site overlay serves every node: give both nodes' addresses one certificate
-"$BUILD/nodectl" tls issue xhosts --server --san "$BIP" --san "$UIP" --dir "$DL_W/tls" >/dev/null
-cp "$DL_W/tls/xhosts.crt" "$DL_W/site/etc/pki/libvirt/servercert.pem"
-install -m 0600 "$DL_W/tls/xhosts.key" "$DL_W/site/etc/pki/libvirt/private/serverkey.pem"
-dl_bootsvc_start "${VH_BOOTSVC_ARGS[@]}"
+vh_pki
+dl_bootsvc_start
 dl_nodectl image add "$VH_PATH" >/dev/null || fail "image add"
 dl_nodectl node add "$B" --mac "$BMAC" --ip "$BIP" --image xen >/dev/null || fail "node add $B"
 dl_nodectl node add "$U" --mac "$UMAC" --ip "$UIP" --image xen >/dev/null || fail "node add $U"

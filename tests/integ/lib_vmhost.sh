@@ -23,31 +23,19 @@ vh_manifest_field() {
 	    "$VH_PATH/manifest.json" "$1"
 }
 
-# vh_pki NODE IP...: a CA (nodectl tls init) in $DL_W/tls; an admin client certificate as
-# virsh's pkipath in $DL_W/pki-admin; and, for each NODE with its IP, the node's libvirt
-# server files at libvirt's default paths under $DL_W/site (bootsvc's site_overlay), so
-# the node's libvirtd serves TLS with them. VH_BOOTSVC_ARGS: what dl_bootsvc_start needs
-# for it: the site overlay and, where bootsvc issues each VM host's certificate into its
-# armed overlay itself (tls_ca_dir: those files win over the site's), this CA.
+# vh_pki: the CA of VM hosts' certificates (nodectl tls init) in $DL_W/tls, which
+# dl_bootsvc_start gives bootsvc as tls_ca_dir: bootsvc issues each VM host node a libvirt
+# server certificate for its address into the node's armed overlay (docs/security.md
+# "Hypervisor TLS"). An admin's client certificate from that CA as virsh's pkipath in
+# $DL_W/pki-admin. Call before dl_bootsvc_start.
 vh_pki() {
 	local t=$DL_W/tls
-	VH_BOOTSVC_ARGS=(--site_overlay="$DL_W/site")
-	grep -q '`tls_ca_dir`' "$REPO/docs/bootsvc.conf.md" && VH_BOOTSVC_ARGS+=(--tls_ca_dir="$t")
-	"$BUILD/nodectl" tls init --dir "$t" >/dev/null || fail "nodectl tls init"
+	[[ -e $t ]] || "$BUILD/nodectl" tls init --dir "$t" >/dev/null || fail "nodectl tls init"
 	"$BUILD/nodectl" tls issue admin --role admin --dir "$t" >/dev/null || fail "tls issue admin"
 	mkdir -p "$DL_W/pki-admin"
 	cp "$t/ca.crt" "$DL_W/pki-admin/cacert.pem"
 	cp "$t/admin.crt" "$DL_W/pki-admin/clientcert.pem"
 	cp "$t/admin.key" "$DL_W/pki-admin/clientkey.pem"
-	while (($# >= 2)); do
-		"$BUILD/nodectl" tls issue "$1" --server --san "$2" --dir "$t" >/dev/null ||
-			fail "tls issue $1"
-		mkdir -p "$DL_W/site/etc/pki/CA" "$DL_W/site/etc/pki/libvirt/private"
-		cp "$t/ca.crt" "$DL_W/site/etc/pki/CA/cacert.pem"
-		cp "$t/$1.crt" "$DL_W/site/etc/pki/libvirt/servercert.pem"
-		install -m 0600 "$t/$1.key" "$DL_W/site/etc/pki/libvirt/private/serverkey.pem"
-		shift 2
-	done
 }
 
 # vh_virsh DRIVER IP ARGS...: virsh over TLS as the admin, from the test's namespace.
