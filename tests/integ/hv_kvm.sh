@@ -60,7 +60,11 @@ assert f["cpus"] >= 1 and f["numa_nodes"] >= 1 and 1500 < f["memory_mib"] <= 204
 assert f["guest_memory_mib"] == f["memory_mib"] - 512 and f["guest_cpus"] == f["cpus"], f
 EOP
 pass "$NODE up with a matching receipt and facts: $facts"
-# XXX(#12): the lead adds `nodectl host list` assertions here (type QEMU, CPUs, memory).
+if vh_has_host_list; then
+	dl_wait 120 "bootsvc lists $NODE as a connected QEMU host" vh_host_is "$NODE" QEMU
+	dl_nodectl host list
+	pass "nodectl host list: $NODE a QEMU host, connected"
+fi
 
 # --- libvirt over TLS only, certificates are the authentication
 vh_virsh qemu "$IP" version >"$DL_W/version" 2>&1 || { cat "$DL_W/version"; fail "virsh over TLS as admin"; }
@@ -124,5 +128,9 @@ echo "measured: g1 ($dtype, 96 MiB, inside a TCG node) create to its third tick 
     "$(grep -a -m1 GUEST-UP "$DL_W/g1.console" | tr -d '\r')"
 vh_virsh qemu "$IP" list --name | grep -qx g1 || fail "g1 not listed by the node's libvirt"
 pass "guest g1 runs inside $NODE ($dtype) and ticks"
-# XXX(#12): the lead adds `nodectl vm list --host $NODE` showing g1 running here.
+if vh_has_host_list; then
+	dl_wait 120 "bootsvc lists g1 running on $NODE" vh_vm_is "$NODE" g1 running
+	dl_nodectl vm list --host "$NODE"
+	pass "nodectl vm list: g1 running on $NODE, as its libvirt says"
+fi
 echo "PASS hv_kvm: $VH_ID"

@@ -73,7 +73,15 @@ EOP
 done
 grep -aq 'credential fetched from the boot server' "$DL_W/$B.log" ||
 	fail "$B's init did not fetch its credential (dl.cred=fetch)"
-# XXX(#12): the lead adds `nodectl host list` (two Xen hosts) and `vm list` (Domain-0).
+if vh_has_host_list; then
+	for n in $B $U; do
+		dl_wait 120 "bootsvc lists $n as a connected Xen host" vh_host_is "$n" Xen
+		dl_wait 120 "bootsvc lists Domain-0 on $n" vh_vm_is "$n" Domain-0 running
+	done
+	dl_nodectl host list
+	dl_nodectl vm list
+	pass "nodectl host list / vm list: $B and $U Xen hosts, Domain-0 running on each"
+fi
 
 # --- a hypervisor other than the manifest's: the receipt names both
 dl_qemu_kill() { local v="DL_QEMU_${1//-/_}"; kill "${!v}" 2>/dev/null || true; }

@@ -73,3 +73,23 @@ EOI
 	chmod +x "$r/init"
 	(cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$1"
 }
+
+# vh_has_host_list: does this bootsvc and nodectl have host.list / vm.list (docs/vm.md)?
+vh_has_host_list() { dl_nodectl --json host list >/dev/null 2>&1; }
+
+# vh_host_is NODE HYPERVISOR: bootsvc lists NODE as a VM host of that hypervisor, connected.
+vh_host_is() {
+	dl_nodectl --json host list | python3 -c '
+import json, sys
+h = [h for h in json.load(sys.stdin)["hosts"] if h["node"] == sys.argv[1]]
+sys.exit(0 if h and h[0]["hypervisor"] == sys.argv[2] and
+         h[0].get("state", "connected") == "connected" else 1)' "$1" "$2"
+}
+
+# vh_vm_is HOST NAME STATE: bootsvc lists domain NAME on HOST in STATE (as libvirt said).
+vh_vm_is() {
+	dl_nodectl --json vm list --host "$1" | python3 -c '
+import json, sys
+sys.exit(0 if any(v["name"] == sys.argv[1] and v["state"] == sys.argv[2]
+                  for v in json.load(sys.stdin)["vms"]) else 1)' "$2" "$3"
+}
