@@ -48,12 +48,12 @@ unwrap_entry(const struct cpio_entry *e, void *userdata, struct init_err *reterr
 {
 	struct unwrap_state *st = userdata;
 
-	if (strcmp(e->name, CREDENTIAL_FILE + 1) != 0 || e->type != CPIO_FILE)
+	if (strcmp(e->name, &CREDENTIAL_FILE[1]) != 0 || e->type != CPIO_FILE)
 		return init_err_set(reterr, -EINVAL, "credential archive holds something other "
-		    "than the file %s", CREDENTIAL_FILE + 1);
+		    "than the file %s", &CREDENTIAL_FILE[1]);
 	if (st->found++)
 		return init_err_set(reterr, -EINVAL, "credential archive holds %s twice",
-		    CREDENTIAL_FILE + 1);
+		    &CREDENTIAL_FILE[1]);
 	return credential_parse((const char *)e->data, e->size, st->token, reterr);
 }
 
@@ -98,7 +98,7 @@ credential_unwrap(const uint8_t *buf, size_t len, char ret[static MAX_TOKEN_LEN 
 	}
 	if (!st.found)
 		return init_err_set(reterr, -EINVAL, "credential archive holds no %s",
-		    CREDENTIAL_FILE + 1);
+		    &CREDENTIAL_FILE[1]);
 	memcpy(ret, token, sizeof(token));
 	explicit_bzero(token, sizeof(token));
 	return 0;
