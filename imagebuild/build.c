@@ -437,7 +437,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		_cleanup_free_ char *xout = role_path(b, "hypervisor");
 		_cleanup_free_ char *eout = role_path(b, "hypervisor_efi");
 		struct hypervisor_info hi;
-		char what[512];
+		char what[640];
 
 		if (!xout || !eout)
 			return dl_err_set(reterr, -ENOMEM, "out of memory");
@@ -446,11 +446,13 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 			return step_fail(STEP_INITRD, rc, reterr);
 		b->m.hypervisor_version = strdup(hi.version);
 		b->m.hypervisor_build_id = strdup(hi.build_id);
+		b->m.hypervisor_efi_build_id = strdup(hi.efi_build_id);
 		if (!b->m.hypervisor_version || !b->m.hypervisor_build_id ||
+		    !b->m.hypervisor_efi_build_id ||
 		    recipe_hypervisor_cmdline(&b->r, &b->m.hypervisor_cmdline) < 0)
 			return dl_err_set(reterr, -ENOMEM, "out of memory");
-		(void)snprintf(what, sizeof(what), "hypervisor %s %s from %s", hi.version, hi.build_id,
-		    hi.package);
+		(void)snprintf(what, sizeof(what), "hypervisor %s %s (efi %s) from %s", hi.version,
+		    hi.build_id, hi.efi_build_id, hi.package);
 		step_show(b, STEP_INITRD, what);
 	}
 

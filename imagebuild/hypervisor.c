@@ -128,6 +128,52 @@ hypervisor_elf_build_id(const uint8_t *buf, size_t len, char *hex, size_t size,
 	return dl_err_set(reterr, -ENOENT, "no GNU build id note (NT_GNU_BUILD_ID)");
 }
 
+/* PE/COFF (Microsoft PE format): "MZ", e_lfanew at 0x3c, "PE\0\0", the COFF header
+ * (20 bytes: NumberOfSections at +2, SizeOfOptionalHeader at +16), the optional header,
+ * then 40-byte section headers (Name[8], VirtualSize, VirtualAddress, SizeOfRawData at
+ * +16, PointerToRawData at +20). */
+#define PE_SECTION_SIZE 40
+/* CodeView "RSDS" + GUID (16) + age (4): what Xen calls an EFI build's build id. */
+#define CV_ID_LEN 20
+
+int
+hypervisor_pe_build_id(const uint8_t *buf, size_t len, char *hex, size_t size,
+    struct dl_err *reterr)
+{
+	uint64_t pe, nsec, opt, sec;
+
+	if (len < 0x40 || buf[0] != 'M' || buf[1] != 'Z')
+		return dl_err_set(reterr, -EINVAL, "not a PE image (no MZ header)");
+	pe = le(buf + 0x3c, 4);
+	if (pe > len || len - pe < 24 || memcmp(buf + pe, "PE\0\0", 4) != 0)
+		return dl_err_set(reterr, -EINVAL, "not a PE image (no PE signature)");
+	nsec = le(buf + pe + 6, 2);
+	opt = le(buf + pe + 20, 2);
+	sec = pe + 24 + opt;
+	if (sec > len || nsec * PE_SECTION_SIZE > len - sec)
+		return dl_err_set(reterr, -EINVAL, "PE section headers lie past the end");
+	for (uint64_t i = 0; i < nsec; i++) {
+		const uint8_t *sh = buf + sec + i * PE_SECTION_SIZE;
+		uint64_t raw = le(sh + 20, 4), rsize = le(sh + 16, 4);
+
+		if (memcmp(sh, ".buildid", 8) != 0)
+			continue;
+		if (raw > len || rsize > len - raw)
+			return dl_err_set(reterr, -EINVAL, ".buildid section lies past the end");
+		for (uint64_t o = raw; o + 4 + CV_ID_LEN <= raw + rsize; o++) {
+			if (memcmp(buf + o, "RSDS", 4) != 0)
+				continue;
+			if (size < 2 * CV_ID_LEN + 1)
+				return dl_err_set(reterr, -E2BIG, "no room for the build id");
+			for (int k = 0; k < CV_ID_LEN; k++)
+				(void)snprintf(hex + 2 * k, 3, "%02x", buf[o + 4 + k]);
+			return 0;
+		}
+		return dl_err_set(reterr, -ENOENT, ".buildid holds no CodeView RSDS record");
+	}
+	return dl_err_set(reterr, -ENOENT, "no .buildid section");
+}
+
 /* One "Field: value" line of a stanza [p, end); NULL when absent. *ret_len: its length. */
 static const char *
 stanza_field(const char *p, const char *end, const char *field, size_t *ret_len)
@@ -332,6 +378,17 @@ hypervisor_xen_extract(const char *rootfs, const char *out_xen, const char *out_
 		rc = fsutil_copy_file(efi, out_efi, reterr);
 	if (rc < 0)
 		return rc;
+	{
+		_cleanup_free_ char *pe = NULL;
+		size_t pelen = 0;
+
+		rc = read_file(out_efi, MAX_HYPERVISOR_SIZE, READ_FILE_REGULAR, &pe, &pelen, reterr);
+		if (rc >= 0)
+			rc = hypervisor_pe_build_id((const uint8_t *)pe, pelen, hi.efi_build_id,
+			    sizeof(hi.efi_build_id), reterr);
+		if (rc < 0)
+			return dl_err_prefix(reterr, "%s", efi);
+	}
 	if (asprintf(&spath, "%s/var/lib/dpkg/status", rootfs) < 0)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	rc = read_file(spath, MAX_DPKG_STATUS, READ_FILE_REGULAR, &status, &slen, reterr);

@@ -20,6 +20,7 @@
 struct hypervisor_info {
 	char version[MAX_HYPERVISOR_VERSION + 1];   /* "4.17.7" */
 	char build_id[MAX_HYPERVISOR_BUILD_ID + 1]; /* lowercase hex */
+	char efi_build_id[MAX_HYPERVISOR_BUILD_ID + 1]; /* xen.efi's, lowercase hex */
 	char package[129];                          /* "xen-hypervisor-4.17-amd64" */
 };
 
@@ -29,6 +30,14 @@ struct hypervisor_info {
  * and size is checked against len. -EINVAL (not an ELF, a damaged header or note),
  * -ENOENT (no build id note), -E2BIG (an id longer than MAX_HYPERVISOR_BUILD_ID hex). */
 int hypervisor_elf_build_id(const uint8_t *buf, size_t len, char *hex, size_t size,
+    struct dl_err *reterr);
+
+/* The build id Xen reports when booted from the PE/COFF image buf (xen.efi): its
+ * ".buildid" section holds a debug directory entry of type CodeView whose record is
+ * "RSDS", a 16-byte GUID and a 4-byte age; Xen returns GUID and age (xen/common/
+ * version.c), 20 bytes, written as lowercase hex into hex. Offsets checked against len.
+ * -EINVAL (not a PE image, damaged headers), -ENOENT (no .buildid or no RSDS record). */
+int hypervisor_pe_build_id(const uint8_t *buf, size_t len, char *hex, size_t size,
     struct dl_err *reterr);
 
 /* In dpkg's status file (len bytes), the one installed package whose name starts with

@@ -34,11 +34,12 @@ all_of(const char *s, size_t n, const char *set)
 
 int
 hypervisor_receipt_format(const char *type, const char *caps, const char *major,
-    const char *minor, const char *extra, const char *build_id, char *out, size_t size,
-    struct init_err *reterr)
+    const char *minor, const char *extra, const unsigned char *build_id, size_t id_len,
+    char *out, size_t size, struct init_err *reterr)
 {
 	size_t tl = trimmed_len(type), mj = trimmed_len(major), mn = trimmed_len(minor);
-	size_t ex = trimmed_len(extra), bl = trimmed_len(build_id);
+	size_t ex = trimmed_len(extra);
+	char hex[2 * MAX_HV_BUILD_ID_BYTES + 1];
 	int n;
 
 	if (size)
@@ -53,11 +54,13 @@ hypervisor_receipt_format(const char *type, const char *caps, const char *major,
 	if (ex > 16 || !all_of(extra, ex, "0123456789.-+~abcdefghijklmnopqrstuvwxyz"))
 		return init_err_set(reterr, -EINVAL, "/sys/hypervisor/version/extra '%.20s' is "
 		    "not a version suffix", extra);
-	if (bl < 2 || bl > 128 || bl % 2 || !all_of(build_id, bl, "0123456789abcdef"))
-		return init_err_set(reterr, -EINVAL, "/sys/hypervisor/properties/buildid '%.40s' "
-		    "is not lowercase hex", build_id);
-	n = snprintf(out, size, "%.*s.%.*s%.*s %.*s", (int)mj, major, (int)mn, minor, (int)ex,
-	    extra, (int)bl, build_id);
+	if (id_len == 0 || id_len > MAX_HV_BUILD_ID_BYTES)
+		return init_err_set(reterr, -EINVAL, "/sys/hypervisor/properties/buildid has %zu "
+		    "bytes, not 1..%d", id_len, MAX_HV_BUILD_ID_BYTES);
+	for (size_t i = 0; i < id_len; i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x", build_id[i]);
+	n = snprintf(out, size, "%.*s.%.*s%.*s %s", (int)mj, major, (int)mn, minor, (int)ex,
+	    extra, hex);
 	if (n < 0 || (size_t)n >= size)
 		return init_err_set(reterr, -ENOSPC, "hypervisor field too long");
 	return n;
@@ -76,7 +79,7 @@ hypervisor_receipt_measure(char *out, size_t size, struct init_err *reterr)
 	char type[MAX_HV_FILE + 1], caps[MAX_HV_FILE + 1], major[MAX_HV_FILE + 1];
 	char minor[MAX_HV_FILE + 1], extra[MAX_HV_FILE + 1], bid[MAX_HV_FILE + 1];
 	bool mounted = false;
-	int r;
+	int r, blen;
 
 	if (size)
 		out[0] = '\0';
@@ -97,7 +100,10 @@ hypervisor_receipt_measure(char *out, size_t size, struct init_err *reterr)
 	read_or_empty("/sys/hypervisor/version/major", major);
 	read_or_empty("/sys/hypervisor/version/minor", minor);
 	read_or_empty("/sys/hypervisor/version/extra", extra);
-	read_or_empty("/sys/hypervisor/properties/buildid", bid);
-	r = hypervisor_receipt_format(type, caps, major, minor, extra, bid, out, size, reterr);
+	blen = init_read_file("/sys/hypervisor/properties/buildid", bid, MAX_HV_FILE);
+	if (blen < 0)
+		blen = 0;
+	r = hypervisor_receipt_format(type, caps, major, minor, extra, (const unsigned char *)bid,
+	    (size_t)blen, out, size, reterr);
 	return r < 0 ? r : 0;
 }

@@ -28,6 +28,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	memset(&e, 0, sizeof(e));
+	if (hypervisor_pe_build_id(data, size, hex, sizeof(hex), &e) == 0) {
+		if (strlen(hex) != 40 || strspn(hex, "0123456789abcdef") != 40)
+			abort();
+	} else if (!e.msg[0]) {
+		abort();
+	}
+	memset(&e, 0, sizeof(e));
 	if (hypervisor_dpkg_version((const char *)data, size, "xen-hypervisor-", &hi, &e) == 0) {
 		if (hi.version[0] < '0' || hi.version[0] > '9' ||
 		    strncmp(hi.package, "xen-hypervisor-", 15) != 0)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,6 +116,57 @@ test_build_id(void **state)
 		assert_true(hypervisor_elf_build_id(b, cut, hex, sizeof(hex), &e) < 0);
 }
 
+/* A PE image laid out as Debian's xen-4.17-amd64.efi (objdump -h: a .buildid section of
+ * 0x35 bytes holding a CodeView debug entry and "RSDS" + GUID + age), built here. */
+static size_t
+pe(uint8_t *b, bool with_rsds)
+{
+	static const uint8_t rsds[24] = { 'R', 'S', 'D', 'S', 0x06, 0xd4, 0x48, 0x21, 0xda, 0x0a,
+		0xd7, 0x67, 0x1f, 0xd7, 0x2b, 0xb9, 0x91, 0xf3, 0x19, 0xeb, 0x01, 0, 0, 0 };
+
+	memset(b, 0, 512);
+	b[0] = 'M';
+	b[1] = 'Z';
+	put(b + 0x3c, 0x80, 4);
+	memcpy(b + 0x80, "PE\0\0", 4);
+	put(b + 0x80 + 6, 2, 2);    /* NumberOfSections */
+	put(b + 0x80 + 20, 0x10, 2); /* SizeOfOptionalHeader */
+	/* sections at 0x80 + 24 + 0x10 = 0xa8: .text, then .buildid at raw 0x180 size 0x35 */
+	memcpy(b + 0xa8, ".text\0\0\0", 8);
+	memcpy(b + 0xa8 + 40, ".buildid", 8);
+	put(b + 0xa8 + 40 + 16, 0x35, 4);
+	put(b + 0xa8 + 40 + 20, 0x180, 4);
+	put(b + 0x180 + 12, 2, 4);  /* IMAGE_DEBUG_TYPE_CODEVIEW */
+	if (with_rsds)
+		memcpy(b + 0x180 + 28, rsds, sizeof(rsds));
+	return 0x180 + 0x35;
+}
+
+static void
+test_pe_build_id(void **state)
+{
+	uint8_t b[512];
+	char hex[MAX_HYPERVISOR_BUILD_ID + 1];
+	struct dl_err e = {};
+	size_t n;
+
+	(void)state;
+	n = pe(b, true);
+	assert_int_equal(hypervisor_pe_build_id(b, n, hex, sizeof(hex), &e), 0);
+	assert_string_equal(hex, "06d44821da0ad7671fd72bb991f319eb01000000");
+	n = pe(b, false);
+	assert_int_equal(hypervisor_pe_build_id(b, n, hex, sizeof(hex), &e), -ENOENT);
+	n = pe(b, true);
+	put(b + 0xa8 + 40 + 20, 0x1000, 4);
+	assert_int_equal(hypervisor_pe_build_id(b, n, hex, sizeof(hex), &e), -EINVAL);
+	n = pe(b, true);
+	put(b + 0x80 + 6, 60000, 2);
+	assert_int_equal(hypervisor_pe_build_id(b, n, hex, sizeof(hex), &e), -EINVAL);
+	n = pe(b, true);
+	for (size_t cut = 0; cut < n; cut++)
+		assert_true(hypervisor_pe_build_id(b, cut, hex, sizeof(hex), &e) < 0);
+}
+
 static const char status[] =
 	"Package: xen-utils-4.17\nStatus: install ok installed\nVersion: 4.17.7+13-g2445b30a44-0+deb12u1\n\n"
 	"Package: xen-hypervisor-4.17-amd64\nStatus: install ok installed\nPriority: optional\n"
@@ -155,6 +207,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_id),
 		cmocka_unit_test(test_dpkg),
+		cmocka_unit_test(test_pe_build_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

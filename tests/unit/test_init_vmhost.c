@@ -19,6 +19,14 @@
 
 #define BID "151b373fd64b321593bf987fd923cd10dabadac4"
 
+/* The build id as /sys/hypervisor/properties/buildid gives it: raw bytes. */
+static const unsigned char bidb[20] = { 0x15, 0x1b, 0x37, 0x3f, 0xd6, 0x4b, 0x32, 0x15, 0x93,
+	0xbf, 0x98, 0x7f, 0xd9, 0x23, 0xcd, 0x10, 0xda, 0xba, 0xda, 0xc4 };
+/* xen.efi's (CodeView GUID + age) as the same file shows it under UEFI: Linux prints it
+ * with "%.*s", so it ends before the age's zero bytes; the bytes include '\n' and ' '. */
+static const unsigned char efib[17] = { 0x06, 0xd4, 0x48, 0x21, 0xda, 0x0a, 0xd7, 0x67, 0x1f,
+	0xd7, 0x2b, 0xb9, 0x91, 0xf3, 0x19, 0x20, 0x01 };
+
 static void
 test_hypervisor_field(void **state)
 {
@@ -26,35 +34,40 @@ test_hypervisor_field(void **state)
 	struct init_err e = { "" };
 
 	(void)state;
-	/* a dom0, files as the kernel shows them (with newlines) */
+	/* a dom0, text files as the kernel shows them (with newlines) */
 	assert_int_equal(hypervisor_receipt_format("xen\n", "control_d\n", "4\n", "17\n", ".7\n",
-	    BID "\n", out, sizeof(out), &e), (int)strlen("4.17.7 " BID));
+	    bidb, sizeof(bidb), out, sizeof(out), &e), (int)strlen("4.17.7 " BID));
 	assert_string_equal(out, "4.17.7 " BID);
+	/* bytes that look like whitespace are the id's, not trimmed */
+	assert_true(hypervisor_receipt_format("xen", "control_d", "4", "17", ".5", efib,
+	    sizeof(efib), out, sizeof(out), &e) > 0);
+	assert_string_equal(out, "4.17.5 06d44821da0ad7671fd72bb991f3192001");
 	/* a domU: no field */
-	assert_int_equal(hypervisor_receipt_format("xen\n", "\n", "4", "17", ".7", BID, out,
-	    sizeof(out), &e), 0);
+	assert_int_equal(hypervisor_receipt_format("xen\n", "\n", "4", "17", ".7", bidb,
+	    sizeof(bidb), out, sizeof(out), &e), 0);
 	assert_string_equal(out, "");
 	/* bare metal, KVM */
-	assert_int_equal(hypervisor_receipt_format("", "", "", "", "", "", out, sizeof(out), &e), 0);
-	assert_int_equal(hypervisor_receipt_format("kvm\n", "control_d", "4", "17", ".7", BID, out,
-	    sizeof(out), &e), 0);
+	assert_int_equal(hypervisor_receipt_format("", "", "", "", "", bidb, 0, out, sizeof(out),
+	    &e), 0);
+	assert_int_equal(hypervisor_receipt_format("kvm\n", "control_d", "4", "17", ".7", bidb,
+	    sizeof(bidb), out, sizeof(out), &e), 0);
 	/* an empty extra is a release without a suffix */
-	assert_true(hypervisor_receipt_format("xen", "control_d", "4", "18", "", BID, out,
-	    sizeof(out), &e) > 0);
+	assert_true(hypervisor_receipt_format("xen", "control_d", "4", "18", "", bidb,
+	    sizeof(bidb), out, sizeof(out), &e) > 0);
 	assert_string_equal(out, "4.18 " BID);
 	/* damaged values are refused, naming the file */
-	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4x", "17", ".7", BID, out,
-	    sizeof(out), &e), -EINVAL);
+	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4x", "17", ".7", bidb,
+	    sizeof(bidb), out, sizeof(out), &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "/sys/hypervisor/version"));
-	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7 \"x", BID,
+	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7 \"x", bidb,
+	    sizeof(bidb), out, sizeof(out), &e), -EINVAL);
+	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7", bidb, 0,
 	    out, sizeof(out), &e), -EINVAL);
-	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7",
-	    "151B37", out, sizeof(out), &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "buildid"));
-	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7", "", out,
-	    sizeof(out), &e), -EINVAL);
-	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7", BID, out,
-	    10, &e), -ENOSPC);
+	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7", bidb,
+	    MAX_HV_BUILD_ID_BYTES + 1, out, sizeof(out), &e), -EINVAL);
+	assert_int_equal(hypervisor_receipt_format("xen", "control_d", "4", "17", ".7", bidb,
+	    sizeof(bidb), out, 10, &e), -ENOSPC);
 }
 
 static void
