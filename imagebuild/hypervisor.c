@@ -133,8 +133,9 @@ hypervisor_elf_build_id(const uint8_t *buf, size_t len, char *hex, size_t size,
  * then 40-byte section headers (Name[8], VirtualSize, VirtualAddress, SizeOfRawData at
  * +16, PointerToRawData at +20). */
 #define PE_SECTION_SIZE 40
-/* CodeView "RSDS" + GUID (16) + age (4): what Xen calls an EFI build's build id. */
-#define CV_ID_LEN 20
+/* CodeView "RSDS" + GUID (16) + age (4). A dom0 booted by Debian's xen.efi 4.17.5 read
+ * the 16 GUID bytes as Xen's build id (the age is not part of it). */
+#define CV_ID_LEN 16
 
 int
 hypervisor_pe_build_id(const uint8_t *buf, size_t len, char *hex, size_t size,

@@ -34,8 +34,8 @@ int hypervisor_elf_build_id(const uint8_t *buf, size_t len, char *hex, size_t si
 
 /* The build id Xen reports when booted from the PE/COFF image buf (xen.efi): its
  * ".buildid" section holds a debug directory entry of type CodeView whose record is
- * "RSDS", a 16-byte GUID and a 4-byte age; Xen returns GUID and age (xen/common/
- * version.c), 20 bytes, written as lowercase hex into hex. Offsets checked against len.
+ * "RSDS", a 16-byte GUID and a 4-byte age; Xen returns the GUID (what a dom0 booted by
+ * Debian's xen.efi read), 16 bytes, written as lowercase hex into hex. Offsets checked against len.
  * -EINVAL (not a PE image, damaged headers), -ENOENT (no .buildid or no RSDS record). */
 int hypervisor_pe_build_id(const uint8_t *buf, size_t len, char *hex, size_t size,
     struct dl_err *reterr);

@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(&e, 0, sizeof(e));
 	if (hypervisor_pe_build_id(data, size, hex, sizeof(hex), &e) == 0) {
-		if (strlen(hex) != 40 || strspn(hex, "0123456789abcdef") != 40)
+		if (strlen(hex) != 32 || strspn(hex, "0123456789abcdef") != 32)
 			abort();
 	} else if (!e.msg[0]) {
 		abort();
