@@ -11,8 +11,15 @@
 #define DOMAIN_COLS "uuid, name, host, state, vcpus, memory_kib, running_since, last_seen"
 
 static const char *const vm_sql[_SQLITE_STMT_MAX] = {
-	[S_VM_HOST_PUT] = "INSERT OR REPLACE INTO vm_hosts (" HOST_COLS ") VALUES "
-			  "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+	/* An upsert, not INSERT OR REPLACE: a replace deletes the row first, and the
+	 * foreign key's cascade would take the host's domains with it. */
+	[S_VM_HOST_PUT] = "INSERT INTO vm_hosts (" HOST_COLS ") VALUES "
+			  "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) "
+			  "ON CONFLICT(node) DO UPDATE SET hypervisor = ?2, "
+			  "hypervisor_version = ?3, libvirt_version = ?4, uri = ?5, cpus = ?6, "
+			  "memory_mib = ?7, numa_nodes = ?8, guest_cpus = ?9, "
+			  "guest_memory_mib = ?10, state = ?11, state_since = ?12, "
+			  "state_reason = ?13, last_seen = ?14",
 	[S_VM_HOST_GET] = "SELECT " HOST_COLS " FROM vm_hosts WHERE node = ?1",
 	[S_VM_HOST_DELETE] = "DELETE FROM vm_hosts WHERE node = ?1",
 	/* A domain listed again keeps the time it was first seen running while it stays

@@ -420,6 +420,8 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 	struct vm_host_rec r;
 	int64_t now = (int64_t)time(NULL);
 
+	log_debug("event=vm_refresh node=%s listed=%zu kept=%zu", h->node, j->n_listed,
+	    j->n_doms);
 	if (j->n_listed > j->n_doms && j->n_listed > MAX_VM_DOMAINS_PER_HOST && !h->cap_logged) {
 		log_warning("event=vm_domains node=%s listed=%zu kept=%d msg=\"more domains than "
 		    "MAX_VM_DOMAINS_PER_HOST, the rest are not stored\"", h->node, j->n_listed,

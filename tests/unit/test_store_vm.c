@@ -156,6 +156,12 @@ test_reconcile(void **state)
 	assert_int_equal(s.d[1].running_since, 100);
 	assert_string_equal(s.d[2].state, "paused");
 
+	/* rewriting the host's row (its state, each refresh) keeps its domains */
+	strcpy(h1.state, "connected");
+	h1.last_seen = 2000;
+	assert_int_equal(store_vm_host_put(f->s, &h1), 0);
+	assert_int_equal(list(f->s, "n1").n, 3);
+
 	/* g2 migrated: n2 lists it. It moves (one row), and its uptime starts again there */
 	struct vm_domain_rec l3[] = { dom('2', "g2", "running", 300) };
 	assert_int_equal(store_vm_domains_reconcile(f->s, "n2", l3, 1, 120000), 0);
