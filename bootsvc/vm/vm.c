@@ -38,6 +38,7 @@ struct vm {
 	uint64_t next_gen;
 	int64_t timer;
 	bool sync_due;          /* node phases changed: check hosts against them */
+	uint64_t sync_at_ms;    /* and at least this often, for changes nobody signals */
 	struct vm_conn_params params;
 	char pki_dir[MAX_CONF_PATH];
 	int wake_fd;            /* written by libvirt's close callback (its own thread) */
@@ -564,8 +565,10 @@ on_tick(struct loop *l, void *userdata)
 {
 	struct vm *vm = userdata;
 
-	if (vm->sync_due)
+	if (vm->sync_due || loop_now_ms() >= vm->sync_at_ms) {
 		vm_sync(vm);
+		vm->sync_at_ms = loop_now_ms() + vm->params.poll_ms;
+	}
 	for (struct vm_host *h = vm->hosts; h; h = h->next)
 		host_step(vm, h, VM_EV_TICK, NULL);
 	vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);

@@ -302,5 +302,15 @@ out=$(dl_nodectl provision hv1 --image kvmhost --evacuate 2>&1) && fail "--evacu
 dl_nodectl provision hv1 --image kvmhost --force >/dev/null || fail "provision --force"
 [[ $(dl_field hv1 want_power) == on ]] || fail "forced provision did not set want_power"
 pass "provision: refused naming g1, --evacuate not yet, --force goes"
+
+# 7. the node leaves up (here it reports failed itself): no VM host any more
+code=$(hv_curl -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' --data '{"phase":"failed","reason":"test: gone"}' \
+    "$DL_URL/api/v1/nodes/hv1/phase")
+[[ $code == 204 ]] || fail "failed report: HTTP $code"
+dl_wait 30 "hv1 dropped" host_is none
+[[ $(dl_nodectl --json vm list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["vms"]))') == 0 ]] ||
+    fail "g1 still listed after its host was dropped"
+pass "hv1 left up: dropped from host list, its VMs with it"
 wait "$GUEST_WATCH" 2>/dev/null || true
 vsh destroy g1 >/dev/null 2>&1 || true
