@@ -189,7 +189,9 @@ refresh_run(struct vm_job *j, const atomic_bool *cancelled, struct dl_err *reter
 		return dl_err_set(reterr, -ECONNRESET, "%s", msg);
 	}
 	j->n_listed = (size_t)n;
-	j->doms = calloc(n > 0 ? (size_t)n : 1, sizeof(*j->doms));
+	/* What is kept, not what is listed: a host's listing is its own to make long. */
+	j->doms = calloc(n > 0 && n < MAX_VM_DOMAINS_PER_HOST ? (size_t)n :
+	    n > 0 ? MAX_VM_DOMAINS_PER_HOST : 1, sizeof(*j->doms));
 	for (int i = 0; i < n; i++) {
 		struct vm_domain_rec *d;
 		virDomainInfo di;
