@@ -9,6 +9,7 @@
 #include "config.h"
 #include "loop.h"
 #include "notify.h"
+#include "pki.h"
 #include "store/store.h"
 
 struct http;
@@ -49,4 +50,5 @@ struct bootsvc {
 	char images_dir[MAX_STORE_PATH];
 	uint32_t ip_hint; /* host order: where nodes_alloc_ip() looks first */
 	struct discover_limit discover; /* discovery's bounds (boot/discover.h) */
+	struct pki pki;   /* the CA VM hosts' certificates come from (pki.h) */
 };

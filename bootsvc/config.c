@@ -10,6 +10,7 @@
 #include "hostlist.h"
 #include "log.h"
 #include "parse.h"
+#include "tls_pki.h"
 
 void
 config_init(struct config *c)
@@ -20,6 +21,7 @@ config_init(struct config *c)
 	strcpy(c->control_socket, "/run/diskless/control.sock");
 	strcpy(c->user, "diskless");
 	strcpy(c->bmc_creds_dir, "/etc/diskless/bmc");
+	strcpy(c->tls_ca_dir, TLS_PKI_DEFAULT_DIR); /* where 'nodectl tls init' writes */
 	strcpy(c->http_addr, "0.0.0.0");
 	c->http_port = 8080;
 	c->dhcp_mode = DHCP_MODE_RANGE;
@@ -356,12 +358,14 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_path(c->control_socket, sizeof(c->control_socket), key, v, reterr);
 	if (streq(key, "user"))
 		return set_str(c->user, sizeof(c->user), key, v, reterr);
-	if (streq(key, "libvirt_pki_dir"))
-		return set_path(c->libvirt_pki_dir, sizeof(c->libvirt_pki_dir), key, v, reterr);
 	if (streq(key, "vm_poll"))
 		return set_duration(&c->vm_poll_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_creds_dir"))
 		return set_path(c->bmc_creds_dir, sizeof(c->bmc_creds_dir), key, v, reterr);
+	if (streq(key, "tls_ca_dir"))
+		return set_path(c->tls_ca_dir, sizeof(c->tls_ca_dir), key, v, reterr);
+	if (streq(key, "libvirt_pki_dir"))
+		return set_path(c->libvirt_pki_dir, sizeof(c->libvirt_pki_dir), key, v, reterr);
 	if (streq(key, "control_group"))
 		return set_str(c->control_group, sizeof(c->control_group), key, v, reterr);
 	if (streq(key, "http_listen"))
@@ -600,6 +604,19 @@ int
 config_parse_file(struct config *c, const char *path, struct dl_err *reterr)
 {
 	return conf_parse_file(path, config_item, c, reterr);
+}
+
+int
+config_resolve(struct config *c, struct dl_err *reterr)
+{
+	if (!c->libvirt_pki_dir[0] &&
+	    (size_t)snprintf(c->libvirt_pki_dir, sizeof(c->libvirt_pki_dir), "%s/libvirt-pki",
+	    c->state_dir) >= sizeof(c->libvirt_pki_dir)) {
+		c->libvirt_pki_dir[0] = '\0';
+		return dl_err_set(reterr, -ENAMETOOLONG, "libvirt_pki_dir: state_dir '%.64s...' "
+		    "is too long to hold it; set libvirt_pki_dir", c->state_dir);
+	}
+	return 0;
 }
 
 int

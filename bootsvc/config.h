@@ -63,6 +63,13 @@ struct config {
 	char control_tls_ca[MAX_CONF_PATH];
 	char user[64];        /* started as root: the network-facing process runs as this */
 	char bmc_creds_dir[MAX_CONF_PATH]; /* the only BMC credential files root reads for it */
+	/* VM hosts' TLS (docs/security.md "Hypervisor TLS"): the CA 'nodectl tls init' made
+	 * (ca.crt, ca.key: the only files root reads there for the child), and where bootsvc
+	 * writes its own libvirt client certificate (cacert.pem, clientcert.pem,
+	 * clientkey.pem: libvirt's ?pkipath=). libvirt_pki_dir is never "" once
+	 * config_resolve() ran: its default is <state_dir>/libvirt-pki. */
+	char tls_ca_dir[MAX_CONF_PATH];
+	char libvirt_pki_dir[MAX_CONF_PATH];
 	char http_addr[16];   /* IPv4 listen address */
 	uint16_t http_port;
 	char boot_url[128];   /* how nodes reach us: http://10.77.0.1:8080 */
@@ -111,10 +118,8 @@ struct config {
 	 * key... read at each overlay request; "" = none. */
 	char site_overlay[MAX_CONF_PATH];
 	uint64_t health_poll_ms;      /* 0 = health is not read */
-	/* VM hosts (issue 12, docs/vm.md): how often each host's libvirt is read, and the
-	 * client certificate bootsvc shows libvirtd ("" = <state_dir>/libvirt-pki). */
+	/* VM hosts (issue 12, docs/vm.md): how often each host's libvirt is read. */
 	uint64_t vm_poll_ms;
-	char libvirt_pki_dir[MAX_CONF_PATH];
 	/* Green policy and energy (issue #7). */
 	uint64_t idle_poweroff_ms;    /* idle longer than this: power off; 0 = never */
 	struct warm_spare warm[MAX_CONF_WARM];
@@ -142,6 +147,10 @@ int config_set(struct config *c, const char *key, const char *value, struct dl_e
 int config_parse_buffer(struct config *c, const char *name, const char *buf, size_t len,
     struct dl_err *reterr);
 int config_parse_file(struct config *c, const char *path, struct dl_err *reterr);
+
+/* Fill the keys whose default derives from another key once everything is applied:
+ * libvirt_pki_dir "" becomes <state_dir>/libvirt-pki. -ENAMETOOLONG naming the key. */
+int config_resolve(struct config *c, struct dl_err *reterr);
 
 /* Cross-key checks after everything is applied (an interface, boot_url and ranges when
  * DHCP is on). */

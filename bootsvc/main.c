@@ -17,6 +17,7 @@
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/templates.h"
+#include "pki.h"
 #include "privsep/privsep.h"
 #include "vm/vm.h"
 #include "version.h"
@@ -64,6 +65,8 @@ load_config(struct bootsvc *bs, struct config *c, struct dl_err *err)
 		if (r < 0)
 			return dl_err_prefix(err, "option '%s'", bs->overrides[i]), r;
 	}
+	if ((r = config_resolve(c, err)) < 0)
+		return r;
 	return config_validate(c, err);
 }
 
@@ -99,6 +102,11 @@ on_reload(struct loop *l, int sig, void *userdata)
 	bs->cfg.hold_poll_ms = c.hold_poll_ms;
 	bs->cfg.discover = c.discover;
 	strcpy(bs->cfg.template_dir, c.template_dir);
+	/* The CA again (replaced or made meanwhile), and a fresh client certificate;
+	 * tls_ca_dir and libvirt_pki_dir themselves need a restart (the root parent keeps
+	 * the directory it started with). */
+	if (pki_load(bs, &err) < 0)
+		log_err("event=tls_client msg=\"%s\"", err.msg);
 	(void)nodes_sync_dhcp_hosts(bs);
 	dnsmasq_reload_hosts(bs->dnsmasq);
 	log_notice("event=reload msg=\"configuration and templates reloaded\"");
@@ -277,6 +285,13 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = templates_load(&bs.tmpl, bs.cfg.template_dir, &err)) < 0)
 		goto fail;
+	/* After the drop: the client key is the unprivileged process's, the one that uses it.
+	 * No CA is no reason to stop (pki.h); a client certificate that cannot be written is
+	 * logged, and VM hosts are then unreachable, saying why. */
+	if (pki_load(&bs, &err) < 0) {
+		log_err("event=tls_client msg=\"%s\"", err.msg);
+		dl_err_clear(&err);
+	}
 	action_pools_conf(&bs.cfg, pools);
 	if ((r = action_new(&bs, pools, _ACTION_POOL_MAX, &bs.action, &err)) < 0)
 		goto fail;
@@ -312,6 +327,7 @@ fail:
 	bs.http = http_stop(bs.http);
 	bs.loop = loop_free(bs.loop);
 	templates_done(&bs.tmpl);
+	pki_done(&bs.pki);
 	bs.store = store_close(bs.store);
 	bs.privsep = privsep_free(bs.privsep);
 	free(overrides);

@@ -80,6 +80,7 @@ dl_errno_name(int code)
 	case ENFILE: return "ENFILE";
 	case ENOBUFS: return "ENOBUFS";
 	case ECONNABORTED: return "ECONNABORTED";
+	case ENOKEY: return "ENOKEY"; /* a VM host while bootsvc has no CA */
 	default: return "EUNKNOWN";
 	}
 }

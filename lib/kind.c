@@ -66,6 +66,7 @@ static const struct kind kinds[] = {
 		.name = "xen",
 		.tmpl = "xen",
 		.libvirt = "xen",
+		.efi_cfg = "xen",
 		.roles = {
 			{ "kernel", "vmlinuz", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
 			{ "initrd", "initrd", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },

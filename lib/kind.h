@@ -92,6 +92,10 @@ struct kind {
 	 * of the URI bootsvc reaches it by (<libvirt>+tls://<address>/system). NULL: not a
 	 * VM host. */
 	const char *libvirt;
+	/* A configuration file the kind's UEFI loader reads, rendered per node by bootsvc
+	 * from <template_dir>/<efi_cfg>.cfg and served at /ipxe/<efi_cfg>.cfg (xen.efi reads
+	 * xen.cfg). NULL: none. */
+	const char *efi_cfg;
 	struct kind_role roles[MAX_KIND_ROLES];
 	struct kind_phase phases[MAX_KIND_PHASES];     /* in the order a boot passes them */
 	struct kind_receipt receipt[MAX_KIND_RECEIPT]; /* checked in this order: the first

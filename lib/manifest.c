@@ -92,6 +92,75 @@ template_path_is_valid(const char *s)
 	return relpath_is_plain(s);
 }
 
+/* "4.17.7", "4.18-rc": what Xen's major.minor+extra look like. */
+static bool
+hypervisor_version_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= MAX_HYPERVISOR_VERSION && s[0] >= '0' && s[0] <= '9' &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-_~") == n;
+}
+
+/* A GNU build id as readelf and /sys/hypervisor/properties/buildid print it: whole
+ * bytes of lowercase hex. */
+static bool
+build_id_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 2 && n <= MAX_HYPERVISOR_BUILD_ID && n % 2 == 0 &&
+	    strspn(s, "0123456789abcdef") == n;
+}
+
+static bool
+is_set(const char *s)
+{
+	return s && *s;
+}
+
+/* Does k's receipt hold the hypervisor against the manifest (xen)? Then its manifests
+ * must say what that hypervisor is. */
+static bool
+kind_measures_hypervisor(const struct kind *k)
+{
+	for (size_t i = 0; i < kind_n_receipt(k); i++)
+		if (k->receipt[i].measure == KIND_MEASURE_HYPERVISOR)
+			return true;
+	return false;
+}
+
+static int
+validate_hypervisor(const struct manifest *m, struct dl_err *reterr)
+{
+	char q[MAX_LOG_VALUE + 1];
+
+	if (is_set(m->hypervisor_version) && !hypervisor_version_is_valid(m->hypervisor_version))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: hypervisor_version '%s' is not a version (digits first, at most %d "
+		    "of [A-Za-z0-9.+-_~])", log_safe(q, sizeof(q), m->hypervisor_version),
+		    MAX_HYPERVISOR_VERSION);
+	if (is_set(m->hypervisor_build_id) && !build_id_is_valid(m->hypervisor_build_id))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: hypervisor_build_id '%s' is not whole bytes of lowercase hex "
+		    "(at most %d digits)", log_safe(q, sizeof(q), m->hypervisor_build_id),
+		    MAX_HYPERVISOR_BUILD_ID);
+	if (is_set(m->hypervisor_cmdline) &&
+	    !is_printable(m->hypervisor_cmdline, MAX_HYPERVISOR_CMDLINE))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: hypervisor_cmdline '%s' is too long or not printable",
+		    log_safe(q, sizeof(q), m->hypervisor_cmdline));
+	if (kind_measures_hypervisor(m->kind)) {
+		if (!is_set(m->hypervisor_version))
+			return dl_err_set(reterr, -EINVAL,
+			    "manifest: a %s image needs hypervisor_version", m->kind->name);
+		if (!is_set(m->hypervisor_build_id))
+			return dl_err_set(reterr, -EINVAL,
+			    "manifest: a %s image needs hypervisor_build_id", m->kind->name);
+	}
+	return 0;
+}
+
 /* files against the kind: each a role of it, once; every required role present. */
 static int
 validate_files(const struct manifest *m, struct dl_err *reterr)
@@ -158,6 +227,9 @@ manifest_validate(const struct manifest *m, struct dl_err *reterr)
 		return dl_err_set(reterr, -EINVAL,
 		    "manifest: cmdline '%s' is too long or not printable", log_safe(q, sizeof(q), m->cmdline));
 	rc = validate_files(m, reterr);
+	if (rc < 0)
+		return rc;
+	rc = validate_hypervisor(m, reterr);
 	if (rc < 0)
 		return rc;
 	if (m->initrd_tree[0] && !sha256_hex_is_valid(m->initrd_tree))
@@ -281,12 +353,26 @@ dup_str(char **dst, const char *s)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* An optional string field: absent leaves *ret NULL; any other type is named. */
+static int
+opt_string(json_t *v, const char *field, const char **ret, struct dl_err *reterr)
+{
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return dl_err_set(reterr, -EINVAL, "manifest: %s must be a string", field);
+	*ret = json_string_value(v);
+	return 0;
+}
+
 int
 manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err *reterr)
 {
 	_cleanup_(json_decrefp) json_t *root = NULL;
 	struct manifest m = {};
 	const char *name, *kind, *built, *recipe, *kver, *banner, *cmdline;
+	const char *hv_version = NULL, *hv_build_id = NULL, *hv_cmdline = NULL;
+	json_t *hv_version_j = NULL, *hv_build_id_j = NULL, *hv_cmdline_j = NULL;
 	char q[MAX_LOG_VALUE + 1];
 	json_t *files = NULL, *templates = NULL, *tree = NULL;
 	json_int_t format;
@@ -301,12 +387,26 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 		return dl_err_set(reterr, -EINVAL, "manifest: line %d column %d: %s", je.line,
 		    je.column, je.text);
 	if (json_unpack_ex(root, &je, JSON_STRICT,
-	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o, s?o}",
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o, s?o, s?o, s?o, s?o}",
 	    "format", &format, "name", &name, "kind", &kind, "built", &built,
 	    "recipe_sha256", &recipe, "kernel_version", &kver, "kernel_banner", &banner,
 	    "cmdline", &cmdline, "files", &files, "templates", &templates,
-	    "initrd_tree", &tree) < 0)
+	    "initrd_tree", &tree, "hypervisor_version", &hv_version_j,
+	    "hypervisor_build_id", &hv_build_id_j, "hypervisor_cmdline", &hv_cmdline_j) < 0)
 		return dl_err_set(reterr, -EINVAL, "manifest: %s", je.text);
+	rc = opt_string(hv_version_j, "hypervisor_version", &hv_version, reterr);
+	if (rc >= 0)
+		rc = opt_string(hv_build_id_j, "hypervisor_build_id", &hv_build_id, reterr);
+	if (rc >= 0)
+		rc = opt_string(hv_cmdline_j, "hypervisor_cmdline", &hv_cmdline, reterr);
+	if (rc < 0)
+		return rc;
+	/* The canonical form never writes these empty: "" in a file is not ours. */
+	if ((hv_version && !*hv_version) || (hv_build_id && !*hv_build_id) ||
+	    (hv_cmdline && !*hv_cmdline))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: hypervisor_version, hypervisor_build_id and hypervisor_cmdline are "
+		    "left out when empty, never \"\"");
 	if (format != MANIFEST_FORMAT)
 		return dl_err_set(reterr, -EINVAL, "manifest: format %lld is not %d", (long long)format,
 		    MANIFEST_FORMAT);
@@ -334,7 +434,10 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	if (rc < 0)
 		return rc;
 	if (dup_str(&m.name, name) < 0 || dup_str(&m.kernel_version, kver) < 0 ||
-	    dup_str(&m.kernel_banner, banner) < 0 || dup_str(&m.cmdline, cmdline) < 0) {
+	    dup_str(&m.kernel_banner, banner) < 0 || dup_str(&m.cmdline, cmdline) < 0 ||
+	    (hv_version && dup_str(&m.hypervisor_version, hv_version) < 0) ||
+	    (hv_build_id && dup_str(&m.hypervisor_build_id, hv_build_id) < 0) ||
+	    (hv_cmdline && dup_str(&m.hypervisor_cmdline, hv_cmdline) < 0)) {
 		manifest_done(&m);
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 	}
@@ -439,12 +542,15 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 	/* "o" steals files and templates, also when json_pack fails. An image without
 	 * templates or initrd_tree omits the key, so adding the field later kept old ids
 	 * stable. */
-	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*}",
+	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*, s:s*, s:s*, s:s*}",
 	    "format", MANIFEST_FORMAT, "name", m->name, "kind", m->kind->name,
 	    "built", m->built, "recipe_sha256", m->recipe_sha256,
 	    "kernel_version", m->kernel_version, "kernel_banner", m->kernel_banner,
 	    "cmdline", m->cmdline, "files", files, "templates", templates,
-	    "initrd_tree", m->initrd_tree[0] ? m->initrd_tree : NULL);
+	    "initrd_tree", m->initrd_tree[0] ? m->initrd_tree : NULL,
+	    "hypervisor_version", is_set(m->hypervisor_version) ? m->hypervisor_version : NULL,
+	    "hypervisor_build_id", is_set(m->hypervisor_build_id) ? m->hypervisor_build_id : NULL,
+	    "hypervisor_cmdline", is_set(m->hypervisor_cmdline) ? m->hypervisor_cmdline : NULL);
 	if (!root)
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -478,6 +584,9 @@ manifest_done(struct manifest *m)
 	free(m->kernel_version);
 	free(m->kernel_banner);
 	free(m->cmdline);
+	free(m->hypervisor_version);
+	free(m->hypervisor_build_id);
+	free(m->hypervisor_cmdline);
 	for (size_t i = 0; i < m->n_templates; i++)
 		free(m->templates[i].path);
 	free(m->templates);

@@ -26,6 +26,14 @@
 /* Longest kernel release ("6.1.0-56-amd64"): utsname's release field is 65 bytes. */
 #define MAX_KERNEL_VERSION 64
 
+/* Longest hypervisor_version ("4.17.7"; Xen's extra can carry a "-rc" or "-pre"). */
+#define MAX_HYPERVISOR_VERSION 32
+/* Longest hypervisor_build_id: a GNU build id is a 20-byte SHA-1 in practice; the ELF
+ * note allows any length, 64 bytes (128 hex) is room for a SHA-512 truncated to 64. */
+#define MAX_HYPERVISOR_BUILD_ID 128
+/* Longest hypervisor_cmdline: Xen's own command line (COMMAND_LINE_SIZE is 1024). */
+#define MAX_HYPERVISOR_CMDLINE 1023
+
 #define MANIFEST_FORMAT 1
 
 /* Files one version lists: as many as a kind can have (kind.h). */
@@ -61,6 +69,16 @@ struct manifest {
 	/* The initrd tree hash (docs/boot-protocol.md "The initrd tree hash"): what the node's
 	 * init measures and reports. "" when absent (manifests written before it existed). */
 	char initrd_tree[SHA256_HEX_SIZE];
+	/* What the hypervisor of a VM-host image says it is (xen: both required): the
+	 * upstream version "4.17.7" (/sys/hypervisor/version as dom0 reads it) and the GNU
+	 * build id of its binary, lowercase hex (/sys/hypervisor/properties/buildid). NULL
+	 * or "" when absent; written to the canonical form only when non-empty, so
+	 * manifests written before they existed keep their ids. */
+	char *hypervisor_version;  /* owned */
+	char *hypervisor_build_id; /* owned */
+	/* The hypervisor's own command line (xen: dom0_mem, dom0_max_vcpus, console...),
+	 * composed by imagebuild from the recipe; NULL or "" when absent. */
+	char *hypervisor_cmdline;  /* owned */
 	struct manifest_template *templates; /* owned array */
 	size_t n_templates;
 };

@@ -24,6 +24,9 @@ CF_VIRT    := $(call pc,--cflags,libvirt)
 CF_IMGB    := $(call pc,--cflags,libarchive libkmod jansson)
 CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring gnutls libvirt)
 $(BUILD)/obj/lib/%.o:                  OBJ_CFLAGS = $(CF_JANSSON)
+# The CA code (nodectl tls, and bootsvc's certificates for VM hosts); only programs that
+# link gnutls pull it out of the archive.
+$(BUILD)/obj/lib/tls_pki.o:            OBJ_CFLAGS = $(CF_JANSSON) $(CF_GNUTLS)
 $(BUILD)/obj/nodectl/%.o:              OBJ_CFLAGS = $(CF_JANSSON) $(CF_GNUTLS)
 $(BUILD)/obj/imagebuild/%.o:           OBJ_CFLAGS = $(CF_IMGB)
 $(BUILD)/obj/bootsvc/%.o:              OBJ_CFLAGS = $(CF_JANSSON)

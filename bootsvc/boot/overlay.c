@@ -4,21 +4,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kind.h"
 #include "log.h"
 #include "manifest.h"
 #include "readfile.h"
 #include "boot/overlay.h"
 #include "privsep/privsep.h"
 #include "template.h"
+#include "tls_pki.h"
 
 /* Largest overlay: /etc/hosts of a big cluster plus a few templates. */
 #define MAX_OVERLAY (8 * 1024 * 1024)
 
+/* Room for n more bytes. A private key goes in after a buf_grow() for all of it, so no
+ * realloc() lets go of a block holding (part of) it. */
 static int
-buf_put(struct cpio_buf *b, const void *p, size_t n)
+buf_grow(struct cpio_buf *b, size_t n)
 {
-	if (n == 0)
-		return 0; /* p may be NULL then, and memcpy(.., NULL, 0) is undefined */
 	if (b->len + n > MAX_OVERLAY)
 		return -E2BIG;
 	if (b->len + n > b->cap) {
@@ -31,6 +33,18 @@ buf_put(struct cpio_buf *b, const void *p, size_t n)
 		b->data = d;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+static int
+buf_put(struct cpio_buf *b, const void *p, size_t n)
+{
+	int r;
+
+	if (n == 0)
+		return 0; /* p may be NULL then, and memcpy(.., NULL, 0) is undefined */
+	if ((r = buf_grow(b, n)) < 0)
+		return r;
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	return 0;
@@ -296,6 +310,82 @@ add_dirs(struct cpio_buf *b)
 	return r;
 }
 
+/* A VM host's libvirt certificate and key for this boot, issued from the CA prepare
+ * copied, at libvirt's default paths (libvirtd.conf's key_file, cert_file, ca_file; the
+ * client pair for peer-to-peer migration): one key for both roles. The key exists
+ * nowhere but in this archive, which api_node.c hands only to the node, with its token. */
+static int
+add_vmhost_pki(struct cpio_buf *b, const struct overlay_input *in, struct dl_err *reterr)
+{
+	static const struct {
+		const char *name;
+		unsigned mode;
+	} dirs[] = {
+		{ "etc/pki", 0755 }, { "etc/pki/CA", 0755 }, { "etc/pki/libvirt", 0755 },
+		{ "etc/pki/libvirt/private", 0700 },
+	};
+	const struct node_rec *n = &in->n;
+	struct tls_issue_req req = { .cn = n->name, .ou = OVERLAY_VMHOST_OU,
+		.dns = { n->name }, .n_dns = 1, .ip = { n->ip }, .n_ip = n->ip[0] ? 1 : 0,
+		.purposes = TLS_PURPOSE_SERVER | TLS_PURPOSE_CLIENT,
+		.days = OVERLAY_VMHOST_DAYS };
+	struct tls_issued out = { 0 };
+	struct tls_ca *ca = NULL;
+	int r;
+
+	if (!in->ca_crt || !in->ca_key)
+		return dl_err_set(reterr, -ENOKEY, "node '%s' boots '%s', a VM host image (kind "
+		    "%s), and bootsvc has no CA to issue its libvirt certificate", n->name,
+		    in->img.name, in->img.kind);
+	r = tls_ca_new(in->ca_crt, in->ca_crt_len, in->ca_key, in->ca_key_len, &ca, reterr);
+	if (r == 0) {
+		r = tls_ca_issue(ca, &req, &out, reterr);
+		ca = tls_ca_free(ca);
+	}
+	if (r < 0)
+		return dl_err_prefix(reterr, "node '%s': libvirt certificate", n->name), r;
+	/* Room for all of it and the trailer up front (headers and names: 256 a member). */
+	r = buf_grow(b, in->ca_crt_len + 2 * (out.crt_len + out.key_len) + 16 * 256);
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(dirs); i++)
+		r = cpio_add(b, dirs[i].name, S_IFDIR | dirs[i].mode, NULL, 0);
+	if (r == 0)
+		r = cpio_add(b, OVERLAY_PKI_CACERT, S_IFREG | 0644, in->ca_crt, in->ca_crt_len);
+	if (r == 0)
+		r = cpio_add(b, OVERLAY_PKI_SERVERCERT, S_IFREG | 0644, out.crt, out.crt_len);
+	if (r == 0)
+		r = cpio_add(b, OVERLAY_PKI_SERVERKEY, S_IFREG | 0600, out.key, out.key_len);
+	if (r == 0)
+		r = cpio_add(b, OVERLAY_PKI_CLIENTCERT, S_IFREG | 0644, out.crt, out.crt_len);
+	if (r == 0)
+		r = cpio_add(b, OVERLAY_PKI_CLIENTKEY, S_IFREG | 0600, out.key, out.key_len);
+	tls_issued_done(&out);
+	return r;
+}
+
+/* The CA copied for the render job: a VM host's boot only. Without a CA the overlay
+ * fails now, on the loop, with the reason pki.c recorded. */
+static int
+prepare_vmhost(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
+    struct overlay_input *in, struct dl_err *reterr)
+{
+	if (!kind_is_vm_host(kind_find(img->kind)))
+		return 0;
+	in->vm_host = true;
+	if (!pki_has_ca(bs))
+		return dl_err_set(reterr, -ENOKEY, "node '%s' boots '%s', a VM host image (kind "
+		    "%s), and cannot be trusted: %s", n->name, img->name, img->kind,
+		    bs->pki.why[0] ? bs->pki.why : "no CA for VM hosts' TLS is loaded");
+	in->ca_crt = malloc(bs->pki.crt_len + 1);
+	in->ca_key = malloc(bs->pki.key_len + 1);
+	if (!in->ca_crt || !in->ca_key)
+		return dl_err_set(reterr, -ENOMEM, "building overlay: out of memory");
+	memcpy(in->ca_crt, bs->pki.crt, bs->pki.crt_len + 1);
+	memcpy(in->ca_key, bs->pki.key, bs->pki.key_len + 1);
+	in->ca_crt_len = bs->pki.crt_len;
+	in->ca_key_len = bs->pki.key_len;
+	return 0;
+}
+
 int
 overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
     struct overlay_input *ret, struct dl_err *reterr)
@@ -320,7 +410,10 @@ overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image
 	ret->privsep = bs->privsep;
 	ret->hosts = h.text.data;
 	ret->hosts_len = h.text.len;
-	return 0;
+	r = prepare_vmhost(bs, n, img, ret, reterr);
+	if (r < 0)
+		overlay_input_done(ret);
+	return r;
 fail:
 	free(h.text.data);
 	if (r == -E2BIG)
@@ -334,6 +427,12 @@ overlay_input_done(struct overlay_input *in)
 	free(in->hosts);
 	in->hosts = NULL;
 	in->hosts_len = 0;
+	if (in->ca_key)
+		explicit_bzero(in->ca_key, in->ca_key_len);
+	free(in->ca_key);
+	free(in->ca_crt);
+	in->ca_key = in->ca_crt = NULL;
+	in->ca_key_len = in->ca_crt_len = 0;
 }
 
 int
@@ -379,12 +478,17 @@ overlay_render(const struct overlay_input *in, char **ret, size_t *ret_len,
 		if (r < 0)
 			goto fail;
 	}
+	/* Last, so nothing of the image's templates replaces them. */
+	if (in->vm_host && (r = add_vmhost_pki(&b, in, reterr)) < 0)
+		goto fail;
 	if ((r = cpio_finish(&b)) < 0)
 		goto fail;
 	*ret = b.data;
 	*ret_len = b.len;
 	return 0;
 fail:
+	if (b.data)
+		explicit_bzero(b.data, b.len); /* the token, perhaps a key */
 	free(b.data);
 	if (r == -E2BIG)
 		return dl_err_set(reterr, r, "overlay larger than %d bytes", MAX_OVERLAY);

@@ -24,12 +24,31 @@ struct overlay_input {
 	struct privsep *privsep; /* root-only site files are asked of the parent (locked) */
 	char *hosts;        /* /etc/hosts, owned */
 	size_t hosts_len;
+	/* A VM host's boot (lib/kind.h kind_is_vm_host): the CA its libvirt certificate is
+	 * issued from, PEM copies of bs->pki made at prepare (owned; the key is wiped by
+	 * overlay_input_done). NULL for every other kind. */
+	bool vm_host;
+	char *ca_crt, *ca_key;
+	size_t ca_crt_len, ca_key_len;
 };
 int overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
     struct overlay_input *ret, struct dl_err *reterr);
 int overlay_render(const struct overlay_input *in, char **ret, size_t *ret_len,
     struct dl_err *reterr);
-/* Free what prepare allocated (in itself is the caller's). */
+/* A VM host's overlay also holds a fresh key and certificate for this boot, issued by
+ * render from the CA prepare copied (docs/security.md "Hypervisor TLS"): CN and DNS name
+ * the node's name, IP its fixed address (none without one), TLS server and client,
+ * OVERLAY_VMHOST_DAYS; at libvirt's default paths (OVERLAY_PKI_*). Without a CA, prepare
+ * (and render) fail with -ENOKEY and a message saying why and what to run. */
+#define OVERLAY_VMHOST_OU "diskless-vmhost"
+#define OVERLAY_VMHOST_DAYS 30
+#define OVERLAY_PKI_CACERT "etc/pki/CA/cacert.pem"
+#define OVERLAY_PKI_SERVERCERT "etc/pki/libvirt/servercert.pem"
+#define OVERLAY_PKI_SERVERKEY "etc/pki/libvirt/private/serverkey.pem"
+#define OVERLAY_PKI_CLIENTCERT "etc/pki/libvirt/clientcert.pem"
+#define OVERLAY_PKI_CLIENTKEY "etc/pki/libvirt/private/clientkey.pem"
+
+/* Free what prepare allocated (in itself is the caller's), the CA key wiped. */
 void overlay_input_done(struct overlay_input *in);
 
 /* Append one newc entry (mode: S_IFREG|0644, S_IFDIR|0755...) to a growing buffer;

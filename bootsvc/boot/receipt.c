@@ -39,6 +39,18 @@ receipt_kernel_matches(const char *banner, const char *sha256, const char *repor
 	return bl == rl && memcmp(bh, rh, bl) == 0;
 }
 
+bool
+receipt_hypervisor_matches(const char *version, const char *build_id, const char *reported)
+{
+	size_t vl;
+
+	if (!reported || !version || !build_id || !*version || !*build_id)
+		return false;
+	vl = word_len(reported);
+	return vl == strlen(version) && strncmp(reported, version, vl) == 0 &&
+	    reported[vl] == ' ' && strcmp(reported + vl + 1, build_id) == 0;
+}
+
 static void
 short_id(const char *s, char out[17])
 {
@@ -122,7 +134,16 @@ check_field(const struct image_rec *img, const struct kind_receipt *f, const cha
 		short_id(want, b);
 		(void)snprintf(buf, size, "booted %s %s, expected %s", f->field, a, b);
 		return false;
-	case KIND_MEASURE_HYPERVISOR: /* not yet checkable: refused below */
+	case KIND_MEASURE_HYPERVISOR:
+		if (receipt_hypervisor_matches(img->hypervisor_version, img->hypervisor_build_id,
+		    got))
+			return true;
+		/* Both whole: a build id is the hypervisor's content id, and the admin
+		 * looking for the binary that ran needs all of it. */
+		(void)snprintf(buf, size, "booted %s '%.100s', expected '%.40s %.100s'",
+		    f->field, got ? got : "(none)", img->hypervisor_version,
+		    img->hypervisor_build_id);
+		return false;
 	case _KIND_MEASURE_MAX:
 	case _KIND_MEASURE_INVALID:
 		break;

@@ -37,6 +37,12 @@ int receipt_from_json(const struct kind *k, const json_t *o, struct receipt *ret
  * build tail from '#' agree: the banner has no compiler part, /proc/version has. */
 bool receipt_kernel_matches(const char *banner, const char *sha256, const char *reported);
 
+/* Does a reported hypervisor identity, "<version> <build id>" as a Xen dom0 reads it
+ * from /sys/hypervisor (docs/boot-protocol.md), match the image's? Both parts exactly;
+ * an image without either matches nothing. */
+bool receipt_hypervisor_matches(const char *version, const char *build_id,
+    const char *reported);
+
 /* Compare r with img, field by field in its kind's order, each as the kind says
  * (linux: rootfs by sha256; initrd against img->initrd_tree, or the initrd file's sha256
  * when the image has no tree hash; kernel by receipt_kernel_matches). Returns true if

@@ -44,7 +44,7 @@ script_vars_image(struct script_vars *v, const struct kind *k, const struct imag
 	script_vars_add(v, "image_short", v->image_short);
 	script_vars_add(v, "cmdline", img->cmdline);
 	/* The hypervisor's own command line (xen.ipxe); "" for a kind without one. */
-	script_vars_add(v, "hypervisor_cmdline", "");
+	script_vars_add(v, "hypervisor_cmdline", img->hypervisor_cmdline);
 	for (size_t i = 0; i < kind_n_roles(k); i++) {
 		const char *role = k->roles[i].name;
 		const struct image_file *f = image_rec_file(img, role);
@@ -56,4 +56,14 @@ script_vars_image(struct script_vars *v, const struct kind *k, const struct imag
 		script_vars_add(v, v->role_var[i][0], image_rec_sha256(img, role));
 		script_vars_add(v, v->role_var[i][1], v->role_size[i]);
 	}
+}
+
+void
+script_vars_cfg(struct script_vars *v, const char *mac, const char *ip, const char *netmask,
+    const char *gateway)
+{
+	script_vars_add(v, "mac", mac);
+	script_vars_add(v, "ip", ip);
+	script_vars_add(v, "netmask", netmask);
+	script_vars_add(v, "gateway", gateway);
 }

@@ -12,8 +12,8 @@
 #include "kind.h"
 #include "store/store.h"
 
-/* The node's four, the image's six, two per role. */
-#define MAX_SCRIPT_VARS (10 + 2 * MAX_KIND_ROLES)
+/* The node's four, the image's six, a loader configuration's four, two per role. */
+#define MAX_SCRIPT_VARS (14 + 2 * MAX_KIND_ROLES)
 
 struct script_vars {
 	const char *names[MAX_SCRIPT_VARS];  /* borrowed, or in the buffers below */
@@ -44,3 +44,9 @@ void script_vars_node(struct script_vars *v, const char *server, const char *nod
  * the render. No secret: the node's credential is never in a script (boot/trust.h). */
 void script_vars_image(struct script_vars *v, const struct kind *k,
     const struct image_rec *img);
+
+/* What a kind's UEFI loader configuration adds (kind.h efi_cfg): what iPXE's own
+ * ${mac}, ${ip}, ${netmask} and ${gateway} give the script, which a file iPXE fetches
+ * cannot expand, passed in the request's query and checked by the caller. Borrowed. */
+void script_vars_cfg(struct script_vars *v, const char *mac, const char *ip,
+    const char *netmask, const char *gateway);

@@ -30,6 +30,14 @@ templates_kind(const struct templates *t, const struct kind *k)
 	return &t->kinds[kind_index(k)];
 }
 
+const struct tmpl *
+templates_kind_cfg(const struct templates *t, const struct kind *k)
+{
+	const struct tmpl *c = &t->cfgs[kind_index(k)];
+
+	return c->text ? c : NULL;
+}
+
 /* A trial render where every name resolves, so syntax errors surface at load time. */
 static const char *
 trial_lookup(const char *name, void *userdata)
@@ -42,13 +50,13 @@ trial_lookup(const char *name, void *userdata)
 /* Read dir/<name>.ipxe into *t and render it once: with lookup over userdata, or with
  * every name resolving when lookup is NULL. */
 static int
-load_one(struct tmpl *t, const char *dir, const char *name, template_lookup_fn lookup,
-    void *userdata, struct dl_err *reterr)
+load_one(struct tmpl *t, const char *dir, const char *name, const char *ext,
+    template_lookup_fn lookup, void *userdata, struct dl_err *reterr)
 {
 	char path[512], *out = NULL;
 	int r;
 
-	(void)snprintf(path, sizeof(path), "%s/%s.ipxe", dir, name);
+	(void)snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext);
 	t->name = name;
 	r = read_file(path, MAX_TEMPLATE_SIZE, READ_FILE_REGULAR, &t->text, &t->len, reterr);
 	if (r < 0) {
@@ -70,7 +78,7 @@ templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 	int r = 0;
 
 	for (int i = 0; i < _TMPL_MAX; i++) {
-		r = load_one(&n.fixed[i], dir, names[i], NULL, NULL, reterr);
+		r = load_one(&n.fixed[i], dir, names[i], "ipxe", NULL, NULL, reterr);
 		if (r < 0)
 			goto fail;
 	}
@@ -83,7 +91,12 @@ templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 
 		script_vars_node(&v, "x", "x", 0);
 		script_vars_image(&v, k, &img);
-		r = load_one(&n.kinds[i], dir, k->tmpl, script_vars_lookup, &v, reterr);
+		r = load_one(&n.kinds[i], dir, k->tmpl, "ipxe", script_vars_lookup, &v, reterr);
+		if (r == 0 && k->efi_cfg) {
+			script_vars_cfg(&v, "x", "x", "x", "x");
+			r = load_one(&n.cfgs[i], dir, k->efi_cfg, "cfg", script_vars_lookup, &v,
+			    reterr);
+		}
 		if (r < 0) {
 			dl_err_prefix(reterr, "kind '%s'", k->name);
 			goto fail;
@@ -102,7 +115,9 @@ templates_done(struct templates *t)
 {
 	for (int i = 0; i < _TMPL_MAX; i++)
 		free(t->fixed[i].text);
-	for (size_t i = 0; i < MAX_KINDS; i++)
+	for (size_t i = 0; i < MAX_KINDS; i++) {
 		free(t->kinds[i].text);
+		free(t->cfgs[i].text);
+	}
 	memset(t, 0, sizeof(*t));
 }

@@ -22,6 +22,7 @@ struct tmpl {
 struct templates {
 	struct tmpl fixed[_TMPL_MAX];
 	struct tmpl kinds[MAX_KINDS]; /* by kind_index() */
+	struct tmpl cfgs[MAX_KINDS];  /* a kind's efi_cfg (kind.h); text NULL for none */
 };
 
 /* Load every template from dir into t: the fixed ones and each kind's (replacing what t
@@ -37,3 +38,5 @@ const char *templates_name(enum tmpl_id id);
 /* The loaded fixed template id, and kind k's (borrowed from t). */
 const struct tmpl *templates_fixed(const struct templates *t, enum tmpl_id id);
 const struct tmpl *templates_kind(const struct templates *t, const struct kind *k);
+/* Kind k's UEFI loader configuration (k->efi_cfg); NULL when k has none. */
+const struct tmpl *templates_kind_cfg(const struct templates *t, const struct kind *k);

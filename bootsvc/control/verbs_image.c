@@ -35,6 +35,14 @@ image_to_json(const struct image_rec *i)
 	    "kind", i->kind, "kernel_version", i->kernel_version, "built", i->built, "path",
 	    i->path, "size", (json_int_t)size, "current", i->current, "cmdline", i->cmdline,
 	    "sha256", sha);
+	/* A hypervisor image says what its hypervisor is (the receipt holds a dom0 to it). */
+	if (o && i->hypervisor_version[0] &&
+	    json_object_set_new(o, "hypervisor", json_pack("{s:s,s:s,s:s}", "version",
+	    i->hypervisor_version, "build_id", i->hypervisor_build_id, "cmdline",
+	    i->hypervisor_cmdline)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -157,6 +165,14 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	(void)snprintf(img.kernel_banner, sizeof(img.kernel_banner), "%s", m.kernel_banner);
 	(void)snprintf(img.built, sizeof(img.built), "%s", m.built);
 	(void)snprintf(img.cmdline, sizeof(img.cmdline), "%s", m.cmdline);
+	/* NULL for a kind without a hypervisor of its own; manifest_parse bounds them to
+	 * what the store keeps. */
+	(void)snprintf(img.hypervisor_version, sizeof(img.hypervisor_version), "%s",
+	    m.hypervisor_version ? m.hypervisor_version : "");
+	(void)snprintf(img.hypervisor_build_id, sizeof(img.hypervisor_build_id), "%s",
+	    m.hypervisor_build_id ? m.hypervisor_build_id : "");
+	(void)snprintf(img.hypervisor_cmdline, sizeof(img.hypervisor_cmdline), "%s",
+	    m.hypervisor_cmdline ? m.hypervisor_cmdline : "");
 	img.added = (int64_t)time(NULL);
 	if ((r = store_image_insert(bs->store, &img, reterr)) < 0)
 		goto out;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* GET /ipxe/start and /ipxe/boot?mac=..&uuid=..&serial=..: the node's iPXE script. */
+/* GET /ipxe/start and /ipxe/boot?mac=..&uuid=..&serial=..: the node's iPXE script; and
+ * GET /ipxe/<cfg>.cfg?mac=..: the configuration a kind's UEFI loader reads (xen.cfg). */
+#include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
 
@@ -183,9 +185,87 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	return render(c, r, templates_kind(&bs->tmpl, k), &v);
 }
 
+/* The kind whose UEFI loader configuration url names ("/ipxe/xen.cfg"); NULL for none. */
+static const struct kind *
+cfg_kind(const char *url)
+{
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind *k = kind_at(i);
+		char want[64];
+
+		if (!k->efi_cfg)
+			continue;
+		(void)snprintf(want, sizeof(want), "/ipxe/%s.cfg", k->efi_cfg);
+		if (strcmp(url, want) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* An IPv4 address in dotted form, as iPXE writes ${ip}; "" allowed where optional (a
+ * network without a gateway). */
+static bool
+ipv4_ok(const char *s, bool optional)
+{
+	struct in_addr a;
+
+	if (!s || !*s)
+		return optional && s;
+	return strlen(s) < INET_ADDRSTRLEN && inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* xen.efi reads its configuration as a file iPXE fetched by name, so iPXE cannot expand
+ * ${ip} and the others in it as it does on the BIOS path's command lines: the script
+ * passes them in the query, checked here, and the file is rendered from the same
+ * variables as the script. Nothing changes: the script request moved the node and
+ * armed it; this serves the version that request recorded, to the node's own address
+ * only, and carries no secret. */
+static enum MHD_Result
+efi_cfg(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struct kind *want)
+{
+	const char *ip = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ip");
+	const char *mask = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "netmask");
+	const char *gw = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "gateway");
+	struct dl_err err = { 0 };
+	struct script_vars v = { 0 };
+	struct boot_query q;
+	struct image_rec img;
+	struct node_rec n;
+	int rc;
+
+	rc = boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
+	    NULL, NULL, &q, &err);
+	if (rc < 0)
+		return http_respond_error(c, r, 400, rc, err.msg);
+	if (!ipv4_ok(ip, false) || !ipv4_ok(mask, false) || !ipv4_ok(gw ? gw : "", true))
+		return http_respond_error(c, r, 400, -EINVAL,
+		    "ip and netmask must be IPv4 addresses, gateway one or empty");
+	rc = store_node_get_by_mac(bs->store, q.mac_str, &n);
+	if (rc == -ENOENT)
+		return http_respond_error(c, r, 404, rc, "unknown node");
+	if (rc < 0)
+		return http_respond_error(c, r, 500, rc, "node store failed");
+	strcpy(r->node, n.name);
+	if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0)) {
+		http_observe(bs, r, &n, "script-refused",
+		    "loader configuration asked for from an address other than the node's");
+		return http_respond_error(c, r, 403, -EPERM,
+		    "this node's files are served to its own address only");
+	}
+	if (!n.served_image[0] || store_image_get(bs->store, n.served_image, &img) < 0 ||
+	    kind_find(img.kind) != want)
+		return http_respond_error(c, r, 409, -ENOENT,
+		    "this node was not just served an image that reads this file");
+	script_vars_node(&v, bs->cfg.boot_url, n.name, bs->cfg.hold_poll_ms);
+	script_vars_image(&v, want, &img);
+	script_vars_cfg(&v, q.mac_str, ip, mask, gw ? gw : "");
+	return render(c, r, templates_kind_cfg(&bs->tmpl, want), &v);
+}
+
 enum MHD_Result
 http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url)
 {
+	const struct kind *ck;
 	struct dl_err err = { 0 };
 	struct boot_query q;
 	struct node_rec n;
@@ -196,6 +276,8 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 		script_vars_add(&v, "server", bs->cfg.boot_url);
 		return render(c, r, templates_fixed(&bs->tmpl, TMPL_START), &v);
 	}
+	if ((ck = cfg_kind(url)))
+		return efi_cfg(bs, c, r, ck);
 	if (strcmp(url, "/ipxe/boot") != 0)
 		return http_respond_error(c, r, 404, -ENOENT, "no such script");
 

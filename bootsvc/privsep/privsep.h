@@ -42,6 +42,11 @@ int privsep_read_creds(struct privsep *p, const char *path, char **ret, size_t *
  * beneath site_overlay; *ret_mode its permission bits. Caller wipes and frees *ret. */
 int privsep_read_site(struct privsep *p, const char *rel, char **ret, size_t *ret_len,
     unsigned *ret_mode, struct dl_err *reterr);
+/* One of the two CA files in tls_ca_dir (name "ca.crt" or "ca.key": the parent reads
+ * nothing else there; ca.key must be root's and 0600 or stricter). *ret NUL-terminated,
+ * the caller wipes (explicit_bzero) and frees it. */
+int privsep_read_tls_ca(struct privsep *p, const char *name, char **ret, size_t *ret_len,
+    struct dl_err *reterr);
 /* The content of the config file bootsvc was started with (it may be root-only), for a
  * SIGHUP reload. *ret NUL-terminated, caller frees. */
 int privsep_read_config(struct privsep *p, char **ret, size_t *ret_len, struct dl_err *reterr);

@@ -11,6 +11,7 @@
 #include "macro.h"
 #include "privsep/privsep.h"
 #include "privsep/privsep_msg.h"
+#include "tls_pki.h"
 
 struct privsep {
 	int fd;
@@ -215,6 +216,16 @@ privsep_read_site(struct privsep *p, const char *rel, char **ret, size_t *ret_le
 		.data_len = strlen(rel) };
 
 	return read_file_reply(p, &req, MAX_PRIVSEP_FILE, ret, ret_len, ret_mode, reterr);
+}
+
+int
+privsep_read_tls_ca(struct privsep *p, const char *name, char **ret, size_t *ret_len,
+    struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = PRIVSEP_READ_TLS_CA, .data = name,
+		.data_len = strlen(name) };
+
+	return read_file_reply(p, &req, MAX_TLS_PEM, ret, ret_len, NULL, reterr);
 }
 
 int

@@ -17,7 +17,7 @@
 bool
 privsep_type_is_request(uint32_t type)
 {
-	return type >= PRIVSEP_DHCP_START && type <= PRIVSEP_READ_SITE;
+	return type >= PRIVSEP_DHCP_START && type <= PRIVSEP_READ_TLS_CA;
 }
 
 const char *
@@ -30,6 +30,7 @@ privsep_type_name(uint32_t type)
 	case PRIVSEP_READ_CREDS: return "read_creds";
 	case PRIVSEP_READ_CONFIG: return "read_config";
 	case PRIVSEP_READ_SITE: return "read_site";
+	case PRIVSEP_READ_TLS_CA: return "read_tls_ca";
 	case PRIVSEP_RESULT: return "result";
 	case PRIVSEP_STATUS: return "status";
 	case PRIVSEP_FILE: return "file";
@@ -76,6 +77,7 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 		break;
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
+	case PRIVSEP_READ_TLS_CA:
 	case PRIVSEP_RESULT:
 		max = m->type == PRIVSEP_RESULT ? MAX_PRIVSEP_TEXT : MAX_PRIVSEP_PATH - 1;
 		if (m->data_len > max)
@@ -121,6 +123,7 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 		fallthrough;
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
+	case PRIVSEP_READ_TLS_CA:
 		if (m->data_len)
 			memcpy(p, m->data, m->data_len);
 		p[m->data_len] = '\0';
@@ -192,6 +195,7 @@ privsep_msg_decode(const uint8_t *buf, size_t len, struct privsep_msg *ret,
 		break;
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
+	case PRIVSEP_READ_TLS_CA:
 		r = decode_string(name, p, plen, MAX_PRIVSEP_PATH - 1, &m.data, &m.data_len,
 		    reterr);
 		if (r < 0)

@@ -21,6 +21,7 @@ enum privsep_type {
 	PRIVSEP_READ_CREDS = 4,   /* path, NUL-terminated: a BMC credentials file */
 	PRIVSEP_READ_CONFIG = 5,  /* empty: the config file bootsvc was started with */
 	PRIVSEP_READ_SITE = 6,    /* path beneath site_overlay, NUL-terminated: a site file */
+	PRIVSEP_READ_TLS_CA = 7,  /* "ca.crt" or "ca.key", NUL-terminated: the CA in tls_ca_dir */
 	/* parent -> child */
 	PRIVSEP_RESULT = 0x81,    /* int32 rc (0 or -errno), then a NUL-terminated message */
 	PRIVSEP_STATUS = 0x82,    /* int32 pid (0: down), uint32 zero, uint64 restarts */
@@ -47,7 +48,7 @@ struct privsep_msg {
 	int32_t pid;        /* PRIVSEP_STATUS */
 	uint32_t mode;      /* PRIVSEP_FILE: the permission bits (07777 at most) */
 	uint64_t restarts;  /* PRIVSEP_STATUS */
-	/* PRIVSEP_READ_CREDS, PRIVSEP_READ_SITE: the path; PRIVSEP_RESULT: the message (both NUL-terminated
+	/* PRIVSEP_READ_CREDS, PRIVSEP_READ_SITE, PRIVSEP_READ_TLS_CA: the path; PRIVSEP_RESULT: the message (both NUL-terminated
 	 * within data_len when decoded); PRIVSEP_FILE: the bytes. Borrowed: encode reads it,
 	 * decode points it into the buffer it was given. */
 	const char *data;

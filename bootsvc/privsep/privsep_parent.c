@@ -30,6 +30,7 @@ enum refusal {
 	REFUSE_BAD_MSG,  /* malformed, unknown type, or an answer type sent to us */
 	REFUSE_CREDS,    /* a credentials path outside the policy or a file that fails it */
 	REFUSE_SITE,     /* a site file path outside site_overlay, or not a regular file */
+	REFUSE_TLS_CA,   /* a name other than ca.crt/ca.key, or a CA file that fails its checks */
 	_REFUSE_MAX,
 };
 
@@ -154,6 +155,22 @@ handle(struct parent *p, const struct privsep_msg *req)
 		free(buf);
 		return;
 	}
+	case PRIVSEP_READ_TLS_CA:
+		r = privsep_tls_ca_read(p->bs->cfg.tls_ca_dir, req->data, &buf, &len, &err);
+		if (r < 0) {
+			/* a missing CA is a set-up bootsvc runs without, not a refusal */
+			if (r != -ENOENT)
+				refuse(p, REFUSE_TLS_CA, "read_tls_ca", &err);
+			reply_result(p, r, err.msg);
+			return;
+		}
+		{
+			struct privsep_msg m = { .type = PRIVSEP_FILE, .data = buf, .data_len = len };
+			reply(p, &m);
+		}
+		explicit_bzero(buf, len);
+		free(buf);
+		return;
 	case PRIVSEP_READ_CONFIG:
 		if (!p->bs->config_path) {
 			struct privsep_msg m = { .type = PRIVSEP_FILE };

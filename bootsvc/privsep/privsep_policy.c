@@ -12,6 +12,7 @@
 #include "relpath.h"
 #include "privsep/privsep_msg.h"
 #include "privsep/privsep_policy.h"
+#include "tls_pki.h"
 
 int
 privsep_creds_path_check(const char *dir, const char *path, const char **ret_rel,
@@ -102,4 +103,41 @@ privsep_site_read(const char *dir, const char *rel, char **ret, size_t *ret_len,
 		return r;
 	*ret_mode = st.st_mode & 07777;
 	return 0;
+}
+
+bool
+privsep_tls_ca_name_is_allowed(const char *name)
+{
+	return streq(name, "ca.crt") || streq(name, "ca.key");
+}
+
+int
+privsep_tls_ca_read(const char *dir, const char *name, char **ret, size_t *ret_len,
+    struct dl_err *reterr)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int dfd = -1, fd = -1;
+	bool key;
+
+	if (!privsep_tls_ca_name_is_allowed(name))
+		return dl_err_set(reterr, -EACCES, "tls_ca_dir file '%.64s': only ca.crt and "
+		    "ca.key are read there", name);
+	if (dir[0] != '/')
+		return dl_err_set(reterr, -EACCES, "tls_ca_dir '%s' is not absolute", dir);
+	key = streq(name, "ca.key");
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return dl_err_set(reterr, negative_errno(), "tls_ca_dir '%s': %s%s", dir,
+		    strerror(errno), errno == ENOENT ? " (make the CA with 'nodectl tls init')" :
+		    "");
+	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "'%s/%s': %s%s", dir, name,
+		    strerror(errno), errno == ENOENT ? " (make the CA with 'nodectl tls init')" :
+		    errno == ELOOP ? " (a symlink)" : "");
+	return read_file_fd(fd, key ? "ca.key" : "ca.crt", MAX_TLS_PEM,
+	    READ_FILE_REGULAR | (key ? READ_FILE_SECRET : 0), ret, ret_len, reterr);
 }

@@ -3,6 +3,7 @@
  * compromised, so a path it sends is a request, not a decision. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -24,6 +25,18 @@ int privsep_creds_path_check(const char *dir, const char *path, const char **ret
  * success; -EACCES, -ENOENT, -ELOOP, -EPERM, -E2BIG, ... with reterr naming the file. */
 int privsep_creds_read(const char *dir, const char *path, char **ret, size_t *ret_len,
     struct dl_err *reterr);
+
+/* Read one of the CA's two files in tls_ca_dir for the child (docs/security.md "Hypervisor
+ * TLS"): name must be exactly "ca.crt" or "ca.key", nothing else in dir is ever read;
+ * opened beneath dir without following a symlink, a regular file of at most MAX_TLS_PEM
+ * bytes; ca.key with read_file_fd()'s secret checks (owned by root, mode 0600 or
+ * stricter). *ret (caller wipes and frees) and *ret_len on success; -EACCES (another
+ * name, dir not absolute), -ENOENT, -ELOOP, -EPERM, -E2BIG, ... with reterr naming the
+ * file and, for a missing one, 'nodectl tls init'. */
+int privsep_tls_ca_read(const char *dir, const char *name, char **ret, size_t *ret_len,
+    struct dl_err *reterr);
+/* Is name one of the files privsep_tls_ca_read() reads ("ca.crt", "ca.key")? Pure. */
+bool privsep_tls_ca_name_is_allowed(const char *name);
 
 /* Read a site overlay file for the child (docs/bootsvc.conf.md site_overlay): rel is a
  * plain relative path (relpath_is_plain, shorter than MAX_PRIVSEP_PATH) opened beneath dir

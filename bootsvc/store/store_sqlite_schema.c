@@ -11,7 +11,9 @@
  *   3  an image version's files are rows of image_files (any roles), no longer the
  *      kernel/initrd/rootfs columns of images.
  *   4  nodes.armed, nodes.armed_by: the one-time credential (boot/trust.h).
- *   5  vm_hosts and vm_domains: VM hosts and the domains libvirt lists on them (issue 12).
+ *   5  images.hypervisor_version, hypervisor_build_id, hypervisor_cmdline: what a Xen
+ *      image's manifest says of its hypervisor (the receipt and xen.ipxe read them).
+ *   6  vm_hosts and vm_domains: VM hosts and the domains libvirt lists on them (issue 12).
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -117,7 +119,10 @@ static const char schema_newest[] =
 	"CREATE TABLE images ("
 	" id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,"
 	" kernel_version TEXT NOT NULL, kernel_banner TEXT NOT NULL, built TEXT NOT NULL,"
-	" cmdline TEXT NOT NULL, added INTEGER NOT NULL, initrd_tree TEXT NOT NULL DEFAULT '');"
+	" cmdline TEXT NOT NULL, added INTEGER NOT NULL, initrd_tree TEXT NOT NULL DEFAULT '',"
+	" hypervisor_version TEXT NOT NULL DEFAULT '',"
+	" hypervisor_build_id TEXT NOT NULL DEFAULT '',"
+	" hypervisor_cmdline TEXT NOT NULL DEFAULT '');"
 	/* (name, added, id) is the order "the current version of a name" reads in, so that
 	 * query (run on every script request) walks the index instead of sorting in a temp
 	 * b-tree, whose pager was opened and freed per request (docs/benchmarks.md). */
@@ -260,7 +265,18 @@ migrate_armed(sqlite3 *db, struct dl_err *reterr)
 	    reterr);
 }
 
-/* 4 -> 5: VM hosts and their domains, empty. */
+/* 4 -> 5: a hypervisor image's own identity and command line (kind xen). */
+static int
+migrate_image_hypervisor(sqlite3 *db, struct dl_err *reterr)
+{
+	return store_sqlite_exec(db,
+	    "ALTER TABLE images ADD COLUMN hypervisor_version TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE images ADD COLUMN hypervisor_build_id TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE images ADD COLUMN hypervisor_cmdline TEXT NOT NULL DEFAULT '';",
+	    reterr);
+}
+
+/* 5 -> 6: VM hosts and their domains, empty. */
 static int
 migrate_vm(sqlite3 *db, struct dl_err *reterr)
 {
@@ -277,7 +293,8 @@ static const struct migration migrations[] = {
 	{ 1, "complete the release's version 1", migrate_release_fixups },
 	{ 2, "image files as rows", migrate_image_files },
 	{ 3, "armed credentials", migrate_armed },
-	{ 4, "VM hosts and domains", migrate_vm },
+	{ 4, "image hypervisor", migrate_image_hypervisor },
+	{ 5, "VM hosts and domains", migrate_vm },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,

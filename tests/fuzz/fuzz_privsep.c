@@ -35,6 +35,7 @@ check_decode(const uint8_t *data, size_t size)
 	switch (m.type) {
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
+	case PRIVSEP_READ_TLS_CA:
 	case PRIVSEP_RESULT:
 		if (m.data[m.data_len] != '\0' || strlen(m.data) != m.data_len)
 			abort();

@@ -71,8 +71,12 @@ dl_tap() {
 	ip -n "$DL_NS" link set "$1" master br0 up
 }
 
-# dl_bootsvc_start [extra --key=value ...]: bootsvc in the namespace, state in $DL_W/state.
+# dl_bootsvc_start [extra --key=value ...]: bootsvc in the namespace, state in $DL_W/state,
+# the CA of VM hosts' certificates in $DL_W/tls (made here as an admin makes it, root's
+# ca.key 0600: docs/security.md "Hypervisor TLS"), so a VM host node's overlay works.
 dl_bootsvc_start() {
+	[[ -e $DL_W/tls ]] || "$BUILD/nodectl" tls init --dir "$DL_W/tls" >/dev/null ||
+	    fail "nodectl tls init --dir $DL_W/tls"
 	cat > "$DL_W/bootsvc.conf" <<EOC
 # written by tests/integ/lib.sh
 state_dir = $DL_W/state
@@ -91,6 +95,7 @@ bmc_creds_dir = $DL_W
 # Nodes up for nobody stay up unless a test asks for the green policy (tests/integ/green.sh
 # passes --idle_poweroff): slow TCG tests keep nodes idle for longer than the 10m default.
 idle_poweroff = off
+tls_ca_dir = $DL_W/tls
 EOC
 	# ip netns exec execs the program, so $! is bootsvc itself (a shell function in the
 	# background would leave an orphan when only the subshell is killed).

@@ -36,6 +36,10 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 	else if (streq(field, "control_tls"))
 		(void)!snprintf(buf, size, "%.80s %.80s %.80s", c->control_tls_cert,
 		    c->control_tls_key, c->control_tls_ca);
+	else if (streq(field, "tls_ca_dir"))
+		snprintf(buf, size, "%s", c->tls_ca_dir);
+	else if (streq(field, "libvirt_pki_dir"))
+		snprintf(buf, size, "%s", c->libvirt_pki_dir);
 	else if (streq(field, "boot_url"))
 		snprintf(buf, size, "%s", c->boot_url);
 	else if (streq(field, "interface"))
@@ -229,6 +233,11 @@ static const struct {
 	{ __LINE__, "min_on", "rack1:n[01-08]=-1", NULL, NULL, "min_on 'rack1'" },
 	{ __LINE__, "watts_off", "0", "watts_off", "0", NULL },
 	{ __LINE__, "watts_on", "0", NULL, NULL, "watts_on" },
+	/* VM hosts' TLS (docs/security.md "Hypervisor TLS") */
+	{ __LINE__, "tls_ca_dir", "/srv/pki", "tls_ca_dir", "/srv/pki", NULL },
+	{ __LINE__, "tls_ca_dir", "pki", NULL, NULL, "'pki' for tls_ca_dir is not an absolute path" },
+	{ __LINE__, "libvirt_pki_dir", "/run/dl/lv", "libvirt_pki_dir", "/run/dl/lv", NULL },
+	{ __LINE__, "libvirt_pki_dir", "lv", NULL, NULL, "not an absolute path" },
 	/* unknown keys */
 	{ __LINE__, "http_port", "8080", NULL, NULL, "unknown key 'http_port'" },
 	{ __LINE__, "", "x", NULL, NULL, "unknown key ''" },
@@ -279,6 +288,35 @@ test_defaults(void **state)
 	assert_true(c.discover);
 	assert_string_equal(c.uefi_binary, "snponly.efi");
 	assert_string_equal(c.interface, ""); /* never guessed */
+	assert_string_equal(c.tls_ca_dir, "/etc/diskless/tls"); /* nodectl tls init's */
+}
+
+/* config_resolve: libvirt_pki_dir follows state_dir unless set; too long is an error. */
+static void
+test_resolve(void **state)
+{
+	struct config c;
+	struct dl_err e = { 0 };
+	char longdir[MAX_CONF_PATH];
+
+	(void)state;
+	config_init(&c);
+	assert_string_equal(c.libvirt_pki_dir, "");
+	assert_int_equal(config_set(&c, "state_dir", "/tmp/dl", &e), 0);
+	assert_int_equal(config_resolve(&c, &e), 0);
+	assert_string_equal(c.libvirt_pki_dir, "/tmp/dl/libvirt-pki");
+	config_init(&c);
+	assert_int_equal(config_set(&c, "libvirt_pki_dir", "/x/pki", &e), 0);
+	assert_int_equal(config_resolve(&c, &e), 0);
+	assert_string_equal(c.libvirt_pki_dir, "/x/pki");
+	config_init(&c);
+	memset(longdir, 'd', sizeof(longdir) - 1);
+	longdir[0] = '/';
+	longdir[sizeof(longdir) - 8] = '\0';
+	assert_int_equal(config_set(&c, "state_dir", longdir, &e), 0);
+	assert_int_equal(config_resolve(&c, &e), -ENAMETOOLONG);
+	assert_non_null(strstr(e.msg, "set libvirt_pki_dir"));
+	assert_string_equal(c.libvirt_pki_dir, "");
 }
 
 /* config_parse_buffer: the reader's syntax and "name:line: " on every error. */
@@ -460,6 +498,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_parse_buffer),
 		cmocka_unit_test(test_parse_values),

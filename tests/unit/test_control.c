@@ -596,6 +596,73 @@ test_image_kind(void **state)
 	check_err(&f->bs, req, "EINVAL", "rootfs.squashfs' is missing or not 3 bytes");
 }
 
+/* A xen version: its two hypervisor files are checked like the others, and what its
+ * manifest says of the hypervisor reaches the store (the receipt and xen.ipxe read it)
+ * and image.list. */
+static void
+test_image_xen(void **state)
+{
+	static const char *const files[] = { "vmlinuz", "initrd", "rootfs.squashfs", "xen",
+		"xen.efi" };
+	struct fixture *f = *state;
+	char m[2048], id[SHA256_HEX_SIZE], dir[512], p[600], req[1024];
+	struct manifest man = { 0 };
+	struct image_rec img;
+	struct dl_err e = { 0 };
+	json_t *resp, *res, *hv;
+	FILE *fp;
+
+	snprintf(m, sizeof(m),
+	    "{\"format\":1,\"name\":\"xen\",\"kind\":\"xen\",\"built\":\"2026-12-04T03:00:00Z\","
+	    "\"recipe_sha256\":\"%064d\",\"kernel_version\":\"6.1.0-56-amd64\","
+	    "\"kernel_banner\":\"6.1.0-56-amd64 (x) #1 SMP\",\"cmdline\":\"console=hvc0\","
+	    "\"hypervisor_version\":\"4.17.7\",\"hypervisor_build_id\":\"0a1b2c3d\","
+	    "\"hypervisor_cmdline\":\"dom0_mem=1024M,max:1024M dom0_max_vcpus=1\","
+	    "\"files\":{\"kernel\":{\"path\":\"vmlinuz\",\"sha256\":\"%064d\",\"size\":1},"
+	    "\"initrd\":{\"path\":\"initrd\",\"sha256\":\"%064d\",\"size\":2},"
+	    "\"rootfs\":{\"path\":\"rootfs.squashfs\",\"sha256\":\"%064d\",\"size\":3},"
+	    "\"hypervisor\":{\"path\":\"xen\",\"sha256\":\"%064d\",\"size\":4},"
+	    "\"hypervisor_efi\":{\"path\":\"xen.efi\",\"sha256\":\"%064d\",\"size\":5}}}",
+	    1, 2, 3, 4, 5, 6);
+	if (manifest_parse(m, strlen(m), &man, &e) < 0)
+		fail_msg("manifest: %s", e.msg);
+	assert_int_equal(manifest_id(&man, id, &e), 0);
+	manifest_done(&man);
+	snprintf(dir, sizeof(dir), "%s/%s", f->sd.dir, id);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/manifest.json", dir);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs(m, fp);
+	fclose(fp);
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
+	    dir);
+	/* every file of the kind, the hypervisor's too */
+	for (int k = 0; k < 5; k++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[k]);
+		fp = fopen(p, "w");
+		assert_non_null(fp);
+		fwrite("xyzzy", 1, (size_t)k + 1, fp);
+		fclose(fp);
+	}
+	snprintf(p, sizeof(p), "%s/xen.efi", dir);
+	assert_int_equal(truncate(p, 4), 0);
+	check_err(&f->bs, req, "EINVAL", "xen.efi' is missing or not 5 bytes");
+	assert_int_equal(truncate(p, 5), 0);
+	res = check_ok(&f->bs, req, &resp);
+	hv = json_object_get(json_object_get(res, "image"), "hypervisor");
+	assert_string_equal(str(hv, "version"), "4.17.7");
+	assert_string_equal(str(hv, "build_id"), "0a1b2c3d");
+	assert_string_equal(str(hv, "cmdline"), "dom0_mem=1024M,max:1024M dom0_max_vcpus=1");
+	json_decref(resp);
+	assert_int_equal(store_image_get(f->bs.store, id, &img), 0);
+	assert_string_equal(img.kind, "xen");
+	assert_string_equal(img.hypervisor_version, "4.17.7");
+	assert_string_equal(img.hypervisor_build_id, "0a1b2c3d");
+	assert_string_equal(img.hypervisor_cmdline, "dom0_mem=1024M,max:1024M dom0_max_vcpus=1");
+	assert_int_equal(image_rec_file(&img, "hypervisor_efi")->size, 5);
+}
+
 /* CONVENTIONS §8: a string from outside is sanitised before it is logged. A request whose
  * argument name carries a newline must not forge a second log line. */
 static void
@@ -647,6 +714,7 @@ main(void)
 		T(test_node_arm),
 		T(test_images),
 		T(test_image_kind),
+		T(test_image_xen),
 		T(test_log_injection),
 	};
 

@@ -655,6 +655,109 @@ test_vm_host_up_facts(void **state)
 	assert_int_equal(store_vm_host_get(f->bs.store, "l1", &h), -ENOENT);
 }
 
+/* Image "hv" of kind xen: the three linux files plus the hypervisor's two, and what its
+ * manifest says of the hypervisor. */
+#define HV_ID "6666666666666666666666666666666666666666666666666666666666666666"
+static void
+add_xen_image(struct fixture *f)
+{
+	struct image_rec img = { 0 };
+	struct dl_err e = { 0 };
+	static const char *const roles[] = { "kernel", "initrd", "rootfs", "hypervisor",
+		"hypervisor_efi" };
+
+	strcpy(img.id, HV_ID);
+	strcpy(img.name, "hv");
+	strcpy(img.kind, "xen");
+	(void)snprintf(img.path, sizeof(img.path), "%s/hv", f->sd.dir);
+	strcpy(img.kernel_version, "6.1.0");
+	strcpy(img.built, "2026-12-04T00:00:00Z");
+	strcpy(img.cmdline, "console=hvc0");
+	strcpy(img.hypervisor_version, "4.17.7");
+	strcpy(img.hypervisor_build_id, "abcdef0123");
+	strcpy(img.hypervisor_cmdline, "dom0_mem=512M,max:512M console=com1");
+	for (size_t i = 0; i < ELEMENTSOF(roles); i++)
+		assert_int_equal(image_rec_file_set(&img, roles[i],
+		    "4444444444444444444444444444444444444444444444444444444444444444", 6), 0);
+	img.added = 1;
+	if (store_image_insert(f->bs.store, &img, &e) < 0)
+		fail_msg("image insert: %s", e.msg);
+}
+
+/* A Xen node: xen.ipxe with the hypervisor's command line and the dom0 arguments (the
+ * credential fetched by the init, never on a command line); on UEFI xen.cfg rendered
+ * for the node from the query iPXE fills in, to its own address only, only after it
+ * was served a xen image. */
+static void
+test_xen_script_and_cfg(void **state)
+{
+	struct fixture *f = *state;
+	struct exchange x;
+	struct node_rec n;
+	char *body;
+
+	add_xen_image(f);
+	add_node(f, "x1", MAC3, OWN, "powering-on", true);
+	n = get_node(f, "x1");
+	strcpy(n.image, "hv");
+	strcpy(n.op, "booting");
+	n.op_at_ms = 5000;
+	n.attempts = 1;
+	assert_int_equal(store_node_update(f->bs.store, &n), 0);
+	assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+	/* before any script: no xen image was served to it */
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=" MAC3 "&ip=" OWN
+	    "&netmask=255.0.0.0&gateway=", NULL, NULL), 409);
+	assert_int_equal(nodes_arm(&f->bs, &n, "controller", "test"), 0);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC3, NULL, &x), 200);
+	body = strndup(x.payload, x.payload_len);
+	free(x.resp);
+	assert_non_null(strstr(body, "/images/" HV_ID "/hypervisor dom0_mem=512M,max:512M "
+	    "console=com1 || goto failed"));
+	assert_non_null(strstr(body, "/images/" HV_ID "/kernel console=hvc0 dl.server="));
+	assert_non_null(strstr(body, " dl.cred=fetch "));
+	assert_non_null(strstr(body, "/images/" HV_ID "/hypervisor_efi"));
+	assert_null(strstr(body, n.token));
+	free(body);
+	assert_string_equal(get_node(f, "x1").phase, "pxe");
+
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=" MAC3 "&ip=" OWN
+	    "&netmask=255.0.0.0&gateway=", NULL, &x), 200);
+	body = strndup(x.payload, x.payload_len);
+	free(x.resp);
+	assert_non_null(strstr(body, "options=dom0_mem=512M,max:512M console=com1\n"));
+	assert_non_null(strstr(body, "kernel=vmlinuz console=hvc0 dl.server="));
+	assert_non_null(strstr(body, " dl.node=x1 dl.image=" HV_ID " "));
+	assert_non_null(strstr(body, " dl.mac=" MAC3 " dl.cred=fetch ip=" OWN
+	    ":::255.0.0.0:x1::off\n"));
+	assert_non_null(strstr(body, "ramdisk=initrd\n"));
+	assert_null(strstr(body, n.token));
+	free(body);
+	/* what iPXE fills in is checked: nothing but addresses reaches the command line */
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=" MAC3 "&ip=1.2.3.4%20x=y"
+	    "&netmask=255.0.0.0", NULL, NULL), 400);
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=" MAC3 "&ip=" OWN, NULL, NULL),
+	    400);
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=" MAC3 "&ip=" OWN
+	    "&netmask=255.0.0.0&gateway=10.0.0.1.1", NULL, NULL), 400);
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?ip=" OWN "&netmask=255.0.0.0", NULL,
+	    NULL), 400);
+	/* another address: refused and observed */
+	assert_int_equal(http_get(f, ATTACKER, "/ipxe/xen.cfg?mac=" MAC3 "&ip=" OWN
+	    "&netmask=255.0.0.0", NULL, NULL), 403);
+	assert_int_equal(events(f, "x1", "script-refused", "loader configuration"), 1);
+	/* a node served linux has no xen.cfg; an unknown one none at all */
+	add_node(f, "n1", MAC1, "", "powering-on", false);
+	n = get_node(f, "n1");
+	strcpy(n.served_image, f->image_id);
+	assert_int_equal(store_node_update(f->bs.store, &n), 0);
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=" MAC1 "&ip=" OWN
+	    "&netmask=255.0.0.0", NULL, NULL), 409);
+	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=52:54:00:99:99:99&ip=" OWN
+	    "&netmask=255.0.0.0", NULL, NULL), 404);
+	assert_int_equal(http_get(f, OWN, "/ipxe/kvm.cfg?mac=" MAC3, NULL, NULL), 404);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -668,6 +771,7 @@ main(void)
 		T(test_controller_boot),
 		T(test_images),
 		T(test_vm_host_up_facts),
+		T(test_xen_script_and_cfg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

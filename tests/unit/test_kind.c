@@ -260,16 +260,22 @@ test_role_names(void **state)
 
 /* Write dir/name.ipxe with text. */
 static void
-write_tmpl(const char *dir, const char *name, const char *text)
+write_file(const char *dir, const char *name, const char *ext, const char *text)
 {
 	char p[512];
 	FILE *f;
 
-	(void)snprintf(p, sizeof(p), "%s/%s.ipxe", dir, name);
+	(void)snprintf(p, sizeof(p), "%s/%s.%s", dir, name, ext);
 	f = fopen(p, "we");
 	assert_non_null(f);
 	assert_int_equal(fputs(text, f) >= 0, 1);
 	assert_int_equal(fclose(f), 0);
+}
+
+static void
+write_tmpl(const char *dir, const char *name, const char *text)
+{
+	write_file(dir, name, "ipxe", text);
 }
 
 static void
@@ -312,6 +318,21 @@ test_templates_load(void **state)
 	/* xen's script gets its hypervisor roles' variables too */
 	write_tmpl(dir, "xen", "#!ipxe\nkernel {{server}}/{{image_id}}/hypervisor "
 	    "{{hypervisor_cmdline}} {{hypervisor_sha256}} {{hypervisor_efi_size}}\n");
+	/* no xen.cfg, xen.efi's configuration */
+	assert_int_equal(templates_load(&t, dir, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "kind 'xen': template: "));
+	assert_non_null(strstr(e.msg, "/xen.cfg'"));
+	/* it gets what iPXE's own settings give the script, passed in the query */
+	write_file(dir, "xen", "cfg", "options={{hypervisor_cmdline}}\nkernel=vmlinuz "
+	    "dl.mac={{mac}} ip={{ip}}::{{gateway}}:{{netmask}}:{{node}}::off {{image_id}}\n");
+	assert_int_equal(templates_load(&t, dir, &e), 0);
+	assert_non_null(templates_kind_cfg(&t, kind_find("xen")));
+	assert_null(templates_kind_cfg(&t, kind_find("linux")));
+	/* ...but not a script variable that only the hold script has */
+	write_file(dir, "xen", "cfg", "kernel=vmlinuz {{reason}}\n");
+	assert_int_equal(templates_load(&t, dir, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "reason"));
+	write_file(dir, "xen", "cfg", "kernel=vmlinuz\n");
 	assert_int_equal(templates_load(&t, dir, &e), 0);
 	/* the token is no script variable: a script never carries the credential */
 	write_tmpl(dir, "linux", "#!ipxe\nkernel dl.token={{token}}\n");
@@ -342,6 +363,12 @@ test_templates_load(void **state)
 		rm_tmpl(dir, templates_name((enum tmpl_id)i));
 	rm_tmpl(dir, "linux");
 	rm_tmpl(dir, "xen");
+	{
+		char p[512];
+
+		(void)snprintf(p, sizeof(p), "%s/xen.cfg", dir);
+		assert_int_equal(unlink(p), 0);
+	}
 	assert_int_equal(rmdir(dir), 0);
 }
 

@@ -302,6 +302,78 @@ test_built_in_code(void **state)
 	}
 }
 
+/* A xen manifest: five files and the hypervisor fields; the canonical form has them in
+ * key order, and a linux manifest may carry them too (optional there). */
+#define BID "4f1bc2a2c0ed0c3e5d3f2e6a7c9b0a1d2e3f4a5b"
+#define XEN_FILES                                                                            \
+	"\"files\": {\"rootfs\": {\"size\": 300, \"path\": \"rootfs.squashfs\", \"sha256\": \"" HC "\"},\n" \
+	"  \"kernel\": {\"path\": \"vmlinuz\", \"sha256\": \"" HA "\", \"size\": 100},\n"            \
+	"  \"hypervisor\": {\"path\": \"xen\", \"sha256\": \"" HD "\", \"size\": 400},\n"             \
+	"  \"hypervisor_efi\": {\"path\": \"xen.efi\", \"sha256\": \"" HE "\", \"size\": 500},\n"     \
+	"  \"initrd\": {\"path\": \"initrd\", \"sha256\": \"" HB "\", \"size\": 200}}"
+#define XEN_HEAD                                                                             \
+	"{\"name\": \"xen\", \"format\": 1, \"kind\": \"xen\",\n"                                   \
+	" \"built\": \"2026-11-25T03:00:00Z\", \"recipe_sha256\": \"" HD "\",\n"                   \
+	" \"kernel_version\": \"6.1.0-56-amd64\", \"kernel_banner\": \"6.1.0-56-amd64 (x) #1 SMP\",\n" \
+	" \"cmdline\": \"console=hvc0\",\n"
+#define XEN_HV ", \"hypervisor_version\": \"4.17.7\", \"hypervisor_build_id\": \"" BID "\""
+#define XEN_CMD ", \"hypervisor_cmdline\": \"dom0_mem=1024M,max:1024M dom0_max_vcpus=1 console=com1\""
+static const char good_xen[] = XEN_HEAD XEN_FILES XEN_HV XEN_CMD "}";
+
+static void
+test_hypervisor(void **state)
+{
+	struct manifest m, m2;
+	struct dl_err e = {};
+	char *canon = NULL, id[SHA256_HEX_SIZE], id2[SHA256_HEX_SIZE];
+
+	(void)state;
+	assert_int_equal(manifest_parse(good_xen, strlen(good_xen), &m, &e), 0);
+	assert_string_equal(m.kind->name, "xen");
+	assert_int_equal(m.n_files, 5);
+	assert_string_equal(m.hypervisor_version, "4.17.7");
+	assert_string_equal(m.hypervisor_build_id, BID);
+	assert_string_equal(m.hypervisor_cmdline,
+	    "dom0_mem=1024M,max:1024M dom0_max_vcpus=1 console=com1");
+	assert_int_equal(manifest_canonical(&m, &canon, &e), 0);
+	assert_non_null(strstr(canon, "\"hypervisor_build_id\":\"" BID "\",\"hypervisor_cmdline\":"
+	    "\"dom0_mem=1024M,max:1024M dom0_max_vcpus=1 console=com1\",\"hypervisor_version\":"
+	    "\"4.17.7\",\"kernel_banner\""));
+	/* round trip keeps the id; each field changes it */
+	assert_int_equal(manifest_id(&m, id, &e), 0);
+	assert_int_equal(manifest_parse(canon, strlen(canon), &m2, &e), 0);
+	assert_int_equal(manifest_id(&m2, id2, &e), 0);
+	assert_string_equal(id, id2);
+	free(m2.hypervisor_cmdline);
+	m2.hypervisor_cmdline = NULL; /* absent: left out of the canonical form */
+	assert_int_equal(manifest_id(&m2, id2, &e), 0);
+	assert_string_not_equal(id, id2);
+	m2.hypervisor_build_id[0] = '5';
+	assert_int_equal(manifest_id(&m2, id, &e), 0);
+	assert_string_not_equal(id, id2);
+	/* a xen manifest must say what its hypervisor is */
+	free(m2.hypervisor_build_id);
+	m2.hypervisor_build_id = strdup("");
+	assert_int_equal(manifest_id(&m2, id, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "a xen image needs hypervisor_build_id"));
+	manifest_done(&m2);
+	free(canon);
+	manifest_done(&m);
+
+	/* optional on linux: good carries none and keeps its frozen id (test_frozen_ids);
+	 * with them, they are in the id */
+	{
+		static const char linux_hv[] = GOOD_HEAD GOOD_FILES XEN_HV "}";
+
+		assert_int_equal(manifest_parse(linux_hv, strlen(linux_hv), &m, &e), 0);
+		assert_int_equal(manifest_canonical(&m, &canon, &e), 0);
+		assert_non_null(strstr(canon, "\"hypervisor_version\":\"4.17.7\""));
+		assert_null(strstr(canon, "hypervisor_cmdline"));
+		free(canon);
+		manifest_done(&m);
+	}
+}
+
 /* Each bad manifest and a fragment the error message must contain. */
 static const struct {
 	const char *json;
@@ -354,6 +426,25 @@ static const struct {
 	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": null}", "initrd_tree" },
 	{ GOOD_HEAD GOOD_FILES ", \"initrd_tree\": \"" HE "\", \"initrd_tree\": \"" HE "\"}",
 	  "duplicate" },
+	/* the hypervisor fields */
+	{ XEN_HEAD XEN_FILES XEN_CMD "}", "a xen image needs hypervisor_version" },
+	{ XEN_HEAD XEN_FILES ", \"hypervisor_version\": \"4.17.7\"}", "a xen image needs hypervisor_build_id" },
+	{ XEN_HEAD XEN_FILES ", \"hypervisor_version\": \"\", \"hypervisor_build_id\": \"" BID "\"}",
+	  "never \"\"" },
+	{ XEN_HEAD XEN_FILES XEN_HV ", \"hypervisor_cmdline\": \"\"}", "never \"\"" },
+	{ XEN_HEAD XEN_FILES ", \"hypervisor_version\": \"v4.17\", \"hypervisor_build_id\": \"" BID "\"}",
+	  "hypervisor_version 'v4.17'" },
+	{ XEN_HEAD XEN_FILES ", \"hypervisor_version\": \"4.17 7\", \"hypervisor_build_id\": \"" BID "\"}",
+	  "hypervisor_version '4.17 7'" },
+	{ XEN_HEAD XEN_FILES ", \"hypervisor_version\": \"4.17.7\", \"hypervisor_build_id\": \"ABCD\"}",
+	  "hypervisor_build_id 'ABCD'" },
+	{ XEN_HEAD XEN_FILES ", \"hypervisor_version\": \"4.17.7\", \"hypervisor_build_id\": \"abc\"}",
+	  "hypervisor_build_id 'abc'" },
+	{ XEN_HEAD XEN_FILES ", \"hypervisor_version\": \"4.17.7\", \"hypervisor_build_id\": \""
+	  H("abc") "\"}", "hypervisor_build_id" },
+	{ XEN_HEAD XEN_FILES XEN_HV ", \"hypervisor_cmdline\": \"a\\nb\"}", "hypervisor_cmdline" },
+	{ XEN_HEAD XEN_FILES XEN_HV ", \"hypervisor_cmdline\": 1}", "hypervisor_cmdline" },
+	{ XEN_HEAD XEN_FILES XEN_HV ", \"hypervisor_version\": \"4.17.7\"}", "duplicate" },
 };
 
 static void
@@ -398,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_frozen_ids),
 		cmocka_unit_test(test_kind_roles),
 		cmocka_unit_test(test_built_in_code),
+		cmocka_unit_test(test_hypervisor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
 #include "../../nodectl/client_conf.h"
 #include "../../nodectl/cmd.h"
 #include "../../nodectl/tls_client.h"
-#include "../../nodectl/tls_pki.h"
+#include "tls_pki.h"
 #include "macro.h"
 #include "tmpdir.h"
 

@@ -49,6 +49,7 @@ test_roundtrip(void **state)
 		{ __LINE__, { .type = PRIVSEP_STATUS, .pid = INT32_MAX, .restarts = UINT64_MAX } },
 		{ __LINE__, { .type = PRIVSEP_READ_SITE, .data = "etc/munge/munge.key",
 		    .data_len = 19 } },
+		{ __LINE__, { .type = PRIVSEP_READ_TLS_CA, .data = "ca.key", .data_len = 6 } },
 		{ __LINE__, { .type = PRIVSEP_FILE, .data = NULL, .data_len = 0 } },
 		{ __LINE__, { .type = PRIVSEP_FILE, .mode = 0400, .data = "a\0b", .data_len = 3 } },
 		{ __LINE__, { .type = PRIVSEP_FILE, .mode = 07777, .data = big,
@@ -219,7 +220,8 @@ test_decode_refuses(void **state)
 	assert_false(privsep_type_is_request(PRIVSEP_FILE));
 	assert_false(privsep_type_is_request(0));
 	assert_true(privsep_type_is_request(PRIVSEP_READ_SITE));
-	assert_false(privsep_type_is_request(7));
+	assert_true(privsep_type_is_request(PRIVSEP_READ_TLS_CA));
+	assert_false(privsep_type_is_request(8));
 }
 
 /* Which paths the parent reads as BMC credentials. */
@@ -398,6 +400,93 @@ test_site_read(void **state)
 	(void)!system("rm -rf /tmp/test_privsep.*/site");
 }
 
+/* The CA in tls_ca_dir: exactly ca.crt and ca.key are read there, nothing else; ca.key
+ * must be root's and 0600 or stricter, and no symlink is followed (docs/security.md
+ * "Hypervisor TLS"). */
+static void
+test_tls_ca_read(void **state)
+{
+	char dir[128], bad[128], path[256];
+	const struct {
+		int line;
+		const char *dir;  /* "ok" or "bad" */
+		const char *name;
+		int want_r;
+		const char *want_msg;
+	} v[] = {
+		{ __LINE__, "ok", "ca.crt", 0, NULL },
+		{ __LINE__, "ok", "ca.key", 0, NULL },
+		/* every other name is refused, even of a file that is there */
+		{ __LINE__, "ok", "other.key", -EACCES, "only ca.crt and ca.key" },
+		{ __LINE__, "ok", "ca.key/", -EACCES, "only ca.crt and ca.key" },
+		{ __LINE__, "ok", "./ca.key", -EACCES, "only ca.crt and ca.key" },
+		{ __LINE__, "ok", "../bad/ca.key", -EACCES, "only ca.crt and ca.key" },
+		{ __LINE__, "ok", "", -EACCES, "only ca.crt and ca.key" },
+		{ __LINE__, "ok", "CA.KEY", -EACCES, "only ca.crt and ca.key" },
+		/* the files themselves: a key others may read, a key not root's, a symlink */
+		{ __LINE__, "bad", "ca.key", -EPERM, "mode 0640" },
+		{ __LINE__, "bad", "ca.crt", -ELOOP, "symlink" },
+		{ __LINE__, "missing", "ca.key", -ENOENT, "nodectl tls init" },
+		{ __LINE__, "relative", "ca.key", -EACCES, "not absolute" },
+	};
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/tls", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/bad", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	snprintf(path, sizeof(path), "%s/ca.crt", dir);
+	tmpdir_write(path, "CRT\n", 4, 0644, 0);
+	snprintf(path, sizeof(path), "%s/ca.key", dir);
+	tmpdir_write(path, "KEY\n", 4, 0600, 0);
+	snprintf(path, sizeof(path), "%s/other.key", dir);
+	tmpdir_write(path, "OTHER\n", 6, 0600, 0);
+	snprintf(path, sizeof(path), "%s/ca.key", bad);
+	tmpdir_write(path, "KEY\n", 4, 0640, 0);
+	snprintf(path, sizeof(path), "%s/ca.crt", bad);
+	assert_int_equal(symlink("../tls/ca.crt", path), 0);
+
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		struct dl_err e = { 0 };
+		char *got = NULL, d[160];
+		size_t len = 0;
+		int r;
+
+		if (streq(v[i].dir, "relative"))
+			snprintf(d, sizeof(d), "tls");
+		else
+			snprintf(d, sizeof(d), "%s/%s", tmpdir, streq(v[i].dir, "ok") ? "tls" :
+			    v[i].dir);
+		r = privsep_tls_ca_read(d, v[i].name, &got, &len, &e);
+		check_r_at(__FILE__, v[i].line, v[i].name, r, &e, v[i].want_r, v[i].want_msg);
+		if (r == 0) {
+			_assert_int_equal(len, 4, __FILE__, v[i].line);
+			_assert_string_equal(got, streq(v[i].name, "ca.key") ? "KEY\n" : "CRT\n",
+			    __FILE__, v[i].line);
+		} else {
+			_assert_true(got == NULL, "no buffer on failure", __FILE__, v[i].line);
+		}
+		free(got);
+	}
+	/* a key owned by another user is not root's secret */
+	snprintf(path, sizeof(path), "%s/ca.key", bad);
+	tmpdir_write(path, "KEY\n", 4, 0600, UID_NOBODY);
+	{
+		struct dl_err e = { 0 };
+		char *got = NULL;
+		size_t len = 0;
+
+		check_r_at(__FILE__, __LINE__, "nobody's ca.key",
+		    privsep_tls_ca_read(bad, "ca.key", &got, &len, &e), &e, -EPERM,
+		    "owned by uid 65534");
+	}
+	assert_true(privsep_tls_ca_name_is_allowed("ca.crt"));
+	assert_true(privsep_tls_ca_name_is_allowed("ca.key"));
+	assert_false(privsep_tls_ca_name_is_allowed("ca.key2"));
+	rm_rf(dir);
+	rm_rf(bad);
+}
+
 int
 main(void)
 {
@@ -408,6 +497,7 @@ main(void)
 		cmocka_unit_test(test_creds_path_policy),
 		cmocka_unit_test(test_creds_read),
 		cmocka_unit_test(test_site_read),
+		cmocka_unit_test(test_tls_ca_read),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

@@ -159,6 +159,65 @@ test_initrd_tree(void **state)
 	assert_non_null(strstr(buf, "booted initrd 2222222222222222, expected abcdefabcdefabcd"));
 }
 
+/* A xen receipt adds the hypervisor as dom0 reads it: "<version> <build id>", both
+ * held exactly against the manifest's, and checked first (it is what runs under all). */
+#define XVER "4.17.7"
+#define XBID "5b1c2a0f0d0e7e86c0a3f5a3c6f6d44b8e2d9c11"
+#define XBID2 "5b1c2a0f0d0e7e86c0a3f5a3c6f6d44b8e2d9c12"
+
+static void
+test_hypervisor(void **state)
+{
+	static const struct {
+		int line;
+		const char *got;
+		bool ok;
+	} v[] = {
+		{ __LINE__, XVER " " XBID, true },
+		{ __LINE__, XVER " " XBID2, false },     /* another build of the same version */
+		{ __LINE__, "4.17.6 " XBID, false },     /* another version */
+		{ __LINE__, "4.17.7", false },           /* no build id */
+		{ __LINE__, XVER "  " XBID, false },     /* not the exact form */
+		{ __LINE__, XVER " " XBID " ", false },
+		{ __LINE__, "", false },
+		{ __LINE__, NULL, false },
+	};
+	struct image_rec img = { 0 };
+	struct receipt r;
+	char buf[512];
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(v); i++)
+		_assert_int_equal(receipt_hypervisor_matches(XVER, XBID, v[i].got), v[i].ok,
+		    __FILE__, v[i].line);
+	/* an image that does not say what hypervisor it has matches nothing */
+	assert_false(receipt_hypervisor_matches("", XBID, XVER " " XBID));
+	assert_false(receipt_hypervisor_matches(XVER, "", XVER " "));
+
+	strcpy(img.kernel_banner, BANNER);
+	(void)image_rec_file_set(&img, "kernel", KSHA, 0);
+	(void)image_rec_file_set(&img, "initrd", ISHA, 0);
+	(void)image_rec_file_set(&img, "rootfs", RSHA, 0);
+	strcpy(img.hypervisor_version, XVER);
+	strcpy(img.hypervisor_build_id, XBID);
+	receipt_init(&r, kind_find("xen"));
+	assert_int_equal(receipt_set(&r, "kernel", PROC), 0);
+	assert_int_equal(receipt_set(&r, "initrd", ISHA), 0);
+	assert_int_equal(receipt_set(&r, "rootfs", RSHA), 0);
+	assert_int_equal(receipt_set(&r, "hypervisor", XVER " " XBID), 0);
+	assert_true(receipt_check(&img, &r, buf, sizeof(buf)));
+	/* another hypervisor fails the receipt, naming both ids whole; even with another
+	 * rootfs too, the hypervisor is named first */
+	assert_int_equal(receipt_set(&r, "hypervisor", XVER " " XBID2), 0);
+	assert_int_equal(receipt_set(&r, "rootfs", XSHA), 0);
+	assert_false(receipt_check(&img, &r, buf, sizeof(buf)));
+	assert_string_equal(buf, "booted hypervisor '" XVER " " XBID2 "', expected '" XVER " "
+	    XBID "'");
+	/* a linux receipt has no hypervisor field */
+	receipt_init(&r, kind_find("linux"));
+	assert_int_equal(receipt_set(&r, "hypervisor", XVER " " XBID), -ENOENT);
+}
+
 int
 main(void)
 {
@@ -166,6 +225,7 @@ main(void)
 		cmocka_unit_test(test_kernel_matches),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_initrd_tree),
+		cmocka_unit_test(test_hypervisor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
