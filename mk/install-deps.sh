@@ -13,7 +13,7 @@ PKGS=(
   qemu-system-x86 qemu-utils ipxe-qemu ovmf iproute2 curl sqlite3 openipmi freeipmi-tools
   openssh-client procps util-linux
   # bootsvc's vm room talks to libvirtd (libvirt0); tests run a real one (tests/integ/vm_libvirt.sh)
-  libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu openssl
+  libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
 )

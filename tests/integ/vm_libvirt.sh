@@ -1,11 +1,13 @@
 #!/bin/bash
 # A VM host as bootsvc sees it (issue 12), against a real libvirtd: Debian's, started in a
-# namespace of its own (network, mount, UTS, PID) with TLS only, its server certificate
-# and bootsvc's client certificate from `nodectl tls`. The "node" is that namespace: it
-# is registered with the namespace's address as its fixed IP and a kvm image (the tiny
-# image's files under a hand-written manifest of kind kvm), asks for its script and its
-# one-time credential from that address, and reports up with receipt and facts, as the
-# image's init does. Then:
+# namespace of its own (network, mount, UTS, PID) with TLS only. The "node" is that
+# namespace: it is registered with the namespace's address as its fixed IP and a kvm image
+# (the tiny image's files under a hand-written manifest of kind kvm), asks for its script,
+# its one-time credential and its overlay from that address, as the image's init does;
+# libvirtd runs with the server certificate the overlay brought (issued by bootsvc from
+# the test's CA, lib.sh's $DL_W/tls) and admits bootsvc's own client certificate
+# (bootsvc writes it into libvirt_pki_dir at start). The node reports up with receipt and
+# facts. Then:
 #   - bad facts fail the node naming the field; good ones make it a VM host;
 #   - bootsvc connects over TLS: `nodectl host list` says connected;
 #   - a small guest (TCG, kernel + busybox initrd) started there shows in `nodectl vm
@@ -16,7 +18,7 @@
 #     arrives with the VM layer; --force goes.
 # Times are logged, never asserted.
 . "$(dirname "$0")/lib.sh"
-dl_require python3 ip curl libvirtd virsh qemu-system-x86_64 unshare busybox cpio gzip openssl
+dl_require python3 ip curl libvirtd virsh qemu-system-x86_64 unshare busybox cpio gzip
 dl_setup vmlv 61
 
 HV=dl-vmhv-$$
@@ -27,35 +29,7 @@ UPID=
 
 vsh() { virsh -q -c "qemu+unix:///system?socket=$D/run/libvirt-sock" "$@"; }
 
-# --- certificates: nodectl's CA; the host's server certificate and bootsvc's client one
-# signed by it. libvirt (virNetTLSContextCheckCertKeyUsage) refuses a certificate whose
-# key usage is critical and lacks keyEncipherment, which `nodectl tls issue` certificates
-# are (digitalSignature only, critical: right for ECDSA, but libvirt 9.0 insists), so
-# these two are made with openssl from the same CA and subject (OU=diskless-admin).
-P=$DL_W/pki
-"$BUILD/nodectl" tls init --dir "$P" >/dev/null || fail "tls init"
-issue() { # NAME SUBJECT EXTENSIONS
-	openssl ecparam -name prime256v1 -genkey -noout -out "$P/$1-lv.key" 2>>"$DL_W/openssl.log" &&
-	openssl req -new -key "$P/$1-lv.key" -subj "$2" -out "$P/$1.csr" 2>>"$DL_W/openssl.log" &&
-	printf '%s\n' "$3" >"$P/$1.ext" &&
-	openssl x509 -req -in "$P/$1.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
-	    -days 2 -extfile "$P/$1.ext" -out "$P/$1-lv.crt" 2>>"$DL_W/openssl.log" ||
-	    fail "issuing $1's certificate"
-}
-issue hv "/CN=hv" "keyUsage=digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=IP:$HV_IP"
-issue bootsvc "/CN=bootsvc/OU=diskless-admin" "keyUsage=digitalSignature,keyEncipherment
-extendedKeyUsage=clientAuth"
-mkdir -p "$DL_W/libvirt-pki" "$D"/{etc/pki,run,lib,cache,log}
-cp "$P/ca.crt" "$DL_W/libvirt-pki/cacert.pem"
-cp "$P/bootsvc-lv.crt" "$DL_W/libvirt-pki/clientcert.pem"
-cp "$P/bootsvc-lv.key" "$DL_W/libvirt-pki/clientkey.pem"
-# bootsvc's unprivileged process reads them (started as root, it runs as diskless)
-chmod 755 "$DL_W/libvirt-pki" && chmod 644 "$DL_W/libvirt-pki"/*
-cp "$P/ca.crt" "$D/etc/pki/cacert.pem"
-cp "$P/hv-lv.crt" "$D/etc/pki/servercert.pem"
-cp "$P/hv-lv.key" "$D/etc/pki/serverkey.pem"
+mkdir -p "$D"/{etc/pki,run,lib,cache,log}
 
 # --- the host's namespace on the test bridge
 ip netns add "$HV"
@@ -76,7 +50,7 @@ key_file = "/etc/libvirt/pki/serverkey.pem"
 cert_file = "/etc/libvirt/pki/servercert.pem"
 ca_file = "/etc/libvirt/pki/cacert.pem"
 tls_no_verify_certificate = 0
-tls_allowed_dn_list = ["*OU=diskless-admin*"]
+tls_allowed_dn_list = ["CN=bootsvc,OU=diskless-libvirt"]
 auth_unix_rw = "none"
 auth_unix_ro = "none"
 host_uuid = "$(cat /proc/sys/kernel/random/uuid)"
@@ -117,14 +91,10 @@ while :; do
 done
 EOS
 mkdir -p /etc/libvirt /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt
-touch "$D/run-libvirtd"
 ip netns exec "$HV" unshare --mount --uts --pid --fork --kill-child --mount-proc \
     --propagation private bash "$D/init.sh" >"$DL_W/hv-unshare.log" 2>&1 &
 UPID=$!
 DL_PIDS+=("$UPID")
-t0=$SECONDS
-dl_wait 60 "libvirtd answers on its unix socket" vsh version
-pass "libvirtd up in $((SECONDS - t0)) s ($(libvirtd --version))"
 libvirtd_pid() { pgrep -x libvirtd -P "$(pgrep -P "$UPID" | head -n 1)"; }
 
 # --- the kvm image: tiny's files under a manifest of kind kvm
@@ -150,7 +120,7 @@ EOP
 # --- bootsvc, the node
 printf 'user=admin\npassword=x\n' >"$DL_W/hv.creds"
 chmod 600 "$DL_W/hv.creds"
-dl_bootsvc_start --libvirt_pki_dir="$DL_W/libvirt-pki" --vm_poll=2s --power_poll=1h \
+dl_bootsvc_start --vm_poll=2s --power_poll=1h \
     --health_poll=off --log_level=debug
 dl_nodectl image add "$DL_W/store/$KVM_ID" >/dev/null || fail "image add kvm"
 dl_nodectl node add hv1 --mac $MAC --ip "$HV_IP" --image kvmhost --bmc "$DL_NET.250" \
@@ -169,6 +139,16 @@ boot_once() {
 	TOKEN=$(hv_curl "$DL_URL/api/v1/nodes/hv1/credential" | gzip -dc | grep -ao 'token=[0-9a-f]*' |
 	    cut -d= -f2)
 	[[ ${#TOKEN} == 64 ]] || fail "no credential for hv1 (got '${TOKEN:-}')"
+	# the overlay: this boot's libvirt certificate and key, where libvirtd.conf reads them
+	rm -rf "$DL_W/ovl" && mkdir -p "$DL_W/ovl"
+	hv_curl -f -H "Authorization: Bearer $TOKEN" "$DL_URL/api/v1/nodes/hv1/overlay" \
+	    -o "$DL_W/overlay.cpio" || fail "overlay fetch"
+	(cd "$DL_W/ovl" && cpio -idm --no-absolute-filenames <"$DL_W/overlay.cpio" 2>/dev/null) ||
+	    fail "overlay unpack"
+	cp "$DL_W/ovl/etc/pki/CA/cacert.pem" "$D/etc/pki/cacert.pem" &&
+	cp "$DL_W/ovl/etc/pki/libvirt/servercert.pem" "$D/etc/pki/servercert.pem" &&
+	cp "$DL_W/ovl/etc/pki/libvirt/private/serverkey.pem" "$D/etc/pki/serverkey.pem" ||
+	    fail "the overlay has no libvirt certificate: $(cd "$DL_W/ovl" && find . -type f)"
 }
 # report_up FACTS_JSON: the up report, receipt from the manifest
 report_up() {
@@ -188,8 +168,13 @@ FACTS='{"hypervisor":"QEMU","hypervisor_version":"7.2.0","libvirt_version":"9.0.
  "uri":"qemu+tls://'$HV_IP'/system","cpus":2,"memory_mib":2048,"numa_nodes":1,
  "guest_cpus":1,"guest_memory_mib":1500}'
 
-# 1. facts that point bootsvc elsewhere: the node fails, naming the field
+# 1. the node's first boot: libvirtd starts with the overlay's certificate; facts that
+# point bootsvc elsewhere fail the node, naming the field
 boot_once
+touch "$D/run-libvirtd"
+t0=$SECONDS
+dl_wait 60 "libvirtd answers on its unix socket" vsh version
+pass "libvirtd up with the overlay's certificate in $((SECONDS - t0)) s ($(libvirtd --version))"
 code=$(report_up "${FACTS/$HV_IP/10.9.9.9}")
 [[ $code == 204 ]] || fail "up report: HTTP $code"
 dl_phase_is hv1 failed || fail "hv1 with a foreign URI is $(dl_phase hv1), not failed"
@@ -197,8 +182,11 @@ reason=$(dl_field hv1 reason)
 [[ $reason == *"'uri' must be 'qemu+tls://$HV_IP/system'"* ]] || fail "reason: $reason"
 pass "facts naming another host: hv1 failed ($reason)"
 
-# 2. good facts: up, a VM host, connected over TLS
+# 2. its next boot, good facts: up, a VM host, connected over TLS (libvirtd restarted
+# with this boot's certificate, as a real boot would start it)
 boot_once again
+kill "$(libvirtd_pid)" || fail "no libvirtd to restart"
+dl_wait 30 "libvirtd answers again" vsh version
 code=$(report_up "$FACTS")
 [[ $code == 204 ]] || fail "up report: HTTP $code"
 dl_phase_is hv1 up || fail "hv1 is $(dl_phase hv1) after a good up report"
