@@ -18,6 +18,10 @@
 #include "vm/vm.h"
 #include "vm/vm_conn.h"
 
+/* Closed connections the loop has not looked at yet: which hosts to read at once. More
+ * at once than this (a switch died under a rack) and every connected host is read. */
+#define MAX_VM_CLOSED_PENDING 64
+
 /* The URI with ?pkipath=<dir>. */
 #define MAX_VM_CONNECT_URI (MAX_VM_URI + MAX_CONF_PATH + 16)
 
@@ -42,6 +46,10 @@ struct vm {
 	struct vm_conn_params params;
 	char pki_dir[MAX_CONF_PATH];
 	int wake_fd;            /* written by libvirt's close callback (its own thread) */
+	pthread_mutex_t closed_lock; /* the callback's list, read by the loop */
+	virConnectPtr closed[MAX_VM_CLOSED_PENDING]; /* compared, never dereferenced */
+	unsigned n_closed;
+	bool closed_overflow;
 	pthread_t ev_thread;
 	bool ev_started;
 	atomic_bool ev_stop;
@@ -86,15 +94,20 @@ last_error(char *buf, size_t size)
 			*p = ' ';
 }
 
-/* libvirt's close callback, on its event thread: only wake the loop. */
+/* libvirt's close callback, on its event thread: note which connection, wake the loop. */
 static void
 on_close(virConnectPtr conn, int reason, void *opaque)
 {
 	struct vm *vm = opaque;
 	uint64_t one = 1;
 
-	(void)conn;
 	(void)reason;
+	pthread_mutex_lock(&vm->closed_lock);
+	if (vm->n_closed < MAX_VM_CLOSED_PENDING)
+		vm->closed[vm->n_closed++] = conn;
+	else
+		vm->closed_overflow = true;
+	pthread_mutex_unlock(&vm->closed_lock);
 	(void)!write(vm->wake_fd, &one, sizeof(one));
 }
 
@@ -584,11 +597,31 @@ on_wake(struct loop *l, int fd, uint32_t events, void *userdata)
 
 	(void)l;
 	(void)events;
+	virConnectPtr closed[MAX_VM_CLOSED_PENDING];
+	unsigned n;
+	bool all;
+
 	(void)!read(fd, &v, sizeof(v));
-	/* Which connection closed is not said: every connected host refreshes, and only
-	 * the dead one fails (cheap: one small RPC each). */
-	for (struct vm_host *h = vm->hosts; h; h = h->next)
+	pthread_mutex_lock(&vm->closed_lock);
+	n = vm->n_closed;
+	memcpy(closed, vm->closed, n * sizeof(closed[0]));
+	all = vm->closed_overflow;
+	vm->n_closed = 0;
+	vm->closed_overflow = false;
+	pthread_mutex_unlock(&vm->closed_lock);
+	/* The hosts whose connection it was read at once (the read finds it dead). A pointer
+	 * reused since for another host's connection costs that host one early read. */
+	for (struct vm_host *h = vm->hosts; h; h = h->next) {
+		bool hit = all;
+
+		for (unsigned i = 0; !hit && i < n; i++)
+			hit = h->conn && h->conn == closed[i];
+		if (!hit)
+			continue;
+		log_info("event=vm_closed node=%s msg=\"libvirt closed the connection, reading "
+		    "the host now\"", h->node);
 		host_step(vm, h, VM_EV_CLOSED, NULL);
+	}
 }
 
 static void
@@ -620,6 +653,7 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 		return dl_err_set(reterr, -ENOMEM, "vm: out of memory");
 	vm->bs = bs;
 	vm->wake_fd = -1;
+	(void)pthread_mutex_init(&vm->closed_lock, NULL);
 	vm->ev_wake_timer = -1;
 	vm->timer = -1;
 	vm->params = (struct vm_conn_params){ .poll_ms = bs->cfg.vm_poll_ms,
@@ -710,6 +744,7 @@ vm_free(struct vm *vm)
 		loop_del_fd(vm->bs->loop, vm->wake_fd);
 		close(vm->wake_fd);
 	}
+	(void)pthread_mutex_destroy(&vm->closed_lock);
 	free(vm);
 	return NULL;
 }

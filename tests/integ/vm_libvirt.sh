@@ -263,6 +263,8 @@ kill "$(libvirtd_pid)" || fail "no libvirtd to stop"
 t0=$SECONDS
 dl_wait 60 "hv1 lost" host_is lost
 pass "libvirtd stopped: hv1 lost after $((SECONDS - t0)) s"
+# seen through libvirt's close callback (its event thread), not only the next poll
+grep -q 'event=vm_closed node=hv1' "$DL_W/bootsvc.log" || fail "no close callback for hv1"
 [[ $(dl_field hv1 health) == risky ]] || fail "hv1's health is $(dl_field hv1 health), not risky"
 [[ $(dl_field hv1 health_reasons) == "libvirt unreachable" ]] ||
     fail "hv1's health reasons: $(dl_field hv1 health_reasons)"
