@@ -33,6 +33,7 @@ struct vm_host {
 	struct vm_conn fsm;
 	virConnectPtr conn;    /* the loop's reference, NULL while not connected */
 	bool cap_logged;       /* the domain cap's refusal was logged for this host */
+	int64_t listed_ms;     /* the last listing's time: each next one is later */
 	struct vm_host *next;
 };
 
@@ -447,8 +448,18 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 	for (size_t i = 0; i < j->n_doms; i++)
 		j->doms[i].running_since =
 		    strcmp(j->doms[i].state, "running") == 0 ? now : 0;
+	/* A listing's rows carry its time, and what is older than it goes: so each of a
+	 * host's listings must be later than the one before, whatever the wall clock does. */
+	{
+		struct timespec ts;
+
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+		h->listed_ms = wall > h->listed_ms ? wall : h->listed_ms + 1;
+	}
 	if (store_vm_domains_reconcile(vm->bs->store, h->node, j->doms, j->n_doms,
-	    (int64_t)now * 1000 + (int64_t)(loop_now_ms() % 1000)) < 0)
+	    h->listed_ms) < 0)
 		log_err("event=vm_domains node=%s msg=\"store update failed\"", h->node);
 	if (store_vm_host_get(vm->bs->store, h->node, &r) == 0) {
 		r.cpus = j->ni.cpus;
