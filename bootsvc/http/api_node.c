@@ -144,13 +144,23 @@ struct overlay_job {
  * connection (and a pool thread's slot) forever. */
 #define OVERLAY_DEADLINE_MS 30000
 
+/* A VM host's overlay holds the private key made for its boot (boot/overlay.h): wipe
+ * every copy of ours before it is freed. */
+static void
+overlay_buf_free(char *buf, size_t len)
+{
+	if (buf)
+		explicit_bzero(buf, len);
+	free(buf);
+}
+
 static int
 overlay_job_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
 {
 	struct overlay_job *j = payload;
 
 	(void)cancelled;
-	free(j->buf);
+	overlay_buf_free(j->buf, j->len);
 	j->buf = NULL;
 	return overlay_render(&j->in, &j->buf, &j->len, reterr);
 }
@@ -176,7 +186,7 @@ overlay_job_free(void *payload)
 	struct overlay_job *j = payload;
 
 	overlay_input_done(&j->in);
-	free(j->buf);
+	overlay_buf_free(j->buf, j->len);
 	free(j);
 }
 
@@ -221,7 +231,7 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 		return http_respond_error(c, r, 500, rc, err.msg);
 	}
 	ret = http_respond(c, r, 200, "application/x-cpio", buf, len);
-	free(buf);
+	overlay_buf_free(buf, len);
 	return ret;
 }
 
