@@ -15,32 +15,19 @@
 
 #include <cmocka.h>
 
-#include "../../bootsvc/control/control.h"
-#include "log.h"
-#include "proto.h"
-#include "manifest.h"
-#include "version.h"
-#include "store_dir.h"
+#include "control_call.h"
 
 struct fixture {
-	struct store_dir sd; /* bs.store */
-	struct bootsvc bs;
+	struct control_fixture cf;
 };
 
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct dl_err e = { 0 };
 
-	if (!f)
+	if (!f || control_fixture_open(&f->cf, LOG_ERR) < 0)
 		return -1;
-	config_init(&f->bs.cfg);
-	if (config_set(&f->bs.cfg, "node_ip_range", "10.0.0.10,10.0.0.19", &e) < 0 ||
-	    store_dir_open(&f->sd) < 0)
-		return -1;
-	f->bs.store = f->sd.s;
-	log_set_level(LOG_ERR);
 	*state = f;
 	return 0;
 }
@@ -50,77 +37,10 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	store_dir_remove(&f->sd);
+	control_fixture_close(&f->cf);
 	free(f);
 	return 0;
 }
-
-/* Send one line; the answer must be exactly one '\n'-terminated JSON object. */
-static json_t *
-call_at(const char *file, int line, struct bootsvc *bs, const char *req)
-{
-	char *out = control_handle_line(bs, req, strlen(req));
-	json_error_t jerr;
-	json_t *o;
-	size_t n;
-
-	_assert_true(out != NULL, "a response", file, line);
-	n = strlen(out);
-	_assert_true(n > 0 && out[n - 1] == '\n' && !memchr(out, '\n', n - 1),
-	    "one line, newline-terminated", file, line);
-	o = json_loadb(out, n - 1, 0, &jerr);
-	if (!o)
-		print_error("%s:%d: response is not JSON: %s\n", file, line, out);
-	_assert_true(o != NULL && json_is_object(o), "response is an object", file, line);
-	free(out);
-	return o;
-}
-
-/* Expect ok:true; returns the result (borrowed from *resp, which the caller frees). */
-static json_t *
-check_ok_at(const char *file, int line, struct bootsvc *bs, const char *req, json_t **resp)
-{
-	json_t *o = call_at(file, line, bs, req);
-
-	if (!json_is_true(json_object_get(o, "ok"))) {
-		char *s = json_dumps(o, JSON_COMPACT);
-		print_error("%s:%d: %s\n -> %s\n", file, line, req, s);
-		free(s);
-	}
-	_assert_true(json_is_true(json_object_get(o, "ok")), "ok", file, line);
-	_assert_true(json_is_object(json_object_get(o, "result")), "result", file, line);
-	*resp = o;
-	return json_object_get(o, "result");
-}
-
-static void
-check_err_at(const char *file, int line, struct bootsvc *bs, const char *req, const char *code,
-    const char *msg, const char *id)
-{
-	json_t *o = call_at(file, line, bs, req);
-	json_t *err = json_object_get(o, "error");
-	const char *c = json_string_value(json_object_get(err, "code"));
-	const char *m = json_string_value(json_object_get(err, "message"));
-	char *idtext = json_dumps(json_object_get(o, "id"), JSON_ENCODE_ANY | JSON_COMPACT);
-
-	if (!json_is_false(json_object_get(o, "ok")) || !c || strcmp(c, code) != 0 || !m ||
-	    !strstr(m, msg) || (id && (!idtext || strcmp(idtext, id) != 0))) {
-		char *s = json_dumps(o, JSON_COMPACT);
-		print_error("%s:%d: %s\n -> %s\n want %s '%s' id %s\n", file, line, req, s, code,
-		    msg, id ? id : "-");
-		free(s);
-	}
-	_assert_true(json_is_false(json_object_get(o, "ok")), "ok false", file, line);
-	_assert_true(c && strcmp(c, code) == 0, "code", file, line);
-	_assert_true(m && strstr(m, msg) != NULL, "message", file, line);
-	if (id)
-		_assert_string_equal(idtext, id, file, line);
-	free(idtext);
-	json_decref(o);
-}
-
-#define check_ok(bs, req, resp) check_ok_at(__FILE__, __LINE__, (bs), (req), (resp))
-#define check_err(bs, req, code, msg) check_err_at(__FILE__, __LINE__, (bs), (req), (code), (msg), NULL)
 
 static void
 add_node(struct bootsvc *bs, const char *name, const char *mac, const char *ip)
@@ -213,8 +133,8 @@ test_host_list(void **state)
 	struct fixture *f = *state;
 	json_t *resp, *res, *h;
 
-	populate(&f->bs);
-	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{}}", &resp);
+	populate(&f->cf.bs);
+	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{}}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "hosts")), 2);
 	h = json_array_get(json_object_get(res, "hosts"), 0);
 	assert_string_equal(json_string_value(json_object_get(h, "node")), "n1");
@@ -228,7 +148,7 @@ test_host_list(void **state)
 	assert_int_equal(json_integer_value(json_object_get(h, "vms")), 3);
 	assert_int_equal(json_integer_value(json_object_get(h, "vms_active")), 2);
 	json_decref(resp);
-	check_err(&f->bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{\"x\":1}}", "EINVAL",
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{\"x\":1}}", "EINVAL",
 	    "x");
 }
 
@@ -238,11 +158,11 @@ test_vm_list(void **state)
 	struct fixture *f = *state;
 	json_t *resp, *res, *v;
 
-	populate(&f->bs);
-	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{}}", &resp);
+	populate(&f->cf.bs);
+	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{}}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "vms")), 4);
 	json_decref(resp);
-	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n1\"}}",
+	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n1\"}}",
 	    &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "vms")), 3);
 	v = json_array_get(json_object_get(res, "vms"), 0);
@@ -256,7 +176,7 @@ test_vm_list(void **state)
 	v = json_array_get(json_object_get(res, "vms"), 2);
 	assert_int_equal(json_integer_value(json_object_get(v, "uptime_s")), 0); /* shut off */
 	json_decref(resp);
-	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n3\"}}",
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n3\"}}",
 	    "ENOENT", "no VM host 'n3'");
 }
 
@@ -267,24 +187,24 @@ test_provision_refused(void **state)
 	json_t *resp;
 	struct node_rec n;
 
-	populate(&f->bs);
-	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n[1-2]\","
+	populate(&f->cf.bs);
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n[1-2]\","
 	    "\"image\":\"kvm\"}}", "EBUSY",
 	    "n1 runs 2 VMs (g1, g2): add --evacuate (the VM layer) or --force");
 	/* nothing was changed by the refused request, n2 included */
-	assert_int_equal(store_node_get(f->bs.store, "n2", &n), 0);
+	assert_int_equal(store_node_get(f->cf.bs.store, "n2", &n), 0);
 	assert_string_equal(n.want_power, "");
 	/* n2 runs nothing (g4 is shut off): it goes */
-	check_ok(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n2\","
+	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n2\","
 	    "\"image\":\"kvm\"}}", &resp);
 	json_decref(resp);
-	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"kvm\",\"evacuate\":true}}", "ENOTSUP",
 	    "arrives with the VM layer (issue 13)");
-	check_ok(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"kvm\",\"force\":true}}", &resp);
 	json_decref(resp);
-	assert_int_equal(store_node_get(f->bs.store, "n1", &n), 0);
+	assert_int_equal(store_node_get(f->cf.bs.store, "n1", &n), 0);
 	assert_string_equal(n.want_power, "on");
 }
 
@@ -296,15 +216,15 @@ test_provision_many_named(void **state)
 	struct vm_domain_rec d[12];
 	char name[16];
 
-	add_node(&f->bs, "n1", "52:54:00:00:00:01", "10.0.0.10");
-	add_image(&f->bs);
-	add_host(&f->bs, "n1");
+	add_node(&f->cf.bs, "n1", "52:54:00:00:00:01", "10.0.0.10");
+	add_image(&f->cf.bs);
+	add_host(&f->cf.bs, "n1");
 	for (int i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "g%02d", i);
 		d[i] = dom((char)('a' + i), name, "running", 1, 1024);
 	}
-	assert_int_equal(store_vm_domains_reconcile(f->bs.store, "n1", d, 12, 5000), 0);
-	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	assert_int_equal(store_vm_domains_reconcile(f->cf.bs.store, "n1", d, 12, 5000), 0);
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"kvm\"}}", "EBUSY",
 	    "n1 runs 12 VMs (g00, g01, g02, g03, g04, g05, g06, g07, ...)");
 }
