@@ -54,22 +54,29 @@ static const struct sqlite_col domain_cols[] = {
 	DOMAIN_COL(last_seen),
 };
 
-int
-store_sqlite_vm_host_put(struct store *s, const struct vm_host_rec *h)
+/* Write one row with the upsert id, its parameters rec's cols in order. A constraint
+ * refusing it is its foreign key: no such node (host) or host (domain), -ENOENT. */
+static int
+put_row(struct store *s, enum sqlite_stmt id, const void *rec, const struct sqlite_col *cols,
+    size_t n)
 {
-	struct sqlite_conn *c = sqlite_writer(s);
-	sqlite3_stmt *st = stmt(c, S_VM_HOST_PUT);
+	sqlite3_stmt *st = stmt(sqlite_writer(s), id);
 	int rc;
 
 	if (!st)
 		return -EIO;
-	store_sqlite_bind_cols(st, 1, h, host_cols, ELEMENTSOF(host_cols));
+	store_sqlite_bind_cols(st, 1, rec, cols, n);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return 0;
-	/* The foreign key: no such node. */
 	return rc == SQLITE_CONSTRAINT ? -ENOENT : -EIO;
+}
+
+int
+store_sqlite_vm_host_put(struct store *s, const struct vm_host_rec *h)
+{
+	return put_row(s, S_VM_HOST_PUT, h, host_cols, ELEMENTSOF(host_cols));
 }
 
 int
@@ -128,18 +135,7 @@ store_sqlite_vm_host_foreach(struct store *s, store_vm_host_fn fn, void *userdat
 int
 store_sqlite_vm_domain_put(struct store *s, const struct vm_domain_rec *d)
 {
-	struct sqlite_conn *c = sqlite_writer(s);
-	sqlite3_stmt *st = stmt(c, S_VM_DOMAIN_PUT);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	store_sqlite_bind_cols(st, 1, d, domain_cols, ELEMENTSOF(domain_cols));
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return rc == SQLITE_CONSTRAINT ? -ENOENT : -EIO;
+	return put_row(s, S_VM_DOMAIN_PUT, d, domain_cols, ELEMENTSOF(domain_cols));
 }
 
 int
