@@ -145,6 +145,11 @@ validate_hypervisor(const struct manifest *m, struct dl_err *reterr)
 		    "manifest: hypervisor_build_id '%s' is not whole bytes of lowercase hex "
 		    "(at most %d digits)", log_safe(q, sizeof(q), m->hypervisor_build_id),
 		    MAX_HYPERVISOR_BUILD_ID);
+	if (is_set(m->hypervisor_efi_build_id) && !build_id_is_valid(m->hypervisor_efi_build_id))
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: hypervisor_efi_build_id '%s' is not whole bytes of lowercase hex "
+		    "(at most %d digits)", log_safe(q, sizeof(q), m->hypervisor_efi_build_id),
+		    MAX_HYPERVISOR_BUILD_ID);
 	if (is_set(m->hypervisor_cmdline) &&
 	    !is_printable(m->hypervisor_cmdline, MAX_HYPERVISOR_CMDLINE))
 		return dl_err_set(reterr, -EINVAL,
@@ -371,8 +376,8 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	_cleanup_(json_decrefp) json_t *root = NULL;
 	struct manifest m = {};
 	const char *name, *kind, *built, *recipe, *kver, *banner, *cmdline;
-	const char *hv_version = NULL, *hv_build_id = NULL, *hv_cmdline = NULL;
-	json_t *hv_version_j = NULL, *hv_build_id_j = NULL, *hv_cmdline_j = NULL;
+	const char *hv_version = NULL, *hv_build_id = NULL, *hv_cmdline = NULL, *hv_efi = NULL;
+	json_t *hv_version_j = NULL, *hv_build_id_j = NULL, *hv_cmdline_j = NULL, *hv_efi_j = NULL;
 	char q[MAX_LOG_VALUE + 1];
 	json_t *files = NULL, *templates = NULL, *tree = NULL;
 	json_int_t format;
@@ -387,23 +392,26 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 		return dl_err_set(reterr, -EINVAL, "manifest: line %d column %d: %s", je.line,
 		    je.column, je.text);
 	if (json_unpack_ex(root, &je, JSON_STRICT,
-	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o, s?o, s?o, s?o, s?o}",
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o, s?o, s?o, s?o, s?o, s?o}",
 	    "format", &format, "name", &name, "kind", &kind, "built", &built,
 	    "recipe_sha256", &recipe, "kernel_version", &kver, "kernel_banner", &banner,
 	    "cmdline", &cmdline, "files", &files, "templates", &templates,
 	    "initrd_tree", &tree, "hypervisor_version", &hv_version_j,
-	    "hypervisor_build_id", &hv_build_id_j, "hypervisor_cmdline", &hv_cmdline_j) < 0)
+	    "hypervisor_build_id", &hv_build_id_j, "hypervisor_cmdline", &hv_cmdline_j,
+	    "hypervisor_efi_build_id", &hv_efi_j) < 0)
 		return dl_err_set(reterr, -EINVAL, "manifest: %s", je.text);
 	rc = opt_string(hv_version_j, "hypervisor_version", &hv_version, reterr);
 	if (rc >= 0)
 		rc = opt_string(hv_build_id_j, "hypervisor_build_id", &hv_build_id, reterr);
 	if (rc >= 0)
 		rc = opt_string(hv_cmdline_j, "hypervisor_cmdline", &hv_cmdline, reterr);
+	if (rc >= 0)
+		rc = opt_string(hv_efi_j, "hypervisor_efi_build_id", &hv_efi, reterr);
 	if (rc < 0)
 		return rc;
 	/* The canonical form never writes these empty: "" in a file is not ours. */
 	if ((hv_version && !*hv_version) || (hv_build_id && !*hv_build_id) ||
-	    (hv_cmdline && !*hv_cmdline))
+	    (hv_cmdline && !*hv_cmdline) || (hv_efi && !*hv_efi))
 		return dl_err_set(reterr, -EINVAL,
 		    "manifest: hypervisor_version, hypervisor_build_id and hypervisor_cmdline are "
 		    "left out when empty, never \"\"");
@@ -437,7 +445,8 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	    dup_str(&m.kernel_banner, banner) < 0 || dup_str(&m.cmdline, cmdline) < 0 ||
 	    (hv_version && dup_str(&m.hypervisor_version, hv_version) < 0) ||
 	    (hv_build_id && dup_str(&m.hypervisor_build_id, hv_build_id) < 0) ||
-	    (hv_cmdline && dup_str(&m.hypervisor_cmdline, hv_cmdline) < 0)) {
+	    (hv_cmdline && dup_str(&m.hypervisor_cmdline, hv_cmdline) < 0) ||
+	    (hv_efi && dup_str(&m.hypervisor_efi_build_id, hv_efi) < 0)) {
 		manifest_done(&m);
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 	}
@@ -542,7 +551,7 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 	/* "o" steals files and templates, also when json_pack fails. An image without
 	 * templates or initrd_tree omits the key, so adding the field later kept old ids
 	 * stable. */
-	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*, s:s*, s:s*, s:s*}",
+	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*, s:s*, s:s*, s:s*, s:s*}",
 	    "format", MANIFEST_FORMAT, "name", m->name, "kind", m->kind->name,
 	    "built", m->built, "recipe_sha256", m->recipe_sha256,
 	    "kernel_version", m->kernel_version, "kernel_banner", m->kernel_banner,
@@ -550,7 +559,9 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 	    "initrd_tree", m->initrd_tree[0] ? m->initrd_tree : NULL,
 	    "hypervisor_version", is_set(m->hypervisor_version) ? m->hypervisor_version : NULL,
 	    "hypervisor_build_id", is_set(m->hypervisor_build_id) ? m->hypervisor_build_id : NULL,
-	    "hypervisor_cmdline", is_set(m->hypervisor_cmdline) ? m->hypervisor_cmdline : NULL);
+	    "hypervisor_cmdline", is_set(m->hypervisor_cmdline) ? m->hypervisor_cmdline : NULL,
+	    "hypervisor_efi_build_id",
+	    is_set(m->hypervisor_efi_build_id) ? m->hypervisor_efi_build_id : NULL);
 	if (!root)
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -576,6 +587,20 @@ manifest_id(const struct manifest *m, char id[static SHA256_HEX_SIZE], struct dl
 }
 
 void
+manifest_build_id_as_seen(const char *hex, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (!size)
+		return;
+	while (hex && hex[n] && hex[n + 1] && !(hex[n] == '0' && hex[n + 1] == '0') &&
+	    n + 2 < size)
+		n += 2;
+	memcpy(out, hex ? hex : "", n);
+	out[n] = '\0';
+}
+
+void
 manifest_done(struct manifest *m)
 {
 	if (!m)
@@ -587,6 +612,7 @@ manifest_done(struct manifest *m)
 	free(m->hypervisor_version);
 	free(m->hypervisor_build_id);
 	free(m->hypervisor_cmdline);
+	free(m->hypervisor_efi_build_id);
 	for (size_t i = 0; i < m->n_templates; i++)
 		free(m->templates[i].path);
 	free(m->templates);

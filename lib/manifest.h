@@ -76,6 +76,10 @@ struct manifest {
 	 * manifests written before they existed keep their ids. */
 	char *hypervisor_version;  /* owned */
 	char *hypervisor_build_id; /* owned */
+	/* The build id of the UEFI binary (xen: xen.efi, linked on its own, so its id is
+	 * not the ELF's): the CodeView record's GUID and age as Xen returns them to a dom0
+	 * it booted through UEFI; lowercase hex, optional, NULL or "" when absent. */
+	char *hypervisor_efi_build_id; /* owned */
 	/* The hypervisor's own command line (xen: dom0_mem, dom0_max_vcpus, console...),
 	 * composed by imagebuild from the recipe; NULL or "" when absent. */
 	char *hypervisor_cmdline;  /* owned */
@@ -108,6 +112,11 @@ int manifest_canonical(const struct manifest *m, char **ret, struct dl_err *rete
 
 /* The content id: lowercase hex sha256 of the canonical form, into id. */
 int manifest_id(const struct manifest *m, char id[static SHA256_HEX_SIZE], struct dl_err *reterr);
+
+/* What a dom0 can read of build id hex (/sys/hypervisor/properties/buildid: Linux prints
+ * Xen's bytes with "%.*s", so they end before the first zero byte): hex up to its first
+ * "00" byte, into out (size >= strlen(hex) + 1). "" when the id starts with a zero byte. */
+void manifest_build_id_as_seen(const char *hex, char *out, size_t size);
 
 /* Free what m owns and zero it; m may be zeroed or half-built. */
 void manifest_done(struct manifest *m);

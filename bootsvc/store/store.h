@@ -137,10 +137,12 @@ struct image_rec {
 	struct image_file files[MAX_IMAGE_FILES]; /* its roles, in the order added */
 	unsigned n_files;
 	char initrd_tree[SHA256_HEX_SIZE];  /* manifest initrd_tree; "" for older manifests */
-	/* A hypervisor image's (kind xen): its version ("4.17.7"), GNU build id (hex) and
-	 * command line, from the manifest; "" for other kinds. */
+	/* A hypervisor image's (kind xen): its version ("4.17.7"), the build ids (hex) of its
+	 * BIOS binary (GNU build id) and of xen.efi (CodeView GUID), and its command line,
+	 * from the manifest; "" for other kinds. */
 	char hypervisor_version[MAX_HYPERVISOR_VERSION + 1]; /* manifest.h's bounds */
 	char hypervisor_build_id[MAX_HYPERVISOR_BUILD_ID + 1];
+	char hypervisor_efi_build_id[MAX_HYPERVISOR_BUILD_ID + 1];
 	char hypervisor_cmdline[MAX_CMDLINE];
 	int64_t added;
 	bool current;                        /* newest version of its name */

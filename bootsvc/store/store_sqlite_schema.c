@@ -11,8 +11,9 @@
  *   3  an image version's files are rows of image_files (any roles), no longer the
  *      kernel/initrd/rootfs columns of images.
  *   4  nodes.armed, nodes.armed_by: the one-time credential (boot/trust.h).
- *   5  images.hypervisor_version, hypervisor_build_id, hypervisor_cmdline: what a Xen
- *      image's manifest says of its hypervisor (the receipt and xen.ipxe read them).
+ *   5  images.hypervisor_version, hypervisor_build_id, hypervisor_efi_build_id,
+ *      hypervisor_cmdline: what a Xen image's manifest says of its hypervisor (the
+ *      receipt and xen.ipxe read them).
  *   6  vm_hosts and vm_domains: VM hosts and the domains libvirt lists on them (issue 12).
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
@@ -122,6 +123,7 @@ static const char schema_newest[] =
 	" cmdline TEXT NOT NULL, added INTEGER NOT NULL, initrd_tree TEXT NOT NULL DEFAULT '',"
 	" hypervisor_version TEXT NOT NULL DEFAULT '',"
 	" hypervisor_build_id TEXT NOT NULL DEFAULT '',"
+	" hypervisor_efi_build_id TEXT NOT NULL DEFAULT '',"
 	" hypervisor_cmdline TEXT NOT NULL DEFAULT '');"
 	/* (name, added, id) is the order "the current version of a name" reads in, so that
 	 * query (run on every script request) walks the index instead of sorting in a temp
@@ -272,6 +274,7 @@ migrate_image_hypervisor(sqlite3 *db, struct dl_err *reterr)
 	return store_sqlite_exec(db,
 	    "ALTER TABLE images ADD COLUMN hypervisor_version TEXT NOT NULL DEFAULT '';"
 	    "ALTER TABLE images ADD COLUMN hypervisor_build_id TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE images ADD COLUMN hypervisor_efi_build_id TEXT NOT NULL DEFAULT '';"
 	    "ALTER TABLE images ADD COLUMN hypervisor_cmdline TEXT NOT NULL DEFAULT '';",
 	    reterr);
 }

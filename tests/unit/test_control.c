@@ -498,6 +498,7 @@ test_image_xen(void **state)
 	    "\"recipe_sha256\":\"%064d\",\"kernel_version\":\"6.1.0-56-amd64\","
 	    "\"kernel_banner\":\"6.1.0-56-amd64 (x) #1 SMP\",\"cmdline\":\"console=hvc0\","
 	    "\"hypervisor_version\":\"4.17.7\",\"hypervisor_build_id\":\"0a1b2c3d\","
+	    "\"hypervisor_efi_build_id\":\"0e0f\","
 	    "\"hypervisor_cmdline\":\"dom0_mem=1024M,max:1024M dom0_max_vcpus=1\","
 	    "\"files\":{\"kernel\":{\"path\":\"vmlinuz\",\"sha256\":\"%064d\",\"size\":1},"
 	    "\"initrd\":{\"path\":\"initrd\",\"sha256\":\"%064d\",\"size\":2},"
@@ -534,12 +535,14 @@ test_image_xen(void **state)
 	hv = json_object_get(json_object_get(res, "image"), "hypervisor");
 	assert_string_equal(str(hv, "version"), "4.17.7");
 	assert_string_equal(str(hv, "build_id"), "0a1b2c3d");
+	assert_string_equal(str(hv, "efi_build_id"), "0e0f");
 	assert_string_equal(str(hv, "cmdline"), "dom0_mem=1024M,max:1024M dom0_max_vcpus=1");
 	json_decref(resp);
 	assert_int_equal(store_image_get(f->cf.bs.store, id, &img), 0);
 	assert_string_equal(img.kind, "xen");
 	assert_string_equal(img.hypervisor_version, "4.17.7");
 	assert_string_equal(img.hypervisor_build_id, "0a1b2c3d");
+	assert_string_equal(img.hypervisor_efi_build_id, "0e0f");
 	assert_string_equal(img.hypervisor_cmdline, "dom0_mem=1024M,max:1024M dom0_max_vcpus=1");
 	assert_int_equal(image_rec_file(&img, "hypervisor_efi")->size, 5);
 }

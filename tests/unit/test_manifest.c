@@ -360,6 +360,38 @@ test_hypervisor(void **state)
 	free(canon);
 	manifest_done(&m);
 
+	/* the UEFI binary's id: optional, in the id when set, hex like the other */
+	assert_int_equal(manifest_parse(good_xen, strlen(good_xen), &m, &e), 0);
+	assert_int_equal(manifest_id(&m, id, &e), 0);
+	m.hypervisor_efi_build_id = strdup("06d44821da0ad7671fd72bb991f319eb01000000");
+	assert_int_equal(manifest_canonical(&m, &canon, &e), 0);
+	assert_non_null(strstr(canon, "\"hypervisor_efi_build_id\":\"06d44821"));
+	assert_int_equal(manifest_parse(canon, strlen(canon), &m2, &e), 0);
+	assert_string_equal(m2.hypervisor_efi_build_id, m.hypervisor_efi_build_id);
+	assert_int_equal(manifest_id(&m2, id2, &e), 0);
+	assert_string_not_equal(id, id2);
+	manifest_done(&m2);
+	free(canon);
+	free(m.hypervisor_efi_build_id);
+	m.hypervisor_efi_build_id = strdup("06D4");
+	assert_int_equal(manifest_id(&m, id, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "hypervisor_efi_build_id '06D4'"));
+	manifest_done(&m);
+	/* what a dom0 reads: up to the first zero byte */
+	{
+		char seen[MAX_HYPERVISOR_BUILD_ID + 1];
+
+		manifest_build_id_as_seen("06d44821da0ad7671fd72bb991f319eb01000000", seen,
+		    sizeof(seen));
+		assert_string_equal(seen, "06d44821da0ad7671fd72bb991f319eb01");
+		manifest_build_id_as_seen(BID, seen, sizeof(seen));
+		assert_string_equal(seen, BID);
+		manifest_build_id_as_seen("00ab", seen, sizeof(seen));
+		assert_string_equal(seen, "");
+		manifest_build_id_as_seen("a00b", seen, sizeof(seen)); /* "a0" "0b": no zero byte */
+		assert_string_equal(seen, "a00b");
+	}
+
 	/* optional on linux: good carries none and keeps its frozen id (test_frozen_ids);
 	 * with them, they are in the id */
 	{
