@@ -18,6 +18,7 @@ struct dnsmasq;
 struct ctrl;
 struct action;
 struct privsep;
+struct vm;
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
@@ -42,6 +43,7 @@ struct bootsvc {
 	struct action *action;   /* node actions on worker pools (action/action.h) */
 	struct privsep *privsep; /* to the root parent; NULL when started unprivileged */
 	struct ctrl *ctrl;
+	struct vm *vm;            /* VM hosts over libvirt (vm/vm.h) */
 	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;
 	struct metrics metrics;

@@ -59,6 +59,7 @@ config_init(struct config *c)
 	c->on_risky = HA_NOTIFY;
 	c->on_doomed = HA_DRAIN | HA_POWEROFF | HA_NOTIFY | HA_EVACUATE;
 	c->health_poll_ms = 60000;
+	c->vm_poll_ms = 10000;
 	c->idle_poweroff_ms = 600000;
 	c->watts_on = 250;
 	c->watts_off = 8;
@@ -357,6 +358,8 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_path(c->control_socket, sizeof(c->control_socket), key, v, reterr);
 	if (streq(key, "user"))
 		return set_str(c->user, sizeof(c->user), key, v, reterr);
+	if (streq(key, "vm_poll"))
+		return set_duration(&c->vm_poll_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_creds_dir"))
 		return set_path(c->bmc_creds_dir, sizeof(c->bmc_creds_dir), key, v, reterr);
 	if (streq(key, "tls_ca_dir"))

@@ -118,6 +118,8 @@ struct config {
 	 * key... read at each overlay request; "" = none. */
 	char site_overlay[MAX_CONF_PATH];
 	uint64_t health_poll_ms;      /* 0 = health is not read */
+	/* VM hosts (issue 12, docs/vm.md): how often each host's libvirt is read. */
+	uint64_t vm_poll_ms;
 	/* Green policy and energy (issue #7). */
 	uint64_t idle_poweroff_ms;    /* idle longer than this: power off; 0 = never */
 	struct warm_spare warm[MAX_CONF_WARM];

@@ -19,6 +19,7 @@
 #include "boot/templates.h"
 #include "pki.h"
 #include "privsep/privsep.h"
+#include "vm/vm.h"
 #include "version.h"
 
 static void
@@ -296,6 +297,8 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = ctrl_new(&bs, &bs.ctrl, &err)) < 0)
 		goto fail;
+	if ((r = vm_new(&bs, &bs.vm, &err)) < 0)
+		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
 		if (!bs.dnsmasq && (r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
 			goto fail;
@@ -317,6 +320,8 @@ fail:
 	bs.dnsmasq = dnsmasq_free(bs.dnsmasq);
 	/* Actions first: the cancelled ones come back to the controller and the verbs. */
 	bs.action = action_free(bs.action);
+	/* After the pools: their cancelled libvirt jobs come back to the vm room. */
+	bs.vm = vm_free(bs.vm);
 	bs.ctrl = ctrl_free(bs.ctrl);
 	bs.control = control_stop(bs.control);
 	bs.http = http_stop(bs.http);

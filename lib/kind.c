@@ -8,6 +8,23 @@
 #include "kind.h"
 #include "log.h"
 
+/* Our Linux boot, which every kind so far has: a kernel and our initramfs, the squashfs
+ * root our init fetches and checks; the phases bootsvc sees or is told; the receipt of
+ * what the node ran, rootfs first (it is what the node runs). */
+#define LINUX_ROLES								\
+	{ "kernel", "vmlinuz", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },	\
+	{ "initrd", "initrd", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },	\
+	{ "rootfs", "rootfs.squashfs", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED }
+#define LINUX_PHASES					\
+	{ "pxe", KIND_BY_SCRIPT, NULL },		\
+	{ "loading", KIND_BY_FETCH, "kernel" },	\
+	{ "imaging", KIND_BY_INIT, NULL },		\
+	{ "up", KIND_BY_IMAGE, NULL }
+#define LINUX_RECEIPT						\
+	{ "rootfs", "rootfs", KIND_MEASURE_SHA256 },		\
+	{ "initrd", "initrd", KIND_MEASURE_INITRD_TREE },	\
+	{ "kernel", "kernel", KIND_MEASURE_KERNEL }
+
 static const struct kind kinds[] = {
 	/* A Linux kernel and our initramfs from HTTP; our init fetches the squashfs root,
 	 * checks it and switches to it; dl-report in the image says up with a receipt
@@ -15,23 +32,9 @@ static const struct kind kinds[] = {
 	{
 		.name = "linux",
 		.tmpl = "linux",
-		.roles = {
-			{ "kernel", "vmlinuz", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-			{ "initrd", "initrd", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-			{ "rootfs", "rootfs.squashfs", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-		},
-		.phases = {
-			{ "pxe", KIND_BY_SCRIPT, NULL },
-			{ "loading", KIND_BY_FETCH, "kernel" },
-			{ "imaging", KIND_BY_INIT, NULL },
-			{ "up", KIND_BY_IMAGE, NULL },
-		},
-		/* rootfs first: it is what the node runs. */
-		.receipt = {
-			{ "rootfs", "rootfs", KIND_MEASURE_SHA256 },
-			{ "initrd", "initrd", KIND_MEASURE_INITRD_TREE },
-			{ "kernel", "kernel", KIND_MEASURE_KERNEL },
-		},
+		.roles = { LINUX_ROLES },
+		.phases = { LINUX_PHASES },
+		.receipt = { LINUX_RECEIPT },
 	},
 	/* linux plus libvirtd with the qemu driver (images/kvm): the same script, files and
 	 * receipt (the hypervisor is the kernel's KVM, covered by the kernel banner); up
@@ -40,22 +43,9 @@ static const struct kind kinds[] = {
 		.name = "kvm",
 		.tmpl = "linux",
 		.libvirt = "qemu",
-		.roles = {
-			{ "kernel", "vmlinuz", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-			{ "initrd", "initrd", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-			{ "rootfs", "rootfs.squashfs", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-		},
-		.phases = {
-			{ "pxe", KIND_BY_SCRIPT, NULL },
-			{ "loading", KIND_BY_FETCH, "kernel" },
-			{ "imaging", KIND_BY_INIT, NULL },
-			{ "up", KIND_BY_IMAGE, NULL },
-		},
-		.receipt = {
-			{ "rootfs", "rootfs", KIND_MEASURE_SHA256 },
-			{ "initrd", "initrd", KIND_MEASURE_INITRD_TREE },
-			{ "kernel", "kernel", KIND_MEASURE_KERNEL },
-		},
+		.roles = { LINUX_ROLES },
+		.phases = { LINUX_PHASES },
+		.receipt = { LINUX_RECEIPT },
 	},
 	/* Xen (images/xen): the hypervisor loads the dom0 kernel and our initramfs as
 	 * multiboot modules on BIOS, or xen.efi with a rendered xen.cfg on UEFI; dom0 then
@@ -68,24 +58,15 @@ static const struct kind kinds[] = {
 		.libvirt = "xen",
 		.efi_cfg = "xen",
 		.roles = {
-			{ "kernel", "vmlinuz", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-			{ "initrd", "initrd", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
-			{ "rootfs", "rootfs.squashfs", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
+			LINUX_ROLES,
 			/* gunzipped: Debian's iPXE cannot load a gzip image */
 			{ "hypervisor", "xen", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
 			{ "hypervisor_efi", "xen.efi", KIND_ROLE_REQUIRED | KIND_ROLE_SERVED },
 		},
-		.phases = {
-			{ "pxe", KIND_BY_SCRIPT, NULL },
-			{ "loading", KIND_BY_FETCH, "kernel" },
-			{ "imaging", KIND_BY_INIT, NULL },
-			{ "up", KIND_BY_IMAGE, NULL },
-		},
+		.phases = { LINUX_PHASES },
 		.receipt = {
 			{ "hypervisor", "hypervisor", KIND_MEASURE_HYPERVISOR },
-			{ "rootfs", "rootfs", KIND_MEASURE_SHA256 },
-			{ "initrd", "initrd", KIND_MEASURE_INITRD_TREE },
-			{ "kernel", "kernel", KIND_MEASURE_KERNEL },
+			LINUX_RECEIPT,
 		},
 	},
 };

@@ -25,6 +25,9 @@ static const struct {
 	{ "image.list", ROLE_READ_ONLY },
 	{ "image.show", ROLE_READ_ONLY },
 	{ "energy", ROLE_READ_ONLY },
+	/* VM hosts and their domains as libvirt lists them (issue 12). */
+	{ "host.list", ROLE_READ_ONLY },
+	{ "vm.list", ROLE_READ_ONLY },
 	/* The nodes' history as it is written: reading, not changing, anything. */
 	{ "events", ROLE_READ_ONLY },
 	{ "provision", ROLE_SCHEDULER },

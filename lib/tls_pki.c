@@ -98,6 +98,23 @@ pki_new_key(gnutls_x509_privkey_t *ret, struct dl_err *reterr)
 	return 0;
 }
 
+/* A new key and an empty certificate to fill for it; on failure neither. */
+static int
+pki_new_key_crt(gnutls_x509_privkey_t *ret_key, gnutls_x509_crt_t *ret_crt,
+    struct dl_err *reterr)
+{
+	int r = pki_new_key(ret_key, reterr), gr;
+
+	if (r < 0)
+		return r;
+	gr = gnutls_x509_crt_init(ret_crt);
+	if (gr < 0) {
+		gnutls_x509_privkey_deinit(*ret_key);
+		return pki_gnutls(gr, "certificate", reterr);
+	}
+	return 0;
+}
+
 /* Version, a random serial, validity and the subject's public key. */
 static int
 pki_crt_base(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, unsigned days, bool expired,
@@ -183,14 +200,9 @@ tls_pki_init(const char *dir, unsigned days, struct dl_err *reterr)
 	if (access(key_path, F_OK) == 0 || access(crt_path, F_OK) == 0)
 		return dl_err_set(reterr, -EEXIST, "'%s' already holds a CA (ca.crt, ca.key); "
 		    "remove them first to make a new one", dir);
-	r = pki_new_key(&key, reterr);
+	r = pki_new_key_crt(&key, &crt, reterr);
 	if (r < 0)
 		return r;
-	gr = gnutls_x509_crt_init(&crt);
-	if (gr < 0) {
-		r = pki_gnutls(gr, "certificate", reterr);
-		goto out;
-	}
 	r = pki_crt_base(crt, key, days, false, reterr);
 	if (r < 0)
 		goto out;
@@ -627,14 +639,9 @@ tls_ca_issue(const struct tls_ca *ca, const struct tls_issue_req *req,
 	r = issue_check(req, reterr);
 	if (r < 0)
 		return r;
-	r = pki_new_key(&key, reterr);
+	r = pki_new_key_crt(&key, &crt, reterr);
 	if (r < 0)
 		return r;
-	gr = gnutls_x509_crt_init(&crt);
-	if (gr < 0) {
-		r = pki_gnutls(gr, "certificate", reterr);
-		goto out;
-	}
 	r = issue_fill(ca, req, crt, key, reterr);
 	if (r < 0)
 		goto out;

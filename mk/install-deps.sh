@@ -6,12 +6,14 @@ PKGS=(
   # build
   gcc make pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev libkmod-dev libcmocka-dev
-  libfreeipmi-dev libipmimonitoring-dev libgnutls28-dev
+  libfreeipmi-dev libipmimonitoring-dev libgnutls28-dev libvirt-dev
   # runtime of bootsvc and imagebuild
   dnsmasq-base ipxe squashfs-tools debootstrap zstd cpio kmod busybox-static
   # tests and demo: virtual nodes, BMCs, tools
   qemu-system-x86 qemu-utils ipxe-qemu ovmf iproute2 curl sqlite3 openipmi freeipmi-tools
   openssh-client procps util-linux
+  # bootsvc's vm room talks to libvirtd (libvirt0); tests run a real one (tests/integ/vm_libvirt.sh)
+  libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
 )

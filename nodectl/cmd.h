@@ -77,6 +77,14 @@ int cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_e
 int cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 int cmd_node_set_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 
+/* cmd_vm.c: VM hosts and their domains (issue 12). */
+int cmd_host_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_host_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_vm_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_vm_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+
 int cmd_image_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_image_show_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,

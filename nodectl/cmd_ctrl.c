@@ -18,6 +18,7 @@ enum {
 	OPT_IMAGE = CMD_ARGS_OPT_FIRST,
 	OPT_FORCE,
 	OPT_WAIT,
+	OPT_EVACUATE,
 	OPT_TIMEOUT,
 	OPT_REASON,
 	OPT_COUNT,
@@ -47,6 +48,7 @@ struct ctrl_args {
 	const char *class_name;
 	const char *job;
 	bool force;
+	bool evacuate;
 	bool wait;
 };
 
@@ -74,6 +76,9 @@ cmd_ctrl_handle(int opt, const char *name, const char *value, void *userdata,
 		return 0;
 	case OPT_WAIT:
 		a->wait = true;
+		return 0;
+	case OPT_EVACUATE:
+		a->evacuate = true;
 		return 0;
 	default:
 		return dl_err_set(reterr, -EINVAL, "option --%s is not valid here", name);
@@ -121,6 +126,7 @@ cmd_provision_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "evacuate", no_argument, NULL, OPT_EVACUATE },
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		CMD_ARGS_COMMON_OPTIONS,
@@ -157,6 +163,9 @@ cmd_provision_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	if (r < 0)
 		return r;
 	if (a.force && json_object_set_new(args, "force", json_true()) < 0)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	/* A VM host's VMs: moved first by the VM layer (issue 13; bootsvc says so). */
+	if (a.evacuate && json_object_set_new(args, "evacuate", json_true()) < 0)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	opts->follow = a.wait;
 	opts->timeout_ms = timeout_ms;

@@ -54,7 +54,8 @@ static const struct cmd cmds[] = {
 	{ "image", "remove", "image.remove", "image remove <image>",
 	  cmd_image_remove_parse, cmd_image_remove_print, NULL, NULL },
 	{ "provision", NULL, "provision",
-	  "provision <hostlist> --image NAME[@IDPREFIX] [--force] [--wait [--timeout 20m]]",
+	  "provision <hostlist> --image NAME[@IDPREFIX] [--force] [--evacuate]\n"
+	  "      [--wait [--timeout 20m]]",
 	  cmd_provision_parse, cmd_provision_print, cmd_provision_follow, NULL },
 	{ "power", NULL, "power", "power <on|off|cycle|reset|status> <hostlist>",
 	  cmd_power_parse, cmd_power_print, NULL, NULL },
@@ -76,6 +77,10 @@ static const struct cmd cmds[] = {
 	  cmd_energy_parse, cmd_energy_print, NULL, NULL },
 	{ "events", NULL, "events", "events [--since SEQ]",
 	  cmd_events_parse, NULL, cmd_events_follow, NULL },
+	{ "host", "list", "host.list", "host list",
+	  cmd_host_list_parse, cmd_host_list_print, NULL, NULL },
+	{ "vm", "list", "vm.list", "vm list [--host NODE]",
+	  cmd_vm_list_parse, cmd_vm_list_print, NULL, NULL },
 	{ "ping", NULL, "ping", "ping", cmd_ping_parse, cmd_ping_print, NULL, NULL },
 };
 

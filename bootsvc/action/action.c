@@ -97,6 +97,8 @@ action_pools_conf(const struct config *cfg, struct action_pool_conf ret[_ACTION_
 	 * disk from holding more, and the cap bounds the memory of those waiting. */
 	ret[ACTION_POOL_OVERLAY] = (struct action_pool_conf){ .name = "overlay",
 		.threads = 2, .cap = MAX_OVERLAY_BUILDS };
+	ret[ACTION_POOL_LIBVIRT] = (struct action_pool_conf){ .name = "libvirt",
+		.threads = LIBVIRT_THREADS, .cap = MAX_LIBVIRT_CALLS };
 }
 
 static void

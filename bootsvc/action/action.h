@@ -41,6 +41,7 @@ struct action;
 enum action_pool {
 	ACTION_POOL_BMC, /* IPMI sessions: power control and status, sensor and SEL reads */
 	ACTION_POOL_OVERLAY, /* building a node's overlay: site files and templates from disk */
+	ACTION_POOL_LIBVIRT, /* libvirt calls to VM hosts (vm/): connect, list, close */
 	_ACTION_POOL_MAX,
 };
 
@@ -51,6 +52,8 @@ enum action_res {
 	ACTION_RES_BMC_POWER,
 	ACTION_RES_BMC_SENSORS,
 	ACTION_RES_OVERLAY,     /* shared: a node may fetch its overlay twice at once */
+	ACTION_RES_LIBVIRT,     /* a VM host's connection: one connect or refresh at a time */
+	ACTION_RES_LIBVIRT_CLOSE, /* shared: closing a host's old connection, beside a new one */
 	_ACTION_RES_MAX,
 };
 
@@ -127,6 +130,13 @@ struct action_pool_conf {
 /* Overlay builds in flight at once (each holds its archive, up to 8 MiB): a boot storm
  * of this many nodes waits its turn a moment; more are answered 503 and retried. */
 #define MAX_OVERLAY_BUILDS 64
+
+/* libvirt calls in flight at once: one per host at most (vm/ never starts a second), so
+ * this bounds the hosts read at the same moment, not the hosts; a host over it waits
+ * for the next tick. Threads: four, as CONVENTIONS §15 starts them; a dead host holds
+ * one until its call's deadline or libvirt's keepalive ends it. */
+#define MAX_LIBVIRT_CALLS 256
+#define LIBVIRT_THREADS 4
 
 /* action_submit() flags */
 #define ACTION_WAIT (1u << 0) /* queue for a slot rather than -EAGAIN when the cap is reached */

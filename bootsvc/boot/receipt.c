@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "manifest.h"
 #include "boot/receipt.h"
 
 static size_t
@@ -42,13 +43,17 @@ receipt_kernel_matches(const char *banner, const char *sha256, const char *repor
 bool
 receipt_hypervisor_matches(const char *version, const char *build_id, const char *reported)
 {
+	char seen[MAX_HYPERVISOR_BUILD_ID + 1];
 	size_t vl;
 
-	if (!reported || !version || !build_id || !*version || !*build_id)
+	if (!reported || !version || !build_id || !*version || !*build_id ||
+	    strlen(build_id) > MAX_HYPERVISOR_BUILD_ID)
 		return false;
+	/* Linux shows Xen's id only up to its first zero byte (manifest.h). */
+	manifest_build_id_as_seen(build_id, seen, sizeof(seen));
 	vl = word_len(reported);
-	return vl == strlen(version) && strncmp(reported, version, vl) == 0 &&
-	    reported[vl] == ' ' && strcmp(reported + vl + 1, build_id) == 0;
+	return *seen && vl == strlen(version) && strncmp(reported, version, vl) == 0 &&
+	    reported[vl] == ' ' && strcmp(reported + vl + 1, seen) == 0;
 }
 
 static void
@@ -135,14 +140,19 @@ check_field(const struct image_rec *img, const struct kind_receipt *f, const cha
 		(void)snprintf(buf, size, "booted %s %s, expected %s", f->field, a, b);
 		return false;
 	case KIND_MEASURE_HYPERVISOR:
+		/* The image has two builds of its hypervisor, one per firmware (xen for
+		 * BIOS multiboot, xen.efi for UEFI), each with its own id: either is the
+		 * image's. */
 		if (receipt_hypervisor_matches(img->hypervisor_version, img->hypervisor_build_id,
-		    got))
+		    got) || receipt_hypervisor_matches(img->hypervisor_version,
+		    img->hypervisor_efi_build_id, got))
 			return true;
-		/* Both whole: a build id is the hypervisor's content id, and the admin
-		 * looking for the binary that ran needs all of it. */
-		(void)snprintf(buf, size, "booted %s '%.100s', expected '%.40s %.100s'",
+		/* Whole: a build id is the hypervisor's content id, and the admin looking
+		 * for the binary that ran needs all of it. */
+		(void)snprintf(buf, size, "booted %s '%.100s', expected '%.40s %.100s'%s%.100s",
 		    f->field, got ? got : "(none)", img->hypervisor_version,
-		    img->hypervisor_build_id);
+		    img->hypervisor_build_id, img->hypervisor_efi_build_id[0] ? " or UEFI's " : "",
+		    img->hypervisor_efi_build_id);
 		return false;
 	case _KIND_MEASURE_MAX:
 	case _KIND_MEASURE_INVALID:

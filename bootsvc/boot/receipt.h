@@ -38,8 +38,9 @@ int receipt_from_json(const struct kind *k, const json_t *o, struct receipt *ret
 bool receipt_kernel_matches(const char *banner, const char *sha256, const char *reported);
 
 /* Does a reported hypervisor identity, "<version> <build id>" as a Xen dom0 reads it
- * from /sys/hypervisor (docs/boot-protocol.md), match the image's? Both parts exactly;
- * an image without either matches nothing. */
+ * from /sys/hypervisor (docs/boot-protocol.md), match version and build_id (hex)? Both
+ * exactly, the id as dom0 can read it (up to its first zero byte,
+ * manifest_build_id_as_seen); an image without either matches nothing. */
 bool receipt_hypervisor_matches(const char *version, const char *build_id,
     const char *reported);
 

@@ -39,6 +39,9 @@ extern const struct control_verb verbs_image[];
 /* The verbs of verbs_ctrl.c (provision, power, hold, release, events). */
 extern const struct control_verb verbs_ctrl[];
 
+/* The verbs of verbs_vm.c (host.list, vm.list). */
+extern const struct control_verb verbs_vm[];
+
 /* Dispatch one request line and return the response line (malloc'd, '\n'-terminated),
  * or NULL when the verb deferred its answer. Exposed for the fuzz target and tests. */
 char *control_handle_line(struct bootsvc *bs, const char *line, size_t len);

@@ -14,6 +14,7 @@
 #include "boot/nodes.h"
 #include "parse.h"
 #include "proto.h"
+#include "vm/vm_reimage.h"
 
 /* Expand names; every one must exist. */
 static int
@@ -49,17 +50,18 @@ names_json(const struct hostlist *hl)
 static int
 provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
 {
-	static const char *const allowed[] = { "names", "image", "force", NULL };
+	static const char *const allowed[] = { "names", "image", "force", "evacuate", NULL };
 	struct hostlist hl = { 0 };
 	struct image_rec img;
 	const char *image;
-	bool force;
+	bool force, evacuate;
 	int64_t seq;
 	int r;
 
 	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
 	    (r = proto_arg_str(args, "image", true, 200, &image, reterr)) < 0 ||
-	    (r = proto_arg_bool(args, "force", false, &force, reterr)) < 0)
+	    (r = proto_arg_bool(args, "force", false, &force, reterr)) < 0 ||
+	    (r = proto_arg_bool(args, "evacuate", false, &evacuate, reterr)) < 0)
 		return r;
 	if ((r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
 		return r;
@@ -76,6 +78,14 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		if (n.hold) {
 			r = dl_err_set(reterr, -EBUSY, "node '%s' is held (%s): release it first",
 			    n.name, n.hold_reason);
+			goto out;
+		}
+		/* A VM host's VMs die with a reimage: only if the request says so (issue 12). */
+		if ((r = vm_reimage_check(bs->store, n.name, force, evacuate, reterr)) < 0) {
+			char safe[MAX_LOG_VALUE + 1];
+
+			log_notice("event=provision node=%s msg=\"refused: %s\"", n.name,
+			    log_safe(safe, sizeof(safe), reterr ? reterr->msg : ""));
 			goto out;
 		}
 	}

@@ -37,9 +37,9 @@ image_to_json(const struct image_rec *i)
 	    "sha256", sha);
 	/* A hypervisor image says what its hypervisor is (the receipt holds a dom0 to it). */
 	if (o && i->hypervisor_version[0] &&
-	    json_object_set_new(o, "hypervisor", json_pack("{s:s,s:s,s:s}", "version",
-	    i->hypervisor_version, "build_id", i->hypervisor_build_id, "cmdline",
-	    i->hypervisor_cmdline)) < 0) {
+	    json_object_set_new(o, "hypervisor", json_pack("{s:s,s:s,s:s,s:s}", "version",
+	    i->hypervisor_version, "build_id", i->hypervisor_build_id, "efi_build_id",
+	    i->hypervisor_efi_build_id, "cmdline", i->hypervisor_cmdline)) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -171,6 +171,8 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	    m.hypervisor_version ? m.hypervisor_version : "");
 	(void)snprintf(img.hypervisor_build_id, sizeof(img.hypervisor_build_id), "%s",
 	    m.hypervisor_build_id ? m.hypervisor_build_id : "");
+	(void)snprintf(img.hypervisor_efi_build_id, sizeof(img.hypervisor_efi_build_id), "%s",
+	    m.hypervisor_efi_build_id ? m.hypervisor_efi_build_id : "");
 	(void)snprintf(img.hypervisor_cmdline, sizeof(img.hypervisor_cmdline), "%s",
 	    m.hypervisor_cmdline ? m.hypervisor_cmdline : "");
 	img.added = (int64_t)time(NULL);

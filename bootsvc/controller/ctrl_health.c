@@ -11,6 +11,7 @@
 #include "controller/ctrl_internal.h"
 #include "bmc/health_ipmi.h"
 #include "log.h"
+#include "vm/vm.h"
 
 /* One health read's payload: what the worker needs, and what it read. */
 struct health_job {
@@ -110,6 +111,15 @@ job_done(void *payload, const struct action_result *res)
 		size_t len = strlen(reasons);
 		(void)snprintf(reasons + len, sizeof(reasons) - len, "%s%s", i ? "; " : "",
 		    v.reason[i]);
+	}
+	/* The vm room's input (issue 12): a VM host bootsvc cannot reach is risky at least,
+	 * whatever its BMC says, until the connection is back. */
+	if (vm_host_is_lost(bs->vm, n.name)) {
+		size_t len = strlen(reasons);
+		if (v.health < HEALTH_RISKY)
+			v.health = HEALTH_RISKY;
+		(void)snprintf(reasons + len, sizeof(reasons) - len, "%s%s", len ? "; " : "",
+		    VM_HEALTH_REASON);
 	}
 	if (health_persist_to_json(&st, &out) == 0)
 		(void)store_node_health_state_set(bs->store, n.name, out);

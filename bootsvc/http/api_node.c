@@ -16,6 +16,7 @@
 #include "boot/receipt.h"
 #include "action/action.h"
 #include "boot/trust.h"
+#include "vm/vm.h"
 
 /* Compare in time independent of where the strings differ: tokens are secrets. */
 static bool
@@ -45,7 +46,7 @@ static enum MHD_Result
 phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
 {
 	json_error_t jerr;
-	json_t *body, *receipt = NULL;
+	json_t *body, *receipt = NULL, *facts = NULL;
 	const char *phase = NULL, *reason = NULL;
 	char why[MAX_REASON], msg[MAX_REASON + 64];
 	struct image_rec img;
@@ -58,8 +59,8 @@ phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct
 		(void)snprintf(msg, sizeof(msg), "malformed JSON: %s", jerr.text);
 		return http_respond_error(c, r, 400, -EINVAL, msg);
 	}
-	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s,s?s,s?o}", "phase", &phase, "reason",
-	    &reason, "receipt", &receipt) < 0) {
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s,s?s,s?o,s?o}", "phase", &phase,
+	    "reason", &reason, "receipt", &receipt, "facts", &facts) < 0) {
 		(void)snprintf(msg, sizeof(msg), "bad report: %s", jerr.text);
 		ret = http_respond_error(c, r, 400, -EINVAL, msg);
 		goto out;
@@ -77,6 +78,10 @@ phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct
 		ret = http_respond_error(c, r, 400, -EINVAL, "phase failed needs a reason");
 		goto out;
 	}
+	if (facts && strcmp(phase, "up") != 0) {
+		ret = http_respond_error(c, r, 400, -EINVAL, "facts come with phase up only");
+		goto out;
+	}
 	bs->metrics.phase_reports++;
 	if (strcmp(phase, "up") == 0) {
 		/* The receipt holds what the served image's kind says it holds. */
@@ -85,6 +90,7 @@ phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct
 		const struct kind *k = served ? kind_find(img.kind) : NULL;
 		struct dl_err err = { 0 };
 		struct receipt rcpt;
+		struct vm_facts vf;
 
 		if (k ? receipt_from_json(k, receipt, &rcpt, &err) < 0 : !json_is_object(receipt)) {
 			ret = http_respond_error(c, r, 400, -EINVAL,
@@ -101,10 +107,20 @@ phase_report(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct
 			(void)nodes_set_phase(bs, n->name, "failed", why);
 		} else if (!receipt_check(&img, &rcpt, why, sizeof(why))) {
 			(void)nodes_set_phase(bs, n->name, "failed", why);
+		} else if (!kind_is_vm_host(k) && facts) {
+			ret = http_respond_error(c, r, 400, -EINVAL,
+			    "facts come from VM hosts only (this node's kind is not one)");
+			goto out;
+		} else if (kind_is_vm_host(k) &&
+		    vm_facts_from_json(facts, k, n->ip, &vf, &err) < 0) {
+			/* Up means usable: a hypervisor without good facts is no VM host. */
+			(void)nodes_set_phase(bs, n->name, "failed", err.msg);
 		} else {
 			strcpy(n->booted_image, img.id);
 			(void)store_node_update_ctrl(bs->store, n);
 			(void)nodes_set_phase(bs, n->name, "up", "");
+			if (kind_is_vm_host(k))
+				(void)vm_host_register(bs, bs->vm, n, k, &vf);
 		}
 	} else
 		(void)nodes_set_phase(bs, n->name, phase, reason ? reason : "");

@@ -35,6 +35,92 @@ energy_saved(const struct energy_rec *e, void *userdata)
 	return 0;
 }
 
+/* VM hosts and their domains (issue 12): hosts by connection state, per host its CPUs,
+ * memory and VM count (hosts are nodes, a label set bounded as the nodes' is), VMs by
+ * state. Each family's lines gather in a buffer of their own, so each is written whole
+ * under its HELP and TYPE from one walk of the hosts. */
+struct vm_metrics {
+	struct bootsvc *bs;
+	struct strbuf cpus, mem, vms;
+	int64_t hosts[3]; /* connecting, connected, lost */
+	struct {
+		char state[16];
+		int64_t n;
+	} states[12];
+	size_t n_states;
+	unsigned host_vms;
+};
+
+static int
+vm_count_state(const struct vm_domain_rec *d, void *userdata)
+{
+	struct vm_metrics *m = userdata;
+	size_t i;
+
+	m->host_vms++;
+	for (i = 0; i < m->n_states; i++)
+		if (strcmp(m->states[i].state, d->state) == 0)
+			break;
+	if (i == m->n_states) {
+		if (i == sizeof(m->states) / sizeof(m->states[0]))
+			return 0; /* libvirt has 8 states: more are not exported */
+		(void)snprintf(m->states[i].state, sizeof(m->states[i].state), "%s", d->state);
+		m->n_states++;
+	}
+	m->states[i].n++;
+	return 0;
+}
+
+static int
+vm_host_metrics(const struct vm_host_rec *h, void *userdata)
+{
+	struct vm_metrics *m = userdata;
+
+	m->hosts[strcmp(h->state, "connected") == 0 ? 1 : strcmp(h->state, "lost") == 0 ? 2 :
+	    0]++;
+	m->host_vms = 0;
+	(void)store_vm_domain_foreach(m->bs->store, h->node, vm_count_state, m);
+	strbuf_printf(&m->cpus, "diskless_vm_host_cpus{node=\"%s\"} %u\n", h->node, h->cpus);
+	strbuf_printf(&m->mem, "diskless_vm_host_memory_mib{node=\"%s\"} %lld\n", h->node,
+	    (long long)h->memory_mib);
+	strbuf_printf(&m->vms, "diskless_vm_host_vms{node=\"%s\"} %u\n", h->node, m->host_vms);
+	return 0;
+}
+
+static void
+vm_metrics(struct bootsvc *bs, struct strbuf *b)
+{
+	static const char *const states[] = { "connecting", "connected", "lost" };
+	struct vm_metrics m = { .bs = bs };
+
+	(void)store_vm_host_foreach(bs->store, vm_host_metrics, &m);
+	strbuf_printf(b, "# HELP diskless_vm_hosts VM hosts by the state of bootsvc's libvirt "
+	    "connection.\n");
+	strbuf_printf(b, "# TYPE diskless_vm_hosts gauge\n");
+	for (size_t i = 0; i < 3; i++)
+		strbuf_printf(b, "diskless_vm_hosts{state=\"%s\"} %lld\n", states[i],
+		    (long long)m.hosts[i]);
+	strbuf_printf(b, "# HELP diskless_vm_host_cpus CPUs of each VM host.\n");
+	strbuf_printf(b, "# TYPE diskless_vm_host_cpus gauge\n");
+	strbuf_printf(b, "%s", m.cpus.s ? m.cpus.s : "");
+	strbuf_printf(b, "# HELP diskless_vm_host_memory_mib Memory of each VM host.\n");
+	strbuf_printf(b, "# TYPE diskless_vm_host_memory_mib gauge\n");
+	strbuf_printf(b, "%s", m.mem.s ? m.mem.s : "");
+	strbuf_printf(b, "# HELP diskless_vm_host_vms Domains libvirt lists on each VM host.\n");
+	strbuf_printf(b, "# TYPE diskless_vm_host_vms gauge\n");
+	strbuf_printf(b, "%s", m.vms.s ? m.vms.s : "");
+	strbuf_printf(b, "# HELP diskless_vms Domains on VM hosts by libvirt state.\n");
+	strbuf_printf(b, "# TYPE diskless_vms gauge\n");
+	for (size_t i = 0; i < m.n_states; i++)
+		strbuf_printf(b, "diskless_vms{state=\"%s\"} %lld\n", m.states[i].state,
+		    (long long)m.states[i].n);
+	if (m.cpus.oom || m.mem.oom || m.vms.oom)
+		b->oom = true;
+	strbuf_done(&m.cpus);
+	strbuf_done(&m.mem);
+	strbuf_done(&m.vms);
+}
+
 enum MHD_Result
 http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 {
@@ -84,6 +170,7 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	/* A gauge: a boot costs more than staying on, so saved can go down. */
 	strbuf_printf(&b, "# TYPE diskless_energy_saved_kwh_total gauge\n");
 	(void)store_energy_image_foreach(bs->store, energy_saved, &b);
+	vm_metrics(bs, &b);
 	if (b.oom) {
 		strbuf_done(&b);
 		return MHD_NO;

@@ -2,6 +2,7 @@
 /* The store's front: picks a backend from what store_open() is given, keeps the nesting
  * of transactions, and turns what backends report into messages for people. Everything
  * else goes straight to the backend (store_backend.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -523,4 +524,63 @@ store_checkpoint(struct store *s, int64_t *ret_frames)
 	if (s->depth > 0 || s->batch)
 		return -EBUSY;
 	return s->ops->checkpoint(s, ret_frames);
+}
+
+int
+store_vm_host_put(struct store *s, const struct vm_host_rec *h)
+{
+	return s->ops->vm_host_put(s, h);
+}
+
+int
+store_vm_host_get(struct store *s, const char *node, struct vm_host_rec *ret)
+{
+	return s->ops->vm_host_get(s, node, ret);
+}
+
+int
+store_vm_host_delete(struct store *s, const char *node)
+{
+	return s->ops->vm_host_delete(s, node);
+}
+
+int
+store_vm_host_foreach(struct store *s, store_vm_host_fn fn, void *userdata)
+{
+	return s->ops->vm_host_foreach(s, fn, userdata);
+}
+
+int
+store_vm_domains_reconcile(struct store *s, const char *host,
+    const struct vm_domain_rec *doms, size_t n, int64_t now_ms)
+{
+	struct vm_host_rec h;
+	int r;
+
+	if ((r = store_begin(s)) < 0)
+		return r;
+	if ((r = s->ops->vm_host_get(s, host, &h)) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct vm_domain_rec d = doms[i];
+
+		(void)snprintf(d.host, sizeof(d.host), "%s", host);
+		d.last_seen = now_ms;
+		if ((r = s->ops->vm_domain_put(s, &d)) < 0)
+			goto fail;
+	}
+	/* What this listing did not have is gone from the host: everything older than it. */
+	if ((r = s->ops->vm_domains_drop_stale(s, host, now_ms)) < 0)
+		goto fail;
+	return store_commit(s);
+fail:
+	store_rollback(s);
+	return r;
+}
+
+int
+store_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn,
+    void *userdata)
+{
+	return s->ops->vm_domain_foreach(s, host ? host : "", fn, userdata);
 }

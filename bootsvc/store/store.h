@@ -137,10 +137,12 @@ struct image_rec {
 	struct image_file files[MAX_IMAGE_FILES]; /* its roles, in the order added */
 	unsigned n_files;
 	char initrd_tree[SHA256_HEX_SIZE];  /* manifest initrd_tree; "" for older manifests */
-	/* A hypervisor image's (kind xen): its version ("4.17.7"), GNU build id (hex) and
-	 * command line, from the manifest; "" for other kinds. */
+	/* A hypervisor image's (kind xen): its version ("4.17.7"), the build ids (hex) of its
+	 * BIOS binary (GNU build id) and of xen.efi (CodeView GUID), and its command line,
+	 * from the manifest; "" for other kinds. */
 	char hypervisor_version[MAX_HYPERVISOR_VERSION + 1]; /* manifest.h's bounds */
 	char hypervisor_build_id[MAX_HYPERVISOR_BUILD_ID + 1];
+	char hypervisor_efi_build_id[MAX_HYPERVISOR_BUILD_ID + 1];
 	char hypervisor_cmdline[MAX_CMDLINE];
 	int64_t added;
 	bool current;                        /* newest version of its name */
@@ -282,6 +284,61 @@ typedef int (*store_image_fn)(const struct image_rec *i, void *userdata);
 int store_image_foreach(struct store *s, store_image_fn fn, void *userdata);
 /* Number of nodes pinned to id or last served it (removal refuses while > 0). */
 int64_t store_image_users(struct store *s, const char *id);
+
+/* VM hosts and their domains (issue 12, docs/vm.md). A node of a VM-host kind that came
+ * up with good facts is a host (one row, keyed by its node, gone with it); its domains
+ * are what libvirt last listed there: libvirt is the truth of where a VM runs, so the
+ * store only follows it (store_vm_domains_reconcile), never the reverse. */
+#define MAX_VM_NAME 64       /* a domain name kept; longer ones are refused by the vm room */
+#define MAX_VM_VERSION 32    /* "9.0.0", "4.17.1-pre" */
+#define MAX_VM_URI 128
+struct vm_host_rec {
+	char node[MAX_NODE_NAME];
+	char hypervisor[16];               /* "QEMU", "Xen" (facts) */
+	char hypervisor_version[MAX_VM_VERSION];
+	char libvirt_version[MAX_VM_VERSION];
+	char uri[MAX_VM_URI];              /* what bootsvc connects to (built by bootsvc) */
+	unsigned cpus;                     /* the host's */
+	int64_t memory_mib;
+	unsigned numa_nodes;
+	unsigned guest_cpus;               /* left to guests */
+	int64_t guest_memory_mib;
+	char state[16];                    /* "connecting", "connected", "lost" */
+	int64_t state_since;               /* unix s */
+	char state_reason[MAX_REASON];     /* why lost */
+	int64_t last_seen;                 /* unix s of the last good refresh, 0 = none */
+};
+
+struct vm_domain_rec {
+	char uuid[UUID_STR_LEN];           /* libvirt's domain UUID: the key */
+	char name[MAX_VM_NAME];
+	char host[MAX_NODE_NAME];          /* the host libvirt last listed it on */
+	char state[16];                    /* "running", "paused", "shutoff", ... */
+	unsigned vcpus;
+	int64_t memory_kib;                /* current memory, as libvirt reports it */
+	int64_t running_since;             /* unix s first seen running, 0 = not running */
+	int64_t last_seen;                 /* unix ms of the listing that last had it */
+};
+
+/* Insert or replace the host row of h->node (a node that exists: -ENOENT otherwise). */
+int store_vm_host_put(struct store *s, const struct vm_host_rec *h);
+/* 0, -ENOENT, -EIO. */
+int store_vm_host_get(struct store *s, const char *node, struct vm_host_rec *ret);
+/* Remove a host and its domains. 0, -ENOENT, -EIO. */
+int store_vm_host_delete(struct store *s, const char *node);
+typedef int (*store_vm_host_fn)(const struct vm_host_rec *h, void *userdata);
+/* fn per host in node order; stops early when fn returns < 0 (and returns that). */
+int store_vm_host_foreach(struct store *s, store_vm_host_fn fn, void *userdata);
+/* Make host's domains exactly doms[0..n) (what libvirt listed there at now_ms, unix ms):
+ * each is inserted or updated (moved here if it was listed on another host), one
+ * running before keeps its running_since, and the host's rows not listed are deleted.
+ * One transaction (a savepoint inside another). 0, -ENOENT (no such host), -EIO. */
+int store_vm_domains_reconcile(struct store *s, const char *host,
+    const struct vm_domain_rec *doms, size_t n, int64_t now_ms);
+typedef int (*store_vm_domain_fn)(const struct vm_domain_rec *d, void *userdata);
+/* fn per domain of host ("" or NULL: every host) in (host, name) order. */
+int store_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn,
+    void *userdata);
 
 /* The read path of threads other than the loop (the HTTP handlers, later): a reader is a
  * read-only handle of its own (for SQLite, its own connection beside the writer's, which

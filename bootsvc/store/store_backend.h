@@ -108,6 +108,18 @@ struct store_backend {
 	int (*energy_foreach)(struct store *s, store_energy_fn fn, void *userdata);
 	int (*energy_image_foreach)(struct store *s, store_energy_fn fn, void *userdata);
 
+	/* VM hosts and domains. domain_put: insert or update by uuid (running_since kept
+	 * while it stays running); domains_drop_stale: delete host's rows with last_seen <
+	 * seen (store.c reconciles with these inside a transaction). */
+	int (*vm_host_put)(struct store *s, const struct vm_host_rec *h);
+	int (*vm_host_get)(struct store *s, const char *node, struct vm_host_rec *ret);
+	int (*vm_host_delete)(struct store *s, const char *node);
+	int (*vm_host_foreach)(struct store *s, store_vm_host_fn fn, void *userdata);
+	int (*vm_domain_put)(struct store *s, const struct vm_domain_rec *d);
+	int (*vm_domains_drop_stale)(struct store *s, const char *host, int64_t seen);
+	int (*vm_domain_foreach)(struct store *s, const char *host, store_vm_domain_fn fn,
+	    void *userdata);
+
 	/* Image versions. image_insert: -EEXIST with reterr untouched (store.c names it). */
 	int (*image_insert)(struct store *s, const struct image_rec *i, struct dl_err *reterr);
 	int (*image_delete)(struct store *s, const char *id);

@@ -425,4 +425,11 @@ static const struct store_backend sqlite_ops = {
 	.image_delete = store_sqlite_image_delete,
 	.image_foreach = store_sqlite_image_foreach,
 	.image_users = store_sqlite_image_users,
+	.vm_host_put = store_sqlite_vm_host_put,
+	.vm_host_get = store_sqlite_vm_host_get,
+	.vm_host_delete = store_sqlite_vm_host_delete,
+	.vm_host_foreach = store_sqlite_vm_host_foreach,
+	.vm_domain_put = store_sqlite_vm_domain_put,
+	.vm_domains_drop_stale = store_sqlite_vm_domains_drop_stale,
+	.vm_domain_foreach = store_sqlite_vm_domain_foreach,
 };

@@ -25,6 +25,8 @@ enum sqlite_stmt {
 	S_IMAGE_FILES, S_IMAGE_DELETE, S_IMAGE_USERS,
 	/* store_sqlite_energy.c */
 	S_ENERGY_GET, S_ENERGY_PUT, S_ENERGY_IMAGE_ADD,
+	/* store_sqlite_vm.c */
+	S_VM_HOST_PUT, S_VM_HOST_GET, S_VM_HOST_DELETE, S_VM_DOMAIN_PUT, S_VM_DOMAIN_STALE,
 	_SQLITE_STMT_MAX,
 };
 
@@ -131,7 +133,7 @@ void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 5
+#define STORE_SQLITE_SCHEMA_VERSION 6
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is
@@ -199,3 +201,13 @@ int store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on
     int64_t off_mj, int64_t saved_mj);
 int store_sqlite_energy_foreach(struct store *s, store_energy_fn fn, void *userdata);
 int store_sqlite_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata);
+
+/* store_sqlite_vm.c */
+int store_sqlite_vm_host_put(struct store *s, const struct vm_host_rec *h);
+int store_sqlite_vm_host_get(struct store *s, const char *node, struct vm_host_rec *ret);
+int store_sqlite_vm_host_delete(struct store *s, const char *node);
+int store_sqlite_vm_host_foreach(struct store *s, store_vm_host_fn fn, void *userdata);
+int store_sqlite_vm_domain_put(struct store *s, const struct vm_domain_rec *d);
+int store_sqlite_vm_domains_drop_stale(struct store *s, const char *host, int64_t seen);
+int store_sqlite_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn,
+    void *userdata);

@@ -11,8 +11,10 @@
  *   3  an image version's files are rows of image_files (any roles), no longer the
  *      kernel/initrd/rootfs columns of images.
  *   4  nodes.armed, nodes.armed_by: the one-time credential (boot/trust.h).
- *   5  images.hypervisor_version, hypervisor_build_id, hypervisor_cmdline: what a Xen
- *      image's manifest says of its hypervisor (the receipt and xen.ipxe read them).
+ *   5  images.hypervisor_version, hypervisor_build_id, hypervisor_efi_build_id,
+ *      hypervisor_cmdline: what a Xen image's manifest says of its hypervisor (the
+ *      receipt and xen.ipxe read them).
+ *   6  vm_hosts and vm_domains: VM hosts and the domains libvirt lists on them (issue 12).
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -67,6 +69,26 @@ static const char schema_v1[] =
 	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
 	" saved_mj INTEGER NOT NULL);";
 
+/* VM hosts (issue 12): a node that came up as one, with its facts and the state of
+ * bootsvc's libvirt connection to it; and the domains libvirt lists there (libvirt is the
+ * truth: the vm room reconciles these rows with its listings). (host, name) is the
+ * order vm.list reads and the index the provision check's per-host lookup uses. */
+#define SCHEMA_VM \
+	"CREATE TABLE vm_hosts (" \
+	" node TEXT PRIMARY KEY REFERENCES nodes(name) ON DELETE CASCADE," \
+	" hypervisor TEXT NOT NULL, hypervisor_version TEXT NOT NULL," \
+	" libvirt_version TEXT NOT NULL, uri TEXT NOT NULL, cpus INTEGER NOT NULL," \
+	" memory_mib INTEGER NOT NULL, numa_nodes INTEGER NOT NULL," \
+	" guest_cpus INTEGER NOT NULL, guest_memory_mib INTEGER NOT NULL," \
+	" state TEXT NOT NULL, state_since INTEGER NOT NULL," \
+	" state_reason TEXT NOT NULL DEFAULT '', last_seen INTEGER NOT NULL DEFAULT 0);" \
+	"CREATE TABLE vm_domains (" \
+	" uuid TEXT PRIMARY KEY, name TEXT NOT NULL," \
+	" host TEXT NOT NULL REFERENCES vm_hosts(node) ON DELETE CASCADE," \
+	" state TEXT NOT NULL, vcpus INTEGER NOT NULL, memory_kib INTEGER NOT NULL," \
+	" running_since INTEGER NOT NULL DEFAULT 0, last_seen INTEGER NOT NULL);" \
+	"CREATE INDEX vm_domains_host ON vm_domains(host, name);"
+
 /* What a new store gets: version STORE_SQLITE_SCHEMA_VERSION. */
 static const char schema_newest[] =
 	"CREATE TABLE nodes ("
@@ -101,6 +123,7 @@ static const char schema_newest[] =
 	" cmdline TEXT NOT NULL, added INTEGER NOT NULL, initrd_tree TEXT NOT NULL DEFAULT '',"
 	" hypervisor_version TEXT NOT NULL DEFAULT '',"
 	" hypervisor_build_id TEXT NOT NULL DEFAULT '',"
+	" hypervisor_efi_build_id TEXT NOT NULL DEFAULT '',"
 	" hypervisor_cmdline TEXT NOT NULL DEFAULT '');"
 	/* (name, added, id) is the order "the current version of a name" reads in, so that
 	 * query (run on every script request) walks the index instead of sorting in a temp
@@ -121,7 +144,8 @@ static const char schema_newest[] =
 	" baseline_w INTEGER NOT NULL DEFAULT 0, last_w INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE energy_image ("
 	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
-	" saved_mj INTEGER NOT NULL);";
+	" saved_mj INTEGER NOT NULL);"
+	SCHEMA_VM;
 
 /* The helpers below (and store_sqlite_exec) leave "store '<path>': " to the two entry
  * points, which add it. */
@@ -250,8 +274,16 @@ migrate_image_hypervisor(sqlite3 *db, struct dl_err *reterr)
 	return store_sqlite_exec(db,
 	    "ALTER TABLE images ADD COLUMN hypervisor_version TEXT NOT NULL DEFAULT '';"
 	    "ALTER TABLE images ADD COLUMN hypervisor_build_id TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE images ADD COLUMN hypervisor_efi_build_id TEXT NOT NULL DEFAULT '';"
 	    "ALTER TABLE images ADD COLUMN hypervisor_cmdline TEXT NOT NULL DEFAULT '';",
 	    reterr);
+}
+
+/* 5 -> 6: VM hosts and their domains, empty. */
+static int
+migrate_vm(sqlite3 *db, struct dl_err *reterr)
+{
+	return store_sqlite_exec(db, SCHEMA_VM, reterr);
 }
 
 struct migration {
@@ -265,6 +297,7 @@ static const struct migration migrations[] = {
 	{ 2, "image files as rows", migrate_image_files },
 	{ 3, "armed credentials", migrate_armed },
 	{ 4, "image hypervisor", migrate_image_hypervisor },
+	{ 5, "VM hosts and domains", migrate_vm },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,

@@ -576,6 +576,85 @@ test_images(void **state)
 	assert_int_equal(http_post(f, OWN, "/images/x/kernel", NULL, "{}"), 405);
 }
 
+/* A VM host's up report (issue 12, docs/vm.md): a kvm node is up only with good facts,
+ * and is then a VM host whose URI is the one bootsvc builds; bad or missing facts fail
+ * it naming the field; facts from a linux node, or with another phase, are a 400. */
+#define UP_RECEIPT "\"receipt\":{\"kernel\":\"1111111111111111111111111111111111111111111111111111111111111111\"," \
+	"\"initrd\":\"2222222222222222222222222222222222222222222222222222222222222222\"," \
+	"\"rootfs\":\"3333333333333333333333333333333333333333333333333333333333333333\"}"
+#define FACTS(uri, cpus) "\"facts\":{\"hypervisor\":\"QEMU\",\"hypervisor_version\":\"7.2.0\"," \
+	"\"libvirt_version\":\"9.0.0\",\"uri\":\"" uri "\",\"cpus\":" cpus ",\"memory_mib\":2048," \
+	"\"numa_nodes\":1,\"guest_cpus\":1,\"guest_memory_mib\":1500}"
+static void
+test_vm_host_up_facts(void **state)
+{
+	struct fixture *f = *state;
+	struct image_rec img;
+	struct vm_host_rec h;
+	struct node_rec n;
+	struct dl_err e = { 0 };
+	char bearer[128];
+	static const struct {
+		const char *body;
+		int status;
+		const char *phase, *reason; /* reason: a part of it */
+	} reports[] = {
+		{ "{\"phase\":\"up\"," UP_RECEIPT "}", 204, "failed", "facts missing" },
+		{ "{\"phase\":\"up\"," UP_RECEIPT "," FACTS("qemu+tls://127.0.0.5/system", "0") "}",
+		  204, "failed", "facts: 'cpus' must be an integer 1..8192" },
+		{ "{\"phase\":\"up\"," UP_RECEIPT "," FACTS("qemu+tls://10.1.1.1/system", "2") "}",
+		  204, "failed", "facts: 'uri' must be 'qemu+tls://127.0.0.5/system'" },
+		{ "{\"phase\":\"imaging\"," FACTS("qemu+tls://127.0.0.5/system", "2") "}", 400,
+		  "failed", NULL },
+		{ "{\"phase\":\"up\"," UP_RECEIPT "," FACTS("qemu+tls://127.0.0.5/system", "2") "}",
+		  204, "up", "" },
+	};
+
+	/* the same files as tiny, of kind kvm */
+	assert_int_equal(store_image_get(f->bs.store, f->image_id, &img), 0);
+	memset(img.id, '8', SHA256_HEX_SIZE - 1);
+	strcpy(img.name, "kvmhost");
+	strcpy(img.kind, "kvm");
+	if (store_image_insert(f->bs.store, &img, &e) < 0)
+		fail_msg("image insert: %s", e.msg);
+	add_node(f, "hv1", "52:54:00:12:00:01", "127.0.0.5", "imaging", false);
+	n = get_node(f, "hv1");
+	strcpy(n.served_image, img.id);
+	assert_int_equal(store_node_update(f->bs.store, &n), 0);
+	(void)snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s\r\n", n.token);
+	for (size_t i = 0; i < ELEMENTSOF(reports); i++) {
+		int st = http_post(f, "127.0.0.5", "/api/v1/nodes/hv1/phase", bearer,
+		    reports[i].body);
+
+		if (st != reports[i].status)
+			fail_msg("report %zu: HTTP %d, want %d", i, st, reports[i].status);
+		n = get_node(f, "hv1");
+		if (strcmp(n.phase, reports[i].phase) != 0 ||
+		    (reports[i].reason && !strstr(n.reason, reports[i].reason)))
+			fail_msg("report %zu: phase %s reason '%s', want %s '%s'", i, n.phase,
+			    n.reason, reports[i].phase, reports[i].reason);
+		/* a VM host only once up with good facts */
+		assert_int_equal(store_vm_host_get(f->bs.store, "hv1", &h),
+		    strcmp(n.phase, "up") == 0 ? 0 : -ENOENT);
+	}
+	assert_string_equal(h.uri, "qemu+tls://127.0.0.5/system");
+	assert_string_equal(h.state, "connecting");
+	assert_int_equal(h.cpus, 2);
+	assert_int_equal(h.guest_memory_mib, 1500);
+
+	/* a linux node's up with facts: refused, nothing recorded */
+	add_node(f, "l1", "52:54:00:12:00:02", "127.0.0.6", "imaging", false);
+	n = get_node(f, "l1");
+	strcpy(n.served_image, f->image_id);
+	assert_int_equal(store_node_update(f->bs.store, &n), 0);
+	(void)snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s\r\n", n.token);
+	assert_int_equal(http_post(f, "127.0.0.6", "/api/v1/nodes/l1/phase", bearer,
+	    "{\"phase\":\"up\"," UP_RECEIPT "," FACTS("qemu+tls://127.0.0.6/system", "2") "}"),
+	    400);
+	assert_string_equal(get_node(f, "l1").phase, "imaging");
+	assert_int_equal(store_vm_host_get(f->bs.store, "l1", &h), -ENOENT);
+}
+
 /* Image "hv" of kind xen: the three linux files plus the hypervisor's two, and what its
  * manifest says of the hypervisor. */
 #define HV_ID "6666666666666666666666666666666666666666666666666666666666666666"
@@ -691,6 +770,7 @@ main(void)
 		T(test_self_reboot_and_credential_once),
 		T(test_controller_boot),
 		T(test_images),
+		T(test_vm_host_up_facts),
 		T(test_xen_script_and_cfg),
 	};
 

@@ -31,6 +31,8 @@ struct vector {
 #define HOLD cmd_hold_parse
 #define REL cmd_release_parse
 #define EVENTS cmd_events_parse
+#define HOSTS cmd_host_list_parse
+#define VMS cmd_vm_list_parse
 #define MAC4 "--mac 52:54:00:00:00:[01-04]"
 
 static const struct vector vectors[] = {
@@ -114,6 +116,24 @@ static const struct vector vectors[] = {
 	{ __LINE__, PROV, "provision --image compute@3f2a n1 --force --wait --timeout 90s",
 	  "{\"names\":\"n1\",\"image\":\"compute@3f2a\",\"force\":true}", NULL },
 	{ __LINE__, PROV, "provision n1", NULL, "provision: option --image is required" },
+	/* a VM host: --force reimages over its VMs, --evacuate asks the VM layer first */
+	{ __LINE__, PROV, "provision n1 --image kvm --evacuate",
+	  "{\"names\":\"n1\",\"image\":\"kvm\",\"evacuate\":true}", NULL },
+	{ __LINE__, PROV, "provision n1 --image kvm --force --evacuate",
+	  "{\"names\":\"n1\",\"image\":\"kvm\",\"force\":true,\"evacuate\":true}", NULL },
+	{ __LINE__, PROV, "provision n1 --image kvm --evacuate=1", NULL,
+	  "--evacuate" },
+	/* host list and vm list (issue 12) */
+	{ __LINE__, HOSTS, "list", "{}", NULL },
+	{ __LINE__, HOSTS, "list --json", "{}", NULL },
+	{ __LINE__, HOSTS, "list n1", NULL, "host list" },
+	{ __LINE__, VMS, "list", "{}", NULL },
+	{ __LINE__, VMS, "list --host hv01", "{\"host\":\"hv01\"}", NULL },
+	{ __LINE__, VMS, "list --host=hv01 --json", "{\"host\":\"hv01\"}", NULL },
+	{ __LINE__, VMS, "list --host HV", NULL, "vm list: option --host: 'HV' is not a node name" },
+	{ __LINE__, VMS, "list --host a --host b", NULL, "option --host given twice" },
+	{ __LINE__, VMS, "list --host", NULL, "--host" },
+	{ __LINE__, VMS, "list g1", NULL, "vm list" },
 	{ __LINE__, PROV, "provision --image compute", NULL, "provision: missing <hostlist>" },
 	{ __LINE__, PROV, "provision n1 --image Compute", NULL,
 	  "option --image: 'Compute' is not an image name" },

@@ -107,6 +107,30 @@ static const struct {
 	  "added 4 nodes: n[01-04]\n" },
 	{ __LINE__, cmd_node_remove_print, "{\"removed\":[]}", 0, "removed no nodes\n" },
 	{ __LINE__, cmd_node_set_print, "{\"updated\":[\"n01\",7]}", -EPROTO, "non-string" },
+	/* host list and vm list (issue 12): used/total, the lost host's reason, uptime */
+	{ __LINE__, cmd_host_list_print,
+	  "{\"hosts\":[{\"node\":\"hv1\",\"hypervisor\":\"QEMU\",\"cpus\":8,\"cpus_used\":3,"
+	  "\"memory_mib\":16384,\"memory_used_mib\":768,\"vms\":3,\"state\":\"connected\","
+	  "\"state_reason\":\"\",\"health\":\"ok\",\"health_reasons\":\"\"},"
+	  "{\"node\":\"hv2\",\"hypervisor\":\"Xen\",\"cpus\":4,\"cpus_used\":0,"
+	  "\"memory_mib\":8192,\"memory_used_mib\":0,\"vms\":0,\"state\":\"lost\","
+	  "\"state_reason\":\"connection to libvirtd closed\",\"health\":\"risky\","
+	  "\"health_reasons\":\"libvirt unreachable\"}]}",
+	  0,
+	  "NODE  TYPE  CPUS  MEMORY_MIB  VMS  STATE      HEALTH  REASON\n"
+	  "hv1   QEMU   3/8   768/16384    3  connected  ok      -\n"
+	  "hv2   Xen    0/4      0/8192    0  lost       risky   connection to libvirtd closed\n" },
+	{ __LINE__, cmd_host_list_print, "{\"vms\":[]}", -EPROTO, "no 'hosts' list" },
+	{ __LINE__, cmd_vm_list_print,
+	  "{\"vms\":[{\"name\":\"g1\",\"host\":\"hv1\",\"state\":\"running\",\"vcpus\":2,"
+	  "\"memory_mib\":512,\"running_since\":1714564503},"
+	  "{\"name\":\"g2\",\"host\":\"hv1\",\"state\":\"shutoff\",\"vcpus\":1,"
+	  "\"memory_mib\":128,\"running_since\":0}]}",
+	  0,
+	  "NAME  HOST  STATE    VCPUS  MEMORY_MIB  UPTIME\n"
+	  "g1    hv1   running      2         512      5m\n"
+	  "g2    hv1   shutoff      1         128       -\n" },
+	{ __LINE__, cmd_vm_list_print, "{\"vms\":[7]}", -EPROTO, "vm 0 is not an object" },
 	{ __LINE__, cmd_image_list_print,
 	  "{\"images\":[{\"id\":\"3f2a9c0d11e2ffffffffffffffffffffffffffffffffffffffffffffffffffff\","
 	  "\"name\":\"compute\",\"kind\":\"linux\",\"kernel_version\":\"6.1.0-18-amd64\","

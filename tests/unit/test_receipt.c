@@ -213,6 +213,21 @@ test_hypervisor(void **state)
 	assert_false(receipt_check(&img, &r, buf, sizeof(buf)));
 	assert_string_equal(buf, "booted hypervisor '" XVER " " XBID2 "', expected '" XVER " "
 	    XBID "'");
+	/* the image's UEFI build (xen.efi) has an id of its own: either is the image's */
+	strcpy(img.hypervisor_efi_build_id, "06d44821da0a4c55");
+	assert_int_equal(receipt_set(&r, "rootfs", RSHA), 0);
+	assert_int_equal(receipt_set(&r, "hypervisor", XVER " 06d44821da0a4c55"), 0);
+	assert_true(receipt_check(&img, &r, buf, sizeof(buf)));
+	assert_int_equal(receipt_set(&r, "hypervisor", XVER " " XBID), 0);
+	assert_true(receipt_check(&img, &r, buf, sizeof(buf)));
+	assert_int_equal(receipt_set(&r, "hypervisor", XVER " " XBID2), 0);
+	assert_false(receipt_check(&img, &r, buf, sizeof(buf)));
+	assert_string_equal(buf, "booted hypervisor '" XVER " " XBID2 "', expected '" XVER " "
+	    XBID "' or UEFI's 06d44821da0a4c55");
+	/* dom0 reads an id up to its first zero byte (Linux prints it with %.*s) */
+	assert_true(receipt_hypervisor_matches(XVER, "ab12007f", XVER " ab12"));
+	assert_false(receipt_hypervisor_matches(XVER, "ab12007f", XVER " ab12007f"));
+	assert_false(receipt_hypervisor_matches(XVER, "00ab", XVER " "));
 	/* a linux receipt has no hypervisor field */
 	receipt_init(&r, kind_find("linux"));
 	assert_int_equal(receipt_set(&r, "hypervisor", XVER " " XBID), -ENOENT);

@@ -27,6 +27,7 @@ static const struct {
 } verb_vectors[] = {
 	{ "ping", RO }, { "node.list", RO }, { "node.show", RO }, { "image.list", RO },
 	{ "image.show", RO }, { "energy", RO }, { "events", RO },
+	{ "host.list", RO }, { "vm.list", RO },
 	{ "provision", SC }, { "power", SC }, { "allocate", SC }, { "release", SC },
 	{ "expect", SC },
 	{ "hold", AD }, { "health.clear", AD }, { "node.add", AD }, { "node.remove", AD },
@@ -57,7 +58,7 @@ test_permissions(void **state)
 static void
 test_every_verb_listed(void **state)
 {
-	const struct control_verb *tables[] = { verbs_node, verbs_image, verbs_ctrl };
+	const struct control_verb *tables[] = { verbs_node, verbs_image, verbs_ctrl, verbs_vm };
 	size_t n = 1;
 
 	(void)state;

@@ -617,6 +617,40 @@ test_image_read_plans(void **state)
 	}
 }
 
+/* Version 5 on an upgraded store: a node of the fixture becomes a VM host, its domains
+ * are reconciled, and removing the node takes both (the foreign keys hold after the
+ * migration as in a new store). */
+static void
+test_upgraded_vm_hosts(void **state)
+{
+	struct store_dir *f = *state;
+	struct dl_err e = { 0 };
+	struct vm_host_rec h = { 0 }, got;
+	struct vm_domain_rec d = { 0 };
+	struct store *s;
+	sqlite3 *db;
+
+	assert_int_equal(store_open(f->path, &s, &e), 0);
+	strcpy(h.node, "n02");
+	strcpy(h.hypervisor, "Xen");
+	strcpy(h.state, "connected");
+	h.cpus = 4;
+	assert_int_equal(store_vm_host_put(s, &h), 0);
+	strcpy(d.uuid, "11111111-2222-4333-8444-555555555555");
+	strcpy(d.name, "g1");
+	strcpy(d.state, "running");
+	d.running_since = 7;
+	assert_int_equal(store_vm_domains_reconcile(s, "n02", &d, 1, 1000), 0);
+	assert_int_equal(store_vm_host_get(s, "n02", &got), 0);
+	assert_string_equal(got.hypervisor, "Xen");
+	assert_int_equal(store_node_delete(s, "n02"), 0);
+	assert_int_equal(store_vm_host_get(s, "n02", &got), -ENOENT);
+	store_close(s);
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM vm_domains"), 0);
+	sqlite3_close(db);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -631,6 +665,7 @@ main(void)
 		T(test_older_v1_completed),
 		T(test_new_equals_upgraded),
 		T(test_image_read_plans),
+		T(test_upgraded_vm_hosts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

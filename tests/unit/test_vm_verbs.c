@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/* The VM verbs (bootsvc/control/verbs_vm.c) and the provision refusal for a VM host that
+ * runs VMs (bootsvc/vm/vm_reimage.c), through control_handle_line against a real store:
+ * host.list sums what the active domains use, vm.list filters by host, and a reimage of
+ * a host with running VMs is refused naming them unless forced; --evacuate is answered
+ * that it arrives with the VM layer. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "control_call.h"
+
+struct fixture {
+	struct control_fixture cf;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || control_fixture_open(&f->cf, LOG_ERR) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	control_fixture_close(&f->cf);
+	free(f);
+	return 0;
+}
+
+static void
+add_node(struct bootsvc *bs, const char *name, const char *mac, const char *ip)
+{
+	struct node_rec n = { 0 };
+	struct dl_err e = { 0 };
+
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	snprintf(n.mac, sizeof(n.mac), "%s", mac);
+	snprintf(n.ip, sizeof(n.ip), "%s", ip);
+	strcpy(n.bmc, "127.0.0.1:9623");
+	strcpy(n.bmc_creds, "/etc/diskless/bmc/x");
+	memset(n.token, 'a', 64);
+	strcpy(n.phase, "up");
+	strcpy(n.health, "ok");
+	n.phase_at = n.created = 1000;
+	assert_int_equal(store_node_insert(bs->store, &n, &e), 0);
+}
+
+static void
+add_image(struct bootsvc *bs)
+{
+	struct image_rec i = { 0 };
+	struct dl_err e = { 0 };
+	char sha[SHA256_HEX_SIZE] = { 0 };
+
+	memset(i.id, 'c', 64);
+	strcpy(i.name, "kvm");
+	strcpy(i.kind, "kvm");
+	strcpy(i.path, "/tmp/x");
+	memset(sha, '1', 64);
+	assert_int_equal(image_rec_file_set(&i, "kernel", sha, 1), 0);
+	i.added = 1;
+	assert_int_equal(store_image_insert(bs->store, &i, &e), 0);
+}
+
+static void
+add_host(struct bootsvc *bs, const char *node)
+{
+	struct vm_host_rec h = { 0 };
+
+	snprintf(h.node, sizeof(h.node), "%s", node);
+	strcpy(h.hypervisor, "QEMU");
+	strcpy(h.hypervisor_version, "7.2.0");
+	strcpy(h.libvirt_version, "9.0.0");
+	strcpy(h.uri, "qemu+tls://10.0.0.10/system");
+	h.cpus = 8;
+	h.memory_mib = 16384;
+	h.numa_nodes = 1;
+	h.guest_cpus = 7;
+	h.guest_memory_mib = 15000;
+	strcpy(h.state, "connected");
+	assert_int_equal(store_vm_host_put(bs->store, &h), 0);
+}
+
+static struct vm_domain_rec
+dom(char c, const char *name, const char *state, unsigned vcpus, int64_t kib)
+{
+	struct vm_domain_rec d = { 0 };
+
+	snprintf(d.uuid, sizeof(d.uuid), "%c%c%c%c%c%c%c%c-0000-4000-8000-000000000000", c, c, c,
+	    c, c, c, c, c);
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.state, sizeof(d.state), "%s", state);
+	d.vcpus = vcpus;
+	d.memory_kib = kib;
+	d.running_since = strcmp(state, "running") == 0 ? 1000 : 0;
+	return d;
+}
+
+static void
+populate(struct bootsvc *bs)
+{
+	add_node(bs, "n1", "52:54:00:00:00:01", "10.0.0.10");
+	add_node(bs, "n2", "52:54:00:00:00:02", "10.0.0.11");
+	add_node(bs, "n3", "52:54:00:00:00:03", "10.0.0.12");
+	add_image(bs);
+	add_host(bs, "n1");
+	add_host(bs, "n2");
+	struct vm_domain_rec d1[] = { dom('1', "g1", "running", 2, 524288),
+		dom('2', "g2", "paused", 1, 262144), dom('3', "g3", "shutoff", 4, 1048576) };
+	struct vm_domain_rec d2[] = { dom('4', "g4", "shutoff", 1, 131072) };
+	assert_int_equal(store_vm_domains_reconcile(bs->store, "n1", d1, 3, 5000), 0);
+	assert_int_equal(store_vm_domains_reconcile(bs->store, "n2", d2, 1, 5000), 0);
+}
+
+static void
+test_host_list(void **state)
+{
+	struct fixture *f = *state;
+	json_t *resp, *res, *h;
+
+	populate(&f->cf.bs);
+	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{}}", &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "hosts")), 2);
+	h = json_array_get(json_object_get(res, "hosts"), 0);
+	assert_string_equal(json_string_value(json_object_get(h, "node")), "n1");
+	assert_string_equal(json_string_value(json_object_get(h, "hypervisor")), "QEMU");
+	assert_string_equal(json_string_value(json_object_get(h, "state")), "connected");
+	assert_string_equal(json_string_value(json_object_get(h, "health")), "ok");
+	assert_int_equal(json_integer_value(json_object_get(h, "cpus")), 8);
+	/* used: g1 running and g2 paused hold their vCPUs and memory; g3 is shut off */
+	assert_int_equal(json_integer_value(json_object_get(h, "cpus_used")), 3);
+	assert_int_equal(json_integer_value(json_object_get(h, "memory_used_mib")), 768);
+	assert_int_equal(json_integer_value(json_object_get(h, "vms")), 3);
+	assert_int_equal(json_integer_value(json_object_get(h, "vms_active")), 2);
+	json_decref(resp);
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{\"x\":1}}", "EINVAL",
+	    "x");
+}
+
+static void
+test_vm_list(void **state)
+{
+	struct fixture *f = *state;
+	json_t *resp, *res, *v;
+
+	populate(&f->cf.bs);
+	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{}}", &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "vms")), 4);
+	json_decref(resp);
+	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n1\"}}",
+	    &resp);
+	assert_int_equal(json_array_size(json_object_get(res, "vms")), 3);
+	v = json_array_get(json_object_get(res, "vms"), 0);
+	assert_string_equal(json_string_value(json_object_get(v, "name")), "g1");
+	assert_string_equal(json_string_value(json_object_get(v, "host")), "n1");
+	assert_string_equal(json_string_value(json_object_get(v, "state")), "running");
+	assert_int_equal(json_integer_value(json_object_get(v, "vcpus")), 2);
+	assert_int_equal(json_integer_value(json_object_get(v, "memory_mib")), 512);
+	assert_int_equal(json_integer_value(json_object_get(v, "running_since")), 1000);
+	assert_true(json_integer_value(json_object_get(v, "uptime_s")) > 0);
+	v = json_array_get(json_object_get(res, "vms"), 2);
+	assert_int_equal(json_integer_value(json_object_get(v, "uptime_s")), 0); /* shut off */
+	json_decref(resp);
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n3\"}}",
+	    "ENOENT", "no VM host 'n3'");
+}
+
+static void
+test_provision_refused(void **state)
+{
+	struct fixture *f = *state;
+	json_t *resp;
+	struct node_rec n;
+
+	populate(&f->cf.bs);
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n[1-2]\","
+	    "\"image\":\"kvm\"}}", "EBUSY",
+	    "n1 runs 2 VMs (g1, g2): add --evacuate (the VM layer) or --force");
+	/* nothing was changed by the refused request, n2 included */
+	assert_int_equal(store_node_get(f->cf.bs.store, "n2", &n), 0);
+	assert_string_equal(n.want_power, "");
+	/* n2 runs nothing (g4 is shut off): it goes */
+	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n2\","
+	    "\"image\":\"kvm\"}}", &resp);
+	json_decref(resp);
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	    "\"image\":\"kvm\",\"evacuate\":true}}", "ENOTSUP",
+	    "arrives with the VM layer (issue 13)");
+	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	    "\"image\":\"kvm\",\"force\":true}}", &resp);
+	json_decref(resp);
+	assert_int_equal(store_node_get(f->cf.bs.store, "n1", &n), 0);
+	assert_string_equal(n.want_power, "on");
+}
+
+/* More running VMs than a message quotes: the first ones, then "...", and the count. */
+static void
+test_provision_many_named(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_domain_rec d[12];
+	char name[16];
+
+	add_node(&f->cf.bs, "n1", "52:54:00:00:00:01", "10.0.0.10");
+	add_image(&f->cf.bs);
+	add_host(&f->cf.bs, "n1");
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "g%02d", i);
+		d[i] = dom((char)('a' + i), name, "running", 1, 1024);
+	}
+	assert_int_equal(store_vm_domains_reconcile(f->cf.bs.store, "n1", d, 12, 5000), 0);
+	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	    "\"image\":\"kvm\"}}", "EBUSY",
+	    "n1 runs 12 VMs (g00, g01, g02, g03, g04, g05, g06, g07, ...)");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_host_list),
+		T(test_vm_list),
+		T(test_provision_refused),
+		T(test_provision_many_named),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
