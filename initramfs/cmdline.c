@@ -33,7 +33,10 @@ static const struct {
 	/* Only for a boot server older than the credential archive (credential.h): the
 	 * command line is readable by every user of the node. */
 	[KEY_TOKEN] = { "dl.token", false },
-	[KEY_IMAGE] = { "dl.image", true },
+	/* Optional: without it the rootfs is asked for by node (/images/n/<node>/rootfs,
+	 * the version bootsvc served it), still checked against dl.rootfs. xen.ipxe leaves
+	 * it out on BIOS, where iPXE's multiboot has 512 bytes for every command line. */
+	[KEY_IMAGE] = { "dl.image", false },
 	[KEY_ROOTFS] = { "dl.rootfs", true },
 	[KEY_ROOTFS_SIZE] = { "dl.rootfs_size", false },
 	[KEY_INITRD] = { "dl.initrd_id", false },

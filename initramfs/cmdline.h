@@ -31,7 +31,7 @@ struct dl_cmdline {
 	struct http_server server;
 	char node[MAX_HOSTNAME_LEN + 1];
 	char token[MAX_TOKEN_LEN + 1];     /* "" unless dl.token= (credential.h) */
-	char image[HEX256_SIZE];
+	char image[HEX256_SIZE];           /* "" when dl.image was not given */
 	char rootfs[HEX256_SIZE];
 	uint64_t rootfs_size;              /* 0 when dl.rootfs_size was not given */
 	char initrd[HEX256_SIZE];          /* "" when dl.initrd_id was not given */
@@ -46,7 +46,8 @@ struct dl_cmdline {
 /* Parse a kernel command line (not necessarily NUL-free at the end: a trailing newline is
  * fine) into *ret. Tokens not starting with "dl." or "ip=" belong to others and are skipped;
  * unknown dl.* keys are counted and, when warn is set, logged. A missing required key
- * (server, node, image, rootfs, mac, ip; dl.token is optional), a duplicate key or a malformed value fails
+ * (server, node, rootfs, mac, ip; dl.token, dl.image, dl.rootfs_size and dl.initrd_id are
+ * optional), a duplicate key or a malformed value fails
  * with -EINVAL and a message naming the key and the (sanitized) value in reterr.
  * *ret is written only on success. */
 int cmdline_parse(const char *s, struct dl_cmdline *ret, bool warn, struct init_err *reterr);

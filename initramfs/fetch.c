@@ -50,6 +50,15 @@ check_total(const struct dl_cmdline *c, struct dl_state *s, uint64_t total, cons
 }
 
 /* One connection: request from s->have on, append what arrives. */
+void
+rootfs_path(const struct dl_cmdline *c, char *buf, size_t size)
+{
+	if (c->image[0])
+		(void)snprintf(buf, size, "/images/%s/rootfs", c->image);
+	else
+		(void)snprintf(buf, size, "/images/n/%s/rootfs", c->node);
+}
+
 static int
 fetch_once(const struct dl_cmdline *c, struct dl_state *s, const char *path,
     struct init_err *reterr)
@@ -61,7 +70,7 @@ fetch_once(const struct dl_cmdline *c, struct dl_state *s, const char *path,
 	uint64_t next_progress;
 	int r;
 
-	(void)snprintf(upath, sizeof(upath), "/images/%s/rootfs", c->image);
+	rootfs_path(c, upath, sizeof(upath));
 	r = httpc_begin(&conn, &c->server, &req, reterr);
 	if (r < 0)
 		goto out_close;

@@ -21,6 +21,10 @@
  * the same total; a 200 restarts from zero). Checks the size against dl.rootfs_size when
  * given and against the free space of the file system. The sha256 of the bytes written is
  * computed as they arrive and put in ret_hex (65 bytes) on success. */
+/* The rootfs's path on the server: by content id (dl.image), or else by node, the version
+ * bootsvc served it (docs/boot-protocol.md); either is checked against dl.rootfs. */
+void rootfs_path(const struct dl_cmdline *c, char *buf, size_t size);
+
 int fetch_rootfs(const struct dl_cmdline *c, const char *path, char *ret_hex,
     struct init_err *reterr);
 

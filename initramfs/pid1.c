@@ -149,7 +149,12 @@ attempt(const char **ret_step, struct init_err *err)
 	int r;
 
 	*ret_step = "fetch rootfs";
-	init_log("fetching %s%s/images/%s/rootfs", cmd.server.host, cmd.server.base, cmd.image);
+	{
+		char upath[128];
+
+		rootfs_path(&cmd, upath, sizeof(upath));
+		init_log("fetching %s%s%s", cmd.server.host, cmd.server.base, upath);
+	}
 	r = fetch_rootfs(&cmd, DL_ROOTFS_FILE, hex, err);
 	if (r < 0)
 		return r;

@@ -318,7 +318,10 @@ tls_pki_issue(const char *dir, const struct tls_pki_req *req, char *ret_crt, cha
 	if ((gr = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, req->name,
 	    (unsigned)strlen(req->name))) < 0 ||
 	    (gr = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
-	    (gr = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
+	    /* key encipherment too: libvirt refuses a certificate without it on either
+	     * side, and an admin's reaches VM hosts' libvirtd (docs/vm.md) */
+	    (gr = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
+	    GNUTLS_KEY_KEY_ENCIPHERMENT)) < 0 ||
 	    (gr = gnutls_x509_crt_set_key_purpose_oid(crt, req->server ?
 	    GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0 ||
 	    (gr = gnutls_x509_crt_get_subject_key_id(ca_crt, id, &idlen, NULL)) < 0 ||

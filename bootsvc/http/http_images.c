@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /images/<id>/<role>: a file of an image version (linux: kernel, initrd, rootfs),
- * named by content id and role only; which roles are served and their file names come
+ * named by content id and role only (or GET /images/n/<node>/<role>: of the version last
+ * served that node, to its own address: short URLs for Xen's BIOS multiboot); which roles are served and their file names come
  * from the version's kind (lib/kind.c), the version directory from the store, never
  * anything from the request. Whole files go out with sendfile (MHD fd responses); Range,
  * ETag and If-None-Match let the node's init resume a cut transfer and let caches
@@ -14,6 +15,7 @@
 #include "kind.h"
 #include "log.h"
 #include "boot/nodes.h"
+#include "boot/trust.h"
 
 /* A fetch that marks a phase of the kind (linux: the kernel, pxe -> loading) moves the
  * node on from the phase before it; it is known by the fixed address dnsmasq gave it. */
@@ -67,7 +69,8 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
     const char *method)
 {
 	char id[SHA256_HEX_SIZE], path[MAX_STORE_PATH + 32], etag[SHA256_HEX_SIZE + 2];
-	char crange[96], msg[160];
+	char crange[96], msg[160], name[MAX_NODE_NAME];
+	bool by_node = false;
 	const struct kind_role *kr;
 	const struct kind *k;
 	const char *role;
@@ -79,7 +82,23 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
-	if (http_path_image(url, id, &role) < 0) {
+	if (http_path_node_image(url, name, &role) == 0) {
+		/* By node: the version bootsvc last served it, to its own address only. The
+		 * same name names other bytes after a reimage, so no cache may keep it. */
+		struct node_rec n;
+
+		if (store_node_get(bs->store, name, &n) < 0)
+			return http_respond_error(c, r, 404, -ENOENT, "unknown node");
+		strcpy(r->node, n.name);
+		if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0))
+			return http_respond_error(c, r, 403, -EPERM,
+			    "this node's files are served to its own address only");
+		if (!n.served_image[0])
+			return http_respond_error(c, r, 409, -ENOENT,
+			    "node was not served an image");
+		strcpy(id, n.served_image);
+		by_node = true;
+	} else if (http_path_image(url, id, &role) < 0) {
 		char roles[96];
 
 		(void)snprintf(msg, sizeof(msg), "not an image file: use /images/<64-hex id>/%s",
@@ -145,7 +164,7 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    "application/octet-stream");
 	/* Immutable: a version id never names other bytes. */
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, by_node ? "no-cache" :
 	    "public, max-age=31536000, immutable");
 	if (strcmp(method, "GET") == 0)
 		r->bytes += size ? end - start + 1 : 0;

@@ -59,6 +59,30 @@ http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char
 }
 
 int
+http_path_node_image(const char *url, char ret_name[static MAX_NODE_NAME], const char **ret_role)
+{
+	const char *p, *slash, *role;
+	char name[MAX_NODE_NAME];
+
+	if (!starts_with(url, "/images/n/"))
+		return -ENOENT;
+	p = url + strlen("/images/n/");
+	slash = strchr(p, '/');
+	if (!slash || slash == p || (size_t)(slash - p) >= sizeof(name))
+		return -ENOENT;
+	memcpy(name, p, (size_t)(slash - p));
+	name[slash - p] = '\0';
+	if (!hostname_is_valid(name))
+		return -ENOENT;
+	role = kind_any_role(slash + 1);
+	if (!role)
+		return -ENOENT;
+	strcpy(ret_name, name);
+	*ret_role = role;
+	return 0;
+}
+
+int
 http_path_node_api(const char *url, char ret_name[static MAX_NODE_NAME], char ret_action[static 16])
 {
 	const char *p, *slash, *action;

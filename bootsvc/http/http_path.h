@@ -29,6 +29,13 @@ enum http_route http_route_of(const char *url);
  * for anything else. */
 int http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char **ret_role);
 
+/* "/images/n/<name>/<role>": role's file of the version bootsvc last served node
+ * <name> (a valid node name; role as for http_path_image). Short, for Xen's multiboot on
+ * BIOS, where iPXE keeps every module's URI and command line in 512 bytes
+ * (docs/boot-protocol.md). -ENOENT for anything else. */
+int http_path_node_image(const char *url, char ret_name[static MAX_NODE_NAME],
+    const char **ret_role);
+
 /* "/api/v1/nodes/<name>/<action>" with a valid node name and action [a-z]{1,15}. */
 int http_path_node_api(const char *url, char ret_name[static MAX_NODE_NAME],
     char ret_action[static 16]);

@@ -3,6 +3,7 @@
  *   0 http_path_image   1 http_path_node_api   2 boot_query_parse (rest split on '\n'
  *   into mac, uuid, serial)   3 http_parse_range (next 8 bytes: size, little endian)
  *   4 http_etag_matches (rest split on '\n' into header and etag)   5 http_route_of
+ *   6 http_path_node_image
  * What each returns is checked against its contract in http_path.h. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +49,20 @@ check_api(const char *s)
 		return;
 	if (!hostname_is_valid(name) || !action[0] || strlen(action) > 15 ||
 	    strspn(action, "abcdefghijklmnopqrstuvwxyz") != strlen(action))
+		abort();
+}
+
+static void
+check_node_image(const char *s)
+{
+	char name[MAX_NODE_NAME];
+	const char *role = NULL;
+
+	if (http_path_node_image(s, name, &role) != 0)
+		return;
+	if (!hostname_is_valid(name) || !role || kind_any_role(role) != role ||
+	    strncmp(s, "/images/n/", 10) != 0 || strstr(s, "..") ||
+	    strchr(s + 10 + strlen(name) + 1, '/'))
 		abort();
 }
 
@@ -108,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 4096)
 		return 0;
-	sel = data[0] % 6;
+	sel = data[0] % 7;
 	data++;
 	size--;
 	if (sel == 3) {
@@ -137,6 +152,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		check_etag(s);
+		break;
+	case 6:
+		check_node_image(s);
 		break;
 	default:
 		if ((unsigned)http_route_of(s) >= _ROUTE_MAX)

@@ -670,6 +670,9 @@ add_xen_image(struct fixture *f)
 	strcpy(img.name, "hv");
 	strcpy(img.kind, "xen");
 	(void)snprintf(img.path, sizeof(img.path), "%s/hv", f->sd.dir);
+	assert_int_equal(mkdir(img.path, 0755), 0);
+	write_file(img.path, "vmlinuz", "DOM0KN");
+	write_file(img.path, "xen", "XENXEN");
 	strcpy(img.kernel_version, "6.1.0");
 	strcpy(img.built, "2026-12-04T00:00:00Z");
 	strcpy(img.cmdline, "console=hvc0");
@@ -712,14 +715,49 @@ test_xen_script_and_cfg(void **state)
 	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC3, NULL, &x), 200);
 	body = strndup(x.payload, x.payload_len);
 	free(x.resp);
-	assert_non_null(strstr(body, "/images/" HV_ID "/hypervisor dom0_mem=512M,max:512M "
+	/* BIOS: short lines, files by node (iPXE's multiboot keeps 512 bytes for all) */
+	assert_non_null(strstr(body, "/images/n/x1/hypervisor dom0_mem=512M,max:512M "
 	    "console=com1 || goto failed"));
-	assert_non_null(strstr(body, "/images/" HV_ID "/kernel console=hvc0 dl.server="));
+	assert_non_null(strstr(body, "/images/n/x1/kernel console=hvc0 dl.server="));
 	assert_non_null(strstr(body, " dl.cred=fetch "));
+	{
+		/* every multiboot line, as iPXE will hold them: URI, its arguments, NUL */
+		const char *p = body;
+		size_t mb = 0;
+
+		for (p = body; *p; ) {
+			const char *eol = strchr(p, '\n');
+			size_t ln = eol ? (size_t)(eol - p) : strlen(p);
+
+			if (!strncmp(p, "kernel ", 7) || !strncmp(p, "module ", 7)) {
+				const char *tail = strstr(p, " || goto failed");
+
+				mb += (tail && tail < p + ln ? (size_t)(tail - p) : ln) - 7 + 1;
+			}
+			p += ln + (eol ? 1 : 0);
+		}
+		print_message("multiboot command lines: %zu bytes of iPXE's 512\n", mb);
+		assert_true(mb > 100 && mb < 512);
+	}
 	assert_non_null(strstr(body, "/images/" HV_ID "/hypervisor_efi"));
 	assert_null(strstr(body, n.token));
 	free(body);
 	assert_string_equal(get_node(f, "x1").phase, "pxe");
+
+	/* its files by node name: the version it was just served, to its own address */
+	assert_int_equal(http_get(f, OWN, "/images/n/x1/hypervisor", NULL, &x), 200);
+	assert_int_equal(x.payload_len, 6);
+	assert_memory_equal(x.payload, "XENXEN", 6);
+	assert_non_null(strstr(x.resp, "Cache-Control: no-cache"));
+	free(x.resp);
+	assert_int_equal(http_get(f, OWN, "/images/n/x1/kernel", NULL, &x), 200);
+	assert_memory_equal(x.payload, "DOM0KN", 6);
+	free(x.resp);
+	assert_string_equal(get_node(f, "x1").phase, "loading"); /* the kernel's fetch */
+	assert_int_equal(http_get(f, ATTACKER, "/images/n/x1/kernel", NULL, NULL), 403);
+	assert_int_equal(http_get(f, OWN, "/images/n/zz/kernel", NULL, NULL), 404);
+	assert_int_equal(http_get(f, OWN, "/images/n/x1/vmlinuz", NULL, NULL), 404);
+	assert_int_equal(http_get(f, OWN, "/images/n/x1/../x1/kernel", NULL, NULL), 404);
 
 	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?mac=" MAC3 "&ip=" OWN
 	    "&netmask=255.0.0.0&gateway=", NULL, &x), 200);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../initramfs/cmdline.h"
+#include "../../initramfs/fetch.h"
 #include "../../initramfs/nodeconf.h"
 
 #define TOK "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -72,6 +73,31 @@ test_defaults(void **state)
 	assert_int_equal(c.mac[3], 0xaa);
 	assert_true(c.rootfs_size == 0);
 	assert_string_equal(c.initrd, "");
+}
+
+/* xen.ipxe's BIOS line (iPXE's multiboot keeps 512 bytes for every line): no dl.image,
+ * so the rootfs is asked for by node and still checked against dl.rootfs; no hostname
+ * in ip=; dl.cred=fetch. */
+static void
+test_xen_bios(void **state)
+{
+	struct dl_cmdline c;
+	struct init_err e = { "" };
+	char path[128];
+
+	(void)state;
+	assert_int_equal(cmdline_parse("console=hvc0 quiet dl.server=http://10.97.0.1:8080 "
+	    "dl.node=x01 dl.rootfs=" SHA_B " dl.mac=52:54:00:67:00:01 dl.cred=fetch "
+	    "ip=10.97.0.10::10.97.0.1:255.255.255.0:::off", &c, false, &e), 0);
+	assert_string_equal(c.image, "");
+	assert_string_equal(c.rootfs, SHA_B);
+	assert_true(c.cred_fetch);
+	assert_string_equal(c.hostname, "x01");
+	rootfs_path(&c, path, sizeof(path));
+	assert_string_equal(path, "/images/n/x01/rootfs");
+	memcpy(c.image, SHA_A, sizeof(SHA_A));
+	rootfs_path(&c, path, sizeof(path));
+	assert_string_equal(path, "/images/" SHA_A "/rootfs");
 }
 
 /* Each vector: a command line that must fail, and a substring of the message. */
@@ -207,6 +233,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_xen_bios),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_long),
 		cmocka_unit_test(test_ipv4),
