@@ -244,6 +244,9 @@ hypervisor_dpkg_version(const char *status, size_t len, const char *prefix,
 				;
 			while (d > 0 && ver[d - 1] == '.')
 				d--;
+			/* a release number starts with a digit (".7" is not one) */
+			if (d > 0 && (ver[0] < '0' || ver[0] > '9'))
+				d = 0;
 			if (d == 0 || d > MAX_HYPERVISOR_VERSION)
 				return dl_err_set(reterr, -EINVAL, "package %s: version '%.*s' does not "
 				    "start with a release number", found.package, (int)(vlen > 64 ? 64 : vlen),

@@ -461,7 +461,11 @@ fail:
 	return r;
 }
 
-/* A CN or OU: 1..MAX_TLS_DN_FIELD printable ASCII bytes. */
+/* A CN or OU: 1..MAX_TLS_DN_FIELD printable ASCII bytes, none of RFC 4514's specials
+ * (,+"\<>;=#) nor a space: a DN reads back escaped where it has them, and libvirt's
+ * tls_allowed_dn_list matches the DN as text (docs/images.md), so a name that needs
+ * escaping would never match as written. */
+#define DN_SPECIALS ",+\"\\<>;=#"
 static bool
 dn_field_is_valid(const char *s)
 {
@@ -470,7 +474,7 @@ dn_field_is_valid(const char *s)
 	if (n == 0 || n > MAX_TLS_DN_FIELD)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
+		if (s[i] <= 0x20 || s[i] > 0x7e || strchr(DN_SPECIALS, s[i]))
 			return false;
 	return true;
 }
@@ -510,13 +514,13 @@ issue_check(const struct tls_issue_req *req, struct dl_err *reterr)
 
 	if (!req->cn || !dn_field_is_valid(req->cn))
 		return dl_err_set(reterr, -EINVAL, "certificate CN '%s': must be 1..%d "
-		    "printable ASCII bytes", log_safe(q, sizeof(q), req->cn ? req->cn : ""),
-		    MAX_TLS_DN_FIELD);
+		    "printable ASCII bytes, no space or any of " DN_SPECIALS,
+		    log_safe(q, sizeof(q), req->cn ? req->cn : ""), MAX_TLS_DN_FIELD);
 	(void)log_safe(cn, sizeof(cn), req->cn);
 	if (req->ou && !dn_field_is_valid(req->ou))
 		return dl_err_set(reterr, -EINVAL, "certificate '%s': OU '%s': must be 1..%d "
-		    "printable ASCII bytes", cn, log_safe(q, sizeof(q), req->ou),
-		    MAX_TLS_DN_FIELD);
+		    "printable ASCII bytes, no space or any of " DN_SPECIALS, cn,
+		    log_safe(q, sizeof(q), req->ou), MAX_TLS_DN_FIELD);
 	if (req->n_dns > MAX_TLS_ISSUE_SANS || req->n_ip > MAX_TLS_ISSUE_SANS)
 		return dl_err_set(reterr, -EINVAL, "certificate '%s': %zu DNS names and %zu "
 		    "addresses, at most %d of each", cn, req->n_dns, req->n_ip,

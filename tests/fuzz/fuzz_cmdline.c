@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (cmdline_parse(s, &c, false, &e) == 0) {
 		if (!cmdline_hostname_is_valid(c.node, strlen(c.node)) ||
 		    !cmdline_hostname_is_valid(c.hostname, strlen(c.hostname)) ||
-		    strlen(c.image) != 64 || strlen(c.rootfs) != 64 ||
+		    (c.image[0] && strlen(c.image) != 64) || strlen(c.rootfs) != 64 ||
 		    (c.initrd[0] && strlen(c.initrd) != 64) || c.mask_be == 0 ||
 		    strchr(c.server.base, ' ') || strchr(c.server.base, '\r'))
 			abort();

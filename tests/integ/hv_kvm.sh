@@ -34,8 +34,19 @@ pass "images/kvm $VH_ID has the VM-host unit, libvirtd with TLS socket activatio
 # --- the CA bootsvc issues the node's libvirt certificate from, and an admin's
 vh_pki
 
+# --- an admin's ssh key reaches root on the node through bootsvc's site overlay
+mkdir -p "$DL_W/site/root/.ssh"
+chmod 0700 "$DL_W/site/root/.ssh"
+ssh-keygen -q -t ed25519 -N '' -f "$DL_W/sshkey" || fail "ssh-keygen"
+install -m 0600 "$DL_W/sshkey.pub" "$DL_W/site/root/.ssh/authorized_keys"
+on_node() {
+	ip netns exec "$DL_NS" timeout 60 ssh -q -i "$DL_W/sshkey" -o BatchMode=yes \
+	    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "root@$IP" "$@"
+}
+
 # --- boot it
-dl_bootsvc_start
+dl_bootsvc_start --site_overlay="$DL_W/site"
+dl_events_to "$DL_W/events.jsonl"
 dl_nodectl image add "$VH_PATH" >/dev/null || fail "image add"
 dl_nodectl node add "$NODE" --mac "$MAC" --ip "$IP" --image kvm >/dev/null || fail "node add"
 t0=$SECONDS
@@ -60,11 +71,10 @@ assert f["cpus"] >= 1 and f["numa_nodes"] >= 1 and 1500 < f["memory_mib"] <= 204
 assert f["guest_memory_mib"] == f["memory_mib"] - 512 and f["guest_cpus"] == f["cpus"], f
 EOP
 pass "$NODE up with a matching receipt and facts: $facts"
-if vh_has_host_list; then
-	dl_wait 120 "bootsvc lists $NODE as a connected QEMU host" vh_host_is "$NODE" QEMU
-	dl_nodectl host list
-	pass "nodectl host list: $NODE a QEMU host, connected"
-fi
+vh_has_host_list || fail "nodectl host list does not answer"
+dl_wait 120 "bootsvc lists $NODE as a connected QEMU host" vh_host_is "$NODE" QEMU
+dl_nodectl host list
+pass "nodectl host list: $NODE a QEMU host, connected"
 
 # --- libvirt over TLS only, certificates are the authentication
 vh_virsh qemu "$IP" version >"$DL_W/version" 2>&1 || { cat "$DL_W/version"; fail "virsh over TLS as admin"; }
@@ -128,9 +138,41 @@ echo "measured: g1 ($dtype, 96 MiB, inside a TCG node) create to its third tick 
     "$(grep -a -m1 GUEST-UP "$DL_W/g1.console" | tr -d '\r')"
 vh_virsh qemu "$IP" list --name | grep -qx g1 || fail "g1 not listed by the node's libvirt"
 pass "guest g1 runs inside $NODE ($dtype) and ticks"
-if vh_has_host_list; then
-	dl_wait 120 "bootsvc lists g1 running on $NODE" vh_vm_is "$NODE" g1 running
-	dl_nodectl vm list --host "$NODE"
-	pass "nodectl vm list: g1 running on $NODE, as its libvirt says"
-fi
+dl_wait 120 "bootsvc lists g1 running on $NODE" vh_vm_is "$NODE" g1 running
+dl_nodectl vm list --host "$NODE"
+pass "nodectl vm list: g1 running on $NODE, as its libvirt says"
+
+# --- a reimage of a host that runs a VM is refused, naming it
+set +e
+out=$(dl_nodectl provision "$NODE" --image kvm 2>&1)
+rc=$?
+set -e
+[[ $rc != 0 && $out == *"runs 1 VM (g1)"* && $out == *--force* ]] ||
+	fail "provision of $NODE running g1: rc $rc, '$out'"
+pass "provision $NODE refused: $out"
+
+# --- libvirtd stopped inside the node: the host is lost, with an event and health; back
+# when it starts again (g1's qemu outlives its libvirtd, which finds it again)
+host_state() {
+	dl_nodectl --json host list | python3 -c '
+import json, sys
+print([h for h in json.load(sys.stdin)["hosts"] if h["node"] == sys.argv[1]][0]["state"])' "$NODE"
+}
+host_state_is() { [[ $(host_state) == "$1" ]]; }
+on_node systemctl stop libvirtd-tls.socket libvirtd.socket libvirtd-ro.socket \
+    libvirtd-admin.socket libvirtd.service || fail "ssh root@$NODE: systemctl stop libvirtd"
+t1=$SECONDS
+dl_wait 120 "bootsvc sees $NODE's libvirt lost" host_state_is lost
+echo "measured: libvirtd stopped to host lost $((SECONDS - t1)) s"
+dl_wait 10 "a host-lost event" grep -q '"action": "host-lost"' "$DL_W/events.jsonl" ||
+	fail "no host-lost event for $NODE"
+dl_wait 30 "$NODE risky while its libvirt is lost" eval '[[ $(dl_field "$NODE" health) == risky ]]'
+pass "libvirtd stopped inside $NODE: host lost, a host-lost event, health risky"
+on_node systemctl start libvirtd-tls.socket libvirtd.socket || fail "ssh root@$NODE: systemctl start"
+t1=$SECONDS
+dl_wait 180 "bootsvc reconnects to $NODE" host_state_is connected
+echo "measured: libvirtd started to host connected again $((SECONDS - t1)) s"
+dl_wait 120 "g1 listed running again" vh_vm_is "$NODE" g1 running
+dl_wait 60 "$NODE healthy again" eval '[[ $(dl_field "$NODE" health) == ok ]]'
+pass "libvirtd back inside $NODE: connected again, g1 running, health ok"
 echo "PASS hv_kvm: $VH_ID"
