@@ -183,9 +183,10 @@ EOP
 # dl_qemu NAME bios|uefi MAC [MEM]: a diskless qemu node network-booting on tap NAME,
 # console in $DL_W/NAME.log. BIOS: SeaBIOS + the NIC's iPXE ROM. UEFI: OVMF's own PXE
 # with the NIC's option ROM disabled (romfile=), so it fetches snponly.efi over TFTP.
+# DL_QEMU_CPU, if set, is the node's -cpu model (qemu's default otherwise).
 dl_qemu() {
 	local name=$1 fw=$2 mac=$3 mem=${4:-768}
-	local args=(-accel tcg -m "$mem" -nographic -no-reboot -boot n
+	local args=(-accel tcg ${DL_QEMU_CPU:+-cpu "$DL_QEMU_CPU"} -m "$mem" -nographic -no-reboot -boot n
 		-netdev "tap,id=n0,ifname=$name,script=no,downscript=no")
 	dl_tap "$name"
 	dl_qemu_fw args "$name" "$fw" "$mac"
