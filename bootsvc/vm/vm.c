@@ -215,8 +215,14 @@ refresh_run(struct vm_job *j, const atomic_bool *cancelled, struct dl_err *reter
 		virDomainInfo di;
 		const char *name;
 
-		/* A domain undefined between the listing and these calls is simply not
+		/* Xen's Domain-0 (ID 0) is the host itself, not a guest: not a VM to count,
+		 * to refuse a reimage for or to move, and every host's has the all-zero
+		 * UUID. A domain undefined between the listing and these calls is simply not
 		 * there: the next listing agrees. */
+		if (virDomainGetID(doms[i]) == 0) {
+			virDomainFree(doms[i]);
+			continue;
+		}
 		if (j->doms && j->n_doms < MAX_VM_DOMAINS_PER_HOST && !atomic_load(cancelled) &&
 		    virDomainGetInfo(doms[i], &di) == 0 && (name = virDomainGetName(doms[i]))) {
 			d = &j->doms[j->n_doms];

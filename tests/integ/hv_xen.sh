@@ -8,7 +8,9 @@
 # hypervisor beneath it from /sys/hypervisor exactly as the manifest names that build (the
 # receipt's hypervisor field), switches to the image and comes up once its libvirtd (libxl)
 # answers, with Xen facts; an admin's virsh over xen+tls lists Domain-0, and bootsvc lists
-# each node as a connected Xen host with Domain-0 running.
+# each node as a connected Xen host with no VM (Domain-0 is the host, not a guest). Then a
+# third node is served a version whose `xen` has another build id than its manifest
+# says: its receipt fails naming both.
 # The nodes' CPU is qemu's Nehalem (Intel, no SMAP): with qemu's default (qemu64) the host
 # features Xen reports have neither VME nor SEP, so libvirt's libxl driver finds no CPU
 # model for the host, its start fails and libvirtd exits 0 (docs/vm.md "Xen"); with SMAP
@@ -21,6 +23,7 @@ dl_setup hvxen 97
 cd "$REPO"
 B=x01 BMAC=52:54:00:67:00:01 BIP=$DL_NET.10
 U=x02 UMAC=52:54:00:67:00:02 UIP=$DL_NET.11
+M=x03 MMAC=52:54:00:67:00:03 MIP=$DL_NET.12
 
 # --- the image
 vh_build xen
@@ -90,11 +93,46 @@ EOP
 done
 for name in $B $U; do
 	dl_wait 120 "bootsvc lists $name as a connected Xen host" vh_host_is "$name" Xen
-	dl_wait 120 "bootsvc lists Domain-0 on $name" vh_vm_is "$name" Domain-0 running
 done
 dl_nodectl host list
 dl_nodectl vm list
-# each node's Domain-0 was listed on it above; the final list shows one Domain-0 only: every
-# Xen host's has libvirt uuid 00000000-..., the inventory's key (docs/vm.md "Xen")
-pass "nodectl host list / vm list: $B and $U connected Xen hosts, each listed Domain-0 running"
+[[ $(dl_nodectl --json vm list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["vms"]))') == 0 ]] ||
+	fail "bootsvc lists a VM on a Xen host that runs none (Domain-0 is the host)"
+pass "nodectl host list / vm list: $B and $U connected Xen hosts, no VM (Domain-0 is each host itself)"
+
+# --- a hypervisor other than the manifest's: the receipt names both
+dl_qemu_kill() { local v="DL_QEMU_${1//-/_}"; kill "${!v}" 2>/dev/null || true; }
+dl_qemu_kill "$B"
+dl_qemu_kill "$U"
+bad=$DL_W/store/xen.tmp
+mkdir -p "$bad"
+cp -a "$VH_PATH"/. "$bad"/
+python3 - "$bad" "$bid" <<'EOP' >"$DL_W/badid" || fail "cannot make the mismatched version"
+import hashlib, json, sys
+d, bid = sys.argv[1], bytes.fromhex(sys.argv[2])
+x = bytearray(open(d + "/xen", "rb").read())
+i = x.find(bid)
+assert i > 0 and x.find(bid, i + 1) < 0, "the build id is not in xen exactly once"
+x[i + 1] ^= 0xff                               # another build id, same Xen otherwise
+open(d + "/xen", "wb").write(x)
+m = json.load(open(d + "/manifest.json"))
+m["files"]["hypervisor"]["sha256"] = hashlib.sha256(x).hexdigest()
+m["files"]["hypervisor"]["size"] = len(x)
+m["built"] = "2000-01-01T00:00:00Z"            # a version of its own
+canon = json.dumps(m, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+open(d + "/manifest.json", "w").write(canon)
+print(hashlib.sha256(canon.encode()).hexdigest(), bytes(x[i:i + len(bid)]).split(b"\0")[0].hex())
+EOP
+read -r badid badbid <"$DL_W/badid"
+mv "$bad" "$DL_W/store/$badid"
+dl_nodectl image add "$DL_W/store/$badid" >/dev/null || fail "image add of the mismatched version"
+dl_nodectl node add "$M" --mac "$MMAC" --ip "$MIP" --image "xen@${badid:0:12}" >/dev/null ||
+	fail "node add $M"
+dl_qemu "$M" bios "$MMAC" 2048
+dl_wait 900 "$M fails its receipt" dl_phase_is "$M" failed
+reason=$(dl_field "$M" reason)
+echo "$M: $reason"
+[[ $reason == *"hypervisor '$ver $badbid'"* && $reason == *"$ver $(as_seen "$bid")"* ]] ||
+	fail "$M's failure does not name both hypervisors: $reason"
+pass "$M served Xen with build id $badbid against a manifest saying $bid: failed naming both"
 echo "PASS hv_xen: $VH_ID"
