@@ -35,8 +35,10 @@ pass "images/kvm $VH_ID has the VM-host unit, libvirtd with TLS socket activatio
 vh_pki
 
 # --- an admin's ssh key reaches root on the node through bootsvc's site overlay
+# (the directory readable: bootsvc's unprivileged process walks the site tree; the key
+# file stays root's 0600 and is read through its root parent, docs/security.md)
 mkdir -p "$DL_W/site/root/.ssh"
-chmod 0700 "$DL_W/site/root/.ssh"
+chmod 0755 "$DL_W/site/root/.ssh"
 ssh-keygen -q -t ed25519 -N '' -f "$DL_W/sshkey" || fail "ssh-keygen"
 install -m 0600 "$DL_W/sshkey.pub" "$DL_W/site/root/.ssh/authorized_keys"
 on_node() {
