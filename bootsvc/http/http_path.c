@@ -58,23 +58,33 @@ http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char
 	return 0;
 }
 
+/* "<prefix><name>/<rest>" with a valid node name: the name into ret_name and where rest
+ * starts; NULL for anything else. */
+static const char *
+node_segment(const char *url, const char *prefix, char ret_name[static MAX_NODE_NAME])
+{
+	const char *p, *slash;
+
+	if (!starts_with(url, prefix))
+		return NULL;
+	p = url + strlen(prefix);
+	slash = strchr(p, '/');
+	if (!slash || slash == p || (size_t)(slash - p) >= MAX_NODE_NAME)
+		return NULL;
+	memcpy(ret_name, p, (size_t)(slash - p));
+	ret_name[slash - p] = '\0';
+	return hostname_is_valid(ret_name) ? slash + 1 : NULL;
+}
+
 int
 http_path_node_image(const char *url, char ret_name[static MAX_NODE_NAME], const char **ret_role)
 {
-	const char *p, *slash, *role;
+	const char *rest, *role;
 	char name[MAX_NODE_NAME];
 
-	if (!starts_with(url, "/images/n/"))
+	if (!(rest = node_segment(url, "/images/n/", name)))
 		return -ENOENT;
-	p = url + strlen("/images/n/");
-	slash = strchr(p, '/');
-	if (!slash || slash == p || (size_t)(slash - p) >= sizeof(name))
-		return -ENOENT;
-	memcpy(name, p, (size_t)(slash - p));
-	name[slash - p] = '\0';
-	if (!hostname_is_valid(name))
-		return -ENOENT;
-	role = kind_any_role(slash + 1);
+	role = kind_any_role(rest);
 	if (!role)
 		return -ENOENT;
 	strcpy(ret_name, name);
@@ -85,20 +95,11 @@ http_path_node_image(const char *url, char ret_name[static MAX_NODE_NAME], const
 int
 http_path_node_api(const char *url, char ret_name[static MAX_NODE_NAME], char ret_action[static 16])
 {
-	const char *p, *slash, *action;
+	const char *action;
 	char name[MAX_NODE_NAME];
 
-	if (!starts_with(url, "/api/v1/nodes/"))
+	if (!(action = node_segment(url, "/api/v1/nodes/", name)))
 		return -ENOENT;
-	p = url + strlen("/api/v1/nodes/");
-	slash = strchr(p, '/');
-	if (!slash || slash == p || (size_t)(slash - p) >= sizeof(name))
-		return -ENOENT;
-	memcpy(name, p, (size_t)(slash - p));
-	name[slash - p] = '\0';
-	if (!hostname_is_valid(name))
-		return -ENOENT;
-	action = slash + 1;
 	if (strlen(action) == 0 || strlen(action) > 15 || strspn(action,
 	    "abcdefghijklmnopqrstuvwxyz") != strlen(action))
 		return -ENOENT;
