@@ -42,6 +42,29 @@ control_fixture_close(struct control_fixture *f)
 	store_dir_remove(&f->sd);
 }
 
+/* cmocka fixtures over a heap struct control_fixture (LOG_ERR), for tests that need no
+ * more state. */
+static inline int
+control_setup(void **state)
+{
+	struct control_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || control_fixture_open(f, LOG_ERR) < 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static inline int
+control_teardown(void **state)
+{
+	control_fixture_close(*state);
+	free(*state);
+	return 0;
+}
+
 /* Send one line; the answer must be exactly one '\n'-terminated JSON object. */
 static inline json_t *
 control_call_at(const char *file, int line, struct bootsvc *bs, const char *req)

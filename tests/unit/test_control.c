@@ -17,30 +17,6 @@
 #include "version.h"
 #include "control_call.h"
 
-struct fixture {
-	struct control_fixture cf;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || control_fixture_open(&f->cf, LOG_ERR) < 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	control_fixture_close(&f->cf);
-	free(f);
-	return 0;
-}
 
 /* The names node.list returns, comma-joined. */
 static void
@@ -73,17 +49,17 @@ str(json_t *o, const char *key)
 static void
 test_ping(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	json_t *resp, *res;
 
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"ping\"}", &resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"ping\"}", &resp);
 	assert_string_equal(str(res, "version"), DISKLESS_VERSION);
 	assert_int_equal(json_integer_value(json_object_get(resp, "id")), 1);
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, "{\"id\":\"s-1\",\"verb\":\"ping\",\"args\":{}}", &resp);
+	res = check_ok(&f->bs, "{\"id\":\"s-1\",\"verb\":\"ping\",\"args\":{}}", &resp);
 	assert_string_equal(str(resp, "id"), "s-1");
 	json_decref(resp);
-	check_err_id(&f->cf.bs, "{\"id\":2,\"verb\":\"ping\",\"args\":{\"x\":1}}", "EINVAL",
+	check_err_id(&f->bs, "{\"id\":2,\"verb\":\"ping\",\"args\":{\"x\":1}}", "EINVAL",
 	    "unknown argument 'x'", "2");
 }
 
@@ -114,10 +90,10 @@ static const struct {
 static void
 test_protocol_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 
 	for (size_t i = 0; i < ELEMENTSOF(proto_vectors); i++)
-		check_err_at(__FILE__, proto_vectors[i].line, &f->cf.bs, proto_vectors[i].req,
+		check_err_at(__FILE__, proto_vectors[i].line, &f->bs, proto_vectors[i].req,
 		    proto_vectors[i].code, proto_vectors[i].msg, proto_vectors[i].id);
 	/* an oversized line is refused before it is parsed */
 	{
@@ -128,7 +104,7 @@ test_protocol_errors(void **state)
 		assert_non_null(big);
 		memset(big, ' ', n);
 		big[n] = '\0';
-		out = control_handle_line(&f->cf.bs, big, n);
+		out = control_handle_line(&f->bs, big, n);
 		assert_non_null(out);
 		assert_non_null(strstr(out, "\"E2BIG\""));
 		assert_non_null(strstr(out, "\"id\":null"));
@@ -140,24 +116,24 @@ test_protocol_errors(void **state)
 static void
 test_node_add(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	json_t *resp, *res, *n;
 	size_t i;
 
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[01-04]\","
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[01-04]\","
 	    "\"macs\":\"52:54:00:00:00:[01-04]\"}}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "added")), 4);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(res, "added"), 3)),
 	    "n04");
 	json_decref(resp);
 	/* explicit addresses, MACs in another case and separator are normalised */
-	res = check_ok(&f->cf.bs, "{\"id\":2,\"verb\":\"node.add\",\"args\":{\"names\":\"c[1-2]\","
+	res = check_ok(&f->bs, "{\"id\":2,\"verb\":\"node.add\",\"args\":{\"names\":\"c[1-2]\","
 	    "\"macs\":\"52-54-00-00-01-0A,52-54-00-00-01-0B\",\"ips\":\"10.0.1.[1-2]\","
 	    "\"uuids\":\"5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5e,5D6E7F80-1A2B-4C3D-8E9F-0A1B2C3D4E5F\",\"serials\":\"SN[1-2]\","
 	    "\"bmcs\":\"10.0.2.[1-2]\",\"bmc_creds\":\"/etc/diskless/bmc.creds\"}}", &resp);
 	json_decref(resp);
 
-	res = check_ok(&f->cf.bs, "{\"id\":3,\"verb\":\"node.list\"}", &resp);
+	res = check_ok(&f->bs, "{\"id\":3,\"verb\":\"node.list\"}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 6);
 	json_array_foreach(json_object_get(res, "nodes"), i, n) {
 		static const char *const want[][3] = {
@@ -177,7 +153,7 @@ test_node_add(void **state)
 		assert_null(json_object_get(n, "token")); /* the secret never leaves */
 	}
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, "{\"id\":4,\"verb\":\"node.show\",\"args\":{\"name\":\"c2\"}}", &resp);
+	res = check_ok(&f->bs, "{\"id\":4,\"verb\":\"node.show\",\"args\":{\"name\":\"c2\"}}", &resp);
 	n = json_object_get(res, "node");
 	assert_string_equal(str(n, "uuid"), "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
 	assert_string_equal(str(n, "serial"), "SN2");
@@ -229,10 +205,10 @@ static const struct {
 static void
 test_node_add_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	json_t *resp;
 
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[01-02]\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[01-02]\","
 	    "\"macs\":\"52:54:00:00:00:[01-02]\"}}", &resp);
 	json_decref(resp);
 	for (size_t i = 0; i < ELEMENTSOF(add_err_vectors); i++) {
@@ -240,16 +216,16 @@ test_node_add_errors(void **state)
 
 		snprintf(req, sizeof(req), "{\"id\":9,\"verb\":\"node.add\",\"args\":%s}",
 		    add_err_vectors[i].args);
-		check_err_at(__FILE__, add_err_vectors[i].line, &f->cf.bs, req, add_err_vectors[i].code,
+		check_err_at(__FILE__, add_err_vectors[i].line, &f->bs, req, add_err_vectors[i].code,
 		    add_err_vectors[i].msg, "9");
 		/* all or nothing: the store holds exactly what it held before */
-		list_names_at(__FILE__, add_err_vectors[i].line, &f->cf.bs, "n01,n02");
+		list_names_at(__FILE__, add_err_vectors[i].line, &f->bs, "n01,n02");
 	}
 	/* addresses of rolled-back nodes were not consumed */
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n03\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n03\","
 	    "\"macs\":\"52:54:00:00:00:03\"}}", &resp);
 	json_decref(resp);
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n03\"}}", &resp);
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n03\"}}", &resp);
 	assert_string_equal(str(json_object_get(json_object_get(resp, "result"), "node"), "ip"),
 	    "10.0.0.12");
 	json_decref(resp);
@@ -258,18 +234,18 @@ test_node_add_errors(void **state)
 static void
 test_node_list_show_remove(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	json_t *resp, *res, *h;
 
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-5]\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-5]\","
 	    "\"macs\":\"52:54:00:00:00:[01-05]\"}}", &resp);
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n[2-3],n9\"}}",
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n[2-3],n9\"}}",
 	    &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 2);
 	json_decref(resp);
 	/* a filter in any order lists in name order; an empty match is an empty array */
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n5,n1,n3\"}}",
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n5,n1,n3\"}}",
 	    &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 3);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
@@ -277,18 +253,18 @@ test_node_list_show_remove(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
 	    json_object_get(res, "nodes"), 2), "name")), "n5");
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"x1\"}}",
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"x1\"}}",
 	    &resp);
 	assert_true(json_is_array(json_object_get(res, "nodes")));
 	assert_int_equal(json_array_size(json_object_get(res, "nodes")), 0);
 	json_decref(resp);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n[\"}}", "EINVAL",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.list\",\"args\":{\"names\":\"n[\"}}", "EINVAL",
 	    "names: ");
 
 	/* history, newest first */
-	assert_int_equal(store_node_set_phase(f->cf.bs.store, "n1", "pxe", "", 100), 0);
-	assert_int_equal(store_node_set_phase(f->cf.bs.store, "n1", "failed", "no rootfs", 101), 0);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}", &resp);
+	assert_int_equal(store_node_set_phase(f->bs.store, "n1", "pxe", "", 100), 0);
+	assert_int_equal(store_node_set_phase(f->bs.store, "n1", "failed", "no rootfs", 101), 0);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}", &resp);
 	assert_string_equal(str(json_object_get(res, "node"), "phase"), "failed");
 	assert_string_equal(str(json_object_get(res, "node"), "reason"), "no rootfs");
 	h = json_object_get(json_object_get(res, "node"), "history");
@@ -298,19 +274,19 @@ test_node_list_show_remove(void **state)
 	json_decref(resp);
 
 	/* remove is all or nothing too */
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"node.remove\",\"args\":{\"names\":\"n[4-6]\"}}", "ENOENT",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.remove\",\"args\":{\"names\":\"n[4-6]\"}}", "ENOENT",
 	    "no node 'n6'");
-	list_names(&f->cf.bs, "n1,n2,n3,n4,n5");
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.remove\",\"args\":{\"names\":\"n[4-5]\"}}",
+	list_names(&f->bs, "n1,n2,n3,n4,n5");
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.remove\",\"args\":{\"names\":\"n[4-5]\"}}",
 	    &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "removed")), 2);
 	json_decref(resp);
-	list_names(&f->cf.bs, "n1,n2,n3");
+	list_names(&f->bs, "n1,n2,n3");
 	/* the name, MAC and address can be used again */
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n5\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n5\","
 	    "\"macs\":\"52:54:00:00:00:05\"}}", &resp);
 	json_decref(resp);
-	list_names(&f->cf.bs, "n1,n2,n3,n5");
+	list_names(&f->bs, "n1,n2,n3,n5");
 }
 
 /* node.arm (issue #11): each named node gets a fresh token it may hand out once; all or
@@ -318,33 +294,33 @@ test_node_list_show_remove(void **state)
 static void
 test_node_arm(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	struct node_rec before, after, other;
 	json_t *resp, *res, *node;
 
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-3]\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-3]\","
 	    "\"macs\":\"52:54:00:00:00:[01-03]\"}}", &resp);
 	json_decref(resp);
-	assert_int_equal(store_node_get(f->cf.bs.store, "n1", &before), 0);
+	assert_int_equal(store_node_get(f->bs.store, "n1", &before), 0);
 	assert_false(before.armed);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n[2-4]\"}}",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n[2-4]\"}}",
 	    "ENOENT", "no node 'n4'");
-	assert_int_equal(store_node_get(f->cf.bs.store, "n2", &other), 0);
+	assert_int_equal(store_node_get(f->bs.store, "n2", &other), 0);
 	assert_false(other.armed);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n1\","
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n1\","
 	    "\"x\":1}}", "EINVAL", "x");
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n[1-2]\"}}",
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.arm\",\"args\":{\"names\":\"n[1-2]\"}}",
 	    &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "armed")), 2);
 	json_decref(resp);
-	assert_int_equal(store_node_get(f->cf.bs.store, "n1", &after), 0);
+	assert_int_equal(store_node_get(f->bs.store, "n1", &after), 0);
 	assert_true(after.armed);
 	assert_string_equal(after.armed_by, "admin");
 	assert_int_equal(strlen(after.token), 64);
 	assert_string_not_equal(after.token, before.token); /* rotated */
-	assert_int_equal(store_node_get(f->cf.bs.store, "n3", &other), 0);
+	assert_int_equal(store_node_get(f->bs.store, "n3", &other), 0);
 	assert_false(other.armed);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}",
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}",
 	    &resp);
 	node = json_object_get(res, "node");
 	assert_true(json_is_true(json_object_get(node, "armed")));
@@ -361,82 +337,82 @@ test_node_arm(void **state)
 static void
 test_images(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	char id[SHA256_HEX_SIZE], path[256], req[1024], p[512];
 	json_t *resp, *res;
 
-	control_make_image(f->cf.sd.dir, "compute", id, path, sizeof(path));
+	control_make_image(f->sd.dir, "compute", id, path, sizeof(path));
 	/* errors first */
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"/nonexistent/dir\"}}",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"/nonexistent/dir\"}}",
 	    "ENOENT", "path '/nonexistent/dir': No such file or directory");
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"rel/dir\"}}", "EINVAL",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"rel/dir\"}}", "EINVAL",
 	    "path 'rel/dir' is not absolute");
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"image.add\"}", "ENOENT", "missing argument 'path'");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"image.add\"}", "ENOENT", "missing argument 'path'");
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
-	    f->cf.sd.dir);
-	check_err(&f->cf.bs, req, "ENOENT", "manifest.json': No such file");
+	    f->sd.dir);
+	check_err(&f->bs, req, "ENOENT", "manifest.json': No such file");
 	/* a version directory under another name is not ours */
-	snprintf(p, sizeof(p), "%s/renamed", f->cf.sd.dir);
+	snprintf(p, sizeof(p), "%s/renamed", f->sd.dir);
 	assert_int_equal(rename(path, p), 0);
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}", p);
-	check_err(&f->cf.bs, req, "EINVAL", "is not an image version: its manifest's id is");
+	check_err(&f->bs, req, "EINVAL", "is not an image version: its manifest's id is");
 	assert_int_equal(rename(p, path), 0);
 	/* a file of the wrong size */
 	snprintf(p, sizeof(p), "%s/initrd", path);
 	assert_int_equal(truncate(p, 5), 0);
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
 	    path);
-	check_err(&f->cf.bs, req, "EINVAL", "initrd' is missing or not 2 bytes");
+	check_err(&f->bs, req, "EINVAL", "initrd' is missing or not 2 bytes");
 	assert_int_equal(truncate(p, 2), 0);
 
-	res = check_ok(&f->cf.bs, req, &resp);
+	res = check_ok(&f->bs, req, &resp);
 	assert_string_equal(str(json_object_get(res, "image"), "id"), id);
 	assert_string_equal(str(json_object_get(res, "image"), "name"), "compute");
 	assert_true(json_is_true(json_object_get(json_object_get(res, "image"), "current")));
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "image"), "size")), 6);
 	json_decref(resp);
-	check_err(&f->cf.bs, req, "EEXIST", "is already registered");
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"image.list\"}", &resp);
+	check_err(&f->bs, req, "EEXIST", "is already registered");
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"image.list\"}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "images")), 1);
 	json_decref(resp);
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.show\",\"args\":{\"image\":\"compute@%.8s\"}}",
 	    id);
-	res = check_ok(&f->cf.bs, req, &resp);
+	res = check_ok(&f->bs, req, &resp);
 	assert_string_equal(str(json_object_get(res, "image"), "id"), id);
 	json_decref(resp);
 
 	/* node.set: name follows the newest, name@prefix pins */
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-2]\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"n[1-2]\","
 	    "\"macs\":\"52:54:00:00:00:[01-02]\",\"image\":\"compute\"}}", &resp);
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}", &resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}", &resp);
 	assert_string_equal(str(json_object_get(res, "node"), "image_id"), id);
 	json_decref(resp);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n[1-3]\",\"image\":\"compute\"}}",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n[1-3]\",\"image\":\"compute\"}}",
 	    "ENOENT", "no node 'n3'");
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"other\"}}",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"other\"}}",
 	    "ENOENT", "no image 'other'");
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"compute@zz\"}}",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"compute@zz\"}}",
 	    "EINVAL", "version 'zz'");
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"compute@%.6s\"}}", id);
-	res = check_ok(&f->cf.bs, req, &resp);
+	res = check_ok(&f->bs, req, &resp);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(res, "updated"), 0)), "n1");
 	json_decref(resp);
 	/* a pinned version cannot be removed */
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.remove\",\"args\":{\"image\":\"%s\"}}", id);
-	check_err(&f->cf.bs, req, "EBUSY", "is pinned by 1 node(s)");
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"compute\"}}",
+	check_err(&f->bs, req, "EBUSY", "is pinned by 1 node(s)");
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.set\",\"args\":{\"names\":\"n1\",\"image\":\"compute\"}}",
 	    &resp);
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, req, &resp);
+	res = check_ok(&f->bs, req, &resp);
 	assert_string_equal(str(res, "removed"), id);
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"image.list\"}", &resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"image.list\"}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "images")), 0);
 	json_decref(resp);
 	/* the nodes now have no image to boot */
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n2\"}}", &resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"node.show\",\"args\":{\"name\":\"n2\"}}", &resp);
 	assert_string_equal(str(json_object_get(res, "node"), "image_id"), "");
 	json_decref(resp);
 }
@@ -446,12 +422,12 @@ test_images(void **state)
 static void
 test_image_kind(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	char id[SHA256_HEX_SIZE], path[256], req[1024], p[512], m[2048], *k;
 	FILE *fp;
 
 	/* a version of kind 'fooxx' (otherwise a valid linux one) */
-	control_make_image(f->cf.sd.dir, "compute", id, path, sizeof(path));
+	control_make_image(f->sd.dir, "compute", id, path, sizeof(path));
 	snprintf(p, sizeof(p), "%s/manifest.json", path);
 	fp = fopen(p, "r");
 	assert_non_null(fp);
@@ -466,15 +442,15 @@ test_image_kind(void **state)
 	fclose(fp);
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
 	    path);
-	check_err(&f->cf.bs, req, "EINVAL", "unknown image kind 'fooxx'");
+	check_err(&f->bs, req, "EINVAL", "unknown image kind 'fooxx'");
 
 	/* linux: every file its row lists is checked (here the rootfs is gone) */
-	control_make_image(f->cf.sd.dir, "other", id, path, sizeof(path));
+	control_make_image(f->sd.dir, "other", id, path, sizeof(path));
 	snprintf(p, sizeof(p), "%s/rootfs.squashfs", path);
 	assert_int_equal(unlink(p), 0);
 	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
 	    path);
-	check_err(&f->cf.bs, req, "EINVAL", "rootfs.squashfs' is missing or not 3 bytes");
+	check_err(&f->bs, req, "EINVAL", "rootfs.squashfs' is missing or not 3 bytes");
 }
 
 /* A xen version: its two hypervisor files are checked like the others, and what its
@@ -485,7 +461,7 @@ test_image_xen(void **state)
 {
 	static const char *const files[] = { "vmlinuz", "initrd", "rootfs.squashfs", "xen",
 		"xen.efi" };
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	char m[2048], id[SHA256_HEX_SIZE], dir[512], p[600], req[1024];
 	struct manifest man = { 0 };
 	struct image_rec img;
@@ -510,7 +486,7 @@ test_image_xen(void **state)
 		fail_msg("manifest: %s", e.msg);
 	assert_int_equal(manifest_id(&man, id, &e), 0);
 	manifest_done(&man);
-	snprintf(dir, sizeof(dir), "%s/%s", f->cf.sd.dir, id);
+	snprintf(dir, sizeof(dir), "%s/%s", f->sd.dir, id);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	snprintf(p, sizeof(p), "%s/manifest.json", dir);
 	fp = fopen(p, "w");
@@ -529,16 +505,16 @@ test_image_xen(void **state)
 	}
 	snprintf(p, sizeof(p), "%s/xen.efi", dir);
 	assert_int_equal(truncate(p, 4), 0);
-	check_err(&f->cf.bs, req, "EINVAL", "xen.efi' is missing or not 5 bytes");
+	check_err(&f->bs, req, "EINVAL", "xen.efi' is missing or not 5 bytes");
 	assert_int_equal(truncate(p, 5), 0);
-	res = check_ok(&f->cf.bs, req, &resp);
+	res = check_ok(&f->bs, req, &resp);
 	hv = json_object_get(json_object_get(res, "image"), "hypervisor");
 	assert_string_equal(str(hv, "version"), "4.17.7");
 	assert_string_equal(str(hv, "build_id"), "0a1b2c3d");
 	assert_string_equal(str(hv, "efi_build_id"), "0e0f");
 	assert_string_equal(str(hv, "cmdline"), "dom0_mem=1024M,max:1024M dom0_max_vcpus=1");
 	json_decref(resp);
-	assert_int_equal(store_image_get(f->cf.bs.store, id, &img), 0);
+	assert_int_equal(store_image_get(f->bs.store, id, &img), 0);
 	assert_string_equal(img.kind, "xen");
 	assert_string_equal(img.hypervisor_version, "4.17.7");
 	assert_string_equal(img.hypervisor_build_id, "0a1b2c3d");
@@ -552,7 +528,7 @@ test_image_xen(void **state)
 static void
 test_log_injection(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	static const char req[] = "{\"id\":1,\"verb\":\"ping\",\"args\":"
 				  "{\"x\\nlevel=err event=forged\":1}}";
 	char logpath[128], buf[4096] = "";
@@ -561,13 +537,13 @@ test_log_injection(void **state)
 	char *out;
 	size_t lines = 0;
 
-	snprintf(logpath, sizeof(logpath), "%s/log", f->cf.sd.dir);
+	snprintf(logpath, sizeof(logpath), "%s/log", f->sd.dir);
 	fd = open(logpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	saved = dup(STDERR_FILENO);
 	log_set_level(LOG_INFO);
 	dup2(fd, STDERR_FILENO);
-	out = control_handle_line(&f->cf.bs, req, strlen(req));
+	out = control_handle_line(&f->bs, req, strlen(req));
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	log_set_level(LOG_ERR);
@@ -584,7 +560,7 @@ test_log_injection(void **state)
 	assert_null(strstr(buf, "\nlevel=err event=forged"));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, control_setup, control_teardown)
 
 int
 main(void)

@@ -17,30 +17,6 @@
 
 #include "control_call.h"
 
-struct fixture {
-	struct control_fixture cf;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || control_fixture_open(&f->cf, LOG_ERR) < 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	control_fixture_close(&f->cf);
-	free(f);
-	return 0;
-}
 
 static void
 add_node(struct bootsvc *bs, const char *name, const char *mac, const char *ip)
@@ -130,11 +106,11 @@ populate(struct bootsvc *bs)
 static void
 test_host_list(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	json_t *resp, *res, *h;
 
-	populate(&f->cf.bs);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{}}", &resp);
+	populate(&f->bs);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{}}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "hosts")), 2);
 	h = json_array_get(json_object_get(res, "hosts"), 0);
 	assert_string_equal(json_string_value(json_object_get(h, "node")), "n1");
@@ -148,21 +124,21 @@ test_host_list(void **state)
 	assert_int_equal(json_integer_value(json_object_get(h, "vms")), 3);
 	assert_int_equal(json_integer_value(json_object_get(h, "vms_active")), 2);
 	json_decref(resp);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{\"x\":1}}", "EINVAL",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"host.list\",\"args\":{\"x\":1}}", "EINVAL",
 	    "x");
 }
 
 static void
 test_vm_list(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	json_t *resp, *res, *v;
 
-	populate(&f->cf.bs);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{}}", &resp);
+	populate(&f->bs);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{}}", &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "vms")), 4);
 	json_decref(resp);
-	res = check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n1\"}}",
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n1\"}}",
 	    &resp);
 	assert_int_equal(json_array_size(json_object_get(res, "vms")), 3);
 	v = json_array_get(json_object_get(res, "vms"), 0);
@@ -176,35 +152,35 @@ test_vm_list(void **state)
 	v = json_array_get(json_object_get(res, "vms"), 2);
 	assert_int_equal(json_integer_value(json_object_get(v, "uptime_s")), 0); /* shut off */
 	json_decref(resp);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n3\"}}",
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.list\",\"args\":{\"host\":\"n3\"}}",
 	    "ENOENT", "no VM host 'n3'");
 }
 
 static void
 test_provision_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	json_t *resp;
 	struct node_rec n;
 
-	populate(&f->cf.bs);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n[1-2]\","
+	populate(&f->bs);
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n[1-2]\","
 	    "\"image\":\"kvm\"}}", "EBUSY",
 	    "n1 runs 2 VMs (g1, g2): add --evacuate (the VM layer) or --force");
 	/* nothing was changed by the refused request, n2 included */
-	assert_int_equal(store_node_get(f->cf.bs.store, "n2", &n), 0);
+	assert_int_equal(store_node_get(f->bs.store, "n2", &n), 0);
 	assert_string_equal(n.want_power, "");
 	/* n2 runs nothing (g4 is shut off): it goes */
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n2\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n2\","
 	    "\"image\":\"kvm\"}}", &resp);
 	json_decref(resp);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"kvm\",\"evacuate\":true}}", "ENOTSUP",
 	    "arrives with the VM layer (issue 13)");
-	check_ok(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"kvm\",\"force\":true}}", &resp);
 	json_decref(resp);
-	assert_int_equal(store_node_get(f->cf.bs.store, "n1", &n), 0);
+	assert_int_equal(store_node_get(f->bs.store, "n1", &n), 0);
 	assert_string_equal(n.want_power, "on");
 }
 
@@ -212,24 +188,24 @@ test_provision_refused(void **state)
 static void
 test_provision_many_named(void **state)
 {
-	struct fixture *f = *state;
+	struct control_fixture *f = *state;
 	struct vm_domain_rec d[12];
 	char name[16];
 
-	add_node(&f->cf.bs, "n1", "52:54:00:00:00:01", "10.0.0.10");
-	add_image(&f->cf.bs);
-	add_host(&f->cf.bs, "n1");
+	add_node(&f->bs, "n1", "52:54:00:00:00:01", "10.0.0.10");
+	add_image(&f->bs);
+	add_host(&f->bs, "n1");
 	for (int i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "g%02d", i);
 		d[i] = dom((char)('a' + i), name, "running", 1, 1024);
 	}
-	assert_int_equal(store_vm_domains_reconcile(f->cf.bs.store, "n1", d, 12, 5000), 0);
-	check_err(&f->cf.bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	assert_int_equal(store_vm_domains_reconcile(f->bs.store, "n1", d, 12, 5000), 0);
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"kvm\"}}", "EBUSY",
 	    "n1 runs 12 VMs (g00, g01, g02, g03, g04, g05, g06, g07, ...)");
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, control_setup, control_teardown)
 
 int
 main(void)
