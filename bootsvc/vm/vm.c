@@ -17,6 +17,8 @@
 #include "macro.h"
 #include "vm/vm.h"
 #include "vm/vm_conn.h"
+#include "vm/vm_exec.h"
+#include "vm/vm_internal.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -34,6 +36,7 @@ struct vm_host {
 	virConnectPtr conn;    /* the loop's reference, NULL while not connected */
 	bool cap_logged;       /* the domain cap's refusal was logged for this host */
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
+	unsigned listings;     /* listings stored since this incarnation was added */
 	struct vm_host *next;
 };
 
@@ -56,6 +59,7 @@ struct vm {
 	atomic_bool ev_stop;
 	int ev_wake_timer;      /* libvirt timeout that wakes the event thread to stop */
 	struct action_type connect_type, refresh_type, close_type;
+	struct vm_exec *exec;   /* the plans' executor (vm_exec.c) */
 };
 
 enum vm_job_what { JOB_CONNECT, JOB_REFRESH, JOB_CLOSE };
@@ -471,6 +475,8 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 	if (store_vm_domains_reconcile(vm->bs->store, h->node, j->doms, j->n_doms,
 	    h->listed_ms) < 0)
 		log_err("event=vm_domains node=%s msg=\"store update failed\"", h->node);
+	else
+		h->listings++;
 	if (store_vm_host_get(vm->bs->store, h->node, &r) == 0) {
 		r.cpus = j->ni.cpus;
 		r.memory_mib = (int64_t)(j->ni.memory / 1024);
@@ -607,6 +613,7 @@ on_tick(struct loop *l, void *userdata)
 	}
 	for (struct vm_host *h = vm->hosts; h; h = h->next)
 		host_step(vm, h, VM_EV_TICK, NULL);
+	vm_exec_tick(vm);
 	vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);
 }
 
@@ -726,6 +733,8 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 		dl_err_set(reterr, r, "vm: too many listeners of node changes");
 		goto fail;
 	}
+	if ((r = vm_exec_new(vm, &vm->exec, reterr)) < 0)
+		goto fail;
 	vm_sync(vm);
 	vm->timer = loop_add_timer(bs->loop, loop_now_ms(), on_tick, vm);
 	*ret = vm;
@@ -743,6 +752,7 @@ vm_free(struct vm *vm)
 	notify_unlisten(&vm->bs->notify, NOTIFY_NODE, vm);
 	if (vm->timer > 0)
 		loop_cancel_timer(vm->bs->loop, vm->timer);
+	vm->exec = vm_exec_free(vm->exec);
 	/* No pool any more (action_free ran): each close is an RPC bounded by keepalive. */
 	while (vm->hosts) {
 		struct vm_host *h = vm->hosts;
@@ -816,4 +826,56 @@ vm_host_is_lost(const struct vm *vm, const char *node)
 		if (strcmp(h->node, node) == 0)
 			return h->fsm.state == VM_CONN_LOST;
 	return false;
+}
+
+/* ---- shared with vm_exec.c (vm_internal.h) ---- */
+
+struct bootsvc *
+vm_bootsvc(struct vm *vm)
+{
+	return vm->bs;
+}
+
+struct vm_exec *
+vm_exec_of(struct vm *vm)
+{
+	return vm ? vm->exec : NULL;
+}
+
+bool
+vm_host_connected(const struct vm *vm, const char *node)
+{
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0)
+			return h->fsm.state == VM_CONN_CONNECTED && h->conn;
+	return false;
+}
+
+unsigned
+vm_host_listings(const struct vm *vm, const char *node)
+{
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0)
+			return h->listings;
+	return 0;
+}
+
+virConnectPtr
+vm_host_conn_ref(struct vm *vm, const char *node)
+{
+	struct vm_host *h = host_find(vm, node);
+
+	if (!h || h->fsm.state != VM_CONN_CONNECTED || !h->conn || virConnectRef(h->conn) < 0)
+		return NULL;
+	return h->conn;
+}
+
+void
+vm_host_read_now(struct vm *vm, const char *node)
+{
+	struct vm_host *h = host_find(vm, node);
+
+	/* "closed" on a connected host is "read it now": the decision's own word for it */
+	if (h && h->fsm.state == VM_CONN_CONNECTED)
+		host_step(vm, h, VM_EV_CLOSED, NULL);
 }
