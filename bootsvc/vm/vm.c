@@ -34,6 +34,8 @@ struct vm_host {
 	virConnectPtr conn;    /* the loop's reference, NULL while not connected */
 	bool cap_logged;       /* the domain cap's refusal was logged for this host */
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
+	bool has_temp;         /* temp_c is the BMC's last temperature (health poll) */
+	double temp_c;
 	struct vm_host *next;
 };
 
@@ -815,5 +817,30 @@ vm_host_is_lost(const struct vm *vm, const char *node)
 	for (const struct vm_host *h = vm->hosts; h; h = h->next)
 		if (strcmp(h->node, node) == 0)
 			return h->fsm.state == VM_CONN_LOST;
+	return false;
+}
+
+void
+vm_host_temperature(struct vm *vm, const char *node, bool has, double c)
+{
+	struct vm_host *h;
+
+	if (!vm || !(h = host_find(vm, node)))
+		return;
+	h->has_temp = has;
+	h->temp_c = c;
+}
+
+bool
+vm_host_temp(const struct vm *vm, const char *node, double *ret)
+{
+	if (!vm)
+		return false;
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0) {
+			if (h->has_temp)
+				*ret = h->temp_c;
+			return h->has_temp;
+		}
 	return false;
 }
