@@ -66,6 +66,10 @@ config_init(struct config *c)
 	c->vm_thermal_c_per_cpu = 10.0;
 	c->vm_plan_max_steps = 64;
 	c->vm_balance_interval_ms = 60000;
+	c->vm_migrations_max = 4;
+	c->vm_migrations_per_host = 1;
+	c->vm_postcopy = true;
+	c->vm_migrate_s_per_gib = 120;
 	c->idle_poweroff_ms = 600000;
 	c->watts_on = 250;
 	c->watts_off = 8;
@@ -413,6 +417,16 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_duration(&c->vm_balance_interval_ms, key, v, 0, 86400000, reterr);
 	if (streq(key, "vm_consolidate"))
 		return set_bool(&c->vm_consolidate, key, v, reterr);
+	/* Each running migration holds a libvirt pool thread (action.c sizes the pool by
+	 * it): 64 bounds the threads; a host link carries one or two well, never 16. */
+	if (streq(key, "vm_migrations_max"))
+		return set_uint(&c->vm_migrations_max, key, v, 1, 64, reterr);
+	if (streq(key, "vm_migrations_per_host"))
+		return set_uint(&c->vm_migrations_per_host, key, v, 1, 16, reterr);
+	if (streq(key, "vm_postcopy"))
+		return set_bool(&c->vm_postcopy, key, v, reterr);
+	if (streq(key, "vm_migrate_s_per_gib"))
+		return set_uint(&c->vm_migrate_s_per_gib, key, v, 1, 86400, reterr);
 	if (streq(key, "bmc_creds_dir"))
 		return set_path(c->bmc_creds_dir, sizeof(c->bmc_creds_dir), key, v, reterr);
 	if (streq(key, "tls_ca_dir"))

@@ -129,6 +129,14 @@ struct config {
 	unsigned vm_plan_max_steps;   /* migrations in one periodic or requested plan */
 	uint64_t vm_balance_interval_ms; /* thermal and consolidation looked at; 0 = never */
 	bool vm_consolidate;          /* pack VMs so emptied hosts power off (green) */
+	/* The VM layer's executor (issue 13, docs/vm.md "Executor"): live migrations at once
+	 * overall and per host (outgoing + incoming, Nova's default of one), whether a
+	 * migration that stops converging may switch to post-copy, and its deadline per GiB
+	 * of guest RAM before it is aborted. */
+	unsigned vm_migrations_max;
+	unsigned vm_migrations_per_host;
+	bool vm_postcopy;
+	unsigned vm_migrate_s_per_gib;
 	/* Green policy and energy (issue #7). */
 	uint64_t idle_poweroff_ms;    /* idle longer than this: power off; 0 = never */
 	struct warm_spare warm[MAX_CONF_WARM];
