@@ -56,7 +56,9 @@ config_init(struct config *c)
 	c->boot_attempts = 3;
 	c->retry_backoff_ms = 5000;
 	c->failed_retry_ms = 30 * 60000;
-	c->on_risky = HA_NOTIFY;
+	/* A risky VM host's VMs move off while it still works (issue 13); other nodes
+	 * have nothing to evacuate. */
+	c->on_risky = HA_NOTIFY | HA_EVACUATE;
 	c->on_doomed = HA_DRAIN | HA_POWEROFF | HA_NOTIFY | HA_EVACUATE;
 	c->health_poll_ms = 60000;
 	c->vm_poll_ms = 10000;

@@ -18,6 +18,7 @@
 #include "vm/vm.h"
 #include "vm/vm_conn.h"
 #include "vm/vm_meta.h"
+#include "vm/vm_policy.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -48,6 +49,7 @@ struct vm {
 	bool sync_due;          /* node phases changed: check hosts against them */
 	uint64_t sync_at_ms;    /* and at least this often, for changes nobody signals */
 	struct vm_conn_params params;
+	int64_t balanced_ms;    /* when the periodic policies last ran (vm_policy_tick) */
 	char pki_dir[MAX_CONF_PATH];
 	int wake_fd;            /* written by libvirt's close callback (its own thread) */
 	pthread_mutex_t closed_lock; /* the callback's list, read by the loop */
@@ -632,6 +634,7 @@ on_tick(struct loop *l, void *userdata)
 	}
 	for (struct vm_host *h = vm->hosts; h; h = h->next)
 		host_step(vm, h, VM_EV_TICK, NULL);
+	vm_policy_tick(vm->bs, (int64_t)loop_now_ms(), &vm->balanced_ms);
 	vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);
 }
 
@@ -752,6 +755,8 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 		goto fail;
 	}
 	vm_sync(vm);
+	/* the first look after one interval: the hosts are read by then */
+	vm->balanced_ms = (int64_t)loop_now_ms();
 	vm->timer = loop_add_timer(bs->loop, loop_now_ms(), on_tick, vm);
 	*ret = vm;
 	return 0;
@@ -795,6 +800,24 @@ vm_free(struct vm *vm)
 	return NULL;
 }
 
+/* A drain the VM layer set for a reimage ends with that boot, one set for health once
+ * the node is healthy again; an admin's stays until the admin undoes it. */
+static void
+drain_after_boot(struct bootsvc *bs, const struct node_rec *n)
+{
+	char reason[MAX_REASON];
+
+	if (!store_vm_drain_get(bs->store, n->name, reason, sizeof(reason)))
+		return;
+	if (strncmp(reason, "reimage:", 8) != 0 && !(strcmp(n->health, "ok") == 0 &&
+	    (strncmp(reason, "risky:", 6) == 0 || strncmp(reason, "doomed:", 7) == 0)))
+		return;
+	(void)store_vm_drain_set(bs->store, n->name, false, "");
+	(void)store_event_add(bs->store, n->name, "undrain", "booted again", (int64_t)time(NULL));
+	log_notice("event=vm_drain node=%s drain=no reason=\"booted again after %s\"",
+	    n->name, reason);
+}
+
 int
 vm_host_register(struct bootsvc *bs, struct vm *vm, const struct node_rec *n,
     const struct kind *k, const struct vm_facts *f)
@@ -819,6 +842,7 @@ vm_host_register(struct bootsvc *bs, struct vm *vm, const struct node_rec *n,
 	r.state_since = (int64_t)time(NULL);
 	/* A new boot is a new host: its old domains are gone with the old hypervisor. */
 	(void)store_vm_host_delete(bs->store, n->name);
+	drain_after_boot(bs, n);
 	if ((rc = store_vm_host_put(bs->store, &r)) < 0)
 		return rc;
 	log_notice("event=vm_host node=%s state=registered hypervisor=%s uri=%s cpus=%u "
