@@ -104,6 +104,12 @@ job_done(void *payload, const struct action_result *res)
 		log_warning("event=health_state node=%s msg=\"%s, starting afresh\"", n.name,
 		    err.msg);
 	ctrl_energy_measured(c, &n, health_power_watts(&hj->reading));
+	{
+		double temp = 0;
+		bool has = health_temperature_c(&hj->reading, &temp);
+
+		vm_host_temperature(bs->vm, n.name, has, temp);
+	}
 	if (health_state_update(&st, &hj->reading, now) < 0 ||
 	    health_eval(&c->rules, &st, now, &v) < 0)
 		goto out;

@@ -584,3 +584,102 @@ store_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn
 {
 	return s->ops->vm_domain_foreach(s, host ? host : "", fn, userdata);
 }
+
+int
+store_vm_plan_add(struct store *s, struct vm_plan_rec *p, const struct vm_step_rec *steps,
+    size_t n)
+{
+	int64_t id = 0;
+	int r;
+
+	if (n > MAX_VM_PLAN_STEPS)
+		return -EINVAL;
+	if ((r = store_begin(s)) < 0)
+		return r;
+	if ((r = s->ops->vm_plan_insert(s, p, &id)) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct vm_step_rec st = steps[i];
+
+		st.plan_id = id;
+		if ((r = s->ops->vm_step_insert(s, &st)) < 0)
+			goto fail;
+	}
+	if ((r = store_commit(s)) < 0)
+		return r;
+	p->id = id; /* only now that it is durable (the out-parameter rule) */
+	return 0;
+fail:
+	store_rollback(s);
+	return r;
+}
+
+int
+store_vm_plan_get(struct store *s, int64_t id, struct vm_plan_rec *ret)
+{
+	return s->ops->vm_plan_get(s, id, ret);
+}
+
+int
+store_vm_plan_put(struct store *s, const struct vm_plan_rec *p)
+{
+	return s->ops->vm_plan_put(s, p);
+}
+
+int
+store_vm_plan_foreach(struct store *s, bool unfinished_only, store_vm_plan_fn fn,
+    void *userdata)
+{
+	return s->ops->vm_plan_foreach(s, unfinished_only, fn, userdata);
+}
+
+int
+store_vm_step_put(struct store *s, const struct vm_step_rec *st)
+{
+	return s->ops->vm_step_put(s, st);
+}
+
+int
+store_vm_step_foreach(struct store *s, int64_t plan_id, store_vm_step_fn fn, void *userdata)
+{
+	return s->ops->vm_step_foreach(s, plan_id, fn, userdata);
+}
+
+int
+store_vm_plan_prune(struct store *s, int64_t before_ms)
+{
+	return s->ops->vm_plan_prune(s, before_ms, MAX_VM_PLAN_PRUNE);
+}
+
+int
+store_vm_drain_set(struct store *s, const char *node, bool drain, const char *reason)
+{
+	struct node_rec n;
+	int r;
+
+	if (drain)
+		return s->ops->vm_drain_put(s, node, reason ? reason : "");
+	r = s->ops->vm_drain_delete(s, node);
+	/* undoing a drain that is not there is done, if the node is */
+	if (r == -ENOENT)
+		return s->ops->node_get(s->rd, STORE_NODE_BY_NAME, node, &n);
+	return r;
+}
+
+bool
+store_vm_drain_get(struct store *s, const char *node, char *reason, size_t size)
+{
+	char buf[MAX_REASON];
+
+	if (s->ops->vm_drain_get(s, node, buf, sizeof(buf)) < 0)
+		return false;
+	if (reason && size)
+		(void)snprintf(reason, size, "%s", buf);
+	return true;
+}
+
+int
+store_vm_drain_foreach(struct store *s, store_vm_drain_fn fn, void *userdata)
+{
+	return s->ops->vm_drain_foreach(s, fn, userdata);
+}

@@ -318,6 +318,9 @@ struct vm_domain_rec {
 	int64_t memory_kib;                /* current memory, as libvirt reports it */
 	int64_t running_since;             /* unix s first seen running, 0 = not running */
 	int64_t last_seen;                 /* unix ms of the listing that last had it */
+	/* Placement, from the domain's libvirt metadata (vm/vm_meta.h). */
+	char group[MAX_VM_NAME];           /* anti-affinity group, "" = none */
+	bool pinned;                       /* never moved by a plan */
 };
 
 /* Insert or replace the host row of h->node (a node that exists: -ENOENT otherwise). */
@@ -339,6 +342,78 @@ typedef int (*store_vm_domain_fn)(const struct vm_domain_rec *d, void *userdata)
 /* fn per domain of host ("" or NULL: every host) in (host, name) order. */
 int store_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn,
     void *userdata);
+
+/* VM plans (issue 13, docs/vm.md): what the planner decided, written before anything acts, so
+ * a restarted bootsvc resumes from the store and libvirt's truth. A plan's steps are its
+ * own rows (gone with it); a plan that ended is kept for the history's retention
+ * (store_vm_plan_prune). */
+#define MAX_VM_PLAN_STEPS 4096  /* a plan moving more is a storm no operator wants at once */
+struct vm_plan_rec {
+	int64_t id;                 /* store_vm_plan_add assigns it, > 0 */
+	char strategy[16];          /* "evacuate", "thermal", "consolidate", "migrate", "drain" */
+	char origin[32];            /* who asked: "admin", "scheduler", "health", "green", "thermal" */
+	char state[16];             /* "pending", "running", "done", "failed", "cancelled" */
+	char reason[MAX_REASON];    /* why the plan; when it ended badly, why */
+	int64_t created_ms, ended_ms;
+	/* efficacy the planner claimed */
+	unsigned migrations, hosts_freed, unplaced;
+	int64_t mib_moved;
+	double peak_c_before, peak_c_after;
+};
+struct vm_step_rec {
+	int64_t plan_id;
+	unsigned seq;               /* 0.. in plan order */
+	char action[16];            /* "migrate", "power-off" */
+	unsigned priority;          /* 0 evacuate, 1 thermal, 2 consolidate/manual: lower runs first */
+	char vm_uuid[UUID_STR_LEN]; /* migrate */
+	char vm_name[MAX_VM_NAME];
+	char src[MAX_NODE_NAME];
+	char dst[MAX_NODE_NAME];    /* migrate; "" for power-off */
+	int64_t mem_mib;
+	char state[16];             /* "pending", "running", "done", "failed", "cancelled" */
+	char reason[MAX_REASON];    /* the planner's why ("doomed: CPU Temp upper critical"), then why it failed */
+	unsigned attempts;
+	int64_t started_ms, ended_ms;
+	/* progress, last sample */
+	int64_t data_total, data_processed, data_remaining; /* bytes */
+	int64_t downtime_ms;
+	bool postcopy;
+};
+/* Insert p and steps[0..n) in one transaction (a savepoint inside another): p->id is set
+ * to the new plan's id (> 0), each stored step gets it as plan_id (steps' own plan_id is
+ * ignored), seq as given. 0, -EINVAL past MAX_VM_PLAN_STEPS, -EEXIST two steps with one
+ * seq, -EIO. */
+int store_vm_plan_add(struct store *s, struct vm_plan_rec *p, const struct vm_step_rec *steps,
+    size_t n);
+/* 0, -ENOENT, -EIO. */
+int store_vm_plan_get(struct store *s, int64_t id, struct vm_plan_rec *ret);
+/* Rewrite plan p->id's columns (state, reason, ended_ms, efficacy; not created_ms).
+ * 0, -ENOENT, -EIO. */
+int store_vm_plan_put(struct store *s, const struct vm_plan_rec *p);
+typedef int (*store_vm_plan_fn)(const struct vm_plan_rec *p, void *userdata);
+/* fn per plan (unfinished_only: "pending" or "running" ones) in id order; stops early
+ * when fn returns < 0 (and returns that). */
+int store_vm_plan_foreach(struct store *s, bool unfinished_only, store_vm_plan_fn fn,
+    void *userdata);
+/* Rewrite step (st->plan_id, st->seq)'s columns. 0, -ENOENT, -EIO. */
+int store_vm_step_put(struct store *s, const struct vm_step_rec *st);
+typedef int (*store_vm_step_fn)(const struct vm_step_rec *st, void *userdata);
+/* fn per step of plan_id (0: every step of the unfinished plans) in (priority, plan_id,
+ * seq) order; stops early when fn returns < 0 (and returns that). */
+int store_vm_step_foreach(struct store *s, int64_t plan_id, store_vm_step_fn fn,
+    void *userdata);
+/* Delete finished plans (done, failed, cancelled) that ended before before_ms (unix ms),
+ * with their steps, at most MAX_VM_PLAN_PRUNE per call. Returns how many went, -EIO. */
+#define MAX_VM_PLAN_PRUNE 64    /* plans of up to MAX_VM_PLAN_STEPS steps: a bounded delete */
+int store_vm_plan_prune(struct store *s, int64_t before_ms);
+/* Admin drain of a VM host: kept across its reboots until undone; gone with the node.
+ * set: 0, -ENOENT no such node, -EIO. get: true when drained, with its reason (may be
+ * NULL) cut to size. */
+int store_vm_drain_set(struct store *s, const char *node, bool drain, const char *reason);
+bool store_vm_drain_get(struct store *s, const char *node, char *reason, size_t size);
+typedef int (*store_vm_drain_fn)(const char *node, const char *reason, void *userdata);
+/* fn per drained node in name order; stops early when fn returns < 0. */
+int store_vm_drain_foreach(struct store *s, store_vm_drain_fn fn, void *userdata);
 
 /* The read path of threads other than the loop (the HTTP handlers, later): a reader is a
  * read-only handle of its own (for SQLite, its own connection beside the writer's, which

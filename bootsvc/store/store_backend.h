@@ -120,6 +120,25 @@ struct store_backend {
 	int (*vm_domain_foreach)(struct store *s, const char *host, store_vm_domain_fn fn,
 	    void *userdata);
 
+	/* VM plans and drains (issue 13). plan_insert: p's columns but id, *ret_id the new
+	 * one; step_insert: -EEXIST for a (plan_id, seq) taken; drain_put/drain_delete:
+	 * -ENOENT no such node / no such row (store.c adds the plan's transaction and the
+	 * node check). */
+	int (*vm_plan_insert)(struct store *s, const struct vm_plan_rec *p, int64_t *ret_id);
+	int (*vm_step_insert)(struct store *s, const struct vm_step_rec *st);
+	int (*vm_plan_get)(struct store *s, int64_t id, struct vm_plan_rec *ret);
+	int (*vm_plan_put)(struct store *s, const struct vm_plan_rec *p);
+	int (*vm_plan_foreach)(struct store *s, bool unfinished_only, store_vm_plan_fn fn,
+	    void *userdata);
+	int (*vm_step_put)(struct store *s, const struct vm_step_rec *st);
+	int (*vm_step_foreach)(struct store *s, int64_t plan_id, store_vm_step_fn fn,
+	    void *userdata);
+	int (*vm_plan_prune)(struct store *s, int64_t before_ms, unsigned max);
+	int (*vm_drain_put)(struct store *s, const char *node, const char *reason);
+	int (*vm_drain_delete)(struct store *s, const char *node);
+	int (*vm_drain_get)(struct store *s, const char *node, char *reason, size_t size);
+	int (*vm_drain_foreach)(struct store *s, store_vm_drain_fn fn, void *userdata);
+
 	/* Image versions. image_insert: -EEXIST with reterr untouched (store.c names it). */
 	int (*image_insert)(struct store *s, const struct image_rec *i, struct dl_err *reterr);
 	int (*image_delete)(struct store *s, const char *id);

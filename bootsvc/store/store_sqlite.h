@@ -27,6 +27,9 @@ enum sqlite_stmt {
 	S_ENERGY_GET, S_ENERGY_PUT, S_ENERGY_IMAGE_ADD,
 	/* store_sqlite_vm.c */
 	S_VM_HOST_PUT, S_VM_HOST_GET, S_VM_HOST_DELETE, S_VM_DOMAIN_PUT, S_VM_DOMAIN_STALE,
+	/* store_sqlite_plan.c */
+	S_VM_PLAN_INSERT, S_VM_STEP_INSERT, S_VM_PLAN_GET, S_VM_PLAN_PUT, S_VM_STEP_PUT,
+	S_VM_PLAN_PRUNE, S_VM_DRAIN_PUT, S_VM_DRAIN_DELETE, S_VM_DRAIN_GET,
 	_SQLITE_STMT_MAX,
 };
 
@@ -133,7 +136,7 @@ void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 6
+#define STORE_SQLITE_SCHEMA_VERSION 7
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is
@@ -211,3 +214,19 @@ int store_sqlite_vm_domain_put(struct store *s, const struct vm_domain_rec *d);
 int store_sqlite_vm_domains_drop_stale(struct store *s, const char *host, int64_t seen);
 int store_sqlite_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn,
     void *userdata);
+
+/* store_sqlite_plan.c */
+int store_sqlite_vm_plan_insert(struct store *s, const struct vm_plan_rec *p, int64_t *ret_id);
+int store_sqlite_vm_step_insert(struct store *s, const struct vm_step_rec *st);
+int store_sqlite_vm_plan_get(struct store *s, int64_t id, struct vm_plan_rec *ret);
+int store_sqlite_vm_plan_put(struct store *s, const struct vm_plan_rec *p);
+int store_sqlite_vm_plan_foreach(struct store *s, bool unfinished_only, store_vm_plan_fn fn,
+    void *userdata);
+int store_sqlite_vm_step_put(struct store *s, const struct vm_step_rec *st);
+int store_sqlite_vm_step_foreach(struct store *s, int64_t plan_id, store_vm_step_fn fn,
+    void *userdata);
+int store_sqlite_vm_plan_prune(struct store *s, int64_t before_ms, unsigned max);
+int store_sqlite_vm_drain_put(struct store *s, const char *node, const char *reason);
+int store_sqlite_vm_drain_delete(struct store *s, const char *node);
+int store_sqlite_vm_drain_get(struct store *s, const char *node, char *reason, size_t size);
+int store_sqlite_vm_drain_foreach(struct store *s, store_vm_drain_fn fn, void *userdata);

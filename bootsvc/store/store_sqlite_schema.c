@@ -15,6 +15,8 @@
  *      hypervisor_cmdline: what a Xen image's manifest says of its hypervisor (the
  *      receipt and xen.ipxe read them).
  *   6  vm_hosts and vm_domains: VM hosts and the domains libvirt lists on them (issue 12).
+ *   7  vm_plans, vm_steps and vm_drains: the VM layer's plans, their steps, and the VM
+ *      hosts an admin drains (issue 13).
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -89,6 +91,38 @@ static const char schema_v1[] =
 	" running_since INTEGER NOT NULL DEFAULT 0, last_seen INTEGER NOT NULL);" \
 	"CREATE INDEX vm_domains_host ON vm_domains(host, name);"
 
+/* VM plans (issue 13): what the planner decided and each step's intent and progress,
+ * written before anything acts, so a restarted bootsvc resumes from them. Steps go with
+ * their plan; a plan is history, so src/dst are names, not keys (a node removed later
+ * leaves its plans readable). vm_steps' primary key (plan_id, seq) is the order one
+ * plan's steps are read in; vm_plans_state finds the unfinished plans without a scan.
+ * A drain is kept per node across the host's reboots (vm_hosts rows are not: a host
+ * that boots again starts afresh), and goes with the node. */
+#define SCHEMA_VM_PLAN \
+	"CREATE TABLE vm_plans (" \
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, strategy TEXT NOT NULL," \
+	" origin TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT ''," \
+	" created_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL DEFAULT 0," \
+	" migrations INTEGER NOT NULL DEFAULT 0, hosts_freed INTEGER NOT NULL DEFAULT 0," \
+	" unplaced INTEGER NOT NULL DEFAULT 0, mib_moved INTEGER NOT NULL DEFAULT 0," \
+	" peak_c_before REAL NOT NULL DEFAULT 0, peak_c_after REAL NOT NULL DEFAULT 0);" \
+	"CREATE INDEX vm_plans_state ON vm_plans(state, id);" \
+	"CREATE TABLE vm_steps (" \
+	" plan_id INTEGER NOT NULL REFERENCES vm_plans(id) ON DELETE CASCADE," \
+	" seq INTEGER NOT NULL, action TEXT NOT NULL, priority INTEGER NOT NULL," \
+	" vm_uuid TEXT NOT NULL DEFAULT '', vm_name TEXT NOT NULL DEFAULT ''," \
+	" src TEXT NOT NULL, dst TEXT NOT NULL DEFAULT '', mem_mib INTEGER NOT NULL DEFAULT 0," \
+	" state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT ''," \
+	" attempts INTEGER NOT NULL DEFAULT 0, started_ms INTEGER NOT NULL DEFAULT 0," \
+	" ended_ms INTEGER NOT NULL DEFAULT 0, data_total INTEGER NOT NULL DEFAULT 0," \
+	" data_processed INTEGER NOT NULL DEFAULT 0," \
+	" data_remaining INTEGER NOT NULL DEFAULT 0," \
+	" downtime_ms INTEGER NOT NULL DEFAULT 0, postcopy INTEGER NOT NULL DEFAULT 0," \
+	" PRIMARY KEY (plan_id, seq));" \
+	"CREATE TABLE vm_drains (" \
+	" node TEXT PRIMARY KEY REFERENCES nodes(name) ON DELETE CASCADE," \
+	" reason TEXT NOT NULL DEFAULT '');"
+
 /* What a new store gets: version STORE_SQLITE_SCHEMA_VERSION. */
 static const char schema_newest[] =
 	"CREATE TABLE nodes ("
@@ -145,7 +179,8 @@ static const char schema_newest[] =
 	"CREATE TABLE energy_image ("
 	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
 	" saved_mj INTEGER NOT NULL);"
-	SCHEMA_VM;
+	SCHEMA_VM
+	SCHEMA_VM_PLAN;
 
 /* The helpers below (and store_sqlite_exec) leave "store '<path>': " to the two entry
  * points, which add it. */
@@ -286,6 +321,13 @@ migrate_vm(sqlite3 *db, struct dl_err *reterr)
 	return store_sqlite_exec(db, SCHEMA_VM, reterr);
 }
 
+/* 6 -> 7: VM plans, steps and drains, empty. */
+static int
+migrate_vm_plan(sqlite3 *db, struct dl_err *reterr)
+{
+	return store_sqlite_exec(db, SCHEMA_VM_PLAN, reterr);
+}
+
 struct migration {
 	int from;         /* it makes from + 1 */
 	const char *what; /* for the log */
@@ -298,6 +340,7 @@ static const struct migration migrations[] = {
 	{ 3, "armed credentials", migrate_armed },
 	{ 4, "image hypervisor", migrate_image_hypervisor },
 	{ 5, "VM hosts and domains", migrate_vm },
+	{ 6, "VM plans and drains", migrate_vm_plan },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,

@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "vm/vm.h"
 #include "vm/vm_conn.h"
+#include "vm/vm_meta.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -34,6 +35,8 @@ struct vm_host {
 	virConnectPtr conn;    /* the loop's reference, NULL while not connected */
 	bool cap_logged;       /* the domain cap's refusal was logged for this host */
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
+	bool has_temp;         /* temp_c is the BMC's last temperature (health poll) */
+	double temp_c;
 	struct vm_host *next;
 };
 
@@ -184,6 +187,27 @@ connect_run(struct vm_job *j, struct dl_err *reterr)
 	return 0;
 }
 
+/* The domain's placement metadata into d (none: no group, not pinned). A bad one is
+ * logged and read as none: the VM still moves, only without the constraint it failed to
+ * say. On the pool thread: logging is thread-safe. */
+static void
+read_placement(const char *node, virDomainPtr dom, struct vm_domain_rec *d)
+{
+	struct vm_placement pl;
+	struct dl_err err = { 0 };
+	char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VM_META_NS, 0);
+
+	if (!xml)
+		return; /* VIR_ERR_NO_DOMAIN_METADATA, or gone meanwhile */
+	if (vm_meta_parse(xml, &pl, &err) == 0) {
+		(void)snprintf(d->group, sizeof(d->group), "%s", pl.group);
+		d->pinned = pl.pin;
+	} else
+		log_warning("event=vm_placement node=%s vm=%s msg=\"%s, read as none\"", node,
+		    d->name, err.msg);
+	free(xml);
+}
+
 static int
 refresh_run(struct vm_job *j, const atomic_bool *cancelled, struct dl_err *reterr)
 {
@@ -233,6 +257,7 @@ refresh_run(struct vm_job *j, const atomic_bool *cancelled, struct dl_err *reter
 				    domain_state_name(di.state));
 				d->vcpus = di.nrVirtCpu;
 				d->memory_kib = (int64_t)di.memory;
+				read_placement(j->node, doms[i], d);
 				j->n_doms++;
 			}
 		}
@@ -815,5 +840,30 @@ vm_host_is_lost(const struct vm *vm, const char *node)
 	for (const struct vm_host *h = vm->hosts; h; h = h->next)
 		if (strcmp(h->node, node) == 0)
 			return h->fsm.state == VM_CONN_LOST;
+	return false;
+}
+
+void
+vm_host_temperature(struct vm *vm, const char *node, bool has, double c)
+{
+	struct vm_host *h;
+
+	if (!vm || !(h = host_find(vm, node)))
+		return;
+	h->has_temp = has;
+	h->temp_c = c;
+}
+
+bool
+vm_host_temp(const struct vm *vm, const char *node, double *ret)
+{
+	if (!vm)
+		return false;
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0) {
+			if (h->has_temp)
+				*ret = h->temp_c;
+			return h->has_temp;
+		}
 	return false;
 }

@@ -651,6 +651,37 @@ test_upgraded_vm_hosts(void **state)
 	sqlite3_close(db);
 }
 
+/* Version 7 on an upgraded store: a plan and its steps are written and read back, a
+ * fixture node is drained, and removing the node takes its drain (the foreign keys hold
+ * after the migration as in a new store). */
+static void
+test_upgraded_vm_plans(void **state)
+{
+	struct store_dir *f = *state;
+	struct dl_err e = { 0 };
+	struct vm_plan_rec p = { 0 }, got;
+	struct vm_step_rec st = { 0 };
+	struct store *s;
+	char reason[MAX_REASON];
+
+	assert_int_equal(store_open(f->path, &s, &e), 0);
+	strcpy(p.strategy, "migrate");
+	strcpy(p.origin, "admin");
+	strcpy(p.state, "pending");
+	strcpy(st.action, "migrate");
+	strcpy(st.src, "n02");
+	strcpy(st.dst, "n03");
+	strcpy(st.state, "pending");
+	assert_int_equal(store_vm_plan_add(s, &p, &st, 1), 0);
+	assert_int_equal(store_vm_plan_get(s, p.id, &got), 0);
+	assert_string_equal(got.strategy, "migrate");
+	assert_int_equal(store_vm_drain_set(s, "n02", true, "fan"), 0);
+	assert_true(store_vm_drain_get(s, "n02", reason, sizeof(reason)));
+	assert_int_equal(store_node_delete(s, "n02"), 0);
+	assert_false(store_vm_drain_get(s, "n02", reason, sizeof(reason)));
+	store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -666,6 +697,7 @@ main(void)
 		T(test_new_equals_upgraded),
 		T(test_image_read_plans),
 		T(test_upgraded_vm_hosts),
+		T(test_upgraded_vm_plans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
