@@ -349,7 +349,7 @@ vm_cancel(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	if (store_vm_plan_get(bs->store, json_integer_value(id), &p) < 0)
 		return dl_err_set(reterr, -ENOENT, "no plan %lld",
 		    (long long)json_integer_value(id));
-	if ((r = vm_exec_cancel(bs->vm, p.id)) < 0)
+	if ((r = vm_exec_cancel(bs->vm, p.id, "cancelled by request")) < 0)
 		return dl_err_set(reterr, r, "plan %lld: cannot cancel (%s)", (long long)p.id,
 		    p.state);
 	log_notice("event=vm_plan id=%lld msg=\"cancelled by request\"", (long long)p.id);

@@ -4,4 +4,4 @@
 #include <stdint.h>
 struct vm;
 void vm_exec_kick(struct vm *vm);
-int vm_exec_cancel(struct vm *vm, int64_t plan_id);
+int vm_exec_cancel(struct vm *vm, int64_t plan_id, const char *reason);
