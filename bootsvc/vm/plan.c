@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +16,13 @@
 /* Temperatures and the model's slope beyond these are a unit mix-up (kelvin, millidegrees),
  * not a reading. */
 #define MAX_PLAN_TEMP_C 1000.0
+
+/* |x| <= limit, false for NaN (bootsvc links no libm for fabs) */
+static bool
+within(double x, double limit)
+{
+	return x >= -limit && x <= limit;
+}
 
 static const char *const strategy_names[_PLAN_STRATEGY_MAX] = {
 	[PLAN_EVACUATE] = "evacuate",
@@ -75,7 +81,7 @@ check_policy(const struct plan_policy *p, size_t n_hosts, struct dl_err *reterr)
 		return dl_err_set(reterr, -EINVAL, "plan: c_per_cpu %g is not between 0 and %g",
 		    p->c_per_cpu, MAX_PLAN_TEMP_C);
 	if (p->strategy == PLAN_THERMAL) {
-		if (!(fabs(p->hot_c) <= MAX_PLAN_TEMP_C && fabs(p->cool_c) <= MAX_PLAN_TEMP_C))
+		if (!within(p->hot_c, MAX_PLAN_TEMP_C) || !within(p->cool_c, MAX_PLAN_TEMP_C))
 			return dl_err_set(reterr, -EINVAL, "plan: thermal thresholds hot %g, cool %g "
 			    "are not temperatures in C", p->hot_c, p->cool_c);
 		if (!(p->cool_c < p->hot_c))
@@ -110,7 +116,7 @@ check_input(const struct plan_host *hosts, size_t n_hosts, const struct plan_vm 
 		if ((unsigned)x->health > PLAN_DOOMED)
 			return dl_err_set(reterr, -EINVAL, "plan: host '%s': health %d is not ok, "
 			    "risky or doomed", host_name(x), (int)x->health);
-		if (x->has_temp && !(fabs(x->temp_c) <= MAX_PLAN_TEMP_C))
+		if (x->has_temp && !within(x->temp_c, MAX_PLAN_TEMP_C))
 			return dl_err_set(reterr, -EINVAL, "plan: host '%s': temperature %g C is "
 			    "not a reading", host_name(x), x->temp_c);
 	}

@@ -84,7 +84,8 @@ struct plan_step {
 struct plan_efficacy {
 	size_t migrations, hosts_freed, unplaced;  /* unplaced: VMs that had to move but fit nowhere
 	                                            * (or were pinned, or on an unusable host) */
-	size_t deferred;           /* VMs that had to move but max_steps left them for a later plan */
+	size_t deferred;           /* VMs that had to move but max_steps left them for a later plan
+	                            * (thermal: hosts the cap left hot) */
 	int64_t mib_moved;
 	double peak_c_before, peak_c_after;        /* over hosts with has_temp (0 when none); after
 	                                            * = by the model, hosts powered off left out */

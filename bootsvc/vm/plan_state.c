@@ -3,7 +3,6 @@
  * keep plan.h's rules, and the first-fit index over receivers (plan_state.h). */
 #include <assert.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,7 +149,8 @@ plan_state_init(struct plan_state *st, const struct plan_host *hosts, size_t n_h
 		return r;
 
 	for (size_t h = 0; h < n_hosts; h++) {
-		st->cpu_cap[h] = (int64_t)floor(p->cpu_ratio * hosts[h].cpus + PLAN_CPU_EPS);
+		/* positive: the conversion truncates, which is floor (and needs no libm) */
+		st->cpu_cap[h] = (int64_t)(p->cpu_ratio * hosts[h].cpus + PLAN_CPU_EPS);
 		st->temp[h] = hosts[h].has_temp ? hosts[h].temp_c : 0.0;
 	}
 	for (size_t v = 0; v < n_vms; v++) {

@@ -74,10 +74,8 @@ shed(struct plan_state *st, size_t h, const size_t *cand, size_t n, bool *done)
 	while (hot(st, h)) {
 		size_t pick = SIZE_MAX, to = SIZE_MAX;
 
-		if (plan_state_capped(st)) {
-			st->deferred++;
+		if (plan_state_capped(st))
 			return 0;
-		}
 		for (size_t i = 0; i < n && pick == SIZE_MAX; i++) {
 			size_t v = cand[i];
 
@@ -108,6 +106,41 @@ shed(struct plan_state *st, size_t h, const size_t *cand, size_t n, bool *done)
 	return 0;
 }
 
+/* Shed from every hot host in hosts[0..n_hot), hottest first. @ret 1 when a host that shed
+ * went below cool_c (it may now receive what an earlier hot host could not place). */
+static int
+pass(struct plan_state *st, const size_t *hosts, size_t n_hot, size_t *cand, bool *done)
+{
+	bool new_receiver = false;
+
+	for (size_t k = 0; k < n_hot; k++) {
+		size_t h = hosts[k], m = 0;
+		bool was_cool;
+		int r;
+
+		if (!hot(st, h))
+			continue;
+		for (size_t i = st->first[h]; i < st->first[h + 1]; i++) {
+			size_t v = st->by_host[i];
+			/* a VM without vCPUs would not cool anything by leaving */
+			if (!st->vms[v].pinned && !st->moved[v] && st->vms[v].vcpus > 0)
+				cand[m++] = v;
+		}
+		qsort_r(cand, m, sizeof(*cand), cmp_smallest, (void *)st->vms);
+		for (size_t i = 0; i < m; i++)
+			done[i] = false;
+		was_cool = st->temp[h] < st->p->cool_c;
+		r = shed(st, h, cand, m, done);
+		if (r < 0)
+			return r;
+		if (!was_cool && st->temp[h] < st->p->cool_c && plan_state_receiver(st, h))
+			new_receiver = true;
+		if (plan_state_capped(st))
+			break;
+	}
+	return new_receiver;
+}
+
 int
 plan_thermal(struct plan_state *st)
 {
@@ -115,7 +148,7 @@ plan_thermal(struct plan_state *st)
 	_cleanup_free_ size_t *hosts = calloc(n, sizeof(*hosts));
 	_cleanup_free_ size_t *cand = NULL;
 	_cleanup_free_ bool *done = NULL;
-	int r = 0;
+	int r;
 
 	if (!hosts)
 		return -ENOMEM;
@@ -131,19 +164,16 @@ plan_thermal(struct plan_state *st)
 	done = calloc(widest, sizeof(*done));
 	if (!cand || !done)
 		return -ENOMEM;
-	for (size_t k = 0; k < n_hot && r >= 0; k++) {
-		size_t h = hosts[k], m = 0;
-
-		for (size_t i = st->first[h]; i < st->first[h + 1]; i++) {
-			size_t v = st->by_host[i];
-			/* a VM without vCPUs would not cool anything by leaving */
-			if (!st->vms[v].pinned && st->vms[v].vcpus > 0)
-				cand[m++] = v;
-		}
-		qsort_r(cand, m, sizeof(*cand), cmp_smallest, (void *)st->vms);
-		for (size_t i = 0; i < m; i++)
-			done[i] = false;
-		r = shed(st, h, cand, m, done);
-	}
-	return r;
+	/* Again while a pass turned a hot host into a receiver: so the plan ends where a
+	 * plan made on its end state moves nothing. Each repeat needs a host that was hot to
+	 * cool below cool_c, which it does once: at most n_hot + 1 passes. */
+	do
+		r = pass(st, hosts, n_hot, cand, done);
+	while (r > 0 && !plan_state_capped(st));
+	if (r < 0)
+		return r;
+	/* what the cap left for a later plan: the hosts still hot */
+	for (size_t k = 0; k < n_hot && plan_state_capped(st); k++)
+		st->deferred += hot(st, hosts[k]);
+	return 0;
 }
