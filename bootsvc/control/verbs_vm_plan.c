@@ -4,7 +4,6 @@
  * (one VM, to a host or wherever fits best), host.drain (empty a host, receive nothing),
  * vm.plans (plans and their steps' progress), vm.cancel. Every plan is written before
  * anything moves (vm/vm_policy.h); the executor (vm/vm_exec.h) carries it out. */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,10 +25,10 @@ efficacy_json(const struct plan_efficacy *e)
 
 	/* null: no host reported a temperature */
 	if (o) {
-		(void)json_object_set_new(o, "peak_c_before", isfinite(e->peak_c_before) &&
-		    e->peak_c_before > -1000 ? json_real(e->peak_c_before) : json_null());
-		(void)json_object_set_new(o, "peak_c_after", isfinite(e->peak_c_after) &&
-		    e->peak_c_after > -1000 ? json_real(e->peak_c_after) : json_null());
+		(void)json_object_set_new(o, "peak_c_before", e->hosts_with_temp ?
+		    json_real(e->peak_c_before) : json_null());
+		(void)json_object_set_new(o, "peak_c_after", e->hosts_with_temp ?
+		    json_real(e->peak_c_after) : json_null());
 	}
 	return o;
 }
