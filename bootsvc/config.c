@@ -56,10 +56,18 @@ config_init(struct config *c)
 	c->boot_attempts = 3;
 	c->retry_backoff_ms = 5000;
 	c->failed_retry_ms = 30 * 60000;
-	c->on_risky = HA_NOTIFY;
+	/* A risky VM host's VMs move off while it still works (issue 13); other nodes
+	 * have nothing to evacuate. */
+	c->on_risky = HA_NOTIFY | HA_EVACUATE;
 	c->on_doomed = HA_DRAIN | HA_POWEROFF | HA_NOTIFY | HA_EVACUATE;
 	c->health_poll_ms = 60000;
 	c->vm_poll_ms = 10000;
+	/* Nova's initial_cpu_allocation_ratio; memory is never overcommitted */
+	c->vm_cpu_ratio = 4.0;
+	c->vm_warm_spares = 1;
+	c->vm_thermal_c_per_cpu = 10.0;
+	c->vm_plan_max_steps = 64;
+	c->vm_balance_interval_ms = 60000;
 	c->vm_migrations_max = 4;
 	c->vm_migrations_per_host = 1;
 	c->vm_postcopy = true;
@@ -315,6 +323,32 @@ set_range(char *start, char *end, const char *key, const char *v, struct dl_err 
 	return 0;
 }
 
+/* A decimal with at most one digit after the point, min..max: "4", "1.5". */
+static int
+set_tenths(double *dst, const char *key, const char *v, uint64_t min, uint64_t max,
+    const char *what, struct dl_err *reterr)
+{
+	uint64_t whole, tenth = 0;
+	char buf[32];
+	const char *dot = strchr(v, '.');
+	double d;
+
+	if (strlen(v) >= sizeof(buf))
+		return dl_err_set(reterr, -EINVAL, "%s '%s' is too long", key, v);
+	strcpy(buf, v);
+	if (dot)
+		buf[dot - v] = '\0';
+	if (parse_u64(buf, 0, max, &whole, reterr) < 0 ||
+	    (dot && (strlen(dot + 1) != 1 || parse_u64(dot + 1, 0, 9, &tenth, reterr) < 0)))
+		return dl_err_set(reterr, -EINVAL, "%s '%s' is not %s", key, v, what);
+	d = (double)whole + (double)tenth / 10.0;
+	if (d < (double)min || d > (double)max)
+		return dl_err_set(reterr, -ERANGE, "%s '%s' is out of range %llu..%llu", key, v,
+		    (unsigned long long)min, (unsigned long long)max);
+	*dst = d;
+	return 0;
+}
+
 static int
 set_bool(bool *dst, const char *key, const char *v, struct dl_err *reterr)
 {
@@ -364,6 +398,27 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_str(c->user, sizeof(c->user), key, v, reterr);
 	if (streq(key, "vm_poll"))
 		return set_duration(&c->vm_poll_ms, key, v, 1000, 3600000, reterr);
+	/* The VM layer's policy (issue 13, docs/vm.md "Policy"). */
+	if (streq(key, "vm_cpu_ratio"))
+		return set_tenths(&c->vm_cpu_ratio, key, v, 1, 64,
+		    "a number of vCPUs per guest CPU (e.g. 4 or 1.5)", reterr);
+	if (streq(key, "vm_warm_spares"))
+		return set_uint(&c->vm_warm_spares, key, v, 0, 4096, reterr);
+	if (streq(key, "vm_thermal_hot"))
+		return set_tenths(&c->vm_thermal_hot, key, v, 0, 150, "degrees C (0: off)",
+		    reterr);
+	if (streq(key, "vm_thermal_cool"))
+		return set_tenths(&c->vm_thermal_cool, key, v, 0, 150, "degrees C", reterr);
+	if (streq(key, "vm_thermal_c_per_cpu"))
+		return set_tenths(&c->vm_thermal_c_per_cpu, key, v, 0, 100,
+		    "degrees C per fully loaded guest CPU", reterr);
+	if (streq(key, "vm_plan_max_steps"))
+		return set_uint(&c->vm_plan_max_steps, key, v, 1, 4096 /* MAX_VM_PLAN_STEPS */,
+		    reterr);
+	if (streq(key, "vm_balance_interval"))
+		return set_duration(&c->vm_balance_interval_ms, key, v, 0, 86400000, reterr);
+	if (streq(key, "vm_consolidate"))
+		return set_bool(&c->vm_consolidate, key, v, reterr);
 	/* Each running migration holds a libvirt pool thread (action.c sizes the pool by
 	 * it): 64 bounds the threads; a host link carries one or two well, never 16. */
 	if (streq(key, "vm_migrations_max"))
@@ -562,24 +617,10 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_duration(&c->energy_interval_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_timeout"))
 		return set_duration(&c->bmc_timeout_ms, key, v, 100, 120000, reterr);
-	if (streq(key, "power_on_rate")) {
-		/* per second, with up to one decimal: "0.5" is one power-on every 2 s */
-		uint64_t whole, tenth = 0;
-		char buf[32];
-		const char *dot = strchr(v, '.');
-		if (strlen(v) >= sizeof(buf))
-			return dl_err_set(reterr, -EINVAL, "power_on_rate '%s' is too long", v);
-		strcpy(buf, v);
-		if (dot)
-			buf[dot - v] = '\0';
-		if (parse_u64(buf, 0, 100000, &whole, reterr) < 0 ||
-		    (dot && (strlen(dot + 1) != 1 || parse_u64(dot + 1, 0, 9, &tenth, reterr) < 0)))
-			return dl_err_set(reterr, -EINVAL,
-			    "power_on_rate '%s' is not a number of power-ons per second (e.g. 10 or 0.5)",
-			    v);
-		c->power_on_rate = (double)whole + (double)tenth / 10.0;
-		return 0;
-	}
+	if (streq(key, "power_on_rate"))
+		/* per second: "0.5" is one power-on every 2 s */
+		return set_tenths(&c->power_on_rate, key, v, 0, 100000,
+		    "a number of power-ons per second (e.g. 10 or 0.5)", reterr);
 	if (streq(key, "ipmi_concurrency"))
 		return set_uint(&c->ipmi_concurrency, key, v, 1, 4096, reterr);
 	if (streq(key, "ipmi_workers"))
@@ -630,6 +671,9 @@ config_resolve(struct config *c, struct dl_err *reterr)
 		return dl_err_set(reterr, -ENAMETOOLONG, "libvirt_pki_dir: state_dir '%.64s...' "
 		    "is too long to hold it; set libvirt_pki_dir", c->state_dir);
 	}
+	/* A host cools by 10 C before it receives again, unless the site says otherwise. */
+	if (c->vm_thermal_hot > 0 && c->vm_thermal_cool == 0)
+		c->vm_thermal_cool = c->vm_thermal_hot > 10 ? c->vm_thermal_hot - 10 : 0;
 	return 0;
 }
 
@@ -651,6 +695,10 @@ config_validate(const struct config *c, struct dl_err *reterr)
 	if (c->dhcp_mode == DHCP_MODE_RANGE && !c->node_ip_start[0])
 		return dl_err_set(reterr, -EINVAL,
 		    "dhcp_mode=range needs node_ip_range (fixed addresses of known nodes)");
+	if (c->vm_thermal_hot > 0 && c->vm_thermal_cool >= c->vm_thermal_hot)
+		return dl_err_set(reterr, -EINVAL, "vm_thermal_cool (%.1f C) must be below "
+		    "vm_thermal_hot (%.1f C): the gap is what keeps VMs from moving back",
+		    c->vm_thermal_cool, c->vm_thermal_hot);
 	/* There is no plain-TCP mode: remote control is mutual TLS or nothing. */
 	if (c->control_tcp_addr[0] && (!c->control_tls_cert[0] || !c->control_tls_key[0] ||
 	    !c->control_tls_ca[0]))

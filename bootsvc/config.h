@@ -41,7 +41,7 @@ enum health_action_bits {
 	HA_DRAIN = 1 << 0,    /* no new allocations */
 	HA_POWEROFF = 1 << 1, /* desired power off (and out of its allocation) */
 	HA_NOTIFY = 1 << 2,   /* run notify_hook NODE HEALTH REASONS */
-	HA_EVACUATE = 1 << 3, /* hypervisor nodes: evacuate VMs (recorded until the VM layer) */
+	HA_EVACUATE = 1 << 3, /* VM hosts: drain, and move their VMs off (vm/vm_policy.h) */
 };
 
 enum dhcp_mode {
@@ -120,6 +120,15 @@ struct config {
 	uint64_t health_poll_ms;      /* 0 = health is not read */
 	/* VM hosts (issue 12, docs/vm.md): how often each host's libvirt is read. */
 	uint64_t vm_poll_ms;
+	/* The VM layer's policy (issue 13, docs/vm.md "Policy"). */
+	double vm_cpu_ratio;          /* vCPUs per guest CPU; memory is never overcommitted */
+	unsigned vm_warm_spares;      /* empty hosts consolidation leaves on */
+	double vm_thermal_hot;        /* C: a host above sheds VMs; 0 = no thermal policy */
+	double vm_thermal_cool;       /* C: only hosts below receive them (hysteresis) */
+	double vm_thermal_c_per_cpu;  /* the model: C a host changes per guest CPU of load */
+	unsigned vm_plan_max_steps;   /* migrations in one periodic or requested plan */
+	uint64_t vm_balance_interval_ms; /* thermal and consolidation looked at; 0 = never */
+	bool vm_consolidate;          /* pack VMs so emptied hosts power off (green) */
 	/* The VM layer's executor (issue 13, docs/vm.md "Executor"): live migrations at once
 	 * overall and per host (outgoing + incoming, Nova's default of one), whether a
 	 * migration that stops converging may switch to post-copy, and its deadline per GiB

@@ -80,7 +80,7 @@ cmd_host_list_print(FILE *out, const json_t *result, _unused_ time_t now,
     struct dl_err *reterr)
 {
 	static const char *const headers[] = { "NODE", "TYPE", "CPUS", "MEMORY_MIB", "VMS",
-		"STATE", "HEALTH", "REASON" };
+		"STATE", "HEALTH", "TEMP_C", "REASON" };
 	const json_t *hosts = json_object_get(result, "hosts"), *h;
 	struct table *t;
 	size_t i;
@@ -94,8 +94,10 @@ cmd_host_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 	table_set_right(t, 2);
 	table_set_right(t, 3);
 	table_set_right(t, 4);
+	table_set_right(t, 7);
 	json_array_foreach(hosts, i, h) {
-		char b[8][FORMAT_BUF];
+		char b[9][FORMAT_BUF];
+		const json_t *temp;
 		const char *cells[ELEMENTSOF(headers)], *reason;
 
 		if (!json_is_object(h)) {
@@ -108,12 +110,26 @@ cmd_host_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 		cells[3] = used_total(h, "memory_used_mib", "memory_mib", b[3]);
 		cells[4] = format_scalar(json_object_get(h, "vms"), b[4]);
 		cells[5] = format_scalar(json_object_get(h, "state"), b[5]);
+		if (cells[5] && json_is_true(json_object_get(h, "drain"))) {
+			(void)snprintf(b[5], FORMAT_BUF, "%s+drain",
+			    json_string_value(json_object_get(h, "state")));
+			cells[5] = b[5];
+		}
 		cells[6] = format_scalar(json_object_get(h, "health"), b[6]);
-		/* Why it is lost, else why its health is what it is. */
+		/* The BMC's hottest sensor, whole degrees; "-" when none is known. */
+		temp = json_object_get(h, "temp_c");
+		cells[7] = NULL;
+		if (json_is_number(temp)) {
+			(void)snprintf(b[7], FORMAT_BUF, "%.0f", json_number_value(temp));
+			cells[7] = b[7];
+		}
+		/* Why it is lost, else why it is drained, else why its health is what it is. */
 		reason = json_string_value(json_object_get(h, "state_reason"));
+		if ((!reason || !reason[0]) && json_is_true(json_object_get(h, "drain")))
+			reason = json_string_value(json_object_get(h, "drain_reason"));
 		if (!reason || !reason[0])
 			reason = json_string_value(json_object_get(h, "health_reasons"));
-		cells[7] = reason;
+		cells[8] = reason;
 		if ((r = table_add_row_err(t, cells, reterr)) < 0)
 			break;
 	}

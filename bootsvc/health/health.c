@@ -128,3 +128,30 @@ health_power_watts(const struct health_reading *r)
 	}
 	return (unsigned)(best + 0.5);
 }
+
+bool
+health_temperature_c(const struct health_reading *r, double *ret)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < r->n_sensors; i++) {
+		const struct health_sensor *s = &r->sensors[i];
+
+		double c;
+
+		if (s->type != 0x01 || !s->has_reading)
+			continue;
+		if (strcmp(s->units, "C") == 0)
+			c = s->reading;
+		else if (strcmp(s->units, "F") == 0)
+			c = (s->reading - 32.0) * 5.0 / 9.0;
+		else
+			continue;
+		if (c < -50.0 || c > 200.0)
+			continue;
+		if (!found || c > *ret)
+			*ret = c;
+		found = true;
+	}
+	return found;
+}

@@ -136,3 +136,9 @@ int health_sensor_type_from_string(const char *s);
  * accounting then uses the configured wattage model), when the reading is not positive,
  * or beyond 100 kW (a misread, not a node). */
 unsigned health_power_watts(const struct health_reading *r);
+
+/* The node's temperature from one read, in degrees C: the hottest temperature sensor
+ * (type 0x01) with a reading in C (or F, converted). The hottest, not an average: what sheds load is the
+ * part nearest its limit (a CPU, not the inlet). false when the BMC reports none, or
+ * only readings outside -50..200 C (a misread, not a part). */
+bool health_temperature_c(const struct health_reading *r, double *ret);

@@ -318,6 +318,9 @@ struct vm_domain_rec {
 	int64_t memory_kib;                /* current memory, as libvirt reports it */
 	int64_t running_since;             /* unix s first seen running, 0 = not running */
 	int64_t last_seen;                 /* unix ms of the listing that last had it */
+	/* Placement, from the domain's libvirt metadata (vm/vm_meta.h). */
+	char group[MAX_VM_NAME];           /* anti-affinity group, "" = none */
+	bool pinned;                       /* never moved by a plan */
 };
 
 /* Insert or replace the host row of h->node (a node that exists: -ENOENT otherwise). */

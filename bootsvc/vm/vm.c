@@ -19,6 +19,8 @@
 #include "vm/vm_conn.h"
 #include "vm/vm_exec.h"
 #include "vm/vm_internal.h"
+#include "vm/vm_meta.h"
+#include "vm/vm_policy.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -37,6 +39,8 @@ struct vm_host {
 	bool cap_logged;       /* the domain cap's refusal was logged for this host */
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
 	unsigned listings;     /* listings stored since this incarnation was added */
+	bool has_temp;         /* temp_c is the BMC's last temperature (health poll) */
+	double temp_c;
 	struct vm_host *next;
 };
 
@@ -48,6 +52,7 @@ struct vm {
 	bool sync_due;          /* node phases changed: check hosts against them */
 	uint64_t sync_at_ms;    /* and at least this often, for changes nobody signals */
 	struct vm_conn_params params;
+	int64_t balanced_ms;    /* when the periodic policies last ran (vm_policy_tick) */
 	char pki_dir[MAX_CONF_PATH];
 	int wake_fd;            /* written by libvirt's close callback (its own thread) */
 	pthread_mutex_t closed_lock; /* the callback's list, read by the loop */
@@ -188,6 +193,27 @@ connect_run(struct vm_job *j, struct dl_err *reterr)
 	return 0;
 }
 
+/* The domain's placement metadata into d (none: no group, not pinned). A bad one is
+ * logged and read as none: the VM still moves, only without the constraint it failed to
+ * say. On the pool thread: logging is thread-safe. */
+static void
+read_placement(const char *node, virDomainPtr dom, struct vm_domain_rec *d)
+{
+	struct vm_placement pl;
+	struct dl_err err = { 0 };
+	char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VM_META_NS, 0);
+
+	if (!xml)
+		return; /* VIR_ERR_NO_DOMAIN_METADATA, or gone meanwhile */
+	if (vm_meta_parse(xml, &pl, &err) == 0) {
+		(void)snprintf(d->group, sizeof(d->group), "%s", pl.group);
+		d->pinned = pl.pin;
+	} else
+		log_warning("event=vm_placement node=%s vm=%s msg=\"%s, read as none\"", node,
+		    d->name, err.msg);
+	free(xml);
+}
+
 static int
 refresh_run(struct vm_job *j, const atomic_bool *cancelled, struct dl_err *reterr)
 {
@@ -237,6 +263,7 @@ refresh_run(struct vm_job *j, const atomic_bool *cancelled, struct dl_err *reter
 				    domain_state_name(di.state));
 				d->vcpus = di.nrVirtCpu;
 				d->memory_kib = (int64_t)di.memory;
+				read_placement(j->node, doms[i], d);
 				j->n_doms++;
 			}
 		}
@@ -614,6 +641,7 @@ on_tick(struct loop *l, void *userdata)
 	for (struct vm_host *h = vm->hosts; h; h = h->next)
 		host_step(vm, h, VM_EV_TICK, NULL);
 	vm_exec_tick(vm);
+	vm_policy_tick(vm->bs, (int64_t)loop_now_ms(), &vm->balanced_ms);
 	vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);
 }
 
@@ -736,6 +764,8 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 	if ((r = vm_exec_new(vm, &vm->exec, reterr)) < 0)
 		goto fail;
 	vm_sync(vm);
+	/* the first look after one interval: the hosts are read by then */
+	vm->balanced_ms = (int64_t)loop_now_ms();
 	vm->timer = loop_add_timer(bs->loop, loop_now_ms(), on_tick, vm);
 	*ret = vm;
 	return 0;
@@ -780,6 +810,24 @@ vm_free(struct vm *vm)
 	return NULL;
 }
 
+/* A drain the VM layer set for a reimage ends with that boot, one set for health once
+ * the node is healthy again; an admin's stays until the admin undoes it. */
+static void
+drain_after_boot(struct bootsvc *bs, const struct node_rec *n)
+{
+	char reason[MAX_REASON];
+
+	if (!store_vm_drain_get(bs->store, n->name, reason, sizeof(reason)))
+		return;
+	if (strncmp(reason, "reimage:", 8) != 0 && !(strcmp(n->health, "ok") == 0 &&
+	    (strncmp(reason, "risky:", 6) == 0 || strncmp(reason, "doomed:", 7) == 0)))
+		return;
+	(void)store_vm_drain_set(bs->store, n->name, false, "");
+	(void)store_event_add(bs->store, n->name, "undrain", "booted again", (int64_t)time(NULL));
+	log_notice("event=vm_drain node=%s drain=no reason=\"booted again after %s\"",
+	    n->name, reason);
+}
+
 int
 vm_host_register(struct bootsvc *bs, struct vm *vm, const struct node_rec *n,
     const struct kind *k, const struct vm_facts *f)
@@ -804,6 +852,7 @@ vm_host_register(struct bootsvc *bs, struct vm *vm, const struct node_rec *n,
 	r.state_since = (int64_t)time(NULL);
 	/* A new boot is a new host: its old domains are gone with the old hypervisor. */
 	(void)store_vm_host_delete(bs->store, n->name);
+	drain_after_boot(bs, n);
 	if ((rc = store_vm_host_put(bs->store, &r)) < 0)
 		return rc;
 	log_notice("event=vm_host node=%s state=registered hypervisor=%s uri=%s cpus=%u "
@@ -878,4 +927,28 @@ vm_host_read_now(struct vm *vm, const char *node)
 	/* "closed" on a connected host is "read it now": the decision's own word for it */
 	if (h && h->fsm.state == VM_CONN_CONNECTED)
 		host_step(vm, h, VM_EV_CLOSED, NULL);
+}
+void
+vm_host_temperature(struct vm *vm, const char *node, bool has, double c)
+{
+	struct vm_host *h;
+
+	if (!vm || !(h = host_find(vm, node)))
+		return;
+	h->has_temp = has;
+	h->temp_c = c;
+}
+
+bool
+vm_host_temp(const struct vm *vm, const char *node, double *ret)
+{
+	if (!vm)
+		return false;
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0) {
+			if (h->has_temp)
+				*ret = h->temp_c;
+			return h->has_temp;
+		}
+	return false;
 }

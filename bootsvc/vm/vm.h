@@ -55,3 +55,10 @@ int vm_host_register(struct bootsvc *bs, struct vm *vm, const struct node_rec *n
 
 /* Is node a VM host whose connection is lost right now (a health input)? */
 bool vm_host_is_lost(const struct vm *vm, const char *node);
+
+/* The hottest temperature node's BMC reported in the last health poll (has false: it
+ * reported none), kept in memory while node is a host: the thermal policy's input and
+ * `nodectl host list`'s column. A restarted bootsvc knows it again after one health poll. */
+void vm_host_temperature(struct vm *vm, const char *node, bool has, double c);
+/* true and *ret set when node is a host with a temperature. */
+bool vm_host_temp(const struct vm *vm, const char *node, double *ret);

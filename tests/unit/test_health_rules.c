@@ -743,6 +743,38 @@ test_power_watts(void **state)
 	assert_int_equal(health_power_watts(&r), 0);
 }
 
+/* The node's temperature for the VM layer's thermal policy: the hottest temperature
+ * sensor in C or F; other types, missing readings and absurd values are ignored. */
+static void
+test_temperature(void **state)
+{
+	struct health_sensor s[] = {
+		{ .name = "Inlet", .type = 0x01, .has_reading = true, .reading = 24, .units = "C" },
+		{ .name = "CPU Temp", .type = 0x01, .has_reading = true, .reading = 71.5,
+		  .units = "C" },
+		{ .name = "DIMM", .type = 0x01, .has_reading = true, .reading = 176, .units = "F" },
+		{ .name = "Fan1", .type = 0x04, .has_reading = true, .reading = 9000,
+		  .units = "RPM" },
+		{ .name = "Bad", .type = 0x01, .has_reading = true, .reading = 999, .units = "C" },
+		{ .name = "Absent", .type = 0x01, .has_reading = false, .reading = 120,
+		  .units = "C" },
+	};
+	struct health_reading r = { .sensors = s, .n_sensors = 6 };
+	double c = -1;
+
+	(void)state;
+	assert_true(health_temperature_c(&r, &c));
+	assert_true(c > 79.99 && c < 80.01); /* 176 F */
+	r.n_sensors = 2;
+	assert_true(health_temperature_c(&r, &c));
+	assert_true(c > 71.49 && c < 71.51);
+	r.sensors = &s[3];
+	r.n_sensors = 3; /* a fan, an absurd one, one without a reading */
+	assert_false(health_temperature_c(&r, &c));
+	r.n_sensors = 0;
+	assert_false(health_temperature_c(&r, &c));
+}
+
 int
 main(void)
 {
@@ -758,6 +790,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_power_watts),
+		cmocka_unit_test(test_temperature),
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_json_too_many_events),
