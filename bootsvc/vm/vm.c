@@ -38,7 +38,6 @@ struct vm_host {
 	virConnectPtr conn;    /* the loop's reference, NULL while not connected */
 	bool cap_logged;       /* the domain cap's refusal was logged for this host */
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
-	unsigned listings;     /* listings stored since this incarnation was added */
 	bool has_temp;         /* temp_c is the BMC's last temperature (health poll) */
 	double temp_c;
 	struct vm_host *next;
@@ -502,8 +501,6 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 	if (store_vm_domains_reconcile(vm->bs->store, h->node, j->doms, j->n_doms,
 	    h->listed_ms) < 0)
 		log_err("event=vm_domains node=%s msg=\"store update failed\"", h->node);
-	else
-		h->listings++;
 	if (store_vm_host_get(vm->bs->store, h->node, &r) == 0) {
 		r.cpus = j->ni.cpus;
 		r.memory_mib = (int64_t)(j->ni.memory / 1024);
@@ -898,15 +895,6 @@ vm_host_connected(const struct vm *vm, const char *node)
 		if (strcmp(h->node, node) == 0)
 			return h->fsm.state == VM_CONN_CONNECTED && h->conn;
 	return false;
-}
-
-unsigned
-vm_host_listings(const struct vm *vm, const char *node)
-{
-	for (const struct vm_host *h = vm->hosts; h; h = h->next)
-		if (strcmp(h->node, node) == 0)
-			return h->listings;
-	return 0;
 }
 
 virConnectPtr

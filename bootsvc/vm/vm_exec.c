@@ -6,9 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
 #include "action/action.h"
 #include "log.h"
 #include "macro.h"
+#include "vm/vm.h"
 #include "vm/vm_exec.h"
 #include "vm/vm_internal.h"
 #include "vm/vm_migrate.h"
@@ -17,6 +21,8 @@
  * watcher's deadline per GiB aborts a migration long before). Six hours is the deadline
  * of a 3 TiB guest at the default vm_migrate_s_per_gib... past that a person decides. */
 #define VM_MIGRATE_ACTION_DEADLINE_MS (6ULL * 3600 * 1000)
+/* A resume check is two lookups on each of two hosts: as long as any libvirt call. */
+#define VM_RESUME_CHECK_DEADLINE_MS VM_CALL_DEADLINE_MS
 
 /* A migration this process submitted, until its done(). m is the action layer's
  * payload: valid until done() returns. */
@@ -37,6 +43,7 @@ struct exec_orphan {
 	unsigned seq;
 	unsigned nowhere;
 	bool wait_logged;
+	bool checking;              /* a resume check (resume_run) is in flight */
 	struct exec_orphan *next;
 };
 
@@ -45,7 +52,7 @@ struct vm_exec {
 	struct bootsvc *bs;
 	struct exec_job *jobs;
 	struct exec_orphan *orphans;
-	struct action_type migrate_type;
+	struct action_type migrate_type, resume_type;
 	int64_t kick_timer;
 	vm_exec_replace_fn replace;
 	void *replace_ud;
@@ -187,19 +194,26 @@ exec_pick(const struct vm_step_rec *steps, size_t n, const struct exec_limits *l
 	return picked;
 }
 
+/* Whether a domain in state s runs or could (a shut-off or crashed one is not moved:
+ * LIVE needs it running, and the executor never starts one). */
+static bool
+state_active(const char *s)
+{
+	return s && strcmp(s, "shutoff") != 0 && strcmp(s, "crashed") != 0;
+}
+
 enum exec_resume
 exec_resume_decide(const char *src_state, const char *dst_state)
 {
 	if (!dst_state)
-		return src_state ? EXEC_RESUME_PENDING : EXEC_RESUME_NOWHERE;
+		return state_active(src_state) ? EXEC_RESUME_PENDING : EXEC_RESUME_NOWHERE;
 	if (strcmp(dst_state, "running") == 0)
-		/* the source's listing may be older than the hand-over: wait for it to agree */
-		return !src_state || strcmp(src_state, "shutoff") == 0 ? EXEC_RESUME_DONE :
-		    EXEC_RESUME_WAIT;
+		/* running on both: the hand-over is not over (post-copy's source is paused) */
+		return state_active(src_state) ? EXEC_RESUME_WAIT : EXEC_RESUME_DONE;
 	if (strcmp(dst_state, "paused") == 0)
 		return EXEC_RESUME_WAIT; /* incoming, or post-copy still copying */
 	/* defined but not running on the destination: a failed attempt's leftover */
-	return src_state ? EXEC_RESUME_PENDING : EXEC_RESUME_NOWHERE;
+	return state_active(src_state) ? EXEC_RESUME_PENDING : EXEC_RESUME_NOWHERE;
 }
 
 const char *
@@ -378,6 +392,12 @@ step_end(struct vm_exec *e, struct vm_step_rec *st, const char *state, const cha
 
 static void
 job_done(void *payload, const struct action_result *res);
+static int
+resume_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr);
+static void
+resume_done(void *payload, const struct action_result *res);
+static void
+resume_free(void *payload);
 
 static void
 job_free(void *payload)
@@ -406,6 +426,12 @@ vm_exec_new(struct vm *vm, struct vm_exec **ret, struct dl_err *reterr)
 		.pool = ACTION_POOL_LIBVIRT, .res = ACTION_RES_LIBVIRT_MIGRATE, .shared = true,
 		.routine = true, .deadline_ms = VM_MIGRATE_ACTION_DEADLINE_MS,
 		.run = vm_migrate_run, .done = job_done, .free = job_free };
+	e->resume_type = e->migrate_type;
+	e->resume_type.name = "vm-resume-check";
+	e->resume_type.deadline_ms = VM_RESUME_CHECK_DEADLINE_MS;
+	e->resume_type.run = resume_run;
+	e->resume_type.done = resume_done;
+	e->resume_type.free = resume_free;
 	*ret = e;
 	return 0;
 }
@@ -492,7 +518,7 @@ job_done(void *payload, const struct action_result *res)
 	job_remove(e, j);
 	if (res->outcome == ACTION_CANCELLED || res->outcome == ACTION_TIMED_OUT) {
 		/* Stopping, or a call that did not return: the row stays running and the
-		 * resume check decides from libvirt's listings (this run, or the next). */
+		 * resume check asks libvirt (this run, or the next). */
 		log_warning("event=vm_migrate plan=%lld seq=%u vm=%s src=%s dst=%s msg=\"%s: "
 		    "left to the resume check\"", (long long)m->plan_id, m->seq, m->name, m->src,
 		    m->dst, action_outcome_to_string(res->outcome));
@@ -616,58 +642,79 @@ start_migrate(struct vm_exec *e, struct vm_step_rec st)
 	    st.dst, st.attempts, m->stream_uri);
 }
 
-struct domain_find {
-	const char *uuid;
-	char state[16];
-	bool found;
+/* A resume check: the domain's state on both hosts, asked of their libvirtds (the store's
+ * vm_domains keeps one row per domain, the last listing's, so while a domain is on both
+ * hosts it shows only one of them). Its payload: copies in, states out. */
+struct resume_job {
+	struct vm *vm;
+	int64_t plan_id;
+	unsigned seq;
+	char uuid[UUID_STR_LEN];
+	virConnectPtr conn[2];     /* source, destination: the job's references */
+	char state[2][16];         /* "" = not defined there */
 };
 
-static int
-domain_find_one(const struct vm_domain_rec *d, void *userdata)
-{
-	struct domain_find *f = userdata;
-
-	if (strcmp(d->uuid, f->uuid) != 0)
-		return 0;
-	(void)snprintf(f->state, sizeof(f->state), "%s", d->state);
-	f->found = true;
-	return -1;
-}
-
-/* The VM's state on host as its last listing says, NULL when not listed there. */
 static const char *
-listed_state(struct vm_exec *e, const char *host, const char *uuid, struct domain_find *f)
+domain_state_word(int s)
 {
-	memset(f, 0, sizeof(*f));
-	f->uuid = uuid;
-	(void)store_vm_domain_foreach(e->bs->store, host, domain_find_one, f);
-	return f->found ? f->state : NULL;
+	switch (s) {
+	case VIR_DOMAIN_RUNNING: return "running";
+	case VIR_DOMAIN_BLOCKED: return "blocked";
+	case VIR_DOMAIN_PAUSED: return "paused";
+	case VIR_DOMAIN_SHUTDOWN: return "shutdown";
+	case VIR_DOMAIN_SHUTOFF: return "shutoff";
+	case VIR_DOMAIN_CRASHED: return "crashed";
+	case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
+	default: return "nostate";
+	}
 }
 
-/* A running step without a job of ours: what libvirt says it became. */
-static void
-resume_one(struct vm_exec *e, struct vm_step_rec st)
+static int
+resume_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
 {
-	struct domain_find fs, fd;
-	struct exec_orphan *o;
-	enum exec_resume r;
-	const char *ss, *ds;
+	struct resume_job *rj = payload;
 
-	if (!is_migrate(&st))
-		return;
-	o = orphan_get(e, st.plan_id, st.seq, true);
-	if (!vm_host_listings(e->vm, st.src) || !vm_host_listings(e->vm, st.dst)) {
-		if (o && !o->wait_logged) {
-			o->wait_logged = true;
-			log_notice("event=vm_exec plan=%lld seq=%u vm=%s src=%s dst=%s msg=\"found "
-			    "running from before: waiting for both hosts' listings\"",
-			    (long long)st.plan_id, st.seq, st.vm_name, st.src, st.dst);
+	(void)cancelled;
+	for (int k = 0; k < 2; k++) {
+		virDomainPtr d = virDomainLookupByUUIDString(rj->conn[k], rj->uuid);
+		int state, reason;
+		virErrorPtr err;
+
+		rj->state[k][0] = '\0';
+		if (!d) {
+			err = virGetLastError();
+			if (err && err->code == VIR_ERR_NO_DOMAIN)
+				continue; /* not there: an answer */
+			return dl_err_set(reterr, -EIO, "%s", virGetLastErrorMessage());
 		}
-		return;
+		if (virDomainGetState(d, &state, &reason, 0) < 0) {
+			virDomainFree(d);
+			return dl_err_set(reterr, -EIO, "%s", virGetLastErrorMessage());
+		}
+		(void)snprintf(rj->state[k], sizeof(rj->state[k]), "%s", domain_state_word(state));
+		virDomainFree(d);
 	}
-	ss = listed_state(e, st.src, st.vm_uuid, &fs);
-	ds = listed_state(e, st.dst, st.vm_uuid, &fd);
-	r = exec_resume_decide(ss, ds);
+	return 0;
+}
+
+static void
+resume_free(void *payload)
+{
+	struct resume_job *rj = payload;
+
+	for (int k = 0; k < 2; k++)
+		if (rj->conn[k])
+			(void)virConnectClose(rj->conn[k]); /* the job's extra references */
+	free(rj);
+}
+
+/* What libvirt says the step became: done, pending again, failed, or wait. */
+static void
+resume_apply(struct vm_exec *e, struct vm_step_rec st, const char *ss, const char *ds)
+{
+	struct exec_orphan *o = orphan_get(e, st.plan_id, st.seq, false);
+	enum exec_resume r = exec_resume_decide(ss, ds);
+
 	log_debug("event=vm_exec plan=%lld seq=%u vm=%s src_state=%s dst_state=%s resume=%s",
 	    (long long)st.plan_id, st.seq, st.vm_name, ss ? ss : "-", ds ? ds : "-",
 	    exec_resume_to_string(r));
@@ -680,6 +727,8 @@ resume_one(struct vm_exec *e, struct vm_step_rec st)
 		log_notice("event=vm_migrate plan=%lld seq=%u vm=%s src=%s dst=%s result=done "
 		    "msg=\"resumed: it runs on the destination\"", (long long)st.plan_id, st.seq,
 		    st.vm_name, st.src, st.dst);
+		vm_host_read_now(e->vm, st.src);
+		vm_host_read_now(e->vm, st.dst);
 		break;
 	case EXEC_RESUME_PENDING:
 		orphan_drop(e, st.plan_id, st.seq);
@@ -698,24 +747,89 @@ resume_one(struct vm_exec *e, struct vm_step_rec st)
 		step_write(e, &st);
 		step_event(e, &st, true, "still on %s after a restart: to be started again",
 		    st.src);
+		log_notice("event=vm_migrate plan=%lld seq=%u vm=%s src=%s dst=%s msg=\"resumed: "
+		    "still on the source, pending again\"", (long long)st.plan_id, st.seq,
+		    st.vm_name, st.src, st.dst);
 		break;
 	case EXEC_RESUME_NOWHERE:
 		if (o && ++o->nowhere < VM_EXEC_NOWHERE_MAX)
 			break;
 		orphan_drop(e, st.plan_id, st.seq);
-		step_end(e, &st, "failed", "after a restart neither host lists the VM running");
-		step_event(e, &st, true, "failed: after a restart neither host lists it running");
+		step_end(e, &st, "failed", "after a restart neither host runs the VM");
+		step_event(e, &st, true, "failed: after a restart neither host runs it");
 		break;
 	case EXEC_RESUME_WAIT:
 	default:
 		if (o && !o->wait_logged) {
 			o->wait_logged = true;
 			log_notice("event=vm_exec plan=%lld seq=%u vm=%s src=%s dst=%s msg=\"found "
-			    "migrating from before (%s on the destination): waiting\"",
-			    (long long)st.plan_id, st.seq, st.vm_name, st.src, st.dst, ds ? ds : "-");
+			    "migrating from before (%s on the source, %s on the destination): "
+			    "waiting\"", (long long)st.plan_id, st.seq, st.vm_name, st.src, st.dst,
+			    ss ? ss : "-", ds ? ds : "-");
 		}
 		break;
 	}
+}
+
+static void
+resume_done(void *payload, const struct action_result *res)
+{
+	struct resume_job *rj = payload;
+	struct vm_exec *e = vm_exec_of(rj->vm);
+	struct exec_orphan *o;
+	struct vm_step_rec st;
+
+	if (!e || !(o = orphan_get(e, rj->plan_id, rj->seq, false)))
+		return;
+	o->checking = false;
+	if (res->outcome != ACTION_OK) {
+		log_debug("event=vm_exec plan=%lld seq=%u msg=\"resume check failed: %s, will "
+		    "retry\"", (long long)rj->plan_id, rj->seq, res->msg);
+		return;
+	}
+	/* The row again: a cancel may have ended it while the check ran. */
+	if (step_get(e, rj->plan_id, rj->seq, &st) < 0 || !state_is(&st, "running") ||
+	    job_find(e, rj->plan_id, rj->seq)) {
+		orphan_drop(e, rj->plan_id, rj->seq);
+		return;
+	}
+	resume_apply(e, st, rj->state[0][0] ? rj->state[0] : NULL,
+	    rj->state[1][0] ? rj->state[1] : NULL);
+}
+
+/* A running step without a job of ours: ask both libvirtds what became of it. */
+static void
+resume_one(struct vm_exec *e, struct vm_step_rec st)
+{
+	struct exec_orphan *o;
+	struct resume_job *rj;
+	struct dl_err err = { 0 };
+
+	if (!is_migrate(&st) || !(o = orphan_get(e, st.plan_id, st.seq, true)) || o->checking)
+		return;
+	if (!vm_host_connected(e->vm, st.src) || !vm_host_connected(e->vm, st.dst)) {
+		if (!o->wait_logged) {
+			o->wait_logged = true;
+			log_notice("event=vm_exec plan=%lld seq=%u vm=%s src=%s dst=%s msg=\"found "
+			    "running from before: waiting for both hosts' connections\"",
+			    (long long)st.plan_id, st.seq, st.vm_name, st.src, st.dst);
+		}
+		return;
+	}
+	if (!(rj = calloc(1, sizeof(*rj))))
+		return;
+	rj->vm = e->vm;
+	rj->plan_id = st.plan_id;
+	rj->seq = st.seq;
+	(void)snprintf(rj->uuid, sizeof(rj->uuid), "%s", st.vm_uuid);
+	rj->conn[0] = vm_host_conn_ref(e->vm, st.src);
+	rj->conn[1] = vm_host_conn_ref(e->vm, st.dst);
+	if (!rj->conn[0] || !rj->conn[1] ||
+	    action_submit(e->bs->action, st.src, &e->resume_type, rj, 0, &err) < 0) {
+		resume_free(rj);
+		return; /* the next tick asks again */
+	}
+	o->checking = true;
 }
 
 /* Copy a job's latest sample into its row; the post-copy switch and, now and then, the

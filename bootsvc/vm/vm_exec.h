@@ -19,11 +19,11 @@
  * power-offs of a host a VM could not leave). A plan is done when every step is.
  *
  * A restart (kill -9 included) resumes from the store and libvirt's truth: a step the
- * store says is running without a job of this process is checked against both hosts'
- * listings once each host was listed since the start: still incoming (paused) on the
- * destination: wait; running there and not on the source: done; on the source only:
- * pending again (the lost attempt not counted). It never starts or defines a domain:
- * it only migrates, so no VM is lost and none runs twice.
+ * store says is running without a job of this process is checked by asking both hosts'
+ * libvirtds for the domain (a pool job, once both are connected): still incoming
+ * (paused) on the destination: wait; running there and not on the source: done; running
+ * on the source only: pending again (the lost attempt not counted). It never starts or
+ * defines a domain: it only migrates, so no VM is lost and none runs twice.
  *
  * Loop thread only, except the migration job (vm_migrate.c). */
 #pragma once
@@ -108,7 +108,8 @@ enum exec_resume {
 };
 
 /* What a step the store says is running, without a job of this process, became: from
- * the domain's state on its source and destination as their last listings say (NULL:
- * not listed there). */
+ * the domain's state on its source and destination as their libvirtds say it now (NULL:
+ * not defined there). A shut-off or crashed domain counts as not running: the executor
+ * never starts one. */
 enum exec_resume exec_resume_decide(const char *src_state, const char *dst_state);
 const char *exec_resume_to_string(enum exec_resume r);

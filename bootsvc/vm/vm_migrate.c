@@ -294,6 +294,11 @@ vm_migrate_run(void *payload, const atomic_bool *cancelled, struct dl_err *reter
 	m->downtime_ms = m->data_total = 0;
 	if (!(w.dom = virDomainLookupByUUIDString(m->src_conn, m->uuid))) {
 		last_error(msg, sizeof(msg));
+		/* Already moved (by a migration from before a restart): done, not failed. */
+		if (runs_on_dst(m)) {
+			completed_stats(m);
+			return 0;
+		}
 		return dl_err_set(reterr, -ENOENT, "VM '%s' is not on %s: %s", m->name, m->src,
 		    msg);
 	}

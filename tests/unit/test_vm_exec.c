@@ -177,6 +177,10 @@ test_resume(void **state)
 		{ "running", "shutoff", EXEC_RESUME_PENDING },
 		{ NULL, NULL, EXEC_RESUME_NOWHERE },
 		{ NULL, "shutoff", EXEC_RESUME_NOWHERE },
+		/* shut off on the source, nowhere else: not moved (the executor starts
+		 * nothing); a listing that raced the hand-over's end looked like this */
+		{ "shutoff", NULL, EXEC_RESUME_NOWHERE },
+		{ "crashed", "shutoff", EXEC_RESUME_NOWHERE },
 	};
 
 	(void)state;
