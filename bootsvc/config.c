@@ -343,7 +343,7 @@ set_tenths(double *dst, const char *key, const char *v, uint64_t min, uint64_t m
 		return dl_err_set(reterr, -EINVAL, "%s '%s' is not %s", key, v, what);
 	d = (double)whole + (double)tenth / 10.0;
 	if (d < (double)min || d > (double)max)
-		return dl_err_set(reterr, -ERANGE, "%s '%s' is out of range %llu..%llu", key, v,
+		return dl_err_set(reterr, -EINVAL, "%s '%s' is out of range %llu..%llu", key, v,
 		    (unsigned long long)min, (unsigned long long)max);
 	*dst = d;
 	return 0;
