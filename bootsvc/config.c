@@ -338,7 +338,8 @@ set_tenths(double *dst, const char *key, const char *v, uint64_t min, uint64_t m
 	strcpy(buf, v);
 	if (dot)
 		buf[dot - v] = '\0';
-	if (parse_u64(buf, 0, max, &whole, reterr) < 0 ||
+	/* the range is checked on the value, so its message names the range */
+	if (parse_u64(buf, 0, UINT32_MAX, &whole, reterr) < 0 ||
 	    (dot && (strlen(dot + 1) != 1 || parse_u64(dot + 1, 0, 9, &tenth, reterr) < 0)))
 		return dl_err_set(reterr, -EINVAL, "%s '%s' is not %s", key, v, what);
 	d = (double)whole + (double)tenth / 10.0;
