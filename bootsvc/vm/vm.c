@@ -19,6 +19,8 @@
 #include "vm/vm_conn.h"
 #include "vm/vm_meta.h"
 #include "vm/vm_policy.h"
+#include "vm/vm_exec.h"
+#include "vm/vm_internal.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -38,6 +40,7 @@ struct vm_host {
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
 	bool has_temp;         /* temp_c is the BMC's last temperature (health poll) */
 	double temp_c;
+	unsigned listings;     /* listings stored since this incarnation was added */
 	struct vm_host *next;
 };
 
@@ -61,6 +64,7 @@ struct vm {
 	atomic_bool ev_stop;
 	int ev_wake_timer;      /* libvirt timeout that wakes the event thread to stop */
 	struct action_type connect_type, refresh_type, close_type;
+	struct vm_exec *exec;   /* the plans' executor (vm_exec.c) */
 };
 
 enum vm_job_what { JOB_CONNECT, JOB_REFRESH, JOB_CLOSE };
@@ -498,6 +502,8 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 	if (store_vm_domains_reconcile(vm->bs->store, h->node, j->doms, j->n_doms,
 	    h->listed_ms) < 0)
 		log_err("event=vm_domains node=%s msg=\"store update failed\"", h->node);
+	else
+		h->listings++;
 	if (store_vm_host_get(vm->bs->store, h->node, &r) == 0) {
 		r.cpus = j->ni.cpus;
 		r.memory_mib = (int64_t)(j->ni.memory / 1024);
@@ -635,6 +641,7 @@ on_tick(struct loop *l, void *userdata)
 	for (struct vm_host *h = vm->hosts; h; h = h->next)
 		host_step(vm, h, VM_EV_TICK, NULL);
 	vm_policy_tick(vm->bs, (int64_t)loop_now_ms(), &vm->balanced_ms);
+	vm_exec_tick(vm);
 	vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);
 }
 
@@ -754,6 +761,10 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 		dl_err_set(reterr, r, "vm: too many listeners of node changes");
 		goto fail;
 	}
+	if ((r = vm_exec_new(vm, &vm->exec, reterr)) < 0)
+		goto fail;
+	/* a failed migration is retried where the planner's rules say it fits */
+	vm_exec_set_replace(vm, vm_policy_replace, bs);
 	vm_sync(vm);
 	/* the first look after one interval: the hosts are read by then */
 	vm->balanced_ms = (int64_t)loop_now_ms();
@@ -773,6 +784,7 @@ vm_free(struct vm *vm)
 	notify_unlisten(&vm->bs->notify, NOTIFY_NODE, vm);
 	if (vm->timer > 0)
 		loop_cancel_timer(vm->bs->loop, vm->timer);
+	vm->exec = vm_exec_free(vm->exec);
 	/* No pool any more (action_free ran): each close is an RPC bounded by keepalive. */
 	while (vm->hosts) {
 		struct vm_host *h = vm->hosts;
@@ -890,4 +902,55 @@ vm_host_temp(const struct vm *vm, const char *node, double *ret)
 			return h->has_temp;
 		}
 	return false;
+}
+/* ---- shared with vm_exec.c (vm_internal.h) ---- */
+
+struct bootsvc *
+vm_bootsvc(struct vm *vm)
+{
+	return vm->bs;
+}
+
+struct vm_exec *
+vm_exec_of(struct vm *vm)
+{
+	return vm ? vm->exec : NULL;
+}
+
+bool
+vm_host_connected(const struct vm *vm, const char *node)
+{
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0)
+			return h->fsm.state == VM_CONN_CONNECTED && h->conn;
+	return false;
+}
+
+unsigned
+vm_host_listings(const struct vm *vm, const char *node)
+{
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0)
+			return h->listings;
+	return 0;
+}
+
+virConnectPtr
+vm_host_conn_ref(struct vm *vm, const char *node)
+{
+	struct vm_host *h = host_find(vm, node);
+
+	if (!h || h->fsm.state != VM_CONN_CONNECTED || !h->conn || virConnectRef(h->conn) < 0)
+		return NULL;
+	return h->conn;
+}
+
+void
+vm_host_read_now(struct vm *vm, const char *node)
+{
+	struct vm_host *h = host_find(vm, node);
+
+	/* "closed" on a connected host is "read it now": the decision's own word for it */
+	if (h && h->fsm.state == VM_CONN_CONNECTED)
+		host_step(vm, h, VM_EV_CLOSED, NULL);
 }
