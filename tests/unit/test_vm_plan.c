@@ -4,6 +4,7 @@
  * compared whole, with the efficacy it claims; then a property test: a few hundred seeded
  * random clusters per strategy, every plan simulated step by step against the rules of
  * plan.h, its end state against the efficacy it claims. Sizes in the tables are MiB. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +20,40 @@
 #include "vm/plan.h"
 
 #define G 1024 /* MiB per GiB */
+
+/* Allocation faults (the Makefile links this test with --wrap for these): when armed,
+ * the countdown-th allocation from here on fails, as CONVENTIONS §11 asks of error paths. */
+static long fault_countdown = -1;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_reallocarray(void *p, size_t n, size_t size);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_reallocarray(void *p, size_t n, size_t size);
+
+static bool
+fault_now(void)
+{
+	return fault_countdown >= 0 && fault_countdown-- == 0;
+}
+
+void *
+__wrap_malloc(size_t n)
+{
+	return fault_now() ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	return fault_now() ? NULL : __real_calloc(n, size);
+}
+
+void *
+__wrap_reallocarray(void *p, size_t n, size_t size)
+{
+	return fault_now() ? NULL : __real_reallocarray(p, n, size);
+}
 
 /* An ok, usable host that may be freed, without a temperature. */
 #define HOST(c, m) { .name = "h", .cpus = (c), .mem_mib = (m), .health = PLAN_OK, \
@@ -728,6 +763,43 @@ test_property(void **state)
 	    moves[PLAN_CONSOLIDATE] > 100);
 }
 
+/* Every allocation of a plan failed in turn, for each strategy on a medium cluster:
+ * -ENOMEM, the result untouched, nothing leaked (LSan at exit), until one succeeds. */
+static void
+test_faults(void **state)
+{
+	static struct cluster c;
+
+	(void)state;
+	for (int s = 0; s < _PLAN_STRATEGY_MAX; s++) {
+		long n;
+
+		random_cluster(&c, (enum plan_strategy)s, 2 + (unsigned)s * 2); /* medium: even */
+		c.p.max_steps = 0;
+		for (n = 0;; n++) {
+			struct plan pl = { .n_steps = 77 };
+			struct dl_err e = { 0 };
+			int r;
+
+			fault_countdown = n;
+			r = plan_make(c.h, c.nh, c.v, c.nv, &c.p, &pl, &e);
+			fault_countdown = -1;
+			if (r == 0) {
+				assert_true(pl.n_steps != 77);
+				plan_free(&pl);
+				break;
+			}
+			assert_int_equal(r, -ENOMEM);
+			assert_int_equal(pl.n_steps, 77);
+			assert_non_null(strstr(e.msg, "out of memory"));
+			assert_true(n < 10000);
+		}
+		print_message("faults: %s survived %ld failed allocations\n",
+		    plan_strategy_to_string(s), n);
+		assert_true(n > 5);
+	}
+}
+
 int
 main(void)
 {
@@ -746,6 +818,7 @@ main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_place_one),
 		cmocka_unit_test(test_property),
+		cmocka_unit_test(test_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
