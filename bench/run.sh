@@ -86,7 +86,7 @@ report() {
 # sources (built -O2 here) and writes one line per case, with its own first-fit-decreasing
 # baseline (Watcher's consolidation) on the same seeded cluster.
 if row_on vmplan; then
-	note "VM planner: consolidate at ${VMPLAN_HOSTS[*]} hosts (10 VMs per host), evacuate 1% risky, median of $VMPLAN_ROUNDS"
+	note "VM planner: consolidate at ${VMPLAN_HOSTS[*]} hosts (10 VMs per host), evacuate 1% risky, 1% hot, median of $VMPLAN_ROUNDS"
 	VMPLAN=$BUILD/bench/vm_plan
 	mkdir -p "$BUILD/bench"
 	gcc -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -iquote "$REPO/lib" -iquote "$REPO/bootsvc" \
@@ -114,6 +114,11 @@ if row_on vmplan; then
 				put vmplan_evac_risky "$(kv "$line" risky)"
 				put vmplan_evac_moves "$(kv "$line" migrations)"
 				put vmplan_evac_unplaced "$(kv "$line" unplaced)";;
+			thermal)
+				put vmplan_thermal_ms "$(kv "$line" plan_ms)"
+				put vmplan_thermal_hot "$(kv "$line" hot)"
+				put vmplan_thermal_moves "$(kv "$line" migrations)"
+				put vmplan_thermal_still_hot "$(kv "$line" still_hot)";;
 			esac
 		done <<<"$out"
 		put vmplan_sizes "${VMPLAN_HOSTS[*]}"

@@ -12,8 +12,11 @@
  * in ten in an anti-affinity group of three on three hosts. One line per case:
  *   case=consolidate hosts=N vms=M plan_ms=<median> used_before= used_after= bound=
  *        ffd_used= migrations= ffd_migrations= freed= ffd_ms=
- * and, for the largest N, the evacuation of 1% of the hosts turned risky:
- *   case=evacuate hosts=N risky= plan_ms= migrations= unplaced= */
+ * and, for the largest N, the evacuation of 1% of the hosts turned risky, and the thermal
+ * plan with 1% of the hosts at 85 C (the rest 40..59 C; hot 75, cool 60, 20 C per host's
+ * worth of guest CPUs):
+ *   case=evacuate hosts=N risky= plan_ms= migrations= unplaced=
+ *   case=thermal hosts=N hot= plan_ms= migrations= peak_before= peak_after= */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -399,6 +402,56 @@ bench_evacuate(size_t n_hosts, int rounds, uint64_t seed)
 	return 0;
 }
 
+static int
+bench_thermal(size_t n_hosts, int rounds, uint64_t seed)
+{
+	struct cluster c;
+	struct plan_policy p = { .strategy = PLAN_THERMAL, .cpu_ratio = CPU_RATIO, .hot_c = 75,
+		.cool_c = 60, .c_per_cpu = 20, .only_host = SIZE_MAX };
+	struct plan plan = { 0 };
+	struct dl_err err = { 0 };
+	double ms[MAX_ROUNDS], t0;
+	size_t hot = 0;
+	int r;
+
+	r = cluster_make(&c, n_hosts, seed);
+	if (r < 0)
+		return r;
+	for (size_t h = 0; h < n_hosts; h++)
+		c.hosts[h].temp_c = 40 + (double)rng_below(20);
+	for (size_t h = 50; h < n_hosts; h += 100, hot++)
+		c.hosts[h].temp_c = 85;
+	for (int i = 0; i < rounds; i++) {
+		plan_free(&plan);
+		t0 = now_ms();
+		r = plan_make(c.hosts, c.n_hosts, c.vms, c.n_vms, &p, &plan, &err);
+		ms[i] = now_ms() - t0;
+		if (r < 0) {
+			fprintf(stderr, "vm_plan: thermal %zu hosts: %s\n", n_hosts, err.msg);
+			cluster_free(&c);
+			return r;
+		}
+	}
+	/* the hosts the plan leaves hot, by the same model (hosts with too few vCPUs of VMs
+	 * to shed stay hot: peak_after alone would hide how many were cooled) */
+	size_t still_hot = 0;
+	for (size_t i = 0; i < plan.n_steps; i++) {
+		const struct plan_step *st = &plan.steps[i];
+		unsigned vcpus = c.vms[st->vm].vcpus;
+
+		c.hosts[st->from].temp_c -= p.c_per_cpu * vcpus / c.hosts[st->from].cpus;
+		c.hosts[st->to].temp_c += p.c_per_cpu * vcpus / c.hosts[st->to].cpus;
+	}
+	for (size_t h = 0; h < n_hosts; h++)
+		still_hot += c.hosts[h].temp_c >= p.hot_c;
+	printf("case=thermal hosts=%zu vms=%zu hot=%zu plan_ms=%.1f migrations=%zu still_hot=%zu "
+	    "peak_before=%.1f peak_after=%.1f\n", n_hosts, c.n_vms, hot, median(ms, rounds),
+	    plan.eff.migrations, still_hot, plan.eff.peak_c_before, plan.eff.peak_c_after);
+	plan_free(&plan);
+	cluster_free(&c);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,7 +483,7 @@ main(int argc, char **argv)
 		if (n > largest)
 			largest = n;
 	}
-	if (bench_evacuate(largest, rounds, seed) < 0)
+	if (bench_evacuate(largest, rounds, seed) < 0 || bench_thermal(largest, rounds, seed) < 0)
 		return EXIT_FAILURE;
 	return EXIT_SUCCESS;
 }
