@@ -78,8 +78,9 @@ shed(struct plan_state *st, size_t h, const size_t *cand, size_t n, bool *done)
 			return 0;
 		for (size_t i = 0; i < n && pick == SIZE_MAX; i++) {
 			size_t v = cand[i];
+			double after = st->temp[h] - plan_state_dtemp(st, h, st->vms[v].vcpus);
 
-			if (done[i] || st->temp[h] - plan_state_dtemp(st, h, st->vms[v].vcpus) >= st->p->hot_c)
+			if (done[i] || after >= st->p->hot_c)
 				continue;
 			to = coolest_for(st, v);
 			if (to == SIZE_MAX)

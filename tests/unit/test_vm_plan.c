@@ -701,7 +701,8 @@ simulate(const struct cluster *c, const struct plan *pl, const char *ctx)
 		    "simulated %zu %zu %zu>%zu %zu %zu", ctx, e->migrations, e->hosts_freed,
 		    e->hosts_used_before, e->hosts_used_after, e->hosts_empty_after, e->power_offs,
 		    migrations, freed, used_b, used_a, empty_a, power_offs);
-	if (e->peak_c_before != peak_b || !(e->peak_c_after - peak_a < 1e-9 && peak_a - e->peak_c_after < 1e-9))
+	if (e->peak_c_before != peak_b || e->peak_c_after - peak_a > 1e-9 ||
+	    peak_a - e->peak_c_after > 1e-9)
 		fail_msg("%s: peak claims %.3f > %.3f, simulated %.3f > %.3f", ctx, e->peak_c_before,
 		    e->peak_c_after, peak_b, peak_a);
 	if (c->p.strategy == PLAN_EVACUATE && e->unplaced + e->deferred != left)
