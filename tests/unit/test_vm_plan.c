@@ -581,6 +581,7 @@ simulate(const struct cluster *c, const struct plan *pl, const char *ctx)
 	bool moved[PROP_MAX_VMS] = { false }, off[PROP_MAX_HOSTS] = { false };
 	bool received[PROP_MAX_HOSTS] = { false }, sent[PROP_MAX_HOSTS] = { false };
 	bool empty_before[PROP_MAX_HOSTS];
+	double fill0[PROP_MAX_HOSTS]; /* fill at the start: the receivers' order */
 	size_t migrations = 0, power_offs = 0;
 	int last_cause = -1;
 
@@ -593,8 +594,14 @@ simulate(const struct cluster *c, const struct plan *pl, const char *ctx)
 		mem[host[v]] += c->v[v].mem_mib;
 		cpu[host[v]] += c->v[v].vcpus;
 	}
-	for (size_t h = 0; h < c->nh; h++)
+	for (size_t h = 0; h < c->nh; h++) {
+		double cap = (double)(int64_t)(c->p.cpu_ratio * c->h[h].cpus + 1e-9);
+		double fm = c->h[h].mem_mib ? (double)mem[h] / c->h[h].mem_mib : 0;
+		double fc = cap > 0 ? cpu[h] / cap : 0;
+
 		empty_before[h] = n_on[h] == 0;
+		fill0[h] = fm > fc ? fm : fc;
+	}
 	for (size_t i = 0; i < pl->n_steps; i++) {
 		const struct plan_step *s = &pl->steps[i];
 
@@ -621,6 +628,52 @@ simulate(const struct cluster *c, const struct plan *pl, const char *ctx)
 			if (w != v && host[w] == to && c->v[w].group == c->v[v].group)
 				fail_msg("%s: step %zu: v%zu joins v%zu of group %d on host %zu", ctx, i,
 				    v, w, c->v[v].group, to);
+		if (c->p.strategy != PLAN_THERMAL) {
+			/* the fullest host at the start that may take it now, by brute force */
+			size_t best = SIZE_MAX;
+			for (size_t d = 0; d < c->nh; d++) {
+				const struct plan_host *x = &c->h[d];
+				bool clash = false;
+
+				for (size_t w = 0; w < c->nv && c->v[v].group >= 0; w++)
+					clash |= host[w] == d && c->v[w].group == c->v[v].group;
+				if (!x->usable || x->drain || x->health != PLAN_OK || off[d] || d == from ||
+				    clash || mem[d] + c->v[v].mem_mib > x->mem_mib ||
+				    cpu[d] + c->v[v].vcpus > (int64_t)(c->p.cpu_ratio * x->cpus + 1e-9))
+					continue;
+				if (c->p.strategy == PLAN_EVACUATE && must_empty(c, d))
+					continue;
+				if (c->p.strategy == PLAN_CONSOLIDATE && (empty_before[d] || sent[d]))
+					continue;
+				if (best == SIZE_MAX || fill0[d] > fill0[best])
+					best = d;
+			}
+			if (best != to)
+				fail_msg("%s: step %zu sends v%zu to host %zu, the fullest that fits is %zu",
+				    ctx, i, v, to, best);
+		}
+		if (c->p.strategy == PLAN_THERMAL) {
+			/* the coolest host that may take it, found by brute force, ties by index */
+			size_t best = SIZE_MAX;
+			for (size_t d = 0; d < c->nh; d++) {
+				const struct plan_host *x = &c->h[d];
+				double after = temp[d] + c->p.c_per_cpu * c->v[v].vcpus / (x->cpus ? x->cpus : 1);
+				bool clash = false;
+
+				for (size_t w = 0; w < c->nv && c->v[v].group >= 0; w++)
+					clash |= host[w] == d && c->v[w].group == c->v[v].group;
+				if (!x->usable || x->drain || x->health != PLAN_OK || !x->has_temp ||
+				    !(after < c->p.cool_c) || clash ||
+				    mem[d] + c->v[v].mem_mib > x->mem_mib ||
+				    cpu[d] + c->v[v].vcpus > (int64_t)(c->p.cpu_ratio * x->cpus + 1e-9))
+					continue;
+				if (best == SIZE_MAX || temp[d] < temp[best])
+					best = d;
+			}
+			if (best != to)
+				fail_msg("%s: step %zu sends v%zu to host %zu, the coolest that fits is %zu",
+				    ctx, i, v, to, best);
+		}
 		host[v] = to;
 		moved[v] = true;
 		n_on[from]--;
