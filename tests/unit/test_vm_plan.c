@@ -436,6 +436,15 @@ test_invalid(void **state)
 	v[0].group = -2;
 	check_r_at(__FILE__, __LINE__, NULL, plan_make(h, 2, v, 1, &p, &pl, &e), &e, -EINVAL,
 	    "group -2");
+	check_r_at(__FILE__, __LINE__, NULL, plan_make(h, (size_t)MAX_PLAN_HOSTS + 1, v, 1, &p, &pl,
+	    &e), &e, -E2BIG, "at most");
+	check_r_at(__FILE__, __LINE__, NULL, plan_make(NULL, 2, v, 1, &p, &pl, &e), &e, -EINVAL,
+	    "no array");
+	h[1].temp_c = 1e9;
+	h[1].has_temp = true;
+	check_r_at(__FILE__, __LINE__, NULL, plan_make(h, 2, v, 1, &p, &pl, &e), &e, -EINVAL,
+	    "not a reading");
+	h[1].has_temp = false;
 	assert_int_equal(pl.n_steps, 99); /* untouched on error */
 	/* nothing at all is a valid, empty plan */
 	assert_int_equal(plan_make(NULL, 0, NULL, 0, &p, &pl, &e), 0);
