@@ -17,10 +17,10 @@
 #include "macro.h"
 #include "vm/vm.h"
 #include "vm/vm_conn.h"
-#include "vm/vm_meta.h"
-#include "vm/vm_policy.h"
 #include "vm/vm_exec.h"
 #include "vm/vm_internal.h"
+#include "vm/vm_meta.h"
+#include "vm/vm_policy.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -38,9 +38,9 @@ struct vm_host {
 	virConnectPtr conn;    /* the loop's reference, NULL while not connected */
 	bool cap_logged;       /* the domain cap's refusal was logged for this host */
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
+	unsigned listings;     /* listings stored since this incarnation was added */
 	bool has_temp;         /* temp_c is the BMC's last temperature (health poll) */
 	double temp_c;
-	unsigned listings;     /* listings stored since this incarnation was added */
 	struct vm_host *next;
 };
 
@@ -640,8 +640,8 @@ on_tick(struct loop *l, void *userdata)
 	}
 	for (struct vm_host *h = vm->hosts; h; h = h->next)
 		host_step(vm, h, VM_EV_TICK, NULL);
-	vm_policy_tick(vm->bs, (int64_t)loop_now_ms(), &vm->balanced_ms);
 	vm_exec_tick(vm);
+	vm_policy_tick(vm->bs, (int64_t)loop_now_ms(), &vm->balanced_ms);
 	vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);
 }
 
@@ -763,8 +763,6 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 	}
 	if ((r = vm_exec_new(vm, &vm->exec, reterr)) < 0)
 		goto fail;
-	/* a failed migration is retried where the planner's rules say it fits */
-	vm_exec_set_replace(vm, vm_policy_replace, bs);
 	vm_sync(vm);
 	/* the first look after one interval: the hosts are read by then */
 	vm->balanced_ms = (int64_t)loop_now_ms();
@@ -879,30 +877,6 @@ vm_host_is_lost(const struct vm *vm, const char *node)
 	return false;
 }
 
-void
-vm_host_temperature(struct vm *vm, const char *node, bool has, double c)
-{
-	struct vm_host *h;
-
-	if (!vm || !(h = host_find(vm, node)))
-		return;
-	h->has_temp = has;
-	h->temp_c = c;
-}
-
-bool
-vm_host_temp(const struct vm *vm, const char *node, double *ret)
-{
-	if (!vm)
-		return false;
-	for (const struct vm_host *h = vm->hosts; h; h = h->next)
-		if (strcmp(h->node, node) == 0) {
-			if (h->has_temp)
-				*ret = h->temp_c;
-			return h->has_temp;
-		}
-	return false;
-}
 /* ---- shared with vm_exec.c (vm_internal.h) ---- */
 
 struct bootsvc *
@@ -953,4 +927,28 @@ vm_host_read_now(struct vm *vm, const char *node)
 	/* "closed" on a connected host is "read it now": the decision's own word for it */
 	if (h && h->fsm.state == VM_CONN_CONNECTED)
 		host_step(vm, h, VM_EV_CLOSED, NULL);
+}
+void
+vm_host_temperature(struct vm *vm, const char *node, bool has, double c)
+{
+	struct vm_host *h;
+
+	if (!vm || !(h = host_find(vm, node)))
+		return;
+	h->has_temp = has;
+	h->temp_c = c;
+}
+
+bool
+vm_host_temp(const struct vm *vm, const char *node, double *ret)
+{
+	if (!vm)
+		return false;
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0) {
+			if (h->has_temp)
+				*ret = h->temp_c;
+			return h->has_temp;
+		}
+	return false;
 }
