@@ -56,7 +56,9 @@ config_init(struct config *c)
 	c->boot_attempts = 3;
 	c->retry_backoff_ms = 5000;
 	c->failed_retry_ms = 30 * 60000;
-	c->on_risky = HA_NOTIFY;
+	/* A risky VM host's VMs move off while it still works (issue 13); other nodes
+	 * have nothing to evacuate. */
+	c->on_risky = HA_NOTIFY | HA_EVACUATE;
 	c->on_doomed = HA_DRAIN | HA_POWEROFF | HA_NOTIFY | HA_EVACUATE;
 	c->health_poll_ms = 60000;
 	c->vm_poll_ms = 10000;
@@ -336,12 +338,13 @@ set_tenths(double *dst, const char *key, const char *v, uint64_t min, uint64_t m
 	strcpy(buf, v);
 	if (dot)
 		buf[dot - v] = '\0';
-	if (parse_u64(buf, 0, max, &whole, reterr) < 0 ||
+	/* the range is checked on the value, so its message names the range */
+	if (parse_u64(buf, 0, UINT32_MAX, &whole, reterr) < 0 ||
 	    (dot && (strlen(dot + 1) != 1 || parse_u64(dot + 1, 0, 9, &tenth, reterr) < 0)))
 		return dl_err_set(reterr, -EINVAL, "%s '%s' is not %s", key, v, what);
 	d = (double)whole + (double)tenth / 10.0;
 	if (d < (double)min || d > (double)max)
-		return dl_err_set(reterr, -ERANGE, "%s '%s' is out of range %llu..%llu", key, v,
+		return dl_err_set(reterr, -EINVAL, "%s '%s' is out of range %llu..%llu", key, v,
 		    (unsigned long long)min, (unsigned long long)max);
 	*dst = d;
 	return 0;

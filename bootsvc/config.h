@@ -41,7 +41,7 @@ enum health_action_bits {
 	HA_DRAIN = 1 << 0,    /* no new allocations */
 	HA_POWEROFF = 1 << 1, /* desired power off (and out of its allocation) */
 	HA_NOTIFY = 1 << 2,   /* run notify_hook NODE HEALTH REASONS */
-	HA_EVACUATE = 1 << 3, /* hypervisor nodes: evacuate VMs (recorded until the VM layer) */
+	HA_EVACUATE = 1 << 3, /* VM hosts: drain, and move their VMs off (vm/vm_policy.h) */
 };
 
 enum dhcp_mode {

@@ -28,6 +28,14 @@ static const struct {
 	/* VM hosts and their domains as libvirt lists them (issue 12). */
 	{ "host.list", ROLE_READ_ONLY },
 	{ "vm.list", ROLE_READ_ONLY },
+	/* The VM layer (issue 13): a dry run and the plans' progress are reads; moving
+	 * VMs is the scheduler's (it places work); draining a host is the admin's. */
+	{ "vm.plan", ROLE_READ_ONLY },
+	{ "vm.plans", ROLE_READ_ONLY },
+	{ "vm.migrate", ROLE_SCHEDULER },
+	{ "vm.balance", ROLE_SCHEDULER },
+	{ "vm.cancel", ROLE_SCHEDULER },
+	{ "host.drain", ROLE_ADMIN },
 	/* The nodes' history as it is written: reading, not changing, anything. */
 	{ "events", ROLE_READ_ONLY },
 	{ "provision", ROLE_SCHEDULER },

@@ -77,6 +77,25 @@ int cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_e
 int cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 int cmd_node_set_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 
+/* cmd_vm_plan.c: the VM layer's plans (issue 13). */
+int cmd_host_drain_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_vm_migrate_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_vm_plan_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_vm_balance_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_vm_plans_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_vm_cancel_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_vm_plan_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_vm_plans_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_vm_cancel_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
+    const struct cmd_opts *opts, FILE *out, struct dl_err *reterr);
+
 /* cmd_vm.c: VM hosts and their domains (issue 12). */
 int cmd_host_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);

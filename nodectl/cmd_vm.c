@@ -110,6 +110,11 @@ cmd_host_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 		cells[3] = used_total(h, "memory_used_mib", "memory_mib", b[3]);
 		cells[4] = format_scalar(json_object_get(h, "vms"), b[4]);
 		cells[5] = format_scalar(json_object_get(h, "state"), b[5]);
+		if (cells[5] && json_is_true(json_object_get(h, "drain"))) {
+			(void)snprintf(b[5], FORMAT_BUF, "%s+drain",
+			    json_string_value(json_object_get(h, "state")));
+			cells[5] = b[5];
+		}
 		cells[6] = format_scalar(json_object_get(h, "health"), b[6]);
 		/* The BMC's hottest sensor, whole degrees; "-" when none is known. */
 		temp = json_object_get(h, "temp_c");
@@ -118,8 +123,10 @@ cmd_host_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 			(void)snprintf(b[7], FORMAT_BUF, "%.0f", json_number_value(temp));
 			cells[7] = b[7];
 		}
-		/* Why it is lost, else why its health is what it is. */
+		/* Why it is lost, else why it is drained, else why its health is what it is. */
 		reason = json_string_value(json_object_get(h, "state_reason"));
+		if ((!reason || !reason[0]) && json_is_true(json_object_get(h, "drain")))
+			reason = json_string_value(json_object_get(h, "drain_reason"));
 		if (!reason || !reason[0])
 			reason = json_string_value(json_object_get(h, "health_reasons"));
 		cells[8] = reason;

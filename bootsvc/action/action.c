@@ -98,7 +98,7 @@ action_pools_conf(const struct config *cfg, struct action_pool_conf ret[_ACTION_
 	ret[ACTION_POOL_OVERLAY] = (struct action_pool_conf){ .name = "overlay",
 		.threads = 2, .cap = MAX_OVERLAY_BUILDS };
 	ret[ACTION_POOL_LIBVIRT] = (struct action_pool_conf){ .name = "libvirt",
-		.threads = LIBVIRT_THREADS, .cap = MAX_LIBVIRT_CALLS };
+		.threads = LIBVIRT_THREADS + cfg->vm_migrations_max, .cap = MAX_LIBVIRT_CALLS };
 }
 
 static void

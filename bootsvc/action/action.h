@@ -54,6 +54,8 @@ enum action_res {
 	ACTION_RES_OVERLAY,     /* shared: a node may fetch its overlay twice at once */
 	ACTION_RES_LIBVIRT,     /* a VM host's connection: one connect or refresh at a time */
 	ACTION_RES_LIBVIRT_CLOSE, /* shared: closing a host's old connection, beside a new one */
+	ACTION_RES_LIBVIRT_MIGRATE, /* shared, keyed by the source host: its live migrations
+				     * (vm/vm_exec.c caps them), beside its connect and refresh */
 	_ACTION_RES_MAX,
 };
 
@@ -134,7 +136,9 @@ struct action_pool_conf {
 /* libvirt calls in flight at once: one per host at most (vm/ never starts a second), so
  * this bounds the hosts read at the same moment, not the hosts; a host over it waits
  * for the next tick. Threads: four, as CONVENTIONS §15 starts them; a dead host holds
- * one until its call's deadline or libvirt's keepalive ends it. */
+ * one until its call's deadline or libvirt's keepalive ends it. A live migration holds
+ * one for its whole run: the pool has vm_migrations_max more, so migrations never starve
+ * the connects and listings (issue 13). */
 #define MAX_LIBVIRT_CALLS 256
 #define LIBVIRT_THREADS 4
 

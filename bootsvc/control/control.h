@@ -42,6 +42,10 @@ extern const struct control_verb verbs_ctrl[];
 /* The verbs of verbs_vm.c (host.list, vm.list). */
 extern const struct control_verb verbs_vm[];
 
+/* The VM layer's verbs of verbs_vm_plan.c (vm.plan, vm.balance, vm.migrate, host.drain,
+ * vm.plans, vm.cancel). */
+extern const struct control_verb verbs_vm_plan[];
+
 /* Dispatch one request line and return the response line (malloc'd, '\n'-terminated),
  * or NULL when the verb deferred its answer. Exposed for the fuzz target and tests. */
 char *control_handle_line(struct bootsvc *bs, const char *line, size_t len);

@@ -2,6 +2,7 @@
 /* Control verbs for schedulers and admins that change desired state or touch BMCs:
  * provision, power, hold, release, events (docs/control-protocol.md). Desired state is
  * written to the store here, before the controller acts on it. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,6 +15,7 @@
 #include "boot/nodes.h"
 #include "parse.h"
 #include "proto.h"
+#include "vm/vm_policy.h"
 #include "vm/vm_reimage.h"
 
 /* Expand names; every one must exist. */
@@ -47,6 +49,47 @@ names_json(const struct hostlist *hl)
 	return a;
 }
 
+/* Would node's VMs all find a place? -ENOSPC naming how many would not. */
+static int
+evacuate_fits(struct bootsvc *bs, const char *node, struct dl_err *reterr)
+{
+	struct vm_world w;
+	struct plan p;
+	int64_t id;
+	size_t unplaced;
+	int r;
+
+	if ((r = vm_policy_evacuate(bs, node, "scheduler", "", false, &w, &p, &id, reterr)) < 0)
+		return r;
+	unplaced = p.eff.unplaced;
+	plan_free(&p);
+	vm_world_done(&w);
+	if (unplaced)
+		return dl_err_set(reterr, -ENOSPC, "--evacuate: %zu of %s's VMs fit on no other "
+		    "host (memory, vm_cpu_ratio, groups, pins): free room, or --force", unplaced,
+		    node);
+	return 1;
+}
+
+static void
+evacuate_for(struct bootsvc *bs, const char *node, const struct image_rec *img)
+{
+	struct vm_world w;
+	struct plan p;
+	struct dl_err err = { 0 };
+	char why[MAX_REASON];
+	int64_t id;
+
+	(void)snprintf(why, sizeof(why), "reimage: to %s@%.12s", img->name, img->id);
+	if (vm_policy_evacuate(bs, node, "scheduler", why, true, &w, &p, &id, &err) < 0) {
+		log_err("event=provision node=%s msg=\"evacuation not planned: %s\"", node,
+		    err.msg);
+		return;
+	}
+	plan_free(&p);
+	vm_world_done(&w);
+}
+
 static int
 provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
 {
@@ -54,7 +97,7 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	struct hostlist hl = { 0 };
 	struct image_rec img;
 	const char *image;
-	bool force, evacuate;
+	bool force, evacuate, *evac = NULL;
 	int64_t seq;
 	int r;
 
@@ -72,12 +115,20 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		(void)store_node_get(bs->store, hl.names[i], &n);
 		/* A VM host's VMs die with a reimage: only if the request says so (issue 12).
 		 * Asked first: of every reason to refuse, it is the one that costs work. */
-		if ((r = vm_reimage_check(bs->store, n.name, force, evacuate, reterr)) < 0) {
+		if ((r = vm_reimage_check(bs->store, n.name, force, evacuate, reterr)) < 0 ||
+		    (r == 1 && (r = evacuate_fits(bs, n.name, reterr)) < 0)) {
 			char safe[MAX_LOG_VALUE + 1];
 
 			log_notice("event=provision node=%s msg=\"refused: %s\"", n.name,
 			    log_safe(safe, sizeof(safe), reterr ? reterr->msg : ""));
 			goto out;
+		}
+		if (r == 1) {
+			if (!evac && !(evac = calloc(hl.n, sizeof(*evac)))) {
+				r = -ENOMEM;
+				goto out;
+			}
+			evac[i] = true;
 		}
 		if (!n.bmc[0] || !n.bmc_creds[0]) {
 			r = dl_err_set(reterr, -EINVAL,
@@ -126,12 +177,17 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	}
 	log_notice("event=provision count=%zu first=%s image=%s image_id=%.12s", hl.n,
 	    hl.names[0], img.name, img.id);
+	/* Their VMs move first: drained and held by the controller until empty (ctrl.c). */
+	for (size_t i = 0; evac && i < hl.n; i++)
+		if (evac[i])
+			evacuate_for(bs, hl.names[i], &img);
 	ctrl_kick(bs->ctrl);
 	control_events_notify(bs);
 	*ret = json_pack("{s:o,s:s,s:s,s:I}", "nodes", names_json(&hl), "image", img.name,
 	    "image_id", img.id, "seq", (json_int_t)seq);
 	r = *ret ? 0 : -ENOMEM;
 out:
+	free(evac);
 	hostlist_done(&hl);
 	return r;
 }

@@ -63,7 +63,13 @@ host_one(const struct vm_host_rec *h, void *userdata)
 	    "state_reason", h->state_reason, "last_seen", (json_int_t)h->last_seen,
 	    "health", n.health[0] ? n.health : "ok", "health_reasons", n.health_reasons);
 	if (o) {
+		char drain_reason[MAX_REASON] = "";
+		bool drain = store_vm_drain_get(lc->bs->store, h->node, drain_reason,
+		    sizeof(drain_reason));
 		double temp;
+
+		(void)json_object_set_new(o, "drain", json_boolean(drain));
+		(void)json_object_set_new(o, "drain_reason", json_string(drain_reason));
 
 		/* null: no BMC temperature known (none read since bootsvc started, or none) */
 		(void)json_object_set_new(o, "temp_c", vm_host_temp(lc->bs->vm, h->node, &temp) ?

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "controller/ctrl_internal.h"
+#include "kind.h"
+#include "vm/vm_policy.h"
 #include "log.h"
 #include "boot/nodes.h"
 
@@ -28,6 +30,7 @@ tick_node(const struct node_rec *rec, void *userdata)
 	struct image_rec img;
 	struct ctrl_node in = { 0 };
 	struct ctrl_decision d;
+	bool vm_busy = false;
 
 	if (!n.bmc[0] || !n.bmc_creds[0])
 		return 0;
@@ -41,6 +44,14 @@ tick_node(const struct node_rec *rec, void *userdata)
 	in.has_bmc = n.bmc[0] && n.bmc_creds[0];
 	in.bmc_busy = ctrl_power_busy(c, n.name);
 	in.target_set = nodes_boot_image(c->bs, &n, &img) == 0;
+	/* A VM host whose VMs have to move first (issue 13): held while it is drained and
+	 * still runs some, so a doomed host's power-off and a reimage --evacuate wait for
+	 * the evacuation; never idle for the green policy while it runs any. */
+	if (in.target_set && kind_is_vm_host(kind_find(img.kind)) &&
+	    vm_host_in_use(c->bs, n.name)) {
+		vm_busy = true;
+		in.hold = in.hold || store_vm_drain_get(c->bs->store, n.name, NULL, 0);
+	}
 	in.booted_is_target = in.target_set && strcmp(n.booted_image, img.id) == 0;
 	in.phase = ctrl_phase_from_string(n.phase);
 	/* Phases are stored in seconds: compare at that grain with the op start. */
@@ -53,7 +64,7 @@ tick_node(const struct node_rec *rec, void *userdata)
 	in.retry_at_ms = n.retry_at_ms;
 	d = ctrl_decide(&in, &c->policy, t->now);
 	ctrl_power_apply(c, &n, &d, t);
-	ctrl_green_add(c, &n, in.booted_is_target, t->now);
+	ctrl_green_add(c, &n, in.booted_is_target && !vm_busy, t->now);
 	ctrl_health_poll(c, &n, t);
 	/* Observed power is polled at an interval (and after every action). */
 	ctrl_power_poll(c, &n, t);

@@ -12,6 +12,7 @@
 #include "bmc/health_ipmi.h"
 #include "log.h"
 #include "vm/vm.h"
+#include "vm/vm_policy.h"
 
 /* One health read's payload: what the worker needs, and what it read. */
 struct health_job {
@@ -44,10 +45,10 @@ respond(struct ctrl *c, struct node_rec *n, unsigned actions)
 
 	if (actions & HA_DRAIN)
 		(void)store_event_add(bs->store, n->name, "drain", n->health_reasons, now);
+	/* A VM host's VMs move off (issue 13): it is drained and an evacuation planned;
+	 * the power-off below then waits for it (ctrl.c holds a drained host in use). */
 	if (actions & HA_EVACUATE)
-		/* XXX(#5): hypervisor nodes evacuate once the VM layer lands; recorded now. */
-		(void)store_event_add(bs->store, n->name, "evacuate",
-		    "recorded: no VM layer yet", now);
+		vm_policy_health(bs, n->name, n->health, n->health_reasons);
 	if (actions & HA_POWEROFF) {
 		strcpy(n->want_power, "off");
 		n->op[0] = '\0';

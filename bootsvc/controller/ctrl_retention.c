@@ -2,9 +2,9 @@
 /* Retention (issue 11, docs/store.md): the store's history is kept by count (each append
  * trims its node's rows past history_max_per_node, store_history_keep) and by age (here:
  * rows older than history_max_age go, MAX_PRUNE_ROWS per tick while there is a backlog,
- * so the loop never runs one big DELETE); and the write-ahead log is checkpointed and
- * truncated every CHECKPOINT_EVERY_MS, so -wal does not keep the size of its busiest
- * minute forever. */
+ * so the loop never runs one big DELETE; finished VM plans of that age go too); and the
+ * write-ahead log is checkpointed and truncated every CHECKPOINT_EVERY_MS, so -wal does
+ * not keep the size of its busiest minute forever. */
 #include "controller/ctrl_internal.h"
 #include "log.h"
 
@@ -47,6 +47,14 @@ ctrl_retention_run(struct ctrl *c, int64_t now)
 			    "history_max_age removed\"", (unsigned long long)c->pruned);
 		if (!c->prune_backlog)
 			c->pruned = 0;
+		/* VM plans that ended (issue 13) are history too: the same age. A plan is
+		 * a handful a day; MAX_VM_PLAN_PRUNE a minute is far above that. */
+		r = store_vm_plan_prune(c->bs->store, now - (int64_t)cfg->history_max_age_ms);
+		if (r < 0)
+			log_warning("event=store_prune msg=\"VM plan pruning failed, will retry\"");
+		else if (r > 0)
+			log_info("event=store_prune plans=%d msg=\"VM plans older than "
+			    "history_max_age removed\"", r);
 	}
 	if (now - c->last_checkpoint_ms >= CHECKPOINT_EVERY_MS) {
 		c->last_checkpoint_ms = now;

@@ -97,7 +97,8 @@ static const char schema_v1[] =
  * leaves its plans readable). vm_steps' primary key (plan_id, seq) is the order one
  * plan's steps are read in; vm_plans_state finds the unfinished plans without a scan.
  * A drain is kept per node across the host's reboots (vm_hosts rows are not: a host
- * that boots again starts afresh), and goes with the node. */
+ * that boots again starts afresh), and goes with the node. A domain's placement (its
+ * anti-affinity group, grp, and pinned) is read from its libvirt metadata with it. */
 #define SCHEMA_VM_PLAN \
 	"CREATE TABLE vm_plans (" \
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, strategy TEXT NOT NULL," \
@@ -121,7 +122,9 @@ static const char schema_v1[] =
 	" PRIMARY KEY (plan_id, seq));" \
 	"CREATE TABLE vm_drains (" \
 	" node TEXT PRIMARY KEY REFERENCES nodes(name) ON DELETE CASCADE," \
-	" reason TEXT NOT NULL DEFAULT '');"
+	" reason TEXT NOT NULL DEFAULT '');" \
+	"ALTER TABLE vm_domains ADD COLUMN grp TEXT NOT NULL DEFAULT '';" \
+	"ALTER TABLE vm_domains ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;"
 
 /* What a new store gets: version STORE_SQLITE_SCHEMA_VERSION. */
 static const char schema_newest[] =

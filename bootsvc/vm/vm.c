@@ -18,6 +18,9 @@
 #include "vm/vm.h"
 #include "vm/vm_conn.h"
 #include "vm/vm_meta.h"
+#include "vm/vm_policy.h"
+#include "vm/vm_exec.h"
+#include "vm/vm_internal.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -37,6 +40,7 @@ struct vm_host {
 	int64_t listed_ms;     /* the last listing's time: each next one is later */
 	bool has_temp;         /* temp_c is the BMC's last temperature (health poll) */
 	double temp_c;
+	unsigned listings;     /* listings stored since this incarnation was added */
 	struct vm_host *next;
 };
 
@@ -48,6 +52,7 @@ struct vm {
 	bool sync_due;          /* node phases changed: check hosts against them */
 	uint64_t sync_at_ms;    /* and at least this often, for changes nobody signals */
 	struct vm_conn_params params;
+	int64_t balanced_ms;    /* when the periodic policies last ran (vm_policy_tick) */
 	char pki_dir[MAX_CONF_PATH];
 	int wake_fd;            /* written by libvirt's close callback (its own thread) */
 	pthread_mutex_t closed_lock; /* the callback's list, read by the loop */
@@ -59,6 +64,7 @@ struct vm {
 	atomic_bool ev_stop;
 	int ev_wake_timer;      /* libvirt timeout that wakes the event thread to stop */
 	struct action_type connect_type, refresh_type, close_type;
+	struct vm_exec *exec;   /* the plans' executor (vm_exec.c) */
 };
 
 enum vm_job_what { JOB_CONNECT, JOB_REFRESH, JOB_CLOSE };
@@ -496,6 +502,8 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 	if (store_vm_domains_reconcile(vm->bs->store, h->node, j->doms, j->n_doms,
 	    h->listed_ms) < 0)
 		log_err("event=vm_domains node=%s msg=\"store update failed\"", h->node);
+	else
+		h->listings++;
 	if (store_vm_host_get(vm->bs->store, h->node, &r) == 0) {
 		r.cpus = j->ni.cpus;
 		r.memory_mib = (int64_t)(j->ni.memory / 1024);
@@ -632,6 +640,8 @@ on_tick(struct loop *l, void *userdata)
 	}
 	for (struct vm_host *h = vm->hosts; h; h = h->next)
 		host_step(vm, h, VM_EV_TICK, NULL);
+	vm_policy_tick(vm->bs, (int64_t)loop_now_ms(), &vm->balanced_ms);
+	vm_exec_tick(vm);
 	vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);
 }
 
@@ -751,7 +761,13 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 		dl_err_set(reterr, r, "vm: too many listeners of node changes");
 		goto fail;
 	}
+	if ((r = vm_exec_new(vm, &vm->exec, reterr)) < 0)
+		goto fail;
+	/* a failed migration is retried where the planner's rules say it fits */
+	vm_exec_set_replace(vm, vm_policy_replace, bs);
 	vm_sync(vm);
+	/* the first look after one interval: the hosts are read by then */
+	vm->balanced_ms = (int64_t)loop_now_ms();
 	vm->timer = loop_add_timer(bs->loop, loop_now_ms(), on_tick, vm);
 	*ret = vm;
 	return 0;
@@ -768,6 +784,7 @@ vm_free(struct vm *vm)
 	notify_unlisten(&vm->bs->notify, NOTIFY_NODE, vm);
 	if (vm->timer > 0)
 		loop_cancel_timer(vm->bs->loop, vm->timer);
+	vm->exec = vm_exec_free(vm->exec);
 	/* No pool any more (action_free ran): each close is an RPC bounded by keepalive. */
 	while (vm->hosts) {
 		struct vm_host *h = vm->hosts;
@@ -795,6 +812,24 @@ vm_free(struct vm *vm)
 	return NULL;
 }
 
+/* A drain the VM layer set for a reimage ends with that boot, one set for health once
+ * the node is healthy again; an admin's stays until the admin undoes it. */
+static void
+drain_after_boot(struct bootsvc *bs, const struct node_rec *n)
+{
+	char reason[MAX_REASON];
+
+	if (!store_vm_drain_get(bs->store, n->name, reason, sizeof(reason)))
+		return;
+	if (strncmp(reason, "reimage:", 8) != 0 && !(strcmp(n->health, "ok") == 0 &&
+	    (strncmp(reason, "risky:", 6) == 0 || strncmp(reason, "doomed:", 7) == 0)))
+		return;
+	(void)store_vm_drain_set(bs->store, n->name, false, "");
+	(void)store_event_add(bs->store, n->name, "undrain", "booted again", (int64_t)time(NULL));
+	log_notice("event=vm_drain node=%s drain=no reason=\"booted again after %s\"",
+	    n->name, reason);
+}
+
 int
 vm_host_register(struct bootsvc *bs, struct vm *vm, const struct node_rec *n,
     const struct kind *k, const struct vm_facts *f)
@@ -819,6 +854,7 @@ vm_host_register(struct bootsvc *bs, struct vm *vm, const struct node_rec *n,
 	r.state_since = (int64_t)time(NULL);
 	/* A new boot is a new host: its old domains are gone with the old hypervisor. */
 	(void)store_vm_host_delete(bs->store, n->name);
+	drain_after_boot(bs, n);
 	if ((rc = store_vm_host_put(bs->store, &r)) < 0)
 		return rc;
 	log_notice("event=vm_host node=%s state=registered hypervisor=%s uri=%s cpus=%u "
@@ -866,4 +902,55 @@ vm_host_temp(const struct vm *vm, const char *node, double *ret)
 			return h->has_temp;
 		}
 	return false;
+}
+/* ---- shared with vm_exec.c (vm_internal.h) ---- */
+
+struct bootsvc *
+vm_bootsvc(struct vm *vm)
+{
+	return vm->bs;
+}
+
+struct vm_exec *
+vm_exec_of(struct vm *vm)
+{
+	return vm ? vm->exec : NULL;
+}
+
+bool
+vm_host_connected(const struct vm *vm, const char *node)
+{
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0)
+			return h->fsm.state == VM_CONN_CONNECTED && h->conn;
+	return false;
+}
+
+unsigned
+vm_host_listings(const struct vm *vm, const char *node)
+{
+	for (const struct vm_host *h = vm->hosts; h; h = h->next)
+		if (strcmp(h->node, node) == 0)
+			return h->listings;
+	return 0;
+}
+
+virConnectPtr
+vm_host_conn_ref(struct vm *vm, const char *node)
+{
+	struct vm_host *h = host_find(vm, node);
+
+	if (!h || h->fsm.state != VM_CONN_CONNECTED || !h->conn || virConnectRef(h->conn) < 0)
+		return NULL;
+	return h->conn;
+}
+
+void
+vm_host_read_now(struct vm *vm, const char *node)
+{
+	struct vm_host *h = host_find(vm, node);
+
+	/* "closed" on a connected host is "read it now": the decision's own word for it */
+	if (h && h->fsm.state == VM_CONN_CONNECTED)
+		host_step(vm, h, VM_EV_CLOSED, NULL);
 }

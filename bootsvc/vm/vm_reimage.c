@@ -45,14 +45,12 @@ vm_reimage_check(struct store *s, const char *node, bool force, bool evacuate,
 {
 	struct running r = { 0 };
 
-	if (evacuate)
-		return dl_err_set(reterr, -ENOTSUP, "--evacuate: evacuating a VM host's VMs "
-		    "arrives with the VM layer (issue 13); until then stop them, or reimage "
-		    "with --force");
 	if (store_vm_domain_foreach(s, node, count_running, &r) < 0)
 		return dl_err_set(reterr, -EIO, "node '%s': cannot read its VMs", node);
 	if (r.n == 0 || force)
 		return 0;
-	return dl_err_set(reterr, -EBUSY, "%s runs %u VM%s (%s): add --evacuate (the VM "
-	    "layer) or --force", node, r.n, r.n == 1 ? "" : "s", r.names);
+	if (evacuate)
+		return 1;
+	return dl_err_set(reterr, -EBUSY, "%s runs %u VM%s (%s): add --evacuate (they "
+	    "move first) or --force (they die)", node, r.n, r.n == 1 ? "" : "s", r.names);
 }

@@ -16,8 +16,8 @@
  * blocked, paused, being shut down, suspended to memory)? */
 bool vm_domain_state_active(const char *s);
 
-/* May node be reimaged? 0 when it runs no VM, or force is set. evacuate: -ENOTSUP
- * (evacuation arrives with the VM layer, issue 13). Else -EBUSY with "n1 runs 2 VMs
- * (g1, g2): add --evacuate (the VM layer) or --force" in reterr. -EIO from the store. */
+/* May node be reimaged? 0 when it runs no VM, or force is set; 1 when it runs some and
+ * evacuate is set (the caller plans the evacuation: vm/vm_policy.h). Else -EBUSY with
+ * "n1 runs 2 VMs (g1, g2): add --evacuate or --force" in reterr. -EIO from the store. */
 int vm_reimage_check(struct store *s, const char *node, bool force, bool evacuate,
     struct dl_err *reterr);

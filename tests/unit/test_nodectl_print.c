@@ -111,15 +111,16 @@ static const struct {
 	{ __LINE__, cmd_host_list_print,
 	  "{\"hosts\":[{\"node\":\"hv1\",\"hypervisor\":\"QEMU\",\"cpus\":8,\"cpus_used\":3,"
 	  "\"memory_mib\":16384,\"memory_used_mib\":768,\"vms\":3,\"state\":\"connected\","
-	  "\"state_reason\":\"\",\"health\":\"ok\",\"health_reasons\":\"\",\"temp_c\":71.6},"
+	  "\"state_reason\":\"\",\"health\":\"ok\",\"health_reasons\":\"\",\"temp_c\":71.6,\"drain\":true,"
+	  "\"drain_reason\":\"admin: fan swap\"},"
 	  "{\"node\":\"hv2\",\"hypervisor\":\"Xen\",\"cpus\":4,\"cpus_used\":0,"
 	  "\"memory_mib\":8192,\"memory_used_mib\":0,\"vms\":0,\"state\":\"lost\","
 	  "\"state_reason\":\"connection to libvirtd closed\",\"health\":\"risky\","
 	  "\"health_reasons\":\"libvirt unreachable\"}]}",
 	  0,
-	  "NODE  TYPE  CPUS  MEMORY_MIB  VMS  STATE      HEALTH  TEMP_C  REASON\n"
-	  "hv1   QEMU   3/8   768/16384    3  connected  ok          72  -\n"
-	  "hv2   Xen    0/4      0/8192    0  lost       risky        -  connection to libvirtd closed\n" },
+	  "NODE  TYPE  CPUS  MEMORY_MIB  VMS  STATE            HEALTH  TEMP_C  REASON\n"
+	  "hv1   QEMU   3/8   768/16384    3  connected+drain  ok          72  admin: fan swap\n"
+	  "hv2   Xen    0/4      0/8192    0  lost             risky        -  connection to libvirtd closed\n" },
 	{ __LINE__, cmd_host_list_print, "{\"vms\":[]}", -EPROTO, "no 'hosts' list" },
 	{ __LINE__, cmd_vm_list_print,
 	  "{\"vms\":[{\"name\":\"g1\",\"host\":\"hv1\",\"state\":\"running\",\"vcpus\":2,"

@@ -149,9 +149,16 @@ test_reconcile(void **state)
 	 * the first), g1 started (since 200), g3 new */
 	struct vm_domain_rec l2[] = { dom('2', "g2", "running", 200), dom('1', "g1", "running", 200),
 		dom('3', "g3", "paused", 0) };
+	/* g3's placement (from its metadata) is kept with it */
+	strcpy(l2[2].group, "db");
+	l2[2].pinned = true;
 	assert_int_equal(store_vm_domains_reconcile(f->s, "n1", l2, 3, 110000), 0);
 	s = list(f->s, "n1");
 	assert_int_equal(s.n, 3);
+	assert_string_equal(s.d[2].group, "db");
+	assert_true(s.d[2].pinned);
+	assert_string_equal(s.d[0].group, "");
+	assert_false(s.d[0].pinned);
 	assert_int_equal(s.d[0].running_since, 200);
 	assert_int_equal(s.d[1].running_since, 100);
 	assert_string_equal(s.d[2].state, "paused");

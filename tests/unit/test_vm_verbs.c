@@ -2,8 +2,10 @@
 /* The VM verbs (bootsvc/control/verbs_vm.c) and the provision refusal for a VM host that
  * runs VMs (bootsvc/vm/vm_reimage.c), through control_handle_line against a real store:
  * host.list sums what the active domains use, vm.list filters by host, and a reimage of
- * a host with running VMs is refused naming them unless forced; --evacuate is answered
- * that it arrives with the VM layer. */
+ * a host with running VMs is refused naming them unless forced or evacuated; and the VM
+ * layer's verbs (verbs_vm_plan.c): a dry run stores nothing, a drain and a migration are
+ * stored as plans with their reasons before anything moves, provision --evacuate drains
+ * and plans, a VM that fits nowhere is refused. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "control_call.h"
+#include "../../bootsvc/vm/vm_policy.h"
 
 
 static void
@@ -166,7 +169,7 @@ test_provision_refused(void **state)
 	populate(&f->bs);
 	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n[1-2]\","
 	    "\"image\":\"kvm\"}}", "EBUSY",
-	    "n1 runs 2 VMs (g1, g2): add --evacuate (the VM layer) or --force");
+	    "n1 runs 2 VMs (g1, g2): add --evacuate (they move first) or --force (they die)");
 	/* nothing was changed by the refused request, n2 included */
 	assert_int_equal(store_node_get(f->bs.store, "n2", &n), 0);
 	assert_string_equal(n.want_power, "");
@@ -174,9 +177,6 @@ test_provision_refused(void **state)
 	check_ok(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n2\","
 	    "\"image\":\"kvm\"}}", &resp);
 	json_decref(resp);
-	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
-	    "\"image\":\"kvm\",\"evacuate\":true}}", "ENOTSUP",
-	    "arrives with the VM layer (issue 13)");
 	check_ok(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
 	    "\"image\":\"kvm\",\"force\":true}}", &resp);
 	json_decref(resp);
@@ -205,6 +205,155 @@ test_provision_many_named(void **state)
 	    "n1 runs 12 VMs (g00, g01, g02, g03, g04, g05, g06, g07, ...)");
 }
 
+static int
+count_steps(const struct vm_step_rec *st, void *userdata)
+{
+	(void)st;
+	(*(int *)userdata)++;
+	return 0;
+}
+
+static int
+steps_of(struct bootsvc *bs, int64_t plan)
+{
+	int n = 0;
+
+	assert_int_equal(store_vm_step_foreach(bs->store, plan, count_steps, &n), 0);
+	return n;
+}
+
+/* vm.plan is a dry run: the plan and its efficacy, nothing stored, nothing drained. */
+static void
+test_plan_dry_run(void **state)
+{
+	struct control_fixture *f = *state;
+	json_t *resp, *res, *p;
+
+	populate(&f->bs);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.plan\",\"args\":{\"strategy\":"
+	    "\"consolidate\"}}", &resp);
+	p = json_object_get(res, "plan");
+	assert_int_equal(json_integer_value(json_object_get(p, "id")), 0);
+	assert_true(json_is_array(json_object_get(p, "steps")));
+	assert_true(json_is_object(json_object_get(p, "efficacy")));
+	json_decref(resp);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.plan\",\"args\":{\"strategy\":"
+	    "\"evacuate\",\"host\":\"n1\"}}", &resp);
+	p = json_object_get(res, "plan");
+	/* n1 is not drained or unhealthy: a plain evacuate plan for it moves nothing */
+	assert_int_equal(json_integer_value(json_object_get(p, "id")), 0);
+	json_decref(resp);
+	assert_false(store_vm_drain_get(f->bs.store, "n1", NULL, 0));
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.plan\",\"args\":{\"strategy\":\"x\"}}",
+	    "EINVAL", "evacuate, thermal or consolidate");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.plans\",\"args\":{\"id\":99}}",
+	    "ENOENT", "no plan 99");
+}
+
+/* host.drain: the drain and the plan are written, steps pending with their reasons; the
+ * VMs it moves are taken by no other plan; --undo ends the drain. */
+static void
+test_drain(void **state)
+{
+	struct control_fixture *f = *state;
+	json_t *resp, *res, *p, *st;
+	char reason[MAX_REASON];
+	int64_t id;
+
+	populate(&f->bs);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"host.drain\",\"args\":{\"host\":"
+	    "\"n1\",\"reason\":\"fan swap\"}}", &resp);
+	p = json_object_get(res, "plan");
+	id = json_integer_value(json_object_get(p, "id"));
+	assert_true(id > 0);
+	assert_int_equal(json_array_size(json_object_get(p, "steps")), 2);
+	st = json_array_get(json_object_get(p, "steps"), 0);
+	assert_string_equal(json_string_value(json_object_get(st, "from")), "n1");
+	assert_string_equal(json_string_value(json_object_get(st, "to")), "n2");
+	assert_string_equal(json_string_value(json_object_get(st, "cause")), "drain");
+	json_decref(resp);
+	assert_true(store_vm_drain_get(f->bs.store, "n1", reason, sizeof(reason)));
+	assert_string_equal(reason, "admin: fan swap");
+	assert_int_equal(steps_of(&f->bs, id), 2);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.plans\",\"args\":{}}", &resp);
+	p = json_array_get(json_object_get(res, "plans"), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "state")), "pending");
+	assert_string_equal(json_string_value(json_object_get(p, "strategy")), "evacuate");
+	json_decref(resp);
+	/* g1 is moved by that plan already: not again */
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g1\"}}",
+	    "EBUSY", "an unfinished plan moves it already");
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"host.drain\",\"args\":{\"host\":"
+	    "\"n1\",\"undo\":true}}", &resp);
+	json_decref(resp);
+	assert_false(store_vm_drain_get(f->bs.store, "n1", NULL, 0));
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"host.drain\",\"args\":{\"host\":\"n3\"}}",
+	    "ENOENT", "no VM host 'n3'");
+}
+
+/* vm.migrate: to a named host or the best one; the same rules as any plan. */
+static void
+test_migrate(void **state)
+{
+	struct control_fixture *f = *state;
+	json_t *resp, *res, *st;
+
+	populate(&f->bs);
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g1\","
+	    "\"to\":\"n1\"}}", "EALREADY", "runs on 'n1' already");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g3\"}}",
+	    "ENOENT", "no running VM 'g3'"); /* shut off: nothing to migrate live */
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g1\","
+	    "\"to\":\"n3\"}}", "ENOENT", "no VM host 'n3'");
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"vm.migrate\",\"args\":{\"vm\":"
+	    "\"g1\"}}", &resp);
+	st = json_array_get(json_object_get(json_object_get(res, "plan"), "steps"), 0);
+	assert_string_equal(json_string_value(json_object_get(st, "to")), "n2");
+	assert_string_equal(json_string_value(json_object_get(st, "cause")), "manual");
+	json_decref(resp);
+}
+
+/* A VM too big for any other host: migrate says so; provision --evacuate refuses. */
+static void
+test_no_room(void **state)
+{
+	struct control_fixture *f = *state;
+	struct vm_domain_rec big = dom('9', "big", "running", 2, 15000 * 1024);
+	json_t *resp;
+
+	populate(&f->bs);
+	assert_int_equal(store_vm_domains_reconcile(f->bs.store, "n2", &big, 1, 6000), 0);
+	/* n2 is full (15000 of 15000 MiB): g1 fits nowhere else */
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g1\"}}",
+	    "ENOSPC", "fits on no other host");
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	    "\"image\":\"kvm\",\"evacuate\":true}}", "ENOSPC", "2 of n1's VMs fit on no other");
+	assert_false(store_vm_drain_get(f->bs.store, "n1", NULL, 0));
+	(void)resp;
+}
+
+/* provision --evacuate: the node is drained ("reimage: ...") and its VMs planned away. */
+static void
+test_provision_evacuate(void **state)
+{
+	struct control_fixture *f = *state;
+	char reason[MAX_REASON];
+	json_t *resp;
+	struct node_rec n;
+
+	populate(&f->bs);
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"provision\",\"args\":{\"names\":\"n1\","
+	    "\"image\":\"kvm\",\"evacuate\":true}}", &resp);
+	json_decref(resp);
+	assert_true(store_vm_drain_get(f->bs.store, "n1", reason, sizeof(reason)));
+	assert_non_null(strstr(reason, "reimage: to kvm@"));
+	assert_int_equal(steps_of(&f->bs, 0), 2);
+	assert_int_equal(store_node_get(f->bs.store, "n1", &n), 0);
+	assert_string_equal(n.want_power, "on");
+	assert_true(vm_host_in_use(&f->bs, "n1"));
+	assert_false(vm_host_in_use(&f->bs, "n3"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, control_setup, control_teardown)
 
 int
@@ -215,6 +364,11 @@ main(void)
 		T(test_vm_list),
 		T(test_provision_refused),
 		T(test_provision_many_named),
+		T(test_plan_dry_run),
+		T(test_drain),
+		T(test_migrate),
+		T(test_no_room),
+		T(test_provision_evacuate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
