@@ -22,7 +22,8 @@
 #   lv_host_power NAME on|off|status    the namespace itself, as the BMC does it
 #   lv_virsh NAME ARGS...          virsh on NAME's unix socket
 #   lv_libvirtd_pid NAME
-#   lv_guest_start HOST NAME [MEM_MIB] [CMDLINE]  a busybox TCG guest, persistent,
+#   lv_guest_start HOST NAME [MEM_MIB] [CMDLINE]  a busybox TCG guest (96 MiB: the least
+#                                  the Debian kernel boots in), persistent,
 #                                  console $DL_W/NAME-console.log (GUEST-UP, TICK n);
 #                                  CMDLINE "dirty=N": N MiB of tmpfs rewritten in a loop
 #   lv_migrate SRC NAME DST        virsh migrate --live --p2p over TLS, from SRC's socket
@@ -492,7 +493,7 @@ EOX
 # lv_guest_start HOST NAME [MEM_MIB] [CMDLINE]: defined (persistent) and started on HOST.
 lv_guest_start() {
 	local host=$1 name=$2
-	lv_guest_xml "$name" "${3:-64}" "${4:-}" >"$DL_W/$name.xml"
+	lv_guest_xml "$name" "${3:-96}" "${4:-}" >"$DL_W/$name.xml"
 	lv_virsh "$host" define "$DL_W/$name.xml" >/dev/null || fail "virsh define $name on $host"
 	lv_virsh "$host" start "$name" >/dev/null || fail "virsh start $name on $host"
 }
