@@ -65,7 +65,8 @@ config_init(struct config *c)
 	/* Nova's initial_cpu_allocation_ratio; memory is never overcommitted */
 	c->vm_cpu_ratio = 4.0;
 	c->vm_warm_spares = 1;
-	c->vm_thermal_c_per_cpu = 10.0;
+	/* a CPU package idle to fully loaded is some 30-40 C */
+	c->vm_thermal_c_per_cpu = 30.0;
 	c->vm_plan_max_steps = 64;
 	c->vm_balance_interval_ms = 60000;
 	c->vm_migrations_max = 4;
