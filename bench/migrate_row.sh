@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Row 9 of bench/run.sh (sourced): the VM layer's executor (issue 13) against virsh. One
 # TCG guest migrates live between two real libvirtd VM hosts, hva and hvb
 # (tests/integ/lib_libvirtd.sh: each a Debian libvirtd in namespaces of its own on the
@@ -54,8 +55,8 @@ sys.exit(0 if any(h["node"] == sys.argv[1] and h["state"] == "connected"
 # mig_bootsvc SRC DST: one migration through bootsvc; sets MIG_T (s), MIG_D (ms) and
 # MIG_WALL (s, nodectl's whole call, --wait's 1 s polls included), or MIG_ERR
 mig_bootsvc() {
-	local src=$1 dst=$2 out id t0 step
-	MIG_T= MIG_D= MIG_WALL= MIG_ERR=
+	local src=$1 dst=$2 out id t0 step state
+	MIG_T='' MIG_D='' MIG_WALL='' MIG_ERR=''
 	dl_wait 60 "bootsvc lists $MIG_GUEST on $src" mig_bootsvc_sees "$src"
 	t0=$(now)
 	out=$(timeout $((MIG_TIMEOUT_S + 30)) "$BUILD/nodectl" --socket "$DL_SOCK" vm migrate \
@@ -74,14 +75,14 @@ s = json.load(sys.stdin)["plans"][0]["steps"][0]
 print(s["state"], (s["ended_ms"] - s["started_ms"]) / 1000.0, s["downtime_ms"], s["data_total"])') ||
 	    { MIG_ERR="bootsvc $src->$dst: plan $id unreadable"; return 1; }
 	read -r state MIG_T MIG_D _ <<<"$step"
-	[[ $state == done ]] || { MIG_ERR="bootsvc $src->$dst: plan $id's step $state"; return 1; }
+	[[ $state == "done" ]] || { MIG_ERR="bootsvc $src->$dst: plan $id's step $state"; return 1; }
 }
 
 # mig_virsh SRC DST: one migration through virsh; sets MIG_T (s), MIG_D (ms), MIG_JOB
 # (libvirt's own "Time elapsed", ms), or MIG_ERR
 mig_virsh() {
 	local src=$1 dst=$2 out t0 info
-	MIG_T= MIG_D= MIG_JOB= MIG_ERR=
+	MIG_T='' MIG_D='' MIG_JOB='' MIG_ERR=''
 	t0=$(now)
 	# lv_migrate's virsh under a deadline (a function of this command substitution only)
 	out=$(virsh() { timeout "$MIG_TIMEOUT_S" virsh "$@"; }
@@ -101,7 +102,7 @@ mig_virsh() {
 }
 
 migrate_row() {
-	local i t0 r src dst bs_t=() bs_d=() bs_w=() vs_t=() vs_d=() vs_j=() errs= detail=
+	local i t0 r h bs_t=() bs_d=() bs_w=() vs_t=() vs_d=() vs_j=() errs='' detail=''
 	note "VM executor: one $MIG_MIB MiB TCG guest ($MIG_FILL_MIB MiB filled) between two libvirtd hosts over TLS, $ROUNDS rounds, bootsvc and virsh interleaved"
 	dl_require libvirtd virsh unshare busybox cpio gzip
 	DL_SOCK=$W/mig.sock
@@ -181,6 +182,7 @@ migrate_row_isolated() {
 	local rc tail_pid
 	: >"$W/migrate-row.out"
 	(
+		# shellcheck disable=SC2034 # lib_bmc's, read by its cleanup
 		DL_PIDS=() DL_NETNS=() DL_BMC_PGIDS=()
 		# lib.sh's cleanup without the bench's namespace and work dir, which are the
 		# parent's; lib_libvirtd's _lv_exit calls it after powering the hosts off
