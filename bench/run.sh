@@ -3,19 +3,21 @@
 # references interleaved with ours (A B A B), medians of the rounds. Prints a table and
 # rewrites docs/benchmarks.md. `./bench/run.sh --quick` (or BENCH_QUICK=1) runs small N in
 # a few minutes, for CI. Everything runs inside one network namespace this script makes
-# (tests/integ/lib.sh), every process it starts is ended by pid on exit (lib.sh and
-# lib_bmc.sh traps), every load generator has a deadline.
+# (tests/integ/lib.sh), every process it starts is ended by pid on exit (lib.sh,
+# lib_bmc.sh and lib_libvirtd.sh cleanups), every load generator has a deadline.
 #
-# Rows: ROWS="storm script power build boot alloc vmplan" ./bench/run.sh runs a subset (memory is
+# Rows: ROWS="storm script power build boot alloc vmplan migrate" ./bench/run.sh runs a subset (memory is
 # measured during the storm). KEEP=1 keeps the work dir with every log. DOC=path writes the
 # doc elsewhere (only a full run of all rows rewrites docs/benchmarks.md unless DOC is given).
 QUICK=${BENCH_QUICK:-}
 [[ ${1:-} == --quick ]] && QUICK=1
 ROWS_GIVEN=${ROWS:-}
-ROWS=${ROWS:-storm script power build boot alloc vmplan}
+ROWS=${ROWS:-storm script power build boot alloc vmplan migrate}
 
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integ/lib.sh"
 source "$REPO/tests/integ/lib_bmc.sh"
+source "$REPO/tests/integ/lib_libvirtd.sh"
+source "$REPO/bench/migrate_row.sh"
 set +e # one row failing must not lose the others: rows record their own errors
 
 dl_require ip ipmi_sim sdrcomp ipmipower mksquashfs unsquashfs sqlite3 python3 gcc curl \
@@ -52,7 +54,16 @@ BMC_TIMEOUT_MS=2000
 ALLOC_COUNT=64
 
 dl_setup bench 91
-trap _dl_bmc_exit EXIT # lib_bmc: our BMC process groups first, then lib.sh's cleanup
+# the migrate row's VM hosts first (their PID namespaces: libvirtd and guests), then
+# lib_bmc's BMC process groups, then lib.sh's cleanup
+_bench_exit() {
+	local rc=$?
+	set +e
+	migrate_row_stop
+	(exit "$rc")
+	_dl_bmc_exit
+}
+trap _bench_exit EXIT
 W=$DL_W
 RES=$W/results
 : > "$RES"
@@ -127,8 +138,15 @@ if row_on vmplan; then
 	fi
 fi
 
+# ------------------------------------------------------------------ 9: the VM executor
+# bench/migrate_row.sh: one guest's live migration through bootsvc vs virsh, with a
+# bootsvc, two libvirtd hosts and the guest of its own, all ended before the rows below.
+if row_on migrate; then
+	migrate_row_isolated
+fi
+
 # The rows below share one bootsvc with 10,000 nodes and nginx; a run of none of them
-# (ROWS=vmplan) does not start those.
+# (ROWS="vmplan migrate") does not start those.
 need_server=
 for r in storm script power build boot alloc; do row_on "$r" && need_server=1; done
 [[ -z $need_server ]] && { report; exit 0; }

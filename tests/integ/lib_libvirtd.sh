@@ -25,7 +25,8 @@
 #   lv_guest_start HOST NAME [MEM_MIB] [CMDLINE]  a busybox TCG guest (96 MiB: the least
 #                                  the Debian kernel boots in), persistent,
 #                                  console $DL_W/NAME-console.log (GUEST-UP, TICK n);
-#                                  CMDLINE "dirty=N": N MiB of tmpfs rewritten in a loop
+#                                  CMDLINE "dirty=N": N MiB of tmpfs rewritten in a loop;
+#                                  "fill=N": N MiB of random data written once (FILLED)
 #   lv_migrate SRC NAME DST        virsh migrate --live --p2p over TLS, from SRC's socket
 #   lv_guest_where NAME            the hosts that list NAME running (one a line)
 #   lv_last_tick NAME / lv_wait_tick NAME N [SECS] / lv_counter_ok NAME
@@ -433,13 +434,15 @@ lv_host_start() {
 
 # The guest: the lab's busybox initramfs on the Debian kernel. /init prints GUEST-UP once,
 # then "TICK n" a second; with dirty=N on its command line it rewrites N MiB of tmpfs with
-# fresh random data in a loop, so its memory changes faster than a migration copies it.
+# fresh random data in a loop, so its memory changes faster than a migration copies it;
+# with fill=N it writes N MiB of random data once and prints FILLED (a migration skips
+# zero pages almost for free, so a guest of non-zero memory is the one worth timing).
 _lv_guest_files() {
 	[[ -n $LV_GUEST_INITRD ]] && return 0
 	local r=$DL_W/lv-guest-ird kroot
 	kroot=$("$REPO/mk/fetch-kernel.sh") || fail "mk/fetch-kernel.sh"
 	LV_GUEST_KERNEL=$(ls "$kroot"/boot/vmlinuz-* | head -n 1)
-	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/mnt"
+	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/mnt" "$r/fill"
 	cp "$(command -v busybox)" "$r/bin/busybox"
 	cat >"$r/init" <<'EOI'
 #!/bin/busybox sh
@@ -454,6 +457,12 @@ if [ -n "$dirty" ]; then
 	echo "DIRTY ${dirty} MiB"
 	# copying between two tmpfs files rewrites their pages at memory speed, every pass
 	(while :; do cp /mnt/a /mnt/b; cp /mnt/b /mnt/a; done) &
+fi
+fill=$(sed -n 's/.*fill=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$fill" ]; then
+	mount -t tmpfs -o size=$((fill + 4))m tmpfs /fill
+	head -c "${fill}m" /dev/urandom >/fill/data
+	echo "FILLED $(du -m /fill/data | cut -f1) MiB"
 fi
 i=0
 while :; do echo "TICK $i"; i=$((i + 1)); sleep 1; done
