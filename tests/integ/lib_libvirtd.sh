@@ -185,8 +185,13 @@ EOS
 	cat >>"$d/power" <<'EOS'
 pid() { cat "$d/unshare.pid" 2>/dev/null; }
 running() { local p; p=$(pid) && [[ -n $p ]] && grep -qa '^unshare' "/proc/$p/cmdline" 2>/dev/null; }
-# a process of the host: its PID namespace is the one recorded at power on
-in_host() { [[ $(readlink "/proc/$1/ns/pid" 2>/dev/null) == "$(cat "$d/pidns")" ]]; }
+# the namespace's PID 1 lives until every other process of the namespace is gone (the
+# kernel kills and reaps them first when it dies), so it alone says the host is down
+init_alive() {
+	local i
+	i=$(cat "$d/init.pid" 2>/dev/null) && [[ -n $i && -e /proc/$i/status ]] &&
+	    ! grep -q '^State:[[:space:]]*Z' "/proc/$i/status" 2>/dev/null
+}
 case $1 in
 on)
 	running && exit 0
@@ -196,25 +201,16 @@ on)
 	    --propagation private bash "$d/init.sh" </dev/null >>"$d/unshare.log" 2>&1 &
 	echo $! >"$d/unshare.pid"
 	for _ in $(seq 50); do
-		init=$(pgrep -P "$!" | head -n 1) && [[ -n $init ]] &&
-		    readlink "/proc/$init/ns/pid" >"$d/pidns" && break
+		init=$(pgrep -P "$!" | head -n 1) && [[ -n $init ]] && echo "$init" >"$d/init.pid" &&
+		    break
 		sleep 0.1
 	done
 	echo "$(date +%s.%N) on" >>"$d/power-log" ;;
 off)
 	running || exit 0
 	kill -KILL "$(pid)"
-	# every process of the namespace gone (the kernel kills them when its PID 1 dies)
-	for _ in $(seq 100); do
-		left=0
-		for p in /proc/[0-9]*; do
-			in_host "${p#/proc/}" && [[ -e $p/status ]] &&
-			    ! grep -q '^State:[[:space:]]*Z' "$p/status" 2>/dev/null && left=$((left + 1))
-		done
-		((left == 0)) && break
-		sleep 0.1
-	done
-	rm -f "$d/unshare.pid" "$d/run-libvirtd"
+	for _ in $(seq 100); do init_alive || break; sleep 0.1; done
+	rm -f "$d/unshare.pid" "$d/init.pid" "$d/run-libvirtd"
 	echo "$(date +%s.%N) off" >>"$d/power-log" ;;
 status)
 	if running; then echo on; else echo off; fi ;;
