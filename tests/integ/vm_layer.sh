@@ -35,7 +35,8 @@ FACTS='{"cpus": 2, "guest_cpus": 2, "guest_memory_mib": 600}'
 GUEST_MIB=96
 # The policy under test; each bootsvc start adds what its part needs.
 POLICY=(--vm_poll=2s --power_poll=2s --bmc_timeout=3s --health_poll=2s --log_level=debug
-	--on_risky=evacuate --vm_thermal_hot=60 --vm_thermal_cool=55 --vm_consolidate=off
+	--on_risky=evacuate --vm_thermal_hot=60 --vm_thermal_cool=55 --vm_thermal_c_per_cpu=10
+	--vm_consolidate=off
 	--vm_balance_interval=4s --vm_cpu_ratio=4 --vm_warm_spares=0 --vm_migrations_max=4
 	--vm_migrations_per_host=2
 	--timeout_pxe=10m --timeout_loading=10m --timeout_imaging=10m --timeout_up=10m)
