@@ -139,6 +139,8 @@ $(WAIT_CLANG): nodectl/wait.c
 	    -c -o $@ $<
 $(BUILD)/tests/test_nodectl_wait: $(WAIT_CLANG)
 $(BUILD)/tests/test_nodectl_wait: TEST_PRE = $(WAIT_CLANG)
+# The VM planner with its allocations failed one by one (tests/unit/test_vm_plan.c).
+$(BUILD)/tests/test_vm_plan: TEST_LINK += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=reallocarray
 # spawn_run() with SIGINT raised just before its wait, every run.
 $(BUILD)/tests/test_spawn_race: TEST_LINK += -Wl,--wrap=ppoll -Wl,--wrap=poll
 

@@ -65,7 +65,8 @@ config_init(struct config *c)
 	/* Nova's initial_cpu_allocation_ratio; memory is never overcommitted */
 	c->vm_cpu_ratio = 4.0;
 	c->vm_warm_spares = 1;
-	c->vm_thermal_c_per_cpu = 10.0;
+	/* a CPU package idle to fully loaded is some 30-40 C */
+	c->vm_thermal_c_per_cpu = 30.0;
 	c->vm_plan_max_steps = 64;
 	c->vm_balance_interval_ms = 60000;
 	c->vm_migrations_max = 4;
@@ -338,12 +339,13 @@ set_tenths(double *dst, const char *key, const char *v, uint64_t min, uint64_t m
 	strcpy(buf, v);
 	if (dot)
 		buf[dot - v] = '\0';
-	if (parse_u64(buf, 0, max, &whole, reterr) < 0 ||
+	/* the range is checked on the value, so its message names the range */
+	if (parse_u64(buf, 0, UINT32_MAX, &whole, reterr) < 0 ||
 	    (dot && (strlen(dot + 1) != 1 || parse_u64(dot + 1, 0, 9, &tenth, reterr) < 0)))
 		return dl_err_set(reterr, -EINVAL, "%s '%s' is not %s", key, v, what);
 	d = (double)whole + (double)tenth / 10.0;
 	if (d < (double)min || d > (double)max)
-		return dl_err_set(reterr, -ERANGE, "%s '%s' is out of range %llu..%llu", key, v,
+		return dl_err_set(reterr, -EINVAL, "%s '%s' is out of range %llu..%llu", key, v,
 		    (unsigned long long)min, (unsigned long long)max);
 	*dst = d;
 	return 0;

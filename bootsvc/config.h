@@ -125,7 +125,8 @@ struct config {
 	unsigned vm_warm_spares;      /* empty hosts consolidation leaves on */
 	double vm_thermal_hot;        /* C: a host above sheds VMs; 0 = no thermal policy */
 	double vm_thermal_cool;       /* C: only hosts below receive them (hysteresis) */
-	double vm_thermal_c_per_cpu;  /* the model: C a host changes per guest CPU of load */
+	double vm_thermal_c_per_cpu;  /* the model: C a host changes when load of all its guest
+				       * CPUs moves (vCPUs moved / its guest CPUs of it) */
 	unsigned vm_plan_max_steps;   /* migrations in one periodic or requested plan */
 	uint64_t vm_balance_interval_ms; /* thermal and consolidation looked at; 0 = never */
 	bool vm_consolidate;          /* pack VMs so emptied hosts power off (green) */

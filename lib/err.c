@@ -81,6 +81,7 @@ dl_errno_name(int code)
 	case ENOBUFS: return "ENOBUFS";
 	case ECONNABORTED: return "ECONNABORTED";
 	case ENOKEY: return "ENOKEY"; /* a VM host while bootsvc has no CA */
+	case EALREADY: return "EALREADY"; /* a VM is there already, a plan has ended */
 	default: return "EUNKNOWN";
 	}
 }

@@ -114,6 +114,21 @@ strategy_ok(const char *cmd, const char *s, struct dl_err *reterr)
 	    "consolidate", cmd);
 }
 
+/* getopt over argv with the command's own options into *a; *ret_args NULL. 1 for --help
+ * (nothing more to do), 0, or -EINVAL naming the option. */
+static int
+plan_getopt(int argc, char **argv, const char *cmd, const struct option *longopts,
+    struct plan_args *a, struct cmd_opts *opts, const char **operands, int min, int max,
+    const char *what, int *ret_n, json_t **ret_args, struct dl_err *reterr)
+{
+	int r;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, cmd, longopts, handle, a, opts, operands, min, max,
+	    what, ret_n, reterr);
+	return r < 0 ? r : opts->help ? 1 : 0;
+}
+
 #define PLAN_OPTIONS(...)                                                       \
 	static const struct option longopts[] = { __VA_ARGS__,                  \
 		CMD_ARGS_COMMON_OPTIONS, { NULL, 0, NULL, 0 } }
@@ -132,11 +147,9 @@ cmd_host_drain_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_
 	const char *operands[1];
 	int r, n;
 
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, longopts, handle, &a, opts, operands, 1, 1,
-	    "<host>", &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
+	if ((r = plan_getopt(argc, argv, cmd, longopts, &a, opts, operands, 1, 1,
+	    "<host>", &n, ret_args, reterr)) != 0)
+		return r < 0 ? r : 0;
 	if ((r = node_name(cmd, "host", operands[0], reterr)) < 0 ||
 	    (r = wait_opts(cmd, &a, opts, reterr)) < 0)
 		return r;
@@ -164,11 +177,9 @@ cmd_vm_migrate_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_
 	const char *operands[1];
 	int r, n;
 
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, longopts, handle, &a, opts, operands, 1, 1,
-	    "<vm> (a name or UUID)", &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
+	if ((r = plan_getopt(argc, argv, cmd, longopts, &a, opts, operands, 1, 1,
+	    "<vm> (a name or UUID)", &n, ret_args, reterr)) != 0)
+		return r < 0 ? r : 0;
 	if ((a.to && (r = node_name(cmd, "option --to", a.to, reterr)) < 0) ||
 	    (r = wait_opts(cmd, &a, opts, reterr)) < 0)
 		return r;
@@ -192,11 +203,9 @@ cmd_vm_plan_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_arg
 	const char *operands[1];
 	int r, n;
 
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, longopts, handle, &a, opts, operands, 0, 0,
-	    "nothing", &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
+	if ((r = plan_getopt(argc, argv, cmd, longopts, &a, opts, operands, 0, 0,
+	    "nothing", &n, ret_args, reterr)) != 0)
+		return r < 0 ? r : 0;
 	if ((r = strategy_ok(cmd, a.strategy, reterr)) < 0 ||
 	    (a.host && (r = node_name(cmd, "option --host", a.host, reterr)) < 0))
 		return r;
@@ -218,11 +227,9 @@ cmd_vm_balance_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_
 	const char *operands[1];
 	int r, n;
 
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, longopts, handle, &a, opts, operands, 0, 0,
-	    "nothing", &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
+	if ((r = plan_getopt(argc, argv, cmd, longopts, &a, opts, operands, 0, 0,
+	    "nothing", &n, ret_args, reterr)) != 0)
+		return r < 0 ? r : 0;
 	if (!a.strategy)
 		a.strategy = "consolidate";
 	if ((r = strategy_ok(cmd, a.strategy, reterr)) < 0 ||
@@ -247,11 +254,9 @@ cmd_vm_plans_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_ar
 	uint64_t id = 0;
 	int r, n;
 
-	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, longopts, handle, &a, opts, operands, 0, 1,
-	    "[<plan id>]", &n, reterr);
-	if (r < 0 || opts->help)
-		return r;
+	if ((r = plan_getopt(argc, argv, cmd, longopts, &a, opts, operands, 0, 1,
+	    "[<plan id>]", &n, ret_args, reterr)) != 0)
+		return r < 0 ? r : 0;
 	if (n && parse_u64(operands[0], 1, INT64_MAX, &id, reterr) < 0)
 		return dl_err_set(reterr, -EINVAL, "%s: '%.32s' is not a plan's number", cmd,
 		    operands[0]);

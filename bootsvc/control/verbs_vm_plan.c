@@ -79,7 +79,19 @@ strategy_arg(const json_t *args, bool required, enum plan_strategy *ret,
 	return 0;
 }
 
-/* Plan s; apply: store it. The answer: {"plan": {...}}. */
+/* The answer {"plan": {...}} of plan p (made on w, stored as id or 0), both freed. */
+static int
+answer(struct vm_world *w, struct plan *p, const char *strategy, int64_t id, json_t **ret)
+{
+	json_t *pj = plan_json(w, p, strategy, id);
+
+	plan_free(p);
+	vm_world_done(w);
+	*ret = pj ? json_pack("{s:o}", "plan", pj) : NULL;
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Plan s; apply: store it. */
 static int
 plan_and_answer(struct bootsvc *bs, enum plan_strategy s, const char *host,
     const char *origin, const char *why, bool apply, json_t **ret, struct dl_err *reterr)
@@ -87,18 +99,11 @@ plan_and_answer(struct bootsvc *bs, enum plan_strategy s, const char *host,
 	struct vm_world w;
 	struct plan p;
 	int64_t id;
-	json_t *pj;
 	int r;
 
 	if ((r = vm_policy_run(bs, s, host, origin, why, apply, &w, &p, &id, reterr)) < 0)
 		return r;
-	pj = plan_json(&w, &p, plan_strategy_to_string(s), id);
-	plan_free(&p);
-	vm_world_done(&w);
-	if (!pj)
-		return -ENOMEM;
-	*ret = json_pack("{s:o}", "plan", pj);
-	return *ret ? 0 : -ENOMEM;
+	return answer(&w, &p, plan_strategy_to_string(s), id, ret);
 }
 
 static int
@@ -165,16 +170,11 @@ host_drain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *
 		struct vm_world w;
 		struct plan p;
 		int64_t id;
-		json_t *pj;
 
 		if ((r = vm_policy_evacuate(bs, host, "admin", why, true, &w, &p, &id,
 		    reterr)) < 0)
 			return r;
-		pj = plan_json(&w, &p, "evacuate", id);
-		plan_free(&p);
-		vm_world_done(&w);
-		*ret = pj ? json_pack("{s:o}", "plan", pj) : NULL;
-		return *ret ? 0 : -ENOMEM;
+		return answer(&w, &p, "evacuate", id, ret);
 	}
 }
 

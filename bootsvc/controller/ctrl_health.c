@@ -143,6 +143,8 @@ job_done(void *payload, const struct action_result *res)
 		if (worse)
 			respond(c, &n, v.health == HEALTH_DOOMED ? bs->cfg.on_doomed :
 			    v.health == HEALTH_RISKY ? bs->cfg.on_risky : 0);
+		else if (v.health == HEALTH_OK)
+			vm_policy_health_ok(bs, n.name);
 		notify(&bs->notify, NOTIFY_HISTORY);
 	} else
 		(void)store_node_update_ctrl(bs->store, &n);
@@ -229,6 +231,7 @@ ctrl_health_clear(struct ctrl *c, const char *name)
 	(void)store_node_update_ctrl(bs->store, &n);
 	(void)store_event_add(bs->store, name, "health", "cleared by an admin",
 	    (int64_t)time(NULL));
+	vm_policy_health_ok(bs, name);
 	notify(&bs->notify, NOTIFY_HISTORY);
 	return 0;
 }

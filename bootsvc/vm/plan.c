@@ -82,8 +82,8 @@ check_policy(const struct plan_policy *p, size_t n_hosts, struct dl_err *reterr)
 		    p->c_per_cpu, MAX_PLAN_TEMP_C);
 	if (p->strategy == PLAN_THERMAL) {
 		if (!within(p->hot_c, MAX_PLAN_TEMP_C) || !within(p->cool_c, MAX_PLAN_TEMP_C))
-			return dl_err_set(reterr, -EINVAL, "plan: thermal thresholds hot %g, cool %g "
-			    "are not temperatures in C", p->hot_c, p->cool_c);
+			return dl_err_set(reterr, -EINVAL, "plan: thermal thresholds hot %g, "
+			    "cool %g are not temperatures in C", p->hot_c, p->cool_c);
 		if (!(p->cool_c < p->hot_c))
 			return dl_err_set(reterr, -EINVAL, "plan: thermal cool_c %g must be below "
 			    "hot_c %g (hysteresis)", p->cool_c, p->hot_c);
@@ -92,8 +92,8 @@ check_policy(const struct plan_policy *p, size_t n_hosts, struct dl_err *reterr)
 			    "model by which shedding a VM cools a host)");
 	}
 	if (p->strategy == PLAN_EVACUATE && p->only_host != SIZE_MAX && p->only_host >= n_hosts)
-		return dl_err_set(reterr, -EINVAL, "plan: only_host %zu is not one of the %zu hosts",
-		    p->only_host, n_hosts);
+		return dl_err_set(reterr, -EINVAL, "plan: only_host %zu is not one of the %zu "
+		    "hosts", p->only_host, n_hosts);
 	return 0;
 }
 

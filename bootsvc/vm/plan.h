@@ -56,7 +56,8 @@ struct plan_vm {
 	size_t host;               /* index into hosts */
 	unsigned vcpus;
 	int64_t mem_mib;
-	int group;                 /* anti-affinity group, -1 none: two VMs of a group never share a host */
+	int group;                 /* anti-affinity group, -1 none: two VMs of a group never
+	                            * share a host */
 	bool pinned;               /* never moved (counted unplaced when its host must empty) */
 };
 

@@ -371,16 +371,26 @@ plan_state_vms_largest(const struct plan_state *st, size_t h, size_t *out)
 
 /* ---------------------------------------------------------------- first fit */
 
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* an inner node from its two children */
+static void
+fit_join(struct plan_fit *f, size_t node)
+{
+	f->mem[node] = max64(f->mem[2 * node], f->mem[2 * node + 1]);
+	f->cpu[node] = max64(f->cpu[2 * node], f->cpu[2 * node + 1]);
+}
+
+/* every ancestor of a leaf that changed */
 static void
 fit_pull(struct plan_fit *f, size_t node)
 {
-	for (node /= 2; node >= 1; node /= 2) {
-		int64_t m = f->mem[2 * node] > f->mem[2 * node + 1] ? f->mem[2 * node] : f->mem[2 * node + 1];
-		int64_t c = f->cpu[2 * node] > f->cpu[2 * node + 1] ? f->cpu[2 * node] : f->cpu[2 * node + 1];
-
-		f->mem[node] = m;
-		f->cpu[node] = c;
-	}
+	for (node /= 2; node >= 1; node /= 2)
+		fit_join(f, node);
 }
 
 int
@@ -414,10 +424,8 @@ plan_fit_init(struct plan_fit *f, const struct plan_state *st, const size_t *ord
 		f->cpu[leaves + i] = st->cpu_cap[h] - st->cpu_used[h];
 	}
 	/* build the inner nodes bottom up, once */
-	for (size_t node = leaves - 1; node >= 1; node--) {
-		f->mem[node] = f->mem[2 * node] > f->mem[2 * node + 1] ? f->mem[2 * node] : f->mem[2 * node + 1];
-		f->cpu[node] = f->cpu[2 * node] > f->cpu[2 * node + 1] ? f->cpu[2 * node] : f->cpu[2 * node + 1];
-	}
+	for (size_t node = leaves - 1; node >= 1; node--)
+		fit_join(f, node);
 	return 0;
 }
 

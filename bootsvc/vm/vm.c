@@ -760,6 +760,8 @@ vm_new(struct bootsvc *bs, struct vm **ret, struct dl_err *reterr)
 	}
 	if ((r = vm_exec_new(vm, &vm->exec, reterr)) < 0)
 		goto fail;
+	/* a failed migration is retried where the planner's rules say it fits */
+	vm_exec_set_replace(vm, vm_policy_replace, bs);
 	vm_sync(vm);
 	/* the first look after one interval: the hosts are read by then */
 	vm->balanced_ms = (int64_t)loop_now_ms();

@@ -468,6 +468,13 @@ vm_policy_health(struct bootsvc *bs, const char *node, const char *health, const
 
 	if (store_vm_host_get(bs->store, node, &h) < 0)
 		return;
+	/* A host bootsvc cannot reach moves nothing: its VMs are left where they are (and
+	 * it is not drained for an outage of its libvirtd, which comes back by itself). */
+	if (strcmp(h.state, "connected") != 0) {
+		log_notice("event=vm_evacuate node=%s msg=\"not evacuated: its libvirt is %s\"",
+		    node, h.state);
+		return;
+	}
 	(void)snprintf(reason, sizeof(reason), "%s: %s", health, why);
 	if (vm_policy_evacuate(bs, node, "health", reason, true, &w, &p, &id, &err) < 0) {
 		log_err("event=vm_evacuate node=%s msg=\"no plan: %s\"", node, err.msg);
@@ -478,6 +485,20 @@ vm_policy_health(struct bootsvc *bs, const char *node, const char *health, const
 		    "nowhere and stay\"", node, (long long)id, p.eff.unplaced, p.eff.unplaced);
 	plan_free(&p);
 	vm_world_done(&w);
+}
+
+void
+vm_policy_health_ok(struct bootsvc *bs, const char *node)
+{
+	char reason[MAX_REASON];
+
+	if (!store_vm_drain_get(bs->store, node, reason, sizeof(reason)) ||
+	    (strncmp(reason, "risky:", 6) != 0 && strncmp(reason, "doomed:", 7) != 0))
+		return;
+	(void)store_vm_drain_set(bs->store, node, false, "");
+	(void)store_event_add(bs->store, node, "undrain", "healthy again", (int64_t)time(NULL));
+	log_notice("event=vm_drain node=%s drain=no reason=\"healthy again after %s\"", node,
+	    reason);
 }
 
 struct unfinished {

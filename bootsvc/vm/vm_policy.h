@@ -69,9 +69,14 @@ int vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin,
 
 /* node turned risky or doomed (why: its health reasons), with evacuate among its health
  * actions: drain it (kept until an admin undoes it or it boots clean) and plan its
- * evacuation. Does nothing for a node that is no VM host or runs no VM. */
+ * evacuation. Does nothing for a node that is no VM host, or one bootsvc cannot reach
+ * now (nothing could move). */
 void vm_policy_health(struct bootsvc *bs, const char *node, const char *health,
     const char *why);
+
+/* node's health is ok again: a drain the health policy set ends (an admin's or a
+ * reimage's stays). */
+void vm_policy_health_ok(struct bootsvc *bs, const char *node);
 
 /* The periodic policies (vm_balance_interval): thermal when vm_thermal_hot is set,
  * consolidation when vm_consolidate is on; never while a plan of the same strategy is

@@ -8,12 +8,17 @@
 # pool and started, and its console shows it running. The guest runs TCG inside a TCG
 # node unless the node's /dev/kvm (qemu64's emulated SVM) makes libvirt offer kvm; the
 # time it takes is logged. bootsvc-side assertions (host list, vm list) go where marked.
+# End to end (issue 13): a second node boots into images/kvm beside the first, and
+# `nodectl host drain` of the first live-migrates the guest to it through bootsvc's VM
+# layer (planner, executor, libvirt peer to peer over the nodes' per-boot TLS
+# certificates); the guest keeps ticking on the second.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_vmhost.sh"
 dl_require qemu-system-x86_64 python3 ip unsquashfs debootstrap virsh busybox cpio
 dl_setup hvkvm 95
 cd "$REPO"
 NODE=h01 MAC=52:54:00:65:00:01 IP=$DL_NET.10
+NODE2=h02 MAC2=52:54:00:65:00:02 IP2=$DL_NET.11
 
 # --- the image
 vh_build kvm
@@ -51,8 +56,11 @@ dl_bootsvc_start --site_overlay="$DL_W/site"
 dl_events_to "$DL_W/events.jsonl"
 dl_nodectl image add "$VH_PATH" >/dev/null || fail "image add"
 dl_nodectl node add "$NODE" --mac "$MAC" --ip "$IP" --image kvm >/dev/null || fail "node add"
+dl_nodectl node add "$NODE2" --mac "$MAC2" --ip "$IP2" --image kvm >/dev/null ||
+	fail "node add $NODE2"
 t0=$SECONDS
 dl_qemu "$NODE" bios "$MAC" 2048
+dl_qemu "$NODE2" bios "$MAC2" 2048
 dl_wait 900 "$NODE up on kvm" dl_phase_is "$NODE" up
 echo "measured: $NODE power-on to up (libvirtd answering) $((SECONDS - t0)) s"
 booted=$(dl_field "$NODE" booted_image)
@@ -92,17 +100,22 @@ ip netns exec "$DL_NS" timeout 60 virsh -c "qemu+tls://$IP/system?pkipath=$DL_W/
     version >/dev/null 2>&1 && fail "a scheduler certificate (OU=diskless-scheduler) got in"
 pass "libvirtd answers TLS for OU=diskless-admin, refuses OU=diskless-scheduler, no TCP"
 
-# --- a tiny guest inside the node
+# --- a tiny guest inside the node (its kernel and initrd on both nodes: a migrated
+# guest finds them at the same paths on its destination)
 vh_guest_initrd "$DL_W/guest-initrd.gz"
-vh_virsh qemu "$IP" pool-define-as guests dir --target /var/lib/libvirt/images >/dev/null
-vh_virsh qemu "$IP" pool-build guests >/dev/null
-vh_virsh qemu "$IP" pool-start guests >/dev/null || fail "pool-start guests"
-for v in vmlinuz:"$VH_PATH/vmlinuz" initrd.gz:"$DL_W/guest-initrd.gz"; do
-	name=${v%%:*} file=${v#*:}
-	vh_virsh qemu "$IP" vol-create-as guests "$name" "$(stat -c %s "$file")" --format raw >/dev/null ||
-		fail "vol-create-as $name"
-	vh_virsh qemu "$IP" vol-upload --pool guests "$name" "$file" || fail "vol-upload $name"
-done
+guest_files() {
+	vh_virsh qemu "$1" pool-define-as guests dir --target /var/lib/libvirt/images >/dev/null
+	vh_virsh qemu "$1" pool-build guests >/dev/null
+	vh_virsh qemu "$1" pool-start guests >/dev/null || fail "pool-start guests on $1"
+	for v in vmlinuz:"$VH_PATH/vmlinuz" initrd.gz:"$DL_W/guest-initrd.gz"; do
+		name=${v%%:*} file=${v#*:}
+		vh_virsh qemu "$1" vol-create-as guests "$name" "$(stat -c %s "$file")" \
+		    --format raw >/dev/null || fail "vol-create-as $name on $1"
+		vh_virsh qemu "$1" vol-upload --pool guests "$name" "$file" ||
+			fail "vol-upload $name on $1"
+	done
+}
+guest_files "$IP"
 dtype=qemu
 vh_virsh qemu "$IP" domcapabilities --virttype kvm >/dev/null 2>&1 && dtype=kvm
 echo "guest domain type: $dtype (kvm when the node's /dev/kvm is usable)"
@@ -177,4 +190,26 @@ echo "measured: libvirtd started to host connected again $((SECONDS - t1)) s"
 dl_wait 120 "g1 listed running again" vh_vm_is "$NODE" g1 running
 dl_wait 60 "$NODE healthy again" eval '[[ $(dl_field "$NODE" health) == ok ]]'
 pass "libvirtd back inside $NODE: connected again, g1 running, health ok"
+
+# --- end to end (issue 13): the second node up, a drain of the first moves g1 there live
+dl_wait 900 "$NODE2 up on kvm" dl_phase_is "$NODE2" up
+dl_wait 120 "bootsvc lists $NODE2 as a connected QEMU host" vh_host_is "$NODE2" QEMU
+guest_files "$IP2"
+t1=$SECONDS
+dl_nodectl host drain "$NODE" --reason "e2e" --wait --timeout 15m >"$DL_W/drain.out" 2>&1 ||
+	{ cat "$DL_W/drain.out"; fail "host drain $NODE --wait"; }
+cat "$DL_W/drain.out"
+echo "measured: host drain $NODE with g1 (96 MiB) to plan done $((SECONDS - t1)) s"
+grep -q "migrate g1 $NODE -> $NODE2: done" "$DL_W/drain.out" || fail "no step moved g1 to $NODE2"
+[[ $(vh_virsh qemu "$IP2" domstate g1) == running ]] || fail "g1 is not running on $NODE2"
+vh_virsh qemu "$IP" list --all --name | grep -qx g1 && fail "g1 is still defined on $NODE"
+guest_ticks_on2() {
+	vh_virsh qemu "$IP2" pool-refresh guests >/dev/null &&
+	    vh_virsh qemu "$IP2" vol-download --pool guests g1.console "$DL_W/g1-2.console" \
+		>/dev/null && [[ $(grep -ac 'TICK' "$DL_W/g1-2.console") -ge 2 ]]
+}
+dl_wait 120 "g1 ticks on $NODE2" guest_ticks_on2
+grep -aq GUEST-UP "$DL_W/g1-2.console" && fail "g1 booted again on $NODE2 (GUEST-UP there)"
+dl_wait 120 "bootsvc lists g1 running on $NODE2" vh_vm_is "$NODE2" g1 running
+pass "nodectl host drain $NODE: g1 live-migrated to $NODE2 by bootsvc, still ticking, not rebooted"
 echo "PASS hv_kvm: $VH_ID"

@@ -22,9 +22,11 @@
 #   lv_host_power NAME on|off|status    the namespace itself, as the BMC does it
 #   lv_virsh NAME ARGS...          virsh on NAME's unix socket
 #   lv_libvirtd_pid NAME
-#   lv_guest_start HOST NAME [MEM_MIB] [CMDLINE]  a busybox TCG guest, persistent,
+#   lv_guest_start HOST NAME [MEM_MIB] [CMDLINE]  a busybox TCG guest (96 MiB: the least
+#                                  the Debian kernel boots in), persistent,
 #                                  console $DL_W/NAME-console.log (GUEST-UP, TICK n);
-#                                  CMDLINE "dirty=N": N MiB of tmpfs rewritten in a loop
+#                                  CMDLINE "dirty=N": N MiB of tmpfs rewritten in a loop;
+#                                  "fill=N": N MiB of random data written once (FILLED)
 #   lv_migrate SRC NAME DST        virsh migrate --live --p2p over TLS, from SRC's socket
 #   lv_guest_where NAME            the hosts that list NAME running (one a line)
 #   lv_last_tick NAME / lv_wait_tick NAME N [SECS] / lv_counter_ok NAME
@@ -183,8 +185,13 @@ EOS
 	cat >>"$d/power" <<'EOS'
 pid() { cat "$d/unshare.pid" 2>/dev/null; }
 running() { local p; p=$(pid) && [[ -n $p ]] && grep -qa '^unshare' "/proc/$p/cmdline" 2>/dev/null; }
-# a process of the host: its PID namespace is the one recorded at power on
-in_host() { [[ $(readlink "/proc/$1/ns/pid" 2>/dev/null) == "$(cat "$d/pidns")" ]]; }
+# the namespace's PID 1 lives until every other process of the namespace is gone (the
+# kernel kills and reaps them first when it dies), so it alone says the host is down
+init_alive() {
+	local i
+	i=$(cat "$d/init.pid" 2>/dev/null) && [[ -n $i && -e /proc/$i/status ]] &&
+	    ! grep -q '^State:[[:space:]]*Z' "/proc/$i/status" 2>/dev/null
+}
 case $1 in
 on)
 	running && exit 0
@@ -194,25 +201,16 @@ on)
 	    --propagation private bash "$d/init.sh" </dev/null >>"$d/unshare.log" 2>&1 &
 	echo $! >"$d/unshare.pid"
 	for _ in $(seq 50); do
-		init=$(pgrep -P "$!" | head -n 1) && [[ -n $init ]] &&
-		    readlink "/proc/$init/ns/pid" >"$d/pidns" && break
+		init=$(pgrep -P "$!" | head -n 1) && [[ -n $init ]] && echo "$init" >"$d/init.pid" &&
+		    break
 		sleep 0.1
 	done
 	echo "$(date +%s.%N) on" >>"$d/power-log" ;;
 off)
 	running || exit 0
 	kill -KILL "$(pid)"
-	# every process of the namespace gone (the kernel kills them when its PID 1 dies)
-	for _ in $(seq 100); do
-		left=0
-		for p in /proc/[0-9]*; do
-			in_host "${p#/proc/}" && [[ -e $p/status ]] &&
-			    ! grep -q '^State:[[:space:]]*Z' "$p/status" 2>/dev/null && left=$((left + 1))
-		done
-		((left == 0)) && break
-		sleep 0.1
-	done
-	rm -f "$d/unshare.pid" "$d/run-libvirtd"
+	for _ in $(seq 100); do init_alive || break; sleep 0.1; done
+	rm -f "$d/unshare.pid" "$d/init.pid" "$d/run-libvirtd"
 	echo "$(date +%s.%N) off" >>"$d/power-log" ;;
 status)
 	if running; then echo on; else echo off; fi ;;
@@ -432,13 +430,15 @@ lv_host_start() {
 
 # The guest: the lab's busybox initramfs on the Debian kernel. /init prints GUEST-UP once,
 # then "TICK n" a second; with dirty=N on its command line it rewrites N MiB of tmpfs with
-# fresh random data in a loop, so its memory changes faster than a migration copies it.
+# fresh random data in a loop, so its memory changes faster than a migration copies it;
+# with fill=N it writes N MiB of random data once and prints FILLED (a migration skips
+# zero pages almost for free, so a guest of non-zero memory is the one worth timing).
 _lv_guest_files() {
 	[[ -n $LV_GUEST_INITRD ]] && return 0
 	local r=$DL_W/lv-guest-ird kroot
 	kroot=$("$REPO/mk/fetch-kernel.sh") || fail "mk/fetch-kernel.sh"
 	LV_GUEST_KERNEL=$(ls "$kroot"/boot/vmlinuz-* | head -n 1)
-	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/mnt"
+	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/mnt" "$r/fill"
 	cp "$(command -v busybox)" "$r/bin/busybox"
 	cat >"$r/init" <<'EOI'
 #!/bin/busybox sh
@@ -453,6 +453,12 @@ if [ -n "$dirty" ]; then
 	echo "DIRTY ${dirty} MiB"
 	# copying between two tmpfs files rewrites their pages at memory speed, every pass
 	(while :; do cp /mnt/a /mnt/b; cp /mnt/b /mnt/a; done) &
+fi
+fill=$(sed -n 's/.*fill=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$fill" ]; then
+	mount -t tmpfs -o size=$((fill + 4))m tmpfs /fill
+	head -c "${fill}m" /dev/urandom >/fill/data
+	echo "FILLED $(du -m /fill/data | cut -f1) MiB"
 fi
 i=0
 while :; do echo "TICK $i"; i=$((i + 1)); sleep 1; done
@@ -492,7 +498,7 @@ EOX
 # lv_guest_start HOST NAME [MEM_MIB] [CMDLINE]: defined (persistent) and started on HOST.
 lv_guest_start() {
 	local host=$1 name=$2
-	lv_guest_xml "$name" "${3:-64}" "${4:-}" >"$DL_W/$name.xml"
+	lv_guest_xml "$name" "${3:-96}" "${4:-}" >"$DL_W/$name.xml"
 	lv_virsh "$host" define "$DL_W/$name.xml" >/dev/null || fail "virsh define $name on $host"
 	lv_virsh "$host" start "$name" >/dev/null || fail "virsh start $name on $host"
 }

@@ -14,8 +14,8 @@
 #     list` and /metrics;
 #   - libvirtd stopped: a host-lost event, the host lost, the node risky ("libvirt
 #     unreachable"); restarted: host-connected, the guest listed again, the node ok;
-#   - provision of the host is refused naming the guest; --evacuate is answered that it
-#     arrives with the VM layer; --force goes.
+#   - provision of the host is refused naming the guest; --evacuate is refused (nowhere
+#     to move it, nothing changed); --force goes.
 # Times are logged, never asserted.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_libvirtd.sh"
@@ -121,15 +121,18 @@ dl_wait 30 "g1 listed again" vm_is running
     fail "not two host-connected events"
 pass "host-connected event, g1 listed again, hv1 ok"
 
-# 6. reimage refused while g1 runs; --evacuate: the VM layer's; --force goes
+# 6. reimage refused while g1 runs; --evacuate: refused too, g1 has no other host to go to
+# (nothing drained); --force goes
 out=$(dl_nodectl provision hv1 --image kvmhost 2>&1) && fail "provision of a host running g1 went: $out"
-[[ $out == *"hv1 runs 1 VM (g1): add --evacuate (the VM layer) or --force"* ]] ||
+[[ $out == *"hv1 runs 1 VM (g1): add --evacuate (they move first) or --force (they die)"* ]] ||
     fail "provision refusal: $out"
 out=$(dl_nodectl provision hv1 --image kvmhost --evacuate 2>&1) && fail "--evacuate went: $out"
-[[ $out == *"arrives with the VM layer (issue 13)"* ]] || fail "--evacuate: $out"
+[[ $out == *"1 of hv1's VMs fit on no other host"* ]] || fail "--evacuate: $out"
+dl_nodectl --json host list | python3 -c 'import json, sys
+sys.exit(any(h["drain"] for h in json.load(sys.stdin)["hosts"]))' || fail "a refused --evacuate drained hv1"
 dl_nodectl provision hv1 --image kvmhost --force >/dev/null || fail "provision --force"
 [[ $(dl_field hv1 want_power) == on ]] || fail "forced provision did not set want_power"
-pass "provision: refused naming g1, --evacuate not yet, --force goes"
+pass "provision: refused naming g1, --evacuate refused (no room elsewhere), --force goes"
 
 # 7. the node leaves up (here it reports failed itself): no VM host any more
 code=$(_lv_curl hv1 -o /dev/null -w '%{http_code}' -X POST \

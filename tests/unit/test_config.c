@@ -81,6 +81,14 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%u", c->max_connections);
 	else if (streq(field, "log_level"))
 		snprintf(buf, size, "%d", c->log_level);
+	else if (streq(field, "vm_cpu_ratio"))
+		snprintf(buf, size, "%.1f", c->vm_cpu_ratio);
+	else if (streq(field, "power_on_rate"))
+		snprintf(buf, size, "%.1f", c->power_on_rate);
+	else if (streq(field, "vm_thermal"))
+		snprintf(buf, size, "%.1f %.1f", c->vm_thermal_hot, c->vm_thermal_cool);
+	else if (streq(field, "vm_consolidate"))
+		snprintf(buf, size, "%d", c->vm_consolidate);
 	else
 		snprintf(buf, size, "<no field %s>", field);
 }
@@ -112,6 +120,17 @@ static const struct {
 } set_vectors[] = {
 	/* paths: absolute only */
 	{ __LINE__, "state_dir", "/srv/diskless", "state_dir", "/srv/diskless", NULL },
+	/* decimals with one digit after the point, in range (the VM layer, power_on_rate) */
+	{ __LINE__, "vm_cpu_ratio", "1.5", "vm_cpu_ratio", "1.5", NULL },
+	{ __LINE__, "vm_cpu_ratio", "16", "vm_cpu_ratio", "16.0", NULL },
+	{ __LINE__, "vm_cpu_ratio", "0.5", NULL, NULL, "vm_cpu_ratio '0.5' is out of range 1..64" },
+	{ __LINE__, "vm_cpu_ratio", "1.25", NULL, NULL, "vm_cpu_ratio '1.25' is not a number of vCPUs" },
+	{ __LINE__, "vm_cpu_ratio", "x", NULL, NULL, "vm_cpu_ratio 'x' is not" },
+	{ __LINE__, "power_on_rate", "0.5", "power_on_rate", "0.5", NULL },
+	{ __LINE__, "power_on_rate", "-1", NULL, NULL, "power_on_rate '-1' is not a number" },
+	{ __LINE__, "vm_thermal_hot", "80", "vm_thermal", "80.0 0.0", NULL },
+	{ __LINE__, "vm_thermal_hot", "151", NULL, NULL, "out of range 0..150" },
+	{ __LINE__, "vm_consolidate", "on", "vm_consolidate", "1", NULL },
 	{ __LINE__, "state_dir", "srv/diskless", NULL, NULL, "'srv/diskless' for state_dir is not an absolute path" },
 	{ __LINE__, "state_dir", "", NULL, NULL, "'' for state_dir" },
 	{ __LINE__, "state_dir", LONG300, NULL, NULL, "value for 'state_dir' longer than 255 bytes" },
@@ -319,6 +338,25 @@ test_resolve(void **state)
 	assert_string_equal(c.libvirt_pki_dir, "");
 }
 
+/* The thermal policy's hysteresis: cool defaults to hot - 10; cool >= hot is refused. */
+static void
+test_thermal_gap(void **state)
+{
+	struct config c;
+	struct dl_err e = { 0 };
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_set(&c, "dhcp_mode", "off", &e), 0);
+	assert_int_equal(config_set(&c, "vm_thermal_hot", "75", &e), 0);
+	assert_int_equal(config_resolve(&c, &e), 0);
+	assert_true(c.vm_thermal_cool > 64.9 && c.vm_thermal_cool < 65.1);
+	assert_int_equal(config_validate(&c, &e), 0);
+	assert_int_equal(config_set(&c, "vm_thermal_cool", "75", &e), 0);
+	assert_int_equal(config_validate(&c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "vm_thermal_cool (75.0 C) must be below vm_thermal_hot"));
+}
+
 /* config_parse_buffer: the reader's syntax and "name:line: " on every error. */
 static const struct {
 	int line;
@@ -499,6 +537,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_thermal_gap),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_parse_buffer),
 		cmocka_unit_test(test_parse_values),

@@ -33,6 +33,12 @@ struct vector {
 #define EVENTS cmd_events_parse
 #define HOSTS cmd_host_list_parse
 #define VMS cmd_vm_list_parse
+#define DRAIN cmd_host_drain_parse
+#define MIGR cmd_vm_migrate_parse
+#define VPLAN cmd_vm_plan_parse
+#define BAL cmd_vm_balance_parse
+#define PLANS cmd_vm_plans_parse
+#define CANCEL cmd_vm_cancel_parse
 #define MAC4 "--mac 52:54:00:00:00:[01-04]"
 
 static const struct vector vectors[] = {
@@ -134,6 +140,36 @@ static const struct vector vectors[] = {
 	{ __LINE__, VMS, "list --host a --host b", NULL, "option --host given twice" },
 	{ __LINE__, VMS, "list --host", NULL, "--host" },
 	{ __LINE__, VMS, "list g1", NULL, "vm list" },
+	/* the VM layer (issue 13) */
+	{ __LINE__, DRAIN, "drain hv01", "{\"host\":\"hv01\",\"undo\":false}", NULL },
+	{ __LINE__, DRAIN, "drain hv01 --reason fan --wait", "{\"host\":\"hv01\",\"undo\":false,"
+	  "\"reason\":\"fan\"}", NULL },
+	{ __LINE__, DRAIN, "drain hv01 --undo", "{\"host\":\"hv01\",\"undo\":true}", NULL },
+	{ __LINE__, DRAIN, "drain hv01 --undo --wait", NULL, "--undo moves nothing to --wait for" },
+	{ __LINE__, DRAIN, "drain HV", NULL, "host drain: host 'HV' is not a node name" },
+	{ __LINE__, DRAIN, "drain", NULL, "<host>" },
+	{ __LINE__, DRAIN, "drain hv01 --timeout 5m", NULL, "--timeout needs --wait" },
+	{ __LINE__, MIGR, "migrate g1", "{\"vm\":\"g1\"}", NULL },
+	{ __LINE__, MIGR, "migrate g1 --to hv02 --wait --timeout 10m",
+	  "{\"vm\":\"g1\",\"to\":\"hv02\"}", NULL },
+	{ __LINE__, MIGR, "migrate g1 --to HV", NULL, "option --to 'HV' is not a node name" },
+	{ __LINE__, MIGR, "migrate", NULL, "<vm>" },
+	{ __LINE__, VPLAN, "plan --strategy consolidate", "{\"strategy\":\"consolidate\"}", NULL },
+	{ __LINE__, VPLAN, "plan --strategy evacuate --host hv01",
+	  "{\"strategy\":\"evacuate\",\"host\":\"hv01\"}", NULL },
+	{ __LINE__, VPLAN, "plan", NULL, "--strategy must be evacuate, thermal or consolidate" },
+	{ __LINE__, VPLAN, "plan --strategy pack", NULL, "--strategy must be" },
+	{ __LINE__, BAL, "balance", "{\"strategy\":\"consolidate\",\"apply\":false}", NULL },
+	{ __LINE__, BAL, "balance --strategy thermal --apply --wait",
+	  "{\"strategy\":\"thermal\",\"apply\":true}", NULL },
+	{ __LINE__, BAL, "balance --wait", NULL, "--wait needs --apply" },
+	{ __LINE__, PLANS, "plans", "{\"all\":false}", NULL },
+	{ __LINE__, PLANS, "plans --all", "{\"all\":true}", NULL },
+	{ __LINE__, PLANS, "plans 7", "{\"id\":7}", NULL },
+	{ __LINE__, PLANS, "plans x", NULL, "'x' is not a plan's number" },
+	{ __LINE__, CANCEL, "cancel 7", "{\"id\":7}", NULL },
+	{ __LINE__, CANCEL, "cancel 0", NULL, "'0' is not a plan's number" },
+	{ __LINE__, CANCEL, "cancel", NULL, "<plan id>" },
 	{ __LINE__, PROV, "provision --image compute", NULL, "provision: missing <hostlist>" },
 	{ __LINE__, PROV, "provision n1 --image Compute", NULL,
 	  "option --image: 'Compute' is not an image name" },
