@@ -93,8 +93,8 @@ pass "g1 migrated hv1 -> hv2 by the executor: on hv2 only, persistent, one boot,
 P1=$(dl_nodectl --json vm plans --all | python3 -c '
 import json, sys
 print(max(p["id"] for p in json.load(sys.stdin)["plans"] if p["strategy"] == "migrate"))')
-plan_is "$P1" done || fail "plan $P1 is $(plan_field "$P1" 'p["state"]')"
-[[ $(plan_field "$P1" 's["state"]') == done ]] || fail "step: $(plan_field "$P1" 's')"
+plan_is "$P1" "done" || fail "plan $P1 is $(plan_field "$P1" 'p["state"]')"
+[[ $(plan_field "$P1" 's["state"]') == "done" ]] || fail "step: $(plan_field "$P1" 's')"
 (($(plan_field "$P1" 's["data_total"]') > 0)) ||
     fail "no progress recorded in the step: $(plan_field "$P1" 's')"
 [[ $(plan_field "$P1" 's["attempts"]') == 1 ]] || fail "attempts: $(plan_field "$P1" 's')"
@@ -152,7 +152,7 @@ t0=$SECONDS
 dl_bootsvc_start "${BOOTSVC_ARGS[@]}"
 # the subscriber's connection died with bootsvc: a new one, from the start of the history
 dl_events_to "$DL_W/events2.jsonl"
-dl_wait 300 "plan $P2 ends" plan_is "$P2" done
+dl_wait 300 "plan $P2 ends" plan_is "$P2" "done"
 unshape
 echo "measured: plan $P2 done $((SECONDS - t0)) s after the restart"
 grep -E "event=vm_exec plan=$P2 .*(from before|after a restart)|plan=$P2 .*resumed" \
@@ -236,7 +236,7 @@ plan5_ended() { ! plan_is "$P5" running && ! plan_is "$P5" pending; }
 dl_wait 400 "plan $P5 ends" plan5_ended
 echo "measured: plan $P5 ended $((SECONDS - t0)) s after it was stored:" \
     "$(plan_field "$P5" 'p["state"] + " / " + s["state"] + ", postcopy " + str(s["postcopy"]) + ", downtime %d ms: " % s["downtime_ms"] + s["reason"]')"
-plan_is "$P5" done || fail "plan $P5 is $(plan_field "$P5" 'p["state"]'), not done"
+plan_is "$P5" "done" || fail "plan $P5 is $(plan_field "$P5" 'p["state"]'), not done"
 [[ $(plan_field "$P5" 's["postcopy"]') == True ]] || fail "no post-copy: $(plan_field "$P5" 's')"
 grep -F '"action": "vm-migrate"' "$DL_W/events3.jsonl" | grep -F "g3 hv1 -> hv2" |
     grep -qF "post-copy:" || fail "no vm-migrate event for the switch to post-copy"
