@@ -252,9 +252,17 @@ for p in sorted(json.load(sys.stdin)["plans"], key=lambda p: p["id"]):
                                            for s in p["steps"]))'
 }
 has_thermal() { [[ -n $(thermal_plans) ]]; }
+thermal_times() {
+	plans_json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["plans"]:
+    if p["strategy"] == "thermal":
+        print("plan", p["id"], "created", p["created_ms"], "ended", p["ended_ms"])'
+}
 dl_wait 60 "a thermal plan for $hot" has_thermal
 temp "$hot" 57
 dl_wait 20 "host list: $hot at 57 C" temp_is 57
+echo "measured: bootsvc read $hot at 57 C at $(date +%s%3N) ms"
 thermal_done() { ! thermal_plans | grep -vq ' \(done\|failed\|cancelled\) '; }
 dl_wait 120 "the thermal plans end ($(thermal_plans | tr '\n' ';'))" thermal_done
 first=$(thermal_plans | head -n 1)
@@ -263,6 +271,7 @@ read -r _ state steps <<<"$first"
     fail "the first thermal plan is not one move off $hot, done: $first"
 after=$(placement)
 pass "$hot at 62 C: its first thermal plan moved one guest ($steps) in $((SECONDS - t0)) s; thermal plans: $(thermal_plans | tr '\n' ';') $after"
+thermal_times
 sleep 14 # three balance rounds (vm_balance_interval 4s) and their health reads
 [[ $(placement) == "$after" ]] || fail "guests moved after $hot cooled: $after -> $(placement)"
 check_all_once "the thermal shed"
@@ -315,6 +324,7 @@ out=$(dl_nodectl vm migrate gd1 --to "$dst" --wait 2>&1) && rc=0 || rc=$?
 t1=$SECONDS
 shape "$src" off
 echo "vm migrate gd1 --wait: exit $rc: $out"
+echo "gd1's step: $(plan_of gd1)"
 [[ $(step_of gd1 reason) == *deadline* && $(step_of gd1 state) != '"done"' ]] ||
     fail "gd1's step: $(plan_of gd1)"
 [[ $(where gd1) == "$src" ]] || fail "gd1 runs on '$(where gd1)', not on its source $src"
@@ -371,14 +381,24 @@ out=$(dl_nodectl host drain "$k" --undo 2>&1) || fail "host drain $k --undo: $ou
 check_all_once "kill -9 mid-evacuation"
 pass "kill -9 during $k's drain of $four: after the restart each ran once, $(steps_line "$(plan_of "${four%% *}")") in $((SECONDS - t0)) s"
 # consolidation needs guests on two hosts: if the drain packed them all on one, one goes
-# to a host still on (a host a migration comes to is not idle for green)
+# to a host still on (a host a migration comes to is not idle for green); if green
+# powered every other host off, bootsvc powers one on through its BMC and it boots
 loaded=0
 for h in "${HOSTS[@]}"; do (($(n_on "$h") > 0)) && loaded=$((loaded + 1)); done
 if ((loaded < 2)); then
 	full=
 	for h in "${HOSTS[@]}"; do (($(n_on "$h") > 0)) && full=$h; done
 	to=$(fewest_other "$full")
-	[[ -n $to ]] || fail "no host on to spread guests to: $(placement)"
+	if [[ -z $to ]]; then
+		for h in "${HOSTS[@]}"; do [[ $h != "$full" ]] && to=$h && break; done
+		t1=$SECONDS
+		dl_nodectl power on "$to" >/dev/null || fail "nodectl power on $to"
+		on_again() { [[ $(bmc_power "$1") == on && $(lv_host_power "$1" status) == on ]]; }
+		dl_wait 60 "bootsvc powers $to on through its BMC" on_again "$to"
+		lv_host_up "$to" "$FACTS"
+		dl_wait 60 "$to connected again" host_connected "$to"
+		pass "green had powered $to off; nodectl power on: its BMC started it, it booted and is connected again in $((SECONDS - t1)) s"
+	fi
 	move "$(guests_on "$full" | cut -d' ' -f1)" "$to"
 fi
 
