@@ -363,7 +363,7 @@ dl_wait 60 "a migration of $k's drain running" running_step
 kill -9 "$DL_BOOTSVC_NET_PID" "$DL_BOOTSVC_PID"
 wait "$DL_BOOTSVC_PID" 2>/dev/null || true
 echo "killed bootsvc with SIGKILL $((SECONDS - t0)) s into $k's drain: $(placement)"
-dl_bootsvc_start "${POLICY[@]}" --idle_poweroff=30s --vm_postcopy=on
+dl_bootsvc_start "${POLICY[@]}" --idle_poweroff=60s --vm_postcopy=on
 k_empty() { [[ -z $(guests_on "$k") ]]; }
 dl_wait 240 "$k drained after the restart ($(placement))" k_empty
 plan_done() {
@@ -375,7 +375,7 @@ p = json.loads(sys.argv[1])
 sys.exit(0 if p["steps"] and all(s["state"] == "done" for s in p["steps"]) else 1)' "$p"
 }
 dl_wait 60 "every step of $k's drain done ($(steps_line "$(plan_of "${four%% *}")"))" plan_done
-# undone at once: green may power the emptied host off 30 s after, and then it is no VM
+# undone at once: green may power the emptied host off 60 s after, and then it is no VM
 # host any more
 out=$(dl_nodectl host drain "$k" --undo 2>&1) || fail "host drain $k --undo: $out"
 check_all_once "kill -9 mid-evacuation"
@@ -403,7 +403,7 @@ if ((loaded < 2)); then
 fi
 
 # --- consolidation: the dry run frees a host and moves nothing; applied, a host empties
-# and green (idle_poweroff 30s) powers it off through its BMC
+# and green (idle_poweroff 60s) powers it off through its BMC
 before=$(placement)
 plan=$(dl_nodectl vm plan --strategy consolidate --json) || fail "vm plan --strategy consolidate: $plan"
 echo "dry run: $plan"
@@ -425,7 +425,7 @@ for h in "${HOSTS[@]}"; do [[ $before == *"$h: |"* ]] || [[ -n $(guests_on "$h")
 pass "consolidated in $((SECONDS - t0)) s: $before -> $(placement)"
 t0=$SECONDS
 freed_off() { [[ $(bmc_power "$freed") == off && $(lv_host_power "$freed" status) == off ]]; }
-dl_wait 120 "green powers $freed off" freed_off
+dl_wait 240 "green powers $freed off" freed_off
 check_all_once "green's power-off"
 pass "green powered $freed off through its BMC $((SECONDS - t0)) s after it emptied (ipmi_sim: off)"
 echo "measured: vm_layer $((SECONDS - T_START)) s"
