@@ -91,9 +91,8 @@ silent_error(void *userdata, virErrorPtr e)
 	(void)e;
 }
 
-/* The calling thread's last libvirt error, without control characters. */
-static void
-last_error(char *buf, size_t size)
+void
+vm_libvirt_error(char *buf, size_t size)
 {
 	const char *m = virGetLastErrorMessage();
 
@@ -175,7 +174,7 @@ connect_run(struct vm_job *j, struct dl_err *reterr)
 	}
 	c = virConnectOpen(j->uri);
 	if (!c) {
-		last_error(msg, sizeof(msg));
+		vm_libvirt_error(msg, sizeof(msg));
 		return dl_err_set(reterr, -ECONNREFUSED, "%s", msg);
 	}
 	/* Keepalive is the remote driver's: a connection without a wire (libvirt's test
@@ -184,7 +183,7 @@ connect_run(struct vm_job *j, struct dl_err *reterr)
 	if ((virConnectSetKeepAlive(c, VM_KEEPALIVE_INTERVAL_S, VM_KEEPALIVE_COUNT) < 0 &&
 	    (!virGetLastError() || virGetLastError()->code != VIR_ERR_NO_SUPPORT)) ||
 	    virConnectRegisterCloseCallback(c, on_close, j->vm, NULL) < 0) {
-		last_error(msg, sizeof(msg));
+		vm_libvirt_error(msg, sizeof(msg));
 		(void)virConnectClose(c);
 		return dl_err_set(reterr, -EIO, "keepalive: %s", msg);
 	}
@@ -227,12 +226,12 @@ refresh_run(struct vm_job *j, const atomic_bool *cancelled, struct dl_err *reter
 		return dl_err_set(reterr, -ECONNRESET, "connection to libvirtd closed");
 	if (virNodeGetInfo(j->conn, &j->ni) < 0 || virConnectGetLibVersion(j->conn,
 	    &j->lib_ver) < 0 || virConnectGetVersion(j->conn, &j->hv_ver) < 0) {
-		last_error(msg, sizeof(msg));
+		vm_libvirt_error(msg, sizeof(msg));
 		return dl_err_set(reterr, -ECONNRESET, "%s", msg);
 	}
 	n = virConnectListAllDomains(j->conn, &doms, 0);
 	if (n < 0) {
-		last_error(msg, sizeof(msg));
+		vm_libvirt_error(msg, sizeof(msg));
 		return dl_err_set(reterr, -ECONNRESET, "%s", msg);
 	}
 	j->n_listed = (size_t)n;

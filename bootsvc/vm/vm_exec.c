@@ -59,176 +59,6 @@ struct vm_exec {
 	bool cap_logged;            /* MAX_VM_EXEC_STEPS reached: logged once */
 };
 
-/* ---- pure parts ---- */
-
-struct host_load {
-	const char *node;
-	unsigned n;
-};
-
-static unsigned *
-load_of(struct host_load *h, size_t *n_h, const char *node)
-{
-	for (size_t i = 0; i < *n_h; i++)
-		if (strcmp(h[i].node, node) == 0)
-			return &h[i].n;
-	h[*n_h].node = node;
-	h[*n_h].n = 0;
-	return &h[(*n_h)++].n;
-}
-
-static bool
-is_migrate(const struct vm_step_rec *st)
-{
-	return strcmp(st->action, "migrate") == 0;
-}
-
-static bool
-state_is(const struct vm_step_rec *st, const char *state)
-{
-	return strcmp(st->state, state) == 0;
-}
-
-/* Whether VM uuid is moved by a running step, or one picked already. */
-static bool
-vm_busy(const struct vm_step_rec *steps, size_t n, const bool *picked, size_t self)
-{
-	for (size_t i = 0; i < n; i++)
-		if (i != self && is_migrate(&steps[i]) &&
-		    strcmp(steps[i].vm_uuid, steps[self].vm_uuid) == 0 &&
-		    (state_is(&steps[i], "running") || picked[i]))
-			return true;
-	return false;
-}
-
-/* Every migrate step of st's plan before it off st's host is done. */
-static bool
-host_emptied(const struct vm_step_rec *steps, size_t n, const struct vm_step_rec *st)
-{
-	for (size_t i = 0; i < n; i++)
-		if (steps[i].plan_id == st->plan_id && steps[i].seq < st->seq &&
-		    is_migrate(&steps[i]) && strcmp(steps[i].src, st->src) == 0 &&
-		    !state_is(&steps[i], "done"))
-			return false;
-	return true;
-}
-
-/* Whether a migration runs or was picked (picked[], may be NULL) with node as its source
- * or destination. */
-static bool
-host_touched(const struct vm_step_rec *steps, size_t n, const bool *picked, const char *node)
-{
-	for (size_t i = 0; i < n; i++)
-		if (is_migrate(&steps[i]) && (state_is(&steps[i], "running") ||
-		    (picked && picked[i])) && (strcmp(steps[i].src, node) == 0 ||
-		    strcmp(steps[i].dst, node) == 0))
-			return true;
-	return false;
-}
-
-/* Whether a power-off of node is pending (only) or was picked (picked[i] set). */
-static bool
-host_powering_off(const struct vm_step_rec *steps, size_t n, const bool *picked,
-    const char *node, bool picked_only)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(steps[i].action, "power-off") == 0 && state_is(&steps[i], "pending") &&
-		    strcmp(steps[i].src, node) == 0 && (!picked_only || picked[i]))
-			return true;
-	return false;
-}
-
-int
-exec_pick(const struct vm_step_rec *steps, size_t n, const struct exec_limits *lim,
-    exec_connected_fn connected, void *userdata, bool *ret_start)
-{
-	struct host_load *h;
-	size_t n_h = 0;
-	unsigned total = 0;
-	int picked = 0;
-
-	memset(ret_start, 0, n * sizeof(*ret_start));
-	/* each step names two hosts at most: 2n entries bound the table */
-	if (!(h = calloc(2 * n + 1, sizeof(*h))))
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (is_migrate(&steps[i]) && state_is(&steps[i], "running")) {
-			(*load_of(h, &n_h, steps[i].src))++;
-			(*load_of(h, &n_h, steps[i].dst))++;
-			total++;
-		}
-	for (size_t i = 0; i < n; i++) {
-		const struct vm_step_rec *st = &steps[i];
-
-		if (!state_is(st, "pending"))
-			continue;
-		if (!is_migrate(st)) {
-			/* and no migration to or from it runs: it would die with the host */
-			if (strcmp(st->action, "power-off") == 0 && host_emptied(steps, n, st) &&
-			    !host_touched(steps, n, ret_start, st->src)) {
-				ret_start[i] = true;
-				picked++;
-			}
-			continue;
-		}
-		unsigned *ls, *ld;
-
-		if (total >= lim->max || !st->dst[0] || strcmp(st->src, st->dst) == 0 ||
-		    !connected(st->src, userdata) || !connected(st->dst, userdata))
-			continue;
-		ls = load_of(h, &n_h, st->src);
-		ld = load_of(h, &n_h, st->dst);
-		if (*ls >= lim->per_host || *ld >= lim->per_host || vm_busy(steps, n, ret_start, i))
-			continue;
-		/* never onto a host a plan powers off, nor off one being powered off now */
-		if (host_powering_off(steps, n, ret_start, st->dst, false) ||
-		    host_powering_off(steps, n, ret_start, st->src, true))
-			continue;
-		(*ls)++;
-		(*ld)++;
-		total++;
-		ret_start[i] = true;
-		picked++;
-	}
-	free(h);
-	return picked;
-}
-
-/* Whether a domain in state s runs or could (a shut-off or crashed one is not moved:
- * LIVE needs it running, and the executor never starts one). */
-static bool
-state_active(const char *s)
-{
-	return s && strcmp(s, "shutoff") != 0 && strcmp(s, "crashed") != 0;
-}
-
-enum exec_resume
-exec_resume_decide(const char *src_state, const char *dst_state)
-{
-	if (!dst_state)
-		return state_active(src_state) ? EXEC_RESUME_PENDING : EXEC_RESUME_NOWHERE;
-	if (strcmp(dst_state, "running") == 0)
-		/* running on both: the hand-over is not over (post-copy's source is paused) */
-		return state_active(src_state) ? EXEC_RESUME_WAIT : EXEC_RESUME_DONE;
-	if (strcmp(dst_state, "paused") == 0)
-		return EXEC_RESUME_WAIT; /* incoming, or post-copy still copying */
-	/* defined but not running on the destination: a failed attempt's leftover */
-	return state_active(src_state) ? EXEC_RESUME_PENDING : EXEC_RESUME_NOWHERE;
-}
-
-const char *
-exec_resume_to_string(enum exec_resume r)
-{
-	static const char *const names[_EXEC_RESUME_MAX] = {
-		[EXEC_RESUME_WAIT] = "wait",
-		[EXEC_RESUME_DONE] = "done",
-		[EXEC_RESUME_PENDING] = "pending",
-		[EXEC_RESUME_NOWHERE] = "nowhere",
-	};
-
-	return r >= 0 && r < _EXEC_RESUME_MAX ? names[r] : "invalid";
-}
-
 /* ---- on the loop ---- */
 
 static int64_t
@@ -256,12 +86,12 @@ step_event(struct vm_exec *e, const struct vm_step_rec *st, bool both, const cha
 	va_start(ap, fmt);
 	(void)vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (is_migrate(st))
+	if (exec_step_is_migrate(st))
 		(void)snprintf(reason, sizeof(reason), "%s %s -> %s: %s", st->vm_name, st->src,
 		    st->dst, what);
 	else
 		(void)snprintf(reason, sizeof(reason), "%s: %s", st->src, what);
-	(void)store_event_add(e->bs->store, st->src, is_migrate(st) ? "vm-migrate" : "vm-plan",
+	(void)store_event_add(e->bs->store, st->src, exec_step_is_migrate(st) ? "vm-migrate" : "vm-plan",
 	    reason, now);
 	if (both && st->dst[0] && strcmp(st->dst, st->src) != 0)
 		(void)store_event_add(e->bs->store, st->dst, "vm-migrate", reason, now);
@@ -365,7 +195,7 @@ scan_cancelled(const struct vm_step_rec *st, void *userdata)
 {
 	struct plan_scan *ps = userdata;
 
-	if (state_is(st, "cancelled"))
+	if (exec_step_state_is(st, "cancelled"))
 		ps->cancelled = true;
 	return 0;
 }
@@ -788,7 +618,7 @@ resume_done(void *payload, const struct action_result *res)
 		return;
 	}
 	/* The row again: a cancel may have ended it while the check ran. */
-	if (step_get(e, rj->plan_id, rj->seq, &st) < 0 || !state_is(&st, "running") ||
+	if (step_get(e, rj->plan_id, rj->seq, &st) < 0 || !exec_step_state_is(&st, "running") ||
 	    job_find(e, rj->plan_id, rj->seq)) {
 		orphan_drop(e, rj->plan_id, rj->seq);
 		return;
@@ -805,7 +635,7 @@ resume_one(struct vm_exec *e, struct vm_step_rec st)
 	struct resume_job *rj;
 	struct dl_err err = { 0 };
 
-	if (!is_migrate(&st) || !(o = orphan_get(e, st.plan_id, st.seq, true)) || o->checking)
+	if (!exec_step_is_migrate(&st) || !(o = orphan_get(e, st.plan_id, st.seq, true)) || o->checking)
 		return;
 	if (!vm_host_connected(e->vm, st.src) || !vm_host_connected(e->vm, st.dst)) {
 		if (!o->wait_logged) {
@@ -993,14 +823,14 @@ cancel_blocked_power_offs(struct vm_exec *e, const struct step_buf *b)
 		struct vm_step_rec st = b->v[i];
 		char why[MAX_REASON];
 
-		if (strcmp(st.action, "power-off") != 0 || !state_is(&st, "pending"))
+		if (strcmp(st.action, "power-off") != 0 || !exec_step_state_is(&st, "pending"))
 			continue;
 		for (size_t k = 0; k < b->n; k++) {
 			const struct vm_step_rec *m = &b->v[k];
 
-			if (m->plan_id != st.plan_id || m->seq >= st.seq || !is_migrate(m) ||
+			if (m->plan_id != st.plan_id || m->seq >= st.seq || !exec_step_is_migrate(m) ||
 			    strcmp(m->src, st.src) != 0 ||
-			    !(state_is(m, "failed") || state_is(m, "cancelled")))
+			    !(exec_step_state_is(m, "failed") || exec_step_state_is(m, "cancelled")))
 				continue;
 			(void)snprintf(why, sizeof(why), "not powered off: %s did not leave it (%s)",
 			    m->vm_name, m->state);
@@ -1031,17 +861,17 @@ plan_one(const struct vm_plan_rec *p, void *userdata)
 
 		if (st->plan_id != p->id)
 			continue;
-		if (state_is(st, "pending"))
+		if (exec_step_state_is(st, "pending"))
 			pending++;
-		else if (state_is(st, "running"))
+		else if (exec_step_state_is(st, "running"))
 			running++;
-		else if (state_is(st, "done"))
+		else if (exec_step_state_is(st, "done"))
 			done++;
-		else if (state_is(st, "failed")) {
+		else if (exec_step_state_is(st, "failed")) {
 			failed++;
 			if (!first_failed || st->seq < first_failed->seq)
 				first_failed = st;
-		} else if (state_is(st, "cancelled"))
+		} else if (exec_step_state_is(st, "cancelled"))
 			cancelled++;
 	}
 	/* A plan past the scan's cap has steps it did not see: leave it as it is. */
@@ -1099,7 +929,7 @@ vm_exec_tick(struct vm *vm)
 	for (size_t i = 0; i < b.n; i++) {
 		struct exec_job *j;
 
-		if (!state_is(&b.v[i], "running"))
+		if (!exec_step_state_is(&b.v[i], "running"))
 			continue;
 		if ((j = job_find(e, b.v[i].plan_id, b.v[i].seq)))
 			progress_one(e, j, b.v[i]);
@@ -1117,7 +947,7 @@ vm_exec_tick(struct vm *vm)
 	for (size_t i = 0; n > 0 && i < b.n; i++) {
 		if (!start[i])
 			continue;
-		if (is_migrate(&b.v[i]))
+		if (exec_step_is_migrate(&b.v[i]))
 			start_migrate(e, b.v[i]);
 		else
 			start_power_off(e, b.v[i]);
@@ -1167,10 +997,10 @@ cancel_one(const struct vm_step_rec *s, void *userdata)
 	struct vm_step_rec st = *s;
 	struct exec_job *j;
 
-	if (state_is(&st, "pending")) {
+	if (exec_step_state_is(&st, "pending")) {
 		step_end(cc->e, &st, "cancelled", cc->reason);
 		cc->n++;
-	} else if (state_is(&st, "running")) {
+	} else if (exec_step_state_is(&st, "running")) {
 		if ((j = job_find(cc->e, st.plan_id, st.seq))) {
 			vm_migrate_cancel(j->m); /* its done() writes the end */
 		} else {

@@ -24,3 +24,7 @@ bool vm_host_connected(const struct vm *vm, const char *node);
 virConnectPtr vm_host_conn_ref(struct vm *vm, const char *node);
 /* Have node's domains listed at once (after a migration), if it is connected. */
 void vm_host_read_now(struct vm *vm, const char *node);
+
+/* The calling thread's last libvirt error into buf, without control characters or
+ * quotes (it goes into log lines and reasons), "unknown libvirt error" when none. */
+void vm_libvirt_error(char *buf, size_t size);

@@ -8,6 +8,7 @@
 #include <libvirt/virterror.h>
 
 #include "log.h"
+#include "vm/vm_internal.h"
 #include "vm/vm_migrate.h"
 
 /* The watcher of one migration: the job's domain, the pool's cancel flag, and its own
@@ -28,18 +29,6 @@ mono_ms(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The calling thread's last libvirt error, without control characters or quotes. */
-static void
-last_error(char *buf, size_t size)
-{
-	const char *m = virGetLastErrorMessage();
-
-	(void)snprintf(buf, size, "%s", m && m[0] ? m : "unknown libvirt error");
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"')
-			*p = ' ';
 }
 
 struct vm_migrate *
@@ -156,7 +145,7 @@ watcher_main(void *arg)
 			 * runs on the destination already): it then finishes, as it must. */
 			abort_sent = true;
 			if (virDomainAbortJob(w->dom) < 0) {
-				last_error(msg, sizeof(msg));
+				vm_libvirt_error(msg, sizeof(msg));
 				log_warning("event=vm_migrate vm=%s src=%s dst=%s msg=\"abort "
 				    "refused: %s\"", m->name, m->src, m->dst, msg);
 			}
@@ -174,7 +163,7 @@ watcher_main(void *arg)
 		switch (d.verdict) {
 		case MIGRATE_POSTCOPY:
 			if (virDomainMigrateStartPostCopy(w->dom, 0) < 0) {
-				last_error(msg, sizeof(msg));
+				vm_libvirt_error(msg, sizeof(msg));
 				log_warning("event=vm_migrate vm=%s src=%s dst=%s msg=\"post-copy "
 				    "refused: %s; going on until the deadline\"", m->name, m->src,
 				    m->dst, msg);
@@ -194,7 +183,7 @@ watcher_main(void *arg)
 			log_warning("event=vm_migrate vm=%s src=%s dst=%s msg=\"aborting: %s\"",
 			    m->name, m->src, m->dst, d.why);
 			if (virDomainAbortJob(w->dom) < 0) {
-				last_error(msg, sizeof(msg));
+				vm_libvirt_error(msg, sizeof(msg));
 				log_warning("event=vm_migrate vm=%s src=%s dst=%s msg=\"abort "
 				    "refused: %s\"", m->name, m->src, m->dst, msg);
 			}
@@ -293,7 +282,7 @@ vm_migrate_run(void *payload, const atomic_bool *cancelled, struct dl_err *reter
 	m->cancelled = false;
 	m->downtime_ms = m->data_total = 0;
 	if (!(w.dom = virDomainLookupByUUIDString(m->src_conn, m->uuid))) {
-		last_error(msg, sizeof(msg));
+		vm_libvirt_error(msg, sizeof(msg));
 		/* Already moved (by a migration from before a restart): done, not failed. */
 		if (runs_on_dst(m)) {
 			completed_stats(m);
@@ -335,7 +324,7 @@ vm_migrate_run(void *payload, const atomic_bool *cancelled, struct dl_err *reter
 	(void)pthread_setname_np(th, "vm-migrate-w");
 	rc = virDomainMigrateToURI3(w.dom, m->dst_uri, params, (unsigned)nparams, flags);
 	if (rc < 0)
-		last_error(msg, sizeof(msg));
+		vm_libvirt_error(msg, sizeof(msg));
 	pthread_mutex_lock(&w.stop_lock);
 	w.stop = true;
 	pthread_cond_signal(&w.stop_cond);
