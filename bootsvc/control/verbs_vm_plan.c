@@ -144,6 +144,7 @@ host_drain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *
 	static const char *const allowed[] = { "host", "undo", "reason", NULL };
 	const char *host, *reason = NULL;
 	struct vm_host_rec h;
+	struct node_rec n;
 	char why[MAX_REASON];
 	bool undo;
 	int r;
@@ -153,8 +154,11 @@ host_drain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *
 	    (r = proto_arg_str(args, "reason", false, 200, &reason, reterr)) < 0 ||
 	    (r = proto_arg_bool(args, "undo", false, &undo, reterr)) < 0)
 		return r;
-	if (store_vm_host_get(bs->store, host, &h) < 0)
-		return dl_err_set(reterr, -ENOENT, "no VM host '%s'", host);
+	/* A drain is the node's, kept while the host is off or booting: undone for any
+	 * node; set only on a VM host (there is something to empty). */
+	if (undo ? store_node_get(bs->store, host, &n) < 0 :
+	    store_vm_host_get(bs->store, host, &h) < 0)
+		return dl_err_set(reterr, -ENOENT, undo ? "no node '%s'" : "no VM host '%s'", host);
 	(void)snprintf(why, sizeof(why), "admin%s%s", reason ? ": " : "", reason ? reason : "");
 	(void)store_event_add(bs->store, host, undo ? "undrain" : "drain", why,
 	    (int64_t)time(NULL));

@@ -289,6 +289,15 @@ test_drain(void **state)
 	assert_false(store_vm_drain_get(f->bs.store, "n1", NULL, 0));
 	check_err(&f->bs, "{\"id\":1,\"verb\":\"host.drain\",\"args\":{\"host\":\"n3\"}}",
 	    "ENOENT", "no VM host 'n3'");
+	/* a drained host whose node left up (powered off) is no VM host, its drain is undone */
+	assert_int_equal(store_vm_drain_set(f->bs.store, "n1", true, "admin"), 0);
+	assert_int_equal(store_vm_host_delete(f->bs.store, "n1"), 0);
+	res = check_ok(&f->bs, "{\"id\":1,\"verb\":\"host.drain\",\"args\":{\"host\":"
+	    "\"n1\",\"undo\":true}}", &resp);
+	json_decref(resp);
+	assert_false(store_vm_drain_get(f->bs.store, "n1", NULL, 0));
+	check_err(&f->bs, "{\"id\":1,\"verb\":\"host.drain\",\"args\":{\"host\":\"n9\","
+	    "\"undo\":true}}", "ENOENT", "no node 'n9'");
 }
 
 /* vm.migrate: to a named host or the best one; the same rules as any plan. */
