@@ -307,7 +307,10 @@ step_failed(struct vm_exec *e, struct vm_step_rec *st, const char *why)
 	char new_dst[MAX_NODE_NAME], old_dst[MAX_NODE_NAME];
 
 	(void)snprintf(st->reason, sizeof(st->reason), "%s", why);
-	if (st->attempts < VM_EXEC_MAX_ATTEMPTS && e->replace &&
+	/* Not after a deadline abort: the guest dirtied memory faster than its source's link
+	 * sends it, and every other destination is behind that same link. */
+	if (strncmp(why, "deadline", 8) != 0 && st->attempts < VM_EXEC_MAX_ATTEMPTS &&
+	    e->replace &&
 	    e->replace(e->replace_ud, st, new_dst, sizeof(new_dst)) == 0 && new_dst[0] &&
 	    strcmp(new_dst, st->src) != 0) {
 		(void)snprintf(old_dst, sizeof(old_dst), "%s", st->dst);
