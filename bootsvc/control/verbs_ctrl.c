@@ -59,7 +59,8 @@ evacuate_fits(struct bootsvc *bs, const char *node, struct dl_err *reterr)
 	size_t unplaced;
 	int r;
 
-	if ((r = vm_policy_evacuate(bs, node, "scheduler", "", false, &w, &p, &id, reterr)) < 0)
+	if ((r = vm_policy_evacuate(bs, node, "scheduler", "", false, false, &w, &p, &id,
+	    reterr)) < 0)
 		return r;
 	unplaced = p.eff.unplaced;
 	plan_free(&p);
@@ -81,7 +82,7 @@ evacuate_for(struct bootsvc *bs, const char *node, const struct image_rec *img)
 	int64_t id;
 
 	(void)snprintf(why, sizeof(why), "reimage: to %s@%.12s", img->name, img->id);
-	if (vm_policy_evacuate(bs, node, "scheduler", why, true, &w, &p, &id, &err) < 0) {
+	if (vm_policy_evacuate(bs, node, "scheduler", why, false, true, &w, &p, &id, &err) < 0) {
 		log_err("event=provision node=%s msg=\"evacuation not planned: %s\"", node,
 		    err.msg);
 		return;

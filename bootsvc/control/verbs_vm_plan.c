@@ -175,7 +175,7 @@ host_drain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *
 		struct plan p;
 		int64_t id;
 
-		if ((r = vm_policy_evacuate(bs, host, "admin", why, true, &w, &p, &id,
+		if ((r = vm_policy_evacuate(bs, host, "admin", why, false, true, &w, &p, &id,
 		    reterr)) < 0)
 			return r;
 		return answer(&w, &p, "evacuate", id, ret);

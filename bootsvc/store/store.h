@@ -321,6 +321,7 @@ struct vm_domain_rec {
 	/* Placement, from the domain's libvirt metadata (vm/vm_meta.h). */
 	char group[MAX_VM_NAME];           /* anti-affinity group, "" = none */
 	bool pinned;                       /* never moved by a plan */
+	char job_class[32];                /* its work's job class, "" = none */
 };
 
 /* Insert or replace the host row of h->node (a node that exists: -ENOENT otherwise). */

@@ -124,7 +124,8 @@ static const char schema_v1[] =
 	" node TEXT PRIMARY KEY REFERENCES nodes(name) ON DELETE CASCADE," \
 	" reason TEXT NOT NULL DEFAULT '');" \
 	"ALTER TABLE vm_domains ADD COLUMN grp TEXT NOT NULL DEFAULT '';" \
-	"ALTER TABLE vm_domains ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vm_domains ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE vm_domains ADD COLUMN jclass TEXT NOT NULL DEFAULT '';"
 
 /* What a new store gets: version STORE_SQLITE_SCHEMA_VERSION. */
 static const char schema_newest[] =

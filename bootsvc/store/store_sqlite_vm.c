@@ -9,7 +9,7 @@
 	"memory_mib, numa_nodes, guest_cpus, guest_memory_mib, state, state_since, " \
 	"state_reason, last_seen"
 #define DOMAIN_COLS "uuid, name, host, state, vcpus, memory_kib, running_since, last_seen, " \
-	"grp, pinned"
+	"grp, pinned, jclass"
 
 static const char *const vm_sql[_SQLITE_STMT_MAX] = {
 	/* An upsert, not INSERT OR REPLACE: a replace deletes the row first, and the
@@ -26,9 +26,9 @@ static const char *const vm_sql[_SQLITE_STMT_MAX] = {
 	/* A domain listed again keeps the time it was first seen running while it stays
 	 * running: that is its uptime. One listed on another host moves there. */
 	[S_VM_DOMAIN_PUT] = "INSERT INTO vm_domains (" DOMAIN_COLS ") VALUES "
-			    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(uuid) DO UPDATE SET "
+			    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) ON CONFLICT(uuid) DO UPDATE SET "
 			    "name = ?2, host = ?3, vcpus = ?5, memory_kib = ?6, last_seen = ?8, "
-			    "grp = ?9, pinned = ?10, "
+			    "grp = ?9, pinned = ?10, jclass = ?11, "
 			    "running_since = CASE WHEN ?4 != 'running' THEN 0 "
 			    "WHEN state = 'running' AND running_since > 0 AND host = ?3 "
 			    "THEN running_since ELSE ?7 END, state = ?4",
@@ -53,7 +53,7 @@ static const struct sqlite_col host_cols[] = {
 static const struct sqlite_col domain_cols[] = {
 	DOMAIN_COL(uuid), DOMAIN_COL(name), DOMAIN_COL(host), DOMAIN_COL(state),
 	DOMAIN_COL(vcpus), DOMAIN_COL(memory_kib), DOMAIN_COL(running_since),
-	DOMAIN_COL(last_seen), DOMAIN_COL(group), DOMAIN_COL(pinned),
+	DOMAIN_COL(last_seen), DOMAIN_COL(group), DOMAIN_COL(pinned), DOMAIN_COL(job_class),
 };
 
 /* Write one row with the upsert id, its parameters rec's cols in order. A constraint

@@ -205,6 +205,7 @@ read_placement(const char *node, virDomainPtr dom, struct vm_domain_rec *d)
 		return; /* VIR_ERR_NO_DOMAIN_METADATA, or gone meanwhile */
 	if (vm_meta_parse(xml, &pl, &err) == 0) {
 		(void)snprintf(d->group, sizeof(d->group), "%s", pl.group);
+		(void)snprintf(d->job_class, sizeof(d->job_class), "%s", pl.job_class);
 		d->pinned = pl.pin;
 	} else
 		log_warning("event=vm_placement node=%s vm=%s msg=\"%s, read as none\"", node,

@@ -20,22 +20,31 @@ skip_space(const char *p)
 }
 
 /* One attribute's value by name into buf: 0, -EINVAL (malformed), -E2BIG (too long). */
+/* A group or class name into dst (size bytes). */
+static int
+set_name(const char *what, char *dst, size_t size, const char *val, size_t vlen,
+    struct dl_err *reterr)
+{
+	if (vlen == 0 || vlen >= size)
+		return dl_err_set(reterr, -EINVAL, "placement: %s must be 1-%zu characters", what,
+		    size - 1);
+	for (size_t i = 0; i < vlen; i++)
+		if (!name_char(val[i]) || val[i] == ':')
+			return dl_err_set(reterr, -EINVAL, "placement: %s may hold letters, "
+			    "digits, '.', '_' and '-' only", what);
+	memcpy(dst, val, vlen);
+	dst[vlen] = '\0';
+	return 0;
+}
+
 static int
 set_attr(struct vm_placement *pl, const char *name, size_t nlen, const char *val,
     size_t vlen, struct dl_err *reterr)
 {
-	if (nlen == 5 && memcmp(name, "group", 5) == 0) {
-		if (vlen == 0 || vlen >= sizeof(pl->group))
-			return dl_err_set(reterr, -EINVAL, "placement: group must be 1-%zu "
-			    "characters", sizeof(pl->group) - 1);
-		for (size_t i = 0; i < vlen; i++)
-			if (!name_char(val[i]) || val[i] == ':')
-				return dl_err_set(reterr, -EINVAL, "placement: group may hold "
-				    "letters, digits, '.', '_' and '-' only");
-		memcpy(pl->group, val, vlen);
-		pl->group[vlen] = '\0';
-		return 0;
-	}
+	if (nlen == 5 && memcmp(name, "group", 5) == 0)
+		return set_name("group", pl->group, sizeof(pl->group), val, vlen, reterr);
+	if (nlen == 5 && memcmp(name, "class", 5) == 0)
+		return set_name("class", pl->job_class, sizeof(pl->job_class), val, vlen, reterr);
 	if (nlen == 3 && memcmp(name, "pin", 3) == 0) {
 		static const struct { const char *w; bool v; } words[] = {
 			{ "yes", true }, { "true", true }, { "1", true },

@@ -8,7 +8,8 @@
  *   </metadata>
  *
  * group: the anti-affinity group (two VMs of a group never share a host); pin: yes =
- * never moved by a plan. The element is what virDomainGetMetadata(ELEMENT, VM_META_NS)
+ * never moved by a plan; class: the job class of its work (bootsvc.conf `class`): one
+ * whose class takes risky nodes stays on a risky host, as its bare-metal jobs would. The element is what virDomainGetMetadata(ELEMENT, VM_META_NS)
  * returns, from a domain anyone with libvirt access may define: parsed strictly,
  * fuzzed (tests/fuzz/fuzz_vm_meta.c). */
 #pragma once
@@ -25,8 +26,12 @@
  * anything much longer is not ours to read. */
 #define MAX_VM_META_LEN 1024
 
+/* A job class name, as bootsvc.conf's `class` keys name them (config.h MAX name 31). */
+#define MAX_VM_CLASS 32
+
 struct vm_placement {
 	char group[MAX_VM_GROUP];   /* "" = none */
+	char job_class[MAX_VM_CLASS]; /* "" = none: the job class of the VM's work */
 	bool pin;
 };
 

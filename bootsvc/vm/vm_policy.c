@@ -141,19 +141,24 @@ vm_one(const struct vm_domain_rec *d, void *userdata)
 {
 	struct read_ctx *rc = userdata;
 	struct vm_world *w = rc->w;
-	size_t h = vm_world_host(w, d->host), c1 = rc->cap_vms, c2 = rc->cap_vms;
+	size_t h = vm_world_host(w, d->host), c1 = rc->cap_vms, c2 = rc->cap_vms,
+	    c3 = rc->cap_vms;
+	const struct job_class *jc;
 	int g;
 
 	if (h == SIZE_MAX || !vm_domain_state_active(d->state))
 		return 0; /* a shut-off domain takes nothing and moves with nothing */
 	if (grow((void **)&w->vms, &c1, w->n_vms, sizeof(*w->vms)) < 0 ||
 	    grow((void **)&w->vm_names, &c2, w->n_vms, MAX_VM_NAME) < 0 ||
+	    grow((void **)&w->risky_ok, &c3, w->n_vms, sizeof(*w->risky_ok)) < 0 ||
 	    grow((void **)&w->vm_uuids, &rc->cap_vms, w->n_vms, UUID_STR_LEN) < 0)
 		return -ENOMEM;
 	if ((g = group_index(rc, d->group)) < -1)
 		return -ENOMEM;
 	(void)snprintf(w->vm_names[w->n_vms], MAX_VM_NAME, "%s", d->name);
 	(void)snprintf(w->vm_uuids[w->n_vms], UUID_STR_LEN, "%s", d->uuid);
+	jc = d->job_class[0] ? config_class(&rc->bs->cfg, d->job_class) : NULL;
+	w->risky_ok[w->n_vms] = jc && jc->allow_risky;
 	w->vms[w->n_vms] = (struct plan_vm){
 		.host = h,
 		.vcpus = d->vcpus ? d->vcpus : 1,
@@ -239,6 +244,7 @@ vm_world_done(struct vm_world *w)
 	free(w->vm_names);
 	free(w->vm_uuids);
 	free(w->groups);
+	free(w->risky_ok);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -422,7 +428,7 @@ vm_policy_run(struct bootsvc *bs, enum plan_strategy s, const char *only_host,
 
 int
 vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin, const char *why,
-    bool apply, struct vm_world *ret_w, struct plan *ret, int64_t *ret_id,
+    bool risky, bool apply, struct vm_world *ret_w, struct plan *ret, int64_t *ret_id,
     struct dl_err *reterr)
 {
 	struct plan_policy pol = vm_policy_of(bs, PLAN_EVACUATE);
@@ -439,6 +445,11 @@ vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin, con
 	}
 	/* planned as drained, whether or not the drain is written yet */
 	ret_w->hosts[pol.only_host].drain = true;
+	/* A risky host keeps the VMs whose job class takes risky nodes, as the allocator
+	 * would give that class's jobs a risky node (config `class ... risky=yes`). */
+	for (size_t i = 0; risky && i < ret_w->n_vms; i++)
+		if (ret_w->vms[i].host == pol.only_host && ret_w->risky_ok[i])
+			ret_w->vms[i].pinned = true;
 	if ((r = plan_make(ret_w->hosts, ret_w->n_hosts, ret_w->vms, ret_w->n_vms, &pol, ret,
 	    reterr)) < 0) {
 		vm_world_done(ret_w);
@@ -476,7 +487,8 @@ vm_policy_health(struct bootsvc *bs, const char *node, const char *health, const
 		return;
 	}
 	(void)snprintf(reason, sizeof(reason), "%s: %s", health, why);
-	if (vm_policy_evacuate(bs, node, "health", reason, true, &w, &p, &id, &err) < 0) {
+	if (vm_policy_evacuate(bs, node, "health", reason, strcmp(health, "risky") == 0, true,
+	    &w, &p, &id, &err) < 0) {
 		log_err("event=vm_evacuate node=%s msg=\"no plan: %s\"", node, err.msg);
 		return;
 	}

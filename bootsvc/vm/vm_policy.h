@@ -26,6 +26,7 @@ struct vm_world {
 	char (*vm_names)[MAX_VM_NAME];
 	char (*vm_uuids)[UUID_STR_LEN];
 	char (*groups)[MAX_VM_NAME];   /* group names, index = plan_vm.group */
+	bool *risky_ok;                /* per VM: its job class takes risky nodes */
 	size_t n_groups;
 	double hot_c;                  /* the thermal threshold, for reasons */
 };
@@ -61,11 +62,12 @@ int vm_policy_run(struct bootsvc *bs, enum plan_strategy s, const char *only_hos
     struct plan *ret, int64_t *ret_id, struct dl_err *reterr);
 
 /* Evacuate node: plan its VMs away as if it were drained (it is, once applied: the drain
- * is written with reason why, then the plan). The plan in *ret, its world in *ret_w, as
+ * is written with reason why, then the plan). risky: the node turned risky, and VMs
+ * whose job class takes risky nodes stay (counted unplaced). The plan in *ret, its world in *ret_w, as
  * vm_policy_run(). -ENOENT: no VM host node. */
 int vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin,
-    const char *why, bool apply, struct vm_world *ret_w, struct plan *ret, int64_t *ret_id,
-    struct dl_err *reterr);
+    const char *why, bool risky, bool apply, struct vm_world *ret_w, struct plan *ret,
+    int64_t *ret_id, struct dl_err *reterr);
 
 /* node turned risky or doomed (why: its health reasons), with evacuate among its health
  * actions: drain it (kept until an admin undoes it or it boots clean) and plan its

@@ -25,6 +25,8 @@ static const struct {
 	{ __LINE__, "  \n<placement group = \"web-1.a_b\" pin=\"1\" future=\"x\" />", 0,
 	  "web-1.a_b", true, NULL },
 	{ __LINE__, "<placement/>", 0, "", false, NULL },
+	{ __LINE__, "<placement class=\"grid\" group=\"g\"/>", 0, "g", false, NULL },
+	{ __LINE__, "<placement class=\"a b\"/>", -EINVAL, "", false, "class may hold" },
 	{ __LINE__, "<placement group=\"a b\"/>", -EINVAL, "", false, "group may hold" },
 	{ __LINE__, "<placement group=\"\"/>", -EINVAL, "", false, "group must be" },
 	{ __LINE__, "<placement pin=\"maybe\"/>", -EINVAL, "", false, "pin must be yes or no" },

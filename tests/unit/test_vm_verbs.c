@@ -363,6 +363,27 @@ test_provision_evacuate(void **state)
 	assert_false(vm_host_in_use(&f->bs, "n3"));
 }
 
+/* A risky host keeps the VMs whose job class takes risky nodes; the others move. A
+ * doomed host keeps none. */
+static void
+test_risky_class(void **state)
+{
+	struct control_fixture *f = *state;
+	struct dl_err e = { 0 };
+
+	assert_int_equal(config_set(&f->bs.cfg, "class", "grid risky=yes", &e), 0);
+	populate(&f->bs);
+	struct vm_domain_rec d1[] = { dom('1', "g1", "running", 2, 524288),
+		dom('2', "g2", "paused", 1, 262144) };
+	strcpy(d1[0].job_class, "grid");
+	assert_int_equal(store_vm_domains_reconcile(f->bs.store, "n1", d1, 2, 7000), 0);
+	vm_policy_health(&f->bs, "n1", "risky", "ecc");
+	assert_true(store_vm_drain_get(f->bs.store, "n1", NULL, 0));
+	assert_int_equal(steps_of(&f->bs, 0), 1); /* g2 only */
+	vm_policy_health(&f->bs, "n1", "doomed", "cpu");
+	assert_int_equal(steps_of(&f->bs, 0), 2); /* and now g1, by a second plan */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, control_setup, control_teardown)
 
 int
@@ -378,6 +399,7 @@ main(void)
 		T(test_migrate),
 		T(test_no_room),
 		T(test_provision_evacuate),
+		T(test_risky_class),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
