@@ -73,6 +73,13 @@ config_init(struct config *c)
 	c->vm_migrations_per_host = 1;
 	c->vm_postcopy = true;
 	c->vm_migrate_s_per_gib = 120;
+	strcpy(c->tgtd, "/usr/sbin/tgtd");
+	strcpy(c->tgtadm, "/usr/sbin/tgtadm");
+	strcpy(c->qemu_img, "/usr/bin/qemu-img");
+	strcpy(c->qemu_storage_daemon, "/usr/bin/qemu-storage-daemon");
+	c->iscsi_port = 3260;
+	strcpy(c->iscsi_iqn, "iqn.2026-12.local.diskless");
+	c->iscsi_mutual_chap = true;
 	c->idle_poweroff_ms = 600000;
 	c->watts_on = 250;
 	c->watts_off = 8;
@@ -384,6 +391,9 @@ set_listen(char addr_out[static 16], uint16_t *port, const char *key, const char
 	return 0;
 }
 
+static int set_iscsi(struct config *c, const char *key, const char *v,
+    struct dl_err *reterr);
+
 int
 config_set(struct config *c, const char *key, const char *v, struct dl_err *reterr)
 {
@@ -502,6 +512,9 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_uint(&c->discover_rate, key, v, 1, 6000, reterr);
 	if (streq(key, "dnsmasq"))
 		return set_path(c->dnsmasq, sizeof(c->dnsmasq), key, v, reterr);
+	r = set_iscsi(c, key, v, reterr);
+	if (r != -ENOENT)
+		return r;
 	if (streq(key, "ipxe_dir"))
 		return set_path(c->ipxe_dir, sizeof(c->ipxe_dir), key, v, reterr);
 	if (streq(key, "uefi_binary")) {
@@ -663,15 +676,122 @@ config_parse_file(struct config *c, const char *path, struct dl_err *reterr)
 	return conf_parse_file(path, config_item, c, reterr);
 }
 
+static const char *const disk_clone_names[_DISK_CLONE_MAX] = {
+	[DISK_CLONE_AUTO] = "auto",
+	[DISK_CLONE_REFLINK] = "reflink",
+	[DISK_CLONE_QCOW2] = "qcow2",
+	[DISK_CLONE_COPY] = "copy",
+};
+
+const char *
+disk_clone_to_string(enum disk_clone m)
+{
+	return m >= 0 && m < _DISK_CLONE_MAX ? disk_clone_names[m] : NULL;
+}
+
+enum disk_clone
+disk_clone_from_string(const char *s)
+{
+	for (int i = 0; s && i < _DISK_CLONE_MAX; i++)
+		if (streq(disk_clone_names[i], s))
+			return (enum disk_clone)i;
+	return _DISK_CLONE_INVALID;
+}
+
+/* "iqn.YYYY-MM.reversed.domain" (RFC 3720 3.2.6.3.1), lower case as RFC 3722's
+ * stringprep would make it; the ":<node>" each target adds comes later. */
+static bool
+iqn_prefix_is_valid(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 13 || n >= MAX_ISCSI_IQN_PREFIX || strncmp(v, "iqn.", 4) != 0)
+		return false;
+	for (int i = 4; i < 11; i++)
+		if (i == 8 ? v[i] != '-' : (v[i] < '0' || v[i] > '9'))
+			return false;
+	if (v[11] != '.' || !((v[9] == '0' && v[10] >= '1') || (v[9] == '1' && v[10] <= '2')))
+		return false;
+	return strspn(v + 12, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n - 12 &&
+	    v[12] != '.' && v[12] != '-' && v[n - 1] != '.' && v[n - 1] != '-';
+}
+
+/* The iSCSI keys (issue 14); -ENOENT for a key that is not one of them. */
+static int
+set_iscsi(struct config *c, const char *key, const char *v, struct dl_err *reterr)
+{
+	if (streq(key, "iscsi"))
+		return set_bool(&c->iscsi, key, v, reterr);
+	if (streq(key, "tgtd"))
+		return set_path(c->tgtd, sizeof(c->tgtd), key, v, reterr);
+	if (streq(key, "tgtadm"))
+		return set_path(c->tgtadm, sizeof(c->tgtadm), key, v, reterr);
+	if (streq(key, "qemu_img"))
+		return set_path(c->qemu_img, sizeof(c->qemu_img), key, v, reterr);
+	if (streq(key, "qemu_storage_daemon"))
+		return set_path(c->qemu_storage_daemon, sizeof(c->qemu_storage_daemon), key, v,
+		    reterr);
+	if (streq(key, "iscsi_portal"))
+		return set_ipv4(c->iscsi_portal, key, v, reterr);
+	if (streq(key, "iscsi_port")) {
+		unsigned u;
+		int r = set_uint(&u, key, v, 1, 65535, reterr);
+		if (r == 0)
+			c->iscsi_port = (uint16_t)u;
+		return r;
+	}
+	if (streq(key, "iscsi_iqn")) {
+		if (!iqn_prefix_is_valid(v))
+			return dl_err_set(reterr, -EINVAL, "'%s' for iscsi_iqn is not "
+			    "iqn.YYYY-MM.reversed.domain in lower case (RFC 3720), e.g. "
+			    "iqn.2026-12.org.example.cluster", v);
+		return set_str(c->iscsi_iqn, sizeof(c->iscsi_iqn), key, v, reterr);
+	}
+	if (streq(key, "disk_dir"))
+		return set_path(c->disk_dir, sizeof(c->disk_dir), key, v, reterr);
+	if (streq(key, "disk_clone")) {
+		enum disk_clone m = disk_clone_from_string(v);
+		if (m < 0)
+			return dl_err_set(reterr, -EINVAL,
+			    "'%s' for disk_clone is not auto, reflink, qcow2 or copy", v);
+		c->disk_clone = m;
+		return 0;
+	}
+	if (streq(key, "iscsi_mutual_chap"))
+		return set_bool(&c->iscsi_mutual_chap, key, v, reterr);
+	return -ENOENT;
+}
+
 int
 config_resolve(struct config *c, struct dl_err *reterr)
 {
+	if (!c->disk_dir[0] &&
+	    (size_t)snprintf(c->disk_dir, sizeof(c->disk_dir), "%s/disks", c->state_dir) >=
+	    sizeof(c->disk_dir)) {
+		c->disk_dir[0] = '\0';
+		return dl_err_set(reterr, -ENAMETOOLONG, "disk_dir: state_dir '%.64s...' "
+		    "is too long to hold it; set disk_dir", c->state_dir);
+	}
 	if (!c->libvirt_pki_dir[0] &&
 	    (size_t)snprintf(c->libvirt_pki_dir, sizeof(c->libvirt_pki_dir), "%s/libvirt-pki",
 	    c->state_dir) >= sizeof(c->libvirt_pki_dir)) {
 		c->libvirt_pki_dir[0] = '\0';
 		return dl_err_set(reterr, -ENAMETOOLONG, "libvirt_pki_dir: state_dir '%.64s...' "
 		    "is too long to hold it; set libvirt_pki_dir", c->state_dir);
+	}
+	/* tgtd's portal is where nodes already reach us: boot_url's host. */
+	if (c->iscsi && !c->iscsi_portal[0] && strncmp(c->boot_url, "http://", 7) == 0) {
+		const char *h = c->boot_url + 7;
+		size_t n = strcspn(h, ":/");
+		uint32_t a;
+		char host[16];
+
+		if (n < sizeof(host)) {
+			memcpy(host, h, n);
+			host[n] = '\0';
+			if (parse_ipv4(host, &a, NULL) == 0)
+				strcpy(c->iscsi_portal, host);
+		}
 	}
 	/* A host cools by 10 C before it receives again, unless the site says otherwise. */
 	if (c->vm_thermal_hot > 0 && c->vm_thermal_cool == 0)
@@ -701,6 +821,10 @@ config_validate(const struct config *c, struct dl_err *reterr)
 		return dl_err_set(reterr, -EINVAL, "vm_thermal_cool (%.1f C) must be below "
 		    "vm_thermal_hot (%.1f C): the gap is what keeps VMs from moving back",
 		    c->vm_thermal_cool, c->vm_thermal_hot);
+	if (c->iscsi && !c->iscsi_portal[0])
+		return dl_err_set(reterr, -EINVAL, "iscsi is on but iscsi_portal is not set and "
+		    "boot_url's host is not an IPv4 address: set iscsi_portal to the boot network "
+		    "address tgtd listens on");
 	/* There is no plain-TCP mode: remote control is mutual TLS or nothing. */
 	if (c->control_tcp_addr[0] && (!c->control_tls_cert[0] || !c->control_tls_key[0] ||
 	    !c->control_tls_ca[0]))

@@ -50,6 +50,23 @@ enum dhcp_mode {
 	DHCP_MODE_PROXY, /* another DHCP server gives addresses; we answer PXE only */
 };
 
+/* How a node's disk is cloned from the golden one (docs/iscsi.md "Clones"). */
+enum disk_clone {
+	DISK_CLONE_AUTO,    /* reflink where disk_dir's file system has it, else qcow2
+	                     * where qemu-storage-daemon is, else copy */
+	DISK_CLONE_REFLINK, /* FICLONE (XFS, btrfs): O(1), no daemon */
+	DISK_CLONE_QCOW2,   /* a qcow2 overlay exported by qemu-storage-daemon (FUSE) */
+	DISK_CLONE_COPY,    /* a sparse copy: linear in the disk's data */
+	_DISK_CLONE_MAX,
+	_DISK_CLONE_INVALID = -EINVAL,
+};
+const char *disk_clone_to_string(enum disk_clone m);
+enum disk_clone disk_clone_from_string(const char *s);
+
+/* "iqn.2026-12.local.diskless": an iSCSI qualified name without the ":<node>" that
+ * names each target (RFC 3720: 223 bytes in all; a node name is at most 63). */
+#define MAX_ISCSI_IQN_PREFIX 128
+
 struct config {
 	char state_dir[MAX_CONF_PATH];
 	char template_dir[MAX_CONF_PATH];
@@ -138,6 +155,20 @@ struct config {
 	unsigned vm_migrations_per_host;
 	bool vm_postcopy;
 	unsigned vm_migrate_s_per_gib;
+	/* iSCSI disks (issue 14, docs/iscsi.md): bootsvc supervises tgtd (iscsi = on), and
+	 * gives each node of an iscsi image its own copy-on-write clone of the golden disk
+	 * under disk_dir, exported as target <iscsi_iqn>:<node>, LUN 1, on iscsi_portal. */
+	bool iscsi;
+	char tgtd[MAX_CONF_PATH];
+	char tgtadm[MAX_CONF_PATH];
+	char qemu_img[MAX_CONF_PATH];
+	char qemu_storage_daemon[MAX_CONF_PATH];
+	char iscsi_portal[16];        /* IPv4; "" = boot_url's host (config_resolve) */
+	uint16_t iscsi_port;
+	char iscsi_iqn[MAX_ISCSI_IQN_PREFIX]; /* "iqn.2026-12.local.diskless" */
+	char disk_dir[MAX_CONF_PATH]; /* "" = <state_dir>/disks (config_resolve) */
+	enum disk_clone disk_clone;
+	bool iscsi_mutual_chap;       /* the target proves itself to the node too */
 	/* Green policy and energy (issue #7). */
 	uint64_t idle_poweroff_ms;    /* idle longer than this: power off; 0 = never */
 	struct warm_spare warm[MAX_CONF_WARM];

@@ -69,6 +69,22 @@ static const struct kind kinds[] = {
 			LINUX_RECEIPT,
 		},
 	},
+	/* A preinstalled disk over iSCSI (issue 14; images/disk-debian, images/win, and any
+	 * OS that boots from a disk behind an iSCSI HBA): bootsvc gives each node its own
+	 * copy-on-write clone of the golden disk, exported by tgtd; iPXE sanboots it and
+	 * hands the OS the session through iBFT. Nothing of ours runs on the node: loading is
+	 * its login as tgtd sees it, up is the image's probe answering. The disk is never
+	 * served over HTTP, and no receipt comes back. */
+	{
+		.name = "iscsi",
+		.tmpl = "iscsi",
+		.roles = { { "disk", "disk.img", KIND_ROLE_REQUIRED } },
+		.phases = {
+			{ "pxe", KIND_BY_SCRIPT, NULL },
+			{ "loading", KIND_BY_TARGET, NULL },
+			{ "up", KIND_BY_PROBE, NULL },
+		},
+	},
 };
 
 _Static_assert(ELEMENTSOF(kinds) <= MAX_KINDS, "the kind table outgrew MAX_KINDS");
@@ -78,6 +94,8 @@ static const char *const reporter_names[_KIND_REPORTER_MAX] = {
 	[KIND_BY_FETCH] = "bootsvc-fetch",
 	[KIND_BY_INIT] = "init",
 	[KIND_BY_IMAGE] = "dl-report",
+	[KIND_BY_TARGET] = "tgtd-login",
+	[KIND_BY_PROBE] = "probe",
 };
 
 size_t
@@ -309,6 +327,14 @@ kind_receipt_describe(const struct kind *k, char *buf, size_t size)
 			if (streq(k->receipt[i].role, k->roles[r].name))
 				names[n++] = k->receipt[i].field;
 	put_list(buf, size, names, n, ", ");
+}
+
+bool
+kind_is_sanboot(const struct kind *k)
+{
+	const struct kind_role *r = k ? kind_role(k, "disk") : NULL;
+
+	return r && !(r->flags & KIND_ROLE_SERVED);
 }
 
 bool

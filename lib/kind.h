@@ -46,6 +46,10 @@ enum kind_reporter {
 	KIND_BY_FETCH,  /* bootsvc itself, when the node fetches the phase's fetch_role */
 	KIND_BY_INIT,   /* our init (initramfs/), POST /api/v1/nodes/<name>/phase */
 	KIND_BY_IMAGE,  /* dl-report in the booted image: phase up with the receipt */
+	KIND_BY_TARGET, /* bootsvc itself, when tgtd shows the node's initiator logged in to
+	                 * its iSCSI target (kind iscsi: the firmware's sanboot) */
+	KIND_BY_PROBE,  /* bootsvc itself, when the booted OS answers the image's up_probe
+	                 * (manifest.h): an OS that runs nothing of ours */
 	_KIND_REPORTER_MAX,
 	_KIND_REPORTER_INVALID = -EINVAL,
 };
@@ -148,6 +152,10 @@ int kind_receipt_index(const struct kind *k, const char *field);
 void kind_receipt_describe(const struct kind *k, char *buf, size_t size);
 
 const char *kind_reporter_to_string(enum kind_reporter r);
+
+/* Does kind k boot from a per-node iSCSI disk (a "disk" role it never serves over
+ * HTTP, sanbooted through tgtd)? */
+bool kind_is_sanboot(const struct kind *k);
 
 /* Is a node up on kind k a VM host (k->libvirt is set)? */
 bool kind_is_vm_host(const struct kind *k);

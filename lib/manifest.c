@@ -166,6 +166,39 @@ validate_hypervisor(const struct manifest *m, struct dl_err *reterr)
 	return 0;
 }
 
+int
+manifest_probe_port(const char *probe, unsigned *ret_port)
+{
+	unsigned long v = 0;
+	size_t n;
+
+	if (!probe || strncmp(probe, "tcp:", 4) != 0)
+		return -EINVAL;
+	probe += 4;
+	n = strlen(probe);
+	if (n == 0 || n > 5 || strspn(probe, "0123456789") != n || probe[0] == '0')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(probe[i] - '0');
+	if (v > 65535)
+		return -EINVAL;
+	*ret_port = (unsigned)v;
+	return 0;
+}
+
+static int
+validate_probe(const struct manifest *m, struct dl_err *reterr)
+{
+	char q[MAX_LOG_VALUE + 1];
+	unsigned port;
+
+	if (is_set(m->up_probe) && manifest_probe_port(m->up_probe, &port) < 0)
+		return dl_err_set(reterr, -EINVAL,
+		    "manifest: up_probe '%s' is not tcp:<port> (1-65535)",
+		    log_safe(q, sizeof(q), m->up_probe));
+	return 0;
+}
+
 /* files against the kind: each a role of it, once; every required role present. */
 static int
 validate_files(const struct manifest *m, struct dl_err *reterr)
@@ -220,10 +253,14 @@ manifest_validate(const struct manifest *m, struct dl_err *reterr)
 	if (!sha256_hex_is_valid(m->recipe_sha256))
 		return dl_err_set(reterr, -EINVAL, "manifest: recipe_sha256 '%s' is not 64 hex",
 		    log_safe(q, sizeof(q), m->recipe_sha256));
-	if (!m->kernel_version || !kernel_version_is_valid(m->kernel_version))
+	/* A kind without a kernel file (iscsi: the kernel, if any, is inside its disk) says
+	 * "" for both; one with a kernel must name it. */
+	bool has_kernel = kind_role(m->kind, "kernel") != NULL;
+	if (!m->kernel_version || (has_kernel || *m->kernel_version ?
+	    !kernel_version_is_valid(m->kernel_version) : false))
 		return dl_err_set(reterr, -EINVAL, "manifest: kernel_version '%s' is not a kernel release",
 		    log_safe(q, sizeof(q), m->kernel_version));
-	if (!m->kernel_banner || !*m->kernel_banner ||
+	if (!m->kernel_banner || (has_kernel && !*m->kernel_banner) ||
 	    !is_printable(m->kernel_banner, MAX_KERNEL_BANNER))
 		return dl_err_set(reterr, -EINVAL,
 		    "manifest: kernel_banner '%s' is empty, too long or not printable",
@@ -235,6 +272,9 @@ manifest_validate(const struct manifest *m, struct dl_err *reterr)
 	if (rc < 0)
 		return rc;
 	rc = validate_hypervisor(m, reterr);
+	if (rc < 0)
+		return rc;
+	rc = validate_probe(m, reterr);
 	if (rc < 0)
 		return rc;
 	if (m->initrd_tree[0] && !sha256_hex_is_valid(m->initrd_tree))
@@ -378,6 +418,8 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	const char *name, *kind, *built, *recipe, *kver, *banner, *cmdline;
 	const char *hv_version = NULL, *hv_build_id = NULL, *hv_cmdline = NULL, *hv_efi = NULL;
 	json_t *hv_version_j = NULL, *hv_build_id_j = NULL, *hv_cmdline_j = NULL, *hv_efi_j = NULL;
+	const char *probe = NULL;
+	json_t *probe_j = NULL;
 	char q[MAX_LOG_VALUE + 1];
 	json_t *files = NULL, *templates = NULL, *tree = NULL;
 	json_int_t format;
@@ -392,13 +434,13 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 		return dl_err_set(reterr, -EINVAL, "manifest: line %d column %d: %s", je.line,
 		    je.column, je.text);
 	if (json_unpack_ex(root, &je, JSON_STRICT,
-	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o, s?o, s?o, s?o, s?o, s?o}",
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s?o, s?o, s?o, s?o, s?o, s?o, s?o}",
 	    "format", &format, "name", &name, "kind", &kind, "built", &built,
 	    "recipe_sha256", &recipe, "kernel_version", &kver, "kernel_banner", &banner,
 	    "cmdline", &cmdline, "files", &files, "templates", &templates,
 	    "initrd_tree", &tree, "hypervisor_version", &hv_version_j,
 	    "hypervisor_build_id", &hv_build_id_j, "hypervisor_cmdline", &hv_cmdline_j,
-	    "hypervisor_efi_build_id", &hv_efi_j) < 0)
+	    "hypervisor_efi_build_id", &hv_efi_j, "up_probe", &probe_j) < 0)
 		return dl_err_set(reterr, -EINVAL, "manifest: %s", je.text);
 	rc = opt_string(hv_version_j, "hypervisor_version", &hv_version, reterr);
 	if (rc >= 0)
@@ -407,14 +449,16 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 		rc = opt_string(hv_cmdline_j, "hypervisor_cmdline", &hv_cmdline, reterr);
 	if (rc >= 0)
 		rc = opt_string(hv_efi_j, "hypervisor_efi_build_id", &hv_efi, reterr);
+	if (rc >= 0)
+		rc = opt_string(probe_j, "up_probe", &probe, reterr);
 	if (rc < 0)
 		return rc;
 	/* The canonical form never writes these empty: "" in a file is not ours. */
 	if ((hv_version && !*hv_version) || (hv_build_id && !*hv_build_id) ||
-	    (hv_cmdline && !*hv_cmdline) || (hv_efi && !*hv_efi))
+	    (hv_cmdline && !*hv_cmdline) || (hv_efi && !*hv_efi) || (probe && !*probe))
 		return dl_err_set(reterr, -EINVAL,
-		    "manifest: hypervisor_version, hypervisor_build_id and hypervisor_cmdline are "
-		    "left out when empty, never \"\"");
+		    "manifest: hypervisor_version, hypervisor_build_id, hypervisor_cmdline and "
+		    "up_probe are left out when empty, never \"\"");
 	if (format != MANIFEST_FORMAT)
 		return dl_err_set(reterr, -EINVAL, "manifest: format %lld is not %d", (long long)format,
 		    MANIFEST_FORMAT);
@@ -446,7 +490,8 @@ manifest_parse(const char *buf, size_t len, struct manifest *ret, struct dl_err 
 	    (hv_version && dup_str(&m.hypervisor_version, hv_version) < 0) ||
 	    (hv_build_id && dup_str(&m.hypervisor_build_id, hv_build_id) < 0) ||
 	    (hv_cmdline && dup_str(&m.hypervisor_cmdline, hv_cmdline) < 0) ||
-	    (hv_efi && dup_str(&m.hypervisor_efi_build_id, hv_efi) < 0)) {
+	    (hv_efi && dup_str(&m.hypervisor_efi_build_id, hv_efi) < 0) ||
+	    (probe && dup_str(&m.up_probe, probe) < 0)) {
 		manifest_done(&m);
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 	}
@@ -551,7 +596,7 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 	/* "o" steals files and templates, also when json_pack fails. An image without
 	 * templates or initrd_tree omits the key, so adding the field later kept old ids
 	 * stable. */
-	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*, s:s*, s:s*, s:s*, s:s*}",
+	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o*, s:s*, s:s*, s:s*, s:s*, s:s*, s:s*}",
 	    "format", MANIFEST_FORMAT, "name", m->name, "kind", m->kind->name,
 	    "built", m->built, "recipe_sha256", m->recipe_sha256,
 	    "kernel_version", m->kernel_version, "kernel_banner", m->kernel_banner,
@@ -561,7 +606,8 @@ manifest_canonical(const struct manifest *m, char **ret, struct dl_err *reterr)
 	    "hypervisor_build_id", is_set(m->hypervisor_build_id) ? m->hypervisor_build_id : NULL,
 	    "hypervisor_cmdline", is_set(m->hypervisor_cmdline) ? m->hypervisor_cmdline : NULL,
 	    "hypervisor_efi_build_id",
-	    is_set(m->hypervisor_efi_build_id) ? m->hypervisor_efi_build_id : NULL);
+	    is_set(m->hypervisor_efi_build_id) ? m->hypervisor_efi_build_id : NULL,
+	    "up_probe", is_set(m->up_probe) ? m->up_probe : NULL);
 	if (!root)
 		return dl_err_set(reterr, -ENOMEM, "manifest: out of memory");
 	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -613,6 +659,7 @@ manifest_done(struct manifest *m)
 	free(m->hypervisor_build_id);
 	free(m->hypervisor_cmdline);
 	free(m->hypervisor_efi_build_id);
+	free(m->up_probe);
 	for (size_t i = 0; i < m->n_templates; i++)
 		free(m->templates[i].path);
 	free(m->templates);

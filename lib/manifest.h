@@ -83,6 +83,11 @@ struct manifest {
 	/* The hypervisor's own command line (xen: dom0_mem, dom0_max_vcpus, console...),
 	 * composed by imagebuild from the recipe; NULL or "" when absent. */
 	char *hypervisor_cmdline;  /* owned */
+	/* How bootsvc learns that a node of a kind without our init is up (kind.h
+	 * KIND_BY_PROBE: iscsi): "tcp:<port>", a TCP port the booted OS answers on (22 for
+	 * sshd, 3389 for Windows' RDP). NULL or "" when absent; written to the canonical form
+	 * only when set, so older manifests keep their ids. */
+	char *up_probe;            /* owned */
 	struct manifest_template *templates; /* owned array */
 	size_t n_templates;
 };
@@ -117,6 +122,9 @@ int manifest_id(const struct manifest *m, char id[static SHA256_HEX_SIZE], struc
  * Xen's bytes with "%.*s", so they end before the first zero byte): hex up to its first
  * "00" byte, into out (size >= strlen(hex) + 1). "" when the id starts with a zero byte. */
 void manifest_build_id_as_seen(const char *hex, char *out, size_t size);
+
+/* Parse an up_probe ("tcp:<port>", port 1-65535) into *ret_port. -EINVAL otherwise. */
+int manifest_probe_port(const char *probe, unsigned *ret_port);
 
 /* Free what m owns and zero it; m may be zeroed or half-built. */
 void manifest_done(struct manifest *m);

@@ -59,6 +59,22 @@ script_vars_image(struct script_vars *v, const struct kind *k, const struct imag
 }
 
 void
+script_vars_san(struct script_vars *v, const char *target_iqn, const char *initiator_iqn,
+    const char *portal, uint16_t port, const char *chap_user, const char *chap_secret,
+    const char *mutual_user, const char *mutual_secret)
+{
+	(void)snprintf(v->port, sizeof(v->port), "%u", (unsigned)port);
+	script_vars_add(v, "target_iqn", target_iqn);
+	script_vars_add(v, "initiator_iqn", initiator_iqn);
+	script_vars_add(v, "portal", portal);
+	script_vars_add(v, "port", v->port);
+	script_vars_add(v, "chap_user", chap_user);
+	script_vars_add(v, "chap_secret", chap_secret);
+	script_vars_add(v, "mutual_user", mutual_user);
+	script_vars_add(v, "mutual_secret", mutual_secret);
+}
+
+void
 script_vars_cfg(struct script_vars *v, const char *mac, const char *ip, const char *netmask,
     const char *gateway)
 {

@@ -12,8 +12,9 @@
 #include "kind.h"
 #include "store/store.h"
 
-/* The node's four, the image's six, a loader configuration's four, two per role. */
-#define MAX_SCRIPT_VARS (14 + 2 * MAX_KIND_ROLES)
+/* The node's four, the image's six, a loader configuration's four, a sanboot's eight,
+ * two per role. */
+#define MAX_SCRIPT_VARS (22 + 2 * MAX_KIND_ROLES)
 
 struct script_vars {
 	const char *names[MAX_SCRIPT_VARS];  /* borrowed, or in the buffers below */
@@ -24,6 +25,7 @@ struct script_vars {
 	char image_short[13];
 	char role_var[MAX_KIND_ROLES][2][MAX_KIND_ROLE_NAME + 8];
 	char role_size[MAX_KIND_ROLES][24];
+	char port[8];
 };
 
 /* Add a variable; name and value are borrowed and must outlive the render. Past
@@ -44,6 +46,14 @@ void script_vars_node(struct script_vars *v, const char *server, const char *nod
  * the render. No secret: the node's credential is never in a script (boot/trust.h). */
 void script_vars_image(struct script_vars *v, const struct kind *k,
     const struct image_rec *img);
+
+/* What a sanboot kind's script adds (kind_is_sanboot, iscsi.ipxe): the node's target,
+ * its initiator name, the portal (tgtd's address and port) and the CHAP names and
+ * secrets, incoming and mutual ("" for none). Secrets: the caller renders them only into
+ * the node's armed boot (docs/iscsi.md "Secrets"). Borrowed, except port. */
+void script_vars_san(struct script_vars *v, const char *target_iqn, const char *initiator_iqn,
+    const char *portal, uint16_t port, const char *chap_user, const char *chap_secret,
+    const char *mutual_user, const char *mutual_secret);
 
 /* What a kind's UEFI loader configuration adds (kind.h efi_cfg): what iPXE's own
  * ${mac}, ${ip}, ${netmask} and ${gateway} give the script, which a file iPXE fetches

@@ -91,6 +91,8 @@ templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 
 		script_vars_node(&v, "x", "x", 0);
 		script_vars_image(&v, k, &img);
+		if (kind_is_sanboot(k))
+			script_vars_san(&v, "x", "x", "x", 1, "x", "x", "x", "x");
 		r = load_one(&n.kinds[i], dir, k->tmpl, "ipxe", script_vars_lookup, &v, reterr);
 		if (r == 0 && k->efi_cfg) {
 			script_vars_cfg(&v, "x", "x", "x", "x");

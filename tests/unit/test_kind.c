@@ -101,7 +101,8 @@ test_table(void **state)
 				assert_string_not_equal(k->phases[q].name, ph->name);
 		}
 
-		assert_true(kind_n_receipt(k) >= 1);
+		/* a kind that runs nothing of ours (iscsi) has no receipt */
+		assert_true(kind_n_receipt(k) >= 1 || kind_is_sanboot(k));
 		for (size_t f = 0; f < kind_n_receipt(k); f++) {
 			const struct kind_receipt *rc = &k->receipt[f];
 
@@ -325,6 +326,14 @@ test_templates_load(void **state)
 	/* it gets what iPXE's own settings give the script, passed in the query */
 	write_file(dir, "xen", "cfg", "options={{hypervisor_cmdline}}\nkernel=vmlinuz "
 	    "dl.mac={{mac}} ip={{ip}}::{{gateway}}:{{netmask}}:{{node}}::off {{image_id}}\n");
+	/* no iscsi.ipxe */
+	assert_int_equal(templates_load(&t, dir, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "kind 'iscsi'"));
+	/* a sanboot kind's script gets its target, initiator, portal and CHAP */
+	write_tmpl(dir, "iscsi", "#!ipxe\nset initiator-iqn {{initiator_iqn}}\n"
+	    "set username {{chap_user}}\nset password {{chap_secret}}\n"
+	    "set reverse-username {{mutual_user}}\nset reverse-password {{mutual_secret}}\n"
+	    "sanboot iscsi:{{portal}}::{{port}}:1:{{target_iqn}}\n");
 	assert_int_equal(templates_load(&t, dir, &e), 0);
 	assert_non_null(templates_kind_cfg(&t, kind_find("xen")));
 	assert_null(templates_kind_cfg(&t, kind_find("linux")));
@@ -362,6 +371,7 @@ test_templates_load(void **state)
 	for (int i = 0; i < _TMPL_MAX; i++)
 		rm_tmpl(dir, templates_name((enum tmpl_id)i));
 	rm_tmpl(dir, "linux");
+	rm_tmpl(dir, "iscsi");
 	rm_tmpl(dir, "xen");
 	{
 		char p[512];
