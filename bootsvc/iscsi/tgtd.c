@@ -153,16 +153,30 @@ account_delete(struct tgtd *t, const char *user)
 		log_warning("event=tgtd_account user=%s msg=\"deleting: %s\"", user, err.msg);
 }
 
-/* Delete target tid in tgtd (--force: its sessions go with it). */
+/* Delete target tid in tgtd. Offline first: an initiator (libiscsi, Windows) logs in
+ * again the moment its session goes, and tgtd refuses to delete a LUN in use ("this
+ * logical unit is still active") even with --force; offline, new logins are refused and
+ * --force ends the sessions. Retried while the last commands drain, TGTD_DELETE_MS at
+ * most; a tid tgtd does not hold fails at once. */
 static int
 target_delete(struct tgtd *t, uint32_t tid, struct dl_err *reterr)
 {
 	char tids[16];
+	const char *offline[] = { "--lld", "iscsi", "--mode", "target", "--op", "update",
+		"--tid", tids, "--name", "state", "-v", "offline", NULL };
 	const char *args[] = { "--lld", "iscsi", "--mode", "target", "--op", "delete",
 		"--force", "--tid", tids, NULL };
+	struct dl_err ignored = { 0 };
+	int r;
 
 	(void)snprintf(tids, sizeof(tids), "%u", (unsigned)tid);
-	return tgtadm(t, args, NULL, NULL, reterr);
+	(void)tgtadm(t, offline, NULL, NULL, &ignored);
+	for (int i = 0;; i++) {
+		r = tgtadm(t, args, NULL, NULL, reterr);
+		if (r == 0 || strstr(reterr->msg, "can't find") || i >= TGTD_DELETE_MS / 100)
+			return r;
+		usleep(100000);
+	}
 }
 
 /* Every target tgtd holds (also those of an earlier run): their tids. */
@@ -191,22 +205,34 @@ list_tids(struct tgtd *t, uint32_t **ret, size_t *ret_n, struct tgt_show_conn *c
 	return 0;
 }
 
-/* tgtd's clean stop: every target deleted, then the system. Does not wait. */
+/* tgtd's clean stop: offline (no new logins: libiscsi and Windows reconnect at once),
+ * every target deleted, then the system. tgtd refuses the last while a forced target
+ * delete is still tearing its connections down, so that is retried for TGTD_STOP_MS. Does
+ * not wait for the exit. */
 static void
 shutdown_targets(struct tgtd *t)
 {
+	static const char *const offline[] = { "--mode", "system", "--op", "update", "--name",
+		"State", "-v", "offline", NULL };
 	static const char *const args[] = { "--mode", "system", "--op", "delete", NULL };
 	_cleanup_free_ uint32_t *tids = NULL;
 	struct dl_err err = { 0 };
 	size_t n = 0;
+	int r = 0;
 
+	(void)tgtadm(t, offline, NULL, NULL, &err);
 	if (list_tids(t, &tids, &n, NULL, 0, NULL, &err) < 0 && err.code != -ENOBUFS)
 		log_warning("event=tgtd_stop msg=\"listing targets: %s\"", err.msg);
 	for (size_t i = 0; tids && i < n; i++)
 		if (target_delete(t, tids[i], &err) < 0)
 			log_warning("event=tgtd_stop tid=%u msg=\"%s\"", (unsigned)tids[i], err.msg);
-	if (tgtadm(t, args, NULL, NULL, &err) < 0)
-		log_warning("event=tgtd_stop msg=\"system delete: %s\"", err.msg);
+	for (int i = 0; i < TGTD_STOP_MS / 100; i++) {
+		r = tgtadm(t, args, NULL, NULL, &err);
+		if (r == 0)
+			return;
+		usleep(100000);
+	}
+	log_warning("event=tgtd_stop msg=\"system delete: %s\"", err.msg);
 }
 
 /* The socket files tgtd leaves behind. */

@@ -28,6 +28,8 @@ struct tgtd;
 #define TGTD_READY_MS 5000
 /* tgtd's exit after `--mode system --op delete`: at once here; then SIGKILL. */
 #define TGTD_STOP_MS 3000
+/* A target's delete while its last commands drain (at once here, once offline). */
+#define TGTD_DELETE_MS 2000
 /* Restart backoff: as dnsmasq, 1 s doubling to 30 s; a run of a minute resets it. */
 #define TGTD_BACKOFF_MIN_MS 1000
 #define TGTD_BACKOFF_MAX_MS 30000

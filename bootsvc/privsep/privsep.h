@@ -59,8 +59,10 @@ int privsep_read_config(struct privsep *p, char **ret, size_t *ret_len, struct d
  * checks everything (privsep_policy.h privsep_tgt_check, privsep_tgt_backing_open) and
  * answers -EACCES for what fails; -ENOTSUP when iscsi is off; -ENOTCONN while tgtd is
  * restarting (then the generation changes and every target must be set again). */
-/* A set runs up to 13 tgtadm (the old target and accounts deleted, 7 steps, a rollback),
- * each bounded by 2 s (iscsi/tgtd.h TGTADM_TIMEOUT_MS); a sessions call up to 5. */
+/* The longest request, a set: the old target deleted (offline, then up to 2 s of
+ * retries: iscsi/tgtd.h TGTD_DELETE_MS), its 2 accounts, 7 steps, a rollback (another
+ * delete and 2 accounts); each tgtadm bounded by 2 s (TGTADM_TIMEOUT_MS) but taking
+ * milliseconds. A stuck tgtd fails the request here rather than holding a worker. */
 #define PRIVSEP_TGT_TIMEOUT_MS 30000
 /* Create or replace target t->tid (its old sessions and accounts go with it). */
 int privsep_tgt_set(struct privsep *p, const struct tgt_target *t, struct dl_err *reterr);
