@@ -37,13 +37,16 @@ truncate -s 1M "$DISKS/root.img" # root's: not a clone the child made
 # nsenter --net, not ip netns exec: the mount namespace stays bootsvc's (lab notes)
 coproc REQ { exec nsenter --net="/run/netns/$DL_NS" "$BUILD/tools/tgtreq" "$ST" "$DISKS" \
     "$DL_SRV" diskless 2>>"$DL_W/tgtreq.log"; }
-REQ_PID=$REQ_PID
-DL_PIDS+=("$REQ_PID")
+# (bash unsets REQ and REQ_PID when the coprocess ends: keep copies)
+TR_PID=$REQ_PID
+REQ_IN=${REQ[1]}
+REQ_OUT=${REQ[0]}
+DL_PIDS+=("$TR_PID")
 # req CMD...: one command to the child, its answer line(s) on stdout
 req() {
-	echo "$*" >&"${REQ[1]}"
+	echo "$*" >&"$REQ_IN"
 	local line
-	while IFS= read -r -t 40 line <&"${REQ[0]}"; do
+	while IFS= read -r -t 40 line <&"$REQ_OUT"; do
 		echo "$line"
 		[[ $line == session\ * ]] || return 0
 	done
@@ -55,7 +58,7 @@ adm() { tgtadm -C 0 "$@"; }
 out=$(req status)
 [[ $out =~ ^pid=([0-9]+)\ restarts=0\ generation=1$ ]] || fail "status: $out"
 TGTD=${BASH_REMATCH[1]}
-[[ $(ps -o ppid= -p "$TGTD" | tr -d ' ') == "$REQ_PID" ]] || fail "tgtd $TGTD is not the parent's child"
+[[ $(ps -o ppid= -p "$TGTD" | tr -d ' ') == "$TR_PID" ]] || fail "tgtd $TGTD is not the parent's child"
 [[ $(stat -c '%a %U' "$ST/tgt") == "700 root" && -S $ST/tgt/socket.0 ]] ||
     fail "tgtd's socket dir: $(ls -la "$ST/tgt")"
 pass "the parent started tgtd $TGTD (generation 1), socket in a root 0700 dir"
@@ -63,7 +66,7 @@ pass "the parent started tgtd $TGTD (generation 1), socket in a root 0700 dir"
 # n1: addressed as the namespace's own logins come (from $DL_SRV), CHAP both ways
 out=$(req set 7 n1 "$DL_SRV" n1-in Abcdefgh1234 n1-out Zyxwvuts9876)
 [[ $out == ok ]] || fail "set n1: $out"
-grep -q "path=/proc/$REQ_PID/fd/" "$DL_W/tgtreq.log" ||
+grep -q "path=/proc/$TR_PID/fd/" "$DL_W/tgtreq.log" ||
     fail "tgtd was not given the parent's fd: $(grep params: "$DL_W/tgtreq.log")"
 URL="iscsi://n1-in%Abcdefgh1234@$DL_SRV:3260/$PFX:n1/1"
 inq() { dl_ns env LIBISCSI_CHAP_TARGET_USERNAME="${TU:-}" LIBISCSI_CHAP_TARGET_PASSWORD="${TP:-}" \
@@ -147,9 +150,9 @@ out=$(req del 7)
 pass "replace and delete take the node's old accounts with the target; a deleted target refuses logins"
 
 # the child ends: the parent stops tgtd cleanly and removes its socket
-exec {REQ[1]}>&-
-for _ in $(seq 100); do kill -0 "$REQ_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$REQ_PID" 2>/dev/null && fail "tgtreq's parent did not end with its child"
+exec {REQ_IN}>&-
+for _ in $(seq 100); do kill -0 "$TR_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$TR_PID" 2>/dev/null && fail "tgtreq's parent did not end with its child"
 kill -0 "$TGTD" 2>/dev/null && fail "tgtd $TGTD outlived the parent"
 grep -q "event=tgtd_stop pid=$TGTD clean=yes" "$DL_W/tgtreq.log" || fail "no clean stop: $(grep tgtd_stop "$DL_W/tgtreq.log")"
 [[ -z $(ls "$ST/tgt") ]] || fail "left in $ST/tgt: $(ls "$ST/tgt")"
