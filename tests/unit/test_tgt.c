@@ -4,6 +4,7 @@
  * privsep_tgt_backing_open) and the parser of tgtadm's listing (iscsi/tgt_show.c) on
  * outputs captured from tgt 1.0.85 (tests/data/tgt_show/). Vectors carry __LINE__. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../../bootsvc/iscsi/tgt_show.h"
+#include "../../bootsvc/privsep/privsep.h"
 #include "../../bootsvc/privsep/privsep_msg.h"
 #include "../../bootsvc/privsep/privsep_policy.h"
 #include "check_r.h"
@@ -525,6 +528,129 @@ test_show_table(void **state)
 	}
 }
 
+/* The child's side (privsep_client.c) against a parent played here: what it sends is what
+ * the parent decodes, what the parent answers reaches the caller, and workers that ask at
+ * once each get their own answer (the lock keeps one request and its answer together). */
+#define CLIENT_THREADS 4
+#define CLIENT_CALLS 200
+
+struct fake_parent {
+	int fd;
+	unsigned served;
+	struct tgt_target last_set;
+	uint32_t last_del;
+};
+
+static void *
+fake_parent_run(void *arg)
+{
+	struct fake_parent *fp = arg;
+	static uint8_t in[MAX_PRIVSEP_REQUEST + 1], out[MAX_PRIVSEP_MSG];
+	static const struct tgt_session s[2] = {
+		{ .tid = 7, .initiator_name = PREFIX ":n1.initiator", .addr = "10.75.0.11" },
+		{ .tid = 8, .initiator_name = PREFIX ":n2.initiator", .addr = "10.75.0.12" },
+	};
+	ssize_t n;
+
+	while ((n = recv(fp->fd, in, sizeof(in), 0)) > 0) {
+		struct privsep_msg req, rep = { .type = PRIVSEP_RESULT, .data = "" };
+		struct dl_err e = { 0 };
+		size_t len;
+
+		if (privsep_msg_decode(in, (size_t)n, &req, &e) < 0) {
+			rep.rc = -EBADMSG;
+			rep.data = "bad";
+			rep.data_len = 3;
+		} else if (req.type == PRIVSEP_TGT_STATUS) {
+			/* the answer names its request: pid = the count served so far */
+			rep = (struct privsep_msg){ .type = PRIVSEP_TGT_STATE,
+				.pid = (int32_t)fp->served, .restarts = fp->served, .generation = 1 };
+		} else if (req.type == PRIVSEP_TGT_SESSIONS) {
+			rep = (struct privsep_msg){ .type = PRIVSEP_TGT_LIST, .sessions = s,
+				.n_sessions = 2 };
+		} else if (req.type == PRIVSEP_TGT_SET) {
+			fp->last_set = req.target;
+		} else if (req.type == PRIVSEP_TGT_DEL) {
+			rep.rc = req.tid == 9 ? -ENOTCONN : 0;
+			rep.data = req.tid == 9 ? "tgtd is down (restarting)" : "";
+			rep.data_len = strlen(rep.data);
+			fp->last_del = req.tid;
+		}
+		fp->served++;
+		if (privsep_msg_encode(&rep, out, sizeof(out), &len, &e) < 0 ||
+		    send(fp->fd, out, len, MSG_NOSIGNAL) < 0)
+			break;
+	}
+	return NULL;
+}
+
+struct worker {
+	struct privsep *p;
+	int failures;
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < CLIENT_CALLS; i++) {
+		struct dl_err e = { 0 };
+		pid_t pid = -1;
+		uint64_t restarts = 0, gen = 0;
+
+		if (privsep_tgt_status(w->p, &pid, &restarts, &gen, &e) < 0 ||
+		    (uint64_t)pid != restarts || gen != 1)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void
+test_client(void **state)
+{
+	struct fake_parent fp = { 0 };
+	struct worker w[CLIENT_THREADS];
+	pthread_t parent, th[CLIENT_THREADS];
+	struct tgt_session got[2];
+	struct tgt_target t = good_target();
+	struct dl_err e = { 0 };
+	struct privsep *p;
+	size_t n = 0;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	fp.fd = sv[0];
+	p = privsep_new(sv[1]);
+	assert_non_null(p);
+	assert_int_equal(pthread_create(&parent, NULL, fake_parent_run, &fp), 0);
+
+	assert_int_equal(privsep_tgt_set(p, &t, &e), 0);
+	assert_memory_equal(&fp.last_set, &t, sizeof(t));
+	assert_int_equal(privsep_tgt_del(p, 7, &e), 0);
+	assert_int_equal(fp.last_del, 7);
+	assert_int_equal(privsep_tgt_del(p, 9, &e), -ENOTCONN);
+	assert_non_null(strstr(e.msg, "restarting"));
+	assert_int_equal(privsep_tgt_sessions(p, got, 2, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(got[1].initiator_name, PREFIX ":n2.initiator");
+	assert_int_equal(privsep_tgt_sessions(p, got, 1, &n, &e), -ENOBUFS);
+
+	for (int i = 0; i < CLIENT_THREADS; i++) {
+		w[i] = (struct worker){ .p = p };
+		assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (int i = 0; i < CLIENT_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+	p = privsep_free(p); /* closes sv[1]: the fake parent's recv ends */
+	assert_int_equal(pthread_join(parent, NULL), 0);
+	assert_int_equal(fp.served, 5 + CLIENT_THREADS * CLIENT_CALLS);
+	close(sv[0]);
+}
+
 int
 main(void)
 {
@@ -535,6 +661,7 @@ main(void)
 		cmocka_unit_test(test_backing_open),
 		cmocka_unit_test(test_show_captured),
 		cmocka_unit_test(test_show_table),
+		cmocka_unit_test(test_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
