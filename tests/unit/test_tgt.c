@@ -570,6 +570,13 @@ fake_parent_run(void *arg)
 				.n_sessions = 2 };
 		} else if (req.type == PRIVSEP_TGT_SET) {
 			fp->last_set = req.target;
+		} else if (req.type == PRIVSEP_TGT_DEL && req.tid >= 100) {
+			/* a worker's: the answer names the tid it was asked for */
+			static char msg[32];
+			(void)snprintf(msg, sizeof(msg), "tid %u", (unsigned)req.tid);
+			rep.rc = -ENOENT;
+			rep.data = msg;
+			rep.data_len = strlen(msg);
 		} else if (req.type == PRIVSEP_TGT_DEL) {
 			rep.rc = req.tid == 9 ? -ENOTCONN : 0;
 			rep.data = req.tid == 9 ? "tgtd is down (restarting)" : "";
@@ -586,19 +593,27 @@ fake_parent_run(void *arg)
 
 struct worker {
 	struct privsep *p;
+	unsigned id;
 	int failures;
 };
 
+/* Each worker asks for its own tids, a status in between: an answer taken by the wrong
+ * thread names another tid. */
 static void *
 worker_run(void *arg)
 {
 	struct worker *w = arg;
 
-	for (int i = 0; i < CLIENT_CALLS; i++) {
+	for (unsigned i = 0; i < CLIENT_CALLS; i++) {
 		struct dl_err e = { 0 };
+		char want[32];
 		pid_t pid = -1;
 		uint64_t restarts = 0, gen = 0;
+		uint32_t tid = 100 + w->id * 1000 + i;
 
+		(void)snprintf(want, sizeof(want), "tid %u", (unsigned)tid);
+		if (privsep_tgt_del(w->p, tid, &e) != -ENOENT || !streq(e.msg, want))
+			w->failures++;
 		if (privsep_tgt_status(w->p, &pid, &restarts, &gen, &e) < 0 ||
 		    (uint64_t)pid != restarts || gen != 1)
 			w->failures++;
@@ -638,7 +653,7 @@ test_client(void **state)
 	assert_int_equal(privsep_tgt_sessions(p, got, 1, &n, &e), -ENOBUFS);
 
 	for (int i = 0; i < CLIENT_THREADS; i++) {
-		w[i] = (struct worker){ .p = p };
+		w[i] = (struct worker){ .p = p, .id = (unsigned)i };
 		assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
 	}
 	for (int i = 0; i < CLIENT_THREADS; i++) {
@@ -647,7 +662,7 @@ test_client(void **state)
 	}
 	p = privsep_free(p); /* closes sv[1]: the fake parent's recv ends */
 	assert_int_equal(pthread_join(parent, NULL), 0);
-	assert_int_equal(fp.served, 5 + CLIENT_THREADS * CLIENT_CALLS);
+	assert_int_equal(fp.served, 5 + 2 * CLIENT_THREADS * CLIENT_CALLS);
 	close(sv[0]);
 }
 
