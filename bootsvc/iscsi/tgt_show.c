@@ -183,6 +183,8 @@ parse_line(struct state *st, const char *line, size_t len, uint32_t *ret_tids,
 			    reterr);
 		if (strlen(s + 12) >= sizeof(c->s.addr) || parse_ipv4(s + 12, &be, &e) < 0)
 			return bad(st, "an IP address that is not dotted IPv4", reterr);
+		if (!ret_conns)
+			return 0; /* only the tids are wanted */
 		if (st->nconns >= max_conns)
 			return dl_err_set(reterr, -ENOBUFS, "tgtadm show: more than %zu connections",
 			    max_conns);

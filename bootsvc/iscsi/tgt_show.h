@@ -27,7 +27,7 @@ struct tgt_show_conn {
 
 /* Parse text[0..len) (no NUL needed). Every target's tid into ret_tids (at most max_tids;
  * NULL with max_tids 0 to skip), every logged-in connection into ret_conns (at most
- * max_conns). -ENOBUFS when either list is longer than its room, -EBADMSG naming the
+ * max_conns; NULL to skip them: *ret_nconns is then 0). -ENOBUFS when either list is longer than its room, -EBADMSG naming the
  * line that is wrong (a tid out of range, an initiator name too long or with spaces or
  * control bytes, an address that is not dotted IPv4, a nexus line outside a target); the
  * counts are written only on success (the arrays may hold a partial parse). */

@@ -6,8 +6,8 @@
  *      a decoded message encodes back to the same bytes.
  *   1: the parent's path policy (privsep_creds_path_check) with the rest split at the
  *      first '\n' into dir and path: an accepted path is under dir with no ".." part.
- *   2: the parent's target policy (privsep_tgt_check) on a target whose fields are the
- *      rest split at '\n' (iqn, backing, initiator, address, user, secret, mutual user,
+ *   2: the parent's target policy (privsep_tgt_check) on a target whose tid is the next
+ *      byte times 300 and whose fields are the rest split at '\n' (iqn, backing, initiator, address, user, secret, mutual user,
  *      mutual secret), prefix "iqn.2026-12.local.diskless", disk_dir "/srv/disks": an
  *      accepted target has its names under the prefix, a backing path under disk_dir with
  *      no "." or ".." part, and secrets of sane length.
@@ -173,14 +173,13 @@ check_tgt_policy(const uint8_t *data, size_t size)
 {
 	static const char prefix[] = "iqn.2026-12.local.diskless";
 	static const char dir[] = "/srv/disks";
-	char *s = fuzz_cstr(data, size), *c = s;
-	struct tgt_target t = { .tid = 1 };
+	/* the first byte picks the tid (0 and above MAX_TGT_TARGETS too), the rest the fields */
+	char *s = size ? fuzz_cstr(data + 1, size - 1) : NULL, *c = s;
+	struct tgt_target t = { .tid = size ? data[0] * 300u : 1 };
 	struct dl_err e = { 0 };
 
 	if (!s)
 		return;
-	if (size > 0)
-		t.tid = data[0] * 300u; /* 0 and above MAX_TGT_TARGETS too */
 	next_field(&c, t.iqn, sizeof(t.iqn));
 	next_field(&c, t.backing, sizeof(t.backing));
 	next_field(&c, t.initiator_name, sizeof(t.initiator_name));

@@ -149,14 +149,21 @@ out=$(req del 7)
 [[ $out == ok ]] || fail "deleting a deleted target: $out"
 pass "replace and delete take the node's old accounts with the target; a deleted target refuses logins"
 
-# the child ends: the parent stops tgtd cleanly and removes its socket
+# the child ends while n3 is being read: the parent stops tgtd cleanly (offline, the
+# targets deleted under their sessions, then the system) and removes its socket
+out=$(req set 9 n3 "$DL_SRV" n3-in Cdefghij3456)
+[[ $out == ok ]] || fail "set n3: $out"
+dl_ns timeout 60 iscsi-perf -i "$PFX:n3.initiator" "iscsi://n3-in%Cdefghij3456@$DL_SRV:3260/$PFX:n3/1" \
+    >"$DL_W/perf-n3.log" 2>&1 &
+DL_PIDS+=("$!")
+dl_wait 20 "n3's session" bash -c "TGT_IPC_SOCKET=$TGT_IPC_SOCKET tgtadm -C 0 --lld iscsi --mode target --op show | grep -q 'Initiator: $PFX:n3.initiator'"
 exec {REQ_IN}>&-
 for _ in $(seq 100); do kill -0 "$TR_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$TR_PID" 2>/dev/null && fail "tgtreq's parent did not end with its child"
 kill -0 "$TGTD" 2>/dev/null && fail "tgtd $TGTD outlived the parent"
 grep -q "event=tgtd_stop pid=$TGTD clean=yes" "$DL_W/tgtreq.log" || fail "no clean stop: $(grep tgtd_stop "$DL_W/tgtreq.log")"
 [[ -z $(ls "$ST/tgt") ]] || fail "left in $ST/tgt: $(ls "$ST/tgt")"
-pass "the child's end stopped tgtd cleanly (targets, then system delete) and left no socket"
+pass "the child's end stopped tgtd cleanly under a live session (targets, then system delete) and left no socket"
 unset TGT_IPC_SOCKET
 
 # --- B. a real bootsvc with iscsi = on

@@ -436,6 +436,10 @@ test_show_captured(void **state)
 	/* tids not wanted */
 	assert_int_equal(tgt_show_parse(s, len, NULL, 0, &nt, c, 8, &nc, &e), 0);
 	assert_int_equal(nt, 2);
+	/* connections not wanted (the clean stop lists tids while sessions are up) */
+	assert_int_equal(tgt_show_parse(s, len, tids, 8, &nt, NULL, 0, &nc, &e), 0);
+	assert_int_equal(nt, 2);
+	assert_int_equal(nc, 0);
 	free(s);
 	s = read_data("empty.txt", &len);
 	assert_int_equal(tgt_show_parse(s, len, tids, 8, &nt, c, 8, &nc, &e), 0);
