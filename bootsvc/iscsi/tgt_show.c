@@ -19,7 +19,7 @@
 #include "parse.h"
 
 /* A line of tgtadm's output: names are 223 bytes at most, so a longer line is not one of
- * the lines read here (an over-long Initiator line is refused by its own check). */
+ * the lines read here (an over-long Initiator line marks its session's name bad). */
 #define MAX_SHOW_LINE 512
 
 enum section {
@@ -34,6 +34,7 @@ struct state {
 	uint32_t tid;
 	bool in_nexus;          /* an "I_T nexus: N" line was seen in this target */
 	uint32_t sid;
+	bool bad_name;          /* this nexus's initiator name is not one to trust */
 	bool have_conn;
 	uint32_t cid;
 	char initiator[MAX_ISCSI_NAME];
@@ -63,16 +64,30 @@ number_after(const char *s, const char *prefix, uint64_t min, uint64_t max, uint
 	return parse_u64(s + pl, min, max, ret, &err) == 0;
 }
 
-/* An iSCSI name as printed: printable ASCII without spaces, 1..MAX_ISCSI_NAME-1 bytes. */
+/* An iSCSI name as an initiator may send it (RFC 3720 3.2.6: after stringprep, letters,
+ * digits, '-', '.', ':'; '_' and ',' seen in the wild), 1..MAX_ISCSI_NAME-1 bytes. Nothing
+ * else reaches a log line or the child. */
 static bool
 name_is_sane(const char *s, size_t len)
 {
 	if (len == 0 || len >= MAX_ISCSI_NAME)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (s[i] <= ' ' || s[i] > '~')
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr(".:-_,", s[i])))
 			return false;
 	return true;
+}
+
+/* How often needle occurs in s. */
+static unsigned
+count_of(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
 }
 
 static int
@@ -94,10 +109,14 @@ parse_line(struct state *st, const char *line, size_t len, uint32_t *ret_tids,
 	if (ind == len)
 		return 0; /* blank */
 	if (len >= sizeof(buf)) {
-		/* Only a nexus line matters; any other long line (a long backing path) is
-		 * skipped. */
-		if (st->sec == SEC_NEXUS && ind > 4)
-			return bad(st, "over-long line in the I_T nexus section", reterr);
+		/* Only a nexus line matters, and of those only an Initiator line can be this
+		 * long (the initiator chose its name and alias): that session's name is
+		 * marked bad. Any other long line (a long backing path) is skipped. */
+		if (st->sec == SEC_NEXUS && ind > 4 && st->in_nexus &&
+		    len - ind > 11 && strncmp(line + ind, "Initiator: ", 11) == 0) {
+			st->bad_name = true;
+			(void)snprintf(st->initiator, sizeof(st->initiator), "?");
+		}
 		return 0;
 	}
 	memcpy(buf, line, len);
@@ -148,6 +167,7 @@ parse_line(struct state *st, const char *line, size_t len, uint32_t *ret_tids,
 		st->in_nexus = true;
 		st->sid = (uint32_t)v;
 		st->have_conn = false;
+		st->bad_name = false;
 		st->initiator[0] = '\0';
 		return 0;
 	}
@@ -159,11 +179,16 @@ parse_line(struct state *st, const char *line, size_t len, uint32_t *ret_tids,
 		const char *n = s + 11;
 		size_t nl = strcspn(n, " ");
 
-		/* "<name> alias: <alias>": the name has no space (tgt checks nothing, so
-		 * check it here). */
-		if (!name_is_sane(n, nl))
-			return bad(st, "an initiator name that is empty, too long or not printable",
-			    reterr);
+		/* "<name> alias: <alias>", both the initiator's choice and unchecked by tgt: a
+		 * name outside the iSCSI characters, or a second " alias: " that makes the
+		 * split ambiguous, marks the session's name bad (the parent drops it) rather
+		 * than failing the listing, which one node could otherwise break for all. */
+		st->bad_name = !name_is_sane(n, nl) || count_of(n + nl, " alias: ") != 1 ||
+		    strncmp(n + nl, " alias: ", 8) != 0;
+		if (st->bad_name) {
+			(void)snprintf(st->initiator, sizeof(st->initiator), "?");
+			return 0;
+		}
 		memcpy(st->initiator, n, nl);
 		st->initiator[nl] = '\0';
 		return 0;
@@ -195,6 +220,7 @@ parse_line(struct state *st, const char *line, size_t len, uint32_t *ret_tids,
 		(void)snprintf(c->s.addr, sizeof(c->s.addr), "%s", s + 12);
 		c->sid = st->sid;
 		c->cid = st->cid;
+		c->bad_name = st->bad_name;
 		return 0;
 	}
 	return 0; /* another nexus field a later tgt may print */

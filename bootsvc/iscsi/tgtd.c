@@ -652,7 +652,8 @@ tgtd_sessions(struct tgtd *t, struct tgt_session *ret, size_t max, size_t *ret_n
 	for (size_t i = 0; i < nconns; i++) {
 		const struct tgt_show_conn *c = &conns[i];
 		const struct tgt_entry *e = entry_find(t, c->s.tid);
-		const char *why = !e ? "a target bootsvc did not set" :
+		const char *why = c->bad_name ? "an initiator name that is not an iSCSI name" :
+		    !e ? "a target bootsvc did not set" :
 		    !streq(c->s.initiator_name, e->initiator) ? "not the target's initiator name" :
 		    !streq(c->s.addr, e->addr) ? "not the target's initiator address" : NULL;
 

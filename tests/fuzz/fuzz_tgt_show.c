@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* bootsvc/iscsi/tgt_show.c on arbitrary tgtadm output: never crashes, and what it accepts
  * keeps the contract of tgt_show.h: tids in 1..MAX_TGT_TARGETS, each connection's tid one
- * of the listed targets, names printable without spaces and NUL-terminated within their
- * array, addresses dotted IPv4. */
+ * of the listed targets, names of iSCSI characters only ("?" for a name marked bad) and
+ * NUL-terminated within their array, addresses dotted IPv4. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +44,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (size_t k = 0; k < nt; k++)
 			listed |= tids[k] == s->tid;
+		if (conns[i].bad_name && strcmp(s->initiator_name, "?") != 0)
+			abort();
 		if (!listed || strnlen(s->initiator_name, sizeof(s->initiator_name)) == 0 ||
 		    strnlen(s->initiator_name, sizeof(s->initiator_name)) >= sizeof(s->initiator_name) ||
-		    strpbrk(s->initiator_name, " \t\r") ||
+		    strpbrk(s->initiator_name, " \t\r\"'=\\") ||
 		    strnlen(s->addr, sizeof(s->addr)) >= sizeof(s->addr) ||
 		    parse_ipv4(s->addr, &be, &e) < 0)
 			abort();

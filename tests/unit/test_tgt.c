@@ -484,11 +484,6 @@ test_show_table(void **state)
 		{ __LINE__, "Target 3: t\n    I_T nexus information:\n"
 		    "            Initiator: iqn.i alias: none\n", -EBADMSG, 0, 0, "before any" },
 		{ __LINE__, "Target 3: t\n    I_T nexus information:\n        I_T nexus: 1\n"
-		    "            Initiator:  alias: none\n", -EBADMSG, 0, 0, "initiator name" },
-		{ __LINE__, "Target 3: t\n    I_T nexus information:\n        I_T nexus: 1\n"
-		    "            Initiator: iqn.\x01 alias: none\n", -EBADMSG, 0, 0,
-		    "initiator name" },
-		{ __LINE__, "Target 3: t\n    I_T nexus information:\n        I_T nexus: 1\n"
 		    "            Initiator: iqn.i alias: none\n            Connection: 0\n"
 		    "                IP Address: fe80::1\n", -EBADMSG, 0, 0, "dotted IPv4" },
 		{ __LINE__, "Target 3: t\n    I_T nexus information:\n        I_T nexus: 1\n"
@@ -516,19 +511,54 @@ test_show_table(void **state)
 			_assert_int_equal(nc, v[i].conns, __FILE__, v[i].line);
 		}
 	}
-	/* an over-long initiator name */
+	/* initiator names the initiator chose badly: the listing parses, the session is
+	 * marked (the parent drops it), its name never passed on */
 	{
-		static char text[1024];
-		static struct tgt_show_conn c[1];
-		size_t nt, nc;
-		struct dl_err e = { 0 };
-		int n = snprintf(text, sizeof(text), "Target 3: t\n    I_T nexus information:\n"
-		    "        I_T nexus: 1\n            Initiator: ");
+		static const char *const names[] = {
+			"", "iqn.\x01", "iqn.a\"b", "iqn.a=b", "iqn.\xc3\xa9",
+			/* a space in the name that fakes the alias split */
+			"iqn.2026-12.local.diskless:n1.initiator alias: x",
+			NULL, /* 223 'a's: one too long */
+			NULL, /* a line too long to read at all */
+		};
+		for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+			static char text[2048], name[1100];
+			static struct tgt_show_conn c[1];
+			size_t nt = 0, nc = 0;
+			struct dl_err e = { 0 };
+			const char *nm = names[i];
 
-		memset(text + n, 'a', MAX_ISCSI_NAME);
-		strcpy(text + n + MAX_ISCSI_NAME, " alias: none\n");
-		assert_int_equal(tgt_show_parse(text, strlen(text), NULL, 0, &nt, c, 1, &nc, &e),
-		    -EBADMSG);
+			if (!nm) {
+				size_t l = i == ELEMENTSOF(names) - 1 ? 1000 : MAX_ISCSI_NAME;
+				memset(name, 'a', l);
+				name[l] = '\0';
+				nm = name;
+			}
+			(void)snprintf(text, sizeof(text), "Target 3: t\n    I_T nexus information:\n"
+			    "        I_T nexus: 1\n            Initiator: %s alias: none\n"
+			    "            Connection: 0\n                IP Address: 10.0.0.1\n", nm);
+			assert_int_equal(tgt_show_parse(text, strlen(text), NULL, 0, &nt, c, 1, &nc,
+			    &e), 0);
+			assert_int_equal(nc, 1);
+			assert_true(c[0].bad_name);
+			assert_string_equal(c[0].s.initiator_name, "?");
+		}
+		/* and a good one is not marked */
+		{
+			static const char text[] = "Target 3: t\n    I_T nexus information:\n"
+			    "        I_T nexus: 1\n            Initiator: iqn.1991-05.com.microsoft:"
+			    "win_1,x alias: a alias-ish\n            Connection: 0\n"
+			    "                IP Address: 10.0.0.1\n";
+			static struct tgt_show_conn c[1];
+			size_t nt = 0, nc = 0;
+			struct dl_err e = { 0 };
+
+			assert_int_equal(tgt_show_parse(text, strlen(text), NULL, 0, &nt, c, 1, &nc,
+			    &e), 0);
+			assert_false(c[0].bad_name);
+			assert_string_equal(c[0].s.initiator_name,
+			    "iqn.1991-05.com.microsoft:win_1,x");
+		}
 	}
 }
 
