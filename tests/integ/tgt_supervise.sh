@@ -53,6 +53,21 @@ req() {
 	fail "no answer to '$*'"
 }
 export TGT_IPC_SOCKET=$ST/tgt/socket
+# perf_start LOG INITIATOR URL [TARGET_USER TARGET_SECRET]: a long-lived session (libiscsi's
+# reader) in the namespace; PERF_PID is iscsi-perf itself (ip netns exec and env exec it:
+# no shell function or timeout in between to leave it orphaned; it ignores SIGTERM and
+# takes seconds over SIGINT under load, so perf_stop sends SIGKILL, as lib.sh's cleanup
+# does in the end)
+perf_start() {
+	ip netns exec "$DL_NS" env LIBISCSI_CHAP_TARGET_USERNAME="${4:-}" \
+	    LIBISCSI_CHAP_TARGET_PASSWORD="${5:-}" iscsi-perf -i "$2" "$3" >"$DL_W/$1.log" 2>&1 &
+	PERF_PID=$!
+	DL_PIDS+=("$PERF_PID")
+}
+perf_stop() {
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
 adm() { tgtadm -C 0 "$@"; }
 
 out=$(req status)
@@ -93,14 +108,10 @@ pass "a login from another address than the node's is refused: $(grep -o 'Status
 # admits a login that matches either ACL, so tgtd holds the address ACL (with CHAP, the
 # barrier: the name is no secret) and the parent checks the name at every sessions call;
 # libiscsi logs in again at once, and is dropped again at the next call.
-dl_ns env LIBISCSI_CHAP_TARGET_USERNAME=n1-out LIBISCSI_CHAP_TARGET_PASSWORD=Zyxwvuts9876 \
-    timeout 60 iscsi-perf -i "$PFX:n1.initiator" "$URL" >"$DL_W/perf-good.log" 2>&1 &
-GOOD=$!
-DL_PIDS+=("$GOOD")
-dl_ns env LIBISCSI_CHAP_TARGET_USERNAME=n1-out LIBISCSI_CHAP_TARGET_PASSWORD=Zyxwvuts9876 \
-    timeout 60 iscsi-perf -i "$PFX:n2.initiator" "$URL" >"$DL_W/perf-bad.log" 2>&1 &
-BAD=$!
-DL_PIDS+=("$BAD")
+perf_start perf-good "$PFX:n1.initiator" "$URL" n1-out Zyxwvuts9876
+GOOD=$PERF_PID
+perf_start perf-bad "$PFX:n2.initiator" "$URL" n1-out Zyxwvuts9876
+BAD=$PERF_PID
 dl_wait 20 "two sessions on target 7" bash -c "TGT_IPC_SOCKET=$TGT_IPC_SOCKET tgtadm -C 0 --lld iscsi --mode target --op show | grep -c 'I_T nexus: ' | grep -qx 2"
 for round in 1 2 3; do
 	out=$(req sessions)
@@ -111,7 +122,8 @@ done
 drops=$(grep -c "event=tgtd_drop tid=7 initiator=$PFX:n2.initiator addr=$DL_SRV msg=\"not the target's initiator name: dropped\"" "$DL_W/tgtreq.log")
 ((drops >= 1)) || fail "no drop logged: $(grep tgtd_drop "$DL_W/tgtreq.log")"
 kill -0 "$GOOD" 2>/dev/null || fail "n1's own session ended: $(tail -n 3 "$DL_W/perf-good.log")"
-kill "$BAD" 2>/dev/null
+perf_stop "$BAD"
+perf_stop "$GOOD"
 pass "sessions lists only n1's initiator; a login with another node's name was dropped $drops times"
 
 # hostile requests: each refused by the parent, nothing reaches tgtd
@@ -153,9 +165,8 @@ pass "replace and delete take the node's old accounts with the target; a deleted
 # targets deleted under their sessions, then the system) and removes its socket
 out=$(req set 9 n3 "$DL_SRV" n3-in Cdefghij3456)
 [[ $out == ok ]] || fail "set n3: $out"
-dl_ns timeout 60 iscsi-perf -i "$PFX:n3.initiator" "iscsi://n3-in%Cdefghij3456@$DL_SRV:3260/$PFX:n3/1" \
-    >"$DL_W/perf-n3.log" 2>&1 &
-DL_PIDS+=("$!")
+perf_start perf-n3 "$PFX:n3.initiator" "iscsi://n3-in%Cdefghij3456@$DL_SRV:3260/$PFX:n3/1"
+N3=$PERF_PID
 dl_wait 20 "n3's session" bash -c "TGT_IPC_SOCKET=$TGT_IPC_SOCKET tgtadm -C 0 --lld iscsi --mode target --op show | grep -q 'Initiator: $PFX:n3.initiator'"
 exec {REQ_IN}>&-
 for _ in $(seq 100); do kill -0 "$TR_PID" 2>/dev/null || break; sleep 0.1; done
@@ -163,6 +174,7 @@ kill -0 "$TR_PID" 2>/dev/null && fail "tgtreq's parent did not end with its chil
 kill -0 "$TGTD" 2>/dev/null && fail "tgtd $TGTD outlived the parent"
 grep -q "event=tgtd_stop pid=$TGTD clean=yes" "$DL_W/tgtreq.log" || fail "no clean stop: $(grep tgtd_stop "$DL_W/tgtreq.log")"
 [[ -z $(ls "$ST/tgt") ]] || fail "left in $ST/tgt: $(ls "$ST/tgt")"
+perf_stop "$N3"
 pass "the child's end stopped tgtd cleanly under a live session (targets, then system delete) and left no socket"
 unset TGT_IPC_SOCKET
 
