@@ -66,7 +66,7 @@ perf_start() {
 }
 perf_stop() {
 	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+	wait "$1" 2>/dev/null || true # 137: the SIGKILL just sent
 }
 adm() { tgtadm -C 0 "$@"; }
 
