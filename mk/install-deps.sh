@@ -16,6 +16,8 @@ PKGS=(
   libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
+  # iSCSI disks (docs/iscsi.md): tgtd supervised by bootsvc; libiscsi-bin logs in from tests
+  tgt libiscsi-bin open-iscsi
 )
 # One dpkg-query for all of them: when nothing is missing, this script costs a few
 # milliseconds and never touches apt or the network.
