@@ -16,6 +16,9 @@ PKGS=(
   libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
+  # imagebuild's iSCSI disks (docs/images.md): partition table, FAT boot partition, BIOS
+  # loader, ext4 root; debugfs reads a disk's ext4 in tests
+  fdisk dosfstools mtools syslinux syslinux-common e2fsprogs
 )
 # One dpkg-query for all of them: when nothing is missing, this script costs a few
 # milliseconds and never touches apt or the network.
