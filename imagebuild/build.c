@@ -302,6 +302,8 @@ publish(struct build *b, struct build_result *ret, struct dl_err *reterr)
 	char recipe_hash[SHA256_HEX_SIZE];
 	int rc;
 
+	/* Computed already, or by the thread that recipe_hash_join() waits for. */
+	memcpy(recipe_hash, b->hash_hex, sizeof(recipe_hash));
 	/* 8. templates */
 	step_show(b, STEP_TEMPLATES, b->r.templates);
 	rc = copy_templates(b, reterr);
@@ -444,6 +446,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		rc = recipehash_compute(&b->r, o->init, recipe_hash, reterr);
 		if (rc < 0)
 			return step_fail(STEP_RECIPE, rc, reterr);
+		memcpy(b->hash_hex, recipe_hash, sizeof(recipe_hash)); /* for publish() */
 		rc = store_find_latest(o->store, b->r.name, old_id, old_recipe, reterr);
 		if (rc < 0)
 			return step_fail(STEP_RECIPE, rc, reterr);
