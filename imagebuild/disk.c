@@ -375,7 +375,10 @@ iscsistart_libs(const struct disk_make_spec *s, char ***ret, size_t *ret_n,
 	v = calloc(MAX_INITRD_LIBS, sizeof(*v));
 	if (!v)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+
+	/* strtok_r: the recipe hash may run on another thread during the build. */
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *p = strchr(line, '/'), *e;
 
 		if (!p || strstr(line, "not found")) {
