@@ -430,7 +430,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 	assert(b->m.kind);
 	step_show(b, STEP_RECIPE, o->recipe_dir);
 	*ex = BUILD_EXIT_PREREQ;
-	if (access(o->init, R_OK) < 0)
+	if (!kind_is_sanboot(b->m.kind) && access(o->init, R_OK) < 0)
 		return dl_err_set(reterr, -ENOENT,
 		    "the node init '%s' is missing: build it with 'make build/init' (initramfs/), or pass --init",
 		    o->init);

@@ -88,6 +88,12 @@ static const char DISK_INIT[] =
     "umount /proc /sys\n"
     "exec switch_root /newroot /sbin/init\n";
 
+const char *
+disk_init_text(void)
+{
+	return DISK_INIT;
+}
+
 static int
 run(const char *const *argv, const char *const *env, const char *log, struct dl_err *reterr)
 {

@@ -77,5 +77,8 @@ struct disk_make_spec {
 	const char *cmdline;  /* kernel command line */
 };
 
+/* The /init script of a made disk's initramfs (the recipe hash covers it). */
+const char *disk_init_text(void);
+
 /* Make the disk (docs/images.md "images/disk-debian"). */
 int disk_make(const struct disk_make_spec *s, struct dl_err *reterr);
