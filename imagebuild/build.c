@@ -11,6 +11,7 @@
 
 #include "aptsrc.h"
 #include "build.h"
+#include "disk.h"
 #include "fsutil.h"
 #include "hypervisor.h"
 #include "initramfs.h"
@@ -59,9 +60,14 @@ struct build {
 static void
 step_show(const struct build *b, enum step s, const char *what)
 {
+	/* An iSCSI disk is written where other kinds squash their rootfs. */
+	const char *name = s == STEP_SQUASHFS && b->m.kind && kind_is_sanboot(b->m.kind) ?
+	    "disk" : step_names[s];
+
 	(void)fprintf(stderr, "imagebuild: [%d/%d] %-9s %s (%lds)\n", (int)s + 1, _STEP_MAX,
-	    step_names[s], what, (long)(time(NULL) - b->t0));
+	    name, what, (long)(time(NULL) - b->t0));
 }
+
 
 /* Every failure names its step; the tool and output come from tool_run's message. */
 static int
@@ -250,6 +256,137 @@ recipe_hash_join(struct build *b, char hex[static SHA256_HEX_SIZE], struct dl_er
 	return 0;
 }
 
+static int publish(struct build *b, struct build_result *ret, struct dl_err *reterr);
+static int build_disk_make(struct build *b, struct build_result *ret, struct dl_err *reterr);
+
+/* base=disk: the admin's golden disk into the version as it is (raw, holes kept). */
+static int
+build_disk_import(struct build *b, struct build_result *ret, struct dl_err *reterr)
+{
+	_cleanup_free_ char *src = NULL, *out = NULL;
+	int rc;
+
+	src = b->r.source[0] == '/' ? strdup(b->r.source) : path_join(b->r.dir, b->r.source);
+	if (!src)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	rc = store_mktemp(b->o->store, &b->tmp, reterr);
+	if (rc < 0)
+		return step_fail(STEP_SQUASHFS, rc, reterr);
+	out = role_path(b, "disk");
+	if (!out)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	step_show(b, STEP_SQUASHFS, src);
+	/* The tool log goes next to the version being built: no work dir for an import. */
+	if (asprintf(&b->log, "%s/import.log", b->tmp) < 0) {
+		b->log = NULL;
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	}
+	rc = disk_import(src, out, b->log, reterr);
+	(void)unlink(b->log);
+	if (rc < 0)
+		return step_fail(STEP_SQUASHFS, rc, reterr);
+	/* The disk holds its own kernel and command line; the manifest names none. */
+	b->m.kernel_version = strdup("");
+	b->m.kernel_banner = strdup("");
+	free(b->r.cmdline);
+	b->r.cmdline = strdup("");
+	if (!b->m.kernel_version || !b->m.kernel_banner || !b->r.cmdline)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	return publish(b, ret, reterr);
+}
+
+/* 8. templates, 9. manifest and publish: the same for every kind. */
+static int
+publish(struct build *b, struct build_result *ret, struct dl_err *reterr)
+{
+	char recipe_hash[SHA256_HEX_SIZE];
+	int rc;
+
+	/* Computed already, or by the thread that recipe_hash_join() waits for. */
+	memcpy(recipe_hash, b->hash_hex, sizeof(recipe_hash));
+	/* 8. templates */
+	step_show(b, STEP_TEMPLATES, b->r.templates);
+	rc = copy_templates(b, reterr);
+	if (rc < 0)
+		return step_fail(STEP_TEMPLATES, rc, reterr);
+
+	/* 9. manifest and publish */
+	{
+		_cleanup_free_ char *canon = NULL, *mpath = NULL;
+		time_t now = time(NULL);
+		struct tm tm;
+
+		b->m.name = strdup(b->r.name);
+		if (!b->m.kernel_version)
+			b->m.kernel_version = strdup(b->k.kver);
+		if (!b->m.kernel_banner)
+			b->m.kernel_banner = strdup(b->k.banner);
+		if (b->r.up_probe && !(b->m.up_probe = strdup(b->r.up_probe)))
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		b->m.cmdline = strdup(b->r.cmdline);
+		if (!b->m.name || !b->m.kernel_version || !b->m.kernel_banner || !b->m.cmdline ||
+		    !gmtime_r(&now, &tm))
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		(void)strftime(b->m.built, sizeof(b->m.built), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rc = recipe_hash_join(b, recipe_hash, reterr);
+		if (rc < 0)
+			return step_fail(STEP_RECIPE, rc, reterr);
+		memcpy(b->m.recipe_sha256, recipe_hash, sizeof(recipe_hash));
+		rc = hash_roles(b, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
+		rc = manifest_canonical(&b->m, &canon, reterr);
+		if (rc >= 0)
+			rc = manifest_id(&b->m, ret->id, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
+		/* The file is the canonical form itself, so `sha256sum manifest.json` is the id. */
+		mpath = path_join(b->tmp, "manifest.json");
+		if (!mpath)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
+		rc = fsutil_write_file(mpath, canon, strlen(canon), 0644, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
+		step_show(b, STEP_MANIFEST, ret->id);
+		rc = store_publish(b->o->store, b->tmp, ret->id, reterr);
+		if (rc < 0)
+			return step_fail(STEP_MANIFEST, rc, reterr);
+		if (rc > 0)
+			(void)fprintf(stderr, "imagebuild: version %s already existed, kept as is\n",
+			    ret->id);
+		free(b->tmp);
+		b->tmp = NULL;
+	}
+	return 0;
+}
+
+/* debootstrap with kind iscsi: the rootfs, kernel and overlay are done; the disk
+ * replaces squashfs and initrd. */
+static int
+build_disk_make(struct build *b, struct build_result *ret, struct dl_err *reterr)
+{
+	_cleanup_free_ char *out = NULL;
+	char what[128];
+	int rc;
+
+	rc = store_mktemp(b->o->store, &b->tmp, reterr);
+	if (rc < 0)
+		return step_fail(STEP_SQUASHFS, rc, reterr);
+	out = role_path(b, "disk");
+	if (!out)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	(void)snprintf(what, sizeof(what), "disk.img %llu MiB, %zu initrd modules",
+	    (unsigned long long)(b->r.disk_size >> 20), b->mods.n);
+	step_show(b, STEP_SQUASHFS, what);
+	struct disk_make_spec spec = { .rootfs = b->rootfs, .work = b->work, .log = b->log,
+		.out = out, .size = b->r.disk_size, .k = &b->k, .mods = &b->mods,
+		.cmdline = b->r.cmdline };
+	rc = disk_make(&spec, reterr);
+	if (rc < 0)
+		return step_fail(STEP_SQUASHFS, rc, reterr);
+	return publish(b, ret, reterr);
+}
+
 static void
 build_done(struct build *b, bool keep_work)
 {
@@ -293,7 +430,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 	assert(b->m.kind);
 	step_show(b, STEP_RECIPE, o->recipe_dir);
 	*ex = BUILD_EXIT_PREREQ;
-	if (access(o->init, R_OK) < 0)
+	if (!kind_is_sanboot(b->m.kind) && access(o->init, R_OK) < 0)
 		return dl_err_set(reterr, -ENOENT,
 		    "the node init '%s' is missing: build it with 'make build/init' (initramfs/), or pass --init",
 		    o->init);
@@ -309,6 +446,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		rc = recipehash_compute(&b->r, o->init, recipe_hash, reterr);
 		if (rc < 0)
 			return step_fail(STEP_RECIPE, rc, reterr);
+		memcpy(b->hash_hex, recipe_hash, sizeof(recipe_hash)); /* for publish() */
 		rc = store_find_latest(o->store, b->r.name, old_id, old_recipe, reterr);
 		if (rc < 0)
 			return step_fail(STEP_RECIPE, rc, reterr);
@@ -322,6 +460,8 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		*ex = BUILD_EXIT_OK;
 		return 0;
 	}
+	if (b->r.base == RECIPE_BASE_DISK)
+		return build_disk_import(b, ret, reterr);
 	if (b->r.base == RECIPE_BASE_DEBOOTSTRAP) {
 		if (b->r.mirror)
 			b->mirror = strdup(b->r.mirror);
@@ -373,9 +513,18 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		static const char *const nics[] = { KMOD_NIC_MODULES };
 		static const char *const root[] = { KMOD_ROOT_MODULES };
 
+		static const char *const iscsi[] = { KMOD_ISCSI_MODULES };
+		static const char *const iscsi_opt[] = { KMOD_ISCSI_OPTIONAL };
+		bool san = kind_is_sanboot(b->m.kind);
+
 		rc = kmod_resolve(b->k.moddir, nics, ELEMENTSOF(nics), true, &b->mods, reterr);
-		if (rc >= 0)
+		if (rc >= 0 && !san)
 			rc = kmod_resolve(b->k.moddir, root, ELEMENTSOF(root), false, &b->mods, reterr);
+		if (rc >= 0 && san)
+			rc = kmod_resolve(b->k.moddir, iscsi, ELEMENTSOF(iscsi), false, &b->mods, reterr);
+		if (rc >= 0 && san)
+			rc = kmod_resolve(b->k.moddir, iscsi_opt, ELEMENTSOF(iscsi_opt), true, &b->mods,
+			    reterr);
 		if (rc >= 0)
 			rc = kmod_resolve(b->k.moddir, (const char *const *)b->r.modules.v,
 			    b->r.modules.n, false, &b->mods, reterr);
@@ -393,6 +542,8 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 	rc = rootfs_apply_overlay(&b->r, b->rootfs, reterr);
 	if (rc < 0)
 		return step_fail(STEP_OVERLAY, rc, reterr);
+	if (kind_is_sanboot(b->m.kind))
+		return build_disk_make(b, ret, reterr); /* nothing of ours runs on the node */
 	step_show(b, STEP_REPORTER, "/usr/lib/diskless/dl-report");
 	rc = rootfs_install_reporter(b->rootfs, o->init, reterr);
 	if (rc >= 0 && kind_is_vm_host(b->m.kind))
@@ -456,57 +607,7 @@ build_steps(struct build *b, struct build_result *ret, enum build_exit *ex, stru
 		step_show(b, STEP_INITRD, what);
 	}
 
-	/* 8. templates */
-	step_show(b, STEP_TEMPLATES, b->r.templates);
-	rc = copy_templates(b, reterr);
-	if (rc < 0)
-		return step_fail(STEP_TEMPLATES, rc, reterr);
-
-	/* 9. manifest and publish */
-	{
-		_cleanup_free_ char *canon = NULL, *mpath = NULL;
-		time_t now = time(NULL);
-		struct tm tm;
-
-		b->m.name = strdup(b->r.name);
-		b->m.kernel_version = strdup(b->k.kver);
-		b->m.kernel_banner = strdup(b->k.banner);
-		b->m.cmdline = strdup(b->r.cmdline);
-		if (!b->m.name || !b->m.kernel_version || !b->m.kernel_banner || !b->m.cmdline ||
-		    !gmtime_r(&now, &tm))
-			return dl_err_set(reterr, -ENOMEM, "out of memory");
-		(void)strftime(b->m.built, sizeof(b->m.built), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		rc = recipe_hash_join(b, recipe_hash, reterr);
-		if (rc < 0)
-			return step_fail(STEP_RECIPE, rc, reterr);
-		memcpy(b->m.recipe_sha256, recipe_hash, sizeof(recipe_hash));
-		rc = hash_roles(b, reterr);
-		if (rc < 0)
-			return step_fail(STEP_MANIFEST, rc, reterr);
-		rc = manifest_canonical(&b->m, &canon, reterr);
-		if (rc >= 0)
-			rc = manifest_id(&b->m, ret->id, reterr);
-		if (rc < 0)
-			return step_fail(STEP_MANIFEST, rc, reterr);
-		/* The file is the canonical form itself, so `sha256sum manifest.json` is the id. */
-		mpath = path_join(b->tmp, "manifest.json");
-		if (!mpath)
-			return dl_err_set(reterr, -ENOMEM, "out of memory");
-		rc = fsutil_write_file(mpath, canon, strlen(canon), 0644, reterr);
-		if (rc < 0)
-			return step_fail(STEP_MANIFEST, rc, reterr);
-		step_show(b, STEP_MANIFEST, ret->id);
-		rc = store_publish(o->store, b->tmp, ret->id, reterr);
-		if (rc < 0)
-			return step_fail(STEP_MANIFEST, rc, reterr);
-		if (rc > 0)
-			(void)fprintf(stderr, "imagebuild: version %s already existed, kept as is\n",
-			    ret->id);
-		free(b->tmp);
-		b->tmp = NULL;
-	}
-	*ex = BUILD_EXIT_OK;
-	return 0;
+	return publish(b, ret, reterr);
 }
 
 int

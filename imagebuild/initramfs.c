@@ -230,6 +230,21 @@ initramfs_write(const char *out, const struct initramfs_spec *s,
 		}
 		list_len += (size_t)w;
 	}
+	for (size_t i = 0; i < s->n_files; i++) {
+		const struct initramfs_file *f = &s->files[i];
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+
+		rc = add_parents(a, &tree, f->dest, &dirs, &n_dirs, reterr);
+		if (rc >= 0)
+			rc = read_file(f->src, MAX_INITRAMFS_FILE, READ_FILE_REGULAR, &data, &len,
+			    reterr);
+		if (rc >= 0)
+			rc = add_entry(a, &tree, f->dest, S_IFREG | (f->mode & 07777), 0, data, len,
+			    reterr);
+		if (rc < 0)
+			goto out_dirs;
+	}
 	rc = add_parents(a, &tree, "etc/diskless/modules", &dirs, &n_dirs, reterr);
 	if (rc < 0)
 		goto out_dirs;

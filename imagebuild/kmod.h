@@ -14,6 +14,12 @@
 #define KMOD_NIC_MODULES "virtio_net", "virtio_pci", "e1000", "e1000e", "igb", "ixgbe", "mlx5_core"
 #define KMOD_ROOT_MODULES "loop", "squashfs", "overlay"
 
+/* An iSCSI disk's initramfs (imagebuild/disk.c): iBFT, the initiator (crc32c: without
+ * it the login fails on data digests' setup), the SCSI disk and the root's file system;
+ * virtio_blk only so the same disk also boots as a local VM disk. */
+#define KMOD_ISCSI_MODULES "iscsi_ibft", "crc32c_generic", "iscsi_tcp", "sd_mod", "ext4"
+#define KMOD_ISCSI_OPTIONAL "virtio_blk", "virtio_scsi"
+
 struct kmod_mod {
 	char *name; /* owned; as libkmod names it ("virtio_net") */
 	char *path; /* owned; absolute path of the .ko[.xz|.zst|.gz] in the tree */

@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "manifest.h"
 #include "parse.h"
 #include "readfile.h"
 #include "recipe.h"
@@ -18,6 +19,7 @@ static const char *const base_names[_RECIPE_BASE_MAX] = {
 	[RECIPE_BASE_OCI] = "oci",
 	[RECIPE_BASE_DIRECTORY] = "directory",
 	[RECIPE_BASE_BUSYBOX] = "busybox",
+	[RECIPE_BASE_DISK] = "disk",
 };
 
 const char *
@@ -69,6 +71,7 @@ recipe_done(struct recipe *r)
 	free(r->templates);
 	free(r->dom0_mem);
 	free(r->xen_cmdline);
+	free(r->up_probe);
 	free(r->dir);
 	memset(r, 0, sizeof(*r));
 }
@@ -218,6 +221,40 @@ dom0_mem_is_valid(const char *s)
 	    (d == n || (d + 1 == n && strchr("BKMGT", s[d])));
 }
 
+static bool
+up_probe_is_valid(const char *s)
+{
+	unsigned port;
+
+	return manifest_probe_port(s, &port) == 0;
+}
+
+int
+recipe_parse_disk_size(const char *s, uint64_t *ret, struct dl_err *reterr)
+{
+	char q[MAX_LOG_VALUE + 1];
+	size_t d = strspn(s, "0123456789"), n = strlen(s);
+	unsigned shift = 0;
+	uint64_t v = 0;
+
+	if (d == 0 || d > 15 || (d != n && (d + 1 != n || !strchr("KMGT", s[d]))))
+		goto bad;
+	for (size_t i = 0; i < d; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0'); /* at most 15 digits: no overflow */
+	if (d + 1 == n)
+		shift = s[d] == 'K' ? 10 : s[d] == 'M' ? 20 : s[d] == 'G' ? 30 : 40;
+	if (v > (MAX_RECIPE_DISK_SIZE >> shift))
+		goto bad;
+	v <<= shift;
+	if (v < MIN_RECIPE_DISK_SIZE || v % (1ULL << 20))
+		goto bad;
+	*ret = v;
+	return 0;
+bad:
+	return dl_err_set(reterr, -EINVAL, "disk_size: '%s' is not a size of whole MiB "
+	    "from 256M to 2T (digits and K, M, G or T)", log_safe(q, sizeof(q), s));
+}
+
 /* A number once, in [min, max]; the message names the key. */
 static int
 set_u64_once(uint64_t *dst, bool *seen, const char *key, const char *value, uint64_t min,
@@ -238,7 +275,7 @@ struct parse_state {
 	struct recipe *r;
 	char *base;
 	char *kind;
-	bool have_vcpus, have_reserve_mib, have_reserve_cpus;
+	bool have_vcpus, have_reserve_mib, have_reserve_cpus, have_disk_size;
 };
 
 static int
@@ -257,7 +294,7 @@ recipe_item(const char *key, const char *value, void *userdata, struct dl_err *r
 		r->base = recipe_base_from_string(value);
 		if (r->base < 0)
 			return dl_err_set(reterr, -EINVAL,
-			    "base: '%s' is not debootstrap, tarball, oci, directory or busybox",
+			    "base: '%s' is not debootstrap, tarball, oci, directory, busybox or disk",
 			    log_safe(q, sizeof(q), value));
 		return 0;
 	}
@@ -286,12 +323,21 @@ recipe_item(const char *key, const char *value, void *userdata, struct dl_err *r
 		if (rc < 0)
 			return rc;
 		/* What imagebuild knows how to build: each needs its own steps. */
-		if (!streq(value, "linux") && !streq(value, "kvm") && !streq(value, "xen"))
-			return dl_err_set(reterr, -EINVAL, "kind: '%s' is not linux, kvm or xen",
+		if (!streq(value, "linux") && !streq(value, "kvm") && !streq(value, "xen") &&
+		    !streq(value, "iscsi"))
+			return dl_err_set(reterr, -EINVAL, "kind: '%s' is not linux, kvm, xen or iscsi",
 			    log_safe(q, sizeof(q), value));
 		r->kind = kind_find(value);
 		return r->kind ? 0 : dl_err_set(reterr, -EINVAL, "kind: '%s' is not in the kind table",
 		    log_safe(q, sizeof(q), value));
+	}
+	if (streq(key, "up_probe"))
+		return set_once(&r->up_probe, key, value, up_probe_is_valid, reterr);
+	if (streq(key, "disk_size")) {
+		if (st->have_disk_size)
+			return dl_err_set(reterr, -EINVAL, "duplicate key '%s'", key);
+		st->have_disk_size = true;
+		return recipe_parse_disk_size(value, &r->disk_size, reterr);
 	}
 	if (streq(key, "dom0_mem"))
 		return set_once(&r->dom0_mem, key, value, dom0_mem_is_valid, reterr);
@@ -326,7 +372,7 @@ recipe_check_kind(const char *fname, struct recipe *r, const struct parse_state 
 	bool xen;
 
 	if (!r->kind)
-		r->kind = kind_find("linux");
+		r->kind = kind_find(r->base == RECIPE_BASE_DISK ? "iscsi" : "linux");
 	if (!r->kind)
 		return dl_err_set(reterr, -EINVAL, "%s: the kind table has no linux", fname);
 	xen = streq(r->kind->name, "xen");
@@ -341,6 +387,25 @@ recipe_check_kind(const char *fname, struct recipe *r, const struct parse_state 
 		return dl_err_set(reterr, -EINVAL,
 		    "%s: '%s' applies only to VM hosts (kind=kvm or xen), not kind=%s", fname,
 		    st->have_reserve_mib ? "guest_reserve_mib" : "guest_reserve_cpus", r->kind->name);
+	/* iscsi: a disk, imported (base=disk) or made from a debootstrap rootfs. */
+	if (kind_is_sanboot(r->kind)) {
+		if (r->base != RECIPE_BASE_DISK && r->base != RECIPE_BASE_DEBOOTSTRAP)
+			return dl_err_set(reterr, -EINVAL, "%s: kind=%s needs base=disk or debootstrap, "
+			    "not base=%s", fname, r->kind->name, base_names[r->base]);
+		if (r->base == RECIPE_BASE_DEBOOTSTRAP && !st->have_disk_size)
+			return dl_err_set(reterr, -EINVAL, "%s: kind=%s with base=debootstrap needs "
+			    "'disk_size'", fname, r->kind->name);
+	} else {
+		if (r->base == RECIPE_BASE_DISK)
+			return dl_err_set(reterr, -EINVAL, "%s: base=disk makes kind=iscsi, not kind=%s",
+			    fname, r->kind->name);
+		if (r->up_probe || st->have_disk_size)
+			return dl_err_set(reterr, -EINVAL, "%s: '%s' applies only to kind=iscsi, not "
+			    "kind=%s", fname, r->up_probe ? "up_probe" : "disk_size", r->kind->name);
+	}
+	if (r->base == RECIPE_BASE_DISK && st->have_disk_size)
+		return dl_err_set(reterr, -EINVAL, "%s: 'disk_size' does not apply to base=disk "
+		    "(the source disk has its size)", fname);
 	if (xen) {
 		_cleanup_free_ char *cmd = NULL;
 
@@ -393,6 +458,12 @@ recipe_check(const char *fname, struct recipe *r, bool have_base, struct dl_err 
 		return dl_err_set(reterr, -EINVAL,
 		    "%s: 'packages' applies only to base=debootstrap or busybox, not base=%s", fname, b);
 	switch (r->base) {
+	case RECIPE_BASE_DISK:
+		/* Nothing is built: the disk holds its own OS, kernel and boot loader. */
+		if (r->kernel || r->modules.n)
+			return dl_err_set(reterr, -EINVAL, "%s: '%s' does not apply to base=disk",
+			    fname, r->kernel ? "kernel" : "modules");
+		/* fall through */
 	case RECIPE_BASE_TARBALL:
 	case RECIPE_BASE_OCI:
 	case RECIPE_BASE_DIRECTORY:

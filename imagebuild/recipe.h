@@ -23,6 +23,10 @@
 #define MAX_RECIPE_CPUS 4096
 /* guest_reserve_mib: 16 TiB, more than any host this runs on. */
 #define MAX_RECIPE_RESERVE_MIB (16ULL * 1024 * 1024)
+/* disk_size of a built iSCSI disk: at least room for the boot partition (DISK_BOOT_MIB)
+ * and a minbase rootfs; at most 2 TiB, the most an MBR partition table addresses. */
+#define MIN_RECIPE_DISK_SIZE (256ULL << 20)
+#define MAX_RECIPE_DISK_SIZE (2ULL << 40)
 
 enum recipe_base {
 	RECIPE_BASE_DEBOOTSTRAP,
@@ -30,6 +34,7 @@ enum recipe_base {
 	RECIPE_BASE_OCI,
 	RECIPE_BASE_DIRECTORY,
 	RECIPE_BASE_BUSYBOX,
+	RECIPE_BASE_DISK,     /* a golden disk the admin provides (raw or qcow2): kind iscsi */
 	_RECIPE_BASE_MAX,
 	_RECIPE_BASE_INVALID = -EINVAL,
 };
@@ -62,6 +67,11 @@ struct recipe {
 	 * reports free for guests (/etc/diskless/vmhost.conf in the image). */
 	uint64_t guest_reserve_mib;
 	unsigned guest_reserve_cpus;
+	/* kind iscsi only: the TCP port the booted OS answers on ("tcp:<port>", the
+	 * manifest's up_probe; NULL: none), and for base=debootstrap the size of the disk
+	 * imagebuild makes (bytes, a multiple of 1 MiB; required there). */
+	char *up_probe;
+	uint64_t disk_size;
 	char *dir;           /* recipe_load(): the recipe directory, absolute */
 };
 
@@ -70,6 +80,11 @@ enum recipe_base recipe_base_from_string(const char *s);
 
 /* True if kernel names a kernel tree (a path) rather than a Debian package. */
 bool recipe_kernel_is_path(const struct recipe *r);
+
+/* Parse a size: digits and an optional unit K, M, G or T (powers of 1024), the result
+ * a whole number of MiB in [MIN_RECIPE_DISK_SIZE, MAX_RECIPE_DISK_SIZE].
+ * -EINVAL with reterr naming the value. */
+int recipe_parse_disk_size(const char *s, uint64_t *ret, struct dl_err *reterr);
 
 /* Parse len bytes of image.conf into *ret, then check the keys fit together (a source
  * for tarball/oci/directory, suite only for debootstrap, ...). fname prefixes messages:

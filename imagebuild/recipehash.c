@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "disk.h"
 #include "recipehash.h"
 #include "vmhost.h"
 
@@ -151,7 +152,11 @@ recipehash_compute(const struct recipe *r, const char *init_path,
 		rc = feed_path(&c, "templates", templates, reterr);
 	if (rc >= 0 && source)
 		rc = feed_path(&c, "source", source, reterr);
-	if (rc >= 0)
+	/* Our init is not in an iSCSI disk (nothing of ours runs on such a node): the disk's
+	 * own initramfs script is, and it is imagebuild's, so a new one is a new image. */
+	if (rc >= 0 && r->kind && kind_is_sanboot(r->kind))
+		feed_str(&c, "disk-init", disk_init_text());
+	else if (rc >= 0)
 		rc = feed_path(&c, "init", init_path, reterr);
 	/* a VM host's up script is imagebuild's, not the recipe's: a new one is a new image */
 	for (size_t i = 0; rc >= 0 && r->kind && kind_is_vm_host(r->kind) && vmhost_file_text(i); i++)

@@ -365,6 +365,7 @@ rootfs_create(const struct recipe *r, const struct rootfs_ctx *c, struct dl_err 
 		if (mount_directory(src, c, reterr) == 0)
 			return 0;
 		return fsutil_copy_tree(src, c->rootfs, reterr);
+	case RECIPE_BASE_DISK: /* imported as a disk (disk.c), never a tree */
 	case _RECIPE_BASE_MAX:
 	case _RECIPE_BASE_INVALID:
 		break;

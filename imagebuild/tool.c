@@ -45,7 +45,14 @@ int
 tool_run(const char *const *argv, const char *cwd, const char *const *env,
     const char *log_path, unsigned timeout_ms, struct dl_err *reterr)
 {
-	_cleanup_close_ int fd = -1;
+	return tool_run_stdin(argv, cwd, env, NULL, log_path, timeout_ms, reterr);
+}
+
+int
+tool_run_stdin(const char *const *argv, const char *cwd, const char *const *env,
+    const char *stdin_path, const char *log_path, unsigned timeout_ms, struct dl_err *reterr)
+{
+	_cleanup_close_ int fd = -1, in = -1;
 	struct spawn_opts o = SPAWN_OPTS_DEFAULT;
 	char tail[TAIL_BYTES];
 	int rc;
@@ -53,6 +60,13 @@ tool_run(const char *const *argv, const char *cwd, const char *const *env,
 	fd = open(log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return dl_err_set(reterr, negative_errno(), "%s: %s", log_path, strerror(errno));
+	if (stdin_path) {
+		in = open(stdin_path, O_RDONLY | O_CLOEXEC);
+		if (in < 0)
+			return dl_err_set(reterr, negative_errno(), "%s: %s", stdin_path,
+			    strerror(errno));
+		o.stdin_fd = in;
+	}
 	o.cwd = cwd;
 	o.envp = env;
 	rc = spawn_run(argv, &o, fd, timeout_ms, reterr);

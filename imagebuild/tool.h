@@ -14,5 +14,10 @@
 int tool_run(const char *const *argv, const char *cwd, const char *const *env,
     const char *log_path, unsigned timeout_ms, struct dl_err *reterr);
 
+/* tool_run with stdin read from stdin_path (NULL: /dev/null): sfdisk takes its script
+ * there. */
+int tool_run_stdin(const char *const *argv, const char *cwd, const char *const *env,
+    const char *stdin_path, const char *log_path, unsigned timeout_ms, struct dl_err *reterr);
+
 /* True if prog exists and is executable; else reterr says which package provides it. */
 int tool_require(const char *prog, const char *package, struct dl_err *reterr);

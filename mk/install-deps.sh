@@ -18,6 +18,9 @@ PKGS=(
   slurmctld slurmd slurm-client munge
   # iSCSI disks (docs/iscsi.md): tgtd supervised by bootsvc; libiscsi-bin logs in from tests
   tgt libiscsi-bin open-iscsi
+  # imagebuild's iSCSI disks (docs/images.md): partition table, FAT boot partition, BIOS
+  # loader, ext4 root; debugfs reads a disk's ext4 in tests
+  fdisk dosfstools mtools syslinux syslinux-common e2fsprogs
 )
 # One dpkg-query for all of them: when nothing is missing, this script costs a few
 # milliseconds and never touches apt or the network.

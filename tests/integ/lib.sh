@@ -197,3 +197,15 @@ dl_qemu() {
 
 # dl_console_has NAME REGEX
 dl_console_has() { tr -d '\r' <"$DL_W/$1.log" | grep -aqE "$2"; }
+
+# The images/disk-debian version (kind iscsi) in the shared image store, built when
+# missing or when its recipe changed (imagebuild skips an unchanged one in a second; a
+# build takes 2-4 minutes). Prints the version directory; the disk is <dir>/disk.img, the
+# id is the directory's name. STORE as in image_compute.sh (default /var/lib/diskless).
+dl_image_disk_debian() {
+  local out err=${DL_W:-/tmp}/disk-debian-build.err
+  out=$(cd "$REPO" && "$BUILD/imagebuild" build images/disk-debian \
+    --store "${STORE:-/var/lib/diskless}/images" --work "${DL_W:-/var/tmp}/work" 2>"$err") ||
+    { tail -20 "$err" >&2; fail "imagebuild images/disk-debian failed"; }
+  tail -n1 <<<"$out" | cut -d' ' -f2
+}

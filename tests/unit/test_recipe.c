@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +75,29 @@ static const struct {
 	{ "name=x1\nbase=busybox\njust words\n", "image.conf:3: expected key=value" },
 	{ "name=x1\nbase=busybox\nName=x\n", "image.conf:3: bad character in key" },
 	/* kinds and their keys */
-	{ "name=x1\nbase=busybox\nkind=windows\n", "image.conf:3: kind: 'windows' is not linux, kvm or xen" },
+	{ "name=x1\nbase=busybox\nkind=windows\n", "image.conf:3: kind: 'windows' is not linux, kvm, xen or iscsi" },
+	/* iSCSI disks: base=disk, disk_size, up_probe */
+	{ "name=x1\nbase=disk\n", "base=disk needs 'source'" },
+	{ "name=x1\nbase=disk\nsource=w.img\nkind=linux\n", "base=disk makes kind=iscsi, not kind=linux" },
+	{ "name=x1\nbase=disk\nsource=w.img\ndisk_size=1G\n", "'disk_size' does not apply to base=disk" },
+	{ "name=x1\nbase=disk\nsource=w.img\npackages=vim\n", "'packages' applies only" },
+	{ "name=x1\nbase=disk\nsource=w.img\nmodules=e1000\n", "'modules' does not apply to base=disk" },
+	{ "name=x1\nbase=disk\nsource=w.img\nkernel=/k\n", "'kernel' does not apply to base=disk" },
+	{ "name=x1\nbase=disk\nsource=w.img\nup_probe=udp:53\n", "image.conf:4: up_probe: invalid value 'udp:53'" },
+	{ "name=x1\nbase=disk\nsource=w.img\nup_probe=tcp:0\n", "up_probe: invalid value 'tcp:0'" },
+	{ "name=x1\nbase=disk\nsource=w.img\nup_probe=tcp:65536\n", "up_probe: invalid value 'tcp:65536'" },
+	{ "name=x1\nbase=disk\nsource=w.img\nup_probe=tcp:22\nup_probe=tcp:22\n", "image.conf:5: duplicate key 'up_probe'" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\n", "kind=iscsi with base=debootstrap needs 'disk_size'" },
+	{ "name=x1\nbase=busybox\nkind=iscsi\n", "kind=iscsi needs base=disk or debootstrap, not base=busybox" },
+	{ "name=x1\nbase=debootstrap\nup_probe=tcp:22\n", "'up_probe' applies only to kind=iscsi, not kind=linux" },
+	{ "name=x1\nbase=debootstrap\ndisk_size=1G\n", "'disk_size' applies only to kind=iscsi" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\ndisk_size=1G\ndisk_size=2G\n", "image.conf:5: duplicate key 'disk_size'" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\ndisk_size=100M\n", "disk_size: '100M' is not a size" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\ndisk_size=3T\n", "disk_size: '3T' is not a size" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\ndisk_size=1G5\n", "disk_size: '1G5'" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\ndisk_size=1000000001\n", "disk_size: '1000000001'" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\ndisk_size=99999999999999999999G\n", "disk_size: '9999" },
+	{ "name=x1\nbase=debootstrap\nkind=iscsi\ndisk_size=-1G\n", "disk_size: '-1G'" },
 	{ "name=x1\nbase=busybox\nkind=kvm\nkind=kvm\n", "image.conf:4: duplicate key 'kind'" },
 	{ "name=x1\nbase=busybox\nkind=xen\ndom0_vcpus=1\n", "kind=xen needs 'dom0_mem'" },
 	{ "name=x1\nbase=busybox\nkind=xen\ndom0_mem=1G\n", "kind=xen needs 'dom0_vcpus'" },
@@ -115,6 +138,26 @@ test_kinds(void **state)
 	assert_int_equal(r.guest_reserve_mib, 0);
 	assert_int_equal(recipe_hypervisor_cmdline(&r, &cmd), -EINVAL);
 	recipe_done(&r);
+	/* iSCSI disks: base=disk implies kind iscsi; debootstrap makes one with disk_size */
+	{
+		static const char win[] = "name=win\nbase=disk\nsource=win.img\nup_probe = tcp:3389\n";
+		static const char deb[] = "name=disk-debian\nbase=debootstrap\nkind=iscsi\n"
+		    "disk_size=1G\nup_probe=tcp:22\npackages=open-iscsi\n";
+
+		assert_int_equal(recipe_parse("image.conf", win, strlen(win), &r, &e), 0);
+		assert_string_equal(r.kind->name, "iscsi");
+		assert_int_equal(r.base, RECIPE_BASE_DISK);
+		assert_string_equal(r.source, "win.img");
+		assert_string_equal(r.up_probe, "tcp:3389");
+		assert_int_equal(r.disk_size, 0);
+		assert_null(r.suite);
+		recipe_done(&r);
+		assert_int_equal(recipe_parse("image.conf", deb, strlen(deb), &r, &e), 0);
+		assert_string_equal(r.kind->name, "iscsi");
+		assert_int_equal(r.disk_size, 1ULL << 30);
+		assert_string_equal(r.up_probe, "tcp:22");
+		recipe_done(&r);
+	}
 	/* no kind: linux, as every recipe before kinds */
 	assert_int_equal(recipe_parse("image.conf", "name=a1\nbase=busybox\n", 21, &r, &e), 0);
 	assert_string_equal(r.kind->name, "linux");
@@ -139,6 +182,39 @@ test_bad(void **state)
 }
 
 static void
+test_disk_size(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t v; /* 0: refused */
+	} cases[] = {
+		{ "256M", 256ULL << 20 }, { "1G", 1ULL << 30 }, { "2T", 2ULL << 40 },
+		{ "268435456", 256ULL << 20 }, { "262144K", 256ULL << 20 }, { "1025M", 1025ULL << 20 },
+		{ "255M", 0 }, { "3T", 0 }, { "2049G", 0 }, { "262145K", 0 }, { "", 0 }, { "G", 0 },
+		{ "1g", 0 }, { "1GB", 0 }, { " 1G", 0 }, { "999999999999999T", 0 },
+		{ "9999999999999999", 0 }, { "0", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dl_err e = {};
+		uint64_t v = 7;
+		int rc = recipe_parse_disk_size(cases[i].s, &v, &e);
+
+		if (cases[i].v) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(v, cases[i].v);
+		} else {
+			if (rc >= 0)
+				print_error("disk_size '%s' accepted\n", cases[i].s);
+			assert_int_equal(rc, -EINVAL);
+			assert_int_equal(v, 7);
+			assert_non_null(strstr(e.msg, "disk_size"));
+		}
+	}
+}
+
+static void
 test_nul(void **state)
 {
 	static const char conf[] = "name=x1\0\nbase=busybox\n";
@@ -159,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_disk_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
