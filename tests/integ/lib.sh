@@ -204,7 +204,10 @@ dl_console_has() { tr -d '\r' <"$DL_W/$1.log" | grep -aqE "$2"; }
 # id is the directory's name. STORE as in image_compute.sh (default /var/lib/diskless).
 dl_image_disk_debian() {
   local out err=${DL_W:-/tmp}/disk-debian-build.err
-  out=$(cd "$REPO" && "$BUILD/imagebuild" build images/disk-debian \
+  # Two tests that start together build it once: the second waits for the lock, then
+  # finds it up to date.
+  out=$(cd "$REPO" && flock /run/lock/diskless-image-disk-debian.lock \
+    "$BUILD/imagebuild" build images/disk-debian \
     --store "${STORE:-/var/lib/diskless}/images" --work "${DL_W:-/var/tmp}/work" 2>"$err") ||
     { tail -20 "$err" >&2; fail "imagebuild images/disk-debian failed"; }
   tail -n1 <<<"$out" | cut -d' ' -f2
