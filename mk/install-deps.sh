@@ -16,6 +16,9 @@ PKGS=(
   libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
+  # iSCSI disks (issue 14): tgtd, a Linux initiator for tests, the disk image's tools, and
+  # xfsprogs for the reflink clone's test file system
+  tgt libiscsi-bin open-iscsi syslinux syslinux-common mtools dosfstools fdisk xfsprogs
 )
 # One dpkg-query for all of them: when nothing is missing, this script costs a few
 # milliseconds and never touches apt or the network.
