@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "bootsvc.h"
 #include "kind.h"
 #include "log.h"
@@ -667,4 +669,50 @@ disks_metrics(struct disks *d, struct strbuf *b)
 	    "diskless_disk_clone_seconds_sum %.3f\n"
 	    "diskless_disk_clone_seconds_count %llu\n", (unsigned long long)d->clone_count,
 	    d->clone_seconds_sum, (unsigned long long)d->clone_count);
+}
+
+int
+disks_image_check(const struct bootsvc *bs, const struct node_rec *n,
+    const struct image_rec *img, struct dl_err *reterr)
+{
+	const struct kind *k = kind_find(img->kind);
+	int r;
+
+	if (!k || !kind_is_sanboot(k))
+		return 0;
+	if (!bs->cfg.iscsi)
+		r = dl_err_set(reterr, -EOPNOTSUPP, "node '%s': image %s is of kind %s, and "
+		    "bootsvc.conf has iscsi = off: set iscsi = on to serve it", n->name,
+		    img->name, k->name);
+	else if (!n->ip[0])
+		r = dl_err_set(reterr, -EINVAL, "node '%s' has no fixed address, and image %s "
+		    "(kind %s) exports its disk to the node's address only: remove the node and "
+		    "add it again with --ip", n->name, img->name, k->name);
+	else
+		return 0;
+	log_notice("event=disk_refused node=%s image=%s msg=\"%s\"", n->name, img->name,
+	    reterr ? reterr->msg : "");
+	return r;
+}
+
+json_t *
+disks_show_json(const struct bootsvc *bs, const struct node_rec *n)
+{
+	char target[MAX_ISCSI_NAME] = "";
+	struct disk_rec dr;
+	json_t *o;
+
+	if (store_disk_get(bs->store, n->name, &dr) < 0)
+		return NULL;
+	(void)tgt_target_name(bs->cfg.iscsi_iqn, n->name, target, sizeof(target));
+	o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:s,s:s,s:i,s:s,s:I,s:I,s:b}",
+	    "image_id", dr.image_id, "path", dr.path, "method", dr.method,
+	    "apparent_bytes", (json_int_t)dr.apparent_bytes,
+	    "allocated_bytes", (json_int_t)dr.allocated_bytes,
+	    "persistent", store_disk_persistent_get(bs->store, n->name),
+	    "state", dr.state, "reason", dr.reason, "tid", (int)dr.tid, "target", target,
+	    "made_at", (json_int_t)dr.made_at, "make_ms", (json_int_t)dr.make_ms,
+	    "reset", dr.reset);
+	explicit_bzero(&dr, sizeof(dr));
+	return o;
 }

@@ -75,3 +75,14 @@ bool disks_in_flight(const struct disks *d, const char *node);
 /* /metrics: diskless_disk_clones{method}, diskless_disk_clone_bytes,
  * diskless_disk_clone_seconds (sum and count). Nothing when d is NULL. */
 void disks_metrics(struct disks *d, struct strbuf *out);
+
+/* May node n be given image img? An image of a sanboot kind needs iscsi = on and a node
+ * with a fixed address (its target is bound to it): -EOPNOTSUPP / -EINVAL with reterr
+ * naming the node, the image and the fix; logged once per refusal. 0 otherwise. */
+int disks_image_check(const struct bootsvc *bs, const struct node_rec *n,
+    const struct image_rec *img, struct dl_err *reterr);
+
+/* node.show's "disk" object of n (never a secret), NULL when it has none: a new
+ * reference. */
+struct json_t;
+struct json_t *disks_show_json(const struct bootsvc *bs, const struct node_rec *n);
