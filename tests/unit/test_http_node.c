@@ -1014,6 +1014,20 @@ test_iscsi_script(void **state)
 	assert_string_equal(get_node(f, "s1").reason,
 	    "sanboot failed: iPXE error 0x3d126083 (https://ipxe.org/3d126083)");
 
+	/* /metrics counts the clones (four, by copy on this file system) and their bytes */
+	{
+		struct exchange x;
+
+		assert_int_equal(http_get(f, OWN, "/metrics", NULL, &x), 200);
+		body = strndup(x.payload, x.payload_len);
+		free(x.resp);
+		assert_non_null(strstr(body, "diskless_disk_clones{method=\"copy\"} 4\n"));
+		assert_non_null(strstr(body, "diskless_disk_clones{method=\"reflink\"} 0\n"));
+		assert_non_null(strstr(body, "diskless_disk_clone_seconds_count 4\n"));
+		assert_non_null(strstr(body, "diskless_disk_clone_bytes "));
+		assert_null(strstr(body, "diskless_disk_clone_bytes 0\n"));
+		free(body);
+	}
 	f->bs.disks = disks_free(f->bs.disks);
 	{
 		char p[400];
