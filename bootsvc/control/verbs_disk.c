@@ -30,7 +30,7 @@ node_reset_disk(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_
 	    (r = proto_arg_str(args, "names", true, MAX_HOSTLIST_LEN, &s, reterr)) < 0 ||
 	    (r = proto_arg_bool(args, "force", false, &force, reterr)) < 0)
 		return r;
-	if (!bs->disks)
+	if (!bs->cfg.iscsi)
 		return dl_err_set(reterr, -EOPNOTSUPP, "bootsvc.conf has iscsi = off: no node "
 		    "has a disk to reset");
 	if ((r = hostlist_parse(s, &names, reterr)) < 0)
