@@ -641,6 +641,21 @@ sum_bytes(const struct disk_rec *dr, void *userdata)
 }
 
 void
+disks_prepare(struct disks *d, const struct node_rec *n)
+{
+	struct image_rec img;
+	struct disk_rec dr;
+	const struct kind *k;
+	const char *why;
+
+	if (!d || !n->armed || nodes_boot_image(d->bs, n, &img) < 0 ||
+	    !(k = kind_find(img.kind)) || !kind_is_sanboot(k))
+		return;
+	(void)disks_for_boot(d, n, &img, &dr, &why);
+	explicit_bzero(&dr, sizeof(dr));
+}
+
+void
 disks_metrics(struct disks *d, struct strbuf *b)
 {
 	uint64_t bytes = 0;

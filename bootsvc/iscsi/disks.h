@@ -65,6 +65,12 @@ struct disks *disks_free(struct disks *d);
 enum disk_do disks_for_boot(struct disks *d, const struct node_rec *n,
     const struct image_rec *img, struct disk_rec *ret, const char **ret_why);
 
+/* Where an armed boot begins (the controller's power-on, an admin's power verb): start
+ * node n's clone now if its boot image is of a sanboot kind and the lifecycle says so, so
+ * it is made while the node POSTs; the script request then finds it ready or being made.
+ * n must be armed already. d may be NULL; anything else does nothing. */
+void disks_prepare(struct disks *d, const struct node_rec *n);
+
 /* Fill t with node n's target from its disk row and the config. */
 int disks_target(const struct bootsvc *bs, const struct node_rec *n, const struct disk_rec *dr,
     struct tgt_target *t, struct dl_err *reterr);

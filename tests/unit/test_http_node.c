@@ -976,6 +976,22 @@ test_iscsi_script(void **state)
 	assert_false(d.reset);
 	assert_string_not_equal(d.chap_secret, secret);
 
+	/* the controller's power-on starts the clone (disks_prepare): the first script
+	 * request of that boot finds it made */
+	assert_int_equal(store_disk_persistent_set(f->bs.store, "s1", false), 0);
+	strcpy(secret, d.chap_secret);
+	n = get_node(f, "s1");
+	assert_int_equal(nodes_arm(&f->bs, &n, "controller", "test"), 0);
+	disks_prepare(f->bs.disks, &n);
+	assert_true(disks_in_flight(f->bs.disks, "s1"));
+	assert_true(loop_wait(f->bs.loop, disk_ready, NULL, f, 10000));
+	assert_int_equal(store_disk_get(f->bs.store, "s1", &d), 0);
+	assert_string_not_equal(d.chap_secret, secret);
+	body = script_of(f, MAC2, &st);
+	(void)snprintf(want, sizeof(want), "set password %s\n", d.chap_secret);
+	assert_non_null(strstr(body, want));
+	free(body);
+
 	/* a node of an iscsi image without a fixed address: refused, naming the fix */
 	add_node(f, "s2", MAC3, "", "powering-on", false);
 	n = get_node(f, "s2");
@@ -1014,16 +1030,16 @@ test_iscsi_script(void **state)
 	assert_string_equal(get_node(f, "s1").reason,
 	    "sanboot failed: iPXE error 0x3d126083 (https://ipxe.org/3d126083)");
 
-	/* /metrics counts the clones (four, by copy on this file system) and their bytes */
+	/* /metrics counts the clones (five, by copy on this file system) and their bytes */
 	{
 		struct exchange x;
 
 		assert_int_equal(http_get(f, OWN, "/metrics", NULL, &x), 200);
 		body = strndup(x.payload, x.payload_len);
 		free(x.resp);
-		assert_non_null(strstr(body, "diskless_disk_clones{method=\"copy\"} 4\n"));
+		assert_non_null(strstr(body, "diskless_disk_clones{method=\"copy\"} 5\n"));
 		assert_non_null(strstr(body, "diskless_disk_clones{method=\"reflink\"} 0\n"));
-		assert_non_null(strstr(body, "diskless_disk_clone_seconds_count 4\n"));
+		assert_non_null(strstr(body, "diskless_disk_clone_seconds_count 5\n"));
 		assert_non_null(strstr(body, "diskless_disk_clone_bytes "));
 		assert_null(strstr(body, "diskless_disk_clone_bytes 0\n"));
 		free(body);
