@@ -545,16 +545,23 @@ make_start(struct disks *d, const struct node_rec *n, const struct image_rec *im
 	(void)snprintf(dr.method, sizeof(dr.method), "%s", disk_clone_to_string(bs->cfg.disk_clone));
 	strcpy(dr.state, "making");
 	dr.tid = old ? old->tid : 0;
-	(void)snprintf(dr.chap_user, sizeof(dr.chap_user), "%s", n->name);
-	strcpy(dr.mutual_user, "diskless-target");
 	(void)snprintf(dr.boot, sizeof(dr.boot), "%s", boot);
-	if ((r = disk_secret_new(dr.chap_secret)) < 0 ||
-	    (r = disk_secret_new(dr.mutual_secret)) < 0 ||
-	    (r = store_disk_put(bs->store, &dr)) < 0) {
-		log_err("event=disk_make node=%s msg=\"cannot start\" err=%s", n->name,
-		    dl_errno_name(r));
-		goto fail;
-	}
+	/* CHAP accounts are global in tgtd, so each name is one node's (the parent refuses
+	 * a name another target holds): the node's own name in, "target-<tid>" back (a tid
+	 * is given once per node, so the row goes in first to have one). A mutual secret
+	 * equal to the incoming one is refused by Windows and RFC 3720: drawn again. */
+	(void)snprintf(dr.chap_user, sizeof(dr.chap_user), "%s", n->name);
+	if ((r = disk_secret_new(dr.chap_secret)) < 0)
+		goto fail_log;
+	do {
+		if ((r = disk_secret_new(dr.mutual_secret)) < 0)
+			goto fail_log;
+	} while (strcmp(dr.chap_secret, dr.mutual_secret) == 0);
+	if ((r = store_disk_put(bs->store, &dr)) < 0)
+		goto fail_log;
+	(void)snprintf(dr.mutual_user, sizeof(dr.mutual_user), "target-%u", dr.tid);
+	if ((r = store_disk_put(bs->store, &dr)) < 0)
+		goto fail_log;
 	j->method = bs->cfg.disk_clone;
 	j->old_tid = old && old->tid ? old->tid : 0;
 	(void)snprintf(j->boot, sizeof(j->boot), "%s", boot);
@@ -578,6 +585,9 @@ make_start(struct disks *d, const struct node_rec *n, const struct image_rec *im
 	    img->id, dr.method, dr.tid);
 	explicit_bzero(&dr, sizeof(dr));
 	return 0;
+fail_log:
+	log_err("event=disk_make node=%s msg=\"cannot start\" err=%s", n->name,
+	    dl_errno_name(r));
 fail:
 	if (j)
 		job_free(j);

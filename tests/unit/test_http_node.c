@@ -913,6 +913,8 @@ test_iscsi_script(void **state)
 	assert_non_null(strstr(body, "set username s1\n"));
 	(void)snprintf(want, sizeof(want), "set reverse-password %s\n", d.mutual_secret);
 	assert_non_null(strstr(body, want));
+	assert_non_null(strstr(body, "set reverse-username target-1\n"));
+	assert_string_not_equal(d.chap_secret, d.mutual_secret);
 	assert_non_null(strstr(body, "/ipxe/failed?mac=${mac}&what=sanboot&errno=${errno}"));
 	free(body);
 	n = get_node(f, "s1");
