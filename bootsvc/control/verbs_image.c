@@ -43,6 +43,12 @@ image_to_json(const struct image_rec *i)
 		json_decref(o);
 		return NULL;
 	}
+	/* How bootsvc sees such an image's OS up (kind iscsi, issue 14). */
+	if (o && i->up_probe[0] &&
+	    json_object_set_new(o, "up_probe", json_string(i->up_probe)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

@@ -837,6 +837,34 @@ disk_ready(void *arg)
 	    !disks_in_flight(f->bs.disks, "s1");
 }
 
+static bool
+disk3_ready(void *arg)
+{
+	struct fixture *f = arg;
+	struct disk_rec d;
+
+	return store_disk_get(f->bs.store, "s3", &d) == 0 && strcmp(d.state, "ready") == 0 &&
+	    !disks_in_flight(f->bs.disks, "s3");
+}
+
+static bool
+disk1_gone(void *arg)
+{
+	struct fixture *f = arg;
+	struct disk_rec d;
+
+	return store_disk_get(f->bs.store, "s1", &d) == -ENOENT;
+}
+
+static bool
+disk3_gone(void *arg)
+{
+	struct fixture *f = arg;
+	struct disk_rec d;
+
+	return store_disk_get(f->bs.store, "s3", &d) == -ENOENT;
+}
+
 /* GET s1's script as its own address; the body (malloc'd) and the status. */
 static char *
 script_of(struct fixture *f, const char *mac, int *ret_status)
@@ -1032,32 +1060,100 @@ test_iscsi_script(void **state)
 	assert_string_equal(get_node(f, "s1").reason,
 	    "sanboot failed: iPXE error 0x3d126083 (https://ipxe.org/3d126083)");
 
-	/* /metrics counts the clones (five, by copy on this file system) and their bytes */
+	/* a node that goes loses its target, its clone file and its row at the next tick;
+	 * one moved to an image without a disk too */
+	{
+		char p[400];
+		struct image_rec tiny;
+
+		(void)snprintf(p, sizeof(p), "%s/s1.img", disk_dir);
+		assert_int_equal(access(p, F_OK), 0);
+		add_node(f, "s3", "52:54:00:11:00:04", "127.0.0.3", "powering-on", false);
+		n = get_node(f, "s3");
+		strcpy(n.image, "win");
+		assert_int_equal(store_node_update(f->bs.store, &n), 0);
+		assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+		disks_prepare(f->bs.disks, &n);
+		assert_true(loop_wait(f->bs.loop, disk3_ready, NULL, f, 10000));
+		(void)snprintf(p, sizeof(p), "%s/s3.img", disk_dir);
+		assert_int_equal(access(p, F_OK), 0);
+		assert_int_equal(store_image_current(f->bs.store, "tiny", &tiny), 0);
+		n = get_node(f, "s3");
+		strcpy(n.image, "tiny");
+		assert_int_equal(store_node_update(f->bs.store, &n), 0);
+		assert_true(loop_wait(f->bs.loop, disk3_gone, NULL, f, 3 * DISKS_TICK_MS));
+		assert_int_equal(access(p, F_OK), -1);
+		assert_int_equal(store_node_delete(f->bs.store, "s3"), 0);
+	}
+
+	/* /metrics counts the clones (six, by copy on this file system) and their bytes */
 	{
 		struct exchange x;
 
 		assert_int_equal(http_get(f, OWN, "/metrics", NULL, &x), 200);
 		body = strndup(x.payload, x.payload_len);
 		free(x.resp);
-		assert_non_null(strstr(body, "diskless_disk_clones{method=\"copy\"} 5\n"));
+		assert_non_null(strstr(body, "diskless_disk_clones{method=\"copy\"} 6\n"));
 		assert_non_null(strstr(body, "diskless_disk_clones{method=\"reflink\"} 0\n"));
-		assert_non_null(strstr(body, "diskless_disk_clone_seconds_count 5\n"));
+		assert_non_null(strstr(body, "diskless_disk_clone_seconds_count 6\n"));
 		assert_non_null(strstr(body, "diskless_disk_clone_bytes "));
 		assert_null(strstr(body, "diskless_disk_clone_bytes 0\n"));
 		free(body);
 	}
+	/* s1 deleted: its disk goes too */
+	assert_int_equal(store_node_delete(f->bs.store, "s1"), 0);
+	assert_true(loop_wait(f->bs.loop, disk1_gone, NULL, f, 3 * DISKS_TICK_MS));
 	f->bs.disks = disks_free(f->bs.disks);
 	{
 		char p[400];
 
 		(void)snprintf(p, sizeof(p), "%s/s1.img", disk_dir);
-		assert_int_equal(unlink(p), 0);
+		assert_int_equal(access(p, F_OK), -1);
 		assert_int_equal(rmdir(disk_dir), 0);
 		(void)snprintf(p, sizeof(p), "%s/win/disk.img", f->sd.dir);
 		assert_int_equal(unlink(p), 0);
 		(void)snprintf(p, sizeof(p), "%s/win", f->sd.dir);
 		assert_int_equal(rmdir(p), 0);
 	}
+}
+
+/* A bootsvc killed mid-clone (issue 14): at the next start the temp file is removed and
+ * the row left making is failed, of no boot, so the node's next armed boot makes it
+ * again; nothing half made is ever ready. */
+static void
+test_disks_start_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct disk_rec d = { 0 };
+	char dir[200], tmp[300];
+	FILE *fp;
+
+	(void)snprintf(dir, sizeof(dir), "%.60s/disks", f->sd.dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	(void)snprintf(tmp, sizeof(tmp), "%s/.n9.img.making-Ab12Cd", dir);
+	fp = fopen(tmp, "we");
+	assert_non_null(fp);
+	assert_int_equal(fputs("half", fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	strcpy(d.node, "n9");
+	memset(d.image_id, '5', 64);
+	(void)snprintf(d.path, sizeof(d.path), "%s/n9.img", dir);
+	strcpy(d.method, "auto");
+	strcpy(d.state, "making");
+	strcpy(d.boot, "0123456789abcdef");
+	assert_int_equal(store_disk_put(f->bs.store, &d), 0);
+
+	f->bs.cfg.iscsi = true;
+	(void)snprintf(f->bs.cfg.disk_dir, sizeof(f->bs.cfg.disk_dir), "%s", dir);
+	assert_int_equal(disks_new(&f->bs, NULL, &f->bs.disks, &e), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(store_disk_get(f->bs.store, "n9", &d), 0);
+	assert_string_equal(d.state, "failed");
+	assert_non_null(strstr(d.reason, "bootsvc stopped while making it"));
+	assert_string_equal(d.boot, "");
+	f->bs.disks = disks_free(f->bs.disks);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1075,6 +1171,7 @@ main(void)
 		T(test_vm_host_up_facts),
 		T(test_xen_script_and_cfg),
 		T(test_iscsi_script),
+		T(test_disks_start_after_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
