@@ -153,6 +153,57 @@ test_persistent_and_reset(void **state)
 	json_decref(resp);
 }
 
+/* image.add of an iscsi image: refused with iscsi = off, naming the key; taken with it
+ * on, its up_probe kept and shown. */
+static void
+test_image_add(void **state)
+{
+	struct control_fixture *f = *state;
+	char m[1024], id[SHA256_HEX_SIZE], dir[400], p[500], req[700];
+	struct manifest man = { 0 };
+	struct dl_err e = { 0 };
+	json_t *resp, *res;
+	FILE *fp;
+
+	snprintf(m, sizeof(m),
+	    "{\"format\":1,\"name\":\"win\",\"kind\":\"iscsi\",\"built\":\"2026-12-05T00:00:00Z\","
+	    "\"recipe_sha256\":\"%064d\",\"kernel_version\":\"\",\"kernel_banner\":\"\","
+	    "\"cmdline\":\"\",\"up_probe\":\"tcp:3389\","
+	    "\"files\":{\"disk\":{\"path\":\"disk.img\",\"sha256\":\"%064d\",\"size\":4}}}",
+	    1, 2);
+	assert_int_equal(manifest_parse(m, strlen(m), &man, &e), 0);
+	assert_int_equal(manifest_id(&man, id, &e), 0);
+	manifest_done(&man);
+	snprintf(dir, sizeof(dir), "%s/%s", f->sd.dir, id);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/manifest.json", dir);
+	fp = fopen(p, "we");
+	assert_non_null(fp);
+	fputs(m, fp);
+	fclose(fp);
+	snprintf(p, sizeof(p), "%s/disk.img", dir);
+	fp = fopen(p, "we");
+	assert_non_null(fp);
+	fputs("MBR!", fp);
+	fclose(fp);
+
+	snprintf(req, sizeof(req), "{\"id\":1,\"verb\":\"image.add\",\"args\":{\"path\":\"%s\"}}",
+	    dir);
+	check_err(&f->bs, req, "ENOTSUP", "iscsi = off: set iscsi = on");
+	f->bs.cfg.iscsi = true;
+	res = check_ok(&f->bs, req, &resp);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(res, "image"),
+	    "up_probe")), "tcp:3389");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(res, "image"),
+	    "kind")), "iscsi");
+	json_decref(resp);
+	snprintf(p, sizeof(p), "%s/disk.img", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/manifest.json", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, control_setup, control_teardown)
 
 int
@@ -161,6 +212,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_image_refusals),
 		T(test_persistent_and_reset),
+		T(test_image_add),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
