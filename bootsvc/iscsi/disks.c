@@ -217,6 +217,25 @@ count_clone(struct disks *d, const struct disk_clone_result *res)
 
 static void rebuild_targets(struct disks *d);
 
+/* A target tgtd did not take. Refused by the parent's policy (-EACCES, -EINVAL): the
+ * disk cannot be served as it is, so it is failed, saying why, and the node's next armed
+ * boot makes a new one. Anything else (tgtd restarting: -ENOTCONN; a tgtadm timeout) is
+ * tried again: the next tick sets every ready target again from the store, as after a
+ * new generation. */
+static void
+target_failed(struct disks *d, const struct job *j, struct disk_rec *dr)
+{
+	log_err("event=disk_target node=%s tid=%u err=%s msg=\"%s\"", j->node, j->t.tid,
+	    dl_errno_name(j->tgt_r), j->tgt_err.msg);
+	if (dr && (j->tgt_r == -EACCES || j->tgt_r == -EINVAL)) {
+		strcpy(dr->state, "failed");
+		(void)snprintf(dr->reason, sizeof(dr->reason), "tgtd's target refused: %.*s",
+		    (int)sizeof(dr->reason) - 32, j->tgt_err.msg);
+		return;
+	}
+	d->generation_known = false;
+}
+
 static void
 make_done(struct disks *d, struct job *j)
 {
@@ -260,10 +279,7 @@ make_done(struct disks *d, struct job *j)
 		(void)snprintf(ev, sizeof(ev), "clone ready: %s, %lld ms", dr.method,
 		    (long long)dr.make_ms);
 		if (j->set_target && j->tgt_r < 0)
-			/* Ready but not exported: the next tgtd generation, or the next tick
-			 * when tgtd came back, sets it again from the store. */
-			log_err("event=disk_target node=%s tid=%u msg=\"%s\"", j->node, dr.tid,
-			    j->tgt_err.msg);
+			target_failed(d, j, &dr);
 	}
 	if ((r = store_disk_put(bs->store, &dr)) < 0)
 		log_err("event=disk_make node=%s msg=\"store update failed\" err=%s", j->node,
@@ -326,8 +342,7 @@ job_done(struct work_item *w)
 		break;
 	case J_SET:
 		if (j->tgt_r < 0)
-			log_err("event=disk_target node=%s tid=%u msg=\"%s\"", j->node, j->t.tid,
-			    j->tgt_err.msg);
+			target_failed(d, j, NULL);
 		break;
 	}
 	job_free(j);
@@ -529,6 +544,7 @@ make_start(struct disks *d, const struct node_rec *n, const struct image_rec *im
 	struct bootsvc *bs = d->bs;
 	struct disk_rec dr = { 0 };
 	struct dl_err err = { 0 };
+	const struct kind_role *role;
 	struct job *j;
 	int r;
 
@@ -536,9 +552,10 @@ make_start(struct disks *d, const struct node_rec *n, const struct image_rec *im
 		return -ENOMEM;
 	(void)snprintf(dr.node, sizeof(dr.node), "%s", n->name);
 	memcpy(dr.image_id, img->id, sizeof(dr.image_id));
-	if ((r = disk_clone_path(bs->cfg.disk_dir, n->name, dr.path, sizeof(dr.path))) < 0 ||
-	    snprintf(j->golden, sizeof(j->golden), "%s/%s", img->path,
-	    kind_role(kind_find(img->kind), "disk")->file) >= (int)sizeof(j->golden)) {
+	role = kind_role(kind_find(img->kind), "disk");
+	if (!role || (r = disk_clone_path(bs->cfg.disk_dir, n->name, dr.path,
+	    sizeof(dr.path))) < 0 || snprintf(j->golden, sizeof(j->golden), "%s/%s", img->path,
+	    role->file) >= (int)sizeof(j->golden)) {
 		job_free(j);
 		return -ENAMETOOLONG;
 	}
