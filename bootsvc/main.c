@@ -142,7 +142,7 @@ privsep_fork(struct bootsvc *bs, struct privsep_user *user, pid_t *ret_parent, i
 	}
 	if (child > 0) {
 		close(sv[1]);
-		*ret_exit = privsep_parent_run(bs, child, sv[0]);
+		*ret_exit = privsep_parent_run(bs, user, child, sv[0]);
 		return 1;
 	}
 	close(sv[0]);

@@ -54,6 +54,12 @@ tick_node(const struct node_rec *rec, void *userdata)
 	}
 	in.booted_is_target = in.target_set && strcmp(n.booted_image, img.id) == 0;
 	in.phase = ctrl_phase_from_string(n.phase);
+	/* A kind that runs no init of ours (iscsi: pxe -> loading -> up) has no imaging: its
+	 * loading is the OS's whole boot from its disk, which gets the span of the phase
+	 * before up (timeout_up), not the kernel-to-init one. */
+	if (in.phase == CP_LOADING && in.target_set && kind_find(img.kind) &&
+	    !kind_passes_phase(kind_find(img.kind), "imaging"))
+		in.phase = CP_IMAGING;
 	/* Phases are stored in seconds: compare at that grain with the op start. */
 	in.phase_at_ms = n.phase_at * 1000;
 	in.power = strcmp(n.power, "on") == 0 ? CPOW_ON : strcmp(n.power, "off") == 0 ?

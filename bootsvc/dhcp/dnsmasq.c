@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "backoff.h"
 #include "dhcp/dnsmasq.h"
 #include "log.h"
 #include "parse.h"
@@ -40,7 +41,7 @@ struct dnsmasq {
 	 * SIGHUP go through privsep, only the host files are written here. */
 	struct privsep *privsep;
 	uint64_t started_ms;
-	uint64_t backoff_ms;
+	struct backoff backoff;
 	int64_t restart_timer;
 	bool stopping;
 };
@@ -249,7 +250,8 @@ dnsmasq_new(struct bootsvc *bs, struct dnsmasq **ret, struct dl_err *reterr)
 	d->bs = bs;
 	d->pidfd = -1;
 	d->stale_pidfd = -1;
-	d->backoff_ms = DNSMASQ_BACKOFF_MIN_MS;
+	d->backoff = (struct backoff)BACKOFF_INIT(DNSMASQ_BACKOFF_MIN_MS, DNSMASQ_BACKOFF_MAX_MS,
+	    DNSMASQ_STABLE_MS);
 	(void)snprintf(d->dir, sizeof(d->dir), "%s/dnsmasq", bs->cfg.state_dir);
 	(void)snprintf(d->conf, sizeof(d->conf), "%s/dnsmasq.conf", d->dir);
 	(void)snprintf(d->hosts, sizeof(d->hosts), "%s/hosts", d->dir);
@@ -295,7 +297,7 @@ on_exit_event(struct loop *l, int fd, uint32_t events, void *userdata)
 	struct dnsmasq *d = userdata;
 	siginfo_t si = { 0 };
 	char status[64];
-	uint64_t ran;
+	uint64_t ran, delay;
 
 	(void)events;
 	if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
@@ -311,14 +313,11 @@ on_exit_event(struct loop *l, int fd, uint32_t events, void *userdata)
 	if (d->stopping)
 		return;
 	ran = loop_now_ms() - d->started_ms;
-	if (ran >= DNSMASQ_STABLE_MS)
-		d->backoff_ms = DNSMASQ_BACKOFF_MIN_MS;
+	delay = backoff_next(&d->backoff, ran);
 	log_warning("event=dnsmasq_exit msg=\"dnsmasq %s after %llu ms, will restart\" "
 		    "restart_in_ms=%llu", status, (unsigned long long)ran,
-	    (unsigned long long)d->backoff_ms);
-	d->restart_timer = loop_add_timer(l, loop_now_ms() + d->backoff_ms, dnsmasq_restart, d);
-	d->backoff_ms = d->backoff_ms * 2 > DNSMASQ_BACKOFF_MAX_MS ? DNSMASQ_BACKOFF_MAX_MS :
-	    d->backoff_ms * 2;
+	    (unsigned long long)delay);
+	d->restart_timer = loop_add_timer(l, loop_now_ms() + delay, dnsmasq_restart, d);
 }
 
 static void
@@ -332,8 +331,9 @@ dnsmasq_restart(struct loop *l, void *userdata)
 	d->bs->metrics.dnsmasq_restarts++;
 	if (dnsmasq_start(d, &err) < 0) {
 		log_err("event=dnsmasq_start msg=\"%s, will retry\"", err.msg);
-		d->restart_timer = loop_add_timer(d->bs->loop, loop_now_ms() + d->backoff_ms,
-		    dnsmasq_restart, d);
+		/* a failed start counts as a death at once: the delay keeps doubling */
+		d->restart_timer = loop_add_timer(d->bs->loop,
+		    loop_now_ms() + backoff_next(&d->backoff, 0), dnsmasq_restart, d);
 	}
 }
 
@@ -392,8 +392,9 @@ stale_done(struct dnsmasq *d)
 		return;
 	if (spawn_now(d, &err) < 0) {
 		log_err("event=dnsmasq_start msg=\"%s, will retry\"", err.msg);
-		d->restart_timer = loop_add_timer(d->bs->loop, loop_now_ms() + d->backoff_ms,
-		    dnsmasq_restart, d);
+		/* a failed start counts as a death at once: the delay keeps doubling */
+		d->restart_timer = loop_add_timer(d->bs->loop,
+		    loop_now_ms() + backoff_next(&d->backoff, 0), dnsmasq_restart, d);
 	}
 }
 

@@ -11,6 +11,7 @@
  * lock, so workers may call at once). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -55,3 +56,9 @@ struct tgt_session {
  * "<prefix>:<node>" and "<prefix>:<node>.initiator". -ENAMETOOLONG past size. */
 int tgt_target_name(const char *prefix, const char *node, char *buf, size_t size);
 int tgt_initiator_name(const char *prefix, const char *node, char *buf, size_t size);
+
+/* Is initiator logged in from addr among sessions s[0..n)? A login of the right name
+ * from another address is not the node's (tgtd's ACL binds both; this is what bootsvc
+ * counts as the node's boot). */
+bool tgt_session_find(const struct tgt_session *s, size_t n, const char *initiator,
+    const char *addr);

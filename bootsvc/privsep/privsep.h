@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "iscsi/tgt.h"
 
 struct privsep;
 struct bootsvc;
@@ -51,6 +52,31 @@ int privsep_read_tls_ca(struct privsep *p, const char *name, char **ret, size_t 
  * SIGHUP reload. *ret NUL-terminated, caller frees. */
 int privsep_read_config(struct privsep *p, char **ret, size_t *ret_len, struct dl_err *reterr);
 
+/* iSCSI targets (iscsi/tgt.h, docs/iscsi.md "tgtd"): tgtd is the root parent's, so the
+ * child asks it. Each call runs tgtadm in the parent (milliseconds, each run bounded by
+ * TGTADM_TIMEOUT_MS) and waits up to PRIVSEP_TGT_TIMEOUT_MS; safe from several worker
+ * threads at once (one request at a time under the lock), never from the loop. The parent
+ * checks everything (privsep_policy.h privsep_tgt_check, privsep_tgt_backing_open) and
+ * answers -EACCES for what fails; -ENOTSUP when iscsi is off; -ENOTCONN while tgtd is
+ * restarting (then the generation changes and every target must be set again). */
+/* The longest request, a set: the old target deleted (offline, then up to 2 s of
+ * retries: iscsi/tgtd.h TGTD_DELETE_MS), its 2 accounts, 7 steps, a rollback (another
+ * delete and 2 accounts); each tgtadm bounded by 2 s (TGTADM_TIMEOUT_MS) but taking
+ * milliseconds. A stuck tgtd fails the request here rather than holding a worker. */
+#define PRIVSEP_TGT_TIMEOUT_MS 30000
+/* Create or replace target t->tid (its old sessions and accounts go with it). */
+int privsep_tgt_set(struct privsep *p, const struct tgt_target *t, struct dl_err *reterr);
+/* Delete target tid and its accounts; 0 if tgtd does not hold it. */
+int privsep_tgt_del(struct privsep *p, uint32_t tid, struct dl_err *reterr);
+/* tgtd's pid (0: down), restarts and generation (+1 at each start: the targets are gone). */
+int privsep_tgt_status(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts,
+    uint64_t *ret_generation, struct dl_err *reterr);
+/* Every initiator logged in (one entry per connection) into ret[0..max), *ret_n of them;
+ * -ENOBUFS when there are more than max. Connections the parent found to be of another
+ * initiator name or address than their target's are dropped there, never listed. */
+int privsep_tgt_sessions(struct privsep *p, struct tgt_session *ret, size_t max,
+    size_t *ret_n, struct dl_err *reterr);
+
 /* What the root side needs, filled by privsep_prepare() before the fork. */
 struct privsep_user {
 	char name[64];
@@ -75,6 +101,8 @@ int privsep_drop(const struct privsep_user *u, pid_t parent_pid, struct dl_err *
 /* The parent's whole life after the fork: a small loop over the socket (fd, taken over),
  * the child's pidfd, dnsmasq's supervision (bs->dnsmasq, prepared before the fork; bs->loop
  * is set here) and the signals (SIGTERM, SIGINT and SIGHUP are passed on to the child).
- * Returns when the child has exited, after stopping dnsmasq: the exit status to end with
+ * With iscsi = on it also supervises tgtd (iscsi/tgtd.h; u: the child's user, who must own
+ * every backing store). Returns when the child has exited, after stopping dnsmasq and
+ * tgtd: the exit status to end with
  * (the child's, or EXIT_FAILURE if it was killed). */
-int privsep_parent_run(struct bootsvc *bs, pid_t child, int fd);
+int privsep_parent_run(struct bootsvc *bs, const struct privsep_user *u, pid_t child, int fd);

@@ -15,8 +15,8 @@
 
 struct privsep {
 	int fd;
-	/* The loop thread asks today; the lock keeps a worker that asks later from
-	 * interleaving its request with the loop's. */
+	/* The loop thread asks, and the disk room's workers ask for tgtd (privsep_tgt_*):
+	 * the lock keeps one request and its answer together. */
 	pthread_mutex_t lock;
 	uint8_t buf[MAX_PRIVSEP_MSG]; /* an answer: up to a whole file */
 };
@@ -52,7 +52,10 @@ call_locked(struct privsep *p, const struct privsep_msg *req, struct privsep_msg
     struct dl_err *reterr)
 {
 	const char *name = privsep_type_name(req->type);
-	uint64_t deadline = loop_now_ms() + PRIVSEP_TIMEOUT_MS;
+	/* tgtd's requests wait for tgtadm runs (privsep.h); the rest answer from memory. */
+	int timeout_ms = req->type >= PRIVSEP_TGT_SET && req->type <= PRIVSEP_TGT_SESSIONS ?
+	    PRIVSEP_TGT_TIMEOUT_MS : PRIVSEP_TIMEOUT_MS;
+	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
 	size_t len;
 	ssize_t n;
 	int r;
@@ -77,7 +80,7 @@ call_locked(struct privsep *p, const struct privsep_msg *req, struct privsep_msg
 		if (now >= deadline)
 			return dl_err_set(reterr, -ETIMEDOUT,
 			    "privsep %s: the parent did not answer within %d ms", name,
-			    PRIVSEP_TIMEOUT_MS);
+			    timeout_ms);
 		r = poll(&pfd, 1, (int)(deadline - now));
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -234,4 +237,72 @@ privsep_read_config(struct privsep *p, char **ret, size_t *ret_len, struct dl_er
 	struct privsep_msg req = { .type = PRIVSEP_READ_CONFIG };
 
 	return read_file_reply(p, &req, MAX_PRIVSEP_FILE, ret, ret_len, NULL, reterr);
+}
+
+int
+privsep_tgt_set(struct privsep *p, const struct tgt_target *t, struct dl_err *reterr)
+{
+	struct privsep_msg *req = calloc(1, sizeof(*req)), rep;
+	int r;
+
+	if (!req)
+		return dl_err_set(reterr, -ENOMEM, "privsep tgt_set: out of memory");
+	req->type = PRIVSEP_TGT_SET;
+	req->target = *t;
+	pthread_mutex_lock(&p->lock);
+	r = call(p, req, PRIVSEP_RESULT, &rep, reterr);
+	/* the request went out through p->buf: it held the CHAP secrets */
+	explicit_bzero(p->buf, MAX_PRIVSEP_REQUEST);
+	pthread_mutex_unlock(&p->lock);
+	explicit_bzero(req, sizeof(*req));
+	free(req);
+	return r;
+}
+
+int
+privsep_tgt_del(struct privsep *p, uint32_t tid, struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = PRIVSEP_TGT_DEL, .tid = tid }, rep;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = call(p, &req, PRIVSEP_RESULT, &rep, reterr);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+privsep_tgt_status(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts,
+    uint64_t *ret_generation, struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = PRIVSEP_TGT_STATUS }, rep;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = call(p, &req, PRIVSEP_TGT_STATE, &rep, reterr);
+	if (r >= 0) {
+		*ret_pid = (pid_t)rep.pid;
+		*ret_restarts = rep.restarts;
+		*ret_generation = rep.generation;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+privsep_tgt_sessions(struct privsep *p, struct tgt_session *ret, size_t max, size_t *ret_n,
+    struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = PRIVSEP_TGT_SESSIONS }, rep;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = call(p, &req, PRIVSEP_TGT_LIST, &rep, reterr);
+	if (r >= 0 && rep.n_sessions > max)
+		r = dl_err_set(reterr, -ENOBUFS, "privsep tgt_sessions: %zu sessions, room for %zu",
+		    rep.n_sessions, max);
+	if (r >= 0)
+		*ret_n = privsep_msg_sessions(&rep, ret, max);
+	pthread_mutex_unlock(&p->lock);
+	return r;
 }

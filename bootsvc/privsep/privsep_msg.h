@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "iscsi/tgt.h"
 
 enum privsep_type {
 	/* child -> parent */
@@ -22,10 +23,20 @@ enum privsep_type {
 	PRIVSEP_READ_CONFIG = 5,  /* empty: the config file bootsvc was started with */
 	PRIVSEP_READ_SITE = 6,    /* path beneath site_overlay, NUL-terminated: a site file */
 	PRIVSEP_READ_TLS_CA = 7,  /* "ca.crt" or "ca.key", NUL-terminated: the CA in tls_ca_dir */
+	PRIVSEP_TGT_SET = 8,      /* uint32 tid, then the 8 strings of struct tgt_target in its
+	                           * order, each NUL-terminated: create or replace a target */
+	PRIVSEP_TGT_DEL = 9,      /* uint32 tid: delete a target and its CHAP accounts */
+	PRIVSEP_TGT_STATUS = 10,  /* empty: tgtd's pid, restarts and generation */
+	PRIVSEP_TGT_SESSIONS = 11, /* empty: every initiator logged in */
 	/* parent -> child */
 	PRIVSEP_RESULT = 0x81,    /* int32 rc (0 or -errno), then a NUL-terminated message */
 	PRIVSEP_STATUS = 0x82,    /* int32 pid (0: down), uint32 zero, uint64 restarts */
 	PRIVSEP_FILE = 0x83,      /* uint32 mode (07777 at most), the file's bytes, 0..MAX_PRIVSEP_FILE */
+	PRIVSEP_TGT_STATE = 0x84, /* int32 pid (0: down), uint32 zero, uint64 restarts,
+	                           * uint64 generation */
+	PRIVSEP_TGT_LIST = 0x85,  /* uint32 n (<= MAX_TGT_SESSIONS), then n records: uint32
+	                           * tid (1..MAX_TGT_TARGETS), initiator name and IPv4
+	                           * address, each NUL-terminated */
 };
 
 /* Header: type and payload length. */
@@ -39,6 +50,12 @@ enum privsep_type {
 #define MAX_PRIVSEP_PATH 256
 /* A result's message: struct dl_err's. */
 #define MAX_PRIVSEP_TEXT (MAX_ERR_MSG - 1)
+/* A TGT_SET request: the tid and struct tgt_target's strings with their NULs. */
+#define MAX_PRIVSEP_TGT_SET (4 + MAX_ISCSI_NAME + MAX_STORE_PATH + MAX_ISCSI_NAME + 16 + \
+	2 * (MAX_CHAP_NAME + MAX_CHAP_SECRET))
+/* The largest request the parent accepts: a target (longer than a path, asserted in
+ * privsep_msg.c). */
+#define MAX_PRIVSEP_REQUEST (PRIVSEP_HDR_SIZE + MAX_PRIVSEP_TGT_SET)
 /* The largest datagram either side sends or accepts. */
 #define MAX_PRIVSEP_MSG (PRIVSEP_HDR_SIZE + 4 + MAX_PRIVSEP_FILE)
 
@@ -47,7 +64,14 @@ struct privsep_msg {
 	int32_t rc;         /* PRIVSEP_RESULT */
 	int32_t pid;        /* PRIVSEP_STATUS */
 	uint32_t mode;      /* PRIVSEP_FILE: the permission bits (07777 at most) */
-	uint64_t restarts;  /* PRIVSEP_STATUS */
+	uint64_t restarts;  /* PRIVSEP_STATUS, PRIVSEP_TGT_STATE */
+	uint64_t generation; /* PRIVSEP_TGT_STATE: bumped by each (re)start of tgtd */
+	uint32_t tid;       /* PRIVSEP_TGT_DEL */
+	struct tgt_target target; /* PRIVSEP_TGT_SET (holds secrets: wipe after use) */
+	/* PRIVSEP_TGT_LIST: encode reads sessions[0..n_sessions); decode counts them into
+	 * n_sessions and points data/data_len at the records (privsep_msg_sessions()). */
+	const struct tgt_session *sessions;
+	size_t n_sessions;
 	/* PRIVSEP_READ_CREDS, PRIVSEP_READ_SITE, PRIVSEP_READ_TLS_CA: the path; PRIVSEP_RESULT: the message (both NUL-terminated
 	 * within data_len when decoded); PRIVSEP_FILE: the bytes. Borrowed: encode reads it,
 	 * decode points it into the buffer it was given. */
@@ -66,6 +90,10 @@ const char *privsep_type_name(uint32_t type);
  * -EMSGSIZE (too long for its type or for buf), reterr naming the type and the length. */
 int privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
     size_t *ret_len, struct dl_err *reterr);
+
+/* The records of a decoded PRIVSEP_TGT_LIST: the first min(max, m->n_sessions) into ret;
+ * returns how many. */
+size_t privsep_msg_sessions(const struct privsep_msg *m, struct tgt_session *ret, size_t max);
 
 /* Decode the datagram buf[0..len) into *ret (whose data points into buf). Checks the
  * header against len exactly, the payload's length against its type, strings for their

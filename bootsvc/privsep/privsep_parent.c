@@ -13,6 +13,7 @@
 
 #include "bootsvc.h"
 #include "dhcp/dnsmasq.h"
+#include "iscsi/tgtd.h"
 #include "log.h"
 #include "macro.h"
 #include "privsep/privsep.h"
@@ -31,6 +32,7 @@ enum refusal {
 	REFUSE_CREDS,    /* a credentials path outside the policy or a file that fails it */
 	REFUSE_SITE,     /* a site file path outside site_overlay, or not a regular file */
 	REFUSE_TLS_CA,   /* a name other than ca.crt/ca.key, or a CA file that fails its checks */
+	REFUSE_TGT,      /* a target outside the policy, or a backing store that fails it */
 	_REFUSE_MAX,
 };
 
@@ -41,8 +43,11 @@ struct parent {
 	int fd;
 	int status;         /* the exit status to end with */
 	bool dhcp_started;
+	uid_t uid;          /* the child's user: the owner of every backing store */
+	struct tgtd *tgtd;  /* iscsi = on: tgtd, supervised here */
+	struct tgt_session *sessions; /* MAX_TGT_SESSIONS, for a sessions answer */
 	uint64_t refused[_REFUSE_MAX];
-	uint8_t buf[PRIVSEP_HDR_SIZE + MAX_PRIVSEP_PATH + 1]; /* a request: a path at most */
+	uint8_t buf[MAX_PRIVSEP_REQUEST + 1]; /* a request: a path or a target at most */
 	uint8_t out[MAX_PRIVSEP_MSG];
 };
 
@@ -84,6 +89,75 @@ reply_result(struct parent *p, int rc, const char *msg)
 		.data_len = strnlen(msg, MAX_PRIVSEP_TEXT) };
 
 	reply(p, &m);
+}
+
+/* The iSCSI requests: tgtd is root's (it takes changes over its socket from uid 0
+ * only), so the child asks, and every target is checked as if the child were hostile. */
+static void
+handle_tgt(struct parent *p, const struct privsep_msg *req)
+{
+	struct dl_err err = { 0 };
+	int r, fd = -1;
+
+	if (!p->tgtd) {
+		reply_result(p, -ENOTSUP, "iscsi is off: there is no tgtd");
+		return;
+	}
+	switch (req->type) {
+	case PRIVSEP_TGT_SET:
+		r = privsep_tgt_check(p->bs->cfg.iscsi_iqn, p->bs->cfg.disk_dir, &req->target,
+		    &err);
+		if (r >= 0)
+			r = privsep_tgt_backing_open(p->bs->cfg.disk_dir, req->target.backing, p->uid,
+			    &fd, &err);
+		if (r < 0) {
+			refuse(p, REFUSE_TGT, "tgt_set", &err);
+			reply_result(p, r, err.msg);
+			return;
+		}
+		r = tgtd_target_set(p->tgtd, &req->target, fd, &err);
+		close(fd);
+		reply_result(p, r < 0 ? r : 0, r < 0 ? err.msg : "");
+		return;
+	case PRIVSEP_TGT_DEL:
+		if (req->tid < 1 || req->tid > MAX_TGT_TARGETS) {
+			dl_err_set(&err, -EACCES, "target tid %u is not in 1..%d", (unsigned)req->tid,
+			    MAX_TGT_TARGETS);
+			refuse(p, REFUSE_TGT, "tgt_del", &err);
+			reply_result(p, err.code, err.msg);
+			return;
+		}
+		r = tgtd_target_del(p->tgtd, req->tid, &err);
+		reply_result(p, r < 0 ? r : 0, r < 0 ? err.msg : "");
+		return;
+	case PRIVSEP_TGT_STATUS: {
+		struct privsep_msg m = { .type = PRIVSEP_TGT_STATE };
+		pid_t pid;
+		tgtd_status(p->tgtd, &pid, &m.restarts, &m.generation);
+		m.pid = (int32_t)pid;
+		reply(p, &m);
+		return;
+	}
+	case PRIVSEP_TGT_SESSIONS: {
+		struct privsep_msg m = { .type = PRIVSEP_TGT_LIST, .sessions = p->sessions };
+		if (!p->sessions &&
+		    !(p->sessions = calloc(MAX_TGT_SESSIONS, sizeof(*p->sessions)))) {
+			reply_result(p, -ENOMEM, "out of memory");
+			return;
+		}
+		m.sessions = p->sessions;
+		r = tgtd_sessions(p->tgtd, p->sessions, MAX_TGT_SESSIONS, &m.n_sessions, &err);
+		if (r < 0) {
+			reply_result(p, r, err.msg);
+			return;
+		}
+		reply(p, &m);
+		return;
+	}
+	default:
+		reply_result(p, -EBADMSG, "not a tgt request");
+		return;
+	}
 }
 
 static void
@@ -171,6 +245,12 @@ handle(struct parent *p, const struct privsep_msg *req)
 		explicit_bzero(buf, len);
 		free(buf);
 		return;
+	case PRIVSEP_TGT_SET:
+	case PRIVSEP_TGT_DEL:
+	case PRIVSEP_TGT_STATUS:
+	case PRIVSEP_TGT_SESSIONS:
+		handle_tgt(p, req);
+		return;
 	case PRIVSEP_READ_CONFIG:
 		if (!p->bs->config_path) {
 			struct privsep_msg m = { .type = PRIVSEP_FILE };
@@ -230,6 +310,7 @@ on_request(struct loop *l, int fd, uint32_t events, void *userdata)
 	log_debug("event=privsep_request child=%d request=%s", (int)p->child,
 	    privsep_type_name(req.type));
 	handle(p, &req);
+	explicit_bzero(&req, sizeof(req)); /* a target's CHAP secrets */
 	explicit_bzero(p->buf, (size_t)n);
 }
 
@@ -268,7 +349,7 @@ on_signal(struct loop *l, int sig, void *userdata)
 }
 
 int
-privsep_parent_run(struct bootsvc *bs, pid_t child, int fd)
+privsep_parent_run(struct bootsvc *bs, const struct privsep_user *u, pid_t child, int fd)
 {
 	struct parent *p = calloc(1, sizeof(*p));
 	int r, status;
@@ -282,6 +363,7 @@ privsep_parent_run(struct bootsvc *bs, pid_t child, int fd)
 	p->child = child;
 	p->fd = fd;
 	p->status = EXIT_FAILURE;
+	p->uid = u->uid;
 	/* A file answer is one datagram of up to MAX_PRIVSEP_MSG: more than the default send
 	 * buffer allows (the sender's buffer bounds a unix datagram); root may raise it. */
 	{
@@ -302,11 +384,22 @@ privsep_parent_run(struct bootsvc *bs, pid_t child, int fd)
 		(void)waitpid(child, NULL, 0);
 		p->child = 0;
 	} else {
+		struct dl_err err = { 0 };
+
 		log_notice("event=privsep_start parent=%d child=%d user=%s msg=\"network-facing "
-			   "child runs unprivileged; root keeps dnsmasq and credential files\"",
-		    (int)getpid(), (int)child, bs->cfg.user);
+			   "child runs unprivileged; root keeps dnsmasq%s and credential files\"",
+		    (int)getpid(), (int)child, bs->cfg.user, bs->cfg.iscsi ? ", tgtd" : "");
+		/* tgtd needs nothing of the child's: it starts now, empty, and the child sets
+		 * the targets when it sees the generation. A failure here is one a retry
+		 * cannot mend (the directory, the socket path): logged, and the child is told
+		 * -ENOTSUP on each request. */
+		if (bs->cfg.iscsi && tgtd_new(bs->loop, &bs->cfg, u->uid, &p->tgtd, &err) < 0)
+			log_err("event=tgtd_start msg=\"%s; iSCSI disks are unavailable\"", err.msg);
 		(void)loop_run(bs->loop);
 	}
+	/* The child is gone (or the loop could not run): tgtd must not outlive bootsvc. */
+	p->tgtd = tgtd_free(p->tgtd);
+	free(p->sessions);
 	/* The child is gone: nothing may run for it any more. */
 	bs->dnsmasq = dnsmasq_free(bs->dnsmasq);
 	for (int k = 0; k < _REFUSE_MAX; k++)

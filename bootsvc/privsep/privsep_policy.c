@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "parse.h"
 #include "readfile.h"
 #include "relpath.h"
 #include "privsep/privsep_msg.h"
@@ -140,4 +141,136 @@ privsep_tls_ca_read(const char *dir, const char *name, char **ret, size_t *ret_l
 		    errno == ELOOP ? " (a symlink)" : "");
 	return read_file_fd(fd, key ? "ca.key" : "ca.crt", MAX_TLS_PEM,
 	    READ_FILE_REGULAR | (key ? READ_FILE_SECRET : 0), ret, ret_len, reterr);
+}
+
+/* The node part of an iSCSI name bootsvc makes: what nodes are named (lowercase letters,
+ * digits, '-', '.'). */
+static bool
+iqn_node_is_sane(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		    *s == '.'))
+			return false;
+	return true;
+}
+
+/* A CHAP name or secret: printable ASCII with no space, quote or backslash (tgtadm's
+ * argv takes anything, but iPXE's settings and Windows' dialogs do not). */
+static bool
+chap_is_sane(const char *s, size_t min, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\'' || *s == '\\')
+			return false;
+	return true;
+}
+
+int
+privsep_tgt_check(const char *prefix, const char *disk_dir, const struct tgt_target *t,
+    struct dl_err *reterr)
+{
+	char want[MAX_ISCSI_NAME];
+	size_t pl = strlen(prefix), dl = strlen(disk_dir);
+	struct dl_err e = { 0 };
+	const char *node, *rel;
+	uint32_t be;
+
+	if (t->tid < 1 || t->tid > MAX_TGT_TARGETS)
+		return dl_err_set(reterr, -EACCES, "target tid %u is not in 1..%d", (unsigned)t->tid,
+		    MAX_TGT_TARGETS);
+	if (!pl || strnlen(t->iqn, sizeof(t->iqn)) >= sizeof(t->iqn) ||
+	    strncmp(t->iqn, prefix, pl) != 0 || t->iqn[pl] != ':' ||
+	    !iqn_node_is_sane(node = t->iqn + pl + 1))
+		return dl_err_set(reterr, -EACCES, "target %u: name '%.*s' is not '%s:<node>' "
+		    "with a node of [a-z0-9.-]", (unsigned)t->tid, MAX_ISCSI_NAME - 1, t->iqn,
+		    prefix);
+	if (tgt_initiator_name(prefix, node, want, sizeof(want)) < 0 ||
+	    strncmp(t->initiator_name, want, sizeof(t->initiator_name)) != 0)
+		return dl_err_set(reterr, -EACCES, "target %u: initiator '%.*s' is not '%s'",
+		    (unsigned)t->tid, MAX_ISCSI_NAME - 1, t->initiator_name, want);
+	if (strnlen(t->initiator_addr, sizeof(t->initiator_addr)) >= sizeof(t->initiator_addr) ||
+	    parse_ipv4(t->initiator_addr, &be, &e) < 0 || be == 0 || be == 0xffffffffu)
+		return dl_err_set(reterr, -EACCES, "target %u: initiator address '%.15s' is not "
+		    "a unicast IPv4 address", (unsigned)t->tid, t->initiator_addr);
+	if (!chap_is_sane(t->chap_user, 1, MAX_CHAP_NAME - 1))
+		return dl_err_set(reterr, -EACCES, "target %u: CHAP user '%.63s' is empty, too "
+		    "long, or has a space, quote or non-ASCII byte", (unsigned)t->tid, t->chap_user);
+	if (!chap_is_sane(t->chap_secret, MIN_CHAP_SECRET, MAX_CHAP_SECRET - 1))
+		return dl_err_set(reterr, -EACCES, "target %u: CHAP secret must be %d..%d printable "
+		    "bytes without spaces or quotes", (unsigned)t->tid, MIN_CHAP_SECRET,
+		    MAX_CHAP_SECRET - 1);
+	if (t->mutual_user[0] || t->mutual_secret[0]) {
+		if (!chap_is_sane(t->mutual_user, 1, MAX_CHAP_NAME - 1) ||
+		    streq(t->mutual_user, t->chap_user))
+			return dl_err_set(reterr, -EACCES, "target %u: mutual CHAP user '%.63s' is "
+			    "not sane or is the incoming one", (unsigned)t->tid, t->mutual_user);
+		if (!chap_is_sane(t->mutual_secret, MIN_CHAP_SECRET, MAX_CHAP_SECRET - 1) ||
+		    streq(t->mutual_secret, t->chap_secret))
+			return dl_err_set(reterr, -EACCES, "target %u: mutual CHAP secret must be "
+			    "%d..%d printable bytes and differ from the incoming one",
+			    (unsigned)t->tid, MIN_CHAP_SECRET, MAX_CHAP_SECRET - 1);
+	}
+	while (dl > 1 && disk_dir[dl - 1] == '/')
+		dl--;
+	if (disk_dir[0] != '/' || dl <= 1)
+		return dl_err_set(reterr, -EACCES, "disk_dir '%s' is not an absolute directory",
+		    disk_dir);
+	rel = strnlen(t->backing, sizeof(t->backing)) < sizeof(t->backing) &&
+	    strncmp(t->backing, disk_dir, dl) == 0 && t->backing[dl] == '/' ?
+	    t->backing + dl + 1 : NULL;
+	if (!rel || !relpath_is_plain(rel))
+		return dl_err_set(reterr, -EACCES, "target %u: backing store '%.*s' is not a plain "
+		    "path under disk_dir '%.*s'", (unsigned)t->tid, MAX_STORE_PATH - 1, t->backing,
+		    (int)dl, disk_dir);
+	return 0;
+}
+
+int
+privsep_tgt_backing_open(const char *disk_dir, const char *path, uid_t owner, int *ret_fd,
+    struct dl_err *reterr)
+{
+	struct open_how how = {
+		.flags = O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int dfd = -1, fd = -1;
+	size_t dl = strlen(disk_dir);
+	struct stat st;
+
+	while (dl > 1 && disk_dir[dl - 1] == '/')
+		dl--;
+	if (disk_dir[0] != '/' || dl <= 1 || strncmp(path, disk_dir, dl) != 0 ||
+	    path[dl] != '/' || !relpath_is_plain(path + dl + 1))
+		return dl_err_set(reterr, -EACCES, "backing store '%s' is not a plain path under "
+		    "disk_dir '%.*s'", path, (int)dl, disk_dir);
+	dfd = open(disk_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return dl_err_set(reterr, negative_errno(), "disk_dir '%s': %s", disk_dir,
+		    strerror(errno));
+	fd = (int)syscall(SYS_openat2, dfd, path + dl + 1, &how, sizeof(how));
+	if (fd < 0)
+		return dl_err_set(reterr, negative_errno(), "backing store '%s': %s%s", path,
+		    strerror(errno), errno == ELOOP || errno == EXDEV ?
+		    " (a symlink, or leaves disk_dir)" : "");
+	if (fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "backing store '%s': %s", path,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return dl_err_set(reterr, -EACCES, "backing store '%s' is not a regular file",
+		    path);
+	if (st.st_uid != owner)
+		return dl_err_set(reterr, -EACCES, "backing store '%s' is owned by uid %u, not "
+		    "bootsvc's user (uid %u)", path, (unsigned)st.st_uid, (unsigned)owner);
+	if (st.st_nlink != 1)
+		return dl_err_set(reterr, -EACCES, "backing store '%s' has %lu links, not 1", path,
+		    (unsigned long)st.st_nlink);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
 }

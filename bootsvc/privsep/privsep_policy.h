@@ -5,8 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "err.h"
+#include "iscsi/tgt.h"
 
 /* BMC credential files are a few short lines (bmc_creds.c reads at most 4 KiB). */
 #define MAX_PRIVSEP_CREDS_FILE 4096
@@ -47,3 +49,31 @@ bool privsep_tls_ca_name_is_allowed(const char *name);
  * regular), -E2BIG, ... with reterr naming the file. */
 int privsep_site_read(const char *dir, const char *rel, char **ret, size_t *ret_len,
     unsigned *ret_mode, struct dl_err *reterr);
+
+/* iSCSI (docs/iscsi.md "tgtd", docs/security.md "iSCSI"). */
+
+/* A CHAP secret: Windows' initiator takes 12 to 16 bytes, RFC 3720 asks for 96 bits. */
+#define MIN_CHAP_SECRET 12
+
+/* Is t a target the parent sets up for the child? Pure. tid in 1..MAX_TGT_TARGETS; iqn is
+ * "<prefix>:<node>" with node of [a-z0-9.-] (the names tgt_target_name() makes) and the
+ * initiator exactly tgt_initiator_name(prefix, node), so a target admits only its own
+ * node's initiator; initiator_addr a dotted IPv4 unicast address (not 0.0.0.0, not
+ * 255.255.255.255); CHAP user and secret printable ASCII without spaces, quotes or
+ * backslashes, user 1..MAX_CHAP_NAME-1 bytes, secret MIN_CHAP_SECRET..MAX_CHAP_SECRET-1;
+ * mutual user and secret both empty or both set, the mutual user other than the incoming
+ * one and the mutual secret other than the incoming (RFC 3720 5.1, Windows refuses
+ * equal ones); backing absolute, shorter than MAX_STORE_PATH and a plain path below
+ * disk_dir. -EACCES naming the field (never a secret's value). */
+int privsep_tgt_check(const char *prefix, const char *disk_dir, const struct tgt_target *t,
+    struct dl_err *reterr);
+
+/* Open t's backing store for tgtd, as root, so the file tgtd opens is the one checked:
+ * opened beneath disk_dir without following any symlink (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), read-write, then fstat-checked: a regular
+ * file owned by owner (bootsvc's user) with one link (a hard link to another user's file
+ * is not the node's clone). *ret_fd (O_CLOEXEC; the caller closes it) on success; tgtd is
+ * given /proc/<pid>/fd/<n> of it. -EACCES, -ENOENT, -ELOOP, -EPERM with reterr naming
+ * the path. */
+int privsep_tgt_backing_open(const char *disk_dir, const char *path, uid_t owner,
+    int *ret_fd, struct dl_err *reterr);

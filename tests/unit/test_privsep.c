@@ -101,7 +101,7 @@ test_encode_refuses(void **state)
 		const char *want_msg;
 	} v[] = {
 		{ __LINE__, { .type = 0 }, sizeof(buf), -EINVAL, "unknown message type 0" },
-		{ __LINE__, { .type = 0x84 }, sizeof(buf), -EINVAL, "unknown message type 132" },
+		{ __LINE__, { .type = 0x86 }, sizeof(buf), -EINVAL, "unknown message type 134" },
 		{ __LINE__, { .type = PRIVSEP_READ_CREDS, .data = "", .data_len = 0 }, sizeof(buf),
 		    -EINVAL, "empty path" },
 		{ __LINE__, { .type = PRIVSEP_READ_CREDS, .data = "/a\0b", .data_len = 4 },
@@ -170,7 +170,7 @@ test_decode_refuses(void **state)
 		{ __LINE__, PRIVSEP_DHCP_START, -1, "x", 1, "1 payload bytes, want 0" },
 		{ __LINE__, PRIVSEP_READ_CONFIG, -1, "x", 1, "want 0" },
 		{ __LINE__, 0, -1, "", 0, "unknown message type 0" },
-		{ __LINE__, 7, -1, "", 0, "unknown message type 7" },
+		{ __LINE__, 12, -1, "", 0, "unknown message type 12" },
 		{ __LINE__, PRIVSEP_READ_SITE, -1, "\0", 1, "empty path" },
 		{ __LINE__, PRIVSEP_FILE, -1, "\0\0\0", 3, "want >= 4" },
 		{ __LINE__, PRIVSEP_FILE, -1, "\0\x10\0\0", 4, "mode 10000" },
@@ -221,7 +221,11 @@ test_decode_refuses(void **state)
 	assert_false(privsep_type_is_request(0));
 	assert_true(privsep_type_is_request(PRIVSEP_READ_SITE));
 	assert_true(privsep_type_is_request(PRIVSEP_READ_TLS_CA));
-	assert_false(privsep_type_is_request(8));
+	assert_true(privsep_type_is_request(PRIVSEP_TGT_SET));
+	assert_true(privsep_type_is_request(PRIVSEP_TGT_SESSIONS));
+	assert_false(privsep_type_is_request(PRIVSEP_TGT_STATE));
+	assert_false(privsep_type_is_request(PRIVSEP_TGT_LIST));
+	assert_false(privsep_type_is_request(12));
 }
 
 /* Which paths the parent reads as BMC credentials. */
