@@ -300,9 +300,12 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = vm_new(&bs, &bs.vm, &err)) < 0)
 		goto fail;
-	/* tgtd's calls (the root parent's, iscsi/tgt.h) are wired in once that side is in
-	 * this build; until then clones are made and not exported (disks.h). */
-	if ((r = disks_new(&bs, NULL, &bs.disks, &err)) < 0)
+	/* tgtd is the root parent's (iscsi/tgt.h); started unprivileged there is none, and
+	 * clones are made but not exported (disks.h). */
+	static const struct disks_tgt_ops tgt_ops = {
+		.set = privsep_tgt_set, .del = privsep_tgt_del, .status = privsep_tgt_status,
+	};
+	if ((r = disks_new(&bs, bs.privsep ? &tgt_ops : NULL, &bs.disks, &err)) < 0)
 		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
 		if (!bs.dnsmasq && (r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
