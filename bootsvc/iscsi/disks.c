@@ -403,6 +403,8 @@ rebuild_one(const struct disk_rec *dr, void *userdata)
 	}
 	if (submit(d, j) == 0)
 		x->n++;
+	else
+		d->generation_known = false; /* queue full: the next tick tries them all again */
 	return 0;
 }
 
