@@ -13,9 +13,10 @@
  * - At start, temp files of clones a dead bootsvc left are removed and rows left
  *   "making" are failed (a new armed boot makes them again).
  *
- * tgtd is driven by the root parent (iscsi/tgt.h); the room gets those calls as
- * struct disks_tgt_ops so it builds and runs before the parent's side is there: with
- * NULL ops it makes clones but exports nothing, and says so once. */
+ * tgtd is driven by the root parent (iscsi/tgt.h); main.c gives the room the parent's
+ * calls (privsep_tgt_*) as struct disks_tgt_ops, and tests their own. Without a parent
+ * (bootsvc started unprivileged) the ops are NULL: clones are made but nothing is
+ * exported, said once. */
 #pragma once
 
 #include <stdbool.h>
