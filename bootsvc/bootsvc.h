@@ -19,6 +19,7 @@ struct ctrl;
 struct action;
 struct privsep;
 struct vm;
+struct disks;
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
@@ -44,6 +45,7 @@ struct bootsvc {
 	struct privsep *privsep; /* to the root parent; NULL when started unprivileged */
 	struct ctrl *ctrl;
 	struct vm *vm;            /* VM hosts over libvirt (vm/vm.h) */
+	struct disks *disks;      /* iscsi nodes' disks (iscsi/disks.h); NULL: iscsi = off */
 	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;
 	struct metrics metrics;

@@ -14,6 +14,7 @@
 #include "dhcp/dnsmasq.h"
 #include "fdlimit.h"
 #include "http/http.h"
+#include "iscsi/disks.h"
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/templates.h"
@@ -299,6 +300,13 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = vm_new(&bs, &bs.vm, &err)) < 0)
 		goto fail;
+	/* tgtd is the root parent's (iscsi/tgt.h); started unprivileged there is none, and
+	 * clones are made but not exported (disks.h). */
+	static const struct disks_tgt_ops tgt_ops = {
+		.set = privsep_tgt_set, .del = privsep_tgt_del, .status = privsep_tgt_status,
+	};
+	if ((r = disks_new(&bs, bs.privsep ? &tgt_ops : NULL, &bs.disks, &err)) < 0)
+		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
 		if (!bs.dnsmasq && (r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
 			goto fail;
@@ -322,6 +330,7 @@ fail:
 	bs.action = action_free(bs.action);
 	/* After the pools: their cancelled libvirt jobs come back to the vm room. */
 	bs.vm = vm_free(bs.vm);
+	bs.disks = disks_free(bs.disks);
 	bs.ctrl = ctrl_free(bs.ctrl);
 	bs.control = control_stop(bs.control);
 	bs.http = http_stop(bs.http);

@@ -51,6 +51,8 @@ static const struct {
 	/* Arming makes a node's next credential fetchable without a boot the controller
 	 * ordered: the admin's door for a node with no BMC (docs/security.md). */
 	{ "node.arm", ROLE_ADMIN },
+	/* A fresh disk drops what a persistent node kept (issue 14). */
+	{ "node.reset-disk", ROLE_ADMIN },
 	{ "image.add", ROLE_ADMIN },
 	{ "image.remove", ROLE_ADMIN },
 };

@@ -16,8 +16,9 @@ PKGS=(
   libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
-  # iSCSI disks (docs/iscsi.md): tgtd supervised by bootsvc; libiscsi-bin logs in from tests
-  tgt libiscsi-bin open-iscsi
+  # iSCSI disks (docs/iscsi.md): tgtd supervised by bootsvc; libiscsi-bin logs in from tests;
+  # xfsprogs for the reflink clones' test file system
+  tgt libiscsi-bin open-iscsi xfsprogs
   # imagebuild's iSCSI disks (docs/images.md): partition table, FAT boot partition, BIOS
   # loader, ext4 root; debugfs reads a disk's ext4 in tests
   fdisk dosfstools mtools syslinux syslinux-common e2fsprogs

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* nodectl node add|remove|list|show|set: argv -> node.* args, node.* results -> text. */
+/* nodectl node add|remove|list|show|set|arm|reset-disk: argv -> node.* args, node.*
+ * results -> text. */
 #include <errno.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ enum {
 	OPT_BMC,
 	OPT_BMC_CREDS,
 	OPT_IMAGE,
+	OPT_PERSISTENT_DISK,
+	OPT_FORCE,
 };
 
 /* The per-node lists of node add: option, protocol key, what each name must be, and
@@ -43,6 +46,8 @@ struct node_args {
 	const char *lists[ELEMENTSOF(node_list_opts)];
 	const char *bmc_creds;
 	const char *image;
+	const char *persistent_disk; /* "on" or "off" */
+	bool force;
 };
 
 static int
@@ -59,6 +64,14 @@ cmd_node_handle(int opt, const char *name, const char *value, void *userdata,
 		return cmd_args_once(&a->bmc_creds, name, value, reterr);
 	case OPT_IMAGE:
 		return cmd_args_once(&a->image, name, value, reterr);
+	case OPT_PERSISTENT_DISK:
+		if (!streq(value, "on") && !streq(value, "off"))
+			return dl_err_set(reterr, -EINVAL, "option --%s: '%.16s' is not on or off",
+			    name, value);
+		return cmd_args_once(&a->persistent_disk, name, value, reterr);
+	case OPT_FORCE:
+		a->force = true;
+		return 0;
 	default:
 		return dl_err_set(reterr, -EINVAL, "option --%s is not valid here", name);
 	}
@@ -157,13 +170,15 @@ cmd_node_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_ar
 	return 0;
 }
 
-/* node remove|list|set: a hostlist operand (required unless optional) and maybe --image. */
+/* node remove|list|set|arm: a hostlist operand (required unless optional); node set takes
+ * --image and --persistent-disk, at least one. */
 static int
-cmd_node_parse_names(int argc, char **argv, const char *cmd, bool optional, bool image,
+cmd_node_parse_names(int argc, char **argv, const char *cmd, bool optional, bool set,
     struct cmd_opts *opts, json_t **ret_args, struct dl_err *reterr)
 {
-	static const struct option with_image[] = {
+	static const struct option with_set[] = {
 		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "persistent-disk", required_argument, NULL, OPT_PERSISTENT_DISK },
 		CMD_ARGS_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -171,21 +186,61 @@ cmd_node_parse_names(int argc, char **argv, const char *cmd, bool optional, bool
 	struct node_args a = { 0 };
 	int r;
 
-	r = cmd_args_parse_names(argc, argv, cmd, image ? with_image : with_image + 1,
+	r = cmd_args_parse_names(argc, argv, cmd, set ? with_set : with_set + 2,
 	    cmd_node_handle, &a, optional ? 0 : 1, opts, &args, reterr);
 	*ret_args = NULL;
 	if (r < 0 || opts->help)
 		return r;
-	if (image) {
-		if (!a.image)
-			return dl_err_set(reterr, -EINVAL,
-			    "%s: nothing to change; give --image NAME[@IDPREFIX]", cmd);
-		r = cmd_node_image(args, cmd, a.image, reterr);
-		if (r < 0)
+	if (set) {
+		if (!a.image && !a.persistent_disk)
+			return dl_err_set(reterr, -EINVAL, "%s: nothing to change; give --image "
+			    "NAME[@IDPREFIX] or --persistent-disk on|off", cmd);
+		if (a.image && (r = cmd_node_image(args, cmd, a.image, reterr)) < 0)
 			return r;
+		if (a.persistent_disk && json_object_set_new(args, "persistent_disk",
+		    json_boolean(streq(a.persistent_disk, "on"))) < 0)
+			return dl_err_set(reterr, -ENOMEM, "out of memory");
 	}
 	*ret_args = TAKE_PTR(args);
 	return 0;
+}
+
+/* node reset-disk <hostlist> [--force] */
+int
+cmd_node_reset_disk_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(json_decrefp) json_t *args = NULL;
+	struct node_args a = { 0 };
+	int r;
+
+	r = cmd_args_parse_names(argc, argv, "node reset-disk", longopts, cmd_node_handle, &a,
+	    1, opts, &args, reterr);
+	*ret_args = NULL;
+	if (r < 0 || opts->help)
+		return r;
+	if (a.force && json_object_set_new(args, "force", json_true()) < 0)
+		return dl_err_set(reterr, -ENOMEM, "out of memory");
+	*ret_args = TAKE_PTR(args);
+	return 0;
+}
+
+int
+cmd_node_reset_disk_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	const json_t *none = json_object_get(result, "no_disk");
+	int r = cmd_print_names(out, result, "reset", "disk reset (a fresh clone at the next "
+	    "boot) for", reterr);
+
+	if (r == 0 && json_is_array(none) && json_array_size(none) > 0)
+		r = cmd_print_names(out, result, "no_disk", "no disk to reset on", reterr);
+	return r;
 }
 
 int
@@ -437,6 +492,42 @@ static const char *const node_keys[] = { "name", "mac", "ip", "uuid", "serial", 
 	"image_id", "phase", "reason", "phase_at", "want_power", "power", "op", "attempts",
 	"bmc_state", "last_error", "hold", "hold_reason", "booted_image" };
 
+/* An iscsi node's disk (issue 14): never a secret, bootsvc sends none. */
+static int
+print_disk(FILE *out, const json_t *disk, struct dl_err *reterr)
+{
+	static const char *const keys[] = { "state", "reason", "image_id", "method", "size",
+		"persistent", "target", "made_at", "make_ms", "reset", "path" };
+	struct format_kv kv[ELEMENTSOF(keys)];
+	char bufs[ELEMENTSOF(keys)][FORMAT_KV_BUF], a[FORMAT_BUF], b[FORMAT_BUF];
+	size_t n = 0;
+
+	if (!json_is_object(disk))
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		const char *v = bufs[n];
+
+		kv[n].key = keys[i];
+		if (streq(keys[i], "size"))
+			(void)snprintf(bufs[n], FORMAT_KV_BUF, "%s apparent, %s allocated",
+			    format_size(json_object_get(disk, "apparent_bytes"), a) ?: "-",
+			    format_size(json_object_get(disk, "allocated_bytes"), b) ?: "-");
+		else if (streq(keys[i], "target"))
+			(void)snprintf(bufs[n], FORMAT_KV_BUF, "%.100s (tid %s)",
+			    format_scalar(json_object_get(disk, "target"), a) ?: "-",
+			    format_scalar(json_object_get(disk, "tid"), b) ?: "-");
+		else if (streq(keys[i], "made_at"))
+			v = format_time(json_object_get(disk, "made_at"), bufs[n]);
+		else
+			v = format_scalar(json_object_get(disk, keys[i]), bufs[n]);
+		kv[n].value = v && v[0] ? v : NULL;
+		n++;
+	}
+	if (fputs("\ndisk:\n", out) < 0 || format_kv_print(out, kv, n) < 0)
+		return dl_err_set(reterr, -EIO, "cannot write the output");
+	return 0;
+}
+
 int
 cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)
 {
@@ -472,7 +563,7 @@ cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 	}
 	/* Keys a newer bootsvc added: shown, so an old nodectl still shows everything. */
 	json_object_foreach((json_t *)node, key, v) {
-		bool known = streq(key, "history");
+		bool known = streq(key, "history") || streq(key, "disk");
 
 		for (i = 0; i < ELEMENTSOF(node_keys); i++)
 			known |= streq(key, node_keys[i]);
@@ -485,6 +576,8 @@ cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 	r = format_kv_print(out, kv, n);
 	if (r < 0)
 		return dl_err_set(reterr, r, "cannot write the output");
+	if ((r = print_disk(out, json_object_get(node, "disk"), reterr)) < 0)
+		return r;
 
 	history = json_object_get(node, "history");
 	if (!history)

@@ -35,6 +35,8 @@ struct control_verb {
 /* The verb tables of verbs_node.c and verbs_image.c, NULL-name terminated. */
 extern const struct control_verb verbs_node[];
 extern const struct control_verb verbs_image[];
+/* verbs_disk.c: node.reset-disk (issue 14). */
+extern const struct control_verb verbs_disk[];
 
 /* The verbs of verbs_ctrl.c (provision, power, hold, release, events). */
 extern const struct control_verb verbs_ctrl[];

@@ -12,6 +12,7 @@
 #include "controller/energy.h"
 #include "hostlist.h"
 #include "log.h"
+#include "iscsi/disks.h"
 #include "boot/nodes.h"
 #include "parse.h"
 #include "proto.h"
@@ -136,6 +137,8 @@ provision(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 			    "node '%s' has no BMC (add it with --bmc and --bmc-creds)", n.name);
 			goto out;
 		}
+		if ((r = disks_image_check(bs, &n, &img, reterr)) < 0)
+			goto out;
 		if (n.hold) {
 			r = dl_err_set(reterr, -EBUSY, "node '%s' is held (%s): release it first",
 			    n.name, n.hold_reason);

@@ -43,6 +43,12 @@ image_to_json(const struct image_rec *i)
 		json_decref(o);
 		return NULL;
 	}
+	/* How bootsvc sees such an image's OS up (kind iscsi, issue 14). */
+	if (o && i->up_probe[0] &&
+	    json_object_set_new(o, "up_probe", json_string(i->up_probe)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -127,6 +133,14 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		return r;
 	if ((r = manifest_parse(buf, len, &m, reterr)) < 0)
 		return dl_err_prefix(reterr, "'%s/manifest.json'", real), r;
+	/* Without tgtd nothing could export its disks: refuse it now, not at boot. */
+	if (kind_is_sanboot(m.kind) && !bs->cfg.iscsi) {
+		r = dl_err_set(reterr, -EOPNOTSUPP, "image '%s' is of kind %s, and bootsvc.conf "
+		    "has iscsi = off: set iscsi = on to serve it", real, m.kind->name);
+		log_notice("event=image_add_refused path=%s kind=%s why=iscsi_off", real,
+		    m.kind->name);
+		goto out;
+	}
 	if ((r = manifest_id(&m, id, reterr)) < 0)
 		goto out;
 	/* A version directory is named by its id: a renamed or edited one is not ours. */
@@ -175,6 +189,7 @@ image_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	    m.hypervisor_efi_build_id ? m.hypervisor_efi_build_id : "");
 	(void)snprintf(img.hypervisor_cmdline, sizeof(img.hypervisor_cmdline), "%s",
 	    m.hypervisor_cmdline ? m.hypervisor_cmdline : "");
+	(void)snprintf(img.up_probe, sizeof(img.up_probe), "%s", m.up_probe ? m.up_probe : "");
 	img.added = (int64_t)time(NULL);
 	if ((r = store_image_insert(bs->store, &img, reterr)) < 0)
 		goto out;

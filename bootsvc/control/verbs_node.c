@@ -10,6 +10,7 @@
 #include "hostlist.h"
 #include "log.h"
 #include "boot/nodes.h"
+#include "iscsi/disks.h"
 #include "proto.h"
 #include "strbuf.h"
 
@@ -174,6 +175,8 @@ node_add(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 		if (creds)
 			strcpy(n.bmc_creds, creds);
 		if (image) {
+			if ((r = disks_image_check(bs, &n, &img, reterr)) < 0)
+				goto out;
 			strcpy(n.image, img.name);
 			if (strchr(image, '@') || strcmp(image, img.id) == 0)
 				strcpy(n.image_pin, img.id);
@@ -387,27 +390,49 @@ node_show(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 		    "reason", hist[i].reason, "at", (json_int_t)hist[i].at));
 	json_object_set_new(o, "bmc_creds", json_string(n.bmc_creds));
 	json_object_set_new(o, "history", h);
+	/* issue 14: its iSCSI disk, if it has one (never a secret), and whether it is kept
+	 * across boots */
+	json_object_set_new(o, "persistent_disk",
+	    json_boolean(store_disk_persistent_get(bs->store, n.name)));
+	json_object_set_new(o, "disk", disks_show_json(bs, &n) ?: json_null());
 	*ret = json_pack("{s:o}", "node", o);
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* node.set {names, image?, persistent_disk?}: the image the nodes boot, and whether an
+ * iscsi node's disk is kept across boots (issue 14); at least one of them. */
 static int
 node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
 {
-	static const char *const allowed[] = { "names", "image", NULL };
+	static const char *const allowed[] = { "names", "image", "persistent_disk", NULL };
 	struct hostlist names = { 0 };
 	struct image_rec img;
 	const char *image;
 	json_t *updated;
+	bool persistent = false, set_persistent = json_object_get(args, "persistent_disk") != NULL;
 	int r;
 
 	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
-	    (r = proto_arg_str(args, "image", true, 200, &image, reterr)) < 0)
+	    (r = proto_arg_str(args, "image", false, 200, &image, reterr)) < 0 ||
+	    (r = proto_arg_bool(args, "persistent_disk", false, &persistent, reterr)) < 0)
 		return r;
-	if ((r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
+	if (!image && !set_persistent)
+		return dl_err_set(reterr, -EINVAL, "node.set: nothing to change: give image or "
+		    "persistent_disk");
+	if (image && (r = store_image_resolve(bs->store, image, &img, reterr)) < 0)
 		return r;
 	if ((r = names_existing(bs, args, "names", &names, reterr)) < 0)
 		return r;
+	if (image)
+		for (size_t i = 0; i < names.n; i++) {
+			struct node_rec n;
+
+			if ((r = store_node_get(bs->store, names.names[i], &n)) < 0 ||
+			    (r = disks_image_check(bs, &n, &img, reterr)) < 0) {
+				hostlist_done(&names);
+				return r;
+			}
+		}
 	updated = json_array();
 	if (!updated || (r = store_begin(bs->store)) < 0) {
 		hostlist_done(&names);
@@ -418,14 +443,20 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 		struct node_rec n;
 		if ((r = store_node_get(bs->store, names.names[i], &n)) < 0)
 			break;
-		strcpy(n.image, img.name);
-		/* name@prefix or a full id pins the version; a bare name follows the newest. */
-		if (strchr(image, '@') || strcmp(image, img.id) == 0)
-			strcpy(n.image_pin, img.id);
-		else
-			n.image_pin[0] = '\0';
-		if ((r = store_node_update(bs->store, &n)) < 0)
+		if (set_persistent &&
+		    (r = store_disk_persistent_set(bs->store, n.name, persistent)) < 0)
 			break;
+		if (image) {
+			strcpy(n.image, img.name);
+			/* name@prefix or a full id pins the version; a bare name follows the
+			 * newest. */
+			if (strchr(image, '@') || strcmp(image, img.id) == 0)
+				strcpy(n.image_pin, img.id);
+			else
+				n.image_pin[0] = '\0';
+			if ((r = store_node_update(bs->store, &n)) < 0)
+				break;
+		}
 		json_array_append_new(updated, json_string(n.name));
 	}
 	if (r < 0) {
@@ -434,9 +465,11 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	} else if ((r = store_commit(bs->store)) < 0) {
 		dl_err_set(reterr, r, "node.set: the store could not commit, no node was changed");
 	} else {
-		log_notice("event=node_set count=%zu first=%s image=%s image_id=%.12s", names.n,
-		    names.names[0], img.name, img.id);
-		*ret = json_pack("{s:O,s:s}", "updated", updated, "image_id", img.id);
+		log_notice("event=node_set count=%zu first=%s image=%s image_id=%.12s "
+		    "persistent_disk=%s", names.n, names.names[0], image ? img.name : "-",
+		    image ? img.id : "-", set_persistent ? (persistent ? "on" : "off") : "-");
+		*ret = image ? json_pack("{s:O,s:s}", "updated", updated, "image_id", img.id) :
+		    json_pack("{s:O}", "updated", updated);
 		r = *ret ? 0 : -ENOMEM;
 	}
 	json_decref(updated);

@@ -10,6 +10,7 @@
 
 #include "controller/ctrl_internal.h"
 #include "log.h"
+#include "iscsi/disks.h"
 #include "boot/nodes.h"
 
 /* One power action's payload: a copy of what the worker needs, and who to tell. */
@@ -225,9 +226,11 @@ ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
 	 * (boot/trust.h): also one without a fixed address gets its credential. A power-on
 	 * of a node the BMC last read on boots nothing: no arming. */
 	if (op == POWER_CYCLE || op == POWER_RESET ||
-	    (op == POWER_ON && strcmp(n.power, "on") != 0))
-		(void)nodes_arm(c->bs, &n, "admin", "power verb: the boot that follows may "
-		    "take its credential");
+	    (op == POWER_ON && strcmp(n.power, "on") != 0)) {
+		if (nodes_arm(c->bs, &n, "admin", "power verb: the boot that follows may "
+		    "take its credential") == 0)
+			disks_prepare(c->bs->disks, &n);
+	}
 	return 0;
 }
 
@@ -314,8 +317,9 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	 * out once to the boot that follows (boot/trust.h). At the power-on, not at the
 	 * power-off half of a reboot: the node's old OS is gone by then, so none of its
 	 * users can take the new credential, and one taken before is worthless. */
-	if (d->op == COP_BOOTING && d->act == CA_POWER_ON)
-		(void)nodes_arm(bs, n, "controller", d->reason);
+	if (d->op == COP_BOOTING && d->act == CA_POWER_ON &&
+	    nodes_arm(bs, n, "controller", d->reason) == 0)
+		disks_prepare(bs->disks, n); /* an iscsi node's clone, made while it POSTs */
 	(void)store_event_add(bs->store, n->name, ctrl_act_name(d->act), d->reason,
 	    (int64_t)time(NULL));
 	if (d->act != CA_POWER_OFF && strcmp(n->phase, "powering-on") != 0)

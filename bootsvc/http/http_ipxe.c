@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* GET /ipxe/start and /ipxe/boot?mac=..&uuid=..&serial=..: the node's iPXE script; and
- * GET /ipxe/<cfg>.cfg?mac=..: the configuration a kind's UEFI loader reads (xen.cfg). */
+/* GET /ipxe/start and /ipxe/boot?mac=..&uuid=..&serial=..: the node's iPXE script;
+ * GET /ipxe/<cfg>.cfg?mac=..: the configuration a kind's UEFI loader reads (xen.cfg); and
+ * GET /ipxe/failed?mac=..&what=sanboot&errno=..: a sanboot kind's script reporting that
+ * its sanboot failed (iscsi.ipxe). */
 #include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +16,8 @@
 #include "boot/templates.h"
 #include "boot/trust.h"
 #include "dhcp/dnsmasq.h"
+#include "iscsi/disks.h"
+#include "iscsi/san_report.h"
 
 /* How old a PXE DHCP exchange may be and still be the evidence of the reboot whose script
  * request this is: iPXE asks for its script seconds after its DHCP, TCG firmware in tens. */
@@ -119,6 +123,114 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 	return true;
 }
 
+/* A sanboot kind's script (iscsi.ipxe): the node's own disk, its target and CHAP. The
+ * secrets go only into the node's armed boot, as a linux node's credential does
+ * (boot/trust.h): rendering them disarms the node, and a second request in the same boot
+ * gets the hold script, evented. A disk not ready yet is the hold script too, whose poll
+ * brings the node back. */
+static enum MHD_Result
+san_boot(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n,
+    const struct kind *k, const struct image_rec *img, struct script_vars *v, bool set_pxe)
+{
+	char target[MAX_ISCSI_NAME], initiator[MAX_ISCSI_NAME], reason[MAX_REASON];
+	const char *phase = kind_script_phase(k), *why = "";
+	bool mutual = bs->cfg.iscsi_mutual_chap;
+	struct disk_rec dr;
+	enum disk_do act;
+	enum MHD_Result ret;
+
+	act = disks_for_boot(bs->disks, n, img, &dr, &why);
+	/* A boot it is, disk or not: the phase moves, so the controller's timeouts count
+	 * from the first request; a node that cannot have a disk at all stays where it is. */
+	if (act != DD_REFUSE && set_pxe && phase && strcmp(n->phase, phase) != 0)
+		(void)nodes_set_phase(bs, n->name, phase, "");
+	if (act != DD_KEEP) {
+		if (act == DD_REFUSE || act == DD_FAILED)
+			http_observe(bs, r, n, "disk-refused", why);
+		return hold(bs, c, r, v, script_safe(reason, sizeof(reason), why));
+	}
+	if (!n->armed) {
+		explicit_bzero(&dr, sizeof(dr));
+		http_observe(bs, r, n, "disk-cred-refused",
+		    "disk credentials asked for again in a boot that was handed them");
+		return hold(bs, c, r, v, "this boot was handed its disk credentials already: "
+		    "nodectl node arm NODE");
+	}
+	if (tgt_target_name(bs->cfg.iscsi_iqn, n->name, target, sizeof(target)) < 0 ||
+	    tgt_initiator_name(bs->cfg.iscsi_iqn, n->name, initiator, sizeof(initiator)) < 0) {
+		explicit_bzero(&dr, sizeof(dr));
+		return hold(bs, c, r, v, "the node's iSCSI names are too long (iscsi_iqn)");
+	}
+	script_vars_san(v, target, initiator, bs->cfg.iscsi_portal, bs->cfg.iscsi_port,
+	    dr.chap_user, dr.chap_secret, mutual ? dr.mutual_user : "",
+	    mutual ? dr.mutual_secret : "");
+	if (strcmp(n->served_image, img->id) != 0) {
+		strcpy(n->served_image, img->id);
+		(void)store_node_update(bs->store, n);
+	}
+	/* Disarm before answering: if the store cannot record it, nothing is handed out. */
+	if (nodes_disarm(bs, n) < 0) {
+		explicit_bzero(&dr, sizeof(dr));
+		return http_respond_error(c, r, 500, -EIO, "cannot record the hand-out");
+	}
+	log_notice("event=disk_cred node=%s tid=%u msg=\"disk credentials handed out\"",
+	    n->name, dr.tid);
+	ret = render(c, r, templates_kind(&bs->tmpl, k), v);
+	explicit_bzero(&dr, sizeof(dr));
+	return ret;
+}
+
+/* GET /ipxe/failed?mac=..&what=sanboot&errno=..: the node's sanboot failed three times.
+ * From the node's own address only, for a node just served a sanboot kind; a node that
+ * is failed already is not written again (iPXE asks again each poll), and refusals are
+ * evented under http_observe's rate. */
+static enum MHD_Result
+san_failed(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
+{
+	struct dl_err err = { 0 };
+	char reason[MAX_REASON];
+	struct boot_query q;
+	struct image_rec img;
+	struct node_rec n;
+	const struct kind *k;
+	uint32_t e;
+	int rc;
+
+	rc = boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
+	    NULL, NULL, &q, &err);
+	if (rc < 0)
+		return http_respond_error(c, r, 400, rc, err.msg);
+	rc = san_report_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "what"),
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "errno"), &e, &err);
+	if (rc < 0)
+		return http_respond_error(c, r, 400, rc, err.msg);
+	rc = store_node_get_by_mac(bs->store, q.mac_str, &n);
+	if (rc == -ENOENT)
+		return http_respond_error(c, r, 404, rc, "unknown node");
+	if (rc < 0)
+		return http_respond_error(c, r, 500, rc, "node store failed");
+	strcpy(r->node, n.name);
+	if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0)) {
+		http_observe(bs, r, &n, "report-refused",
+		    "sanboot failure reported from an address other than the node's");
+		return http_respond_error(c, r, 403, -EPERM,
+		    "this node's reports are taken from its own address only");
+	}
+	k = n.served_image[0] && store_image_get(bs->store, n.served_image, &img) == 0 ?
+	    kind_find(img.kind) : NULL;
+	if (!k || !kind_is_sanboot(k)) {
+		http_observe(bs, r, &n, "report-refused",
+		    "sanboot failure reported by a node not served a sanboot image");
+		return http_respond_error(c, r, 409, -ENOENT,
+		    "this node was not served an image that sanboots");
+	}
+	if (strcmp(n.phase, "failed") != 0) {
+		(void)san_report_reason(e, reason, sizeof(reason));
+		(void)nodes_set_phase(bs, n.name, "failed", reason);
+	}
+	return http_respond(c, r, 200, "text/plain", "recorded\n", 9);
+}
+
 static enum MHD_Result
 boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
 {
@@ -170,6 +282,8 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	if (!trust_boot(bs, r, n, &set_pxe, &why))
 		return hold(bs, c, r, &v, why);
 	script_vars_image(&v, k, &img);
+	if (kind_is_sanboot(k))
+		return san_boot(bs, c, r, n, k, &img, &v, set_pxe);
 
 	/* Remember what we served: the node's receipt is checked against it. */
 	if (strcmp(n->served_image, img.id) != 0) {
@@ -278,6 +392,8 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 	}
 	if ((ck = cfg_kind(url)))
 		return efi_cfg(bs, c, r, ck);
+	if (strcmp(url, "/ipxe/failed") == 0)
+		return san_failed(bs, c, r);
 	if (strcmp(url, "/ipxe/boot") != 0)
 		return http_respond_error(c, r, 404, -ENOENT, "no such script");
 

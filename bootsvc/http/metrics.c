@@ -4,6 +4,7 @@
 
 #include "dhcp/dnsmasq.h"
 #include "controller/energy.h"
+#include "iscsi/disks.h"
 #include "http/http_internal.h"
 #include "strbuf.h"
 
@@ -171,6 +172,7 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	strbuf_printf(&b, "# TYPE diskless_energy_saved_kwh_total gauge\n");
 	(void)store_energy_image_foreach(bs->store, energy_saved, &b);
 	vm_metrics(bs, &b);
+	disks_metrics(bs->disks, &b); /* issue 14: nothing when iscsi = off */
 	if (b.oom) {
 		strbuf_done(&b);
 		return MHD_NO;

@@ -683,3 +683,54 @@ store_vm_drain_foreach(struct store *s, store_vm_drain_fn fn, void *userdata)
 {
 	return s->ops->vm_drain_foreach(s, fn, userdata);
 }
+
+int
+store_disk_put(struct store *s, struct disk_rec *d)
+{
+	return s->ops->disk_put(s, d);
+}
+
+int
+store_disk_get(struct store *s, const char *node, struct disk_rec *ret)
+{
+	return s->ops->disk_get(s->rd, node, ret);
+}
+
+int
+store_reader_disk_get(struct store_reader *r, const char *node, struct disk_rec *ret)
+{
+	return r->ops->disk_get(r, node, ret);
+}
+
+int
+store_disk_delete(struct store *s, const char *node)
+{
+	return s->ops->disk_delete(s, node);
+}
+
+int
+store_disk_foreach(struct store *s, store_disk_fn fn, void *userdata)
+{
+	return s->ops->disk_foreach(s, fn, userdata);
+}
+
+int
+store_disk_persistent_set(struct store *s, const char *node, bool persistent)
+{
+	struct node_rec n;
+	int r;
+
+	if (persistent)
+		return s->ops->disk_persistent_put(s, node);
+	r = s->ops->disk_persistent_delete(s, node);
+	/* turning off what is not on is done, if the node is there */
+	if (r == -ENOENT)
+		return s->ops->node_get(s->rd, STORE_NODE_BY_NAME, node, &n);
+	return r;
+}
+
+bool
+store_disk_persistent_get(struct store *s, const char *node)
+{
+	return s->ops->disk_persistent_get(s, node);
+}

@@ -50,6 +50,12 @@
 #define MAX_BANNER 256
 #define MAX_SERIAL 65
 #define MAX_BMC 64
+/* An image's up_probe: "tcp:65535" and room to spare (manifest_probe_port bounds it). */
+#define MAX_UP_PROBE 32
+/* A node disk's CHAP name or secret as stored: bootsvc makes them (base64url of 16-24
+ * random bytes, at most 32 characters); tgt.h's MAX_CHAP_NAME/MAX_CHAP_SECRET are the
+ * same 64, checked where both are seen (iscsi/disks.c). */
+#define MAX_DISK_CHAP 64
 
 struct store;
 
@@ -144,6 +150,9 @@ struct image_rec {
 	char hypervisor_build_id[MAX_HYPERVISOR_BUILD_ID + 1];
 	char hypervisor_efi_build_id[MAX_HYPERVISOR_BUILD_ID + 1];
 	char hypervisor_cmdline[MAX_CMDLINE];
+	/* How bootsvc sees that the OS is up (kind iscsi: "tcp:<port>", manifest.h); "" for
+	 * a kind whose init reports itself. */
+	char up_probe[MAX_UP_PROBE];
 	int64_t added;
 	bool current;                        /* newest version of its name */
 };
@@ -416,6 +425,52 @@ typedef int (*store_vm_drain_fn)(const char *node, const char *reason, void *use
 /* fn per drained node in name order; stops early when fn returns < 0. */
 int store_vm_drain_foreach(struct store *s, store_vm_drain_fn fn, void *userdata);
 
+/* Node disks (issue 14, docs/iscsi.md "Disks"): the iSCSI disk of a node whose image is
+ * of kind iscsi, a clone of the image's golden disk.img. The row is the truth the iscsi
+ * room rebuilds tgtd's targets from; it is keyed by node name but not bound to the
+ * nodes row, because the clone file outlives a deleted node until the iscsi room has
+ * dropped its target and removed it (then it deletes the row). A clone is "making"
+ * while a worker writes it under a temp name, "ready" once it is at path, fsynced, and
+ * "failed" (reason says why) otherwise. tid is the node's tgtd target id: given once
+ * (the lowest free, 1..MAX_DISK_TID) and kept across new clones of the same node.
+ * The secrets never leave the store but into the node's armed boot and tgtd. */
+#define MAX_DISK_TID 65535 /* tgt.h's MAX_TGT_TARGETS: tgtd's tid is a u32, we keep 16 bits */
+#define MAX_DISK_BOOT 64   /* the boot a clone was made for, an opaque stamp */
+struct disk_rec {
+	char node[MAX_NODE_NAME];
+	char image_id[SHA256_HEX_SIZE];   /* the golden image version */
+	char path[MAX_STORE_PATH];        /* the clone (<disk_dir>/<node>.img) */
+	char method[16];                  /* "reflink", "qcow2", "copy" */
+	int64_t apparent_bytes;           /* the clone's size as the node sees it */
+	int64_t allocated_bytes;          /* blocks it takes in disk_dir (st_blocks * 512) */
+	char state[16];                   /* "making", "ready", "failed" */
+	char reason[MAX_REASON];          /* why failed */
+	unsigned tid;                     /* 0 on put: the lowest free is given */
+	char chap_user[MAX_DISK_CHAP];
+	char chap_secret[MAX_DISK_CHAP];
+	char mutual_user[MAX_DISK_CHAP];
+	char mutual_secret[MAX_DISK_CHAP];
+	int64_t made_at;                  /* unix s the clone became ready (or failed) */
+	int64_t make_ms;                  /* how long making it took */
+	char boot[MAX_DISK_BOOT];         /* the armed boot it was made for */
+	bool reset;                       /* an admin asked for a fresh clone (reset-disk) */
+};
+/* Insert or rewrite d->node's row. A new row gets the lowest free tid when d->tid is 0
+ * (-ENOSPC when all MAX_DISK_TID are taken); a row rewritten keeps its tid whatever
+ * d->tid says; d->tid is set to the row's. -EEXIST a non-zero tid another node has, -EIO. */
+int store_disk_put(struct store *s, struct disk_rec *d);
+/* 0, -ENOENT, -EIO. */
+int store_disk_get(struct store *s, const char *node, struct disk_rec *ret);
+/* 0, -ENOENT, -EIO. */
+int store_disk_delete(struct store *s, const char *node);
+typedef int (*store_disk_fn)(const struct disk_rec *d, void *userdata);
+/* fn per row in node order; stops early when fn returns < 0 (and returns that). */
+int store_disk_foreach(struct store *s, store_disk_fn fn, void *userdata);
+/* A node's persistent-disk property (kept across reimages and boots, gone with the
+ * node). set: 0, -ENOENT no such node, -EIO. get: false for none or any error. */
+int store_disk_persistent_set(struct store *s, const char *node, bool persistent);
+bool store_disk_persistent_get(struct store *s, const char *node);
+
 /* The read path of threads other than the loop (the HTTP handlers, later): a reader is a
  * read-only handle of its own (for SQLite, its own connection beside the writer's, which
  * WAL lets read while the loop writes). One reader per thread; a reader is used by one
@@ -437,3 +492,5 @@ int store_reader_image_get(struct store_reader *r, const char *id, struct image_
 int store_reader_image_current(struct store_reader *r, const char *name, struct image_rec *ret);
 int store_reader_image_resolve(struct store_reader *r, const char *ref, struct image_rec *ret,
     struct dl_err *reterr);
+/* As store_disk_get (the script path reads a node's disk on its own thread). */
+int store_reader_disk_get(struct store_reader *r, const char *node, struct disk_rec *ret);

@@ -139,6 +139,16 @@ struct store_backend {
 	int (*vm_drain_get)(struct store *s, const char *node, char *reason, size_t size);
 	int (*vm_drain_foreach)(struct store *s, store_vm_drain_fn fn, void *userdata);
 
+	/* Node disks (issue 14). disk_put as store_disk_put; persistent_put/delete:
+	 * -ENOENT no such node / no such row. */
+	int (*disk_put)(struct store *s, struct disk_rec *d);
+	int (*disk_get)(struct store_reader *r, const char *node, struct disk_rec *ret);
+	int (*disk_delete)(struct store *s, const char *node);
+	int (*disk_foreach)(struct store *s, store_disk_fn fn, void *userdata);
+	int (*disk_persistent_put)(struct store *s, const char *node);
+	int (*disk_persistent_delete)(struct store *s, const char *node);
+	bool (*disk_persistent_get)(struct store *s, const char *node);
+
 	/* Image versions. image_insert: -EEXIST with reterr untouched (store.c names it). */
 	int (*image_insert)(struct store *s, const struct image_rec *i, struct dl_err *reterr);
 	int (*image_delete)(struct store *s, const char *id);

@@ -444,4 +444,11 @@ static const struct store_backend sqlite_ops = {
 	.vm_drain_delete = store_sqlite_vm_drain_delete,
 	.vm_drain_get = store_sqlite_vm_drain_get,
 	.vm_drain_foreach = store_sqlite_vm_drain_foreach,
+	.disk_put = store_sqlite_disk_put,
+	.disk_get = store_sqlite_disk_get,
+	.disk_delete = store_sqlite_disk_delete,
+	.disk_foreach = store_sqlite_disk_foreach,
+	.disk_persistent_put = store_sqlite_disk_persistent_put,
+	.disk_persistent_delete = store_sqlite_disk_persistent_delete,
+	.disk_persistent_get = store_sqlite_disk_persistent_get,
 };

@@ -30,6 +30,9 @@ enum sqlite_stmt {
 	/* store_sqlite_plan.c */
 	S_VM_PLAN_INSERT, S_VM_STEP_INSERT, S_VM_PLAN_GET, S_VM_PLAN_PUT, S_VM_STEP_PUT,
 	S_VM_PLAN_PRUNE, S_VM_DRAIN_PUT, S_VM_DRAIN_DELETE, S_VM_DRAIN_GET,
+	/* store_sqlite_disk.c */
+	S_DISK_TID_OF, S_DISK_TID_FREE, S_DISK_PUT, S_DISK_GET, S_DISK_DELETE,
+	S_DISK_PERSIST_PUT, S_DISK_PERSIST_DELETE, S_DISK_PERSIST_GET,
 	_SQLITE_STMT_MAX,
 };
 
@@ -136,7 +139,7 @@ void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 7
+#define STORE_SQLITE_SCHEMA_VERSION 8
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is
@@ -230,3 +233,12 @@ int store_sqlite_vm_drain_put(struct store *s, const char *node, const char *rea
 int store_sqlite_vm_drain_delete(struct store *s, const char *node);
 int store_sqlite_vm_drain_get(struct store *s, const char *node, char *reason, size_t size);
 int store_sqlite_vm_drain_foreach(struct store *s, store_vm_drain_fn fn, void *userdata);
+
+/* store_sqlite_disk.c */
+int store_sqlite_disk_put(struct store *s, struct disk_rec *d);
+int store_sqlite_disk_get(struct store_reader *r, const char *node, struct disk_rec *ret);
+int store_sqlite_disk_delete(struct store *s, const char *node);
+int store_sqlite_disk_foreach(struct store *s, store_disk_fn fn, void *userdata);
+int store_sqlite_disk_persistent_put(struct store *s, const char *node);
+int store_sqlite_disk_persistent_delete(struct store *s, const char *node);
+bool store_sqlite_disk_persistent_get(struct store *s, const char *node);

@@ -11,15 +11,15 @@
 /* current: is it the newest version of its name (the same order as S_IMAGE_CURRENT). */
 #define IMAGE_COLS "id, name, kind, path, kernel_version, kernel_banner, built, cmdline, " \
 	"added, initrd_tree, hypervisor_version, hypervisor_build_id, hypervisor_efi_build_id, " \
-	"hypervisor_cmdline, " \
+	"hypervisor_cmdline, up_probe, " \
 	"(SELECT i2.id FROM images i2 WHERE i2.name = images.name " \
 	"ORDER BY i2.added DESC, i2.id DESC LIMIT 1) = id"
 
 const char *const store_sqlite_image_sql[_SQLITE_STMT_MAX] = {
 	[S_IMAGE_INSERT] = "INSERT INTO images (id, name, kind, path, kernel_version, "
 			   "kernel_banner, built, cmdline, added, initrd_tree, hypervisor_version, "
-			   "hypervisor_build_id, hypervisor_efi_build_id, hypervisor_cmdline) "
-			   "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+			   "hypervisor_build_id, hypervisor_efi_build_id, hypervisor_cmdline, up_probe) "
+			   "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
 	[S_IMAGE_FILE_INSERT] = "INSERT INTO image_files (image_id, role, pos, sha256, size) "
 				"VALUES (?1,?2,?3,?4,?5)",
 	[S_IMAGE_GET] = "SELECT " IMAGE_COLS " FROM images WHERE id = ?1",
@@ -74,7 +74,7 @@ static const struct sqlite_col image_cols[] = {
 	IMAGE_COL(kernel_version), IMAGE_COL(kernel_banner), IMAGE_COL(built),
 	IMAGE_COL(cmdline), IMAGE_COL(added), IMAGE_COL(initrd_tree),
 	IMAGE_COL(hypervisor_version), IMAGE_COL(hypervisor_build_id),
-	IMAGE_COL(hypervisor_efi_build_id), IMAGE_COL(hypervisor_cmdline),
+	IMAGE_COL(hypervisor_efi_build_id), IMAGE_COL(hypervisor_cmdline), IMAGE_COL(up_probe),
 };
 
 static int

@@ -17,6 +17,9 @@
  *   6  vm_hosts and vm_domains: VM hosts and the domains libvirt lists on them (issue 12).
  *   7  vm_plans, vm_steps and vm_drains: the VM layer's plans, their steps, and the VM
  *      hosts an admin drains (issue 13).
+ *   8  images.up_probe (the manifest's), node_disks and disk_persistent: each iscsi
+ *      node's clone of its image's disk and its target's id and secrets, and the nodes
+ *      whose disk survives a boot (issue 14).
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -127,6 +130,24 @@ static const char schema_v1[] =
 	"ALTER TABLE vm_domains ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;" \
 	"ALTER TABLE vm_domains ADD COLUMN jclass TEXT NOT NULL DEFAULT '';"
 
+/* Node disks (issue 14): a row per node with an iSCSI disk, not bound to the nodes row
+ * (the clone file outlives a deleted node until the iscsi room removed it and the row);
+ * tid UNIQUE is tgtd's target id, the index that finds the lowest free one. The
+ * persistent property is the node's (set before any disk exists), gone with the node. */
+#define SCHEMA_DISK \
+	"ALTER TABLE images ADD COLUMN up_probe TEXT NOT NULL DEFAULT '';" \
+	"CREATE TABLE node_disks (" \
+	" node TEXT PRIMARY KEY, image_id TEXT NOT NULL, path TEXT NOT NULL," \
+	" method TEXT NOT NULL, apparent_bytes INTEGER NOT NULL DEFAULT 0," \
+	" allocated_bytes INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL," \
+	" reason TEXT NOT NULL DEFAULT '', tid INTEGER NOT NULL UNIQUE," \
+	" chap_user TEXT NOT NULL DEFAULT '', chap_secret TEXT NOT NULL DEFAULT ''," \
+	" mutual_user TEXT NOT NULL DEFAULT '', mutual_secret TEXT NOT NULL DEFAULT ''," \
+	" made_at INTEGER NOT NULL DEFAULT 0, make_ms INTEGER NOT NULL DEFAULT 0," \
+	" boot TEXT NOT NULL DEFAULT '', reset INTEGER NOT NULL DEFAULT 0);" \
+	"CREATE TABLE disk_persistent (" \
+	" node TEXT PRIMARY KEY REFERENCES nodes(name) ON DELETE CASCADE);"
+
 /* What a new store gets: version STORE_SQLITE_SCHEMA_VERSION. */
 static const char schema_newest[] =
 	"CREATE TABLE nodes ("
@@ -184,7 +205,8 @@ static const char schema_newest[] =
 	" image TEXT PRIMARY KEY, on_mj INTEGER NOT NULL, off_mj INTEGER NOT NULL,"
 	" saved_mj INTEGER NOT NULL);"
 	SCHEMA_VM
-	SCHEMA_VM_PLAN;
+	SCHEMA_VM_PLAN
+	SCHEMA_DISK;
 
 /* The helpers below (and store_sqlite_exec) leave "store '<path>': " to the two entry
  * points, which add it. */
@@ -332,6 +354,13 @@ migrate_vm_plan(sqlite3 *db, struct dl_err *reterr)
 	return store_sqlite_exec(db, SCHEMA_VM_PLAN, reterr);
 }
 
+/* 7 -> 8: images' up_probe ('' for every image before), node disks, none yet. */
+static int
+migrate_disk(sqlite3 *db, struct dl_err *reterr)
+{
+	return store_sqlite_exec(db, SCHEMA_DISK, reterr);
+}
+
 struct migration {
 	int from;         /* it makes from + 1 */
 	const char *what; /* for the log */
@@ -345,6 +374,7 @@ static const struct migration migrations[] = {
 	{ 4, "image hypervisor", migrate_image_hypervisor },
 	{ 5, "VM hosts and domains", migrate_vm },
 	{ 6, "VM plans and drains", migrate_vm_plan },
+	{ 7, "image up_probe and node disks", migrate_disk },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,

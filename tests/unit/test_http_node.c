@@ -31,6 +31,7 @@
 #include "../../bootsvc/bootsvc.h"
 #include "../../bootsvc/boot/nodes.h"
 #include "../../bootsvc/http/http.h"
+#include "../../bootsvc/iscsi/disks.h"
 #include "../../bootsvc/loop.h"
 #include "log.h"
 #include "loop_wait.h"
@@ -796,6 +797,365 @@ test_xen_script_and_cfg(void **state)
 	assert_int_equal(http_get(f, OWN, "/ipxe/kvm.cfg?mac=" MAC3, NULL, NULL), 404);
 }
 
+/* Image "win" of kind iscsi: a golden disk.img of 1 MiB with data at its start. */
+#define WIN_ID "5555555555555555555555555555555555555555555555555555555555555555"
+static void
+add_iscsi_image(struct fixture *f)
+{
+	struct image_rec img = { 0 };
+	struct dl_err e = { 0 };
+	char p[600];
+	FILE *fp;
+
+	strcpy(img.id, WIN_ID);
+	strcpy(img.name, "win");
+	strcpy(img.kind, "iscsi");
+	strcpy(img.up_probe, "tcp:3389");
+	(void)snprintf(img.path, sizeof(img.path), "%s/win", f->sd.dir);
+	assert_int_equal(mkdir(img.path, 0755), 0);
+	(void)snprintf(p, sizeof(p), "%s/disk.img", img.path);
+	fp = fopen(p, "we");
+	assert_non_null(fp);
+	assert_int_equal(fputs("MBR!", fp) >= 0, 1);
+	assert_int_equal(ftruncate(fileno(fp), 1 << 20), 0);
+	assert_int_equal(fclose(fp), 0);
+	strcpy(img.built, "2026-12-04T00:00:00Z");
+	assert_int_equal(image_rec_file_set(&img, "disk",
+	    "6666666666666666666666666666666666666666666666666666666666666666", 1 << 20), 0);
+	img.added = 1;
+	if (store_image_insert(f->bs.store, &img, &e) < 0)
+		fail_msg("image insert: %s", e.msg);
+}
+
+static bool
+disk_ready(void *arg)
+{
+	struct fixture *f = arg;
+	struct disk_rec d;
+
+	return store_disk_get(f->bs.store, "s1", &d) == 0 && strcmp(d.state, "making") != 0 &&
+	    !disks_in_flight(f->bs.disks, "s1");
+}
+
+static bool
+disk3_ready(void *arg)
+{
+	struct fixture *f = arg;
+	struct disk_rec d;
+
+	return store_disk_get(f->bs.store, "s3", &d) == 0 && strcmp(d.state, "ready") == 0 &&
+	    !disks_in_flight(f->bs.disks, "s3");
+}
+
+static bool
+disk1_gone(void *arg)
+{
+	struct fixture *f = arg;
+	struct disk_rec d;
+
+	return store_disk_get(f->bs.store, "s1", &d) == -ENOENT;
+}
+
+static bool
+disk3_gone(void *arg)
+{
+	struct fixture *f = arg;
+	struct disk_rec d;
+
+	return store_disk_get(f->bs.store, "s3", &d) == -ENOENT;
+}
+
+/* GET s1's script as its own address; the body (malloc'd) and the status. */
+static char *
+script_of(struct fixture *f, const char *mac, int *ret_status)
+{
+	struct exchange x;
+	char path[64];
+	char *body;
+
+	(void)snprintf(path, sizeof(path), "/ipxe/boot?mac=%s", mac);
+	*ret_status = http_get(f, OWN, path, NULL, &x);
+	body = strndup(x.payload, x.payload_len);
+	free(x.resp);
+	return body;
+}
+
+/* An iscsi node (issue 14): iscsi.ipxe with its own target, initiator and CHAP, only in
+ * its armed boot; the hold script while its disk is made or when it cannot have one; a
+ * fresh clone with new secrets each armed boot unless persistent; a failed sanboot
+ * reported as its failed phase. */
+static void
+test_iscsi_script(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct disk_rec d;
+	struct node_rec n;
+	char secret[MAX_DISK_CHAP], want[256], disk_dir[200];
+	char *body;
+	int st;
+
+	add_iscsi_image(f);
+	add_node(f, "s1", MAC2, OWN, "powering-on", false);
+	n = get_node(f, "s1");
+	strcpy(n.image, "win");
+	assert_int_equal(store_node_update(f->bs.store, &n), 0);
+
+	/* iscsi = off: no disk room, the node waits saying why */
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	body = script_of(f, MAC2, &st);
+	assert_int_equal(st, 200);
+	assert_non_null(strstr(body, "on hold: iscsi is off"));
+	free(body);
+
+	f->bs.cfg.iscsi = true;
+	strcpy(f->bs.cfg.iscsi_portal, "10.0.0.1");
+	(void)snprintf(disk_dir, sizeof(disk_dir), "%.60s/disks", f->sd.dir);
+	(void)snprintf(f->bs.cfg.disk_dir, sizeof(f->bs.cfg.disk_dir), "%s", disk_dir);
+	assert_int_equal(disks_new(&f->bs, NULL, &f->bs.disks, &e), 0);
+	assert_non_null(f->bs.disks);
+
+	/* the first request of the armed boot starts the clone: hold, phase pxe */
+	body = script_of(f, MAC2, &st);
+	assert_int_equal(st, 200);
+	assert_non_null(strstr(body, "on hold: disk being made"));
+	free(body);
+	assert_string_equal(get_node(f, "s1").phase, "pxe");
+	assert_true(loop_wait(f->bs.loop, disk_ready, NULL, f, 10000));
+	assert_int_equal(store_disk_get(f->bs.store, "s1", &d), 0);
+	assert_string_equal(d.state, "ready");
+	assert_string_equal(d.image_id, WIN_ID);
+	assert_int_equal(d.tid, 1);
+	assert_int_equal(d.apparent_bytes, 1 << 20);
+	assert_int_equal(strlen(d.chap_secret), 16);
+	strcpy(secret, d.chap_secret);
+
+	/* then the script, with its secrets, once */
+	body = script_of(f, MAC2, &st);
+	assert_int_equal(st, 200);
+	assert_non_null(strstr(body, "sanboot iscsi:10.0.0.1::3260:1:"
+	    "iqn.2026-12.local.diskless:s1 || goto retry1"));
+	assert_non_null(strstr(body, "set initiator-iqn iqn.2026-12.local.diskless:s1.initiator\n"));
+	(void)snprintf(want, sizeof(want), "set password %s\n", secret);
+	assert_non_null(strstr(body, want));
+	assert_non_null(strstr(body, "set username s1\n"));
+	(void)snprintf(want, sizeof(want), "set reverse-password %s\n", d.mutual_secret);
+	assert_non_null(strstr(body, want));
+	assert_non_null(strstr(body, "set reverse-username target-1\n"));
+	assert_string_not_equal(d.chap_secret, d.mutual_secret);
+	assert_non_null(strstr(body, "/ipxe/failed?mac=${mac}&what=sanboot&errno=${errno}"));
+	free(body);
+	n = get_node(f, "s1");
+	assert_false(n.armed);
+	assert_string_equal(n.served_image, WIN_ID);
+
+	/* a second fetch from its own address is a new boot (boot/trust.h re-arms it): a
+	 * new disk is made, and the last boot's secret is not handed out again */
+	body = script_of(f, MAC2, &st);
+	assert_int_equal(st, 200);
+	assert_non_null(strstr(body, "disk being made"));
+	assert_null(strstr(body, secret));
+	free(body);
+	assert_true(get_node(f, "s1").armed);
+	assert_true(loop_wait(f->bs.loop, disk_ready, NULL, f, 10000));
+	assert_int_equal(store_disk_get(f->bs.store, "s1", &d), 0);
+	assert_string_not_equal(d.chap_secret, secret);
+	body = script_of(f, MAC2, &st);
+	assert_non_null(strstr(body, "sanboot iscsi:"));
+	free(body);
+	assert_int_equal(events(f, "s1", "disk", "clone ready: copy"), 2);
+	n = get_node(f, "s1");
+
+	/* mutual CHAP off: no reverse secret */
+	f->bs.cfg.iscsi_mutual_chap = false;
+	/* a new armed boot: a fresh clone with new secrets */
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	body = script_of(f, MAC2, &st);
+	assert_non_null(strstr(body, "disk being made"));
+	free(body);
+	assert_true(loop_wait(f->bs.loop, disk_ready, NULL, f, 10000));
+	assert_int_equal(store_disk_get(f->bs.store, "s1", &d), 0);
+	assert_string_equal(d.state, "ready");
+	assert_int_equal(d.tid, 1);
+	assert_string_not_equal(d.chap_secret, secret);
+	strcpy(secret, d.chap_secret);
+	body = script_of(f, MAC2, &st);
+	(void)snprintf(want, sizeof(want), "set password %s\n", secret);
+	assert_non_null(strstr(body, want));
+	assert_non_null(strstr(body, "set reverse-password \n"));
+	free(body);
+
+	/* persistent: the next armed boot keeps the clone and its secrets */
+	assert_int_equal(store_disk_persistent_set(f->bs.store, "s1", true), 0);
+	n = get_node(f, "s1");
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	body = script_of(f, MAC2, &st);
+	assert_non_null(strstr(body, want));
+	free(body);
+	/* ... until reset-disk */
+	assert_int_equal(store_disk_get(f->bs.store, "s1", &d), 0);
+	d.reset = true;
+	assert_int_equal(store_disk_put(f->bs.store, &d), 0);
+	n = get_node(f, "s1");
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	body = script_of(f, MAC2, &st);
+	assert_non_null(strstr(body, "disk being made"));
+	free(body);
+	assert_true(loop_wait(f->bs.loop, disk_ready, NULL, f, 10000));
+	assert_int_equal(store_disk_get(f->bs.store, "s1", &d), 0);
+	assert_false(d.reset);
+	assert_string_not_equal(d.chap_secret, secret);
+
+	/* the controller's power-on starts the clone (disks_prepare): the first script
+	 * request of that boot finds it made */
+	assert_int_equal(store_disk_persistent_set(f->bs.store, "s1", false), 0);
+	strcpy(secret, d.chap_secret);
+	n = get_node(f, "s1");
+	assert_int_equal(nodes_arm(&f->bs, &n, "controller", "test"), 0);
+	disks_prepare(f->bs.disks, &n);
+	assert_true(disks_in_flight(f->bs.disks, "s1"));
+	assert_true(loop_wait(f->bs.loop, disk_ready, NULL, f, 10000));
+	assert_int_equal(store_disk_get(f->bs.store, "s1", &d), 0);
+	assert_string_not_equal(d.chap_secret, secret);
+	body = script_of(f, MAC2, &st);
+	(void)snprintf(want, sizeof(want), "set password %s\n", d.chap_secret);
+	assert_non_null(strstr(body, want));
+	free(body);
+
+	/* a node of an iscsi image without a fixed address: refused, naming the fix */
+	add_node(f, "s2", MAC3, "", "powering-on", false);
+	n = get_node(f, "s2");
+	strcpy(n.image, "win");
+	assert_int_equal(store_node_update(f->bs.store, &n), 0);
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	body = script_of(f, MAC3, &st);
+	assert_non_null(strstr(body, "fixed address"));
+	assert_non_null(strstr(body, "--ip"));
+	free(body);
+	assert_int_equal(store_disk_get(f->bs.store, "s2", &d), -ENOENT);
+
+	/* the failed sanboot's report: strict query, own address, then the phase */
+	assert_int_equal(http_get(f, OWN, "/ipxe/failed?mac=" MAC2 "&what=kernel&errno=0x1",
+	    NULL, NULL), 400);
+	assert_int_equal(http_get(f, OWN, "/ipxe/failed?mac=" MAC2 "&what=sanboot&errno=0xzz",
+	    NULL, NULL), 400);
+	assert_int_equal(http_get(f, OWN, "/ipxe/failed?mac=" MAC2 "&what=sanboot"
+	    "&errno=0x123456789", NULL, NULL), 400);
+	assert_int_equal(http_get(f, OWN, "/ipxe/failed?what=sanboot&errno=0x1", NULL, NULL),
+	    400);
+	assert_int_equal(http_get(f, ATTACKER, "/ipxe/failed?mac=" MAC2 "&what=sanboot"
+	    "&errno=0x3d126083", NULL, NULL), 403);
+	assert_int_equal(http_get(f, OWN, "/ipxe/failed?mac=52:54:00:99:99:99&what=sanboot"
+	    "&errno=0x3d126083", NULL, NULL), 404);
+	assert_string_not_equal(get_node(f, "s1").phase, "failed");
+	assert_int_equal(http_get(f, OWN, "/ipxe/failed?mac=" MAC2 "&what=sanboot"
+	    "&errno=0x3d126083", NULL, NULL), 200);
+	n = get_node(f, "s1");
+	assert_string_equal(n.phase, "failed");
+	assert_string_equal(n.reason,
+	    "sanboot failed: iPXE error 0x3d126083 (https://ipxe.org/3d126083)");
+	/* asked again: no second write */
+	assert_int_equal(http_get(f, OWN, "/ipxe/failed?mac=" MAC2 "&what=sanboot"
+	    "&errno=0x1", NULL, NULL), 200);
+	assert_string_equal(get_node(f, "s1").reason,
+	    "sanboot failed: iPXE error 0x3d126083 (https://ipxe.org/3d126083)");
+
+	/* a node that goes loses its target, its clone file and its row at the next tick;
+	 * one moved to an image without a disk too */
+	{
+		char p[400];
+		struct image_rec tiny;
+
+		(void)snprintf(p, sizeof(p), "%s/s1.img", disk_dir);
+		assert_int_equal(access(p, F_OK), 0);
+		add_node(f, "s3", "52:54:00:11:00:04", "127.0.0.3", "powering-on", false);
+		n = get_node(f, "s3");
+		strcpy(n.image, "win");
+		assert_int_equal(store_node_update(f->bs.store, &n), 0);
+		assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+		disks_prepare(f->bs.disks, &n);
+		assert_true(loop_wait(f->bs.loop, disk3_ready, NULL, f, 10000));
+		(void)snprintf(p, sizeof(p), "%s/s3.img", disk_dir);
+		assert_int_equal(access(p, F_OK), 0);
+		assert_int_equal(store_image_current(f->bs.store, "tiny", &tiny), 0);
+		n = get_node(f, "s3");
+		strcpy(n.image, "tiny");
+		assert_int_equal(store_node_update(f->bs.store, &n), 0);
+		assert_true(loop_wait(f->bs.loop, disk3_gone, NULL, f, 3 * DISKS_TICK_MS));
+		assert_int_equal(access(p, F_OK), -1);
+		assert_int_equal(store_node_delete(f->bs.store, "s3"), 0);
+	}
+
+	/* /metrics counts the clones (six, by copy on this file system) and their bytes */
+	{
+		struct exchange x;
+
+		assert_int_equal(http_get(f, OWN, "/metrics", NULL, &x), 200);
+		body = strndup(x.payload, x.payload_len);
+		free(x.resp);
+		assert_non_null(strstr(body, "diskless_disk_clones{method=\"copy\"} 6\n"));
+		assert_non_null(strstr(body, "diskless_disk_clones{method=\"reflink\"} 0\n"));
+		assert_non_null(strstr(body, "diskless_disk_clone_seconds_count 6\n"));
+		assert_non_null(strstr(body, "diskless_disk_clone_bytes "));
+		assert_null(strstr(body, "diskless_disk_clone_bytes 0\n"));
+		free(body);
+	}
+	/* s1 deleted: its disk goes too */
+	assert_int_equal(store_node_delete(f->bs.store, "s1"), 0);
+	assert_true(loop_wait(f->bs.loop, disk1_gone, NULL, f, 3 * DISKS_TICK_MS));
+	f->bs.disks = disks_free(f->bs.disks);
+	{
+		char p[400];
+
+		(void)snprintf(p, sizeof(p), "%s/s1.img", disk_dir);
+		assert_int_equal(access(p, F_OK), -1);
+		assert_int_equal(rmdir(disk_dir), 0);
+		(void)snprintf(p, sizeof(p), "%s/win/disk.img", f->sd.dir);
+		assert_int_equal(unlink(p), 0);
+		(void)snprintf(p, sizeof(p), "%s/win", f->sd.dir);
+		assert_int_equal(rmdir(p), 0);
+	}
+}
+
+/* A bootsvc killed mid-clone (issue 14): at the next start the temp file is removed and
+ * the row left making is failed, of no boot, so the node's next armed boot makes it
+ * again; nothing half made is ever ready. */
+static void
+test_disks_start_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct disk_rec d = { 0 };
+	char dir[200], tmp[300];
+	FILE *fp;
+
+	(void)snprintf(dir, sizeof(dir), "%.60s/disks", f->sd.dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	(void)snprintf(tmp, sizeof(tmp), "%s/.n9.img.making-Ab12Cd", dir);
+	fp = fopen(tmp, "we");
+	assert_non_null(fp);
+	assert_int_equal(fputs("half", fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	strcpy(d.node, "n9");
+	memset(d.image_id, '5', 64);
+	(void)snprintf(d.path, sizeof(d.path), "%s/n9.img", dir);
+	strcpy(d.method, "auto");
+	strcpy(d.state, "making");
+	strcpy(d.boot, "0123456789abcdef");
+	assert_int_equal(store_disk_put(f->bs.store, &d), 0);
+
+	f->bs.cfg.iscsi = true;
+	(void)snprintf(f->bs.cfg.disk_dir, sizeof(f->bs.cfg.disk_dir), "%s", dir);
+	assert_int_equal(disks_new(&f->bs, NULL, &f->bs.disks, &e), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(store_disk_get(f->bs.store, "n9", &d), 0);
+	assert_string_equal(d.state, "failed");
+	assert_non_null(strstr(d.reason, "bootsvc stopped while making it"));
+	assert_string_equal(d.boot, "");
+	f->bs.disks = disks_free(f->bs.disks);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -810,6 +1170,8 @@ main(void)
 		T(test_images),
 		T(test_vm_host_up_facts),
 		T(test_xen_script_and_cfg),
+		T(test_iscsi_script),
+		T(test_disks_start_after_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

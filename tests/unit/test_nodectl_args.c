@@ -26,6 +26,7 @@ struct vector {
 
 #define ADD cmd_node_add_parse
 #define SET cmd_node_set_parse
+#define RESET cmd_node_reset_disk_parse
 #define PROV cmd_provision_parse
 #define POWER cmd_power_parse
 #define HOLD cmd_hold_parse
@@ -109,6 +110,20 @@ static const struct vector vectors[] = {
 	{ __LINE__, SET, "set --image compute n01",
 	  "{\"names\":\"n01\",\"image\":\"compute\"}", NULL },
 	{ __LINE__, SET, "set n01", NULL, "node set: nothing to change; give --image" },
+	/* an iscsi node's disk kept across boots (issue 14) */
+	{ __LINE__, SET, "set n01 --persistent-disk on",
+	  "{\"names\":\"n01\",\"persistent_disk\":true}", NULL },
+	{ __LINE__, SET, "set n01 --persistent-disk off --image win",
+	  "{\"names\":\"n01\",\"image\":\"win\",\"persistent_disk\":false}", NULL },
+	{ __LINE__, SET, "set n01 --persistent-disk yes", NULL,
+	  "option --persistent-disk: 'yes' is not on or off" },
+	{ __LINE__, SET, "set n01 --persistent-disk on --persistent-disk off", NULL,
+	  "persistent-disk" },
+	{ __LINE__, RESET, "reset-disk n[1-3]", "{\"names\":\"n[1-3]\"}", NULL },
+	{ __LINE__, RESET, "reset-disk --force n1", "{\"names\":\"n1\",\"force\":true}",
+	  NULL },
+	{ __LINE__, RESET, "reset-disk", NULL, "node reset-disk: missing <hostlist>" },
+	{ __LINE__, RESET, "reset-disk n1 --image x", NULL, "unknown option '--image" },
 	{ __LINE__, SET, "set --image compute", NULL, "node set: missing <hostlist>" },
 	{ __LINE__, SET, "set n01 --image", NULL, "option --image needs a value" },
 	{ __LINE__, SET, "set n01 --image a/b", NULL, "'a/b' is not an image name" },

@@ -101,6 +101,53 @@ static const struct {
 	  "PHASE  AT                    AGE  REASON\n"
 	  "pxe    2024-05-01T11:53:23Z   6m  -\n"
 	  "up     2024-05-01T11:55:03Z   5m  -\n" },
+	/* an iscsi node's disk (issue 14): never a secret, its sizes and target */
+	{ __LINE__, cmd_node_show_print,
+	  "{\"node\":{\"name\":\"n01\",\"persistent_disk\":true,\"disk\":{"
+	  "\"image_id\":\"5555\",\"path\":\"/d/n01.img\",\"method\":\"reflink\","
+	  "\"apparent_bytes\":17179869184,\"allocated_bytes\":1048576,\"persistent\":true,"
+	  "\"state\":\"ready\",\"reason\":\"\",\"tid\":3,"
+	  "\"target\":\"iqn.2026-12.local.diskless:n01\",\"made_at\":1714564503,"
+	  "\"make_ms\":12,\"reset\":false}}}",
+	  0,
+	  "name:            n01\n"
+	  "mac:             -\n"
+	  "ip:              -\n"
+	  "uuid:            -\n"
+	  "serial:          -\n"
+	  "bmc:             -\n"
+	  "image:           -\n"
+	  "image_id:        -\n"
+	  "phase:           -\n"
+	  "reason:          -\n"
+	  "phase_at:        -\n"
+	  "want_power:      -\n"
+	  "power:           -\n"
+	  "op:              -\n"
+	  "attempts:        -\n"
+	  "bmc_state:       -\n"
+	  "last_error:      -\n"
+	  "hold:            -\n"
+	  "hold_reason:     -\n"
+	  "booted_image:    -\n"
+	  "persistent_disk: yes\n"
+	  "\n"
+	  "disk:\n"
+	  "state:      ready\n"
+	  "reason:     -\n"
+	  "image_id:   5555\n"
+	  "method:     reflink\n"
+	  "size:       16G apparent, 1.0M allocated\n"
+	  "persistent: yes\n"
+	  "target:     iqn.2026-12.local.diskless:n01 (tid 3)\n"
+	  "made_at:    2024-05-01T11:55:03Z\n"
+	  "make_ms:    12\n"
+	  "reset:      no\n"
+	  "path:       /d/n01.img\n" },
+	{ __LINE__, cmd_node_reset_disk_print,
+	  "{\"reset\":[\"n01\",\"n02\"],\"no_disk\":[\"n03\"]}", 0,
+	  "disk reset (a fresh clone at the next boot) for 2 nodes: n[01-02]\n"
+	  "no disk to reset on 1 node: n03\n" },
 	{ __LINE__, cmd_node_show_print, "{\"node\":{\"history\":{}}}", -EPROTO,
 	  "history is not a list" },
 	{ __LINE__, cmd_node_add_print, "{\"added\":[\"n01\",\"n02\",\"n03\",\"n04\"]}", 0,
