@@ -20,6 +20,7 @@ struct action;
 struct privsep;
 struct vm;
 struct disks;
+struct san_watch;
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
@@ -46,6 +47,7 @@ struct bootsvc {
 	struct ctrl *ctrl;
 	struct vm *vm;            /* VM hosts over libvirt (vm/vm.h) */
 	struct disks *disks;      /* iscsi nodes' disks (iscsi/disks.h); NULL: iscsi = off */
+	struct san_watch *san;    /* iscsi nodes' loading and up, seen (iscsi/san_watch.h) */
 	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;
 	struct metrics metrics;

@@ -15,6 +15,7 @@
 #include "fdlimit.h"
 #include "http/http.h"
 #include "iscsi/disks.h"
+#include "iscsi/san_watch.h"
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/templates.h"
@@ -307,6 +308,8 @@ main(int argc, char **argv)
 	};
 	if ((r = disks_new(&bs, bs.privsep ? &tgt_ops : NULL, &bs.disks, &err)) < 0)
 		goto fail;
+	if ((r = san_watch_new(&bs, &bs.san, &err)) < 0)
+		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
 		if (!bs.dnsmasq && (r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
 			goto fail;
@@ -330,6 +333,7 @@ fail:
 	bs.action = action_free(bs.action);
 	/* After the pools: their cancelled libvirt jobs come back to the vm room. */
 	bs.vm = vm_free(bs.vm);
+	bs.san = san_watch_free(bs.san);
 	bs.disks = disks_free(bs.disks);
 	bs.ctrl = ctrl_free(bs.ctrl);
 	bs.control = control_stop(bs.control);

@@ -57,8 +57,9 @@ struct tgt_session {
 int tgt_target_name(const char *prefix, const char *node, char *buf, size_t size);
 int tgt_initiator_name(const char *prefix, const char *node, char *buf, size_t size);
 
-/* Is initiator logged in from addr among sessions s[0..n)? A login of the right name
- * from another address is not the node's (tgtd's ACL binds both; this is what bootsvc
- * counts as the node's boot). */
+/* Is initiator logged in from addr among sessions s[0..n)? Both must match for a login to
+ * count as the node's boot (san_watch.c): tgtd admits by address (and CHAP) only, and the
+ * parent drops and never lists a session whose name is not its target's node's
+ * (docs/iscsi.md "Who may log in"), so this is the same rule seen from the child. */
 bool tgt_session_find(const struct tgt_session *s, size_t n, const char *initiator,
     const char *addr);

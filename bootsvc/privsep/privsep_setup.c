@@ -45,6 +45,29 @@ own_file(int dfd, const char *dir, const char *name, bool create, const struct p
 	return 0;
 }
 
+/* disk_dir (iscsi = on) handed to the user, 0700: the child makes the nodes' clones there,
+ * and an admin typically mounts a file system of its own there (XFS for reflinks), whose
+ * root is root's. Created if missing; the directory itself, never through a link. Only
+ * the child and root (tgtd opens the clones through the parent's checked fd) go in. */
+static int
+own_disk_dir(const struct config *cfg, const struct privsep_user *u, struct dl_err *reterr)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (mkdir(cfg->disk_dir, 0700) < 0 && errno != EEXIST)
+		return dl_err_set(reterr, negative_errno(), "disk_dir '%s': %s", cfg->disk_dir,
+		    strerror(errno));
+	fd = open(cfg->disk_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "disk_dir '%s': %s", cfg->disk_dir,
+		    strerror(errno));
+	if (fchown(fd, u->uid, u->gid) < 0 || fchmod(fd, 0700) < 0)
+		return dl_err_set(reterr, negative_errno(), "disk_dir '%s': %s", cfg->disk_dir,
+		    strerror(errno));
+	return 0;
+}
+
 int
 privsep_prepare(const struct config *cfg, struct privsep_user *ret, struct dl_err *reterr)
 {
@@ -86,6 +109,8 @@ privsep_prepare(const struct config *cfg, struct privsep_user *ret, struct dl_er
 	for (size_t i = 0; i < ELEMENTSOF(store_files); i++)
 		if ((r = own_file(dfd, cfg->state_dir, store_files[i], i == 0, &u, reterr)) < 0)
 			return r;
+	if (cfg->iscsi && (r = own_disk_dir(cfg, &u, reterr)) < 0)
+		return r;
 	*ret = u;
 	return 0;
 }

@@ -408,7 +408,7 @@ static const char linux_script[] =
 	":failed\n"
 	"echo diskless: boot of n01 failed, asking again in 5 s\n"
 	"sleep 5\n"
-	"chain --replace " SRV "/ipxe/boot?mac=${mac}&uuid=${uuid}&serial=${serial:uristring}\n";
+	"chain --replace " SRV "/ipxe/boot?mac=${mac}&uuid=${uuid}&serial=${serial:uristring} || goto failed\n";
 
 static void
 test_linux_script(void **state)
