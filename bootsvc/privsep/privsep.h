@@ -8,6 +8,7 @@
  * answer is a file read or a signal sent, so it is quick, and the wait has a deadline. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -76,6 +77,26 @@ int privsep_tgt_status(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts
  * initiator name or address than their target's are dropped there, never listed. */
 int privsep_tgt_sessions(struct privsep *p, struct tgt_session *ret, size_t max,
     size_t *ret_n, struct dl_err *reterr);
+
+/* qcow2 clones (docs/iscsi.md "qcow2 exports"): the root parent runs one
+ * qemu-storage-daemon (iscsi/qsd.h) and keeps each node's overlay itself, in
+ * <state_dir>/qsd/overlays/<node>.qcow2 (root's: the child never writes a byte qsd
+ * parses). Same threading and deadline as the tgt calls above.
+ * Export node's overlay over the golden image (golden: an absolute path to a regular file
+ * the child may read but not write; the parent opens it itself, following no symlink),
+ * making the overlay first if node has none. ret_path[0..size) gets the export's path
+ * (<state_dir>/qsd/exports/<node>.raw), the backing to set the target on. -EACCES for
+ * what the policy refuses, -ENOTSUP when iscsi is off or qsd cannot run, -ENOTCONN while
+ * qsd is restarting (then its generation changes: export again). */
+int privsep_disk_export(struct privsep *p, const char *node, const char *golden,
+    char ret_path[], size_t size, struct dl_err *reterr);
+/* End node's export (0 if there is none); remove: delete its overlay too (reset, drop). */
+int privsep_disk_unexport(struct privsep *p, const char *node, bool remove,
+    struct dl_err *reterr);
+/* qemu-storage-daemon's pid (0: down), restarts and generation (+1 at each start: every
+ * export is gone and must be made again, and its target set again on the new file). */
+int privsep_qsd_status(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts,
+    uint64_t *ret_generation, struct dl_err *reterr);
 
 /* What the root side needs, filled by privsep_prepare() before the fork. */
 struct privsep_user {

@@ -52,8 +52,9 @@ call_locked(struct privsep *p, const struct privsep_msg *req, struct privsep_msg
     struct dl_err *reterr)
 {
 	const char *name = privsep_type_name(req->type);
-	/* tgtd's requests wait for tgtadm runs (privsep.h); the rest answer from memory. */
-	int timeout_ms = req->type >= PRIVSEP_TGT_SET && req->type <= PRIVSEP_TGT_SESSIONS ?
+	/* tgtd's and qsd's requests wait for tgtadm or QMP runs (privsep.h); the rest answer
+	 * from memory. */
+	int timeout_ms = req->type >= PRIVSEP_TGT_SET && req->type <= PRIVSEP_QSD_STATUS ?
 	    PRIVSEP_TGT_TIMEOUT_MS : PRIVSEP_TIMEOUT_MS;
 	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
 	size_t len;
@@ -303,6 +304,58 @@ privsep_tgt_sessions(struct privsep *p, struct tgt_session *ret, size_t max, siz
 		    rep.n_sessions, max);
 	if (r >= 0)
 		*ret_n = privsep_msg_sessions(&rep, ret, max);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+privsep_disk_export(struct privsep *p, const char *node, const char *golden,
+    char ret_path[], size_t size, struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = PRIVSEP_DISK_EXPORT, .node = node,
+		.golden = golden }, rep;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = call(p, &req, PRIVSEP_RESULT, &rep, reterr);
+	if (r >= 0 && (rep.data_len == 0 || rep.data_len >= size))
+		r = dl_err_set(reterr, -EBADMSG, "privsep disk_export: an export path of %zu "
+		    "bytes, room for %zu", rep.data_len, size - 1);
+	if (r >= 0)
+		memcpy(ret_path, rep.data, rep.data_len + 1);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+privsep_disk_unexport(struct privsep *p, const char *node, bool remove,
+    struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = remove ? PRIVSEP_DISK_REMOVE : PRIVSEP_DISK_UNEXPORT,
+		.data = node,
+		.data_len = strlen(node) }, rep;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = call(p, &req, PRIVSEP_RESULT, &rep, reterr);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+privsep_qsd_status(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts,
+    uint64_t *ret_generation, struct dl_err *reterr)
+{
+	struct privsep_msg req = { .type = PRIVSEP_QSD_STATUS }, rep;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = call(p, &req, PRIVSEP_TGT_STATE, &rep, reterr);
+	if (r >= 0) {
+		*ret_pid = (pid_t)rep.pid;
+		*ret_restarts = rep.restarts;
+		*ret_generation = rep.generation;
+	}
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }

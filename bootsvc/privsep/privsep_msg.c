@@ -13,15 +13,18 @@
 #define MAX_MODE 07777
 #define TGT_STATE_SIZE 24
 #define TID_SIZE 4
+/* A DISK_EXPORT's strings: node, golden. */
+#define DISK_FIELDS 2
 /* The most negative errno Linux uses (MAX_ERRNO): anything lower is not an errno. */
 #define MIN_RC (-4095)
 
-_Static_assert(MAX_PRIVSEP_TGT_SET > MAX_PRIVSEP_PATH, "a target is the longest request");
+_Static_assert(MAX_PRIVSEP_TGT_SET > MAX_PRIVSEP_PATH, "a target is longer than a path");
+_Static_assert(MAX_PRIVSEP_DISK_EXPORT > MAX_PRIVSEP_PATH, "an export is longer than a path");
 
 bool
 privsep_type_is_request(uint32_t type)
 {
-	return type >= PRIVSEP_DHCP_START && type <= PRIVSEP_TGT_SESSIONS;
+	return type >= PRIVSEP_DHCP_START && type <= PRIVSEP_QSD_STATUS;
 }
 
 /* struct tgt_target's strings in their wire order, with their arrays' sizes. */
@@ -69,6 +72,10 @@ privsep_type_name(uint32_t type)
 	case PRIVSEP_TGT_SESSIONS: return "tgt_sessions";
 	case PRIVSEP_TGT_STATE: return "tgt_state";
 	case PRIVSEP_TGT_LIST: return "tgt_list";
+	case PRIVSEP_DISK_EXPORT: return "disk_export";
+	case PRIVSEP_DISK_UNEXPORT: return "disk_unexport";
+	case PRIVSEP_DISK_REMOVE: return "disk_remove";
+	case PRIVSEP_QSD_STATUS: return "qsd_status";
 	default: return "unknown";
 	}
 }
@@ -110,11 +117,25 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 	case PRIVSEP_READ_CONFIG:
 	case PRIVSEP_TGT_STATUS:
 	case PRIVSEP_TGT_SESSIONS:
+	case PRIVSEP_QSD_STATUS:
 		plen = 0;
 		break;
 	case PRIVSEP_TGT_DEL:
 		plen = TID_SIZE;
 		break;
+	case PRIVSEP_DISK_EXPORT: {
+		const char *f[DISK_FIELDS] = { m->node, m->golden };
+
+		plen = 0;
+		for (int i = 0; i < DISK_FIELDS; i++) {
+			size_t l = f[i] ? strnlen(f[i], MAX_PRIVSEP_PATH) : 0;
+			if (l == 0 || l >= MAX_PRIVSEP_PATH)
+				return dl_err_set(reterr, -EMSGSIZE, "privsep %s: field %d empty or "
+				    "longer than %d bytes", name, i, MAX_PRIVSEP_PATH - 1);
+			plen += l + 1;
+		}
+		break;
+	}
 	case PRIVSEP_TGT_SET: {
 		const char *f[TGT_FIELDS];
 		size_t fs[TGT_FIELDS];
@@ -153,6 +174,8 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
 	case PRIVSEP_READ_TLS_CA:
+	case PRIVSEP_DISK_UNEXPORT:
+	case PRIVSEP_DISK_REMOVE:
 	case PRIVSEP_RESULT:
 		max = m->type == PRIVSEP_RESULT ? MAX_PRIVSEP_TEXT : MAX_PRIVSEP_PATH - 1;
 		if (m->data_len > max)
@@ -199,10 +222,22 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t size,
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
 	case PRIVSEP_READ_TLS_CA:
+	case PRIVSEP_DISK_UNEXPORT:
+	case PRIVSEP_DISK_REMOVE:
 		if (m->data_len)
 			memcpy(p, m->data, m->data_len);
 		p[m->data_len] = '\0';
 		break;
+	case PRIVSEP_DISK_EXPORT: {
+		const char *f[DISK_FIELDS] = { m->node, m->golden };
+
+		for (int i = 0; i < DISK_FIELDS; i++) {
+			size_t l = strlen(f[i]);
+			memcpy(p, f[i], l + 1);
+			p += l + 1;
+		}
+		break;
+	}
 	case PRIVSEP_STATUS:
 	case PRIVSEP_TGT_STATE:
 		put_u32(p, (uint32_t)m->pid);
@@ -298,6 +333,7 @@ privsep_msg_decode(const uint8_t *buf, size_t len, struct privsep_msg *ret,
 	case PRIVSEP_READ_CONFIG:
 	case PRIVSEP_TGT_STATUS:
 	case PRIVSEP_TGT_SESSIONS:
+	case PRIVSEP_QSD_STATUS:
 		if (plen != 0)
 			return dl_err_set(reterr, -EBADMSG, "privsep %s: %u payload bytes, want 0",
 			    name, (unsigned)plen);
@@ -305,6 +341,8 @@ privsep_msg_decode(const uint8_t *buf, size_t len, struct privsep_msg *ret,
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
 	case PRIVSEP_READ_TLS_CA:
+	case PRIVSEP_DISK_UNEXPORT:
+	case PRIVSEP_DISK_REMOVE:
 		r = decode_string(name, p, plen, MAX_PRIVSEP_PATH - 1, &m.data, &m.data_len,
 		    reterr);
 		if (r < 0)
@@ -370,6 +408,23 @@ privsep_msg_decode(const uint8_t *buf, size_t len, struct privsep_msg *ret,
 			return dl_err_set(reterr, -EBADMSG, "privsep %s: %u bytes after the fields",
 			    name, (unsigned)(plen - at));
 		}
+		break;
+	}
+	case PRIVSEP_DISK_EXPORT: {
+		const char **f[DISK_FIELDS] = { &m.node, &m.golden };
+		size_t at = 0;
+
+		for (int i = 0; i < DISK_FIELDS; i++) {
+			size_t l = wire_string(p + at, plen - at, MAX_PRIVSEP_PATH);
+			if (l < 2)
+				return dl_err_set(reterr, -EBADMSG, "privsep %s: field %d empty or not "
+				    "NUL-terminated within %d bytes", name, i, MAX_PRIVSEP_PATH);
+			*f[i] = (const char *)p + at;
+			at += l;
+		}
+		if (at != plen)
+			return dl_err_set(reterr, -EBADMSG, "privsep %s: %u bytes after the fields",
+			    name, (unsigned)(plen - at));
 		break;
 	}
 	case PRIVSEP_TGT_LIST: {

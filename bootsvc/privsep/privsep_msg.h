@@ -28,6 +28,14 @@ enum privsep_type {
 	PRIVSEP_TGT_DEL = 9,      /* uint32 tid: delete a target and its CHAP accounts */
 	PRIVSEP_TGT_STATUS = 10,  /* empty: tgtd's pid, restarts and generation */
 	PRIVSEP_TGT_SESSIONS = 11, /* empty: every initiator logged in */
+	PRIVSEP_DISK_EXPORT = 12, /* node, golden path, each NUL-terminated: export node's
+	                           * qcow2 overlay (made by the parent if there is none) raw
+	                           * through qemu-storage-daemon; answered by a RESULT whose
+	                           * message is the export's path */
+	PRIVSEP_DISK_UNEXPORT = 13, /* node, NUL-terminated: end that export */
+	PRIVSEP_DISK_REMOVE = 14, /* node, NUL-terminated: end the export, delete the overlay */
+	PRIVSEP_QSD_STATUS = 15,  /* empty: qemu-storage-daemon's pid, restarts, generation
+	                           * (answered by a TGT_STATE) */
 	/* parent -> child */
 	PRIVSEP_RESULT = 0x81,    /* int32 rc (0 or -errno), then a NUL-terminated message */
 	PRIVSEP_STATUS = 0x82,    /* int32 pid (0: down), uint32 zero, uint64 restarts */
@@ -53,9 +61,12 @@ enum privsep_type {
 /* A TGT_SET request: the tid and struct tgt_target's strings with their NULs. */
 #define MAX_PRIVSEP_TGT_SET (4 + MAX_ISCSI_NAME + MAX_STORE_PATH + MAX_ISCSI_NAME + 16 + \
 	2 * (MAX_CHAP_NAME + MAX_CHAP_SECRET))
-/* The largest request the parent accepts: a target (longer than a path, asserted in
- * privsep_msg.c). */
-#define MAX_PRIVSEP_REQUEST (PRIVSEP_HDR_SIZE + MAX_PRIVSEP_TGT_SET)
+/* A DISK_EXPORT request: two paths (the node name is shorter) with their NULs. */
+#define MAX_PRIVSEP_DISK_EXPORT (2 * MAX_PRIVSEP_PATH)
+/* The largest request the parent accepts: a target or an export, whichever is longer
+ * (both longer than a path, asserted in privsep_msg.c). */
+#define MAX_PRIVSEP_REQUEST (PRIVSEP_HDR_SIZE + (MAX_PRIVSEP_TGT_SET > MAX_PRIVSEP_DISK_EXPORT ? \
+	MAX_PRIVSEP_TGT_SET : MAX_PRIVSEP_DISK_EXPORT))
 /* The largest datagram either side sends or accepts. */
 #define MAX_PRIVSEP_MSG (PRIVSEP_HDR_SIZE + 4 + MAX_PRIVSEP_FILE)
 
@@ -72,7 +83,10 @@ struct privsep_msg {
 	 * n_sessions and points data/data_len at the records (privsep_msg_sessions()). */
 	const struct tgt_session *sessions;
 	size_t n_sessions;
-	/* PRIVSEP_READ_CREDS, PRIVSEP_READ_SITE, PRIVSEP_READ_TLS_CA: the path; PRIVSEP_RESULT: the message (both NUL-terminated
+	/* PRIVSEP_DISK_EXPORT: NUL-terminated, each shorter than MAX_PRIVSEP_PATH (decode
+	 * points them into the buffer; encode reads them). */
+	const char *node, *golden;
+	/* PRIVSEP_READ_CREDS, PRIVSEP_READ_SITE, PRIVSEP_DISK_UNEXPORT and _REMOVE (the node), PRIVSEP_READ_TLS_CA: the path; PRIVSEP_RESULT: the message (both NUL-terminated
 	 * within data_len when decoded); PRIVSEP_FILE: the bytes. Borrowed: encode reads it,
 	 * decode points it into the buffer it was given. */
 	const char *data;

@@ -13,12 +13,14 @@
 
 #include "bootsvc.h"
 #include "dhcp/dnsmasq.h"
+#include "iscsi/qsd.h"
 #include "iscsi/tgtd.h"
 #include "log.h"
 #include "macro.h"
 #include "privsep/privsep.h"
 #include "privsep/privsep_msg.h"
 #include "privsep/privsep_policy.h"
+#include "parse.h"
 #include "readfile.h"
 #include "spawn.h"
 
@@ -33,6 +35,7 @@ enum refusal {
 	REFUSE_SITE,     /* a site file path outside site_overlay, or not a regular file */
 	REFUSE_TLS_CA,   /* a name other than ca.crt/ca.key, or a CA file that fails its checks */
 	REFUSE_TGT,      /* a target outside the policy, or a backing store that fails it */
+	REFUSE_DISK,     /* an export of a node or golden image outside the policy */
 	_REFUSE_MAX,
 };
 
@@ -44,7 +47,9 @@ struct parent {
 	int status;         /* the exit status to end with */
 	bool dhcp_started;
 	uid_t uid;          /* the child's user: the owner of every backing store */
+	gid_t gid;          /* its group */
 	struct tgtd *tgtd;  /* iscsi = on: tgtd, supervised here */
+	struct qsd *qsd;    /* iscsi = on: qemu-storage-daemon for qcow2 exports */
 	struct tgt_session *sessions; /* MAX_TGT_SESSIONS, for a sessions answer */
 	uint64_t refused[_REFUSE_MAX];
 	uint8_t buf[MAX_PRIVSEP_REQUEST + 1]; /* a request: a path or a target at most */
@@ -105,11 +110,21 @@ handle_tgt(struct parent *p, const struct privsep_msg *req)
 	}
 	switch (req->type) {
 	case PRIVSEP_TGT_SET:
-		r = privsep_tgt_check(p->bs->cfg.iscsi_iqn, p->bs->cfg.disk_dir, &req->target,
-		    &err);
-		if (r >= 0)
-			r = privsep_tgt_backing_open(p->bs->cfg.disk_dir, req->target.backing, p->uid,
-			    &fd, &err);
+		/* A qcow2 export is the parent's own file (root's, in its exports dir); any
+		 * other backing is the child's plain file in disk_dir. */
+		if (p->qsd && qsd_is_export(p->qsd, req->target.backing)) {
+			r = privsep_tgt_check_export(p->bs->cfg.iscsi_iqn, qsd_exports_dir(p->qsd),
+			    &req->target, &err);
+			if (r >= 0)
+				r = privsep_tgt_backing_open(qsd_exports_dir(p->qsd),
+				    req->target.backing, 0, &fd, &err);
+		} else {
+			r = privsep_tgt_check(p->bs->cfg.iscsi_iqn, p->bs->cfg.disk_dir,
+			    &req->target, &err);
+			if (r >= 0)
+				r = privsep_tgt_backing_open(p->bs->cfg.disk_dir, req->target.backing,
+				    p->uid, &fd, &err);
+		}
 		if (r < 0) {
 			refuse(p, REFUSE_TGT, "tgt_set", &err);
 			reply_result(p, r, err.msg);
@@ -158,6 +173,51 @@ handle_tgt(struct parent *p, const struct privsep_msg *req)
 		reply_result(p, -EBADMSG, "not a tgt request");
 		return;
 	}
+}
+
+/* The qcow2 requests (docs/iscsi.md "qcow2 exports"): the node name and the golden are
+ * the child's word, checked here; the overlay and the mountpoint are the parent's. */
+static void
+handle_disk(struct parent *p, const struct privsep_msg *req)
+{
+	char path[MAX_STORE_PATH];
+	struct dl_err err = { 0 };
+	const char *node = req->type == PRIVSEP_DISK_EXPORT ? req->node : req->data;
+	int r, fd = -1;
+
+	if (req->type == PRIVSEP_QSD_STATUS) {
+		struct privsep_msg m = { .type = PRIVSEP_TGT_STATE };
+		pid_t pid;
+		qsd_status(p->qsd, &pid, &m.restarts, &m.generation);
+		m.pid = (int32_t)pid;
+		reply(p, &m);
+		return;
+	}
+	if (!p->qsd) {
+		reply_result(p, -ENOTSUP, "iscsi is off or qemu-storage-daemon cannot run here");
+		return;
+	}
+	if (!hostname_is_valid(node)) {
+		dl_err_set(&err, -EACCES, "disk export: node name '%.64s' is not valid", node);
+		refuse(p, REFUSE_DISK, privsep_type_name(req->type), &err);
+		reply_result(p, err.code, err.msg);
+		return;
+	}
+	if (req->type != PRIVSEP_DISK_EXPORT) {
+		r = qsd_unexport(p->qsd, node, req->type == PRIVSEP_DISK_REMOVE, &err);
+		reply_result(p, r < 0 ? r : 0, r < 0 ? err.msg : "");
+		return;
+	}
+	r = privsep_disk_golden_open(req->golden, p->uid, p->gid, &fd, &err);
+	if (r < 0) {
+		if (r == -EACCES)
+			refuse(p, REFUSE_DISK, "disk_export", &err);
+		reply_result(p, r, err.msg);
+		return;
+	}
+	r = qsd_export(p->qsd, node, fd, path, sizeof(path), &err);
+	close(fd);
+	reply_result(p, r < 0 ? r : 0, r < 0 ? err.msg : path);
 }
 
 static void
@@ -250,6 +310,12 @@ handle(struct parent *p, const struct privsep_msg *req)
 	case PRIVSEP_TGT_STATUS:
 	case PRIVSEP_TGT_SESSIONS:
 		handle_tgt(p, req);
+		return;
+	case PRIVSEP_DISK_EXPORT:
+	case PRIVSEP_DISK_UNEXPORT:
+	case PRIVSEP_DISK_REMOVE:
+	case PRIVSEP_QSD_STATUS:
+		handle_disk(p, req);
 		return;
 	case PRIVSEP_READ_CONFIG:
 		if (!p->bs->config_path) {
@@ -364,6 +430,7 @@ privsep_parent_run(struct bootsvc *bs, const struct privsep_user *u, pid_t child
 	p->fd = fd;
 	p->status = EXIT_FAILURE;
 	p->uid = u->uid;
+	p->gid = u->gid;
 	/* A file answer is one datagram of up to MAX_PRIVSEP_MSG: more than the default send
 	 * buffer allows (the sender's buffer bounds a unix datagram); root may raise it. */
 	{
@@ -395,10 +462,15 @@ privsep_parent_run(struct bootsvc *bs, const struct privsep_user *u, pid_t child
 		 * -ENOTSUP on each request. */
 		if (bs->cfg.iscsi && tgtd_new(bs->loop, &bs->cfg, u->uid, &p->tgtd, &err) < 0)
 			log_err("event=tgtd_start msg=\"%s; iSCSI disks are unavailable\"", err.msg);
+		/* qsd serves qcow2 clones only; one that cannot run leaves reflink and copy. */
+		if (bs->cfg.iscsi && qsd_new(bs->loop, &bs->cfg, &p->qsd, &err) < 0)
+			log_err("event=qsd_start msg=\"%s; qcow2 clones are unavailable\"", err.msg);
 		(void)loop_run(bs->loop);
 	}
 	/* The child is gone (or the loop could not run): tgtd must not outlive bootsvc. */
 	p->tgtd = tgtd_free(p->tgtd);
+	/* after tgtd: it held the export files open */
+	p->qsd = qsd_free(p->qsd);
 	free(p->sessions);
 	/* The child is gone: nothing may run for it any more. */
 	bs->dnsmasq = dnsmasq_free(bs->dnsmasq);

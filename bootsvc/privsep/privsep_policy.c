@@ -172,14 +172,15 @@ chap_is_sane(const char *s, size_t min, size_t max)
 	return true;
 }
 
-int
-privsep_tgt_check(const char *prefix, const char *disk_dir, const struct tgt_target *t,
+/* Everything of t but its backing store; *ret_node the node part of its name. */
+static int
+tgt_check_names(const char *prefix, const struct tgt_target *t, const char **ret_node,
     struct dl_err *reterr)
 {
 	char want[MAX_ISCSI_NAME];
-	size_t pl = strlen(prefix), dl = strlen(disk_dir);
+	size_t pl = strlen(prefix);
 	struct dl_err e = { 0 };
-	const char *node, *rel;
+	const char *node;
 	uint32_t be;
 
 	if (t->tid < 1 || t->tid > MAX_TGT_TARGETS)
@@ -217,6 +218,18 @@ privsep_tgt_check(const char *prefix, const char *disk_dir, const struct tgt_tar
 			    "%d..%d printable bytes and differ from the incoming one",
 			    (unsigned)t->tid, MIN_CHAP_SECRET, MAX_CHAP_SECRET - 1);
 	}
+	*ret_node = node;
+	return 0;
+}
+
+/* The backing store t names is a plain path below dir (absolute). */
+static int
+tgt_check_backing(const char *disk_dir, const struct tgt_target *t, const char **ret_rel,
+    struct dl_err *reterr)
+{
+	size_t dl = strlen(disk_dir);
+	const char *rel;
+
 	while (dl > 1 && disk_dir[dl - 1] == '/')
 		dl--;
 	if (disk_dir[0] != '/' || dl <= 1)
@@ -229,6 +242,90 @@ privsep_tgt_check(const char *prefix, const char *disk_dir, const struct tgt_tar
 		return dl_err_set(reterr, -EACCES, "target %u: backing store '%.*s' is not a plain "
 		    "path under disk_dir '%.*s'", (unsigned)t->tid, MAX_STORE_PATH - 1, t->backing,
 		    (int)dl, disk_dir);
+	*ret_rel = rel;
+	return 0;
+}
+
+int
+privsep_tgt_check(const char *prefix, const char *disk_dir, const struct tgt_target *t,
+    struct dl_err *reterr)
+{
+	const char *node, *rel;
+	int r = tgt_check_names(prefix, t, &node, reterr);
+
+	return r < 0 ? r : tgt_check_backing(disk_dir, t, &rel, reterr);
+}
+
+int
+privsep_tgt_check_export(const char *prefix, const char *exports_dir,
+    const struct tgt_target *t, struct dl_err *reterr)
+{
+	const char *node, *rel;
+	size_t nl;
+	int r = tgt_check_names(prefix, t, &node, reterr);
+
+	if (r >= 0)
+		r = tgt_check_backing(exports_dir, t, &rel, reterr);
+	if (r < 0)
+		return r;
+	/* A target is set on its own node's export only. */
+	nl = strlen(node);
+	if (strncmp(rel, node, nl) != 0 || !streq(rel + nl, ".raw"))
+		return dl_err_set(reterr, -EACCES, "target %u: backing store '%s' is not node "
+		    "'%s''s export", (unsigned)t->tid, t->backing, node);
+	return 0;
+}
+
+int
+privsep_disk_golden_open(const char *path, uid_t uid, gid_t gid, int *ret_fd,
+    struct dl_err *reterr)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int fd = -1;
+	size_t len = strnlen(path, MAX_PRIVSEP_PATH);
+	struct stat st;
+	bool readable, writable;
+
+	if (len >= MAX_PRIVSEP_PATH || path[0] != '/' || !relpath_is_plain(path + 1))
+		return dl_err_set(reterr, -EACCES, "golden image '%.*s' is not a plain absolute "
+		    "path", MAX_PRIVSEP_PATH - 1, path);
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0)
+		return dl_err_set(reterr, errno == ELOOP ? -EACCES : negative_errno(),
+		    "golden image '%s': %s%s", path, strerror(errno),
+		    errno == ELOOP ? " (a symlink on the way)" : "");
+	if (fstat(fd, &st) < 0)
+		return dl_err_set(reterr, negative_errno(), "golden image '%s': %s", path,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return dl_err_set(reterr, -EACCES, "golden image '%s' is not a regular file", path);
+	/* What the child could do with the file itself, by its mode bits (it has no
+	 * capabilities, so no ACL or override widens that): read it, or the parent would
+	 * hand a node bytes the child may not see (/etc/shadow); not write it, or the
+	 * golden every node's disk reads through could change under them. */
+	if (st.st_uid == uid) {
+		readable = st.st_mode & S_IRUSR;
+		writable = st.st_mode & S_IWUSR;
+	} else if (st.st_gid == gid) {
+		readable = st.st_mode & S_IRGRP;
+		writable = st.st_mode & S_IWGRP;
+	} else {
+		readable = st.st_mode & S_IROTH;
+		writable = st.st_mode & S_IWOTH;
+	}
+	if (!readable)
+		return dl_err_set(reterr, -EACCES, "golden image '%s' (uid %u, mode %04o) is not "
+		    "readable by bootsvc's user (uid %u)", path, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (unsigned)uid);
+	if (writable)
+		return dl_err_set(reterr, -EACCES, "golden image '%s' (uid %u, mode %04o) is "
+		    "writable by bootsvc's user (uid %u): make it root's and not group- or "
+		    "world-writable", path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+		    (unsigned)uid);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 

@@ -77,3 +77,20 @@ int privsep_tgt_check(const char *prefix, const char *disk_dir, const struct tgt
  * the path. */
 int privsep_tgt_backing_open(const char *disk_dir, const char *path, uid_t owner,
     int *ret_fd, struct dl_err *reterr);
+
+/* qcow2 exports (docs/iscsi.md "qcow2 exports"). */
+
+/* privsep_tgt_check() for a target on a qcow2 export: the same checks of everything but
+ * the backing store, which must be exactly <exports_dir>/<the target's node>.raw (the
+ * parent's own file; opened then with privsep_tgt_backing_open(exports_dir, ..., 0)).
+ * Pure. -EACCES naming the field. */
+int privsep_tgt_check_export(const char *prefix, const char *exports_dir,
+    const struct tgt_target *t, struct dl_err *reterr);
+
+/* Open the golden image the child names for a qcow2 export, as root: path absolute and
+ * plain, no symlink followed on the way (openat2 RESOLVE_NO_SYMLINKS), read-only; a
+ * regular file that the child's user (uid, gid; it has no capabilities) may read but not
+ * write by its mode bits. *ret_fd (O_CLOEXEC, caller closes). -EACCES naming why,
+ * -ENOENT. */
+int privsep_disk_golden_open(const char *path, uid_t uid, gid_t gid, int *ret_fd,
+    struct dl_err *reterr);
