@@ -305,6 +305,8 @@ main(int argc, char **argv)
 	 * clones are made but not exported (disks.h). */
 	static const struct disks_tgt_ops tgt_ops = {
 		.set = privsep_tgt_set, .del = privsep_tgt_del, .status = privsep_tgt_status,
+		.export = privsep_disk_export, .unexport = privsep_disk_unexport,
+		.qsd_status = privsep_qsd_status,
 	};
 	if ((r = disks_new(&bs, bs.privsep ? &tgt_ops : NULL, &bs.disks, &err)) < 0)
 		goto fail;

@@ -162,8 +162,7 @@ make_into(const struct disk_clone_req *q, enum disk_clone m, int src, int dst, o
 	case DISK_CLONE_REFLINK:
 		return clone_reflink(src, dst);
 	case DISK_CLONE_QCOW2:
-		/* The overlay is only half of it: the raw view tgtd needs is the parent's
-		 * FUSE export, which nothing offers yet (disk_clone.h). */
+		/* Never here: the overlay is the parent's (disk_clone_make). */
 		return -EOPNOTSUPP;
 	case DISK_CLONE_COPY:
 		return clone_copy(q, src, dst, size);
@@ -221,6 +220,19 @@ disk_clone_make(const struct disk_clone_req *q, struct disk_clone_result *ret,
 
 	for (unsigned k = 0; k < n_tries; k++) {
 		enum disk_clone m = tries[k];
+
+		if (m == DISK_CLONE_QCOW2) {
+			/* The qcow2 overlay is made and kept by the root parent (docs/iscsi.md
+			 * "qcow2 exports"): nothing to write here. A plain clone of the node's
+			 * earlier disk goes, so one node never has two. */
+			if ((r = disk_clone_remove(q->dir, q->node, reterr)) < 0)
+				return r;
+			memset(ret, 0, sizeof(*ret));
+			ret->method = DISK_CLONE_QCOW2;
+			ret->apparent_bytes = (int64_t)st.st_size;
+			ret->ms = mono_ms() - t0;
+			return 0;
+		}
 
 		if ((dst = mkostemp(tmp, O_CLOEXEC)) < 0)
 			return dl_err_set(reterr, negative_errno(), "clone of node '%s': making a "

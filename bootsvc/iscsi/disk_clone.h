@@ -12,9 +12,11 @@
  *            the golden until the node writes them; disk_dir's file system must have it
  *            (XFS with reflink=1, btrfs) and hold the golden too (else EXDEV).
  *   qcow2    a qcow2 overlay backed by the golden, exported raw by qemu-storage-daemon
- *            through a FUSE mount the root parent makes; only where the parent offers
- *            it (q->qcow2_offered): not yet, so auto skips it and an explicit qcow2 is
- *            refused with a message saying so.
+ *            through a FUSE mount; the root parent makes and keeps the overlay (no file
+ *            is written here: disk_clone_make() returns method qcow2 with an empty path,
+ *            and the caller asks privsep_disk_export() for the export's path). Only
+ *            where the parent offers it (q->qcow2_offered: iscsi on, a parent, qsd
+ *            running); an explicit qcow2 without it is refused with a message saying so.
  *   copy     a sparse copy: only the golden's data extents (SEEK_DATA/SEEK_HOLE) are
  *            copied (copy_file_range, falling back to read/write), holes stay holes:
  *            linear in the golden's data, not its size.
@@ -44,13 +46,13 @@ struct disk_clone_req {
 	const char *dir;        /* disk_dir: exists, on the file system the clone goes to */
 	const char *node;       /* a valid node name: the clone is <dir>/<node>.img */
 	enum disk_clone method; /* DISK_CLONE_AUTO or one method */
-	bool qcow2_offered;     /* the parent offers the qcow2 export (not yet: false) */
+	bool qcow2_offered;     /* the parent offers the qcow2 export (qsd runs) */
 	atomic_bool *cancel;    /* NULL, or set by the loop: stop between extents */
 };
 
 struct disk_clone_result {
 	enum disk_clone method;   /* the one that made it */
-	char path[MAX_STORE_PATH];/* <dir>/<node>.img */
+	char path[MAX_STORE_PATH];/* <dir>/<node>.img; "" for qcow2 (the parent's export) */
 	int64_t apparent_bytes;   /* st_size: the golden's */
 	int64_t allocated_bytes;  /* st_blocks * 512 (a reflink's shared blocks count too) */
 	int64_t ms;               /* how long it took */

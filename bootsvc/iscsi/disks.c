@@ -47,6 +47,9 @@ struct job {
 	bool remove_clone;               /* J_DROP */
 	struct tgt_target t;             /* J_MAKE (once made), J_SET */
 	bool set_target;
+	bool qcow2_offered;              /* J_MAKE: qsd runs */
+	bool old_qcow2;                  /* J_MAKE, J_DROP: the disk replaced is a qcow2 one */
+	bool reexport;                   /* J_SET: a qcow2 disk, qsd restarted: export again */
 	/* results */
 	int r;
 	struct dl_err err;
@@ -56,6 +59,9 @@ struct job {
 	uint64_t generation;
 	pid_t pid;
 	uint64_t restarts;
+	int qsd_r;                       /* J_STATUS: qsd's */
+	uint64_t qsd_generation;
+	pid_t qsd_pid;
 };
 
 struct flight {
@@ -73,6 +79,10 @@ struct disks {
 	bool status_pending;
 	bool generation_known;
 	uint64_t generation;
+	bool have_qsd;            /* the ops have the qcow2 calls */
+	bool qsd_up;              /* qsd's pid was not 0 at the last tick */
+	bool qsd_known;
+	uint64_t qsd_generation;
 	bool warned_no_ops;
 	/* metrics */
 	uint64_t clones[_DISK_CLONE_MAX];
@@ -153,8 +163,20 @@ job_run(struct work_item *w)
 	switch (j->kind) {
 	case J_STATUS:
 		j->r = d->ops.status(p, &j->pid, &j->restarts, &j->generation, &j->err);
+		if (d->have_qsd) {
+			uint64_t restarts;
+			struct dl_err err = { 0 };
+			j->qsd_r = d->ops.qsd_status(p, &j->qsd_pid, &restarts, &j->qsd_generation,
+			    &err);
+		}
 		return;
 	case J_SET:
+		if (j->reexport) {
+			j->tgt_r = d->ops.export(p, j->node, j->golden, j->t.backing,
+			    sizeof(j->t.backing), &j->tgt_err);
+			if (j->tgt_r < 0)
+				return;
+		}
 		j->tgt_r = d->ops.set(p, &j->t, &j->tgt_err);
 		return;
 	case J_DROP:
@@ -171,6 +193,14 @@ job_run(struct work_item *w)
 				return;
 			}
 		}
+		/* A qcow2 disk's overlay is the parent's: its export ends and, for a drop
+		 * or a new disk, the overlay goes (a new disk starts from the golden). */
+		if (j->old_qcow2 && d->have_qsd) {
+			j->r = d->ops.unexport(p, j->node, j->kind == J_MAKE || j->remove_clone,
+			    &j->err);
+			if (j->r < 0)
+				return;
+		}
 		if (j->kind == J_DROP) {
 			j->r = j->remove_clone ? disk_clone_remove(j->dir, j->node, &j->err) : 0;
 			return;
@@ -178,11 +208,27 @@ job_run(struct work_item *w)
 		{
 			struct disk_clone_req q = {
 				.golden = j->golden, .dir = j->dir, .node = j->node,
-				.method = j->method, .qcow2_offered = false,
+				.method = j->method, .qcow2_offered = j->qcow2_offered,
 				.cancel = &j->w.cancelled,
 			};
 
 			j->r = disk_clone_make(&q, &j->res, &j->err);
+		}
+		if (j->r == 0 && j->res.method == DISK_CLONE_QCOW2) {
+			char overlay[MAX_STORE_PATH];
+			int64_t apparent;
+
+			/* a fresh overlay: an earlier one (a reset, a crash) goes first */
+			j->r = d->ops.unexport(p, j->node, true, &j->err);
+			if (j->r == 0)
+				j->r = d->ops.export(p, j->node, j->golden, j->res.path,
+				    sizeof(j->res.path), &j->err);
+			if (j->r < 0)
+				return;
+			/* <state_dir>/qsd/overlays is root's 0711: its files can be stat'ed */
+			if (snprintf(overlay, sizeof(overlay), "%s/qsd/overlays/%s.qcow2",
+			    d->bs->cfg.state_dir, j->node) < (int)sizeof(overlay))
+				(void)disk_clone_stat(overlay, &apparent, &j->res.allocated_bytes);
 		}
 		if (j->r == 0 && j->set_target) {
 			(void)snprintf(j->t.backing, sizeof(j->t.backing), "%s", j->res.path);
@@ -215,7 +261,7 @@ count_clone(struct disks *d, const struct disk_clone_result *res)
 			d->clone_buckets[i]++;
 }
 
-static void rebuild_targets(struct disks *d);
+static void rebuild_targets(struct disks *d, bool reexport);
 
 /* A target tgtd did not take. Refused by the parent's policy (-EACCES, -EINVAL): the
  * disk cannot be served as it is, so it is failed, saying why, and the node's next armed
@@ -266,6 +312,8 @@ make_done(struct disks *d, struct job *j)
 	} else {
 		strcpy(dr.state, "ready");
 		dr.reason[0] = '\0';
+		if (j->res.method == DISK_CLONE_QCOW2)
+			(void)snprintf(dr.path, sizeof(dr.path), "%s", j->res.path);
 		(void)snprintf(dr.method, sizeof(dr.method), "%s",
 		    disk_clone_to_string(j->res.method));
 		dr.apparent_bytes = j->res.apparent_bytes;
@@ -309,19 +357,39 @@ drop_done(struct disks *d, struct job *j)
 static void
 status_done(struct disks *d, struct job *j)
 {
+	bool qsd_changed = false;
+
 	d->status_pending = false;
+	if (d->have_qsd) {
+		d->qsd_up = j->qsd_r == 0 && j->qsd_pid > 0;
+		/* an export needs a running qsd: its new generation is taken once it runs */
+		if (d->qsd_up && (!d->qsd_known || j->qsd_generation != d->qsd_generation)) {
+			if (d->qsd_known)
+				log_notice("event=qsd_generation from=%llu to=%llu pid=%d msg=\"exporting "
+				    "every ready qcow2 disk and setting its target again\"",
+				    (unsigned long long)d->qsd_generation,
+				    (unsigned long long)j->qsd_generation, (int)j->qsd_pid);
+			qsd_changed = d->qsd_known;
+			d->qsd_generation = j->qsd_generation;
+			d->qsd_known = true;
+		}
+	}
 	if (j->r < 0) {
 		log_warning("event=tgt_status msg=\"%s\"", j->err.msg);
+		if (qsd_changed)
+			d->qsd_known = false; /* again at the next tick, with tgtd */
 		return;
 	}
-	if (d->generation_known && j->generation == d->generation)
+	if (d->generation_known && j->generation == d->generation && !qsd_changed)
 		return;
-	log_notice("event=tgt_generation from=%llu to=%llu pid=%d restarts=%llu msg=\"setting "
-	    "every ready disk's target again\"", (unsigned long long)d->generation,
-	    (unsigned long long)j->generation, (int)j->pid, (unsigned long long)j->restarts);
+	if (!d->generation_known || j->generation != d->generation)
+		log_notice("event=tgt_generation from=%llu to=%llu pid=%d restarts=%llu "
+		    "msg=\"setting every ready disk's target again\"",
+		    (unsigned long long)d->generation, (unsigned long long)j->generation,
+		    (int)j->pid, (unsigned long long)j->restarts);
 	d->generation = j->generation;
 	d->generation_known = true;
-	rebuild_targets(d);
+	rebuild_targets(d, qsd_changed);
 }
 
 static void
@@ -341,6 +409,8 @@ job_done(struct work_item *w)
 		status_done(d, j);
 		break;
 	case J_SET:
+		if (j->tgt_r < 0 && j->reexport)
+			d->qsd_known = false; /* export again at the next tick */
 		if (j->tgt_r < 0)
 			target_failed(d, j, NULL);
 		break;
@@ -379,6 +449,7 @@ submit(struct disks *d, struct job *j)
 
 struct rebuild_ctx {
 	struct disks *d;
+	bool reexport; /* qsd restarted: qcow2 disks are exported again first */
 	unsigned n;
 };
 
@@ -401,6 +472,22 @@ rebuild_one(const struct disk_rec *dr, void *userdata)
 		job_free(j);
 		return 0;
 	}
+	if (x->reexport && strcmp(dr->method, "qcow2") == 0 && d->have_qsd) {
+		struct image_rec img;
+		const struct kind_role *role;
+
+		/* the golden of the row's image version: what its overlay was made over */
+		if (nodes_boot_image(d->bs, &n, &img) < 0 ||
+		    !(role = kind_role(kind_find(img.kind), "disk")) ||
+		    snprintf(j->golden, sizeof(j->golden), "%s/%s", img.path, role->file) >=
+		    (int)sizeof(j->golden)) {
+			log_err("event=disk_export node=%s msg=\"its image's golden cannot be "
+			    "found: not exported again\"", dr->node);
+			job_free(j);
+			return 0;
+		}
+		j->reexport = true;
+	}
 	if (submit(d, j) == 0)
 		x->n++;
 	else
@@ -409,9 +496,9 @@ rebuild_one(const struct disk_rec *dr, void *userdata)
 }
 
 static void
-rebuild_targets(struct disks *d)
+rebuild_targets(struct disks *d, bool reexport)
 {
-	struct rebuild_ctx x = { .d = d };
+	struct rebuild_ctx x = { .d = d, .reexport = reexport };
 
 	if (!d->have_ops)
 		return;
@@ -446,6 +533,7 @@ reap_one(const struct disk_rec *dr, void *userdata)
 		return -ENOMEM;
 	j->old_tid = dr->tid;
 	j->remove_clone = true;
+	j->old_qcow2 = strcmp(dr->method, "qcow2") == 0;
 	log_notice("event=disk_drop node=%s why=\"%s\"", dr->node,
 	    gone ? "node deleted" : "node moved to an image without a disk");
 	if (submit(d, j) == 0)
@@ -508,6 +596,7 @@ disks_new(struct bootsvc *bs, const struct disks_tgt_ops *ops, struct disks **re
 	if (ops && ops->set && ops->del && ops->status) {
 		d->ops = *ops;
 		d->have_ops = true;
+		d->have_qsd = ops->export && ops->unexport && ops->qsd_status;
 	} else {
 		log_warning("event=disks msg=\"tgtd is not driven by this build: clones are made "
 		    "but not exported\"");
@@ -583,6 +672,8 @@ make_start(struct disks *d, const struct node_rec *n, const struct image_rec *im
 		goto fail_log;
 	j->method = bs->cfg.disk_clone;
 	j->old_tid = old && old->tid ? old->tid : 0;
+	j->old_qcow2 = old && strcmp(old->method, "qcow2") == 0;
+	j->qcow2_offered = d->have_qsd && d->qsd_up;
 	(void)snprintf(j->boot, sizeof(j->boot), "%s", boot);
 	if (d->have_ops) {
 		if ((r = disks_target(bs, n, &dr, &j->t, &err)) < 0) {

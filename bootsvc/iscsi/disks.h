@@ -6,9 +6,10 @@
  * - The script path asks disks_for_boot() for a node's disk: the decision is
  *   disk_fsm.h's; a clone to make is started here (a new row "making" with new CHAP
  *   secrets, then a worker clones, drops the old target first and sets the new one).
- * - Every DISKS_TICK_MS the room asks tgtd's status (privsep_tgt_status): when its
- *   generation changed (tgtd restarted) every ready disk's target is set again from
- *   the store; and a disk whose node went, or whose node's image is no longer of a
+ * - Every DISKS_TICK_MS the room asks tgtd's status (privsep_tgt_status) and
+ *   qemu-storage-daemon's (privsep_qsd_status): when tgtd's generation changed every
+ *   ready disk's target is set again from the store; when qsd's did, every ready qcow2
+ *   disk is exported again first (its old FUSE file is gone with the old qsd); and a disk whose node went, or whose node's image is no longer of a
  *   sanboot kind, loses its target, its clone and its row.
  * - At start, temp files of clones a dead bootsvc left are removed and rows left
  *   "making" are failed (a new armed boot makes them again).
@@ -20,6 +21,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -47,6 +49,12 @@ struct disks_tgt_ops {
 	int (*set)(struct privsep *p, const struct tgt_target *t, struct dl_err *reterr);
 	int (*del)(struct privsep *p, uint32_t tid, struct dl_err *reterr);
 	int (*status)(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts,
+	    uint64_t *ret_generation, struct dl_err *reterr);
+	/* qcow2 exports (privsep_disk_*; all three NULL: the method is not offered). */
+	int (*export)(struct privsep *p, const char *node, const char *golden, char ret_path[],
+	    size_t size, struct dl_err *reterr);
+	int (*unexport)(struct privsep *p, const char *node, bool remove, struct dl_err *reterr);
+	int (*qsd_status)(struct privsep *p, pid_t *ret_pid, uint64_t *ret_restarts,
 	    uint64_t *ret_generation, struct dl_err *reterr);
 };
 
