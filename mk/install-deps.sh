@@ -17,8 +17,10 @@ PKGS=(
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
   # iSCSI disks (docs/iscsi.md): tgtd supervised by bootsvc; libiscsi-bin logs in from tests;
-  # xfsprogs for the reflink clones' test file system
-  tgt libiscsi-bin open-iscsi xfsprogs
+  # xfsprogs for the reflink clones' test file system; qemu-storage-daemon (qemu-system-
+  # common) exports qcow2 clones; qemu-block-extra gives qemu-io the iscsi driver the
+  # qcow2 test reads and writes a LUN with
+  tgt libiscsi-bin open-iscsi xfsprogs qemu-block-extra
   # imagebuild's iSCSI disks (docs/images.md): partition table, FAT boot partition, BIOS
   # loader, ext4 root; debugfs reads a disk's ext4 in tests
   fdisk dosfstools mtools syslinux syslinux-common e2fsprogs
