@@ -2,7 +2,8 @@
 /* bootsvc/privsep/privsep_msg.c on arbitrary datagrams, as either process receives them:
  * the first byte selects the check.
  *   0: decode, and on success the contract of privsep_msg.h: strings NUL-terminated at
- *      data_len with no NUL before it, lengths within their caps, rc and pid in range;
+ *      data_len with no NUL before it (a disk_export's node and golden non-empty, each
+ *      within MAX_PRIVSEP_PATH), lengths within their caps, rc and pid in range;
  *      a decoded message encodes back to the same bytes.
  *   1: the parent's path policy (privsep_creds_path_check) with the rest split at the
  *      first '\n' into dir and path: an accepted path is under dir with no ".." part.
@@ -49,9 +50,17 @@ check_decode(const uint8_t *data, size_t size)
 		return;
 	}
 	switch (m.type) {
+	case PRIVSEP_DISK_EXPORT:
+		if (!m.node || !m.golden || !m.node[0] || !m.golden[0] ||
+		    strlen(m.node) >= MAX_PRIVSEP_PATH || strlen(m.golden) >= MAX_PRIVSEP_PATH ||
+		    m.data_len != 0)
+			abort();
+		break;
 	case PRIVSEP_READ_CREDS:
 	case PRIVSEP_READ_SITE:
 	case PRIVSEP_READ_TLS_CA:
+	case PRIVSEP_DISK_UNEXPORT:
+	case PRIVSEP_DISK_REMOVE:
 	case PRIVSEP_RESULT:
 		if (m.data[m.data_len] != '\0' || strlen(m.data) != m.data_len)
 			abort();
