@@ -170,7 +170,7 @@ test_decode_refuses(void **state)
 		{ __LINE__, PRIVSEP_DHCP_START, -1, "x", 1, "1 payload bytes, want 0" },
 		{ __LINE__, PRIVSEP_READ_CONFIG, -1, "x", 1, "want 0" },
 		{ __LINE__, 0, -1, "", 0, "unknown message type 0" },
-		{ __LINE__, 12, -1, "", 0, "unknown message type 12" },
+		{ __LINE__, 16, -1, "", 0, "unknown message type 16" },
 		{ __LINE__, PRIVSEP_READ_SITE, -1, "\0", 1, "empty path" },
 		{ __LINE__, PRIVSEP_FILE, -1, "\0\0\0", 3, "want >= 4" },
 		{ __LINE__, PRIVSEP_FILE, -1, "\0\x10\0\0", 4, "mode 10000" },
@@ -225,7 +225,8 @@ test_decode_refuses(void **state)
 	assert_true(privsep_type_is_request(PRIVSEP_TGT_SESSIONS));
 	assert_false(privsep_type_is_request(PRIVSEP_TGT_STATE));
 	assert_false(privsep_type_is_request(PRIVSEP_TGT_LIST));
-	assert_false(privsep_type_is_request(12));
+	assert_true(privsep_type_is_request(PRIVSEP_QSD_STATUS));
+	assert_false(privsep_type_is_request(PRIVSEP_QSD_STATUS + 1));
 }
 
 /* Which paths the parent reads as BMC credentials. */

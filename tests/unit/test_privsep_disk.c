@@ -143,7 +143,7 @@ test_codec(void **state)
 static void
 test_golden_open(void **state)
 {
-	char g[160], p[200], d[160];
+	char g[200], p[200], d[128];
 	const struct {
 		int line;
 		const char *path;  /* relative to tmpdir unless absolute */
@@ -291,7 +291,7 @@ test_tgt_check_export(void **state)
 static void
 test_export_open(void **state)
 {
-	char d[160], p[200];
+	char d[128], p[200];
 	struct dl_err e = { 0 };
 	int fd = -1;
 
