@@ -369,7 +369,9 @@ status_done(struct disks *d, struct job *j)
 				    "every ready qcow2 disk and setting its target again\"",
 				    (unsigned long long)d->qsd_generation,
 				    (unsigned long long)j->qsd_generation, (int)j->qsd_pid);
-			qsd_changed = d->qsd_known;
+			/* also the first one seen: a persistent qcow2 disk of an earlier run has
+			 * no export in this qsd yet */
+			qsd_changed = true;
 			d->qsd_generation = j->qsd_generation;
 			d->qsd_known = true;
 		}

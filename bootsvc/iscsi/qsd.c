@@ -195,11 +195,23 @@ qmp_call_fd(struct qsd *q, int fd, json_t *cmd, json_t **ret, struct dl_err *ret
 static int
 qmp_call(struct qsd *q, json_t *cmd, struct dl_err *reterr)
 {
+	int r;
+
 	if (q->qmp < 0) {
 		json_decref(cmd);
 		return dl_err_set(reterr, -ENOTCONN, "qemu-storage-daemon is down (restarting)");
 	}
-	return qmp_call_fd(q, q->qmp, cmd, NULL, reterr);
+	r = qmp_call_fd(q, q->qmp, cmd, NULL, reterr);
+	/* Anything but QMP's own error leaves the connection out of step (a late answer
+	 * would be taken for the next command's): the daemon is ended and supervision
+	 * starts a new one, a new generation whose exports the child makes again. */
+	if (r < 0 && r != -EIO && q->pid > 0) {
+		log_err("event=qsd_qmp pid=%d msg=\"%s; killing it\"", (int)q->pid, reterr->msg);
+		(void)kill(q->pid, SIGKILL);
+		close(q->qmp);
+		q->qmp = -1;
+	}
+	return r;
 }
 
 /* Connect to path and negotiate: the greeting, then qmp_capabilities. The fd or -errno. */
