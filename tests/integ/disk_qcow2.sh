@@ -5,7 +5,7 @@
 # from the namespace): the LUN is the golden's size and reads the golden's bytes; a write
 # lands in the overlay, the golden is unchanged; kill -9 of qsd: restarted, exported
 # again, the target set again, the login and the written bytes are back; bootsvc's stop
-# leaves no qsd and no FUSE mount. No node boots here (the lead's tests do).
+# leaves no qsd and no FUSE mount; a node removed loses its export and overlay. No node boots here (the lead's tests do).
 source "$(dirname "$0")/lib.sh"
 dl_require ip curl iscsi-inq iscsi-readcapacity16 tgtd tgtadm qemu-storage-daemon qemu-img \
     qemu-io python3 sfdisk mkfs.vfat mcopy cmp
@@ -113,6 +113,14 @@ QSD2=$(pgrep -P "$PARENT" -f qemu-storage-daemon) || fail "no qsd after the rest
 pass "kill -9 of qsd: restarted ($QSD -> $QSD2), s1 exported again and its target set again; the login and the written bytes are back"
 
 grep -q " $EXP fuse" "/proc/$PARENT/mounts" || fail "no FUSE mount at $EXP after the restart"
+
+# a node removed: its target, export and overlay go on the next tick
+dl_nodectl node remove s1 >/dev/null || fail "node remove: $(dl_nodectl node remove s1 2>&1)"
+dl_wait 20 "s1's disk dropped" grep -q 'event=disk_drop node=s1 msg="target, clone and row removed"' "$DL_W/bootsvc.log"
+[[ ! -e $OV ]] || fail "the overlay outlived its node"
+grep -q " $EXP " "/proc/$PARENT/mounts" && fail "the export outlived its node"
+[[ ! -e $EXP ]] || fail "the mountpoint outlived its node"
+pass "s1 removed: its export ended, its mountpoint and overlay removed"
 dl_bootsvc_stop
 DL_BOOTSVC_PID=
 kill -0 "$QSD2" 2>/dev/null && fail "qemu-storage-daemon $QSD2 outlived bootsvc"
