@@ -479,7 +479,7 @@ rebuild_one(const struct disk_rec *dr, void *userdata)
 		const struct kind_role *role;
 
 		/* the golden of the row's image version: what its overlay was made over */
-		if (nodes_boot_image(d->bs, &n, &img) < 0 ||
+		if (store_image_get(d->bs->store, dr->image_id, &img) < 0 ||
 		    !(role = kind_role(kind_find(img.kind), "disk")) ||
 		    snprintf(j->golden, sizeof(j->golden), "%s/%s", img.path, role->file) >=
 		    (int)sizeof(j->golden)) {
