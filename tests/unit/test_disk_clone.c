@@ -250,6 +250,22 @@ test_auto_falls_back(void **state)
 	assert_int_equal(disk_clone_make(&q, &res, &e), -EOPNOTSUPP);
 	assert_non_null(strstr(e.msg, "disk_clone = qcow2"));
 	assert_int_equal(count_files(f->disks), 1);
+	/* offered: the overlay is the parent's, nothing is written here, and the node's
+	 * plain clone of before (n2's) goes so it never has two disks */
+	q = req(f, "n2", DISK_CLONE_QCOW2);
+	q.qcow2_offered = true;
+	e = (struct dl_err){ 0 };
+	assert_int_equal(disk_clone_make(&q, &res, &e), 0);
+	assert_int_equal(res.method, DISK_CLONE_QCOW2);
+	assert_string_equal(res.path, "");
+	assert_true(res.apparent_bytes > 0);
+	assert_int_equal(count_files(f->disks), 0);
+	/* under auto, qcow2 comes only where reflink is not there */
+	q = req(f, "n6", DISK_CLONE_AUTO);
+	q.qcow2_offered = true;
+	assert_int_equal(disk_clone_make(&q, &res, &e), 0);
+	assert_int_equal(res.method, reflink ? DISK_CLONE_REFLINK : DISK_CLONE_QCOW2);
+	assert_int_equal(count_files(f->disks), reflink ? 1 : 0);
 }
 
 static void
