@@ -6,7 +6,8 @@
 # lands in the overlay, the golden is unchanged; kill -9 of qsd: restarted, exported
 # again (over the golden, also once the overlay's header names /etc/shadow), the target
 # set again, the login and the written bytes are back; a node removed loses its export
-# and overlay; bootsvc's stop leaves no qsd and no FUSE mount. No node boots here (the
+# and overlay; bootsvc's stop leaves no qsd and no FUSE mount; a qsd orphaned by a SIGKILLed
+# parent is told to quit by the next bootsvc. No node boots here (the
 # lead's tests do).
 source "$(dirname "$0")/lib.sh"
 dl_require ip curl iscsi-inq iscsi-readcapacity16 tgtd tgtadm qemu-storage-daemon qemu-img \
@@ -135,3 +136,22 @@ kill -0 "$QSD2" 2>/dev/null && fail "qemu-storage-daemon $QSD2 outlived bootsvc"
 grep -q "$DL_W" /proc/mounts && fail "a mount left: $(grep "$DL_W" /proc/mounts)"
 grep -q "event=qsd_stop pid=$QSD2 clean=yes" "$DL_W/bootsvc.log" || fail "qsd's stop: $(grep qsd_stop "$DL_W/bootsvc.log")"
 pass "bootsvc's stop: qsd quit cleanly, no FUSE mount left"
+
+# a parent SIGKILLed leaves its qsd (and tgtd) running: the next bootsvc finds the qsd on
+# its socket, tells it to quit and removes its mountpoints before starting its own
+dl_bootsvc_start --iscsi=on --disk_clone=qcow2
+PARENT=$DL_BOOTSVC_PID
+OLD=$(pgrep -P "$PARENT" -f qemu-storage-daemon) || fail "no qsd in the second run"
+OLDT=$(pgrep -P "$PARENT" -x tgtd) || fail "no tgtd in the second run"
+DL_PIDS+=("$OLD" "$OLDT")
+touch "$DL_W/state/qsd/exports/left.raw"
+kill -9 "$PARENT"
+wait "$PARENT" 2>/dev/null || true
+kill -0 "$OLD" || fail "the orphaned qsd is already gone: nothing to test"
+dl_bootsvc_start --iscsi=on --disk_clone=qcow2
+dl_wait 20 "the orphaned qsd gone" bash -c "! kill -0 $OLD 2>/dev/null"
+grep -q "event=qsd_stale" "$DL_W/bootsvc.log" || fail "no qsd_stale in the log"
+NEW=$(pgrep -P "$DL_BOOTSVC_PID" -f qemu-storage-daemon) || fail "no qsd after a stale one"
+[[ ! -e $DL_W/state/qsd/exports/left.raw ]] || fail "a mountpoint of the earlier run is left"
+pass "a qsd left by a SIGKILLed parent is told to quit at the next start ($OLD -> $NEW), its mountpoints removed"
+
