@@ -6,12 +6,12 @@
 # lands in the overlay, the golden is unchanged; kill -9 of qsd: restarted, exported
 # again (over the golden, also once the overlay's header names /etc/shadow), the target
 # set again, the login and the written bytes are back; a node removed loses its export
-# and overlay; bootsvc's stop leaves no qsd and no FUSE mount; a qsd orphaned by a SIGKILLed
-# parent is told to quit by the next bootsvc. No node boots here (the
-# lead's tests do).
+# and overlay; bootsvc's stop leaves no qsd and no FUSE mount; a qsd orphaned by a
+# SIGKILLed parent is told to quit by the next bootsvc. No node boots here (the lead's
+# tests do).
 source "$(dirname "$0")/lib.sh"
-dl_require ip curl iscsi-inq iscsi-readcapacity16 tgtd tgtadm qemu-storage-daemon qemu-img \
-    qemu-io python3 sfdisk mkfs.vfat mcopy cmp
+dl_require ip curl iscsi-readcapacity16 tgtd tgtadm qemu-storage-daemon qemu-img qemu-io \
+    python3 sfdisk mkfs.vfat mcopy sha256sum
 dl_setup disk_qcow2 72
 trap 'rc=$?; [[ -n ${DL_BOOTSVC_PID:-} ]] && dl_bootsvc_stop; (exit $rc); dl_cleanup' EXIT
 PFX=iqn.2026-12.local.diskless
