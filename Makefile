@@ -198,8 +198,13 @@ demo-vm: deps all
 image: deps all
 	$(BUILD)/imagebuild build images/$(IMAGE) --store $(STORE)/images
 
-bench: deps all
+bench: deps all $(BUILD)/bench/disk_clone
 	./bench/run.sh
+
+# bench/disk_clone: bootsvc's clone code on its own (bench/run.sh's clone row)
+$(BUILD)/bench/disk_clone: $(call obj,bench/disk_clone.c) $(LIBBOOTSVC) $(LIBDL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(BOOTSVC_LIBS)
 
 clean:
 	rm -rf build

@@ -95,6 +95,19 @@ if "migrate_bootsvc_s" in res or "migrate_errors" in res:
                  f"`virsh migrate --live --p2p`: {g('migrate_virsh_s')} s, {g('migrate_virsh_downtime_ms')} ms",
                  f"{g('migrate_ratio')}x", "report", "reported"))
 
+# a node's disk (ROWS=clone, issue 14): bootsvc's clone by method vs the same by hand
+if "clone_reflink_ms" in res or "clone_errors" in res:
+    gold = f"{g('clone_golden_gib')} GiB golden, {g('clone_golden_data_mib')} MiB data"
+    rows.append((f"iSCSI node disk, reflink (XFS loop file), {gold}",
+                 f"{g('clone_reflink_ms')} ms", f"`cp --reflink=always`: {g('clone_reflink_cp_ms')} ms",
+                 f"{g('clone_reflink_ratio')}x", "report", "reported"))
+    rows.append((f"iSCSI node disk, sparse copy (no reflink), {gold}",
+                 f"{g('clone_copy_ms')} ms", f"`cp --sparse=always`: {g('clone_copy_cp_ms')} ms",
+                 f"{g('clone_copy_ratio')}x", "report", "reported"))
+    rows.append((f"iSCSI node disk, qcow2 overlay, {gold}",
+                 "not offered (the root parent's FUSE export)",
+                 f"`qemu-img create -b`: {g('clone_qcow2_ref_ms')} ms", "-", "report", "reported"))
+
 hdr = ("benchmark", "ours", "reference", "ratio", "goal", "verdict")
 table = ["| " + " | ".join(hdr) + " |", "| " + " | ".join("---" for _ in hdr) + " |"]
 table += ["| " + " | ".join(row) + " |" for row in rows]

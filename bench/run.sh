@@ -6,13 +6,13 @@
 # (tests/integ/lib.sh), every process it starts is ended by pid on exit (lib.sh,
 # lib_bmc.sh and lib_libvirtd.sh cleanups), every load generator has a deadline.
 #
-# Rows: ROWS="storm script power build boot alloc vmplan migrate" ./bench/run.sh runs a subset (memory is
+# Rows: ROWS="storm script power build boot alloc vmplan clone migrate" ./bench/run.sh runs a subset (memory is
 # measured during the storm). KEEP=1 keeps the work dir with every log. DOC=path writes the
 # doc elsewhere (only a full run of all rows rewrites docs/benchmarks.md unless DOC is given).
 QUICK=${BENCH_QUICK:-}
 [[ ${1:-} == --quick ]] && QUICK=1
 ROWS_GIVEN=${ROWS:-}
-ROWS=${ROWS:-storm script power build boot alloc vmplan migrate}
+ROWS=${ROWS:-storm script power build boot alloc vmplan clone migrate}
 
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integ/lib.sh"
 source "$REPO/tests/integ/lib_bmc.sh"
@@ -42,11 +42,11 @@ fi
 
 if [[ -n $QUICK ]]; then
 	STORM_NS=(20 50); declare -A STORM_ROUNDS=(); ROUNDS=2; WRK_S=3; BMC_N=20; BMC_STOP=2; ALLOC_ITERS=30; NODES=10000
-	BUILD_IMAGE=tiny; VMPLAN_ROUNDS=3
+	BUILD_IMAGE=tiny; VMPLAN_ROUNDS=3; CLONE_GIB=1
 else
 	# N=1000 moves 180 GB per round with compute: one round each side (docs/benchmarks.md)
 	STORM_NS=(50 200 1000); declare -A STORM_ROUNDS=([200]=2 [1000]=1); ROUNDS=3; WRK_S=8; BMC_N=200; BMC_STOP=10; ALLOC_ITERS=200
-	NODES=10000; BUILD_IMAGE=compute; VMPLAN_ROUNDS=7
+	NODES=10000; BUILD_IMAGE=compute; VMPLAN_ROUNDS=7; CLONE_GIB=4
 fi
 # the planner is judged at 10,000 hosts (issue 13), so quick mode runs that size too
 VMPLAN_HOSTS=(100 1000 10000)
@@ -60,6 +60,7 @@ _bench_exit() {
 	local rc=$?
 	set +e
 	migrate_row_stop
+	[[ -n ${CLONE_MOUNT:-} ]] && umount -l "$CLONE_MOUNT"
 	(exit "$rc")
 	_dl_bmc_exit
 }
@@ -138,6 +139,75 @@ if row_on vmplan; then
 	fi
 fi
 
+# ------------------------------------------------------------------ 10: a node's disk
+# issue 14: the time bootsvc takes to make one iSCSI node's copy-on-write disk by each
+# method, by the code its worker runs (bench/disk_clone.c links bootsvc/iscsi/disk_clone.c:
+# temp name, clone, fsync, rename), beside the same clone made by hand on the same golden
+# disk in the same run, alternating: reflink on an XFS loop file against
+# `cp --reflink=always`, the sparse copy on the work dir's file system (no reflink there)
+# against `cp --sparse=always`, and `qemu-img create -b` for the qcow2 overlay (bootsvc's
+# qcow2 method needs the root parent's FUSE export, measured when it is offered). The
+# golden is a sparse disk with data in 64 MiB extents spread over it, as an installed OS
+# leaves it; the clones are removed after each one, outside the timed part.
+if row_on clone; then
+	CLONE=$BUILD/bench/disk_clone # built by make bench (the Makefile: bootsvc's own objects)
+	[[ -x $CLONE ]] || make -s -C "$REPO" "$CLONE" >/dev/null || fail "building bench/disk_clone.c"
+	CW=$W/clone
+	mkdir -p "$CW/ext" "$CW/xfs"
+	truncate -s $((CLONE_GIB * 2 + 2))G "$CW/xfs.img"
+	if mkfs.xfs -q "$CW/xfs.img" && mount -o loop "$CW/xfs.img" "$CW/xfs"; then
+		CLONE_MOUNT=$CW/xfs
+		# the golden: CLONE_GIB GiB apparent, a quarter of it random data in 64 MiB extents
+		python3 - "$CW/ext/golden.img" "$CLONE_GIB" <<'EOP'
+import os, sys
+path, gib = sys.argv[1], int(sys.argv[2])
+size, ext = gib << 30, 64 << 20
+with open(path, "wb") as f:
+    f.truncate(size)
+    for off in range(0, size, 4 * ext):
+        f.seek(off)
+        for _ in range(ext >> 20):
+            f.write(os.urandom(1 << 20))
+EOP
+		cp --sparse=always "$CW/ext/golden.img" "$CW/xfs/golden.img"
+		note "node disk clones: golden $CLONE_GIB GiB, $(du -m "$CW/ext/golden.img" | cut -f1) MiB of data, $ROUNDS rounds"
+		put clone_golden_gib "$CLONE_GIB"
+		put clone_golden_data_mib "$(du -m "$CW/ext/golden.img" | cut -f1)"
+		declare -a cr_ours=() cr_ref=() cc_ours=() cc_ref=() cq_ref=()
+		clone_ms() { kv "$1" ms; }
+		for ((i = 0; i < ROUNDS; i++)); do
+			out=$("$CLONE" -m reflink -g "$CW/xfs/golden.img" -d "$CW/xfs" -n bn) &&
+			    cr_ours+=("$(clone_ms "$out")") || note "reflink clone failed: $out"
+			rm -f "$CW/xfs/bn.img"; sync
+			t0=$(now); cp --reflink=always "$CW/xfs/golden.img" "$CW/xfs/ref.img" && sync -f "$CW/xfs/ref.img" &&
+			    cr_ref+=("$(awk -v s="$(dt "$t0")" 'BEGIN { printf "%.2f", s * 1000 }')")
+			rm -f "$CW/xfs/ref.img"; sync
+			out=$("$CLONE" -m copy -g "$CW/ext/golden.img" -d "$CW/ext" -n bn) &&
+			    cc_ours+=("$(clone_ms "$out")") || note "copy clone failed: $out"
+			[[ -n $out ]] && put clone_copy_allocated "$(kv "$out" allocated)"
+			rm -f "$CW/ext/bn.img"; sync
+			t0=$(now); cp --sparse=always "$CW/ext/golden.img" "$CW/ext/ref.img" && sync -f "$CW/ext/ref.img" &&
+			    cc_ref+=("$(awk -v s="$(dt "$t0")" 'BEGIN { printf "%.2f", s * 1000 }')")
+			rm -f "$CW/ext/ref.img"; sync
+			t0=$(now); qemu-img create -q -f qcow2 -b "$CW/ext/golden.img" -F raw "$CW/ext/ref.qcow2" &&
+			    sync -f "$CW/ext/ref.qcow2" &&
+			    cq_ref+=("$(awk -v s="$(dt "$t0")" 'BEGIN { printf "%.2f", s * 1000 }')")
+			rm -f "$CW/ext/ref.qcow2"
+		done
+		put clone_reflink_ms "$(median "${cr_ours[@]}")"
+		put clone_reflink_cp_ms "$(median "${cr_ref[@]}")"
+		put clone_reflink_ratio "$(ratio "$(median "${cr_ours[@]}")" "$(median "${cr_ref[@]}")")"
+		put clone_copy_ms "$(median "${cc_ours[@]}")"
+		put clone_copy_cp_ms "$(median "${cc_ref[@]}")"
+		put clone_copy_ratio "$(ratio "$(median "${cc_ours[@]}")" "$(median "${cc_ref[@]}")")"
+		put clone_qcow2_ref_ms "$(median "${cq_ref[@]}")"
+		umount "$CW/xfs" && CLONE_MOUNT=
+	else
+		put clone_errors "mkfs.xfs or the loop mount failed"
+	fi
+	rm -rf "$CW"
+fi
+
 # ------------------------------------------------------------------ 9: the VM executor
 # bench/migrate_row.sh: one guest's live migration through bootsvc vs virsh, with a
 # bootsvc, two libvirtd hosts and the guest of its own, all ended before the rows below.
@@ -146,7 +216,7 @@ if row_on migrate; then
 fi
 
 # The rows below share one bootsvc with 10,000 nodes and nginx; a run of none of them
-# (ROWS="vmplan migrate") does not start those.
+# (ROWS="vmplan clone migrate") does not start those.
 need_server=
 for r in storm script power build boot alloc; do row_on "$r" && need_server=1; done
 [[ -z $need_server ]] && { report; exit 0; }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "dhcp/dnsmasq.h"
 #include "log.h"
+#include "random.h"
 #include "loop.h"
 #include "boot/nodes.h"
 
@@ -40,16 +40,10 @@ int
 nodes_token_new(char ret[static SHA256_HEX_SIZE])
 {
 	uint8_t b[32];
-	size_t got = 0;
+	int r = dl_random(b, sizeof(b));
 
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		got += (size_t)n;
-	}
+	if (r < 0)
+		return r;
 	sha256_to_hex(b, ret);
 	return 0;
 }

@@ -180,6 +180,30 @@ san_boot(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct nod
 	return ret;
 }
 
+/* The node a request names by its MAC, which may ask only from its own (fixed) address.
+ * True with *n; false once the answer is queued in *ret: 404 for an unknown node, 500,
+ * or 403 with the refusal evented as event and why (http_observe's rate). */
+static bool
+node_at_own_address(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
+    const char *mac, const char *event, const char *why, const char *msg,
+    struct node_rec *n, enum MHD_Result *ret)
+{
+	int rc = store_node_get_by_mac(bs->store, mac, n);
+
+	if (rc < 0) {
+		*ret = rc == -ENOENT ? http_respond_error(c, r, 404, rc, "unknown node") :
+		    http_respond_error(c, r, 500, rc, "node store failed");
+		return false;
+	}
+	strcpy(r->node, n->name);
+	if (!trust_source_ok(n->ip[0] != '\0', strcmp(r->client, n->ip) == 0)) {
+		http_observe(bs, r, n, event, why);
+		*ret = http_respond_error(c, r, 403, -EPERM, msg);
+		return false;
+	}
+	return true;
+}
+
 /* GET /ipxe/failed?mac=..&what=sanboot&errno=..: the node's sanboot failed three times.
  * From the node's own address only, for a node just served a sanboot kind; a node that
  * is failed already is not written again (iPXE asks again each poll), and refusals are
@@ -193,6 +217,7 @@ san_failed(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	struct image_rec img;
 	struct node_rec n;
 	const struct kind *k;
+	enum MHD_Result ret;
 	uint32_t e;
 	int rc;
 
@@ -204,18 +229,10 @@ san_failed(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "errno"), &e, &err);
 	if (rc < 0)
 		return http_respond_error(c, r, 400, rc, err.msg);
-	rc = store_node_get_by_mac(bs->store, q.mac_str, &n);
-	if (rc == -ENOENT)
-		return http_respond_error(c, r, 404, rc, "unknown node");
-	if (rc < 0)
-		return http_respond_error(c, r, 500, rc, "node store failed");
-	strcpy(r->node, n.name);
-	if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0)) {
-		http_observe(bs, r, &n, "report-refused",
-		    "sanboot failure reported from an address other than the node's");
-		return http_respond_error(c, r, 403, -EPERM,
-		    "this node's reports are taken from its own address only");
-	}
+	if (!node_at_own_address(bs, c, r, q.mac_str, "report-refused",
+	    "sanboot failure reported from an address other than the node's",
+	    "this node's reports are taken from its own address only", &n, &ret))
+		return ret;
 	k = n.served_image[0] && store_image_get(bs->store, n.served_image, &img) == 0 ?
 	    kind_find(img.kind) : NULL;
 	if (!k || !kind_is_sanboot(k)) {
@@ -345,6 +362,7 @@ efi_cfg(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struc
 	struct boot_query q;
 	struct image_rec img;
 	struct node_rec n;
+	enum MHD_Result ret;
 	int rc;
 
 	rc = boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
@@ -354,18 +372,10 @@ efi_cfg(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struc
 	if (!ipv4_ok(ip, false) || !ipv4_ok(mask, false) || !ipv4_ok(gw ? gw : "", true))
 		return http_respond_error(c, r, 400, -EINVAL,
 		    "ip and netmask must be IPv4 addresses, gateway one or empty");
-	rc = store_node_get_by_mac(bs->store, q.mac_str, &n);
-	if (rc == -ENOENT)
-		return http_respond_error(c, r, 404, rc, "unknown node");
-	if (rc < 0)
-		return http_respond_error(c, r, 500, rc, "node store failed");
-	strcpy(r->node, n.name);
-	if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0)) {
-		http_observe(bs, r, &n, "script-refused",
-		    "loader configuration asked for from an address other than the node's");
-		return http_respond_error(c, r, 403, -EPERM,
-		    "this node's files are served to its own address only");
-	}
+	if (!node_at_own_address(bs, c, r, q.mac_str, "script-refused",
+	    "loader configuration asked for from an address other than the node's",
+	    "this node's files are served to its own address only", &n, &ret))
+		return ret;
 	if (!n.served_image[0] || store_image_get(bs->store, n.served_image, &img) < 0 ||
 	    kind_find(img.kind) != want)
 		return http_respond_error(c, r, 409, -ENOENT,

@@ -3,9 +3,9 @@
  * (disk_secret.h). */
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "iscsi/disk_secret.h"
+#include "random.h"
 #include "macro.h"
 #include "sha256.h"
 
@@ -35,18 +35,10 @@ int
 disk_secret_new(char buf[static DISK_SECRET_LEN + 1])
 {
 	uint8_t b[DISK_SECRET_BYTES];
-	size_t got = 0;
-	int r;
+	int r = dl_random(b, sizeof(b));
 
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		got += (size_t)n;
-	}
+	if (r < 0)
+		return r;
 	r = disk_secret_encode(b, sizeof(b), buf, DISK_SECRET_LEN + 1);
 	explicit_bzero(b, sizeof(b));
 	return r;

@@ -56,6 +56,7 @@ struct san_watch {
 	struct watched *nodes;
 	size_t n_nodes;
 	int last_sessions_err; /* logged once per run of the same error */
+	unsigned quiet_ticks;  /* ticks since tgtd's sessions were last read */
 };
 
 static void tick(struct loop *l, void *userdata);
@@ -321,8 +322,14 @@ tick(struct loop *l, void *userdata)
 		else if (w->nodes[i].port)
 			probe_start(w, &w->nodes[i]);
 	}
-	if (any_pxe)
+	/* A node in pxe waits for its login to be seen: every tick. Otherwise tgtd's sessions
+	 * are still read now and then, since reading them is when the root parent drops a
+	 * login under another node's initiator name (tgtd admits by address and CHAP only:
+	 * docs/iscsi.md "Who may log in"). */
+	if (any_pxe || ++w->quiet_ticks >= SAN_SESSIONS_EVERY) {
+		w->quiet_ticks = 0;
 		sessions_start(w);
+	}
 	schedule(w);
 }
 

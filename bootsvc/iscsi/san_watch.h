@@ -15,6 +15,9 @@
 
 /* How often nodes in pxe and loading are looked at: a boot's phases are seconds apart. */
 #define SAN_WATCH_TICK_MS 2000
+/* With no node in pxe, tgtd's sessions are read every this many ticks (10 s): a login
+ * under another node's initiator name is dropped then (docs/iscsi.md). */
+#define SAN_SESSIONS_EVERY 5
 /* A probe's connect that has not completed after this failed for this tick. */
 #define SAN_PROBE_TIMEOUT_MS 1500
 /* Probes in flight at once (each one socket): a boot storm's nodes are probed over a

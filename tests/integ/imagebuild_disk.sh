@@ -11,8 +11,9 @@
 # initramfs finds no iBFT, mounts the local root, systemd starts the mark unit, which
 # prints DISKLESS-DISK-UP on the console and leaves its line in the disk's ext4.
 # No network namespace is needed (nothing listens). Slow: debootstrap (1-3 min here)
-# plus one TCG boot. DISK_STORE=<dir> builds into that store instead of a temp one
-# (/var/lib/diskless/images shares it with tests/integ/lib.sh dl_image_disk_debian).
+# plus one TCG boot. It builds into the shared store (/var/lib/diskless/images, or
+# DISK_STORE=<dir>), under the lock tests/integ/lib.sh dl_image_disk_debian takes, so the
+# iSCSI tests and this one build it once in a run (a changed recipe is built again).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IB=${IMAGEBUILD:-build/imagebuild}
@@ -30,12 +31,14 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
-STORE=${DISK_STORE:-$T/store}
+STORE=${DISK_STORE:-/var/lib/diskless/images}
 export MTOOLS_SKIP_CHECK=1
 
 # --- 1. build images/disk-debian
 t0=$(date +%s)
-out=$("$IB" build images/disk-debian --store "$STORE" --work "$T/work" 2>"$T/err") ||
+mkdir -p "$STORE"
+out=$(flock /run/lock/diskless-image-disk-debian.lock \
+  "$IB" build images/disk-debian --store "$STORE" --work "$T/work" 2>"$T/err") ||
   { tail -20 "$T/err"; fail "disk-debian build failed"; }
 echo "disk-debian built in $(( $(date +%s) - t0 ))s"
 read -r id path <<<"$(tail -n1 <<<"$out")"
