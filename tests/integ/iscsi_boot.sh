@@ -140,6 +140,9 @@ dl_wait 30 "bootsvc drops the session under $U's initiator name on $B's target" 
     grep -q "event=tgtd_drop .*initiator=$(ini "$U") " "$DL_W/bootsvc.log"
 kill -9 "$perf" 2>/dev/null; wait "$perf" 2>/dev/null || true
 echo "dropped: $U's initiator name: $(grep -m1 "event=tgtd_drop .*initiator=$(ini "$U") " "$DL_W/bootsvc.log")"
+# the address goes back to the node (and the server side forgets the attacker's MAC)
+ip -n "$ATT" addr del "$BIP/24" dev eth0
+ip -n "$DL_NS" neigh flush to "$BIP" 2>/dev/null || true
 pass "logins to $B's target: refused with a wrong secret or from another address, dropped under another node's initiator name; the node's own works"
 
 # --- isolation: what node 1 wrote is on its disk only
@@ -151,23 +154,25 @@ is_boots "$DISKS/$U.img" | grep -q "$(ini "$B")" && fail "$U's clone has $B's li
 [[ $(sha256sum <"$GOLD") == "$gold_sum" ]] || fail "the golden disk changed"
 pass "$B's line is on its clone only: not on $U's, not on the golden disk (unchanged)"
 
-# --- stateless: a new boot of node 1 gets a clean disk
+# --- both boot again at once: node 1 (stateless) on a clean disk, node 2 (now persistent)
+# on the disk it had
+dl_nodectl node set "$U" --persistent-disk on >/dev/null || fail "node set --persistent-disk"
 mv "$DL_W/$B.log" "$DL_W/$B-1.log"
-boot "$B" bios "$BMAC"
+mv "$DL_W/$U.log" "$DL_W/$U-1.log"
+rebooting() { start "$@"; dl_wait 300 "$1 begins a new boot" not_up "$1"; }
+rebooting "$B" bios "$BMAC"
+rebooting "$U" uefi "$UMAC"
+wait_up "$B"
+wait_up "$U"
 dl_console_has "$B" "DISKLESS-DISK-UP initiator=$(ini "$B") boots=1" ||
 	{ grep -a DISKLESS "$DL_W/$B.log"; fail "$B's second boot did not start from a clean disk"; }
 pass "$B booted again: a fresh clone, one line"
-stop "$B"
-
-# --- persistent: node 2 keeps the disk it has across a reboot until reset-disk
-dl_nodectl node set "$U" --persistent-disk on >/dev/null || fail "node set --persistent-disk"
-mv "$DL_W/$U.log" "$DL_W/$U-2.log"
-boot "$U" uefi "$UMAC"
 dl_console_has "$U" "DISKLESS-DISK-UP initiator=$(ini "$U") boots=2" ||
 	{ grep -a DISKLESS "$DL_W/$U.log"; fail "$U's persistent disk was not kept across a reboot"; }
+stop "$B"
 stop "$U"
 dl_nodectl node reset-disk "$U" --force || fail "node reset-disk $U"
-mv "$DL_W/$U.log" "$DL_W/$U-3.log"
+mv "$DL_W/$U.log" "$DL_W/$U-2.log"
 boot "$U" uefi "$UMAC"
 dl_console_has "$U" "DISKLESS-DISK-UP initiator=$(ini "$U") boots=1" ||
 	{ grep -a DISKLESS "$DL_W/$U.log"; fail "$U's disk was kept after reset-disk"; }
