@@ -146,7 +146,7 @@ fi
 # disk in the same run, alternating: reflink on an XFS loop file against
 # `cp --reflink=always`, the sparse copy on the work dir's file system (no reflink there)
 # against `cp --sparse=always`, and `qemu-img create -b` for the qcow2 overlay (bootsvc's
-# qcow2 method needs the root parent's FUSE export, measured when it is offered). The
+# qcow2 method is the root parent's: qemu-img and a qemu-storage-daemon export). The
 # golden is a sparse disk with data in 64 MiB extents spread over it, as an installed OS
 # leaves it; the clones are removed after each one, outside the timed part.
 if row_on clone; then
