@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "macro.h"
 #include "manifest.h"
 #include "parse.h"
 #include "readfile.h"
@@ -463,7 +464,7 @@ recipe_check(const char *fname, struct recipe *r, bool have_base, struct dl_err 
 		if (r->kernel || r->modules.n)
 			return dl_err_set(reterr, -EINVAL, "%s: '%s' does not apply to base=disk",
 			    fname, r->kernel ? "kernel" : "modules");
-		/* fall through */
+		fallthrough; /* it needs a source as these do */
 	case RECIPE_BASE_TARBALL:
 	case RECIPE_BASE_OCI:
 	case RECIPE_BASE_DIRECTORY:
