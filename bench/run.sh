@@ -170,28 +170,32 @@ with open(path, "wb") as f:
             f.write(os.urandom(1 << 20))
 EOP
 		cp --sparse=always "$CW/ext/golden.img" "$CW/xfs/golden.img"
+		# written back before any clone: FICLONE flushes the source's dirty pages first,
+		# which would bill whichever side clones first
+		sync
 		note "node disk clones: golden $CLONE_GIB GiB, $(du -m "$CW/ext/golden.img" | cut -f1) MiB of data, $ROUNDS rounds"
 		put clone_golden_gib "$CLONE_GIB"
 		put clone_golden_data_mib "$(du -m "$CW/ext/golden.img" | cut -f1)"
 		declare -a cr_ours=() cr_ref=() cc_ours=() cc_ref=() cq_ref=()
-		clone_ms() { kv "$1" ms; }
+		# every side timed the same way: the whole process, from the shell
+		wall_ms() { awk -v s="$(dt "$1")" 'BEGIN { printf "%.2f", s * 1000 }'; }
 		for ((i = 0; i < ROUNDS; i++)); do
-			out=$("$CLONE" -m reflink -g "$CW/xfs/golden.img" -d "$CW/xfs" -n bn) &&
-			    cr_ours+=("$(clone_ms "$out")") || note "reflink clone failed: $out"
+			t0=$(now); out=$("$CLONE" -m reflink -g "$CW/xfs/golden.img" -d "$CW/xfs" -n bn) &&
+			    cr_ours+=("$(wall_ms "$t0")") || note "reflink clone failed: $out"
 			rm -f "$CW/xfs/bn.img"; sync
 			t0=$(now); cp --reflink=always "$CW/xfs/golden.img" "$CW/xfs/ref.img" && sync -f "$CW/xfs/ref.img" &&
-			    cr_ref+=("$(awk -v s="$(dt "$t0")" 'BEGIN { printf "%.2f", s * 1000 }')")
+			    cr_ref+=("$(wall_ms "$t0")")
 			rm -f "$CW/xfs/ref.img"; sync
-			out=$("$CLONE" -m copy -g "$CW/ext/golden.img" -d "$CW/ext" -n bn) &&
-			    cc_ours+=("$(clone_ms "$out")") || note "copy clone failed: $out"
+			t0=$(now); out=$("$CLONE" -m copy -g "$CW/ext/golden.img" -d "$CW/ext" -n bn) &&
+			    cc_ours+=("$(wall_ms "$t0")") || note "copy clone failed: $out"
 			[[ -n $out ]] && put clone_copy_allocated "$(kv "$out" allocated)"
 			rm -f "$CW/ext/bn.img"; sync
 			t0=$(now); cp --sparse=always "$CW/ext/golden.img" "$CW/ext/ref.img" && sync -f "$CW/ext/ref.img" &&
-			    cc_ref+=("$(awk -v s="$(dt "$t0")" 'BEGIN { printf "%.2f", s * 1000 }')")
+			    cc_ref+=("$(wall_ms "$t0")")
 			rm -f "$CW/ext/ref.img"; sync
 			t0=$(now); qemu-img create -q -f qcow2 -b "$CW/ext/golden.img" -F raw "$CW/ext/ref.qcow2" &&
 			    sync -f "$CW/ext/ref.qcow2" &&
-			    cq_ref+=("$(awk -v s="$(dt "$t0")" 'BEGIN { printf "%.2f", s * 1000 }')")
+			    cq_ref+=("$(wall_ms "$t0")")
 			rm -f "$CW/ext/ref.qcow2"
 		done
 		put clone_reflink_ms "$(median "${cr_ours[@]}")"
