@@ -391,6 +391,58 @@ set_listen(char addr_out[static 16], uint16_t *port, const char *key, const char
 	return 0;
 }
 
+/* An http:// base URL as nodes' scripts use it (boot_url, each of peers): nothing a
+ * script or a URL would read as syntax, no trailing slash (templates append paths). */
+static int
+set_http_url(char *dst, size_t size, const char *key, const char *v, struct dl_err *reterr)
+{
+	int r;
+
+	if (strncmp(v, "http://", 7) != 0 || strlen(v) < 8 || strpbrk(v, " \t\"'\\{}<>$;,#?"))
+		return dl_err_set(reterr, -EINVAL, "'%s' for %s is not an http:// URL", v, key);
+	r = set_str(dst, size, key, v, reterr);
+	if (r == 0 && dst[strlen(dst) - 1] == '/')
+		dst[strlen(dst) - 1] = '\0';
+	return r;
+}
+
+/* peers = <url>[, <url>...]: the whole list, replacing any before ("" = none). */
+static int
+set_peers(struct config *c, const char *key, const char *v, struct dl_err *reterr)
+{
+	char one[sizeof(c->peers[0]) + 1];
+	unsigned n = 0;
+	int r;
+
+	while (*v) {
+		size_t len;
+
+		v += strspn(v, " \t");
+		len = strcspn(v, ",");
+		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		if (len >= sizeof(one))
+			return dl_err_set(reterr, -EINVAL, "%s: '%.*s...' longer than %zu bytes",
+			    key, 32, v, sizeof(c->peers[0]) - 1);
+		if (len) {
+			if (n == MAX_PEERS)
+				return dl_err_set(reterr, -E2BIG, "%s: more than %d peers", key,
+				    MAX_PEERS);
+			memcpy(one, v, len);
+			one[len] = '\0';
+			r = set_http_url(c->peers[n], sizeof(c->peers[n]), key, one, reterr);
+			if (r < 0)
+				return r;
+			n++;
+		}
+		v += strcspn(v, ",");
+		if (*v == ',')
+			v++;
+	}
+	c->n_peers = n;
+	return 0;
+}
+
 static int set_iscsi(struct config *c, const char *key, const char *v,
     struct dl_err *reterr);
 
@@ -459,16 +511,10 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_path(c->control_tls_key, sizeof(c->control_tls_key), key, v, reterr);
 	if (streq(key, "control_tls_ca"))
 		return set_path(c->control_tls_ca, sizeof(c->control_tls_ca), key, v, reterr);
-	if (streq(key, "boot_url")) {
-		if (strncmp(v, "http://", 7) != 0 || strlen(v) < 8 || strpbrk(v, " \"'\\{}<>"))
-			return dl_err_set(reterr, -EINVAL, "'%s' for %s is not an http:// URL", v,
-			    key);
-		r = set_str(c->boot_url, sizeof(c->boot_url), key, v, reterr);
-		/* Templates append paths: keep the base without a trailing slash. */
-		if (r == 0 && c->boot_url[strlen(c->boot_url) - 1] == '/')
-			c->boot_url[strlen(c->boot_url) - 1] = '\0';
-		return r;
-	}
+	if (streq(key, "boot_url"))
+		return set_http_url(c->boot_url, sizeof(c->boot_url), key, v, reterr);
+	if (streq(key, "peers"))
+		return set_peers(c, key, v, reterr);
 	if (streq(key, "interface")) {
 		if (strlen(v) >= IFNAMSIZ || strpbrk(v, " /,:"))
 			return dl_err_set(reterr, -EINVAL, "'%s' is not an interface name", v);

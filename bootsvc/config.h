@@ -9,6 +9,10 @@
 #include "err.h"
 
 #define MAX_CONF_PATH 256
+/* Service nodes besides this one (config `peers`): a start script tries each in turn
+ * while a node waits, so a long list is a long wait; xCAT's and MAAS's sites run a few
+ * per rack row, not dozens per segment. */
+#define MAX_PEERS 8
 /* Job classes and health rules an admin names in the config; small fixed tables. */
 #define MAX_CLASSES 16
 #define MAX_CONF_HEALTH_RULES 32
@@ -90,6 +94,11 @@ struct config {
 	char http_addr[16];   /* IPv4 listen address */
 	uint16_t http_port;
 	char boot_url[128];   /* how nodes reach us: http://10.77.0.1:8080 */
+	/* The other service nodes (issue 15, docs/scale-out.md): their boot_urls, the order
+	 * a node's start script walks after ours, and where a missing image version is
+	 * fetched from. Each is an http:// URL as boot_url is. */
+	char peers[MAX_PEERS][128];
+	unsigned n_peers;
 	char interface[16];   /* the only interface dnsmasq serves */
 	enum dhcp_mode dhcp_mode;
 	char dhcp_range_start[16], dhcp_range_end[16];

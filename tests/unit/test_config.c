@@ -44,6 +44,12 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%s", c->boot_url);
 	else if (streq(field, "interface"))
 		snprintf(buf, size, "%s", c->interface);
+	else if (streq(field, "peers")) {
+		buf[0] = '\0';
+		for (unsigned i = 0; i < c->n_peers; i++)
+			(void)!snprintf(buf + strlen(buf), size - strlen(buf), "%s%s",
+			    i ? "|" : "", c->peers[i]);
+	}
 	else if (streq(field, "dhcp_mode"))
 		snprintf(buf, size, "%d", (int)c->dhcp_mode);
 	else if (streq(field, "dhcp_range"))
@@ -171,6 +177,13 @@ static const struct {
 	{ __LINE__, "boot_url", "http://a b", NULL, NULL, "'http://a b' for boot_url" },
 	{ __LINE__, "boot_url", "http://a\"b", NULL, NULL, "for boot_url is not an http:// URL" },
 	{ __LINE__, "boot_url", "http://a{x}", NULL, NULL, "'http://a{x}'" },
+	{ __LINE__, "boot_url", "http://a/${x}", NULL, NULL, "'http://a/${x}'" },
+	/* peers: boot_urls of other service nodes, a list that replaces the one before */
+	{ __LINE__, "peers", "http://10.77.0.2:8080", "peers", "http://10.77.0.2:8080", NULL },
+	{ __LINE__, "peers", " http://a:1/ ,http://b:2,, ", "peers", "http://a:1|http://b:2", NULL },
+	{ __LINE__, "peers", "http://a,ftp://b", NULL, NULL, "'ftp://b' for peers is not an http:// URL" },
+	{ __LINE__, "peers", "http://a;chain x", NULL, NULL, "for peers is not an http:// URL" },
+	{ __LINE__, "peers", "http://1,http://2,http://3,http://4,http://5,http://6,http://7,http://8,http://9", NULL, NULL, "peers: more than 8 peers" },
 	/* interface: an interface name, at most IFNAMSIZ-1 */
 	{ __LINE__, "interface", "br-pxe", "interface", "br-pxe", NULL },
 	{ __LINE__, "interface", "enp0s31f6.100", "interface", "enp0s31f6.100", NULL },
