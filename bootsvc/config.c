@@ -406,11 +406,13 @@ set_http_url(char *dst, size_t size, const char *key, const char *v, struct dl_e
 	return r;
 }
 
-/* peers = <url>[, <url>...]: the whole list, replacing any before ("" = none). */
+/* peers = <url>[, <url>...]: the whole list, replacing any before ("" = none); a list
+ * with one bad URL changes nothing. */
 static int
 set_peers(struct config *c, const char *key, const char *v, struct dl_err *reterr)
 {
 	char one[sizeof(c->peers[0]) + 1];
+	char peers[MAX_PEERS][sizeof(c->peers[0])] = { { 0 } };
 	unsigned n = 0;
 	int r;
 
@@ -430,7 +432,7 @@ set_peers(struct config *c, const char *key, const char *v, struct dl_err *reter
 				    MAX_PEERS);
 			memcpy(one, v, len);
 			one[len] = '\0';
-			r = set_http_url(c->peers[n], sizeof(c->peers[n]), key, one, reterr);
+			r = set_http_url(peers[n], sizeof(peers[n]), key, one, reterr);
 			if (r < 0)
 				return r;
 			n++;
@@ -439,6 +441,7 @@ set_peers(struct config *c, const char *key, const char *v, struct dl_err *reter
 		if (*v == ',')
 			v++;
 	}
+	memcpy(c->peers, peers, sizeof(c->peers));
 	c->n_peers = n;
 	return 0;
 }
