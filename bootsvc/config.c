@@ -428,7 +428,7 @@ set_peers(struct config *c, const char *key, const char *v, struct dl_err *reter
 			    key, 32, v, sizeof(c->peers[0]) - 1);
 		if (len) {
 			if (n == MAX_PEERS)
-				return dl_err_set(reterr, -E2BIG, "%s: more than %d peers", key,
+				return dl_err_set(reterr, -EINVAL, "%s: more than %d peers", key,
 				    MAX_PEERS);
 			memcpy(one, v, len);
 			one[len] = '\0';
