@@ -21,6 +21,7 @@ struct privsep;
 struct vm;
 struct disks;
 struct san_watch;
+struct sync;
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
@@ -30,6 +31,7 @@ struct metrics {
 	uint64_t control_requests, control_errors;
 	uint64_t dnsmasq_restarts;
 	uint64_t phase_reports, phase_rejected;
+	uint64_t sync_bytes, sync_versions, sync_failures; /* sync/sync.h */
 };
 
 struct bootsvc {
@@ -48,6 +50,7 @@ struct bootsvc {
 	struct vm *vm;            /* VM hosts over libvirt (vm/vm.h) */
 	struct disks *disks;      /* iscsi nodes' disks (iscsi/disks.h); NULL: iscsi = off */
 	struct san_watch *san;    /* iscsi nodes' loading and up, seen (iscsi/san_watch.h) */
+	struct sync *sync;        /* image versions fetched from peers (sync/sync.h) */
 	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;
 	struct metrics metrics;

@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "iscsi/disks.h"
 #include "iscsi/san_watch.h"
+#include "sync/sync.h"
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/templates.h"
@@ -297,6 +298,8 @@ main(int argc, char **argv)
 	action_pools_conf(&bs.cfg, pools);
 	if ((r = action_new(&bs, pools, _ACTION_POOL_MAX, &bs.action, &err)) < 0)
 		goto fail;
+	if ((r = sync_new(&bs, &bs.sync, &err)) < 0)
+		goto fail;
 	if ((r = ctrl_new(&bs, &bs.ctrl, &err)) < 0)
 		goto fail;
 	if ((r = vm_new(&bs, &bs.vm, &err)) < 0)
@@ -338,6 +341,8 @@ fail:
 	bs.san = san_watch_free(bs.san);
 	bs.disks = disks_free(bs.disks);
 	bs.ctrl = ctrl_free(bs.ctrl);
+	/* Before the control socket: its waiters are answered. */
+	bs.sync = sync_free(bs.sync);
 	bs.control = control_stop(bs.control);
 	bs.http = http_stop(bs.http);
 	bs.loop = loop_free(bs.loop);

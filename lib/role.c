@@ -55,6 +55,7 @@ static const struct {
 	{ "node.reset-disk", ROLE_ADMIN },
 	{ "image.add", ROLE_ADMIN },
 	{ "image.remove", ROLE_ADMIN },
+	{ "image.sync", ROLE_ADMIN },
 };
 
 const char *

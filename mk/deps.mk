@@ -3,7 +3,8 @@
 PKG_DEBS := libmicrohttpd:libmicrohttpd-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
             libarchive:libarchive-dev libkmod:libkmod-dev cmocka:libcmocka-dev \
             libfreeipmi:libfreeipmi-dev libipmimonitoring:libipmimonitoring-dev \
-            gnutls:libgnutls28-dev libvirt:libvirt-dev
+            gnutls:libgnutls28-dev libvirt:libvirt-dev \
+            libcurl:libcurl4-gnutls-dev
 
 ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 $(foreach p,$(PKG_DEBS),$(if $(shell pkg-config --exists $(word 1,$(subst :, ,$(p))) && echo y),,\
@@ -21,8 +22,10 @@ CF_IPMI    := $(call pc,--cflags,libfreeipmi libipmimonitoring)
 CF_GNUTLS  := $(call pc,--cflags,gnutls)
 # libvirt only for the vm room (bootsvc/vm/): nothing else sees its headers.
 CF_VIRT    := $(call pc,--cflags,libvirt)
+# libcurl only for the sync room (bootsvc/sync/): image versions fetched from peers.
+CF_CURL    := $(call pc,--cflags,libcurl)
 CF_IMGB    := $(call pc,--cflags,libarchive libkmod jansson)
-CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring gnutls libvirt)
+CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring gnutls libvirt libcurl)
 $(BUILD)/obj/lib/%.o:                  OBJ_CFLAGS = $(CF_JANSSON)
 # The CA code (nodectl tls, and bootsvc's certificates for VM hosts); only programs that
 # link gnutls pull it out of the archive.
@@ -35,9 +38,10 @@ $(BUILD)/obj/bootsvc/http/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_MHD)
 $(BUILD)/obj/bootsvc/store/%.o:        OBJ_CFLAGS = $(CF_SQLITE)
 $(BUILD)/obj/bootsvc/bmc/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_IPMI)
 $(BUILD)/obj/bootsvc/vm/%.o:           OBJ_CFLAGS = $(CF_JANSSON) $(CF_VIRT)
+$(BUILD)/obj/bootsvc/sync/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_CURL)
 $(BUILD)/obj/tests/%.o:                OBJ_CFLAGS = $(CF_TEST)
 $(BUILD)/obj/bench/%.o:                OBJ_CFLAGS = $(CF_TEST)
-BOOTSVC_LIBS    = $(call pc,--libs,libmicrohttpd jansson sqlite3 libfreeipmi libipmimonitoring gnutls libvirt) -lpthread -lm
+BOOTSVC_LIBS    = $(call pc,--libs,libmicrohttpd jansson sqlite3 libfreeipmi libipmimonitoring gnutls libvirt libcurl) -lpthread -lm
 NODECTL_LIBS    = $(call pc,--libs,jansson gnutls)
 IMAGEBUILD_LIBS = $(call pc,--libs,libarchive libkmod jansson)
-TEST_LINK       = $(call pc,--libs,libmicrohttpd jansson sqlite3 libarchive libkmod cmocka libfreeipmi libipmimonitoring gnutls libvirt) -lpthread -lm
+TEST_LINK       = $(call pc,--libs,libmicrohttpd jansson sqlite3 libarchive libkmod cmocka libfreeipmi libipmimonitoring gnutls libvirt libcurl) -lpthread -lm

@@ -7,6 +7,8 @@ PKGS=(
   gcc make pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev libkmod-dev libcmocka-dev
   libfreeipmi-dev libipmimonitoring-dev libgnutls28-dev libvirt-dev
+  # bootsvc's sync room fetches image versions from peers (docs/scale-out.md)
+  libcurl4-gnutls-dev
   # runtime of bootsvc and imagebuild
   dnsmasq-base ipxe squashfs-tools debootstrap zstd cpio kmod busybox-static
   # tests and demo: virtual nodes, BMCs, tools

@@ -5,7 +5,9 @@
  * from the version's kind (lib/kind.c), the version directory from the store, never
  * anything from the request. Whole files go out with sendfile (MHD fd responses); Range,
  * ETag and If-None-Match let the node's init resume a cut transfer and let caches
- * revalidate. */
+ * revalidate. GET /images/<id>/manifest: the version's manifest.json, so a peer can fetch a
+ * version by id (sync/). A version whose files are not here (whole and in place: sync/sync.h)
+ * is 404, never a partial copy. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/trust.h"
+#include "sync/sync.h"
 
 /* A fetch that marks a phase of the kind (linux: the kernel, pxe -> loading) moves the
  * node on from the phase before it; it is known by the fixed address dnsmasq gave it. */
@@ -70,7 +73,7 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 {
 	char id[SHA256_HEX_SIZE], path[MAX_STORE_PATH + 32], etag[SHA256_HEX_SIZE + 2];
 	char crange[96], msg[160], name[MAX_NODE_NAME];
-	bool by_node = false;
+	bool by_node = false, manifest = false;
 	const struct kind_role *kr;
 	const struct kind *k;
 	const char *role;
@@ -98,6 +101,9 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 			    "node was not served an image");
 		strcpy(id, n.served_image);
 		by_node = true;
+	} else if (http_path_image_manifest(url, id) == 0) {
+		manifest = true;
+		role = "manifest";
 	} else if (http_path_image(url, id, &role) < 0) {
 		char roles[96];
 
@@ -108,17 +114,29 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 	if (store_image_get(bs->store, id, &img) < 0)
 		return http_respond_error(c, r, 404, -ENOENT, "unknown image id");
 	k = kind_find(img.kind);
-	kr = k ? kind_role(k, role) : NULL;
-	if (!kr || !(kr->flags & KIND_ROLE_SERVED) || !image_rec_file(&img, role)) {
+	kr = k && !manifest ? kind_role(k, role) : NULL;
+	if (!manifest && (!kr || !(kr->flags & KIND_ROLE_SERVED) ||
+	    !image_rec_file(&img, role))) {
 		(void)snprintf(msg, sizeof(msg), "image %.12s has no file '%s' to serve", id, role);
 		return http_respond_error(c, r, 404, -ENOENT, msg);
 	}
+	/* Registered (a shared store) but not here, or still being fetched: answered as a
+	 * missing version. Only the script path starts a sync (it knows the node): a peer's
+	 * request must not make two servers that both lack a version ask each other. */
+	if (!sync_have(bs->sync, &img)) {
+		(void)snprintf(msg, sizeof(msg), "image %.12s is not on this server (%s)", id,
+		    sync_state_of(bs->sync, &img) == SYNC_STATE_SYNCING ?
+		    "being fetched from a peer" : "missing");
+		return http_respond_error(c, r, 404, -ENOENT, msg);
+	}
 
-	(void)snprintf(path, sizeof(path), "%s/%s", img.path, kr->file);
+	(void)snprintf(path, sizeof(path), "%s/%s", img.path, manifest ? "manifest.json" :
+	    kr->file);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		log_err("event=image_open image=%s file=%s err=%s", id, path,
 		    dl_errno_name(-errno));
+		sync_forget(bs->sync, id);
 		return http_respond_error(c, r, 500, -EIO, "image file missing on the server");
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -126,8 +144,11 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
 	}
 	size = (uint64_t)st.st_size;
-	(void)snprintf(etag, sizeof(etag), "\"%s\"", image_rec_sha256(&img, role));
-	note_fetch(bs, r, k, role);
+	/* The manifest's sha256 is the id (docs/boot-protocol.md). */
+	(void)snprintf(etag, sizeof(etag), "\"%s\"", manifest ? img.id :
+	    image_rec_sha256(&img, role));
+	if (!manifest)
+		note_fetch(bs, r, k, role);
 
 	if (http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
@@ -161,8 +182,8 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 	}
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/octet-stream");
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, manifest ?
+	    "application/json" : "application/octet-stream");
 	/* Immutable: a version id never names other bytes. */
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, by_node ? "no-cache" :
 	    "public, max-age=31536000, immutable");

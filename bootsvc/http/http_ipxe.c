@@ -18,6 +18,7 @@
 #include "dhcp/dnsmasq.h"
 #include "iscsi/disks.h"
 #include "iscsi/san_report.h"
+#include "sync/sync.h"
 
 /* How old a PXE DHCP exchange may be and still be the evidence of the reboot whose script
  * request this is: iPXE asks for its script seconds after its DHCP, TCG firmware in tens. */
@@ -294,6 +295,16 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 		(void)snprintf(reason, sizeof(reason), "image %s has unknown kind %s",
 		    script_safe(safe, sizeof(safe), img.name),
 		    script_safe(kind_safe, sizeof(kind_safe), img.kind));
+		return hold(bs, c, r, &v, reason);
+	}
+	/* Registered (another server added it to the shared store) but its files are not
+	 * here yet: they are fetched from a peer (sync/sync.h) while the node waits on the
+	 * hold script, which polls again; a script whose files 404 would send it to its
+	 * firmware's "no bootable device" instead. */
+	if (!sync_have(bs->sync, &img)) {
+		sync_on_demand(bs->sync, &img, n->name);
+		(void)snprintf(reason, sizeof(reason), "image %s is being fetched from a peer",
+		    script_safe(safe, sizeof(safe), img.name));
 		return hold(bs, c, r, &v, reason);
 	}
 	if (!trust_boot(bs, r, n, &set_pxe, &why))

@@ -35,25 +35,51 @@ http_route_of(const char *url)
 	return ROUTE_OTHER;
 }
 
-int
-http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char **ret_role)
+/* "/images/<64 lowercase hex>/<rest>": the id into ret_id and where rest starts; NULL
+ * for anything else. */
+static const char *
+id_segment(const char *url, char ret_id[static SHA256_HEX_SIZE])
 {
-	const char *p, *slash, *role;
+	const char *p, *slash;
 
 	if (!starts_with(url, "/images/"))
-		return -ENOENT;
+		return NULL;
 	p = url + strlen("/images/");
 	slash = strchr(p, '/');
 	if (!slash || slash - p != SHA256_HEX_SIZE - 1)
-		return -ENOENT;
+		return NULL;
 	for (const char *c = p; c < slash; c++)
 		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
-			return -ENOENT;
-	role = kind_any_role(slash + 1);
-	if (!role)
-		return -ENOENT;
+			return NULL;
 	memcpy(ret_id, p, SHA256_HEX_SIZE - 1);
 	ret_id[SHA256_HEX_SIZE - 1] = '\0';
+	return slash + 1;
+}
+
+int
+http_path_image_manifest(const char *url, char ret_id[static SHA256_HEX_SIZE])
+{
+	char id[SHA256_HEX_SIZE];
+	const char *rest = id_segment(url, id);
+
+	if (!rest || strcmp(rest, "manifest") != 0)
+		return -ENOENT;
+	memcpy(ret_id, id, SHA256_HEX_SIZE);
+	return 0;
+}
+
+int
+http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char **ret_role)
+{
+	char id[SHA256_HEX_SIZE];
+	const char *rest = id_segment(url, id), *role;
+
+	if (!rest)
+		return -ENOENT;
+	role = kind_any_role(rest);
+	if (!role)
+		return -ENOENT;
+	memcpy(ret_id, id, SHA256_HEX_SIZE);
 	*ret_role = role;
 	return 0;
 }

@@ -29,6 +29,12 @@ enum http_route http_route_of(const char *url);
  * for anything else. */
 int http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const char **ret_role);
 
+/* "/images/<64 hex>/manifest" exactly: the version's manifest.json, whose sha256 is the
+ * id, so a peer can fetch a version by id (sync/sync_fetch.c) and check what it got
+ * (docs/boot-protocol.md). No kind has a role named "manifest" (kind_any_role). -ENOENT
+ * for anything else. */
+int http_path_image_manifest(const char *url, char ret_id[static SHA256_HEX_SIZE]);
+
 /* "/images/n/<name>/<role>": role's file of the version bootsvc last served node
  * <name> (a valid node name; role as for http_path_image). Short, for Xen's multiboot on
  * BIOS, where iPXE keeps every module's URI and command line in 512 bytes

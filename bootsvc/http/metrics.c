@@ -153,6 +153,18 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	strbuf_printf(&b, "# HELP diskless_api_auth_failures_total Node API calls with a wrong token.\n");
 	strbuf_printf(&b, "# TYPE diskless_api_auth_failures_total counter\n");
 	strbuf_printf(&b, "diskless_api_auth_failures_total %llu\n", (unsigned long long)m->phase_rejected);
+	/* Image versions fetched from peers (sync/sync.h, docs/scale-out.md). */
+	strbuf_printf(&b, "# HELP diskless_image_sync_bytes_total Image file bytes fetched from peers.\n");
+	strbuf_printf(&b, "# TYPE diskless_image_sync_bytes_total counter\n");
+	strbuf_printf(&b, "diskless_image_sync_bytes_total %llu\n", (unsigned long long)m->sync_bytes);
+	strbuf_printf(&b, "# HELP diskless_image_sync_versions_total Image versions synced from peers.\n");
+	strbuf_printf(&b, "# TYPE diskless_image_sync_versions_total counter\n");
+	strbuf_printf(&b, "diskless_image_sync_versions_total %llu\n",
+	    (unsigned long long)m->sync_versions);
+	strbuf_printf(&b, "# HELP diskless_image_sync_failures_total Sync rounds that failed (each retried).\n");
+	strbuf_printf(&b, "# TYPE diskless_image_sync_failures_total counter\n");
+	strbuf_printf(&b, "diskless_image_sync_failures_total %llu\n",
+	    (unsigned long long)m->sync_failures);
 	strbuf_printf(&b, "# HELP diskless_control_requests_total Control socket requests.\n");
 	strbuf_printf(&b, "# TYPE diskless_control_requests_total counter\n");
 	strbuf_printf(&b, "diskless_control_requests_total %llu\n",

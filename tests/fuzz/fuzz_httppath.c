@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* bootsvc/http_path.c on arbitrary input. The first byte selects the parser:
- *   0 http_path_image   1 http_path_node_api   2 boot_query_parse (rest split on '\n'
+ *   0 http_path_image and http_path_image_manifest   1 http_path_node_api   2 boot_query_parse (rest split on '\n'
  *   into mac, uuid, serial)   3 http_parse_range (next 8 bytes: size, little endian)
  *   4 http_etag_matches (rest split on '\n' into header and etag)   5 http_route_of
  *   6 http_path_node_image
@@ -37,6 +37,18 @@ check_image(const char *s)
 		return;
 	if (!sha256_hex_is_valid(id) || !role || kind_any_role(role) != role ||
 	    strncmp(s, "/images/", 8) != 0 || strstr(s, "..") || strchr(s + 8 + 65, '/'))
+		abort();
+}
+
+static void
+check_manifest(const char *s)
+{
+	char id[SHA256_HEX_SIZE];
+
+	if (http_path_image_manifest(s, id) != 0)
+		return;
+	if (!sha256_hex_is_valid(id) || strlen(s) != 8 + 64 + 9 || strncmp(s, "/images/", 8) ||
+	    strcmp(s + 8 + 64, "/manifest") != 0 || memcmp(s + 8, id, 64) != 0)
 		abort();
 }
 
@@ -143,6 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (sel) {
 	case 0:
 		check_image(s);
+		check_manifest(s);
 		break;
 	case 1:
 		check_api(s);
