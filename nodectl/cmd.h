@@ -116,6 +116,9 @@ int cmd_image_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **r
     struct dl_err *reterr);
 int cmd_image_remove_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
+int cmd_image_sync_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_image_sync_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 int cmd_image_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 /* Also prints image.add's result, which is the same {"image": {...}}. */
 int cmd_image_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* nodectl image list|show|add|remove: argv -> image.* args, image.* results -> text. */
+/* nodectl image list|show|add|remove|sync: argv -> image.* args, image.* results -> text. */
 #include <errno.h>
 #include <string.h>
 
@@ -76,12 +76,97 @@ cmd_image_add_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_a
 	return cmd_args_new_str(ret_args, "path", "image add: path", path, reterr);
 }
 
+enum { OPT_ALL = CMD_ARGS_OPT_FIRST };
+
+static int
+sync_option(int opt, _unused_ const char *name, _unused_ const char *value, void *userdata,
+    _unused_ struct dl_err *reterr)
+{
+	if (opt == OPT_ALL)
+		*(bool *)userdata = true;
+	return 0;
+}
+
+int
+cmd_image_sync_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, OPT_ALL },
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *operands[1];
+	bool all = false;
+	int r, n;
+
+	*ret_args = NULL;
+	r = cmd_args_getopt(argc, argv, "image sync", longopts, sync_option, &all, opts,
+	    operands, 0, 1, "<image> (name, name@idprefix or id)", &n, reterr);
+	if (r < 0 || opts->help)
+		return r;
+	if ((n == 1) == all)
+		return dl_err_set(reterr, -EINVAL, "image sync: name one <image>, or --all");
+	if (all) {
+		*ret_args = json_pack("{s:b}", "all", 1);
+		return *ret_args ? 0 : dl_err_set(reterr, -ENOMEM, "out of memory");
+	}
+	r = cmd_args_image_ref("image sync: image", operands[0], reterr);
+	if (r < 0)
+		return r;
+	return cmd_args_new_str(ret_args, "image", "image sync: image", operands[0], reterr);
+}
+
+/* One line per version: what was fetched from where, the bytes and the time. */
+int
+cmd_image_sync_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	const json_t *synced = json_object_get(result, "synced"), *v;
+	size_t i;
+
+	if (!json_is_array(synced))
+		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'synced' list");
+	if (json_array_size(synced) == 0)
+		(void)fprintf(out, "every version is here already\n");
+	json_array_foreach(synced, i, v) {
+		char b[5][FORMAT_BUF], sz[FORMAT_BUF], kept[FORMAT_BUF];
+		const char *name = format_scalar(json_object_get(v, "name"), b[0]);
+		const char *id = format_scalar(json_object_get(v, "id"), b[1]);
+		const char *what = format_scalar(json_object_get(v, "result"), b[2]);
+		const char *peer = format_scalar(json_object_get(v, "peer"), b[3]);
+		const char *err = format_scalar(json_object_get(v, "error"), b[4]);
+		const json_t *ms = json_object_get(v, "ms");
+
+		(void)fprintf(out, "%s %s@%.*s", what ? what : "?", name ? name : "?",
+		    IMAGE_ID_SHORT, id ? id : "?");
+		if (what && (streq(what, "present") || streq(what, "started"))) {
+			(void)fprintf(out, "%s\n", streq(what, "present") ?
+			    ": its files are here already" : "");
+			continue;
+		}
+		if (peer)
+			(void)fprintf(out, " from %s", peer);
+		if (format_size(json_object_get(v, "bytes"), sz))
+			(void)fprintf(out, ": %s fetched", sz);
+		if (json_integer_value(json_object_get(v, "kept")) > 0 &&
+		    format_size(json_object_get(v, "kept"), kept))
+			(void)fprintf(out, ", %s kept from before", kept);
+		if (json_is_integer(ms))
+			(void)fprintf(out, " in %.1f s", (double)json_integer_value(ms) / 1000.0);
+		if (err)
+			(void)fprintf(out, ": %s", err);
+		(void)fprintf(out, "\n");
+	}
+	return ferror(out) ? dl_err_set(reterr, -EIO, "cannot write the output") : 0;
+}
+
 int
 cmd_image_list_print(FILE *out, const json_t *result, _unused_ time_t now,
     struct dl_err *reterr)
 {
 	static const char *const headers[] = { "NAME", "ID", "KIND", "KERNEL", "BUILT", "SIZE",
-		"CURRENT" };
+		"CURRENT", "HERE" };
 	const json_t *images = json_object_get(result, "images"), *img;
 	struct table *t;
 	size_t i;
@@ -94,7 +179,7 @@ cmd_image_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	table_set_right(t, 5);
 	json_array_foreach(images, i, img) {
-		char b[6][FORMAT_BUF], id[IMAGE_ID_SHORT + 1];
+		char b[7][FORMAT_BUF], id[IMAGE_ID_SHORT + 1];
 		const char *cells[ELEMENTSOF(headers)];
 
 		if (!json_is_object(img)) {
@@ -113,6 +198,8 @@ cmd_image_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 		cells[5] = format_size(json_object_get(img, "size"), b[5]);
 		cells[6] = json_is_boolean(json_object_get(img, "current")) ?
 		    (json_is_true(json_object_get(img, "current")) ? "yes" : "no") : NULL;
+		/* present, syncing or missing: whether this server has the files */
+		cells[7] = format_scalar(json_object_get(img, "here"), b[6]);
 		if ((r = table_add_row_err(t, cells, reterr)) < 0)
 			break;
 	}
@@ -121,7 +208,7 @@ cmd_image_list_print(FILE *out, const json_t *result, _unused_ time_t now,
 
 /* Keys of an image object in the order "image show" prints them. */
 static const char *const image_keys[] = { "name", "id", "kind", "kernel_version", "built",
-	"size", "current" };
+	"size", "current", "here" };
 
 int
 cmd_image_show_print(FILE *out, const json_t *result, _unused_ time_t now,

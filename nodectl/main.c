@@ -56,6 +56,8 @@ static const struct cmd cmds[] = {
 	  cmd_image_add_parse, cmd_image_show_print, NULL, NULL },
 	{ "image", "remove", "image.remove", "image remove <image>",
 	  cmd_image_remove_parse, cmd_image_remove_print, NULL, NULL },
+	{ "image", "sync", "image.sync", "image sync <image> | image sync --all",
+	  cmd_image_sync_parse, cmd_image_sync_print, NULL, NULL },
 	{ "provision", NULL, "provision",
 	  "provision <hostlist> --image NAME[@IDPREFIX] [--force] [--evacuate]\n"
 	  "      [--wait [--timeout 20m]]",

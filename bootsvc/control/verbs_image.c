@@ -48,7 +48,7 @@ image_to_json(struct bootsvc *bs, const struct image_rec *i)
 	}
 	/* Whether this server has its files (a shared store lists versions other servers
 	 * added): present, syncing (with the last failed round's reason) or missing. */
-	if (o && bs->sync) {
+	if (o) {
 		enum sync_state st = sync_state_of(bs->sync, i);
 		const char *last = sync_last_error(bs->sync, i->id);
 

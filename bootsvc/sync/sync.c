@@ -103,6 +103,8 @@ cache_add(struct sync *s, const char *id)
 void
 sync_forget(struct sync *s, const char *id)
 {
+	if (!s)
+		return;
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < s->n_present; i++)
 		if (strcmp(s->present[i], id) == 0)
@@ -140,6 +142,8 @@ files_here(const struct image_rec *img)
 bool
 sync_have(struct sync *s, const struct image_rec *img)
 {
+	if (!s)
+		return files_here(img);
 	if (cache_has(s, img->id))
 		return true;
 	if (!files_here(img))
@@ -151,13 +155,13 @@ sync_have(struct sync *s, const struct image_rec *img)
 enum sync_state
 sync_state_of(struct sync *s, const struct image_rec *img)
 {
-	return sync_plan_state(sync_have(s, img), entry_find(s, img->id) != NULL);
+	return sync_plan_state(sync_have(s, img), s && entry_find(s, img->id) != NULL);
 }
 
 const char *
 sync_last_error(struct sync *s, const char *id)
 {
-	const struct entry *e = entry_find(s, id);
+	const struct entry *e = s ? entry_find(s, id) : NULL;
 	return e ? e->last_error : "";
 }
 
@@ -310,11 +314,14 @@ int
 sync_start(struct sync *s, const struct image_rec *img, const char *why, sync_done_fn fn,
     void *userdata, struct dl_err *reterr)
 {
-	struct entry *e = entry_find(s, img->id);
+	struct entry *e;
 	int r;
 
 	if (sync_have(s, img))
 		return 1;
+	if (!s)
+		return dl_err_set(reterr, -ENOTSUP, "bootsvc has no sync room");
+	e = entry_find(s, img->id);
 	if (!s->bs->cfg.n_peers)
 		return dl_err_set(reterr, -ENOENT, "image %s@%.12s is not on this server and "
 		    "bootsvc.conf names no peers to fetch it from", img->name, img->id);
@@ -362,10 +369,10 @@ void
 sync_on_demand(struct sync *s, const struct image_rec *img, const char *node)
 {
 	struct dl_err err = { 0 };
-	struct entry *e = entry_find(s, img->id);
+	struct entry *e = s ? entry_find(s, img->id) : NULL;
 	char why[MAX_NODE_NAME + 8];
 
-	if (e)
+	if (!s || e)
 		return; /* under way, or waiting for its retry: the node keeps waiting */
 	(void)snprintf(why, sizeof(why), "node %s", node[0] ? node : "?");
 	if (sync_start(s, img, why, NULL, NULL, &err) >= 0) {

@@ -5,7 +5,8 @@
  * only whole and verified. A version is asked for when a node's script or file needs it
  * (the node gets the hold script meanwhile) or when an admin runs `nodectl image sync`;
  * a failed round is retried with a backoff (lib/backoff.h). Loop thread only, except
- * sync_have(), which any thread may call. */
+ * sync_have(), which any thread may call. Every function takes s NULL (no room: the unit
+ * tests' bootsvc) as a room with no peers and nothing remembered. */
 #pragma once
 
 #include <stdbool.h>

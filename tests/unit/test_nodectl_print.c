@@ -182,10 +182,20 @@ static const struct {
 	{ __LINE__, cmd_image_list_print,
 	  "{\"images\":[{\"id\":\"3f2a9c0d11e2ffffffffffffffffffffffffffffffffffffffffffffffffffff\","
 	  "\"name\":\"compute\",\"kind\":\"linux\",\"kernel_version\":\"6.1.0-18-amd64\","
-	  "\"built\":1714564803,\"size\":734003200,\"current\":true}]}",
+	  "\"built\":1714564803,\"size\":734003200,\"current\":true,\"here\":\"syncing\"}]}",
 	  0,
-	  "NAME     ID            KIND   KERNEL          BUILT                 SIZE  CURRENT\n"
-	  "compute  3f2a9c0d11e2  linux  6.1.0-18-amd64  2024-05-01T12:00:03Z  700M  yes\n" },
+	  "NAME     ID            KIND   KERNEL          BUILT                 SIZE  CURRENT  HERE\n"
+	  "compute  3f2a9c0d11e2  linux  6.1.0-18-amd64  2024-05-01T12:00:03Z  700M  yes      syncing\n" },
+	{ __LINE__, cmd_image_sync_print,
+	  "{\"synced\":[{\"id\":\"3f2a9c0d11e2ffff\",\"name\":\"compute\",\"result\":\"synced\","
+	  "\"peer\":\"http://10.0.0.2:8080\",\"bytes\":3145728,\"kept\":1048576,\"refetched\":0,"
+	  "\"ms\":1500},{\"id\":\"aa\",\"name\":\"tiny\",\"result\":\"present\",\"bytes\":0,"
+	  "\"kept\":0,\"refetched\":0,\"ms\":0}]}", 0,
+	  "synced compute@3f2a9c0d11e2 from http://10.0.0.2:8080: 3.0M fetched, 1.0M kept from "
+	  "before in 1.5 s\n"
+	  "present tiny@aa: its files are here already\n" },
+	{ __LINE__, cmd_image_sync_print, "{\"synced\":[]}", 0, "every version is here already\n" },
+	{ __LINE__, cmd_image_sync_print, "{}", -EPROTO, "no 'synced' list" },
 	{ __LINE__, cmd_image_show_print,
 	  "{\"image\":{\"id\":\"3f2a\",\"name\":\"compute\",\"size\":2048,\"current\":false}}", 0,
 	  "name:           compute\n"
@@ -194,7 +204,8 @@ static const struct {
 	  "kernel_version: -\n"
 	  "built:          -\n"
 	  "size:           2048 (2.0K)\n"
-	  "current:        no\n" },
+	  "current:        no\n"
+	  "here:           -\n" },
 	{ __LINE__, cmd_image_remove_print, "{\"removed\":\"3f2a\"}", 0, "removed image 3f2a\n" },
 	{ __LINE__, cmd_ping_print, "{\"version\":\"0.1\"}", 0, "bootsvc 0.1 is answering\n" },
 	{ __LINE__, cmd_ping_print, "{}", -EPROTO, "no 'version'" },
