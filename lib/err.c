@@ -82,6 +82,9 @@ dl_errno_name(int code)
 	case ECONNABORTED: return "ECONNABORTED";
 	case ENOKEY: return "ENOKEY"; /* a VM host while bootsvc has no CA */
 	case EALREADY: return "EALREADY"; /* a VM is there already, a plan has ended */
+	case ECONNRESET: return "ECONNRESET"; /* a peer cut a transfer (sync/) */
+	case EBADMSG: return "EBADMSG";       /* a peer sent bytes of the wrong hash */
+	case EFBIG: return "EFBIG";
 	default: return "EUNKNOWN";
 	}
 }

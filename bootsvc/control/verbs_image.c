@@ -327,7 +327,7 @@ missing_one(const struct image_rec *i, void *userdata)
 {
 	struct missing_ctx *x = userdata;
 
-	if (sync_have(x->bs->sync, i))
+	if (sync_state_of(x->bs->sync, i) == SYNC_STATE_PRESENT)
 		return 0;
 	if (x->n == MAX_SYNC_ACTIVE)
 		return -E2BIG;

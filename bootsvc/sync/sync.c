@@ -53,6 +53,7 @@ struct sync {
 	/* Versions known to be here (sync_have): any thread reads it. */
 	pthread_mutex_t lock;
 	char present[MAX_SYNC_PRESENT_CACHE][SHA256_HEX_SIZE];
+	uint64_t present_at[MAX_SYNC_PRESENT_CACHE]; /* loop_now_ms() when checked */
 	unsigned n_present, next_present;
 	bool full_logged;
 };
@@ -79,11 +80,13 @@ entry_drop(struct sync *s, struct entry *e)
 static bool
 cache_has(struct sync *s, const char *id)
 {
+	uint64_t now = loop_now_ms();
 	bool yes = false;
 
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < s->n_present && !yes; i++)
-		yes = strcmp(s->present[i], id) == 0;
+		yes = strcmp(s->present[i], id) == 0 &&
+		    now - s->present_at[i] < SYNC_PRESENT_TTL_MS;
 	pthread_mutex_unlock(&s->lock);
 	return yes;
 }
@@ -94,6 +97,7 @@ cache_add(struct sync *s, const char *id)
 	pthread_mutex_lock(&s->lock);
 	/* Full: the oldest goes (a stat more for it later, never a wrong answer). */
 	(void)snprintf(s->present[s->next_present], SHA256_HEX_SIZE, "%s", id);
+	s->present_at[s->next_present] = loop_now_ms();
 	s->next_present = (s->next_present + 1) % MAX_SYNC_PRESENT_CACHE;
 	if (s->n_present < MAX_SYNC_PRESENT_CACHE)
 		s->n_present++;
@@ -155,7 +159,8 @@ sync_have(struct sync *s, const struct image_rec *img)
 enum sync_state
 sync_state_of(struct sync *s, const struct image_rec *img)
 {
-	return sync_plan_state(sync_have(s, img), s && entry_find(s, img->id) != NULL);
+	/* Looked at afresh: an admin asks, so the answer is the disk's now. */
+	return sync_plan_state(files_here(img), s && entry_find(s, img->id) != NULL);
 }
 
 const char *
@@ -295,9 +300,9 @@ retry(struct loop *l, void *userdata)
 
 	(void)l;
 	e->timer = -1;
-	if (store_image_get(s->bs->store, e->id, &img) < 0 || sync_have(s, &img)) {
+	if (store_image_get(s->bs->store, e->id, &img) < 0 || files_here(&img)) {
 		log_info("event=image_sync_dropped id=%s msg=\"%s\"", e->id,
-		    sync_have(s, &img) ? "here now" : "no longer registered");
+		    files_here(&img) ? "here now" : "no longer registered");
 		entry_drop(s, e);
 		return;
 	}
@@ -317,7 +322,7 @@ sync_start(struct sync *s, const struct image_rec *img, const char *why, sync_do
 	struct entry *e;
 	int r;
 
-	if (sync_have(s, img))
+	if (files_here(img))
 		return 1;
 	if (!s)
 		return dl_err_set(reterr, -ENOTSUP, "bootsvc has no sync room");

@@ -37,8 +37,9 @@ int sync_new(struct bootsvc *bs, struct sync **ret, struct dl_err *reterr);
 /* Cancel running rounds (their bytes kept), answer waiters with -ECANCELED, free. */
 struct sync *sync_free(struct sync *s);
 
-/* Are img's files at img->path, each of the manifest's size? Versions never change, so a
- * yes is remembered; a no is checked again (stat) each call. Any thread. */
+/* Are img's files at img->path, each of the manifest's size? For the request paths: a yes
+ * is remembered for SYNC_PRESENT_TTL_MS (versions never change); a no is checked again
+ * (stat) each call. Any thread. */
 bool sync_have(struct sync *s, const struct image_rec *img);
 /* Forget that img is here (its file could not be opened after all). Any thread. */
 void sync_forget(struct sync *s, const char *id);

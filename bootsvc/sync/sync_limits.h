@@ -36,5 +36,7 @@
 #define SYNC_RETRY_MIN_MS 2000
 #define SYNC_RETRY_MAX_MS (5 * 60 * 1000)
 /* Versions this server knows are present, remembered so the script and image paths stat
- * nothing per request (versions are immutable; a miss just stats again). */
+ * nothing per request (versions are immutable; a miss just stats again), for a while: files
+ * an admin removed by hand are seen missing within 10 s (or at the first failed open). */
 #define MAX_SYNC_PRESENT_CACHE 64
+#define SYNC_PRESENT_TTL_MS 10000

@@ -44,7 +44,13 @@ def connect_upstream(client):
 
 
 def handle(client):
-    upstream = connect_upstream(client)
+    try:
+        upstream = connect_upstream(client)
+    except OSError:
+        # The target is down: the client sees its connection closed at once, as it would
+        # without the relay (refused), not a connection that hangs until it times out.
+        client.close()
+        return
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = client.recv(65536)

@@ -57,7 +57,7 @@ dl_setup() {
 	ip -n "$DL_NS" link set lo up
 	ip -n "$DL_NS" link add br0 type bridge
 	ip -n "$DL_NS" addr add "$DL_SRV/24" dev br0
-	ip -n "$DL_NS" addr add "fd$2::1/64" dev br0
+	ip -n "$DL_NS" addr add "fd00:$2::1/64" dev br0 # fd00:<octet>: valid for octets > 99 too
 	ip -n "$DL_NS" link set br0 up
 	DL_SOCK=$DL_W/control.sock
 	DL_URL=http://$DL_SRV:8080
