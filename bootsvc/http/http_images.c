@@ -6,12 +6,16 @@
  * anything from the request. Whole files go out with sendfile (MHD fd responses); Range,
  * ETag and If-None-Match let the node's init resume a cut transfer and let caches
  * revalidate. GET /images/<id>/manifest: the version's manifest.json, so a peer can fetch a
- * version by id (sync/). A version whose files are not here (whole and in place: sync/sync.h)
+ * version by id (sync/), and GET /images/<id>/templates/<path>: a template file, opened
+ * beneath the version's templates/ (openat2, no symlinks). A version whose files are not here (whole and in place: sync/sync.h)
  * is 404, never a partial copy. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "http/http_internal.h"
 #include "kind.h"
@@ -67,13 +71,37 @@ roles_hint(char *buf, size_t size)
 	return buf;
 }
 
+/* A template file of the version at dir, beneath its templates/ whatever the path's
+ * links say (rel is plain already: http_path.c). Returns an fd or -errno. */
+static int
+open_template(const char *dir, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char tdir[MAX_STORE_PATH + 16];
+	int dfd, fd;
+
+	(void)snprintf(tdir, sizeof(tdir), "%s/templates", dir);
+	dfd = open(tdir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return -errno;
+	/* glibc has no openat2() wrapper (CONVENTIONS §8). */
+	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	fd = fd < 0 ? -errno : fd;
+	(void)close(dfd);
+	return fd;
+}
+
 enum MHD_Result
 http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
     const char *method)
 {
-	char id[SHA256_HEX_SIZE], path[MAX_STORE_PATH + 32], etag[SHA256_HEX_SIZE + 2];
-	char crange[96], msg[160], name[MAX_NODE_NAME];
-	bool by_node = false, manifest = false;
+	char id[SHA256_HEX_SIZE], path[MAX_STORE_PATH + MAX_TEMPLATE_PATH + 32];
+	char etag[SHA256_HEX_SIZE + 2];
+	char crange[96], msg[160], name[MAX_NODE_NAME], tpath[MAX_TEMPLATE_PATH + 1];
+	bool by_node = false, manifest = false, tmpl = false;
 	const struct kind_role *kr;
 	const struct kind *k;
 	const char *role;
@@ -104,6 +132,9 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 	} else if (http_path_image_manifest(url, id) == 0) {
 		manifest = true;
 		role = "manifest";
+	} else if (http_path_image_template(url, id, tpath) == 0) {
+		tmpl = manifest = true; /* served as the manifest is: no role, no phase */
+		role = "template";
 	} else if (http_path_image(url, id, &role) < 0) {
 		char roles[96];
 
@@ -130,9 +161,15 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		return http_respond_error(c, r, 404, -ENOENT, msg);
 	}
 
-	(void)snprintf(path, sizeof(path), "%s/%s", img.path, manifest ? "manifest.json" :
-	    kr->file);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	(void)snprintf(path, sizeof(path), "%s/%s", img.path, tmpl ? tpath : manifest ?
+	    "manifest.json" : kr->file);
+	if (tmpl) {
+		fd = open_template(img.path, tpath);
+		if (fd < 0)
+			return http_respond_error(c, r, 404, -ENOENT, "no such template");
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (fd < 0) {
 		log_err("event=image_open image=%s file=%s err=%s", id, path,
 		    dl_errno_name(-errno));
@@ -144,13 +181,16 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
 	}
 	size = (uint64_t)st.st_size;
-	/* The manifest's sha256 is the id (docs/boot-protocol.md). */
-	(void)snprintf(etag, sizeof(etag), "\"%s\"", manifest ? img.id :
-	    image_rec_sha256(&img, role));
+	/* The manifest's sha256 is the id (docs/boot-protocol.md); a template's is in the
+	 * manifest only, which is not read here: no tag. */
+	etag[0] = '\0';
+	if (!tmpl)
+		(void)snprintf(etag, sizeof(etag), "\"%s\"", manifest ? img.id :
+		    image_rec_sha256(&img, role));
 	if (!manifest)
 		note_fetch(bs, r, k, role);
 
-	if (http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	if (etag[0] && http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
 		close(fd);
 		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -180,9 +220,10 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		close(fd);
 		return MHD_NO;
 	}
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	if (etag[0])
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, manifest ?
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, manifest && !tmpl ?
 	    "application/json" : "application/octet-stream");
 	/* Immutable: a version id never names other bytes. */
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, by_node ? "no-cache" :

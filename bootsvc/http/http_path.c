@@ -3,6 +3,7 @@
 
 #include "http/http_path.h"
 #include "kind.h"
+#include "relpath.h"
 
 static const char *const route_names[_ROUTE_MAX] = {
 	[ROUTE_OTHER] = "other", [ROUTE_IPXE] = "ipxe", [ROUTE_IMAGES] = "images",
@@ -65,6 +66,25 @@ http_path_image_manifest(const char *url, char ret_id[static SHA256_HEX_SIZE])
 	if (!rest || strcmp(rest, "manifest") != 0)
 		return -ENOENT;
 	memcpy(ret_id, id, SHA256_HEX_SIZE);
+	return 0;
+}
+
+int
+http_path_image_template(const char *url, char ret_id[static SHA256_HEX_SIZE],
+    char ret_path[static MAX_TEMPLATE_PATH + 1])
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-+~@=,/";
+	char id[SHA256_HEX_SIZE];
+	const char *rest = id_segment(url, id), *p;
+
+	if (!rest || !starts_with(rest, "templates/"))
+		return -ENOENT;
+	p = rest + strlen("templates/");
+	if (strlen(p) > MAX_TEMPLATE_PATH || p[strspn(p, safe)] != '\0' || !relpath_is_plain(p))
+		return -ENOENT;
+	memcpy(ret_id, id, SHA256_HEX_SIZE);
+	strcpy(ret_path, p);
 	return 0;
 }
 

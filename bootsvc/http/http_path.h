@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "manifest.h"
 #include "parse.h"
 #include "boot/boot_query.h"
 #include "store/store.h"
@@ -34,6 +35,13 @@ int http_path_image(const char *url, char ret_id[static SHA256_HEX_SIZE], const 
  * (docs/boot-protocol.md). No kind has a role named "manifest" (kind_any_role). -ENOENT
  * for anything else. */
 int http_path_image_manifest(const char *url, char ret_id[static SHA256_HEX_SIZE]);
+
+/* "/images/<64 hex>/templates/<path>": a template file of the version, for a peer's sync
+ * (the overlay renders them from the version's templates/). path is plain (relpath.h),
+ * at most MAX_TEMPLATE_PATH bytes of [A-Za-z0-9._-+~@=,/]; it goes into ret_path. -ENOENT
+ * for anything else. */
+int http_path_image_template(const char *url, char ret_id[static SHA256_HEX_SIZE],
+    char ret_path[static MAX_TEMPLATE_PATH + 1]);
 
 /* "/images/n/<name>/<role>": role's file of the version bootsvc last served node
  * <name> (a valid node name; role as for http_path_image). Short, for Xen's multiboot on

@@ -215,9 +215,36 @@ struct round {
 	bool have_manifest;
 	bool verified[MAX_MANIFEST_FILES];
 	bool counted[MAX_MANIFEST_FILES]; /* its kept bytes are in out->kept */
+	bool *t_verified, *t_counted;     /* the same per template (n_templates) */
 };
 
-/* The manifest from peer (or kept from an earlier round): its sha256 must be the id. */
+/* A template path goes into a URL as it is: the characters a recipe's file names use. */
+static bool
+url_safe(const char *p)
+{
+	return p[strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	    "._-+~@=,/")] == '\0';
+}
+
+/* What the sync can fetch: files within the bound, template paths that go into a URL as
+ * they are (GET /images/<id>/templates/<path>). */
+static int
+manifest_fits(const struct manifest *m, struct dl_err *reterr)
+{
+	for (size_t i = 0; i < m->n_files; i++)
+		if (m->files[i].size > SYNC_MAX_FILE_SIZE)
+			return dl_err_set(reterr, -EFBIG, "manifest: file '%s' of %llu bytes is "
+			    "over the limit", m->files[i].role,
+			    (unsigned long long)m->files[i].size);
+	for (size_t i = 0; i < m->n_templates; i++)
+		if (!url_safe(m->templates[i].path) || m->templates[i].size > SYNC_MAX_FILE_SIZE)
+			return dl_err_set(reterr, -EOPNOTSUPP, "manifest: template '%s' cannot be "
+			    "fetched (a path of [A-Za-z0-9._-+~@=,/] within the size bound only): "
+			    "copy the version's directory by hand", m->templates[i].path);
+	return 0;
+}
+
+/* The manifest from peer (once per round): its sha256 must be the id. */
 static int
 round_manifest(struct round *rd, const char *peer, struct dl_err *reterr)
 {
@@ -245,103 +272,167 @@ round_manifest(struct round *rd, const char *peer, struct dl_err *reterr)
 	buf[s.got] = '\0';
 	if ((r = manifest_parse(buf, s.got, &rd->m, reterr)) < 0)
 		return dl_err_prefix(reterr, "manifest"), r;
-	rd->have_manifest = true;
-	for (size_t i = 0; i < rd->m.n_files; i++)
-		if (rd->m.files[i].size > SYNC_MAX_FILE_SIZE)
-			return dl_err_set(reterr, -EFBIG, "manifest: file '%s' of %llu bytes is "
-			    "over the limit", rd->m.files[i].role,
-			    (unsigned long long)rd->m.files[i].size);
-	/* Templates are rendered by bootsvc from templates/, which no route serves yet. */
-	if (rd->m.n_templates)
-		return dl_err_set(reterr, -EOPNOTSUPP, "version has %zu templates, which are "
-		    "not fetched from peers yet: copy its directory by hand",
-		    rd->m.n_templates);
+	r = manifest_fits(&rd->m, reterr);
+	if (r == 0 && rd->m.n_templates) {
+		rd->t_verified = calloc(rd->m.n_templates, sizeof(bool));
+		rd->t_counted = calloc(rd->m.n_templates, sizeof(bool));
+		if (!rd->t_verified || !rd->t_counted)
+			r = dl_err_set(reterr, -ENOMEM, "out of memory");
+	}
 	/* Kept beside the files: the bytes whose sha256 is the id. */
 	(void)snprintf(path, sizeof(path), "%s/manifest.json", rd->partial);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || write(fd, buf, s.got) != (ssize_t)s.got || fsync(fd) < 0)
-		return dl_err_set(reterr, -errno ? -errno : -EIO, "writing '%s': %s", path,
-		    strerror(errno));
+	if (r == 0 && ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0644)) < 0 || write(fd, buf, s.got) != (ssize_t)s.got || fsync(fd) < 0))
+		r = dl_err_set(reterr, -EIO, "writing '%s': %s", path, strerror(errno));
+	if (r < 0) {
+		/* The next peer's copy is fetched and judged afresh. */
+		free(rd->t_verified);
+		free(rd->t_counted);
+		rd->t_verified = rd->t_counted = NULL;
+		manifest_done(&rd->m);
+		memset(&rd->m, 0, sizeof(rd->m));
+		return r;
+	}
+	rd->have_manifest = true;
 	rd->manifest_buf = TAKE_PTR(buf);
 	rd->manifest_len = s.got;
 	return 0;
 }
 
+/* A file of the version to fetch: a role's or a template's. */
+struct item {
+	const char *label;      /* for messages and logs: "rootfs", "template etc/motd" */
+	const char *rel;        /* its path in the version directory */
+	const char *url_part;   /* what follows /images/<id>/ in its URL */
+	const char *sha256;
+	uint64_t size;
+	bool *verified, *counted;
+};
+
+static int
+mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	char *slash;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	return mkdir_p(buf, 0755);
+}
+
 /* One file from peer into the partial directory, resumed from what is kept. */
 static int
-round_file(struct round *rd, size_t i, const char *peer, struct dl_err *reterr)
+round_file(struct round *rd, const struct item *it, const char *peer, struct dl_err *reterr)
 {
-	const struct manifest_file *mf = &rd->m.files[i];
-	const char *name = kind_role(rd->m.kind, mf->role)->file;
-	char path[MAX_STORE_PATH + 160], url[256], hex[SHA256_HEX_SIZE];
+	char path[MAX_STORE_PATH + 400], url[512], hex[SHA256_HEX_SIZE];
 	uint8_t d[SHA256_DIGEST_SIZE];
 	uint64_t have = 0, from = 0, size = 0;
 	struct stat st;
 	int r;
 
-	(void)snprintf(path, sizeof(path), "%s/%s", rd->partial, name);
+	(void)snprintf(path, sizeof(path), "%s/%s", rd->partial, it->rel);
+	if ((r = mkdir_parents(path)) < 0)
+		return dl_err_set(reterr, r, "making the directory of '%s': %s", path,
+		    strerror(-r));
 	for (;;) {
 		_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 		if (fd < 0 || fstat(fd, &st) < 0)
 			return dl_err_set(reterr, -errno, "'%s': %s", path, strerror(errno));
 		have = (uint64_t)st.st_size;
-		if (!rd->counted[i]) {
-			rd->counted[i] = true;
-			rd->out->kept += have <= mf->size ? have : 0;
+		if (!*it->counted) {
+			*it->counted = true;
+			rd->out->kept += have <= it->size ? have : 0;
 		}
-		switch (sync_plan_file(have, mf->size, rd->verified[i], &from)) {
+		switch (sync_plan_file(have, it->size, *it->verified, &from)) {
 		case SYNC_STEP_DONE:
 			return 0;
 		case SYNC_STEP_DISCARD:
-			log_warning("event=sync_discard image=%.12s role=%s kept=%llu size=%llu "
+			log_warning("event=sync_discard image=%.12s file=\"%s\" kept=%llu size=%llu "
 			    "msg=\"copy longer than the manifest says, fetched again\"",
-			    rd->in->id, mf->role, (unsigned long long)have,
-			    (unsigned long long)mf->size);
+			    rd->in->id, it->label, (unsigned long long)have,
+			    (unsigned long long)it->size);
 			if (ftruncate(fd, 0) < 0)
 				return dl_err_set(reterr, -errno, "'%s': %s", path, strerror(errno));
-			rd->out->refetched += mf->size;
+			rd->out->refetched += it->size;
 			continue;
 		case SYNC_STEP_FETCH: {
 			struct sink s = { .cancelled = rd->cancelled, .fd = fd, .off = from,
-				.limit = mf->size };
+				.limit = it->size };
 
 			if (from)
 				log_info("event=sync_resume image=%.12s role=%s peer=%s kept=%llu "
-				    "fetch=%llu", rd->in->id, mf->role, peer,
-				    (unsigned long long)from, (unsigned long long)(mf->size - from));
+				    "fetch=%llu", rd->in->id, it->label, peer,
+				    (unsigned long long)from, (unsigned long long)(it->size - from));
 			(void)snprintf(url, sizeof(url), "%s/images/%s/%s", peer, rd->in->id,
-			    mf->role);
-			r = get(url, &s, from, sync_plan_file_deadline_ms(mf->size - from),
+			    it->url_part);
+			r = get(url, &s, from, sync_plan_file_deadline_ms(it->size - from),
 			    reterr);
 			rd->out->bytes += s.got;
 			if (r < 0)
-				return dl_err_prefix(reterr, "%s", mf->role), r;
+				return dl_err_prefix(reterr, "%s", it->label), r;
 			continue;
 		}
 		case SYNC_STEP_VERIFY:
 			if (lseek(fd, 0, SEEK_SET) < 0 || (r = sha256_fd(fd, d, &size)) < 0)
-				return dl_err_set(reterr, -errno, "hashing '%s': %s", path,
+				return dl_err_set(reterr, -EIO, "hashing '%s': %s", path,
 				    strerror(errno));
 			sha256_to_hex(d, hex);
-			if (sync_plan_verdict(mf->sha256, hex, mf->size, size) !=
+			if (sync_plan_verdict(it->sha256, hex, it->size, size) !=
 			    SYNC_VERDICT_KEEP) {
 				/* Which byte is wrong is unknown: none of it is kept. */
 				(void)unlink(path);
-				rd->out->refetched += mf->size;
+				rd->out->refetched += it->size;
 				return dl_err_set(reterr, -EBADMSG, "%s: sha256 %s is not the "
-				    "manifest's %s: copy refused", mf->role, hex, mf->sha256);
+				    "manifest's %s: copy refused", it->label, hex, it->sha256);
 			}
 			if (fsync(fd) < 0)
 				return dl_err_set(reterr, -errno, "fsync '%s': %s", path,
 				    strerror(errno));
-			rd->verified[i] = true;
+			*it->verified = true;
 			return 0;
 		case _SYNC_STEP_MAX:
 			break;
 		}
 		return dl_err_set(reterr, -EINVAL, "unknown step");
 	}
+}
+
+/* Every file of the manifest from peer: the kind's roles, then the templates. */
+static int
+round_files(struct round *rd, const char *peer, struct dl_err *reterr)
+{
+	int r;
+
+	for (size_t i = 0; i < rd->m.n_files; i++) {
+		const struct manifest_file *mf = &rd->m.files[i];
+		const char *name = kind_role(rd->m.kind, mf->role)->file;
+		const struct item it = { .label = mf->role, .rel = name, .url_part = mf->role,
+			.sha256 = mf->sha256, .size = mf->size, .verified = &rd->verified[i],
+			.counted = &rd->counted[i] };
+
+		if ((r = round_file(rd, &it, peer, reterr)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < rd->m.n_templates; i++) {
+		const struct manifest_template *mt = &rd->m.templates[i];
+		char label[MAX_TEMPLATE_PATH + 16], rel[MAX_TEMPLATE_PATH + 16];
+		char part[MAX_TEMPLATE_PATH + 16];
+		struct item it = { .label = label, .rel = rel, .url_part = part,
+			.sha256 = mt->sha256, .size = mt->size, .verified = &rd->t_verified[i],
+			.counted = &rd->t_counted[i] };
+
+		(void)snprintf(label, sizeof(label), "template %s", mt->path);
+		(void)snprintf(rel, sizeof(rel), "templates/%s", mt->path);
+		(void)snprintf(part, sizeof(part), "templates/%s", mt->path);
+		if ((r = round_file(rd, &it, peer, reterr)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 void
@@ -382,8 +473,8 @@ sync_fetch_run(const struct sync_fetch_in *in, const atomic_bool *cancelled,
 		char safe[256];
 
 		r = round_manifest(&rd, url, &e);
-		for (size_t i = 0; r == 0 && i < rd.m.n_files; i++)
-			r = round_file(&rd, i, url, &e);
+		if (r == 0)
+			r = round_files(&rd, url, &e);
 		if (r == 0) {
 			(void)snprintf(out->peer, sizeof(out->peer), "%s", url);
 			break;
@@ -409,6 +500,8 @@ sync_fetch_run(const struct sync_fetch_in *in, const atomic_bool *cancelled,
 	out->r = r;
 	out->ms = now_ms() - t0;
 	free(rd.manifest_buf);
+	free(rd.t_verified);
+	free(rd.t_counted);
 	if (rd.have_manifest)
 		manifest_done(&rd.m);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* bootsvc/http_path.c on arbitrary input. The first byte selects the parser:
- *   0 http_path_image and http_path_image_manifest   1 http_path_node_api   2 boot_query_parse (rest split on '\n'
+ *   0 http_path_image, http_path_image_manifest and http_path_image_template   1 http_path_node_api   2 boot_query_parse (rest split on '\n'
  *   into mac, uuid, serial)   3 http_parse_range (next 8 bytes: size, little endian)
  *   4 http_etag_matches (rest split on '\n' into header and etag)   5 http_route_of
  *   6 http_path_node_image
@@ -12,6 +12,7 @@
 #include "../../bootsvc/http/http_path.h"
 #include "fuzz_util.h"
 #include "kind.h"
+#include "relpath.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,6 +50,19 @@ check_manifest(const char *s)
 		return;
 	if (!sha256_hex_is_valid(id) || strlen(s) != 8 + 64 + 9 || strncmp(s, "/images/", 8) ||
 	    strcmp(s + 8 + 64, "/manifest") != 0 || memcmp(s + 8, id, 64) != 0)
+		abort();
+}
+
+static void
+check_template(const char *s)
+{
+	char id[SHA256_HEX_SIZE], path[MAX_TEMPLATE_PATH + 1];
+
+	if (http_path_image_template(s, id, path) != 0)
+		return;
+	if (!sha256_hex_is_valid(id) || !relpath_is_plain(path) || strstr(path, "..") ||
+	    strlen(path) > MAX_TEMPLATE_PATH || strncmp(s + 8 + 64, "/templates/", 11) != 0 ||
+	    strcmp(s + 8 + 64 + 11, path) != 0)
 		abort();
 }
 
@@ -156,6 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		check_image(s);
 		check_manifest(s);
+		check_template(s);
 		break;
 	case 1:
 		check_api(s);

@@ -101,6 +101,70 @@ test_path_image(void **state)
 	}
 }
 
+/* http_path_image_manifest and http_path_image_template: what a peer's sync asks for
+ * (sync/sync_fetch.c); the rest of the URL is the same strict id as a role's. */
+static const struct {
+	int line;
+	const char *url;
+	bool manifest;
+	const char *template; /* NULL: -ENOENT from http_path_image_template */
+} sync_vectors[] = {
+	{ __LINE__, "/images/" ID "/manifest", true, NULL },
+	{ __LINE__, "/images/" ID "/manifest.json", false, NULL },
+	{ __LINE__, "/images/" ID "/manifest/", false, NULL },
+	{ __LINE__, "/images/" ID_UPPER "/manifest", false, NULL },
+	{ __LINE__, "/images/" ID63 "/manifest", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/etc/motd", false, "etc/motd" },
+	{ __LINE__, "/images/" ID "/templates/a", false, "a" },
+	{ __LINE__, "/images/" ID "/templates/x_y-z.1+2~3@4=5,6", false, "x_y-z.1+2~3@4=5,6" },
+	{ __LINE__, "/images/" ID "/templates/", false, NULL },
+	{ __LINE__, "/images/" ID "/templates", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/../manifest.json", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/etc/../../x", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/./etc", false, NULL },
+	{ __LINE__, "/images/" ID "/templates//etc", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/etc/", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/a b", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/a%2e", false, NULL },
+	{ __LINE__, "/images/" ID "/templates/a?b", false, NULL },
+	{ __LINE__, "/images/" ID63 "/templates/a", false, NULL },
+};
+
+static void
+test_path_sync(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(sync_vectors); i++) {
+		char id[SHA256_HEX_SIZE] = "untouched", id2[SHA256_HEX_SIZE] = "untouched";
+		char path[MAX_TEMPLATE_PATH + 1] = "untouched";
+		int m = http_path_image_manifest(sync_vectors[i].url, id);
+		int t = http_path_image_template(sync_vectors[i].url, id2, path);
+		const char *want = sync_vectors[i].template;
+
+		_assert_int_equal(m, sync_vectors[i].manifest ? 0 : -ENOENT, __FILE__,
+		    sync_vectors[i].line);
+		_assert_string_equal(id, sync_vectors[i].manifest ? ID : "untouched", __FILE__,
+		    sync_vectors[i].line);
+		_assert_int_equal(t, want ? 0 : -ENOENT, __FILE__, sync_vectors[i].line);
+		_assert_string_equal(path, want ? want : "untouched", __FILE__,
+		    sync_vectors[i].line);
+		_assert_string_equal(id2, want ? ID : "untouched", __FILE__, sync_vectors[i].line);
+	}
+	/* longest path taken, one byte more refused */
+	{
+		char url[8 + 64 + 11 + MAX_TEMPLATE_PATH + 2], id[SHA256_HEX_SIZE];
+		char path[MAX_TEMPLATE_PATH + 1];
+		size_t n = (size_t)snprintf(url, sizeof(url), "/images/" ID "/templates/");
+
+		memset(url + n, 'a', MAX_TEMPLATE_PATH);
+		url[n + MAX_TEMPLATE_PATH] = '\0';
+		assert_int_equal(http_path_image_template(url, id, path), 0);
+		url[n + MAX_TEMPLATE_PATH] = 'a';
+		url[n + MAX_TEMPLATE_PATH + 1] = '\0';
+		assert_int_equal(http_path_image_template(url, id, path), -ENOENT);
+	}
+}
+
 /* http_path_node_api: a valid node name and an action [a-z]{1,15}. */
 static const struct {
 	int line;
@@ -359,6 +423,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_path_image),
+		cmocka_unit_test(test_path_sync),
 		cmocka_unit_test(test_path_node_api),
 		cmocka_unit_test(test_boot_query),
 		cmocka_unit_test(test_range),
