@@ -7,7 +7,8 @@
 #               killed (-9): nothing is served at the final path on B (404, never partial
 #               bytes), the kept half stays in .partial, image list says syncing
 #   resume    - A back: nodectl image sync fetches only what was missing (the log says
-#               how much was kept and fetched again), the files are byte-equal to A's
+#               how much was kept and fetched again), the files (templates too) are
+#               byte-equal to A's
 #   tamper    - A serves a version whose rootfs has one flipped byte: B refuses it naming
 #               the hash, and serves nothing of it
 source "$(dirname "$0")/lib.sh"
@@ -22,8 +23,13 @@ mkdir -p "$DL_W/a-images" "$DL_W/b-images" "$DL_W/b-copy"
 # B's unprivileged process writes its image dir (the sync puts versions there).
 chown diskless "$DL_W/b-images"
 
-build() { # build tiny into A's store; prints "<id> <dir>"
-	"$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/a-images" --work "$DL_W" \
+# tiny with two per-node templates, so the sync has a templates/ tree to carry too
+cp -a "$REPO/images/tiny" "$DL_W/tiny-t"
+mkdir -p "$DL_W/tiny-t/templates/etc/diskless-test"
+echo "synced across servers" >"$DL_W/tiny-t/templates/etc/motd"
+head -c 3000 /dev/urandom | base64 >"$DL_W/tiny-t/templates/etc/diskless-test/blob"
+build() { # build it into A's store; prints "<id> <dir>"
+	"$BUILD/imagebuild" build "$DL_W/tiny-t" --store "$DL_W/a-images" --work "$DL_W" \
 	    "$@" 2>>"$DL_W/imagebuild.log" | tail -n 1
 }
 read -r ID IMG <<<"$(build)"
@@ -74,9 +80,13 @@ register_on_b "$ID"
 [[ $(here "$ID") == missing ]] || fail "B says '$(here "$ID")' for a version it lacks, want missing"
 [[ $(status "$B_URL/images/$ID/rootfs") == 404 ]] || fail "B serves a version it lacks"
 [[ $(status "$A_URL/images/$ID/manifest") == 200 ]] || fail "A does not serve the manifest"
+[[ $(status "$A_URL/images/$ID/templates/etc/motd") == 200 ]] || fail "A does not serve a template"
+[[ $(dl_ns curl -s --path-as-is -o /dev/null -w '%{http_code}' \
+    "$A_URL/images/$ID/templates/../manifest.json") == 404 ]] ||
+    fail "a template path climbs out of templates/"
 dl_ns curl -sf "$A_URL/images/$ID/manifest" | sha256sum | grep -q "^$ID " ||
     fail "the manifest A serves does not hash to the id"
-pass "B lacks the version: 404, 'missing'; A serves its manifest, whose sha256 is the id"
+pass "B lacks the version: 404, 'missing'; A serves its manifest (sha256 = the id) and templates"
 
 # --- on demand + cut: a node's script request on B starts the sync, which the relay cuts
 b node add n1 --mac 52:54:00:69:00:01 --image tiny >/dev/null || fail "node add on B"
@@ -121,7 +131,8 @@ if [[ $out != "present tiny@${ID:0:12}"* ]]; then
 	[[ $out == "synced tiny@${ID:0:12} from $RELAY"* ]] || fail "image sync said: $out"
 	[[ $out == *"kept from before"* ]] || fail "image sync does not say what was kept: $out"
 fi
-for f in manifest.json vmlinuz initrd rootfs.squashfs; do
+for f in manifest.json vmlinuz initrd rootfs.squashfs templates/etc/motd \
+    templates/etc/diskless-test/blob; do
 	cmp "$IMG/$f" "$DL_W/b-images/$ID/$f" || fail "B's $f differs from A's"
 done
 [[ ! -e $DL_W/b-images/.partial/$ID ]] || fail "the partial directory is still there"
