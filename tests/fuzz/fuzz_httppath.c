@@ -60,7 +60,8 @@ check_template(const char *s)
 
 	if (http_path_image_template(s, id, path) != 0)
 		return;
-	if (!sha256_hex_is_valid(id) || !relpath_is_plain(path) || strstr(path, "..") ||
+	/* "..name" is a plain component; only ".." itself is not (relpath.h) */
+	if (!sha256_hex_is_valid(id) || !relpath_is_plain(path) ||
 	    strlen(path) > MAX_TEMPLATE_PATH || strncmp(s + 8 + 64, "/templates/", 11) != 0 ||
 	    strcmp(s + 8 + 64 + 11, path) != 0)
 		abort();
