@@ -362,8 +362,15 @@ sync_start(struct sync *s, const struct image_rec *img, const char *why, sync_do
 	if ((r = round_start(s, e, img)) < 0) {
 		if (fn)
 			e->n_waiters--;
-		if (!e->rounds)
+		if (!e->rounds) {
 			entry_drop(s, e);
+		} else {
+			/* It was under way: its retry goes on. */
+			e->retry_due_ms = loop_now_ms() + backoff_next(&e->backoff, 0);
+			e->timer = loop_add_timer(s->bs->loop, e->retry_due_ms, retry, e);
+			if (e->timer < 0)
+				e->timer = -1;
+		}
 		return dl_err_set(reterr, r, "image %s@%.12s: no worker free to sync it: %s",
 		    img->name, img->id, strerror(-r));
 	}

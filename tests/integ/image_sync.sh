@@ -70,7 +70,10 @@ register_on_b() {
 }
 
 start_bootsvc A 8081
-start_bootsvc B 8082 "peers = $RELAY"
+# B's peers in order: one that answers 404 (B itself: it lacks the version), one that
+# refuses (nothing listens), then the relay in front of A.
+DEAD=http://$DL_SRV:8099
+start_bootsvc B 8082 "peers = $B_URL, $DEAD, $RELAY"
 # The relay cuts the first rootfs GET without Range half way (tests/integ/cutproxy.py).
 ip netns exec "$DL_NS" python3 "$REPO/tests/integ/cutproxy.py" "$DL_SRV" 8090 "$DL_SRV" 8081 \
     "$DL_W/cut.marker" >"$DL_W/cutproxy.log" 2>&1 &
@@ -99,7 +102,11 @@ wait "$PID_A" 2>/dev/null || true
 read -r _ _ cut_at _ total < "$DL_W/cut.marker"
 grep -q 'event=image_sync_start.*by="node n1"' "$DL_W/bootsvc-B.log" ||
     fail "B's sync was not started by the node's request"
-pass "a node's script on B is the hold script and starts B's sync; cut at $cut_at of $total"
+grep -q "event=sync_peer_failed image=${ID:0:12} peer=$B_URL err=ENOENT msg=\"manifest: answered 404" \
+    "$DL_W/bootsvc-B.log" || fail "the peer that answered 404 was not logged with the reason"
+grep -q "event=sync_peer_failed image=${ID:0:12} peer=$DEAD err=ECONNREFUSED" \
+    "$DL_W/bootsvc-B.log" || fail "the peer that refused was not logged with the reason"
+pass "a node's script on B is the hold script and starts B's sync; peers tried in order (404, refused, the relay); cut at $cut_at of $total"
 
 two_failed_rounds() { (($(grep -c 'event=image_sync_failed' "$DL_W/bootsvc-B.log") >= 2)); }
 dl_wait 60 "a retry of B's sync failed with A dead" two_failed_rounds
@@ -149,6 +156,8 @@ dl_ns curl -sf "$B_URL/images/$ID/rootfs" | cmp - "$IMG/rootfs.squashfs" ||
 b node arm n1 >/dev/null || fail "node arm n1 on B"
 script=$(dl_ns curl -sf "$B_URL/ipxe/boot?mac=52:54:00:69:00:01") || fail "no script from B"
 [[ $script == *"$ID"* ]] || fail "B's script does not boot the synced version: $script"
+out=$(b image sync --all) || fail "image sync --all: $out"
+[[ $out == "every version is here already" ]] || fail "image sync --all said: $out"
 metrics=$(dl_ns curl -sf "$B_URL/metrics")
 grep -q '^diskless_image_sync_versions_total 1$' <<<"$metrics" || fail "metrics: versions synced"
 grep -q '^diskless_image_sync_failures_total [1-9]' <<<"$metrics" || fail "metrics: failures"
