@@ -303,7 +303,9 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	 * firmware's "no bootable device" instead. */
 	if (!sync_have(bs->sync, &img)) {
 		sync_on_demand(bs->sync, &img, n->name);
-		(void)snprintf(reason, sizeof(reason), "image %s is being fetched from a peer",
+		(void)snprintf(reason, sizeof(reason), bs->cfg.n_peers ?
+		    "image %s is being fetched from a peer" :
+		    "image %s is not on this server, and it has no peers to fetch it from",
 		    script_safe(safe, sizeof(safe), img.name));
 		return hold(bs, c, r, &v, reason);
 	}

@@ -116,8 +116,9 @@ sync_forget(struct sync *s, const char *id)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The version's files at its path, each of its manifest's size (what image.add checked);
- * their hashes were checked when they were synced, or are the node's to check. */
+/* The version's role files at its path, each of its manifest's size (what image.add
+ * checked): what its nodes fetch. Their hashes were checked when they were synced, or are
+ * the node's to check. */
 static bool
 files_here(const struct image_rec *img)
 {
@@ -126,9 +127,6 @@ files_here(const struct image_rec *img)
 	struct stat st;
 
 	if (!k)
-		return false;
-	(void)snprintf(p, sizeof(p), "%s/manifest.json", img->path);
-	if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
 		return false;
 	for (unsigned i = 0; i < img->n_files; i++) {
 		const struct kind_role *kr = kind_role(k, img->files[i].role);

@@ -195,6 +195,8 @@ add_image(struct fixture *f)
 	struct image_rec img = { 0 };
 	struct dl_err e = { 0 };
 
+	char tdir[MAX_STORE_PATH + 32];
+
 	memset(f->image_id, '7', SHA256_HEX_SIZE - 1);
 	f->image_id[SHA256_HEX_SIZE - 1] = '\0';
 	strcpy(img.id, f->image_id);
@@ -205,6 +207,11 @@ add_image(struct fixture *f)
 	write_file(img.path, "vmlinuz", "KERNEL");
 	write_file(img.path, "initrd", "INITRD");
 	write_file(img.path, "rootfs.squashfs", "ROOTFS");
+	write_file(img.path, "manifest.json", "{}");
+	(void)snprintf(tdir, sizeof(tdir), "%s/templates", img.path);
+	assert_int_equal(mkdir(tdir, 0755), 0);
+	write_file(tdir, "motd", "MOTD");
+	assert_int_equal(symlink("../manifest.json", strcat(tdir, "/link")), 0);
 	strcpy(img.kernel_version, "6.1.0");
 	strcpy(img.built, "2026-12-04T00:00:00Z");
 	strcpy(img.cmdline, "console=ttyS0");
@@ -568,13 +575,63 @@ test_images(void **state)
 	assert_int_equal(http_get(f, OWN, path, hdr, NULL), 304);
 	(void)snprintf(path, sizeof(path), "/images/%s/rootfs", f->image_id);
 	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 200);
+	/* What a peer's sync asks for (sync/sync_fetch.c): the manifest as stored, a template
+	 * beneath templates/ and never through a link out of it. */
 	(void)snprintf(path, sizeof(path), "/images/%s/manifest", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, &x), 200);
+	assert_int_equal(x.payload_len, 2);
+	assert_memory_equal(x.payload, "{}", 2);
+	free(x.resp);
+	(void)snprintf(path, sizeof(path), "/images/%s/templates/motd", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, &x), 200);
+	assert_memory_equal(x.payload, "MOTD", 4);
+	free(x.resp);
+	(void)snprintf(path, sizeof(path), "/images/%s/templates/link", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 404);
+	(void)snprintf(path, sizeof(path), "/images/%s/templates/nosuch", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 404);
+	(void)snprintf(path, sizeof(path), "/images/%s/templates/../manifest.json", f->image_id);
 	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 404);
 	assert_int_equal(http_get(f, OWN, "/images/tiny/kernel", NULL, NULL), 404);
 	assert_int_equal(http_get(f, OWN, "/images/"
 	    "8888888888888888888888888888888888888888888888888888888888888888/kernel", NULL, NULL),
 	    404);
 	assert_int_equal(http_post(f, OWN, "/images/x/kernel", NULL, "{}"), 405);
+}
+
+/* A registered version whose files are not here (another server added it to a shared
+ * store, or its sync is under way): its files are 404, never partial, and its node's
+ * script is the hold script rather than one whose files would 404 (sync/sync.h). */
+static void
+test_version_not_here(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], kernel[MAX_STORE_PATH + 64], moved[MAX_STORE_PATH + 64];
+	struct exchange x;
+
+	(void)snprintf(kernel, sizeof(kernel), "%s/img/vmlinuz", f->sd.dir);
+	(void)snprintf(moved, sizeof(moved), "%s/vmlinuz.away", f->sd.dir);
+	assert_int_equal(rename(kernel, moved), 0);
+	add_node(f, "n1", MAC1, OWN, "up", false);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+	assert_non_null(strstr(x.payload, "is not on this server"));
+	assert_null(strstr(x.payload, f->image_id));
+	free(x.resp);
+	assert_string_equal(get_node(f, "n1").served_image, "");
+	(void)snprintf(path, sizeof(path), "/images/%s/rootfs", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 404);
+	(void)snprintf(path, sizeof(path), "/images/%s/manifest", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 404);
+	/* a file of the wrong size is not the version's either (a copy cut short) */
+	write_file(f->sd.dir, "img/vmlinuz", "KERN");
+	(void)snprintf(path, sizeof(path), "/images/%s/kernel", f->image_id);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 404);
+	/* whole again: served */
+	assert_int_equal(rename(moved, kernel), 0);
+	assert_int_equal(http_get(f, OWN, path, NULL, NULL), 200);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+	assert_null(strstr(x.payload, "is not on this server"));
+	free(x.resp);
 }
 
 /* A VM host's up report (issue 12, docs/vm.md): a kvm node is up only with good facts,
@@ -674,6 +731,10 @@ add_xen_image(struct fixture *f)
 	assert_int_equal(mkdir(img.path, 0755), 0);
 	write_file(img.path, "vmlinuz", "DOM0KN");
 	write_file(img.path, "xen", "XENXEN");
+	/* all five: a version whose files are not all here is not served (sync/sync.h) */
+	write_file(img.path, "initrd", "INITRD");
+	write_file(img.path, "rootfs.squashfs", "ROOTFS");
+	write_file(img.path, "xen.efi", "XENEFI");
 	strcpy(img.kernel_version, "6.1.0");
 	strcpy(img.built, "2026-12-04T00:00:00Z");
 	strcpy(img.cmdline, "console=hvc0");
@@ -1168,6 +1229,7 @@ main(void)
 		T(test_self_reboot_and_credential_once),
 		T(test_controller_boot),
 		T(test_images),
+		T(test_version_not_here),
 		T(test_vm_host_up_facts),
 		T(test_xen_script_and_cfg),
 		T(test_iscsi_script),
