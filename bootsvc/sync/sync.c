@@ -211,17 +211,20 @@ job_run(struct work_item *item)
 	sync_fetch_run(&j->in, &item->cancelled, &j->out);
 }
 
+/* Tell e's waiters how the round ended; drop e first when drop is set. The waiters are
+ * copied out before either: one may start another sync, which may take this entry. */
 static void
-tell_waiters(struct entry *e, const struct sync_result *res, struct bootsvc *bs)
+tell_waiters(struct sync *s, struct entry *e, const struct sync_result *res, bool drop)
 {
 	struct waiter w[MAX_SYNC_WAITERS];
 	unsigned n = e->n_waiters;
 
-	/* Copied out first: a waiter may start another sync, which may reuse the entry. */
 	memcpy(w, e->waiters, sizeof(w));
 	e->n_waiters = 0;
+	if (drop)
+		entry_drop(s, e);
 	for (unsigned i = 0; i < n; i++)
-		w[i].fn(bs, res, w[i].userdata);
+		w[i].fn(s->bs, res, w[i].userdata);
 }
 
 static void retry(struct loop *l, void *userdata);
@@ -258,17 +261,15 @@ job_done(struct work_item *item)
 		    (unsigned long long)j->out.bytes, (unsigned long long)j->out.kept,
 		    (unsigned long long)j->out.refetched, (unsigned long long)j->out.ms,
 		    e->rounds);
-		tell_waiters(e, &res, s->bs);
-		entry_drop(s, e);
 		free(j);
+		tell_waiters(s, e, &res, true);
 		return;
 	}
 	(void)snprintf(res.error, sizeof(res.error), "%s", j->out.err.msg);
 	(void)snprintf(e->last_error, sizeof(e->last_error), "%s", j->out.err.msg);
 	if (s->closing || j->out.r == -ECANCELED) {
-		tell_waiters(e, &res, s->bs);
-		entry_drop(s, e);
 		free(j);
+		tell_waiters(s, e, &res, true);
 		return;
 	}
 	m->sync_failures++;
@@ -283,7 +284,7 @@ job_done(struct work_item *item)
 	if (e->timer < 0)
 		e->timer = -1;
 	free(j);
-	tell_waiters(e, &res, s->bs);
+	tell_waiters(s, e, &res, false);
 }
 
 /* The backoff ran out: the version is looked up again (it may have been removed, or
@@ -436,8 +437,7 @@ sync_free(struct sync *s)
 
 			(void)snprintf(res.id, sizeof(res.id), "%s", s->e[i].id);
 			(void)snprintf(res.error, sizeof(res.error), "bootsvc is stopping");
-			tell_waiters(&s->e[i], &res, s->bs);
-			entry_drop(s, &s->e[i]);
+			tell_waiters(s, &s->e[i], &res, true);
 		}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
