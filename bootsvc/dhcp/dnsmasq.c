@@ -7,12 +7,14 @@
 
 #include "backoff.h"
 #include "dhcp/dnsmasq.h"
+#include "dhcp/start_script.h"
 #include "log.h"
 #include "parse.h"
 #include "privsep/privsep.h"
 #include "readfile.h"
 #include "spawn.h"
 #include "strbuf.h"
+#include "template.h"
 
 /* A dnsmasq left by an earlier run gets SIGTERM, then SIGKILL after this, then this
  * again to free its ports before ours starts anyway: dnsmasq exits at once on SIGTERM. */
@@ -112,6 +114,32 @@ write_file(const char *path, const char *data, size_t len)
  * copying a disk image into the TFTP root. */
 #define MAX_IPXE_BINARY (16 * 1024 * 1024)
 
+/* The start script (dhcp/start_script.h) rendered from <template_dir>/start.ipxe into
+ * the TFTP root, where dnsmasq serves it to every iPXE client whether bootsvc runs or not.
+ * Rendered once per start, like the rest of dnsmasq's setup: a changed template or
+ * peers list takes a restart (SIGHUP reloads the HTTP copy only). */
+static int
+write_start_script(const struct config *c, const char *tftp, struct dl_err *reterr)
+{
+	char src[MAX_CONF_PATH + 32], dst[MAX_STORE_PATH + 96];
+	_cleanup_free_ char *tmpl = NULL, *out = NULL;
+	size_t tlen = 0, olen = 0;
+	int r;
+
+	(void)snprintf(src, sizeof(src), "%s/start.ipxe", c->template_dir);
+	(void)snprintf(dst, sizeof(dst), "%s/%s", tftp, START_SCRIPT_FILE);
+	r = read_file(src, MAX_TEMPLATE_SIZE, READ_FILE_REGULAR, &tmpl, &tlen, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "start script template"), r;
+	r = start_script_render(tmpl, tlen, c, &out, &olen, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "template '%s'", src), r;
+	r = write_file(dst, out, olen);
+	if (r < 0)
+		return dl_err_set(reterr, r, "writing '%s': %s", dst, strerror(-r));
+	return 0;
+}
+
 static int
 copy_file(const char *src, const char *dst)
 {
@@ -155,7 +183,9 @@ write_conf(struct dnsmasq *d)
 		strbuf_printf(&b, "dhcp-range=%s,%s,%llu\n", c->dhcp_range_start, c->dhcp_range_end,
 		    (unsigned long long)c->dhcp_lease_s);
 		strbuf_printf(&b, "dhcp-authoritative\n");
-		strbuf_printf(&b, "dhcp-boot=tag:ipxe,%s/ipxe/start\n", c->boot_url);
+		/* iPXE gets the start script from our own TFTP, not from bootsvc's HTTP: it
+		 * then walks the service nodes, and waits, while bootsvc is down (issue 15). */
+		strbuf_printf(&b, "dhcp-boot=tag:ipxe,%s\n", START_SCRIPT_FILE);
 		strbuf_printf(&b, "dhcp-boot=tag:!ipxe,tag:efi64,%s\n", c->uefi_binary);
 		strbuf_printf(&b, "dhcp-boot=tag:!ipxe,tag:bios,undionly.kpxe\n");
 		strbuf_printf(&b, "dhcp-option=tag:ipxe,175,b0:01:01\n");
@@ -170,9 +200,10 @@ write_conf(struct dnsmasq *d)
 		 * "Nothing to boot"): the script URL must be a menu entry of its own. UEFI
 		 * clients get no menu and take dhcp-boot's file. */
 		strbuf_printf(&b, "dhcp-range=%s,proxy\n", c->proxy_subnet);
-		strbuf_printf(&b, "dhcp-boot=tag:ipxe,%s/ipxe/start\n", c->boot_url);
-		strbuf_printf(&b, "pxe-service=tag:ipxe,x86PC,\"diskless\",%s/ipxe/start\n",
-		    c->boot_url);
+		strbuf_printf(&b, "dhcp-boot=tag:ipxe,%s\n", START_SCRIPT_FILE);
+		/* a basename with a suffix: dnsmasq adds no ".0" layer suffix */
+		strbuf_printf(&b, "pxe-service=tag:ipxe,x86PC,\"diskless\",%s\n",
+		    START_SCRIPT_FILE);
 		strbuf_printf(&b, "pxe-service=tag:!ipxe,x86PC,\"diskless\",undionly.kpxe\n");
 		strbuf_printf(&b, "pxe-service=tag:!ipxe,X86-64_EFI,\"diskless\",%s\n",
 		    c->uefi_binary);
@@ -278,6 +309,11 @@ dnsmasq_new(struct bootsvc *bs, struct dnsmasq **ret, struct dl_err *reterr)
 			free(d);
 			return r;
 		}
+	}
+	r = write_start_script(&bs->cfg, tftp, reterr);
+	if (r < 0) {
+		free(d);
+		return r;
 	}
 	r = write_conf(d);
 	if (r < 0) {

@@ -12,7 +12,9 @@
 
 struct privsep;
 
-/* Prepare <state>/dnsmasq/{dnsmasq.conf,hosts/,tftp/} from the config. Does not start. */
+/* Prepare <state>/dnsmasq/{dnsmasq.conf,hosts/,tftp/} from the config: the TFTP root gets
+ * the iPXE binaries and the start script rendered from <template_dir>/start.ipxe
+ * (dhcp/start_script.h), which DHCP names to every iPXE client. Does not start. */
 int dnsmasq_new(struct bootsvc *bs, struct dnsmasq **ret, struct dl_err *reterr);
 /* Stop the child (SIGTERM, then SIGKILL after a grace period) and free. */
 struct dnsmasq *dnsmasq_free(struct dnsmasq *d);

@@ -16,6 +16,7 @@
 #include "boot/templates.h"
 #include "boot/trust.h"
 #include "dhcp/dnsmasq.h"
+#include "dhcp/start_script.h"
 #include "iscsi/disks.h"
 #include "iscsi/san_report.h"
 #include "sync/sync.h"
@@ -399,6 +400,28 @@ efi_cfg(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struc
 	return render(c, r, templates_kind_cfg(&bs->tmpl, want), &v);
 }
 
+/* The start script as dnsmasq's TFTP serves it (dhcp/start_script.h), for an iPXE that
+ * was pointed at our HTTP (another DHCP server, a menu of the site's own). */
+static enum MHD_Result
+start(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
+{
+	const struct tmpl *t = templates_fixed(&bs->tmpl, TMPL_START);
+	struct dl_err err = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	rc = start_script_render(t->text, t->len, &bs->cfg, &out, &len, &err);
+	if (rc < 0) {
+		log_err("event=template_render template=%s msg=\"%s\"", t->name, err.msg);
+		return http_respond_error(c, r, 500, rc, "cannot render the boot script");
+	}
+	ret = http_respond(c, r, 200, "text/plain", out, len);
+	free(out);
+	return ret;
+}
+
 enum MHD_Result
 http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url)
 {
@@ -408,11 +431,8 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 	struct node_rec n;
 	int rc;
 
-	if (strcmp(url, "/ipxe/start") == 0) {
-		struct script_vars v = { 0 };
-		script_vars_add(&v, "server", bs->cfg.boot_url);
-		return render(c, r, templates_fixed(&bs->tmpl, TMPL_START), &v);
-	}
+	if (strcmp(url, "/ipxe/start") == 0)
+		return start(bs, c, r);
 	if ((ck = cfg_kind(url)))
 		return efi_cfg(bs, c, r, ck);
 	if (strcmp(url, "/ipxe/failed") == 0)

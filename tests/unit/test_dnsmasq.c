@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -19,6 +20,7 @@
 #include "../../bootsvc/bootsvc.h"
 #include "../../bootsvc/dhcp/dnsmasq.h"
 #include "loop_wait.h"
+#include "readfile.h"
 #include "spawn.h"
 #include "tmpdir.h"
 
@@ -89,6 +91,7 @@ setup(void **state)
 	strcpy(f->bs.cfg.state_dir, f->state);
 	strcpy(f->bs.cfg.ipxe_dir, f->ipxe);
 	strcpy(f->bs.cfg.dnsmasq, f->prog);
+	strcpy(f->bs.cfg.template_dir, "ipxe-scripts"); /* the repo's: tests run from its root */
 	strcpy(f->bs.cfg.interface, "lo");
 	strcpy(f->bs.cfg.boot_url, "http://127.0.0.1:8080");
 	strcpy(f->bs.cfg.dhcp_range_start, "10.0.0.100");
@@ -229,12 +232,57 @@ test_stale_is_ended_on_the_loop(void **state)
 	assert_false(is_running(stale));
 }
 
+/* What DHCP hands iPXE is the start script in dnsmasq's own TFTP root (issue 15), in
+ * both modes, never bootsvc's HTTP URL: a node gets it while bootsvc is down. */
+static void
+test_start_script_over_tftp(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *conf = NULL, *script = NULL;
+	struct dl_err e = { 0 };
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/dnsmasq/tftp/start.ipxe", f->state);
+	assert_int_equal(read_file(path, 65536, 0, &script, NULL, &e), 0);
+	assert_non_null(strstr(script, "\nset dl-s0 http://127.0.0.1:8080\n"));
+	snprintf(path, sizeof(path), "%s/dnsmasq/dnsmasq.conf", f->state);
+	assert_int_equal(read_file(path, 65536, 0, &conf, NULL, &e), 0);
+	assert_non_null(strstr(conf, "\ndhcp-boot=tag:ipxe,start.ipxe\n"));
+	assert_null(strstr(conf, "/ipxe/start"));
+	free(conf);
+	conf = NULL;
+
+	/* proxy-DHCP: the BIOS menu entry and UEFI's boot file name the same script */
+	f->d = dnsmasq_free(f->d);
+	f->bs.cfg.dhcp_mode = DHCP_MODE_PROXY;
+	strcpy(f->bs.cfg.proxy_subnet, "10.0.0.0");
+	assert_int_equal(dnsmasq_new(&f->bs, &f->d, &e), 0);
+	assert_int_equal(read_file(path, 65536, 0, &conf, NULL, &e), 0);
+	assert_non_null(strstr(conf, "\ndhcp-boot=tag:ipxe,start.ipxe\n"));
+	assert_non_null(strstr(conf, "\npxe-service=tag:ipxe,x86PC,\"diskless\",start.ipxe\n"));
+	assert_null(strstr(conf, "/ipxe/start"));
+
+	/* a template that does not render stops the setup, naming the file */
+	f->d = dnsmasq_free(f->d);
+	snprintf(path, sizeof(path), "%s/tmpl", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	strcpy(f->bs.cfg.template_dir, path);
+	snprintf(path, sizeof(path), "%s/tmpl/start.ipxe", tmpdir);
+	write_text(path, "#!ipxe\nchain {{nonsense}}\n", 0644);
+	assert_int_equal(dnsmasq_new(&f->bs, &f->d, &e), -EINVAL);
+	assert_null(f->d);
+	assert_non_null(strstr(e.msg, "tmpl/start.ipxe"));
+	assert_non_null(strstr(e.msg, "nonsense"));
+	(void)!system("rm -rf /tmp/test_dnsmasq.*/tmpl");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unwatched_child_is_ended, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_is_ended_on_the_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_script_over_tftp, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
