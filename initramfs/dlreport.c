@@ -12,8 +12,6 @@
 
 #define DEFAULT_CONF "/etc/diskless/node.conf"
 #define DEFAULT_RECEIPT "/run/diskless/receipt.json"
-/* A boot races the network and bootsvc restarts; a few tries over ~15 s ride that out. */
-#define REPORT_TRIES 5
 
 static void _init_printf_(1, 2)
 err_out(const char *fmt, ...)
@@ -52,8 +50,7 @@ dlreport_main(int argc, char **argv)
 	const char *phase, *reason = NULL, *rj = NULL, *facts_path = NULL, *fj = NULL;
 	struct init_err err = { "" };
 	struct node_conf nc;
-	unsigned backoff = 1000;
-	int i = 1, n, tries, r;
+	int i = 1, n, r;
 
 	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
 		if (strcmp(argv[i], "--conf") == 0)
@@ -119,16 +116,16 @@ dlreport_main(int argc, char **argv)
 		}
 		fj = facts;
 	}
-	for (tries = 1;; tries++) {
-		r = report_phase_facts(&nc.server, nc.node, nc.token, phase, reason, rj, fj, &err);
-		if (r == 0)
-			return 0;
-		/* a 4xx is the server's considered answer; repeating will not change it */
-		if (tries >= REPORT_TRIES || strncmp(err.msg, "HTTP 4", 6) == 0)
-			break;
-		init_sleep_ms(backoff);
-		backoff *= 2;
-	}
-	err_out("report %s to %s failed after %d tries: %s", phase, nc.server.host, tries, err.msg);
+	/* A boot races the network and bootsvc restarts: retried while bootsvc cannot be
+	 * reached, for REPORT_BUDGET_MS (report.h); a 4xx is the server's considered answer. */
+	r = report_phase_retry(&nc.server, nc.node, nc.token, phase, reason, rj, fj,
+	    REPORT_BUDGET_MS, &err);
+	if (r == 0)
+		return 0;
+	if (r == -ETIME)
+		err_out("report %s to %s: no answer for %d s: %s", phase, nc.server.host,
+		    REPORT_BUDGET_MS / 1000, err.msg);
+	else
+		err_out("report %s to %s failed: %s", phase, nc.server.host, err.msg);
 	return 1;
 }

@@ -37,6 +37,9 @@
 static struct dl_cmdline cmd;
 static bool have_cmd;
 static bool net_up;
+/* The `imaging` report could not reach bootsvc before the rootfs fetch: posted again
+ * once the rootfs is in (report_pending_imaging()). */
+static bool imaging_pending;
 
 /* Modules, then the NIC of dl.mac with the address of ip=. */
 static int
@@ -62,18 +65,50 @@ reap(void)
 		;
 }
 
-static void
-report(const char *phase, const char *reason)
+/* Post a phase, retried while bootsvc cannot be reached for up to budget_ms
+ * (report.h). Returns report_phase_retry()'s result; a report not delivered is logged. */
+static int
+report_within(const char *phase, const char *reason, uint64_t budget_ms)
 {
 	struct init_err err = { "" };
 	int r;
 
 	if (!have_cmd)
-		return;
-	r = report_phase(&cmd.server, cmd.node, cmd.token, phase, reason, NULL, &err);
+		return 0;
+	r = report_phase_retry(&cmd.server, cmd.node, cmd.token, phase, reason, NULL, NULL,
+	    budget_ms, &err);
 	if (r < 0)
-		init_log("warning: report phase %s to %s: %s, ignoring", phase, cmd.server.host,
-		    err.msg);
+		init_log("warning: report phase %s to %s: %s, %s", phase, cmd.server.host,
+		    err.msg, r == -ETIME && budget_ms == REPORT_QUICK_MS ?
+		    "will post it again once the rootfs is in" : "dropping it");
+	return r;
+}
+
+static void
+report(const char *phase, const char *reason)
+{
+	(void)report_within(phase, reason, REPORT_BUDGET_MS);
+}
+
+/* `imaging` before the fetch: a few quick tries only, so a bootsvc that is down (a
+ * restart) does not delay the rootfs, whose fetch retries on its own. */
+static void
+report_imaging(void)
+{
+	imaging_pending = report_within("imaging", NULL, REPORT_QUICK_MS) == -ETIME;
+}
+
+/* The rootfs came from bootsvc, so it answers again: the `imaging` it missed now, with
+ * the full budget. bootsvc moves the node's phase (and its timeout) only forward, so a
+ * late `imaging` still counts and `up` follows it. */
+static void
+report_pending_imaging(void)
+{
+	if (!imaging_pending)
+		return;
+	imaging_pending = false;
+	if (report_within("imaging", NULL, REPORT_BUDGET_MS) == 0)
+		init_log("imaging reported after the rootfs fetch");
 }
 
 __attribute__((noreturn)) static void
@@ -158,6 +193,7 @@ attempt(const char **ret_step, struct init_err *err)
 	r = fetch_rootfs(&cmd, DL_ROOTFS_FILE, hex, err);
 	if (r < 0)
 		return r;
+	report_pending_imaging();
 	*ret_step = "verify rootfs";
 	if (strcmp(hex, cmd.rootfs) != 0) {
 		init_log("rootfs sha256 %s, expected %s", hex, cmd.rootfs);
@@ -266,7 +302,7 @@ pid1_main(char **envp)
 		init_log("warning: sethostname '%s': %s, ignoring", cmd.hostname, strerror(errno));
 
 	for (i = 1; i <= PID1_MAX_ATTEMPTS; i++) {
-		report("imaging", NULL);
+		report_imaging();
 		if (attempt(&step, &err) == 0)
 			break;
 		fail(step, err.msg);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "httpc.h"
 #include "report.h"
@@ -18,13 +19,14 @@ int
 report_phase(const struct http_server *srv, const char *node, const char *token,
     const char *phase, const char *reason, const char *receipt_json, struct init_err *reterr)
 {
-	return report_phase_facts(srv, node, token, phase, reason, receipt_json, NULL, reterr);
+	return report_phase_facts(srv, node, token, phase, reason, receipt_json, NULL, NULL,
+	    reterr);
 }
 
 int
 report_phase_facts(const struct http_server *srv, const char *node, const char *token,
     const char *phase, const char *reason, const char *receipt_json, const char *facts_json,
-    struct init_err *reterr)
+    int *ret_status, struct init_err *reterr)
 {
 	char body[MAX_REPORT_BODY], path[128], q[160];
 	struct httpc_conn c = { .fd = -1 };
@@ -65,9 +67,13 @@ report_phase_facts(const struct http_server *srv, const char *node, const char *
 	body[n] = '\0';
 	req.body_len = n;
 
+	if (ret_status)
+		*ret_status = 0;
 	r = httpc_begin(&c, srv, &req, reterr);
 	if (r < 0)
 		goto out_close;
+	if (ret_status)
+		*ret_status = c.resp.status;
 	if (c.resp.status / 100 == 2) {
 		r = 0;
 		goto out_close;
@@ -82,6 +88,85 @@ out_close:
 	return r;
 out_nospc:
 	return init_err_set(reterr, -ENOSPC, "report body too long");
+}
+
+/* What a down, restarting or overloaded bootsvc looks like from here. */
+static bool
+is_transient(int rc, int http_status)
+{
+	switch (-rc) {
+	case EPROTO:
+		/* no HTTP answer at all (a cut head), or the server says "not now" */
+		return http_status == 0 || http_status >= 500 || http_status == 408 ||
+		    http_status == 429;
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ENETDOWN:
+	case EPIPE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+enum report_next
+report_retry_next(int rc, int http_status, unsigned tries, uint64_t spent_ms,
+    uint64_t budget_ms, unsigned *ret_delay_ms)
+{
+	uint64_t delay = REPORT_BACKOFF_MIN_MS;
+
+	if (rc == 0)
+		return REPORT_NEXT_DONE;
+	if (!is_transient(rc, http_status) || spent_ms >= budget_ms)
+		return REPORT_NEXT_GIVE_UP;
+	for (unsigned i = 1; i < tries && delay < REPORT_BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > REPORT_BACKOFF_MAX_MS)
+		delay = REPORT_BACKOFF_MAX_MS;
+	if (delay > budget_ms - spent_ms)
+		delay = budget_ms - spent_ms;
+	*ret_delay_ms = (unsigned)delay;
+	return REPORT_NEXT_RETRY;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+report_phase_retry(const struct http_server *srv, const char *node, const char *token,
+    const char *phase, const char *reason, const char *receipt_json, const char *facts_json,
+    uint64_t budget_ms, struct init_err *reterr)
+{
+	uint64_t start = now_ms();
+	unsigned delay = 0;
+
+	for (unsigned tries = 1;; tries++) {
+		int status = 0;
+		int r = report_phase_facts(srv, node, token, phase, reason, receipt_json,
+		    facts_json, &status, reterr);
+
+		switch (report_retry_next(r, status, tries, now_ms() - start, budget_ms, &delay)) {
+		case REPORT_NEXT_DONE:
+			return 0;
+		case REPORT_NEXT_GIVE_UP:
+			return is_transient(r, status) ? -ETIME : r;
+		case REPORT_NEXT_RETRY:
+			break;
+		}
+		init_log("warning: report %s to %s: %s (try %u), will retry in %u ms", phase,
+		    srv->host, reterr ? reterr->msg : "", tries, delay);
+		init_sleep_ms(delay);
+	}
 }
 
 int
