@@ -99,8 +99,8 @@ report_imaging(void)
 }
 
 /* The rootfs came from bootsvc, so it answers again: the `imaging` it missed now, with
- * the full budget. bootsvc moves the node's phase (and its timeout) only forward, so a
- * late `imaging` still counts and `up` follows it. */
+ * the full budget, before switch_root. The node is still in `loading` then (nothing else
+ * moved it), so the late report moves it as an early one would, and `up` follows it. */
 static void
 report_pending_imaging(void)
 {
