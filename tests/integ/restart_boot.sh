@@ -89,6 +89,7 @@ echo "nodes whose start script met the outage and walked again: $walked of 4"
 pass "after SIGKILL and a restart 4 s later, n[1-4] up, each powered on once, no action after a timeout"
 
 # --- walk: boot_url dead, a peer that answers, the walk repeated with a growing backoff
+# The peer listens on :8081: bootsvc binds 0.0.0.0:8080, which a peer on 8080 would hold.
 PEER=10.101.0.2
 ip -n "$DL_NS" addr add "$PEER/24" dev br0
 mkdir -p "$DL_W/peer/ipxe"
@@ -100,12 +101,12 @@ echo restart-test: the peer answered for \${mac}
 chain --replace $DL_URL/ipxe/boot?mac=\${mac}&uuid=\${uuid}&serial=\${serial:uristring} || exit 1
 EOF
 dl_bootsvc_stop
-dl_bootsvc_start "${OPTS[@]}" --peers="http://$PEER:8080"
-dl_ns grep -q "^set dl-s1 http://$PEER:8080\$" "$DL_W/state/dnsmasq/tftp/start.ipxe" ||
+dl_bootsvc_start "${OPTS[@]}" --peers="http://$PEER:8081"
+dl_ns grep -q "^set dl-s1 http://$PEER:8081\$" "$DL_W/state/dnsmasq/tftp/start.ipxe" ||
     fail "the TFTP start script does not name the peer"
 dl_nodectl node add w1 --mac 52:54:00:65:00:31 --image tiny >/dev/null || fail "node add w1"
 kill9
-(cd "$DL_W/peer" && exec ip netns exec "$DL_NS" python3 -m http.server --bind "$PEER" 8080 \
+(cd "$DL_W/peer" && exec ip netns exec "$DL_NS" python3 -m http.server --bind "$PEER" 8081 \
     >"$DL_W/peer.log" 2>&1) &
 DL_PIDS+=("$!")
 T1=$SECONDS
@@ -127,7 +128,7 @@ assert len(waits) >= 2 and waits[:2] == [1, 2], "backoff %s" % waits
 print("w1: boot_url refused, then the peer, then waits of %s s" % waits)'
 }
 walk_order || fail "w1's console does not show the walk in order"
-dl_bootsvc_start "${OPTS[@]}" --peers="http://$PEER:8080"
+dl_bootsvc_start "${OPTS[@]}" --peers="http://$PEER:8081"
 T2=$SECONDS
 dl_wait 60 "w1 up within 60 s of the restart" up w1
 echo "restart to w1 up: $((SECONDS - T2)) s"
@@ -142,7 +143,7 @@ dl_wait 240 "w2's iPXE fetched its credential" dl_console_has w2 '/credential\.\
 kill9
 dl_wait 60 "w2's init deferred its imaging report" dl_console_has w2 'will post it again once the rootfs is in'
 sleep 2
-dl_bootsvc_start "${OPTS[@]}" --peers="http://$PEER:8080"
+dl_bootsvc_start "${OPTS[@]}" --peers="http://$PEER:8081"
 T3=$SECONDS
 dl_wait 60 "w2 up within 60 s of the restart" up w2
 echo "restart to w2 up: $((SECONDS - T3)) s"
