@@ -398,6 +398,14 @@ set_http_url(char *dst, size_t size, const char *key, const char *v, struct dl_e
 {
 	int r;
 
+	/* A --key=value override is argv, not a config line: a newline there would start a
+	 * line of its own in the start script (dhcp/start_script.c). Checked first: the
+	 * message below quotes the value. */
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return dl_err_set(reterr, -EINVAL,
+			    "%s: a control character at byte %zu is not part of a URL", key,
+			    (size_t)(p - v));
 	if (strncmp(v, "http://", 7) != 0 || strlen(v) < 8 || strpbrk(v, " \t\"'\\{}<>$;,#?"))
 		return dl_err_set(reterr, -EINVAL, "'%s' for %s is not an http:// URL", v, key);
 	r = set_str(dst, size, key, v, reterr);

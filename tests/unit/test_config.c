@@ -183,6 +183,8 @@ static const struct {
 	{ __LINE__, "peers", " http://a:1/ ,http://b:2,, ", "peers", "http://a:1|http://b:2", NULL },
 	{ __LINE__, "peers", "http://a,ftp://b", NULL, NULL, "'ftp://b' for peers is not an http:// URL" },
 	{ __LINE__, "peers", "http://a;chain x", NULL, NULL, "for peers is not an http:// URL" },
+	{ __LINE__, "peers", "http://a\nchain", NULL, NULL, "peers: a control character at byte 8" },
+	{ __LINE__, "boot_url", "http://a\r", NULL, NULL, "boot_url: a control character at byte 8" },
 	{ __LINE__, "peers", "http://1,http://2,http://3,http://4,http://5,http://6,http://7,http://8,http://9", NULL, NULL, "peers: more than 8 peers" },
 	/* interface: an interface name, at most IFNAMSIZ-1 */
 	{ __LINE__, "interface", "br-pxe", "interface", "br-pxe", NULL },
