@@ -3,9 +3,10 @@
 #   restart - four qemu nodes behind ipmi_sim BMCs, `provision n[1-4]`, both bootsvc
 #             processes (the root parent and its unprivileged child) killed with SIGKILL
 #             ~1 s later, bootsvc started again 4 s later with the same state: every node
-#             is up within 60 s of the restart, each powered on exactly once, no
-#             power-cycle in the history (timeouts at the defaults: timeout_pxe 3m, so a
-#             node that needed a timeout could not make it).
+#             is up within 60 s of the restart, each powered on exactly once (ipmi_sim's
+#             counts), no reset, one power-cycle per node in the history (the provision's
+#             own: off nodes, so one power-on) and no action after a timeout (timeouts at
+#             the defaults: timeout_pxe 3m, so a node that needed one could not make it).
 #   walk    - boot_url's bootsvc is dead (SIGKILL; its dnsmasq lives on and serves the
 #             start script over TFTP) and `peers` names a second server that answers: a
 #             UEFI node (snponly.efi) walks boot_url, then the peer, then waits with a
