@@ -412,6 +412,11 @@ start(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	enum MHD_Result ret;
 	int rc;
 
+	/* Nothing to chain to (dhcp_mode = off without boot_url): no script, and no error
+	 * line per request either, which anyone could make us write. */
+	if (!bs->cfg.boot_url[0] && bs->cfg.n_peers == 0)
+		return http_respond_error(c, r, 404, -ENOENT,
+		    "no start script: boot_url and peers are not configured");
 	rc = start_script_render(t->text, t->len, &bs->cfg, &out, &len, &err);
 	if (rc < 0) {
 		log_err("event=template_render template=%s msg=\"%s\"", t->name, err.msg);
