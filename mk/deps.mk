@@ -1,6 +1,6 @@
 # Dependencies come only through pkg-config; a missing one stops the build naming the
 # Debian package to install (or run `make deps`).
-PKG_DEBS := libmicrohttpd:libmicrohttpd-dev jansson:libjansson-dev sqlite3:libsqlite3-dev \
+PKG_DEBS := libmicrohttpd:libmicrohttpd-dev jansson:libjansson-dev sqlite3:libsqlite3-dev libpq:libpq-dev \
             libarchive:libarchive-dev libkmod:libkmod-dev cmocka:libcmocka-dev \
             libfreeipmi:libfreeipmi-dev libipmimonitoring:libipmimonitoring-dev \
             gnutls:libgnutls28-dev libvirt:libvirt-dev \
@@ -18,6 +18,8 @@ pc = $(shell pkg-config $(1) $(2) 2>/dev/null)
 CF_JANSSON := $(call pc,--cflags,jansson)
 CF_MHD     := $(call pc,--cflags,libmicrohttpd)
 CF_SQLITE  := $(call pc,--cflags,sqlite3)
+# libpq for the store's PostgreSQL backend (bootsvc/store/store_pg*.c) only.
+CF_PQ      := $(call pc,--cflags,libpq)
 CF_IPMI    := $(call pc,--cflags,libfreeipmi libipmimonitoring)
 CF_GNUTLS  := $(call pc,--cflags,gnutls)
 # libvirt only for the vm room (bootsvc/vm/): nothing else sees its headers.
@@ -25,7 +27,7 @@ CF_VIRT    := $(call pc,--cflags,libvirt)
 # libcurl only for the sync room (bootsvc/sync/): image versions fetched from peers.
 CF_CURL    := $(call pc,--cflags,libcurl)
 CF_IMGB    := $(call pc,--cflags,libarchive libkmod jansson)
-CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libarchive libkmod libfreeipmi libipmimonitoring gnutls libvirt libcurl)
+CF_TEST    := $(call pc,--cflags,cmocka libmicrohttpd jansson sqlite3 libpq libarchive libkmod libfreeipmi libipmimonitoring gnutls libvirt libcurl)
 $(BUILD)/obj/lib/%.o:                  OBJ_CFLAGS = $(CF_JANSSON)
 # The CA code (nodectl tls, and bootsvc's certificates for VM hosts); only programs that
 # link gnutls pull it out of the archive.
@@ -35,13 +37,13 @@ $(BUILD)/obj/imagebuild/%.o:           OBJ_CFLAGS = $(CF_IMGB)
 $(BUILD)/obj/bootsvc/%.o:              OBJ_CFLAGS = $(CF_JANSSON)
 $(BUILD)/obj/bootsvc/control/%.o:      OBJ_CFLAGS = $(CF_JANSSON) $(CF_GNUTLS)
 $(BUILD)/obj/bootsvc/http/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_MHD)
-$(BUILD)/obj/bootsvc/store/%.o:        OBJ_CFLAGS = $(CF_SQLITE)
+$(BUILD)/obj/bootsvc/store/%.o:        OBJ_CFLAGS = $(CF_SQLITE) $(CF_PQ)
 $(BUILD)/obj/bootsvc/bmc/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_IPMI)
 $(BUILD)/obj/bootsvc/vm/%.o:           OBJ_CFLAGS = $(CF_JANSSON) $(CF_VIRT)
 $(BUILD)/obj/bootsvc/sync/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_CURL)
 $(BUILD)/obj/tests/%.o:                OBJ_CFLAGS = $(CF_TEST)
 $(BUILD)/obj/bench/%.o:                OBJ_CFLAGS = $(CF_TEST)
-BOOTSVC_LIBS    = $(call pc,--libs,libmicrohttpd jansson sqlite3 libfreeipmi libipmimonitoring gnutls libvirt libcurl) -lpthread -lm
+BOOTSVC_LIBS    = $(call pc,--libs,libmicrohttpd jansson sqlite3 libpq libfreeipmi libipmimonitoring gnutls libvirt libcurl) -lpthread -lm
 NODECTL_LIBS    = $(call pc,--libs,jansson gnutls)
 IMAGEBUILD_LIBS = $(call pc,--libs,libarchive libkmod jansson)
-TEST_LINK       = $(call pc,--libs,libmicrohttpd jansson sqlite3 libarchive libkmod cmocka libfreeipmi libipmimonitoring gnutls libvirt libcurl) -lpthread -lm
+TEST_LINK       = $(call pc,--libs,libmicrohttpd jansson sqlite3 libpq libarchive libkmod cmocka libfreeipmi libipmimonitoring gnutls libvirt libcurl) -lpthread -lm

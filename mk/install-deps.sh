@@ -6,7 +6,7 @@ PKGS=(
   # build
   gcc make pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev libkmod-dev libcmocka-dev
-  libfreeipmi-dev libipmimonitoring-dev libgnutls28-dev libvirt-dev
+  libfreeipmi-dev libipmimonitoring-dev libgnutls28-dev libvirt-dev libpq-dev
   # bootsvc's sync room fetches image versions from peers (docs/scale-out.md)
   libcurl4-gnutls-dev
   # runtime of bootsvc and imagebuild
@@ -16,6 +16,8 @@ PKGS=(
   openssh-client procps util-linux
   # bootsvc's vm room talks to libvirtd (libvirt0); tests run a real one (tests/integ/vm_libvirt.sh)
   libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
+  # tests: a real PostgreSQL for the store's second backend (tests/integ/lib_pg.sh)
+  postgresql
   # tests: Slurm's power saving driving bootsvc (tests/integ/slurm.sh)
   slurmctld slurmd slurm-client munge
   # iSCSI disks (docs/iscsi.md): tgtd supervised by bootsvc; libiscsi-bin logs in from tests;

@@ -53,13 +53,13 @@ store_open(const char *target, struct store **ret, struct dl_err *reterr)
 		if (strncmp(path, "//", 2) == 0)
 			path += 2;
 	} else if (scheme) {
-		target = target_safe(target, safe, sizeof(safe));
+		const char *shown = target_safe(target, safe, sizeof(safe));
+
 		if ((scheme == 10 && strncmp(target, "postgresql", 10) == 0) ||
 		    (scheme == 8 && strncmp(target, "postgres", 8) == 0))
-			return dl_err_set(reterr, -EPROTONOSUPPORT, "store '%s': the PostgreSQL "
-			    "backend is not built into this bootsvc (only SQLite is)", target);
+			return store_pg_open(target, shown, ret, reterr);
 		return dl_err_set(reterr, -EPROTONOSUPPORT, "store '%s': unknown scheme '%.*s' "
-		    "(a path, sqlite:PATH or postgresql://)", target, (int)scheme, target);
+		    "(a path, sqlite:PATH or postgresql://)", shown, (int)scheme, shown);
 	}
 	if (!path[0])
 		return dl_err_set(reterr, -EINVAL, "store '%s': no path", target);

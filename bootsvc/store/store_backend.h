@@ -161,3 +161,9 @@ struct store_backend {
 /* SQLite at path (a file name, not a URL): created if new, schema brought up to date.
  * @ret *ret a new store. */
 int store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr);
+
+/* PostgreSQL at url (postgresql:// or postgres://, libpq's URI form); safe is url without
+ * its password, for messages. A new database gets the newest schema; an existing one is
+ * checked. @ret *ret a new store. */
+int store_pg_open(const char *url, const char *safe, struct store **ret,
+    struct dl_err *reterr);
