@@ -21,7 +21,7 @@
 /* The advisory lock every writer of a diskless database takes inside its transaction:
  * "diskless" in ASCII, so another application's locks on the same database are unlikely
  * to meet it. Other keys of ours (the controller's leader lock) must differ. */
-#define STORE_PG_LOCK_KEY 0x6469736b6c657373LL
+#define STORE_PG_LOCK_KEY 7235441181564695411 /* 0x6469736b6c657373: decimal, as SQL reads it */
 
 /* A connect that gets no answer gives up after this (libpq's connect_timeout, seconds):
  * a dead server costs the background reconnect thread, never the loop, but the first

@@ -445,7 +445,7 @@ test_newer_refused(void **state)
 	struct store_dir *f = *state;
 	static const int versions[] = { STORE_SQLITE_SCHEMA_VERSION + 1, 57 };
 	struct store *s = NULL;
-	char *before, want[256];
+	char *before, want[sizeof(((struct store_dir *)0)->path) + 128];
 	size_t len_before = 0;
 	sqlite3 *db;
 
@@ -562,7 +562,7 @@ test_new_equals_upgraded(void **state)
 	struct store_dir *f = *state;
 	struct dl_err e = { 0 };
 	struct store *s;
-	char fresh[128], *a, *b;
+	char fresh[sizeof(f->dir) + 16], *a, *b;
 	sqlite3 *db;
 
 	snprintf(fresh, sizeof(fresh), "%s/new.db", f->dir);
@@ -682,12 +682,85 @@ test_upgraded_vm_plans(void **state)
 	store_close(s);
 }
 
+/* "table: col, col, ..." per table, tables and columns sorted, one per line. */
+static char *
+columns_sqlite(const char *path)
+{
+	sqlite3 *db = raw_open(path);
+	char *s = raw_dump(db,
+	    "SELECT m.name, (SELECT group_concat(name, ', ') FROM (SELECT c.name FROM "
+	    "pragma_table_info(m.name) c ORDER BY c.name)) FROM sqlite_master m "
+	    "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name");
+
+	sqlite3_close(db);
+	return s;
+}
+
+/* The same of a PostgreSQL store, but for the tables only PostgreSQL has (servers, for
+ * the cluster; schema_version, SQLite's user_version). */
+static char *
+columns_pg(const char *url)
+{
+	PGconn *db = PQconnectdb(url);
+	PGresult *res;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	res = PQexec(db, "SELECT table_name, string_agg(column_name::text, ', ' ORDER BY "
+	    "column_name::text COLLATE \"C\") FROM information_schema.columns WHERE "
+	    "table_schema = 'public' AND table_name NOT IN ('servers', 'schema_version') "
+	    "GROUP BY table_name ORDER BY table_name COLLATE \"C\"");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	for (int i = 0; i < PQntuples(res); i++)
+		fprintf(f, "%s|%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	fclose(f);
+	PQclear(res);
+	PQfinish(db);
+	return out;
+}
+
+/* PostgreSQL only: a new PostgreSQL store has the tables and columns of a new SQLite
+ * store (each later migration comes in both forms, store_pg_schema.c), plus servers and
+ * schema_version, and the version PostgreSQL stores start at. */
+static void
+test_pg_columns_equal_sqlite(void **state)
+{
+	struct store_dir *d = *state;
+	struct dl_err e = { 0 };
+	struct store *s;
+	char fresh[sizeof(d->dir) + 16], *a, *b;
+	PGconn *db;
+	PGresult *res;
+
+	snprintf(fresh, sizeof(fresh), "%s/new.db", d->dir);
+	assert_int_equal(store_open(fresh, &s, &e), 0);
+	store_close(s);
+	a = columns_sqlite(fresh);
+	b = columns_pg(d->path);
+	assert_non_null(strstr(a, "image_files|"));
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	db = PQconnectdb(d->path);
+	res = PQexec(db, "SELECT (SELECT version FROM schema_version), (SELECT string_agg("
+	    "column_name::text, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+	    "WHERE table_name = 'servers')");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "8");
+	assert_string_equal(PQgetvalue(res, 0, 1), "name,url,segments,role,pid,started_ms,seen_ms");
+	PQclear(res);
+	PQfinish(db);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	/* SQLite only: they start from SQLite files (the v1 fixture) and read its schema. */
+	const struct CMUnitTest sqlite_tests[] = {
 		T(test_fixture_upgrade),
 		T(test_upgraded_any_roles),
 		T(test_reopen_noop),
@@ -699,6 +772,13 @@ main(void)
 		T(test_upgraded_vm_hosts),
 		T(test_upgraded_vm_plans),
 	};
+	/* PostgreSQL only (test_store_migrate@pg): its schema against SQLite's. */
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_pg_columns_equal_sqlite, store_dir_setup,
+		    store_dir_teardown),
+	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (store_dir_is_pg())
+		return cmocka_run_group_tests(pg_tests, NULL, NULL);
+	return cmocka_run_group_tests(sqlite_tests, NULL, NULL);
 }
