@@ -100,7 +100,8 @@ store_pg_event_since(struct store *s, int64_t since, size_t max, store_event_fn 
 	int r;
 
 	store_pg_param_int64(&p, since);
-	store_pg_param_int64(&p, (int64_t)max);
+	/* SIZE_MAX is "all": SQLite reads LIMIT -1 so, PostgreSQL refuses a negative one */
+	store_pg_param_int64(&p, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
 	/* The rows are all in res before fn runs: fn may write to the store. */
 	if ((r = run(pg_writer(s), P_EVENTS_SINCE, &p, &res)) < 0)
 		return r;
