@@ -40,8 +40,29 @@ $(tail -n 40 "$log" | sed 's/^/    | /')"
 
 if [[ -z ${TESTS:-} ]]; then
   for t in "$ASAN"/tests/test_*; do
-    [[ -x $t ]] && run "unit/$(basename "$t")" "$t"
+    # PostgreSQL only: runs below as @pg
+    [[ -x $t && $(basename "$t") != test_store_pg ]] && run "unit/$(basename "$t")" "$t"
   done
+  # The store's second backend (issue 15): every unit test on a store (those including
+  # store_dir.h) again, on one PostgreSQL started here (socket only, no TCP), as
+  # unit/<name>@pg. The subshell's trap stops the server whatever happens.
+  (
+    source tests/integ/lib_pg.sh
+    pgw=$(mktemp -d /tmp/dl-unit-pg.XXXXXX)
+    chmod 755 "$pgw"
+    trap 'pg_stop; rm -rf "$pgw"' EXIT
+    if ! pg_start "$pgw/pg" >"$LOGDIR/unit-pg-server.log" 2>&1; then
+      echo "F unit/postgresql-server" >>"$RESULTS"
+      echo "FAIL unit/postgresql-server (see $LOGDIR/unit-pg-server.log)"
+      exit 0
+    fi
+    export DL_TEST_PG="postgresql://postgres@/postgres?host=$PG_SOCK&port=$PG_PORT"
+    export DL_TEST_PG_DIR=$PG_DIR DL_TEST_PG_BIN=$PG_BIN
+    for src in $(grep -l '#include "store_dir.h"' tests/unit/test_*.c); do
+      t=$ASAN/tests/$(basename "$src" .c)
+      [[ -x $t ]] && run "unit/$(basename "$t")@pg" "$t"
+    done
+  )
   for r in "$ASAN"/fuzz/replay_fuzz_*; do
     [[ -x $r ]] || continue
     name=${r##*/replay_fuzz_}
