@@ -296,6 +296,22 @@ set_path(char *dst, size_t size, const char *key, const char *v, struct dl_err *
 	return set_str(dst, size, key, v, reterr);
 }
 
+/* store = <path|sqlite:PATH|postgresql://...>: store_open() judges the target; here only
+ * what no target has. The value is never quoted back: a URL may hold a password. */
+static int
+set_store(struct config *c, const char *key, const char *v, struct dl_err *reterr)
+{
+	if (strlen(v) >= sizeof(c->store))
+		return dl_err_set(reterr, -EINVAL, "value for '%s' longer than %zu bytes", key,
+		    sizeof(c->store) - 1);
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return dl_err_set(reterr, -EINVAL, "%s: a control character at offset %zu",
+			    key, (size_t)(p - v));
+	strcpy(c->store, v);
+	return 0;
+}
+
 static int
 set_ipv4(char *dst, const char *key, const char *v, struct dl_err *reterr)
 {
@@ -465,6 +481,8 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 
 	if (streq(key, "state_dir"))
 		return set_path(c->state_dir, sizeof(c->state_dir), key, v, reterr);
+	if (streq(key, "store"))
+		return set_store(c, key, v, reterr);
 	if (streq(key, "template_dir"))
 		return set_path(c->template_dir, sizeof(c->template_dir), key, v, reterr);
 	if (streq(key, "control_socket"))

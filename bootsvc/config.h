@@ -71,8 +71,14 @@ enum disk_clone disk_clone_from_string(const char *s);
  * names each target (RFC 3720: 223 bytes in all; a node name is at most 63). */
 #define MAX_ISCSI_IQN_PREFIX 128
 
+/* The store target: a path, sqlite:PATH or a postgresql:// URL (libpq's, which may carry
+ * a password and options); MAX_PG_URL in store_pg.h is the same bound. */
+#define MAX_CONF_STORE 1024
+
 struct config {
 	char state_dir[MAX_CONF_PATH];
+	/* "" = <state_dir>/diskless.db (SQLite); else store_open()'s target (issue 15). */
+	char store[MAX_CONF_STORE];
 	char template_dir[MAX_CONF_PATH];
 	char control_socket[MAX_CONF_PATH];
 	char control_group[64];

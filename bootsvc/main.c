@@ -284,7 +284,7 @@ main(int argc, char **argv)
 		    (int)user.gid);
 	}
 	(void)snprintf(dbpath, sizeof(dbpath), "%s/diskless.db", bs.cfg.state_dir);
-	if ((r = store_open(dbpath, &bs.store, &err)) < 0)
+	if ((r = store_open(bs.cfg.store[0] ? bs.cfg.store : dbpath, &bs.store, &err)) < 0)
 		goto fail;
 	if ((r = templates_load(&bs.tmpl, bs.cfg.template_dir, &err)) < 0)
 		goto fail;

@@ -23,6 +23,8 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 {
 	if (streq(field, "state_dir"))
 		snprintf(buf, size, "%s", c->state_dir);
+	else if (streq(field, "store"))
+		(void)snprintf(buf, size, "%.500s", c->store);
 	else if (streq(field, "template_dir"))
 		snprintf(buf, size, "%s", c->template_dir);
 	else if (streq(field, "control_socket"))
@@ -126,6 +128,14 @@ static const struct {
 } set_vectors[] = {
 	/* paths: absolute only */
 	{ __LINE__, "state_dir", "/srv/diskless", "state_dir", "/srv/diskless", NULL },
+	/* store: any target store_open() takes; a bad one is never quoted (a password) */
+	{ __LINE__, "store", "postgresql://bootsvc:pw@db1/diskless", "store",
+	    "postgresql://bootsvc:pw@db1/diskless", NULL },
+	{ __LINE__, "store", "sqlite:/srv/x.db", "store", "sqlite:/srv/x.db", NULL },
+	{ __LINE__, "store", "postgresql://u:pw\x01@h/d", NULL, NULL,
+	    "store: a control character at offset 17" },
+	{ __LINE__, "store", LONG300 LONG300 LONG300 LONG300, NULL, NULL,
+	    "value for 'store' longer than 1023 bytes" },
 	/* decimals with one digit after the point, in range (the VM layer, power_on_rate) */
 	{ __LINE__, "vm_cpu_ratio", "1.5", "vm_cpu_ratio", "1.5", NULL },
 	{ __LINE__, "vm_cpu_ratio", "16", "vm_cpu_ratio", "16.0", NULL },
