@@ -7,7 +7,8 @@
 # dnsmasq (bootsvc restarts it and a node still boots).
 source "$(dirname "$0")/lib.sh"
 dl_require qemu-system-x86_64 curl python3 ip
-dl_setup pxe 71
+# DL_STORE=pg (boot_pxe_pg.sh): the same on a PostgreSQL store, in subnet 10.100.0.0/24.
+dl_setup "pxe${DL_STORE:+-$DL_STORE}" "${DL_OCTET:-71}"
 
 # --- an image: the tiny (busybox) recipe, built by imagebuild into this test's store
 out=$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" --work "$DL_W" \
@@ -19,7 +20,7 @@ dl_bootsvc_start
 dl_nodectl image add "$IMG" >/dev/null || fail "image add"
 dl_nodectl node add 'n[01-02]' --mac '52:54:00:71:00:[01-02]' --image tiny >/dev/null ||
     fail "node add"
-dl_nodectl --json node list | grep -q '"ip": *"10.71.0.10"' || fail "n01 got no fixed IP"
+dl_nodectl --json node list | grep -q "\"ip\": *\"$DL_NET.10\"" || fail "n01 got no fixed IP"
 pass "registered n01 n02 with fixed addresses"
 
 dl_qemu n01 bios 52:54:00:71:00:01

@@ -30,6 +30,8 @@ dl_cleanup() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
+	# a PostgreSQL dl_bootsvc_start started (DL_STORE=pg), after the bootsvc using it
+	declare -F pg_stop >/dev/null && pg_stop
 	if ((rc != 0)) && [[ -n $DL_W ]]; then
 		for f in "$DL_W"/*.log; do
 			[[ -f $f ]] || continue
@@ -97,6 +99,17 @@ bmc_creds_dir = $DL_W
 idle_poweroff = off
 tls_ca_dir = $DL_W/tls
 EOC
+	# DL_STORE=pg: the store on a PostgreSQL in the test's namespace (lib_pg.sh), over TCP
+	# with a password as a site runs it (issue 15); SQLite in state_dir otherwise.
+	if [[ ${DL_STORE:-} == pg ]]; then
+		if [[ -z ${PG_DIR:-} ]]; then
+			source "$REPO/tests/integ/lib_pg.sh"
+			PG_NETNS=$DL_NS pg_start "$DL_W/pg" 127.0.0.1 >>"$DL_W/pg.log" 2>&1 ||
+			    fail "PostgreSQL did not start (see pg.log)"
+			PG_NETNS=$DL_NS pg_createdb diskless || fail "createdb diskless"
+		fi
+		echo "store = $(pg_url diskless 127.0.0.1)" >>"$DL_W/bootsvc.conf"
+	fi
 	# ip netns exec execs the program, so $! is bootsvc itself (a shell function in the
 	# background would leave an orphan when only the subshell is killed).
 	ip netns exec "$DL_NS" "$BUILD/bootsvc" -c "$DL_W/bootsvc.conf" "$@" \
