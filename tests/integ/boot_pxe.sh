@@ -91,7 +91,12 @@ c=$(code -H "If-None-Match: $etag" "$DL_URL/images/$ID/kernel")
 pass "Range 206 and If-None-Match 304"
 
 # another node's token: refused, state unchanged
-TOK2=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select token from nodes where name=\"n02\"").fetchone()[0])' "$DL_W/state/diskless.db")
+if [[ ${DL_STORE:-} == pg ]]; then
+	TOK2=$(PG_NETNS=$DL_NS pg_psql diskless "select token from nodes where name = 'n02'")
+else
+	TOK2=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select token from nodes where name=\"n02\"").fetchone()[0])' "$DL_W/state/diskless.db")
+fi
+[[ ${#TOK2} == 64 ]] || fail "no token of n02 read from the store"
 c=$(code -X POST -H "Authorization: Bearer $TOK2" -d '{"phase":"failed","reason":"evil"}' \
     "$DL_URL/api/v1/nodes/n01/phase")
 [[ $c == 403 ]] || fail "phase report with n02's token for n01 answered $c"
