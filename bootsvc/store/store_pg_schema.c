@@ -197,5 +197,6 @@ store_pg_schema_upgrade(PGconn *db, const char *safe, struct dl_err *reterr)
 	return 0;
 fail:
 	(void)exec(db, "ROLLBACK", NULL, 0, NULL); /* the creation leaves no trace */
-	return dl_err_prefix(reterr, "store '%s'", safe);
+	(void)dl_err_prefix(reterr, "store '%s'", safe);
+	return r;
 }
