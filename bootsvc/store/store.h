@@ -3,11 +3,12 @@
  *
  * Callers speak in these operations only; a backend keeps the rows. store.c picks the
  * backend from what store_open() is given and dispatches to it (store_backend.h);
- * SQLite (store_sqlite*.c, WAL) is the embedded default and the only one built in.
+ * SQLite (store_sqlite*.c, WAL) is the embedded default, PostgreSQL (store_pg*.c) the
+ * store several bootsvc share (issue 15).
  * All SQL lives in the backends. A struct store belongs to the loop thread
  * (CONVENTIONS §6); other threads read through a struct store_reader of their own.
  *
- * The contract every backend meets (tests/unit/test_store*.c check it against SQLite):
+ * The contract every backend meets (tests/unit/test_store*.c check it against both):
  *
  * - Errors: -ENOENT for a row that is not there, -EEXIST for a uniqueness conflict,
  *   -EIO for anything the backend itself failed at. A failed operation leaves an
@@ -178,10 +179,11 @@ struct phase_event {
 
 /* Open the store at target, creating it if new and bringing its schema up to the newest
  * this build knows (each step logged as event=store_migrate). target is a file path or
- * "sqlite:PATH": SQLite. "postgresql://..." names a backend not built in: -EPROTONOSUPPORT.
- * A store whose schema is newer than this build knows is refused untouched with
- * -ENOTSUP and a message naming both versions; -EIO for a file that cannot be opened,
- * is not a store or cannot be migrated (the failed step is rolled back). reterr says
+ * "sqlite:PATH": SQLite; or a "postgresql://" / "postgres://" URL (libpq's): PostgreSQL
+ * (docs/store.md); another scheme is -EPROTONOSUPPORT. A store whose schema is newer
+ * than this build knows is refused untouched with -ENOTSUP and a message naming both
+ * versions; -EIO for a file or server that cannot be opened or reached, is not a store
+ * or cannot be migrated (the failed step is rolled back). reterr says
  * which and names target (without any password in it).
  * @ret *ret a new store, owned by the caller: store_close() it. */
 int store_open(const char *target, struct store **ret, struct dl_err *reterr);
