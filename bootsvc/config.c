@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "config.h"
@@ -34,6 +35,10 @@ config_init(struct config *c)
 	c->discover_max = 256;
 	c->discover_rate = 10;
 	c->hold_poll_ms = 10000;
+	/* docs/scale-out.md "The leader": a dead leader's nodes wait up to two leases for
+	 * the next one; 10 s is short against a boot's minutes and long against a
+	 * PostgreSQL round trip. */
+	c->leader_lease_ms = 10000;
 	c->max_connections = 4096;
 	/* A node uses 1-3 at once (iPXE keeps one alive, the init fetches the rootfs); 64
 	 * leaves room for a NAT or a relay in front of a few nodes. */
@@ -544,6 +549,24 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_http_url(c->boot_url, sizeof(c->boot_url), key, v, reterr);
 	if (streq(key, "peers"))
 		return set_peers(c, key, v, reterr);
+	if (streq(key, "cluster_db")) {
+		if (v[0] && strncmp(v, "postgresql://", 13) != 0 && strncmp(v, "postgres://", 11) != 0)
+			return dl_err_set(reterr, -EINVAL, "%s: not a postgresql:// URL", key);
+		return set_str(c->cluster_db, sizeof(c->cluster_db), key, v, reterr);
+	}
+	if (streq(key, "server_name")) {
+		for (const char *p = v; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_'))
+				return dl_err_set(reterr, -EINVAL, "%s '%.64s': only letters, "
+				    "digits, '-', '.' and '_'", key, v);
+		return set_str(c->server_name, sizeof(c->server_name), key, v, reterr);
+	}
+	/* At least 3 s: the lease is checked every third of it with a statement timeout
+	 * below that, and a round trip to PostgreSQL must fit; at most 10 min, past which a
+	 * dead leader's nodes would wait longer than any boot timeout. */
+	if (streq(key, "leader_lease"))
+		return set_duration(&c->leader_lease_ms, key, v, 3000, 600000, reterr);
 	if (streq(key, "interface")) {
 		if (strlen(v) >= IFNAMSIZ || strpbrk(v, " /,:"))
 			return dl_err_set(reterr, -EINVAL, "'%s' is not an interface name", v);
@@ -868,10 +891,24 @@ config_resolve(struct config *c, struct dl_err *reterr)
 				strcpy(c->iscsi_portal, host);
 		}
 	}
+	/* An instance is named by its host unless the site says otherwise. */
+	if (!c->server_name[0]) {
+		char host[256] = "";
+
+		if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+			strcpy(host, "bootsvc");
+		(void)snprintf(c->server_name, sizeof(c->server_name), "%.63s", host);
+	}
 	/* A host cools by 10 C before it receives again, unless the site says otherwise. */
 	if (c->vm_thermal_hot > 0 && c->vm_thermal_cool == 0)
 		c->vm_thermal_cool = c->vm_thermal_hot > 10 ? c->vm_thermal_hot - 10 : 0;
 	return 0;
+}
+
+bool
+config_clustered(const struct config *c)
+{
+	return c->cluster_db[0] != '\0';
 }
 
 int

@@ -105,6 +105,12 @@ struct config {
 	 * fetched from. Each is an http:// URL as boot_url is. */
 	char peers[MAX_PEERS][128];
 	unsigned n_peers;
+	/* Several bootsvc (issue 15, docs/scale-out.md "The leader"): the PostgreSQL database
+	 * they coordinate through ("" = alone, always the leader), this instance's name in
+	 * its `servers` table (default: the hostname) and the leader's lease. */
+	char cluster_db[MAX_CONF_PATH];
+	char server_name[64];
+	uint64_t leader_lease_ms;
 	char interface[16];   /* the only interface dnsmasq serves */
 	enum dhcp_mode dhcp_mode;
 	char dhcp_range_start[16], dhcp_range_end[16];
@@ -215,6 +221,10 @@ int config_parse_file(struct config *c, const char *path, struct dl_err *reterr)
 /* Fill the keys whose default derives from another key once everything is applied:
  * libvirt_pki_dir "" becomes <state_dir>/libvirt-pki. -ENAMETOOLONG naming the key. */
 int config_resolve(struct config *c, struct dl_err *reterr);
+
+/* Whether this instance is one of several sharing a PostgreSQL database (cluster_db):
+ * then it leads only while it holds the lock, and serves DHCP to its own segment only. */
+bool config_clustered(const struct config *c);
 
 /* Cross-key checks after everything is applied (an interface, boot_url and ranges when
  * DHCP is on). */
