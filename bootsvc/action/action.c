@@ -40,6 +40,7 @@ struct act {
 	void *payload;
 	char node[MAX_BUSY_KEY];
 	enum act_state state;
+	bool fenced;           /* action_fence(): its outcome is recorded, not acted on */
 	unsigned attempts;
 	uint64_t retry_at_ms;
 	/* Written by the worker in run(); read on the loop once the item is back. */
@@ -219,6 +220,12 @@ report(struct act *x, enum action_outcome o, int r, const char *msg)
 		(void)store_event_add(bs->store, x->node, kind, reason, (int64_t)time(NULL));
 		notify(&bs->notify, NOTIFY_HISTORY);
 	}
+	if (x->fenced) {
+		/* Recorded above as it happened; its type must not act on it. */
+		res.outcome = ACTION_CANCELLED;
+		res.r = -ECANCELED;
+		res.msg = "fenced: this instance is no longer the leader";
+	}
 	x->type->done(x->payload, &res);
 }
 
@@ -357,7 +364,8 @@ act_item_done(struct work_item *j)
 		act_finish(x, ACTION_OK, 0, "");
 		return;
 	}
-	if (!a->stopping && x->attempts <= x->type->max_retries && x->type->retry &&
+	if (!a->stopping && !x->fenced && x->attempts <= x->type->max_retries &&
+	    x->type->retry &&
 	    x->type->retry(x->r)) {
 		uint64_t wait = backoff_of(x->type, x->attempts);
 		log_warning("event=action node=%s action=%s attempt=%u err=%s msg=\"%s\", "
@@ -556,6 +564,44 @@ action_submit(struct action *a, const char *node, const struct action_type *t,
 		return dl_err_set(reterr, r, "%s worker queue is full, try again", p->name);
 	}
 	return 0;
+}
+
+unsigned
+action_fence(struct action *a, unsigned pool)
+{
+	struct pool *p;
+	struct act *x, *nx;
+	unsigned n = 0;
+
+	if (!a || pool >= a->n_pools)
+		return 0;
+	p = &a->pools[pool];
+	while (p->waiting.head) {
+		x = p->waiting.head;
+		list_del(&p->waiting, x);
+		a->n_waiting--;
+		act_release(x, false);
+		report(x, ACTION_CANCELLED, -ECANCELED, "fenced");
+		act_destroy(x);
+		n++;
+	}
+	while (p->backoff.head) {
+		x = p->backoff.head;
+		list_del(&p->backoff, x);
+		act_finish(x, ACTION_CANCELLED, -ECANCELED, "fenced");
+		n++;
+	}
+	for (x = p->running.head; x; x = nx) {
+		nx = x->next;
+		if (x->state != ACT_RUNNING)
+			continue;
+		x->fenced = true;
+		/* Not taken by a thread yet: the worker skips a cancelled item. */
+		if (!atomic_load(&x->item.started_ms))
+			atomic_store(&x->item.cancelled, true);
+		n++;
+	}
+	return n;
 }
 
 bool

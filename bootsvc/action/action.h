@@ -170,6 +170,15 @@ struct action *action_free(struct action *a);
 int action_submit(struct action *a, const char *node, const struct action_type *t,
     void *payload, unsigned flags, struct dl_err *reterr);
 
+/* Fence pool (issue 15, docs/scale-out.md "The leader and fencing"): this instance stopped
+ * leading, so nothing it started may act further. Requests waiting for a slot and
+ * retries waiting their backoff are cancelled (done() with ACTION_CANCELLED, "fenced");
+ * jobs queued for a thread are cancelled before a thread takes them; a call already in
+ * progress cannot be taken back: its outcome is logged and recorded in the history as
+ * it happened, but done() gets ACTION_CANCELLED, so its type acts on nothing. Returns
+ * how many were dropped or fenced. */
+unsigned action_fence(struct action *a, unsigned pool);
+
 /* Whether node has an action of class res in flight or waiting (any holder). */
 bool action_busy(const struct action *a, const char *node, enum action_res res);
 /* Whether pool has a free slot that nothing waits for: where the controller, which
