@@ -22,6 +22,7 @@ struct vm;
 struct disks;
 struct san_watch;
 struct sync;
+struct cluster;
 
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
@@ -51,6 +52,7 @@ struct bootsvc {
 	struct disks *disks;      /* iscsi nodes' disks (iscsi/disks.h); NULL: iscsi = off */
 	struct san_watch *san;    /* iscsi nodes' loading and up, seen (iscsi/san_watch.h) */
 	struct sync *sync;        /* image versions fetched from peers (sync/sync.h) */
+	struct cluster *cluster;  /* several bootsvc (cluster/cluster.h); NULL: alone, leader */
 	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;
 	struct metrics metrics;

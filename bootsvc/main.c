@@ -9,6 +9,7 @@
 
 #include "bootsvc.h"
 #include "action/action.h"
+#include "cluster/cluster.h"
 #include "control/control.h"
 #include "controller/ctrl.h"
 #include "dhcp/dnsmasq.h"
@@ -315,6 +316,9 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = san_watch_new(&bs, &bs.san, &err)) < 0)
 		goto fail;
+	/* After the rooms that act: it fences them, and tells them when they lead. */
+	if ((r = cluster_new(&bs, &bs.cluster, &err)) < 0)
+		goto fail;
 	if (bs.cfg.dhcp_mode != DHCP_MODE_OFF) {
 		if (!bs.dnsmasq && (r = dnsmasq_new(&bs, &bs.dnsmasq, &err)) < 0)
 			goto fail;
@@ -333,6 +337,9 @@ main(int argc, char **argv)
 fail:
 	if (r < 0)
 		log_err("event=exit msg=\"%s\"", err.msg);
+	/* First: closing its session frees the leader lock, so another instance takes over
+	 * after its lease rather than after this one's keepalives. */
+	bs.cluster = cluster_free(bs.cluster);
 	bs.dnsmasq = dnsmasq_free(bs.dnsmasq);
 	/* Actions first: the cancelled ones come back to the controller and the verbs. */
 	bs.action = action_free(bs.action);

@@ -40,6 +40,8 @@ $(BUILD)/obj/bootsvc/http/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_MHD)
 $(BUILD)/obj/bootsvc/store/%.o:        OBJ_CFLAGS = $(CF_SQLITE) $(CF_PQ)
 $(BUILD)/obj/bootsvc/bmc/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_IPMI)
 $(BUILD)/obj/bootsvc/vm/%.o:           OBJ_CFLAGS = $(CF_JANSSON) $(CF_VIRT)
+# libpq also for the cluster room (bootsvc/cluster/): the leader lock, LISTEN, the registry.
+$(BUILD)/obj/bootsvc/cluster/%.o:      OBJ_CFLAGS = $(CF_JANSSON) $(CF_PQ)
 $(BUILD)/obj/bootsvc/sync/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_CURL)
 $(BUILD)/obj/tests/%.o:                OBJ_CFLAGS = $(CF_TEST)
 $(BUILD)/obj/bench/%.o:                OBJ_CFLAGS = $(CF_TEST)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/cluster.h"
 #include "controller/ctrl_internal.h"
 #include "kind.h"
 #include "vm/vm_policy.h"
@@ -88,6 +89,12 @@ tick(struct loop *l, void *userdata)
 	c->tick_timer = 0;
 	c->last_tick_ms = loop_now_ms();
 	c->next_wake_ms = 0;
+	/* Only the leader acts (issue 15): another instance's controller does nothing at
+	 * all, no BMC call, no policy, no write of its own, no energy accounting or
+	 * retention (they would count twice); it looks again each second and, once it
+	 * leads, resumes from the rows as after a restart. */
+	if (!cluster_may_act(c->bs->cluster))
+		goto schedule;
 	if (t.now - c->last_poll_ms >= (int64_t)c->bs->cfg.power_poll_ms) {
 		t.poll = true;
 		c->last_poll_ms = t.now;
@@ -103,6 +110,7 @@ tick(struct loop *l, void *userdata)
 	ctrl_energy_run(c, t.now);
 	ctrl_retention_run(c, t.now);
 	notify(&c->bs->notify, NOTIFY_HISTORY);
+schedule:
 	/* Level-triggered: decide again at least once a second, sooner if asked. */
 	next = loop_now_ms() + 1000;
 	if (c->next_wake_ms && c->next_wake_ms - t.now < 1000)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/cluster.h"
 #include "controller/ctrl_internal.h"
 #include "log.h"
 #include "iscsi/disks.h"
@@ -212,6 +213,11 @@ ctrl_power_now(struct ctrl *c, const char *node, enum power_op op,
 
 	if (store_node_get(c->bs->store, node, &n) < 0)
 		return dl_err_set(reterr, -ENOENT, "no node '%s'", node);
+	/* A change is an action: only the leader takes one (issue 15); a status read
+	 * changes nothing and any instance may ask. */
+	if (op != POWER_STATUS && !cluster_may_act(c->bs->cluster))
+		return dl_err_set(reterr, -EAGAIN, "node '%s': this bootsvc is not the leader; "
+		    "ask the one 'nodectl server list' shows as leader", node);
 	r = submit(c, &n, op, op == POWER_ON || op == POWER_CYCLE || op == POWER_RESET,
 	    false, n.op, n.attempts, cb, userdata, ACTION_WAIT, reterr);
 	if (r < 0)

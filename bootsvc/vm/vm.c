@@ -13,6 +13,7 @@
 #include <libvirt/virterror.h>
 
 #include "action/action.h"
+#include "cluster/cluster.h"
 #include "log.h"
 #include "macro.h"
 #include "vm/vm.h"
@@ -631,6 +632,12 @@ on_tick(struct loop *l, void *userdata)
 {
 	struct vm *vm = userdata;
 
+	/* VM hosts are the leader's (issue 15): another instance holds no libvirt
+	 * connection, writes no host rows, runs no plan. */
+	if (!cluster_may_act(vm->bs->cluster)) {
+		vm->timer = loop_add_timer(l, loop_now_ms() + VM_TICK_MS, on_tick, vm);
+		return;
+	}
 	if (vm->sync_due || loop_now_ms() >= vm->sync_at_ms) {
 		vm_sync(vm);
 		vm->sync_at_ms = loop_now_ms() + vm->params.poll_ms;

@@ -10,6 +10,7 @@
 #include <libvirt/virterror.h>
 
 #include "action/action.h"
+#include "cluster/cluster.h"
 #include "log.h"
 #include "macro.h"
 #include "vm/vm.h"
@@ -923,7 +924,7 @@ vm_exec_tick(struct vm *vm)
 	bool *start = NULL;
 	int n;
 
-	if (!e)
+	if (!e || !cluster_may_act(e->bs->cluster))
 		return;
 	cfg = &e->bs->cfg;
 	if (steps_load(e, &b) < 0)
