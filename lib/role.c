@@ -28,6 +28,8 @@ static const struct {
 	/* VM hosts and their domains as libvirt lists them (issue 12). */
 	{ "host.list", ROLE_READ_ONLY },
 	{ "vm.list", ROLE_READ_ONLY },
+	/* The bootsvc instances sharing a database, their roles and segments (issue 15). */
+	{ "server.list", ROLE_READ_ONLY },
 	/* The VM layer (issue 13): a dry run and the plans' progress are reads; moving
 	 * VMs is the scheduler's (it places work); draining a host is the admin's. */
 	{ "vm.plan", ROLE_READ_ONLY },

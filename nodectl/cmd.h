@@ -108,6 +108,11 @@ int cmd_vm_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret
     struct dl_err *reterr);
 int cmd_vm_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 
+/* cmd_server.c: the bootsvc instances sharing a database (issue 15). */
+int cmd_server_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_server_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+
 int cmd_image_list_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_image_show_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,

@@ -84,6 +84,8 @@ static const struct cmd cmds[] = {
 	  cmd_events_parse, NULL, cmd_events_follow, NULL },
 	{ "host", "list", "host.list", "host list",
 	  cmd_host_list_parse, cmd_host_list_print, NULL, NULL },
+	{ "server", "list", "server.list", "server list",
+	  cmd_server_list_parse, cmd_server_list_print, NULL, NULL },
 	{ "vm", "list", "vm.list", "vm list [--host NODE]",
 	  cmd_vm_list_parse, cmd_vm_list_print, NULL, NULL },
 	{ "host", "drain", "host.drain",

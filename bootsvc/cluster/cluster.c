@@ -12,6 +12,7 @@
 
 #include "bootsvc.h"
 #include "action/action.h"
+#include "boot/nodes.h"
 #include "cluster/cluster_internal.h"
 #include "log.h"
 
@@ -62,6 +63,22 @@ fence(struct cluster *c, const char *why)
 }
 
 static void on_fence_timer(struct loop *l, void *userdata);
+
+/* Nodes another instance added or moved reach this one's dnsmasq within this: the host
+ * files are compared before they are written (dhcp/dnsmasq.c), so a pass over a few
+ * thousand nodes that changes nothing costs reads, not dnsmasq re-reads. */
+#define CLUSTER_DHCP_SYNC_MS 15000
+
+static void
+on_dhcp_sync(struct loop *l, void *userdata)
+{
+	struct cluster *c = userdata;
+
+	(void)nodes_sync_dhcp_hosts(c->bs); /* a file that cannot be written: next pass */
+	c->dhcp_timer = loop_add_timer(l, loop_now_ms() + CLUSTER_DHCP_SYNC_MS, on_dhcp_sync, c);
+	if (c->dhcp_timer < 0)
+		c->dhcp_timer = 0;
+}
 
 /* The leader thread's latest word, applied on the loop. */
 static void
@@ -176,6 +193,12 @@ cluster_new(struct bootsvc *bs, struct cluster **ret, struct dl_err *reterr)
 		return r;
 	}
 	c->listen_started = true;
+	if (bs->cfg.dhcp_mode != DHCP_MODE_OFF) {
+		c->dhcp_timer = loop_add_timer(bs->loop, loop_now_ms() + CLUSTER_DHCP_SYNC_MS,
+		    on_dhcp_sync, c);
+		if (c->dhcp_timer < 0)
+			c->dhcp_timer = 0; /* main.c's own sync at start still runs */
+	}
 	log_notice("event=cluster_start name=%s lease_ms=%" PRId64 " segments=\"%s\"", c->name,
 	    c->lease_ms, c->segments);
 	*ret = c;
@@ -198,6 +221,8 @@ cluster_free(struct cluster *c)
 		pthread_join(c->listen_thread, NULL);
 	if (c->fence_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->fence_timer);
+	if (c->dhcp_timer > 0)
+		loop_cancel_timer(c->bs->loop, c->dhcp_timer);
 	if (c->wake_fd >= 0) {
 		loop_del_fd(c->bs->loop, c->wake_fd);
 		close(c->wake_fd);

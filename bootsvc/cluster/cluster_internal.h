@@ -36,6 +36,7 @@ struct cluster {
 	bool leading;
 	int64_t acting_until;
 	int64_t fence_timer;
+	int64_t dhcp_timer;  /* the periodic DHCP host resync (cluster.c) */
 };
 
 /* cluster_pg.c: the threads' bodies (arg: the struct cluster). */

@@ -35,7 +35,7 @@ static const struct control_verb *
 find_verb(const char *name)
 {
 	const struct control_verb *tables[] = { misc_verbs, verbs_node, verbs_image,
-		verbs_ctrl, verbs_vm, verbs_vm_plan, verbs_disk };
+		verbs_ctrl, verbs_vm, verbs_vm_plan, verbs_disk, verbs_server };
 
 	for (size_t t = 0; t < ELEMENTSOF(tables); t++)
 		for (const struct control_verb *v = tables[t]; v->name; v++)

@@ -48,6 +48,9 @@ extern const struct control_verb verbs_vm[];
  * vm.plans, vm.cancel). */
 extern const struct control_verb verbs_vm_plan[];
 
+/* verbs_server.c: server.list (issue 15). */
+extern const struct control_verb verbs_server[];
+
 /* Dispatch one request line and return the response line (malloc'd, '\n'-terminated),
  * or NULL when the verb deferred its answer. Exposed for the fuzz target and tests. */
 char *control_handle_line(struct bootsvc *bs, const char *line, size_t len);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -629,6 +630,41 @@ dnsmasq_free(struct dnsmasq *d)
 	return NULL;
 }
 
+/* Several instances (issue 15, docs/scale-out.md "Segments"): each serves DHCP on its
+ * own segment only, and a node's segment is where its fixed address lies. A node whose
+ * address is outside this instance's node_ip_range is another instance's: an entry here
+ * would hand it an address of the wrong network if its DHCP ever reached us. A node with
+ * no fixed address belongs to no segment and is listed everywhere. Alone (no cluster),
+ * every node is listed, as before: an admin may give --ip outside the allocation range. */
+static bool
+serves(const struct dnsmasq *d, const char *ip)
+{
+	const struct config *cfg = &d->bs->cfg;
+	uint32_t a, lo, hi;
+
+	if (!config_clustered(cfg) || !cfg->node_ip_start[0] || !ip[0])
+		return true;
+	if (parse_ipv4(ip, &a, NULL) < 0 || parse_ipv4(cfg->node_ip_start, &lo, NULL) < 0 ||
+	    parse_ipv4(cfg->node_ip_end, &hi, NULL) < 0)
+		return false;
+	return ntohl(a) >= ntohl(lo) && ntohl(a) <= ntohl(hi);
+}
+
+/* Whether path already holds exactly data: a periodic resync (several instances learn
+ * of nodes another one added) then rewrites nothing, and dnsmasq re-reads nothing. */
+static bool
+same_content(const char *path, const char *data, size_t len)
+{
+	char buf[256];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || len >= sizeof(buf))
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	return n == (ssize_t)len && memcmp(buf, data, len) == 0;
+}
+
 int
 dnsmasq_host_write(struct dnsmasq *d, const struct node_rec *n)
 {
@@ -639,10 +675,18 @@ dnsmasq_host_write(struct dnsmasq *d, const struct node_rec *n)
 		return 0;
 	(void)snprintf(path, sizeof(path), "%s/%s", d->hosts, n->name);
 	(void)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", d->hosts_new, n->name);
+	if (!serves(d, n->ip)) {
+		/* Moved to another segment: dnsmasq forgets a removed entry only on SIGHUP. */
+		if (unlink(path) == 0)
+			dnsmasq_reload_hosts(d);
+		return 0;
+	}
 	if (n->ip[0])
 		len = snprintf(line, sizeof(line), "%s,%s,%s\n", n->mac, n->ip, n->name);
 	else
 		len = snprintf(line, sizeof(line), "%s,%s\n", n->mac, n->name);
+	if (same_content(path, line, (size_t)len))
+		return 0;
 	return write_file_via(path, tmp, line, (size_t)len);
 }
 

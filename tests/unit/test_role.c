@@ -27,7 +27,7 @@ static const struct {
 } verb_vectors[] = {
 	{ "ping", RO }, { "node.list", RO }, { "node.show", RO }, { "image.list", RO },
 	{ "image.show", RO }, { "energy", RO }, { "events", RO },
-	{ "host.list", RO }, { "vm.list", RO },
+	{ "host.list", RO }, { "vm.list", RO }, { "server.list", RO },
 	{ "provision", SC }, { "power", SC }, { "allocate", SC }, { "release", SC },
 	{ "expect", SC },
 	{ "hold", AD }, { "health.clear", AD }, { "node.add", AD }, { "node.remove", AD },
@@ -59,7 +59,8 @@ test_permissions(void **state)
 static void
 test_every_verb_listed(void **state)
 {
-	const struct control_verb *tables[] = { verbs_node, verbs_image, verbs_ctrl, verbs_vm };
+	const struct control_verb *tables[] = { verbs_node, verbs_image, verbs_ctrl, verbs_vm,
+		verbs_server };
 	size_t n = 1;
 
 	(void)state;
