@@ -255,6 +255,12 @@ cluster_generation(struct cluster *c)
 	return g;
 }
 
+uint64_t
+cluster_notifications(struct cluster *c)
+{
+	return c ? atomic_load(&c->notifications) : 0;
+}
+
 int
 cluster_servers(struct cluster *c, const struct bootsvc *bs,
     struct cluster_server **ret, size_t *ret_n)

@@ -66,6 +66,9 @@ bool cluster_may_act(const struct cluster *c);
  * or no cluster). */
 int64_t cluster_generation(struct cluster *c);
 
+/* History notifications received since start (0 without a cluster). Any thread. */
+uint64_t cluster_notifications(struct cluster *c);
+
 /* The instances: from the last read of `servers`, or, without a cluster, this one alone
  * as the leader (from cfg, which is borrowed). *ret is malloc'd (caller frees), *ret_n
  * its count. -ENOMEM. */

@@ -52,9 +52,9 @@ holder_step(struct cluster_fsm *f, int64_t lease_ms, enum cluster_event ev, int6
 		break;
 	}
 	if (f->state != CS_FENCED && (now < f->confirmed_ms ||
-	    now - f->confirmed_ms >= lease_ms / 2))
+	    now - f->confirmed_ms >= cluster_confirm_ms(lease_ms)))
 		f->state = CS_FENCED;
-	if (f->state == CS_WAITING && now - f->acquired_ms >= lease_ms) {
+	if (f->state == CS_WAITING && now - f->acquired_ms >= cluster_wait_ms(lease_ms)) {
 		f->state = CS_LEADER;
 		o->took_over = true;
 	}
@@ -96,7 +96,7 @@ cluster_fsm_step(struct cluster_fsm *f, int64_t lease_ms, enum cluster_event ev,
 	}
 	o.state = f->state;
 	o.acting = f->state == CS_LEADER;
-	o.acting_until = o.acting ? f->confirmed_ms + lease_ms / 2 : 0;
+	o.acting_until = o.acting ? f->confirmed_ms + cluster_confirm_ms(lease_ms) : 0;
 	o.drop_session = f->state == CS_FENCED;
 	return o;
 }

@@ -6,26 +6,55 @@
  * timeline this implements.
  *
  * The rule, with L the lease:
- *   - a session that took the advisory lock waits one whole L before it acts
- *     (CS_WAITING), so an old leader that lost the lock has fenced itself by then;
- *   - a leader acts only while its last confirmed check was sent less than L/2 ago:
- *     every check confirms that the session, and so the lock, was alive at some moment
- *     after it was sent; past L/2 without one it fences (CS_FENCED), whatever its
- *     thread is doing;
+ *   - a leader acts only while its last confirmed check was sent less than L/3 ago
+ *     (cluster_confirm_ms): every check confirms that the session, and so the lock, was
+ *     alive at some moment after it was sent; past L/3 without one it fences
+ *     (CS_FENCED), whatever its thread is doing;
+ *   - a session that took the advisory lock waits L/2 before it acts (CS_WAITING,
+ *     cluster_wait_ms), so an old leader that lost the lock has fenced itself by then;
  *   - any failed check or lost session fences at once, and the session is dropped so
  *     the server frees the lock as soon as it can.
  * Because a new leader acquires only after the server freed the lock, and the server
- * freed it after the old one's last confirmed check, the old one stopped at least L/2
- * before the new one starts. */
+ * freed it after the old one's last confirmed check, the old one stopped at least
+ * L/2 - L/3 = L/6 before the new one starts: the margin for the loop's reaction to its
+ * deadline and for two machines' clock rates. A crashed leader (its socket closed by its
+ * kernel) is replaced within L/6 (the next try, cluster_check_ms) + L/2 of the crash:
+ * within the lease. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The lease's parts (above). Checks go out every L/6, each given L/8 (cluster_bound_ms):
+ * one slow answer still lands within L/3 (1/6 + 1/8 < 1/3). */
+static inline int64_t
+cluster_confirm_ms(int64_t lease_ms)
+{
+	return lease_ms / 3;
+}
+
+static inline int64_t
+cluster_wait_ms(int64_t lease_ms)
+{
+	return lease_ms / 2;
+}
+
+static inline int64_t
+cluster_check_ms(int64_t lease_ms)
+{
+	return lease_ms / 6;
+}
+
+static inline int64_t
+cluster_bound_ms(int64_t lease_ms)
+{
+	return lease_ms / 8;
+}
+
 enum cluster_state {
 	CS_FOLLOWER, /* no lock: contends for it every check */
-	CS_WAITING,  /* took the lock, waits one lease before acting */
-	CS_LEADER,   /* acts, while confirmed within half a lease */
+	CS_WAITING,  /* took the lock, waits half a lease before acting */
+	CS_LEADER,   /* acts, while confirmed within a third of a lease */
 	CS_FENCED,   /* stopped acting; the session is to be dropped, then contend again */
 	_CS_MAX,
 };

@@ -31,6 +31,7 @@ struct cluster {
 	uint64_t servers_read_ms; /* loop_now_ms() of the read, 0: never */
 	/* Published by the LISTEN thread (atomic: a flag, coalesced). */
 	atomic_bool history;
+	_Atomic uint64_t notifications; /* received since start (server.list shows it) */
 
 	/* Loop only. */
 	bool leading;

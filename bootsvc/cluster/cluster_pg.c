@@ -43,6 +43,15 @@ nap(struct cluster *c, int64_t ms)
 		(void)poll(&p, 1, (int)ms);
 }
 
+/* The server's notices ("relation already exists, skipping") are not ours to print:
+ * libpq's default writes them to stderr, around our key=value lines. */
+static void
+notice_drop(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static PGconn *
 session_open(struct cluster *c, const char *who)
 {
@@ -82,6 +91,7 @@ session_open(struct cluster *c, const char *who)
 		PQfinish(pg);
 		return NULL;
 	}
+	(void)PQsetNoticeProcessor(pg, notice_drop, NULL);
 	return pg;
 }
 
@@ -97,7 +107,9 @@ run(struct cluster *c, PGconn *pg, uint64_t deadline, const char *sql, int n,
 	PGresult *last = NULL, *res;
 	int r = 0;
 
-	if (!PQsendQueryParams(pg, sql, n, NULL, params, NULL, NULL, 0))
+	/* Without parameters, the simple protocol: it alone runs several statements. */
+	if (!(n ? PQsendQueryParams(pg, sql, n, NULL, params, NULL, NULL, 0) :
+	    PQsendQuery(pg, sql)))
 		return -EIO;
 	for (;;) {
 		while (!PQisBusy(pg)) {
@@ -167,10 +179,11 @@ _Static_assert(CLUSTER_LOCK_LEADER == 110416298852676LL, "the SQL spells the lea
 
 #define NOW_MS_SQL "(extract(epoch from clock_timestamp()) * 1000)::bigint"
 
-/* The session's server-side bounds: a statement ends itself before the next check is
- * due, and the server gives up on a dead client's socket within a quarter lease
- * (keepalives each second; tcp_user_timeout for data it sent), so it frees a dead
- * leader's lock soon instead of after the kernel's two hours. */
+/* The session's server-side bounds: a statement ends itself within a check's bound, and
+ * the server gives up on a dead client's socket (a machine gone without closing it)
+ * after 1 s idle + 1 s per probe for a quarter lease (tcp_user_timeout likewise for data
+ * it sent), so it frees a dead leader's lock seconds later instead of after the kernel's
+ * two hours. A crashed process needs none of this: its kernel closes the socket. */
 static int
 session_setup(struct cluster *c, PGconn *pg, uint64_t deadline)
 {
@@ -180,7 +193,7 @@ session_setup(struct cluster *c, PGconn *pg, uint64_t deadline)
 	(void)snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRId64 ";"
 	    "SET tcp_keepalives_idle = 1; SET tcp_keepalives_interval = 1;"
 	    "SET tcp_keepalives_count = %" PRId64 "; SET tcp_user_timeout = %" PRId64,
-	    c->lease_ms / 5, q / 1000 < 1 ? 1 : q / 1000, q);
+	    cluster_bound_ms(c->lease_ms), q / 1000 < 1 ? 1 : q / 1000, q);
 	return run(c, pg, deadline, sql, 0, NULL, NULL);
 }
 
@@ -275,6 +288,21 @@ take_generation(struct cluster *c, PGconn *pg, uint64_t deadline)
 	return 0;
 }
 
+/* A step's outcome made known: a takeover first takes its generation (leading without
+ * one would be leading unannounced: given up instead), then the loop is told. */
+static void
+settle(struct cluster *c, PGconn *pg, struct cluster_fsm *f, struct cluster_out *o)
+{
+	if (o->took_over && take_generation(c, pg, loop_now_ms() +
+	    (uint64_t)cluster_bound_ms(c->lease_ms)) < 0) {
+		log_pg("cluster_generation", pg, -EIO);
+		*o = cluster_fsm_step(f, c->lease_ms, CE_CHECK_FAILED, 0, (int64_t)loop_now_ms());
+	} else if (o->took_over)
+		log_notice("event=cluster_takeover name=%s msg=\"held the lock for half a "
+		    "lease: leading\"", c->name);
+	publish(c, o);
+}
+
 void *
 cluster_pg_leader_main(void *arg)
 {
@@ -283,10 +311,7 @@ cluster_pg_leader_main(void *arg)
 	struct cluster_out o = { 0 };
 	PGconn *pg = NULL;
 	int64_t backoff = RECONNECT_MIN_MS;
-	/* A check each quarter lease, each bounded by a fifth: a check that is slow but
-	 * answers still lands within the half lease that keeps the leader acting
-	 * (1/4 + 1/5 < 1/2). */
-	const int64_t period = c->lease_ms / 4, bound = c->lease_ms / 5;
+	const int64_t period = cluster_check_ms(c->lease_ms), bound = cluster_bound_ms(c->lease_ms);
 
 	cluster_fsm_init(&f);
 	while (!atomic_load(&c->stopping)) {
@@ -327,7 +352,7 @@ cluster_pg_leader_main(void *arg)
 				PQclear(res);
 				if (taken)
 					log_notice("event=cluster_lock name=%s msg=\"took the leader "
-					    "lock, acting after one lease\" lease_ms=%" PRId64, c->name,
+					    "lock, acting after half a lease\" lease_ms=%" PRId64, c->name,
 					    c->lease_ms);
 			}
 		} else {
@@ -344,13 +369,7 @@ cluster_pg_leader_main(void *arg)
 		}
 		if (r == -ECANCELED)
 			break;
-		if (o.took_over && take_generation(c, pg, loop_now_ms() + (uint64_t)bound) < 0) {
-			/* Leading without a token would be leading unannounced: give it up. */
-			log_pg("cluster_generation", pg, -EIO);
-			o = cluster_fsm_step(&f, c->lease_ms, CE_CHECK_FAILED, 0,
-			    (int64_t)loop_now_ms());
-		}
-		publish(c, &o);
+		settle(c, pg, &f, &o);
 		if (!o.drop_session && (r = registry(c, pg, f.state,
 		    loop_now_ms() + (uint64_t)bound)) < 0 && r != -ECANCELED) {
 			log_pg("cluster_registry", pg, r);
@@ -375,14 +394,14 @@ cluster_pg_leader_main(void *arg)
 		while (!atomic_load(&c->stopping) && (int64_t)loop_now_ms() < next) {
 			int64_t now = (int64_t)loop_now_ms(), wait = next - now;
 			if (f.state == CS_LEADER || f.state == CS_WAITING) {
-				int64_t edge = f.confirmed_ms + c->lease_ms / 2 - now;
+				int64_t edge = f.confirmed_ms + cluster_confirm_ms(c->lease_ms) - now;
 				if (edge > 0 && edge < wait)
 					wait = edge;
 			}
 			nap(c, wait > 0 ? wait : 1);
 			o = cluster_fsm_step(&f, c->lease_ms, CE_TICK, 0, (int64_t)loop_now_ms());
 			if (o.fenced || o.took_over || o.drop_session) {
-				publish(c, &o);
+				settle(c, pg, &f, &o);
 				break;
 			}
 		}
@@ -404,7 +423,7 @@ cluster_pg_listen_main(void *arg)
 	struct cluster *c = arg;
 	PGconn *pg = NULL;
 	int64_t backoff = RECONNECT_MIN_MS;
-	const int64_t bound = c->lease_ms / 5;
+	const int64_t bound = cluster_bound_ms(c->lease_ms);
 
 	while (!atomic_load(&c->stopping)) {
 		int r;
@@ -445,8 +464,10 @@ cluster_pg_listen_main(void *arg)
 		else if (r > 0 && p[0].revents)
 			lost = !PQconsumeInput(pg);
 		bool any = false;
-		for (PGnotify *n; (n = PQnotifies(pg)); PQfreemem(n))
+		for (PGnotify *n; (n = PQnotifies(pg)); PQfreemem(n)) {
 			any = true;
+			atomic_fetch_add(&c->notifications, 1);
+		}
 		if (any) {
 			atomic_store(&c->history, true);
 			cluster_wake(c);

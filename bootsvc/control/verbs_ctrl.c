@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "controller/alloc.h"
+#include "cluster/cluster.h"
 #include "control/control.h"
 #include "controller/ctrl.h"
 #include "controller/energy.h"
@@ -248,6 +249,12 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 	if (op < 0)
 		return dl_err_set(reterr, -EINVAL,
 		    "action '%s' is not one of on, off, cycle, reset, status", action);
+	/* A power change is an action, the leader's alone (issue 15); desired state
+	 * (provision, hold, release) may be written through any instance. */
+	if (op != POWER_STATUS && !cluster_may_act(bs->cluster))
+		return dl_err_set(reterr, -EAGAIN, "this bootsvc ('%s') is not the leader: "
+		    "run power against the one 'nodectl server list' shows as leader",
+		    bs->cfg.server_name);
 	if ((r = existing(bs, args, &hl, reterr)) < 0)
 		return r;
 	for (size_t i = 0; i < hl.n; i++) {

@@ -37,8 +37,9 @@ server_list(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err 
 		}
 	}
 	free(v);
-	*ret = json_pack("{s:o,s:b,s:I}", "servers", arr, "clustered", bs->cluster != NULL,
-	    "generation", (json_int_t)cluster_generation(bs->cluster));
+	*ret = json_pack("{s:o,s:b,s:I,s:I}", "servers", arr, "clustered", bs->cluster != NULL,
+	    "generation", (json_int_t)cluster_generation(bs->cluster),
+	    "notifications", (json_int_t)cluster_notifications(bs->cluster));
 	return *ret ? 0 : -ENOMEM;
 }
 

@@ -1,0 +1,150 @@
+#!/bin/bash
+# Issue 15 point 2, the leader and its fencing, with a real PostgreSQL and two real
+# bootsvc (no nodes): A and B in one namespace, on different ports and state dirs, both
+# with cluster_db pointing at the same database over TCP on the bridge.
+#   - exactly one leads; `server list` against either shows both, their roles and segments
+#   - kill -9 of the leader: the other takes over after its lease (the time is logged),
+#     with the next generation; the dead one shows as gone after three leases
+#   - PostgreSQL killed: the leader fences within half a lease (it logs cluster_fence);
+#     restarted: both sessions of both instances reconnect and one leads again
+#   - a history notification (pg_notify on diskless_history, as the store's trigger
+#     sends) reaches an instance's loop, counted in server.list's notifications
+#   - nodectl power on a follower is refused, naming the leader's command
+# Each bootsvc keeps its own SQLite store here: the PostgreSQL store is another part of
+# issue 15; what this test proves is the election, the fencing and the registry.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_pg.sh"
+dl_require python3 ip runuser
+dl_setup clease 102
+PG_NETNS=$DL_NS
+cleanup() { local rc=$?; set +e; pg_stop; (exit $rc); dl_cleanup; }
+trap cleanup EXIT
+pg_start "$DL_W/pg" "$DL_SRV" || fail "PostgreSQL did not start"
+pg_createdb diskless
+DB=$(pg_url diskless "$DL_SRV")
+LEASE_S=4
+
+# start_one NAME PORT DHCP: bootsvc NAME with its own state, socket and port.
+declare -A PID SOCK
+start_one() {
+	local name=$1 port=$2 dhcp=$3
+	SOCK[$name]=$DL_W/$name.sock
+	[[ -e $DL_W/tls ]] || "$BUILD/nodectl" tls init --dir "$DL_W/tls" >/dev/null
+	cat >"$DL_W/$name.conf" <<EOC
+state_dir = $DL_W/state-$name
+template_dir = $REPO/ipxe-scripts
+control_socket = ${SOCK[$name]}
+http_listen = 0.0.0.0:$port
+boot_url = http://$DL_SRV:$port
+interface = br0
+dhcp_mode = $dhcp
+dhcp_range = $DL_NET.100,$DL_NET.199
+node_ip_range = $DL_NET.10,$DL_NET.99
+bmc_creds_dir = $DL_W
+idle_poweroff = off
+tls_ca_dir = $DL_W/tls
+cluster_db = $DB
+server_name = $name
+leader_lease = ${LEASE_S}s
+EOC
+	ip netns exec "$DL_NS" "$BUILD/bootsvc" -c "$DL_W/$name.conf" >>"$DL_W/bootsvc-$name.log" 2>&1 &
+	PID[$name]=$!
+	DL_PIDS+=("$!")
+	dl_wait 10 "bootsvc $name answers" "$BUILD/nodectl" --socket "${SOCK[$name]}" ping
+}
+nctl() { local n=$1; shift; "$BUILD/nodectl" --socket "${SOCK[$n]}" "$@"; }
+# role_of ASKED NAME: NAME's role in ASKED's server list ("" if absent).
+role_of() {
+	nctl "$1" --json server list | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["servers"]:
+    if s["name"] == sys.argv[1]: print("gone" if s["gone"] else s["role"])' "$2"
+}
+leaders() { # how many instances the database says lead
+	pg_psql diskless "select count(*) from servers where role = 'leader'"
+}
+gen() { pg_psql diskless "select generation from cluster_leader"; }
+count_in() { grep -c "$2" "$DL_W/bootsvc-$1.log" || true; }
+
+start_one a 8080 range
+start_one b 8081 off
+t0=$SECONDS
+one_leader() { [[ $(leaders) == 1 && -n $(role_of a b) && -n $(role_of b a) ]]; }
+dl_wait $((LEASE_S * 4)) "one leader, both registered" one_leader
+echo "one leader after $((SECONDS - t0)) s (lease ${LEASE_S} s)"
+L=$(pg_psql diskless "select name from servers where role = 'leader'")
+F=$([[ $L == a ]] && echo b || echo a)
+[[ $(role_of a "$L") == leader && $(role_of b "$L") == leader ]] || fail "both do not agree that $L leads"
+[[ $(role_of a "$F") == follower ]] || fail "$F is '$(role_of a "$F")', expected follower"
+nctl a server list
+nctl b server list | grep -q "no-dhcp nodes $DL_NET.10-$DL_NET.99" || fail "b's segments"
+nctl a server list | grep -q "br0 $DL_NET.100-$DL_NET.199 nodes" || fail "a's segments"
+G1=$(gen)
+[[ $G1 -ge 1 ]] || fail "no generation recorded"
+[[ $(count_in "$L" 'event=cluster_leader') == 1 && $(count_in "$F" 'event=cluster_leader') == 0 ]] ||
+    fail "acting as the leader logged by the wrong instance"
+pass "$L leads (generation $G1), $F follows; server list on both shows roles and segments"
+
+# --- a follower takes no action of its own
+nctl "$F" node add x1 --mac 52:54:00:66:00:01 --bmc 10.102.0.250 --bmc-creds "$DL_W/none.creds" \
+    >/dev/null 2>&1 || true
+out=$(nctl "$F" power on x1 2>&1) && fail "power on a follower was accepted: $out"
+[[ $out == *"not the leader"* ]] || fail "power on a follower: '$out'"
+pass "power on the follower refused: ${out##*: }"
+
+# --- a history notification wakes the loop
+notif() { nctl "$1" --json server list | python3 -c 'import json,sys; print(json.load(sys.stdin)["notifications"])'; }
+n0=$(notif "$F")
+pg_psql diskless "select pg_notify('diskless_history', '12345')" >/dev/null
+woke() { (( $(notif "$F") > n0 )); }
+dl_wait 5 "$F's loop woken by the notification" woke
+pass "a diskless_history notification reached $F's loop"
+
+# --- kill -9 of the leader: the other takes over after its lease
+# Started as root, each bootsvc is two processes (docs/security.md): the unprivileged one
+# holds the sessions. Both die at once, as in a crash of the machine's bootsvc.
+child=$(pgrep -P "${PID[$L]}" -x bootsvc | head -n 1)
+[[ -n $child ]] || fail "no unprivileged bootsvc under ${PID[$L]}"
+kill -9 "$child" "${PID[$L]}"
+t_kill=$(date +%s.%N)
+lock_free() { [[ $(pg_psql diskless "select count(*) from pg_locks l join pg_stat_activity a using (pid)
+    where l.locktype = 'advisory' and a.application_name like 'bootsvc $L %'") == 0 ]]; }
+dl_wait $((LEASE_S * 4)) "the server frees $L's lock" lock_free
+echo "the server freed $L's lock $(python3 -c "print(round($(date +%s.%N) - $t_kill, 2))") s after the kill"
+new_leader() { [[ $(role_of "$F" "$F") == leader ]]; }
+dl_wait $((LEASE_S * 6)) "$F takes over" new_leader
+t_took=$(date +%s.%N)
+echo "takeover: $F leads $(python3 -c "print(round($t_took - $t_kill, 2))") s after kill -9 of $L (lease $LEASE_S s; the server freed the lock when it saw the socket close)"
+G2=$(gen)
+(( G2 == G1 + 1 )) || fail "generation $G1 -> $G2, expected +1"
+gone() { [[ $(role_of "$F" "$L") == gone ]]; }
+dl_wait $((LEASE_S * 5)) "$L shown as gone" gone
+nctl "$F" server list
+pass "$F took over with generation $G2; $L shown as gone"
+
+# --- PostgreSQL killed: the leader fences; restarted: reconnect, lead again
+start_one "$L" "$([[ $L == a ]] && echo 8080 || echo 8081)" "$([[ $L == a ]] && echo range || echo off)"
+following() { [[ $(role_of "$L" "$L") == follower ]]; }
+dl_wait $((LEASE_S * 3)) "$L back, following" following
+fences0=$(count_in "$F" 'event=cluster_fence')
+pg_kill
+t_pg=$(date +%s.%N)
+fenced() { (( $(count_in "$F" 'event=cluster_fence') > fences0 )); }
+dl_wait $((LEASE_S * 2)) "$F fences" fenced
+echo "fenced $(python3 -c "print(round($(date +%s.%N) - $t_pg, 2))") s after PostgreSQL was killed (at most a third of the lease, $((LEASE_S * 1000 / 3)) ms, plus the loop's wake)"
+sleep 2
+pg_restart || fail "PostgreSQL restart"
+fresh_leader() {
+	[[ $(pg_psql diskless "select count(*) from servers where role = 'leader' and
+	    seen_ms > (extract(epoch from clock_timestamp()) * 1000)::bigint - 3000") == 1 ]]
+}
+dl_wait $((LEASE_S * 6)) "one leader after the restart" fresh_leader
+for n in a b; do
+	grep -q 'session=listen msg="listening"' "$DL_W/bootsvc-$n.log" || fail "$n never listened"
+done
+relisten() { (( $(count_in "$1" 'session=listen msg="listening"') >= 2 )); }
+dl_wait 20 "$F's LISTEN session back" relisten "$F"
+G3=$(gen)
+(( G3 > G2 )) || fail "no new generation after the restart ($G2 -> $G3)"
+pass "PostgreSQL killed: $F fenced; restarted: sessions reconnected, a leader again (generation $G3)"
+echo PASS
