@@ -559,11 +559,66 @@ test_shutdown(void **state)
 
 #define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+static bool
+one_running(void *f)
+{
+	(void)f;
+	return atomic_load(&T.running) == 1;
+}
+
+/* action_fence() (issue 15): an instance that stops leading drains a pool. A request
+ * waiting for a slot and a job queued for a thread are cancelled and never run; a call
+ * already running finishes and is recorded in the history as it happened, but its
+ * type's done() hears "cancelled", so nothing acts on it; another pool is untouched. */
+static void
+test_fence(void **state)
+{
+	struct fixture *f = *state;
+	struct tpay *queued = pay(0, 0, false);
+	struct rows r;
+
+	start(f, 1, 2, 1, 1);
+	assert_int_equal(action_submit(f->a, "n1", &t_change, pay(0, 0, true), 0, NULL), 0);
+	assert_true(run_until(f, one_running, 5000));
+	assert_int_equal(action_submit(f->a, "n2", &t_change, queued, 0, NULL), 0);
+	assert_int_equal(action_submit(f->a, "n3", &t_change, pay(0, 0, false), ACTION_WAIT,
+	    NULL), 0);
+	assert_int_equal(action_waiting(f->a, 0), 1);
+	assert_int_equal(action_submit(f->a, "n4", &t_other_pool, pay(0, 0, false), 0, NULL), 0);
+	assert_int_equal(action_fence(f->a, 0), 3);
+	/* the waiting one at once */
+	assert_int_equal(T.n_done, 1);
+	assert_string_equal(T.kept[0].node, "n3");
+	assert_int_equal(T.kept[0].o, ACTION_CANCELLED);
+	gate(true);
+	want_done = 4;
+	assert_true(run_until(f, done_enough, 5000));
+	assert_int_equal(kept_of("n1")->o, ACTION_CANCELLED);
+	assert_non_null(strstr(kept_of("n1")->msg, "fenced"));
+	assert_int_equal(kept_of("n1")->calls, 1);
+	assert_int_equal(kept_of("n2")->o, ACTION_CANCELLED);
+	assert_int_equal(kept_of("n2")->calls, 0); /* never ran */
+	assert_int_equal(kept_of("n4")->o, ACTION_OK);
+	assert_true(idle(f));
+	r = rows_of(f);
+	/* n1's call happened and is history; n4's too; nothing of n2 and n3 */
+	assert_int_equal(r.n, 2);
+	assert_true((streq(r.text[0], "n1 tst-ok ok") && streq(r.text[1], "n4 tst-ok ok")) ||
+	    (streq(r.text[1], "n1 tst-ok ok") && streq(r.text[0], "n4 tst-ok ok")));
+	/* a fenced pool takes new work again (the next leadership) */
+	assert_int_equal(action_submit(f->a, "n5", &t_change, pay(0, 0, false), 0, NULL), 0);
+	want_done = 5;
+	assert_true(run_until(f, done_enough, 5000));
+	assert_int_equal(kept_of("n5")->o, ACTION_OK);
+	assert_int_equal(action_fence(f->a, 7), 0); /* no such pool */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_(test_ok_event),
+		T_(test_fence),
 		T_(test_busy_past_4096),
 		T_(test_cap_and_wait),
 		T_(test_shared_reads),
