@@ -52,8 +52,10 @@ notice_drop(void *arg, const char *message)
 	(void)message;
 }
 
+/* A database that stays down would log a line per try (every 5 s at most): the first
+ * failure of a run of them is a warning, the rest debug, and the end of the run a notice. */
 static PGconn *
-session_open(struct cluster *c, const char *who)
+session_open(struct cluster *c, const char *who, bool *failing)
 {
 	char connect_s[24], user_timeout[24], keep_count[24];
 	/* The client's side of the bounds: connecting within max(2 s, lease/4) (libpq's
@@ -86,11 +88,16 @@ session_open(struct cluster *c, const char *who)
 	if (PQstatus(pg) != CONNECTION_OK) {
 		char safe[MAX_LOG_VALUE + 1];
 		/* libpq's message names host and reason, never the password. */
-		log_warning("event=cluster_connect session=%s msg=\"%s\", will retry", who,
-		    log_safe(safe, sizeof(safe), PQerrorMessage(pg)));
+		log_kv(*failing ? LOG_DEBUG : LOG_WARNING, "event=cluster_connect session=%s "
+		    "msg=\"%s\", will retry", who, log_safe(safe, sizeof(safe),
+		    PQerrorMessage(pg)));
+		*failing = true;
 		PQfinish(pg);
 		return NULL;
 	}
+	if (*failing)
+		log_notice("event=cluster_connect session=%s msg=\"connected again\"", who);
+	*failing = false;
 	(void)PQsetNoticeProcessor(pg, notice_drop, NULL);
 	return pg;
 }
@@ -148,6 +155,19 @@ done:
 	else
 		*ret = last;
 	return r;
+}
+
+/* A bigint column as PostgreSQL prints it; 0 for anything else (a NULL prints ""). */
+static int64_t
+col_i64(const PGresult *res, int row, int col)
+{
+	const char *v = PQgetvalue(res, row, col);
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	return errno || end == v || *end ? 0 : (int64_t)x;
 }
 
 static void
@@ -253,8 +273,8 @@ registry(struct cluster *c, PGconn *pg, enum cluster_state s, uint64_t deadline)
 		(void)snprintf(s1->url, sizeof(s1->url), "%s", PQgetvalue(res, row, 1));
 		(void)snprintf(s1->segments, sizeof(s1->segments), "%s", PQgetvalue(res, row, 2));
 		(void)snprintf(s1->role, sizeof(s1->role), "%s", PQgetvalue(res, row, 3));
-		s1->pid = strtoll(PQgetvalue(res, row, 4), NULL, 10);
-		s1->age_ms = strtoll(PQgetvalue(res, row, 5), NULL, 10);
+		s1->pid = col_i64(res, row, 4);
+		s1->age_ms = col_i64(res, row, 5);
 		s1->self = strcmp(s1->name, c->name) == 0;
 	}
 	c->n_servers = n;
@@ -282,7 +302,7 @@ take_generation(struct cluster *c, PGconn *pg, uint64_t deadline)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&c->mu);
-	c->generation = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	c->generation = PQntuples(res) == 1 ? col_i64(res, 0, 0) : 0;
 	pthread_mutex_unlock(&c->mu);
 	PQclear(res);
 	return 0;
@@ -311,6 +331,7 @@ cluster_pg_leader_main(void *arg)
 	struct cluster_out o = { 0 };
 	PGconn *pg = NULL;
 	int64_t backoff = RECONNECT_MIN_MS;
+	bool failing = false;
 	const int64_t period = cluster_check_ms(c->lease_ms), bound = cluster_bound_ms(c->lease_ms);
 
 	cluster_fsm_init(&f);
@@ -319,7 +340,7 @@ cluster_pg_leader_main(void *arg)
 		int r;
 
 		if (!pg) {
-			pg = session_open(c, "leader");
+			pg = session_open(c, "leader", &failing);
 			if (pg && ((r = session_setup(c, pg, loop_now_ms() + (uint64_t)bound)) < 0 ||
 			    (r = run(c, pg, loop_now_ms() + (uint64_t)bound, schema_sql, 0, NULL,
 			    NULL)) < 0)) {
@@ -423,13 +444,14 @@ cluster_pg_listen_main(void *arg)
 	struct cluster *c = arg;
 	PGconn *pg = NULL;
 	int64_t backoff = RECONNECT_MIN_MS;
+	bool failing = false;
 	const int64_t bound = cluster_bound_ms(c->lease_ms);
 
 	while (!atomic_load(&c->stopping)) {
 		int r;
 
 		if (!pg) {
-			pg = session_open(c, "listen");
+			pg = session_open(c, "listen", &failing);
 			if (pg && ((r = session_setup(c, pg, loop_now_ms() + (uint64_t)bound)) < 0 ||
 			    (r = run(c, pg, loop_now_ms() + (uint64_t)bound, "LISTEN " CLUSTER_CHANNEL,
 			    0, NULL, NULL)) < 0)) {
