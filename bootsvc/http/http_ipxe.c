@@ -168,7 +168,12 @@ san_boot(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct nod
 	    mutual ? dr.mutual_secret : "");
 	if (strcmp(n->served_image, img->id) != 0) {
 		strcpy(n->served_image, img->id);
-		(void)store_node_update(bs->store, n);
+		/* as for a script (below): unrecorded, not served */
+		if (store_node_update(bs->store, n) < 0) {
+			explicit_bzero(&dr, sizeof(dr));
+			return http_respond_error(c, r, 503, -EIO,
+			    "cannot record the version served, try again");
+		}
 	}
 	/* Disarm before answering: if the store cannot record it, nothing is handed out. */
 	if (nodes_disarm(bs, n) < 0) {
@@ -316,10 +321,15 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	if (kind_is_sanboot(k))
 		return san_boot(bs, c, r, n, k, &img, &v, set_pxe);
 
-	/* Remember what we served: the node's receipt is checked against it. */
+	/* Remember what we served: the node's receipt is checked against it. A script the
+	 * store could not record (a PostgreSQL store reconnecting, issue 15) is not served:
+	 * its receipt would be judged against the version before and the boot failed, a
+	 * second boot for nothing; iPXE asks again. */
 	if (strcmp(n->served_image, img.id) != 0) {
 		strcpy(n->served_image, img.id);
-		(void)store_node_update(bs->store, n);
+		if (store_node_update(bs->store, n) < 0)
+			return http_respond_error(c, r, 503, -EIO,
+			    "cannot record the version served, try again");
 	}
 	/* Only a change is written: iPXE retrying its script (a failed fetch, a boot loop)
 	 * keeps the phase and its start, so the pxe timeout counts from the first request,
