@@ -106,7 +106,7 @@ pass "a diskless_history notification reached $F's loop"
 child=$(pgrep -P "${PID[$L]}" -x bootsvc | head -n 1)
 [[ -n $child ]] || fail "no unprivileged bootsvc under ${PID[$L]}"
 kill -9 "$child" "${PID[$L]}"
-t_kill=$(date +%s.%N)
+t_kill=$(date +%s.%N) t_kill_ms=$(date +%s%3N)
 lock_free() { [[ $(pg_psql diskless "select count(*) from pg_locks l join pg_stat_activity a using (pid)
     where l.locktype = 'advisory' and a.application_name like 'bootsvc $L %'") == 0 ]]; }
 dl_wait $((LEASE_S * 4)) "the server frees $L's lock" lock_free
@@ -117,7 +117,8 @@ for _ in $(seq $((LEASE_S * 60))); do took && break; sleep 0.1; done
 took || fail "$F did not take over"
 t_took=$(date +%s.%N)
 [[ $(role_of "$F" "$F") == leader ]] || fail "$F acts but its row says '$(role_of "$F" "$F")'"
-echo "takeover: $F acts $(python3 -c "print(round($t_took - $t_kill, 2))") s after kill -9 of $L (lease $LEASE_S s: at most a sixth to try plus half to wait, after the server frees the lock)"
+since=$(pg_psql diskless "select since_ms from cluster_leader")
+echo "takeover: $F leads $(( since - t_kill_ms )) ms after kill -9 of $L by the database's record, acts by its log $(python3 -c "print(round($t_took - $t_kill, 2))") s after (lease $LEASE_S s: at most a sixth to try plus half to wait, after the server frees the lock)"
 G2=$(gen)
 (( G2 == G1 + 1 )) || fail "generation $G1 -> $G2, expected +1"
 gone() { [[ $(role_of "$F" "$L") == gone ]]; }
