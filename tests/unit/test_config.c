@@ -40,6 +40,12 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		    c->control_tls_key, c->control_tls_ca);
 	else if (streq(field, "tls_ca_dir"))
 		snprintf(buf, size, "%s", c->tls_ca_dir);
+	else if (streq(field, "leader_lease_ms"))
+		snprintf(buf, size, "%llu", (unsigned long long)c->leader_lease_ms);
+	else if (streq(field, "server_name"))
+		snprintf(buf, size, "%s", c->server_name);
+	else if (streq(field, "cluster_db"))
+		snprintf(buf, size, "%s", c->cluster_db);
 	else if (streq(field, "libvirt_pki_dir"))
 		snprintf(buf, size, "%s", c->libvirt_pki_dir);
 	else if (streq(field, "boot_url"))
@@ -282,6 +288,16 @@ static const struct {
 	{ __LINE__, "tls_ca_dir", "pki", NULL, NULL, "'pki' for tls_ca_dir is not an absolute path" },
 	{ __LINE__, "libvirt_pki_dir", "/run/dl/lv", "libvirt_pki_dir", "/run/dl/lv", NULL },
 	{ __LINE__, "libvirt_pki_dir", "lv", NULL, NULL, "not an absolute path" },
+	/* several bootsvc (issue 15) */
+	{ __LINE__, "leader_lease", "30s", "leader_lease_ms", "30000", NULL },
+	{ __LINE__, "leader_lease", "2s", NULL, NULL, "leader_lease '2s' is not between" },
+	{ __LINE__, "leader_lease", "11m", NULL, NULL, "leader_lease '11m'" },
+	{ __LINE__, "server_name", "sn-1.rack_2", "server_name", "sn-1.rack_2", NULL },
+	{ __LINE__, "server_name", "sn 1", NULL, NULL, "server_name 'sn 1': only letters" },
+	{ __LINE__, "server_name", "a\"b", NULL, NULL, "server_name 'a\"b'" },
+	{ __LINE__, "cluster_db", "postgresql://u:p@db:5432/diskless", "cluster_db",
+	    "postgresql://u:p@db:5432/diskless", NULL },
+	{ __LINE__, "cluster_db", "mysql://db/x", NULL, NULL, "cluster_db: not a postgresql:// URL" },
 	/* unknown keys */
 	{ __LINE__, "http_port", "8080", NULL, NULL, "unknown key 'http_port'" },
 	{ __LINE__, "", "x", NULL, NULL, "unknown key ''" },

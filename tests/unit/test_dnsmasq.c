@@ -276,6 +276,59 @@ test_start_script_over_tftp(void **state)
 	(void)!system("rm -rf /tmp/test_dnsmasq.*/tmpl");
 }
 
+static bool
+host_file(const struct fixture *f, const char *name, ino_t *ret_ino)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/dnsmasq/hosts/%s", f->state, name);
+	if (stat(path, &st) < 0)
+		return false;
+	if (ret_ino)
+		*ret_ino = st.st_ino;
+	return true;
+}
+
+/* Several instances (issue 15, docs/scale-out.md "Segments"): with cluster_db set, the
+ * hosts dir lists only nodes whose fixed address is in this instance's node_ip_range
+ * (and nodes without one); a node that moves out has its entry removed. Alone, every
+ * node is listed as before. A write that changes nothing leaves the file alone (the
+ * periodic resync costs no dnsmasq re-read). */
+static void
+test_segment_hosts(void **state)
+{
+	struct fixture *f = *state;
+	struct node_rec n = { .name = "far", .mac = "52:54:00:00:00:01", .ip = "10.0.1.5" };
+	struct node_rec near = { .name = "near", .mac = "52:54:00:00:00:02", .ip = "10.0.0.20" };
+	struct node_rec dyn = { .name = "dyn", .mac = "52:54:00:00:00:03" };
+	ino_t i1, i2;
+
+	strcpy(f->bs.cfg.node_ip_start, "10.0.0.10");
+	strcpy(f->bs.cfg.node_ip_end, "10.0.0.99");
+	assert_int_equal(dnsmasq_host_write(f->d, &n), 0);
+	assert_true(host_file(f, "far", NULL));          /* alone: listed */
+	strcpy(f->bs.cfg.cluster_db, "postgresql://db/diskless");
+	assert_int_equal(dnsmasq_host_write(f->d, &n), 0);
+	assert_false(host_file(f, "far", NULL));         /* another segment's: removed */
+	assert_int_equal(dnsmasq_host_write(f->d, &n), 0);
+	assert_false(host_file(f, "far", NULL));
+	assert_int_equal(dnsmasq_host_write(f->d, &near), 0);
+	assert_true(host_file(f, "near", &i1));
+	assert_int_equal(dnsmasq_host_write(f->d, &dyn), 0);
+	assert_true(host_file(f, "dyn", NULL));           /* no fixed address: everywhere */
+	assert_int_equal(dnsmasq_host_write(f->d, &near), 0);
+	assert_true(host_file(f, "near", &i2));
+	assert_true(i1 == i2);                            /* unchanged: not rewritten */
+	strcpy(near.mac, "52:54:00:00:00:04");
+	assert_int_equal(dnsmasq_host_write(f->d, &near), 0);
+	assert_true(host_file(f, "near", &i2));
+	assert_true(i1 != i2);                            /* changed: rewritten */
+	strcpy(near.ip, "10.0.0.100");                     /* out of node_ip_range */
+	assert_int_equal(dnsmasq_host_write(f->d, &near), 0);
+	assert_false(host_file(f, "near", NULL));
+}
+
 int
 main(void)
 {
@@ -283,6 +336,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unwatched_child_is_ended, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_is_ended_on_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_script_over_tftp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_hosts, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
