@@ -549,11 +549,6 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_http_url(c->boot_url, sizeof(c->boot_url), key, v, reterr);
 	if (streq(key, "peers"))
 		return set_peers(c, key, v, reterr);
-	if (streq(key, "cluster_db")) {
-		if (v[0] && strncmp(v, "postgresql://", 13) != 0 && strncmp(v, "postgres://", 11) != 0)
-			return dl_err_set(reterr, -EINVAL, "%s: not a postgresql:// URL", key);
-		return set_str(c->cluster_db, sizeof(c->cluster_db), key, v, reterr);
-	}
 	if (streq(key, "server_name")) {
 		for (const char *p = v; *p; p++)
 			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -908,7 +903,7 @@ config_resolve(struct config *c, struct dl_err *reterr)
 bool
 config_clustered(const struct config *c)
 {
-	return c->cluster_db[0] != '\0';
+	return strncmp(c->store, "postgresql://", 13) == 0 || strncmp(c->store, "postgres://", 11) == 0;
 }
 
 int

@@ -108,7 +108,6 @@ struct config {
 	/* Several bootsvc (issue 15, docs/scale-out.md "The leader"): the PostgreSQL database
 	 * they coordinate through ("" = alone, always the leader), this instance's name in
 	 * its `servers` table (default: the hostname) and the leader's lease. */
-	char cluster_db[MAX_CONF_PATH];
 	char server_name[64];
 	uint64_t leader_lease_ms;
 	char interface[16];   /* the only interface dnsmasq serves */
@@ -222,7 +221,8 @@ int config_parse_file(struct config *c, const char *path, struct dl_err *reterr)
  * libvirt_pki_dir "" becomes <state_dir>/libvirt-pki. -ENAMETOOLONG naming the key. */
 int config_resolve(struct config *c, struct dl_err *reterr);
 
-/* Whether this instance is one of several sharing a PostgreSQL database (cluster_db):
+/* Whether this instance is one of several sharing a PostgreSQL database (its store is
+ * one: the cluster needs the store's own history notifications and servers table):
  * then it leads only while it holds the lock, and serves DHCP to its own segment only. */
 bool config_clustered(const struct config *c);
 

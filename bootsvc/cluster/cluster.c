@@ -162,7 +162,7 @@ cluster_new(struct bootsvc *bs, struct cluster **ret, struct dl_err *reterr)
 	c->bs = bs;
 	c->wake_fd = c->stop_fd = -1;
 	pthread_mutex_init(&c->mu, NULL);
-	(void)snprintf(c->conninfo, sizeof(c->conninfo), "%s", bs->cfg.cluster_db);
+	(void)snprintf(c->conninfo, sizeof(c->conninfo), "%s", bs->cfg.store);
 	c->lease_ms = (int64_t)bs->cfg.leader_lease_ms;
 	(void)snprintf(c->name, sizeof(c->name), "%s", bs->cfg.server_name);
 	(void)snprintf(c->url, sizeof(c->url), "%s", bs->cfg.boot_url);

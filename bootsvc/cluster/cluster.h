@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Several bootsvc on one PostgreSQL (issue 15, docs/scale-out.md): the cluster room. With
- * cluster_db set it runs, each on a thread of its own with a libpq session of its own
+ * a postgresql store it runs, each on a thread of its own with a libpq session of its own
  * (nothing goes through the store interface, and no libpq call blocks the loop):
  *   - the leader session (cluster_pg.c): contends for a session-level advisory lock,
  *     checks it, and decides with cluster_fsm.c whether this instance may act; it also
  *     keeps this instance's row in the `servers` table and reads everyone's;
  *   - the LISTEN session: every `diskless_history` notification wakes the loop, which
  *     tells the event stream and the controller (notify.h), as a local write does.
- * The loop learns both through one eventfd. Without cluster_db there is no cluster: this
+ * The loop learns both through one eventfd. With SQLite there is no cluster: this
  * instance alone, always the leader, as before issue 15.
  *
  * Loop thread only, except where a function says otherwise. */
@@ -49,7 +49,7 @@ struct cluster_server {
 };
 
 /* Start the room on bs (borrowed; its config, loop, notify and action path). Without
- * cluster_db, *ret is NULL and 0 is returned: alone, always the leader. -ENOMEM or a
+ * postgresql store, *ret is NULL and 0 is returned: alone, always the leader. -ENOMEM or a
  * thread's or eventfd's error, saying which. */
 int cluster_new(struct bootsvc *bs, struct cluster **ret, struct dl_err *reterr);
 /* Stop both threads (their sessions are closed, so a leader's lock is freed at once and

@@ -12,7 +12,7 @@
 struct cluster {
 	struct bootsvc *bs;
 	/* Inputs, copied at start and never changed: the threads read them freely. */
-	char conninfo[256];
+	char conninfo[MAX_CONF_STORE]; /* the store's URL: the cluster shares its database */
 	int64_t lease_ms;
 	char name[64], url[128], segments[192];
 	int64_t pid, started_ms;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 15's "How it is proven" bullets 2-4, with qemu nodes behind ipmi_sim BMCs, two
 # bootsvc sharing a real PostgreSQL store (`store = postgresql://...`, which is also
-# their cluster_db), one bridge:
+# their store), one bridge:
 #   A serves the segment: dnsmasq (dhcp_mode range) and HTTP for the nodes;
 #   B has no segment (dhcp_mode off): its role is to hold the controller.
 # So "the leader" can die without taking the nodes' DHCP and HTTP with it, which is the
@@ -49,7 +49,6 @@ start_one() {
 	cat >"$DL_W/$n.conf" <<EOC
 state_dir = $DL_W/state-$n
 store = $DB
-cluster_db = $DB
 server_name = $n
 leader_lease = ${LEASE_S}s
 template_dir = $REPO/ipxe-scripts

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 15 point 2, the leader and its fencing, with a real PostgreSQL and two real
 # bootsvc (no nodes): A and B in one namespace, on different ports and state dirs, both
-# with cluster_db pointing at the same database over TCP on the bridge.
+# with their store at the same database over TCP on the bridge.
 #   - exactly one leads; `server list` against either shows both, their roles and segments
 #   - kill -9 of the leader: the other takes over after its lease (the time is logged),
 #     with the next generation; the dead one shows as gone after three leases
@@ -43,7 +43,7 @@ node_ip_range = $DL_NET.10,$DL_NET.99
 bmc_creds_dir = $DL_W
 idle_poweroff = off
 tls_ca_dir = $DL_W/tls
-cluster_db = $DB
+store = $DB
 server_name = $name
 leader_lease = ${LEASE_S}s
 EOC

@@ -44,8 +44,6 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%llu", (unsigned long long)c->leader_lease_ms);
 	else if (streq(field, "server_name"))
 		snprintf(buf, size, "%s", c->server_name);
-	else if (streq(field, "cluster_db"))
-		snprintf(buf, size, "%s", c->cluster_db);
 	else if (streq(field, "libvirt_pki_dir"))
 		snprintf(buf, size, "%s", c->libvirt_pki_dir);
 	else if (streq(field, "boot_url"))
@@ -295,9 +293,6 @@ static const struct {
 	{ __LINE__, "server_name", "sn-1.rack_2", "server_name", "sn-1.rack_2", NULL },
 	{ __LINE__, "server_name", "sn 1", NULL, NULL, "server_name 'sn 1': only letters" },
 	{ __LINE__, "server_name", "a\"b", NULL, NULL, "server_name 'a\"b'" },
-	{ __LINE__, "cluster_db", "postgresql://u:p@db:5432/diskless", "cluster_db",
-	    "postgresql://u:p@db:5432/diskless", NULL },
-	{ __LINE__, "cluster_db", "mysql://db/x", NULL, NULL, "cluster_db: not a postgresql:// URL" },
 	/* unknown keys */
 	{ __LINE__, "http_port", "8080", NULL, NULL, "unknown key 'http_port'" },
 	{ __LINE__, "", "x", NULL, NULL, "unknown key ''" },

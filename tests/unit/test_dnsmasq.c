@@ -290,7 +290,7 @@ host_file(const struct fixture *f, const char *name, ino_t *ret_ino)
 	return true;
 }
 
-/* Several instances (issue 15, docs/scale-out.md "Segments"): with cluster_db set, the
+/* Several instances (issue 15, docs/scale-out.md "Segments"): with a postgresql store, the
  * hosts dir lists only nodes whose fixed address is in this instance's node_ip_range
  * (and nodes without one); a node that moves out has its entry removed. Alone, every
  * node is listed as before. A write that changes nothing leaves the file alone (the
@@ -308,7 +308,7 @@ test_segment_hosts(void **state)
 	strcpy(f->bs.cfg.node_ip_end, "10.0.0.99");
 	assert_int_equal(dnsmasq_host_write(f->d, &n), 0);
 	assert_true(host_file(f, "far", NULL));          /* alone: listed */
-	strcpy(f->bs.cfg.cluster_db, "postgresql://db/diskless");
+	strcpy(f->bs.cfg.store, "postgresql://db/diskless");
 	assert_int_equal(dnsmasq_host_write(f->d, &n), 0);
 	assert_false(host_file(f, "far", NULL));         /* another segment's: removed */
 	assert_int_equal(dnsmasq_host_write(f->d, &n), 0);
