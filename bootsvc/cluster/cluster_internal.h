@@ -8,6 +8,7 @@
 
 #include "cluster/cluster.h"
 #include "cluster/cluster_fsm.h"
+#include "config.h"
 
 struct cluster {
 	struct bootsvc *bs;
