@@ -6,18 +6,19 @@
 # (tests/integ/lib.sh), every process it starts is ended by pid on exit (lib.sh,
 # lib_bmc.sh and lib_libvirtd.sh cleanups), every load generator has a deadline.
 #
-# Rows: ROWS="storm script power build boot alloc vmplan clone migrate" ./bench/run.sh runs a subset (memory is
+# Rows: ROWS="storm script power build boot alloc vmplan clone migrate reimage" ./bench/run.sh runs a subset (memory is
 # measured during the storm). KEEP=1 keeps the work dir with every log. DOC=path writes the
 # doc elsewhere (only a full run of all rows rewrites docs/benchmarks.md unless DOC is given).
 QUICK=${BENCH_QUICK:-}
 [[ ${1:-} == --quick ]] && QUICK=1
 ROWS_GIVEN=${ROWS:-}
-ROWS=${ROWS:-storm script power build boot alloc vmplan clone migrate}
+ROWS=${ROWS:-storm script power build boot alloc vmplan clone migrate reimage}
 
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integ/lib.sh"
 source "$REPO/tests/integ/lib_bmc.sh"
 source "$REPO/tests/integ/lib_libvirtd.sh"
 source "$REPO/bench/migrate_row.sh"
+source "$REPO/bench/reimage_row.sh"
 set +e # one row failing must not lose the others: rows record their own errors
 
 dl_require ip ipmi_sim sdrcomp ipmipower mksquashfs unsquashfs sqlite3 python3 gcc curl \
@@ -42,11 +43,13 @@ fi
 
 if [[ -n $QUICK ]]; then
 	STORM_NS=(20 50); declare -A STORM_ROUNDS=(); ROUNDS=2; WRK_S=3; BMC_N=20; BMC_STOP=2; ALLOC_ITERS=30; NODES=10000
-	BUILD_IMAGE=tiny; VMPLAN_ROUNDS=3; CLONE_GIB=1
+	BUILD_IMAGE=tiny; VMPLAN_ROUNDS=3; CLONE_GIB=1; REIMAGE_NODES=504
 else
 	# N=1000 moves 180 GB per round with compute: one round each side (docs/benchmarks.md)
 	STORM_NS=(50 200 1000); declare -A STORM_ROUNDS=([200]=2 [1000]=1); ROUNDS=3; WRK_S=8; BMC_N=200; BMC_STOP=10; ALLOC_ITERS=200
 	NODES=10000; BUILD_IMAGE=compute; VMPLAN_ROUNDS=7; CLONE_GIB=4
+	# the seed's site (issue 15); a multiple of 252, node_sim's addressing
+	REIMAGE_NODES=3780
 fi
 # the planner is judged at 10,000 hosts (issue 13), so quick mode runs that size too
 VMPLAN_HOSTS=(100 1000 10000)
@@ -217,6 +220,13 @@ fi
 # bootsvc, two libvirtd hosts and the guest of its own, all ended before the rows below.
 if row_on migrate; then
 	migrate_row_isolated
+fi
+
+# ------------------------------------------------------------------ 11: the seed's reimage
+# bench/reimage_row.sh: 3,780 simulated nodes reimaged by one order, a bootsvc and an
+# nginx of the row's own, both ended before the rows below.
+if row_on reimage; then
+	reimage_row
 fi
 
 # The rows below share one bootsvc with 10,000 nodes and nginx; a run of none of them
