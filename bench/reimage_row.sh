@@ -192,6 +192,8 @@ for i in range(n):
 	t0=$(now)
 	dl_nodectl node set "n[0001-$(printf %04d "$n")]" --image "tiny@$b" >/dev/null ||
 	    errs+=" nodectl node set failed;"
+	local order_s
+	order_s=$(dt "$t0")
 	out=$(dl_ns timeout 1900 "$sim" -a $REIMAGE_ADDR -p $REIMAGE_PORT -n "$n" -e "$b" -I "$ra" -I "$rb" 2>"$rw/sim-b.err")
 	b_rc=$?
 	echo "  node_sim B: $out"
@@ -202,6 +204,7 @@ for i in range(n):
 		sleep 0.5
 	done
 	put reimage_s "$(dt "$t0")"
+	put reimage_order_s "$order_s"
 	local ticks=$(($(reimage_cpu_ticks "${bs_pids[@]}") - c0))
 	echo "  nodectl after B: $chk"
 	put reimage_sim "$out"

@@ -108,6 +108,18 @@ if "clone_reflink_ms" in res or "clone_errors" in res:
                  "made by the root parent (qemu-img + a qsd export): not in this row",
                  f"`qemu-img create -b`: {g('clone_qcow2_ref_ms')} ms", "-", "report", "reported"))
 
+# the seed's reimage (ROWS=reimage, issue 15 point 6): one order, N simulated nodes, A to B
+if "reimage_s" in res or "reimage_errors" in res:
+    rows.append((f"reimage, {g('reimage_nodes')} nodes up on tiny A to B by one order, one bootsvc "
+                 "(SQLite): order to all up (nodectl); the client's wall time; server CPU and "
+                 "VmHWM per node booted",
+                 f"{g('reimage_s')} s; {g('reimage_sim_s')} s; {g('reimage_cpu_ms_node')} ms, "
+                 f"{g('reimage_hwm_kib_node')} KiB",
+                 f"nginx, the same bytes, same client and concurrency: {g('reimage_nginx_s')} s; "
+                 f"{g('reimage_nginx_cpu_ms_node')} ms CPU per node",
+                 f"{g('reimage_ratio')}x", "report; every node up on B",
+                 "**failed**" if "reimage_errors" in res else "reported"))
+
 hdr = ("benchmark", "ours", "reference", "ratio", "goal", "verdict")
 table = ["| " + " | ".join(hdr) + " |", "| " + " | ".join("---" for _ in hdr) + " |"]
 table += ["| " + " | ".join(row) + " |" for row in rows]
