@@ -44,7 +44,8 @@ print(",".join([os.path.basename(d.rstrip("/")), f["kernel"]["sha256"],
 EOP
 }
 
-# reimage_check IMAGE_ID: "up=<n on it> other=<n> failed=<names...>" from nodectl's view
+# reimage_check IMAGE_ID: "up=<n up on it> other=<n not> failed=<n failed> bad=<names>",
+# nodectl's view
 reimage_check() {
 	"$BUILD/nodectl" --socket "$DL_SOCK" --json node list 2>/dev/null | python3 -c '
 import json, sys
@@ -53,7 +54,8 @@ d = json.load(sys.stdin)
 nodes = d["nodes"] if isinstance(d, dict) else d
 up = sum(1 for n in nodes if n["phase"] == "up" and n["booted_image"] == want)
 bad = [n["name"] + ":" + n["phase"] for n in nodes if not (n["phase"] == "up" and n["booted_image"] == want)]
-print("up=%d other=%d bad=%s" % (up, len(bad), ",".join(bad[:10])))' "$1"
+failed = sum(1 for n in nodes if n["phase"] == "failed")
+print("up=%d other=%d failed=%d bad=%s" % (up, len(bad), failed, ",".join(bad[:10])))' "$1"
 }
 
 # reimage_cpu_ticks PID...: user+system clock ticks of these processes (100 per second)
@@ -200,7 +202,8 @@ for i in range(n):
 	local deadline=$(($(date +%s) + 120))
 	while :; do
 		chk=$(reimage_check "$b")
-		[[ $(kv "$chk" other) == 0 || $(date +%s) -ge $deadline ]] && break
+		# done when every node is up on B or failed (failed waits for the controller)
+		[[ $(kv "$chk" other) == $(kv "$chk" failed) || $(date +%s) -ge $deadline ]] && break
 		sleep 0.5
 	done
 	put reimage_s "$(dt "$t0")"
