@@ -68,6 +68,8 @@
 #define INIT_BACKOFF_S 5.0
 #define INIT_REBOOT_S 10.0
 #define UP_TRIES 5
+/* Fds beside the nodes' sockets: stdio, epoll, and room. */
+#define FD_MARGIN 16
 /* A token is 32 random bytes in hex (docs/boot-protocol.md); room for a longer one. */
 #define MAX_TOKEN 128
 
@@ -775,13 +777,23 @@ main(int argc, char **argv)
 	if (!arg_inflight || arg_inflight > arg_nodes)
 		arg_inflight = arg_nodes;
 
-	/* one socket per node in flight, and the image fds of none: 65536 is plenty */
+	/* One socket per node in flight: raise the limit to 65536 where root may, else to
+	 * the hard limit, and keep the nodes in flight within it. */
 	struct rlimit rl = { .rlim_cur = 65536, .rlim_max = 65536 };
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && arg_inflight > 1000) {
-		fprintf(stderr, "node_sim: cannot raise RLIMIT_NOFILE to 65536 for %d nodes in "
-		    "flight: %s\n", arg_inflight, strerror(errno));
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return perror("node_sim: getrlimit"), 1;
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < FD_MARGIN + 1) {
+		fprintf(stderr, "node_sim: RLIMIT_NOFILE %llu leaves no fd for a node\n",
+		    (unsigned long long)rl.rlim_cur);
 		return 2;
 	}
+	if ((rlim_t)arg_inflight > rl.rlim_cur - FD_MARGIN)
+		arg_inflight = (int)(rl.rlim_cur - FD_MARGIN);
 	srv.sin_family = AF_INET;
 	srv.sin_port = htons((uint16_t)arg_port);
 	if (inet_pton(AF_INET, arg_addr, &srv.sin_addr) != 1) {
