@@ -27,7 +27,9 @@
  * three; dl-report retries `up`. Prints one line of key=value: nodes, inflight, ok,
  * failed, timed_out, ipxe_retries, attempts_failed, rootfs_retries, up_retries, reboots,
  * holds, wrong_image (booted another image than -e), bytes, wall_s, mib_s, boot_p50_s,
- * boot_p99_s, boot_max_s. Exits 1 if a node failed or the deadline passed. */
+ * boot_p99_s, boot_max_s; then, but with -R, node_step_s=script:<s>,kernel:<s>,...: the
+ * seconds a node spent on average in each step's requests (connect to last byte), which
+ * says where the time went. Exits 1 if a node failed or the deadline passed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -108,6 +110,7 @@ struct node {
 	long long body_left;       /* -1: until EOF */
 	double wake_at;            /* > 0: waiting (hold poll, restart delay) */
 	double t_start, t_up;
+	double t_req;              /* this request's connect() */
 	double poll_s;             /* the script's `sleep`: iPXE's wait after a failure */
 	int attempt, tries, reboots;
 	char why[96];              /* the failed attempt's reason, for the report */
@@ -132,6 +135,12 @@ static int holds, wrong_image, inflight;
 /* what went wrong, counted: iPXE's retries, the init's failed attempts and retried
  * fetches, dl-report's retries, reboots */
 static int n_ipxe_retries, n_attempts_failed, n_rootfs_retries, n_up_retries, n_reboots;
+/* Seconds all nodes spent in each step's requests (connect to last byte), to say where a
+ * boot's time goes; the names as printed. */
+static double step_s[ST_DONE + 1];
+static const char *const step_name[ST_DONE + 1] = {
+	"script", "kernel", "initrd", "cred", "imaging", "rootfs", "overlay", "up", "failed", "",
+};
 static char last_error[256];
 
 static double
@@ -269,6 +278,7 @@ node_connect(struct node *n, int idx)
 	n->in_body = false;
 	n->status = 0;
 	n->body_left = -1;
+	n->t_req = now();
 	n->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (n->fd < 0)
 		return -errno;
@@ -528,6 +538,8 @@ node_next(struct node *n, int idx, bool ok)
 	char why[64];
 	int r, want;
 
+	if (!nref && n->step <= ST_DONE)
+		step_s[n->step] += now() - n->t_req;
 	node_close(n);
 	if (!ok)
 		return node_fail(n, idx, "connection closed early or malformed answer");
@@ -878,6 +890,13 @@ main(int argc, char **argv)
 	    n_attempts_failed, n_rootfs_retries, n_up_retries, n_reboots, holds, wrong_image, total_bytes, wall, total_bytes / wall / 1048576.0,
 	    nb ? boot_s[(nb - 1) * 50 / 100] : -1, nb ? boot_s[(nb - 1) * 99 / 100] : -1,
 	    nb ? boot_s[nb - 1] : -1);
+	if (!nref) {
+		/* where a node's boot went, on average: step=seconds,... */
+		printf("node_step_s=");
+		for (int i = 0; i < ST_DONE; i++)
+			printf("%s%s:%.3f", i ? "," : "", step_name[i], step_s[i] / arg_nodes);
+		printf("\n");
+	}
 	if (last_error[0])
 		fprintf(stderr, "node_sim: last error: %s\n", last_error);
 	return failed || timed_out || wrong_image ? 1 : 0;

@@ -44,10 +44,10 @@ print(",".join([os.path.basename(d.rstrip("/")), f["kernel"]["sha256"],
 EOP
 }
 
-# reimage_check IMAGE_ID: "up=<n up on it> other=<n not> failed=<n failed> bad=<names>",
-# nodectl's view
+# reimage_check IMAGE_ID [LIST_JSON]: "up=<n up on it> other=<n not> failed=<n failed>
+# bad=<names>", nodectl's view (LIST_JSON: a `nodectl --json node list` saved, else asked)
 reimage_check() {
-	"$BUILD/nodectl" --socket "$DL_SOCK" --json node list 2>/dev/null | python3 -c '
+	{ if [[ -n ${2:-} ]]; then cat "$2"; else "$BUILD/nodectl" --socket "$DL_SOCK" --json node list 2>/dev/null; fi; } | python3 -c '
 import json, sys
 want = sys.argv[1]
 d = json.load(sys.stdin)
@@ -155,8 +155,11 @@ for i in range(n):
 	# round 1, not timed: every node boots A by itself (its first boot from its address)
 	out=$(dl_ns timeout 1900 "$sim" -a $REIMAGE_ADDR -p $REIMAGE_PORT -n "$n" -e "$a" -I "$ra" -I "$rb" 2>"$rw/sim-a.err")
 	a_rc=$?
+	local steps_a steps_b
+	steps_a=$(sed -n 's/^node_step_s=//p' <<<"$out"); out=$(head -n 1 <<<"$out")
 	echo "  node_sim A: $out"
 	put reimage_first_boot "$out"
+	put reimage_first_steps "$steps_a"
 	chk=$(reimage_check "$a")
 	echo "  nodectl after A: $chk"
 	[[ $a_rc == 0 && $(kv "$chk" other) == 0 ]] ||
@@ -198,19 +201,32 @@ for i in range(n):
 	order_s=$(dt "$t0")
 	out=$(dl_ns timeout 1900 "$sim" -a $REIMAGE_ADDR -p $REIMAGE_PORT -n "$n" -e "$b" -I "$ra" -I "$rb" 2>"$rw/sim-b.err")
 	b_rc=$?
+	steps_b=$(sed -n 's/^node_step_s=//p' <<<"$out"); out=$(head -n 1 <<<"$out")
 	echo "  node_sim B: $out"
+	local sim_end_s checks=0 list_s seen_s
+	sim_end_s=$(dt "$t0")
 	local deadline=$(($(date +%s) + 120))
 	while :; do
-		chk=$(reimage_check "$b")
+		checks=$((checks + 1))
+		local tl
+		tl=$(now)
+		"$BUILD/nodectl" --socket "$DL_SOCK" --json node list > "$rw/list.json" 2>&1
+		list_s=$(dt "$tl")
+		seen_s=$(dt "$t0") # the moment nodectl had the list
+		chk=$(reimage_check "$b" "$rw/list.json")
 		# done when every node is up on B or failed (failed waits for the controller)
 		[[ $(kv "$chk" other) == $(kv "$chk" failed) || $(date +%s) -ge $deadline ]] && break
 		sleep 0.5
 	done
-	put reimage_s "$(dt "$t0")"
+	put reimage_s "$seen_s"
 	put reimage_order_s "$order_s"
+	put reimage_sim_end_s "$sim_end_s"
+	put reimage_checks "$checks"
+	put reimage_list_s "$list_s"
 	local ticks=$(($(reimage_cpu_ticks "${bs_pids[@]}") - c0))
 	echo "  nodectl after B: $chk"
 	put reimage_sim "$out"
+	put reimage_steps "$steps_b"
 	put reimage_sim_s "$(kv "$out" wall_s)"
 	put reimage_bootsvc_mib_s "$(kv "$out" mib_s)"
 	put reimage_bootsvc_bytes "$(kv "$out" bytes)"
