@@ -236,9 +236,13 @@ for i in range(n):
 	put reimage_cpu_ms_node "$(awk -v t=$ticks -v n="$n" 'BEGIN { printf "%.2f", t * 10 / n }')"
 	put reimage_nginx_cpu_ms_node "$(awk -v s="$(get reimage_nginx_cpu_s)" -v n="$n" 'BEGIN { printf "%.2f", s * 1000 / n }')"
 	hwm=0
+	local each=()
 	for p in "${bs_pids[@]}"; do
-		hwm=$((hwm + $(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+		each+=("$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)")
+		hwm=$((hwm + each[-1]))
 	done
+	# the root parent's, then the unprivileged child's (the one that serves HTTP)
+	put reimage_hwm_each_kib "${each[*]}"
 	put reimage_hwm_kib "$hwm"
 	put reimage_hwm_kib_node "$(awk -v h=$hwm -v n="$n" 'BEGIN { printf "%.1f", h / n }')"
 	put reimage_ratio "$(ratio "$(get reimage_s)" "$(get reimage_nginx_s)")"
