@@ -899,5 +899,13 @@ main(int argc, char **argv)
 	}
 	if (last_error[0])
 		fprintf(stderr, "node_sim: last error: %s\n", last_error);
+	for (int i = 0; i < arg_nodes; i++) {
+		node_close(&nodes[i]);
+		free(nodes[i].body);
+	}
+	free(nodes);
+	free(evs);
+	free(boot_s);
+	close(ep);
 	return failed || timed_out || wrong_image ? 1 : 0;
 }
