@@ -364,6 +364,12 @@ node_fail(struct node *n, int idx, const char *why)
 {
 	note_error(n, why);
 	node_close(n);
+	if (nref) {
+		/* the reference fetches files only: all over again, as iPXE would */
+		n_ipxe_retries++;
+		node_go(n, idx, ST_SCRIPT, IPXE_START_RETRY_S);
+		return;
+	}
 	switch (n->step) {
 	case ST_SCRIPT:
 	case ST_KERNEL:
@@ -403,6 +409,7 @@ node_fail(struct node *n, int idx, const char *why)
 	/* the `failed` report itself failed: the init ignores that too */
 	node_after_failed_report(n, idx);
 }
+
 /* The value of "key=" in the space-separated words of line (up to its end), into buf. */
 static bool
 word_value(const char *line, const char *end, const char *key, char *buf, size_t size)
