@@ -207,8 +207,10 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 	enum MHD_Result ret;
 	int rc;
 
-	if (!n->served_image[0] || store_image_get(bs->store, n->served_image, &img) < 0)
+	if (!n->served_image[0] || (rc = store_image_get(bs->store, n->served_image, &img)) == -ENOENT)
 		return http_respond_error(c, r, 409, -ENOENT, "node was not served an image");
+	if (rc < 0)
+		return http_respond_lookup_error(c, r, rc, "image id");
 	if (bs->action) {
 		if (!(j = calloc(1, sizeof(*j))))
 			return http_respond_error(c, r, 503, -ENOMEM, "out of memory");
@@ -304,8 +306,8 @@ api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char
 	if (http_path_node_api(url, name, action) < 0)
 		return http_respond_error(c, r, 404, -ENOENT, "no such API resource");
 	strcpy(r->node, name);
-	if (store_node_get(bs->store, name, &n) < 0)
-		return http_respond_error(c, r, 404, -ENOENT, "unknown node");
+	if ((rc = store_node_get(bs->store, name, &n)) < 0)
+		return http_respond_lookup_error(c, r, rc, "node");
 	from_registered = n.ip[0] && strcmp(r->client, n.ip) == 0;
 	if (strcmp(action, "credential") == 0) {
 		if (strcmp(method, "GET") != 0)

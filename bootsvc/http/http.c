@@ -189,6 +189,18 @@ http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int
 	return ret;
 }
 
+enum MHD_Result
+http_respond_lookup_error(struct MHD_Connection *c, struct req *r, int rc, const char *what)
+{
+	char msg[64];
+
+	if (rc == -ENOENT) {
+		(void)snprintf(msg, sizeof(msg), "unknown %s", what);
+		return http_respond_error(c, r, 404, rc, msg);
+	}
+	return http_respond_error(c, r, 503, rc, "node store unavailable, try again");
+}
+
 static bool
 has_body(const char *method)
 {

@@ -118,8 +118,8 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		 * same name names other bytes after a reimage, so no cache may keep it. */
 		struct node_rec n;
 
-		if (store_node_get(bs->store, name, &n) < 0)
-			return http_respond_error(c, r, 404, -ENOENT, "unknown node");
+		if ((rc = store_node_get(bs->store, name, &n)) < 0)
+			return http_respond_lookup_error(c, r, rc, "node");
 		strcpy(r->node, n.name);
 		if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0))
 			return http_respond_error(c, r, 403, -EPERM,
@@ -142,8 +142,8 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		    roles_hint(roles, sizeof(roles)));
 		return http_respond_error(c, r, 404, -ENOENT, msg);
 	}
-	if (store_image_get(bs->store, id, &img) < 0)
-		return http_respond_error(c, r, 404, -ENOENT, "unknown image id");
+	if ((rc = store_image_get(bs->store, id, &img)) < 0)
+		return http_respond_lookup_error(c, r, rc, "image id");
 	k = kind_find(img.kind);
 	kr = k && !manifest ? kind_role(k, role) : NULL;
 	if (!manifest && (!kr || !(kr->flags & KIND_ROLE_SERVED) ||

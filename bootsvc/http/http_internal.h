@@ -32,6 +32,12 @@ enum MHD_Result http_respond(struct MHD_Connection *c, struct req *r, unsigned s
 /* {"error":{"code":..,"message":..}} */
 enum MHD_Result http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status,
     int code, const char *message);
+/* A store lookup of what ("node", "image id") that failed with rc: 404 "unknown <what>"
+ * for -ENOENT; anything else is the store failing (a PostgreSQL restart, a lost
+ * connection being remade), which passes: 503, so the node's script, init and iPXE ask
+ * again instead of taking it for a missing thing. */
+enum MHD_Result http_respond_lookup_error(struct MHD_Connection *c, struct req *r, int rc,
+    const char *what);
 
 /* An event naming the request's source address, and a warning, for a node request that
  * moves nothing or is refused (issue #11); rate-limited per node and kind

@@ -198,8 +198,7 @@ node_at_own_address(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
 	int rc = store_node_get_by_mac(bs->store, mac, n);
 
 	if (rc < 0) {
-		*ret = rc == -ENOENT ? http_respond_error(c, r, 404, rc, "unknown node") :
-		    http_respond_error(c, r, 500, rc, "node store failed");
+		*ret = http_respond_lookup_error(c, r, rc, "node");
 		return false;
 	}
 	strcpy(r->node, n->name);
@@ -470,6 +469,6 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 			return http_respond_error(c, r, 503, rc, "discovery refused");
 	}
 	if (rc < 0)
-		return http_respond_error(c, r, 500, rc, "node store failed");
+		return http_respond_lookup_error(c, r, rc, "node");
 	return boot_node(bs, c, r, &n);
 }

@@ -410,6 +410,9 @@ static const char linux_script[] =
 	":failed\n"
 	"echo diskless: boot of n01 failed, asking again in 5 s\n"
 	"sleep 5\n"
+	"# What the failed attempt loaded goes first: a BIOS kernel gets every registered initrd,\n"
+	"# so a stale one would boot beside the next attempt's (a receipt that does not match).\n"
+	"imgfree\n"
 	"chain --replace " SRV "/ipxe/boot?mac=${mac}&uuid=${uuid}&serial=${serial:uristring} || exit 1\n";
 
 static void
