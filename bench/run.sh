@@ -260,8 +260,12 @@ put image_sizes "kernel $(fsize "$IMG_DIR/vmlinuz") B, initrd $(fsize "$IMG_DIR/
 
 # ------------------------------------------------------------------ bootsvc with NODES nodes
 DL_SOCK=$W/control.sock
+# Every simulated node connects from 127.0.0.1, where a real one uses 1-3 connections from
+# its own address: the per-address limit (http_max_per_ip, 64) would refuse the storm's
+# clients as soon as N plus the connections still closing on one HTTP thread while
+# another accepts pass it. nginx has no such limit.
 dl_bootsvc_start --dhcp-mode=off --http-listen=127.0.0.1:8080 --boot-url=http://127.0.0.1:8080 \
-    --node-ip-range=10.90.0.1,10.90.255.254 \
+    --node-ip-range=10.90.0.1,10.90.255.254 --http-max-per-ip=4096 \
     --log-level=warning --bmc-timeout=$((BMC_TIMEOUT_MS / 1000))s --power-poll=1h
 # Started as root, bootsvc's work (HTTP, the store, the loop) is its unprivileged child's
 # (docs/security.md "Privilege separation"): memory and CPU are measured there.
