@@ -35,6 +35,14 @@ struct metrics {
 	uint64_t sync_bytes, sync_versions, sync_failures; /* sync/sync.h */
 };
 
+/* /etc/hosts as every node's overlay carries it (boot/overlay.c): rebuilt from the store
+ * at most once per OVERLAY_HOSTS_MS, on the loop. NULL text: not built yet. */
+struct overlay_hosts {
+	char *text;
+	size_t len;
+	uint64_t built_ms; /* loop_now_ms() when built */
+};
+
 struct bootsvc {
 	struct config cfg;
 	const char *config_path; /* borrowed from argv, NULL when none */
@@ -60,4 +68,5 @@ struct bootsvc {
 	uint32_t ip_hint; /* host order: where nodes_alloc_ip() looks first */
 	struct discover_limit discover; /* discovery's bounds (boot/discover.h) */
 	struct pki pki;   /* the CA VM hosts' certificates come from (pki.h) */
+	struct overlay_hosts hosts; /* overlays' /etc/hosts, cached (boot/overlay.h) */
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bootsvc.h"
+#include "boot/overlay.h"
 #include "action/action.h"
 #include "cluster/cluster.h"
 #include "control/control.h"
@@ -355,6 +356,7 @@ fail:
 	bs.loop = loop_free(bs.loop);
 	templates_done(&bs.tmpl);
 	pki_done(&bs.pki);
+	overlay_hosts_done(&bs.hosts);
 	bs.store = store_close(bs.store);
 	bs.privsep = privsep_free(bs.privsep);
 	free(overrides);

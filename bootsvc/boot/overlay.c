@@ -9,6 +9,7 @@
 #include "manifest.h"
 #include "readfile.h"
 #include "boot/overlay.h"
+#include "loop.h"
 #include "privsep/privsep.h"
 #include "template.h"
 #include "tls_pki.h"
@@ -386,15 +387,26 @@ prepare_vmhost(struct bootsvc *bs, const struct node_rec *n, const struct image_
 	return 0;
 }
 
-int
-overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
-    struct overlay_input *ret, struct dl_err *reterr)
+void
+overlay_hosts_done(struct overlay_hosts *h)
 {
+	free(h->text);
+	*h = (struct overlay_hosts){ 0 };
+}
+
+/* bs's cached /etc/hosts, rebuilt when older than OVERLAY_HOSTS_MS. */
+static int
+hosts_fresh(struct bootsvc *bs, const struct overlay_hosts **ret)
+{
+	uint64_t now = loop_now_ms();
 	struct hosts_ctx h = { 0 };
 	char line[128];
 	int r, len;
 
-	memset(ret, 0, sizeof(*ret));
+	if (bs->hosts.text && now - bs->hosts.built_ms < OVERLAY_HOSTS_MS) {
+		*ret = &bs->hosts;
+		return 0;
+	}
 	len = snprintf(line, sizeof(line), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
 	if ((r = buf_put(&h.text, line, (size_t)len)) < 0)
 		goto fail;
@@ -403,19 +415,41 @@ overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image
 		r = r < 0 ? r : h.r;
 		goto fail;
 	}
+	overlay_hosts_done(&bs->hosts);
+	bs->hosts = (struct overlay_hosts){ h.text.data, h.text.len, now };
+	*ret = &bs->hosts;
+	return 0;
+fail:
+	free(h.text.data);
+	return r;
+}
+
+int
+overlay_prepare(struct bootsvc *bs, const struct node_rec *n, const struct image_rec *img,
+    struct overlay_input *ret, struct dl_err *reterr)
+{
+	const struct overlay_hosts *hosts;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((r = hosts_fresh(bs, &hosts)) < 0)
+		goto fail;
+	if (!(ret->hosts = malloc(hosts->len))) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	memcpy(ret->hosts, hosts->text, hosts->len);
+	ret->hosts_len = hosts->len;
 	ret->n = *n;
 	ret->img = *img;
 	(void)snprintf(ret->boot_url, sizeof(ret->boot_url), "%s", bs->cfg.boot_url);
 	(void)snprintf(ret->site_overlay, sizeof(ret->site_overlay), "%s", bs->cfg.site_overlay);
 	ret->privsep = bs->privsep;
-	ret->hosts = h.text.data;
-	ret->hosts_len = h.text.len;
 	r = prepare_vmhost(bs, n, img, ret, reterr);
 	if (r < 0)
 		overlay_input_done(ret);
 	return r;
 fail:
-	free(h.text.data);
 	if (r == -E2BIG)
 		return dl_err_set(reterr, r, "overlay larger than %d bytes", MAX_OVERLAY);
 	return dl_err_set(reterr, r, "building overlay: /etc/hosts: %s", strerror(-r));

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "../../bootsvc/bootsvc.h"
+#include "../../bootsvc/boot/overlay.h"
 #include "../../bootsvc/boot/nodes.h"
 #include "../../bootsvc/http/http.h"
 #include "../../bootsvc/iscsi/disks.h"
@@ -327,6 +328,7 @@ teardown(void **state)
 
 	f->bs.http = http_stop(f->bs.http);
 	templates_done(&f->bs.tmpl);
+	overlay_hosts_done(&f->bs.hosts);
 	f->bs.loop = loop_free(f->bs.loop);
 	store_dir_remove(&f->sd);
 	free(f);

@@ -132,6 +132,7 @@ teardown(void **state)
 
 	f.bs.store = store_close(f.bs.store);
 	pki_done(&f.bs.pki);
+	overlay_hosts_done(&f.bs.hosts);
 	free(f.ca);
 	path_in(p, sizeof(p), "tls");
 	rm_rf(p);

@@ -319,6 +319,7 @@ test_overlay_templates(void **state)
 	assert_non_null(strstr(err.msg, "template 'etc/bad'"));
 	assert_null(b.data);
 
+	overlay_hosts_done(&bs.hosts);
 	store_close(bs.store);
 	rm_rf(dir);
 }
