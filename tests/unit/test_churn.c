@@ -305,7 +305,13 @@ test_day(void **state)
 	for (int i = 0; i < NODES; i++)
 		for (int k = 0; k < 4; k++)
 			boots_at[i][k] = rnd(DAY_S);
-	for (int64_t t = 0; t < DAY_S; t += STEP_S) {
+	/* On PostgreSQL a quarter of the day: each statement is a round trip to the server
+	 * (under ASan the whole day took 6-8 minutes of make check's serial unit run), and a
+	 * quarter still has every flapper past history_max_per_node (36 boots of 6 rows),
+	 * so the trimming and every other bound below are reached. */
+	const int64_t span = store_dir_is_pg() ? DAY_S / 4 : DAY_S;
+
+	for (int64_t t = 0; t < span; t += STEP_S) {
 		int64_t now_ms = s->t0_ms + t * 1000, at = now_ms / 1000;
 
 		assert_int_equal(store_batch_begin(st), 0);
