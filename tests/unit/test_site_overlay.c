@@ -324,6 +324,61 @@ test_overlay_templates(void **state)
 	rm_rf(dir);
 }
 
+/* The /etc/hosts every overlay carries is read from the store at most once per
+ * OVERLAY_HOSTS_MS (a reimage of N nodes asks N overlays): within that a node added since
+ * is not in it yet, after it is. The cache is aged by hand: no test waits on a clock. */
+static bool
+hosts_has(const struct cpio_buf *b, const char *line)
+{
+	struct entry e[32];
+	size_t n_e = parse(b, e, ELEMENTSOF(e));
+	const struct entry *x = find(e, n_e, "etc/hosts");
+
+	return x && memmem(x->data, x->size, line, strlen(line));
+}
+
+static void
+test_overlay_hosts_cached(void **state)
+{
+	char dir[] = "/tmp/dl-test-ovl.XXXXXX", p[600];
+	struct bootsvc bs = { 0 };
+	struct node_rec n = { .name = "n01", .ip = "10.0.0.10", .mac = "52:54:00:00:00:01",
+		.token = "t0k", .phase = "off" };
+	struct node_rec m = { .name = "n02", .ip = "10.0.0.11", .mac = "52:54:00:00:00:02",
+		.token = "t0k", .phase = "off" };
+	struct image_rec img = { .name = "tiny", .id = "0123abcd" };
+	struct dl_err err = { 0 };
+	struct cpio_buf b = { 0 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sub(p, sizeof(p), dir, "diskless.db");
+	assert_int_equal(store_open(p, &bs.store, &err), 0);
+	strcpy(bs.cfg.boot_url, "http://10.0.0.1:8080");
+	sub(img.path, sizeof(img.path), dir, "img");
+	mkdir_at(dir, "img", 0755);
+	assert_int_equal(store_node_insert(bs.store, &n, &err), 0);
+
+	assert_int_equal(overlay_build(&bs, &n, &img, &b.data, &b.len, &err), 0);
+	assert_true(hosts_has(&b, "10.0.0.10\tn01\n"));
+	free(b.data);
+	assert_int_equal(store_node_insert(bs.store, &m, &err), 0);
+	b = (struct cpio_buf){ 0 };
+	assert_int_equal(overlay_build(&bs, &n, &img, &b.data, &b.len, &err), 0);
+	assert_true(hosts_has(&b, "10.0.0.10\tn01\n"));
+	assert_false(hosts_has(&b, "10.0.0.11\tn02\n")); /* cached: not read again */
+	free(b.data);
+	bs.hosts.built_ms -= OVERLAY_HOSTS_MS;              /* a second later */
+	b = (struct cpio_buf){ 0 };
+	assert_int_equal(overlay_build(&bs, &n, &img, &b.data, &b.len, &err), 0);
+	assert_true(hosts_has(&b, "10.0.0.11\tn02\n"));
+	free(b.data);
+
+	overlay_hosts_done(&bs.hosts);
+	store_close(bs.store);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -333,6 +388,7 @@ main(void)
 		cmocka_unit_test(test_site_too_large),
 		cmocka_unit_test(test_site_config),
 		cmocka_unit_test(test_overlay_templates),
+		cmocka_unit_test(test_overlay_hosts_cached),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
