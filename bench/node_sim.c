@@ -9,11 +9,12 @@
  * the kernel with recv(MSG_TRUNC), so the client costs little next to the server it
  * measures (bench/reimage_row.sh, docs/benchmarks.md).
  *
- *   node_sim -a ADDR -p PORT -n NODES [-c INFLIGHT] [-t SECONDS] [-e IMAGE_ID]
+ *   node_sim -a ADDR -p PORT -n NODES [-f FIRST] [-c INFLIGHT] [-t SECONDS] [-e IMAGE_ID]
  *            -I ID,KERNEL_SHA256,INITRD_TREE,ROOTFS_SHA256 [-I ...]
  *   node_sim -a ADDR -p PORT -n NODES [-c INFLIGHT] [-t SECONDS] -R PATH[,PATH...]
  *
- * Node i (0-based) is the one `nodectl node add` registered with MAC
+ * Node i (0-based; -f FIRST starts at node FIRST, so two clients can split the nodes
+ * between two servers) is the one `nodectl node add` registered with MAC
  * 52:54:00:AA:BB:CC (decimal digits AA = i / 252 + 1, BB = i % 252 / 14 + 1,
  * CC = i % 14 + 1) and address 10.233.(i / 252 + 1).(i % 252 + 1): every socket of node i
  * is bound to that address, since bootsvc serves a node with a fixed address to that
@@ -120,6 +121,7 @@ struct node {
 static const char *arg_addr = "127.0.0.1";
 static int arg_port = 8080;
 static int arg_nodes = 50;
+static int arg_first;
 static int arg_inflight;
 static double arg_timeout = 1800;
 static const char *arg_expect;
@@ -163,6 +165,7 @@ cmp_double(const void *a, const void *b)
 static void
 node_addr(int i, struct in_addr *ret)
 {
+	i += arg_first;
 	ret->s_addr = htonl((10u << 24) | (233u << 16) | ((unsigned)(i / 252 + 1) << 8) |
 	    (unsigned)(i % 252 + 1));
 }
@@ -170,6 +173,7 @@ node_addr(int i, struct in_addr *ret)
 static void
 node_mac(int i, char *buf, size_t size)
 {
+	i += arg_first;
 	(void)snprintf(buf, size, "52:54:00:%02d:%02d:%02d", i / 252 + 1, i % 252 / 14 + 1,
 	    i % 14 + 1);
 }
@@ -756,7 +760,7 @@ parse_image(char *s, struct image *img)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: node_sim -a ADDR -p PORT -n NODES [-c INFLIGHT] [-t SECONDS] "
+	fprintf(stderr, "usage: node_sim -a ADDR -p PORT -n NODES [-f FIRST] [-c INFLIGHT] [-t SECONDS] "
 	    "[-e IMAGE_ID] -I ID,KERNEL_SHA256,INITRD_TREE,ROOTFS_SHA256 [-I ...]\n"
 	    "       node_sim -a ADDR -p PORT -n NODES [-c INFLIGHT] [-t SECONDS] -R PATH[,PATH...]\n");
 	return 2;
@@ -767,12 +771,13 @@ main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:p:n:c:t:e:I:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:n:f:c:t:e:I:R:")) != -1) {
 		char *e;
 		switch (opt) {
 		case 'a': arg_addr = optarg; break;
 		case 'p': arg_port = (int)strtol(optarg, &e, 10); if (*e) return usage(); break;
 		case 'n': arg_nodes = (int)strtol(optarg, &e, 10); if (*e) return usage(); break;
+		case 'f': arg_first = (int)strtol(optarg, &e, 10); if (*e) return usage(); break;
 		case 'c': arg_inflight = (int)strtol(optarg, &e, 10); if (*e) return usage(); break;
 		case 't': arg_timeout = strtod(optarg, &e); if (*e) return usage(); break;
 		case 'e': arg_expect = optarg; break;
@@ -790,7 +795,8 @@ main(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	if (arg_nodes < 1 || arg_nodes > MAX_NODES || optind != argc || (!nref && !nimages) ||
+	if (arg_nodes < 1 || arg_first < 0 || arg_first + arg_nodes > MAX_NODES || optind != argc ||
+	    (!nref && !nimages) ||
 	    arg_inflight < 0)
 		return usage();
 	if (!arg_inflight || arg_inflight > arg_nodes)

@@ -22,6 +22,8 @@
 # node booted; nginx's CPU over its round. A node that ends anything but up on B, or a
 # node_sim round with a failed node, is recorded in reimage_errors.
 
+source "$REPO/tests/integ/lib_pg.sh"
+
 REIMAGE_ADDR=10.233.255.254
 REIMAGE_PORT=8093
 NGINX_REIMAGE_PORT=8094
@@ -56,6 +58,36 @@ up = sum(1 for n in nodes if n["phase"] == "up" and n["booted_image"] == want)
 bad = [n["name"] + ":" + n["phase"] for n in nodes if not (n["phase"] == "up" and n["booted_image"] == want)]
 failed = sum(1 for n in nodes if n["phase"] == "failed")
 print("up=%d other=%d failed=%d bad=%s" % (up, len(bad), failed, ",".join(bad[:10])))' "$1"
+}
+
+# reimage_wait_up SOCK IMAGE T0: poll SOCK's `nodectl --json node list` until every node is
+# up on IMAGE or failed, or 120 s; sets seen_s (seconds from T0 to the list that said so),
+# chk (reimage_check's line), checks (lists asked) and list_s (the last one's time)
+reimage_wait_up() {
+	local sock=$1 img=$2 t0=$3 tl deadline=$(($(date +%s) + 120))
+	checks=0
+	while :; do
+		checks=$((checks + 1))
+		tl=$(now)
+		"$BUILD/nodectl" --socket "$sock" --json node list > "$rw/list.json" 2>&1
+		list_s=$(dt "$tl")
+		seen_s=$(dt "$t0") # the moment nodectl had the list
+		chk=$(reimage_check "$img" "$rw/list.json")
+		# done when every node is up on it or failed (failed waits for the controller)
+		[[ $(kv "$chk" other) == $(kv "$chk" failed) || $(date +%s) -ge $deadline ]] && break
+		sleep 0.5
+	done
+}
+
+# reimage_hwm PID...: "<sum> <each...>" of their VmHWM in KiB
+reimage_hwm() {
+	local p h sum=0 each=()
+	for p in "$@"; do
+		h=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+		each+=("$h")
+		sum=$((sum + h))
+	done
+	echo "$sum ${each[*]}"
 }
 
 # reimage_cpu_ticks PID...: user+system clock ticks of these processes (100 per second)
@@ -203,21 +235,9 @@ for i in range(n):
 	b_rc=$?
 	steps_b=$(sed -n 's/^node_step_s=//p' <<<"$out"); out=$(head -n 1 <<<"$out")
 	echo "  node_sim B: $out"
-	local sim_end_s checks=0 list_s seen_s
+	local sim_end_s checks list_s seen_s
 	sim_end_s=$(dt "$t0")
-	local deadline=$(($(date +%s) + 120))
-	while :; do
-		checks=$((checks + 1))
-		local tl
-		tl=$(now)
-		"$BUILD/nodectl" --socket "$DL_SOCK" --json node list > "$rw/list.json" 2>&1
-		list_s=$(dt "$tl")
-		seen_s=$(dt "$t0") # the moment nodectl had the list
-		chk=$(reimage_check "$b" "$rw/list.json")
-		# done when every node is up on B or failed (failed waits for the controller)
-		[[ $(kv "$chk" other) == $(kv "$chk" failed) || $(date +%s) -ge $deadline ]] && break
-		sleep 0.5
-	done
+	reimage_wait_up "$DL_SOCK" "$b" "$t0"
 	put reimage_s "$seen_s"
 	put reimage_order_s "$order_s"
 	put reimage_sim_end_s "$sim_end_s"
@@ -235,14 +255,10 @@ for i in range(n):
 	put reimage_cpu_s "$(awk -v t=$ticks 'BEGIN { printf "%.2f", t / 100 }')"
 	put reimage_cpu_ms_node "$(awk -v t=$ticks -v n="$n" 'BEGIN { printf "%.2f", t * 10 / n }')"
 	put reimage_nginx_cpu_ms_node "$(awk -v s="$(get reimage_nginx_cpu_s)" -v n="$n" 'BEGIN { printf "%.2f", s * 1000 / n }')"
-	hwm=0
-	local each=()
-	for p in "${bs_pids[@]}"; do
-		each+=("$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)")
-		hwm=$((hwm + each[-1]))
-	done
+	local each
+	read -r hwm each <<<"$(reimage_hwm "${bs_pids[@]}")"
 	# the root parent's, then the unprivileged child's (the one that serves HTTP)
-	put reimage_hwm_each_kib "${each[*]}"
+	put reimage_hwm_each_kib "$each"
 	put reimage_hwm_kib "$hwm"
 	put reimage_hwm_kib_node "$(awk -v h=$hwm -v n="$n" 'BEGIN { printf "%.1f", h / n }')"
 	put reimage_ratio "$(ratio "$(get reimage_s)" "$(get reimage_nginx_s)")"
@@ -253,6 +269,84 @@ for i in range(n):
 
 	dl_bootsvc_stop
 	DL_SOCK=$save_sock
+	reimage_pg2 "$n" "$a" "$b" "$ra" "$rb" "$da" "$db"
 	ip -n "$DL_NS" link del dlnodes 2>/dev/null
 	rm -rf "$rw/store" "$rw/www"
+}
+
+# reimage_pg2 N A B RECEIPT_A RECEIPT_B DIR_A DIR_B: the same reimage against two bootsvc
+# sharing one PostgreSQL (docs/scale-out.md), started in the bench's namespace
+# (tests/integ/lib_pg.sh, TCP on its loopback, fsync off as in the tests: the row measures
+# bootsvc, not the database's disk), each serving half the nodes (node_sim -f: the first
+# half asks sn1, the second sn2; either serves any node). The nodes are registered through
+# sn1 and the order goes through sn2: the store is one. Keys reimage_pg_*; the bound is the
+# nginx round above. Runs after the one-bootsvc reimage, on the same addresses and images.
+reimage_pg2() {
+	local n=$1 a=$2 b=$3 ra=$4 rb=$5 da=$6 db=$7 half=$(($1 / 2)) url t0 c0 chk errs= \
+	    s1=$rw/sn1.sock s2=$rw/sn2.sock p1=$((REIMAGE_PORT + 2)) p2=$((REIMAGE_PORT + 3)) \
+	    pids=() rc1 rc2 out1 out2 hwm each
+	note "reimage on PostgreSQL: two bootsvc, $half nodes each"
+	PG_NETNS=$DL_NS pg_start "$rw/pg" 127.0.0.1 >>"$rw/pg.log" 2>&1 &&
+	    PG_NETNS=$DL_NS pg_createdb diskless ||
+	    { put reimage_pg_errors "PostgreSQL did not start (see $rw/pg.log)"; return; }
+	url=$(pg_url diskless 127.0.0.1)
+	local save_sock=$DL_SOCK sn port sock
+	for sn in sn1 sn2; do
+		[[ $sn == sn1 ]] && { port=$p1; sock=$s1; } || { port=$p2; sock=$s2; }
+		mkdir -p "$rw/state-$sn"
+		DL_SOCK=$sock
+		dl_bootsvc_start --state-dir="$rw/state-$sn" --control-socket="$sock" --dhcp-mode=off \
+		    --http-listen=$REIMAGE_ADDR:$port --boot-url=http://$REIMAGE_ADDR:$port \
+		    --log-level=warning --power-poll=1h --store="$url" --server-name=$sn
+		pids+=("$DL_BOOTSVC_PID")
+		[[ $DL_BOOTSVC_NET_PID != "$DL_BOOTSVC_PID" ]] && pids+=("$DL_BOOTSVC_NET_PID")
+	done
+	DL_SOCK=$save_sock
+	"$BUILD/nodectl" --socket "$s1" image add "$da" >/dev/null &&
+	    "$BUILD/nodectl" --socket "$s1" image add "$db" >/dev/null || errs+=" image add;"
+	"$BUILD/nodectl" --socket "$s1" node add "n[0001-$(printf %04d "$n")]" --mac "$(reimage_macs "$n")" \
+	    --ip "$(reimage_ips "$n")" --image "tiny@$a" >/dev/null || errs+=" node add;"
+	put reimage_pg_servers "$("$BUILD/nodectl" --socket "$s2" server list 2>&1 | tr -s ' \n' ' ' | cut -c1-200)"
+	# reimage_pg2_round IMAGE: both halves at once, each against its server
+	reimage_pg2_round() {
+		dl_ns timeout 1900 "$sim" -a $REIMAGE_ADDR -p $p1 -n "$half" -e "$1" -I "$ra" -I "$rb" \
+		    >"$rw/pg-$1-1.out" 2>"$rw/pg-$1-1.err" &
+		local j1=$!
+		dl_ns timeout 1900 "$sim" -a $REIMAGE_ADDR -p $p2 -f "$half" -n $((n - half)) -e "$1" \
+		    -I "$ra" -I "$rb" >"$rw/pg-$1-2.out" 2>"$rw/pg-$1-2.err"
+		rc2=$?
+		wait "$j1"; rc1=$?
+		out1=$(head -n 1 "$rw/pg-$1-1.out"); out2=$(head -n 1 "$rw/pg-$1-2.out")
+	}
+	reimage_pg2_round "$a"
+	chk=$(reimage_check "$a" <("$BUILD/nodectl" --socket "$s2" --json node list))
+	echo "  two bootsvc, after A: $chk"
+	[[ $rc1 == 0 && $rc2 == 0 && $(kv "$chk" other) == 0 ]] ||
+	    errs+=" first boot on A: node_sim rc $rc1/$rc2, $chk;"
+	c0=$(reimage_cpu_ticks "${pids[@]}")
+	t0=$(now)
+	"$BUILD/nodectl" --socket "$s2" node set "n[0001-$(printf %04d "$n")]" --image "tiny@$b" \
+	    >/dev/null || errs+=" node set;"
+	reimage_pg2_round "$b"
+	echo "  node_sim sn1: $out1"
+	echo "  node_sim sn2: $out2"
+	local checks list_s seen_s
+	reimage_wait_up "$s1" "$b" "$t0"
+	local ticks=$(($(reimage_cpu_ticks "${pids[@]}") - c0))
+	echo "  two bootsvc, after B: $chk"
+	put reimage_pg_s "$seen_s"
+	put reimage_pg_sim "sn1: $out1; sn2: $out2"
+	put reimage_pg_up "$(kv "$chk" up)"
+	put reimage_pg_cpu_s "$(awk -v t=$ticks 'BEGIN { printf "%.2f", t / 100 }')"
+	put reimage_pg_cpu_ms_node "$(awk -v t=$ticks -v n="$n" 'BEGIN { printf "%.2f", t * 10 / n }')"
+	read -r hwm each <<<"$(reimage_hwm "${pids[@]}")"
+	put reimage_pg_hwm_each_kib "$each"
+	put reimage_pg_hwm_kib_node "$(awk -v h=$hwm -v n="$n" 'BEGIN { printf "%.1f", h / n }')"
+	put reimage_pg_ratio "$(ratio "$seen_s" "$(get reimage_nginx_s)")"
+	[[ $rc1 == 0 && $rc2 == 0 ]] || errs+=" reimage: node_sim rc $rc1/$rc2;"
+	[[ $(kv "$chk" other) == 0 ]] || errs+=" reimage: $(kv "$chk" other) nodes not up on B ($(kv "$chk" bad));"
+	[[ -n $errs ]] && put reimage_pg_errors "$(cut -c1-400 <<<"$errs")"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pg_stop
 }

@@ -120,6 +120,15 @@ if "reimage_s" in res or "reimage_errors" in res:
                  f"{g('reimage_ratio')}x", "report; every node up on B",
                  "**failed**" if "reimage_errors" in res else "reported"))
 
+if "reimage_pg_s" in res or "reimage_pg_errors" in res:
+    rows.append((f"reimage, the same {g('reimage_nodes')} nodes, two bootsvc on one PostgreSQL "
+                 "(half the nodes each): order to all up; server CPU and VmHWM per node booted",
+                 f"{g('reimage_pg_s')} s; {g('reimage_pg_cpu_ms_node')} ms, "
+                 f"{g('reimage_pg_hwm_kib_node')} KiB",
+                 f"nginx, the same bytes (the round above): {g('reimage_nginx_s')} s",
+                 f"{g('reimage_pg_ratio')}x", "report; every node up on B",
+                 "**failed**" if "reimage_pg_errors" in res else "reported"))
+
 hdr = ("benchmark", "ours", "reference", "ratio", "goal", "verdict")
 table = ["| " + " | ".join(hdr) + " |", "| " + " | ".join("---" for _ in hdr) + " |"]
 table += ["| " + " | ".join(row) + " |" for row in rows]
