@@ -30,6 +30,18 @@ dl_cleanup() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
+	# dnsmasq outlives a bootsvc that was SIGKILLed (by the test, or above when it did not
+	# stop in time), by design: it keeps serving the start script (docs/boot-protocol.md).
+	# The test started it, so the test ends it: by the pid in its pid file, if that process
+	# is still the dnsmasq of this test's work dir.
+	if [[ -n $DL_W ]]; then
+		local pidf dp
+		while IFS= read -r pidf; do
+			dp=$(cat "$pidf" 2>/dev/null) || continue
+			[[ $dp =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$dp/cmdline" 2>/dev/null |
+			    grep -qF -- "$DL_W/" && kill "$dp" 2>/dev/null
+		done < <(find "$DL_W" -name dnsmasq.pid -path '*/dnsmasq/*' 2>/dev/null)
+	fi
 	# a PostgreSQL dl_bootsvc_start started (DL_STORE=pg), after the bootsvc using it
 	declare -F pg_stop >/dev/null && pg_stop
 	if ((rc != 0)) && [[ -n $DL_W ]]; then
