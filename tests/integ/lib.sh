@@ -38,8 +38,9 @@ dl_cleanup() {
 		local pidf dp
 		while IFS= read -r pidf; do
 			dp=$(cat "$pidf" 2>/dev/null) || continue
-			[[ $dp =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$dp/cmdline" 2>/dev/null |
-			    grep -qF -- "$DL_W/" && kill "$dp" 2>/dev/null
+			[[ $dp =~ ^[0-9]+$ && -r /proc/$dp/cmdline ]] || continue
+			{ tr '\0' ' ' <"/proc/$dp/cmdline"; } 2>/dev/null | grep -qF -- "$DL_W/" &&
+			    kill "$dp" 2>/dev/null
 		done < <(find "$DL_W" -name dnsmasq.pid -path '*/dnsmasq/*' 2>/dev/null)
 	fi
 	# a PostgreSQL dl_bootsvc_start started (DL_STORE=pg), after the bootsvc using it
