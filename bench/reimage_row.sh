@@ -99,39 +99,6 @@ reimage_cpu_ticks() {
 	echo $t
 }
 
-# reimage_nginx_conf DIR: run.sh's nginx, listening on the nodes' network
-reimage_nginx_conf() {
-	cat <<EOF
-# written by bench/reimage_row.sh: Debian's nginx, tuned for static files as run.sh's
-user root;
-worker_processes auto;
-worker_rlimit_nofile 65536;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/nginx-error.log warn;
-events { worker_connections 16384; }
-http {
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	access_log off;
-	keepalive_timeout 65;
-	default_type application/octet-stream;
-	open_file_cache max=100;
-	client_body_temp_path $1/nginx/body;
-	proxy_temp_path $1/nginx/proxy;
-	fastcgi_temp_path $1/nginx/fastcgi;
-	uwsgi_temp_path $1/nginx/uwsgi;
-	scgi_temp_path $1/nginx/scgi;
-	server {
-		listen $REIMAGE_ADDR:$NGINX_REIMAGE_PORT backlog=4096;
-		root $1/www;
-		location / { }
-	}
-}
-EOF
-}
-
 reimage_row() {
 	local n=$REIMAGE_NODES rw=$W/reimage sim=$BUILD/bench/node_sim out a b a_rc b_rc t0 c0 \
 	    ng_pids ng_c0 hwm chk errs=
@@ -205,7 +172,7 @@ for i in range(n):
 	ln -sf "$db/rootfs.squashfs" "$rw/www/rootfs"
 	sed "s/$a/$b/g" < <(dl_ns curl -s --interface 10.233.1.1 \
 	    "http://$REIMAGE_ADDR:$REIMAGE_PORT/ipxe/boot?mac=52:54:00:01:01:01") > "$rw/www/boot.ipxe"
-	reimage_nginx_conf "$rw" > "$rw/nginx.conf"
+	bench_nginx_conf "$rw" "$REIMAGE_ADDR:$NGINX_REIMAGE_PORT" > "$rw/nginx.conf"
 	ip netns exec "$DL_NS" nginx -p "$rw/nginx/" -c "$rw/nginx.conf" -e "$rw/nginx-error.log" \
 	    >>"$rw/nginx.log" 2>&1 &
 	local ngpid=$!

@@ -84,6 +84,41 @@ get() { awk -F= -v k="$1" '$1 == k { v = substr($0, length(k) + 2) } END { print
 note() { echo "bench: $*"; }
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 row_on() { [[ " $ROWS " == *" $1 "* ]]; }
+# bench_nginx_conf DIR LISTEN: the reference nginx of every row that runs one: Debian's
+# nginx tuned for static files (sendfile, a worker per CPU, open files cached), serving
+# DIR/www on LISTEN, its pid, error log and temp dirs in DIR
+bench_nginx_conf() {
+	cat <<EOF
+# written by bench/run.sh: Debian's nginx, tuned for static files
+user root;
+worker_processes auto;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/nginx-error.log warn;
+events { worker_connections 16384; }
+http {
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	access_log off;
+	keepalive_timeout 65;
+	keepalive_requests 100000;
+	default_type application/octet-stream;
+	open_file_cache max=100;
+	client_body_temp_path $1/nginx/body;
+	proxy_temp_path $1/nginx/proxy;
+	fastcgi_temp_path $1/nginx/fastcgi;
+	uwsgi_temp_path $1/nginx/uwsgi;
+	scgi_temp_path $1/nginx/scgi;
+	server {
+		listen $2 backlog=4096;
+		root $1/www;
+		location / { }
+	}
+}
+EOF
+}
 # the table and the doc, at the end of a run
 report() {
 	put machine "$(nproc) CPUs ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)"
@@ -292,36 +327,7 @@ ln -s "$IMG_DIR/rootfs.squashfs" "$W/www/rootfs"
 dl_ns curl -sf 'http://127.0.0.1:8080/ipxe/boot?mac=52:54:00:01:00:00' > "$W/www/boot.ipxe" ||
     fail "bootsvc did not render the script of b00001"
 grep -q "^kernel " "$W/www/boot.ipxe" || fail "b00001's script has no kernel line: $(head -3 "$W/www/boot.ipxe")"
-cat > "$W/nginx.conf" <<EOF
-# written by bench/run.sh: Debian's nginx, tuned for static files
-user root;
-worker_processes auto;
-worker_rlimit_nofile 65536;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 16384; }
-http {
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	access_log off;
-	keepalive_timeout 65;
-	keepalive_requests 100000;
-	default_type application/octet-stream;
-	open_file_cache max=100;
-	client_body_temp_path $W/nginx/body;
-	proxy_temp_path $W/nginx/proxy;
-	fastcgi_temp_path $W/nginx/fastcgi;
-	uwsgi_temp_path $W/nginx/uwsgi;
-	scgi_temp_path $W/nginx/scgi;
-	server {
-		listen 127.0.0.1:8081 backlog=4096;
-		root $W/www;
-		location / { }
-	}
-}
-EOF
+bench_nginx_conf "$W" 127.0.0.1:8081 > "$W/nginx.conf"
 ip netns exec "$DL_NS" nginx -p "$W/nginx/" -c "$W/nginx.conf" -e "$W/nginx-error.log" >>"$W/nginx.log" 2>&1 &
 NGINX_PID=$!
 DL_PIDS+=("$NGINX_PID")
