@@ -125,6 +125,20 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 	return true;
 }
 
+/* Remember the version served n: its receipt, or its clone's, is checked against it. A
+ * script the store could not record (a PostgreSQL store reconnecting, issue 15) is not
+ * served: its boot would be judged against the version before and failed, a second boot
+ * for nothing; answered SERVED_UNRECORDED (503), iPXE asks again. 0 or the store's error. */
+#define SERVED_UNRECORDED "cannot record the version served, try again"
+static int
+served_record(struct bootsvc *bs, struct node_rec *n, const char *id)
+{
+	if (strcmp(n->served_image, id) == 0)
+		return 0;
+	strcpy(n->served_image, id);
+	return store_node_update(bs->store, n);
+}
+
 /* A sanboot kind's script (iscsi.ipxe): the node's own disk, its target and CHAP. The
  * secrets go only into the node's armed boot, as a linux node's credential does
  * (boot/trust.h): rendering them disarms the node, and a second request in the same boot
@@ -166,14 +180,9 @@ san_boot(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct nod
 	script_vars_san(v, target, initiator, bs->cfg.iscsi_portal, bs->cfg.iscsi_port,
 	    dr.chap_user, dr.chap_secret, mutual ? dr.mutual_user : "",
 	    mutual ? dr.mutual_secret : "");
-	if (strcmp(n->served_image, img->id) != 0) {
-		strcpy(n->served_image, img->id);
-		/* as for a script (below): unrecorded, not served */
-		if (store_node_update(bs->store, n) < 0) {
-			explicit_bzero(&dr, sizeof(dr));
-			return http_respond_error(c, r, 503, -EIO,
-			    "cannot record the version served, try again");
-		}
+	if (served_record(bs, n, img->id) < 0) {
+		explicit_bzero(&dr, sizeof(dr));
+		return http_respond_error(c, r, 503, -EIO, SERVED_UNRECORDED);
 	}
 	/* Disarm before answering: if the store cannot record it, nothing is handed out. */
 	if (nodes_disarm(bs, n) < 0) {
@@ -320,16 +329,8 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	if (kind_is_sanboot(k))
 		return san_boot(bs, c, r, n, k, &img, &v, set_pxe);
 
-	/* Remember what we served: the node's receipt is checked against it. A script the
-	 * store could not record (a PostgreSQL store reconnecting, issue 15) is not served:
-	 * its receipt would be judged against the version before and the boot failed, a
-	 * second boot for nothing; iPXE asks again. */
-	if (strcmp(n->served_image, img.id) != 0) {
-		strcpy(n->served_image, img.id);
-		if (store_node_update(bs->store, n) < 0)
-			return http_respond_error(c, r, 503, -EIO,
-			    "cannot record the version served, try again");
-	}
+	if (served_record(bs, n, img.id) < 0)
+		return http_respond_error(c, r, 503, -EIO, SERVED_UNRECORDED);
 	/* Only a change is written: iPXE retrying its script (a failed fetch, a boot loop)
 	 * keeps the phase and its start, so the pxe timeout counts from the first request,
 	 * and the request path does no store write (docs/benchmarks.md, per-node scripts). */
