@@ -240,12 +240,28 @@ sync_one(const struct node_rec *n, void *userdata)
 	return dnsmasq_host_write(bs->dnsmasq, n);
 }
 
+/* A host entry stays while the store has its node, and when the store cannot say. */
+static int
+keep_host(const char *name, void *userdata)
+{
+	struct bootsvc *bs = userdata;
+	struct node_rec n;
+	int r = store_node_get(bs->store, name, &n);
+
+	return r == -ENOENT ? 0 : r < 0 ? r : 1;
+}
+
 int
 nodes_sync_dhcp_hosts(struct bootsvc *bs)
 {
+	int r;
+
 	if (!bs->dnsmasq)
 		return 0;
-	return store_node_foreach(bs->store, sync_one, bs);
+	if ((r = store_node_foreach(bs->store, sync_one, bs)) < 0)
+		return r;
+	r = dnsmasq_hosts_prune(bs->dnsmasq, keep_host, bs);
+	return r < 0 ? r : 0;
 }
 
 bool

@@ -40,5 +40,6 @@ int nodes_discover(struct bootsvc *bs, const struct boot_query *q, const char *s
 /* Is n drained by its health (the configured action for its health includes drain)? */
 bool nodes_drained(struct bootsvc *bs, const struct node_rec *n);
 
-/* Rewrite every node's dnsmasq host entry (after a start or a reload). */
+/* Rewrite every node's dnsmasq host entry, and remove those of nodes no longer in the
+ * store (after a start or a reload, and each cluster resync). */
 int nodes_sync_dhcp_hosts(struct bootsvc *bs);

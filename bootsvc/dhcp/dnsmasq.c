@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -716,4 +717,31 @@ dnsmasq_host_remove(struct dnsmasq *d, const char *name)
 		return negative_errno();
 	dnsmasq_reload_hosts(d);
 	return 0;
+}
+
+int
+dnsmasq_hosts_prune(struct dnsmasq *d, dnsmasq_keep_fn keep, void *userdata)
+{
+	struct dirent *e;
+	DIR *dir;
+	int removed = 0;
+
+	if (!d)
+		return 0;
+	dir = opendir(d->hosts);
+	if (!dir)
+		return negative_errno();
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.' || keep(e->d_name, userdata) != 0)
+			continue;
+		if (unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+			log_notice("event=dhcp_host_prune node=%s msg=\"no such node in the store: "
+			    "its DHCP entry is removed\"", e->d_name);
+			removed++;
+		}
+	}
+	(void)closedir(dir);
+	if (removed)
+		dnsmasq_reload_hosts(d);
+	return removed;
 }

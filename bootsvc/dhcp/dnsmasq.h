@@ -44,6 +44,13 @@ int dnsmasq_host_write(struct dnsmasq *d, const struct node_rec *n);
 /* Remove a node's entry. dnsmasq keeps records of deleted files until SIGHUP, so this
  * sends one. */
 int dnsmasq_host_remove(struct dnsmasq *d, const char *name);
+/* Whether the host entry of the node named name should stay: 1 yes, 0 no (the node is
+ * gone), <0 cannot tell (the entry stays). */
+typedef int (*dnsmasq_keep_fn)(const char *name, void *userdata);
+/* Remove the entries keep says are gone, and SIGHUP dnsmasq once if any went: a node
+ * deleted through another instance (issue 15) has no `node delete` here to remove its
+ * entry. The number removed, or a negative errno when the directory cannot be read. */
+int dnsmasq_hosts_prune(struct dnsmasq *d, dnsmasq_keep_fn keep, void *userdata);
 /* Ask dnsmasq to forget entries that changed (SIGHUP re-reads the hostsdir). */
 void dnsmasq_reload_hosts(struct dnsmasq *d);
 

@@ -10,8 +10,10 @@
 #   - a history notification (pg_notify on diskless_history, as the store's trigger
 #     sends) reaches an instance's loop, counted in server.list's notifications
 #   - nodectl power on a follower is refused, naming the leader's command
-# Each bootsvc keeps its own SQLite store here: the PostgreSQL store is another part of
-# issue 15; what this test proves is the election, the fencing and the registry.
+#   - a node added through B with an address on A's segment reaches A's dnsmasq host
+#     files, and leaves them when it is removed through B (the periodic resync)
+# Both share one database, the store of both: what this test proves is the election, the
+# fencing, the registry and what each instance's DHCP learns of the other's changes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_pg.sh"
 dl_require python3 ip runuser
@@ -84,6 +86,19 @@ G1=$(gen)
 [[ $(count_in "$L" 'event=cluster_leader') == 1 && $(count_in "$F" 'event=cluster_leader') == 0 ]] ||
     fail "acting as the leader logged by the wrong instance"
 pass "$L leads (generation $G1), $F follows; server list on both shows roles and segments"
+
+# --- a node added and removed through B comes and goes in A's DHCP host files
+# (CLUSTER_DHCP_SYNC_MS, 15 s, apart: cluster/cluster.c)
+nctl b node add seg1 --mac 52:54:00:66:00:02 --ip "$DL_NET.20" >/dev/null || fail "node add seg1 on b"
+a_has() { [[ -e $DL_W/state-a/dnsmasq/hosts/seg1 ]]; }
+dl_wait 40 "seg1 in a's DHCP hosts" a_has
+grep -q "52:54:00:66:00:02,$DL_NET.20,seg1" "$DL_W/state-a/dnsmasq/hosts/seg1" || fail "a's entry for seg1: $(cat "$DL_W/state-a/dnsmasq/hosts/seg1")"
+[[ -e $DL_W/state-b/dnsmasq/hosts/seg1 ]] && fail "b (no DHCP) wrote a host file"
+nctl b node remove seg1 >/dev/null || fail "node remove seg1 on b"
+a_lost() { ! a_has; }
+dl_wait 40 "seg1 gone from a's DHCP hosts" a_lost
+grep -q "event=dhcp_host_prune node=seg1" "$DL_W/bootsvc-a.log" || fail "a did not log the prune"
+pass "seg1, added and removed through b, came and went in a's DHCP host files"
 
 # --- a follower takes no action of its own
 nctl "$F" node add x1 --mac 52:54:00:66:00:01 --bmc 10.102.0.250 --bmc-creds "$DL_W/none.creds" \

@@ -329,6 +329,36 @@ test_segment_hosts(void **state)
 	assert_false(host_file(f, "near", NULL));
 }
 
+/* Entries of nodes the store no longer has go (deleted through another instance); the
+ * store's "cannot say" keeps them. */
+static int
+keep_named(const char *name, void *userdata)
+{
+	const char *gone = userdata;
+
+	if (strcmp(name, "unsure") == 0)
+		return -EIO;
+	return strcmp(name, gone) != 0;
+}
+
+static void
+test_hosts_prune(void **state)
+{
+	struct fixture *f = *state;
+	struct node_rec a = { .name = "a", .mac = "52:54:00:00:00:01" };
+	struct node_rec b = { .name = "b", .mac = "52:54:00:00:00:02" };
+	struct node_rec u = { .name = "unsure", .mac = "52:54:00:00:00:03" };
+
+	assert_int_equal(dnsmasq_host_write(f->d, &a), 0);
+	assert_int_equal(dnsmasq_host_write(f->d, &b), 0);
+	assert_int_equal(dnsmasq_host_write(f->d, &u), 0);
+	assert_int_equal(dnsmasq_hosts_prune(f->d, keep_named, "b"), 1);
+	assert_true(host_file(f, "a", NULL));
+	assert_false(host_file(f, "b", NULL));
+	assert_true(host_file(f, "unsure", NULL));
+	assert_int_equal(dnsmasq_hosts_prune(f->d, keep_named, "b"), 0);
+}
+
 int
 main(void)
 {
@@ -337,6 +367,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stale_is_ended_on_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_script_over_tftp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts_prune, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
