@@ -14,6 +14,7 @@
 
 struct http;
 struct control;
+struct web;
 struct dnsmasq;
 struct ctrl;
 struct action;
@@ -52,6 +53,7 @@ struct bootsvc {
 	struct store *store;
 	struct http *http;
 	struct control *control;
+	struct web *web;          /* the admin listener (web/web.h); NULL: off */
 	struct dnsmasq *dnsmasq;
 	struct action *action;   /* node actions on worker pools (action/action.h) */
 	struct privsep *privsep; /* to the root parent; NULL when started unprivileged */

@@ -19,6 +19,7 @@ config_init(struct config *c)
 	memset(c, 0, sizeof(*c));
 	strcpy(c->state_dir, "/var/lib/diskless");
 	strcpy(c->template_dir, "/usr/share/diskless/ipxe-scripts");
+	strcpy(c->web_dir, "/usr/share/diskless/web");
 	strcpy(c->control_socket, "/run/diskless/control.sock");
 	strcpy(c->user, "diskless");
 	strcpy(c->bmc_creds_dir, "/etc/diskless/bmc");
@@ -545,6 +546,18 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_path(c->control_tls_key, sizeof(c->control_tls_key), key, v, reterr);
 	if (streq(key, "control_tls_ca"))
 		return set_path(c->control_tls_ca, sizeof(c->control_tls_ca), key, v, reterr);
+	if (streq(key, "admin_listen"))
+		return set_listen(c->admin_addr, &c->admin_port, key, v, reterr);
+	if (streq(key, "admin_cert"))
+		return set_path(c->admin_cert, sizeof(c->admin_cert), key, v, reterr);
+	if (streq(key, "admin_key"))
+		return set_path(c->admin_key, sizeof(c->admin_key), key, v, reterr);
+	if (streq(key, "admin_ca"))
+		return set_path(c->admin_ca, sizeof(c->admin_ca), key, v, reterr);
+	if (streq(key, "admin_passwords"))
+		return set_path(c->admin_passwords, sizeof(c->admin_passwords), key, v, reterr);
+	if (streq(key, "web_dir"))
+		return set_path(c->web_dir, sizeof(c->web_dir), key, v, reterr);
 	if (streq(key, "boot_url"))
 		return set_http_url(c->boot_url, sizeof(c->boot_url), key, v, reterr);
 	if (streq(key, "peers"))
@@ -938,5 +951,13 @@ config_validate(const struct config *c, struct dl_err *reterr)
 		return dl_err_set(reterr, -EINVAL,
 		    "control_tcp needs control_tls_cert, control_tls_key and control_tls_ca "
 		    "(there is no plain-TCP control)");
+	/* The web view is HTTPS only, and someone must be able to log in. */
+	if (c->admin_addr[0] && (!c->admin_cert[0] || !c->admin_key[0]))
+		return dl_err_set(reterr, -EINVAL, "admin_listen needs admin_cert and admin_key "
+		    "(the web view is HTTPS only)");
+	if (c->admin_addr[0] && !c->admin_passwords[0] && !c->admin_ca[0] &&
+	    !c->control_tls_ca[0])
+		return dl_err_set(reterr, -EINVAL, "admin_listen needs admin_passwords or a "
+		    "client CA (admin_ca or control_tls_ca): nobody could log in");
 	return 0;
 }

@@ -88,6 +88,15 @@ struct config {
 	char control_tls_cert[MAX_CONF_PATH];
 	char control_tls_key[MAX_CONF_PATH];
 	char control_tls_ca[MAX_CONF_PATH];
+	/* The admin listener (web/, docs/web.md): off while admin_addr is "". admin_ca ""
+	 * means control_tls_ca. */
+	char admin_addr[16];
+	uint16_t admin_port;
+	char admin_cert[MAX_CONF_PATH];
+	char admin_key[MAX_CONF_PATH];
+	char admin_ca[MAX_CONF_PATH];
+	char admin_passwords[MAX_CONF_PATH];
+	char web_dir[MAX_CONF_PATH];
 	char user[64];        /* started as root: the network-facing process runs as this */
 	char bmc_creds_dir[MAX_CONF_PATH]; /* the only BMC credential files root reads for it */
 	/* VM hosts' TLS (docs/security.md "Hypervisor TLS"): the CA 'nodectl tls init' made

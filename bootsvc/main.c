@@ -16,6 +16,7 @@
 #include "dhcp/dnsmasq.h"
 #include "fdlimit.h"
 #include "http/http.h"
+#include "web/web.h"
 #include "iscsi/disks.h"
 #include "iscsi/san_watch.h"
 #include "sync/sync.h"
@@ -277,6 +278,9 @@ main(int argc, char **argv)
 		goto fail;
 	if ((r = control_start(&bs, &bs.control, &err)) < 0)
 		goto fail;
+	/* After the control socket: the web view calls its verbs and streams its events. */
+	if ((r = web_start(&bs, &bs.web, &err)) < 0)
+		goto fail;
 	/* Listeners bound (a port below 1024, the socket's group): root is done. Nothing has
 	 * been read from the network or the store yet, and no thread exists. */
 	if (bs.privsep) {
@@ -351,6 +355,7 @@ fail:
 	bs.ctrl = ctrl_free(bs.ctrl);
 	/* Before the control socket: its waiters are answered. */
 	bs.sync = sync_free(bs.sync);
+	bs.web = web_stop(bs.web);
 	bs.control = control_stop(bs.control);
 	bs.http = http_stop(bs.http);
 	bs.loop = loop_free(bs.loop);

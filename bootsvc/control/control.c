@@ -97,6 +97,46 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 	return out;
 }
 
+int
+control_call(struct bootsvc *bs, enum role role, const char *who, const char *verb,
+    const json_t *args, json_t **ret_result, char **ret_text, struct dl_err *reterr)
+{
+	const struct control_verb *v = find_verb(verb);
+	struct client *saved = bs->control ? bs->control->current : NULL;
+	int r;
+
+	bs->metrics.control_requests++;
+	if (!v)
+		r = dl_err_set(reterr, -ENOENT, "unknown verb '%s'", verb);
+	else if ((r = role_check(role, who, verb, reterr)) < 0)
+		; /* refused: the message names the role and the verb */
+	else if (!json_is_object(args))
+		r = dl_err_set(reterr, -EINVAL, "args must be an object");
+	else {
+		/* No socket client is current, so a deferring verb answers with what it
+		 * queued, and events cannot subscribe (the caller streams them itself). */
+		if (bs->control)
+			bs->control->current = NULL;
+		r = v->text_fn ? v->text_fn(bs, args, ret_text, reterr) :
+		    v->fn(bs, args, ret_result, reterr);
+		if (bs->control)
+			bs->control->current = saved;
+	}
+	if (r < 0) {
+		char safe[MAX_LOG_VALUE + 1];
+
+		bs->metrics.control_errors++;
+		if (!reterr->msg[0])
+			dl_err_set(reterr, r, "%s", strerror(-r));
+		log_info("event=control verb=%s via=web who=\"%s\" ok=0 err=%s msg=\"%s\"",
+		    v ? verb : "-", who ? who : "", dl_errno_name(r), log_safe(safe, sizeof(safe),
+		    reterr->msg));
+		return r;
+	}
+	log_info("event=control verb=%s via=web who=\"%s\" ok=1", verb, who ? who : "");
+	return 0;
+}
+
 struct control_pending {
 	uint64_t client_id;
 	json_t *id;
@@ -163,13 +203,19 @@ control_subscribe(struct bootsvc *bs, int64_t since)
  * instead of one huge buffer. */
 #define MAX_EVENTS_PER_FLUSH 1000
 
+json_t *
+control_event_json(const struct event_rec *e)
+{
+	return json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:I}}", "event", "seq", (json_int_t)e->seq,
+	    "node", e->node, "kind", e->kind, strcmp(e->kind, "phase") == 0 ? "phase" : "action",
+	    e->what, "reason", e->reason, "at", (json_int_t)e->at);
+}
+
 static int
 send_event(const struct event_rec *e, void *userdata)
 {
 	struct client *cl = userdata;
-	json_t *o = json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:I}}", "event", "seq", (json_int_t)e->seq,
-	    "node", e->node, "kind", e->kind, strcmp(e->kind, "phase") == 0 ? "phase" : "action",
-	    e->what, "reason", e->reason, "at", (json_int_t)e->at);
+	json_t *o = control_event_json(e);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int r = -ENOMEM;
 
@@ -211,6 +257,17 @@ events_flush(struct loop *l, void *userdata)
 	}
 	if (more)
 		control_events_notify(ctl->bs);
+	if (ctl->events_hook)
+		ctl->events_hook(ctl->events_hook_data);
+}
+
+void
+control_events_hook(struct bootsvc *bs, void (*fn)(void *userdata), void *userdata)
+{
+	if (!bs->control)
+		return;
+	bs->control->events_hook = fn;
+	bs->control->events_hook_data = userdata;
 }
 
 void

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "bootsvc.h"
+#include "role.h"
 
 /* Most control clients at once: nodectl invocations and a scheduler or two. The last
  * CONTROL_ROOT_RESERVED slots are root's, so a full table never locks the admin out. */
@@ -74,3 +75,16 @@ void control_complete(struct bootsvc *bs, struct control_pending *p, json_t *res
 int control_subscribe(struct bootsvc *bs, int64_t since);
 /* New events were stored: send them to subscribers (coalesced on the loop). */
 void control_events_notify(struct bootsvc *bs);
+/* One event as the protocol's {"event": {...}} line carries it (new reference). */
+json_t *control_event_json(const struct event_rec *e);
+/* Also tell fn (the admin listener's event stream, web/) each time the subscribers are
+ * sent new events; one hook, NULL to remove it. */
+void control_events_hook(struct bootsvc *bs, void (*fn)(void *userdata), void *userdata);
+
+/* Call verb for a client other than the socket's (the admin listener, web/), as role
+ * (who names it in refusals): the same role check and handler as a socket request.
+ * Deferred verbs answer at once with what they queued. On success *ret_result (new
+ * reference) or *ret_text (malloc'd JSON) is set; -EPERM when the role may not use the
+ * verb, -ENOENT for an unknown verb (reterr says so), else the verb's -errno. */
+int control_call(struct bootsvc *bs, enum role role, const char *who, const char *verb,
+    const json_t *args, json_t **ret_result, char **ret_text, struct dl_err *reterr);

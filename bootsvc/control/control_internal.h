@@ -79,6 +79,8 @@ struct control {
 	size_t n_clients;
 	int64_t sweep_timer, resume_timer, accept_timer, accept_timer_tcp;
 	struct log_ratelimit rl_refuse, rl_accept, rl_close[_CLOSE_MAX];
+	void (*events_hook)(void *userdata); /* control_events_hook() */
+	void *events_hook_data;
 };
 
 /* conn.c */
