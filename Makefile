@@ -172,6 +172,7 @@ install: all
 	install -m 0755 $(BUILD)/nodectl $(DESTDIR)$(PREFIX)/bin/nodectl
 	install -m 0755 $(BUILD)/imagebuild $(DESTDIR)$(PREFIX)/bin/imagebuild
 	install -m 0644 ipxe-scripts/*.ipxe $(DESTDIR)$(PREFIX)/share/diskless/ipxe-scripts/
+	install -d $(DESTDIR)$(PREFIX)/share/diskless/web && install -m 0644 webui/* $(DESTDIR)$(PREFIX)/share/diskless/web/
 	if [ -z "$(DESTDIR)" ]; then ./mk/add-user.sh; fi
 
 # Unit tests and corpus replay run under ASan+UBSan (build/asan); integration tests use

@@ -28,6 +28,10 @@ PKGS=(
   # imagebuild's iSCSI disks (docs/images.md): partition table, FAT boot partition, BIOS
   # loader, ext4 root; debugfs reads a disk's ext4 in tests
   fdisk dosfstools mtools syslinux syslinux-common e2fsprogs
+  # the web view: crypt(3) for its password file (libcrypt-dev); its browser test
+  # (tests/integ/web_view.sh): chromium driven by puppeteer-core
+  # (npm, pinned by tests/browser/package-lock.json); the password file's hashes (openssl)
+  libcrypt-dev chromium nodejs npm openssl
 )
 # One dpkg-query for all of them: when nothing is missing, this script costs a few
 # milliseconds and never touches apt or the network.

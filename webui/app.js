@@ -5,7 +5,7 @@
 // the history), never by polling.
 'use strict';
 
-const PHASES = ['new', 'off', 'registered', 'discovered', 'pxe', 'loading', 'imaging', 'up', 'failed'];
+const PHASES = ['new', 'off', 'registered', 'discovered', 'powering-on', 'pxe', 'loading', 'imaging', 'up', 'failed'];
 // Nodes whose row is fetched again after an action event, at most this often (ms): a
 // storm of events costs one node.list of the nodes it touched, not one per event.
 const REFRESH_MS = 400;
