@@ -114,6 +114,7 @@ struct sse {
 	struct MHD_Connection *c;
 	int64_t last_seq;
 	bool suspended, ping, hello;
+	char token[WEB_TOKEN_HEX + 1]; /* its session's, "" for a certificate's stream */
 	char buf[WEB_SSE_BUF];
 	size_t len, off;
 	struct sse *next;
@@ -405,6 +406,10 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	if (s->off == s->len) {
 		s->off = s->len = 0;
+		/* A stream lives as long as its session: logged out or expired, it ends (the
+		 * page's EventSource then asks again and is told 401). */
+		if (s->token[0] && !web_session_find(s->w->sessions, s->token, loop_now_ms()))
+			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (!s->hello) {
 			/* Where the stream starts, so the page knows which events its first
 			 * node.list may already reflect. */
@@ -481,7 +486,7 @@ on_ping(struct loop *l, void *userdata)
 }
 
 static enum MHD_Result
-serve_events(struct web *w, struct MHD_Connection *c, struct wreq *r)
+serve_events(struct web *w, struct MHD_Connection *c, struct wreq *r, const struct auth *a)
 {
 	const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
 	const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
@@ -507,6 +512,8 @@ serve_events(struct web *w, struct MHD_Connection *c, struct wreq *r)
 	s->w = w;
 	s->c = c;
 	s->last_seq = (int64_t)seq;
+	if (a->session)
+		memcpy(s->token, a->session->token, sizeof(s->token));
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
 	if (!resp) {
 		free(s);
@@ -688,7 +695,7 @@ api_call(struct web *w, struct MHD_Connection *c, struct wreq *r, const char *me
 		if (role_needed(verb) != ROLE_READ_ONLY)
 			return respond_error(c, r, 405, -EINVAL, "this verb needs a POST");
 		if (streq(verb, "events"))
-			return serve_events(w, c, r);
+			return serve_events(w, c, r, a);
 		q.args = args = json_object();
 		if (!args)
 			return MHD_NO;
@@ -801,6 +808,17 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
 			    r->client, sizeof(r->client));
 		*req_cls = r;
+		/* Refuse on the headers, before MHD reads a body nobody authorised: a response
+		 * queued now makes MHD skip the body. */
+		if (streq(method, "POST") && strncmp(url, "/api/", 5) == 0) {
+			struct auth a;
+
+			auth_of(w, c, &a);
+			if (!a.ok) {
+				log_refusal(w, r, "post", "not logged in");
+				return respond_error(c, r, 401, -EACCES, "log in first");
+			}
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -167,6 +167,11 @@ async function gridShot() {
     console.log(`grid of ${count} nodes rendered in ${Date.now() - t0} ms`);
     const total = await page.$eval('#counts li b', (b) => b.textContent);
     if (total !== String(count)) fail(`the counts say ${total} nodes, not ${count}`);
+    const up = await page.$eval('#counts li[data-count="up"] b', (b) => b.textContent).catch(() => '0');
+    if (process.env.WEB_EXPECT_UP && up !== process.env.WEB_EXPECT_UP)
+      fail(`the counts say ${up} nodes up, not ${process.env.WEB_EXPECT_UP}`);
+    const upCells = await page.$$eval('#grid .cell[data-phase="up"]', (c) => c.length);
+    if (upCells !== Number(up)) fail(`${upCells} cells are up, the counts say ${up}`);
     // Keyboard on the grid: one tab stop, arrows move, Enter opens the node.
     await page.focus('#grid .cell[tabindex="0"]');
     await page.keyboard.press('ArrowRight');
@@ -177,7 +182,7 @@ async function gridShot() {
     await page.screenshot({ path: png.replace(/\.png$/, '-filter.png') });
     await page.$eval('#filter', (f) => { f.value = ''; f.dispatchEvent(new Event('input')); });
     await page.screenshot({ path: png, fullPage: true });
-    ok(`screenshot of ${count} nodes in ${png}; arrow key moved to ${second}; filter 'r07n' left ${lit} lit`);
+    ok(`screenshot of ${count} nodes (${up} up) in ${png}; arrow key moved to ${second}; filter 'r07n' left ${lit} lit`);
     await page.focus(`#grid .cell[data-node="${second}"]`);
     await page.keyboard.press('Enter');
     await page.waitForFunction((n) => document.querySelector('#node-h').textContent.startsWith(n), {}, second);
