@@ -173,6 +173,10 @@ static const struct {
 	  "/etc/diskless/tls/bootsvc.crt  ", NULL },
 	{ __LINE__, "control_tls_key", "key.pem", NULL, NULL, "'key.pem' for control_tls_key is not an absolute path" },
 	{ __LINE__, "control_tls_ca", "/ca.crt", "control_tls", "  /ca.crt", NULL },
+	/* the web view's listener and files */
+	{ __LINE__, "admin_listen", "127.0.0.1", NULL, NULL, "'127.0.0.1' for admin_listen is not <ipv4>:<port>" },
+	{ __LINE__, "web_dir", "webui", NULL, NULL, "'webui' for web_dir is not an absolute path" },
+	{ __LINE__, "admin_passwords", "web.passwd", NULL, NULL, "'web.passwd' for admin_passwords is not an absolute path" },
 	/* http_listen: ipv4:port */
 	{ __LINE__, "http_listen", "10.77.0.1:8081", "http", "10.77.0.1:8081", NULL },
 	{ __LINE__, "http_listen", "0.0.0.0:65535", "http", "0.0.0.0:65535", NULL },
@@ -547,6 +551,16 @@ static const struct {
 	{ __LINE__, "dhcp_mode=off\ncontrol_tcp=10.0.0.1:8443\ncontrol_tls_cert=/c\ncontrol_tls_key=/k\n"
 		    "control_tls_ca=/a\n", NULL },
 	{ __LINE__, "dhcp_mode=off\ncontrol_tls_cert=/c\n", NULL }, /* files alone: no listener */
+	/* the web view: HTTPS only, and someone must be able to log in */
+	{ __LINE__, "dhcp_mode=off\nadmin_listen=127.0.0.1:8443\n", "admin_listen needs admin_cert" },
+	{ __LINE__, "dhcp_mode=off\nadmin_listen=127.0.0.1:8443\nadmin_cert=/c\nadmin_key=/k\n",
+	    "nobody could log in" },
+	{ __LINE__, "dhcp_mode=off\nadmin_listen=127.0.0.1:8443\nadmin_cert=/c\nadmin_key=/k\n"
+		    "admin_passwords=/p\n", NULL },
+	{ __LINE__, "dhcp_mode=off\nadmin_listen=127.0.0.1:8443\nadmin_cert=/c\nadmin_key=/k\n"
+		    "control_tls_ca=/a\n", NULL },
+	{ __LINE__, "dhcp_mode=off\nadmin_listen=127.0.0.1:8443\nadmin_cert=/c\nadmin_key=/k\n"
+		    "admin_ca=/a\n", NULL },
 };
 
 static void
