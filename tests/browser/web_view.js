@@ -187,6 +187,17 @@ async function gridShot() {
     await page.keyboard.press('Enter');
     await page.waitForFunction((n) => document.querySelector('#node-h').textContent.startsWith(n), {}, second);
     ok(`Enter on ${second} opened its node page`);
+    // The images page: the version every node registered with, pinned by none.
+    await page.click('#nav-images');
+    await page.waitForFunction(() => [...document.querySelectorAll('#images tbody tr')]
+      .some((r) => r.cells[0].textContent === 'tiny' && r.cells[2].textContent === 'current'))
+      .catch(() => fail('the images page does not list tiny as current'));
+    // Hosts and VMs: the tables come (this cluster has no VM hosts: empty, not an error).
+    await page.click('#nav-hosts');
+    await page.waitForFunction(() => !document.querySelector('#page-hosts').hidden &&
+      document.querySelector('#hosts tbody') !== null);
+    const hostRows = await page.$$eval('#hosts tbody tr', (r) => r.length);
+    ok(`images page lists tiny as current; hosts page shows ${hostRows} VM hosts`);
   } finally {
     await browser.close();
   }
