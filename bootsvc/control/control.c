@@ -98,7 +98,7 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 }
 
 int
-control_call(struct bootsvc *bs, enum role role, const char *who, const char *verb,
+control_call_as(struct bootsvc *bs, enum role role, const char *who, const char *verb,
     const json_t *args, json_t **ret_result, char **ret_text, struct dl_err *reterr)
 {
 	const struct control_verb *v = find_verb(verb);

@@ -86,5 +86,5 @@ void control_events_hook(struct bootsvc *bs, void (*fn)(void *userdata), void *u
  * Deferred verbs answer at once with what they queued. On success *ret_result (new
  * reference) or *ret_text (malloc'd JSON) is set; -EPERM when the role may not use the
  * verb, -ENOENT for an unknown verb (reterr says so), else the verb's -errno. */
-int control_call(struct bootsvc *bs, enum role role, const char *who, const char *verb,
+int control_call_as(struct bootsvc *bs, enum role role, const char *who, const char *verb,
     const json_t *args, json_t **ret_result, char **ret_text, struct dl_err *reterr);

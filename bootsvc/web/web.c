@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The admin listener: MHD with TLS in external epoll mode on the loop (like http/), who
  * the browser is, the routes, and the event stream. Pages are static files; everything
- * they show comes from /api/<verb>, which is control_call(). */
+ * they show comes from /api/<verb>, which is control_call_as(). */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
@@ -711,7 +711,8 @@ api_call(struct web *w, struct MHD_Connection *c, struct wreq *r, const char *me
 
 		if (!csrf_ok(c, a)) {
 			log_refusal(w, r, verb, "no or a wrong CSRF token, or another origin");
-			return respond_error(c, r, 403, -EACCES, "CSRF check failed: reload the page");
+			return respond_error(c, r, 403, -EACCES,
+			    "CSRF check failed: reload the page");
 		}
 		if (!ct || strncmp(ct, "application/json", 16) != 0)
 			return respond_error(c, r, 415, -EINVAL, "a POST's body is JSON");
@@ -725,7 +726,7 @@ api_call(struct web *w, struct MHD_Connection *c, struct wreq *r, const char *me
 		}
 	} else
 		return respond_error(c, r, 405, -EINVAL, "GET or POST");
-	rc = control_call(w->bs, a->role, a->who, verb, args, &result, &text, &err);
+	rc = control_call_as(w->bs, a->role, a->who, verb, args, &result, &text, &err);
 	json_decref(args);
 	if (rc < 0) {
 		if (rc == -EPERM)

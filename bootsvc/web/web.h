@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The admin listener (docs/web.md): HTTPS on admin_listen, apart from the boot network's
  * HTTP, serving the web view's static files from web_dir, /api/<verb> (the control
- * protocol's verbs, called with the browser user's role through control_call(), so roles
+ * protocol's verbs, called with the browser user's role through control_call_as(), so roles
  * are enforced in one place) and /api/events (the event stream as server-sent events).
  * Browsers are known by a client certificate of the control CA or by a password file
  * and a session cookie. Its own MHD daemon on the loop, with its own limits, so a

@@ -15,7 +15,9 @@
 #include "web/web_form.h"
 
 /* "secret" hashed with `openssl passwd -6 -salt abcdefgh secret`. */
-#define HASH_SECRET "$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG."
+#define HASH_SECRET                                                        \
+	"$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2" \
+	"CKPPrVACtLtip/cZ/1GM/O6IND4WQhG."
 
 static void
 test_form(void **state)
@@ -159,7 +161,8 @@ test_sessions(void **state)
 	assert_non_null(a);
 	assert_string_equal(a->user, "ada");
 	assert_int_equal(a->role, ROLE_ADMIN);
-	assert_null(web_session_find(t, "0000000000000000000000000000000000000000000000000000000000000000", now));
+	assert_null(web_session_find(t,
+	    "0000000000000000000000000000000000000000000000000000000000000000", now));
 
 	/* idle: rob was last used at now, ada at now + 10 */
 	assert_null(web_session_find(t, second, now + WEB_SESSION_IDLE_MS));
