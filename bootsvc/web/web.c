@@ -18,7 +18,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proto.h"
-#include "random.h"
+#include "parse.h"
 #include "readfile.h"
 #include "web/web.h"
 #include "web/web_auth.h"
@@ -935,18 +935,9 @@ web_start(struct bootsvc *bs, struct web **ret, struct dl_err *reterr)
 	if (cfg->admin_passwords[0] &&
 	    (r = web_passwd_load(cfg->admin_passwords, &w->pw, reterr)) < 0)
 		goto fail;
-	{
-		unsigned char b[WEB_TOKEN_HEX / 2];
-		static const char hex[] = "0123456789abcdef";
-
-		if ((r = dl_random(b, sizeof(b))) < 0) {
-			dl_err_set(reterr, r, "admin listener: no random bytes");
-			goto fail;
-		}
-		for (size_t i = 0; i < sizeof(b); i++) {
-			w->cert_csrf[2 * i] = hex[b[i] >> 4];
-			w->cert_csrf[2 * i + 1] = hex[b[i] & 15];
-		}
+	if ((r = web_random_token(w->cert_csrf)) < 0) {
+		dl_err_set(reterr, r, "admin listener: no random bytes");
+		goto fail;
 	}
 	(void)inet_pton(AF_INET, cfg->admin_addr, &sa.sin_addr); /* validated by config */
 	w->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |

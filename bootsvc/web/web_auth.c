@@ -194,8 +194,8 @@ web_passwd_check(const char *hash, const char *password)
 	return ok;
 }
 
-static int
-random_hex(char out[static WEB_TOKEN_HEX + 1])
+int
+web_random_token(char out[static WEB_TOKEN_HEX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char b[WEB_TOKEN_HEX / 2];
@@ -237,7 +237,7 @@ web_session_new(struct web_sessions *t, const char *user, enum role role, uint64
 			slot = s;
 	}
 	memset(slot, 0, sizeof(*slot));
-	if ((r = random_hex(slot->token)) < 0 || (r = random_hex(slot->csrf)) < 0) {
+	if ((r = web_random_token(slot->token)) < 0 || (r = web_random_token(slot->csrf)) < 0) {
 		memset(slot, 0, sizeof(*slot));
 		return r;
 	}

@@ -81,5 +81,7 @@ struct web_session *web_session_find(struct web_sessions *t, const char *token,
 void web_session_end(struct web_sessions *t, const char *token);
 /* Sessions in use (tests, metrics). */
 size_t web_session_count(const struct web_sessions *t);
+/* WEB_TOKEN_HEX lowercase hex digits from the kernel's random bytes: 0 or -errno. */
+int web_random_token(char out[static WEB_TOKEN_HEX + 1]);
 /* Compare two NUL-terminated secrets in time that does not depend on where they differ. */
 bool web_secret_eq(const char *a, const char *b);
