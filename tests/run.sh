@@ -77,7 +77,7 @@ if [[ -z ${TESTS:-} ]]; then
   fi
 fi
 # Longest first (their wall time in a full run, most of it spent waiting).
-LONG_FIRST="hv_xen hv_kvm vm_layer iscsi_boot slurm vm_migrate iscsi_faults restart_boot cluster_failover controller health_alloc green imagebuild_bases imagebuild_disk"
+LONG_FIRST="hv_xen hv_kvm vm_layer iscsi_boot slurm vm_migrate iscsi_faults restart_boot cluster_failover controller health_alloc green imagebuild_bases imagebuild_disk web_view"
 integ=() ordered=()
 for t in tests/integ/${TESTS:-*}.sh; do
   [[ -x $t ]] && integ+=("$t")
