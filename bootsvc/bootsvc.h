@@ -25,6 +25,9 @@ struct san_watch;
 struct sync;
 struct cluster;
 
+/* The script latency histogram's finite buckets, 1 ms to 10 s (http/metrics.c). */
+#define METRICS_SCRIPT_BUCKETS 12
+
 /* Counters for /metrics; plain integers because only the loop thread touches them. */
 struct metrics {
 	uint64_t requests[6];  /* by route family, enum http_route */
@@ -34,6 +37,11 @@ struct metrics {
 	uint64_t dnsmasq_restarts;
 	uint64_t phase_reports, phase_rejected;
 	uint64_t sync_bytes, sync_versions, sync_failures; /* sync/sync.h */
+	uint64_t boot_scripts; /* image scripts served: boots started (http_ipxe.c) */
+	/* How long /ipxe requests took, request to response done (http/metrics.c has the
+	 * bucket bounds): a boot storm shows here before nodes time out. */
+	uint64_t script_buckets[METRICS_SCRIPT_BUCKETS], script_count;
+	uint64_t script_ms_sum;
 };
 
 /* /etc/hosts as every node's overlay carries it (boot/overlay.c): rebuilt from the store

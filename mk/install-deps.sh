@@ -32,6 +32,8 @@ PKGS=(
   # (tests/integ/web_view.sh): chromium driven by puppeteer-core
   # (npm, pinned by tests/browser/package-lock.json); the password file's hashes (openssl)
   libcrypt-dev chromium nodejs npm openssl
+  # tests: promtool checks /metrics, the alert rules and their tests (docs/metrics.md)
+  prometheus
 )
 # One dpkg-query for all of them: when nothing is missing, this script costs a few
 # milliseconds and never touches apt or the network.

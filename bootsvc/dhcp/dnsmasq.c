@@ -9,6 +9,7 @@
 
 #include "backoff.h"
 #include "dhcp/dnsmasq.h"
+#include "dhcp/ra_check.h"
 #include "dhcp/start_script.h"
 #include "log.h"
 #include "parse.h"
@@ -73,12 +74,16 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 /* Write path atomically with mode 0644: written as tmp, then renamed. tmp must not be in
- * the hostsdir, or dnsmasq's inotify reads the half-done file too. */
+ * the hostsdir, or dnsmasq's inotify reads the half-done file too. The file is closed
+ * before the rename: closed after it, the close is an IN_CLOSE_WRITE in the hostsdir on
+ * top of the rename's IN_MOVED_TO, dnsmasq reads the file twice and warns "duplicate
+ * dhcp-host IP address" for every node added (tests/integ/dnsmasq_hosts.sh). */
 static int
 write_file_via(const char *path, const char *tmp, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = -1;
 	size_t off = 0;
+	int r;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -88,18 +93,20 @@ write_file_via(const char *path, const char *tmp, const char *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			int r = negative_errno();
+			r = negative_errno();
 			(void)unlink(tmp);
 			return r;
 		}
 		off += (size_t)n;
 	}
-	if (fchmod(fd, 0644) < 0 || rename(tmp, path) < 0) {
-		int r = negative_errno();
+	r = fchmod(fd, 0644) < 0 ? negative_errno() : 0;
+	if (close(TAKE_FD(fd)) < 0 && r == 0)
+		r = negative_errno();
+	if (r == 0 && rename(tmp, path) < 0)
+		r = negative_errno();
+	if (r < 0)
 		(void)unlink(tmp);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 static int
@@ -323,6 +330,8 @@ dnsmasq_new(struct bootsvc *bs, struct dnsmasq **ret, struct dl_err *reterr)
 		free(d);
 		return r;
 	}
+	if (bs->cfg.ipv6_ra)
+		ra_check_warn(bs->cfg.interface);
 	*ret = d;
 	return 0;
 }

@@ -293,6 +293,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	bs->metrics.bytes_sent += r->bytes;
 	if (r->status >= 100 && r->status < 600)
 		bs->metrics.responses[r->status / 100]++;
+	if (r->route == ROUTE_IPXE)
+		http_metrics_script_observe(&bs->metrics, loop_now_ms() - r->start_ms);
 	log_info("event=http_request route=%s status=%u bytes=%llu ms=%llu client=%s%s%s%s",
 	    http_route_name(r->route), r->status, (unsigned long long)r->bytes,
 	    (unsigned long long)(loop_now_ms() - r->start_ms), r->client[0] ? r->client : "-",

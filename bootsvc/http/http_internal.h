@@ -56,3 +56,5 @@ enum MHD_Result api_node(struct bootsvc *bs, struct MHD_Connection *c, struct re
  * cannot make us read one (issue 11); api_node() then answers the refusal. */
 bool api_node_refused(struct bootsvc *bs, struct MHD_Connection *c, const char *url);
 enum MHD_Result http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r);
+/* One /ipxe request done after ms milliseconds: into the script latency histogram. */
+void http_metrics_script_observe(struct metrics *m, uint64_t ms);

@@ -133,6 +133,7 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 static int
 served_record(struct bootsvc *bs, struct node_rec *n, const char *id)
 {
+	bs->metrics.boot_scripts++; /* every image script served: a boot (re)started */
 	if (strcmp(n->served_image, id) == 0)
 		return 0;
 	strcpy(n->served_image, id);

@@ -8,6 +8,87 @@
 #include "http/http_internal.h"
 #include "strbuf.h"
 
+/* The script latency histogram's bucket bounds in ms: a script is rendered from the store
+ * in well under 10 ms on an idle server; a boot storm of thousands of nodes, or a slow
+ * store, pushes it toward seconds, and iPXE gives up on a fetch after about a minute. */
+static const uint64_t script_bounds_ms[METRICS_SCRIPT_BUCKETS] = {
+	1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+};
+
+void
+http_metrics_script_observe(struct metrics *m, uint64_t ms)
+{
+	for (size_t i = 0; i < METRICS_SCRIPT_BUCKETS; i++)
+		if (ms <= script_bounds_ms[i])
+			m->script_buckets[i]++; /* cumulative, as Prometheus reads them */
+	m->script_count++;
+	m->script_ms_sum += ms;
+}
+
+/* The nodes' power, BMC and failure state, from one walk of the store: a handful of
+ * counts, never a series per node, so a scrape of 3,780 nodes stays a few lines. */
+struct node_counts {
+	int64_t power[3];  /* on, off, unknown */
+	int64_t bmc[3];    /* ok, unreachable, unknown (nodes with a BMC only) */
+	int64_t failed;    /* phase failed, or the controller gave up booting it */
+};
+
+static int
+node_count(const struct node_rec *n, void *userdata)
+{
+	struct node_counts *k = userdata;
+
+	k->power[strcmp(n->power, "on") == 0 ? 0 : strcmp(n->power, "off") == 0 ? 1 : 2]++;
+	if (n->bmc[0])
+		k->bmc[strcmp(n->bmc_state, "ok") == 0 ? 0 :
+		    strcmp(n->bmc_state, "unreachable") == 0 ? 1 : 2]++;
+	if (strcmp(n->phase, "failed") == 0 || strcmp(n->op, "failed") == 0)
+		k->failed++;
+	return 0;
+}
+
+static void
+node_metrics(struct bootsvc *bs, struct strbuf *b)
+{
+	static const char *const power[] = { "on", "off", "unknown" };
+	static const char *const bmc[] = { "ok", "unreachable", "unknown" };
+	struct node_counts k = { 0 };
+
+	(void)store_node_foreach(bs->store, node_count, &k);
+	strbuf_printf(b, "# HELP diskless_nodes_power Nodes by power state as their BMC last "
+	    "said (unknown: no BMC, or not asked yet).\n");
+	strbuf_printf(b, "# TYPE diskless_nodes_power gauge\n");
+	for (size_t i = 0; i < 3; i++)
+		strbuf_printf(b, "diskless_nodes_power{state=\"%s\"} %lld\n", power[i],
+		    (long long)k.power[i]);
+	strbuf_printf(b, "# HELP diskless_bmcs Nodes with a BMC, by whether it answers "
+	    "(unknown: not asked yet).\n");
+	strbuf_printf(b, "# TYPE diskless_bmcs gauge\n");
+	for (size_t i = 0; i < 3; i++)
+		strbuf_printf(b, "diskless_bmcs{state=\"%s\"} %lld\n", bmc[i], (long long)k.bmc[i]);
+	strbuf_printf(b, "# HELP diskless_nodes_failed Nodes whose boot failed (phase failed, "
+	    "or the controller gave up).\n");
+	strbuf_printf(b, "# TYPE diskless_nodes_failed gauge\n");
+	strbuf_printf(b, "diskless_nodes_failed %lld\n", (long long)k.failed);
+}
+
+static void
+script_histogram(const struct metrics *m, struct strbuf *b)
+{
+	strbuf_printf(b, "# HELP diskless_ipxe_script_duration_seconds Time to answer an /ipxe "
+	    "request, from its arrival to the response sent.\n");
+	strbuf_printf(b, "# TYPE diskless_ipxe_script_duration_seconds histogram\n");
+	for (size_t i = 0; i < METRICS_SCRIPT_BUCKETS; i++)
+		strbuf_printf(b, "diskless_ipxe_script_duration_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)script_bounds_ms[i] / 1000, (unsigned long long)m->script_buckets[i]);
+	strbuf_printf(b, "diskless_ipxe_script_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)m->script_count);
+	strbuf_printf(b, "diskless_ipxe_script_duration_seconds_sum %.3f\n",
+	    (double)m->script_ms_sum / 1000);
+	strbuf_printf(b, "diskless_ipxe_script_duration_seconds_count %llu\n",
+	    (unsigned long long)m->script_count);
+}
+
 static void
 phase_count(const char *phase, int64_t count, void *userdata)
 {
@@ -169,13 +250,30 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	strbuf_printf(&b, "# TYPE diskless_control_requests_total counter\n");
 	strbuf_printf(&b, "diskless_control_requests_total %llu\n",
 	    (unsigned long long)m->control_requests);
+	strbuf_printf(&b, "# HELP diskless_control_errors_total Control socket requests answered "
+	    "with an error.\n");
+	strbuf_printf(&b, "# TYPE diskless_control_errors_total counter\n");
 	strbuf_printf(&b, "diskless_control_errors_total %llu\n", (unsigned long long)m->control_errors);
 	strbuf_printf(&b, "# HELP diskless_dnsmasq_restarts_total Times dnsmasq was restarted.\n");
 	strbuf_printf(&b, "# TYPE diskless_dnsmasq_restarts_total counter\n");
 	/* dnsmasq is the privileged parent's: it knows both (dnsmasq.h) */
 	dnsmasq_status(bs->dnsmasq, &dns_pid, &dns_restarts);
 	strbuf_printf(&b, "diskless_dnsmasq_restarts_total %llu\n", (unsigned long long)dns_restarts);
+	strbuf_printf(&b, "# HELP diskless_dnsmasq_up Whether dnsmasq (DHCP, TFTP) runs.\n");
+	strbuf_printf(&b, "# TYPE diskless_dnsmasq_up gauge\n");
 	strbuf_printf(&b, "diskless_dnsmasq_up %d\n", dns_pid > 0);
+	strbuf_printf(&b, "# HELP diskless_boot_scripts_total Image boot scripts served: each is "
+	    "a node starting to boot.\n");
+	strbuf_printf(&b, "# TYPE diskless_boot_scripts_total counter\n");
+	strbuf_printf(&b, "diskless_boot_scripts_total %llu\n",
+	    (unsigned long long)m->boot_scripts);
+	script_histogram(m, &b);
+	node_metrics(bs, &b);
+	strbuf_printf(&b, "# HELP diskless_store_errors_total Store transactions that failed to "
+	    "begin or commit.\n");
+	strbuf_printf(&b, "# TYPE diskless_store_errors_total counter\n");
+	strbuf_printf(&b, "diskless_store_errors_total %llu\n",
+	    (unsigned long long)store_errors(bs->store));
 	strbuf_printf(&b, "# HELP diskless_energy_kwh_total Energy drawn by nodes, by power state and image.\n");
 	strbuf_printf(&b, "# TYPE diskless_energy_kwh_total counter\n");
 	(void)store_energy_image_foreach(bs->store, energy_image, &b);

@@ -784,14 +784,14 @@ disks_metrics(struct disks *d, struct strbuf *b)
 
 	if (!d)
 		return;
-	strbuf_printf(b, "# HELP diskless_disk_clones Node disk clones made, by method.\n"
-	    "# TYPE diskless_disk_clones counter\n");
+	strbuf_printf(b, "# HELP diskless_disk_clones_total Node disk clones made, by method.\n"
+	    "# TYPE diskless_disk_clones_total counter\n");
 	for (int m = DISK_CLONE_REFLINK; m < _DISK_CLONE_MAX; m++)
-		strbuf_printf(b, "diskless_disk_clones{method=\"%s\"} %llu\n",
+		strbuf_printf(b, "diskless_disk_clones_total{method=\"%s\"} %llu\n",
 		    disk_clone_to_string(m), (unsigned long long)d->clones[m]);
-	strbuf_printf(b, "# HELP diskless_disk_clone_failures Node disk clones that failed.\n"
-	    "# TYPE diskless_disk_clone_failures counter\n"
-	    "diskless_disk_clone_failures %llu\n", (unsigned long long)d->clone_failures);
+	strbuf_printf(b, "# HELP diskless_disk_clone_failures_total Node disk clones that failed.\n"
+	    "# TYPE diskless_disk_clone_failures_total counter\n"
+	    "diskless_disk_clone_failures_total %llu\n", (unsigned long long)d->clone_failures);
 	(void)store_disk_foreach(d->bs->store, sum_bytes, &bytes);
 	strbuf_printf(b, "# HELP diskless_disk_clone_bytes Bytes the ready node disk clones "
 	    "took in disk_dir when made (allocated, not apparent).\n"

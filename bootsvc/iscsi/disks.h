@@ -87,7 +87,8 @@ int disks_target(const struct bootsvc *bs, const struct node_rec *n, const struc
 /* Is a clone of node being made by this bootsvc now? */
 bool disks_in_flight(const struct disks *d, const char *node);
 
-/* /metrics: diskless_disk_clones{method}, diskless_disk_clone_bytes,
+/* /metrics: diskless_disk_clones_total{method}, diskless_disk_clone_failures_total,
+ * diskless_disk_clone_bytes,
  * diskless_disk_clone_seconds (sum and count). Nothing when d is NULL. */
 void disks_metrics(struct disks *d, struct strbuf *out);
 

@@ -94,6 +94,7 @@ store_begin(struct store *s)
 		return -EBUSY;
 	r = level == 0 ? s->ops->begin(s, true, &e) : s->ops->savepoint(s, level, &e);
 	if (r < 0) {
+		s->errors++;
 		log_debug("event=store_begin level=%u msg=\"%s\"", level, e.msg);
 		return r;
 	}
@@ -135,6 +136,7 @@ store_commit(struct store *s)
 		r = s->ops->commit(s, &e);
 	if (r < 0) {
 		/* The caller owns the error (it knows what the transaction was for). */
+		s->errors++;
 		log_debug("event=store_commit level=%u msg=\"%s\"", level, e.msg);
 		if (level == 0)
 			s->ops->rollback(s);
@@ -159,6 +161,12 @@ store_rollback(struct store *s)
 		s->ops->rollback_to(s, level);
 }
 
+uint64_t
+store_errors(const struct store *s)
+{
+	return s->errors;
+}
+
 int
 store_batch_begin(struct store *s)
 {
@@ -171,6 +179,7 @@ store_batch_begin(struct store *s)
 		return -EBUSY;
 	}
 	if (s->ops->begin(s, false, &e) < 0) {
+		s->errors++;
 		log_err("event=store_batch msg=\"begin: %s\"", e.msg);
 		return -EIO;
 	}
@@ -194,6 +203,7 @@ store_batch_end(struct store *s)
 		s->depth = 0;
 	}
 	if (fault_commit(s, &e) < 0 || s->ops->commit(s, &e) < 0) {
+		s->errors++;
 		log_err("event=store_batch msg=\"commit: %s\"", e.msg);
 		s->ops->rollback(s);
 		return -EIO;

@@ -205,6 +205,11 @@ void store_rollback(struct store *s);
  * or a lost lock does, so the contract's rollback runs. Logged at each injected failure;
  * nothing in bootsvc calls it. */
 void store_fault_fail_commits(struct store *s, unsigned n);
+/* Transactions and batches that failed to begin or commit since the store was opened
+ * (a full disk, a lost lock, a PostgreSQL store reconnecting): /metrics'
+ * diskless_store_errors_total. A store that answers nothing is in every caller's log
+ * already; this counts them for alerting. */
+uint64_t store_errors(const struct store *s);
 
 /* -EEXIST (name, MAC, IP taken: reterr says which) or -EIO. */
 int store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr);

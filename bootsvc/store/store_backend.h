@@ -24,6 +24,7 @@ struct store {
 	unsigned depth;          /* store_begin()s open (store.c keeps the nesting) */
 	bool batch;              /* inside store_batch_begin() */
 	unsigned fail_commits;   /* store_fault_fail_commits(): outermost commits to fail */
+	uint64_t errors;         /* store_errors(): failed begins and commits */
 };
 
 enum store_node_key {

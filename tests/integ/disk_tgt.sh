@@ -85,5 +85,5 @@ show=$(dl_nodectl node show s1)
 [[ $show != *"$PW"* && $show != *"$MP"* ]] || fail "a secret in node show"
 m=$(dl_ns curl -sf "$DL_URL/metrics")
 grep -qE '^diskless_disk_clone_seconds_count 1$' <<<"$m" &&
-    grep -qE '^diskless_disk_clones\{method="reflink"\} 1$' <<<"$m" || fail "metrics: $(grep disk_clone <<<"$m")"
+    grep -qE '^diskless_disk_clones_total\{method="reflink"\} 1$' <<<"$m" || fail "metrics: $(grep disk_clone <<<"$m")"
 pass "node show has the disk without a secret; /metrics counts the clone ($(grep -o 'method=[a-z]* apparent=[0-9]* allocated=[0-9]* ms=[0-9]*' "$DL_W/bootsvc.log" | head -n 1))"

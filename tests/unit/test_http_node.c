@@ -1156,8 +1156,8 @@ test_iscsi_script(void **state)
 		assert_int_equal(http_get(f, OWN, "/metrics", NULL, &x), 200);
 		body = strndup(x.payload, x.payload_len);
 		free(x.resp);
-		assert_non_null(strstr(body, "diskless_disk_clones{method=\"copy\"} 6\n"));
-		assert_non_null(strstr(body, "diskless_disk_clones{method=\"reflink\"} 0\n"));
+		assert_non_null(strstr(body, "diskless_disk_clones_total{method=\"copy\"} 6\n"));
+		assert_non_null(strstr(body, "diskless_disk_clones_total{method=\"reflink\"} 0\n"));
 		assert_non_null(strstr(body, "diskless_disk_clone_seconds_count 6\n"));
 		assert_non_null(strstr(body, "diskless_disk_clone_bytes "));
 		assert_null(strstr(body, "diskless_disk_clone_bytes 0\n"));
