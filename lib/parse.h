@@ -39,6 +39,11 @@ int parse_uuid(const char *s, char ret[static UUID_STR_LEN], struct dl_err *rete
 bool hostname_is_valid(const char *s);
 /* An image name: [a-z0-9][a-z0-9._-]{0,62} */
 bool image_name_is_valid(const char *s);
+/* The fewest hex digits of a content id that name a version (name@idprefix), even when
+ * fewer are unique today: a reference written in a script must not turn ambiguous when
+ * the next version is added, and 4 digits (65,536 values) keep that unlikely among the
+ * few versions an image keeps (docs/images.md "Versions"). */
+#define IMAGE_ID_PREFIX_MIN 4
 /* A serial number or other token from firmware: printable ASCII without space, quote,
  * backslash, '&', '?', '=', '/' and at most 64 chars. */
 bool serial_is_valid(const char *s);

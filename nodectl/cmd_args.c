@@ -229,11 +229,13 @@ cmd_args_image_ref(const char *opt, const char *s, struct dl_err *reterr)
 	if (!name)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	if (!image_name_is_valid(name) ||
-	    (at && (at[1] == '\0' || strlen(at + 1) > 64 ||
+	    (at && (strlen(at + 1) < IMAGE_ID_PREFIX_MIN || strlen(at + 1) > 64 ||
 	    strspn(at + 1, "0123456789abcdef") != strlen(at + 1))))
 		return dl_err_set(reterr, -EINVAL,
 		    "%s: '%s' is not an image name ([a-z0-9][a-z0-9._-]*, at most 63) "
-		    "or name@idprefix (lowercase hex)", opt, cmd_args_quote(q, s));
+		    "or name@idprefix (%d to 64 lowercase hex digits: at least %d, even when "
+		    "fewer are unique)", opt, cmd_args_quote(q, s), IMAGE_ID_PREFIX_MIN,
+		    IMAGE_ID_PREFIX_MIN);
 	return 0;
 }
 

@@ -68,11 +68,17 @@ cmd_events_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args
 	return 0;
 }
 
+/* The NODE column's width: a stream has no end to measure names at, so it is as wide as
+ * a discovered node's name, "d-" and the MAC's 12 hex digits (boot/nodes.c), the longest
+ * name bootsvc makes up; 12 broke the columns on every discovered node (issue 16). Longer
+ * names an admin chose push the rest of their line right. */
+#define EVENTS_NODE_WIDTH 14
+
 int
 cmd_events_print_header(FILE *out)
 {
-	(void)fprintf(out, "%-20s  %-12s  %-6s  %-15s  %s\n", "TIME", "NODE", "KIND", "WHAT",
-	    "REASON");
+	(void)fprintf(out, "%-20s  %-*s  %-6s  %-15s  %s\n", "TIME", EVENTS_NODE_WIDTH, "NODE",
+	    "KIND", "WHAT", "REASON");
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -93,8 +99,8 @@ cmd_events_print_line(FILE *out, const struct client_event *e, bool json)
 	at = json_integer(e->at);
 	when = at ? format_time(at, t) : NULL;
 	/* client.c copied the strings with control characters replaced already. */
-	(void)fprintf(out, "%-20s  %-12s  %-6s  %-15s  %s\n", when ? when : "-", e->node,
-	    e->kind, e->what, e->reason[0] ? e->reason : "-");
+	(void)fprintf(out, "%-20s  %-*s  %-6s  %-15s  %s\n", when ? when : "-",
+	    EVENTS_NODE_WIDTH, e->node, e->kind, e->what, e->reason[0] ? e->reason : "-");
 	json_decref(at);
 	return ferror(out) ? -EIO : 0;
 }

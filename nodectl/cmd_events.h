@@ -14,7 +14,7 @@
 int cmd_events_subscribe(struct client *c, const char *verb, const json_t *args,
     const char *label, struct dl_err *reterr);
 
-/* "TIME                  NODE          KIND    WHAT             REASON" */
+/* "TIME                  NODE            KIND    WHAT             REASON" */
 int cmd_events_print_header(FILE *out);
 
 /* One event as a line: TIME (UTC) NODE KIND WHAT REASON in fixed-width columns (the

@@ -405,14 +405,51 @@ cmd_node_reason(const json_t *node)
 	return reason;
 }
 
+/* The version a node runs: the one its last script named ("served_image"), else the one
+ * its receipt proved ("booted_image"); NULL when it runs none of ours now (off, held,
+ * failed, never booted): only pxe, loading, imaging and up run a version. */
+static const char *
+cmd_node_running(const json_t *node)
+{
+	static const char *const running[] = { "pxe", "loading", "imaging", "up" };
+	const char *phase = json_string_value(json_object_get(node, "phase"));
+	const char *served = json_string_value(json_object_get(node, "served_image"));
+	const char *booted = json_string_value(json_object_get(node, "booted_image"));
+	const char *v = served && served[0] ? served : booted;
+	bool runs = false;
+
+	for (size_t i = 0; phase && i < ELEMENTSOF(running); i++)
+		runs |= streq(phase, running[i]);
+	return runs && v && v[0] ? v : NULL;
+}
+
+/* Whether the node runs an older version than the one it would boot now ("image_id":
+ * its pin, else its image's current version): `tiny up` must not read as up to date. */
+static bool
+cmd_node_behind(const json_t *node, const char **ret_running)
+{
+	const char *current = json_string_value(json_object_get(node, "image_id"));
+	const char *run = cmd_node_running(node);
+
+	*ret_running = run;
+	return run && current && current[0] && !streq(run, current);
+}
+
 /* A node pinned to a version (provision) has "image_pin" beside its "image" name: show
- * "compute@3f2a9c0d11e2", as wide as a name and still exact enough. */
+ * "compute@3f2a9c0d11e2", as wide as a name and still exact enough. A node running an
+ * older version than its image's current one shows that version and "(behind)":
+ * "compute@0b1c2d3e4f50 (behind)" (docs/nodectl.md). */
 static const char *
 cmd_node_image_cell(const json_t *node, char buf[static FORMAT_BUF])
 {
 	const char *name = json_string_value(json_object_get(node, "image"));
 	const char *pin = json_string_value(json_object_get(node, "image_pin"));
+	const char *run;
 
+	if (name && name[0] && cmd_node_behind(node, &run)) {
+		(void)snprintf(buf, FORMAT_BUF, "%.30s@%.12s (behind)", name, run);
+		return buf;
+	}
 	if (pin && strlen(pin) == 64 && name && name[0]) {
 		(void)snprintf(buf, FORMAT_BUF, "%.40s@%.12s", name, pin);
 		return buf;
@@ -528,6 +565,27 @@ print_disk(FILE *out, const json_t *disk, struct dl_err *reterr)
 	return 0;
 }
 
+/* node show's "version:" line, under image_id, for a node that runs one: which it runs
+ * and which is current, "(behind)" when they differ. 1 when set, 0 for no line. */
+static int
+print_version(const json_t *node, struct format_kv *kv, char buf[static FORMAT_KV_BUF])
+{
+	const char *current = json_string_value(json_object_get(node, "image_id"));
+	const char *run;
+	bool behind = cmd_node_behind(node, &run);
+
+	if (!run)
+		return 0;
+	kv->key = "version";
+	if (behind)
+		(void)snprintf(buf, FORMAT_KV_BUF, "runs %.12s, current %.12s (behind: the next "
+		    "boot takes the current)", run, current);
+	else
+		(void)snprintf(buf, FORMAT_KV_BUF, "runs %.12s (current)", run);
+	kv->value = buf;
+	return 1;
+}
+
 int
 cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)
 {
@@ -544,8 +602,9 @@ cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 
 	if (!json_is_object(node))
 		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'node' object");
-	kv = calloc(nkeys + ELEMENTSOF(node_keys), sizeof(*kv));
-	bufs = calloc(nkeys + ELEMENTSOF(node_keys), sizeof(*bufs));
+	/* + 1: the version line (print_version) */
+	kv = calloc(nkeys + ELEMENTSOF(node_keys) + 1, sizeof(*kv));
+	bufs = calloc(nkeys + ELEMENTSOF(node_keys) + 1, sizeof(*bufs));
 	if (!kv || !bufs)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 
@@ -560,7 +619,10 @@ cmd_node_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 			kv[n].value = format_scalar(v, bufs[n]);
 		}
 		n++;
+		if (streq(node_keys[i], "image_id") && (r = print_version(node, &kv[n], bufs[n])))
+			n++;
 	}
+	r = 0;
 	/* Keys a newer bootsvc added: shown, so an old nodectl still shows everything. */
 	json_object_foreach((json_t *)node, key, v) {
 		bool known = streq(key, "history") || streq(key, "disk");

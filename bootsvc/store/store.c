@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "parse.h"
 #include "sha256.h"
 #include "store/store_backend.h"
 
@@ -421,10 +422,11 @@ image_resolve(struct store_reader *r, const char *ref, struct image_rec *ret,
 	memcpy(name, ref, (size_t)(at - ref));
 	name[at - ref] = '\0';
 	prefix = at + 1;
-	if (strlen(prefix) < 4 || strlen(prefix) > 64 || strspn(prefix, "0123456789abcdef") !=
-	    strlen(prefix))
-		return dl_err_set(reterr, -EINVAL,
-		    "version '%s' is not 4 to 64 lowercase hex digits of an image id", prefix);
+	if (strlen(prefix) < IMAGE_ID_PREFIX_MIN || strlen(prefix) > 64 ||
+	    strspn(prefix, "0123456789abcdef") != strlen(prefix))
+		return dl_err_set(reterr, -EINVAL, "version '%s' is not %d to 64 lowercase hex "
+		    "digits of an image id (at least %d, even when fewer are unique)", prefix,
+		    IMAGE_ID_PREFIX_MIN, IMAGE_ID_PREFIX_MIN);
 	if ((rc = r->ops->image_find_prefix(r, name, prefix, ret, &rows)) < 0)
 		return rc;
 	if (rows == 0)

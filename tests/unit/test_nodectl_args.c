@@ -97,6 +97,10 @@ static const struct vector vectors[] = {
 	  "'compute@XYZ'" },
 	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --image compute@", NULL,
 	  "'compute@'" },
+	/* issue 16: image@6 refused though unique: the message says the minimum */
+	{ __LINE__, SET, "set n01 --image tiny@6", NULL,
+	  "'tiny@6' is not an image name ([a-z0-9][a-z0-9._-]*, at most 63) or name@idprefix "
+	  "(4 to 64 lowercase hex digits: at least 4, even when fewer are unique)" },
 	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --bmc-creds /x", NULL,
 	  "option --bmc-creds needs --bmc" },
 	{ __LINE__, ADD, "add n1 --mac 52:54:00:00:00:01 --bmc b1 --bmc-creds=", NULL,

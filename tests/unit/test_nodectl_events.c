@@ -173,14 +173,18 @@ test_print_line(void **state)
 	e.reason[0] = '\0';
 	assert_int_equal(cmd_events_print_line(f, &e, false), 0);
 	assert_int_equal(cmd_events_print_line(f, &e, true), 0);
+	/* a discovered node's name, "d-" and 12 hex digits, keeps the columns (issue 16) */
+	(void)snprintf(e.node, sizeof(e.node), "d-525400aabbcc");
+	assert_int_equal(cmd_events_print_line(f, &e, false), 0);
 	fclose(f);
 	assert_string_equal(buf,
-	    "TIME                  NODE          KIND    WHAT             REASON\n"
-	    "2024-05-01T12:00:03Z  n01           action  power-cycle      "
+	    "TIME                  NODE            KIND    WHAT             REASON\n"
+	    "2024-05-01T12:00:03Z  n01             action  power-cycle      "
 	    "up on another image: reimage\n"
-	    "2024-05-01T12:00:03Z  n01           action  power-cycle      -\n"
+	    "2024-05-01T12:00:03Z  n01             action  power-cycle      -\n"
 	    "{\"seq\":7,\"node\":\"n01\",\"kind\":\"action\",\"action\":\"power-cycle\","
-	    "\"reason\":\"up on another image: reimage\",\"at\":1714564803}\n");
+	    "\"reason\":\"up on another image: reimage\",\"at\":1714564803}\n"
+	    "2024-05-01T12:00:03Z  d-525400aabbcc  action  power-cycle      -\n");
 	free(buf);
 	client_event_done(&e);
 }

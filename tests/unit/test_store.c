@@ -277,7 +277,8 @@ test_images(void **state)
 		{ __LINE__, "tiny@aaaa", 0, ID_B1, NULL },          /* the name narrows the prefix */
 		{ __LINE__, "compute@aaaa", -EINVAL, NULL, "version 'aaaa' of image 'compute' is ambiguous" },
 		{ __LINE__, "tiny@bbbb", -ENOENT, NULL, "no version 'bbbb' of image 'tiny'" },
-		{ __LINE__, "compute@aaa", -EINVAL, NULL, "version 'aaa' is not 4 to 64 lowercase hex" },
+		{ __LINE__, "compute@aaa", -EINVAL, NULL, "version 'aaa' is not 4 to 64 lowercase "
+		  "hex digits of an image id (at least 4, even when fewer are unique)" },
 		{ __LINE__, "compute@AAAA1", -EINVAL, NULL, "'AAAA1'" },
 		{ __LINE__, "compute@aaaa%", -EINVAL, NULL, "'aaaa%'" },
 		{ __LINE__, "compute@", -EINVAL, NULL, "version ''" },
