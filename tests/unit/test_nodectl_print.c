@@ -15,6 +15,9 @@
 
 /* 2024-05-01T12:00:03Z */
 #define NOW 1714564803
+/* Two versions of an image (issue 16's "behind"). */
+#define ID_OLD "0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d0b1d"
+#define ID_NEW "5e75e75e75e75e75e75e75e75e75e75e75e75e75e75e75e75e75e75e75e75e75e"
 
 static const struct {
 	int line;
@@ -56,6 +59,81 @@ static const struct {
 	  "rack 3 maintenance\n"
 	  "n03   52:54:00:00:00:03  -   compute               -      powering-on  failed      13m  "
 	  "timed out in phase powering-on after 3 attempts\n" },
+	/* issue 16: n01 up on the version before its image's current one is behind (the
+	 * version it runs shown); n02 up on the current one, n03 off on an old one (it boots
+	 * the current at its next boot, so not behind) and n04 never served are not. */
+	{ __LINE__, cmd_node_list_print,
+	  "{\"nodes\":[{\"name\":\"n01\",\"mac\":\"52:54:00:00:00:01\",\"image\":\"tiny\","
+	  "\"image_id\":\"" ID_NEW "\",\"served_image\":\"" ID_OLD "\",\"phase\":\"up\","
+	  "\"phase_at\":1714564800},"
+	  "{\"name\":\"n02\",\"mac\":\"52:54:00:00:00:02\",\"image\":\"tiny\","
+	  "\"image_id\":\"" ID_NEW "\",\"served_image\":\"" ID_NEW "\",\"phase\":\"up\","
+	  "\"phase_at\":1714564800},"
+	  "{\"name\":\"n03\",\"mac\":\"52:54:00:00:00:03\",\"image\":\"tiny\","
+	  "\"image_id\":\"" ID_NEW "\",\"served_image\":\"" ID_OLD "\",\"phase\":\"off\","
+	  "\"phase_at\":1714564800},"
+	  "{\"name\":\"n04\",\"mac\":\"52:54:00:00:00:04\",\"image\":\"tiny\","
+	  "\"image_id\":\"" ID_NEW "\",\"served_image\":\"\",\"booted_image\":\"" ID_OLD "\","
+	  "\"phase\":\"loading\",\"phase_at\":1714564800}]}",
+	  0,
+	  "NAME  MAC                IP  IMAGE                       POWER  PHASE    STATE  AGE  REASON\n"
+	  "n01   52:54:00:00:00:01  -   tiny@0b1d0b1d0b1d (behind)  -      up       -       3s  -\n"
+	  "n02   52:54:00:00:00:02  -   tiny                        -      up       -       3s  -\n"
+	  "n03   52:54:00:00:00:03  -   tiny                        -      off      -       3s  -\n"
+	  "n04   52:54:00:00:00:04  -   tiny@0b1d0b1d0b1d (behind)  -      loading  -       3s  -\n" },
+	{ __LINE__, cmd_node_show_print,
+	  "{\"node\":{\"name\":\"n01\",\"image\":\"tiny\",\"image_id\":\"" ID_NEW "\","
+	  "\"served_image\":\"" ID_OLD "\",\"phase\":\"up\"}}",
+	  0,
+	  "name:         n01\n"
+	  "mac:          -\n"
+	  "ip:           -\n"
+	  "uuid:         -\n"
+	  "serial:       -\n"
+	  "bmc:          -\n"
+	  "image:        tiny\n"
+	  "image_id:     " ID_NEW "\n"
+	  "version:      runs 0b1d0b1d0b1d, current 5e75e75e75e7 (behind: the next boot "
+	  "takes the current)\n"
+	  "phase:        up\n"
+	  "reason:       -\n"
+	  "phase_at:     -\n"
+	  "want_power:   -\n"
+	  "power:        -\n"
+	  "op:           -\n"
+	  "attempts:     -\n"
+	  "bmc_state:    -\n"
+	  "last_error:   -\n"
+	  "hold:         -\n"
+	  "hold_reason:  -\n"
+	  "booted_image: -\n"
+	  "served_image: " ID_OLD "\n" },
+	{ __LINE__, cmd_node_show_print,
+	  "{\"node\":{\"name\":\"n01\",\"image\":\"tiny\",\"image_id\":\"" ID_NEW "\","
+	  "\"served_image\":\"" ID_NEW "\",\"phase\":\"up\"}}",
+	  0,
+	  "name:         n01\n"
+	  "mac:          -\n"
+	  "ip:           -\n"
+	  "uuid:         -\n"
+	  "serial:       -\n"
+	  "bmc:          -\n"
+	  "image:        tiny\n"
+	  "image_id:     " ID_NEW "\n"
+	  "version:      runs 5e75e75e75e7 (current)\n"
+	  "phase:        up\n"
+	  "reason:       -\n"
+	  "phase_at:     -\n"
+	  "want_power:   -\n"
+	  "power:        -\n"
+	  "op:           -\n"
+	  "attempts:     -\n"
+	  "bmc_state:    -\n"
+	  "last_error:   -\n"
+	  "hold:         -\n"
+	  "hold_reason:  -\n"
+	  "booted_image: -\n"
+	  "served_image: " ID_NEW "\n" },
 	/* What bootsvc sends for a node that never reported: "" fields, phase_at 0. */
 	{ __LINE__, cmd_node_list_print,
 	  "{\"nodes\":[{\"name\":\"n03\",\"mac\":\"52:54:00:00:00:03\",\"ip\":\"\","
