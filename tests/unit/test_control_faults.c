@@ -94,9 +94,12 @@ test_node_add(void **state)
 	static const char req[] = "{\"id\":1,\"verb\":\"node.add\",\"args\":{\"names\":\"m[1-2]\","
 	    "\"macs\":\"52:54:00:00:01:[01-02]\"}}";
 	int64_t seq = store_event_last_seq(f->cf.bs.store);
+	uint64_t errors = store_errors(f->cf.bs.store);
 
 	store_fault_fail_commits(f->cf.bs.store, 1);
 	expect_err(&f->cf.bs, req, "EIO", "node.add: the store could not commit");
+	/* counted for /metrics' diskless_store_errors_total (issue 16) */
+	assert_int_equal(store_errors(f->cf.bs.store), errors + 1);
 	assert_int_equal(count_nodes(&f->cf.bs), 3);
 	assert_int_equal(store_event_last_seq(f->cf.bs.store), seq);
 	assert_no_tx_left(&f->cf.bs);
