@@ -41,7 +41,8 @@ usage(FILE *f)
 {
 	(void)fputs("usage: imagebuild build images/<name> [--store DIR] [--force] [--work DIR]\n"
 	    "                  [--init FILE] [--kernel-dir DIR]\n"
-	    "  --store DIR       image store (versions at DIR/<id>/), default " DEFAULT_STORE "\n"
+	    "  --store DIR       the image store (versions at DIR/<id>/; not bootsvc's node\n"
+	    "                    store), default " DEFAULT_STORE "\n"
 	    "  --force           rebuild even if the recipe is unchanged\n"
 	    "  --work DIR        scratch space for the rootfs, default " DEFAULT_WORK "\n"
 	    "  --init FILE       the node's static init, default <dir of imagebuild>/init\n"
