@@ -399,6 +399,51 @@ node_show(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *r
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* A node without a fixed address given an image (a discovered one, d-<mac>, being
+ * assigned): with our own DHCP it keeps the address dnsmasq leased it as its fixed one,
+ * so it is then what a registered node is: its host entry reserves the address, its
+ * script and phase calls are taken from it, `node list` shows it, and its boot gets its
+ * credential and reports `loading` (docs/security.md "The boot network"; issue 16). A
+ * made-up address instead would refuse the requests the node makes from its lease until
+ * it next asks DHCP. No lease, or the address another node's: it stays without one.
+ * 1 when n->ip was set, else 0. */
+static int
+assign_lease_ip(struct bootsvc *bs, struct node_rec *n)
+{
+	char ip[16];
+	struct node_rec other;
+
+	if (n->ip[0] || bs->cfg.dhcp_mode != DHCP_MODE_RANGE ||
+	    dnsmasq_lease_ip(bs->cfg.state_dir, n->mac, ip) < 0)
+		return 0;
+	if (store_node_get_by_ip(bs->store, ip, &other) == 0) {
+		log_warning("event=node_set node=%s ip=%s msg=\"its leased address is node %s's, "
+		    "left without a fixed address\"", n->name, ip, other.name);
+		return 0;
+	}
+	strcpy(n->ip, ip);
+	log_notice("event=node_set node=%s ip=%s msg=\"keeps its leased address as its fixed "
+	    "one\"", n->name, ip);
+	return 1;
+}
+
+/* After the commit: the host entries of nodes that now have a fixed address, "mac,ip,name"
+ * in place of "mac,name". dnsmasq only adds what its hostsdir's inotify shows it, so the
+ * old entry goes with a SIGHUP (dnsmasq_host_remove's way). */
+static void
+sync_addressed(struct bootsvc *bs, const struct hostlist *names)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		struct node_rec n;
+
+		if (store_node_get(bs->store, names->names[i], &n) == 0 && n.ip[0] &&
+		    dnsmasq_host_write(bs->dnsmasq, &n) < 0)
+			log_warning("event=node_set node=%s msg=\"cannot write its DHCP host entry, "
+			    "the next start writes it\"", n.name);
+	}
+	dnsmasq_reload_hosts(bs->dnsmasq);
+}
+
 /* node.set {names, image?, persistent_disk?}: the image the nodes boot, and whether an
  * iscsi node's disk is kept across boots (issue 14); at least one of them. */
 static int
@@ -410,6 +455,7 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	const char *image;
 	json_t *updated;
 	bool persistent = false, set_persistent = json_object_get(args, "persistent_disk") != NULL;
+	unsigned addressed = 0; /* nodes given their leased address (assign_lease_ip) */
 	int r;
 
 	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
@@ -454,6 +500,7 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 				strcpy(n.image_pin, img.id);
 			else
 				n.image_pin[0] = '\0';
+			addressed += assign_lease_ip(bs, &n);
 			if ((r = store_node_update(bs->store, &n)) < 0)
 				break;
 		}
@@ -465,6 +512,8 @@ node_set(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *re
 	} else if ((r = store_commit(bs->store)) < 0) {
 		dl_err_set(reterr, r, "node.set: the store could not commit, no node was changed");
 	} else {
+		if (addressed)
+			sync_addressed(bs, &names);
 		log_notice("event=node_set count=%zu first=%s image=%s image_id=%.12s "
 		    "persistent_disk=%s", names.n, names.names[0], image ? img.name : "-",
 		    image ? img.id : "-", set_persistent ? (persistent ? "on" : "off") : "-");

@@ -278,6 +278,54 @@ dnsmasq_pxe_seen_at(const char *state_dir, const char *mac)
 }
 
 int
+dnsmasq_lease_find(const char *text, const char *mac, char ret[static 16])
+{
+	const char *line = text;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char expiry[24], lmac[24], ip[24];
+		char buf[128];
+		uint32_t a;
+
+		/* a longer line is not one of dnsmasq's v4 leases (those fit in 128 with room) */
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			if (sscanf(buf, "%23s %23s %23s", expiry, lmac, ip) == 3 &&
+			    strcasecmp(lmac, mac) == 0 && strlen(ip) < 16 &&
+			    parse_ipv4(ip, &a, NULL) == 0) {
+				memcpy(ret, ip, strlen(ip) + 1);
+				return 0;
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+/* dnsmasq's lease file holds one line per lease: a boot network's /24 of them is ~20 KiB,
+ * this bounds the read for a much larger one. */
+#define MAX_LEASES_FILE (4 * 1024 * 1024)
+
+int
+dnsmasq_lease_ip(const char *state_dir, const char *mac, char ret[static 16])
+{
+	char path[MAX_STORE_PATH + 32];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/dnsmasq/leases", state_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	r = read_file(path, MAX_LEASES_FILE, READ_FILE_REGULAR, &text, &len, NULL);
+	if (r < 0)
+		return r;
+	return dnsmasq_lease_find(text, mac, ret);
+}
+
+int
 dnsmasq_new(struct bootsvc *bs, struct dnsmasq **ret, struct dl_err *reterr)
 {
 	static const char *const bins[] = { "undionly.kpxe", "ipxe.efi", "snponly.efi" };

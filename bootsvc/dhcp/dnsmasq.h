@@ -58,3 +58,10 @@ void dnsmasq_reload_hosts(struct dnsmasq *d);
  * for never. The evidence that a node thought up really rebooted; kept only with
  * dhcp_mode = range, where bootsvc's dnsmasq answers every DHCP of the node. */
 int64_t dnsmasq_pxe_seen_at(const char *state_dir, const char *mac);
+
+/* The address dnsmasq leased to mac, from its lease file's text ("<expiry> <mac> <ip>
+ * <hostname> <client-id>" lines): 0 and ret set, or -ENOENT. Pure: text is any bytes. */
+int dnsmasq_lease_find(const char *text, const char *mac, char ret[static 16]);
+/* The same, read from <state_dir>/dnsmasq/leases (dhcp_mode = range: our dnsmasq leases).
+ * A discovered node being assigned keeps the address it has (verbs_node.c). */
+int dnsmasq_lease_ip(const char *state_dir, const char *mac, char ret[static 16]);

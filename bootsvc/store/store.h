@@ -219,7 +219,8 @@ int store_node_get_by_mac(struct store *s, const char *mac, struct node_rec *ret
 int store_node_get_by_ip(struct store *s, const char *ip, struct node_rec *ret);
 /* Remove a node with its history and energy rows. 0, -ENOENT, -EIO. */
 int store_node_delete(struct store *s, const char *name);
-/* Rewrite the assignment columns (image, image_pin, served_image, ...) of an existing node. */
+/* Rewrite the assignment columns (image, image_pin, served_image, ip, ...) of an existing
+ * node; ip: a discovered node keeps its lease when assigned (verbs_node.c). */
 int store_node_update(struct store *s, const struct node_rec *n);
 /* The health rules' memory of a node (recent SEL events, JSON): kept apart from node_rec
  * because it can be tens of KiB. get: a new malloc'd string ("" when none). */

@@ -359,6 +359,31 @@ test_hosts_prune(void **state)
 	assert_int_equal(dnsmasq_hosts_prune(f->d, keep_named, "b"), 0);
 }
 
+/* The lease file as dnsmasq writes it: a discovered node being assigned keeps its lease
+ * (issue 16). */
+static void
+test_lease_find(void **state)
+{
+	static const char leases[] =
+	    "duid 00:01:00:01:2c:aa:bb:cc:52:54:00:00:00:09\n"
+	    "1764931200 52:54:00:00:00:01 10.0.0.150 d-525400000001 01:52:54:00:00:00:01\n"
+	    "1764931300 52:54:00:aa:bb:02 10.0.0.151 * *\n"
+	    "1764931400 52:54:00:00:00:03 10.0.0.1234 * *\n"
+	    "1764931500 52:54:00:00:00:04";
+	char ip[16] = "";
+
+	(void)state;
+	assert_int_equal(dnsmasq_lease_find(leases, "52:54:00:00:00:01", ip), 0);
+	assert_string_equal(ip, "10.0.0.150");
+	/* dnsmasq writes lowercase, the store keeps what mac_to_string made */
+	assert_int_equal(dnsmasq_lease_find(leases, "52:54:00:AA:BB:02", ip), 0);
+	assert_string_equal(ip, "10.0.0.151");
+	assert_int_equal(dnsmasq_lease_find(leases, "52:54:00:00:00:03", ip), -ENOENT);
+	assert_int_equal(dnsmasq_lease_find(leases, "52:54:00:00:00:04", ip), -ENOENT);
+	assert_int_equal(dnsmasq_lease_find(leases, "52:54:00:00:00:05", ip), -ENOENT);
+	assert_int_equal(dnsmasq_lease_find("", "52:54:00:00:00:01", ip), -ENOENT);
+}
+
 int
 main(void)
 {
@@ -368,6 +393,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_script_over_tftp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hosts_prune, setup, teardown),
+		cmocka_unit_test(test_lease_find),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
