@@ -20,7 +20,7 @@ static const char *const node_sql[_SQLITE_STMT_MAX] = {
 	[S_NODE_HISTORY_DELETE] = "DELETE FROM history WHERE node = ?1",
 	[S_NODE_ENERGY_DELETE] = "DELETE FROM energy WHERE node = ?1",
 	[S_NODE_UPDATE] = "UPDATE nodes SET uuid=?2, serial=?3, bmc=?4, bmc_creds=?5, image=?6, "
-			  "image_pin=?7, served_image=?8, ip=?9 WHERE name = ?1",
+			  "image_pin=?7, served_image=?8, ip=NULLIF(?9,'') WHERE name = ?1",
 	[S_NODE_PHASE] = "UPDATE nodes SET phase=?2, reason=?3, phase_at=?4 WHERE name = ?1",
 	[S_NODE_CTRL] = "UPDATE nodes SET want_power=?2, hold=?3, hold_reason=?4, booted_image=?5, "
 			"power=?6, op=?7, op_at_ms=?8, attempts=?9, retry_at_ms=?10, bmc_state=?11, "
