@@ -5,7 +5,8 @@
 #   make demo         build an image; a Slurm job powers on and boots a virtual cluster (qemu
 #                     nodes behind simulated BMCs, private netns), runs, powers it off
 #   make demo-vm      build images/kvm, boot a hypervisor node, start a guest inside it
-#   make image IMAGE=<name>   build images/<name> into the image store
+#   make image IMAGE=<name> [STORE=dir]   build images/<name> into the image store
+#                     $(STORE)/images (STORE: /var/lib/diskless)
 #   make fuzz FUZZ=<target> SECONDS=60   run one libFuzzer target (clang)
 #   make bench        benchmarks beside their references -> docs/benchmarks.md
 #   make install      programs to $(PREFIX)/sbin and bin, iPXE templates to
