@@ -23,19 +23,50 @@
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/templates.h"
+#include "config_check.h"
 #include "pki.h"
 #include "privsep/privsep.h"
+#include "sdnotify.h"
 #include "vm/vm.h"
 #include "version.h"
 
 static void
 usage(void)
 {
-	printf("usage: bootsvc [-c FILE] [--KEY=VALUE ...]\n"
+	printf("usage: bootsvc [-c FILE] [--check-config] [--KEY=VALUE ...]\n"
 	       "  -c, --config FILE   key=value configuration (default: none, built-in defaults)\n"
+	       "  --check-config      judge the configuration, report every mistake, start nothing\n"
 	       "  --KEY=VALUE         override one configuration key (see docs/bootsvc.conf.md),\n"
 	       "                      e.g. --state_dir=/tmp/dl --interface=br0\n"
 	       "  -V, --version\n");
+}
+
+/* The systemd manager's notify socket, when there is one (sdnotify.h); loop thread only. */
+static struct sdnotify sdn;
+
+/* The --KEY=VALUE overrides over c; errors name the option. */
+static int
+apply_overrides(const struct bootsvc *bs, struct config *c, struct dl_err *err)
+{
+	int r;
+
+	for (int i = 0; i < bs->n_overrides; i++) {
+		char key[64];
+		const char *o = bs->overrides[i] + 2, *eq = strchr(o, '=');
+		size_t klen;
+		if (!eq || (klen = (size_t)(eq - o)) == 0 || klen >= sizeof(key))
+			return dl_err_set(err, -EINVAL, "option '%s' is not --KEY=VALUE",
+			    bs->overrides[i]);
+		memcpy(key, o, klen);
+		key[klen] = '\0';
+		for (char *k = key; *k; k++)
+			if (*k == '-')
+				*k = '_';
+		r = config_set(c, key, eq + 1, err);
+		if (r < 0)
+			return dl_err_prefix(err, "option '%s'", bs->overrides[i]), r;
+	}
+	return 0;
 }
 
 /* Load config file then overrides into c; errors name file:line or the option. */
@@ -55,25 +86,56 @@ load_config(struct bootsvc *bs, struct config *c, struct dl_err *err)
 			return r;
 	} else if (bs->config_path && (r = config_parse_file(c, bs->config_path, err)) < 0)
 		return r;
-	for (int i = 0; i < bs->n_overrides; i++) {
-		char key[64];
-		const char *o = bs->overrides[i] + 2, *eq = strchr(o, '=');
-		size_t klen;
-		if (!eq || (klen = (size_t)(eq - o)) == 0 || klen >= sizeof(key))
-			return dl_err_set(err, -EINVAL, "option '%s' is not --KEY=VALUE",
-			    bs->overrides[i]);
-		memcpy(key, o, klen);
-		key[klen] = '\0';
-		for (char *k = key; *k; k++)
-			if (*k == '-')
-				*k = '_';
-		r = config_set(c, key, eq + 1, err);
-		if (r < 0)
-			return dl_err_prefix(err, "option '%s'", bs->overrides[i]), r;
-	}
+	if ((r = apply_overrides(bs, c, err)) < 0)
+		return r;
 	if ((r = config_resolve(c, err)) < 0)
 		return r;
 	return config_validate(c, err);
+}
+
+static void
+print_mistake(const char *msg, void *userdata)
+{
+	unsigned *n = userdata;
+
+	(*n)++;
+	fprintf(stderr, "bootsvc: %s\n", msg);
+}
+
+/* --check-config: every mistake on stderr, exit 0 only when there is none. Reads the
+ * file as whoever runs it (root for /etc/diskless), writes nothing, starts nothing. */
+static int
+check_config(struct bootsvc *bs)
+{
+	struct dl_err err = { 0 };
+	struct config c;
+	unsigned n = 0;
+
+	config_init(&c);
+	if (bs->config_path)
+		(void)config_check_file(&c, bs->config_path, print_mistake, &n);
+	if (apply_overrides(bs, &c, &err) < 0 || config_resolve(&c, &err) < 0 ||
+	    config_validate(&c, &err) < 0)
+		print_mistake(err.msg, &n);
+	else
+		(void)config_check_paths(&c, print_mistake, &n);
+	if (n) {
+		fprintf(stderr, "bootsvc: %s: %u mistake%s\n",
+		    bs->config_path ? bs->config_path : "(built-in defaults)", n, n > 1 ? "s" : "");
+		return EXIT_FAILURE;
+	}
+	printf("%s: configuration ok\n", bs->config_path ? bs->config_path : "(built-in defaults)");
+	return EXIT_SUCCESS;
+}
+
+/* WATCHDOG=1 at half systemd's interval, from the loop: a stuck loop stops feeding it. */
+static void
+on_watchdog(struct loop *l, void *userdata)
+{
+	(void)userdata;
+	(void)sdnotify_send(&sdn, "WATCHDOG=1");
+	if (loop_add_timer(l, loop_now_ms() + sdnotify_watchdog_ms(&sdn), on_watchdog, NULL) < 0)
+		log_err("event=watchdog msg=\"out of memory re-arming the watchdog ping\"");
 }
 
 static void
@@ -81,6 +143,7 @@ on_quit(struct loop *l, int sig, void *userdata)
 {
 	(void)userdata;
 	log_notice("event=shutdown signal=%d", sig);
+	(void)sdnotify_send(&sdn, "STOPPING=1");
 	loop_quit(l, 0);
 }
 
@@ -174,6 +237,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -187,6 +251,7 @@ main(int argc, char **argv)
 	char dbpath[MAX_CONF_PATH + 16];
 	sigset_t mask;
 	int r = 0, n_over = 0;
+	bool check = false;
 
 	overrides = calloc((size_t)argc, sizeof(char *));
 	if (!overrides)
@@ -205,6 +270,9 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			bs.config_path = optarg;
+			break;
+		case 'C':
+			check = true;
 			break;
 		case 'h':
 			usage();
@@ -226,12 +294,18 @@ main(int argc, char **argv)
 	}
 	bs.overrides = overrides;
 	bs.n_overrides = n_over;
+	if (check) {
+		r = check_config(&bs);
+		free(overrides);
+		return r;
+	}
 	if (load_config(&bs, &bs.cfg, &err) < 0) {
 		fprintf(stderr, "bootsvc: %s\n", err.msg);
 		free(overrides);
 		return EXIT_FAILURE;
 	}
 	log_set_level(bs.cfg.log_level);
+	log_open("bootsvc");
 
 	/* Block before any thread or child exists so all inherit the mask; the loop takes
 	 * them through signalfd. */
@@ -263,6 +337,12 @@ main(int argc, char **argv)
 			   "privilege separation\"", (int)geteuid());
 		if ((r = mkdir_state(bs.cfg.state_dir, &err)) < 0)
 			goto fail;
+	}
+	/* The process that runs the loop speaks to systemd; under privilege separation the
+	 * unit's NotifyAccess=all lets it, its parent being the unit's main process. */
+	if (sdnotify_init(&sdn, getpid(), parent, &err) < 0) {
+		log_warning("event=sdnotify msg=\"%s, not notifying systemd\"", err.msg);
+		dl_err_clear(&err);
 	}
 	if ((r = loop_new(&bs.loop)) < 0) {
 		dl_err_set(&err, r, "event loop: %s", strerror(-r));
@@ -336,6 +416,14 @@ main(int argc, char **argv)
 	}
 	log_notice("event=start version=%s state_dir=%s boot_url=%s", DISKLESS_VERSION,
 	    bs.cfg.state_dir, bs.cfg.boot_url[0] ? bs.cfg.boot_url : "-");
+	/* Listeners bound, dnsmasq started, the store open: ready for systemd's ordering. */
+	(void)sdnotify_send(&sdn, "READY=1\nSTATUS=serving");
+	if (sdnotify_watchdog_ms(&sdn) &&
+	    loop_add_timer(bs.loop, loop_now_ms() + sdnotify_watchdog_ms(&sdn), on_watchdog,
+	    NULL) < 0) {
+		r = dl_err_set(&err, -ENOMEM, "watchdog timer: out of memory");
+		goto fail;
+	}
 	r = loop_run(bs.loop);
 	if (r < 0)
 		dl_err_set(&err, r, "event loop: %s", strerror(-r));

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "log.h"
@@ -17,6 +18,8 @@
 #define DEFAULT_STORE "/var/lib/diskless/images"
 #define DEFAULT_WORK "/var/tmp"
 #define DEFAULT_KERNEL_CACHE "/var/cache/diskless"
+/* Where make install puts the node's init when no build/init sits beside imagebuild. */
+#define INSTALLED_INIT "/usr/lib/diskless/init"
 
 static const char *arg_store = DEFAULT_STORE;
 static const char *arg_work = DEFAULT_WORK;
@@ -45,7 +48,8 @@ usage(FILE *f)
 	    "                    store), default " DEFAULT_STORE "\n"
 	    "  --force           rebuild even if the recipe is unchanged\n"
 	    "  --work DIR        scratch space for the rootfs, default " DEFAULT_WORK "\n"
-	    "  --init FILE       the node's static init, default <dir of imagebuild>/init\n"
+	    "  --init FILE       the node's static init, default <dir of imagebuild>/init,\n"
+	    "                    else " INSTALLED_INIT "\n"
 	    "  --kernel-dir DIR  kernel tree for bases without their own kernel,\n"
 	    "                    default $DISKLESS_CACHE/kernel/kroot (" DEFAULT_KERNEL_CACHE ")\n", f);
 }
@@ -122,6 +126,9 @@ main(int argc, char **argv)
 		char *slash = strrchr(init_buf, '/');
 		strcpy(slash ? slash + 1 : init_buf, "init");
 		arg_init = init_buf;
+		/* Installed (make install, the .deb), the init is a helper, not a program. */
+		if (access(init_buf, F_OK) < 0)
+			arg_init = INSTALLED_INIT;
 	}
 	if (!arg_kernel_dir) {
 		const char *cache = getenv("DISKLESS_CACHE");

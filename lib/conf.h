@@ -20,5 +20,14 @@ typedef int (*conf_item_fn)(const char *key, const char *value, void *userdata,
 int conf_parse_buffer(const char *name, const char *buf, size_t len, conf_item_fn fn,
     void *userdata, struct dl_err *reterr);
 
+/* Called with each bad line's error by conf_check_buffer(). */
+typedef void (*conf_error_fn)(const struct dl_err *err, void *userdata);
+
+/* Like conf_parse_buffer(), but a bad line goes to on_error and the reading goes on, so
+ * one run names every mistake of a file (bootsvc --check-config). Returns how many lines
+ * were bad (0: none). */
+int conf_check_buffer(const char *name, const char *buf, size_t len, conf_item_fn fn,
+    void *userdata, conf_error_fn on_error, void *err_userdata);
+
 /* Read and parse a whole file (at most 1 MiB). -ENOENT etc. with reterr naming the file. */
 int conf_parse_file(const char *path, conf_item_fn fn, void *userdata, struct dl_err *reterr);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* key=value logging to stderr, one write() per line (CONVENTIONS §9). */
+/* key=value logging to stderr, one write() per line (CONVENTIONS §9); under systemd, when
+ * stderr is the journal, the same line as one journal entry with each key=value pair a
+ * field of its own (docs/install.md "Logs"). */
 #pragma once
 
 #include <stdbool.h>
@@ -13,6 +15,29 @@
 #define MAX_LOG_LINE 2048
 /* Longest outside string copied into a log line by log_safe(). */
 #define MAX_LOG_VALUE 128
+
+/* Longest journal entry: the line, its pairs again as fields, and the fixed fields. */
+#define MAX_LOG_JOURNAL (2 * MAX_LOG_LINE + 256)
+/* Where journald takes native entries (systemd's sd_journal_sendv() writes here too). */
+#define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* Call once from main() before any thread: when $JOURNAL_STREAM names stderr (systemd
+ * connected it to the journal), lines go to the journal's native socket as fields, with
+ * SYSLOG_IDENTIFIER=ident; otherwise (or if that socket cannot be reached) to stderr as
+ * before. */
+void log_open(const char *ident);
+
+/* Whether env ("DEVICE:INODE", systemd.exec(5)) names the file whose dev and ino are
+ * given. Pure; unit-tested. */
+bool log_journal_stream_is(const char *env, uint64_t dev, uint64_t ino);
+
+/* Encode one line (key=value pairs, no "level=" and no newline) as journal native
+ * protocol fields into buf: MESSAGE=line, PRIORITY=level, SYSLOG_IDENTIFIER=ident, then
+ * each pair as KEY=value (key upper-cased, '.' and '-' as '_', quotes of a "quoted value"
+ * dropped; a key that is no valid journal field name or that names one of the fixed
+ * fields is left to MESSAGE). Returns the length, or -ENOBUFS when size is too small. */
+int log_journal_encode(char *buf, size_t size, const char *ident, int level, const char *line,
+    size_t len);
 
 void log_set_level(int level);
 int log_get_level(void);

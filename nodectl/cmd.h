@@ -129,6 +129,14 @@ int cmd_image_list_print(FILE *out, const json_t *result, time_t now, struct dl_
 int cmd_image_show_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 int cmd_image_remove_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 
+/* node names, image names: one a line, for completion (cmd_names.c). */
+int cmd_node_names_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_node_names_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_image_names_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_image_names_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+
 int cmd_ping_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_ping_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);

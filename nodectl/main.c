@@ -48,6 +48,8 @@ static const struct cmd cmds[] = {
 	  cmd_node_arm_parse, cmd_node_arm_print, NULL, NULL },
 	{ "node", "reset-disk", "node.reset-disk", "node reset-disk <hostlist> [--force]",
 	  cmd_node_reset_disk_parse, cmd_node_reset_disk_print, NULL, NULL },
+	{ "node", "names", "node.list", "node names   (one a line, for completion)",
+	  cmd_node_names_parse, cmd_node_names_print, NULL, NULL },
 	{ "image", "list", "image.list", "image list",
 	  cmd_image_list_parse, cmd_image_list_print, NULL, NULL },
 	{ "image", "show", "image.show", "image show <image>",
@@ -58,6 +60,8 @@ static const struct cmd cmds[] = {
 	  cmd_image_remove_parse, cmd_image_remove_print, NULL, NULL },
 	{ "image", "sync", "image.sync", "image sync <image> | image sync --all",
 	  cmd_image_sync_parse, cmd_image_sync_print, NULL, NULL },
+	{ "image", "names", "image.list", "image names   (one a line, for completion)",
+	  cmd_image_names_parse, cmd_image_names_print, NULL, NULL },
 	{ "provision", NULL, "provision",
 	  "provision <hostlist> --image NAME[@IDPREFIX] [--force] [--evacuate]\n"
 	  "      [--wait [--timeout 20m]]",

@@ -69,6 +69,33 @@ store_open(const char *target, struct store **ret, struct dl_err *reterr)
 	return store_sqlite_open(path, ret, reterr);
 }
 
+int
+store_target_check(const char *target, struct dl_err *reterr)
+{
+	char safe[MAX_STORE_PATH];
+	const char *path = target;
+	size_t scheme = url_scheme_len(target);
+
+	if (strncmp(target, "sqlite:", 7) == 0) {
+		path = target + 7;
+		if (strncmp(path, "//", 2) == 0)
+			path += 2;
+	} else if (scheme) {
+		const char *shown = target_safe(target, safe, sizeof(safe));
+
+		if ((scheme == 10 && strncmp(target, "postgresql", 10) == 0) ||
+		    (scheme == 8 && strncmp(target, "postgres", 8) == 0))
+			return store_pg_check(target, shown, reterr);
+		return dl_err_set(reterr, -EPROTONOSUPPORT, "store '%s': unknown scheme '%.*s' "
+		    "(a path, sqlite:PATH or postgresql://)", shown, (int)scheme, shown);
+	}
+	if (!path[0])
+		return dl_err_set(reterr, -EINVAL, "store '%s': no path", target);
+	if (strlen(path) >= MAX_STORE_PATH)
+		return dl_err_set(reterr, -ENAMETOOLONG, "store '%s': path too long", target);
+	return 0;
+}
+
 struct store *
 store_close(struct store *s)
 {

@@ -187,6 +187,10 @@ struct phase_event {
  * which and names target (without any password in it).
  * @ret *ret a new store, owned by the caller: store_close() it. */
 int store_open(const char *target, struct store **ret, struct dl_err *reterr);
+/* Whether target would be accepted by store_open(), without opening or connecting to
+ * anything (bootsvc --check-config): a path, sqlite:PATH, or a postgresql:// URL libpq
+ * parses. The message never quotes a password. */
+int store_target_check(const char *target, struct dl_err *reterr);
 /* Close s (NULL is fine); an open transaction is rolled back. Readers must be closed
  * first. Returns NULL. */
 struct store *store_close(struct store *s);

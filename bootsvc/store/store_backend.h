@@ -168,3 +168,5 @@ int store_sqlite_open(const char *path, struct store **ret, struct dl_err *reter
  * checked. @ret *ret a new store. */
 int store_pg_open(const char *url, const char *safe, struct store **ret,
     struct dl_err *reterr);
+/* Whether libpq parses url (PQconninfoParse: nothing is connected). */
+int store_pg_check(const char *url, const char *safe, struct dl_err *reterr);

@@ -568,6 +568,26 @@ conn_init(struct pg_conn *c, struct pg_store *owner, const char *url)
 }
 
 int
+store_pg_check(const char *url, const char *safe, struct dl_err *reterr)
+{
+	PQconninfoOption *o;
+	char *msg = NULL;
+
+	if (strlen(url) >= MAX_PG_URL)
+		return dl_err_set(reterr, -ENAMETOOLONG, "store '%s': URL longer than %d", safe,
+		    MAX_PG_URL - 1);
+	o = PQconninfoParse(url, &msg);
+	if (!o) {
+		/* libpq's message may quote the URL, password and all: not repeated. */
+		PQfreemem(msg);
+		return dl_err_set(reterr, -EINVAL, "store '%s': not a connection URI libpq "
+		    "accepts", safe);
+	}
+	PQconninfoFree(o);
+	return 0;
+}
+
+int
 store_pg_open(const char *url, const char *safe, struct store **ret, struct dl_err *reterr)
 {
 	struct pg_store *ps;
