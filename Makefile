@@ -9,8 +9,10 @@
 #                     $(STORE)/images (STORE: /var/lib/diskless)
 #   make fuzz FUZZ=<target> SECONDS=60   run one libFuzzer target (clang)
 #   make bench        benchmarks beside their references -> docs/benchmarks.md
-#   make install      programs to $(PREFIX)/sbin and bin, iPXE templates to
-#                     $(PREFIX)/share/diskless, and the system user bootsvc drops to
+#   make install      programs, helpers, templates, recipes, config, unit, man pages,
+#                     completion (PREFIX, DESTDIR; mk/install.mk); make uninstall
+#   make deb          build/diskless_<version>_<arch>.deb (mk/deb.sh)
+#   make man          the man pages into build/man
 
 CC      ?= gcc
 SANITIZE ?=
@@ -161,20 +163,8 @@ fuzz-bins: $(FUZZ_BINS)
 deps:
 	./mk/install-deps.sh
 
-# What bootsvc's defaults expect (template_dir /usr/share/diskless/ipxe-scripts), and the
-# user its network-facing process runs as (docs/security.md). DESTDIR stages a package;
-# the user is then the package's to create (issue 16), not this machine's.
-PREFIX  ?= /usr
-DESTDIR ?=
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/share/diskless/ipxe-scripts
-	install -m 0755 $(BUILD)/bootsvc $(DESTDIR)$(PREFIX)/sbin/bootsvc
-	install -m 0755 $(BUILD)/nodectl $(DESTDIR)$(PREFIX)/bin/nodectl
-	install -m 0755 $(BUILD)/imagebuild $(DESTDIR)$(PREFIX)/bin/imagebuild
-	install -m 0644 ipxe-scripts/*.ipxe $(DESTDIR)$(PREFIX)/share/diskless/ipxe-scripts/
-	install -d $(DESTDIR)$(PREFIX)/share/diskless/web && install -m 0644 webui/* $(DESTDIR)$(PREFIX)/share/diskless/web/
-	if [ -z "$(DESTDIR)" ]; then ./mk/add-user.sh; fi
+# install, uninstall, man, deb: paths and the package (docs/install.md).
+include mk/install.mk
 
 # Unit tests and corpus replay run under ASan+UBSan (build/asan); integration tests use
 # the normal build, as an admin would run it.
@@ -211,4 +201,4 @@ $(BUILD)/bench/disk_clone: $(call obj,bench/disk_clone.c) $(LIBBOOTSVC) $(LIBDL)
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f -not -path 'build/deb/*' 2>/dev/null)
