@@ -114,8 +114,11 @@ check_config(struct bootsvc *bs)
 	config_init(&c);
 	if (bs->config_path)
 		(void)config_check_file(&c, bs->config_path, print_mistake, &n);
+	/* The cross-key rules judge what the admin meant: after a bad line they would judge
+	 * a default in its place (a bad dhcp_mode leaves range, which then "needs an
+	 * interface"), so they wait until the lines are right. */
 	if (apply_overrides(bs, &c, &err) < 0 || config_resolve(&c, &err) < 0 ||
-	    config_validate(&c, &err) < 0)
+	    (n == 0 && config_validate(&c, &err) < 0))
 		print_mistake(err.msg, &n);
 	else
 		(void)config_check_paths(&c, print_mistake, &n);

@@ -78,7 +78,8 @@ shlibs=$(cd "$OUT/src" && dpkg-shlibdeps -O \
 [[ -n $shlibs ]] || { echo "mk/deb.sh: dpkg-shlibdeps found no libraries" >&2; exit 1; }
 
 # What bootsvc and imagebuild run (exec, not link): dnsmasq for DHCP/TFTP, iPXE's
-# binaries served over TFTP, adduser for the system user; imagebuild's debootstrap,
+# binaries served over TFTP, adduser for the system user, procps for the unit's /bin/kill
+# (ExecReload); imagebuild's debootstrap,
 # mksquashfs and zstd. The rest serves optional features (docs/install.md).
 cat >"$STAGE/DEBIAN/control" <<EOT
 Package: diskless
@@ -86,7 +87,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: $MAINT
 Installed-Size: $(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
-Depends: $shlibs, adduser, dnsmasq-base, ipxe, debootstrap, squashfs-tools, zstd
+Depends: $shlibs, adduser, dnsmasq-base, ipxe, procps, debootstrap, squashfs-tools, zstd
 Recommends: busybox-static, qemu-utils, tgt, open-iscsi, fdisk, dosfstools, mtools, syslinux, syslinux-common, e2fsprogs
 Suggests: slurmctld, postgresql
 Section: admin
