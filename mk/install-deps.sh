@@ -9,6 +9,8 @@ PKGS=(
   libfreeipmi-dev libipmimonitoring-dev libgnutls28-dev libvirt-dev libpq-dev
   # bootsvc's sync room fetches image versions from peers (docs/scale-out.md)
   libcurl4-gnutls-dev
+  # make deb, make man and their checks (mk/deb.sh, tests/integ/deb_install.sh, install.sh)
+  dpkg-dev lintian mandoc man-db
   # runtime of bootsvc and imagebuild
   dnsmasq-base ipxe squashfs-tools debootstrap zstd cpio kmod busybox-static
   # tests and demo: virtual nodes, BMCs, tools
