@@ -36,7 +36,7 @@ NOTIFY=$DL_W/notify.sock
 ip netns exec "$DL_NS" python3 "$DL_W/manager.py" "$NOTIFY" "$DL_W/notify.log" "$DL_SRV" \
     >"$DL_W/manager.log" 2>&1 &
 DL_PIDS+=($!)
-dl_wait 5 "the manager's socket" test -S "$NOTIFY"
+dl_wait 20 "the manager's socket" test -S "$NOTIFY"
 
 # 1 s watchdog: bootsvc pings every 0.5 s. WATCHDOG_PID names the process the test starts
 # (the root parent); the child feeds it, as under systemd.
@@ -72,3 +72,42 @@ pass "STOPPING=1 on SIGTERM, after READY=1"
 # Not under the journal (no JOURNAL_STREAM): stderr lines as before.
 grep -q '^level=notice event=start ' "$DL_W/bootsvc.log" || fail "stderr log lines changed"
 pass "without JOURNAL_STREAM the log is stderr's key=value lines"
+
+# --- the journal: when stderr is the journal ($JOURNAL_STREAM names it), each line is a
+# native entry with its key=value pairs as fields. A private /run (mount namespace) holds
+# the test's own journald socket; the netns keeps port 8080 the test's.
+cat >"$DL_W/journald.py" <<'EOPY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(repr(s.recv(65536).decode()) + "\n")
+EOPY
+cat >"$DL_W/journal.sh" <<EOS
+set -e
+mount --make-rprivate /
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/journal
+python3 "$DL_W/journald.py" /run/systemd/journal/socket "$DL_W/journal.entries" &
+jpid=\$!
+for _ in \$(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
+exec 2>"$DL_W/journal-stderr.log"
+export JOURNAL_STREAM=\$(stat -c '%d:%i' "$DL_W/journal-stderr.log")
+"$BUILD/bootsvc" --state_dir="$DL_W/jstate" --template_dir="$REPO/ipxe-scripts" \
+    --control_socket="$DL_W/j.sock" --dhcp_mode=off &
+bpid=\$!
+for _ in \$(seq 100); do grep -q 'EVENT=start' "$DL_W/journal.entries" 2>/dev/null && break; sleep 0.1; done
+kill \$bpid; wait \$bpid || true
+kill \$jpid; wait \$jpid 2>/dev/null || true
+EOS
+ip netns exec "$DL_NS" unshare -m bash "$DL_W/journal.sh" >"$DL_W/journal.log" 2>&1 ||
+    fail "the journal run failed (journal.log)"
+grep -q "EVENT=start" "$DL_W/journal.entries" || fail "no EVENT=start entry in the journal"
+grep "EVENT=start" "$DL_W/journal.entries" | grep -q 'PRIORITY=5.*SYSLOG_IDENTIFIER=bootsvc' ||
+    fail "the start entry lacks PRIORITY=5 or SYSLOG_IDENTIFIER: $(grep EVENT=start "$DL_W/journal.entries")"
+grep "EVENT=start" "$DL_W/journal.entries" | grep -q "MESSAGE=event=start version=" ||
+    fail "the start entry's MESSAGE is not the line"
+grep -q 'USER=diskless' "$DL_W/journal.entries" || fail "no USER= field from event=privsep_drop"
+! grep -q 'event=start' "$DL_W/journal-stderr.log" || fail "the line went to stderr too"
+pass "stderr the journal: entries with MESSAGE, PRIORITY, EVENT=, USER=... ($(wc -l <"$DL_W/journal.entries") entries)"
