@@ -420,7 +420,9 @@ main(int argc, char **argv)
 	log_notice("event=start version=%s state_dir=%s boot_url=%s", DISKLESS_VERSION,
 	    bs.cfg.state_dir, bs.cfg.boot_url[0] ? bs.cfg.boot_url : "-");
 	/* Listeners bound, dnsmasq started, the store open: ready for systemd's ordering. */
-	(void)sdnotify_send(&sdn, "READY=1\nSTATUS=serving");
+	if ((r = sdnotify_send(&sdn, "READY=1\nSTATUS=serving")) < 0)
+		log_warning("event=sdnotify msg=\"READY=1 not delivered to NOTIFY_SOCKET: %s\"",
+		    strerror(-r));
 	if (sdnotify_watchdog_ms(&sdn) &&
 	    loop_add_timer(bs.loop, loop_now_ms() + sdnotify_watchdog_ms(&sdn), on_watchdog,
 	    NULL) < 0) {
