@@ -11,6 +11,8 @@ PKGS=(
   libcurl4-gnutls-dev
   # make deb, make man and their checks (mk/deb.sh, tests/integ/deb_install.sh, install.sh)
   dpkg-dev lintian mandoc man-db
+  # the unit's system call filter checked against what bootsvc and dnsmasq call
+  strace
   # runtime of bootsvc and imagebuild
   dnsmasq-base ipxe squashfs-tools debootstrap zstd cpio kmod busybox-static
   # tests and demo: virtual nodes, BMCs, tools
