@@ -43,6 +43,10 @@ struct act {
 	bool fenced;           /* action_fence(): its outcome is recorded, not acted on */
 	unsigned attempts;
 	uint64_t retry_at_ms;
+	/* Where the last attempt's time went, for the outcome's log line: loop_now_ms() at
+	 * submit (or retry) and when run() returned (written by the worker). */
+	uint64_t queued_at_ms;
+	_Atomic uint64_t ran_until_ms;
 	/* Written by the worker in run(); read on the loop once the item is back. */
 	int r;
 	struct dl_err err;
@@ -164,6 +168,24 @@ arm(struct action *a, uint64_t due)
 		a->timer = 0; /* ENOMEM: the next start or result arms it again */
 }
 
+/* Where the last attempt's time went: waiting for a slot and a thread (wait_ms), in run()
+ * (run_ms), and from run()'s return to the loop handling it (loop_ms). A fan-out slower
+ * than its slowest call shows here which of the three it waited for. */
+static const char *
+act_times(const struct act *x, char *buf, size_t size)
+{
+	uint64_t started = atomic_load(&x->item.started_ms);
+	uint64_t ran = atomic_load(&x->ran_until_ms), now = loop_now_ms();
+
+	if (!started || !ran || started < x->queued_at_ms || ran < started || now < ran)
+		(void)snprintf(buf, size, "wait_ms=- run_ms=- loop_ms=-");
+	else
+		(void)snprintf(buf, size, "wait_ms=%llu run_ms=%llu loop_ms=%llu",
+		    (unsigned long long)(started - x->queued_at_ms),
+		    (unsigned long long)(ran - started), (unsigned long long)(now - ran));
+	return buf;
+}
+
 /* The outcome, once per action: a log line, a history row where a person wants one,
  * then the type's done(). */
 static void
@@ -172,19 +194,16 @@ report(struct act *x, enum action_outcome o, int r, const char *msg)
 	struct bootsvc *bs = x->a->bs;
 	struct action_result res = { .node = x->node, .outcome = o, .r = r,
 		.attempts = x->attempts, .msg = msg ? msg : "" };
-	char what[16], kind[24], safe[MAX_LOG_VALUE + 1], reason[MAX_REASON];
+	char what[16], kind[24], safe[MAX_LOG_VALUE + 1], reason[MAX_REASON], times[80];
 	bool history = false;
 
 	act_what(x, what, sizeof(what));
 	(void)snprintf(kind, sizeof(kind), "%s-%s", what, action_outcome_to_string(o));
 	switch (o) {
 	case ACTION_OK:
-		if (x->type->routine)
-			log_debug("event=action node=%s action=%s result=ok attempts=%u", x->node,
-			    what, x->attempts);
-		else
-			log_notice("event=action node=%s action=%s result=ok attempts=%u",
-			    x->node, what, x->attempts);
+		log_kv(x->type->routine ? LOG_DEBUG : LOG_NOTICE,
+		    "event=action node=%s action=%s result=ok attempts=%u %s", x->node, what,
+		    x->attempts, act_times(x, times, sizeof(times)));
 		history = !x->type->routine;
 		if (x->attempts > 1)
 			(void)snprintf(reason, sizeof(reason), "ok after %u attempts", x->attempts);
@@ -195,8 +214,9 @@ report(struct act *x, enum action_outcome o, int r, const char *msg)
 		/* A poll fails every interval while its BMC is down: done() records the
 		 * change (bmc-unreachable); each failure is only routine information. */
 		log_kv(x->type->routine ? LOG_INFO : LOG_WARNING,
-		    "event=action node=%s action=%s result=failed attempts=%u err=%s "
-		    "err_at=%s:%d msg=\"%s\"", x->node, what, x->attempts, dl_errno_name(r),
+		    "event=action node=%s action=%s result=failed attempts=%u %s err=%s "
+		    "err_at=%s:%d msg=\"%s\"", x->node, what, x->attempts,
+		    act_times(x, times, sizeof(times)), dl_errno_name(r),
 		    x->err.file ? x->err.file : "-", x->err.line,
 		    log_safe(safe, sizeof(safe), res.msg));
 		history = !x->type->routine;
@@ -262,6 +282,9 @@ act_start(struct act *x)
 
 	x->attempts++;
 	x->r = 0;
+	if (x->attempts > 1)
+		x->queued_at_ms = loop_now_ms(); /* a retry: waited in its backoff until now */
+	atomic_store(&x->ran_until_ms, 0);
 	dl_err_clear(&x->err);
 	x->item.run = act_item_run;
 	x->item.done = act_item_done;
@@ -316,6 +339,7 @@ act_item_run(struct work_item *j)
 	struct act *x = (struct act *)j;
 
 	x->r = x->type->run(x->payload, &j->cancelled, &x->err);
+	atomic_store(&x->ran_until_ms, loop_now_ms());
 	if (x->r > 0)
 		x->r = 0; /* >= 0 is success (CONVENTIONS §4) */
 	if (x->r < 0 && !x->err.msg[0])
@@ -549,6 +573,7 @@ action_submit(struct action *a, const char *node, const struct action_type *t,
 	x->type = t;
 	x->payload = payload;
 	memcpy(x->node, node, strlen(node) + 1);
+	x->queued_at_ms = loop_now_ms();
 	if (wait) {
 		x->state = ACT_WAITING;
 		list_add(&p->waiting, x);

@@ -18,12 +18,14 @@
 #include <ipmi_monitoring_bitmasks.h>
 
 #include "bmc/health_ipmi.h"
+#include "bmc/ipmi_timing.h"
 #include "health/sel_class.h"
 
 /* As power_ipmi.c: room for the session handshake and one retransmission. */
 #define MIN_TIMEOUT_MS 100
 /* libipmimonitoring's default retransmission interval is 500 ms; with a session timeout
- * we retransmit four times per timeout, never less often than once a second. */
+ * we retransmit at least twice per timeout (bmc/ipmi_timing.c), never less often than
+ * once a second. */
 #define MAX_RETRANSMIT_MS 1000
 /* libipmimonitoring's own session timeout when the target gives none (its header: 60 s
  * by default; we keep power_ipmi.c's 20 s so a dead BMC costs a worker the same). */
@@ -440,8 +442,8 @@ health_read(const struct bmc_target *t, const char *sdr_cache_dir, uint32_t sel_
 	conf.authentication_type = -1;
 	conf.cipher_suite_id = t->cipher;
 	conf.session_timeout_len = (int)timeout_ms;
-	conf.retransmission_timeout_len =
-	    (int)(timeout_ms / 4 > MAX_RETRANSMIT_MS ? MAX_RETRANSMIT_MS : timeout_ms / 4);
+	/* its sessions are libfreeipmi's: the same schedule as power_ipmi.c's */
+	conf.retransmission_timeout_len = (int)ipmi_retransmit_ms(timeout_ms, MAX_RETRANSMIT_MS);
 	/* OPEN_SESSION_PRIVILEGE: ask for the real privilege in the RMCP+ Open Session
 	 * request; ipmi_sim echoes "highest" back and FreeIPMI then refuses the session (lab
 	 * pitfall 1). Real BMCs accept either form. */

@@ -11,13 +11,14 @@
 
 #include <freeipmi/freeipmi.h>
 
+#include "bmc/ipmi_timing.h"
 #include "bmc/power.h"
 
 /* Below this a session cannot even finish its four-message handshake on a busy host,
  * and libfreeipmi needs room for at least one retransmission inside the timeout. */
 #define MIN_TIMEOUT_MS 100
-/* libfreeipmi's own default retransmission interval (IPMI_RETRANSMISSION_TIMEOUT_DEFAULT);
- * shorter timeouts retransmit four times per session timeout instead. */
+/* libfreeipmi's own default retransmission interval (IPMI_RETRANSMISSION_TIMEOUT_DEFAULT):
+ * shorter timeouts retransmit more often (bmc/ipmi_timing.c), never less often than this. */
 #define MAX_RETRANSMIT_MS 1000
 
 static const char *const power_op_table[_POWER_OP_MAX] = {
@@ -272,9 +273,9 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 			    "BMC '%s': timeout %u ms is below %d ms", t->host, t->timeout_ms,
 			    MIN_TIMEOUT_MS);
 		session_ms = t->timeout_ms;
-		retransmit_ms = t->timeout_ms / 4;
-		if (retransmit_ms > MAX_RETRANSMIT_MS)
-			retransmit_ms = MAX_RETRANSMIT_MS;
+		/* Three sends or more per timeout, and no wait of libfreeipmi's ending just
+		 * at the timeout (bmc/ipmi_timing.h: a dead BMC took a wait longer). */
+		retransmit_ms = ipmi_retransmit_ms(t->timeout_ms, MAX_RETRANSMIT_MS);
 	}
 
 	/* Status needs only User privilege (IPMI 2.0 Table G-1), so a read-only account
