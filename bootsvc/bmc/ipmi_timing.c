@@ -70,8 +70,10 @@ ipmi_sends_until_timeout(unsigned retransmit_ms, unsigned timeout_ms)
 
 	if (retransmit_ms == 0)
 		return 1;
-	for (unsigned k = 0; k < MAX_WAITS && ipmi_wait_end_ms(retransmit_ms, k) <= timeout_ms;
-	    k++)
+	for (unsigned k = 0; k < MAX_WAITS; k++) {
 		n++;
+		if (ipmi_wait_end_ms(retransmit_ms, k) > timeout_ms)
+			break;
+	}
 	return n;
 }

@@ -23,7 +23,8 @@ unsigned ipmi_retransmit_ms(unsigned timeout_ms, unsigned max_ms);
 uint64_t ipmi_wait_end_ms(unsigned retransmit_ms, unsigned k);
 
 /* How many requests a BMC that never answers receives before libfreeipmi gives up on a
- * session of timeout_ms: the waits that end at or before the timeout, plus the first. */
+ * session of timeout_ms: the first, and one at the end of each wait up to the first that
+ * ends past the timeout (libfreeipmi resends before it checks the timeout). */
 unsigned ipmi_sends_until_timeout(unsigned retransmit_ms, unsigned timeout_ms);
 
 /* The margin ipmi_retransmit_ms() keeps between the timeout and any wait's end. */
