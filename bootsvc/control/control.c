@@ -53,6 +53,8 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 	char *text = NULL;
 	const struct control_verb *v;
 	char *out;
+	/* how long the verb held the loop: every other client, timer and result waited */
+	uint64_t t0 = loop_now_ms();
 	int r;
 
 	bs->metrics.control_requests++;
@@ -74,7 +76,8 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 		}
 	}
 	if (r == CONTROL_DEFERRED) {
-		log_info("event=control verb=%s ok=deferred", req.verb);
+		log_info("event=control verb=%s ok=deferred loop_ms=%llu", req.verb,
+		    (unsigned long long)(loop_now_ms() - t0));
 		proto_req_done(&req);
 		return NULL;
 	}
@@ -85,13 +88,14 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 		out = proto_error(req.id, r, err.msg);
 		/* The message may quote what the client sent: clean it before logging. */
 		char safe[MAX_LOG_VALUE + 1];
-		log_info("event=control verb=%s ok=0 err=%s msg=\"%s\"",
-		    req.verb[0] ? req.verb : "-", dl_errno_name(r), log_safe(safe, sizeof(safe),
-		    err.msg));
+		log_info("event=control verb=%s ok=0 loop_ms=%llu err=%s msg=\"%s\"",
+		    req.verb[0] ? req.verb : "-", (unsigned long long)(loop_now_ms() - t0),
+		    dl_errno_name(r), log_safe(safe, sizeof(safe), err.msg));
 	} else {
 		out = text ? proto_ok_text(req.id, text) : proto_ok(req.id, result);
 		free(text);
-		log_info("event=control verb=%s ok=1", req.verb);
+		log_info("event=control verb=%s ok=1 loop_ms=%llu", req.verb,
+		    (unsigned long long)(loop_now_ms() - t0));
 	}
 	proto_req_done(&req);
 	return out;
@@ -140,6 +144,7 @@ control_call_as(struct bootsvc *bs, enum role role, const char *who, const char 
 struct control_pending {
 	uint64_t client_id;
 	json_t *id;
+	uint64_t deferred_ms; /* loop_now_ms() at control_defer(): the answer's log says how long */
 };
 
 struct control_pending *
@@ -153,6 +158,7 @@ control_defer(struct bootsvc *bs)
 	if (!p)
 		return NULL;
 	p->client_id = bs->control->current->id;
+	p->deferred_ms = loop_now_ms();
 	bs->control->current->n_deferred++;
 	p->id = json_incref(current_req_id ? current_req_id : json_null());
 	return p;
@@ -173,6 +179,8 @@ control_complete(struct bootsvc *bs, struct control_pending *p, json_t *result, 
 	if (code < 0)
 		json_decref(result);
 	cl = bs->control ? conn_by_id(bs->control, p->client_id) : NULL;
+	log_info("event=control deferred=answered ok=%d client=%s ms=%llu", code < 0 ? 0 : 1,
+	    cl ? "connected" : "gone", (unsigned long long)(loop_now_ms() - p->deferred_ms));
 	if (cl) {
 		cl->n_deferred--;
 		conn_respond(cl, line);
