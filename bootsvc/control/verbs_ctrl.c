@@ -257,6 +257,8 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 		    bs->cfg.server_name);
 	if ((r = existing(bs, args, &hl, reterr)) < 0)
 		return r;
+	/* Each credentials file once for the whole batch (validated here, used below). */
+	ctrl_bmc_creds_begin(bs);
 	for (size_t i = 0; i < hl.n; i++) {
 		struct node_rec n;
 		struct bmc_target t;
@@ -300,12 +302,21 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 	}
 	b->pending = control_defer(bs);
 	b->remaining = hl.n + 1; /* +1 held until every job is queued */
-	for (size_t i = 0; i < hl.n; i++) {
-		struct dl_err err = { 0 };
-		if (ctrl_power_now(bs->ctrl, hl.names[i], op, batch_one, b, &err) < 0)
-			batch_one(bs, hl.names[i], op, err.code ? err.code : -EIO, false, err.msg,
-			    b);
-	}
+	/* The nodes whose BMC did not answer last time first: each may hold its slot for
+	 * the whole bmc_timeout, and the batch answers when the last is done, so they start
+	 * before the quick ones, not in the last wave of ipmi_concurrency (longest first). */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < hl.n; i++) {
+			struct dl_err err = { 0 };
+			struct node_rec n;
+			bool dead = store_node_get(bs->store, hl.names[i], &n) == 0 &&
+			    strcmp(n.bmc_state, "unreachable") == 0;
+			if (dead != (pass == 0))
+				continue;
+			if (ctrl_power_now(bs->ctrl, hl.names[i], op, batch_one, b, &err) < 0)
+				batch_one(bs, hl.names[i], op, err.code ? err.code : -EIO, false,
+				    err.msg, b);
+		}
 	if (!b->pending) {
 		/* No socket client to answer later (tests, fuzzing): say what was queued. */
 		*ret = json_pack("{s:o,s:s}", "queued", names_json(&hl), "action", action);
@@ -315,6 +326,7 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 	/* Drop the hold: answers now if every job already failed to queue. */
 	batch_release(bs, b);
 out:
+	ctrl_bmc_creds_end(bs);
 	hostlist_done(&hl);
 	return r;
 }

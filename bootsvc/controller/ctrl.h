@@ -55,6 +55,12 @@ size_t ctrl_hints(struct ctrl *c, const struct green_hint **ret);
  * verbs: "status" of many nodes validates them all before queueing). */
 int ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
     struct dl_err *reterr);
+/* Between begin and end (one verb's batch, on the loop, without returning to it), each
+ * distinct credentials file is read once: 200 nodes sharing one file cost the batch 400
+ * round trips to the privileged parent otherwise, and the last node's job waited for all
+ * of them. end wipes what was read. Nested begins are not allowed. */
+void ctrl_bmc_creds_begin(struct bootsvc *bs);
+void ctrl_bmc_creds_end(struct bootsvc *bs);
 
 struct image_rec;
 /* Called with each node ctrl_alloc_assign() chooses. */

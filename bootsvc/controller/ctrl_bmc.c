@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A node's BMC as a job needs it: address and port from the node row, user, password and
  * cipher suite from its root-only credentials file, the session timeout from the config.
- * Read on the loop for every job, so an edited credentials file counts from the next one. */
+ * Read on the loop for every job, so an edited credentials file counts from the next one
+ * (or the next batch: one verb's nodes read each file once). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,78 @@
 #include "controller/ctrl.h"
 #include "parse.h"
 #include "privsep/privsep.h"
+
+/* Distinct credentials files one batch remembers; a batch naming more reads the others
+ * per node, as without a batch (sites use one file per rack or role, not per node). */
+#define MAX_BATCH_CREDS 16
+
+/* A batch's credentials (ctrl_bmc_creds_begin()), on the loop thread only: one batch at a
+ * time, and the loop does not run between its begin and end. */
+static struct {
+	bool active;
+	size_t n;
+	struct {
+		char path[MAX_STORE_PATH];
+		struct bmc_target creds; /* user, pass, cipher */
+	} files[MAX_BATCH_CREDS];
+} batch;
+
+void
+ctrl_bmc_creds_begin(struct bootsvc *bs)
+{
+	(void)bs;
+	assert(!batch.active);
+	batch.active = true;
+	batch.n = 0;
+}
+
+void
+ctrl_bmc_creds_end(struct bootsvc *bs)
+{
+	(void)bs;
+	explicit_bzero(&batch, sizeof(batch));
+}
+
+/* user, pass and cipher of n's credentials file into t: from the batch when it read the
+ * file already, else from the file (through the privileged parent under privsep). */
+static int
+creds_read(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *t,
+    struct dl_err *reterr)
+{
+	int r;
+
+	for (size_t i = 0; batch.active && i < batch.n; i++)
+		if (strcmp(batch.files[i].path, n->bmc_creds) == 0) {
+			memcpy(t->user, batch.files[i].creds.user, sizeof(t->user));
+			memcpy(t->pass, batch.files[i].creds.pass, sizeof(t->pass));
+			t->cipher = batch.files[i].creds.cipher;
+			return 0;
+		}
+	if (bs->privsep) {
+		/* root-only files: the privileged parent reads them (bmc_creds_dir), we parse */
+		char *buf = NULL;
+		size_t len = 0;
+
+		r = privsep_read_creds(bs->privsep, n->bmc_creds, &buf, &len, reterr);
+		if (r >= 0) {
+			r = bmc_creds_parse(n->bmc_creds, buf, len, t, reterr);
+			explicit_bzero(buf, len);
+			free(buf);
+		} else
+			dl_err_prefix(reterr, "node '%s'", n->name);
+	} else
+		r = bmc_creds_load(n->bmc_creds, t, reterr);
+	/* Only what was read: a refusal is asked again, so each node gets its own message. */
+	if (r >= 0 && batch.active && batch.n < MAX_BATCH_CREDS) {
+		snprintf(batch.files[batch.n].path, sizeof(batch.files[batch.n].path), "%s",
+		    n->bmc_creds);
+		memcpy(batch.files[batch.n].creds.user, t->user, sizeof(t->user));
+		memcpy(batch.files[batch.n].creds.pass, t->pass, sizeof(t->pass));
+		batch.files[batch.n].creds.cipher = t->cipher;
+		batch.n++;
+	}
+	return r;
+}
 
 int
 ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
@@ -34,20 +108,7 @@ ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target 
 		t.port = (uint16_t)port;
 	} else
 		(void)snprintf(t.host, sizeof(t.host), "%s", n->bmc);
-	if (bs->privsep) {
-		/* root-only files: the privileged parent reads them (bmc_creds_dir), we parse */
-		char *buf = NULL;
-		size_t len = 0;
-
-		r = privsep_read_creds(bs->privsep, n->bmc_creds, &buf, &len, reterr);
-		if (r >= 0) {
-			r = bmc_creds_parse(n->bmc_creds, buf, len, &t, reterr);
-			explicit_bzero(buf, len);
-			free(buf);
-		} else
-			dl_err_prefix(reterr, "node '%s'", n->name);
-	} else
-		r = bmc_creds_load(n->bmc_creds, &t, reterr);
+	r = creds_read(bs, n, &t, reterr);
 	if (r < 0) {
 		explicit_bzero(&t, sizeof(t));
 		return r;
