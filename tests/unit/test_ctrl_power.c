@@ -11,12 +11,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../../bootsvc/action/action.h"
 #include "../../bootsvc/bootsvc.h"
+#include "../../bootsvc/control/control.h"
 #include "../../bootsvc/controller/ctrl.h"
 #include "log.h"
 #include "loop_wait.h"
@@ -29,14 +34,17 @@ static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
 
+/* payload NULL: waits for the gate; else for the gate or *(bool *)payload (one blocker
+ * let go alone, under gate_lock). */
 static int
 blocker_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
 {
-	(void)payload;
+	const bool *own = payload;
+
 	(void)cancelled;
 	(void)reterr;
 	pthread_mutex_lock(&gate_lock);
-	while (!gate_open)
+	while (!gate_open && !(own && *own))
 		pthread_cond_wait(&gate_cond, &gate_lock);
 	pthread_mutex_unlock(&gate_lock);
 	return 0;
@@ -49,10 +57,16 @@ blocker_done(void *payload, const struct action_result *res)
 	(void)res;
 }
 
+static void
+blocker_free(void *payload)
+{
+	(void)payload; /* a test's static flag, or NULL */
+}
+
 /* Another user of the bmc pool (a health read, say), holding a slot until the gate. */
 static const struct action_type blocker = { .name = "blocker", .pool = ACTION_POOL_BMC,
 	.res = ACTION_RES_BMC_SENSORS, .routine = true, .deadline_ms = 60000,
-	.run = blocker_run, .done = blocker_done };
+	.run = blocker_run, .done = blocker_done, .free = blocker_free };
 
 static void
 gate(bool open)
@@ -235,11 +249,104 @@ test_cap_shared(void **state)
 	assert_true(n.retry_at_ms > 0);    /* and retried after retry_backoff */
 }
 
+/* A BMC that never answers: a UDP socket on 127.0.0.1 nobody reads; *port gets its port. */
+static int
+silent_bmc(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+#define N_DEAD 3
+static int dead_fd[N_DEAD];
+
+static bool
+has_datagram(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+static bool
+any_asked(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < N_DEAD; i++)
+		if (has_datagram(dead_fd[i]))
+			return true;
+	return false;
+}
+
+/* The power verb over d[1-3] queues d3 first, the one whose BMC did not answer last time:
+ * with one slot free, d3's BMC is the first asked, though d1 and d2 come before it in the
+ * hostlist. Each node's BMC is a silent socket of its own, so which is asked first is
+ * seen on the sockets, not in a time. */
+static void
+test_verb_unreachable_first(void **state)
+{
+	struct fixture *f = *state;
+	static bool let_go; /* the first blocker's own gate */
+	const char *req = "{\"id\":1,\"verb\":\"power\",\"args\":{\"names\":\"d[1-3]\","
+	    "\"action\":\"status\"}}";
+	struct dl_err e = { 0 };
+	char *out;
+
+	let_go = false;
+	for (int i = 0; i < N_DEAD; i++) {
+		char name[8], mac[18];
+		uint16_t port;
+		struct node_rec n;
+
+		dead_fd[i] = silent_bmc(&port);
+		snprintf(name, sizeof(name), "d%d", i + 1);
+		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02x", i + 1);
+		add_node(f, name, mac, "");
+		assert_int_equal(store_node_get(f->bs.store, name, &n), 0);
+		snprintf(n.bmc, sizeof(n.bmc), "127.0.0.1:%u", (unsigned)port);
+		assert_int_equal(store_node_update(f->bs.store, &n), 0);
+		if (i == N_DEAD - 1) {
+			strcpy(n.bmc_state, "unreachable");
+			assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+		}
+	}
+	/* The cap is full: the verb's three jobs wait, in the order it queued them. */
+	assert_int_equal(action_submit(f->bs.action, "x1", &blocker, &let_go, 0, NULL), 0);
+	assert_int_equal(action_submit(f->bs.action, "x2", &blocker, NULL, 0, NULL), 0);
+	assert_int_equal(ctrl_new(&f->bs, &f->bs.ctrl, &e), 0);
+	out = control_handle_line(&f->bs, req, strlen(req));
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"ok\":true"));
+	free(out);
+	assert_int_equal(action_waiting(f->bs.action, ACTION_POOL_BMC), N_DEAD);
+
+	/* One slot: the head of the queue goes first. */
+	pthread_mutex_lock(&gate_lock);
+	let_go = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	assert_true(run_until(f, any_asked, 10000));
+	assert_true(has_datagram(dead_fd[N_DEAD - 1]));
+	assert_false(has_datagram(dead_fd[0]));
+	assert_false(has_datagram(dead_fd[1]));
+	gate(true);
+	for (int i = 0; i < N_DEAD; i++)
+		close(dead_fd[i]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cap_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verb_unreachable_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
