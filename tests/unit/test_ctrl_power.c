@@ -301,7 +301,7 @@ test_verb_unreachable_first(void **state)
 
 	let_go = false;
 	for (int i = 0; i < N_DEAD; i++) {
-		char name[8], mac[18];
+		char name[16], mac[24];
 		uint16_t port;
 		struct node_rec n;
 
