@@ -7,6 +7,7 @@
 
 #include "http/http.h"
 #include "http/http_internal.h"
+#include "body.h"
 #include "log.h"
 #include "proto.h"
 
@@ -236,17 +237,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		/* Accumulate a body up to the cap; past it, drain and answer 413 at the end. */
-		if (!r->body_too_big && r->body_len + *upload_data_size <= MAX_API_BODY) {
-			char *b = realloc(r->body, r->body_len + *upload_data_size + 1);
-			if (!b)
-				return MHD_NO;
-			memcpy(b + r->body_len, upload_data, *upload_data_size);
-			r->body = b;
-			r->body_len += *upload_data_size;
-			r->body[r->body_len] = '\0';
-		} else
-			r->body_too_big = true;
+		/* Kept up to the cap; past it, drained and answered 413 at the end. */
+		if (body_append(&r->body, &r->body_len, &r->body_too_big, upload_data,
+		    *upload_data_size, MAX_API_BODY) < 0)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}

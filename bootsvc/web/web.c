@@ -15,6 +15,7 @@
 #include "action/work.h"
 #include "control/control.h"
 #include "control/control_tls.h"
+#include "body.h"
 #include "log.h"
 #include "macro.h"
 #include "proto.h"
@@ -823,17 +824,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!r->body_too_big && r->body_len + *upload_data_size <= MAX_WEB_BODY) {
-			char *b = realloc(r->body, r->body_len + *upload_data_size + 1);
-
-			if (!b)
-				return MHD_NO;
-			memcpy(b + r->body_len, upload_data, *upload_data_size);
-			r->body = b;
-			r->body_len += *upload_data_size;
-			r->body[r->body_len] = '\0';
-		} else
-			r->body_too_big = true;
+		if (body_append(&r->body, &r->body_len, &r->body_too_big, upload_data,
+		    *upload_data_size, MAX_WEB_BODY) < 0)
+			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
