@@ -41,24 +41,30 @@ url_scheme_len(const char *target)
 	return strncmp(target + n, "://", 3) == 0 ? n : 0;
 }
 
-int
-store_open(const char *target, struct store **ret, struct dl_err *reterr)
+/* What target names, for store_open() and store_target_check() alike: PostgreSQL (0,
+ * *ret_pg_shown: target without its password, in safe) or SQLite (0, *ret_path). */
+static int
+target_parse(const char *target, char safe[MAX_STORE_PATH], const char **ret_pg_shown,
+    const char **ret_path, struct dl_err *reterr)
 {
-	char safe[MAX_STORE_PATH];
 	const char *path = target;
 	size_t scheme = url_scheme_len(target);
 
+	*ret_pg_shown = NULL;
+	*ret_path = NULL;
 	if (strncmp(target, "sqlite:", 7) == 0) {
 		path = target + 7;
 		/* sqlite:///var/lib/x reads as a URL with an empty host: the path follows */
 		if (strncmp(path, "//", 2) == 0)
 			path += 2;
 	} else if (scheme) {
-		const char *shown = target_safe(target, safe, sizeof(safe));
+		const char *shown = target_safe(target, safe, MAX_STORE_PATH);
 
 		if ((scheme == 10 && strncmp(target, "postgresql", 10) == 0) ||
-		    (scheme == 8 && strncmp(target, "postgres", 8) == 0))
-			return store_pg_open(target, shown, ret, reterr);
+		    (scheme == 8 && strncmp(target, "postgres", 8) == 0)) {
+			*ret_pg_shown = shown;
+			return 0;
+		}
 		return dl_err_set(reterr, -EPROTONOSUPPORT, "store '%s': unknown scheme '%.*s' "
 		    "(a path, sqlite:PATH or postgresql://)", shown, (int)scheme, shown);
 	}
@@ -66,34 +72,33 @@ store_open(const char *target, struct store **ret, struct dl_err *reterr)
 		return dl_err_set(reterr, -EINVAL, "store '%s': no path", target);
 	if (strlen(path) >= MAX_STORE_PATH)
 		return dl_err_set(reterr, -ENAMETOOLONG, "store '%s': path too long", target);
-	return store_sqlite_open(path, ret, reterr);
+	*ret_path = path;
+	return 0;
+}
+
+int
+store_open(const char *target, struct store **ret, struct dl_err *reterr)
+{
+	char safe[MAX_STORE_PATH];
+	const char *shown, *path;
+	int r = target_parse(target, safe, &shown, &path, reterr);
+
+	if (r < 0)
+		return r;
+	return shown ? store_pg_open(target, shown, ret, reterr) :
+	    store_sqlite_open(path, ret, reterr);
 }
 
 int
 store_target_check(const char *target, struct dl_err *reterr)
 {
 	char safe[MAX_STORE_PATH];
-	const char *path = target;
-	size_t scheme = url_scheme_len(target);
+	const char *shown, *path;
+	int r = target_parse(target, safe, &shown, &path, reterr);
 
-	if (strncmp(target, "sqlite:", 7) == 0) {
-		path = target + 7;
-		if (strncmp(path, "//", 2) == 0)
-			path += 2;
-	} else if (scheme) {
-		const char *shown = target_safe(target, safe, sizeof(safe));
-
-		if ((scheme == 10 && strncmp(target, "postgresql", 10) == 0) ||
-		    (scheme == 8 && strncmp(target, "postgres", 8) == 0))
-			return store_pg_check(target, shown, reterr);
-		return dl_err_set(reterr, -EPROTONOSUPPORT, "store '%s': unknown scheme '%.*s' "
-		    "(a path, sqlite:PATH or postgresql://)", shown, (int)scheme, shown);
-	}
-	if (!path[0])
-		return dl_err_set(reterr, -EINVAL, "store '%s': no path", target);
-	if (strlen(path) >= MAX_STORE_PATH)
-		return dl_err_set(reterr, -ENAMETOOLONG, "store '%s': path too long", target);
-	return 0;
+	if (r < 0)
+		return r;
+	return shown ? store_pg_check(target, shown, reterr) : 0;
 }
 
 struct store *
