@@ -15,6 +15,13 @@ static const uint64_t script_bounds_ms[METRICS_SCRIPT_BUCKETS] = {
 	1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
 };
 
+/* The HELP and TYPE lines that open a metric family. */
+static void
+family(struct strbuf *b, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 void
 http_metrics_script_observe(struct metrics *m, uint64_t ms)
 {
@@ -55,29 +62,25 @@ node_metrics(struct bootsvc *bs, struct strbuf *b)
 	struct node_counts k = { 0 };
 
 	(void)store_node_foreach(bs->store, node_count, &k);
-	strbuf_printf(b, "# HELP diskless_nodes_power Nodes by power state as their BMC last "
-	    "said (unknown: no BMC, or not asked yet).\n");
-	strbuf_printf(b, "# TYPE diskless_nodes_power gauge\n");
+	family(b, "diskless_nodes_power", "gauge", "Nodes by power state as their BMC last "
+	    "said (unknown: no BMC, or not asked yet).");
 	for (size_t i = 0; i < 3; i++)
 		strbuf_printf(b, "diskless_nodes_power{state=\"%s\"} %lld\n", power[i],
 		    (long long)k.power[i]);
-	strbuf_printf(b, "# HELP diskless_bmcs Nodes with a BMC, by whether it answers "
-	    "(unknown: not asked yet).\n");
-	strbuf_printf(b, "# TYPE diskless_bmcs gauge\n");
+	family(b, "diskless_bmcs", "gauge", "Nodes with a BMC, by whether it answers "
+	    "(unknown: not asked yet).");
 	for (size_t i = 0; i < 3; i++)
 		strbuf_printf(b, "diskless_bmcs{state=\"%s\"} %lld\n", bmc[i], (long long)k.bmc[i]);
-	strbuf_printf(b, "# HELP diskless_nodes_failed Nodes whose boot failed (phase failed, "
-	    "or the controller gave up).\n");
-	strbuf_printf(b, "# TYPE diskless_nodes_failed gauge\n");
+	family(b, "diskless_nodes_failed", "gauge", "Nodes whose boot failed (phase failed, "
+	    "or the controller gave up).");
 	strbuf_printf(b, "diskless_nodes_failed %lld\n", (long long)k.failed);
 }
 
 static void
 script_histogram(const struct metrics *m, struct strbuf *b)
 {
-	strbuf_printf(b, "# HELP diskless_ipxe_script_duration_seconds Time to answer an /ipxe "
-	    "request, from its arrival to the response sent.\n");
-	strbuf_printf(b, "# TYPE diskless_ipxe_script_duration_seconds histogram\n");
+	family(b, "diskless_ipxe_script_duration_seconds", "histogram", "Time to answer an /ipxe "
+	    "request, from its arrival to the response sent.");
 	for (size_t i = 0; i < METRICS_SCRIPT_BUCKETS; i++)
 		strbuf_printf(b, "diskless_ipxe_script_duration_seconds_bucket{le=\"%g\"} %llu\n",
 		    (double)script_bounds_ms[i] / 1000, (unsigned long long)m->script_buckets[i]);
@@ -176,23 +179,18 @@ vm_metrics(struct bootsvc *bs, struct strbuf *b)
 	struct vm_metrics m = { .bs = bs };
 
 	(void)store_vm_host_foreach(bs->store, vm_host_metrics, &m);
-	strbuf_printf(b, "# HELP diskless_vm_hosts VM hosts by the state of bootsvc's libvirt "
-	    "connection.\n");
-	strbuf_printf(b, "# TYPE diskless_vm_hosts gauge\n");
+	family(b, "diskless_vm_hosts", "gauge", "VM hosts by the state of bootsvc's libvirt "
+	    "connection.");
 	for (size_t i = 0; i < 3; i++)
 		strbuf_printf(b, "diskless_vm_hosts{state=\"%s\"} %lld\n", states[i],
 		    (long long)m.hosts[i]);
-	strbuf_printf(b, "# HELP diskless_vm_host_cpus CPUs of each VM host.\n");
-	strbuf_printf(b, "# TYPE diskless_vm_host_cpus gauge\n");
+	family(b, "diskless_vm_host_cpus", "gauge", "CPUs of each VM host.");
 	strbuf_printf(b, "%s", m.cpus.s ? m.cpus.s : "");
-	strbuf_printf(b, "# HELP diskless_vm_host_memory_mib Memory of each VM host.\n");
-	strbuf_printf(b, "# TYPE diskless_vm_host_memory_mib gauge\n");
+	family(b, "diskless_vm_host_memory_mib", "gauge", "Memory of each VM host.");
 	strbuf_printf(b, "%s", m.mem.s ? m.mem.s : "");
-	strbuf_printf(b, "# HELP diskless_vm_host_vms Domains libvirt lists on each VM host.\n");
-	strbuf_printf(b, "# TYPE diskless_vm_host_vms gauge\n");
+	family(b, "diskless_vm_host_vms", "gauge", "Domains libvirt lists on each VM host.");
 	strbuf_printf(b, "%s", m.vms.s ? m.vms.s : "");
-	strbuf_printf(b, "# HELP diskless_vms Domains on VM hosts by libvirt state.\n");
-	strbuf_printf(b, "# TYPE diskless_vms gauge\n");
+	family(b, "diskless_vms", "gauge", "Domains on VM hosts by libvirt state.");
 	for (size_t i = 0; i < m.n_states; i++)
 		strbuf_printf(b, "diskless_vms{state=\"%s\"} %lld\n", m.states[i].state,
 		    (long long)m.states[i].n);
@@ -212,74 +210,57 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	pid_t dns_pid;
 	enum MHD_Result ret;
 
-	strbuf_printf(&b, "# HELP diskless_http_requests_total HTTP requests by route.\n");
-	strbuf_printf(&b, "# TYPE diskless_http_requests_total counter\n");
+	family(&b, "diskless_http_requests_total", "counter", "HTTP requests by route.");
 	for (int i = 0; i < _ROUTE_MAX; i++)
 		strbuf_printf(&b, "diskless_http_requests_total{route=\"%s\"} %llu\n", http_route_name(i),
 		    (unsigned long long)m->requests[i]);
-	strbuf_printf(&b, "# HELP diskless_http_responses_total HTTP responses by status class.\n");
-	strbuf_printf(&b, "# TYPE diskless_http_responses_total counter\n");
+	family(&b, "diskless_http_responses_total", "counter", "HTTP responses by status class.");
 	for (int i = 1; i <= 5; i++)
 		strbuf_printf(&b, "diskless_http_responses_total{code=\"%dxx\"} %llu\n", i,
 		    (unsigned long long)m->responses[i]);
-	strbuf_printf(&b, "# HELP diskless_http_sent_bytes_total Response body bytes queued.\n");
-	strbuf_printf(&b, "# TYPE diskless_http_sent_bytes_total counter\n");
+	family(&b, "diskless_http_sent_bytes_total", "counter", "Response body bytes queued.");
 	strbuf_printf(&b, "diskless_http_sent_bytes_total %llu\n", (unsigned long long)m->bytes_sent);
-	strbuf_printf(&b, "# HELP diskless_nodes Nodes by boot phase.\n");
-	strbuf_printf(&b, "# TYPE diskless_nodes gauge\n");
+	family(&b, "diskless_nodes", "gauge", "Nodes by boot phase.");
 	(void)store_node_count_by_phase(bs->store, phase_count, &b);
-	strbuf_printf(&b, "# HELP diskless_phase_reports_total Phase reports accepted from nodes.\n");
-	strbuf_printf(&b, "# TYPE diskless_phase_reports_total counter\n");
+	family(&b, "diskless_phase_reports_total", "counter", "Phase reports accepted from nodes.");
 	strbuf_printf(&b, "diskless_phase_reports_total %llu\n", (unsigned long long)m->phase_reports);
-	strbuf_printf(&b, "# HELP diskless_api_auth_failures_total Node API calls with a wrong token.\n");
-	strbuf_printf(&b, "# TYPE diskless_api_auth_failures_total counter\n");
+	family(&b, "diskless_api_auth_failures_total", "counter", "Node API calls with a wrong token.");
 	strbuf_printf(&b, "diskless_api_auth_failures_total %llu\n", (unsigned long long)m->phase_rejected);
 	/* Image versions fetched from peers (sync/sync.h, docs/scale-out.md). */
-	strbuf_printf(&b, "# HELP diskless_image_sync_bytes_total Image file bytes fetched from peers.\n");
-	strbuf_printf(&b, "# TYPE diskless_image_sync_bytes_total counter\n");
+	family(&b, "diskless_image_sync_bytes_total", "counter", "Image file bytes fetched from peers.");
 	strbuf_printf(&b, "diskless_image_sync_bytes_total %llu\n", (unsigned long long)m->sync_bytes);
-	strbuf_printf(&b, "# HELP diskless_image_sync_versions_total Image versions synced from peers.\n");
-	strbuf_printf(&b, "# TYPE diskless_image_sync_versions_total counter\n");
+	family(&b, "diskless_image_sync_versions_total", "counter", "Image versions synced from peers.");
 	strbuf_printf(&b, "diskless_image_sync_versions_total %llu\n",
 	    (unsigned long long)m->sync_versions);
-	strbuf_printf(&b, "# HELP diskless_image_sync_failures_total Sync rounds that failed (each retried).\n");
-	strbuf_printf(&b, "# TYPE diskless_image_sync_failures_total counter\n");
+	family(&b, "diskless_image_sync_failures_total", "counter", "Sync rounds that failed (each retried).");
 	strbuf_printf(&b, "diskless_image_sync_failures_total %llu\n",
 	    (unsigned long long)m->sync_failures);
-	strbuf_printf(&b, "# HELP diskless_control_requests_total Control socket requests.\n");
-	strbuf_printf(&b, "# TYPE diskless_control_requests_total counter\n");
+	family(&b, "diskless_control_requests_total", "counter", "Control socket requests.");
 	strbuf_printf(&b, "diskless_control_requests_total %llu\n",
 	    (unsigned long long)m->control_requests);
-	strbuf_printf(&b, "# HELP diskless_control_errors_total Control socket requests answered "
-	    "with an error.\n");
-	strbuf_printf(&b, "# TYPE diskless_control_errors_total counter\n");
+	family(&b, "diskless_control_errors_total", "counter", "Control socket requests answered "
+	    "with an error.");
 	strbuf_printf(&b, "diskless_control_errors_total %llu\n", (unsigned long long)m->control_errors);
-	strbuf_printf(&b, "# HELP diskless_dnsmasq_restarts_total Times dnsmasq was restarted.\n");
-	strbuf_printf(&b, "# TYPE diskless_dnsmasq_restarts_total counter\n");
+	family(&b, "diskless_dnsmasq_restarts_total", "counter", "Times dnsmasq was restarted.");
 	/* dnsmasq is the privileged parent's: it knows both (dnsmasq.h) */
 	dnsmasq_status(bs->dnsmasq, &dns_pid, &dns_restarts);
 	strbuf_printf(&b, "diskless_dnsmasq_restarts_total %llu\n", (unsigned long long)dns_restarts);
-	strbuf_printf(&b, "# HELP diskless_dnsmasq_up Whether dnsmasq (DHCP, TFTP) runs.\n");
-	strbuf_printf(&b, "# TYPE diskless_dnsmasq_up gauge\n");
+	family(&b, "diskless_dnsmasq_up", "gauge", "Whether dnsmasq (DHCP, TFTP) runs.");
 	strbuf_printf(&b, "diskless_dnsmasq_up %d\n", dns_pid > 0);
-	strbuf_printf(&b, "# HELP diskless_boot_scripts_total Image boot scripts served: each is "
-	    "a node starting to boot.\n");
-	strbuf_printf(&b, "# TYPE diskless_boot_scripts_total counter\n");
+	family(&b, "diskless_boot_scripts_total", "counter", "Image boot scripts served: each is "
+	    "a node starting to boot.");
 	strbuf_printf(&b, "diskless_boot_scripts_total %llu\n",
 	    (unsigned long long)m->boot_scripts);
 	script_histogram(m, &b);
 	node_metrics(bs, &b);
-	strbuf_printf(&b, "# HELP diskless_store_errors_total Store transactions that failed to "
-	    "begin or commit.\n");
-	strbuf_printf(&b, "# TYPE diskless_store_errors_total counter\n");
+	family(&b, "diskless_store_errors_total", "counter", "Store transactions that failed to "
+	    "begin or commit.");
 	strbuf_printf(&b, "diskless_store_errors_total %llu\n",
 	    (unsigned long long)store_errors(bs->store));
-	strbuf_printf(&b, "# HELP diskless_energy_kwh_total Energy drawn by nodes, by power state and image.\n");
-	strbuf_printf(&b, "# TYPE diskless_energy_kwh_total counter\n");
+	family(&b, "diskless_energy_kwh_total", "counter", "Energy drawn by nodes, by power state and image.");
 	(void)store_energy_image_foreach(bs->store, energy_image, &b);
-	strbuf_printf(&b, "# HELP diskless_energy_saved_kwh_total Energy saved versus always-on, by image.\n");
 	/* A gauge: a boot costs more than staying on, so saved can go down. */
-	strbuf_printf(&b, "# TYPE diskless_energy_saved_kwh_total gauge\n");
+	family(&b, "diskless_energy_saved_kwh_total", "gauge", "Energy saved versus always-on, by image.");
 	(void)store_energy_image_foreach(bs->store, energy_saved, &b);
 	vm_metrics(bs, &b);
 	disks_metrics(bs->disks, &b); /* issue 14: nothing when iscsi = off */
