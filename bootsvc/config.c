@@ -51,6 +51,7 @@ config_init(struct config *c)
 	c->control_idle_timeout_ms = 300000;
 	c->log_level = LOG_INFO;
 	c->bmc_timeout_ms = 5000;
+	strcpy(c->bmc_protocol, "ipmi");
 	c->power_on_rate = 10;
 	c->ipmi_concurrency = 64;
 	c->ipmi_workers = 0; /* as many as ipmi_concurrency */
@@ -738,6 +739,14 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return set_duration(&c->energy_interval_ms, key, v, 1000, 3600000, reterr);
 	if (streq(key, "bmc_timeout"))
 		return set_duration(&c->bmc_timeout_ms, key, v, 100, 120000, reterr);
+	if (streq(key, "bmc_protocol")) {
+		if (!streq(v, "ipmi") && !streq(v, "redfish") && !streq(v, "auto"))
+			return dl_err_set(reterr, -EINVAL,
+			    "'%s' for bmc_protocol is not ipmi, redfish or auto", v);
+		return set_str(c->bmc_protocol, sizeof(c->bmc_protocol), key, v, reterr);
+	}
+	if (streq(key, "redfish_ca_file"))
+		return set_path(c->redfish_ca_file, sizeof(c->redfish_ca_file), key, v, reterr);
 	if (streq(key, "power_on_rate"))
 		/* per second: "0.5" is one power-on every 2 s */
 		return set_tenths(&c->power_on_rate, key, v, 0, 100000,

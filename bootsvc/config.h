@@ -140,6 +140,8 @@ struct config {
 	int log_level;
 	/* The controller (issue #4). */
 	uint64_t bmc_timeout_ms;      /* an unreachable BMC fails after this */
+	char bmc_protocol[8];         /* bare BMC addresses: "ipmi" (default), "redfish", "auto" */
+	char redfish_ca_file[MAX_CONF_PATH]; /* Redfish BMCs' CA ("" = the system's) */
 	double power_on_rate;         /* power-ons (and cycles) per second, 0 = unlimited */
 	unsigned ipmi_concurrency;    /* BMC operations in flight at once */
 	unsigned ipmi_workers;        /* worker threads for BMC operations; 0: ipmi_concurrency */

@@ -40,7 +40,8 @@ $(BUILD)/obj/bootsvc/http/%.o:         OBJ_CFLAGS = $(CF_JANSSON) $(CF_MHD)
 # The admin listener (bootsvc/web/): MHD with TLS, GnuTLS for client certificates.
 $(BUILD)/obj/bootsvc/web/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_MHD) $(CF_GNUTLS)
 $(BUILD)/obj/bootsvc/store/%.o:        OBJ_CFLAGS = $(CF_SQLITE) $(CF_PQ)
-$(BUILD)/obj/bootsvc/bmc/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_IPMI)
+# libcurl for the Redfish client (bootsvc/bmc/redfish.c) too.
+$(BUILD)/obj/bootsvc/bmc/%.o:          OBJ_CFLAGS = $(CF_JANSSON) $(CF_IPMI) $(CF_CURL)
 $(BUILD)/obj/bootsvc/vm/%.o:           OBJ_CFLAGS = $(CF_JANSSON) $(CF_VIRT)
 # libpq also for the cluster room (bootsvc/cluster/): the leader lock, LISTEN, the registry.
 $(BUILD)/obj/bootsvc/cluster/%.o:      OBJ_CFLAGS = $(CF_JANSSON) $(CF_PQ)

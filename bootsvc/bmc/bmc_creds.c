@@ -26,7 +26,8 @@ struct creds {
 	char user[MAX_BMC_USER + 1];
 	char pass[MAX_BMC_PASS + 1];
 	uint8_t cipher;
-	bool have_user, have_pass, have_cipher;
+	char pin[MAX_BMC_PIN + 1];
+	bool have_user, have_pass, have_cipher, have_pin;
 };
 
 /* The file buffer holds the password: wipe it before it goes back to the allocator. */
@@ -105,9 +106,21 @@ creds_item(const char *key, const char *value, void *userdata, struct dl_err *re
 			    value);
 		c->cipher = (uint8_t)v;
 		c->have_cipher = true;
+	} else if (streq(key, "pin")) {
+		/* A Redfish BMC's public key (libcurl's CURLOPT_PINNEDPUBLICKEY form): the
+		 * SHA-256 of its SubjectPublicKeyInfo in base64, 44 characters with '='. */
+		if (c->have_pin)
+			return dl_err_set(reterr, -EINVAL, "key 'pin' given twice");
+		if (n != MAX_BMC_PIN || strncmp(value, "sha256//", 8) != 0 ||
+		    strspn(value + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				      "0123456789+/") != 43 || value[MAX_BMC_PIN - 1] != '=')
+			return dl_err_set(reterr, -EINVAL,
+			    "pin must be sha256// and the base64 SHA-256 of the BMC's public key");
+		memcpy(c->pin, value, n + 1);
+		c->have_pin = true;
 	} else {
 		return dl_err_set(reterr, -EINVAL,
-		    "unknown key '%s' (expected user, password, cipher)", key);
+		    "unknown key '%s' (expected user, password, cipher, pin)", key);
 	}
 	return 0;
 }
@@ -130,6 +143,7 @@ bmc_creds_parse(const char *name, const char *buf, size_t len, struct bmc_target
 		memcpy(t->user, c.user, sizeof(t->user));
 		memcpy(t->pass, c.pass, sizeof(t->pass));
 		t->cipher = c.cipher;
+		memcpy(t->pin, c.pin, sizeof(t->pin));
 		r = 0;
 	}
 	explicit_bzero(&c, sizeof(c));

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What power_ipmi.c and health_ipmi.c both check of a target before opening a session. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bmc/power.h"
@@ -27,5 +29,71 @@ bmc_target_hostport(const struct bmc_target *t, char ret[static BMC_HOSTPORT_SIZ
 		return dl_err_set(reterr, -EINVAL, "BMC '%s': a host with ':' cannot take a port",
 		    t->host);
 	snprintf(ret, BMC_HOSTPORT_SIZE, "%s:%u", t->host, (unsigned)t->port);
+	return 0;
+}
+
+/* The HTTPS port a redfish:// address without one gets. */
+#define REDFISH_PORT_DEFAULT 443
+
+static const char *const bmc_proto_table[_BMC_PROTO_MAX] = {
+	[BMC_PROTO_AUTO] = "auto",
+	[BMC_PROTO_IPMI] = "ipmi",
+	[BMC_PROTO_REDFISH] = "redfish",
+};
+
+const char *
+bmc_proto_to_string(enum bmc_proto p)
+{
+	if (p < 0 || p >= _BMC_PROTO_MAX)
+		return NULL;
+	return bmc_proto_table[p];
+}
+
+enum bmc_proto
+bmc_proto_from_string(const char *s)
+{
+	if (!s)
+		return _BMC_PROTO_INVALID;
+	for (size_t i = 0; i < ELEMENTSOF(bmc_proto_table); i++)
+		if (streq(bmc_proto_table[i], s))
+			return (enum bmc_proto)i;
+	return _BMC_PROTO_INVALID;
+}
+
+int
+bmc_target_parse(const char *addr, enum bmc_proto dflt, struct bmc_target *t,
+    struct dl_err *reterr)
+{
+	const char *host = addr, *colon;
+	enum bmc_proto proto = dflt;
+	size_t hlen;
+
+	if (strncmp(addr, "redfish://", 10) == 0)
+		proto = BMC_PROTO_REDFISH, host = addr + 10;
+	else if (strncmp(addr, "ipmi://", 7) == 0)
+		proto = BMC_PROTO_IPMI, host = addr + 7;
+	else if (strstr(addr, "://"))
+		return dl_err_set(reterr, -EINVAL,
+		    "BMC address '%s': unknown scheme (expected redfish:// or ipmi://)", addr);
+	colon = strchr(host, ':');
+	hlen = colon ? (size_t)(colon - host) : strlen(host);
+	if (hlen == 0 || hlen >= sizeof(t->host) || memchr(host, '/', hlen))
+		return dl_err_set(reterr, -EINVAL, "BMC address '%s': bad host", addr);
+	memcpy(t->host, host, hlen);
+	t->host[hlen] = '\0';
+	t->port = proto == BMC_PROTO_REDFISH ? REDFISH_PORT_DEFAULT :
+		  proto == BMC_PROTO_IPMI ? IPMI_PORT_DEFAULT : 0;
+	if (colon) {
+		char *end;
+		unsigned long p;
+
+		errno = 0;
+		p = strtoul(colon + 1, &end, 10);
+		if (errno || *end || end == colon + 1 || p == 0 || p > 65535 ||
+		    colon[1] < '0' || colon[1] > '9')
+			return dl_err_set(reterr, -EINVAL, "BMC address '%s': bad port", addr);
+		t->port = (uint16_t)p;
+	}
+	t->proto = proto;
 	return 0;
 }

@@ -23,6 +23,23 @@ enum power_op {
 #define MAX_BMC_USER 16
 #define MAX_BMC_PASS 20
 
+/* How a BMC is spoken to: from the node's BMC address scheme (redfish://, ipmi://), else
+ * the config's bmc_protocol. AUTO probes GET /redfish/v1 once per host (bmc_dispatch.c)
+ * and falls back to IPMI. */
+enum bmc_proto {
+	BMC_PROTO_AUTO,
+	BMC_PROTO_IPMI,
+	BMC_PROTO_REDFISH,
+	_BMC_PROTO_MAX,
+	_BMC_PROTO_INVALID = -EINVAL,
+};
+
+/* A Redfish BMC's public key pin as libcurl takes it: "sha256//" and the base64 of the
+ * SHA-256 of the certificate's SubjectPublicKeyInfo (44 characters). */
+#define MAX_BMC_PIN (8 + 44)
+/* Longest CA file path (the config's redfish_ca_file). */
+#define MAX_BMC_CA_FILE 256
+
 /* Where and how to reach one BMC. A job owns a copy (the password never lives longer
  * than the job, and is never logged or returned by the API). */
 struct bmc_target {
@@ -33,6 +50,11 @@ struct bmc_target {
 	uint8_t cipher;     /* cipher suite id, 3 by default */
 	unsigned timeout_ms; /* session timeout: how long an unreachable BMC takes to fail */
 	bool pxe_first;     /* before ON/CYCLE/RESET: set next boot device to PXE */
+	enum bmc_proto proto;
+	/* Redfish TLS: the pin (credentials file key pin=) wins; else the CA file; else
+	 * the system's CA store. "" for none. */
+	char pin[MAX_BMC_PIN + 1];
+	char ca_file[MAX_BMC_CA_FILE];
 };
 
 /* Room for "host:port": the longest host, ':' and five digits. */
@@ -45,6 +67,25 @@ struct bmc_target {
 int bmc_target_hostport(const struct bmc_target *t, char ret[static BMC_HOSTPORT_SIZE],
     struct dl_err *reterr);
 
+/* Parse a node's BMC address into t->host, port and proto: "redfish://host[:port]",
+ * "ipmi://host[:port]", or "host[:port]" with proto dflt. The default port is 623 for
+ * IPMI and 443 for Redfish (0 for AUTO: each protocol's own). -EINVAL naming addr. */
+int bmc_target_parse(const char *addr, enum bmc_proto dflt, struct bmc_target *t,
+    struct dl_err *reterr);
+const char *bmc_proto_to_string(enum bmc_proto p);  /* "auto", "ipmi", "redfish" */
+enum bmc_proto bmc_proto_from_string(const char *s);
+
+/* Run op against t over its protocol (t->proto; AUTO probes once per host, then
+ * remembers). Same contract as power_ipmi_run(); Redfish adds -EBADMSG (the BMC's answer
+ * is not the JSON it should be) and -EKEYREJECTED (its certificate fails the pin or the
+ * CA), which callers treat as unreachable, like -ETIMEDOUT. */
+int bmc_power_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
+    struct dl_err *reterr);
+/* Over Redfish (power_redfish.c): ComputerSystem.Reset with the reset type the BMC
+ * allows, Boot.BootSourceOverrideTarget=Pxe once before a boot when pxe_first. */
+int power_redfish_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
+    struct dl_err *reterr);
+
 const char *power_op_to_string(enum power_op op);
 enum power_op power_op_from_string(const char *s);
 
@@ -55,7 +96,8 @@ int power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
     struct dl_err *reterr);
 
 /* Load BMC credentials from a root-only key=value file: `user=`, `password=`, optional
- * `cipher=` (0..14; ipmi_sim has no suite 17). One file per node or per group: several
+ * `cipher=` (0..14; ipmi_sim has no suite 17), optional `pin=sha256//BASE64` (a Redfish
+ * BMC's public key pin). One file per node or per group: several
  * nodes may name the same file as their bmc_creds. The file must be owned by root and
  * not accessible to group or others (else -EPERM naming the file). Fills user, pass and
  * cipher of t; never puts the password into reterr. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A node's BMC as a job needs it: address and port from the node row, user, password and
- * cipher suite from its root-only credentials file, the session timeout from the config.
+/* A node's BMC as a job needs it: protocol, address and port from the node row, user,
+ * password, cipher suite and Redfish key pin from its root-only credentials file, the
+ * session timeout and the Redfish CA file from the config.
  * Read on the loop for every job, so an edited credentials file counts from the next one
  * (or the next batch: one verb's nodes read each file once). */
 #include <assert.h>
@@ -23,7 +24,7 @@ static struct {
 	size_t n;
 	struct {
 		char path[MAX_STORE_PATH];
-		struct bmc_target creds; /* user, pass, cipher */
+		struct bmc_target creds; /* user, pass, cipher, pin */
 	} files[MAX_BATCH_CREDS];
 } batch;
 
@@ -43,7 +44,7 @@ ctrl_bmc_creds_end(struct bootsvc *bs)
 	explicit_bzero(&batch, sizeof(batch));
 }
 
-/* user, pass and cipher of n's credentials file into t: from the batch when it read the
+/* user, pass, cipher and pin of n's credentials file into t: from the batch when it read the
  * file already, else from the file (through the privileged parent under privsep). */
 static int
 creds_read(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *t,
@@ -56,6 +57,7 @@ creds_read(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *t,
 			memcpy(t->user, batch.files[i].creds.user, sizeof(t->user));
 			memcpy(t->pass, batch.files[i].creds.pass, sizeof(t->pass));
 			t->cipher = batch.files[i].creds.cipher;
+			memcpy(t->pin, batch.files[i].creds.pin, sizeof(t->pin));
 			return 0;
 		}
 	if (bs->privsep) {
@@ -79,6 +81,7 @@ creds_read(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *t,
 		memcpy(batch.files[batch.n].creds.user, t->user, sizeof(t->user));
 		memcpy(batch.files[batch.n].creds.pass, t->pass, sizeof(t->pass));
 		batch.files[batch.n].creds.cipher = t->cipher;
+		memcpy(batch.files[batch.n].creds.pin, t->pin, sizeof(t->pin));
 		batch.n++;
 	}
 	return r;
@@ -89,7 +92,6 @@ ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target 
     struct dl_err *reterr)
 {
 	struct bmc_target t = { .port = 623, .cipher = 3 };
-	const char *colon;
 	int r;
 
 	if (!n->bmc[0])
@@ -97,17 +99,12 @@ ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target 
 	if (!n->bmc_creds[0])
 		return dl_err_set(reterr, -EINVAL, "node '%s' has no BMC credentials file",
 		    n->name);
-	colon = strchr(n->bmc, ':');
-	if (colon) {
-		uint64_t port;
-		if ((size_t)(colon - n->bmc) >= sizeof(t.host) ||
-		    parse_u64(colon + 1, 1, 65535, &port, reterr) < 0)
-			return dl_err_set(reterr, -EINVAL, "node '%s': bad BMC address '%s'",
-			    n->name, n->bmc);
-		memcpy(t.host, n->bmc, (size_t)(colon - n->bmc));
-		t.port = (uint16_t)port;
-	} else
-		(void)snprintf(t.host, sizeof(t.host), "%s", n->bmc);
+	/* redfish://host[:port], ipmi://host[:port], or a bare address spoken in the
+	 * config's bmc_protocol (config.c accepts only the three names) */
+	r = bmc_target_parse(n->bmc, bmc_proto_from_string(bs->cfg.bmc_protocol), &t, reterr);
+	if (r < 0)
+		return dl_err_prefix(reterr, "node '%s'", n->name), r;
+	(void)snprintf(t.ca_file, sizeof(t.ca_file), "%s", bs->cfg.redfish_ca_file);
 	r = creds_read(bs, n, &t, reterr);
 	if (r < 0) {
 		explicit_bzero(&t, sizeof(t));

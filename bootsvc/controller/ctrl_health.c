@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "controller/ctrl_internal.h"
-#include "bmc/health_ipmi.h"
+#include "bmc/health_bmc.h"
 #include "log.h"
 #include "vm/vm.h"
 #include "vm/vm_policy.h"
@@ -68,7 +68,7 @@ job_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
 
 	(void)cancelled; /* two library calls that each bound themselves by bmc_timeout */
 	health_reading_done(&hj->reading);
-	return health_read(&hj->target, hj->sdr_dir, hj->sel_after, &hj->reading, reterr);
+	return bmc_health_read(&hj->target, hj->sdr_dir, hj->sel_after, &hj->reading, reterr);
 }
 
 static void

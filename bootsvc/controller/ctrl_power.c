@@ -39,9 +39,9 @@ power_run(void *payload, const atomic_bool *cancelled, struct dl_err *reterr)
 {
 	struct power_job *pj = payload;
 
-	(void)cancelled; /* one libfreeipmi session: nothing to stop between steps */
+	(void)cancelled; /* one session (IPMI or Redfish): nothing to stop between steps */
 	pj->on = false;
-	return power_ipmi_run(&pj->target, pj->op, &pj->on, reterr);
+	return bmc_power_run(&pj->target, pj->op, &pj->on, reterr);
 }
 
 static const char *
@@ -120,8 +120,11 @@ power_done(void *payload, const struct action_result *res)
 				(void)nodes_set_phase(bs, n.name, "off", "seen off by the BMC");
 		} else {
 			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", res->msg);
+			/* EBADMSG, EKEYREJECTED: a Redfish BMC that answers garbage or
+			 * with a certificate that fails the pin or CA (bmc_power_run()) */
 			if (res->r == -ETIMEDOUT || res->r == -EHOSTUNREACH ||
-			    res->r == -ECONNREFUSED)
+			    res->r == -ECONNREFUSED || res->r == -EBADMSG ||
+			    res->r == -EKEYREJECTED)
 				mark_unreachable(bs, &n, res->msg);
 			if (pj->managed) {
 				/* The action did not happen: undo the intent, back off. */

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "health/sel_class.h"
 
@@ -114,4 +115,106 @@ health_sel_classify(uint8_t sensor_type, uint8_t event_type, uint8_t offset,
 	default:
 		return HEALTH_SEL_OTHER;
 	}
+}
+
+/* Redfish LogEntry.SensorType names (Redfish LogEntry schema, the IPMI Table 42-3 order)
+ * and their IPMI codes: only those health_sel_classify() or the reports look at. */
+static const struct {
+	const char *name;
+	uint8_t type;
+} redfish_sensor_types[] = {
+	{ "Temperature", SENSOR_TYPE_TEMPERATURE },
+	{ "Voltage", 0x02 },
+	{ "Current", 0x03 },
+	{ "Fan", SENSOR_TYPE_FAN },
+	{ "Processor", SENSOR_TYPE_PROCESSOR },
+	{ "Power Supply / Converter", SENSOR_TYPE_POWER_SUPPLY },
+	{ "PowerUnit", 0x09 },
+	{ "CoolingDevice", SENSOR_TYPE_COOLING_DEVICE },
+	{ "Memory", SENSOR_TYPE_MEMORY },
+};
+
+/* LogEntry.EntryCode's threshold values, in IPMI Table 42-2 offset order (0x00..0x0b). */
+static const char *const redfish_threshold_codes[] = {
+	"Lower Non-critical - going low", "Lower Non-critical - going high",
+	"Lower Critical - going low", "Lower Critical - going high",
+	"Lower Non-recoverable - going low", "Lower Non-recoverable - going high",
+	"Upper Non-critical - going low", "Upper Non-critical - going high",
+	"Upper Critical - going low", "Upper Critical - going high",
+	"Upper Non-recoverable - going low", "Upper Non-recoverable - going high",
+};
+
+/* MessageId keys (the part after the registry's "Name.Major.Minor.") of the registries
+ * BMCs use for SEL-like events, as (sensor type, event type, offset). First match wins,
+ * so "Uncorrectable" comes before "Correctable", which it contains. type 0: keep the
+ * entry's SensorType. */
+static const struct {
+	const char *key;
+	uint8_t type, event_type, offset;
+} redfish_message_keys[] = {
+	{ "MemoryECCUncorrectable", SENSOR_TYPE_MEMORY, EVENT_TYPE_SENSOR_SPECIFIC, 0x01 },
+	{ "UncorrectableECC", SENSOR_TYPE_MEMORY, EVENT_TYPE_SENSOR_SPECIFIC, 0x01 },
+	{ "MemoryParity", SENSOR_TYPE_MEMORY, EVENT_TYPE_SENSOR_SPECIFIC, 0x02 },
+	{ "MemoryECCLoggingLimit", SENSOR_TYPE_MEMORY, EVENT_TYPE_SENSOR_SPECIFIC, 0x05 },
+	{ "MemoryECCCorrectable", SENSOR_TYPE_MEMORY, EVENT_TYPE_SENSOR_SPECIFIC, 0x00 },
+	{ "CorrectableECC", SENSOR_TYPE_MEMORY, EVENT_TYPE_SENSOR_SPECIFIC, 0x00 },
+	{ "CPUThermalTrip", SENSOR_TYPE_PROCESSOR, EVENT_TYPE_SENSOR_SPECIFIC, 0x01 },
+	{ "PowerSupplyPredictiveFailure", SENSOR_TYPE_POWER_SUPPLY, EVENT_TYPE_SENSOR_SPECIFIC, 0x02 },
+	{ "PowerSupplyFailed", SENSOR_TYPE_POWER_SUPPLY, EVENT_TYPE_SENSOR_SPECIFIC, 0x01 },
+	{ "PowerSupplyFailure", SENSOR_TYPE_POWER_SUPPLY, EVENT_TYPE_SENSOR_SPECIFIC, 0x01 },
+	{ "PowerSupplyACLost", SENSOR_TYPE_POWER_SUPPLY, EVENT_TYPE_SENSOR_SPECIFIC, 0x03 },
+	{ "PowerSupplyInputLost", SENSOR_TYPE_POWER_SUPPLY, EVENT_TYPE_SENSOR_SPECIFIC, 0x03 },
+	/* DMTF SensorEvent 1.0: threshold crossings of the entry's SensorType */
+	{ "ReadingAboveUpperFatalThreshold", 0, EVENT_TYPE_THRESHOLD, 0x0b },
+	{ "ReadingAboveUpperCriticalThreshold", 0, EVENT_TYPE_THRESHOLD, 0x09 },
+	{ "ReadingBelowLowerFatalThreshold", 0, EVENT_TYPE_THRESHOLD, 0x04 },
+	{ "ReadingBelowLowerCriticalThreshold", 0, EVENT_TYPE_THRESHOLD, 0x02 },
+	/* OpenBMC 0.1 threshold messages */
+	{ "SensorThresholdCriticalHighGoingHigh", 0, EVENT_TYPE_THRESHOLD, 0x09 },
+	{ "SensorThresholdCriticalLowGoingLow", 0, EVENT_TYPE_THRESHOLD, 0x02 },
+};
+
+enum health_sel_class
+health_sel_classify_redfish(const char *sensor_type, const char *entry_code,
+    const char *message_id, enum health_sensor_state severity, uint8_t *ret_sensor_type,
+    uint8_t *ret_event_type, uint8_t *ret_offset, bool *ret_assertion)
+{
+	uint8_t type = 0, event_type = 0, offset = 0;
+	bool assertion = true, known = false;
+	const char *key = NULL;
+
+	for (size_t i = 0; sensor_type && i < ELEMENTSOF(redfish_sensor_types); i++)
+		if (strcasecmp(sensor_type, redfish_sensor_types[i].name) == 0)
+			type = redfish_sensor_types[i].type;
+	for (size_t i = 0; entry_code && i < ELEMENTSOF(redfish_threshold_codes); i++)
+		if (strcasecmp(entry_code, redfish_threshold_codes[i]) == 0) {
+			event_type = EVENT_TYPE_THRESHOLD;
+			offset = (uint8_t)i;
+			known = true;
+		}
+	if (entry_code && strcasecmp(entry_code, "Deassert") == 0)
+		assertion = false;
+	if (!known && message_id) {
+		/* "OpenBMC.0.1.MemoryECCCorrectable": the key is the last component */
+		key = strrchr(message_id, '.');
+		key = key ? key + 1 : message_id;
+		for (size_t i = 0; i < ELEMENTSOF(redfish_message_keys); i++)
+			if (strcasecmp(key, redfish_message_keys[i].key) == 0) {
+				if (redfish_message_keys[i].type)
+					type = redfish_message_keys[i].type;
+				event_type = redfish_message_keys[i].event_type;
+				offset = redfish_message_keys[i].offset;
+				known = true;
+				break;
+			}
+	}
+	/* Neither names the event: a discrete one, judged by its severity where the IPMI
+	 * rules do so too (fan, power supply). */
+	if (!known)
+		event_type = 0x00;
+	*ret_sensor_type = type;
+	*ret_event_type = event_type;
+	*ret_offset = offset;
+	*ret_assertion = assertion;
+	return health_sel_classify(type, event_type, offset, severity);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* healthctl: one health read through bootsvc's own code (health_read, bmc_creds_load, the
+/* healthctl: one health read through bootsvc's own code (bmc_health_read, bmc_creds_load, the
  * health rules), so integration tests check exactly what the controller will run.
  *
  *   healthctl CREDS HOST [--sdr DIR] [--since RECID] [--state FILE] [--clear]
- *             [--rule RULE]... [--port N] [--timeout MS]
+ *             [--rule RULE]... [--port N] [--timeout MS] [--ca FILE]
  *
  * Prints one line per sensor and per new SEL record, then the evaluation:
  *   sensor name="CPU Temp" type=temperature state=Critical reading=90.00 units=C
@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bootsvc/bmc/health_ipmi.h"
+#include "../../bootsvc/bmc/health_bmc.h"
 #include "../../bootsvc/health/eval.h"
 #include "../../bootsvc/health/persist.h"
 #include "../../bootsvc/health/sel_class.h"
@@ -52,7 +52,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: healthctl CREDS HOST [--sdr DIR] [--since RECID] [--state FILE] "
-		   "[--clear] [--rule RULE]... [--port N] [--timeout MS]\n");
+		   "[--clear] [--rule RULE]... [--port N] [--timeout MS] [--ca FILE]\n");
 }
 
 static int
@@ -132,6 +132,7 @@ main(int argc, char **argv)
 		{ "clear", no_argument, NULL, 'c' },
 		{ "rule", required_argument, NULL, 'r' },
 		{ "port", required_argument, NULL, 'p' },
+		{ "ca", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -146,6 +147,7 @@ main(int argc, char **argv)
 	bool since_set = false, clear = false;
 	uint32_t since = 0;
 	uint64_t val;
+	uint16_t port = 0;
 	int c, r;
 
 	health_state_init(&st);
@@ -179,7 +181,7 @@ main(int argc, char **argv)
 				fprintf(stderr, "healthctl: option --port: %s\n", err.msg);
 				return HEALTHCTL_EXIT_USAGE;
 			}
-			t.port = (uint16_t)val;
+			port = (uint16_t)val;
 			break;
 		case 't':
 			if (parse_u64(optarg, 100, 3600 * 1000, &val, &err) < 0) {
@@ -187,6 +189,13 @@ main(int argc, char **argv)
 				return HEALTHCTL_EXIT_USAGE;
 			}
 			t.timeout_ms = (unsigned)val;
+			break;
+		case 'C':
+			if (strlen(optarg) >= sizeof(t.ca_file)) {
+				fprintf(stderr, "healthctl: option --ca: path too long\n");
+				return HEALTHCTL_EXIT_USAGE;
+			}
+			strcpy(t.ca_file, optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -200,12 +209,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return HEALTHCTL_EXIT_USAGE;
 	}
-	if (strlen(argv[optind + 1]) >= sizeof(t.host)) {
-		fprintf(stderr, "healthctl: host '%s' is longer than %zu bytes\n", argv[optind + 1],
-		    sizeof(t.host) - 1);
+	/* HOST: an address as a node's bmc field takes it (redfish://, ipmi://, bare = IPMI) */
+	if (bmc_target_parse(argv[optind + 1], BMC_PROTO_IPMI, &t, &err) < 0) {
+		fprintf(stderr, "healthctl: %s\n", err.msg);
 		return HEALTHCTL_EXIT_USAGE;
 	}
-	strcpy(t.host, argv[optind + 1]);
+	if (port)
+		t.port = port;
 	if (rules.n == 0)
 		health_rules_init_default(&rules);
 
@@ -215,7 +225,7 @@ main(int argc, char **argv)
 	if (r >= 0)
 		r = bmc_creds_load(argv[optind], &t, &err);
 	if (r >= 0)
-		r = health_read(&t, sdr, since_set ? since : st.sel_last_id, &rd, &err);
+		r = bmc_health_read(&t, sdr, since_set ? since : st.sel_last_id, &rd, &err);
 	explicit_bzero(t.pass, sizeof(t.pass));
 	if (r >= 0) {
 		print_reading(&rd);

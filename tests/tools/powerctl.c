@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* powerctl: one power operation through bootsvc's own IPMI code (power_ipmi_run and
+/* powerctl: one power operation through bootsvc's own BMC code (bmc_power_run and
  * bmc_creds_load), so integration tests drive exactly what the controller runs and
  * compare it with FreeIPMI's ipmipower.
  *
- *   powerctl CREDS HOST on|off|cycle|reset|status [--pxe] [--port N] [--timeout MS]
+ *   powerctl CREDS HOST on|off|cycle|reset|status [--pxe] [--port N] [--timeout MS] [--ca FILE]
  *
  * Prints "HOST: on|off" (status) or "HOST: ok" and exits 0; on failure prints
  * "powerctl: error=ENAME msg=..." to stderr and exits 1; a bad command line exits 2. */
@@ -38,6 +38,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pxe", no_argument, NULL, 'x' },
 		{ "port", required_argument, NULL, 'p' },
+		{ "ca", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -47,6 +48,7 @@ main(int argc, char **argv)
 	enum power_op op;
 	uint64_t v;
 	bool on;
+	uint16_t port = 0;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -59,7 +61,7 @@ main(int argc, char **argv)
 				fprintf(stderr, "powerctl: option --port: %s\n", err.msg);
 				return POWERCTL_EXIT_USAGE;
 			}
-			t.port = (uint16_t)v;
+			port = (uint16_t)v;
 			break;
 		case 't':
 			if (parse_u64(optarg, 1, 3600 * 1000, &v, &err) < 0) {
@@ -67,6 +69,13 @@ main(int argc, char **argv)
 				return POWERCTL_EXIT_USAGE;
 			}
 			t.timeout_ms = (unsigned)v;
+			break;
+		case 'c':
+			if (strlen(optarg) >= sizeof(t.ca_file)) {
+				fprintf(stderr, "powerctl: option --ca: path too long\n");
+				return POWERCTL_EXIT_USAGE;
+			}
+			strcpy(t.ca_file, optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -80,12 +89,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return POWERCTL_EXIT_USAGE;
 	}
-	if (strlen(argv[optind + 1]) >= sizeof(t.host)) {
-		fprintf(stderr, "powerctl: host '%s' is longer than %zu bytes\n", argv[optind + 1],
-		    sizeof(t.host) - 1);
+	/* HOST: an address as a node's bmc field takes it (redfish://, ipmi://, bare = IPMI) */
+	if (bmc_target_parse(argv[optind + 1], BMC_PROTO_IPMI, &t, &err) < 0) {
+		fprintf(stderr, "powerctl: %s\n", err.msg);
 		return POWERCTL_EXIT_USAGE;
 	}
-	strcpy(t.host, argv[optind + 1]);
+	if (port)
+		t.port = port;
 	op = power_op_from_string(argv[optind + 2]);
 	if (op < 0) {
 		fprintf(stderr, "powerctl: operation '%s' is not one of on, off, cycle, reset, "
@@ -95,7 +105,7 @@ main(int argc, char **argv)
 
 	r = bmc_creds_load(argv[optind], &t, &err);
 	if (r >= 0)
-		r = power_ipmi_run(&t, op, &on, &err);
+		r = bmc_power_run(&t, op, &on, &err);
 	explicit_bzero(t.pass, sizeof(t.pass));
 	if (r < 0) {
 		fprintf(stderr, "powerctl: error=%s msg=\"%s\"\n", dl_errno_name(r),
