@@ -84,6 +84,7 @@ dl_errno_name(int code)
 	case EALREADY: return "EALREADY"; /* a VM is there already, a plan has ended */
 	case ECONNRESET: return "ECONNRESET"; /* a peer cut a transfer (sync/) */
 	case EBADMSG: return "EBADMSG";       /* a peer sent bytes of the wrong hash */
+	case EKEYREJECTED: return "EKEYREJECTED"; /* a Redfish BMC's certificate failed its pin or CA */
 	case EFBIG: return "EFBIG";
 	default: return "EUNKNOWN";
 	}

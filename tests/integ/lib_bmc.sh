@@ -1,6 +1,9 @@
 # Simulated BMCs for the integration tests (issue #4 item 4): one OpenIPMI ipmi_sim per
 # node, on its own address on the test bridge br0, whose power really starts and stops a
-# PXE-booting qemu node. Source it after lib.sh and dl_setup; then
+# PXE-booting qemu node. With BMC_PROTO=redfish (issue 17) each BMC is a Redfish one
+# instead: tests/tools/redfish_sim.py on IP:443 over TLS, driving the same qemu through the
+# same chassis-control program; tests then name the BMC by dl_bmc_addr. Source it after
+# lib.sh and dl_setup; then
 #   dl_bmc NAME IP MAC bios|uefi [MEM]   start NAME's BMC at IP (node off, console $DL_W/NAME.log)
 #   dl_bmc_pid NAME                      the ipmi_sim pid (kill -STOP/-CONT it: unreachable BMC)
 #   dl_bmc_cmd NAME "CMD" ...            ipmi_sim console commands; fails on '**' errors
@@ -9,14 +12,24 @@
 #   dl_bmc_booted_from NAME              boot device of the last power-on: pxe, default, ...
 #   dl_bmc_qemu_pid NAME                 pid of NAME's running qemu, or nothing
 #   dl_bmc_pass NAME                     the admin password (also in $DL_W/NAME.creds)
+#   dl_bmc_addr NAME                     the BMC as a node's --bmc names it: IP, or
+#                                        redfish://IP for a Redfish BMC
+#   dl_bmc_fault NAME 503|hang|garbage|cert|""  Redfish only: inject a fault (none: "")
+#   dl_bmc_sensor NAME temp|fan|power VALUE     a reading, on either kind of BMC
+#   dl_bmc_sel NAME ecc_correctable|ecc_uncorrectable [deassert]  a log entry, either kind
 # Credentials: $DL_W/NAME.creds (user admin, Administrator) and $DL_W/NAME-viewer.creds
 # (user viewer, User privilege only), both root-owned 0600 as bmc_creds_load() demands.
+# A Redfish BMC's credentials carry its key pin (pin=); $DL_W/NAME-ca.creds has none, for
+# checking the certificate against the test CA $DL_W/bmc-ca.pem instead.
 #
 # Power goes through a chassis_control program (lab doc "Boot device"): ipmi_sim runs it
 # for every power, reset and boot-option request, and only that path implements Set System
 # Boot Options. The program starts qemu in ipmi_sim's process group, so killing the group
 # (each ipmi_sim leads its own, via setsid) ends the BMC and its node together.
 
+BMC_PROTO=${BMC_PROTO:-ipmi}
+[[ $BMC_PROTO == ipmi || $BMC_PROTO == redfish ]] ||
+    { echo "BMC_PROTO must be ipmi or redfish, not '$BMC_PROTO'" >&2; exit 1; }
 DL_BMC_NAMES=()
 DL_BMC_PGIDS=()
 DL_BMC_N=0
@@ -378,8 +391,13 @@ dl_bmc() {
 	local d con mon pass args tool
 	[[ -n $DL_NS && -n $DL_W ]] || fail "dl_bmc: call dl_setup first"
 	for tool in ipmi_sim sdrcomp; do
+		[[ $BMC_PROTO == redfish ]] && break
 		command -v $tool >/dev/null || fail "missing tool '$tool': apt-get install openipmi"
 	done
+	if [[ $BMC_PROTO == redfish ]]; then
+		command -v python3 >/dev/null || fail "missing python3: apt-get install python3"
+		command -v openssl >/dev/null || fail "missing openssl: apt-get install openssl"
+	fi
 	if ((DL_BMC_N == 0)); then
 		trap _dl_bmc_exit EXIT
 		_dl_bmc_emu
@@ -421,6 +439,10 @@ EOF
 	echo "$con" > "$d/con"
 
 	ip -n "$DL_NS" addr add "$ip/24" dev br0
+	if [[ $BMC_PROTO == redfish ]]; then
+		_dl_bmc_redfish "$name" "$ip" "$d" "$pass"
+		return
+	fi
 	# setsid execs in place here (a background subshell is no group leader), so $! is
 	# ipmi_sim itself and leads a new process group that its qemu will share
 	(cd "$d" && exec setsid ip netns exec "$DL_NS" ipmi_sim -n -c "$d/lan.conf" \
@@ -433,6 +455,88 @@ EOF
 		    dl_ns ss -Hltn "sport = :$2" | grep -q .
 	}
 	dl_wait 10 "BMC $name listening on $ip:623" _dl_bmc_up "$ip" "$con"
+}
+
+# _dl_bmc_redfish NAME IP DIR PASS: NAME's BMC as tests/tools/redfish_sim.py on IP:443,
+# with a certificate for IP from the test CA, a second self-signed one for the "cert"
+# fault, and the key pin in NAME.creds.
+_dl_bmc_redfish() {
+	local name=$1 ip=$2 d=$3 pass=$4 pin
+	if [[ ! -f $DL_W/bmc-ca.pem ]]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		    -subj "/CN=diskless test BMC CA" -keyout "$DL_W/bmc-ca.key" \
+		    -out "$DL_W/bmc-ca.pem" 2>/dev/null || fail "openssl: test BMC CA"
+	fi
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$ip" \
+	    -keyout "$d/key.pem" -out "$d/req.pem" 2>/dev/null || fail "openssl: $name key"
+	printf 'subjectAltName=IP:%s\n' "$ip" > "$d/ext"
+	openssl x509 -req -in "$d/req.pem" -CA "$DL_W/bmc-ca.pem" -CAkey "$DL_W/bmc-ca.key" \
+	    -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/cert.pem" 2>/dev/null ||
+	    fail "openssl: $name certificate"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	    -subj "/CN=$ip" -addext "subjectAltName=IP:$ip" -keyout "$d/alt-key.pem" \
+	    -out "$d/alt-cert.pem" 2>/dev/null || fail "openssl: $name second certificate"
+	pin=$(openssl x509 -in "$d/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+	    openssl dgst -sha256 -binary | base64)
+	(umask 077
+	 printf 'user=admin\npassword=%s\npin=sha256//%s\n' "$pass" "$pin" > "$DL_W/$name.creds"
+	 printf 'user=viewer\npassword=%s\npin=sha256//%s\n' "$pass" "$pin" > "$DL_W/$name-viewer.creds"
+	 printf 'user=admin\npassword=%s\n' "$pass" > "$DL_W/$name-ca.creds")
+	: > "$d/fault"
+	(cd "$d" && exec setsid ip netns exec "$DL_NS" python3 "$REPO/tests/tools/redfish_sim.py" \
+	    --addr "$ip" --port 443 --cert "$d/cert.pem" --key "$d/key.pem" \
+	    --alt-cert "$d/alt-cert.pem" --alt-key "$d/alt-key.pem" --user admin \
+	    --password "$pass" --chassis-control "$d/chassis-control" --dir "$d" \
+	    ${DL_BMC_REDFISH_ARGS:-} </dev/null >>"$DL_W/$name-bmc.log" 2>&1) &
+	echo $! > "$d/pid"
+	DL_BMC_PGIDS+=("$!")
+	DL_BMC_NAMES+=("$name")
+	_dl_bmc_rf_up() { dl_ns ss -Hltn "src $1:443" | grep -q .; }
+	dl_wait 20 "Redfish BMC $name listening on $ip:443" _dl_bmc_rf_up "$ip"
+}
+
+dl_bmc_addr() { if [[ $BMC_PROTO == redfish ]]; then echo "redfish://$(dl_bmc_ip "$1")"; else dl_bmc_ip "$1"; fi; }
+dl_bmc_fault() {
+	[[ $BMC_PROTO == redfish ]] || fail "dl_bmc_fault: Redfish BMCs only"
+	printf '%s\n' "$2" > "$(_dl_bmc_dir "$1")/fault"
+}
+# dl_bmc_sensor NAME temp|fan|power VALUE: degrees C, RPM, watts, on either kind of BMC
+# (ipmi_sim takes raw values: the SDRs' factors are 1, 60 and 2)
+dl_bmc_sensor() {
+	local name=$1 what=$2 v=$3 rf num raw
+	case $what in
+	temp) rf="CPU Temp" num=1 raw=$v ;;
+	fan) rf="Fan1" num=2 raw=$((v / 60)) ;;
+	power) rf="Pwr Consumption" num=4 raw=$((v / 2)) ;;
+	*) fail "dl_bmc_sensor: unknown sensor '$what'" ;;
+	esac
+	if [[ $BMC_PROTO == redfish ]]; then
+		local f
+		f="$(_dl_bmc_dir "$name")/sensors"
+		{ grep -v "^$rf " "$f" 2>/dev/null; echo "$rf $v"; } > "$f.new" && mv "$f.new" "$f"
+	else
+		dl_bmc_cmd "$name" "sensor_set_value 0x20 0 $num $raw 1" >/dev/null
+	fi
+}
+# dl_bmc_sel NAME ecc_correctable|ecc_uncorrectable [deassert]: one memory event in the
+# BMC's log, as a real BMC logs it (IPMI: a SEL record; Redfish: a LogEntry of type SEL)
+dl_bmc_sel() {
+	local name=$1 cls=$2 dir=${3:-assert} off key msg sev
+	case $cls in
+	ecc_correctable) off=0x00 key=MemoryECCCorrectable msg="Correctable ECC" sev=Warning ;;
+	ecc_uncorrectable) off=0x01 key=MemoryECCUncorrectable msg="Uncorrectable ECC" sev=Critical ;;
+	*) fail "dl_bmc_sel: unknown class '$cls'" ;;
+	esac
+	if [[ $BMC_PROTO == redfish ]]; then
+		local code=Assert
+		[[ $dir == deassert ]] && code=Deassert
+		printf '{"Name":"DIMM ECC","SensorType":"Memory","EntryCode":"%s","MessageId":"OpenBMC.0.1.%s","Severity":"%s","Message":"%s"}\n' \
+		    "$code" "$key" "$sev" "$msg" >> "$(_dl_bmc_dir "$name")/log"
+	else
+		local ed=0x6f
+		[[ $dir == deassert ]] && ed=0xef
+		dl_bmc_cmd "$name" "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 $ed $off 0xff 0xff" >/dev/null
+	fi
 }
 
 dl_bmc_pid() { cat "$(_dl_bmc_dir "$1")/pid"; }
