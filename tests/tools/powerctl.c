@@ -4,7 +4,10 @@
  * compare it with FreeIPMI's ipmipower.
  *
  *   powerctl CREDS HOST on|off|cycle|reset|status [--pxe] [--port N] [--timeout MS] [--ca FILE]
+ *            [--auto]
  *
+ * HOST is a BMC address as a node's bmc field holds it: redfish://IP[:PORT], ipmi://IP, or
+ * a bare IP spoken over IPMI, or with --auto as bmc_protocol = auto does (probe Redfish). *
  * Prints "HOST: on|off" (status) or "HOST: ok" and exits 0; on failure prints
  * "powerctl: error=ENAME msg=..." to stderr and exits 1; a bad command line exits 2. */
 #include <getopt.h>
@@ -29,7 +32,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: powerctl CREDS HOST on|off|cycle|reset|status [--pxe] [--port N] "
-		   "[--timeout MS]\n");
+		   "[--timeout MS] [--ca FILE] [--auto]\n");
 }
 
 int
@@ -37,6 +40,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pxe", no_argument, NULL, 'x' },
+		{ "auto", no_argument, NULL, 'a' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -48,6 +52,7 @@ main(int argc, char **argv)
 	enum power_op op;
 	uint64_t v;
 	bool on;
+	enum bmc_proto proto = BMC_PROTO_IPMI;
 	uint16_t port = 0;
 	int c, r;
 
@@ -55,6 +60,9 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'x':
 			t.pxe_first = true;
+			break;
+		case 'a':
+			proto = BMC_PROTO_AUTO;
 			break;
 		case 'p':
 			if (parse_u64(optarg, 1, UINT16_MAX, &v, &err) < 0) {
@@ -90,7 +98,7 @@ main(int argc, char **argv)
 		return POWERCTL_EXIT_USAGE;
 	}
 	/* HOST: an address as a node's bmc field takes it (redfish://, ipmi://, bare = IPMI) */
-	if (bmc_target_parse(argv[optind + 1], BMC_PROTO_IPMI, &t, &err) < 0) {
+	if (bmc_target_parse(argv[optind + 1], proto, &t, &err) < 0) {
 		fprintf(stderr, "powerctl: %s\n", err.msg);
 		return POWERCTL_EXIT_USAGE;
 	}

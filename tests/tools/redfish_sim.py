@@ -208,8 +208,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         user = self.user()
         if not user:
             return self.send(401, {"error": {"code": "Base.1.8.NoValidSession"}})
-        if method != "GET" and user == "viewer":
-            return self.send(403, {"error": {"code": "Base.1.8.InsufficientPrivilege"}})
+        # anyone may end their own session; changes need Administrator
         if method == "DELETE" and path.startswith(ROOT + "/SessionService/Sessions/"):
             with sim.lock:
                 for t, (sid, _) in list(sim.sessions.items()):
@@ -217,6 +216,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         del sim.sessions[t]
                         return self.send(204)
             return self.send(404)
+        if method != "GET" and user == "viewer":
+            return self.send(403, {"error": {"code": "Base.1.8.InsufficientPrivilege"}})
         if method == "GET":
             obj = self.get(path)
             return self.send(200, obj) if obj is not None else self.send(404)
