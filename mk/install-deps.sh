@@ -18,6 +18,8 @@ PKGS=(
   # tests and demo: virtual nodes, BMCs, tools
   qemu-system-x86 qemu-utils ipxe-qemu ovmf iproute2 curl sqlite3 openipmi freeipmi-tools
   openssh-client procps util-linux
+  # Redfish BMCs for tests: tests/tools/redfish_sim.py and its certificates (issue 17)
+  python3 openssl
   # bootsvc's vm room talks to libvirtd (libvirt0); tests run a real one (tests/integ/vm_libvirt.sh)
   libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # tests: a real PostgreSQL for the store's second backend (tests/integ/lib_pg.sh)

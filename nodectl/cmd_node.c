@@ -457,16 +457,18 @@ cmd_node_image_cell(const json_t *node, char buf[static FORMAT_BUF])
 	return format_scalar(json_object_get(node, "image"), buf);
 }
 
-/* node list's columns; JOB and HEALTH only when some node has one to show. */
+/* node list's columns; BMC, JOB and HEALTH only when some node has one to show. BMC is
+ * the node's BMC address as stored: "redfish://10.0.0.5", "ipmi://10.0.0.6", or a bare
+ * address that bootsvc's bmc_protocol decides (docs/redfish.md). */
 enum {
-	COL_NAME, COL_MAC, COL_IP, COL_IMAGE, COL_POWER, COL_PHASE, COL_STATE, COL_JOB,
+	COL_NAME, COL_MAC, COL_IP, COL_BMC, COL_IMAGE, COL_POWER, COL_PHASE, COL_STATE, COL_JOB,
 	COL_HEALTH, COL_AGE, COL_REASON, _COL_MAX,
 };
 
 int
 cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr)
 {
-	static const char *const all_headers[_COL_MAX] = { "NAME", "MAC", "IP", "IMAGE",
+	static const char *const all_headers[_COL_MAX] = { "NAME", "MAC", "IP", "BMC", "IMAGE",
 		"POWER", "PHASE", "STATE", "JOB", "HEALTH", "AGE", "REASON" };
 	const json_t *nodes = json_object_get(result, "nodes"), *node;
 	const char *headers[_COL_MAX];
@@ -480,11 +482,13 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 		return dl_err_set(reterr, -EPROTO, "bootsvc's result has no 'nodes' list");
 	/* An idle cluster of healthy nodes keeps the narrow table people know. */
 	for (i = 0; i < _COL_MAX; i++)
-		show[i] = i != COL_JOB && i != COL_HEALTH;
+		show[i] = i != COL_JOB && i != COL_HEALTH && i != COL_BMC;
 	json_array_foreach(nodes, i, node) {
+		const char *bmc = json_string_value(json_object_get(node, "bmc"));
 		const char *job = json_string_value(json_object_get(node, "job"));
 		const char *health = json_string_value(json_object_get(node, "health"));
 
+		show[COL_BMC] |= bmc && bmc[0];
 		show[COL_JOB] |= job && job[0];
 		show[COL_HEALTH] |= health && health[0] && !streq(health, "ok");
 	}
@@ -496,7 +500,7 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
 	table_set_right(t, ncols - 2); /* AGE */
 	json_array_foreach(nodes, i, node) {
-		char b[7][FORMAT_BUF];
+		char b[8][FORMAT_BUF];
 		const char *all[_COL_MAX], *cells[_COL_MAX];
 		size_t c = 0;
 
@@ -507,6 +511,7 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 		all[COL_NAME] = format_scalar(json_object_get(node, "name"), b[0]);
 		all[COL_MAC] = format_scalar(json_object_get(node, "mac"), b[1]);
 		all[COL_IP] = format_scalar(json_object_get(node, "ip"), b[2]);
+		all[COL_BMC] = format_scalar(json_object_get(node, "bmc"), b[7]);
 		all[COL_IMAGE] = cmd_node_image_cell(node, b[3]);
 		all[COL_POWER] = json_string_value(json_object_get(node, "power"));
 		all[COL_PHASE] = json_string_value(json_object_get(node, "phase"));

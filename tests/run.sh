@@ -90,9 +90,14 @@ done
 for t in "${integ[@]}"; do
   [[ " $LONG_FIRST " == *" $(basename "$t" .sh) "* ]] || ordered+=("$t")
 done
+# The BMC tests run again against Redfish BMCs (issue 17), as integ/NAME@redfish.
+REDFISH_TOO="bmc_power"
 for t in "${ordered[@]}"; do
   while (($(jobs -rp | wc -l) >= ${INTEG_JOBS:-2})); do wait -n; done
   run "integ/$(basename "$t" .sh)" "$t" &
+  [[ " $REDFISH_TOO " == *" $(basename "$t" .sh) "* ]] || continue
+  while (($(jobs -rp | wc -l) >= ${INTEG_JOBS:-2})); do wait -n; done
+  run "integ/$(basename "$t" .sh)@redfish" env BMC_PROTO=redfish "$t" &
 done
 wait
 

@@ -10,10 +10,23 @@
 #   - a boot that never reports (image 'hang'): timeouts, retries, then failed naming the
 #     phase it was stuck in
 #   - two event subscribers receive the same events, in order, equal to the history
+# BMC_PROTO=redfish (tests/run.sh's integ/controller@redfish) proves the same controller
+# path over Redfish in less time: a mixed fleet, n01 behind a Redfish BMC and n02 behind
+# an IPMI one, both provisioned (PXE once) and n01 reimaged (power-cycled once); n01's BMC
+# answering 503, then hanging, marks it bmc-unreachable with the reason while n02 finishes,
+# and it recovers. The crash, the hanging boot and the event streams are the IPMI run's.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
 dl_require qemu-system-x86_64 python3 ip ipmi_sim
-dl_setup ctrl 76
+if [[ $BMC_PROTO == redfish ]]; then
+	dl_require openssl
+	dl_setup ctrl-rf 115
+	NODES="n01 n02" SET='n[01-02]'
+else
+	dl_setup ctrl 76
+	NODES="n01 n02 n03 n04" SET='n[01-04]'
+fi
+O=${DL_NET#10.}; O=${O%.0}; OX=$(printf %02x "$O") # the MACs carry the octet in hex
 
 build() { # recipe-dir [--force]: prints "<id> <dir>"
 	"$BUILD/imagebuild" build "$1" --store "$DL_W/store" --work "$DL_W" "${@:2}" \
@@ -37,25 +50,66 @@ for s in 1 2; do
 	dl_events_to "$DL_W/events$s.jsonl"
 done
 
-for i in 1 2 3 4; do
-	n=n0$i
-	dl_bmc $n 10.76.0.2$i 52:54:00:76:00:0$i bios
-	dl_nodectl node add $n --mac 52:54:00:76:00:0$i --bmc 10.76.0.2$i \
+for n in $NODES; do
+	i=${n#n0}
+	if [[ $BMC_PROTO == redfish && $n == n02 ]]; then
+		BMC_PROTO=ipmi dl_bmc $n "$DL_NET.2$i" "52:54:00:$OX:00:0$i" bios
+	else
+		dl_bmc $n "$DL_NET.2$i" "52:54:00:$OX:00:0$i" bios
+	fi
+	dl_nodectl node add $n --mac "52:54:00:$OX:00:0$i" --bmc "$(dl_bmc_addr $n)" \
 	    --bmc-creds "$DL_W/$n.creds" >/dev/null || fail "node add $n"
 done
+dl_nodectl node list
 booted() { dl_field "$1" booted_image; }
 up_on() { dl_phase_is "$1" up && [[ $(booted "$1") == "$2" ]]; }
 count() { dl_bmc_power_count "$1"; }
 
 # --- provision from off to up on A
-dl_nodectl provision 'n[01-04]' --image "tiny@${A:0:12}" --wait --timeout 10m >"$DL_W/wait.log" 2>&1 ||
-    { cat "$DL_W/wait.log"; fail "provision --wait n[01-04] to A"; }
-for n in n01 n02 n03 n04; do
+dl_nodectl provision "$SET" --image "tiny@${A:0:12}" --wait --timeout 10m >"$DL_W/wait.log" 2>&1 ||
+    { cat "$DL_W/wait.log"; fail "provision --wait $SET to A"; }
+for n in $NODES; do
 	up_on $n "$A" || fail "$n not up on A"
 	[[ $(count $n) == 1 ]] || fail "$n powered on $(count $n) times, expected 1"
 	[[ $(dl_bmc_booted_from $n) == *pxe* ]] || fail "$n boot device was not PXE"
 done
-pass "n[01-04] powered on through IPMI (boot device PXE) and up on A"
+pass "$SET powered on through their BMCs (boot device PXE) and up on A"
+
+if [[ $BMC_PROTO == redfish ]]; then
+	dl_nodectl provision n01 --image "tiny@${B:0:12}" >/dev/null || fail "provision n01 to B"
+	dl_wait 240 "n01 up on B" up_on n01 "$B"
+	(( $(count n01) + $(dl_bmc_reset_count n01) == 2 )) || fail "n01: expected one power cycle"
+	up_on n02 "$A" && [[ $(count n02) == 1 ]] || fail "n02 was touched"
+	pass "n01 (Redfish) power-cycled once and up on B; n02 (IPMI) untouched"
+	unreachable() { [[ $(dl_field "$1" bmc_state) == unreachable ]]; }
+	for f in 503 hang; do
+		dl_bmc_fault n01 "$f"
+		dl_nodectl provision "$SET" --image "tiny@${A:0:12}" >/dev/null ||
+		    fail "provision to A with n01's BMC faulty ($f)"
+		dl_wait 60 "n01 bmc-unreachable ($f)" unreachable n01
+		err=$(dl_field n01 last_error)
+		case $f in
+		503) [[ $err == *"503 Service Unavailable"* ]] ;;
+		hang) [[ $err == *"no answer within"* ]] ;;
+		esac || fail "n01 ($f): last_error '$err' does not say why"
+		[[ $(dl_nodectl node list) == *bmc-unreachable* ]] || fail "node list does not show bmc-unreachable"
+		up_on n01 "$B" || fail "n01 left B while its BMC fails ($f)"
+		pass "n01's Redfish BMC answers $f: bmc-unreachable, reason '$err'"
+		dl_bmc_fault n01 ""
+		[[ $f == 503 ]] || continue
+		# it is retried and recovers: provisioned to A, as asked
+		dl_wait 240 "n01 recovers and is up on A" up_on n01 "$A"
+		pass "n01 recovered after the 503s and is up on A"
+		dl_nodectl provision n01 --image "tiny@${B:0:12}" >/dev/null || fail "provision n01 to B"
+		dl_wait 240 "n01 up on B again" up_on n01 "$B"
+	done
+	dl_wait 240 "n01 recovers after the hang and is up on A" up_on n01 "$A"
+	up_on n02 "$A" || fail "n02 not up on A"
+	pass "after the hang n01 recovered and is up on A; n02 (IPMI) up on A throughout"
+	dl_nodectl node list
+	echo PASS
+	exit 0
+fi
 
 # --- reimage two of them to B
 dl_nodectl provision 'n[01-02]' --image "tiny@${B:0:12}" >/dev/null || fail "provision B"

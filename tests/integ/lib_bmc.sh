@@ -14,6 +14,7 @@
 #   dl_bmc_pass NAME                     the admin password (also in $DL_W/NAME.creds)
 #   dl_bmc_addr NAME                     the BMC as a node's --bmc names it: IP, or
 #                                        redfish://IP for a Redfish BMC
+#   (BMC_PROTO=ipmi dl_bmc ... in a Redfish run, or the reverse, makes a mixed fleet)
 #   dl_bmc_fault NAME 503|hang|garbage|cert|""  Redfish only: inject a fault (none: "")
 #   dl_bmc_sensor NAME temp|fan|power VALUE     a reading, on either kind of BMC
 #   dl_bmc_sel NAME ecc_correctable|ecc_uncorrectable [deassert]  a log entry, either kind
@@ -398,15 +399,15 @@ dl_bmc() {
 		command -v python3 >/dev/null || fail "missing python3: apt-get install python3"
 		command -v openssl >/dev/null || fail "missing openssl: apt-get install openssl"
 	fi
-	if ((DL_BMC_N == 0)); then
-		trap _dl_bmc_exit EXIT
-		_dl_bmc_emu
-	fi
+	((DL_BMC_N == 0)) && trap _dl_bmc_exit EXIT
+	[[ $BMC_PROTO == ipmi ]] && _dl_bmc_emu
 	d=$(_dl_bmc_dir "$name")
 	con=$((DL_BMC_CON_BASE + DL_BMC_N))
 	mon=$((DL_BMC_MON_BASE + DL_BMC_N))
 	DL_BMC_N=$((DL_BMC_N + 1))
 	mkdir -p "$d/state"
+	# per BMC, so a test may mix them: BMC_PROTO=ipmi dl_bmc ... in a Redfish run
+	echo "$BMC_PROTO" > "$d/proto"
 	# a password per BMC (IPMI 2.0: at most 20 bytes), so crossed credentials fail
 	pass="pw-$name-$RANDOM"
 	pass=${pass:0:20}
@@ -495,9 +496,10 @@ _dl_bmc_redfish() {
 	dl_wait 20 "Redfish BMC $name listening on $ip:443" _dl_bmc_rf_up "$ip"
 }
 
-dl_bmc_addr() { if [[ $BMC_PROTO == redfish ]]; then echo "redfish://$(dl_bmc_ip "$1")"; else dl_bmc_ip "$1"; fi; }
+_dl_bmc_proto() { cat "$(_dl_bmc_dir "$1")/proto"; }
+dl_bmc_addr() { if [[ $(_dl_bmc_proto "$1") == redfish ]]; then echo "redfish://$(dl_bmc_ip "$1")"; else dl_bmc_ip "$1"; fi; }
 dl_bmc_fault() {
-	[[ $BMC_PROTO == redfish ]] || fail "dl_bmc_fault: Redfish BMCs only"
+	[[ $(_dl_bmc_proto "$1") == redfish ]] || fail "dl_bmc_fault: Redfish BMCs only"
 	printf '%s\n' "$2" > "$(_dl_bmc_dir "$1")/fault"
 }
 # dl_bmc_sensor NAME temp|fan|power VALUE: degrees C, RPM, watts, on either kind of BMC
@@ -510,7 +512,7 @@ dl_bmc_sensor() {
 	power) rf="Pwr Consumption" num=4 raw=$((v / 2)) ;;
 	*) fail "dl_bmc_sensor: unknown sensor '$what'" ;;
 	esac
-	if [[ $BMC_PROTO == redfish ]]; then
+	if [[ $(_dl_bmc_proto "$name") == redfish ]]; then
 		local f
 		f="$(_dl_bmc_dir "$name")/sensors"
 		{ grep -v "^$rf " "$f" 2>/dev/null; echo "$rf $v"; } > "$f.new" && mv "$f.new" "$f"
@@ -527,7 +529,7 @@ dl_bmc_sel() {
 	ecc_uncorrectable) off=0x01 key=MemoryECCUncorrectable msg="Uncorrectable ECC" sev=Critical ;;
 	*) fail "dl_bmc_sel: unknown class '$cls'" ;;
 	esac
-	if [[ $BMC_PROTO == redfish ]]; then
+	if [[ $(_dl_bmc_proto "$name") == redfish ]]; then
 		local code=Assert
 		[[ $dir == deassert ]] && code=Deassert
 		printf '{"Name":"DIMM ECC","SensorType":"Memory","EntryCode":"%s","MessageId":"OpenBMC.0.1.%s","Severity":"%s","Message":"%s"}\n' \

@@ -134,6 +134,21 @@ static const struct {
 	  "hold_reason:  -\n"
 	  "booted_image: -\n"
 	  "served_image: " ID_NEW "\n" },
+	/* A mixed fleet (issue 17): the BMC column, once some node has a BMC, shows each
+	 * address with its scheme, a bare one as stored (bmc_protocol decides it). */
+	{ __LINE__, cmd_node_list_print,
+	  "{\"nodes\":[{\"name\":\"n01\",\"mac\":\"52:54:00:00:00:01\",\"ip\":\"\","
+	  "\"bmc\":\"redfish://10.0.9.1\",\"image\":\"\",\"phase\":\"off\",\"reason\":\"\","
+	  "\"phase_at\":0,\"bmc_state\":\"unreachable\"},"
+	  "{\"name\":\"n02\",\"mac\":\"52:54:00:00:00:02\",\"ip\":\"\",\"bmc\":\"10.0.9.2\","
+	  "\"image\":\"\",\"phase\":\"off\",\"reason\":\"\",\"phase_at\":0},"
+	  "{\"name\":\"n03\",\"mac\":\"52:54:00:00:00:03\",\"ip\":\"\",\"bmc\":\"\","
+	  "\"image\":\"\",\"phase\":\"off\",\"reason\":\"\",\"phase_at\":0}]}", 0,
+	  "NAME  MAC                IP  BMC                 IMAGE  POWER  PHASE  STATE            AGE  "
+	  "REASON\n"
+	  "n01   52:54:00:00:00:01  -   redfish://10.0.9.1  -      -      off    bmc-unreachable    -  -\n"
+	  "n02   52:54:00:00:00:02  -   10.0.9.2            -      -      off    -                  -  -\n"
+	  "n03   52:54:00:00:00:03  -   -                   -      -      off    -                  -  -\n" },
 	/* What bootsvc sends for a node that never reported: "" fields, phase_at 0. */
 	{ __LINE__, cmd_node_list_print,
 	  "{\"nodes\":[{\"name\":\"n03\",\"mac\":\"52:54:00:00:00:03\",\"ip\":\"\","
