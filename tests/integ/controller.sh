@@ -93,7 +93,7 @@ if [[ $BMC_PROTO == redfish ]]; then
 		hang) [[ $err == *"no answer within"* ]] ;;
 		esac || fail "n01 ($f): last_error '$err' does not say why"
 		[[ $(dl_nodectl node list) == *bmc-unreachable* ]] || fail "node list does not show bmc-unreachable"
-		up_on n01 "$B" || fail "n01 left B while its BMC fails ($f)"
+		up_on n01 "$A" && fail "n01 reimaged without its BMC ($f)"
 		pass "n01's Redfish BMC answers $f: bmc-unreachable, reason '$err'"
 		dl_bmc_fault n01 ""
 		[[ $f == 503 ]] || continue

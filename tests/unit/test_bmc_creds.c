@@ -26,6 +26,10 @@
 /* Every vector's password contains this, so a leak is one strstr away. */
 #define SECRET "Zq9-secret"
 
+/* A Redfish key pin's base64 (44 characters, '=' last), and one character short of it. */
+#define PIN43 "bU0Zbw3Sw0k2m6v8JdY1bQ0iY9p3xq3xZK4k2m6v8Jd"
+#define PIN44 PIN43 "="
+
 /* A credentials file with content, mode and owner. */
 static void
 write_file(const char *path, const char *content, mode_t mode, uid_t uid)
@@ -90,6 +94,17 @@ static const struct {
 	  "password contains a byte outside printable ASCII" },
 	{ __LINE__, "user=admin\npassword=" SECRET "\xc3\xa9\n", 0600, false, -EINVAL, NULL, NULL, 0,
 	  "outside printable ASCII" },
+	/* pin: a Redfish BMC's key, libcurl's sha256//BASE64 form, 44 base64 characters */
+	{ __LINE__, "user=admin\npassword=" SECRET "\npin=sha256//" PIN44 "\n", 0600, false, 0,
+	  "admin", SECRET, 3, NULL },
+	{ __LINE__, "user=admin\npassword=" SECRET "\npin=" PIN44 "\n", 0600, false, -EINVAL, NULL,
+	  NULL, 0, "pin must be sha256//" },
+	{ __LINE__, "user=admin\npassword=" SECRET "\npin=sha256//" PIN44 "A\n", 0600, false,
+	  -EINVAL, NULL, NULL, 0, "pin must be" },
+	{ __LINE__, "user=admin\npassword=" SECRET "\npin=sha256//" PIN43 "!\n", 0600, false,
+	  -EINVAL, NULL, NULL, 0, "pin must be" },
+	{ __LINE__, "user=admin\npassword=" SECRET "\npin=sha256//" PIN44 "\npin=sha256//" PIN44
+	  "\n", 0600, false, -EINVAL, NULL, NULL, 0, ":4: key 'pin' given twice" },
 	/* cipher: 17 is what real BMCs like but ipmi_sim lacks; 4 is in range but not in
 	 * libfreeipmi */
 	{ __LINE__, "user=admin\npassword=" SECRET "\ncipher=17\n", 0600, false, -EINVAL, NULL, NULL,

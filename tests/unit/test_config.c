@@ -78,6 +78,10 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%s", c->ipxe_dir);
 	else if (streq(field, "uefi_binary"))
 		snprintf(buf, size, "%s", c->uefi_binary);
+	else if (streq(field, "bmc_protocol"))
+		snprintf(buf, size, "%s", c->bmc_protocol);
+	else if (streq(field, "redfish_ca_file"))
+		snprintf(buf, size, "%s", c->redfish_ca_file);
 	else if (streq(field, "idle_poweroff_ms"))
 		snprintf(buf, size, "%" PRIu64, c->idle_poweroff_ms);
 	else if (streq(field, "warm"))
@@ -253,6 +257,14 @@ static const struct {
 	{ __LINE__, "uefi_binary", "ipxe.efi", "uefi_binary", "ipxe.efi", NULL },
 	{ __LINE__, "uefi_binary", "snponly.efi", "uefi_binary", "snponly.efi", NULL },
 	{ __LINE__, "uefi_binary", "../../etc/passwd", NULL, NULL, "'../../etc/passwd' for uefi_binary" },
+	/* bmc_protocol, redfish_ca_file (issue 17) */
+	{ __LINE__, "bmc_protocol", "auto", "bmc_protocol", "auto", NULL },
+	{ __LINE__, "bmc_protocol", "redfish", "bmc_protocol", "redfish", NULL },
+	{ __LINE__, "bmc_protocol", "ipmi", "bmc_protocol", "ipmi", NULL },
+	{ __LINE__, "bmc_protocol", "snmp", NULL, NULL, "'snmp' for bmc_protocol is not ipmi, redfish or auto" },
+	{ __LINE__, "redfish_ca_file", "/etc/diskless/bmc-ca.pem", "redfish_ca_file",
+	  "/etc/diskless/bmc-ca.pem", NULL },
+	{ __LINE__, "redfish_ca_file", "bmc-ca.pem", NULL, NULL, "not an absolute path" },
 	/* hold_poll: 1s..1h */
 	{ __LINE__, "hold_poll", "1s", "hold_poll_ms", "1000", NULL },
 	{ __LINE__, "hold_poll", "1h", "hold_poll_ms", "3600000", NULL },
