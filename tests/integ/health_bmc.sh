@@ -9,22 +9,54 @@
 #   h02: 12 correctable ECC SEL records -> risky "12 correctable ECC in 24h"; --since and
 #        the state file return only new records; one uncorrectable ECC -> doomed; a toggle
 #        of the DIMM ECC sensor bit logs a correctable assertion and deassertion.
+# BMC_PROTO=redfish (integ/health_bmc@redfish): the same readings and verdicts from Redfish
+# BMCs (Chassis Thermal/Power, the log service's entries), cross-checked with curl; the
+# sensor bit toggle becomes an asserted and a deasserted log entry (Redfish has no
+# discrete sensors in Thermal).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
-dl_require ipmi_sim sdrcomp ipmi-sensors ipmi-sel ip
-dl_setup health 77
+if [[ $BMC_PROTO == redfish ]]; then
+	dl_require python3 openssl curl ip
+	dl_setup health-rf 116
+else
+	dl_require ipmi_sim sdrcomp ipmi-sensors ipmi-sel ip
+	dl_setup health 77
+fi
 
 HEALTHCTL=$BUILD/tools/healthctl
 [[ -x $HEALTHCTL ]] || fail "missing $HEALTHCTL: run make"
 
-dl_bmc h01 10.77.0.21 52:54:00:77:00:01 bios 256
-dl_bmc h02 10.77.0.22 52:54:00:77:00:02 bios 256
-pass "BMCs h01 at 10.77.0.21 and h02 at 10.77.0.22 listening, nodes off"
+o=${DL_NET#10.}; o=$(printf %02x "${o%.0}") # the MACs carry the octet in hex
+dl_bmc h01 "$DL_NET.21" "52:54:00:$o:00:01" bios 256
+dl_bmc h02 "$DL_NET.22" "52:54:00:$o:00:02" bios 256
+pass "$BMC_PROTO BMCs h01 at $DL_NET.21 and h02 at $DL_NET.22 listening, nodes off"
 
 mkdir -p "$DL_W/sdr"
-hc() { dl_ns "$HEALTHCTL" "$DL_W/$1.creds" "$(dl_bmc_ip "$1")" --sdr "$DL_W/sdr" "${@:2}"; }
-ref_sensors() { dl_bmc_fi ipmi-sensors "$1" --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-sensor-state; }
-ref_sel() { dl_bmc_fi ipmi-sel "$1" --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-event-state; }
+hc() { dl_ns "$HEALTHCTL" "$DL_W/$1.creds" "$(dl_bmc_addr "$1")" --sdr "$DL_W/sdr" "${@:2}"; }
+# the reference tools: FreeIPMI's for IPMI; curl for Redfish, printing what ipmi-sensors
+# and ipmi-sel would ("CPU Temp ... Critical", "Correctable memory error")
+rf_get() {
+	dl_ns curl -sS -f --max-time 10 --cacert "$DL_W/bmc-ca.pem" -u "admin:$(dl_bmc_pass "$1")" \
+	    "https://$(dl_bmc_ip "$1")$2"
+}
+ref_sensors() {
+	if [[ $BMC_PROTO == ipmi ]]; then
+		dl_bmc_fi ipmi-sensors "$1" --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-sensor-state
+		return
+	fi
+	rf_get "$1" /redfish/v1/Chassis/1/Thermal | python3 -c 'import json, sys
+for s in json.load(sys.stdin)["Temperatures"]:
+    print(s["Name"], s["ReadingCelsius"], {"OK": "Nominal"}.get(s["Status"]["Health"], s["Status"]["Health"]))'
+}
+ref_sel() {
+	if [[ $BMC_PROTO == ipmi ]]; then
+		dl_bmc_fi ipmi-sel "$1" --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --output-event-state
+		return
+	fi
+	rf_get "$1" /redfish/v1/Systems/1/LogServices/Log/Entries | python3 -c 'import json, sys
+for e in json.load(sys.stdin)["Members"]:
+    print(e["Id"], {"Correctable ECC": "Correctable memory error"}.get(e["Message"], e["Message"]))'
+}
 mkdir -p "$DL_W/sdr-ref"
 # field KEY LINE: the value of KEY=... in a healthctl line (quoted or bare)
 field() { sed -n "s/.* $1=\"\([^\"]*\)\".*/\1/p; t; s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -32,7 +64,9 @@ sensor_line() { grep "^sensor name=\"$1\"" <<<"$2" || true; }
 
 # --- nominal
 out=$(hc h01) || fail "healthctl h01: $out"
-for s in "CPU Temp" "Fan1" "DIMM ECC"; do
+sensors=("CPU Temp" "Fan1")
+[[ $BMC_PROTO == ipmi ]] && sensors+=("DIMM ECC") # Redfish's Thermal has no discrete sensors
+for s in "${sensors[@]}"; do
 	l=$(sensor_line "$s" "$out")
 	[[ -n $l ]] || fail "h01: no sensor '$s' in: $out"
 	[[ $(field state "$l") == Nominal ]] || fail "h01: $s not Nominal: $l"
@@ -47,11 +81,11 @@ l=$(sensor_line "Pwr Consumption" "$out")
 [[ $(field reading "$l") == 120.00 && $(field units "$l") == W ]] || fail "h01: power reading: $l"
 grep -qx 'power_watts=120' <<<"$out" || fail "h01: power draw not 120 W: $out"
 ref=$(ref_sensors h01) || fail "ipmi-sensors h01: $ref"
-grep -q 'CPU Temp.*Nominal' <<<"$ref" || fail "ipmi-sensors disagrees: $ref"
-pass "h01 nominal: CPU Temp 40 C, Fan1 4800 RPM, DIMM ECC Nominal, health ok (ipmi-sensors agrees)"
+grep -q 'CPU Temp.*Nominal' <<<"$ref" || fail "the reference disagrees: $ref"
+pass "h01 nominal: CPU Temp 40 C, Fan1 4800 RPM, ${sensors[*]} Nominal, health ok (the reference agrees)"
 
 # --- over-temperature on h01: CPU Temp 90 > UC 85, with events
-dl_bmc_cmd h01 "sensor_set_value 0x20 0 1 90 1" >/dev/null || fail "inject CPU Temp 90 on h01"
+dl_bmc_sensor h01 temp 90 || fail "inject CPU Temp 90 on h01"
 out=$(hc h01 --state "$DL_W/h01.state") || fail "healthctl h01: $out"
 l=$(sensor_line "CPU Temp" "$out")
 [[ $(field state "$l") == Critical && $(field reading "$l") == 90.00 ]] || fail "h01: CPU Temp not Critical at 90: $l"
@@ -61,11 +95,11 @@ grep -qx 'reason="doomed: CPU Temp upper critical"' <<<"$out" || fail "h01: no C
 grep -q '^sel .*sensor="CPU Temp".*class=over_temperature.*dir=assertion' <<<"$out" ||
     fail "h01: no over_temperature SEL record: $out"
 ref=$(ref_sensors h01)
-grep -q 'CPU Temp.*Critical' <<<"$ref" || fail "ipmi-sensors disagrees: $ref"
+grep -q 'CPU Temp.*Critical' <<<"$ref" || fail "the reference disagrees: $ref"
 pass "h01 CPU Temp 90: Critical 'upper critical', $(grep -c '^sel ' <<<"$out") SEL records, health doomed: $(grep '^reason' <<<"$out" | tr '\n' ' ')"
 
 # back to nominal: doomed is sticky (state file), --clear releases it
-dl_bmc_cmd h01 "sensor_set_value 0x20 0 1 40 1" >/dev/null || fail "CPU Temp back to 40 on h01"
+dl_bmc_sensor h01 temp 40 || fail "CPU Temp back to 40 on h01"
 out=$(hc h01 --state "$DL_W/h01.state") || fail "healthctl h01: $out"
 [[ $(field state "$(sensor_line "CPU Temp" "$out")") == Nominal ]] || fail "h01: CPU Temp not back to Nominal: $out"
 grep -qx 'health=doomed' <<<"$out" || fail "h01: doomed did not stick after recovery: $out"
@@ -79,9 +113,7 @@ pass "h01 back to 40 C: still doomed (sticky, persisted), ok after --clear"
 out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
 grep -qx 'health=ok' <<<"$out" || fail "h02 before faults: not ok: $out"
 last0=$(field sel_last_id "$(grep '^sel_last_id' <<<"$out")")
-cmds=()
-for i in $(seq 12); do cmds+=("sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 0x6f 0x00 0xff 0xff"); done
-dl_bmc_cmd h02 "${cmds[@]}" >/dev/null || fail "sel_add correctable ECC on h02"
+for i in $(seq 12); do dl_bmc_sel h02 ecc_correctable || fail "correctable ECC $i on h02"; done
 out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
 n=$(grep -c '^sel .*class=ecc_correctable' <<<"$out" || true)
 [[ $n == 12 ]] || fail "h02: $n correctable ECC SEL records, want 12: $out"
@@ -89,8 +121,8 @@ grep -qx 'health=risky' <<<"$out" || fail "h02 after 12 correctable: not risky: 
 grep -qx 'reason="risky: 12 correctable ECC in 24h"' <<<"$out" || fail "h02: reason lacks the count: $out"
 last1=$(field sel_last_id "$(grep '^sel_last_id' <<<"$out")")
 ref=$(ref_sel h02)
-[[ $(grep -c 'Correctable memory error' <<<"$ref") == 12 ]] || fail "ipmi-sel does not show 12 correctable: $ref"
-pass "h02 12 correctable ECC: risky '12 correctable ECC in 24h' (ipmi-sel agrees), SEL ids $last0 -> $last1"
+[[ $(grep -c 'Correctable memory error' <<<"$ref") == 12 ]] || fail "the reference does not show 12 correctable: $ref"
+pass "h02 12 correctable ECC: risky '12 correctable ECC in 24h' (the reference agrees), SEL ids $last0 -> $last1"
 
 # --since and the state file: nothing new -> no sel lines, still risky from the state
 out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
@@ -106,8 +138,7 @@ ids=$(grep '^sel ' <<<"$out" | sed 's/^sel id=\([0-9]*\).*/\1/' | tr '\n' ' ')
 pass "--since $last1 returns nothing, --since $((last1 - 3)) returns ids $ids; the state file remembers the burst"
 
 # --- uncorrectable ECC on h02 -> doomed
-dl_bmc_cmd h02 "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 0x6f 0x01 0xff 0xff" >/dev/null ||
-    fail "sel_add uncorrectable ECC on h02"
+dl_bmc_sel h02 ecc_uncorrectable || fail "uncorrectable ECC on h02"
 out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
 [[ $(grep -c '^sel ' <<<"$out") == 1 ]] || fail "h02: want exactly the one new record: $out"
 grep -q "^sel .*class=ecc_uncorrectable" <<<"$out" ||
@@ -118,32 +149,43 @@ grep -qx 'reason="risky: 12 correctable ECC in 24h"' <<<"$out" || fail "h02: ris
 pass "h02 uncorrectable ECC: doomed: $(grep '^reason' <<<"$out" | tr '\n' ' ')"
 
 # --- the DIMM ECC sensor bit toggled with events: assertion then deassertion in the SEL
-dl_bmc_cmd h02 "sensor_set_bit 0x20 0 3 0 1 1" >/dev/null || fail "assert correctable on h02"
+# (Redfish: an asserted and a deasserted log entry, as a BMC logs the bit's events)
+if [[ $BMC_PROTO == ipmi ]]; then
+	dl_bmc_cmd h02 "sensor_set_bit 0x20 0 3 0 1 1" >/dev/null || fail "assert correctable on h02"
+else
+	dl_bmc_sel h02 ecc_correctable || fail "assert correctable on h02"
+fi
 out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
-l=$(sensor_line "DIMM ECC" "$out")
-[[ $(field state "$l") == Warning ]] || fail "h02: DIMM ECC not Warning after the bit: $l"
+if [[ $BMC_PROTO == ipmi ]]; then
+	l=$(sensor_line "DIMM ECC" "$out")
+	[[ $(field state "$l") == Warning ]] || fail "h02: DIMM ECC not Warning after the bit: $l"
+fi
 grep -q '^sel .*sensor="DIMM ECC".*class=ecc_correctable.*dir=assertion' <<<"$out" ||
     fail "h02: no correctable assertion record: $out"
-dl_bmc_cmd h02 "sensor_set_bit 0x20 0 3 0 0 1" >/dev/null || fail "deassert correctable on h02"
+if [[ $BMC_PROTO == ipmi ]]; then
+	dl_bmc_cmd h02 "sensor_set_bit 0x20 0 3 0 0 1" >/dev/null || fail "deassert correctable on h02"
+else
+	dl_bmc_sel h02 ecc_correctable deassert || fail "deassert correctable on h02"
+fi
 out=$(hc h02 --state "$DL_W/h02.state") || fail "healthctl h02: $out"
 grep -q '^sel .*sensor="DIMM ECC".*dir=deassertion' <<<"$out" || fail "h02: no deassertion record: $out"
-[[ $(field state "$(sensor_line "DIMM ECC" "$out")") == Nominal ]] || fail "h02: DIMM ECC not Nominal again: $out"
+if [[ $BMC_PROTO == ipmi ]]; then
+	[[ $(field state "$(sensor_line "DIMM ECC" "$out")") == Nominal ]] || fail "h02: DIMM ECC not Nominal again: $out"
+fi
 grep -qx 'reason="risky: 13 correctable ECC in 24h"' <<<"$out" ||
     fail "h02: the deassertion counted, or the assertion did not: $out"
 pass "DIMM ECC bit toggle: Warning + assertion, then Nominal + deassertion (not counted): 13 correctable"
 
 # --- a cleared SEL: ids start again below the state's last id; the new record is not missed
-dl_bmc_fi ipmi-sel h01 --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --clear >/dev/null ||
-    fail "ipmi-sel --clear on h01"
-dl_bmc_cmd h01 "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 0x6f 0x00 0xff 0xff" >/dev/null ||
-    fail "sel_add after clear on h01"
+dl_bmc_sel_clear h01 || fail "clear the SEL of h01"
+dl_bmc_sel h01 ecc_correctable || fail "correctable ECC after clear on h01"
 out=$(hc h01 --state "$DL_W/h01.state") || fail "healthctl h01: $out"
 [[ $(grep -c '^sel .*class=ecc_correctable' <<<"$out") == 1 ]] || fail "h01 after SEL clear: record missed: $out"
 pass "h01 SEL cleared and one record added: returned ($(grep '^sel_last_id' <<<"$out"))"
 
 # --- errors: wrong password is EACCES without the password; an unknown rule is a usage error
 (umask 077; sed 's/^password=.*/password=wrong-password/' "$DL_W/h01.creds" >"$DL_W/bad.creds")
-out=$(dl_ns "$HEALTHCTL" "$DL_W/bad.creds" 10.77.0.21 --sdr "$DL_W/sdr" 2>&1) && fail "wrong password accepted"
+out=$(dl_ns "$HEALTHCTL" "$DL_W/bad.creds" "$(dl_bmc_addr h01)" --sdr "$DL_W/sdr" 2>&1) && fail "wrong password accepted"
 [[ $out == *error=EACCES* && $out != *wrong-password* ]] || fail "wrong password: $out"
 pass "wrong password: $out"
 out=$(hc h01 --rule 'risky ecc_corectable >= 10 in 24h' 2>&1) && fail "bad rule accepted"

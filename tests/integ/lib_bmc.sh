@@ -18,6 +18,7 @@
 #   dl_bmc_fault NAME 503|hang|garbage|cert|""  Redfish only: inject a fault (none: "")
 #   dl_bmc_sensor NAME temp|fan|power VALUE     a reading, on either kind of BMC
 #   dl_bmc_sel NAME ecc_correctable|ecc_uncorrectable [deassert]  a log entry, either kind
+#   dl_bmc_sel_clear NAME                       the log emptied, either kind
 # Credentials: $DL_W/NAME.creds (user admin, Administrator) and $DL_W/NAME-viewer.creds
 # (user viewer, User privilege only), both root-owned 0600 as bmc_creds_load() demands.
 # A Redfish BMC's credentials carry its key pin (pin=); $DL_W/NAME-ca.creds has none, for
@@ -538,6 +539,17 @@ dl_bmc_sel() {
 		local ed=0x6f
 		[[ $dir == deassert ]] && ed=0xef
 		dl_bmc_cmd "$name" "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x03 $ed $off 0xff 0xff" >/dev/null
+	fi
+}
+
+# dl_bmc_sel_clear NAME: empty the BMC's event log (IPMI: Clear SEL; Redfish: the log
+# starts again at id 1, as ClearLog does)
+dl_bmc_sel_clear() {
+	if [[ $(_dl_bmc_proto "$1") == redfish ]]; then
+		: > "$(_dl_bmc_dir "$1")/log"
+	else
+		mkdir -p "$DL_W/sdr-ref"
+		dl_bmc_fi ipmi-sel "$1" --sdr-cache-directory="$DL_W/sdr-ref" --quiet-cache --clear >/dev/null
 	fi
 }
 

@@ -112,6 +112,47 @@ class Sim:
                     pass
         return v
 
+    # Threshold crossings logged as a BMC logs them (LogEntry EntryCode, IPMI's event
+    # offsets by name): (sensor, SensorType, [(threshold, EntryCode going away from
+    # normal, EntryCode coming back, Severity)]).
+    THRESHOLDS = [
+        ("CPU Temp", "Temperature", True,
+         [(75, "Upper Non-critical - going high", "Upper Non-critical - going low", "Warning"),
+          (85, "Upper Critical - going high", "Upper Critical - going low", "Critical"),
+          (95, "Upper Non-recoverable - going high", "Upper Non-recoverable - going low",
+           "Critical")]),
+        ("Fan1", "Fan", False,
+         [(1800, "Lower Non-critical - going low", "Lower Non-critical - going high", "Warning"),
+          (1200, "Lower Critical - going low", "Lower Critical - going high", "Critical")]),
+    ]
+
+    def scan_events(self):
+        """Log the threshold crossings since the last request, as a BMC's event generator."""
+        with self.lock:
+            last = getattr(self, "last_values", None)
+            now = {name: self.sensor(name) for name, _, _, _ in self.THRESHOLDS}
+            self.last_values = now
+            if last is None:
+                return
+            lines = []
+            for name, stype, upper, ths in self.THRESHOLDS:
+                a, b = last[name], now[name]
+                for th, away, back, sev in ths:
+                    beyond_a = a >= th if upper else a <= th
+                    beyond_b = b >= th if upper else b <= th
+                    if beyond_b and not beyond_a:
+                        code, severity = away, sev
+                    elif beyond_a and not beyond_b:
+                        code, severity = back, "OK"
+                    else:
+                        continue
+                    lines.append(json.dumps({"Name": name, "SensorType": stype,
+                                             "EntryCode": code, "Severity": severity,
+                                             "Message": f"{name} {code}"}))
+            if lines:
+                with open(os.path.join(self.d, "log"), "a") as f:
+                    f.write("".join(line + "\n" for line in lines))
+
     def log_entries(self):
         out = []
         for i, line in enumerate(self.file("log").splitlines(), 1):
@@ -188,6 +229,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?")[0].rstrip("/") or "/"
         with open(os.path.join(sim.d, "requests"), "a") as f:
             f.write(f"{method} {path}\n")
+        sim.scan_events()
         fault = sim.fault()
         if fault == "hang":
             t0 = time.monotonic()
@@ -393,6 +435,7 @@ def main():
     a = p.parse_args()
     srv = Server((a.addr, a.port), Handler)
     srv.sim = Sim(a)
+    srv.sim.scan_events()  # the readings at start are the baseline
     srv.ctx = tls_ctx(a.cert, a.key)
     srv.alt_ctx = tls_ctx(a.alt_cert, a.alt_key)
     sys.stderr.write(f"redfish_sim: listening on {a.addr}:{a.port}\n")
