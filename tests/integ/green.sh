@@ -6,10 +6,17 @@
 #   - an expect hint for 2 nodes on tiny powers one back on, and it comes up on tiny
 #   - the power-on rate limit spaces the controller's power-ons >= 1/rate apart
 #   - the energy verb reports non-zero on, off and saved kWh; /metrics exports them
+# BMC_PROTO=redfish (integ/green@redfish): the same with Redfish BMCs (redfish_sim.py).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
-dl_require qemu-system-x86_64 python3 ip ipmi_sim
-dl_setup green 79
+if [[ $BMC_PROTO == redfish ]]; then
+	dl_require qemu-system-x86_64 python3 ip openssl
+	dl_setup green-rf 117
+else
+	dl_require qemu-system-x86_64 python3 ip ipmi_sim
+	dl_setup green 79
+fi
+o=${DL_NET#10.}; o=$(printf %02x "${o%.0}") # the MACs carry the octet in hex
 
 read -r A _ <<<"$("$BUILD/imagebuild" build "$REPO/images/tiny" --store "$DL_W/store" \
     --work "$DL_W" 2>>"$DL_W/imagebuild.log" | tail -n 1)"
@@ -44,8 +51,8 @@ for v in "$DL_W"/store/*/; do dl_nodectl image add "${v%/}" >/dev/null || fail "
 # too coarse to check a 2 s spacing.
 dl_events_to "$DL_W/events.jsonl" stamped
 for i in 1 2 3; do
-	dl_bmc n0$i 10.79.0.2$i 52:54:00:79:00:0$i bios
-	dl_nodectl node add n0$i --mac 52:54:00:79:00:0$i --bmc 10.79.0.2$i \
+	dl_bmc n0$i "$DL_NET.2$i" "52:54:00:$o:00:0$i" bios
+	dl_nodectl node add n0$i --mac "52:54:00:$o:00:0$i" --bmc "$(dl_bmc_addr n0$i)" \
 	    --bmc-creds "$DL_W/n0$i.creds" >/dev/null || fail "node add n0$i"
 done
 running() { local c=0; for i in 1 2 3; do [[ -n $(dl_bmc_qemu_pid n0$i) ]] && c=$((c + 1)); done; echo $c; }
