@@ -21,7 +21,7 @@ source "$REPO/bench/migrate_row.sh"
 source "$REPO/bench/reimage_row.sh"
 set +e # one row failing must not lose the others: rows record their own errors
 
-dl_require ip ipmi_sim sdrcomp ipmipower mksquashfs unsquashfs sqlite3 python3 gcc curl \
+dl_require ip ipmi_sim sdrcomp ipmipower mksquashfs unsquashfs sqlite3 python3 gcc curl openssl \
     qemu-system-x86_64
 # Bench-only Debian packages (the project's own come from make deps).
 bench_pkgs=(nginx-light wrk)
@@ -483,6 +483,57 @@ EOF
 	put power_nodectl_s "$(median "${bs_t[@]}")"
 	put power_ratio "$(ratio "$(get power_nodectl_s)" "$(get power_ipmipower_s)")"
 	[[ -n $bad ]] && put power_errors "$bad"
+	dl_bmc_cleanup
+
+	# The same over Redfish (issue 17): BMC_N Redfish BMCs on 10.231.2.1..N, all served by
+	# one tests/tools/redfish_sim.py (one process per BMC would be BMC_N Pythons), the
+	# same BMC_STOP of them hanging (TCP accepted, no answer: what a wedged BMC does).
+	# Each status is a TLS handshake, the service root, a session login, Systems, the
+	# system and the logout; bmc_timeout as above. No reference tool: ipmipower has no
+	# Redfish counterpart in Debian, so the row stands beside the IPMI one.
+	note "power status: $BMC_N Redfish BMCs, $BMC_STOP hanging, timeout ${BMC_TIMEOUT_MS} ms"
+	rd=$W/redfish
+	mkdir -p "$rd"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bmc \
+	    -keyout "$rd/key.pem" -out "$rd/cert.pem" 2>/dev/null || fail "openssl: bench BMC certificate"
+	pin=$(openssl x509 -in "$rd/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+	    openssl dgst -sha256 -binary | base64)
+	(umask 077; printf 'user=admin\npassword=%s\npin=sha256//%s\n' "$BMC_PASS" "$pin" > "$W/bmc-rf.creds")
+	printf '#!/bin/sh\n# the bench BMCs power nothing: every node reads on\necho power:1\n' > "$rd/chassis-control"
+	chmod 755 "$rd/chassis-control"
+	args=()
+	: > "$rd/hang-addrs"
+	for i in $(seq "$BMC_N"); do
+		ip -n "$DL_NS" addr add "10.231.2.$i/32" dev lo
+		args+=(--addr "10.231.2.$i")
+		((i % step == 0)) && echo "10.231.2.$i" >> "$rd/hang-addrs"
+	done
+	T0=$(now)
+	(cd "$rd" && exec setsid ip netns exec "$DL_NS" python3 "$REPO/tests/tools/redfish_sim.py" \
+	    "${args[@]}" --port 443 --cert "$rd/cert.pem" --key "$rd/key.pem" --alt-cert "$rd/cert.pem" \
+	    --alt-key "$rd/key.pem" --password "$BMC_PASS" --chassis-control "$rd/chassis-control" \
+	    --dir "$rd" </dev/null >>"$rd/log" 2>&1) &
+	DL_BMC_PGIDS+=("$!")
+	rf_up() { (($(dl_ns ss -Hltn 'sport = :443' | wc -l) >= BMC_N)); }
+	dl_wait 60 "$BMC_N Redfish BMCs listening" rf_up
+	put bmc_redfish_start_s "$(dt "$T0")"
+	dl_nodectl node add "rf[001-$(printf %03d "$BMC_N")]" --mac "${macs/52:54:00:02/52:54:00:03}" \
+	    --bmc "redfish://10.231.2.[1-$BMC_N]" --bmc-creds "$W/bmc-rf.creds" >/dev/null ||
+	    fail "nodectl node add rf[...] with Redfish BMCs"
+	rf_t=()
+	for r in $(seq "$ROUNDS"); do
+		T0=$(now)
+		out=$(timeout 120 "$BUILD/nodectl" --socket "$DL_SOCK" power status \
+		    "rf[001-$(printf %03d "$BMC_N")]" 2>&1)
+		t=$(dt "$T0"); rf_t+=("$t")
+		nok=$(grep -cE '^rf[0-9]+ +(on|off)' <<<"$out")
+		echo "  nodectl   round $r (Redfish): $t s, $nok answered"
+		((nok == BMC_N - BMC_STOP)) || bad+=" nodectl (Redfish) answered $nok [$(tail -2 <<<"$out" | tr '\n' ' ')]"
+	done
+	put power_redfish_nodectl_s "$(median "${rf_t[@]}")"
+	put power_redfish_ratio "$(ratio "$(get power_redfish_nodectl_s)" "$(get power_ipmipower_s)")"
+	[[ -n $bad ]] && put power_errors "$bad"
+	: > "$rd/hang-addrs" # the hanging requests end (HANG_MAX_S), then the group goes
 	dl_bmc_cleanup
 fi
 dl_bootsvc_stop

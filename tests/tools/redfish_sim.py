@@ -27,6 +27,8 @@ Fault injection through files in --dir that only the test writes (read on every 
   log          one JSON object per line, a LogEntry without Id (the line number is its
                Id); truncate it to clear the log.
   requests     appended: one "METHOD PATH" line per request served (for tests).
+  hang-addrs   addresses (one a line) whose BMC hangs as with fault "hang": with several
+               --addr, one process is many BMCs (make bench's power row), some of them dead.
 Standard library only (http.server, ssl)."""
 
 import argparse
@@ -231,9 +233,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f.write(f"{method} {path}\n")
         sim.scan_events()
         fault = sim.fault()
+        if self.server.server_address[0] in sim.file("hang-addrs").split():
+            fault = "hang"
         if fault == "hang":
             t0 = time.monotonic()
-            while sim.fault() == "hang" and time.monotonic() - t0 < HANG_MAX_S:
+            while (sim.fault() == "hang" or self.server.server_address[0] in
+                   sim.file("hang-addrs").split()) and time.monotonic() - t0 < HANG_MAX_S:
                 time.sleep(0.1)
             self.close_connection = True
             return
@@ -420,7 +425,8 @@ def tls_ctx(cert, key):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--addr", required=True)
+    p.add_argument("--addr", required=True, action="append",
+                   help="listen here; several: one BMC per address, sharing the rest")
     p.add_argument("--port", type=int, default=443)
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
@@ -433,13 +439,18 @@ def main():
     p.add_argument("--no-sessions", action="store_true")
     p.add_argument("--reset-types", default="On,ForceOff,GracefulShutdown,ForceRestart,PowerCycle")
     a = p.parse_args()
-    srv = Server((a.addr, a.port), Handler)
-    srv.sim = Sim(a)
-    srv.sim.scan_events()  # the readings at start are the baseline
-    srv.ctx = tls_ctx(a.cert, a.key)
-    srv.alt_ctx = tls_ctx(a.alt_cert, a.alt_key)
-    sys.stderr.write(f"redfish_sim: listening on {a.addr}:{a.port}\n")
-    srv.serve_forever()
+    sim = Sim(a)
+    sim.scan_events()  # the readings at start are the baseline
+    ctx, alt_ctx = tls_ctx(a.cert, a.key), tls_ctx(a.alt_cert, a.alt_key)
+    servers = []
+    for addr in a.addr:
+        srv = Server((addr, a.port), Handler)
+        srv.sim, srv.ctx, srv.alt_ctx = sim, ctx, alt_ctx
+        servers.append(srv)
+    for srv in servers[1:]:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    sys.stderr.write(f"redfish_sim: listening on {', '.join(a.addr)} port {a.port}\n")
+    servers[0].serve_forever()
 
 
 if __name__ == "__main__":
