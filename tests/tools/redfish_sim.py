@@ -27,6 +27,7 @@ Fault injection through files in --dir that only the test writes (read on every 
   log          one JSON object per line, a LogEntry without Id (the line number is its
                Id); truncate it to clear the log.
   requests     appended: one "METHOD PATH" line per request served (for tests).
+  sessions     appended: "login N" per session opened, "logout N" per session deleted.
   hang-addrs   addresses (one a line) whose BMC hangs as with fault "hang": with several
                --addr, one process is many BMCs (make bench's power row), some of them dead.
 Standard library only (http.server, ssl)."""
@@ -261,6 +262,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for t, (sid, _) in list(sim.sessions.items()):
                     if path.endswith("/" + str(sid)):
                         del sim.sessions[t]
+                        with open(os.path.join(sim.d, "sessions"), "a") as f:
+                            f.write(f"logout {sid}\n")
                         return self.send(204)
             return self.send(404)
         if method != "GET" and user == "viewer":
@@ -296,6 +299,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if len(sim.sessions) >= MAX_SESSIONS:
                 sim.sessions.pop(next(iter(sim.sessions)))
             sim.sessions[tok] = (sid, b["UserName"])
+        with open(os.path.join(sim.d, "sessions"), "a") as f:
+            f.write(f"login {sid}\n")
         loc = f"{ROOT}/SessionService/Sessions/{sid}"
         return self.send(201, {"@odata.id": loc, "Id": str(sid), "UserName": b["UserName"]},
                          {"X-Auth-Token": tok, "Location": loc})
