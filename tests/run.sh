@@ -91,7 +91,7 @@ for t in "${integ[@]}"; do
   [[ " $LONG_FIRST " == *" $(basename "$t" .sh) "* ]] || ordered+=("$t")
 done
 # The BMC tests run again against Redfish BMCs (issue 17), as integ/NAME@redfish.
-REDFISH_TOO="bmc_power health_bmc controller"
+REDFISH_TOO="bmc_power health_bmc controller green"
 for t in "${ordered[@]}"; do
   while (($(jobs -rp | wc -l) >= ${INTEG_JOBS:-2})); do wait -n; done
   run "integ/$(basename "$t" .sh)" "$t" &
