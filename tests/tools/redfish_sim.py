@@ -218,18 +218,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         a = self.server.sim.a
         return p == a.password and u in (a.user, "viewer")
 
-    def body(self):
+    def read_body(self):
+        # Read it whatever the answer will be: a refused request's unread body would be
+        # parsed as the next request on this keep-alive connection.
         n = int(self.headers.get("Content-Length") or 0)
         if n > MAX_BODY:
+            self.close_connection = True
+            self.raw_body = None
+            return
+        self.raw_body = self.rfile.read(n) if n > 0 else b""
+
+    def body(self):
+        if self.raw_body is None:
             return None
         try:
-            return json.loads(self.rfile.read(n) or b"{}")
+            return json.loads(self.raw_body or b"{}")
         except ValueError:
             return None
 
     def handle_any(self, method):
         sim = self.server.sim
         path = self.path.split("?")[0].rstrip("/") or "/"
+        self.read_body()
         with open(os.path.join(sim.d, "requests"), "a") as f:
             f.write(f"{method} {path}\n")
         sim.scan_events()
