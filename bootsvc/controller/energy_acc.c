@@ -37,11 +37,72 @@ image_entry(struct energy_acc *a, const char *image)
 	return &a->img[a->n_img++];
 }
 
+/* The store's energy rows, read in one query per pass (a query per node made a pass
+ * thousands of statements on the loop at a site's size), sorted by name with strcmp so
+ * lookups do not depend on the backend's collation. */
+struct rows {
+	struct energy_rec *r;
+	size_t n, cap;
+	int err;
+};
+
+static int
+rows_add(const struct energy_rec *e, void *userdata)
+{
+	struct rows *rs = userdata;
+
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 64;
+		struct energy_rec *r = reallocarray(rs->r, cap, sizeof(*r));
+		if (!r)
+			return rs->err = -ENOMEM;
+		rs->r = r;
+		rs->cap = cap;
+	}
+	rs->r[rs->n++] = *e;
+	return 0;
+}
+
+static int
+rec_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct energy_rec *)a)->name, ((const struct energy_rec *)b)->name);
+}
+
+/* Every energy row of st, sorted: 0, -ENOMEM or the store's error (rs freed). */
+static int
+rows_load(struct store *st, struct rows *rs)
+{
+	int r = store_energy_foreach(st, rows_add, rs);
+
+	if (r >= 0 && rs->err < 0)
+		r = rs->err;
+	if (r < 0) {
+		free(rs->r);
+		*rs = (struct rows){ 0 };
+		return r;
+	}
+	if (rs->n)
+		qsort(rs->r, rs->n, sizeof(*rs->r), rec_cmp);
+	return 0;
+}
+
+static const struct energy_rec *
+rows_find(const struct rows *rs, const char *name)
+{
+	struct energy_rec key;
+
+	if (!rs->n)
+		return NULL;
+	(void)snprintf(key.name, sizeof(key.name), "%s", name);
+	return bsearch(&key, rs->r, rs->n, sizeof(*rs->r), rec_cmp);
+}
+
 struct pass {
 	struct energy_acc *a;
-	struct store *st;
 	const struct energy_model *m;
 	int64_t now;
+	struct rows rows;            /* the store's energy rows */
 	struct energy_pending *next; /* the new table, built in name order */
 	size_t n_next, cap_next;
 	size_t cursor;               /* in a->p */
@@ -56,6 +117,7 @@ pass_node(const struct node_rec *n, void *userdata)
 	struct energy_acc *a = ps->a;
 	struct energy_pending *e, *old = NULL, *img;
 	struct energy_totals d = { 0 };
+	const struct energy_rec *found;
 	struct energy_rec rec;
 	enum energy_state s = energy_acc_state(n);
 	int64_t at;
@@ -64,7 +126,9 @@ pass_node(const struct node_rec *n, void *userdata)
 		ps->cursor++; /* removed since */
 	if (ps->cursor < a->n && strcmp(a->p[ps->cursor].name, n->name) == 0)
 		old = &a->p[ps->cursor++];
-	if (store_energy_get(ps->st, n->name, &rec) < 0) {
+	if ((found = rows_find(&ps->rows, n->name)))
+		rec = *found;
+	else {
 		memset(&rec, 0, sizeof(rec));
 		rec.at_ms = ps->now;
 	}
@@ -100,9 +164,13 @@ int
 energy_acc_pass(struct energy_acc *a, struct store *st, const struct energy_model *m,
     int64_t now)
 {
-	struct pass ps = { .a = a, .st = st, .m = m, .now = now };
-	int r = store_node_foreach(st, pass_node, &ps);
+	struct pass ps = { .a = a, .m = m, .now = now };
+	int r;
 
+	if ((r = rows_load(st, &ps.rows)) < 0)
+		return r;
+	r = store_node_foreach(st, pass_node, &ps);
+	free(ps.rows.r);
 	if (r < 0 || ps.err < 0) {
 		/* Image deltas of this pass may be in a->img already: the nodes' are not, so
 		 * the next pass accounts the same time again; the images' totals can count
@@ -124,18 +192,27 @@ energy_acc_flush(struct energy_acc *a, struct store *st)
 {
 	struct node_rec n;
 	struct energy_rec rec;
+	const struct energy_rec *found;
+	struct rows rows = { 0 };
 	int r;
 
 	if (a->n == 0 && a->n_img == 0)
 		return 0;
 	if ((r = store_begin(st)) < 0)
 		return r;
+	/* The rows in one query, inside the transaction: none changes under the loop. */
+	if (a->n && (r = rows_load(st, &rows)) < 0) {
+		store_rollback(st);
+		return r;
+	}
 	for (size_t i = 0; i < a->n && r == 0; i++) {
 		const struct energy_pending *e = &a->p[i];
 
 		if (store_node_get(st, e->name, &n) < 0)
 			continue; /* removed since the pass */
-		if (store_energy_get(st, e->name, &rec) < 0) {
+		if ((found = rows_find(&rows, e->name)))
+			rec = *found;
+		else {
 			memset(&rec, 0, sizeof(rec));
 			(void)snprintf(rec.name, sizeof(rec.name), "%s", e->name);
 		}
@@ -145,6 +222,7 @@ energy_acc_flush(struct energy_acc *a, struct store *st)
 		rec.at_ms = e->at_ms;
 		r = store_energy_put(st, &rec);
 	}
+	free(rows.r);
 	for (size_t i = 0; i < a->n_img && r == 0; i++)
 		r = store_energy_image_add(st, a->img[i].name, a->img[i].d.on_mj,
 		    a->img[i].d.off_mj, a->img[i].d.saved_mj);

@@ -14,6 +14,7 @@
 
 #include "../../bootsvc/controller/energy_acc.h"
 #include "log.h"
+#include "macro.h"
 #include "store_dir.h"
 
 static const struct energy_model model = { .watts = { [ES_ON] = 250, [ES_OFF] = 8,
@@ -106,6 +107,45 @@ test_flush_fails(void **state)
 	energy_acc_done(&a);
 }
 
+/* A pass reads every node's row (its clock and measured draws) in one query and finds
+ * each node's by name, whatever order the backend's collation sorts them in: upper and
+ * lower case, '-' and '_' sort differently under strcmp and a locale. */
+static void
+test_pass_reads_rows(void **state)
+{
+	struct store_dir *d = *state;
+	struct energy_acc a = { 0 };
+	static const char *const names[] = { "node_1", "Node-2", "node-10", "a9" };
+	struct energy_rec r;
+	const int64_t t0 = 1700000000000;
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		add_node(d->s, names[i], (int)i + 1, "on", "compute");
+		memset(&r, 0, sizeof(r));
+		snprintf(r.name, sizeof(r.name), "%s", names[i]);
+		r.at_ms = t0 - 60000 * (int64_t)(i + 1); /* the store's clock: a flush ago */
+		r.on_mj = 1000 * (int64_t)i;
+		r.last_w = 100 + 10 * (unsigned)i;       /* measured */
+		r.baseline_w = r.last_w;
+		assert_int_equal(store_energy_put(d->s, &r), 0);
+	}
+	assert_int_equal(energy_acc_pass(&a, d->s, &model, t0), 0);
+	assert_int_equal(energy_acc_pass(&a, d->s, &model, t0 + 30000), 0);
+	assert_int_equal(energy_acc_flush(&a, d->s), 0);
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		unsigned w = 100 + 10 * (unsigned)i;
+
+		assert_int_equal(store_energy_get(d->s, names[i], &r), 0);
+		/* from its own clock, at its own measured draw, added to its own total */
+		assert_int_equal(r.on_mj, 1000 * (int64_t)i +
+		    (int64_t)w * (60000 * (int64_t)(i + 1) + 30000));
+		assert_int_equal(r.at_ms, t0 + 30000);
+		assert_int_equal(r.last_w, w);
+		assert_int_equal(r.baseline_w, w);
+	}
+	energy_acc_done(&a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_dir_setup, store_dir_teardown)
 
 int
@@ -114,6 +154,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_pass_flush),
 		T(test_flush_fails),
+		T(test_pass_reads_rows),
 	};
 
 	log_set_level(LOG_ERR);
