@@ -235,6 +235,80 @@ test_foreach_count(void **state)
 	assert_string_equal(cnt.text, "new=2 up=1 ");
 }
 
+struct energy_rows {
+	struct energy_rec r[4];
+	size_t n;
+	size_t stop_after;
+};
+
+static int
+energy_one(const struct energy_rec *e, void *userdata)
+{
+	struct energy_rows *rows = userdata;
+
+	if (rows->n == 4)
+		fail_msg("more energy rows than were put");
+	rows->r[rows->n++] = *e;
+	return rows->stop_after && rows->n == rows->stop_after ? -ECANCELED : 0;
+}
+
+/* The energy rows in one walk (the controller's pass reads them so), each exactly as
+ * put; a put replaces the node's row. */
+static void
+test_energy_foreach(void **state)
+{
+	struct store_dir *f = *state;
+	struct energy_rows rows = { .n = 0 };
+	struct energy_rec e = { .name = "" }, got;
+
+	assert_int_equal(store_energy_foreach(f->s, energy_one, &rows), 0);
+	assert_int_equal(rows.n, 0);
+	assert_int_equal(store_energy_get(f->s, "n10", &got), -ENOENT);
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "n10", "n02", "a1" };
+
+		check_insert(f->s, node(names[i], i == 0 ? "52:54:00:00:00:10" :
+		    i == 1 ? "52:54:00:00:00:02" : "52:54:00:00:00:a1", ""), 0, NULL);
+		snprintf(e.name, sizeof(e.name), "%s", names[i]);
+		e.at_ms = 1700000000000 + i;
+		e.on_mj = 10 + i;
+		e.off_mj = 20 + i;
+		e.saved_mj = -30 - i; /* a node drawing more than its baseline */
+		e.baseline_w = 250 + (unsigned)i;
+		e.last_w = 8 + (unsigned)i;
+		assert_int_equal(store_energy_put(f->s, &e), 0);
+	}
+	e.on_mj = 99; /* replaces a1's row */
+	assert_int_equal(store_energy_put(f->s, &e), 0);
+	assert_int_equal(store_energy_foreach(f->s, energy_one, &rows), 0);
+	assert_int_equal(rows.n, 3);
+	assert_string_equal(rows.r[0].name, "a1");
+	assert_string_equal(rows.r[1].name, "n02");
+	assert_string_equal(rows.r[2].name, "n10");
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(store_energy_get(f->s, rows.r[i].name, &got), 0);
+		assert_string_equal(got.name, rows.r[i].name);
+		assert_int_equal(got.at_ms, rows.r[i].at_ms);
+		assert_int_equal(got.on_mj, rows.r[i].on_mj);
+		assert_int_equal(got.off_mj, rows.r[i].off_mj);
+		assert_int_equal(got.saved_mj, rows.r[i].saved_mj);
+		assert_int_equal(got.baseline_w, rows.r[i].baseline_w);
+		assert_int_equal(got.last_w, rows.r[i].last_w);
+	}
+	assert_int_equal(rows.r[0].on_mj, 99);
+	assert_int_equal(rows.r[0].at_ms, 1700000000002);
+	assert_int_equal(rows.r[0].off_mj, 22);
+	assert_int_equal(rows.r[0].saved_mj, -32);
+	assert_int_equal(rows.r[0].baseline_w, 252);
+	assert_int_equal(rows.r[0].last_w, 10);
+	assert_int_equal(rows.r[2].on_mj, 10);
+	/* a negative return stops the walk and is passed through */
+	memset(&rows, 0, sizeof(rows));
+	rows.stop_after = 1;
+	assert_int_equal(store_energy_foreach(f->s, energy_one, &rows), -ECANCELED);
+	assert_int_equal(rows.n, 1);
+}
+
 static void
 check_resolve_at(const char *file, int line, struct store *s, const char *ref, int want,
     const char *want_id, const char *want_msg)
@@ -716,6 +790,7 @@ main(void)
 		T(test_arm),
 		T(test_phase_history),
 		T(test_foreach_count),
+		T(test_energy_foreach),
 		T(test_images),
 		T(test_image_foreach),
 		T(test_image_users),
