@@ -64,8 +64,17 @@ auto_remember(const struct bmc_target *t, enum bmc_proto p)
 	pthread_mutex_unlock(&auto_lock);
 }
 
-/* The protocol t is to be spoken in; for AUTO, a copy of t with the port the probe or
- * IPMI needs. */
+/* t as Redfish is spoken to it, in tmp: port 443 unless its address named one. */
+static const struct bmc_target *
+as_redfish(const struct bmc_target *t, struct bmc_target *tmp)
+{
+	*tmp = *t;
+	if (!tmp->port)
+		tmp->port = 443;
+	return tmp;
+}
+
+/* The protocol t is to be spoken in; tmp is scratch for AUTO's probe. */
 static enum bmc_proto
 resolve(const struct bmc_target *t, struct bmc_target *tmp)
 {
@@ -79,10 +88,7 @@ resolve(const struct bmc_target *t, struct bmc_target *tmp)
 		return p;
 	/* A bare address with a port names that protocol's port; without one, Redfish is
 	 * probed on 443. */
-	*tmp = *t;
-	if (!tmp->port)
-		tmp->port = 443;
-	r = redfish_probe(tmp);
+	r = redfish_probe(as_redfish(t, tmp));
 	if (r == 1) {
 		auto_remember(t, BMC_PROTO_REDFISH);
 		return BMC_PROTO_REDFISH;
@@ -102,19 +108,14 @@ bmc_power_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
     struct dl_err *reterr)
 {
 	struct bmc_target tmp;
-	enum bmc_proto p = resolve(t, &tmp);
 	int r;
 
-	if (p == BMC_PROTO_REDFISH) {
-		tmp = *t;
-		if (!tmp.port)
-			tmp.port = 443;
-		r = power_redfish_run(&tmp, op, ret_on, reterr);
-		explicit_bzero(&tmp, sizeof(tmp));
-		return r;
-	}
-	explicit_bzero(&tmp, sizeof(tmp));
-	return power_ipmi_run(t, op, ret_on, reterr);
+	if (resolve(t, &tmp) == BMC_PROTO_REDFISH)
+		r = power_redfish_run(as_redfish(t, &tmp), op, ret_on, reterr);
+	else
+		r = power_ipmi_run(t, op, ret_on, reterr);
+	explicit_bzero(&tmp, sizeof(tmp)); /* a copy of the password */
+	return r;
 }
 
 int
@@ -122,17 +123,12 @@ bmc_health_read(const struct bmc_target *t, const char *sdr_cache_dir, uint32_t 
     struct health_reading *ret, struct dl_err *reterr)
 {
 	struct bmc_target tmp;
-	enum bmc_proto p = resolve(t, &tmp);
 	int r;
 
-	if (p == BMC_PROTO_REDFISH) {
-		tmp = *t;
-		if (!tmp.port)
-			tmp.port = 443;
-		r = health_redfish_read(&tmp, sel_after, ret, reterr);
-		explicit_bzero(&tmp, sizeof(tmp));
-		return r;
-	}
+	if (resolve(t, &tmp) == BMC_PROTO_REDFISH)
+		r = health_redfish_read(as_redfish(t, &tmp), sel_after, ret, reterr);
+	else
+		r = health_read(t, sdr_cache_dir, sel_after, ret, reterr);
 	explicit_bzero(&tmp, sizeof(tmp));
-	return health_read(t, sdr_cache_dir, sel_after, ret, reterr);
+	return r;
 }
