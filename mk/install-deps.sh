@@ -35,9 +35,10 @@ PKGS=(
   # loader, ext4 root; debugfs reads a disk's ext4 in tests
   fdisk dosfstools mtools syslinux syslinux-common e2fsprogs
   # the web view: crypt(3) for its password file (libcrypt-dev); its browser test
-  # (tests/integ/web_view.sh): chromium driven by puppeteer-core
-  # (npm, pinned by tests/browser/package-lock.json); the password file's hashes (openssl)
-  libcrypt-dev chromium nodejs npm openssl
+  # (tests/integ/web_view.sh): chromium driven by puppeteer-core (npm, pinned by
+  # tests/browser/package-lock.json; Node.js and npm below); the password file's hashes
+  # (openssl)
+  libcrypt-dev chromium openssl
   # tests: promtool checks /metrics, the alert rules and their tests (docs/metrics.md)
   prometheus
 )
@@ -49,6 +50,10 @@ missing=()
 for p in "${PKGS[@]}"; do
   [[ " ${installed[*]} " == *" $p "* ]] || missing+=("$p")
 done
+# Node.js and npm for the browser test: the machine's own when it has them (a Node.js
+# from elsewhere than Debian, with npm inside it, conflicts with Debian's npm package),
+# else Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   apt-get update -qq
