@@ -46,6 +46,10 @@ static const struct {
 	{ "release", ROLE_SCHEDULER },
 	{ "expect", ROLE_SCHEDULER },
 	{ "hold", ROLE_ADMIN },
+	/* As in Slurm, only an admin drains a node or takes its drain back: a scheduler
+	 * must not hide nodes from itself (or from the other schedulers). */
+	{ "drain", ROLE_ADMIN },
+	{ "undrain", ROLE_ADMIN },
 	{ "health.clear", ROLE_ADMIN },
 	{ "node.add", ROLE_ADMIN },
 	{ "node.remove", ROLE_ADMIN },

@@ -141,7 +141,7 @@ int cmd_ping_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_ar
     struct dl_err *reterr);
 int cmd_ping_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 
-/* provision, power, hold, release (cmd_ctrl.c). */
+/* provision, power, hold, release, drain, undrain (cmd_ctrl.c). */
 int cmd_provision_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_provision_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
@@ -157,6 +157,13 @@ int cmd_hold_print(FILE *out, const json_t *result, time_t now, struct dl_err *r
 int cmd_release_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_release_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+/* An admin's drain: no new allocation picks the nodes; nothing else changes. */
+int cmd_drain_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_drain_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_undrain_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr);
+int cmd_undrain_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
 
 /* allocate (cmd_ctrl.c): count nodes of an image for a job. */
 int cmd_allocate_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,

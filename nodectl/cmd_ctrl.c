@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* nodectl provision|power|hold|release|allocate: the controller's verbs. argv -> args of
- * provision, power, hold, release, allocate; their results -> text. provision --wait and
+/* nodectl provision|power|hold|release|drain|undrain|allocate: the controller's verbs.
+ * argv -> args of provision, power, hold, release, drain, undrain, allocate; their
+ * results -> text. provision --wait and
  * allocate --wait are followed in wait.c. */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ enum {
 #define DEFAULT_WAIT_TIMEOUT_MS (20 * 60 * 1000)
 /* Longest --timeout: a week, far past any provision, and well inside poll()'s int. */
 #define MAX_WAIT_TIMEOUT_MS (7ULL * 24 * 3600 * 1000)
-/* Longest hold reason bootsvc keeps (bootsvc/store.h MAX_REASON - 1). */
+/* Longest hold or drain reason bootsvc keeps (bootsvc/store.h MAX_REASON - 1). */
 #define MAX_HOLD_REASON 255
 /* Longest job class name bootsvc accepts (the "class" arg of allocate: 31 bytes). */
 #define MAX_CLASS_NAME 31
@@ -307,8 +308,15 @@ cmd_power_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_
 	return r < 0 ? r : failed ? CMD_PRINT_PARTIAL : 0;
 }
 
+/* What a hold, release, drain or undrain takes besides a <hostlist>. */
+enum names_with {
+	WITH_REASON,  /* hold, drain: [--reason TEXT] */
+	WITH_JOB,     /* release: or --job ID instead of the hostlist */
+	WITH_NOTHING, /* undrain */
+};
+
 static int
-cmd_hold_release_parse(int argc, char **argv, const char *cmd, bool hold,
+cmd_names_parse(int argc, char **argv, const char *cmd, enum names_with with,
     struct cmd_opts *opts, json_t **ret_args, struct dl_err *reterr)
 {
 	static const struct option with_reason[] = {
@@ -321,17 +329,24 @@ cmd_hold_release_parse(int argc, char **argv, const char *cmd, bool hold,
 		CMD_ARGS_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct option with_nothing[] = {
+		CMD_ARGS_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option *const longopts[] = {
+		[WITH_REASON] = with_reason, [WITH_JOB] = with_job, [WITH_NOTHING] = with_nothing,
+	};
 	_cleanup_(json_decrefp) json_t *args = NULL;
 	struct ctrl_args a = { 0 };
 	const char *operands[1];
 	int r, n;
 
 	*ret_args = NULL;
-	r = cmd_args_getopt(argc, argv, cmd, hold ? with_reason : with_job, cmd_ctrl_handle,
-	    &a, opts, operands, hold ? 1 : 0, 1, "<hostlist> of node names", &n, reterr);
+	r = cmd_args_getopt(argc, argv, cmd, longopts[with], cmd_ctrl_handle, &a, opts,
+	    operands, with == WITH_JOB ? 0 : 1, 1, "<hostlist> of node names", &n, reterr);
 	if (r < 0 || opts->help)
 		return r;
-	if (!hold && (n > 0) == (a.job != NULL))
+	if (with == WITH_JOB && (n > 0) == (a.job != NULL))
 		return dl_err_set(reterr, -EINVAL, n ? "%s: give a <hostlist> or --job, not both" :
 		    "%s: missing <hostlist> of node names (or --job ID)", cmd);
 	args = json_object();
@@ -342,6 +357,8 @@ cmd_hold_release_parse(int argc, char **argv, const char *cmd, bool hold,
 	if (r < 0)
 		return r;
 	if (a.reason) {
+		char what[32];
+
 		if (!a.reason[0])
 			return dl_err_set(reterr, -EINVAL,
 			    "%s: option --reason is empty (leave it out for the default)", cmd);
@@ -349,7 +366,8 @@ cmd_hold_release_parse(int argc, char **argv, const char *cmd, bool hold,
 			return dl_err_set(reterr, -EINVAL,
 			    "%s: option --reason is %zu bytes, at most %d", cmd, strlen(a.reason),
 			    MAX_HOLD_REASON);
-		r = cmd_args_set_str(args, "reason", "hold: option --reason", a.reason, reterr);
+		(void)snprintf(what, sizeof(what), "%s: option --reason", cmd);
+		r = cmd_args_set_str(args, "reason", what, a.reason, reterr);
 		if (r < 0)
 			return r;
 	}
@@ -361,14 +379,28 @@ int
 cmd_hold_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	return cmd_hold_release_parse(argc, argv, "hold", true, opts, ret_args, reterr);
+	return cmd_names_parse(argc, argv, "hold", WITH_REASON, opts, ret_args, reterr);
 }
 
 int
 cmd_release_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr)
 {
-	return cmd_hold_release_parse(argc, argv, "release", false, opts, ret_args, reterr);
+	return cmd_names_parse(argc, argv, "release", WITH_JOB, opts, ret_args, reterr);
+}
+
+int
+cmd_drain_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_names_parse(argc, argv, "drain", WITH_REASON, opts, ret_args, reterr);
+}
+
+int
+cmd_undrain_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_names_parse(argc, argv, "undrain", WITH_NOTHING, opts, ret_args, reterr);
 }
 
 int
@@ -382,6 +414,19 @@ cmd_release_print(FILE *out, const json_t *result, _unused_ time_t now,
     struct dl_err *reterr)
 {
 	return cmd_print_names(out, result, "nodes", "released", reterr);
+}
+
+int
+cmd_drain_print(FILE *out, const json_t *result, _unused_ time_t now, struct dl_err *reterr)
+{
+	return cmd_print_names(out, result, "nodes", "drained", reterr);
+}
+
+int
+cmd_undrain_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	return cmd_print_names(out, result, "nodes", "undrained", reterr);
 }
 
 int

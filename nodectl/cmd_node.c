@@ -378,6 +378,9 @@ cmd_node_state(const json_t *node, char buf[static FORMAT_BUF])
 	/* An unreachable BMC matters more than the op it holds up. */
 	if (bmc && streq(bmc, "unreachable"))
 		return "bmc-unreachable";
+	/* An admin's drain: the node runs on as it is, but no new allocation takes it. */
+	if (json_is_true(json_object_get(node, "drain")))
+		return "drain";
 	if (!op || !op[0])
 		return NULL;
 	if (streq(op, "booting") && json_is_integer(attempts) && json_integer_value(attempts) > 0) {
@@ -388,8 +391,9 @@ cmd_node_state(const json_t *node, char buf[static FORMAT_BUF])
 	return op;
 }
 
-/* The most useful reason for node list: the hold's while held, the controller's last
- * error when it gave up and the phase says nothing, else the phase's. */
+/* The most useful reason for node list: the hold's while held, the drain's while drained,
+ * the controller's last error when it gave up and the phase says nothing, else the
+ * phase's. */
 static const char *
 cmd_node_reason(const json_t *node)
 {
@@ -397,9 +401,12 @@ cmd_node_reason(const json_t *node)
 	const char *op = json_string_value(json_object_get(node, "op"));
 	const char *hold = json_string_value(json_object_get(node, "hold_reason"));
 	const char *last = json_string_value(json_object_get(node, "last_error"));
+	const char *drain = json_string_value(json_object_get(node, "drain_reason"));
 
 	if (json_is_true(json_object_get(node, "hold")) && hold && hold[0])
 		return hold;
+	if (json_is_true(json_object_get(node, "drain")) && drain && drain[0])
+		return drain;
 	if ((!reason || !reason[0]) && op && streq(op, "failed") && last && last[0])
 		return last;
 	return reason;
@@ -532,7 +539,8 @@ cmd_node_list_print(FILE *out, const json_t *result, time_t now, struct dl_err *
 /* Keys of a node object in the order "node show" prints them (docs/control-protocol.md). */
 static const char *const node_keys[] = { "name", "mac", "ip", "uuid", "serial", "bmc", "image",
 	"image_id", "phase", "reason", "phase_at", "want_power", "power", "op", "attempts",
-	"bmc_state", "last_error", "hold", "hold_reason", "booted_image" };
+	"bmc_state", "last_error", "hold", "hold_reason", "drain", "drain_reason",
+	"booted_image" };
 
 /* An iscsi node's disk (issue 14): never a secret, bootsvc sends none. */
 static int

@@ -72,6 +72,10 @@ static const struct cmd cmds[] = {
 	  cmd_hold_parse, cmd_hold_print, NULL, NULL },
 	{ "release", NULL, "release", "release <hostlist> | release --job ID",
 	  cmd_release_parse, cmd_release_print, NULL, NULL },
+	{ "drain", NULL, "drain", "drain <hostlist> [--reason TEXT]",
+	  cmd_drain_parse, cmd_drain_print, NULL, NULL },
+	{ "undrain", NULL, "undrain", "undrain <hostlist>",
+	  cmd_undrain_parse, cmd_undrain_print, NULL, NULL },
 	{ "allocate", NULL, "allocate",
 	  "allocate --count N --image NAME[@IDPREFIX] [--class C] [--job ID]\n"
 	  "      [--wait [--timeout 20m]]",

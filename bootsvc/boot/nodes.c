@@ -267,6 +267,8 @@ nodes_sync_dhcp_hosts(struct bootsvc *bs)
 bool
 nodes_drained(struct bootsvc *bs, const struct node_rec *n)
 {
+	if (n->drain)
+		return true;
 	if (strcmp(n->health, "doomed") == 0)
 		return (bs->cfg.on_doomed & HA_DRAIN) != 0;
 	if (strcmp(n->health, "risky") == 0)

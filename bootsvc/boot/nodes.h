@@ -37,7 +37,8 @@ int nodes_alloc_ip(struct bootsvc *bs, char ret[static 16], struct dl_err *reter
 int nodes_discover(struct bootsvc *bs, const struct boot_query *q, const char *src,
     struct node_rec *ret);
 
-/* Is n drained by its health (the configured action for its health includes drain)? */
+/* Is n drained: by an admin (n->drain), or by its health (the configured action for its
+ * health includes drain)? A drained node gets no new work; nothing else changes. */
 bool nodes_drained(struct bootsvc *bs, const struct node_rec *n);
 
 /* Rewrite every node's dnsmasq host entry, and remove those of nodes no longer in the

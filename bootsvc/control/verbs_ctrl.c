@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Control verbs for schedulers and admins that change desired state or touch BMCs:
- * provision, power, hold, release, events (docs/control-protocol.md). Desired state is
+ * provision, power, hold, release, drain, undrain, events (docs/control-protocol.md). Desired state is
  * written to the store here, before the controller acts on it. */
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +401,68 @@ release(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *ret
 	return hold_release(bs, args, ret, reterr, false);
 }
 
+/* drain {names, reason?} / undrain {names}: an admin's drain, as Slurm's. A drained node
+ * gets no new allocation (ctrl_alloc.c asks nodes_drained()); nothing else changes: it
+ * stays powered and up, keeps its allocation until released, boots normally, and the
+ * controller keeps managing it (unlike hold). Draining a drained node again only
+ * changes its reason. */
+static int
+drain_undrain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr,
+    bool drain)
+{
+	static const char *const allowed_drain[] = { "names", "reason", NULL };
+	static const char *const allowed_undrain[] = { "names", NULL };
+	struct hostlist hl = { 0 };
+	const char *reason = NULL;
+	int r;
+
+	if ((r = proto_args_check(args, drain ? allowed_drain : allowed_undrain, reterr)) < 0 ||
+	    (r = proto_arg_str(args, "reason", false, MAX_REASON - 1, &reason, reterr)) < 0 ||
+	    (r = existing(bs, args, &hl, reterr)) < 0)
+		return r;
+	if ((r = store_begin(bs->store)) < 0) {
+		hostlist_done(&hl);
+		return dl_err_set(reterr, r, "%s: the store could not begin", drain ? "drain" :
+		    "undrain");
+	}
+	for (size_t i = 0; i < hl.n; i++) {
+		struct node_rec n;
+		char safe[MAX_LOG_VALUE + 1];
+
+		if (store_node_get(bs->store, hl.names[i], &n) < 0)
+			continue; /* removed since existing() */
+		n.drain = drain;
+		(void)snprintf(n.drain_reason, sizeof(n.drain_reason), "%s",
+		    drain ? (reason && reason[0] ? reason : "drained by an admin") : "");
+		(void)store_node_update_ctrl(bs->store, &n);
+		(void)store_event_add(bs->store, n.name, drain ? "drain" : "undrain",
+		    n.drain_reason, (int64_t)time(NULL));
+		log_notice("event=node_drain node=%s drain=%s reason=\"%s\"", n.name,
+		    drain ? "yes" : "no", log_safe(safe, sizeof(safe), n.drain_reason));
+	}
+	if ((r = store_commit(bs->store)) < 0) {
+		hostlist_done(&hl);
+		return dl_err_set(reterr, r, "%s: the store could not commit, no node changed",
+		    drain ? "drain" : "undrain");
+	}
+	control_events_notify(bs);
+	*ret = json_pack("{s:o}", "nodes", names_json(&hl));
+	hostlist_done(&hl);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int
+drain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	return drain_undrain(bs, args, ret, reterr, true);
+}
+
+static int
+undrain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	return drain_undrain(bs, args, ret, reterr, false);
+}
+
 static int
 events(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
 {
@@ -696,6 +758,8 @@ const struct control_verb verbs_ctrl[] = {
 	{ .name = "power", .fn = power },
 	{ .name = "hold", .fn = hold },
 	{ .name = "release", .fn = release },
+	{ .name = "drain", .fn = drain },
+	{ .name = "undrain", .fn = undrain },
 	{ .name = "events", .fn = events },
 	{ .name = NULL },
 };

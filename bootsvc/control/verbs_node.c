@@ -45,7 +45,10 @@ verbs_node_json(struct bootsvc *bs, const struct node_rec *n)
 	    json_object_set_new(o, "idle_since", json_integer(n->idle_since_ms / 1000)) < 0 ||
 	    /* issue #11: whether its credential may be handed out, and who armed it */
 	    json_object_set_new(o, "armed", json_boolean(n->armed)) < 0 ||
-	    json_object_set_new(o, "armed_by", json_string(n->armed_by)) < 0) {
+	    json_object_set_new(o, "armed_by", json_string(n->armed_by)) < 0 ||
+	    /* an admin's drain (drained above is it or a health drain) */
+	    json_object_set_new(o, "drain", json_boolean(n->drain)) < 0 ||
+	    json_object_set_new(o, "drain_reason", json_string(n->drain_reason)) < 0) {
 		json_decref(o);
 		o = NULL;
 	}

@@ -53,12 +53,14 @@ ctrl_green_begin(struct ctrl *c)
 }
 
 /* A node is idle when it is up on its image for nobody with nothing in flight; its idle
- * clock starts then and stops when it is allocated or boots again. */
+ * clock starts then and stops when it is allocated or boots again. An admin's drained
+ * node is not: it stays up as it is (an admin drains a node to look at it). */
 static bool
 is_idle(const struct node_rec *n, bool booted_is_target)
 {
 	return strcmp(n->want_power, "on") == 0 && strcmp(n->phase, "up") == 0 &&
-	    booted_is_target && !n->alloc_job[0] && !n->hold && !n->op[0];
+	    booted_is_target && !n->alloc_job[0] && !n->hold && !n->op[0] &&
+	    !n->drain;
 }
 
 static enum green_state

@@ -81,6 +81,10 @@ struct node_rec {
 	char want_power[8];                 /* "" unmanaged, "on", "off" */
 	bool hold;                          /* admin hold: the controller leaves it alone */
 	char hold_reason[MAX_REASON];
+	/* Admin drain, as Slurm's: no new allocation picks it, nothing else changes (it stays
+	 * up, keeps its allocation, boots normally, the controller manages it). */
+	bool drain;
+	char drain_reason[MAX_REASON];
 	/* Observed state and the controller's own bookkeeping (ctrl_fsm.h). */
 	char booted_image[SHA256_HEX_SIZE]; /* version its receipt proved it booted */
 	char power[8];                      /* "", "on", "off" as the BMC last said */

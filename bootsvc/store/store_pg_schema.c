@@ -8,6 +8,8 @@
  * SQLite one in store_sqlite_schema.c, its PostgreSQL form here, and
  * tests/unit/test_store_migrate.c checks a new store of each has the same columns.
  *
+ *   9  nodes.drain, nodes.drain_reason: an admin's node drain.
+ *
  * The tables, columns and indexes are SQLite's newest (store_sqlite_schema.c) in
  * PostgreSQL's types: BIGINT for every integer the code holds in an int64_t (and the
  * other counters, for one rule), INTEGER 0/1 for a bool (as SQLite stores them, so both
@@ -43,7 +45,8 @@ static const char schema_newest[] =
 	" health TEXT NOT NULL DEFAULT 'ok', health_reasons TEXT NOT NULL DEFAULT '',"
 	" health_state TEXT NOT NULL DEFAULT '', sel_last BIGINT NOT NULL DEFAULT 0,"
 	" idle_since_ms BIGINT NOT NULL DEFAULT 0, armed INTEGER NOT NULL DEFAULT 0,"
-	" armed_by TEXT NOT NULL DEFAULT '');"
+	" armed_by TEXT NOT NULL DEFAULT '', drain INTEGER NOT NULL DEFAULT 0,"
+	" drain_reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX nodes_uuid ON nodes(uuid) WHERE uuid != '';"
 	"CREATE TABLE history ("
 	" seq BIGSERIAL PRIMARY KEY, node TEXT NOT NULL,"
@@ -137,6 +140,20 @@ static const char schema_newest[] =
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
 	"INSERT INTO schema_version (version) VALUES (" STR(STORE_PG_SCHEMA_VERSION) ");";
 
+/* The first version a PostgreSQL store has: made new at the SQLite store's version 8. */
+#define PG_SCHEMA_FIRST 8
+
+/* From PG_SCHEMA_FIRST + i to the next: each SQLite migration after 8, in PostgreSQL's
+ * types. Once released, a migration never changes. */
+static const char *const pg_migrations[] = {
+	/* 8 -> 9: an admin's node drain; no node was drained before. */
+	"ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN drain_reason TEXT NOT NULL DEFAULT '';",
+};
+
+_Static_assert(PG_SCHEMA_FIRST + ELEMENTSOF(pg_migrations) == STORE_PG_SCHEMA_VERSION,
+    "one migration per version after the first");
+
 /* sql on db: 0 with the last result's first value in ret (when ret), or -EIO. */
 static int
 exec(PGconn *db, const char *sql, char *ret, size_t size, struct dl_err *reterr)
@@ -184,16 +201,37 @@ store_pg_schema_upgrade(PGconn *db, const char *safe, struct dl_err *reterr)
 	}
 	if ((r = exec(db, "SELECT max(version) FROM schema_version", v, sizeof(v), reterr)) < 0)
 		goto fail;
-	(void)exec(db, "ROLLBACK", NULL, 0, NULL); /* read only: nothing to keep */
 	version = strtol(v, NULL, 10);
-	if (version > STORE_PG_SCHEMA_VERSION)
+	if (version > STORE_PG_SCHEMA_VERSION) {
+		(void)exec(db, "ROLLBACK", NULL, 0, NULL); /* read only: nothing to keep */
 		return dl_err_set(reterr, -ENOTSUP, "store '%s' has schema version %ld, this "
 		    "bootsvc knows up to %d: upgrade bootsvc", safe, version,
 		    STORE_PG_SCHEMA_VERSION);
-	if (version != STORE_PG_SCHEMA_VERSION)
+	}
+	if (version < PG_SCHEMA_FIRST) {
+		(void)exec(db, "ROLLBACK", NULL, 0, NULL);
 		return dl_err_set(reterr, -EIO, "store '%s' has schema version '%s': not a "
-		    "version a PostgreSQL store has (they start at %d)", safe, v,
-		    STORE_PG_SCHEMA_VERSION);
+		    "version a PostgreSQL store has (they start at %d)", safe, v, PG_SCHEMA_FIRST);
+	}
+	if (version == STORE_PG_SCHEMA_VERSION) {
+		(void)exec(db, "ROLLBACK", NULL, 0, NULL); /* read only: nothing to keep */
+		return 0;
+	}
+	/* Every step in this one transaction, under the lock: a failure leaves the store
+	 * at the version it had, and another bootsvc waits, then finds it done. */
+	for (long from = version; from < STORE_PG_SCHEMA_VERSION; from++) {
+		const char *sql = pg_migrations[from - PG_SCHEMA_FIRST];
+
+		if ((r = exec(db, sql, NULL, 0, reterr)) < 0) {
+			dl_err_prefix(reterr, "migrating schema version %ld to %ld", from, from + 1);
+			goto fail;
+		}
+	}
+	if ((r = exec(db, "UPDATE schema_version SET version = " STR(STORE_PG_SCHEMA_VERSION) "; "
+	    "COMMIT", NULL, 0, reterr)) < 0)
+		goto fail;
+	log_notice("event=store_migrate store=%s backend=postgresql from=%ld to=%d", safe,
+	    version, STORE_PG_SCHEMA_VERSION);
 	return 0;
 fail:
 	(void)exec(db, "ROLLBACK", NULL, 0, NULL); /* the creation leaves no trace */

@@ -139,7 +139,7 @@ void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 8
+#define STORE_SQLITE_SCHEMA_VERSION 9
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is

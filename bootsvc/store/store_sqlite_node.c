@@ -7,12 +7,13 @@
 #define NODE_COLS "name, mac, ip, uuid, serial, bmc, bmc_creds, image, image_pin, token, " \
 	"phase, reason, phase_at, served_image, created, want_power, hold, hold_reason, " \
 	"booted_image, power, op, op_at_ms, attempts, retry_at_ms, bmc_state, last_error, " \
-	"alloc_job, alloc_class, health, health_reasons, sel_last, idle_since_ms, armed, armed_by"
+	"alloc_job, alloc_class, health, health_reasons, sel_last, idle_since_ms, drain, drain_reason, " \
+	"armed, armed_by"
 
 static const char *const node_sql[_SQLITE_STMT_MAX] = {
 	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
 			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34)",
+			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)",
 	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
 	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
 	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
@@ -25,7 +26,8 @@ static const char *const node_sql[_SQLITE_STMT_MAX] = {
 	[S_NODE_CTRL] = "UPDATE nodes SET want_power=?2, hold=?3, hold_reason=?4, booted_image=?5, "
 			"power=?6, op=?7, op_at_ms=?8, attempts=?9, retry_at_ms=?10, bmc_state=?11, "
 			"last_error=?12, alloc_job=?13, alloc_class=?14, health=?15, "
-			"health_reasons=?16, sel_last=?17, idle_since_ms=?18 WHERE name = ?1",
+			"health_reasons=?16, sel_last=?17, idle_since_ms=?18, drain=?19, "
+			"drain_reason=?20 WHERE name = ?1",
 	[S_NODE_ARM] = "UPDATE nodes SET token=?2, armed=?3, armed_by=?4 WHERE name = ?1",
 	[S_IP_USED] = "SELECT 1 FROM nodes WHERE ip = ?1",
 	[S_COUNT_PHASE] = "SELECT phase, count(*) FROM nodes GROUP BY phase ORDER BY phase",
@@ -70,7 +72,7 @@ static const struct sqlite_col node_ctrl_cols[] = {
 	NODE_COL(retry_at_ms), NODE_COL(bmc_state), NODE_COL(last_error),
 	NODE_COL(alloc_job), NODE_COL(alloc_class),
 	SQLITE_COL_OR(struct node_rec, health, "ok"), NODE_COL(health_reasons),
-	NODE_COL(sel_last), NODE_COL(idle_since_ms),
+	NODE_COL(sel_last), NODE_COL(idle_since_ms), NODE_COL(drain), NODE_COL(drain_reason),
 };
 
 /* NODE_COLS from armed on: the node's credential state (boot/trust.h), written only by
@@ -80,8 +82,8 @@ static const struct sqlite_col node_arm_cols[] = {
 };
 
 _Static_assert(ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols) +
-    ELEMENTSOF(node_arm_cols) == 34,
-    "NODE_COLS names 34 columns, S_NODE_INSERT binds ?1..?34");
+    ELEMENTSOF(node_arm_cols) == 36,
+    "NODE_COLS names 36 columns, S_NODE_INSERT binds ?1..?36");
 
 /* S_NODE_UPDATE's parameters: the name, then what an admin may change. */
 static const struct sqlite_col node_update_cols[] = {

@@ -20,6 +20,8 @@
  *   8  images.up_probe (the manifest's), node_disks and disk_persistent: each iscsi
  *      node's clone of its image's disk and its target's id and secrets, and the nodes
  *      whose disk survives a boot (issue 14).
+ *   9  nodes.drain, nodes.drain_reason: an admin's drain (no new allocation picks the
+ *      node; nothing else changes), every node undrained.
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -167,7 +169,8 @@ static const char schema_newest[] =
 	" health TEXT NOT NULL DEFAULT 'ok', health_reasons TEXT NOT NULL DEFAULT '',"
 	" health_state TEXT NOT NULL DEFAULT '', sel_last INTEGER NOT NULL DEFAULT 0,"
 	" idle_since_ms INTEGER NOT NULL DEFAULT 0, armed INTEGER NOT NULL DEFAULT 0,"
-	" armed_by TEXT NOT NULL DEFAULT '');"
+	" armed_by TEXT NOT NULL DEFAULT '', drain INTEGER NOT NULL DEFAULT 0,"
+	" drain_reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX nodes_uuid ON nodes(uuid) WHERE uuid != '';"
 	/* Phase changes and controller actions, in seq order: the events verb streams them
 	 * and a subscriber resumes with `since`. */
@@ -361,6 +364,16 @@ migrate_disk(sqlite3 *db, struct dl_err *reterr)
 	return store_sqlite_exec(db, SCHEMA_DISK, reterr);
 }
 
+/* 8 -> 9: an admin's node drain; no node was drained before. */
+static int
+migrate_node_drain(sqlite3 *db, struct dl_err *reterr)
+{
+	return store_sqlite_exec(db,
+	    "ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE nodes ADD COLUMN drain_reason TEXT NOT NULL DEFAULT '';",
+	    reterr);
+}
+
 struct migration {
 	int from;         /* it makes from + 1 */
 	const char *what; /* for the log */
@@ -375,6 +388,7 @@ static const struct migration migrations[] = {
 	{ 5, "VM hosts and domains", migrate_vm },
 	{ 6, "VM plans and drains", migrate_vm_plan },
 	{ 7, "image up_probe and node disks", migrate_disk },
+	{ 8, "node drain", migrate_node_drain },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,

@@ -227,6 +227,19 @@ static const struct vector vectors[] = {
 	{ __LINE__, REL, "release n[01-02]", "{\"names\":\"n[01-02]\"}", NULL },
 	{ __LINE__, REL, "release n1 --reason x", NULL, "release: unknown option '--reason'" },
 
+	/* drain, undrain */
+	{ __LINE__, cmd_drain_parse, "drain n[01-02] --reason bad-dimm",
+	  "{\"names\":\"n[01-02]\",\"reason\":\"bad-dimm\"}", NULL },
+	{ __LINE__, cmd_drain_parse, "drain n1", "{\"names\":\"n1\"}", NULL },
+	{ __LINE__, cmd_drain_parse, "drain n1 --reason=", NULL,
+	  "drain: option --reason is empty" },
+	{ __LINE__, cmd_drain_parse, "drain --reason x", NULL, "drain: missing <hostlist>" },
+	{ __LINE__, cmd_drain_parse, "drain n1 --job j1", NULL, "drain: unknown option '--job'" },
+	{ __LINE__, cmd_undrain_parse, "undrain n[01-02]", "{\"names\":\"n[01-02]\"}", NULL },
+	{ __LINE__, cmd_undrain_parse, "undrain", NULL, "undrain: missing <hostlist>" },
+	{ __LINE__, cmd_undrain_parse, "undrain n1 --reason x", NULL,
+	  "undrain: unknown option '--reason'" },
+
 	/* events */
 	{ __LINE__, EVENTS, "events", "{}", NULL },
 	{ __LINE__, EVENTS, "events --since 42 --json", "{\"since\":42}", NULL },

@@ -59,6 +59,23 @@ static const struct {
 	  "rack 3 maintenance\n"
 	  "n03   52:54:00:00:00:03  -   compute               -      powering-on  failed      13m  "
 	  "timed out in phase powering-on after 3 attempts\n" },
+	/* An admin's drain: STATE drain and its reason; a hold outranks it; a drained node's
+	 * boot still shows the drain (it is what an admin must know first). */
+	{ __LINE__, cmd_node_list_print,
+	  "{\"nodes\":[{\"name\":\"n01\",\"mac\":\"52:54:00:00:00:01\",\"image\":\"tiny\","
+	  "\"phase\":\"up\",\"reason\":\"\",\"phase_at\":1714564800,\"power\":\"on\",\"op\":\"\","
+	  "\"hold\":false,\"drain\":true,\"drain_reason\":\"bad DIMM\",\"drained\":true},"
+	  "{\"name\":\"n02\",\"mac\":\"52:54:00:00:00:02\",\"image\":\"tiny\",\"phase\":\"off\","
+	  "\"reason\":\"\",\"phase_at\":1714564800,\"power\":\"off\",\"op\":\"\",\"hold\":true,"
+	  "\"hold_reason\":\"rack 3\",\"drain\":true,\"drain_reason\":\"bad DIMM\"},"
+	  "{\"name\":\"n03\",\"mac\":\"52:54:00:00:00:03\",\"image\":\"tiny\",\"phase\":\"pxe\","
+	  "\"reason\":\"\",\"phase_at\":1714564800,\"power\":\"on\",\"op\":\"booting\","
+	  "\"attempts\":1,\"hold\":false,\"drain\":true,\"drain_reason\":\"fan\"}]}",
+	  0,
+	  "NAME  MAC                IP  IMAGE  POWER  PHASE  STATE  AGE  REASON\n"
+	  "n01   52:54:00:00:00:01  -   tiny   on     up     drain   3s  bad DIMM\n"
+	  "n02   52:54:00:00:00:02  -   tiny   off    off    hold    3s  rack 3\n"
+	  "n03   52:54:00:00:00:03  -   tiny   on     pxe    drain   3s  fan\n" },
 	/* issue 16: n01 up on the version before its image's current one is behind (the
 	 * version it runs shown); n02 up on the current one, n03 off on an old one (it boots
 	 * the current at its next boot, so not behind) and n04 never served are not. */
@@ -106,6 +123,8 @@ static const struct {
 	  "last_error:   -\n"
 	  "hold:         -\n"
 	  "hold_reason:  -\n"
+	  "drain:        -\n"
+	  "drain_reason: -\n"
 	  "booted_image: -\n"
 	  "served_image: " ID_OLD "\n" },
 	{ __LINE__, cmd_node_show_print,
@@ -132,6 +151,8 @@ static const struct {
 	  "last_error:   -\n"
 	  "hold:         -\n"
 	  "hold_reason:  -\n"
+	  "drain:        -\n"
+	  "drain_reason: -\n"
 	  "booted_image: -\n"
 	  "served_image: " ID_NEW "\n" },
 	/* A mixed fleet (issue 17): the BMC column, once some node has a BMC, shows each
@@ -187,6 +208,8 @@ static const struct {
 	  "last_error:   -\n"
 	  "hold:         -\n"
 	  "hold_reason:  -\n"
+	  "drain:        -\n"
+	  "drain_reason: -\n"
 	  "booted_image: -\n"
 	  "rack:         r1\n"
 	  "\n"
@@ -222,6 +245,8 @@ static const struct {
 	  "last_error:      -\n"
 	  "hold:            -\n"
 	  "hold_reason:     -\n"
+	  "drain:           -\n"
+	  "drain_reason:    -\n"
 	  "booted_image:    -\n"
 	  "persistent_disk: yes\n"
 	  "\n"
@@ -327,6 +352,9 @@ static const struct {
 	{ __LINE__, cmd_hold_print, "{\"nodes\":[\"n01\"]}", 0, "held 1 node: n01\n" },
 	{ __LINE__, cmd_release_print, "{\"nodes\":[\"n01\",\"n02\",\"n03\"]}", 0,
 	  "released 3 nodes: n[01-03]\n" },
+	{ __LINE__, cmd_drain_print, "{\"nodes\":[\"n01\",\"n02\"]}", 0,
+	  "drained 2 nodes: n[01-02]\n" },
+	{ __LINE__, cmd_undrain_print, "{\"nodes\":[\"n01\"]}", 0, "undrained 1 node: n01\n" },
 	/* expect: the hint, then every live hint with its deadline */
 	{ __LINE__, cmd_expect_print,
 	  "{\"image\":\"compute\",\"count\":16,\"hints\":[{\"image\":\"compute\","

@@ -32,7 +32,7 @@ static const struct {
 	{ "expect", SC },
 	{ "hold", AD }, { "health.clear", AD }, { "node.add", AD }, { "node.remove", AD },
 	{ "node.set", AD }, { "node.arm", AD }, { "image.add", AD }, { "image.remove", AD },
-	{ "image.sync", AD },
+	{ "image.sync", AD }, { "drain", AD }, { "undrain", AD },
 	/* not a verb: admin only (dispatch then says "unknown verb") */
 	{ "frobnicate", AD }, { "", AD }, { "POWER", AD }, { "power ", AD },
 };

@@ -11,11 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
 
+#include "store/store_pg.h"
 #include "store/store_sqlite.h"
 #include "store_dir.h"
 
@@ -350,6 +352,9 @@ test_fixture_upgrade(void **state)
 	    "WHERE name LIKE '%sha256' OR name LIKE '%size'"), 0);
 	after = raw_dump_unchanged(db);
 	assert_string_equal(after, before);
+	/* version 9: every node kept, none drained */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM nodes WHERE drain = 0 AND "
+	    "drain_reason = ''"), FIXTURE_NODES);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_integrity_check "
 	    "WHERE integrity_check != 'ok'"), 0);
 	sqlite3_close(db);
@@ -748,10 +753,75 @@ test_pg_columns_equal_sqlite(void **state)
 	    "column_name::text, ',' ORDER BY ordinal_position) FROM information_schema.columns "
 	    "WHERE table_name = 'servers')");
 	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-	assert_string_equal(PQgetvalue(res, 0, 0), "8");
+	assert_int_equal(atoi(PQgetvalue(res, 0, 0)), STORE_PG_SCHEMA_VERSION);
 	assert_string_equal(PQgetvalue(res, 0, 1), "name,url,segments,role,pid,started_ms,seen_ms");
 	PQclear(res);
 	PQfinish(db);
+}
+
+static void
+pg_exec(const char *url, const char *sql)
+{
+	PGconn *db = PQconnectdb(url);
+	PGresult *res;
+
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	res = PQexec(db, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(db);
+}
+
+/* PostgreSQL only: a version 8 store (the newest schema less version 9's columns, as
+ * version 8 made it) with a node is migrated to 9 on open: the node is kept, undrained,
+ * and drains and reads back through the store. */
+static void
+test_pg_migrate_8_to_9(void **state)
+{
+	struct store_dir *d = *state;
+	struct dl_err e = { 0 };
+	struct node_rec n = { 0 };
+	struct store *s;
+
+	strcpy(n.name, "n01");
+	strcpy(n.mac, "52:54:00:00:00:01");
+	strcpy(n.ip, "10.0.0.11");
+	memset(n.token, 'a', 64);
+	strcpy(n.phase, "up");
+	n.phase_at = n.created = 1000;
+	n.drain = true; /* not stored at version 8: the migration's default wins */
+	assert_int_equal(store_node_insert(d->s, &n, &e), 0);
+	store_close(d->s);
+	d->s = NULL;
+	pg_exec(d->path, "ALTER TABLE nodes DROP COLUMN drain, DROP COLUMN drain_reason;"
+	    "UPDATE schema_version SET version = 8");
+
+	if (store_open(d->path, &s, &e) < 0)
+		fail_msg("store_open: %s", e.msg);
+	d->s = s;
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(store_node_get(s, "n01", &n), 0);
+	assert_string_equal(n.ip, "10.0.0.11");
+	assert_false(n.drain);
+	assert_string_equal(n.drain_reason, "");
+	n.drain = true;
+	strcpy(n.drain_reason, "fan");
+	assert_int_equal(store_node_update_ctrl(s, &n), 0);
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(store_node_get(s, "n01", &n), 0);
+	assert_true(n.drain);
+	assert_string_equal(n.drain_reason, "fan");
+	{
+		PGconn *db = PQconnectdb(d->path);
+		PGresult *res = PQexec(db, "SELECT version FROM schema_version");
+
+		assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+		assert_int_equal(PQntuples(res), 1);
+		assert_int_equal(atoi(PQgetvalue(res, 0, 0)), STORE_PG_SCHEMA_VERSION);
+		PQclear(res);
+		PQfinish(db);
+	}
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -775,6 +845,8 @@ main(void)
 	/* PostgreSQL only (test_store_migrate@pg): its schema against SQLite's. */
 	const struct CMUnitTest pg_tests[] = {
 		cmocka_unit_test_setup_teardown(test_pg_columns_equal_sqlite, store_dir_setup,
+		    store_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_pg_migrate_8_to_9, store_dir_setup,
 		    store_dir_teardown),
 	};
 
