@@ -149,6 +149,7 @@ test_drain_show_events(void **state)
 
 	res = check_ok(&f->bs, "{\"id\":2,\"verb\":\"node.show\",\"args\":{\"name\":\"n1\"}}",
 	    &resp);
+	res = json_object_get(res, "node");
 	assert_true(json_is_true(json_object_get(res, "drain")));
 	assert_true(json_is_true(json_object_get(res, "drained")));
 	assert_string_equal(json_string_value(json_object_get(res, "drain_reason")), "fan noise");
@@ -214,7 +215,6 @@ test_drained_not_held(void **state)
 {
 	struct control_fixture *f = *state;
 	struct node_rec n;
-	json_t *resp;
 
 	populate(&f->bs);
 	ok(&f->bs, "{\"id\":1,\"verb\":\"allocate\",\"args\":{\"count\":1,"
@@ -255,7 +255,8 @@ test_drain_refusals(void **state)
 	populate(&f->bs);
 	check_err(&f->bs, "{\"id\":1,\"verb\":\"drain\",\"args\":{\"names\":\"n[1-4]\"}}",
 	    "ENOENT", "no node 'n4'");
-	check_err(&f->bs, "{\"id\":2,\"verb\":\"drain\",\"args\":{}}", "EINVAL", "names");
+	check_err(&f->bs, "{\"id\":2,\"verb\":\"drain\",\"args\":{}}", "ENOENT",
+	    "missing argument 'names'");
 	check_err(&f->bs, "{\"id\":3,\"verb\":\"drain\",\"args\":{\"names\":\"n1\","
 	    "\"job\":\"j1\"}}", "EINVAL", "job");
 	check_err(&f->bs, "{\"id\":4,\"verb\":\"undrain\",\"args\":{\"names\":\"n1\","
