@@ -53,6 +53,9 @@ expect "$S image show t" "tiny "
 expect "$S health " "clear login1 n01 n02 n03 "
 expect "$S vm plan --strategy c" "consolidate "
 expect "$S node reset-disk n01 --f" "--force "
+expect "nodectl dr" "drain "
+expect "$S drain n01 --r" "--reason "
+expect "$S undrain n0" "n01 n02 n03 "
 expect "nodectl --so" "--socket "
 
 # No bootsvc there: no names, nothing printed, quickly.
