@@ -354,6 +354,7 @@ async function showNode(name, quiet) {
     ['Boots', n.image_id || '-'],
     ['Booted', n.booted_image || '-'],
     ['Held', n.hold ? `yes${n.hold_reason ? ': ' + n.hold_reason : ''}` : 'no'],
+    ['Drained', n.drain ? `yes${n.drain_reason ? ': ' + n.drain_reason : ''}` : n.drained ? 'by its health' : 'no'],
     ['Job', n.job ? `${n.job} (${n.class || '-'})` : '-'],
     ['MAC', n.mac], ['IP', n.ip || '-'],
     ['BMC', n.bmc ? `${n.bmc} (${n.bmc_state || 'unknown'})` : 'none'],
@@ -401,8 +402,12 @@ function renderActions(n) {
   act('Power on', 'power', { action: 'on' }, 'scheduler');
   act('Power off', 'power', { action: 'off' }, 'scheduler');
   act('Power cycle', 'power', { action: 'cycle' }, 'scheduler');
+  // Hold: the controller leaves the node alone (hold script). Drain, as Slurm's: no new
+  // allocation takes it, nothing else changes. Both admin only to set.
   if (n.hold) act('Release', 'release', {}, 'scheduler');
-  else act('Hold (drain)', 'hold', { reason: `held from the web view by ${state.me.user}` }, 'admin');
+  else act('Hold', 'hold', { reason: `held from the web view by ${state.me.user}` }, 'admin');
+  if (n.drain) act('Undrain', 'undrain', {}, 'admin');
+  else act('Drain', 'drain', { reason: `drained from the web view by ${state.me.user}` }, 'admin');
   box.replaceChildren(...kids);
   box.hidden = kids.length === 0;
 }

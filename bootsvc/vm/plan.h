@@ -11,7 +11,8 @@
  * - memory is never overcommitted; a host's vCPUs stay <= cpu_ratio * cpus;
  * - two VMs of one anti-affinity group never share a host the plan moved one of them to;
  * - a pinned VM never moves; no VM moves twice in one plan (so no move is undone);
- * - only hosts that are usable, not drained and of health ok receive VMs;
+ * - only hosts that are usable, not drained (the host, or its node: closed) and of health
+ *   ok receive VMs;
  * - the same input gives the same plan (every tie is broken by index). */
 #pragma once
 
@@ -46,6 +47,8 @@ struct plan_host {
 	bool usable;               /* connected and on: may receive and send; false: neither (its
 	                            * VMs stay where they are, counted unplaced if it must empty) */
 	bool drain;                /* admin drain: empty it, receive nothing */
+	bool closed;               /* its node is drained (nodectl drain): receive nothing, keep
+	                            * what it runs, as a Slurm drain */
 	bool has_temp;             /* temp_c valid (BMC temperature from the health poll) */
 	double temp_c;
 	bool spare_ok;             /* may be freed by consolidation (false: keep on, e.g. allocated) */

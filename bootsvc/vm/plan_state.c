@@ -203,7 +203,7 @@ plan_state_receiver(const struct plan_state *st, size_t h)
 {
 	const struct plan_host *x = &st->hosts[h];
 
-	return x->usable && !x->drain && x->health == PLAN_OK && !st->off[h];
+	return x->usable && !x->drain && !x->closed && x->health == PLAN_OK && !st->off[h];
 }
 
 bool

@@ -74,7 +74,10 @@ host_one(const struct vm_host_rec *h, void *userdata)
 		.usable = strcmp(h->state, "connected") == 0 && strcmp(n.phase, "up") == 0 &&
 		    strcmp(n.power, "off") != 0 && strcmp(n.want_power, "off") != 0,
 		.drain = store_vm_drain_get(rc->bs->store, h->node, NULL, 0),
-		.spare_ok = !n.hold && !n.alloc_job[0],
+		/* An admin's node drain: no new VM; it stays on with its own (so no
+		 * consolidation frees it either). */
+		.closed = n.drain,
+		.spare_ok = !n.hold && !n.alloc_job[0] && !n.drain,
 	};
 	if (vm_host_temp(rc->bs->vm, h->node, &temp)) {
 		ph->has_temp = true;

@@ -127,7 +127,7 @@ async function boot() {
     const rows = await nodePage.$$eval('#node-history tbody tr', (rs) => rs.map((r) => r.cells[1].textContent));
     ok(`n01's node page shows ${rows.length} history rows: ${rows.join(' ')}`);
     const buttons = await nodePage.$$eval('[data-action]', (bs) => bs.map((b) => b.dataset.action));
-    for (const a of ['provision', 'power:on', 'power:off', 'power:cycle', 'hold'])
+    for (const a of ['provision', 'power:on', 'power:off', 'power:cycle', 'hold', 'drain'])
       if (!buttons.includes(a)) fail(`admin's node page lacks the ${a} button: ${buttons.join(' ')}`);
     ok(`admin's node page has the actions ${buttons.join(' ')}`);
 

@@ -220,6 +220,10 @@ test_evacuate_receivers(void **state)
 	p.only_host = 1;
 	check_plan(h, v, &p, "risky v1 1>2", &pl); /* h2, no longer drained, is fuller than h4 */
 	plan_free(&pl);
+	/* h2's node drained by an admin (closed): it keeps v2 but receives nothing */
+	h[2].closed = true;
+	check_plan(h, v, &p, "risky v1 1>4", &pl);
+	plan_free(&pl);
 }
 
 static void
