@@ -5,7 +5,8 @@
  * a host with running VMs is refused naming them unless forced or evacuated; and the VM
  * layer's verbs (verbs_vm_plan.c): a dry run stores nothing, a drain and a migration are
  * stored as plans with their reasons before anything moves, provision --evacuate drains
- * and plans, a VM that fits nowhere is refused. */
+ * and plans, a VM that fits nowhere is refused; a host whose node an admin drained
+ * receives no VM. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -384,6 +385,30 @@ test_risky_class(void **state)
 	assert_int_equal(steps_of(&f->bs, 0), 2); /* and now g1, by a second plan */
 }
 
+/* An admin's node drain (nodectl drain) closes its VM host: it keeps its VMs but
+ * receives none, by hand or by a plan; undrain opens it again. */
+static void
+test_node_drain_closes_host(void **state)
+{
+	struct control_fixture *f = *state;
+	json_t *resp;
+
+	populate(&f->bs);
+	check_ok(&f->bs, "{\"id\":1,\"verb\":\"drain\",\"args\":{\"names\":\"n2\"}}", &resp);
+	json_decref(resp);
+	check_err(&f->bs, "{\"id\":2,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g1\"}}",
+	    "ENOSPC", "fits on no other host");
+	check_err(&f->bs, "{\"id\":3,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g1\","
+	    "\"to\":\"n2\"}}", "ENOSPC", "does not fit on 'n2'");
+	/* n2's own VM stays where it is: no plan was written */
+	assert_false(store_vm_drain_get(f->bs.store, "n2", NULL, 0));
+	check_ok(&f->bs, "{\"id\":4,\"verb\":\"undrain\",\"args\":{\"names\":\"n2\"}}", &resp);
+	json_decref(resp);
+	check_ok(&f->bs, "{\"id\":5,\"verb\":\"vm.migrate\",\"args\":{\"vm\":\"g1\","
+	    "\"to\":\"n2\"}}", &resp);
+	json_decref(resp);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, control_setup, control_teardown)
 
 int
@@ -395,6 +420,7 @@ main(void)
 		T(test_provision_refused),
 		T(test_provision_many_named),
 		T(test_plan_dry_run),
+		T(test_node_drain_closes_host),
 		T(test_drain),
 		T(test_migrate),
 		T(test_no_room),
