@@ -3,7 +3,8 @@
  * bootsvc with a real loop, action path and controller, a SQLite store in a temp dir and
  * nodes whose BMC address answers nothing (127.0.0.1 port 1), so their power actions
  * fail quickly; the cap is filled by test actions blocked on a gate. Before the action
- * path, ctrl_power_now() queued its job straight to the worker pool whatever the cap. */
+ * path, ctrl_power_now() queued its job straight to the worker pool whatever the cap.
+ * And an admin's drain is no hold: the controller still acts on a drained node. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -341,12 +342,57 @@ test_verb_unreachable_first(void **state)
 		close(dead_fd[i]);
 }
 
+static bool
+drained_acted(void *arg)
+{
+	struct fixture *f = arg;
+	struct node_rec n;
+
+	return store_node_get(f->bs.store, "b-drained", &n) == 0 && n.op[0];
+}
+
+/* An admin's drain is not a hold: the controller keeps managing a drained node (its
+ * desired power off is acted on) and leaves a held one alone. Both in one tick, the held
+ * one first (name order), so when the drained one's op is written the held one's
+ * decision was made. */
+static void
+test_drained_still_managed(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct node_rec n;
+
+	add_node(f, "a-held", "52:54:00:00:02:01", "off");
+	add_node(f, "b-drained", "52:54:00:00:02:02", "off");
+	assert_int_equal(store_node_get(f->bs.store, "a-held", &n), 0);
+	n.hold = true;
+	strcpy(n.hold_reason, "rack work");
+	assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+	assert_int_equal(store_node_get(f->bs.store, "b-drained", &n), 0);
+	n.drain = true;
+	strcpy(n.drain_reason, "bad DIMM");
+	assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+
+	assert_int_equal(ctrl_new(&f->bs, &f->bs.ctrl, &e), 0);
+	assert_true(run_until(f, drained_acted, 10000));
+	assert_int_equal(store_node_get(f->bs.store, "b-drained", &n), 0);
+	assert_string_equal(n.op, "power-off");
+	/* the controller's own writes keep the drain */
+	assert_true(n.drain);
+	assert_string_equal(n.drain_reason, "bad DIMM");
+	assert_int_equal(store_node_get(f->bs.store, "a-held", &n), 0);
+	assert_string_equal(n.op, "");
+	assert_true(n.hold);
+	gate(true);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cap_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verb_unreachable_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drained_still_managed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
