@@ -386,6 +386,62 @@ test_drained_still_managed(void **state)
 	gate(true);
 }
 
+static bool
+undrained_idle(void *arg)
+{
+	struct fixture *f = arg;
+	struct node_rec n;
+
+	return store_node_get(f->bs.store, "d-up", &n) == 0 && n.idle_since_ms != 0;
+}
+
+/* A drained node stays up as it is: never idle for the green policy (so never powered
+ * off as idle), where the same node undrained is. Both in one tick, the drained first. */
+static void
+test_drained_not_idle(void **state)
+{
+	static const char *const names[] = { "c-drained-up", "d-up" };
+	struct fixture *f = *state;
+	struct image_rec img = { 0 };
+	struct dl_err e = { 0 };
+	char sha[SHA256_HEX_SIZE] = { 0 };
+	struct node_rec n;
+
+	memset(img.id, 'c', 64);
+	strcpy(img.name, "tiny");
+	strcpy(img.kind, "linux");
+	strcpy(img.path, "/tmp/x");
+	memset(sha, '1', 64);
+	assert_int_equal(image_rec_file_set(&img, "kernel", sha, 1), 0);
+	assert_int_equal(image_rec_file_set(&img, "initrd", sha, 1), 0);
+	assert_int_equal(image_rec_file_set(&img, "rootfs", sha, 1), 0);
+	img.added = 1;
+	assert_int_equal(store_image_insert(f->bs.store, &img, &e), 0);
+	for (size_t i = 0; i < 2; i++) {
+		char mac[24];
+
+		snprintf(mac, sizeof(mac), "52:54:00:00:03:%02zx", i + 1);
+		add_node(f, names[i], mac, "on");
+		assert_int_equal(store_node_get(f->bs.store, names[i], &n), 0);
+		strcpy(n.image, "tiny");
+		assert_int_equal(store_node_update(f->bs.store, &n), 0);
+		assert_int_equal(store_node_set_phase(f->bs.store, names[i], "up", "", 1000), 0);
+		assert_int_equal(store_node_get(f->bs.store, names[i], &n), 0);
+		memcpy(n.booted_image, img.id, sizeof(n.booted_image));
+		strcpy(n.power, "on");
+		n.drain = i == 0;
+		assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+	}
+
+	assert_int_equal(ctrl_new(&f->bs, &f->bs.ctrl, &e), 0);
+	assert_true(run_until(f, undrained_idle, 10000));
+	assert_int_equal(store_node_get(f->bs.store, "c-drained-up", &n), 0);
+	assert_int_equal(n.idle_since_ms, 0);
+	assert_true(n.drain);
+	assert_string_equal(n.want_power, "on");
+	gate(true);
+}
+
 int
 main(void)
 {
@@ -393,6 +449,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cap_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verb_unreachable_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained_still_managed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drained_not_idle, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
