@@ -745,6 +745,8 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 			    "'%s' for bmc_protocol is not ipmi, redfish or auto", v);
 		return set_str(c->bmc_protocol, sizeof(c->bmc_protocol), key, v, reterr);
 	}
+	if (streq(key, "redfish_tofu"))
+		return set_bool(&c->redfish_tofu, key, v, reterr);
 	if (streq(key, "redfish_ca_file"))
 		return set_path(c->redfish_ca_file, sizeof(c->redfish_ca_file), key, v, reterr);
 	if (streq(key, "power_on_rate"))

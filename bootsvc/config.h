@@ -142,6 +142,7 @@ struct config {
 	uint64_t bmc_timeout_ms;      /* an unreachable BMC fails after this */
 	char bmc_protocol[8];         /* bare BMC addresses: "ipmi" (default), "redfish", "auto" */
 	char redfish_ca_file[MAX_CONF_PATH]; /* Redfish BMCs' CA ("" = the system's) */
+	bool redfish_tofu;            /* no pin and no CA vouches: trust the first key seen, pin it */
 	double power_on_rate;         /* power-ons (and cycles) per second, 0 = unlimited */
 	unsigned ipmi_concurrency;    /* BMC operations in flight at once */
 	unsigned ipmi_workers;        /* worker threads for BMC operations; 0: ipmi_concurrency */

@@ -39,6 +39,9 @@ enum bmc_proto {
 #define MAX_BMC_PIN (8 + 44)
 /* Longest CA file path (the config's redfish_ca_file). */
 #define MAX_BMC_CA_FILE 256
+/* Longest path of a node's trust-on-first-use pin file (<state_dir>/bmc-pins/<node>):
+ * a state_dir path and a node name fit with room to spare. */
+#define MAX_BMC_PIN_FILE 512
 
 /* Where and how to reach one BMC. A job owns a copy (the password never lives longer
  * than the job, and is never logged or returned by the API). */
@@ -55,6 +58,9 @@ struct bmc_target {
 	 * the system's CA store. "" for none. */
 	char pin[MAX_BMC_PIN + 1];
 	char ca_file[MAX_BMC_CA_FILE];
+	/* redfish_tofu = on and no pin: where the key seen first is recorded and read
+	 * back (bmc/redfish_trust.h). "" for no trust on first use. */
+	char pin_file[MAX_BMC_PIN_FILE];
 };
 
 /* Room for "host:port": the longest host, ':' and five digits. */

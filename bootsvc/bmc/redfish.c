@@ -12,6 +12,8 @@
 #include <jansson.h>
 
 #include "bmc/redfish.h"
+#include "bmc/redfish_trust.h"
+#include "log.h"
 
 /* The service root's path (DSP0266 §6.5): fixed for every Redfish service. */
 #define REDFISH_ROOT "/redfish/v1"
@@ -89,6 +91,17 @@ curl_fail(struct redfish *rf, CURLcode cc, const char *what, const char *errbuf,
 	}
 }
 
+/* A pinned key is the BMC's identity: BMC certificates are self-signed and name no
+ * address, so chain and name checks would only fail. libcurl checks the pin during the
+ * handshake, before any request (or password) is sent. */
+static void
+use_pin(CURL *h, const char *pin)
+{
+	(void)curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin);
+	(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+}
+
 /* A setup for t on h: TLS checks, timeouts, no redirects, no signals. */
 static void
 setup(CURL *h, const struct bmc_target *t)
@@ -102,12 +115,7 @@ setup(CURL *h, const struct bmc_target *t)
 	(void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
 	(void)curl_easy_setopt(h, CURLOPT_USERAGENT, "diskless-bootsvc");
 	if (t->pin[0]) {
-		/* A pinned key is the BMC's identity: BMC certificates are self-signed and
-		 * name no address, so chain and name checks would only fail. libcurl checks
-		 * the pin during the handshake, before any request (or password) is sent. */
-		(void)curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, t->pin);
-		(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		use_pin(h, t->pin);
 	} else {
 		if (t->ca_file[0])
 			(void)curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
@@ -282,13 +290,110 @@ login(struct redfish *rf, struct dl_err *reterr)
 	return r;
 }
 
+/* The pin of the key t's BMC offers, read over a connection that checks nothing and sends
+ * nothing but GET of the service root: for first use and for a mismatch's message. */
+static int
+offered_pin(const struct bmc_target *t, char ret[static MAX_BMC_PIN + 1], struct dl_err *reterr)
+{
+	struct redfish rf = { .t = t };
+	struct curl_certinfo *ci = NULL;
+	int r;
+
+	if ((r = base_url(t, rf.base, sizeof(rf.base), reterr)) < 0)
+		return r;
+	rf.curl = curl_easy_init();
+	if (!rf.curl)
+		return -ENOMEM;
+	setup(rf.curl, t);
+	(void)curl_easy_setopt(rf.curl, CURLOPT_PINNEDPUBLICKEY, NULL);
+	(void)curl_easy_setopt(rf.curl, CURLOPT_SSL_VERIFYPEER, 0L);
+	(void)curl_easy_setopt(rf.curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	(void)curl_easy_setopt(rf.curl, CURLOPT_CERTINFO, 1L);
+	r = redfish_call(&rf, "GET", REDFISH_ROOT, NULL, reterr);
+	if (rf.cc == CURLE_OK) {
+		/* any HTTP status will do: the handshake is what was wanted */
+		r = -EKEYREJECTED;
+		if (curl_easy_getinfo(rf.curl, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
+		    ci->num_of_certs > 0)
+			for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next)
+				if (strncmp(l->data, "Cert:", 5) == 0) {
+					r = rf_pin_of_pem(l->data + 5, ret);
+					break;
+				}
+		if (r < 0)
+			r = dl_err_set(reterr, -EKEYREJECTED,
+			    "BMC '%s': TLS: no certificate to take a pin of", t->host);
+	}
+	redfish_close(&rf);
+	return r;
+}
+
+/* The node a pin file is for: its last component (<state_dir>/bmc-pins/<node>). */
+static const char *
+pin_file_node(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* The recorded pin did not match: say which key was offered, so the admin can tell a
+ * regenerated certificate from an impostor, and how to accept it. */
+static int
+pin_mismatch(struct redfish *rf, const char *recorded, struct dl_err *reterr)
+{
+	char offered[MAX_BMC_PIN + 1] = "?";
+
+	(void)offered_pin(rf->t, offered, NULL);
+	return dl_err_set(reterr, -EKEYREJECTED,
+	    "BMC '%s': TLS: the certificate's public key %s does not match the pin %s recorded "
+	    "on first use in '%s' (delete the file to trust the new key)",
+	    rf->t->host, offered, recorded, rf->t->pin_file);
+}
+
+/* First use (redfish_tofu = on, no pin, the CA check failed): take the offered key's pin
+ * and record it; from here on it is pinned. */
+static int
+first_use(struct redfish *rf, char pin[static MAX_BMC_PIN + 1], struct dl_err *reterr)
+{
+	const struct bmc_target *t = rf->t;
+	int r;
+
+	if ((r = offered_pin(t, pin, reterr)) < 0)
+		return r;
+	r = rf_pin_store(t->pin_file, pin, reterr);
+	if (r == -EEXIST) {
+		/* another job recorded one meanwhile: that one counts */
+		if ((r = rf_pin_load(t->pin_file, pin, reterr)) < 0)
+			return r;
+		return r > 0 ? 0 : dl_err_set(reterr, -EKEYREJECTED, "BMC '%s': pin file vanished",
+		    t->host);
+	}
+	if (r < 0)
+		return dl_err_prefix(reterr, "BMC '%s': recording its pin", t->host), r;
+	log_notice("event=bmc_pin_recorded node=%s bmc=%s pin=%s file=%s "
+		   "msg=\"trusted on first use (redfish_tofu)\"",
+	    pin_file_node(t->pin_file), t->host, pin, t->pin_file);
+	return 0;
+}
+
 int
 redfish_open(struct redfish *rf, const struct bmc_target *t, struct dl_err *reterr)
 {
+	struct rf_trust_in trust = { .have_pin = t->pin[0] != '\0',
+		.tofu = t->pin_file[0] != '\0' };
+	char recorded[MAX_BMC_PIN + 1] = "";
+	enum rf_trust_how how;
 	int r;
 
 	assert(rf && t);
 	*rf = (struct redfish){ .t = t };
+	if (!trust.have_pin && trust.tofu) {
+		if ((r = rf_pin_load(t->pin_file, recorded, reterr)) < 0)
+			return dl_err_prefix(reterr, "BMC '%s'", t->host), r;
+		trust.have_recorded = r > 0;
+	}
+	how = rf_trust_decide(&trust);
 	if (t->timeout_ms && t->timeout_ms < MIN_TIMEOUT_MS)
 		return dl_err_set(reterr, -EINVAL, "BMC '%s': timeout %u ms is below %d ms",
 		    t->host, t->timeout_ms, MIN_TIMEOUT_MS);
@@ -303,12 +408,31 @@ redfish_open(struct redfish *rf, const struct bmc_target *t, struct dl_err *rete
 	if (!rf->curl)
 		return -ENOMEM;
 	setup(rf->curl, t);
+	if (how == RF_TRUST_RECORDED)
+		use_pin(rf->curl, recorded);
 	if ((r = header_add(rf, "Accept: application/json")) < 0 ||
 	    (r = header_add(rf, "Content-Type: application/json")) < 0 ||
 	    (r = header_add(rf, "OData-Version: 4.0")) < 0)
 		goto fail;
-	/* The service root needs no credentials (DSP0266 §13.3.1). */
-	if ((r = redfish_call(rf, "GET", REDFISH_ROOT, NULL, reterr)) < 0)
+	/* The service root needs no credentials (DSP0266 §13.3.1): the certificate is
+	 * judged on it before a password is sent. */
+	r = redfish_call(rf, "GET", REDFISH_ROOT, NULL, reterr);
+	if (r == -EKEYREJECTED && how == RF_TRUST_RECORDED &&
+	    rf->cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+		r = pin_mismatch(rf, recorded, reterr);
+		goto fail;
+	}
+	if (r == -EKEYREJECTED && how == RF_TRUST_CA && trust.tofu &&
+	    rf->cc == CURLE_PEER_FAILED_VERIFICATION) {
+		trust.ca = RF_CA_FAILED;
+		how = rf_trust_decide(&trust);
+		assert(how == RF_TRUST_RECORD);
+		if ((r = first_use(rf, recorded, reterr)) < 0)
+			goto fail;
+		use_pin(rf->curl, recorded);
+		r = redfish_call(rf, "GET", REDFISH_ROOT, NULL, reterr);
+	}
+	if (r < 0)
 		goto fail;
 	if ((r = redfish_json_root(rf->body, rf->len, &rf->root, reterr)) < 0) {
 		dl_err_prefix(reterr, "BMC '%s': %s", t->host, REDFISH_ROOT);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "controller/ctrl.h"
+#include "bmc/redfish_trust.h"
 #include "parse.h"
 #include "privsep/privsep.h"
 
@@ -109,6 +110,15 @@ ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target 
 	if (r < 0) {
 		explicit_bzero(&t, sizeof(t));
 		return r;
+	}
+	/* Trust on first use only when the config says so, and never beside a pin: the
+	 * pin file is where the key seen first is kept (docs/redfish.md). */
+	if (bs->cfg.redfish_tofu && !t.pin[0] && t.proto != BMC_PROTO_IPMI &&
+	    snprintf(t.pin_file, sizeof(t.pin_file), "%s/" BMC_PIN_DIR "/%s", bs->cfg.state_dir,
+		n->name) >= (int)sizeof(t.pin_file)) {
+		explicit_bzero(&t, sizeof(t));
+		return dl_err_set(reterr, -ENAMETOOLONG, "node '%s': pin file path too long",
+		    n->name);
 	}
 	t.timeout_ms = (unsigned)bs->cfg.bmc_timeout_ms;
 	*ret = t;
