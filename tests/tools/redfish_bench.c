@@ -318,7 +318,7 @@ main(int argc, char **argv)
 			if (fd < 0)
 				return fprintf(stderr, "redfish_bench: %s: %s\n", argv[i],
 					   strerror(-fd)), 1;
-		} else if (!MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		} else if (!MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD |
 			       MHD_USE_TLS | MHD_USE_ERROR_LOG,
 			       (uint16_t)port, NULL, NULL, handle, &bmcs[nb],
 			       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
