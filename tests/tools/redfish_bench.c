@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -299,6 +300,16 @@ main(int argc, char **argv)
 		fclose(r);
 		for (size_t i = 0; i < sizeof(rnd); i++)
 			(void)snprintf(token_prefix + 2 * i, 3, "%02x", rnd[i]);
+	}
+	{
+		/* Each daemon holds a listening socket, a wake-up pipe and its connections:
+		 * 200 BMCs pass the usual soft limit of 1024 descriptors. */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
