@@ -29,7 +29,8 @@ Fault injection through files in --dir that only the test writes (read on every 
   requests     appended: one "METHOD PATH" line per request served (for tests).
   sessions     appended: "login N" per session opened, "logout N" per session deleted.
   hang-addrs   addresses (one a line) whose BMC hangs as with fault "hang": with several
-               --addr, one process is many BMCs (make bench's power row), some of them dead.
+               --addr, one process is many BMCs, some of them dead (make bench uses
+               tests/tools/redfish_bench, in C, for its 200).
 Standard library only (http.server, ssl)."""
 
 import argparse
