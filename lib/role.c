@@ -59,6 +59,8 @@ static const struct {
 	{ "node.arm", ROLE_ADMIN },
 	/* A fresh disk drops what a persistent node kept (issue 14). */
 	{ "node.reset-disk", ROLE_ADMIN },
+	/* The next contact then trusts whatever key the BMC's address offers. */
+	{ "node.reset-bmc-pin", ROLE_ADMIN },
 	{ "image.add", ROLE_ADMIN },
 	{ "image.remove", ROLE_ADMIN },
 	{ "image.sync", ROLE_ADMIN },

@@ -73,6 +73,10 @@ int cmd_node_remove_print(FILE *out, const json_t *result, time_t now, struct dl
 int cmd_node_arm_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_node_arm_print(FILE *out, const json_t *result, time_t now, struct dl_err *reterr);
+int cmd_node_reset_bmc_pin_parse(int argc, char **argv, struct cmd_opts *opts,
+    json_t **ret_args, struct dl_err *reterr);
+int cmd_node_reset_bmc_pin_print(FILE *out, const json_t *result, time_t now,
+    struct dl_err *reterr);
 int cmd_node_reset_disk_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
     struct dl_err *reterr);
 int cmd_node_reset_disk_print(FILE *out, const json_t *result, time_t now,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* nodectl node add|remove|list|show|set|arm|reset-disk: argv -> node.* args, node.*
+/* nodectl node add|remove|list|show|set|arm|reset-disk|reset-bmc-pin: argv -> node.* args, node.*
  * results -> text. */
 #include <errno.h>
 #include <string.h>
@@ -240,6 +240,28 @@ cmd_node_reset_disk_print(FILE *out, const json_t *result, _unused_ time_t now,
 
 	if (r == 0 && json_is_array(none) && json_array_size(none) > 0)
 		r = cmd_print_names(out, result, "no_disk", "no disk to reset on", reterr);
+	return r;
+}
+
+/* node reset-bmc-pin <hostlist> */
+int
+cmd_node_reset_bmc_pin_parse(int argc, char **argv, struct cmd_opts *opts, json_t **ret_args,
+    struct dl_err *reterr)
+{
+	return cmd_node_parse_names(argc, argv, "node reset-bmc-pin", false, false, opts,
+	    ret_args, reterr);
+}
+
+int
+cmd_node_reset_bmc_pin_print(FILE *out, const json_t *result, _unused_ time_t now,
+    struct dl_err *reterr)
+{
+	const json_t *none = json_object_get(result, "none");
+	int r = cmd_print_names(out, result, "reset", "BMC key pin forgotten (the next contact "
+	    "records the key offered) for", reterr);
+
+	if (r == 0 && json_is_array(none) && json_array_size(none) > 0)
+		r = cmd_print_names(out, result, "none", "no recorded BMC key pin for", reterr);
 	return r;
 }
 

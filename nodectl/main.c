@@ -48,6 +48,8 @@ static const struct cmd cmds[] = {
 	  cmd_node_arm_parse, cmd_node_arm_print, NULL, NULL },
 	{ "node", "reset-disk", "node.reset-disk", "node reset-disk <hostlist> [--force]",
 	  cmd_node_reset_disk_parse, cmd_node_reset_disk_print, NULL, NULL },
+	{ "node", "reset-bmc-pin", "node.reset-bmc-pin", "node reset-bmc-pin <hostlist>",
+	  cmd_node_reset_bmc_pin_parse, cmd_node_reset_bmc_pin_print, NULL, NULL },
 	{ "node", "names", "node.list", "node names   (one a line, for completion)",
 	  cmd_node_names_parse, cmd_node_names_print, NULL, NULL },
 	{ "image", "list", "image.list", "image list",

@@ -347,8 +347,9 @@ pin_mismatch(struct redfish *rf, const char *recorded, struct dl_err *reterr)
 	(void)offered_pin(rf->t, offered, NULL);
 	return dl_err_set(reterr, -EKEYREJECTED,
 	    "BMC '%s': TLS: the certificate's public key %s does not match the pin %s recorded "
-	    "on first use in '%s' (delete the file to trust the new key)",
-	    rf->t->host, offered, recorded, rf->t->pin_file);
+	    "on first use in '%s' (nodectl node reset-bmc-pin %s, or deleting the file, "
+	    "trusts the new key)",
+	    rf->t->host, offered, recorded, rf->t->pin_file, pin_file_node(rf->t->pin_file));
 }
 
 /* First use (redfish_tofu = on, no pin, the CA check failed): take the offered key's pin

@@ -749,6 +749,45 @@ out:
 	return r;
 }
 
+/* node.reset-bmc-pin {names}: forget the key each node's Redfish BMC was trusted with on
+ * first use (redfish_tofu, docs/redfish.md): its next job records the key then offered.
+ * What an admin does after checking a BMC's new certificate (firmware update, board
+ * swap). Every name must exist before any pin is forgotten. */
+static int
+node_reset_bmc_pin(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reterr)
+{
+	static const char *const allowed[] = { "names", NULL };
+	struct hostlist names = { 0 };
+	json_t *reset = NULL, *none = NULL;
+	int r;
+
+	if ((r = proto_args_check(args, allowed, reterr)) < 0 ||
+	    (r = existing(bs, args, &names, reterr)) < 0)
+		return r;
+	reset = json_array();
+	none = json_array();
+	if (!reset || !none) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		if ((r = ctrl_bmc_pin_forget(bs, names.names[i], reterr)) < 0)
+			goto out;
+		json_array_append_new(r ? reset : none, json_string(names.names[i]));
+		if (r)
+			log_notice("event=bmc_pin_reset node=%s msg=\"the recorded key is "
+				   "forgotten: the next contact trusts the key then offered\"",
+			    names.names[i]);
+	}
+	*ret = json_pack("{s:O,s:O}", "reset", reset, "none", none);
+	r = *ret ? 0 : -ENOMEM;
+out:
+	json_decref(reset);
+	json_decref(none);
+	hostlist_done(&names);
+	return r;
+}
+
 const struct control_verb verbs_ctrl[] = {
 	{ .name = "expect", .fn = expect },
 	{ .name = "energy", .fn = energy },
@@ -761,5 +800,6 @@ const struct control_verb verbs_ctrl[] = {
 	{ .name = "drain", .fn = drain },
 	{ .name = "undrain", .fn = undrain },
 	{ .name = "events", .fn = events },
+	{ .name = "node.reset-bmc-pin", .fn = node_reset_bmc_pin },
 	{ .name = NULL },
 };

@@ -60,6 +60,9 @@ int ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_tar
  * round trips to the privileged parent otherwise, and the last node's job waited for all
  * of them. end wipes what was read. Nested begins are not allowed. */
 void ctrl_bmc_creds_begin(struct bootsvc *bs);
+/* Forget the Redfish key node's BMC was trusted with on first use (redfish_tofu): 1 when
+ * a pin was recorded and is gone, 0 when there was none, or an errno naming the file. */
+int ctrl_bmc_pin_forget(struct bootsvc *bs, const char *node, struct dl_err *reterr);
 void ctrl_bmc_creds_end(struct bootsvc *bs);
 
 struct image_rec;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "controller/ctrl.h"
 #include "bmc/redfish_trust.h"
@@ -88,6 +89,32 @@ creds_read(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *t,
 	return r;
 }
 
+/* <state_dir>/bmc-pins/<node>: where node's BMC key trusted on first use is recorded. */
+static int
+pin_path(struct bootsvc *bs, const char *node, char ret[static MAX_BMC_PIN_FILE],
+    struct dl_err *reterr)
+{
+	if (snprintf(ret, MAX_BMC_PIN_FILE, "%s/" BMC_PIN_DIR "/%s", bs->cfg.state_dir, node) >=
+	    MAX_BMC_PIN_FILE)
+		return dl_err_set(reterr, -ENAMETOOLONG, "node '%s': pin file path too long", node);
+	return 0;
+}
+
+int
+ctrl_bmc_pin_forget(struct bootsvc *bs, const char *node, struct dl_err *reterr)
+{
+	char path[MAX_BMC_PIN_FILE];
+	int r;
+
+	if ((r = pin_path(bs, node, path, reterr)) < 0)
+		return r;
+	if (unlink(path) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return dl_err_set(reterr, -errno, "'%s': %s", path, strerror(errno));
+}
+
 int
 ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target *ret,
     struct dl_err *reterr)
@@ -114,11 +141,9 @@ ctrl_bmc_target(struct bootsvc *bs, const struct node_rec *n, struct bmc_target 
 	/* Trust on first use only when the config says so, and never beside a pin: the
 	 * pin file is where the key seen first is kept (docs/redfish.md). */
 	if (bs->cfg.redfish_tofu && !t.pin[0] && t.proto != BMC_PROTO_IPMI &&
-	    snprintf(t.pin_file, sizeof(t.pin_file), "%s/" BMC_PIN_DIR "/%s", bs->cfg.state_dir,
-		n->name) >= (int)sizeof(t.pin_file)) {
+	    (r = pin_path(bs, n->name, t.pin_file, reterr)) < 0) {
 		explicit_bzero(&t, sizeof(t));
-		return dl_err_set(reterr, -ENAMETOOLONG, "node '%s': pin file path too long",
-		    n->name);
+		return r;
 	}
 	t.timeout_ms = (unsigned)bs->cfg.bmc_timeout_ms;
 	*ret = t;

@@ -42,7 +42,7 @@ expect() {
 S="nodectl --socket $DL_SOCK"
 expect "nodectl no" "node "
 expect "nodectl node sh" "show "
-expect "nodectl node " "add arm list names remove reset-disk set show "
+expect "nodectl node " "add arm list names remove reset-bmc-pin reset-disk set show "
 expect "nodectl image " "add list names remove show sync "
 expect "$S node show n0" "n01 n02 n03 "
 expect "$S power " "cycle off on reset status "

@@ -9,7 +9,8 @@
 #   - the BMC presents another certificate on the same address (the simulator's "cert"
 #     fault): refused with EKEYREJECTED naming the offered and the recorded pin, the file
 #     unchanged;
-#   - the admin deletes the file: the next status records the new key and answers.
+#   - the admin forgets it (nodectl node reset-bmc-pin, as deleting the file): the next
+#     status records the new key and answers.
 source "$(dirname "$0")/lib.sh"
 dl_require python3 openssl ip
 dl_setup rf-tofu 126
@@ -80,9 +81,14 @@ grep -qF "$PIN_B" <<<"$out" && grep -qF "$PIN_A" <<<"$out" ||
 [[ $(cat "$PINF") == "$PIN_A" ]] || fail "the recorded pin changed"
 pass "a changed certificate is refused: $(grep -o 'EKEYREJECTED.*' <<<"$out" | cut -c1-200)"
 
-# --- the admin resets it by deleting the file
-rm "$PINF"
+# --- the admin forgets it (nodectl node reset-bmc-pin; deleting the file is the same)
+out=$(dl_nodectl node reset-bmc-pin n01 2>&1) || fail "node reset-bmc-pin: $out"
+grep -q 'forgotten.*n01' <<<"$out" || fail "node reset-bmc-pin said: $out"
+[[ ! -e $PINF ]] || fail "node reset-bmc-pin left $PINF"
+grep -q 'event=bmc_pin_reset node=n01' "$DL_W/bootsvc.log" || fail "no notice of the reset"
+out=$(dl_nodectl node reset-bmc-pin n01 2>&1) || fail "second node reset-bmc-pin: $out"
+grep -q 'no recorded BMC key pin for.*n01' <<<"$out" || fail "second reset said: $out"
 out=$(status)
 grep -qE '^n01 +(on|off)' <<<"$out" || fail "after reset: status did not answer: $out"
 [[ $(cat "$PINF") == "$PIN_B" ]] || fail "after reset recorded '$(cat "$PINF")', want $PIN_B"
-pass "deleting the pin file trusts the new key once: $PIN_B recorded"
+pass "nodectl node reset-bmc-pin forgets the key; the next status records the new one, $PIN_B"

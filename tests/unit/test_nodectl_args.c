@@ -27,6 +27,7 @@ struct vector {
 #define ADD cmd_node_add_parse
 #define SET cmd_node_set_parse
 #define RESET cmd_node_reset_disk_parse
+#define PINRESET cmd_node_reset_bmc_pin_parse
 #define PROV cmd_provision_parse
 #define POWER cmd_power_parse
 #define HOLD cmd_hold_parse
@@ -128,6 +129,10 @@ static const struct vector vectors[] = {
 	  NULL },
 	{ __LINE__, RESET, "reset-disk", NULL, "node reset-disk: missing <hostlist>" },
 	{ __LINE__, RESET, "reset-disk n1 --image x", NULL, "unknown option '--image" },
+	/* a Redfish BMC's key recorded on first use, forgotten (issue 17) */
+	{ __LINE__, PINRESET, "reset-bmc-pin n[1-3]", "{\"names\":\"n[1-3]\"}", NULL },
+	{ __LINE__, PINRESET, "reset-bmc-pin", NULL, "node reset-bmc-pin: missing <hostlist>" },
+	{ __LINE__, PINRESET, "reset-bmc-pin n1 --force", NULL, "unknown option '--force" },
 	{ __LINE__, SET, "set --image compute", NULL, "node set: missing <hostlist>" },
 	{ __LINE__, SET, "set n01 --image", NULL, "option --image needs a value" },
 	{ __LINE__, SET, "set n01 --image a/b", NULL, "'a/b' is not an image name" },

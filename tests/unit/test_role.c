@@ -31,8 +31,8 @@ static const struct {
 	{ "provision", SC }, { "power", SC }, { "allocate", SC }, { "release", SC },
 	{ "expect", SC },
 	{ "hold", AD }, { "health.clear", AD }, { "node.add", AD }, { "node.remove", AD },
-	{ "node.set", AD }, { "node.arm", AD }, { "image.add", AD }, { "image.remove", AD },
-	{ "image.sync", AD }, { "drain", AD }, { "undrain", AD },
+	{ "node.set", AD }, { "node.arm", AD }, { "node.reset-bmc-pin", AD }, { "image.add", AD },
+	{ "image.remove", AD }, { "image.sync", AD }, { "drain", AD }, { "undrain", AD },
 	/* not a verb: admin only (dispatch then says "unknown verb") */
 	{ "frobnicate", AD }, { "", AD }, { "POWER", AD }, { "power ", AD },
 };
