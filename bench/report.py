@@ -49,8 +49,8 @@ rows.append((f"power status, {g('power_bmcs', '')} BMCs, {g('power_stopped', '')
 r = num("power_redfish_ratio")
 rows.append((f"power status, {g('power_bmcs', '')} Redfish BMCs, {g('power_stopped', '')} hanging",
              f"{g('power_redfish_nodectl_s')} s",
-             f"{g('power_ipmipower_s')} s (ipmipower, IPMI); curl {g('power_redfish_curl_s')} s "
-             f"({g('power_redfish_curl_ratio')}x)",
+             f"{g('power_ipmipower_s')} s (ipmipower, IPMI); curl fan-out {g('power_redfish_curl_s')} s "
+             f"(ours {g('power_redfish_curl_ratio')}x of it)",
              f"{g('power_redfish_ratio')}x", "<= 1.0x of ipmipower",
              verdict(None if r is None else r <= 1.0)))
 r = num("build_ratio")
