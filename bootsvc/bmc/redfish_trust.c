@@ -167,7 +167,8 @@ rf_pin_store(const char *path, const char *pin, struct dl_err *reterr)
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			return dl_err_set(reterr, -errno, "'%s': %s", dir, strerror(errno));
 	}
-	(void)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	/* per thread: a power and a health job of one node may both be first */
+	(void)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)gettid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return dl_err_set(reterr, -errno, "'%s': %s", tmp, strerror(errno));
