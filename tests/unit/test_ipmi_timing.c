@@ -3,10 +3,12 @@
  * schedule is checked as a table (no wait may end within the margin around the session
  * timeout, where whether the timeout "passed" is a race), then against libfreeipmi itself:
  * a BMC that never answers (a UDP socket on loopback nobody reads from until the call
- * returns) receives exactly the requests the schedule predicts, every time (libfreeipmi
- * resends as a wait ends, then checks the timeout: one request per wait, plus the first). A wait ending
- * at the timeout made that count one larger whenever the race was lost (issue 17's
- * regression: a dead BMC took 3 s where its timeout was 2 s). No time is asserted. */
+ * returns) never receives more requests than the schedule predicts (libfreeipmi resends
+ * as a wait ends, then checks the timeout: one request per wait, plus the first), and
+ * exactly as many in most rounds. A wait ending at the timeout made that count one larger
+ * whenever the race was lost (issue 17's regression: a dead BMC took 3 s where its
+ * timeout was 2 s). Fewer is no regression: a thread the machine's load keeps off the
+ * CPU past a wait resends later, or not before the timeout. No time is asserted. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -139,6 +141,7 @@ test_dead_bmc_sends(void **state)
 	unsigned want = ipmi_sends_until_timeout(ipmi_retransmit_ms(DEAD_TIMEOUT_MS,
 	    MAX_RT_MS), DEAD_TIMEOUT_MS);
 	int fd = silent_bmc(&t.port);
+	unsigned exact = 0;
 
 	(void)state;
 	for (unsigned i = 0; i < DEAD_ROUNDS; i++) {
@@ -151,8 +154,11 @@ test_dead_bmc_sends(void **state)
 		    e.msg);
 		assert_int_equal(r, -ETIMEDOUT);
 		assert_non_null(strstr(e.msg, "no answer within 200 ms"));
-		assert_int_equal(got, want);
+		assert_true(got <= want);
+		exact += got == want;
 	}
+	/* the schedule is what libfreeipmi follows: most rounds meet it to the request */
+	assert_true(exact * 2 > DEAD_ROUNDS);
 	close(fd);
 }
 
