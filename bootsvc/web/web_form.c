@@ -7,48 +7,21 @@
 #include "parse.h"
 #include "web/web_form.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode p[0..n) into out: '+' is a space, %XX a byte; a NUL is refused (it would cut
- * the string the password check sees). */
+/* Decode p[0..n) into out as lib's url_decode does ('+' a space, %XX a byte, a NUL
+ * refused: it would cut the string the password check sees), but with a message that
+ * names the field and never quotes its value, which may be a password. */
 static int
 form_decode(const char *p, size_t n, char *out, size_t size, const char *name,
     struct dl_err *reterr)
 {
-	size_t o = 0;
+	int r = url_decode(p, n, out, size, NULL);
 
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)p[i];
-
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			int hi, lo;
-
-			if (n - i < 3 || (hi = hexval(p[i + 1])) < 0 || (lo = hexval(p[i + 2])) < 0)
-				return dl_err_set(reterr, -EINVAL, "form field '%s': bad %%-escape",
-				    name);
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == 0)
-			return dl_err_set(reterr, -EINVAL, "form field '%s': NUL byte", name);
-		if (o + 1 >= size)
-			return dl_err_set(reterr, -E2BIG, "form field '%s': longer than %zu bytes",
-			    name, size - 1);
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
+	if (r == -E2BIG)
+		return dl_err_set(reterr, r, "form field '%s': longer than %zu bytes", name,
+		    size - 1);
+	if (r < 0)
+		return dl_err_set(reterr, r, "form field '%s': a bad %%-escape or a NUL byte",
+		    name);
 	return 0;
 }
 
