@@ -26,6 +26,7 @@
 #include "../../bootsvc/controller/ctrl.h"
 #include "log.h"
 #include "loop_wait.h"
+#include "silent_bmc.h"
 #include "store_dir.h"
 
 /* The cap under test: two BMC actions in flight. */
@@ -248,21 +249,6 @@ test_cap_shared(void **state)
 	assert_string_equal(n.bmc_state, "unreachable");
 	assert_string_equal(n.op, "");     /* the intent undone: the BMC did not act */
 	assert_true(n.retry_at_ms > 0);    /* and retried after retry_backoff */
-}
-
-/* A BMC that never answers: a UDP socket on 127.0.0.1 nobody reads; *port gets its port. */
-static int
-silent_bmc(uint16_t *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
 }
 
 #define N_DEAD 3

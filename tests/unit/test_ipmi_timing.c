@@ -24,6 +24,7 @@
 
 #include "../../bootsvc/bmc/ipmi_timing.h"
 #include "../../bootsvc/bmc/power.h"
+#include "silent_bmc.h"
 
 /* What power_ipmi.c and health_ipmi.c pass as the longest interval. */
 #define MAX_RT_MS 1000
@@ -104,21 +105,6 @@ test_schedule(void **state)
 	/* a smaller cap means more, shorter waits, never a wait past the cap */
 	assert_in_range(ipmi_retransmit_ms(2000, 100), 1, 100);
 	assert_false(ends_near(ipmi_retransmit_ms(2000, 100), 2000, ipmi_timeout_margin_ms(2000)));
-}
-
-/* A BMC that never answers: a bound UDP socket on 127.0.0.1; *port gets its port. */
-static int
-silent_bmc(uint16_t *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
 }
 
 /* Datagrams waiting on fd, emptying it. */
