@@ -100,8 +100,8 @@ use_pin(CURL *h, const char *pin)
 	(void)curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin);
 	(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	(void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	/* No CA store either: libcurl's GnuTLS backend loads its default bundle into every
-	 * handle's credentials whether or not it verifies, and parsing those ~140
+	/* No CA store either: libcurl's GnuTLS backend loads its default bundle and CA
+	 * directory into every handle whether or not it verifies, and parsing those
 	 * certificates was most of a pinned status's CPU (docs/benchmarks.md, power). */
 	(void)curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
 	(void)curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
