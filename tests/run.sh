@@ -1,6 +1,7 @@
 #!/bin/bash
-# The test runner of `make check`: unit tests (ASan+UBSan build), fuzz-corpus replay,
-# then integration tests (real daemons, qemu nodes, private network namespaces).
+# The test runner of `make check`: unit tests (ASan+UBSan build), fuzz-corpus replay and
+# integration tests (real daemons, qemu nodes, private network namespaces), the first two
+# as one lane beside the integration tests.
 # Each test is a program; exit 0 = pass. Output of failing tests is shown; the run ends
 # with "N passed, N failed" alone on a line. TESTS=<glob> runs only the integration tests
 # it names (no unit or fuzz ones), for working on one of them.
@@ -38,7 +39,11 @@ $(tail -n 40 "$log" | sed 's/^/    | /')"
   printf '%s\n' "$report"
 }
 
-if [[ -z ${TESTS:-} ]]; then
+# The unit lane: unit tests, again on PostgreSQL, the fuzz corpora and the fuzz targets,
+# one after another. It takes one of the INTEG_JOBS lanes, beside the longest integration
+# test, instead of running before any: its ~7 min of CPU-bound work then overlaps the
+# waiting of the integration tests.
+unit_lane() {
   for t in "$ASAN"/tests/test_*; do
     # PostgreSQL only: runs below as @pg
     [[ -x $t && $(basename "$t") != test_store_pg ]] && run "unit/$(basename "$t")" "$t"
@@ -75,7 +80,8 @@ if [[ -z ${TESTS:-} ]]; then
       run "fuzz-run/$name" ./tests/fuzz/run-libfuzzer.sh "$name" "${FUZZ_SECONDS:-5}"
     done
   fi
-fi
+}
+[[ -z ${TESTS:-} ]] && unit_lane &
 # Longest first (their wall time in a full run, most of it spent waiting; deb_install:
 # debootstrap and apt-get from the mirror on a fresh machine, 3-5 min, 1.5 min once its
 # base is in build/), so the two lanes end together.
