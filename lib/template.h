@@ -25,3 +25,14 @@ typedef const char *(*template_lookup_fn)(const char *name, void *userdata);
  * *ret and *ret_len are written only on success. */
 int template_render(const char *tmpl, size_t len, template_lookup_fn lookup, void *userdata,
     char **ret, size_t *ret_len, struct dl_err *reterr);
+
+/* The same in two steps, for a template rendered many times (the iPXE scripts, once per
+ * request): template_compile() checks the syntax and splits tmpl into literal runs and
+ * placeholders (errors as template_render's, but for unknown names, which only a lookup
+ * can tell); template_expand() renders it (errors: an unknown name, -E2BIG, -ENOMEM, as
+ * template_render's). A compiled template is read-only: threads may expand it at once. */
+struct template;
+int template_compile(const char *tmpl, size_t len, struct template **ret, struct dl_err *reterr);
+int template_expand(const struct template *t, template_lookup_fn lookup, void *userdata,
+    char **ret, size_t *ret_len, struct dl_err *reterr);
+void template_free(struct template *t);

@@ -63,8 +63,10 @@ load_one(struct tmpl *t, const char *dir, const char *name, const char *ext,
 		dl_err_prefix(reterr, "template");
 		return r;
 	}
-	r = template_render(t->text, t->len, lookup ? lookup : trial_lookup, userdata, &out, NULL,
-	    reterr);
+	r = template_compile(t->text, t->len, &t->compiled, reterr);
+	if (r == 0)
+		r = template_expand(t->compiled, lookup ? lookup : trial_lookup, userdata, &out,
+		    NULL, reterr);
 	free(out);
 	if (r < 0)
 		dl_err_prefix(reterr, "template '%s'", path);
@@ -115,11 +117,15 @@ fail:
 void
 templates_done(struct templates *t)
 {
-	for (int i = 0; i < _TMPL_MAX; i++)
+	for (int i = 0; i < _TMPL_MAX; i++) {
 		free(t->fixed[i].text);
+		template_free(t->fixed[i].compiled);
+	}
 	for (size_t i = 0; i < MAX_KINDS; i++) {
 		free(t->kinds[i].text);
+		template_free(t->kinds[i].compiled);
 		free(t->cfgs[i].text);
+		template_free(t->cfgs[i].compiled);
 	}
 	memset(t, 0, sizeof(*t));
 }

@@ -9,14 +9,16 @@
 
 #include "err.h"
 #include "kind.h"
+#include "template.h"
 
 /* The scripts that are not a kind's: what a node gets before, or instead of, an image. */
 enum tmpl_id { TMPL_START, TMPL_HOLD, TMPL_DISCOVER, TMPL_LOCAL, _TMPL_MAX };
 
 struct tmpl {
-	const char *name; /* static: "start", or the kind's tmpl */
-	char *text;       /* owned */
+	const char *name;          /* static: "start", or the kind's tmpl */
+	char *text;                /* owned */
 	size_t len;
+	struct template *compiled; /* owned: the text parsed once, expanded per request */
 };
 
 struct templates {

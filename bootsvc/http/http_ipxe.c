@@ -51,7 +51,7 @@ render(struct MHD_Connection *c, struct req *r, const struct tmpl *t, struct scr
 	enum MHD_Result ret;
 	int rc;
 
-	rc = template_render(t->text, t->len, script_vars_lookup, v, &out, &len, &err);
+	rc = template_expand(t->compiled, script_vars_lookup, v, &out, &len, &err);
 	if (rc < 0) {
 		log_err("event=template_render template=%s msg=\"%s\"", t->name, err.msg);
 		return http_respond_error(c, r, 500, rc, "cannot render the boot script");

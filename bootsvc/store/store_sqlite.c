@@ -3,6 +3,7 @@
  * threads), its transactions, and its table of operations. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,6 +52,12 @@ void
 store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+void
+store_sqlite_bind_key(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
 int
@@ -144,10 +151,24 @@ store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec, const struct sqli
 	}
 }
 
+/* Before SQLite initialises (the first open): no memory statistics. With them on, every
+ * allocation SQLite makes takes a process-wide mutex to count it, and a script request's
+ * two lookups allocate often enough that the lock showed as a tenth of the node lookup's
+ * time in a profile (docs/benchmarks.md, per-node scripts). Nothing here reads them. */
+static pthread_once_t sqlite_config_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_config(void)
+{
+	/* SQLITE_MISUSE when something initialised SQLite first: then it keeps counting */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Open path into c (flags: read-write and create, or read-only). */
 static int
 conn_open(struct sqlite_conn *c, const char *path, int flags, struct dl_err *reterr)
 {
+	(void)pthread_once(&sqlite_config_once, sqlite_config);
 	c->rd.ops = &sqlite_ops;
 	/* NOMUTEX: a connection is used by one thread at a time (the loop, or its reader's
 	 * thread), so SQLite's per-connection mutex would only cost. */

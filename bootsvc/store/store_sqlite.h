@@ -92,6 +92,10 @@ sqlite3_stmt *store_sqlite_stmt(struct sqlite_conn *c, enum sqlite_stmt id, cons
 void store_sqlite_copy_col(char *dst, size_t size, sqlite3_stmt *st, int col);
 /* Bind v (NULL as ""). */
 void store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* Bind v without copying it, for a lookup key that the caller keeps unchanged until the
+ * statement is reset (store_sqlite_stmt() clears the binding at its next use): the copy
+ * was a malloc and a free per script request's node lookup. */
+void store_sqlite_bind_key(sqlite3_stmt *st, int i, const char *v);
 /* Run statement id with ?1 = key; 0 when it finished, -EIO. */
 int store_sqlite_exec_key(struct sqlite_conn *c, enum sqlite_stmt id, const char *sql,
     const char *key);

@@ -188,7 +188,7 @@ image_get(struct sqlite_conn *c, enum sqlite_stmt id, const char *key, struct im
 
 	if (!st)
 		return -EIO;
-	store_sqlite_bind_text(st, 1, key);
+	store_sqlite_bind_key(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		image_from_row(st, ret);

@@ -135,7 +135,7 @@ store_sqlite_node_get(struct store_reader *r, enum store_node_key key, const cha
 
 	if (!st)
 		return -EIO;
-	store_sqlite_bind_text(st, 1, value);
+	store_sqlite_bind_key(st, 1, value);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		node_from_row(st, ret);

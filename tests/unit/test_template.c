@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lib/template.c: rendering, the "{{{{" escape, and errors that name line and name.
  * Templates are shaped like ipxe-scripts/linux.ipxe (iPXE scripting: ipxe.org/scripting). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,6 +182,41 @@ test_limits(void **state)
 	free(big);
 }
 
+/* A compiled template expands like template_render, as often as asked; its syntax errors
+ * come at compile, an unknown name at expand with the placeholder's line. */
+static void
+test_compiled(void **state)
+{
+	struct dl_err e = { 0 };
+	struct template *t = NULL;
+	char *out;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(render_vectors); i++) {
+		const char *tmpl = render_vectors[i].tmpl;
+
+		assert_int_equal(template_compile(tmpl, strlen(tmpl), &t, &e), 0);
+		for (int twice = 0; twice < 2; twice++) {
+			if (template_expand(t, lookup, NULL, &out, &len, &e) != 0)
+				fail_msg("vector at line %d: %s", render_vectors[i].line, e.msg);
+			assert_string_equal(out, render_vectors[i].want);
+			assert_int_equal(len, strlen(render_vectors[i].want));
+			free(out);
+		}
+		template_free(t);
+	}
+	assert_int_equal(template_compile("a\n{{mac", 7, &t, &e), -EINVAL);
+	assert_string_equal(e.msg, "line 2: unterminated placeholder '{{mac'");
+	assert_int_equal(template_compile("a\nb\n{{nosuch}}\n", 15, &t, &e), 0);
+	out = NULL;
+	assert_int_equal(template_expand(t, lookup, NULL, &out, &len, &e), -EINVAL);
+	assert_null(out);
+	assert_string_equal(e.msg, "line 3: unknown variable 'nosuch'");
+	template_free(t);
+	template_free(NULL);
+}
+
 int
 main(void)
 {
@@ -189,6 +225,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_len_and_nul),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_compiled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
