@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* BMC credential files: root-only key=value files naming the IPMI user, password and
- * cipher suite (CONVENTIONS §15.1: passwords live in files readable by root only). */
+/* BMC credential files: root-only key=value files naming the BMC user, password, IPMI
+ * cipher suite and Redfish key pin (CONVENTIONS §15.1: passwords live in files readable by root only). */
 #include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +23,8 @@
 #define BMC_CIPHER_MAX 14
 
 struct creds {
+	size_t max_user, max_pass; /* by the BMC's protocol */
+	const char *limit;         /* which limit that is, for messages */
 	char user[MAX_BMC_USER + 1];
 	char pass[MAX_BMC_PASS + 1];
 	uint8_t cipher;
@@ -71,19 +73,19 @@ creds_item(const char *key, const char *value, void *userdata, struct dl_err *re
 		if (c->have_user)
 			return dl_err_set(reterr, -EINVAL, "key 'user' given twice");
 		/* Quoting the user name is fine: it is not a secret, and is checked first. */
-		if (n == 0 || n > MAX_BMC_USER || !is_printable_ascii(value))
+		if (n == 0 || n > c->max_user || !is_printable_ascii(value))
 			return dl_err_set(reterr, -EINVAL,
-			    "user must be 1..%d printable ASCII characters", MAX_BMC_USER);
+			    "user must be 1..%zu printable ASCII characters (%s)", c->max_user,
+			    c->limit);
 		memcpy(c->user, value, n + 1);
 		c->have_user = true;
 	} else if (streq(key, "password")) {
 		/* Never quote the value: the message goes to logs and the API. */
 		if (c->have_pass)
 			return dl_err_set(reterr, -EINVAL, "key 'password' given twice");
-		if (n == 0 || n > MAX_BMC_PASS)
-			return dl_err_set(reterr, -EINVAL,
-			    "password must be 1..%d bytes (IPMI 2.0 limit), got %zu", MAX_BMC_PASS,
-			    n);
+		if (n == 0 || n > c->max_pass)
+			return dl_err_set(reterr, -EINVAL, "password must be 1..%zu bytes (%s), got %zu",
+			    c->max_pass, c->limit, n);
 		if (!is_printable_ascii(value))
 			return dl_err_set(reterr, -EINVAL,
 			    "password contains a byte outside printable ASCII");
@@ -134,6 +136,13 @@ bmc_creds_parse(const char *name, const char *buf, size_t len, struct bmc_target
 
 	assert(name);
 	assert(t);
+	/* An IPMI BMC cannot take more than IPMI 2.0's 16 and 20 bytes: say so now, naming
+	 * the limit, rather than fail every session. Redfish, and auto (which may well be
+	 * Redfish), take the longer ones. */
+	if (t->proto == BMC_PROTO_IPMI)
+		c.max_user = MAX_IPMI_USER, c.max_pass = MAX_IPMI_PASS, c.limit = "IPMI 2.0 limit";
+	else
+		c.max_user = MAX_BMC_USER, c.max_pass = MAX_BMC_PASS, c.limit = "Redfish limit";
 	r = conf_parse_buffer(name, buf, len, creds_item, &c, reterr);
 	if (r >= 0 && !c.have_user)
 		r = dl_err_set(reterr, -EINVAL, "BMC credentials '%s': no 'user' key", name);

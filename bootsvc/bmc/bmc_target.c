@@ -18,6 +18,18 @@ bmc_target_hostport(const struct bmc_target *t, char ret[static BMC_HOSTPORT_SIZ
 	    strnlen(t->pass, sizeof(t->pass)) == sizeof(t->pass))
 		return dl_err_set(reterr, -EINVAL, "BMC '%s': user or password not terminated",
 		    t->host);
+	/* bmc_creds_parse() held an IPMI BMC to these already; an auto one was allowed
+	 * Redfish's longer limits. libfreeipmi would refuse them with a vaguer message. */
+	if (strlen(t->user) > MAX_IPMI_USER)
+		return dl_err_set(reterr, -EINVAL,
+		    "BMC '%s': user is %zu bytes, over IPMI 2.0's limit of %d (a Redfish BMC, "
+		    "redfish://, takes up to %d)", t->host, strlen(t->user), MAX_IPMI_USER,
+		    MAX_BMC_USER);
+	if (strlen(t->pass) > MAX_IPMI_PASS)
+		return dl_err_set(reterr, -EINVAL,
+		    "BMC '%s': password is %zu bytes, over IPMI 2.0's limit of %d (a Redfish "
+		    "BMC, redfish://, takes up to %d)", t->host, strlen(t->pass), MAX_IPMI_PASS,
+		    MAX_BMC_PASS);
 	/* libfreeipmi takes "host:port" in the host name; plain names keep port 623. The
 	 * SDR cache file is named after this string too, so one port per BMC keeps one
 	 * file. */

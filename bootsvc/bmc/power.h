@@ -20,8 +20,17 @@ enum power_op {
 };
 
 /* Longest BMC user name and password IPMI 2.0 allows (IPMI 2.0 §13.31: 16 and 20). */
-#define MAX_BMC_USER 16
-#define MAX_BMC_PASS 20
+#define MAX_IPMI_USER 16
+#define MAX_IPMI_PASS 20
+/* Longest user name and password kept for any BMC, and what a Redfish one may use.
+ * Redfish itself sets no limit (ManagerAccount.UserName/Password are strings sent in a
+ * JSON login body), and BMCs do: iLO 5/6 take 39-character logins and passwords,
+ * OpenBMC's PAM and XCC up to 32-64, and a BMC logging in against a directory (LDAP or
+ * Active Directory: user@domain names, AD passwords up to 127 characters) takes what
+ * the directory does. 64 and 128 bytes cover all of those; more would only be a longer
+ * secret to wipe. The file must still fit MAX_CREDS_FILE (bmc_creds.c). */
+#define MAX_BMC_USER 64
+#define MAX_BMC_PASS 128
 
 /* How a BMC is spoken to: from the node's BMC address scheme (redfish://, ipmi://), else
  * the config's bmc_protocol. AUTO probes GET /redfish/v1 once per host (bmc_dispatch.c)
@@ -67,8 +76,10 @@ struct bmc_target {
 #define BMC_HOSTPORT_SIZE (sizeof(((struct bmc_target *)0)->host) + sizeof(":65535"))
 
 /* The name libfreeipmi is given for t: t->host, or "host:port" for a port other than 623,
- * into ret. Checks what both IPMI paths need first: user and password NUL-terminated. 0,
- * or -EINVAL naming the host (a host with ':' cannot take a port). t->host must be
+ * into ret. Checks what both IPMI paths need first: user and password NUL-terminated and
+ * within IPMI's 16 and 20 bytes (a bmc_protocol = auto BMC may have been given Redfish's
+ * longer ones, then found to speak IPMI only). 0, or -EINVAL naming the host and the
+ * limit (a host with ':' cannot take a port). t->host must be
  * NUL-terminated (callers check it, each with its own message). */
 int bmc_target_hostport(const struct bmc_target *t, char ret[static BMC_HOSTPORT_SIZE],
     struct dl_err *reterr);
@@ -103,7 +114,10 @@ int power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 
 /* Load BMC credentials from a root-only key=value file: `user=`, `password=`, optional
  * `cipher=` (0..14; ipmi_sim has no suite 17), optional `pin=sha256//BASE64` (a Redfish
- * BMC's public key pin). One file per node or per group: several
+ * BMC's public key pin). The user and password limits follow t->proto, which the caller
+ * sets first (bmc_target_parse()): IPMI's 16 and 20 bytes for BMC_PROTO_IPMI, else
+ * MAX_BMC_USER and MAX_BMC_PASS (an AUTO BMC found to speak IPMI is refused at its first
+ * job by bmc_target_hostport(), naming IPMI's limit). One file per node or per group: several
  * nodes may name the same file as their bmc_creds. The file must be owned by root and
  * not accessible to group or others (else -EPERM naming the file). Fills user, pass and
  * cipher of t; never puts the password into reterr. */

@@ -129,8 +129,11 @@ test_vectors(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/bmc.creds", tmpdir);
 	for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
+		/* IPMI's limits: the vectors below are the IPMI 2.0 ones (test_proto_limits
+		 * has Redfish's) */
 		struct bmc_target t = { .host = "10.0.0.1", .port = 623, .user = "before",
-					.pass = "before", .cipher = 99, .timeout_ms = 1234 };
+					.pass = "before", .cipher = 99, .timeout_ms = 1234,
+					.proto = BMC_PROTO_IPMI };
 		struct dl_err e = { 0 };
 		int r;
 
@@ -215,6 +218,76 @@ test_too_big(void **state)
 	(void)unlink(path);
 }
 
+/* The user and password limits follow the BMC's protocol (power.h): IPMI 2.0's 16 and 20
+ * bytes for an ipmi:// (or bare, bmc_protocol = ipmi) BMC, MAX_BMC_USER and MAX_BMC_PASS
+ * (64, 128) for redfish:// and auto; bmc_target_hostport() then holds an auto BMC that
+ * turns out to speak IPMI to IPMI's, naming the limit. */
+static void
+test_proto_limits(void **state)
+{
+	static const struct {
+		int line;
+		enum bmc_proto proto;
+		size_t user_len, pass_len;
+		int want_r;
+		const char *want_msg;
+	} v[] = {
+		{ __LINE__, BMC_PROTO_IPMI, 16, 20, 0, NULL },
+		{ __LINE__, BMC_PROTO_IPMI, 16, 21, -EINVAL,
+		  "password must be 1..20 bytes (IPMI 2.0 limit), got 21" },
+		{ __LINE__, BMC_PROTO_IPMI, 17, 20, -EINVAL,
+		  "user must be 1..16 printable ASCII characters (IPMI 2.0 limit)" },
+		{ __LINE__, BMC_PROTO_IPMI, 5, 128, -EINVAL, "(IPMI 2.0 limit), got 128" },
+		{ __LINE__, BMC_PROTO_REDFISH, 64, 128, 0, NULL },
+		{ __LINE__, BMC_PROTO_REDFISH, 5, 21, 0, NULL },
+		{ __LINE__, BMC_PROTO_REDFISH, 5, 129, -EINVAL,
+		  "password must be 1..128 bytes (Redfish limit), got 129" },
+		{ __LINE__, BMC_PROTO_REDFISH, 65, 10, -EINVAL, "user must be 1..64" },
+		{ __LINE__, BMC_PROTO_AUTO, 64, 128, 0, NULL },
+		{ __LINE__, BMC_PROTO_AUTO, 5, 129, -EINVAL, "1..128 bytes (Redfish limit)" },
+	};
+	char path[128], content[512], user[MAX_BMC_USER + 8], pass[MAX_BMC_PASS + 8];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/limits.creds", tmpdir);
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		struct bmc_target t = { .host = "10.0.0.9", .proto = v[i].proto };
+		char hostport[BMC_HOSTPORT_SIZE];
+		struct dl_err e = { 0 };
+		int r;
+
+		/* the password starts with SECRET, so a leak into a message shows */
+		memset(user, 'u', v[i].user_len);
+		user[v[i].user_len] = '\0';
+		memcpy(pass, SECRET, strlen(SECRET));
+		memset(pass + strlen(SECRET), 'p', v[i].pass_len - strlen(SECRET));
+		pass[v[i].pass_len] = '\0';
+		snprintf(content, sizeof(content), "user=%s\npassword=%s\n", user, pass);
+		write_file(path, content, 0600, 0);
+		r = bmc_creds_load(path, &t, &e);
+		check_r_at(__FILE__, v[i].line, NULL, r, &e, v[i].want_r, v[i].want_msg);
+		_assert_true(strstr(e.msg, SECRET) == NULL, "password in message", __FILE__,
+		    v[i].line);
+		if (r < 0)
+			continue;
+		_assert_true(streq(t.user, user) && streq(t.pass, pass), "credentials kept whole",
+		    __FILE__, v[i].line);
+		/* spoken as IPMI (auto found no Redfish): only IPMI's lengths pass */
+		t.proto = BMC_PROTO_IPMI;
+		memset(&e, 0, sizeof(e));
+		r = bmc_target_hostport(&t, hostport, &e);
+		if (v[i].user_len <= MAX_IPMI_USER && v[i].pass_len <= MAX_IPMI_PASS) {
+			_assert_int_equal(r, 0, __FILE__, v[i].line);
+			continue;
+		}
+		_assert_int_equal(r, -EINVAL, __FILE__, v[i].line);
+		_assert_true(strstr(e.msg, "over IPMI 2.0's limit of") != NULL &&
+		    strstr(e.msg, "10.0.0.9") != NULL && strstr(e.msg, SECRET) == NULL,
+		    e.msg, __FILE__, v[i].line);
+	}
+	(void)unlink(path);
+}
+
 /* Several nodes may name one group file; loading it twice gives the same answer. */
 static void
 test_shared_file(void **state)
@@ -242,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_not_a_file),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_shared_file),
+		cmocka_unit_test(test_proto_limits),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
