@@ -123,6 +123,7 @@ redfish_json_root(const char *buf, size_t len, struct redfish_root *ret,
 {
 	_cleanup_(json_decrefp) json_t *j = NULL;
 	struct redfish_root rt = { 0 };
+	const json_t *eq, *ml;
 	int r;
 
 	if ((r = load(buf, len, &j, reterr)) < 0)
@@ -137,6 +138,13 @@ redfish_json_root(const char *buf, size_t len, struct redfish_root *ret,
 	if ((r = uri_link(json_object_get(j, "Links"), "Sessions", rt.sessions, reterr)) < 0 &&
 	    r != -ENOENT)
 		return r;
+	/* "$expand=.($levels=1)" needs both NoLinks (".") and Levels; a MaxLevels of 0 would
+	 * refuse even one level. A service that does not say gets one GET per member. */
+	eq = json_object_get(json_object_get(j, "ProtocolFeaturesSupported"), "ExpandQuery");
+	ml = json_object_get(eq, "MaxLevels");
+	rt.expand_levels = json_is_true(json_object_get(eq, "NoLinks")) &&
+	    json_is_true(json_object_get(eq, "Levels")) &&
+	    (!ml || (json_is_integer(ml) && json_integer_value(ml) >= 1));
 	*ret = rt;
 	return 0;
 }
@@ -297,27 +305,37 @@ sensor_add(struct health_reading *r)
 }
 
 /* The threshold the reading is beyond, worst first, and the state it implies: the same
- * words health_ipmi.c's threshold_condition() gives (eval.c prints them). */
+ * words health_ipmi.c's threshold_condition() gives (eval.c prints them). Thermal and
+ * Power members carry them as UpperThresholdCritical: 85; a Sensor (Sensor.v1) as
+ * Thresholds: {UpperCritical: {Reading: 85}}, with Caution for NonCritical. */
 static void
-thresholds(const json_t *o, double v, struct health_sensor *s)
+thresholds(const json_t *o, bool sensor_schema, double v, struct health_sensor *s)
 {
 	static const struct {
-		const char *key;
+		const char *key, *sensor_key;
 		bool upper;
 		enum health_sensor_state state;
 		const char *text;
 	} t[] = {
-		{ "UpperThresholdFatal", true, HEALTH_SENSOR_CRITICAL, "upper non-recoverable" },
-		{ "LowerThresholdFatal", false, HEALTH_SENSOR_CRITICAL, "lower non-recoverable" },
-		{ "UpperThresholdCritical", true, HEALTH_SENSOR_CRITICAL, "upper critical" },
-		{ "LowerThresholdCritical", false, HEALTH_SENSOR_CRITICAL, "lower critical" },
-		{ "UpperThresholdNonCritical", true, HEALTH_SENSOR_WARNING, "upper non-critical" },
-		{ "LowerThresholdNonCritical", false, HEALTH_SENSOR_WARNING, "lower non-critical" },
+		{ "UpperThresholdFatal", "UpperFatal", true, HEALTH_SENSOR_CRITICAL,
+		    "upper non-recoverable" },
+		{ "LowerThresholdFatal", "LowerFatal", false, HEALTH_SENSOR_CRITICAL,
+		    "lower non-recoverable" },
+		{ "UpperThresholdCritical", "UpperCritical", true, HEALTH_SENSOR_CRITICAL,
+		    "upper critical" },
+		{ "LowerThresholdCritical", "LowerCritical", false, HEALTH_SENSOR_CRITICAL,
+		    "lower critical" },
+		{ "UpperThresholdNonCritical", "UpperCaution", true, HEALTH_SENSOR_WARNING,
+		    "upper non-critical" },
+		{ "LowerThresholdNonCritical", "LowerCaution", false, HEALTH_SENSOR_WARNING,
+		    "lower non-critical" },
 	};
+	const json_t *th_obj = sensor_schema ? json_object_get(o, "Thresholds") : NULL;
 	double th;
 
 	for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-		if (!num(o, t[i].key, &th))
+		if (sensor_schema ? !num(json_object_get(th_obj, t[i].sensor_key), "Reading", &th) :
+				    !num(o, t[i].key, &th))
 			continue;
 		if (t[i].upper ? v >= th : v <= th) {
 			snprintf(s->condition, sizeof(s->condition), "%s", t[i].text);
@@ -365,7 +383,7 @@ sensor_array(const json_t *j, const char *array, const char *name_key, const cha
 		if (num(o, value_key, &v)) {
 			s->has_reading = true;
 			s->reading = v;
-			thresholds(o, v, s);
+			thresholds(o, false, v, s);
 		}
 		snprintf(s->units, sizeof(s->units), "%s", u);
 		if (s->state == HEALTH_SENSOR_UNKNOWN && s->has_reading)
@@ -467,77 +485,288 @@ decimal_id(const char *s, uint32_t *ret)
 	return true;
 }
 
+/* A nextLink we follow: a path under the service (never another host: the session token
+ * goes with it), short enough to be kept whole, with nothing a URL would have to escape
+ * or that climbs out ("..", as a BMC's proxy might not resolve it as we do). */
+static bool
+next_link_ok(const char *s)
+{
+	if (strncmp(s, "/redfish/v1/", strlen("/redfish/v1/")) != 0 ||
+	    strlen(s) >= REDFISH_MAX_URI || strstr(s, ".."))
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || *s == '#' || *s == '"' ||
+		    *s == '\\')
+			return false;
+	return true;
+}
+
+void
+redfish_json_log_init(struct redfish_log_walk *w, uint32_t sel_after, const char *first_uri)
+{
+	*w = (struct redfish_log_walk){ .sel_after = sel_after };
+	(void)snprintf(w->seen[0], sizeof(w->seen[0]), "%s", first_uri ? first_uri : "");
+}
+
+/* One entry into r->sel, keeping the newest MAX_HEALTH_SEL_NEW of all seen (_end then
+ * keeps those that are new). */
+static int
+log_entry_add(const json_t *o, uint32_t id, struct health_reading *r)
+{
+	struct health_sel_entry *e;
+	const char *sev, *code, *stype, *msg;
+
+	if (!r->sel) {
+		r->sel = calloc(MAX_HEALTH_SEL_NEW, sizeof(*r->sel));
+		if (!r->sel)
+			return -ENOMEM;
+	}
+	if (r->n_sel == MAX_HEALTH_SEL_NEW) {
+		/* keep the newest: drop the oldest */
+		memmove(r->sel, r->sel + 1, (MAX_HEALTH_SEL_NEW - 1) * sizeof(*r->sel));
+		r->n_sel--;
+	}
+	e = &r->sel[r->n_sel++];
+	*e = (struct health_sel_entry){ .record_id = id };
+	e->timestamp = created(str(o, "Created"));
+	sev = str(o, "Severity");
+	e->severity = !sev ? HEALTH_SENSOR_UNKNOWN : streq(sev, "OK") ?
+	    HEALTH_SENSOR_NOMINAL : streq(sev, "Warning") ? HEALTH_SENSOR_WARNING :
+	    streq(sev, "Critical") ? HEALTH_SENSOR_CRITICAL : HEALTH_SENSOR_UNKNOWN;
+	code = str(o, "EntryCode");
+	stype = str(o, "SensorType");
+	msg = str(o, "Message");
+	/* "Deassert" and the "going low" of an upper threshold are the condition going
+	 * away; health_sel_classify_redfish() says which. */
+	e->cls = health_sel_classify_redfish(stype, code, str(o, "MessageId"), e->severity,
+	    &e->sensor_type, &e->event_type, &e->offset, &e->assertion);
+	copy_name(e->sensor, sizeof(e->sensor), str(o, "Name"));
+	copy_name(e->event, sizeof(e->event), msg ? msg : code);
+	return 0;
+}
+
+int
+redfish_json_log_page(const char *buf, size_t len, struct redfish_log_walk *w,
+    struct health_reading *r, struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *j = NULL;
+	const json_t *m, *o, *next;
+	size_t i;
+	int k;
+
+	w->next[0] = '\0';
+	w->next_bad = false;
+	if ((k = load(buf, len, &j, reterr)) < 0)
+		return k;
+	m = json_object_get(j, "Members");
+	if (!json_is_array(m))
+		return dl_err_set(reterr, -EBADMSG, "log entries: no Members array");
+	next = json_object_get(j, "Members@odata.nextLink");
+	if (next && !json_is_string(next))
+		return dl_err_set(reterr, -EBADMSG,
+		    "log entries: Members@odata.nextLink is not a string");
+	json_array_foreach(m, i, o)
+		if (!json_is_object(o))
+			return dl_err_set(reterr, -EBADMSG, "log entry %zu is not an object",
+			    w->n_entries + i);
+	json_array_foreach(m, i, o) {
+		uint32_t id;
+
+		if (w->n_entries >= REDFISH_MAX_LOG_ENTRIES) {
+			w->truncated = true;
+			break;
+		}
+		/* Ids without a decimal Id are positions in the whole collection, so they
+		 * count on over the pages. */
+		if (!decimal_id(str(o, "Id"), &id))
+			id = (uint32_t)(w->n_entries + 1);
+		w->n_entries++;
+		if (id > w->last)
+			w->last = id;
+		if (id > w->sel_after)
+			w->n_new++;
+		if ((k = log_entry_add(o, id, r)) < 0)
+			return k;
+	}
+	w->n_pages++;
+	if (next) {
+		if (next_link_ok(json_string_value(next)))
+			strcpy(w->next, json_string_value(next));
+		else
+			w->next_bad = true;
+	}
+	return 0;
+}
+
+int
+redfish_json_log_next(struct redfish_log_walk *w, char ret[static REDFISH_MAX_URI],
+    struct dl_err *reterr)
+{
+	if (w->truncated && w->n_entries >= REDFISH_MAX_LOG_ENTRIES)
+		return dl_err_set(reterr, -E2BIG,
+		    "log entries: more than %d (REDFISH_MAX_LOG_ENTRIES): the rest not read",
+		    REDFISH_MAX_LOG_ENTRIES);
+	if (w->next_bad) {
+		/* not quoted: it is not a path we could print safely */
+		w->truncated = true;
+		return dl_err_set(reterr, -EBADMSG,
+		    "log entries: Members@odata.nextLink of page %zu is not a path under "
+		    "/redfish/v1/ of under %d bytes: the rest not read", w->n_pages,
+		    REDFISH_MAX_URI);
+	}
+	if (!w->next[0])
+		return 0;
+	for (size_t i = 0; i < w->n_pages && i < REDFISH_MAX_LOG_PAGES; i++)
+		if (streq(w->seen[i], w->next)) {
+			w->truncated = true;
+			return dl_err_set(reterr, -ELOOP,
+			    "log entries: Members@odata.nextLink '%s' of page %zu is page %zu "
+			    "again: the rest not read", w->next, w->n_pages, i + 1);
+		}
+	if (w->n_pages >= REDFISH_MAX_LOG_PAGES) {
+		w->truncated = true;
+		return dl_err_set(reterr, -E2BIG,
+		    "log entries: more than %d pages (REDFISH_MAX_LOG_PAGES): the rest not read",
+		    REDFISH_MAX_LOG_PAGES);
+	}
+	strcpy(w->seen[w->n_pages], w->next);
+	strcpy(ret, w->next);
+	return 1;
+}
+
+void
+redfish_json_log_end(const struct redfish_log_walk *w, struct health_reading *r)
+{
+	uint32_t after = w->sel_after;
+	size_t n = 0, n_new = w->n_new;
+
+	/* As for IPMI, ids all below sel_after mean the log was cleared: all are new. Only
+	 * over the whole log: a walk cut short may not have reached the newest ids, and
+	 * would then call every poll a clear. */
+	if (after && !w->n_new && w->last && w->last < after && !w->truncated) {
+		r->sel_reset = true;
+		after = 0;
+		n_new = w->n_entries;
+	}
+	for (size_t i = 0; i < r->n_sel; i++)
+		if (r->sel[i].record_id > after)
+			r->sel[n++] = r->sel[i];
+	r->n_sel = n;
+	r->n_sel_dropped += n_new > n ? n_new - n : 0;
+	r->sel_last_id = w->last;
+}
+
 int
 redfish_json_log_entries(const char *buf, size_t len, uint32_t sel_after,
     struct health_reading *r, struct dl_err *reterr)
 {
+	_cleanup_free_ struct redfish_log_walk *w = calloc(1, sizeof(*w));
+	int k;
+
+	if (!w)
+		return -ENOMEM;
+	redfish_json_log_init(w, sel_after, NULL);
+	if ((k = redfish_json_log_page(buf, len, w, r, reterr)) < 0)
+		return k;
+	redfish_json_log_end(w, r);
+	return 0;
+}
+
+/* One Sensor object (a GET of it, or a member of an expanded collection) into r. */
+static int
+sensor_obj(const json_t *o, struct health_reading *r)
+{
+	const char *rt = str(o, "ReadingType"), *ru = str(o, "ReadingUnits");
+	const char *ctx = str(o, "PhysicalContext");
+	struct health_sensor *s;
+	const char *units;
+	uint8_t type;
+	double v;
+
+	if (!rt)
+		return 0;
+	if (streq(rt, "Temperature"))
+		type = 0x01, units = "C";
+	else if (streq(rt, "Rotational") || (streq(rt, "Percent") && ctx && streq(ctx, "Fan")))
+		/* Fans: Rotational since Sensor 1.2, in RPM or % (ReadingUnits UCUM "RPM",
+		 * "%"); before it, a fan's duty as Percent in the Fan context. */
+		type = 0x04, units = (ru && streq(ru, "%")) || streq(rt, "Percent") ? "%" : "RPM";
+	else if (streq(rt, "Power"))
+		/* every watt sensor, the chassis total and each supply's input:
+		 * health_power_watts() takes the largest, as for IPMI's */
+		type = 0x08, units = "W";
+	else
+		return 0;
+	s = sensor_add(r);
+	if (!s)
+		return r->n_sensors_dropped ? 0 : -ENOMEM;
+	copy_name(s->name, sizeof(s->name), str(o, "Name") ? str(o, "Name") : str(o, "Id"));
+	s->type = type;
+	s->state = status_state(o);
+	if (num(o, "Reading", &v)) {
+		s->has_reading = true;
+		s->reading = v;
+		thresholds(o, true, v, s);
+	}
+	snprintf(s->units, sizeof(s->units), "%s", units);
+	if (s->state == HEALTH_SENSOR_UNKNOWN && s->has_reading)
+		s->state = HEALTH_SENSOR_NOMINAL;
+	return 0;
+}
+
+int
+redfish_json_sensor(const char *buf, size_t len, struct health_reading *r,
+    struct dl_err *reterr)
+{
+	_cleanup_(json_decrefp) json_t *j = NULL;
+	int k;
+
+	if ((k = load(buf, len, &j, reterr)) < 0)
+		return k;
+	if (json_object_get(j, "ReadingType") && !str(j, "ReadingType"))
+		return dl_err_set(reterr, -EBADMSG, "Sensor: ReadingType is not a string");
+	return sensor_obj(j, r);
+}
+
+int
+redfish_json_sensors(const char *buf, size_t len, struct health_reading *r,
+    char (*ret)[REDFISH_MAX_URI], size_t max, size_t *ret_n, struct dl_err *reterr)
+{
 	_cleanup_(json_decrefp) json_t *j = NULL;
 	const json_t *m, *o;
-	uint32_t last = 0;
-	bool any_new = false;
-	size_t i;
+	size_t i, n = 0;
 	int k;
 
 	if ((k = load(buf, len, &j, reterr)) < 0)
 		return k;
 	m = json_object_get(j, "Members");
 	if (!json_is_array(m))
-		return dl_err_set(reterr, -EBADMSG, "log entries: no Members array");
-	/* Ids first: as for IPMI, all below sel_after means the log was cleared. */
+		return dl_err_set(reterr, -EBADMSG, "Sensors: no Members array");
 	json_array_foreach(m, i, o) {
-		uint32_t id;
+		const char *id = str(o, "@odata.id");
 
 		if (!json_is_object(o))
-			return dl_err_set(reterr, -EBADMSG, "log entry %zu is not an object", i);
-		if (!decimal_id(str(o, "Id"), &id))
-			id = i + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(i + 1);
-		if (id > last)
-			last = id;
-		if (id > sel_after)
-			any_new = true;
-	}
-	if (sel_after && !any_new && last && last < sel_after) {
-		r->sel_reset = true;
-		sel_after = 0;
-	}
-	json_array_foreach(m, i, o) {
-		struct health_sel_entry *e;
-		const char *sev, *code, *stype, *msg;
-		uint32_t id;
-
-		if (!decimal_id(str(o, "Id"), &id))
-			id = (uint32_t)(i + 1);
-		if (id <= sel_after)
+			return dl_err_set(reterr, -EBADMSG, "Sensors member %zu is not an object",
+			    i);
+		/* Expanded: the sensor itself; else a link to GET. */
+		if (json_object_get(o, "ReadingType") || json_object_get(o, "Reading")) {
+			if (json_object_get(o, "ReadingType") && !str(o, "ReadingType"))
+				return dl_err_set(reterr, -EBADMSG,
+				    "Sensors member %zu: ReadingType is not a string", i);
+			if ((k = sensor_obj(o, r)) < 0)
+				return k;
 			continue;
-		if (!r->sel) {
-			r->sel = calloc(MAX_HEALTH_SEL_NEW, sizeof(*r->sel));
-			if (!r->sel)
-				return -ENOMEM;
 		}
-		if (r->n_sel == MAX_HEALTH_SEL_NEW) {
-			/* keep the newest: drop the oldest */
-			memmove(r->sel, r->sel + 1, (MAX_HEALTH_SEL_NEW - 1) * sizeof(*r->sel));
-			r->n_sel--;
-			r->n_sel_dropped++;
+		if (!id || id[0] != '/' || strlen(id) >= REDFISH_MAX_URI)
+			return dl_err_set(reterr, -EBADMSG,
+			    "Sensors member %zu has no usable @odata.id", i);
+		if (n == max) {
+			r->n_sensors_dropped++;
+			continue;
 		}
-		e = &r->sel[r->n_sel++];
-		*e = (struct health_sel_entry){ .record_id = id };
-		e->timestamp = created(str(o, "Created"));
-		sev = str(o, "Severity");
-		e->severity = !sev ? HEALTH_SENSOR_UNKNOWN : streq(sev, "OK") ?
-		    HEALTH_SENSOR_NOMINAL : streq(sev, "Warning") ? HEALTH_SENSOR_WARNING :
-		    streq(sev, "Critical") ? HEALTH_SENSOR_CRITICAL : HEALTH_SENSOR_UNKNOWN;
-		code = str(o, "EntryCode");
-		stype = str(o, "SensorType");
-		msg = str(o, "Message");
-		/* "Deassert" and the "going low" of an upper threshold are the condition
-		 * going away; health_sel_classify_redfish() says which. */
-		e->cls = health_sel_classify_redfish(stype, code, str(o, "MessageId"),
-		    e->severity, &e->sensor_type, &e->event_type, &e->offset, &e->assertion);
-		copy_name(e->sensor, sizeof(e->sensor), str(o, "Name"));
-		copy_name(e->event, sizeof(e->event), msg ? msg : code);
+		strcpy(ret[n++], id);
 	}
-	r->sel_last_id = last;
+	*ret_n = n;
 	return 0;
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: everything a Redfish BMC sends that bootsvc/bmc/redfish_json.c reads
- * (service root, collections, a ComputerSystem, Thermal, Power, log entries). Any input is
- * either accepted or refused with a message; what is accepted holds its bounds: URIs are
- * paths of under REDFISH_MAX_URI, arrays within their caps, classes and states in range. */
+ * (service root, collections, a ComputerSystem, Thermal, Power, a Sensors collection and
+ * a Sensor, log entries one page or a walk over pages). Any input is either accepted or
+ * refused with a message; what is accepted holds its bounds: URIs are paths of under
+ * REDFISH_MAX_URI (a nextLink one under /redfish/v1/), arrays within their caps, classes
+ * and states in range, a walk never revisits a page. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,44 @@ check_reading(const struct health_reading *r)
 		if (r->sel[i].cls < 0 || r->sel[i].cls >= _HEALTH_SEL_CLASS_MAX ||
 		    r->sel[i].record_id > r->sel_last_id || r->sel[i].record_id == 0)
 			__builtin_trap();
+}
+
+/* The input as every page of a log (it names itself as its own nextLink at worst): the
+ * walk must stop, by its caps or by seeing a page twice, and a nextLink it follows must
+ * be a path under /redfish/v1/. */
+static void
+check_walk(const char *buf, size_t size)
+{
+	struct redfish_log_walk *w = calloc(1, sizeof(*w));
+	struct health_reading r = { 0 };
+	char uri[REDFISH_MAX_URI];
+	struct dl_err e = { 0 };
+	size_t pages = 0;
+	int k = 0;
+
+	if (!w)
+		return;
+	redfish_json_log_init(w, 2, "/redfish/v1/Systems/1/LogServices/Log/Entries");
+	while (redfish_json_log_page(buf, size, w, &r, &e) == 0) {
+		if (++pages > REDFISH_MAX_LOG_PAGES)
+			__builtin_trap();
+		k = redfish_json_log_next(w, uri, &e);
+		if (k <= 0)
+			break;
+		if (strncmp(uri, "/redfish/v1/", 12) != 0)
+			__builtin_trap();
+		check_uri(uri, false);
+	}
+	if (k < 0 && (!e.msg[0] || !w->truncated))
+		__builtin_trap();
+	if (pages) {
+		redfish_json_log_end(w, &r);
+		check_reading(&r);
+		if (r.sel_reset && w->truncated)
+			__builtin_trap();
+	}
+	health_reading_done(&r);
+	free(w);
 }
 
 int
@@ -79,5 +119,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_reading(&r);
 		health_reading_done(&r);
 	}
+	if (redfish_json_sensors(buf, size, &r, many, 4, &n, NULL) == 0)
+		for (size_t i = 0; i < n; i++)
+			check_uri(many[i], false);
+	(void)redfish_json_sensor(buf, size, &r, NULL);
+	check_reading(&r);
+	health_reading_done(&r);
+	check_walk(buf, size);
 	return 0;
 }

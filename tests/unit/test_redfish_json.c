@@ -385,6 +385,427 @@ test_caps(void **state)
 	free(b);
 }
 
+/* ProtocolFeaturesSupported.ExpandQuery: "$expand=.($levels=1)" only when the service
+ * says NoLinks and Levels (DSP0266 §7.3.1), and a MaxLevels, when given, of at least 1. */
+static void
+test_root_expand(void **state)
+{
+	static const struct {
+		int line;
+		const char *eq;
+		bool want;
+	} v[] = {
+		{ __LINE__, "{\"ExpandAll\":true,\"Levels\":true,\"Links\":true,\"NoLinks\":true,"
+		    "\"MaxLevels\":6}", true },
+		{ __LINE__, "{\"NoLinks\":true,\"Levels\":true}", true },
+		{ __LINE__, "{\"NoLinks\":true,\"Levels\":false,\"MaxLevels\":3}", false },
+		{ __LINE__, "{\"NoLinks\":true}", false },
+		{ __LINE__, "{\"ExpandAll\":true,\"Levels\":true}", false },
+		{ __LINE__, "{\"NoLinks\":true,\"Levels\":true,\"MaxLevels\":0}", false },
+		{ __LINE__, "{\"NoLinks\":\"yes\",\"Levels\":true}", false },
+		{ __LINE__, "true", false },
+	};
+	char buf[512];
+	size_t len;
+	char *b = fixture("root.json", &len);
+	struct redfish_root rt;
+	struct dl_err e = { 0 };
+
+	(void)state;
+	/* an iDRAC-shaped root without ProtocolFeaturesSupported: no expand */
+	assert_int_equal(redfish_json_root(b, len, &rt, &e), 0);
+	assert_false(rt.expand_levels);
+	free(b);
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		int n = snprintf(buf, sizeof(buf), "{\"Systems\":{\"@odata.id\":\"/redfish/v1/Systems\"},"
+		    "\"ProtocolFeaturesSupported\":{\"ExpandQuery\":%s}}", v[i].eq);
+
+		_assert_int_equal(redfish_json_root(buf, (size_t)n, &rt, &e), 0, __FILE__,
+		    v[i].line);
+		_assert_int_equal(rt.expand_levels, v[i].want, __FILE__, v[i].line);
+	}
+}
+
+/* A page of entries: ids first..first+n-1 (as "Id", or no Id when !with_id), and next
+ * as its nextLink (NULL: none; a JSON value when raw). */
+static size_t
+page(char *buf, size_t size, int first, int n, bool with_id, const char *next, bool raw)
+{
+	size_t k = 0;
+
+	k += (size_t)snprintf(buf + k, size - k, "{\"Members\":[");
+	for (int i = 0; i < n; i++) {
+		if (with_id)
+			k += (size_t)snprintf(buf + k, size - k, "%s{\"Id\":\"%d\",\"SensorType\":"
+			    "\"Memory\",\"EntryCode\":\"Assert\",\"MessageId\":\"OpenBMC.0.1."
+			    "MemoryECCCorrectable\",\"Severity\":\"Warning\",\"Name\":\"DIMM\"}",
+			    i ? "," : "", first + i);
+		else
+			k += (size_t)snprintf(buf + k, size - k, "%s{\"Name\":\"E%d\"}", i ? "," : "",
+			    first + i);
+	}
+	k += (size_t)snprintf(buf + k, size - k, "]");
+	if (next && raw)
+		k += (size_t)snprintf(buf + k, size - k, ",\"Members@odata.nextLink\":%s", next);
+	else if (next)
+		k += (size_t)snprintf(buf + k, size - k, ",\"Members@odata.nextLink\":\"%s\"", next);
+	k += (size_t)snprintf(buf + k, size - k, "}");
+	assert_true(k < size);
+	return k;
+}
+
+#define E "/redfish/v1/Systems/1/LogServices/SEL/Entries"
+
+/* Three pages (ids 1-3, 4-5, 6) walked as health_redfish.c walks them. */
+static void
+walk3(uint32_t after, bool with_id, struct health_reading *r, struct redfish_log_walk *w)
+{
+	static const struct {
+		int first, n;
+		const char *uri, *next;
+	} pages[] = {
+		{ 1, 3, E, E "?$skip=3" },
+		{ 4, 2, E "?$skip=3", E "?$skip=5" },
+		{ 6, 1, E "?$skip=5", NULL },
+	};
+	char buf[4096], uri[REDFISH_MAX_URI];
+	struct dl_err e = { 0 };
+
+	redfish_json_log_init(w, after, E);
+	for (size_t i = 0; i < ELEMENTSOF(pages); i++) {
+		size_t n = page(buf, sizeof(buf), pages[i].first, pages[i].n, with_id,
+		    pages[i].next, false);
+
+		assert_int_equal(redfish_json_log_page(buf, n, w, r, &e), 0);
+		assert_int_equal(redfish_json_log_next(w, uri, &e), pages[i].next ? 1 : 0);
+		if (pages[i].next)
+			assert_string_equal(uri, pages[i].next);
+	}
+	redfish_json_log_end(w, r);
+}
+
+static void
+test_log_pages(void **state)
+{
+	struct redfish_log_walk *w = calloc(1, sizeof(*w));
+	struct health_reading r = { 0 };
+
+	(void)state;
+	assert_non_null(w);
+	walk3(0, true, &r, w);
+	assert_int_equal(r.n_sel, 6);
+	assert_int_equal(r.sel_last_id, 6);
+	assert_int_equal(w->n_pages, 3);
+	for (size_t i = 0; i < r.n_sel; i++) {
+		assert_int_equal(r.sel[i].record_id, i + 1);
+		assert_int_equal(r.sel[i].cls, HEALTH_SEL_ECC_CORRECTABLE);
+	}
+	assert_false(r.sel_reset);
+	health_reading_done(&r);
+
+	/* new since the last poll: only what is above it, wherever its page */
+	walk3(4, true, &r, w);
+	assert_int_equal(r.n_sel, 2);
+	assert_int_equal(r.sel[0].record_id, 5);
+	assert_int_equal(r.sel[1].record_id, 6);
+	assert_int_equal(r.sel_last_id, 6);
+	health_reading_done(&r);
+	walk3(6, true, &r, w);
+	assert_int_equal(r.n_sel, 0);
+	assert_false(r.sel_reset);
+	health_reading_done(&r);
+
+	/* all below the last poll's id, the whole log read: it was cleared */
+	walk3(10, true, &r, w);
+	assert_int_equal(r.n_sel, 6);
+	assert_true(r.sel_reset);
+	health_reading_done(&r);
+
+	/* no decimal Id: positions over the whole collection, not per page */
+	walk3(2, false, &r, w);
+	assert_int_equal(r.n_sel, 4);
+	assert_int_equal(r.sel[0].record_id, 3);
+	assert_string_equal(r.sel[0].sensor, "E3");
+	assert_int_equal(r.sel[3].record_id, 6);
+	assert_int_equal(r.sel_last_id, 6);
+	health_reading_done(&r);
+	free(w);
+}
+
+/* nextLinks that must stop the walk, never loop: each keeps what was read. */
+static void
+test_log_pages_bad(void **state)
+{
+	static const struct {
+		int line;
+		const char *next;
+		int want;
+		const char *msg;
+	} v[] = {
+		{ __LINE__, E, -ELOOP, "is page 1 again" },
+		{ __LINE__, "https://evil.example/redfish/v1/x", -EBADMSG, "not a path under /redfish/v1/" },
+		{ __LINE__, "/redfish/v2/Entries?page=2", -EBADMSG, "not a path under" },
+		{ __LINE__, "/redfish/v1/../../etc/passwd", -EBADMSG, "not a path under" },
+		{ __LINE__, "/redfish/v1/x y", -EBADMSG, "not a path under" },
+		{ __LINE__, "", -EBADMSG, "not a path under" },
+	};
+	struct redfish_log_walk *w = calloc(1, sizeof(*w));
+	struct health_reading r = { 0 };
+	char buf[4096], uri[REDFISH_MAX_URI], longnext[REDFISH_MAX_URI + 32];
+	size_t n;
+
+	(void)state;
+	assert_non_null(w);
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		struct dl_err e = { 0 };
+
+		redfish_json_log_init(w, 100, E);
+		n = page(buf, sizeof(buf), 1, 3, true, v[i].next, false);
+		_assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0, __FILE__,
+		    v[i].line);
+		check_r_at(__FILE__, v[i].line, "next", redfish_json_log_next(w, uri, &e), &e,
+		    v[i].want, v[i].msg);
+		_assert_true(w->truncated, "truncated", __FILE__, v[i].line);
+		redfish_json_log_end(w, &r);
+		/* a walk cut short is no proof of a cleared log: nothing new, no reset */
+		_assert_int_equal(r.n_sel, 0, __FILE__, v[i].line);
+		_assert_true(!r.sel_reset, "no reset", __FILE__, v[i].line);
+		_assert_int_equal(r.sel_last_id, 3, __FILE__, v[i].line);
+		health_reading_done(&r);
+	}
+	/* too long to keep whole */
+	{
+		struct dl_err e = { 0 };
+		int k = snprintf(longnext, sizeof(longnext), "/redfish/v1/%0*d", REDFISH_MAX_URI, 7);
+
+		assert_true(k > 0);
+		redfish_json_log_init(w, 0, E);
+		n = page(buf, sizeof(buf), 1, 1, true, longnext, false);
+		assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+		check_r_at(__FILE__, __LINE__, "long", redfish_json_log_next(w, uri, &e), &e,
+		    -EBADMSG, "of under 256 bytes");
+		redfish_json_log_end(w, &r);
+		assert_int_equal(r.n_sel, 1);
+		health_reading_done(&r);
+	}
+	/* not a string: the page is malformed */
+	{
+		struct dl_err e = { 0 };
+
+		redfish_json_log_init(w, 0, E);
+		n = page(buf, sizeof(buf), 1, 1, true, "[\"" E "\"]", true);
+		check_r_at(__FILE__, __LINE__, "page", redfish_json_log_page(buf, n, w, &r, &e), &e,
+		    -EBADMSG, "nextLink is not a string");
+		health_reading_done(&r);
+	}
+	/* a cycle of two: page 2 points back to page 2 */
+	{
+		struct dl_err e = { 0 };
+
+		redfish_json_log_init(w, 0, E);
+		n = page(buf, sizeof(buf), 1, 1, true, E "?p=2", false);
+		assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+		assert_int_equal(redfish_json_log_next(w, uri, &e), 1);
+		n = page(buf, sizeof(buf), 2, 1, true, E "?p=2", false);
+		assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+		check_r_at(__FILE__, __LINE__, "cycle", redfish_json_log_next(w, uri, &e), &e,
+		    -ELOOP, "of page 2 is page 2 again");
+		redfish_json_log_end(w, &r);
+		assert_int_equal(r.n_sel, 2);
+		health_reading_done(&r);
+	}
+	free(w);
+}
+
+/* A log that never ends: at most REDFISH_MAX_LOG_PAGES pages, REDFISH_MAX_LOG_ENTRIES
+ * entries; the newest MAX_HEALTH_SEL_NEW kept, the other new ones counted. */
+static void
+test_log_pages_caps(void **state)
+{
+	struct redfish_log_walk *w = calloc(1, sizeof(*w));
+	struct health_reading r = { 0 };
+	size_t size = 64 + (size_t)REDFISH_MAX_LOG_ENTRIES * 24, n, pages = 0;
+	char *buf = malloc(size), uri[REDFISH_MAX_URI], next[64];
+	struct dl_err e = { 0 };
+	int k;
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(buf);
+	redfish_json_log_init(w, 0, E);
+	do {
+		snprintf(next, sizeof(next), E "?page=%zu", pages + 2);
+		n = page(buf, size, (int)pages * 10 + 1, 10, true, next, false);
+		assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+		pages++;
+		assert_true(pages <= REDFISH_MAX_LOG_PAGES);
+	} while ((k = redfish_json_log_next(w, uri, &e)) > 0);
+	check_r_at(__FILE__, __LINE__, "pages", k, &e, -E2BIG, "more than 32 pages");
+	assert_int_equal(pages, REDFISH_MAX_LOG_PAGES);
+	redfish_json_log_end(w, &r);
+	assert_int_equal(r.n_sel, REDFISH_MAX_LOG_PAGES * 10);
+	health_reading_done(&r);
+
+	/* one page of more entries than the cap: the rest not read */
+	redfish_json_log_init(w, 0, E);
+	n = page(buf, size, 1, REDFISH_MAX_LOG_ENTRIES + 5, false, E "?page=2", false);
+	assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+	assert_true(w->truncated);
+	assert_int_equal(w->n_entries, REDFISH_MAX_LOG_ENTRIES);
+	check_r_at(__FILE__, __LINE__, "entries", redfish_json_log_next(w, uri, &e), &e, -E2BIG,
+	    "more than 16384 (REDFISH_MAX_LOG_ENTRIES)");
+	redfish_json_log_end(w, &r);
+	assert_int_equal(r.n_sel, MAX_HEALTH_SEL_NEW);
+	assert_int_equal(r.n_sel_dropped, REDFISH_MAX_LOG_ENTRIES - MAX_HEALTH_SEL_NEW);
+	assert_int_equal(r.sel[MAX_HEALTH_SEL_NEW - 1].record_id, REDFISH_MAX_LOG_ENTRIES);
+	assert_int_equal(r.sel_last_id, REDFISH_MAX_LOG_ENTRIES);
+	health_reading_done(&r);
+	free(buf);
+	free(w);
+}
+
+#undef E
+
+/* Sensors (Sensor.v1, OpenBMC-shaped, expanded): the same readings Thermal and Power
+ * give. */
+static void
+test_sensors(void **state)
+{
+	struct health_reading r = { 0 };
+	struct dl_err e = { 0 };
+	const struct health_sensor *s;
+	char links[4][REDFISH_MAX_URI];
+	size_t len, n = 99;
+	char *b = fixture("sensors.json", &len);
+	double c = 0;
+	static const char one[] = "{\"@odata.id\":\"/redfish/v1/Chassis/1/Sensors/t\",\"Id\":"
+	    "\"t\",\"ReadingType\":\"Temperature\",\"Reading\":40,\"Status\":{\"State\":"
+	    "\"Enabled\",\"Health\":\"OK\"},\"Thresholds\":{\"UpperCritical\":{\"Reading\":85}}}";
+	static const char linked[] = "{\"Members\":[{\"@odata.id\":\"/redfish/v1/Chassis/1/Sensors/a\"},"
+	    "{\"@odata.id\":\"/redfish/v1/Chassis/1/Sensors/b\"}]}";
+
+	(void)state;
+	assert_int_equal(redfish_json_sensors(b, len, &r, links, 4, &n, &e), 0);
+	free(b);
+	assert_int_equal(n, 0);         /* all expanded: nothing to GET */
+	assert_int_equal(r.n_sensors, 6); /* the voltage is no rule's */
+	s = sensor(&r, "CPU0 Temp");
+	assert_int_equal(s->type, 0x01);
+	assert_string_equal(s->units, "C");
+	assert_int_equal(s->state, HEALTH_SENSOR_CRITICAL); /* BMC says Warning; 91.5 >= 85 */
+	assert_string_equal(s->condition, "upper critical");
+	s = sensor(&r, "Inlet Temp");
+	assert_int_equal(s->state, HEALTH_SENSOR_NOMINAL);
+	assert_string_equal(s->condition, "");
+	s = sensor(&r, "Fan0");
+	assert_int_equal(s->type, 0x04);
+	assert_string_equal(s->units, "RPM");
+	assert_int_equal(s->state, HEALTH_SENSOR_CRITICAL);
+	assert_string_equal(s->condition, "lower critical");
+	s = sensor(&r, "Fan1 PWM");
+	assert_int_equal(s->type, 0x04);
+	assert_string_equal(s->units, "%");
+	s = sensor(&r, "Total Power");
+	assert_int_equal(s->type, 0x08);
+	assert_string_equal(s->units, "W");
+	/* the chassis total, not a supply's input */
+	assert_int_equal(health_power_watts(&r), 287);
+	assert_true(health_temperature_c(&r, &c));
+	assert_true(c > 91.4 && c < 91.6);
+	health_reading_done(&r);
+
+	/* not expanded: the links to GET, each one a Sensor */
+	assert_int_equal(redfish_json_sensors(linked, strlen(linked), &r, links, 4, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(links[1], "/redfish/v1/Chassis/1/Sensors/b");
+	assert_int_equal(r.n_sensors, 0);
+	assert_int_equal(redfish_json_sensor(one, strlen(one), &r, &e), 0);
+	assert_int_equal(r.n_sensors, 1);
+	assert_string_equal(r.sensors[0].name, "t"); /* no Name: its Id */
+	assert_int_equal(r.sensors[0].state, HEALTH_SENSOR_NOMINAL);
+	health_reading_done(&r);
+	/* more links than the caller GETs: counted as dropped */
+	assert_int_equal(redfish_json_sensors(linked, strlen(linked), &r, links, 1, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r.n_sensors_dropped, 1);
+	health_reading_done(&r);
+}
+
+static void
+test_sensors_malformed(void **state)
+{
+	static const struct {
+		int line;
+		bool collection;
+		const char *json, *msg;
+	} v[] = {
+		{ __LINE__, true, "{\"Members\":{}}", "no Members array" },
+		{ __LINE__, true, "{}", "no Members array" },
+		{ __LINE__, true, "{\"Members\":[7]}", "member 0 is not an object" },
+		{ __LINE__, true, "{\"Members\":[{\"@odata.id\":\"http://x/\"}]}", "no usable @odata.id" },
+		{ __LINE__, true, "{\"Members\":[{}]}", "no usable @odata.id" },
+		{ __LINE__, true, "{\"Members\":[{\"ReadingType\":7,\"Reading\":1}]}",
+		    "ReadingType is not a string" },
+		{ __LINE__, true, "{\"Members\":[", "malformed JSON" },
+		{ __LINE__, false, "{\"ReadingType\":[]}", "ReadingType is not a string" },
+		{ __LINE__, false, "[]", "not a JSON object" },
+		{ __LINE__, false, "{\"ReadingType\":\"Power\",\"ReadingType\":\"Power\"}",
+		    "malformed JSON" },
+	};
+	char links[2][REDFISH_MAX_URI];
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		struct health_reading r = { 0 };
+		struct dl_err e = { 0 };
+		size_t n = 0;
+		int k = v[i].collection ?
+		    redfish_json_sensors(v[i].json, strlen(v[i].json), &r, links, 2, &n, &e) :
+		    redfish_json_sensor(v[i].json, strlen(v[i].json), &r, &e);
+
+		check_r_at(__FILE__, v[i].line, "sensors", k, &e, -EBADMSG, v[i].msg);
+		health_reading_done(&r);
+	}
+	/* missing fields are no error: no reading, no verdict; a non-number reading none */
+	{
+		static const char bare[] = "{\"ReadingType\":\"Temperature\",\"Reading\":\"hot\","
+		    "\"Thresholds\":7}";
+		struct health_reading r = { 0 };
+		struct dl_err e = { 0 };
+
+		assert_int_equal(redfish_json_sensor(bare, strlen(bare), &r, &e), 0);
+		assert_int_equal(r.n_sensors, 1);
+		assert_false(r.sensors[0].has_reading);
+		assert_int_equal(r.sensors[0].state, HEALTH_SENSOR_UNKNOWN);
+		health_reading_done(&r);
+	}
+}
+
+/* More expanded sensors than MAX_HEALTH_SENSORS: kept up to the cap, the rest counted. */
+static void
+test_sensors_caps(void **state)
+{
+	size_t size = 64 + (MAX_HEALTH_SENSORS + 10) * 64, n = 0, nl = 0;
+	char *b = malloc(size);
+	char links[1][REDFISH_MAX_URI];
+	struct health_reading r = { 0 };
+	struct dl_err e = { 0 };
+
+	(void)state;
+	assert_non_null(b);
+	n += (size_t)snprintf(b + n, size - n, "{\"Members\":[");
+	for (int i = 0; i < MAX_HEALTH_SENSORS + 10; i++)
+		n += (size_t)snprintf(b + n, size - n,
+		    "%s{\"Name\":\"T%d\",\"ReadingType\":\"Temperature\",\"Reading\":%d}",
+		    i ? "," : "", i, 30 + i % 10);
+	n += (size_t)snprintf(b + n, size - n, "]}");
+	assert_int_equal(redfish_json_sensors(b, n, &r, links, 1, &nl, &e), 0);
+	assert_int_equal(r.n_sensors, MAX_HEALTH_SENSORS);
+	assert_int_equal(r.n_sensors_dropped, 10);
+	health_reading_done(&r);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -397,6 +818,13 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_root_expand),
+		cmocka_unit_test(test_log_pages),
+		cmocka_unit_test(test_log_pages_bad),
+		cmocka_unit_test(test_log_pages_caps),
+		cmocka_unit_test(test_sensors),
+		cmocka_unit_test(test_sensors_malformed),
+		cmocka_unit_test(test_sensors_caps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
