@@ -85,6 +85,7 @@ dl_errno_name(int code)
 	case ECONNRESET: return "ECONNRESET"; /* a peer cut a transfer (sync/) */
 	case EBADMSG: return "EBADMSG";       /* a peer sent bytes of the wrong hash */
 	case EKEYREJECTED: return "EKEYREJECTED"; /* a Redfish BMC's certificate failed its pin or CA */
+	case ELOOP: return "ELOOP"; /* a Redfish log's nextLink names a page read before */
 	case EFBIG: return "EFBIG";
 	default: return "EUNKNOWN";
 	}

@@ -11,7 +11,8 @@
 #   dl_bmc_reset_count NAME              how many hard resets reached the running qemu
 #   dl_bmc_booted_from NAME              boot device of the last power-on: pxe, default, ...
 #   dl_bmc_qemu_pid NAME                 pid of NAME's running qemu, or nothing
-#   dl_bmc_pass NAME                     the admin password (also in $DL_W/NAME.creds)
+#   dl_bmc_pass NAME                     the admin password (also in $DL_W/NAME.creds);
+#                                        DL_BMC_LONG_PASS=1 dl_bmc ...: 100 bytes (Redfish)
 #   dl_bmc_addr NAME                     the BMC as a node's --bmc names it: IP, or
 #                                        redfish://IP for a Redfish BMC
 #   (BMC_PROTO=ipmi dl_bmc ... in a Redfish run, or the reverse, makes a mixed fleet)
@@ -409,9 +410,15 @@ dl_bmc() {
 	mkdir -p "$d/state"
 	# per BMC, so a test may mix them: BMC_PROTO=ipmi dl_bmc ... in a Redfish run
 	echo "$BMC_PROTO" > "$d/proto"
-	# a password per BMC (IPMI 2.0: at most 20 bytes), so crossed credentials fail
+	# a password per BMC (IPMI 2.0: at most 20 bytes), so crossed credentials fail;
+	# DL_BMC_LONG_PASS=1 gives a Redfish BMC one of 100 bytes (bootsvc takes up to 128
+	# for Redfish, power.h MAX_BMC_PASS)
 	pass="pw-$name-$RANDOM"
 	pass=${pass:0:20}
+	if [[ ${DL_BMC_LONG_PASS:-0} == 1 && $BMC_PROTO == redfish ]]; then
+		pass="$pass-$(openssl rand -hex 60)"
+		pass=${pass:0:100}
+	fi
 
 	# the node, exactly like dl_qemu but without -no-reboot (a BMC hard reset must reboot
 	# the guest, not end qemu). -nographic is what makes SeaBIOS and iPXE print on the

@@ -12,7 +12,7 @@ DMTF Redfish schema bootsvc's client uses:
   /redfish/v1/Systems[/1]                     PowerState, Boot override (PATCH), LogServices
   /redfish/v1/Systems/1/Actions/ComputerSystem.Reset
   /redfish/v1/Systems/1/LogServices[/Log[/Entries]]
-  /redfish/v1/Chassis[/1[/Thermal|/Power]]
+  /redfish/v1/Chassis[/1[/Thermal|/Power|/Sensors[/NAME]]]
 
 over HTTPS (--cert/--key), with sessions or, with --no-sessions, basic auth only.
 Users: --user/--password (Administrator) and "viewer" with the same password (ReadOnly:
@@ -26,7 +26,15 @@ Fault injection through files in --dir that only the test writes (read on every 
                "Pwr Consumption 240".
   log          one JSON object per line, a LogEntry without Id (the line number is its
                Id); truncate it to clear the log.
-  requests     appended: one "METHOD PATH" line per request served (for tests).
+  log-page     "N": the log's Entries collection in pages of N (Members@odata.nextLink,
+               "?$skip=K"), as iDRAC pages at 50; "N loop": the last page's nextLink is
+               the first page's path again (a broken BMC a client must not follow for ever).
+  sensors-mode "sensors": the Chassis links only its Sensors collection (Redfish
+               2019.4+, no Thermal/Power); "sensors-404": it links Thermal and Power
+               but they answer 404 (deprecated), and Sensors; with "expand" as well,
+               the service root says it takes $expand=.($levels=1) and the collection
+               answers it with its members inline. Empty or missing: Thermal and Power.
+  requests     appended: one "METHOD PATH[?QUERY]" line per request served (for tests).
   sessions     appended: "login N" per session opened, "logout N" per session deleted.
   hang-addrs   addresses (one a line) whose BMC hangs as with fault "hang": with several
                --addr, one process is many BMCs, some of them dead (make bench uses
@@ -45,6 +53,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 # How long a "hang" keeps a request unanswered at most: longer than any client timeout the
 # tests use, short enough that a forgotten fault does not keep threads for ever.
@@ -66,6 +75,8 @@ SENSORS = {
     "Fan1": 4800.0,
     "Pwr Consumption": 120.0,
 }
+# The same as members of the Chassis' Sensors collection (sensors-mode), and a voltage.
+SENSOR_IDS = ["CPU_Temp", "Fan1", "Pwr_Consumption", "P12V"]
 
 
 def status(value, lnc=None, lc=None, unc=None, uc=None, unr=None):
@@ -160,6 +171,17 @@ class Sim:
                 with open(os.path.join(self.d, "log"), "a") as f:
                     f.write("".join(line + "\n" for line in lines))
 
+    def sensors_mode(self):
+        return self.file("sensors-mode").split()
+
+    def log_page(self):
+        """(page size, loop) from the log-page file; (0, False): one page."""
+        w = self.file("log-page").split()
+        try:
+            return (int(w[0]) if w else 0), "loop" in w
+        except ValueError:
+            return 0, False
+
     def log_entries(self):
         out = []
         for i, line in enumerate(self.file("log").splitlines(), 1):
@@ -242,10 +264,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self, method):
         sim = self.server.sim
-        path = self.path.split("?")[0].rstrip("/") or "/"
+        path, _, query = self.path.partition("?")
+        path = path.rstrip("/") or "/"
+        self.query = urllib.parse.parse_qs(query, keep_blank_values=True)
         self.read_body()
         with open(os.path.join(sim.d, "requests"), "a") as f:
-            f.write(f"{method} {path}\n")
+            f.write(f"{method} {path}{'?' + query if query else ''}\n")
         sim.scan_events()
         fault = sim.fault()
         if self.server.server_address[0] in sim.file("hang-addrs").split():
@@ -296,6 +320,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
              "RedfishVersion": "1.8.0", "Systems": {"@odata.id": ROOT + "/Systems"},
              "Chassis": {"@odata.id": ROOT + "/Chassis"},
              "Managers": {"@odata.id": ROOT + "/Managers"}}
+        if "expand" in self.server.sim.sensors_mode():
+            r["ProtocolFeaturesSupported"] = {"ExpandQuery": {
+                "ExpandAll": False, "Levels": True, "Links": False, "NoLinks": True,
+                "MaxLevels": 1}}
         if not self.server.sim.a.no_sessions:
             r["SessionService"] = {"@odata.id": ROOT + "/SessionService"}
             r["Links"] = {"Sessions": {"@odata.id": ROOT + "/SessionService/Sessions"}}
@@ -342,12 +370,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return {"@odata.id": path, "Id": "Log", "Entries": {"@odata.id": path + "/Entries"}}
         if path == SYS + "/LogServices/Log/Entries":
             m = sim.log_entries()
-            return {"@odata.id": path, "Members": m, "Members@odata.count": len(m)}
+            out = {"@odata.id": path, "Members@odata.count": len(m)}
+            size, loop = sim.log_page()
+            if size <= 0:
+                out["Members"] = m
+                return out
+            try:
+                skip = int(self.query.get("$skip", ["0"])[0])
+            except ValueError:
+                return None
+            out["Members"] = m[skip:skip + size]
+            if skip + size < len(m):
+                out["Members@odata.nextLink"] = f"{path}?$skip={skip + size}"
+            elif loop:
+                out["Members@odata.nextLink"] = path
+            return out
         if path == ROOT + "/Chassis":
             return coll(path, [CH])
+        mode = sim.sensors_mode()
         if path == CH:
-            return {"@odata.id": CH, "Id": "1", "Thermal": {"@odata.id": CH + "/Thermal"},
-                    "Power": {"@odata.id": CH + "/Power"}}
+            c = {"@odata.id": CH, "Id": "1"}
+            if "sensors" not in mode:
+                c["Thermal"] = {"@odata.id": CH + "/Thermal"}
+                c["Power"] = {"@odata.id": CH + "/Power"}
+            if "sensors" in mode or "sensors-404" in mode:
+                c["Sensors"] = {"@odata.id": CH + "/Sensors"}
+            return c
+        if path in (CH + "/Thermal", CH + "/Power") and ("sensors" in mode or
+                                                         "sensors-404" in mode):
+            return None
+        if path == CH + "/Sensors" and ("sensors" in mode or "sensors-404" in mode):
+            members = [self.sensor_res(n) for n in SENSOR_IDS]
+            if "expand" in mode and self.query.get("$expand") == [".($levels=1)"]:
+                return {"@odata.id": path, "Members": members,
+                        "Members@odata.count": len(members)}
+            return coll(path, [m["@odata.id"] for m in members])
+        if path.startswith(CH + "/Sensors/") and path[len(CH + "/Sensors/"):] in SENSOR_IDS \
+                and ("sensors" in mode or "sensors-404" in mode):
+            return self.sensor_res(path[len(CH + "/Sensors/"):])
         if path == CH + "/Thermal":
             t, f = sim.sensor("CPU Temp"), sim.sensor("Fan1")
             return {"@odata.id": path,
@@ -365,6 +425,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       "PowerConsumedWatts": sim.sensor("Pwr Consumption"),
                                       "Status": {"State": "Enabled", "Health": "OK"}}]}
         return None
+
+    def sensor_res(self, sid):
+        """A Sensor (Sensor.v1_2) with the values and thresholds Thermal/Power give."""
+        sim = self.server.sim
+        p = f"{CH}/Sensors/{sid}"
+        if sid == "CPU_Temp":
+            t = sim.sensor("CPU Temp")
+            return {"@odata.id": p, "@odata.type": "#Sensor.v1_2_0.Sensor", "Id": sid,
+                    "Name": "CPU Temp", "ReadingType": "Temperature", "Reading": t,
+                    "ReadingUnits": "Cel", "PhysicalContext": "CPU",
+                    "Status": status(t, unc=75, uc=85, unr=95),
+                    "Thresholds": {"UpperCaution": {"Reading": 75},
+                                   "UpperCritical": {"Reading": 85},
+                                   "UpperFatal": {"Reading": 95}}}
+        if sid == "Fan1":
+            f = sim.sensor("Fan1")
+            return {"@odata.id": p, "@odata.type": "#Sensor.v1_2_0.Sensor", "Id": sid,
+                    "Name": "Fan1", "ReadingType": "Rotational", "Reading": f,
+                    "ReadingUnits": "RPM", "PhysicalContext": "Fan",
+                    "Status": status(f, lnc=1800, lc=1200),
+                    "Thresholds": {"LowerCaution": {"Reading": 1800},
+                                   "LowerCritical": {"Reading": 1200}}}
+        if sid == "Pwr_Consumption":
+            return {"@odata.id": p, "@odata.type": "#Sensor.v1_2_0.Sensor", "Id": sid,
+                    "Name": "Pwr Consumption", "ReadingType": "Power",
+                    "Reading": sim.sensor("Pwr Consumption"), "ReadingUnits": "W",
+                    "PhysicalContext": "Chassis", "Status": {"State": "Enabled", "Health": "OK"}}
+        # a reading no health rule reads: must be skipped, not fail the read
+        return {"@odata.id": p, "@odata.type": "#Sensor.v1_2_0.Sensor", "Id": sid,
+                "Name": "P12V", "ReadingType": "Voltage", "Reading": 12.1,
+                "ReadingUnits": "V", "Status": {"State": "Enabled", "Health": "OK"}}
 
     def patch_system(self):
         sim = self.server.sim
