@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* BMC credential files: root-only key=value files naming the BMC user, password, IPMI
- * cipher suite and Redfish key pin (CONVENTIONS §15.1: passwords live in files readable by root only). */
+ * cipher suite and Redfish key pin (CONVENTIONS §15.1: passwords live in files readable
+ * by root only). */
 #include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>

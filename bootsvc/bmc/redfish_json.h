@@ -2,8 +2,9 @@
 /* What the Redfish client reads out of a BMC's JSON (DMTF DSP0266 / DSP8010 schemas):
  * the service root's links, a collection's first member, a ComputerSystem's power state,
  * its Reset action and allowed reset types, Chassis Thermal and Power, or its Sensors
- * collection, as health sensors, a LogService's entries (page by page) as SEL entries. Pure: no I/O, no clock, no globals, so the unit
- * tests feed it fixtures and tests/fuzz/fuzz_redfish_json.c feeds it anything. */
+ * collection, as health sensors, a LogService's entries (page by page) as SEL entries.
+ * Pure: no I/O, no clock, no globals, so the unit tests feed it fixtures and
+ * tests/fuzz/fuzz_redfish_json.c feeds it anything. */
 #pragma once
 
 #include <stdbool.h>

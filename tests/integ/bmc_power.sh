@@ -199,6 +199,26 @@ out=$(dl_ns "$POWERCTL" "$DL_W/open.creds" "$B01" status 2>&1) && fail "0644 cre
 [[ $out == *error=EPERM*open.creds* ]] || fail "0644 creds: want EPERM naming the file, got: $out"
 pass "world-readable credentials refused: $out"
 
+# --- Redfish: a 100-byte password (IPMI allows 20): status through a session as admin, and
+# through the auto probe of a bare address; the same file for ipmi:// is refused naming
+# IPMI's limit, without the password
+if [[ $BMC_PROTO == redfish ]]; then
+	DL_BMC_LONG_PASS=1 dl_bmc b04 "$DL_NET.24" "52:54:00:$o:00:04" bios 256
+	p3=$(dl_bmc_pass b04)
+	((${#p3} == 100)) || fail "b04's password is ${#p3} bytes, want 100"
+	out=$(pc b04 status 2>&1) && [[ $out == *": off" ]] || fail "b04 status with a 100-byte password: $out"
+	out=$(dl_ns "$POWERCTL" "$DL_W/b04.creds" "$(dl_bmc_ip b04)" status --auto 2>&1) &&
+	    [[ $out == *": off" ]] || fail "b04 status --auto with a 100-byte password: $out"
+	grep -q '^login ' "$DL_W/bmc-b04/sessions" || fail "b04: no session was opened"
+	ref=$(rf b04 GET /redfish/v1/Systems/1 "" -f | python3 -c 'import json, sys; print(json.load(sys.stdin)["PowerState"])') ||
+	    fail "curl with b04's password: $ref"
+	out=$(dl_ns "$POWERCTL" "$DL_W/b04.creds" "ipmi://$(dl_bmc_ip b04)" status 2>&1) &&
+	    fail "a 100-byte password accepted for an IPMI BMC: $out"
+	[[ $out == *"password must be 1..20 bytes (IPMI 2.0 limit), got 100"* && $out != *"$p3"* ]] ||
+	    fail "IPMI BMC with a 100-byte password: $out"
+	pass "100-byte password: status off over Redfish (and --auto); $REF: $ref; ipmi:// refused: $out"
+fi
+
 # --- an unreachable BMC: SIGSTOP its ipmi_sim
 pid=$(dl_bmc_pid b02)
 kill -STOP "$pid"
