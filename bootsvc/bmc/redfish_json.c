@@ -648,9 +648,22 @@ redfish_json_log_end(const struct redfish_log_walk *w, struct health_reading *r)
 		after = 0;
 		n_new = w->n_entries;
 	}
-	for (size_t i = 0; i < r->n_sel; i++)
-		if (r->sel[i].record_id > after)
-			r->sel[n++] = r->sel[i];
+	for (size_t i = 0; i < r->n_sel; i++) {
+		bool dup = false;
+
+		if (r->sel[i].record_id <= after)
+			continue;
+		/* A nextLink that names a page already read under another URI ("?$skip=0"
+		 * for the first) is caught only one page later: its entries must not count
+		 * twice. Ids are unique in a log; keep the first. */
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = r->sel[k].record_id == r->sel[i].record_id;
+		if (dup) {
+			n_new = n_new ? n_new - 1 : 0;
+			continue;
+		}
+		r->sel[n++] = r->sel[i];
+	}
 	r->n_sel = n;
 	r->n_sel_dropped += n_new > n ? n_new - n : 0;
 	r->sel_last_id = w->last;

@@ -598,6 +598,28 @@ test_log_pages_bad(void **state)
 		    -EBADMSG, "nextLink is not a string");
 		health_reading_done(&r);
 	}
+	/* the first page again under another URI: caught a page later, its entries once */
+	{
+		struct dl_err e = { 0 };
+
+		redfish_json_log_init(w, 0, E);
+		n = page(buf, sizeof(buf), 1, 3, true, E "?$skip=3", false);
+		assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+		assert_int_equal(redfish_json_log_next(w, uri, &e), 1);
+		n = page(buf, sizeof(buf), 4, 2, true, E "?$skip=0", false);
+		assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+		assert_int_equal(redfish_json_log_next(w, uri, &e), 1);
+		n = page(buf, sizeof(buf), 1, 3, true, E "?$skip=3", false);
+		assert_int_equal(redfish_json_log_page(buf, n, w, &r, &e), 0);
+		check_r_at(__FILE__, __LINE__, "alias", redfish_json_log_next(w, uri, &e), &e,
+		    -ELOOP, "of page 3 is page 2 again");
+		redfish_json_log_end(w, &r);
+		assert_int_equal(r.n_sel, 5);
+		for (size_t i = 0; i < r.n_sel; i++)
+			assert_int_equal(r.sel[i].record_id, i + 1);
+		assert_int_equal(r.n_sel_dropped, 0);
+		health_reading_done(&r);
+	}
 	/* a cycle of two: page 2 points back to page 2 */
 	{
 		struct dl_err e = { 0 };
