@@ -395,27 +395,36 @@ if row_on storm; then
 fi
 
 # ------------------------------------------------------------------ 2: per-node scripts
-wrk_once() { # URL [wrk args]: prints "req_s non2xx"
+wrk_once() { # URL [wrk args]: prints "req_s requests non2xx"
 	local url=$1 out
 	shift
 	out=$(dl_ns timeout $((WRK_S + 30)) wrk -t2 -c64 -d"${WRK_S}s" "$@" "$url" 2>&1)
 	echo "$out" >> "$W/wrk.log"
-	echo "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out") $(awk '/Non-2xx/ { print $NF }' <<<"$out")"
+	echo "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out") $(awk '/requests in/ { print $1 }' <<<"$out") $(awk '/Non-2xx/ { print $NF }' <<<"$out")"
 }
 if row_on script; then
 	note "per-node scripts: wrk -t2 -c64 -d${WRK_S}s -s random_mac.lua, $NODES nodes, vs nginx answering one static script to the same requests"
-	ng=() bs=() bad=
+	ng=() bs=() bad= ng_cpu=0 bs_cpu=0 ng_n=0 bs_n=0
+	NGINX_ALL=("$NGINX_PID" $(pgrep -P "$NGINX_PID"))
 	for r in $(seq "$ROUNDS"); do
 		# The same client on both sides: wrk runs random_mac.lua's request() for every
 		# request, and that CPU comes from the cores both servers share with it.
-		read -r v e < <(NODES=$NODES wrk_once http://127.0.0.1:8081 -s "$REPO/bench/random_mac.lua")
+		c0=$(cpu_ticks "${NGINX_ALL[@]}")
+		read -r v n e < <(NODES=$NODES wrk_once http://127.0.0.1:8081 -s "$REPO/bench/random_mac.lua")
+		ng_cpu=$((ng_cpu + $(cpu_ticks "${NGINX_ALL[@]}") - c0)); ng_n=$((ng_n + ${n:-0}))
 		echo "  nginx   round $r: $v req/s"; ng+=("$v"); [[ -n $e ]] && bad+=" nginx non-2xx $e"
-		read -r v e < <(NODES=$NODES wrk_once http://127.0.0.1:8080 -s "$REPO/bench/random_mac.lua")
+		c0=$(cpu_ticks "$BOOTSVC_PID")
+		read -r v n e < <(NODES=$NODES wrk_once http://127.0.0.1:8080 -s "$REPO/bench/random_mac.lua")
+		bs_cpu=$((bs_cpu + $(cpu_ticks "$BOOTSVC_PID") - c0)); bs_n=$((bs_n + ${n:-0}))
 		echo "  bootsvc round $r: $v req/s"; bs+=("$v"); [[ -n $e ]] && bad+=" bootsvc non-2xx $e"
 	done
 	put script_nginx_req_s "$(median "${ng[@]}")"
 	put script_bootsvc_req_s "$(median "${bs[@]}")"
 	put script_ratio "$(ratio "$(get script_bootsvc_req_s)" "$(get script_nginx_req_s)")"
+	# server CPU per answer, over all rounds: what the ratio comes to when the client
+	# (wrk, on the same two cores) is the limit; steadier than req/s on a shared machine
+	put script_nginx_cpu_us "$(awk -v t=$ng_cpu -v n=$ng_n 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }')"
+	put script_bootsvc_cpu_us "$(awk -v t=$bs_cpu -v n=$bs_n 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }')"
 	[[ -n $bad ]] && put script_errors "$bad"
 	put rss_after_script_kib "$(awk '/^VmRSS/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
 	put rss_hwm_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$BOOTSVC_PID/status")"

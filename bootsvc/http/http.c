@@ -2,8 +2,10 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "http/http.h"
 #include "http/http_internal.h"
@@ -21,6 +23,11 @@
  * interval, then one line with the count held back. 20,148 lines under a flood before. */
 #define HTTP_LOG_INTERVAL_MS 10000
 #define HTTP_LOG_BURST 5
+/* Connections accepted per wake of the listening socket. libmicrohttpd's own accept takes
+ * 10 per pass of its loop, and every pass also runs the sendfile work of the connections
+ * already in: 1,000 nodes booting at once waited about 100 passes for their scripts
+ * (docs/benchmarks.md, boot storm). The rest of a longer queue waits one loop turn. */
+#define HTTP_ACCEPT_BATCH 256
 
 /* One TCP connection (MHD_OPTION_NOTIFY_CONNECTION). While a request's head or body is
  * still arriving it sits in http's deadline list, oldest first: the list is ordered by
@@ -37,6 +44,9 @@ struct http {
 	struct bootsvc *bs;
 	struct MHD_Daemon *d;
 	int epfd;
+	int listen_fd;     /* ours: accepted here and handed to MHD (on_listen) */
+	unsigned n_conns;  /* open, as MHD notifies them */
+	bool accept_off;   /* at max_connections: the queue waits in the kernel's backlog */
 	struct conn *head, *tail; /* the deadline list */
 	struct log_ratelimit rl_mhd, rl_deadline;
 	uint64_t n_deadline;
@@ -98,8 +108,13 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			free(k);
 		}
 		*socket_context = NULL;
+		h->n_conns--;
+		if (h->accept_off && h->n_conns < h->bs->cfg.max_connections &&
+		    loop_mod_fd(h->bs->loop, h->listen_fd, EPOLLIN) == 0)
+			h->accept_off = false;
 		return;
 	}
+	h->n_conns++;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return; /* no deadline for this one; MHD's idle timeout still holds */
@@ -320,6 +335,67 @@ on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 	run_mhd(h);
 }
 
+/* The listening socket is readable: accept what is queued, up to HTTP_ACCEPT_BATCH, and
+ * hand each to MHD, which applies the per-address limit (closing what is over it) and
+ * serves them in the same pass. At max_connections the socket is left out of the loop
+ * until one closes, so the queue waits in the backlog as with MHD's own accept. */
+static void
+on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct http *h = userdata;
+	uint64_t suppressed;
+
+	(void)events;
+	for (int i = 0; i < HTTP_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+		int c;
+
+		if (h->n_conns >= h->bs->cfg.max_connections) {
+			if (loop_mod_fd(l, fd, 0) == 0)
+				h->accept_off = true;
+			break;
+		}
+		c = accept4(fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    log_ratelimit_pass(&h->rl_mhd, loop_now_ms(), &suppressed))
+				log_warning("event=http_accept err=%s suppressed=%llu",
+				    dl_errno_name(-errno), (unsigned long long)suppressed);
+			break;
+		}
+		/* closes c itself when it refuses it (the per-address limit, no memory) */
+		(void)MHD_add_connection(h->d, c, (struct sockaddr *)&sa, len);
+	}
+	run_mhd(h);
+}
+
+/* A non-blocking listening socket on addr:port, as MHD made its own: address reuse (a
+ * restart binds at once while the last one's connections close), the largest backlog. */
+static int
+listen_open(const char *addr, uint16_t port, int *ret, struct dl_err *reterr)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd, one = 1, e;
+
+	(void)inet_pton(AF_INET, addr, &sa.sin_addr); /* validated by config */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return dl_err_set(reterr, -errno, "HTTP: socket: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+		e = errno;
+		close(fd);
+		return dl_err_set(reterr, -e, "HTTP: cannot listen on %s:%u: %s", addr,
+		    (unsigned)port, strerror(e));
+	}
+	*ret = fd;
+	return 0;
+}
+
 static int64_t
 on_prepare(struct loop *l, void *userdata)
 {
@@ -360,29 +436,30 @@ int
 http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 {
 	struct http *h = calloc(1, sizeof(*h));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(bs->cfg.http_port) };
 	const union MHD_DaemonInfo *info;
 	int r;
 
 	if (!h)
 		return -ENOMEM;
 	h->bs = bs;
+	if ((r = listen_open(bs->cfg.http_addr, bs->cfg.http_port, &h->listen_fd, reterr)) < 0) {
+		free(h);
+		return r;
+	}
 	h->rl_mhd = (struct log_ratelimit){ .interval_ms = HTTP_LOG_INTERVAL_MS,
 		.burst = HTTP_LOG_BURST };
 	h->rl_deadline = h->rl_mhd;
 	/* on_request and on_completed reach h through bs. */
 	bs->http = h;
-	(void)inet_pton(AF_INET, bs->cfg.http_addr, &sa.sin_addr); /* validated by config */
-	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME,
-	    bs->cfg.http_port, NULL, NULL, on_request, bs,
+	/* MHD_USE_NO_LISTEN_SOCKET: connections come from on_listen (MHD_add_connection). */
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME |
+	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, bs,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_LIMIT, bs->cfg.max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, bs->cfg.http_max_per_ip,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, bs,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
 	    /* main() ignores SIGPIPE. Without being told, MHD assumes a write to a closed
 	     * socket could kill us and sends fd responses with pread()+send() instead of
 	     * sendfile(): every image byte copied through user space (the boot-storm
@@ -396,15 +473,18 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	    MHD_OPTION_END);
 	if (!h->d) {
 		bs->http = NULL;
+		close(h->listen_fd);
 		free(h);
-		return dl_err_set(reterr, -EADDRINUSE, "HTTP: cannot listen on %s:%u",
-		    bs->cfg.http_addr, bs->cfg.http_port);
+		return dl_err_set(reterr, -EIO, "HTTP: libmicrohttpd did not start");
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
 	h->epfd = info ? info->epoll_fd : -1;
 	r = h->epfd < 0 ? -EIO : loop_add_fd(bs->loop, h->epfd, EPOLLIN, on_epoll, h);
+	if (r == 0 && (r = loop_add_fd(bs->loop, h->listen_fd, EPOLLIN, on_listen, h)) < 0)
+		loop_del_fd(bs->loop, h->epfd);
 	if (r < 0) {
 		MHD_stop_daemon(h->d);
+		close(h->listen_fd);
 		bs->http = NULL;
 		free(h);
 		return dl_err_set(reterr, r, "HTTP: cannot watch MHD's epoll fd");
@@ -421,8 +501,10 @@ http_stop(struct http *h)
 	if (!h)
 		return NULL;
 	loop_del_fd(h->bs->loop, h->epfd);
+	loop_del_fd(h->bs->loop, h->listen_fd);
 	loop_set_prepare(h->bs->loop, NULL, NULL);
 	MHD_stop_daemon(h->d);
+	close(h->listen_fd);
 	free(h);
 	return NULL;
 }
