@@ -110,6 +110,39 @@ echo "flood: $flood_now; requests cut at the deadline: $deadline_total; log: $li
 pass "trickling connections cut at http_request_timeout ($deadline_total); log $lines lines"
 kill "$FLOOD"
 wait "$FLOOD" 2>/dev/null || true
+
+# --- the per-address limit (http_max_per_ip, 64): bootsvc accepts connections itself and
+# hands them to libmicrohttpd, which must still close those over the limit at once and
+# keep the rest. From one attacker address, once the flood's connections are gone.
+flood_gone() {
+	! dl_ns ss -Htn state established state close-wait 'sport = :8080' | grep -q " ${ATK_ADDRS[0]}:"
+}
+dl_wait 60 "bootsvc closed the flood's connections from ${ATK_ADDRS[0]}" flood_gone
+out=$(ip netns exec "$ATK" python3 - "${ATK_ADDRS[0]}" "$DL_SRV" <<'PY'
+import socket, sys, time
+src, dst = sys.argv[1], sys.argv[2]
+conns = []
+for _ in range(80):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect((dst, 8080))
+    conns.append(s)
+time.sleep(1)
+closed = 0
+for s in conns:
+    s.setblocking(False)
+    try:
+        closed += s.recv(1) == b""
+    except BlockingIOError:
+        pass
+    except ConnectionResetError:
+        closed += 1
+print(len(conns) - closed, closed)
+PY
+) || fail "per-address probe failed: $out"
+read -r kept closed <<<"$out"
+[[ $kept == 64 && $closed == 16 ]] || fail "80 connections from one address: $kept kept, $closed closed (want 64, 16)"
+pass "80 connections from one address: 64 kept, 16 closed at once (http_max_per_ip)"
 cat "$DL_W/flood.log" | tail -n 1
 
 # --- a POST nobody authorised is refused on its headers: its body is not read (before: a
