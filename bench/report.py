@@ -37,9 +37,11 @@ for n in sorted({int(k.split("_")[1]) for k in res if k.startswith("storm_") and
                   f"{g(f'storm_{n}_nginx_mib_s')} MiB/s; {g(f'storm_{n}_nginx_p99_ms')} ms",
                   f"{g(f'storm_{n}_ratio')}x", ">= 1.0x; p99 <= nginx", verdict(ok)))
 r = num("script_ratio")
-rows.append(("per-node script, 10,000 nodes (wrk -c64)", f"{g('script_bootsvc_req_s')} req/s",
-             f"{g('script_nginx_req_s')} req/s", f"{g('script_ratio')}x", ">= 0.8x",
-             verdict(None if r is None else r >= 0.8)))
+# issue 15 point 5 raised the goal from 0.8x to 1.0x
+rows.append(("per-node script, 10,000 nodes (wrk -c64); server CPU per answer",
+             f"{g('script_bootsvc_req_s')} req/s; {g('script_bootsvc_cpu_us')} µs",
+             f"{g('script_nginx_req_s')} req/s; {g('script_nginx_cpu_us')} µs", f"{g('script_ratio')}x", ">= 1.0x",
+             verdict(None if r is None else r >= 1.0)))
 r = num("power_ratio")
 rows.append((f"power status, {g('power_bmcs', '')} BMCs, {g('power_stopped', '')} stopped",
              f"{g('power_nodectl_s')} s", f"{g('power_ipmipower_s')} s", f"{g('power_ratio')}x",
