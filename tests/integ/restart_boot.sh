@@ -141,8 +141,10 @@ pass "w1 (UEFI) walked the dead boot_url and the peer with a growing backoff, an
 dl_nodectl node add w2 --mac 52:54:00:65:00:32 --image tiny >/dev/null || fail "node add w2"
 dl_qemu w2 bios 52:54:00:65:00:32
 # iPXE's last request is the credential; the kernel then boots for seconds under TCG
-# before the init's first report, so bootsvc is gone by then.
-dl_wait 240 "w2's iPXE fetched its credential" dl_console_has w2 '/credential\.\.\. ok'
+# before the init's first report, so bootsvc is gone by then. Matched up to the "o" of
+# iPXE's "ok" (its errors start with a capital): the kernel's first screen clear can land
+# on the serial console in the middle of it ("... oc^[[?7l").
+dl_wait 240 "w2's iPXE fetched its credential" dl_console_has w2 '/credential\.\.\. o'
 kill9
 dl_wait 60 "w2's init deferred its imaging report" dl_console_has w2 'will post it again once the rootfs is in'
 sleep 2
