@@ -110,6 +110,10 @@ bmc_power_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 	struct bmc_target tmp;
 	int r;
 
+	/* before resolve(): an operation that does not exist costs no probe of the BMC */
+	if (!power_op_to_string(op))
+		return dl_err_set(reterr, -EINVAL, "power operation %d is not one of %s", (int)op,
+		    "status, on, off, cycle, reset");
 	if (resolve(t, &tmp) == BMC_PROTO_REDFISH)
 		r = power_redfish_run(as_redfish(t, &tmp), op, ret_on, reterr);
 	else

@@ -93,7 +93,8 @@ const char *bmc_proto_to_string(enum bmc_proto p);  /* "auto", "ipmi", "redfish"
 enum bmc_proto bmc_proto_from_string(const char *s);
 
 /* Run op against t over its protocol (t->proto; AUTO probes once per host, then
- * remembers). Same contract as power_ipmi_run(); Redfish adds -EBADMSG (the BMC's answer
+ * remembers). An op outside enum power_op is -EINVAL here, before any BMC is asked; the
+ * protocol runs below take only valid ones. Same contract as power_ipmi_run(); Redfish adds -EBADMSG (the BMC's answer
  * is not the JSON it should be) and -EKEYREJECTED (its certificate fails the pin or the
  * CA), which callers treat as unreachable, like -ETIMEDOUT. */
 int bmc_power_run(const struct bmc_target *t, enum power_op op, bool *ret_on,

@@ -253,10 +253,7 @@ power_ipmi_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 
 	assert(t);
 	assert(ret_on);
-
-	if (op < 0 || op >= _POWER_OP_MAX)
-		return dl_err_set(reterr, -EINVAL, "power operation %d is not one of %s", (int)op,
-		    "status, on, off, cycle, reset");
+	assert(op >= 0 && op < _POWER_OP_MAX); /* bmc_power_run() checks it */
 	if (strnlen(t->host, sizeof(t->host)) == 0 ||
 	    strnlen(t->host, sizeof(t->host)) == sizeof(t->host))
 		return dl_err_set(reterr, -EINVAL, "power %s: BMC host is empty or too long",

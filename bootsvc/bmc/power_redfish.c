@@ -113,9 +113,7 @@ power_redfish_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 
 	assert(t);
 	assert(ret_on);
-	if (op < 0 || op >= _POWER_OP_MAX)
-		return dl_err_set(reterr, -EINVAL, "power operation %d is not one of %s", (int)op,
-		    "status, on, off, cycle, reset");
+	assert(op >= 0 && op < _POWER_OP_MAX); /* bmc_power_run() checks it */
 	if ((r = redfish_open(&rf, t, reterr)) < 0)
 		return r;
 	if ((r = system_get(&rf, sys, &s, reterr)) < 0)

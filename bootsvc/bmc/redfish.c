@@ -142,6 +142,25 @@ base_url(const struct bmc_target *t, char *buf, size_t size, struct dl_err *rete
 	return 0;
 }
 
+/* rf as a handle for t that has sent nothing yet: its base URL, a libcurl handle with
+ * setup()'s checks and bounds. Every connection to a BMC starts here (a job's, the pin
+ * probe's, bmc_protocol = auto's). -EINVAL for a host that makes no URL, -ENOMEM. */
+static int
+handle_open(struct redfish *rf, const struct bmc_target *t, struct dl_err *reterr)
+{
+	int r;
+
+	*rf = (struct redfish){ .t = t };
+	if ((r = base_url(t, rf->base, sizeof(rf->base), reterr)) < 0)
+		return r;
+	(void)pthread_once(&curl_once, curl_init_once);
+	rf->curl = curl_easy_init();
+	if (!rf->curl)
+		return -ENOMEM;
+	setup(rf->curl, t);
+	return 0;
+}
+
 int
 redfish_call(struct redfish *rf, const char *method, const char *path, const char *body,
     struct dl_err *reterr)
@@ -300,16 +319,12 @@ login(struct redfish *rf, struct dl_err *reterr)
 static int
 offered_pin(const struct bmc_target *t, char ret[static MAX_BMC_PIN + 1], struct dl_err *reterr)
 {
-	struct redfish rf = { .t = t };
+	struct redfish rf;
 	struct curl_certinfo *ci = NULL;
 	int r;
 
-	if ((r = base_url(t, rf.base, sizeof(rf.base), reterr)) < 0)
+	if ((r = handle_open(&rf, t, reterr)) < 0)
 		return r;
-	rf.curl = curl_easy_init();
-	if (!rf.curl)
-		return -ENOMEM;
-	setup(rf.curl, t);
 	(void)curl_easy_setopt(rf.curl, CURLOPT_PINNEDPUBLICKEY, NULL);
 	(void)curl_easy_setopt(rf.curl, CURLOPT_SSL_VERIFYPEER, 0L);
 	(void)curl_easy_setopt(rf.curl, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -407,13 +422,8 @@ redfish_open(struct redfish *rf, const struct bmc_target *t, struct dl_err *rete
 	    strnlen(t->pass, sizeof(t->pass)) == sizeof(t->pass))
 		return dl_err_set(reterr, -EINVAL, "BMC '%s': user or password not terminated",
 		    t->host);
-	if ((r = base_url(t, rf->base, sizeof(rf->base), reterr)) < 0)
-		return r;
-	(void)pthread_once(&curl_once, curl_init_once);
-	rf->curl = curl_easy_init();
-	if (!rf->curl)
-		return -ENOMEM;
-	setup(rf->curl, t);
+	if ((r = handle_open(rf, t, reterr)) < 0)
+		goto fail;
 	if (how == RF_TRUST_RECORDED)
 		use_pin(rf->curl, recorded);
 	if ((r = header_add(rf, "Accept: application/json")) < 0 ||
@@ -483,17 +493,14 @@ redfish_close(struct redfish *rf)
 int
 redfish_probe(const struct bmc_target *t)
 {
-	struct redfish rf = { .t = t };
+	struct redfish rf;
 	struct redfish_root root;
 	int r;
 
-	if (base_url(t, rf.base, sizeof(rf.base), NULL) < 0)
-		return 0;
-	(void)pthread_once(&curl_once, curl_init_once);
-	rf.curl = curl_easy_init();
-	if (!rf.curl)
-		return -ENOMEM;
-	setup(rf.curl, t);
+	if ((r = handle_open(&rf, t, NULL)) < 0) {
+		/* a host that makes no URL is no Redfish BMC */
+		return r == -EINVAL ? 0 : r;
+	}
 	r = redfish_call(&rf, "GET", REDFISH_ROOT, NULL, NULL);
 	if (r == -EKEYREJECTED)
 		;
