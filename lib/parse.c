@@ -185,8 +185,14 @@ bad:
 const char *
 mac_to_string(const struct mac_addr *m, char buf[static MAC_STR_LEN])
 {
-	(void)snprintf(buf, MAC_STR_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1],
-	    m->b[2], m->b[3], m->b[4], m->b[5]); /* fits exactly */
+	static const char hex[] = "0123456789abcdef";
+
+	/* "%02x:..." by hand: every script request writes its MAC so */
+	for (size_t i = 0; i < 6; i++) {
+		buf[i * 3] = hex[m->b[i] >> 4];
+		buf[i * 3 + 1] = hex[m->b[i] & 15];
+		buf[i * 3 + 2] = i < 5 ? ':' : '\0';
+	}
 	return buf;
 }
 

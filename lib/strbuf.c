@@ -40,6 +40,21 @@ strbuf_printf(struct strbuf *b, const char *fmt, ...)
 }
 
 void
+strbuf_reserve(struct strbuf *b, size_t n)
+{
+	char *s;
+
+	if (b->oom || n < b->cap - b->len)
+		return;
+	if (n > SIZE_MAX - b->len - 1 || !(s = realloc(b->s, b->len + n + 1))) {
+		b->oom = true;
+		return;
+	}
+	b->s = s;
+	b->cap = b->len + n + 1;
+}
+
+void
 strbuf_add(struct strbuf *b, const void *data, size_t n)
 {
 	if (b->oom)

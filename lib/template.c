@@ -21,6 +21,7 @@ struct template_part {
 
 struct template {
 	char *text; /* owned copy */
+	size_t text_len;
 	char *names;
 	struct template_part *parts;
 	size_t n_parts;
@@ -101,6 +102,7 @@ template_compile(const char *tmpl, size_t len, struct template **ret, struct dl_
 		return -ENOMEM;
 	}
 	memcpy(t->text, tmpl, len);
+	t->text_len = len;
 	t->text[len] = '\0';
 	while (i < len) {
 		const char *open = NULL;
@@ -184,6 +186,8 @@ template_expand(const struct template *t, template_lookup_fn lookup, void *userd
 	_cleanup_(strbuf_done) struct strbuf o = { 0 };
 	int r;
 
+	/* The text and a boot script's values (a command line, a few hashes) in one go. */
+	strbuf_reserve(&o, t->text_len + 1024);
 	r = out_add(&o, "", 0);
 	if (r < 0)
 		return out_error(r, 1, reterr);

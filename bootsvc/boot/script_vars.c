@@ -5,6 +5,34 @@
 
 #include "boot/script_vars.h"
 
+/* v in decimal into buf (24 bytes hold any): snprintf's "%" PRIu64 without its cost on the
+ * script path. */
+static void
+u64_dec(char buf[static 24], uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+}
+
+/* a then b into buf of size (cut to fit). */
+static void
+join(char *buf, size_t size, const char *a, const char *b)
+{
+	size_t la = strnlen(a, size - 1), lb = strnlen(b, size - 1 - la);
+
+	memcpy(buf, a, la);
+	memcpy(buf + la, b, lb);
+	buf[la + lb] = '\0';
+}
+
 void
 script_vars_add(struct script_vars *v, const char *name, const char *value)
 {
@@ -29,7 +57,7 @@ script_vars_lookup(const char *name, void *userdata)
 void
 script_vars_node(struct script_vars *v, const char *server, const char *node, uint64_t poll_ms)
 {
-	(void)snprintf(v->poll, sizeof(v->poll), "%" PRIu64, poll_ms / 1000);
+	u64_dec(v->poll, poll_ms / 1000);
 	script_vars_add(v, "server", server);
 	script_vars_add(v, "node", node);
 	script_vars_add(v, "poll", v->poll);
@@ -38,7 +66,7 @@ script_vars_node(struct script_vars *v, const char *server, const char *node, ui
 void
 script_vars_image(struct script_vars *v, const struct kind *k, const struct image_rec *img)
 {
-	(void)snprintf(v->image_short, sizeof(v->image_short), "%.12s", img->id);
+	join(v->image_short, sizeof(v->image_short), img->id, "");
 	script_vars_add(v, "image_id", img->id);
 	script_vars_add(v, "image_name", img->name);
 	script_vars_add(v, "image_short", v->image_short);
@@ -49,10 +77,9 @@ script_vars_image(struct script_vars *v, const struct kind *k, const struct imag
 		const char *role = k->roles[i].name;
 		const struct image_file *f = image_rec_file(img, role);
 
-		(void)snprintf(v->role_var[i][0], sizeof(v->role_var[i][0]), "%s_sha256", role);
-		(void)snprintf(v->role_var[i][1], sizeof(v->role_var[i][1]), "%s_size", role);
-		(void)snprintf(v->role_size[i], sizeof(v->role_size[i]), "%" PRIu64,
-		    f ? f->size : 0);
+		join(v->role_var[i][0], sizeof(v->role_var[i][0]), role, "_sha256");
+		join(v->role_var[i][1], sizeof(v->role_var[i][1]), role, "_size");
+		u64_dec(v->role_size[i], f ? f->size : 0);
 		script_vars_add(v, v->role_var[i][0], image_rec_sha256(img, role));
 		script_vars_add(v, v->role_var[i][1], v->role_size[i]);
 	}

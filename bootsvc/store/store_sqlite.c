@@ -151,6 +151,52 @@ store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec, const struct sqli
 	}
 }
 
+static size_t
+col_packed_size(const struct sqlite_col *col, const void *f)
+{
+	return col->type == SQLITE_COL_TEXT ? strnlen(f, col->size - 1) + 1 : col->size;
+}
+
+size_t
+store_sqlite_cols_packed_size(const void *rec, const struct sqlite_col *cols, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t k = 0; k < n; k++)
+		len += col_packed_size(&cols[k], (const char *)rec + cols[k].off);
+	return len;
+}
+
+unsigned char *
+store_sqlite_cols_pack(unsigned char *p, const void *rec, const struct sqlite_col *cols,
+    size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const void *f = (const char *)rec + cols[k].off;
+		size_t len = col_packed_size(&cols[k], f);
+
+		memcpy(p, f, len);
+		if (cols[k].type == SQLITE_COL_TEXT)
+			p[len - 1] = '\0'; /* a field filled to its end is cut, as a read would */
+		p += len;
+	}
+	return p;
+}
+
+const unsigned char *
+store_sqlite_cols_unpack(const unsigned char *p, void *rec, const struct sqlite_col *cols,
+    size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		void *f = (char *)rec + cols[k].off;
+		size_t len = col_packed_size(&cols[k], p);
+
+		memcpy(f, p, len);
+		p += len;
+	}
+	return p;
+}
+
 /* Before SQLite initialises (the first open): no memory statistics. With them on, every
  * allocation SQLite makes takes a process-wide mutex to count it, and a script request's
  * two lookups allocate often enough that the lock showed as a tenth of the node lookup's
@@ -257,6 +303,7 @@ store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 	if ((r = secure_files(path, reterr)) < 0 ||
 	    (r = conn_open(&ss->conn, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    reterr)) < 0 ||
+	    (r = store_sqlite_cache_open(&ss->conn)) < 0 ||
 	    /* The version first: a store from a newer bootsvc must be left as it is. */
 	    (r = store_sqlite_schema_check(ss->conn.db, path, reterr)) < 0 ||
 	    /* WAL: readers (our reader threads, nodectl-side tools, backups) never block the
@@ -281,6 +328,7 @@ sqlite_close(struct store *s)
 {
 	struct sqlite_store *ss = sqlite_store_of(s);
 
+	store_sqlite_cache_close(&ss->conn);
 	conn_done(&ss->conn);
 	free(ss);
 }
@@ -302,13 +350,21 @@ sqlite_begin(struct store *s, bool write_now, struct dl_err *reterr)
 {
 	/* IMMEDIATE takes the write lock now, so a later write cannot fail with BUSY on
 	 * upgrading a read lock; a batch mostly reads and takes it at its first write. */
-	return tx_exec(s, write_now ? "BEGIN IMMEDIATE" : "BEGIN", reterr);
+	int r = tx_exec(s, write_now ? "BEGIN IMMEDIATE" : "BEGIN", reterr);
+
+	if (r == 0)
+		store_sqlite_cache_tx(sqlite_writer(s), true);
+	return r;
 }
 
 static int
 sqlite_commit(struct store *s, struct dl_err *reterr)
 {
-	return tx_exec(s, "COMMIT", reterr);
+	int r = tx_exec(s, "COMMIT", reterr);
+
+	if (r == 0)
+		store_sqlite_cache_tx(sqlite_writer(s), false);
+	return r; /* a failed one is rolled back next (store.c) */
 }
 
 static void
@@ -316,6 +372,8 @@ sqlite_rollback(struct store *s)
 {
 	/* fails only when SQLite already rolled back on its own: nothing left to undo */
 	(void)tx_exec(s, "ROLLBACK", NULL);
+	store_sqlite_cache_tx(sqlite_writer(s), false);
+	store_sqlite_cache_drop_all(sqlite_writer(s)); /* it kept rows the rollback undid */
 }
 
 static int
@@ -343,6 +401,7 @@ sqlite_rollback_to(struct store *s, unsigned level)
 
 	(void)snprintf(sql, sizeof(sql), "ROLLBACK TO tx%u; RELEASE tx%u", level, level);
 	(void)tx_exec(s, sql, NULL); /* as sqlite_rollback */
+	store_sqlite_cache_drop_all(sqlite_writer(s));
 }
 
 /* TRUNCATE with no busy wait: a reader's snapshot makes it copy what it can (as PASSIVE)

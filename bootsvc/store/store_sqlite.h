@@ -33,6 +33,8 @@ enum sqlite_stmt {
 	/* store_sqlite_disk.c */
 	S_DISK_TID_OF, S_DISK_TID_FREE, S_DISK_PUT, S_DISK_GET, S_DISK_DELETE,
 	S_DISK_PERSIST_PUT, S_DISK_PERSIST_DELETE, S_DISK_PERSIST_GET,
+	/* store_sqlite_cache.c */
+	S_DATA_VERSION,
 	_SQLITE_STMT_MAX,
 };
 
@@ -49,6 +51,8 @@ struct sqlite_files_cached {
 	unsigned n_files;
 };
 
+struct sqlite_cache;
+
 struct sqlite_conn {
 	struct store_reader rd; /* this connection as a read view */
 	sqlite3 *db;
@@ -56,6 +60,7 @@ struct sqlite_conn {
 	struct sqlite_files_cached files_cache[SQLITE_FILES_CACHE];
 	unsigned files_cache_next; /* the slot the next miss fills */
 	unsigned history_max;      /* writer: store_history_keep(), 0 = keep all */
+	struct sqlite_cache *cache; /* writer: the rows it has read (NULL on a reader) */
 };
 
 struct sqlite_store {
@@ -139,6 +144,61 @@ void store_sqlite_bind_cols(sqlite3_stmt *st, int first, const void *rec,
  * cols names. */
 void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
     const struct sqlite_col *cols, size_t n);
+
+/* Bytes the n fields of rec that cols names take packed: text up to its NUL, the other
+ * types as held. For a row kept in memory (store_sqlite_cache.c), a node's strings being
+ * a tenth of their arrays. */
+size_t store_sqlite_cols_packed_size(const void *rec, const struct sqlite_col *cols,
+    size_t n);
+/* Pack them at p (store_sqlite_cols_packed_size() bytes); returns p past them. */
+unsigned char *store_sqlite_cols_pack(unsigned char *p, const void *rec,
+    const struct sqlite_col *cols, size_t n);
+/* Read what store_sqlite_cols_pack() wrote at p back into those fields of rec; returns
+ * p past them. */
+const unsigned char *store_sqlite_cols_unpack(const unsigned char *p, void *rec,
+    const struct sqlite_col *cols, size_t n);
+
+/* store_sqlite_cache.c: the rows the writer has read, kept while they are what the store
+ * holds, so the script path's lookups run no query (docs/store.md "The writer's cache").
+ * A row is dropped when the writer writes it; everything when a transaction or savepoint
+ * rolls back, when SQLite rolled one back on its own (a full disk), and when another
+ * connection committed (a sqlite3 shell, a restore), seen by PRAGMA data_version at the
+ * next lookup. Readers have none: they see committed state only. */
+
+/* Give c (the writer) its cache. -ENOMEM. */
+int store_sqlite_cache_open(struct sqlite_conn *c);
+/* Free c's cache (none is fine). */
+void store_sqlite_cache_close(struct sqlite_conn *c);
+/* Whether c has a cache to use now: false for a reader, or when the check of
+ * data_version fails; empties it first when another connection wrote since the last
+ * look. */
+bool store_sqlite_cache_usable(struct sqlite_conn *c);
+/* A transaction of c began (open) or committed (!open). */
+void store_sqlite_cache_tx(struct sqlite_conn *c, bool open);
+/* Drop everything c keeps (a rollback, a failed write). */
+void store_sqlite_cache_drop_all(struct sqlite_conn *c);
+/* After a write of node name that returned r: drop its row, and everything when r is
+ * -EIO. Returns r. */
+int store_sqlite_cache_node_written(struct sqlite_conn *c, const char *name, int r);
+/* After a write of image versions: drop the images kept. */
+void store_sqlite_cache_images_written(struct sqlite_conn *c);
+/* The node whose key (by name or MAC) is value, when kept: 0, or -ENOENT. */
+int store_sqlite_cache_node_get(struct sqlite_conn *c, enum store_node_key key,
+    const char *value, struct node_rec *ret);
+/* Keep n (just read through c). */
+void store_sqlite_cache_node_put(struct sqlite_conn *c, const struct node_rec *n);
+/* The version S_IMAGE_GET (by id) or S_IMAGE_CURRENT (by name) finds by key, when kept:
+ * 0 or -ENOENT. */
+int store_sqlite_cache_image_get(struct sqlite_conn *c, enum sqlite_stmt by, const char *key,
+    struct image_rec *ret);
+/* Keep what by found by key. */
+void store_sqlite_cache_image_put(struct sqlite_conn *c, enum sqlite_stmt by, const char *key,
+    const struct image_rec *i);
+
+/* store_sqlite_node.c: a node packed for the cache, and back. */
+size_t store_sqlite_node_packed_size(const struct node_rec *n);
+void store_sqlite_node_pack(unsigned char *p, const struct node_rec *n);
+void store_sqlite_node_unpack(const unsigned char *p, struct node_rec *n);
 
 /* store_sqlite_schema.c */
 

@@ -108,6 +108,7 @@ store_sqlite_image_insert(struct store *s, const struct image_rec *i, struct dl_
 	r = image_row_insert(c, i, reterr);
 	for (unsigned k = 0; r == 0 && k < i->n_files && k < MAX_IMAGE_FILES; k++)
 		r = file_insert(c, i->id, k, &i->files[k], reterr);
+	store_sqlite_cache_images_written(c); /* another name's current may have changed */
 	if (r < 0)
 		(void)sqlite3_exec(c->db, "ROLLBACK TO image_insert", NULL, NULL, NULL);
 	if (sqlite3_exec(c->db, "RELEASE image_insert", NULL, NULL, NULL) != SQLITE_OK && r == 0)
@@ -183,10 +184,13 @@ files_load(struct sqlite_conn *c, struct image_rec *i)
 static int
 image_get(struct sqlite_conn *c, enum sqlite_stmt id, const char *key, struct image_rec *ret)
 {
-	sqlite3_stmt *st = stmt(c, id);
-	int rc;
+	bool cached = store_sqlite_cache_usable(c);
+	sqlite3_stmt *st;
+	int rc, r;
 
-	if (!st)
+	if (cached && store_sqlite_cache_image_get(c, id, key, ret) == 0)
+		return 0;
+	if (!(st = stmt(c, id)))
 		return -EIO;
 	store_sqlite_bind_key(st, 1, key);
 	rc = sqlite3_step(st);
@@ -195,7 +199,9 @@ image_get(struct sqlite_conn *c, enum sqlite_stmt id, const char *key, struct im
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? -ENOENT : -EIO;
-	return files_load(c, ret);
+	if ((r = files_load(c, ret)) == 0 && cached)
+		store_sqlite_cache_image_put(c, id, key, ret);
+	return r;
 }
 
 int
@@ -241,6 +247,7 @@ store_sqlite_image_delete(struct store *s, const char *id)
 	int r = store_sqlite_exec_key(c, S_IMAGE_DELETE, store_sqlite_image_sql[S_IMAGE_DELETE],
 	    id);
 
+	store_sqlite_cache_images_written(c);
 	/* its image_files rows go by ON DELETE CASCADE */
 	if (r < 0)
 		return r;

@@ -108,10 +108,9 @@ store_sqlite_node_insert(struct store *s, const struct node_rec *n, struct dl_er
 	    node_arm_cols, ELEMENTSOF(node_arm_cols));
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc == SQLITE_CONSTRAINT)
-		return -EEXIST;
+	if (rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT)
+		return store_sqlite_cache_node_written(c, n->name, rc == SQLITE_DONE ? 0 : -EEXIST);
+	(void)store_sqlite_cache_node_written(c, n->name, -EIO);
 	return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(c->db));
 }
 
@@ -126,27 +125,59 @@ node_from_row(sqlite3_stmt *st, struct node_rec *n)
 	    node_arm_cols, ELEMENTSOF(node_arm_cols));
 }
 
+/* The node's every column, packed for the writer's cache (store_sqlite_cache.c): the
+ * same tables the reads use, so what comes back out is what a read would give. */
+size_t
+store_sqlite_node_packed_size(const struct node_rec *n)
+{
+	return store_sqlite_cols_packed_size(n, node_id_cols, ELEMENTSOF(node_id_cols)) +
+	    store_sqlite_cols_packed_size(n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols)) +
+	    store_sqlite_cols_packed_size(n, node_arm_cols, ELEMENTSOF(node_arm_cols));
+}
+
+void
+store_sqlite_node_pack(unsigned char *p, const struct node_rec *n)
+{
+	p = store_sqlite_cols_pack(p, n, node_id_cols, ELEMENTSOF(node_id_cols));
+	p = store_sqlite_cols_pack(p, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
+	(void)store_sqlite_cols_pack(p, n, node_arm_cols, ELEMENTSOF(node_arm_cols));
+}
+
+void
+store_sqlite_node_unpack(const unsigned char *p, struct node_rec *n)
+{
+	memset(n, 0, sizeof(*n));
+	p = store_sqlite_cols_unpack(p, n, node_id_cols, ELEMENTSOF(node_id_cols));
+	p = store_sqlite_cols_unpack(p, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
+	(void)store_sqlite_cols_unpack(p, n, node_arm_cols, ELEMENTSOF(node_arm_cols));
+}
+
 int
 store_sqlite_node_get(struct store_reader *r, enum store_node_key key, const char *value,
     struct node_rec *ret)
 {
-	sqlite3_stmt *st = stmt(sqlite_conn_of(r), get_stmt[key]);
+	struct sqlite_conn *c = sqlite_conn_of(r);
+	bool cached = key != STORE_NODE_BY_IP && store_sqlite_cache_usable(c);
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st)
+	if (cached && store_sqlite_cache_node_get(c, key, value, ret) == 0)
+		return 0;
+	if (!(st = stmt(c, get_stmt[key])))
 		return -EIO;
 	store_sqlite_bind_key(st, 1, value);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		node_from_row(st, ret);
 	sqlite3_reset(st);
+	if (rc == SQLITE_ROW && cached)
+		store_sqlite_cache_node_put(c, ret);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-int
-store_sqlite_node_delete(struct store *s, const char *name)
+static int
+node_delete(struct sqlite_conn *c, const char *name)
 {
-	struct sqlite_conn *c = sqlite_writer(s);
 	int r = store_sqlite_exec_key(c, S_NODE_DELETE, node_sql[S_NODE_DELETE], name);
 
 	if (r < 0)
@@ -161,6 +192,14 @@ store_sqlite_node_delete(struct store *s, const char *name)
 }
 
 int
+store_sqlite_node_delete(struct store *s, const char *name)
+{
+	struct sqlite_conn *c = sqlite_writer(s);
+
+	return store_sqlite_cache_node_written(c, name, node_delete(c, name));
+}
+
+int
 store_sqlite_node_update(struct store *s, const struct node_rec *n)
 {
 	struct sqlite_conn *c = sqlite_writer(s);
@@ -169,7 +208,7 @@ store_sqlite_node_update(struct store *s, const struct node_rec *n)
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_cols(st, 1, n, node_update_cols, ELEMENTSOF(node_update_cols));
-	return store_sqlite_step_changed(c, st);
+	return store_sqlite_cache_node_written(c, n->name, store_sqlite_step_changed(c, st));
 }
 
 int
@@ -182,7 +221,7 @@ store_sqlite_node_update_ctrl(struct store *s, const struct node_rec *n)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, n->name);
 	store_sqlite_bind_cols(st, 2, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
-	return store_sqlite_step_changed(c, st);
+	return store_sqlite_cache_node_written(c, n->name, store_sqlite_step_changed(c, st));
 }
 
 int
@@ -198,7 +237,7 @@ store_sqlite_node_arm(struct store *s, const char *name, const char *token, bool
 	store_sqlite_bind_text(st, 2, token);
 	sqlite3_bind_int(st, 3, armed ? 1 : 0);
 	store_sqlite_bind_text(st, 4, armed_by);
-	return store_sqlite_step_changed(c, st);
+	return store_sqlite_cache_node_written(c, name, store_sqlite_step_changed(c, st));
 }
 
 int
@@ -215,7 +254,8 @@ store_sqlite_node_set_phase(struct store *s, const char *name, const char *phase
 	store_sqlite_bind_text(st, 2, phase);
 	store_sqlite_bind_text(st, 3, reason);
 	sqlite3_bind_int64(st, 4, at);
-	if ((r = store_sqlite_step_changed(c, st)) < 0)
+	r = store_sqlite_cache_node_written(c, name, store_sqlite_step_changed(c, st));
+	if (r < 0)
 		return r;
 	return store_sqlite_event_append(c, name, "phase", phase, reason, at);
 }

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite writer's cache of the rows it has read (store_sqlite.h says when a row is
+ * dropped). A script request looks its node up by MAC and its image version by name or
+ * id: two queries that were a quarter of the loop's time when 64 clients asked for
+ * scripts (docs/benchmarks.md, per-node scripts). Kept here, a hit is a copy.
+ *
+ * It is right because the writer is the only connection that writes while bootsvc runs,
+ * and it sees every write: its own go through the write functions, which drop what they
+ * change, and anyone else's show in PRAGMA data_version, which is checked before each
+ * use. Its reads include its own uncommitted writes, as the connection's do; a rollback
+ * empties it. PostgreSQL has no such cache: other servers write the same rows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store/rowcache.h"
+#include "store/store_sqlite.h"
+
+/* Nodes kept: the seed's 3,780 and the bench's 10,000 fit, at a few hundred bytes each
+ * packed; past it an older row goes (rowcache.h). */
+#define SQLITE_NODE_CACHE 16384
+/* Image versions kept, each by the lookup that found it: a site boots a handful. */
+#define SQLITE_IMAGE_CACHE 8
+
+struct sqlite_image_cached {
+	enum sqlite_stmt by;          /* S_IMAGE_GET or S_IMAGE_CURRENT; 0 = empty slot */
+	char key[SHA256_HEX_SIZE];    /* the id or the name */
+	struct image_rec rec;
+};
+
+struct sqlite_cache {
+	struct rowcache *nodes;       /* packed node rows, by MAC and by name */
+	struct sqlite_image_cached images[SQLITE_IMAGE_CACHE];
+	unsigned images_next;         /* the slot the next image put fills */
+	int64_t data_version;         /* PRAGMA data_version when last looked, -1 = never */
+	bool in_tx;                   /* between a BEGIN and its COMMIT or ROLLBACK */
+	bool tx_looked;               /* data_version was looked at in this transaction */
+};
+
+int
+store_sqlite_cache_open(struct sqlite_conn *c)
+{
+	struct sqlite_cache *k = calloc(1, sizeof(*k));
+
+	if (!k || !(k->nodes = rowcache_new(SQLITE_NODE_CACHE))) {
+		free(k);
+		return -ENOMEM;
+	}
+	k->data_version = -1;
+	c->cache = k;
+	return 0;
+}
+
+void
+store_sqlite_cache_close(struct sqlite_conn *c)
+{
+	if (!c->cache)
+		return;
+	rowcache_free(c->cache->nodes);
+	free(c->cache);
+	c->cache = NULL;
+}
+
+static void
+images_drop(struct sqlite_cache *k)
+{
+	memset(k->images, 0, sizeof(k->images));
+	k->images_next = 0;
+}
+
+void
+store_sqlite_cache_drop_all(struct sqlite_conn *c)
+{
+	if (!c->cache)
+		return;
+	rowcache_clear(c->cache->nodes);
+	images_drop(c->cache);
+}
+
+/* PRAGMA data_version: changes when another connection commits, not with this one's own
+ * writes (sqlite.org/pragma.html#pragma_data_version). A step of a prepared statement. */
+bool
+store_sqlite_cache_usable(struct sqlite_conn *c)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+	int rc;
+
+	if (!c->cache)
+		return false;
+	/* A transaction that ended without our COMMIT or ROLLBACK was rolled back by SQLite
+	 * itself (a full disk, an I/O error): rows read since its first write are not the
+	 * store's any more. */
+	if (c->cache->in_tx && sqlite3_get_autocommit(c->db)) {
+		log_warning("event=store_cache msg=\"SQLite rolled a transaction back: dropping "
+		    "the rows kept\"");
+		store_sqlite_cache_drop_all(c);
+		c->cache->in_tx = false;
+	}
+	/* Inside a transaction the connection reads one snapshot (WAL), so one look at its
+	 * start covers every lookup of a batch: another connection's commit after it is not
+	 * seen by this one until the next. */
+	if (c->cache->in_tx && c->cache->tx_looked)
+		return true;
+	if (!(st = store_sqlite_stmt(c, S_DATA_VERSION, "PRAGMA data_version")))
+		return false;
+	rc = sqlite3_step(st);
+	v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (v < 0) {
+		store_sqlite_cache_drop_all(c);
+		return false;
+	}
+	if (v != c->cache->data_version) {
+		if (c->cache->data_version >= 0)
+			log_info("event=store_cache msg=\"another connection wrote the store: "
+			    "dropping the rows kept\"");
+		store_sqlite_cache_drop_all(c);
+		c->cache->data_version = v;
+	}
+	c->cache->tx_looked = c->cache->in_tx;
+	return true;
+}
+
+void
+store_sqlite_cache_tx(struct sqlite_conn *c, bool open)
+{
+	if (c->cache) {
+		c->cache->in_tx = open;
+		c->cache->tx_looked = false;
+	}
+}
+
+int
+store_sqlite_cache_node_written(struct sqlite_conn *c, const char *name, int r)
+{
+	if (!c->cache)
+		return r;
+	if (r == -EIO)
+		store_sqlite_cache_drop_all(c);
+	else
+		rowcache_forget(c->cache->nodes, ROWCACHE_KEY_B, name);
+	return r;
+}
+
+void
+store_sqlite_cache_images_written(struct sqlite_conn *c)
+{
+	if (c->cache)
+		images_drop(c->cache);
+}
+
+int
+store_sqlite_cache_node_get(struct sqlite_conn *c, enum store_node_key key,
+    const char *value, struct node_rec *ret)
+{
+	const void *row;
+	size_t len;
+
+	if (key != STORE_NODE_BY_MAC && key != STORE_NODE_BY_NAME)
+		return -ENOENT;
+	row = rowcache_find(c->cache->nodes,
+	    key == STORE_NODE_BY_MAC ? ROWCACHE_KEY_A : ROWCACHE_KEY_B, value, &len);
+	if (!row)
+		return -ENOENT;
+	store_sqlite_node_unpack(row, ret);
+	return 0;
+}
+
+void
+store_sqlite_cache_node_put(struct sqlite_conn *c, const struct node_rec *n)
+{
+	size_t len = store_sqlite_node_packed_size(n);
+	unsigned char *p = malloc(len);
+
+	/* Not kept is only slower: the next lookup queries again. */
+	if (!p)
+		return;
+	store_sqlite_node_pack(p, n);
+	(void)rowcache_put(c->cache->nodes, n->mac, n->name, p, len);
+	free(p);
+}
+
+int
+store_sqlite_cache_image_get(struct sqlite_conn *c, enum sqlite_stmt by, const char *key,
+    struct image_rec *ret)
+{
+	for (unsigned i = 0; i < SQLITE_IMAGE_CACHE; i++) {
+		const struct sqlite_image_cached *e = &c->cache->images[i];
+
+		if (e->by == by && strcmp(e->key, key) == 0) {
+			memcpy(ret, &e->rec, sizeof(*ret));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void
+store_sqlite_cache_image_put(struct sqlite_conn *c, enum sqlite_stmt by, const char *key,
+    const struct image_rec *i)
+{
+	struct sqlite_cache *k = c->cache;
+	struct sqlite_image_cached *e = &k->images[k->images_next];
+
+	if (strlen(key) >= sizeof(e->key))
+		return;
+	k->images_next = (k->images_next + 1) % SQLITE_IMAGE_CACHE;
+	e->by = by;
+	strcpy(e->key, key);
+	memcpy(&e->rec, i, sizeof(e->rec));
+}
