@@ -53,6 +53,8 @@ else
 	# the seed's site (issue 15); a multiple of 252, node_sim's addressing
 	REIMAGE_NODES=3780
 fi
+# STORM_N="1000" runs only those storm sizes (a profile, a second look at one size)
+[[ -n ${STORM_N:-} ]] && read -ra STORM_NS <<<"$STORM_N"
 # the planner is judged at 10,000 hosts (issue 13), so quick mode runs that size too
 VMPLAN_HOSTS=(100 1000 10000)
 BMC_TIMEOUT_MS=2000

@@ -182,6 +182,23 @@ http_respond(struct MHD_Connection *c, struct req *r, unsigned status, const cha
 }
 
 enum MHD_Result
+http_respond_owned(struct MHD_Connection *c, struct req *r, unsigned status,
+    const char *content_type, char *body, size_t len)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	if (content_type)
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	r->bytes += len;
+	return http_queue(c, r, status, resp);
+}
+
+enum MHD_Result
 http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int code,
     const char *message)
 {

@@ -29,6 +29,9 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct req *r, unsigned sta
 /* Text or JSON body from a buffer we own (copied). */
 enum MHD_Result http_respond(struct MHD_Connection *c, struct req *r, unsigned status,
     const char *content_type, const char *body, size_t len);
+/* The same from a malloc'd body, which the response frees (no copy: a script's answer). */
+enum MHD_Result http_respond_owned(struct MHD_Connection *c, struct req *r, unsigned status,
+    const char *content_type, char *body, size_t len);
 /* {"error":{"code":..,"message":..}} */
 enum MHD_Result http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status,
     int code, const char *message);

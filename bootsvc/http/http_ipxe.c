@@ -48,7 +48,6 @@ render(struct MHD_Connection *c, struct req *r, const struct tmpl *t, struct scr
 	struct dl_err err = { 0 };
 	char *out = NULL;
 	size_t len = 0;
-	enum MHD_Result ret;
 	int rc;
 
 	rc = template_expand(t->compiled, script_vars_lookup, v, &out, &len, &err);
@@ -56,9 +55,7 @@ render(struct MHD_Connection *c, struct req *r, const struct tmpl *t, struct scr
 		log_err("event=template_render template=%s msg=\"%s\"", t->name, err.msg);
 		return http_respond_error(c, r, 500, rc, "cannot render the boot script");
 	}
-	ret = http_respond(c, r, 200, "text/plain", out, len);
-	free(out);
-	return ret;
+	return http_respond_owned(c, r, 200, "text/plain", out, len);
 }
 
 static enum MHD_Result
