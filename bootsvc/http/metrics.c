@@ -257,6 +257,10 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	    "begin or commit.");
 	strbuf_printf(&b, "diskless_store_errors_total %llu\n",
 	    (unsigned long long)store_errors(bs->store));
+	family(&b, "diskless_store_checkpoints_total", "counter", "Write-ahead log checkpoints "
+	    "the store ran off the loop (SQLite; 0 for PostgreSQL).");
+	strbuf_printf(&b, "diskless_store_checkpoints_total %llu\n",
+	    (unsigned long long)store_wal_checkpoints(bs->store));
 	family(&b, "diskless_energy_kwh_total", "counter", "Energy drawn by nodes, by power state and image.");
 	(void)store_energy_image_foreach(bs->store, energy_image, &b);
 	/* A gauge: a boot costs more than staying on, so saved can go down. */

@@ -562,6 +562,12 @@ store_history_prune(struct store *s, int64_t before, unsigned max_rows, size_t *
 	return s->ops->history_prune(s, before, max_rows, ret_n);
 }
 
+uint64_t
+store_wal_checkpoints(struct store *s)
+{
+	return s->ops->checkpoints ? s->ops->checkpoints(s) : 0;
+}
+
 int
 store_checkpoint(struct store *s, int64_t *ret_frames)
 {

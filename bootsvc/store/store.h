@@ -277,6 +277,10 @@ int store_history_prune(struct store *s, int64_t before, unsigned max_rows, size
  * was; try again later), -EIO. Outside a transaction or batch (-EBUSY inside one).
  * *ret_frames (may be NULL): frames left in the log (0 once it is truncated). */
 int store_checkpoint(struct store *s, int64_t *ret_frames);
+/* Checkpoints the store ran on a thread of its own as its log grew (SQLite: a commit
+ * past 1,000 log pages wakes it, so the loop's commits never copy and sync the log;
+ * PostgreSQL: 0, the server checkpoints). /metrics' diskless_store_checkpoints_total. */
+uint64_t store_wal_checkpoints(struct store *s);
 /* Is ip used by any node? */
 bool store_ip_used(struct store *s, const char *ip);
 /* Counts of nodes per phase: fn(phase, count). */

@@ -100,6 +100,8 @@ struct store_backend {
 	int (*history_prune)(struct store *s, int64_t before, unsigned max_rows,
 	    size_t *ret_n);
 	int (*checkpoint)(struct store *s, int64_t *ret_frames);
+	/* Checkpoints run by the backend's own thread; NULL: it has none. */
+	uint64_t (*checkpoints)(struct store *s);
 
 	/* Energy totals. */
 	int (*energy_get)(struct store *s, const char *node, struct energy_rec *ret);

@@ -315,7 +315,9 @@ store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 	    (r = exec(ss->conn.db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	    "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192;", path, reterr)) < 0 ||
 	    (r = store_sqlite_schema_upgrade(ss->conn.db, path, reterr)) < 0 ||
-	    (r = exec(ss->conn.db, "PRAGMA foreign_keys=ON;", path, reterr)) < 0) {
+	    (r = exec(ss->conn.db, "PRAGMA foreign_keys=ON;", path, reterr)) < 0 ||
+	    (strcmp(path, ":memory:") != 0 &&
+	    (r = store_sqlite_ckpt_start(&ss->ckpt, ss->conn.db, path, reterr)) < 0)) {
 		store_close(&ss->base);
 		return r;
 	}
@@ -328,6 +330,7 @@ sqlite_close(struct store *s)
 {
 	struct sqlite_store *ss = sqlite_store_of(s);
 
+	store_sqlite_ckpt_stop(ss->ckpt, ss->conn.db);
 	store_sqlite_cache_close(&ss->conn);
 	conn_done(&ss->conn);
 	free(ss);
@@ -463,6 +466,12 @@ sqlite_reader_close(struct store_reader *r)
 	free(c);
 }
 
+static uint64_t
+sqlite_checkpoints(struct store *s)
+{
+	return store_sqlite_ckpt_done(sqlite_store_of(s)->ckpt);
+}
+
 static const struct store_backend sqlite_ops = {
 	.name = "sqlite",
 	.close = sqlite_close,
@@ -496,6 +505,7 @@ static const struct store_backend sqlite_ops = {
 	.history_keep = store_sqlite_history_keep,
 	.history_prune = store_sqlite_history_prune,
 	.checkpoint = sqlite_checkpoint,
+	.checkpoints = sqlite_checkpoints,
 	.energy_get = store_sqlite_energy_get,
 	.energy_put = store_sqlite_energy_put,
 	.energy_image_add = store_sqlite_energy_image_add,

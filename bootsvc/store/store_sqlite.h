@@ -63,10 +63,13 @@ struct sqlite_conn {
 	struct sqlite_cache *cache; /* writer: the rows it has read (NULL on a reader) */
 };
 
+struct sqlite_ckpt;
+
 struct sqlite_store {
 	struct store base;
 	struct sqlite_conn conn;     /* the one writing connection (the loop's) */
 	char path[MAX_STORE_PATH];   /* readers open it again */
+	struct sqlite_ckpt *ckpt;    /* the checkpoint thread (none for ":memory:") */
 };
 
 static inline struct sqlite_store *
@@ -194,6 +197,16 @@ int store_sqlite_cache_image_get(struct sqlite_conn *c, enum sqlite_stmt by, con
 /* Keep what by found by key. */
 void store_sqlite_cache_image_put(struct sqlite_conn *c, enum sqlite_stmt by, const char *key,
     const struct image_rec *i);
+
+/* store_sqlite_ckpt.c: the write-ahead log checkpointed on a thread of its own with its
+ * own connection on path, woken by writer's commits past 1,000 log pages, instead of by
+ * the committing (loop) thread. start: -ENOMEM, -EIO, or pthread's error. stop: the hook
+ * removed from writer (may be NULL when already closed), the thread joined; NULL is
+ * fine. done: checkpoints run (/metrics). */
+int store_sqlite_ckpt_start(struct sqlite_ckpt **ret, sqlite3 *writer, const char *path,
+    struct dl_err *reterr);
+void store_sqlite_ckpt_stop(struct sqlite_ckpt *k, sqlite3 *writer);
+uint64_t store_sqlite_ckpt_done(struct sqlite_ckpt *k);
 
 /* store_sqlite_node.c: a node packed for the cache, and back. */
 size_t store_sqlite_node_packed_size(const struct node_rec *n);

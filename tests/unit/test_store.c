@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -779,6 +780,41 @@ test_file_modes(void **state)
 	}
 }
 
+/* The write-ahead log is checkpointed by the store's own thread, not by the commit that
+ * took it past 1,000 pages (store_sqlite_ckpt.c): commits of a few pages each, then the
+ * checkpoints that thread ran are counted, and what was written is all there. */
+static void
+test_checkpoint_thread(void **state)
+{
+	struct store_dir *f = *state;
+	struct store *s2;
+	struct node_rec n;
+	struct dl_err e = { 0 };
+	char name[16], mac[MAC_STR_LEN];
+
+	for (unsigned i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "w%02u", i);
+		snprintf(mac, sizeof(mac), "52:54:00:00:10:%02x", i);
+		check_insert(f->s, node(name, mac, ""), 0, NULL);
+	}
+	assert_int_equal(store_wal_checkpoints(f->s), 0);
+	/* each commit: the node's row and a history row, a few pages of log */
+	for (unsigned i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "w%02u", i % 64);
+		assert_int_equal(store_node_set_phase(f->s, name, i % 2 ? "pxe" : "up", "", i), 0);
+	}
+	/* the thread was woken; give it up to 10 s (it is not timed, only waited for) */
+	for (unsigned k = 0; k < 1000 && store_wal_checkpoints(f->s) == 0; k++)
+		usleep(10000);
+	assert_true(store_wal_checkpoints(f->s) > 0);
+	assert_int_equal(store_open(f->path, &s2, &e), 0);
+	assert_int_equal(store_node_get(s2, "w00", &n), 0);
+	assert_string_equal(n.phase, "up");   /* 2944 % 2 */
+	assert_int_equal(store_node_get(s2, "w63", &n), 0);
+	assert_string_equal(n.phase, "pxe");  /* 2943 */
+	store_close(s2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_dir_setup, store_dir_teardown)
 
 int
@@ -802,6 +838,7 @@ main(void)
 	/* SQLite only: its files, and targets naming a file. */
 	const struct CMUnitTest sqlite_tests[] = {
 		T(test_file_modes),
+		T(test_checkpoint_thread),
 		T(test_open_targets),
 		cmocka_unit_test(test_open_errors),
 	};
