@@ -138,6 +138,23 @@ store_dir_remove(struct store_dir *d)
 	(void)!system(cmd);
 }
 
+/* Insert a node with this name, MAC and phase (token "a" x 64, created at 1000): the rows
+ * the store tests hang theirs on. Fails the test if the store refuses it. */
+static inline void
+store_dir_add_node(struct store *s, const char *name, const char *mac, const char *phase)
+{
+	struct node_rec n = { 0 };
+	struct dl_err e = { 0 };
+
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	snprintf(n.mac, sizeof(n.mac), "%s", mac);
+	memset(n.token, 'a', 64);
+	snprintf(n.phase, sizeof(n.phase), "%s", phase);
+	n.phase_at = n.created = 1000;
+	if (store_node_insert(s, &n, &e) != 0)
+		fail_msg("insert %s: %s", name, e.msg);
+}
+
 static inline int
 store_dir_setup(void **state)
 {

@@ -21,21 +21,6 @@
 
 #define MAC1 "52:54:00:00:00:01"
 
-static void
-add_node(struct store *s, const char *name, const char *mac)
-{
-	struct node_rec n = { 0 };
-	struct dl_err e = { 0 };
-
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	snprintf(n.mac, sizeof(n.mac), "%s", mac);
-	memset(n.token, 'a', 64);
-	strcpy(n.phase, "new");
-	n.phase_at = n.created = 1000;
-	if (store_node_insert(s, &n, &e) != 0)
-		fail_msg("insert %s: %s", name, e.msg);
-}
-
 /* The node of MAC1 by its MAC and by its name, which must agree. */
 static struct node_rec
 get1(struct store *s)
@@ -54,7 +39,7 @@ test_node_writes(void **state)
 	struct store_dir *f = *state;
 	struct node_rec n;
 
-	add_node(f->s, "c1", MAC1);
+	store_dir_add_node(f->s, "c1", MAC1, "new");
 	n = get1(f->s);
 	assert_string_equal(n.phase, "new");
 
@@ -86,7 +71,7 @@ test_node_writes(void **state)
 	assert_int_equal(store_node_delete(f->s, "c1"), 0);
 	assert_int_equal(store_node_get_by_mac(f->s, MAC1, &n), -ENOENT);
 	assert_int_equal(store_node_get(f->s, "c1", &n), -ENOENT);
-	add_node(f->s, "c2", MAC1);
+	store_dir_add_node(f->s, "c2", MAC1, "new");
 	n = get1(f->s);
 	assert_string_equal(n.name, "c2");
 	assert_string_equal(n.phase, "new");
@@ -100,7 +85,7 @@ test_rollbacks(void **state)
 	struct store_dir *f = *state;
 	struct node_rec n;
 
-	add_node(f->s, "c1", MAC1);
+	store_dir_add_node(f->s, "c1", MAC1, "new");
 	(void)get1(f->s);
 
 	/* a savepoint inside a batch */
@@ -152,7 +137,7 @@ test_other_connection(void **state)
 	struct node_rec n;
 	struct dl_err e = { 0 };
 
-	add_node(f->s, "c1", MAC1);
+	store_dir_add_node(f->s, "c1", MAC1, "new");
 	(void)get1(f->s);
 	assert_int_equal(store_open(f->path, &s2, &e), 0);
 
@@ -289,7 +274,7 @@ test_many_nodes(void **state)
 	for (unsigned i = 0; i < MANY; i++) {
 		snprintf(name, sizeof(name), "m%05u", i);
 		snprintf(mac, sizeof(mac), "52:54:01:00:%02x:%02x", i >> 8, i & 255);
-		add_node(f->s, name, mac);
+		store_dir_add_node(f->s, name, mac, "new");
 	}
 	assert_int_equal(store_commit(f->s), 0);
 	for (unsigned round = 0; round < 2; round++) {

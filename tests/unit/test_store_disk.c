@@ -14,20 +14,6 @@
 #include "../../bootsvc/store/store.h"
 #include "store_dir.h"
 
-static void
-add_node(struct store *s, const char *name, const char *mac)
-{
-	struct node_rec n = { 0 };
-	struct dl_err e = { 0 };
-
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	snprintf(n.mac, sizeof(n.mac), "%s", mac);
-	memset(n.token, 'a', 64);
-	strcpy(n.phase, "up");
-	n.phase_at = n.created = 1000;
-	assert_int_equal(store_node_insert(s, &n, &e), 0);
-}
-
 static struct disk_rec
 disk(const char *node, const char *state)
 {
@@ -164,7 +150,7 @@ test_disk_persistent(void **state)
 
 	assert_int_equal(store_disk_persistent_set(f->s, "n1", true), -ENOENT);
 	assert_int_equal(store_disk_persistent_set(f->s, "n1", false), -ENOENT);
-	add_node(f->s, "n1", "52:54:00:00:00:01");
+	store_dir_add_node(f->s, "n1", "52:54:00:00:00:01", "up");
 	assert_false(store_disk_persistent_get(f->s, "n1"));
 	assert_int_equal(store_disk_persistent_set(f->s, "n1", true), 0);
 	assert_int_equal(store_disk_persistent_set(f->s, "n1", true), 0); /* idempotent */

@@ -15,20 +15,6 @@
 #include "../../bootsvc/store/store.h"
 #include "store_dir.h"
 
-static void
-add_node(struct store *s, const char *name, const char *mac)
-{
-	struct node_rec n = { 0 };
-	struct dl_err e = { 0 };
-
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	snprintf(n.mac, sizeof(n.mac), "%s", mac);
-	memset(n.token, 'a', 64);
-	strcpy(n.phase, "up");
-	n.phase_at = n.created = 1000;
-	assert_int_equal(store_node_insert(s, &n, &e), 0);
-}
-
 static struct vm_plan_rec
 plan(const char *strategy, int64_t created)
 {
@@ -280,8 +266,8 @@ test_drain(void **state)
 
 	assert_int_equal(store_vm_drain_set(f->s, "hv1", true, "fan"), -ENOENT);
 	assert_int_equal(store_vm_drain_set(f->s, "hv1", false, NULL), -ENOENT);
-	add_node(f->s, "hv1", "52:54:00:00:00:01");
-	add_node(f->s, "hv2", "52:54:00:00:00:02");
+	store_dir_add_node(f->s, "hv1", "52:54:00:00:00:01", "up");
+	store_dir_add_node(f->s, "hv2", "52:54:00:00:00:02", "up");
 	assert_false(store_vm_drain_get(f->s, "hv1", reason, sizeof(reason)));
 	assert_int_equal(store_vm_drain_set(f->s, "hv1", false, NULL), 0); /* not drained: fine */
 	assert_int_equal(store_vm_drain_set(f->s, "hv1", true, "fan"), 0);

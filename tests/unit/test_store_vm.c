@@ -14,20 +14,6 @@
 #include "../../bootsvc/store/store.h"
 #include "store_dir.h"
 
-static void
-add_node(struct store *s, const char *name, const char *mac)
-{
-	struct node_rec n = { 0 };
-	struct dl_err e = { 0 };
-
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	snprintf(n.mac, sizeof(n.mac), "%s", mac);
-	memset(n.token, 'a', 64);
-	strcpy(n.phase, "up");
-	n.phase_at = n.created = 1000;
-	assert_int_equal(store_node_insert(s, &n, &e), 0);
-}
-
 static struct vm_host_rec
 host(const char *node)
 {
@@ -96,7 +82,7 @@ test_host_rows(void **state)
 
 	/* a host needs its node */
 	assert_int_equal(store_vm_host_put(f->s, &h), -ENOENT);
-	add_node(f->s, "n1", "52:54:00:00:00:01");
+	store_dir_add_node(f->s, "n1", "52:54:00:00:00:01", "up");
 	assert_int_equal(store_vm_host_put(f->s, &h), 0);
 	assert_int_equal(store_vm_host_get(f->s, "n1", &got), 0);
 	assert_memory_equal(&got, &h, sizeof(h));
@@ -124,8 +110,8 @@ test_reconcile(void **state)
 	struct vm_host_rec h1 = host("n1"), h2 = host("n2");
 	struct seen s;
 
-	add_node(f->s, "n1", "52:54:00:00:00:01");
-	add_node(f->s, "n2", "52:54:00:00:00:02");
+	store_dir_add_node(f->s, "n1", "52:54:00:00:00:01", "up");
+	store_dir_add_node(f->s, "n2", "52:54:00:00:00:02", "up");
 	assert_int_equal(store_vm_host_put(f->s, &h1), 0);
 	assert_int_equal(store_vm_host_put(f->s, &h2), 0);
 	/* no such host: nothing written */
@@ -210,7 +196,7 @@ test_reconcile_rolled_back(void **state)
 	struct vm_host_rec h = host("n1");
 	struct vm_domain_rec d = dom('1', "g1", "running", 5);
 
-	add_node(f->s, "n1", "52:54:00:00:00:01");
+	store_dir_add_node(f->s, "n1", "52:54:00:00:00:01", "up");
 	assert_int_equal(store_vm_host_put(f->s, &h), 0);
 	assert_int_equal(store_begin(f->s), 0);
 	assert_int_equal(store_vm_domains_reconcile(f->s, "n1", &d, 1, 1000), 0);
@@ -233,9 +219,9 @@ test_host_foreach(void **state)
 	struct store_dir *f = *state;
 	int n = 0;
 
-	add_node(f->s, "n1", "52:54:00:00:00:01");
-	add_node(f->s, "n2", "52:54:00:00:00:02");
-	add_node(f->s, "n3", "52:54:00:00:00:03");
+	store_dir_add_node(f->s, "n1", "52:54:00:00:00:01", "up");
+	store_dir_add_node(f->s, "n2", "52:54:00:00:00:02", "up");
+	store_dir_add_node(f->s, "n3", "52:54:00:00:00:03", "up");
 	struct vm_host_rec a = host("n3"), b = host("n1");
 	assert_int_equal(store_vm_host_put(f->s, &a), 0);
 	assert_int_equal(store_vm_host_put(f->s, &b), 0);
