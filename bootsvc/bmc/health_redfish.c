@@ -73,8 +73,9 @@ read_sensors(struct redfish *rf, const char *sensors, struct health_reading *out
 {
 	_cleanup_free_ char (*links)[REDFISH_MAX_URI] = NULL;
 	char uri[REDFISH_MAX_URI];
+	bool expanded = false;
 	size_t n = 0;
-	int r = -ENOTSUP;
+	int r;
 
 	links = calloc(REDFISH_MAX_SENSOR_GETS, sizeof(*links));
 	if (!links)
@@ -84,6 +85,7 @@ read_sensors(struct redfish *rf, const char *sensors, struct health_reading *out
 		struct dl_err e = { 0 };
 
 		r = redfish_call(rf, "GET", uri, NULL, &e);
+		expanded = r >= 0;
 		/* A service that says it expands but refuses this query (400, 501): as
 		 * one that does not say. */
 		if (r < 0 && r != -ENOTSUP && r != -EIO) {
@@ -92,7 +94,7 @@ read_sensors(struct redfish *rf, const char *sensors, struct health_reading *out
 			return r;
 		}
 	}
-	if (r < 0) {
+	if (!expanded) {
 		(void)snprintf(uri, sizeof(uri), "%s", sensors);
 		if ((r = redfish_call(rf, "GET", uri, NULL, reterr)) < 0)
 			return r;

@@ -104,6 +104,8 @@ int bmc_power_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
 int power_redfish_run(const struct bmc_target *t, enum power_op op, bool *ret_on,
     struct dl_err *reterr);
 
+/* The operations' names, either protocol's (bmc_dispatch.c): "status", "on", ...; NULL,
+ * _POWER_OP_INVALID for none. */
 const char *power_op_to_string(enum power_op op);
 enum power_op power_op_from_string(const char *s);
 

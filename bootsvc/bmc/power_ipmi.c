@@ -21,33 +21,6 @@
  * shorter timeouts retransmit more often (bmc/ipmi_timing.c), never less often than this. */
 #define MAX_RETRANSMIT_MS 1000
 
-static const char *const power_op_table[_POWER_OP_MAX] = {
-	[POWER_STATUS] = "status",
-	[POWER_ON] = "on",
-	[POWER_OFF] = "off",
-	[POWER_CYCLE] = "cycle",
-	[POWER_RESET] = "reset",
-};
-
-const char *
-power_op_to_string(enum power_op op)
-{
-	if (op < 0 || op >= _POWER_OP_MAX)
-		return NULL;
-	return power_op_table[op];
-}
-
-enum power_op
-power_op_from_string(const char *s)
-{
-	if (!s)
-		return _POWER_OP_INVALID;
-	for (size_t i = 0; i < ELEMENTSOF(power_op_table); i++)
-		if (streq(power_op_table[i], s))
-			return (enum power_op)i;
-	return _POWER_OP_INVALID;
-}
-
 static void
 ipmi_ctx_freep(ipmi_ctx_t *ctx)
 {
