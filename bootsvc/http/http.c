@@ -166,13 +166,11 @@ http_queue(struct MHD_Connection *c, struct req *r, unsigned status, struct MHD_
 	return ret;
 }
 
-enum MHD_Result
-http_respond(struct MHD_Connection *c, struct req *r, unsigned status, const char *content_type,
-    const char *body, size_t len)
+/* resp, a body of len bytes, with content_type (NULL: none), queued; NULL resp: MHD_NO. */
+static enum MHD_Result
+respond_body(struct MHD_Connection *c, struct req *r, unsigned status,
+    const char *content_type, struct MHD_Response *resp, size_t len)
 {
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-
 	if (!resp)
 		return MHD_NO;
 	if (content_type)
@@ -182,20 +180,23 @@ http_respond(struct MHD_Connection *c, struct req *r, unsigned status, const cha
 }
 
 enum MHD_Result
+http_respond(struct MHD_Connection *c, struct req *r, unsigned status, const char *content_type,
+    const char *body, size_t len)
+{
+	return respond_body(c, r, status, content_type,
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY), len);
+}
+
+enum MHD_Result
 http_respond_owned(struct MHD_Connection *c, struct req *r, unsigned status,
     const char *content_type, char *body, size_t len)
 {
 	struct MHD_Response *resp =
 	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 
-	if (!resp) {
-		free(body);
-		return MHD_NO;
-	}
-	if (content_type)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	r->bytes += len;
-	return http_queue(c, r, status, resp);
+	if (!resp)
+		free(body); /* not taken: still ours */
+	return respond_body(c, r, status, content_type, resp, len);
 }
 
 enum MHD_Result
