@@ -381,25 +381,37 @@ out=$(dl_nodectl host drain "$k" --undo 2>&1) || fail "host drain $k --undo: $ou
 check_all_once "kill -9 mid-evacuation"
 pass "kill -9 during $k's drain of $four: after the restart each ran once, $(steps_line "$(plan_of "${four%% *}")") in $((SECONDS - t0)) s"
 # consolidation needs guests on two hosts: if the drain packed them all on one, one goes
-# to a host still on (a host a migration comes to is not idle for green); if green
-# powered every other host off, bootsvc powers one on through its BMC and it boots
+# to a host still on (a host a migration comes to is not idle for green). Green
+# (idle_poweroff 60s) may power an emptied host off at any tick, also between the test's
+# choice of it and the order: then bootsvc refuses it (it does not fit a host going off),
+# and the test powers it on through bootsvc, waits for it to boot, and places the guest.
+power_on_host() {
+	local to=$1 t1=$SECONDS
+	on_again() { [[ $(bmc_power "$1") == on && $(lv_host_power "$1" status) == on ]]; }
+	dl_nodectl power on "$to" >/dev/null || fail "nodectl power on $to"
+	dl_wait 60 "bootsvc powers $to on through its BMC" on_again "$to"
+	lv_host_up "$to" "$FACTS"
+	dl_wait 60 "$to connected again" host_connected "$to"
+	pass "green had powered $to off; nodectl power on: its BMC started it, it booted and is connected again in $((SECONDS - t1)) s"
+}
 loaded=0
 for h in "${HOSTS[@]}"; do (($(n_on "$h") > 0)) && loaded=$((loaded + 1)); done
 if ((loaded < 2)); then
 	full=
 	for h in "${HOSTS[@]}"; do (($(n_on "$h") > 0)) && full=$h; done
+	g=$(guests_on "$full" | cut -d' ' -f1)
 	to=$(fewest_other "$full")
 	if [[ -z $to ]]; then
 		for h in "${HOSTS[@]}"; do [[ $h != "$full" ]] && to=$h && break; done
-		t1=$SECONDS
-		dl_nodectl power on "$to" >/dev/null || fail "nodectl power on $to"
-		on_again() { [[ $(bmc_power "$1") == on && $(lv_host_power "$1" status) == on ]]; }
-		dl_wait 60 "bootsvc powers $to on through its BMC" on_again "$to"
-		lv_host_up "$to" "$FACTS"
-		dl_wait 60 "$to connected again" host_connected "$to"
-		pass "green had powered $to off; nodectl power on: its BMC started it, it booted and is connected again in $((SECONDS - t1)) s"
+		power_on_host "$to"
+	elif ! out=$(dl_nodectl vm migrate "$g" --to "$to" --wait 2>&1); then
+		[[ $out == *"does not fit"* ]] || fail "vm migrate $g --to $to: $out"
+		# refused: green's power-off of $to is under way; let it end, then power on
+		went_off() { [[ $(bmc_power "$1") == off && $(lv_host_power "$1" status) == off ]]; }
+		dl_wait 60 "$to refused ($out): green powers it off" went_off "$to"
+		power_on_host "$to"
 	fi
-	move "$(guests_on "$full" | cut -d' ' -f1)" "$to"
+	[[ $(where "$g") == "$to" ]] || move "$g" "$to"
 fi
 
 # --- consolidation: the dry run frees a host and moves nothing; applied, a host empties
