@@ -7,6 +7,21 @@
 
 #include "strbuf.h"
 
+/* b's buffer made cap bytes; false, b->oom set, when it cannot be. */
+static bool
+set_cap(struct strbuf *b, size_t cap)
+{
+	char *s = realloc(b->s, cap);
+
+	if (!s) {
+		b->oom = true;
+		return false;
+	}
+	b->s = s;
+	b->cap = cap;
+	return true;
+}
+
 void
 strbuf_printf(struct strbuf *b, const char *fmt, ...)
 {
@@ -28,30 +43,20 @@ strbuf_printf(struct strbuf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-		if (!s) {
-			b->oom = true;
+		if (!set_cap(b, (b->cap + (size_t)n + 1) * 2))
 			return;
-		}
-		b->s = s;
-		b->cap = cap;
 	}
 }
 
 void
 strbuf_reserve(struct strbuf *b, size_t n)
 {
-	char *s;
-
 	if (b->oom || n < b->cap - b->len)
 		return;
-	if (n > SIZE_MAX - b->len - 1 || !(s = realloc(b->s, b->len + n + 1))) {
+	if (n > SIZE_MAX - b->len - 1)
 		b->oom = true;
-		return;
-	}
-	b->s = s;
-	b->cap = b->len + n + 1;
+	else
+		(void)set_cap(b, b->len + n + 1);
 }
 
 void
@@ -61,7 +66,6 @@ strbuf_add(struct strbuf *b, const void *data, size_t n)
 		return;
 	if (n >= b->cap - b->len) {
 		size_t cap = b->cap ? b->cap : 64;
-		char *s;
 
 		while (cap - b->len <= n) {
 			if (cap > SIZE_MAX / 2) {
@@ -70,13 +74,8 @@ strbuf_add(struct strbuf *b, const void *data, size_t n)
 			}
 			cap *= 2;
 		}
-		s = realloc(b->s, cap);
-		if (!s) {
-			b->oom = true;
+		if (!set_cap(b, cap))
 			return;
-		}
-		b->s = s;
-		b->cap = cap;
 	}
 	if (n) /* data may be NULL then, and memcpy(.., NULL, 0) is undefined */
 		memcpy(b->s + b->len, data, n);

@@ -178,10 +178,9 @@ void store_sqlite_cache_close(struct sqlite_conn *c);
 bool store_sqlite_cache_usable(struct sqlite_conn *c);
 /* A transaction of c began (open) or committed (!open). */
 void store_sqlite_cache_tx(struct sqlite_conn *c, bool open);
-/* Drop everything c keeps (a rollback, a failed write). */
+/* Drop everything c keeps (a rollback). */
 void store_sqlite_cache_drop_all(struct sqlite_conn *c);
-/* After a write of node name that returned r: drop its row, and everything when r is
- * -EIO. Returns r. */
+/* After a write of node name that returned r: drop its row. Returns r. */
 int store_sqlite_cache_node_written(struct sqlite_conn *c, const char *name, int r);
 /* After a write of image versions: drop the images kept. */
 void store_sqlite_cache_images_written(struct sqlite_conn *c);

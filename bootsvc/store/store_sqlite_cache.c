@@ -131,14 +131,12 @@ store_sqlite_cache_tx(struct sqlite_conn *c, bool open)
 	}
 }
 
+/* Only this node's row, whatever r says: a statement that failed undid only itself, and a
+ * transaction that went with it is seen by its rollback or by store_sqlite_cache_usable(). */
 int
 store_sqlite_cache_node_written(struct sqlite_conn *c, const char *name, int r)
 {
-	if (!c->cache)
-		return r;
-	if (r == -EIO)
-		store_sqlite_cache_drop_all(c);
-	else
+	if (c->cache)
 		rowcache_forget(c->cache->nodes, ROWCACHE_KEY_B, name);
 	return r;
 }

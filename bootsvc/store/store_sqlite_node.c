@@ -85,6 +85,17 @@ _Static_assert(ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols) +
     ELEMENTSOF(node_arm_cols) == 36,
     "NODE_COLS names 36 columns, S_NODE_INSERT binds ?1..?36");
 
+/* NODE_COLS in order, as the three tables above: the insert binds them, a read reads
+ * them, the writer's cache packs them (store_sqlite_cache.c). */
+static const struct {
+	const struct sqlite_col *cols;
+	size_t n;
+} node_all_cols[] = {
+	{ node_id_cols, ELEMENTSOF(node_id_cols) },
+	{ node_ctrl_cols, ELEMENTSOF(node_ctrl_cols) },
+	{ node_arm_cols, ELEMENTSOF(node_arm_cols) },
+};
+
 /* S_NODE_UPDATE's parameters: the name, then what an admin may change. */
 static const struct sqlite_col node_update_cols[] = {
 	NODE_COL(name), NODE_COL(uuid), NODE_COL(serial), NODE_COL(bmc), NODE_COL(bmc_creds),
@@ -101,16 +112,17 @@ store_sqlite_node_insert(struct store *s, const struct node_rec *n, struct dl_er
 
 	if (!st)
 		return -EIO;
-	store_sqlite_bind_cols(st, 1, n, node_id_cols, ELEMENTSOF(node_id_cols));
-	store_sqlite_bind_cols(st, 1 + ELEMENTSOF(node_id_cols), n, node_ctrl_cols,
-	    ELEMENTSOF(node_ctrl_cols));
-	store_sqlite_bind_cols(st, 1 + ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols), n,
-	    node_arm_cols, ELEMENTSOF(node_arm_cols));
+	for (size_t k = 0, first = 1; k < ELEMENTSOF(node_all_cols); k++) {
+		store_sqlite_bind_cols(st, (int)first, n, node_all_cols[k].cols, node_all_cols[k].n);
+		first += node_all_cols[k].n;
+	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT)
-		return store_sqlite_cache_node_written(c, n->name, rc == SQLITE_DONE ? 0 : -EEXIST);
-	(void)store_sqlite_cache_node_written(c, n->name, -EIO);
+	(void)store_sqlite_cache_node_written(c, n->name, 0);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
 	return dl_err_set(reterr, -EIO, "store: %s", sqlite3_errmsg(c->db));
 }
 
@@ -118,11 +130,10 @@ static void
 node_from_row(sqlite3_stmt *st, struct node_rec *n)
 {
 	memset(n, 0, sizeof(*n));
-	store_sqlite_read_cols(st, 0, n, node_id_cols, ELEMENTSOF(node_id_cols));
-	store_sqlite_read_cols(st, ELEMENTSOF(node_id_cols), n, node_ctrl_cols,
-	    ELEMENTSOF(node_ctrl_cols));
-	store_sqlite_read_cols(st, ELEMENTSOF(node_id_cols) + ELEMENTSOF(node_ctrl_cols), n,
-	    node_arm_cols, ELEMENTSOF(node_arm_cols));
+	for (size_t k = 0, first = 0; k < ELEMENTSOF(node_all_cols); k++) {
+		store_sqlite_read_cols(st, (int)first, n, node_all_cols[k].cols, node_all_cols[k].n);
+		first += node_all_cols[k].n;
+	}
 }
 
 /* The node's every column, packed for the writer's cache (store_sqlite_cache.c): the
@@ -130,26 +141,26 @@ node_from_row(sqlite3_stmt *st, struct node_rec *n)
 size_t
 store_sqlite_node_packed_size(const struct node_rec *n)
 {
-	return store_sqlite_cols_packed_size(n, node_id_cols, ELEMENTSOF(node_id_cols)) +
-	    store_sqlite_cols_packed_size(n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols)) +
-	    store_sqlite_cols_packed_size(n, node_arm_cols, ELEMENTSOF(node_arm_cols));
+	size_t len = 0;
+
+	for (size_t k = 0; k < ELEMENTSOF(node_all_cols); k++)
+		len += store_sqlite_cols_packed_size(n, node_all_cols[k].cols, node_all_cols[k].n);
+	return len;
 }
 
 void
 store_sqlite_node_pack(unsigned char *p, const struct node_rec *n)
 {
-	p = store_sqlite_cols_pack(p, n, node_id_cols, ELEMENTSOF(node_id_cols));
-	p = store_sqlite_cols_pack(p, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
-	(void)store_sqlite_cols_pack(p, n, node_arm_cols, ELEMENTSOF(node_arm_cols));
+	for (size_t k = 0; k < ELEMENTSOF(node_all_cols); k++)
+		p = store_sqlite_cols_pack(p, n, node_all_cols[k].cols, node_all_cols[k].n);
 }
 
 void
 store_sqlite_node_unpack(const unsigned char *p, struct node_rec *n)
 {
 	memset(n, 0, sizeof(*n));
-	p = store_sqlite_cols_unpack(p, n, node_id_cols, ELEMENTSOF(node_id_cols));
-	p = store_sqlite_cols_unpack(p, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
-	(void)store_sqlite_cols_unpack(p, n, node_arm_cols, ELEMENTSOF(node_arm_cols));
+	for (size_t k = 0; k < ELEMENTSOF(node_all_cols); k++)
+		p = store_sqlite_cols_unpack(p, n, node_all_cols[k].cols, node_all_cols[k].n);
 }
 
 int
