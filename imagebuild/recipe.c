@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "readfile.h"
 #include "recipe.h"
+#include "name_table.h"
 
 static const char *const base_names[_RECIPE_BASE_MAX] = {
 	[RECIPE_BASE_DEBOOTSTRAP] = "debootstrap",
@@ -23,20 +24,7 @@ static const char *const base_names[_RECIPE_BASE_MAX] = {
 	[RECIPE_BASE_DISK] = "disk",
 };
 
-const char *
-recipe_base_to_string(enum recipe_base b)
-{
-	return b >= 0 && b < _RECIPE_BASE_MAX ? base_names[b] : NULL;
-}
-
-enum recipe_base
-recipe_base_from_string(const char *s)
-{
-	for (int i = 0; i < _RECIPE_BASE_MAX; i++)
-		if (streq(s, base_names[i]))
-			return (enum recipe_base)i;
-	return _RECIPE_BASE_INVALID;
-}
+DEFINE_NAME_TABLE_LOOKUP(recipe_base, enum recipe_base, base_names, _RECIPE_BASE_INVALID)
 
 bool
 recipe_kernel_is_path(const struct recipe *r)

@@ -12,6 +12,7 @@
 #include "action/action.h"
 #include "action/busy.h"
 #include "action/work.h"
+#include "name_table.h"
 
 /* The deadline and retry timer walks every action in flight (at most the caps, 4096 per
  * pool), so it runs at most ten times a second: a deadline is reported up to this late. */
@@ -81,13 +82,7 @@ static const char *const outcome_table[_ACTION_OUTCOME_MAX] = {
 	[ACTION_CANCELLED] = "cancelled",
 };
 
-const char *
-action_outcome_to_string(enum action_outcome o)
-{
-	if (o < 0 || o >= _ACTION_OUTCOME_MAX)
-		return NULL;
-	return outcome_table[o];
-}
+DEFINE_NAME_TABLE_TO_STRING(action_outcome, enum action_outcome, outcome_table)
 
 void
 action_pools_conf(const struct config *cfg, struct action_pool_conf ret[_ACTION_POOL_MAX])

@@ -10,6 +10,7 @@
 #include "bmc/health_bmc.h"
 #include "bmc/power.h"
 #include "bmc/redfish.h"
+#include "name_table.h"
 
 /* The operations' names, the same whichever protocol carries them (the control verbs,
  * the controller's events and both runners' messages use them). */
@@ -21,24 +22,7 @@ static const char *const power_op_table[_POWER_OP_MAX] = {
 	[POWER_RESET] = "reset",
 };
 
-const char *
-power_op_to_string(enum power_op op)
-{
-	if (op < 0 || op >= _POWER_OP_MAX)
-		return NULL;
-	return power_op_table[op];
-}
-
-enum power_op
-power_op_from_string(const char *s)
-{
-	if (!s)
-		return _POWER_OP_INVALID;
-	for (size_t i = 0; i < ELEMENTSOF(power_op_table); i++)
-		if (streq(power_op_table[i], s))
-			return (enum power_op)i;
-	return _POWER_OP_INVALID;
-}
+DEFINE_NAME_TABLE_LOOKUP(power_op, enum power_op, power_op_table, _POWER_OP_INVALID)
 
 /* BMCs whose protocol is remembered: a site's largest rack count of nodes x 4; beyond it
  * the oldest entry is replaced (a re-probe costs one HTTPS request, nothing more). */

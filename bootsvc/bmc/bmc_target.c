@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bmc/power.h"
+#include "name_table.h"
 
 /* The standard RMCP port (IPMI 2.0 §13.1); hostnames then go to libfreeipmi unchanged. */
 #define IPMI_PORT_DEFAULT 623
@@ -53,24 +54,7 @@ static const char *const bmc_proto_table[_BMC_PROTO_MAX] = {
 	[BMC_PROTO_REDFISH] = "redfish",
 };
 
-const char *
-bmc_proto_to_string(enum bmc_proto p)
-{
-	if (p < 0 || p >= _BMC_PROTO_MAX)
-		return NULL;
-	return bmc_proto_table[p];
-}
-
-enum bmc_proto
-bmc_proto_from_string(const char *s)
-{
-	if (!s)
-		return _BMC_PROTO_INVALID;
-	for (size_t i = 0; i < ELEMENTSOF(bmc_proto_table); i++)
-		if (streq(bmc_proto_table[i], s))
-			return (enum bmc_proto)i;
-	return _BMC_PROTO_INVALID;
-}
+DEFINE_NAME_TABLE_LOOKUP(bmc_proto, enum bmc_proto, bmc_proto_table, _BMC_PROTO_INVALID)
 
 int
 bmc_target_parse(const char *addr, enum bmc_proto dflt, struct bmc_target *t,

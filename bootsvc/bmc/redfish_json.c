@@ -11,6 +11,7 @@
 
 #include "bmc/redfish_json.h"
 #include "health/sel_class.h"
+#include "name_table.h"
 
 static const char *const reset_table[_REDFISH_RESET_MAX] = {
 	[REDFISH_RESET_ON] = "On",
@@ -22,24 +23,7 @@ static const char *const reset_table[_REDFISH_RESET_MAX] = {
 	[REDFISH_RESET_GRACEFUL_RESTART] = "GracefulRestart",
 };
 
-const char *
-redfish_reset_to_string(enum redfish_reset r)
-{
-	if (r < 0 || r >= _REDFISH_RESET_MAX)
-		return NULL;
-	return reset_table[r];
-}
-
-enum redfish_reset
-redfish_reset_from_string(const char *s)
-{
-	if (!s)
-		return _REDFISH_RESET_INVALID;
-	for (size_t i = 0; i < ELEMENTSOF(reset_table); i++)
-		if (streq(reset_table[i], s))
-			return (enum redfish_reset)i;
-	return _REDFISH_RESET_INVALID;
-}
+DEFINE_NAME_TABLE_LOOKUP(redfish_reset, enum redfish_reset, reset_table, _REDFISH_RESET_INVALID)
 
 enum redfish_reset
 redfish_reset_choose(enum redfish_reset want, unsigned allowed)

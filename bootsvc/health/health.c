@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "health/health.h"
+#include "name_table.h"
 
 static const char *const health_table[_HEALTH_MAX] = {
 	[HEALTH_OK] = "ok",
@@ -68,50 +69,18 @@ static const char *const sensor_type_table[] = {
 	[0x2c] = "fru_state",
 };
 
-const char *
-health_to_string(enum health h)
-{
-	if (h < 0 || h >= _HEALTH_MAX)
-		return NULL;
-	return health_table[h];
-}
+DEFINE_NAME_TABLE_LOOKUP(health, enum health, health_table, _HEALTH_INVALID)
 
-enum health
-health_from_string(const char *s)
-{
-	if (!s)
-		return _HEALTH_INVALID;
-	for (size_t i = 0; i < ELEMENTSOF(health_table); i++)
-		if (streq(health_table[i], s))
-			return (enum health)i;
-	return _HEALTH_INVALID;
-}
+DEFINE_NAME_TABLE_TO_STRING(health_sensor_state, enum health_sensor_state, sensor_state_table)
 
-const char *
-health_sensor_state_to_string(enum health_sensor_state s)
-{
-	if (s < 0 || s >= _HEALTH_SENSOR_STATE_MAX)
-		return NULL;
-	return sensor_state_table[s];
-}
-
-const char *
-health_sensor_type_to_string(unsigned type)
-{
-	if (type >= ELEMENTSOF(sensor_type_table))
-		return NULL;
-	return sensor_type_table[type];
-}
+DEFINE_NAME_TABLE_TO_STRING(health_sensor_type, unsigned, sensor_type_table)
 
 int
 health_sensor_type_from_string(const char *s)
 {
-	if (!s)
-		return -EINVAL;
-	for (size_t i = 0; i < ELEMENTSOF(sensor_type_table); i++)
-		if (sensor_type_table[i] && streq(sensor_type_table[i], s))
-			return (int)i;
-	return -EINVAL;
+	long i = name_table_index(sensor_type_table, ELEMENTSOF(sensor_type_table), s);
+
+	return i < 0 ? -EINVAL : (int)i;
 }
 
 unsigned

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "health/sel_class.h"
+#include "name_table.h"
 
 /* IPMI 2.0 Table 42-1/42-2 event/reading type codes and offsets health_sel_classify()
  * looks at. */
@@ -28,24 +29,7 @@ static const char *const sel_class_table[_HEALTH_SEL_CLASS_MAX] = {
 	[HEALTH_SEL_OTHER] = "other",
 };
 
-const char *
-health_sel_class_to_string(enum health_sel_class c)
-{
-	if (c < 0 || c >= _HEALTH_SEL_CLASS_MAX)
-		return NULL;
-	return sel_class_table[c];
-}
-
-enum health_sel_class
-health_sel_class_from_string(const char *s)
-{
-	if (!s)
-		return _HEALTH_SEL_CLASS_INVALID;
-	for (size_t i = 0; i < ELEMENTSOF(sel_class_table); i++)
-		if (streq(sel_class_table[i], s))
-			return (enum health_sel_class)i;
-	return _HEALTH_SEL_CLASS_INVALID;
-}
+DEFINE_NAME_TABLE_LOOKUP(health_sel_class, enum health_sel_class, sel_class_table, _HEALTH_SEL_CLASS_INVALID)
 
 /* Threshold offsets (IPMI 2.0 Table 42-2) that mean "beyond a critical or non-recoverable
  * threshold": lower critical/non-recoverable going low, upper ones going high. Crossing a

@@ -9,6 +9,7 @@
 
 #include "vm/plan.h"
 #include "vm/plan_state.h"
+#include "name_table.h"
 
 /* Highest CPU overcommit accepted: far past what anyone runs (OpenStack's default is 16),
  * and small enough that ratio * cpus stays exact in a double and an int64. */
@@ -39,28 +40,9 @@ static const char *const cause_names[_PLAN_CAUSE_MAX] = {
 	[PLAN_CAUSE_MANUAL] = "manual",
 };
 
-const char *
-plan_strategy_to_string(enum plan_strategy s)
-{
-	return (unsigned)s < _PLAN_STRATEGY_MAX ? strategy_names[s] : NULL;
-}
+DEFINE_NAME_TABLE_LOOKUP(plan_strategy, enum plan_strategy, strategy_names, _PLAN_STRATEGY_INVALID)
 
-enum plan_strategy
-plan_strategy_from_string(const char *s)
-{
-	if (!s)
-		return _PLAN_STRATEGY_INVALID;
-	for (int i = 0; i < _PLAN_STRATEGY_MAX; i++)
-		if (strcmp(s, strategy_names[i]) == 0)
-			return (enum plan_strategy)i;
-	return _PLAN_STRATEGY_INVALID;
-}
-
-const char *
-plan_cause_to_string(enum plan_cause c)
-{
-	return (unsigned)c < _PLAN_CAUSE_MAX ? cause_names[c] : NULL;
-}
+DEFINE_NAME_TABLE_TO_STRING(plan_cause, enum plan_cause, cause_names)
 
 static const char *
 host_name(const struct plan_host *h)
