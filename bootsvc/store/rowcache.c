@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Two chained hash indexes over one set of rows: every row is in both, under its key of
- * each, so dropping it by either key unlinks it from the other too. */
+/* Chained hash indexes, one per key, over one set of rows: every row is in each, under
+ * its key of that index, so dropping it by one key unlinks it from the others too. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,11 +8,11 @@
 
 #include "store/rowcache.h"
 
-/* A row: its two keys (NUL-terminated, a then b) and then its bytes, in data[]. */
+/* A row: its keys (NUL-terminated, in key order) and then its bytes, in data[]. */
 struct row {
 	struct row *next[_ROWCACHE_KEY_MAX]; /* the rest of its bucket in each index */
 	uint32_t hash[_ROWCACHE_KEY_MAX];
-	uint16_t key_off[_ROWCACHE_KEY_MAX]; /* where each key starts in data */
+	uint32_t key_off[_ROWCACHE_KEY_MAX]; /* where each key starts in data */
 	uint32_t bytes_off;                  /* where the row's bytes start in data */
 	size_t len;
 	char data[];
@@ -133,10 +133,10 @@ evict_one(struct rowcache *rc)
 }
 
 int
-rowcache_put(struct rowcache *rc, const char *a, const char *b, const void *row, size_t len)
+rowcache_put(struct rowcache *rc, const char *const keys[_ROWCACHE_KEY_MAX], const void *row,
+    size_t len)
 {
-	const char *keys[_ROWCACHE_KEY_MAX] = { a, b };
-	size_t klen[_ROWCACHE_KEY_MAX];
+	size_t klen[_ROWCACHE_KEY_MAX], keys_len = 0;
 	struct row *r;
 	size_t off = 0;
 
@@ -144,6 +144,7 @@ rowcache_put(struct rowcache *rc, const char *a, const char *b, const void *row,
 		klen[k] = strlen(keys[k]);
 		if (klen[k] == 0 || klen[k] >= MAX_KEY_LEN)
 			return -EINVAL;
+		keys_len += klen[k] + 1;
 	}
 	for (unsigned k = 0; k < _ROWCACHE_KEY_MAX; k++)
 		rowcache_forget(rc, k, keys[k]);
@@ -151,11 +152,10 @@ rowcache_put(struct rowcache *rc, const char *a, const char *b, const void *row,
 		if (!rc->bucket[k] && !(rc->bucket[k] = calloc(rc->n_buckets, sizeof(struct row *))))
 			return -ENOMEM;
 	}
-	if (len > SIZE_MAX - sizeof(*r) - klen[0] - klen[1] - 2 ||
-	    !(r = malloc(sizeof(*r) + klen[0] + klen[1] + 2 + len)))
+	if (len > SIZE_MAX - sizeof(*r) - keys_len || !(r = malloc(sizeof(*r) + keys_len + len)))
 		return -ENOMEM;
 	for (unsigned k = 0; k < _ROWCACHE_KEY_MAX; k++) {
-		r->key_off[k] = (uint16_t)off;
+		r->key_off[k] = (uint32_t)off;
 		memcpy(r->data + off, keys[k], klen[k] + 1);
 		off += klen[k] + 1;
 		r->hash[k] = hash_of(keys[k]);
@@ -190,8 +190,9 @@ rowcache_clear(struct rowcache *rc)
 		}
 		rc->bucket[ROWCACHE_KEY_A][b] = NULL;
 	}
-	if (rc->bucket[ROWCACHE_KEY_B])
-		memset(rc->bucket[ROWCACHE_KEY_B], 0, rc->n_buckets * sizeof(struct row *));
+	for (unsigned k = ROWCACHE_KEY_A + 1; k < _ROWCACHE_KEY_MAX; k++)
+		if (rc->bucket[k])
+			memset(rc->bucket[k], 0, rc->n_buckets * sizeof(struct row *));
 	rc->count = 0;
 }
 

@@ -163,7 +163,8 @@ const unsigned char *store_sqlite_cols_unpack(const unsigned char *p, void *rec,
 
 /* store_sqlite_cache.c: the rows the writer has read, kept while they are what the store
  * holds, so the script path's lookups run no query (docs/store.md "The writer's cache").
- * A row is dropped when the writer writes it; everything when a transaction or savepoint
+ * A row is dropped when the writer writes it (SQLite's update hook names every row it
+ * writes); everything when a transaction or savepoint
  * rolls back, when SQLite rolled one back on its own (a full disk), and when another
  * connection committed (a sqlite3 shell, a restore), seen by PRAGMA data_version at the
  * next lookup. Readers have none: they see committed state only. */
@@ -180,15 +181,12 @@ bool store_sqlite_cache_usable(struct sqlite_conn *c);
 void store_sqlite_cache_tx(struct sqlite_conn *c, bool open);
 /* Drop everything c keeps (a rollback). */
 void store_sqlite_cache_drop_all(struct sqlite_conn *c);
-/* After a write of node name that returned r: drop its row. Returns r. */
-int store_sqlite_cache_node_written(struct sqlite_conn *c, const char *name, int r);
-/* After a write of image versions: drop the images kept. */
-void store_sqlite_cache_images_written(struct sqlite_conn *c);
 /* The node whose key (by name or MAC) is value, when kept: 0, or -ENOENT. */
 int store_sqlite_cache_node_get(struct sqlite_conn *c, enum store_node_key key,
     const char *value, struct node_rec *ret);
-/* Keep n (just read through c). */
-void store_sqlite_cache_node_put(struct sqlite_conn *c, const struct node_rec *n);
+/* Keep n (just read through c), whose rowid is rowid. */
+void store_sqlite_cache_node_put(struct sqlite_conn *c, const struct node_rec *n,
+    int64_t rowid);
 /* The version S_IMAGE_GET (by id) or S_IMAGE_CURRENT (by name) finds by key, when kept:
  * 0 or -ENOENT. */
 int store_sqlite_cache_image_get(struct sqlite_conn *c, enum sqlite_stmt by, const char *key,

@@ -5,10 +5,13 @@
  * scripts (docs/benchmarks.md, per-node scripts). Kept here, a hit is a copy.
  *
  * It is right because the writer is the only connection that writes while bootsvc runs,
- * and it sees every write: its own go through the write functions, which drop what they
- * change, and anyone else's show in PRAGMA data_version, which is checked before each
- * use. Its reads include its own uncommitted writes, as the connection's do; a rollback
+ * and it sees every write: its own in SQLite's update hook, which names each row the
+ * connection inserts, updates or deletes, whichever function's statement wrote it, and
+ * anyone else's in PRAGMA data_version, which is checked before each use. Its reads
+ * include its own uncommitted writes, as the connection's do; a rollback
  * empties it. PostgreSQL has no such cache: other servers write the same rows. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +40,44 @@ struct sqlite_cache {
 	bool tx_looked;               /* data_version was looked at in this transaction */
 };
 
+static void
+images_drop(struct sqlite_cache *k)
+{
+	memset(k->images, 0, sizeof(k->images));
+	k->images_next = 0;
+}
+
+/* A node's rowid as the cache's third key. */
+static void
+rowid_key(char buf[static 24], int64_t rowid)
+{
+	(void)snprintf(buf, 24, "%" PRId64, rowid);
+}
+
+/* SQLite's update hook: a row of the writer's was inserted, updated or deleted, by any
+ * statement of any write function, so no write can forget to drop what it changed. A
+ * node's row goes by its rowid; any change to a version drops every version kept (another
+ * version of its name may have become current). SQLite calls it inside the sqlite3_step()
+ * that wrote, before any later read. It does not see rows deleted by an INSERT OR
+ * REPLACE's conflict, nor a DELETE without WHERE (the truncate optimisation): nothing
+ * writes nodes or images so (store_sqlite_{node,image}.c), and one that did would have
+ * to drop by hand. Rowids hold because nothing VACUUMs a running store. */
+static void
+on_row_written(void *arg, int op, const char *db, const char *table, sqlite3_int64 rowid)
+{
+	struct sqlite_conn *c = arg;
+	char key[24];
+
+	(void)op;
+	if (!c->cache || strcmp(db, "main") != 0)
+		return;
+	if (strcmp(table, "nodes") == 0) {
+		rowid_key(key, rowid);
+		rowcache_forget(c->cache->nodes, ROWCACHE_KEY_C, key);
+	} else if (strcmp(table, "images") == 0)
+		images_drop(c->cache);
+}
+
 int
 store_sqlite_cache_open(struct sqlite_conn *c)
 {
@@ -48,6 +89,7 @@ store_sqlite_cache_open(struct sqlite_conn *c)
 	}
 	k->data_version = -1;
 	c->cache = k;
+	(void)sqlite3_update_hook(c->db, on_row_written, c);
 	return 0;
 }
 
@@ -56,16 +98,11 @@ store_sqlite_cache_close(struct sqlite_conn *c)
 {
 	if (!c->cache)
 		return;
+	if (c->db)
+		(void)sqlite3_update_hook(c->db, NULL, NULL);
 	rowcache_free(c->cache->nodes);
 	free(c->cache);
 	c->cache = NULL;
-}
-
-static void
-images_drop(struct sqlite_cache *k)
-{
-	memset(k->images, 0, sizeof(k->images));
-	k->images_next = 0;
 }
 
 void
@@ -131,23 +168,6 @@ store_sqlite_cache_tx(struct sqlite_conn *c, bool open)
 	}
 }
 
-/* Only this node's row, whatever r says: a statement that failed undid only itself, and a
- * transaction that went with it is seen by its rollback or by store_sqlite_cache_usable(). */
-int
-store_sqlite_cache_node_written(struct sqlite_conn *c, const char *name, int r)
-{
-	if (c->cache)
-		rowcache_forget(c->cache->nodes, ROWCACHE_KEY_B, name);
-	return r;
-}
-
-void
-store_sqlite_cache_images_written(struct sqlite_conn *c)
-{
-	if (c->cache)
-		images_drop(c->cache);
-}
-
 int
 store_sqlite_cache_node_get(struct sqlite_conn *c, enum store_node_key key,
     const char *value, struct node_rec *ret)
@@ -166,16 +186,19 @@ store_sqlite_cache_node_get(struct sqlite_conn *c, enum store_node_key key,
 }
 
 void
-store_sqlite_cache_node_put(struct sqlite_conn *c, const struct node_rec *n)
+store_sqlite_cache_node_put(struct sqlite_conn *c, const struct node_rec *n, int64_t rowid)
 {
 	size_t len = store_sqlite_node_packed_size(n);
 	unsigned char *p = malloc(len);
+	char key[24];
+	const char *keys[_ROWCACHE_KEY_MAX] = { n->mac, n->name, key };
 
 	/* Not kept is only slower: the next lookup queries again. */
 	if (!p)
 		return;
+	rowid_key(key, rowid);
 	store_sqlite_node_pack(p, n);
-	(void)rowcache_put(c->cache->nodes, n->mac, n->name, p, len);
+	(void)rowcache_put(c->cache->nodes, keys, p, len);
 	free(p);
 }
 

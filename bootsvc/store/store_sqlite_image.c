@@ -108,7 +108,6 @@ store_sqlite_image_insert(struct store *s, const struct image_rec *i, struct dl_
 	r = image_row_insert(c, i, reterr);
 	for (unsigned k = 0; r == 0 && k < i->n_files && k < MAX_IMAGE_FILES; k++)
 		r = file_insert(c, i->id, k, &i->files[k], reterr);
-	store_sqlite_cache_images_written(c); /* another name's current may have changed */
 	if (r < 0)
 		(void)sqlite3_exec(c->db, "ROLLBACK TO image_insert", NULL, NULL, NULL);
 	if (sqlite3_exec(c->db, "RELEASE image_insert", NULL, NULL, NULL) != SQLITE_OK && r == 0)
@@ -247,7 +246,6 @@ store_sqlite_image_delete(struct store *s, const char *id)
 	int r = store_sqlite_exec_key(c, S_IMAGE_DELETE, store_sqlite_image_sql[S_IMAGE_DELETE],
 	    id);
 
-	store_sqlite_cache_images_written(c);
 	/* its image_files rows go by ON DELETE CASCADE */
 	if (r < 0)
 		return r;

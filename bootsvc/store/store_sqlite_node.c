@@ -14,9 +14,9 @@ static const char *const node_sql[_SQLITE_STMT_MAX] = {
 	[S_NODE_INSERT] = "INSERT INTO nodes (" NODE_COLS ") VALUES "
 			  "(?1,?2,NULLIF(?3,''),?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
 			  "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)",
-	[S_NODE_GET] = "SELECT " NODE_COLS " FROM nodes WHERE name = ?1",
-	[S_NODE_GET_MAC] = "SELECT " NODE_COLS " FROM nodes WHERE mac = ?1",
-	[S_NODE_GET_IP] = "SELECT " NODE_COLS " FROM nodes WHERE ip = ?1",
+	[S_NODE_GET] = "SELECT " NODE_COLS ", rowid FROM nodes WHERE name = ?1",
+	[S_NODE_GET_MAC] = "SELECT " NODE_COLS ", rowid FROM nodes WHERE mac = ?1",
+	[S_NODE_GET_IP] = "SELECT " NODE_COLS ", rowid FROM nodes WHERE ip = ?1",
 	[S_NODE_DELETE] = "DELETE FROM nodes WHERE name = ?1",
 	[S_NODE_HISTORY_DELETE] = "DELETE FROM history WHERE node = ?1",
 	[S_NODE_ENERGY_DELETE] = "DELETE FROM energy WHERE node = ?1",
@@ -118,7 +118,6 @@ store_sqlite_node_insert(struct store *s, const struct node_rec *n, struct dl_er
 	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	(void)store_sqlite_cache_node_written(c, n->name, 0);
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc == SQLITE_CONSTRAINT)
@@ -170,6 +169,7 @@ store_sqlite_node_get(struct store_reader *r, enum store_node_key key, const cha
 	struct sqlite_conn *c = sqlite_conn_of(r);
 	bool cached = key != STORE_NODE_BY_IP && store_sqlite_cache_usable(c);
 	sqlite3_stmt *st;
+	int64_t rowid = 0;
 	int rc;
 
 	if (cached && store_sqlite_cache_node_get(c, key, value, ret) == 0)
@@ -178,11 +178,13 @@ store_sqlite_node_get(struct store_reader *r, enum store_node_key key, const cha
 		return -EIO;
 	store_sqlite_bind_key(st, 1, value);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		node_from_row(st, ret);
+		rowid = sqlite3_column_int64(st, sqlite3_column_count(st) - 1); /* the last */
+	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW && cached)
-		store_sqlite_cache_node_put(c, ret);
+		store_sqlite_cache_node_put(c, ret, rowid);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
@@ -207,7 +209,7 @@ store_sqlite_node_delete(struct store *s, const char *name)
 {
 	struct sqlite_conn *c = sqlite_writer(s);
 
-	return store_sqlite_cache_node_written(c, name, node_delete(c, name));
+	return node_delete(c, name);
 }
 
 int
@@ -219,7 +221,7 @@ store_sqlite_node_update(struct store *s, const struct node_rec *n)
 	if (!st)
 		return -EIO;
 	store_sqlite_bind_cols(st, 1, n, node_update_cols, ELEMENTSOF(node_update_cols));
-	return store_sqlite_cache_node_written(c, n->name, store_sqlite_step_changed(c, st));
+	return store_sqlite_step_changed(c, st);
 }
 
 int
@@ -232,7 +234,7 @@ store_sqlite_node_update_ctrl(struct store *s, const struct node_rec *n)
 		return -EIO;
 	store_sqlite_bind_text(st, 1, n->name);
 	store_sqlite_bind_cols(st, 2, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
-	return store_sqlite_cache_node_written(c, n->name, store_sqlite_step_changed(c, st));
+	return store_sqlite_step_changed(c, st);
 }
 
 int
@@ -248,7 +250,7 @@ store_sqlite_node_arm(struct store *s, const char *name, const char *token, bool
 	store_sqlite_bind_text(st, 2, token);
 	sqlite3_bind_int(st, 3, armed ? 1 : 0);
 	store_sqlite_bind_text(st, 4, armed_by);
-	return store_sqlite_cache_node_written(c, name, store_sqlite_step_changed(c, st));
+	return store_sqlite_step_changed(c, st);
 }
 
 int
@@ -265,7 +267,7 @@ store_sqlite_node_set_phase(struct store *s, const char *name, const char *phase
 	store_sqlite_bind_text(st, 2, phase);
 	store_sqlite_bind_text(st, 3, reason);
 	sqlite3_bind_int64(st, 4, at);
-	r = store_sqlite_cache_node_written(c, name, store_sqlite_step_changed(c, st));
+	r = store_sqlite_step_changed(c, st);
 	if (r < 0)
 		return r;
 	return store_sqlite_event_append(c, name, "phase", phase, reason, at);
