@@ -68,7 +68,11 @@ script_vars_node(struct script_vars *v, const char *server, const char *node, ui
 void
 script_vars_image(struct script_vars *v, const struct kind *k, const struct image_rec *img)
 {
-	join(v->image_short, sizeof(v->image_short), img->id, "");
+	size_t short_len = strnlen(img->id, sizeof(v->image_short) - 1);
+
+	/* the id's first 12 hex digits, as people read it in logs and `nodectl image list` */
+	memcpy(v->image_short, img->id, short_len);
+	v->image_short[short_len] = '\0';
 	script_vars_add(v, "image_id", img->id);
 	script_vars_add(v, "image_name", img->name);
 	script_vars_add(v, "image_short", v->image_short);
