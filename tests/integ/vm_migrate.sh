@@ -241,7 +241,8 @@ plan_is "$P5" "done" || fail "plan $P5 is $(plan_field "$P5" 'p["state"]'), not 
 grep -F '"action": "vm-migrate"' "$DL_W/events3.jsonl" | grep -F "g3 hv1 -> hv2" |
     grep -qF "post-copy:" || fail "no vm-migrate event for the switch to post-copy"
 grep -F '"action": "vm-migrate"' "$DL_W/events3.jsonl" | grep -F "g3 hv1 -> hv2" |
-    grep -qE "MiB sent, [0-9]+ MiB left" || fail "no progress event while g3 migrated"
+    grep -qE "MiB sent, [0-9]+ MiB left" ||
+    fail "no progress event while g3 migrated; its events: $(grep -F "g3 hv1 -> hv2" "$DL_W/events3.jsonl" | tail -n 8)"
 [[ $(where g3) == hv2 ]] || fail "g3 runs on '$(where g3)', not hv2 only"
 [[ $(listed_anywhere g3) == hv2 ]] || fail "g3 is defined on '$(listed_anywhere g3)'"
 lv_ticking g3
