@@ -238,11 +238,15 @@ echo "measured: plan $P5 ended $((SECONDS - t0)) s after it was stored:" \
     "$(plan_field "$P5" 'p["state"] + " / " + s["state"] + ", postcopy " + str(s["postcopy"]) + ", downtime %d ms: " % s["downtime_ms"] + s["reason"]')"
 plan_is "$P5" "done" || fail "plan $P5 is $(plan_field "$P5" 'p["state"]'), not done"
 [[ $(plan_field "$P5" 's["postcopy"]') == True ]] || fail "no post-copy: $(plan_field "$P5" 's')"
-grep -F '"action": "vm-migrate"' "$DL_W/events3.jsonl" | grep -F "g3 hv1 -> hv2" |
-    grep -qF "post-copy:" || fail "no vm-migrate event for the switch to post-copy"
-grep -F '"action": "vm-migrate"' "$DL_W/events3.jsonl" | grep -F "g3 hv1 -> hv2" |
-    grep -qE "MiB sent, [0-9]+ MiB left" ||
-    fail "no progress event while g3 migrated; its events: $(grep -F "g3 hv1 -> hv2" "$DL_W/events3.jsonl" | tail -n 8)"
+# The stream is written by a subscriber of its own (dl_events_to, since 0), which may
+# still be replaying when the plan ends: wait for each event rather than read it once.
+g3_event() {
+	grep -F '"action": "vm-migrate"' "$DL_W/events3.jsonl" | grep -F "g3 hv1 -> hv2" |
+	    grep -qE "$1"
+}
+dl_wait 30 "a vm-migrate event for g3's switch to post-copy" g3_event "post-copy:"
+dl_wait 30 "a progress event of g3's migration (MiB sent, MiB left)" g3_event \
+    "MiB sent, [0-9]+ MiB left"
 [[ $(where g3) == hv2 ]] || fail "g3 runs on '$(where g3)', not hv2 only"
 [[ $(listed_anywhere g3) == hv2 ]] || fail "g3 is defined on '$(listed_anywhere g3)'"
 lv_ticking g3
