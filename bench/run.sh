@@ -151,7 +151,8 @@ if row_on vmplan; then
 	VMPLAN=$BUILD/bench/vm_plan
 	mkdir -p "$BUILD/bench"
 	gcc -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -iquote "$REPO/lib" -iquote "$REPO/bootsvc" \
-	    -o "$VMPLAN" "$REPO/bench/vm_plan.c" "$REPO"/bootsvc/vm/plan*.c "$REPO/lib/err.c" ||
+	    -o "$VMPLAN" "$REPO/bench/vm_plan.c" "$REPO"/bootsvc/vm/plan*.c "$REPO/lib/err.c" \
+	    "$REPO/lib/name_table.c" ||
 	    fail "building bench/vm_plan.c"
 	if out=$("$VMPLAN" -r "$VMPLAN_ROUNDS" "${VMPLAN_HOSTS[@]}" 2>&1); then
 		echo "$out" | sed 's/^/  /'
