@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "name_table.h"
 #include "role.h"
 
 /* Longest outside value quoted in a message. */
@@ -75,10 +76,9 @@ role_to_name(enum role r)
 enum role
 role_from_name(const char *s)
 {
-	for (int i = 0; i < _ROLE_MAX; i++)
-		if (streq(role_names[i], s))
-			return (enum role)i;
-	return _ROLE_INVALID;
+	long i = name_table_index(role_names, ELEMENTSOF(role_names), s);
+
+	return i < 0 ? _ROLE_INVALID : (enum role)i;
 }
 
 /* s for a message: control characters and quotes become '?', cut with "...". */

@@ -5,6 +5,7 @@
 
 #include "iscsi/disk_fsm.h"
 #include "macro.h"
+#include "name_table.h"
 
 static const char *const state_names[_DS_MAX] = {
 	[DS_NONE] = "",
@@ -16,10 +17,9 @@ static const char *const state_names[_DS_MAX] = {
 enum disk_state
 disk_state_from_string(const char *s)
 {
-	for (size_t i = 0; i < ELEMENTSOF(state_names); i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return (enum disk_state)i;
-	return _DS_INVALID;
+	long i = name_table_index(state_names, ELEMENTSOF(state_names), s);
+
+	return i < 0 ? _DS_INVALID : (enum disk_state)i;
 }
 
 const char *
