@@ -151,10 +151,12 @@ store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec, const struct sqli
 	}
 }
 
-static size_t
-col_packed_size(const struct sqlite_col *col, const void *f)
+/* A text field's length as packed: its fields are far below 64 KiB (struct node_rec is
+ * under 3 KiB whole), and one cut at its last byte is cut as a read would cut it. */
+static uint16_t
+text_len(const struct sqlite_col *col, const char *f)
 {
-	return col->type == SQLITE_COL_TEXT ? strnlen(f, col->size - 1) + 1 : col->size;
+	return (uint16_t)strnlen(f, col->size - 1);
 }
 
 size_t
@@ -162,8 +164,12 @@ store_sqlite_cols_packed_size(const void *rec, const struct sqlite_col *cols, si
 {
 	size_t len = 0;
 
-	for (size_t k = 0; k < n; k++)
-		len += col_packed_size(&cols[k], (const char *)rec + cols[k].off);
+	for (size_t k = 0; k < n; k++) {
+		const char *f = (const char *)rec + cols[k].off;
+
+		len += cols[k].type == SQLITE_COL_TEXT ? sizeof(uint16_t) + text_len(&cols[k], f) :
+		    cols[k].size;
+	}
 	return len;
 }
 
@@ -172,13 +178,18 @@ store_sqlite_cols_pack(unsigned char *p, const void *rec, const struct sqlite_co
     size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		const void *f = (const char *)rec + cols[k].off;
-		size_t len = col_packed_size(&cols[k], f);
+		const char *f = (const char *)rec + cols[k].off;
+		uint16_t len;
 
-		memcpy(p, f, len);
-		if (cols[k].type == SQLITE_COL_TEXT)
-			p[len - 1] = '\0'; /* a field filled to its end is cut, as a read would */
-		p += len;
+		if (cols[k].type != SQLITE_COL_TEXT) {
+			memcpy(p, f, cols[k].size);
+			p += cols[k].size;
+			continue;
+		}
+		len = text_len(&cols[k], f);
+		memcpy(p, &len, sizeof(len));
+		memcpy(p + sizeof(len), f, len);
+		p += sizeof(len) + len;
 	}
 	return p;
 }
@@ -188,11 +199,18 @@ store_sqlite_cols_unpack(const unsigned char *p, void *rec, const struct sqlite_
     size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		void *f = (char *)rec + cols[k].off;
-		size_t len = col_packed_size(&cols[k], p);
+		char *f = (char *)rec + cols[k].off;
+		uint16_t len;
 
-		memcpy(f, p, len);
-		p += len;
+		if (cols[k].type != SQLITE_COL_TEXT) {
+			memcpy(f, p, cols[k].size);
+			p += cols[k].size;
+			continue;
+		}
+		memcpy(&len, p, sizeof(len));
+		memcpy(f, p + sizeof(len), len);
+		f[len] = '\0';
+		p += sizeof(len) + len;
 	}
 	return p;
 }
@@ -348,12 +366,34 @@ tx_exec(struct store *s, const char *sql, struct dl_err *reterr)
 	return 0;
 }
 
+/* BEGIN, COMMIT and ROLLBACK as statements prepared once: every pass of the HTTP loop is
+ * a batch (store_batch_begin()), and sqlite3_exec() parsed both words again each time,
+ * a few per cent of a script answer's CPU (docs/benchmarks.md, per-node scripts). */
+static int
+tx_step(struct store *s, enum sqlite_stmt id, const char *sql, struct dl_err *reterr)
+{
+	struct sqlite_conn *c = sqlite_writer(s);
+	sqlite3_stmt *st = store_sqlite_stmt(c, id, sql);
+	int rc;
+
+	if (!st)
+		return dl_err_set(reterr, -EIO, "%s: %s", sql, sqlite3_errmsg(c->db));
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		(void)dl_err_set(reterr, -EIO, "%s: %s", sql, sqlite3_errmsg(c->db));
+		sqlite3_reset(st);
+		return -EIO;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
 static int
 sqlite_begin(struct store *s, bool write_now, struct dl_err *reterr)
 {
 	/* IMMEDIATE takes the write lock now, so a later write cannot fail with BUSY on
 	 * upgrading a read lock; a batch mostly reads and takes it at its first write. */
-	int r = tx_exec(s, write_now ? "BEGIN IMMEDIATE" : "BEGIN", reterr);
+	int r = write_now ? tx_step(s, S_TX_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", reterr) :
+	    tx_step(s, S_TX_BEGIN, "BEGIN", reterr);
 
 	if (r == 0)
 		store_sqlite_cache_tx(sqlite_writer(s), true);
@@ -363,7 +403,7 @@ sqlite_begin(struct store *s, bool write_now, struct dl_err *reterr)
 static int
 sqlite_commit(struct store *s, struct dl_err *reterr)
 {
-	int r = tx_exec(s, "COMMIT", reterr);
+	int r = tx_step(s, S_TX_COMMIT, "COMMIT", reterr);
 
 	if (r == 0)
 		store_sqlite_cache_tx(sqlite_writer(s), false);
@@ -374,7 +414,7 @@ static void
 sqlite_rollback(struct store *s)
 {
 	/* fails only when SQLite already rolled back on its own: nothing left to undo */
-	(void)tx_exec(s, "ROLLBACK", NULL);
+	(void)tx_step(s, S_TX_ROLLBACK, "ROLLBACK", NULL);
 	store_sqlite_cache_tx(sqlite_writer(s), false);
 	store_sqlite_cache_drop_all(sqlite_writer(s)); /* it kept rows the rollback undid */
 }

@@ -35,6 +35,8 @@ enum sqlite_stmt {
 	S_DISK_PERSIST_PUT, S_DISK_PERSIST_DELETE, S_DISK_PERSIST_GET,
 	/* store_sqlite_cache.c */
 	S_DATA_VERSION,
+	/* store_sqlite.c: transactions */
+	S_TX_BEGIN, S_TX_BEGIN_IMMEDIATE, S_TX_COMMIT, S_TX_ROLLBACK,
 	_SQLITE_STMT_MAX,
 };
 
@@ -148,9 +150,10 @@ void store_sqlite_bind_cols(sqlite3_stmt *st, int first, const void *rec,
 void store_sqlite_read_cols(sqlite3_stmt *st, int first, void *rec,
     const struct sqlite_col *cols, size_t n);
 
-/* Bytes the n fields of rec that cols names take packed: text up to its NUL, the other
- * types as held. For a row kept in memory (store_sqlite_cache.c), a node's strings being
- * a tenth of their arrays. */
+/* Bytes the n fields of rec that cols names take packed: text as its length (two bytes,
+ * host order) and its bytes without the NUL, the other types as held. For a row kept in
+ * memory (store_sqlite_cache.c), a node's strings being a tenth of their arrays; the
+ * length is there so a read of the row copies each string without scanning it first. */
 size_t store_sqlite_cols_packed_size(const void *rec, const struct sqlite_col *cols,
     size_t n);
 /* Pack them at p (store_sqlite_cols_packed_size() bytes); returns p past them. */
