@@ -18,7 +18,7 @@
  * head and body are bounded by http_request_timeout instead (struct conn). */
 #define HTTP_IDLE_TIMEOUT_S 60
 /* MHD_OPTION_CONNECTION_MEMORY_LIMIT, see http_start() */
-#define HTTP_CONN_MEMORY (16 * 1024)
+#define HTTP_CONN_MEMORY (8 * 1024)
 /* Repeating warnings (MHD's own, requests cut at their deadline): a few lines per
  * interval, then one line with the count held back. 20,148 lines under a flood before. */
 #define HTTP_LOG_INTERVAL_MS 10000
@@ -495,10 +495,12 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	     * sendfile(): every image byte copied through user space (the boot-storm
 	     * profile in docs/benchmarks.md). */
 	    MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
-	    /* Each connection's request memory, which MHD zeroes on every reuse: our requests
-	     * are a short GET line with a few headers, or a phase report of a few hundred
-	     * bytes (bodies arrive in pieces and on_request keeps them), so MHD's 32 KiB default
-	     * only costs RSS in a storm (1,000 clients held 32 MiB of it). */
+	    /* Each connection's request memory, all of which MHD zeroes for every request
+	     * (MHD_pool_reset): our requests are a short GET line with a few headers, or a
+	     * phase report of a few hundred bytes (bodies arrive in pieces and on_request
+	     * keeps them). MHD's 32 KiB default cost RSS in a storm (1,000 clients held
+	     * 32 MiB of it) and 16 KiB still cost 2% of a script answer in that memset;
+	     * 8 KiB is nginx's own limit on a request's head (large_client_header_buffers). */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_END);
 	if (!h->d) {
