@@ -54,6 +54,7 @@ fence(struct cluster *c, const char *why)
 
 	c->leading = false;
 	c->acting_until = 0;
+	store_fence(bs->store, 0);
 	if (bs->action) {
 		dropped += action_fence(bs->action, ACTION_POOL_BMC);
 		dropped += action_fence(bs->action, ACTION_POOL_LIBVIRT);
@@ -63,6 +64,19 @@ fence(struct cluster *c, const char *why)
 }
 
 static void on_fence_timer(struct loop *l, void *userdata);
+
+/* The lease may say yes while the database says a newer leader took over: the store
+ * refused a write of ours for the generation we lead with (store_fence()). Stop acting
+ * now, and have the thread drop the session (stale) so this generation never leads
+ * again; the next takeover, ours or another's, has a new one. */
+static void
+fence_if_refused(struct cluster *c)
+{
+	if (!c->leading || !store_fence_refused(c->bs->store))
+		return;
+	fence(c, "a write was refused for a newer leader's generation");
+	atomic_store(&c->stale, true);
+}
 
 /* Nodes another instance added or moved reach this one's dnsmasq within this: the host
  * files are compared before they are written (dhcp/dnsmasq.c), so a pass over a few
@@ -96,10 +110,18 @@ apply(struct cluster *c)
 		loop_cancel_timer(c->bs->loop, c->fence_timer);
 		c->fence_timer = 0;
 	}
-	if (o.acting && (int64_t)now < o.acting_until && gen > 0) {
+	/* A write refused for gen since the last word (store_fence()): fence now, whatever
+	 * the lease says, and have the thread drop the session. */
+	fence_if_refused(c);
+	/* stale: the store refused a write for gen; the thread has not dropped the
+	 * session yet, and gen must not lead again meanwhile. */
+	if (o.acting && (int64_t)now < o.acting_until && gen > 0 && !atomic_load(&c->stale)) {
 		c->acting_until = o.acting_until;
 		if (!c->leading) {
 			c->leading = true;
+			/* From here every write of this instance is checked against gen inside
+			 * its transaction (store.h, store_fence()). */
+			store_fence(c->bs->store, gen);
 			log_notice("event=cluster_leader name=%s generation=%" PRId64
 			    " msg=\"acting as the leader\"", c->name, gen);
 			/* Like a restart: the controller reads the rows and waits on the ops
@@ -235,10 +257,11 @@ cluster_free(struct cluster *c)
 }
 
 bool
-cluster_may_act(const struct cluster *c)
+cluster_may_act(struct cluster *c)
 {
 	if (!c)
 		return true;
+	fence_if_refused(c);
 	return c->leading && (int64_t)loop_now_ms() < c->acting_until;
 }
 

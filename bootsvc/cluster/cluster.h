@@ -59,8 +59,9 @@ struct cluster *cluster_free(struct cluster *c);
 /* Whether this instance may act now: take controller actions, run the green and VM
  * policies, write desired state of its own. True without a cluster (c NULL). Checked
  * against the lease's deadline on the loop's own clock, so a leader whose session
- * thread hangs stops on time. */
-bool cluster_may_act(const struct cluster *c);
+ * thread hangs stops on time, and fenced at once when the store refused a write for a
+ * newer leader's generation (store_fence()). */
+bool cluster_may_act(struct cluster *c);
 
 /* The fencing token: the generation the current leader took over with (0: not leading
  * or no cluster). */

@@ -30,6 +30,10 @@ struct cluster {
 	struct cluster_server servers[MAX_CLUSTER_SERVERS];
 	size_t n_servers;
 	uint64_t servers_read_ms; /* loop_now_ms() of the read, 0: never */
+	/* Set by the loop for the leader thread: the store refused a write for this
+	 * instance's generation (store_fence_refused()), so a newer leader exists whatever
+	 * this session's lock says; the thread fences and drops the session. */
+	atomic_bool stale;
 	/* Published by the LISTEN thread (atomic: a flag, coalesced). */
 	atomic_bool history;
 	_Atomic uint64_t notifications; /* received since start (server.list shows it) */

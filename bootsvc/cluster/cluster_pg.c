@@ -284,9 +284,10 @@ registry(struct cluster *c, PGconn *pg, enum cluster_state s, uint64_t deadline)
 	return 0;
 }
 
-/* A new leader's generation: one more than the last leader's. It is the fencing token
- * logged with every takeover and shown by `server list` (docs/scale-out.md says why the
- * lease, not the token, keeps a fenced leader's writes out). */
+/* A new leader's generation: one more than the last leader's. It is the fencing token:
+ * logged with every takeover, shown by `server list`, and checked inside every write the
+ * leader makes (store_fence()), so once this commits the last leader's writes are
+ * refused, however long it stalled (docs/scale-out.md "The fencing token"). */
 static int
 take_generation(struct cluster *c, PGconn *pg, uint64_t deadline)
 {
@@ -364,6 +365,10 @@ cluster_pg_leader_main(void *arg)
 		if (f.state == CS_FOLLOWER) {
 			PGresult *res = NULL;
 
+			/* Already not leading (what it published says so): a refusal the loop
+			 * saw meanwhile needs no drop, and a takeover takes a new generation. */
+			atomic_store(&c->stale, false);
+
 			r = run(c, pg, at + (uint64_t)bound,
 			    "SELECT pg_try_advisory_lock(110416298852676)", 0, NULL, &res);
 			if (r == 0) {
@@ -376,6 +381,13 @@ cluster_pg_leader_main(void *arg)
 					    "lock, acting after half a lease\" lease_ms=%" PRId64, c->name,
 					    c->lease_ms);
 			}
+		} else if (atomic_load(&c->stale)) {
+			/* The store refused a write of ours: a newer generation leads. Cleared
+			 * once the fenced state is published (below), so the loop never reads
+			 * the old word as leading meanwhile. */
+			log_warning("event=cluster_check name=%s msg=\"a write was refused for a "
+			    "newer leader's generation: fencing\"", c->name);
+			r = -ESTALE;
 		} else {
 			/* Holding it: any answer on this session proves the lock still ours. */
 			r = run(c, pg, at + (uint64_t)bound, "SELECT 1", 0, NULL, NULL);
@@ -384,13 +396,16 @@ cluster_pg_leader_main(void *arg)
 				    (int64_t)loop_now_ms());
 		}
 		if (r < 0 && r != -ECANCELED) {
-			log_pg("cluster_check", pg, r);
+			if (r != -ESTALE)
+				log_pg("cluster_check", pg, r);
 			o = cluster_fsm_step(&f, c->lease_ms, PQstatus(pg) == CONNECTION_OK ?
 			    CE_CHECK_FAILED : CE_SESSION_LOST, 0, (int64_t)loop_now_ms());
 		}
 		if (r == -ECANCELED)
 			break;
 		settle(c, pg, &f, &o);
+		if (r == -ESTALE)
+			atomic_store(&c->stale, false);
 		if (!o.drop_session && (r = registry(c, pg, f.state,
 		    loop_now_ms() + (uint64_t)bound)) < 0 && r != -ECANCELED) {
 			log_pg("cluster_registry", pg, r);

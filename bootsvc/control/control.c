@@ -44,6 +44,17 @@ find_verb(const char *name)
 	return NULL;
 }
 
+/* A verb's failure that carries no message of its own: the errno's text, except where
+ * that would mislead (a store write refused by the fencing token is not a file). */
+static const char *
+verb_errno_message(int r)
+{
+	if (r == -ESTALE)
+		return "refused: a newer leader of the cluster took over from this instance "
+		    "(the fencing token); retry";
+	return strerror(-r);
+}
+
 char *
 control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 {
@@ -84,7 +95,7 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 	if (r < 0) {
 		bs->metrics.control_errors++;
 		if (!err.msg[0])
-			dl_err_set(&err, r, "%s", strerror(-r));
+			dl_err_set(&err, r, "%s", verb_errno_message(r));
 		out = proto_error(req.id, r, err.msg);
 		/* The message may quote what the client sent: clean it before logging. */
 		char safe[MAX_LOG_VALUE + 1];
@@ -131,7 +142,7 @@ control_call_as(struct bootsvc *bs, enum role role, const char *who, const char 
 
 		bs->metrics.control_errors++;
 		if (!reterr->msg[0])
-			dl_err_set(reterr, r, "%s", strerror(-r));
+			dl_err_set(reterr, r, "%s", verb_errno_message(r));
 		log_info("event=control verb=%s via=web who=\"%s\" ok=0 err=%s msg=\"%s\"",
 		    v ? verb : "-", who ? who : "", dl_errno_name(r), log_safe(safe, sizeof(safe),
 		    reterr->msg));

@@ -321,7 +321,16 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	n->op_at_ms = d->op_at_ms;
 	n->attempts = d->attempts;
 	n->retry_at_ms = 0;
-	(void)store_node_update_ctrl(bs->store, n);
+	/* No intent in the store, no action: a store that cannot be written (or refuses a
+	 * leader that was superseded: store_fence()) must not leave a BMC call nobody
+	 * recorded. The next tick tries again, or the new leader acts. */
+	if ((r = store_node_update_ctrl(bs->store, n)) < 0) {
+		log_err("event=ctrl_action node=%s action=%s err=%s msg=\"the intent could not be "
+		    "written: not acting\"", n->name, ctrl_act_name(d->act), dl_errno_name(r));
+		if (c->next_wake_ms == 0 || t->now + c->policy.backoff_ms < c->next_wake_ms)
+			c->next_wake_ms = t->now + c->policy.backoff_ms;
+		return;
+	}
 	/* A boot the controller orders arms the node: its credential, fresh, may be handed
 	 * out once to the boot that follows (boot/trust.h). At the power-on, not at the
 	 * power-off half of a reboot: the node's old OS is gone by then, so none of its

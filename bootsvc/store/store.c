@@ -200,6 +200,19 @@ store_errors(const struct store *s)
 	return s->errors;
 }
 
+void
+store_fence(struct store *s, int64_t token)
+{
+	s->fence_token = token > 0 ? token : 0;
+	s->fence_refused = false;
+}
+
+bool
+store_fence_refused(const struct store *s)
+{
+	return s->fence_refused;
+}
+
 int
 store_batch_begin(struct store *s)
 {

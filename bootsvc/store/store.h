@@ -218,6 +218,18 @@ void store_fault_fail_commits(struct store *s, unsigned n);
  * diskless_store_errors_total. A store that answers nothing is in every caller's log
  * already; this counts them for alerting. */
 uint64_t store_errors(const struct store *s);
+/* The fencing token (issue 15, docs/scale-out.md "The fencing token"): from now on this
+ * store's writes are those of the cluster's leader of generation token. Every write
+ * transaction then checks, inside itself and after the write lock, that the cluster's
+ * leader is still of that generation, and a write is refused -ESTALE (logged) when a
+ * newer leader took over: a leader that stalled past its lease between its deadline
+ * check and its write cannot write after its successor started. 0: no check (a
+ * follower, or no cluster). Only the PostgreSQL backend has a cluster; SQLite keeps the
+ * token and never checks it. Resets store_fence_refused(). */
+void store_fence(struct store *s, int64_t token);
+/* Whether a write was refused for a stale token since the last store_fence(): the
+ * cluster room then fences at once. */
+bool store_fence_refused(const struct store *s);
 
 /* -EEXIST (name, MAC, IP taken: reterr says which) or -EIO. */
 int store_node_insert(struct store *s, const struct node_rec *n, struct dl_err *reterr);

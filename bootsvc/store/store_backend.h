@@ -25,6 +25,8 @@ struct store {
 	bool batch;              /* inside store_batch_begin() */
 	unsigned fail_commits;   /* store_fault_fail_commits(): outermost commits to fail */
 	uint64_t errors;         /* store_errors(): failed begins and commits */
+	int64_t fence_token;     /* store_fence(): the generation writes are checked against */
+	bool fence_refused;      /* a write was refused for it since (store_fence_refused()) */
 };
 
 enum store_node_key {

@@ -434,10 +434,11 @@ store_pg_run_changed(struct pg_conn *c, enum pg_stmt id, const char *sql,
 	return r;
 }
 
-/* sql (no parameters, one or more statements) on the writer: 0, or -EIO with the server's
- * message in reterr. */
+/* sql (no parameters, one or more statements) on the writer: 0 and, if ret, the last
+ * statement's result (the caller PQclear()s it), or -EIO with the server's message in
+ * reterr. */
 static int
-tx_exec(struct pg_store *ps, const char *sql, struct dl_err *reterr)
+tx_query(struct pg_store *ps, const char *sql, PGresult **ret, struct dl_err *reterr)
 {
 	struct pg_conn *c = &ps->conn;
 	PGresult *res;
@@ -452,13 +453,59 @@ tx_exec(struct pg_store *ps, const char *sql, struct dl_err *reterr)
 	}
 	res = PQexec(c->db, sql);
 	st = PQresultStatus(res);
-	PQclear(res);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (ret)
+			*ret = res;
+		else
+			PQclear(res);
 		return 0;
+	}
+	PQclear(res);
 	dl_err_set(reterr, -EIO, "%s: %s", sql, pg_errmsg(c->db, ps->url, msg, sizeof(msg)));
 	if (!conn_ok(c))
 		conn_lost(c);
 	return -EIO;
+}
+
+static int
+tx_exec(struct pg_store *ps, const char *sql, struct dl_err *reterr)
+{
+	return tx_query(ps, sql, NULL, reterr);
+}
+
+/* The write lock, after prefix ("BEGIN; " or "") in the same round trip, and for a
+ * leader's writes (store_fence()) the fencing check with it: the generation in the
+ * cluster room's `cluster_leader` row (cluster_pg.c creates it and bumps it when a leader
+ * takes over) must still be the store's token. Read committed, after the lock: a takeover
+ * committed before this statement is seen, and one committed after it finds the new
+ * leader still waiting out its half lease, reading the rows this write leaves
+ * (docs/scale-out.md). 0, -ESTALE refused (fence_refused set), -EIO. */
+static int
+lock_write(struct pg_store *ps, const char *prefix, struct dl_err *reterr)
+{
+	int64_t token = ps->base.fence_token, gen;
+	PGresult *res = NULL;
+	char sql[192];
+	int r;
+
+	(void)snprintf(sql, sizeof(sql), "%s" LOCK_SQL "%s", prefix, token ?
+	    ", (SELECT generation FROM cluster_leader WHERE id = 1)" : "");
+	if (!token)
+		return tx_exec(ps, sql, reterr);
+	if ((r = tx_query(ps, sql, &res, reterr)) < 0)
+		return r;
+	gen = PQntuples(res) == 1 && PQnfields(res) == 2 && !PQgetisnull(res, 0, 1) ?
+	    strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
+	PQclear(res);
+	if (gen == token)
+		return 0;
+	ps->base.fence_refused = true;
+	/* Logged here, once, whichever write asked: a rare event an admin must see. */
+	log_warning("event=store_fenced store=%s msg=\"write refused: this instance leads as "
+	    "generation %" PRId64 " but the cluster's leader is of generation %" PRId64 " now\"",
+	    ps->safe, token, gen);
+	return dl_err_set(reterr, -ESTALE, "write refused: a newer leader of the cluster took "
+	    "over (generation %" PRId64 ", this instance's %" PRId64 ")", gen, token);
 }
 
 int
@@ -472,8 +519,9 @@ store_pg_write_begin(struct store *s, bool *ret_own)
 	if (ps->in_tx) {
 		if (ps->locked)
 			return 0;
-		if ((r = tx_exec(ps, LOCK_SQL, &e)) < 0) {
-			log_err("event=store_pg_lock store=%s msg=\"%s\"", ps->safe, e.msg);
+		if ((r = lock_write(ps, "", &e)) < 0) {
+			if (r != -ESTALE) /* lock_write() said why */
+				log_err("event=store_pg_lock store=%s msg=\"%s\"", ps->safe, e.msg);
 			return r;
 		}
 		ps->locked = true;
@@ -481,14 +529,22 @@ store_pg_write_begin(struct store *s, bool *ret_own)
 	}
 	if ((r = conn_ready(&ps->conn)) < 0)
 		return r;
-	if ((r = tx_exec(ps, "BEGIN; " LOCK_SQL, &e)) < 0) {
-		log_err("event=store_pg_lock store=%s msg=\"%s\"", ps->safe, e.msg);
+	if ((r = lock_write(ps, "BEGIN; ", &e)) < 0) {
+		if (r != -ESTALE)
+			log_err("event=store_pg_lock store=%s msg=\"%s\"", ps->safe, e.msg);
 		(void)tx_exec(ps, "ROLLBACK", NULL); /* BEGIN may have run */
 		return r;
 	}
 	ps->in_tx = ps->locked = true;
 	*ret_own = true;
 	return 0;
+}
+
+int
+store_pg_write_refused(struct dl_err *reterr, int r)
+{
+	return dl_err_set(reterr, r, r == -ESTALE ? "store: write refused: a newer leader of "
+	    "the cluster took over (the fencing token)" : "store: no write lock");
 }
 
 /* COMMIT on an aborted transaction answers with the tag ROLLBACK, not an error. */
@@ -653,7 +709,8 @@ pg_begin(struct store *s, bool write_now, struct dl_err *reterr)
 		return dl_err_set(reterr, -EIO, "BEGIN: the connection to the database is lost");
 	/* A transaction takes the write lock at once (the contract's "takes the write
 	 * lock when it begins"); a batch at its first write (store_pg_write_begin). */
-	if ((r = tx_exec(ps, write_now ? "BEGIN; " LOCK_SQL : "BEGIN", reterr)) < 0) {
+	r = write_now ? lock_write(ps, "BEGIN; ", reterr) : tx_exec(ps, "BEGIN", reterr);
+	if (r < 0) {
 		(void)tx_exec(ps, "ROLLBACK", NULL); /* BEGIN may have run */
 		return r;
 	}
@@ -690,15 +747,14 @@ static int
 pg_savepoint(struct store *s, unsigned level, struct dl_err *reterr)
 {
 	struct pg_store *ps = pg_store_of(s);
-	char sql[96];
+	char sql[32];
 	int r;
 
-	(void)snprintf(sql, sizeof(sql), "%sSAVEPOINT tx%u", ps->locked ? "" : LOCK_SQL "; ",
-	    level);
-	if ((r = tx_exec(ps, sql, reterr)) < 0)
+	if (!ps->locked && (r = lock_write(ps, "", reterr)) < 0)
 		return r;
 	ps->locked = true;
-	return 0;
+	(void)snprintf(sql, sizeof(sql), "SAVEPOINT tx%u", level);
+	return tx_exec(ps, sql, reterr);
 }
 
 static int

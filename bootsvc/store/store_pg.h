@@ -192,9 +192,12 @@ int store_pg_run_changed(struct pg_conn *c, enum pg_stmt id, const char *sql,
  * this transaction does not hold it yet (a batch's first write); outside one, open a
  * transaction of the operation's own with the lock (*ret_own set). end: commit or, when
  * r is -EIO, roll back the operation's own transaction; returns r, or -EIO when that
- * commit failed. */
+ * commit failed. begin fails -ESTALE when the fencing token was superseded
+ * (store_fence()), -EIO otherwise. */
 int store_pg_write_begin(struct store *s, bool *ret_own);
 int store_pg_write_end(struct store *s, bool own, int r);
+/* A failed store_pg_write_begin() (r) in reterr, for the operations that explain. */
+int store_pg_write_refused(struct dl_err *reterr, int r);
 /* store_pg_run of a write that may fail for its data (a foreign key, a uniqueness the
  * statement cannot turn into DO NOTHING): inside a savepoint of the backend's own, so a
  * failure leaves the enclosing transaction usable (PostgreSQL aborts a transaction on

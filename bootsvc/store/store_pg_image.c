@@ -63,7 +63,7 @@ store_pg_image_insert(struct store *s, const struct image_rec *i, struct dl_err 
 
 	store_pg_params_cols(&p, i, image_cols, ELEMENTSOF(image_cols));
 	if ((r = store_pg_write_begin(s, &own)) < 0)
-		return dl_err_set(reterr, r, "store: no write lock");
+		return store_pg_write_refused(reterr, r);
 	/* The version and its files go in together: outside a transaction in one of the
 	 * write's own; inside the caller's, a failed file takes the version out again. */
 	r = store_pg_run_changed(c, P_IMAGE_INSERT, image_sql[P_IMAGE_INSERT], &p);

@@ -103,7 +103,7 @@ store_pg_node_insert(struct store *s, const struct node_rec *n, struct dl_err *r
 	store_pg_params_cols(&p, n, node_ctrl_cols, ELEMENTSOF(node_ctrl_cols));
 	store_pg_params_cols(&p, n, node_arm_cols, ELEMENTSOF(node_arm_cols));
 	if ((r = store_pg_write_begin(s, &own)) < 0)
-		return dl_err_set(reterr, r, "store: no write lock");
+		return store_pg_write_refused(reterr, r);
 	r = store_pg_run_changed(pg_writer(s), P_NODE_INSERT, node_sql[P_NODE_INSERT], &p);
 	if (r == -ENOENT)
 		r = -EEXIST; /* no row inserted: a conflict (store.c names it) */

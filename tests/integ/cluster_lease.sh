@@ -10,6 +10,10 @@
 #   - a history notification (pg_notify on diskless_history, as the store's trigger
 #     sends) reaches an instance's loop, counted in server.list's notifications
 #   - nodectl power on a follower is refused, naming the leader's command
+#   - the fencing token: once the generation in the database moves past the leader's (a
+#     newer leader, as after a stall longer than the lease), the leader's writes are
+#     refused, it fences and drops its session, and a leader of a newer generation acts;
+#     a follower's writes never wait on it
 #   - a node added through B with an address on A's segment reaches A's dnsmasq host
 #     files, and leaves them when it is removed through B (the periodic resync)
 # Both share one database, the store of both: what this test proves is the election, the
@@ -166,4 +170,31 @@ dl_wait 20 "$F's LISTEN session back" relisten "$F"
 G3=$(gen)
 (( G3 > G2 )) || fail "no new generation after the restart ($G2 -> $G3)"
 pass "PostgreSQL killed: $F fenced; restarted: sessions reconnected, a leader again (generation $G3)"
+
+# --- the fencing token: the leader's generation superseded in the database, as when it
+# stalled past its lease while another took over (the lock then follows the session, so
+# only the row can say so here)
+L2=$(pg_psql diskless "select name from servers where role = 'leader'")
+F2=$([[ $L2 == a ]] && echo b || echo a)
+lead_ok() { [[ $(role_of "$L2" "$L2") == leader ]] && grep -q "generation=$G3 msg=\"acting" "$DL_W/bootsvc-$L2.log"; }
+dl_wait $((LEASE_S * 3)) "$L2 acting with generation $G3" lead_ok
+fences0=$(count_in "$L2" 'event=cluster_fence')
+pg_psql diskless "update cluster_leader set generation = generation + 1" >/dev/null
+G4=$(gen)
+out=$(nctl "$L2" node add fz1 --mac 52:54:00:66:00:11 2>&1) &&
+    fail "a write through the superseded leader $L2 was accepted: $out"
+echo "node add through $L2 (generation $G3, the database's $G4): $out"
+grep -q 'write refused: this instance leads as generation '"$G3"' but the cluster.s leader is of generation '"$G4" \
+    "$DL_W/bootsvc-$L2.log" || fail "$L2 did not log the refused write"
+nctl "$F2" node add fz2 --mac 52:54:00:66:00:12 >/dev/null || fail "a follower's write failed"
+refused_fence() { grep -q 'event=cluster_fence.*a write was refused' "$DL_W/bootsvc-$L2.log"; }
+dl_wait $((LEASE_S * 2)) "$L2 fences on the refusal" refused_fence
+newer() { (( $(gen) > G4 )) && [[ $(leaders) == 1 ]]; }
+dl_wait $((LEASE_S * 6)) "a leader of a generation past $G4" newer
+G5=$(gen)
+L3=$(pg_psql diskless "select name from servers where role = 'leader'")
+acting_new() { grep -q "generation=$G5 msg=\"acting" "$DL_W/bootsvc-$L3.log"; }
+dl_wait $((LEASE_S * 3)) "$L3 acting with generation $G5" acting_new
+nctl "$L3" node add fz1 --mac 52:54:00:66:00:11 >/dev/null || fail "a write through the new leader $L3 failed"
+pass "generation $G3 superseded by $G4: $L2's write refused, $L2 fenced, $F2's write passed; $L3 leads with $G5 and writes"
 echo PASS

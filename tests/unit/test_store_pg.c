@@ -5,7 +5,8 @@
  * store, and the server stopped and started again, cost calls -EIO fast and are
  * reconnected; the password is in no message; a newer schema is refused untouched; two
  * stores opening a new database at once create it once; a failed statement inside a
- * transaction leaves it usable.
+ * transaction leaves it usable; a superseded leader's writes are refused by the fencing
+ * token.
  *
  * PostgreSQL only: tests/run.sh runs it as unit/test_store_pg@pg with DL_TEST_PG (and
  * DL_TEST_PG_DIR, DL_TEST_PG_BIN to stop and start that server). Without them it fails
@@ -194,6 +195,49 @@ test_failure_keeps_transaction(void **state)
 	assert_int_equal(store_commit(d->s), 0);
 	assert_int_equal(store_node_get(d->s, "n3", &got), 0);
 	assert_int_equal(store_node_get(d->s, "n2", &got), -ENOENT);
+}
+
+/* The fencing token (store_fence(), docs/scale-out.md): a leader's writes pass while the
+ * cluster's generation is its own; once a newer leader took over (the row bumped, as
+ * cluster_pg.c does) every write is refused -ESTALE, a single one and a transaction
+ * alike, nothing of it lands, and store_fence_refused() says so; a follower's writes
+ * (token 0) and the new generation's pass. */
+static void
+test_fencing_token(void **state)
+{
+	struct store_dir *d = *state;
+	struct node_rec n = node("f2", "52:54:00:00:0f:02"), got;
+	struct dl_err e = { 0 };
+
+	admin_on(d->path, "CREATE TABLE IF NOT EXISTS cluster_leader (id INTEGER PRIMARY KEY "
+	    "CHECK (id = 1), generation BIGINT NOT NULL, name TEXT NOT NULL, since_ms BIGINT "
+	    "NOT NULL); INSERT INTO cluster_leader VALUES (1, 5, 'a', 0)", NULL, 0);
+	store_fence(d->s, 5);
+	insert(d->s, "f1", "52:54:00:00:0f:01");
+	assert_false(store_fence_refused(d->s));
+
+	/* another instance takes over: generation 6 */
+	admin_on(d->path, "UPDATE cluster_leader SET generation = 6, name = 'b'", NULL, 0);
+	assert_int_equal(store_node_insert(d->s, &n, &e), -ESTALE);
+	assert_non_null(strstr(e.msg, "a newer leader"));
+	assert_true(store_fence_refused(d->s));
+	assert_int_equal(store_node_get(d->s, "f2", &got), -ENOENT);
+	assert_int_equal(store_event_add(d->s, "f1", "power-on", "stale", 3), -ESTALE);
+	/* a transaction takes the lock, and the check, when it begins */
+	assert_int_not_equal(store_begin(d->s), 0);
+	assert_int_equal(store_node_get(d->s, "f1", &got), 0); /* reads are never fenced */
+
+	/* a follower's writes are not checked; the new generation's pass */
+	store_fence(d->s, 0);
+	assert_false(store_fence_refused(d->s));
+	assert_int_equal(store_node_insert(d->s, &n, &e), 0);
+	store_fence(d->s, 6);
+	insert(d->s, "f3", "52:54:00:00:0f:03");
+	assert_int_equal(store_begin(d->s), 0);
+	insert(d->s, "f4", "52:54:00:00:0f:04");
+	assert_int_equal(store_commit(d->s), 0);
+	assert_int_equal(store_node_get(d->s, "f4", &got), 0);
+	assert_false(store_fence_refused(d->s));
 }
 
 /* The backend's connection is killed under it (a server restart, a DBA): the next call
@@ -409,6 +453,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_two_stores_write_lock),
 		T(test_failure_keeps_transaction),
+		T(test_fencing_token),
 		T(test_killed_connection),
 		T(test_newer_refused),
 		cmocka_unit_test(test_password_hidden),
