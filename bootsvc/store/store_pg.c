@@ -476,10 +476,10 @@ tx_exec(struct pg_store *ps, const char *sql, struct dl_err *reterr)
 /* The write lock, after prefix ("BEGIN; " or "") in the same round trip, and for a
  * leader's writes (store_fence()) the fencing check with it: the generation in the
  * cluster room's `cluster_leader` row (cluster_pg.c creates it and bumps it when a leader
- * takes over) must still be the store's token. Read committed, after the lock: a takeover
- * committed before this statement is seen, and one committed after it finds the new
- * leader still waiting out its half lease, reading the rows this write leaves
- * (docs/scale-out.md). 0, -ESTALE refused (fence_refused set), -EIO. */
+ * takes over) must still be the store's token. FOR SHARE holds the row until this
+ * transaction ends, so a takeover's bump waits for it: a write that passed the check
+ * commits before the new leader starts, and reads what it wrote (docs/scale-out.md).
+ * 0, -ESTALE refused (fence_refused set), -EIO. */
 static int
 lock_write(struct pg_store *ps, const char *prefix, struct dl_err *reterr)
 {
@@ -489,7 +489,7 @@ lock_write(struct pg_store *ps, const char *prefix, struct dl_err *reterr)
 	int r;
 
 	(void)snprintf(sql, sizeof(sql), "%s" LOCK_SQL "%s", prefix, token ?
-	    ", (SELECT generation FROM cluster_leader WHERE id = 1)" : "");
+	    ", (SELECT generation FROM cluster_leader WHERE id = 1 FOR SHARE)" : "");
 	if (!token)
 		return tx_exec(ps, sql, reterr);
 	if ((r = tx_query(ps, sql, &res, reterr)) < 0)

@@ -84,6 +84,24 @@ admin_on(const char *url, const char *sql, char *ret, size_t size)
 	PQfinish(db);
 }
 
+/* Whether sql fails on the fixture's database (its message into msg). */
+static bool
+admin_fails(const char *url, const char *sql, char *msg, size_t size)
+{
+	PGconn *db = PQconnectdb(url);
+	PGresult *res;
+	bool failed;
+
+	if (PQstatus(db) != CONNECTION_OK)
+		fail_msg("admin connect: %s", PQerrorMessage(db));
+	res = PQexec(db, sql);
+	failed = PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK;
+	snprintf(msg, size, "%s", failed ? PQresultErrorMessage(res) : "");
+	PQclear(res);
+	PQfinish(db);
+	return failed;
+}
+
 /* B's write on a thread of its own: it waits for A's write lock. */
 struct writer {
 	struct store *s;
@@ -201,13 +219,15 @@ test_failure_keeps_transaction(void **state)
  * cluster's generation is its own; once a newer leader took over (the row bumped, as
  * cluster_pg.c does) every write is refused -ESTALE, a single one and a transaction
  * alike, nothing of it lands, and store_fence_refused() says so; a follower's writes
- * (token 0) and the new generation's pass. */
+ * (token 0) and the new generation's pass. A takeover cannot commit its bump while a
+ * write that passed the check is still open. */
 static void
 test_fencing_token(void **state)
 {
 	struct store_dir *d = *state;
 	struct node_rec n = node("f2", "52:54:00:00:0f:02"), got;
 	struct dl_err e = { 0 };
+	char msg[256];
 
 	admin_on(d->path, "CREATE TABLE IF NOT EXISTS cluster_leader (id INTEGER PRIMARY KEY "
 	    "CHECK (id = 1), generation BIGINT NOT NULL, name TEXT NOT NULL, since_ms BIGINT "
@@ -215,6 +235,14 @@ test_fencing_token(void **state)
 	store_fence(d->s, 5);
 	insert(d->s, "f1", "52:54:00:00:0f:01");
 	assert_false(store_fence_refused(d->s));
+	/* A transaction that passed the check holds the row: a takeover's bump waits for its
+	 * commit (here it gives up at its lock_timeout), so the write lands first. */
+	assert_int_equal(store_begin(d->s), 0);
+	insert(d->s, "f0", "52:54:00:00:0f:00");
+	assert_true(admin_fails(d->path, "SET lock_timeout = '300ms'; UPDATE cluster_leader SET "
+	    "generation = 6", msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "lock timeout"));
+	assert_int_equal(store_commit(d->s), 0);
 
 	/* another instance takes over: generation 6 */
 	admin_on(d->path, "UPDATE cluster_leader SET generation = 6, name = 'b'", NULL, 0);
