@@ -199,7 +199,7 @@ ctrl_green_run(struct ctrl *c, int64_t now)
 		apply(c, &d[i], c->gnames[d[i].node]);
 	if (n)
 		ctrl_kick(c);
-	else if (wake && (c->next_wake_ms == 0 || wake < c->next_wake_ms))
-		c->next_wake_ms = wake;
+	else
+		ctrl_wake_by(c, wake);
 	free(d);
 }

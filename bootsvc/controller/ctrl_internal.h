@@ -78,6 +78,15 @@ struct ctrl {
 	struct hooks hooks;
 };
 
+/* Ask the tick to run again by at (loop ms): the earliest of what the tick's decisions
+ * asked for wins (0 = no wake asked). */
+static inline void
+ctrl_wake_by(struct ctrl *c, int64_t at)
+{
+	if (at && (c->next_wake_ms == 0 || at < c->next_wake_ms))
+		c->next_wake_ms = at;
+}
+
 /* One tick's view of the world, the same for every node it visits. */
 struct ctrl_tick {
 	struct ctrl *c;

@@ -275,8 +275,7 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	int r;
 
 	(void)snprintf(prev_op, sizeof(prev_op), "%s", n->op);
-	if (d->wake_at_ms && (c->next_wake_ms == 0 || d->wake_at_ms < c->next_wake_ms))
-		c->next_wake_ms = d->wake_at_ms;
+	ctrl_wake_by(c, d->wake_at_ms);
 	switch (d->act) {
 	case CA_NONE:
 		return;
@@ -327,8 +326,7 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	if ((r = store_node_update_ctrl(bs->store, n)) < 0) {
 		log_err("event=ctrl_action node=%s action=%s err=%s msg=\"the intent could not be "
 		    "written: not acting\"", n->name, ctrl_act_name(d->act), dl_errno_name(r));
-		if (c->next_wake_ms == 0 || t->now + c->policy.backoff_ms < c->next_wake_ms)
-			c->next_wake_ms = t->now + c->policy.backoff_ms;
+		ctrl_wake_by(c, t->now + c->policy.backoff_ms);
 		return;
 	}
 	/* A boot the controller orders arms the node: its credential, fresh, may be handed
