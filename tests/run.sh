@@ -17,6 +17,8 @@ LOGDIR=build/test-logs
 mkdir -p "$LOGDIR"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# a data race fails the test (its exit code), not only a report
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 RESULTS=$LOGDIR/results
 : >"$RESULTS"
@@ -68,6 +70,11 @@ unit_lane() {
       [[ -x $t ]] && run "unit/$(basename "$t")@pg" "$t"
     done
   )
+  # The unit tests with threads beside the loop (worker pools, store readers) again under
+  # ThreadSanitizer, as unit/<name>@tsan: state shared without a lock is a race there.
+  for t in build/tsan/tests/test_*; do
+    [[ -x $t ]] && run "unit/$(basename "$t")@tsan" "$t"
+  done
   for r in "$ASAN"/fuzz/replay_fuzz_*; do
     [[ -x $r ]] || continue
     name=${r##*/replay_fuzz_}
