@@ -13,6 +13,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ASAN=build/asan
+TSAN=build/tsan
 LOGDIR=build/test-logs
 mkdir -p "$LOGDIR"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
@@ -72,7 +73,7 @@ unit_lane() {
   )
   # The unit tests with threads beside the loop (worker pools, store readers) again under
   # ThreadSanitizer, as unit/<name>@tsan: state shared without a lock is a race there.
-  for t in build/tsan/tests/test_*; do
+  for t in "$TSAN"/tests/test_*; do
     [[ -x $t ]] && run "unit/$(basename "$t")@tsan" "$t"
   done
   for r in "$ASAN"/fuzz/replay_fuzz_*; do
