@@ -1,5 +1,5 @@
 # bench/reimage_row.sh, sourced by bench/run.sh: the seed's scale (issue 15, point 6).
-# REIMAGE_NODES nodes (3,780; quick: 504) registered in one bootsvc (SQLite), each
+# REIMAGE_NODES nodes (3,780; quick: 252) registered in one bootsvc (SQLite), each
 # simulated by build/bench/node_sim (bench/node_sim.c) from its own fixed address, all
 # booted up on tiny A, then reimaged to tiny B by one order, beside the same bytes fetched
 # from nginx by the same client at the same concurrency.

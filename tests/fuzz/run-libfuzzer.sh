@@ -20,8 +20,9 @@ bin=$out/fuzz_$name
 command -v clang >/dev/null || { echo "run-libfuzzer: clang not found (apt-get install clang)" >&2; exit 2; }
 mkdir -p "$out" "$corpus"
 
-# Instrumented objects are built once by make (SANITIZE=fuzz) and shared by all targets.
-make -s SANITIZE=fuzz "$out/fuzz/libfuzzer_fuzz_$name" >&2
+# Instrumented objects are built once by make (SANITIZE=fuzz), on every CPU, and shared by
+# all targets.
+make -s -j"$(nproc)" SANITIZE=fuzz "$out/fuzz/libfuzzer_fuzz_$name" >&2
 bin=$out/fuzz/libfuzzer_fuzz_$name
 
 work=$(mktemp -d /tmp/fuzz-"$name".XXXXXX)

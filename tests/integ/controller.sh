@@ -149,10 +149,15 @@ kill -CONT "$(dl_bmc_pid n01)"
 dl_wait 240 "n01 recovers and is up on A" up_on n01 "$A"
 pass "after SIGCONT n01 recovered and is up on A"
 
-# --- a boot that never reports: timeouts, retries, failed with the stuck phase
+# --- a boot that never reports: timeouts, retries, failed with the stuck phase. Only n04
+# boots now, so bootsvc restarts with a time from kernel fetch to the init's first report
+# (timeout_imaging) that fits one tiny boot, not four: the 90 s above would make this wait
+# out three minutes.
+dl_bootsvc_stop
+dl_bootsvc_start "${CTRL_OPTS[@]}" --timeout_imaging=20s
 dl_nodectl provision n04 --image hang >/dev/null || fail "provision hang"
 reason() { dl_field "$1" reason; }
-dl_wait 420 "n04 failed" dl_phase_is n04 failed
+dl_wait 300 "n04 failed" dl_phase_is n04 failed
 [[ $(reason n04) == *"timed out in phase loading after 2 attempts"* ]] || fail "n04 reason '$(reason n04)'"
 pass "hanging boot: failed with '$(reason n04)'"
 

@@ -31,9 +31,11 @@ EOH
 chmod 755 "$DL_W/hook.sh"
 # bootsvc runs the hook as its unprivileged user (docs/security.md): give it the output file
 install -m 644 -o diskless /dev/null "$DL_W/hook.out"
+# failed_retry: longer than the replacement's boot (the check that n03 is failed comes after
+# it), no longer, since the last check waits it out.
 dl_bootsvc_start --power_poll=5s --bmc_timeout=3s --health_poll=2s --timeout_pxe=60s \
     --timeout_loading=90s --timeout_imaging=90s --timeout_up=180s --boot_attempts=1 \
-    --power_on_rate=2 --failed_retry=150s "--class=mpi risky=no" "--class=grid risky=yes" \
+    --power_on_rate=2 --failed_retry=90s "--class=mpi risky=no" "--class=grid risky=yes" \
     --on_risky=notify --on_doomed=drain,poweroff,notify --notify_hook="$DL_W/hook.sh" \
     "--health_rule=risky ecc_correctable >= 3 in 24h" \
     "--health_rule=doomed sensor \"CPU Temp\" critical"

@@ -20,9 +20,14 @@ chmod 755 "$R/sbin/init"
 echo gone >"$R/etc/removed-file"
 echo old >"$R/opt/olddir/x"
 
+# a kernel tree with few modules (lib_kernel.sh): the bases are tested, not the kernel
+source tests/integ/lib_kernel.sh
+K=$T/kroot
+dl_kernel_slim "$K" || fail "kernel tree"
+kver=$KVER
 recipe() { # name base source
 	mkdir -p "$T/$1"
-	printf 'name = %s\nbase = %s\nsource = %s\n' "$1" "$2" "$3" >"$T/$1/image.conf"
+	printf 'name = %s\nbase = %s\nsource = %s\nkernel = %s\n' "$1" "$2" "$3" "$K" >"$T/$1/image.conf"
 }
 build() { # name -> prints the version dir
 	"$IB" build "$T/$1" --store "$T/store" --work "$T" 2>"$T/$1.err" | tail -n 1 | awk '{print $2}'
@@ -38,6 +43,9 @@ recipe dir directory "$R"
 v=$(build dir) || { cat "$T/dir.err"; fail "directory build"; }
 has "$v" sbin/init && has "$v" bin/busybox && has "$v" usr/lib/diskless/dl-report ||
     fail "directory image lacks its files"
+# the kernel tree's modules, copied into a rootfs that has none
+has "$v" "lib/modules/$kver/modules.dep" && has "$v" "lib/modules/$kver/kernel/fs/squashfs/squashfs.ko" ||
+    fail "directory image lacks the kernel tree's modules"
 # imagebuild lays its additions over the source (an overlay mount), never into it
 [[ ! -e $R/usr/lib/diskless/dl-report ]] || fail "the build wrote into the source directory"
 grep -qs " $T/.*rootfs overlay " /proc/mounts && fail "the build left its overlay mounted"

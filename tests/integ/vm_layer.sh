@@ -300,7 +300,7 @@ dirty_gone() { lv_virsh "$1" destroy "$2" >/dev/null 2>&1; lv_virsh "$1" undefin
 # vm_postcopy=on: it ends by post-copy
 src=hva dst=$(fewest_other hva)
 dirty_guest gd1 "$src"
-shape "$src" 40mbit
+shape "$src" 80mbit
 t0=$SECONDS
 out=$(dl_nodectl vm migrate gd1 --to "$dst" --wait 2>&1) || fail "vm migrate gd1 --to $dst: $out"
 t1=$SECONDS
@@ -310,7 +310,7 @@ lv_ticking gd1
 lv_counter_ok gd1 || fail "gd1's counter after its post-copy migration"
 [[ $(step_of gd1 state) == '"done"' && $(step_of gd1 postcopy) == true ]] ||
     fail "gd1's step: $(plan_of gd1)"
-pass "dirtying gd1 over a 40 Mbit/s link, vm_postcopy=on: $src -> $dst by post-copy in $((t1 - t0)) s ($(steps_line "$(plan_of gd1)"))"
+pass "dirtying gd1 over an 80 Mbit/s link, vm_postcopy=on: $src -> $dst by post-copy in $((t1 - t0)) s ($(steps_line "$(plan_of gd1)"))"
 
 # vm_postcopy=off, vm_migrate_s_per_gib=1 (the floor: 60 s): the same guest, back the
 # other way over a slower link, is aborted at its deadline and keeps running on its source
@@ -363,7 +363,10 @@ dl_wait 60 "a migration of $k's drain running" running_step
 kill -9 "$DL_BOOTSVC_NET_PID" "$DL_BOOTSVC_PID"
 wait "$DL_BOOTSVC_PID" 2>/dev/null || true
 echo "killed bootsvc with SIGKILL $((SECONDS - t0)) s into $k's drain: $(placement)"
-dl_bootsvc_start "${POLICY[@]}" --idle_poweroff=60s --vm_postcopy=on
+# green on from here: an emptied host goes off IDLE s after (short, so the last check does
+# not wait out a site's minutes)
+IDLE=20
+dl_bootsvc_start "${POLICY[@]}" --idle_poweroff=${IDLE}s --vm_postcopy=on
 k_empty() { [[ -z $(guests_on "$k") ]]; }
 dl_wait 240 "$k drained after the restart ($(placement))" k_empty
 plan_done() {
@@ -375,14 +378,14 @@ p = json.loads(sys.argv[1])
 sys.exit(0 if p["steps"] and all(s["state"] == "done" for s in p["steps"]) else 1)' "$p"
 }
 dl_wait 60 "every step of $k's drain done ($(steps_line "$(plan_of "${four%% *}")"))" plan_done
-# undone at once: green may power the emptied host off 60 s after, and then it is no VM
+# undone at once: green may power the emptied host off IDLE s after, and then it is no VM
 # host any more
 out=$(dl_nodectl host drain "$k" --undo 2>&1) || fail "host drain $k --undo: $out"
 check_all_once "kill -9 mid-evacuation"
 pass "kill -9 during $k's drain of $four: after the restart each ran once, $(steps_line "$(plan_of "${four%% *}")") in $((SECONDS - t0)) s"
 # consolidation needs guests on two hosts: if the drain packed them all on one, one goes
 # to a host still on (a host a migration comes to is not idle for green). Green
-# (idle_poweroff 60s) may power an emptied host off at any tick, also between the test's
+# (idle_poweroff IDLE s) may power an emptied host off at any tick, also between the test's
 # choice of it and the order: then bootsvc refuses it (it does not fit a host going off),
 # and the test powers it on through bootsvc, waits for it to boot, and places the guest.
 power_on_host() {
@@ -415,7 +418,7 @@ if ((loaded < 2)); then
 fi
 
 # --- consolidation: the dry run frees a host and moves nothing; applied, a host empties
-# and green (idle_poweroff 60s) powers it off through its BMC
+# and green (idle_poweroff IDLE s) powers it off through its BMC
 before=$(placement)
 plan=$(dl_nodectl vm plan --strategy consolidate --json) || fail "vm plan --strategy consolidate: $plan"
 echo "dry run: $plan"
