@@ -303,13 +303,14 @@ ctrl_power_apply(struct ctrl *c, struct node_rec *n, const struct ctrl_decision 
 	default:
 		return;
 	}
-	/* The cap is shared with the verbs, whose waiting requests go first. */
+	/* The cap is shared with the verbs, whose waiting requests go first. Either wait
+	 * looks again in 200 ms, or sooner if another node's decision asked for it. */
 	if (!action_has_room(bs->action, ACTION_POOL_BMC)) {
-		c->next_wake_ms = t->now + 200;
+		ctrl_wake_by(c, t->now + 200);
 		return;
 	}
 	if (d->act == CA_POWER_ON && !take_power_token(c, t->now)) {
-		c->next_wake_ms = t->now + 200;
+		ctrl_wake_by(c, t->now + 200);
 		return;
 	}
 	/* A reboot's first step is a power-off (ctrl_fsm.h says why). */

@@ -24,6 +24,7 @@
 #include "../../bootsvc/bootsvc.h"
 #include "../../bootsvc/control/control.h"
 #include "../../bootsvc/controller/ctrl.h"
+#include "../../bootsvc/controller/ctrl_internal.h"
 #include "log.h"
 #include "loop_wait.h"
 #include "silent_bmc.h"
@@ -201,6 +202,14 @@ all_done(void *arg)
 	    n.last_error[0] && action_busy_count(f->bs.action) == 0;
 }
 
+static bool
+all_idle(void *arg)
+{
+	struct fixture *f = arg;
+
+	return action_busy_count(f->bs.action) == 0;
+}
+
 static void
 test_cap_shared(void **state)
 {
@@ -249,6 +258,52 @@ test_cap_shared(void **state)
 	assert_string_equal(n.bmc_state, "unreachable");
 	assert_string_equal(n.op, "");     /* the intent undone: the BMC did not act */
 	assert_true(n.retry_at_ms > 0);    /* and retried after retry_backoff */
+}
+
+/* A power action that must wait (the cap full, or no power-on token) asks for the next
+ * tick in 200 ms, and never later than a wake another node's decision of the same tick
+ * asked for: before ctrl_wake_by() here the 200 ms overwrote an earlier wake. Applied
+ * straight to ctrl_power_apply(), so no tick's timing is measured. */
+static void
+test_wait_keeps_earlier_wake(void **state)
+{
+	struct fixture *f = *state;
+	struct dl_err e = { 0 };
+	struct ctrl_decision off = { .act = CA_POWER_OFF, .op = COP_POWER_OFF };
+	struct ctrl_decision on = { .act = CA_POWER_ON, .op = COP_BOOTING };
+	struct ctrl_tick t = { .now = 5000000 };
+	struct node_rec n;
+	struct ctrl *c;
+
+	add_node(f, "c1", "52:54:00:00:00:02", "off");
+	assert_int_equal(ctrl_new(&f->bs, &f->bs.ctrl, &e), 0);
+	c = t.c = f->bs.ctrl;
+	assert_int_equal(store_node_get(f->bs.store, "c1", &n), 0);
+
+	/* the cap full */
+	assert_int_equal(action_submit(f->bs.action, "x1", &blocker, NULL, 0, NULL), 0);
+	assert_int_equal(action_submit(f->bs.action, "x2", &blocker, NULL, 0, NULL), 0);
+	c->next_wake_ms = 0;
+	ctrl_power_apply(c, &n, &off, &t);
+	assert_int_equal(c->next_wake_ms, t.now + 200); /* no wake asked: in 200 ms */
+	c->next_wake_ms = t.now + 50;                   /* another node's, earlier */
+	ctrl_power_apply(c, &n, &off, &t);
+	assert_int_equal(c->next_wake_ms, t.now + 50);
+	assert_string_equal(n.op, "");                  /* and nothing started */
+
+	/* room, but no power-on token */
+	gate(true);
+	assert_true(run_until(f, all_idle, 10000));
+	c->bs->cfg.power_on_rate = 0.001;
+	c->tokens = 0;
+	c->tokens_at_ms = t.now;
+	c->next_wake_ms = t.now + 50;
+	ctrl_power_apply(c, &n, &on, &t);
+	assert_int_equal(c->next_wake_ms, t.now + 50);
+	c->next_wake_ms = 0;
+	ctrl_power_apply(c, &n, &on, &t);
+	assert_int_equal(c->next_wake_ms, t.now + 200);
+	assert_string_equal(n.op, "");
 }
 
 #define N_DEAD 3
@@ -433,6 +488,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cap_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_keeps_earlier_wake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verb_unreachable_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained_still_managed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained_not_idle, setup, teardown),
