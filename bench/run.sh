@@ -17,6 +17,7 @@ ROWS=${ROWS:-storm script power build boot alloc vmplan clone migrate reimage}
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integ/lib.sh"
 source "$REPO/tests/integ/lib_bmc.sh"
 source "$REPO/tests/integ/lib_libvirtd.sh"
+source "$REPO/tests/integ/lib_kernel.sh"
 source "$REPO/bench/migrate_row.sh"
 source "$REPO/bench/reimage_row.sh"
 set +e # one row failing must not lose the others: rows record their own errors
@@ -44,8 +45,8 @@ fi
 if [[ -n $QUICK ]]; then
 	STORM_NS=(20 50); declare -A STORM_ROUNDS=(); ROUNDS=2; WRK_S=3; BMC_N=20; BMC_STOP=2; ALLOC_ITERS=30; NODES=10000
 	SCRIPT_ROUNDS=2
-	# one build round: tiny's tree is the cache kernel's modules, ~45 s a side to squash,
-	# and quick mode proves the harness, not the ratio
+	# one build round, on tiny with a kernel tree cut to the initrd's modules (the build
+	# row): quick mode proves the harness, not the ratio
 	BUILD_IMAGE=tiny; BUILD_ROUNDS=1; VMPLAN_ROUNDS=3; CLONE_GIB=1; REIMAGE_NODES=252
 else
 	# N=1000 moves 180 GB per round with compute, about 30 s a side. Its p99 moved from 60
@@ -668,11 +669,10 @@ if row_on build; then
 	if compgen -G "$ib/rootfs/boot/vmlinuz-*" >/dev/null; then
 		kdir=$ib/rootfs
 	else
-		kk=/var/cache/diskless/kernel/kroot
-		# quick mode proves the harness: a kernel tree with the initrd's modules only
-		# (tests/integ/lib_kernel.sh), not the whole 400 MiB, on both sides
+		kk=$DL_KROOT
+		# quick mode proves the harness: a kernel tree with the initrd's modules only,
+		# not the whole 400 MiB, on both sides
 		if [[ -n $QUICK ]]; then
-			source "$REPO/tests/integ/lib_kernel.sh"
 			dl_kernel_slim "$ib/kroot" || fail "kernel tree"
 			kk=$ib/kroot kdir=$ib/kroot
 		fi

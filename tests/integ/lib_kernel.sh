@@ -4,9 +4,11 @@
 # dependencies, and sets KVER. Directory, tarball and OCI builds copy the kernel tree's
 # modules into a rootfs that lacks them; the whole tree is ~400 MiB, which every such
 # build would squash: a minute of CPU a build that proves nothing about what is tested.
-# Sourced by tests/integ/imagebuild_bases.sh and bench/run.sh (quick mode).
+# Sourced by tests/integ/imagebuild_bases.sh and bench/run.sh, which also reads the whole
+# tree from DL_KROOT.
+DL_KROOT=${DISKLESS_CACHE:-/var/cache/diskless}/kernel/kroot
 dl_kernel_slim() {
-	local src=${DISKLESS_CACHE:-/var/cache/diskless}/kernel/kroot dest=$1 m rel
+	local src=$DL_KROOT dest=$1 m rel
 	KVER=$(ls "$src/lib/modules" 2>/dev/null | head -n 1)
 	[[ -n $KVER && -d $src/boot ]] || { echo "no kernel tree in $src (mk/fetch-kernel.sh)" >&2; return 1; }
 	mkdir -p "$dest/lib/modules/$KVER"

@@ -193,21 +193,21 @@ answer(struct bootsvc *bs, const char *node, enum power_op op, int r, bool on,
 }
 
 static bool
+all_idle(void *arg)
+{
+	struct fixture *f = arg;
+
+	return action_busy_count(f->bs.action) == 0;
+}
+
+static bool
 all_done(void *arg)
 {
 	struct fixture *f = arg;
 	struct node_rec n;
 
 	return f->answered && store_node_get(f->bs.store, "c1", &n) == 0 &&
-	    n.last_error[0] && action_busy_count(f->bs.action) == 0;
-}
-
-static bool
-all_idle(void *arg)
-{
-	struct fixture *f = arg;
-
-	return action_busy_count(f->bs.action) == 0;
+	    n.last_error[0] && all_idle(f);
 }
 
 static void
