@@ -90,6 +90,10 @@ FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
 
 .PHONY: install all deps check unit-bins fuzz-bins demo demo-vm image fuzz fuzz-smoke bench clean
 all: $(PROGS) $(TOOL_BINS)
+# Keep the objects that only a pattern chain reaches (a unit test's, a tool's, a fuzz
+# target's): make would delete them as intermediates, and every `make check` in a working
+# tree would compile them again.
+.SECONDARY:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

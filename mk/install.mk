@@ -25,7 +25,8 @@ VERSION       := $(shell sed -n 's/^\#define DISKLESS_VERSION "\(.*\)"/\1/p' lib
 
 MAN_PAGES = $(BUILD)/man/bootsvc.8 $(BUILD)/man/nodectl.8 $(BUILD)/man/imagebuild.8 \
             $(BUILD)/man/bootsvc.conf.5
-SLURM_PROGS = scheduler/slurm-resume scheduler/slurm-suspend scheduler/slurm-resumefail
+SLURM_PROGS = scheduler/slurm-resume scheduler/slurm-suspend scheduler/slurm-resumefail \
+	scheduler/slurm-resumewatch
 
 .PHONY: man uninstall deb
 man: $(MAN_PAGES)

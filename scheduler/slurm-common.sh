@@ -1,4 +1,5 @@
-# Sourced by slurm-resume, slurm-suspend and slurm-resumefail (docs/slurm.md) first thing.
+# Sourced by slurm-resume, slurm-suspend, slurm-resumefail and slurm-resumewatch
+# (docs/slurm.md) first thing.
 #
 # slurmctld 22.05 starts its power programs in a bare state (../shared/lab pitfalls):
 # fds 0-2 closed, no PATH, only SLURM_CONF and SLURM_RESUME_FILE in the environment, and
@@ -21,6 +22,7 @@ DL_NODECTL=/usr/bin/nodectl
 DL_SOCKET=/run/diskless/control.sock
 DL_LOG=/var/log/diskless/slurm-power.log
 DL_SCONTROL=scontrol
+DL_FAIL_FAST=on
 dl_conf=$(dirname "$(readlink -f "$0")")/diskless-slurm.conf
 [[ -f $dl_conf ]] || dl_conf=/etc/diskless/slurm.conf
 if [[ -f $dl_conf ]]; then
@@ -33,6 +35,7 @@ if [[ -f $dl_conf ]]; then
 		socket) DL_SOCKET=$v ;;
 		log) DL_LOG=$v ;;
 		scontrol) DL_SCONTROL=$v ;;
+		fail_fast) DL_FAIL_FAST=$v ;;
 		'' | \#*) ;;
 		esac
 	done <"$dl_conf"
@@ -48,7 +51,8 @@ dl_nodectl() {
 	local out rc
 	out=$("$DL_NODECTL" --socket "$DL_SOCKET" "$@" 2>&1)
 	rc=$?
-	dl_log "event=nodectl rc=$rc cmd=\"$*\" out=\"$(tr '\n' ';' <<<"$out" | cut -c1-400)\""
+	# lines joined by ';', an indented one (--json) by one space: one short log line
+	dl_log "event=nodectl rc=$rc cmd=\"$*\" out=\"$(tr '\n' ';' <<<"$out" | sed 's/; \+/ /g' | cut -c1-400)\""
 	[[ $rc == 0 ]] && printf '%s\n' "$out"
 	return $rc
 }
@@ -61,3 +65,39 @@ dl_hostlist() { local IFS=,; "$DL_SCONTROL" show hostlist "$*"; }
 dl_image() {
 	tr ',&|[]()*: ' '\n' <<<"$1" | sed -n 's/^image_\([a-z0-9][a-z0-9._-]*\)$/\1/p' | head -n 1
 }
+
+# dl_reason NODE: bootsvc's view of why NODE is not up, as a Slurm reason on one line:
+# "diskless: <phase>: <why>", why being an unreachable BMC, else the controller's last
+# error, else the phase's reason. Fails when bootsvc cannot be asked.
+dl_reason() {
+	local show phase bmc err why
+	show=$(dl_nodectl node show "$1") || return 1
+	field() { sed -n "s/^$1: *//p" <<<"$show" | head -n 1; }
+	phase=$(field phase) bmc=$(field bmc_state) err=$(field last_error) why=$(field reason)
+	[[ $err == - ]] && err=
+	[[ $why == - ]] && why=
+	if [[ $bmc == unreachable ]]; then
+		why="BMC unreachable${err:+: $err}"
+	elif [[ -n $err ]]; then
+		why=$err
+	fi
+	why="diskless: ${phase:-unknown}${why:+: $why}"
+	why=${why//[$'\t\n\r"']/ }
+	printf '%s\n' "${why:0:200}"
+}
+# dl_down NODE: NODE down in Slurm with bootsvc's reason. Slurm requeues its batch job;
+# when the node boots later, its slurmd registers and ReturnToService=2 returns it.
+dl_down() {
+	local why
+	why=$(dl_reason "$1") || return 1
+	dl_log "event=down node=$1 reason=\"$why\""
+	"$DL_SCONTROL" update nodename="$1" state=down reason="$why" ||
+	    { dl_log "event=scontrol_failed node=$1"; return 1; }
+}
+case $DL_FAIL_FAST in
+on | off) ;;
+*)
+	dl_log "event=config_error key=fail_fast value=\"$DL_FAIL_FAST\" msg=\"not on or off: on\""
+	DL_FAIL_FAST=on
+	;;
+esac

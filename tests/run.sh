@@ -98,7 +98,7 @@ unit_lane() {
 # Longest first (their wall time in a full run, most of it spent waiting; deb_install:
 # debootstrap and apt-get from the mirror on a fresh machine, 3-5 min, 1.5 min once its
 # base is in build/), so the two lanes end together.
-LONG_FIRST="hv_xen slurm hv_kvm vm_layer iscsi_boot controller vm_migrate deb_install health_alloc web_view iscsi_faults green cluster_failover restart_boot imagebuild_disk"
+LONG_FIRST="hv_xen hv_kvm vm_layer iscsi_boot slurm controller vm_migrate deb_install health_alloc web_view iscsi_faults green cluster_failover restart_boot imagebuild_disk"
 integ=() ordered=()
 for t in tests/integ/${TESTS:-*}.sh; do
   [[ -x $t ]] && integ+=("$t")

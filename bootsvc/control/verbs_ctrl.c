@@ -268,6 +268,10 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 		explicit_bzero(t.pass, sizeof(t.pass));
 	}
 	if (op == POWER_ON || op == POWER_OFF) {
+		/* The last event before the change, as provision answers: a client that waits
+		 * (slurm-resumewatch) follows the nodes from there and misses nothing. */
+		int64_t seq = store_event_last_seq(bs->store);
+
 		/* Desired state: the controller powers the node and keeps it so. */
 		for (size_t i = 0; i < hl.n; i++) {
 			struct node_rec n;
@@ -290,7 +294,8 @@ power(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *reter
 		}
 		ctrl_kick(bs->ctrl);
 		control_events_notify(bs);
-		*ret = json_pack("{s:o,s:s}", "nodes", names_json(&hl), "want", action);
+		*ret = json_pack("{s:o,s:s,s:I}", "nodes", names_json(&hl), "want", action, "seq",
+		    (json_int_t)seq);
 		r = *ret ? 0 : -ENOMEM;
 		goto out;
 	}

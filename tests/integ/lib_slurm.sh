@@ -82,7 +82,7 @@ EOF
 	export SLURM_CONF=$DL_W/site/etc/slurm/slurm.conf
 
 	# --- the power programs, installed as docs/slurm.md says, with their config beside them
-	cp "$REPO"/scheduler/slurm-{resume,suspend,resumefail} "$REPO/scheduler/slurm-common.sh" \
+	cp "$REPO"/scheduler/slurm-{resume,suspend,resumefail,resumewatch} "$REPO/scheduler/slurm-common.sh" \
 	    "$S/bin/"
 	cat > "$S/bin/diskless-slurm.conf" <<EOF
 nodectl = $BUILD/nodectl

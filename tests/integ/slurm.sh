@@ -9,10 +9,12 @@
 #   - srun -N2 -C image_compute hostname: ResumeProgram -> nodectl provision -> bootsvc
 #     -> IPMI power-on -> PXE -> compute -> slurmd registers -> the job prints n1 n2
 #   - idle for SuspendTime: SuspendProgram -> nodectl power off -> BMCs off, idle~
-#   - n1's BMC stopped (SIGSTOP): a batch job resumes n1, bootsvc finds the BMC
-#     unreachable, at ResumeTimeout ResumeFailProgram puts bootsvc's reason on the node
-#     (down, "diskless: ... BMC unreachable"); the job is requeued and runs on n2. After
-#     SIGCONT bootsvc boots n1 and it returns to service with no admin step.
+#   - n1's BMC stopped (SIGSTOP): a batch job with no image feature resumes n1
+#     (ResumeProgram -> nodectl power on), bootsvc finds the BMC unreachable, and the
+#     watch ResumeProgram left behind (slurm-resumewatch) puts bootsvc's reason on the
+#     node at once (down, "diskless: ... BMC unreachable"), not at ResumeTimeout; the job
+#     is requeued and runs on n2. After SIGCONT bootsvc boots n1 and it returns to service
+#     with no admin step.
 #   - idle again: both powered off through their BMCs.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
@@ -62,7 +64,7 @@ C timeout $((RESUME_TIMEOUT + 60)) srun -N2 -C image_compute -t 5 hostname >"$DL
 [[ $(sort "$DL_W/srun1.out" | tr '\n' ' ') == "n1 n2 " ]] || fail "srun printed: $(cat "$DL_W/srun1.out")"
 pass "srun -N2 -C image_compute hostname printed '$(sort "$DL_W/srun1.out" | tr '\n' ' ')'after $((SECONDS - t0)) s"
 plog | grep -q 'prog=slurm-resume .*event=resume nodes=n\[1-2\]' || fail "ResumeProgram: $(plog)"
-plog | grep -q 'event=nodectl rc=0 cmd="provision n\[1-2\] --image compute"' ||
+plog | grep -q 'event=nodectl rc=0 cmd="--json provision n\[1-2\] --image compute"' ||
     fail "ResumeProgram did not provision n[1-2] to compute: $(plog)"
 for n in n1 n2; do
 	[[ $(dl_bmc_power_count $n) == 1 && $(dl_bmc_booted_from $n) == *pxe* ]] ||
@@ -72,6 +74,12 @@ for n in n1 n2; do
 	    fail "$n ActiveFeatures=$(nfield $n ActiveFeatures)"
 done
 pass "ResumeProgram -> nodectl provision n[1-2] --image compute -> one PXE power-on each; up on ${IMG:0:12}, ActiveFeatures=image_compute"
+# the watch ResumeProgram left behind ends by itself once both nodes are up
+watch_ended() { plog | grep -q 'prog=slurm-resumewatch .*event=watch_end left=""'; }
+dl_wait 30 "the resume's watch ended with both nodes up" watch_ended
+plog | grep -q "prog=slurm-resumewatch .*event=watch nodes=n\\[1-2\\] since=[0-9]* for=${RESUME_TIMEOUT}s" ||
+    fail "the watch: $(plog)"
+pass "slurm-resumewatch followed n[1-2] from the provision's seq for at most ResumeTimeout (${RESUME_TIMEOUT} s) and ended with both up"
 
 # --- idle for SuspendTime: SuspendProgram powers them off through their BMCs
 t0=$SECONDS
@@ -85,22 +93,39 @@ done
 pass "idle -> SuspendProgram -> nodectl power off: BMCs off, idle~ after $((SECONDS - t0)) s"
 
 # --- a boot that fails: n1's BMC does not answer. Both nodes are off and alike, so Slurm
-# takes the first, n1, for a one-node job.
+# takes the first, n1, for a one-node job. The job names no image: ResumeProgram takes
+# its other path, `nodectl power on` (the node's current image), whose answer's seq
+# starts the watch as provision's did above.
 kill -STOP "$(dl_bmc_pid n1)"
 n2_ons=$(dl_bmc_power_count n2)
 # (its output file would be on the node: no shared file system here)
-jid=$(C sbatch --parsable -N1 -C image_compute -t 5 -o /dev/null --wrap hostname) ||
-    fail "sbatch"
-resumed_n1() { plog | grep -q "event=resume nodes=n1 "; }
-dl_wait 30 "ResumeProgram for n1" resumed_n1
+jid=$(C sbatch --parsable -N1 -t 5 -o /dev/null --wrap hostname) || fail "sbatch"
+resumed_n1() { plog | grep -q 'prog=slurm-resume .*event=nodectl rc=0 cmd="--json power on n1"'; }
+dl_wait 30 "ResumeProgram powering n1 on" resumed_n1
+t0=$SECONDS
 unreachable() { [[ $(dl_field n1 bmc_state) == unreachable ]]; }
 dl_wait 120 "bootsvc: n1 bmc-unreachable" unreachable
 n1_down() { [[ $(st n1) == down* ]] && [[ $(nfield n1 Reason) == *diskless* ]]; }
 dl_wait $((RESUME_TIMEOUT + 120)) "n1 down in Slurm with bootsvc's reason" n1_down
 reason=$(C sinfo -h -R -n n1 -o '%E' | head -n 1)
 [[ $reason == *"BMC unreachable"* ]] || fail "n1 reason '$reason'"
-plog | grep -q 'prog=slurm-resumefail .*event=resumefail nodes=n1' || fail "ResumeFailProgram: $(plog)"
-pass "n1's BMC stopped: ResumeFailProgram -> Slurm $(st n1) reason '$reason'"
+# put down by the watch, from bootsvc's bmc-unreachable event (ResumeFailProgram may
+# still run at ResumeTimeout and set the same reason again)
+plog | grep -q 'prog=slurm-resumewatch .*event=watch_down node=n1 why=bmc-unreachable' ||
+    fail "the watch did not put n1 down: $(plog)"
+pass "n1's BMC stopped: bootsvc's bmc-unreachable -> slurm-resumewatch -> Slurm $(st n1) reason '$reason', $((SECONDS - t0)) s after the resume (ResumeTimeout ${RESUME_TIMEOUT} s)"
+# ResumeFailProgram, Slurm's own path at ResumeTimeout (a boot that hangs, or fail_fast
+# off): the watch left it nothing to wait for here, so run it as slurmctld would, with
+# an empty environment but SLURM_CONF: it sets bootsvc's reason again (its last error
+# may now be another BMC call's: "power status" instead of "power on").
+C env -i SLURM_CONF="$SLURM_CONF" "$S/bin/slurm-resumefail" n1 ||
+    fail "slurm-resumefail n1: $(plog | tail -3)"
+why=$(plog | sed -n 's/.*prog=slurm-resumefail .*event=down node=n1 reason="\(.*\)"$/\1/p' | tail -n 1)
+[[ $why == "diskless: powering-on: BMC unreachable: BMC '$DL_NET.21': "* ]] ||
+    fail "ResumeFailProgram: $(plog)"
+[[ $(C sinfo -h -R -n n1 -o '%E' | head -n 1) == "$why" && $(st n1) == down* ]] ||
+    fail "n1 after slurm-resumefail: $(st n1) '$(C sinfo -h -R -n n1 -o '%E')', want '$why'"
+pass "slurm-resumefail n1 (as slurmctld runs it at ResumeTimeout): Slurm's reason is bootsvc's again, '$why'"
 
 # the job is requeued and runs on n2; once it is placed there, n1's BMC answers again
 on_n2() { [[ $(C scontrol show job "$jid" | grep -o ' NodeList=[^ ]*') == " NodeList=n2" ]]; }
