@@ -2,7 +2,8 @@
 # make demo: Slurm drives the cluster (issue 7). Build images/compute (slurmd + munge),
 # start bootsvc (and its dnsmasq) in a throwaway network namespace with two qemu nodes
 # (one BIOS, one UEFI PXE boot) behind simulated BMCs (ipmi_sim), both off, and a real
-# munged + slurmctld whose power programs are scheduler/slurm-{resume,suspend,resumefail}.
+# munged + slurmctld whose power programs are scheduler/slurm-{resume,suspend,resumefail}
+# (and the watch slurm-resume leaves behind, slurm-resumewatch).
 # Then: srun -N2 -C image_compute hostname -> ResumeProgram -> nodectl provision -> bootsvc
 # powers the nodes on through IPMI -> they boot compute -> slurmd registers -> the job
 # prints both names; idle for SuspendTime -> SuspendProgram -> nodectl power off -> BMCs
