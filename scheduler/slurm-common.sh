@@ -56,6 +56,12 @@ dl_nodectl() {
 	[[ $rc == 0 ]] && printf '%s\n' "$out"
 	return $rc
 }
+# dl_field NODE KEY: one field of `nodectl node show NODE` (phase, bmc_state...), not
+# logged: for the watch's look at a node, which is no order
+dl_field() {
+	"$DL_NODECTL" --socket "$DL_SOCKET" node show "$1" 2>/dev/null | sed -n "s/^$2: *//p" |
+	    head -n 1
+}
 # dl_hostnames HOSTLIST: one node name per line (Slurm expands its own syntax)
 dl_hostnames() { "$DL_SCONTROL" show hostnames "$1"; }
 # dl_hostlist NAME...: the names as one compressed Slurm hostlist
