@@ -22,7 +22,8 @@ echo "ok: programs and templates under DESTDIR"
 
 # The rest of what an admin expects (mk/install.mk): helpers, recipes, config, state dir,
 # unit, man pages, completion.
-for f in usr/lib/diskless/slurm/slurm-resume usr/share/diskless/images/tiny/image.conf \
+for f in usr/lib/diskless/slurm/slurm-resume usr/lib/diskless/slurm/slurm-resumewatch \
+    usr/share/diskless/images/tiny/image.conf \
     etc/diskless/bootsvc.conf lib/systemd/system/bootsvc.service \
     usr/share/man/man8/{bootsvc,nodectl,imagebuild}.8 usr/share/man/man5/bootsvc.conf.5 \
     usr/share/bash-completion/completions/nodectl; do
