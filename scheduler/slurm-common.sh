@@ -48,11 +48,12 @@ exec >>"$DL_LOG" 2>&1
 dl_log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) prog=$DL_PROG pid=$$ $*" >&2; }
 # dl_nodectl ARGS...: nodectl on the configured socket, logged with its exit status
 dl_nodectl() {
-	local out rc
+	local out rc brief
 	out=$("$DL_NODECTL" --socket "$DL_SOCKET" "$@" 2>&1)
 	rc=$?
 	# lines joined by ';', an indented one (--json) by one space: one short log line
-	dl_log "event=nodectl rc=$rc cmd=\"$*\" out=\"$(tr '\n' ';' <<<"$out" | sed 's/; \+/ /g' | cut -c1-400)\""
+	brief=$(tr '\n' ';' <<<"$out" | sed 's/; \+/ /g' | cut -c1-400)
+	dl_log "event=nodectl rc=$rc cmd=\"$*\" out=\"$brief\""
 	[[ $rc == 0 ]] && printf '%s\n' "$out"
 	return $rc
 }
