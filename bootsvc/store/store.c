@@ -648,6 +648,54 @@ store_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn
 	return s->ops->vm_domain_foreach(s, host ? host : "", fn, userdata);
 }
 
+struct domain_find {
+	const char *uuid;
+	struct vm_domain_rec d;
+	bool found;
+};
+
+static int
+domain_match(const struct vm_domain_rec *d, void *userdata)
+{
+	struct domain_find *f = userdata;
+
+	if (strcmp(d->uuid, f->uuid) != 0)
+		return 0;
+	f->d = *d;
+	f->found = true;
+	return -1; /* found: stop */
+}
+
+int
+store_vm_domain_moved(struct store *s, const char *uuid, const char *host, int64_t now_ms)
+{
+	struct domain_find f = { .uuid = uuid };
+	struct vm_host_rec h;
+	int r;
+
+	if ((r = store_begin(s)) < 0)
+		return r;
+	if ((r = s->ops->vm_host_get(s, host, &h)) < 0)
+		goto fail;
+	/* a walk, not a lookup: bounded by MAX_VM_DOMAINS_PER_HOST per host, once per move */
+	r = s->ops->vm_domain_foreach(s, "", domain_match, &f);
+	if (r < 0 && !f.found)
+		goto fail;
+	if (!f.found) {
+		r = -ENOENT;
+		goto fail;
+	}
+	(void)snprintf(f.d.host, sizeof(f.d.host), "%s", host);
+	f.d.last_seen = now_ms;
+	f.d.running_since = strcmp(f.d.state, "running") == 0 ? now_ms / 1000 : 0;
+	if ((r = s->ops->vm_domain_put(s, &f.d)) < 0)
+		goto fail;
+	return store_commit(s);
+fail:
+	store_rollback(s);
+	return r;
+}
+
 int
 store_vm_plan_add(struct store *s, struct vm_plan_rec *p, const struct vm_step_rec *steps,
     size_t n)

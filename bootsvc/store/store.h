@@ -376,7 +376,8 @@ typedef int (*store_vm_host_fn)(const struct vm_host_rec *h, void *userdata);
 int store_vm_host_foreach(struct store *s, store_vm_host_fn fn, void *userdata);
 /* Make host's domains exactly doms[0..n) (what libvirt listed there at now_ms, unix ms):
  * each is inserted or updated (moved here if it was listed on another host), one
- * running before keeps its running_since, and the host's rows not listed are deleted.
+ * running before keeps its running_since, and the host's rows not listed are deleted;
+ * a row newer than now_ms (a migration's move, store_vm_domain_moved) is left alone.
  * One transaction (a savepoint inside another). 0, -ENOENT (no such host), -EIO. */
 int store_vm_domains_reconcile(struct store *s, const char *host,
     const struct vm_domain_rec *doms, size_t n, int64_t now_ms);
@@ -384,6 +385,13 @@ typedef int (*store_vm_domain_fn)(const struct vm_domain_rec *d, void *userdata)
 /* fn per domain of host ("" or NULL: every host) in (host, name) order. */
 int store_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn,
     void *userdata);
+/* A migration libvirt reported done (its destination answered for the domain): the
+ * domain's row moves to host at now_ms, its uptime starting there, so what reads the
+ * store next (a plan made as soon as `vm migrate --wait` returns) sees it where it runs,
+ * before the hosts' own listings come back; those still decide. 0, -ENOENT (no such
+ * domain or host), -EIO. */
+int store_vm_domain_moved(struct store *s, const char *uuid, const char *host,
+    int64_t now_ms);
 
 /* VM plans (issue 13, docs/vm.md): what the planner decided, written before anything acts, so
  * a restarted bootsvc resumes from the store and libvirt's truth. A plan's steps are its

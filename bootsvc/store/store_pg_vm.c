@@ -22,7 +22,8 @@ static const char *const vm_sql[_PG_STMT_MAX] = {
 	[P_VM_HOST_DELETE] = "DELETE FROM vm_hosts WHERE node = $1",
 	[P_VM_HOST_ALL] = "SELECT " HOST_COLS " FROM vm_hosts ORDER BY node",
 	/* A domain listed again keeps the time it was first seen running while it stays
-	 * running on the same host (its uptime). */
+	 * running on the same host (its uptime). A listing older than the row (asked for
+	 * before a migration moved it) leaves it alone. */
 	[P_VM_DOMAIN_PUT] = "INSERT INTO vm_domains (" DOMAIN_COLS ") VALUES "
 			    "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (uuid) DO UPDATE SET "
 			    "name = $2, host = $3, vcpus = $5, memory_kib = $6, last_seen = $8, "
@@ -30,7 +31,7 @@ static const char *const vm_sql[_PG_STMT_MAX] = {
 			    "running_since = CASE WHEN $4 != 'running' THEN 0 "
 			    "WHEN vm_domains.state = 'running' AND vm_domains.running_since > 0 "
 			    "AND vm_domains.host = $3 THEN vm_domains.running_since ELSE $7 END, "
-			    "state = $4",
+			    "state = $4 WHERE vm_domains.last_seen <= $8",
 	[P_VM_DOMAIN_STALE] = "DELETE FROM vm_domains WHERE host = $1 AND last_seen < $2",
 	[P_VM_DOMAIN_HOST] = "SELECT " DOMAIN_COLS " FROM vm_domains WHERE host = $1 "
 			     "ORDER BY host, name",

@@ -24,14 +24,16 @@ static const char *const vm_sql[_SQLITE_STMT_MAX] = {
 	[S_VM_HOST_GET] = "SELECT " HOST_COLS " FROM vm_hosts WHERE node = ?1",
 	[S_VM_HOST_DELETE] = "DELETE FROM vm_hosts WHERE node = ?1",
 	/* A domain listed again keeps the time it was first seen running while it stays
-	 * running: that is its uptime. One listed on another host moves there. */
+	 * running: that is its uptime. One listed on another host moves there, unless its
+	 * row is newer than the listing (asked for before a migration moved it). */
 	[S_VM_DOMAIN_PUT] = "INSERT INTO vm_domains (" DOMAIN_COLS ") VALUES "
 			    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) ON CONFLICT(uuid) DO UPDATE SET "
 			    "name = ?2, host = ?3, vcpus = ?5, memory_kib = ?6, last_seen = ?8, "
 			    "grp = ?9, pinned = ?10, jclass = ?11, "
 			    "running_since = CASE WHEN ?4 != 'running' THEN 0 "
 			    "WHEN state = 'running' AND running_since > 0 AND host = ?3 "
-			    "THEN running_since ELSE ?7 END, state = ?4",
+			    "THEN running_since ELSE ?7 END, state = ?4 "
+			    "WHERE last_seen <= ?8",
 	[S_VM_DOMAIN_STALE] = "DELETE FROM vm_domains WHERE host = ?1 AND last_seen < ?2",
 };
 

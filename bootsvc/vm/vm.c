@@ -82,7 +82,17 @@ struct vm_job {
 	unsigned long lib_ver, hv_ver;
 	struct vm_domain_rec *doms;
 	size_t n_doms, n_listed;
+	int64_t asked_ms;       /* refresh: wall ms when asked for; its listing is no older */
 };
+
+static int64_t
+wall_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* libvirt reports errors to stderr by default; ours go to our log, once, by who acts. */
 static void
@@ -427,6 +437,7 @@ submit(struct vm *vm, struct vm_host *h, enum vm_job_what what)
 
 	if (j) {
 		j->gen = h->gen;
+		j->asked_ms = wall_now_ms();
 		(void)snprintf(j->uri, sizeof(j->uri), "%s", h->uri);
 		if (what == JOB_REFRESH)
 			j->conn = h->conn && virConnectRef(h->conn) == 0 ? h->conn : NULL;
@@ -490,15 +501,10 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 		j->doms[i].running_since =
 		    strcmp(j->doms[i].state, "running") == 0 ? now : 0;
 	/* A listing's rows carry its time, and what is older than it goes: so each of a
-	 * host's listings must be later than the one before, whatever the wall clock does. */
-	{
-		struct timespec ts;
-
-		(void)clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-
-		h->listed_ms = wall > h->listed_ms ? wall : h->listed_ms + 1;
-	}
+	 * host's listings must be later than the one before, whatever the wall clock does.
+	 * Its time is when it was asked for, not when it came back: a row written meanwhile
+	 * (a migration's move, another host's listing) is newer than it and stays. */
+	h->listed_ms = j->asked_ms > h->listed_ms ? j->asked_ms : h->listed_ms + 1;
 	if (store_vm_domains_reconcile(vm->bs->store, h->node, j->doms, j->n_doms,
 	    h->listed_ms) < 0)
 		log_err("event=vm_domains node=%s msg=\"store update failed\"", h->node);

@@ -69,6 +69,12 @@ import json, sys
 sys.exit(0 if any(v["name"] == sys.argv[1] and v["host"] == sys.argv[2] and
                   v["state"] == "running" for v in json.load(sys.stdin)["vms"]) else 1)' "$1" "$2"
 }
+# vm_host_of NAME: the host bootsvc lists VM NAME on
+vm_host_of() {
+	dl_nodectl --json vm list | python3 -c '
+import json, sys
+print(" ".join(v["host"] for v in json.load(sys.stdin)["vms"] if v["name"] == sys.argv[1]))' "$1"
+}
 # where NAME: the one host whose libvirtd runs NAME ("A B" if two do: a failure). Right
 # after a migration the guest may be paused on its destination for a moment (and a busy
 # libvirtd slow to answer), so an answer of no host is asked again for up to 15 s.
@@ -340,6 +346,9 @@ k=$hot
 move() {
 	local out
 	out=$(dl_nodectl vm migrate "$1" --to "$2" --wait 2>&1) || fail "vm migrate $1 --to $2: $out"
+	# bootsvc's store has it there as --wait returns, so a plan made now places it right
+	[[ $(vm_host_of "$1") == "$2" ]] ||
+	    fail "$1 migrated to $2, bootsvc lists it on '$(vm_host_of "$1")'"
 }
 while (($(n_on "$k") > 4)); do
 	g=$(guests_on "$k" | cut -d' ' -f1)

@@ -188,6 +188,65 @@ test_reconcile(void **state)
 	assert_int_equal(list(f->s, NULL).n, 0);
 }
 
+/* A migration reported done moves the row at once; the hosts' listings still decide. */
+static void
+test_domain_moved(void **state)
+{
+	struct store_dir *f = *state;
+	struct vm_host_rec h1 = host("n1"), h2 = host("n2");
+	struct vm_domain_rec l1[] = { dom('1', "g1", "running", 100), dom('2', "g2", "shutoff", 0) };
+	struct seen s;
+
+	store_dir_add_node(f->s, "n1", "52:54:00:00:00:01", "up");
+	store_dir_add_node(f->s, "n2", "52:54:00:00:00:02", "up");
+	assert_int_equal(store_vm_host_put(f->s, &h1), 0);
+	assert_int_equal(store_vm_host_put(f->s, &h2), 0);
+	assert_int_equal(store_vm_domains_reconcile(f->s, "n1", l1, 2, 100000), 0);
+
+	/* no such domain, no such host: nothing moves */
+	assert_int_equal(store_vm_domain_moved(f->s, "99999999-0000-4000-8000-000000000000", "n2",
+	    110000), -ENOENT);
+	assert_int_equal(store_vm_domain_moved(f->s, l1[0].uuid, "n3", 110000), -ENOENT);
+	assert_int_equal(list(f->s, "n1").n, 2);
+
+	/* g1 moved to n2: one row, there, its uptime from the move */
+	assert_int_equal(store_vm_domain_moved(f->s, l1[0].uuid, "n2", 110000), 0);
+	s = list(f->s, NULL);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.d[0].name, "g2");
+	assert_string_equal(s.d[0].host, "n1");
+	assert_string_equal(s.d[1].name, "g1");
+	assert_string_equal(s.d[1].host, "n2");
+	assert_int_equal(s.d[1].running_since, 110);
+	assert_int_equal(s.d[1].last_seen, 110000);
+
+	/* listings asked for before the move, back after it: n1's (still with g1) does not
+	 * move it back, n2's (not yet with it) does not drop it */
+	struct vm_domain_rec l0[] = { dom('2', "g2", "shutoff", 0), dom('1', "g1", "running", 100) };
+	assert_int_equal(store_vm_domains_reconcile(f->s, "n1", l0, 2, 105000), 0);
+	assert_int_equal(store_vm_domains_reconcile(f->s, "n2", NULL, 0, 106000), 0);
+	s = list(f->s, "n2");
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.d[0].name, "g1");
+	assert_int_equal(s.d[0].last_seen, 110000);
+
+	/* n1's next listing (without g1) leaves it on n2; n2's (with it) keeps its uptime */
+	struct vm_domain_rec l2[] = { dom('2', "g2", "shutoff", 0) };
+	assert_int_equal(store_vm_domains_reconcile(f->s, "n1", l2, 1, 120000), 0);
+	struct vm_domain_rec l3[] = { dom('1', "g1", "running", 125) };
+	assert_int_equal(store_vm_domains_reconcile(f->s, "n2", l3, 1, 125000), 0);
+	s = list(f->s, "n2");
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.d[0].running_since, 110);
+	assert_int_equal(list(f->s, "n1").n, 1);
+
+	/* a listing has the last word: n1 lists g1 again (the move was undone), it is back */
+	struct vm_domain_rec l4[] = { dom('2', "g2", "shutoff", 0), dom('1', "g1", "running", 130) };
+	assert_int_equal(store_vm_domains_reconcile(f->s, "n1", l4, 2, 130000), 0);
+	assert_int_equal(list(f->s, "n1").n, 2);
+	assert_int_equal(list(f->s, "n2").n, 0);
+}
+
 /* A reconcile inside a transaction that is rolled back leaves nothing. */
 static void
 test_reconcile_rolled_back(void **state)
@@ -237,6 +296,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_host_rows),
 		T(test_reconcile),
+		T(test_domain_moved),
 		T(test_reconcile_rolled_back),
 		T(test_host_foreach),
 	};
