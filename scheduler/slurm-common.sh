@@ -57,12 +57,8 @@ dl_nodectl() {
 	[[ $rc == 0 ]] && printf '%s\n' "$out"
 	return $rc
 }
-# dl_field NODE KEY: one field of `nodectl node show NODE` (phase, bmc_state...), not
-# logged: for the watch's look at a node, which is no order
-dl_field() {
-	"$DL_NODECTL" --socket "$DL_SOCKET" node show "$1" 2>/dev/null | sed -n "s/^$2: *//p" |
-	    head -n 1
-}
+# dl_pick SHOW KEY: one field (phase, bmc_state...) of a `node show` output
+dl_pick() { sed -n "s/^$2: *//p" <<<"$1" | head -n 1; }
 # dl_hostnames HOSTLIST: one node name per line (Slurm expands its own syntax)
 dl_hostnames() { "$DL_SCONTROL" show hostnames "$1"; }
 # dl_hostlist NAME...: the names as one compressed Slurm hostlist
@@ -79,8 +75,8 @@ dl_image() {
 dl_reason() {
 	local show phase bmc err why
 	show=$(dl_nodectl node show "$1") || return 1
-	field() { sed -n "s/^$1: *//p" <<<"$show" | head -n 1; }
-	phase=$(field phase) bmc=$(field bmc_state) err=$(field last_error) why=$(field reason)
+	phase=$(dl_pick "$show" phase) bmc=$(dl_pick "$show" bmc_state)
+	err=$(dl_pick "$show" last_error) why=$(dl_pick "$show" reason)
 	[[ $err == - ]] && err=
 	[[ $why == - ]] && why=
 	if [[ $bmc == unreachable ]]; then

@@ -84,6 +84,22 @@ mark_unreachable(struct bootsvc *bs, struct node_rec *n, const char *msg)
 	strcpy(n->bmc_state, "unreachable");
 }
 
+/* A power action that starts a boot (the controller's, or an admin's power verb) did not
+ * happen: one event per failed attempt, so that whoever waits for the node (a scheduler's
+ * resume: slurm-resumewatch) learns now that the boot has not even begun, whether the
+ * BMC just stopped answering or had not answered for hours (bmc-unreachable comes once
+ * per change). A status read that fails while a node boots is no such event. */
+static void
+boot_blocked(struct bootsvc *bs, const struct node_rec *n, enum power_op op, const char *msg)
+{
+	char why[MAX_REASON], safe[MAX_LOG_VALUE + 1];
+
+	(void)snprintf(why, sizeof(why), "power %s failed: %.200s", power_op_to_string(op), msg);
+	(void)store_event_add(bs->store, n->name, "boot-blocked", why, (int64_t)time(NULL));
+	log_info("event=boot_blocked node=%s op=%s msg=\"%s\"", n->name, n->op,
+	    log_safe(safe, sizeof(safe), why));
+}
+
 /* The outcome on the loop: the node's observed power and BMC state, the intent undone
  * when the BMC did not act, the verb's answer. When timed out pj->on is the worker's
  * still and is not read. */
@@ -119,6 +135,11 @@ power_done(void *payload, const struct action_result *res)
 			    strcmp(n.phase, "new") != 0)
 				(void)nodes_set_phase(bs, n.name, "off", "seen off by the BMC");
 		} else {
+			/* Read before the intent is undone below: a managed reboot's off half
+			 * is a boot too. */
+			bool boot = pj->op != POWER_STATUS &&
+			    (pj->target.pxe_first || strcmp(n.op, "booting") == 0);
+
 			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", res->msg);
 			/* EBADMSG, EKEYREJECTED: a Redfish BMC that answers garbage or
 			 * with a certificate that fails the pin or CA (bmc_power_run()) */
@@ -126,6 +147,8 @@ power_done(void *payload, const struct action_result *res)
 			    res->r == -ECONNREFUSED || res->r == -EBADMSG ||
 			    res->r == -EKEYREJECTED)
 				mark_unreachable(bs, &n, res->msg);
+			if (boot)
+				boot_blocked(bs, &n, pj->op, res->msg);
 			if (pj->managed) {
 				/* The action did not happen: undo the intent, back off. */
 				snprintf(n.op, sizeof(n.op), "%s", pj->prev_op);

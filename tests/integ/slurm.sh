@@ -109,12 +109,12 @@ n1_down() { [[ $(st n1) == down* ]] && [[ $(nfield n1 Reason) == *diskless* ]]; 
 dl_wait $((RESUME_TIMEOUT + 120)) "n1 down in Slurm with bootsvc's reason" n1_down
 reason=$(C sinfo -h -R -n n1 -o '%E' | head -n 1)
 [[ $reason == *"BMC unreachable"* ]] || fail "n1 reason '$reason'"
-# put down by the watch: from bootsvc's bmc-unreachable event, or from its first look when
-# a power poll found the BMC silent before the resume (ResumeFailProgram may still run at
-# ResumeTimeout and set the same reason again)
-plog | grep -Eq 'prog=slurm-resumewatch .*event=watch_down node=n1 why=bmc-(already-)?unreachable' ||
+# put down by the watch, from bootsvc's boot-blocked event: the boot's power action
+# failed (whether or not a power poll had found the BMC silent before the resume;
+# ResumeFailProgram may still run at ResumeTimeout and set the same reason again)
+plog | grep -q 'prog=slurm-resumewatch .*event=watch_down node=n1 why=boot-blocked' ||
     fail "the watch did not put n1 down: $(plog)"
-pass "n1's BMC stopped: bootsvc: BMC unreachable -> slurm-resumewatch -> Slurm $(st n1) reason '$reason', $((SECONDS - t0)) s after the resume (ResumeTimeout ${RESUME_TIMEOUT} s)"
+pass "n1's BMC stopped: bootsvc: boot-blocked, BMC unreachable -> slurm-resumewatch -> Slurm $(st n1) reason '$reason', $((SECONDS - t0)) s after the resume (ResumeTimeout ${RESUME_TIMEOUT} s)"
 # ResumeFailProgram, Slurm's own path at ResumeTimeout (a boot that hangs, or fail_fast
 # off): the watch left it nothing to wait for here, so run it as slurmctld would, with
 # an empty environment but SLURM_CONF: it sets bootsvc's reason again (its last error

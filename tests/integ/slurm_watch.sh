@@ -4,15 +4,17 @@
 # power programs run from scheduler/ with their config pointing at bootsvc's socket and at
 # a stand-in scontrol that answers `show config` (ResumeTimeout = 30 sec) and `show
 # hostnames`, and records each `update`. w1's BMC address answers nothing.
-#   - w1 resumed (ResumeProgram w1: nodectl power on): bootsvc's bmc-unreachable event ->
-#     the watch puts w1 down with bootsvc's reason
-#   - w1 resumed again: its BMC was already unreachable, so no new event comes; the
-#     watch's first look puts it down
+#   - w1 resumed (ResumeProgram w1: nodectl power on): its power-on fails, bootsvc's
+#     boot-blocked event -> the watch puts w1 down with bootsvc's reason
+#   - w1 resumed again: its BMC was already unreachable (no new bmc-unreachable event,
+#     that comes once per change), but the new power-on's failure is a new boot-blocked
+#     event: put down again
 #   - w2, behind an ipmi_sim BMC that answers, resumed: powered on; its script asked for
 #     from its own address (phase pxe: its firmware is booting); then its BMC stopped
-#     (SIGSTOP): bmc-unreachable while the node boots does not stop that boot, so w2 is
-#     not put down and the watch ends at ResumeTimeout with w2 left. (w2's qemu has
-#     another MAC and no DHCP answers it: the script fetch stands for its firmware's.)
+#     (SIGSTOP): its status reads fail (bmc-unreachable), which does not stop that boot
+#     and is no boot-blocked, so w2 is not put down and the watch ends at ResumeTimeout
+#     with w2 left. (w2's qemu has another MAC and no DHCP answers it: the script fetch
+#     stands for its firmware's.)
 #   - a resume with fail_fast = off leaves no watch
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
@@ -47,27 +49,29 @@ case "\$1 \$2" in
 esac
 EOF
 chmod 755 "$P/scontrol"
+# conf on|off: the programs' config, fail_fast as given (FAIL_FAST for resume)
 conf() {
+	FAIL_FAST=$1
 	printf 'nodectl = %s\nsocket = %s\nlog = %s\nscontrol = %s\nfail_fast = %s\n' \
 	    "$BUILD/nodectl" "$DL_SOCK" "$DL_W/power.log" "$P/scontrol" "$1" >"$P/diskless-slurm.conf"
 }
 plog() { cat "$DL_W/power.log" 2>/dev/null || true; }
-# watches: how many watches have started
+# watches: how many watches have started; last_pid: the newest one's pid (its first line)
 watches() { plog | grep -c 'event=watch nodes=' || true; }
+last_pid() { plog | grep 'event=watch nodes=' | tail -n 1 | sed -n 's/.* pid=\([0-9]*\) .*/\1/p'; }
+ended() { plog | grep -q "prog=slurm-resumewatch pid=$1 event=watch_end"; }
 # resume HOSTS: ResumeProgram as slurmctld runs it (an empty environment), and the watch
-# it left behind in DL_PIDS for lib.sh's cleanup (its pid from its first log line)
+# it left behind in DL_PIDS for lib.sh's cleanup
 resume() {
 	local n0 pid
 	n0=$(watches)
 	env -i "$P/slurm-resume" "$1" || fail "slurm-resume $1: $(plog | tail -n 3)"
-	[[ $(grep -c '^fail_fast = on' "$P/diskless-slurm.conf") == 1 ]] || return 0
+	[[ $FAIL_FAST == on ]] || return 0
 	started() { (($(watches) > n0)); }
 	dl_wait 10 "the watch of $1" started
-	pid=$(plog | grep 'event=watch nodes=' | tail -n 1 | sed -n 's/.* pid=\([0-9]*\) .*/\1/p')
+	pid=$(last_pid)
 	[[ -n $pid ]] && DL_PIDS+=("$pid")
 }
-ended() { plog | grep -q "prog=slurm-resumewatch pid=$1 event=watch_end"; }
-last_pid() { plog | grep 'event=watch nodes=' | tail -n 1 | sed -n 's/.* pid=\([0-9]*\) .*/\1/p'; }
 downs() { grep -c "^update nodename=$1 state=down " "$DL_W/updates" 2>/dev/null || true; }
 
 # --- w1: its BMC does not answer; bootsvc's event puts it down
@@ -80,20 +84,20 @@ down1() { [[ $(downs w1) == 1 ]]; }
 dl_wait 30 "w1 put down" down1
 grep -q "^update nodename=w1 state=down reason=diskless: [a-z-]*: BMC unreachable: BMC '$DL_NET.21': " \
     "$DL_W/updates" || fail "w1's update: $(cat "$DL_W/updates")"
-plog | grep -q "pid=$p1 event=watch_down node=w1 why=bmc-unreachable" || fail "the watch: $(plog)"
+plog | grep -q "pid=$p1 event=watch_down node=w1 why=boot-blocked" || fail "the watch: $(plog)"
 dl_wait 10 "the watch of w1 ends" ended "$p1"
-pass "w1's BMC silent: bmc-unreachable event -> down with bootsvc's reason: $(grep w1 "$DL_W/updates")"
+pass "w1's BMC silent: boot-blocked event -> down with bootsvc's reason: $(grep w1 "$DL_W/updates")"
 
-# --- w1 again: no new event (its BMC state did not change), the first look puts it down
+# --- w1 again: no new bmc-unreachable (its BMC state did not change), a new boot-blocked
 [[ $(dl_field w1 bmc_state) == unreachable ]] || fail "w1 bmc_state $(dl_field w1 bmc_state)"
 resume w1
 p2=$(last_pid)
 down2() { [[ $(downs w1) == 2 ]]; }
 dl_wait 30 "w1 put down again" down2
 dl_wait 10 "the second watch of w1 ends" ended "$p2"
-plog | grep -q "pid=$p2 event=watch_down node=w1 why=bmc-already-unreachable" ||
+plog | grep -q "pid=$p2 event=watch_down node=w1 why=boot-blocked" ||
     fail "the second watch: $(plog)"
-pass "w1 resumed with its BMC already unreachable: put down by the watch's first look"
+pass "w1 resumed with its BMC already unreachable: its power-on's boot-blocked puts it down"
 
 # --- w2 booting (powered on, its script fetched), then its BMC silent: not put down
 resume w2

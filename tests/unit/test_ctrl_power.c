@@ -427,6 +427,102 @@ test_drained_still_managed(void **state)
 	gate(true);
 }
 
+/* Image "tiny" (linux) in the store, for nodes the controller boots. */
+static void
+add_image(struct fixture *f, struct image_rec *img)
+{
+	char sha[SHA256_HEX_SIZE] = { 0 };
+	struct dl_err e = { 0 };
+
+	memset(img, 0, sizeof(*img));
+	memset(img->id, 'c', 64);
+	strcpy(img->name, "tiny");
+	strcpy(img->kind, "linux");
+	strcpy(img->path, "/tmp/x");
+	memset(sha, '1', 64);
+	assert_int_equal(image_rec_file_set(img, "kernel", sha, 1), 0);
+	assert_int_equal(image_rec_file_set(img, "initrd", sha, 1), 0);
+	assert_int_equal(image_rec_file_set(img, "rootfs", sha, 1), 0);
+	img->added = 1;
+	assert_int_equal(store_image_insert(f->bs.store, img, &e), 0);
+}
+
+struct event_count {
+	const char *node, *what;
+	int n;
+	char reason[MAX_REASON];
+};
+
+static int
+count_event(const struct event_rec *ev, void *userdata)
+{
+	struct event_count *c = userdata;
+
+	if (strcmp(ev->node, c->node) == 0 && strcmp(ev->what, c->what) == 0) {
+		c->n++;
+		(void)snprintf(c->reason, sizeof(c->reason), "%s", ev->reason);
+	}
+	return 0;
+}
+
+/* How many events WHAT of NODE the history holds; *reason gets the last one's. */
+static int
+events_of(struct fixture *f, const char *node, const char *what, char *reason)
+{
+	struct event_count c = { .node = node, .what = what };
+
+	assert_int_equal(store_events_since(f->bs.store, 0, 10000, count_event, &c), 0);
+	if (reason)
+		strcpy(reason, c.reason);
+	return c.n;
+}
+
+static bool
+blocked_twice(void *arg)
+{
+	struct fixture *f = arg;
+
+	return events_of(f, "e-boot", "boot-blocked", NULL) >= 2 && all_idle(f);
+}
+
+/* A boot whose power-on cannot happen says so on every attempt (boot-blocked), where
+ * bmc-unreachable comes once, at the change: a scheduler waiting for the node learns it
+ * from the attempt after its order even when the BMC was silent long before. A status
+ * read that fails (the power poll of a node left off) is no boot: no such event. */
+static void
+test_boot_blocked(void **state)
+{
+	struct fixture *f = *state;
+	struct image_rec img;
+	struct dl_err e = { 0 };
+	struct node_rec n;
+	char why[MAX_REASON];
+
+	f->bs.cfg.retry_backoff_ms = 100;
+	add_image(f, &img);
+	add_node(f, "e-boot", "52:54:00:00:04:01", "on");
+	assert_int_equal(store_node_get(f->bs.store, "e-boot", &n), 0);
+	strcpy(n.image, "tiny");
+	assert_int_equal(store_node_update(f->bs.store, &n), 0);
+	add_node(f, "f-off", "52:54:00:00:04:02", "off");
+
+	assert_int_equal(ctrl_new(&f->bs, &f->bs.ctrl, &e), 0);
+	assert_true(run_until(f, blocked_twice, 20000));
+	assert_int_equal(events_of(f, "e-boot", "bmc-unreachable", NULL), 1);
+	/* a node whose power was never read is booted by a reboot: its off half failed */
+	assert_true(events_of(f, "e-boot", "power-cycle", NULL) >= 2);
+	(void)events_of(f, "e-boot", "boot-blocked", why);
+	assert_non_null(strstr(why, "power off failed: BMC '127.0.0.1'"));
+	assert_int_equal(store_node_get(f->bs.store, "e-boot", &n), 0);
+	assert_string_equal(n.bmc_state, "unreachable");
+	assert_string_equal(n.phase, "powering-on");
+	/* the node left off: its BMC is as dead (status reads fail), no boot to block */
+	assert_int_equal(store_node_get(f->bs.store, "f-off", &n), 0);
+	assert_string_equal(n.bmc_state, "unreachable");
+	assert_int_equal(events_of(f, "f-off", "boot-blocked", NULL), 0);
+	gate(true);
+}
+
 static bool
 undrained_idle(void *arg)
 {
@@ -443,21 +539,11 @@ test_drained_not_idle(void **state)
 {
 	static const char *const names[] = { "c-drained-up", "d-up" };
 	struct fixture *f = *state;
-	struct image_rec img = { 0 };
+	struct image_rec img;
 	struct dl_err e = { 0 };
-	char sha[SHA256_HEX_SIZE] = { 0 };
 	struct node_rec n;
 
-	memset(img.id, 'c', 64);
-	strcpy(img.name, "tiny");
-	strcpy(img.kind, "linux");
-	strcpy(img.path, "/tmp/x");
-	memset(sha, '1', 64);
-	assert_int_equal(image_rec_file_set(&img, "kernel", sha, 1), 0);
-	assert_int_equal(image_rec_file_set(&img, "initrd", sha, 1), 0);
-	assert_int_equal(image_rec_file_set(&img, "rootfs", sha, 1), 0);
-	img.added = 1;
-	assert_int_equal(store_image_insert(f->bs.store, &img, &e), 0);
+	add_image(f, &img);
 	for (size_t i = 0; i < 2; i++) {
 		char mac[24];
 
@@ -492,6 +578,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_verb_unreachable_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained_still_managed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained_not_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_blocked, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
