@@ -32,7 +32,9 @@ RESULTS=$LOGDIR/results
 run() {
   local name=$1; shift
   local log=$LOGDIR/${name//\//_}.log t0=$SECONDS report ok= took TIMEFORMAT=%U+%S
-  { time "$@" >"$log" 2>&1; } 2>"$log.time" && ok=1
+  # a failed integration test leaves its work dir's logs here whole (lib.sh dl_cleanup)
+  rm -rf "$log.files"
+  { time DL_FAIL_LOGS=$(realpath -m "$log.files") "$@" >"$log" 2>&1; } 2>"$log.time" && ok=1
   took="$((SECONDS - t0)) s, $(awk -F+ '{ printf "%.0f", $1 + $2 }' "$log.time") s CPU"
   if [[ -n $ok ]]; then
     echo "P $name" >>"$RESULTS"

@@ -51,6 +51,12 @@ dl_cleanup() {
 			echo "--- $(basename "$f") (last 25 lines)"
 			tail -n 25 "$f" | tr -d '\r' | cut -c1-300
 		done
+		# whole, where tests/run.sh asks: a console's last 25 lines may miss why
+		if [[ -n ${DL_FAIL_LOGS:-} ]] && mkdir -p "$DL_FAIL_LOGS"; then
+			(cd "$DL_W" && find . -maxdepth 2 -name '*.log' -size -64M \
+			    -exec cp --parents -t "$DL_FAIL_LOGS" {} +) 2>/dev/null
+			echo "--- whole logs: $DL_FAIL_LOGS"
+		fi
 	fi
 	for ns in "${DL_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	[[ -n $DL_NS ]] && ip netns del "$DL_NS" 2>/dev/null
@@ -209,11 +215,14 @@ EOP
 # dl_qemu NAME bios|uefi MAC [MEM]: a diskless qemu node network-booting on tap NAME,
 # console in $DL_W/NAME.log. BIOS: SeaBIOS + the NIC's iPXE ROM. UEFI: OVMF's own PXE
 # with the NIC's option ROM disabled (romfile=), so it fetches snponly.efi over TFTP.
-# DL_QEMU_CPU, if set, is the node's -cpu model (qemu's default otherwise).
+# DL_QEMU_CPU, if set, is the node's -cpu model (qemu's default otherwise). A node's
+# reboot ends its qemu, unless DL_QEMU_REBOOT=1: then it boots again from the network, as
+# a machine does after a kernel panic with panic=N (images/kvm).
 dl_qemu() {
 	local name=$1 fw=$2 mac=$3 mem=${4:-768}
-	local args=(-accel tcg ${DL_QEMU_CPU:+-cpu "$DL_QEMU_CPU"} -m "$mem" -nographic -no-reboot -boot n
+	local args=(-accel tcg ${DL_QEMU_CPU:+-cpu "$DL_QEMU_CPU"} -m "$mem" -nographic -boot n
 		-netdev "tap,id=n0,ifname=$name,script=no,downscript=no")
+	[[ ${DL_QEMU_REBOOT:-0} == 1 ]] || args+=(-no-reboot)
 	dl_tap "$name"
 	dl_qemu_fw args "$name" "$fw" "$mac"
 	ip netns exec "$DL_NS" qemu-system-x86_64 "${args[@]}" >"$DL_W/$name.log" 2>&1 </dev/null &
