@@ -219,9 +219,10 @@ progress_job_event(struct progress *p, const struct client_event *e,
 		progress_move(p, pn, PROGRESS_REPLACED);
 		return PROGRESS_LEFT;
 	}
-	/* XXX(#5): alloc-lost's reason does not name the job; a tracked node is ours. */
-	if (streq(e->what, "alloc-lost") && pn->bucket != PROGRESS_FAILED &&
-	    pn->bucket != PROGRESS_UP) {
+	/* "job <id>: no replacement: ..." (ctrl_alloc.c): ours only if it names our job; a
+	 * node this job left may have been lost by the next one. */
+	if (streq(e->what, "alloc-lost") && progress_reason_is_job(p, e->reason) &&
+	    pn->bucket != PROGRESS_FAILED && pn->bucket != PROGRESS_UP) {
 		char why[MAX_EVENT_REASON];
 
 		(void)snprintf(why, sizeof(why), "not replaced: %.200s", e->reason);

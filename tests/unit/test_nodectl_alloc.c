@@ -203,8 +203,11 @@ static const struct step lists_only[] = {
 static const struct step lost[] = {
 	{ __LINE__, LIST, "[" NODE("n01", "a7", "up", "", ID) "," NODE("n02", "", "failed",
 	  "failed", "") "]", 0, "n01^ n02-", { 0, 0, 0, 0, 0, 1, 0, 0, 1 }, true, false },
-	{ __LINE__, EVENT, ACTION("n02", "alloc-lost", "no eligible node"), PROGRESS_NEW_FAILED,
-	  NULL, { 0, 0, 0, 0, 0, 1, 1 }, true, false },
+	/* another job's loss (whose id starts like ours) is not ours */
+	{ __LINE__, EVENT, ACTION("n02", "alloc-lost", "job a70: no replacement: no eligible node"),
+	  PROGRESS_NONE, NULL, { 0, 0, 0, 0, 0, 1, 0, 0, 1 }, true, false },
+	{ __LINE__, EVENT, ACTION("n02", "alloc-lost", "job a7: no replacement: no eligible node"),
+	  PROGRESS_NEW_FAILED, NULL, { 0, 0, 0, 0, 0, 1, 1 }, true, false },
 	/* A node object without "job" (an older bootsvc) keeps membership as it is. */
 	{ __LINE__, ONE, "{\"name\":\"n01\",\"phase\":\"up\",\"op\":\"\"}", PROGRESS_NONE, NULL,
 	  { 0, 0, 0, 0, 0, 1, 1 }, true, false },
