@@ -613,9 +613,9 @@ store_vm_host_foreach(struct store *s, store_vm_host_fn fn, void *userdata)
 	return s->ops->vm_host_foreach(s, fn, userdata);
 }
 
-int
-store_vm_domains_reconcile(struct store *s, const char *host,
-    const struct vm_domain_rec *doms, size_t n, int64_t now_ms)
+/* A transaction in which host is a VM host: 0, or the error with nothing left open. */
+static int
+begin_on_host(struct store *s, const char *host)
 {
 	struct vm_host_rec h;
 	int r;
@@ -623,7 +623,18 @@ store_vm_domains_reconcile(struct store *s, const char *host,
 	if ((r = store_begin(s)) < 0)
 		return r;
 	if ((r = s->ops->vm_host_get(s, host, &h)) < 0)
-		goto fail;
+		store_rollback(s);
+	return r;
+}
+
+int
+store_vm_domains_reconcile(struct store *s, const char *host,
+    const struct vm_domain_rec *doms, size_t n, int64_t now_ms)
+{
+	int r;
+
+	if ((r = begin_on_host(s, host)) < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		struct vm_domain_rec d = doms[i];
 
@@ -670,13 +681,10 @@ int
 store_vm_domain_moved(struct store *s, const char *uuid, const char *host, int64_t now_ms)
 {
 	struct domain_find f = { .uuid = uuid };
-	struct vm_host_rec h;
 	int r;
 
-	if ((r = store_begin(s)) < 0)
+	if ((r = begin_on_host(s, host)) < 0)
 		return r;
-	if ((r = s->ops->vm_host_get(s, host, &h)) < 0)
-		goto fail;
 	/* a walk, not a lookup: bounded by MAX_VM_DOMAINS_PER_HOST per host, once per move */
 	r = s->ops->vm_domain_foreach(s, "", domain_match, &f);
 	if (r < 0 && !f.found)
