@@ -7,6 +7,7 @@
 
 #include "kind.h"
 #include "log.h"
+#include "macro.h"
 
 /* Our Linux boot, which every kind so far has: a kernel and our initramfs, the squashfs
  * root our init fetches and checks; the phases bootsvc sees or is told; the receipt of
@@ -346,5 +347,5 @@ kind_is_vm_host(const struct kind *k)
 const char *
 kind_reporter_to_string(enum kind_reporter r)
 {
-	return r >= 0 && r < _KIND_REPORTER_MAX ? reporter_names[r] : NULL;
+	return ENUM_NAME(reporter_names, r, NULL);
 }

@@ -70,7 +70,7 @@ static const struct {
 const char *
 role_to_name(enum role r)
 {
-	return r >= 0 && r < _ROLE_MAX ? role_names[r] : "?";
+	return ENUM_NAME(role_names, r, "?");
 }
 
 enum role

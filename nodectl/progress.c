@@ -29,7 +29,7 @@ static const enum progress_bucket line_extra[] = { PROGRESS_WAITING, PROGRESS_BM
 const char *
 progress_bucket_name(enum progress_bucket b)
 {
-	return b < _PROGRESS_MAX ? bucket_names[b] : "?";
+	return ENUM_NAME(bucket_names, b, "?");
 }
 
 static int

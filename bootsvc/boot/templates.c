@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "macro.h"
 #include "readfile.h"
 #include "template.h"
 #include "boot/script_vars.h"
@@ -15,7 +16,7 @@ static const char *const names[_TMPL_MAX] = {
 const char *
 templates_name(enum tmpl_id id)
 {
-	return id < _TMPL_MAX ? names[id] : NULL;
+	return ENUM_NAME(names, id, NULL);
 }
 
 const struct tmpl *

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "cluster/cluster_fsm.h"
+#include "macro.h"
 
 void
 cluster_fsm_init(struct cluster_fsm *f)
@@ -19,7 +20,7 @@ cluster_state_to_string(enum cluster_state s)
 		[CS_FENCED] = "fenced",
 	};
 
-	return s >= 0 && s < _CS_MAX ? names[s] : "?";
+	return ENUM_NAME(names, s, "?");
 }
 
 /* Holding the lock (waiting or leading): what one more event means. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "controller/green.h"
+#include "macro.h"
 
 static const char *const act_names[_GA_MAX] = {
 	[GA_POWER_OFF] = "idle-off",
@@ -14,7 +15,7 @@ static const char *const act_names[_GA_MAX] = {
 const char *
 green_act_name(enum green_act a)
 {
-	return a < _GA_MAX ? act_names[a] : "none";
+	return ENUM_NAME(act_names, a, "none");
 }
 
 void

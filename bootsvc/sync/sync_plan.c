@@ -2,6 +2,7 @@
 /* The sync room's pure decisions (sync_plan.h). */
 #include <string.h>
 
+#include "macro.h"
 #include "sync/sync_plan.h"
 #include "sync/sync_limits.h"
 
@@ -52,7 +53,7 @@ sync_state_to_string(enum sync_state s)
 		[SYNC_STATE_PRESENT] = "present", [SYNC_STATE_SYNCING] = "syncing",
 		[SYNC_STATE_MISSING] = "missing",
 	};
-	return (unsigned)s < _SYNC_STATE_MAX ? names[s] : "missing";
+	return ENUM_NAME(names, s, "missing");
 }
 
 uint64_t

@@ -159,5 +159,5 @@ exec_resume_to_string(enum exec_resume r)
 		[EXEC_RESUME_NOWHERE] = "nowhere",
 	};
 
-	return r >= 0 && r < _EXEC_RESUME_MAX ? names[r] : "invalid";
+	return ENUM_NAME(names, r, "invalid");
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "macro.h"
 #include "vm/migrate_watch.h"
 
 #define MIB (1024 * 1024)
@@ -79,5 +80,5 @@ migrate_verdict_to_string(enum migrate_verdict v)
 		[MIGRATE_ABORT] = "abort",
 	};
 
-	return v >= 0 && v < _MIGRATE_VERDICT_MAX ? names[v] : "invalid";
+	return ENUM_NAME(names, v, "invalid");
 }
