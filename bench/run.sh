@@ -358,6 +358,13 @@ rss_sampler() {
 }
 # cpu_ticks PID...: user+system clock ticks of these processes (100 per second)
 cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+# the whole machine's busy and total ticks (all CPUs; idle and iowait are not busy)
+machine_ticks() {
+	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat
+}
+# per_answer TICKS N: µs of CPU per answer (a tick is 10 ms); idle_pct BUSY ALL: % idle
+per_answer() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }'; }
+idle_pct() { awk -v b="$1" -v a="$2" 'BEGIN { printf "%.1f", a ? (a - b) * 100 / a : 0 }'; }
 storm_once() { # PORT N SCRIPT_FMT PATH...
 	local port=$1 n=$2 fmt=$3
 	shift 3
@@ -413,26 +420,37 @@ wrk_once() { # URL [wrk args]: prints "req_s requests non2xx"
 if row_on script; then
 	note "per-node scripts: wrk -t2 -c64 -d${WRK_S}s -s random_mac.lua, $NODES nodes, $SCRIPT_ROUNDS rounds, vs nginx answering one static script to the same requests"
 	ng=() bs=() bad= ng_cpu=0 bs_cpu=0 ng_n=0 bs_n=0
+	ng_busy=0 ng_all=0 bs_busy=0 bs_all=0
 	NGINX_ALL=("$NGINX_PID" $(pgrep -P "$NGINX_PID"))
 	for r in $(seq "$SCRIPT_ROUNDS"); do
 		# The same client on both sides: wrk runs random_mac.lua's request() for every
-		# request, and that CPU comes from the cores both servers share with it.
-		c0=$(cpu_ticks "${NGINX_ALL[@]}")
+		# request, and that CPU comes from the cores both servers share with it. The
+		# machine's ticks say how much of it the round left idle.
+		c0=$(cpu_ticks "${NGINX_ALL[@]}"); read -r m0 a0 < <(machine_ticks)
 		read -r v n e < <(NODES=$NODES wrk_once http://127.0.0.1:8081 -s "$REPO/bench/random_mac.lua")
 		ng_cpu=$((ng_cpu + $(cpu_ticks "${NGINX_ALL[@]}") - c0)); ng_n=$((ng_n + ${n:-0}))
+		read -r m1 a1 < <(machine_ticks); ng_busy=$((ng_busy + m1 - m0)); ng_all=$((ng_all + a1 - a0))
 		echo "  nginx   round $r: $v req/s"; ng+=("$v"); [[ -n $e ]] && bad+=" nginx non-2xx $e"
-		c0=$(cpu_ticks "$BOOTSVC_PID")
+		c0=$(cpu_ticks "$BOOTSVC_PID"); read -r m0 a0 < <(machine_ticks)
 		read -r v n e < <(NODES=$NODES wrk_once http://127.0.0.1:8080 -s "$REPO/bench/random_mac.lua")
 		bs_cpu=$((bs_cpu + $(cpu_ticks "$BOOTSVC_PID") - c0)); bs_n=$((bs_n + ${n:-0}))
+		read -r m1 a1 < <(machine_ticks); bs_busy=$((bs_busy + m1 - m0)); bs_all=$((bs_all + a1 - a0))
 		echo "  bootsvc round $r: $v req/s"; bs+=("$v"); [[ -n $e ]] && bad+=" bootsvc non-2xx $e"
 	done
+	# Where the machine's CPU went: idle share, and the rest of the busy ticks (the
+	# client, mostly) per request. With the machine saturated the rate is at most
+	# cores / (server + rest) per request, whatever the server's thread count.
+	put script_nginx_idle_pct "$(idle_pct "$ng_busy" "$ng_all")"
+	put script_bootsvc_idle_pct "$(idle_pct "$bs_busy" "$bs_all")"
+	put script_nginx_rest_us "$(per_answer $((ng_busy - ng_cpu)) "$ng_n")"
+	put script_bootsvc_rest_us "$(per_answer $((bs_busy - bs_cpu)) "$bs_n")"
 	put script_nginx_req_s "$(median "${ng[@]}")"
 	put script_bootsvc_req_s "$(median "${bs[@]}")"
 	put script_ratio "$(ratio "$(get script_bootsvc_req_s)" "$(get script_nginx_req_s)")"
 	# server CPU per answer, over all rounds: what the ratio comes to when the client
 	# (wrk, on the same two cores) is the limit; steadier than req/s on a shared machine
-	put script_nginx_cpu_us "$(awk -v t=$ng_cpu -v n=$ng_n 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }')"
-	put script_bootsvc_cpu_us "$(awk -v t=$bs_cpu -v n=$bs_n 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }')"
+	put script_nginx_cpu_us "$(per_answer "$ng_cpu" "$ng_n")"
+	put script_bootsvc_cpu_us "$(per_answer "$bs_cpu" "$bs_n")"
 	[[ -n $bad ]] && put script_errors "$bad"
 	put rss_after_script_kib "$(awk '/^VmRSS/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
 	put rss_hwm_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
