@@ -10,7 +10,7 @@
 #include "health/rule.h"
 #include "hostlist.h"
 #include "log.h"
-#include "macro.h"
+#include "name_table.h"
 #include "parse.h"
 #include "tls_pki.h"
 
@@ -804,7 +804,7 @@ static const char *const disk_clone_names[_DISK_CLONE_MAX] = {
 const char *
 disk_clone_to_string(enum disk_clone m)
 {
-	return ENUM_NAME(disk_clone_names, m, NULL);
+	return NAME_OF(disk_clone_names, m, NULL);
 }
 
 enum disk_clone

@@ -7,7 +7,7 @@
 
 #include "kind.h"
 #include "log.h"
-#include "macro.h"
+#include "name_table.h"
 
 /* Our Linux boot, which every kind so far has: a kernel and our initramfs, the squashfs
  * root our init fetches and checks; the phases bootsvc sees or is told; the receipt of
@@ -347,5 +347,5 @@ kind_is_vm_host(const struct kind *k)
 const char *
 kind_reporter_to_string(enum kind_reporter r)
 {
-	return ENUM_NAME(reporter_names, r, NULL);
+	return NAME_OF(reporter_names, r, NULL);
 }

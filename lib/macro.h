@@ -9,13 +9,6 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
-/* The name of enum value i in table (an array of strings indexed by the enum, filled by
- * designated initializers), or fallback when i is out of its range (negative included)
- * or has no name in it: every name table's one bounds check. */
-#define ENUM_NAME(table, i, fallback)                                          \
-	((size_t)(i) < ELEMENTSOF(table) && (table)[(size_t)(i)] ? (table)[(size_t)(i)] : \
-	    (fallback))
-
 #define fallthrough __attribute__((fallthrough))
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))

@@ -14,6 +14,11 @@ const char *name_table_name(const char *const *table, size_t n, long i);
 /* The index whose name is s (case-sensitive), or -1 for none and for s NULL. */
 long name_table_index(const char *const *table, size_t n, const char *s);
 
+/* table[i], or fallback for a value without a name (outside the table, negative
+ * included, or a NULL entry): for a name function that must return a printable string. */
+#define NAME_OF(table, i, fallback) \
+	(name_table_name((table), ELEMENTSOF(table), (long)(i)) ?: (fallback))
+
 /* const char *prefix_to_string(type v): table[v], NULL for a value without a name. */
 #define DEFINE_NAME_TABLE_TO_STRING(prefix, type, table)                          \
 	const char *prefix##_to_string(type v)                                    \

@@ -70,7 +70,7 @@ static const struct {
 const char *
 role_to_name(enum role r)
 {
-	return ENUM_NAME(role_names, r, "?");
+	return NAME_OF(role_names, r, "?");
 }
 
 enum role

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "name_table.h"
 #include "progress.h"
 
 static const char *const bucket_names[_PROGRESS_MAX] = {
@@ -29,7 +30,7 @@ static const enum progress_bucket line_extra[] = { PROGRESS_WAITING, PROGRESS_BM
 const char *
 progress_bucket_name(enum progress_bucket b)
 {
-	return ENUM_NAME(bucket_names, b, "?");
+	return NAME_OF(bucket_names, b, "?");
 }
 
 static int

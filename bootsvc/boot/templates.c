@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "macro.h"
+#include "name_table.h"
 #include "readfile.h"
 #include "template.h"
 #include "boot/script_vars.h"
@@ -16,7 +16,7 @@ static const char *const names[_TMPL_MAX] = {
 const char *
 templates_name(enum tmpl_id id)
 {
-	return ENUM_NAME(names, id, NULL);
+	return NAME_OF(names, id, NULL);
 }
 
 const struct tmpl *

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #include "cluster/cluster_fsm.h"
-#include "macro.h"
+#include "name_table.h"
 
 void
 cluster_fsm_init(struct cluster_fsm *f)
@@ -20,7 +20,7 @@ cluster_state_to_string(enum cluster_state s)
 		[CS_FENCED] = "fenced",
 	};
 
-	return ENUM_NAME(names, s, "?");
+	return NAME_OF(names, s, "?");
 }
 
 /* Holding the lock (waiting or leading): what one more event means. */

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "controller/ctrl_fsm.h"
-#include "macro.h"
+#include "name_table.h"
 
 static const char *const phase_names[_CP_MAX] = {
 	[CP_NONE] = "none", [CP_POWERING] = "powering-on", [CP_PXE] = "pxe",
@@ -40,7 +40,7 @@ ctrl_policy_default(struct ctrl_policy *p)
 const char *
 ctrl_phase_name(enum ctrl_phase p)
 {
-	return ENUM_NAME(phase_names, p, "none");
+	return NAME_OF(phase_names, p, "none");
 }
 
 enum ctrl_phase
@@ -55,13 +55,13 @@ ctrl_phase_from_string(const char *s)
 const char *
 ctrl_act_name(enum ctrl_act a)
 {
-	return ENUM_NAME(act_names, a, "none");
+	return NAME_OF(act_names, a, "none");
 }
 
 const char *
 ctrl_op_name(enum ctrl_op o)
 {
-	return ENUM_NAME(op_names, o, "");
+	return NAME_OF(op_names, o, "");
 }
 
 enum ctrl_op

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "controller/energy.h"
-#include "macro.h"
+#include "name_table.h"
 
 static const char *const state_names[_ES_MAX] = {
 	[ES_UNKNOWN] = "unknown", [ES_ON] = "on", [ES_OFF] = "off", [ES_BOOTING] = "booting",
@@ -9,7 +9,7 @@ static const char *const state_names[_ES_MAX] = {
 const char *
 energy_state_name(enum energy_state s)
 {
-	return ENUM_NAME(state_names, s, "unknown");
+	return NAME_OF(state_names, s, "unknown");
 }
 
 int64_t

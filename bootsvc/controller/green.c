@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "controller/green.h"
-#include "macro.h"
+#include "name_table.h"
 
 static const char *const act_names[_GA_MAX] = {
 	[GA_POWER_OFF] = "idle-off",
@@ -15,7 +15,7 @@ static const char *const act_names[_GA_MAX] = {
 const char *
 green_act_name(enum green_act a)
 {
-	return ENUM_NAME(act_names, a, "none");
+	return NAME_OF(act_names, a, "none");
 }
 
 void

@@ -3,7 +3,7 @@
 
 #include "http/http_path.h"
 #include "kind.h"
-#include "macro.h"
+#include "name_table.h"
 #include "relpath.h"
 
 static const char *const route_names[_ROUTE_MAX] = {
@@ -14,7 +14,7 @@ static const char *const route_names[_ROUTE_MAX] = {
 const char *
 http_route_name(enum http_route r)
 {
-	return ENUM_NAME(route_names, r, "other");
+	return NAME_OF(route_names, r, "other");
 }
 
 static bool

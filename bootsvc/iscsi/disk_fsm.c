@@ -25,7 +25,7 @@ disk_state_from_string(const char *s)
 const char *
 disk_state_to_string(enum disk_state s)
 {
-	return ENUM_NAME(state_names, s, "invalid");
+	return NAME_OF(state_names, s, "invalid");
 }
 
 static struct disk_verdict

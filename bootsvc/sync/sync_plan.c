@@ -2,7 +2,7 @@
 /* The sync room's pure decisions (sync_plan.h). */
 #include <string.h>
 
-#include "macro.h"
+#include "name_table.h"
 #include "sync/sync_plan.h"
 #include "sync/sync_limits.h"
 
@@ -53,7 +53,7 @@ sync_state_to_string(enum sync_state s)
 		[SYNC_STATE_PRESENT] = "present", [SYNC_STATE_SYNCING] = "syncing",
 		[SYNC_STATE_MISSING] = "missing",
 	};
-	return ENUM_NAME(names, s, "missing");
+	return NAME_OF(names, s, "missing");
 }
 
 uint64_t

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "name_table.h"
 #include "vm/exec_pick.h"
 
 struct host_load {
@@ -159,5 +160,5 @@ exec_resume_to_string(enum exec_resume r)
 		[EXEC_RESUME_NOWHERE] = "nowhere",
 	};
 
-	return ENUM_NAME(names, r, "invalid");
+	return NAME_OF(names, r, "invalid");
 }

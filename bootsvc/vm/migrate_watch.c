@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "macro.h"
+#include "name_table.h"
 #include "vm/migrate_watch.h"
 
 #define MIB (1024 * 1024)
@@ -80,5 +80,5 @@ migrate_verdict_to_string(enum migrate_verdict v)
 		[MIGRATE_ABORT] = "abort",
 	};
 
-	return ENUM_NAME(names, v, "invalid");
+	return NAME_OF(names, v, "invalid");
 }
