@@ -15,15 +15,7 @@
 #include "boot/nodes.h"
 #include "cluster/cluster_internal.h"
 #include "log.h"
-
-static void
-wall_ms(int64_t *ret)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	*ret = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "wallclock.h"
 
 void
 cluster_segments(const struct bootsvc *bs, char *buf, size_t size)
@@ -190,7 +182,7 @@ cluster_new(struct bootsvc *bs, struct cluster **ret, struct dl_err *reterr)
 	(void)snprintf(c->url, sizeof(c->url), "%s", bs->cfg.boot_url);
 	cluster_segments(bs, c->segments, sizeof(c->segments));
 	c->pid = getpid();
-	wall_ms(&c->started_ms);
+	c->started_ms = wall_ms();
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wake_fd < 0 || c->stop_fd < 0) {

@@ -12,14 +12,12 @@
 #include "vm/vm_policy.h"
 #include "log.h"
 #include "boot/nodes.h"
+#include "wallclock.h"
 
 int64_t
 ctrl_now_ms(void)
 {
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return wall_ms();
 }
 
 static int

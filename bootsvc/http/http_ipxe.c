@@ -11,6 +11,7 @@
 #include "kind.h"
 #include "log.h"
 #include "template.h"
+#include "wallclock.h"
 #include "boot/nodes.h"
 #include "boot/script_vars.h"
 #include "boot/templates.h"
@@ -82,7 +83,6 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 		.phase = trust_phase_of(n->phase),
 	};
 	int64_t seen;
-	struct timespec now;
 
 	/* A reboot of an up (or failed) node shows as a PXE DHCP exchange after its phase
 	 * began: one from before is its last boot's (a user on the node asks after), and one
@@ -92,10 +92,9 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 	    (in.phase != TP_UP && in.phase != TP_FAILED)) {
 		in.reboot_evidence = true;
 	} else {
-		(void)clock_gettime(CLOCK_REALTIME, &now);
 		seen = dnsmasq_pxe_seen_at(bs->cfg.state_dir, n->mac);
 		in.reboot_evidence = seen >= (n->phase_at + 1) * 1000 &&
-		    (int64_t)now.tv_sec * 1000 - seen <= PXE_SEEN_WITHIN_MS;
+		    wall_ms() / 1000 * 1000 - seen <= PXE_SEEN_WITHIN_MS;
 	}
 	struct trust_script_verdict v;
 
@@ -109,13 +108,10 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 	if (v.arm && nodes_arm(bs, n, in.ctrl_booting ? "controller" : "self", v.why) < 0)
 		return false;
 	if (v.self_op) {
-		struct timespec ts;
-
 		/* The op starts before the phase it watches: the FSM takes a phase older than
 		 * its op for the previous boot's (ctrl_fsm.c, both compared in seconds). */
-		(void)clock_gettime(CLOCK_REALTIME, &ts);
 		strcpy(n->op, "self-boot");
-		n->op_at_ms = (int64_t)ts.tv_sec * 1000;
+		n->op_at_ms = wall_ms() / 1000 * 1000;
 		n->attempts = 1;
 		(void)store_node_update_ctrl(bs->store, n);
 	}

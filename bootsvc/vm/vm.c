@@ -22,6 +22,7 @@
 #include "vm/vm_internal.h"
 #include "vm/vm_meta.h"
 #include "vm/vm_policy.h"
+#include "wallclock.h"
 
 /* Closed connections the loop has not looked at yet: which hosts to read at once. More
  * at once than this (a switch died under a rack) and every connected host is read. */
@@ -84,15 +85,6 @@ struct vm_job {
 	size_t n_doms, n_listed;
 	int64_t asked_ms;       /* refresh: wall ms when asked for; its listing is no older */
 };
-
-static int64_t
-wall_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* libvirt reports errors to stderr by default; ours go to our log, once, by who acts. */
 static void
@@ -437,7 +429,7 @@ submit(struct vm *vm, struct vm_host *h, enum vm_job_what what)
 
 	if (j) {
 		j->gen = h->gen;
-		j->asked_ms = wall_now_ms();
+		j->asked_ms = wall_ms();
 		(void)snprintf(j->uri, sizeof(j->uri), "%s", h->uri);
 		if (what == JOB_REFRESH)
 			j->conn = h->conn && virConnectRef(h->conn) == 0 ? h->conn : NULL;

@@ -17,6 +17,7 @@
 #include "vm/vm_exec.h"
 #include "vm/vm_internal.h"
 #include "vm/vm_migrate.h"
+#include "wallclock.h"
 
 /* A migration's action deadline: only a backstop for a call that never returns (the
  * watcher's deadline per GiB aborts a migration long before). Six hours is the deadline
@@ -61,15 +62,6 @@ struct vm_exec {
 };
 
 /* ---- on the loop ---- */
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "vm-migrate" on the step's source and destination (or its one host). */
 static void
