@@ -42,7 +42,7 @@ rows.append(("per-node script, 10,000 nodes (wrk -c64); server CPU per answer",
              f"{g('script_bootsvc_req_s')} req/s; {g('script_bootsvc_cpu_us')} µs",
              f"{g('script_nginx_req_s')} req/s; {g('script_nginx_cpu_us')} µs", f"{g('script_ratio')}x", ">= 1.0x",
              verdict(None if r is None else r >= 1.0)))
-# Why the row above sits at parity on this machine: the client shares the cores
+# Beside the row above: how much of the machine the client took, and what it left idle
 rows.append(("per-node script: machine idle during the rounds; the rest of its CPU (the client) per answer",
              f"{g('script_bootsvc_idle_pct')} %; {g('script_bootsvc_rest_us')} µs",
              f"{g('script_nginx_idle_pct')} %; {g('script_nginx_rest_us')} µs", "-", "report", "reported"))

@@ -21,6 +21,8 @@ struct power_job {
 	struct bmc_target target;   /* a copy: the password lives only as long as the job */
 	enum power_op op;
 	bool managed;               /* a reconcile action (vs. an imperative verb) */
+	bool boot;                  /* it starts a boot, or is a reboot's off half: its
+	                             * failure is boot-blocked */
 	char prev_op[16];           /* the node's op before this action, for a failed BMC */
 	int prev_attempts;
 	bool on;                    /* written by the worker */
@@ -135,11 +137,6 @@ power_done(void *payload, const struct action_result *res)
 			    strcmp(n.phase, "new") != 0)
 				(void)nodes_set_phase(bs, n.name, "off", "seen off by the BMC");
 		} else {
-			/* Read before the intent is undone below: a managed reboot's off half
-			 * is a boot too. */
-			bool boot = pj->op != POWER_STATUS &&
-			    (pj->target.pxe_first || strcmp(n.op, "booting") == 0);
-
 			(void)snprintf(n.last_error, sizeof(n.last_error), "%.250s", res->msg);
 			/* EBADMSG, EKEYREJECTED: a Redfish BMC that answers garbage or
 			 * with a certificate that fails the pin or CA (bmc_power_run()) */
@@ -147,7 +144,7 @@ power_done(void *payload, const struct action_result *res)
 			    res->r == -ECONNREFUSED || res->r == -EBADMSG ||
 			    res->r == -EKEYREJECTED)
 				mark_unreachable(bs, &n, res->msg);
-			if (boot)
+			if (pj->boot)
 				boot_blocked(bs, &n, pj->op, res->msg);
 			if (pj->managed) {
 				/* The action did not happen: undo the intent, back off. */
@@ -215,6 +212,9 @@ submit(struct ctrl *c, const struct node_rec *n, enum power_op op, bool pxe,
 	pj->c = c;
 	pj->op = op;
 	pj->managed = managed;
+	/* Decided here, where the action is chosen: the controller wrote its intent (op
+	 * booting) before asking, also for a reboot's off half, which asks for no PXE. */
+	pj->boot = op != POWER_STATUS && (pxe || (managed && strcmp(n->op, "booting") == 0));
 	pj->cb = cb;
 	pj->userdata = userdata;
 	pj->prev_attempts = prev_attempts;

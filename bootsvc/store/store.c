@@ -678,22 +678,21 @@ domain_match(const struct vm_domain_rec *d, void *userdata)
 }
 
 int
-store_vm_domain_moved(struct store *s, const char *uuid, const char *host, int64_t now_ms)
+store_vm_domain_moved(struct store *s, const char *uuid, const char *from, const char *to,
+    int64_t now_ms)
 {
 	struct domain_find f = { .uuid = uuid };
 	int r;
 
-	if ((r = begin_on_host(s, host)) < 0)
+	if ((r = begin_on_host(s, to)) < 0)
 		return r;
-	/* a walk, not a lookup: bounded by MAX_VM_DOMAINS_PER_HOST per host, once per move */
-	r = s->ops->vm_domain_foreach(s, "", domain_match, &f);
-	if (r < 0 && !f.found)
-		goto fail;
+	/* the source's rows only: at most MAX_VM_DOMAINS_PER_HOST, once per move */
+	r = s->ops->vm_domain_foreach(s, from, domain_match, &f);
 	if (!f.found) {
-		r = -ENOENT;
+		r = r < 0 ? r : -ENOENT;
 		goto fail;
 	}
-	(void)snprintf(f.d.host, sizeof(f.d.host), "%s", host);
+	(void)snprintf(f.d.host, sizeof(f.d.host), "%s", to);
 	f.d.last_seen = now_ms;
 	f.d.running_since = strcmp(f.d.state, "running") == 0 ? now_ms / 1000 : 0;
 	if ((r = s->ops->vm_domain_put(s, &f.d)) < 0)

@@ -386,12 +386,13 @@ typedef int (*store_vm_domain_fn)(const struct vm_domain_rec *d, void *userdata)
 int store_vm_domain_foreach(struct store *s, const char *host, store_vm_domain_fn fn,
     void *userdata);
 /* A migration libvirt reported done (its destination answered for the domain): the
- * domain's row moves to host at now_ms, its uptime starting there, so what reads the
- * store next (a plan made as soon as `vm migrate --wait` returns) sees it where it runs,
- * before the hosts' own listings come back; those still decide. 0, -ENOENT (no such
- * domain or host), -EIO. */
-int store_vm_domain_moved(struct store *s, const char *uuid, const char *host,
-    int64_t now_ms);
+ * domain's row moves from host from to host to at now_ms, its uptime starting there, so
+ * what reads the store next (a plan made as soon as `vm migrate --wait` returns) sees it
+ * where it runs, before the hosts' own listings come back; those still decide. 0,
+ * -ENOENT (no such domain on from, or no host to: a listing moved it already, or it is
+ * gone), -EIO. */
+int store_vm_domain_moved(struct store *s, const char *uuid, const char *from,
+    const char *to, int64_t now_ms);
 
 /* VM plans (issue 13, docs/vm.md): what the planner decided, written before anything acts, so
  * a restarted bootsvc resumes from the store and libvirt's truth. A plan's steps are its

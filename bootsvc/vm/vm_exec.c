@@ -214,19 +214,17 @@ step_end(struct vm_exec *e, struct vm_step_rec *st, const char *state, const cha
 }
 
 /* libvirt says st's domain runs on st.dst now. Its row moves there before the step is
- * marked done, so a plan made as soon as `vm migrate --wait` returns places it right;
- * both hosts are read again, and their listings have the last word. */
+ * marked done, so a plan made as soon as `vm migrate --wait` returns places it right.
+ * The caller reads both hosts again after this: their listings have the last word. */
 static void
 step_moved(struct vm_exec *e, const struct vm_step_rec *st)
 {
-	int r = store_vm_domain_moved(e->bs->store, st->vm_uuid, st->dst, wall_ms());
+	int r = store_vm_domain_moved(e->bs->store, st->vm_uuid, st->src, st->dst, wall_ms());
 
 	if (r < 0 && r != -ENOENT)
 		log_warning("event=vm_migrate plan=%lld seq=%u vm=%s dst=%s msg=\"its row not "
 		    "moved (%s): the next listing moves it\"", (long long)st->plan_id, st->seq,
 		    st->vm_name, st->dst, strerror(-r));
-	vm_host_read_now(e->vm, st->src);
-	vm_host_read_now(e->vm, st->dst);
 }
 
 static void
@@ -352,6 +350,7 @@ job_done(void *payload, const struct action_result *res)
 	struct exec_job *j = NULL;
 	struct vm_step_rec st;
 	char why[MAX_REASON];
+	bool have;
 
 	vm = m->vm;
 	e = vm_exec_of(vm);
@@ -366,14 +365,14 @@ job_done(void *payload, const struct action_result *res)
 		    m->dst, action_outcome_to_string(res->outcome));
 		return;
 	}
-	if (step_get(e, m->plan_id, m->seq, &st) < 0) {
-		/* the plan was pruned meanwhile: nothing to record, but the hosts changed */
-		vm_host_read_now(vm, m->src);
-		vm_host_read_now(vm, m->dst);
-		return;
-	}
+	have = step_get(e, m->plan_id, m->seq, &st) == 0;
+	if (have && res->outcome == ACTION_OK)
+		step_moved(e, &st); /* before the listings below, which count from now */
+	vm_host_read_now(vm, m->src);
+	vm_host_read_now(vm, m->dst);
+	if (!have)
+		return; /* the plan was pruned meanwhile: nothing to record */
 	if (res->outcome == ACTION_OK) {
-		step_moved(e, &st);
 		st.downtime_ms = m->downtime_ms ? m->downtime_ms : st.downtime_ms;
 		if (m->data_total)
 			st.data_total = m->data_total;
@@ -388,8 +387,6 @@ job_done(void *payload, const struct action_result *res)
 		    (long long)st.downtime_ms);
 		return;
 	}
-	vm_host_read_now(vm, m->src);
-	vm_host_read_now(vm, m->dst);
 	(void)snprintf(why, sizeof(why), "%s", res->msg && res->msg[0] ? res->msg :
 	    "migration failed");
 	if (m->cancelled || res->r == -ECANCELED) {
@@ -575,6 +572,8 @@ resume_apply(struct vm_exec *e, struct vm_step_rec st, const char *ss, const cha
 		log_notice("event=vm_migrate plan=%lld seq=%u vm=%s src=%s dst=%s result=done "
 		    "msg=\"resumed: it runs on the destination\"", (long long)st.plan_id, st.seq,
 		    st.vm_name, st.src, st.dst);
+		vm_host_read_now(e->vm, st.src);
+		vm_host_read_now(e->vm, st.dst);
 		break;
 	case EXEC_RESUME_PENDING:
 		orphan_drop(e, st.plan_id, st.seq);

@@ -25,6 +25,7 @@
 #include "../../bootsvc/control/control.h"
 #include "../../bootsvc/controller/ctrl.h"
 #include "../../bootsvc/controller/ctrl_internal.h"
+#include "history.h"
 #include "log.h"
 #include "loop_wait.h"
 #include "silent_bmc.h"
@@ -447,42 +448,12 @@ add_image(struct fixture *f, struct image_rec *img)
 	assert_int_equal(store_image_insert(f->bs.store, img, &e), 0);
 }
 
-struct event_count {
-	const char *node, *what;
-	int n;
-	char reason[MAX_REASON];
-};
-
-static int
-count_event(const struct event_rec *ev, void *userdata)
-{
-	struct event_count *c = userdata;
-
-	if (strcmp(ev->node, c->node) == 0 && strcmp(ev->what, c->what) == 0) {
-		c->n++;
-		(void)snprintf(c->reason, sizeof(c->reason), "%s", ev->reason);
-	}
-	return 0;
-}
-
-/* How many events WHAT of NODE the history holds; *reason gets the last one's. */
-static int
-events_of(struct fixture *f, const char *node, const char *what, char *reason)
-{
-	struct event_count c = { .node = node, .what = what };
-
-	assert_int_equal(store_events_since(f->bs.store, 0, 10000, count_event, &c), 0);
-	if (reason)
-		strcpy(reason, c.reason);
-	return c.n;
-}
-
 static bool
 blocked_twice(void *arg)
 {
 	struct fixture *f = arg;
 
-	return events_of(f, "e-boot", "boot-blocked", NULL) >= 2 && all_idle(f);
+	return history_actions(f->bs.store, "e-boot", "boot-blocked").n >= 2 && all_idle(f);
 }
 
 /* A boot whose power-on cannot happen says so on every attempt (boot-blocked), where
@@ -496,7 +467,6 @@ test_boot_blocked(void **state)
 	struct image_rec img;
 	struct dl_err e = { 0 };
 	struct node_rec n;
-	char why[MAX_REASON];
 
 	f->bs.cfg.retry_backoff_ms = 100;
 	add_image(f, &img);
@@ -508,18 +478,18 @@ test_boot_blocked(void **state)
 
 	assert_int_equal(ctrl_new(&f->bs, &f->bs.ctrl, &e), 0);
 	assert_true(run_until(f, blocked_twice, 20000));
-	assert_int_equal(events_of(f, "e-boot", "bmc-unreachable", NULL), 1);
+	assert_int_equal(history_actions(f->bs.store, "e-boot", "bmc-unreachable").n, 1);
 	/* a node whose power was never read is booted by a reboot: its off half failed */
-	assert_true(events_of(f, "e-boot", "power-cycle", NULL) >= 2);
-	(void)events_of(f, "e-boot", "boot-blocked", why);
-	assert_non_null(strstr(why, "power off failed: BMC '127.0.0.1'"));
+	assert_true(history_actions(f->bs.store, "e-boot", "power-cycle").n >= 2);
+	assert_non_null(strstr(history_actions(f->bs.store, "e-boot", "boot-blocked").reason,
+	    "power off failed: BMC '127.0.0.1'"));
 	assert_int_equal(store_node_get(f->bs.store, "e-boot", &n), 0);
 	assert_string_equal(n.bmc_state, "unreachable");
 	assert_string_equal(n.phase, "powering-on");
 	/* the node left off: its BMC is as dead (status reads fail), no boot to block */
 	assert_int_equal(store_node_get(f->bs.store, "f-off", &n), 0);
 	assert_string_equal(n.bmc_state, "unreachable");
-	assert_int_equal(events_of(f, "f-off", "boot-blocked", NULL), 0);
+	assert_int_equal(history_actions(f->bs.store, "f-off", "boot-blocked").n, 0);
 	gate(true);
 }
 

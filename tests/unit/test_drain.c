@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "control_call.h"
+#include "history.h"
 
 static void
 add_node(struct bootsvc *bs, const char *name, const char *mac)
@@ -77,36 +78,6 @@ allocated(const json_t *res, char *buf, size_t size)
 		    json_string_value(v));
 }
 
-struct last_event {
-	char what[24];
-	char reason[MAX_REASON];
-	size_t n;
-	const char *node;
-};
-
-static int
-event_of(const struct event_rec *e, void *userdata)
-{
-	struct last_event *l = userdata;
-
-	if (strcmp(e->node, l->node) != 0 || strcmp(e->kind, "action") != 0)
-		return 0;
-	snprintf(l->what, sizeof(l->what), "%s", e->what);
-	snprintf(l->reason, sizeof(l->reason), "%s", e->reason);
-	l->n++;
-	return 0;
-}
-
-/* The last action event of node and how many it has. */
-static struct last_event
-last_action(struct bootsvc *bs, const char *node)
-{
-	struct last_event l = { .node = node };
-
-	assert_int_equal(store_events_since(bs->store, 0, 1000, event_of, &l), 0);
-	return l;
-}
-
 static const json_t *
 listed(const json_t *res, const char *name)
 {
@@ -125,7 +96,7 @@ test_drain_show_events(void **state)
 {
 	struct control_fixture *f = *state;
 	struct node_rec n;
-	struct last_event l;
+	struct history_actions l;
 	json_t *resp, *res;
 
 	populate(&f->bs);
@@ -143,7 +114,7 @@ test_drain_show_events(void **state)
 	assert_string_equal(n.phase, "up");
 	assert_int_equal(store_node_get(f->bs.store, "n3", &n), 0);
 	assert_false(n.drain);
-	l = last_action(&f->bs, "n2");
+	l = history_actions(f->bs.store, "n2", NULL);
 	assert_string_equal(l.what, "drain");
 	assert_string_equal(l.reason, "fan noise");
 
@@ -173,7 +144,7 @@ test_drain_show_events(void **state)
 	assert_int_equal(store_node_get(f->bs.store, "n1", &n), 0);
 	assert_false(n.drain);
 	assert_string_equal(n.drain_reason, "");
-	l = last_action(&f->bs, "n1");
+	l = history_actions(f->bs.store, "n1", NULL);
 	assert_string_equal(l.what, "undrain");
 	assert_int_equal(l.n, 2);
 	assert_int_equal(store_node_get(f->bs.store, "n2", &n), 0);

@@ -204,13 +204,13 @@ test_domain_moved(void **state)
 	assert_int_equal(store_vm_domains_reconcile(f->s, "n1", l1, 2, 100000), 0);
 
 	/* no such domain, no such host: nothing moves */
-	assert_int_equal(store_vm_domain_moved(f->s, "99999999-0000-4000-8000-000000000000", "n2",
-	    110000), -ENOENT);
-	assert_int_equal(store_vm_domain_moved(f->s, l1[0].uuid, "n3", 110000), -ENOENT);
+	assert_int_equal(store_vm_domain_moved(f->s, "99999999-0000-4000-8000-000000000000", "n1",
+	    "n2", 110000), -ENOENT);
+	assert_int_equal(store_vm_domain_moved(f->s, l1[0].uuid, "n1", "n3", 110000), -ENOENT);
 	assert_int_equal(list(f->s, "n1").n, 2);
 
 	/* g1 moved to n2: one row, there, its uptime from the move */
-	assert_int_equal(store_vm_domain_moved(f->s, l1[0].uuid, "n2", 110000), 0);
+	assert_int_equal(store_vm_domain_moved(f->s, l1[0].uuid, "n1", "n2", 110000), 0);
 	s = list(f->s, NULL);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.d[0].name, "g2");
