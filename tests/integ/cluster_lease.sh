@@ -75,7 +75,14 @@ count_in() { grep -c "$2" "$DL_W/bootsvc-$1.log" || true; }
 start_one a 8080 range
 start_one b 8081 off
 t0=$SECONDS
-one_leader() { [[ $(leaders) == 1 && -n $(role_of a b) && -n $(role_of b a) ]]; }
+# the database's row says leader as the lock is taken; the instance itself leads half a
+# lease later (cluster_takeover): both lists must agree, which the check below asserts
+one_leader() {
+	local l
+	[[ $(leaders) == 1 && -n $(role_of a b) && -n $(role_of b a) ]] || return 1
+	l=$(pg_psql diskless "select name from servers where role = 'leader'")
+	[[ $(role_of a "$l") == leader && $(role_of b "$l") == leader ]]
+}
 dl_wait $((LEASE_S * 4)) "one leader, both registered" one_leader
 echo "one leader after $((SECONDS - t0)) s (lease ${LEASE_S} s)"
 L=$(pg_psql diskless "select name from servers where role = 'leader'")
