@@ -25,6 +25,7 @@ struct template {
 	char *names;
 	struct template_part *parts;
 	size_t n_parts;
+	size_t lit_len; /* the runs' total: the rendering's length without its values */
 };
 
 /* Append to the output, which never grows past MAX_TEMPLATE_SIZE: -E2BIG, -ENOMEM. */
@@ -77,6 +78,7 @@ part_add(struct template *t, size_t *cap, size_t off, size_t len, const char *na
 		*cap = ncap;
 	}
 	t->parts[t->n_parts++] = (struct template_part){ off, len, name, line };
+	t->lit_len += len;
 	return 0;
 }
 
@@ -179,37 +181,141 @@ fail:
 	return r;
 }
 
+/* The value of p's placeholder, or NULL (the error set) for an unknown name. */
+static const char *
+value_of(const struct template_part *p, template_lookup_fn lookup, void *userdata,
+    struct dl_err *reterr)
+{
+	const char *val = lookup ? lookup(p->name, userdata) : NULL;
+
+	if (!val)
+		(void)dl_err_set(reterr, -EINVAL, "line %u: unknown variable '%s'", p->line,
+		    p->name);
+	return val;
+}
+
+/* Placeholders whose values the sizing pass keeps for the writing pass; a template with
+ * more (none of ours) looks the rest up again. */
+#define EXPAND_KEPT 64
+
 int
 template_expand(const struct template *t, template_lookup_fn lookup, void *userdata,
     char **ret, size_t *ret_len, struct dl_err *reterr)
 {
+	const char *vals[EXPAND_KEPT];
+	size_t lens[EXPAND_KEPT], total = t->lit_len, len = 0, k = 0;
+	char *out;
+
+	/* Sized first, then written into one exact allocation: a boot script is about a
+	 * kilobyte, which malloc serves from its per-thread cache, where a guess with room
+	 * to spare took its slow path (a twentieth of a script answer). */
+	for (size_t i = 0; i < t->n_parts; i++) {
+		const struct template_part *p = &t->parts[i];
+		const char *val;
+		size_t n;
+
+		if (!p->name)
+			continue;
+		if (!(val = value_of(p, lookup, userdata, reterr)))
+			return -EINVAL;
+		n = strlen(val);
+		if (k < EXPAND_KEPT) {
+			vals[k] = val;
+			lens[k++] = n;
+		}
+		total += n;
+		if (total > MAX_TEMPLATE_SIZE)
+			return out_error(-E2BIG, p->line, reterr);
+	}
+	if (!(out = malloc(total + 1)))
+		return out_error(-ENOMEM, 1, reterr);
+	k = 0;
+	for (size_t i = 0; i < t->n_parts; i++) {
+		const struct template_part *p = &t->parts[i];
+		const char *val;
+		size_t n;
+
+		memcpy(out + len, t->text + p->off, p->len);
+		len += p->len;
+		if (!p->name)
+			continue;
+		if (k < EXPAND_KEPT) {
+			val = vals[k];
+			n = lens[k++];
+		} else if (!(val = value_of(p, lookup, userdata, reterr)) ||
+		    (n = strlen(val)) > total - len) {
+			/* asked again, it must not answer differently: no overrun */
+			free(out);
+			return val ? out_error(-E2BIG, p->line, reterr) : -EINVAL;
+		}
+		memcpy(out + len, val, n);
+		len += n;
+	}
+	out[len] = '\0';
+	if (ret_len)
+		*ret_len = len;
+	*ret = out;
+	return 0;
+}
+
+int
+template_bind(const struct template *t, const char *keep, template_lookup_fn lookup,
+    void *userdata, struct template **ret, struct dl_err *reterr)
+{
 	_cleanup_(strbuf_done) struct strbuf o = { 0 };
+	struct template *b;
+	size_t cap = 0, lit_start = 0, keep_len = strlen(keep);
+	unsigned line = 1;
 	int r;
 
-	/* The text and a boot script's values (a command line, a few hashes) in one go. */
+	if (keep_len == 0 || keep_len > MAX_TEMPLATE_NAME)
+		return dl_err_set(reterr, -EINVAL, "bad variable name to keep");
+	if (!(b = calloc(1, sizeof(*b))) || !(b->names = strdup(keep))) {
+		free(b);
+		return -ENOMEM;
+	}
 	strbuf_reserve(&o, t->text_len + 1024);
-	r = out_add(&o, "", 0);
-	if (r < 0)
-		return out_error(r, 1, reterr);
 	for (size_t i = 0; i < t->n_parts; i++) {
 		const struct template_part *p = &t->parts[i];
 		const char *val;
 
-		if ((r = out_add(&o, t->text + p->off, p->len)) < 0)
-			return out_error(r, p->line, reterr);
+		line = p->line;
+		if ((r = out_add(&o, t->text + p->off, p->len)) < 0) {
+			r = out_error(r, line, reterr);
+			goto fail;
+		}
 		if (!p->name)
 			continue;
-		val = lookup ? lookup(p->name, userdata) : NULL;
-		if (!val)
-			return dl_err_set(reterr, -EINVAL, "line %u: unknown variable '%s'",
-			    p->line, p->name);
-		if ((r = out_add(&o, val, strlen(val))) < 0)
-			return out_error(r, p->line, reterr);
+		if (strcmp(p->name, keep) == 0) {
+			/* the run so far, then the kept placeholder */
+			if ((r = part_add(b, &cap, lit_start, o.len - lit_start, b->names,
+			    p->line)) < 0)
+				goto fail;
+			lit_start = o.len;
+			continue;
+		}
+		if (!(val = value_of(p, lookup, userdata, reterr))) {
+			r = -EINVAL;
+			goto fail;
+		}
+		if ((r = out_add(&o, val, strlen(val))) < 0) {
+			r = out_error(r, line, reterr);
+			goto fail;
+		}
 	}
-	if (ret_len)
-		*ret_len = o.len;
-	*ret = TAKE_PTR(o.s);
+	if ((r = part_add(b, &cap, lit_start, o.len - lit_start, NULL, line)) < 0)
+		goto fail;
+	b->text_len = o.len;
+	b->text = TAKE_PTR(o.s);
+	if (!b->text && !(b->text = strdup(""))) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret = b;
 	return 0;
+fail:
+	template_free(b);
+	return r;
 }
 
 int

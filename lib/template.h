@@ -36,3 +36,12 @@ int template_compile(const char *tmpl, size_t len, struct template **ret, struct
 int template_expand(const struct template *t, template_lookup_fn lookup, void *userdata,
     char **ret, size_t *ret_len, struct dl_err *reterr);
 void template_free(struct template *t);
+
+/* t with every placeholder but keep's rendered: a new compiled template whose only
+ * placeholder is keep (as often as t has it), for a template whose other values stay the
+ * same over many renders (a kind's script for one image version, which differs between
+ * nodes only by {{node}}). Values are inserted verbatim and never parsed again, so one
+ * that holds "{{" stays text. Errors as template_expand's (an unknown name other than
+ * keep: -EINVAL), and -EINVAL for an empty or over-long keep. */
+int template_bind(const struct template *t, const char *keep, template_lookup_fn lookup,
+    void *userdata, struct template **ret, struct dl_err *reterr);

@@ -56,6 +56,12 @@ script_vars_lookup(const char *name, void *userdata)
 	return NULL;
 }
 
+const char *
+script_vars_node_lookup(const char *name, void *userdata)
+{
+	return strcmp(name, "node") == 0 ? userdata : NULL;
+}
+
 void
 script_vars_node(struct script_vars *v, const char *server, const char *node, uint64_t poll_ms)
 {

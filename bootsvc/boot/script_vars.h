@@ -35,6 +35,10 @@ void script_vars_add(struct script_vars *v, const char *name, const char *value)
 /* A template_lookup_fn (lib/template.h) over userdata, a struct script_vars. */
 const char *script_vars_lookup(const char *name, void *userdata);
 
+/* A template_lookup_fn for a script bound but for {{node}} (templates_kind_bound):
+ * userdata is the node's name. */
+const char *script_vars_node_lookup(const char *name, void *userdata);
+
 /* What every script may use: server (bootsvc's URL), node (its name), poll (seconds
  * between a waiting node's requests, from poll_ms). Values borrowed. */
 void script_vars_node(struct script_vars *v, const char *server, const char *node,

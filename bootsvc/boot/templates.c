@@ -39,6 +39,44 @@ templates_kind_cfg(const struct templates *t, const struct kind *k)
 	return c->text ? c : NULL;
 }
 
+int
+templates_kind_bound(struct templates *t, const struct kind *k, const struct image_rec *img,
+    const char *server, uint64_t poll_ms, const struct template **ret,
+    struct dl_err *reterr)
+{
+	struct tmpl_bound *b;
+	struct script_vars v = { 0 };
+	struct template *bt = NULL;
+	int r;
+
+	for (size_t i = 0; i < MAX_TMPL_BOUND; i++) {
+		b = &t->bound[i];
+		if (b->kind == k && b->poll_ms == poll_ms && strcmp(b->image_id, img->id) == 0 &&
+		    strcmp(b->server, server) == 0) {
+			*ret = b->t;
+			return 0;
+		}
+	}
+	if (kind_is_sanboot(k) || strlen(server) >= sizeof(b->server))
+		return dl_err_set(reterr, -EINVAL, "kind '%s': no script kept for it", k->name);
+	script_vars_node(&v, server, "node", poll_ms);
+	script_vars_image(&v, k, img);
+	r = template_bind(templates_kind(t, k)->compiled, "node", script_vars_lookup, &v, &bt,
+	    reterr);
+	if (r < 0) {
+		dl_err_prefix(reterr, "kind '%s'", k->name);
+		return r;
+	}
+	b = &t->bound[t->bound_next];
+	t->bound_next = (t->bound_next + 1) % MAX_TMPL_BOUND;
+	template_free(b->t);
+	*b = (struct tmpl_bound){ .kind = k, .poll_ms = poll_ms, .t = bt };
+	strcpy(b->image_id, img->id);
+	strcpy(b->server, server);
+	*ret = bt;
+	return 0;
+}
+
 /* A trial render where every name resolves, so syntax errors surface at load time. */
 static const char *
 trial_lookup(const char *name, void *userdata)
@@ -128,5 +166,7 @@ templates_done(struct templates *t)
 		free(t->cfgs[i].text);
 		template_free(t->cfgs[i].compiled);
 	}
+	for (size_t i = 0; i < MAX_TMPL_BOUND; i++)
+		template_free(t->bound[i].t);
 	memset(t, 0, sizeof(*t));
 }

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "kind.h"
 #include "template.h"
+#include "store/store.h"
 
 /* The scripts that are not a kind's: what a node gets before, or instead of, an image. */
 enum tmpl_id { TMPL_START, TMPL_HOLD, TMPL_DISCOVER, TMPL_LOCAL, _TMPL_MAX };
@@ -21,10 +23,25 @@ struct tmpl {
 	struct template *compiled; /* owned: the text parsed once, expanded per request */
 };
 
+/* Image versions whose kind script is kept rendered but for the node's name
+ * (templates_kind_bound): a site boots a handful at once; past it the oldest entry goes. */
+#define MAX_TMPL_BOUND 16
+
+/* A kind's script rendered for one image version, server and poll, but for {{node}}. */
+struct tmpl_bound {
+	const struct kind *kind;       /* NULL: an empty slot */
+	char image_id[SHA256_HEX_SIZE];
+	char server[128];              /* config.h's boot_url */
+	uint64_t poll_ms;
+	struct template *t;            /* owned */
+};
+
 struct templates {
 	struct tmpl fixed[_TMPL_MAX];
 	struct tmpl kinds[MAX_KINDS]; /* by kind_index() */
 	struct tmpl cfgs[MAX_KINDS];  /* a kind's efi_cfg (kind.h); text NULL for none */
+	struct tmpl_bound bound[MAX_TMPL_BOUND];
+	unsigned bound_next;           /* the slot the next miss fills */
 };
 
 /* Load every template from dir into t: the fixed ones and each kind's (replacing what t
@@ -40,5 +57,17 @@ const char *templates_name(enum tmpl_id id);
 /* The loaded fixed template id, and kind k's (borrowed from t). */
 const struct tmpl *templates_fixed(const struct templates *t, enum tmpl_id id);
 const struct tmpl *templates_kind(const struct templates *t, const struct kind *k);
+/* Kind k's script for a node booting img from server (poll_ms between a held node's
+ * requests), rendered but for {{node}}: expand the result with the node's name only
+ * (script_vars_node_lookup). The versions of a site's images differ between their nodes
+ * only by the name, so the twenty-odd lookups and the copying of a render are done once
+ * per version, not on every script request (docs/benchmarks.md, per-node scripts). An
+ * image version never changes under its content id (store_image_insert/delete only) and
+ * the entries go with t's templates on a reload, so a kept script is never stale.
+ * Not for a sanboot kind, whose script carries the node's secrets. *ret is borrowed from
+ * t until its next call or reload. Errors as template_bind's (reterr names the kind). */
+int templates_kind_bound(struct templates *t, const struct kind *k,
+    const struct image_rec *img, const char *server, uint64_t poll_ms,
+    const struct template **ret, struct dl_err *reterr);
 /* Kind k's UEFI loader configuration (k->efi_cfg); NULL when k has none. */
 const struct tmpl *templates_kind_cfg(const struct templates *t, const struct kind *k);

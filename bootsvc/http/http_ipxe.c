@@ -59,6 +59,29 @@ render(struct MHD_Connection *c, struct req *r, const struct tmpl *t, struct scr
 	return http_respond_owned(c, r, 200, "text/plain", out, len);
 }
 
+/* Kind k's script for node booting img: kept rendered per image version but for the
+ * node's name (templates_kind_bound), so a request copies it and the name in. */
+static enum MHD_Result
+render_kind(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struct kind *k,
+    const struct image_rec *img, const char *node)
+{
+	const struct template *t = NULL;
+	struct dl_err err = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = templates_kind_bound(&bs->tmpl, k, img, bs->cfg.boot_url, bs->cfg.hold_poll_ms, &t,
+	    &err);
+	if (rc == 0)
+		rc = template_expand(t, script_vars_node_lookup, (void *)node, &out, &len, &err);
+	if (rc < 0) {
+		log_err("event=template_render template=%s msg=\"%s\"", k->tmpl, err.msg);
+		return http_respond_error(c, r, 500, rc, "cannot render the boot script");
+	}
+	return http_respond_owned(c, r, 200, "text/plain", out, len);
+}
+
 static enum MHD_Result
 hold(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct script_vars *v,
     const char *reason)
@@ -319,9 +342,10 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	}
 	if (!trust_boot(bs, r, n, &set_pxe, &why))
 		return hold(bs, c, r, &v, why);
-	script_vars_image(&v, k, &img);
-	if (kind_is_sanboot(k))
+	if (kind_is_sanboot(k)) {
+		script_vars_image(&v, k, &img);
 		return san_boot(bs, c, r, n, k, &img, &v, set_pxe);
+	}
 
 	if (served_record(bs, n, img.id) < 0)
 		return http_respond_error(c, r, 503, -EIO, SERVED_UNRECORDED);
@@ -331,7 +355,7 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	phase = kind_script_phase(k);
 	if (set_pxe && phase && strcmp(n->phase, phase) != 0)
 		(void)nodes_set_phase(bs, n->name, phase, "");
-	return render(c, r, templates_kind(&bs->tmpl, k), &v);
+	return render_kind(bs, c, r, k, &img, n->name);
 }
 
 /* The kind whose UEFI loader configuration url names ("/ipxe/xen.cfg"); NULL for none. */

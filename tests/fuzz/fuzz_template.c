@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* template_render() on arbitrary templates, with a lookup that knows a few names, one of
- * them large enough that a few placeholders reach MAX_TEMPLATE_SIZE. */
+ * them large enough that a few placeholders reach MAX_TEMPLATE_SIZE; and a template bound
+ * but for {{mac}} (template_bind) renders the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,26 @@ lookup(const char *name, void *userdata)
 	return NULL;
 }
 
+/* data rendered to want: bound but for mac, then expanded, it must render the same. */
+static void
+bound_same(const uint8_t *data, size_t size, const char *want, size_t want_len)
+{
+	struct dl_err e = { 0 };
+	struct template *t = NULL, *b = NULL;
+	char *out = NULL;
+	size_t len = 0;
+
+	if (template_compile((const char *)data, size, &t, &e) < 0)
+		abort();
+	if (template_bind(t, "mac", lookup, NULL, &b, &e) < 0 ||
+	    template_expand(b, lookup, NULL, &out, &len, &e) < 0 || len != want_len ||
+	    memcmp(out, want, len) != 0)
+		abort();
+	free(out);
+	template_free(b);
+	template_free(t);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,6 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!out || len > MAX_TEMPLATE_SIZE || strlen(out) != len)
 		abort();
+	bound_same(data, size, out, len);
 	free(out);
 	return 0;
 }

@@ -451,6 +451,85 @@ test_linux_script(void **state)
 	templates_done(&t);
 }
 
+/* A kind's script kept rendered but for {{node}} (templates_kind_bound) renders as the
+ * whole template does, for every kind that is not sanboot's; it is kept per version,
+ * server and poll, never stale, and a sanboot kind (secrets) is refused. */
+static void
+test_bound_script(void **state)
+{
+	struct image_rec img = { .id = ID, .name = "tiny", .kind = "linux",
+		.cmdline = "console=ttyS0 quiet", .hypervisor_cmdline = "dom0_mem=1G" };
+	const struct template *b = NULL, *b2 = NULL;
+	struct templates t = { 0 };
+	struct dl_err e = { 0 };
+	char *out = NULL, *whole = NULL;
+	size_t len = 0;
+
+	(void)state;
+	if (access("ipxe-scripts/linux.ipxe", R_OK) < 0)
+		fail_msg("ipxe-scripts/linux.ipxe not found: run from the repository root");
+	assert_int_equal(templates_load(&t, "ipxe-scripts", &e), 0);
+	assert_int_equal(image_rec_file_set(&img, "kernel", KSHA, 8247232), 0);
+	assert_int_equal(image_rec_file_set(&img, "initrd", ISHA, 2336117), 0);
+	assert_int_equal(image_rec_file_set(&img, "rootfs", RSHA, 1282048), 0);
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind *k = kind_at(i);
+		struct script_vars v = { 0 };
+
+		if (kind_is_sanboot(k)) {
+			assert_int_equal(templates_kind_bound(&t, k, &img, SRV, 5000, &b, &e),
+			    -EINVAL);
+			continue;
+		}
+		print_message("kind %s\n", k->name);
+		script_vars_node(&v, SRV, "n01", 5000);
+		script_vars_image(&v, k, &img);
+		assert_int_equal(template_expand(templates_kind(&t, k)->compiled,
+		    script_vars_lookup, &v, &whole, NULL, &e), 0);
+		assert_int_equal(templates_kind_bound(&t, k, &img, SRV, 5000, &b, &e), 0);
+		assert_int_equal(template_expand(b, script_vars_node_lookup, "n01", &out, &len,
+		    &e), 0);
+		assert_string_equal(out, whole);
+		assert_int_equal(len, strlen(whole));
+		if (streq(k->name, "linux"))
+			assert_string_equal(out, linux_script);
+		free(out);
+		free(whole);
+		/* asked again: the kept one */
+		assert_int_equal(templates_kind_bound(&t, k, &img, SRV, 5000, &b2, &e), 0);
+		assert_ptr_equal(b2, b);
+	}
+
+	/* another server, poll or version is another rendering */
+	assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, "http://10.9.9.9:80",
+	    5000, &b, &e), 0);
+	assert_int_equal(template_expand(b, script_vars_node_lookup, "n02", &out, &len, &e), 0);
+	assert_non_null(strstr(out, "dl.server=http://10.9.9.9:80 dl.node=n02 "));
+	assert_null(strstr(out, SRV));
+	free(out);
+	assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, SRV, 7000, &b2, &e),
+	    0);
+	assert_ptr_not_equal(b2, b);
+	img.id[0] = 'f';
+	assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, SRV, 5000, &b, &e),
+	    0);
+	assert_int_equal(template_expand(b, script_vars_node_lookup, "n01", &out, &len, &e), 0);
+	assert_non_null(strstr(out, "/images/f123456789abcdef"));
+	assert_null(strstr(out, "/images/0123456789abcdef"));
+	free(out);
+	/* more versions than kept: each still renders its own */
+	for (int i = 0; i < 2 * MAX_TMPL_BOUND; i++) {
+		(void)snprintf(img.id, sizeof(img.id), "%064x", i);
+		assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, SRV, 5000,
+		    &b, &e), 0);
+		assert_int_equal(template_expand(b, script_vars_node_lookup, "n01", &out, &len,
+		    &e), 0);
+		assert_non_null(strstr(out, img.id));
+		free(out);
+	}
+	templates_done(&t);
+}
+
 int
 main(void)
 {
@@ -462,6 +541,7 @@ main(void)
 		cmocka_unit_test(test_role_names),
 		cmocka_unit_test(test_templates_load),
 		cmocka_unit_test(test_linux_script),
+		cmocka_unit_test(test_bound_script),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -206,6 +206,21 @@ test_compiled(void **state)
 		}
 		template_free(t);
 	}
+	/* more placeholders than the sizing pass keeps values of: the rest are asked again */
+	{
+		char many[100 * 7 + 1] = "", want[101] = "";
+
+		for (int i = 0; i < 100; i++) {
+			strcat(many, "{{x_1}}");
+			strcat(want, "X");
+		}
+		assert_int_equal(template_compile(many, strlen(many), &t, &e), 0);
+		assert_int_equal(template_expand(t, lookup, NULL, &out, &len, &e), 0);
+		assert_string_equal(out, want);
+		assert_int_equal(len, 100);
+		free(out);
+		template_free(t);
+	}
 	assert_int_equal(template_compile("a\n{{mac", 7, &t, &e), -EINVAL);
 	assert_string_equal(e.msg, "line 2: unterminated placeholder '{{mac'");
 	assert_int_equal(template_compile("a\nb\n{{nosuch}}\n", 15, &t, &e), 0);
@@ -217,6 +232,77 @@ test_compiled(void **state)
 	template_free(NULL);
 }
 
+/* Only mac: what a template bound but for {{mac}} may still ask for. */
+static const char *
+lookup_mac(const char *name, void *userdata)
+{
+	(void)userdata;
+	return strcmp(name, "mac") == 0 ? "52:54:00:00:00:01" : NULL;
+}
+
+/* A template bound but for one name renders as the whole template does, asking only for
+ * that name; a value holding "{{" stays text; the errors are named. */
+static void
+test_bind(void **state)
+{
+	char *big = malloc(MAX_TEMPLATE_SIZE + 1), *out = NULL;
+	struct dl_err e = { 0 };
+	struct template *t = NULL, *b = NULL;
+	size_t len;
+	int calls = 0;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < ELEMENTSOF(render_vectors); i++) {
+		const char *tmpl = render_vectors[i].tmpl;
+
+		assert_int_equal(template_compile(tmpl, strlen(tmpl), &t, &e), 0);
+		for (int keep = 0; keep < 2; keep++) {
+			/* kept: mac, which most vectors have; or a name none has */
+			if (template_bind(t, keep ? "mac" : "zz", lookup, NULL, &b, &e) != 0)
+				fail_msg("vector at line %d: %s", render_vectors[i].line, e.msg);
+			if (template_expand(b, lookup_mac, NULL, &out, &len, &e) != 0)
+				fail_msg("vector at line %d: %s", render_vectors[i].line, e.msg);
+			assert_string_equal(out, render_vectors[i].want);
+			assert_int_equal(len, strlen(render_vectors[i].want));
+			free(out);
+			template_free(b);
+		}
+		template_free(t);
+	}
+
+	/* the kept name is asked for at each placeholder of it, the others never again */
+	assert_int_equal(template_compile("{{mac}} {{token}}\n{{mac}}", 25, &t, &e), 0);
+	assert_int_equal(template_bind(t, "mac", lookup, &calls, &b, &e), 0);
+	assert_int_equal(calls, 1);
+	calls = 0;
+	assert_int_equal(template_expand(b, lookup, &calls, &out, &len, &e), 0);
+	assert_string_equal(out, "52:54:00:00:00:01 abc123\n52:54:00:00:00:01");
+	assert_int_equal(calls, 2);
+	free(out);
+	template_free(b);
+	template_free(t);
+
+	assert_int_equal(template_compile("a\nb\n{{nosuch}}\n", 15, &t, &e), 0);
+	assert_int_equal(template_bind(t, "mac", lookup, NULL, &b, &e), -EINVAL);
+	assert_string_equal(e.msg, "line 3: unknown variable 'nosuch'");
+	assert_int_equal(template_bind(t, "", lookup, NULL, &b, &e), -EINVAL);
+	template_free(t);
+
+	/* bound values count towards the output's limit, at bind and at expand */
+	memset(big, 'a', MAX_TEMPLATE_SIZE);
+	big[MAX_TEMPLATE_SIZE - 1] = '\0';
+	assert_int_equal(template_compile("\nxy{{v}}", 8, &t, &e), 0);
+	assert_int_equal(template_bind(t, "mac", lookup_big, big, &b, &e), -E2BIG);
+	assert_string_equal(e.msg, "line 2: output is larger than 65536 bytes");
+	assert_int_equal(template_bind(t, "v", lookup_big, big, &b, &e), 0);
+	assert_int_equal(template_expand(b, lookup_big, big, &out, &len, &e), -E2BIG);
+	assert_string_equal(e.msg, "line 2: output is larger than 65536 bytes");
+	template_free(b);
+	template_free(t);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -226,6 +312,7 @@ main(void)
 		cmocka_unit_test(test_len_and_nul),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_compiled),
+		cmocka_unit_test(test_bind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
