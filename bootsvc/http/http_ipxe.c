@@ -358,18 +358,20 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	return render_kind(bs, c, r, k, &img, n->name);
 }
 
-/* The kind whose UEFI loader configuration url names ("/ipxe/xen.cfg"); NULL for none. */
+/* The kind whose UEFI loader configuration url names ("/ipxe/xen.cfg"); NULL for none.
+ * Compared in place: formatting each kind's path was a fiftieth of every script answer. */
 static const struct kind *
 cfg_kind(const char *url)
 {
+	size_t n = strlen(url);
+
+	if (n <= 10 || strcmp(url + n - 4, ".cfg") != 0 || strncmp(url, "/ipxe/", 6) != 0)
+		return NULL;
 	for (size_t i = 0; i < kind_count(); i++) {
 		const struct kind *k = kind_at(i);
-		char want[64];
 
-		if (!k->efi_cfg)
-			continue;
-		(void)snprintf(want, sizeof(want), "/ipxe/%s.cfg", k->efi_cfg);
-		if (strcmp(url, want) == 0)
+		if (k->efi_cfg && strlen(k->efi_cfg) == n - 10 &&
+		    strncmp(url + 6, k->efi_cfg, n - 10) == 0)
 			return k;
 	}
 	return NULL;

@@ -844,6 +844,20 @@ test_xen_script_and_cfg(void **state)
 	    "&netmask=255.0.0.0&gateway=10.0.0.1.1", NULL, NULL), 400);
 	assert_int_equal(http_get(f, OWN, "/ipxe/xen.cfg?ip=" OWN "&netmask=255.0.0.0", NULL,
 	    NULL), 400);
+	/* only a kind's own configuration file is one */
+	{
+		static const char *const near[] = { "/ipxe/xen.cfgx", "/ipxe/xe.cfg",
+			"/ipxe/xenn.cfg", "/ipxe/.cfg", "/ipxe/xen.cf", "/ipxe//xen.cfg",
+			"/ipxe/linux.cfg", "/ipxe/xen" };
+
+		for (size_t i = 0; i < ELEMENTSOF(near); i++) {
+			char url[128];
+
+			(void)snprintf(url, sizeof(url), "%s?mac=" MAC3 "&ip=" OWN
+			    "&netmask=255.0.0.0", near[i]);
+			assert_int_equal(http_get(f, OWN, url, NULL, NULL), 404);
+		}
+	}
 	/* another address: refused and observed */
 	assert_int_equal(http_get(f, ATTACKER, "/ipxe/xen.cfg?mac=" MAC3 "&ip=" OWN
 	    "&netmask=255.0.0.0", NULL, NULL), 403);
