@@ -415,6 +415,20 @@ static const char linux_script[] =
 	"imgfree\n"
 	"chain --replace " SRV "/ipxe/boot?mac=${mac}&uuid=${uuid}&serial=${serial:uristring} || exit 1\n";
 
+/* The shipped templates into t, and img given linux's three roles. */
+static void
+load_shipped(struct templates *t, struct image_rec *img)
+{
+	struct dl_err e = { 0 };
+
+	if (access("ipxe-scripts/linux.ipxe", R_OK) < 0)
+		fail_msg("ipxe-scripts/linux.ipxe not found: run from the repository root");
+	assert_int_equal(templates_load(t, "ipxe-scripts", &e), 0);
+	assert_int_equal(image_rec_file_set(img, "kernel", KSHA, 8247232), 0);
+	assert_int_equal(image_rec_file_set(img, "initrd", ISHA, 2336117), 0);
+	assert_int_equal(image_rec_file_set(img, "rootfs", RSHA, 1282048), 0);
+}
+
 static void
 test_linux_script(void **state)
 {
@@ -430,12 +444,7 @@ test_linux_script(void **state)
 	size_t len = 0;
 
 	(void)state;
-	if (access("ipxe-scripts/linux.ipxe", R_OK) < 0)
-		fail_msg("ipxe-scripts/linux.ipxe not found: run from the repository root");
-	assert_int_equal(templates_load(&t, "ipxe-scripts", &e), 0);
-	assert_int_equal(image_rec_file_set(&img, "kernel", KSHA, 8247232), 0);
-	assert_int_equal(image_rec_file_set(&img, "initrd", ISHA, 2336117), 0);
-	assert_int_equal(image_rec_file_set(&img, "rootfs", RSHA, 1282048), 0);
+	load_shipped(&t, &img);
 	script_vars_node(&v, SRV, n.name, 5000);
 	script_vars_image(&v, k, &img);
 	tp = templates_kind(&t, k);
@@ -466,12 +475,7 @@ test_bound_script(void **state)
 	size_t len = 0;
 
 	(void)state;
-	if (access("ipxe-scripts/linux.ipxe", R_OK) < 0)
-		fail_msg("ipxe-scripts/linux.ipxe not found: run from the repository root");
-	assert_int_equal(templates_load(&t, "ipxe-scripts", &e), 0);
-	assert_int_equal(image_rec_file_set(&img, "kernel", KSHA, 8247232), 0);
-	assert_int_equal(image_rec_file_set(&img, "initrd", ISHA, 2336117), 0);
-	assert_int_equal(image_rec_file_set(&img, "rootfs", RSHA, 1282048), 0);
+	load_shipped(&t, &img);
 	for (size_t i = 0; i < kind_count(); i++) {
 		const struct kind *k = kind_at(i);
 		struct script_vars v = { 0 };
