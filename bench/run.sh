@@ -312,9 +312,10 @@ DL_SOCK=$W/control.sock
 # its own address: the per-address limit (http_max_per_ip, 64) would refuse the storm's
 # clients as soon as N plus the connections still closing on one HTTP thread while
 # another accepts pass it. nginx has no such limit.
-dl_bootsvc_start --dhcp-mode=off --http-listen=127.0.0.1:8080 --boot-url=http://127.0.0.1:8080 \
-    --node-ip-range=10.90.0.1,10.90.255.254 --http-max-per-ip=4096 \
-    --log-level=warning --bmc-timeout=$((BMC_TIMEOUT_MS / 1000))s --power-poll=1h
+BOOTSVC_ARGS=(--dhcp-mode=off --http-listen=127.0.0.1:8080 --boot-url=http://127.0.0.1:8080
+    --node-ip-range=10.90.0.1,10.90.255.254 --http-max-per-ip=4096
+    --log-level=warning --bmc-timeout=$((BMC_TIMEOUT_MS / 1000))s --power-poll=1h)
+dl_bootsvc_start "${BOOTSVC_ARGS[@]}"
 # Started as root, bootsvc's work (HTTP, the store, the loop) is its unprivileged child's
 # (docs/security.md "Privilege separation"): memory and CPU are measured there.
 BOOTSVC_PID=$(dl_ns ss -Hltnp 'sport = :8080' | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
@@ -467,10 +468,8 @@ if row_on script; then
 		sed -e "s|^state_dir = .*|state_dir = $W/state2|" \
 		    -e "s|^control_socket = .*|control_socket = $W/control2.sock|" \
 		    "$DL_W/bootsvc.conf" > "$W/bootsvc2.conf"
-		ip netns exec "$DL_NS" "$BUILD/bootsvc" -c "$W/bootsvc2.conf" --dhcp-mode=off \
-		    --http-listen=127.0.0.1:8080 --boot-url=http://127.0.0.1:8080 \
-		    --node-ip-range=10.90.0.1,10.90.255.254 --http-max-per-ip=4096 \
-		    --log-level=warning --power-poll=1h >>"$W/bootsvc2.log" 2>&1 &
+		ip netns exec "$DL_NS" "$BUILD/bootsvc" -c "$W/bootsvc2.conf" "${BOOTSVC_ARGS[@]}" \
+		    >>"$W/bootsvc2.log" 2>&1 &
 		BOOTSVC2_PID=$!
 		DL_PIDS+=("$BOOTSVC2_PID")
 		dl_wait 10 "the second bootsvc answers" "$BUILD/nodectl" --socket "$W/control2.sock" ping

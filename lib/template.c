@@ -26,6 +26,7 @@ struct template {
 	struct template_part *parts;
 	size_t n_parts;
 	size_t lit_len; /* the runs' total: the rendering's length without its values */
+	size_t n_names; /* parts with a placeholder */
 };
 
 /* Append to the output, which never grows past MAX_TEMPLATE_SIZE: -E2BIG, -ENOMEM. */
@@ -79,6 +80,7 @@ part_add(struct template *t, size_t *cap, size_t off, size_t len, const char *na
 	}
 	t->parts[t->n_parts++] = (struct template_part){ off, len, name, line };
 	t->lit_len += len;
+	t->n_names += name != NULL;
 	return 0;
 }
 
@@ -194,68 +196,73 @@ value_of(const struct template_part *p, template_lookup_fn lookup, void *userdat
 	return val;
 }
 
-/* Placeholders whose values the sizing pass keeps for the writing pass; a template with
- * more (none of ours) looks the rest up again. */
-#define EXPAND_KEPT 64
+/* Placeholders whose values fit on the stack between the two passes; a template with more
+ * (none of ours) has them allocated. */
+#define EXPAND_ON_STACK 64
 
 int
 template_expand(const struct template *t, template_lookup_fn lookup, void *userdata,
     char **ret, size_t *ret_len, struct dl_err *reterr)
 {
-	const char *vals[EXPAND_KEPT];
-	size_t lens[EXPAND_KEPT], total = t->lit_len, len = 0, k = 0;
-	char *out;
+	const char *stack_vals[EXPAND_ON_STACK], **vals = stack_vals;
+	size_t stack_lens[EXPAND_ON_STACK], *lens = stack_lens;
+	size_t total = t->lit_len, len = 0, k = 0;
+	char *out = NULL;
+	int r = 0;
 
-	/* Sized first, then written into one exact allocation: a boot script is about a
-	 * kilobyte, which malloc serves from its per-thread cache, where a guess with room
-	 * to spare took its slow path (a twentieth of a script answer). */
+	if (t->n_names > EXPAND_ON_STACK) {
+		vals = calloc(t->n_names, sizeof(*vals));
+		lens = calloc(t->n_names, sizeof(*lens));
+		if (!vals || !lens) {
+			r = out_error(-ENOMEM, 1, reterr);
+			goto out;
+		}
+	}
+	/* Each value looked up once and sized, then everything written into one exact
+	 * allocation: a boot script is about a kilobyte, which malloc serves from its
+	 * per-thread cache, where a guess with room to spare took its slow path (a
+	 * twentieth of a script answer). */
 	for (size_t i = 0; i < t->n_parts; i++) {
 		const struct template_part *p = &t->parts[i];
-		const char *val;
-		size_t n;
 
 		if (!p->name)
 			continue;
-		if (!(val = value_of(p, lookup, userdata, reterr)))
-			return -EINVAL;
-		n = strlen(val);
-		if (k < EXPAND_KEPT) {
-			vals[k] = val;
-			lens[k++] = n;
+		if (!(vals[k] = value_of(p, lookup, userdata, reterr))) {
+			r = -EINVAL;
+			goto out;
 		}
-		total += n;
-		if (total > MAX_TEMPLATE_SIZE)
-			return out_error(-E2BIG, p->line, reterr);
+		lens[k] = strlen(vals[k]);
+		total += lens[k++];
+		if (total > MAX_TEMPLATE_SIZE) {
+			r = out_error(-E2BIG, p->line, reterr);
+			goto out;
+		}
 	}
-	if (!(out = malloc(total + 1)))
-		return out_error(-ENOMEM, 1, reterr);
+	if (!(out = malloc(total + 1))) {
+		r = out_error(-ENOMEM, 1, reterr);
+		goto out;
+	}
 	k = 0;
 	for (size_t i = 0; i < t->n_parts; i++) {
 		const struct template_part *p = &t->parts[i];
-		const char *val;
-		size_t n;
 
 		memcpy(out + len, t->text + p->off, p->len);
 		len += p->len;
 		if (!p->name)
 			continue;
-		if (k < EXPAND_KEPT) {
-			val = vals[k];
-			n = lens[k++];
-		} else if (!(val = value_of(p, lookup, userdata, reterr)) ||
-		    (n = strlen(val)) > total - len) {
-			/* asked again, it must not answer differently: no overrun */
-			free(out);
-			return val ? out_error(-E2BIG, p->line, reterr) : -EINVAL;
-		}
-		memcpy(out + len, val, n);
-		len += n;
+		memcpy(out + len, vals[k], lens[k]);
+		len += lens[k++];
 	}
 	out[len] = '\0';
 	if (ret_len)
 		*ret_len = len;
-	*ret = out;
-	return 0;
+	*ret = TAKE_PTR(out);
+out:
+	if (vals != stack_vals)
+		free(vals);
+	if (lens != stack_lens)
+		free(lens);
+	return r;
 }
 
 int

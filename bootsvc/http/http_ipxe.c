@@ -43,20 +43,30 @@ script_safe(char *buf, size_t size, const char *s)
 	return buf;
 }
 
+/* t expanded with lookup over userdata, as the answer; an error is logged under name. */
 static enum MHD_Result
-render(struct MHD_Connection *c, struct req *r, const struct tmpl *t, struct script_vars *v)
+render(struct MHD_Connection *c, struct req *r, const char *name, const struct template *t,
+    template_lookup_fn lookup, void *userdata)
 {
 	struct dl_err err = { 0 };
 	char *out = NULL;
 	size_t len = 0;
 	int rc;
 
-	rc = template_expand(t->compiled, script_vars_lookup, v, &out, &len, &err);
+	rc = template_expand(t, lookup, userdata, &out, &len, &err);
 	if (rc < 0) {
-		log_err("event=template_render template=%s msg=\"%s\"", t->name, err.msg);
+		log_err("event=template_render template=%s msg=\"%s\"", name, err.msg);
 		return http_respond_error(c, r, 500, rc, "cannot render the boot script");
 	}
 	return http_respond_owned(c, r, 200, "text/plain", out, len);
+}
+
+/* One of the loaded templates with the variables in v. */
+static enum MHD_Result
+render_vars(struct MHD_Connection *c, struct req *r, const struct tmpl *t,
+    struct script_vars *v)
+{
+	return render(c, r, t->name, t->compiled, script_vars_lookup, v);
 }
 
 /* Kind k's script for node booting img: kept rendered per image version but for the
@@ -67,19 +77,15 @@ render_kind(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const s
 {
 	const struct template *t = NULL;
 	struct dl_err err = { 0 };
-	char *out = NULL;
-	size_t len = 0;
 	int rc;
 
 	rc = templates_kind_bound(&bs->tmpl, k, img, bs->cfg.boot_url, bs->cfg.hold_poll_ms, &t,
 	    &err);
-	if (rc == 0)
-		rc = template_expand(t, script_vars_node_lookup, (void *)node, &out, &len, &err);
 	if (rc < 0) {
 		log_err("event=template_render template=%s msg=\"%s\"", k->tmpl, err.msg);
 		return http_respond_error(c, r, 500, rc, "cannot render the boot script");
 	}
-	return http_respond_owned(c, r, 200, "text/plain", out, len);
+	return render(c, r, k->tmpl, t, script_vars_node_lookup, (void *)node);
 }
 
 static enum MHD_Result
@@ -87,7 +93,7 @@ hold(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct script_
     const char *reason)
 {
 	script_vars_add(v, "reason", reason);
-	return render(c, r, templates_fixed(&bs->tmpl, TMPL_HOLD), v);
+	return render_vars(c, r, templates_fixed(&bs->tmpl, TMPL_HOLD), v);
 }
 
 /* What the script request may do to n (boot/trust.h); carries out the arming and the
@@ -208,7 +214,7 @@ san_boot(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct nod
 	}
 	log_notice("event=disk_cred node=%s tid=%u msg=\"disk credentials handed out\"",
 	    n->name, dr.tid);
-	ret = render(c, r, templates_kind(&bs->tmpl, k), v);
+	ret = render_vars(c, r, templates_kind(&bs->tmpl, k), v);
 	explicit_bzero(&dr, sizeof(dr));
 	return ret;
 }
@@ -302,7 +308,7 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 	}
 
 	if (strcmp(n->phase, "discovered") == 0 && !n->image[0])
-		return render(c, r, templates_fixed(&bs->tmpl, TMPL_DISCOVER), &v);
+		return render_vars(c, r, templates_fixed(&bs->tmpl, TMPL_DISCOVER), &v);
 	if (n->hold) {
 		(void)snprintf(reason, sizeof(reason), "admin hold: %s",
 		    script_safe(safe, sizeof(safe), n->hold_reason));
@@ -427,7 +433,7 @@ efi_cfg(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struc
 	script_vars_node(&v, bs->cfg.boot_url, n.name, bs->cfg.hold_poll_ms);
 	script_vars_image(&v, want, &img);
 	script_vars_cfg(&v, q.mac_str, ip, mask, gw ? gw : "");
-	return render(c, r, templates_kind_cfg(&bs->tmpl, want), &v);
+	return render_vars(c, r, templates_kind_cfg(&bs->tmpl, want), &v);
 }
 
 /* The start script as dnsmasq's TFTP serves it (dhcp/start_script.h), for an iPXE that

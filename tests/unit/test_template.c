@@ -206,7 +206,7 @@ test_compiled(void **state)
 		}
 		template_free(t);
 	}
-	/* more placeholders than the sizing pass keeps values of: the rest are asked again */
+	/* more placeholders than fit on the stack between expand's two passes */
 	{
 		char many[100 * 7 + 1] = "", want[101] = "";
 
