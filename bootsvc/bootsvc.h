@@ -2,6 +2,7 @@
 /* The daemon's state, owned by the loop thread. One instance per process. */
 #pragma once
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "boot/discover.h"
@@ -28,7 +29,9 @@ struct cluster;
 /* The script latency histogram's finite buckets, 1 ms to 10 s (http/metrics.c). */
 #define METRICS_SCRIPT_BUCKETS 12
 
-/* Counters for /metrics; plain integers because only the loop thread touches them. */
+/* Counters for /metrics. bs->metrics is the loop's: only it touches them. A reader
+ * thread has its own (http_internal.h, struct http_view), which it bumps with
+ * metric_add and /metrics reads with relaxed atomic loads. */
 struct metrics {
 	uint64_t requests[6];  /* by route family, enum http_route */
 	uint64_t responses[6]; /* by status class 1xx..5xx (index 1..5) */
@@ -52,6 +55,13 @@ struct overlay_hosts {
 	uint64_t built_ms; /* loop_now_ms() when built */
 };
 
+/* x += n for a counter with one writer that another thread may read. */
+static inline void
+metric_add(uint64_t *x, uint64_t n)
+{
+	__atomic_store_n(x, __atomic_load_n(x, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
 struct bootsvc {
 	struct config cfg;
 	const char *config_path; /* borrowed from argv, NULL when none */
@@ -73,6 +83,10 @@ struct bootsvc {
 	struct cluster *cluster;  /* several bootsvc (cluster/cluster.h); NULL: alone, leader */
 	struct notify notify;    /* who is told what happened (notify.h) */
 	struct templates tmpl;
+	/* The templates and what HTTP reader threads read of cfg (boot_url, hold_poll_ms) are
+	 * changed under it (main.c's reload), and read under it by them. */
+	pthread_mutex_t reload_lock;
+	struct tmpl_bound_cache tmpl_bound; /* the loop's kind scripts, bound */
 	struct metrics metrics;
 	char images_dir[MAX_STORE_PATH];
 	uint32_t ip_hint; /* host order: where nodes_alloc_ip() looks first */

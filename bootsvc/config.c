@@ -45,6 +45,9 @@ config_init(struct config *c)
 	/* A node uses 1-3 at once (iPXE keeps one alive, the init fetches the rootfs); 64
 	 * leaves room for a NAT or a relay in front of a few nodes. */
 	c->http_max_per_ip = 64;
+	/* One reader thread beside the loop: a second core's worth of scripts
+	 * (docs/benchmarks.md, per-node scripts). */
+	c->http_threads = 2;
 	/* iPXE sends a whole request in one segment; 10 s is far beyond any honest client
 	 * and short enough that a trickling one cannot hold a slot for long. */
 	c->http_request_timeout_ms = 10000;
@@ -653,6 +656,13 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		if (r < 0)
 			return dl_err_prefix(reterr, "%s", key), r;
 		c->http_max_per_ip = (unsigned)u;
+		return 0;
+	}
+	if (streq(key, "http_threads")) {
+		r = parse_u64(v, 1, HTTP_MAX_THREADS, &u, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", key), r;
+		c->http_threads = (unsigned)u;
 		return 0;
 	}
 	if (streq(key, "http_request_timeout"))

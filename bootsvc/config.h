@@ -75,6 +75,9 @@ enum disk_clone disk_clone_from_string(const char *s);
  * a password and options); MAX_PG_URL in store_pg.h is the same bound. */
 #define MAX_CONF_STORE 1024
 
+/* http_threads' bound: the loop and up to seven reader threads. */
+#define HTTP_MAX_THREADS 8
+
 struct config {
 	char state_dir[MAX_CONF_PATH];
 	/* "" = <state_dir>/diskless.db (SQLite); else store_open()'s target (issue 15). */
@@ -135,6 +138,7 @@ struct config {
 	uint64_t hold_poll_ms;
 	unsigned max_connections;
 	unsigned http_max_per_ip;         /* HTTP connections from one address at once */
+	unsigned http_threads;            /* serving threads: the loop and readers (http.h) */
 	uint64_t http_request_timeout_ms; /* a request's head and body must arrive within */
 	uint64_t control_idle_timeout_ms; /* a control client silent this long is closed */
 	int log_level;

@@ -158,6 +158,7 @@ on_reload(struct loop *l, int sig, void *userdata)
 	struct bootsvc *bs = userdata;
 	struct dl_err err = { 0 };
 	struct config c;
+	int r;
 
 	(void)l;
 	(void)sig;
@@ -165,13 +166,18 @@ on_reload(struct loop *l, int sig, void *userdata)
 		log_err("event=reload msg=\"%s, keeping the running config\"", err.msg);
 		return;
 	}
-	if (templates_load(&bs->tmpl, c.template_dir, &err) < 0) {
+	/* What the HTTP reader threads read (http/http.h) changes under their lock. */
+	pthread_mutex_lock(&bs->reload_lock);
+	r = templates_load(&bs->tmpl, c.template_dir, &err);
+	if (r == 0)
+		bs->cfg.hold_poll_ms = c.hold_poll_ms;
+	pthread_mutex_unlock(&bs->reload_lock);
+	if (r < 0) {
 		log_err("event=reload msg=\"%s, keeping the loaded templates\"", err.msg);
 		return;
 	}
 	log_set_level(c.log_level);
 	bs->cfg.log_level = c.log_level;
-	bs->cfg.hold_poll_ms = c.hold_poll_ms;
 	bs->cfg.discover = c.discover;
 	strcpy(bs->cfg.template_dir, c.template_dir);
 	/* The CA again (replaced or made meanwhile), and a fresh client certificate;
@@ -384,6 +390,9 @@ main(int argc, char **argv)
 		log_err("event=tls_client msg=\"%s\"", err.msg);
 		dl_err_clear(&err);
 	}
+	/* The store open and the templates loaded: what the reader threads serve from. */
+	if ((r = http_readers_start(bs.http, &err)) < 0)
+		goto fail;
 	action_pools_conf(&bs.cfg, pools);
 	if ((r = action_new(&bs, pools, _ACTION_POOL_MAX, &bs.action, &err)) < 0)
 		goto fail;
@@ -435,6 +444,10 @@ main(int argc, char **argv)
 fail:
 	if (r < 0)
 		log_err("event=exit msg=\"%s\"", err.msg);
+	/* The HTTP reader threads before anything they read (the store, the templates, the
+	 * sync room) goes; their connections' answers the loop still owes come back to them
+	 * in the pools' cancellations, and go with the daemons in http_stop. */
+	http_readers_stop(bs.http);
 	/* First: closing its session frees the leader lock, so another instance takes over
 	 * after its lease rather than after this one's keepalives. */
 	bs.cluster = cluster_free(bs.cluster);
@@ -452,6 +465,7 @@ fail:
 	bs.control = control_stop(bs.control);
 	bs.http = http_stop(bs.http);
 	bs.loop = loop_free(bs.loop);
+	tmpl_bound_cache_done(&bs.tmpl_bound);
 	templates_done(&bs.tmpl);
 	pki_done(&bs.pki);
 	overlay_hosts_done(&bs.hosts);

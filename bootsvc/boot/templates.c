@@ -39,18 +39,30 @@ templates_kind_cfg(const struct templates *t, const struct kind *k)
 	return c->text ? c : NULL;
 }
 
+void
+tmpl_bound_cache_done(struct tmpl_bound_cache *bc)
+{
+	for (size_t i = 0; i < MAX_TMPL_BOUND; i++)
+		template_free(bc->bound[i].t);
+	memset(bc, 0, sizeof(*bc));
+}
+
 int
-templates_kind_bound(struct templates *t, const struct kind *k, const struct image_rec *img,
-    const char *server, uint64_t poll_ms, const struct template **ret,
-    struct dl_err *reterr)
+templates_kind_bound(const struct templates *t, struct tmpl_bound_cache *bc,
+    const struct kind *k, const struct image_rec *img, const char *server, uint64_t poll_ms,
+    const struct template **ret, struct dl_err *reterr)
 {
 	struct tmpl_bound *b;
 	struct script_vars v = { 0 };
 	struct template *bt = NULL;
 	int r;
 
+	if (bc->gen != t->gen) {
+		tmpl_bound_cache_done(bc);
+		bc->gen = t->gen;
+	}
 	for (size_t i = 0; i < MAX_TMPL_BOUND; i++) {
-		b = &t->bound[i];
+		b = &bc->bound[i];
 		if (b->kind == k && b->poll_ms == poll_ms && strcmp(b->image_id, img->id) == 0 &&
 		    strcmp(b->server, server) == 0) {
 			*ret = b->t;
@@ -67,8 +79,8 @@ templates_kind_bound(struct templates *t, const struct kind *k, const struct ima
 		dl_err_prefix(reterr, "kind '%s'", k->name);
 		return r;
 	}
-	b = &t->bound[t->bound_next];
-	t->bound_next = (t->bound_next + 1) % MAX_TMPL_BOUND;
+	b = &bc->bound[bc->next];
+	bc->next = (bc->next + 1) % MAX_TMPL_BOUND;
 	template_free(b->t);
 	*b = (struct tmpl_bound){ .kind = k, .poll_ms = poll_ms, .t = bt };
 	strcpy(b->image_id, img->id);
@@ -112,6 +124,9 @@ load_one(struct tmpl *t, const char *dir, const char *name, const char *ext,
 	return r;
 }
 
+/* Loads in this process, so no two share a gen (t->gen), even one done and loaded again. */
+static uint64_t loads;
+
 int
 templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 {
@@ -145,6 +160,7 @@ templates_load(struct templates *t, const char *dir, struct dl_err *reterr)
 			goto fail;
 		}
 	}
+	n.gen = __atomic_add_fetch(&loads, 1, __ATOMIC_RELAXED);
 	templates_done(t);
 	*t = n;
 	return 0;
@@ -166,7 +182,5 @@ templates_done(struct templates *t)
 		free(t->cfgs[i].text);
 		template_free(t->cfgs[i].compiled);
 	}
-	for (size_t i = 0; i < MAX_TMPL_BOUND; i++)
-		template_free(t->bound[i].t);
 	memset(t, 0, sizeof(*t));
 }

@@ -40,8 +40,17 @@ struct templates {
 	struct tmpl fixed[_TMPL_MAX];
 	struct tmpl kinds[MAX_KINDS]; /* by kind_index() */
 	struct tmpl cfgs[MAX_KINDS];  /* a kind's efi_cfg (kind.h); text NULL for none */
+	uint64_t gen;                 /* which load this is: a bound cache of an older one
+	                               * is emptied at its next use */
+};
+
+/* The kind scripts one thread keeps bound (templates_kind_bound). Each serving thread has
+ * its own, so the reader threads never write what the loop reads (http/http.h); it holds
+ * copies, not pointers into the templates, so a reload frees nothing a thread still uses. */
+struct tmpl_bound_cache {
 	struct tmpl_bound bound[MAX_TMPL_BOUND];
-	unsigned bound_next;           /* the slot the next miss fills */
+	unsigned next;                /* the slot the next miss fills */
+	uint64_t gen;                 /* the templates' gen the entries were bound from */
 };
 
 /* Load every template from dir into t: the fixed ones and each kind's (replacing what t
@@ -63,11 +72,13 @@ const struct tmpl *templates_kind(const struct templates *t, const struct kind *
  * only by the name, so the twenty-odd lookups and the copying of a render are done once
  * per version, not on every script request (docs/benchmarks.md, per-node scripts). An
  * image version never changes under its content id (store_image_insert/delete only) and
- * the entries go with t's templates on a reload, so a kept script is never stale.
+ * the entries go when t is reloaded (t->gen), so a kept script is never stale.
  * Not for a sanboot kind, whose script carries the node's secrets. *ret is borrowed from
- * t until its next call or reload. Errors as template_bind's (reterr names the kind). */
-int templates_kind_bound(struct templates *t, const struct kind *k,
-    const struct image_rec *img, const char *server, uint64_t poll_ms,
+ * bc until its next call. Errors as template_bind's (reterr names the kind). */
+int templates_kind_bound(const struct templates *t, struct tmpl_bound_cache *bc,
+    const struct kind *k, const struct image_rec *img, const char *server, uint64_t poll_ms,
     const struct template **ret, struct dl_err *reterr);
+/* Free what bc holds and empty it. */
+void tmpl_bound_cache_done(struct tmpl_bound_cache *bc);
 /* Kind k's UEFI loader configuration (k->efi_cfg); NULL when k has none. */
 const struct tmpl *templates_kind_cfg(const struct templates *t, const struct kind *k);

@@ -177,7 +177,7 @@ overlay_job_done(void *payload, const struct action_result *res)
 		(void)http_respond_error(j->c, j->r, res->outcome == ACTION_TIMED_OUT ? 504 :
 		    res->outcome == ACTION_CANCELLED ? 503 : 500, res->r, res->msg);
 	}
-	MHD_resume_connection(j->c);
+	http_resume(j->c, j->r);
 }
 
 static void
@@ -218,7 +218,7 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 		j->r = r;
 		if ((rc = overlay_prepare(bs, n, &img, &j->in, &err)) == 0 &&
 		    (rc = action_submit(bs->action, n->name, &overlay_type, j, 0, &err)) == 0) {
-			MHD_suspend_connection(c);
+			http_suspend(c, r);
 			return MHD_YES;
 		}
 		overlay_job_free(j);

@@ -1,8 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP server: libmicrohttpd in external-epoll mode on the loop (CONVENTIONS §6). */
+/* The HTTP servers: libmicrohttpd in external-epoll mode (CONVENTIONS §6), one on the
+ * loop and, with http_threads > 1, one on each reader thread. The loop's serves every
+ * route. A reader thread answers the per-node scripts that move nothing from a read-only
+ * view of its own (a store reader, its own bound kind scripts) and hands every other
+ * request to the loop, which stays the only writer (docs/architecture.md, "More
+ * threads"). Each binds the port with SO_REUSEPORT and the kernel spreads connections. */
 #pragma once
 
 #include "bootsvc.h"
 
+/* Bind every server's socket and start the loop's (before privileges are dropped: the
+ * port may be below 1024). The reader threads' sockets do not listen yet. */
 int http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr);
+/* Start the reader threads (after the drop, the store open and the templates loaded):
+ * each opens its store reader and listens. */
+int http_readers_start(struct http *h, struct dl_err *reterr);
+/* Stop the reader threads, first at shutdown: what they read (the store, the templates,
+ * the sync room) goes after them. Requests handed to the loop and not yet taken are
+ * closed; the daemons, and the connections whose answers the loop still owes, go in
+ * http_stop. */
+void http_readers_stop(struct http *h);
 struct http *http_stop(struct http *h);

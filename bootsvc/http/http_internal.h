@@ -11,6 +11,23 @@
 /* Largest request body accepted (phase reports are a few hundred bytes). */
 #define MAX_API_BODY (16 * 1024)
 
+/* A reader thread's request the loop answers (http.c's hand-off): at which call of
+ * on_request it was handed over. */
+enum handoff {
+	HANDOFF_NONE,
+	HANDOFF_HEADERS, /* its headers: whether api_node() refuses it before its body */
+	HANDOFF_FINAL,   /* the whole request: its answer */
+};
+
+/* What a reader thread answers scripts from (http_ipxe_read): the store through a
+ * reader of its own, the kind scripts it bound itself, and its own counters, which
+ * /metrics adds to the loop's (http_metrics_readers). */
+struct http_view {
+	struct store_reader *rd;
+	struct tmpl_bound_cache bound;
+	struct metrics m;
+};
+
 struct req {
 	enum http_route route;
 	uint64_t start_ms;
@@ -21,11 +38,29 @@ struct req {
 	char *body;               /* POST body, owned */
 	size_t body_len;
 	bool body_too_big;
+	/* The hand-off to the loop (http.c), for a request on a reader thread's connection. */
+	struct MHD_Connection *c;
+	const char *url, *method; /* MHD's, valid while the request lives */
+	enum handoff handoff;     /* the stage handed over; HANDOFF_NONE once taken back */
+	bool handed;              /* the loop holds it: an answer goes to resp, not to MHD */
+	bool deferred;            /* the loop's handler suspended it (http_suspend) */
+	bool failed;              /* the loop's handler returned MHD_NO: close */
+	unsigned resp_status;
+	struct MHD_Response *resp; /* the loop's answer, queued by the reader thread */
+	struct req *next;         /* in the hand-off queue */
+	int wake_fd;              /* the reader thread's eventfd (http_resume); -1: the loop's */
 };
 
 /* Queue a response and record status/bytes in r. Takes ownership of resp. */
 enum MHD_Result http_queue(struct MHD_Connection *c, struct req *r, unsigned status,
     struct MHD_Response *resp);
+/* Suspend c until the answer comes from elsewhere (a worker pool); whoever answers it
+ * then calls http_resume(). For a reader thread's request that the loop holds, the
+ * connection is suspended already: the loop then leaves resuming it to the answer. */
+void http_suspend(struct MHD_Connection *c, struct req *r);
+/* Resume c, and wake the thread whose daemon it is: libmicrohttpd in external-polling
+ * mode takes a resumption only in its next MHD_run(). */
+void http_resume(struct MHD_Connection *c, struct req *r);
 /* Text or JSON body from a buffer we own (copied). */
 enum MHD_Result http_respond(struct MHD_Connection *c, struct req *r, unsigned status,
     const char *content_type, const char *body, size_t len);
@@ -48,8 +83,16 @@ enum MHD_Result http_respond_lookup_error(struct MHD_Connection *c, struct req *
 void http_observe(struct bootsvc *bs, const struct req *r, const struct node_rec *n,
     const char *what, const char *why);
 
+/* Forget the rates: a server that starts begins with every burst whole (a process that
+ * starts several, as the tests do, would carry one's into the next). */
+void http_observe_reset(void);
 enum MHD_Result http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url);
+/* GET /ipxe/boot on a reader thread, from v alone: true with *ret when the answer is a
+ * kind's script that moves nothing (no write, no clock or DHCP evidence); false for the
+ * loop to answer (http_ipxe) with everything it may do. */
+bool http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c,
+    struct req *r, const char *url, enum MHD_Result *ret);
 enum MHD_Result http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url, const char *method);
 enum MHD_Result api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
@@ -61,3 +104,8 @@ bool api_node_refused(struct bootsvc *bs, struct MHD_Connection *c, const char *
 enum MHD_Result http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r);
 /* One /ipxe request done after ms milliseconds: into the script latency histogram. */
 void http_metrics_script_observe(struct metrics *m, uint64_t ms);
+/* The HTTP counters of bs->http's reader threads added into m (a copy of bs->metrics). */
+void http_metrics_readers(const struct bootsvc *bs, struct metrics *m);
+/* Requests each serving thread took (the loop's is index 0), for
+ * diskless_http_thread_requests_total; returns how many threads, at most max. */
+unsigned http_thread_requests(const struct bootsvc *bs, uint64_t *ret, unsigned max);

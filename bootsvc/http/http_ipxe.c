@@ -70,7 +70,8 @@ render_vars(struct MHD_Connection *c, struct req *r, const struct tmpl *t,
 }
 
 /* Kind k's script for node booting img: kept rendered per image version but for the
- * node's name (templates_kind_bound), so a request copies it and the name in. */
+ * node's name (templates_kind_bound), so a request copies it and the name in. The loop's
+ * scripts are kept in bs->tmpl_bound, a reader thread's in its own (http_ipxe_read). */
 static enum MHD_Result
 render_kind(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struct kind *k,
     const struct image_rec *img, const char *node)
@@ -79,8 +80,8 @@ render_kind(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const s
 	struct dl_err err = { 0 };
 	int rc;
 
-	rc = templates_kind_bound(&bs->tmpl, k, img, bs->cfg.boot_url, bs->cfg.hold_poll_ms, &t,
-	    &err);
+	rc = templates_kind_bound(&bs->tmpl, &bs->tmpl_bound, k, img, bs->cfg.boot_url,
+	    bs->cfg.hold_poll_ms, &t, &err);
 	if (rc < 0) {
 		log_err("event=template_render template=%s msg=\"%s\"", k->tmpl, err.msg);
 		return http_respond_error(c, r, 500, rc, "cannot render the boot script");
@@ -96,14 +97,14 @@ hold(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct script_
 	return render_vars(c, r, templates_fixed(&bs->tmpl, TMPL_HOLD), v);
 }
 
-/* What the script request may do to n (boot/trust.h); carries out the arming and the
- * self-boot op. false when the answer is the hold script (already decided: *ret_why). */
-static bool
-trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *ret_set_pxe,
-    const char **ret_why)
+/* What the script request tells trust_script_decide about n, but for reboot_evidence
+ * (trust_evidence). */
+static struct trust_script_in
+trust_in_of(const struct req *r, const struct node_rec *n)
 {
 	bool managed = n->bmc[0] && n->bmc_creds[0] && n->want_power[0];
-	struct trust_script_in in = {
+
+	return (struct trust_script_in){
 		.fixed_ip = n->ip[0] != '\0',
 		.from_registered = n->ip[0] && strcmp(r->client, n->ip) == 0,
 		.ctrl_booting = strcmp(n->op, "booting") == 0,
@@ -111,14 +112,30 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 		.armed = n->armed,
 		.phase = trust_phase_of(n->phase),
 	};
+}
+
+/* Whether the decision needs the evidence of a reboot: only for an up (or failed) node,
+ * and only when the DHCP server is ours (docs/security.md); otherwise it counts as given. */
+static bool
+trust_evidence_needed(const struct bootsvc *bs, const struct trust_script_in *in)
+{
+	return bs->cfg.dhcp_mode == DHCP_MODE_RANGE &&
+	    (in->phase == TP_UP || in->phase == TP_FAILED);
+}
+
+/* What the script request may do to n (boot/trust.h); carries out the arming and the
+ * self-boot op. false when the answer is the hold script (already decided: *ret_why). */
+static bool
+trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *ret_set_pxe,
+    const char **ret_why)
+{
+	struct trust_script_in in = trust_in_of(r, n);
 	int64_t seen;
 
 	/* A reboot of an up (or failed) node shows as a PXE DHCP exchange after its phase
 	 * began: one from before is its last boot's (a user on the node asks after), and one
-	 * too old to be this boot's iPXE is no evidence either. Asked of the DHCP server only
-	 * when it is ours (docs/security.md). */
-	if (bs->cfg.dhcp_mode != DHCP_MODE_RANGE ||
-	    (in.phase != TP_UP && in.phase != TP_FAILED)) {
+	 * too old to be this boot's iPXE is no evidence either. */
+	if (!trust_evidence_needed(bs, &in)) {
 		in.reboot_evidence = true;
 	} else {
 		seen = dnsmasq_pxe_seen_at(bs->cfg.state_dir, n->mac);
@@ -461,6 +478,67 @@ start(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	ret = http_respond(c, r, 200, "text/plain", out, len);
 	free(out);
 	return ret;
+}
+
+/* The answer boot_node() gives a node booting the same image again (iPXE retrying, a
+ * boot storm's every node but its first request), found from a reader thread's view:
+ * only when boot_node() would write nothing, event nothing and need neither the clock
+ * nor DHCP's evidence. Everything else is false, for the loop to answer, so every
+ * decision and every write stays the loop's, and this path only ever gives the answer
+ * the loop would have given from the same committed rows. */
+bool
+http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c,
+    struct req *r, const char *url, enum MHD_Result *ret)
+{
+	const struct template *t = NULL;
+	struct trust_script_in in;
+	struct trust_script_verdict verdict;
+	struct dl_err err = { 0 };
+	const struct kind *k;
+	const char *phase;
+	struct boot_query q;
+	struct image_rec img;
+	struct node_rec n;
+	int rc;
+
+	if (strcmp(url, "/ipxe/boot") != 0 ||
+	    boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "uuid"),
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "serial"), &q, &err) < 0 ||
+	    store_reader_node_get_by_mac(v->rd, q.mac_str, &n) < 0)
+		return false;
+	/* boot_node()'s steps, in its order: each that could answer otherwise goes back. */
+	if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0) || n.hold ||
+	    (strcmp(n.phase, "discovered") == 0 && !n.image[0]))
+		return false;
+	rc = n.image_pin[0] ? store_reader_image_get(v->rd, n.image_pin, &img) :
+	    n.image[0] ? store_reader_image_current(v->rd, n.image, &img) : -ENOENT;
+	if (rc < 0 || !(k = kind_find(img.kind)) || kind_is_sanboot(k) ||
+	    !sync_have(bs->sync, &img))
+		return false;
+	in = trust_in_of(r, &n);
+	if (trust_evidence_needed(bs, &in))
+		return false;
+	in.reboot_evidence = true;
+	verdict = trust_script_decide(&in);
+	if (verdict.serve != TS_BOOT || verdict.event || verdict.arm || verdict.self_op)
+		return false;
+	phase = kind_script_phase(k);
+	if (strcmp(n.served_image, img.id) != 0 ||
+	    (verdict.set_pxe && phase && strcmp(n.phase, phase) != 0))
+		return false;
+	/* The kind's script bound from the templates and settings a reload changes
+	 * (main.c), read under its lock; the result is this thread's own copy. */
+	pthread_mutex_lock(&bs->reload_lock);
+	rc = templates_kind_bound(&bs->tmpl, &v->bound, k, &img, bs->cfg.boot_url,
+	    bs->cfg.hold_poll_ms, &t, &err);
+	pthread_mutex_unlock(&bs->reload_lock);
+	if (rc < 0)
+		return false; /* the loop renders it again, and logs why it cannot */
+	strcpy(r->node, n.name);
+	metric_add(&v->m.boot_scripts, 1);
+	*ret = render(c, r, k->tmpl, t, script_vars_node_lookup, n.name);
+	return true;
 }
 
 enum MHD_Result

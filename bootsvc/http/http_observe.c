@@ -29,7 +29,14 @@ struct observe_slot {
 	unsigned suppressed;
 };
 
+/* The loop's only (http_observe runs on the loop, a reader thread's requests too). */
 static struct observe_slot slots[OBSERVE_SLOTS];
+
+void
+http_observe_reset(void)
+{
+	memset(slots, 0, sizeof(slots));
+}
 
 static size_t
 slot_of(const char *node, const char *what)

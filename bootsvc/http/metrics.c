@@ -27,9 +27,9 @@ http_metrics_script_observe(struct metrics *m, uint64_t ms)
 {
 	for (size_t i = 0; i < METRICS_SCRIPT_BUCKETS; i++)
 		if (ms <= script_bounds_ms[i])
-			m->script_buckets[i]++; /* cumulative, as Prometheus reads them */
-	m->script_count++;
-	m->script_ms_sum += ms;
+			metric_add(&m->script_buckets[i], 1); /* cumulative, as Prometheus reads them */
+	metric_add(&m->script_count, 1);
+	metric_add(&m->script_ms_sum, ms);
 }
 
 /* The nodes' power, BMC and failure state, from one walk of the store: a handful of
@@ -204,11 +204,14 @@ vm_metrics(struct bootsvc *bs, struct strbuf *b)
 enum MHD_Result
 http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 {
-	const struct metrics *m = &bs->metrics;
+	struct metrics sum = bs->metrics, *m = &sum;
 	struct strbuf b = { 0 };
-	uint64_t dns_restarts;
+	uint64_t dns_restarts, thread_reqs[HTTP_MAX_THREADS];
+	unsigned n_threads;
 	pid_t dns_pid;
 	enum MHD_Result ret;
+
+	http_metrics_readers(bs, &sum);
 
 	family(&b, "diskless_http_requests_total", "counter", "HTTP requests by route.");
 	for (int i = 0; i < _ROUTE_MAX; i++)
@@ -220,6 +223,13 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 		    (unsigned long long)m->responses[i]);
 	family(&b, "diskless_http_sent_bytes_total", "counter", "Response body bytes queued.");
 	strbuf_printf(&b, "diskless_http_sent_bytes_total %llu\n", (unsigned long long)m->bytes_sent);
+	/* Which serving thread took them (config: http_threads): the loop is 0. */
+	family(&b, "diskless_http_thread_requests_total", "counter", "HTTP requests by the "
+	    "serving thread whose connection carried them (0: the loop).");
+	n_threads = http_thread_requests(bs, thread_reqs, HTTP_MAX_THREADS);
+	for (unsigned i = 0; i < n_threads; i++)
+		strbuf_printf(&b, "diskless_http_thread_requests_total{thread=\"%u\"} %llu\n", i,
+		    (unsigned long long)thread_reqs[i]);
 	family(&b, "diskless_nodes", "gauge", "Nodes by boot phase.");
 	(void)store_node_count_by_phase(bs->store, phase_count, &b);
 	family(&b, "diskless_phase_reports_total", "counter", "Phase reports accepted from nodes.");

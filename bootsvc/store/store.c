@@ -523,6 +523,20 @@ store_reader_close(struct store_reader *r)
 	return NULL;
 }
 
+void
+store_reader_batch_begin(struct store_reader *r)
+{
+	if (r->ops->reader_batch)
+		r->ops->reader_batch(r, true);
+}
+
+void
+store_reader_batch_end(struct store_reader *r)
+{
+	if (r->ops->reader_batch)
+		r->ops->reader_batch(r, false);
+}
+
 int
 store_reader_node_get(struct store_reader *r, const char *name, struct node_rec *ret)
 {

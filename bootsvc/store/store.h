@@ -524,6 +524,12 @@ struct store_reader;
 int store_reader_open(struct store *s, struct store_reader **ret, struct dl_err *reterr);
 /* Close r (NULL is fine). Returns NULL. */
 struct store_reader *store_reader_close(struct store_reader *r);
+/* A reader's batch: its lookups between begin and end share one snapshot and one look at
+ * whether the writer committed since (SQLite: one read transaction, and the rows the
+ * reader kept are trusted for it), instead of one each. For a burst that does not wait
+ * (a reader thread's MHD_run pass): the snapshot is held until the end. */
+void store_reader_batch_begin(struct store_reader *r);
+void store_reader_batch_end(struct store_reader *r);
 /* As store_node_get, store_node_get_by_mac, store_node_get_by_ip: 0, -ENOENT, -EIO. */
 int store_reader_node_get(struct store_reader *r, const char *name, struct node_rec *ret);
 int store_reader_node_get_by_mac(struct store_reader *r, const char *mac, struct node_rec *ret);

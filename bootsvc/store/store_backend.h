@@ -66,6 +66,8 @@ struct store_backend {
 	 * first in *ret, how many in *ret_n, counting stops at 2. */
 	int (*reader_open)(struct store *s, struct store_reader **ret, struct dl_err *reterr);
 	void (*reader_close)(struct store_reader *r);
+	/* store_reader_batch_begin/end; NULL: a reader's lookups are each their own. */
+	void (*reader_batch)(struct store_reader *r, bool begin);
 	int (*node_get)(struct store_reader *r, enum store_node_key key, const char *value,
 	    struct node_rec *ret);
 	int (*image_get)(struct store_reader *r, const char *id, struct image_rec *ret);

@@ -370,9 +370,8 @@ tx_exec(struct store *s, const char *sql, struct dl_err *reterr)
  * a batch (store_batch_begin()), and sqlite3_exec() parsed both words again each time,
  * a few per cent of a script answer's CPU (docs/benchmarks.md, per-node scripts). */
 static int
-tx_step(struct store *s, enum sqlite_stmt id, const char *sql, struct dl_err *reterr)
+conn_step(struct sqlite_conn *c, enum sqlite_stmt id, const char *sql, struct dl_err *reterr)
 {
-	struct sqlite_conn *c = sqlite_writer(s);
 	sqlite3_stmt *st = store_sqlite_stmt(c, id, sql);
 	int rc;
 
@@ -385,6 +384,12 @@ tx_step(struct store *s, enum sqlite_stmt id, const char *sql, struct dl_err *re
 	}
 	sqlite3_reset(st);
 	return 0;
+}
+
+static int
+tx_step(struct store *s, enum sqlite_stmt id, const char *sql, struct dl_err *reterr)
+{
+	return conn_step(sqlite_writer(s), id, sql, reterr);
 }
 
 static int
@@ -487,8 +492,12 @@ sqlite_reader_open(struct store *s, struct store_reader **ret, struct dl_err *re
 		    ss->path);
 	if (!(c = calloc(1, sizeof(*c))))
 		return -ENOMEM;
+	/* It keeps the rows it read as the writer does (store_sqlite_cache.c): the writer's
+	 * commits show in its PRAGMA data_version, looked at once per batch. */
 	if ((r = conn_open(c, ss->path, SQLITE_OPEN_READONLY, reterr)) < 0 ||
-	    (r = exec(c->db, "PRAGMA cache_size=-8192;", ss->path, reterr)) < 0) {
+	    (r = exec(c->db, "PRAGMA cache_size=-8192;", ss->path, reterr)) < 0 ||
+	    (r = store_sqlite_cache_open(c)) < 0) {
+		store_sqlite_cache_close(c);
 		conn_done(c);
 		free(c);
 		return r;
@@ -497,11 +506,31 @@ sqlite_reader_open(struct store *s, struct store_reader **ret, struct dl_err *re
 	return 0;
 }
 
+/* A deferred BEGIN: the read transaction starts at the batch's first lookup, and the
+ * cache looks at data_version once in it. A failed BEGIN leaves each lookup its own. */
+static void
+sqlite_reader_batch(struct store_reader *r, bool begin)
+{
+	struct sqlite_conn *c = sqlite_conn_of(r);
+
+	if (begin) {
+		if (conn_step(c, S_TX_BEGIN, "BEGIN", NULL) == 0)
+			store_sqlite_cache_tx(c, true);
+		return;
+	}
+	if (sqlite3_get_autocommit(c->db))
+		return; /* none open */
+	if (conn_step(c, S_TX_COMMIT, "COMMIT", NULL) < 0)
+		(void)conn_step(c, S_TX_ROLLBACK, "ROLLBACK", NULL);
+	store_sqlite_cache_tx(c, false);
+}
+
 static void
 sqlite_reader_close(struct store_reader *r)
 {
 	struct sqlite_conn *c = sqlite_conn_of(r);
 
+	store_sqlite_cache_close(c);
 	conn_done(c);
 	free(c);
 }
@@ -523,6 +552,7 @@ static const struct store_backend sqlite_ops = {
 	.rollback_to = sqlite_rollback_to,
 	.reader_open = sqlite_reader_open,
 	.reader_close = sqlite_reader_close,
+	.reader_batch = sqlite_reader_batch,
 	.node_get = store_sqlite_node_get,
 	.image_get = store_sqlite_image_get,
 	.image_current = store_sqlite_image_current,

@@ -93,6 +93,8 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%u", c->watts_off);
 	else if (streq(field, "hold_poll_ms"))
 		snprintf(buf, size, "%" PRIu64, c->hold_poll_ms);
+	else if (streq(field, "http_threads"))
+		snprintf(buf, size, "%u", c->http_threads);
 	else if (streq(field, "max_connections"))
 		snprintf(buf, size, "%u", c->max_connections);
 	else if (streq(field, "log_level"))
@@ -272,6 +274,12 @@ static const struct {
 	{ __LINE__, "hold_poll", "999ms", NULL, NULL, "hold_poll '999ms' is not between 1s and 1h" },
 	{ __LINE__, "hold_poll", "61m", NULL, NULL, "hold_poll '61m'" },
 	{ __LINE__, "hold_poll", "soon", NULL, NULL, "hold_poll: duration 'soon'" },
+	/* http_threads: 1..8 */
+	{ __LINE__, "http_threads", "1", "http_threads", "1", NULL },
+	{ __LINE__, "http_threads", "8", "http_threads", "8", NULL },
+	{ __LINE__, "http_threads", "0", NULL, NULL, "http_threads: number '0' is out of range" },
+	{ __LINE__, "http_threads", "9", NULL, NULL, "http_threads: number '9' is out of range" },
+	{ __LINE__, "http_threads", "two", NULL, NULL, "http_threads: 'two'" },
 	/* max_connections: 16..1000000 */
 	{ __LINE__, "max_connections", "16", "max_connections", "16", NULL },
 	{ __LINE__, "max_connections", "1000000", "max_connections", "1000000", NULL },

@@ -32,6 +32,7 @@
 #include "../../bootsvc/boot/overlay.h"
 #include "../../bootsvc/boot/nodes.h"
 #include "../../bootsvc/http/http.h"
+#include "../../bootsvc/http/http_internal.h"
 #include "../../bootsvc/iscsi/disks.h"
 #include "../../bootsvc/loop.h"
 #include "log.h"
@@ -287,8 +288,11 @@ events(struct fixture *f, const char *node, const char *what, const char *reason
 	return q.n;
 }
 
+/* threads: the server's http_threads (1: the loop alone; 2: a reader thread beside it,
+ * started, so each connection lands on either and every test's requests take both the
+ * reader's own path and its hand-off to the loop). */
 static int
-setup(void **state)
+setup_threads(void **state, unsigned threads)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct dl_err e = { 0 };
@@ -304,6 +308,7 @@ setup(void **state)
 	f->bs.cfg.http_port = f->port;
 	f->bs.cfg.discover = false;
 	f->bs.cfg.max_connections = 64;
+	f->bs.cfg.http_threads = threads;
 	/* dnsmasq's evidence of PXE boots (dnsmasq.c: pxe-seen/<mac>) is looked for here */
 	(void)snprintf(f->bs.cfg.state_dir, sizeof(f->bs.cfg.state_dir), "%s", f->sd.dir);
 	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%u", f->port);
@@ -313,7 +318,8 @@ setup(void **state)
 		return -1;
 	}
 	add_image(f);
-	if (http_start(&f->bs, &f->bs.http, &e) < 0) {
+	if (http_start(&f->bs, &f->bs.http, &e) < 0 ||
+	    http_readers_start(f->bs.http, &e) < 0) {
 		print_error("http_start: %s\n", e.msg);
 		return -1;
 	}
@@ -322,11 +328,24 @@ setup(void **state)
 }
 
 static int
+setup(void **state)
+{
+	return setup_threads(state, 1);
+}
+
+static int
+setup_reader(void **state)
+{
+	return setup_threads(state, 2);
+}
+
+static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
 
 	f->bs.http = http_stop(f->bs.http);
+	tmpl_bound_cache_done(&f->bs.tmpl_bound);
 	templates_done(&f->bs.tmpl);
 	overlay_hosts_done(&f->bs.hosts);
 	f->bs.loop = loop_free(f->bs.loop);
@@ -1233,23 +1252,120 @@ test_disks_start_after_crash(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* A reader thread (http_threads = 2) answers the scripts that move nothing from its own
+ * view, and hands the rest to the loop: every answer is the loop's own, the first request
+ * of a boot is recorded once (by the loop), a committed change (an admin hold) is seen by
+ * the next request whichever thread takes it, and a template reload reaches both. Forty
+ * connections land on either socket (SO_REUSEPORT spreads them by source port), so both
+ * threads serve: the chance of one taking all is 2^-39. */
+static void
+test_reader_thread(void **state)
+{
+	struct fixture *f = *state;
+	struct metrics m = f->bs.metrics;
+	uint64_t per[HTTP_MAX_THREADS];
+	char *first = NULL, dir[] = "/tmp/test_http_node.XXXXXX", cmd[256];
+	struct exchange x;
+	struct node_rec n;
+
+	add_node(f, "n1", MAC1, "", "registered", false);
+	n = get_node(f, "n1");
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+		assert_non_null(strstr(x.payload, "dl.node=n1 "));
+		if (!first)
+			first = strdup(x.payload);
+		else
+			assert_string_equal(x.payload, first);
+		free(x.resp);
+	}
+	n = get_node(f, "n1");
+	assert_string_equal(n.phase, "pxe");
+	assert_string_equal(n.served_image, f->image_id);
+	/* one boot: the phase moved once, by the first request */
+	assert_int_equal(events(f, "n1", "phase", NULL) <= 1, 1);
+	assert_int_equal(http_thread_requests(&f->bs, per, HTTP_MAX_THREADS), 2);
+	print_message("requests: loop %llu, reader %llu\n", (unsigned long long)per[0],
+	    (unsigned long long)per[1]);
+	assert_true(per[0] > 0);
+	assert_true(per[1] > 0);
+	/* every script counted once, whichever thread served it */
+	m = f->bs.metrics;
+	http_metrics_readers(&f->bs, &m);
+	assert_int_equal(m.boot_scripts, 40);
+	assert_int_equal(m.requests[ROUTE_IPXE], 40);
+	assert_int_equal(m.responses[2], 40);
+
+	/* an admin's hold, committed by the writer: every next answer holds */
+	n.hold = true;
+	strcpy(n.hold_reason, "bad dimm");
+	assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+		if (!strstr(x.payload, "admin hold: bad dimm"))
+			fail_msg("not held: %s", x.payload);
+		free(x.resp);
+	}
+	n.hold = false;
+	assert_int_equal(store_node_update_ctrl(f->bs.store, &n), 0);
+
+	/* a reload (main.c's, under reload_lock): the new template from both threads */
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(cmd, sizeof(cmd), "cp ipxe-scripts/* %s/ && echo '#reloaded' >> %s/linux.ipxe",
+	    dir, dir);
+	assert_int_equal(system(cmd), 0);
+	{
+		struct dl_err e = { 0 };
+
+		pthread_mutex_lock(&f->bs.reload_lock);
+		assert_int_equal(templates_load(&f->bs.tmpl, dir, &e), 0);
+		pthread_mutex_unlock(&f->bs.reload_lock);
+	}
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+		assert_non_null(strstr(x.payload, "#reloaded"));
+		free(x.resp);
+	}
+	(void)snprintf(cmd, sizeof(cmd), "rm -r %s", dir);
+	assert_int_equal(system(cmd), 0);
+
+	/* the loop's routes through a reader's connection: a phase report, and a report with
+	 * a wrong token refused on its headers */
+	for (int i = 0; i < 10; i++) {
+		char hdr[128];
+
+		(void)snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", n.token);
+		assert_int_equal(http_post(f, OWN, "/api/v1/nodes/n1/phase", hdr,
+		    "{\"phase\":\"loading\"}"), 204);
+		assert_int_equal(http_post(f, OWN, "/api/v1/nodes/n1/phase",
+		    "Authorization: Bearer 0000\r\n", "{\"phase\":\"loading\"}"), 403);
+	}
+	assert_string_equal(get_node(f, "n1").phase, "loading");
+	free(first);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* The same test with a reader thread beside the loop: the answers must not change. */
+#define R(fn) cmocka_unit_test_setup_teardown(fn, setup_reader, teardown)
+#define BOTH(fn) T(fn), R(fn)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_script_other_address),
-		T(test_script_no_address_observed),
-		T(test_up_node_asked_by_its_user),
-		T(test_self_reboot_and_credential_once),
-		T(test_controller_boot),
-		T(test_images),
-		T(test_version_not_here),
-		T(test_vm_host_up_facts),
-		T(test_xen_script_and_cfg),
-		T(test_iscsi_script),
-		T(test_disks_start_after_crash),
+		BOTH(test_script_other_address),
+		BOTH(test_script_no_address_observed),
+		BOTH(test_up_node_asked_by_its_user),
+		BOTH(test_self_reboot_and_credential_once),
+		BOTH(test_controller_boot),
+		BOTH(test_images),
+		BOTH(test_version_not_here),
+		BOTH(test_vm_host_up_facts),
+		BOTH(test_xen_script_and_cfg),
+		BOTH(test_iscsi_script),
+		BOTH(test_disks_start_after_crash),
+		R(test_reader_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -470,7 +470,9 @@ test_bound_script(void **state)
 		.cmdline = "console=ttyS0 quiet", .hypervisor_cmdline = "dom0_mem=1G" };
 	const struct template *b = NULL, *b2 = NULL;
 	struct templates t = { 0 };
+	struct tmpl_bound_cache bc = { 0 };
 	struct dl_err e = { 0 };
+	char dir[] = "/tmp/test_kind.XXXXXX", cmd[256];
 	char *out = NULL, *whole = NULL;
 	size_t len = 0;
 
@@ -481,7 +483,7 @@ test_bound_script(void **state)
 		struct script_vars v = { 0 };
 
 		if (kind_is_sanboot(k)) {
-			assert_int_equal(templates_kind_bound(&t, k, &img, SRV, 5000, &b, &e),
+			assert_int_equal(templates_kind_bound(&t, &bc, k, &img, SRV, 5000, &b, &e),
 			    -EINVAL);
 			continue;
 		}
@@ -490,7 +492,7 @@ test_bound_script(void **state)
 		script_vars_image(&v, k, &img);
 		assert_int_equal(template_expand(templates_kind(&t, k)->compiled,
 		    script_vars_lookup, &v, &whole, NULL, &e), 0);
-		assert_int_equal(templates_kind_bound(&t, k, &img, SRV, 5000, &b, &e), 0);
+		assert_int_equal(templates_kind_bound(&t, &bc, k, &img, SRV, 5000, &b, &e), 0);
 		assert_int_equal(template_expand(b, script_vars_node_lookup, "n01", &out, &len,
 		    &e), 0);
 		assert_string_equal(out, whole);
@@ -500,22 +502,22 @@ test_bound_script(void **state)
 		free(out);
 		free(whole);
 		/* asked again: the kept one */
-		assert_int_equal(templates_kind_bound(&t, k, &img, SRV, 5000, &b2, &e), 0);
+		assert_int_equal(templates_kind_bound(&t, &bc, k, &img, SRV, 5000, &b2, &e), 0);
 		assert_ptr_equal(b2, b);
 	}
 
 	/* another server, poll or version is another rendering */
-	assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, "http://10.9.9.9:80",
+	assert_int_equal(templates_kind_bound(&t, &bc, kind_find("linux"), &img, "http://10.9.9.9:80",
 	    5000, &b, &e), 0);
 	assert_int_equal(template_expand(b, script_vars_node_lookup, "n02", &out, &len, &e), 0);
 	assert_non_null(strstr(out, "dl.server=http://10.9.9.9:80 dl.node=n02 "));
 	assert_null(strstr(out, SRV));
 	free(out);
-	assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, SRV, 7000, &b2, &e),
+	assert_int_equal(templates_kind_bound(&t, &bc, kind_find("linux"), &img, SRV, 7000, &b2, &e),
 	    0);
 	assert_ptr_not_equal(b2, b);
 	img.id[0] = 'f';
-	assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, SRV, 5000, &b, &e),
+	assert_int_equal(templates_kind_bound(&t, &bc, kind_find("linux"), &img, SRV, 5000, &b, &e),
 	    0);
 	assert_int_equal(template_expand(b, script_vars_node_lookup, "n01", &out, &len, &e), 0);
 	assert_non_null(strstr(out, "/images/f123456789abcdef"));
@@ -524,13 +526,28 @@ test_bound_script(void **state)
 	/* more versions than kept: each still renders its own */
 	for (int i = 0; i < 2 * MAX_TMPL_BOUND; i++) {
 		(void)snprintf(img.id, sizeof(img.id), "%064x", i);
-		assert_int_equal(templates_kind_bound(&t, kind_find("linux"), &img, SRV, 5000,
+		assert_int_equal(templates_kind_bound(&t, &bc, kind_find("linux"), &img, SRV, 5000,
 		    &b, &e), 0);
 		assert_int_equal(template_expand(b, script_vars_node_lookup, "n01", &out, &len,
 		    &e), 0);
 		assert_non_null(strstr(out, img.id));
 		free(out);
 	}
+
+	/* a reload (SIGHUP) empties the cache at its next use: the new text is rendered */
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(cmd, sizeof(cmd), "cp ipxe-scripts/* %s/ && echo '#reloaded' >> %s/linux.ipxe",
+	    dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(templates_load(&t, dir, &e), 0);
+	assert_int_equal(templates_kind_bound(&t, &bc, kind_find("linux"), &img, SRV, 5000, &b,
+	    &e), 0);
+	assert_int_equal(template_expand(b, script_vars_node_lookup, "n01", &out, &len, &e), 0);
+	assert_non_null(strstr(out, "#reloaded"));
+	free(out);
+	(void)snprintf(cmd, sizeof(cmd), "rm -r %s", dir);
+	assert_int_equal(system(cmd), 0);
+	tmpl_bound_cache_done(&bc);
 	templates_done(&t);
 }
 

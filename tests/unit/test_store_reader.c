@@ -145,6 +145,52 @@ test_reader_sees_committed(void **state)
 	assert_null(store_reader_close(NULL));
 }
 
+/* A reader's batch (a reader thread's MHD_run pass): one snapshot for its lookups, the
+ * rows it kept trusted inside it; the writer's commit meanwhile shows from the next batch
+ * (or lookup) on, never half. */
+static void
+test_reader_batch(void **state)
+{
+	struct store_dir *f = *state;
+	struct store_reader *r = NULL;
+	struct image_rec img;
+	struct node_rec n;
+	struct dl_err e = { 0 };
+
+	insert_node(f->s, 1);
+	insert_image(f->s, 1);
+	assert_int_equal(store_reader_open(f->s, &r, &e), 0);
+	store_reader_batch_end(r); /* none open: nothing happens */
+	for (int round = 0; round < 3; round++) {
+		char phase[16];
+
+		(void)snprintf(phase, sizeof(phase), "p%d", round);
+		store_reader_batch_begin(r);
+		assert_int_equal(store_reader_node_get_by_mac(r, "52:54:00:00:00:01", &n), 0);
+		assert_string_equal(n.phase, round ? "p" : "new");
+		assert_int_equal(store_reader_image_current(r, "img", &img), 0);
+		/* the writer commits a new phase and a new version mid-batch */
+		assert_int_equal(store_node_set_phase(f->s, "w0001", phase, "", 5), 0);
+		insert_image(f->s, (unsigned)round + 2);
+		assert_int_equal(store_reader_node_get_by_mac(r, "52:54:00:00:00:01", &n), 0);
+		assert_string_equal(n.phase, round ? "p" : "new");
+		assert_int_equal(store_reader_node_get(r, "w0001", &n), 0);
+		assert_string_equal(n.phase, round ? "p" : "new");
+		assert_int_equal(store_reader_image_current(r, "img", &img), 0);
+		assert_string_equal(img.id, image((unsigned)round + 1).id);
+		store_reader_batch_end(r);
+		/* the next batch sees all of it */
+		store_reader_batch_begin(r);
+		assert_int_equal(store_reader_node_get_by_mac(r, "52:54:00:00:00:01", &n), 0);
+		assert_string_equal(n.phase, phase);
+		assert_int_equal(store_reader_image_current(r, "img", &img), 0);
+		assert_string_equal(img.id, image((unsigned)round + 2).id);
+		store_reader_batch_end(r);
+		assert_int_equal(store_node_set_phase(f->s, "w0001", "p", "", 5), 0);
+	}
+	assert_null(store_reader_close(r));
+}
+
 /* Rounds of writes on the loop's connection while the reader thread reads. */
 #define WRITE_ROUNDS 300
 /* Reads the reader thread makes at most: far more than it needs to see the last round
@@ -280,6 +326,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_reader_sees_committed),
+		T(test_reader_batch),
 		T(test_reader_thread),
 		cmocka_unit_test(test_reader_memory_store),
 	};
