@@ -171,9 +171,9 @@ unit-bins: $(UNIT_BINS)
 fuzz-bins: $(FUZZ_BINS)
 # Under ThreadSanitizer (SANITIZE=thread): the unit tests whose threads meet the loop's
 # (worker pools, the store's readers and checkpointer, a client thread against the loop's
-# HTTP). Not test_vm_room: libvirt's event thread locks with GLib's GMutex, raw futexes
+# HTTP and its reader threads, the per-address counts they share). Not test_vm_room: libvirt's event thread locks with GLib's GMutex, raw futexes
 # ThreadSanitizer cannot see, so every libvirt call would be reported as a race.
-TSAN_TESTS = test_action test_ctrl_power test_http_node test_store test_store_reader
+TSAN_TESTS = test_action test_ctrl_power test_http_node test_ip_limit test_store test_store_reader
 tsan-bins: $(addprefix $(BUILD)/tests/,$(TSAN_TESTS))
 
 deps:

@@ -390,9 +390,6 @@ main(int argc, char **argv)
 		log_err("event=tls_client msg=\"%s\"", err.msg);
 		dl_err_clear(&err);
 	}
-	/* The store open and the templates loaded: what the reader threads serve from. */
-	if ((r = http_readers_start(bs.http, &err)) < 0)
-		goto fail;
 	action_pools_conf(&bs.cfg, pools);
 	if ((r = action_new(&bs, pools, _ACTION_POOL_MAX, &bs.action, &err)) < 0)
 		goto fail;
@@ -426,6 +423,10 @@ main(int argc, char **argv)
 		if ((r = dnsmasq_start(bs.dnsmasq, &err)) < 0)
 			goto fail;
 	}
+	/* Last before the loop: every room the reader threads read (the store, the templates,
+	 * the sync room) exists now, and none moves under them. */
+	if ((r = http_readers_start(bs.http, &err)) < 0)
+		goto fail;
 	log_notice("event=start version=%s state_dir=%s boot_url=%s", DISKLESS_VERSION,
 	    bs.cfg.state_dir, bs.cfg.boot_url[0] ? bs.cfg.boot_url : "-");
 	/* Listeners bound, dnsmasq started, the store open: ready for systemd's ordering. */

@@ -28,13 +28,14 @@ static const char *const level_names[] = {
 void
 log_set_level(int level)
 {
-	log_level = level;
+	/* relaxed atomics: threads log while the loop changes it on SIGHUP */
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 int
 log_get_level(void)
 {
-	return log_level;
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 int
@@ -190,7 +191,7 @@ log_kv(int level, const char *fmt, ...)
 	va_list ap;
 	int n, m;
 
-	if (level > log_level || level < 0 || level > LOG_DEBUG)
+	if (level > log_get_level() || level < 0 || level > LOG_DEBUG)
 		return;
 	n = snprintf(line, sizeof(line), "level=%s ", level_names[level]);
 	va_start(ap, fmt);

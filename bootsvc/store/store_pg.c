@@ -807,6 +807,23 @@ pg_reader_open(struct store *s, struct store_reader **ret, struct dl_err *reterr
 	return 0;
 }
 
+/* A reader's batch: one REPEATABLE READ transaction, so its lookups share the snapshot
+ * of the first. One that cannot begin (the connection lost) leaves each lookup its own,
+ * and a lost one ends with its connection. */
+static void
+pg_reader_batch(struct store_reader *r, bool begin)
+{
+	struct pg_conn *c = pg_conn_of(r);
+	PGresult *res;
+
+	if (begin == c->in_batch || (begin && conn_ready(c) < 0) || !c->db)
+		return;
+	res = PQexec(c->db, begin ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" :
+	    "COMMIT");
+	c->in_batch = begin && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+}
+
 static void
 pg_reader_close(struct store_reader *r)
 {
@@ -827,6 +844,7 @@ static const struct store_backend pg_ops = {
 	.rollback_to = pg_rollback_to,
 	.reader_open = pg_reader_open,
 	.reader_close = pg_reader_close,
+	.reader_batch = pg_reader_batch,
 	.node_get = store_pg_node_get,
 	.image_get = store_pg_image_get,
 	.image_current = store_pg_image_current,

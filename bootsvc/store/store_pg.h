@@ -97,6 +97,7 @@ struct pg_conn {
 	struct backoff retry;
 	int64_t retry_at_ms;
 	const char *url;         /* borrowed from the store (a reader outlives no store) */
+	bool in_batch;           /* a reader's batch is open (store_reader_batch_begin) */
 };
 
 struct pg_store {

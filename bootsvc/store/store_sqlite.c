@@ -321,7 +321,7 @@ store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 	if ((r = secure_files(path, reterr)) < 0 ||
 	    (r = conn_open(&ss->conn, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    reterr)) < 0 ||
-	    (r = store_sqlite_cache_open(&ss->conn)) < 0 ||
+	    (r = store_sqlite_cache_open(&ss->conn, false)) < 0 ||
 	    /* The version first: a store from a newer bootsvc must be left as it is. */
 	    (r = store_sqlite_schema_check(ss->conn.db, path, reterr)) < 0 ||
 	    /* WAL: readers (our reader threads, nodectl-side tools, backups) never block the
@@ -496,7 +496,7 @@ sqlite_reader_open(struct store *s, struct store_reader **ret, struct dl_err *re
 	 * commits show in its PRAGMA data_version, looked at once per batch. */
 	if ((r = conn_open(c, ss->path, SQLITE_OPEN_READONLY, reterr)) < 0 ||
 	    (r = exec(c->db, "PRAGMA cache_size=-8192;", ss->path, reterr)) < 0 ||
-	    (r = store_sqlite_cache_open(c)) < 0) {
+	    (r = store_sqlite_cache_open(c, true)) < 0) {
 		store_sqlite_cache_close(c);
 		conn_done(c);
 		free(c);

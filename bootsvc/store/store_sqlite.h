@@ -170,13 +170,15 @@ const unsigned char *store_sqlite_cols_unpack(const unsigned char *p, void *rec,
  * writes); everything when a transaction or savepoint
  * rolls back, when SQLite rolled one back on its own (a full disk), and when another
  * connection committed (a sqlite3 shell, a restore), seen by PRAGMA data_version at the
- * next lookup. Readers have none: they see committed state only. */
+ * next lookup. A reader (store_reader_open) keeps one too: it never writes, so only the
+ * data_version check drops its rows, for every commit of the writer. */
 
-/* Give c (the writer) its cache. -ENOMEM. */
-int store_sqlite_cache_open(struct sqlite_conn *c);
+/* Give c its cache; reader: c is a reader, for which another connection's commit is the
+ * usual (the writer's), not worth a log line. -ENOMEM. */
+int store_sqlite_cache_open(struct sqlite_conn *c, bool reader);
 /* Free c's cache (none is fine). */
 void store_sqlite_cache_close(struct sqlite_conn *c);
-/* Whether c has a cache to use now: false for a reader, or when the check of
+/* Whether c has a cache to use now: false without one, or when the check of
  * data_version fails; empties it first when another connection wrote since the last
  * look. */
 bool store_sqlite_cache_usable(struct sqlite_conn *c);

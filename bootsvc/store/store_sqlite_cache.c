@@ -9,7 +9,10 @@
  * connection inserts, updates or deletes, whichever function's statement wrote it, and
  * anyone else's in PRAGMA data_version, which is checked before each use. Its reads
  * include its own uncommitted writes, as the connection's do; a rollback
- * empties it. PostgreSQL has no such cache: other servers write the same rows. */
+ * empties it. PostgreSQL has no such cache: other servers write the same rows.
+ *
+ * A SQLite reader (another thread's read-only connection) keeps one too, by the same
+ * rules: it writes nothing, so its rows go only when data_version says a commit. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,7 @@ struct sqlite_cache {
 	int64_t data_version;         /* PRAGMA data_version when last looked, -1 = never */
 	bool in_tx;                   /* between a BEGIN and its COMMIT or ROLLBACK */
 	bool tx_looked;               /* data_version was looked at in this transaction */
+	bool reader;                  /* a reader's: the writer's commits are its usual */
 };
 
 static void
@@ -79,7 +83,7 @@ on_row_written(void *arg, int op, const char *db, const char *table, sqlite3_int
 }
 
 int
-store_sqlite_cache_open(struct sqlite_conn *c)
+store_sqlite_cache_open(struct sqlite_conn *c, bool reader)
 {
 	struct sqlite_cache *k = calloc(1, sizeof(*k));
 
@@ -88,6 +92,7 @@ store_sqlite_cache_open(struct sqlite_conn *c)
 		return -ENOMEM;
 	}
 	k->data_version = -1;
+	k->reader = reader;
 	c->cache = k;
 	(void)sqlite3_update_hook(c->db, on_row_written, c);
 	return 0;
@@ -149,7 +154,7 @@ store_sqlite_cache_usable(struct sqlite_conn *c)
 		return false;
 	}
 	if (v != c->cache->data_version) {
-		if (c->cache->data_version >= 0)
+		if (c->cache->data_version >= 0 && !c->cache->reader)
 			log_info("event=store_cache msg=\"another connection wrote the store: "
 			    "dropping the rows kept\"");
 		store_sqlite_cache_drop_all(c);
