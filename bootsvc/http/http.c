@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: MIT */
+/* The HTTP servers (http.h): a server per serving thread, its connections, their
+ * deadlines and per-address counts, and on_request, which routes a request on the loop
+ * or, on a reader thread, answers it from the view or hands it over (http_reader.c). */
 #include <arpa/inet.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "http/http.h"
 #include "http/http_internal.h"
 #include "http/ip_limit.h"
+#include "http/http_srv.h"
 #include "body.h"
 #include "log.h"
-#include "proto.h"
 
 /* Seconds an idle HTTP connection is kept: iPXE reuses one for script, kernel, initrd.
  * An idle timer is reset by every byte, so it bounds only a silent client; a request's
@@ -44,54 +44,6 @@ struct conn {
 	uint32_t addr;  /* the client's IPv4 address, network order */
 	char client[16];
 	struct conn *prev, *next;
-};
-
-/* One serving thread's server: its listening socket, its libmicrohttpd daemon in
- * external-epoll mode on the thread's loop, its connections' deadlines. The loop's serves
- * everything; a reader thread's (http_threads > 1) answers the scripts it can from its
- * view and hands every other request to the loop (handoff_push), because the loop stays
- * the only writer and the owner of every room. The kernel spreads connections among the
- * servers' sockets (SO_REUSEPORT); a connection stays with the server that accepted it. */
-struct srv {
-	struct http *h;
-	struct bootsvc *bs;
-	struct loop *loop;  /* the thread's */
-	struct http_view *view; /* NULL: the loop's server */
-	struct metrics *m;  /* the thread's counters: bs->metrics, or the view's */
-	struct MHD_Daemon *d;
-	int epfd;
-	int listen_fd;      /* ours: accepted here and handed to MHD (on_listen) */
-	unsigned n_conns;   /* open, as MHD notifies them */
-	unsigned max_conns; /* this server's share of max_connections */
-	bool accept_off;    /* at max_conns: the queue waits in the kernel's backlog */
-	struct conn *head, *tail; /* the deadline list */
-	struct log_ratelimit rl_mhd, rl_deadline;
-	uint64_t n_deadline;
-	uint64_t n_requests; /* for diskless_http_thread_requests_total */
-	int wake_fd;         /* a reader's: its struct reader's; -1 for the loop's */
-};
-
-/* A reader thread: its loop and server, and what it answers from. */
-struct reader {
-	struct srv srv;
-	struct http_view view;
-	pthread_t thread;
-	bool running;
-	int wake_fd;     /* eventfd: connections resumed (http_resume), or quit */
-	atomic_bool quit; /* the loop asks the thread to stop */
-};
-
-struct http {
-	struct bootsvc *bs;
-	struct srv main;
-	struct ip_limit *ips; /* connections per address, across every server */
-	struct reader *readers;
-	unsigned n_readers;
-	/* Reader threads' requests for the loop, oldest first. Bounded by their
-	 * connections: a connection has at most one request, suspended while it waits. */
-	pthread_mutex_t lock;
-	struct req *q_head, *q_tail;
-	int q_fd;            /* eventfd: wakes the loop when the queue fills */
 };
 
 static void
@@ -220,113 +172,6 @@ deadlines_run(struct srv *s)
 	return s->head ? (int64_t)(s->head->since + limit - now) : -1;
 }
 
-enum MHD_Result
-http_queue(struct MHD_Connection *c, struct req *r, unsigned status, struct MHD_Response *resp)
-{
-	enum MHD_Result ret;
-
-	if (!resp)
-		return MHD_NO;
-	r->status = status;
-	if (r->handed) {
-		/* The loop answers a reader thread's connection: its own thread queues it. */
-		if (r->resp)
-			MHD_destroy_response(r->resp);
-		r->resp = resp;
-		r->resp_status = status;
-		return MHD_YES;
-	}
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-void
-http_suspend(struct MHD_Connection *c, struct req *r)
-{
-	if (r->handed)
-		r->deferred = true;
-	else
-		MHD_suspend_connection(c);
-}
-
-void
-http_resume(struct MHD_Connection *c, struct req *r)
-{
-	MHD_resume_connection(c);
-	if (r->wake_fd >= 0)
-		(void)eventfd_write(r->wake_fd, 1);
-}
-
-/* resp, a body of len bytes, with content_type (NULL: none), queued; NULL resp: MHD_NO. */
-static enum MHD_Result
-respond_body(struct MHD_Connection *c, struct req *r, unsigned status,
-    const char *content_type, struct MHD_Response *resp, size_t len)
-{
-	if (!resp)
-		return MHD_NO;
-	if (content_type)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	r->bytes += len;
-	return http_queue(c, r, status, resp);
-}
-
-enum MHD_Result
-http_respond(struct MHD_Connection *c, struct req *r, unsigned status, const char *content_type,
-    const char *body, size_t len)
-{
-	return respond_body(c, r, status, content_type,
-	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY), len);
-}
-
-enum MHD_Result
-http_respond_owned(struct MHD_Connection *c, struct req *r, unsigned status,
-    const char *content_type, char *body, size_t len)
-{
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-
-	if (!resp)
-		free(body); /* not taken: still ours */
-	return respond_body(c, r, status, content_type, resp, len);
-}
-
-enum MHD_Result
-http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int code,
-    const char *message)
-{
-	char msg[MAX_ERR_MSG];
-	json_t *o;
-	char *s;
-	enum MHD_Result ret;
-
-	/* The message may quote the request's bytes: invalid UTF-8 would fail json_pack
-	 * and leave the client without an answer. */
-	(void)snprintf(msg, sizeof(msg), "%s", message ? message : "");
-	proto_utf8_clean(msg);
-	o = json_pack("{s:{s:s,s:s}}", "error", "code", dl_errno_name(code), "message", msg);
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	json_decref(o);
-	if (!s)
-		return MHD_NO;
-	ret = http_respond(c, r, status, "application/json", s, strlen(s));
-	free(s);
-	return ret;
-}
-
-enum MHD_Result
-http_respond_lookup_error(struct MHD_Connection *c, struct req *r, int rc, const char *what)
-{
-	char msg[64];
-
-	if (rc == -ENOENT) {
-		(void)snprintf(msg, sizeof(msg), "unknown %s", what);
-		return http_respond_error(c, r, 404, rc, msg);
-	}
-	return http_respond_error(c, r, 503, rc, "node store unavailable, try again");
-}
-
 static bool
 has_body(const char *method)
 {
@@ -335,7 +180,7 @@ has_body(const char *method)
 
 /* The request's answer, by route: the loop's part of on_request, for its own connections
  * and for those a reader thread handed over. */
-static enum MHD_Result
+enum MHD_Result
 route(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
     const char *method)
 {
@@ -358,33 +203,6 @@ route(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *u
 		return http_respond_error(c, r, 404, -ENOENT, "no such resource");
 	}
 	return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
-}
-
-/* A reader thread gives r to the loop: the connection waits suspended until the loop has
- * answered (handoff_run) and resumed it; on_request then queues the answer. Suspended
- * first, so the loop can never resume it before. */
-static enum MHD_Result
-handoff_push(struct srv *s, struct MHD_Connection *c, struct req *r, enum handoff stage)
-{
-	struct http *h = s->h;
-	bool wake;
-
-	r->handoff = stage;
-	r->handed = true;
-	r->deferred = false;
-	r->next = NULL;
-	MHD_suspend_connection(c);
-	pthread_mutex_lock(&h->lock);
-	wake = !h->q_head;
-	if (h->q_tail)
-		h->q_tail->next = r;
-	else
-		h->q_head = r;
-	h->q_tail = r;
-	pthread_mutex_unlock(&h->lock);
-	if (wake)
-		(void)eventfd_write(h->q_fd, 1);
-	return MHD_YES;
 }
 
 /* The loop's answer to a handed-over request, back on its reader thread. */
@@ -471,43 +289,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	return handoff_push(s, c, r, HANDOFF_FINAL);
 }
 
-/* The loop: the reader threads' requests, answered as its own are, in one store batch;
- * their connections resumed after its commit, so what an answer recorded is committed
- * before the node's next request can reach a reader thread. */
-static void
-handoff_run(struct loop *l, int fd, uint32_t events, void *userdata)
-{
-	struct http *h = userdata;
-	struct bootsvc *bs = h->bs;
-	struct req *list, *r, *next;
-	eventfd_t n;
-
-	(void)l;
-	(void)events;
-	(void)eventfd_read(fd, &n);
-	pthread_mutex_lock(&h->lock);
-	list = h->q_head;
-	h->q_head = h->q_tail = NULL;
-	pthread_mutex_unlock(&h->lock);
-	(void)store_batch_begin(bs->store);
-	for (r = list; r; r = r->next) {
-		enum MHD_Result ret;
-
-		if (r->handoff == HANDOFF_HEADERS)
-			ret = api_node_refused(bs, r->c, r->url) ?
-			    api_node(bs, r->c, r, r->url, r->method) : MHD_YES;
-		else
-			ret = route(bs, r->c, r, r->url, r->method);
-		r->failed = ret == MHD_NO;
-	}
-	(void)store_batch_end(bs->store);
-	for (r = list; r; r = next) {
-		next = r->next; /* r is the reader thread's again once resumed */
-		if (!r->deferred)
-			http_resume(r->c, r);
-	}
-}
-
 /* One log line per request, when MHD is done with it (CONVENTIONS §9). */
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -542,7 +323,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 /* One MHD_run() as one store batch: the requests it serves share a read lock and a
  * commit (store.h); on a reader thread, one snapshot of its reader. */
-static void
+void
 run_mhd(struct srv *s)
 {
 	if (s->view) {
@@ -627,7 +408,7 @@ socket_bind(const char *addr, uint16_t port, int *ret, struct dl_err *reterr)
 	return 0;
 }
 
-static int
+int
 srv_listen(struct srv *s, struct dl_err *reterr)
 {
 	if (listen(s->listen_fd, SOMAXCONN) < 0)
@@ -673,7 +454,7 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* s's socket bound and its daemon made; it serves once srv_watch puts it on a loop. */
-static int
+int
 srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reterr)
 {
 	struct bootsvc *bs = h->bs;
@@ -722,7 +503,7 @@ srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reter
 }
 
 /* s on loop l: its daemon's epoll fd and its listening socket. */
-static int
+int
 srv_watch(struct srv *s, struct loop *l, struct dl_err *reterr)
 {
 	int r;
@@ -738,7 +519,7 @@ srv_watch(struct srv *s, struct loop *l, struct dl_err *reterr)
 	return 0;
 }
 
-static void
+void
 srv_unwatch(struct srv *s)
 {
 	if (!s->loop)
@@ -749,7 +530,7 @@ srv_unwatch(struct srv *s)
 	s->loop = NULL;
 }
 
-static void
+void
 srv_close(struct srv *s)
 {
 	if (s->d)
@@ -761,7 +542,7 @@ srv_close(struct srv *s)
 }
 
 /* max_connections shared among the servers: the loop's takes what the division leaves. */
-static unsigned
+unsigned
 share_of(const struct config *cfg, unsigned i)
 {
 	unsigned n = cfg->http_threads, each = cfg->max_connections / n;
@@ -794,32 +575,9 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	    (r = srv_listen(&h->main, reterr)) < 0 ||
 	    (r = srv_watch(&h->main, bs->loop, reterr)) < 0)
 		goto fail;
-	/* The readers' sockets are bound now, while binding may need root; they listen only
-	 * once their threads run (http_readers_start): a socket not listening gets none of
-	 * the port's connections. */
-	if (n_readers) {
-		if (!(h->readers = calloc(n_readers, sizeof(*h->readers)))) {
-			r = dl_err_set(reterr, -ENOMEM, "HTTP: out of memory");
-			goto fail;
-		}
-		h->n_readers = n_readers;
-		for (unsigned i = 0; i < n_readers; i++)
-			h->readers[i].srv.listen_fd = h->readers[i].wake_fd = -1;
-		for (unsigned i = 0; i < n_readers; i++) {
-			struct reader *rd = &h->readers[i];
-
-			rd->srv.view = &rd->view;
-			rd->srv.m = &rd->view.m;
-			/* made now: a request's wake_fd is its server's from its first call */
-			if ((rd->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-				r = dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
-				goto fail;
-			}
-			rd->srv.wake_fd = rd->wake_fd;
-			if ((r = srv_open(h, &rd->srv, share_of(&bs->cfg, i + 1), reterr)) < 0)
-				goto fail;
-		}
-	}
+	/* The readers' sockets are bound now, while binding may need root (http_reader.c). */
+	if ((r = readers_open(h, n_readers, reterr)) < 0)
+		goto fail;
 	log_info("event=http_listen addr=%s port=%u threads=%u", bs->cfg.http_addr,
 	    bs->cfg.http_port, n_readers + 1);
 	*ret = h;
@@ -829,136 +587,12 @@ fail:
 	return r;
 }
 
-/* A reader thread: its own loop runs its server until the loop asks it to stop. Woken,
- * it runs its daemon, which takes the connections the loop resumed. */
-static void
-on_wake(struct loop *l, int fd, uint32_t events, void *userdata)
-{
-	struct reader *rd = userdata;
-	eventfd_t n;
-
-	(void)events;
-	(void)eventfd_read(fd, &n);
-	if (atomic_load(&rd->quit))
-		loop_quit(l, 0);
-	else
-		run_mhd(&rd->srv);
-}
-
-static void *
-reader_main(void *arg)
-{
-	struct reader *rd = arg;
-
-	(void)loop_run(rd->srv.loop);
-	return NULL;
-}
-
-static int
-reader_start(struct http *h, struct reader *rd, struct dl_err *reterr)
-{
-	struct loop *l = NULL;
-	int r;
-
-	if ((r = store_reader_open(h->bs->store, &rd->view.rd, reterr)) < 0)
-		return r;
-	if ((r = loop_new(&l)) < 0)
-		return dl_err_set(reterr, r, "HTTP: reader thread's loop: %s", strerror(-r));
-	if ((r = loop_add_fd(l, rd->wake_fd, EPOLLIN, on_wake, rd)) < 0 ||
-	    (r = srv_watch(&rd->srv, l, reterr)) < 0) {
-		srv_unwatch(&rd->srv);
-		loop_free(l);
-		return dl_err_set(reterr, r, "HTTP: reader thread: %s", strerror(-r));
-	}
-	if ((r = srv_listen(&rd->srv, reterr)) < 0) {
-		srv_unwatch(&rd->srv);
-		loop_free(l);
-		return r;
-	}
-	if ((r = pthread_create(&rd->thread, NULL, reader_main, rd)) != 0) {
-		srv_unwatch(&rd->srv);
-		loop_free(l);
-		return dl_err_set(reterr, -r, "HTTP: reader thread: %s", strerror(r));
-	}
-	rd->running = true;
-	return 0;
-}
-
-int
-http_readers_start(struct http *h, struct dl_err *reterr)
-{
-	int r;
-
-	if (!h->n_readers)
-		return 0;
-	h->q_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (h->q_fd < 0)
-		return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
-	if ((r = loop_add_fd(h->bs->loop, h->q_fd, EPOLLIN, handoff_run, h)) < 0)
-		return dl_err_set(reterr, r, "HTTP: cannot watch the hand-off queue");
-	for (unsigned i = 0; i < h->n_readers; i++)
-		if ((r = reader_start(h, &h->readers[i], reterr)) < 0)
-			return r;
-	return 0;
-}
-
-void
-http_readers_stop(struct http *h)
-{
-	struct req *list, *r, *next;
-
-	if (!h)
-		return;
-	for (unsigned i = 0; i < h->n_readers; i++) {
-		struct reader *rd = &h->readers[i];
-
-		if (!rd->running)
-			continue;
-		atomic_store(&rd->quit, true);
-		(void)eventfd_write(rd->wake_fd, 1);
-		(void)pthread_join(rd->thread, NULL);
-		rd->running = false;
-		/* The socket first, so no connection waits on it (the kernel sends new ones to
-		 * the sockets still listening); the daemon goes in http_stop, after every
-		 * answer the loop still owes its connections (action_free's cancellations). */
-		close(rd->srv.listen_fd);
-		rd->srv.listen_fd = -1;
-	}
-	/* Requests handed over and not yet taken: nobody will answer them now. */
-	pthread_mutex_lock(&h->lock);
-	list = h->q_head;
-	h->q_head = h->q_tail = NULL;
-	pthread_mutex_unlock(&h->lock);
-	for (r = list; r; r = next) {
-		next = r->next;
-		r->failed = true;
-		http_resume(r->c, r);
-	}
-}
-
 struct http *
 http_stop(struct http *h)
 {
 	if (!h)
 		return NULL;
-	http_readers_stop(h);
-	for (unsigned i = 0; i < h->n_readers; i++) {
-		struct reader *rd = &h->readers[i];
-		struct loop *l = rd->srv.loop;
-
-		srv_unwatch(&rd->srv);
-		srv_close(&rd->srv);
-		loop_free(l);
-		if (rd->wake_fd >= 0)
-			close(rd->wake_fd);
-		tmpl_bound_cache_done(&rd->view.bound);
-		store_reader_close(rd->view.rd);
-	}
-	free(h->readers);
-	if (h->q_fd >= 0) {
-		loop_del_fd(h->bs->loop, h->q_fd);
-		close(h->q_fd);
-	}
+	readers_free(h);
 	srv_unwatch(&h->main);
 	srv_close(&h->main);
 	ip_limit_free(h->ips);
@@ -967,38 +601,3 @@ http_stop(struct http *h)
 	return NULL;
 }
 
-void
-http_metrics_readers(const struct bootsvc *bs, struct metrics *m)
-{
-	const struct http *h = bs->http;
-
-	for (unsigned i = 0; h && i < h->n_readers; i++) {
-		const struct metrics *v = &h->readers[i].view.m;
-#define ADD(f) (m->f += __atomic_load_n(&v->f, __ATOMIC_RELAXED))
-		for (int j = 0; j < 6; j++) {
-			ADD(requests[j]);
-			ADD(responses[j]);
-		}
-		ADD(bytes_sent);
-		ADD(boot_scripts);
-		for (int j = 0; j < METRICS_SCRIPT_BUCKETS; j++)
-			ADD(script_buckets[j]);
-		ADD(script_count);
-		ADD(script_ms_sum);
-#undef ADD
-	}
-}
-
-unsigned
-http_thread_requests(const struct bootsvc *bs, uint64_t *ret, unsigned max)
-{
-	const struct http *h = bs->http;
-	unsigned n = 0;
-
-	if (!h || !max)
-		return 0;
-	ret[n++] = h->main.n_requests;
-	for (unsigned i = 0; i < h->n_readers && n < max; i++)
-		ret[n++] = __atomic_load_n(&h->readers[i].srv.n_requests, __ATOMIC_RELAXED);
-	return n;
-}

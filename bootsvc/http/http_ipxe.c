@@ -98,7 +98,7 @@ hold(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct script_
 }
 
 /* What the script request tells trust_script_decide about n, but for reboot_evidence
- * (trust_evidence). */
+ * (trust_evidence_needed). */
 static struct trust_script_in
 trust_in_of(const struct req *r, const struct node_rec *n)
 {

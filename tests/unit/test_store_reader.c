@@ -73,22 +73,31 @@ insert_image(struct store *s, unsigned i)
 		fail_msg("insert image %u: %s", i, e.msg);
 }
 
+/* Node 1 and image versions 1..images in f's store, and a reader on it. */
+static struct store_reader *
+reader_on(struct store_dir *f, unsigned images)
+{
+	struct store_reader *r = NULL;
+	struct dl_err e = { 0 };
+
+	insert_node(f->s, 1);
+	for (unsigned i = 1; i <= images; i++)
+		insert_image(f->s, i);
+	assert_int_equal(store_reader_open(f->s, &r, &e), 0);
+	assert_non_null(r);
+	return r;
+}
+
 /* A reader sees what is committed, by every key, and nothing the writer has not committed
  * yet; the writer's open transaction does not make it wait. */
 static void
 test_reader_sees_committed(void **state)
 {
 	struct store_dir *f = *state;
-	struct store_reader *r = NULL;
+	struct store_reader *r = reader_on(f, 2);
 	struct image_rec img;
 	struct node_rec n;
 	struct dl_err e = { 0 };
-
-	insert_node(f->s, 1);
-	insert_image(f->s, 1);
-	insert_image(f->s, 2);
-	assert_int_equal(store_reader_open(f->s, &r, &e), 0);
-	assert_non_null(r);
 
 	assert_int_equal(store_reader_node_get(r, "w0001", &n), 0);
 	assert_string_equal(n.ip, "10.1.0.1");
@@ -152,14 +161,10 @@ static void
 test_reader_batch(void **state)
 {
 	struct store_dir *f = *state;
-	struct store_reader *r = NULL;
+	struct store_reader *r = reader_on(f, 1);
 	struct image_rec img;
 	struct node_rec n;
-	struct dl_err e = { 0 };
 
-	insert_node(f->s, 1);
-	insert_image(f->s, 1);
-	assert_int_equal(store_reader_open(f->s, &r, &e), 0);
 	store_reader_batch_end(r); /* none open: nothing happens */
 	for (int round = 0; round < 3; round++) {
 		char phase[16];

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* The reader threads (http_threads > 1, http.h): each runs a server of its own on a loop
+ * of its own and answers from its view (http_ipxe_read) what moves nothing; the rest it
+ * hands to the loop through a queue, which the loop answers with the same handlers and
+ * gives back by resuming the connections. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "http/http.h"
+#include "http/http_srv.h"
+#include "log.h"
+
+/* A reader thread gives r to the loop: the connection waits suspended until the loop has
+ * answered (handoff_run) and resumed it; on_request then queues the answer. Suspended
+ * first, so the loop can never resume it before. */
+enum MHD_Result
+handoff_push(struct srv *s, struct MHD_Connection *c, struct req *r, enum handoff stage)
+{
+	struct http *h = s->h;
+	bool wake;
+
+	r->handoff = stage;
+	r->handed = true;
+	r->deferred = false;
+	r->next = NULL;
+	MHD_suspend_connection(c);
+	pthread_mutex_lock(&h->lock);
+	wake = !h->q_head;
+	if (h->q_tail)
+		h->q_tail->next = r;
+	else
+		h->q_head = r;
+	h->q_tail = r;
+	pthread_mutex_unlock(&h->lock);
+	if (wake)
+		(void)eventfd_write(h->q_fd, 1);
+	return MHD_YES;
+}
+
+/* The loop: the reader threads' requests, answered as its own are, in one store batch;
+ * their connections resumed after its commit, so what an answer recorded is committed
+ * before the node's next request can reach a reader thread. */
+static void
+handoff_run(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct http *h = userdata;
+	struct bootsvc *bs = h->bs;
+	struct req *list, *r, *next;
+	eventfd_t n;
+
+	(void)l;
+	(void)events;
+	(void)eventfd_read(fd, &n);
+	pthread_mutex_lock(&h->lock);
+	list = h->q_head;
+	h->q_head = h->q_tail = NULL;
+	pthread_mutex_unlock(&h->lock);
+	(void)store_batch_begin(bs->store);
+	for (r = list; r; r = r->next) {
+		enum MHD_Result ret;
+
+		if (r->handoff == HANDOFF_HEADERS)
+			ret = api_node_refused(bs, r->c, r->url) ?
+			    api_node(bs, r->c, r, r->url, r->method) : MHD_YES;
+		else
+			ret = route(bs, r->c, r, r->url, r->method);
+		r->failed = ret == MHD_NO;
+	}
+	(void)store_batch_end(bs->store);
+	for (r = list; r; r = next) {
+		next = r->next; /* r is the reader thread's again once resumed */
+		if (!r->deferred)
+			http_resume(r->c, r);
+	}
+}
+
+int
+readers_open(struct http *h, unsigned n, struct dl_err *reterr)
+{
+	int r;
+
+	if (!n)
+		return 0;
+	if (!(h->readers = calloc(n, sizeof(*h->readers))))
+		return dl_err_set(reterr, -ENOMEM, "HTTP: out of memory");
+	h->n_readers = n;
+	for (unsigned i = 0; i < n; i++)
+		h->readers[i].srv.listen_fd = h->readers[i].wake_fd = -1;
+	for (unsigned i = 0; i < n; i++) {
+		struct reader *rd = &h->readers[i];
+
+		rd->srv.view = &rd->view;
+		rd->srv.m = &rd->view.m;
+		/* made now: a request's wake_fd is its server's from its first call */
+		if ((rd->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+			return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
+		rd->srv.wake_fd = rd->wake_fd;
+		/* bound now, listening once the thread runs (http_readers_start): a socket
+		 * not listening gets none of the port's connections */
+		if ((r = srv_open(h, &rd->srv, share_of(&h->bs->cfg, i + 1), reterr)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A reader thread: its own loop runs its server until the loop asks it to stop. Woken,
+ * it runs its daemon, which takes the connections the loop resumed. */
+static void
+on_wake(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct reader *rd = userdata;
+	eventfd_t n;
+
+	(void)events;
+	(void)eventfd_read(fd, &n);
+	if (atomic_load(&rd->quit))
+		loop_quit(l, 0);
+	else
+		run_mhd(&rd->srv);
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *rd = arg;
+
+	(void)loop_run(rd->srv.loop);
+	return NULL;
+}
+
+static int
+reader_start(struct http *h, struct reader *rd, struct dl_err *reterr)
+{
+	struct loop *l = NULL;
+	int r;
+
+	if ((r = store_reader_open(h->bs->store, &rd->view.rd, reterr)) < 0)
+		return r;
+	if ((r = loop_new(&l)) < 0)
+		return dl_err_set(reterr, r, "HTTP: reader thread's loop: %s", strerror(-r));
+	if ((r = loop_add_fd(l, rd->wake_fd, EPOLLIN, on_wake, rd)) < 0 ||
+	    (r = srv_watch(&rd->srv, l, reterr)) < 0) {
+		srv_unwatch(&rd->srv);
+		loop_free(l);
+		return dl_err_set(reterr, r, "HTTP: reader thread: %s", strerror(-r));
+	}
+	if ((r = srv_listen(&rd->srv, reterr)) < 0) {
+		srv_unwatch(&rd->srv);
+		loop_free(l);
+		return r;
+	}
+	if ((r = pthread_create(&rd->thread, NULL, reader_main, rd)) != 0) {
+		srv_unwatch(&rd->srv);
+		loop_free(l);
+		return dl_err_set(reterr, -r, "HTTP: reader thread: %s", strerror(r));
+	}
+	rd->running = true;
+	return 0;
+}
+
+int
+http_readers_start(struct http *h, struct dl_err *reterr)
+{
+	int r;
+
+	if (!h->n_readers)
+		return 0;
+	h->q_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->q_fd < 0)
+		return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
+	if ((r = loop_add_fd(h->bs->loop, h->q_fd, EPOLLIN, handoff_run, h)) < 0)
+		return dl_err_set(reterr, r, "HTTP: cannot watch the hand-off queue");
+	for (unsigned i = 0; i < h->n_readers; i++)
+		if ((r = reader_start(h, &h->readers[i], reterr)) < 0)
+			return r;
+	return 0;
+}
+
+void
+http_readers_stop(struct http *h)
+{
+	struct req *list, *r, *next;
+
+	if (!h)
+		return;
+	for (unsigned i = 0; i < h->n_readers; i++) {
+		struct reader *rd = &h->readers[i];
+
+		if (!rd->running)
+			continue;
+		atomic_store(&rd->quit, true);
+		(void)eventfd_write(rd->wake_fd, 1);
+		(void)pthread_join(rd->thread, NULL);
+		rd->running = false;
+		/* The socket first, so no connection waits on it (the kernel sends new ones to
+		 * the sockets still listening); the daemon goes in http_stop, after every
+		 * answer the loop still owes its connections (action_free's cancellations). */
+		close(rd->srv.listen_fd);
+		rd->srv.listen_fd = -1;
+	}
+	/* Requests handed over and not yet taken: nobody will answer them now. */
+	pthread_mutex_lock(&h->lock);
+	list = h->q_head;
+	h->q_head = h->q_tail = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (r = list; r; r = next) {
+		next = r->next;
+		r->failed = true;
+		http_resume(r->c, r);
+	}
+}
+
+/* Stop and free the reader threads: the daemons go after every answer the loop still owed
+ * their connections came back (http_stop runs after the pools' cancellations). */
+void
+readers_free(struct http *h)
+{
+	http_readers_stop(h);
+	for (unsigned i = 0; i < h->n_readers; i++) {
+		struct reader *rd = &h->readers[i];
+		struct loop *l = rd->srv.loop;
+
+		srv_unwatch(&rd->srv);
+		srv_close(&rd->srv);
+		loop_free(l);
+		if (rd->wake_fd >= 0)
+			close(rd->wake_fd);
+		tmpl_bound_cache_done(&rd->view.bound);
+		store_reader_close(rd->view.rd);
+	}
+	free(h->readers);
+	h->readers = NULL;
+	h->n_readers = 0;
+	if (h->q_fd >= 0) {
+		loop_del_fd(h->bs->loop, h->q_fd);
+		close(h->q_fd);
+		h->q_fd = -1;
+	}
+}
+
+void
+http_metrics_readers(const struct bootsvc *bs, struct metrics *m)
+{
+	const struct http *h = bs->http;
+
+	for (unsigned i = 0; h && i < h->n_readers; i++) {
+		const struct metrics *v = &h->readers[i].view.m;
+#define ADD(f) (m->f += __atomic_load_n(&v->f, __ATOMIC_RELAXED))
+		for (int j = 0; j < 6; j++) {
+			ADD(requests[j]);
+			ADD(responses[j]);
+		}
+		ADD(bytes_sent);
+		ADD(boot_scripts);
+		for (int j = 0; j < METRICS_SCRIPT_BUCKETS; j++)
+			ADD(script_buckets[j]);
+		ADD(script_count);
+		ADD(script_ms_sum);
+#undef ADD
+	}
+}
+
+unsigned
+http_thread_requests(const struct bootsvc *bs, uint64_t *ret, unsigned max)
+{
+	const struct http *h = bs->http;
+	unsigned n = 0;
+
+	if (!h || !max)
+		return 0;
+	ret[n++] = h->main.n_requests;
+	for (unsigned i = 0; i < h->n_readers && n < max; i++)
+		ret[n++] = __atomic_load_n(&h->readers[i].srv.n_requests, __ATOMIC_RELAXED);
+	return n;
+}
