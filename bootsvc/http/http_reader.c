@@ -154,7 +154,13 @@ reader_start(struct http *h, struct reader *rd, struct dl_err *reterr)
 		loop_free(l);
 		return r;
 	}
-	if ((r = pthread_create(&rd->thread, NULL, reader_main, rd)) != 0) {
+	if ((r = pthread_create(&rd->thread, NULL, reader_main, rd)) == 0) {
+		char name[16];
+
+		/* "http/1".. in top -H and /proc/<pid>/task, beside the pools' "bmc/0".. */
+		(void)snprintf(name, sizeof(name), "http/%u", (unsigned)(rd - h->readers) + 1);
+		(void)pthread_setname_np(rd->thread, name);
+	} else {
 		srv_unwatch(&rd->srv);
 		loop_free(l);
 		return dl_err_set(reterr, -r, "HTTP: reader thread: %s", strerror(r));

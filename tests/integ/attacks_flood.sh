@@ -3,6 +3,8 @@
 # attacker namespace of its own:
 # - bootsvc started with a (soft) fd limit of 1,024 raises it to what max_connections
 #   needs, and with a hard limit of 1,024 refuses to start naming the numbers;
+# - with a reader thread beside the loop (http_threads = 2), so the limits below hold
+#   across the threads' sockets;
 # - 10,000 idle plus 2,000 trickling connections from 20 attacker addresses: meanwhile a
 #   qemu node boots and script requests from a node's address are answered (latencies in
 #   the log), trickling connections are cut at http_request_timeout, and the log stays
@@ -55,7 +57,8 @@ pass "an fd limit it may not raise stops start-up: $(cut -c1-150 "$DL_W/nofile.o
 
 # The soft limit of most services (systemd's default is 1024:524288): bootsvc raises it.
 ulimit -Sn 1024
-dl_bootsvc_start --http_request_timeout=5s --control_group=nogroup --control_idle_timeout=15s
+dl_bootsvc_start --http_request_timeout=5s --control_group=nogroup --control_idle_timeout=15s \
+    --http_threads=2
 grep -q 'event=nofile_raised from=1024 to=8576' "$DL_W/bootsvc.log" ||
     fail "bootsvc did not raise RLIMIT_NOFILE: $(grep nofile "$DL_W/bootsvc.log")"
 grep -q '^Max open files  *8576 ' "/proc/$DL_BOOTSVC_NET_PID/limits" ||
