@@ -283,8 +283,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		conn_unwait(s, k);
 	if (!s->view)
 		return route(bs, c, r, url, method);
-	if (r->route == ROUTE_IPXE && strcmp(method, "GET") == 0 && !r->body_too_big &&
+	if (!r->body_too_big && r->route == ROUTE_IPXE && strcmp(method, "GET") == 0 &&
 	    http_ipxe_read(bs, s->view, c, r, url, &ret))
+		return ret;
+	if (!r->body_too_big && r->route == ROUTE_IMAGES &&
+	    http_images_read(bs, s->view, c, r, url, method, &ret))
 		return ret;
 	return handoff_push(s, c, r, HANDOFF_FINAL);
 }

@@ -24,24 +24,6 @@
 #include "boot/trust.h"
 #include "sync/sync.h"
 
-/* A fetch that marks a phase of the kind (linux: the kernel, pxe -> loading) moves the
- * node on from the phase before it; it is known by the fixed address dnsmasq gave it. */
-static void
-note_fetch(struct bootsvc *bs, struct req *r, const struct kind *k, const char *role)
-{
-	const char *phase = kind_fetch_phase(k, role), *from;
-	struct node_rec n;
-
-	if (!phase || !r->client[0])
-		return;
-	if (store_node_get_by_ip(bs->store, r->client, &n) < 0)
-		return;
-	strcpy(r->node, n.name);
-	from = kind_phase_prev(k, phase);
-	if (from && strcmp(n.phase, from) == 0)
-		(void)nodes_set_phase(bs, n.name, phase, "");
-}
-
 /* "<kernel|initrd|rootfs>": the roles some kind serves, for the 404 message. */
 static const char *
 roles_hint(char *buf, size_t size)
@@ -94,102 +76,197 @@ open_template(const char *dir, const char *rel)
 	return fd;
 }
 
-enum MHD_Result
-http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
-    const char *method)
-{
-	char id[SHA256_HEX_SIZE], path[MAX_STORE_PATH + MAX_TEMPLATE_PATH + 32];
-	char etag[SHA256_HEX_SIZE + 2];
-	char crange[96], msg[160], name[MAX_NODE_NAME], tpath[MAX_TEMPLATE_PATH + 1];
-	bool by_node = false, manifest = false, tmpl = false;
-	const struct kind_role *kr;
-	const struct kind *k;
-	const char *role;
-	struct image_rec img;
-	struct MHD_Response *resp;
-	struct stat st;
-	uint64_t start = 0, end = 0, size;
-	int fd, rc;
 
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
-	if (http_path_node_image(url, name, &role) == 0) {
+/* The rows a request is resolved from: the loop's store, or a reader thread's view. */
+struct rows {
+	struct store *s;
+	struct store_reader *rd;
+};
+
+static int
+rows_node(const struct rows *w, const char *name, struct node_rec *n)
+{
+	return w->rd ? store_reader_node_get(w->rd, name, n) : store_node_get(w->s, name, n);
+}
+
+static int
+rows_node_by_ip(const struct rows *w, const char *ip, struct node_rec *n)
+{
+	return w->rd ? store_reader_node_get_by_ip(w->rd, ip, n) :
+	    store_node_get_by_ip(w->s, ip, n);
+}
+
+static int
+rows_image(const struct rows *w, const char *id, struct image_rec *img)
+{
+	return w->rd ? store_reader_image_get(w->rd, id, img) : store_image_get(w->s, id, img);
+}
+
+/* The file a request names, as its rows say; nothing written, nothing opened yet. */
+struct wanted {
+	struct image_rec img;
+	const struct kind *k;
+	const struct kind_role *kr; /* NULL for the manifest and a template */
+	const char *role;
+	bool by_node, manifest, tmpl;
+	char tpath[MAX_TEMPLATE_PATH + 1];
+};
+
+/* Why a request has no file: the loop answers it so, a reader hands the request over. */
+struct image_refusal {
+	unsigned status;
+	int rc;
+	const char *lookup; /* a failed lookup of this (http_respond_lookup_error) */
+	bool not_here;      /* registered, but its files are not on this server */
+	char msg[160];
+};
+
+static int
+refused(struct image_refusal *e, unsigned status, int rc, const char *msg)
+{
+	e->status = status;
+	e->rc = rc;
+	if (msg) /* NULL: e->msg is written already */
+		(void)snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	return -1;
+}
+
+/* The file url names, looked up in w. 0, or -1 with *e. */
+static int
+image_file_resolve(struct bootsvc *bs, const struct rows *w, struct req *r, const char *url,
+    struct wanted *f, struct image_refusal *e)
+{
+	char id[SHA256_HEX_SIZE], name[MAX_NODE_NAME], roles[96];
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (http_path_node_image(url, name, &f->role) == 0) {
 		/* By node: the version bootsvc last served it, to its own address only. The
 		 * same name names other bytes after a reimage, so no cache may keep it. */
 		struct node_rec n;
 
-		if ((rc = store_node_get(bs->store, name, &n)) < 0)
-			return http_respond_lookup_error(c, r, rc, "node");
+		if ((rc = rows_node(w, name, &n)) < 0) {
+			e->lookup = "node";
+			return refused(e, 0, rc, "");
+		}
 		strcpy(r->node, n.name);
 		if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0))
-			return http_respond_error(c, r, 403, -EPERM,
+			return refused(e, 403, -EPERM,
 			    "this node's files are served to its own address only");
 		if (!n.served_image[0])
-			return http_respond_error(c, r, 409, -ENOENT,
-			    "node was not served an image");
+			return refused(e, 409, -ENOENT, "node was not served an image");
 		strcpy(id, n.served_image);
-		by_node = true;
+		f->by_node = true;
 	} else if (http_path_image_manifest(url, id) == 0) {
-		manifest = true;
-		role = "manifest";
-	} else if (http_path_image_template(url, id, tpath) == 0) {
-		tmpl = manifest = true; /* served as the manifest is: no role, no phase */
-		role = "template";
-	} else if (http_path_image(url, id, &role) < 0) {
-		char roles[96];
-
-		(void)snprintf(msg, sizeof(msg), "not an image file: use /images/<64-hex id>/%s",
-		    roles_hint(roles, sizeof(roles)));
-		return http_respond_error(c, r, 404, -ENOENT, msg);
+		f->manifest = true;
+		f->role = "manifest";
+	} else if (http_path_image_template(url, id, f->tpath) == 0) {
+		f->tmpl = f->manifest = true; /* served as the manifest is: no role, no phase */
+		f->role = "template";
+	} else if (http_path_image(url, id, &f->role) < 0) {
+		(void)snprintf(e->msg, sizeof(e->msg),
+		    "not an image file: use /images/<64-hex id>/%s", roles_hint(roles, sizeof(roles)));
+		return refused(e, 404, -ENOENT, NULL);
 	}
-	if ((rc = store_image_get(bs->store, id, &img)) < 0)
-		return http_respond_lookup_error(c, r, rc, "image id");
-	k = kind_find(img.kind);
-	kr = k && !manifest ? kind_role(k, role) : NULL;
-	if (!manifest && (!kr || !(kr->flags & KIND_ROLE_SERVED) ||
-	    !image_rec_file(&img, role))) {
-		(void)snprintf(msg, sizeof(msg), "image %.12s has no file '%s' to serve", id, role);
-		return http_respond_error(c, r, 404, -ENOENT, msg);
+	if ((rc = rows_image(w, id, &f->img)) < 0) {
+		e->lookup = "image id";
+		return refused(e, 0, rc, "");
+	}
+	f->k = kind_find(f->img.kind);
+	f->kr = f->k && !f->manifest ? kind_role(f->k, f->role) : NULL;
+	if (!f->manifest && (!f->kr || !(f->kr->flags & KIND_ROLE_SERVED) ||
+	    !image_rec_file(&f->img, f->role))) {
+		(void)snprintf(e->msg, sizeof(e->msg), "image %.12s has no file '%s' to serve", id,
+		    f->role);
+		return refused(e, 404, -ENOENT, NULL);
 	}
 	/* Registered (a shared store) but not here, or still being fetched: answered as a
 	 * missing version. Only the script path starts a sync (it knows the node): a peer's
 	 * request must not make two servers that both lack a version ask each other. */
-	if (!sync_have(bs->sync, &img)) {
-		(void)snprintf(msg, sizeof(msg), "image %.12s is not on this server (%s)", id,
-		    sync_state_of(bs->sync, &img) == SYNC_STATE_SYNCING ?
-		    "being fetched from a peer" : "missing");
-		return http_respond_error(c, r, 404, -ENOENT, msg);
+	if (!sync_have(bs->sync, &f->img)) {
+		e->not_here = true;
+		return refused(e, 404, -ENOENT, "");
 	}
+	return 0;
+}
 
-	(void)snprintf(path, sizeof(path), "%s/%s", img.path, tmpl ? tpath : manifest ?
-	    "manifest.json" : kr->file);
-	if (tmpl) {
-		fd = open_template(img.path, tpath);
-		if (fd < 0)
-			return http_respond_error(c, r, 404, -ENOENT, "no such template");
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+/* The loop's answer to a refusal. */
+static enum MHD_Result
+respond_refusal(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
+    const struct wanted *f, const struct image_refusal *e)
+{
+	char msg[160];
+
+	if (e->lookup)
+		return http_respond_lookup_error(c, r, e->rc, e->lookup);
+	if (e->not_here) {
+		(void)snprintf(msg, sizeof(msg), "image %.12s is not on this server (%s)", f->img.id,
+		    sync_state_of(bs->sync, &f->img) == SYNC_STATE_SYNCING ?
+		    "being fetched from a peer" : "missing");
+		return http_respond_error(c, r, e->status, e->rc, msg);
 	}
-	if (fd < 0) {
-		log_err("event=image_open image=%s file=%s err=%s", id, path,
-		    dl_errno_name(-errno));
-		sync_forget(bs->sync, id);
-		return http_respond_error(c, r, 500, -EIO, "image file missing on the server");
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	return http_respond_error(c, r, e->status, e->rc, e->msg);
+}
+
+/* The file opened, its path in path for the log: an fd on a regular file, -EBADFD for
+ * anything else, or open's -errno. */
+static int
+image_file_open(const struct wanted *f, char *path, size_t size, struct stat *st)
+{
+	int fd;
+
+	(void)snprintf(path, size, "%s/%s", f->img.path, f->tmpl ? f->tpath : f->manifest ?
+	    "manifest.json" : f->kr->file);
+	fd = f->tmpl ? open_template(f->img.path, f->tpath) :
+	    open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return f->tmpl ? fd : -errno;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
-		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
+		return -EBADFD;
 	}
-	size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* A fetch that marks a phase of the kind (linux: the kernel, pxe -> loading) moves the
+ * node on from the phase before it; it is known by the fixed address dnsmasq gave it.
+ * 1 with *n and *phase when this fetch moves n, 0 when it moves nothing, or a lookup's
+ * -errno other than -ENOENT. */
+static int
+fetch_moves(const struct rows *w, struct req *r, const struct wanted *f,
+    struct node_rec *n, const char **phase)
+{
+	const char *from;
+	int rc;
+
+	*phase = f->manifest ? NULL : kind_fetch_phase(f->k, f->role);
+	if (!*phase || !r->client[0])
+		return 0;
+	rc = rows_node_by_ip(w, r->client, n);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	strcpy(r->node, n->name);
+	from = kind_phase_prev(f->k, *phase);
+	return from && strcmp(n->phase, from) == 0;
+}
+
+/* The file's answer: 304 for a tag the client has, 416 for a range past it, else the
+ * file or its range, sent from fd (MHD takes it). */
+static enum MHD_Result
+serve(struct MHD_Connection *c, struct req *r, const struct wanted *f, int fd,
+    const struct stat *st, const char *method)
+{
+	char etag[SHA256_HEX_SIZE + 2], crange[96];
+	uint64_t start = 0, end = 0, size = (uint64_t)st->st_size;
+	struct MHD_Response *resp;
+	int rc;
+
 	/* The manifest's sha256 is the id (docs/boot-protocol.md); a template's is in the
 	 * manifest only, which is not read here: no tag. */
 	etag[0] = '\0';
-	if (!tmpl)
-		(void)snprintf(etag, sizeof(etag), "\"%s\"", manifest ? img.id :
-		    image_rec_sha256(&img, role));
-	if (!manifest)
-		note_fetch(bs, r, k, role);
-
+	if (!f->tmpl)
+		(void)snprintf(etag, sizeof(etag), "\"%s\"", f->manifest ? f->img.id :
+		    image_rec_sha256(&f->img, f->role));
 	if (etag[0] && http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
 		close(fd);
@@ -223,11 +300,11 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 	if (etag[0])
 		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, manifest && !tmpl ?
-	    "application/json" : "application/octet-stream");
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    f->manifest && !f->tmpl ? "application/json" : "application/octet-stream");
 	/* Immutable: a version id never names other bytes. */
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, by_node ? "no-cache" :
-	    "public, max-age=31536000, immutable");
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, f->by_node ?
+	    "no-cache" : "public, max-age=31536000, immutable");
 	if (strcmp(method, "GET") == 0)
 		r->bytes += size ? end - start + 1 : 0;
 	if (rc == 1) {
@@ -237,4 +314,61 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 		return http_queue(c, r, 206, resp);
 	}
 	return http_queue(c, r, 200, resp);
+}
+
+enum MHD_Result
+http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
+    const char *method)
+{
+	const struct rows w = { .s = bs->store };
+	char path[MAX_STORE_PATH + MAX_TEMPLATE_PATH + 32];
+	struct image_refusal e = { 0 };
+	struct wanted f;
+	struct node_rec n;
+	const char *phase;
+	struct stat st;
+	int fd;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
+	if (image_file_resolve(bs, &w, r, url, &f, &e) < 0)
+		return respond_refusal(bs, c, r, &f, &e);
+	fd = image_file_open(&f, path, sizeof(path), &st);
+	if (fd == -EBADFD)
+		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
+	if (fd < 0 && f.tmpl)
+		return http_respond_error(c, r, 404, -ENOENT, "no such template");
+	if (fd < 0) {
+		log_err("event=image_open image=%s file=%s err=%s", f.img.id, path,
+		    dl_errno_name(fd));
+		sync_forget(bs->sync, f.img.id);
+		return http_respond_error(c, r, 500, -EIO, "image file missing on the server");
+	}
+	if (fetch_moves(&w, r, &f, &n, &phase) == 1)
+		(void)nodes_set_phase(bs, n.name, phase, "");
+	return serve(c, r, &f, fd, &st, method);
+}
+
+bool
+http_images_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c,
+    struct req *r, const char *url, const char *method, enum MHD_Result *ret)
+{
+	const struct rows w = { .rd = v->rd };
+	char path[MAX_STORE_PATH + MAX_TEMPLATE_PATH + 32];
+	struct image_refusal e = { 0 };
+	struct wanted f;
+	struct node_rec n;
+	const char *phase;
+	struct stat st;
+	int fd;
+
+	if ((strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) ||
+	    image_file_resolve(bs, &w, r, url, &f, &e) < 0 ||
+	    fetch_moves(&w, r, &f, &n, &phase) != 0)
+		return false;
+	fd = image_file_open(&f, path, sizeof(path), &st);
+	if (fd < 0)
+		return false; /* the loop opens it again, logs and forgets a missing version */
+	*ret = serve(c, r, &f, fd, &st, method);
+	return true;
 }

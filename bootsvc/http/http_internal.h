@@ -95,6 +95,12 @@ bool http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connecti
     struct req *r, const char *url, enum MHD_Result *ret);
 enum MHD_Result http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url, const char *method);
+/* http_images()' answer from a reader thread's view, when it writes nothing: the file is
+ * here and its fetch moves no node (no node at the client's address, or not in the phase
+ * the fetch moves it from). false for the loop to answer: a refusal, a fetch that moves a
+ * node, a file that does not open. */
+bool http_images_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c,
+    struct req *r, const char *url, const char *method, enum MHD_Result *ret);
 enum MHD_Result api_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url, const char *method);
 /* Whether api_node() would refuse this request on its headers alone (an unknown node, no
@@ -106,6 +112,13 @@ enum MHD_Result http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struc
 void http_metrics_script_observe(struct metrics *m, uint64_t ms);
 /* The HTTP counters of bs->http's reader threads added into m (a copy of bs->metrics). */
 void http_metrics_readers(const struct bootsvc *bs, struct metrics *m);
-/* Requests each serving thread took (the loop's is index 0), for
- * diskless_http_thread_requests_total; returns how many threads, at most max. */
-unsigned http_thread_requests(const struct bootsvc *bs, uint64_t *ret, unsigned max);
+/* A serving thread's counts: the requests its connections carried, and of those the ones
+ * it handed to the loop to answer (a reader's; a POST to the node API counts twice, its
+ * headers and its body). */
+struct http_thread_count {
+	uint64_t requests, handoffs;
+};
+/* Each serving thread's counts (the loop's is index 0), for /metrics; returns how many
+ * threads, at most max. */
+unsigned http_thread_counts(const struct bootsvc *bs, struct http_thread_count *ret,
+    unsigned max);

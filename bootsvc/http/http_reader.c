@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The reader threads (http_threads > 1, http.h): each runs a server of its own on a loop
- * of its own and answers from its view (http_ipxe_read) what moves nothing; the rest it
- * hands to the loop through a queue, which the loop answers with the same handlers and
- * gives back by resuming the connections. */
+ * of its own and answers from its view (http_ipxe_read, http_images_read) what moves
+ * nothing; the rest it hands to the loop through a queue, which the loop answers with the
+ * same handlers and gives back by resuming the connections. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +24,7 @@ handoff_push(struct srv *s, struct MHD_Connection *c, struct req *r, enum handof
 	struct http *h = s->h;
 	bool wake;
 
+	metric_add(&s->n_handoffs, 1);
 	r->handoff = stage;
 	r->handed = true;
 	r->deferred = false;
@@ -271,16 +272,25 @@ http_metrics_readers(const struct bootsvc *bs, struct metrics *m)
 	}
 }
 
+static struct http_thread_count
+count_of(const struct srv *s)
+{
+	return (struct http_thread_count){
+		.requests = __atomic_load_n(&s->n_requests, __ATOMIC_RELAXED),
+		.handoffs = __atomic_load_n(&s->n_handoffs, __ATOMIC_RELAXED),
+	};
+}
+
 unsigned
-http_thread_requests(const struct bootsvc *bs, uint64_t *ret, unsigned max)
+http_thread_counts(const struct bootsvc *bs, struct http_thread_count *ret, unsigned max)
 {
 	const struct http *h = bs->http;
 	unsigned n = 0;
 
 	if (!h || !max)
 		return 0;
-	ret[n++] = h->main.n_requests;
+	ret[n++] = count_of(&h->main);
 	for (unsigned i = 0; i < h->n_readers && n < max; i++)
-		ret[n++] = __atomic_load_n(&h->readers[i].srv.n_requests, __ATOMIC_RELAXED);
+		ret[n++] = count_of(&h->readers[i].srv);
 	return n;
 }

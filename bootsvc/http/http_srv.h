@@ -33,6 +33,7 @@ struct srv {
 	struct log_ratelimit rl_mhd, rl_deadline;
 	uint64_t n_deadline;
 	uint64_t n_requests; /* for diskless_http_thread_requests_total */
+	uint64_t n_handoffs; /* a reader's requests handed to the loop (handoff_push) */
 	int wake_fd;         /* a reader's: its struct reader's; -1 for the loop's */
 };
 

@@ -206,7 +206,8 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 {
 	struct metrics sum = bs->metrics, *m = &sum;
 	struct strbuf b = { 0 };
-	uint64_t dns_restarts, thread_reqs[HTTP_MAX_THREADS];
+	uint64_t dns_restarts;
+	struct http_thread_count per[HTTP_MAX_THREADS];
 	unsigned n_threads;
 	pid_t dns_pid;
 	enum MHD_Result ret;
@@ -226,10 +227,16 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	/* Which serving thread took them (config: http_threads): the loop is 0. */
 	family(&b, "diskless_http_thread_requests_total", "counter", "HTTP requests by the "
 	    "serving thread whose connection carried them (0: the loop).");
-	n_threads = http_thread_requests(bs, thread_reqs, HTTP_MAX_THREADS);
+	n_threads = http_thread_counts(bs, per, HTTP_MAX_THREADS);
 	for (unsigned i = 0; i < n_threads; i++)
 		strbuf_printf(&b, "diskless_http_thread_requests_total{thread=\"%u\"} %llu\n", i,
-		    (unsigned long long)thread_reqs[i]);
+		    (unsigned long long)per[i].requests);
+	/* What the reader threads could not answer from their views (http_reader.c). */
+	family(&b, "diskless_http_thread_handoffs_total", "counter", "Requests a reader thread "
+	    "handed to the loop to answer (a node API POST twice: headers, body).");
+	for (unsigned i = 1; i < n_threads; i++)
+		strbuf_printf(&b, "diskless_http_thread_handoffs_total{thread=\"%u\"} %llu\n", i,
+		    (unsigned long long)per[i].handoffs);
 	family(&b, "diskless_nodes", "gauge", "Nodes by boot phase.");
 	(void)store_node_count_by_phase(bs->store, phase_count, &b);
 	family(&b, "diskless_phase_reports_total", "counter", "Phase reports accepted from nodes.");

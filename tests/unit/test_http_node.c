@@ -1263,8 +1263,8 @@ test_reader_thread(void **state)
 {
 	struct fixture *f = *state;
 	struct metrics m = f->bs.metrics;
-	uint64_t per[HTTP_MAX_THREADS];
-	char *first = NULL, dir[] = "/tmp/test_http_node.XXXXXX", cmd[256];
+	struct http_thread_count per[HTTP_MAX_THREADS], before[HTTP_MAX_THREADS];
+	char *first = NULL, dir[] = "/tmp/test_http_node.XXXXXX", cmd[256], path[160];
 	struct exchange x;
 	struct node_rec n;
 
@@ -1285,11 +1285,14 @@ test_reader_thread(void **state)
 	assert_string_equal(n.served_image, f->image_id);
 	/* one boot: the phase moved once, by the first request */
 	assert_int_equal(events(f, "n1", "phase", NULL) <= 1, 1);
-	assert_int_equal(http_thread_requests(&f->bs, per, HTTP_MAX_THREADS), 2);
-	print_message("requests: loop %llu, reader %llu\n", (unsigned long long)per[0],
-	    (unsigned long long)per[1]);
-	assert_true(per[0] > 0);
-	assert_true(per[1] > 0);
+	assert_int_equal(http_thread_counts(&f->bs, per, HTTP_MAX_THREADS), 2);
+	print_message("scripts: loop %llu, reader %llu (%llu handed over)\n",
+	    (unsigned long long)per[0].requests, (unsigned long long)per[1].requests,
+	    (unsigned long long)per[1].handoffs);
+	assert_true(per[0].requests > 0);
+	assert_true(per[1].requests > 0);
+	/* only a boot's first request moves the node: the reader answered the rest itself */
+	assert_true(per[1].handoffs <= 1);
 	/* every script counted once, whichever thread served it */
 	m = f->bs.metrics;
 	http_metrics_readers(&f->bs, &m);
@@ -1343,6 +1346,26 @@ test_reader_thread(void **state)
 	}
 	assert_string_equal(get_node(f, "n1").phase, "loading");
 	free(first);
+
+	/* image files: the fetch that moves a node (its kernel, pxe -> loading) is the
+	 * loop's, the rest the reader serves itself, the same bytes */
+	add_node(f, "n2", MAC2, OWN, "pxe", false);
+	(void)http_thread_counts(&f->bs, before, HTTP_MAX_THREADS);
+	(void)snprintf(path, sizeof(path), "/images/%s/kernel", f->image_id);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(http_get(f, OWN, path, NULL, &x), 200);
+		assert_int_equal(x.payload_len, 6);
+		assert_memory_equal(x.payload, "KERNEL", 6);
+		free(x.resp);
+	}
+	assert_string_equal(get_node(f, "n2").phase, "loading");
+	(void)http_thread_counts(&f->bs, per, HTTP_MAX_THREADS);
+	print_message("images: loop %llu, reader %llu (%llu handed over)\n",
+	    (unsigned long long)(per[0].requests - before[0].requests),
+	    (unsigned long long)(per[1].requests - before[1].requests),
+	    (unsigned long long)(per[1].handoffs - before[1].handoffs));
+	assert_true(per[1].requests - before[1].requests > 0);
+	assert_true(per[1].handoffs - before[1].handoffs <= 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
