@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "http/http_internal.h"
+#include "http/http_rows.h"
 #include "kind.h"
 #include "log.h"
 #include "boot/nodes.h"
@@ -76,31 +77,6 @@ open_template(const char *dir, const char *rel)
 	return fd;
 }
 
-
-/* The rows a request is resolved from: the loop's store, or a reader thread's view. */
-struct rows {
-	struct store *s;
-	struct store_reader *rd;
-};
-
-static int
-rows_node(const struct rows *w, const char *name, struct node_rec *n)
-{
-	return w->rd ? store_reader_node_get(w->rd, name, n) : store_node_get(w->s, name, n);
-}
-
-static int
-rows_node_by_ip(const struct rows *w, const char *ip, struct node_rec *n)
-{
-	return w->rd ? store_reader_node_get_by_ip(w->rd, ip, n) :
-	    store_node_get_by_ip(w->s, ip, n);
-}
-
-static int
-rows_image(const struct rows *w, const char *id, struct image_rec *img)
-{
-	return w->rd ? store_reader_image_get(w->rd, id, img) : store_image_get(w->s, id, img);
-}
 
 /* The file a request names, as its rows say; nothing written, nothing opened yet. */
 struct wanted {

@@ -8,10 +8,12 @@
 #include <time.h>
 
 #include "http/http_internal.h"
+#include "http/http_rows.h"
 #include "kind.h"
 #include "log.h"
 #include "template.h"
 #include "wallclock.h"
+#include "boot/boot_decide.h"
 #include "boot/nodes.h"
 #include "boot/script_vars.h"
 #include "boot/templates.h"
@@ -123,11 +125,11 @@ trust_evidence_needed(const struct bootsvc *bs, const struct trust_script_in *in
 	    (in->phase == TP_UP || in->phase == TP_FAILED);
 }
 
-/* What the script request may do to n (boot/trust.h); carries out the arming and the
- * self-boot op. false when the answer is the hold script (already decided: *ret_why). */
+/* What the script request may do to n (boot/trust.h), in *ret; carries out the arming
+ * and the self-boot op. false when the answer is the hold script (ret->why). */
 static bool
-trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *ret_set_pxe,
-    const char **ret_why)
+trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n,
+    struct trust_script_verdict *ret)
 {
 	struct trust_script_in in = trust_in_of(r, n);
 	int64_t seen;
@@ -142,11 +144,9 @@ trust_boot(struct bootsvc *bs, const struct req *r, struct node_rec *n, bool *re
 		in.reboot_evidence = seen >= (n->phase_at + 1) * 1000 &&
 		    wall_ms() / 1000 * 1000 - seen <= PXE_SEEN_WITHIN_MS;
 	}
-	struct trust_script_verdict v;
+	const struct trust_script_verdict v = trust_script_decide(&in);
 
-	v = trust_script_decide(&in);
-	*ret_why = v.why;
-	*ret_set_pxe = v.set_pxe;
+	*ret = v;
 	if (v.event)
 		http_observe(bs, r, n, v.serve == TS_BOOT ? "self-boot" : "script-observed", v.why);
 	if (v.serve != TS_BOOT)
@@ -186,7 +186,8 @@ served_record(struct bootsvc *bs, struct node_rec *n, const char *id)
  * brings the node back. */
 static enum MHD_Result
 san_boot(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n,
-    const struct kind *k, const struct image_rec *img, struct script_vars *v, bool set_pxe)
+    const struct kind *k, const struct image_rec *img, struct script_vars *v,
+    const struct trust_script_verdict *verdict)
 {
 	char target[MAX_ISCSI_NAME], initiator[MAX_ISCSI_NAME], reason[MAX_REASON];
 	const char *phase = kind_script_phase(k), *why = "";
@@ -198,7 +199,7 @@ san_boot(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct nod
 	act = disks_for_boot(bs->disks, n, img, &dr, &why);
 	/* A boot it is, disk or not: the phase moves, so the controller's timeouts count
 	 * from the first request; a node that cannot have a disk at all stays where it is. */
-	if (act != DD_REFUSE && set_pxe && phase && strcmp(n->phase, phase) != 0)
+	if (act != DD_REFUSE && boot_moves_phase(verdict, phase, n->phase))
 		(void)nodes_set_phase(bs, n->name, phase, "");
 	if (act != DD_KEEP) {
 		if (act == DD_REFUSE || act == DD_FAILED)
@@ -303,80 +304,98 @@ san_failed(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	return http_respond(c, r, 200, "text/plain", "recorded\n", 9);
 }
 
+/* What boot_gate_decide() needs to know of n, looked up in w; *img and *k when n has a
+ * version of a known kind. Every lookup is made, whichever step ends the request: they
+ * are cached rows and sync_have's cached answer, and one pure decision then orders them
+ * for the loop and the reader threads alike (boot/boot_decide.h). */
+static struct boot_gate_in
+gate_in(struct bootsvc *bs, const struct rows *w, const struct req *r,
+    const struct node_rec *n, struct image_rec *img, const struct kind **k)
+{
+	struct boot_gate_in g = {
+		.source_ok = trust_source_ok(n->ip[0] != '\0', strcmp(r->client, n->ip) == 0),
+		.discovered_unassigned = strcmp(n->phase, "discovered") == 0 && !n->image[0],
+		.hold = n->hold,
+		.have_version = rows_boot_image(w, n, img) == 0,
+	};
+
+	*k = g.have_version ? kind_find(img->kind) : NULL;
+	g.kind_known = *k != NULL;
+	g.files_here = *k && sync_have(bs->sync, img);
+	return g;
+}
+
 static enum MHD_Result
 boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node_rec *n)
 {
+	const struct rows w = { .s = bs->store };
 	char reason[MAX_REASON + 64], safe[MAX_REASON], kind_safe[MAX_KIND_NAME];
-	const struct kind *k;
-	const char *phase, *why = "";
-	struct image_rec img;
+	struct trust_script_verdict verdict;
 	struct script_vars v = { 0 };
-	bool set_pxe = false;
-	int rc;
+	const struct kind *k;
+	struct boot_gate_in g;
+	struct image_rec img;
+	const char *phase;
 
 	script_vars_node(&v, bs->cfg.boot_url, n->name, bs->cfg.hold_poll_ms);
 	strcpy(r->node, n->name);
-	/* A node with a fixed address is asked for from that address only. */
-	if (!trust_source_ok(n->ip[0] != '\0', strcmp(r->client, n->ip) == 0)) {
+	g = gate_in(bs, &w, r, n, &img, &k);
+	switch (boot_gate_decide(&g)) {
+	case BG_REFUSE:
 		http_observe(bs, r, n, "script-refused",
 		    "script asked for from an address other than the node's");
 		return http_respond_error(c, r, 403, -EPERM,
 		    "this node's script is served to its own address only");
-	}
-
-	if (strcmp(n->phase, "discovered") == 0 && !n->image[0])
+	case BG_DISCOVER:
 		return render_vars(c, r, templates_fixed(&bs->tmpl, TMPL_DISCOVER), &v);
-	if (n->hold) {
+	case BG_HOLD_ADMIN:
 		(void)snprintf(reason, sizeof(reason), "admin hold: %s",
 		    script_safe(safe, sizeof(safe), n->hold_reason));
 		return hold(bs, c, r, &v, reason);
-	}
-	rc = nodes_boot_image(bs, n, &img);
-	if (rc < 0) {
+	case BG_HOLD_NO_VERSION:
 		if (n->image[0])
 			(void)snprintf(reason, sizeof(reason), "image %s has no version",
 			    script_safe(safe, sizeof(safe), n->image));
 		else
 			strcpy(reason, "no image assigned");
 		return hold(bs, c, r, &v, reason);
-	}
-	/* Registration refuses a kind this bootsvc does not know, so only a store written
-	 * by a newer one gets here: the node waits rather than boot something half-known. */
-	k = kind_find(img.kind);
-	if (!k) {
+	case BG_HOLD_UNKNOWN_KIND:
+		/* Registration refuses a kind this bootsvc does not know, so only a store
+		 * written by a newer one gets here: the node waits rather than boot something
+		 * half-known. */
 		log_err("event=boot_script node=%s image=%s msg=\"unknown image kind '%s'\"",
 		    n->name, img.id, log_safe(safe, sizeof(safe), img.kind));
 		(void)snprintf(reason, sizeof(reason), "image %s has unknown kind %s",
 		    script_safe(safe, sizeof(safe), img.name),
 		    script_safe(kind_safe, sizeof(kind_safe), img.kind));
 		return hold(bs, c, r, &v, reason);
-	}
-	/* Registered (another server added it to the shared store) but its files are not
-	 * here yet: they are fetched from a peer (sync/sync.h) while the node waits on the
-	 * hold script, which polls again; a script whose files 404 would send it to its
-	 * firmware's "no bootable device" instead. */
-	if (!sync_have(bs->sync, &img)) {
+	case BG_HOLD_NOT_HERE:
+		/* Registered (another server added it to the shared store) but its files are
+		 * not here yet: they are fetched from a peer (sync/sync.h) while the node waits
+		 * on the hold script, which polls again; a script whose files 404 would send it
+		 * to its firmware's "no bootable device" instead. */
 		sync_on_demand(bs->sync, &img, n->name);
 		(void)snprintf(reason, sizeof(reason), bs->cfg.n_peers ?
 		    "image %s is being fetched from a peer" :
 		    "image %s is not on this server, and it has no peers to fetch it from",
 		    script_safe(safe, sizeof(safe), img.name));
 		return hold(bs, c, r, &v, reason);
+	case BG_TRUST:
+		break;
 	}
-	if (!trust_boot(bs, r, n, &set_pxe, &why))
-		return hold(bs, c, r, &v, why);
+	if (!trust_boot(bs, r, n, &verdict))
+		return hold(bs, c, r, &v, verdict.why);
 	if (kind_is_sanboot(k)) {
 		script_vars_image(&v, k, &img);
-		return san_boot(bs, c, r, n, k, &img, &v, set_pxe);
+		return san_boot(bs, c, r, n, k, &img, &v, &verdict);
 	}
 
 	if (served_record(bs, n, img.id) < 0)
 		return http_respond_error(c, r, 503, -EIO, SERVED_UNRECORDED);
-	/* Only a change is written: iPXE retrying its script (a failed fetch, a boot loop)
-	 * keeps the phase and its start, so the pxe timeout counts from the first request,
-	 * and the request path does no store write (docs/benchmarks.md, per-node scripts). */
+	/* Only a change is written (boot_moves_phase): the request path of iPXE retrying does
+	 * no store write (docs/benchmarks.md, per-node scripts). */
 	phase = kind_script_phase(k);
-	if (set_pxe && phase && strcmp(n->phase, phase) != 0)
+	if (boot_moves_phase(&verdict, phase, n->phase))
 		(void)nodes_set_phase(bs, n->name, phase, "");
 	return render_kind(bs, c, r, k, &img, n->name);
 }
@@ -481,21 +500,23 @@ start(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 }
 
 /* The answer boot_node() gives a node booting the same image again (iPXE retrying, a
- * boot storm's every node but its first request), found from a reader thread's view:
- * only when boot_node() would write nothing, event nothing and need neither the clock
- * nor DHCP's evidence. Everything else is false, for the loop to answer, so every
- * decision and every write stays the loop's, and this path only ever gives the answer
- * the loop would have given from the same committed rows. */
+ * boot storm's every node but its first request), from a reader thread's view: the same
+ * lookups (struct rows) and the same decisions (boot/boot_decide.h), answered here only
+ * when boot_read_only() says the answer writes nothing, events nothing and needs neither
+ * the clock nor DHCP's evidence. Everything else is false, for the loop to answer, so
+ * every write stays the loop's and this path gives the answer the loop would have given
+ * from the same committed rows. */
 bool
 http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c,
     struct req *r, const char *url, enum MHD_Result *ret)
 {
+	const struct rows w = { .rd = v->rd };
 	const struct template *t = NULL;
-	struct trust_script_in in;
 	struct trust_script_verdict verdict;
+	struct trust_script_in in;
 	struct dl_err err = { 0 };
 	const struct kind *k;
-	const char *phase;
+	struct boot_gate_in g;
 	struct boot_query q;
 	struct image_rec img;
 	struct node_rec n;
@@ -505,27 +526,18 @@ http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c
 	    boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "uuid"),
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "serial"), &q, &err) < 0 ||
-	    store_reader_node_get_by_mac(v->rd, q.mac_str, &n) < 0)
+	    rows_node_by_mac(&w, q.mac_str, &n) < 0)
 		return false;
-	/* boot_node()'s steps, in its order: each that could answer otherwise goes back. */
-	if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0) || n.hold ||
-	    (strcmp(n.phase, "discovered") == 0 && !n.image[0]))
-		return false;
-	rc = n.image_pin[0] ? store_reader_image_get(v->rd, n.image_pin, &img) :
-	    n.image[0] ? store_reader_image_current(v->rd, n.image, &img) : -ENOENT;
-	if (rc < 0 || !(k = kind_find(img.kind)) || kind_is_sanboot(k) ||
-	    !sync_have(bs->sync, &img))
+	g = gate_in(bs, &w, r, &n, &img, &k);
+	if (boot_gate_decide(&g) != BG_TRUST)
 		return false;
 	in = trust_in_of(r, &n);
 	if (trust_evidence_needed(bs, &in))
 		return false;
 	in.reboot_evidence = true;
 	verdict = trust_script_decide(&in);
-	if (verdict.serve != TS_BOOT || verdict.event || verdict.arm || verdict.self_op)
-		return false;
-	phase = kind_script_phase(k);
-	if (strcmp(n.served_image, img.id) != 0 ||
-	    (verdict.set_pxe && phase && strcmp(n.phase, phase) != 0))
+	if (!boot_read_only(&verdict, kind_is_sanboot(k), strcmp(n.served_image, img.id) == 0,
+	    boot_moves_phase(&verdict, kind_script_phase(k), n.phase)))
 		return false;
 	/* The kind's script bound from the templates and settings a reload changes
 	 * (main.c), read under its lock; the result is this thread's own copy. */
