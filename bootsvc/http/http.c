@@ -178,6 +178,16 @@ has_body(const char *method)
 	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
+/* A node API request with a body, on its headers alone: api_node()'s refusal answered now,
+ * before MHD reads (or asks with 100 Continue for) a body nobody authorised, else MHD_YES
+ * to read it. The loop's, for its own connections and a reader thread's. */
+enum MHD_Result
+route_headers(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
+    const char *method)
+{
+	return api_node_refused(bs, c, url) ? api_node(bs, c, r, url, method) : MHD_YES;
+}
+
 /* The request's answer, by route: the loop's part of on_request, for its own connections
  * and for those a reader thread handed over. */
 enum MHD_Result
@@ -262,8 +272,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if (r->route == ROUTE_API && has_body(method)) {
 			if (s->view)
 				return handoff_push(s, c, r, HANDOFF_HEADERS);
-			if (api_node_refused(bs, c, url))
-				return api_node(bs, c, r, url, method);
+			return route_headers(bs, c, r, url, method);
 		}
 		return MHD_YES;
 	}
@@ -573,7 +582,6 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	}
 	h->main.m = &bs->metrics;
 	h->main.wake_fd = -1;
-	http_observe_reset();
 	if ((r = srv_open(h, &h->main, share_of(&bs->cfg, 0), reterr)) < 0 ||
 	    (r = srv_listen(&h->main, reterr)) < 0 ||
 	    (r = srv_watch(&h->main, bs->loop, reterr)) < 0)

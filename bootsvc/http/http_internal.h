@@ -82,10 +82,6 @@ enum MHD_Result http_respond_lookup_error(struct MHD_Connection *c, struct req *
  * (http_observe.c). */
 void http_observe(struct bootsvc *bs, const struct req *r, const struct node_rec *n,
     const char *what, const char *why);
-
-/* Forget the rates: a server that starts begins with every burst whole (a process that
- * starts several, as the tests do, would carry one's into the next). */
-void http_observe_reset(void);
 enum MHD_Result http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url);
 /* GET /ipxe/boot on a reader thread, from v alone: true with *ret when the answer is a

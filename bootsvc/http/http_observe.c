@@ -4,39 +4,20 @@
  * send such requests as fast as the network allows, so each (node, kind) pair gets a
  * burst of OBSERVE_BURST, then one more per OBSERVE_REFILL_MS; the next one that is
  * recorded says how many were left out. The history and the log stay bounded, and the
- * first refusals of every node are always there. Loop thread only. */
+ * first refusals of every node are always there. Loop thread only; the table is the
+ * server's (struct http), so each server starts with every burst whole. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "http/http_internal.h"
+#include "http/http_srv.h"
 #include "log.h"
 #include "loop.h"
 
-/* Slots of the (node, kind) table: more than the pairs one attack touches at once; two
- * pairs sharing a slot just restart each other's burst. */
-#define OBSERVE_SLOTS 256
 /* Events recorded in a row before the rate applies. */
 #define OBSERVE_BURST 10
 /* Then one more every 6 s: 10 a minute per node and kind. */
 #define OBSERVE_REFILL_MS 6000
-
-struct observe_slot {
-	char node[MAX_NODE_NAME];
-	char what[24];
-	unsigned tokens;
-	uint64_t at_ms;
-	unsigned suppressed;
-};
-
-/* The loop's only (http_observe runs on the loop, a reader thread's requests too). */
-static struct observe_slot slots[OBSERVE_SLOTS];
-
-void
-http_observe_reset(void)
-{
-	memset(slots, 0, sizeof(slots));
-}
 
 static size_t
 slot_of(const char *node, const char *what)
@@ -52,9 +33,10 @@ slot_of(const char *node, const char *what)
 
 /* May one more (node, what) be recorded now? *ret_suppressed: how many were not since. */
 static bool
-observe_allowed(const char *node, const char *what, uint64_t now, unsigned *ret_suppressed)
+observe_allowed(struct observe_slot *table, const char *node, const char *what, uint64_t now,
+    unsigned *ret_suppressed)
 {
-	struct observe_slot *s = &slots[slot_of(node, what)];
+	struct observe_slot *s = &table[slot_of(node, what)];
 
 	if (strcmp(s->node, node) != 0 || strcmp(s->what, what) != 0) {
 		(void)snprintf(s->node, sizeof(s->node), "%s", node);
@@ -87,7 +69,7 @@ http_observe(struct bootsvc *bs, const struct req *r, const struct node_rec *n,
 	const char *client = r->client[0] ? r->client : "unknown";
 	unsigned suppressed = 0;
 
-	if (!observe_allowed(n->name, what, loop_now_ms(), &suppressed))
+	if (!observe_allowed(bs->http->observe, n->name, what, loop_now_ms(), &suppressed))
 		return;
 	if (suppressed)
 		(void)snprintf(more, sizeof(more), "; %u more not recorded", suppressed);

@@ -65,11 +65,8 @@ handoff_run(struct loop *l, int fd, uint32_t events, void *userdata)
 	for (r = list; r; r = r->next) {
 		enum MHD_Result ret;
 
-		if (r->handoff == HANDOFF_HEADERS)
-			ret = api_node_refused(bs, r->c, r->url) ?
-			    api_node(bs, r->c, r, r->url, r->method) : MHD_YES;
-		else
-			ret = route(bs, r->c, r, r->url, r->method);
+		ret = r->handoff == HANDOFF_HEADERS ? route_headers(bs, r->c, r, r->url, r->method) :
+		    route(bs, r->c, r, r->url, r->method);
 		r->failed = ret == MHD_NO;
 	}
 	(void)store_batch_end(bs->store);
@@ -91,16 +88,15 @@ readers_open(struct http *h, unsigned n, struct dl_err *reterr)
 		return dl_err_set(reterr, -ENOMEM, "HTTP: out of memory");
 	h->n_readers = n;
 	for (unsigned i = 0; i < n; i++)
-		h->readers[i].srv.listen_fd = h->readers[i].wake_fd = -1;
+		h->readers[i].srv.listen_fd = h->readers[i].srv.wake_fd = -1;
 	for (unsigned i = 0; i < n; i++) {
 		struct reader *rd = &h->readers[i];
 
 		rd->srv.view = &rd->view;
 		rd->srv.m = &rd->view.m;
 		/* made now: a request's wake_fd is its server's from its first call */
-		if ((rd->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		if ((rd->srv.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 			return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
-		rd->srv.wake_fd = rd->wake_fd;
 		/* bound now, listening once the thread runs (http_readers_start): a socket
 		 * not listening gets none of the port's connections */
 		if ((r = srv_open(h, &rd->srv, share_of(&h->bs->cfg, i + 1), reterr)) < 0)
@@ -144,7 +140,7 @@ reader_start(struct http *h, struct reader *rd, struct dl_err *reterr)
 		return r;
 	if ((r = loop_new(&l)) < 0)
 		return dl_err_set(reterr, r, "HTTP: reader thread's loop: %s", strerror(-r));
-	if ((r = loop_add_fd(l, rd->wake_fd, EPOLLIN, on_wake, rd)) < 0 ||
+	if ((r = loop_add_fd(l, rd->srv.wake_fd, EPOLLIN, on_wake, rd)) < 0 ||
 	    (r = srv_watch(&rd->srv, l, reterr)) < 0) {
 		srv_unwatch(&rd->srv);
 		loop_free(l);
@@ -201,7 +197,7 @@ http_readers_stop(struct http *h)
 		if (!rd->running)
 			continue;
 		atomic_store(&rd->quit, true);
-		(void)eventfd_write(rd->wake_fd, 1);
+		(void)eventfd_write(rd->srv.wake_fd, 1);
 		(void)pthread_join(rd->thread, NULL);
 		rd->running = false;
 		/* The socket first, so no connection waits on it (the kernel sends new ones to
@@ -235,8 +231,8 @@ readers_free(struct http *h)
 		srv_unwatch(&rd->srv);
 		srv_close(&rd->srv);
 		loop_free(l);
-		if (rd->wake_fd >= 0)
-			close(rd->wake_fd);
+		if (rd->srv.wake_fd >= 0)
+			close(rd->srv.wake_fd);
 		tmpl_bound_cache_done(&rd->view.bound);
 		store_reader_close(rd->view.rd);
 	}

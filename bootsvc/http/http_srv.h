@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* What http.c (the servers, the requests) and http_reader.c (the reader threads, the
- * hand-off to the loop) share; only they include it. */
+/* What http.c (the servers, the requests), http_reader.c (the reader threads, the
+ * hand-off to the loop) and http_observe.c (the server's event rate) share; only they
+ * include it. */
 #pragma once
 
 #include <pthread.h>
@@ -34,7 +35,8 @@ struct srv {
 	uint64_t n_deadline;
 	uint64_t n_requests; /* for diskless_http_thread_requests_total */
 	uint64_t n_handoffs; /* a reader's requests handed to the loop (handoff_push) */
-	int wake_fd;         /* a reader's: its struct reader's; -1 for the loop's */
+	int wake_fd;         /* a reader's eventfd: connections resumed (http_resume), or
+	                      * quit; -1 for the loop's */
 };
 
 /* A reader thread: its loop and server, and what it answers from. */
@@ -43,8 +45,18 @@ struct reader {
 	struct http_view view;
 	pthread_t thread;
 	bool running;
-	int wake_fd;     /* eventfd: connections resumed (http_resume), or quit */
 	atomic_bool quit; /* the loop asks the thread to stop */
+};
+
+/* http_observe()'s rate of one (node, kind) pair. The table has more slots than the pairs
+ * one attack touches at once; two pairs sharing a slot just restart each other's burst. */
+#define OBSERVE_SLOTS 256
+struct observe_slot {
+	char node[MAX_NODE_NAME];
+	char what[24];
+	unsigned tokens;
+	uint64_t at_ms;
+	unsigned suppressed;
 };
 
 struct http {
@@ -58,6 +70,7 @@ struct http {
 	pthread_mutex_t lock;
 	struct req *q_head, *q_tail;
 	int q_fd;            /* eventfd: wakes the loop when the queue stops being empty */
+	struct observe_slot observe[OBSERVE_SLOTS]; /* the loop's (http_observe.c) */
 };
 
 /* http.c: a server's parts, for the reader threads' too. */
@@ -73,6 +86,9 @@ unsigned share_of(const struct config *cfg, unsigned i);
 /* A request's answer by route: what the loop does with its own and with those handed
  * over. */
 enum MHD_Result route(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
+    const char *url, const char *method);
+/* A node API POST's headers: refused now (answered), or MHD_YES to read its body. */
+enum MHD_Result route_headers(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url, const char *method);
 
 /* http_reader.c: the reader threads of h. readers_open makes n servers, their sockets
