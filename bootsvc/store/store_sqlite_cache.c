@@ -94,7 +94,9 @@ store_sqlite_cache_open(struct sqlite_conn *c, bool reader)
 	k->data_version = -1;
 	k->reader = reader;
 	c->cache = k;
-	(void)sqlite3_update_hook(c->db, on_row_written, c);
+	/* A reader writes nothing, so only data_version tells it of the writer's rows. */
+	if (!reader)
+		(void)sqlite3_update_hook(c->db, on_row_written, c);
 	return 0;
 }
 
@@ -103,7 +105,7 @@ store_sqlite_cache_close(struct sqlite_conn *c)
 {
 	if (!c->cache)
 		return;
-	if (c->db)
+	if (c->db && !c->cache->reader)
 		(void)sqlite3_update_hook(c->db, NULL, NULL);
 	rowcache_free(c->cache->nodes);
 	free(c->cache);
