@@ -77,7 +77,6 @@ open_template(const char *dir, const char *rel)
 	return fd;
 }
 
-
 /* The file a request names, as its rows say; nothing written, nothing opened yet. */
 struct wanted {
 	struct image_rec img;
