@@ -459,8 +459,8 @@ if row_on script; then
 	put rss_hwm_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
 
 	# What a reader thread is worth: the same bootsvc with one beside the loop
-	# (http_threads = 2; the default is the loop alone), started on :8082 on a copy of the
-	# store, beside nginx in rounds of its own. Reported, no goal.
+	# (http_threads = 2, what the default auto gives a 2-CPU machine), started on :8082 on
+	# a copy of the store, beside nginx in rounds of its own. Reported, no goal.
 	note "per-node scripts, with a reader thread: bootsvc --http-threads=2 on :8082, on a copy of the store"
 	mkdir -p "$W/state2"
 	if sqlite3 "$DL_W/state/diskless.db" ".backup '$W/state2/diskless.db'" &&

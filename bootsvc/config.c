@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +14,21 @@
 #include "name_table.h"
 #include "parse.h"
 #include "tls_pki.h"
+
+unsigned
+config_http_threads_auto(void)
+{
+	cpu_set_t set;
+	long n = 0;
+
+	/* The CPUs this process may run on (a cpuset or taskset narrows them), else the
+	 * online ones. */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	if (n < 1)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > HTTP_MAX_THREADS ? HTTP_MAX_THREADS : (unsigned)n;
+}
 
 void
 config_init(struct config *c)
@@ -45,10 +61,10 @@ config_init(struct config *c)
 	/* A node uses 1-3 at once (iPXE keeps one alive, the init fetches the rootfs); 64
 	 * leaves room for a NAT or a relay in front of a few nodes. */
 	c->http_max_per_ip = 64;
-	/* The loop alone: reader threads (2 and more) answer steady script traffic faster,
-	 * but cost boot storms half their throughput in the one full run so far, for a
-	 * reason not found yet (docs/architecture.md, "More threads"). */
-	c->http_threads = 1;
+	/* auto, as nginx's worker_processes: with a reader thread the steady script row
+	 * reaches nginx and storms keep its throughput, where the loop alone answers 0.8x
+	 * of its scripts (docs/architecture.md, "More threads"). */
+	c->http_threads = config_http_threads_auto();
 	/* iPXE sends a whole request in one segment; 10 s is far beyond any honest client
 	 * and short enough that a trickling one cannot hold a slot for long. */
 	c->http_request_timeout_ms = 10000;
@@ -660,6 +676,10 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		return 0;
 	}
 	if (streq(key, "http_threads")) {
+		if (streq(v, "auto")) {
+			c->http_threads = config_http_threads_auto();
+			return 0;
+		}
 		r = parse_u64(v, 1, HTTP_MAX_THREADS, &u, reterr);
 		if (r < 0)
 			return dl_err_prefix(reterr, "%s", key), r;

@@ -77,6 +77,8 @@ enum disk_clone disk_clone_from_string(const char *s);
 
 /* http_threads' bound: the loop and up to seven reader threads. */
 #define HTTP_MAX_THREADS 8
+/* http_threads = auto, the default: the CPUs this process may run on, 1..HTTP_MAX_THREADS. */
+unsigned config_http_threads_auto(void);
 
 struct config {
 	char state_dir[MAX_CONF_PATH];

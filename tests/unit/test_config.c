@@ -3,6 +3,7 @@
  * messages, and config_validate's cross-key checks. Vectors are written from
  * bootsvc/config.h and the key list in config_set(); each carries its __LINE__. */
 #include <inttypes.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,7 +275,7 @@ static const struct {
 	{ __LINE__, "hold_poll", "999ms", NULL, NULL, "hold_poll '999ms' is not between 1s and 1h" },
 	{ __LINE__, "hold_poll", "61m", NULL, NULL, "hold_poll '61m'" },
 	{ __LINE__, "hold_poll", "soon", NULL, NULL, "hold_poll: duration 'soon'" },
-	/* http_threads: 1..8 */
+	/* http_threads: 1..8 or auto (test_http_threads_auto) */
 	{ __LINE__, "http_threads", "1", "http_threads", "1", NULL },
 	{ __LINE__, "http_threads", "8", "http_threads", "8", NULL },
 	{ __LINE__, "http_threads", "0", NULL, NULL, "http_threads: number '0' is out of range" },
@@ -368,6 +369,36 @@ test_defaults(void **state)
 	assert_string_equal(c.uefi_binary, "snponly.efi");
 	assert_string_equal(c.interface, ""); /* never guessed */
 	assert_string_equal(c.tls_ca_dir, "/etc/diskless/tls"); /* nodectl tls init's */
+}
+
+/* http_threads = auto (the default): the CPUs this process may run on, at most 8. */
+static void
+test_http_threads_auto(void **state)
+{
+	struct dl_err e = { 0 };
+	cpu_set_t all, one;
+	struct config c;
+	unsigned want;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	want = CPU_COUNT(&all) > HTTP_MAX_THREADS ? HTTP_MAX_THREADS : (unsigned)CPU_COUNT(&all);
+	config_init(&c);
+	assert_int_equal(c.http_threads, want);
+	assert_int_equal(config_set(&c, "http_threads", "1", &e), 0);
+	assert_int_equal(c.http_threads, 1);
+	assert_int_equal(config_set(&c, "http_threads", "auto", &e), 0);
+	assert_int_equal(c.http_threads, want);
+	/* a taskset or cpuset of one CPU: the loop alone */
+	CPU_ZERO(&one);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &all)) {
+			CPU_SET(i, &one);
+			break;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(config_http_threads_auto(), 1);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
 /* config_resolve: libvirt_pki_dir follows state_dir unless set; too long is an error. */
@@ -605,6 +636,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_http_threads_auto),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_thermal_gap),
