@@ -419,13 +419,89 @@ nap(struct client *c, int ms)
 	return poll(&p, 1, ms) > 0 ? -EINTR : 0;
 }
 
+/* The VM host named host in a host.list result, or NULL. */
+static const json_t *
+host_of(const json_t *result, const char *host)
+{
+	const json_t *h;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "hosts"), i, h)
+		if (streq(str(h, "node"), host))
+			return h;
+	return NULL;
+}
+
+/* host drain --wait, once its plan is done (since_ms: when it ended, or when the drain
+ * was answered without one): a plan done is not yet the host empty. A VM may reach the
+ * host after the plan was made (a migration bootsvc had not listed yet, an admin's
+ * virsh), and bootsvc moves it off again (docs/vm.md "Drain"). So the host is empty
+ * only in a listing asked for after since_ms (last_seen, in seconds, past it) with no
+ * active VM. */
+static int
+wait_host_empty(struct client *c, const char *host, int64_t since_ms, int64_t deadline,
+    FILE *out, struct dl_err *reterr)
+{
+	struct client_reply rep = { 0 };
+	bool said = false;
+	struct timespec ts;
+	int r;
+
+	for (;;) {
+		const json_t *h;
+		long long active = -1;
+		bool fresh = false;
+
+		if ((r = client_call(c, "host.list", NULL, &rep, reterr)) < 0)
+			return r;
+		if (!rep.ok) {
+			(void)fprintf(stderr, "nodectl: %s\n", rep.message);
+			client_reply_done(&rep);
+			return NODECTL_EXIT_DAEMON;
+		}
+		if ((h = host_of(rep.result, host))) {
+			fresh = num(h, "last_seen") * 1000 > since_ms;
+			active = num(h, "vms_active");
+		}
+		client_reply_done(&rep);
+		if (!h) {
+			(void)fprintf(out, "host %s: no longer a VM host\n", host);
+			return NODECTL_EXIT_DAEMON;
+		}
+		if (fresh && active == 0) {
+			(void)fprintf(out, "host %s: empty\n", host);
+			return NODECTL_EXIT_OK;
+		}
+		if (fresh && !said) {
+			(void)fprintf(out, "host %s: %lld VMs listed after the plan, bootsvc moves "
+			    "them off (nodectl vm plans)\n", host, active);
+			said = true;
+		}
+		(void)fflush(out);
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >= deadline) {
+			(void)fprintf(out, "host %s: --timeout passed before it was seen empty, "
+			    "bootsvc goes on\n", host);
+			return NODECTL_EXIT_TIMEOUT;
+		}
+		if (nap(c, PLAN_WAIT_POLL_MS) == -EINTR)
+			return NODECTL_EXIT_INTERRUPTED;
+	}
+}
+
 int
 cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
     const struct cmd_opts *opts, FILE *out, struct dl_err *reterr)
 {
 	struct client_reply rep = { 0 };
 	struct seen_step *seen = NULL;
-	int64_t id, deadline;
+	/* host drain --wait goes on until the host is seen empty */
+	const char *host = json_string_value(json_object_get(args, "host"));
+	bool drain = streq(verb, "host.drain") && host &&
+	    !json_is_true(json_object_get(args, "undo"));
+	const json_t *p0;
+	long long unplaced;
+	int64_t id, deadline, since_ms;
 	int r, code = NODECTL_EXIT_OK;
 	struct timespec ts;
 
@@ -437,17 +513,20 @@ cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
 		return NODECTL_EXIT_DAEMON;
 	}
 	(void)cmd_vm_plan_print(out, rep.result, time(NULL), reterr);
-	id = (int64_t)json_integer_value(json_object_get(json_object_get(rep.result, "plan"),
-	    "id"));
+	p0 = json_object_get(rep.result, "plan");
+	id = (int64_t)json_integer_value(json_object_get(p0, "id"));
+	unplaced = num(json_object_get(p0, "efficacy"), "unplaced");
+	since_ms = (int64_t)json_integer_value(json_object_get(rep.result, "answered_ms"));
 	client_reply_done(&rep);
 	(void)fflush(out);
-	if (id <= 0)
-		return NODECTL_EXIT_OK; /* nothing to move: nothing to wait for */
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (int64_t)opts->timeout_ms;
+	if (id <= 0) /* nothing to move: a drain waits for a listing that says so */
+		return drain && !unplaced ? wait_host_empty(c, host, since_ms, deadline, out,
+		    reterr) : NODECTL_EXIT_OK;
 	seen = calloc(PLAN_WAIT_MAX_STEPS, sizeof(*seen));
 	if (!seen)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (int64_t)opts->timeout_ms;
 	for (;;) {
 		json_t *q = json_pack("{s:I}", "id", (json_int_t)id), *p, *st;
 		const char *state;
@@ -502,6 +581,7 @@ cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
 			    str(p, "reason")[0] && !streq(state, "done") ? ": " : "",
 			    !streq(state, "done") ? str(p, "reason") : "");
 			code = streq(state, "done") ? NODECTL_EXIT_OK : NODECTL_EXIT_DAEMON;
+			since_ms = num(p, "ended_ms");
 			client_reply_done(&rep);
 			break;
 		}
@@ -520,5 +600,12 @@ cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
 		}
 	}
 	free(seen);
-	return r < 0 ? r : code;
+	if (r < 0 || code != NODECTL_EXIT_OK || !drain)
+		return r < 0 ? r : code;
+	if (unplaced) {
+		(void)fprintf(out, "host %s: %lld VMs fit nowhere and stay (nodectl vm list "
+		    "--host %s)\n", host, unplaced, host);
+		return NODECTL_EXIT_DAEMON;
+	}
+	return wait_host_empty(c, host, since_ms, deadline, out, reterr);
 }

@@ -13,6 +13,7 @@
 #include "proto.h"
 #include "vm/vm_exec.h"
 #include "vm/vm_policy.h"
+#include "wallclock.h"
 
 static json_t *
 efficacy_json(const struct plan_efficacy *e)
@@ -176,9 +177,13 @@ host_drain(struct bootsvc *bs, const json_t *args, json_t **ret, struct dl_err *
 		int64_t id;
 
 		if ((r = vm_policy_evacuate(bs, host, "admin", why, false, true, &w, &p, &id,
-		    reterr)) < 0)
+		    reterr)) < 0 ||
+		    (r = answer(&w, &p, "evacuate", id, ret)) < 0)
 			return r;
-		return answer(&w, &p, "evacuate", id, ret);
+		/* a listing asked after this shows the host as the drain left it (nodectl
+		 * host drain --wait, when there was nothing to plan) */
+		return json_object_set_new(*ret, "answered_ms", json_integer(wall_ms())) < 0 ?
+		    -ENOMEM : 0;
 	}
 }
 

@@ -352,7 +352,7 @@ close_async(struct vm *vm, const char *node, virConnectPtr conn)
 
 /* Write the host's connection state to its row, with since when it changed. */
 static void
-host_row_state(struct vm *vm, const struct vm_host *h, const char *reason, bool seen)
+host_row_state(struct vm *vm, const struct vm_host *h, const char *reason)
 {
 	struct vm_host_rec r;
 	const char *state = vm_conn_state_to_string(h->fsm.state);
@@ -365,8 +365,6 @@ host_row_state(struct vm *vm, const struct vm_host *h, const char *reason, bool 
 		r.state_since = now;
 	}
 	(void)snprintf(r.state_reason, sizeof(r.state_reason), "%s", reason ? reason : "");
-	if (seen)
-		r.last_seen = now;
 	(void)store_vm_host_put(vm->bs->store, &r);
 }
 
@@ -404,7 +402,7 @@ host_lost(struct vm *vm, struct vm_host *h, const char *reason)
 	char why[MAX_REASON];
 
 	(void)snprintf(why, sizeof(why), "%s", reason && reason[0] ? reason : "unreachable");
-	host_row_state(vm, h, why, false);
+	host_row_state(vm, h, why);
 	(void)store_event_add(vm->bs->store, h->node, "host-lost", why, (int64_t)time(NULL));
 	log_warning("event=vm_host node=%s state=lost msg=\"%s, will retry\"", h->node, why);
 	host_health(vm, h->node, true);
@@ -414,7 +412,7 @@ host_lost(struct vm *vm, struct vm_host *h, const char *reason)
 static void
 host_connected(struct vm *vm, struct vm_host *h)
 {
-	host_row_state(vm, h, NULL, false);
+	host_row_state(vm, h, NULL);
 	(void)store_event_add(vm->bs->store, h->node, "host-connected", "", (int64_t)time(NULL));
 	log_notice("event=vm_host node=%s state=connected", h->node);
 	host_health(vm, h->node, false);
@@ -508,9 +506,12 @@ refresh_store(struct vm *vm, struct vm_host *h, struct vm_job *j)
 		    j->lib_ver / 1000000, j->lib_ver / 1000 % 1000, j->lib_ver % 1000);
 		(void)snprintf(r.hypervisor_version, sizeof(r.hypervisor_version), "%lu.%lu.%lu",
 		    j->hv_ver / 1000000, j->hv_ver / 1000 % 1000, j->hv_ver % 1000);
-		r.last_seen = now;
+		/* when the listing was asked for: a reader who saw something end at T knows a
+		 * listing with last_seen > T shows the host after it (nodectl host drain --wait) */
+		r.last_seen = h->listed_ms / 1000;
 		(void)store_vm_host_put(vm->bs->store, &r);
 	}
+	vm_policy_keep_drained(vm->bs, h->node);
 }
 
 static void

@@ -429,15 +429,31 @@ vm_policy_run(struct bootsvc *bs, enum plan_strategy s, const char *only_host,
 
 /* ---- triggers ---- */
 
-int
-vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin, const char *why,
-    bool risky, bool apply, struct vm_world *ret_w, struct plan *ret, int64_t *ret_id,
-    struct dl_err *reterr)
+struct in_use {
+	const char *node;
+	bool yes;
+};
+
+static int
+dom_active(const struct vm_domain_rec *d, void *userdata)
+{
+	struct in_use *u = userdata;
+
+	if (vm_domain_state_active(d->state))
+		u->yes = true;
+	return u->yes ? -1 : 0;
+}
+
+
+/* Plan node's evacuation as if it were drained: the plan in *ret on the world *ret_w, or
+ * -ENOENT when node is no VM host. risky: as vm_policy_evacuate(). */
+static int
+evacuate_plan(struct bootsvc *bs, const char *node, bool risky, struct vm_world *ret_w,
+    struct plan *ret, struct dl_err *reterr)
 {
 	struct plan_policy pol = vm_policy_of(bs, PLAN_EVACUATE);
 	int r;
 
-	*ret_id = 0;
 	memset(ret, 0, sizeof(*ret));
 	if ((r = vm_world_read(bs, ret_w, reterr)) < 0)
 		return r;
@@ -458,8 +474,19 @@ vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin, con
 		vm_world_done(ret_w);
 		return r;
 	}
-	if (!apply)
-		return 0;
+	return 0;
+}
+
+int
+vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin, const char *why,
+    bool risky, bool apply, struct vm_world *ret_w, struct plan *ret, int64_t *ret_id,
+    struct dl_err *reterr)
+{
+	int r;
+
+	*ret_id = 0;
+	if ((r = evacuate_plan(bs, node, risky, ret_w, ret, reterr)) < 0 || !apply)
+		return r;
 	/* Drained first: it receives nothing from now on, whatever the plan manages. */
 	if ((r = store_vm_drain_set(bs->store, node, true, why)) < 0 ||
 	    (r = vm_policy_store(bs, ret_w, ret, "evacuate", origin, why, ret_id, reterr)) < 0) {
@@ -468,6 +495,42 @@ vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin, con
 		return r == -ENOENT ? dl_err_set(reterr, r, "no node '%s'", node) : r;
 	}
 	return 0;
+}
+
+void
+vm_policy_keep_drained(struct bootsvc *bs, const char *node)
+{
+	struct in_use u = { .node = node };
+	char reason[MAX_REASON], why[MAX_REASON];
+	struct dl_err err = { 0 };
+	struct vm_world w;
+	struct plan p;
+	int64_t id;
+
+	if (!store_vm_drain_get(bs->store, node, reason, sizeof(reason)))
+		return;
+	/* the common case, a drained host that is empty, reads one host's rows */
+	(void)store_vm_domain_foreach(bs->store, node, dom_active, &u);
+	if (!u.yes)
+		return;
+	/* VMs pinned by an unfinished plan (one moving them already) get no step, nor do
+	 * those a risky host keeps: an empty plan is not stored, so a host whose VMs all
+	 * stay for good costs a plan's arithmetic per listing and writes nothing. */
+	if (evacuate_plan(bs, node, strncmp(reason, "risky:", 6) == 0, &w, &p, &err) < 0) {
+		log_err("event=vm_evacuate node=%s msg=\"kept drained: no plan: %s\"", node,
+		    err.msg);
+		return;
+	}
+	/* cut: the drain's reason fills the buffer it was read into */
+	(void)snprintf(why, sizeof(why), "kept drained (%.*s)", MAX_REASON - 20, reason);
+	if (vm_policy_store(bs, &w, &p, "evacuate", "drain", why, &id, &err) < 0)
+		log_err("event=vm_evacuate node=%s msg=\"kept drained: plan not stored: %s\"",
+		    node, err.msg);
+	else if (id)
+		log_notice("event=vm_evacuate node=%s plan=%lld migrations=%zu msg=\"VMs listed "
+		    "on a drained host move off again\"", node, (long long)id, p.n_steps);
+	plan_free(&p);
+	vm_world_done(&w);
 }
 
 void
@@ -489,7 +552,11 @@ vm_policy_health(struct bootsvc *bs, const char *node, const char *health, const
 		    node, h.state);
 		return;
 	}
-	(void)snprintf(reason, sizeof(reason), "%s: %s", health, why);
+	/* "risky: <reasons>": the health evaluator's reasons begin so already (eval.c) */
+	if (strncmp(why, health, strlen(health)) == 0 && why[strlen(health)] == ':')
+		(void)snprintf(reason, sizeof(reason), "%s", why);
+	else
+		(void)snprintf(reason, sizeof(reason), "%s: %s", health, why);
 	if (vm_policy_evacuate(bs, node, "health", reason, strcmp(health, "risky") == 0, true,
 	    &w, &p, &id, &err) < 0) {
 		log_err("event=vm_evacuate node=%s msg=\"no plan: %s\"", node, err.msg);
@@ -601,21 +668,6 @@ vm_policy_replace(void *userdata, const struct vm_step_rec *failed, char *new_ds
 	free(exclude);
 	vm_world_done(&w);
 	return r;
-}
-
-struct in_use {
-	const char *node;
-	bool yes;
-};
-
-static int
-dom_active(const struct vm_domain_rec *d, void *userdata)
-{
-	struct in_use *u = userdata;
-
-	if (vm_domain_state_active(d->state))
-		u->yes = true;
-	return u->yes ? -1 : 0;
 }
 
 static int

@@ -69,6 +69,13 @@ int vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin,
     const char *why, bool risky, bool apply, struct vm_world *ret_w, struct plan *ret,
     int64_t *ret_id, struct dl_err *reterr);
 
+/* A drained host is kept empty. Called with each listing of node: when node is drained
+ * and lists active VMs that no unfinished plan moves (one that came after its drain was
+ * planned: a migration bootsvc had not listed yet, an admin's virsh), plan their
+ * evacuation (origin "drain"). Those that fit nowhere, or that a risky host keeps, stay
+ * as at the drain. */
+void vm_policy_keep_drained(struct bootsvc *bs, const char *node);
+
 /* node turned risky or doomed (why: its health reasons), with evacuate among its health
  * actions: drain it (kept until an admin undoes it or it boots clean) and plan its
  * evacuation. Does nothing for a node that is no VM host, or one bootsvc cannot reach

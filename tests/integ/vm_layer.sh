@@ -6,7 +6,9 @@
 # (one GUEST-UP, no gap) wherever they move. One set of hosts serves every check:
 #   - the harness: a guest migrates peer to peer over TLS with virsh (hva -> hvb -> hva);
 #     hvc's BMC powers its namespace off (libvirtd gone) and on again, it re-reports up
-#   - drain: `nodectl host drain hva --wait` moves its guests to hvb/hvc; --undo
+#   - drain: `nodectl host drain hva --wait` moves its guests to hvb/hvc and returns once a
+#     listing shows hva empty; a guest then migrated onto hva with virsh is moved off
+#     again (a drained host is kept empty); --undo
 #   - a BMC fault (a burst of correctable ECC in hvb's SEL: risky) evacuates hvb by itself,
 #     an event naming the reason
 #   - thermal: a host's CPU Temp injected hot sheds one guest to the coolest host; over the
@@ -200,6 +202,25 @@ check_all_once "drain"
 hva_empty() { [[ $(host_field hva vms) == 0 ]]; }
 dl_wait 10 "host list: hva with 0 VMs" hva_empty
 pass "host drain hva --wait in $((SECONDS - t0)) s: $(placement)host list: drained, 0 VMs"
+# --- a drained host is kept empty: a guest an admin migrates onto hva with virsh (which
+# bootsvc does not refuse: it never hears of it) is listed there and moved off again
+t0=$SECONDS
+onto=$(guests_on hvb | awk '{print $1}')
+[[ -n $onto ]] || fail "hvb runs no guest to move onto the drained hva: $(placement)"
+out=$(lv_migrate hvb "$onto" hva 2>&1) || fail "virsh migrate --p2p $onto hvb -> hva: $out"
+[[ $(where "$onto") == hva ]] || fail "$onto runs on '$(where "$onto")' after its migration to hva"
+off_hva() { local w; w=$(where "$onto"); [[ $w == hvb || $w == hvc ]]; }
+dl_wait 60 "$onto moved off the drained hva again ($(placement))" off_hva
+# the plan that moved it: bootsvc's keeping hva drained, done
+kept_done() {
+	kept=$(plan_of "$onto")
+	[[ $(python3 -c 'import json,sys; p=json.loads(sys.argv[1]); print(p["origin"], p["state"])' \
+	    "$kept") == "drain done" ]]
+}
+dl_wait 30 "$onto's last plan the drain's, done" kept_done
+check_all_once "$onto moved onto the drained hva and off again"
+dl_wait 10 "host list: hva with 0 VMs again" hva_empty
+pass "$onto migrated onto the drained hva by hand: moved off again in $((SECONDS - t0)) s ($(steps_line "$kept"))"
 dl_nodectl host drain hva --undo >/dev/null || fail "host drain hva --undo"
 [[ $(host_field hva drain) == false ]] || fail "hva still drained after --undo"
 

@@ -272,6 +272,8 @@ test_drain(void **state)
 	assert_string_equal(json_string_value(json_object_get(st, "from")), "n1");
 	assert_string_equal(json_string_value(json_object_get(st, "to")), "n2");
 	assert_string_equal(json_string_value(json_object_get(st, "cause")), "drain");
+	/* when it answered: nodectl host drain --wait wants a listing after it */
+	assert_true(json_integer_value(json_object_get(res, "answered_ms")) > 1700000000000LL);
 	json_decref(resp);
 	assert_true(store_vm_drain_get(f->bs.store, "n1", reason, sizeof(reason)));
 	assert_string_equal(reason, "admin: fan swap");
@@ -371,6 +373,7 @@ test_risky_class(void **state)
 {
 	struct control_fixture *f = *state;
 	struct dl_err e = { 0 };
+	char reason[MAX_REASON];
 
 	assert_int_equal(config_set(&f->bs.cfg, "class", "grid risky=yes", &e), 0);
 	populate(&f->bs);
@@ -378,11 +381,15 @@ test_risky_class(void **state)
 		dom('2', "g2", "paused", 1, 262144) };
 	strcpy(d1[0].job_class, "grid");
 	assert_int_equal(store_vm_domains_reconcile(f->bs.store, "n1", d1, 2, 7000), 0);
-	vm_policy_health(&f->bs, "n1", "risky", "ecc");
-	assert_true(store_vm_drain_get(f->bs.store, "n1", NULL, 0));
+	/* the evaluator's reasons name their verdict already: the drain's reason once */
+	vm_policy_health(&f->bs, "n1", "risky", "risky: 12 correctable ECC in 24h");
+	assert_true(store_vm_drain_get(f->bs.store, "n1", reason, sizeof(reason)));
+	assert_string_equal(reason, "risky: 12 correctable ECC in 24h");
 	assert_int_equal(steps_of(&f->bs, 0), 1); /* g2 only */
 	vm_policy_health(&f->bs, "n1", "doomed", "cpu");
 	assert_int_equal(steps_of(&f->bs, 0), 2); /* and now g1, by a second plan */
+	assert_true(store_vm_drain_get(f->bs.store, "n1", reason, sizeof(reason)));
+	assert_string_equal(reason, "doomed: cpu");
 }
 
 /* An admin's node drain (nodectl drain) closes its VM host: it keeps its VMs but
@@ -409,6 +416,60 @@ test_node_drain_closes_host(void **state)
 	json_decref(resp);
 }
 
+static int
+last_plan(const struct vm_plan_rec *p, void *userdata)
+{
+	*(struct vm_plan_rec *)userdata = *p;
+	return 0;
+}
+
+/* A drained host is kept empty: a listing that shows it running a VM no plan moves (one
+ * that came after the drain was planned) plans that VM's evacuation, origin "drain"; a
+ * listing after that plans nothing more (the VM is pinned by it), and neither does an
+ * undrained host, nor a risky one for the VMs it keeps. */
+static void
+test_keep_drained(void **state)
+{
+	struct control_fixture *f = *state;
+	struct vm_plan_rec p = { 0 };
+	struct dl_err e = { 0 };
+	char reason[MAX_REASON];
+
+	assert_int_equal(config_set(&f->bs.cfg, "class", "grid risky=yes", &e), 0);
+	populate(&f->bs);
+	/* n2 holds only a shut-off VM: drained, it has nothing to move */
+	assert_int_equal(store_vm_drain_set(f->bs.store, "n2", true, "admin: fan swap"), 0);
+	vm_policy_keep_drained(&f->bs, "n2");
+	assert_int_equal(steps_of(&f->bs, 0), 0);
+	/* an undrained host running VMs: nothing either */
+	vm_policy_keep_drained(&f->bs, "n1");
+	assert_int_equal(steps_of(&f->bs, 0), 0);
+	/* g5 turns up on the drained n2 */
+	struct vm_domain_rec d2[] = { dom('4', "g4", "shutoff", 1, 131072),
+		dom('5', "g5", "running", 1, 262144) };
+	assert_int_equal(store_vm_domains_reconcile(f->bs.store, "n2", d2, 2, 6000), 0);
+	vm_policy_keep_drained(&f->bs, "n2");
+	assert_int_equal(steps_of(&f->bs, 0), 1);
+	assert_int_equal(store_vm_plan_foreach(f->bs.store, true, last_plan, &p), 0);
+	assert_string_equal(p.origin, "drain");
+	assert_string_equal(p.strategy, "evacuate");
+	assert_string_equal(p.reason, "kept drained (admin: fan swap)");
+	/* the drain itself is unchanged */
+	assert_true(store_vm_drain_get(f->bs.store, "n2", reason, sizeof(reason)));
+	assert_string_equal(reason, "admin: fan swap");
+	/* the next listing: g5 is that plan's already */
+	vm_policy_keep_drained(&f->bs, "n2");
+	assert_int_equal(steps_of(&f->bs, 0), 1);
+	/* n1 risky: its grid VM stays, though n3 would take it */
+	add_host(&f->bs, "n3");
+	struct vm_domain_rec d1[] = { dom('1', "g1", "running", 2, 524288) };
+	strcpy(d1[0].job_class, "grid");
+	assert_int_equal(store_vm_domains_reconcile(f->bs.store, "n1", d1, 1, 7000), 0);
+	assert_int_equal(store_vm_drain_set(f->bs.store, "n1", true, "risky: ecc"), 0);
+	vm_policy_keep_drained(&f->bs, "n1");
+	assert_int_equal(steps_of(&f->bs, 0), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, control_setup, control_teardown)
 
 int
@@ -426,6 +487,7 @@ main(void)
 		T(test_no_room),
 		T(test_provision_evacuate),
 		T(test_risky_class),
+		T(test_keep_drained),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
