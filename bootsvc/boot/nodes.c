@@ -8,6 +8,7 @@
 #include "random.h"
 #include "loop.h"
 #include "boot/nodes.h"
+#include "store/store_rows.h"
 
 static const char *const phases[] = {
 	"discovered", "off", "powering-on", "pxe", "loading", "imaging", "up", "failed", "hold",
@@ -109,11 +110,9 @@ nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const c
 int
 nodes_boot_image(struct bootsvc *bs, const struct node_rec *n, struct image_rec *ret)
 {
-	if (n->image_pin[0])
-		return store_image_get(bs->store, n->image_pin, ret);
-	if (n->image[0])
-		return store_image_current(bs->store, n->image, ret);
-	return -ENOENT;
+	const struct rows w = { .s = bs->store };
+
+	return rows_boot_image(&w, n, ret);
 }
 
 int

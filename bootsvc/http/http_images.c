@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include "http/http_internal.h"
-#include "http/http_rows.h"
 #include "kind.h"
 #include "log.h"
 #include "boot/nodes.h"
 #include "boot/trust.h"
 #include "sync/sync.h"
+#include "store/store_rows.h"
 
 /* "<kernel|initrd|rootfs>": the roles some kind serves, for the 404 message. */
 static const char *
@@ -87,49 +87,72 @@ struct wanted {
 	char tpath[MAX_TEMPLATE_PATH + 1];
 };
 
-/* Why a request has no file: the loop answers it so, a reader hands the request over. */
-struct image_refusal {
-	unsigned status;
-	int rc;
-	const char *lookup; /* a failed lookup of this (http_respond_lookup_error) */
-	bool not_here;      /* registered, but its files are not on this server */
-	char msg[160];
+/* What a request for an image file comes to (image_find). */
+enum image_verdict {
+	IMAGE_SERVE,       /* fd is open on the file */
+	IMAGE_REFUSED,     /* answered with status, rc and msg */
+	IMAGE_LOOKUP,      /* the store's lookup of `lookup` failed with rc */
+	IMAGE_NOT_HERE,    /* registered, but its files are not on this server */
+	IMAGE_MISSING,     /* registered and here, but its file did not open (rc): the
+	                    * loop logs it and forgets the version */
 };
 
-static int
-refused(struct image_refusal *e, unsigned status, int rc, const char *msg)
+struct image_answer {
+	enum image_verdict verdict;
+	struct wanted f;
+	unsigned status;
+	int rc;
+	const char *lookup;
+	char msg[160];
+	/* IMAGE_SERVE */
+	int fd;
+	struct stat st;
+	char path[MAX_STORE_PATH + MAX_TEMPLATE_PATH + 32];
+	int moves;           /* fetch_moves(): 1 moves n to phase, 0 nothing, < 0 unknown */
+	struct node_rec n;
+	const char *phase;
+};
+
+static enum image_verdict
+refused(struct image_answer *a, unsigned status, int rc, const char *msg)
 {
-	e->status = status;
-	e->rc = rc;
-	if (msg) /* NULL: e->msg is written already */
-		(void)snprintf(e->msg, sizeof(e->msg), "%s", msg);
-	return -1;
+	a->status = status;
+	a->rc = rc;
+	if (msg) /* NULL: a->msg is written already */
+		(void)snprintf(a->msg, sizeof(a->msg), "%s", msg);
+	return IMAGE_REFUSED;
 }
 
-/* The file url names, looked up in w. 0, or -1 with *e. */
-static int
+static enum image_verdict
+lookup_failed(struct image_answer *a, int rc, const char *what)
+{
+	a->rc = rc;
+	a->lookup = what;
+	return IMAGE_LOOKUP;
+}
+
+/* The file url names, looked up in w: IMAGE_SERVE (nothing opened yet) or why not. */
+static enum image_verdict
 image_file_resolve(struct bootsvc *bs, const struct rows *w, struct req *r, const char *url,
-    struct wanted *f, struct image_refusal *e)
+    struct image_answer *a)
 {
 	char id[SHA256_HEX_SIZE], name[MAX_NODE_NAME], roles[96];
+	struct wanted *f = &a->f;
 	int rc;
 
-	memset(f, 0, sizeof(*f));
 	if (http_path_node_image(url, name, &f->role) == 0) {
 		/* By node: the version bootsvc last served it, to its own address only. The
 		 * same name names other bytes after a reimage, so no cache may keep it. */
 		struct node_rec n;
 
-		if ((rc = rows_node(w, name, &n)) < 0) {
-			e->lookup = "node";
-			return refused(e, 0, rc, "");
-		}
+		if ((rc = rows_node(w, name, &n)) < 0)
+			return lookup_failed(a, rc, "node");
 		strcpy(r->node, n.name);
 		if (!trust_source_ok(n.ip[0] != '\0', strcmp(r->client, n.ip) == 0))
-			return refused(e, 403, -EPERM,
+			return refused(a, 403, -EPERM,
 			    "this node's files are served to its own address only");
 		if (!n.served_image[0])
-			return refused(e, 409, -ENOENT, "node was not served an image");
+			return refused(a, 409, -ENOENT, "node was not served an image");
 		strcpy(id, n.served_image);
 		f->by_node = true;
 	} else if (http_path_image_manifest(url, id) == 0) {
@@ -139,48 +162,24 @@ image_file_resolve(struct bootsvc *bs, const struct rows *w, struct req *r, cons
 		f->tmpl = f->manifest = true; /* served as the manifest is: no role, no phase */
 		f->role = "template";
 	} else if (http_path_image(url, id, &f->role) < 0) {
-		(void)snprintf(e->msg, sizeof(e->msg),
+		(void)snprintf(a->msg, sizeof(a->msg),
 		    "not an image file: use /images/<64-hex id>/%s", roles_hint(roles, sizeof(roles)));
-		return refused(e, 404, -ENOENT, NULL);
+		return refused(a, 404, -ENOENT, NULL);
 	}
-	if ((rc = rows_image(w, id, &f->img)) < 0) {
-		e->lookup = "image id";
-		return refused(e, 0, rc, "");
-	}
+	if ((rc = rows_image(w, id, &f->img)) < 0)
+		return lookup_failed(a, rc, "image id");
 	f->k = kind_find(f->img.kind);
 	f->kr = f->k && !f->manifest ? kind_role(f->k, f->role) : NULL;
 	if (!f->manifest && (!f->kr || !(f->kr->flags & KIND_ROLE_SERVED) ||
 	    !image_rec_file(&f->img, f->role))) {
-		(void)snprintf(e->msg, sizeof(e->msg), "image %.12s has no file '%s' to serve", id,
+		(void)snprintf(a->msg, sizeof(a->msg), "image %.12s has no file '%s' to serve", id,
 		    f->role);
-		return refused(e, 404, -ENOENT, NULL);
+		return refused(a, 404, -ENOENT, NULL);
 	}
 	/* Registered (a shared store) but not here, or still being fetched: answered as a
 	 * missing version. Only the script path starts a sync (it knows the node): a peer's
 	 * request must not make two servers that both lack a version ask each other. */
-	if (!sync_have(bs->sync, &f->img)) {
-		e->not_here = true;
-		return refused(e, 404, -ENOENT, "");
-	}
-	return 0;
-}
-
-/* The loop's answer to a refusal. */
-static enum MHD_Result
-respond_refusal(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
-    const struct wanted *f, const struct image_refusal *e)
-{
-	char msg[160];
-
-	if (e->lookup)
-		return http_respond_lookup_error(c, r, e->rc, e->lookup);
-	if (e->not_here) {
-		(void)snprintf(msg, sizeof(msg), "image %.12s is not on this server (%s)", f->img.id,
-		    sync_state_of(bs->sync, &f->img) == SYNC_STATE_SYNCING ?
-		    "being fetched from a peer" : "missing");
-		return http_respond_error(c, r, e->status, e->rc, msg);
-	}
-	return http_respond_error(c, r, e->status, e->rc, e->msg);
+	return sync_have(bs->sync, &f->img) ? IMAGE_SERVE : IMAGE_NOT_HERE;
 }
 
 /* The file opened, its path in path for the log: an fd on a regular file, -EBADFD for
@@ -291,37 +290,67 @@ serve(struct MHD_Connection *c, struct req *r, const struct wanted *f, int fd,
 	return http_queue(c, r, 200, resp);
 }
 
+/* A request for an image file, looked up in w, as far as it can go without writing: the
+ * file opened with whether fetching it moves a node, or why it is not served. The loop
+ * and the readers both start here; each says what it does with the verdict. */
+static void
+image_find(struct bootsvc *bs, const struct rows *w, struct req *r, const char *url,
+    const char *method, struct image_answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		a->verdict = refused(a, 405, -EINVAL, "method not allowed");
+		return;
+	}
+	if ((a->verdict = image_file_resolve(bs, w, r, url, a)) != IMAGE_SERVE)
+		return;
+	a->fd = image_file_open(&a->f, a->path, sizeof(a->path), &a->st);
+	if (a->fd == -EBADFD)
+		a->verdict = refused(a, 500, -EIO, "image file is not a regular file");
+	else if (a->fd < 0 && a->f.tmpl)
+		a->verdict = refused(a, 404, -ENOENT, "no such template");
+	else if (a->fd < 0) {
+		a->rc = a->fd;
+		a->verdict = IMAGE_MISSING;
+	}
+	if (a->verdict == IMAGE_SERVE)
+		a->moves = fetch_moves(w, r, &a->f, &a->n, &a->phase);
+	else
+		a->fd = -1;
+}
+
 enum MHD_Result
 http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
     const char *method)
 {
 	const struct rows w = { .s = bs->store };
-	char path[MAX_STORE_PATH + MAX_TEMPLATE_PATH + 32];
-	struct image_refusal e = { 0 };
-	struct wanted f;
-	struct node_rec n;
-	const char *phase;
-	struct stat st;
-	int fd;
+	struct image_answer a;
+	char msg[160];
 
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return http_respond_error(c, r, 405, -EINVAL, "method not allowed");
-	if (image_file_resolve(bs, &w, r, url, &f, &e) < 0)
-		return respond_refusal(bs, c, r, &f, &e);
-	fd = image_file_open(&f, path, sizeof(path), &st);
-	if (fd == -EBADFD)
-		return http_respond_error(c, r, 500, -EIO, "image file is not a regular file");
-	if (fd < 0 && f.tmpl)
-		return http_respond_error(c, r, 404, -ENOENT, "no such template");
-	if (fd < 0) {
-		log_err("event=image_open image=%s file=%s err=%s", f.img.id, path,
-		    dl_errno_name(fd));
-		sync_forget(bs->sync, f.img.id);
+	image_find(bs, &w, r, url, method, &a);
+	switch (a.verdict) {
+	case IMAGE_REFUSED:
+		return http_respond_error(c, r, a.status, a.rc, a.msg);
+	case IMAGE_LOOKUP:
+		return http_respond_lookup_error(c, r, a.rc, a.lookup);
+	case IMAGE_NOT_HERE:
+		(void)snprintf(msg, sizeof(msg), "image %.12s is not on this server (%s)",
+		    a.f.img.id, sync_state_of(bs->sync, &a.f.img) == SYNC_STATE_SYNCING ?
+		    "being fetched from a peer" : "missing");
+		return http_respond_error(c, r, 404, -ENOENT, msg);
+	case IMAGE_MISSING:
+		log_err("event=image_open image=%s file=%s err=%s", a.f.img.id, a.path,
+		    dl_errno_name(a.rc));
+		sync_forget(bs->sync, a.f.img.id);
 		return http_respond_error(c, r, 500, -EIO, "image file missing on the server");
+	case IMAGE_SERVE:
+	default:
+		break;
 	}
-	if (fetch_moves(&w, r, &f, &n, &phase) == 1)
-		(void)nodes_set_phase(bs, n.name, phase, "");
-	return serve(c, r, &f, fd, &st, method);
+	if (a.moves == 1)
+		(void)nodes_set_phase(bs, a.n.name, a.phase, "");
+	return serve(c, r, &a.f, a.fd, &a.st, method);
 }
 
 bool
@@ -329,21 +358,16 @@ http_images_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection 
     struct req *r, const char *url, const char *method, enum MHD_Result *ret)
 {
 	const struct rows w = { .rd = v->rd };
-	char path[MAX_STORE_PATH + MAX_TEMPLATE_PATH + 32];
-	struct image_refusal e = { 0 };
-	struct wanted f;
-	struct node_rec n;
-	const char *phase;
-	struct stat st;
-	int fd;
+	struct image_answer a;
 
-	if ((strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) ||
-	    image_file_resolve(bs, &w, r, url, &f, &e) < 0 ||
-	    fetch_moves(&w, r, &f, &n, &phase) != 0)
+	image_find(bs, &w, r, url, method, &a);
+	/* Anything but a file to serve that moves no node is the loop's: it answers
+	 * refusals, logs and forgets a missing version, and writes a phase. */
+	if (a.verdict != IMAGE_SERVE || a.moves != 0) {
+		if (a.fd >= 0)
+			close(a.fd);
 		return false;
-	fd = image_file_open(&f, path, sizeof(path), &st);
-	if (fd < 0)
-		return false; /* the loop opens it again, logs and forgets a missing version */
-	*ret = serve(c, r, &f, fd, &st, method);
+	}
+	*ret = serve(c, r, &a.f, a.fd, &a.st, method);
 	return true;
 }

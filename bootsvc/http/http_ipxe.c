@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "http/http_internal.h"
-#include "http/http_rows.h"
 #include "kind.h"
 #include "log.h"
 #include "template.h"
@@ -23,6 +22,7 @@
 #include "iscsi/disks.h"
 #include "iscsi/san_report.h"
 #include "sync/sync.h"
+#include "store/store_rows.h"
 
 /* How old a PXE DHCP exchange may be and still be the evidence of the reboot whose script
  * request this is: iPXE asks for its script seconds after its DHCP, TCG firmware in tens. */

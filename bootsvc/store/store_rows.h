@@ -2,7 +2,8 @@
 /* The rows a request is answered from: the loop's store, or a reader thread's read-only
  * view of it (store_reader). The routes that a reader thread answers too (http_ipxe.c,
  * http_images.c) look their rows up through these, so the loop and the readers run the
- * same lookups and decisions on either. */
+ * same lookups and decisions on either; rules over rows that both need live here once
+ * (rows_boot_image, which nodes_boot_image() is on the loop's store). */
 #pragma once
 
 #include "store/store.h"
@@ -38,7 +39,8 @@ rows_image(const struct rows *w, const char *id, struct image_rec *img)
 	return w->rd ? store_reader_image_get(w->rd, id, img) : store_image_get(w->s, id, img);
 }
 
-/* The version n boots: its pin, else its image's current version (nodes_boot_image()). */
+/* The version n boots: its pin, else its image's current version. 0, -ENOENT (no pin
+ * and no image, or no such version), -EIO. */
 static inline int
 rows_boot_image(const struct rows *w, const struct node_rec *n, struct image_rec *img)
 {
