@@ -7,8 +7,9 @@
 # lib_bmc.sh and lib_libvirtd.sh cleanups), every load generator has a deadline.
 #
 # Rows: ROWS="storm script power build boot alloc vmplan clone migrate reimage" ./bench/run.sh runs a subset (memory is
-# measured during the storm). BOOTSVC_EXTRA="--http-threads=2" adds flags to the bootsvc the
-# rows share (an experiment: the doc's rows are the defaults'). KEEP=1 keeps the work dir with every log. DOC=path writes the
+# measured during the storm). BOOTSVC_EXTRA="--http-threads=1" adds flags to the bootsvc the
+# rows share, NGINX_LISTEN="" replaces the parameters of nginx's listen (sndbuf=256k, as
+# bootsvc's http_sndbuf; experiments: the doc's rows are the committed settings). KEEP=1 keeps the work dir with every log. DOC=path writes the
 # doc elsewhere (only a full run of all rows rewrites docs/benchmarks.md unless DOC is given).
 QUICK=${BENCH_QUICK:-}
 [[ ${1:-} == --quick ]] && QUICK=1
@@ -95,7 +96,8 @@ note() { echo "bench: $*"; }
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 row_on() { [[ " $ROWS " == *" $1 "* ]]; }
 # bench_nginx_conf DIR LISTEN: the reference nginx of every row that runs one: Debian's
-# nginx tuned for static files (sendfile, a worker per CPU, open files cached), serving
+# nginx tuned for static files (sendfile, a worker per CPU, open files cached, the send
+# buffer bootsvc's connections get), serving
 # DIR/www on LISTEN, its pid, error log and temp dirs in DIR
 bench_nginx_conf() {
 	cat <<EOF
@@ -122,7 +124,9 @@ http {
 	uwsgi_temp_path $1/nginx/uwsgi;
 	scgi_temp_path $1/nginx/scgi;
 	server {
-		listen $2 backlog=4096;
+		# the send buffer bootsvc's http_sndbuf gives each connection by default: on
+		# loopback either server moves 3-4x the bytes with it (docs/benchmarks.md)
+		listen $2 backlog=4096 ${NGINX_LISTEN-sndbuf=256k};
 		root $1/www;
 		# the per-node script row's requests (bench/random_mac.lua): the one rendered
 		# script, whatever the MAC, so both servers answer the same request stream
@@ -458,10 +462,11 @@ if row_on script; then
 	put rss_after_script_kib "$(awk '/^VmRSS/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
 	put rss_hwm_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$BOOTSVC_PID/status")"
 
-	# What a reader thread is worth: the same bootsvc with one beside the loop
-	# (http_threads = 2, what the default auto gives a 2-CPU machine), started on :8082 on
-	# a copy of the store, beside nginx in rounds of its own. Reported, no goal.
-	note "per-node scripts, with a reader thread: bootsvc --http-threads=2 on :8082, on a copy of the store"
+	# What the reader threads are worth: the same bootsvc with the loop alone
+	# (http_threads = 1; the first line is the default, auto: on 2 CPUs the loop and a
+	# reader), started on :8082 on a copy of the store, beside nginx in rounds of its own.
+	# Reported, no goal.
+	note "per-node scripts, the loop alone: bootsvc --http-threads=1 on :8082, on a copy of the store"
 	mkdir -p "$W/state2"
 	if sqlite3 "$DL_W/state/diskless.db" ".backup '$W/state2/diskless.db'" &&
 	    chown -R --reference="$DL_W/state" "$W/state2"; then
@@ -469,7 +474,7 @@ if row_on script; then
 		    -e "s|^control_socket = .*|control_socket = $W/control2.sock|" \
 		    "$DL_W/bootsvc.conf" > "$W/bootsvc2.conf"
 		ip netns exec "$DL_NS" "$BUILD/bootsvc" -c "$W/bootsvc2.conf" "${BOOTSVC_ARGS[@]}" \
-		    --http-listen=127.0.0.1:8082 --boot-url=http://127.0.0.1:8082 --http-threads=2 \
+		    --http-listen=127.0.0.1:8082 --boot-url=http://127.0.0.1:8082 --http-threads=1 \
 		    >>"$W/bootsvc2.log" 2>&1 &
 		BOOTSVC2_PID=$!
 		DL_PIDS+=("$BOOTSVC2_PID")
@@ -477,18 +482,18 @@ if row_on script; then
 		ng=() rd=()
 		for r in $(seq "$SCRIPT_ROUNDS"); do
 			read -r v n e < <(NODES=$NODES wrk_once http://127.0.0.1:8081 -s "$REPO/bench/random_mac.lua")
-			ng+=("$v"); [[ -n $e ]] && put script_reader_errors "nginx non-2xx $e"
+			ng+=("$v"); [[ -n $e ]] && put script_loop_errors "nginx non-2xx $e"
 			read -r v n e < <(NODES=$NODES wrk_once http://127.0.0.1:8082 -s "$REPO/bench/random_mac.lua")
-			echo "  nginx / bootsvc with a reader thread, round $r: ${ng[-1]} / $v req/s"; rd+=("$v")
-			[[ -n $e ]] && put script_reader_errors "bootsvc (a reader thread) non-2xx $e"
+			echo "  nginx / bootsvc with the loop alone, round $r: ${ng[-1]} / $v req/s"; rd+=("$v")
+			[[ -n $e ]] && put script_loop_errors "bootsvc (the loop alone) non-2xx $e"
 		done
 		kill "$BOOTSVC2_PID"
 		dl_wait 10 "the second bootsvc stops" bash -c "! kill -0 $BOOTSVC2_PID 2>/dev/null"
-		put script_reader_nginx_req_s "$(median "${ng[@]}")"
-		put script_reader_req_s "$(median "${rd[@]}")"
-		put script_reader_ratio "$(ratio "$(get script_reader_req_s)" "$(get script_reader_nginx_req_s)")"
+		put script_loop_nginx_req_s "$(median "${ng[@]}")"
+		put script_loop_req_s "$(median "${rd[@]}")"
+		put script_loop_ratio "$(ratio "$(get script_loop_req_s)" "$(get script_loop_nginx_req_s)")"
 	else
-		put script_reader_errors "cannot copy the store"
+		put script_loop_errors "cannot copy the store"
 	fi
 fi
 

@@ -65,6 +65,13 @@ config_init(struct config *c)
 	 * reaches nginx and storms keep its throughput, where the loop alone answers 0.8x
 	 * of its scripts (docs/architecture.md, "More threads"). */
 	c->http_threads = config_http_threads_auto();
+	/* A connection's send buffer, as nginx's listen sndbuf=: what one transfer may queue
+	 * in the kernel (the kernel doubles it for its bookkeeping), so 1,000 nodes fetching
+	 * at once hold 0.5 GiB, not the 4 GiB tcp_wmem's autotuning allows, and each pass
+	 * of a serving thread sends at most that much per connection before it comes back
+	 * to new requests. 512 KiB in flight fills 40 Gbit/s at a 100 us round trip
+	 * (docs/bootsvc.conf.md, docs/benchmarks.md). */
+	c->http_sndbuf = 256 * 1024;
 	/* iPXE sends a whole request in one segment; 10 s is far beyond any honest client
 	 * and short enough that a trickling one cannot hold a slot for long. */
 	c->http_request_timeout_ms = 10000;
@@ -684,6 +691,16 @@ config_set(struct config *c, const char *key, const char *v, struct dl_err *rete
 		if (r < 0)
 			return dl_err_prefix(reterr, "%s", key), r;
 		c->http_threads = (unsigned)u;
+		return 0;
+	}
+	if (streq(key, "http_sndbuf")) {
+		r = parse_size(v, &u, reterr);
+		if (r < 0)
+			return dl_err_prefix(reterr, "%s", key), r;
+		if (u && (u < HTTP_SNDBUF_MIN || u > HTTP_SNDBUF_MAX))
+			return dl_err_set(reterr, -EINVAL, "http_sndbuf '%s' is neither 0 (the "
+			    "kernel's) nor between 16k and 64m", v);
+		c->http_sndbuf = u;
 		return 0;
 	}
 	if (streq(key, "http_request_timeout"))

@@ -77,6 +77,10 @@ enum disk_clone disk_clone_from_string(const char *s);
 
 /* http_threads' bound: the loop and up to seven reader threads. */
 #define HTTP_MAX_THREADS 8
+/* http_sndbuf's bounds, besides 0: a buffer below a few segments stalls a transfer, one
+ * past 64 MiB bounds nothing. */
+#define HTTP_SNDBUF_MIN (16 * 1024)
+#define HTTP_SNDBUF_MAX (64 * 1024 * 1024)
 /* http_threads = auto, the default: the CPUs this process may run on, 1..HTTP_MAX_THREADS. */
 unsigned config_http_threads_auto(void);
 
@@ -141,6 +145,7 @@ struct config {
 	unsigned max_connections;
 	unsigned http_max_per_ip;         /* HTTP connections from one address at once */
 	unsigned http_threads;            /* serving threads: the loop and readers (http.h) */
+	uint64_t http_sndbuf;             /* SO_SNDBUF of each HTTP connection, 0 = the kernel's */
 	uint64_t http_request_timeout_ms; /* a request's head and body must arrive within */
 	uint64_t control_idle_timeout_ms; /* a control client silent this long is closed */
 	int log_level;

@@ -2,6 +2,7 @@
 /* Strict parsers for values from outside (CONVENTIONS §8): whole string consumed, no sign,
  * range-checked, and every error message quotes the rejected value. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,21 +107,35 @@ static const struct {
 	{ "", 1000 }, /* a bare number is seconds, like sleep(1) */
 };
 
+/* The decimal digits s starts with, a unit after them for the caller: their count and
+ * value, or -EINVAL naming what (a "duration", a "size") was wrong. */
+static int
+leading_number(const char *what, const char *s, size_t *ret_ndig, uint64_t *ret,
+    struct dl_err *reterr)
+{
+	char q[QUOTE_BUF_SIZE];
+
+	if (!s)
+		return dl_err_set(reterr, -EINVAL, "%s '(null)' is not valid", what);
+	*ret_ndig = strspn(s, "0123456789");
+	if (*ret_ndig == 0)
+		return dl_err_set(reterr, -EINVAL, "%s '%s' does not start with a number", what,
+		    Q(q, s));
+	if (!parse_digits(s, *ret_ndig, ret))
+		return dl_err_set(reterr, -EINVAL, "%s '%s' is too large", what, Q(q, s));
+	return 0;
+}
+
 int
 parse_duration_ms(const char *s, uint64_t *ret_ms, struct dl_err *reterr)
 {
 	char q[QUOTE_BUF_SIZE];
 	size_t ndig;
 	uint64_t v;
+	int r;
 
-	if (!s)
-		return dl_err_set(reterr, -EINVAL, "duration '(null)' is not valid");
-	ndig = strspn(s, "0123456789");
-	if (ndig == 0)
-		return dl_err_set(reterr, -EINVAL,
-		    "duration '%s' does not start with a number", Q(q, s));
-	if (!parse_digits(s, ndig, &v))
-		return dl_err_set(reterr, -EINVAL, "duration '%s' is too large", Q(q, s));
+	if ((r = leading_number("duration", s, &ndig, &v, reterr)) < 0)
+		return r;
 	for (size_t i = 0; i < ELEMENTSOF(duration_units); i++) {
 		if (!streq(s + ndig, duration_units[i].suffix))
 			continue;
@@ -131,6 +146,34 @@ parse_duration_ms(const char *s, uint64_t *ret_ms, struct dl_err *reterr)
 	}
 	return dl_err_set(reterr, -EINVAL,
 	    "duration '%s' has an unknown unit (use ms, s, m, h or d)", Q(q, s));
+}
+
+int
+parse_size(const char *s, uint64_t *ret_bytes, struct dl_err *reterr)
+{
+	static const char units[] = "kmg";
+	char q[QUOTE_BUF_SIZE];
+	const char *u;
+	size_t ndig;
+	uint64_t v;
+	int r;
+
+	if ((r = leading_number("size", s, &ndig, &v, reterr)) < 0)
+		return r;
+	if (!s[ndig]) {
+		*ret_bytes = v;
+		return 0;
+	}
+	if (s[ndig + 1] || !(u = strchr(units, tolower((unsigned char)s[ndig]))))
+		return dl_err_set(reterr, -EINVAL,
+		    "size '%s' has an unknown unit (use k, m or g, or none for bytes)", Q(q, s));
+	for (const char *p = units; p <= u; p++) {
+		if (v > UINT64_MAX / 1024)
+			return dl_err_set(reterr, -EINVAL, "size '%s' is too large", Q(q, s));
+		v *= 1024;
+	}
+	*ret_bytes = v;
+	return 0;
 }
 
 int

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Parsers for small values that come from outside: numbers, MACs, UUIDs, names, durations.
+/* Parsers for small values that come from outside: numbers, MACs, UUIDs, names, durations,
+ * sizes.
  * Each consumes the whole string, range-checks, and on error returns -EINVAL (unless said
  * otherwise) and fills reterr quoting the value; ret is written only on success. */
 #pragma once
@@ -24,6 +25,9 @@ struct mac_addr {
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret, struct dl_err *reterr);
 /* Duration "250ms", "10s", "5m", "2h", "1d" or a bare number of seconds -> milliseconds. */
 int parse_duration_ms(const char *s, uint64_t *ret_ms, struct dl_err *reterr);
+/* Size "256k", "4m", "1g" (binary: KiB, MiB, GiB; either case) or a bare number of
+ * bytes -> bytes. */
+int parse_size(const char *s, uint64_t *ret_bytes, struct dl_err *reterr);
 /* "yes/no/true/false/on/off/1/0" */
 int parse_bool(const char *s, bool *ret, struct dl_err *reterr);
 

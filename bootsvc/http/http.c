@@ -397,12 +397,14 @@ on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
 
 /* A non-blocking socket bound to addr:port, as MHD made its own: address reuse (a restart
  * binds at once while the last one's connections close), and port reuse, so each serving
- * thread binds its own and the kernel spreads the connections among those listening. */
+ * thread binds its own and the kernel spreads the connections among those listening.
+ * sndbuf (config http_sndbuf, 0: the kernel's autotuning) is set here once: every
+ * connection accepted from the socket starts with the listener's buffer sizes. */
 static int
-socket_bind(const char *addr, uint16_t port, int *ret, struct dl_err *reterr)
+socket_bind(const char *addr, uint16_t port, uint64_t sndbuf, int *ret, struct dl_err *reterr)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd, one = 1, e;
+	int fd, one = 1, sb = (int)sndbuf, e;
 
 	(void)inet_pton(AF_INET, addr, &sa.sin_addr); /* validated by config */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -410,6 +412,7 @@ socket_bind(const char *addr, uint16_t port, int *ret, struct dl_err *reterr)
 		return dl_err_set(reterr, -errno, "HTTP: socket: %s", strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    (sb && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb)) < 0) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = errno;
 		close(fd);
@@ -480,7 +483,8 @@ srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reter
 	s->rl_mhd = (struct log_ratelimit){ .interval_ms = HTTP_LOG_INTERVAL_MS,
 		.burst = HTTP_LOG_BURST };
 	s->rl_deadline = s->rl_mhd;
-	if ((r = socket_bind(bs->cfg.http_addr, bs->cfg.http_port, &s->listen_fd, reterr)) < 0)
+	if ((r = socket_bind(bs->cfg.http_addr, bs->cfg.http_port, bs->cfg.http_sndbuf,
+	    &s->listen_fd, reterr)) < 0)
 		return r;
 	/* MHD_USE_NO_LISTEN_SOCKET: connections come from on_listen (MHD_add_connection).
 	 * No per-address limit of MHD's: it would count this server's connections only
@@ -562,6 +566,22 @@ share_of(const struct config *cfg, unsigned i)
 	return i == 0 ? cfg->max_connections - each * (n - 1) : each;
 }
 
+/* The kernel doubles SO_SNDBUF and caps what it doubles at net.core.wmem_max (212992 on
+ * a stock kernel): said once, so an admin who raised http_sndbuf knows to raise that. */
+static void
+sndbuf_check(int fd, uint64_t want)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (!want || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len) < 0 ||
+	    (uint64_t)got >= 2 * want)
+		return;
+	log_warning("event=http_sndbuf want=%llu got=%d msg=\"http_sndbuf is capped by "
+	    "net.core.wmem_max: each connection's send buffer is %d bytes, not %llu\"",
+	    (unsigned long long)want, got / 2, got / 2, (unsigned long long)want);
+}
+
 int
 http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 {
@@ -591,6 +611,7 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 		goto fail;
 	log_info("event=http_listen addr=%s port=%u threads=%u", bs->cfg.http_addr,
 	    bs->cfg.http_port, n_readers + 1);
+	sndbuf_check(h->main.listen_fd, bs->cfg.http_sndbuf);
 	*ret = h;
 	return 0;
 fail:

@@ -24,6 +24,7 @@ enum {
 	FUZZ_IPV4,
 	FUZZ_COMPRESS,
 	FUZZ_PREDICATES,
+	FUZZ_SIZE,
 	FUZZ_PARSE_MAX,
 };
 
@@ -93,6 +94,23 @@ fuzz_duration(const char *s)
 	uint64_t ms;
 
 	check_err(parse_duration_ms(s, &ms, &e), &e);
+}
+
+/* A size that parses prints back as bytes and parses to the same value. */
+static void
+fuzz_size(const char *s)
+{
+	struct dl_err e = { 0 };
+	uint64_t v, v2;
+	char buf[24];
+	int r = parse_size(s, &v, &e);
+
+	check_err(r, &e);
+	if (r < 0)
+		return;
+	(void)snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	if (parse_size(buf, &v2, NULL) < 0 || v2 != v)
+		abort();
 }
 
 static void
@@ -202,6 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case FUZZ_IPV4: fuzz_ipv4(s); break;
 	case FUZZ_COMPRESS: fuzz_compress(s); break;
 	case FUZZ_PREDICATES: fuzz_predicates(s); break;
+	case FUZZ_SIZE: fuzz_size(s); break;
 	default: break;
 	}
 	free(s);

@@ -10,6 +10,8 @@
 #     and evented, also while the node is armed; the credential went out once per boot
 #   - the kernel command line on the booted node holds no secret
 #   - the overlay without the current credential is 401; with an old one 403
+#   - a client that asks for the kernel and never reads holds at most 2 x http_sndbuf of
+#     bootsvc's socket memory
 #   - the store (and its -wal/-shm) and the BMC credential files are 0600
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_bmc.sh"
@@ -142,7 +144,48 @@ code=$(ip netns exec "$DL_NS" curl -s -o /dev/null -w '%{http_code}' \
 [[ $code == 403 ]] || fail "overlay with the current credential from bootsvc's own address: HTTP $code"
 pass "overlay: 401 without a credential, 403 with an old one or from another address"
 
-# --- 6. files holding secrets
+# --- 6. a client that asks for the kernel and never reads: the server's side of the
+# connection queues no more than http_sndbuf (256 KiB by default, doubled by the kernel:
+# skmem's tb), where tcp_wmem's autotuning would let it grow to 4 MiB
+DL_SRV_ADDR=${DL_URL#http://}
+ip netns exec "$ATT" python3 - "${DL_SRV_ADDR%:*}" "${DL_SRV_ADDR#*:}" "$A" <<'EOP' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.sendall(b"GET /images/%s/kernel HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[3].encode())
+time.sleep(30)
+EOP
+NOREAD=$!
+# the connection's line of `ss -tmn` on bootsvc's side (Recv-Q, Send-Q, ..., skmem)
+conn_line() {
+	ip netns exec "$DL_NS" ss -Htmn state established "( sport = :${DL_SRV_ADDR#*:} )" \
+	    dst "$ATT_IP" | tr -s ' \n' ' '
+}
+sendq_of() { awk '{ print $2 }' <<<"$1"; }
+# stalled: its queue no longer grows (the client reads nothing, bootsvc sent what fits)
+stalled() {
+	local a b
+	a=$(conn_line)
+	[[ $a == *tb* ]] || return 1
+	sleep 0.5
+	b=$(conn_line)
+	[[ $(sendq_of "$b") -gt 0 && $(sendq_of "$a") == "$(sendq_of "$b")" ]] || return 1
+	STALLED=$b
+}
+dl_wait 20 "the non-reading client's connection stalled" stalled
+kill "$NOREAD" 2>/dev/null || true
+wait "$NOREAD" 2>/dev/null || true
+sendq=$(sendq_of "$STALLED")
+tb=$(grep -o 'tb[0-9]*' <<<"$STALLED" | tr -d tb)
+echo "server side of the non-reading connection: $STALLED"
+# what the kernel makes of SO_SNDBUF 256k: doubled, after net.core.wmem_max's cap
+max=$(cat /proc/sys/net/core/wmem_max)
+want=$((2 * (max < 262144 ? max : 262144)))
+[[ $tb == "$want" ]] || fail "its send buffer is $tb bytes, not 2 x http_sndbuf ($want)"
+((sendq > 0 && sendq <= tb)) || fail "it queued $sendq bytes, not 1..$tb"
+pass "a client that never reads the kernel it asked for: $sendq bytes queued on bootsvc's side, buffer $tb (http_sndbuf 256k)"
+
+# --- 7. files holding secrets
 for f in "$DL_W/state/diskless.db" "$DL_W/state/diskless.db-wal" "$DL_W/state/diskless.db-shm" \
     "$DL_W/n01.creds"; do
 	[[ -e $f ]] || fail "$f missing"

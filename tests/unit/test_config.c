@@ -94,6 +94,8 @@ field_str(const struct config *c, const char *field, char *buf, size_t size)
 		snprintf(buf, size, "%u", c->watts_off);
 	else if (streq(field, "hold_poll_ms"))
 		snprintf(buf, size, "%" PRIu64, c->hold_poll_ms);
+	else if (streq(field, "http_sndbuf"))
+		snprintf(buf, size, "%" PRIu64, c->http_sndbuf);
 	else if (streq(field, "http_threads"))
 		snprintf(buf, size, "%u", c->http_threads);
 	else if (streq(field, "max_connections"))
@@ -281,6 +283,15 @@ static const struct {
 	{ __LINE__, "http_threads", "0", NULL, NULL, "http_threads: number '0' is out of range" },
 	{ __LINE__, "http_threads", "9", NULL, NULL, "http_threads: number '9' is out of range" },
 	{ __LINE__, "http_threads", "two", NULL, NULL, "http_threads: 'two'" },
+	/* http_sndbuf: 0 (the kernel's) or 16k..64m, binary units */
+	{ __LINE__, "http_sndbuf", "256k", "http_sndbuf", "262144", NULL },
+	{ __LINE__, "http_sndbuf", "1M", "http_sndbuf", "1048576", NULL },
+	{ __LINE__, "http_sndbuf", "16384", "http_sndbuf", "16384", NULL },
+	{ __LINE__, "http_sndbuf", "64m", "http_sndbuf", "67108864", NULL },
+	{ __LINE__, "http_sndbuf", "0", "http_sndbuf", "0", NULL },
+	{ __LINE__, "http_sndbuf", "8k", NULL, NULL, "http_sndbuf '8k' is neither 0 (the kernel's) nor between 16k and 64m" },
+	{ __LINE__, "http_sndbuf", "65m", NULL, NULL, "http_sndbuf '65m' is neither" },
+	{ __LINE__, "http_sndbuf", "256kb", NULL, NULL, "http_sndbuf: size '256kb' has an unknown unit" },
 	/* max_connections: 16..1000000 */
 	{ __LINE__, "max_connections", "16", "max_connections", "16", NULL },
 	{ __LINE__, "max_connections", "1000000", "max_connections", "1000000", NULL },
@@ -369,6 +380,7 @@ test_defaults(void **state)
 	assert_string_equal(c.uefi_binary, "snponly.efi");
 	assert_string_equal(c.interface, ""); /* never guessed */
 	assert_string_equal(c.tls_ca_dir, "/etc/diskless/tls"); /* nodectl tls init's */
+	assert_int_equal(c.http_sndbuf, 256 * 1024);
 }
 
 /* http_threads = auto (the default): the CPUs this process may run on, at most 8. */

@@ -115,6 +115,50 @@ test_duration(void **state)
 	}
 }
 
+/* parse_size: binary units k, m, g in either case; a bare number is bytes. */
+static const struct {
+	int line;
+	const char *s;
+	uint64_t want;
+	const char *err;
+} size_vectors[] = {
+	{ __LINE__, "256k", 262144, NULL },
+	{ __LINE__, "256K", 262144, NULL },
+	{ __LINE__, "4m", 4194304, NULL },
+	{ __LINE__, "1G", 1073741824, NULL },
+	{ __LINE__, "4096", 4096, NULL },
+	{ __LINE__, "0", 0, NULL },
+	{ __LINE__, "0k", 0, NULL },
+	{ __LINE__, "18446744073709551615", UINT64_MAX, NULL },
+	{ __LINE__, "18014398509481983k", 18014398509481983ULL * 1024, NULL },
+	{ __LINE__, "18014398509481984k", 0, "size '18014398509481984k' is too large" },
+	{ __LINE__, "17179869184g", 0, "is too large" },
+	{ __LINE__, "18446744073709551616", 0, "is too large" },
+	{ __LINE__, "", 0, "size '' does not start with a number" },
+	{ __LINE__, "k", 0, "size 'k' does not start with a number" },
+	{ __LINE__, "-1k", 0, "does not start with a number" },
+	{ __LINE__, "1.5m", 0, "size '1.5m' has an unknown unit" },
+	{ __LINE__, "256kb", 0, "unknown unit" },
+	{ __LINE__, "256 k", 0, "unknown unit" },
+	{ __LINE__, "256t", 0, "unknown unit" },
+};
+
+static void
+test_size(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(size_vectors); i++) {
+		struct dl_err e = { 0 };
+		uint64_t v = 1;
+		int r = parse_size(size_vectors[i].s, &v, &e);
+
+		check_result_at(__FILE__, size_vectors[i].line, "parse_size", r, &e,
+		    size_vectors[i].err ? -EINVAL : 0, size_vectors[i].err);
+		_assert_int_equal(v, size_vectors[i].err ? 1 : size_vectors[i].want,
+		    __FILE__, size_vectors[i].line);
+	}
+}
+
 /* parse_bool: the spellings listed in lib/parse.h, any case (config files write "Yes"). */
 static const struct {
 	int line;
@@ -410,6 +454,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_uuid),
