@@ -49,10 +49,15 @@ kill9() {
 	local dnsmasq
 	dnsmasq=$(cat "$DL_W/state/dnsmasq/dnsmasq.pid")
 	[[ $DL_BOOTSVC_NET_PID != "$DL_BOOTSVC_PID" ]] || fail "bootsvc is not two processes"
-	kill -9 "$DL_BOOTSVC_NET_PID" "$DL_BOOTSVC_PID"
+	# The root parent first: it owns dnsmasq, and a parent that outlives its child by a
+	# moment stops dnsmasq as at any end of the child (privsep_parent.c); signalled in
+	# the other order it once did, between the two kills.
+	kill -9 "$DL_BOOTSVC_PID" "$DL_BOOTSVC_NET_PID"
 	wait "$DL_BOOTSVC_PID" 2>/dev/null || true
 	for _ in $(seq 20); do kill -0 "$DL_BOOTSVC_NET_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$DL_BOOTSVC_NET_PID" 2>/dev/null && fail "bootsvc's child outlived SIGKILL"
+	# and still there a moment later: one told to stop while bootsvc died takes that long
+	sleep 0.5
 	kill -0 "$dnsmasq" 2>/dev/null || fail "dnsmasq $dnsmasq did not outlive bootsvc"
 	echo "killed bootsvc $DL_BOOTSVC_PID and $DL_BOOTSVC_NET_PID with SIGKILL; dnsmasq $dnsmasq lives on"
 }
