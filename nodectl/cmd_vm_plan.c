@@ -435,7 +435,7 @@ host_of(const json_t *result, const char *host)
 /* host drain --wait, once its plan is done (since_ms: when it ended, or when the drain
  * was answered without one): a plan done is not yet the host empty. A VM may reach the
  * host after the plan was made (a migration bootsvc had not listed yet, an admin's
- * virsh), and bootsvc moves it off again (docs/vm.md "Drain"). So the host is empty
+ * virsh), and bootsvc moves it off again (docs/vm.md "Policy"). So the host is empty
  * only in a listing asked for after since_ms (last_seen, in seconds, past it) with no
  * active VM. */
 static int
@@ -489,6 +489,20 @@ wait_host_empty(struct client *c, const char *host, int64_t since_ms, int64_t de
 	}
 }
 
+/* What host drain --wait does once the drain's plan is done, or when it had none: VMs
+ * that fit nowhere stay (exit 1 at once), else wait for the host seen empty. */
+static int
+drain_done(struct client *c, const char *host, long long unplaced, int64_t since_ms,
+    int64_t deadline, FILE *out, struct dl_err *reterr)
+{
+	if (unplaced) {
+		(void)fprintf(out, "host %s: %lld VMs fit nowhere and stay (nodectl vm list "
+		    "--host %s)\n", host, unplaced, host);
+		return NODECTL_EXIT_DAEMON;
+	}
+	return wait_host_empty(c, host, since_ms, deadline, out, reterr);
+}
+
 int
 cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
     const struct cmd_opts *opts, FILE *out, struct dl_err *reterr)
@@ -521,9 +535,9 @@ cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
 	(void)fflush(out);
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (int64_t)opts->timeout_ms;
-	if (id <= 0) /* nothing to move: a drain waits for a listing that says so */
-		return drain && !unplaced ? wait_host_empty(c, host, since_ms, deadline, out,
-		    reterr) : NODECTL_EXIT_OK;
+	if (id <= 0) /* nothing to move: a drain still waits for a listing that says so */
+		return drain ? drain_done(c, host, unplaced, since_ms, deadline, out, reterr) :
+		    NODECTL_EXIT_OK;
 	seen = calloc(PLAN_WAIT_MAX_STEPS, sizeof(*seen));
 	if (!seen)
 		return dl_err_set(reterr, -ENOMEM, "out of memory");
@@ -602,10 +616,5 @@ cmd_vm_plan_follow(struct client *c, const char *verb, const json_t *args,
 	free(seen);
 	if (r < 0 || code != NODECTL_EXIT_OK || !drain)
 		return r < 0 ? r : code;
-	if (unplaced) {
-		(void)fprintf(out, "host %s: %lld VMs fit nowhere and stay (nodectl vm list "
-		    "--host %s)\n", host, unplaced, host);
-		return NODECTL_EXIT_DAEMON;
-	}
-	return wait_host_empty(c, host, since_ms, deadline, out, reterr);
+	return drain_done(c, host, unplaced, since_ms, deadline, out, reterr);
 }

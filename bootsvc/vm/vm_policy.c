@@ -444,7 +444,6 @@ dom_active(const struct vm_domain_rec *d, void *userdata)
 	return u->yes ? -1 : 0;
 }
 
-
 /* Plan node's evacuation as if it were drained: the plan in *ret on the world *ret_w, or
  * -ENOENT when node is no VM host. risky: as vm_policy_evacuate(). */
 static int
