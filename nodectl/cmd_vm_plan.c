@@ -443,7 +443,7 @@ wait_host_empty(struct client *c, const char *host, int64_t since_ms, int64_t de
     FILE *out, struct dl_err *reterr)
 {
 	struct client_reply rep = { 0 };
-	bool said = false;
+	bool said = false, said_state = false;
 	struct timespec ts;
 	int r;
 
@@ -451,6 +451,7 @@ wait_host_empty(struct client *c, const char *host, int64_t since_ms, int64_t de
 		const json_t *h;
 		long long active = -1;
 		bool fresh = false;
+		char state[64] = "";
 
 		if ((r = client_call(c, "host.list", NULL, &rep, reterr)) < 0)
 			return r;
@@ -462,6 +463,8 @@ wait_host_empty(struct client *c, const char *host, int64_t since_ms, int64_t de
 		if ((h = host_of(rep.result, host))) {
 			fresh = num(h, "last_seen") * 1000 > since_ms;
 			active = num(h, "vms_active");
+			if (!streq(str(h, "state"), "connected"))
+				(void)snprintf(state, sizeof(state), "%s", str(h, "state"));
 		}
 		client_reply_done(&rep);
 		if (!h) {
@@ -471,6 +474,12 @@ wait_host_empty(struct client *c, const char *host, int64_t since_ms, int64_t de
 		if (fresh && active == 0) {
 			(void)fprintf(out, "host %s: empty\n", host);
 			return NODECTL_EXIT_OK;
+		}
+		/* no listing comes from a host bootsvc cannot reach: say why nothing moves */
+		if (state[0] && !said_state) {
+			(void)fprintf(out, "host %s: %s, waiting for bootsvc to list it again\n",
+			    host, state);
+			said_state = true;
 		}
 		if (fresh && !said) {
 			(void)fprintf(out, "host %s: %lld VMs listed after the plan, bootsvc moves "
