@@ -824,8 +824,8 @@ drain_after_boot(struct bootsvc *bs, const struct node_rec *n)
 
 	if (!store_vm_drain_get(bs->store, n->name, reason, sizeof(reason)))
 		return;
-	if (strncmp(reason, "reimage:", 8) != 0 && !(strcmp(n->health, "ok") == 0 &&
-	    (strncmp(reason, "risky:", 6) == 0 || strncmp(reason, "doomed:", 7) == 0)))
+	if (!vm_reason_is(reason, "reimage") && !(strcmp(n->health, "ok") == 0 &&
+	    (vm_reason_is(reason, "risky") || vm_reason_is(reason, "doomed"))))
 		return;
 	(void)store_vm_drain_set(bs->store, n->name, false, "");
 	(void)store_event_add(bs->store, n->name, "undrain", "booted again", (int64_t)time(NULL));

@@ -496,6 +496,14 @@ vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin, con
 	return 0;
 }
 
+bool
+vm_reason_is(const char *reason, const char *verdict)
+{
+	size_t n = strlen(verdict);
+
+	return strncmp(reason, verdict, n) == 0 && reason[n] == ':';
+}
+
 void
 vm_policy_keep_drained(struct bootsvc *bs, const char *node)
 {
@@ -515,7 +523,7 @@ vm_policy_keep_drained(struct bootsvc *bs, const char *node)
 	/* VMs pinned by an unfinished plan (one moving them already) get no step, nor do
 	 * those a risky host keeps: an empty plan is not stored, so a host whose VMs all
 	 * stay for good costs a plan's arithmetic per listing and writes nothing. */
-	if (evacuate_plan(bs, node, strncmp(reason, "risky:", 6) == 0, &w, &p, &err) < 0) {
+	if (evacuate_plan(bs, node, vm_reason_is(reason, "risky"), &w, &p, &err) < 0) {
 		log_err("event=vm_evacuate node=%s msg=\"kept drained: no plan: %s\"", node,
 		    err.msg);
 		return;
@@ -552,7 +560,7 @@ vm_policy_health(struct bootsvc *bs, const char *node, const char *health, const
 		return;
 	}
 	/* "risky: <reasons>": the health evaluator's reasons begin so already (eval.c) */
-	if (strncmp(why, health, strlen(health)) == 0 && why[strlen(health)] == ':')
+	if (vm_reason_is(why, health))
 		(void)snprintf(reason, sizeof(reason), "%s", why);
 	else
 		(void)snprintf(reason, sizeof(reason), "%s: %s", health, why);
@@ -574,7 +582,7 @@ vm_policy_health_ok(struct bootsvc *bs, const char *node)
 	char reason[MAX_REASON];
 
 	if (!store_vm_drain_get(bs->store, node, reason, sizeof(reason)) ||
-	    (strncmp(reason, "risky:", 6) != 0 && strncmp(reason, "doomed:", 7) != 0))
+	    (!vm_reason_is(reason, "risky") && !vm_reason_is(reason, "doomed")))
 		return;
 	(void)store_vm_drain_set(bs->store, node, false, "");
 	(void)store_event_add(bs->store, node, "undrain", "healthy again", (int64_t)time(NULL));

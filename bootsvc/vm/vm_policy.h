@@ -76,6 +76,11 @@ int vm_policy_evacuate(struct bootsvc *bs, const char *node, const char *origin,
  * as at the drain. */
 void vm_policy_keep_drained(struct bootsvc *bs, const char *node);
 
+/* Does reason (a drain's, or the health evaluator's) begin "<verdict>:" ("risky",
+ * "doomed", "reimage")? That prefix is how a health or reimage drain is told from an
+ * admin's. */
+bool vm_reason_is(const char *reason, const char *verdict);
+
 /* node turned risky or doomed (why: its health reasons), with evacuate among its health
  * actions: drain it (kept until an admin undoes it or it boots clean) and plan its
  * evacuation. Does nothing for a node that is no VM host, or one bootsvc cannot reach
