@@ -553,9 +553,15 @@ tgtd_target_set(struct tgtd *t, const struct tgt_target *tt, int backing_fd,
 		"--user", tt->mutual_user, "--password", tt->mutual_secret, NULL };
 	const char *bind_mutual[] = { "--lld", "iscsi", "--mode", "account", "--op", "bind",
 		"--tid", tids, "--user", tt->mutual_user, "--outgoing", NULL };
-	const char *const *steps[] = { new_target, new_lun, bind_addr, new_user, bind_user,
-		new_mutual, bind_mutual };
-	size_t nsteps = tt->mutual_user[0] ? ELEMENTSOF(steps) : ELEMENTSOF(steps) - 2;
+	/* The address binding goes last: tgtd refuses every login to a target that admits no
+	 * address, so the target opens complete, its LUN and CHAP accounts in place. Bound
+	 * before the accounts, a login landing between the steps (a node's initiator retries
+	 * through the rebuild after a tgtd restart) was let in without CHAP. */
+	const char *const *with_mutual[] = { new_target, new_lun, new_user, bind_user,
+		new_mutual, bind_mutual, bind_addr };
+	const char *const *one_way[] = { new_target, new_lun, new_user, bind_user, bind_addr };
+	const char *const *const *steps = tt->mutual_user[0] ? with_mutual : one_way;
+	size_t nsteps = tt->mutual_user[0] ? ELEMENTSOF(with_mutual) : ELEMENTSOF(one_way);
 	struct tgt_entry *e;
 	struct dl_err err = { 0 };
 	int r = 0;
