@@ -173,7 +173,7 @@ fuzz-bins: $(FUZZ_BINS)
 # (worker pools, the store's readers and checkpointer, a client thread against the loop's
 # HTTP and its reader threads, the per-address counts they share). Not test_vm_room: libvirt's event thread locks with GLib's GMutex, raw futexes
 # ThreadSanitizer cannot see, so every libvirt call would be reported as a race.
-TSAN_TESTS = test_action test_ctrl_power test_http_node test_ip_limit test_store test_store_reader
+TSAN_TESTS = test_action test_boot_records test_ctrl_power test_http_node test_ip_limit test_store test_store_reader
 tsan-bins: $(addprefix $(BUILD)/tests/,$(TSAN_TESTS))
 
 deps:

@@ -31,9 +31,14 @@ boot_moves_phase(const struct trust_script_verdict *v, const char *script_phase,
 }
 
 bool
+boot_record_only(const struct trust_script_verdict *v, bool sanboot)
+{
+	return v->serve == TS_BOOT && !v->arm && !v->event && !v->self_op && !sanboot;
+}
+
+bool
 boot_read_only(const struct trust_script_verdict *v, bool sanboot, bool served_same,
     bool moves_phase)
 {
-	return v->serve == TS_BOOT && !v->arm && !v->event && !v->self_op && !sanboot &&
-	    served_same && !moves_phase;
+	return boot_record_only(v, sanboot) && served_same && !moves_phase;
 }

@@ -54,3 +54,10 @@ bool boot_moves_phase(const struct trust_script_verdict *v, const char *script_p
  * Only such an answer may come from a reader thread's read-only view. */
 bool boot_read_only(const struct trust_script_verdict *v, bool sanboot, bool served_same,
     bool moves_phase);
+
+/* Whether the answer's only writes are the record of the boot: the version served and
+ * the phase the script marks, both facts of the request that decide nothing about the
+ * answer. A boot that arms, events, starts an op or is a sanboot kind's (secrets, a
+ * disarm) writes what the answer depends on. A reader thread may answer a record-only
+ * boot itself and leave the record to the loop (boot/boot_records.h). */
+bool boot_record_only(const struct trust_script_verdict *v, bool sanboot);

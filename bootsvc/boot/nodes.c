@@ -88,9 +88,15 @@ nodes_disarm(struct bootsvc *bs, struct node_rec *n)
 int
 nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const char *reason)
 {
+	return nodes_set_phase_at(bs, name, phase, reason, (int64_t)time(NULL));
+}
+
+int
+nodes_set_phase_at(struct bootsvc *bs, const char *name, const char *phase,
+    const char *reason, int64_t at)
+{
 	char safe[MAX_LOG_VALUE + 1];
-	int r = store_node_set_phase(bs->store, name, phase, reason ? reason : "",
-	    (int64_t)time(NULL));
+	int r = store_node_set_phase(bs->store, name, phase, reason ? reason : "", at);
 
 	if (r < 0) {
 		log_err("event=node_phase node=%s phase=%s msg=\"store update failed\" err=%s", name,

@@ -22,6 +22,10 @@ int nodes_disarm(struct bootsvc *bs, struct node_rec *n);
 
 /* Record a phase change (store + history + one log line). */
 int nodes_set_phase(struct bootsvc *bs, const char *name, const char *phase, const char *reason);
+/* The same, dated at (s) rather than now: a change the loop writes after the request that
+ * made it (boot/boot_records.h). */
+int nodes_set_phase_at(struct bootsvc *bs, const char *name, const char *phase,
+    const char *reason, int64_t at);
 
 /* The image version node n boots now: its pin, else the newest of its image name.
  * -ENOENT when it has none (it holds). */

@@ -15,6 +15,7 @@
 #include "http/ip_limit.h"
 #include "http/http_srv.h"
 #include "body.h"
+#include "boot/boot_records.h"
 #include "log.h"
 
 /* Seconds an idle HTTP connection is kept: iPXE reuses one for script, kernel, initrd.
@@ -185,6 +186,8 @@ enum MHD_Result
 route_headers(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *url,
     const char *method)
 {
+	/* a node's report is judged on its rows as its boot's records left them */
+	http_records_write(bs);
 	return api_node_refused(bs, c, url) ? api_node(bs, c, r, url, method) : MHD_YES;
 }
 
@@ -204,6 +207,9 @@ route(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const char *u
 	case ROUTE_IMAGES:
 		return http_images(bs, c, r, url, method);
 	case ROUTE_API:
+		/* the script and image routes write the records of the node they decide on
+		 * (http_records_before); a report is judged on its node's after them all */
+		http_records_write(bs);
 		return api_node(bs, c, r, url, method);
 	case ROUTE_METRICS:
 		if (strcmp(method, "GET") != 0)
@@ -340,6 +346,9 @@ run_mhd(struct srv *s)
 {
 	if (s->view) {
 		store_reader_batch_begin(s->view->rd);
+		/* its snapshot is taken at its first lookup: after these commits */
+		if (s->view->records)
+			s->view->epoch = boot_records_epoch(s->view->records);
 		(void)MHD_run(s->d);
 		store_reader_batch_end(s->view->rd);
 		return;
@@ -347,6 +356,8 @@ run_mhd(struct srv *s)
 	(void)store_batch_begin(s->bs->store);
 	(void)MHD_run(s->d);
 	(void)store_batch_end(s->bs->store);
+	if (s->h->records)
+		boot_records_committed(s->h->records);
 }
 
 static void

@@ -329,6 +329,13 @@ http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const c
 	char msg[160];
 
 	image_find(bs, &w, r, url, method, &a);
+	/* a fetch that may move a node is decided after that node's boot records */
+	if (r->node[0] && http_records_before(bs, r->node)) {
+		if (a.fd >= 0)
+			close(a.fd);
+		r->node[0] = '\0';
+		image_find(bs, &w, r, url, method, &a);
+	}
 	switch (a.verdict) {
 	case IMAGE_REFUSED:
 		return http_respond_error(c, r, a.status, a.rc, a.msg);
@@ -358,12 +365,16 @@ http_images_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection 
     struct req *r, const char *url, const char *method, enum MHD_Result *ret)
 {
 	const struct rows w = { .rd = v->rd };
+	uint64_t e0 = http_view_fresh(v);
 	struct image_answer a;
 
 	image_find(bs, &w, r, url, method, &a);
 	/* Anything but a file to serve that moves no node is the loop's: it answers
-	 * refusals, logs and forgets a missing version, and writes a phase. */
-	if (a.verdict != IMAGE_SERVE || a.moves != 0) {
+	 * refusals, logs and forgets a missing version, and writes a phase; and so is a
+	 * fetch decided on a node's phase that a boot record may have moved since (this
+	 * view's rows older than the loop's: http_view_stands). */
+	if (a.verdict != IMAGE_SERVE || a.moves != 0 ||
+	    (r->node[0] && !http_view_stands(v, r->node, e0))) {
 		if (a.fd >= 0)
 			close(a.fd);
 		return false;

@@ -8,6 +8,8 @@
 #include "bootsvc.h"
 #include "http/http_path.h"
 
+struct boot_records;
+
 /* Largest request body accepted (phase reports are a few hundred bytes). */
 #define MAX_API_BODY (16 * 1024)
 
@@ -26,7 +28,18 @@ struct http_view {
 	struct store_reader *rd;
 	struct tmpl_bound_cache bound;
 	struct metrics m;
+	struct boot_records *records; /* the loop's queue, NULL when first boots are its */
+	uint64_t epoch;               /* records' commits when rd's read transaction began */
 };
+
+/* A reader thread, before it decides on a node's rows: its read transaction begun after
+ * every commit of boot records so far (boot/boot_records.h); returns the count it began
+ * at, for http_view_stands. */
+uint64_t http_view_fresh(struct http_view *v);
+/* After deciding on node's rows read since http_view_fresh returned e0: whether the
+ * decision stands, false when node has a boot record pending or records were committed
+ * since (the reader hands the request to the loop). True without records. */
+bool http_view_stands(struct http_view *v, const char *node, uint64_t e0);
 
 struct req {
 	enum http_route route;
@@ -85,10 +98,22 @@ void http_observe(struct bootsvc *bs, const struct req *r, const struct node_rec
 enum MHD_Result http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url);
 /* GET /ipxe/boot on a reader thread, from v alone: true with *ret when the answer is a
- * kind's script that moves nothing (no write, no clock or DHCP evidence); false for the
- * loop to answer (http_ipxe) with everything it may do. */
+ * kind's script whose only writes are its boot's record (none, or the version served and
+ * the phase, queued on v->records for the loop), needing no clock or DHCP evidence; false
+ * for the loop to answer (http_ipxe) with everything it may do, and for a node whose
+ * record the loop has not committed yet. */
 bool http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c,
     struct req *r, const char *url, enum MHD_Result *ret);
+/* The loop's boot records queue (boot/boot_records.h): NULL without reader threads or on
+ * a store that is not embedded, where every boot's record is written before its answer. */
+struct boot_records *http_records(const struct bootsvc *bs);
+/* The loop: write the boot records queued (the readers' and its own), in the store batch
+ * that is open, each against the node's row as it is now. Whoever ends that batch calls
+ * boot_records_committed() after it. */
+void http_records_write(struct bootsvc *bs);
+/* The loop, before it decides on node's rows: when node has a record pending, write the
+ * queued ones first and return true (the caller looks the node up again). */
+bool http_records_before(struct bootsvc *bs, const char *node);
 enum MHD_Result http_images(struct bootsvc *bs, struct MHD_Connection *c, struct req *r,
     const char *url, const char *method);
 /* http_images()' answer from a reader thread's view, when it writes nothing: the file is
@@ -118,3 +143,6 @@ struct http_thread_count {
  * threads, at most max. */
 unsigned http_thread_counts(const struct bootsvc *bs, struct http_thread_count *ret,
     unsigned max);
+/* Whether no boot record of a reader thread waits to be written or committed (true
+ * without readers): every answer given is in the store. */
+bool http_records_idle(const struct bootsvc *bs);

@@ -13,6 +13,7 @@
 #include "template.h"
 #include "wallclock.h"
 #include "boot/boot_decide.h"
+#include "boot/boot_records.h"
 #include "boot/nodes.h"
 #include "boot/script_vars.h"
 #include "boot/templates.h"
@@ -177,6 +178,76 @@ served_record(struct bootsvc *bs, struct node_rec *n, const char *id)
 		return 0;
 	strcpy(n->served_image, id);
 	return store_node_update(bs->store, n);
+}
+
+/* One reader's record, against the node's row now: the version served if it is not that
+ * already, the phase if the node is not in it already (iPXE asking twice queues two). */
+static void
+record_write(struct bootsvc *bs, const struct boot_record *rec)
+{
+	struct node_rec n;
+	int rc = store_node_get(bs->store, rec->node, &n);
+
+	if (rc < 0) {
+		/* removed since: nothing to record */
+		log_info("event=boot_record node=%s msg=\"not written: %s\"", rec->node,
+		    dl_errno_name(rc));
+		return;
+	}
+	if (rec->served[0] && strcmp(n.served_image, rec->served) != 0) {
+		memcpy(n.served_image, rec->served, sizeof(n.served_image));
+		if ((rc = store_node_update(bs->store, &n)) < 0)
+			log_err("event=boot_record node=%s served=%.12s msg=\"the version served "
+			    "is not recorded: %s\"", n.name, rec->served, dl_errno_name(rc));
+	}
+	if (rec->phase && strcmp(n.phase, rec->phase) != 0)
+		(void)nodes_set_phase_at(bs, n.name, rec->phase, "", rec->at);
+}
+
+void
+http_records_write(struct bootsvc *bs)
+{
+	struct boot_records *q = http_records(bs);
+	struct boot_record recs[32];
+	size_t n;
+
+	if (!q || !boot_records_queued(q))
+		return;
+	while ((n = boot_records_take(q, recs, ELEMENTSOF(recs))) > 0)
+		for (size_t i = 0; i < n; i++)
+			record_write(bs, &recs[i]);
+}
+
+bool
+http_records_before(struct bootsvc *bs, const char *node)
+{
+	struct boot_records *q = http_records(bs);
+
+	if (!q || !boot_records_pending(q, node))
+		return false;
+	http_records_write(bs);
+	return true;
+}
+
+/* The loop's own first script of a boot, as a reader's (http_ipxe_read): its record
+ * queued, written after the answers of this pass (the records' wake-up) or before a
+ * request that decides on the node. false when there is no queue, the boot writes what
+ * its answer depends on, or the queue is full: the caller writes the record now. */
+static bool
+record_later(struct bootsvc *bs, const struct trust_script_verdict *v,
+    const struct node_rec *n, const char *served, const char *phase)
+{
+	struct boot_records *q = http_records(bs);
+	struct boot_record rec = { .phase = phase, .at = (int64_t)time(NULL) };
+
+	if (!q || !boot_record_only(v, false))
+		return false;
+	memcpy(rec.node, n->name, sizeof(rec.node));
+	if (strcmp(n->served_image, served) != 0)
+		memcpy(rec.served, served, sizeof(rec.served));
+	else if (!phase)
+		return true; /* nothing to record */
+	return boot_records_push(q, &rec);
 }
 
 /* A sanboot kind's script (iscsi.ipxe): the node's own disk, its target and CHAP. The
@@ -390,12 +461,18 @@ boot_node(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct no
 		return san_boot(bs, c, r, n, k, &img, &v, &verdict);
 	}
 
-	if (served_record(bs, n, img.id) < 0)
-		return http_respond_error(c, r, 503, -EIO, SERVED_UNRECORDED);
 	/* Only a change is written (boot_moves_phase): the request path of iPXE retrying does
 	 * no store write (docs/benchmarks.md, per-node scripts). */
 	phase = kind_script_phase(k);
-	if (boot_moves_phase(&verdict, phase, n->phase))
+	if (!boot_moves_phase(&verdict, phase, n->phase))
+		phase = NULL;
+	if (record_later(bs, &verdict, n, img.id, phase)) {
+		bs->metrics.boot_scripts++;
+		return render_kind(bs, c, r, k, &img, n->name);
+	}
+	if (served_record(bs, n, img.id) < 0)
+		return http_respond_error(c, r, 503, -EIO, SERVED_UNRECORDED);
+	if (phase)
 		(void)nodes_set_phase(bs, n->name, phase, "");
 	return render_kind(bs, c, r, k, &img, n->name);
 }
@@ -520,13 +597,17 @@ http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c
 	struct boot_query q;
 	struct image_rec img;
 	struct node_rec n;
+	bool sanboot, served_same, moves;
+	uint64_t e0;
 	int rc;
 
 	if (strcmp(url, "/ipxe/boot") != 0 ||
 	    boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "uuid"),
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "serial"), &q, &err) < 0 ||
-	    rows_node_by_mac(&w, q.mac_str, &n) < 0)
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "serial"), &q, &err) < 0)
+		return false;
+	e0 = http_view_fresh(v);
+	if (rows_node_by_mac(&w, q.mac_str, &n) < 0)
 		return false;
 	g = gate_in(bs, &w, r, &n, &img, &k);
 	if (boot_gate_decide(&g) != BG_TRUST)
@@ -536,9 +617,27 @@ http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c
 		return false;
 	in.reboot_evidence = true;
 	verdict = trust_script_decide(&in);
-	if (!boot_read_only(&verdict, kind_is_sanboot(k), strcmp(n.served_image, img.id) == 0,
-	    boot_moves_phase(&verdict, kind_script_phase(k), n.phase)))
+	sanboot = kind_is_sanboot(k);
+	served_same = strcmp(n.served_image, img.id) == 0;
+	moves = boot_moves_phase(&verdict, kind_script_phase(k), n.phase);
+	/* a record of the node's not committed, or committed while this decided: the rows
+	 * read may be older than the loop's */
+	if (!http_view_stands(v, n.name, e0))
 		return false;
+	if (!boot_read_only(&verdict, sanboot, served_same, moves)) {
+		/* A boot's first request: answered here, its record queued for the loop
+		 * before the answer goes, so the node's next request finds it pending. */
+		struct boot_record rec = { .phase = moves ? kind_script_phase(k) : NULL,
+			.at = (int64_t)time(NULL) };
+
+		if (!v->records || !boot_record_only(&verdict, sanboot))
+			return false;
+		memcpy(rec.node, n.name, sizeof(rec.node));
+		if (!served_same)
+			memcpy(rec.served, img.id, sizeof(rec.served));
+		if (!boot_records_push(v->records, &rec))
+			return false; /* full: the loop answers, as before */
+	}
 	/* The kind's script bound from the templates and settings a reload changes
 	 * (main.c), read under its lock; the result is this thread's own copy. */
 	pthread_mutex_lock(&bs->reload_lock);
@@ -562,14 +661,17 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 	struct node_rec n;
 	int rc;
 
-	if (strcmp(url, "/ipxe/start") == 0)
-		return start(bs, c, r);
-	if ((ck = cfg_kind(url)))
-		return efi_cfg(bs, c, r, ck);
-	if (strcmp(url, "/ipxe/failed") == 0)
-		return san_failed(bs, c, r);
-	if (strcmp(url, "/ipxe/boot") != 0)
+	if (strcmp(url, "/ipxe/boot") != 0) {
+		/* decided on the served version and phase: after every boot's record */
+		http_records_write(bs);
+		if (strcmp(url, "/ipxe/start") == 0)
+			return start(bs, c, r);
+		if ((ck = cfg_kind(url)))
+			return efi_cfg(bs, c, r, ck);
+		if (strcmp(url, "/ipxe/failed") == 0)
+			return san_failed(bs, c, r);
 		return http_respond_error(c, r, 404, -ENOENT, "no such script");
+	}
 
 	rc = boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "uuid"),
@@ -578,6 +680,8 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 		return http_respond_error(c, r, 400, rc, err.msg);
 
 	rc = store_node_get_by_mac(bs->store, q.mac_str, &n);
+	if (rc == 0 && http_records_before(bs, n.name))
+		rc = store_node_get_by_mac(bs->store, q.mac_str, &n);
 	if (rc == -ENOENT) {
 		if (!bs->cfg.discover)
 			return http_respond_error(c, r, 404, -ENOENT, "unknown node");

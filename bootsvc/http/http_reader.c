@@ -13,6 +13,7 @@
 
 #include "http/http.h"
 #include "http/http_srv.h"
+#include "boot/boot_records.h"
 #include "log.h"
 
 /* A reader thread gives r to the loop: the connection waits suspended until the loop has
@@ -70,11 +71,30 @@ handoff_run(struct loop *l, int fd, uint32_t events, void *userdata)
 		r->failed = ret == MHD_NO;
 	}
 	(void)store_batch_end(bs->store);
+	if (h->records)
+		boot_records_committed(h->records);
 	for (r = list; r; r = next) {
 		next = r->next; /* r is the reader thread's again once resumed */
 		if (!r->deferred)
 			http_resume(r->c, r);
 	}
+}
+
+/* The loop: the readers' boot records, written in a batch of their own when no request
+ * brought the loop to them first (http.c records_first). */
+static void
+records_run(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	struct http *h = userdata;
+	eventfd_t n;
+
+	(void)l;
+	(void)events;
+	(void)eventfd_read(fd, &n);
+	(void)store_batch_begin(h->bs->store);
+	http_records_write(h->bs);
+	(void)store_batch_end(h->bs->store);
+	boot_records_committed(h->records);
 }
 
 int
@@ -178,9 +198,20 @@ http_readers_start(struct http *h, struct dl_err *reterr)
 		return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
 	if ((r = loop_add_fd(h->bs->loop, h->q_fd, EPOLLIN, handoff_run, h)) < 0)
 		return dl_err_set(reterr, r, "HTTP: cannot watch the hand-off queue");
-	for (unsigned i = 0; i < h->n_readers; i++)
+	if (store_is_embedded(h->bs->store)) {
+		if ((r = boot_records_new(0, &h->records)) < 0)
+			return dl_err_set(reterr, r, "HTTP: boot records: %s", strerror(-r));
+		if ((r = loop_add_fd(h->bs->loop, boot_records_fd(h->records), EPOLLIN,
+		    records_run, h)) < 0) {
+			h->records = boot_records_free(h->records);
+			return dl_err_set(reterr, r, "HTTP: cannot watch the boot records");
+		}
+	}
+	for (unsigned i = 0; i < h->n_readers; i++) {
+		h->readers[i].view.records = h->records;
 		if ((r = reader_start(h, &h->readers[i], reterr)) < 0)
 			return r;
+	}
 	return 0;
 }
 
@@ -244,6 +275,14 @@ readers_free(struct http *h)
 		close(h->q_fd);
 		h->q_fd = -1;
 	}
+	if (h->records) {
+		/* what the readers queued last, written as the loop would have */
+		(void)store_batch_begin(h->bs->store);
+		http_records_write(h->bs);
+		(void)store_batch_end(h->bs->store);
+		loop_del_fd(h->bs->loop, boot_records_fd(h->records));
+		h->records = boot_records_free(h->records);
+	}
 }
 
 void
@@ -266,6 +305,43 @@ http_metrics_readers(const struct bootsvc *bs, struct metrics *m)
 		ADD(script_ms_sum);
 #undef ADD
 	}
+}
+
+uint64_t
+http_view_fresh(struct http_view *v)
+{
+	uint64_t e;
+
+	if (!v->records)
+		return 0;
+	e = boot_records_epoch(v->records);
+	if (e != v->epoch) {
+		store_reader_batch_end(v->rd);
+		store_reader_batch_begin(v->rd);
+		v->epoch = e;
+	}
+	return e;
+}
+
+bool
+http_view_stands(struct http_view *v, const char *node, uint64_t e0)
+{
+	return !v->records || (!boot_records_pending(v->records, node) &&
+	    boot_records_epoch(v->records) == e0);
+}
+
+struct boot_records *
+http_records(const struct bootsvc *bs)
+{
+	return bs->http ? bs->http->records : NULL;
+}
+
+bool
+http_records_idle(const struct bootsvc *bs)
+{
+	const struct http *h = bs->http;
+
+	return !h || !h->records || boot_records_idle(h->records);
 }
 
 static struct http_thread_count

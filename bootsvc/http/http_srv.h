@@ -70,6 +70,10 @@ struct http {
 	pthread_mutex_t lock;
 	struct req *q_head, *q_tail;
 	int q_fd;            /* eventfd: wakes the loop when the queue stops being empty */
+	/* Boot records the readers leave for the loop to write (boot/boot_records.h); NULL
+	 * without readers, or on a store that is not embedded (a PostgreSQL write can fail
+	 * after the answer went: there the loop answers first boots, and records before). */
+	struct boot_records *records;
 	struct observe_slot observe[OBSERVE_SLOTS]; /* the loop's (http_observe.c) */
 };
 

@@ -507,6 +507,12 @@ store_image_users(struct store *s, const char *id)
 	return s->ops->image_users(s, id);
 }
 
+bool
+store_is_embedded(const struct store *s)
+{
+	return s->ops->embedded;
+}
+
 int
 store_reader_open(struct store *s, struct store_reader **ret, struct dl_err *reterr)
 {

@@ -518,6 +518,11 @@ bool store_disk_persistent_get(struct store *s, const char *node);
  * thread at a time. It sees committed state only (the contract at the top). */
 struct store_reader;
 
+/* Whether s is embedded (SQLite): its writes fail only for the disk, never because a
+ * connection is down (PostgreSQL's reconnecting), so a write may follow the answer it
+ * records (boot/boot_records.h). */
+bool store_is_embedded(const struct store *s);
+
 /* Open a reader on s (called on the loop thread; the reader may then move to another).
  * -ENOTSUP for a store that cannot have readers (an in-memory one), -EIO.
  * @ret *ret a new reader, owned by the caller: store_reader_close() it before s. */

@@ -45,6 +45,9 @@ enum store_node_set {
 /* Every operation returns what its store.h counterpart documents unless said here. */
 struct store_backend {
 	const char *name; /* "sqlite", for messages */
+	/* The store is a file of this process's (SQLite): a write fails only for the disk,
+	 * never for a connection another server or a network holds (store_is_embedded). */
+	bool embedded;
 
 	/* Free s and everything it holds; an open transaction is rolled back. */
 	void (*close)(struct store *s);

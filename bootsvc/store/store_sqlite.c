@@ -543,6 +543,7 @@ sqlite_checkpoints(struct store *s)
 
 static const struct store_backend sqlite_ops = {
 	.name = "sqlite",
+	.embedded = true,
 	.close = sqlite_close,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,

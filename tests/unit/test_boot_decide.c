@@ -3,7 +3,8 @@
  * order decides which answer a node in several states at once gets (a held node whose
  * version is not here is held by the admin, not fetched for); boot_read_only() is what a
  * reader thread may answer without the loop, so every write or event of a boot must make
- * it false. */
+ * it false, and boot_record_only() what it may answer leaving the loop the record, so
+ * every write the answer depends on must make that false. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -92,31 +93,40 @@ static const struct {
 	int line;
 	struct trust_script_verdict v;
 	bool sanboot, served_same, moves_phase;
-	bool want;
+	bool want;        /* boot_read_only */
+	bool want_record; /* boot_record_only */
 } ro_rows[] = {
 	/* iPXE retrying the version it was served, nothing to record */
-	{ __LINE__, BOOT(.set_pxe = true), false, true, false, true },
-	{ __LINE__, BOOT(.set_pxe = false), false, true, false, true },
-	/* each write or event of a boot is the loop's */
-	{ __LINE__, BOOT(.set_pxe = true), false, false, false, false }, /* a new version */
-	{ __LINE__, BOOT(.set_pxe = true), false, true, true, false },   /* the phase moves */
-	{ __LINE__, BOOT(.arm = true), false, true, false, false },      /* a new token */
-	{ __LINE__, BOOT(.event = true), false, true, false, false },    /* an event */
-	{ __LINE__, BOOT(.self_op = true), false, true, false, false },  /* the op starts */
-	{ __LINE__, BOOT(.set_pxe = true), true, true, false, false },   /* secrets, disarm */
+	{ __LINE__, BOOT(.set_pxe = true), false, true, false, true, true },
+	{ __LINE__, BOOT(.set_pxe = false), false, true, false, true, true },
+	/* the record of a boot: the loop's to write, but the answer a reader's to give */
+	{ __LINE__, BOOT(.set_pxe = true), false, false, false, false, true }, /* a new version */
+	{ __LINE__, BOOT(.set_pxe = true), false, true, true, false, true },   /* the phase moves */
+	{ __LINE__, BOOT(.set_pxe = true), false, false, true, false, true },  /* both */
+	/* the writes an answer depends on are the loop's, answer and all */
+	{ __LINE__, BOOT(.arm = true), false, true, false, false, false },     /* a new token */
+	{ __LINE__, BOOT(.event = true), false, true, false, false, false },   /* an event */
+	{ __LINE__, BOOT(.self_op = true), false, true, false, false, false }, /* the op starts */
+	{ __LINE__, BOOT(.set_pxe = true), true, true, false, false, false },  /* secrets, disarm */
+	{ __LINE__, BOOT(.set_pxe = true), true, false, true, false, false },
 	/* not a boot: the hold script and its event, or a refusal */
-	{ __LINE__, { .serve = TS_HOLD }, false, true, false, false },
-	{ __LINE__, { .serve = TS_REFUSE }, false, true, false, false },
+	{ __LINE__, { .serve = TS_HOLD }, false, true, false, false, false },
+	{ __LINE__, { .serve = TS_REFUSE }, false, true, false, false, false },
 };
 
 static void
 test_read_only(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(ro_rows) / sizeof(ro_rows[0]); i++)
+	for (size_t i = 0; i < sizeof(ro_rows) / sizeof(ro_rows[0]); i++) {
 		if (boot_read_only(&ro_rows[i].v, ro_rows[i].sanboot, ro_rows[i].served_same,
 		    ro_rows[i].moves_phase) != ro_rows[i].want)
-			fail_msg("row at line %d: want %d", ro_rows[i].line, ro_rows[i].want);
+			fail_msg("row at line %d: read-only, want %d", ro_rows[i].line,
+			    ro_rows[i].want);
+		if (boot_record_only(&ro_rows[i].v, ro_rows[i].sanboot) != ro_rows[i].want_record)
+			fail_msg("row at line %d: record-only, want %d", ro_rows[i].line,
+			    ro_rows[i].want_record);
+	}
 }
 
 int
