@@ -1380,9 +1380,10 @@ test_reader_thread(void **state)
 /* A boot's first script from a reader thread (boot/boot_records.h): armed nodes without
  * a fixed address, each asking once then again, on connections that land on either
  * thread. Whichever answered, each node ends with the version served and one phase
- * change, dated when it asked; the reader answered first boots itself (it handed none
- * over) and left their records to the loop. 2^-30 that the reader takes none of the 30
- * first requests. */
+ * change, dated when it asked. On SQLite the reader answered first boots itself (it
+ * handed none over) and left their records to the loop; on PostgreSQL there are no boot
+ * records (a write there can fail after the answer), and it handed each first boot it
+ * took to the loop. 2^-30 that the reader takes none of the 30 first requests. */
 static void
 test_reader_records(void **state)
 {
@@ -1423,8 +1424,11 @@ test_reader_records(void **state)
 	    (unsigned long long)per[0].requests, (unsigned long long)per[1].requests,
 	    (unsigned long long)per[1].handoffs);
 	assert_true(per[1].requests > 0);
-	/* its first boots were its own to answer (before boot records, each was handed over) */
-	assert_int_equal(per[1].handoffs, 0);
+	if (store_is_embedded(f->bs.store))
+		/* its first boots were its own (before boot records, each was handed over) */
+		assert_int_equal(per[1].handoffs, 0);
+	else
+		assert_true(per[1].handoffs > 0);
 	assert_true(http_records_idle(&f->bs));
 }
 
