@@ -217,7 +217,8 @@ overlay(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, struct node
 		j->c = c;
 		j->r = r;
 		if ((rc = overlay_prepare(bs, n, &img, &j->in, &err)) == 0 &&
-		    (rc = action_submit(bs->action, n->name, &overlay_type, j, 0, &err)) == 0) {
+		    (rc = action_submit(bs->action, n->name, &overlay_type, j, ACTION_WAIT,
+		    &err)) == 0) {
 			http_suspend(c, r);
 			return MHD_YES;
 		}
