@@ -80,8 +80,9 @@ handoff_run(struct loop *l, int fd, uint32_t events, void *userdata)
 	}
 }
 
-/* The loop: the readers' boot records, written in a batch of their own when no request
- * brought the loop to them first (http.c records_first). */
+/* The loop: the boot records queued (the readers' and its own), written in a batch of
+ * their own when no request brought the loop to them first (http_records_before, and the
+ * routes that write the whole queue: http.c route, http_ipxe.c http_ipxe). */
 static void
 records_run(struct loop *l, int fd, uint32_t events, void *userdata)
 {
