@@ -106,6 +106,8 @@ boot_records_new(size_t cap, struct boot_records **ret)
 		size <<= 1;
 	if (!q)
 		return -ENOMEM;
+	/* first, so boot_records_free destroys it whatever failed after */
+	(void)pthread_mutex_init(&q->lock, NULL);
 	q->cap = cap;
 	q->mask = size - 1;
 	q->ring = calloc(cap, sizeof(*q->ring));
@@ -123,7 +125,6 @@ boot_records_new(size_t cap, struct boot_records **ret)
 		boot_records_free(q);
 		return r;
 	}
-	(void)pthread_mutex_init(&q->lock, NULL);
 	*ret = q;
 	return 0;
 }
@@ -133,10 +134,9 @@ boot_records_free(struct boot_records *q)
 {
 	if (!q)
 		return NULL;
-	if (q->fd >= 0) {
+	if (q->fd >= 0)
 		close(q->fd);
-		(void)pthread_mutex_destroy(&q->lock);
-	}
+	(void)pthread_mutex_destroy(&q->lock);
 	free(q->ring);
 	free(q->taken);
 	free(q->set);

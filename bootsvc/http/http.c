@@ -355,9 +355,23 @@ run_mhd(struct srv *s)
 	}
 	(void)store_batch_begin(s->bs->store);
 	(void)MHD_run(s->d);
-	(void)store_batch_end(s->bs->store);
-	if (s->h->records)
-		boot_records_committed(s->h->records);
+	loop_batch_end(s->h);
+}
+
+void
+loop_batch_end(struct http *h)
+{
+	(void)store_batch_end(h->bs->store);
+	if (h->records)
+		boot_records_committed(h->records);
+}
+
+void
+records_flush(struct http *h)
+{
+	(void)store_batch_begin(h->bs->store);
+	http_records_write(h->bs);
+	loop_batch_end(h);
 }
 
 static void

@@ -229,6 +229,23 @@ http_records_before(struct bootsvc *bs, const char *node)
 	return true;
 }
 
+/* A boot's record queued for the loop (boot/boot_records.h): the version served if n was
+ * not served it, the phase if the boot moves it, dated now. true when queued or there is
+ * nothing to record; false when the queue is full. */
+static bool
+record_push(struct boot_records *q, const struct node_rec *n, const char *served,
+    const char *phase)
+{
+	struct boot_record rec = { .phase = phase, .at = (int64_t)time(NULL) };
+
+	memcpy(rec.node, n->name, sizeof(rec.node));
+	if (strcmp(n->served_image, served) != 0)
+		memcpy(rec.served, served, sizeof(rec.served));
+	else if (!phase)
+		return true;
+	return boot_records_push(q, &rec);
+}
+
 /* The loop's own first script of a boot, as a reader's (http_ipxe_read): its record
  * queued, written after the answers of this pass (the records' wake-up) or before a
  * request that decides on the node. false when there is no queue, the boot writes what
@@ -238,16 +255,8 @@ record_later(struct bootsvc *bs, const struct trust_script_verdict *v,
     const struct node_rec *n, const char *served, const char *phase)
 {
 	struct boot_records *q = http_records(bs);
-	struct boot_record rec = { .phase = phase, .at = (int64_t)time(NULL) };
 
-	if (!q || !boot_record_only(v, false))
-		return false;
-	memcpy(rec.node, n->name, sizeof(rec.node));
-	if (strcmp(n->served_image, served) != 0)
-		memcpy(rec.served, served, sizeof(rec.served));
-	else if (!phase)
-		return true; /* nothing to record */
-	return boot_records_push(q, &rec);
+	return q && boot_record_only(v, false) && record_push(q, n, served, phase);
 }
 
 /* A sanboot kind's script (iscsi.ipxe): the node's own disk, its target and CHAP. The
@@ -626,17 +635,11 @@ http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c
 		return false;
 	if (!boot_read_only(&verdict, sanboot, served_same, moves)) {
 		/* A boot's first request: answered here, its record queued for the loop
-		 * before the answer goes, so the node's next request finds it pending. */
-		struct boot_record rec = { .phase = moves ? kind_script_phase(k) : NULL,
-			.at = (int64_t)time(NULL) };
-
-		if (!v->records || !boot_record_only(&verdict, sanboot))
+		 * before the answer goes, so the node's next request finds it pending. A
+		 * full queue: the loop answers, as before. */
+		if (!v->records || !boot_record_only(&verdict, sanboot) ||
+		    !record_push(v->records, &n, img.id, moves ? kind_script_phase(k) : NULL))
 			return false;
-		memcpy(rec.node, n.name, sizeof(rec.node));
-		if (!served_same)
-			memcpy(rec.served, img.id, sizeof(rec.served));
-		if (!boot_records_push(v->records, &rec))
-			return false; /* full: the loop answers, as before */
 	}
 	/* The kind's script bound from the templates and settings a reload changes
 	 * (main.c), read under its lock; the result is this thread's own copy. */

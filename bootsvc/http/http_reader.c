@@ -70,9 +70,7 @@ handoff_run(struct loop *l, int fd, uint32_t events, void *userdata)
 		    route(bs, r->c, r, r->url, r->method);
 		r->failed = ret == MHD_NO;
 	}
-	(void)store_batch_end(bs->store);
-	if (h->records)
-		boot_records_committed(h->records);
+	loop_batch_end(h);
 	for (r = list; r; r = next) {
 		next = r->next; /* r is the reader thread's again once resumed */
 		if (!r->deferred)
@@ -92,10 +90,7 @@ records_run(struct loop *l, int fd, uint32_t events, void *userdata)
 	(void)l;
 	(void)events;
 	(void)eventfd_read(fd, &n);
-	(void)store_batch_begin(h->bs->store);
-	http_records_write(h->bs);
-	(void)store_batch_end(h->bs->store);
-	boot_records_committed(h->records);
+	records_flush(h);
 }
 
 int
@@ -278,9 +273,7 @@ readers_free(struct http *h)
 	}
 	if (h->records) {
 		/* what the readers queued last, written as the loop would have */
-		(void)store_batch_begin(h->bs->store);
-		http_records_write(h->bs);
-		(void)store_batch_end(h->bs->store);
+		records_flush(h);
 		loop_del_fd(h->bs->loop, boot_records_fd(h->records));
 		h->records = boot_records_free(h->records);
 	}

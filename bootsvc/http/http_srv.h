@@ -85,6 +85,11 @@ void srv_unwatch(struct srv *s);
 void srv_close(struct srv *s);
 /* One pass of s's daemon (a store batch on the loop, a reader's batch on a reader). */
 void run_mhd(struct srv *s);
+/* The end of a store batch of the loop's: its commit, then the boot records it wrote are
+ * no longer pending (boot/boot_records.h), so a reader may decide on those nodes again. */
+void loop_batch_end(struct http *h);
+/* The boot records queued, written in a batch of their own (http_records_write). */
+void records_flush(struct http *h);
 /* max_connections' share of server i (0: the loop's). */
 unsigned share_of(const struct config *cfg, unsigned i);
 /* A request's answer by route: what the loop does with its own and with those handed
