@@ -210,7 +210,7 @@ int store_pg_write_risky(struct pg_conn *c, enum pg_stmt id, const char *sql,
 
 /* The newest schema version this build knows; a PostgreSQL store starts at 8 (the
  * SQLite store's version when the backend came, issue 15). */
-#define STORE_PG_SCHEMA_VERSION 9
+#define STORE_PG_SCHEMA_VERSION 10
 
 /* On the open connection db: under the write lock, create the newest schema in a new
  * database, or check an existing one's version: newer than known is -ENOTSUP (the

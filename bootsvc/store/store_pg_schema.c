@@ -9,6 +9,7 @@
  * tests/unit/test_store_migrate.c checks a new store of each has the same columns.
  *
  *   9  nodes.drain, nodes.drain_reason: an admin's node drain.
+ *  10  nodes_managed: the nodes with a BMC and its credentials, for the controller's walk.
  *
  * The tables, columns and indexes are SQLite's newest (store_sqlite_schema.c) in
  * PostgreSQL's types: BIGINT for every integer the code holds in an int64_t (and the
@@ -48,6 +49,7 @@ static const char schema_newest[] =
 	" armed_by TEXT NOT NULL DEFAULT '', drain INTEGER NOT NULL DEFAULT 0,"
 	" drain_reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX nodes_uuid ON nodes(uuid) WHERE uuid != '';"
+	"CREATE INDEX nodes_managed ON nodes(name) WHERE bmc != '' AND bmc_creds != '';"
 	"CREATE TABLE history ("
 	" seq BIGSERIAL PRIMARY KEY, node TEXT NOT NULL,"
 	" kind TEXT NOT NULL DEFAULT 'phase', phase TEXT NOT NULL,"
@@ -149,6 +151,8 @@ static const char *const pg_migrations[] = {
 	/* 8 -> 9: an admin's node drain; no node was drained before. */
 	"ALTER TABLE nodes ADD COLUMN drain INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE nodes ADD COLUMN drain_reason TEXT NOT NULL DEFAULT '';",
+	/* 9 -> 10: the managed nodes' index. */
+	"CREATE INDEX nodes_managed ON nodes(name) WHERE bmc != '' AND bmc_creds != '';",
 };
 
 _Static_assert(PG_SCHEMA_FIRST + ELEMENTSOF(pg_migrations) == STORE_PG_SCHEMA_VERSION,

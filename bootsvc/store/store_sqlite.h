@@ -218,7 +218,7 @@ void store_sqlite_node_unpack(const unsigned char *p, struct node_rec *n);
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 9
+#define STORE_SQLITE_SCHEMA_VERSION 10
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is
@@ -265,6 +265,9 @@ int store_sqlite_history_prune(struct store *s, int64_t before, unsigned max_row
 int store_sqlite_checkpoint(struct store *s, int64_t *ret_frames);
 int store_sqlite_event_history(struct store *s, const char *name, struct phase_event *ret,
     size_t max, size_t *ret_n);
+
+/* store_sqlite_node.c: the walks' SQL, for the unit test of their query plans. */
+extern const char *const store_sqlite_node_walk_sql[_STORE_NODE_SET_MAX];
 
 /* store_sqlite_image.c. The SQL of its statements is exported for the unit test that
  * checks their query plans (the per-node script path must never sort). */

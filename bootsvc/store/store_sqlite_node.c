@@ -35,8 +35,9 @@ static const char *const node_sql[_SQLITE_STMT_MAX] = {
 	[S_HEALTH_STATE_SET] = "UPDATE nodes SET health_state = ?2 WHERE name = ?1",
 };
 
-/* Private statements of the walks: their callbacks may call back into the store. */
-static const char *const foreach_sql[_STORE_NODE_SET_MAX] = {
+/* Private statements of the walks: their callbacks may call back into the store. The
+ * managed walk's WHERE is the nodes_managed index's (store_sqlite_schema.c). */
+const char *const store_sqlite_node_walk_sql[_STORE_NODE_SET_MAX] = {
 	[STORE_NODES_ALL] = "SELECT " NODE_COLS " FROM nodes ORDER BY name",
 	[STORE_NODES_MANAGED] = "SELECT " NODE_COLS " FROM nodes WHERE bmc != '' AND "
 				"bmc_creds != '' ORDER BY name",
@@ -313,7 +314,7 @@ store_sqlite_node_foreach(struct store *s, enum store_node_set set, store_node_f
 	struct node_rec n;
 	int rc, r = 0;
 
-	if (sqlite3_prepare_v2(sqlite_writer(s)->db, foreach_sql[set], -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(sqlite_writer(s)->db, store_sqlite_node_walk_sql[set], -1, &st, NULL) !=
 	    SQLITE_OK)
 		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

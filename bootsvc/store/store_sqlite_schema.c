@@ -22,6 +22,9 @@
  *      whose disk survives a boot (issue 14).
  *   9  nodes.drain, nodes.drain_reason: an admin's drain (no new allocation picks the
  *      node; nothing else changes), every node undrained.
+ *  10  nodes_managed: the nodes with a BMC and its credentials, in name order, so the
+ *      controller's walk of them each second reads those rows only (it scanned every
+ *      node: 1.3-1.9 ms a second on the loop with 10,000 nodes and none managed).
  *
  * A migration, once released, never changes: a store made by that release ran the SQL
  * that was there. A change to the schema is a new migration plus the same change to
@@ -150,6 +153,11 @@ static const char schema_v1[] =
 	"CREATE TABLE disk_persistent (" \
 	" node TEXT PRIMARY KEY REFERENCES nodes(name) ON DELETE CASCADE);"
 
+/* The controller's walk (store_sqlite_node.c, STORE_NODES_MANAGED): its WHERE is the
+ * index's, so SQLite reads the index in name order and no other row. */
+#define SCHEMA_NODES_MANAGED \
+	"CREATE INDEX nodes_managed ON nodes(name) WHERE bmc != '' AND bmc_creds != '';"
+
 /* What a new store gets: version STORE_SQLITE_SCHEMA_VERSION. */
 static const char schema_newest[] =
 	"CREATE TABLE nodes ("
@@ -172,6 +180,7 @@ static const char schema_newest[] =
 	" armed_by TEXT NOT NULL DEFAULT '', drain INTEGER NOT NULL DEFAULT 0,"
 	" drain_reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX nodes_uuid ON nodes(uuid) WHERE uuid != '';"
+	SCHEMA_NODES_MANAGED
 	/* Phase changes and controller actions, in seq order: the events verb streams them
 	 * and a subscriber resumes with `since`. */
 	"CREATE TABLE history ("
@@ -374,6 +383,13 @@ migrate_node_drain(sqlite3 *db, struct dl_err *reterr)
 	    reterr);
 }
 
+/* 9 -> 10: the managed nodes' index. */
+static int
+migrate_node_managed(sqlite3 *db, struct dl_err *reterr)
+{
+	return store_sqlite_exec(db, SCHEMA_NODES_MANAGED, reterr);
+}
+
 struct migration {
 	int from;         /* it makes from + 1 */
 	const char *what; /* for the log */
@@ -389,6 +405,7 @@ static const struct migration migrations[] = {
 	{ 6, "VM plans and drains", migrate_vm_plan },
 	{ 7, "image up_probe and node disks", migrate_disk },
 	{ 8, "node drain", migrate_node_drain },
+	{ 9, "managed nodes' index", migrate_node_managed },
 };
 
 _Static_assert(ELEMENTSOF(migrations) + 1 == STORE_SQLITE_SCHEMA_VERSION,
