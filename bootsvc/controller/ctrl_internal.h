@@ -67,9 +67,12 @@ struct ctrl {
 	char (*gimages)[MAX_NODE_NAME];
 	size_t n_gn, cap_gn;
 	bool gn_oom;
-	/* Energy (ctrl_energy.c): accounted in memory, written every energy_flush. */
+	/* Energy (ctrl_energy.c): accounted in memory, written every energy_flush, each a
+	 * pass or a flush in steps (energy_job) a timer of its own runs. */
 	int64_t last_energy_ms, last_energy_flush_ms;
 	struct energy_acc energy;
+	enum { ENERGY_IDLE, ENERGY_PASS, ENERGY_FLUSH } energy_job;
+	int64_t energy_timer;
 	/* Retention (ctrl_retention.c). */
 	int64_t last_prune_ms, last_checkpoint_ms;
 	bool prune_backlog;     /* the last pass deleted a full batch: another next tick */
@@ -137,8 +140,12 @@ void ctrl_hints_expire(struct ctrl *c, int64_t now);
 
 /* ctrl_energy.c */
 /* The accounting pass over every node, in memory, once energy_interval has passed since
- * the last; the totals are written once energy_flush has passed (ctrl_energy_flush). */
+ * the last; the totals are written once energy_flush has passed. Either runs in steps of
+ * ENERGY_STEP_NODES on a timer of its own, while this server leads; ctrl_energy_flush
+ * finishes both at once (the energy verb, shutdown). */
 void ctrl_energy_run(struct ctrl *c, int64_t now);
+/* ctrl_free: no step after this. */
+void ctrl_energy_stop(struct ctrl *c);
 /* Retention (ctrl_retention.c): init sets the per-node history count; run, every tick,
  * prunes by age in bounded batches and checkpoints the WAL now and then. */
 void ctrl_retention_init(struct ctrl *c);

@@ -6,21 +6,27 @@
 #include "controller/energy_acc.h"
 #include "macro.h"
 
-enum energy_state
-energy_acc_state(const struct node_rec *n)
+static enum energy_state
+state_of(const char *power, const char *phase, const char *op)
 {
 	static const char *const booting[] = { "powering-on", "pxe", "loading", "imaging" };
 
-	if (strcmp(n->power, "off") == 0 || strcmp(n->phase, "off") == 0)
+	if (strcmp(power, "off") == 0 || strcmp(phase, "off") == 0)
 		return ES_OFF;
-	if (strcmp(n->op, "booting") == 0)
+	if (strcmp(op, "booting") == 0)
 		return ES_BOOTING;
 	for (size_t i = 0; i < ELEMENTSOF(booting); i++)
-		if (strcmp(n->phase, booting[i]) == 0)
+		if (strcmp(phase, booting[i]) == 0)
 			return ES_BOOTING;
-	if (strcmp(n->power, "on") == 0 || strcmp(n->phase, "up") == 0)
+	if (strcmp(power, "on") == 0 || strcmp(phase, "up") == 0)
 		return ES_ON;
 	return ES_UNKNOWN;
+}
+
+enum energy_state
+energy_acc_state(const struct node_rec *n)
+{
+	return state_of(n->power, n->phase, n->op);
 }
 
 /* The image's entry, added if new; NULL when the table is full. */
@@ -37,115 +43,60 @@ image_entry(struct energy_acc *a, const char *image)
 	return &a->img[a->n_img++];
 }
 
-/* The store's energy rows, read in one query per pass (a query per node made a pass
- * thousands of statements on the loop at a site's size), sorted by name with strcmp so
- * lookups do not depend on the backend's collation. */
-struct rows {
-	struct energy_rec *r;
-	size_t n, cap;
-	int err;
-};
-
 static int
-rows_add(const struct energy_rec *e, void *userdata)
+pending_cmp(const void *a, const void *b)
 {
-	struct rows *rs = userdata;
-
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 64;
-		struct energy_rec *r = reallocarray(rs->r, cap, sizeof(*r));
-		if (!r)
-			return rs->err = -ENOMEM;
-		rs->r = r;
-		rs->cap = cap;
-	}
-	rs->r[rs->n++] = *e;
-	return 0;
+	return strcmp(((const struct energy_pending *)a)->name,
+	    ((const struct energy_pending *)b)->name);
 }
 
-static int
-rec_cmp(const void *a, const void *b)
+/* name's entry in the table, or NULL. */
+static struct energy_pending *
+pending_find(const struct energy_acc *a, const char *name)
 {
-	return strcmp(((const struct energy_rec *)a)->name, ((const struct energy_rec *)b)->name);
-}
+	struct energy_pending key;
 
-/* Every energy row of st, sorted: 0, -ENOMEM or the store's error (rs freed). */
-static int
-rows_load(struct store *st, struct rows *rs)
-{
-	int r = store_energy_foreach(st, rows_add, rs);
-
-	if (r >= 0 && rs->err < 0)
-		r = rs->err;
-	if (r < 0) {
-		free(rs->r);
-		*rs = (struct rows){ 0 };
-		return r;
-	}
-	if (rs->n)
-		qsort(rs->r, rs->n, sizeof(*rs->r), rec_cmp);
-	return 0;
-}
-
-static const struct energy_rec *
-rows_find(const struct rows *rs, const char *name)
-{
-	struct energy_rec key;
-
-	if (!rs->n)
+	if (!a->n)
 		return NULL;
 	(void)snprintf(key.name, sizeof(key.name), "%s", name);
-	return bsearch(&key, rs->r, rs->n, sizeof(*rs->r), rec_cmp);
+	return bsearch(&key, a->p, a->n, sizeof(*a->p), pending_cmp);
 }
 
-struct pass {
+struct step {
 	struct energy_acc *a;
 	const struct energy_model *m;
 	int64_t now;
-	struct rows rows;            /* the store's energy rows */
-	struct energy_pending *next; /* the new table, built in name order */
-	size_t n_next, cap_next;
-	size_t cursor;               /* in a->p */
-	bool images_full;
 	int err;
 };
 
+/* One node of a pass's page: its time since the last pass added to its entry in the new
+ * table and to its image's. */
 static int
-pass_node(const struct node_rec *n, void *userdata)
+pass_node(const struct energy_node *n, void *userdata)
 {
-	struct pass *ps = userdata;
+	struct step *ps = userdata;
 	struct energy_acc *a = ps->a;
-	struct energy_pending *e, *old = NULL, *img;
+	const struct energy_pending *old = pending_find(a, n->name);
+	const struct energy_rec *rec = &n->row;
+	struct energy_pending *e, *img;
 	struct energy_totals d = { 0 };
-	const struct energy_rec *found;
-	struct energy_rec rec;
-	enum energy_state s = energy_acc_state(n);
-	int64_t at;
+	enum energy_state s = state_of(n->power, n->phase, n->op);
+	int64_t at = old ? old->at_ms : rec->name[0] ? rec->at_ms : ps->now;
 
-	while (ps->cursor < a->n && strcmp(a->p[ps->cursor].name, n->name) < 0)
-		ps->cursor++; /* removed since */
-	if (ps->cursor < a->n && strcmp(a->p[ps->cursor].name, n->name) == 0)
-		old = &a->p[ps->cursor++];
-	if ((found = rows_find(&ps->rows, n->name)))
-		rec = *found;
-	else {
-		memset(&rec, 0, sizeof(rec));
-		rec.at_ms = ps->now;
-	}
-	at = old ? old->at_ms : rec.at_ms;
-	(void)energy_add(&d, ps->m, s, s == ES_OFF ? 0 : rec.last_w, rec.baseline_w,
+	(void)energy_add(&d, ps->m, s, s == ES_OFF ? 0 : rec->last_w, rec->baseline_w,
 	    ps->now - at);
-	if (ps->n_next == ps->cap_next) {
-		size_t cap = ps->cap_next ? ps->cap_next * 2 : 64;
-		struct energy_pending *p = reallocarray(ps->next, cap, sizeof(*p));
+	if (a->n_next == a->cap_next) {
+		size_t cap = a->cap_next ? a->cap_next * 2 : 64;
+		struct energy_pending *p = reallocarray(a->next, cap, sizeof(*p));
 		if (!p)
 			return ps->err = -ENOMEM;
-		ps->next = p;
-		ps->cap_next = cap;
+		a->next = p;
+		a->cap_next = cap;
 	}
-	e = &ps->next[ps->n_next++];
+	e = &a->next[a->n_next++];
 	memset(e, 0, sizeof(*e));
 	(void)snprintf(e->name, sizeof(e->name), "%s", n->name);
+	(void)snprintf(a->walked, sizeof(a->walked), "%s", n->name);
 	e->at_ms = ps->now;
 	if (old)
 		e->d = old->d;
@@ -155,8 +106,45 @@ pass_node(const struct node_rec *n, void *userdata)
 		if (img)
 			energy_sum(&img->d, &d);
 		else
-			ps->images_full = true; /* rare: flushed right after this pass */
+			a->images_full = true; /* rare: flushed right after this pass */
 	}
+	return 0;
+}
+
+int
+energy_acc_step(struct energy_acc *a, struct store *st, const struct energy_model *m,
+    int64_t now, size_t limit, bool *ret_done)
+{
+	struct step ps = { .a = a, .m = m, .now = now };
+	int r;
+
+	*ret_done = false;
+	if (a->flushing)
+		return -EBUSY;
+	if (!a->walking) {
+		a->walking = true;
+		a->walked[0] = '\0';
+		a->n_next = 0;
+	}
+	r = store_energy_nodes(st, a->walked, limit, pass_node, &ps);
+	if (r < 0 || ps.err < 0) {
+		a->walking = false;
+		return ps.err < 0 ? ps.err : r;
+	}
+	if ((size_t)r == limit)
+		return 0;
+	/* The walk is over: its table replaces the last, in name order (already so when
+	 * the backend walks in strcmp's order, as SQLite does, which the sort finds in one
+	 * run); the nodes it did not meet were removed since. */
+	qsort(a->next, a->n_next, sizeof(*a->next), pending_cmp);
+	free(a->p);
+	a->p = a->next;
+	a->n = a->n_next;
+	a->cap = a->cap_next;
+	a->next = NULL;
+	a->n_next = a->cap_next = 0;
+	a->walking = false;
+	*ret_done = true;
 	return 0;
 }
 
@@ -164,77 +152,136 @@ int
 energy_acc_pass(struct energy_acc *a, struct store *st, const struct energy_model *m,
     int64_t now)
 {
-	struct pass ps = { .a = a, .m = m, .now = now };
+	bool done = false;
 	int r;
 
-	if ((r = rows_load(st, &ps.rows)) < 0)
-		return r;
-	r = store_node_foreach(st, pass_node, &ps);
-	free(ps.rows.r);
-	if (r < 0 || ps.err < 0) {
-		/* Image deltas of this pass may be in a->img already: the nodes' are not, so
-		 * the next pass accounts the same time again; the images' totals can count
-		 * this pass twice, which beats losing the nodes' (it needs ENOMEM). */
-		free(ps.next);
-		return ps.err < 0 ? ps.err : r;
-	}
-	free(a->p);
-	a->p = ps.next;
-	a->n = ps.n_next;
-	a->cap = ps.cap_next;
-	if (ps.images_full)
+	while (!done)
+		if ((r = energy_acc_step(a, st, m, now, SIZE_MAX, &done)) < 0)
+			return r;
+	if (a->images_full)
 		return energy_acc_flush(a, st);
 	return 0;
 }
 
-int
-energy_acc_flush(struct energy_acc *a, struct store *st)
+/* A flush step's page: the nodes with an entry, with their rows as they are now. */
+struct page {
+	struct energy_node *n;
+	size_t count, cap;
+	char last[MAX_NODE_NAME];
+	int err;
+};
+
+static int
+page_add(const struct energy_node *n, void *userdata)
 {
-	struct node_rec n;
-	struct energy_rec rec;
-	const struct energy_rec *found;
-	struct rows rows = { 0 };
-	int r;
+	struct page *pg = userdata;
 
-	if (a->n == 0 && a->n_img == 0)
-		return 0;
-	if ((r = store_begin(st)) < 0)
-		return r;
-	/* The rows in one query, inside the transaction: none changes under the loop. */
-	if (a->n && (r = rows_load(st, &rows)) < 0) {
-		store_rollback(st);
-		return r;
+	(void)snprintf(pg->last, sizeof(pg->last), "%s", n->name);
+	if (pg->count == pg->cap) {
+		size_t cap = pg->cap ? pg->cap * 2 : 64;
+		struct energy_node *p = reallocarray(pg->n, cap, sizeof(*p));
+		if (!p)
+			return pg->err = -ENOMEM;
+		pg->n = p;
+		pg->cap = cap;
 	}
-	for (size_t i = 0; i < a->n && r == 0; i++) {
-		const struct energy_pending *e = &a->p[i];
+	pg->n[pg->count++] = *n;
+	return 0;
+}
 
-		if (store_node_get(st, e->name, &n) < 0)
-			continue; /* removed since the pass */
-		if ((found = rows_find(&rows, e->name)))
-			rec = *found;
-		else {
-			memset(&rec, 0, sizeof(rec));
+/* A page's rows with what is pending added, and the images' after the last page: 0 or
+ * the store's error. */
+static int
+flush_page(struct energy_acc *a, struct store *st, const struct page *pg, bool last)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < pg->count && r == 0; i++) {
+		const struct energy_pending *e = pending_find(a, pg->n[i].name);
+		struct energy_rec rec = pg->n[i].row;
+
+		if (!e)
+			continue;
+		if (!rec.name[0])
 			(void)snprintf(rec.name, sizeof(rec.name), "%s", e->name);
-		}
 		rec.on_mj += e->d.on_mj;
 		rec.off_mj += e->d.off_mj;
 		rec.saved_mj += e->d.saved_mj;
 		rec.at_ms = e->at_ms;
 		r = store_energy_put(st, &rec);
 	}
-	free(rows.r);
-	for (size_t i = 0; i < a->n_img && r == 0; i++)
+	for (size_t i = 0; last && i < a->n_img && r == 0; i++)
 		r = store_energy_image_add(st, a->img[i].name, a->img[i].d.on_mj,
 		    a->img[i].d.off_mj, a->img[i].d.saved_mj);
+	return r;
+}
+
+int
+energy_acc_flush_step(struct energy_acc *a, struct store *st, size_t limit,
+    bool *ret_done)
+{
+	struct page pg = { 0 };
+	bool last;
+	int r;
+
+	*ret_done = false;
+	if (a->walking)
+		return -EBUSY;
+	if (!a->flushing) {
+		if (a->n == 0 && a->n_img == 0) {
+			*ret_done = true;
+			return 0;
+		}
+		a->flushing = true;
+		a->flushed[0] = '\0';
+	}
+	if ((r = store_begin(st)) < 0)
+		goto fail;
+	/* the page and its rows inside the transaction: none changes under the loop */
+	r = store_energy_nodes(st, a->flushed, limit, page_add, &pg);
+	if (r >= 0 && pg.err < 0)
+		r = pg.err;
+	last = r >= 0 && (size_t)r < limit;
+	if (r >= 0)
+		r = flush_page(a, st, &pg, last);
 	if (r < 0) {
 		store_rollback(st);
-		return r;
+		goto fail;
 	}
 	if ((r = store_commit(st)) < 0)
-		return r;
-	/* Flushed: the clocks now live in the store; nothing pending. */
-	a->n = 0;
-	a->n_img = 0;
+		goto fail;
+	/* Written: those nodes' clocks now live in the store too; nothing of them pending. */
+	for (size_t i = 0; i < pg.count; i++) {
+		struct energy_pending *e = pending_find(a, pg.n[i].name);
+
+		if (e)
+			memset(&e->d, 0, sizeof(e->d));
+	}
+	if (pg.count)
+		memcpy(a->flushed, pg.last, sizeof(a->flushed));
+	if (last) {
+		a->n_img = 0;
+		a->images_full = false;
+		a->flushing = false;
+		*ret_done = true;
+	}
+	free(pg.n);
+	return 0;
+fail:
+	free(pg.n);
+	a->flushing = false;
+	return r;
+}
+
+int
+energy_acc_flush(struct energy_acc *a, struct store *st)
+{
+	bool done = false;
+	int r;
+
+	while (!done)
+		if ((r = energy_acc_flush_step(a, st, SIZE_MAX, &done)) < 0)
+			return r;
 	return 0;
 }
 
@@ -242,5 +289,6 @@ void
 energy_acc_done(struct energy_acc *a)
 {
 	free(a->p);
+	free(a->next);
 	memset(a, 0, sizeof(*a));
 }

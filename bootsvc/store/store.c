@@ -421,6 +421,14 @@ store_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata)
 }
 
 int
+store_energy_nodes(struct store *s, const char *after, size_t limit,
+    store_energy_node_fn fn, void *userdata)
+{
+	return s->ops->energy_nodes(s, after, limit > INT64_MAX ? INT64_MAX : limit, fn,
+	    userdata);
+}
+
+int
 store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr)
 {
 	int r = s->ops->image_insert(s, i, reterr);

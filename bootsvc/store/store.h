@@ -309,6 +309,23 @@ typedef int (*store_energy_fn)(const struct energy_rec *e, void *userdata);
 int store_energy_foreach(struct store *s, store_energy_fn fn, void *userdata);
 int store_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata);
 
+/* A node as the energy pass reads it (controller/energy_acc.h): what its state is decided
+ * from, and its energy row (row.name "" when it has none yet). */
+struct energy_node {
+	char name[MAX_NODE_NAME];
+	char image[MAX_NODE_NAME];
+	char phase[16];
+	char power[8];
+	char op[16];
+	struct energy_rec row;
+};
+typedef int (*store_energy_node_fn)(const struct energy_node *n, void *userdata);
+/* At most limit nodes after `after` ("" from the first) in the backend's name order, each
+ * with its energy row, in one query: the number fn saw (fewer than limit: the last page),
+ * or fn's error, -EIO. fn may not call into the store. */
+int store_energy_nodes(struct store *s, const char *after, size_t limit,
+    store_energy_node_fn fn, void *userdata);
+
 /* Register a version with all its files (any roles; all or nothing). -EEXIST for an id
  * already registered, -EIO; reterr says which. */
 int store_image_insert(struct store *s, const struct image_rec *i, struct dl_err *reterr);

@@ -117,6 +117,8 @@ struct store_backend {
 	    int64_t off_mj, int64_t saved_mj);
 	int (*energy_foreach)(struct store *s, store_energy_fn fn, void *userdata);
 	int (*energy_image_foreach)(struct store *s, store_energy_fn fn, void *userdata);
+	int (*energy_nodes)(struct store *s, const char *after, size_t limit,
+	    store_energy_node_fn fn, void *userdata);
 
 	/* VM hosts and domains. domain_put: insert or update by uuid (running_since kept
 	 * while it stays running); domains_drop_stale: delete host's rows with last_seen <

@@ -872,6 +872,7 @@ static const struct store_backend pg_ops = {
 	.energy_image_add = store_pg_energy_image_add,
 	.energy_foreach = store_pg_energy_foreach,
 	.energy_image_foreach = store_pg_energy_image_foreach,
+	.energy_nodes = store_pg_energy_nodes,
 	.image_insert = store_pg_image_insert,
 	.image_delete = store_pg_image_delete,
 	.image_foreach = store_pg_image_foreach,

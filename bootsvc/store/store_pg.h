@@ -58,7 +58,7 @@ enum pg_stmt {
 	P_IMAGE_INSERT, P_IMAGE_FILE_INSERT, P_IMAGE_GET, P_IMAGE_CURRENT, P_IMAGE_PREFIX,
 	P_IMAGE_FILES, P_IMAGE_DELETE, P_IMAGE_USERS, P_IMAGE_ALL,
 	/* store_pg_energy.c */
-	P_ENERGY_GET, P_ENERGY_PUT, P_ENERGY_IMAGE_ADD, P_ENERGY_ALL, P_ENERGY_IMAGE_ALL,
+	P_ENERGY_GET, P_ENERGY_PUT, P_ENERGY_IMAGE_ADD, P_ENERGY_ALL, P_ENERGY_IMAGE_ALL, P_ENERGY_NODES,
 	/* store_pg_vm.c */
 	P_VM_HOST_PUT, P_VM_HOST_GET, P_VM_HOST_DELETE, P_VM_HOST_ALL, P_VM_DOMAIN_PUT,
 	P_VM_DOMAIN_STALE, P_VM_DOMAIN_HOST, P_VM_DOMAIN_ALL,
@@ -268,6 +268,8 @@ int store_pg_energy_image_add(struct store *s, const char *image, int64_t on_mj,
     int64_t off_mj, int64_t saved_mj);
 int store_pg_energy_foreach(struct store *s, store_energy_fn fn, void *userdata);
 int store_pg_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata);
+int store_pg_energy_nodes(struct store *s, const char *after, size_t limit,
+    store_energy_node_fn fn, void *userdata);
 
 /* store_pg_vm.c */
 int store_pg_vm_host_put(struct store *s, const struct vm_host_rec *h);

@@ -22,6 +22,13 @@ static const char *const energy_sql[_PG_STMT_MAX] = {
 			 "FROM energy ORDER BY node",
 	[P_ENERGY_IMAGE_ALL] = "SELECT image, 0, on_mj, off_mj, saved_mj, 0, 0 "
 			       "FROM energy_image ORDER BY image",
+	/* the energy pass's page (store.h store_energy_nodes): as SQLite's */
+	[P_ENERGY_NODES] = "SELECT n.name, n.image, n.phase, n.power, n.op, "
+			   "COALESCE(e.node, ''), COALESCE(e.at_ms, 0), COALESCE(e.on_mj, 0), "
+			   "COALESCE(e.off_mj, 0), COALESCE(e.saved_mj, 0), "
+			   "COALESCE(e.baseline_w, 0), COALESCE(e.last_w, 0) FROM nodes n "
+			   "LEFT JOIN energy e ON e.node = n.name WHERE n.name > $1 "
+			   "ORDER BY n.name LIMIT $2",
 };
 
 #define ENERGY_COL(field) PG_COL(struct energy_rec, field)
@@ -119,4 +126,35 @@ int
 store_pg_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata)
 {
 	return energy_foreach(s, P_ENERGY_IMAGE_ALL, fn, userdata);
+}
+
+#define NODE_COL(field) PG_COL(struct energy_node, field)
+
+/* The columns of P_ENERGY_NODES, in their order. */
+static const struct pg_col energy_node_cols[] = {
+	NODE_COL(name), NODE_COL(image), NODE_COL(phase), NODE_COL(power), NODE_COL(op),
+	NODE_COL(row.name), NODE_COL(row.at_ms), NODE_COL(row.on_mj), NODE_COL(row.off_mj),
+	NODE_COL(row.saved_mj), NODE_COL(row.baseline_w), NODE_COL(row.last_w),
+};
+
+int
+store_pg_energy_nodes(struct store *s, const char *after, size_t limit,
+    store_energy_node_fn fn, void *userdata)
+{
+	struct pg_params p = { .n = 0 };
+	struct energy_node n;
+	PGresult *res;
+	int r, i;
+
+	store_pg_param_text(&p, after);
+	store_pg_param_int64(&p, (int64_t)limit);
+	if ((r = run(pg_writer(s), P_ENERGY_NODES, &p, &res)) < 0)
+		return r;
+	for (i = 0; i < PQntuples(res) && r >= 0; i++) {
+		memset(&n, 0, sizeof(n));
+		store_pg_read_cols(res, i, 0, &n, energy_node_cols, ELEMENTSOF(energy_node_cols));
+		r = fn(&n, userdata);
+	}
+	PQclear(res);
+	return r < 0 ? r : i;
 }

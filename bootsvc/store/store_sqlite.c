@@ -582,6 +582,7 @@ static const struct store_backend sqlite_ops = {
 	.energy_image_add = store_sqlite_energy_image_add,
 	.energy_foreach = store_sqlite_energy_foreach,
 	.energy_image_foreach = store_sqlite_energy_image_foreach,
+	.energy_nodes = store_sqlite_energy_nodes,
 	.image_insert = store_sqlite_image_insert,
 	.image_delete = store_sqlite_image_delete,
 	.image_foreach = store_sqlite_image_foreach,

@@ -24,7 +24,7 @@ enum sqlite_stmt {
 	S_IMAGE_INSERT, S_IMAGE_FILE_INSERT, S_IMAGE_GET, S_IMAGE_CURRENT, S_IMAGE_PREFIX,
 	S_IMAGE_FILES, S_IMAGE_DELETE, S_IMAGE_USERS,
 	/* store_sqlite_energy.c */
-	S_ENERGY_GET, S_ENERGY_PUT, S_ENERGY_IMAGE_ADD,
+	S_ENERGY_GET, S_ENERGY_PUT, S_ENERGY_IMAGE_ADD, S_ENERGY_NODES,
 	/* store_sqlite_vm.c */
 	S_VM_HOST_PUT, S_VM_HOST_GET, S_VM_HOST_DELETE, S_VM_DOMAIN_PUT, S_VM_DOMAIN_STALE,
 	/* store_sqlite_plan.c */
@@ -289,6 +289,8 @@ int store_sqlite_energy_image_add(struct store *s, const char *image, int64_t on
     int64_t off_mj, int64_t saved_mj);
 int store_sqlite_energy_foreach(struct store *s, store_energy_fn fn, void *userdata);
 int store_sqlite_energy_image_foreach(struct store *s, store_energy_fn fn, void *userdata);
+int store_sqlite_energy_nodes(struct store *s, const char *after, size_t limit,
+    store_energy_node_fn fn, void *userdata);
 
 /* store_sqlite_vm.c */
 int store_sqlite_vm_host_put(struct store *s, const struct vm_host_rec *h);

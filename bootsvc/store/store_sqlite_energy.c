@@ -5,6 +5,15 @@
 
 #include "store/store_sqlite.h"
 
+/* The energy pass's page of nodes, each with its row: the primary keys of both tables in
+ * name order, one statement a page (store.h store_energy_nodes). */
+#define ENERGY_NODES_SQL(after, limit)							\
+	"SELECT n.name, n.image, n.phase, n.power, n.op, COALESCE(e.node, ''), "		\
+	"COALESCE(e.at_ms, 0), COALESCE(e.on_mj, 0), COALESCE(e.off_mj, 0), "		\
+	"COALESCE(e.saved_mj, 0), COALESCE(e.baseline_w, 0), COALESCE(e.last_w, 0) "	\
+	"FROM nodes n LEFT JOIN energy e ON e.node = n.name WHERE n.name > " after	\
+	" ORDER BY n.name LIMIT " limit
+
 static const char *const energy_sql[_SQLITE_STMT_MAX] = {
 	[S_ENERGY_GET] = "SELECT node, at_ms, on_mj, off_mj, saved_mj, baseline_w, last_w "
 			 "FROM energy WHERE node = ?1",
@@ -13,6 +22,7 @@ static const char *const energy_sql[_SQLITE_STMT_MAX] = {
 	[S_ENERGY_IMAGE_ADD] = "INSERT INTO energy_image (image, on_mj, off_mj, saved_mj) "
 			       "VALUES (?1,?2,?3,?4) ON CONFLICT(image) DO UPDATE SET "
 			       "on_mj = on_mj + ?2, off_mj = off_mj + ?3, saved_mj = saved_mj + ?4",
+	[S_ENERGY_NODES] = ENERGY_NODES_SQL("?1", "?2"),
 };
 
 static sqlite3_stmt *
@@ -104,6 +114,40 @@ store_sqlite_energy_foreach(struct store *s, store_energy_fn fn, void *userdata)
 {
 	return energy_foreach(s, "SELECT node, at_ms, on_mj, off_mj, saved_mj, baseline_w, "
 	    "last_w FROM energy ORDER BY node", fn, userdata);
+}
+
+#define NODE_COL(field) SQLITE_COL(struct energy_node, field)
+
+/* The columns of S_ENERGY_NODES, in their order. */
+static const struct sqlite_col energy_node_cols[] = {
+	NODE_COL(name), NODE_COL(image), NODE_COL(phase), NODE_COL(power), NODE_COL(op),
+	NODE_COL(row.name), NODE_COL(row.at_ms), NODE_COL(row.on_mj), NODE_COL(row.off_mj),
+	NODE_COL(row.saved_mj), NODE_COL(row.baseline_w), NODE_COL(row.last_w),
+};
+
+int
+store_sqlite_energy_nodes(struct store *s, const char *after, size_t limit,
+    store_energy_node_fn fn, void *userdata)
+{
+	sqlite3_stmt *st = stmt(sqlite_writer(s), S_ENERGY_NODES);
+	struct energy_node n;
+	int rc, r = 0, seen = 0;
+
+	if (!st)
+		return -EIO;
+	store_sqlite_bind_text(st, 1, after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&n, 0, sizeof(n));
+		store_sqlite_read_cols(st, 0, &n, energy_node_cols, ELEMENTSOF(energy_node_cols));
+		seen++;
+		if ((r = fn(&n, userdata)) < 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? seen : -EIO;
 }
 
 int

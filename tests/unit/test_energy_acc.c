@@ -4,6 +4,7 @@
  * passes accounted; a removed node drops out; the clock carries across a flush. Model:
  * on 250 W, off 8 W, booting 300 W. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,16 @@ count_rows(const struct energy_rec *e, void *userdata)
 {
 	(void)e;
 	(*(int *)userdata)++;
+	return 0;
+}
+
+/* The image totals of test_flush_step_fails: three nodes on for 60 s, once. */
+static int
+check_image(const struct energy_rec *e, void *userdata)
+{
+	(void)userdata;
+	assert_string_equal(e->name, "compute");
+	assert_int_equal(e->on_mj, 3 * 250LL * 60000);
 	return 0;
 }
 
@@ -146,6 +157,95 @@ test_pass_reads_rows(void **state)
 	energy_acc_done(&a);
 }
 
+/* A pass in steps of two nodes over five: not done until its last step, each node
+ * accounted once at its own step's time, a node removed before its step drops out; a
+ * flush in steps of two writes exactly what the whole one would. A pass and a flush never
+ * interleave (-EBUSY). */
+static void
+test_steps(void **state)
+{
+	struct store_dir *d = *state;
+	struct energy_acc a = { 0 };
+	static const char *const names[] = { "s1", "s2", "s3", "s4", "s5" };
+	struct energy_rec r;
+	const int64_t t0 = 1700000000000;
+	bool done, probe;
+	int steps;
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		add_node(d->s, names[i], (int)i + 1, "on", "compute");
+	assert_int_equal(energy_acc_pass(&a, d->s, &model, t0), 0);
+	/* the next pass in steps, 10 s apart: s1-s2 at +30 s, s3 and s5 at +40 s (s4 removed
+	 * after the first), and the third finds no node left */
+	for (steps = 0, done = false; !done; steps++) {
+		assert_int_equal(energy_acc_step(&a, d->s, &model, t0 + 30000 + steps * 10000,
+		    2, &done), 0);
+		assert_int_equal(done, steps == 2);
+		if (steps == 0) {
+			/* not met yet: it drops out at the end of the pass */
+			assert_int_equal(store_node_delete(d->s, "s4"), 0);
+			assert_int_equal(energy_acc_flush_step(&a, d->s, 2, &probe), -EBUSY);
+		}
+	}
+	assert_int_equal(steps, 3);
+	assert_int_equal(a.n, 4);
+	/* a flush in steps of two: two of two nodes, a last one with the images */
+	for (steps = 0, done = false; !done; steps++) {
+		assert_int_equal(energy_acc_flush_step(&a, d->s, 2, &done), 0);
+		if (steps == 0)
+			assert_int_equal(energy_acc_step(&a, d->s, &model, t0, 2, &probe), -EBUSY);
+	}
+	assert_int_equal(steps, 3);
+	assert_int_equal(store_energy_get(d->s, "s1", &r), 0);
+	assert_int_equal(r.on_mj, 250LL * 30000);
+	assert_int_equal(r.at_ms, t0 + 30000);
+	assert_int_equal(store_energy_get(d->s, "s3", &r), 0);
+	assert_int_equal(r.on_mj, 250LL * 40000);
+	assert_int_equal(store_energy_get(d->s, "s5", &r), 0);
+	assert_int_equal(r.on_mj, 250LL * 40000);
+	assert_int_equal(r.at_ms, t0 + 40000);
+	assert_int_equal(store_energy_get(d->s, "s4", &r), -ENOENT);
+	/* a whole pass after it: from the flushed clocks on, nothing counted twice */
+	assert_int_equal(energy_acc_pass(&a, d->s, &model, t0 + 60000), 0);
+	assert_int_equal(energy_acc_flush(&a, d->s), 0);
+	assert_int_equal(store_energy_get(d->s, "s1", &r), 0);
+	assert_int_equal(r.on_mj, 250LL * 60000);
+	assert_int_equal(store_energy_get(d->s, "s5", &r), 0);
+	assert_int_equal(r.on_mj, 250LL * 60000);
+	energy_acc_done(&a);
+}
+
+/* A flush step that fails keeps its nodes pending and starts the flush over; the steps
+ * committed before it are not written twice. */
+static void
+test_flush_step_fails(void **state)
+{
+	struct store_dir *d = *state;
+	struct energy_acc a = { 0 };
+	static const char *const names[] = { "f1", "f2", "f3" };
+	struct energy_rec r;
+	const int64_t t0 = 1700000000000;
+	bool done = false;
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		add_node(d->s, names[i], (int)i + 1, "on", "compute");
+	assert_int_equal(energy_acc_pass(&a, d->s, &model, t0), 0);
+	assert_int_equal(energy_acc_pass(&a, d->s, &model, t0 + 60000), 0);
+	assert_int_equal(energy_acc_flush_step(&a, d->s, 2, &done), 0); /* f1, f2 */
+	assert_false(done);
+	store_fault_fail_commits(d->s, 1);
+	assert_int_equal(energy_acc_flush_step(&a, d->s, 2, &done), -EIO); /* f3, images */
+	assert_int_equal(store_energy_get(d->s, "f3", &r), -ENOENT);
+	assert_int_equal(energy_acc_flush(&a, d->s), 0);
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		assert_int_equal(store_energy_get(d->s, names[i], &r), 0);
+		assert_int_equal(r.on_mj, 250LL * 60000);
+		assert_int_equal(r.at_ms, t0 + 60000);
+	}
+	assert_int_equal(store_energy_image_foreach(d->s, check_image, NULL), 0);
+	energy_acc_done(&a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_dir_setup, store_dir_teardown)
 
 int
@@ -155,6 +255,8 @@ main(void)
 		T(test_pass_flush),
 		T(test_flush_fails),
 		T(test_pass_reads_rows),
+		T(test_steps),
+		T(test_flush_step_fails),
 	};
 
 	log_set_level(LOG_ERR);
