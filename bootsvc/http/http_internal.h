@@ -111,6 +111,12 @@ struct boot_records *http_records(const struct bootsvc *bs);
  * that is open, each against the node's row as it is now. Whoever ends that batch calls
  * boot_records_committed() after it. */
 void http_records_write(struct bootsvc *bs);
+/* At most RECORDS_TURN of them, for one turn of the loop (records_run): a storm's first
+ * round queues hundreds, each a node read and up to three writes, which written at once
+ * held the loop's own connections for milliseconds. boot_records_committed wakes the
+ * loop again for the rest, after what else is ready. */
+#define RECORDS_TURN 32
+void http_records_write_turn(struct bootsvc *bs);
 /* The loop, before it decides on node's rows: when node has a record pending, write the
  * queued ones first and return true (the caller looks the node up again). */
 bool http_records_before(struct bootsvc *bs, const char *node);

@@ -204,18 +204,36 @@ record_write(struct bootsvc *bs, const struct boot_record *rec)
 		(void)nodes_set_phase_at(bs, n.name, rec->phase, "", rec->at);
 }
 
+/* Up to RECORDS_TURN records taken and written: how many. */
+static size_t
+records_write_some(struct bootsvc *bs, struct boot_records *q)
+{
+	struct boot_record recs[RECORDS_TURN];
+	size_t n = boot_records_take(q, recs, ELEMENTSOF(recs));
+
+	for (size_t i = 0; i < n; i++)
+		record_write(bs, &recs[i]);
+	return n;
+}
+
 void
 http_records_write(struct bootsvc *bs)
 {
 	struct boot_records *q = http_records(bs);
-	struct boot_record recs[32];
-	size_t n;
 
 	if (!q || !boot_records_queued(q))
 		return;
-	while ((n = boot_records_take(q, recs, ELEMENTSOF(recs))) > 0)
-		for (size_t i = 0; i < n; i++)
-			record_write(bs, &recs[i]);
+	while (records_write_some(bs, q) > 0)
+		;
+}
+
+void
+http_records_write_turn(struct bootsvc *bs)
+{
+	struct boot_records *q = http_records(bs);
+
+	if (q && boot_records_queued(q))
+		(void)records_write_some(bs, q);
 }
 
 bool

@@ -90,7 +90,9 @@ records_run(struct loop *l, int fd, uint32_t events, void *userdata)
 	(void)l;
 	(void)events;
 	(void)eventfd_read(fd, &n);
-	records_flush(h);
+	(void)store_batch_begin(h->bs->store);
+	http_records_write_turn(h->bs);
+	loop_batch_end(h);
 }
 
 int
