@@ -6,13 +6,17 @@
  * scripts before those of file bodies, and a body one recv, so the script latency is the
  * server's, not this thread's queue behind the bulk.
  *
- *   ipxe_storm -a ADDR -p PORT -n CLIENTS -s SCRIPT_FMT [-M MACPREFIX] [-t SECONDS] PATH...
+ *   ipxe_storm -a ADDR -p PORT -n CLIENTS -s SCRIPT_FMT [-M MACPREFIX] [-t SECONDS]
+ *              [-L FILE] PATH...
  *
  * SCRIPT_FMT is the script's path with one %s for the client's MAC: MACPREFIX (four octets,
  * default 52:54:00:01) then the client index i as %02d:%02d of i / 100 and i % 100, the
  * MACs `nodectl node add --mac 52:54:00:01:[00-99]:[00-99]` registered; PATH... the files. Prints
  * one line of key=value: clients, ok, failed, bytes, wall_s, mib_s, script_p50_ms,
- * script_p99_ms. Exits 1 if a client failed or the deadline passed.
+ * script_p99_ms. -L appends each script's latency in ms to FILE, one a line, so a caller
+ * can take percentiles over the answers of several storms (bench/run.sh: one storm's p99
+ * of 50 answers is its second slowest). Exits 1 if a client failed or the deadline
+ * passed.
  *
  * A fetch counts only if the status is 200 and exactly Content-Length bytes arrived. */
 #include <arpa/inet.h>
@@ -56,6 +60,7 @@ static int arg_clients = 50;
 static const char *arg_script = "/ipxe/boot?mac=%s";
 static const char *arg_macpfx = "52:54:00:01";
 static double arg_timeout = 600;
+static const char *arg_latfile;
 static const char *paths[MAX_PATHS];
 static int npaths;
 
@@ -257,7 +262,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: ipxe_storm -a ADDR -p PORT -n CLIENTS -s SCRIPT_FMT [-M MACPREFIX] "
-	    "[-t SECONDS] PATH...\n");
+	    "[-t SECONDS] [-L FILE] PATH...\n");
 	return 2;
 }
 
@@ -266,7 +271,7 @@ main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:p:n:s:M:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:n:s:M:t:L:")) != -1) {
 		char *e;
 		switch (opt) {
 		case 'a': arg_addr = optarg; break;
@@ -275,6 +280,7 @@ main(int argc, char **argv)
 		case 's': arg_script = optarg; break;
 		case 'M': arg_macpfx = optarg; break;
 		case 't': arg_timeout = strtod(optarg, &e); if (*e) return usage(); break;
+		case 'L': arg_latfile = optarg; break;
 		default: return usage();
 		}
 	}
@@ -347,6 +353,20 @@ main(int argc, char **argv)
 	qsort(script_ms, (size_t)nscript, sizeof(*script_ms), cmp_double);
 	double p50 = nscript ? script_ms[(nscript - 1) * 50 / 100] : -1;
 	double p99 = nscript ? script_ms[(nscript - 1) * 99 / 100] : -1;
+	if (arg_latfile) {
+		FILE *f = fopen(arg_latfile, "a");
+
+		if (!f) {
+			fprintf(stderr, "ipxe_storm: cannot open %s\n", arg_latfile);
+			return 1;
+		}
+		for (int i = 0; i < nscript; i++)
+			fprintf(f, "%.3f\n", script_ms[i]);
+		if (fclose(f) != 0) {
+			fprintf(stderr, "ipxe_storm: cannot write %s\n", arg_latfile);
+			return 1;
+		}
+	}
 	printf("clients=%d ok=%d failed=%d timed_out=%d bytes=%llu wall_s=%.3f mib_s=%.1f "
 	    "script_p50_ms=%.2f script_p99_ms=%.2f\n", arg_clients, ok, failed, timed_out,
 	    total_bytes, wall, total_bytes / wall / 1048576.0, p50, p99);

@@ -32,7 +32,7 @@ rows = []  # (benchmark, ours, reference, ratio, goal, verdict)
 for n in sorted({int(k.split("_")[1]) for k in res if k.startswith("storm_") and k.endswith("_ratio")}):
     r, bp, np_ = num(f"storm_{n}_ratio"), num(f"storm_{n}_bootsvc_p99_ms"), num(f"storm_{n}_nginx_p99_ms")
     ok = None if r is None or bp is None else (r >= 1.0 and bp <= np_)
-    rows.append((f"boot storm N={n}: throughput; p99 script latency",
+    rows.append((f"boot storm N={n}: throughput; p99 script latency (every round's answers)",
                   f"{g(f'storm_{n}_bootsvc_mib_s')} MiB/s; {g(f'storm_{n}_bootsvc_p99_ms')} ms",
                   f"{g(f'storm_{n}_nginx_mib_s')} MiB/s; {g(f'storm_{n}_nginx_p99_ms')} ms",
                   f"{g(f'storm_{n}_ratio')}x", ">= 1.0x; p99 <= nginx", verdict(ok)))
