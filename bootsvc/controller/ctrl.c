@@ -202,7 +202,6 @@ ctrl_free(struct ctrl *c)
 	notify_unlisten(&c->bs->notify, NOTIFY_NODE, c);
 	if (c->tick_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->tick_timer);
-	ctrl_energy_stop(c);
 	ctrl_green_done(c);
 	hooks_done(&c->hooks);
 	(void)ctrl_energy_flush(c); /* logged */

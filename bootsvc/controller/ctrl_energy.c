@@ -131,6 +131,7 @@ ctrl_energy_flush(struct ctrl *c)
 	if (!c)
 		return 0;
 	model = model_of(&c->bs->cfg);
+	/* no step after this: both finish here (and at ctrl_free, before the loop goes) */
 	if (c->energy_timer > 0)
 		loop_cancel_timer(c->bs->loop, c->energy_timer);
 	c->energy_timer = 0;
@@ -145,12 +146,4 @@ ctrl_energy_flush(struct ctrl *c)
 		log_warning("event=energy msg=\"writing the totals failed, will retry\" err=%s",
 		    dl_errno_name(r));
 	return r;
-}
-
-void
-ctrl_energy_stop(struct ctrl *c)
-{
-	if (c->energy_timer > 0)
-		loop_cancel_timer(c->bs->loop, c->energy_timer);
-	c->energy_timer = 0;
 }

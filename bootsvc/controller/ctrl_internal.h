@@ -144,8 +144,6 @@ void ctrl_hints_expire(struct ctrl *c, int64_t now);
  * ENERGY_STEP_NODES on a timer of its own, while this server leads; ctrl_energy_flush
  * finishes both at once (the energy verb, shutdown). */
 void ctrl_energy_run(struct ctrl *c, int64_t now);
-/* ctrl_free: no step after this. */
-void ctrl_energy_stop(struct ctrl *c);
 /* Retention (ctrl_retention.c): init sets the per-node history count; run, every tick,
  * prunes by age in bounded batches and checkpoints the WAL now and then. */
 void ctrl_retention_init(struct ctrl *c);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "controller/energy_acc.h"
+#include "grow.h"
 #include "macro.h"
 
 static enum energy_state
@@ -85,14 +86,8 @@ pass_node(const struct energy_node *n, void *userdata)
 
 	(void)energy_add(&d, ps->m, s, s == ES_OFF ? 0 : rec->last_w, rec->baseline_w,
 	    ps->now - at);
-	if (a->n_next == a->cap_next) {
-		size_t cap = a->cap_next ? a->cap_next * 2 : 64;
-		struct energy_pending *p = reallocarray(a->next, cap, sizeof(*p));
-		if (!p)
-			return ps->err = -ENOMEM;
-		a->next = p;
-		a->cap_next = cap;
-	}
+	if (grow((void **)&a->next, &a->cap_next, a->n_next, sizeof(*a->next)) < 0)
+		return ps->err = -ENOMEM;
 	e = &a->next[a->n_next++];
 	memset(e, 0, sizeof(*e));
 	(void)snprintf(e->name, sizeof(e->name), "%s", n->name);
@@ -177,14 +172,8 @@ page_add(const struct energy_node *n, void *userdata)
 	struct page *pg = userdata;
 
 	(void)snprintf(pg->last, sizeof(pg->last), "%s", n->name);
-	if (pg->count == pg->cap) {
-		size_t cap = pg->cap ? pg->cap * 2 : 64;
-		struct energy_node *p = reallocarray(pg->n, cap, sizeof(*p));
-		if (!p)
-			return pg->err = -ENOMEM;
-		pg->n = p;
-		pg->cap = cap;
-	}
+	if (grow((void **)&pg->n, &pg->cap, pg->count, sizeof(*pg->n)) < 0)
+		return pg->err = -ENOMEM;
 	pg->n[pg->count++] = *n;
 	return 0;
 }

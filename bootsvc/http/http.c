@@ -366,14 +366,6 @@ loop_batch_end(struct http *h)
 		boot_records_committed(h->records);
 }
 
-void
-records_flush(struct http *h)
-{
-	(void)store_batch_begin(h->bs->store);
-	http_records_write(h->bs);
-	loop_batch_end(h);
-}
-
 static void
 on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 {

@@ -275,7 +275,9 @@ readers_free(struct http *h)
 	}
 	if (h->records) {
 		/* what the readers queued last, written as the loop would have */
-		records_flush(h);
+		(void)store_batch_begin(h->bs->store);
+		http_records_write(h->bs);
+		loop_batch_end(h);
 		loop_del_fd(h->bs->loop, boot_records_fd(h->records));
 		h->records = boot_records_free(h->records);
 	}

@@ -88,8 +88,6 @@ void run_mhd(struct srv *s);
 /* The end of a store batch of the loop's: its commit, then the boot records it wrote are
  * no longer pending (boot/boot_records.h), so a reader may decide on those nodes again. */
 void loop_batch_end(struct http *h);
-/* The boot records queued, written in a batch of their own (http_records_write). */
-void records_flush(struct http *h);
 /* max_connections' share of server i (0: the loop's). */
 unsigned share_of(const struct config *cfg, unsigned i);
 /* A request's answer by route: what the loop does with its own and with those handed

@@ -5,15 +5,6 @@
 
 #include "store/store_sqlite.h"
 
-/* The energy pass's page of nodes, each with its row: the primary keys of both tables in
- * name order, one statement a page (store.h store_energy_nodes). */
-#define ENERGY_NODES_SQL(after, limit)							\
-	"SELECT n.name, n.image, n.phase, n.power, n.op, COALESCE(e.node, ''), "		\
-	"COALESCE(e.at_ms, 0), COALESCE(e.on_mj, 0), COALESCE(e.off_mj, 0), "		\
-	"COALESCE(e.saved_mj, 0), COALESCE(e.baseline_w, 0), COALESCE(e.last_w, 0) "	\
-	"FROM nodes n LEFT JOIN energy e ON e.node = n.name WHERE n.name > " after	\
-	" ORDER BY n.name LIMIT " limit
-
 static const char *const energy_sql[_SQLITE_STMT_MAX] = {
 	[S_ENERGY_GET] = "SELECT node, at_ms, on_mj, off_mj, saved_mj, baseline_w, last_w "
 			 "FROM energy WHERE node = ?1",
@@ -22,7 +13,14 @@ static const char *const energy_sql[_SQLITE_STMT_MAX] = {
 	[S_ENERGY_IMAGE_ADD] = "INSERT INTO energy_image (image, on_mj, off_mj, saved_mj) "
 			       "VALUES (?1,?2,?3,?4) ON CONFLICT(image) DO UPDATE SET "
 			       "on_mj = on_mj + ?2, off_mj = off_mj + ?3, saved_mj = saved_mj + ?4",
-	[S_ENERGY_NODES] = ENERGY_NODES_SQL("?1", "?2"),
+	/* the energy pass's page of nodes, each with its row: the primary keys of both
+	 * tables in name order, one statement a page (store.h store_energy_nodes) */
+	[S_ENERGY_NODES] = "SELECT n.name, n.image, n.phase, n.power, n.op, "
+			   "COALESCE(e.node, ''), COALESCE(e.at_ms, 0), COALESCE(e.on_mj, 0), "
+			   "COALESCE(e.off_mj, 0), COALESCE(e.saved_mj, 0), "
+			   "COALESCE(e.baseline_w, 0), COALESCE(e.last_w, 0) FROM nodes n "
+			   "LEFT JOIN energy e ON e.node = n.name WHERE n.name > ?1 "
+			   "ORDER BY n.name LIMIT ?2",
 };
 
 static sqlite3_stmt *

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "log.h"
 #include "macro.h"
 #include "notify.h"
@@ -21,23 +22,6 @@ struct read_ctx {
 	size_t cap_hosts, cap_vms, cap_groups;
 	int err;
 };
-
-static int
-grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t c;
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 64;
-	q = reallocarray(*p, c, size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
 
 static enum plan_host_health
 health_of(const char *h)
