@@ -34,20 +34,7 @@
  * (docs/benchmarks.md, boot storm). The rest of a longer queue waits one loop turn. */
 #define HTTP_ACCEPT_BATCH 256
 
-/* One TCP connection (MHD_OPTION_NOTIFY_CONNECTION). While a request's head or body is
- * still arriving it sits in its server's deadline list, oldest first: the list is ordered
- * by since, because a connection re-enters at the tail when its next request starts. */
-struct conn {
-	int fd;
-	uint64_t since; /* the request the deadline measures started here */
-	bool waiting;   /* in the deadline list */
-	bool counted;   /* in http's per-address counts (ip_limit) */
-	uint32_t addr;  /* the client's IPv4 address, network order */
-	char client[16];
-	struct conn *prev, *next;
-};
-
-static void
+void
 conn_unwait(struct srv *s, struct conn *k)
 {
 	if (!k->waiting)
@@ -64,8 +51,7 @@ conn_unwait(struct srv *s, struct conn *k)
 	k->waiting = false;
 }
 
-/* The connection's next request starts at now: its head must be in by the deadline. */
-static void
+void
 conn_wait(struct srv *s, struct conn *k, uint64_t now)
 {
 	conn_unwait(s, k);
@@ -121,10 +107,15 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			free(k);
 		}
 		*socket_context = NULL;
-		s->n_conns--;
-		if (s->accept_off && s->n_conns < s->max_conns &&
-		    loop_mod_fd(s->loop, s->listen_fd, EPOLLIN) == 0)
-			s->accept_off = false;
+		srv_conn_closed(s);
+		return;
+	}
+	if ((k = s->adopt)) {
+		/* the direct path's, handed on unread (http_direct.c): counted, limited and
+		 * on its deadline since it was accepted */
+		s->adopt = NULL;
+		k->direct = false;
+		*socket_context = k;
 		return;
 	}
 	s->n_conns++;
@@ -148,9 +139,19 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	conn_wait(s, k, loop_now_ms());
 }
 
+void
+srv_conn_closed(struct srv *s)
+{
+	s->n_conns--;
+	if (s->accept_off && s->n_conns < s->max_conns &&
+	    loop_mod_fd(s->loop, s->listen_fd, EPOLLIN) == 0)
+		s->accept_off = false;
+}
+
 /* Close every connection whose request is not in by its deadline, however it trickles:
- * shutdown() makes MHD see the end of the stream and close the connection itself.
- * Returns ms until the next deadline, or -1. */
+ * shutdown() makes MHD see the end of the stream and close the connection itself; a
+ * direct connection, MHD's in no way yet, is closed here. Returns ms until the next
+ * deadline, or -1. */
 static int64_t
 deadlines_run(struct srv *s)
 {
@@ -160,15 +161,17 @@ deadlines_run(struct srv *s)
 		struct conn *k = s->head;
 		uint64_t suppressed;
 
-		conn_unwait(s, k);
-		if (k->fd >= 0)
-			(void)shutdown(k->fd, SHUT_RDWR);
 		s->n_deadline++;
 		if (log_ratelimit_pass(&s->rl_deadline, now, &suppressed))
 			log_warning("event=http_deadline msg=\"request not complete within %llu ms, "
 			    "closing\" client=%s suppressed=%llu total=%llu",
 			    (unsigned long long)limit, k->client[0] ? k->client : "-",
 			    (unsigned long long)suppressed, (unsigned long long)s->n_deadline);
+		conn_unwait(s, k);
+		if (k->direct)
+			direct_drop(s, k);
+		else if (k->fd >= 0)
+			(void)shutdown(k->fd, SHUT_RDWR);
 	}
 	return s->head ? (int64_t)(s->head->since + limit - now) : -1;
 }
@@ -307,6 +310,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	return handoff_push(s, c, r, HANDOFF_FINAL);
 }
 
+void
+req_done(struct srv *s, const struct req *r, uint64_t now, bool ok)
+{
+	metric_add(&s->m->bytes_sent, r->bytes);
+	if (r->status >= 100 && r->status < 600)
+		metric_add(&s->m->responses[r->status / 100], 1);
+	if (r->route == ROUTE_IPXE)
+		http_metrics_script_observe(s->m, now - r->start_ms);
+	log_info("event=http_request route=%s status=%u bytes=%llu ms=%llu client=%s%s%s%s",
+	    http_route_name(r->route), r->status, (unsigned long long)r->bytes,
+	    (unsigned long long)(now - r->start_ms), r->client[0] ? r->client : "-",
+	    r->node[0] ? " node=" : "", r->node, ok ? "" : " aborted=1");
+}
+
 /* One log line per request, when MHD is done with it (CONVENTIONS §9). */
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -322,16 +339,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		conn_wait(s, k, now);
 	if (!r)
 		return;
-	metric_add(&s->m->bytes_sent, r->bytes);
-	if (r->status >= 100 && r->status < 600)
-		metric_add(&s->m->responses[r->status / 100], 1);
-	if (r->route == ROUTE_IPXE)
-		http_metrics_script_observe(s->m, now - r->start_ms);
-	log_info("event=http_request route=%s status=%u bytes=%llu ms=%llu client=%s%s%s%s",
-	    http_route_name(r->route), r->status, (unsigned long long)r->bytes,
-	    (unsigned long long)(now - r->start_ms), r->client[0] ? r->client : "-",
-	    r->node[0] ? " node=" : "", r->node, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
-	    " aborted=1");
+	req_done(s, r, now, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	free(r->body);
@@ -344,18 +352,31 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 void
 run_mhd(struct srv *s)
 {
+	srv_batch_begin(s);
+	(void)MHD_run(s->d);
+	srv_batch_end(s);
+}
+
+void
+srv_batch_begin(struct srv *s)
+{
 	if (s->view) {
 		store_reader_batch_begin(s->view->rd);
 		/* its snapshot is taken at its first lookup: after these commits */
 		if (s->view->records)
 			s->view->epoch = boot_records_epoch(s->view->records);
-		(void)MHD_run(s->d);
-		store_reader_batch_end(s->view->rd);
 		return;
 	}
 	(void)store_batch_begin(s->bs->store);
-	(void)MHD_run(s->d);
-	loop_batch_end(s->h);
+}
+
+void
+srv_batch_end(struct srv *s)
+{
+	if (s->view)
+		store_reader_batch_end(s->view->rd);
+	else
+		loop_batch_end(s->h);
 }
 
 void
@@ -372,12 +393,13 @@ on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 	(void)l;
 	(void)fd;
 	(void)events;
+	direct_run(userdata);
 	run_mhd(userdata);
 }
 
-/* The listening socket is readable: accept what is queued, up to HTTP_ACCEPT_BATCH, and
- * hand each to MHD, which serves them in the same pass (on_connection applies the
- * per-address limit). At max_conns the socket is left out of the loop until one closes,
+/* The listening socket is readable: accept what is queued, up to HTTP_ACCEPT_BATCH, each
+ * into the direct path's set (direct_accept), which answers a script itself or hands the
+ * connection to MHD. At max_conns the socket is left out of the loop until one closes,
  * so the queue waits in the backlog as with MHD's own accept. */
 static void
 on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
@@ -406,8 +428,10 @@ on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
 				    dl_errno_name(-errno), (unsigned long long)suppressed);
 			break;
 		}
-		/* closes c itself when it refuses it (no memory) */
-		(void)MHD_add_connection(s->d, c, (struct sockaddr *)&sa, len);
+		if (sa.ss_family == AF_INET)
+			direct_accept(s, c, (struct sockaddr_in *)&sa);
+		else /* closes c itself when it refuses it (no memory) */
+			(void)MHD_add_connection(s->d, c, (struct sockaddr *)&sa, len);
 	}
 	run_mhd(s);
 }
@@ -495,13 +519,13 @@ srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reter
 
 	s->h = h;
 	s->bs = bs;
-	s->epfd = s->listen_fd = -1;
+	s->epfd = s->listen_fd = s->direct_epfd = -1;
 	s->max_conns = max_conns;
 	s->rl_mhd = (struct log_ratelimit){ .interval_ms = HTTP_LOG_INTERVAL_MS,
 		.burst = HTTP_LOG_BURST };
 	s->rl_deadline = s->rl_mhd;
 	if ((r = socket_bind(bs->cfg.http_addr, bs->cfg.http_port, bs->cfg.http_sndbuf,
-	    &s->listen_fd, reterr)) < 0)
+	    &s->listen_fd, reterr)) < 0 || (r = direct_open(s, reterr)) < 0)
 		return r;
 	/* MHD_USE_NO_LISTEN_SOCKET: connections come from on_listen (MHD_add_connection).
 	 * No per-address limit of MHD's: it would count this server's connections only
@@ -544,8 +568,13 @@ srv_watch(struct srv *s, struct loop *l, struct dl_err *reterr)
 	s->loop = l;
 	if ((r = loop_add_fd(l, s->epfd, EPOLLIN, on_epoll, s)) < 0)
 		return dl_err_set(reterr, r, "HTTP: cannot watch MHD's epoll fd");
+	if ((r = direct_watch(s)) < 0) {
+		loop_del_fd(l, s->epfd);
+		return dl_err_set(reterr, r, "HTTP: cannot watch the direct path's epoll fd");
+	}
 	if ((r = loop_add_fd(l, s->listen_fd, EPOLLIN, on_listen, s)) < 0) {
 		loop_del_fd(l, s->epfd);
+		loop_del_fd(l, s->direct_epfd);
 		return dl_err_set(reterr, r, "HTTP: cannot watch the listening socket");
 	}
 	loop_set_prepare(l, on_prepare, s);
@@ -558,6 +587,7 @@ srv_unwatch(struct srv *s)
 	if (!s->loop)
 		return;
 	loop_del_fd(s->loop, s->epfd);
+	loop_del_fd(s->loop, s->direct_epfd);
 	loop_del_fd(s->loop, s->listen_fd);
 	loop_set_prepare(s->loop, NULL, NULL);
 	s->loop = NULL;
@@ -566,6 +596,7 @@ srv_unwatch(struct srv *s)
 void
 srv_close(struct srv *s)
 {
+	direct_close(s);
 	if (s->d)
 		MHD_stop_daemon(s->d);
 	if (s->listen_fd >= 0)

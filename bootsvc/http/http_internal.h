@@ -9,6 +9,7 @@
 #include "http/http_path.h"
 
 struct boot_records;
+struct http_head;
 
 /* Largest request body accepted (phase reports are a few hundred bytes). */
 #define MAX_API_BODY (16 * 1024)
@@ -62,7 +63,16 @@ struct req {
 	struct MHD_Response *resp; /* the loop's answer, queued by the reader thread */
 	struct req *next;         /* in the hand-off queue */
 	int wake_fd;              /* the reader thread's eventfd (http_resume); -1: the loop's */
+	/* A request of the direct path (http_direct.c), whose c is NULL: its head, and the
+	 * answer http_respond*() leave here for it to send. */
+	const struct http_head *head;
+	char *answer;             /* owned */
+	size_t answer_len;
+	const char *answer_type;  /* a string literal of the route's */
 };
+
+/* The query argument key of r: from its head on the direct path, else MHD's. */
+const char *http_arg(struct MHD_Connection *c, const struct req *r, const char *key);
 
 /* Queue a response and record status/bytes in r. Takes ownership of resp. */
 enum MHD_Result http_queue(struct MHD_Connection *c, struct req *r, unsigned status,
@@ -139,11 +149,11 @@ enum MHD_Result http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struc
 void http_metrics_script_observe(struct metrics *m, uint64_t ms);
 /* The HTTP counters of bs->http's reader threads added into m (a copy of bs->metrics). */
 void http_metrics_readers(const struct bootsvc *bs, struct metrics *m);
-/* A serving thread's counts: the requests its connections carried, and of those the ones
- * it handed to the loop to answer (a reader's; a POST to the node API counts twice, its
- * headers and its body). */
+/* A serving thread's counts: the requests its connections carried; of those the ones it
+ * handed to the loop to answer (a reader's; a POST to the node API counts twice, its
+ * headers and its body), and the scripts it answered on the direct path (http_direct.c). */
 struct http_thread_count {
-	uint64_t requests, handoffs;
+	uint64_t requests, handoffs, direct;
 };
 /* Each serving thread's counts (the loop's is index 0), for /metrics; returns how many
  * threads, at most max. */

@@ -375,12 +375,12 @@ san_failed(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	uint32_t e;
 	int rc;
 
-	rc = boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
+	rc = boot_query_parse(http_arg(c, r, "mac"),
 	    NULL, NULL, &q, &err);
 	if (rc < 0)
 		return http_respond_error(c, r, 400, rc, err.msg);
-	rc = san_report_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "what"),
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "errno"), &e, &err);
+	rc = san_report_parse(http_arg(c, r, "what"),
+	    http_arg(c, r, "errno"), &e, &err);
 	if (rc < 0)
 		return http_respond_error(c, r, 400, rc, err.msg);
 	if (!node_at_own_address(bs, c, r, q.mac_str, "report-refused",
@@ -544,9 +544,9 @@ ipv4_ok(const char *s, bool optional)
 static enum MHD_Result
 efi_cfg(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struct kind *want)
 {
-	const char *ip = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ip");
-	const char *mask = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "netmask");
-	const char *gw = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "gateway");
+	const char *ip = http_arg(c, r, "ip");
+	const char *mask = http_arg(c, r, "netmask");
+	const char *gw = http_arg(c, r, "gateway");
 	struct dl_err err = { 0 };
 	struct script_vars v = { 0 };
 	struct boot_query q;
@@ -555,7 +555,7 @@ efi_cfg(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const struc
 	enum MHD_Result ret;
 	int rc;
 
-	rc = boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
+	rc = boot_query_parse(http_arg(c, r, "mac"),
 	    NULL, NULL, &q, &err);
 	if (rc < 0)
 		return http_respond_error(c, r, 400, rc, err.msg);
@@ -629,9 +629,9 @@ http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c
 	int rc;
 
 	if (strcmp(url, "/ipxe/boot") != 0 ||
-	    boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "uuid"),
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "serial"), &q, &err) < 0)
+	    boot_query_parse(http_arg(c, r, "mac"),
+	    http_arg(c, r, "uuid"),
+	    http_arg(c, r, "serial"), &q, &err) < 0)
 		return false;
 	e0 = http_view_fresh(v);
 	if (rows_node_by_mac(&w, q.mac_str, &n) < 0)
@@ -694,9 +694,9 @@ http_ipxe(struct bootsvc *bs, struct MHD_Connection *c, struct req *r, const cha
 		return http_respond_error(c, r, 404, -ENOENT, "no such script");
 	}
 
-	rc = boot_query_parse(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mac"),
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "uuid"),
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "serial"), &q, &err);
+	rc = boot_query_parse(http_arg(c, r, "mac"),
+	    http_arg(c, r, "uuid"),
+	    http_arg(c, r, "serial"), &q, &err);
 	if (rc < 0)
 		return http_respond_error(c, r, 400, rc, err.msg);
 

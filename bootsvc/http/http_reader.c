@@ -348,6 +348,7 @@ count_of(const struct srv *s)
 	return (struct http_thread_count){
 		.requests = __atomic_load_n(&s->n_requests, __ATOMIC_RELAXED),
 		.handoffs = __atomic_load_n(&s->n_handoffs, __ATOMIC_RELAXED),
+		.direct = __atomic_load_n(&s->n_direct, __ATOMIC_RELAXED),
 	};
 }
 

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Queueing a request's answer: to libmicrohttpd, or, for a reader thread's request the
- * loop holds, into the request for its thread to queue (http_reader.c). */
+ * loop holds, into the request for its thread to queue (http_reader.c), or, for the
+ * direct path's, into the request for it to send (http_direct.c). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "http/http_head.h"
 #include "http/http_internal.h"
 #include "proto.h"
 
@@ -61,10 +64,39 @@ respond_body(struct MHD_Connection *c, struct req *r, unsigned status,
 	return http_queue(c, r, status, resp);
 }
 
+const char *
+http_arg(struct MHD_Connection *c, const struct req *r, const char *key)
+{
+	if (r->head)
+		return http_head_arg(r->head, key);
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* The direct path's answer, body (owned) taken into r; a second answer replaces it. */
+static enum MHD_Result
+answer_keep(struct req *r, unsigned status, const char *content_type, char *body, size_t len)
+{
+	free(r->answer);
+	r->answer = body;
+	r->answer_len = len;
+	r->answer_type = content_type;
+	r->status = status;
+	r->bytes = len;
+	return MHD_YES;
+}
+
 enum MHD_Result
 http_respond(struct MHD_Connection *c, struct req *r, unsigned status, const char *content_type,
     const char *body, size_t len)
 {
+	if (r->head) {
+		char *copy = malloc(len ? len : 1);
+
+		if (!copy)
+			return MHD_NO;
+		memcpy(copy, body, len);
+		return answer_keep(r, status, content_type, copy, len);
+	}
 	return respond_body(c, r, status, content_type,
 	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY), len);
 }
@@ -73,9 +105,11 @@ enum MHD_Result
 http_respond_owned(struct MHD_Connection *c, struct req *r, unsigned status,
     const char *content_type, char *body, size_t len)
 {
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp;
 
+	if (r->head)
+		return answer_keep(r, status, content_type, body, len);
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!resp)
 		free(body); /* not taken: still ours */
 	return respond_body(c, r, status, content_type, resp, len);

@@ -237,6 +237,12 @@ http_metrics(struct bootsvc *bs, struct MHD_Connection *c, struct req *r)
 	for (unsigned i = 1; i < n_threads; i++)
 		strbuf_printf(&b, "diskless_http_thread_handoffs_total{thread=\"%u\"} %llu\n", i,
 		    (unsigned long long)per[i].handoffs);
+	/* Scripts answered without libmicrohttpd (http_direct.c): a storm's first requests. */
+	family(&b, "diskless_http_thread_direct_total", "counter", "Boot scripts a serving thread "
+	    "answered on connections of its own (a whole plain GET), not libmicrohttpd's.");
+	for (unsigned i = 0; i < n_threads; i++)
+		strbuf_printf(&b, "diskless_http_thread_direct_total{thread=\"%u\"} %llu\n", i,
+		    (unsigned long long)per[i].direct);
 	family(&b, "diskless_nodes", "gauge", "Nodes by boot phase.");
 	(void)store_node_count_by_phase(bs->store, phase_count, &b);
 	family(&b, "diskless_phase_reports_total", "counter", "Phase reports accepted from nodes.");

@@ -33,6 +33,7 @@
 #include "../../bootsvc/boot/nodes.h"
 #include "../../bootsvc/http/http.h"
 #include "../../bootsvc/http/http_internal.h"
+#include "../../bootsvc/http/http_srv.h"
 #include "../../bootsvc/iscsi/disks.h"
 #include "../../bootsvc/loop.h"
 #include "log.h"
@@ -58,6 +59,11 @@ struct exchange {
 	/* in */
 	struct fixture *f;
 	const char *src, *method, *path, *headers, *body;
+	/* instead of method..body: these bytes as they are, then raw2 after pause_ms (both
+	 * NULL with raw_only: a connection that sends nothing) */
+	const char *raw, *raw2;
+	int pause_ms;
+	bool raw_only;
 	/* out */
 	int status;
 	char *resp;    /* whole response, NUL-terminated */
@@ -94,7 +100,17 @@ client(void *arg)
 		    "application/json\r\nContent-Length: %zu\r\n\r\n%s", x->method, x->path,
 		    x->headers ? x->headers : "", strlen(x->body), x->body);
 	}
-	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n)
+	if (x->raw || x->raw_only) {
+		n = x->raw ? (int)strlen(x->raw) : 0;
+		if (write(fd, x->raw ? x->raw : "", (size_t)n) != n)
+			goto out_close;
+		if (x->raw2) {
+			(void)usleep((useconds_t)x->pause_ms * 1000);
+			n = (int)strlen(x->raw2);
+			if (write(fd, x->raw2, (size_t)n) != n)
+				goto out_close;
+		}
+	} else if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n)
 		goto out_close;
 	for (;;) {
 		ssize_t got = read(fd, x->resp + x->len, MAX_RESPONSE - x->len);
@@ -120,6 +136,16 @@ static bool
 exchange_done(void *arg)
 {
 	return atomic_load(&((struct exchange *)arg)->done);
+}
+
+/* No connection open on the loop's server: none leaked by the direct path. (A reader
+ * thread's count is its own thread's; with http_threads = 1 every connection is here.) */
+static bool
+conns_none(void *arg)
+{
+	const struct fixture *f = arg;
+
+	return f->bs.http->main.n_conns == 0;
 }
 
 static bool
@@ -1261,6 +1287,100 @@ test_disks_start_after_crash(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The scripts answered on the direct path, every serving thread's. */
+static uint64_t
+direct_count(struct fixture *f)
+{
+	struct http_thread_count per[HTTP_MAX_THREADS];
+	unsigned n = http_thread_counts(&f->bs, per, HTTP_MAX_THREADS);
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		sum += per[i].direct;
+	return sum;
+}
+
+/* raw's answer: its status, and its body into *payload (the caller frees *resp). */
+static int
+raw_get(struct fixture *f, const char *raw, const char *raw2, struct exchange *ret)
+{
+	*ret = (struct exchange){ .f = f, .src = OWN, .raw = raw, .raw2 = raw2, .pause_ms = 150,
+		.raw_only = true };
+	exchange_run(ret);
+	return ret->status;
+}
+
+/* The direct path (http_direct.c): a whole plain GET of a script is answered without
+ * libmicrohttpd, and everything else is handed to it unread and answered the same: an
+ * escaped query, a head in two writes, a second request behind the first, which the
+ * direct path must never answer (or swallow) as if it were alone. A connection that sends
+ * nothing is cut at its deadline, and one that closes at once is forgotten. */
+static void
+test_direct(void **state)
+{
+	struct fixture *f = *state;
+	struct exchange x;
+	struct node_rec n;
+	uint64_t d0;
+	char *script, want[64];
+
+	add_node(f, "n1", MAC1, "", "registered", false);
+	n = get_node(f, "n1");
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	/* the first boot request moves the node; the retries below give the same script */
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, NULL), 200);
+	d0 = direct_count(f);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, &x), 200);
+	assert_int_equal(direct_count(f), d0 + 1);
+	assert_non_null(strstr(x.payload, "dl.node=n1 "));
+	assert_non_null(strstr(x.resp, "\r\nContent-Type: text/plain\r\n"));
+	assert_non_null(strstr(x.resp, "\r\nConnection: close\r\n"));
+	(void)snprintf(want, sizeof(want), "\r\nContent-Length: %zu\r\n", x.payload_len);
+	assert_non_null(strstr(x.resp, want));
+	script = strdup(x.payload);
+	free(x.resp);
+
+	/* libmicrohttpd's: the same answer, and none of them counted as direct */
+	assert_int_equal(raw_get(f, "GET /ipxe/boot?mac=52%3A54%3A00%3A11%3A00%3A01 HTTP/1.0"
+	    "\r\n\r\n", NULL, &x), 200);
+	assert_string_equal(x.payload, script);
+	free(x.resp);
+	assert_int_equal(raw_get(f, "GET /ipxe/boot?mac=" MAC1 " HTTP/1.1\r\nHo",
+	    "st: x\r\nConnection: close\r\n\r\n", &x), 200);
+	assert_string_equal(x.payload, script);
+	free(x.resp);
+	assert_int_equal(raw_get(f, "GET /ipxe/boot?mac=" MAC1 " HTTP/1.0\r\n\r\n"
+	    "GET /metrics HTTP/1.0\r\n\r\n", NULL, &x), 200);
+	assert_true(strncmp(x.payload, script, strlen(script)) == 0);
+	free(x.resp);
+	assert_int_equal(raw_get(f, "GET /ipxe/boot?mac=" MAC1 " HTTP/1.0\r\n"
+	    "Content-Length: 0\r\n\r\n", NULL, &x), 200);
+	assert_string_equal(x.payload, script);
+	free(x.resp);
+	assert_int_equal(direct_count(f), d0 + 1);
+	/* a refusal is an answer too: an unknown node's 404, on whichever path takes it */
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=52:54:00:11:00:99", NULL, &x), 404);
+	assert_non_null(strstr(x.payload, "unknown node"));
+	free(x.resp);
+	free(script);
+
+	/* nothing sent: closed at the request deadline; closed at once: forgotten */
+	f->bs.cfg.http_request_timeout_ms = 200;
+	x = (struct exchange){ .f = f, .src = OWN, .raw_only = true };
+	exchange_run(&x);
+	assert_int_equal(x.len, 0);
+	free(x.resp);
+	for (int i = 0; i < 3; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(f->port) };
+
+		(void)inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+		assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
+		close(fd);
+	}
+	assert_true(loop_wait(f->bs.loop, conns_none, NULL, f, 10000));
+}
+
 /* A reader thread (http_threads = 2) answers the scripts that move nothing from its own
  * view, and hands the rest to the loop: every answer is the loop's own, the first request
  * of a boot is recorded once (by the loop), a committed change (an admin hold) is seen by
@@ -1454,6 +1574,7 @@ main(void)
 		BOTH(test_disks_start_after_crash),
 		R(test_reader_thread),
 		R(test_reader_records),
+		BOTH(test_direct),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

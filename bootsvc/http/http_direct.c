@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* The direct path (http_srv.h): a boot script answered on a connection libmicrohttpd never
+ * sees. Why: in a boot storm every node opens a connection for its script, and
+ * libmicrohttpd spent 27.9 µs of CPU and 10.7 system calls on each against nginx's 19.6
+ * and 8.3 (docs/architecture.md); on two cores shared with the clients that difference
+ * was the storm's tail. Here a script costs accept, one epoll_ctl, a peek, a discard, a
+ * send and a close, and it never waits behind the image files libmicrohttpd is sending.
+ *
+ * What is answered here is decided by the same code as on libmicrohttpd's connections:
+ * the request (its head, http_head.h) goes to http_ipxe on the loop and http_ipxe_read on
+ * a reader thread, whose answers land in the request (http_respond.c). Anything else is
+ * handed to libmicrohttpd unread: the peek leaves the bytes in the socket, so MHD reads
+ * the request as if it had accepted the connection itself. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "http/http_head.h"
+#include "http/http_srv.h"
+#include "http/ip_limit.h"
+
+/* Connections taken from the set per wake; the rest are there at the next. */
+#define DIRECT_EVENTS 64
+
+int
+direct_open(struct srv *s, struct dl_err *reterr)
+{
+	s->direct_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->direct_epfd < 0)
+		return dl_err_set(reterr, -errno, "HTTP: epoll_create1: %s", strerror(errno));
+	return 0;
+}
+
+/* k's accounting undone and k freed; its fd is the caller's (closed, or MHD's). */
+static void
+conn_forget(struct srv *s, struct conn *k)
+{
+	conn_unwait(s, k);
+	if (k->counted)
+		ip_limit_put(s->h->ips, k->addr);
+	free(k);
+}
+
+void
+direct_drop(struct srv *s, struct conn *k)
+{
+	(void)close(k->fd); /* out of direct_epfd with it */
+	conn_forget(s, k);
+	srv_conn_closed(s);
+}
+
+/* k to libmicrohttpd, unread: on_connection adopts it (s->adopt) with its count, its
+ * per-address place and its deadline. Its fd stays in direct_epfd, disarmed (EPOLLONESHOT),
+ * until MHD closes it: an epoll_ctl less for each connection handed on. */
+static void
+hand_on(struct srv *s, struct conn *k)
+{
+	s->adopt = k;
+	(void)MHD_add_connection(s->d, k->fd, (struct sockaddr *)&k->sa, sizeof(k->sa));
+	if (s->adopt == k) {
+		/* refused (no memory): MHD closed the socket */
+		s->adopt = NULL;
+		conn_forget(s, k);
+		srv_conn_closed(s);
+	}
+}
+
+void
+direct_accept(struct srv *s, int fd, const struct sockaddr_in *sa)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
+	struct conn *k = calloc(1, sizeof(*k));
+
+	if (!k) {
+		(void)close(fd);
+		return;
+	}
+	k->fd = fd;
+	k->direct = true;
+	k->sa = *sa;
+	k->addr = sa->sin_addr.s_addr;
+	(void)inet_ntop(AF_INET, &sa->sin_addr, k->client, sizeof(k->client));
+	s->n_conns++;
+	/* The per-address limit across every serving thread (ip_limit.h): one over it is
+	 * closed at once. */
+	k->counted = ip_limit_take(s->h->ips, k->addr);
+	if (!k->counted) {
+		direct_drop(s, k);
+		return;
+	}
+	conn_wait(s, k, loop_now_ms());
+	ev.data.ptr = k;
+	if (epoll_ctl(s->direct_epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		hand_on(s, k);
+}
+
+/* r's answer as one write: the status line and headers, then the body. True when all of
+ * it went; a script is a few KiB and the socket's send buffer is empty, so a short write
+ * means a client that stopped reading, which gets the connection closed. */
+static bool
+answer_send(int fd, const struct req *r)
+{
+	const char *reason = MHD_get_reason_phrase_for(r->status);
+	char head[256];
+	struct iovec iov[2];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %u %s\r\n%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+	    r->status, reason && *reason ? reason : "Unknown", r->answer_type ? "Content-Type: " :
+	    "", r->answer_type ? r->answer_type : "", r->answer_type ? "\r\n" : "", r->answer_len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return false;
+	iov[0] = (struct iovec){ .iov_base = head, .iov_len = (size_t)n };
+	iov[1] = (struct iovec){ .iov_base = r->answer, .iov_len = r->answer_len };
+	return sendmsg(fd, &(struct msghdr){ .msg_iov = iov, .msg_iovlen = 2 },
+	    MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(n + r->answer_len);
+}
+
+/* k's request, whose head h is head_len bytes in the socket: answered and k closed
+ * (true), or false when the route is not a script's or the view leaves it to the loop. */
+static bool
+answer(struct srv *s, struct conn *k, const struct http_head *h, size_t head_len)
+{
+	struct req r = { .start_ms = loop_now_ms(), .head = h, .wake_fd = -1 };
+	enum MHD_Result ret = MHD_NO;
+	bool ok;
+
+	r.route = http_route_of(h->path);
+	if (r.route != ROUTE_IPXE)
+		return false;
+	memcpy(r.client, k->client, sizeof(r.client));
+	if (s->view) {
+		if (!http_ipxe_read(s->bs, s->view, NULL, &r, h->path, &ret)) {
+			free(r.answer);
+			return false;
+		}
+	} else {
+		ret = http_ipxe(s->bs, NULL, &r, h->path);
+	}
+	metric_add(&s->m->requests[r.route], 1);
+	metric_add(&s->n_requests, 1);
+	metric_add(&s->n_direct, 1);
+	/* The head read for good: a close with unread bytes would reset the connection,
+	 * and the client could lose the answer. MSG_TRUNC discards them in the kernel. */
+	ok = ret == MHD_YES && r.status &&
+	    recv(k->fd, NULL, head_len, MSG_TRUNC | MSG_DONTWAIT) == (ssize_t)head_len &&
+	    answer_send(k->fd, &r);
+	req_done(s, &r, loop_now_ms(), ok);
+	free(r.answer);
+	direct_drop(s, k);
+	return true;
+}
+
+/* k is readable: its head answered here, k closed (peer gone), or k handed on (true). */
+static bool
+ready(struct srv *s, struct conn *k)
+{
+	char buf[HTTP_HEAD_MAX];
+	struct http_head h;
+	ssize_t n;
+	int len;
+
+	n = recv(k->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		/* woken for nothing: armed again for its first bytes */
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = k };
+
+		if (epoll_ctl(s->direct_epfd, EPOLL_CTL_MOD, k->fd, &ev) < 0)
+			hand_on(s, k);
+		return false;
+	}
+	if (n <= 0) {
+		direct_drop(s, k); /* closed or reset before a request */
+		return false;
+	}
+	/* A head not whole yet (0) is MHD's to read on, as everything not plain (< 0). */
+	len = http_head_parse(buf, (size_t)n, &h);
+	if (len > 0 && answer(s, k, &h, (size_t)len))
+		return false;
+	hand_on(s, k);
+	return true;
+}
+
+void
+direct_run(struct srv *s)
+{
+	struct epoll_event ev[DIRECT_EVENTS];
+	bool handed = false;
+	int n;
+
+	n = epoll_wait(s->direct_epfd, ev, DIRECT_EVENTS, 0);
+	if (n <= 0)
+		return;
+	srv_batch_begin(s);
+	for (int i = 0; i < n; i++)
+		handed |= ready(s, ev[i].data.ptr);
+	if (handed)
+		(void)MHD_run(s->d);
+	srv_batch_end(s);
+}
+
+static void
+on_direct(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	(void)l;
+	(void)fd;
+	(void)events;
+	direct_run(userdata);
+}
+
+int
+direct_watch(struct srv *s)
+{
+	return loop_add_fd(s->loop, s->direct_epfd, EPOLLIN, on_direct, s);
+}
+
+void
+direct_close(struct srv *s)
+{
+	/* every direct connection is on the deadline list: its head is not in */
+	for (struct conn *k = s->head, *next; k; k = next) {
+		next = k->next;
+		if (!k->direct)
+			continue;
+		(void)close(k->fd);
+		conn_forget(s, k);
+		s->n_conns--;
+	}
+	if (s->direct_epfd >= 0)
+		(void)close(s->direct_epfd);
+	s->direct_epfd = -1;
+}
