@@ -10,7 +10,9 @@
  * the request (its head, http_head.h) goes to http_ipxe on the loop and http_ipxe_read on
  * a reader thread, whose answers land in the request (http_respond.c). Anything else is
  * handed to libmicrohttpd unread: the peek leaves the bytes in the socket, so MHD reads
- * the request as if it had accepted the connection itself. */
+ * the request as if it had accepted the connection itself. A client that keeps the
+ * connection (keep-alive: iPXE, wrk) has each next request looked at the same way: a
+ * script of ours is answered here, anything else hands the connection on. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -100,11 +102,21 @@ direct_accept(struct srv *s, int fd, const struct sockaddr_in *sa)
 		hand_on(s, k);
 }
 
+/* k waits for its next bytes: EPOLLONESHOT, so a connection handed on needs no
+ * epoll_ctl to leave the set (hand_on). */
+static int
+arm(struct srv *s, struct conn *k)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = k };
+
+	return epoll_ctl(s->direct_epfd, EPOLL_CTL_MOD, k->fd, &ev);
+}
+
 /* r's answer as one write: the status line and headers, then the body. True when all of
  * it went; a script is a few KiB and the socket's send buffer is empty, so a short write
  * means a client that stopped reading, which gets the connection closed. */
 static bool
-answer_send(int fd, const struct req *r)
+answer_send(int fd, const struct req *r, bool keep)
 {
 	const char *reason = MHD_get_reason_phrase_for(r->status);
 	char head[256];
@@ -112,9 +124,10 @@ answer_send(int fd, const struct req *r)
 	int n;
 
 	n = snprintf(head, sizeof(head),
-	    "HTTP/1.1 %u %s\r\n%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+	    "HTTP/1.1 %u %s\r\n%s%s%sContent-Length: %zu\r\nConnection: %s\r\n\r\n",
 	    r->status, reason && *reason ? reason : "Unknown", r->answer_type ? "Content-Type: " :
-	    "", r->answer_type ? r->answer_type : "", r->answer_type ? "\r\n" : "", r->answer_len);
+	    "", r->answer_type ? r->answer_type : "", r->answer_type ? "\r\n" : "", r->answer_len,
+	    keep ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return false;
 	iov[0] = (struct iovec){ .iov_base = head, .iov_len = (size_t)n };
@@ -123,14 +136,17 @@ answer_send(int fd, const struct req *r)
 	    MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(n + r->answer_len);
 }
 
-/* k's request, whose head h is head_len bytes in the socket: answered and k closed
- * (true), or false when the route is not a script's or the view leaves it to the loop. */
+/* k's request, whose head h is head_len bytes in the socket: answered (true), k then
+ * waiting for the client's next request if it keeps the connection (a kept-alive one's
+ * next is handed on unread like a first, if it is not a script of ours) or closed; false
+ * when the route is not a script's or the view leaves it to the loop. */
 static bool
 answer(struct srv *s, struct conn *k, const struct http_head *h, size_t head_len)
 {
 	struct req r = { .start_ms = loop_now_ms(), .head = h, .wake_fd = -1 };
 	enum MHD_Result ret = MHD_NO;
-	bool ok;
+	uint64_t now;
+	bool ok, keep;
 
 	r.route = http_route_of(h->path);
 	if (r.route != ROUTE_IPXE)
@@ -149,12 +165,17 @@ answer(struct srv *s, struct conn *k, const struct http_head *h, size_t head_len
 	metric_add(&s->n_direct, 1);
 	/* The head read for good: a close with unread bytes would reset the connection,
 	 * and the client could lose the answer. MSG_TRUNC discards them in the kernel. */
+	keep = h->keep_alive;
 	ok = ret == MHD_YES && r.status &&
 	    recv(k->fd, NULL, head_len, MSG_TRUNC | MSG_DONTWAIT) == (ssize_t)head_len &&
-	    answer_send(k->fd, &r);
-	req_done(s, &r, loop_now_ms(), ok);
+	    answer_send(k->fd, &r, keep);
+	now = loop_now_ms();
+	req_done(s, &r, now, ok);
 	free(r.answer);
-	direct_drop(s, k);
+	if (ok && keep && arm(s, k) == 0)
+		conn_wait(s, k, now); /* the next request has the same time to arrive */
+	else
+		direct_drop(s, k);
 	return true;
 }
 
@@ -169,10 +190,8 @@ ready(struct srv *s, struct conn *k)
 
 	n = recv(k->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-		/* woken for nothing: armed again for its first bytes */
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = k };
-
-		if (epoll_ctl(s->direct_epfd, EPOLL_CTL_MOD, k->fd, &ev) < 0)
+		/* woken for nothing: armed again */
+		if (arm(s, k) < 0)
 			hand_on(s, k);
 		return false;
 	}

@@ -91,9 +91,33 @@ request_line(const char *data, size_t n, struct http_head *h, bool *ret_http11)
 	return 0;
 }
 
-/* One header line, data[0..n) without its CRLF. */
+/* Whether the Connection header's value v[0..n) lists token (a comma-separated list,
+ * RFC 9110 §7.6.1; tokens are case-insensitive). */
+static bool
+lists(const char *v, size_t n, const char *token)
+{
+	size_t t = strlen(token);
+
+	for (size_t i = 0; i < n;) {
+		size_t end, a, b;
+
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		for (end = i; end < n && v[end] != ','; end++)
+			;
+		for (a = i, b = end; b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'); b--)
+			;
+		if (b - a == t && strncasecmp(v + a, token, t) == 0)
+			return true;
+		i = end;
+	}
+	return false;
+}
+
+/* One header line, data[0..n) without its CRLF: Host seen, Connection's close and
+ * keep-alive. */
 static int
-header_line(const char *data, size_t n, bool *host)
+header_line(const char *data, size_t n, bool *host, bool *close, bool *keep)
 {
 	size_t name = 0;
 
@@ -106,6 +130,10 @@ header_line(const char *data, size_t n, bool *host)
 			return -EINVAL;
 	if (name == 4 && strncasecmp(data, "host", 4) == 0)
 		*host = true;
+	if (name == 10 && strncasecmp(data, "connection", 10) == 0) {
+		*close |= lists(data + name + 1, n - name - 1, "close");
+		*keep |= lists(data + name + 1, n - name - 1, "keep-alive");
+	}
 	return 0;
 }
 
@@ -113,7 +141,7 @@ int
 http_head_parse(const char *data, size_t len, struct http_head *ret)
 {
 	const char *end = NULL;
-	bool http11 = false, host = false;
+	bool http11 = false, host = false, close = false, keep = false;
 	size_t line = 0;
 
 	/* the head's end first: a beginning is 0, however it looks so far */
@@ -136,7 +164,7 @@ http_head_parse(const char *data, size_t len, struct http_head *ret)
 		if (cr[1] != '\n')
 			return -EINVAL;
 		if (line == 0 ? request_line(data, n, ret, &http11) < 0 :
-		    header_line(data + at, n, &host) < 0)
+		    header_line(data + at, n, &host, &close, &keep) < 0)
 			return -EINVAL;
 		at += n + 2;
 	}
@@ -145,6 +173,7 @@ http_head_parse(const char *data, size_t len, struct http_head *ret)
 		return -EINVAL;
 	if (split_target(ret) < 0)
 		return -EINVAL;
+	ret->keep_alive = !close && (http11 || keep);
 	return (int)len;
 }
 

@@ -7,6 +7,7 @@
  * of HTTP. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The most of a request the direct path reads: iPXE's script request is ~200 bytes. */
@@ -17,6 +18,9 @@
 struct http_head {
 	char target[HTTP_HEAD_MAX]; /* the path and the arguments, NUL-separated */
 	const char *path;           /* "/ipxe/boot" */
+	bool keep_alive;            /* the client keeps the connection for another request:
+	                             * HTTP/1.1 without "Connection: close", or HTTP/1.0 with
+	                             * "Connection: keep-alive" */
 	unsigned n_args;
 	struct {
 		const char *key, *value;

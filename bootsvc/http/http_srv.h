@@ -135,7 +135,8 @@ int direct_open(struct srv *s, struct dl_err *reterr);
 int direct_watch(struct srv *s);
 void direct_run(struct srv *s);
 void direct_accept(struct srv *s, int fd, const struct sockaddr_in *sa);
-/* A direct connection whose head is not in by its deadline: closed. */
+/* A direct connection closed: its head was not in by its deadline, its client went, or
+ * it was answered. */
 void direct_drop(struct srv *s, struct conn *k);
 /* Every direct connection closed, and the epoll set (srv_close). */
 void direct_close(struct srv *s);

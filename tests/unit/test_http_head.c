@@ -61,6 +61,37 @@ test_shapes(void **state)
 	assert_true(parse("GET / HTTP/1.1\r\nHost: a\r\nX: \t tab\t\r\n\r\n", &h) > 0);
 }
 
+/* Whether the client keeps the connection: HTTP/1.1's default, HTTP/1.0's exception, and
+ * the Connection header's tokens in any case and order (RFC 9112 §9.3). */
+static void
+test_keep_alive(void **state)
+{
+	static const struct {
+		const char *head;
+		bool keep;
+	} v[] = {
+		{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", true },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: TE, Close\r\n\r\n", false },
+		{ "GET / HTTP/1.1\r\nConnection: keep-alive\r\nHost: a\r\n\r\n", true },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n", true },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nX-Connection: close\r\n\r\n", true },
+		{ "GET / HTTP/1.0\r\n\r\n", false },
+		{ "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true },
+		{ "GET / HTTP/1.0\r\nConnection: ,keep-alive ,\r\n\r\n", true },
+		{ "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false },
+		{ "GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false },
+	};
+	struct http_head h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_true(parse(v[i].head, &h) > 0);
+		if (h.keep_alive != v[i].keep)
+			fail_msg("vector %zu: keep_alive %d: %s", i, h.keep_alive, v[i].head);
+	}
+}
+
 /* A beginning is 0 whatever it looks like so far: the caller's to hand on or wait. */
 static void
 test_incomplete(void **state)
@@ -170,6 +201,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipxe),
 		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_keep_alive),
 		cmocka_unit_test(test_incomplete),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_nul),

@@ -1300,6 +1300,64 @@ direct_count(struct fixture *f)
 	return sum;
 }
 
+/* Requests on one kept-alive connection, one after the other: each answer read to its
+ * Content-Length (the last to the end), its status and its head kept. */
+#define SEQ_MAX 4
+struct seq {
+	struct fixture *f;
+	const char *req[SEQ_MAX];
+	int status[SEQ_MAX];
+	char head[SEQ_MAX][512];
+	atomic_bool done;
+};
+
+static void *
+seq_client(void *arg)
+{
+	struct seq *q = arg;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(q->f->port) };
+	char buf[65536];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	(void)inet_pton(AF_INET, OWN, &dst.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		goto out;
+	for (int i = 0; i < SEQ_MAX && q->req[i]; i++) {
+		size_t have = 0, want = SIZE_MAX;
+		const char *end, *cl;
+
+		if (write(fd, q->req[i], strlen(q->req[i])) != (ssize_t)strlen(q->req[i]))
+			break;
+		while (have < want && have < sizeof(buf) - 1) {
+			ssize_t got = read(fd, buf + have, sizeof(buf) - 1 - have);
+
+			if (got <= 0)
+				break;
+			have += (size_t)got;
+			buf[have] = '\0';
+			if (want == SIZE_MAX && (end = strstr(buf, "\r\n\r\n")) &&
+			    (cl = strcasestr(buf, "\r\nContent-Length: ")) && cl < end)
+				want = (size_t)(end + 4 - buf) + strtoul(cl + 18, NULL, 10);
+		}
+		buf[have] = '\0';
+		if (sscanf(buf, "HTTP/1.%*d %d", &q->status[i]) != 1)
+			break;
+		end = strstr(buf, "\r\n\r\n");
+		(void)snprintf(q->head[i], sizeof(q->head[i]), "%.*s",
+		    end ? (int)(end - buf) : 0, buf);
+	}
+	close(fd);
+out:
+	atomic_store(&q->done, true);
+	return NULL;
+}
+
+static bool
+seq_done(void *arg)
+{
+	return atomic_load(&((struct seq *)arg)->done);
+}
+
 /* raw's answer: its status, and its body into *payload (the caller frees *resp). */
 static int
 raw_get(struct fixture *f, const char *raw, const char *raw2, struct exchange *ret)
@@ -1363,6 +1421,27 @@ test_direct(void **state)
 	assert_non_null(strstr(x.payload, "unknown node"));
 	free(x.resp);
 	free(script);
+
+	/* One connection kept alive: two scripts answered on it directly, then a request of
+	 * libmicrohttpd's on the same connection, handed on unread and answered. */
+	{
+		struct seq q = { .f = f, .req = {
+			"GET /ipxe/boot?mac=" MAC1 " HTTP/1.1\r\nHost: x\r\n\r\n",
+			"GET /ipxe/boot?mac=" MAC1 " HTTP/1.1\r\nHost: x\r\n\r\n",
+			"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" } };
+		pthread_t t;
+		uint64_t d1 = direct_count(f);
+
+		assert_int_equal(pthread_create(&t, NULL, seq_client, &q), 0);
+		assert_true(loop_wait(f->bs.loop, seq_done, NULL, &q, 10000));
+		assert_int_equal(pthread_join(t, NULL), 0);
+		for (int i = 0; i < 3; i++)
+			if (q.status[i] != 200)
+				fail_msg("request %d on the kept connection: %d", i, q.status[i]);
+		assert_non_null(strstr(q.head[0], "\r\nConnection: keep-alive"));
+		assert_non_null(strstr(q.head[1], "\r\nConnection: keep-alive"));
+		assert_int_equal(direct_count(f), d1 + 2);
+	}
 
 	/* nothing sent: closed at the request deadline; closed at once: forgotten */
 	f->bs.cfg.http_request_timeout_ms = 200;
