@@ -231,7 +231,11 @@ dl_qemu() {
 }
 
 # dl_console_has NAME REGEX
-dl_console_has() { tr -d '\r' <"$DL_W/$1.log" | grep -aqE "$2"; }
+# grep reads to the end (no -q): with pipefail, a grep that quits at its first match
+# leaves tr writing into a closed pipe, and its SIGPIPE failed the check of a line that
+# was there, early in a long log (hv_xen's UEFI node: "shows no Xen", its banner at line
+# 41 of the log it kept).
+dl_console_has() { tr -d '\r' <"$DL_W/$1.log" | grep -aE "$2" >/dev/null; }
 
 # The images/disk-debian version (kind iscsi) in the shared image store, built when
 # missing or when its recipe changed (imagebuild skips an unchanged one in a second; a

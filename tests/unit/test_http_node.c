@@ -1443,7 +1443,10 @@ test_direct(void **state)
 		assert_int_equal(direct_count(f), d1 + 2);
 	}
 
-	/* nothing sent: closed at the request deadline; closed at once: forgotten */
+	/* Nothing sent: closed at the request deadline; closed at once: forgotten. With the
+	 * loop alone: a reader thread reads the deadline from the config this changes. */
+	if (f->bs.cfg.http_threads > 1)
+		return;
 	f->bs.cfg.http_request_timeout_ms = 200;
 	x = (struct exchange){ .f = f, .src = OWN, .raw_only = true };
 	exchange_run(&x);
