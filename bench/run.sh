@@ -46,6 +46,7 @@ fi
 
 if [[ -n $QUICK ]]; then
 	STORM_NS=(20 50); declare -A STORM_ROUNDS=(); ROUNDS=2; WRK_S=3; BMC_N=20; BMC_STOP=2; ALLOC_ITERS=30; NODES=10000
+	CONN_N=50; CONN_ROUNDS=3
 	SCRIPT_ROUNDS=2
 	# one build round, on tiny with a kernel tree cut to the initrd's modules (the build
 	# row): quick mode proves the harness, not the ratio
@@ -58,6 +59,8 @@ else
 	# 3,000 answers; three rounds' medians moved by 1.5-4x between runs).
 	STORM_NS=(50 200 1000); declare -A STORM_ROUNDS=([50]=15 [200]=15 [1000]=5); ROUNDS=3; WRK_S=8; BMC_N=200; BMC_STOP=10; ALLOC_ITERS=200
 	SCRIPT_ROUNDS=5
+	# the connection storm: scripts alone, 200 a round, 3,000 answers a side
+	CONN_N=200; CONN_ROUNDS=15
 	NODES=10000; BUILD_IMAGE=compute; BUILD_ROUNDS=2; VMPLAN_ROUNDS=7; CLONE_GIB=4
 	# the seed's site (issue 15); a multiple of 252, node_sim's addressing
 	REIMAGE_NODES=3780
@@ -375,6 +378,13 @@ cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }
 machine_ticks() {
 	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat
 }
+# cpu_ns PID...: CPU time of every thread of these processes, in ns (schedstat: exact,
+# where a tick is 10 ms and a storm of scripts alone costs a few ticks)
+cpu_ns() {
+	local p
+	for p in "$@"; do cat "/proc/$p/task/"*/schedstat 2>/dev/null; done |
+	    awk '{ t += $1 } END { printf "%d\n", t }'
+}
 # per_answer TICKS N: µs of CPU per answer (a tick is 10 ms); idle_pct BUSY ALL: % idle
 per_answer() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }'; }
 idle_pct() { awk -v b="$1" -v a="$2" 'BEGIN { printf "%.1f", a ? (a - b) * 100 / a : 0 }'; }
@@ -426,6 +436,31 @@ if row_on storm; then
 		put "storm_${n}_ratio" "$(ratio "$(get "storm_${n}_bootsvc_mib_s")" "$(get "storm_${n}_nginx_mib_s")")"
 		[[ -n $errs ]] && put "storm_${n}_errors" "$(tr '\n' ' ' <<<"$errs" | cut -c1-400)"
 	done
+	# The connection storm: CONN_N clients that each fetch their script alone, one connection
+	# apiece, as a boot storm's first requests arrive. Its p99, and each server's CPU per
+	# connection: what a connection costs the server, without the files' bytes.
+	ng_lat=$W/conn-nginx.ms bs_lat=$W/conn-bootsvc.ms ng_ns=0 bs_ns=0 ng_c=0 bs_c=0 errs=
+	: >"$ng_lat"; : >"$bs_lat"
+	NGINX_ALL=("$NGINX_PID" $(pgrep -P "$NGINX_PID"))
+	for r in $(seq "$CONN_ROUNDS"); do
+		c0=$(cpu_ns "${NGINX_ALL[@]}")
+		out=$(storm_once 8081 "$CONN_N" /boot.ipxe "$ng_lat") || errs+=" nginx:[$out]"
+		ng_ns=$((ng_ns + $(cpu_ns "${NGINX_ALL[@]}") - c0)); ng_c=$((ng_c + $(kv "$out" ok)))
+		c0=$(cpu_ns "$BOOTSVC_PID")
+		out=$(storm_once 8080 "$CONN_N" '/ipxe/boot?mac=%s' "$bs_lat") || errs+=" bootsvc:[$out]"
+		bs_ns=$((bs_ns + $(cpu_ns "$BOOTSVC_PID") - c0)); bs_c=$((bs_c + $(kv "$out" ok)))
+	done
+	echo "  connection storm N=$CONN_N, $CONN_ROUNDS rounds: nginx $ng_c, bootsvc $bs_c answers"
+	put conn_n "$CONN_N"
+	put conn_rounds "$CONN_ROUNDS"
+	put conn_nginx_us "$(awk -v t=$ng_ns -v n=$ng_c 'BEGIN { printf "%.1f", n ? t / n / 1000 : 0 }')"
+	put conn_bootsvc_us "$(awk -v t=$bs_ns -v n=$bs_c 'BEGIN { printf "%.1f", n ? t / n / 1000 : 0 }')"
+	put conn_nginx_p99_ms "$(pct "$ng_lat" 99)"
+	put conn_bootsvc_p99_ms "$(pct "$bs_lat" 99)"
+	put conn_nginx_p50_ms "$(pct "$ng_lat" 50)"
+	put conn_bootsvc_p50_ms "$(pct "$bs_lat" 50)"
+	put conn_ratio "$(ratio "$(get conn_nginx_us)" "$(get conn_bootsvc_us)")"
+	[[ -n $errs ]] && put conn_errors "$(tr '\n' ' ' <<<"$errs" | cut -c1-400)"
 	kill "$RSS_PID" 2>/dev/null
 	wait "$RSS_PID" 2>/dev/null
 	put rss_storm_max_kib "$(sort -n "$W/rss.samples" | tail -1)"
