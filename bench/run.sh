@@ -379,11 +379,12 @@ machine_ticks() {
 	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat
 }
 # cpu_ns PID...: CPU time of every thread of these processes, in ns (schedstat: exact,
+# printed with %.0f: mawk's %d stops at 2^31 ns,
 # where a tick is 10 ms and a storm of scripts alone costs a few ticks)
 cpu_ns() {
 	local p
 	for p in "$@"; do cat "/proc/$p/task/"*/schedstat 2>/dev/null; done |
-	    awk '{ t += $1 } END { printf "%d\n", t }'
+	    awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
 # per_answer TICKS N: µs of CPU per answer (a tick is 10 ms); idle_pct BUSY ALL: % idle
 per_answer() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }'; }
