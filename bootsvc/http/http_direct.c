@@ -27,8 +27,10 @@
 #include "http/http_srv.h"
 #include "http/ip_limit.h"
 
-/* Connections taken from the set per wake; the rest are there at the next. */
+/* Connections taken from the set per epoll_wait, and per turn of the loop at most (as
+ * many as one wake accepts, HTTP_ACCEPT_BATCH); the rest are there at the next. */
 #define DIRECT_EVENTS 64
+#define DIRECT_TURN 256
 
 int
 direct_open(struct srv *s, struct dl_err *reterr)
@@ -58,11 +60,12 @@ direct_drop(struct srv *s, struct conn *k)
 }
 
 /* k to libmicrohttpd, unread: on_connection adopts it (s->adopt) with its count, its
- * per-address place and its deadline. Its fd stays in direct_epfd, disarmed (EPOLLONESHOT),
- * until MHD closes it: an epoll_ctl less for each connection handed on. */
+ * per-address place and its deadline. Out of direct_epfd first: left there disarmed, every
+ * wake-up of a socket sending an image would take this set's lock too. */
 static void
 hand_on(struct srv *s, struct conn *k)
 {
+	(void)epoll_ctl(s->direct_epfd, EPOLL_CTL_DEL, k->fd, NULL);
 	s->adopt = k;
 	(void)MHD_add_connection(s->d, k->fd, (struct sockaddr *)&k->sa, sizeof(k->sa));
 	if (s->adopt == k) {
@@ -102,8 +105,8 @@ direct_accept(struct srv *s, int fd, const struct sockaddr_in *sa)
 		hand_on(s, k);
 }
 
-/* k waits for its next bytes: EPOLLONESHOT, so a connection handed on needs no
- * epoll_ctl to leave the set (hand_on). */
+/* k waits for its next bytes, once: EPOLLONESHOT, so a kept-alive connection's next
+ * request is not reported while the last is being answered. */
 static int
 arm(struct srv *s, struct conn *k)
 {
@@ -182,8 +185,8 @@ answer(struct srv *s, struct conn *k, const struct http_head *h, size_t head_len
 	return true;
 }
 
-/* k is readable: its head answered here, k closed (peer gone), or k handed on (true). */
-static bool
+/* k is readable: its head answered here, k closed (peer gone), or k handed on. */
+static void
 ready(struct srv *s, struct conn *k)
 {
 	char buf[HTTP_HEAD_MAX];
@@ -196,36 +199,44 @@ ready(struct srv *s, struct conn *k)
 		/* woken for nothing: armed again */
 		if (arm(s, k) < 0)
 			hand_on(s, k);
-		return false;
+		return;
 	}
 	if (n <= 0) {
 		direct_drop(s, k); /* closed or reset before a request */
-		return false;
+		return;
 	}
 	/* A head not whole yet (0) is MHD's to read on, as everything not plain (< 0). */
 	len = http_head_parse(buf, (size_t)n, &h);
 	if (len > 0 && answer(s, k, &h, (size_t)len))
-		return false;
+		return;
 	hand_on(s, k);
-	return true;
 }
 
+/* The set's ready connections, as one store batch (a reader's snapshot, the loop's
+ * commit), up to DIRECT_TURN of them: run before each pass of MHD's (on_epoll), so a
+ * script never waits behind a pass's image bytes. Those handed on are MHD's next pass's:
+ * their sockets are readable in its epoll set. */
 void
 direct_run(struct srv *s)
 {
 	struct epoll_event ev[DIRECT_EVENTS];
-	bool handed = false;
+	bool begun = false;
 	int n;
 
-	n = epoll_wait(s->direct_epfd, ev, DIRECT_EVENTS, 0);
-	if (n <= 0)
-		return;
-	srv_batch_begin(s);
-	for (int i = 0; i < n; i++)
-		handed |= ready(s, ev[i].data.ptr);
-	if (handed)
-		(void)MHD_run(s->d);
-	srv_batch_end(s);
+	for (int taken = 0; taken < DIRECT_TURN; taken += n) {
+		n = epoll_wait(s->direct_epfd, ev, DIRECT_EVENTS, 0);
+		if (n <= 0)
+			break;
+		if (!begun)
+			srv_batch_begin(s);
+		begun = true;
+		for (int i = 0; i < n; i++)
+			ready(s, ev[i].data.ptr);
+		if (n < DIRECT_EVENTS)
+			break;
+	}
+	if (begun)
+		srv_batch_end(s);
 }
 
 static void
