@@ -79,7 +79,7 @@ hand_on(struct srv *s, struct conn *k)
 void
 direct_accept(struct srv *s, int fd, const struct sockaddr_in *sa)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
+	struct epoll_event ev = { .events = EPOLLIN };
 	struct conn *k = calloc(1, sizeof(*k));
 
 	if (!k) {
@@ -103,16 +103,6 @@ direct_accept(struct srv *s, int fd, const struct sockaddr_in *sa)
 	ev.data.ptr = k;
 	if (epoll_ctl(s->direct_epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		hand_on(s, k);
-}
-
-/* k waits for its next bytes, once: EPOLLONESHOT, so a kept-alive connection's next
- * request is not reported while the last is being answered. */
-static int
-arm(struct srv *s, struct conn *k)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = k };
-
-	return epoll_ctl(s->direct_epfd, EPOLL_CTL_MOD, k->fd, &ev);
 }
 
 /* r's answer as one write: the status line and headers, then the body. True when all of
@@ -178,7 +168,7 @@ answer(struct srv *s, struct conn *k, const struct http_head *h, size_t head_len
 	now = loop_now_ms();
 	req_done(s, &r, now, ok);
 	free(r.answer);
-	if (ok && keep && arm(s, k) == 0)
+	if (ok && keep)
 		conn_wait(s, k, now); /* the next request has the same time to arrive */
 	else
 		direct_drop(s, k);
@@ -195,12 +185,8 @@ ready(struct srv *s, struct conn *k)
 	int len;
 
 	n = recv(k->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-		/* woken for nothing: armed again */
-		if (arm(s, k) < 0)
-			hand_on(s, k);
-		return;
-	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return; /* woken for nothing */
 	if (n <= 0) {
 		direct_drop(s, k); /* closed or reset before a request */
 		return;
