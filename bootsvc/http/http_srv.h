@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* What http.c (the servers, the requests), http_reader.c (the reader threads, the
- * hand-off to the loop) and http_observe.c (the server's event rate) share; only they
- * include it. */
+/* What http.c (the servers, the requests), http_direct.c (the scripts answered without
+ * libmicrohttpd), http_reader.c (the reader threads, the hand-off to the loop) and
+ * http_observe.c (the server's event rate) share; only they (and test_http_node, which
+ * counts a server's connections) include it. */
 #pragma once
 
 #include <netinet/in.h>
