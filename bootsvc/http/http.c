@@ -433,7 +433,8 @@ on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
 		else /* closes c itself when it refuses it (no memory) */
 			(void)MHD_add_connection(s->d, c, (struct sockaddr *)&sa, len);
 	}
-	run_mhd(s);
+	/* No pass of MHD's here: a connection it was given is readable in its epoll set,
+	 * whose wake-up (on_epoll) runs the pass, after the direct path's scripts. */
 }
 
 /* A non-blocking socket bound to addr:port, as MHD made its own: address reuse (a restart
