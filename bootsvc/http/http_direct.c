@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/http_head.h"
@@ -105,6 +106,22 @@ direct_accept(struct srv *s, int fd, const struct sockaddr_in *sa)
 		hand_on(s, k);
 }
 
+/* The Date header (RFC 9110 §6.6.1: a server with a clock sends one, as libmicrohttpd
+ * does on its own answers), formatted once a second per serving thread. */
+static const char *
+date_header(void)
+{
+	static __thread time_t at;
+	static __thread char line[48];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != at && gmtime_r(&now, &tm) &&
+	    strftime(line, sizeof(line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm))
+		at = now;
+	return at ? line : "";
+}
+
 /* r's answer as one write: the status line and headers, then the body. True when all of
  * it went; a script is a few KiB and the socket's send buffer is empty, so a short write
  * means a client that stopped reading, which gets the connection closed. */
@@ -117,10 +134,10 @@ answer_send(int fd, const struct req *r, bool keep)
 	int n;
 
 	n = snprintf(head, sizeof(head),
-	    "HTTP/1.1 %u %s\r\n%s%s%sContent-Length: %zu\r\nConnection: %s\r\n\r\n",
-	    r->status, reason && *reason ? reason : "Unknown", r->answer_type ? "Content-Type: " :
-	    "", r->answer_type ? r->answer_type : "", r->answer_type ? "\r\n" : "", r->answer_len,
-	    keep ? "keep-alive" : "close");
+	    "HTTP/1.1 %u %s\r\n%s%s%s%sContent-Length: %zu\r\nConnection: %s\r\n\r\n",
+	    r->status, reason && *reason ? reason : "Unknown", date_header(),
+	    r->answer_type ? "Content-Type: " : "", r->answer_type ? r->answer_type : "",
+	    r->answer_type ? "\r\n" : "", r->answer_len, keep ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return false;
 	iov[0] = (struct iovec){ .iov_base = head, .iov_len = (size_t)n };

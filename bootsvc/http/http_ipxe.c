@@ -624,7 +624,7 @@ http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c
 	struct boot_query q;
 	struct image_rec img;
 	struct node_rec n;
-	bool sanboot, served_same, moves;
+	bool sanboot, served_same, moves, read_only;
 	uint64_t e0;
 	int rc;
 
@@ -651,22 +651,25 @@ http_ipxe_read(struct bootsvc *bs, struct http_view *v, struct MHD_Connection *c
 	 * read may be older than the loop's */
 	if (!http_view_stands(v, n.name, e0))
 		return false;
-	if (!boot_read_only(&verdict, sanboot, served_same, moves)) {
-		/* A boot's first request: answered here, its record queued for the loop
-		 * before the answer goes, so the node's next request finds it pending. A
-		 * full queue: the loop answers, as before. */
-		if (!v->records || !boot_record_only(&verdict, sanboot) ||
-		    !record_push(v->records, &n, img.id, moves ? kind_script_phase(k) : NULL))
-			return false;
-	}
+	read_only = boot_read_only(&verdict, sanboot, served_same, moves);
+	if (!read_only && (!v->records || !boot_record_only(&verdict, sanboot)))
+		return false;
 	/* The kind's script bound from the templates and settings a reload changes
-	 * (main.c), read under its lock; the result is this thread's own copy. */
+	 * (main.c), read under its lock; the result is this thread's own copy. Bound
+	 * before a record is queued: a script the loop must render after all (it logs why
+	 * it cannot) leaves no record behind for the loop's answer to queue again. */
 	pthread_mutex_lock(&bs->reload_lock);
 	rc = templates_kind_bound(&bs->tmpl, &v->bound, k, &img, bs->cfg.boot_url,
 	    bs->cfg.hold_poll_ms, &t, &err);
 	pthread_mutex_unlock(&bs->reload_lock);
 	if (rc < 0)
-		return false; /* the loop renders it again, and logs why it cannot */
+		return false;
+	/* A boot's first request: answered here, its record queued for the loop before the
+	 * answer goes, so the node's next request finds it pending. A full queue: the loop
+	 * answers, as before. */
+	if (!read_only &&
+	    !record_push(v->records, &n, img.id, moves ? kind_script_phase(k) : NULL))
+		return false;
 	strcpy(r->node, n.name);
 	metric_add(&v->m.boot_scripts, 1);
 	*ret = render(c, r, k->tmpl, t, script_vars_node_lookup, n.name);

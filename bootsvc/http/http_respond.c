@@ -122,7 +122,6 @@ http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int
 	char msg[MAX_ERR_MSG];
 	json_t *o;
 	char *s;
-	enum MHD_Result ret;
 
 	/* The message may quote the request's bytes: invalid UTF-8 would fail json_pack
 	 * and leave the client without an answer. */
@@ -134,9 +133,8 @@ http_respond_error(struct MHD_Connection *c, struct req *r, unsigned status, int
 	json_decref(o);
 	if (!s)
 		return MHD_NO;
-	ret = http_respond(c, r, status, "application/json", s, strlen(s));
-	free(s);
-	return ret;
+	/* jansson allocates with malloc (no json_set_alloc_funcs here): s is taken as it is */
+	return http_respond_owned(c, r, status, "application/json", s, strlen(s));
 }
 
 enum MHD_Result

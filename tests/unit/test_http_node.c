@@ -1393,6 +1393,8 @@ test_direct(void **state)
 	assert_non_null(strstr(x.payload, "dl.node=n1 "));
 	assert_non_null(strstr(x.resp, "\r\nContent-Type: text/plain\r\n"));
 	assert_non_null(strstr(x.resp, "\r\nConnection: close\r\n"));
+	assert_non_null(strstr(x.resp, " GMT\r\n"));
+	assert_non_null(strstr(x.resp, "\r\nDate: "));
 	(void)snprintf(want, sizeof(want), "\r\nContent-Length: %zu\r\n", x.payload_len);
 	assert_non_null(strstr(x.resp, want));
 	script = strdup(x.payload);
