@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -28,11 +29,12 @@
  * interval, then one line with the count held back. 20,148 lines under a flood before. */
 #define HTTP_LOG_INTERVAL_MS 10000
 #define HTTP_LOG_BURST 5
-/* Connections accepted per wake of the listening socket. libmicrohttpd's own accept takes
- * 10 per pass of its loop, and every pass also runs the sendfile work of the connections
- * already in: 1,000 nodes booting at once waited about 100 passes for their scripts
- * (docs/benchmarks.md, boot storm). The rest of a longer queue waits one loop turn. */
-#define HTTP_ACCEPT_BATCH 256
+/* Connections a serving thread accepts per wake of the shared listening socket: a few, then
+ * back to its loop, so a burst is spread over the threads that are free instead of
+ * queueing behind the one that woke first (srv_accept_on). Not one: a flood is accepted
+ * four a turn of the loop, each turn a pass of libmicrohttpd's. The rest of the queue
+ * stays readable: the next turn takes it, or another thread. */
+#define HTTP_ACCEPT_BATCH 4
 
 void
 conn_unwait(struct srv *s, struct conn *k)
@@ -143,8 +145,7 @@ void
 srv_conn_closed(struct srv *s)
 {
 	s->n_conns--;
-	if (s->accept_off && s->n_conns < s->max_conns &&
-	    loop_mod_fd(s->loop, s->listen_fd, EPOLLIN) == 0)
+	if (s->accept_off && s->n_conns < s->max_conns && srv_accept_on(s) == 0)
 		s->accept_off = false;
 }
 
@@ -399,8 +400,7 @@ on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 
 /* The listening socket is readable: accept what is queued, up to HTTP_ACCEPT_BATCH, each
  * into the direct path's set (direct_accept), which answers a script itself or hands the
- * connection to MHD. At max_conns the socket is left out of the loop until one closes,
- * so the queue waits in the backlog as with MHD's own accept. */
+ * connection to MHD. At max_conns the socket is left out of this loop until one closes. */
 static void
 on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
 {
@@ -414,8 +414,10 @@ on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
 		int c;
 
 		if (s->n_conns >= s->max_conns) {
-			if (loop_mod_fd(l, fd, 0) == 0)
-				s->accept_off = true;
+			/* out of the wake-ups, so the other threads take the queue; off
+			 * everywhere, it waits in the kernel's backlog */
+			loop_del_fd(l, fd);
+			s->accept_off = true;
 			break;
 		}
 		c = accept4(fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -438,10 +440,11 @@ on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
 }
 
 /* A non-blocking socket bound to addr:port, as MHD made its own: address reuse (a restart
- * binds at once while the last one's connections close), and port reuse, so each serving
- * thread binds its own and the kernel spreads the connections among those listening.
- * sndbuf (config http_sndbuf, 0: the kernel's autotuning) is set here once: every
- * connection accepted from the socket starts with the listener's buffer sizes. */
+ * binds at once while the last one's connections close). Not port reuse: the serving
+ * threads share this one socket (srv_accept_on), and a second bootsvc on the port is
+ * refused instead of silently given half its connections. sndbuf (config http_sndbuf, 0:
+ * the kernel's autotuning) is set here once: every connection accepted from the socket
+ * starts with the listener's buffer sizes. */
 static int
 socket_bind(const char *addr, uint16_t port, uint64_t sndbuf, int *ret, struct dl_err *reterr)
 {
@@ -453,7 +456,6 @@ socket_bind(const char *addr, uint16_t port, uint64_t sndbuf, int *ret, struct d
 	if (fd < 0)
 		return dl_err_set(reterr, -errno, "HTTP: socket: %s", strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    (sb && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb)) < 0) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = errno;
@@ -465,7 +467,7 @@ socket_bind(const char *addr, uint16_t port, uint64_t sndbuf, int *ret, struct d
 	return 0;
 }
 
-int
+static int
 srv_listen(struct srv *s, struct dl_err *reterr)
 {
 	if (listen(s->listen_fd, SOMAXCONN) < 0)
@@ -510,7 +512,8 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	    log_safe(safe, sizeof(safe), msg), (unsigned long long)suppressed);
 }
 
-/* s's socket bound and its daemon made; it serves once srv_watch puts it on a loop. */
+/* s's socket (the loop's bound, a reader's a copy of it) and its daemon made; it serves
+ * once srv_watch puts it on a loop and srv_accept_on lets it accept. */
 int
 srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reterr)
 {
@@ -525,8 +528,15 @@ srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reter
 	s->rl_mhd = (struct log_ratelimit){ .interval_ms = HTTP_LOG_INTERVAL_MS,
 		.burst = HTTP_LOG_BURST };
 	s->rl_deadline = s->rl_mhd;
-	if ((r = socket_bind(bs->cfg.http_addr, bs->cfg.http_port, bs->cfg.http_sndbuf,
-	    &s->listen_fd, reterr)) < 0 || (r = direct_open(s, reterr)) < 0)
+	if (s == &h->main)
+		r = socket_bind(bs->cfg.http_addr, bs->cfg.http_port, bs->cfg.http_sndbuf,
+		    &s->listen_fd, reterr);
+	else if ((s->listen_fd = fcntl(h->main.listen_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		r = dl_err_set(reterr, -errno, "HTTP: cannot share the listening socket: %s",
+		    strerror(errno));
+	else
+		r = 0;
+	if (r < 0 || (r = direct_open(s, reterr)) < 0)
 		return r;
 	/* MHD_USE_NO_LISTEN_SOCKET: connections come from on_listen (MHD_add_connection).
 	 * No per-address limit of MHD's: it would count this server's connections only
@@ -560,7 +570,22 @@ srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reter
 	return 0;
 }
 
-/* s on loop l: its daemon's epoll fd and its listening socket. */
+/* s accepts from the listening socket all serving threads share, each from a wake-up of
+ * its own (EPOLLEXCLUSIVE): the kernel wakes one thread waiting in its loop per connection,
+ * trying them in the order they began to accept, and passes over one that is busy. So a
+ * connection goes to a thread that is free, as nginx's workers share their socket: a
+ * thread held up (a long pass, a store write, the scheduler) no longer strands the
+ * connections the kernel hashed to its socket of its own (SO_REUSEPORT, before), which
+ * wait for it while another thread is idle. The reader threads begin first
+ * (http_readers_start), so an idle server's connections go to a reader and the loop, which
+ * also runs the controller, takes those that come while the readers are busy. */
+int
+srv_accept_on(struct srv *s)
+{
+	return loop_add_fd(s->loop, s->listen_fd, EPOLLIN | EPOLLEXCLUSIVE, on_listen, s);
+}
+
+/* s on loop l: its daemon's epoll fd and its direct set (srv_accept_on then accepts). */
 int
 srv_watch(struct srv *s, struct loop *l, struct dl_err *reterr)
 {
@@ -572,11 +597,6 @@ srv_watch(struct srv *s, struct loop *l, struct dl_err *reterr)
 	if ((r = direct_watch(s)) < 0) {
 		loop_del_fd(l, s->epfd);
 		return dl_err_set(reterr, r, "HTTP: cannot watch the direct path's epoll fd");
-	}
-	if ((r = loop_add_fd(l, s->listen_fd, EPOLLIN, on_listen, s)) < 0) {
-		loop_del_fd(l, s->epfd);
-		loop_del_fd(l, s->direct_epfd);
-		return dl_err_set(reterr, r, "HTTP: cannot watch the listening socket");
 	}
 	loop_set_prepare(l, on_prepare, s);
 	return 0;
@@ -655,6 +675,11 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	    (r = srv_listen(&h->main, reterr)) < 0 ||
 	    (r = srv_watch(&h->main, bs->loop, reterr)) < 0)
 		goto fail;
+	/* With reader threads the loop accepts after them (http_readers_start). */
+	if (!n_readers && (r = srv_accept_on(&h->main)) < 0) {
+		dl_err_set(reterr, r, "HTTP: cannot watch the listening socket");
+		goto fail;
+	}
 	/* The readers' sockets are bound now, while binding may need root (http_reader.c). */
 	if ((r = readers_open(h, n_readers, reterr)) < 0)
 		goto fail;

@@ -4,16 +4,17 @@
  * route. A reader thread answers the per-node scripts that move nothing from a read-only
  * view of its own (a store reader, its own bound kind scripts) and hands every other
  * request to the loop, which stays the only writer (docs/architecture.md, "More
- * threads"). Each binds the port with SO_REUSEPORT and the kernel spreads connections. */
+ * threads"). They share one listening socket; the kernel hands each connection to one
+ * that is free (http_srv.h srv_accept_on). */
 #pragma once
 
 #include "bootsvc.h"
 
-/* Bind every server's socket and start the loop's (before privileges are dropped: the
- * port may be below 1024). The reader threads' sockets do not listen yet. */
+/* Bind the listening socket and start the loop's server (before privileges are dropped:
+ * the port may be below 1024). With reader threads nobody accepts yet. */
 int http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr);
 /* Start the reader threads (after the drop, the store open and the templates loaded):
- * each opens its store reader and listens. */
+ * each opens its store reader and accepts, and the loop after them. */
 int http_readers_start(struct http *h, struct dl_err *reterr);
 /* Stop the reader threads, first at shutdown: what they read (the store, the templates,
  * the sync room) goes after them. Requests handed to the loop and not yet taken are

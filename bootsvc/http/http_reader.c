@@ -115,8 +115,8 @@ readers_open(struct http *h, unsigned n, struct dl_err *reterr)
 		/* made now: a request's wake_fd is its server's from its first call */
 		if ((rd->srv.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 			return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
-		/* bound now, listening once the thread runs (http_readers_start): a socket
-		 * not listening gets none of the port's connections */
+		/* the listening socket shared now, accepted from once the thread runs
+		 * (http_readers_start) */
 		if ((r = srv_open(h, &rd->srv, share_of(&h->bs->cfg, i + 1), reterr)) < 0)
 			return r;
 	}
@@ -159,15 +159,10 @@ reader_start(struct http *h, struct reader *rd, struct dl_err *reterr)
 	if ((r = loop_new(&l)) < 0)
 		return dl_err_set(reterr, r, "HTTP: reader thread's loop: %s", strerror(-r));
 	if ((r = loop_add_fd(l, rd->srv.wake_fd, EPOLLIN, on_wake, rd)) < 0 ||
-	    (r = srv_watch(&rd->srv, l, reterr)) < 0) {
+	    (r = srv_watch(&rd->srv, l, reterr)) < 0 || (r = srv_accept_on(&rd->srv)) < 0) {
 		srv_unwatch(&rd->srv);
 		loop_free(l);
 		return dl_err_set(reterr, r, "HTTP: reader thread: %s", strerror(-r));
-	}
-	if ((r = srv_listen(&rd->srv, reterr)) < 0) {
-		srv_unwatch(&rd->srv);
-		loop_free(l);
-		return r;
 	}
 	if ((r = pthread_create(&rd->thread, NULL, reader_main, rd)) == 0) {
 		char name[16];
@@ -210,6 +205,9 @@ http_readers_start(struct http *h, struct dl_err *reterr)
 		if ((r = reader_start(h, &h->readers[i], reterr)) < 0)
 			return r;
 	}
+	/* the loop after the readers: the kernel tries an idle reader first (srv_accept_on) */
+	if ((r = srv_accept_on(&h->main)) < 0)
+		return dl_err_set(reterr, r, "HTTP: cannot watch the listening socket");
 	return 0;
 }
 
@@ -229,9 +227,11 @@ http_readers_stop(struct http *h)
 		(void)eventfd_write(rd->srv.wake_fd, 1);
 		(void)pthread_join(rd->thread, NULL);
 		rd->running = false;
-		/* The socket first, so no connection waits on it (the kernel sends new ones to
-		 * the sockets still listening); the daemon goes in http_stop, after every
-		 * answer the loop still owes its connections (action_free's cancellations). */
+		/* Its copy of the shared socket out of its loop (the thread has stopped) and
+		 * closed: the queue is the loop's to accept. The daemon goes in http_stop,
+		 * after every answer the loop still owes its connections (action_free's
+		 * cancellations). */
+		loop_del_fd(rd->srv.loop, rd->srv.listen_fd);
 		close(rd->srv.listen_fd);
 		rd->srv.listen_fd = -1;
 	}

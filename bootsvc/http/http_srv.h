@@ -29,12 +29,13 @@ struct conn {
 	struct conn *prev, *next;
 };
 
-/* One serving thread's server: its listening socket, its libmicrohttpd daemon in
- * external-epoll mode on the thread's loop, its connections' deadlines. The loop's serves
- * everything; a reader thread's (http_threads > 1) answers the scripts it can from its
- * view and hands every other request to the loop (handoff_push), because the loop stays
- * the only writer and the owner of every room. The kernel spreads connections among the
- * servers' sockets (SO_REUSEPORT); a connection stays with the server that accepted it. */
+/* One serving thread's server: its copy of the listening socket, its libmicrohttpd daemon
+ * in external-epoll mode on the thread's loop, its connections' deadlines. The loop's
+ * serves everything; a reader thread's (http_threads > 1) answers the scripts it can from
+ * its view and hands every other request to the loop (handoff_push), because the loop
+ * stays the only writer and the owner of every room. The servers share one listening
+ * socket and the kernel wakes one that is free per connection (srv_accept_on); a
+ * connection stays with the server that accepted it. */
 struct srv {
 	struct http *h;
 	struct bootsvc *bs;
@@ -43,7 +44,7 @@ struct srv {
 	struct metrics *m;  /* the thread's counters: bs->metrics, or the view's */
 	struct MHD_Daemon *d;
 	int epfd;
-	int listen_fd;      /* ours: accepted here (on_listen) */
+	int listen_fd;      /* the shared listening socket (our own fd of it): on_listen */
 	int direct_epfd;    /* the direct path's connections awaiting their head */
 	struct conn *adopt; /* the direct path's connection MHD_add_connection is taking */
 	unsigned n_conns;   /* open: the direct path's and MHD's */
@@ -106,8 +107,9 @@ void srv_conn_closed(struct srv *s);
 /* r done at now (ok: answered whole): its counters and its log line (CONVENTIONS §9). */
 void req_done(struct srv *s, const struct req *r, uint64_t now, bool ok);
 int srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reterr);
-int srv_listen(struct srv *s, struct dl_err *reterr);
 int srv_watch(struct srv *s, struct loop *l, struct dl_err *reterr);
+/* s accepts from the shared listening socket, woken alone (EPOLLEXCLUSIVE). */
+int srv_accept_on(struct srv *s);
 void srv_unwatch(struct srv *s);
 void srv_close(struct srv *s);
 /* One pass of s's daemon (a store batch on the loop, a reader's batch on a reader). */
