@@ -452,7 +452,7 @@ if row_on storm; then
 		bs_ns=$((bs_ns + $(cpu_ns "$BOOTSVC_PID") - c0)); bs_c=$((bs_c + $(kv "$out" ok)))
 	done
 	echo "  connection storm N=$CONN_N, $CONN_ROUNDS rounds: nginx $ng_c, bootsvc $bs_c answers"
-	# how the kernel spread bootsvc's connections among its serving threads (SO_REUSEPORT)
+	# how bootsvc's connections fell among its serving threads (the one that was free)
 	put conn_bootsvc_thread_requests "$(dl_ns curl -sf http://127.0.0.1:8080/metrics |
 	    awk '/^diskless_http_thread_requests_total/ { printf "%s%s", s, $2; s = " " }')"
 	put conn_n "$CONN_N"
