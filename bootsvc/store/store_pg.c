@@ -384,6 +384,24 @@ result_errno(struct pg_conn *c, PGresult *res, enum pg_stmt id)
 	return -EIO;
 }
 
+/* A reader's batch whose statement failed (bad input, a statement timeout): PostgreSQL
+ * aborts the whole transaction, and every lookup after it in the batch would fail too
+ * ("current transaction is aborted"), each request then handed to the loop for nothing.
+ * The batch goes on in a new transaction: its snapshot is newer, which each request's own
+ * lookups, all made after this, see whole. */
+static void
+reader_batch_recover(struct pg_conn *c)
+{
+	PGresult *res;
+
+	if (c->owner || !c->in_batch || !c->db ||
+	    PQtransactionStatus(c->db) != PQTRANS_INERROR)
+		return;
+	res = PQexec(c->db, "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	c->in_batch = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+}
+
 int
 store_pg_run(struct pg_conn *c, enum pg_stmt id, const char *sql,
     const struct pg_params *p, PGresult **ret)
@@ -401,6 +419,7 @@ store_pg_run(struct pg_conn *c, enum pg_stmt id, const char *sql,
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			r = result_errno(c, res, id);
 			PQclear(res);
+			reader_batch_recover(c);
 			return r == -EIO ? r : -EIO;
 		}
 		PQclear(res);
@@ -411,6 +430,7 @@ store_pg_run(struct pg_conn *c, enum pg_stmt id, const char *sql,
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		r = result_errno(c, res, id);
 		PQclear(res);
+		reader_batch_recover(c);
 		return r;
 	}
 	if (ret)

@@ -4,6 +4,7 @@
  * and a reader on a second thread while the loop's connection keeps writing: it never
  * fails, never loses a row it has seen, and never sees an image version without all of
  * its files. */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,6 +197,32 @@ test_reader_batch(void **state)
 	assert_null(store_reader_close(r));
 }
 
+/* A lookup that fails inside a reader's batch (here a name that is not UTF-8, which
+ * PostgreSQL refuses and which aborts its transaction) costs that lookup only: the batch's
+ * next lookups answer, and see the writer's commits from before the failure. */
+static void
+test_reader_batch_after_error(void **state)
+{
+	struct store_dir *f = *state;
+	struct store_reader *r = reader_on(f, 1);
+	struct image_rec img;
+	struct node_rec n;
+
+	store_reader_batch_begin(r);
+	assert_int_equal(store_reader_node_get(r, "w0001", &n), 0);
+	assert_true(store_reader_node_get(r, "w\xff\xfe", &n) < 0);
+	assert_int_equal(store_reader_node_get(r, "w0001", &n), 0);
+	assert_string_equal(n.name, "w0001");
+	assert_int_equal(store_reader_node_get_by_mac(r, "52:54:00:00:00:01", &n), 0);
+	assert_int_equal(store_reader_image_current(r, "img", &img), 0);
+	assert_int_equal(store_reader_node_get(r, "nobody", &n), -ENOENT);
+	store_reader_batch_end(r);
+	store_reader_batch_begin(r);
+	assert_int_equal(store_reader_node_get(r, "w0001", &n), 0);
+	store_reader_batch_end(r);
+	assert_null(store_reader_close(r));
+}
+
 /* Rounds of writes on the loop's connection while the reader thread reads. */
 #define WRITE_ROUNDS 300
 /* Reads the reader thread makes at most: far more than it needs to see the last round
@@ -332,6 +359,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_reader_sees_committed),
 		T(test_reader_batch),
+		T(test_reader_batch_after_error),
 		T(test_reader_thread),
 		cmocka_unit_test(test_reader_memory_store),
 	};
