@@ -75,24 +75,35 @@ struct exchange {
 	atomic_bool done;
 };
 
+/* A connection to the server on port from the loopback address src (a node's own, OWN,
+ * or another), or -1. */
+static int
+connect_from(const char *src, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET }, da = { .sin_family = AF_INET,
+		.sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	(void)inet_pton(AF_INET, src, &sa.sin_addr);
+	(void)inet_pton(AF_INET, "127.0.0.1", &da.sin_addr);
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    connect(fd, (struct sockaddr *)&da, sizeof(da)) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static void *
 client(void *arg)
 {
 	struct exchange *x = arg;
-	struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
 	char req[2048];
 	int fd, n;
 
 	x->resp = calloc(1, MAX_RESPONSE + 1);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!x->resp || fd < 0)
+	if (!x->resp || (fd = connect_from(x->src, x->f->port)) < 0)
 		goto out;
-	(void)inet_pton(AF_INET, x->src, &src.sin_addr);
-	(void)inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-	dst.sin_port = htons(x->f->port);
-	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
-	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
-		goto out_close;
 	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s%s%s\r\n%s", x->method,
 	    x->path, x->headers ? x->headers : "", x->body ? "Content-Type: application/json\r\n" :
 	    "", "", x->body ? x->body : "");
@@ -1317,12 +1328,10 @@ static void *
 seq_client(void *arg)
 {
 	struct seq *q = arg;
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(q->f->port) };
 	char buf[65536];
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = connect_from(OWN, q->f->port);
 
-	(void)inet_pton(AF_INET, OWN, &dst.sin_addr);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+	if (fd < 0)
 		goto out;
 	for (int i = 0; i < SEQ_MAX && q->req[i]; i++) {
 		size_t have = 0, want = SIZE_MAX;
