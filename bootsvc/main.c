@@ -425,7 +425,7 @@ main(int argc, char **argv)
 	}
 	/* Last before the loop: every room the reader threads read (the store, the templates,
 	 * the sync room) exists now, and none moves under them. */
-	if ((r = http_readers_start(bs.http, &err)) < 0)
+	if ((r = http_serve(bs.http, &err)) < 0)
 		goto fail;
 	log_notice("event=start version=%s state_dir=%s boot_url=%s", DISKLESS_VERSION,
 	    bs.cfg.state_dir, bs.cfg.boot_url[0] ? bs.cfg.boot_url : "-");

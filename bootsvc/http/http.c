@@ -577,7 +577,7 @@ srv_open(struct http *h, struct srv *s, unsigned max_conns, struct dl_err *reter
  * thread held up (a long pass, a store write, the scheduler) no longer strands the
  * connections the kernel hashed to its socket of its own (SO_REUSEPORT, before), which
  * wait for it while another thread is idle. The reader threads begin first
- * (http_readers_start), so an idle server's connections go to a reader and the loop, which
+ * (http_serve), so an idle server's connections go to a reader and the loop, which
  * also runs the controller, takes those that come while the readers are busy. */
 int
 srv_accept_on(struct srv *s)
@@ -675,12 +675,8 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 	    (r = srv_listen(&h->main, reterr)) < 0 ||
 	    (r = srv_watch(&h->main, bs->loop, reterr)) < 0)
 		goto fail;
-	/* With reader threads the loop accepts after them (http_readers_start). */
-	if (!n_readers && (r = srv_accept_on(&h->main)) < 0) {
-		dl_err_set(reterr, r, "HTTP: cannot watch the listening socket");
-		goto fail;
-	}
-	/* The readers' sockets are bound now, while binding may need root (http_reader.c). */
+	/* The readers' servers made now, each with its copy of the socket; every server
+	 * accepts from http_serve on. */
 	if ((r = readers_open(h, n_readers, reterr)) < 0)
 		goto fail;
 	log_info("event=http_listen addr=%s port=%u threads=%u", bs->cfg.http_addr,

@@ -10,12 +10,13 @@
 
 #include "bootsvc.h"
 
-/* Bind the listening socket and start the loop's server (before privileges are dropped:
- * the port may be below 1024). With reader threads nobody accepts yet. */
+/* Bind the listening socket and make the servers (before privileges are dropped: the port
+ * may be below 1024). Nobody accepts yet: http_serve. */
 int http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr);
-/* Start the reader threads (after the drop, the store open and the templates loaded):
- * each opens its store reader and accepts, and the loop after them. */
-int http_readers_start(struct http *h, struct dl_err *reterr);
+/* Start serving (after the drop, the store open and the templates loaded): the reader
+ * threads, each with its store reader, then the loop's server; each accepts as it
+ * starts. */
+int http_serve(struct http *h, struct dl_err *reterr);
 /* Stop the reader threads, first at shutdown: what they read (the store, the templates,
  * the sync room) goes after them. Requests handed to the loop and not yet taken are
  * closed; the daemons, and the connections whose answers the loop still owes, go in

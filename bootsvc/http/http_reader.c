@@ -116,7 +116,7 @@ readers_open(struct http *h, unsigned n, struct dl_err *reterr)
 		if ((rd->srv.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 			return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
 		/* the listening socket shared now, accepted from once the thread runs
-		 * (http_readers_start) */
+		 * (http_serve) */
 		if ((r = srv_open(h, &rd->srv, share_of(&h->bs->cfg, i + 1), reterr)) < 0)
 			return r;
 	}
@@ -179,13 +179,12 @@ reader_start(struct http *h, struct reader *rd, struct dl_err *reterr)
 	return 0;
 }
 
-int
-http_readers_start(struct http *h, struct dl_err *reterr)
+/* The reader threads' queues and the threads, each accepting as it starts. */
+static int
+readers_start(struct http *h, struct dl_err *reterr)
 {
 	int r;
 
-	if (!h->n_readers)
-		return 0;
 	h->q_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (h->q_fd < 0)
 		return dl_err_set(reterr, -errno, "HTTP: eventfd: %s", strerror(errno));
@@ -205,6 +204,16 @@ http_readers_start(struct http *h, struct dl_err *reterr)
 		if ((r = reader_start(h, &h->readers[i], reterr)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+int
+http_serve(struct http *h, struct dl_err *reterr)
+{
+	int r;
+
+	if (h->n_readers && (r = readers_start(h, reterr)) < 0)
+		return r;
 	/* the loop after the readers: the kernel tries an idle reader first (srv_accept_on) */
 	if ((r = srv_accept_on(&h->main)) < 0)
 		return dl_err_set(reterr, r, "HTTP: cannot watch the listening socket");

@@ -384,6 +384,9 @@ result_errno(struct pg_conn *c, PGresult *res, enum pg_stmt id)
 	return -EIO;
 }
 
+/* A reader's batch: one transaction, one snapshot for its lookups (pg_reader_batch). */
+#define READER_BEGIN "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
 /* A reader's batch whose statement failed (bad input, a statement timeout): PostgreSQL
  * aborts the whole transaction, and every lookup after it in the batch would fail too
  * ("current transaction is aborted"), each request then handed to the loop for nothing.
@@ -397,7 +400,7 @@ reader_batch_recover(struct pg_conn *c)
 	if (c->owner || !c->in_batch || !c->db ||
 	    PQtransactionStatus(c->db) != PQTRANS_INERROR)
 		return;
-	res = PQexec(c->db, "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	res = PQexec(c->db, "ROLLBACK; " READER_BEGIN);
 	c->in_batch = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 }
@@ -838,8 +841,7 @@ pg_reader_batch(struct store_reader *r, bool begin)
 
 	if (begin == c->in_batch || (begin && conn_ready(c) < 0) || !c->db)
 		return;
-	res = PQexec(c->db, begin ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" :
-	    "COMMIT");
+	res = PQexec(c->db, begin ? READER_BEGIN : "COMMIT");
 	c->in_batch = begin && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 }

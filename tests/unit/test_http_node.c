@@ -367,7 +367,7 @@ setup_threads(void **state, unsigned threads)
 	}
 	add_image(f);
 	if (http_start(&f->bs, &f->bs.http, &e) < 0 ||
-	    http_readers_start(f->bs.http, &e) < 0) {
+	    http_serve(f->bs.http, &e) < 0) {
 		print_error("http_start: %s\n", e.msg);
 		return -1;
 	}

@@ -199,7 +199,7 @@ test_reader_batch(void **state)
 
 /* A lookup that fails inside a reader's batch (here a name that is not UTF-8, which
  * PostgreSQL refuses and which aborts its transaction) costs that lookup only: the batch's
- * next lookups answer, and see the writer's commits from before the failure. */
+ * next lookups answer, and so does the next batch. */
 static void
 test_reader_batch_after_error(void **state)
 {
