@@ -435,8 +435,12 @@ on_listen(struct loop *l, int fd, uint32_t events, void *userdata)
 		else /* closes c itself when it refuses it (no memory) */
 			(void)MHD_add_connection(s->d, c, (struct sockaddr *)&sa, len);
 	}
-	/* No pass of MHD's here: a connection it was given is readable in its epoll set,
-	 * whose wake-up (on_epoll) runs the pass, after the direct path's scripts. */
+	/* The scripts among them answered now if their requests are in (a client sends its
+	 * request as its connection opens), not after a turn of the loop and a pass of
+	 * MHD's over other nodes' image files. No pass here: a connection MHD was given is
+	 * readable in its epoll set, whose wake-up (on_epoll) runs the pass, after the
+	 * direct path's scripts. */
+	direct_run(s);
 }
 
 /* A non-blocking socket bound to addr:port, as MHD made its own: address reuse (a restart
@@ -484,7 +488,9 @@ on_prepare(struct loop *l, void *userdata)
 	int64_t next;
 
 	(void)l;
-	/* Work MHD left pending (responses queued by our own handlers) runs now. */
+	/* Work MHD left pending (responses queued by our own handlers) runs now, after the
+	 * scripts whose requests came in meanwhile. */
+	direct_run(s);
 	run_mhd(s);
 	next = deadlines_run(s);
 	if (MHD_get_timeout(s->d, &t) == MHD_YES) {

@@ -90,6 +90,9 @@ records_run(struct loop *l, int fd, uint32_t events, void *userdata)
 	(void)l;
 	(void)events;
 	(void)eventfd_read(fd, &n);
+	/* The scripts whose requests are in go first: the records are bookkeeping, and a
+	 * turn of them held the loop's connections for milliseconds in a storm. */
+	direct_run(&h->main);
 	(void)store_batch_begin(h->bs->store);
 	http_records_write_turn(h->bs);
 	loop_batch_end(h);

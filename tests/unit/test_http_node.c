@@ -1476,6 +1476,42 @@ test_direct(void **state)
 	assert_true(loop_wait(f->bs.loop, conns_none, NULL, f, 10000));
 }
 
+static void
+quit_now(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_quit(l, 0);
+}
+
+/* A script whose request is in when its connection is accepted is answered in that turn of
+ * the loop (on_listen), not a turn later, after a pass of libmicrohttpd's over other
+ * nodes' image files. One turn: a timer due now ends the loop after it. */
+static void
+test_direct_at_accept(void **state)
+{
+	struct fixture *f = *state;
+	const char req[] = "GET /ipxe/boot?mac=" MAC1 " HTTP/1.0\r\n\r\n";
+	struct node_rec n;
+	char buf[256];
+	uint64_t d0;
+	int fd;
+
+	add_node(f, "n1", MAC1, "", "registered", false);
+	n = get_node(f, "n1");
+	assert_int_equal(nodes_arm(&f->bs, &n, "admin", "test"), 0);
+	assert_int_equal(http_get(f, OWN, "/ipxe/boot?mac=" MAC1, NULL, NULL), 200);
+	d0 = direct_count(f);
+	fd = connect_from(OWN, f->port);
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+	assert_true(loop_add_timer(f->bs.loop, loop_now_ms(), quit_now, NULL) >= 0);
+	assert_int_equal(loop_run(f->bs.loop), 0);
+	assert_int_equal(direct_count(f), d0 + 1);
+	assert_true(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 12);
+	assert_memory_equal(buf, "HTTP/1.1 200", 12);
+	close(fd);
+}
+
 /* A reader thread (http_threads = 2) answers the scripts that move nothing from its own
  * view, and hands the rest to the loop: every answer is the loop's own, the first request
  * of a boot is recorded once (by the loop), a committed change (an admin hold) is seen by
@@ -1778,6 +1814,7 @@ main(void)
 		R(test_reader_records),
 		R(test_reader_busy),
 		BOTH(test_direct),
+		T(test_direct_at_accept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
