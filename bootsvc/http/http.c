@@ -388,14 +388,23 @@ loop_batch_end(struct http *h)
 		boot_records_committed(h->records);
 }
 
+/* A pass of s's daemon over its connections (image files, API requests), after the
+ * direct path's scripts whose requests are in: a script never waits behind other nodes'
+ * image bytes. */
+static void
+srv_pass(struct srv *s)
+{
+	direct_run(s);
+	run_mhd(s);
+}
+
 static void
 on_epoll(struct loop *l, int fd, uint32_t events, void *userdata)
 {
 	(void)l;
 	(void)fd;
 	(void)events;
-	direct_run(userdata);
-	run_mhd(userdata);
+	srv_pass(userdata);
 }
 
 /* The listening socket is readable: accept what is queued, up to HTTP_ACCEPT_BATCH, each
@@ -488,10 +497,8 @@ on_prepare(struct loop *l, void *userdata)
 	int64_t next;
 
 	(void)l;
-	/* Work MHD left pending (responses queued by our own handlers) runs now, after the
-	 * scripts whose requests came in meanwhile. */
-	direct_run(s);
-	run_mhd(s);
+	/* Work MHD left pending (responses queued by our own handlers) runs now. */
+	srv_pass(s);
 	next = deadlines_run(s);
 	if (MHD_get_timeout(s->d, &t) == MHD_YES) {
 		int64_t m = t > INT64_MAX ? INT64_MAX : (int64_t)t;

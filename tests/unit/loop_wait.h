@@ -45,3 +45,19 @@ loop_wait(struct loop *l, bool (*pred)(void *arg), void (*sample)(void *arg), vo
 	assert_int_equal(loop_run(l), 0);
 	return pred ? pred(arg) : true;
 }
+
+static inline void
+loop_turn_end(struct loop *l, void *userdata)
+{
+	(void)userdata;
+	loop_quit(l, 0);
+}
+
+/* Run l for one turn: what is ready now is handled, nothing that becomes ready after (a
+ * timer due now ends the loop once the turn's ready fds are handled). */
+static inline void
+loop_turn(struct loop *l)
+{
+	assert_true(loop_add_timer(l, loop_now_ms(), loop_turn_end, NULL) >= 0);
+	assert_int_equal(loop_run(l), 0);
+}
