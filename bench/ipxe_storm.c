@@ -4,20 +4,29 @@
  * discarded in the kernel with recv(MSG_TRUNC), so the client costs little CPU next to the
  * server it measures (bench/run.sh, docs/benchmarks.md). A client sends its request as
  * its connection opens; each wake serves the sockets of scripts before those of file
- * bodies, and a body one recv: the script latency is the server's, not this thread's
- * queue behind the other clients' connects or the bulk.
+ * bodies, and a body one recv.
+ *
+ * A script's latency runs from just before its connect to the moment the kernel took in
+ * the answer's last bytes (SO_TIMESTAMPNS on the client's socket), not to when this thread
+ * got round to reading them: a node reads its answer at once, where this one thread reads
+ * N sockets in turn and, at N = 200, opens the others' connections first (3-7 ms, which a
+ * latency taken at the read counted for every early answer). -R takes it at the read
+ * instead, as before.
  *
  *   ipxe_storm -a ADDR -p PORT -n CLIENTS -s SCRIPT_FMT [-M MACPREFIX] [-t SECONDS]
- *              [-L FILE] PATH...
+ *              [-L FILE] [-D FILE] [-R] PATH...
  *
  * SCRIPT_FMT is the script's path with one %s for the client's MAC: MACPREFIX (four octets,
  * default 52:54:00:01) then the client index i as %02d:%02d of i / 100 and i % 100, the
  * MACs `nodectl node add --mac 52:54:00:01:[00-99]:[00-99]` registered; PATH... the files. Prints
  * one line of key=value: clients, ok, failed, bytes, wall_s, mib_s, script_p50_ms,
- * script_p99_ms. -L appends each script's latency in ms to FILE, one a line, so a caller
+ * script_p99_ms, unstamped (answers without the kernel's stamp, measured at the read; 0
+ * is expected). -L appends each script's latency in ms to FILE, one a line, so a caller
  * can take percentiles over the answers of several storms (bench/run.sh: one storm's p99
- * of 50 answers is its second slowest). Exits 1 if a client failed or the deadline
- * passed.
+ * of 50 answers is its second slowest). -D appends a line "# round", then one line per
+ * script: the client's index, and in ms since the storm began, its connect, its answer's
+ * arrival and its read (a round's timeline: which answers waited, and from when). Exits 1
+ * if a client failed or the deadline passed.
  *
  * A fetch counts only if the status is 200 and exactly Content-Length bytes arrived. */
 #include <arpa/inet.h>
@@ -52,6 +61,8 @@ struct client {
 	bool in_body;
 	long long body_left;
 	double t_start;
+	double t_start_real; /* CLOCK_REALTIME: the kernel's receive timestamps' clock */
+	double t_arrived;    /* the script's last bytes reached the socket (SO_TIMESTAMPNS) */
 	bool done, failed;
 };
 
@@ -62,6 +73,11 @@ static const char *arg_script = "/ipxe/boot?mac=%s";
 static const char *arg_macpfx = "52:54:00:01";
 static double arg_timeout = 600;
 static const char *arg_latfile;
+static bool arg_stamp = true;
+static const char *arg_dump;
+static FILE *dump;
+static double t0_real;
+static int unstamped;
 static const char *paths[MAX_PATHS];
 static int npaths;
 
@@ -70,6 +86,71 @@ static int ep;
 static unsigned long long total_bytes;
 static double *script_ms;
 static int nscript;
+
+static double
+now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* recv, and the time the kernel took in the last of the bytes it returned
+ * (SO_TIMESTAMPNS; 0 without one). */
+static ssize_t
+recv_stamped(int fd, void *buf, size_t len, int flags, double *arrived)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(fd, &mh, flags);
+
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			*arrived = ts.tv_sec + ts.tv_nsec / 1e9;
+		}
+	}
+	return n;
+}
+
+/* The kernel stamps received packets only while some socket asks, and turns that on in
+ * deferred work (a static key) when the first asks: a round's first answers came in
+ * unstamped while that work waited for a CPU. So a TCP pair on loopback that asks is held
+ * open for the whole run, and the storm starts once a byte over it comes back stamped
+ * (UDP would not tell: its receive path stamps a packet that came in unstamped). */
+static int
+stamps_on(void)
+{
+	struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(self);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, c, a;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&self, sizeof(self)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&self, &len) < 0 ||
+	    (c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(c, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
+	    connect(c, (struct sockaddr *)&self, sizeof(self)) < 0 ||
+	    (a = accept(l, NULL, NULL)) < 0)
+		return -1;
+	for (int i = 0; i < 1000; i++) {
+		char b;
+		double at = 0;
+
+		if (send(a, "x", 1, 0) != 1 || recv_stamped(c, &b, 1, 0, &at) != 1)
+			return -1;
+		if (at > 0)
+			return c;
+		usleep(1000);
+	}
+	return -1;
+}
 
 static double
 now(void)
@@ -111,9 +192,15 @@ client_start(struct client *c, int idx)
 	c->in_body = false;
 	c->body_left = -1;
 	c->t_start = now();
+	c->t_start_real = now_real();
+	c->t_arrived = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
+	if (c->step == 0 && arg_stamp) {
+		int one = 1;
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	}
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
 		int r = -errno;
 		close(c->fd);
@@ -145,8 +232,14 @@ client_next(struct client *c, int idx, bool ok)
 		c->failed = c->done = true;
 		return;
 	}
+	if (c->step == 0 && dump)
+		fprintf(dump, "%d %.3f %.3f %.3f\n", idx, (c->t_start_real - t0_real) * 1e3,
+		    (c->t_arrived - t0_real) * 1e3, (now_real() - t0_real) * 1e3);
+	if (c->step == 0 && arg_stamp && !(c->t_arrived > 0))
+		unstamped++;
 	if (c->step == 0)
-		script_ms[nscript++] = (now() - c->t_start) * 1000.0;
+		script_ms[nscript++] = arg_stamp && c->t_arrived > 0 ?
+		    (c->t_arrived - c->t_start_real) * 1000.0 : (now() - c->t_start) * 1000.0;
 	if (++c->step > npaths) {
 		c->done = true;
 		return;
@@ -219,7 +312,10 @@ client_event(struct client *c, int idx, uint32_t events)
 	for (;;) {
 		ssize_t n;
 		if (!c->in_body) {
-			n = recv(c->fd, c->hdr + c->hdr_len, sizeof(c->hdr) - c->hdr_len, 0);
+			n = c->step == 0 && arg_stamp ?
+			    recv_stamped(c->fd, c->hdr + c->hdr_len, sizeof(c->hdr) - c->hdr_len, 0,
+			    &c->t_arrived) :
+			    recv(c->fd, c->hdr + c->hdr_len, sizeof(c->hdr) - c->hdr_len, 0);
 			if (n > 0) {
 				size_t extra = 0;
 				c->hdr_len += (size_t)n;
@@ -241,7 +337,9 @@ client_event(struct client *c, int idx, uint32_t events)
 		} else {
 			/* MSG_TRUNC on TCP: the kernel drops the bytes without copying them. */
 			size_t want = c->body_left > (1 << 30) ? (1 << 30) : (size_t)c->body_left;
-			n = recv(c->fd, NULL, want, MSG_TRUNC);
+			n = c->step == 0 && arg_stamp ?
+			    recv_stamped(c->fd, NULL, want, MSG_TRUNC, &c->t_arrived) :
+			    recv(c->fd, NULL, want, MSG_TRUNC);
 			if (n > 0) {
 				total_bytes += (unsigned long long)n;
 				c->body_left -= n;
@@ -280,7 +378,7 @@ main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:p:n:s:M:t:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:n:s:M:t:L:RD:")) != -1) {
 		char *e;
 		switch (opt) {
 		case 'a': arg_addr = optarg; break;
@@ -290,6 +388,8 @@ main(int argc, char **argv)
 		case 'M': arg_macpfx = optarg; break;
 		case 't': arg_timeout = strtod(optarg, &e); if (*e) return usage(); break;
 		case 'L': arg_latfile = optarg; break;
+		case 'R': arg_stamp = false; break;
+		case 'D': arg_dump = optarg; break;
 		default: return usage();
 		}
 	}
@@ -315,7 +415,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "ipxe_storm: out of memory or fds\n");
 		return 1;
 	}
+	if (arg_stamp && stamps_on() < 0) {
+		fprintf(stderr, "ipxe_storm: the kernel does not stamp received packets\n");
+		return 1;
+	}
 	double t0 = now();
+	t0_real = now_real();
+	if (arg_dump && !(dump = fopen(arg_dump, "a")))
+		return 1;
+	if (dump)
+		fprintf(dump, "# round\n");
 	int left = arg_clients;
 	for (int i = 0; i < arg_clients; i++) {
 		cl[i].fd = -1;
@@ -377,7 +486,7 @@ main(int argc, char **argv)
 		}
 	}
 	printf("clients=%d ok=%d failed=%d timed_out=%d bytes=%llu wall_s=%.3f mib_s=%.1f "
-	    "script_p50_ms=%.2f script_p99_ms=%.2f\n", arg_clients, ok, failed, timed_out,
-	    total_bytes, wall, total_bytes / wall / 1048576.0, p50, p99);
+	    "script_p50_ms=%.2f script_p99_ms=%.2f unstamped=%d\n", arg_clients, ok, failed,
+	    timed_out, total_bytes, wall, total_bytes / wall / 1048576.0, p50, p99, unstamped);
 	return failed ? 1 : 0;
 }

@@ -9,7 +9,8 @@
 # Rows: ROWS="storm script power build boot alloc vmplan clone migrate reimage" ./bench/run.sh runs a subset (memory is
 # measured during the storm). BOOTSVC_EXTRA="--http-threads=1" adds flags to the bootsvc the
 # rows share, NGINX_LISTEN="" replaces the parameters of nginx's listen (sndbuf=256k, as
-# bootsvc's http_sndbuf; experiments: the doc's rows are the committed settings). KEEP=1 keeps the work dir with every log. DOC=path writes the
+# bootsvc's http_sndbuf; experiments: the doc's rows are the committed settings). KEEP=1 keeps the work dir with every log;
+# STORM_DUMP=1 with it, each storm's timeline beside its latencies (ipxe_storm -D: storm-N-SERVER.ms.dump). DOC=path writes the
 # doc elsewhere (only a full run of all rows rewrites docs/benchmarks.md unless DOC is given).
 QUICK=${BENCH_QUICK:-}
 [[ ${1:-} == --quick ]] && QUICK=1
@@ -392,7 +393,7 @@ idle_pct() { awk -v b="$1" -v a="$2" 'BEGIN { printf "%.1f", a ? (a - b) * 100 /
 storm_once() { # PORT N SCRIPT_FMT LATFILE PATH...
 	local port=$1 n=$2 fmt=$3 lat=$4
 	shift 4
-	dl_ns timeout 900 "$STORM" -a 127.0.0.1 -p "$port" -n "$n" -s "$fmt" -t 600 -L "$lat" "$@"
+	dl_ns timeout 900 "$STORM" -a 127.0.0.1 -p "$port" -n "$n" -s "$fmt" -t 600 -L "$lat" ${STORM_DUMP:+-D "$lat.dump"} "$@"
 }
 if row_on storm; then
 	note "boot storm: N = ${STORM_NS[*]}, $ROUNDS rounds each, nginx and bootsvc interleaved"
@@ -401,7 +402,7 @@ if row_on storm; then
 	RSS_PID=$!
 	DL_PIDS+=("$RSS_PID")
 	for n in "${STORM_NS[@]}"; do
-		ng_tp=() ng_p99=() bs_tp=() bs_p99=() errs= ng_cpu=0 bs_cpu=0 ng_b=0 bs_b=0
+		ng_tp=() ng_p99=() bs_tp=() bs_p99=() errs= ng_cpu=0 bs_cpu=0 ng_b=0 bs_b=0 ng_u=0 bs_u=0
 		ng_lat=$W/storm-$n-nginx.ms bs_lat=$W/storm-$n-bootsvc.ms
 		: >"$ng_lat"; : >"$bs_lat"
 		NGINX_ALL=("$NGINX_PID" $(pgrep -P "$NGINX_PID"))
@@ -412,12 +413,14 @@ if row_on storm; then
 			ng_cpu=$((ng_cpu + $(cpu_ticks "${NGINX_ALL[@]}") - c0)); ng_b=$((ng_b + $(kv "$out" bytes)))
 			echo "  nginx   N=$n round $r: $out"
 			ng_tp+=("$(kv "$out" mib_s)"); ng_p99+=("$(kv "$out" script_p99_ms)")
+			u=$(kv "$out" unstamped); ng_u=$((ng_u + ${u:-0}))
 			c0=$(cpu_ticks "$BOOTSVC_PID")
 			out=$(storm_once 8080 "$n" '/ipxe/boot?mac=%s' "$bs_lat" "/images/$IMG_ID/kernel" \
 			    "/images/$IMG_ID/initrd" "/images/$IMG_ID/rootfs") || errs+=" bootsvc:[$out]"
 			bs_cpu=$((bs_cpu + $(cpu_ticks "$BOOTSVC_PID") - c0)); bs_b=$((bs_b + $(kv "$out" bytes)))
 			echo "  bootsvc N=$n round $r: $out"
 			bs_tp+=("$(kv "$out" mib_s)"); bs_p99+=("$(kv "$out" script_p99_ms)")
+			u=$(kv "$out" unstamped); bs_u=$((bs_u + ${u:-0}))
 		done
 		put "storm_${n}_rounds" "${STORM_ROUNDS[$n]:-$ROUNDS}"
 		# server CPU seconds per GiB served: what limits a single-threaded server
@@ -431,6 +434,8 @@ if row_on storm; then
 		put "storm_${n}_nginx_p50_ms" "$(pct "$ng_lat" 50)"
 		put "storm_${n}_bootsvc_p50_ms" "$(pct "$bs_lat" 50)"
 		put "storm_${n}_answers" "$(wc -l <"$bs_lat") and $(wc -l <"$ng_lat")"
+		# answers the kernel did not stamp, whose latency was taken at the read (ipxe_storm)
+		put "storm_${n}_unstamped" "$bs_u and $ng_u"
 		# the rounds' own p99s, as the bench took them until 2026-12-07
 		put "storm_${n}_nginx_round_p99_median_ms" "$(median "${ng_p99[@]}")"
 		put "storm_${n}_bootsvc_round_p99_median_ms" "$(median "${bs_p99[@]}")"
