@@ -23,7 +23,8 @@
  * script_p99_ms, unstamped (answers without the kernel's stamp, measured at the read; 0
  * is expected). -L appends each script's latency in ms to FILE, one a line, so a caller
  * can take percentiles over the answers of several storms (bench/run.sh: one storm's p99
- * of 50 answers is its second slowest). -D appends a line "# round", then one line per
+ * of 50 answers is its second slowest). -D appends a line "# round" (with the storm's start
+ * on CLOCK_MONOTONIC, the clock of `perf record -k mono`), then one line per
  * script: the client's index, and in ms since the storm began, its connect, its answer's
  * arrival and its read (a round's timeline: which answers waited, and from when). Exits 1
  * if a client failed or the deadline passed.
@@ -424,7 +425,7 @@ main(int argc, char **argv)
 	if (arg_dump && !(dump = fopen(arg_dump, "a")))
 		return 1;
 	if (dump)
-		fprintf(dump, "# round\n");
+		fprintf(dump, "# round monotonic_s=%.6f\n", t0); /* beside a profile's clock */
 	int left = arg_clients;
 	for (int i = 0; i < arg_clients; i++) {
 		cl[i].fd = -1;
