@@ -88,12 +88,14 @@ static unsigned long long total_bytes;
 static double *script_ms;
 static int nscript;
 
+/* Seconds on clock id: CLOCK_MONOTONIC for the storm's own times, CLOCK_REALTIME beside
+ * the kernel's receive stamps. */
 static double
-now_real(void)
+clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -153,15 +155,6 @@ stamps_on(void)
 	return -1;
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -192,8 +185,8 @@ client_start(struct client *c, int idx)
 	c->hdr_len = 0;
 	c->in_body = false;
 	c->body_left = -1;
-	c->t_start = now();
-	c->t_start_real = now_real();
+	c->t_start = clock_s(CLOCK_MONOTONIC);
+	c->t_start_real = clock_s(CLOCK_REALTIME);
 	c->t_arrived = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
@@ -235,12 +228,14 @@ client_next(struct client *c, int idx, bool ok)
 	}
 	if (c->step == 0 && dump)
 		fprintf(dump, "%d %.3f %.3f %.3f\n", idx, (c->t_start_real - t0_real) * 1e3,
-		    (c->t_arrived - t0_real) * 1e3, (now_real() - t0_real) * 1e3);
-	if (c->step == 0 && arg_stamp && !(c->t_arrived > 0))
-		unstamped++;
-	if (c->step == 0)
-		script_ms[nscript++] = arg_stamp && c->t_arrived > 0 ?
-		    (c->t_arrived - c->t_start_real) * 1000.0 : (now() - c->t_start) * 1000.0;
+		    (c->t_arrived - t0_real) * 1e3, (clock_s(CLOCK_REALTIME) - t0_real) * 1e3);
+	if (c->step == 0 && arg_stamp && c->t_arrived > 0) {
+		script_ms[nscript++] = (c->t_arrived - c->t_start_real) * 1000.0;
+	} else if (c->step == 0) {
+		/* -R, or no stamp came (counted): taken at the read */
+		unstamped += arg_stamp;
+		script_ms[nscript++] = (clock_s(CLOCK_MONOTONIC) - c->t_start) * 1000.0;
+	}
 	if (++c->step > npaths) {
 		c->done = true;
 		return;
@@ -420,8 +415,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "ipxe_storm: the kernel does not stamp received packets\n");
 		return 1;
 	}
-	double t0 = now();
-	t0_real = now_real();
+	double t0 = clock_s(CLOCK_MONOTONIC);
+	t0_real = clock_s(CLOCK_REALTIME);
 	if (arg_dump && !(dump = fopen(arg_dump, "a")))
 		return 1;
 	if (dump)
@@ -436,7 +431,7 @@ main(int argc, char **argv)
 	}
 	bool timed_out = false;
 	while (left > 0) {
-		double rem = arg_timeout - (now() - t0);
+		double rem = arg_timeout - (clock_s(CLOCK_MONOTONIC) - t0);
 		if (rem <= 0) {
 			timed_out = true;
 			break;
@@ -461,7 +456,7 @@ main(int argc, char **argv)
 		}
 		memset(handled, 0, (size_t)(n > 0 ? n : 0) * sizeof(*handled));
 	}
-	double wall = now() - t0;
+	double wall = clock_s(CLOCK_MONOTONIC) - t0;
 	int ok = 0, failed = 0;
 	for (int i = 0; i < arg_clients; i++) {
 		if (cl[i].done && !cl[i].failed)
