@@ -11,6 +11,7 @@
 /* A row: its keys (NUL-terminated, in key order) and then its bytes, in data[]. */
 struct row {
 	struct row *next[_ROWCACHE_KEY_MAX]; /* the rest of its bucket in each index */
+	struct row *all_next, **all_prev;    /* every row, for a clear that walks only them */
 	uint32_t hash[_ROWCACHE_KEY_MAX];
 	uint32_t key_off[_ROWCACHE_KEY_MAX]; /* where each key starts in data */
 	uint32_t bytes_off;                  /* where the row's bytes start in data */
@@ -23,6 +24,7 @@ struct rowcache {
 	unsigned n_buckets;                     /* a power of two >= max_rows */
 	unsigned max_rows, count;
 	unsigned evict_at;                      /* the key-a bucket the next eviction starts at */
+	struct row *all;                        /* every row, newest first */
 };
 
 #define MAX_KEY_LEN 65535
@@ -90,6 +92,9 @@ drop(struct rowcache *rc, struct row *r)
 {
 	for (unsigned k = 0; k < _ROWCACHE_KEY_MAX; k++)
 		unlink_row(rc, r, k);
+	*r->all_prev = r->all_next;
+	if (r->all_next)
+		r->all_next->all_prev = r->all_prev;
 	rc->count--;
 	free(r);
 }
@@ -172,27 +177,33 @@ rowcache_put(struct rowcache *rc, const char *const keys[_ROWCACHE_KEY_MAX], con
 		r->next[k] = *head;
 		*head = r;
 	}
+	r->all_next = rc->all;
+	r->all_prev = &rc->all;
+	if (rc->all)
+		rc->all->all_prev = &r->all_next;
+	rc->all = r;
 	rc->count++;
 	return 0;
 }
 
+/* The rows alone, not the table: a reader clears its cache at every commit it sees (a
+ * storm's boot records commit every few scripts), and walking all 16,384 buckets and
+ * zeroing two 128 KiB indexes cost that much each time for the few rows read since.
+ * Every row in a bucket goes, so each row's bucket heads are simply emptied. */
 void
 rowcache_clear(struct rowcache *rc)
 {
-	if (!rc || !rc->bucket[ROWCACHE_KEY_A])
-		return;
-	for (unsigned b = 0; b < rc->n_buckets; b++) {
-		struct row *r = rc->bucket[ROWCACHE_KEY_A][b], *next;
+	struct row *r, *next;
 
-		for (; r; r = next) {
-			next = r->next[ROWCACHE_KEY_A];
-			free(r);
-		}
-		rc->bucket[ROWCACHE_KEY_A][b] = NULL;
+	if (!rc)
+		return;
+	for (r = rc->all; r; r = next) {
+		next = r->all_next;
+		for (unsigned k = 0; k < _ROWCACHE_KEY_MAX; k++)
+			rc->bucket[k][r->hash[k] & (rc->n_buckets - 1)] = NULL;
+		free(r);
 	}
-	for (unsigned k = ROWCACHE_KEY_A + 1; k < _ROWCACHE_KEY_MAX; k++)
-		if (rc->bucket[k])
-			memset(rc->bucket[k], 0, rc->n_buckets * sizeof(struct row *));
+	rc->all = NULL;
 	rc->count = 0;
 }
 

@@ -186,6 +186,42 @@ test_bound(void **state)
 	rowcache_free(rc);
 }
 
+/* A clear empties every index, whatever puts, forgets and evictions left in them (the
+ * rows alone are walked, rowcache.c), and the table takes rows again after it. */
+static void
+test_clear(void **state)
+{
+	struct rowcache *rc = rowcache_new(50);
+	char a[32], b[32], c[32], row[32];
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 300; i++) {
+			snprintf(a, sizeof(a), "52:54:00:00:%02x:%02x", i >> 8, i & 255);
+			snprintf(b, sizeof(b), "n%04u", i);
+			snprintf(row, sizeof(row), "row:%u", i);
+			put(rc, a, b, row);
+			if (i % 5 == 0)
+				rowcache_forget(rc, ROWCACHE_KEY_A, a);
+		}
+		assert_true(rowcache_count(rc) > 0);
+		rowcache_clear(rc);
+		assert_int_equal(rowcache_count(rc), 0);
+		for (unsigned i = 0; i < 300; i++) {
+			snprintf(a, sizeof(a), "52:54:00:00:%02x:%02x", i >> 8, i & 255);
+			snprintf(b, sizeof(b), "n%04u", i);
+			snprintf(c, sizeof(c), "#%s", a);
+			assert_string_equal(find(rc, ROWCACHE_KEY_A, a), "");
+			assert_string_equal(find(rc, ROWCACHE_KEY_B, b), "");
+			assert_string_equal(find(rc, ROWCACHE_KEY_C, c), "");
+		}
+	}
+	rowcache_clear(rc); /* an empty one */
+	put(rc, "m1", "n1", "row:after");
+	assert_string_equal(find(rc, ROWCACHE_KEY_C, "#m1"), "row:after");
+	rowcache_free(rc);
+}
+
 int
 main(void)
 {
@@ -194,6 +230,7 @@ main(void)
 		cmocka_unit_test(test_rowid_key),
 		cmocka_unit_test(test_bad_keys),
 		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_clear),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
