@@ -192,7 +192,7 @@ static void
 test_clear(void **state)
 {
 	struct rowcache *rc = rowcache_new(50);
-	char a[32], b[32], c[32], row[32];
+	char a[32], b[32], c[40], row[32];
 
 	(void)state;
 	for (int round = 0; round < 3; round++) {
