@@ -123,6 +123,16 @@ recv_stamped(int fd, void *buf, size_t len, int flags, double *arrived)
 	return n;
 }
 
+/* c's recv: for its script (and unless -R), with the kernel's arrival stamp into
+ * c->t_arrived; a file body's plain. */
+static ssize_t
+client_recv(struct client *c, void *buf, size_t len, int flags)
+{
+	if (c->step == 0 && arg_stamp)
+		return recv_stamped(c->fd, buf, len, flags, &c->t_arrived);
+	return recv(c->fd, buf, len, flags);
+}
+
 /* The kernel stamps received packets only while some socket asks, and turns that on in
  * deferred work (a static key) when the first asks: a round's first answers came in
  * unstamped while that work waited for a CPU. So a TCP pair on loopback that asks is held
@@ -233,7 +243,8 @@ client_next(struct client *c, int idx, bool ok)
 		script_ms[nscript++] = (c->t_arrived - c->t_start_real) * 1000.0;
 	} else if (c->step == 0) {
 		/* -R, or no stamp came (counted): taken at the read */
-		unstamped += arg_stamp;
+		if (arg_stamp)
+			unstamped++;
 		script_ms[nscript++] = (clock_s(CLOCK_MONOTONIC) - c->t_start) * 1000.0;
 	}
 	if (++c->step > npaths) {
@@ -308,10 +319,7 @@ client_event(struct client *c, int idx, uint32_t events)
 	for (;;) {
 		ssize_t n;
 		if (!c->in_body) {
-			n = c->step == 0 && arg_stamp ?
-			    recv_stamped(c->fd, c->hdr + c->hdr_len, sizeof(c->hdr) - c->hdr_len, 0,
-			    &c->t_arrived) :
-			    recv(c->fd, c->hdr + c->hdr_len, sizeof(c->hdr) - c->hdr_len, 0);
+			n = client_recv(c, c->hdr + c->hdr_len, sizeof(c->hdr) - c->hdr_len, 0);
 			if (n > 0) {
 				size_t extra = 0;
 				c->hdr_len += (size_t)n;
@@ -333,9 +341,7 @@ client_event(struct client *c, int idx, uint32_t events)
 		} else {
 			/* MSG_TRUNC on TCP: the kernel drops the bytes without copying them. */
 			size_t want = c->body_left > (1 << 30) ? (1 << 30) : (size_t)c->body_left;
-			n = c->step == 0 && arg_stamp ?
-			    recv_stamped(c->fd, NULL, want, MSG_TRUNC, &c->t_arrived) :
-			    recv(c->fd, NULL, want, MSG_TRUNC);
+			n = client_recv(c, NULL, want, MSG_TRUNC);
 			if (n > 0) {
 				total_bytes += (unsigned long long)n;
 				c->body_left -= n;
