@@ -386,36 +386,29 @@ tls_ca_free(struct tls_ca *ca)
 	return NULL;
 }
 
-int
-tls_ca_new(const char *crt_pem, size_t crt_len, const char *key_pem, size_t key_len,
-    struct tls_ca **ret, struct dl_err *reterr)
+/* The CA of a certificate and its key in PEM, each followed by a NUL (pem_datum). */
+static int
+ca_from(const gnutls_datum_t *c, const gnutls_datum_t *k, struct tls_ca **ret,
+    struct dl_err *reterr)
 {
-	gnutls_datum_t c = { .data = (unsigned char *)crt_pem, .size = (unsigned)crt_len };
-	gnutls_datum_t k = { .data = (unsigned char *)key_pem, .size = (unsigned)key_len };
 	unsigned char crt_id[64], key_id[64];
 	size_t crt_id_len = sizeof(crt_id), key_id_len = sizeof(key_id);
 	unsigned critical = 0, ca_flag = 0, usage = 0;
 	int pathlen = 0, gr, r;
 	struct tls_ca *ca;
 
-	if (crt_len == 0 || crt_len > MAX_TLS_PEM)
-		return dl_err_set(reterr, crt_len ? -E2BIG : -EINVAL, "CA certificate of %zu "
-		    "bytes: must be 1..%d bytes of PEM", crt_len, MAX_TLS_PEM);
-	if (key_len == 0 || key_len > MAX_TLS_PEM)
-		return dl_err_set(reterr, key_len ? -E2BIG : -EINVAL, "CA key of %zu bytes: must "
-		    "be 1..%d bytes of PEM", key_len, MAX_TLS_PEM);
 	ca = calloc(1, sizeof(*ca));
 	if (!ca)
 		return dl_err_set(reterr, -ENOMEM, "loading the CA: out of memory");
 	if ((gr = gnutls_x509_crt_init(&ca->crt)) < 0 ||
-	    (gr = gnutls_x509_crt_import(ca->crt, &c, GNUTLS_X509_FMT_PEM)) < 0) {
+	    (gr = gnutls_x509_crt_import(ca->crt, c, GNUTLS_X509_FMT_PEM)) < 0) {
 		r = pki_gnutls(gr, "CA certificate", reterr);
 		goto fail;
 	}
 	/* A traditional or an unencrypted PKCS#8 key: what 'nodectl tls init' and openssl
 	 * write. An encrypted key cannot be used unattended. */
 	if ((gr = gnutls_x509_privkey_init(&ca->key)) < 0 ||
-	    (gr = gnutls_x509_privkey_import2(ca->key, &k, GNUTLS_X509_FMT_PEM, NULL,
+	    (gr = gnutls_x509_privkey_import2(ca->key, k, GNUTLS_X509_FMT_PEM, NULL,
 	    GNUTLS_PKCS_PLAIN)) < 0) {
 		r = pki_gnutls(gr, "CA key", reterr);
 		goto fail;
@@ -458,6 +451,52 @@ tls_ca_new(const char *crt_pem, size_t crt_len, const char *key_pem, size_t key_
 	return 0;
 fail:
 	tls_ca_free(ca);
+	return r;
+}
+
+/* len bytes of PEM copied with a NUL after them: GnuTLS's PEM parsers read past a
+ * datum's size looking for the end of a line or a header (gnutls_x509_privkey_import2
+ * with a key that has no final newline read one byte beyond it: fuzz_tls_ca), and
+ * gnutls_load_file's data, which they are used to, ends in one. */
+static int
+pem_datum(const char *pem, size_t len, gnutls_datum_t *ret)
+{
+	if (!(ret->data = malloc(len + 1)))
+		return -ENOMEM;
+	memcpy(ret->data, pem, len);
+	ret->data[len] = '\0';
+	ret->size = (unsigned)len;
+	return 0;
+}
+
+static void
+pem_datum_wipe(gnutls_datum_t *d)
+{
+	if (d->data)
+		explicit_bzero(d->data, d->size);
+	free(d->data);
+	d->data = NULL;
+}
+
+int
+tls_ca_new(const char *crt_pem, size_t crt_len, const char *key_pem, size_t key_len,
+    struct tls_ca **ret, struct dl_err *reterr)
+{
+	gnutls_datum_t c = { 0 }, k = { 0 };
+	int r;
+
+	if (crt_len == 0 || crt_len > MAX_TLS_PEM)
+		return dl_err_set(reterr, crt_len ? -E2BIG : -EINVAL, "CA certificate of %zu "
+		    "bytes: must be 1..%d bytes of PEM", crt_len, MAX_TLS_PEM);
+	if (key_len == 0 || key_len > MAX_TLS_PEM)
+		return dl_err_set(reterr, key_len ? -E2BIG : -EINVAL, "CA key of %zu bytes: must "
+		    "be 1..%d bytes of PEM", key_len, MAX_TLS_PEM);
+	if (pem_datum(crt_pem, crt_len, &c) < 0 || pem_datum(key_pem, key_len, &k) < 0)
+		r = dl_err_set(reterr, -ENOMEM, "loading the CA: out of memory");
+	else
+		r = ca_from(&c, &k, ret, reterr);
+	pem_datum_wipe(&c);
+	pem_datum_wipe(&k);
 	return r;
 }
 
