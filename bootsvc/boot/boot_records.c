@@ -16,6 +16,7 @@
 
 #include "boot/boot_records.h"
 #include "macro.h"
+#include "resident.h"
 
 struct slot {
 	char node[MAX_NODE_NAME];
@@ -110,9 +111,10 @@ boot_records_new(size_t cap, struct boot_records **ret)
 	(void)pthread_mutex_init(&q->lock, NULL);
 	q->cap = cap;
 	q->mask = size - 1;
-	q->ring = calloc(cap, sizeof(*q->ring));
-	q->taken = calloc(cap, sizeof(*q->taken));
-	q->set = calloc(size, sizeof(*q->set));
+	/* resident now, not faulted in by the storm that first fills them (resident.h) */
+	q->ring = calloc_resident(cap, sizeof(*q->ring));
+	q->taken = calloc_resident(cap, sizeof(*q->taken));
+	q->set = calloc_resident(size, sizeof(*q->set));
 	q->fd = -1;
 	if (!q->ring || !q->taken || !q->set) {
 		boot_records_free(q);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "http/ip_limit.h"
+#include "resident.h"
 
 struct slot {
 	uint32_t addr;
@@ -29,7 +30,9 @@ ip_limit_new(unsigned max_conns, unsigned per_ip, struct ip_limit **ret)
 		return -ENOMEM;
 	while (n < 2 * (uint64_t)max_conns && n < (1u << 30))
 		n <<= 1;
-	if (!(l->slots = calloc(n, sizeof(*l->slots)))) {
+	/* resident: each new address's lookup reads a slot before it is written; a storm of
+	 * nodes, each from its own address, would fault the table in (resident.h) */
+	if (!(l->slots = calloc_resident(n, sizeof(*l->slots)))) {
 		free(l);
 		return -ENOMEM;
 	}

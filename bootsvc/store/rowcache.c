@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resident.h"
 #include "store/rowcache.h"
 
 /* A row: its keys (NUL-terminated, in key order) and then its bytes, in data[]. */
@@ -154,7 +155,9 @@ rowcache_put(struct rowcache *rc, const char *const keys[_ROWCACHE_KEY_MAX], con
 	for (unsigned k = 0; k < _ROWCACHE_KEY_MAX; k++)
 		rowcache_forget(rc, k, keys[k]);
 	for (unsigned k = 0; k < _ROWCACHE_KEY_MAX; k++) {
-		if (!rc->bucket[k] && !(rc->bucket[k] = calloc(rc->n_buckets, sizeof(struct row *))))
+		/* resident: a lookup reads a bucket before a put writes it (resident.h) */
+		if (!rc->bucket[k] &&
+		    !(rc->bucket[k] = calloc_resident(rc->n_buckets, sizeof(struct row *))))
 			return -ENOMEM;
 	}
 	if (len > SIZE_MAX - sizeof(*r) - keys_len || !(r = malloc(sizeof(*r) + keys_len + len)))
