@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "boot/boot_records.h"
+#include "loop.h"
 #include "macro.h"
 #include "resident.h"
 
@@ -29,6 +30,7 @@ struct boot_records {
 	size_t cap;
 	struct boot_record *ring;     /* queued: ring[(head + i) % cap], i < n */
 	size_t head, n;
+	uint64_t newest_ms;           /* the last push's queued_ms */
 	char (*taken)[MAX_NODE_NAME]; /* taken and not committed, n_taken of cap */
 	size_t n_taken;
 	struct slot *set;
@@ -155,6 +157,8 @@ boot_records_fd(const struct boot_records *q)
 bool
 boot_records_push(struct boot_records *q, const struct boot_record *rec)
 {
+	uint64_t now = loop_now_ms();
+	struct boot_record *slot;
 	bool wake;
 
 	pthread_mutex_lock(&q->lock);
@@ -162,8 +166,12 @@ boot_records_push(struct boot_records *q, const struct boot_record *rec)
 		pthread_mutex_unlock(&q->lock);
 		return false;
 	}
-	q->ring[(q->head + q->n) % q->cap] = *rec;
-	wake = q->n++ == 0;
+	slot = &q->ring[(q->head + q->n) % q->cap];
+	*slot = *rec;
+	slot->queued_ms = q->newest_ms = now;
+	q->n++;
+	/* the first, to start the loop's wait; half full, where the wait ends */
+	wake = q->n == 1 || q->n == q->cap / 2;
 	set_add(q, rec->node);
 	atomic_fetch_add(&q->queued, 1);
 	atomic_fetch_add(&q->outstanding, 1);
@@ -171,6 +179,33 @@ boot_records_push(struct boot_records *q, const struct boot_record *rec)
 	if (wake)
 		(void)eventfd_write(q->fd, 1);
 	return true;
+}
+
+int64_t
+boot_records_wait_ms(size_t n, size_t cap, uint64_t oldest_ms, uint64_t newest_ms,
+    uint64_t now_ms)
+{
+	uint64_t quiet_at = newest_ms + BOOT_RECORDS_QUIET_MS;
+	uint64_t late_at = oldest_ms + BOOT_RECORDS_WAIT_MS;
+	uint64_t at = quiet_at < late_at ? quiet_at : late_at;
+
+	if (n == 0)
+		return -1;
+	if (n >= cap / 2 || now_ms >= at)
+		return 0;
+	return (int64_t)(at - now_ms);
+}
+
+int64_t
+boot_records_due(struct boot_records *q, uint64_t now_ms)
+{
+	int64_t wait;
+
+	pthread_mutex_lock(&q->lock);
+	wait = boot_records_wait_ms(q->n, q->cap, q->n ? q->ring[q->head].queued_ms : 0,
+	    q->newest_ms, now_ms);
+	pthread_mutex_unlock(&q->lock);
+	return wait;
 }
 
 bool

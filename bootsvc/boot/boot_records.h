@@ -31,12 +31,23 @@
  * (the bench's largest is 1,000 at once), about 150 bytes each. */
 #define BOOT_RECORDS_CAP 2048
 
+/* When the loop writes what is queued (boot_records_wait_ms): once no record was pushed
+ * for BOOT_RECORDS_QUIET_MS, or the oldest has waited BOOT_RECORDS_WAIT_MS, or the queue
+ * is half full. The records are bookkeeping and the scripts are the nodes' boots: written
+ * while a storm's scripts still come in, they took the CPU the scripts were answered on
+ * (docs/architecture.md "Boot records after the burst"). Nobody decides on stale rows
+ * meanwhile: a request that decides on a pending node writes the records first
+ * (http_records_before), and so do the node API and every control verb. */
+#define BOOT_RECORDS_QUIET_MS 5
+#define BOOT_RECORDS_WAIT_MS 100
+
 struct boot_record {
 	char node[MAX_NODE_NAME];
 	char served[SHA256_HEX_SIZE]; /* the version served; "" = unchanged */
 	const char *phase;            /* the phase the script marks (a kind's static
 	                               * string), NULL = none */
 	int64_t at;                   /* when the script was asked for (s) */
+	uint64_t queued_ms;           /* set by boot_records_push: loop_now_ms() */
 };
 
 struct boot_records;
@@ -45,11 +56,18 @@ struct boot_records;
 int boot_records_new(size_t cap, struct boot_records **ret);
 /* NULL-safe; returns NULL. Records still queued are dropped. */
 struct boot_records *boot_records_free(struct boot_records *q);
-/* Readable when a push found the queue empty: the loop watches it. */
+/* Readable when a push found the queue empty or made it half full: the loop watches it. */
 int boot_records_fd(const struct boot_records *q);
 
-/* Queue rec and mark its node pending. false when the queue is full. */
+/* Queue rec, dated now, and mark its node pending. false when the queue is full. */
 bool boot_records_push(struct boot_records *q, const struct boot_record *rec);
+/* The loop: ms until the queue is due to be written (the rule at BOOT_RECORDS_QUIET_MS),
+ * 0 when it is due now, -1 when nothing is queued. now_ms is loop_now_ms(). */
+int64_t boot_records_due(struct boot_records *q, uint64_t now_ms);
+/* That rule, pure: n of cap queued, the oldest pushed at oldest_ms, the newest at
+ * newest_ms. */
+int64_t boot_records_wait_ms(size_t n, size_t cap, uint64_t oldest_ms, uint64_t newest_ms,
+    uint64_t now_ms);
 /* Whether node has a record queued, or taken and not yet committed. Lock-free while no
  * node has one. */
 bool boot_records_pending(struct boot_records *q, const char *node);

@@ -6,6 +6,7 @@
 
 #include "control/control_internal.h"
 #include "control/control_tls.h"
+#include "http/http.h"
 #include "log.h"
 #include "proto.h"
 #include "version.h"
@@ -55,6 +56,18 @@ verb_errno_message(int r)
 	return strerror(-r);
 }
 
+/* A verb, on the cluster as every boot so far left it: the boot records the scripts
+ * queued are written first (they wait to fall due otherwise, boot/boot_records.h), so
+ * `nodectl node show` right after a node's script sees its phase and version served. */
+static int
+verb_run(struct bootsvc *bs, const struct control_verb *v, const json_t *args,
+    json_t **ret_result, char **ret_text, struct dl_err *reterr)
+{
+	http_records_flush(bs);
+	return v->text_fn ? v->text_fn(bs, args, ret_text, reterr) :
+	    v->fn(bs, args, ret_result, reterr);
+}
+
 char *
 control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 {
@@ -81,8 +94,7 @@ control_handle_line(struct bootsvc *bs, const char *line, size_t len)
 			; /* refused: the message names the role and the verb */
 		else {
 			current_req_id = req.id;
-			r = v->text_fn ? v->text_fn(bs, req.args, &text, &err) :
-			    v->fn(bs, req.args, &result, &err);
+			r = verb_run(bs, v, req.args, &result, &text, &err);
 			current_req_id = NULL;
 		}
 	}
@@ -132,8 +144,7 @@ control_call_as(struct bootsvc *bs, enum role role, const char *who, const char 
 		 * queued, and events cannot subscribe (the caller streams them itself). */
 		if (bs->control)
 			bs->control->current = NULL;
-		r = v->text_fn ? v->text_fn(bs, args, ret_text, reterr) :
-		    v->fn(bs, args, ret_result, reterr);
+		r = verb_run(bs, v, args, ret_result, ret_text, reterr);
 		if (bs->control)
 			bs->control->current = saved;
 	}

@@ -675,6 +675,7 @@ http_start(struct bootsvc *bs, struct http **ret, struct dl_err *reterr)
 		return -ENOMEM;
 	h->bs = bs;
 	h->q_fd = -1;
+	h->records_timer = -1;
 	(void)pthread_mutex_init(&h->lock, NULL);
 	/* on_request and on_completed reach h through their server. */
 	bs->http = h;

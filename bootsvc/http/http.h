@@ -23,3 +23,7 @@ int http_serve(struct http *h, struct dl_err *reterr);
  * http_stop. */
 void http_readers_stop(struct http *h);
 struct http *http_stop(struct http *h);
+/* The loop: write the boot records the scripts left queued (boot/boot_records.h), in a
+ * store batch of their own, before something outside HTTP reads the nodes they record
+ * (every control verb): they wait to fall due otherwise. */
+void http_records_flush(struct bootsvc *bs);

@@ -78,24 +78,67 @@ handoff_run(struct loop *l, int fd, uint32_t events, void *userdata)
 	}
 }
 
-/* The loop: the boot records queued (the readers' and its own), written in a batch of
- * their own when no request brought the loop to them first (http_records_before, and the
- * routes that write the whole queue: http.c route, http_ipxe.c http_ipxe). */
+/* The loop: the boot records queued (the readers' and its own), written in batches of
+ * their own once they fall due (boot_records_wait_ms: after the burst of scripts that
+ * queued them), when no request brought the loop to them first (http_records_before,
+ * http_records_flush, and the routes that write the whole queue: http.c route,
+ * http_ipxe.c http_ipxe). A turn writes RECORDS_TURN; the commit wakes the loop again
+ * for the rest. */
+static void records_pace(struct http *h);
+
 static void
-records_run(struct loop *l, int fd, uint32_t events, void *userdata)
+records_timer_fire(struct loop *l, void *userdata)
 {
 	struct http *h = userdata;
-	eventfd_t n;
 
 	(void)l;
-	(void)events;
-	(void)eventfd_read(fd, &n);
+	h->records_timer = -1;
+	records_pace(h);
+}
+
+static void
+records_pace(struct http *h)
+{
+	uint64_t now = loop_now_ms();
+	int64_t wait = boot_records_due(h->records, now);
+
+	if (wait < 0)
+		return;
+	if (wait > 0) {
+		if (h->records_timer < 0)
+			h->records_timer = loop_add_timer(h->bs->loop, now + (uint64_t)wait,
+			    records_timer_fire, h);
+		return;
+	}
 	/* The scripts whose requests are in go first: the records are bookkeeping, and a
 	 * turn of them held the loop's connections for milliseconds in a storm. */
 	direct_run(&h->main);
 	(void)store_batch_begin(h->bs->store);
 	http_records_write_turn(h->bs);
 	loop_batch_end(h);
+}
+
+static void
+records_run(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+	eventfd_t n;
+
+	(void)l;
+	(void)events;
+	(void)eventfd_read(fd, &n);
+	records_pace(userdata);
+}
+
+void
+http_records_flush(struct bootsvc *bs)
+{
+	struct boot_records *q = http_records(bs);
+
+	if (!q || !boot_records_queued(q))
+		return;
+	(void)store_batch_begin(bs->store);
+	http_records_write(bs);
+	loop_batch_end(bs->http);
 }
 
 int
@@ -287,6 +330,9 @@ readers_free(struct http *h)
 	}
 	if (h->records) {
 		/* what the readers queued last, written as the loop would have */
+		if (h->records_timer >= 0)
+			loop_cancel_timer(h->bs->loop, h->records_timer);
+		h->records_timer = -1;
 		(void)store_batch_begin(h->bs->store);
 		http_records_write(h->bs);
 		loop_batch_end(h);

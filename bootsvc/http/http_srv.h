@@ -95,6 +95,7 @@ struct http {
 	 * without readers, or on a store that is not embedded (a PostgreSQL write can fail
 	 * after the answer went: there the loop answers first boots, and records before). */
 	struct boot_records *records;
+	int64_t records_timer; /* the loop's wait for them to fall due, -1: none */
 	struct observe_slot observe[OBSERVE_SLOTS]; /* the loop's (http_observe.c) */
 };
 

@@ -4,7 +4,9 @@
  * it, however many records it has and however the set's slots collide; a full queue
  * refuses (the reader hands the request over); the loop is woken once per empty-to-queued
  * and again when it left records behind; records come out oldest first; each commit of
- * records is counted, so a reader knows its read transaction is older than one. */
+ * records is counted, so a reader knows its read transaction is older than one; the
+ * records fall due once the pushes pause, the oldest has waited long enough, or half the
+ * queue is used, and the loop is woken at that half too. */
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../../bootsvc/boot/boot_records.h"
+#include "../../bootsvc/loop.h"
 
 static struct boot_record
 rec_of(const char *node, const char *served, const char *phase)
@@ -181,6 +184,80 @@ struct pusher {
 	int refused;
 };
 
+/* The rule, by case: -1 nothing queued, 0 due now, else ms to wait. */
+static void
+test_wait_rule(void **state)
+{
+	enum { Q = BOOT_RECORDS_QUIET_MS, W = BOOT_RECORDS_WAIT_MS };
+	static const struct {
+		size_t n, cap;
+		uint64_t oldest, newest, now;
+		int64_t want;
+		const char *why;
+	} cases[] = {
+		{ 0, 64, 0, 0, 1000, -1, "nothing queued" },
+		{ 1, 64, 1000, 1000, 1000, Q, "just pushed: the quiet time ahead" },
+		{ 1, 64, 1000, 1000, 1000 + Q - 1, 1, "a ms before the pause counts" },
+		{ 1, 64, 1000, 1000, 1000 + Q, 0, "pushes paused: due" },
+		{ 5, 64, 1000, 1000 + W - 2, 1000 + W - 2, 2, "a burst: the oldest's limit first" },
+		{ 5, 64, 1000, 1000 + W - 1, 1000 + W, 0, "the oldest waited its limit" },
+		{ 5, 64, 1000, 1003, 1004, Q - 1, "still in the burst" },
+		{ 31, 64, 1000, 1003, 1004, Q - 1, "below half" },
+		{ 32, 64, 1000, 1003, 1004, 0, "half full" },
+		{ 64, 64, 1000, 1003, 1004, 0, "full" },
+		{ 1, 1, 1000, 1000, 1000, 0, "a queue of one is half full with one" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t got = boot_records_wait_ms(cases[i].n, cases[i].cap, cases[i].oldest,
+		    cases[i].newest, cases[i].now);
+
+		if (got != cases[i].want)
+			fail_msg("%s: %lld, want %lld", cases[i].why, (long long)got,
+			    (long long)cases[i].want);
+	}
+}
+
+/* The queue's own times: a push starts the wait, a push later restarts it, the loop is
+ * woken at the first push and again at half full, where the records are due at once. */
+static void
+test_due_and_half_wake(void **state)
+{
+	struct boot_records *q;
+	struct boot_record out[8], r = rec_of("n1", "", "pxe");
+	uint64_t now;
+	int64_t w;
+
+	(void)state;
+	assert_int_equal(boot_records_new(8, &q), 0);
+	assert_int_equal(boot_records_due(q, loop_now_ms()), -1);
+	now = loop_now_ms();
+	assert_true(boot_records_push(q, &r));
+	w = boot_records_due(q, now);
+	assert_true(w > 0 && w <= BOOT_RECORDS_QUIET_MS + 1);
+	assert_int_equal(boot_records_due(q, loop_now_ms() + BOOT_RECORDS_QUIET_MS), 0);
+	assert_true(readable(boot_records_fd(q)));
+	drain_fd(boot_records_fd(q));
+	for (int i = 2; i <= 3; i++) {
+		r = rec_of(i == 2 ? "n2" : "n3", "", "pxe");
+		assert_true(boot_records_push(q, &r));
+		assert_false(readable(boot_records_fd(q)));
+	}
+	assert_true(boot_records_due(q, loop_now_ms()) > 0);
+	r = rec_of("n4", "", "pxe");
+	assert_true(boot_records_push(q, &r)); /* 4 of 8 */
+	assert_true(readable(boot_records_fd(q)));
+	assert_int_equal(boot_records_due(q, loop_now_ms()), 0);
+	/* the take keeps the push times: what is left is dated by its own oldest */
+	drain_fd(boot_records_fd(q));
+	assert_int_equal(boot_records_take(q, out, 8), 4);
+	assert_true(out[0].queued_ms <= out[3].queued_ms && out[0].queued_ms >= now);
+	assert_int_equal(boot_records_due(q, loop_now_ms()), -1);
+	boot_records_committed(q);
+	boot_records_free(q);
+}
+
 static void *
 push_many(void *arg)
 {
@@ -234,6 +311,8 @@ main(void)
 		cmocka_unit_test(test_pending_until_committed),
 		cmocka_unit_test(test_full_and_order),
 		cmocka_unit_test(test_set_churn),
+		cmocka_unit_test(test_wait_rule),
+		cmocka_unit_test(test_due_and_half_wake),
 		cmocka_unit_test(test_threads),
 	};
 
