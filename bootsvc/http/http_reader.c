@@ -104,12 +104,12 @@ records_pace(struct http *h)
 
 	if (wait < 0)
 		return;
-	if (wait > 0) {
-		if (h->records_timer < 0)
-			h->records_timer = loop_add_timer(h->bs->loop, now + (uint64_t)wait,
-			    records_timer_fire, h);
+	if (wait > 0 && h->records_timer < 0)
+		h->records_timer = loop_add_timer(h->bs->loop, now + (uint64_t)wait,
+		    records_timer_fire, h);
+	/* no timer to wait on (out of memory): written now, as before the wait */
+	if (wait > 0 && h->records_timer >= 0)
 		return;
-	}
 	/* The scripts whose requests are in go first: the records are bookkeeping, and a
 	 * turn of them held the loop's connections for milliseconds in a storm. */
 	direct_run(&h->main);
