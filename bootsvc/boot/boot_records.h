@@ -37,7 +37,8 @@
  * while a storm's scripts still come in, they took the CPU the scripts were answered on
  * (docs/architecture.md "Boot records after the burst"). Nobody decides on stale rows
  * meanwhile: a request that decides on a pending node writes the records first
- * (http_records_before), and so do the node API and every control verb. */
+ * (http_records_before), and so do the node API, every control verb and the
+ * controller's tick. */
 #define BOOT_RECORDS_QUIET_MS 5
 #define BOOT_RECORDS_WAIT_MS 100
 

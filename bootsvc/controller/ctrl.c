@@ -8,6 +8,7 @@
 
 #include "cluster/cluster.h"
 #include "controller/ctrl_internal.h"
+#include "http/http.h"
 #include "kind.h"
 #include "vm/vm_policy.h"
 #include "log.h"
@@ -102,6 +103,10 @@ tick(struct loop *l, void *userdata)
 		t.health = true;
 		c->last_health_ms = t.now;
 	}
+	/* decided on every phase the nodes reached: the boot records their scripts left
+	 * queued (boot/boot_records.h) are written first, so a timeout never fires on a
+	 * node whose script was answered a moment before */
+	http_records_flush(c->bs);
 	ctrl_green_begin(c);
 	(void)store_node_foreach_managed(c->bs->store, tick_node, &t);
 	ctrl_green_run(c, t.now);
