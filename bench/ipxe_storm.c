@@ -239,13 +239,15 @@ client_next(struct client *c, int idx, bool ok)
 	if (c->step == 0 && dump)
 		fprintf(dump, "%d %.3f %.3f %.3f\n", idx, (c->t_start_real - t0_real) * 1e3,
 		    (c->t_arrived - t0_real) * 1e3, (clock_s(CLOCK_REALTIME) - t0_real) * 1e3);
-	if (c->step == 0 && arg_stamp && c->t_arrived > 0) {
-		script_ms[nscript++] = (c->t_arrived - c->t_start_real) * 1000.0;
-	} else if (c->step == 0) {
-		/* -R, or no stamp came (counted): taken at the read */
-		if (arg_stamp)
-			unstamped++;
-		script_ms[nscript++] = (clock_s(CLOCK_MONOTONIC) - c->t_start) * 1000.0;
+	if (c->step == 0) {
+		if (arg_stamp && c->t_arrived > 0)
+			script_ms[nscript++] = (c->t_arrived - c->t_start_real) * 1000.0;
+		else {
+			/* -R, or no stamp came (counted): taken at the read */
+			if (arg_stamp)
+				unstamped++;
+			script_ms[nscript++] = (clock_s(CLOCK_MONOTONIC) - c->t_start) * 1000.0;
+		}
 	}
 	if (++c->step > npaths) {
 		c->done = true;

@@ -333,9 +333,7 @@ readers_free(struct http *h)
 		if (h->records_timer >= 0)
 			loop_cancel_timer(h->bs->loop, h->records_timer);
 		h->records_timer = -1;
-		(void)store_batch_begin(h->bs->store);
-		http_records_write(h->bs);
-		loop_batch_end(h);
+		http_records_flush(h->bs);
 		loop_del_fd(h->bs->loop, boot_records_fd(h->records));
 		h->records = boot_records_free(h->records);
 	}
