@@ -322,6 +322,8 @@ store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 	    (r = conn_open(&ss->conn, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    reterr)) < 0 ||
 	    (r = store_sqlite_cache_open(&ss->conn, false)) < 0 ||
+	    (r = store_sqlite_rowlog_tx_open(&ss->conn)) < 0 ||
+	    (!(ss->conn.rowlog = store_sqlite_rowlog_new()) && (r = -ENOMEM) < 0) ||
 	    /* The version first: a store from a newer bootsvc must be left as it is. */
 	    (r = store_sqlite_schema_check(ss->conn.db, path, reterr)) < 0 ||
 	    /* WAL: readers (our reader threads, nodectl-side tools, backups) never block the
@@ -350,6 +352,8 @@ sqlite_close(struct store *s)
 
 	store_sqlite_ckpt_stop(ss->ckpt, ss->conn.db);
 	store_sqlite_cache_close(&ss->conn);
+	store_sqlite_rowlog_tx_close(&ss->conn);
+	store_sqlite_rowlog_free(ss->conn.rowlog); /* the readers are closed (store.h) */
 	conn_done(&ss->conn);
 	free(ss);
 }
@@ -400,18 +404,25 @@ sqlite_begin(struct store *s, bool write_now, struct dl_err *reterr)
 	int r = write_now ? tx_step(s, S_TX_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", reterr) :
 	    tx_step(s, S_TX_BEGIN, "BEGIN", reterr);
 
-	if (r == 0)
+	if (r == 0) {
 		store_sqlite_cache_tx(sqlite_writer(s), true);
+		store_sqlite_rowlog_begin(sqlite_writer(s));
+	}
 	return r;
 }
 
+/* The node rows the transaction wrote are read back before the COMMIT, in its snapshot,
+ * and handed to the readers once it is in (store_sqlite_rowlog.c). */
 static int
 sqlite_commit(struct store *s, struct dl_err *reterr)
 {
+	struct sqlite_conn *c = sqlite_writer(s);
+	struct rowlog_group *g = store_sqlite_rowlog_prepare(c);
 	int r = tx_step(s, S_TX_COMMIT, "COMMIT", reterr);
 
+	store_sqlite_rowlog_publish(c, g, r == 0);
 	if (r == 0)
-		store_sqlite_cache_tx(sqlite_writer(s), false);
+		store_sqlite_cache_tx(c, false);
 	return r; /* a failed one is rolled back next (store.c) */
 }
 
@@ -421,6 +432,7 @@ sqlite_rollback(struct store *s)
 	/* fails only when SQLite already rolled back on its own: nothing left to undo */
 	(void)tx_step(s, S_TX_ROLLBACK, "ROLLBACK", NULL);
 	store_sqlite_cache_tx(sqlite_writer(s), false);
+	store_sqlite_rowlog_begin(sqlite_writer(s)); /* nothing of it was committed */
 	store_sqlite_cache_drop_all(sqlite_writer(s)); /* it kept rows the rollback undid */
 }
 
@@ -450,6 +462,7 @@ sqlite_rollback_to(struct store *s, unsigned level)
 	(void)snprintf(sql, sizeof(sql), "ROLLBACK TO tx%u; RELEASE tx%u", level, level);
 	(void)tx_exec(s, sql, NULL); /* as sqlite_rollback */
 	store_sqlite_cache_drop_all(sqlite_writer(s));
+	store_sqlite_rowlog_unsure(sqlite_writer(s));
 }
 
 /* TRUNCATE with no busy wait: a reader's snapshot makes it copy what it can (as PASSIVE)
@@ -502,6 +515,7 @@ sqlite_reader_open(struct store *s, struct store_reader **ret, struct dl_err *re
 		free(c);
 		return r;
 	}
+	c->rowlog = ss->conn.rowlog; /* borrowed: the store outlives its readers */
 	*ret = &c->rd;
 	return 0;
 }

@@ -16,7 +16,7 @@
 enum sqlite_stmt {
 	/* store_sqlite_node.c */
 	S_NODE_INSERT, S_NODE_GET, S_NODE_GET_MAC, S_NODE_GET_IP, S_NODE_DELETE,
-	S_NODE_UPDATE, S_NODE_PHASE, S_NODE_CTRL, S_NODE_ARM, S_NODE_HISTORY_DELETE, S_NODE_ENERGY_DELETE,
+	S_NODE_GET_ROWID, S_NODE_UPDATE, S_NODE_PHASE, S_NODE_CTRL, S_NODE_ARM, S_NODE_HISTORY_DELETE, S_NODE_ENERGY_DELETE,
 	S_IP_USED, S_COUNT_PHASE, S_HEALTH_STATE_GET, S_HEALTH_STATE_SET,
 	/* store_sqlite_event.c */
 	S_EVENT_ADD, S_EVENT_LAST, S_HISTORY, S_HISTORY_TRIM, S_HISTORY_PRUNE,
@@ -33,8 +33,8 @@ enum sqlite_stmt {
 	/* store_sqlite_disk.c */
 	S_DISK_TID_OF, S_DISK_TID_FREE, S_DISK_PUT, S_DISK_GET, S_DISK_DELETE,
 	S_DISK_PERSIST_PUT, S_DISK_PERSIST_DELETE, S_DISK_PERSIST_GET,
-	/* store_sqlite_cache.c */
-	S_DATA_VERSION,
+	/* store_sqlite_cache.c, store_sqlite_rowlog.c */
+	S_DATA_VERSION, S_ROW_GEN, S_ROW_TX,
 	/* store_sqlite.c: transactions */
 	S_TX_BEGIN, S_TX_BEGIN_IMMEDIATE, S_TX_COMMIT, S_TX_ROLLBACK,
 	_SQLITE_STMT_MAX,
@@ -54,6 +54,8 @@ struct sqlite_files_cached {
 };
 
 struct sqlite_cache;
+struct sqlite_rowlog;
+struct rowlog_tx;
 
 struct sqlite_conn {
 	struct store_reader rd; /* this connection as a read view */
@@ -62,7 +64,9 @@ struct sqlite_conn {
 	struct sqlite_files_cached files_cache[SQLITE_FILES_CACHE];
 	unsigned files_cache_next; /* the slot the next miss fills */
 	unsigned history_max;      /* writer: store_history_keep(), 0 = keep all */
-	struct sqlite_cache *cache; /* writer: the rows it has read (NULL on a reader) */
+	struct sqlite_cache *cache; /* the rows it has read */
+	struct sqlite_rowlog *rowlog; /* the writer's committed rows (the store's, shared) */
+	struct rowlog_tx *rowlog_tx;  /* writer: what its open transaction wrote */
 };
 
 struct sqlite_ckpt;
@@ -170,8 +174,9 @@ const unsigned char *store_sqlite_cols_unpack(const unsigned char *p, void *rec,
  * writes); everything when a transaction or savepoint
  * rolls back, when SQLite rolled one back on its own (a full disk), and when another
  * connection committed (a sqlite3 shell, a restore), seen by PRAGMA data_version at the
- * next lookup. A reader (store_reader_open) keeps one too: it never writes, so only the
- * data_version check drops its rows, for every commit of the writer. */
+ * next lookup. A reader (store_reader_open) keeps one too: it never writes, so the
+ * data_version check tells it of every commit, and it catches up with the writer's rows
+ * (store_sqlite_rowlog.c) or, when that cannot say what changed, drops them all. */
 
 /* Give c its cache; reader: c is a reader, for which another connection's commit is the
  * usual (the writer's), not worth a log line. -ENOMEM. */
@@ -184,6 +189,10 @@ void store_sqlite_cache_close(struct sqlite_conn *c);
 bool store_sqlite_cache_usable(struct sqlite_conn *c);
 /* A transaction of c began (open) or committed (!open). */
 void store_sqlite_cache_tx(struct sqlite_conn *c, bool open);
+/* A reader's commits seen since it opened: those it caught up with from the writer's
+ * groups, and those for which it emptied its rows (tests, store_sqlite_rowlog.c). */
+void store_sqlite_cache_counts(struct sqlite_conn *c, uint64_t *ret_caught_up,
+    uint64_t *ret_emptied);
 /* Drop everything c keeps (a rollback). */
 void store_sqlite_cache_drop_all(struct sqlite_conn *c);
 /* The node whose key (by name or MAC) is value, when kept: 0, or -ENOENT. */
@@ -200,6 +209,46 @@ int store_sqlite_cache_image_get(struct sqlite_conn *c, enum sqlite_stmt by, con
 void store_sqlite_cache_image_put(struct sqlite_conn *c, enum sqlite_stmt by, const char *key,
     const struct image_rec *i);
 
+/* store_sqlite_rowlog.c: the node rows the writer committed, handed to the readers so
+ * they keep what they read across its commits instead of emptying it (the file's comment
+ * says how a reader knows which commits it sees). */
+
+/* The log; NULL for want of memory. Free: NULL is fine; no reader may use it after. */
+struct sqlite_rowlog *store_sqlite_rowlog_new(void);
+void store_sqlite_rowlog_free(struct sqlite_rowlog *log);
+/* row_gen's gen and tx as c's transaction sees them: 0, or -EIO. */
+int store_sqlite_rowlog_gen(struct sqlite_conn *c, int64_t *ret, int64_t *ret_tx);
+/* The writer's side. tx_open gives c the state of its transactions (-ENOMEM); begin
+ * starts a transaction's (also after a rollback); note is its update hook's: a row of
+ * table written; unsure: a savepoint rolled back (the transaction's group cannot be
+ * chained to). */
+int store_sqlite_rowlog_tx_open(struct sqlite_conn *c);
+void store_sqlite_rowlog_tx_close(struct sqlite_conn *c);
+void store_sqlite_rowlog_begin(struct sqlite_conn *c);
+void store_sqlite_rowlog_note(struct sqlite_conn *c, const char *table, int64_t rowid);
+void store_sqlite_rowlog_unsure(struct sqlite_conn *c);
+/* Just before c's COMMIT: the group of what the transaction wrote, its node rows read
+ * back now and its tag written, put in the log; NULL when it changed nothing a reader
+ * keeps, or when it could not be made (readers then empty their rows). After the COMMIT,
+ * publish says whether it committed: a group that did not comes out of the log. NULL is
+ * fine. */
+struct rowlog_group *store_sqlite_rowlog_prepare(struct sqlite_conn *c);
+void store_sqlite_rowlog_publish(struct sqlite_conn *c, struct rowlog_group *g,
+    bool committed);
+/* The reader's side: what applying a group does to its rows. row: the node whose rowid
+ * is rowid is now bytes[0..len) (store_sqlite_node_pack), or gone when len is 0. */
+struct rowlog_apply {
+	void (*row)(void *arg, int64_t rowid, const char *mac, const char *name,
+	    const unsigned char *bytes, size_t len);
+	void (*images)(void *arg);      /* an image version changed */
+	void (*empty)(void *arg);       /* more changed than was listed */
+};
+/* Apply, in commit order, the groups that take a reader's rows from gen from to gen to,
+ * whose snapshot's row_gen.tx is to_tx: 0, or -ESTALE when the log does not hold that
+ * chain whole (the reader must empty its rows), nothing applied then. */
+int store_sqlite_rowlog_catch_up(struct sqlite_rowlog *log, int64_t from, int64_t to,
+    int64_t to_tx, const struct rowlog_apply *fn, void *arg);
+
 /* store_sqlite_ckpt.c: the write-ahead log checkpointed on a thread of its own with its
  * own connection on path, woken by writer's commits past 1,000 log pages, instead of by
  * the committing (loop) thread. start: -ENOMEM, -EIO, or pthread's error. stop: the hook
@@ -214,11 +263,13 @@ uint64_t store_sqlite_ckpt_done(struct sqlite_ckpt *k);
 size_t store_sqlite_node_packed_size(const struct node_rec *n);
 void store_sqlite_node_pack(unsigned char *p, const struct node_rec *n);
 void store_sqlite_node_unpack(const unsigned char *p, struct node_rec *n);
+/* The node whose rowid is rowid, read by c now: 0, -ENOENT, -EIO. */
+int store_sqlite_node_get_rowid(struct sqlite_conn *c, int64_t rowid, struct node_rec *ret);
 
 /* store_sqlite_schema.c */
 
 /* The newest schema version this build knows (PRAGMA user_version). */
-#define STORE_SQLITE_SCHEMA_VERSION 10
+#define STORE_SQLITE_SCHEMA_VERSION 11
 
 /* Refuse a db whose schema is newer than this build knows (-ENOTSUP, the message names
  * both versions) without writing anything. -EIO for a file that is not a store. path is

@@ -11,8 +11,10 @@
  * include its own uncommitted writes, as the connection's do; a rollback
  * empties it. PostgreSQL has no such cache: other servers write the same rows.
  *
- * A SQLite reader (another thread's read-only connection) keeps one too, by the same
- * rules: it writes nothing, so its rows go only when data_version says a commit. */
+ * A SQLite reader (another thread's read-only connection) keeps one too. It writes
+ * nothing, so only data_version tells it of a commit; then it catches up with the rows
+ * the writer committed (store_sqlite_rowlog.c), or empties what it keeps when it cannot
+ * tell exactly what changed. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,8 @@ struct sqlite_cache {
 	bool in_tx;                   /* between a BEGIN and its COMMIT or ROLLBACK */
 	bool tx_looked;               /* data_version was looked at in this transaction */
 	bool reader;                  /* a reader's: the writer's commits are its usual */
+	int64_t gen;                  /* reader: row_gen.gen its rows are of, -1 = none */
+	uint64_t caught_up, emptied;  /* reader: commits seen, by what it did with its rows */
 };
 
 static void
@@ -75,6 +79,7 @@ on_row_written(void *arg, int op, const char *db, const char *table, sqlite3_int
 	(void)op;
 	if (!c->cache || strcmp(db, "main") != 0)
 		return;
+	store_sqlite_rowlog_note(c, table, rowid);
 	if (strcmp(table, "nodes") == 0) {
 		rowid_key(key, rowid);
 		rowcache_forget(c->cache->nodes, ROWCACHE_KEY_C, key);
@@ -92,6 +97,7 @@ store_sqlite_cache_open(struct sqlite_conn *c, bool reader)
 		return -ENOMEM;
 	}
 	k->data_version = -1;
+	k->gen = -1;
 	k->reader = reader;
 	c->cache = k;
 	/* A reader writes nothing, so only data_version tells it of the writer's rows. */
@@ -119,6 +125,70 @@ store_sqlite_cache_drop_all(struct sqlite_conn *c)
 		return;
 	rowcache_clear(c->cache->nodes);
 	images_drop(c->cache);
+}
+
+/* A group of the writer's (store_sqlite_rowlog.c), applied to a reader's rows. */
+static void
+apply_row(void *arg, int64_t rowid, const char *mac, const char *name,
+    const unsigned char *bytes, size_t len)
+{
+	struct sqlite_conn *c = arg;
+	char key[24];
+	const char *keys[_ROWCACHE_KEY_MAX] = { mac, name, key };
+
+	rowid_key(key, rowid);
+	/* a put that fails may leave the row it was to replace: it must not stay */
+	if (!len || rowcache_put(c->cache->nodes, keys, bytes, len) < 0)
+		rowcache_forget(c->cache->nodes, ROWCACHE_KEY_C, key);
+}
+
+static void
+apply_images(void *arg)
+{
+	images_drop(((struct sqlite_conn *)arg)->cache);
+}
+
+static void
+apply_empty(void *arg)
+{
+	rowcache_clear(((struct sqlite_conn *)arg)->cache->nodes);
+}
+
+static const struct rowlog_apply apply_fns = { apply_row, apply_images, apply_empty };
+
+/* A reader saw a commit: bring its rows to the gen its transaction reads, from the
+ * writer's groups, or empty them when those do not say exactly what changed. A commit
+ * that changed no node nor image (a history row) leaves them as they are. */
+static void
+reader_catch_up(struct sqlite_conn *c)
+{
+	struct sqlite_cache *k = c->cache;
+	int64_t gen, tx;
+
+	if (store_sqlite_rowlog_gen(c, &gen, &tx) < 0) {
+		store_sqlite_cache_drop_all(c);
+		k->gen = -1;
+		k->emptied++;
+		return;
+	}
+	if (gen == k->gen)
+		return;
+	if (k->gen >= 0 &&
+	    store_sqlite_rowlog_catch_up(c->rowlog, k->gen, gen, tx, &apply_fns, c) == 0)
+		k->caught_up++;
+	else {
+		store_sqlite_cache_drop_all(c);
+		k->emptied++;
+	}
+	k->gen = gen;
+}
+
+void
+store_sqlite_cache_counts(struct sqlite_conn *c, uint64_t *ret_caught_up,
+    uint64_t *ret_emptied)
+{
+	*ret_caught_up = c->cache ? c->cache->caught_up : 0;
+	*ret_emptied = c->cache ? c->cache->emptied : 0;
 }
 
 /* PRAGMA data_version: changes when another connection commits, not with this one's own
@@ -156,10 +226,14 @@ store_sqlite_cache_usable(struct sqlite_conn *c)
 		return false;
 	}
 	if (v != c->cache->data_version) {
-		if (c->cache->data_version >= 0 && !c->cache->reader)
-			log_info("event=store_cache msg=\"another connection wrote the store: "
-			    "dropping the rows kept\"");
-		store_sqlite_cache_drop_all(c);
+		if (c->cache->reader)
+			reader_catch_up(c);
+		else {
+			if (c->cache->data_version >= 0)
+				log_info("event=store_cache msg=\"another connection wrote the "
+				    "store: dropping the rows kept\"");
+			store_sqlite_cache_drop_all(c);
+		}
 		c->cache->data_version = v;
 	}
 	c->cache->tx_looked = c->cache->in_tx;

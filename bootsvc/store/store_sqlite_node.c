@@ -17,6 +17,7 @@ static const char *const node_sql[_SQLITE_STMT_MAX] = {
 	[S_NODE_GET] = "SELECT " NODE_COLS ", rowid FROM nodes WHERE name = ?1",
 	[S_NODE_GET_MAC] = "SELECT " NODE_COLS ", rowid FROM nodes WHERE mac = ?1",
 	[S_NODE_GET_IP] = "SELECT " NODE_COLS ", rowid FROM nodes WHERE ip = ?1",
+	[S_NODE_GET_ROWID] = "SELECT " NODE_COLS " FROM nodes WHERE rowid = ?1",
 	[S_NODE_DELETE] = "DELETE FROM nodes WHERE name = ?1",
 	[S_NODE_HISTORY_DELETE] = "DELETE FROM history WHERE node = ?1",
 	[S_NODE_ENERGY_DELETE] = "DELETE FROM energy WHERE node = ?1",
@@ -186,6 +187,22 @@ store_sqlite_node_get(struct store_reader *r, enum store_node_key key, const cha
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW && cached)
 		store_sqlite_cache_node_put(c, ret, rowid);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int
+store_sqlite_node_get_rowid(struct sqlite_conn *c, int64_t rowid, struct node_rec *ret)
+{
+	sqlite3_stmt *st = stmt(c, S_NODE_GET_ROWID);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, rowid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		node_from_row(st, ret);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
