@@ -154,6 +154,14 @@ boot_records_fd(const struct boot_records *q)
 	return q->fd;
 }
 
+/* Records queued at which the loop's wait ends: half of the queue, so the other half takes
+ * the pushes that come while it writes. */
+static size_t
+write_at(size_t cap)
+{
+	return cap / 2;
+}
+
 bool
 boot_records_push(struct boot_records *q, const struct boot_record *rec)
 {
@@ -171,7 +179,7 @@ boot_records_push(struct boot_records *q, const struct boot_record *rec)
 	slot->queued_ms = q->newest_ms = now;
 	q->n++;
 	/* the first, to start the loop's wait; half full, where the wait ends */
-	wake = q->n == 1 || q->n == q->cap / 2;
+	wake = q->n == 1 || q->n == write_at(q->cap);
 	set_add(q, rec->node);
 	atomic_fetch_add(&q->queued, 1);
 	atomic_fetch_add(&q->outstanding, 1);
@@ -191,7 +199,7 @@ boot_records_wait_ms(size_t n, size_t cap, uint64_t oldest_ms, uint64_t newest_m
 
 	if (n == 0)
 		return -1;
-	if (n >= cap / 2 || now_ms >= at)
+	if (n >= write_at(cap) || now_ms >= at)
 		return 0;
 	return (int64_t)(at - now_ms);
 }
