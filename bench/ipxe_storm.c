@@ -26,12 +26,14 @@
  * of 50 answers is its second slowest). -D appends a line "# round" (with the storm's start
  * on CLOCK_MONOTONIC, the clock of `perf record -k mono`), then one line per
  * script: the client's index, and in ms since the storm began, its connect, its answer's
- * arrival and its read (a round's timeline: which answers waited, and from when). Exits 1
+ * arrival (nan when the kernel did not stamp it) and its read (a round's timeline: which
+ * answers waited, and from when). Exits 1
  * if a client failed or the deadline passed.
  *
  * A fetch counts only if the status is 200 and exactly Content-Length bytes arrived. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
@@ -61,8 +63,7 @@ struct client {
 	size_t hdr_len;
 	bool in_body;
 	long long body_left;
-	double t_start;
-	double t_start_real; /* CLOCK_REALTIME: the kernel's receive timestamps' clock */
+	double t_start;      /* CLOCK_REALTIME, the clock of the kernel's receive stamps */
 	double t_arrived;    /* the script's last bytes reached the socket (SO_TIMESTAMPNS) */
 	bool done, failed;
 };
@@ -143,7 +144,8 @@ stamps_on(void)
 {
 	struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(self);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, c, a;
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, c = -1, a = -1;
+	int r = -1;
 
 	if (l < 0 || bind(l, (struct sockaddr *)&self, sizeof(self)) < 0 || listen(l, 1) < 0 ||
 	    getsockname(l, (struct sockaddr *)&self, &len) < 0 ||
@@ -151,18 +153,28 @@ stamps_on(void)
 	    setsockopt(c, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
 	    connect(c, (struct sockaddr *)&self, sizeof(self)) < 0 ||
 	    (a = accept(l, NULL, NULL)) < 0)
-		return -1;
-	for (int i = 0; i < 1000; i++) {
+		goto out;
+	for (int i = 0; i < 1000 && r < 0; i++) {
 		char b;
 		double at = 0;
 
 		if (send(a, "x", 1, 0) != 1 || recv_stamped(c, &b, 1, 0, &at) != 1)
-			return -1;
+			break;
 		if (at > 0)
-			return c;
-		usleep(1000);
+			r = c; /* c and a stay open: the pair that keeps stamping on */
+		else
+			usleep(1000);
 	}
-	return -1;
+out:
+	if (l >= 0)
+		close(l);
+	if (r < 0) {
+		if (c >= 0)
+			close(c);
+		if (a >= 0)
+			close(a);
+	}
+	return r;
 }
 
 static int
@@ -195,8 +207,7 @@ client_start(struct client *c, int idx)
 	c->hdr_len = 0;
 	c->in_body = false;
 	c->body_left = -1;
-	c->t_start = clock_s(CLOCK_MONOTONIC);
-	c->t_start_real = clock_s(CLOCK_REALTIME);
+	c->t_start = clock_s(CLOCK_REALTIME);
 	c->t_arrived = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
@@ -236,17 +247,18 @@ client_next(struct client *c, int idx, bool ok)
 		c->failed = c->done = true;
 		return;
 	}
-	if (c->step == 0 && dump)
-		fprintf(dump, "%d %.3f %.3f %.3f\n", idx, (c->t_start_real - t0_real) * 1e3,
-		    (c->t_arrived - t0_real) * 1e3, (clock_s(CLOCK_REALTIME) - t0_real) * 1e3);
+	if (c->step == 0 && dump) /* an arrival without the kernel's stamp: nan */
+		fprintf(dump, "%d %.3f %.3f %.3f\n", idx, (c->t_start - t0_real) * 1e3,
+		    c->t_arrived > 0 ? (c->t_arrived - t0_real) * 1e3 : NAN,
+		    (clock_s(CLOCK_REALTIME) - t0_real) * 1e3);
 	if (c->step == 0) {
 		if (arg_stamp && c->t_arrived > 0)
-			script_ms[nscript++] = (c->t_arrived - c->t_start_real) * 1000.0;
+			script_ms[nscript++] = (c->t_arrived - c->t_start) * 1000.0;
 		else {
 			/* -R, or no stamp came (counted): taken at the read */
 			if (arg_stamp)
 				unstamped++;
-			script_ms[nscript++] = (clock_s(CLOCK_MONOTONIC) - c->t_start) * 1000.0;
+			script_ms[nscript++] = (clock_s(CLOCK_REALTIME) - c->t_start) * 1000.0;
 		}
 	}
 	if (++c->step > npaths) {
