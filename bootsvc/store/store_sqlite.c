@@ -322,8 +322,7 @@ store_sqlite_open(const char *path, struct store **ret, struct dl_err *reterr)
 	    (r = conn_open(&ss->conn, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    reterr)) < 0 ||
 	    (r = store_sqlite_cache_open(&ss->conn, false)) < 0 ||
-	    (r = store_sqlite_rowlog_tx_open(&ss->conn)) < 0 ||
-	    (!(ss->conn.rowlog = store_sqlite_rowlog_new()) && (r = -ENOMEM) < 0) ||
+	    (r = store_sqlite_rowlog_open(&ss->conn)) < 0 ||
 	    /* The version first: a store from a newer bootsvc must be left as it is. */
 	    (r = store_sqlite_schema_check(ss->conn.db, path, reterr)) < 0 ||
 	    /* WAL: readers (our reader threads, nodectl-side tools, backups) never block the
@@ -352,8 +351,7 @@ sqlite_close(struct store *s)
 
 	store_sqlite_ckpt_stop(ss->ckpt, ss->conn.db);
 	store_sqlite_cache_close(&ss->conn);
-	store_sqlite_rowlog_tx_close(&ss->conn);
-	store_sqlite_rowlog_free(ss->conn.rowlog); /* the readers are closed (store.h) */
+	store_sqlite_rowlog_close(&ss->conn); /* the readers are closed (store.h) */
 	conn_done(&ss->conn);
 	free(ss);
 }
@@ -412,7 +410,8 @@ sqlite_begin(struct store *s, bool write_now, struct dl_err *reterr)
 }
 
 /* The node rows the transaction wrote are read back before the COMMIT, in its snapshot,
- * and handed to the readers once it is in (store_sqlite_rowlog.c). */
+ * and put in the readers' log as one group, which leaves it if the COMMIT fails
+ * (store_sqlite_rowlog.c). */
 static int
 sqlite_commit(struct store *s, struct dl_err *reterr)
 {

@@ -213,17 +213,16 @@ void store_sqlite_cache_image_put(struct sqlite_conn *c, enum sqlite_stmt by, co
  * they keep what they read across its commits instead of emptying it (the file's comment
  * says how a reader knows which commits it sees). */
 
-/* The log; NULL for want of memory. Free: NULL is fine; no reader may use it after. */
-struct sqlite_rowlog *store_sqlite_rowlog_new(void);
-void store_sqlite_rowlog_free(struct sqlite_rowlog *log);
+/* The writer c's log and the state of its transactions: 0, -ENOMEM. Close frees both
+ * (none is fine); no reader may use the log after (the store closes its readers first,
+ * store.h). A reader's connection borrows the writer's log. */
+int store_sqlite_rowlog_open(struct sqlite_conn *c);
+void store_sqlite_rowlog_close(struct sqlite_conn *c);
 /* row_gen's gen and tx as c's transaction sees them: 0, or -EIO. */
 int store_sqlite_rowlog_gen(struct sqlite_conn *c, int64_t *ret, int64_t *ret_tx);
-/* The writer's side. tx_open gives c the state of its transactions (-ENOMEM); begin
- * starts a transaction's (also after a rollback); note is its update hook's: a row of
- * table written; unsure: a savepoint rolled back (the transaction's group cannot be
- * chained to). */
-int store_sqlite_rowlog_tx_open(struct sqlite_conn *c);
-void store_sqlite_rowlog_tx_close(struct sqlite_conn *c);
+/* The writer's side. begin starts a transaction's state (also after a rollback); note is
+ * its update hook's: a row of table written; unsure: a savepoint rolled back (the
+ * transaction's group cannot be chained to). */
 void store_sqlite_rowlog_begin(struct sqlite_conn *c);
 void store_sqlite_rowlog_note(struct sqlite_conn *c, const char *table, int64_t rowid);
 void store_sqlite_rowlog_unsure(struct sqlite_conn *c);

@@ -80,8 +80,8 @@ struct rowlog_tx {
 static const char row_gen_sql[] = "SELECT gen, tx FROM row_gen";
 static const char row_tx_sql[] = "UPDATE row_gen SET tx = ?1";
 
-struct sqlite_rowlog *
-store_sqlite_rowlog_new(void)
+static struct sqlite_rowlog *
+log_new(void)
 {
 	struct sqlite_rowlog *log = calloc(1, sizeof(*log));
 
@@ -108,8 +108,8 @@ group_free(struct rowlog_group *g)
 	free(g);
 }
 
-void
-store_sqlite_rowlog_free(struct sqlite_rowlog *log)
+static void
+log_free(struct sqlite_rowlog *log)
 {
 	if (!log)
 		return;
@@ -149,18 +149,22 @@ write_tag(struct sqlite_conn *c, int64_t tx)
 }
 
 int
-store_sqlite_rowlog_tx_open(struct sqlite_conn *c)
+store_sqlite_rowlog_open(struct sqlite_conn *c)
 {
-	if (!c->rowlog_tx && !(c->rowlog_tx = calloc(1, sizeof(*c->rowlog_tx))))
+	if (!(c->rowlog_tx = calloc(1, sizeof(*c->rowlog_tx))) || !(c->rowlog = log_new())) {
+		store_sqlite_rowlog_close(c);
 		return -ENOMEM;
+	}
 	return 0;
 }
 
 void
-store_sqlite_rowlog_tx_close(struct sqlite_conn *c)
+store_sqlite_rowlog_close(struct sqlite_conn *c)
 {
 	free(c->rowlog_tx);
 	c->rowlog_tx = NULL;
+	log_free(c->rowlog);
+	c->rowlog = NULL;
 }
 
 void
